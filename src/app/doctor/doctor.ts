@@ -1,0 +1,188 @@
+import { errorMessage, MinoError } from '../../common/errors.js';
+import type { ContainerRuntime, RuntimeInfo } from '../../runtime/container-runtime.js';
+import type { RuntimeKind } from '../../runtime/select-runtime.js';
+import { ensureProbeImage, runProbe, type ProbeResult } from '../../host/probe.js';
+import { hasProgram } from '../../host/rootless-checks.js';
+import { CheckLog, type CheckReporter, type CheckResult } from './check-result.js';
+import { setGrantableUlimits, setOciRuntime } from './engine-fixes.js';
+import { checkPodmanInstalled, checkRootlessPrerequisites, type FixPolicy } from './host-checks.js';
+import { installPackages, rootRunner } from './privileged.js';
+
+/** Inputs of a host diagnosis. */
+export interface DoctorOptions {
+  runtime: ContainerRuntime;
+  kind: RuntimeKind;
+  /** Repair what can be repaired (setup), or only report (status, setup --check). */
+  fix: boolean;
+  /** Apply fixes without asking (`--yes`). */
+  assumeYes: boolean;
+  /** A person can answer questions. */
+  interactive: boolean;
+  /** Asks a yes/no question (default No). */
+  confirm: (question: string) => Promise<boolean>;
+  reporter?: CheckReporter;
+}
+
+/** Outcome of a host diagnosis. */
+export interface DoctorReport {
+  ok: boolean;
+  results: CheckResult[];
+  info: RuntimeInfo | undefined;
+}
+
+function fixPolicy(options: DoctorOptions, root: FixPolicy['root']): FixPolicy {
+  return {
+    root,
+    fixHint: options.fix ? 'Run: mino setup --yes' : 'Run: mino setup',
+    async mayFix(question) {
+      if (!options.fix) return false;
+      if (options.assumeYes) return true;
+      if (!options.interactive) return false;
+      return options.confirm(question);
+    },
+  };
+}
+
+const PROBE_TITLE: Record<string, string> = {
+  none: 'Probe container (no network)',
+  bridge: 'Probe container (bridge network)',
+};
+
+/**
+ * Runs the probe on one network and repairs what its failure points at, up to a few rounds
+ * (a host can have several problems: crun on cgroup v1 first, then ulimits).
+ */
+async function probeAndRepair(
+  log: CheckLog, runtime: ContainerRuntime, network: string, policy: FixPolicy, kind: RuntimeKind,
+): Promise<ProbeResult> {
+  const id = `probe.${network}`;
+  let result = await runProbe(runtime, network);
+  const tried = new Set<string>();
+  while (!result.ok && result.problem && result.problem !== 'unknown' && !tried.has(result.problem)) {
+    tried.add(result.problem);
+    if (!(await repair(log, runtime, result.problem, policy, kind, network))) break;
+    result = await runProbe(runtime, network);
+  }
+  const title = PROBE_TITLE[network] ?? `Probe container (${network})`;
+  if (result.ok) {
+    log.add({ id, title, status: tried.size > 0 ? 'fixed' : 'ok', detail: `podman run --rm --network ${network} works` });
+  } else {
+    log.add({ id, title, status: 'fail', detail: lastLine(result.stderr), hint: hintFor(result.problem, policy) });
+  }
+  return result;
+}
+
+function lastLine(text: string): string {
+  return text.split('\n').filter(Boolean).pop() ?? text;
+}
+
+function hintFor(problem: ProbeResult['problem'], policy: FixPolicy): string {
+  switch (problem) {
+    case 'crun-cgroup-hybrid':
+      return `crun does not support cgroup v1 hybrid hosts. ${policy.fixHint} (installs runc and sets [engine] runtime = "runc")`;
+    case 'ulimits':
+      return `Podman's default ulimits exceed this host's hard limits. ${policy.fixHint} (sets [containers] default_ulimits)`;
+    case 'dev-net-tun':
+      return `Rootless networking cannot open /dev/net/tun. ${policy.fixHint}, or as root: chmod 0666 /dev/net/tun`;
+    case 'subids':
+      return `Rootless uid/gid ranges are missing or invalid. ${policy.fixHint}; then: podman system migrate`;
+    case 'runtime-dir':
+      return 'Set XDG_RUNTIME_DIR to a 0700 directory you own';
+    default:
+      return 'Run the probe by hand to see details: podman run --rm --network none localhost/mino-probe:1';
+  }
+}
+
+/** Applies the fix for one diagnosed problem; true when something changed. */
+async function repair(
+  log: CheckLog, runtime: ContainerRuntime, problem: string, policy: FixPolicy, kind: RuntimeKind, network: string,
+): Promise<boolean> {
+  try {
+    if (problem === 'crun-cgroup-hybrid') {
+      if (!(await policy.mayFix('crun fails on this cgroup v1 hybrid host. Switch podman to runc?'))) return false;
+      if (kind === 'podman' && !(await hasProgram('runc'))) {
+        const outcome = await installPackages(policy.root, ['runc']);
+        if (!outcome.ok) {
+          log.add({ id: 'fix.runc', title: 'Install runc', status: 'fail', detail: outcome.error, hint: 'Install the runc package' });
+          return false;
+        }
+      }
+      const path = await setOciRuntime(runtime, 'runc');
+      log.add({ id: 'fix.oci-runtime', title: 'OCI runtime', status: 'fixed', detail: `runtime = "runc" in ${path}` });
+      return true;
+    }
+    if (problem === 'ulimits') {
+      if (!(await policy.mayFix("Podman's default ulimits exceed this host's hard limits. Set default_ulimits?"))) return false;
+      let set = await setGrantableUlimits(runtime, network);
+      if ('blockedBy' in set && set.blockedBy && set.blockedBy !== 'ulimits') {
+        // Another problem hides the limits (crun on cgroup v1 fails before setrlimit): fix it, then measure.
+        if (!(await repair(log, runtime, set.blockedBy, policy, kind, network))) return false;
+        set = await setGrantableUlimits(runtime, network);
+      }
+      if ('blockedBy' in set) return false;
+      const { path, ulimits } = set;
+      log.add({ id: 'fix.ulimits', title: 'Default ulimits', status: 'fixed', detail: `default_ulimits = [${ulimits.join(', ')}] in ${path}` });
+      return true;
+    }
+    if (problem === 'dev-net-tun' && kind === 'podman') {
+      if (!(await policy.mayFix('/dev/net/tun is not usable. Make it mode 0666?'))) return false;
+      const result = await policy.root.run(['chmod', '0666', '/dev/net/tun']);
+      if (result.exitCode !== 0) return false;
+      log.add({ id: 'fix.tun', title: '/dev/net/tun', status: 'fixed', detail: 'chmod 0666 /dev/net/tun' });
+      return true;
+    }
+  } catch (err) {
+    log.add({ id: `fix.${problem}`, title: `Fix for ${problem}`, status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : undefined });
+  }
+  return false;
+}
+
+/** Checks the container engine end to end and, when allowed, repairs it. */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const log = new CheckLog(options.reporter);
+  const { runtime } = options;
+  const policy = fixPolicy(options, await rootRunner(options.interactive));
+
+  log.add({ id: 'runtime', title: 'Runtime', status: 'info', detail: runtime.name });
+  if (options.kind === 'podman') {
+    if (process.platform !== 'linux') {
+      log.add({ id: 'platform', title: 'Platform', status: 'fail', detail: process.platform, hint: 'Native Podman needs Linux; on macOS use OrbStack (unset MINO_RUNTIME)' });
+      return { ok: false, results: log.results, info: undefined };
+    }
+    if (!(await checkPodmanInstalled(log, policy))) return { ok: log.ok, results: log.results, info: undefined };
+    await checkRootlessPrerequisites(log, policy);
+  } else if (options.fix) {
+    try {
+      await runtime.ensureReady();
+      log.add({ id: 'orbstack.ready', title: 'OrbStack machine ready', status: 'ok', detail: runtime.name });
+    } catch (err) {
+      log.add({ id: 'orbstack.ready', title: 'OrbStack machine ready', status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : undefined });
+      return { ok: false, results: log.results, info: undefined };
+    }
+  } else if (!(await runtime.isAvailable())) {
+    log.add({ id: 'orbstack.ready', title: 'OrbStack machine ready', status: 'fail', detail: `${runtime.name} is not running or has no podman`, hint: 'Run: mino setup' });
+    return { ok: false, results: log.results, info: undefined };
+  }
+
+  let info: RuntimeInfo | undefined;
+  try {
+    info = await runtime.info();
+    log.add({
+      id: 'engine', title: 'Podman engine', status: 'ok',
+      detail: `podman ${info.version}, ${info.rootless ? 'rootless' : 'rootful'}, storage ${info.storageDriver}, runtime ${info.ociRuntime}, cgroup ${info.cgroupVersion}`,
+    });
+  } catch (err) {
+    log.add({ id: 'engine', title: 'Podman engine', status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : 'Run: podman info' });
+    return { ok: false, results: log.results, info: undefined };
+  }
+
+  try {
+    await ensureProbeImage(runtime);
+  } catch (err) {
+    log.add({ id: 'probe.image', title: 'Probe image', status: 'fail', detail: errorMessage(err), hint: 'Check that podman can import images: podman import --help' });
+    return { ok: false, results: log.results, info };
+  }
+  const none = await probeAndRepair(log, runtime, 'none', policy, options.kind);
+  if (none.ok) await probeAndRepair(log, runtime, 'bridge', policy, options.kind);
+  return { ok: log.ok, results: log.results, info };
+}

@@ -1,0 +1,89 @@
+import type { ContainerRuntime } from '../../runtime/container-runtime.js';
+import {
+  mergeUlimits, parseContainersConf, setTomlKey, tomlString, tomlStringArray, userContainersConfPath,
+} from '../../host/containers-conf.js';
+import { hostEnv, hostUid, readHostFile, writeHostFile } from '../../host/host-files.js';
+import { parseLimits, ulimitCandidates, type HardLimits } from '../../host/host-limits.js';
+import { runProbe } from '../../host/probe.js';
+import type { ProbeProblem } from '../../host/probe-diagnosis.js';
+
+/**
+ * Fixes that live in the containers.conf of the user who runs podman. Each edit touches one
+ * key, keeps the rest of the file as it was, and is checked to parse before it is written.
+ */
+
+/** Path of the containers.conf mino edits for the podman host's user. */
+export async function containersConfPath(runtime: ContainerRuntime): Promise<string> {
+  const uid = await hostUid(runtime);
+  const [home, xdg] = await Promise.all([hostEnv(runtime, 'HOME'), hostEnv(runtime, 'XDG_CONFIG_HOME')]);
+  return userContainersConfPath(uid, home, xdg);
+}
+
+async function editConf(
+  runtime: ContainerRuntime,
+  edit: (text: string, parsed: Record<string, unknown>) => string,
+): Promise<string> {
+  const path = await containersConfPath(runtime);
+  const before = await readHostFile(runtime, path);
+  const parsed = await parseContainersConf(path, before);
+  const after = edit(before, parsed);
+  await parseContainersConf(path, after); // never write a file podman could not read
+  if (after !== before) await writeHostFile(runtime, path, after);
+  return path;
+}
+
+/** Sets `[engine] runtime = "<name>"`; returns the file edited. */
+export function setOciRuntime(runtime: ContainerRuntime, name: string): Promise<string> {
+  return editConf(runtime, (text) => setTomlKey(text, 'engine', 'runtime', tomlString(name)));
+}
+
+/**
+ * Finds ulimits the engine can really grant by running the probe with explicit `--ulimit`
+ * values, largest first (the host's hard limit, then smaller fallbacks). Undefined when none work.
+ */
+export async function findGrantableUlimits(
+  runtime: ContainerRuntime, network: string,
+): Promise<{ ulimits: string[] } | { blockedBy: ProbeProblem | undefined }> {
+  const limits = parseLimits(await readHostFile(runtime, '/proc/self/limits'));
+  let blockedBy: ProbeProblem | undefined;
+  const pick = async (name: keyof HardLimits, fixed: string[]): Promise<string | undefined> => {
+    for (const n of ulimitCandidates(limits, name)) {
+      const value = `${name}=${n}:${n}`;
+      const probe = await runProbe(runtime, network, [...fixed, value]);
+      if (probe.ok) return value;
+      if (probe.problem !== 'ulimits') {
+        // Something else fails first (e.g. crun on cgroup v1): that has to be fixed before limits can be measured.
+        blockedBy = probe.problem;
+        return undefined;
+      }
+    }
+    return undefined;
+  };
+  // Find nofile with a small nproc, then the largest nproc that goes with that nofile.
+  const nofile = await pick('nofile', ['nproc=4096:4096']);
+  const nproc = nofile ? await pick('nproc', [nofile]) : undefined;
+  return nofile && nproc ? { ulimits: [nofile, nproc] } : { blockedBy };
+}
+
+/**
+ * Sets `[containers] default_ulimits` to values the probe showed the engine can grant, keeping
+ * entries for other limits. Returns the file edited and the values set, or what blocked the
+ * measurement (another problem to fix first, or undefined when no value worked).
+ */
+export async function setGrantableUlimits(
+  runtime: ContainerRuntime, network: string,
+): Promise<{ path: string; ulimits: string[] } | { blockedBy: ProbeProblem | undefined }> {
+  const found = await findGrantableUlimits(runtime, network);
+  if (!('ulimits' in found)) return found;
+  const wanted = found.ulimits;
+  let merged: string[] = wanted;
+  const path = await editConf(runtime, (text, parsed) => {
+    const containers = parsed.containers as { default_ulimits?: unknown } | undefined;
+    const existing = Array.isArray(containers?.default_ulimits)
+      ? containers.default_ulimits.filter((u): u is string => typeof u === 'string')
+      : [];
+    merged = mergeUlimits(existing, wanted);
+    return setTomlKey(text, 'containers', 'default_ulimits', tomlStringArray(merged));
+  });
+  return { path, ulimits: merged };
+}

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { runDoctor } from '../../app/doctor/doctor.js';
+import { isInteractive, palette } from '../../common/terminal.js';
+import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
+import { confirm } from '../prompt.js';
+import { formatCheck } from '../render-checks.js';
+
+/** `mino setup`: installs and repairs what the container engine needs on this machine. */
+export function registerSetup(program: Command): void {
+  program
+    .command('setup')
+    .description('Install Podman and fix host problems so containers run (use --check to only report)')
+    .option('-y, --yes', 'apply every fix without asking (for scripts and CI)')
+    .option('--check', 'only report what would be installed or changed')
+    .addHelpText('after', `
+What it does (Linux): installs podman, uidmap and slirp4netns with the system package manager
+(apt-get, dnf, pacman, zypper or apk; through sudo when not root), adds sub-uid/gid ranges,
+makes /dev/net/tun usable, then runs a probe container and repairs what it reports:
+  crun on a cgroup v1 hybrid host  -> installs runc, sets [engine] runtime = "runc"
+  ulimits the host cannot grant    -> sets [containers] default_ulimits within the hard limits
+Edits go into the containers.conf you own (~/.config/containers/containers.conf, or
+/etc/containers/containers.conf as root); only the changed key is written.
+On macOS it starts OrbStack, creates the machine, installs podman in it and adds uid ranges.
+Exits 1 when a critical problem remains.`)
+    .action(async (opts: { yes?: boolean; check?: boolean }, command: Command) => {
+      applyGlobalOptions(command);
+      const { runtime, kind } = runtimeForCli();
+      const out = process.stdout;
+      const p = palette(out);
+      out.write(`${p.bold('mino setup')}${opts.check ? ' (check only)' : ''}\n`);
+      const report = await runDoctor({
+        runtime,
+        kind,
+        fix: !opts.check,
+        assumeYes: Boolean(opts.yes),
+        interactive: isInteractive(),
+        confirm,
+        reporter: (r) => out.write(formatCheck(r, out)),
+      });
+      const fixed = report.results.filter((r) => r.status === 'fixed').length;
+      if (report.ok) {
+        out.write(`${p.green('Setup complete.')}${fixed ? ` ${fixed} fix(es) applied.` : ''} Run 'mino status' to see the engine, 'mino run -- <command>' to start.\n`);
+      } else {
+        const failed = report.results.filter((r) => r.status === 'fail').length;
+        out.write(`${p.red(`${failed} problem(s) remain.`)} ${opts.check ? "Run 'mino setup' to fix them." : 'See the hints above.'}\n`);
+        process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { runDoctor } from '../../app/doctor/doctor.js';
+import { UsageError } from '../../common/errors.js';
+import { palette } from '../../common/terminal.js';
+import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
+import { formatCheck } from '../render-checks.js';
+
+/** `mino status`: reports the container engine and every check, without changing anything. */
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('Show the container runtime and check that containers can run (changes nothing)')
+    .option('-f, --format <format>', 'output format: text or json', 'text')
+    .addHelpText('after', `
+Each check is OK, INFO, WARN or FAIL with a hint. Exits 1 when a critical check fails.
+JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "status", "detail", "hint"}]}`)
+    .action(async (opts: { format: string }, command: Command) => {
+      applyGlobalOptions(command);
+      if (opts.format !== 'text' && opts.format !== 'json') {
+        throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format text or --format json');
+      }
+      const { runtime, kind } = runtimeForCli();
+      const out = process.stdout;
+      const json = opts.format === 'json';
+      if (!json) out.write(`${palette(out).bold('mino status')}\n`);
+      const report = await runDoctor({
+        runtime,
+        kind,
+        fix: false,
+        assumeYes: false,
+        interactive: false,
+        confirm: () => Promise.resolve(false),
+        reporter: json ? undefined : (r) => out.write(formatCheck(r, out)),
+      });
+      if (json) {
+        out.write(`${JSON.stringify({ ok: report.ok, runtime: report.info ?? null, checks: report.results }, null, 2)}\n`);
+      } else {
+        const p = palette(out);
+        out.write(report.ok ? `${p.green('All critical checks passed.')}\n` : `${p.red('Some checks failed; see the hints above.')}\n`);
+      }
+      if (!report.ok) process.exitCode = 1;
+    });
+}

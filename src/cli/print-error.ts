@@ -1,0 +1,21 @@
+import { EXIT_FAILURE, MinoError } from '../common/errors.js';
+import { getLogLevel } from '../common/logger.js';
+import { palette } from '../common/terminal.js';
+
+/** Prints an error as `Error: <what>` and `Hint: <what to do>` on stderr; returns the exit code. */
+export function printError(err: unknown): number {
+  const p = palette(process.stderr);
+  if (err instanceof MinoError) {
+    process.stderr.write(`${p.bold(p.red('Error:'))} ${err.message}\n`);
+    if (err.hint) process.stderr.write(`${p.yellow('Hint:')} ${err.hint}\n`);
+    if (getLogLevel() === 'debug' || getLogLevel() === 'trace') {
+      if (err.cause) process.stderr.write(`${p.dim(String((err.cause as Error).stack ?? err.cause))}\n`);
+    }
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`${p.bold(p.red('Error:'))} ${message}\n`);
+  process.stderr.write(`${p.yellow('Hint:')} This is a bug in mino; run with -vv and report the output\n`);
+  if (err instanceof Error && err.stack && getLogLevel() !== 'warn') process.stderr.write(`${p.dim(err.stack)}\n`);
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_USAGE, MinoError } from '../common/errors.js';
+import { VERSION } from '../version.js';
+import { registerSetup } from './commands/setup.js';
+import { registerStatus } from './commands/status.js';
+
+/** Builds the commander program with every command registered. */
+export function buildProgram(): Command {
+  const program = new Command('mino');
+  program
+    .description('Run AI coding agents in locked-down rootless Podman containers, one project at a time')
+    .version(VERSION, '-V, --version', 'print the version')
+    .option('-v, --verbose', 'log more to stderr (repeat for more: -vv debug, -vvv trace)', (_v: string, prev: number) => prev + 1, 0)
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      // Usage errors are printed by main() as `Error:` + `Hint:`; help goes to stdout.
+      outputError: () => undefined,
+    })
+    .exitOverride();
+  registerSetup(program);
+  registerStatus(program);
+  for (const sub of program.commands) {
+    sub.exitOverride().configureOutput({ outputError: () => undefined }).showSuggestionAfterError(true);
+  }
+  return program;
+}
+
+/** Turns a commander parse error into a MinoError (exit 2), or undefined for help/version exits. */
+export function fromCommanderError(err: CommanderError, argv: readonly string[]): MinoError | undefined {
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+    return undefined;
+  }
+  const message = err.message.replace(/^error:\s*/i, '');
+  const sub = argv.find((a) => !a.startsWith('-'));
+  const hint = err.code === 'commander.unknownCommand' || !sub
+    ? "Run 'mino --help' to see the commands"
+    : `Run 'mino ${sub} --help' for usage`;
+  return new MinoError(message.charAt(0).toUpperCase() + message.slice(1), { hint, exitCode: EXIT_USAGE });
+}

@@ -1,0 +1,68 @@
+import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { MinoError } from '../common/errors.js';
+import { buildContainerArgs } from '../runtime/podman/podman-args.js';
+import { diagnoseProbe, type ProbeProblem } from './probe-diagnosis.js';
+
+/** Tag of the tiny image the probe container runs (no registry needed: built from the host's `true`). */
+export const PROBE_IMAGE = 'localhost/mino-probe:1';
+
+/** Outcome of one probe run. */
+export interface ProbeResult {
+  ok: boolean;
+  network: string;
+  /** podman's error output when the probe failed. */
+  stderr: string;
+  problem: ProbeProblem | undefined;
+}
+
+/** Absolute paths of the shared libraries in `ldd` output (glibc and musl formats). */
+export function parseLddPaths(text: string): string[] {
+  const paths = new Set<string>();
+  for (const line of text.split('\n')) {
+    for (const token of line.trim().split(/\s+/)) {
+      if (token.startsWith('/')) paths.add(token);
+    }
+  }
+  return [...paths];
+}
+
+/**
+ * Makes sure the probe image exists: imports the podman host's own `true` binary and the
+ * libraries it links as a one-layer image. Works offline on any Linux podman host.
+ */
+export async function ensureProbeImage(runtime: ContainerRuntime): Promise<void> {
+  if (await runtime.imageExists(PROBE_IMAGE)) return;
+  let binary: string | undefined;
+  for (const candidate of ['/usr/bin/true', '/bin/true']) {
+    const test = await runtime.hostExec(['test', '-x', candidate]);
+    if (test.exitCode === 0) {
+      binary = candidate;
+      break;
+    }
+  }
+  if (!binary) throw new MinoError('Cannot build the probe image: no /usr/bin/true on the podman host');
+  const ldd = await runtime.hostExec(['ldd', binary]);
+  // A static binary makes ldd fail ("not a dynamic executable"): then it needs no libraries.
+  const libs = ldd.exitCode === 0 ? parseLddPaths(ldd.stdout) : [];
+  const paths = [binary, ...libs].map((p) => p.replace(/^\/+/, ''));
+  await runtime.importImage('/', PROBE_IMAGE, {
+    paths,
+    dereference: true,
+    changes: [`CMD ["${binary}"]`, 'LABEL io.mino.probe=true'],
+  });
+}
+
+/** Runs the probe container once (`podman run --rm` of `true`) on the given network. */
+export async function runProbe(runtime: ContainerRuntime, network: string, ulimits?: string[]): Promise<ProbeResult> {
+  const args = buildContainerArgs('run', {
+    image: PROBE_IMAGE,
+    command: [],
+    autoRemove: true,
+    network,
+    ulimits,
+    labels: { 'io.mino.probe': 'true' },
+  });
+  const result = await runtime.hostExec(['podman', ...args]);
+  const ok = result.exitCode === 0;
+  return { ok, network, stderr: result.stderr.trim(), problem: ok ? undefined : diagnoseProbe(result.stderr) };
+}

@@ -1,0 +1,85 @@
+import { MinoError } from '../../common/errors.js';
+import type { ContainerSpec, MountSpec } from '../container-runtime.js';
+import {
+  validateEnvKey, validateEnvValue, validateImageRef, validateLabel, validateMountPath, validateObjectName, validateUser,
+} from '../validate.js';
+
+/**
+ * Pure functions that turn plain data into podman argument arrays. Nothing here runs a process,
+ * so the exact command line can be unit-tested, printed by `--dry-run`, and hashed.
+ */
+
+/** How the container is launched. */
+export type LaunchVerb = 'run' | 'run-detached' | 'create';
+
+function mountArg(m: MountSpec): string {
+  const source = m.source.startsWith('/') ? validateMountPath('source', m.source) : validateObjectName('volume', m.source);
+  validateMountPath('target', m.target);
+  return `${source}:${m.target}${m.readOnly ? ':ro' : ''}`;
+}
+
+/**
+ * Builds `podman run|create` arguments (without the leading `podman`) in mino's fixed order:
+ * verb flags, identity (name, labels, init, userns), `-w`, `--network`, `--cap-drop` before
+ * `--cap-add`, security options, `--pids-limit`, `--read-only` and tmpfs, mounts, env, image, command.
+ */
+export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): string[] {
+  const args: string[] = verb === 'create' ? ['create'] : ['run'];
+  if (verb === 'run-detached') args.push('-d');
+  if (spec.interactive) args.push('-i');
+  if (spec.tty) args.push('-t');
+  if (spec.autoRemove) args.push('--rm');
+  if (spec.name !== undefined) args.push('--name', validateObjectName('container', spec.name));
+  for (const [key, value] of Object.entries(spec.labels ?? {})) {
+    validateLabel(key, value);
+    args.push('--label', `${key}=${value}`);
+  }
+  if (spec.init) args.push('--init');
+  if (spec.userns !== undefined) args.push(`--userns=${spec.userns}`);
+  if (spec.user !== undefined) args.push('--user', validateUser(spec.user));
+  if (spec.hostname !== undefined) args.push('--hostname', validateObjectName('host', spec.hostname));
+  if (spec.stopTimeout !== undefined) args.push('--stop-timeout', String(spec.stopTimeout));
+  if (spec.workdir !== undefined) args.push('-w', validateMountPath('target', spec.workdir));
+  if (spec.network !== undefined) args.push('--network', validateObjectName('network', spec.network));
+  for (const cap of spec.capDrop ?? []) args.push('--cap-drop', cap);
+  for (const cap of spec.capAdd ?? []) args.push('--cap-add', cap);
+  for (const opt of spec.securityOpt ?? []) args.push('--security-opt', opt);
+  if (spec.pidsLimit) args.push('--pids-limit', String(spec.pidsLimit));
+  for (const u of spec.ulimits ?? []) {
+    if (!/^[a-z]+=-?\d+(?::-?\d+)?$/.test(u)) throw new MinoError(`Invalid ulimit '${u}'`, { hint: 'Use NAME=SOFT:HARD, e.g. nofile=1024:1024' });
+    args.push('--ulimit', u);
+  }
+  if (spec.readOnly) args.push('--read-only');
+  for (const path of spec.tmpfs ?? []) args.push('--tmpfs', validateMountPath('target', path));
+  for (const m of spec.mounts ?? []) args.push('-v', mountArg(m));
+  for (const file of spec.envFiles ?? []) args.push('--env-file', validateMountPath('source', file));
+  for (const s of spec.secretEnv ?? []) {
+    args.push('--secret', `${validateObjectName('secret', s.secret)},type=env,target=${validateEnvKey(s.target)}`);
+  }
+  for (const [key, value] of Object.entries(spec.env ?? {})) {
+    args.push('-e', `${validateEnvKey(key)}=${validateEnvValue(key, value)}`);
+  }
+  args.push(validateImageRef(spec.image));
+  args.push(...spec.command);
+  return args;
+}
+
+/** `podman <filter args>` for containers or volumes carrying every label given. */
+export function labelFilterArgs(labels: Record<string, string>): string[] {
+  const args: string[] = [];
+  for (const [key, value] of Object.entries(labels)) {
+    validateLabel(key, value);
+    args.push('--filter', value === '' ? `label=${key}` : `label=${key}=${value}`);
+  }
+  return args;
+}
+
+/** `--label k=v` pairs for volume, secret and build commands. */
+export function labelArgs(labels: Record<string, string>): string[] {
+  const args: string[] = [];
+  for (const [key, value] of Object.entries(labels)) {
+    validateLabel(key, value);
+    args.push('--label', `${key}=${value}`);
+  }
+  return args;
+}

@@ -1,0 +1,48 @@
+import { MinoError } from '../../common/errors.js';
+import { redactArgs } from '../../common/redact.js';
+
+/** Known podman failure patterns and what to do about them. */
+const HINTS: Array<[RegExp, string]> = [
+  [/cgroups in hybrid mode not supported|cgroup.*hybrid/i, 'crun cannot run on this cgroup v1 hybrid host. Run: mino setup (switches to runc)'],
+  [/setrlimit|error setting rlimit/i, 'The host cannot grant podman\'s default ulimits. Run: mino setup (sets default_ulimits)'],
+  [/\/dev\/net\/tun/i, 'Rootless networking cannot open /dev/net/tun. Run: mino setup'],
+  [/newuidmap|newgidmap|subuid|subgid|insufficient uids|no subuid ranges/i, 'Rootless Podman is not configured (uid ranges). Run: mino setup'],
+  [/XDG_RUNTIME_DIR|runtime directory/i, 'Set XDG_RUNTIME_DIR to a directory you own (mode 0700), or log in through a proper session'],
+  [/no such container|no container with name or id/i, 'The container no longer exists. Run: mino list -a'],
+  [/image not known|manifest unknown|no such image/i, 'The image is not available locally. Run: mino setup, or build/pull it first'],
+  [/cannot connect|connection refused|dial unix/i, 'The podman service is not reachable. Run: mino status'],
+  [/no space left on device/i, 'The disk is full. Free space with: mino cache gc'],
+];
+
+/** The hint for a podman error output, if one is known. */
+export function hintForPodmanError(stderr: string): string | undefined {
+  for (const [pattern, hint] of HINTS) if (pattern.test(stderr)) return hint;
+  return undefined;
+}
+
+/** A podman command that failed: carries the command (secrets redacted), exit code and stderr. */
+export class PodmanError extends MinoError {
+  constructor(
+    readonly args: readonly string[],
+    readonly podmanExitCode: number,
+    readonly stderr: string,
+    hint?: string,
+  ) {
+    const detail = lastLines(stderr, 8) || `exit code ${podmanExitCode}`;
+    super(`podman ${redactArgs(args.slice(0, 2)).join(' ')} failed: ${detail}`, {
+      hint: hint ?? hintForPodmanError(stderr) ?? 'Run with -vv to see the full podman command',
+    });
+    this.name = 'PodmanError';
+  }
+}
+
+/** The last `n` non-empty lines of a text, joined by newlines. */
+export function lastLines(text: string, n: number): string {
+  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  return lines.slice(-n).join('\n');
+}
+
+/** True when podman's error output says the object does not exist. */
+export function isNotFound(stderr: string): boolean {
+  return /no such (container|volume|image|secret|object)|no container with name or id|image not known|not found/i.test(stderr);
+}

@@ -1,0 +1,39 @@
+import { UsageError } from '../common/errors.js';
+import type { ContainerRuntime } from './container-runtime.js';
+import { OrbStackRuntime } from './orbstack/orbstack-runtime.js';
+import { PodmanRuntime } from './podman/podman-runtime.js';
+
+/** Names of the runtimes mino can drive. */
+export type RuntimeKind = 'podman' | 'orbstack';
+
+/** Inputs of runtime selection. */
+export interface RuntimeSelection {
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+  vmName?: string;
+  vmDistro?: string;
+}
+
+/** Which runtime to use: `MINO_RUNTIME` if set, else OrbStack on macOS and Podman elsewhere. */
+export function runtimeKind(selection: RuntimeSelection = {}): RuntimeKind {
+  const env = selection.env ?? process.env;
+  const forced = env.MINO_RUNTIME;
+  if (forced !== undefined && forced !== '') {
+    if (forced === 'podman' || forced === 'orbstack') return forced;
+    throw new UsageError(`Invalid MINO_RUNTIME '${forced}'`, 'Set MINO_RUNTIME to podman or orbstack, or unset it');
+  }
+  return (selection.platform ?? process.platform) === 'darwin' ? 'orbstack' : 'podman';
+}
+
+/** Creates the ContainerRuntime for this machine. */
+export function selectRuntime(selection: RuntimeSelection = {}): ContainerRuntime {
+  const env = selection.env ?? process.env;
+  if (runtimeKind(selection) === 'orbstack') {
+    return new OrbStackRuntime({
+      vmName: selection.vmName ?? env.MINO_VM ?? 'mino',
+      vmDistro: selection.vmDistro ?? 'fedora',
+      env: selection.env,
+    });
+  }
+  return new PodmanRuntime({ env: selection.env });
+}
