@@ -24,6 +24,18 @@ export interface SecretEnvSpec {
   target: string;
 }
 
+/**
+ * A podman secret mounted as a file at `/run/secrets/<target>` (mode 0400, owned by `uid`).
+ * Unlike `type=env`, its value never appears in `podman inspect` on any podman version.
+ */
+export interface SecretFileSpec {
+  secret: string;
+  /** File name under /run/secrets. */
+  target: string;
+  /** Owner inside the container (the uid the command runs as). */
+  uid?: number;
+}
+
 /** Everything needed to create or run one container; plain data, turned into podman arguments. */
 export interface ContainerSpec {
   image: string;
@@ -48,8 +60,15 @@ export interface ContainerSpec {
   env?: Record<string, string>;
   /** Files of KEY=VALUE lines (0600, removed by the caller after start). */
   envFiles?: string[];
-  /** Secret environment variables from podman secrets. */
+  /**
+   * Secret environment variables from podman secrets. Podman before 5.3 shows their values in
+   * `podman inspect` (Config.Env): check `capabilities()` and prefer `secretFiles` there.
+   */
   secretEnv?: SecretEnvSpec[];
+  /** Secrets mounted as files under /run/secrets. */
+  secretFiles?: SecretFileSpec[];
+  /** Never pull: fail at once when the image is not local (no registry round trips). */
+  pullNever?: boolean;
   /** `--userns` value, e.g. `keep-id` or `keep-id:uid=1000,gid=1000`. */
   userns?: string;
   user?: string;
@@ -108,6 +127,12 @@ export interface RuntimeInfo {
   graphRoot: string;
 }
 
+/** What this engine can do safely, derived from its version. */
+export interface RuntimeCapabilities {
+  /** `--secret type=env` values are masked in `podman inspect` (podman >= 5.3). */
+  envSecretsHiddenFromInspect: boolean;
+}
+
 /** Options for building an image. */
 export interface BuildOptions {
   /** Containerfile path relative to the context (default `Dockerfile`/`Containerfile`). */
@@ -158,6 +183,8 @@ export interface ContainerRuntime {
   ensureReady(): Promise<void>;
   /** Engine facts (version, rootless, storage, OCI runtime). */
   info(): Promise<RuntimeInfo>;
+  /** What the engine can do safely (from its version). */
+  capabilities(): Promise<RuntimeCapabilities>;
   /** Runs a helper program on the machine where podman runs (this host, or the VM). */
   hostExec(argv: readonly string[], input?: string): Promise<ExecResult>;
 

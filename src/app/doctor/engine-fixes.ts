@@ -12,8 +12,13 @@ import type { ProbeProblem } from '../../host/probe-diagnosis.js';
  * key, keeps the rest of the file as it was, and is checked to parse before it is written.
  */
 
-/** Path of the containers.conf mino edits for the podman host's user. */
+/**
+ * Path of the containers.conf mino edits for the podman host's user: `$CONTAINERS_CONF` when
+ * set (podman then reads only that file), else the file the user owns.
+ */
 export async function containersConfPath(runtime: ContainerRuntime): Promise<string> {
+  const forced = await hostEnv(runtime, 'CONTAINERS_CONF');
+  if (forced?.startsWith('/')) return forced;
   const uid = await hostUid(runtime);
   const [home, xdg] = await Promise.all([hostEnv(runtime, 'HOME'), hostEnv(runtime, 'XDG_CONFIG_HOME')]);
   return userContainersConfPath(uid, home, xdg);

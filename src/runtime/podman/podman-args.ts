@@ -29,6 +29,7 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   if (spec.interactive) args.push('-i');
   if (spec.tty) args.push('-t');
   if (spec.autoRemove) args.push('--rm');
+  if (spec.pullNever) args.push('--pull=never');
   if (spec.name !== undefined) args.push('--name', validateObjectName('container', spec.name));
   for (const [key, value] of Object.entries(spec.labels ?? {})) {
     validateLabel(key, value);
@@ -55,6 +56,10 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   for (const file of spec.envFiles ?? []) args.push('--env-file', validateMountPath('source', file));
   for (const s of spec.secretEnv ?? []) {
     args.push('--secret', `${validateObjectName('secret', s.secret)},type=env,target=${validateEnvKey(s.target)}`);
+  }
+  for (const s of spec.secretFiles ?? []) {
+    const owner = s.uid === undefined ? '' : `,uid=${s.uid},gid=${s.uid}`;
+    args.push('--secret', `${validateObjectName('secret', s.secret)},type=mount,target=${validateObjectName('secret target', s.target)},mode=0400${owner}`);
   }
   for (const [key, value] of Object.entries(spec.env ?? {})) {
     args.push('-e', `${validateEnvKey(key)}=${validateEnvValue(key, value)}`);

@@ -2,7 +2,7 @@ import { execCapture, execInherit, execStreaming, type ExecResult } from '../../
 import { log } from '../../common/logger.js';
 import { redactArgs } from '../../common/redact.js';
 import type {
-  BuildOptions, CapturedLogs, ContainerRuntime, ImportOptions, ContainerSpec, ContainerSummary, ExecOptions, RuntimeInfo, VolumeInfo,
+  BuildOptions, CapturedLogs, ContainerRuntime, ImportOptions, ContainerSpec, ContainerSummary, ExecOptions, RuntimeCapabilities, RuntimeInfo, VolumeInfo,
 } from '../container-runtime.js';
 import {
   validateEnvKey, validateEnvValue, validateImageRef, validateMountPath, validateObjectName, validateUser,
@@ -96,6 +96,11 @@ export class PodmanRuntime implements ContainerRuntime {
       this.infoCache = undefined;
     });
     return this.infoCache;
+  }
+
+  async capabilities(): Promise<RuntimeCapabilities> {
+    const { version } = await this.info();
+    return { envSecretsHiddenFromInspect: versionAtLeast(version, 5, 3) };
   }
 
   async run(spec: ContainerSpec): Promise<string> {
@@ -337,13 +342,24 @@ export class PodmanRuntime implements ContainerRuntime {
   async secretCreate(name: string, value: string, labels: Record<string, string> = {}): Promise<void> {
     validateObjectName('secret', name);
     await this.secretRemove(name);
-    // The value travels on stdin: never on a command line, where `ps` would show it.
-    await this.podmanOk(['secret', 'create', ...labelArgs(labels), name, '-'], value);
+    // The value travels on stdin, never on a command line (where `ps` would show it) or in a
+    // file. podman insists that stdin be a pipe (not the socket Node gives a child), so a fixed
+    // `sh` pipeline turns it into one; the name and labels are positional arguments, not code.
+    const script = 'cat | exec podman secret create "$@" -';
+    const args = ['secret', 'create', ...labelArgs(labels), name, '-'];
+    const result = await this.hostExec(['sh', '-c', script, 'sh', ...labelArgs(labels), name], value);
+    if (result.exitCode !== 0) throw new PodmanError(args, result.exitCode, result.stderr);
   }
 
   async secretRemove(name: string): Promise<void> {
     await this.podmanIgnoringMissing(['secret', 'rm', validateObjectName('secret', name)]);
   }
+}
+
+/** True when a `major.minor.patch` version is at least major.minor. */
+export function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
+  return a > major || (a === major && b >= minor);
 }
 
 /** A container ID or name, validated so it can never be read as an option. */

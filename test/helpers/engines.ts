@@ -1,0 +1,70 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe } from 'vitest';
+import type { ContainerRuntime } from '../../src/runtime/container-runtime.js';
+import { OrbStackRuntime } from '../../src/runtime/orbstack/orbstack-runtime.js';
+import { PodmanRuntime } from '../../src/runtime/podman/podman-runtime.js';
+import { FAKE_ORB, IN_CI, IS_ROOT, hasPodman, rootlessAvailable, rootlessPrefix } from './test-env.js';
+
+/** One way of reaching podman that integration tests run against. */
+export interface Engine {
+  /** `rootful`, `rootless` or `orbstack` (fake orb in front of local podman). */
+  id: 'rootful' | 'rootless' | 'orbstack';
+  /** A fresh runtime instance for this engine. */
+  runtime(): ContainerRuntime;
+  /** Prefix that runs a program as the engine's user on the podman host. */
+  hostPrefix: string[];
+}
+
+/** Creates a fake-orb state directory with one running machine named `mino` (unless `empty`). */
+export function fakeOrbState(options: { empty?: boolean; orbStopped?: boolean; podmanMissing?: boolean } = {}): string {
+  const state = mkdtempSync(join(tmpdir(), 'mino-fake-orb-'));
+  mkdirSync(join(state, 'machines'));
+  mkdirSync(join(state, 'root', 'etc'), { recursive: true });
+  writeFileSync(join(state, 'status'), options.orbStopped ? 'Stopped\n' : 'Running\n');
+  if (!options.empty) writeFileSync(join(state, 'machines', 'mino'), 'running\n');
+  if (options.podmanMissing) writeFileSync(join(state, 'podman-missing'), '');
+  return state;
+}
+
+/** Environment for the fake orb: its state directory and PATH. */
+export function fakeOrbEnv(state: string): NodeJS.ProcessEnv {
+  return { ...process.env, FAKE_ORB_STATE: state };
+}
+
+/** The engines available here: rootful (as root), rootless (test user or self), fake OrbStack. */
+export function engines(): Engine[] {
+  const list: Engine[] = [];
+  if (IS_ROOT) list.push({ id: 'rootful', runtime: () => new PodmanRuntime(), hostPrefix: [] });
+  if (rootlessAvailable().ok) {
+    const prefix = rootlessPrefix();
+    list.push({ id: 'rootless', runtime: () => new PodmanRuntime({ hostPrefix: prefix }), hostPrefix: prefix });
+  }
+  const state = fakeOrbState();
+  list.push({
+    id: 'orbstack',
+    runtime: () => new OrbStackRuntime({ vmName: 'mino', vmDistro: 'fedora', orbBinary: FAKE_ORB, env: fakeOrbEnv(state) }),
+    hostPrefix: [FAKE_ORB, '-m', 'mino'],
+  });
+  return list;
+}
+
+/**
+ * Fails (under CI) or reports a skip (elsewhere) when an integration prerequisite is missing,
+ * so CI never passes by silently skipping.
+ */
+export function requirePrerequisites(): void {
+  const problems: string[] = [];
+  if (!hasPodman()) problems.push('podman is not installed (run: bin/mino setup --yes)');
+  if (!IS_ROOT) problems.push('not running as root: rootful cases cannot run');
+  const rootless = rootlessAvailable();
+  if (!rootless.ok) problems.push(`rootless cases cannot run: ${rootless.reason}`);
+  if (problems.length > 0 && IN_CI) throw new Error(`Integration prerequisites missing under CI:\n- ${problems.join('\n- ')}`);
+  for (const p of problems) console.warn(`[integration] skipping part of the suite: ${p}`);
+}
+
+/** `describe` once per available engine. */
+export function describeEachEngine(name: string, body: (engine: Engine) => void): void {
+  for (const engine of engines()) describe(`${name} [${engine.id}]`, () => body(engine));
+}

@@ -1,0 +1,67 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Root of the mino checkout. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The built CLI. */
+export const MINO_BIN = join(REPO_ROOT, 'bin', 'mino');
+/** The fake `orb` executable (test fixture). */
+export const FAKE_ORB = join(REPO_ROOT, 'test', 'fixtures', 'fake-orb', 'orb');
+
+/** Label on every podman object a test creates; teardown removes everything carrying it. */
+export const TEST_LABEL = 'io.mino.test';
+/** Local image every integration test runs: busybox imported from the host, no registry. */
+export const TEST_IMAGE = 'localhost/mino-test-busybox:latest';
+/** Unprivileged user the rootless cases run as when the suite runs as root. */
+export const ROOTLESS_USER = 'mino-test';
+
+/** True under CI: a missing prerequisite must fail the run instead of skipping. */
+export const IN_CI = Boolean(process.env.CI && process.env.CI !== 'false');
+
+/** True when this process is root. */
+export const IS_ROOT = (process.getuid?.() ?? 1) === 0;
+
+/** uid of a user, or undefined when the user does not exist. */
+export function uidOf(user: string): number | undefined {
+  try {
+    return Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when podman is on PATH. */
+export function hasPodman(): boolean {
+  try {
+    execFileSync('podman', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Environment and argv prefix that run a program as the rootless test user (from root), or as
+ * this user when the suite itself runs rootless.
+ */
+export function rootlessPrefix(): string[] {
+  if (!IS_ROOT) return [];
+  const uid = uidOf(ROOTLESS_USER);
+  if (uid === undefined) throw new Error(`rootless test user ${ROOTLESS_USER} does not exist (global setup creates it)`);
+  return [
+    'runuser', '-u', ROOTLESS_USER, '--', 'env', '-i',
+    `HOME=/home/${ROOTLESS_USER}`, `USER=${ROOTLESS_USER}`, `LOGNAME=${ROOTLESS_USER}`,
+    `XDG_RUNTIME_DIR=/run/user/${uid}`, `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
+    'LANG=C.UTF-8',
+  ];
+}
+
+/** Whether the rootless cases can run here; the reason when not. */
+export function rootlessAvailable(): { ok: boolean; reason?: string } {
+  if (!hasPodman()) return { ok: false, reason: 'podman is not installed' };
+  if (IS_ROOT && uidOf(ROOTLESS_USER) === undefined) return { ok: false, reason: `user ${ROOTLESS_USER} missing` };
+  if (!existsSync('/usr/bin/newuidmap')) return { ok: false, reason: 'newuidmap (uidmap) is not installed' };
+  return { ok: true };
+}

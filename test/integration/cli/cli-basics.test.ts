@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runMino } from '../../helpers/run-mino.js';
+import { REPO_ROOT } from '../../helpers/test-env.js';
+
+const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('mino CLI basics', () => {
+  it('prints its version on stdout', async () => {
+    for (const flag of ['--version', '-V']) {
+      const r = await runMino([flag]);
+      expect(r).toMatchObject({ exitCode: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
+
+  it('shows help for the program and for each command', async () => {
+    const r = await runMino(['--help']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/Usage: mino/);
+    expect(r.stdout).toMatch(/setup/);
+    expect(r.stdout).toMatch(/status/);
+    for (const cmd of ['setup', 'status']) {
+      const h = await runMino([cmd, '--help']);
+      expect(h.exitCode).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`Usage: mino ${cmd}`));
+    }
+  });
+
+  it('rejects an unknown command with Error and Hint on stderr, exit 2', async () => {
+    const r = await runMino(['stauts']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Error: Unknown command 'stauts'/m);
+    expect(r.stderr).toMatch(/Did you mean status\?/);
+    expect(r.stderr).toMatch(/^Hint: Run 'mino --help'/m);
+  });
+
+  it('rejects an unknown flag with Error and Hint naming the command, exit 2', async () => {
+    const r = await runMino(['status', '--bogus']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^Error: Unknown option '--bogus'/m);
+    expect(r.stderr).toMatch(/^Hint: Run 'mino status --help' for usage/m);
+  });
+
+  it('rejects a bad option value with exit 2', async () => {
+    const r = await runMino(['status', '-f', 'yaml']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^Error: Invalid format 'yaml'/m);
+  });
+
+  it('writes logs to stderr only: -v adds log lines without touching stdout', async () => {
+    const quiet = await runMino(['status', '-f', 'json']);
+    const loud = await runMino(['-vv', 'status', '-f', 'json']);
+    expect(loud.exitCode).toBe(quiet.exitCode);
+    // stdout is the same JSON document either way
+    expect(Object.keys(JSON.parse(loud.stdout) as object)).toEqual(Object.keys(JSON.parse(quiet.stdout) as object));
+    expect(loud.stderr).toMatch(/"msg":"podman"/);
+    expect(quiet.stderr).not.toMatch(/"msg":"podman"/);
+  });
+
+  it('rejects an invalid MINO_RUNTIME', async () => {
+    const r = await runMino(['status'], { env: { MINO_RUNTIME: 'docker' } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Error: Invalid MINO_RUNTIME 'docker'/);
+  });
+});
