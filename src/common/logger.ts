@@ -41,9 +41,11 @@ export function getLogLevel(): LogLevel {
 function pino(): PinoLike {
   if (!pinoInstance) {
     // pino costs ~15 ms to load; only pay for it when something is actually logged.
-    const require = createRequire(import.meta.url);
-    const factory = require('pino') as (opts: object, dest: unknown) => PinoLike;
-    const destination = (require('pino') as { destination: (fd: number) => unknown }).destination(2);
+    // The bundle is CommonJS (it has `require`); under vitest this module is ESM.
+    const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+    const pinoModule = load('pino') as ((opts: object, dest: unknown) => PinoLike) & { destination: (fd: number) => unknown };
+    const factory = pinoModule;
+    const destination = pinoModule.destination(2);
     pinoInstance = factory({ level, base: undefined, name: 'mino' }, destination);
   }
   return pinoInstance;

@@ -83,8 +83,8 @@ const prefixes: string[][] = [];
 
 /** vitest global setup. */
 export default function setup(): () => void {
-  if (!existsSync(join(MINO_BIN, '..', '..', 'dist', 'mino.js'))) {
-    throw new Error('dist/mino.js is missing: run `npm run build` first (npm test does)');
+  if (!existsSync(join(MINO_BIN, '..', '..', 'dist', 'mino.cjs'))) {
+    throw new Error('dist/mino.cjs is missing: run `npm run build` first (npm test does)');
   }
   if (!hasPodman()) {
     if (IN_CI) throw new Error('podman is not installed: CI must run `bin/mino setup --yes` before the tests');
