@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { levelForVerbosity, setLogLevel, type LogLevel } from '../common/logger.js';
+import { sessionContext, type SessionContext } from '../app/session-context.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { runtimeKind, selectRuntime, type RuntimeKind } from '../runtime/select-runtime.js';
 
@@ -21,4 +22,13 @@ export function applyGlobalOptions(command: Command): GlobalOptions {
 /** The runtime for this machine and which kind it is. */
 export function runtimeForCli(): { runtime: ContainerRuntime; kind: RuntimeKind } {
   return { runtime: selectRuntime(), kind: runtimeKind() };
+}
+
+/** Session use-case context for a command, plus whether podman runs rootless. */
+export function sessionCli(command: Command): { ctx: SessionContext; rootless: boolean } {
+  applyGlobalOptions(command);
+  const { runtime, kind } = runtimeForCli();
+  // Podman as a non-root user is always rootless; an OrbStack machine's user is not root.
+  const rootless = kind === 'orbstack' || (process.getuid?.() ?? 0) !== 0;
+  return { ctx: sessionContext(runtime), rootless };
 }

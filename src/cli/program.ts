@@ -1,8 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, MinoError } from '../common/errors.js';
 import { VERSION } from '../version.js';
+import { registerExec } from './commands/exec.js';
+import { registerGc } from './commands/gc.js';
+import { registerList } from './commands/list.js';
+import { registerLogs } from './commands/logs.js';
+import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
 import { registerStatus } from './commands/status.js';
+import { registerStop } from './commands/stop.js';
 
 /** Builds the commander program with every command registered. */
 export function buildProgram(): Command {
@@ -18,6 +24,13 @@ export function buildProgram(): Command {
       outputError: () => undefined,
     })
     .exitOverride();
+  program.enablePositionalOptions();
+  registerRun(program);
+  registerList(program);
+  registerStop(program);
+  registerLogs(program);
+  registerExec(program);
+  registerGc(program);
   registerSetup(program);
   registerStatus(program);
   for (const sub of program.commands) {

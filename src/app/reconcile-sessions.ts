@@ -1,0 +1,53 @@
+import { log } from '../common/logger.js';
+import type { ContainerSummary } from '../runtime/container-runtime.js';
+import { planReconcile, type Orphan, type SessionFix } from '../session/reconcile.js';
+import type { SessionRecord } from '../session/session-record.js';
+import type { SessionContext } from './session-context.js';
+
+/** True when a process with that PID exists on this host. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Outcome of bringing session files in line with podman. */
+export interface Reconciled {
+  sessions: SessionRecord[];
+  warnings: string[];
+  fixes: SessionFix[];
+  orphans: Orphan[];
+  containers: ContainerSummary[];
+}
+
+/**
+ * Reads every session, asks podman once for all containers, and corrects records that no longer
+ * match (a "running" session whose container exited or vanished). Finished detached containers
+ * are removed once their exit code is recorded. One podman call when nothing needs fixing.
+ */
+export async function reconcileSessions(ctx: SessionContext): Promise<Reconciled> {
+  const { sessions, warnings } = ctx.store.list();
+  const containers = await ctx.runtime.listContainers({});
+  const plan = planReconcile(sessions, containers, ctx.stateKey, processAlive);
+  const updated = new Map<string, SessionRecord>();
+  for (const fix of plan.fixes) {
+    try {
+      updated.set(fix.name, ctx.store.update(fix.name, { status: fix.status, exit_code: fix.exitCode }));
+      ctx.audit.record('session.reconciled', { name: fix.name, from: fix.from, to: fix.status, exit_code: fix.exitCode, reason: fix.reason });
+      if (fix.removeContainer) await ctx.runtime.remove(fix.removeContainer);
+    } catch (err) {
+      warnings.push(`Could not reconcile session '${fix.name}': ${(err as Error).message}`);
+    }
+  }
+  log.debug('reconciled', { fixes: plan.fixes.length, orphans: plan.orphans.length });
+  return {
+    sessions: sessions.map((s) => updated.get(s.name) ?? s),
+    warnings,
+    fixes: plan.fixes,
+    orphans: plan.orphans,
+    containers,
+  };
+}

@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { AuditLog } from '../audit/audit-log.js';
+import { log } from '../common/logger.js';
+import { minoPaths } from '../common/xdg-paths.js';
+import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { SessionStore } from '../session/session-store.js';
+
+/** What the session use cases work with. */
+export interface SessionContext {
+  runtime: ContainerRuntime;
+  store: SessionStore;
+  audit: AuditLog;
+  stateDir: string;
+  /** Key of this state directory, put on containers (label io.mino.state). */
+  stateKey: string;
+}
+
+/** First 12 hex digits of sha256(stateDir): identifies whose containers are whose. */
+export function stateKeyFor(stateDir: string): string {
+  return createHash('sha256').update(stateDir).digest('hex').slice(0, 12);
+}
+
+/** Builds the context from the environment's XDG directories. */
+export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv = process.env): SessionContext {
+  const { stateDir } = minoPaths(env);
+  return {
+    runtime,
+    store: new SessionStore(stateDir),
+    audit: new AuditLog(stateDir, env.MINO_AUDIT_LOG !== '0', (err) => log.warn('audit log write failed', { error: String(err) })),
+    stateDir,
+    stateKey: stateKeyFor(stateDir),
+  };
+}

@@ -1,0 +1,33 @@
+import { MinoError } from '../common/errors.js';
+import { statusForExit } from '../session/reconcile.js';
+import { isActive, type SessionRecord } from '../session/session-record.js';
+import { reconcileSessions } from './reconcile-sessions.js';
+import type { SessionContext } from './session-context.js';
+
+/** Outcome of `mino stop`. */
+export interface StopResult {
+  record: SessionRecord;
+  /** False when the session had already ended (nothing was stopped). */
+  stopped: boolean;
+}
+
+/**
+ * Stops a session's container (`podman stop`, or `kill` with force), records its exit code and
+ * removes the container. A session that already ended is reported as such.
+ */
+export async function stopSession(ctx: SessionContext, name: string, force: boolean): Promise<StopResult> {
+  ctx.store.require(name);
+  const { sessions } = await reconcileSessions(ctx);
+  const record = sessions.find((s) => s.name === name);
+  if (!record) throw new MinoError(`Session '${name}' disappeared while stopping it`);
+  if (!isActive(record)) return { record, stopped: false };
+  const ref = record.container_id ?? `mino-${name}`;
+  if (force) await ctx.runtime.kill(ref);
+  else await ctx.runtime.stop(ref, 10);
+  // The exit code survives for detached containers (no --rm); attached ones are gone already.
+  const exitCode = (await ctx.runtime.containerExitCode(ref).catch(() => undefined)) ?? null;
+  await ctx.runtime.remove(ref);
+  const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode });
+  ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
+  return { record: updated, stopped: true };
+}

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { runningSession } from '../../app/find-session.js';
+import { sessionCli } from '../global-options.js';
+
+/** Without a command, exec starts the best shell the image has. */
+const BEST_SHELL = ['/bin/sh', '-c', 'for s in zsh bash; do command -v "$s" >/dev/null 2>&1 && exec "$s"; done; exec sh'];
+
+/**
+ * Splits exec's operands into session name and command. commander swallows a `--` that comes
+ * first (`mino exec -- ls` would make `ls` the session), so the raw arguments decide: a `--`
+ * right after `exec` means "no name".
+ */
+export function splitExecArgs(rawArgs: readonly string[], args: readonly string[]): { name: string | undefined; command: string[] } {
+  const at = rawArgs.indexOf('exec');
+  const firstOperand = rawArgs.slice(at + 1).find((a) => a === '--' || !a.startsWith('-'));
+  if (at >= 0 && firstOperand === '--') return { name: undefined, command: [...args] };
+  const [name, ...rest] = args;
+  return { name, command: rest[0] === '--' ? rest.slice(1) : rest };
+}
+
+/** `mino exec [NAME] [-- CMD]`. */
+export function registerExec(program: Command): void {
+  program
+    .command('exec')
+    .description('Run a command (default: a shell) in a running session; exits with its code')
+    .argument('[name]', 'session name (default: the newest running session)')
+    .argument('[command...]', 'command and arguments, after --')
+    .passThroughOptions()
+    .action(async (_name: string | undefined, _command: string[], _opts: unknown, cmd: Command) => {
+      const { name, command } = splitExecArgs((cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [], cmd.args);
+      const { ctx } = sessionCli(cmd);
+      const record = await runningSession(ctx, name);
+      const ref = record.container_id ?? `mino-${record.name}`;
+      process.exitCode = await ctx.runtime.exec(ref, command.length > 0 ? command : BEST_SHELL, {
+        tty: Boolean(process.stdin.isTTY),
+        interactive: true,
+      });
+    });
+}

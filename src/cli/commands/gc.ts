@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { gcSessions } from '../../app/gc-sessions.js';
+import { sessionCli } from '../global-options.js';
+
+/** `mino gc`. */
+export function registerGc(program: Command): void {
+  program
+    .command('gc')
+    .description('Fix stale sessions and remove mino containers whose owner process is gone')
+    .option('--dry-run', 'only report what would be removed')
+    .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
+      const { ctx } = sessionCli(cmd);
+      const result = await gcSessions(ctx, Boolean(opts.dryRun));
+      const out = process.stdout;
+      for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
+      for (const f of result.fixes) out.write(`session ${f.name}: ${f.from} -> ${f.status} (${f.reason})\n`);
+      for (const o of result.removed) {
+        out.write(`${opts.dryRun ? 'would remove' : 'removed'} container ${o.container.name} (session ${o.sessionName ?? '?'}, ${o.container.state}, owner gone)\n`);
+      }
+      for (const o of result.kept) out.write(`kept container ${o.container.name}: its owner process is still running\n`);
+      if (result.fixes.length + result.removed.length + result.kept.length === 0) out.write('Nothing to clean up\n');
+    });
+}

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { stopSession } from '../../app/stop-session.js';
+import { sessionCli } from '../global-options.js';
+
+/** `mino stop NAME`. */
+export function registerStop(program: Command): void {
+  program
+    .command('stop')
+    .description('Stop a session: SIGTERM to its command, SIGKILL after 10 s (-f: at once)')
+    .argument('<name>', 'session name')
+    .option('-f, --force', 'kill the container immediately')
+    .action(async (name: string, opts: { force?: boolean }, cmd: Command) => {
+      const { ctx } = sessionCli(cmd);
+      const result = await stopSession(ctx, name, Boolean(opts.force));
+      const code = result.record.exit_code;
+      process.stderr.write(result.stopped
+        ? `Session ${name} stopped${code === null || code === undefined ? '' : ` (exit code ${code})`}\n`
+        : `Session ${name} is already ${result.record.status}\n`);
+    });
+}

@@ -1,0 +1,226 @@
+import { MinoError } from '../common/errors.js';
+import { isSecretName } from '../common/redact.js';
+import type { ContainerSpec } from '../runtime/container-runtime.js';
+import type { LaunchVerb } from '../runtime/podman/podman-args.js';
+import { printable, validateImageRef } from '../runtime/validate.js';
+import { mergeEnv } from './env-args.js';
+import { HARDENING, readOnlySpec } from './hardening.js';
+import { containerNameFor, sessionLabels } from './labels.js';
+import { networkSpec, resolveNetwork, type NetworkPlan } from './network.js';
+import { checkProjectDir } from './project-guard.js';
+import { applySecrets, type SecretPassthrough } from './secret-passthrough.js';
+import { usernsFor } from './userns.js';
+import { assembleMounts, toMountSpecs, type PlannedMount } from './volume-args.js';
+import { resolveWorkdir } from './workdir.js';
+
+/**
+ * The `mino run` plan: every decision about the container, made up front from plain inputs with no
+ * I/O, so it can be unit-tested, printed by `--dry-run` and hashed. The executor only checks the
+ * image exists, records the session, and runs `plan.spec` with `plan.launchVerb`.
+ *
+ * One `podman run` per session (mino 1.6 used create → start → rm, and a `sleep infinity` +
+ * exec dance for shells, which left orphans when mino died):
+ * - `command` (a command was given): `podman run --rm -i [-t]` attached; exit code = the command's.
+ * - `shell` (no command): the same, running `defaultShell`; bootstrap output shows in the terminal.
+ * - `detached` (`-d`): `podman run -d` WITHOUT `--rm`, so the container and its exit code survive
+ *   until `mino stop`/`gc` (or list reconciliation) reads and removes it. mino 1.6 used `--rm`,
+ *   losing the exit code and leaving the session "running" forever. Without a command the
+ *   detached shell gets `-i` (stdin held open by podman), so it stays up for `mino exec` instead of
+ *   exiting at once on EOF as in mino 1.6.
+ * `-t` is only set when stdin is a terminal (mino 1.6 always set it), never for detached runs.
+ */
+
+/** How the session runs. */
+export type RunMode = 'detached' | 'command' | 'shell';
+
+/** Inputs of {@link buildRunPlan}; everything already resolved by the caller (CLI > config). */
+export interface RunPlanInput {
+  /** Session name (`[A-Za-z0-9_-]+`); the container is `mino-<name>`. */
+  sessionName: string;
+  /** Canonical absolute host project directory (realpath done by the caller). */
+  projectDir: string;
+  /** The host user's home directory (canonical absolute). */
+  homeDir: string;
+  /** `--allow-home`: permit `/`, `$HOME` or a parent of `$HOME` as the project. */
+  allowHome?: boolean;
+  /** Image reference to run. */
+  image: string;
+  /** Command after `--`; empty means an interactive shell. */
+  command: readonly string[];
+  /** Shell for shell mode and for `-d` without a command, e.g. `/bin/bash` (config `session.shell`). */
+  defaultShell: string;
+  /** `-d/--detach`. */
+  detach: boolean;
+  /** `--read-only` or config `container.read_only`. */
+  readOnly: boolean;
+  /** Network mode already chosen (CLI over config); undefined = `bridge`. Validated here. */
+  network?: string;
+  /** CLI `-e KEY=VALUE` values in order. */
+  cliEnv?: readonly string[];
+  /** Config `container.env`. */
+  configEnv?: Readonly<Record<string, string>>;
+  /** CLI `--volume HOST:CONTAINER[:ro|:rw]` values in order. */
+  cliVolumes?: readonly string[];
+  /** Config `container.volumes`, same syntax. */
+  configVolumes?: readonly string[];
+  /** Config `container.workdir`; undefined or `/workspace` = derive from the project folder name. */
+  workdir?: string;
+  /** Podman runs rootless (adds `--userns=keep-id…`). */
+  rootless: boolean;
+  /** stdin is a terminal (adds `-t` to attached runs). */
+  stdinIsTty: boolean;
+  /** PID of this `mino run` process (label `io.mino.owner-pid`). */
+  ownerPid: number;
+  /** Host uid/gid of the user running mino (recorded for ownership checks and reaping). */
+  hostUid: number;
+  hostGid: number;
+  /** Numeric uid the image runs as (1000 for mino's `developer`, 0 for root); undefined = unknown. */
+  imageUser?: number;
+  /** Numeric gid the image runs as; defaults to `imageUser`. */
+  imageGid?: number;
+  /** mino version (label `io.mino.version`). */
+  minoVersion: string;
+  /** Key of the state directory owning the session (label `io.mino.state`). */
+  stateKey?: string;
+  /** Podman secrets from the credentials step; never plain env. */
+  secrets?: SecretPassthrough;
+  /**
+   * Add `--pull=never` (default true): the executor makes sure the image is local first (build or
+   * explicit pull with progress), so `run` never talks to a registry behind the user's back.
+   */
+  pullNever?: boolean;
+}
+
+/** Who the container runs as, and how host and container uids relate. */
+export interface RunIdentity {
+  rootless: boolean;
+  hostUid: number;
+  hostGid: number;
+  /** The image's uid when known. */
+  imageUser: number | undefined;
+  /** `--userns` value, undefined when none is passed. */
+  userns: string | undefined;
+}
+
+/** Everything the executor needs to start one session container; plain data. */
+export interface RunPlan {
+  sessionName: string;
+  /** `mino-<session>`, also `spec.name`. */
+  containerName: string;
+  projectDir: string;
+  /** Container path of the project, also `spec.workdir`. */
+  workdir: string;
+  image: string;
+  /** The command the container runs (the default shell in shell mode). */
+  command: string[];
+  mode: RunMode;
+  /** `run-detached` for detached mode, `run` (attached to this terminal) otherwise. */
+  launchVerb: Extract<LaunchVerb, 'run' | 'run-detached'>;
+  /** True when mino's stdio is attached to the container until it exits. */
+  attached: boolean;
+  network: NetworkPlan;
+  /** Mounts with their origins, in argv order (also in `spec.mounts`). */
+  mounts: PlannedMount[];
+  /** Container labels (also in `spec.labels`). */
+  labels: Record<string, string>;
+  identity: RunIdentity;
+  /** Things the user should hear about (printed by the caller before starting). */
+  warnings: string[];
+  /** The container, ready for `buildContainerArgs(launchVerb, spec)` / `runtime.run(spec)`. */
+  spec: ContainerSpec;
+}
+
+function checkArgv(what: string, argv: readonly string[]): string[] {
+  for (const arg of argv) {
+    if (typeof arg !== 'string' || arg.includes('\0')) {
+      throw new MinoError(`Invalid ${what} argument '${printable(String(arg))}': NUL bytes cannot be passed to a program`);
+    }
+  }
+  return [...argv];
+}
+
+function checkId(kind: string, id: number): void {
+  if (!Number.isInteger(id) || id < 0) throw new MinoError(`Invalid host ${kind} ${id}`);
+}
+
+/** The run mode: detached wins, then command vs shell. */
+export function runModeFor(detach: boolean, command: readonly string[]): RunMode {
+  if (detach) return 'detached';
+  return command.length > 0 ? 'command' : 'shell';
+}
+
+/**
+ * Builds the plan for one `mino run`. Pure: throws a MinoError (UsageError for bad CLI values)
+ * naming the offending value on any invalid input; performs no I/O.
+ */
+export function buildRunPlan(input: RunPlanInput): RunPlan {
+  const containerName = containerNameFor(input.sessionName);
+  const projectDir = checkProjectDir(input.projectDir, input.homeDir, input.allowHome ?? false);
+  const image = validateImageRef(input.image);
+  checkId('uid', input.hostUid);
+  checkId('gid', input.hostGid);
+  if (input.defaultShell.length === 0) throw new MinoError('No default shell configured', { hint: 'Set session.shell, e.g. /bin/bash' });
+
+  const mode = runModeFor(input.detach, input.command);
+  const command = input.command.length > 0 ? checkArgv('command', input.command) : checkArgv('shell', [input.defaultShell]);
+  const network = resolveNetwork(input.network);
+  const workdir = resolveWorkdir(projectDir, input.workdir);
+  const mounts = assembleMounts(projectDir, workdir, input.cliVolumes ?? [], input.configVolumes ?? []);
+
+  const plainEnv = mergeEnv({
+    configEnv: input.configEnv,
+    cliEnv: input.cliEnv,
+    quietBootstrap: mode === 'detached' || mode === 'command',
+  });
+  const secrets = applySecrets(plainEnv, input.secrets);
+  const warnings = [...secrets.warnings];
+  for (const key of Object.keys(secrets.env)) {
+    if (isSecretName(key)) {
+      warnings.push(`${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list`);
+    }
+  }
+
+  const labels = sessionLabels({ sessionName: input.sessionName, ownerPid: input.ownerPid, projectDir, minoVersion: input.minoVersion, mode, stateKey: input.stateKey });
+  const userns = usernsFor(input.rootless, { uid: input.imageUser, gid: input.imageGid });
+  const attached = mode !== 'detached';
+
+  const spec: ContainerSpec = { image, command: [...command], name: containerName, labels: { ...labels } };
+  if (attached) {
+    spec.interactive = true;
+    if (input.stdinIsTty) spec.tty = true;
+    spec.autoRemove = true;
+  } else if (input.command.length === 0) {
+    spec.interactive = true;
+  }
+  if (input.pullNever ?? true) spec.pullNever = true;
+  spec.init = true;
+  if (userns !== undefined) spec.userns = userns;
+  spec.workdir = workdir;
+  Object.assign(spec, networkSpec(network));
+  spec.capDrop = [...(HARDENING.capDrop ?? [])];
+  spec.securityOpt = [...(HARDENING.securityOpt ?? [])];
+  if (HARDENING.pidsLimit !== undefined) spec.pidsLimit = HARDENING.pidsLimit;
+  Object.assign(spec, readOnlySpec(input.readOnly, mounts.map((m) => m.target)));
+  spec.mounts = toMountSpecs(mounts);
+  spec.env = secrets.env;
+  if (secrets.secretEnv.length > 0) spec.secretEnv = secrets.secretEnv;
+  if (secrets.secretFiles.length > 0) spec.secretFiles = secrets.secretFiles;
+
+  return {
+    sessionName: input.sessionName,
+    containerName,
+    projectDir,
+    workdir,
+    image,
+    command,
+    mode,
+    launchVerb: attached ? 'run' : 'run-detached',
+    attached,
+    network,
+    mounts,
+    labels,
+    identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, userns },
+    warnings,
+    spec,
+  };
+}

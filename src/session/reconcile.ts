@@ -1,0 +1,110 @@
+import type { ContainerSummary } from '../runtime/container-runtime.js';
+import { isActive, type SessionRecord, type SessionStatus } from './session-record.js';
+
+/**
+ * Reconciliation of session files with podman: pure decisions, no I/O. Given the session
+ * records, the containers podman reports and which owner processes are alive, it says which
+ * records to correct, which containers to remove, and which containers are orphans.
+ */
+
+/** Labels the decision reads (set by the run plan). */
+export const RECONCILE_LABELS = { session: 'io.mino.session', ownerPid: 'io.mino.owner-pid', state: 'io.mino.state' } as const;
+
+/** A correction to one session record. */
+export interface SessionFix {
+  name: string;
+  from: SessionStatus;
+  status: SessionStatus;
+  exitCode: number | null;
+  reason: string;
+  /** Container to remove once its exit code is recorded (a finished detached run). */
+  removeContainer?: string;
+}
+
+/** A mino container that no active session of this state directory accounts for. */
+export interface Orphan {
+  container: ContainerSummary;
+  sessionName: string | undefined;
+  /** The owner process is gone: nothing will ever clean this up but gc. */
+  ownerDead: boolean;
+}
+
+/** What reconciliation decided. */
+export interface ReconcilePlan {
+  fixes: SessionFix[];
+  orphans: Orphan[];
+}
+
+/** Exit codes with which podman reports that the command could not be started at all. */
+const START_FAILURES = new Set([125, 126, 127]);
+
+/** Status for a command that ended with `exitCode` (mino 1.6: stopped for any exit of a started command). */
+export function statusForExit(exitCode: number | null): SessionStatus {
+  return exitCode !== null && START_FAILURES.has(exitCode) ? 'failed' : 'stopped';
+}
+
+/** Finds the container of a session: by recorded ID (prefix) or name, else by `mino-<name>`. */
+export function containerOf(session: SessionRecord, containers: readonly ContainerSummary[], stateKey: string): ContainerSummary | undefined {
+  const ref = session.container_id;
+  if (ref) {
+    const byRef = containers.find((c) => c.name === ref || (ref.length >= 12 && c.id.startsWith(ref)));
+    if (byRef) return byRef;
+  }
+  return containers.find((c) => c.name === `mino-${session.name}` && c.labels[RECONCILE_LABELS.state] === stateKey);
+}
+
+function ownerPidOf(c: ContainerSummary): number | undefined {
+  const pid = Number(c.labels[RECONCILE_LABELS.ownerPid]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Decides how session records and containers disagree.
+ * `alive(pid)` says whether a process exists on this host.
+ */
+export function planReconcile(
+  sessions: readonly SessionRecord[],
+  containers: readonly ContainerSummary[],
+  stateKey: string,
+  alive: (pid: number) => boolean,
+): ReconcilePlan {
+  const fixes: SessionFix[] = [];
+  const accounted = new Set<string>();
+  for (const s of sessions) {
+    const c = containerOf(s, containers, stateKey);
+    if (c && isActive(s)) accounted.add(c.id);
+    if (!isActive(s)) continue;
+    const ownerAlive = typeof s.owner_pid === 'number' && alive(s.owner_pid);
+    if (!c) {
+      // An attached run removes its container (--rm) and records the end itself while its
+      // owner lives; a run still starting has no container yet.
+      if (ownerAlive) continue;
+      fixes.push({ name: s.name, from: s.status, status: 'stopped', exitCode: null, reason: 'container is gone' });
+      continue;
+    }
+    if (c.state === 'exited' || c.state === 'stopped') {
+      const exitCode = c.exitCode ?? null;
+      fixes.push({
+        name: s.name, from: s.status, status: statusForExit(exitCode), exitCode,
+        reason: `container exited with code ${exitCode ?? 'unknown'}`,
+        // Attached runs use --rm (podman removes them); detached ones are kept for their exit code.
+        removeContainer: c.id,
+      });
+      continue;
+    }
+    if (c.state === 'created' && !ownerAlive) {
+      fixes.push({ name: s.name, from: s.status, status: 'failed', exitCode: null, reason: 'container was never started', removeContainer: c.id });
+      continue;
+    }
+    if (s.status === 'starting' && (c.state === 'running' || c.state === 'paused')) {
+      fixes.push({ name: s.name, from: s.status, status: 'running', exitCode: null, reason: 'container is running' });
+    }
+  }
+  const orphans: Orphan[] = [];
+  for (const c of containers) {
+    if (c.labels[RECONCILE_LABELS.state] !== stateKey || accounted.has(c.id)) continue;
+    const pid = ownerPidOf(c);
+    orphans.push({ container: c, sessionName: c.labels[RECONCILE_LABELS.session], ownerDead: pid === undefined || !alive(pid) });
+  }
+  return { fixes, orphans };
+}
