@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { MinoError } from '../common/errors.js';
@@ -88,7 +88,13 @@ export function planRun(ctx: SessionContext, req: RunRequest, io: Pick<RunIo, 's
     imageUser: imageUserOf(image),
     minoVersion: VERSION,
     stateKey: ctx.stateKey,
+    resourceLimits: !(io.rootless && cgroupV1()),
   });
+}
+
+/** True on a cgroup v1 (or hybrid) host: no unified hierarchy at /sys/fs/cgroup. */
+function cgroupV1(): boolean {
+  return process.platform === 'linux' && !existsSync('/sys/fs/cgroup/cgroup.controllers');
 }
 
 function safeRealpath(p: string): string {

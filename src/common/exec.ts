@@ -1,4 +1,7 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { MinoError } from './errors.js';
 
 /**
@@ -40,15 +43,18 @@ export class CommandNotFoundError extends MinoError {
   }
 }
 
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
-};
-
-/** Exit code a shell would report for a process that ended with `code` or `signal`. */
+/** Exit code a shell would report for a process that ended with `code` or `signal` (128 + n). */
 export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (typeof code === 'number') return code;
-  if (signal) return 128 + (SIGNAL_NUMBERS[signal] ?? 1);
+  if (signal) return 128 + (osConstants.signals[signal] ?? 1);
   return 1;
+}
+
+function startError(argv: readonly string[], options: { cwd?: string }, e: NodeJS.ErrnoException): Error {
+  if (e.code === 'ENOENT' && options.cwd !== undefined && !existsSync(options.cwd)) {
+    return new MinoError(`Cannot run '${argv[0] ?? ''}': working directory ${options.cwd} does not exist`, { cause: e });
+  }
+  return e.code === 'ENOENT' || e.code === 'EACCES' ? new CommandNotFoundError(argv[0] ?? '', e) : e;
 }
 
 function spawnChecked(argv: readonly string[], options: SpawnOptions): ReturnType<typeof spawn> {
@@ -93,7 +99,7 @@ export function execCapture(argv: readonly string[], options: ExecOptions = {}):
     const cleanup = attachTimeout(child, options);
     child.on('error', (e: NodeJS.ErrnoException) => {
       cleanup();
-      reject(e.code === 'ENOENT' || e.code === 'EACCES' ? new CommandNotFoundError(argv[0] ?? '', e) : e);
+      reject(startError(argv, options, e));
     });
     child.on('close', (code, signal) => {
       cleanup();
@@ -124,7 +130,7 @@ export function execInherit(argv: readonly string[], options: Omit<ExecOptions, 
     const cleanup = attachTimeout(child, options);
     child.on('error', (e: NodeJS.ErrnoException) => {
       cleanup();
-      reject(e.code === 'ENOENT' || e.code === 'EACCES' ? new CommandNotFoundError(argv[0] ?? '', e) : e);
+      reject(startError(argv, options, e));
     });
     child.on('close', (code, signal) => {
       cleanup();
@@ -153,9 +159,11 @@ export function execStreaming(
   const child = spawnChecked(argv, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const split = (stream: 'stdout' | 'stderr') => {
     let rest = '';
+    // A decoder keeps a multi-byte character split across two chunks whole.
+    const decoder = new StringDecoder('utf8');
     return {
       data(b: Buffer): void {
-        rest += b.toString('utf8');
+        rest += decoder.write(b);
         let nl = rest.indexOf('\n');
         while (nl >= 0) {
           onLine(rest.slice(0, nl).replace(/\r$/, ''), stream);
@@ -164,6 +172,7 @@ export function execStreaming(
         }
       },
       end(): void {
+        rest += decoder.end();
         if (rest.length > 0) onLine(rest, stream);
         rest = '';
       },
@@ -177,7 +186,7 @@ export function execStreaming(
   const done = new Promise<ExecResult>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
       cleanup();
-      reject(err.code === 'ENOENT' || err.code === 'EACCES' ? new CommandNotFoundError(argv[0] ?? '', err) : err);
+      reject(startError(argv, options, err));
     });
     child.on('close', (code, signal) => {
       cleanup();

@@ -15,7 +15,7 @@ export function userContainersConfPath(uid: number, home: string | undefined, xd
   return `${base}/containers/containers.conf`;
 }
 
-const TABLE_HEADER = /^\s*\[([A-Za-z0-9_.-]+)\]\s*(?:#.*)?$/;
+const TABLE_HEADER = /^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(?:#.*)?$/;
 const ANY_HEADER = /^\s*\[\[?[^\]]*\]\]?\s*(?:#.*)?$/;
 
 /** Net count of '[' minus ']' outside quoted strings and comments, to find where an array ends. */

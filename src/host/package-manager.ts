@@ -50,7 +50,7 @@ export const PACKAGE_NAMES: Record<string, Partial<Record<PackageManager, string
   slirp4netns: { 'apt-get': 'slirp4netns', dnf: 'slirp4netns', pacman: 'slirp4netns', zypper: 'slirp4netns', apk: 'slirp4netns' },
 };
 
-/** Maps logical package names to the manager's names, dropping ones it does not have. */
+/** Maps logical package names to the manager's names; names without a mapping pass through unchanged. */
 export function packageNamesFor(pm: PackageManager, logical: readonly string[]): string[] {
   return logical.map((name) => PACKAGE_NAMES[name]?.[pm] ?? name);
 }

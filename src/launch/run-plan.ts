@@ -82,6 +82,12 @@ export interface RunPlanInput {
   minoVersion: string;
   /** Key of the state directory owning the session (label `io.mino.state`). */
   stateKey?: string;
+  /**
+   * The engine can enforce resource limits (default true). Rootless podman on cgroup v1 cannot:
+   * it ignores `--pids-limit` and prints a warning into the command's stderr, so it is left out
+   * (and `mino status` reports the missing limit).
+   */
+  resourceLimits?: boolean;
   /** Podman secrets from the credentials step; never plain env. */
   secrets?: SecretPassthrough;
   /**
@@ -199,7 +205,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   Object.assign(spec, networkSpec(network));
   spec.capDrop = [...(HARDENING.capDrop ?? [])];
   spec.securityOpt = [...(HARDENING.securityOpt ?? [])];
-  if (HARDENING.pidsLimit !== undefined) spec.pidsLimit = HARDENING.pidsLimit;
+  if (HARDENING.pidsLimit !== undefined && (input.resourceLimits ?? true)) spec.pidsLimit = HARDENING.pidsLimit;
   Object.assign(spec, readOnlySpec(input.readOnly, mounts.map((m) => m.target)));
   spec.mounts = toMountSpecs(mounts);
   spec.env = secrets.env;

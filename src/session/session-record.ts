@@ -1,36 +1,60 @@
 /**
- * The session record, stored as pretty JSON exactly as mino 1.6 writes it (snake_case fields,
- * RFC 3339 times), so mino 1.6 and this port list each other's sessions. Fields mino 1.6 does
- * not know (`exit_code`, `owner_pid`, `mode`) are ignored by its serde; fields we do not know
- * are kept in `extra` and written back unchanged.
+ * The session record, stored as pretty JSON with the field names, order and types of mino 1.6
+ * (`src/session/state.rs`, serde), so mino 1.6 and this port read each other's files:
+ *
+ * - Written by both: `id` (UUID v4), `name`, `project_dir`, `command`, `container_id` (string or
+ *   null), `status`, `created_at`, `updated_at` (RFC 3339), `cloud_providers`, `home_volume`
+ *   (string or null). serde requires all of them except the two `Option` fields
+ *   (`container_id`, `home_volume`), which may be missing (read as null). We always write all.
+ * - Ours only: `exit_code`, `owner_pid`, `mode`. serde ignores unknown fields, so mino 1.6 still
+ *   reads our files.
+ * - Anything else (e.g. the native-runtime fields of newer mino: `runtime_mode`, `process_id`,
+ *   `log_file`, `sandbox_user`) is kept in `extra` and written back unchanged.
  */
 
 /** Lifecycle of a session. "Active" means starting or running. */
 export type SessionStatus = 'starting' | 'running' | 'stopped' | 'failed';
 
-const STATUSES: readonly SessionStatus[] = ['starting', 'running', 'stopped', 'failed'];
+/** Every status, in lifecycle order. */
+export const SESSION_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'stopped', 'failed'];
 
-/** One session. */
+/** One session, field names as in the JSON file. */
 export interface SessionRecord {
+  /** UUID v4 (a new one per session, also when a name is reused). */
   id: string;
+  /** Session name; the file is `<name>.json`. */
   name: string;
+  /** Project directory mounted into the container. */
   project_dir: string;
+  /** Command run in the container. */
   command: string[];
   /** Container ID or name (`mino-<name>`); null until known. */
   container_id: string | null;
   status: SessionStatus;
+  /** RFC 3339 creation time (UTC). */
   created_at: string;
+  /** RFC 3339 time of the last change (UTC). */
   updated_at: string;
+  /** Never populated by mino 1.6; kept for compatibility. */
   cloud_providers: string[];
+  /** Home volume name, if one was mounted. */
   home_volume: string | null;
-  /** Exit code of the session's command once it ended (ours). */
+  /** Exit code of the session's command once it ended (ours; absent in mino 1.6 files). */
   exit_code?: number | null;
   /** PID of the `mino run` process that owns the session (ours). */
   owner_pid?: number | null;
   /** `command`, `shell` or `detached` (ours). */
   mode?: string;
-  /** Fields written by other versions, preserved on rewrite. */
+  /** Fields this version does not know, preserved on rewrite. */
   extra?: Record<string, unknown>;
+}
+
+/** A session file whose content is not a valid record. */
+export class InvalidSessionRecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidSessionRecordError';
+  }
 }
 
 const KNOWN = new Set([
@@ -38,21 +62,48 @@ const KNOWN = new Set([
   'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode',
 ]);
 
+// serde's Uuid accepts the hyphenated and the simple form; mino 1.6 writes the hyphenated one.
+const UUID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$/;
+// chrono writes `2024-05-01T12:34:56.123456789Z`; we write `2024-05-01T12:34:56.123Z`.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
 /** True for starting and running sessions. */
 export function isActive(record: Pick<SessionRecord, 'status'>): boolean {
   return record.status === 'starting' || record.status === 'running';
 }
 
-function fail(what: string): never {
-  throw new Error(what);
+/** True when a string is an RFC 3339 date-time (as chrono reads and writes them). */
+export function isRfc3339(value: string): boolean {
+  return RFC3339.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+/**
+ * A sortable number for an RFC 3339 time: epoch milliseconds plus the digits beyond the
+ * millisecond as a fraction (chrono writes nanoseconds). NaN when the string is not a time.
+ */
+export function timeKey(value: string): number {
+  const ms = Date.parse(value);
+  const frac = RFC3339.exec(value)?.[1];
+  if (!frac || frac.length <= 3) return ms;
+  return ms + Number(`0.${frac.slice(3)}`);
+}
+
+function fail(message: string): never {
+  throw new InvalidSessionRecordError(message);
 }
 
 function str(o: Record<string, unknown>, key: string): string {
   const v = o[key];
+  if (v === undefined) fail(`missing field '${key}'`);
   return typeof v === 'string' ? v : fail(`field '${key}' must be a string`);
 }
 
-function nullableStr(o: Record<string, unknown>, key: string): string | null {
+function time(o: Record<string, unknown>, key: string): string {
+  const v = str(o, key);
+  return isRfc3339(v) ? v : fail(`field '${key}' is not an RFC 3339 time`);
+}
+
+function optionalStr(o: Record<string, unknown>, key: string): string | null {
   const v = o[key];
   if (v === undefined || v === null) return null;
   return typeof v === 'string' ? v : fail(`field '${key}' must be a string or null`);
@@ -60,61 +111,83 @@ function nullableStr(o: Record<string, unknown>, key: string): string | null {
 
 function strArray(o: Record<string, unknown>, key: string): string[] {
   const v = o[key];
-  if (v === undefined) return [];
+  if (v === undefined) fail(`missing field '${key}'`);
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
   return fail(`field '${key}' must be a list of strings`);
 }
 
+function optionalInt(o: Record<string, unknown>, key: string, min: number): number | null {
+  const v = o[key];
+  if (v === null) return null;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= min) return v;
+  return fail(`field '${key}' must be an integer >= ${min} or null`);
+}
+
 /**
- * Parses a session file's text. Validation is hand-written (not zod) because `mino list`
- * parses every file on each call. Throws an Error naming the bad field.
+ * Builds a record from a parsed JSON value with the rules of mino 1.6's serde (plus checks of
+ * our own fields). Throws an {@link InvalidSessionRecordError} naming the bad field. Validation
+ * is hand-written, not zod: `mino list` checks every session file on each call.
  */
-export function parseSessionRecord(text: string): SessionRecord {
-  const raw: unknown = JSON.parse(text);
+export function sessionRecordFromJson(raw: unknown): SessionRecord {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('not a JSON object');
   const o = raw as Record<string, unknown>;
+  const id = str(o, 'id');
+  if (!UUID.test(id)) fail("field 'id' is not a UUID");
   const status = str(o, 'status');
-  if (!(STATUSES as readonly string[]).includes(status)) fail(`unknown status '${status}'`);
+  if (!(SESSION_STATUSES as readonly string[]).includes(status)) fail(`unknown status '${status}'`);
   const record: SessionRecord = {
-    id: str(o, 'id'),
+    id,
     name: str(o, 'name'),
     project_dir: str(o, 'project_dir'),
     command: strArray(o, 'command'),
-    container_id: nullableStr(o, 'container_id'),
+    container_id: optionalStr(o, 'container_id'),
     status: status as SessionStatus,
-    created_at: str(o, 'created_at'),
-    updated_at: str(o, 'updated_at'),
+    created_at: time(o, 'created_at'),
+    updated_at: time(o, 'updated_at'),
     cloud_providers: strArray(o, 'cloud_providers'),
-    home_volume: nullableStr(o, 'home_volume'),
+    home_volume: optionalStr(o, 'home_volume'),
   };
-  if (typeof o.exit_code === 'number' || o.exit_code === null) record.exit_code = o.exit_code;
-  if (typeof o.owner_pid === 'number' || o.owner_pid === null) record.owner_pid = o.owner_pid;
-  if (typeof o.mode === 'string') record.mode = o.mode;
-  const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (!KNOWN.has(k)) extra[k] = v;
-  if (Object.keys(extra).length > 0) record.extra = extra;
+  if (o.exit_code !== undefined) record.exit_code = optionalInt(o, 'exit_code', Number.MIN_SAFE_INTEGER);
+  if (o.owner_pid !== undefined) record.owner_pid = optionalInt(o, 'owner_pid', 1);
+  if (o.mode !== undefined) record.mode = str(o, 'mode');
+  let extra: Record<string, unknown> | undefined;
+  for (const key of Object.keys(o)) {
+    if (KNOWN.has(key)) continue;
+    // A null-prototype object: a field named `__proto__` is then an ordinary key.
+    extra ??= Object.create(null) as Record<string, unknown>;
+    extra[key] = o[key];
+  }
+  if (extra) record.extra = extra;
   return record;
 }
 
-/** Serializes a record as pretty JSON (mino 1.6 field order, then ours, then preserved extras). */
+/** Parses a session file's text; throws SyntaxError or {@link InvalidSessionRecordError}. */
+export function parseSessionRecord(text: string): SessionRecord {
+  return sessionRecordFromJson(JSON.parse(text));
+}
+
+/**
+ * Serializes a record as pretty JSON (2-space indent like serde_json): mino 1.6's fields in its
+ * order, then ours, then the preserved unknown fields, and a final newline.
+ */
 export function serializeSessionRecord(record: SessionRecord): string {
-  const { extra, ...known } = record;
-  const out: Record<string, unknown> = {
-    id: known.id,
-    name: known.name,
-    project_dir: known.project_dir,
-    command: known.command,
-    container_id: known.container_id,
-    status: known.status,
-    created_at: known.created_at,
-    updated_at: known.updated_at,
-    cloud_providers: known.cloud_providers,
-    home_volume: known.home_volume,
-  };
-  if (known.exit_code !== undefined) out.exit_code = known.exit_code;
-  if (known.owner_pid !== undefined) out.owner_pid = known.owner_pid;
-  if (known.mode !== undefined) out.mode = known.mode;
-  for (const [k, v] of Object.entries(extra ?? {})) if (!(k in out)) out[k] = v;
+  const out = Object.create(null) as Record<string, unknown>;
+  out.id = record.id;
+  out.name = record.name;
+  out.project_dir = record.project_dir;
+  out.command = record.command;
+  out.container_id = record.container_id;
+  out.status = record.status;
+  out.created_at = record.created_at;
+  out.updated_at = record.updated_at;
+  out.cloud_providers = record.cloud_providers;
+  out.home_volume = record.home_volume;
+  if (record.exit_code !== undefined) out.exit_code = record.exit_code;
+  if (record.owner_pid !== undefined) out.owner_pid = record.owner_pid;
+  if (record.mode !== undefined) out.mode = record.mode;
+  if (record.extra) {
+    for (const key of Object.keys(record.extra)) if (!KNOWN.has(key)) out[key] = record.extra[key];
+  }
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
@@ -127,9 +200,10 @@ export interface NewSession {
   status: SessionStatus;
   ownerPid: number;
   mode: string;
+  homeVolume?: string | null;
 }
 
-/** A fresh record with a v4 UUID and both timestamps set to now. */
+/** A fresh record with a new v4 UUID and both timestamps set to `now`. */
 export function newSessionRecord(input: NewSession, now = new Date()): SessionRecord {
   const at = now.toISOString();
   return {
@@ -142,7 +216,7 @@ export function newSessionRecord(input: NewSession, now = new Date()): SessionRe
     created_at: at,
     updated_at: at,
     cloud_providers: [],
-    home_volume: null,
+    home_volume: input.homeVolume ?? null,
     exit_code: null,
     owner_pid: input.ownerPid,
     mode: input.mode,

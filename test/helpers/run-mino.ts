@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IS_ROOT, MINO_BIN, ROOTLESS_USER, rootlessPrefix, uidOf } from './test-env.js';
@@ -24,19 +24,45 @@ export interface RunMinoOptions {
   timeoutMs?: number;
 }
 
+let rootlessStore: string | undefined;
+
+/**
+ * storage.conf text that keeps rootless podman on its usual storage: rootless podman keeps
+ * images under $XDG_DATA_HOME, which the tests point elsewhere to isolate mino's own files.
+ */
+function rootlessStorageConf(as: RunAs): string {
+  if (rootlessStore === undefined) {
+    const prefix = as === 'rootless' ? rootlessPrefix() : [];
+    const argv = [...prefix, 'podman', 'info', '--format', '{{.Store.GraphRoot}}|{{.Store.RunRoot}}|{{.Store.GraphDriverName}}'];
+    const out = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' }).stdout.trim();
+    const [graphroot, runroot, driver] = out.split('|');
+    // Rootless podman reads rootless_storage_path, not graphroot.
+    rootlessStore = `[storage]\ndriver = "${driver}"\ngraphroot = "${graphroot}"\nrootless_storage_path = "${graphroot}"\nrunroot = "${runroot}"\n`;
+  }
+  return rootlessStore;
+}
+
 /**
  * Temporary XDG config/state/data directories for one test, owned by the user mino runs as.
+ * For rootless runs it also returns CONTAINERS_STORAGE_CONF, so podman keeps using the user's
+ * normal image storage.
  */
-export function isolatedXdg(as: RunAs = 'self'): { XDG_CONFIG_HOME: string; XDG_STATE_HOME: string; XDG_DATA_HOME: string; root: string } {
+export function isolatedXdg(as: RunAs = 'self'): { XDG_CONFIG_HOME: string; XDG_STATE_HOME: string; XDG_DATA_HOME: string; root: string; podmanEnv: Record<string, string> } {
   const root = mkdtempSync(join(tmpdir(), 'mino-test-xdg-'));
   chmodSync(root, 0o755);
   const dirs = { XDG_CONFIG_HOME: join(root, 'config'), XDG_STATE_HOME: join(root, 'state'), XDG_DATA_HOME: join(root, 'data') };
   for (const d of Object.values(dirs)) mkdirSync(d);
+  const podmanEnv: Record<string, string> = {};
+  if (as === 'rootless' || !IS_ROOT) {
+    const conf = join(root, 'storage.conf');
+    writeFileSync(conf, rootlessStorageConf(as), { mode: 0o644 });
+    podmanEnv.CONTAINERS_STORAGE_CONF = conf;
+  }
   if (as === 'rootless' && IS_ROOT) {
     const uid = uidOf(ROOTLESS_USER)!;
     for (const d of [root, ...Object.values(dirs)]) chownSync(d, uid, uid);
   }
-  return { ...dirs, root };
+  return { ...dirs, root, podmanEnv };
 }
 
 /** Runs the built mino CLI (no TTY, no stdin unless `input`) and captures its output. */

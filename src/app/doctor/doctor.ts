@@ -182,6 +182,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     log.add({ id: 'probe.image', title: 'Probe image', status: 'fail', detail: errorMessage(err), hint: 'Check that podman can import images: podman import --help' });
     return { ok: false, results: log.results, info };
   }
+  if (info.rootless && info.cgroupVersion === 'v1') {
+    log.add({
+      id: 'engine.limits', title: 'Resource limits', status: 'warn',
+      detail: 'rootless podman cannot enforce limits on cgroup v1: sessions run without --pids-limit',
+      hint: 'Boot the host with the unified cgroup hierarchy (systemd.unified_cgroup_hierarchy=1) to get limits',
+    });
+  }
   const none = await probeAndRepair(log, runtime, 'none', policy, options.kind);
   if (none.ok) await probeAndRepair(log, runtime, 'bridge', policy, options.kind);
   return { ok: log.ok, results: log.results, info };

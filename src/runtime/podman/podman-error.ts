@@ -44,5 +44,7 @@ export function lastLines(text: string, n: number): string {
 
 /** True when podman's error output says the object does not exist. */
 export function isNotFound(stderr: string): boolean {
-  return /no such (container|volume|image|secret|object)|no container with name or id|image not known|not found/i.test(stderr);
+  // Only podman's own "no such object" wording: a bare "not found" also appears in engine
+  // failures ("default OCI runtime \"crun\" not found", "executable file not found in $PATH").
+  return /no such (container|volume|image|secret|object|pod)|no container with name or id|no volume with name|image not known|no secret with name|secret .* not found: no such secret/i.test(stderr);
 }

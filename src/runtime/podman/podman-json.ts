@@ -61,7 +61,7 @@ function parseJson<T>(what: string, text: string, schema: z.ZodMiniType<T>): T {
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new MinoError(
-      `Unexpected podman output for ${what}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
+      `Unexpected podman output for ${what}: ${issue && issue.path.length > 0 ? `field ${issue.path.join('.')} is invalid` : 'not the expected JSON document'}`,
       { hint: 'This podman version may be unsupported; run `mino status`' },
     );
   }
