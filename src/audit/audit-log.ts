@@ -1,8 +1,8 @@
-import { appendFileSync, chmodSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isSecretName } from '../common/redact.js';
 
-/** Events mino records. */
+/** Events mino records (mino 1.6's `session.*` names, plus our `session.reconciled`). */
 export type AuditEvent =
   | 'session.created'
   | 'session.started'
@@ -10,43 +10,108 @@ export type AuditEvent =
   | 'session.failed'
   | 'session.reconciled';
 
-/** Plain values only: the log never takes environment maps or secret values. */
-export type AuditData = Record<string, string | number | boolean | null | string[]>;
+/** One value of an event's data: scalars or a list of strings (e.g. a command line). */
+export type AuditValue = string | number | boolean | null | readonly string[];
 
 /**
- * Append-only JSONL audit log at `<stateDir>/audit.log` (mode 0600): one line per event,
- * `{"timestamp", "event", "data"}` as mino 1.6. Each line is one O_APPEND write, so concurrent
- * mino processes never interleave inside a line. Keys that look secret are masked. Failures are
- * reported to `onError`, never thrown into the caller's path.
+ * An event's data: flat, with lower snake_case keys (`name`, `exit_code`, ...). There is
+ * deliberately no nested object: environment maps are never accepted, and their typical
+ * upper-case keys are dropped at run time if one is spread into the data anyway.
+ */
+export type AuditData = Record<string, AuditValue>;
+
+/** Options of {@link AuditLog}. */
+export interface AuditLogOptions {
+  /** false for `general.audit_log = false`: nothing is written (default true). */
+  enabled?: boolean;
+  /** Told about every I/O error (default: ignored). Never throws into the caller. */
+  onError?: (err: unknown) => void;
+}
+
+const KEY = /^[a-z][a-z0-9_]*$/;
+// `NAME=value` inside a string (e.g. `-e API_TOKEN=x` in an error message, `--token=x` in a command).
+const ASSIGNMENT = /\b([A-Za-z_][A-Za-z0-9_-]*)=([^\s'"]*)/g;
+const MASK = '***';
+
+/** Masks the value of every `NAME=value` in `text` whose NAME looks secret. */
+export function redactText(text: string): string {
+  return text.replace(ASSIGNMENT, (all, name: string) => (isSecretName(name.replace(/-/g, '_')) ? `${name}=${MASK}` : all));
+}
+
+/**
+ * Makes event data safe to log: keys that are not lower snake_case are dropped (this catches a
+ * spread environment map), values of secret-looking keys become `***`, `NAME=value` inside
+ * strings is masked when NAME looks secret, and anything but scalars and string lists is dropped.
+ */
+export function sanitizeAuditData(data: AuditData): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (!KEY.test(key)) continue;
+    if (isSecretName(key)) out[key] = MASK;
+    else if (typeof value === 'string') out[key] = redactText(value);
+    else if (typeof value === 'number') out[key] = Number.isFinite(value) ? value : null;
+    else if (typeof value === 'boolean' || value === null) out[key] = value;
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value.map(redactText);
+  }
+  return out;
+}
+
+/**
+ * Append-only JSONL audit log at `<stateDir>/audit.log`, one line per event as in mino 1.6:
+ * `{"timestamp": RFC 3339, "event": "...", "data": {...}}`.
+ *
+ * - The file is created 0600 (and narrowed to 0600 if found wider: it names projects and
+ *   commands). Symlinks at the path are refused (O_NOFOLLOW).
+ * - Each line is a single append on an O_APPEND descriptor, so lines of concurrent mino
+ *   processes never interleave.
+ * - Secret values are never written: see {@link sanitizeAuditData}. Do not pass environment
+ *   maps or credential values; pass names and counts.
+ * - I/O errors go to `onError` and make {@link record} return false; they never throw.
  */
 export class AuditLog {
+  /** The log file. */
   readonly path: string;
-  private checkedMode = false;
+  /** False when logging is turned off. */
+  readonly enabled: boolean;
+  private readonly onError: (err: unknown) => void;
+  private modeChecked = false;
 
-  constructor(
-    stateDir: string,
-    private readonly enabled = true,
-    private readonly onError: (err: unknown) => void = () => undefined,
-  ) {
+  /**
+   * @param stateDir mino's state directory (created 0700 if missing).
+   * @param options options, or (older form) just `enabled`, with `onError` as third argument.
+   */
+  constructor(stateDir: string, options: AuditLogOptions | boolean = {}, onError?: (err: unknown) => void) {
+    const opts = typeof options === 'boolean' ? { enabled: options, onError } : options;
     this.path = join(stateDir, 'audit.log');
+    this.enabled = opts.enabled ?? true;
+    this.onError = opts.onError ?? (() => undefined);
   }
 
-  /** Appends one event; returns false when it could not be written (or logging is off). */
-  record(event: AuditEvent, data: AuditData): boolean {
-    if (!this.enabled) return false;
-    const safe: AuditData = {};
-    for (const [k, v] of Object.entries(data)) safe[k] = isSecretName(k) ? '***' : v;
-    const line = `${JSON.stringify({ timestamp: new Date().toISOString(), event, data: safe })}\n`;
+  /** Appends one event. Returns false only when an I/O error prevented it (reported to onError). */
+  record(event: AuditEvent, data: AuditData = {}): boolean {
+    if (!this.enabled) return true;
     try {
+      const line = `${JSON.stringify({ timestamp: new Date().toISOString(), event, data: sanitizeAuditData(data) })}\n`;
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      appendFileSync(this.path, line, { mode: 0o600 });
-      if (!this.checkedMode) {
-        if ((statSync(this.path).mode & 0o077) !== 0) chmodSync(this.path, 0o600);
-        this.checkedMode = true;
+      const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      try {
+        if (!this.modeChecked) {
+          const st = fstatSync(fd);
+          if (!st.isFile()) throw new Error(`${this.path} is not a regular file`);
+          if ((st.mode & 0o077) !== 0) fchmodSync(fd, st.mode & 0o600);
+          this.modeChecked = true;
+        }
+        appendFileSync(fd, line);
+      } finally {
+        closeSync(fd);
       }
       return true;
     } catch (err) {
-      this.onError(err);
+      try {
+        this.onError(err);
+      } catch {
+        // A failing error callback must not break the run either.
+      }
       return false;
     }
   }

@@ -43,11 +43,17 @@ export function statusForExit(exitCode: number | null): SessionStatus {
   return exitCode !== null && START_FAILURES.has(exitCode) ? 'failed' : 'stopped';
 }
 
-/** Finds the container of a session: by recorded ID (prefix) or name, else by `mino-<name>`. */
+/**
+ * Finds the container of a session: by recorded ID (prefix) or name, else by `mino-<name>`.
+ * A container labelled for another state directory is never the session's: container names are
+ * global in podman, so after this session's container went, another state dir's run of the same
+ * name may own `mino-<name>` (unlabelled mino 1.6 containers still match by recorded ID).
+ */
 export function containerOf(session: SessionRecord, containers: readonly ContainerSummary[], stateKey: string): ContainerSummary | undefined {
   const ref = session.container_id;
   if (ref) {
-    const byRef = containers.find((c) => c.name === ref || (ref.length >= 12 && c.id.startsWith(ref)));
+    const byRef = containers.find((c) => (c.labels[RECONCILE_LABELS.state] ?? stateKey) === stateKey
+      && (c.name === ref || (ref.length >= 12 && c.id.startsWith(ref))));
     if (byRef) return byRef;
   }
   return containers.find((c) => c.name === `mino-${session.name}` && c.labels[RECONCILE_LABELS.state] === stateKey);
@@ -79,7 +85,9 @@ export function planReconcile(
       // An attached run removes its container (--rm) and records the end itself while its
       // owner lives; a run still starting has no container yet.
       if (ownerAlive) continue;
-      fixes.push({ name: s.name, from: s.status, status: 'stopped', exitCode: null, reason: 'container is gone' });
+      // Still "starting" means the owner died before the run began (attached runs are marked
+      // running before podman creates the container): the command never ran.
+      fixes.push({ name: s.name, from: s.status, status: s.status === 'starting' ? 'failed' : 'stopped', exitCode: null, reason: 'container is gone' });
       continue;
     }
     if (c.state === 'exited' || c.state === 'stopped') {

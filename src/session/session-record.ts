@@ -78,14 +78,17 @@ export function isRfc3339(value: string): boolean {
 }
 
 /**
- * A sortable number for an RFC 3339 time: epoch milliseconds plus the digits beyond the
- * millisecond as a fraction (chrono writes nanoseconds). NaN when the string is not a time.
+ * A sortable key for an RFC 3339 time: nanoseconds since the epoch (chrono writes up to 9
+ * fractional digits; plain string order would be wrong for `...53Z` vs `...53.001Z` and across
+ * offsets). Undefined when the string is not such a time.
  */
-export function timeKey(value: string): number {
-  const ms = Date.parse(value);
-  const frac = RFC3339.exec(value)?.[1];
-  if (!frac || frac.length <= 3) return ms;
-  return ms + Number(`0.${frac.slice(3)}`);
+export function timeKey(value: string): bigint | undefined {
+  const m = RFC3339.exec(value);
+  if (!m) return undefined;
+  const frac = m[1] ?? '';
+  const wholeMs = Date.parse(frac ? value.replace(`.${frac}`, '') : value);
+  if (Number.isNaN(wholeMs)) return undefined;
+  return BigInt(wholeMs) * 1_000_000n + BigInt(frac.padEnd(9, '0'));
 }
 
 function fail(message: string): never {

@@ -1,74 +1,147 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
-import { MinoError } from '../common/errors.js';
-import { isActive, parseSessionRecord, serializeSessionRecord, type SessionRecord } from './session-record.js';
+import { MinoError, errorMessage } from '../common/errors.js';
+import { withFileLock } from './file-lock.js';
 import { validateSessionName } from './session-name.js';
+import {
+  isActive, parseSessionRecord, serializeSessionRecord, timeKey, type SessionRecord, type SessionStatus,
+} from './session-record.js';
 
-/** Result of listing sessions: records newest first, plus one warning per unreadable file. */
+/** Result of {@link SessionStore.list}: records newest first, one warning per skipped file. */
 export interface SessionList {
   sessions: SessionRecord[];
   warnings: string[];
 }
 
-/** The session of that name exists and is still active. */
+/** Changes {@link SessionStore.update} may apply (identity and creation time are fixed). */
+export type SessionPatch = Partial<Omit<SessionRecord, 'id' | 'name' | 'created_at' | 'updated_at'>>;
+
+/** Guards of {@link SessionStore.update} and {@link SessionStore.remove}. */
+export interface SessionGuard {
+  /** Act only if the file still holds the session with this id (not a newer one of the same name). */
+  ifId?: string;
+}
+
+/** A session of that name exists and is still active (starting or running). */
 export class SessionExistsError extends MinoError {
-  constructor(readonly sessionName: string) {
-    super(`Session '${sessionName}' already exists`, {
+  constructor(readonly sessionName: string, readonly status?: SessionStatus) {
+    super(`Session '${sessionName}' already exists${status ? ` and is ${status}` : ''}`, {
       hint: `Stop it with 'mino stop ${sessionName}', or choose another name with -n`,
     });
     this.name = 'SessionExistsError';
   }
 }
 
-/** No session of that name. */
+/** No session of that name (or, with an `ifId` guard, not the one asked for). */
 export class SessionNotFoundError extends MinoError {
   constructor(readonly sessionName: string) {
-    super(`Session '${sessionName}' not found`, { hint: "Run 'mino list -a' to see sessions" });
+    super(`Session '${sessionName}' not found`, { hint: "Run 'mino list -a' to see all sessions" });
     this.name = 'SessionNotFoundError';
   }
 }
+
+/** errno codes of filesystems that do not support hard links. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
 function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** Creates a new file (O_EXCL, 0600) holding `text`, fsynced; a failed write leaves no file. */
+function writeNew(path: string, text: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      // The write error is the one to report.
+    }
+    throw err;
+  }
+  closeSync(fd);
+}
+
 /**
- * Session files under `<stateDir>/sessions/<name>.json`. Creation is O_EXCL (exactly one of
- * several concurrent creators wins); every later change is an atomic rewrite (temp file + fsync +
- * rename), so a crash never leaves a torn file. Synchronous on purpose: `mino list` reads
- * hundreds of small files, where sync I/O is fastest.
+ * Session files `<stateDir>/sessions/<name>.json` (directory 0700, files 0600), readable by
+ * mino 1.6 and the other way round. All I/O is synchronous: `list` reads every file on a hot
+ * path, where one sync call per file is much cheaper than promise machinery.
+ *
+ * Concurrency (several `mino` processes on one state directory):
+ * - A new name is taken with create-if-absent semantics, as mino 1.6 does with O_EXCL: of
+ *   concurrent creators exactly one wins. We write a temporary file and link(2) it into place
+ *   (also fails with EEXIST) so that the file never exists half-written.
+ * - Reusing the name of a stopped or failed session, `update` and `remove` happen under a
+ *   per-name lock file `.<name>.lock` (see file-lock.ts) and never leave the path empty
+ *   while a session is being replaced: the new record is renamed over the finished one. So a
+ *   concurrent O_EXCL creator (ours or mino 1.6's) always sees a file and loses, and two
+ *   replacers are serialized by the lock; the second then sees an active session and loses.
+ *   (Renaming the old file aside first and then using O_EXCL is not enough on its own: a slow
+ *   process can rename away the *new* file a faster one just created, and both win.)
+ * - Every rewrite is atomic (temp file + fsync + rename), so readers never see a torn file.
+ *   (Only a file that mino 1.6 itself is writing can be seen half-written.)
  */
 export class SessionStore {
+  /** The sessions directory. */
   readonly dir: string;
+  private dirReady = false;
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, 'sessions');
   }
 
-  private path(name: string): string {
+  /** Path of a session's file (the name is validated first). */
+  pathOf(name: string): string {
     return join(this.dir, `${validateSessionName(name)}.json`);
   }
 
-  /** Reads one session, or undefined when there is none. Throws on a corrupt file. */
-  get(name: string): SessionRecord | undefined {
+  private lockPath(name: string): string {
+    return join(this.dir, `.${name}.lock`);
+  }
+
+  private ensureDir(): void {
+    if (this.dirReady) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    try {
+      // mino 1.6 creates it with the umask's mode; records name projects and commands.
+      if ((statSync(this.dir).mode & 0o077) !== 0) chmodSync(this.dir, 0o700);
+    } catch {
+      // Not ours to change (another owner): leave it.
+    }
+    this.dirReady = true;
+  }
+
+  private read(path: string): SessionRecord | undefined {
     let text: string;
     try {
-      text = readFileSync(this.path(name), 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       if (code(err) === 'ENOENT') return undefined;
-      throw err;
+      throw new MinoError(`Cannot read session file ${path}: ${errorMessage(err)}`, { cause: err });
     }
     try {
       return parseSessionRecord(text);
     } catch (err) {
-      throw new MinoError(`Session file ${this.path(name)} is unreadable: ${(err as Error).message}`, {
-        hint: 'Remove the file or fix it by hand',
+      throw new MinoError(`Session file ${path} is unreadable: ${errorMessage(err)}`, {
+        hint: 'Fix the file by hand or delete it',
+        cause: err,
       });
     }
   }
 
-  /** Like get, but a missing session is a SessionNotFoundError. */
+  /** Reads one session; undefined when there is none. Throws a MinoError for a corrupt file. */
+  get(name: string): SessionRecord | undefined {
+    return this.read(this.pathOf(name));
+  }
+
+  /** Like {@link get}, but a missing session is a {@link SessionNotFoundError}. */
   require(name: string): SessionRecord {
     const record = this.get(name);
     if (!record) throw new SessionNotFoundError(name);
@@ -76,112 +149,128 @@ export class SessionStore {
   }
 
   /**
-   * Creates the session file. A stopped or failed session of the same name is replaced; an
-   * active one is a SessionExistsError. Safe against concurrent creators: exactly one wins.
+   * Creates `path` with `text` unless it exists; false when it does. The content is written and
+   * fsynced under a temporary name first and then hard-linked to `path`: link(2) fails with
+   * EEXIST like O_EXCL, but the file appears complete, so a reader (or a losing creator) never
+   * sees it empty. Filesystems without hard links fall back to a plain O_EXCL create.
    */
-  create(record: SessionRecord): void {
-    const path = this.path(record.name);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const text = serializeSessionRecord(record);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      let fd: number;
-      try {
-        fd = openSync(path, 'wx', 0o600);
-      } catch (err) {
-        if (code(err) !== 'EEXIST') throw err;
-        this.retireFinished(record.name, path);
-        continue;
-      }
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      return;
+  private createExclusive(path: string, text: string): boolean {
+    const tmp = join(this.dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    writeNew(tmp, text);
+    try {
+      linkSync(tmp, path);
+      return true;
+    } catch (err) {
+      if (code(err) === 'EEXIST') return false;
+      if (!NO_LINKS.has(code(err) ?? '')) throw err;
+    } finally {
+      unlinkSync(tmp);
     }
-    throw new SessionExistsError(record.name);
+    try {
+      writeNew(path, text);
+      return true;
+    } catch (err) {
+      if (code(err) === 'EEXIST') return false;
+      throw err;
+    }
   }
 
   /**
-   * Moves a finished session's file out of the way so its name can be reused. The file is first
-   * renamed to a unique name (atomic: of two racers only one gets it), then checked: if what was
-   * taken is an active session (a racer's fresh file), it is put back with link(2), which never
-   * overwrites, and the name stays taken.
+   * Writes a new session file. The name must be free, or belong to a stopped or failed session,
+   * whose file is then replaced (mino 1.6 blocks such names until auto-cleanup). Throws a
+   * {@link SessionExistsError} when the name belongs to an active session. Of several
+   * concurrent creators of one name, exactly one succeeds.
    */
-  private retireFinished(name: string, path: string): void {
-    let existing: SessionRecord | undefined;
+  create(record: SessionRecord): void {
+    const path = this.pathOf(record.name);
+    const text = serializeSessionRecord(record);
     try {
-      existing = parseSessionRecord(readFileSync(path, 'utf8'));
+      parseSessionRecord(text); // never write what mino 1.6 (or we) could not read back
     } catch (err) {
-      if (code(err) === 'ENOENT') return; // gone meanwhile: retry the create
-      throw new MinoError(`Session file ${path} is unreadable`, { hint: 'Remove the file, then retry', cause: err });
+      throw new MinoError(`Internal error: invalid session record for '${record.name}': ${errorMessage(err)}`, { cause: err });
     }
-    if (isActive(existing)) throw new SessionExistsError(name);
-    const aside = join(this.dir, `.${name}.${process.pid}.${Date.now()}.retired`);
-    try {
-      renameSync(path, aside);
-    } catch (err) {
-      if (code(err) === 'ENOENT') return;
-      throw err;
-    }
-    let taken: SessionRecord | undefined;
-    try {
-      taken = parseSessionRecord(readFileSync(aside, 'utf8'));
-    } catch {
-      taken = undefined;
-    }
-    if (taken && isActive(taken)) {
-      try {
-        linkSync(aside, path);
-      } catch {
-        // The name was taken again meanwhile; the active file we moved is lost only if
-        // its owner never rewrites it (every update rewrites the whole file).
+    this.ensureDir();
+    if (this.createExclusive(path, text)) return;
+    withFileLock(this.lockPath(record.name), () => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const current = this.read(path);
+        if (current === undefined) {
+          if (this.createExclusive(path, text)) return;
+          continue; // created meanwhile by an O_EXCL creator: look at it
+        }
+        if (isActive(current)) throw new SessionExistsError(record.name, current.status);
+        writeFileAtomic(path, text, { mode: 0o600 });
+        return;
       }
-      unlinkSync(aside);
-      throw new SessionExistsError(name);
-    }
-    unlinkSync(aside);
+      throw new SessionExistsError(record.name);
+    }, { what: `session '${record.name}'` });
   }
 
-  /** Applies changes to a session atomically and returns the new record (updated_at = now). */
-  update(name: string, changes: Partial<Omit<SessionRecord, 'id' | 'name' | 'created_at'>>): SessionRecord {
-    const current = this.require(name);
-    const next: SessionRecord = { ...current, ...changes, updated_at: new Date().toISOString() };
-    writeFileAtomic(this.path(name), serializeSessionRecord(next), { mode: 0o600 });
-    return next;
+  /**
+   * Applies `patch` to a session (read-modify-write under the name's lock, written atomically,
+   * unknown fields kept) and sets `updated_at` to now. Returns the new record. Throws a
+   * {@link SessionNotFoundError} when the session is gone or, with `guard.ifId`, when the
+   * name now belongs to another session.
+   */
+  update(name: string, patch: SessionPatch, guard: SessionGuard = {}): SessionRecord {
+    const path = this.pathOf(name);
+    this.ensureDir();
+    return withFileLock(this.lockPath(name), () => {
+      const current = this.read(path);
+      if (!current || (guard.ifId !== undefined && current.id !== guard.ifId)) throw new SessionNotFoundError(name);
+      const next: SessionRecord = { ...current, ...patch, updated_at: new Date().toISOString() };
+      writeFileAtomic(path, serializeSessionRecord(next), { mode: 0o600 });
+      return next;
+    }, { what: `session '${name}'` });
   }
 
-  /** Deletes a session file (missing is fine). */
-  remove(name: string): void {
-    try {
-      unlinkSync(this.path(name));
-    } catch (err) {
-      if (code(err) !== 'ENOENT') throw err;
-    }
+  /**
+   * Deletes a session file under the name's lock. Returns false when there was none (or, with
+   * `guard.ifId`, when the name now belongs to another session, which is left alone).
+   */
+  remove(name: string, guard: SessionGuard = {}): boolean {
+    const path = this.pathOf(name);
+    this.ensureDir();
+    return withFileLock(this.lockPath(name), () => {
+      if (guard.ifId !== undefined && this.read(path)?.id !== guard.ifId) return false;
+      try {
+        unlinkSync(path);
+        return true;
+      } catch (err) {
+        if (code(err) === 'ENOENT') return false;
+        throw err;
+      }
+    }, { what: `session '${name}'` });
   }
 
-  /** Every session, newest first. Unreadable files are skipped and reported, never silently. */
+  /**
+   * Every session, newest first (by `created_at`, then name). Files that cannot be read or
+   * parsed, or whose `name` does not match the file name, are skipped with one warning each.
+   * Hidden files (locks, temporaries) and non-`.json` files are ignored.
+   */
   list(): SessionList {
-    let names: string[];
+    let files: string[];
     try {
-      names = readdirSync(this.dir);
+      files = readdirSync(this.dir);
     } catch (err) {
       if (code(err) === 'ENOENT') return { sessions: [], warnings: [] };
-      throw err;
+      throw new MinoError(`Cannot read the sessions directory ${this.dir}: ${errorMessage(err)}`, { cause: err });
     }
-    const sessions: SessionRecord[] = [];
+    const keyed: { record: SessionRecord; key: bigint }[] = [];
     const warnings: string[] = [];
-    for (const file of names) {
+    for (const file of files) {
       if (!file.endsWith('.json') || file.startsWith('.')) continue;
-      const full = join(this.dir, file);
+      const path = join(this.dir, file);
       try {
-        sessions.push(parseSessionRecord(readFileSync(full, 'utf8')));
+        const record = parseSessionRecord(readFileSync(path, 'utf8'));
+        if (`${record.name}.json` !== file) throw new Error(`it holds session '${record.name}'`);
+        keyed.push({ record, key: timeKey(record.created_at) ?? 0n }); // parse checked the format
       } catch (err) {
-        warnings.push(`Skipping unreadable session file ${full}: ${(err as Error).message}`);
+        if (code(err) === 'ENOENT') continue; // removed while listing
+        warnings.push(`Skipping session file ${path}: ${errorMessage(err)}`);
       }
     }
-    sessions.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
-    return { sessions, warnings };
+    keyed.sort((a, b) => (a.key === b.key ? (a.record.name < b.record.name ? -1 : 1) : a.key < b.key ? 1 : -1));
+    return { sessions: keyed.map((k) => k.record), warnings };
   }
 }
