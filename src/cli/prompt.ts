@@ -1,7 +1,7 @@
+import { createInterface } from 'node:readline';
 
 /** Asks a yes/no question on the terminal (question on stderr); an empty answer means No. */
 export async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await new Promise<string>((resolve) => {

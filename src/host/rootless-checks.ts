@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { execCapture } from '../common/exec.js';
 
@@ -71,7 +72,6 @@ export function runtimeDirProblem(uid: number, env: NodeJS.ProcessEnv = process.
 /** Gathers the rootless prerequisites of the current user. */
 export async function rootlessFacts(env: NodeJS.ProcessEnv = process.env): Promise<RootlessFacts> {
   const uid = process.getuid?.() ?? 0;
-  const { userInfo } = await import('node:os');
   const user = userInfo().username;
   const [newuidmap, newgidmap, slirp4netns] = await Promise.all([
     hasProgram('newuidmap'), hasProgram('newgidmap'), hasProgram('slirp4netns'),

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { execCapture, execInherit, execStreaming, type ExecResult } from '../../common/exec.js';
 import { log } from '../../common/logger.js';
 import { redactArgs } from '../../common/redact.js';
@@ -257,7 +258,6 @@ export class PodmanRuntime implements ContainerRuntime {
     const changes = (options.changes ?? []).flatMap((c) => ['--change', c]);
     // tar runs on the podman host and streams into `podman import -`, so it works the same
     // for a local engine and for a VM behind a host prefix.
-    const { spawn } = await import('node:child_process');
     const tarArgv = [...this.hostPrefix, 'tar', '-C', rootDir, '-c', ...(options.dereference ? ['-h'] : []), '-f', '-', '--', ...paths];
     const importArgv = this.podmanArgv(['import', '-q', ...changes, '-', validateImageRef(tag)]);
     await new Promise<void>((resolve, reject) => {

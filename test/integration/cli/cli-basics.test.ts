@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMino } from '../../helpers/run-mino.js';
@@ -7,6 +8,24 @@ import { REPO_ROOT } from '../../helpers/test-env.js';
 const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('mino CLI basics', () => {
+  it('keeps a V8 code cache of the bundle, and lazy-loaded code still works with it', async () => {
+    // A cached script loses its dynamic-import callback: an `import()` in the bundle then
+    // fails with "A dynamic import callback was not specified" from the second start on.
+    expect(readFileSync(join(REPO_ROOT, 'dist', 'mino.cjs'), 'utf8')).not.toMatch(/\bimport\(/);
+    const cache = mkdtempSync(join(tmpdir(), 'mino-test-cache-'));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await runMino(['setup', '--check'], { env: { XDG_CACHE_HOME: cache } });
+        expect(r.stderr).not.toMatch(/dynamic import/);
+        expect(r.exitCode).toBe(0);
+      }
+      expect(readdirSync(join(cache, 'mino')).some((f) => f.startsWith('v8-'))).toBe(true);
+      expect(statSync(join(cache, 'mino')).mode & 0o777).toBe(0o700);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
   it('prints its version on stdout', async () => {
     for (const flag of ['--version', '-V']) {
       const r = await runMino([flag]);
