@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// `npm run bench`: mino's overhead against raw podman and Node's own start-up.
+// Prints JSON on stdout and a table on stderr. Needs a working engine (`mino setup`), which
+// also provides the tiny image used here (localhost/mino-probe:1, built from the host's `true`).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hostFacts, interleaved, round } from './lib.mjs';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const mino = join(repo, 'bin', 'mino');
+const IMAGE = 'localhost/mino-probe:1';
+const runs = Number(process.env.BENCH_RUNS ?? 10);
+const warmup = Number(process.env.BENCH_WARMUP ?? 2);
+
+const root = mkdtempSync(join(tmpdir(), 'mino-bench-'));
+const project = join(root, 'project');
+mkdirSync(project);
+const env = {
+  ...process.env,
+  XDG_STATE_HOME: join(root, 'state'),
+  XDG_CONFIG_HOME: join(root, 'config'),
+  XDG_DATA_HOME: join(root, 'data'),
+  NO_COLOR: '1',
+};
+if (process.getuid?.() !== 0) {
+  // Rootless podman keeps images under XDG_DATA_HOME: keep it on the user's real storage.
+  const info = spawnSync('podman', ['info', '--format', '{{.Store.GraphRoot}}|{{.Store.RunRoot}}|{{.Store.GraphDriverName}}'], { encoding: 'utf8' }).stdout.trim().split('|');
+  const conf = join(root, 'storage.conf');
+  writeFileSync(conf, `[storage]\ndriver = "${info[2]}"\ngraphroot = "${info[0]}"\nrootless_storage_path = "${info[0]}"\nrunroot = "${info[1]}"\n`);
+  env.CONTAINERS_STORAGE_CONF = conf;
+}
+
+function check(argv) {
+  const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+check(['podman', 'image', 'exists', IMAGE]);
+
+/** Raw podman argv equal to what mino runs, from `mino run --dry-run`, with a fresh name per call. */
+function rawPodman(network) {
+  const line = check([process.execPath, mino, 'run', '--dry-run', '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']).trim();
+  // The dry-run line is shell-quoted; labels and paths here contain no spaces.
+  const argv = line.split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
+  const at = argv.indexOf('--name');
+  return () => {
+    const copy = [...argv];
+    copy[at + 1] = `mino-bench-${process.hrtime.bigint()}`;
+    return copy;
+  };
+}
+
+function runPair(network) {
+  const raw = rawPodman(network);
+  let n = 0;
+  const results = interleaved([
+    { name: `mino run --network ${network} -- true`, get argv() { n++; return [process.execPath, mino, 'run', '-n', `bench-${network}-${n}`, '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']; }, env },
+    { name: `podman run (same flags, ${network})`, get argv() { return raw(); }, env },
+  ], { runs, warmup });
+  return { mino: results[0], podman: results[1], ratio: round((results[0].median_ms / results[1].median_ms) * 100) / 100, overhead_ms: round(results[0].median_ms - results[1].median_ms) };
+}
+
+function sessionsFixture(count) {
+  const dir = join(root, 'many', 'mino', 'sessions');
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const at = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+    writeFileSync(join(dir, `s${i}.json`), JSON.stringify({
+      id: globalThis.crypto.randomUUID(), name: `s${i}`, project_dir: project, command: ['claude'], container_id: `mino-s${i}`,
+      status: 'stopped', created_at: at, updated_at: at, cloud_providers: [], home_volume: null, exit_code: 0, owner_pid: 1, mode: 'command',
+    }, null, 2));
+  }
+  return join(root, 'many');
+}
+
+try {
+  const bridge = runPair('bridge');
+  const none = runPair('none');
+  const [version, node0] = interleaved([
+    { name: 'mino --version', argv: [process.execPath, mino, '--version'], env },
+    { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
+  ], { runs: runs * 2, warmup });
+  const manyState = sessionsFixture(1000);
+  const [list1000, node0b] = interleaved([
+    { name: 'mino list -a -f json (1,000 sessions)', argv: [process.execPath, mino, 'list', '-a', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
+    { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
+  ], { runs, warmup });
+
+  const report = {
+    host: hostFacts(),
+    runs,
+    warmup,
+    results: {
+      run_bridge: { ...bridge, target_ratio: 1.15 },
+      run_none: { ...none, target_ratio: 1.15 },
+      version: { mino: version, node: node0, ratio: round((version.median_ms / node0.median_ms) * 100) / 100, target_ratio: 1.3 },
+      list_1000: { mino: list1000, node: node0b, ratio: round((list1000.median_ms / node0b.median_ms) * 100) / 100, target_ratio: 1.6 },
+      overhead_vs_node: {
+        bridge: round(bridge.overhead_ms / node0.median_ms * 100) / 100,
+        none: round(none.overhead_ms / node0.median_ms * 100) / 100,
+        target: 1.3,
+      },
+    },
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  const rows = [
+    ['(a) run, bridge', bridge.mino.median_ms, bridge.podman.median_ms, bridge.ratio, 1.15],
+    ['(b) run, none', none.mino.median_ms, none.podman.median_ms, none.ratio, 1.15],
+    ['(c) --version vs node -e 0', version.median_ms, node0.median_ms, report.results.version.ratio, 1.3],
+    ['(d) list 1,000 vs node -e 0', list1000.median_ms, node0b.median_ms, report.results.list_1000.ratio, 1.6],
+  ];
+  process.stderr.write(`\n${'case'.padEnd(30)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
+  for (const [name, a, b, r, t] of rows) {
+    process.stderr.write(`${String(name).padEnd(30)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`);
+  }
+  process.stderr.write(`mino overhead over raw podman, in units of node -e 0: bridge ${report.results.overhead_vs_node.bridge}, none ${report.results.overhead_vs_node.none} (aim <= 1.3)\n`);
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
