@@ -47,6 +47,7 @@ export const PACKAGE_NAMES: Record<string, Partial<Record<PackageManager, string
   podman: { 'apt-get': 'podman', dnf: 'podman', pacman: 'podman', zypper: 'podman', apk: 'podman' },
   runc: { 'apt-get': 'runc', dnf: 'runc', pacman: 'runc', zypper: 'runc', apk: 'runc' },
   uidmap: { 'apt-get': 'uidmap', dnf: 'shadow-utils', pacman: 'shadow', zypper: 'shadow', apk: 'shadow-uidmap' },
+  catatonit: { 'apt-get': 'catatonit', dnf: 'catatonit', pacman: 'catatonit', zypper: 'catatonit', apk: 'catatonit' },
   slirp4netns: { 'apt-get': 'slirp4netns', dnf: 'slirp4netns', pacman: 'slirp4netns', zypper: 'slirp4netns', apk: 'slirp4netns' },
 };
 

@@ -5,9 +5,12 @@ export type ProbeProblem =
   | 'dev-net-tun'
   | 'subids'
   | 'runtime-dir'
+  | 'init-missing'
   | 'unknown';
 
 const PATTERNS: Array<[RegExp, ProbeProblem]> = [
+  // `--init` needs catatonit, which Debian's podman only recommends.
+  [/container-init binary not found|catatonit: no such file/i, 'init-missing'],
   [/cgroups? in hybrid mode|hybrid mode not supported/i, 'crun-cgroup-hybrid'],
   [/setrlimit|error setting rlimit|rlimit type/i, 'ulimits'],
   [/\/dev\/net\/tun/i, 'dev-net-tun'],

@@ -58,6 +58,8 @@ export async function runProbe(runtime: ContainerRuntime, network: string, ulimi
     image: PROBE_IMAGE,
     command: [],
     autoRemove: true,
+    // Sessions run with --init (catatonit): probe it too, so a missing init is found by setup.
+    init: true,
     network,
     ulimits,
     labels: { 'io.mino.probe': 'true' },

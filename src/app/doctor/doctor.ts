@@ -88,6 +88,8 @@ function hintFor(problem: ProbeResult['problem'], policy: FixPolicy): string {
       return `Rootless uid/gid ranges are missing or invalid. ${policy.fixHint}; then: podman system migrate`;
     case 'runtime-dir':
       return 'Set XDG_RUNTIME_DIR to a 0700 directory you own';
+    case 'init-missing':
+      return `Podman's container init (catatonit) is missing; sessions run with --init. ${policy.fixHint} (installs catatonit)`;
     default:
       return 'Run the probe by hand to see details: podman run --rm --network none localhost/mino-probe:1';
   }
@@ -122,6 +124,16 @@ async function repair(
       if ('blockedBy' in set) return false;
       const { path, ulimits } = set;
       log.add({ id: 'fix.ulimits', title: 'Default ulimits', status: 'fixed', detail: `default_ulimits = [${ulimits.join(', ')}] in ${path}` });
+      return true;
+    }
+    if (problem === 'init-missing' && kind === 'podman') {
+      if (!(await policy.mayFix("Podman's container init (catatonit) is missing. Install it?"))) return false;
+      const outcome = await installPackages(policy.root, ['catatonit']);
+      if (!outcome.ok) {
+        log.add({ id: 'fix.init', title: 'Install catatonit', status: 'fail', detail: outcome.error, hint: 'Install the catatonit package' });
+        return false;
+      }
+      log.add({ id: 'fix.init', title: 'Container init', status: 'fixed', detail: `installed ${outcome.packages.join(', ')} with ${outcome.manager}` });
       return true;
     }
     if (problem === 'dev-net-tun' && kind === 'podman') {

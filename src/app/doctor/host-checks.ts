@@ -39,7 +39,8 @@ export async function checkPodmanInstalled(log: CheckLog, policy: FixPolicy): Pr
     return true;
   }
   // Rootless use needs more than the podman package on some distributions (Debian: uidmap).
-  const packages = ['podman', 'uidmap', 'slirp4netns'];
+  // catatonit: the init `--init` runs (Debian's podman only recommends it).
+  const packages = ['podman', 'uidmap', 'slirp4netns', 'catatonit'];
   if (await policy.mayFix(`Podman is not installed. Install ${packages.join(', ')} now?`)) {
     const outcome = await installPackages(policy.root, packages);
     if (outcome.ok && (await hasProgram('podman'))) {

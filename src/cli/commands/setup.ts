@@ -13,11 +13,12 @@ export function registerSetup(program: Command): void {
     .option('-y, --yes', 'apply every fix without asking (for scripts and CI)')
     .option('--check', 'only report what would be installed or changed')
     .addHelpText('after', `
-What it does (Linux): installs podman, uidmap and slirp4netns with the system package manager
+What it does (Linux): installs podman, uidmap, slirp4netns and catatonit (the --init process) with the system package manager
 (apt-get, dnf, pacman, zypper or apk; through sudo when not root), adds sub-uid/gid ranges,
 makes /dev/net/tun usable, then runs a probe container and repairs what it reports:
   crun on a cgroup v1 hybrid host  -> installs runc, sets [engine] runtime = "runc"
   ulimits the host cannot grant    -> sets [containers] default_ulimits within the hard limits
+  no container init (catatonit)    -> installs catatonit, which --init needs
 Edits go into the containers.conf you own (~/.config/containers/containers.conf, or
 /etc/containers/containers.conf as root); only the changed key is written.
 On macOS it starts OrbStack, creates the machine, installs podman in it and adds uid ranges.

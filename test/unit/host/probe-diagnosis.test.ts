@@ -22,6 +22,7 @@ describe('diagnoseProbe', () => {
     ['newgidmap: gid range [1-65537) -> [100000-165537) not allowed', 'subids'],
     ['ERRO[0000] cannot find UID/GID for user mino: no subuid ranges found for user "mino" in /etc/subuid', 'subids'],
     ['potentially insufficient UIDs or GIDs available in user namespace (requested 0:42 for /etc/shadow)', 'subids'],
+    ['Error: container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory', 'init-missing'],
     ['Error: XDG_RUNTIME_DIR directory "/run/user/1000" is not owned by the current user', 'runtime-dir'],
     ['Error: mkdir /run/user/1000/libpod: permission denied', 'runtime-dir'],
   ] as const)('%s -> %s', (stderr, problem) => {
