@@ -1,6 +1,6 @@
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { log } from '../common/logger.js';
 import { buildRunPlan, type RunPlan } from '../launch/run-plan.js';
@@ -127,11 +127,26 @@ async function createSession(ctx: SessionContext, plan: RunPlan): Promise<void> 
   }
 }
 
-/** Starts a background reconciliation when some active session's owner is gone (no podman call otherwise). */
+/** How often `mino run` reconciles sessions on its own (list/stop/exec/gc always do). */
+const GC_INTERVAL_MS = 10 * 60 * 1000;
+
+/**
+ * The cheap gc at the start of `mino run`: at most every 10 minutes (one stat otherwise), and
+ * then concurrently with the container start, so it never delays the command.
+ */
 function cheapGc(ctx: SessionContext): Promise<unknown> | undefined {
-  const { sessions } = ctx.store.list();
-  const stale = sessions.some((s) => isActive(s) && s.mode !== 'detached' && typeof s.owner_pid === 'number' && !processAlive(s.owner_pid));
-  if (!stale) return undefined;
+  const stamp = join(ctx.stateDir, 'last-reconcile');
+  try {
+    if (Date.now() - statSync(stamp).mtimeMs < GC_INTERVAL_MS) return undefined;
+  } catch {
+    // never reconciled: do it now
+  }
+  try {
+    mkdirSync(ctx.stateDir, { recursive: true, mode: 0o700 });
+    writeFileSync(stamp, '');
+  } catch {
+    return undefined;
+  }
   return reconcileSessions(ctx).catch((err: unknown) => log.warn('background reconcile failed', { error: String(err) }));
 }
 
@@ -146,8 +161,8 @@ export async function runSession(ctx: SessionContext, req: RunRequest, io: RunIo
     return 0;
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
-  const gc = cheapGc(ctx);
   await createSession(ctx, plan);
+  const gc = cheapGc(ctx);
   ctx.audit.record('session.created', {
     name: plan.sessionName, project_dir: plan.projectDir, image: plan.image, command: plan.command,
     network: plan.network.mode, mode: plan.mode, home_volume: null,
