@@ -1,7 +1,7 @@
 import { log } from '../common/logger.js';
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { planReconcile, type Orphan, type SessionFix } from '../session/reconcile.js';
-import type { SessionRecord } from '../session/session-record.js';
+import { isActive, type SessionRecord } from '../session/session-record.js';
 import type { SessionContext } from './session-context.js';
 
 /** True when a process with that PID exists on this host. */
@@ -27,9 +27,13 @@ export interface Reconciled {
  * Reads every session, asks podman once for all containers, and corrects records that no longer
  * match (a "running" session whose container exited or vanished). Finished detached containers
  * are removed once their exit code is recorded. One podman call when nothing needs fixing.
+ *
+ * With `activeOnly`, podman is not asked at all when no session is starting or running: only
+ * active records can be stale, and orphan containers (no session file) are gc's business.
  */
-export async function reconcileSessions(ctx: SessionContext): Promise<Reconciled> {
+export async function reconcileSessions(ctx: SessionContext, options: { activeOnly?: boolean } = {}): Promise<Reconciled> {
   const { sessions, warnings } = ctx.store.list();
+  if (options.activeOnly && !sessions.some(isActive)) return { sessions, warnings, fixes: [], orphans: [], containers: [] };
   const containers = await ctx.runtime.listContainers({});
   const plan = planReconcile(sessions, containers, ctx.stateKey, processAlive);
   const updated = new Map<string, SessionRecord>();

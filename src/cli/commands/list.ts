@@ -54,7 +54,7 @@ container_id, status, created_at, updated_at, cloud_providers, home_volume, exit
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table, json or plain');
       }
       const { ctx } = sessionCli(cmd);
-      const { sessions, warnings } = await reconcileSessions(ctx);
+      const { sessions, warnings } = await reconcileSessions(ctx, { activeOnly: true });
       for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
       const shown = opts.all ? sessions : sessions.filter(isActive);
       if (opts.format === 'json') {
