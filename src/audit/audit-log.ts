@@ -29,13 +29,30 @@ export interface AuditLogOptions {
 }
 
 const KEY = /^[a-z][a-z0-9_]*$/;
-// `NAME=value` inside a string (e.g. `-e API_TOKEN=x` in an error message, `--token=x` in a command).
-const ASSIGNMENT = /\b([A-Za-z_][A-Za-z0-9_-]*)=([^\s'"]*)/g;
+// `NAME=` of a `NAME=value` inside a string (e.g. `-e API_TOKEN=x` in an error message,
+// `--token=x` in a command), and the value after it: it runs to the next blank outside quotes; a
+// quoted part ("a b", 'a b') belongs to it, an unterminated quote runs to the end of the text.
+const ASSIGNMENT_NAME = /\b([A-Za-z_][A-Za-z0-9_-]*)=/g;
+const ASSIGNMENT_VALUE = /(?:"[^"]*(?:"|$)|'[^']*(?:'|$)|[^\s'"])*/y;
 const MASK = '***';
 
-/** Masks the value of every `NAME=value` in `text` whose NAME looks secret. */
+/**
+ * Masks the value of every `NAME=value` in `text` whose NAME looks secret. The value of a plain
+ * NAME is searched too, so `--env=API_TOKEN=x` is masked. One linear pass, no recursion.
+ */
 export function redactText(text: string): string {
-  return text.replace(ASSIGNMENT, (all, name: string) => (isSecretName(name.replace(/-/g, '_')) ? `${name}=${MASK}` : all));
+  const names = new RegExp(ASSIGNMENT_NAME.source, 'g');
+  const value = new RegExp(ASSIGNMENT_VALUE.source, 'y');
+  let out = '';
+  let kept = 0;
+  for (let m = names.exec(text); m !== null; m = names.exec(text)) {
+    if (!isSecretName(m[1]!.replace(/-/g, '_'))) continue;
+    value.lastIndex = names.lastIndex;
+    value.exec(text);
+    out += `${text.slice(kept, names.lastIndex)}${MASK}`;
+    kept = names.lastIndex = value.lastIndex;
+  }
+  return out + text.slice(kept);
 }
 
 /**
@@ -93,7 +110,9 @@ export class AuditLog {
     try {
       const line = `${JSON.stringify({ timestamp: new Date().toISOString(), event, data: sanitizeAuditData(data) })}\n`;
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      // O_NONBLOCK: a FIFO planted at the path fails (ENXIO) instead of blocking the open
+      // forever; it changes nothing for a regular file.
+      const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
       try {
         if (!this.modeChecked) {
           const st = fstatSync(fd);
