@@ -7,6 +7,7 @@ import { CheckLog, type CheckReporter, type CheckResult } from './check-result.j
 import { setGrantableUlimits, setOciRuntime } from './engine-fixes.js';
 import { checkPodmanInstalled, checkRootlessPrerequisites, type FixPolicy } from './host-checks.js';
 import { installPackages, rootRunner } from './privileged.js';
+import { checkBaseImage, type ImageProgress } from './base-image-check.js';
 
 /** Inputs of a host diagnosis. */
 export interface DoctorOptions {
@@ -21,6 +22,12 @@ export interface DoctorOptions {
   /** Asks a yes/no question (default No). */
   confirm: (question: string) => Promise<boolean>;
   reporter?: CheckReporter;
+  /** Leave the mino-base image out (`mino setup --skip-image`). */
+  skipImage?: boolean;
+  /** Parent of mino-base (config `image.base_from`); default Debian bookworm slim. */
+  baseFrom?: string;
+  /** Where image build progress goes. */
+  progress?: ImageProgress;
 }
 
 /** Outcome of a host diagnosis. */
@@ -203,5 +210,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   }
   const none = await probeAndRepair(log, runtime, 'none', policy, options.kind);
   if (none.ok) await probeAndRepair(log, runtime, 'bridge', policy, options.kind);
+  if (none.ok && !options.skipImage) {
+    await checkBaseImage(log, {
+      runtime,
+      policy,
+      fix: options.fix,
+      rootless: info.rootless,
+      debootstrapPossible: options.kind === 'podman',
+      baseFrom: options.baseFrom,
+      progress: options.progress,
+    });
+  }
   return { ok: log.ok, results: log.results, info };
 }

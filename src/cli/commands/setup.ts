@@ -4,6 +4,7 @@ import { isInteractive, palette } from '../../common/terminal.js';
 import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
 import { confirm } from '../prompt.js';
 import { formatCheck } from '../render-checks.js';
+import { buildProgress } from '../../image/build-progress.js';
 
 /** `mino setup`: installs and repairs what the container engine needs on this machine. */
 export function registerSetup(program: Command): void {
@@ -12,23 +13,31 @@ export function registerSetup(program: Command): void {
     .description('Install Podman and fix host problems so containers run (use --check to only report)')
     .option('-y, --yes', 'apply every fix without asking (for scripts and CI)')
     .option('--check', 'only report what would be installed or changed')
+    .option('--skip-image', 'only repair the engine; do not build the mino-base image')
     .addHelpText('after', `
 What it does (Linux): installs podman, uidmap, slirp4netns and catatonit (the --init process) with the system package manager
 (apt-get, dnf, pacman, zypper or apk; through sudo when not root), adds sub-uid/gid ranges,
 makes /dev/net/tun usable, then runs a probe container and repairs what it reports:
   crun on a cgroup v1 hybrid host  -> installs runc, sets [engine] runtime = "runc"
   ulimits the host cannot grant    -> sets [containers] default_ulimits within the hard limits
+Then it builds the session image localhost/mino-base (Debian, git, zsh, Node.js, Claude Code; a
+few minutes, once per mino version). Its parent is pulled from a registry when one is reachable;
+otherwise it is made with debootstrap from this host's apt mirror (debootstrap is installed when
+missing). npm uses this host's registry, and the host's extra CA certificates are trusted.
   no container init (catatonit)    -> installs catatonit, which --init needs
 Edits go into the containers.conf you own (~/.config/containers/containers.conf, or
 /etc/containers/containers.conf as root); only the changed key is written.
 On macOS it starts OrbStack, creates the machine, installs podman in it and adds uid ranges.
 Exits 1 when a critical problem remains.`)
-    .action(async (opts: { yes?: boolean; check?: boolean }, command: Command) => {
+    .action(async (opts: { yes?: boolean; check?: boolean; skipImage?: boolean }, command: Command) => {
       applyGlobalOptions(command);
       const { runtime, kind } = runtimeForCli();
       const out = process.stdout;
       const p = palette(out);
       out.write(`${p.bold('mino setup')}${opts.check ? ' (check only)' : ''}\n`);
+      const err = process.stderr;
+      const progress = buildProgress(err);
+      const pe = palette(err);
       const report = await runDoctor({
         runtime,
         kind,
@@ -37,7 +46,16 @@ Exits 1 when a critical problem remains.`)
         interactive: isInteractive(),
         confirm,
         reporter: (r) => out.write(formatCheck(r, out)),
+        skipImage: Boolean(opts.skipImage),
+        progress: {
+          say: (text) => {
+            progress.end();
+            err.write(`${pe.dim(text)}\n`);
+          },
+          buildOutput: (line) => progress.line(line),
+        },
       });
+      progress.end();
       const fixed = report.results.filter((r) => r.status === 'fixed').length;
       if (report.ok) {
         out.write(`${p.green('Setup complete.')}${fixed ? ` ${fixed} fix(es) applied.` : ''} Run 'mino status' to see the engine, 'mino run -- <command>' to start.\n`);

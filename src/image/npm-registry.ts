@@ -1,0 +1,31 @@
+import { execCapture } from '../common/exec.js';
+
+/**
+ * The npm registry this host is configured with, so image builds install Claude Code from the
+ * same place (a corporate mirror, a proxy) as the host's own npm.
+ */
+
+/**
+ * Cleans `npm config get registry` output: an http(s) URL without credentials (build arguments
+ * are recorded in the image history), or undefined when it is not a usable URL.
+ */
+export function cleanRegistryUrl(text: string): string | undefined {
+  const value = text.trim();
+  if (value === '' || /\s/.test(value)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  url.username = '';
+  url.password = '';
+  return url.toString();
+}
+
+/** The host's npm registry URL, or undefined when npm is missing or has none (npm's default then). */
+export async function hostNpmRegistry(): Promise<string | undefined> {
+  const result = await execCapture(['npm', 'config', 'get', 'registry'], { timeoutMs: 15_000 }).catch(() => undefined);
+  return result?.exitCode === 0 ? cleanRegistryUrl(result.stdout) : undefined;
+}
