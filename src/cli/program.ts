@@ -3,6 +3,7 @@ import { EXIT_USAGE, MinoError } from '../common/errors.js';
 import { VERSION } from '../version.js';
 import { registerExec } from './commands/exec.js';
 import { registerGc } from './commands/gc.js';
+import { registerLayers } from './commands/layers.js';
 import { registerList } from './commands/list.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerExec(program);
   registerGc(program);
+  registerLayers(program);
   registerSetup(program);
   registerStatus(program);
   for (const sub of program.commands) {
