@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { withBuildLock } from '../layer/build-lock.js';
-import { OutputTail, parseBuildLine, type BuildEvent } from '../layer/build-progress.js';
+import { OutputTail, parseBuildLine, type BuildEvent } from '../image/build-output.js';
 import { planComposition, type CompositionPlan } from '../layer/compose-plan.js';
 import type { ResolvedLayer } from '../layer/resolve-layers.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
@@ -39,6 +39,10 @@ export interface ComposeImageOptions {
   lockTimeoutMs?: number;
   /** Turn SIGINT/SIGTERM into an orderly abort while waiting or building (default true). */
   handleSignals?: boolean;
+  /** The caller already knows whether the composed tag exists (saves a podman call). */
+  exists?: (image: string) => boolean | undefined;
+  /** Plan only: report the image and whether it would be built, build nothing. */
+  dryRun?: boolean;
 }
 
 /** The image to run and what to pass with it. */
@@ -47,7 +51,7 @@ export interface ComposedImage {
   image: string;
   /** True when a composed image is used (false: base image plus run-time layer env). */
   composed: boolean;
-  /** True when this call built the image. */
+  /** True when this call built the image (with `dryRun`: when it would). */
   built: boolean;
   /** Content hash of the composition (composed only). */
   hash?: string;
@@ -63,7 +67,8 @@ export async function ensureComposedImage(runtime: ContainerRuntime, options: Co
   const plan = planComposition(options);
   if (!plan.needsBuild) return { image: plan.image, composed: false, built: false, env: plan.runtimeEnv };
   const result = (built: boolean): ComposedImage => ({ image: plan.image, composed: true, built, hash: plan.hash, env: plan.runtimeEnv });
-  if (await runtime.imageExists(plan.image)) return result(false);
+  if (options.exists?.(plan.image) ?? await runtime.imageExists(plan.image)) return result(false);
+  if (options.dryRun) return result(true);
 
   const buildsDir = join(options.dataDir ?? minoPaths().dataDir, 'builds');
   mkdirSync(buildsDir, { recursive: true, mode: 0o700 });

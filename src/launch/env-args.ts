@@ -52,7 +52,9 @@ function checkConfigEnv(key: string, value: string): void {
 
 /** Options of {@link mergeEnv}. */
 export interface MergeEnvOptions {
-  /** Config `container.env` (lowest precedence). */
+  /** Layer `[env]`, `MINO_PATH_PREPEND`, `MINO_LAYER_MANIFEST` (lowest precedence; validated by the layer loader). */
+  layerEnv?: Readonly<Record<string, string>>;
+  /** Config `container.env`. */
   configEnv?: Readonly<Record<string, string>>;
   /** CLI `-e` values, in command-line order (a later one wins). */
   cliEnv?: readonly string[];
@@ -61,12 +63,12 @@ export interface MergeEnvOptions {
 }
 
 /**
- * The merged plain environment: config < CLI (last wins), then the forced variables. A key keeps
+ * The merged plain environment: layers < config < CLI (last wins), then the forced variables. A key keeps
  * the position of its first appearance; the order never changes meaning since each key is set once.
  */
 export function mergeEnv(options: MergeEnvOptions): Record<string, string> {
   // A Map, so that a key such as `__proto__` is an ordinary variable, not the object prototype.
-  const env = new Map<string, string>();
+  const env = new Map<string, string>(Object.entries(options.layerEnv ?? {}));
   for (const [key, value] of Object.entries(options.configEnv ?? {})) {
     checkConfigEnv(key, value);
     env.set(key, value);

@@ -21,7 +21,7 @@ export interface LayerDirs {
   projectDir?: string;
   /** mino's configuration directory (`$XDG_CONFIG_HOME/mino`); its `layers/` is searched second. */
   configDir: string;
-  /** The built-in layers directory (see defaultBuiltinLayersDir). */
+  /** The built-in layers directory (see builtinLayersDir in src/image/layers-dir.ts). */
   builtinDir: string;
 }
 

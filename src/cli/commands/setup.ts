@@ -4,7 +4,7 @@ import { isInteractive, palette } from '../../common/terminal.js';
 import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
 import { confirm } from '../prompt.js';
 import { formatCheck } from '../render-checks.js';
-import { buildProgress } from '../../image/build-progress.js';
+import { buildProgress } from '../build-progress.js';
 
 /** `mino setup`: installs and repairs what the container engine needs on this machine. */
 export function registerSetup(program: Command): void {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureComposedImage, type ComposeImageOptions } from '../../../src/app/compose-image.js';
 import { MinoError } from '../../../src/common/errors.js';
-import type { BuildEvent } from '../../../src/layer/build-progress.js';
+import type { BuildEvent } from '../../../src/image/build-output.js';
 import { planComposition } from '../../../src/layer/compose-plan.js';
 import { resolveLayers, type LayerDirs } from '../../../src/layer/resolve-layers.js';
 import type { BuildOptions } from '../../../src/runtime/container-runtime.js';

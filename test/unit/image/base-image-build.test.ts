@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildFailureHint, writeBuildContext } from '../../../src/image/base-image.js';
 import { withBuildDir } from '../../../src/image/build-dir.js';
-import { buildProgress } from '../../../src/image/build-progress.js';
 import { parsePemBundle } from '../../../src/image/ca-certificates.js';
 import { SBIN_PATH, debootstrapArgv, debootstrapTag } from '../../../src/image/debootstrap-parent.js';
 import { builtinLayersDir } from '../../../src/image/layers-dir.js';
@@ -89,31 +88,5 @@ describe('build failures', () => {
     expect(buildFailureHint('Temporary failure resolving \'mirror\'')).toMatch(/cannot reach/);
     expect(buildFailureHint('potentially insufficient UIDs or GIDs')).toMatch(/mino setup/);
     expect(buildFailureHint('something else')).toMatch(/-v/);
-  });
-});
-
-describe('build progress', () => {
-  function sink(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
-    let text = '';
-    const stream = { isTTY, columns: 60, write: (s: string) => { text += s; return true; } } as unknown as NodeJS.WriteStream;
-    return { stream, text: () => text };
-  }
-
-  it('prints only STEP lines when not on a terminal', () => {
-    const s = sink(false);
-    const p = buildProgress(s.stream);
-    for (const line of ['STEP 1/3: FROM x', 'Get:1 http://m bookworm InRelease', 'STEP 2/3: RUN true', '']) p.line(line);
-    p.end();
-    expect(s.text()).toBe('  STEP 1/3: FROM x\n  STEP 2/3: RUN true\n');
-  });
-
-  it('on a terminal also shows the latest line in place and clears it', () => {
-    const s = sink(true);
-    const p = buildProgress(s.stream);
-    p.line('STEP 1/2: RUN x');
-    p.line('Unpacking nodejs ...');
-    p.line('STEP 2/2: USER developer');
-    p.end();
-    expect(s.text()).toBe('  STEP 1/2: RUN x\n  Unpacking nodejs ...\r\u001b[2K  STEP 2/2: USER developer\n');
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { defaultBuiltinLayersDir } from '../../../src/layer/layer-dirs.js';
+import { builtinLayersDir } from '../../../src/image/layers-dir.js';
 import { listLayers, resolveLayer, resolveLayers, scriptHasContent, type LayerDirs } from '../../../src/layer/resolve-layers.js';
 import { BUILTIN_DIR, FIXTURES } from './fixtures.js';
 
@@ -117,7 +117,7 @@ describe('layer resolution', () => {
   });
 
   it('finds the repository layers from the sources', () => {
-    expect(defaultBuiltinLayersDir()).toBe(BUILTIN_DIR);
+    expect(builtinLayersDir({})).toBe(BUILTIN_DIR);
   });
 });
 

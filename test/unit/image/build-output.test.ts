@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutputTail, parseBuildLine } from '../../../src/layer/build-progress.js';
+import { OutputTail, parseBuildLine } from '../../../src/image/build-output.js';
 
 describe('podman build output', () => {
   it('reads STEP n/m lines', () => {
