@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { statSync, unlinkSync, utimesSync } from 'node:fs';
 import { MinoError } from '../common/errors.js';
+import { createExclusive, isStale, type LockHolder, readHolder, releaseLock, removeIfHeldBy, tryAcquire } from '../common/lock-file.js';
 
 /**
  * A cross-process lock held for as long as an image build takes (minutes), so that two `mino
@@ -31,65 +32,8 @@ export interface BuildLockOptions {
   pollMs?: number;
 }
 
-function errCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function tryCreate(path: string, content: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx', 0o600);
-  } catch (err) {
-    if (errCode(err) === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
-}
-
-interface Holder {
-  pid: number | undefined;
-  /** The nonce, or inode+mtime for a file being written. */
-  id: string;
-  ageMs: number;
-}
-
-function readHolder(path: string): Holder | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if (errCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const st = fstatSync(fd);
-    const m = /^(\d+) ([0-9a-f-]{36})\n$/.exec(readFileSync(fd, 'utf8'));
-    return { pid: m ? Number(m[1]) : undefined, id: m?.[2] ?? `${st.ino}-${st.mtimeMs}`, ageMs: Date.now() - st.mtimeMs };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errCode(err) === 'EPERM';
-  }
-}
-
-function isStale(h: Holder): boolean {
-  if (h.ageMs > STALE_AFTER_MS) return true;
-  return h.pid !== undefined && !pidAlive(h.pid);
-}
-
-function breakStale(path: string, h: Holder): void {
+/** Breaks the stale holder `h` unless another process is breaking the lock right now. */
+function breakStale(path: string, h: LockHolder): void {
   const marker = `${path}.break`;
   try {
     // A breaker that died leaves its marker: it is old news after a while.
@@ -97,9 +41,9 @@ function breakStale(path: string, h: Holder): void {
   } catch {
     // no marker
   }
-  if (!tryCreate(marker, `${process.pid}\n`)) return;
+  if (!createExclusive(marker, `${process.pid}\n`)) return;
   try {
-    if (readHolder(path)?.id === h.id) unlinkSync(path);
+    removeIfHeldBy(path, h.id);
   } finally {
     try {
       unlinkSync(marker);
@@ -135,9 +79,9 @@ export async function withBuildLock<T>(lockPath: string, fn: () => Promise<T>, o
   const nonce = randomUUID();
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   let waited = false;
-  while (!tryCreate(lockPath, `${process.pid} ${nonce}\n`)) {
+  while (!tryAcquire(lockPath, nonce)) {
     const holder = readHolder(lockPath);
-    if (holder && isStale(holder)) {
+    if (holder && isStale(holder, STALE_AFTER_MS)) {
       breakStale(lockPath, holder);
       continue;
     }
@@ -165,15 +109,7 @@ export async function withBuildLock<T>(lockPath: string, fn: () => Promise<T>, o
     return await fn();
   } finally {
     clearInterval(heartbeat);
-    releaseBuildLock(lockPath, nonce);
-  }
-}
-
-/** Deletes the lock if it still holds `nonce` (never someone else's). */
-function releaseBuildLock(lockPath: string, nonce: string): void {
-  try {
-    if (readHolder(lockPath)?.id === nonce) unlinkSync(lockPath);
-  } catch {
-    // A leftover lock of a dead process is broken by the next waiter.
+    // Never someone else's; a leftover lock of a dead process is broken by the next waiter.
+    releaseLock(lockPath, nonce);
   }
 }

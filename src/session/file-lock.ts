@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { MinoError } from '../common/errors.js';
+import { isStale, type LockHolder, readHolder, releaseLock, removeIfHeldBy, tryAcquire } from '../common/lock-file.js';
 
 /**
  * A tiny cross-process lock file for short synchronous critical sections (a few file reads and
@@ -33,81 +34,12 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return code(err) === 'EPERM';
-  }
-}
-
-interface Holder {
-  pid: number | undefined;
-  /** The holder's nonce, or for an empty/garbled file its inode and mtime. */
-  id: string;
-  /** True when `id` is a nonce written by {@link withFileLock}. */
-  wellFormed: boolean;
-  ageMs: number;
-}
-
-/** Reads the lock file; undefined when it is gone. */
-function readHolder(lockPath: string): Holder | undefined {
-  let fd: number;
-  try {
-    fd = openSync(lockPath, 'r');
-  } catch (err) {
-    if (code(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const st = fstatSync(fd, { bigint: true });
-    const text = readFileSync(fd, 'utf8');
-    const m = /^(\d+) ([0-9a-f-]{36})\n$/.exec(text);
-    return {
-      pid: m ? Number(m[1]) : undefined,
-      id: m?.[2] ?? `${st.ino}-${st.mtimeNs}`,
-      wellFormed: m !== null,
-      ageMs: Date.now() - Number(st.mtimeMs),
-    };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function tryCreate(lockPath: string, nonce: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(lockPath, 'wx', 0o600);
-  } catch (err) {
-    if (code(err) === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    writeSync(fd, `${process.pid} ${nonce}\n`);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
-}
-
-function isStale(h: Holder): boolean {
-  if (h.ageMs > STALE_AFTER_MS) return true;
-  // A lock without content is being written (or its writer died right after creating it).
-  if (!h.wellFormed || h.pid === undefined) return false;
-  return !pidAlive(h.pid);
-}
-
 /** Breaks a stale lock if no one else is breaking it; returns true when it tried. */
-function breakStale(lockPath: string, h: Holder, nonce: string): boolean {
+function breakStale(lockPath: string, h: LockHolder, nonce: string): boolean {
   const marker = `${lockPath}.${h.id}.broken`;
-  if (!tryCreate(marker, nonce)) return false;
+  if (!tryAcquire(marker, nonce)) return false;
   try {
-    if (readHolder(lockPath)?.id === h.id) unlinkSync(lockPath);
+    removeIfHeldBy(lockPath, h.id);
   } finally {
     unlinkSync(marker);
   }
@@ -122,10 +54,10 @@ function breakStale(lockPath: string, h: Holder, nonce: string): boolean {
 export function withFileLock<T>(lockPath: string, fn: () => T, options: FileLockOptions = {}): T {
   const nonce = randomUUID();
   const deadline = Date.now() + (options.timeoutMs ?? 5000);
-  let holder: Holder | undefined;
-  while (!tryCreate(lockPath, nonce)) {
+  let holder: LockHolder | undefined;
+  while (!tryAcquire(lockPath, nonce)) {
     holder = readHolder(lockPath);
-    if (holder && isStale(holder) && breakStale(lockPath, holder, nonce)) continue;
+    if (holder && isStale(holder, STALE_AFTER_MS) && breakStale(lockPath, holder, nonce)) continue;
     if (Date.now() > deadline) {
       throw new MinoError(`Timed out waiting for the lock of ${options.what ?? lockPath}${holder?.pid ? ` (held by process ${holder.pid})` : ''}`, {
         hint: `If no mino process is running, delete ${lockPath} and any ${lockPath}.*.broken file`,
@@ -136,11 +68,8 @@ export function withFileLock<T>(lockPath: string, fn: () => T, options: FileLock
   try {
     return fn();
   } finally {
-    // Delete only our own lock (it could have been broken as stale after STALE_AFTER_MS).
-    try {
-      if (readHolder(lockPath)?.id === nonce) unlinkSync(lockPath);
-    } catch {
-      // Nothing sensible to do; a leftover lock of a live PID ages out after STALE_AFTER_MS.
-    }
+    // Delete only our own lock (it could have been broken as stale after STALE_AFTER_MS); a
+    // leftover lock of a live PID ages out after STALE_AFTER_MS.
+    releaseLock(lockPath, nonce);
   }
 }
