@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isolatedXdg, runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
+import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+
+/** Shared set-up of the volume integration tests: who runs mino, and podman as that user. */
+
+/** The engines these tests run on: rootful (as root) and rootless. */
+export const MODES: RunAs[] = IS_ROOT ? ['self', 'rootless'] : ['rootless'];
+
+/** `rootful` or `rootless`, for test names. */
+export function modeLabel(as: RunAs): string {
+  return as === 'self' && IS_ROOT ? 'rootful' : 'rootless';
+}
+
+/** Runs podman as the user mino runs as; never throws. */
+export function podmanAs(as: RunAs, args: string[]): { stdout: string; stderr: string; status: number } {
+  const prefix = as === 'rootless' ? rootlessPrefix() : [];
+  const argv = [...prefix, 'podman', ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', cwd: '/tmp' });
+  return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', status: r.status ?? 1 };
+}
+
+/** A random lower-case hex string. */
+export function hex(n: number): string {
+  return [...Array(n)].map(() => Math.floor(Math.random() * 16).toString(16)).join('');
+}
+
+/** One test user's world: isolated XDG directories, projects it owns, and cleanup. */
+export class Sandbox {
+  readonly env: NodeJS.ProcessEnv;
+  readonly root: string;
+  private readonly volumes = new Set<string>();
+
+  constructor(readonly as: RunAs) {
+    const xdg = isolatedXdg(as);
+    this.root = xdg.root;
+    this.env = { XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME, ...xdg.podmanEnv };
+  }
+
+  /** A new project directory owned by the user mino runs as. */
+  project(name: string): string {
+    const dir = join(this.root, name);
+    mkdirSync(dir);
+    if (this.as === 'rootless' && IS_ROOT) {
+      const uid = uidOf(ROOTLESS_USER)!;
+      chownSync(dir, uid, uid);
+    }
+    return dir;
+  }
+
+  /** Remembers a podman volume to remove at cleanup. */
+  track(volume: string): string {
+    this.volumes.add(volume);
+    return volume;
+  }
+
+  /** Runs mino as this sandbox's user. */
+  mino(args: string[], timeoutMs = 120_000): Promise<MinoResult> {
+    return runMino(args, { as: this.as, env: this.env, timeoutMs });
+  }
+
+  /** Removes this sandbox's containers (by state key), tracked volumes and directories. */
+  cleanup(): void {
+    const stateDir = join(this.env.XDG_STATE_HOME as string, 'mino');
+    const key = spawnSync(process.execPath, ['-e', `process.stdout.write(require('crypto').createHash('sha256').update(${JSON.stringify(stateDir)}).digest('hex').slice(0,12))`], { encoding: 'utf8' }).stdout;
+    const ids = podmanAs(this.as, ['ps', '-aq', '--filter', `label=io.mino.state=${key}`]).stdout.split('\n').filter(Boolean);
+    if (ids.length > 0) podmanAs(this.as, ['rm', '-f', ...ids]);
+    if (this.volumes.size > 0) podmanAs(this.as, ['volume', 'rm', '-f', ...this.volumes]);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds, for `as`, a test image named like a mino composed image (so mino treats it as one: home
+ * volume, uid 1000) from the busybox test image: `developer` (uid 1000) owns /home/developer and
+ * is the image user, as in mino-base. Labelled io.mino.test, so global teardown also removes it.
+ */
+export function buildMinoLikeImage(as: RunAs): string {
+  const tag = `localhost/mino-composed-7e57${hex(8)}:latest`;
+  const dir = mkdtempSync(join(tmpdir(), 'mino-vol-image-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'Containerfile'), [
+    `FROM ${TEST_IMAGE}`,
+    'RUN echo image-home > /home/developer/.from-image && chown -R 1000:1000 /home/developer',
+    'USER 1000',
+    `LABEL ${TEST_LABEL}=1`,
+    '',
+  ].join('\n'), { mode: 0o644 });
+  try {
+    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
+    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}

@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createNamedVolume, listNamedVolumes, namedVolumeInfo, removeNamedVolume, runningUsers,
+} from '../../../src/app/manage-volumes.js';
+import { prepareVolumes } from '../../../src/app/prepare-volumes.js';
+import { stateKeyFor, type SessionContext } from '../../../src/app/session-context.js';
+import { AuditLog } from '../../../src/audit/audit-log.js';
+import { buildRunPlan } from '../../../src/launch/run-plan.js';
+import type { ContainerRuntime, ContainerSummary, VolumeInfo } from '../../../src/runtime/container-runtime.js';
+import { VolumeInUseError } from '../../../src/runtime/podman/podman-error.js';
+import { SessionStore } from '../../../src/session/session-store.js';
+import { VolumeStore } from '../../../src/volume/volume-store.js';
+import { typicalInput } from '../launch/plan-input.js';
+
+/** A fake engine holding volumes and containers in memory and recording every call. */
+class FakeEngine {
+  volumes = new Map<string, VolumeInfo>();
+  containers: ContainerSummary[] = [];
+  usage = new Map<string, number>();
+  calls: string[] = [];
+
+  runtime(): ContainerRuntime {
+    const impl: Partial<ContainerRuntime> = {
+      volumeList: async (prefix) => {
+        this.calls.push(`volumeList ${prefix}`);
+        return [...this.volumes.values()].filter((v) => v.name.startsWith(prefix));
+      },
+      volumeInspect: async (name) => {
+        this.calls.push(`volumeInspect ${name}`);
+        return this.volumes.get(name);
+      },
+      volumeCreate: async (name, labels) => {
+        this.calls.push(`volumeCreate ${name}`);
+        if (!this.volumes.has(name)) this.volumes.set(name, { name, labels, mountpoint: `/vol/${name}` });
+      },
+      volumeRemove: async (name, options) => {
+        this.calls.push(`volumeRemove ${name} force=${options?.force ?? true}`);
+        const users = this.containers.filter((c) => c.labels['uses'] === name);
+        if (users.length > 0 && options?.force === false) throw new VolumeInUseError(name, `${'a'.repeat(64)}: volume is being used`);
+        this.volumes.delete(name);
+      },
+      volumeDiskUsage: async (prefix) => {
+        this.calls.push(`volumeDiskUsage ${prefix}`);
+        return new Map([...this.usage].filter(([k]) => k.startsWith(prefix)));
+      },
+      listContainers: async () => {
+        this.calls.push('listContainers');
+        return this.containers;
+      },
+    };
+    return new Proxy(impl as ContainerRuntime, {
+      get: (target, prop: string) => (prop in target ? target[prop as keyof ContainerRuntime] : () => {
+        throw new Error(`unexpected runtime call ${prop}`);
+      }),
+    });
+  }
+}
+
+/** What a promise rejected with (fails the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<Error & { hint?: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & { hint?: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+function container(name: string, state: ContainerSummary['state'], labels: Record<string, string>): ContainerSummary {
+  return { id: `${name}-id`, name, image: 'img', state, labels, exitCode: undefined, createdAt: 0 };
+}
+
+describe('named volume use cases', () => {
+  let state: string;
+  let engine: FakeEngine;
+  let ctx: SessionContext;
+  const said: string[] = [];
+
+  beforeEach(() => {
+    state = mkdtempSync(join(tmpdir(), 'mino-managevol-'));
+    engine = new FakeEngine();
+    ctx = { runtime: engine.runtime(), store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    said.length = 0;
+  });
+  afterEach(() => rmSync(state, { recursive: true, force: true }));
+
+  it('create makes the labelled podman volume and the metadata', async () => {
+    const v = await createNamedVolume(ctx, 'data', '2GB', new Date('2026-01-01T00:00:00Z'));
+    expect(v).toMatchObject({ slug: 'data', volume: 'mino-vol-data', sizeLimitBytes: 2 * 1024 ** 3, exists: true });
+    expect(engine.volumes.get('mino-vol-data')?.labels).toEqual({
+      'io.mino.volume': 'true', 'io.mino.volume.slug': 'data', 'io.mino.volume.created_at': '2026-01-01T00:00:00.000Z',
+    });
+    expect(new VolumeStore(state).get('data')?.size_bytes).toBe(2 * 1024 ** 3);
+  });
+
+  it('create refuses bad names, bad sizes, a zero limit and an existing volume before creating anything', async () => {
+    await expect(createNamedVolume(ctx, 'a b', undefined)).rejects.toThrow("Invalid volume name 'a b'");
+    await expect(createNamedVolume(ctx, 'data', '2XB')).rejects.toThrow("Invalid size '2XB': unknown unit 'XB'");
+    await expect(createNamedVolume(ctx, 'data', '0')).rejects.toThrow('a limit must be more than 0 bytes');
+    expect(engine.calls).toEqual([]);
+    await createNamedVolume(ctx, 'data', undefined);
+    await expect(createNamedVolume(ctx, 'data', undefined)).rejects.toThrow("Volume 'data' already exists");
+  });
+
+  it('list merges podman and metadata, measures once, and flags volumes over their limit', async () => {
+    await createNamedVolume(ctx, 'big', '1KB');
+    await createNamedVolume(ctx, 'small', undefined);
+    engine.volumes.set('mino-vol-foreign', { name: 'mino-vol-foreign', labels: { 'io.mino.volume.created_at': '2025-01-01T00:00:00.000Z' } });
+    new VolumeStore(state).markUsed('gone');
+    engine.usage.set('mino-vol-big', 4096).set('mino-vol-small', 10);
+    engine.calls = [];
+    const { volumes } = await listNamedVolumes(ctx);
+    expect(volumes.map((v) => [v.slug, v.exists, v.usedBytes, v.overLimit])).toEqual([
+      ['big', true, 4096, true], ['foreign', true, undefined, false], ['gone', false, undefined, false], ['small', true, 10, false],
+    ]);
+    expect(volumes.find((v) => v.slug === 'foreign')?.createdAt).toBe('2025-01-01T00:00:00.000Z');
+    expect(engine.calls.filter((c) => c.startsWith('volumeDiskUsage'))).toEqual(['volumeDiskUsage mino-vol-']);
+  });
+
+  it('runningUsers reads the io.mino.volumes label of running containers only', () => {
+    const cs = [
+      container('mino-a', 'running', { 'io.mino.session': 'a', 'io.mino.volumes': 'x,data' }),
+      container('mino-b', 'exited', { 'io.mino.session': 'b', 'io.mino.volumes': 'data' }),
+      container('mino-c', 'running', { 'io.mino.session': 'c', 'io.mino.volumes': 'data2' }),
+      container('other', 'running', {}),
+    ];
+    expect(runningUsers(cs, 'data')).toEqual([{ session: 'a', container: 'mino-a', state: 'running' }]);
+  });
+
+  it('rm refuses while a running session mounts the volume, -f removes it', async () => {
+    await createNamedVolume(ctx, 'data', undefined);
+    engine.containers = [container('mino-agent', 'running', { 'io.mino.session': 'agent', 'io.mino.volumes': 'data', uses: 'mino-vol-data' })];
+    const err = await rejection(removeNamedVolume(ctx, 'data', false));
+    expect(err.message).toBe("Volume 'data' is mounted by running session agent");
+    expect(err.hint).toContain('mino stop agent');
+    expect(err.hint).toContain("'mino volume rm data -f'");
+    expect(engine.volumes.has('mino-vol-data')).toBe(true);
+    expect(await removeNamedVolume(ctx, 'data', true)).toEqual({ removedUsers: [{ session: 'agent', container: 'mino-agent', state: 'running' }] });
+    expect(engine.volumes.has('mino-vol-data')).toBe(false);
+    expect(new VolumeStore(state).get('data')).toBeUndefined();
+  });
+
+  it('rm without -f reports containers podman still sees using the volume', async () => {
+    await createNamedVolume(ctx, 'data', undefined);
+    engine.containers = [container('foreign', 'exited', { uses: 'mino-vol-data' })];
+    const err = await rejection(removeNamedVolume(ctx, 'data', false));
+    expect(err.message).toBe(`Volume 'data' is still used by container(s) ${'a'.repeat(12)}`);
+    expect(new VolumeStore(state).get('data')).toBeDefined();
+  });
+
+  it('rm and info of an unknown volume list the existing ones', async () => {
+    await createNamedVolume(ctx, 'one', undefined);
+    const err = await rejection(removeNamedVolume(ctx, 'two', false));
+    expect(err.message).toBe("Volume 'two' does not exist");
+    expect(err.hint).toBe('Existing volumes: one. Create it with: mino volume create two');
+    await expect(namedVolumeInfo(ctx, 'two')).rejects.toThrow("Volume 'two' does not exist");
+  });
+
+  it('info shows usage and the running sessions mounting it', async () => {
+    await createNamedVolume(ctx, 'data', '1MB');
+    engine.usage.set('mino-vol-data', 2 * 1024 ** 2);
+    engine.containers = [container('mino-agent', 'running', { 'io.mino.session': 'agent', 'io.mino.volumes': 'data' })];
+    const v = await namedVolumeInfo(ctx, 'data');
+    expect(v).toMatchObject({ slug: 'data', usedBytes: 2 * 1024 ** 2, overLimit: true, mountpoint: '/vol/mino-vol-data' });
+    expect(v.users.map((u) => u.session)).toEqual(['agent']);
+  });
+
+  describe('at mino run (prepareVolumes)', () => {
+    it('asks podman nothing without named or home volumes', async () => {
+      await prepareVolumes(ctx, buildRunPlan(typicalInput({ cliVolumes: ['/h:/h'] })), (m) => said.push(m));
+      expect(engine.calls).toEqual([]);
+    });
+
+    it('rejects an unknown slug, naming the existing ones, before anything else', async () => {
+      await createNamedVolume(ctx, 'have', undefined);
+      engine.calls = [];
+      const plan = buildRunPlan(typicalInput({ cliVolumes: ['have:/a', 'nope:/b'], home: true }));
+      const err = await rejection(prepareVolumes(ctx, plan, (m) => said.push(m)));
+      expect(err.message).toBe("Volume 'nope' does not exist");
+      expect(err.hint).toContain('Existing volumes: have.');
+      expect(engine.calls).toEqual(['volumeList mino-vol-']);
+      expect(new VolumeStore(state).get('have')?.mount_count).toBe(0);
+    });
+
+    it('records the use and warns when a volume is over its limit', async () => {
+      await createNamedVolume(ctx, 'data', '1KB');
+      await createNamedVolume(ctx, 'free', undefined);
+      engine.usage.set('mino-vol-data', 5000);
+      engine.calls = [];
+      await prepareVolumes(ctx, buildRunPlan(typicalInput({ cliVolumes: ['data:/d', 'free:/f'] })), (m) => said.push(m), new Date('2026-02-02T00:00:00Z'));
+      expect(new VolumeStore(state).get('data')).toMatchObject({ mount_count: 1, last_used: '2026-02-02T00:00:00.000Z' });
+      expect(new VolumeStore(state).get('free')?.mount_count).toBe(1);
+      expect(said).toEqual(["Warning: volume 'data' uses 4.9KB, over its 1.0KB limit (podman does not enforce it; free space in the volume or remove it with 'mino volume rm data')"]);
+      expect(engine.calls).toEqual(['volumeList mino-vol-', 'volumeDiskUsage mino-vol-data']);
+    });
+
+    it('creates the home volume with its labels', async () => {
+      const plan = buildRunPlan(typicalInput({ home: true }));
+      await prepareVolumes(ctx, plan, (m) => said.push(m), new Date('2026-02-02T00:00:00Z'));
+      expect(engine.calls).toEqual(['volumeCreate mino-home-1b346e1cbf27']);
+      expect(engine.volumes.get('mino-home-1b346e1cbf27')?.labels).toEqual({
+        'io.mino.home': 'true', 'io.mino.home.project': '/home/alice/src/webapp', 'io.mino.home.created_at': '2026-02-02T00:00:00.000Z',
+      });
+    });
+  });
+});
