@@ -1,0 +1,123 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { writeFileAtomic } from '../common/atomic-write.js';
+import { MinoError } from '../common/errors.js';
+import { parseConfigText, sha256Hex, validateConfig, type RawTable } from './config-file.js';
+import type { KeyTarget } from './config-value.js';
+import { hasTable, setKeyInText, tomlValue, unsetKeyInText } from './toml-edit.js';
+
+/**
+ * `config set` / `config unset` on one file: only the changed key's lines are rewritten, the
+ * result is parsed and validated, and it must equal the old content with exactly that change
+ * (otherwise the key was written in a form mino does not edit, and nothing is written). Then an
+ * atomic write.
+ */
+
+/** What an edit did. */
+export interface EditResult {
+  path: string;
+  /** The file's bytes before (undefined when it did not exist). */
+  before?: Buffer;
+  /** The bytes written (equal to `before` when nothing changed). */
+  after: Buffer;
+  sha256: string;
+  changed: boolean;
+}
+
+function clone(raw: RawTable): RawTable {
+  return structuredClone(raw);
+}
+
+function setPath(raw: RawTable, parts: readonly string[], value: unknown): void {
+  let cur = raw;
+  for (const p of parts.slice(0, -1)) {
+    if (cur[p] === undefined) cur[p] = {};
+    cur = cur[p] as RawTable;
+  }
+  if (value === undefined) delete cur[parts[parts.length - 1]!];
+  else cur[parts[parts.length - 1]!] = value;
+}
+
+function getPath(raw: RawTable, parts: readonly string[]): unknown {
+  let cur: unknown = raw;
+  for (const p of parts) cur = cur !== null && typeof cur === 'object' ? (cur as RawTable)[p] : undefined;
+  return cur;
+}
+
+/** Applies `value` (undefined = unset) for `target` to the file at `path`. */
+export function editConfigFile(path: string, target: KeyTarget, value: unknown, options: { mkdirMode?: number } = {}): EditResult {
+  let before: Buffer | undefined;
+  try {
+    before = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new MinoError(`Cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const text = before?.toString('utf8') ?? '';
+  const oldRaw = parseConfigText(path, text);
+  validateConfig(path, oldRaw);
+
+  const { key } = target;
+  const keyParts = key.path.split('.');
+  const expected = clone(oldRaw);
+  let next: string;
+  if (target.entry !== undefined) {
+    const mapTable = key.path;
+    const map = { ...(getPath(oldRaw, keyParts) as Record<string, unknown> | undefined) };
+    if (value === undefined) delete map[target.entry];
+    else map[target.entry] = value;
+    setPath(expected, [...keyParts, target.entry], value);
+    if (hasTable(text, mapTable)) {
+      next = value === undefined ? unsetKeyInText(text, mapTable, target.entry).text : setKeyInText(text, mapTable, target.entry, tomlValue(value));
+    } else if (Object.keys(map).length === 0 && value === undefined) {
+      next = unsetKeyInText(text, key.table, key.name).text;
+      setPath(expected, keyParts, undefined);
+    } else {
+      next = setKeyInText(text, key.table, key.name, tomlValue(map));
+    }
+  } else {
+    setPath(expected, keyParts, value);
+    next = value === undefined ? unsetKeyInText(text, key.table, key.name).text : setKeyInText(text, key.table, key.name, tomlValue(value));
+  }
+
+  let newRaw: RawTable;
+  try {
+    newRaw = parseConfigText(path, next);
+  } catch (err) {
+    throw unsafe(path, target.path, err);
+  }
+  validateConfig(path, newRaw);
+  // Tables emptied by an unset stay as headers: compare without empty tables.
+  if (!isDeepStrictEqual(prune(newRaw), prune(expected))) throw unsafe(path, target.path);
+  const after = Buffer.from(next);
+  const changed = before === undefined ? next !== '' : !before.equals(after);
+  if (changed) {
+    let mode = 0o644;
+    try {
+      mode = statSync(path).mode & 0o777;
+    } catch {
+      // new file
+    }
+    writeFileAtomic(path, after, { mode, ...(options.mkdirMode === undefined ? {} : { mkdirMode: options.mkdirMode }) });
+  }
+  return { path, ...(before ? { before } : {}), after, sha256: sha256Hex(after), changed };
+}
+
+function prune(raw: RawTable): RawTable {
+  const out: RawTable = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const inner = prune(v as RawTable);
+      if (Object.keys(inner).length > 0) out[k] = inner;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+function unsafe(path: string, key: string, cause?: unknown): MinoError {
+  return new MinoError(`Cannot edit ${key} in ${path} safely: it is written in a form mino does not edit (a dotted key or an inline table)`, {
+    hint: 'Edit the file by hand; mino changed nothing',
+    ...(cause ? { cause } : {}),
+  });
+}

@@ -1,0 +1,162 @@
+import * as z from 'zod/mini';
+import { isValidLayerName } from '../layer/layer-name.js';
+import { validateImageRef } from '../runtime/validate.js';
+
+/**
+ * The one source of truth for mino's configuration (`config.toml` and `.mino.toml`): every key,
+ * its type, its validation, its default, whether a project file needs the user's trust to set it,
+ * and the line of documentation `config show`, `config init`, `mino init` and completions use.
+ * mino 1.6's tables (`[general]`, `[vm]`, `[container]`, `[credentials.*]`, `[session]`,
+ * `[cache]`, `[home]`) plus `[image] base_from`. Every table is strict: unknown keys are errors.
+ * The schema is built on first use ({@link configSchema}), so commands that never read the
+ * configuration do not pay for it.
+ */
+
+/** What the schema records about a leaf key besides its type. */
+export interface KeyMeta {
+  /** One line for people (`config show`, templates). */
+  doc: string;
+  /**
+   * False only for keys that cannot widen what a session may reach; a project `.mino.toml`
+   * setting any other key needs the user's trust first.
+   */
+  sensitive: boolean;
+}
+
+/** Registry of leaf-key metadata, keyed by the leaf's zod schema. */
+export const keyMeta = z.registry<KeyMeta>();
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ABS_PATH = /^\/[A-Za-z0-9._/+@-]*$/;
+const HOST_PORT = /^(?:\*\.)?[A-Za-z0-9.-]+:[0-9]{1,5}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function line(max = 256): z.ZodMiniString<string> {
+  return z.string().check(
+    z.maxLength(max, `must be at most ${max} characters`),
+    z.refine((v) => !CONTROL.test(v), 'must not contain newlines or other control characters'),
+  );
+}
+
+function pattern(re: RegExp, what: string): z.ZodMiniString<string> {
+  return z.string().check(z.regex(re, what));
+}
+
+function imageRef(): z.ZodMiniString<string> {
+  return z.string().check(z.refine((v) => {
+    try {
+      validateImageRef(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an image reference such as localhost/mino-base:latest'));
+}
+
+function int(min: number, max: number): z.ZodMiniNumber<number> {
+  return z.int().check(z.minimum(min, `must be at least ${min}`), z.maximum(max, `must be at most ${max}`));
+}
+
+function list<T extends z.ZodMiniType>(item: T) {
+  return z.array(item).check(z.maxLength(256, 'has too many entries'));
+}
+
+/** A leaf with a default. */
+function key<T extends z.ZodMiniType>(schema: T, fallback: z.output<T>, doc: string, sensitive = true) {
+  const leaf = z._default(schema, fallback as never);
+  keyMeta.add(leaf, { doc, sensitive });
+  return leaf;
+}
+
+/** A leaf without a default (unset unless a file sets it). */
+function opt<T extends z.ZodMiniType>(schema: T, doc: string, sensitive = true) {
+  const leaf = z.optional(schema);
+  keyMeta.add(leaf, { doc, sensitive });
+  return leaf;
+}
+
+/** A table whose missing keys take their defaults. */
+function table<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.prefault(z.strictObject(shape), {} as never);
+}
+
+function build() {
+  return z.strictObject({
+    general: table({
+      verbose: key(z.boolean(), false, 'unused; kept for mino 1.6 files (use -v)', false),
+      log_format: key(z.enum(['text', 'json']), 'text', 'unused; kept for mino 1.6 files', false),
+      audit_log: key(z.boolean(), true, 'append session events to $XDG_STATE_HOME/mino/audit.log'),
+      update_check: key(z.boolean(), true, 'look for new mino versions', false),
+      runtime: key(z.enum(['container', 'native', 'auto']), 'container', 'container (Podman) or native; auto = container'),
+    }),
+    vm: table({
+      name: key(pattern(NAME, "must be a machine name (letters, digits, '.', '_', '-')"), 'mino', 'OrbStack machine name (macOS)'),
+      distro: key(pattern(NAME, "must be a distribution name (letters, digits, '.', '_', '-')"), 'fedora', 'OrbStack machine distribution (macOS)'),
+    }),
+    container: table({
+      image: opt(imageRef(), 'image to run as is (default: the mino base image, or layers)'),
+      layers: key(list(z.string().check(z.refine(isValidLayerName, 'must be a layer name (letters, digits, _ and -)'))), [], 'layers composed on the mino base image, e.g. ["typescript"]'),
+      env: key(z.record(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'), line(4096)), {}, 'environment variables for every session'),
+      volumes: key(list(line(4096)), [], 'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths'),
+      network: key(z.enum(['bridge', 'host', 'none']), 'bridge', 'network mode: bridge, host or none'),
+      network_allow: key(list(pattern(HOST_PORT, 'must be HOST:PORT')), [], 'outbound HOST:PORT allowlist'),
+      network_preset: opt(z.enum(['dev', 'registries']), 'allowlist preset: dev or registries'),
+      workdir: key(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'"), '/workspace', 'project path in the container (/workspace = /<project folder name>)'),
+      read_only: key(z.boolean(), false, 'read-only root filesystem', false),
+    }),
+    image: table({
+      base_from: opt(imageRef(), 'parent image of mino-base (mino setup)'),
+    }),
+    credentials: table({
+      aws: table({
+        enabled: key(z.boolean(), false, 'pass short-lived AWS credentials'),
+        session_duration_secs: key(int(900, 43200), 3600, 'AWS session duration in seconds'),
+        role_arn: opt(line(), 'AWS role to assume'),
+        external_id: opt(line(), 'AWS external id for the role'),
+        profile: opt(line(), 'AWS CLI profile'),
+        region: opt(line(64), 'AWS region'),
+      }),
+      gcp: table({
+        enabled: key(z.boolean(), false, 'pass a short-lived GCP access token'),
+        project: opt(line(), 'GCP project'),
+        service_account: opt(line(), 'GCP service account to impersonate'),
+      }),
+      azure: table({
+        enabled: key(z.boolean(), false, 'pass a short-lived Azure access token'),
+        subscription: opt(line(), 'Azure subscription'),
+        tenant: opt(line(), 'Azure tenant'),
+      }),
+      github: table({
+        host: key(pattern(/^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/, 'must be a host name'), 'github.com', 'GitHub host for the gh token'),
+      }),
+    }),
+    session: table({
+      shell: key(pattern(ABS_PATH, "must be an absolute path such as /bin/bash"), '/bin/bash', 'shell for sessions started without a command'),
+      auto_cleanup_hours: key(int(0, 24 * 365 * 10), 720, 'hours after which stopped sessions are forgotten (0 = never)', false),
+    }),
+    cache: table({
+      enabled: key(z.boolean(), true, 'lockfile-keyed dependency caches'),
+      gc_days: key(int(0, 3650), 30, 'remove caches unused for this many days'),
+      max_total_gb: key(int(0, 100000), 50, 'total cache size limit in GB'),
+    }),
+    home: table({
+      enabled: key(z.boolean(), true, 'persistent per-project home volume'),
+    }),
+  });
+}
+
+/** The configuration schema type. */
+export type ConfigSchema = ReturnType<typeof build>;
+
+/** A fully resolved configuration (every default filled in). */
+export type MinoConfig = z.output<ConfigSchema>;
+
+let schema: ConfigSchema | undefined;
+
+/** The configuration schema, built once on first use. */
+export function configSchema(): ConfigSchema {
+  schema ??= build();
+  return schema;
+}

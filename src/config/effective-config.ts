@@ -1,0 +1,67 @@
+import { MinoError } from '../common/errors.js';
+import { readConfigFile, type ConfigFile, type RawTable } from './config-file.js';
+import { configKeys } from './config-keys.js';
+import { configSchema, type MinoConfig } from './config-schema.js';
+import { globalConfigPath } from './discover-config.js';
+import { mergeConfig, valueAt } from './merge-config.js';
+import { runTrustGate, type TrustGateInput, type TrustGateResult } from './trust-gate.js';
+
+/**
+ * The configuration a command runs with: defaults < global file < project `.mino.toml` (when the
+ * trust gate lets it through), plus where each value came from. CLI flags and environment
+ * variables sit above this and are applied by the caller.
+ */
+
+/** Where a value came from. */
+export type ValueSource = 'default' | 'global' | 'local';
+
+/** Options of {@link loadEffectiveConfig}. */
+export interface LoadConfigOptions extends Omit<TrustGateInput, 'base' | 'env'> {
+  /** `-c/--config` value. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The loaded configuration. */
+export interface EffectiveConfig {
+  config: MinoConfig;
+  /** Source of every leaf key (dotted path). */
+  sources: Record<string, ValueSource>;
+  /** The global file in use and whether it exists. */
+  globalPath: string;
+  global?: ConfigFile;
+  /** The trust gate's decision (local file, project layers, `projectLayersDir`). */
+  trust: TrustGateResult;
+}
+
+/** Reads the global file (`-c` > `MINO_CONFIG` > default); a named file must exist. */
+export function loadGlobalConfig(cliPath: string | undefined, env: NodeJS.ProcessEnv = process.env): { path: string; file?: ConfigFile } {
+  const { path, explicit } = globalConfigPath(cliPath, env);
+  const file = readConfigFile(path);
+  if (!file && explicit) {
+    throw new MinoError(`Config file ${path} does not exist`, {
+      hint: `Create it with 'mino config init${cliPath ? ` -c ${path}` : ''}', or check -c/--config and MINO_CONFIG`,
+    });
+  }
+  return file ? { path, file } : { path };
+}
+
+/** Merges raw tables over the defaults and resolves every value's source. */
+export function resolveConfig(global: RawTable | undefined, local: RawTable | undefined): { config: MinoConfig; sources: Record<string, ValueSource> } {
+  const merged = mergeConfig(global ?? {}, local ?? {});
+  const config = configSchema().parse(merged);
+  const sources: Record<string, ValueSource> = {};
+  for (const key of configKeys()) {
+    sources[key.path] = valueAt(local, key.path) !== undefined ? 'local' : valueAt(global, key.path) !== undefined ? 'global' : 'default';
+  }
+  return { config, sources };
+}
+
+/** Loads the global file, runs the trust gate on the project's files, and merges. */
+export async function loadEffectiveConfig(options: LoadConfigOptions): Promise<EffectiveConfig> {
+  const env = options.env ?? process.env;
+  const { path, file } = loadGlobalConfig(options.configPath, env);
+  const trust = await runTrustGate({ ...options, base: file?.raw ?? {}, env });
+  const { config, sources } = resolveConfig(file?.raw, trust.local?.raw);
+  return { config, sources, globalPath: path, ...(file ? { global: file } : {}), trust };
+}

@@ -1,0 +1,58 @@
+import type { EffectiveConfig } from './effective-config.js';
+
+/**
+ * The configuration values `mino run` takes, reduced to those a file actually sets: a key left at
+ * its schema default keeps `mino run`'s own default (e.g. the shell the image has). The run path
+ * applies them below CLI flags and environment variables.
+ */
+
+/** Configuration inputs of a run (all optional: unset = the run's own default). */
+export interface RunConfig {
+  /** `container.image`. */
+  image?: string;
+  /** `container.layers`. */
+  layers?: string[];
+  /** `container.env` (above the layers' env, below `-e`). */
+  env?: Record<string, string>;
+  /** `container.volumes`. */
+  volumes?: string[];
+  /** `container.network`. */
+  network?: string;
+  /** `container.workdir`. */
+  workdir?: string;
+  /** `container.read_only`. */
+  readOnly?: boolean;
+  /** `session.shell`. */
+  shell?: string;
+  /** `home.enabled`. */
+  home?: boolean;
+  /** `cache.enabled`: lockfile-keyed dependency caches. */
+  cache?: boolean;
+  /** `cache.max_total_gb`: disk budget of caches and composed images (0 = none). */
+  cacheMaxTotalGb?: number;
+  /**
+   * The directory the layer resolver gets as `projectDir`: the trusted snapshot of the project's
+   * `.mino/layers`, or undefined (project layers untrusted or absent).
+   */
+  layerProjectDir: string | undefined;
+}
+
+/** The run inputs of a loaded configuration. */
+export function runConfigOf(eff: EffectiveConfig): RunConfig {
+  const set = (path: string): boolean => eff.sources[path] !== 'default';
+  const { container, session, home, cache } = eff.config;
+  return {
+    ...(set('container.image') && container.image !== undefined ? { image: container.image } : {}),
+    ...(set('container.layers') ? { layers: container.layers } : {}),
+    ...(set('container.env') ? { env: container.env } : {}),
+    ...(set('container.volumes') ? { volumes: container.volumes } : {}),
+    ...(set('container.network') ? { network: container.network } : {}),
+    ...(set('container.workdir') ? { workdir: container.workdir } : {}),
+    ...(set('container.read_only') ? { readOnly: container.read_only } : {}),
+    ...(set('session.shell') ? { shell: session.shell } : {}),
+    ...(set('home.enabled') ? { home: home.enabled } : {}),
+    ...(set('cache.enabled') ? { cache: cache.enabled } : {}),
+    ...(set('cache.max_total_gb') ? { cacheMaxTotalGb: cache.max_total_gb } : {}),
+    layerProjectDir: eff.trust.projectLayersDir,
+  };
+}

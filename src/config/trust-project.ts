@@ -1,0 +1,53 @@
+import { realpathSync } from 'node:fs';
+import { readConfigFile } from './config-file.js';
+import { findLocalConfig } from './discover-config.js';
+import { layerNamesOf, readLayerTree } from './project-layers.js';
+import { renderValue, sensitiveSettings } from './sensitive-keys.js';
+import { pinTrust, revokeTrust, trustStorePath } from './trust-store.js';
+
+/**
+ * `mino trust [-p DIR] [--revoke]`: trusting a project's current `.mino.toml` and `.mino/layers`
+ * (after the user has reviewed them) or forgetting that trust.
+ */
+
+/** One project item `mino trust` acted on. */
+export interface TrustedItem {
+  kind: 'config' | 'layers';
+  path: string;
+  /** What it sets (config: `key = value` lines; layers: layer names). */
+  details: string[];
+}
+
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Pins trust to the project's current files; returns what was trusted (empty: nothing to trust). */
+export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = process.env): TrustedItem[] {
+  const items: TrustedItem[] = [];
+  const pins: Array<{ target: string; sha256: string; kind: 'config' | 'layers' }> = [];
+  const localPath = findLocalConfig(projectDir);
+  const local = localPath ? readConfigFile(localPath) : undefined;
+  if (local) {
+    const sensitive = sensitiveSettings(local.raw, {});
+    items.push({ kind: 'config', path: local.path, details: sensitive.map((s) => `${s.path} = ${renderValue(s.value)}`) });
+    pins.push({ target: canonical(local.path), sha256: local.sha256, kind: 'config' });
+  }
+  const tree = readLayerTree(projectDir);
+  if (tree) {
+    items.push({ kind: 'layers', path: tree.dir, details: layerNamesOf(tree) });
+    pins.push({ target: canonical(tree.dir), sha256: tree.sha256, kind: 'layers' });
+  }
+  if (pins.length > 0) pinTrust(trustStorePath(env), pins);
+  return items;
+}
+
+/** Forgets trust for the project's `.mino.toml` and `.mino/layers`; returns how many entries went. */
+export function revokeProject(projectDir: string, env: NodeJS.ProcessEnv = process.env): number {
+  const targets = [findLocalConfig(projectDir), `${projectDir}/.mino/layers`].filter((t): t is string => t !== undefined).map(canonical);
+  return revokeTrust(trustStorePath(env), targets);
+}

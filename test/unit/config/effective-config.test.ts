@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { configKeys, findKey } from '../../../src/config/config-keys.js';
+import { resolveConfig } from '../../../src/config/effective-config.js';
+import { globalConfigPath } from '../../../src/config/discover-config.js';
+import { mergeConfig } from '../../../src/config/merge-config.js';
+
+describe('merging global and project config', () => {
+  it('merges tables key by key and replaces arrays and scalars whole', () => {
+    const global = { container: { network: 'none', volumes: ['/a:/a'], env: { A: '1', B: '2' } }, session: { shell: '/bin/zsh' } };
+    const local = { container: { volumes: ['/b:/b'], env: { B: 'local' } } };
+    expect(mergeConfig(global, local)).toEqual({
+      container: { network: 'none', volumes: ['/b:/b'], env: { A: '1', B: 'local' } },
+      session: { shell: '/bin/zsh' },
+    });
+    expect(global.container.env).toEqual({ A: '1', B: '2' });
+  });
+
+  it('fills defaults and records where every value came from (local > global > default)', () => {
+    const { config, sources } = resolveConfig(
+      { container: { network: 'none', read_only: true } },
+      { container: { network: 'host' } },
+    );
+    expect(config.container.network).toBe('host');
+    expect(config.container.read_only).toBe(true);
+    expect(config.container.workdir).toBe('/workspace');
+    expect(config.session.shell).toBe('/bin/bash');
+    expect(config.container.image).toBeUndefined();
+    expect(sources['container.network']).toBe('local');
+    expect(sources['container.read_only']).toBe('global');
+    expect(sources['container.workdir']).toBe('default');
+    expect(Object.keys(sources)).toHaveLength(configKeys().length);
+  });
+
+  it('reads keys, kinds and defaults from the schema', () => {
+    expect(findKey('container.network')).toMatchObject({ kind: 'enum', values: ['bridge', 'host', 'none'], defaultValue: 'bridge', sensitive: true });
+    expect(findKey('container.read_only')).toMatchObject({ kind: 'boolean', defaultValue: false, sensitive: false });
+    expect(findKey('credentials.aws.session_duration_secs')).toMatchObject({ kind: 'integer', table: 'credentials.aws', name: 'session_duration_secs' });
+    expect(findKey('container.env')?.kind).toBe('string-map');
+    expect(findKey('container.layers')?.kind).toBe('string-list');
+    expect(findKey('image.base_from')).toMatchObject({ kind: 'string', defaultValue: undefined });
+    // Every key that widens access is sensitive; the harmless ones are few and named.
+    expect(configKeys().filter((k) => !k.sensitive).map((k) => k.path).sort()).toEqual([
+      'container.read_only', 'general.log_format', 'general.update_check', 'general.verbose', 'session.auto_cleanup_hours',
+    ]);
+  });
+
+  it('finds the global file: -c > MINO_CONFIG > XDG_CONFIG_HOME', () => {
+    expect(globalConfigPath('/x/c.toml', { MINO_CONFIG: '/y.toml' })).toEqual({ path: '/x/c.toml', explicit: true });
+    expect(globalConfigPath(undefined, { MINO_CONFIG: '/y.toml' })).toEqual({ path: '/y.toml', explicit: true });
+    expect(globalConfigPath(undefined, { XDG_CONFIG_HOME: '/xdg' })).toEqual({ path: '/xdg/mino/config.toml', explicit: false });
+  });
+});
