@@ -8,7 +8,8 @@ export type AuditEvent =
   | 'session.started'
   | 'session.stopped'
   | 'session.failed'
-  | 'session.reconciled';
+  | 'session.reconciled'
+  | 'cache.removed';
 
 /** One value of an event's data: scalars or a list of strings (e.g. a command line). */
 export type AuditValue = string | number | boolean | null | readonly string[];
