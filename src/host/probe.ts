@@ -26,12 +26,18 @@ export function parseLddPaths(text: string): string[] {
   return [...paths];
 }
 
-/**
- * Makes sure the probe image exists: imports the podman host's own `true` binary and the
- * libraries it links as a one-layer image. Works offline on any Linux podman host.
- */
-export async function ensureProbeImage(runtime: ContainerRuntime): Promise<void> {
-  if (await runtime.imageExists(PROBE_IMAGE)) return;
+/** What the probe image is made of: the host's `true` and the libraries it links. */
+export interface ProbeImageSource {
+  /** Absolute path of the `true` binary on the podman host (the image's CMD). */
+  binary: string;
+  /** Paths relative to `/` that go into the image. */
+  paths: string[];
+  /** `podman import --change` instructions. */
+  changes: string[];
+}
+
+/** Finds the files of the probe image on the podman host. */
+export async function probeImageSource(runtime: ContainerRuntime): Promise<ProbeImageSource> {
   let binary: string | undefined;
   for (const candidate of ['/usr/bin/true', '/bin/true']) {
     const test = await runtime.hostExec(['test', '-x', candidate]);
@@ -45,25 +51,36 @@ export async function ensureProbeImage(runtime: ContainerRuntime): Promise<void>
   // A static binary makes ldd fail ("not a dynamic executable"): then it needs no libraries.
   const libs = ldd.exitCode === 0 ? parseLddPaths(ldd.stdout) : [];
   const paths = [binary, ...libs].map((p) => p.replace(/^\/+/, ''));
-  await runtime.importImage('/', PROBE_IMAGE, {
-    paths,
-    dereference: true,
-    changes: [`CMD ["${binary}"]`, 'LABEL io.mino.probe=true'],
+  return { binary, paths, changes: [`CMD ["${binary}"]`, 'LABEL io.mino.probe=true'] };
+}
+
+/**
+ * Makes sure the probe image exists: imports the podman host's own `true` binary and the
+ * libraries it links as a one-layer image. Works offline on any Linux podman host.
+ */
+export async function ensureProbeImage(runtime: ContainerRuntime): Promise<void> {
+  if (await runtime.imageExists(PROBE_IMAGE)) return;
+  const { paths, changes } = await probeImageSource(runtime);
+  await runtime.importImage('/', PROBE_IMAGE, { paths, dereference: true, changes });
+}
+
+/** The podman arguments of one probe run (`run --rm --init` of `true`, labelled). */
+export function probeRunArgs(network: string, ulimits?: string[], init = true): string[] {
+  return buildContainerArgs('run', {
+    image: PROBE_IMAGE,
+    command: [],
+    autoRemove: true,
+    // Sessions run with --init (catatonit): probe it too, so a missing init is found by setup.
+    init,
+    network,
+    ulimits,
+    labels: { 'io.mino.probe': 'true' },
   });
 }
 
 /** Runs the probe container once (`podman run --rm` of `true`) on the given network. */
 export async function runProbe(runtime: ContainerRuntime, network: string, ulimits?: string[]): Promise<ProbeResult> {
-  const args = buildContainerArgs('run', {
-    image: PROBE_IMAGE,
-    command: [],
-    autoRemove: true,
-    // Sessions run with --init (catatonit): probe it too, so a missing init is found by setup.
-    init: true,
-    network,
-    ulimits,
-    labels: { 'io.mino.probe': 'true' },
-  });
+  const args = probeRunArgs(network, ulimits);
   const result = await runtime.hostExec(['podman', ...args]);
   const ok = result.exitCode === 0;
   return { ok, network, stderr: result.stderr.trim(), problem: ok ? undefined : diagnoseProbe(result.stderr) };

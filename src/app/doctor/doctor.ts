@@ -8,6 +8,8 @@ import { setGrantableUlimits, setOciRuntime } from './engine-fixes.js';
 import { checkPodmanInstalled, checkRootlessPrerequisites, type FixPolicy } from './host-checks.js';
 import { installPackages, rootRunner } from './privileged.js';
 import { checkBaseImage, type ImageProgress } from './base-image-check.js';
+import { checkStorage } from './storage-check.js';
+import { DEFAULT_BASE_FROM } from '../../image/base-image.js';
 
 /** Inputs of a host diagnosis. */
 export interface DoctorOptions {
@@ -181,6 +183,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   } else if (!(await runtime.isAvailable())) {
     log.add({ id: 'orbstack.ready', title: 'OrbStack machine ready', status: 'fail', detail: `${runtime.name} is not running or has no podman`, hint: 'Run: mino setup' });
     return { ok: false, results: log.results, info: undefined };
+  }
+
+  // Before the first `podman info`: on a fresh rootless user that call creates the image store,
+  // and the driver it picks stays (vfs, unless overlay is configured first). A switch from vfs
+  // resets the store, so it also has to come before the probe and base images are made.
+  if (log.ok) {
+    await checkStorage(log, { runtime, policy, baseFrom: options.baseFrom ?? DEFAULT_BASE_FROM, skipImage: options.skipImage });
   }
 
   let info: RuntimeInfo | undefined;

@@ -1,0 +1,262 @@
+import type { ContainerRuntime } from '../../runtime/container-runtime.js';
+import { errorMessage, MinoError } from '../../common/errors.js';
+import { hostEnv, hostUid, readHostFile, writeHostFile } from '../../host/host-files.js';
+import { probeOverlay, parseStoreInfo, type OverlayProbeResult } from '../../host/overlay-probe.js';
+import {
+  explicitDriver, rootlessGraphRoot, setStorageDriver, SYSTEM_STORAGE_CONFS, userStorageConfPath, type StorageEnv,
+} from '../../host/storage-conf.js';
+import {
+  decideStorage, splitInventory, type InventoryImage, type InventoryVolume, type StorageAction, type StorageFacts, type StoreInventory,
+} from '../../host/storage-decision.js';
+import type { CheckLog } from './check-result.js';
+import type { FixPolicy } from './host-checks.js';
+
+/**
+ * The `storage` check: rootless podman on vfs copies every image layer in full (a 1 GB base
+ * image build takes minutes and disk use multiplies). When native overlay works for the user,
+ * setup switches to it: before podman creates a fresh store, or by resetting a store that holds
+ * only what mino rebuilds. A store with the user's own objects is never reset.
+ */
+
+const ID = 'storage';
+const TITLE = 'Image storage';
+const SLOW = 'every image layer is a full copy: builds are slow and use much more disk';
+
+/** Inputs of {@link checkStorage}. */
+export interface StorageCheckOptions {
+  runtime: ContainerRuntime;
+  policy: FixPolicy;
+  /** Parent image mino-base is built from (it counts as rebuildable). */
+  baseFrom: string;
+  /** The base image step is skipped (`--skip-image`): say how to rebuild what a switch removed. */
+  skipImage?: boolean;
+}
+
+interface ConfFile {
+  path: string;
+  text: string;
+  parsed: Record<string, unknown>;
+}
+
+async function parseToml(path: string, text: string): Promise<Record<string, unknown>> {
+  const { parse } = await import('smol-toml');
+  try {
+    return parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new MinoError(`${path} is not valid TOML: ${(err as Error).message.split('\n')[0]}`, {
+      hint: `Fix or move ${path}; mino only edits a storage.conf it can parse`,
+      cause: err,
+    });
+  }
+}
+
+async function readConf(runtime: ContainerRuntime, path: string): Promise<ConfFile | undefined> {
+  const text = await readHostFile(runtime, path);
+  const exists = text !== '' || (await runtime.hostExec(['test', '-e', path])).exitCode === 0;
+  return exists ? { path, text, parsed: await parseToml(path, text) } : undefined;
+}
+
+async function storageEnv(runtime: ContainerRuntime, uid: number): Promise<StorageEnv & { runtimeDir?: string }> {
+  const [home, user, xdgConfigHome, xdgDataHome, forcedConf, driverEnv, runtimeDir] = await Promise.all([
+    hostEnv(runtime, 'HOME'), runtime.hostExec(['id', '-un']).then((r) => r.stdout.trim()),
+    hostEnv(runtime, 'XDG_CONFIG_HOME'), hostEnv(runtime, 'XDG_DATA_HOME'), hostEnv(runtime, 'CONTAINERS_STORAGE_CONF'),
+    hostEnv(runtime, 'STORAGE_DRIVER'), hostEnv(runtime, 'XDG_RUNTIME_DIR'),
+  ]);
+  if (!home) throw new MinoError('HOME is not set for the podman user');
+  return { uid, user, home, xdgConfigHome, xdgDataHome, forcedConf, driverEnv, runtimeDir };
+}
+
+/** Runs podman on the host and parses its JSON list output (throws when podman fails). */
+async function podmanJson<T>(runtime: ContainerRuntime, args: string[]): Promise<T[]> {
+  const result = await runtime.hostExec(['podman', ...args]);
+  if (result.exitCode !== 0) throw new MinoError(`podman ${args.slice(0, 2).join(' ')} failed: ${result.stderr.trim().split('\n').pop() ?? ''}`);
+  const parsed = JSON.parse(result.stdout.trim() || '[]') as T[] | null;
+  return parsed ?? [];
+}
+
+async function podmanLines(runtime: ContainerRuntime, args: string[]): Promise<string[]> {
+  const result = await runtime.hostExec(['podman', ...args]);
+  if (result.exitCode !== 0) throw new MinoError(`podman ${args.slice(0, 2).join(' ')} failed: ${result.stderr.trim().split('\n').pop() ?? ''}`);
+  return result.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** Lists everything `podman system reset` would remove. */
+export async function storeInventory(runtime: ContainerRuntime): Promise<StoreInventory> {
+  const [images, containers, volumes, secrets, networks] = await Promise.all([
+    podmanJson<{ Id: string; Names?: string[] | null; Labels?: Record<string, string> | null }>(runtime, ['images', '--format', 'json']),
+    // --external: build containers of buildah/podman build, which a reset removes too.
+    podmanLines(runtime, ['ps', '-a', '--external', '--format', '{{.Names}}']),
+    podmanJson<{ Name: string; Labels?: Record<string, string> | null }>(runtime, ['volume', 'ls', '--format', 'json']),
+    podmanLines(runtime, ['secret', 'ls', '--format', '{{.Name}}']),
+    podmanLines(runtime, ['network', 'ls', '--format', '{{.Name}}']),
+  ]);
+  return {
+    images: images.map((i): InventoryImage => ({ id: i.Id, names: i.Names ?? [], labels: i.Labels ?? {} })),
+    containers,
+    volumes: volumes.map((v): InventoryVolume => ({ name: v.Name, labels: v.Labels ?? {} })),
+    secrets,
+    networks: networks.filter((n) => n !== 'podman'),
+  };
+}
+
+/** The driver of the existing store (`podman info`, not cached: it changes here). */
+async function currentDriver(runtime: ContainerRuntime): Promise<string | undefined> {
+  const info = await runtime.hostExec(['podman', 'info', '--format', 'json']);
+  if (info.exitCode !== 0) throw new MinoError(`podman info failed: ${info.stderr.trim().split('\n').pop() ?? ''}`, { hint: 'Run: podman info' });
+  return parseStoreInfo(info.stdout).driver;
+}
+
+function summarize(items: readonly string[], max = 4): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+/** Writes `driver = "overlay"` into the user's storage.conf; returns the text before ('' = no file). */
+async function writeOverlayDriver(runtime: ContainerRuntime, path: string, conf: ConfFile | undefined): Promise<string | undefined> {
+  const before = conf?.text ?? '';
+  const after = setStorageDriver(before, 'overlay');
+  await parseToml(path, after); // never write a file podman could not read
+  await writeHostFile(runtime, path, after);
+  return conf ? before : undefined;
+}
+
+async function restoreConf(runtime: ContainerRuntime, path: string, before: string | undefined): Promise<void> {
+  if (before === undefined) await runtime.hostExec(['rm', '-f', '--', path]);
+  else await writeHostFile(runtime, path, before);
+}
+
+/** Checks (and with permission fixes) the storage driver of a rootless engine. */
+export async function checkStorage(log: CheckLog, options: StorageCheckOptions): Promise<void> {
+  const { runtime } = options;
+  try {
+    const uid = await hostUid(runtime);
+    if (uid === 0) return; // rootful: the engine line shows the driver; overlay is the default there
+    const env = await storageEnv(runtime, uid);
+    const confPath = userStorageConfPath(env);
+    const userConf = await readConf(runtime, confPath);
+    let systemConf: ConfFile | undefined;
+    if (!env.forcedConf) {
+      for (const path of SYSTEM_STORAGE_CONFS) {
+        systemConf = await readConf(runtime, path);
+        if (systemConf) break;
+      }
+    }
+    const graphRoot = rootlessGraphRoot(env, userConf?.parsed, systemConf?.parsed);
+    const fresh = (await runtime.hostExec(['test', '-e', graphRoot])).exitCode !== 0;
+    const facts: StorageFacts = {
+      rootless: true,
+      fresh,
+      driver: fresh ? undefined : await currentDriver(runtime),
+      explicit: explicitDriver(env, userConf, systemConf),
+      overlay: 'unknown',
+      inventory: undefined,
+    };
+    let probe: OverlayProbeResult | undefined;
+    let action = decideStorage(facts);
+    while (action.kind === 'probe' || action.kind === 'inventory') {
+      if (action.kind === 'probe') {
+        probe = await probeOverlay(runtime, graphRoot, env.runtimeDir);
+        facts.overlay = probe.works ? 'works' : 'fails';
+      } else {
+        facts.inventory = splitInventory(await storeInventory(runtime), options.baseFrom);
+      }
+      action = decideStorage(facts);
+    }
+    if (probe?.leftover) {
+      log.add({ id: 'storage.probe', title: 'Overlay probe', status: 'warn', detail: `could not remove ${probe.leftover}`, hint: `Remove it: podman unshare rm -rf ${probe.leftover}` });
+    }
+    await act(log, options, action, { facts, confPath, userConf, graphRoot, probe });
+  } catch (err) {
+    log.add({ id: ID, title: TITLE, status: 'warn', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : 'Run: podman info' });
+  }
+}
+
+interface Context {
+  facts: StorageFacts;
+  confPath: string;
+  userConf: ConfFile | undefined;
+  graphRoot: string;
+  probe: OverlayProbeResult | undefined;
+}
+
+async function act(log: CheckLog, options: StorageCheckOptions, action: StorageAction, ctx: Context): Promise<void> {
+  const { runtime, policy } = options;
+  const { confPath } = ctx;
+  const setDriver = `set driver = "overlay" under [storage] in ${confPath}`;
+  switch (action.kind) {
+    case 'ok':
+      if (ctx.facts.driver !== undefined) log.add({ id: ID, title: TITLE, status: 'ok', detail: ctx.facts.driver });
+      else if (ctx.facts.explicit) log.add({ id: ID, title: TITLE, status: 'ok', detail: `${ctx.facts.explicit.driver} (set in ${ctx.facts.explicit.source})` });
+      return;
+    case 'explicit':
+      log.add({
+        id: ID, title: TITLE, status: 'info', detail: `vfs (set in ${action.source}): ${SLOW}`,
+        hint: `If native overlay works here, set driver = "overlay" in ${action.source}, then run: podman system reset -f (removes all images, containers and volumes)`,
+      });
+      return;
+    case 'vfs-only':
+      log.add({
+        id: ID, title: TITLE, status: 'info',
+        detail: `vfs, the only driver that works for this user (overlay: ${ctx.probe?.detail ?? 'not usable'}): ${SLOW}`,
+        hint: 'fuse-overlayfs (package fuse-overlayfs) gives rootless podman overlay on older kernels; then run: mino setup',
+      });
+      return;
+    case 'configure': {
+      const question = `Podman has no image store yet and would pick the slow vfs driver; native overlay works here. Use overlay (writes ${confPath})?`;
+      if (!(await policy.mayFix(question))) {
+        log.add({ id: ID, title: TITLE, status: 'warn', detail: `no store yet; podman would pick vfs (${SLOW}), overlay works here`, hint: `${policy.fixHint} (sets driver = "overlay" in ${confPath} before podman creates the store)` });
+        return;
+      }
+      const before = await writeOverlayDriver(runtime, confPath, ctx.userConf);
+      const driver = await currentDriver(runtime).catch(() => undefined);
+      if (driver === 'overlay') {
+        log.add({ id: ID, title: TITLE, status: 'fixed', detail: `overlay (driver = "overlay" in ${confPath}, set before podman created the store)` });
+      } else {
+        await restoreConf(runtime, confPath, before);
+        log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman still uses ${driver ?? 'an unknown driver'} after setting overlay; ${confPath} restored`, hint: 'Run: podman info' });
+      }
+      return;
+    }
+    case 'keep':
+      log.add({
+        id: ID, title: TITLE, status: 'warn',
+        detail: `vfs: ${SLOW}. Native overlay works here, but switching needs 'podman system reset', which would delete ${action.foreign.length} object(s) of yours: ${summarize(action.foreign)}`,
+        hint: `To switch yourself (deletes ALL images, containers, volumes and secrets of this user; keep what you need first, e.g. podman save -o images.tar <image>, podman volume export -o vol.tar <volume>): ${setDriver}, then run: podman system reset -f && mino setup`,
+      });
+      return;
+    case 'switch': {
+      const what = action.rebuildable.length > 0 ? `removes ${summarize(action.rebuildable, 3)}; mino rebuilds them` : 'the store is empty';
+      const question = `Podman stores images with the slow vfs driver; native overlay works here. Switch to overlay? (writes ${confPath} and runs 'podman system reset'; ${what})`;
+      if (!(await policy.mayFix(question))) {
+        log.add({
+          id: ID, title: TITLE, status: 'warn', detail: `vfs: ${SLOW}; native overlay works here`,
+          hint: `${policy.fixHint} (sets driver = "overlay" in ${confPath} and runs podman system reset -f; the store holds only what mino rebuilds)`,
+        });
+        return;
+      }
+      const before = await writeOverlayDriver(runtime, confPath, ctx.userConf);
+      const reset = await runtime.hostExec(['podman', 'system', 'reset', '-f']);
+      if (reset.exitCode !== 0) {
+        await restoreConf(runtime, confPath, before);
+        log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman system reset failed: ${reset.stderr.trim().split('\n').pop() ?? ''}; ${confPath} restored`, hint: 'Run: podman system reset -f, then mino setup' });
+        return;
+      }
+      const driver = await currentDriver(runtime).catch((err: unknown) => `no driver (${errorMessage(err)})`);
+      if (driver === 'overlay') {
+        const baseRemoved = action.rebuildable.some((r) => r.startsWith('image localhost/mino-base:'));
+        log.add({
+          id: ID, title: TITLE, status: 'fixed',
+          detail: `overlay (driver = "overlay" in ${confPath}; vfs store reset${action.rebuildable.length ? `, ${action.rebuildable.length} mino object(s) to rebuild` : ''})`,
+          ...(baseRemoved && options.skipImage ? { hint: 'Run: mino setup (without --skip-image) to rebuild localhost/mino-base' } : {}),
+        });
+        return;
+      }
+      // The store is empty now either way: go back to what worked rather than leave podman broken.
+      await restoreConf(runtime, confPath, before);
+      await runtime.hostExec(['podman', 'system', 'reset', '-f']);
+      log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman used ${driver} after switching to overlay; ${confPath} restored, store reset (vfs)`, hint: 'Run: podman info' });
+      return;
+    }
+    default:
+      return;
+  }
+}
