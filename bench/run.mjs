@@ -9,6 +9,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
 
+/** a / b to two decimals. */
+const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mino = join(repo, 'bin', 'mino');
 const IMAGE = 'localhost/mino-probe:1';
@@ -61,7 +64,27 @@ function runPair(network) {
     { name: `mino run --network ${network} -- true`, get argv() { n++; return [process.execPath, mino, 'run', '-n', `bench-${network}-${n}`, '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']; }, env },
     { name: `podman run (same flags, ${network})`, get argv() { return raw(); }, env },
   ], { runs, warmup });
-  return { mino: results[0], podman: results[1], ratio: round((results[0].median_ms / results[1].median_ms) * 100) / 100, overhead_ms: round(results[0].median_ms - results[1].median_ms) };
+  return { mino: results[0], podman: results[1], ratio: ratio(results[0].median_ms, results[1].median_ms), overhead_ms: round(results[0].median_ms - results[1].median_ms) };
+}
+
+/**
+ * A composed-image cache hit (`--layers typescript`: one `podman images` call finds the base ID
+ * and the composed tag) against the same run naming the composed tag with `--image`.
+ * Undefined when mino-base is not built (`mino setup`).
+ */
+function composedPair() {
+  if (spawnSync('podman', ['image', 'exists', 'localhost/mino-base:latest'], { env }).status !== 0) return undefined;
+  const layerRun = [process.execPath, mino, 'run', '--layers', 'typescript', '-p', project, '--network', 'none', '--', 'true'];
+  check(layerRun); // builds the composed image when missing
+  const dry = check([process.execPath, mino, 'run', '--dry-run', '--layers', 'typescript', '-p', project, '--network', 'none', '--', 'true']);
+  const tag = /localhost\/mino-composed-[0-9a-f]{12}:latest/.exec(dry)?.[0];
+  if (!tag) throw new Error(`no composed tag in: ${dry}`);
+  let n = 0;
+  const results = interleaved([
+    { name: 'mino run --layers typescript -- true', get argv() { n++; return [...layerRun.slice(0, 3), '-n', `bench-layers-${n}`, ...layerRun.slice(3)]; }, env },
+    { name: `mino run --image ${tag} -- true`, get argv() { n++; return [process.execPath, mino, 'run', '-n', `bench-image-${n}`, '--image', tag, '-p', project, '--network', 'none', '--', 'true']; }, env },
+  ], { runs, warmup });
+  return { layers: results[0], image: results[1], ratio: ratio(results[0].median_ms, results[1].median_ms), overhead_ms: round(results[0].median_ms - results[1].median_ms) };
 }
 
 function sessionsFixture(count) {
@@ -84,6 +107,7 @@ try {
     { name: 'mino --version', argv: [process.execPath, mino, '--version'], env },
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
   ], { runs: runs * 2, warmup });
+  const composed = composedPair();
   const manyState = sessionsFixture(1000);
   const [list1000, node0b] = interleaved([
     { name: 'mino list -a -f json (1,000 sessions)', argv: [process.execPath, mino, 'list', '-a', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
@@ -97,11 +121,12 @@ try {
     results: {
       run_bridge: { ...bridge, target_ratio: 1.15 },
       run_none: { ...none, target_ratio: 1.15 },
-      version: { mino: version, node: node0, ratio: round((version.median_ms / node0.median_ms) * 100) / 100, target_ratio: 1.3 },
-      list_1000: { mino: list1000, node: node0b, ratio: round((list1000.median_ms / node0b.median_ms) * 100) / 100, target_ratio: 1.6 },
+      version: { mino: version, node: node0, ratio: ratio(version.median_ms, node0.median_ms), target_ratio: 1.3 },
+      list_1000: { mino: list1000, node: node0b, ratio: ratio(list1000.median_ms, node0b.median_ms), target_ratio: 1.6 },
+      composed_hit: composed ? { ...composed, target_ratio: 1.1 } : { skipped: 'mino-base is not built (mino setup)' },
       overhead_vs_node: {
-        bridge: round(bridge.overhead_ms / node0.median_ms * 100) / 100,
-        none: round(none.overhead_ms / node0.median_ms * 100) / 100,
+        bridge: ratio(bridge.overhead_ms, node0.median_ms),
+        none: ratio(none.overhead_ms, node0.median_ms),
         target: 1.3,
       },
     },
@@ -113,11 +138,15 @@ try {
     ['(c) --version vs node -e 0', version.median_ms, node0.median_ms, report.results.version.ratio, 1.3],
     ['(d) list 1,000 vs node -e 0', list1000.median_ms, node0b.median_ms, report.results.list_1000.ratio, 1.6],
   ];
+  if (composed) rows.push(['(e) --layers ts vs --image tag', composed.layers.median_ms, composed.image.median_ms, composed.ratio, 1.1]);
   process.stderr.write(`\n${'case'.padEnd(30)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
   for (const [name, a, b, r, t] of rows) {
     process.stderr.write(`${String(name).padEnd(30)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`);
   }
   process.stderr.write(`mino overhead over raw podman, in units of node -e 0: bridge ${report.results.overhead_vs_node.bridge}, none ${report.results.overhead_vs_node.none} (aim <= 1.3)\n`);
 } finally {
+  // mino runs with mino images keep a home volume per project: remove the bench project's.
+  const vols = spawnSync('podman', ['volume', 'ls', '-q', '--filter', `label=io.mino.home.project=${project}`], { env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (vols.length > 0) spawnSync('podman', ['volume', 'rm', '-f', ...vols], { env });
   rmSync(root, { recursive: true, force: true });
 }

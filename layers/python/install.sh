@@ -3,38 +3,11 @@
 # root_install packages (python3) are in place.
 set -eu
 
-# Installs distribution packages with whichever package manager the image has.
-install_packages() {
-    if command -v apt-get >/dev/null 2>&1; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update
-        apt-get install -y --no-install-recommends "$@"
-        rm -rf /var/lib/apt/lists/*
-    elif command -v dnf >/dev/null 2>&1; then
-        dnf install -y --setopt=install_weak_deps=False "$@"
-        dnf clean all
-    elif command -v apk >/dev/null 2>&1; then
-        apk add --no-cache "$@"
-    else
-        echo "no apt-get, dnf or apk in this image to install: $*" >&2
-        exit 1
-    fi
-}
-
-# Which family of package names applies: apt, dnf or apk.
-package_family() {
-    if command -v apt-get >/dev/null 2>&1; then echo apt
-    elif command -v dnf >/dev/null 2>&1; then echo dnf
-    elif command -v apk >/dev/null 2>&1; then echo apk
-    else echo none
-    fi
-}
-
-case "$(package_family)" in
-    apt) install_packages python3-pip python3-venv python3-dev ;;
-    dnf) install_packages python3-pip python3-devel ;;
-    apk) install_packages py3-pip python3-dev ;;
-    *) install_packages python3-pip ;;
+case "$(mino-install-packages --family)" in
+    apt) mino-install-packages python3-pip python3-venv python3-dev ;;
+    dnf) mino-install-packages python3-pip python3-devel ;;
+    apk) mino-install-packages py3-pip python3-dev ;;
+    *) mino-install-packages python3-pip ;;
 esac
 
 python3 --version

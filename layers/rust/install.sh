@@ -2,38 +2,11 @@
 # Built-in rust layer. Runs as root while mino builds the composed image.
 set -eu
 
-# Installs distribution packages with whichever package manager the image has.
-install_packages() {
-    if command -v apt-get >/dev/null 2>&1; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update
-        apt-get install -y --no-install-recommends "$@"
-        rm -rf /var/lib/apt/lists/*
-    elif command -v dnf >/dev/null 2>&1; then
-        dnf install -y --setopt=install_weak_deps=False "$@"
-        dnf clean all
-    elif command -v apk >/dev/null 2>&1; then
-        apk add --no-cache "$@"
-    else
-        echo "no apt-get, dnf or apk in this image to install: $*" >&2
-        exit 1
-    fi
-}
-
-# Which family of package names applies: apt, dnf or apk.
-package_family() {
-    if command -v apt-get >/dev/null 2>&1; then echo apt
-    elif command -v dnf >/dev/null 2>&1; then echo dnf
-    elif command -v apk >/dev/null 2>&1; then echo apk
-    else echo none
-    fi
-}
-
-case "$(package_family)" in
-    apt) install_packages rustc cargo gcc libc6-dev sccache ;;
-    dnf) install_packages rust cargo gcc sccache ;;
-    apk) install_packages rust cargo gcc musl-dev sccache ;;
-    *) install_packages rustc cargo ;;
+case "$(mino-install-packages --family)" in
+    apt) mino-install-packages rustc cargo gcc libc6-dev sccache ;;
+    dnf) mino-install-packages rust cargo gcc sccache ;;
+    apk) mino-install-packages rust cargo gcc musl-dev sccache ;;
+    *) mino-install-packages rustc cargo ;;
 esac
 
 rustc --version

@@ -39,8 +39,6 @@ export interface ComposeImageOptions {
   lockTimeoutMs?: number;
   /** Turn SIGINT/SIGTERM into an orderly abort while waiting or building (default true). */
   handleSignals?: boolean;
-  /** The caller already knows whether the composed tag exists (saves a podman call). */
-  exists?: (image: string) => boolean | undefined;
   /** Plan only: report the image and whether it would be built, build nothing. */
   dryRun?: boolean;
 }
@@ -67,7 +65,7 @@ export async function ensureComposedImage(runtime: ContainerRuntime, options: Co
   const plan = planComposition(options);
   if (!plan.needsBuild) return { image: plan.image, composed: false, built: false, env: plan.runtimeEnv };
   const result = (built: boolean): ComposedImage => ({ image: plan.image, composed: true, built, hash: plan.hash, env: plan.runtimeEnv });
-  if (options.exists?.(plan.image) ?? await runtime.imageExists(plan.image)) return result(false);
+  if (await runtime.imageExists(plan.image)) return result(false);
   if (options.dryRun) return result(true);
 
   const buildsDir = join(options.dataDir ?? minoPaths().dataDir, 'builds');

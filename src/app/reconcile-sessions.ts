@@ -3,6 +3,8 @@ import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { planReconcile, type Orphan, type SessionFix } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import type { SessionContext } from './session-context.js';
+import { LABEL_CACHES_FINALIZE, listLabel } from '../launch/labels.js';
+import { finalizeCaches } from './prepare-caches.js';
 
 /** True when a process with that PID exists on this host. */
 export function processAlive(pid: number): boolean {
@@ -26,7 +28,8 @@ export interface Reconciled {
 /**
  * Reads every session, asks podman once for all containers, and corrects records that no longer
  * match (a "running" session whose container exited or vanished). Finished detached containers
- * are removed once their exit code is recorded. One podman call when nothing needs fixing.
+ * are removed once their exit code is recorded; one that exited 0 first marks the dependency
+ * caches it was filling complete (label io.mino.caches.finalize). One podman call when nothing needs fixing.
  *
  * With `activeOnly`, podman is not asked at all when no session is starting or running: only
  * active records can be stale, and orphan containers (no session file) are gc's business.
@@ -41,6 +44,9 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
     try {
       updated.set(fix.name, ctx.store.update(fix.name, { status: fix.status, exit_code: fix.exitCode }));
       ctx.audit.record('session.reconciled', { name: fix.name, from: fix.from, to: fix.status, exit_code: fix.exitCode, reason: fix.reason });
+      // A detached session whose command exited 0 completes the caches it was filling.
+      const finished = containers.find((c) => c.id === fix.removeContainer);
+      if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
       if (fix.removeContainer) await ctx.runtime.remove(fix.removeContainer);
     } catch (err) {
       warnings.push(`Could not reconcile session '${fix.name}': ${(err as Error).message}`);

@@ -1,8 +1,13 @@
 import { MinoError } from '../common/errors.js';
+import { minoPaths } from '../common/xdg-paths.js';
 import { BASE_IMAGE_LATEST } from '../image/base-image-tag.js';
-import { localImages, type LocalImage } from '../image/image-facts.js';
 import type { BuildEvent } from '../image/build-output.js';
+import { imageIds } from '../image/image-facts.js';
+import { readImageIndex, rememberComposed } from '../image/image-index.js';
+import { composedImageTag, composeHash, normalizeImageId } from '../layer/compose-hash.js';
+import { needsComposeBuild } from '../layer/compose-plan.js';
 import { defaultLayerDirs } from '../layer/layer-dirs.js';
+import { runtimeLayerEnv } from '../layer/layer-env.js';
 import { resolveLayers } from '../layer/resolve-layers.js';
 import { selectLayers, type LayerSelectionInput } from '../layer/select-layers.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
@@ -11,10 +16,13 @@ import { ensureComposedImage } from './compose-image.js';
 /**
  * Use case: which image a `mino run` starts, and the layer environment that goes with it.
  * Selection follows mino 1.6 (`--layers` > `--image` > `MINO_LAYERS` > config `layers` > image
- * alias). Layers compose on the local `mino-base` image, keyed by its image ID: one
- * `podman images` call finds the base's ID and whether the composed tag exists; a miss builds it
- * (once, under a lock). A plain image costs no podman call here (`podman run --pull=never`
- * reports a missing one).
+ * alias). Layers compose on the local `mino-base` image, keyed by its image ID.
+ *
+ * Podman calls: none for a plain image (`podman run --pull=never` reports a missing one), for
+ * layers that only set environment, and for a composed image mino has seen on the current base
+ * (src/image/image-index.ts; `fromIndex` tells the caller to recompose if it is gone after all).
+ * Otherwise: one `podman image inspect` for the base ID, one `podman image exists` for the
+ * composed tag, and a build (once, under a lock) when it is missing.
  */
 
 /** Image `mino run` uses when nothing is selected (built by `mino setup`). */
@@ -29,6 +37,8 @@ export interface RunImage {
   env: Record<string, string>;
   /** True when the composed image was built by this call (with `dryRun`: would be). */
   built: boolean;
+  /** True when the image was taken from mino's image index without asking podman. */
+  fromIndex: boolean;
 }
 
 /** Inputs of {@link resolveRunImage}. */
@@ -41,6 +51,8 @@ export interface RunImageRequest extends LayerSelectionInput {
   dryRun?: boolean;
   /** Build progress for the user (stderr); a build's first event is a `step`. */
   onProgress?: (event: BuildEvent) => void;
+  /** mino's data directory (default `$XDG_DATA_HOME/mino`). */
+  dataDir?: string;
 }
 
 /** Picks (and composes when needed) the image for a run; see the module comment. */
@@ -49,31 +61,37 @@ export async function resolveRunImage(runtime: ContainerRuntime, req: RunImageRe
   if (selection.kind === 'image') {
     // mino 1.6's `base` alias: the mino base image without layers.
     const image = selection.image === 'base' ? DEFAULT_IMAGE : selection.image;
-    return { image, layers: [], env: {}, built: false };
+    return { image, layers: [], env: {}, built: false, fromIndex: false };
   }
-  if (selection.kind === 'default') return { image: req.envImage || DEFAULT_IMAGE, layers: [], env: {}, built: false };
+  if (selection.kind === 'default') return { image: req.envImage || DEFAULT_IMAGE, layers: [], env: {}, built: false, fromIndex: false };
 
   const layers = await resolveLayers(selection.names, defaultLayerDirs(req.layerProjectDir));
-  const images = await localImages(runtime, 'localhost/mino-*');
-  const base = findImage(images, DEFAULT_IMAGE);
-  if (!base) {
-    throw new MinoError(`The mino base image ${DEFAULT_IMAGE} is not built, so layers ${selection.names.join(', ')} cannot be composed`, {
+  const names = layers.map((l) => l.manifest.name);
+  if (!needsComposeBuild(layers)) {
+    return { image: DEFAULT_IMAGE, layers: names, env: runtimeLayerEnv(layers, false), built: false, fromIndex: false };
+  }
+
+  const dataDir = req.dataDir ?? minoPaths().dataDir;
+  const index = readImageIndex(dataDir);
+  if (index) {
+    const tag = composedImageTag(composeHash(index.base, layers));
+    if (index.composed.includes(tag)) return { image: tag, layers: names, env: runtimeLayerEnv(layers, true), built: false, fromIndex: true };
+  }
+
+  const baseId = (await imageIds(runtime, [DEFAULT_IMAGE]))?.[0];
+  if (!baseId) {
+    throw new MinoError(`The mino base image ${DEFAULT_IMAGE} is not built, so layers ${names.join(', ')} cannot be composed`, {
       hint: "Run 'mino setup --yes' to build it (a few minutes, once)",
     });
   }
-  const names = layers.map((l) => l.manifest.name);
   const composed = await ensureComposedImage(runtime, {
     baseImageRef: DEFAULT_IMAGE,
-    baseImageId: base.id,
+    baseImageId: baseId,
     layers,
     dryRun: req.dryRun,
-    exists: (image) => findImage(images, image) !== undefined,
+    dataDir: req.dataDir,
     onProgress: req.onProgress,
   });
-  return { image: composed.image, layers: names, env: composed.env, built: composed.built };
-}
-
-/** The local image carrying `name` (podman lists `localhost/x:tag` names in full). */
-function findImage(images: readonly LocalImage[], name: string): LocalImage | undefined {
-  return images.find((i) => i.names.includes(name));
+  if (!req.dryRun || !composed.built) rememberComposed(dataDir, normalizeImageId(baseId), composed.image);
+  return { image: composed.image, layers: names, env: composed.env, built: composed.built, fromIndex: false };
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MinoError } from '../common/errors.js';
+import { MinoError, UsageError } from '../common/errors.js';
 import { log } from '../common/logger.js';
 import { buildRunPlan, type RunPlan } from '../launch/run-plan.js';
 import { formatPlanLine } from '../launch/plan-format.js';
@@ -10,23 +10,42 @@ import { isActive, newSessionRecord } from '../session/session-record.js';
 import { defaultSessionName, validateSessionName } from '../session/session-name.js';
 import { SessionExistsError } from '../session/session-store.js';
 import { VERSION } from '../version.js';
+import type { BuildEvent } from '../image/build-output.js';
+import type { RunConfig } from '../config/run-config.js';
+import { prepareVolumes } from './prepare-volumes.js';
+import { finalizeCaches, prepareCaches, resolveCacheMounts } from './prepare-caches.js';
+import { enforceCacheBudget } from './enforce-cache-budget.js';
+import type { CacheMount } from '../cache/cache-mounts.js';
 import { processAlive, reconcileSessions } from './reconcile-sessions.js';
+import { minoPaths } from '../common/xdg-paths.js';
+import { forgetComposed } from '../image/image-index.js';
+import { isComposedTag } from '../layer/compose-hash.js';
+import { DEFAULT_IMAGE, resolveRunImage } from './run-image.js';
 import type { SessionContext } from './session-context.js';
-
-/** Image used when `--image` is not given (built by `mino setup`). */
-export const DEFAULT_IMAGE = 'localhost/mino-base:latest';
 
 /** What the user asked `mino run` for (CLI flags, already parsed). */
 export interface RunRequest {
   name?: string;
   project?: string;
   image?: string;
+  /** `--layers` values (each may be comma-separated). */
+  layers?: string[];
   env: string[];
   volumes: string[];
   detach: boolean;
   readOnly: boolean;
   network?: string;
   allowHome: boolean;
+  /** `--no-home`: no per-project home volume at /home/developer. */
+  noHome?: boolean;
+  /** `--no-cache`: no dependency cache volumes. */
+  noCache?: boolean;
+  /** `--cache-fresh`: start the caches of this run empty. */
+  cacheFresh?: boolean;
+  /** `--cache-ro`: mount complete caches read-only. */
+  cacheRo?: boolean;
+  /** Values from the config files (below flags and env); undefined = none loaded. */
+  config?: RunConfig;
   command: string[];
   dryRun: boolean;
   /** Shell for runs without a command. */
@@ -42,6 +61,8 @@ export interface RunIo {
   print(line: string): void;
   /** True when the PodmanRuntime runs rootless (non-root user, or a VM). */
   rootless: boolean;
+  /** Progress of a composed-image build. */
+  buildProgress?: (event: BuildEvent) => void;
 }
 
 function resolveProject(dir: string | undefined): string {
@@ -63,23 +84,39 @@ function imageUserOf(image: string): number | undefined {
   return /^(localhost\/)?mino-(base|composed-[0-9a-f]+)(:|$)/.test(image) ? 1000 : undefined;
 }
 
+/** The image chosen for a run, with the environment its layers add. */
+interface ChosenImage {
+  image: string;
+  layerEnv: Record<string, string>;
+}
+
 /** Builds the run plan for a request: every check happens here, before any container work. */
-export function planRun(ctx: SessionContext, req: RunRequest, io: Pick<RunIo, 'stdinIsTty' | 'rootless'>): RunPlan {
+export function planRun(
+  ctx: SessionContext,
+  req: RunRequest,
+  io: Pick<RunIo, 'stdinIsTty' | 'rootless'>,
+  chosen: ChosenImage,
+  caches: readonly CacheMount[] = [],
+): RunPlan {
   const sessionName = req.name === undefined ? defaultSessionName() : validateSessionName(req.name);
-  const image = req.image ?? process.env.MINO_IMAGE ?? DEFAULT_IMAGE;
+  const { image } = chosen;
   return buildRunPlan({
     sessionName,
     projectDir: resolveProject(req.project),
     homeDir: safeRealpath(homedir()),
     allowHome: req.allowHome,
     image,
+    layerEnv: chosen.layerEnv,
     command: req.command,
-    defaultShell: req.shell,
+    defaultShell: req.config?.shell ?? req.shell,
     detach: req.detach,
-    readOnly: req.readOnly,
-    network: req.network,
+    readOnly: req.readOnly || (req.config?.readOnly ?? false),
+    network: req.network ?? req.config?.network,
     cliEnv: req.env,
     cliVolumes: req.volumes,
+    configEnv: req.config?.env,
+    configVolumes: req.config?.volumes,
+    workdir: req.config?.workdir,
     rootless: io.rootless,
     stdinIsTty: io.stdinIsTty,
     ownerPid: process.pid,
@@ -89,6 +126,8 @@ export function planRun(ctx: SessionContext, req: RunRequest, io: Pick<RunIo, 's
     minoVersion: VERSION,
     stateKey: ctx.stateKey,
     resourceLimits: !(io.rootless && cgroupV1()),
+    home: !(req.noHome ?? false) && (req.config?.home ?? true),
+    caches,
   });
 }
 
@@ -115,6 +154,7 @@ async function createSession(ctx: SessionContext, plan: RunPlan): Promise<void> 
     status: 'starting',
     ownerPid: process.pid,
     mode: plan.mode,
+    homeVolume: plan.homeVolume ?? null,
   });
   try {
     ctx.store.create(record);
@@ -126,6 +166,9 @@ async function createSession(ctx: SessionContext, plan: RunPlan): Promise<void> 
     ctx.store.create(record);
   }
 }
+
+/** `cache.max_total_gb` when no config file sets it (the schema default). */
+const DEFAULT_MAX_TOTAL_GB = 50;
 
 /** How often `mino run` reconciles sessions on its own (list/stop/exec/gc always do). */
 const GC_INTERVAL_MS = 10 * 60 * 1000;
@@ -155,19 +198,53 @@ function cheapGc(ctx: SessionContext): Promise<unknown> | undefined {
  * should exit with (the command's own, 128+n when a signal ended it).
  */
 export async function runSession(ctx: SessionContext, req: RunRequest, io: RunIo): Promise<number> {
-  const plan = planRun(ctx, req, io);
+  // Every input is checked before an image build that may take minutes: plan once with a
+  // stand-in image (pure and cheap), then for real with the chosen one.
+  if (req.noCache && (req.cacheFresh || req.cacheRo)) {
+    throw new UsageError(`--no-cache cannot be combined with ${req.cacheFresh ? '--cache-fresh' : '--cache-ro'}`, 'Use one of them');
+  }
+  const name = req.name ?? defaultSessionName();
+  const fixed = { ...req, name };
+  planRun(ctx, fixed, io, { image: req.image ?? DEFAULT_IMAGE, layerEnv: {} });
+  const chosen = await resolveRunImage(ctx.runtime, {
+    cliLayers: req.layers,
+    cliImage: req.image,
+    envLayers: process.env.MINO_LAYERS,
+    envImage: process.env.MINO_IMAGE,
+    // Config is below env: MINO_IMAGE set means the config's image and layers do not apply.
+    configLayers: process.env.MINO_IMAGE ? undefined : req.config?.layers,
+    configImage: process.env.MINO_IMAGE ? undefined : req.config?.image,
+    // Project layers only when trusted (a snapshot of exactly the trusted bytes).
+    layerProjectDir: req.config ? req.config.layerProjectDir : resolveProject(req.project),
+    dryRun: req.dryRun,
+    onProgress: io.buildProgress,
+  });
+  const caches = await resolveCacheMounts(ctx, resolveProject(req.project), {
+    enabled: !(req.noCache ?? false) && (req.config?.cache ?? true),
+    fresh: req.cacheFresh ?? false,
+    readOnly: req.cacheRo ?? false,
+  });
+  const plan = planRun(ctx, fixed, io, { image: chosen.image, layerEnv: chosen.env }, caches);
   if (req.dryRun) {
+    if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
     io.print(formatPlanLine(plan));
     return 0;
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
+  await prepareVolumes(ctx, plan, io.say);
   await createSession(ctx, plan);
-  const gc = cheapGc(ctx);
+  const cachesOn = !(req.noCache ?? false) && (req.config?.cache ?? true);
+  const gc = Promise.resolve(cheapGc(ctx))
+    .then(() => (cachesOn ? enforceCacheBudget(ctx, req.config?.cacheMaxTotalGb ?? DEFAULT_MAX_TOTAL_GB) : []))
+    .then((lines) => {
+      for (const line of lines) io.say(line);
+    });
   ctx.audit.record('session.created', {
-    name: plan.sessionName, project_dir: plan.projectDir, image: plan.image, command: plan.command,
-    network: plan.network.mode, mode: plan.mode, home_volume: null,
+    name: plan.sessionName, project_dir: plan.projectDir, image: plan.image, layers: chosen.layers, command: plan.command,
+    network: plan.network.mode, mode: plan.mode, home_volume: plan.homeVolume ?? null,
   });
   try {
+    await prepareCaches(ctx, plan.caches, io.say);
     const code = plan.attached ? await runAttached(ctx, plan, io) : await runDetached(ctx, plan, io);
     await gc;
     return code;
@@ -212,6 +289,7 @@ async function runAttached(ctx: SessionContext, plan: RunPlan, io: RunIo): Promi
     }
   }
   const status = statusForExit(code);
+  finalizeCaches(ctx.stateDir, plan.caches.filter((c) => c.finalize).map((c) => c.volume), code);
   ctx.store.update(plan.sessionName, { status, exit_code: code });
   ctx.audit.record(status === 'failed' ? 'session.failed' : 'session.stopped', { name: plan.sessionName, exit_code: code });
   log.info('session ended', { name: plan.sessionName, exit_code: code });
@@ -221,9 +299,16 @@ async function runAttached(ctx: SessionContext, plan: RunPlan, io: RunIo): Promi
 /** A clearer error for a container that could not start (missing image most often). */
 async function explainStartFailure(ctx: SessionContext, plan: RunPlan, err: unknown): Promise<MinoError> {
   if (!(await ctx.runtime.imageExists(plan.image).catch(() => true))) {
+    if (isComposedTag(plan.image)) {
+      // Removed behind mino's back since it last used it: forget it, so the next run composes it again.
+      forgetComposed(minoPaths().dataDir, plan.image);
+      return new MinoError(`Image ${plan.image} for the selected layers was removed`, {
+        hint: 'Run the same command again: mino builds it again first',
+      });
+    }
     return new MinoError(`Image ${plan.image} is not available locally`, {
       hint: plan.image === DEFAULT_IMAGE
-        ? "Run 'mino setup' to build it, or pass --image <local image>"
+        ? "Run 'mino setup --yes' to build it (a few minutes, once), or pass --image <local image>"
         : `Build or pull it first (podman pull ${plan.image}), or pass another --image`,
     });
   }

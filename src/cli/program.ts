@@ -10,6 +10,13 @@ import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
+import { registerVolume } from './commands/volume.js';
+import { registerCache } from './commands/cache.js';
+import { registerCompletions } from './commands/completions.js';
+import { registerConfig } from './commands/config.js';
+import { registerInit } from './commands/init.js';
+import { registerTrust } from './commands/trust.js';
+import { addConfigOptions } from './config-options.js';
 
 /** Builds the commander program with every command registered. */
 export function buildProgram(): Command {
@@ -35,6 +42,13 @@ export function buildProgram(): Command {
   registerLayers(program);
   registerSetup(program);
   registerStatus(program);
+  registerVolume(program);
+  registerCache(program);
+  registerInit(program);
+  registerConfig(program);
+  registerTrust(program);
+  registerCompletions(program);
+  addConfigOptions(program);
   for (const sub of program.commands) {
     sub.exitOverride().configureOutput({ outputError: () => undefined }).showSuggestionAfterError(true);
   }

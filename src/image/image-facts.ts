@@ -43,25 +43,12 @@ export function formatBytes(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${Math.round(n / 1e6)} MB`;
 }
 
-/** A local image: its full ID and every name it carries. */
-export interface LocalImage {
-  id: string;
-  names: string[];
-}
-
 /**
- * Local images whose names match a reference pattern (`localhost/mino-*`), in one podman call:
- * the run path looks up the base image's ID and whether a composed tag exists with it.
+ * The image IDs of several local images in one podman call, in order; undefined when any of
+ * them does not exist.
  */
-export async function localImages(runtime: ContainerRuntime, reference: string): Promise<LocalImage[]> {
-  const r = await runtime.hostExec(['podman', 'images', '--filter', `reference=${reference}`, '--format', 'json']);
-  if (r.exitCode !== 0) throw new MinoError(`podman images failed: ${lastLines(r.stderr, 5)}`, { hint: "Run 'mino status' to check the engine" });
-  const parsed: unknown = JSON.parse(r.stdout.trim() || '[]');
-  if (!Array.isArray(parsed)) return [];
-  return parsed.flatMap((entry: unknown) => {
-    const e = entry as { Id?: unknown; Names?: unknown };
-    if (typeof e.Id !== 'string') return [];
-    const names = Array.isArray(e.Names) ? e.Names.filter((n): n is string => typeof n === 'string') : [];
-    return [{ id: e.Id, names }];
-  });
+export async function imageIds(runtime: ContainerRuntime, images: readonly string[]): Promise<string[] | undefined> {
+  const r = await runtime.hostExec(['podman', 'image', 'inspect', '--format', '{{.Id}}', ...images.map((i) => validateImageRef(i))]);
+  const ids = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  return r.exitCode === 0 && ids.length === images.length ? ids : undefined;
 }

@@ -15,7 +15,8 @@ export const HARDENING: Readonly<Pick<ContainerSpec, 'capDrop' | 'securityOpt' |
 
 /**
  * tmpfs mounts of a `--read-only` container (mino 1.6): `/tmp`, `/run`, `/root`, and
- * `/home/developer` because there is no persistent home volume yet.
+ * `/home/developer` for runs without the per-project home volume (`--no-home`, non-mino images);
+ * when the home volume is mounted it replaces that tmpfs (see {@link readOnlySpec}).
  *
  * Known gap (seen with rootless podman 4.3.1 on the development machine): these tmpfs mounts
  * come up root-owned 0755, so an image running as uid 1000 cannot write them; `mode=1777` was
@@ -26,7 +27,7 @@ export const READ_ONLY_TMPFS: readonly string[] = Object.freeze(['/tmp', '/run',
 
 /**
  * The read-only fields of the spec. A tmpfs whose path is also a mount target is left out (podman
- * refuses two mounts at one path): a user volume at `/tmp`, or the future home volume at
+ * refuses two mounts at one path): a user volume at `/tmp`, or the home volume at
  * `/home/developer`, replaces the tmpfs there, as mino 1.6 did for its home volume.
  */
 export function readOnlySpec(readOnly: boolean, mountTargets: readonly string[]): Pick<ContainerSpec, 'readOnly' | 'tmpfs'> {

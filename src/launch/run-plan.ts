@@ -5,13 +5,16 @@ import type { LaunchVerb } from '../runtime/podman/podman-args.js';
 import { printable, validateImageRef } from '../runtime/validate.js';
 import { mergeEnv } from './env-args.js';
 import { HARDENING, readOnlySpec } from './hardening.js';
-import { containerNameFor, sessionLabels } from './labels.js';
+import { cacheLabels, containerNameFor, sessionLabels, volumeLabels } from './labels.js';
 import { networkSpec, resolveNetwork, type NetworkPlan } from './network.js';
 import { checkProjectDir } from './project-guard.js';
 import { applySecrets, type SecretPassthrough } from './secret-passthrough.js';
 import { usernsFor } from './userns.js';
 import { assembleMounts, toMountSpecs, type PlannedMount } from './volume-args.js';
+import { HOME_TARGET, homeVolumeName, wantsHomeVolume } from '../volume/home-volume.js';
 import { resolveWorkdir } from './workdir.js';
+import { cacheEnv } from '../cache/cache-env.js';
+import type { CacheMount } from '../cache/cache-mounts.js';
 
 /**
  * The `mino run` plan: every decision about the container, made up front from plain inputs with no
@@ -57,6 +60,8 @@ export interface RunPlanInput {
   network?: string;
   /** CLI `-e KEY=VALUE` values in order. */
   cliEnv?: readonly string[];
+  /** Environment of the selected layers (lowest precedence). */
+  layerEnv?: Readonly<Record<string, string>>;
   /** Config `container.env`. */
   configEnv?: Readonly<Record<string, string>>;
   /** CLI `--volume HOST:CONTAINER[:ro|:rw]` values in order. */
@@ -88,6 +93,17 @@ export interface RunPlanInput {
    * (and `mino status` reports the missing limit).
    */
   resourceLimits?: boolean;
+  /**
+   * Mount the per-project home volume `mino-home-<hash>` at /home/developer (default false). Only
+   * takes effect for mino images and when no other mount uses /home/developer.
+   */
+  home?: boolean;
+  /**
+   * Dependency cache mounts decided by the caller (cache-mounts.ts). Each is mounted at its
+   * `/cache/<ecosystem>` unless another mount already uses that path, and the ecosystems' variables
+   * (npm_config_cache, CARGO_HOME, ...) are set above the layers' environment, below config and `-e`.
+   */
+  caches?: readonly CacheMount[];
   /** Podman secrets from the credentials step; never plain env. */
   secrets?: SecretPassthrough;
   /**
@@ -127,6 +143,12 @@ export interface RunPlan {
   network: NetworkPlan;
   /** Mounts with their origins, in argv order (also in `spec.mounts`). */
   mounts: PlannedMount[];
+  /** The home volume's podman name when it is mounted (the caller creates it with its labels). */
+  homeVolume: string | undefined;
+  /** Slugs of the named volumes mounted (the caller checks they exist), in mount order. */
+  namedVolumes: string[];
+  /** Dependency caches mounted (the caller creates missing volumes and records their use). */
+  caches: CacheMount[];
   /** Container labels (also in `spec.labels`). */
   labels: Record<string, string>;
   identity: RunIdentity;
@@ -172,14 +194,30 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   const network = resolveNetwork(input.network);
   const workdir = resolveWorkdir(projectDir, input.workdir);
   const mounts = assembleMounts(projectDir, workdir, input.cliVolumes ?? [], input.configVolumes ?? []);
+  const homeVolume = wantsHomeVolume({ image, noHome: !(input.home ?? false), mountTargets: mounts.map((m) => m.target) })
+    ? homeVolumeName(projectDir)
+    : undefined;
+  if (homeVolume !== undefined) mounts.push({ source: homeVolume, target: HOME_TARGET, readOnly: false, origin: 'home' });
+  const namedVolumes = [...new Set(mounts.flatMap((m) => (m.volume === undefined ? [] : [m.volume])))];
+  const warnings: string[] = [];
+  const caches: CacheMount[] = [];
+  for (const c of input.caches ?? []) {
+    if (mounts.some((m) => m.target === c.target)) {
+      warnings.push(`The ${c.ecosystem} dependency cache is not mounted: ${c.target} is already a mount of yours`);
+      continue;
+    }
+    caches.push({ ...c });
+    mounts.push({ source: c.volume, target: c.target, readOnly: c.readOnly, origin: 'cache' });
+  }
 
   const plainEnv = mergeEnv({
+    layerEnv: { ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
     configEnv: input.configEnv,
     cliEnv: input.cliEnv,
     quietBootstrap: mode === 'detached' || mode === 'command',
   });
   const secrets = applySecrets(plainEnv, input.secrets);
-  const warnings = [...secrets.warnings];
+  warnings.push(...secrets.warnings);
   for (const key of Object.keys(secrets.env)) {
     if (isSecretName(key)) {
       warnings.push(`${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list`);
@@ -187,6 +225,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   }
 
   const labels = sessionLabels({ sessionName: input.sessionName, ownerPid: input.ownerPid, projectDir, minoVersion: input.minoVersion, mode, stateKey: input.stateKey });
+  Object.assign(labels, volumeLabels(namedVolumes, homeVolume), cacheLabels(caches));
   const userns = usernsFor(input.rootless, { uid: input.imageUser, gid: input.imageGid });
   const attached = mode !== 'detached';
 
@@ -224,6 +263,9 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     attached,
     network,
     mounts,
+    homeVolume,
+    namedVolumes,
+    caches,
     labels,
     identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, userns },
     warnings,

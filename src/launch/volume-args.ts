@@ -2,15 +2,19 @@ import { posix } from 'node:path';
 import { MinoError, UsageError } from '../common/errors.js';
 import type { MountSpec } from '../runtime/container-runtime.js';
 import { printable } from '../runtime/validate.js';
+import { namedVolumeName } from '../volume/named-volume.js';
+import { isVolumeSlug } from '../volume/volume-slug.js';
 
 /**
  * User bind mounts (`--volume` and config `container.volumes`, both `HOST:CONTAINER[:ro|:rw]`) and
- * the final mount list in mino 1.6's order: project at the workdir, CLI volumes, config volumes.
- * (Home, cache and SSH-agent mounts are not part of `mino run` yet; they slot in by origin.)
+ * the final mount list in mino 1.6's order: project at the workdir, CLI volumes, config volumes,
+ * then the home volume. (Cache and SSH-agent mounts are not part of `mino run` yet; they slot in
+ * by origin.)
  *
  * Stricter than mino 1.6, which passed volume strings to podman unchecked:
- * - HOST must be an absolute path: `~` and relative paths are not expanded, named volumes are
- *   not accepted;
+ * - HOST is an absolute path, or the name (slug) of a mino named volume (`my-data:/data`), which
+ *   mounts the podman volume `mino-vol-my-data`; `~` and relative paths are not expanded, and
+ *   raw podman volume names are not accepted;
  * - CONTAINER must be absolute and not `/`;
  * - the mode is `ro` or `rw` only (no `z`, `Z`, `U`, option lists);
  * - `,` anywhere, a `:` inside either path and control characters are refused (podman would split
@@ -19,11 +23,13 @@ import { printable } from '../runtime/validate.js';
  */
 
 /** Where a mount comes from, for error messages and `mino list`. */
-export type MountOrigin = 'project' | 'cli' | 'config';
+export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache';
 
 /** A mount with its origin. `spec.mounts` gets the plain {@link MountSpec} part. */
 export interface PlannedMount extends MountSpec {
   origin: MountOrigin;
+  /** The slug when the source is a mino named volume (`source` is then `mino-vol-<slug>`). */
+  volume?: string;
 }
 
 /** Human description of an origin: `--volume`, `config container.volumes`, `the project directory`. */
@@ -32,10 +38,12 @@ export function describeOrigin(origin: MountOrigin): string {
     case 'project': return 'the project directory';
     case 'cli': return '--volume';
     case 'config': return 'config container.volumes';
+    case 'home': return 'the home volume';
+    case 'cache': return 'a dependency cache';
   }
 }
 
-const VOLUME_HINT = 'Write HOST:CONTAINER or HOST:CONTAINER:ro with absolute paths, e.g. /home/me/data:/data:ro';
+const VOLUME_HINT = 'Write HOST:CONTAINER[:ro] with absolute paths, e.g. /home/me/data:/data:ro, or VOLUME:CONTAINER[:ro] for a volume from mino volume list';
 
 function volumeError(origin: 'cli' | 'config', value: string, why: string, hint = VOLUME_HINT): MinoError {
   return origin === 'cli'
@@ -50,7 +58,8 @@ function normalise(path: string): string {
 }
 
 /**
- * Parses one `HOST:CONTAINER[:ro|:rw]` volume string. Throws a UsageError (CLI, exit 2) or a
+ * Parses one `HOST:CONTAINER[:ro|:rw]` or `VOLUME:CONTAINER[:ro|:rw]` volume string (VOLUME: a
+ * named-volume slug; whether it exists is checked by the caller, not here). Throws a UsageError (CLI, exit 2) or a
  * MinoError (config) whose message names the value and the reason.
  */
 export function parseVolumeArg(value: string, origin: 'cli' | 'config'): PlannedMount {
@@ -66,15 +75,17 @@ export function parseVolumeArg(value: string, origin: 'cli' | 'config'): Planned
   if (mode !== undefined && mode !== 'ro' && mode !== 'rw') {
     throw volumeError(origin, value, `unknown mode '${mode}' (only ro or rw)`);
   }
-  if (!host.startsWith('/')) {
+  const slug = !host.startsWith('/') && isVolumeSlug(host) ? host : undefined;
+  if (!host.startsWith('/') && slug === undefined) {
     throw volumeError(
       origin, value, `host path '${host}' is not absolute`,
-      "Give the full host path, e.g. /home/me/data:/data ('~', relative paths and named volumes are not supported)",
+      "Give the full host path, e.g. /home/me/data:/data, or a volume name from 'mino volume list' ('~' and relative paths are not supported)",
     );
   }
   if (!target.startsWith('/')) throw volumeError(origin, value, `container path '${target}' is not absolute`);
   const cleanTarget = normalise(target);
   if (cleanTarget === '/') throw volumeError(origin, value, 'cannot mount over the container root /');
+  if (slug !== undefined) return { source: namedVolumeName(slug), target: cleanTarget, readOnly: mode === 'ro', origin, volume: slug };
   return { source: normalise(host), target: cleanTarget, readOnly: mode === 'ro', origin };
 }
 

@@ -71,3 +71,8 @@ export function composedImageTag(hash: string): string {
   if (!/^[a-f0-9]{12}$/.test(hash)) throw new MinoError(`Invalid composed image hash '${printable(hash)}'`);
   return `localhost/${COMPOSED_IMAGE_PREFIX}${hash}:latest`;
 }
+
+/** True for a tag made by {@link composedImageTag}. */
+export function isComposedTag(image: string): boolean {
+  return /^localhost\/mino-composed-[0-9a-f]{12}:latest$/.test(image);
+}

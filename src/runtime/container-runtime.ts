@@ -235,14 +235,22 @@ export interface ContainerRuntime {
 
   /** Creates a volume with labels (no-op when it exists). */
   volumeCreate(name: string, labels: Record<string, string>): Promise<void>;
-  /** Removes a volume. Missing is fine. */
-  volumeRemove(name: string): Promise<void>;
+  /**
+   * Removes a volume. Missing is fine. With `force` (the default) podman also removes every
+   * container using it, running or not; with `force: false` a volume in use is refused
+   * ({@link VolumeInUseError}).
+   */
+  volumeRemove(name: string, options?: { force?: boolean }): Promise<void>;
   /** Lists volumes whose name starts with `prefix`. */
   volumeList(prefix: string): Promise<VolumeInfo[]>;
   /** Inspects one volume; undefined when it does not exist. */
   volumeInspect(name: string): Promise<VolumeInfo | undefined>;
-  /** Bytes used by each volume whose name starts with `prefix`, measured in one host call. */
-  volumeDiskUsage(prefix: string): Promise<Map<string, number>>;
+  /**
+   * Bytes used by each volume whose name starts with `prefix`, measured in one host call. With
+   * `listed` (volumes the caller already listed), those of them matching `prefix` are measured
+   * without listing again.
+   */
+  volumeDiskUsage(prefix: string, listed?: readonly VolumeInfo[]): Promise<Map<string, number>>;
 
   /** Creates (or replaces) a podman secret from a value passed on stdin, never argv. */
   secretCreate(name: string, value: string, labels?: Record<string, string>): Promise<void>;

@@ -79,6 +79,19 @@ function cleanupLabelled(prefix: string[]): void {
   sh([...prefix, 'podman', 'rmi', '-i', TEST_IMAGE], { allowFail: true });
 }
 
+/**
+ * Removes home volumes (`mino-home-*`) left by tests: those whose project (label
+ * io.mino.home.project) was a temporary directory that no longer exists. `mino run` with a mino
+ * image creates one per project, and test projects are temporary directories.
+ */
+function cleanupTestHomeVolumes(prefix: string[]): void {
+  const out = sh([...prefix, 'podman', 'volume', 'ls', '--filter', 'label=io.mino.home', '--format', '{{.Name}}\t{{index .Labels "io.mino.home.project"}}'], { allowFail: true });
+  const tmp = `${tmpdir()}/`;
+  const stale = out.split('\n').map((l) => l.split('\t')).filter(([name, project]) =>
+    name?.startsWith('mino-home-') && project?.startsWith(tmp) && !existsSync(project)).map(([name]) => name!);
+  if (stale.length) sh([...prefix, 'podman', 'volume', 'rm', '-f', ...stale], { allowFail: true });
+}
+
 const prefixes: string[][] = [];
 
 /** vitest global setup. */
@@ -110,7 +123,10 @@ export default function setup(): () => void {
     rmSync(rootfs, { recursive: true, force: true });
   }
   return () => {
-    for (const prefix of prefixes) cleanupLabelled(prefix);
+    for (const prefix of prefixes) {
+      cleanupLabelled(prefix);
+      cleanupTestHomeVolumes(prefix);
+    }
     // Fake-orb state directories.
     for (const entry of readdirSync(tmpdir())) {
       if (entry.startsWith('mino-fake-orb-')) rmSync(join(tmpdir(), entry), { recursive: true, force: true });

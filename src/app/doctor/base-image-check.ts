@@ -4,6 +4,7 @@ import { errorMessage, MinoError } from '../../common/errors.js';
 import { minoPaths } from '../../common/xdg-paths.js';
 import { BASE_IMAGE_LATEST } from '../../image/base-image-tag.js';
 import { baseImageState, buildBaseImage, type DebootstrapPlan } from '../../image/base-image.js';
+import { forgetImageIndex } from '../../image/image-index.js';
 import { findDebootstrap } from '../../image/debootstrap-parent.js';
 import { hostDebianMirror } from '../../image/host-apt-sources.js';
 import { hostExtraCertificates } from '../../image/host-ca-certificates.js';
@@ -92,6 +93,7 @@ export async function checkBaseImage(log: CheckLog, options: BaseImageCheckOptio
       log.add({ id: ID, title: TITLE, status: 'ok', detail });
     } else if (options.fix) {
       await tagImage(runtime, state.tag, BASE_IMAGE_LATEST);
+      forgetImageIndex(minoPaths().dataDir); // composed images now belong to another base
       log.add({ id: ID, title: TITLE, status: 'fixed', detail: `${detail}; ${BASE_IMAGE_LATEST} now points at it` });
     } else {
       log.add({ id: ID, title: TITLE, status: 'warn', detail: `${detail}, but ${BASE_IMAGE_LATEST} is another image`, hint: policy.fixHint });
@@ -114,6 +116,7 @@ export async function checkBaseImage(log: CheckLog, options: BaseImageCheckOptio
         say: (text) => options.progress?.say(text),
         onBuildOutput: (line) => options.progress?.buildOutput(line),
       });
+      forgetImageIndex(minoPaths().dataDir); // composed images now belong to another base
       const parts = [
         `built ${result.tag} in ${result.buildSeconds} s`,
         `parent ${result.parent} (${result.parentSource}${result.debootstrapSeconds ? `, ${result.debootstrapSeconds} s` : ''})`,

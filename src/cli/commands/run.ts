@@ -1,24 +1,53 @@
 import type { Command } from 'commander';
 import { runSession } from '../../app/run-session.js';
+import { palette } from '../../common/terminal.js';
+import type { BuildEvent } from '../../image/build-output.js';
+import { buildProgress } from '../build-progress.js';
+import { runConfigOf } from '../../config/run-config.js';
+import { addConfigOptions, loadConfigForCli, projectDirOf } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** Build progress of a composed image on stderr, announced once at its first step. */
+function composeProgress(): (event: BuildEvent) => void {
+  const err = process.stderr;
+  const progress = buildProgress(err);
+  let announced = false;
+  return (event) => {
+    if (event.type === 'waiting') {
+      err.write(`${palette(err).dim('Another mino is building the same image; waiting for it')}\n`);
+      return;
+    }
+    if (!announced) {
+      announced = true;
+      err.write(`${palette(err).dim('Building the image for the selected layers (once; later runs reuse it)')}\n`);
+    }
+    progress.event(event);
+    if (event.type === 'step' && event.step === event.total) progress.end();
+  };
+}
+
 /** `mino run`: start a session container for a project. */
 export function registerRun(program: Command): void {
-  program
-    .command('run')
+  addConfigOptions(program
+    .command('run'))
     .description('Run a command (default: a shell) in a sandbox container for a project')
     .argument('[command...]', 'command and arguments, after --')
     .option('-n, --name <name>', 'session name (letters, digits, _ and -; default session-<8 hex>)')
     .option('-p, --project <dir>', 'project directory to mount read-write (default: current directory)')
-    .option('--image <image>', 'container image (default: localhost/mino-base:latest, or $MINO_IMAGE)')
+    .option('--layers <names>', 'compose layers on the mino base image, comma-separated: typescript, python, rust, or your own (see mino layers)', collect, [])
+    .option('--image <image>', 'run this image as is (default: localhost/mino-base:latest, or $MINO_IMAGE; base = the mino base image)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
-    .option('--volume <host:container[:ro|:rw]>', 'bind-mount a host path, absolute paths only (repeatable)', collect, [])
+    .option('--volume <source:container[:ro|:rw]>', 'mount an absolute host path, or a named volume (see mino volume) (repeatable)', collect, [])
+    .option('--no-home', 'no per-project home volume at /home/developer (mino images keep one by default)')
+    .option('--no-cache', 'no dependency cache volumes for the project\'s lockfiles')
+    .option('--cache-fresh', 'start this run\'s dependency caches empty (new volumes; old ones removed when unused)')
+    .option('--cache-ro', 'mount complete dependency caches read-only (default: read-write; the tools lock their caches)')
     .option('-d, --detach', 'run in the background; see it with mino logs/exec/stop')
-    .option('--read-only', 'read-only root filesystem (tmpfs on /tmp, /run, /root, /home/developer)')
+    .option('--read-only', 'read-only root filesystem (tmpfs on /tmp, /run, /root; /home/developer unless the home volume is there)')
     .option('--network <mode>', 'bridge (default), host or none')
     .option('--allow-home', 'allow / or your home directory as the project')
     .option('--dry-run', 'print the podman command instead of running it')
@@ -28,33 +57,60 @@ The container gets the project at /<folder name> (or /workspace), drops all capa
 no-new-privileges and a 4096 process limit, runs an init process, and (rootless) maps your user
 so files it writes in the project are yours. mino exits with the command's exit code.
 
+With a mino image, /home/developer is a volume kept per project (mino-home-<hash>), so logins and
+history survive between sessions; --no-home (or your own mount there) leaves it out. With
+--read-only it takes the place of the /home/developer tmpfs. --volume NAME:/path[:ro] mounts a
+named volume made with 'mino volume create NAME'.
+
+Dependency caches: for each lockfile in the project root (package-lock.json, yarn.lock,
+pnpm-lock.yaml, Cargo.lock, requirements.txt/Pipfile.lock, poetry.lock, uv.lock, go.sum) a volume
+mino-cache-<ecosystem>-<hash of the lockfile> is mounted at /cache/<ecosystem> and the tool's
+variables point there (npm_config_cache, CARGO_HOME, PIP_CACHE_DIR, GOMODCACHE, ...). It is
+complete once a run exits 0; --cache-ro mounts a complete cache read-only (npm ci may need to write
+metadata, so read-write is the default); a
+changed lockfile gets a new cache. See 'mino cache list'.
+
+Layers (--layers, else $MINO_LAYERS) are composed on mino-base into a local image named
+mino-composed-<hash>; the first run builds it, later runs reuse it. A project's .mino/layers/<name>/
+shadows $XDG_CONFIG_HOME/mino/layers/<name>/, which shadows the built-in layer.
+
 Examples:
   mino run -- claude
+  mino run --layers typescript -- npx tsc --noEmit
   mino run -n fix-tests -p ~/src/app -- npm test
   mino run -d -n agent -- sh -c 'long-job'   # then: mino logs agent -f; mino stop agent`)
     .action(async (command: string[], opts: {
-      name?: string; project?: string; image?: string; env: string[]; volume: string[]; detach?: boolean;
-      readOnly?: boolean; network?: string; allowHome?: boolean; dryRun?: boolean;
+      name?: string; project?: string; image?: string; layers: string[]; env: string[]; volume: string[]; detach?: boolean;
+      readOnly?: boolean; network?: string; allowHome?: boolean; dryRun?: boolean; home?: boolean;
+      cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean;
     }, cmd: Command) => {
       const { ctx, rootless } = sessionCli(cmd);
+      const config = runConfigOf(await loadConfigForCli(cmd, projectDirOf(opts.project)));
       process.exitCode = await runSession(ctx, {
         name: opts.name,
         project: opts.project,
         image: opts.image,
+        layers: opts.layers,
         env: opts.env,
         volumes: opts.volume,
         detach: Boolean(opts.detach),
         readOnly: Boolean(opts.readOnly),
         network: opts.network,
         allowHome: Boolean(opts.allowHome),
+        noHome: opts.home === false,
+        noCache: opts.cache === false,
+        cacheFresh: Boolean(opts.cacheFresh),
+        cacheRo: Boolean(opts.cacheRo),
         command,
         dryRun: Boolean(opts.dryRun),
         shell: '/bin/sh',
+        config,
       }, {
         stdinIsTty: Boolean(process.stdin.isTTY),
         rootless,
         say: (m) => process.stderr.write(`${m}\n`),
         print: (l) => process.stdout.write(`${l}\n`),
+        buildProgress: composeProgress(),
       });
     });
 }

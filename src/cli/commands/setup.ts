@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { runDoctor } from '../../app/doctor/doctor.js';
 import { isInteractive, palette } from '../../common/terminal.js';
 import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
+import { loadGlobalConfig, resolveConfig } from '../../config/effective-config.js';
+import { readConfigFlags } from '../config-options.js';
 import { confirm } from '../prompt.js';
 import { formatCheck } from '../render-checks.js';
 import { buildProgress } from '../build-progress.js';
@@ -15,22 +17,28 @@ export function registerSetup(program: Command): void {
     .option('--check', 'only report what would be installed or changed')
     .option('--skip-image', 'only repair the engine; do not build the mino-base image')
     .addHelpText('after', `
-What it does (Linux): installs podman, uidmap, slirp4netns and catatonit (the --init process) with the system package manager
-(apt-get, dnf, pacman, zypper or apk; through sudo when not root), adds sub-uid/gid ranges,
-makes /dev/net/tun usable, then runs a probe container and repairs what it reports:
+What it does (Linux): installs podman, uidmap, slirp4netns and catatonit (the --init process) with
+the system package manager (apt-get, dnf, pacman, zypper or apk; through sudo when not root), adds
+sub-uid/gid ranges, makes /dev/net/tun usable, then runs a probe container and repairs what it
+reports:
   crun on a cgroup v1 hybrid host  -> installs runc, sets [engine] runtime = "runc"
   ulimits the host cannot grant    -> sets [containers] default_ulimits within the hard limits
+  no container init (catatonit)    -> installs catatonit, which --init needs
+  rootless store on vfs            -> switches to native overlay when this kernel supports it and
+                                      the store holds only what mino can rebuild (vfs copies the
+                                      whole image for every container: 30 s per start with mino-base)
+Edits go into the files you own (~/.config/containers/containers.conf and storage.conf, or
+/etc/containers/containers.conf as root); only the changed key is written.
 Then it builds the session image localhost/mino-base (Debian, git, zsh, Node.js, Claude Code; a
 few minutes, once per mino version). Its parent is pulled from a registry when one is reachable;
 otherwise it is made with debootstrap from this host's apt mirror (debootstrap is installed when
 missing). npm uses this host's registry, and the host's extra CA certificates are trusted.
-  no container init (catatonit)    -> installs catatonit, which --init needs
-Edits go into the containers.conf you own (~/.config/containers/containers.conf, or
-/etc/containers/containers.conf as root); only the changed key is written.
 On macOS it starts OrbStack, creates the machine, installs podman in it and adds uid ranges.
 Exits 1 when a critical problem remains.`)
     .action(async (opts: { yes?: boolean; check?: boolean; skipImage?: boolean }, command: Command) => {
       applyGlobalOptions(command);
+      // image.base_from comes from your own config file only (a project cannot pick the parent).
+      const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config.image.base_from;
       const { runtime, kind } = runtimeForCli();
       const out = process.stdout;
       const p = palette(out);
@@ -47,6 +55,7 @@ Exits 1 when a critical problem remains.`)
         confirm,
         reporter: (r) => out.write(formatCheck(r, out)),
         skipImage: Boolean(opts.skipImage),
+        baseFrom,
         progress: {
           say: (text) => {
             progress.end();

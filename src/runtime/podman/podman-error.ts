@@ -36,6 +36,21 @@ export class PodmanError extends MinoError {
   }
 }
 
+/** `volume rm` without force refused: containers (running or stopped) still use the volume. */
+export class VolumeInUseError extends MinoError {
+  /** IDs of the containers podman named, when it did. */
+  readonly containerIds: string[];
+
+  constructor(readonly volume: string, stderr: string) {
+    const ids = [...stderr.matchAll(/\b([0-9a-f]{64})\b/g)].map((m) => (m[1] ?? '').slice(0, 12));
+    super(`Volume ${volume} is used by container(s) ${ids.join(', ') || '(unknown)'}`, {
+      hint: 'Remove those containers first, or force the removal (which removes them too)',
+    });
+    this.name = 'VolumeInUseError';
+    this.containerIds = ids;
+  }
+}
+
 /** The last `n` non-empty lines of a text, joined by newlines. */
 export function lastLines(text: string, n: number): string {
   const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);

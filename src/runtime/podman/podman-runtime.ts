@@ -9,7 +9,7 @@ import {
   validateEnvKey, validateEnvValue, validateImageRef, validateMountPath, validateObjectName, validateUser,
 } from '../validate.js';
 import { buildContainerArgs, labelArgs, labelFilterArgs } from './podman-args.js';
-import { PodmanError, isNotFound, lastLines } from './podman-error.js';
+import { PodmanError, VolumeInUseError, isNotFound, lastLines } from './podman-error.js';
 import { parseContainerList, parseDu, parseImageNames, parseInfo, parseVolumeList } from './podman-json.js';
 
 /** How to reach podman. */
@@ -300,8 +300,12 @@ export class PodmanRuntime implements ContainerRuntime {
     }
   }
 
-  async volumeRemove(name: string): Promise<void> {
-    await this.podmanIgnoringMissing(['volume', 'rm', '-f', validateObjectName('volume', name)]);
+  async volumeRemove(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const args = ['volume', 'rm', ...(options.force ?? true ? ['-f'] : []), validateObjectName('volume', name)];
+    const result = await this.podman(args);
+    if (result.exitCode === 0 || isNotFound(result.stderr)) return;
+    if (/volume is being used/i.test(result.stderr)) throw new VolumeInUseError(name, result.stderr);
+    throw new PodmanError(args, result.exitCode, result.stderr);
   }
 
   async volumeList(prefix: string): Promise<VolumeInfo[]> {
@@ -319,8 +323,8 @@ export class PodmanRuntime implements ContainerRuntime {
     return parseVolumeList(result.stdout)[0];
   }
 
-  async volumeDiskUsage(prefix: string): Promise<Map<string, number>> {
-    const volumes = (await this.volumeList(prefix)).filter((v) => v.mountpoint);
+  async volumeDiskUsage(prefix: string, listed?: readonly VolumeInfo[]): Promise<Map<string, number>> {
+    const volumes = (listed ?? await this.volumeList(prefix)).filter((v) => v.name.startsWith(prefix) && v.mountpoint);
     const usage = new Map<string, number>();
     if (volumes.length === 0) return usage;
     const mountpoints = volumes.map((v) => v.mountpoint as string);

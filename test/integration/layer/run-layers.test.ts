@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,18 +36,22 @@ function writeLayer(project: string, name: string, toml: string, script: string)
 
 describe.runIf(canRun)('mino run --layers [rootful]', () => {
   let project = '';
-  let xdg: ReturnType<typeof isolatedXdg>;
+  let xdgDirs: ReturnType<typeof isolatedXdg>;
+  let xdg: NodeJS.ProcessEnv = {};
   const run = (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runMino> =>
     runMino(['run', ...args], { cwd: project, env: { ...xdg, ...env }, timeoutMs: 15 * 60_000 });
   // The project's own layers get versions no built-in has, so their images can be found and removed.
   const ownLayers = ['greeter@41', 'typescript@99'];
+  // The project's .mino/layers needs the user's trust (non-interactive runs skip it otherwise).
+  const TRUST = { MINO_TRUST_LOCAL: '1' };
 
   beforeAll(async () => {
     const status = await runMino(['status', '-f', 'json']);
     const base = (JSON.parse(status.stdout) as { checks: Array<{ id: string; status: string }> }).checks.find((c) => c.id === 'image.base');
     if (base?.status !== 'ok') throw new Error("mino-base is not built: run 'bin/mino setup --yes' before the integration tests");
     project = realpathSync(mkdtempSync(join(tmpdir(), 'mino-run-layers-')));
-    xdg = isolatedXdg();
+    xdgDirs = isolatedXdg();
+    xdg = { XDG_CONFIG_HOME: xdgDirs.XDG_CONFIG_HOME, XDG_STATE_HOME: xdgDirs.XDG_STATE_HOME, XDG_DATA_HOME: xdgDirs.XDG_DATA_HOME };
   });
 
   afterAll(() => {
@@ -56,7 +60,7 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
       if (ids.length > 0) podman(['rmi', '-f', ...ids]);
     }
     rmSync(project, { recursive: true, force: true });
-    rmSync(xdg.root, { recursive: true, force: true });
+    rmSync(xdgDirs.root, { recursive: true, force: true });
   });
 
   it('typescript: tsc runs; the second run reuses the composed image and builds nothing', async () => {
@@ -77,6 +81,18 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
     expect(composedWith('typescript@1')).toEqual(images);
   });
 
+  it("an image index whose base ID no longer matches (base rebuilt) is not trusted", async () => {
+    const indexFile = join(xdgDirs.XDG_DATA_HOME, 'mino', 'images.json');
+    const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { base: string; composed: string[] };
+    expect(index.base).toMatch(/^[0-9a-f]{64}$/);
+    expect(index.composed.some((t) => /^localhost\/mino-composed-[0-9a-f]{12}:latest$/.test(t))).toBe(true);
+    writeFileSync(indexFile, JSON.stringify({ base: '0'.repeat(64), composed: index.composed }));
+    const r = await run(['--layers', 'typescript', '--', 'tsc', '--version']);
+    expect(r.stdout).toMatch(/^Version 5/m);
+    expect(r.stderr).not.toContain('Building the image');
+    expect((JSON.parse(readFileSync(indexFile, 'utf8')) as { base: string }).base).toBe(index.base);
+  });
+
   it('python: python3 runs', async () => {
     const r = await run(['--layers', 'py', '--', 'python3', '-c', 'print(1)']);
     expect(r.stdout).toBe('1\n');
@@ -86,10 +102,19 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
   it('a project-local layer with an install.sh and [env]; [env] and -e precedence', async () => {
     writeLayer(project, 'greeter', '[layer]\nname = "greeter"\ndescription = "says hello"\nversion = "41"\n\n[env]\nGREETING = "hello from the layer"\nWHO = "layer"\n',
       '#!/bin/sh\nset -eu\nprintf \'#!/bin/sh\\necho "$GREETING, $WHO"\\n\' > /usr/local/bin/greet\nchmod 0755 /usr/local/bin/greet\n');
-    const r = await run(['--layers', 'greeter', '-e', 'WHO=cli', '--', 'greet']);
+    const r = await run(['--layers', 'greeter', '-e', 'WHO=cli', '--', 'greet'], TRUST);
     expect(r.stdout).toBe('hello from the layer, cli\n');
     expect(r.exitCode).toBe(0);
     expect(composedWith('greeter@41')).toHaveLength(1);
+
+    // Removed behind mino's back: the run says so and forgets it; the next run builds it again.
+    podman(['rmi', '-f', ...composedWith('greeter@41')]);
+    const gone = await run(['--layers', 'greeter', '--', 'greet'], TRUST);
+    expect(gone.exitCode).not.toBe(0);
+    expect(gone.stderr).toMatch(/Error: Image localhost\/mino-composed-[0-9a-f]{12}:latest for the selected layers was removed/);
+    const again = await run(['--layers', 'greeter', '--', 'greet'], TRUST);
+    expect(again.stderr).toContain('Building the image');
+    expect(again.stdout).toBe('hello from the layer, layer\n');
     const list = await runMino(['layers', 'list', '-f', 'json'], { cwd: project, env: { ...xdg } });
     expect((JSON.parse(list.stdout) as Array<{ name: string; source: string }>).find((l) => l.name === 'greeter')?.source).toBe('project');
   });
@@ -97,7 +122,7 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
   it('a project layer shadows the built-in one of the same name', async () => {
     writeLayer(project, 'typescript', '[layer]\nname = "typescript"\ndescription = "shadow"\nversion = "99"\n',
       '#!/bin/sh\necho shadowed > /etc/mino-shadow\n');
-    const r = await run(['--layers', 'typescript', '--', 'sh', '-c', 'cat /etc/mino-shadow; command -v tsc || echo no-tsc']);
+    const r = await run(['--layers', 'typescript', '--', 'sh', '-c', 'cat /etc/mino-shadow; command -v tsc || echo no-tsc'], TRUST);
     expect(r.stdout).toBe('shadowed\nno-tsc\n');
     expect(r.exitCode).toBe(0);
     rmSync(join(project, '.mino', 'layers', 'typescript'), { recursive: true });
@@ -105,7 +130,7 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
 
   it('a failing layer build exits non-zero with its output and starts no session', async () => {
     writeLayer(project, 'broken', '[layer]\nname = "broken"\ndescription = "fails"\nversion = "1"\n', '#!/bin/sh\necho "broken-$((40+2))"\nexit 7\n');
-    const r = await run(['--layers', 'broken', '-n', 'never-started', '--', 'true']);
+    const r = await run(['--layers', 'broken', '-n', 'never-started', '--', 'true'], TRUST);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/Error: Building the image for layers broken failed/);
     expect(r.stderr).toContain('broken-42');
@@ -128,7 +153,7 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
   it('--dry-run prints the composed image without building it', async () => {
     writeLayer(project, 'greeter', '[layer]\nname = "greeter"\ndescription = "says hello"\nversion = "41"\n', '#!/bin/sh\ntrue\n');
     const before = composedWith('greeter@41');
-    const r = await run(['--layers', 'greeter', '--dry-run', '--', 'true']);
+    const r = await run(['--layers', 'greeter', '--dry-run', '--', 'true'], TRUST);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/localhost\/mino-composed-[0-9a-f]{12}:latest/);
     expect(r.stderr).toMatch(/is not built yet/);

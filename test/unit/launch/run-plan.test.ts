@@ -245,7 +245,7 @@ describe('buildRunPlan: errors', () => {
     ['fractional host gid', { hostGid: 1.5 }, 'Invalid host gid 1.5'],
     ['bad owner pid', { ownerPid: 0 }, 'Invalid owner PID 0'],
     ['bad env', { cliEnv: ['NOPE'] }, "Invalid --env 'NOPE': expected KEY=VALUE"],
-    ['bad volume', { cliVolumes: ['rel:/x'] }, "Invalid --volume 'rel:/x': host path 'rel' is not absolute"],
+    ['bad volume', { cliVolumes: ['rel/x:/x'] }, "Invalid --volume 'rel/x:/x': host path 'rel/x' is not absolute"],
     ['project is /', { projectDir: '/' }, 'Refusing to use / as the project directory'],
     ['bad workdir', { workdir: '/etc' }, "Invalid container.workdir '/etc'"],
   ] as const)('%s', (_label, overrides, message) => {

@@ -15,9 +15,10 @@ describe('parseVolumeArg', () => {
   });
 
   it.each([
-    ['data:/data', "host path 'data' is not absolute"],
+    ['./data:/data', "host path './data' is not absolute"],
     ['~/data:/data', "host path '~/data' is not absolute"],
-    ['myvolume:/data', "host path 'myvolume' is not absolute"],
+    ['my.volume:/data', "host path 'my.volume' is not absolute"],
+    ['-opt:/data', "host path '-opt' is not absolute"],
     [':/data', "host path '' is not absolute"],
     ['/a:data', "container path 'data' is not absolute"],
     ['/a:', "container path '' is not absolute"],
@@ -41,14 +42,16 @@ describe('parseVolumeArg', () => {
   });
 
   it('mentions ~ and named volumes in the hint for relative hosts', () => {
-    expect(thrown(() => parseVolumeArg('~/x:/x', 'cli')).hint).toContain("'~', relative paths and named volumes are not supported");
+    const hint = thrown(() => parseVolumeArg('~/x:/x', 'cli')).hint;
+    expect(hint).toContain("'~' and relative paths are not supported");
+    expect(hint).toContain("a volume name from 'mino volume list'");
   });
 
   it('names config container.volumes for config values (exit 1)', () => {
-    const err = thrown(() => parseVolumeArg('rel:/x', 'config'));
+    const err = thrown(() => parseVolumeArg('rel/x:/x', 'config'));
     expect(err).toBeInstanceOf(MinoError);
     expect(err).not.toBeInstanceOf(UsageError);
-    expect(err.message).toBe("Invalid volume 'rel:/x' in config container.volumes: host path 'rel' is not absolute");
+    expect(err.message).toBe("Invalid volume 'rel/x:/x' in config container.volumes: host path 'rel/x' is not absolute");
   });
 });
 

@@ -39,7 +39,7 @@ describe('layer resolution', () => {
     const l = await resolveLayer('python', dirs);
     expect(l.source).toBe('built-in');
     expect(l.manifest.rootPackages).toEqual(['python3']);
-    expect(l.script).toContain('install_packages');
+    expect(l.script).toContain('mino-install-packages python3-pip');
   });
 
   it('prefers a user layer to a built-in one, and a project layer to both', async () => {
