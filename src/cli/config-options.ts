@@ -69,6 +69,7 @@ export function loadConfigForCli(command: Command, projectDir: string, mode: 'en
     projectDir,
     interactive: isInteractive(),
     confirm,
+    // Not silenced by --quiet: this is the trust prompt and its warnings.
     say: (line) => process.stderr.write(`${line}\n`),
     mode,
   });

@@ -1,22 +1,45 @@
 import type { Command } from 'commander';
 import { levelForVerbosity, setLogLevel, type LogLevel } from '../common/logger.js';
 import { sessionContext, type SessionContext } from '../app/session-context.js';
+import { setQuiet } from './notices.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { runtimeKind, selectRuntime, type RuntimeKind } from '../runtime/select-runtime.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
   verbose: number;
+  quiet: boolean;
 }
 
-/** Reads the global options from any (sub)command and applies the log level. */
+const increment = (_value: string, previous: number): number => previous + 1;
+
+/**
+ * Adds `-v/--verbose` (repeatable) and `-q/--quiet` to a command, so they work before and after
+ * the subcommand name (`mino -v run`, `mino run -v`, `mino volume create -q`).
+ */
+export function addVerbosityOptions(command: Command): Command {
+  command
+    .option('-v, --verbose', 'log more to stderr (repeat for more: -vv debug, -vvv trace)', increment, 0)
+    .option('-q, --quiet', 'no progress or notices on stderr (errors and warnings still show)');
+  for (const sub of command.commands) addVerbosityOptions(sub);
+  return command;
+}
+
+/** Reads the global options from any (sub)command and applies the log level and quiet mode. */
 export function applyGlobalOptions(command: Command): GlobalOptions {
-  const opts = command.optsWithGlobals() as { verbose?: number };
-  const verbose = opts.verbose ?? 0;
+  let verbose = 0;
+  let quiet = false;
+  // Each level may carry its own -v count and -q (see addVerbosityOptions): add them up.
+  for (let c: Command | null = command; c; c = c.parent) {
+    const opts = c.opts() as { verbose?: number; quiet?: boolean };
+    verbose += opts.verbose ?? 0;
+    quiet ||= Boolean(opts.quiet);
+  }
+  setQuiet(quiet);
   const fromEnv = process.env.MINO_LOG as LogLevel | undefined;
   const levels: LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
   setLogLevel(verbose > 0 || !fromEnv || !levels.includes(fromEnv) ? levelForVerbosity(verbose) : fromEnv);
-  return { verbose };
+  return { verbose, quiet };
 }
 
 /** The runtime for this machine and which kind it is. */

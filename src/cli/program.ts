@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, MinoError } from '../common/errors.js';
 import { VERSION } from '../version.js';
+import { addVerbosityOptions } from './global-options.js';
 import { registerExec } from './commands/exec.js';
 import { registerGc } from './commands/gc.js';
 import { registerLayers } from './commands/layers.js';
@@ -24,7 +25,6 @@ export function buildProgram(): Command {
   program
     .description('Run AI coding agents in locked-down rootless Podman containers, one project at a time')
     .version(VERSION, '-V, --version', 'print the version')
-    .option('-v, --verbose', 'log more to stderr (repeat for more: -vv debug, -vvv trace)', (_v: string, prev: number) => prev + 1, 0)
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .configureOutput({
@@ -49,6 +49,7 @@ export function buildProgram(): Command {
   registerTrust(program);
   registerCompletions(program);
   addConfigOptions(program);
+  addVerbosityOptions(program);
   for (const sub of program.commands) {
     sub.exitOverride().configureOutput({ outputError: () => undefined }).showSuggestionAfterError(true);
   }

@@ -6,6 +6,7 @@ import { buildProgress } from '../build-progress.js';
 import { runConfigOf } from '../../config/run-config.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
+import { isQuiet, noticeOrWarning } from '../notices.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -13,6 +14,7 @@ function collect(value: string, previous: string[]): string[] {
 
 /** Build progress of a composed image on stderr, announced once at its first step. */
 function composeProgress(): (event: BuildEvent) => void {
+  if (isQuiet()) return () => undefined;
   const err = process.stderr;
   const progress = buildProgress(err);
   let announced = false;
@@ -108,7 +110,7 @@ Examples:
       }, {
         stdinIsTty: Boolean(process.stdin.isTTY),
         rootless,
-        say: (m) => process.stderr.write(`${m}\n`),
+        say: noticeOrWarning,
         print: (l) => process.stdout.write(`${l}\n`),
         buildProgress: composeProgress(),
       });

@@ -7,6 +7,7 @@ import { readConfigFlags } from '../config-options.js';
 import { confirm } from '../prompt.js';
 import { formatCheck } from '../render-checks.js';
 import { buildProgress } from '../build-progress.js';
+import { isQuiet } from '../notices.js';
 
 /** `mino setup`: installs and repairs what the container engine needs on this machine. */
 export function registerSetup(program: Command): void {
@@ -56,7 +57,7 @@ Exits 1 when a critical problem remains.`)
         reporter: (r) => out.write(formatCheck(r, out)),
         skipImage: Boolean(opts.skipImage),
         baseFrom,
-        progress: {
+        progress: isQuiet() ? { say: () => undefined, buildOutput: () => undefined } : {
           say: (text) => {
             progress.end();
             err.write(`${pe.dim(text)}\n`);

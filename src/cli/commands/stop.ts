@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { stopSession } from '../../app/stop-session.js';
 import { sessionCli } from '../global-options.js';
+import { notice } from '../notices.js';
 
 /** `mino stop NAME`. */
 export function registerStop(program: Command): void {
@@ -13,8 +14,8 @@ export function registerStop(program: Command): void {
       const { ctx } = sessionCli(cmd);
       const result = await stopSession(ctx, name, Boolean(opts.force));
       const code = result.record.exit_code;
-      process.stderr.write(result.stopped
-        ? `Session ${name} stopped${code === null || code === undefined ? '' : ` (exit code ${code})`}\n`
-        : `Session ${name} is already ${result.record.status}\n`);
+      notice(result.stopped
+        ? `Session ${name} stopped${code === null || code === undefined ? '' : ` (exit code ${code})`}`
+        : `Session ${name} is already ${result.record.status}`);
     });
 }

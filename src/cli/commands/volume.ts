@@ -6,6 +6,7 @@ import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
 import { formatSize } from '../../volume/parse-size.js';
 import { sessionCli } from '../global-options.js';
+import { notice } from '../notices.js';
 
 const FORMATS = ['table', 'json', 'plain'] as const;
 
@@ -82,7 +83,7 @@ ${LIMIT_NOTE}`);
       const v = await createNamedVolume(ctx, name, opts.size);
       const limit = v.sizeLimitBytes > 0 ? ` (limit ${formatSize(v.sizeLimitBytes)}, not enforced)` : '';
       process.stdout.write(`Created volume ${v.slug}${limit}\n`);
-      process.stderr.write(`Mount it with: mino run --volume ${v.slug}:/data\n`);
+      notice(`Mount it with: mino run --volume ${v.slug}:/data`);
     });
 
   volume
