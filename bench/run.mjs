@@ -87,6 +87,27 @@ function composedPair() {
   return { layers: results[0], image: results[1], ratio: ratio(results[0].median_ms, results[1].median_ms), overhead_ms: round(results[0].median_ms - results[1].median_ms) };
 }
 
+/** `mino cache list` with `count` cache volumes (created here, labelled io.mino.bench, removed after). */
+function cacheListMany(count) {
+  const names = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const hash = (0xb0000000000 + i).toString(16).padStart(12, '0');
+      const name = `mino-cache-npm-${hash}`;
+      check(['podman', 'volume', 'create', '--label', 'io.mino.bench=true', '--label', 'io.mino.cache=true', '--label', 'io.mino.cache.ecosystem=npm',
+        '--label', `io.mino.cache.hash=${hash}`, '--label', `io.mino.cache.created_at=${new Date().toISOString()}`, name]);
+      names.push(name);
+    }
+    const [list, node] = interleaved([
+      { name: `mino cache list -f json (${count} cache volumes)`, argv: [process.execPath, mino, 'cache', 'list', '-f', 'json'], env },
+      { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
+    ], { runs, warmup });
+    return { mino: list, node, target_ms: 1000 };
+  } finally {
+    if (names.length > 0) spawnSync('podman', ['volume', 'rm', '-f', ...names], { env });
+  }
+}
+
 function sessionsFixture(count) {
   const dir = join(root, 'many', 'mino', 'sessions');
   mkdirSync(dir, { recursive: true });
@@ -108,6 +129,7 @@ try {
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
   ], { runs: runs * 2, warmup });
   const composed = composedPair();
+  const cacheList = cacheListMany(200);
   const manyState = sessionsFixture(1000);
   const [list1000, node0b] = interleaved([
     { name: 'mino list -a -f json (1,000 sessions)', argv: [process.execPath, mino, 'list', '-a', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
@@ -123,6 +145,7 @@ try {
       run_none: { ...none, target_ratio: 1.15 },
       version: { mino: version, node: node0, ratio: ratio(version.median_ms, node0.median_ms), target_ratio: 1.3 },
       list_1000: { mino: list1000, node: node0b, ratio: ratio(list1000.median_ms, node0b.median_ms), target_ratio: 1.6 },
+      cache_list_200: cacheList,
       composed_hit: composed ? { ...composed, target_ratio: 1.1 } : { skipped: 'mino-base is not built (mino setup)' },
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
@@ -138,6 +161,7 @@ try {
     ['(c) --version vs node -e 0', version.median_ms, node0.median_ms, report.results.version.ratio, 1.3],
     ['(d) list 1,000 vs node -e 0', list1000.median_ms, node0b.median_ms, report.results.list_1000.ratio, 1.6],
   ];
+  rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
   if (composed) rows.push(['(e) --layers ts vs --image tag', composed.layers.median_ms, composed.image.median_ms, composed.ratio, 1.1]);
   process.stderr.write(`\n${'case'.padEnd(30)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
   for (const [name, a, b, r, t] of rows) {

@@ -91,6 +91,9 @@ export function planReconcile(
       continue;
     }
     if (c.state === 'exited' || c.state === 'stopped') {
+      // An attached run whose owner lives records its own end (podman is removing the --rm
+      // container right now): leave it to the owner, which knows the exit code first-hand.
+      if (ownerAlive && (s.mode === 'command' || s.mode === 'shell')) continue;
       const exitCode = c.exitCode ?? null;
       fixes.push({
         name: s.name, from: s.status, status: statusForExit(exitCode), exitCode,

@@ -53,6 +53,18 @@ describe('mino cache on real podman', () => {
     expect(Date.parse(labels['io.mino.cache.created_at'] ?? '')).not.toBeNaN();
   });
 
+  it('two sessions at once share a complete cache read-only with --cache-ro', async () => {
+    const project = engine.project('shared', { 'go.sum': 'shared1' });
+    const fill = await run(project, [], 'echo filled > /cache/go/f');
+    expect(fill.exitCode, fill.stderr).toBe(0);
+    const both = await Promise.all([1, 2].map(() => run(project, ['--cache-ro'],
+      'cat /cache/go/f; sleep 2; touch /cache/go/mine 2>/dev/null && echo writable || echo read-only')));
+    for (const r of both) {
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toBe('filled\nread-only\n');
+    }
+  });
+
   it('a failed command leaves the cache building (read-write); success completes it (read-only with --cache-ro)', async () => {
     const project = engine.project('states', { 'go.sum': 'g1' });
     const volume = `mino-cache-go-${key('g1')}`;

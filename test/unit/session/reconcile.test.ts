@@ -190,6 +190,14 @@ describe('planReconcile: active sessions', () => {
     expect(plan([session('k9', 'running')], [own('k9', id)])).toEqual({ fixes: [], orphans: [] });
   });
 
+  it('leaves an exited container of a live attached run to its owner (podman is removing it), but not a detached one', () => {
+    const exited = own('att', id, { state: 'exited', exitCode: 0 });
+    expect(plan([session('att', 'running', { ownerPid: ALIVE, mode: 'command' })], [exited]).fixes).toEqual([]);
+    expect(plan([session('att', 'running', { ownerPid: ALIVE, mode: 'shell' })], [exited]).fixes).toEqual([]);
+    expect(plan([session('att', 'running', { ownerPid: DEAD, mode: 'command' })], [exited]).fixes).toHaveLength(1);
+    expect(plan([session('att', 'running', { ownerPid: ALIVE, mode: 'detached' })], [exited]).fixes).toHaveLength(1);
+  });
+
   it('leaves a running session with a paused container alone', () => {
     expect(plan([session('web', 'running')], [own('web', id, { state: 'paused' })]).fixes).toEqual([]);
   });
@@ -243,8 +251,8 @@ describe('planReconcile: active sessions', () => {
     expect(fix).toEqual({ name: 'bg', from: 'running', status: 'stopped', exitCode: null, reason: 'container exited with code unknown', removeContainer: id });
   });
 
-  it('records an exited container even while the owner lives (the exit code is final)', () => {
-    const [fix] = plan([session('web', 'running', { ownerPid: ALIVE })], [own('web', id, { state: 'exited', exitCode: 9 })]).fixes;
+  it('records an exited detached container even while its owner lives (the exit code is final)', () => {
+    const [fix] = plan([session('web', 'running', { ownerPid: ALIVE, mode: 'detached' })], [own('web', id, { state: 'exited', exitCode: 9 })]).fixes;
     expect(fix).toMatchObject({ status: 'stopped', exitCode: 9, removeContainer: id });
   });
 
