@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,13 @@ describe('mino CLI basics', () => {
       const r = await runMino([flag]);
       expect(r).toMatchObject({ exitCode: 0, stdout: `${version}\n`, stderr: '' });
     }
+  });
+
+  it('the launcher\'s --version fast path agrees with the bundle\'s own version', () => {
+    // bin/mino answers --version from package.json; the bundle has the version injected at build.
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'mino.cjs'), '--version'], { encoding: 'utf8' });
+    expect(r.stdout).toBe(`${version}\n`);
+    expect(r.status).toBe(0);
   });
 
   it('shows help for the program and for each command', async () => {
