@@ -1,8 +1,5 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../common/atomic-write.js';
-import { errorMessage } from '../common/errors.js';
-import { withFileLock } from '../session/file-lock.js';
+import { JsonRecordDir } from '../common/json-record-dir.js';
 import { parseCacheVolumeName } from './cache-volume.js';
 import { finalized, markedUsed, newSidecar, parseSidecar, serializeSidecar, type CacheSidecar } from './cache-sidecar.js';
 
@@ -10,10 +7,6 @@ import { finalized, markedUsed, newSidecar, parseSidecar, serializeSidecar, type
 export interface SidecarList {
   sidecars: CacheSidecar[];
   warnings: string[];
-}
-
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
 /**
@@ -25,41 +18,33 @@ function code(err: unknown): string | undefined {
 export class CacheStore {
   /** The sidecar directory. */
   readonly dir: string;
+  private readonly records: JsonRecordDir;
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, 'cache');
+    this.records = new JsonRecordDir(this.dir, 'cache');
   }
 
-  private file(base: string): string {
+  private key(base: string): string {
     const parsed = parseCacheVolumeName(base);
     if (!parsed || parsed.base !== base) throw new Error(`not a canonical cache volume name: ${base}`);
-    return join(this.dir, `${base}.json`);
-  }
-
-  private ensureDir(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    try {
-      if ((statSync(this.dir).mode & 0o077) !== 0) chmodSync(this.dir, 0o700);
-    } catch {
-      // Not ours to change.
-    }
+    return base;
   }
 
   private write(s: CacheSidecar): void {
-    this.ensureDir();
-    writeFileAtomic(this.file(parseCacheVolumeName(s.volume_name)!.base), serializeSidecar(s), { mode: 0o600 });
+    this.records.write(this.key(parseCacheVolumeName(s.volume_name)!.base), serializeSidecar(s));
   }
 
   private locked<T>(base: string, fn: () => T): T {
-    this.ensureDir();
-    return withFileLock(join(this.dir, `.${base}.lock`), fn, { what: `cache '${base}'` });
+    return this.records.locked(this.key(base), fn);
   }
 
   /** The sidecar of a canonical name; undefined when missing or unreadable (then treated as a miss). */
   get(base: string): CacheSidecar | undefined {
-    const file = this.file(base);
+    const key = this.key(base);
     try {
-      return parseSidecar(readFileSync(file, 'utf8'));
+      const text = this.records.read(key);
+      return text === undefined ? undefined : parseSidecar(text);
     } catch {
       return undefined;
     }
@@ -101,35 +86,17 @@ export class CacheStore {
     this.locked(base, () => {
       const current = this.get(base);
       if (current && current.volume_name !== volume) return;
-      try {
-        unlinkSync(this.file(base));
-      } catch (err) {
-        if (code(err) !== 'ENOENT') throw err;
-      }
+      this.records.remove(base);
     });
   }
 
   /** Every sidecar, sorted by file name; unreadable ones become warnings. */
   list(): SidecarList {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch (err) {
-      if (code(err) === 'ENOENT') return { sidecars: [], warnings: [] };
-      throw err;
-    }
-    const sidecars: CacheSidecar[] = [];
-    const warnings: string[] = [];
-    for (const name of names.sort()) {
-      if (!name.endsWith('.json') || name.startsWith('.')) continue;
-      try {
-        const s = parseSidecar(readFileSync(join(this.dir, name), 'utf8'));
-        if (`${parseCacheVolumeName(s.volume_name)!.base}.json` !== name) throw new Error('volume_name does not match the file name');
-        sidecars.push(s);
-      } catch (err) {
-        warnings.push(`Skipping cache record ${join(this.dir, name)}: ${errorMessage(err)}`);
-      }
-    }
-    return { sidecars, warnings };
+    const { records, warnings } = this.records.list((text, name) => {
+      const s = parseSidecar(text);
+      if (`${parseCacheVolumeName(s.volume_name)!.base}.json` !== name) throw new Error('volume_name does not match the file name');
+      return s;
+    }, 'cache record');
+    return { sidecars: records, warnings };
   }
 }
