@@ -11,7 +11,7 @@ describe('JsonRecordDir', () => {
   it('writes private records atomically, reads, removes, and lists them sorted with warnings for bad ones', () => {
     const dir = new JsonRecordDir(join(root, 'recs'), 'thing');
     expect(dir.read('a')).toBeUndefined();
-    expect(dir.list(JSON.parse, 'thing').records).toEqual([]);
+    expect(dir.list((text) => JSON.parse(text) as unknown, 'thing').records).toEqual([]);
     dir.write('b', '{"n":2}');
     dir.locked('a', () => dir.write('a', '{"n":1}'));
     writeFileSync(join(root, 'recs', 'c.json'), '{broken');
