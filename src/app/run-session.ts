@@ -20,6 +20,7 @@ import { processAlive, reconcileSessions } from './reconcile-sessions.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { forgetComposed } from '../image/image-index.js';
 import { isComposedTag } from '../layer/compose-hash.js';
+import { isMinoImage } from '../volume/home-volume.js';
 import { DEFAULT_IMAGE, resolveRunImage } from './run-image.js';
 import type { SessionContext } from './session-context.js';
 
@@ -81,11 +82,13 @@ function resolveProject(dir: string | undefined): string {
 
 /** The uid mino-built images run as (`developer`); other images are left to podman. */
 function imageUserOf(image: string): number | undefined {
-  return /^(localhost\/)?mino-(base|composed-[0-9a-f]+)(:|$)/.test(image) ? 1000 : undefined;
+  return isMinoImage(image) ? 1000 : undefined;
 }
 
-/** The image chosen for a run, with the environment its layers add. */
+/** What runSession resolved before planning: the project and the image with its layer env. */
 interface ChosenImage {
+  /** Canonical project directory (resolveProject). */
+  projectDir: string;
   image: string;
   layerEnv: Record<string, string>;
 }
@@ -102,7 +105,7 @@ export function planRun(
   const { image } = chosen;
   return buildRunPlan({
     sessionName,
-    projectDir: resolveProject(req.project),
+    projectDir: chosen.projectDir,
     homeDir: safeRealpath(homedir()),
     allowHome: req.allowHome,
     image,
@@ -203,9 +206,10 @@ export async function runSession(ctx: SessionContext, req: RunRequest, io: RunIo
   if (req.noCache && (req.cacheFresh || req.cacheRo)) {
     throw new UsageError(`--no-cache cannot be combined with ${req.cacheFresh ? '--cache-fresh' : '--cache-ro'}`, 'Use one of them');
   }
-  const name = req.name ?? defaultSessionName();
+  const name = req.name === undefined ? defaultSessionName() : validateSessionName(req.name);
   const fixed = { ...req, name };
-  planRun(ctx, fixed, io, { image: req.image ?? DEFAULT_IMAGE, layerEnv: {} });
+  const projectDir = resolveProject(req.project);
+  planRun(ctx, fixed, io, { projectDir, image: req.image ?? DEFAULT_IMAGE, layerEnv: {} });
   const chosen = await resolveRunImage(ctx.runtime, {
     cliLayers: req.layers,
     cliImage: req.image,
@@ -215,16 +219,17 @@ export async function runSession(ctx: SessionContext, req: RunRequest, io: RunIo
     configLayers: process.env.MINO_IMAGE ? undefined : req.config?.layers,
     configImage: process.env.MINO_IMAGE ? undefined : req.config?.image,
     // Project layers only when trusted (a snapshot of exactly the trusted bytes).
-    layerProjectDir: req.config ? req.config.layerProjectDir : resolveProject(req.project),
+    layerProjectDir: req.config ? req.config.layerProjectDir : projectDir,
     dryRun: req.dryRun,
     onProgress: io.buildProgress,
   });
-  const caches = await resolveCacheMounts(ctx, resolveProject(req.project), {
-    enabled: !(req.noCache ?? false) && (req.config?.cache ?? true),
+  const cachesOn = !(req.noCache ?? false) && (req.config?.cache ?? true);
+  const caches = await resolveCacheMounts(ctx, projectDir, {
+    enabled: cachesOn,
     fresh: req.cacheFresh ?? false,
     readOnly: req.cacheRo ?? false,
   });
-  const plan = planRun(ctx, fixed, io, { image: chosen.image, layerEnv: chosen.env }, caches);
+  const plan = planRun(ctx, fixed, io, { projectDir, image: chosen.image, layerEnv: chosen.env }, caches);
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
     io.print(formatPlanLine(plan));
@@ -233,7 +238,6 @@ export async function runSession(ctx: SessionContext, req: RunRequest, io: RunIo
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
   await prepareVolumes(ctx, plan, io.say);
   await createSession(ctx, plan);
-  const cachesOn = !(req.noCache ?? false) && (req.config?.cache ?? true);
   const gc = Promise.resolve(cheapGc(ctx))
     .then(() => (cachesOn ? enforceCacheBudget(ctx, req.config?.cacheMaxTotalGb ?? DEFAULT_MAX_TOTAL_GB) : []))
     .then((lines) => {

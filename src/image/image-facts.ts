@@ -42,13 +42,3 @@ export async function tryPull(runtime: ContainerRuntime, image: string, timeoutS
 export function formatBytes(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${Math.round(n / 1e6)} MB`;
 }
-
-/**
- * The image IDs of several local images in one podman call, in order; undefined when any of
- * them does not exist.
- */
-export async function imageIds(runtime: ContainerRuntime, images: readonly string[]): Promise<string[] | undefined> {
-  const r = await runtime.hostExec(['podman', 'image', 'inspect', '--format', '{{.Id}}', ...images.map((i) => validateImageRef(i))]);
-  const ids = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-  return r.exitCode === 0 && ids.length === images.length ? ids : undefined;
-}

@@ -7,11 +7,11 @@ import { stateKeyFor, type SessionContext } from '../../../src/app/session-conte
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { CacheStore } from '../../../src/cache/cache-store.js';
 import { SessionStore } from '../../../src/session/session-store.js';
-import { FakeCacheEngine } from './fake-cache-engine.js';
+import { FakeEngine } from './fake-engine.js';
 
 describe('disk budget check of mino run', () => {
   let root: string;
-  let engine: FakeCacheEngine;
+  let engine: FakeEngine;
   let ctx: SessionContext;
   const GB = 1024 ** 3;
 
@@ -19,7 +19,7 @@ describe('disk budget check of mino run', () => {
     root = mkdtempSync(join(tmpdir(), 'mino-budget-'));
     vi.stubEnv('XDG_DATA_HOME', join(root, 'data'));
     const state = join(root, 'state');
-    engine = new FakeCacheEngine();
+    engine = new FakeEngine();
     engine.imagesJson = '[]';
     ctx = { runtime: engine.runtime(), store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
     const store = new CacheStore(state);

@@ -10,7 +10,7 @@ import { CacheStore } from '../../../src/cache/cache-store.js';
 import { rememberComposed, readImageIndex } from '../../../src/image/image-index.js';
 import { SessionStore } from '../../../src/session/session-store.js';
 import { homeVolumeKnown, rememberHomeVolume } from '../../../src/volume/home-volume-marker.js';
-import { FakeCacheEngine, container } from './fake-cache-engine.js';
+import { FakeEngine, container } from './fake-engine.js';
 
 const OLD = 'mino-cache-npm-a1b2c3d4e5f6';
 const BUSY = 'mino-cache-cargo-0123456789ab';
@@ -19,14 +19,14 @@ const GONE_HOME = 'mino-home-bbbbbbbbbbbb';
 describe('mino cache use cases', () => {
   let root: string;
   let state: string;
-  let engine: FakeCacheEngine;
+  let engine: FakeEngine;
   let ctx: SessionContext;
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'mino-managecache-'));
     state = join(root, 'state');
     vi.stubEnv('XDG_DATA_HOME', join(root, 'data'));
-    engine = new FakeCacheEngine();
+    engine = new FakeEngine();
     ctx = { runtime: engine.runtime(), store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
     const store = new CacheStore(state);
     for (const v of [OLD, BUSY]) {

@@ -10,14 +10,14 @@ import { CacheStore } from '../../../src/cache/cache-store.js';
 import { cacheKeyOf } from '../../../src/cache/lockfiles.js';
 import { newSessionRecord } from '../../../src/session/session-record.js';
 import { SessionStore } from '../../../src/session/session-store.js';
-import { FakeCacheEngine, container } from './fake-cache-engine.js';
+import { FakeEngine, container } from './fake-engine.js';
 
 const on = { enabled: true, fresh: false, readOnly: false };
 
 describe('dependency caches on the run path', () => {
   let state: string;
   let project: string;
-  let engine: FakeCacheEngine;
+  let engine: FakeEngine;
   let ctx: SessionContext;
   const said: string[] = [];
   const say = (m: string): void => {
@@ -27,7 +27,7 @@ describe('dependency caches on the run path', () => {
   beforeEach(() => {
     state = mkdtempSync(join(tmpdir(), 'mino-prepcache-'));
     project = mkdtempSync(join(tmpdir(), 'mino-prepcache-proj-'));
-    engine = new FakeCacheEngine();
+    engine = new FakeEngine();
     ctx = { runtime: engine.runtime(), store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
     said.length = 0;
   });
@@ -122,7 +122,7 @@ describe('a cache whose volume vanished', () => {
     const state = mkdtempSync(join(tmpdir(), 'mino-prepcache-'));
     const project = mkdtempSync(join(tmpdir(), 'mino-prepcache-proj-'));
     try {
-      const engine = new FakeCacheEngine();
+      const engine = new FakeEngine();
       const ctx: SessionContext = { runtime: engine.runtime(), store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
       writeFileSync(join(project, 'go.sum'), 'g');
       await prepareCaches(ctx, await resolveCacheMounts(ctx, project, on), () => undefined);

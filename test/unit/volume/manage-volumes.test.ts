@@ -9,55 +9,10 @@ import { prepareVolumes } from '../../../src/app/prepare-volumes.js';
 import { stateKeyFor, type SessionContext } from '../../../src/app/session-context.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { buildRunPlan } from '../../../src/launch/run-plan.js';
-import type { ContainerRuntime, ContainerSummary, VolumeInfo } from '../../../src/runtime/container-runtime.js';
-import { VolumeInUseError } from '../../../src/runtime/podman/podman-error.js';
+import { FakeEngine, container } from '../app/fake-engine.js';
 import { SessionStore } from '../../../src/session/session-store.js';
 import { VolumeStore } from '../../../src/volume/volume-store.js';
 import { typicalInput } from '../launch/plan-input.js';
-
-/** A fake engine holding volumes and containers in memory and recording every call. */
-class FakeEngine {
-  volumes = new Map<string, VolumeInfo>();
-  containers: ContainerSummary[] = [];
-  usage = new Map<string, number>();
-  calls: string[] = [];
-
-  runtime(): ContainerRuntime {
-    const impl: Partial<ContainerRuntime> = {
-      volumeList: async (prefix) => {
-        this.calls.push(`volumeList ${prefix}`);
-        return [...this.volumes.values()].filter((v) => v.name.startsWith(prefix));
-      },
-      volumeInspect: async (name) => {
-        this.calls.push(`volumeInspect ${name}`);
-        return this.volumes.get(name);
-      },
-      volumeCreate: async (name, labels) => {
-        this.calls.push(`volumeCreate ${name}`);
-        if (!this.volumes.has(name)) this.volumes.set(name, { name, labels, mountpoint: `/vol/${name}` });
-      },
-      volumeRemove: async (name, options) => {
-        this.calls.push(`volumeRemove ${name} force=${options?.force ?? true}`);
-        const users = this.containers.filter((c) => c.labels['uses'] === name);
-        if (users.length > 0 && options?.force === false) throw new VolumeInUseError(name, `${'a'.repeat(64)}: volume is being used`);
-        this.volumes.delete(name);
-      },
-      volumeDiskUsage: async (prefix) => {
-        this.calls.push(`volumeDiskUsage ${prefix}`);
-        return new Map([...this.usage].filter(([k]) => k.startsWith(prefix)));
-      },
-      listContainers: async () => {
-        this.calls.push('listContainers');
-        return this.containers;
-      },
-    };
-    return new Proxy(impl as ContainerRuntime, {
-      get: (target, prop: string) => (prop in target ? target[prop as keyof ContainerRuntime] : () => {
-        throw new Error(`unexpected runtime call ${prop}`);
-      }),
-    });
-  }
-}
 
 /** What a promise rejected with (fails the test when it resolves). */
 async function rejection(p: Promise<unknown>): Promise<Error & { hint?: string }> {
@@ -69,9 +24,6 @@ async function rejection(p: Promise<unknown>): Promise<Error & { hint?: string }
   throw new Error('expected a rejection');
 }
 
-function container(name: string, state: ContainerSummary['state'], labels: Record<string, string>): ContainerSummary {
-  return { id: `${name}-id`, name, image: 'img', state, labels, exitCode: undefined, createdAt: 0 };
-}
 
 describe('named volume use cases', () => {
   let state: string;

@@ -6,11 +6,11 @@ import { PodmanError, VolumeInUseError } from '../../../src/runtime/podman/podma
 export const IMAGES_JSON = readFileSync(new URL('../../fixtures/podman/images-mino.json', import.meta.url), 'utf8');
 
 /**
- * A fake engine for the cache use cases: volumes, containers and images in memory, every call
- * recorded. A volume named in a container's `uses` label (comma-separated) is in use: podman
+ * A fake engine for the volume and cache use cases: volumes, containers and images in memory,
+ * every call recorded. A volume named in a container's `uses` label (comma-separated) is in use: podman
  * refuses to remove it without force.
  */
-export class FakeCacheEngine {
+export class FakeEngine {
   volumes = new Map<string, VolumeInfo>();
   containers: ContainerSummary[] = [];
   usage = new Map<string, number>();
@@ -24,6 +24,10 @@ export class FakeCacheEngine {
       volumeList: async (prefix) => {
         this.calls.push(`volumeList ${prefix}`);
         return [...this.volumes.values()].filter((v) => v.name.startsWith(prefix));
+      },
+      volumeInspect: async (name) => {
+        this.calls.push(`volumeInspect ${name}`);
+        return this.volumes.get(name);
       },
       volumeCreate: async (name, labels) => {
         this.calls.push(`volumeCreate ${name}`);
