@@ -9,6 +9,7 @@ export default defineConfig({
     // on a 2-core machine, tests inside a file run in order.
     fileParallelism: false,
     globalSetup: ['test/helpers/global-setup.ts'],
+    setupFiles: ['test/helpers/neutral-cwd.ts'],
     reporters: ['default'],
   },
 });

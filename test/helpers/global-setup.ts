@@ -1,20 +1,25 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import {
-  IN_CI, IS_ROOT, MINO_BIN, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, hasPodman, rootlessPrefix, uidOf,
+  IN_CI, IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_UID, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, hasPodman, rootlessPrefix, uidOf,
 } from './test-env.js';
 
 /**
  * Prepares the machine for integration tests: builds the busybox test image for root and for
- * the rootless test user (creating that user when running as root), and removes every podman
- * object labelled io.mino.test afterwards.
+ * the rootless test user (creating that user when running as root), gives that user a copy of
+ * the built CLI it can read, and removes the podman objects this run labelled afterwards.
  */
+
+/** Objects labelled io.mino.test by a run that ended this long ago without cleaning up are removed. */
+const STALE_AFTER_SECONDS = 6 * 3600;
 
 function sh(argv: string[], options: { input?: string | Buffer; allowFail?: boolean } = {}): string {
   const [file, ...args] = argv;
-  const r = spawnSync(file!, args, { input: options.input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // cwd '/': the rootless test user may not be allowed into the checkout (root's 0700 home).
+  const r = spawnSync(file!, args, { input: options.input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, cwd: '/' });
   if (r.status !== 0 && !options.allowFail) {
     throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   }
@@ -50,33 +55,78 @@ function busyboxRootfs(busybox: string): string {
 function importImage(prefix: string[], rootfs: string): void {
   const tar = spawnSync('tar', ['-C', rootfs, '-c', '-f', '-', '.'], { maxBuffer: 256 * 1024 * 1024 });
   if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
-  sh([...prefix, 'podman', 'import', '-q', '--change', 'CMD ["/bin/sh"]', '-', TEST_IMAGE], { input: tar.stdout });
+  sh([...prefix, 'podman', 'import', '-q', '--change', 'CMD ["/bin/sh"]', '--change', 'LABEL io.mino.test.busybox=1', '-', TEST_IMAGE], { input: tar.stdout });
+  // The image this import replaced (untagged now) unless a container still uses it.
+  sh([...prefix, 'podman', 'image', 'prune', '-f', '--filter', 'label=io.mino.test.busybox=1'], { allowFail: true });
 }
 
 function ensureRootlessUser(): void {
   if (uidOf(ROOTLESS_USER) === undefined) {
-    sh(['useradd', '--create-home', '--shell', '/bin/sh', ROOTLESS_USER]);
+    // A fixed uid that is not 1000 (see ROOTLESS_UID); useradd also gives it subuid/subgid ranges.
+    sh(['useradd', '--create-home', '--shell', '/bin/sh', '--uid', String(ROOTLESS_UID), ROOTLESS_USER]);
   }
   const uid = uidOf(ROOTLESS_USER)!;
+  if (uid === 1000) {
+    throw new Error(`the rootless test user ${ROOTLESS_USER} has uid 1000, the image user's uid, which hides ownership bugs; remove it (userdel -r ${ROOTLESS_USER}) and let the tests create it again`);
+  }
   const runtimeDir = `/run/user/${uid}`;
   mkdirSync(runtimeDir, { recursive: true });
   chownSync(runtimeDir, uid, uid);
   chmodSync(runtimeDir, 0o700);
 }
 
-function cleanupLabelled(prefix: string[]): void {
-  const filter = ['--filter', `label=${TEST_LABEL}`];
-  const ids = (args: string[]): string[] => sh([...prefix, 'podman', ...args], { allowFail: true }).split('\n').filter(Boolean);
-  const containers = ids(['ps', '-a', '-q', ...filter]);
+/** Seconds since the epoch of a podman JSON `Created`/`CreatedAt` value (number or date string). */
+function createdSeconds(value: unknown): number {
+  if (typeof value === 'number') return value;
+  const t = Date.parse(String(value));
+  return Number.isNaN(t) ? Date.now() / 1000 : t / 1000;
+}
+
+/**
+ * Removes the podman objects labelled io.mino.test=<run> and, with `stale`, those of any run that
+ * are older than STALE_AFTER_SECONDS (left by a run that was killed). Objects of other runs going
+ * on at the same time (another checkout's tests) are left alone.
+ */
+function cleanupLabelled(prefix: string[], run: string, stale: boolean): void {
+  const podmanJson = (args: string[]): Record<string, unknown>[] => {
+    const out = sh([...prefix, 'podman', ...args, '--format', 'json', '--filter', `label=${TEST_LABEL}`], { allowFail: true });
+    try {
+      return JSON.parse(out || '[]') as Record<string, unknown>[];
+    } catch {
+      return [];
+    }
+  };
+  const now = Date.now() / 1000;
+  const labelsOf = (o: Record<string, unknown>): Record<string, string> => (o.Labels ?? {}) as Record<string, string>;
+  const doomed = (o: Record<string, unknown>, created: unknown): boolean =>
+    labelsOf(o)[TEST_LABEL] === run || (stale && now - createdSeconds(created) > STALE_AFTER_SECONDS);
+  const containers = podmanJson(['ps', '-a']).filter((c) => doomed(c, c.Created)).map((c) => String(c.Id));
   if (containers.length) sh([...prefix, 'podman', 'rm', '-f', '-i', ...containers], { allowFail: true });
-  const volumes = ids(['volume', 'ls', '-q', ...filter]);
+  const volumes = podmanJson(['volume', 'ls']).filter((v) => doomed(v, v.CreatedAt)).map((v) => String(v.Name));
   if (volumes.length) sh([...prefix, 'podman', 'volume', 'rm', '-f', ...volumes], { allowFail: true });
   const secrets = sh([...prefix, 'podman', 'secret', 'ls', '--format', '{{.Name}}'], { allowFail: true })
-    .split('\n').filter((n) => n.startsWith('mino-test-'));
+    .split('\n').filter((n) => n.startsWith(`mino-test-${run}-`));
   for (const s of secrets) sh([...prefix, 'podman', 'secret', 'rm', s], { allowFail: true });
-  const images = ids(['images', '-q', ...filter]);
-  if (images.length) sh([...prefix, 'podman', 'rmi', '-f', ...images], { allowFail: true });
-  sh([...prefix, 'podman', 'rmi', '-i', TEST_IMAGE], { allowFail: true });
+  const images = podmanJson(['images']).filter((i) => doomed(i, i.Created)).map((i) => String(i.Id));
+  // Without -f: an image another run's container still uses stays.
+  for (const image of images) sh([...prefix, 'podman', 'rmi', '-i', image], { allowFail: true });
+}
+
+/**
+ * A copy of the built CLI (launcher, bundle, built-in layers, production dependencies) in a
+ * world-readable temporary directory, for the rootless test user: the checkout itself may be
+ * where that user cannot enter. Returns the directory.
+ */
+function rootlessInstall(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mino-test-install-'));
+  chmodSync(dir, 0o755);
+  const production = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout
+    .split('\n').map((p) => relative(REPO_ROOT, p)).filter((p) => p.startsWith('node_modules'));
+  for (const part of ['bin', 'dist', 'layers', 'package.json', ...production]) {
+    if (existsSync(join(REPO_ROOT, part))) cpSync(join(REPO_ROOT, part), join(dir, part), { recursive: true });
+  }
+  sh(['chmod', '-R', 'a+rX', dir]);
+  return dir;
 }
 
 /**
@@ -96,6 +146,9 @@ const prefixes: string[][] = [];
 
 /** vitest global setup. */
 export default function setup(): () => void {
+  const run = process.env.MINO_TEST_RUN ?? randomBytes(4).toString('hex');
+  // Workers inherit this environment: test-env reads the run id and the rootless CLI copy from it.
+  process.env.MINO_TEST_RUN = run;
   if (!existsSync(join(MINO_BIN, '..', '..', 'dist', 'mino.cjs'))) {
     throw new Error('dist/mino.cjs is missing: run `npm run build` first (npm test does)');
   }
@@ -109,14 +162,17 @@ export default function setup(): () => void {
     throw new Error('busybox-static is needed to build the test image (apt-get install busybox-static)');
   }
   const rootfs = busyboxRootfs(busybox);
+  let install: string | undefined;
   try {
     if (IS_ROOT) {
       prefixes.push([]);
       ensureRootlessUser();
+      install = rootlessInstall();
+      process.env.MINO_TEST_ROOTLESS_BIN = join(install, 'bin', 'mino');
     }
     prefixes.push(rootlessPrefix());
     for (const prefix of prefixes) {
-      cleanupLabelled(prefix);
+      cleanupLabelled(prefix, run, true);
       importImage(prefix, rootfs);
     }
   } finally {
@@ -124,9 +180,10 @@ export default function setup(): () => void {
   }
   return () => {
     for (const prefix of prefixes) {
-      cleanupLabelled(prefix);
+      cleanupLabelled(prefix, run, false);
       cleanupTestHomeVolumes(prefix);
     }
+    if (install) rmSync(install, { recursive: true, force: true });
     // Fake-orb state directories.
     for (const entry of readdirSync(tmpdir())) {
       if (entry.startsWith('mino-fake-orb-')) rmSync(join(tmpdir(), entry), { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IS_ROOT, MINO_BIN, ROOTLESS_USER, rootlessPrefix, uidOf } from './test-env.js';
+import { IS_ROOT, MINO_BIN, ROOTLESS_USER, minoBinFor, rootlessPrefix, uidOf } from './test-env.js';
 
 /** Result of one mino invocation. */
 export interface MinoResult {
@@ -73,7 +73,7 @@ export function runMino(args: string[], options: RunMinoOptions = {}): Promise<M
   const passed = { NO_COLOR: '1', ...(process.env.CI ? { CI: process.env.CI } : {}), ...options.env };
   const extra = Object.entries(passed).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const argv = prefix.length > 0
-    ? [...prefix, ...extra, process.execPath, MINO_BIN, ...args]
+    ? [...prefix, ...extra, process.execPath, minoBinFor(as), ...args]
     : [process.execPath, MINO_BIN, ...args];
   const env = prefix.length > 0 ? process.env : { ...process.env, ...options.env };
   return new Promise((resolve, reject) => {

@@ -10,12 +10,33 @@ export const MINO_BIN = join(REPO_ROOT, 'bin', 'mino');
 /** The fake `orb` executable (test fixture). */
 export const FAKE_ORB = join(REPO_ROOT, 'test', 'fixtures', 'fake-orb', 'orb');
 
-/** Label on every podman object a test creates; teardown removes everything carrying it. */
+/** Label on every podman object a test creates; its value is the test run's id (TEST_RUN). */
 export const TEST_LABEL = 'io.mino.test';
+/**
+ * Id of this test run (set by the global setup, inherited by the workers). Teardown removes the
+ * objects labelled with it, so test runs of several checkouts on one machine leave each other alone.
+ */
+export const TEST_RUN = process.env.MINO_TEST_RUN ?? 'local';
+/** The labels every podman object a test creates carries. */
+export const TEST_LABELS: Readonly<Record<string, string>> = { [TEST_LABEL]: TEST_RUN };
 /** Local image every integration test runs: busybox imported from the host, no registry. */
 export const TEST_IMAGE = 'localhost/mino-test-busybox:latest';
 /** Unprivileged user the rootless cases run as when the suite runs as root. */
 export const ROOTLESS_USER = 'mino-test';
+/**
+ * uid the global setup gives that user: deliberately not 1000, the uid of mino-base's `developer`,
+ * so a test cannot pass because the host uid and the image uid happen to agree.
+ */
+export const ROOTLESS_UID = 1789;
+
+/**
+ * The mino launcher to run as `as`. The rootless test user runs a copy the global setup made in a
+ * world-readable temporary directory, because the checkout may sit where that user cannot enter
+ * (root's 0700 home, say).
+ */
+export function minoBinFor(as: 'self' | 'rootless'): string {
+  return as === 'rootless' && IS_ROOT ? (process.env.MINO_TEST_ROOTLESS_BIN ?? MINO_BIN) : MINO_BIN;
+}
 
 /** True under CI: a missing prerequisite must fail the run instead of skipping. */
 export const IN_CI = Boolean(process.env.CI && process.env.CI !== 'false');

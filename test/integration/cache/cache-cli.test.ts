@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { TEST_IMAGE } from '../../helpers/test-env.js';
+import { TEST_IMAGE, TEST_RUN } from '../../helpers/test-env.js';
 import { IsolatedEngine, hex, namesAfter } from './cache-helpers.js';
 
 requirePrerequisites();
@@ -166,7 +166,7 @@ describe('mino cache on real podman', () => {
     const sessionCache = `mino-cache-npm-${key('{"busy":1}')}`;
     const sessionHome = `mino-home-${createHash('sha256').update(project).digest('hex').slice(0, 12)}`;
     const foreign = `mino-test-foreign-${hex(6)}`;
-    expect(engine.podman(['create', '--label', 'io.mino.test=true', '--name', foreign, TEST_IMAGE, 'true']).status).toBe(0);
+    expect(engine.podman(['create', '--label', `io.mino.test=${TEST_RUN}`, '--name', foreign, TEST_IMAGE, 'true']).status).toBe(0);
     const spareCache = `mino-cache-go-${hex(12)}`;
     createVolume(spareCache, { 'io.mino.cache': 'true' });
     const spareImage = engine.minoLikeImage(`localhost/mino-composed-5a5e${hex(8)}:latest`, true);

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMino, type MinoResult } from '../../helpers/run-mino.js';
-import { IS_ROOT, TEST_IMAGE, TEST_LABEL } from '../../helpers/test-env.js';
+import { IS_ROOT, TEST_IMAGE, TEST_LABEL, TEST_RUN } from '../../helpers/test-env.js';
 
 /**
  * An engine of its own for `mino cache` tests: podman with a private storage (graphroot and
@@ -74,7 +74,7 @@ export class IsolatedEngine {
       'RUN mkdir -p /cache && chown -R 1000:1000 /home/developer /cache',
       'USER 1000',
       // A label of its own, so two such images never collapse into one image with two names.
-      `LABEL ${TEST_LABEL}=1 io.mino.test.image=${hex(12)}`,
+      `LABEL ${TEST_LABEL}=${TEST_RUN} io.mino.test.image=${hex(12)}`,
       ...(composed ? ['LABEL io.mino.composed=1 io.mino.composed.layers=fake@1'] : []),
       '',
     ].join('\n'));

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextFreeSubIdStart } from '../../../src/app/doctor/host-checks.js';
 import { hasSubIdRange } from '../../../src/host/rootless-checks.js';
-import { IN_CI, IS_ROOT, MINO_BIN, hasPodman } from '../../helpers/test-env.js';
+import { IN_CI, IS_ROOT, hasPodman, minoBinFor } from '../../helpers/test-env.js';
 
 /**
  * `mino setup` and the rootless storage driver, on a throwaway user of its own (created and
@@ -41,7 +41,7 @@ function podman(args: string[], allowFail = false): string {
 }
 
 function mino(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const argv = asUser([process.execPath, MINO_BIN, ...args]);
+  const argv = asUser([process.execPath, minoBinFor('rootless'), ...args]);
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

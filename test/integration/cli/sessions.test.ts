@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { isolatedXdg, runMino, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, MINO_BIN, ROOTLESS_USER, TEST_IMAGE, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, MINO_BIN, minoBinFor, ROOTLESS_USER, TEST_IMAGE, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
 
 requirePrerequisites();
 
@@ -66,7 +66,7 @@ async function waitFor(check: () => Promise<boolean> | boolean, ms = 15_000): Pr
 function spawnMino(as: RunAs, args: string[], env: NodeJS.ProcessEnv, cwd: string): ReturnType<typeof spawn> {
   const prefix = as === 'rootless' ? rootlessPrefix() : [];
   const extra = Object.entries({ NO_COLOR: '1', ...env }).map(([k, v]) => `${k}=${v}`);
-  const argv = prefix.length ? [...prefix, ...extra, process.execPath, MINO_BIN, ...args] : [process.execPath, MINO_BIN, ...args];
+  const argv = prefix.length ? [...prefix, ...extra, process.execPath, minoBinFor(as), ...args] : [process.execPath, MINO_BIN, ...args];
   return spawn(argv[0]!, argv.slice(1), { cwd, env: prefix.length ? process.env : { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExtraCertificates } from '../../../src/image/host-ca-certificates.js';
 import { isolatedXdg, runMino } from '../../helpers/run-mino.js';
-import { IN_CI, IS_ROOT, MINO_BIN, TEST_LABEL, hasPodman } from '../../helpers/test-env.js';
+import { IN_CI, IS_ROOT, MINO_BIN, TEST_LABEL, TEST_RUN, hasPodman } from '../../helpers/test-env.js';
 
 /**
  * The mino-base image on real rootful Podman. CI runs `bin/mino setup --yes` before the tests,
@@ -27,7 +27,7 @@ function podman(args: string[], input?: string): { stdout: string; stderr: strin
 }
 
 function run(image: string, command: string[], options: string[] = []): { stdout: string; stderr: string; status: number } {
-  return podman(['run', '--rm', '--label', `${TEST_LABEL}=true`, '--network', 'none', ...options, image, ...command]);
+  return podman(['run', '--rm', '--label', `${TEST_LABEL}=${TEST_RUN}`, '--network', 'none', ...options, image, ...command]);
 }
 
 const canRun = IS_ROOT && hasPodman();
@@ -130,11 +130,11 @@ describe.runIf(canRun)('mino-base image [rootful]', () => {
     writeFileSync(join(ctx, 'Containerfile'), `FROM ${LATEST}\nCOPY demo/ /opt/mino/layers/demo/\n`);
     const image = `localhost/mino-test-layer:${process.pid}`;
     tempImages.push(image);
-    const built = podman(['build', '-q', '--label', `${TEST_LABEL}=true`, '-t', image, ctx]);
+    const built = podman(['build', '-q', '--label', `${TEST_LABEL}=${TEST_RUN}`, '-t', image, ctx]);
     expect(built.stderr).toBe('');
     const volume = `mino-test-home-${process.pid}`;
     tempVolumes.push(volume);
-    expect(podman(['volume', 'create', '--label', `${TEST_LABEL}=true`, volume]).status).toBe(0);
+    expect(podman(['volume', 'create', '--label', `${TEST_LABEL}=${TEST_RUN}`, volume]).status).toBe(0);
     const opts = ['-v', `${volume}:/home/developer`];
     const first = run(image, ['sh', '-c', 'cat ~/demo-count ~/.mino-bootstrap.d/layer-demo; test -f ~/.zshrc && echo zshrc'], opts);
     expect(first.stdout).toBe('ran\n3\nzshrc\n');

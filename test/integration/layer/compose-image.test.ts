@@ -12,7 +12,7 @@ import { resolveLayers, type LayerDirs } from '../../../src/layer/resolve-layers
 import type { BuildOptions } from '../../../src/runtime/container-runtime.js';
 import { PodmanRuntime } from '../../../src/runtime/podman/podman-runtime.js';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { IS_ROOT, REPO_ROOT, TEST_IMAGE, TEST_LABEL } from '../../helpers/test-env.js';
+import { IS_ROOT, REPO_ROOT, TEST_IMAGE, TEST_LABEL, TEST_LABELS, TEST_RUN } from '../../helpers/test-env.js';
 
 /**
  * Composing images on real podman (rootful: mino and podman run as the same user, as in real
@@ -73,7 +73,7 @@ async function options(names: string[], extra: Partial<ComposeImageOptions> = {}
     baseImageId,
     layers: await resolveLayers(names, dirs),
     dataDir,
-    labels: { [TEST_LABEL]: '1' },
+    labels: { ...TEST_LABELS },
     ...extra,
   };
 }
@@ -122,7 +122,7 @@ describe.skipIf(!IS_ROOT)('ensureComposedImage on podman', () => {
 
   it('bakes the script result, the literal [env] values, PATH and labels into the image', async () => {
     const result = await ensureComposedImage(new PodmanRuntime(), await options(['hello']));
-    const out = podman('run', '--rm', '--label', `${TEST_LABEL}=1`, result.image, 'sh', '-c',
+    const out = podman('run', '--rm', '--label', `${TEST_LABEL}=${TEST_RUN}`, result.image, 'sh', '-c',
       'hello-mino; echo "greeting=$HELLO_GREETING"; echo "from=$HELLO_FROM"; echo "path=$PATH"; id -un; pwd');
     expect(out).toBe([
       'hello from mino',
@@ -140,7 +140,7 @@ describe.skipIf(!IS_ROOT)('ensureComposedImage on podman', () => {
       'io.mino.composed.base': `sha256:${baseImageId}`,
       'io.mino.composed.base-ref': TEST_IMAGE,
       'io.mino.composed.layers': 'hello@1',
-      [TEST_LABEL]: '1',
+      [TEST_LABEL]: TEST_RUN,
     });
   });
 

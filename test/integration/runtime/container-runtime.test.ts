@@ -6,11 +6,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ContainerRuntime, ContainerSpec } from '../../../src/runtime/container-runtime.js';
 import { PodmanError } from '../../../src/runtime/podman/podman-error.js';
 import { describeEachEngine, requirePrerequisites } from '../../helpers/engines.js';
-import { TEST_IMAGE, TEST_LABEL } from '../../helpers/test-env.js';
+import { TEST_IMAGE, TEST_LABEL, TEST_LABELS, TEST_RUN } from '../../helpers/test-env.js';
 
 requirePrerequisites();
 
-const labels = { [TEST_LABEL]: '1' };
+const labels = { ...TEST_LABELS };
 
 function unique(engine: string, what: string): string {
   return `mino-test-${engine}-${what}-${randomBytes(3).toString('hex')}`;
@@ -60,7 +60,7 @@ describeEachEngine('ContainerRuntime', (engine) => {
     expect(listed).toEqual([]);
     const mine = (await rt.listContainers(labels)).find((c) => c.id === id);
     expect(mine).toMatchObject({ name, state: 'running', image: TEST_IMAGE, exitCode: undefined });
-    expect(mine?.labels[TEST_LABEL]).toBe('1');
+    expect(mine?.labels[TEST_LABEL]).toBe(TEST_RUN);
     await rt.stop(id, 5);
     const after = (await rt.listContainers(labels)).find((c) => c.id === id);
     expect(after?.state).toBe('exited');
@@ -167,7 +167,7 @@ describeEachEngine('ContainerRuntime', (engine) => {
     writeFileSync(join(dir, 'hello.txt'), 'hi\n', { mode: 0o644 });
     const tag = `localhost/${unique(engine.id, 'import')}:1`;
     try {
-      await rt.importImage(dir, tag, { changes: [`LABEL ${TEST_LABEL}=1`] });
+      await rt.importImage(dir, tag, { changes: [`LABEL ${TEST_LABEL}=${TEST_RUN}`] });
       expect(await rt.imageExists(tag)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });

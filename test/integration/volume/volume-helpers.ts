@@ -3,7 +3,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedXdg, runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
 
 /** Shared set-up of the volume integration tests: who runs mino, and podman as that user. */
 
@@ -86,7 +86,7 @@ export function buildMinoLikeImage(as: RunAs): string {
     `FROM ${TEST_IMAGE}`,
     'RUN echo image-home > /home/developer/.from-image && chown -R 1000:1000 /home/developer',
     'USER 1000',
-    `LABEL ${TEST_LABEL}=1`,
+    `LABEL ${TEST_LABEL}=${TEST_RUN}`,
     '',
   ].join('\n'), { mode: 0o644 });
   try {

@@ -232,22 +232,18 @@ describe('list', () => {
     expect(store.list()).toEqual({ sessions: [store.get('good')], warnings: [] });
   });
 
-  it('reads 1,000 session files quickly', () => {
+  it('reads 1,000 session files, newest first', () => {
     mkdirSync(sessionsDir, { recursive: true });
     const t0 = Date.UTC(2025, 0, 1);
     for (let i = 0; i < 1000; i++) {
       const r = { ...record(`s-${i}`, i % 2 ? 'running' : 'stopped', new Date(t0 + i * 1000)), extra: { log_file: `/tmp/${i}.log` } };
       writeFileSync(join(sessionsDir, `s-${i}.json`), serializeSessionRecord(r));
     }
-    store.list(); // warm up
-    const start = performance.now();
+    // Its speed is measured by `npm run bench` (mino list -a with 1,000 sessions), not here.
     const { sessions, warnings } = store.list();
-    const ms = performance.now() - start;
     expect(warnings).toEqual([]);
     expect(sessions).toHaveLength(1000);
     expect(sessions[0]?.name).toBe('s-999');
     expect(sessions[999]?.name).toBe('s-0');
-    // ~15 ms on a 2-core machine; the bound only catches an accidental O(n^2) or per-file async.
-    expect(ms).toBeLessThan(250);
   });
 });
