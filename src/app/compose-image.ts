@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
-import { withBuildLock } from '../layer/build-lock.js';
+import { withFileLockAsync } from '../common/file-lock.js';
 import { OutputTail, parseBuildLine, type BuildEvent } from '../image/build-output.js';
 import { planComposition, type CompositionPlan } from '../layer/compose-plan.js';
 import type { ResolvedLayer } from '../layer/resolve-layers.js';
@@ -81,7 +81,7 @@ export async function ensureComposedImage(runtime: ContainerRuntime, options: Co
     process.on('SIGTERM', abort);
   }
   try {
-    return await withBuildLock(join(buildsDir, `${plan.hash}.lock`), async () => {
+    return await withFileLockAsync(join(buildsDir, `${plan.hash}.lock`), async () => {
       // Another process may have built it between our check and taking the lock.
       if (await runtime.imageExists(plan.image)) return result(false);
       await buildInContext(runtime, plan, buildsDir, options, controller.signal);

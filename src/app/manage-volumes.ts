@@ -1,5 +1,6 @@
 import { MinoError, UsageError } from '../common/errors.js';
-import { LABEL_SESSION, volumesOfLabels } from '../launch/labels.js';
+import { LABEL_SESSION } from '../session/session-labels.js';
+import { volumesOfLabels } from '../volume/volume-labels.js';
 import type { ContainerSummary, VolumeInfo } from '../runtime/container-runtime.js';
 import { VolumeInUseError } from '../runtime/podman/podman-error.js';
 import {

@@ -3,18 +3,10 @@ import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { planReconcile, type Orphan, type SessionFix } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import type { SessionContext } from './session-context.js';
-import { LABEL_CACHES_FINALIZE, listLabel } from '../launch/labels.js';
+import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
 import { finalizeCaches } from './prepare-caches.js';
+import { pidAlive } from '../common/pid-alive.js';
 
-/** True when a process with that PID exists on this host. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Outcome of bringing session files in line with podman. */
 export interface Reconciled {
@@ -38,7 +30,7 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
   const { sessions, warnings } = ctx.store.list();
   if (options.activeOnly && !sessions.some(isActive)) return { sessions, warnings, fixes: [], orphans: [], containers: [] };
   const containers = await ctx.runtime.listContainers({});
-  const plan = planReconcile(sessions, containers, ctx.stateKey, processAlive);
+  const plan = planReconcile(sessions, containers, ctx.stateKey, pidAlive);
   const updated = new Map<string, SessionRecord>();
   for (const fix of plan.fixes) {
     try {

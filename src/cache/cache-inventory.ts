@@ -1,7 +1,9 @@
 import type { ContainerSummary, VolumeInfo } from '../runtime/container-runtime.js';
 import type { LocalImage } from '../image/image-list.js';
 import { HOME_VOLUME_PREFIX, LABEL_HOME_CREATED, LABEL_HOME_PROJECT } from '../volume/home-volume.js';
-import { LABEL_CACHES, LABEL_HOME_VOLUME, listLabel } from '../launch/labels.js';
+import { LABEL_HOME_VOLUME } from '../volume/volume-labels.js';
+import { LABEL_SESSION } from '../session/session-labels.js';
+import { LABEL_CACHES, listLabel } from './cache-labels.js';
 import { LABEL_COMPOSED, LABEL_COMPOSED_BASE, LABEL_COMPOSED_LAYERS } from '../layer/compose-plan.js';
 import type { CacheSidecar } from './cache-sidecar.js';
 import { LABEL_CACHE_CREATED, parseCacheVolumeName } from './cache-volume.js';
@@ -119,7 +121,7 @@ export function inUseBy(containers: readonly ContainerSummary[], starting: Inven
   const volumes = new Map<string, string>();
   const images = new Map<string, string>();
   for (const c of containers) {
-    const session = c.labels['io.mino.session'];
+    const session = c.labels[LABEL_SESSION];
     const who = isLiveContainer(c)
       ? (session ? `running session ${session}` : `running container ${c.name}`)
       : `stopped container ${c.name}`;

@@ -1,8 +1,9 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { withFileLock } from '../session/file-lock.js';
+import { withFileLock } from './file-lock.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { errorMessage } from './errors.js';
+import { errnoCode } from './errno.js';
 
 /**
  * A directory of small private JSON records, one file `<key>.json` per record (directory 0700,
@@ -88,8 +89,4 @@ export class JsonRecordDir {
       // Not ours to change.
     }
   }
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
 }

@@ -4,7 +4,8 @@ import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError } from '../common/errors.js';
 import { parseConfigText, sha256Hex, validateConfig, type RawTable } from './config-file.js';
 import type { KeyTarget } from './config-value.js';
-import { hasTable, setKeyInText, tomlValue, unsetKeyInText } from './toml-edit.js';
+import { hasTable, setKeyInText, tomlValue, unsetKeyInText } from '../common/toml-edit.js';
+import { errnoCode } from '../common/errno.js';
 
 /**
  * `config set` / `config unset` on one file: only the changed key's lines are rewritten, the
@@ -50,7 +51,7 @@ export function editConfigFile(path: string, target: KeyTarget, value: unknown, 
   try {
     before = readFileSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new MinoError(`Cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    if (errnoCode(err) !== 'ENOENT') throw new MinoError(`Cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
   const text = before?.toString('utf8') ?? '';
   const oldRaw = parseConfigText(path, text);

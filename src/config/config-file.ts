@@ -5,6 +5,7 @@ import { MinoError } from '../common/errors.js';
 import { printable } from '../runtime/validate.js';
 import { closestKey, findKey } from './config-keys.js';
 import { configSchema } from './config-schema.js';
+import { errnoCode } from '../common/errno.js';
 
 /**
  * Reading one configuration file: its bytes are read once, hashed (for the trust gate) and parsed
@@ -40,7 +41,7 @@ export function readConfigFile(path: string): ConfigFile | undefined {
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoCode(err);
     if (code === 'ENOENT') return undefined;
     if (code === 'EISDIR') throw new MinoError(`Config file ${path} is a directory`, { hint: 'Point -c/--config at a TOML file' });
     throw new MinoError(`Cannot read config file ${path}: ${(err as Error).message}`, { cause: err });

@@ -1,4 +1,3 @@
-import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFromBytes, sha256Hex } from './config-file.js';
 import { LOCAL_CONFIG_NAME, findLocalConfig } from './discover-config.js';
@@ -6,6 +5,7 @@ import { editConfigFile, type EditResult } from './config-edit.js';
 import type { KeyTarget } from './config-value.js';
 import { sensitiveSettings } from './sensitive-keys.js';
 import { isTrusted, pinTrust, readTrustStore, trustStorePath } from './trust-store.js';
+import { canonicalPath } from '../common/canonical-path.js';
 
 /**
  * `config set/unset --local`: edits the project's `.mino.toml` (the nearest one from the project
@@ -22,13 +22,6 @@ export interface LocalEditResult extends EditResult {
   untrusted: boolean;
 }
 
-function canonical(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
 
 /** Sets (value) or unsets (undefined) a key in the project's `.mino.toml`. */
 export function editLocalConfig(projectDir: string, target: KeyTarget, value: unknown, env: NodeJS.ProcessEnv = process.env): LocalEditResult {
@@ -36,7 +29,7 @@ export function editLocalConfig(projectDir: string, target: KeyTarget, value: un
   const result = editConfigFile(path, target, value);
   const storePath = trustStorePath(env);
   const store = readTrustStore(storePath);
-  const target_ = canonical(path);
+  const target_ = canonicalPath(path);
   const wasOk = result.before === undefined
     || sensitiveSettings(configFromBytes(path, result.before).raw, {}).length === 0
     || isTrusted(store, target_, sha256Hex(result.before));

@@ -1,4 +1,3 @@
-import { realpathSync } from 'node:fs';
 import { MinoError } from '../common/errors.js';
 import { BUILTIN_LAYER_NAMES } from '../layer/layer-name.js';
 import { printable } from '../runtime/validate.js';
@@ -7,6 +6,7 @@ import { findLocalConfig } from './discover-config.js';
 import { layerNamesOf, readLayerTree, snapshotLayerTree, type LayerTree } from './project-layers.js';
 import { renderValue, sensitiveSettings, type SensitiveSetting } from './sensitive-keys.js';
 import { isTrusted, pinTrust, readTrustStore, trustStorePath } from './trust-store.js';
+import { canonicalPath } from '../common/canonical-path.js';
 
 /**
  * The trust gate: what a repository ships for mino (`.mino.toml` with sensitive keys, and
@@ -81,13 +81,6 @@ export interface TrustGateResult {
   projectLayersDir?: string;
 }
 
-function canonical(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
 
 function describeLayers(tree: LayerTree): string {
   const names = layerNamesOf(tree).map((n) => (BUILTIN_LAYER_NAMES.includes(n) ? `${printable(n)} (replaces the built-in layer)` : printable(n)));
@@ -106,8 +99,8 @@ export async function runTrustGate(input: TrustGateInput): Promise<TrustGateResu
   const tree = readLayerTree(input.projectDir);
   const storePath = trustStorePath(env);
   const store = readTrustStore(storePath);
-  const configTarget = local ? canonical(local.path) : undefined;
-  const layersTarget = tree ? canonical(tree.dir) : undefined;
+  const configTarget = local ? canonicalPath(local.path) : undefined;
+  const layersTarget = tree ? canonicalPath(tree.dir) : undefined;
 
   let localStatus: TrustStatus = !local ? 'absent' : sensitive.length === 0 ? 'harmless' : 'untrusted';
   let layersStatus: TrustStatus = tree ? 'untrusted' : 'absent';

@@ -1,9 +1,9 @@
-import { realpathSync } from 'node:fs';
 import { readConfigFile } from './config-file.js';
 import { findLocalConfig } from './discover-config.js';
 import { layerNamesOf, readLayerTree } from './project-layers.js';
 import { renderValue, sensitiveSettings } from './sensitive-keys.js';
 import { pinTrust, revokeTrust, trustStorePath } from './trust-store.js';
+import { canonicalPath } from '../common/canonical-path.js';
 
 /**
  * `mino trust [-p DIR] [--revoke]`: trusting a project's current `.mino.toml` and `.mino/layers`
@@ -18,13 +18,6 @@ export interface TrustedItem {
   details: string[];
 }
 
-function canonical(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
 
 /** Pins trust to the project's current files; returns what was trusted (empty: nothing to trust). */
 export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = process.env): TrustedItem[] {
@@ -35,12 +28,12 @@ export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = proces
   if (local) {
     const sensitive = sensitiveSettings(local.raw, {});
     items.push({ kind: 'config', path: local.path, details: sensitive.map((s) => `${s.path} = ${renderValue(s.value)}`) });
-    pins.push({ target: canonical(local.path), sha256: local.sha256, kind: 'config' });
+    pins.push({ target: canonicalPath(local.path), sha256: local.sha256, kind: 'config' });
   }
   const tree = readLayerTree(projectDir);
   if (tree) {
     items.push({ kind: 'layers', path: tree.dir, details: layerNamesOf(tree) });
-    pins.push({ target: canonical(tree.dir), sha256: tree.sha256, kind: 'layers' });
+    pins.push({ target: canonicalPath(tree.dir), sha256: tree.sha256, kind: 'layers' });
   }
   if (pins.length > 0) pinTrust(trustStorePath(env), pins);
   return items;
@@ -48,6 +41,6 @@ export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = proces
 
 /** Forgets trust for the project's `.mino.toml` and `.mino/layers`; returns how many entries went. */
 export function revokeProject(projectDir: string, env: NodeJS.ProcessEnv = process.env): number {
-  const targets = [findLocalConfig(projectDir), `${projectDir}/.mino/layers`].filter((t): t is string => t !== undefined).map(canonical);
+  const targets = [findLocalConfig(projectDir), `${projectDir}/.mino/layers`].filter((t): t is string => t !== undefined).map((t) => canonicalPath(t));
   return revokeTrust(trustStorePath(env), targets);
 }

@@ -1,4 +1,5 @@
-import { setTomlKey, tomlString } from './containers-conf.js';
+import { setKeyInText, tomlValue } from '../common/toml-edit.js';
+import { CONF_EDIT } from './containers-conf.js';
 
 /**
  * Where rootless podman keeps its image store and which driver it uses, worked out from the
@@ -94,5 +95,5 @@ export function explicitDriver(
  * other keys and tables) kept as it was.
  */
 export function setStorageDriver(text: string, driver: string): string {
-  return setTomlKey(text, 'storage', 'driver', tomlString(driver));
+  return setKeyInText(text, 'storage', 'driver', tomlValue(driver), CONF_EDIT);
 }

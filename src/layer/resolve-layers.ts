@@ -4,6 +4,7 @@ import { MinoError } from '../common/errors.js';
 import { printable } from '../runtime/validate.js';
 import { hasUserInstall, parseLayerManifest, type LayerManifest } from './layer-manifest.js';
 import { aliasTarget, isValidLayerName, validateLayerName } from './layer-name.js';
+import { isErrno } from '../common/errno.js';
 
 /**
  * Finding layers on disk. A name resolves to the first directory that has it:
@@ -60,7 +61,7 @@ async function kind(path: string): Promise<'dir' | 'file' | 'other' | undefined>
     const st = await stat(path);
     return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { isActive, type SessionRecord, type SessionStatus } from './session-record.js';
+import { CONTAINER_NAME_PREFIX, LABEL_OWNER_PID, LABEL_SESSION, LABEL_STATE } from './session-labels.js';
 
 /**
  * Reconciliation of session files with podman: pure decisions, no I/O. Given the session
@@ -7,8 +8,6 @@ import { isActive, type SessionRecord, type SessionStatus } from './session-reco
  * records to correct, which containers to remove, and which containers are orphans.
  */
 
-/** Labels the decision reads (set by the run plan). */
-export const RECONCILE_LABELS = { session: 'io.mino.session', ownerPid: 'io.mino.owner-pid', state: 'io.mino.state' } as const;
 
 /** A correction to one session record. */
 export interface SessionFix {
@@ -52,15 +51,15 @@ export function statusForExit(exitCode: number | null): SessionStatus {
 export function containerOf(session: SessionRecord, containers: readonly ContainerSummary[], stateKey: string): ContainerSummary | undefined {
   const ref = session.container_id;
   if (ref) {
-    const byRef = containers.find((c) => (c.labels[RECONCILE_LABELS.state] ?? stateKey) === stateKey
+    const byRef = containers.find((c) => (c.labels[LABEL_STATE] ?? stateKey) === stateKey
       && (c.name === ref || (ref.length >= 12 && c.id.startsWith(ref))));
     if (byRef) return byRef;
   }
-  return containers.find((c) => c.name === `mino-${session.name}` && c.labels[RECONCILE_LABELS.state] === stateKey);
+  return containers.find((c) => c.name === `${CONTAINER_NAME_PREFIX}${session.name}` && c.labels[LABEL_STATE] === stateKey);
 }
 
 function ownerPidOf(c: ContainerSummary): number | undefined {
-  const pid = Number(c.labels[RECONCILE_LABELS.ownerPid]);
+  const pid = Number(c.labels[LABEL_OWNER_PID]);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
@@ -113,9 +112,9 @@ export function planReconcile(
   }
   const orphans: Orphan[] = [];
   for (const c of containers) {
-    if (c.labels[RECONCILE_LABELS.state] !== stateKey || accounted.has(c.id)) continue;
+    if (c.labels[LABEL_STATE] !== stateKey || accounted.has(c.id)) continue;
     const pid = ownerPidOf(c);
-    orphans.push({ container: c, sessionName: c.labels[RECONCILE_LABELS.session], ownerDead: pid === undefined || !alive(pid) });
+    orphans.push({ container: c, sessionName: c.labels[LABEL_SESSION], ownerDead: pid === undefined || !alive(pid) });
   }
   return { fixes, orphans };
 }

@@ -5,7 +5,8 @@ import {
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError, errorMessage } from '../common/errors.js';
-import { withFileLock } from './file-lock.js';
+import { errnoCode } from '../common/errno.js';
+import { withFileLock } from '../common/file-lock.js';
 import { validateSessionName } from './session-name.js';
 import {
   isActive, parseSessionRecord, serializeSessionRecord, timeKey, type SessionRecord, type SessionStatus,
@@ -46,10 +47,6 @@ export class SessionNotFoundError extends MinoError {
 
 /** errno codes of filesystems that do not support hard links. */
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
-
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
 
 /** Creates a new file (O_EXCL, 0600) holding `text`, fsynced; a failed write leaves no file. */
 function writeNew(path: string, text: string): void {
@@ -123,7 +120,7 @@ export class SessionStore {
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      if (code(err) === 'ENOENT') return undefined;
+      if (errnoCode(err) === 'ENOENT') return undefined;
       throw new MinoError(`Cannot read session file ${path}: ${errorMessage(err)}`, { cause: err });
     }
     try {
@@ -161,8 +158,8 @@ export class SessionStore {
       linkSync(tmp, path);
       return true;
     } catch (err) {
-      if (code(err) === 'EEXIST') return false;
-      if (!NO_LINKS.has(code(err) ?? '')) throw err;
+      if (errnoCode(err) === 'EEXIST') return false;
+      if (!NO_LINKS.has(errnoCode(err) ?? '')) throw err;
     } finally {
       unlinkSync(tmp);
     }
@@ -170,7 +167,7 @@ export class SessionStore {
       writeNew(path, text);
       return true;
     } catch (err) {
-      if (code(err) === 'EEXIST') return false;
+      if (errnoCode(err) === 'EEXIST') return false;
       throw err;
     }
   }
@@ -237,7 +234,7 @@ export class SessionStore {
         unlinkSync(path);
         return true;
       } catch (err) {
-        if (code(err) === 'ENOENT') return false;
+        if (errnoCode(err) === 'ENOENT') return false;
         throw err;
       }
     }, { what: `session '${name}'` });
@@ -253,7 +250,7 @@ export class SessionStore {
     try {
       files = readdirSync(this.dir);
     } catch (err) {
-      if (code(err) === 'ENOENT') return { sessions: [], warnings: [] };
+      if (errnoCode(err) === 'ENOENT') return { sessions: [], warnings: [] };
       throw new MinoError(`Cannot read the sessions directory ${this.dir}: ${errorMessage(err)}`, { cause: err });
     }
     const keyed: { record: SessionRecord; key: bigint }[] = [];
@@ -266,7 +263,7 @@ export class SessionStore {
         if (`${record.name}.json` !== file) throw new Error(`it holds session '${record.name}'`);
         keyed.push({ record, key: timeKey(record.created_at) ?? 0n }); // parse checked the format
       } catch (err) {
-        if (code(err) === 'ENOENT') continue; // removed while listing
+        if (errnoCode(err) === 'ENOENT') continue; // removed while listing
         warnings.push(`Skipping session file ${path}: ${errorMessage(err)}`);
       }
     }

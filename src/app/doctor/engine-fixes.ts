@@ -1,7 +1,8 @@
 import type { ContainerRuntime } from '../../runtime/container-runtime.js';
 import {
-  mergeUlimits, parseContainersConf, setTomlKey, tomlString, tomlStringArray, userContainersConfPath,
+  CONF_EDIT, mergeUlimits, parseContainersConf, userContainersConfPath,
 } from '../../host/containers-conf.js';
+import { setKeyInText, tomlValue } from '../../common/toml-edit.js';
 import { hostEnv, hostUid, readHostFile, writeHostFile } from '../../host/host-files.js';
 import { parseLimits, ulimitCandidates, type HardLimits } from '../../host/host-limits.js';
 import { runProbe } from '../../host/probe.js';
@@ -39,7 +40,7 @@ async function editConf(
 
 /** Sets `[engine] runtime = "<name>"`; returns the file edited. */
 export function setOciRuntime(runtime: ContainerRuntime, name: string): Promise<string> {
-  return editConf(runtime, (text) => setTomlKey(text, 'engine', 'runtime', tomlString(name)));
+  return editConf(runtime, (text) => setKeyInText(text, 'engine', 'runtime', tomlValue(name), CONF_EDIT));
 }
 
 /**
@@ -88,7 +89,7 @@ export async function setGrantableUlimits(
       ? containers.default_ulimits.filter((u): u is string => typeof u === 'string')
       : [];
     merged = mergeUlimits(existing, wanted);
-    return setTomlKey(text, 'containers', 'default_ulimits', tomlStringArray(merged));
+    return setKeyInText(text, 'containers', 'default_ulimits', tomlValue(merged), CONF_EDIT);
   });
   return { path, ulimits: merged };
 }

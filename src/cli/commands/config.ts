@@ -11,7 +11,7 @@ import { findLocalConfig, globalConfigPath } from '../../config/discover-config.
 import type { EffectiveConfig } from '../../config/effective-config.js';
 import { editLocalConfig } from '../../config/local-config-edit.js';
 import { valueAt } from '../../config/merge-config.js';
-import { tomlValue } from '../../config/toml-edit.js';
+import { tomlValue } from '../../common/toml-edit.js';
 import { applyGlobalOptions } from '../global-options.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf, readConfigFlags } from '../config-options.js';
 

@@ -3,8 +3,9 @@ import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
 import {
-  mergeUlimits, parseContainersConf, setTomlKey, tomlString, tomlStringArray, userContainersConfPath,
+  CONF_EDIT, mergeUlimits, parseContainersConf, userContainersConfPath,
 } from '../../../src/host/containers-conf.js';
+import { setKeyInText, tomlValue } from '../../../src/common/toml-edit.js';
 
 function fixture(name: string): string {
   return readFileSync(new URL(`../../fixtures/containers-conf/${name}`, import.meta.url), 'utf8');
@@ -45,9 +46,12 @@ describe('userContainersConfPath', () => {
   });
 });
 
-describe('setTomlKey', () => {
+/** The edit mino makes to containers.conf. */
+const editConf = (text: string, table: string, key: string, value: string): string => setKeyInText(text, table, key, value, CONF_EDIT);
+
+describe('setKeyInText on containers.conf files (CONF_EDIT)', () => {
   it('adds a missing key right below its existing table header, keeping the commented example', () => {
-    const out = setTomlKey(DEBIAN, 'containers', 'default_ulimits', ULIMITS);
+    const out = editConf(DEBIAN, 'containers', 'default_ulimits', ULIMITS);
     const before = lines(DEBIAN);
     const header = before.indexOf('[containers]');
     expect(header).toBe(16);
@@ -61,7 +65,7 @@ describe('setTomlKey', () => {
   });
 
   it('adds the runtime under [engine], not under [engine.runtimes] further down', () => {
-    const out = setTomlKey(DEBIAN, 'engine', 'runtime', '"runc"');
+    const out = editConf(DEBIAN, 'engine', 'runtime', '"runc"');
     const before = lines(DEBIAN);
     const header = before.indexOf('[engine]');
     expect(lines(out)).toEqual([...before.slice(0, header + 1), 'runtime = "runc"', ...before.slice(header + 1)]);
@@ -70,7 +74,7 @@ describe('setTomlKey', () => {
   });
 
   it('replaces a multi-line array where it stands', () => {
-    const out = setTomlKey(DEBIAN, 'containers', 'default_capabilities', '["CHOWN"]');
+    const out = editConf(DEBIAN, 'containers', 'default_capabilities', '["CHOWN"]');
     const before = lines(DEBIAN);
     const start = before.indexOf('default_capabilities = [');
     expect(start).toBe(54);
@@ -83,7 +87,7 @@ describe('setTomlKey', () => {
   });
 
   it('replaces a multi-line array whose comments contain brackets, keeping the keys after it', () => {
-    const out = setTomlKey(USER, 'containers', 'default_ulimits', ULIMITS);
+    const out = editConf(USER, 'containers', 'default_ulimits', ULIMITS);
     expect(out).toBe([
       '# ~/.config/containers/containers.conf',
       '# Hand-edited: keep these comments.',
@@ -105,70 +109,70 @@ describe('setTomlKey', () => {
   it('finds the end of an array whose strings contain brackets and #', () => {
     const text = '[containers]\ndevices = [\n  "/dev/a]b",\n  \'c]#d\',\n  "e\\"]",\n]\ntz = "local"\n';
     expect(parse(text)).toEqual({ containers: { devices: ['/dev/a]b', 'c]#d', 'e"]'], tz: 'local' } });
-    expect(setTomlKey(text, 'containers', 'devices', '[]')).toBe('[containers]\ndevices = []\ntz = "local"\n');
+    expect(editConf(text, 'containers', 'devices', '[]')).toBe('[containers]\ndevices = []\ntz = "local"\n');
   });
 
   it('replaces a single-line value in place, leaving the other tables alone', () => {
-    const out = setTomlKey(MINO, 'engine', 'runtime', '"crun"');
+    const out = editConf(MINO, 'engine', 'runtime', '"crun"');
     expect(out).toBe(MINO.replace('runtime = "runc"', 'runtime = "crun"'));
-    const out2 = setTomlKey(MINO, 'containers', 'default_ulimits', '["nofile=1024:1024"]');
+    const out2 = editConf(MINO, 'containers', 'default_ulimits', '["nofile=1024:1024"]');
     expect(out2).toBe('[engine]\nruntime = "runc"\n\n[containers]\ndefault_ulimits = ["nofile=1024:1024"]\n');
   });
 
   it('replaces a value followed by a comment and keeps a missing final newline missing', () => {
-    expect(setTomlKey(ENGINE_ONLY, 'engine', 'runtime', '"runc"'))
+    expect(editConf(ENGINE_ONLY, 'engine', 'runtime', '"runc"'))
       .toBe('# engine settings only\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"');
   });
 
   it('appends a missing table after a blank line, adding the missing newline first', () => {
-    const out = setTomlKey(ENGINE_ONLY, 'containers', 'default_ulimits', ULIMITS);
+    const out = editConf(ENGINE_ONLY, 'containers', 'default_ulimits', ULIMITS);
     expect(out).toBe(`${ENGINE_ONLY}\n\n[containers]\ndefault_ulimits = ${ULIMITS}\n`);
     expect(parse(out)).toEqual({
       engine: { runtime: 'crun', cgroup_manager: 'cgroupfs' },
       containers: { default_ulimits: ['nofile=20000:20000', 'nproc=32768:32768'] },
     });
-    expect(setTomlKey('[engine]\nruntime = "runc"\n', 'containers', 'tz', '"local"'))
+    expect(editConf('[engine]\nruntime = "runc"\n', 'containers', 'tz', '"local"'))
       .toBe('[engine]\nruntime = "runc"\n\n[containers]\ntz = "local"\n');
   });
 
   it('writes just the table for an empty file', () => {
-    expect(setTomlKey('', 'engine', 'runtime', '"runc"')).toBe('[engine]\nruntime = "runc"\n');
+    expect(editConf('', 'engine', 'runtime', '"runc"')).toBe('[engine]\nruntime = "runc"\n');
   });
 
   it('does not touch the same key in another table or in the top level', () => {
     const text = 'runtime = "top"\n[engine.runtimes]\nruntime = "nested"\n[engine]\nevents_logger = "file"\n[network]\nruntime = "other"\n';
-    expect(setTomlKey(text, 'engine', 'runtime', '"runc"'))
+    expect(editConf(text, 'engine', 'runtime', '"runc"'))
       .toBe('runtime = "top"\n[engine.runtimes]\nruntime = "nested"\n[engine]\nruntime = "runc"\nevents_logger = "file"\n[network]\nruntime = "other"\n');
   });
 
   it('does not mistake a longer key for the one to set', () => {
     const text = '[containers]\ndefault_ulimits_note = "x"\n';
-    expect(setTomlKey(text, 'containers', 'default_ulimits', '[]'))
+    expect(editConf(text, 'containers', 'default_ulimits', '[]'))
       .toBe('[containers]\ndefault_ulimits = []\ndefault_ulimits_note = "x"\n');
   });
 
   it('stops at an array-of-tables header', () => {
     const text = '[engine]\nevents_logger = "file"\n[[engine.service_destinations]]\nruntime = "x"\n';
-    expect(setTomlKey(text, 'engine', 'runtime', '"runc"'))
+    expect(editConf(text, 'engine', 'runtime', '"runc"'))
       .toBe('[engine]\nruntime = "runc"\nevents_logger = "file"\n[[engine.service_destinations]]\nruntime = "x"\n');
   });
 
   it('accepts a table header with a trailing comment', () => {
-    expect(setTomlKey('[engine] # mine\nruntime = "crun"\n', 'engine', 'runtime', '"runc"'))
+    expect(editConf('[engine] # mine\nruntime = "crun"\n', 'engine', 'runtime', '"runc"'))
       .toBe('[engine] # mine\nruntime = "runc"\n');
   });
 });
 
-describe('tomlString and tomlStringArray', () => {
+describe('tomlValue for containers.conf values', () => {
   it('quotes strings as TOML basic strings', () => {
-    expect(tomlString('runc')).toBe('"runc"');
-    expect(tomlString('a "b" \\ c\n')).toBe('"a \\"b\\" \\\\ c\\n"');
-    expect(parse(`k = ${tomlString('a "b" \\ c\n')}`)).toEqual({ k: 'a "b" \\ c\n' });
+    expect(tomlValue('runc')).toBe('"runc"');
+    expect(tomlValue('a "b" \\ c\n')).toBe('"a \\"b\\" \\\\ c\\n"');
+    expect(parse(`k = ${tomlValue('a "b" \\ c\n')}`)).toEqual({ k: 'a "b" \\ c\n' });
   });
 
   it('formats a list of strings as a one-line array', () => {
-    expect(tomlStringArray(['nofile=1024:1024', 'nproc=2048:2048'])).toBe('["nofile=1024:1024", "nproc=2048:2048"]');
-    expect(tomlStringArray([])).toBe('[]');
+    expect(tomlValue(['nofile=1024:1024', 'nproc=2048:2048'])).toBe('["nofile=1024:1024", "nproc=2048:2048"]');
+    expect(tomlValue([])).toBe('[]');
   });
 });
 
@@ -215,7 +219,7 @@ describe('mergeUlimits', () => {
 
 describe('setTomlKey with a spaced table header', () => {
   it('edits the existing table instead of adding a second one', () => {
-    const out = setTomlKey('[ containers ]\nfoo = 1\n', 'containers', 'default_ulimits', '[]');
+    const out = editConf('[ containers ]\nfoo = 1\n', 'containers', 'default_ulimits', '[]');
     expect(out).toBe('[ containers ]\ndefault_ulimits = []\nfoo = 1\n');
     expect(parse(out)).toEqual({ containers: { foo: 1, default_ulimits: [] } });
   });

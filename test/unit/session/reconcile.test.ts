@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { LABEL_OWNER_PID, LABEL_SESSION, LABEL_STATE } from '../../../src/launch/labels.js';
+import { LABEL_OWNER_PID, LABEL_SESSION, LABEL_STATE } from '../../../src/session/session-labels.js';
 import type { ContainerState, ContainerSummary } from '../../../src/runtime/container-runtime.js';
 import {
-  RECONCILE_LABELS, containerOf, planReconcile, statusForExit, type ReconcilePlan,
+  containerOf, planReconcile, statusForExit, type ReconcilePlan,
 } from '../../../src/session/reconcile.js';
 import { newSessionRecord, type SessionRecord, type SessionStatus } from '../../../src/session/session-record.js';
 
@@ -79,12 +79,6 @@ function own(sessionName: string, id: string, opts: Omit<ContainerOpts, 'name'> 
 function plan(sessions: SessionRecord[], containers: ContainerSummary[], live?: readonly number[]): ReconcilePlan {
   return planReconcile(sessions, containers, STATE, oracle(live).alive);
 }
-
-describe('RECONCILE_LABELS', () => {
-  it('reads the labels the run plan puts on session containers', () => {
-    expect(RECONCILE_LABELS).toEqual({ session: LABEL_SESSION, ownerPid: LABEL_OWNER_PID, state: LABEL_STATE });
-  });
-});
 
 describe('statusForExit', () => {
   it.each([0, 1, 2, 42, 124, 128, 130, 137, 143, 255])('a started command that exited %i is stopped (mino 1.6)', (code) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { STALE_AFTER_MS, withBuildLock } from '../../../src/layer/build-lock.js';
+import { LONG_STALE_AFTER_MS as STALE_AFTER_MS, withFileLockAsync as withBuildLock } from '../../../src/common/file-lock.js';
 
 let dir: string;
 let lock: string;
@@ -62,7 +62,7 @@ describe('build lock', () => {
     writeFileSync(lock, `${process.ppid} 00000000-0000-4000-8000-000000000000\n`);
     const err = await withBuildLock(lock, async () => 'ran', { timeoutMs: 300, pollMs: 20, what: 'image x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MinoError);
-    expect((err as MinoError).message).toContain(`build image x (process ${process.ppid})`);
+    expect((err as MinoError).message).toContain(`the lock of image x (held by process ${process.ppid})`);
     expect((err as MinoError).hint).toContain(lock);
     expect(existsSync(lock)).toBe(true); // someone else's lock is left alone
   });

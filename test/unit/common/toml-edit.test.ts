@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { editConfigFile } from '../../../src/config/config-edit.js';
 import { parseKeyValue, resolveKeyTarget } from '../../../src/config/config-value.js';
-import { setKeyInText, tomlValue, unsetKeyInText } from '../../../src/config/toml-edit.js';
+import { setKeyInText, tomlValue, unsetKeyInText } from '../../../src/common/toml-edit.js';
 import { REPO_ROOT } from '../../helpers/test-env.js';
 
 const commented = readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'config', 'commented.toml'), 'utf8');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { STALE_AFTER_MS, withFileLock } from '../../../src/session/file-lock.js';
+import { SHORT_STALE_AFTER_MS as STALE_AFTER_MS, withFileLock } from '../../../src/common/file-lock.js';
 
 let dir: string;
 let lock: string;

@@ -141,15 +141,30 @@ export function hasTable(text: string, table: string): boolean {
   return statements(splitLines(text).lines).some((s) => s.kind === 'header' && s.name === table);
 }
 
+/** How {@link setKeyInText} places and formats the statement. */
+export interface SetKeyOptions {
+  /**
+   * Where a key the table does not have yet goes: after the table's last key (`end`, the default:
+   * reads like a file written by hand) or right below its header (`top`: ahead of the commented
+   * examples that fill system files such as containers.conf).
+   */
+  newKeyAt?: 'end' | 'top';
+  /**
+   * Keep a comment that followed the replaced value on its line (default true). False for files
+   * whose comments describe the old value (`driver = "vfs"  # slow`).
+   */
+  keepComment?: boolean;
+}
+
 /** Sets `name = <valueToml>` in `[table]` (`''` = top level), replacing only that statement. */
-export function setKeyInText(text: string, table: string, name: string, valueToml: string): string {
+export function setKeyInText(text: string, table: string, name: string, valueToml: string, options: SetKeyOptions = {}): string {
   const { lines, eol } = splitLines(text);
   const all = statements(lines);
   const found = all.find((s) => s.kind === 'key' && s.table === table && s.name === name);
   if (found) {
     const first = lines[found.start]!;
     const indent = /^\s*/.exec(first)![0];
-    const comment = found.start === found.end ? trailingComment(first, KEY_RE.exec(first)!) : '';
+    const comment = found.start === found.end && (options.keepComment ?? true) ? trailingComment(first, KEY_RE.exec(first)!) : '';
     lines.splice(found.start, found.end - found.start + 1, `${indent}${name} = ${valueToml}${comment}`);
     return lines.join(eol);
   }
@@ -157,7 +172,9 @@ export function setKeyInText(text: string, table: string, name: string, valueTom
   if (header || table === '') {
     const inTable = all.filter((s) => s.kind === 'key' && s.table === table);
     const nextHeader = all.find((s) => s.kind === 'header' && s.start > (header?.start ?? -1));
-    const last = inTable.filter((s) => s.start > (header?.start ?? -1) && (!nextHeader || s.start < nextHeader.start)).pop();
+    const last = options.newKeyAt === 'top'
+      ? undefined
+      : inTable.filter((s) => s.start > (header?.start ?? -1) && (!nextHeader || s.start < nextHeader.start)).pop();
     const at = last ? last.end + 1 : header ? header.end + 1 : 0;
     lines.splice(at, 0, `${name} = ${valueToml}`);
     return lines.join(eol);

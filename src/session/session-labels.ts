@@ -1,6 +1,6 @@
 import { MinoError } from '../common/errors.js';
 import { printable } from '../runtime/validate.js';
-import { validateSessionName } from '../session/session-name.js';
+import { validateSessionName } from './session-name.js';
 
 /**
  * Container name and labels of a session container. mino 1.6 left containers anonymous and
@@ -65,44 +65,4 @@ export function sessionLabels(input: SessionLabelInput): Record<string, string> 
     [LABEL_MODE]: input.mode,
     ...(input.stateKey === undefined ? {} : { [LABEL_STATE]: input.stateKey }),
   };
-}
-
-/**
- * Slugs of the named volumes a session mounts, comma-separated (slugs contain no comma), so
- * `mino volume rm` can tell which running containers use a volume without inspecting each.
- */
-export const LABEL_VOLUMES = 'io.mino.volumes';
-/** Name of the home volume a session mounts. */
-export const LABEL_HOME_VOLUME = 'io.mino.home-volume';
-
-/** The volume labels of a session container; empty when it mounts no mino volume. */
-export function volumeLabels(namedVolumes: readonly string[], homeVolume: string | undefined): Record<string, string> {
-  return {
-    ...(namedVolumes.length > 0 ? { [LABEL_VOLUMES]: namedVolumes.join(',') } : {}),
-    ...(homeVolume === undefined ? {} : { [LABEL_HOME_VOLUME]: homeVolume }),
-  };
-}
-
-/** The named-volume slugs of a container's labels (see {@link LABEL_VOLUMES}). */
-export function volumesOfLabels(labels: Readonly<Record<string, string>>): string[] {
-  return (labels[LABEL_VOLUMES] ?? '').split(',').filter((s) => s.length > 0);
-}
-
-/** Cache volumes a session mounts, comma-separated, so `mino cache` never removes them while it runs. */
-export const LABEL_CACHES = 'io.mino.caches';
-/** Cache volumes to mark complete when the session's command exits 0 (read by reconciliation). */
-export const LABEL_CACHES_FINALIZE = 'io.mino.caches.finalize';
-
-/** The cache labels of a session container; empty when it mounts no cache. */
-export function cacheLabels(caches: ReadonlyArray<{ volume: string; finalize: boolean }>): Record<string, string> {
-  const finalize = caches.filter((c) => c.finalize).map((c) => c.volume);
-  return {
-    ...(caches.length > 0 ? { [LABEL_CACHES]: caches.map((c) => c.volume).join(',') } : {}),
-    ...(finalize.length > 0 ? { [LABEL_CACHES_FINALIZE]: finalize.join(',') } : {}),
-  };
-}
-
-/** The volume names in a comma-separated label (`io.mino.caches` or `io.mino.caches.finalize`). */
-export function listLabel(labels: Readonly<Record<string, string>>, key: string): string[] {
-  return (labels[key] ?? '').split(',').filter((s) => s.length > 0);
 }

@@ -3,16 +3,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { errnoCode } from '../../../src/common/errno.js';
 import {
   createExclusive,
-  errnoCode,
   isStale,
-  pidAlive,
   readHolder,
   releaseLock,
   removeIfHeldBy,
   tryAcquire,
-} from '../../../src/common/lock-file.js';
+} from '../../../src/common/file-lock.js';
+import { pidAlive } from '../../../src/common/pid-alive.js';
 
 /** A fresh directory per test, and the lock path inside it. */
 let dir = '';

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { errnoCode } from './errno.js';
+import { MinoError } from './errors.js';
+import { pidAlive } from './pid-alive.js';
+
+/**
+ * mino's one cross-process lock. Node has no flock(2), so a lock is a file created with O_EXCL
+ * holding `<pid> <nonce>\n`; whoever creates it holds the lock, releasing deletes it (only if it
+ * still holds our nonce). Two ways to hold it:
+ * - {@link withFileLock}: synchronous, for critical sections of a few file operations (session
+ *   records, JSON record directories); stale after {@link SHORT_STALE_AFTER_MS}.
+ * - {@link withFileLockAsync}: for work that takes minutes (image builds); the holder touches the
+ *   file every {@link HEARTBEAT_MS} and it is stale after {@link LONG_STALE_AFTER_MS} untouched.
+ *
+ * A holder that died leaves its file behind. It is broken when its PID no longer exists or the
+ * file is older than the stale limit (frozen holder, PID reuse). Breaking is exclusive: the
+ * breaker first creates `<lock>.<holder id>.broken` with O_EXCL (one breaker per holder), re-reads
+ * the lock and deletes it only if it still names that holder, so a lock re-taken meanwhile by a
+ * live process is never deleted. A marker left by a breaker that died ages out after the stale
+ * limit too.
+ */
+
+/** A synchronous lock older than this is stale even if its PID exists (sections last milliseconds). */
+export const SHORT_STALE_AFTER_MS = 60_000;
+/** How often the holder of an async lock refreshes the file's mtime. */
+export const HEARTBEAT_MS = 5_000;
+/** An async lock not refreshed for this long is stale. */
+export const LONG_STALE_AFTER_MS = 30_000;
+
+/** Creates `path` (0600) with O_EXCL and writes `content`; false when it already exists. */
+export function createExclusive(path: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** Tries once to take the lock `lockPath` for this process, tagged with `nonce`. */
+export function tryAcquire(lockPath: string, nonce: string): boolean {
+  return createExclusive(lockPath, `${process.pid} ${nonce}\n`);
+}
+
+/** Who holds a lock file, as read by {@link readHolder}. */
+export interface LockHolder {
+  /** The holder's PID; undefined while the file is empty or garbled (being written). */
+  pid: number | undefined;
+  /** The holder's nonce, or for an empty/garbled file its inode and mtime. */
+  id: string;
+  /** Milliseconds since the file was last modified. */
+  ageMs: number;
+}
+
+/** Reads the holder of the lock file `lockPath`; undefined when the file is gone. */
+export function readHolder(lockPath: string): LockHolder | undefined {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const m = /^(\d+) ([0-9a-f-]{36})\n$/.exec(readFileSync(fd, 'utf8'));
+    return {
+      pid: m ? Number(m[1]) : undefined,
+      id: m?.[2] ?? `${st.ino}-${st.mtimeNs}`,
+      ageMs: Date.now() - Number(st.mtimeMs),
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Whether a holder may be broken: its file is older than `staleAfterMs` (frozen holder or PID
+ * reuse), or it names a PID that no longer exists. A file without a PID yet is only stale by age.
+ */
+export function isStale(holder: LockHolder, staleAfterMs: number): boolean {
+  if (holder.ageMs > staleAfterMs) return true;
+  return holder.pid !== undefined && !pidAlive(holder.pid);
+}
+
+/**
+ * Deletes `lockPath` only if it still holds the holder `id` (a lock re-taken meanwhile is left
+ * alone); returns true when it deleted it.
+ */
+export function removeIfHeldBy(lockPath: string, id: string): boolean {
+  if (readHolder(lockPath)?.id !== id) return false;
+  unlinkSync(lockPath);
+  return true;
+}
+
+/** Releases our lock (the one tagged `nonce`), never someone else's; never throws. */
+export function releaseLock(lockPath: string, nonce: string): void {
+  try {
+    removeIfHeldBy(lockPath, nonce);
+  } catch {
+    // Nothing sensible to do: a leftover lock ages out or is broken by the next waiter.
+  }
+}
+
+/** Breaks the stale holder `h` unless another process is breaking it; true when this one tried. */
+function breakStale(lockPath: string, h: LockHolder, nonce: string, staleAfterMs: number): boolean {
+  const marker = `${lockPath}.${h.id}.broken`;
+  try {
+    // The marker of a breaker that died is old news after a while.
+    if (Date.now() - statSync(marker).mtimeMs > staleAfterMs) unlinkSync(marker);
+  } catch {
+    // no marker
+  }
+  if (!tryAcquire(marker, nonce)) return false;
+  try {
+    removeIfHeldBy(lockPath, h.id);
+  } finally {
+    try {
+      unlinkSync(marker);
+    } catch {
+      // already gone
+    }
+  }
+  return true;
+}
+
+/** One attempt: take the lock, or break a stale holder (then `retry`), or report the holder. */
+function attempt(lockPath: string, nonce: string, staleAfterMs: number): { acquired: true } | { acquired: false; retry: boolean; holder: LockHolder | undefined } {
+  if (tryAcquire(lockPath, nonce)) return { acquired: true };
+  const holder = readHolder(lockPath);
+  const retry = holder === undefined || (isStale(holder, staleAfterMs) && breakStale(lockPath, holder, nonce, staleAfterMs));
+  return { acquired: false, retry, holder };
+}
+
+function timeoutError(lockPath: string, what: string, holder: LockHolder | undefined): MinoError {
+  return new MinoError(`Timed out waiting for the lock of ${what}${holder?.pid ? ` (held by process ${holder.pid})` : ''}`, {
+    hint: `If no mino process is running, delete ${lockPath} and any ${lockPath}.*.broken file`,
+  });
+}
+
+/** Options of {@link withFileLock}. */
+export interface FileLockOptions {
+  /** Give up after this many milliseconds (default 5000). */
+  timeoutMs?: number;
+  /** What is being locked, for the error message (e.g. `session 'x'`). */
+  what?: string;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/**
+ * Runs `fn` while holding the lock file `lockPath` (created 0600 in an existing directory).
+ * Waits up to `timeoutMs` for another holder; throws a MinoError when the wait times out.
+ * `fn` must be synchronous: the lock is released as soon as it returns or throws.
+ */
+export function withFileLock<T>(lockPath: string, fn: () => T, options: FileLockOptions = {}): T {
+  const nonce = randomUUID();
+  const deadline = Date.now() + (options.timeoutMs ?? 5000);
+  for (;;) {
+    const a = attempt(lockPath, nonce, SHORT_STALE_AFTER_MS);
+    if (a.acquired) break;
+    if (a.retry) continue;
+    if (Date.now() > deadline) throw timeoutError(lockPath, options.what ?? lockPath, a.holder);
+    sleepSync(1 + Math.floor(Math.random() * 4));
+  }
+  try {
+    return fn();
+  } finally {
+    releaseLock(lockPath, nonce);
+  }
+}
+
+/** Options of {@link withFileLockAsync}. */
+export interface AsyncFileLockOptions extends FileLockOptions {
+  /** Called once when the lock is held by someone else and this process starts waiting. */
+  onWait?: () => void;
+  /** Stops waiting (rejects with the signal's reason). */
+  signal?: AbortSignal;
+  /** Poll interval while waiting (default 250 ms). */
+  pollMs?: number;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Runs `fn` while holding the lock file `lockPath` (its directory must exist) for as long as `fn`
+ * takes, refreshing it every {@link HEARTBEAT_MS}. Waits for another holder up to `timeoutMs`
+ * (default 30 minutes), then throws a MinoError. The lock is released when `fn` settles.
+ */
+export async function withFileLockAsync<T>(lockPath: string, fn: () => Promise<T>, options: AsyncFileLockOptions = {}): Promise<T> {
+  const nonce = randomUUID();
+  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
+  let waited = false;
+  for (;;) {
+    const a = attempt(lockPath, nonce, LONG_STALE_AFTER_MS);
+    if (a.acquired) break;
+    if (a.retry) continue;
+    if (!waited) {
+      waited = true;
+      options.onWait?.();
+    }
+    if (Date.now() > deadline) throw timeoutError(lockPath, options.what ?? lockPath, a.holder);
+    await sleep((options.pollMs ?? 250) + Math.floor(Math.random() * 50), options.signal);
+  }
+  const heartbeat = setInterval(() => {
+    try {
+      const now = new Date();
+      if (readHolder(lockPath)?.id === nonce) utimesSync(lockPath, now, now);
+    } catch {
+      // The next beat tries again; a lock lost meanwhile is not ours to recreate.
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(heartbeat);
+    releaseLock(lockPath, nonce);
+  }
+}
