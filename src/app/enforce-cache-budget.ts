@@ -1,4 +1,3 @@
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../common/errors.js';
 import { log } from '../common/logger.js';
@@ -7,26 +6,11 @@ import { targetName } from '../cache/cache-selection.js';
 import { formatSize } from '../volume/parse-size.js';
 import { gatherInventory, removeTargets } from './manage-caches.js';
 import type { SessionContext } from './session-context.js';
+import { HOUSEKEEPING_INTERVAL_MS } from '../config/defaults.js';
+import { stampDue } from '../common/interval-stamp.js';
 
 /** How often `mino run` checks the disk budget (one stat otherwise). */
-export const BUDGET_INTERVAL_MS = 10 * 60 * 1000;
-
-/** True (and the stamp renewed) when the last budget check is older than the interval. */
-function due(stateDir: string, now: number): boolean {
-  const stamp = join(stateDir, 'last-budget-check');
-  try {
-    if (now - statSync(stamp).mtimeMs < BUDGET_INTERVAL_MS) return false;
-  } catch {
-    // never checked
-  }
-  try {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    writeFileSync(stamp, '');
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const BUDGET_INTERVAL_MS = HOUSEKEEPING_INTERVAL_MS;
 
 /**
  * The disk budget step of `mino run`: at most every 10 minutes, measures dependency caches and
@@ -35,7 +19,7 @@ function due(stateDir: string, now: number): boolean {
  * the session matters more than the budget.
  */
 export async function enforceCacheBudget(ctx: SessionContext, limitGb: number, now = Date.now()): Promise<string[]> {
-  if (limitGb <= 0 || !due(ctx.stateDir, now)) return [];
+  if (limitGb <= 0 || !stampDue(join(ctx.stateDir, 'last-budget-check'), BUDGET_INTERVAL_MS, now)) return [];
   try {
     const inv = await gatherInventory(ctx, { images: true, limitGb });
     const picked = selectForBudget(inv, inv.limitBytes);

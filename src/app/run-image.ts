@@ -1,6 +1,6 @@
 import { MinoError } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
-import { BASE_IMAGE_LATEST } from '../image/base-image-tag.js';
+import { DEFAULT_IMAGE } from '../config/defaults.js';
 import type { BuildEvent } from '../image/build-output.js';
 import { imageId } from '../image/image-facts.js';
 import { readImageIndex, rememberComposed } from '../image/image-index.js';
@@ -25,8 +25,6 @@ import { ensureComposedImage } from './compose-image.js';
  * composed tag, and a build (once, under a lock) when it is missing.
  */
 
-/** Image `mino run` uses when nothing is selected (built by `mino setup`). */
-export const DEFAULT_IMAGE = BASE_IMAGE_LATEST;
 
 /** The image a run starts and what the layers add. */
 export interface RunImage {

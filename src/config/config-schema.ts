@@ -1,6 +1,9 @@
 import * as z from 'zod/mini';
 import { isValidLayerName } from '../layer/layer-name.js';
 import { validateImageRef } from '../runtime/validate.js';
+import {
+  DEFAULT_AUTO_CLEANUP_HOURS, DEFAULT_CACHE_GC_DAYS, DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_NETWORK, DEFAULT_WORKDIR,
+} from './defaults.js';
 
 /**
  * The one source of truth for mino's configuration (`config.toml` and `.mino.toml`): every key,
@@ -100,10 +103,10 @@ function build() {
       layers: key(list(z.string().check(z.refine(isValidLayerName, 'must be a layer name (letters, digits, _ and -)'))), [], 'layers composed on the mino base image, e.g. ["typescript"]'),
       env: key(z.record(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'), line(4096)), {}, 'environment variables for every session'),
       volumes: key(list(line(4096)), [], 'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths'),
-      network: key(z.enum(['bridge', 'host', 'none']), 'bridge', 'network mode: bridge, host or none'),
+      network: key(z.enum(['bridge', 'host', 'none']), DEFAULT_NETWORK, 'network mode: bridge, host or none'),
       network_allow: key(list(pattern(HOST_PORT, 'must be HOST:PORT')), [], 'outbound HOST:PORT allowlist'),
       network_preset: opt(z.enum(['dev', 'registries']), 'allowlist preset: dev or registries'),
-      workdir: key(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'"), '/workspace', 'project path in the container (/workspace = /<project folder name>)'),
+      workdir: key(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'"), DEFAULT_WORKDIR, 'project path in the container (/workspace = /<project folder name>)'),
       read_only: key(z.boolean(), false, 'read-only root filesystem', false),
     }),
     image: table({
@@ -133,13 +136,13 @@ function build() {
       }),
     }),
     session: table({
-      shell: key(pattern(ABS_PATH, "must be an absolute path such as /bin/bash"), '/bin/bash', 'shell for sessions started without a command'),
-      auto_cleanup_hours: key(int(0, 24 * 365 * 10), 720, 'hours after which stopped sessions are forgotten (0 = never)', false),
+      shell: opt(pattern(ABS_PATH, 'must be an absolute path such as /bin/bash'), 'shell for sessions started without a command (default: zsh, else bash, else sh of the image)'),
+      auto_cleanup_hours: key(int(0, 24 * 365 * 10), DEFAULT_AUTO_CLEANUP_HOURS, 'hours after which stopped sessions are forgotten (0 = never)', false),
     }),
     cache: table({
       enabled: key(z.boolean(), true, 'lockfile-keyed dependency caches'),
-      gc_days: key(int(0, 3650), 30, 'remove caches unused for this many days'),
-      max_total_gb: key(int(0, 100000), 50, 'total cache size limit in GB'),
+      gc_days: key(int(0, 3650), DEFAULT_CACHE_GC_DAYS, 'remove caches unused for this many days'),
+      max_total_gb: key(int(0, 100000), DEFAULT_CACHE_MAX_TOTAL_GB, 'total cache size limit in GB'),
     }),
     home: table({
       enabled: key(z.boolean(), true, 'persistent per-project home volume'),

@@ -1,6 +1,6 @@
 import { configKeys, configTables, type ConfigKey } from './config-keys.js';
 import type { LayerSuggestion } from './detect-layers.js';
-import { tomlValue } from './toml-edit.js';
+import { tomlValue } from '../common/toml-edit.js';
 
 /**
  * Commented templates generated from the schema: `mino config init` (every key with its default)
@@ -17,6 +17,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   'container.network_allow': ['api.example.com:443'],
   'container.network_preset': 'dev',
   'image.base_from': 'localhost/debian:bookworm-slim',
+  'session.shell': '/bin/bash',
   'credentials.aws.role_arn': 'arn:aws:iam::123456789012:role/dev',
   'credentials.aws.external_id': 'my-external-id',
   'credentials.aws.profile': 'default',

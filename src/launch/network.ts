@@ -1,6 +1,7 @@
 import { UsageError } from '../common/errors.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import { printable } from '../runtime/validate.js';
+import { DEFAULT_NETWORK } from '../config/defaults.js';
 
 /**
  * The network part of a run plan. Today only mino 1.6's plain modes; the allowlist / egress-proxy
@@ -16,7 +17,7 @@ export type NetworkMode = 'bridge' | 'host' | 'none';
 export const NETWORK_MODES: readonly NetworkMode[] = Object.freeze(['bridge', 'host', 'none'] as const);
 
 /** The default when neither CLI nor config chooses. */
-export const DEFAULT_NETWORK_MODE: NetworkMode = 'bridge';
+export const DEFAULT_NETWORK_MODE: NetworkMode = DEFAULT_NETWORK;
 
 /** What the container's network looks like. Extension point for allowlists and egress proxies. */
 export interface NetworkPlan {

@@ -5,7 +5,9 @@ import type { LaunchVerb } from '../runtime/podman/podman-args.js';
 import { printable, validateImageRef } from '../runtime/validate.js';
 import { mergeEnv } from './env-args.js';
 import { HARDENING, readOnlySpec } from './hardening.js';
-import { cacheLabels, containerNameFor, sessionLabels, volumeLabels } from './labels.js';
+import { cacheLabels } from '../cache/cache-labels.js';
+import { containerNameFor, sessionLabels } from '../session/session-labels.js';
+import { volumeLabels } from '../volume/volume-labels.js';
 import { networkSpec, resolveNetwork, type NetworkPlan } from './network.js';
 import { checkProjectDir } from './project-guard.js';
 import { applySecrets, type SecretPassthrough } from './secret-passthrough.js';
@@ -24,7 +26,7 @@ import type { CacheMount } from '../cache/cache-mounts.js';
  * One `podman run` per session (mino 1.6 used create → start → rm, and a `sleep infinity` +
  * exec dance for shells, which left orphans when mino died):
  * - `command` (a command was given): `podman run --rm -i [-t]` attached; exit code = the command's.
- * - `shell` (no command): the same, running `defaultShell`; bootstrap output shows in the terminal.
+ * - `shell` (no command): the same, running `shell`; bootstrap output shows in the terminal.
  * - `detached` (`-d`): `podman run -d` WITHOUT `--rm`, so the container and its exit code survive
  *   until `mino stop`/`gc` (or list reconciliation) reads and removes it. mino 1.6 used `--rm`,
  *   losing the exit code and leaving the session "running" forever. Without a command the
@@ -50,8 +52,11 @@ export interface RunPlanInput {
   image: string;
   /** Command after `--`; empty means an interactive shell. */
   command: readonly string[];
-  /** Shell for shell mode and for `-d` without a command, e.g. `/bin/bash` (config `session.shell`). */
-  defaultShell: string;
+  /**
+   * Command for shell mode and for `-d` without a command: `[session.shell]` when configured, else
+   * DEFAULT_SHELL_COMMAND (the image's best shell).
+   */
+  shell: readonly string[];
   /** `-d/--detach`. */
   detach: boolean;
   /** `--read-only` or config `container.read_only`. */
@@ -187,10 +192,10 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   const image = validateImageRef(input.image);
   checkId('uid', input.hostUid);
   checkId('gid', input.hostGid);
-  if (input.defaultShell.length === 0) throw new MinoError('No default shell configured', { hint: 'Set session.shell, e.g. /bin/bash' });
+  if (input.shell.length === 0 || input.shell[0] === '') throw new MinoError('No default shell configured', { hint: 'Set session.shell, e.g. /bin/bash' });
 
   const mode = runModeFor(input.detach, input.command);
-  const command = input.command.length > 0 ? checkArgv('command', input.command) : checkArgv('shell', [input.defaultShell]);
+  const command = input.command.length > 0 ? checkArgv('command', input.command) : checkArgv('shell', input.shell);
   const network = resolveNetwork(input.network);
   const workdir = resolveWorkdir(projectDir, input.workdir);
   const mounts = assembleMounts(projectDir, workdir, input.cliVolumes ?? [], input.configVolumes ?? []);

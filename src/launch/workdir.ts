@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { printable } from '../runtime/validate.js';
+import { DEFAULT_WORKDIR } from '../config/defaults.js';
 
 /**
  * Where the project appears inside the container. mino 1.6 rule (`resolve_workdir`): a configured
@@ -19,7 +20,6 @@ import { printable } from '../runtime/validate.js';
  */
 
 /** The fallback workdir, also the image's `WORKDIR` and mino's config default. */
-export const DEFAULT_WORKDIR = '/workspace';
 
 /**
  * Top-level directory names never used as the derived workdir (mino 1.6's list, exact and

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { runningSession } from '../../app/find-session.js';
 import { sessionCli } from '../global-options.js';
+import { DEFAULT_SHELL_COMMAND } from '../../config/defaults.js';
 
-/** Without a command, exec starts the best shell the image has. */
-const BEST_SHELL = ['/bin/sh', '-c', 'for s in zsh bash; do command -v "$s" >/dev/null 2>&1 && exec "$s"; done; exec sh'];
 
 /**
  * Splits exec's operands into session name and command. commander swallows a `--` that comes
@@ -31,7 +30,7 @@ export function registerExec(program: Command): void {
       const { ctx } = sessionCli(cmd);
       const record = await runningSession(ctx, name);
       const ref = record.container_id ?? `mino-${record.name}`;
-      process.exitCode = await ctx.runtime.exec(ref, command.length > 0 ? command : BEST_SHELL, {
+      process.exitCode = await ctx.runtime.exec(ref, command.length > 0 ? command : [...DEFAULT_SHELL_COMMAND], {
         tty: Boolean(process.stdin.isTTY),
         interactive: true,
       });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readHostFacts } from '../../app/run-request.js';
 import { runSession } from '../../app/run-session.js';
 import { palette } from '../../common/terminal.js';
 import type { BuildEvent } from '../../image/build-output.js';
@@ -87,10 +88,11 @@ Examples:
       cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean;
     }, cmd: Command) => {
       const { ctx, rootless } = sessionCli(cmd);
-      const config = runConfigOf(await loadConfigForCli(cmd, projectDirOf(opts.project)));
+      const projectDir = projectDirOf(opts.project);
+      const config = runConfigOf(await loadConfigForCli(cmd, projectDir));
       process.exitCode = await runSession(ctx, {
         name: opts.name,
-        project: opts.project,
+        projectDir,
         image: opts.image,
         layers: opts.layers,
         env: opts.env,
@@ -105,11 +107,8 @@ Examples:
         cacheRo: Boolean(opts.cacheRo),
         command,
         dryRun: Boolean(opts.dryRun),
-        shell: '/bin/sh',
         config,
-      }, {
-        stdinIsTty: Boolean(process.stdin.isTTY),
-        rootless,
+      }, readHostFacts(rootless), {
         say: noticeOrWarning,
         print: (l) => process.stdout.write(`${l}\n`),
         buildProgress: composeProgress(),

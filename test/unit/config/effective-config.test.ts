@@ -23,7 +23,8 @@ describe('merging global and project config', () => {
     expect(config.container.network).toBe('host');
     expect(config.container.read_only).toBe(true);
     expect(config.container.workdir).toBe('/workspace');
-    expect(config.session.shell).toBe('/bin/bash');
+    // No default shell in the schema: the run takes the image's best shell (config/defaults.ts).
+    expect(config.session.shell).toBeUndefined();
     expect(config.container.image).toBeUndefined();
     expect(sources['container.network']).toBe('local');
     expect(sources['container.read_only']).toBe('global');

@@ -8,7 +8,7 @@ export function typicalInput(overrides: Partial<RunPlanInput> = {}): RunPlanInpu
     homeDir: '/home/alice',
     image: 'localhost/mino-base:latest',
     command: ['claude', '--resume'],
-    defaultShell: '/bin/bash',
+    shell: ['/bin/bash'],
     detach: false,
     readOnly: false,
     rootless: true,

@@ -86,7 +86,7 @@ describe('buildRunPlan: modes', () => {
   });
 
   it('shell mode: the default shell, attached with --rm, no quiet bootstrap', () => {
-    const plan = buildRunPlan(typicalInput({ command: [], defaultShell: '/bin/zsh' }));
+    const plan = buildRunPlan(typicalInput({ command: [], shell: ['/bin/zsh'] }));
     expect(plan.mode).toBe('shell');
     expect(plan.command).toEqual(['/bin/zsh']);
     expect(plan.spec.command).toEqual(['/bin/zsh']);
@@ -240,7 +240,7 @@ describe('buildRunPlan: errors', () => {
     ['bad session name', { sessionName: 'a b' }, "Invalid session name 'a b'"],
     ['bad image', { image: 'UPPER/Case' }, "Invalid image reference 'UPPER/Case'"],
     ['NUL in command', { command: ['echo', 'a\0b'] }, "Invalid command argument 'a\\x00b': NUL bytes cannot be passed to a program"],
-    ['empty default shell', { command: [], defaultShell: '' }, 'No default shell configured'],
+    ['empty default shell', { command: [], shell: [] }, 'No default shell configured'],
     ['negative host uid', { hostUid: -1 }, 'Invalid host uid -1'],
     ['fractional host gid', { hostGid: 1.5 }, 'Invalid host gid 1.5'],
     ['bad owner pid', { ownerPid: 0 }, 'Invalid owner PID 0'],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { DEFAULT_WORKDIR, isSafeFolderName, resolveWorkdir, WORKDIR_BLOCKLIST } from '../../../src/launch/workdir.js';
+import { DEFAULT_WORKDIR } from '../../../src/config/defaults.js';
+import { isSafeFolderName, resolveWorkdir, WORKDIR_BLOCKLIST } from '../../../src/launch/workdir.js';
 import { thrown } from './plan-input.js';
 
 describe('resolveWorkdir', () => {

@@ -1,0 +1,85 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import type { RunConfig } from '../config/run-config.js';
+import type { BuildEvent } from '../image/build-output.js';
+
+/** What the user asked `mino run` for: CLI flags, already parsed, and the loaded configuration. */
+export interface RunRequest {
+  name?: string;
+  /** Canonical project directory (resolved once, by the caller, before loading the config). */
+  projectDir: string;
+  image?: string;
+  /** `--layers` values (each may be comma-separated). */
+  layers?: string[];
+  env: string[];
+  volumes: string[];
+  detach: boolean;
+  readOnly: boolean;
+  network?: string;
+  allowHome: boolean;
+  /** `--no-home`: no per-project home volume at /home/developer. */
+  noHome?: boolean;
+  /** `--no-cache`: no dependency cache volumes. */
+  noCache?: boolean;
+  /** `--cache-fresh`: start the caches of this run empty. */
+  cacheFresh?: boolean;
+  /** `--cache-ro`: mount complete caches read-only. */
+  cacheRo?: boolean;
+  /** Values from the config files (below flags and env); undefined = none loaded. */
+  config?: RunConfig;
+  command: string[];
+  dryRun: boolean;
+}
+
+/** Where `run` writes its own messages (never stdout: that belongs to the command). */
+export interface RunIo {
+  /** Progress, notices and warnings, for stderr. */
+  say(message: string): void;
+  /** The dry-run command line, for stdout. */
+  print(line: string): void;
+  /** Progress of a composed-image build. */
+  buildProgress?: (event: BuildEvent) => void;
+}
+
+/**
+ * What `mino run` takes from the process and the machine it runs on, read once (by
+ * {@link readHostFacts}) so the use case itself reads no globals and can be tested with any values.
+ */
+export interface HostFacts {
+  /** PID of this mino process (owner label of the container). */
+  pid: number;
+  uid: number;
+  gid: number;
+  /** The user's home directory, canonical. */
+  homeDir: string;
+  /** Podman runs rootless (a non-root user, or an OrbStack machine). */
+  rootless: boolean;
+  /** cgroup v1 host: rootless podman cannot enforce resource limits there. */
+  cgroupV1: boolean;
+  stdinIsTty: boolean;
+  /** `MINO_LAYERS`. */
+  envLayers: string | undefined;
+  /** `MINO_IMAGE`. */
+  envImage: string | undefined;
+}
+
+/** Reads the {@link HostFacts} of this process. */
+export function readHostFacts(rootless: boolean, env: NodeJS.ProcessEnv = process.env): HostFacts {
+  let home = homedir();
+  try {
+    home = realpathSync(home);
+  } catch {
+    // keep it as it is; the plan refuses a non-canonical home with a clear error
+  }
+  return {
+    pid: process.pid,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    homeDir: home,
+    rootless,
+    cgroupV1: process.platform === 'linux' && !existsSync('/sys/fs/cgroup/cgroup.controllers'),
+    stdinIsTty: Boolean(process.stdin.isTTY),
+    envLayers: env.MINO_LAYERS,
+    envImage: env.MINO_IMAGE,
+  };
+}

@@ -1,0 +1,22 @@
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * A chore done at most once per interval across mino processes, remembered by the mtime of a stamp
+ * file: true (and the stamp renewed) when the stamp is older than `intervalMs` or missing; false
+ * otherwise, and when the stamp cannot be written (a read-only state directory skips the chore).
+ */
+export function stampDue(stamp: string, intervalMs: number, now = Date.now()): boolean {
+  try {
+    if (now - statSync(stamp).mtimeMs < intervalMs) return false;
+  } catch {
+    // never done
+  }
+  try {
+    mkdirSync(dirname(stamp), { recursive: true, mode: 0o700 });
+    writeFileSync(stamp, '');
+    return true;
+  } catch {
+    return false;
+  }
+}

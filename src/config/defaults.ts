@@ -1,0 +1,38 @@
+/**
+ * Every default of mino in one place. The configuration schema takes its defaults from here, and
+ * so does the run path when no file sets a value, so the two can never disagree.
+ */
+
+import { BASE_IMAGE_LATEST } from '../image/base-image-tag.js';
+
+/** The mino base image `mino setup` builds; `mino run` uses it when nothing else is selected. */
+export const DEFAULT_IMAGE = BASE_IMAGE_LATEST;
+
+/** `container.network`: the network mode of a session. */
+export const DEFAULT_NETWORK = 'bridge' as const;
+
+/** `container.workdir`: `/workspace` means "/<project folder name>" (mino 1.6). */
+export const DEFAULT_WORKDIR = '/workspace';
+
+/**
+ * The command of a session started without one when `session.shell` is not set: the best shell
+ * the image has (zsh, then bash, then sh), so mino-base gets its zsh and a busybox image its sh.
+ */
+export const DEFAULT_SHELL_COMMAND: readonly string[] = [
+  '/bin/sh', '-c', 'for s in zsh bash; do command -v "$s" >/dev/null 2>&1 && exec "$s"; done; exec sh',
+];
+
+/** `cache.max_total_gb`: disk budget of dependency caches and composed images, in GB. */
+export const DEFAULT_CACHE_MAX_TOTAL_GB = 50;
+
+/** `cache.gc_days`: caches unused for this many days are removed by `mino cache gc`. */
+export const DEFAULT_CACHE_GC_DAYS = 30;
+
+/** `session.auto_cleanup_hours`: stopped sessions are forgotten after this many hours. */
+export const DEFAULT_AUTO_CLEANUP_HOURS = 720;
+
+/** How often `mino run` reconciles sessions and checks the cache budget on its own. */
+export const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Seconds `podman stop` waits for a session's command after SIGTERM before SIGKILL. */
+export const STOP_TIMEOUT_SECONDS = 10;
