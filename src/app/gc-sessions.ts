@@ -1,4 +1,4 @@
-import type { Orphan, SessionFix } from '../session/reconcile.js';
+import type { Abandoned, Orphan, SessionFix } from '../session/reconcile.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import type { SessionContext } from './session-context.js';
 
@@ -8,21 +8,38 @@ export interface GcResult {
   fixes: SessionFix[];
   /** Containers with no live owner and no active session: removed unless dry run. */
   removed: Orphan[];
-  /** Orphans whose owner process still lives: reported, left alone. */
-  kept: Orphan[];
+  /** Attached sessions whose mino died while the command ran on: stopped unless dry run. */
+  abandoned: Abandoned[];
+  /** Containers left alone, with the reason. */
+  kept: { orphan: Orphan; reason: string }[];
   warnings: string[];
 }
 
 /**
- * Reconciles sessions, then removes this state directory's mino containers that no active
- * session accounts for and whose owner process is gone. With `dryRun`, only reports.
+ * Reconciles sessions, then, for this state directory:
+ * - stops the containers of attached sessions whose `mino run` died (nobody is attached to them
+ *   and nothing would record their end) and records those sessions as stopped;
+ * - removes mino containers that no active session accounts for and whose owner process is gone.
+ * Never touches a container whose session file exists but cannot be read (whose it is, is
+ * unknown), nor one whose owner lives. With `dryRun`, only reports.
  */
 export async function gcSessions(ctx: SessionContext, dryRun: boolean): Promise<GcResult> {
   const result = await reconcileSessions(ctx);
-  const removed = result.orphans.filter((o) => o.ownerDead);
-  const kept = result.orphans.filter((o) => !o.ownerDead);
+  const unreadable = new Set(result.unreadable);
+  const removed: Orphan[] = [];
+  const kept: GcResult['kept'] = [];
+  for (const orphan of result.orphans) {
+    if (orphan.sessionName !== undefined && unreadable.has(orphan.sessionName)) kept.push({ orphan, reason: 'its session file cannot be read' });
+    else if (!orphan.ownerDead) kept.push({ orphan, reason: 'its owner process is still running' });
+    else removed.push(orphan);
+  }
   if (!dryRun) {
     for (const orphan of removed) await ctx.runtime.remove(orphan.container.id);
+    for (const a of result.abandoned) {
+      await ctx.runtime.remove(a.container.id);
+      ctx.store.update(a.name, { status: 'stopped', exit_code: null });
+      ctx.audit.record('session.reconciled', { name: a.name, to: 'stopped', exit_code: null, reason: 'its mino process died; stopped by gc' });
+    }
   }
-  return { fixes: result.fixes, removed, kept, warnings: result.warnings };
+  return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, warnings: result.warnings };
 }

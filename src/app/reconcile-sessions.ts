@@ -1,11 +1,12 @@
 import { log } from '../common/logger.js';
 import type { ContainerSummary } from '../runtime/container-runtime.js';
-import { planReconcile, type Orphan, type SessionFix } from '../session/reconcile.js';
+import { planReconcile, type Abandoned, type Orphan, type SessionFix } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import type { SessionContext } from './session-context.js';
 import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
 import { finalizeCaches } from './prepare-caches.js';
 import { pidAlive } from '../common/pid-alive.js';
+import { SessionOutputStore } from '../session/session-output.js';
 
 
 /** Outcome of bringing session files in line with podman. */
@@ -14,6 +15,10 @@ export interface Reconciled {
   warnings: string[];
   fixes: SessionFix[];
   orphans: Orphan[];
+  /** Attached sessions whose mino died while their container runs on (gc stops them). */
+  abandoned: Abandoned[];
+  /** Session files that could not be read (their containers must be left alone). */
+  unreadable: string[];
   containers: ContainerSummary[];
 }
 
@@ -27,8 +32,8 @@ export interface Reconciled {
  * active records can be stale, and orphan containers (no session file) are gc's business.
  */
 export async function reconcileSessions(ctx: SessionContext, options: { activeOnly?: boolean } = {}): Promise<Reconciled> {
-  const { sessions, warnings } = ctx.store.list();
-  if (options.activeOnly && !sessions.some(isActive)) return { sessions, warnings, fixes: [], orphans: [], containers: [] };
+  const { sessions, warnings, unreadable } = ctx.store.list();
+  if (options.activeOnly && !sessions.some(isActive)) return { sessions, warnings, fixes: [], orphans: [], abandoned: [], unreadable, containers: [] };
   const containers = await ctx.runtime.listContainers({});
   const plan = planReconcile(sessions, containers, ctx.stateKey, pidAlive);
   const updated = new Map<string, SessionRecord>();
@@ -39,7 +44,12 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
       // A detached session whose command exited 0 completes the caches it was filling.
       const finished = containers.find((c) => c.id === fix.removeContainer);
       if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
-      if (fix.removeContainer) await ctx.runtime.remove(fix.removeContainer);
+      if (fix.removeContainer) {
+        // Its output goes with the container: keep it for `mino logs` (until stop or reuse).
+        const output = await ctx.runtime.logs(fix.removeContainer, 0).catch(() => undefined);
+        if (output) new SessionOutputStore(ctx.stateDir).save(fix.name, output);
+        await ctx.runtime.remove(fix.removeContainer);
+      }
     } catch (err) {
       warnings.push(`Could not reconcile session '${fix.name}': ${(err as Error).message}`);
     }
@@ -50,6 +60,8 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
     warnings,
     fixes: plan.fixes,
     orphans: plan.orphans,
+    abandoned: plan.abandoned,
+    unreadable,
     containers,
   };
 }

@@ -3,6 +3,7 @@ import { pidAlive } from '../common/pid-alive.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import { statusForExit } from '../session/reconcile.js';
 import { isActive, newSessionRecord } from '../session/session-record.js';
+import { SessionOutputStore } from '../session/session-output.js';
 import { SessionExistsError } from '../session/session-store.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import type { SessionContext } from './session-context.js';
@@ -38,6 +39,8 @@ export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPi
     await reconcileSessions(ctx);
     ctx.store.create(record);
   }
+  // Output saved for an earlier session of this name belongs to that one.
+  new SessionOutputStore(ctx.stateDir).remove(plan.sessionName);
   ctx.audit.record('session.created', {
     name: plan.sessionName, project_dir: plan.projectDir, image: plan.image, layers, command: plan.command,
     network: plan.network.mode, mode: plan.mode, home_volume: plan.homeVolume ?? null,

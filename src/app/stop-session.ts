@@ -2,6 +2,7 @@ import { MinoError } from '../common/errors.js';
 import { statusForExit } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { reconcileSessions } from './reconcile-sessions.js';
+import { SessionOutputStore } from '../session/session-output.js';
 import type { SessionContext } from './session-context.js';
 
 /** Outcome of `mino stop`. */
@@ -20,6 +21,8 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   const { sessions } = await reconcileSessions(ctx);
   const record = sessions.find((s) => s.name === name);
   if (!record) throw new MinoError(`Session '${name}' disappeared while stopping it`);
+  // Output saved when a finished detached container was removed lives until now.
+  new SessionOutputStore(ctx.stateDir).remove(name);
   if (!isActive(record)) return { record, stopped: false };
   const ref = record.container_id ?? `mino-${name}`;
   if (force) await ctx.runtime.kill(ref);

@@ -28,10 +28,21 @@ export interface Orphan {
   ownerDead: boolean;
 }
 
+/**
+ * An attached session (`command` or `shell`) whose `mino run` died while its container runs on:
+ * nobody is attached to it any more and nothing will record its end. Reconciliation leaves it
+ * alone (a `mino list` must not kill a command); `mino gc` stops it.
+ */
+export interface Abandoned {
+  name: string;
+  container: ContainerSummary;
+}
+
 /** What reconciliation decided. */
 export interface ReconcilePlan {
   fixes: SessionFix[];
   orphans: Orphan[];
+  abandoned: Abandoned[];
 }
 
 /** Exit codes with which podman reports that the command could not be started at all. */
@@ -74,6 +85,7 @@ export function planReconcile(
   alive: (pid: number) => boolean,
 ): ReconcilePlan {
   const fixes: SessionFix[] = [];
+  const abandoned: Abandoned[] = [];
   const accounted = new Set<string>();
   for (const s of sessions) {
     const c = containerOf(s, containers, stateKey);
@@ -109,6 +121,9 @@ export function planReconcile(
     if (s.status === 'starting' && (c.state === 'running' || c.state === 'paused')) {
       fixes.push({ name: s.name, from: s.status, status: 'running', exitCode: null, reason: 'container is running' });
     }
+    if (!ownerAlive && (s.mode === 'command' || s.mode === 'shell') && (c.state === 'running' || c.state === 'paused')) {
+      abandoned.push({ name: s.name, container: c });
+    }
   }
   const orphans: Orphan[] = [];
   for (const c of containers) {
@@ -116,5 +131,5 @@ export function planReconcile(
     const pid = ownerPidOf(c);
     orphans.push({ container: c, sessionName: c.labels[LABEL_SESSION], ownerDead: pid === undefined || !alive(pid) });
   }
-  return { fixes, orphans };
+  return { fixes, orphans, abandoned };
 }

@@ -16,6 +16,11 @@ import {
 export interface SessionList {
   sessions: SessionRecord[];
   warnings: string[];
+  /**
+   * Names of the session files that could not be read (`<name>.json`). Their containers are
+   * nobody's orphans: what they belong to is unknown, so nothing may remove them.
+   */
+  unreadable: string[];
 }
 
 /** Changes {@link SessionStore.update} may apply (identity and creation time are fixed). */
@@ -250,11 +255,12 @@ export class SessionStore {
     try {
       files = readdirSync(this.dir);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return { sessions: [], warnings: [] };
+      if (errnoCode(err) === 'ENOENT') return { sessions: [], warnings: [], unreadable: [] };
       throw new MinoError(`Cannot read the sessions directory ${this.dir}: ${errorMessage(err)}`, { cause: err });
     }
     const keyed: { record: SessionRecord; key: bigint }[] = [];
     const warnings: string[] = [];
+    const unreadable: string[] = [];
     for (const file of files) {
       if (!file.endsWith('.json') || file.startsWith('.')) continue;
       const path = join(this.dir, file);
@@ -265,9 +271,10 @@ export class SessionStore {
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') continue; // removed while listing
         warnings.push(`Skipping session file ${path}: ${errorMessage(err)}`);
+        unreadable.push(file.slice(0, -'.json'.length));
       }
     }
     keyed.sort((a, b) => (a.key === b.key ? (a.record.name < b.record.name ? -1 : 1) : a.key < b.key ? 1 : -1));
-    return { sessions: keyed.map((k) => k.record), warnings };
+    return { sessions: keyed.map((k) => k.record), warnings, unreadable };
   }
 }

@@ -6,7 +6,7 @@ import { sessionCli } from '../global-options.js';
 export function registerGc(program: Command): void {
   program
     .command('gc')
-    .description('Fix stale sessions and remove mino containers whose owner process is gone')
+    .description('Fix stale sessions, stop sessions whose mino died, and remove mino containers whose owner process is gone')
     .option('--dry-run', 'only report what would be removed')
     .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
       const { ctx } = sessionCli(cmd);
@@ -17,7 +17,10 @@ export function registerGc(program: Command): void {
       for (const o of result.removed) {
         out.write(`${opts.dryRun ? 'would remove' : 'removed'} container ${o.container.name} (session ${o.sessionName ?? '?'}, ${o.container.state}, owner gone)\n`);
       }
-      for (const o of result.kept) out.write(`kept container ${o.container.name}: its owner process is still running\n`);
-      if (result.fixes.length + result.removed.length + result.kept.length === 0) out.write('Nothing to clean up\n');
+      for (const a of result.abandoned) {
+        out.write(`${opts.dryRun ? 'would stop' : 'stopped'} session ${a.name}: its mino process died while the command ran on (container ${a.container.name})\n`);
+      }
+      for (const k of result.kept) out.write(`kept container ${k.orphan.container.name}: ${k.reason}\n`);
+      if (result.fixes.length + result.removed.length + result.abandoned.length + result.kept.length === 0) out.write('Nothing to clean up\n');
     });
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
@@ -206,6 +206,48 @@ for (const as of modes) {
       const gc = await runMino(['gc'], { as, env });
       expect(gc.stdout).toMatch(/removed container mino-orphan/);
       expect((await runMino(['gc', '--dry-run'], { as, env })).stdout).toBe('Nothing to clean up\n');
+    });
+
+    it('keeps the output of a finished detached session for mino logs until mino stop', async () => {
+      const { env, project } = sandbox(as);
+      expect((await runMino(['run', '-d', '-n', 'said', '-p', project, '--network', 'none', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 3'], { as, env })).exitCode).toBe(0);
+      // mino list reconciles: it records the exit code and removes the finished container.
+      await waitFor(async () => (await list(as, env))[0]?.status === 'stopped');
+      expect((await list(as, env))[0]).toMatchObject({ name: 'said', status: 'stopped', exit_code: 3 });
+      expect(await runMino(['logs', 'said'], { as, env })).toMatchObject({ exitCode: 0, stdout: 'hi\n', stderr: 'oops\n' });
+      expect(await runMino(['logs', 'said', '-f'], { as, env })).toMatchObject({ exitCode: 0, stdout: 'hi\n', stderr: 'oops\n' });
+      expect((await runMino(['stop', 'said'], { as, env })).stderr).toMatch(/already stopped/);
+      const gone = await runMino(['logs', 'said'], { as, env });
+      expect(gone.exitCode).toBe(1);
+      expect(gone.stderr).toMatch(/has no container any more/);
+    });
+
+    it('gc stops a session whose mino was killed while its command ran on', async () => {
+      const { env, project } = sandbox(as);
+      const child = spawnMino(as, ['run', '-n', 'lost', '-p', project, '--network', 'none', '--', 'sleep', '300'], env, project);
+      await waitFor(async () => (await list(as, env))[0]?.status === 'running');
+      await new Promise((r) => setTimeout(r, 500));
+      process.kill(minoPid(child), 'SIGKILL');
+      if (child.exitCode === null) await new Promise((r) => child.on('exit', r));
+      const dry = await runMino(['gc', '--dry-run'], { as, env });
+      expect(dry.stdout).toMatch(/would stop session lost: its mino process died/);
+      expect((await list(as, env))[0]).toMatchObject({ name: 'lost', status: 'running' });
+      const gc = await runMino(['gc'], { as, env });
+      expect(gc.stdout).toMatch(/stopped session lost/);
+      expect((await list(as, env))[0]).toMatchObject({ name: 'lost', status: 'stopped' });
+      expect((await runMino(['gc', '--dry-run'], { as, env })).stdout).toBe('Nothing to clean up\n');
+    });
+
+    it('gc never removes the container of a session whose file cannot be read', async () => {
+      const { env, project, stateDir } = sandbox(as);
+      expect((await runMino(['run', '-d', '-n', 'garbled', '-p', project, '--network', 'none', '--', 'sleep', '300'], { as, env })).exitCode).toBe(0);
+      writeFileSync(join(stateDir, 'sessions', 'garbled.json'), '{ not json');
+      const gc = await runMino(['gc'], { as, env });
+      expect(gc.stdout).toMatch(/kept container mino-garbled: its session file cannot be read/);
+      expect(gc.stderr).toMatch(/Warning: Skipping session file .*garbled\.json/);
+      const prefix = as === 'rootless' ? rootlessPrefix() : [];
+      const ps = spawnSync(prefix[0] ?? 'podman', [...prefix.slice(1), ...(prefix.length ? ['podman'] : []), 'ps', '--format', '{{.Names}}'], { encoding: 'utf8', cwd: '/' });
+      expect(ps.stdout.split('\n')).toContain('mino-garbled');
     });
 
     it('refuses the home directory as project unless --allow-home', async () => {

@@ -172,16 +172,19 @@ describe('planReconcile: active sessions', () => {
   const id = cid('c0ffee00c0ffee00');
 
   it('leaves a running session with a running container alone', () => {
-    expect(plan([session('web', 'running')], [own('web', id)])).toEqual({ fixes: [], orphans: [] });
+    expect(plan([session('web', 'running', { ownerPid: ALIVE })], [own('web', id)])).toEqual({ fixes: [], orphans: [], abandoned: [] });
   });
 
   it('leaves a running detached session alone although its owner (mino run -d) has exited', () => {
     const s = session('bg', 'running', { containerId: id, mode: 'detached' });
-    expect(plan([s], [own('bg', id)])).toEqual({ fixes: [], orphans: [] });
+    expect(plan([s], [own('bg', id)])).toEqual({ fixes: [], orphans: [], abandoned: [] });
   });
 
-  it('keeps a running attached session whose owner died while its container still runs (mino stop ends it)', () => {
-    expect(plan([session('k9', 'running')], [own('k9', id)])).toEqual({ fixes: [], orphans: [] });
+  it('keeps a running attached session whose owner died while its container still runs, and reports it abandoned (gc stops it)', () => {
+    const c = own('k9', id);
+    expect(plan([session('k9', 'running')], [c])).toEqual({ fixes: [], orphans: [], abandoned: [{ name: 'k9', container: c }] });
+    expect(plan([session('k9', 'running', { mode: 'shell' })], [own('k9', id, { state: 'paused' })]).abandoned).toHaveLength(1);
+    expect(plan([session('k9', 'running', { ownerPid: ALIVE })], [c]).abandoned).toEqual([]);
   });
 
   it('leaves an exited container of a live attached run to its owner (podman is removing it), but not a detached one', () => {
@@ -232,6 +235,7 @@ describe('planReconcile: active sessions', () => {
     expect(plan([s], [own('bg', id, { state: 'exited', exitCode: code })])).toEqual({
       fixes: [{ name: 'bg', from: 'running', status, exitCode: code, reason: `container exited with code ${code}`, removeContainer: id }],
       orphans: [],
+      abandoned: [],
     });
   });
 
@@ -262,7 +266,7 @@ describe('planReconcile: active sessions', () => {
   });
 
   it('leaves a created container alone while its owner lives (podman run is starting it)', () => {
-    expect(plan([session('web', 'starting', { ownerPid: ALIVE })], [own('web', id, { state: 'created' })])).toEqual({ fixes: [], orphans: [] });
+    expect(plan([session('web', 'starting', { ownerPid: ALIVE })], [own('web', id, { state: 'created' })])).toEqual({ fixes: [], orphans: [], abandoned: [] });
   });
 
   it.each(['running', 'paused'] as const)('moves a starting session to running when its container is %s', (state) => {
@@ -272,7 +276,7 @@ describe('planReconcile: active sessions', () => {
   });
 
   it.each(['stopping', 'removing', 'configured', 'unknown'] as const)('makes no decision for a container in transient state %s', (state) => {
-    expect(plan([session('web', 'running')], [own('web', id, { state })])).toEqual({ fixes: [], orphans: [] });
+    expect(plan([session('web', 'running')], [own('web', id, { state })])).toEqual({ fixes: [], orphans: [], abandoned: [] });
   });
 
   it('asks about the owner PID of the session record', () => {
@@ -325,7 +329,7 @@ describe('planReconcile: orphans', () => {
 
   it('reports a labelled container without any session file; its dead owner makes it removable', () => {
     const c = own('ghost', idA);
-    expect(plan([], [c])).toEqual({ fixes: [], orphans: [{ container: c, sessionName: 'ghost', ownerDead: true }] });
+    expect(plan([], [c])).toEqual({ fixes: [], orphans: [{ container: c, sessionName: 'ghost', ownerDead: true }], abandoned: [] });
   });
 
   it('reports an orphan whose owner still lives as not dead (gc keeps it)', () => {
@@ -354,7 +358,7 @@ describe('planReconcile: orphans', () => {
   it('ignores containers of another state directory and unlabelled containers', () => {
     const foreign = own('ghost', idA, { stateKey: OTHER });
     const plain = container(idB, { name: 'postgres', session: null, owner: null, stateKey: null });
-    expect(plan([], [foreign, plain])).toEqual({ fixes: [], orphans: [] });
+    expect(plan([], [foreign, plain])).toEqual({ fixes: [], orphans: [], abandoned: [] });
   });
 
   it('does not report the container of an active session', () => {

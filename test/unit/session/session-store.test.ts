@@ -196,7 +196,7 @@ describe('remove', () => {
 
 describe('list', () => {
   it('is empty without a sessions directory', () => {
-    expect(store.list()).toEqual({ sessions: [], warnings: [] });
+    expect(store.list()).toEqual({ sessions: [], warnings: [], unreadable: [] });
   });
 
   it('lists newest first by created_at, mino 1.6 files included', () => {
@@ -229,7 +229,7 @@ describe('list', () => {
   it('ignores hidden files, temporaries, locks and other extensions', () => {
     store.create(record('good'));
     for (const f of ['.good.lock', '.good.json.123.abcd.tmp', 'notes.txt', '.hidden.json']) writeFileSync(join(sessionsDir, f), 'x');
-    expect(store.list()).toEqual({ sessions: [store.get('good')], warnings: [] });
+    expect(store.list()).toEqual({ sessions: [store.get('good')], warnings: [], unreadable: [] });
   });
 
   it('reads 1,000 session files, newest first', () => {
