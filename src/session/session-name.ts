@@ -11,7 +11,8 @@ import { printable } from '../runtime/validate.js';
  */
 export const MAX_SESSION_NAME = 64;
 
-const VALID = /^[A-Za-z0-9_-]+$/;
+/** Letters, digits, `_` and `-`, not starting with `-` (a name like `-x` reads as an option later). */
+const VALID = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 
 const HINT = "Use only letters, digits, '_' and '-' (e.g. -n my-task_1), or leave -n out for a generated name";
 
@@ -21,14 +22,15 @@ function why(name: string): string {
   if (name.includes('/') || name.includes('\\') || name.includes('..')) {
     return "it must not contain path separators or '..'";
   }
+  if (name.startsWith('-')) return "it must not start with '-' (it would be read as an option)";
   if (!VALID.test(name)) return "it must contain only letters, digits, '_' and '-'";
   return `it is longer than ${MAX_SESSION_NAME} characters`;
 }
 
 /**
  * Checks a session name with the rules of mino 1.6 (non-empty; only `[A-Za-z0-9_-]`, so no
- * `/`, `\`, `..` or NUL) plus a length limit of {@link MAX_SESSION_NAME}. Returns the name
- * unchanged, or throws a MinoError (exit code 2) with a hint:
+ * `/`, `\`, `..` or NUL) plus a length limit of {@link MAX_SESSION_NAME} and no leading `-`.
+ * Returns the name unchanged, or throws a MinoError (exit code 2) with a hint:
  * `Invalid session name '<name>': <reason>`, the name shown with control characters escaped.
  */
 export function validateSessionName(name: string): string {

@@ -108,7 +108,7 @@ for (const as of modes) {
 
     it('refuses bad session names before any container or file exists', async () => {
       const { env, project, stateDir } = sandbox(as);
-      for (const bad of ['../x', 'a/b', '', 'x'.repeat(300), 'semi;colon']) {
+      for (const bad of ['../x', 'a/b', '', 'x'.repeat(300), 'semi;colon', '-x', '--rm']) {
         const r = await runMino(['run', '-n', bad, '-p', project, '--', 'true'], { as, env });
         expect(r.exitCode).toBe(2);
         expect(r.stderr).toMatch(/^Error: Invalid session name/m);

@@ -15,7 +15,7 @@ function rejection(name: string): MinoError {
 }
 
 describe('validateSessionName', () => {
-  it.each(['my-session', 'session_1', 'abc123', 'A', '-', '_x', 'x'.repeat(MAX_SESSION_NAME)])('accepts %j', (name) => {
+  it.each(['my-session', 'session_1', 'abc123', 'A', '_x', 'x-', 'x'.repeat(MAX_SESSION_NAME)])('accepts %j', (name) => {
     expect(validateSessionName(name)).toBe(name);
     expect(isValidSessionName(name)).toBe(true);
   });
@@ -32,6 +32,9 @@ describe('validateSessionName', () => {
     ['foo.bar', "only letters, digits, '_' and '-'"],
     ['foo@bar', "only letters, digits, '_' and '-'"],
     ['ä', "only letters, digits, '_' and '-'"],
+    ['-', "must not start with '-'"],
+    ['-x', "must not start with '-'"],
+    ['--rm', "must not start with '-'"],
     ['x'.repeat(300), `longer than ${MAX_SESSION_NAME} characters`],
     ['x'.repeat(MAX_SESSION_NAME + 1), `longer than ${MAX_SESSION_NAME} characters`],
   ])('rejects %j', (name, reason) => {
