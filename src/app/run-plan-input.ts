@@ -4,10 +4,12 @@ import type { RunPlanInput } from '../launch/run-plan.js';
 import { VERSION } from '../version.js';
 import { isMinoImage } from '../volume/home-volume.js';
 import type { HostFacts, RunRequest } from './run-request.js';
+import { canonicalVolumeSources } from './volume-sources.js';
 
 /**
  * The one translation from what the user asked (flags over config over defaults) and the facts of
- * this machine to the inputs of the pure plan builder. No I/O.
+ * this machine to the inputs of the pure plan builder. Its only I/O: volume host paths are made
+ * canonical (volume-sources.ts).
  */
 
 /** What the run resolved before planning: the image, its layers' environment, the caches. */
@@ -31,6 +33,7 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     projectDir: req.projectDir,
     homeDir: facts.homeDir,
     allowHome: req.allowHome,
+    allowSystemPaths: req.allowSystemPaths ?? false,
     image: resolved.image,
     layerEnv: resolved.layerEnv,
     command: req.command,
@@ -39,9 +42,9 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     readOnly: req.readOnly || (config?.readOnly ?? false),
     network: req.network ?? config?.network,
     cliEnv: req.env,
-    cliVolumes: req.volumes,
+    cliVolumes: canonicalVolumeSources(req.volumes, 'cli'),
     configEnv: config?.env,
-    configVolumes: config?.volumes,
+    configVolumes: canonicalVolumeSources(config?.volumes ?? [], 'config'),
     workdir: config?.workdir,
     rootless: facts.rootless,
     stdinIsTty: facts.stdinIsTty,

@@ -17,6 +17,8 @@ export interface RunRequest {
   readOnly: boolean;
   network?: string;
   allowHome: boolean;
+  /** `--allow-system-paths`: system directories as volumes. */
+  allowSystemPaths?: boolean;
   /** `--no-home`: no per-project home volume at /home/developer. */
   noHome?: boolean;
   /** `--no-cache`: no dependency cache volumes. */

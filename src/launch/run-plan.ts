@@ -46,8 +46,10 @@ export interface RunPlanInput {
   projectDir: string;
   /** The host user's home directory (canonical absolute). */
   homeDir: string;
-  /** `--allow-home`: permit `/`, `$HOME` or a parent of `$HOME` as the project. */
+  /** `--allow-home`: permit `/`, `$HOME` or a parent of `$HOME` as the project or a volume. */
   allowHome?: boolean;
+  /** `--allow-system-paths`: permit system directories (/etc, /usr, /run, …) as volumes. */
+  allowSystemPaths?: boolean;
   /** Image reference to run. */
   image: string;
   /** Command after `--`; empty means an interactive shell. */
@@ -69,7 +71,7 @@ export interface RunPlanInput {
   layerEnv?: Readonly<Record<string, string>>;
   /** Config `container.env`. */
   configEnv?: Readonly<Record<string, string>>;
-  /** CLI `--volume HOST:CONTAINER[:ro|:rw]` values in order. */
+  /** CLI `--volume HOST:CONTAINER[:ro|:rw]` values in order, host paths canonical (realpath). */
   cliVolumes?: readonly string[];
   /** Config `container.volumes`, same syntax. */
   configVolumes?: readonly string[];
@@ -198,7 +200,10 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   const command = input.command.length > 0 ? checkArgv('command', input.command) : checkArgv('shell', input.shell);
   const network = resolveNetwork(input.network);
   const workdir = resolveWorkdir(projectDir, input.workdir);
-  const mounts = assembleMounts(projectDir, workdir, input.cliVolumes ?? [], input.configVolumes ?? []);
+  const mounts = assembleMounts(projectDir, workdir, input.cliVolumes ?? [], input.configVolumes ?? [], {
+    homeDir: input.homeDir,
+    allow: { home: input.allowHome ?? false, system: input.allowSystemPaths ?? false },
+  });
   const homeVolume = wantsHomeVolume({ image, noHome: !(input.home ?? false), mountTargets: mounts.map((m) => m.target) })
     ? homeVolumeName(projectDir)
     : undefined;

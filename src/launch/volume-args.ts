@@ -4,6 +4,7 @@ import type { MountSpec } from '../runtime/container-runtime.js';
 import { printable } from '../runtime/validate.js';
 import { namedVolumeName } from '../volume/named-volume.js';
 import { isVolumeSlug } from '../volume/volume-slug.js';
+import { volumeSourceRefusal, volumeTargetRefusal, type VolumeAllowance } from './volume-guard.js';
 
 /**
  * User bind mounts (`--volume` and config `container.volumes`, both `HOST:CONTAINER[:ro|:rw]`) and
@@ -85,23 +86,42 @@ export function parseVolumeArg(value: string, origin: 'cli' | 'config'): Planned
   if (!target.startsWith('/')) throw volumeError(origin, value, `container path '${target}' is not absolute`);
   const cleanTarget = normalise(target);
   if (cleanTarget === '/') throw volumeError(origin, value, 'cannot mount over the container root /');
+  const reserved = volumeTargetRefusal(cleanTarget);
+  if (reserved) throw volumeError(origin, value, `container path ${printable(cleanTarget)}: ${reserved.why}`, 'Mount it somewhere else in the container, e.g. /data');
   if (slug !== undefined) return { source: namedVolumeName(slug), target: cleanTarget, readOnly: mode === 'ro', origin, volume: slug };
   return { source: normalise(host), target: cleanTarget, readOnly: mode === 'ro', origin };
 }
 
+/** What host paths volumes may expose (see volume-guard.ts). */
+export interface VolumeGuard {
+  /** The user's canonical home directory. */
+  homeDir: string;
+  allow: VolumeAllowance;
+}
+
+/** Checks a parsed volume's host path against the guard; returns the mount. */
+function guarded(mount: PlannedMount, value: string, guard: VolumeGuard): PlannedMount {
+  if (mount.volume !== undefined || mount.origin === 'project') return mount;
+  const refusal = volumeSourceRefusal(mount.source, guard.homeDir, guard.allow);
+  if (refusal === undefined) return mount;
+  const origin = mount.origin === 'config' ? 'config' : 'cli';
+  throw volumeError(origin, value, `host path ${printable(mount.source)}: ${refusal.why}`,
+    `A volume is mounted into the container as it is${refusal.flag ? `; pass ${refusal.flag} to mount it anyway` : ''}, or mount a directory made for the purpose`);
+}
+
 /**
  * The mount list in order: project directory at `workdir` (read-write), then CLI volumes, then
- * config volumes. Two mounts with the same container path are an error naming both sources;
- * an exact repeat (same source, target and mode, e.g. a config volume also given on the CLI) is
- * kept once.
+ * config volumes, each host path checked by `guard`. Two mounts with the same container path are
+ * an error naming both sources; an exact repeat (same source, target and mode, e.g. a config
+ * volume also given on the CLI) is kept once.
  */
 export function assembleMounts(
-  projectDir: string, workdir: string, cliVolumes: readonly string[], configVolumes: readonly string[],
+  projectDir: string, workdir: string, cliVolumes: readonly string[], configVolumes: readonly string[], guard: VolumeGuard,
 ): PlannedMount[] {
   const candidates: PlannedMount[] = [
     { source: projectDir, target: workdir, readOnly: false, origin: 'project' },
-    ...cliVolumes.map((v) => parseVolumeArg(v, 'cli')),
-    ...configVolumes.map((v) => parseVolumeArg(v, 'config')),
+    ...cliVolumes.map((v) => guarded(parseVolumeArg(v, 'cli'), v, guard)),
+    ...configVolumes.map((v) => guarded(parseVolumeArg(v, 'config'), v, guard)),
   ];
   const byTarget = new Map<string, PlannedMount>();
   const result: PlannedMount[] = [];

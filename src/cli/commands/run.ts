@@ -52,7 +52,8 @@ export function registerRun(program: Command): void {
     .option('-d, --detach', 'run in the background; see it with mino logs/exec/stop')
     .option('--read-only', 'read-only root filesystem (tmpfs on /tmp, /run, /root; /home/developer unless the home volume is there)')
     .option('--network <mode>', 'bridge (default), host or none')
-    .option('--allow-home', 'allow / or your home directory as the project')
+    .option('--allow-home', 'allow / or your home directory (or a parent of it) as the project or a --volume')
+    .option('--allow-system-paths', 'allow system directories (/etc, /usr, /run, /var/run, ...) as a --volume')
     .option('--dry-run', 'print the podman command instead of running it')
     .passThroughOptions()
     .addHelpText('after', `
@@ -84,7 +85,7 @@ Examples:
   mino run -d -n agent -- sh -c 'long-job'   # then: mino logs agent -f; mino stop agent`)
     .action(async (command: string[], opts: {
       name?: string; project?: string; image?: string; layers: string[]; env: string[]; volume: string[]; detach?: boolean;
-      readOnly?: boolean; network?: string; allowHome?: boolean; dryRun?: boolean; home?: boolean;
+      readOnly?: boolean; network?: string; allowHome?: boolean; allowSystemPaths?: boolean; dryRun?: boolean; home?: boolean;
       cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean;
     }, cmd: Command) => {
       const { ctx, rootless } = sessionCli(cmd);
@@ -101,6 +102,7 @@ Examples:
         readOnly: Boolean(opts.readOnly),
         network: opts.network,
         allowHome: Boolean(opts.allowHome),
+        allowSystemPaths: Boolean(opts.allowSystemPaths),
         noHome: opts.home === false,
         noCache: opts.cache === false,
         cacheFresh: Boolean(opts.cacheFresh),

@@ -3,6 +3,8 @@ import { MinoError, UsageError } from '../../../src/common/errors.js';
 import { assembleMounts, parseVolumeArg, toMountSpecs } from '../../../src/launch/volume-args.js';
 import { thrown } from './plan-input.js';
 
+const GUARD = { homeDir: '/home/me', allow: { home: false, system: false } };
+
 describe('parseVolumeArg', () => {
   it('parses HOST:CONTAINER (rw) and the ro/rw modes', () => {
     expect(parseVolumeArg('/a:/b', 'cli')).toEqual({ source: '/a', target: '/b', readOnly: false, origin: 'cli' });
@@ -57,7 +59,7 @@ describe('parseVolumeArg', () => {
 
 describe('assembleMounts', () => {
   it('orders project, CLI volumes, config volumes', () => {
-    const mounts = assembleMounts('/p/app', '/app', ['/c1:/c1', '/c2:/c2:ro'], ['/f1:/f1']);
+    const mounts = assembleMounts('/p/app', '/app', ['/c1:/c1', '/c2:/c2:ro'], ['/f1:/f1'], GUARD);
     expect(mounts.map((m) => `${m.origin}:${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`)).toEqual([
       'project:/p/app:/app:rw', 'cli:/c1:/c1:rw', 'cli:/c2:/c2:ro', 'config:/f1:/f1:rw',
     ]);
@@ -65,24 +67,24 @@ describe('assembleMounts', () => {
   });
 
   it('refuses two CLI/config mounts at one target, naming both sources', () => {
-    const err = thrown(() => assembleMounts('/p/app', '/app', ['/a:/data'], ['/b:/data/']));
+    const err = thrown(() => assembleMounts('/p/app', '/app', ['/a:/data'], ['/b:/data/'], GUARD));
     expect(err).toBeInstanceOf(MinoError);
     expect(err.message).toBe('Two mounts use the container path /data: /a (--volume) and /b (config container.volumes)');
     expect(err.hint).toContain('mounted once');
   });
 
   it('refuses a volume over the project workdir', () => {
-    expect(thrown(() => assembleMounts('/p/app', '/app', ['/other:/app'], [])).message).toBe(
+    expect(thrown(() => assembleMounts('/p/app', '/app', ['/other:/app'], [], GUARD)).message).toBe(
       'Two mounts use the container path /app: /p/app (the project directory) and /other (--volume)',
     );
   });
 
   it('refuses the same source at one target with different modes', () => {
-    expect(thrown(() => assembleMounts('/p/app', '/app', ['/a:/d:ro'], ['/a:/d'])).message).toContain('/a (--volume) and /a (config container.volumes)');
+    expect(thrown(() => assembleMounts('/p/app', '/app', ['/a:/d:ro'], ['/a:/d'], GUARD)).message).toContain('/a (--volume) and /a (config container.volumes)');
   });
 
   it('keeps an exact repeat once', () => {
-    const mounts = assembleMounts('/p/app', '/app', ['/a:/d:ro'], ['/a/:/d:ro']);
+    const mounts = assembleMounts('/p/app', '/app', ['/a:/d:ro'], ['/a/:/d:ro'], GUARD);
     expect(mounts).toHaveLength(2);
     expect(mounts[1]?.origin).toBe('cli');
   });

@@ -4,6 +4,8 @@ import { assembleMounts, parseVolumeArg } from '../../../src/launch/volume-args.
 import { buildContainerArgs } from '../../../src/runtime/podman/podman-args.js';
 import { thrown, typicalInput } from '../launch/plan-input.js';
 
+const GUARD = { homeDir: '/home/me', allow: { home: false, system: false } };
+
 describe('--volume with a named volume', () => {
   it('mounts mino-vol-<slug> when the left side is a slug', () => {
     expect(parseVolumeArg('data:/data', 'cli')).toEqual({ source: 'mino-vol-data', target: '/data', readOnly: false, origin: 'cli', volume: 'data' });
@@ -25,11 +27,11 @@ describe('--volume with a named volume', () => {
   });
 
   it('finds a named volume and a host path at the same target', () => {
-    expect(() => assembleMounts('/p/app', '/app', ['data:/d'], ['/srv:/d'])).toThrow('Two mounts use the container path /d: mino-vol-data (--volume) and /srv (config container.volumes)');
+    expect(() => assembleMounts('/p/app', '/app', ['data:/d'], ['/srv:/d'], GUARD)).toThrow('Two mounts use the container path /d: mino-vol-data (--volume) and /srv (config container.volumes)');
   });
 
   it('keeps an exact repeat once', () => {
-    expect(assembleMounts('/p/app', '/app', ['data:/d:ro'], ['data:/d:ro'])).toHaveLength(2);
+    expect(assembleMounts('/p/app', '/app', ['data:/d:ro'], ['data:/d:ro'], GUARD)).toHaveLength(2);
   });
 
   it('puts the slugs in the plan and on the container (io.mino.volumes), in mount order', () => {
