@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { Sandbox, buildMinoLikeImage, podmanAs } from '../volume/volume-helpers.js';
+import { Sandbox, buildMinoLikeImage, podmanAs } from '../../helpers/sandbox.js';
 
 requirePrerequisites();
 

@@ -112,6 +112,21 @@ describe.runIf(canRun)('mino-base image [rootful]', () => {
     expect(run(LATEST, ['sh', '-c', 'exit 7']).status).toBe(7);
   });
 
+  it('mino run reports a missing command (also with an empty PATH) like a shell: 127 with an Error line', async () => {
+    const project = scratch('mino-base-exit-');
+    const xdg = isolatedXdg();
+    temps.push(xdg.root);
+    const env = { XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME };
+    const missing = await runMino(['run', '-p', project, '--network', 'none', '--no-home', '--', 'nonexistent-cmd'], { env });
+    expect(missing.exitCode).toBe(127);
+    expect(missing.stderr).toMatch(/^Error: command not found in the image: nonexistent-cmd$/m);
+    const noPath = await runMino(['run', '-p', project, '--network', 'none', '--no-home', '-e', 'PATH=/nonexistent', '--', 'ls'], { env });
+    expect(noPath.exitCode).toBe(127);
+    expect(noPath.stderr).toMatch(/^Error: command not found in the image: ls$/m);
+    const notExec = await runMino(['run', '-p', project, '--network', 'none', '--no-home', '--', '/etc/passwd'], { env });
+    expect(notExec.exitCode).toBe(126);
+  });
+
   it('trusts the host extra CA certificates and points Node at the system bundle', async () => {
     const r = run(LATEST, ['sh', '-c', 'echo "$NODE_EXTRA_CA_CERTS"; cat /etc/ssl/certs/ca-certificates.crt'], ['-e', 'MINO_QUIET_BOOTSTRAP=1']);
     const [env, ...bundle] = r.stdout.split('\n');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { MODES, Sandbox, buildMinoLikeImage, modeLabel, podmanAs } from './volume-helpers.js';
+import { MODES, Sandbox, buildMinoLikeImage, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 
 requirePrerequisites();
 

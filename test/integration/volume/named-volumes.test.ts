@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { TEST_IMAGE } from '../../helpers/test-env.js';
-import { MODES, Sandbox, hex, modeLabel, podmanAs } from './volume-helpers.js';
+import { MODES, Sandbox, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 
 requirePrerequisites();
 

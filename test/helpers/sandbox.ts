@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isolatedXdg, runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { isolatedXdg, runMino, type MinoResult, type RunAs } from './run-mino.js';
+import { IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, rootlessPrefix, uidOf } from './test-env.js';
 
-/** Shared set-up of the volume integration tests: who runs mino, and podman as that user. */
+/** Shared set-up of integration tests: who runs mino, podman as that user, a sandbox per test. */
 
 /** The engines these tests run on: rootful (as root) and rootless. */
 export const MODES: RunAs[] = IS_ROOT ? ['self', 'rootless'] : ['rootless'];
@@ -76,19 +76,26 @@ export class Sandbox {
 /**
  * Builds, for `as`, a test image named like a mino composed image (so mino treats it as one: home
  * volume, uid 1000) from the busybox test image: `developer` (uid 1000) owns /home/developer and
- * is the image user, as in mino-base. Labelled io.mino.test, so global teardown also removes it.
+ * is the image user, as in mino-base. With `entrypoint`, it also gets mino-base's own entrypoint
+ * (layers/base/mino-entrypoint, with a silent stand-in for mino-bootstrap), so it behaves like
+ * mino-base when a command is started. Labelled io.mino.test, so global teardown also removes it.
  */
-export function buildMinoLikeImage(as: RunAs): string {
+export function buildMinoLikeImage(as: RunAs, options: { entrypoint?: boolean } = {}): string {
   const tag = `localhost/mino-composed-7e57${hex(8)}:latest`;
   const dir = mkdtempSync(join(tmpdir(), 'mino-vol-image-'));
   chmodSync(dir, 0o755);
-  writeFileSync(join(dir, 'Containerfile'), [
+  const lines = [
     `FROM ${TEST_IMAGE}`,
     'RUN echo image-home > /home/developer/.from-image && chown -R 1000:1000 /home/developer',
-    'USER 1000',
-    `LABEL ${TEST_LABEL}=${TEST_RUN}`,
-    '',
-  ].join('\n'), { mode: 0o644 });
+  ];
+  if (options.entrypoint) {
+    copyFileSync(join(REPO_ROOT, 'layers', 'base', 'mino-entrypoint'), join(dir, 'mino-entrypoint'));
+    writeFileSync(join(dir, 'mino-bootstrap'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    lines.push('COPY mino-entrypoint mino-bootstrap /usr/local/bin/', 'RUN chmod 0755 /usr/local/bin/mino-entrypoint /usr/local/bin/mino-bootstrap',
+      'ENTRYPOINT ["/usr/local/bin/mino-entrypoint"]');
+  }
+  lines.push('USER 1000', `LABEL ${TEST_LABEL}=${TEST_RUN}`, '');
+  writeFileSync(join(dir, 'Containerfile'), lines.join('\n'), { mode: 0o644 });
   try {
     const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
     if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
