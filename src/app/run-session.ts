@@ -1,4 +1,5 @@
 import { UsageError } from '../common/errors.js';
+import { printable, validateImageRef } from '../runtime/validate.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_IMAGE } from '../config/defaults.js';
 import { executePlan, type SignalSource } from '../launch/execute-plan.js';
 import { formatPlanLine } from '../launch/plan-format.js';
@@ -25,6 +26,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   if (req.noCache && (req.cacheFresh || req.cacheRo)) {
     throw new UsageError(`--no-cache cannot be combined with ${req.cacheFresh ? '--cache-fresh' : '--cache-ro'}`, 'Use one of them');
   }
+  if (req.image !== undefined) checkCliImage(req.image);
   const sessionName = req.name === undefined ? defaultSessionName() : validateSessionName(req.name);
   buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: req.image ?? DEFAULT_IMAGE, layerEnv: {}, caches: [] }));
 
@@ -54,6 +56,16 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
     return await execute(ctx, plan, io, signals);
   } finally {
     for (const line of await housekeeping) io.say(line);
+  }
+}
+
+/** `--image` is a usage error (exit 2) when it is not an image reference. */
+function checkCliImage(image: string): void {
+  if (image === 'base') return;
+  try {
+    validateImageRef(image);
+  } catch {
+    throw new UsageError(`Invalid --image '${printable(image)}': not an image reference`, 'Use a local image such as localhost/mino-base:latest, or base for the mino base image');
   }
 }
 

@@ -1,8 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../common/atomic-write.js';
-import { MinoError } from '../common/errors.js';
-import { parseConfigText, sha256Hex, validateConfig, type RawTable } from './config-file.js';
+import { MinoError, UsageError } from '../common/errors.js';
+import { printable } from '../runtime/validate.js';
+import { configProblem, parseConfigText, sha256Hex, validateConfig, type RawTable } from './config-file.js';
 import type { KeyTarget } from './config-value.js';
 import { hasTable, setKeyInText, tomlValue, unsetKeyInText } from '../common/toml-edit.js';
 import { errnoCode } from '../common/errno.js';
@@ -86,7 +87,11 @@ export function editConfigFile(path: string, target: KeyTarget, value: unknown, 
   } catch (err) {
     throw unsafe(path, target.path, err);
   }
-  validateConfig(path, newRaw);
+  // The file was valid before, so a problem now is the new value's: a usage error (exit 2).
+  const problem = configProblem(newRaw);
+  if (problem) {
+    throw new UsageError(`Invalid value for ${printable(target.path)}: ${problem.text}`, 'Nothing was written; `mino config show` lists every key with its type and default');
+  }
   // Tables emptied by an unset stay as headers: compare without empty tables.
   if (!isDeepStrictEqual(prune(newRaw), prune(expected))) throw unsafe(path, target.path);
   const after = Buffer.from(next);

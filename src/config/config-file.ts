@@ -103,27 +103,33 @@ function expected(issue: { expected?: string }, path: string): string {
 
 /** Validates a parsed file against the schema; throws one MinoError for the first problem. */
 export function validateConfig(path: string, raw: RawTable): void {
+  const problem = configProblem(raw);
+  if (problem) throw new MinoError(`Invalid config ${path}: ${problem.text}`, { hint: problem.hint });
+}
+
+/** What is wrong with a raw configuration (the first problem), or undefined when it is valid. */
+export function configProblem(raw: RawTable): { text: string; hint: string } | undefined {
   const result = configSchema().safeParse(raw);
-  if (result.success) return;
+  if (result.success) return undefined;
   const issue = result.error.issues[0]! as { code: string; path: PropertyKey[]; message: string; keys?: string[]; expected?: string; values?: unknown[] };
   const key = keyPath(issue.path);
-  const problem = (text: string, hint?: string): MinoError =>
-    new MinoError(`Invalid config ${path}: ${text}`, { hint: hint ?? `Fix the file; 'mino config show' lists every key with its value` });
+  const problem = (text: string, hint?: string): { text: string; hint: string } =>
+    ({ text, hint: hint ?? `Fix the file; 'mino config show' lists every key with its value` });
   if (issue.code === 'unrecognized_keys') {
     const unknown = `${key ? `${key}.` : ''}${issue.keys?.[0] ?? ''}`;
     const near = closestKey(unknown);
-    throw problem(`unknown key '${printable(unknown)}'`, near ? `Did you mean '${near}'?` : "'mino config show' lists the valid keys");
+    return problem(`unknown key '${printable(unknown)}'`, near ? `Did you mean '${near}'?` : "'mino config show' lists the valid keys");
   }
   if (issue.code === 'invalid_type') {
     const got = at(raw, issue.path);
-    throw problem(`${key} must be ${expected(issue, key)}, not ${describe(got)}`);
+    return problem(`${key} must be ${expected(issue, key)}, not ${describe(got)}`);
   }
   if (issue.code === 'invalid_value' && issue.values) {
-    throw problem(`${key} must be one of ${issue.values.map(String).join(', ')}, not ${describe(at(raw, issue.path))}`);
+    return problem(`${key} must be one of ${issue.values.map(String).join(', ')}, not ${describe(at(raw, issue.path))}`);
   }
   if (issue.code === 'invalid_key') {
-    throw problem(`${key}: '${printable(String(issue.path[issue.path.length - 1]))}' is not a valid variable name`);
+    return problem(`${key}: '${printable(String(issue.path[issue.path.length - 1]))}' is not a valid variable name`);
   }
   const message = issue.message === 'Invalid input' ? `has an invalid value ${describe(at(raw, issue.path))}` : issue.message;
-  throw problem(`${key} ${message}${issue.code === 'custom' || issue.code === 'invalid_format' || issue.code === 'too_big' || issue.code === 'too_small' ? ` (got ${describe(at(raw, issue.path))})` : ''}`);
+  return problem(`${key} ${message}${issue.code === 'custom' || issue.code === 'invalid_format' || issue.code === 'too_big' || issue.code === 'too_small' ? ` (got ${describe(at(raw, issue.path))})` : ''}`);
 }

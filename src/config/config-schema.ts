@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { isValidLayerName } from '../layer/layer-name.js';
 import { validateImageRef } from '../runtime/validate.js';
+import { volumeSpecProblem } from '../volume/volume-spec.js';
 import {
   DEFAULT_AUTO_CLEANUP_HOURS, DEFAULT_CACHE_GC_DAYS, DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_NETWORK, DEFAULT_WORKDIR,
 } from './defaults.js';
@@ -58,6 +59,13 @@ function imageRef(): z.ZodMiniString<string> {
   }, 'must be an image reference such as localhost/mino-base:latest'));
 }
 
+/** A volume specification, checked with the rules of `--volume` (volume/volume-spec.ts). */
+function volumeSpec(): z.ZodMiniString<string> {
+  return line(4096).check(z.refine((v) => volumeSpecProblem(v) === undefined, {
+    error: (issue) => `must be HOST:CONTAINER[:ro|:rw] with absolute paths (${volumeSpecProblem(String(issue.input)) ?? 'invalid'})`,
+  }));
+}
+
 function int(min: number, max: number): z.ZodMiniNumber<number> {
   return z.int().check(z.minimum(min, `must be at least ${min}`), z.maximum(max, `must be at most ${max}`));
 }
@@ -102,7 +110,7 @@ function build() {
       image: opt(imageRef(), 'image to run as is (default: the mino base image, or layers)'),
       layers: key(list(z.string().check(z.refine(isValidLayerName, 'must be a layer name (letters, digits, _ and -)'))), [], 'layers composed on the mino base image, e.g. ["typescript"]'),
       env: key(z.record(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'), line(4096)), {}, 'environment variables for every session'),
-      volumes: key(list(line(4096)), [], 'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths'),
+      volumes: key(list(volumeSpec()), [], 'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths (or VOLUME:CONTAINER for a named volume)'),
       network: key(z.enum(['bridge', 'host', 'none']), DEFAULT_NETWORK, 'network mode: bridge, host or none'),
       network_allow: key(list(pattern(HOST_PORT, 'must be HOST:PORT')), [], 'outbound HOST:PORT allowlist'),
       network_preset: opt(z.enum(['dev', 'registries']), 'allowlist preset: dev or registries'),

@@ -45,10 +45,10 @@ export function parseKeyValue(target: KeyTarget, text: string): unknown {
     case 'boolean': {
       if (/^(true|1|yes|on)$/i.test(text)) return true;
       if (/^(false|0|no|off)$/i.test(text)) return false;
-      throw new UsageError(`${key.path} takes true or false, not '${printable(text)}'`);
+      throw new UsageError(`${key.path} takes true or false, not '${printable(text)}'`, `E.g. mino config set ${key.path} true`);
     }
     case 'integer': {
-      if (!/^-?[0-9]{1,15}$/.test(text)) throw new UsageError(`${key.path} takes a whole number, not '${printable(text)}'`);
+      if (!/^-?[0-9]{1,15}$/.test(text)) throw new UsageError(`${key.path} takes a whole number, not '${printable(text)}'`, `E.g. mino config set ${key.path} ${String(key.defaultValue ?? 0)}`);
       return Number(text);
     }
     case 'string-list': {
@@ -60,7 +60,7 @@ export function parseKeyValue(target: KeyTarget, text: string): unknown {
       throw new UsageError(`${key.path} takes a table such as '{ NAME = "value" }'`, `Or set one entry: mino config set ${key.path}.NAME value`);
     }
     case 'enum': {
-      if (!key.values?.includes(text)) throw new UsageError(`${key.path} must be one of ${key.values?.join(', ')}, not '${printable(text)}'`);
+      if (!key.values?.includes(text)) throw new UsageError(`${key.path} must be one of ${key.values?.join(', ')}, not '${printable(text)}'`, `E.g. mino config set ${key.path} ${key.values?.[0] ?? ''}`);
       return text;
     }
     default:

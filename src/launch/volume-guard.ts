@@ -10,10 +10,7 @@ import { printable } from '../runtime/validate.js';
  * - system directories and everything below them (/etc, /usr, /run with the engine's and the
  *   agent sockets, /proc, /dev, …, and the container stores /var/lib/containers, /var/lib/docker):
  *   refused unless `--allow-system-paths`.
- * Container side (after normalisation, so `/a/../etc` is `/etc`): paths that podman or the kernel
- * own are refused outright: `/etc` (podman writes hostname, hosts and resolv.conf into it — into
- * the host directory mounted there), `/run`, `/proc`, `/sys`, `/dev` and below, and the system
- * directories whose replacement leaves no working container (`/usr`, `/bin`, `/lib`, …).
+ * The container side is part of the specification's syntax (volume/volume-spec.ts).
  */
 
 /** Host directories refused as volume sources, with everything below them. */
@@ -24,14 +21,6 @@ export const HOST_SYSTEM_TREES: readonly string[] = [
 
 /** Host directories refused as volume sources themselves (their other subdirectories are fine). */
 export const HOST_SYSTEM_DIRS: readonly string[] = ['/var', '/var/lib', '/root', '/home'];
-
-/** Container paths a volume may not be mounted at, nor below. */
-export const CONTAINER_RESERVED_TREES: readonly string[] = ['/proc', '/sys', '/dev', '/run'];
-
-/** Container paths a volume may not replace (mounting below them is fine). */
-export const CONTAINER_RESERVED_DIRS: readonly string[] = [
-  '/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/var', '/boot',
-];
 
 /** What the user allowed explicitly. */
 export interface VolumeAllowance {
@@ -67,15 +56,5 @@ export function volumeSourceRefusal(source: string, homeDir: string, allow: Volu
   const tree = HOST_SYSTEM_TREES.find((t) => within(source, t));
   if (tree !== undefined) return { why: `it is ${source === tree ? 'the' : 'inside the'} system directory ${tree}`, flag: '--allow-system-paths' };
   if (HOST_SYSTEM_DIRS.includes(source)) return { why: `it is the system directory ${source}`, flag: '--allow-system-paths' };
-  return undefined;
-}
-
-/** Why the normalised container path `target` may not take a volume, or undefined when it may. */
-export function volumeTargetRefusal(target: string): VolumeRefusal | undefined {
-  const tree = CONTAINER_RESERVED_TREES.find((t) => within(target, t));
-  if (tree !== undefined) return { why: `${tree} in the container belongs to podman and the kernel` };
-  if (target === '/') return { why: 'it would replace the container root /' };
-  if (target === '/etc') return { why: 'podman writes hostname, hosts and resolv.conf into /etc, which would land in the host directory' };
-  if (CONTAINER_RESERVED_DIRS.includes(target)) return { why: `it would replace the container's system directory ${target}` };
   return undefined;
 }

@@ -90,7 +90,7 @@ describe('mino config', () => {
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toMatch(/^network = "none" +# global$/m);
     expect(text.stdout).toMatch(/^read_only = false +# local$/m);
-    expect(text.stdout).toMatch(/^shell = "\/bin\/bash" +# default$/m);
+    expect(text.stdout).toMatch(/^# shell \(unset\)/m);
     const json = JSON.parse((await mino(['config', 'show', '--json'])).stdout) as {
       global: unknown; local: unknown; values: Record<string, { value: unknown; source: string }>;
     };
@@ -150,14 +150,30 @@ describe('configuration errors: one clear error each, no file changed', () => {
     cpSync(fixture('commented.toml'), globalFile);
     const before = readFileSync(globalFile, 'utf8');
     const bad = await mino(['config', 'set', 'container.network', 'hots']);
-    expect(bad).toMatchObject({ exitCode: 2, stderr: "Error: container.network must be one of bridge, host, none, not 'hots'\n" });
+    expect(bad).toMatchObject({ exitCode: 2, stderr: "Error: container.network must be one of bridge, host, none, not 'hots'\nHint: E.g. mino config set container.network bridge\n" });
     const unknown = await mino(['config', 'set', 'container.netwrk', 'none']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toBe("Error: Unknown config key 'container.netwrk'\nHint: Did you mean 'container.network'? 'mino config show' lists every key\n");
     const image = await mino(['config', 'set', 'container.image', 'Not An Image']);
-    expect(image.exitCode).toBe(1);
+    expect(image.exitCode).toBe(2);
     expect(image.stderr).toContain('container.image must be an image reference');
+    // Values every later run would reject are refused with the rules of the flags, exit 2 + Hint.
+    for (const [key, value, message] of [
+      ['container.volumes', '/srv/x:data', "container path 'data' is not absolute"],
+      ['container.volumes', '/srv/x:/a/../etc', 'container path /etc: podman writes hostname'],
+      ['container.volumes', 'rel/x:/x', "host path 'rel/x' is not absolute"],
+      ['cache.max_total_gb', '-3', 'cache.max_total_gb must be at least 0'],
+      ['container.env.BAD KEY', 'x', "'BAD KEY' is not a valid variable name"],
+      ['home.enabled', 'maybe', 'takes true or false'],
+    ] as const) {
+      const r = await mino(['config', 'set', key, value]);
+      expect(r.exitCode, `${key} ${value}`).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).toMatch(/^Hint: /m);
+    }
     expect(readFileSync(globalFile, 'utf8')).toBe(before);
+    const ok = await mino(['config', 'set', 'container.volumes', '/srv/x:/data,data:/d:ro']);
+    expect(ok.exitCode).toBe(0);
   });
 
   it('mino --version does not read the configuration', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,8 @@ let project: string;
 let xdg: ReturnType<typeof isolatedXdg>;
 
 const env = (): NodeJS.ProcessEnv => ({ XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME, ...xdg.podmanEnv });
+/** Stand-in for the hostile file's /root/.ssh. */
+const stolen = (): string => join(root, 'victim', '.ssh');
 const store = (): string => join(xdg.XDG_STATE_HOME, 'mino', 'trusted_configs.json');
 const dryRun = (extra: string[] = [], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<MinoResult> =>
   runMino(['run', '--dry-run', ...extra, '-p', project, '--', 'true'], { env: { ...env(), ...options.env }, cwd: options.cwd ?? project });
@@ -67,6 +69,11 @@ beforeEach(() => {
   root = realpathSync(mkdtempSync(join(tmpdir(), 'mino-trust-cli-')));
   project = join(root, 'repo');
   cpSync(join(REPO_ROOT, 'test', 'fixtures', 'config', 'hostile-project'), project, { recursive: true });
+  // The hostile file mounts /root/.ssh; a run refuses a volume whose host path does not exist, so
+  // point it at a stand-in that does (the file stays as hostile as before).
+  mkdirSync(stolen(), { recursive: true });
+  const file = join(project, '.mino.toml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('/root/.ssh', stolen()));
   xdg = isolatedXdg();
 });
 
@@ -154,7 +161,7 @@ describe('trust gate on mino run (interactive, in a pseudo-terminal)', () => {
       const r = await runInTerminal(args(), answer);
       expect(r.stdout).toContain('This project asks mino for more access than your own configuration gives:');
       expect(r.stdout).toContain('container.network: "bridge" → "host"');
-      expect(r.stdout).toContain('container.volumes: [] → ["/root/.ssh:/stolen:ro"]');
+      expect(r.stdout).toContain(`container.volumes: [] → ["${stolen()}:/stolen:ro"]`);
       expect(r.stdout).toContain('typescript (replaces the built-in layer)');
       expect(r.stdout).toContain('Trust this project content and continue? [y/N]');
       expect(r.stdout).toContain('Project content skipped.');

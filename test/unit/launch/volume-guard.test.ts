@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/common/errors.js';
 import { assembleMounts, parseVolumeArg } from '../../../src/launch/volume-args.js';
-import { volumeSourceRefusal, volumeTargetRefusal } from '../../../src/launch/volume-guard.js';
+import { volumeSourceRefusal } from '../../../src/launch/volume-guard.js';
+import { volumeTargetRefusal } from '../../../src/volume/volume-spec.js';
 import { thrown } from './plan-input.js';
 
 const HOME = '/home/me';
