@@ -46,8 +46,7 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
       if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
       if (fix.removeContainer) {
         // Its output goes with the container: keep it for `mino logs` (until stop or reuse).
-        const output = await ctx.runtime.logs(fix.removeContainer, 0).catch(() => undefined);
-        if (output) new SessionOutputStore(ctx.stateDir).save(fix.name, output);
+        await saveOutput(ctx, fix.name, fix.removeContainer);
         await ctx.runtime.remove(fix.removeContainer);
       }
     } catch (err) {
@@ -64,4 +63,13 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
     unreadable,
     containers,
   };
+}
+
+/** Saves a finished container's output for `mino logs`; a failure only loses the output. */
+async function saveOutput(ctx: SessionContext, name: string, container: string): Promise<void> {
+  try {
+    new SessionOutputStore(ctx.stateDir).save(name, await ctx.runtime.logs(container, 0));
+  } catch (err) {
+    log.warn('could not save the output of a finished session', { name, error: String(err) });
+  }
 }

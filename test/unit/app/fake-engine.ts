@@ -47,6 +47,10 @@ export class FakeEngine {
         this.calls.push('listContainers');
         return this.containers;
       },
+      logs: async (id) => {
+        this.calls.push(`logs ${id}`);
+        return { stdout: `output of ${id}\n`, stderr: '' };
+      },
       remove: async (id) => {
         this.calls.push(`remove ${id}`);
         this.containers = this.containers.filter((c) => c.id !== id);
