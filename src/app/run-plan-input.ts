@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { DEFAULT_SHELL_COMMAND } from '../config/defaults.js';
 import type { CacheMount } from '../cache/cache-mounts.js';
 import type { RunPlanInput } from '../launch/run-plan.js';
@@ -9,7 +10,7 @@ import { canonicalVolumeSources } from './volume-sources.js';
 /**
  * The one translation from what the user asked (flags over config over defaults) and the facts of
  * this machine to the inputs of the pure plan builder. Its only I/O: volume host paths are made
- * canonical (volume-sources.ts).
+ * canonical (volume-sources.ts) and the project directory's owner is read.
  */
 
 /** What the run resolved before planning: the image, its layers' environment, the caches. */
@@ -23,6 +24,12 @@ export interface ResolvedRun {
 /** The uid mino-built images run as (`developer`); other images are left to podman. */
 function imageUserOf(image: string): number | undefined {
   return isMinoImage(image) ? 1000 : undefined;
+}
+
+/** uid and gid of the owner of `path` (the project: a rootful session maps the image user onto it). */
+function ownerOf(path: string): { uid: number; gid: number } {
+  const st = statSync(path);
+  return { uid: st.uid, gid: st.gid };
 }
 
 /** Builds the {@link RunPlanInput} of a request. */
@@ -46,6 +53,7 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     configEnv: config?.env,
     configVolumes: canonicalVolumeSources(config?.volumes ?? [], 'config'),
     workdir: config?.workdir,
+    projectOwner: ownerOf(req.projectDir),
     rootless: facts.rootless,
     stdinIsTty: facts.stdinIsTty,
     ownerPid: facts.pid,

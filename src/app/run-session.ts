@@ -1,4 +1,6 @@
 import { UsageError } from '../common/errors.js';
+import { log } from '../common/logger.js';
+import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
 import { printable, validateImageRef } from '../runtime/validate.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_IMAGE } from '../config/defaults.js';
 import { executePlan, type SignalSource } from '../launch/execute-plan.js';
@@ -90,6 +92,9 @@ function chooseImage(ctx: SessionContext, req: RunRequest, facts: HostFacts, io:
 /** Starts the container and records what happened (failures included); returns mino's exit code. */
 async function execute(ctx: SessionContext, plan: RunPlan, io: RunIo, signals: SignalSource | undefined): Promise<number> {
   if (plan.attached) recordRunning(ctx, plan, undefined);
+  if ((plan.spec.uidMap?.length ?? 0) > 1 && disableIdmappedLowerLayers()) {
+    log.info('turned off idmapped lower layers of rootful podman (they fail for split id maps)');
+  }
   const outcome = await executePlan(ctx.runtime, plan, signals).catch(async (err: unknown) => {
     const explained = (await explainStartFailure(ctx.runtime, plan)) ?? (err as Error);
     recordFailed(ctx, plan, explained);

@@ -34,5 +34,12 @@ export const DEFAULT_AUTO_CLEANUP_HOURS = 720;
 /** How often `mino run` reconciles sessions and checks the cache budget on its own. */
 export const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 
+/**
+ * First host uid/gid of the unprivileged range rootful sessions map container ids to (65536 of
+ * them): 0x70000000, in the block systemd's user/group id conventions leave unused (no login user,
+ * system user or container range of systemd's own lives there).
+ */
+export const ROOTFUL_ID_BASE = 0x70000000;
+
 /** Seconds `podman stop` waits for a session's command after SIGTERM before SIGKILL. */
 export const STOP_TIMEOUT_SECONDS = 10;

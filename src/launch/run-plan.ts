@@ -11,7 +11,8 @@ import { volumeLabels } from '../volume/volume-labels.js';
 import { networkSpec, resolveNetwork, type NetworkPlan } from './network.js';
 import { checkProjectDir } from './project-guard.js';
 import { applySecrets, type SecretPassthrough } from './secret-passthrough.js';
-import { usernsFor } from './userns.js';
+import { identityFlags } from './userns.js';
+import { ROOTFUL_ID_BASE } from '../config/defaults.js';
 import { assembleMounts, toMountSpecs, type PlannedMount } from './volume-args.js';
 import { HOME_TARGET, homeVolumeName, wantsHomeVolume } from '../volume/home-volume.js';
 import { resolveWorkdir } from './workdir.js';
@@ -77,6 +78,13 @@ export interface RunPlanInput {
   configVolumes?: readonly string[];
   /** Config `container.workdir`; undefined or `/workspace` = derive from the project folder name. */
   workdir?: string;
+  /**
+   * Owner of the project directory on the host: a rootful session maps the image's user onto it
+   * (default: the host user running mino).
+   */
+  projectOwner?: { uid: number; gid: number };
+  /** First host id of the range rootful sessions map other container ids to (defaults.ts). */
+  rootfulIdBase?: number;
   /** Podman runs rootless (adds `--userns=keep-id…`). */
   rootless: boolean;
   /** stdin is a terminal (adds `-t` to attached runs). */
@@ -129,6 +137,9 @@ export interface RunIdentity {
   imageUser: number | undefined;
   /** `--userns` value, undefined when none is passed. */
   userns: string | undefined;
+  /** Rootful `--uidmap`/`--gidmap` values (empty when none are passed). */
+  uidMap: string[];
+  gidMap: string[];
 }
 
 /** Everything the executor needs to start one session container; plain data. */
@@ -236,7 +247,13 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
 
   const labels = sessionLabels({ sessionName: input.sessionName, ownerPid: input.ownerPid, projectDir, minoVersion: input.minoVersion, mode, stateKey: input.stateKey });
   Object.assign(labels, volumeLabels(namedVolumes, homeVolume), cacheLabels(caches));
-  const userns = usernsFor(input.rootless, { uid: input.imageUser, gid: input.imageGid });
+  const ids = identityFlags({
+    rootless: input.rootless,
+    image: { uid: input.imageUser, gid: input.imageGid },
+    projectOwner: input.projectOwner ?? { uid: input.hostUid, gid: input.hostGid },
+    rootfulBase: input.rootfulIdBase ?? ROOTFUL_ID_BASE,
+  });
+  if (ids.warning) warnings.push(ids.warning);
   const attached = mode !== 'detached';
 
   const spec: ContainerSpec = { image, command: [...command], name: containerName, labels: { ...labels } };
@@ -249,7 +266,9 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   }
   if (input.pullNever ?? true) spec.pullNever = true;
   spec.init = true;
-  if (userns !== undefined) spec.userns = userns;
+  if (ids.userns !== undefined) spec.userns = ids.userns;
+  if (ids.uidMap) spec.uidMap = ids.uidMap;
+  if (ids.gidMap) spec.gidMap = ids.gidMap;
   spec.workdir = workdir;
   Object.assign(spec, networkSpec(network));
   spec.capDrop = [...(HARDENING.capDrop ?? [])];
@@ -277,7 +296,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     namedVolumes,
     caches,
     labels,
-    identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, userns },
+    identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, userns: ids.userns, uidMap: ids.uidMap ?? [], gidMap: ids.gidMap ?? [] },
     warnings,
     spec,
   };

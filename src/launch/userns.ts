@@ -1,20 +1,26 @@
 import { MinoError } from '../common/errors.js';
 
 /**
- * File ownership on the project bind mount. In rootless podman the host user is root inside the
- * container by default, so an image running as `developer` (uid 1000) writes project files owned
- * by a sub-uid the host user cannot edit (and may be unable to write the project at all). mino 1.6
- * never passed `--userns`.
+ * Who the container's user is on the host. mino 1.6 never passed `--userns`: rootless, an image
+ * running as `developer` (uid 1000) wrote project files owned by a sub-uid the host user could not
+ * edit; rootful, it could not write a root-owned project at all, and container root was host root.
  *
- * Rule (rootless only; rootful containers share the host's uids and get no flag):
- * - image runs as a known non-root uid N: `keep-id:uid=N,gid=G` (G = image gid, default N), so
- *   container uid N is the host user and the image's own files and home stay usable;
- * - image runs as root (uid 0): no flag. Container root already is the host user, so files come
- *   out owned by the host user, and the image keeps root inside (plain `keep-id` would silently
- *   turn a root image into a non-root one);
- * - image user unknown (a name podman could not resolve for us): plain `keep-id`, which runs the
- *   command as the host uid and still gives host-owned files.
+ * Rootless (podman maps the host user into the container):
+ * - image runs as a known non-root uid N: `keep-id:uid=N,gid=G`, so container uid N is the host
+ *   user and the image's own files and home stay usable;
+ * - image runs as root (uid 0): no flag. Container root already is the host user;
+ * - image user unknown: plain `keep-id` (the command runs as the host uid; files stay the user's).
+ *
+ * Rootful (root runs podman): an explicit user namespace (`--uidmap`/`--gidmap`) in which the
+ * image's user is the project's owner on the host, so the agent can write the project and what it
+ * creates belongs to that owner, and every other container uid, root included, is an unprivileged
+ * host uid from the range starting at `rootfulBase` (65536 ids). Only when the image itself runs
+ * as root and the project belongs to root would that put container root on host root: then
+ * container root stays unprivileged and the plan warns that it cannot write the project.
  */
+
+/** Container uids (and gids) a rootful session maps. */
+export const MAPPED_IDS = 65536;
 
 /** The image's user, as far as the caller knows it. */
 export interface ImageIdentity {
@@ -24,12 +30,34 @@ export interface ImageIdentity {
   gid?: number;
 }
 
+/** The `--userns` / `--uidmap` / `--gidmap` values of a run. */
+export interface IdentityFlags {
+  /** `--userns` value (rootless). */
+  userns?: string;
+  /** `--uidmap container:host:size` values (rootful). */
+  uidMap?: string[];
+  /** `--gidmap container:host:size` values (rootful). */
+  gidMap?: string[];
+  /** Something the user should know about the mapping. */
+  warning?: string;
+}
+
+/** Inputs of {@link identityFlags}. */
+export interface IdentityInput {
+  rootless: boolean;
+  image: ImageIdentity;
+  /** Owner of the project directory on the host (rootful mapping). */
+  projectOwner: { uid: number; gid: number };
+  /** First host id of the unprivileged range rootful sessions use (see defaults.ts). */
+  rootfulBase: number;
+}
+
 function checkId(kind: string, id: number): number {
   if (!Number.isInteger(id) || id < 0 || id > 0xfffffffe) throw new MinoError(`Invalid image ${kind} ${id}: expected an integer from 0 to 4294967294`);
   return id;
 }
 
-/** The `--userns` value for a run, or undefined for none. */
+/** The `--userns` value for a rootless run, or undefined for none. */
 export function usernsFor(rootless: boolean, image: ImageIdentity): string | undefined {
   if (!rootless) return undefined;
   if (image.uid === undefined) return 'keep-id';
@@ -37,4 +65,48 @@ export function usernsFor(rootless: boolean, image: ImageIdentity): string | und
   if (uid === 0) return undefined;
   const gid = checkId('gid', image.gid ?? uid);
   return `keep-id:uid=${uid},gid=${gid}`;
+}
+
+/**
+ * The id map of a rootful session for one kind of id: container `inner` is host `host`, every
+ * other container id `c` is host `base + c` (container ids 0..MAPPED_IDS-1). Host `host` must lie
+ * outside the base range (it is a real user's id).
+ */
+export function rootfulIdMap(inner: number, host: number | undefined, base: number): string[] {
+  if (!Number.isInteger(base) || base < 65536 || base + MAPPED_IDS > 0xffffffff) {
+    throw new MinoError(`Invalid id range start ${base} for rootful sessions`, { hint: 'Use a start of at least 65536 with 65536 ids free above it' });
+  }
+  if (host === undefined) return [`0:${base}:${MAPPED_IDS}`];
+  if (host >= base && host < base + MAPPED_IDS) {
+    throw new MinoError(`The project owner's id ${host} lies in the range mino maps container ids to (${base}-${base + MAPPED_IDS - 1})`);
+  }
+  const map: string[] = [];
+  if (inner > 0) map.push(`0:${base}:${inner}`);
+  map.push(`${inner}:${host}:1`);
+  if (inner + 1 < MAPPED_IDS) map.push(`${inner + 1}:${base + inner + 1}:${MAPPED_IDS - inner - 1}`);
+  return map;
+}
+
+/** The identity flags of a run; see the module comment. */
+export function identityFlags(input: IdentityInput): IdentityFlags {
+  if (input.rootless) {
+    const userns = usernsFor(true, input.image);
+    return userns === undefined ? {} : { userns };
+  }
+  // Unknown user: most images without USER run as root.
+  const uid = checkId('uid', input.image.uid ?? 0);
+  const gid = checkId('gid', input.image.gid ?? input.image.uid ?? 0);
+  if (uid >= MAPPED_IDS || gid >= MAPPED_IDS) {
+    throw new MinoError(`The image runs as uid ${uid}/gid ${gid}, above the ${MAPPED_IDS} ids a rootful session maps`, { hint: 'Use an image whose user id is below 65536' });
+  }
+  const owner = input.projectOwner;
+  // Container root must never be host root.
+  const rootOnRoot = uid === 0 && owner.uid === 0;
+  return {
+    uidMap: rootfulIdMap(uid, rootOnRoot ? undefined : owner.uid, input.rootfulBase),
+    gidMap: rootfulIdMap(gid, gid === 0 && owner.gid === 0 ? undefined : owner.gid, input.rootfulBase),
+    ...(rootOnRoot ? {
+      warning: 'The image runs as root and the project belongs to root: container root is an unprivileged host user here, so the command cannot write the project (run mino as the project\'s owner, or use an image with a non-root user)',
+    } : {}),
+  };
 }

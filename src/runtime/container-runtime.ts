@@ -71,6 +71,10 @@ export interface ContainerSpec {
   pullNever?: boolean;
   /** `--userns` value, e.g. `keep-id` or `keep-id:uid=1000,gid=1000`. */
   userns?: string;
+  /** `--uidmap CONTAINER:HOST:SIZE` values (rootful user namespaces). */
+  uidMap?: string[];
+  /** `--gidmap CONTAINER:HOST:SIZE` values. */
+  gidMap?: string[];
   user?: string;
   hostname?: string;
   /** Run a tiny init as PID 1 so signals reach the command and `stop` is prompt. */

@@ -1,3 +1,4 @@
+import { PodmanError } from './podman-error.js';
 import { MinoError } from '../../common/errors.js';
 import type { ContainerSpec, MountSpec } from '../container-runtime.js';
 import {
@@ -37,6 +38,8 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   }
   if (spec.init) args.push('--init');
   if (spec.userns !== undefined) args.push(`--userns=${spec.userns}`);
+  for (const m of spec.uidMap ?? []) args.push('--uidmap', validateIdMap(m));
+  for (const m of spec.gidMap ?? []) args.push('--gidmap', validateIdMap(m));
   if (spec.user !== undefined) args.push('--user', validateUser(spec.user));
   if (spec.hostname !== undefined) args.push('--hostname', validateObjectName('host', spec.hostname));
   if (spec.stopTimeout !== undefined) args.push('--stop-timeout', String(spec.stopTimeout));
@@ -87,4 +90,10 @@ export function labelArgs(labels: Record<string, string>): string[] {
     args.push('--label', `${key}=${value}`);
   }
   return args;
+}
+
+/** A `CONTAINER:HOST:SIZE` id mapping of non-negative integers. */
+function validateIdMap(map: string): string {
+  if (!/^[0-9]{1,10}:[0-9]{1,10}:[0-9]{1,10}$/.test(map)) throw new PodmanError(['run'], 125, `invalid id mapping ${map}`);
+  return map;
 }

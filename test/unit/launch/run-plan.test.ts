@@ -41,7 +41,8 @@ describe('buildRunPlan: golden argv', () => {
   it('a detached read-only rootful run without a terminal', () => {
     const plan = buildRunPlan(typicalInput({
       sessionName: 'bg', detach: true, readOnly: true, rootless: false, stdinIsTty: false, network: 'none',
-      command: ['npm', 'test'], projectDir: '/srv/etc', homeDir: '/root',
+      command: ['npm', 'test'], projectDir: '/srv/etc', homeDir: '/root', hostUid: 0, hostGid: 0,
+      projectOwner: { uid: 1500, gid: 1500 },
     }));
     expect(formatPlan(plan)).toEqual([
       'podman', 'run', '-d', '--pull=never',
@@ -52,6 +53,9 @@ describe('buildRunPlan: golden argv', () => {
       '--label', 'io.mino.version=0.1.0',
       '--label', 'io.mino.mode=detached',
       '--init',
+      // The image user (uid 1000) is the project's owner (1500); every other id, root included, an unprivileged one.
+      '--uidmap', '0:1879048192:1000', '--uidmap', '1000:1500:1', '--uidmap', '1001:1879049193:64535',
+      '--gidmap', '0:1879048192:1000', '--gidmap', '1000:1500:1', '--gidmap', '1001:1879049193:64535',
       '-w', '/workspace',
       '--network', 'none',
       '--cap-drop', 'ALL',
@@ -140,7 +144,9 @@ describe('buildRunPlan: rules', () => {
   });
 
   it('records the identity', () => {
-    expect(buildRunPlan(typicalInput()).identity).toEqual({ rootless: true, hostUid: 1001, hostGid: 1001, imageUser: 1000, userns: 'keep-id:uid=1000,gid=1000' });
+    expect(buildRunPlan(typicalInput()).identity).toEqual({
+      rootless: true, hostUid: 1001, hostGid: 1001, imageUser: 1000, userns: 'keep-id:uid=1000,gid=1000', uidMap: [], gidMap: [],
+    });
   });
 
   it('derives the workdir and honours container.workdir', () => {

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOTFUL_ID_BASE } from '../../../src/config/defaults.js';
+import { requirePrerequisites } from '../../helpers/engines.js';
+import { Sandbox, buildMinoLikeImage } from '../../helpers/sandbox.js';
+import { IN_CI, IS_ROOT, TEST_IMAGE } from '../../helpers/test-env.js';
+
+requirePrerequisites();
+if (!IS_ROOT && IN_CI) throw new Error('rootful ownership tests need root under CI');
+
+/**
+ * Rootful sessions run in a user namespace: the image's user is the project's owner on the host
+ * (it can write the project; what it creates belongs to that owner), container root is an
+ * unprivileged host uid, never host root.
+ */
+describe.runIf(IS_ROOT)('rootful ownership', () => {
+  const sandbox = new Sandbox('self');
+  let devImage = '';
+  beforeAll(() => {
+    devImage = buildMinoLikeImage('self');
+  });
+  afterAll(() => sandbox.cleanup());
+
+  const run = (project: string, args: string[], image = devImage) =>
+    sandbox.mino(['run', '-p', project, '--network', 'none', '--no-home', '--image', image, ...args]);
+
+  /** The host uids of the processes of a running container. */
+  function hostUids(container: string): number[] {
+    const r = spawnSync('podman', ['top', container, 'huser'], { encoding: 'utf8', cwd: '/' });
+    return r.stdout.split('\n').slice(1).filter(Boolean).map((l) => Number(l.trim()));
+  }
+
+  it('the image user (uid 1000) writes a root-owned project; the files belong to root', async () => {
+    const project = sandbox.project('rootowned');
+    const r = await run(project, ['--', 'sh', '-c', 'id -u && touch made && mkdir dir']);
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ exitCode: 0, stdout: '1000\n' });
+    expect(statSync(join(project, 'made')).uid).toBe(0);
+    expect(statSync(join(project, 'dir')).gid).toBe(0);
+  });
+
+  it('a project owned by another user is written as that user', async () => {
+    const project = sandbox.project('other');
+    chownSync(project, 1500, 1500);
+    chmodSync(project, 0o700);
+    const r = await run(project, ['--', 'touch', 'made']);
+    expect(r.exitCode).toBe(0);
+    expect(statSync(join(project, 'made'))).toMatchObject({ uid: 1500, gid: 1500 });
+  });
+
+  it('a 0700 --volume of the project owner is readable', async () => {
+    const project = sandbox.project('withvol');
+    const secret = join(sandbox.root, 'private');
+    mkdirSync(secret, { mode: 0o700 });
+    writeFileSync(join(secret, 'note'), 'only-mine', { mode: 0o600 });
+    const r = await run(project, ['--volume', `${secret}:/mnt:ro`, '--', 'cat', '/mnt/note']);
+    expect(r).toMatchObject({ exitCode: 0, stdout: 'only-mine' });
+  });
+
+  it('container root is an unprivileged host uid, never host root', async () => {
+    const project = sandbox.project('rootimage');
+    // TEST_IMAGE runs as root. Project owned by root: container root must not become host root.
+    const started = await sandbox.mino(['run', '-d', '-n', 'rootimg', '-p', project, '--network', 'none', '--no-home', '--image', TEST_IMAGE, '--', 'sleep', '300']);
+    expect(started.exitCode).toBe(0);
+    expect(started.stderr).toMatch(/Warning: The image runs as root and the project belongs to root/);
+    expect(hostUids('mino-rootimg')).toEqual([ROOTFUL_ID_BASE, ROOTFUL_ID_BASE]);
+    await sandbox.mino(['stop', '-f', 'rootimg']);
+    // With a mino image, root inside (e.g. through a setuid helper) would still be unprivileged.
+    const dev = await sandbox.mino(['run', '-d', '-n', 'devimg', '-p', project, '--network', 'none', '--no-home', '--image', devImage, '--', 'sleep', '300']);
+    expect(dev.exitCode).toBe(0);
+    expect(hostUids('mino-devimg')).not.toContain(ROOTFUL_ID_BASE);
+    const inspect = spawnSync('podman', ['inspect', '--format', '{{json .HostConfig.IDMappings}}', 'mino-devimg'], { encoding: 'utf8', cwd: '/' });
+    expect(inspect.stdout).toContain(`0:${ROOTFUL_ID_BASE}:1000`);
+    await sandbox.mino(['stop', '-f', 'devimg']);
+  });
+});
