@@ -1,6 +1,8 @@
-import { renameSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'smol-toml';
 import { errnoCode } from '../common/errno.js';
+import { SYSTEM_STORAGE_CONFS } from './storage-conf.js';
 
 /**
  * A workaround for rootful podman 4.3 (containers/storage) on kernels with idmapped mounts: it
@@ -17,8 +19,31 @@ import { errnoCode } from '../common/errno.js';
 /** Run root of rootful podman (storage.conf `runroot` default). */
 export const ROOTFUL_RUN_ROOT = '/run/containers/storage';
 
+/**
+ * The run root rootful podman uses: `runroot` of the storage.conf it reads
+ * (`CONTAINERS_STORAGE_CONF`, else the system files), else {@link ROOTFUL_RUN_ROOT}.
+ */
+export function rootfulRunRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const files = env.CONTAINERS_STORAGE_CONF ? [env.CONTAINERS_STORAGE_CONF] : SYSTEM_STORAGE_CONFS;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    try {
+      const runroot = (parse(text) as { storage?: { runroot?: unknown } }).storage?.runroot;
+      return typeof runroot === 'string' && runroot.startsWith('/') ? runroot : ROOTFUL_RUN_ROOT;
+    } catch {
+      return ROOTFUL_RUN_ROOT;
+    }
+  }
+  return ROOTFUL_RUN_ROOT;
+}
+
 /** Turns idmapped lower layers off for rootful podman; true when it changed something. */
-export function disableIdmappedLowerLayers(runRoot: string = ROOTFUL_RUN_ROOT): boolean {
+export function disableIdmappedLowerLayers(runRoot: string = rootfulRunRoot()): boolean {
   const dir = join(runRoot, 'overlay');
   try {
     renameSync(join(dir, 'idmapped-lower-dir-true'), join(dir, 'idmapped-lower-dir-false'));

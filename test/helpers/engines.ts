@@ -5,7 +5,7 @@ import { describe } from 'vitest';
 import type { ContainerRuntime } from '../../src/runtime/container-runtime.js';
 import { OrbStackRuntime } from '../../src/runtime/orbstack/orbstack-runtime.js';
 import { PodmanRuntime } from '../../src/runtime/podman/podman-runtime.js';
-import { FAKE_ORB, IN_CI, IS_ROOT, hasPodman, rootlessAvailable, rootlessPrefix } from './test-env.js';
+import { FAKE_ORB, IN_CI, IS_ROOT, TEST_RUN, hasPodman, rootlessAvailable, rootlessPrefix } from './test-env.js';
 
 /** One way of reaching podman that integration tests run against. */
 export interface Engine {
@@ -19,7 +19,7 @@ export interface Engine {
 
 /** Creates a fake-orb state directory with one running machine named `mino` (unless `empty`). */
 export function fakeOrbState(options: { empty?: boolean; orbStopped?: boolean; podmanMissing?: boolean } = {}): string {
-  const state = mkdtempSync(join(tmpdir(), 'mino-fake-orb-'));
+  const state = mkdtempSync(join(tmpdir(), `mino-fake-orb-${TEST_RUN}-`));
   mkdirSync(join(state, 'machines'));
   mkdirSync(join(state, 'root', 'etc'), { recursive: true });
   writeFileSync(join(state, 'status'), options.orbStopped ? 'Stopped\n' : 'Running\n');

@@ -17,6 +17,8 @@ interface Session {
 }
 
 const modes: RunAs[] = IS_ROOT ? ['self', 'rootless'] : ['rootless'];
+/** Owner of rootful test projects: a normal user, not root. */
+const PROJECT_OWNER = 1500;
 const cleanups: Array<() => void> = [];
 afterAll(() => {
   for (const c of cleanups) c();
@@ -30,6 +32,11 @@ function sandbox(as: RunAs): { env: NodeJS.ProcessEnv; project: string; stateDir
   if (as === 'rootless' && IS_ROOT) {
     const uid = uidOf(ROOTLESS_USER)!;
     chownSync(project, uid, uid);
+  } else if (IS_ROOT) {
+    // Rootful: a developer's checkout on a server, owned by a normal user. The image (busybox, root)
+    // runs as root inside; its root is that owner on the host (a root-owned project would leave
+    // container root unprivileged and unable to write it: see ownership.test.ts).
+    chownSync(project, PROJECT_OWNER, PROJECT_OWNER);
   }
   cleanups.push(() => {
     // Containers carry io.mino.state of this state dir; stop anything left by a failed test.
@@ -96,7 +103,7 @@ for (const as of modes) {
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toBe('/myproject\n');
       const owner = statSync(join(project, 'created.txt')).uid;
-      expect(owner).toBe(as === 'rootless' && IS_ROOT ? uidOf(ROOTLESS_USER) : process.getuid?.());
+      expect(owner).toBe(as === 'rootless' && IS_ROOT ? uidOf(ROOTLESS_USER) : IS_ROOT ? PROJECT_OWNER : process.getuid?.());
     });
 
     it('applies the hardening flags: no capabilities, no new privileges', async () => {

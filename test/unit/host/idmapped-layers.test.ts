@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { disableIdmappedLowerLayers } from '../../../src/host/idmapped-layers.js';
+import { disableIdmappedLowerLayers, ROOTFUL_RUN_ROOT, rootfulRunRoot } from '../../../src/host/idmapped-layers.js';
 
 const roots: string[] = [];
 afterEach(() => {
@@ -23,5 +23,18 @@ describe('disableIdmappedLowerLayers', () => {
 
   it('does nothing where podman has not probed (no run root yet)', () => {
     expect(disableIdmappedLowerLayers(join(tmpdir(), 'mino-no-such-runroot'))).toBe(false);
+  });
+});
+
+describe('rootfulRunRoot', () => {
+  it('reads runroot from the storage.conf podman reads, else the default', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mino-storageconf-'));
+    roots.push(root);
+    const conf = join(root, 'storage.conf');
+    writeFileSync(conf, '[storage]\ndriver = "overlay"\nrunroot = "/srv/run/storage"\ngraphroot = "/srv/graph"\n');
+    expect(rootfulRunRoot({ CONTAINERS_STORAGE_CONF: conf })).toBe('/srv/run/storage');
+    writeFileSync(conf, '[storage]\ndriver = "overlay"\n');
+    expect(rootfulRunRoot({ CONTAINERS_STORAGE_CONF: conf })).toBe(ROOTFUL_RUN_ROOT);
+    expect(rootfulRunRoot({ CONTAINERS_STORAGE_CONF: join(root, 'missing.conf') })).toBe(ROOTFUL_RUN_ROOT);
   });
 });
