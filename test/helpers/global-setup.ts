@@ -113,9 +113,9 @@ function cleanupLabelled(prefix: string[], run: string, stale: boolean): void {
 }
 
 /**
- * A copy of the built CLI (launcher, bundle, built-in layers, production dependencies) in a
- * world-readable temporary directory, for the rootless test user: the checkout itself may be
- * where that user cannot enter. Returns the directory.
+ * A copy of the built CLI (launcher, bundle, the single executable dist/mino when it is built,
+ * built-in layers, production dependencies) in a world-readable temporary directory, for the
+ * rootless test user: the checkout itself may be where that user cannot enter. Returns the directory.
  */
 function rootlessInstall(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mino-test-install-'));
@@ -123,7 +123,9 @@ function rootlessInstall(): string {
   const production = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout
     .split('\n').map((p) => relative(REPO_ROOT, p)).filter((p) => p.startsWith('node_modules'));
   for (const part of ['bin', 'dist', 'layers', 'package.json', ...production]) {
-    if (existsSync(join(REPO_ROOT, part))) cpSync(join(REPO_ROOT, part), join(dir, part), { recursive: true });
+    // dist/ holds dist/mino too (test-env's minoBinFor finds it there), not the maps.
+    const filter = (src: string): boolean => !src.endsWith('.map');
+    if (existsSync(join(REPO_ROOT, part))) cpSync(join(REPO_ROOT, part), join(dir, part), { recursive: true, filter });
   }
   sh(['chmod', '-R', 'a+rX', dir]);
   return dir;
