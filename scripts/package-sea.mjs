@@ -96,26 +96,31 @@ if (otherWarnings.length > 0) process.stderr.write(`${otherWarnings.join('\n')}\
 
 const tmp = `${output}.tmp-${process.pid}`;
 rmSync(tmp, { force: true });
-const stripped = spawnSync('strip', ['-o', tmp, process.execPath], { stdio: 'ignore' });
-if (stripped.error || stripped.status !== 0) copyFileSync(process.execPath, tmp);
-chmodSync(tmp, 0o755);
-const { inject } = createRequire(import.meta.url)('postject');
-const warn = console.warn; // postject reports harmless ELF notes through console.warn
-console.warn = () => undefined;
+let stripped = false;
 try {
-  await inject(tmp, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: FUSE });
+  const strip = spawnSync('strip', ['-o', tmp, process.execPath], { stdio: 'ignore' });
+  stripped = !strip.error && strip.status === 0;
+  if (!stripped) copyFileSync(process.execPath, tmp);
+  chmodSync(tmp, 0o755);
+  const { inject } = createRequire(import.meta.url)('postject');
+  const warn = console.warn; // postject reports harmless ELF notes through console.warn
+  console.warn = () => undefined;
+  try {
+    await inject(tmp, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: FUSE });
+  } finally {
+    console.warn = warn;
+  }
+  const check = spawnSync(tmp, ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
+  if (check.status !== 0 || check.stdout.trim() !== version) {
+    rmSync(tmp, { force: true }); // fail() exits at once
+    fail(`the new binary does not start: --version printed ${JSON.stringify(check.stdout)} (exit ${check.status}) ${check.stderr}`);
+  }
+  renameSync(tmp, output);
 } finally {
-  console.warn = warn;
-}
-
-const check = spawnSync(tmp, ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
-const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
-if (check.status !== 0 || check.stdout.trim() !== version) {
   rmSync(tmp, { force: true });
-  fail(`the new binary does not start: --version printed ${JSON.stringify(check.stdout)} (exit ${check.status}) ${check.stderr}`);
 }
-renameSync(tmp, output);
 rmSync(work, { recursive: true, force: true });
 const mb = (statSync(output).size / 2 ** 20).toFixed(1);
-process.stderr.write(`dist/mino: ${mb} MiB, Node ${process.version}${stripped.status === 0 ? ' (symbols stripped)' : ''}, built in ${elapsed()}`
+process.stderr.write(`dist/mino: ${mb} MiB, Node ${process.version}${stripped ? ' (symbols stripped)' : ''}, built in ${elapsed()}`
   + `${unverified.length ? `; builtins in the snapshot that Node marks "not fully verified": ${unverified.join(', ')}` : ''}\n`);
