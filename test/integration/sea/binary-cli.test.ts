@@ -172,3 +172,21 @@ for (const cli of clis) {
     });
   }
 }
+
+// One engine only (status runs several probe containers: ~10 s per CLI); the smoke tests above
+// cover both engines with both CLIs.
+if (clis.includes('binary')) {
+  for (const as of modes.slice(0, 1)) {
+    describe(`dist/mino and bin/mino agree [${as === 'self' && IS_ROOT ? 'rootful' : 'rootless'}]`, () => {
+      it('status -f json: the same checks and results (engine facts, probe containers, base image from the embedded layers)', async () => {
+        const { env } = sandbox(as);
+        const [launcher, binary] = [await runMino(['status', '-f', 'json'], { as, env }), await runMino(['status', '-f', 'json'], { as, cli: 'binary', env })];
+        expect(launcher.exitCode).toBe(0);
+        const checks = (JSON.parse(launcher.stdout) as { checks: Array<{ id: string }> }).checks.map((c) => c.id);
+        expect(checks).toEqual(expect.arrayContaining(['engine', 'probe.none', 'image.base']));
+        expect(binary).toEqual(launcher);
+      });
+    });
+  }
+}
+
