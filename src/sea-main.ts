@@ -5,7 +5,7 @@ import { main } from './cli/main.js';
 /**
  * Entry point of the single executable (dist/mino). scripts/package-sea.mjs runs this bundle once,
  * inside `node --build-snapshot`: module code runs then (so it must not read the environment, the
- * arguments, the clock, the terminal or the file system; tests/unit/sea check that), and the heap
+ * arguments, the clock, the terminal or the file system; test/integration/sea/binary.test.ts checks that), and the heap
  * it leaves is the binary's start-up snapshot. Each start of the binary deserialises that heap and
  * calls {@link start}. Run by plain `node` (tests), it starts at once.
  */
