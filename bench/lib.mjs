@@ -1,16 +1,45 @@
 // Shared helpers of `npm run bench`: timing child processes, statistics, host facts.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * CPU time (user + system, ms) of this process's waited-for children so far, from
+ * /proc/self/stat (cutime, cstime; clock-tick resolution, so only sums over many runs mean
+ * much). Undefined off Linux.
+ */
+function childrenCpuMs() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): cutime is field 16, cstime field 17.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs argv once and returns its wall time in milliseconds (throws on a non-zero exit). */
 export function timeOnce(argv, options = {}) {
+  return timeAndCpuOnce(argv, options).wall;
+}
+
+/**
+ * Runs argv once: its wall time and the CPU time (user + system) of it and its children, in ms
+ * (throws on a non-zero exit). CPU time is steadier than wall time on a busy machine.
+ */
+export function timeAndCpuOnce(argv, options = {}) {
+  const cpu0 = childrenCpuMs();
   const start = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  const cpu1 = childrenCpuMs();
   if (r.status !== (options.expectCode ?? 0)) {
     throw new Error(`${argv.join(' ')} exited ${r.status}: ${String(r.stderr).slice(-500)}`);
   }
-  return ms;
+  return { wall, cpu: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0 };
 }
 
 /** Median of a list of numbers. */
@@ -28,20 +57,28 @@ export function p95(xs) {
 
 /**
  * Times several commands interleaved (a, b, a, b, ...) after `warmup` unmeasured rounds, so
- * machine noise hits all of them alike. Returns per-command {median, p95, runs}.
+ * machine noise hits all of them alike. Returns per-command {median, p95, runs} of wall time,
+ * and `cpu_mean_ms`, the mean CPU time of the command (and its children: for `mino run` that
+ * includes the podman client), when the platform tells it.
  */
 export function interleaved(commands, { runs = 10, warmup = 2 } = {}) {
   const samples = commands.map(() => []);
+  const cpu = commands.map(() => 0);
+  let cpuKnown = true;
   for (let i = 0; i < warmup + runs; i++) {
     commands.forEach((c, j) => {
-      const ms = timeOnce(c.argv, c);
-      if (i >= warmup) samples[j].push(ms);
+      const t = timeAndCpuOnce(c.argv, c);
+      if (i < warmup) return;
+      samples[j].push(t.wall);
+      if (t.cpu === undefined) cpuKnown = false;
+      else cpu[j] += t.cpu;
     });
   }
   return commands.map((c, j) => ({
     name: c.name,
     median_ms: round(median(samples[j])),
     p95_ms: round(p95(samples[j])),
+    ...(cpuKnown ? { cpu_mean_ms: round(cpu[j] / samples[j].length) } : {}),
     runs: samples[j].length,
   }));
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `npm run bench`: mino's overhead against raw podman and Node's own start-up.
+// `npm run bench`: mino's overhead against raw podman and Node's own start-up, for bin/mino and
+// for the single executable dist/mino (built first by `npm run bench`; its size is reported too).
 // Prints JSON on stdout and a table on stderr. Needs a working engine (`mino setup`), which
 // also provides the tiny image used here (localhost/mino-probe:1, built from the host's `true`).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,9 +12,14 @@ import { hostFacts, interleaved, round } from './lib.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+/** Ratio of the mean CPU times of two results (steadier than wall time on a busy machine). */
+const cpuRatio = (a, b) => (a.cpu_mean_ms === undefined ? undefined : ratio(a.cpu_mean_ms, b.cpu_mean_ms));
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mino = join(repo, 'bin', 'mino');
+// The single executable (`npm run package`; `npm run bench` builds it).
+const binary = join(repo, 'dist', 'mino');
+if (!existsSync(binary)) throw new Error('dist/mino is missing: run `npm run package` (npm run bench does)');
 const IMAGE = 'localhost/mino-probe:1';
 const runs = Number(process.env.BENCH_RUNS ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 2);
@@ -57,14 +63,22 @@ function rawPodman(network) {
   };
 }
 
+/** bin/mino run, dist/mino run and the same raw podman run, interleaved. */
 function runPair(network) {
   const raw = rawPodman(network);
   let n = 0;
+  const args = () => { n++; return ['run', '-n', `bench-${network}-${n}`, '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']; };
   const results = interleaved([
-    { name: `mino run --network ${network} -- true`, get argv() { n++; return [process.execPath, mino, 'run', '-n', `bench-${network}-${n}`, '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']; }, env },
+    { name: `mino run --network ${network} -- true`, get argv() { return [process.execPath, mino, ...args()]; }, env },
+    { name: `dist/mino run --network ${network} -- true`, get argv() { return [binary, ...args()]; }, env },
     { name: `podman run (same flags, ${network})`, get argv() { return raw(); }, env },
   ], { runs, warmup });
-  return { mino: results[0], podman: results[1], ratio: ratio(results[0].median_ms, results[1].median_ms), overhead_ms: round(results[0].median_ms - results[1].median_ms) };
+  const [launcher, sea, podman] = results;
+  return {
+    mino: launcher, binary: sea, podman,
+    ratio: ratio(launcher.median_ms, podman.median_ms), overhead_ms: round(launcher.median_ms - podman.median_ms),
+    binary_ratio: ratio(sea.median_ms, podman.median_ms), binary_overhead_ms: round(sea.median_ms - podman.median_ms),
+  };
 }
 
 /**
@@ -122,19 +136,38 @@ function sessionsFixture(count) {
 }
 
 try {
-  const bridge = runPair('bridge');
-  const none = runPair('none');
-  const [version, node0] = interleaved([
-    { name: 'mino --version', argv: [process.execPath, mino, '--version'], env },
+  // The start-up cases first: cheap, and the most sensitive to what else runs on the machine.
+  // Start-up, side by side: bare Node, the launcher (its --version skips the bundle; --help loads
+  // it), the single executable (both answered from the start-up snapshot).
+  const [node0, version, binVersion, help, binHelp] = interleaved([
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
+    { name: 'mino --version', argv: [process.execPath, mino, '--version'], env },
+    { name: 'dist/mino --version', argv: [binary, '--version'], env },
+    { name: 'mino --help', argv: [process.execPath, mino, '--help'], env },
+    { name: 'dist/mino --help', argv: [binary, '--help'], env },
   ], { runs: runs * 2, warmup });
-  const composed = composedPair();
-  const cacheList = cacheListMany(200);
   const manyState = sessionsFixture(1000);
-  const [list1000, node0b] = interleaved([
+  const [list1000, binList1000, node0b] = interleaved([
     { name: 'mino list -a -f json (1,000 sessions)', argv: [process.execPath, mino, 'list', '-a', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
+    { name: 'dist/mino list -a -f json (1,000 sessions)', argv: [binary, 'list', '-a', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
   ], { runs, warmup });
+  const bridge = runPair('bridge');
+  const none = runPair('none');
+  // These two depend on the engine's shared image store: a failure (another process removing
+  // images while podman lists them, say) is reported in the JSON instead of losing every figure.
+  const failed = [];
+  const attempt = (name, fn) => {
+    try {
+      return fn();
+    } catch (err) {
+      failed.push(name);
+      return { error: String(err?.message ?? err).split('\n')[0] };
+    }
+  };
+  const composed = attempt('composed_hit', composedPair);
+  const cacheList = attempt('cache_list_200', () => cacheListMany(200));
+  const size = statSync(binary).size;
 
   const report = {
     host: hostFacts(),
@@ -143,10 +176,24 @@ try {
     results: {
       run_bridge: { ...bridge, target_ratio: 1.15 },
       run_none: { ...none, target_ratio: 1.15 },
-      version: { mino: version, node: node0, ratio: ratio(version.median_ms, node0.median_ms), target_ratio: 1.3 },
-      list_1000: { mino: list1000, node: node0b, ratio: ratio(list1000.median_ms, node0b.median_ms), target_ratio: 1.6 },
+      version: { mino: version, node: node0, ratio: ratio(version.median_ms, node0.median_ms), cpu_ratio: cpuRatio(version, node0), target_ratio: 1.3 },
+      list_1000: { mino: list1000, node: node0b, ratio: ratio(list1000.median_ms, node0b.median_ms), cpu_ratio: cpuRatio(list1000, node0b), target_ratio: 1.6 },
       cache_list_200: cacheList,
-      composed_hit: composed ? { ...composed, target_ratio: 1.1 } : { skipped: 'mino-base is not built (mino setup)' },
+      binary: {
+        size_bytes: size,
+        size_mib: round(size / 2 ** 20),
+        version: { binary: binVersion, node: node0, ratio: ratio(binVersion.median_ms, node0.median_ms), cpu_ratio: cpuRatio(binVersion, node0), target_ratio: 1.1 },
+        list_1000: { binary: binList1000, node: node0b, ratio: ratio(binList1000.median_ms, node0b.median_ms), cpu_ratio: cpuRatio(binList1000, node0b), target_ratio: 1.3 },
+        // Start-up with the bundle loaded: the snapshot against bin/mino's code-cached require.
+        help_vs_launcher: { binary: binHelp, launcher: help, ratio: ratio(binHelp.median_ms, help.median_ms), cpu_ratio: cpuRatio(binHelp, help) },
+        list_1000_vs_launcher: { ratio: ratio(binList1000.median_ms, list1000.median_ms), cpu_ratio: cpuRatio(binList1000, list1000) },
+        run_overhead_vs_node: {
+          bridge: ratio(bridge.binary_overhead_ms, node0.median_ms),
+          none: ratio(none.binary_overhead_ms, node0.median_ms),
+          target: 1.3,
+        },
+      },
+      composed_hit: composed === undefined ? { skipped: 'mino-base is not built (mino setup)' } : composed.error ? composed : { ...composed, target_ratio: 1.1 },
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
         none: ratio(none.overhead_ms, node0.median_ms),
@@ -161,13 +208,26 @@ try {
     ['(c) --version vs node -e 0', version.median_ms, node0.median_ms, report.results.version.ratio, 1.3],
     ['(d) list 1,000 vs node -e 0', list1000.median_ms, node0b.median_ms, report.results.list_1000.ratio, 1.6],
   ];
-  rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
-  if (composed) rows.push(['(e) --layers ts vs --image tag', composed.layers.median_ms, composed.image.median_ms, composed.ratio, 1.1]);
-  process.stderr.write(`\n${'case'.padEnd(30)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
+  if (!cacheList.error) rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
+  const b = report.results.binary;
+  rows.push(
+    ['(g) dist/mino --version vs node', binVersion.median_ms, node0.median_ms, b.version.ratio, 1.1],
+    ['(h) dist/mino list 1,000 vs node', binList1000.median_ms, node0b.median_ms, b.list_1000.ratio, 1.3],
+    ['(i) --help: dist/mino vs bin/mino', binHelp.median_ms, help.median_ms, b.help_vs_launcher.ratio, ''],
+    ['(j) dist/mino run, none', none.binary.median_ms, none.podman.median_ms, none.binary_ratio, 1.15],
+    ['(k) dist/mino run, bridge', bridge.binary.median_ms, bridge.podman.median_ms, bridge.binary_ratio, 1.15],
+  );
+  if (composed && !composed.error) rows.push(['(e) --layers ts vs --image tag', composed.layers.median_ms, composed.image.median_ms, composed.ratio, 1.1]);
+  process.stderr.write(`\n${'case'.padEnd(34)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
   for (const [name, a, b, r, t] of rows) {
-    process.stderr.write(`${String(name).padEnd(30)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`);
+    process.stderr.write(`${String(name).padEnd(34)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`);
   }
+  process.stderr.write(`CPU-time ratios (steadier on a busy machine): bin/mino --version ${report.results.version.cpu_ratio}, list ${report.results.list_1000.cpu_ratio}; `
+    + `dist/mino --version ${b.version.cpu_ratio}, list ${b.list_1000.cpu_ratio}, --help vs bin/mino ${b.help_vs_launcher.cpu_ratio}\n`);
   process.stderr.write(`mino overhead over raw podman, in units of node -e 0: bridge ${report.results.overhead_vs_node.bridge}, none ${report.results.overhead_vs_node.none} (aim <= 1.3)\n`);
+  for (const name of failed) process.stderr.write(`FAILED: ${name}: ${report.results[name].error}\n`);
+  if (failed.length > 0) process.exitCode = 1;
+  process.stderr.write(`dist/mino: ${b.size_mib} MiB; its overhead over raw podman, in units of node -e 0: bridge ${b.run_overhead_vs_node.bridge}, none ${b.run_overhead_vs_node.none}\n`);
 } finally {
   // mino runs with mino images keep a home volume per project: remove the bench project's.
   const vols = spawnSync('podman', ['volume', 'ls', '-q', '--filter', `label=io.mino.home.project=${project}`], { env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);

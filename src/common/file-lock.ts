@@ -154,9 +154,12 @@ export interface FileLockOptions {
   what?: string;
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
+// Created on first use: SharedArrayBuffer does not exist while the single executable's start-up
+// snapshot is built, and module-level code runs then.
+let sleeper: Int32Array | undefined;
 
 function sleepSync(ms: number): void {
+  sleeper ??= new Int32Array(new SharedArrayBuffer(4));
   Atomics.wait(sleeper, 0, 0, ms);
 }
 

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-
 /** Log levels mino uses, from quiet to chatty. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -40,10 +38,15 @@ export function getLogLevel(): LogLevel {
 
 function pino(): PinoLike {
   if (!pinoInstance) {
-    // pino costs ~15 ms to load; only pay for it when something is actually logged.
-    // The bundle is CommonJS (it has `require`); under vitest this module is ESM.
-    const load = typeof require === 'function' ? require : createRequire(import.meta.url);
-    const pinoModule = load('pino') as ((opts: object, dest: unknown) => PinoLike) & { destination: (fd: number) => unknown };
+    // pino costs ~15 ms to load; only pay for it when something is actually logged. pino is
+    // bundled: the bundler turns this `require` into a call of pino's module function, so pino's
+    // module code (which reads the pid and host name) runs here, on first use, and never while the
+    // single executable's start-up snapshot is built. Under vitest this module is ESM (no
+    // `require`); node:module is reached through getBuiltinModule so the bundle does not load it.
+    type PinoModule = ((opts: object, dest: unknown) => PinoLike) & { destination: (fd: number) => unknown };
+    const pinoModule = (typeof require === 'function'
+      ? require('pino')
+      : process.getBuiltinModule('node:module').createRequire(import.meta.url)('pino')) as PinoModule;
     const factory = pinoModule;
     const destination = pinoModule.destination(2);
     pinoInstance = factory({ level, base: undefined, name: 'mino' }, destination);

@@ -1,8 +1,10 @@
+import { v7 as uuidv7 } from 'uuid';
+
 /**
  * The session record, stored as pretty JSON with the field names, order and types of mino 1.6
  * (`src/session/state.rs`, serde), so mino 1.6 and this port read each other's files:
  *
- * - Written by both: `id` (UUID v4), `name`, `project_dir`, `command`, `container_id` (string or
+ * - Written by both: `id` (a UUID: v4 from mino 1.6, v7 from us), `name`, `project_dir`, `command`, `container_id` (string or
  *   null), `status`, `created_at`, `updated_at` (RFC 3339), `cloud_providers`, `home_volume`
  *   (string or null). serde requires all of them except the two `Option` fields
  *   (`container_id`, `home_volume`), which may be missing (read as null). We always write all.
@@ -206,11 +208,14 @@ export interface NewSession {
   homeVolume?: string | null;
 }
 
-/** A fresh record with a new v4 UUID and both timestamps set to `now`. */
+/**
+ * A fresh record with both timestamps set to `now` and a new UUID v7 (time-ordered: its first 48
+ * bits are `now` in milliseconds, the rest random), which mino 1.6 reads like its own v4 ids.
+ */
 export function newSessionRecord(input: NewSession, now = new Date()): SessionRecord {
   const at = now.toISOString();
   return {
-    id: globalThis.crypto.randomUUID(),
+    id: uuidv7({ msecs: now.getTime() }),
     name: input.name,
     project_dir: input.projectDir,
     command: input.command,

@@ -113,9 +113,9 @@ function cleanupLabelled(prefix: string[], run: string, stale: boolean): void {
 }
 
 /**
- * A copy of the built CLI (launcher, bundle, built-in layers, production dependencies) in a
- * world-readable temporary directory, for the rootless test user: the checkout itself may be
- * where that user cannot enter. Returns the directory.
+ * A copy of the built CLI (launcher, bundle, the single executable dist/mino when it is built,
+ * built-in layers, production dependencies) in a world-readable temporary directory, for the
+ * rootless test user: the checkout itself may be where that user cannot enter. Returns the directory.
  */
 function rootlessInstall(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mino-test-install-'));
@@ -123,7 +123,9 @@ function rootlessInstall(): string {
   const production = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout
     .split('\n').map((p) => relative(REPO_ROOT, p)).filter((p) => p.startsWith('node_modules'));
   for (const part of ['bin', 'dist', 'layers', 'package.json', ...production]) {
-    if (existsSync(join(REPO_ROOT, part))) cpSync(join(REPO_ROOT, part), join(dir, part), { recursive: true });
+    // dist/ holds dist/mino too (test-env's minoBinFor finds it there), not the maps.
+    const filter = (src: string): boolean => !src.endsWith('.map');
+    if (existsSync(join(REPO_ROOT, part))) cpSync(join(REPO_ROOT, part), join(dir, part), { recursive: true, filter });
   }
   sh(['chmod', '-R', 'a+rX', dir]);
   return dir;
@@ -140,6 +142,20 @@ function cleanupTestHomeVolumes(prefix: string[]): void {
   const stale = out.split('\n').map((l) => l.split('\t')).filter(([name, project]) =>
     name?.startsWith('mino-home-') && project?.startsWith(tmp) && !existsSync(project)).map(([name]) => name!);
   if (stale.length) sh([...prefix, 'podman', 'volume', 'rm', '-f', ...stale], { allowFail: true });
+}
+
+/**
+ * A rootless engine whose state survived a restart of the machine without /run being cleared
+ * (snapshotted machines do that) refuses every command: "invalid internal status, try resetting
+ * the pause process with podman system migrate". That repair is exactly what podman asks for.
+ */
+function repairStalePauseProcess(prefix: string[]): void {
+  if (prefix.length === 0) return;
+  const [file, ...args] = [...prefix, 'podman', 'info', '--format', '{{.Host.OS}}'];
+  const r = spawnSync(file!, args, { encoding: 'utf8', cwd: '/' });
+  if (r.status !== 0 && /podman system migrate/.test(r.stderr)) {
+    sh([...prefix, 'podman', 'system', 'migrate']);
+  }
 }
 
 const prefixes: string[][] = [];
@@ -172,6 +188,7 @@ export default function setup(): () => void {
     }
     prefixes.push(rootlessPrefix());
     for (const prefix of prefixes) {
+      repairStalePauseProcess(prefix);
       cleanupLabelled(prefix, run, true);
       importImage(prefix, rootfs);
     }

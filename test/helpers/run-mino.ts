@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IS_ROOT, MINO_BIN, ROOTLESS_USER, minoBinFor, rootlessPrefix, uidOf } from './test-env.js';
+import { IS_ROOT, ROOTLESS_USER, minoArgv, rootlessPrefix, uidOf, type Cli } from './test-env.js';
 
 /** Result of one mino invocation. */
 export interface MinoResult {
@@ -17,6 +17,8 @@ export type RunAs = 'self' | 'rootless';
 /** Options of {@link runMino}. */
 export interface RunMinoOptions {
   as?: RunAs;
+  /** bin/mino (default) or the single executable dist/mino. */
+  cli?: Cli;
   /** Extra environment (merged over the isolated XDG directories). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -73,8 +75,8 @@ export function runMino(args: string[], options: RunMinoOptions = {}): Promise<M
   const passed = { NO_COLOR: '1', ...(process.env.CI ? { CI: process.env.CI } : {}), ...options.env };
   const extra = Object.entries(passed).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const argv = prefix.length > 0
-    ? [...prefix, ...extra, process.execPath, minoBinFor(as), ...args]
-    : [process.execPath, MINO_BIN, ...args];
+    ? [...prefix, ...extra, ...minoArgv(as, options.cli), ...args]
+    : [...minoArgv(as, options.cli), ...args];
   const env = prefix.length > 0 ? process.env : { ...process.env, ...options.env };
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {

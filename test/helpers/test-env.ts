@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chownSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The built CLI. */
 export const MINO_BIN = join(REPO_ROOT, 'bin', 'mino');
+/** The single executable built by `npm run package` (no Node.js needed to run it). */
+export const MINO_BINARY = join(REPO_ROOT, 'dist', 'mino');
+/** Which build of the CLI a test runs: bin/mino (Node + dist/mino.cjs) or dist/mino. */
+export type Cli = 'launcher' | 'binary';
 /** The fake `orb` executable (test fixture). */
 export const FAKE_ORB = join(REPO_ROOT, 'test', 'fixtures', 'fake-orb', 'orb');
 
@@ -34,8 +38,30 @@ export const ROOTLESS_UID = 1789;
  * world-readable temporary directory, because the checkout may sit where that user cannot enter
  * (root's 0700 home, say).
  */
-export function minoBinFor(as: 'self' | 'rootless'): string {
-  return as === 'rootless' && IS_ROOT ? (process.env.MINO_TEST_ROOTLESS_BIN ?? MINO_BIN) : MINO_BIN;
+export function minoBinFor(as: 'self' | 'rootless', cli: Cli = 'launcher'): string {
+  const own = cli === 'binary' ? MINO_BINARY : MINO_BIN;
+  const copy = process.env.MINO_TEST_ROOTLESS_BIN;
+  if (as !== 'rootless' || !IS_ROOT || copy === undefined) return own;
+  return cli === 'binary' ? join(dirname(copy), '..', 'dist', 'mino') : copy;
+}
+
+/** argv that starts the CLI `cli` as `as` (before mino's own arguments). */
+export function minoArgv(as: 'self' | 'rootless', cli: Cli = 'launcher'): string[] {
+  const bin = minoBinFor(as, cli);
+  return cli === 'binary' ? [bin] : [process.execPath, bin];
+}
+
+/**
+ * Why dist/mino cannot be tested (missing, or older than the bundle it was made from), or
+ * undefined when it is ready. `npm test` builds it (`npm run package`).
+ */
+export function binaryProblem(): string | undefined {
+  const bundle = join(REPO_ROOT, 'dist', 'mino-sea.cjs');
+  if (!existsSync(MINO_BINARY)) return 'dist/mino is missing: run `npm run package` (npm test does)';
+  if (existsSync(bundle) && statSync(bundle).mtimeMs > statSync(MINO_BINARY).mtimeMs) {
+    return 'dist/mino is older than dist/mino-sea.cjs: run `npm run package` again';
+  }
+  return undefined;
 }
 
 /** True under CI: a missing prerequisite must fail the run instead of skipping. */
@@ -85,4 +111,18 @@ export function rootlessAvailable(): { ok: boolean; reason?: string } {
   if (IS_ROOT && uidOf(ROOTLESS_USER) === undefined) return { ok: false, reason: `user ${ROOTLESS_USER} missing` };
   if (!existsSync('/usr/bin/newuidmap')) return { ok: false, reason: 'newuidmap (uidmap) is not installed' };
   return { ok: true };
+}
+
+/**
+ * Owner of rootful test projects: a normal user, as a developer's checkout on a server. A rootful
+ * session maps the image's user onto the project's owner; with a root image and a root-owned
+ * project, container root stays unprivileged and cannot write it (tested in ownership.test.ts).
+ */
+export const ROOTFUL_PROJECT_OWNER = 1500;
+
+/** Gives a test project to the user mino runs as: the rootless test user, or ROOTFUL_PROJECT_OWNER. */
+export function ownProject(dir: string, as: 'self' | 'rootless'): void {
+  if (!IS_ROOT) return;
+  const uid = as === 'rootless' ? uidOf(ROOTLESS_USER)! : ROOTFUL_PROJECT_OWNER;
+  chownSync(dir, uid, uid);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { isolatedXdg, runMino, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, MINO_BIN, minoBinFor, ROOTLESS_USER, TEST_IMAGE, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, MINO_BIN, ROOTFUL_PROJECT_OWNER, minoBinFor, ownProject, ROOTLESS_USER, TEST_IMAGE, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
 
 requirePrerequisites();
 
@@ -17,8 +17,6 @@ interface Session {
 }
 
 const modes: RunAs[] = IS_ROOT ? ['self', 'rootless'] : ['rootless'];
-/** Owner of rootful test projects: a normal user, not root. */
-const PROJECT_OWNER = 1500;
 const cleanups: Array<() => void> = [];
 afterAll(() => {
   for (const c of cleanups) c();
@@ -29,15 +27,7 @@ function sandbox(as: RunAs): { env: NodeJS.ProcessEnv; project: string; stateDir
   const xdg = isolatedXdg(as);
   const project = join(xdg.root, 'myproject');
   mkdirSync(project);
-  if (as === 'rootless' && IS_ROOT) {
-    const uid = uidOf(ROOTLESS_USER)!;
-    chownSync(project, uid, uid);
-  } else if (IS_ROOT) {
-    // Rootful: a developer's checkout on a server, owned by a normal user. The image (busybox, root)
-    // runs as root inside; its root is that owner on the host (a root-owned project would leave
-    // container root unprivileged and unable to write it: see ownership.test.ts).
-    chownSync(project, PROJECT_OWNER, PROJECT_OWNER);
-  }
+  ownProject(project, as);
   cleanups.push(() => {
     // Containers carry io.mino.state of this state dir; stop anything left by a failed test.
     const prefix = as === 'rootless' ? rootlessPrefix() : [];
@@ -103,7 +93,7 @@ for (const as of modes) {
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toBe('/myproject\n');
       const owner = statSync(join(project, 'created.txt')).uid;
-      expect(owner).toBe(as === 'rootless' && IS_ROOT ? uidOf(ROOTLESS_USER) : IS_ROOT ? PROJECT_OWNER : process.getuid?.());
+      expect(owner).toBe(as === 'rootless' && IS_ROOT ? uidOf(ROOTLESS_USER) : IS_ROOT ? ROOTFUL_PROJECT_OWNER : process.getuid?.());
     });
 
     it('applies the hardening flags: no capabilities, no new privileges', async () => {

@@ -122,7 +122,9 @@ describe('files we write', () => {
 
   it('carry every field mino 1.6 requires, with serde types, plus ours', () => {
     const raw = JSON.parse(serializeSessionRecord(record)) as Record<string, unknown>;
-    expect(raw.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // A UUID v7 whose first 48 bits are the creation time in milliseconds.
+    expect(raw.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(parseInt(String(raw.id).replace(/-/g, '').slice(0, 12), 16)).toBe(Date.parse('2026-01-02T03:04:05.678Z'));
     expect(raw).toEqual({
       id: raw.id, name: 'demo', project_dir: '/srv/app', command: ['bash'], container_id: 'mino-demo',
       status: 'starting', created_at: '2026-01-02T03:04:05.678Z', updated_at: '2026-01-02T03:04:05.678Z',
@@ -131,9 +133,18 @@ describe('files we write', () => {
     expect(parseSessionRecord(serializeSessionRecord(record))).toEqual(record);
   });
 
-  it('get a new id every time', () => {
+  it('get a new id every time, even within one millisecond', () => {
     const again = newSessionRecord({ name: 'demo', projectDir: '/', command: [], containerId: null, status: 'starting', ownerPid: 1, mode: 'command' });
     expect(again.id).not.toBe(record.id);
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    const ids = new Set(Array.from({ length: 1000 }, () => newSessionRecord({ name: 'x', projectDir: '/', command: [], containerId: null, status: 'starting', ownerPid: 1, mode: 'command' }, at).id));
+    expect(ids.size).toBe(1000);
+  });
+
+  it('get ids that sort by creation time (v7), across milliseconds', () => {
+    const make = (iso: string): string => newSessionRecord({ name: 'x', projectDir: '/', command: [], containerId: null, status: 'starting', ownerPid: 1, mode: 'command' }, new Date(iso)).id;
+    const ids = ['2025-12-31T23:59:59.999Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.001Z', '2031-07-01T00:00:00.000Z'].map(make);
+    expect([...ids].sort()).toEqual(ids);
   });
 });
 

@@ -1,0 +1,22 @@
+import { CommanderError } from 'commander';
+import { printError } from './print-error.js';
+import { buildProgram, fromCommanderError } from './program.js';
+
+/**
+ * Runs mino with the given arguments (without the program name): parses the command line, runs
+ * the command and maps failures to exit codes (`process.exitCode`). Shared by the Node bundle
+ * (`src/main.ts`) and the single executable's snapshot entry (`src/sea-main.ts`).
+ */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const usage = fromCommanderError(err, argv);
+      process.exitCode = usage ? printError(usage) : err.exitCode;
+      return;
+    }
+    process.exitCode = printError(err);
+  }
+}

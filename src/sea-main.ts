@@ -1,0 +1,29 @@
+import { startupSnapshot } from 'node:v8';
+import { useEmbeddedAssets } from './common/embedded-assets.js';
+import { main } from './cli/main.js';
+
+/**
+ * Entry point of the single executable (dist/mino). scripts/package-sea.mjs runs this bundle once,
+ * inside `node --build-snapshot`: module code runs then (so it must not read the environment, the
+ * arguments, the clock, the terminal or the file system; test/integration/sea/binary.test.ts checks that), and the heap
+ * it leaves is the binary's start-up snapshot. Each start of the binary deserialises that heap and
+ * calls {@link start}. Run by plain `node` (tests), it starts at once.
+ */
+function start(): void {
+  // Through getBuiltinModule: the bundler would rewrite an import of 'node:sea' to 'sea', which
+  // does not exist (node:sea has no unprefixed name).
+  const { getAsset, isSea } = process.getBuiltinModule('node:sea');
+  if (isSea()) {
+    useEmbeddedAssets((name) => {
+      try {
+        return new Uint8Array(getAsset(name));
+      } catch {
+        return undefined; // no such asset
+      }
+    });
+  }
+  void main(process.argv.slice(2));
+}
+
+if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(start);
+else start();
