@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../../src/common/errors.js';
-import { PodmanError, hintForPodmanError, isNotFound, lastLines } from '../../../../src/runtime/podman/podman-error.js';
+import { lastLines } from '../../../../src/common/text.js';
+import { PodmanError, hintForPodmanError, isNotFound } from '../../../../src/runtime/podman/podman-error.js';
 
 const HYBRID = 'crun cannot run on this cgroup v1 hybrid host. Run: mino setup (switches to runc)';
 const ULIMITS = 'The host cannot grant podman\'s default ulimits. Run: mino setup (sets default_ulimits)';

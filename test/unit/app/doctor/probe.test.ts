@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseLddPaths } from '../../../src/host/probe.js';
+import { parseLddPaths } from '../../../../src/app/doctor/probe.js';
 
 function fixture(name: string): string {
-  return readFileSync(new URL(`../../fixtures/ldd/${name}`, import.meta.url), 'utf8');
+  return readFileSync(new URL(`../../../fixtures/ldd/${name}`, import.meta.url), 'utf8');
 }
 
 describe('parseLddPaths', () => {
