@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { execa, type Options, type Result } from 'execa';
+import { execa, type Options, type Result, type ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
 
 /**
@@ -68,7 +68,6 @@ function baseOptions(options: Omit<ExecOptions, 'input'>): Options {
     extendEnv: options.env === undefined,
     cwd: options.cwd,
     timeout: options.timeoutMs,
-    cancelSignal: options.signal,
     forceKillAfterDelay: KILL_GRACE_MS,
     reject: false,
     shell: false,
@@ -76,6 +75,23 @@ function baseOptions(options: Omit<ExecOptions, 'input'>): Options {
     // No exit hook killing children: `mino run` leaves a detached podman alone on purpose.
     cleanup: false,
   };
+}
+
+/**
+ * Stops the process (SIGTERM, SIGKILL after the grace time) as soon as `signal` aborts. The kill
+ * happens inside the abort, not a tick later (execa's own `cancelSignal` is asynchronous): a
+ * caller that aborts and then exits must not leave the child running.
+ */
+function killOnAbort(child: ResultPromise, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  const kill = (): void => void child.kill('SIGTERM');
+  if (signal.aborted) {
+    kill();
+    return;
+  }
+  signal.addEventListener('abort', kill, { once: true });
+  const forget = (): void => signal.removeEventListener('abort', kill);
+  child.then(forget, forget);
 }
 
 /**
@@ -108,20 +124,22 @@ function toExecResult(argv: readonly string[], options: { cwd?: string }, result
 /** Runs a program to completion, capturing stdout and stderr. Never throws for a non-zero exit. */
 export async function execCapture(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const [file, args] = split(argv);
-  const result = await execa(file, args, {
+  const child = execa(file, args, {
     ...baseOptions(options),
     ...(options.input === undefined ? { stdin: 'ignore' } : { input: options.input }),
     stdout: 'pipe',
     stderr: 'pipe',
   });
-  return toExecResult(argv, options, result);
+  killOnAbort(child, options.signal);
+  return toExecResult(argv, options, await child);
 }
 
 /** Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code. */
 export async function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> = {}): Promise<number> {
   const [file, args] = split(argv);
-  const result = await execa(file, args, { ...baseOptions(options), stdio: 'inherit' });
-  return toExecResult(argv, options, result).exitCode;
+  const child = execa(file, args, { ...baseOptions(options), stdio: 'inherit' });
+  killOnAbort(child, options.signal);
+  return toExecResult(argv, options, await child).exitCode;
 }
 
 /** A running process whose output arrives line by line. */
@@ -156,6 +174,7 @@ export function execStreaming(
     },
     buffer: false,
   });
+  killOnAbort(child, options.signal);
   const done = child.then((result) => ({ ...toExecResult(argv, options, result), stdout: '', stderr: '' }));
   return { done, kill: (signal = 'SIGTERM') => void child.kill(signal) };
 }
@@ -177,6 +196,8 @@ export async function execPipe(
   const [targetFile, targetArgs] = split(target);
   const from = execa(sourceFile, sourceArgs, { ...baseOptions(options), stdin: 'ignore', stderr: 'pipe' });
   const to = execa(targetFile, targetArgs, { ...baseOptions(options), stdout: 'pipe', stderr: 'pipe' });
+  killOnAbort(from, options.signal);
+  killOnAbort(to, options.signal);
   // Both processes are awaited, so an early exit of either never leaves the other behind.
   const [, sourceResult, targetResult] = await Promise.all([from.pipe(to).catch(() => undefined), from, to]);
   return {
