@@ -1,13 +1,27 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { execa, type Options, type Result, type ResultPromise } from 'execa';
+import type { Options, Result, ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
 
 /**
  * Process helpers on execa. Programs are always started from an argument array, never through a
  * shell. Every helper reports a signal death as 128 + n (as a shell does), turns "cannot start"
  * into {@link CommandNotFoundError}, and never throws for a non-zero exit: callers decide.
+ *
+ * execa is loaded on the first process mino starts, not when mino starts: its module code
+ * (stream and child_process builtins, signal tables, references to process.stdin/stdout/stderr)
+ * costs tens of milliseconds that `mino --help`, `mino list` or `mino config` never need, and a
+ * startup snapshot must not capture those stdio objects. The bundle inlines the import (no
+ * dynamic `import(` is left in dist/mino.cjs).
  */
+
+let execaModule: Promise<typeof import('execa')> | undefined;
+
+/** execa, loaded once on first use. */
+function loadExeca(): Promise<typeof import('execa')> {
+  execaModule ??= import('execa');
+  return execaModule;
+}
 
 /** Result of a finished process whose output was captured. */
 export interface ExecResult {
@@ -124,6 +138,7 @@ function toExecResult(argv: readonly string[], options: { cwd?: string }, result
 /** Runs a program to completion, capturing stdout and stderr. Never throws for a non-zero exit. */
 export async function execCapture(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const [file, args] = split(argv);
+  const { execa } = await loadExeca();
   const child = execa(file, args, {
     ...baseOptions(options),
     ...(options.input === undefined ? { stdin: 'ignore' } : { input: options.input }),
@@ -137,6 +152,7 @@ export async function execCapture(argv: readonly string[], options: ExecOptions 
 /** Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code. */
 export async function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> = {}): Promise<number> {
   const [file, args] = split(argv);
+  const { execa } = await loadExeca();
   const child = execa(file, args, { ...baseOptions(options), stdio: 'inherit' });
   killOnAbort(child, options.signal);
   return toExecResult(argv, options, await child).exitCode;
@@ -161,22 +177,34 @@ export function execStreaming(
   options: Omit<ExecOptions, 'input'> = {},
 ): StreamingProcess {
   const [file, args] = split(argv);
-  // execa splits the output into lines (keeping multi-byte characters whole); these generators
-  // hand each line on and keep nothing.
-  const child = execa(file, args, {
-    ...baseOptions(options),
-    stdin: 'ignore',
-    stdout: function* (line: unknown) {
-      onLine(String(line).replace(/\r$/, ''), 'stdout');
-    },
-    stderr: function* (line: unknown) {
-      onLine(String(line).replace(/\r$/, ''), 'stderr');
-    },
-    buffer: false,
+  let child: ResultPromise | undefined;
+  let killWith: NodeJS.Signals | undefined;
+  const done = loadExeca().then(async ({ execa }) => {
+    // execa splits the output into lines (keeping multi-byte characters whole); these generators
+    // hand each line on and keep nothing.
+    child = execa(file, args, {
+      ...baseOptions(options),
+      stdin: 'ignore',
+      stdout: function* (line: unknown) {
+        onLine(String(line).replace(/\r$/, ''), 'stdout');
+      },
+      stderr: function* (line: unknown) {
+        onLine(String(line).replace(/\r$/, ''), 'stderr');
+      },
+      buffer: false,
+    });
+    killOnAbort(child, options.signal);
+    // kill() before execa was loaded: deliver it now.
+    if (killWith) child.kill(killWith);
+    return { ...toExecResult(argv, options, await child), stdout: '', stderr: '' };
   });
-  killOnAbort(child, options.signal);
-  const done = child.then((result) => ({ ...toExecResult(argv, options, result), stdout: '', stderr: '' }));
-  return { done, kill: (signal = 'SIGTERM') => void child.kill(signal) };
+  return {
+    done,
+    kill: (signal = 'SIGTERM') => {
+      if (child) child.kill(signal);
+      else killWith = signal;
+    },
+  };
 }
 
 /** Results of both ends of a pipe. */
@@ -194,6 +222,7 @@ export async function execPipe(
 ): Promise<PipeResult> {
   const [sourceFile, sourceArgs] = split(source);
   const [targetFile, targetArgs] = split(target);
+  const { execa } = await loadExeca();
   const from = execa(sourceFile, sourceArgs, { ...baseOptions(options), stdin: 'ignore', stderr: 'pipe' });
   const to = execa(targetFile, targetArgs, { ...baseOptions(options), stdout: 'pipe', stderr: 'pipe' });
   killOnAbort(from, options.signal);
