@@ -6,7 +6,7 @@ import { CommandHost, type Host } from '../../src/host/host.js';
 import type { ContainerRuntime } from '../../src/runtime/container-runtime.js';
 import { OrbStackRuntime, orbMachineHost } from '../../src/runtime/orbstack/orbstack-runtime.js';
 import { PodmanRuntime } from '../../src/runtime/podman/podman-runtime.js';
-import { FAKE_ORB, IN_CI, IS_ROOT, hasPodman, rootlessAvailable, rootlessPrefix } from './test-env.js';
+import { FAKE_ORB, IN_CI, IS_ROOT, TEST_RUN, hasPodman, rootlessAvailable, rootlessPrefix } from './test-env.js';
 
 /** One way of reaching podman that integration tests run against. */
 export interface Engine {
@@ -18,9 +18,15 @@ export interface Engine {
   host: Host;
 }
 
+/**
+ * Prefix of this test run's fake-orb state directories in the temporary directory: the global
+ * teardown removes these, never those of another run going on at the same time.
+ */
+export const FAKE_ORB_STATE_PREFIX = `mino-test-orb-${TEST_RUN}-`;
+
 /** Creates a fake-orb state directory with one running machine named `mino` (unless `empty`). */
 export function fakeOrbState(options: { empty?: boolean; orbStopped?: boolean; podmanMissing?: boolean } = {}): string {
-  const state = mkdtempSync(join(tmpdir(), 'mino-fake-orb-'));
+  const state = mkdtempSync(join(tmpdir(), FAKE_ORB_STATE_PREFIX));
   mkdirSync(join(state, 'machines'));
   mkdirSync(join(state, 'root', 'etc'), { recursive: true });
   writeFileSync(join(state, 'status'), options.orbStopped ? 'Stopped\n' : 'Running\n');

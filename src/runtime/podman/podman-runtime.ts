@@ -184,7 +184,14 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async imageList(): Promise<LocalImage[]> {
-    return parseImageList(await this.podman.ok(['images', '--format', 'json']));
+    const args = ['images', '--format', 'json'];
+    // podman 4 fails the whole listing when an image or layer goes away while it lists
+    // ("image not known", "layer not known"): another process removed it; list again.
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.podman.capture(args);
+      if (result.exitCode === 0) return parseImageList(result.stdout);
+      if (!/not known/i.test(result.stderr) || attempt >= 3) throw new PodmanError(args, result.exitCode, result.stderr);
+    }
   }
 
   async imageTag(source: string, target: string): Promise<void> {
