@@ -60,6 +60,9 @@ export class CommandNotFoundError extends MinoError {
 /** Milliseconds between SIGTERM and SIGKILL when a timeout or an abort stops a process. */
 const KILL_GRACE_MS = 2000;
 
+/** Most characters kept of one captured stream (far beyond any podman answer mino reads). */
+const MAX_CAPTURE = 256 * 1024 * 1024;
+
 /** Exit code a shell would report for a process that ended with `code` or `signal` (128 + n). */
 export function exitCodeOf(code: number | null | undefined, signal: NodeJS.Signals | null | undefined): number {
   if (typeof code === 'number') return code;
@@ -86,6 +89,7 @@ function baseOptions(options: Omit<ExecOptions, 'input'>): Options {
     reject: false,
     shell: false,
     stripFinalNewline: false,
+    maxBuffer: MAX_CAPTURE,
     // No exit hook killing children: `mino run` leaves a detached podman alone on purpose.
     cleanup: false,
   };
@@ -129,6 +133,9 @@ function text(value: unknown): string {
 
 /** The ExecResult of a finished execa process, or the error of one that never ran. */
 function toExecResult(argv: readonly string[], options: { cwd?: string }, result: Result): ExecResult {
+  if (result.isMaxBuffer) {
+    throw new MinoError(`Output of '${argv[0] ?? ''}' exceeded ${MAX_CAPTURE / 1024 / 1024} MB; it was stopped`, { cause: result.cause });
+  }
   const error = startError(argv, options, result);
   if (error) throw error;
   const signal = (result.signal ?? null) as NodeJS.Signals | null;
