@@ -10,7 +10,6 @@ import { detectLockfiles } from '../cache/lockfiles.js';
 import { BASE_IMAGE_LATEST, baseImageTag } from '../image/base-image-tag.js';
 import { hashDirectory } from '../image/content-hash.js';
 import { forgetComposed } from '../image/image-index.js';
-import { listImages } from '../image/image-list.js';
 import { builtinLayersDir } from '../image/layers-dir.js';
 import { VolumeInUseError } from '../runtime/podman/podman-error.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
@@ -97,7 +96,7 @@ export async function gatherInventory(ctx: SessionContext, options: { images: bo
   const [reconciled, volumes, images] = await Promise.all([
     reconcileSessions(ctx),
     ctx.runtime.volumeList('mino-'),
-    options.images ? listImages(ctx.runtime) : Promise.resolve(undefined),
+    options.images ? ctx.runtime.imageList() : Promise.resolve(undefined),
   ]);
   const ours = volumes.filter((v) => v.name.startsWith(CACHE_VOLUME_PREFIX) || v.name.startsWith(HOME_VOLUME_PREFIX));
   const warnings = [...reconciled.warnings];

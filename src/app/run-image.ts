@@ -2,7 +2,6 @@ import { MinoError } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { DEFAULT_IMAGE } from '../config/defaults.js';
 import type { BuildEvent } from '../image/build-output.js';
-import { imageId } from '../image/image-facts.js';
 import { readImageIndex, rememberComposed } from '../image/image-index.js';
 import { composedImageTag, composeHash, normalizeImageId } from '../layer/compose-hash.js';
 import { needsComposeBuild } from '../layer/compose-plan.js';
@@ -76,7 +75,7 @@ export async function resolveRunImage(runtime: ContainerRuntime, req: RunImageRe
     if (index.composed.includes(tag)) return { image: tag, layers: names, env: runtimeLayerEnv(layers, true), built: false, fromIndex: true };
   }
 
-  const baseId = await imageId(runtime, DEFAULT_IMAGE);
+  const baseId = (await runtime.imageInspect(DEFAULT_IMAGE))?.id;
   if (!baseId) {
     throw new MinoError(`The mino base image ${DEFAULT_IMAGE} is not built, so layers ${names.join(', ')} cannot be composed`, {
       hint: "Run 'mino setup --yes' to build it (a few minutes, once)",

@@ -1,5 +1,4 @@
-import type { ContainerSummary, VolumeInfo } from '../runtime/container-runtime.js';
-import type { LocalImage } from '../image/image-list.js';
+import type { ContainerSummary, LocalImage, VolumeInfo } from '../runtime/container-runtime.js';
 import { HOME_VOLUME_PREFIX, LABEL_HOME_CREATED, LABEL_HOME_PROJECT } from '../volume/home-volume.js';
 import { LABEL_HOME_VOLUME } from '../volume/volume-labels.js';
 import { LABEL_SESSION } from '../session/session-labels.js';

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { levelForVerbosity, setLogLevel, type LogLevel } from '../common/logger.js';
 import { sessionContext, type SessionContext } from '../app/session-context.js';
 import { setQuiet } from './notices.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
-import { runtimeKind, selectRuntime, type RuntimeKind } from '../runtime/select-runtime.js';
+import { selectRuntime, type SelectedRuntime } from '../runtime/select-runtime.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -42,9 +41,9 @@ export function applyGlobalOptions(command: Command): GlobalOptions {
   return { verbose, quiet };
 }
 
-/** The runtime for this machine and which kind it is. */
-export function runtimeForCli(): { runtime: ContainerRuntime; kind: RuntimeKind } {
-  return { runtime: selectRuntime(), kind: runtimeKind() };
+/** The runtime for this machine, which kind it is, and the host it runs on. */
+export function runtimeForCli(): SelectedRuntime {
+  return selectRuntime();
 }
 
 /** Session use-case context for a command, plus whether podman runs rootless. */

@@ -1,14 +1,27 @@
-import { spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
+import type { Options, Result, ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
 
 /**
- * Process helpers on node:child_process. Programs are always started from an argument array,
- * never through a shell. (execa was the first choice, but it adds ~160 ms of module loading to
- * every mino start on a 2-core machine; these few functions cover what mino needs.)
+ * Process helpers on execa. Programs are always started from an argument array, never through a
+ * shell. Every helper reports a signal death as 128 + n (as a shell does), turns "cannot start"
+ * into {@link CommandNotFoundError}, and never throws for a non-zero exit: callers decide.
+ *
+ * execa is loaded on the first process mino starts, not when mino starts: its module code
+ * (stream and child_process builtins, signal tables, references to process.stdin/stdout/stderr)
+ * costs tens of milliseconds that `mino --help`, `mino list` or `mino config` never need, and a
+ * startup snapshot must not capture those stdio objects. The bundle inlines the import (no
+ * dynamic `import(` is left in dist/mino.cjs).
  */
+
+let execaModule: Promise<typeof import('execa')> | undefined;
+
+/** execa, loaded once on first use. */
+function loadExeca(): Promise<typeof import('execa')> {
+  execaModule ??= import('execa');
+  return execaModule;
+}
 
 /** Result of a finished process whose output was captured. */
 export interface ExecResult {
@@ -24,11 +37,12 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Text written to stdin, which is then closed. Without it stdin is empty (`ignore`). */
   input?: string;
+  /** The whole environment of the process (default: this process's). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Kill the process (SIGTERM, then SIGKILL after 2 s) after this many milliseconds. */
   timeoutMs?: number;
-  /** Kill the process when aborted. */
+  /** Kill the process (SIGTERM, then SIGKILL after 2 s) when aborted. */
   signal?: AbortSignal;
 }
 
@@ -43,100 +57,112 @@ export class CommandNotFoundError extends MinoError {
   }
 }
 
+/** Milliseconds between SIGTERM and SIGKILL when a timeout or an abort stops a process. */
+const KILL_GRACE_MS = 2000;
+
+/** Most characters kept of one captured stream (far beyond any podman answer mino reads). */
+const MAX_CAPTURE = 256 * 1024 * 1024;
+
 /** Exit code a shell would report for a process that ended with `code` or `signal` (128 + n). */
-export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+export function exitCodeOf(code: number | null | undefined, signal: NodeJS.Signals | null | undefined): number {
   if (typeof code === 'number') return code;
   if (signal) return 128 + (osConstants.signals[signal] ?? 1);
   return 1;
 }
 
-function startError(argv: readonly string[], options: { cwd?: string }, e: NodeJS.ErrnoException): Error {
-  if (e.code === 'ENOENT' && options.cwd !== undefined && !existsSync(options.cwd)) {
-    return new MinoError(`Cannot run '${argv[0] ?? ''}': working directory ${options.cwd} does not exist`, { cause: e });
-  }
-  return e.code === 'ENOENT' || e.code === 'EACCES' ? new CommandNotFoundError(argv[0] ?? '', e) : e;
-}
-
-function spawnChecked(argv: readonly string[], options: SpawnOptions): ReturnType<typeof spawn> {
+/** The program and its arguments; an empty command line is a bug of the caller. */
+function split(argv: readonly string[]): [string, string[]] {
   const [file, ...args] = argv;
   if (!file) throw new MinoError('Internal error: empty command line');
-  return spawn(file, args, { ...options, shell: false });
+  return [file, args];
 }
 
-function attachTimeout(child: ReturnType<typeof spawn>, options: ExecOptions): () => void {
-  const timers: NodeJS.Timeout[] = [];
-  const kill = (): void => {
-    child.kill('SIGTERM');
-    timers.push(setTimeout(() => child.kill('SIGKILL'), 2000).unref());
+/** execa options shared by every helper: mino's defaults, not execa's. */
+function baseOptions(options: Omit<ExecOptions, 'input'>): Options {
+  return {
+    // `env` is the whole environment, as with child_process (execa would merge it into ours).
+    env: options.env,
+    extendEnv: options.env === undefined,
+    cwd: options.cwd,
+    timeout: options.timeoutMs,
+    forceKillAfterDelay: KILL_GRACE_MS,
+    reject: false,
+    shell: false,
+    stripFinalNewline: false,
+    maxBuffer: MAX_CAPTURE,
+    // No exit hook killing children: `mino run` leaves a detached podman alone on purpose.
+    cleanup: false,
   };
-  if (options.timeoutMs !== undefined) timers.push(setTimeout(kill, options.timeoutMs));
-  const onAbort = (): void => kill();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  return () => {
-    for (const t of timers) clearTimeout(t);
-    options.signal?.removeEventListener('abort', onAbort);
-  };
+}
+
+/**
+ * Stops the process (SIGTERM, SIGKILL after the grace time) as soon as `signal` aborts. The kill
+ * happens inside the abort, not a tick later (execa's own `cancelSignal` is asynchronous): a
+ * caller that aborts and then exits must not leave the child running.
+ */
+function killOnAbort(child: ResultPromise, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  const kill = (): void => void child.kill('SIGTERM');
+  if (signal.aborted) {
+    kill();
+    return;
+  }
+  signal.addEventListener('abort', kill, { once: true });
+  const forget = (): void => signal.removeEventListener('abort', kill);
+  child.then(forget, forget);
+}
+
+/**
+ * The error of a process that could not start (or whose streams broke), or undefined when it ran
+ * and ended with an exit code or a signal.
+ */
+function startError(argv: readonly string[], options: { cwd?: string }, result: Result): Error | undefined {
+  if (!result.failed || result.exitCode !== undefined || result.signal !== undefined) return undefined;
+  const cause = result.cause ?? result;
+  const code = (cause as NodeJS.ErrnoException).code ?? result.code;
+  if (code === 'ENOENT' && options.cwd !== undefined && !existsSync(options.cwd)) {
+    return new MinoError(`Cannot run '${argv[0] ?? ''}': working directory ${options.cwd} does not exist`, { cause });
+  }
+  if (code === 'ENOENT' || code === 'EACCES') return new CommandNotFoundError(argv[0] ?? '', cause);
+  return new MinoError(`Running '${argv[0] ?? ''}' failed: ${result.shortMessage}`, { cause });
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** The ExecResult of a finished execa process, or the error of one that never ran. */
+function toExecResult(argv: readonly string[], options: { cwd?: string }, result: Result): ExecResult {
+  if (result.isMaxBuffer) {
+    throw new MinoError(`Output of '${argv[0] ?? ''}' exceeded ${MAX_CAPTURE / 1024 / 1024} MB; it was stopped`, { cause: result.cause });
+  }
+  const error = startError(argv, options, result);
+  if (error) throw error;
+  const signal = (result.signal ?? null) as NodeJS.Signals | null;
+  return { stdout: text(result.stdout), stderr: text(result.stderr), exitCode: exitCodeOf(result.exitCode, signal), signal };
 }
 
 /** Runs a program to completion, capturing stdout and stderr. Never throws for a non-zero exit. */
-export function execCapture(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawnChecked(argv, {
-        env: options.env,
-        cwd: options.cwd,
-        stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      });
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    const cleanup = attachTimeout(child, options);
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      cleanup();
-      reject(startError(argv, options, e));
-    });
-    child.on('close', (code, signal) => {
-      cleanup();
-      resolve({
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        exitCode: exitCodeOf(code, signal),
-        signal,
-      });
-    });
-    if (options.input !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined); // the program may exit without reading
-      child.stdin.end(options.input);
-    }
+export async function execCapture(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const [file, args] = split(argv);
+  const { execa } = await loadExeca();
+  const child = execa(file, args, {
+    ...baseOptions(options),
+    ...(options.input === undefined ? { stdin: 'ignore' } : { input: options.input }),
+    stdout: 'pipe',
+    stderr: 'pipe',
   });
+  killOnAbort(child, options.signal);
+  return toExecResult(argv, options, await child);
 }
 
 /** Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code. */
-export function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawnChecked(argv, { env: options.env, cwd: options.cwd, stdio: 'inherit' });
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    const cleanup = attachTimeout(child, options);
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      cleanup();
-      reject(startError(argv, options, e));
-    });
-    child.on('close', (code, signal) => {
-      cleanup();
-      resolve(exitCodeOf(code, signal));
-    });
-  });
+export async function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> = {}): Promise<number> {
+  const [file, args] = split(argv);
+  const { execa } = await loadExeca();
+  const child = execa(file, args, { ...baseOptions(options), stdio: 'inherit' });
+  killOnAbort(child, options.signal);
+  return toExecResult(argv, options, await child).exitCode;
 }
 
 /** A running process whose output arrives line by line. */
@@ -149,51 +175,69 @@ export interface StreamingProcess {
 
 /**
  * Starts a program and calls `onLine` for each line of stdout and stderr as it arrives
- * (interleaved in arrival order; `stream` says which one).
+ * (interleaved in arrival order; `stream` says which one). A carriage return before the newline
+ * is dropped; a last line without a newline is delivered when the program exits.
  */
 export function execStreaming(
   argv: readonly string[],
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   options: Omit<ExecOptions, 'input'> = {},
 ): StreamingProcess {
-  const child = spawnChecked(argv, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  const split = (stream: 'stdout' | 'stderr') => {
-    let rest = '';
-    // A decoder keeps a multi-byte character split across two chunks whole.
-    const decoder = new StringDecoder('utf8');
-    return {
-      data(b: Buffer): void {
-        rest += decoder.write(b);
-        let nl = rest.indexOf('\n');
-        while (nl >= 0) {
-          onLine(rest.slice(0, nl).replace(/\r$/, ''), stream);
-          rest = rest.slice(nl + 1);
-          nl = rest.indexOf('\n');
-        }
+  const [file, args] = split(argv);
+  let child: ResultPromise | undefined;
+  let killWith: NodeJS.Signals | undefined;
+  const done = loadExeca().then(async ({ execa }) => {
+    // execa splits the output into lines (keeping multi-byte characters whole); these generators
+    // hand each line on and keep nothing.
+    child = execa(file, args, {
+      ...baseOptions(options),
+      stdin: 'ignore',
+      stdout: function* (line: unknown) {
+        onLine(String(line).replace(/\r$/, ''), 'stdout');
       },
-      end(): void {
-        rest += decoder.end();
-        if (rest.length > 0) onLine(rest, stream);
-        rest = '';
+      stderr: function* (line: unknown) {
+        onLine(String(line).replace(/\r$/, ''), 'stderr');
       },
-    };
-  };
-  const o = split('stdout');
-  const e = split('stderr');
-  child.stdout?.on('data', o.data);
-  child.stderr?.on('data', e.data);
-  const cleanup = attachTimeout(child, options);
-  const done = new Promise<ExecResult>((resolve, reject) => {
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      cleanup();
-      reject(startError(argv, options, err));
+      buffer: false,
     });
-    child.on('close', (code, signal) => {
-      cleanup();
-      o.end();
-      e.end();
-      resolve({ stdout: '', stderr: '', exitCode: exitCodeOf(code, signal), signal });
-    });
+    killOnAbort(child, options.signal);
+    // kill() before execa was loaded: deliver it now.
+    if (killWith) child.kill(killWith);
+    return { ...toExecResult(argv, options, await child), stdout: '', stderr: '' };
   });
-  return { done, kill: (signal = 'SIGTERM') => void child.kill(signal) };
+  return {
+    done,
+    kill: (signal = 'SIGTERM') => {
+      if (child) child.kill(signal);
+      else killWith = signal;
+    },
+  };
+}
+
+/** Results of both ends of a pipe. */
+export interface PipeResult {
+  source: ExecResult;
+  target: ExecResult;
+}
+
+/**
+ * Runs `source | target`: the stdout of the first program feeds the stdin of the second, without
+ * a shell. Both are captured; neither throws for a non-zero exit.
+ */
+export async function execPipe(
+  source: readonly string[], target: readonly string[], options: Omit<ExecOptions, 'input'> = {},
+): Promise<PipeResult> {
+  const [sourceFile, sourceArgs] = split(source);
+  const [targetFile, targetArgs] = split(target);
+  const { execa } = await loadExeca();
+  const from = execa(sourceFile, sourceArgs, { ...baseOptions(options), stdin: 'ignore', stderr: 'pipe' });
+  const to = execa(targetFile, targetArgs, { ...baseOptions(options), stdout: 'pipe', stderr: 'pipe' });
+  killOnAbort(from, options.signal);
+  killOnAbort(to, options.signal);
+  // Both processes are awaited, so an early exit of either never leaves the other behind.
+  const [, sourceResult, targetResult] = await Promise.all([from.pipe(to).catch(() => undefined), from, to]);
+  return {
+    source: toExecResult(source, options, sourceResult),
+    target: toExecResult(target, options, targetResult),
+  };
 }

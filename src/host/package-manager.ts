@@ -1,17 +1,14 @@
-import type { ExecResult } from '../common/exec.js';
+import type { Host } from './host.js';
 
 /** Package managers mino knows how to drive, in detection order. */
 export type PackageManager = 'apt-get' | 'dnf' | 'pacman' | 'zypper' | 'apk';
 
 const ORDER: readonly PackageManager[] = ['apt-get', 'dnf', 'pacman', 'zypper', 'apk'];
 
-/** Runs a program where packages are to be installed (this host, or a VM); returns its result. */
-export type HostRunner = (argv: readonly string[]) => Promise<ExecResult>;
-
-/** Finds the first known package manager on the machine behind `run`, or undefined. */
-export async function detectPackageManager(run: HostRunner): Promise<PackageManager | undefined> {
+/** Finds the first known package manager on `host` (this machine, or a VM), or undefined. */
+export async function detectPackageManager(host: Host): Promise<PackageManager | undefined> {
   for (const pm of ORDER) {
-    const result = await run(['sh', '-c', 'command -v "$1"', 'sh', pm]).catch(() => undefined);
+    const result = await host.run(['sh', '-c', 'command -v "$1"', 'sh', pm]).catch(() => undefined);
     if (result && result.exitCode === 0 && result.stdout.trim() !== '') return pm;
   }
   return undefined;

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { execCapture } from '../common/exec.js';
+import { localHost, type Host } from './host.js';
 
 /** Facts about the current user's ability to run rootless podman on this host. */
 export interface RootlessFacts {
@@ -17,9 +17,9 @@ export interface RootlessFacts {
   runtimeDirProblem: string | undefined;
 }
 
-/** True when `name` is found on PATH (or in /usr/sbin, /sbin for tools packaged there). */
-export async function hasProgram(name: string): Promise<boolean> {
-  const result = await execCapture(['sh', '-c', 'command -v "$1" || { test -x "/usr/sbin/$1" && echo "/usr/sbin/$1"; }', 'sh', name])
+/** True when `name` is found on `host`'s PATH (or in /usr/sbin, /sbin for tools packaged there). */
+export async function hasProgram(name: string, host: Host = localHost): Promise<boolean> {
+  const result = await host.run(['sh', '-c', 'command -v "$1" || { test -x "/usr/sbin/$1" && echo "/usr/sbin/$1"; }', 'sh', name])
     .catch(() => undefined);
   return result !== undefined && result.exitCode === 0 && result.stdout.trim() !== '';
 }

@@ -1,14 +1,14 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { ContainerRuntime, LocalImage } from '../runtime/container-runtime.js';
 import { errorMessage, MinoError } from '../common/errors.js';
 import { PodmanError } from '../runtime/podman/podman-error.js';
+import { lastLines } from '../common/text.js';
 import { BASE_HASH_LABEL, BASE_IMAGE_LATEST, baseImageTag, staleBaseTags } from './base-image-tag.js';
 import { withBuildDir } from './build-dir.js';
 import type { PemCertificate } from './ca-certificates.js';
 import { hashDirectory } from './content-hash.js';
 import { DEBIAN_SUITE, debootstrapParent, debootstrapTag } from './debootstrap-parent.js';
-import { imageId, imageSize, tagImage, tryPull } from './image-facts.js';
 
 /**
  * The mino-base image: where it stands on this engine (present, missing, stale tags of older
@@ -33,22 +33,23 @@ export interface BaseImageState {
   latestCurrent: boolean;
   /** mino-base tags of other hashes (older mino versions), for `mino cache` to remove. */
   stale: string[];
+  /** Size of the tagged image, when present. */
+  sizeBytes: number | undefined;
 }
 
-/** Reads the state of the base image built from `baseDir` (the `layers/base` directory). */
+/** Reads the state of the base image built from `baseDir` (the `layers/base` directory): one podman call. */
 export async function baseImageState(runtime: ContainerRuntime, baseDir: string): Promise<BaseImageState> {
   const hash = hashDirectory(baseDir);
   const tag = baseImageTag(hash);
-  const [names, id, latestId] = await Promise.all([
-    runtime.imageListPrefixed('mino-base:'),
-    imageId(runtime, tag),
-    imageId(runtime, BASE_IMAGE_LATEST),
-  ]);
+  const images = await runtime.imageList();
+  const named = (name: string): LocalImage | undefined => images.find((i) => i.names.some((n) => n === name || `localhost/${n}` === name));
+  const current = named(tag);
   return {
     hash, tag,
-    present: id !== undefined,
-    latestCurrent: id !== undefined && id === latestId,
-    stale: staleBaseTags(names, tag),
+    present: current !== undefined,
+    latestCurrent: current !== undefined && current.id === named(BASE_IMAGE_LATEST)?.id,
+    stale: staleBaseTags(images.flatMap((i) => i.names), tag),
+    sizeBytes: current?.sizeBytes,
   };
 }
 
@@ -104,9 +105,13 @@ async function resolveParent(
   let pullError = 'it is a local name';
   if (!baseFrom.startsWith('localhost/')) {
     say(`Pulling ${baseFrom} (giving up after ${PULL_TIMEOUT_SECONDS} s)`);
-    const pulled = await tryPull(runtime, baseFrom, PULL_TIMEOUT_SECONDS);
-    if (pulled.ok) return { parent: baseFrom, parentSource: 'pulled' };
-    pullError = pulled.error;
+    try {
+      await runtime.imagePull(baseFrom, { timeoutMs: PULL_TIMEOUT_SECONDS * 1000 });
+      return { parent: baseFrom, parentSource: 'pulled' };
+    } catch (err) {
+      if (!(err instanceof PodmanError)) throw err;
+      pullError = lastLines(err.stderr, 1) || err.message;
+    }
   }
   const plan = await options.debootstrap?.();
   if (!plan) {
@@ -177,7 +182,7 @@ export async function buildBaseImage(options: BuildBaseOptions): Promise<BuildBa
       throw new MinoError(`Building ${tag} failed. Last lines of the build:\n${output}`, { hint: buildFailureHint(output), cause: err });
     }
     const buildSeconds = since(t0);
-    await tagImage(runtime, tag, BASE_IMAGE_LATEST);
-    return { tag, ...parent, buildSeconds, sizeBytes: await imageSize(runtime, tag) };
+    await runtime.imageTag(tag, BASE_IMAGE_LATEST);
+    return { tag, ...parent, buildSeconds, sizeBytes: (await runtime.imageInspect(tag))?.sizeBytes };
   });
 }

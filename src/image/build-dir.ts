@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -12,41 +11,44 @@ import { join } from 'node:path';
 export interface BuildDir {
   path: string;
   /**
-   * Extra argv prefix that removes files this process cannot (a rootless debootstrap leaves
-   * files owned by sub-uids: `['podman', 'unshare']`). Set by whoever creates such files.
+   * Removes what this process cannot (a rootless debootstrap leaves files owned by sub-uids,
+   * removed inside the engine's user namespace). Set by whoever creates such files.
    */
-  removePrefix: string[];
+  remover: ((path: string) => Promise<void>) | undefined;
   /** Aborted when a signal ends mino: pass it to long-running children (podman build). */
   signal: AbortSignal;
 }
 
 interface LiveDir extends BuildDir {
   abort: AbortController;
+  /** Set when a signal started the removal: the body's `finally` waits for it. */
+  removing?: Promise<void>;
 }
 
 const live = new Set<LiveDir>();
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-function removeNow(dir: BuildDir): void {
-  if (dir.removePrefix.length > 0) {
-    const [file, ...args] = [...dir.removePrefix, 'rm', '-rf', '--', dir.path];
-    spawnSync(file!, args, { stdio: 'ignore' });
-  }
+async function removeNow(dir: BuildDir): Promise<void> {
+  if (dir.remover) await dir.remover(dir.path).catch(() => undefined);
   rmSync(dir.path, { recursive: true, force: true });
 }
 
+let ending = false;
+
 function onSignal(signal: NodeJS.Signals): void {
-  for (const dir of live) {
-    try {
-      dir.abort.abort();
-      removeNow(dir);
-    } catch {
-      // Best effort: the process is ending.
-    }
-  }
+  const code = SIGNAL_CODES[signal] ?? 1;
+  // A second signal while the directories are being removed ends mino at once.
+  if (ending) process.exit(code);
+  ending = true;
+  const dirs = [...live];
   live.clear();
-  process.exit(SIGNAL_CODES[signal] ?? 1);
+  for (const dir of dirs) {
+    dir.removing = removeNow(dir);
+    dir.abort.abort();
+  }
+  // Best effort: the process is ending either way.
+  void Promise.allSettled(dirs.map((dir) => dir.removing)).finally(() => process.exit(code));
 }
 
 function track(dir: LiveDir): void {
@@ -67,13 +69,17 @@ export async function withBuildDir<T>(dataDir: string, body: (dir: BuildDir) => 
   const parent = join(dataDir, 'builds');
   mkdirSync(parent, { recursive: true, mode: 0o700 });
   const abort = new AbortController();
-  const dir: LiveDir = { path: join(parent, randomUUID()), removePrefix: [], signal: abort.signal, abort };
+  const dir: LiveDir = { path: join(parent, randomUUID()), remover: undefined, signal: abort.signal, abort };
   mkdirSync(dir.path, { mode: 0o755 });
   track(dir);
   try {
     return await body(dir);
   } finally {
-    untrack(dir);
-    removeNow(dir);
+    if (dir.removing) {
+      await dir.removing.catch(() => undefined);
+    } else {
+      untrack(dir);
+      await removeNow(dir);
+    }
   }
 }

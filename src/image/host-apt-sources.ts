@@ -1,10 +1,10 @@
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { Host } from '../host/host.js';
 import { parseAptSourcesFile, pickDebianMirror, type AptSource } from './apt-sources.js';
 
 /** Reads the apt sources of the podman host (`/etc/apt/sources.list` and `sources.list.d/*`). */
-export async function readHostAptSources(runtime: ContainerRuntime): Promise<AptSource[]> {
+export async function readHostAptSources(host: Host): Promise<AptSource[]> {
   const files = ['/etc/apt/sources.list'];
-  const listing = await runtime.hostExec(['ls', '-1', '/etc/apt/sources.list.d']);
+  const listing = await host.run(['ls', '-1', '/etc/apt/sources.list.d']);
   if (listing.exitCode === 0) {
     for (const name of listing.stdout.split('\n').map((n) => n.trim()).sort()) {
       if (/^[A-Za-z0-9_.-]+\.(list|sources)$/.test(name)) files.push(`/etc/apt/sources.list.d/${name}`);
@@ -12,13 +12,13 @@ export async function readHostAptSources(runtime: ContainerRuntime): Promise<Apt
   }
   const sources: AptSource[] = [];
   for (const file of files) {
-    const result = await runtime.hostExec(['cat', '--', file]);
+    const result = await host.run(['cat', '--', file]);
     if (result.exitCode === 0) sources.push(...parseAptSourcesFile(file, result.stdout));
   }
   return sources;
 }
 
 /** The Debian mirror configured on the podman host, or undefined when it has none. */
-export async function hostDebianMirror(runtime: ContainerRuntime): Promise<string | undefined> {
-  return pickDebianMirror(await readHostAptSources(runtime));
+export async function hostDebianMirror(host: Host): Promise<string | undefined> {
+  return pickDebianMirror(await readHostAptSources(host));
 }

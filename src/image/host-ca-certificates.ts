@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCapture } from '../common/exec.js';
+import { localHost, type Host } from '../host/host.js';
 import { extraCertificates, type PemCertificate } from './ca-certificates.js';
 
 /**
@@ -43,16 +43,16 @@ export function readCertDir(dir: string): string[] {
   return out;
 }
 
-async function npmCafile(): Promise<string | undefined> {
-  const result = await execCapture(['npm', 'config', 'get', 'cafile'], { timeoutMs: 15_000 }).catch(() => undefined);
+async function npmCafile(host: Host): Promise<string | undefined> {
+  const result = await host.run(['npm', 'config', 'get', 'cafile'], { timeoutMs: 15_000 }).catch(() => undefined);
   const value = result?.exitCode === 0 ? result.stdout.trim() : '';
   return value.startsWith('/') ? value : undefined;
 }
 
-/** The host's extra CA certificates (see the module comment). */
-export async function hostExtraCertificates(env: NodeJS.ProcessEnv = process.env): Promise<PemCertificate[]> {
+/** The host's extra CA certificates (see the module comment); npm is asked on `host`. */
+export async function hostExtraCertificates(env: NodeJS.ProcessEnv = process.env, host: Host = localHost): Promise<PemCertificate[]> {
   const sources = LOCAL_CA_DIRS.flatMap(readCertDir);
-  const bundles = [env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE, await npmCafile()];
+  const bundles = [env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE, await npmCafile(host)];
   for (const path of bundles) {
     if (!path) continue;
     const text = readText(path);

@@ -1,4 +1,4 @@
-import { execCapture } from '../common/exec.js';
+import { localHost, type Host } from '../host/host.js';
 
 /**
  * The npm registry this host is configured with, so image builds install Claude Code from the
@@ -24,8 +24,11 @@ export function cleanRegistryUrl(text: string): string | undefined {
   return url.toString();
 }
 
-/** The host's npm registry URL, or undefined when npm is missing or has none (npm's default then). */
-export async function hostNpmRegistry(): Promise<string | undefined> {
-  const result = await execCapture(['npm', 'config', 'get', 'registry'], { timeoutMs: 15_000 }).catch(() => undefined);
+/**
+ * The npm registry URL of the user's npm on `host` (default: this machine, where mino's user
+ * works), or undefined when npm is missing or has none (npm's default then).
+ */
+export async function hostNpmRegistry(host: Host = localHost): Promise<string | undefined> {
+  const result = await host.run(['npm', 'config', 'get', 'registry'], { timeoutMs: 15_000 }).catch(() => undefined);
   return result?.exitCode === 0 ? cleanRegistryUrl(result.stdout) : undefined;
 }

@@ -12,7 +12,7 @@ export function planArgs(plan: RunPlan): string[] {
 }
 
 /**
- * The full argv `['podman', ...]` of the plan, with the value of every `-e KEY=VALUE` whose key
+ * The full podman argv (`podman run …`) of the plan, with the value of every `-e KEY=VALUE` whose key
  * looks secret (common/redact.ts) replaced by `***`. Only environment arguments are redacted:
  * labels, mounts and the command are shown exactly. Secret passthrough (`--secret name,…`) only
  * carries secret names, never values.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { mergeLayerEnv } from './layer-env.js';
 import type { ResolvedLayer } from './resolve-layers.js';
 

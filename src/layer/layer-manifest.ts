@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { isValidLayerName } from './layer-name.js';
 
 /**

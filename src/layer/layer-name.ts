@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * Layer names and the aliases of the built-in layers. A layer name becomes a directory name,

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { hasUserInstall, parseLayerManifest, type LayerManifest } from './layer-manifest.js';
 import { aliasTarget, isValidLayerName, validateLayerName } from './layer-name.js';
 import { isErrno } from '../common/errno.js';

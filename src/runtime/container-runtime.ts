@@ -1,5 +1,3 @@
-import type { ExecResult } from '../common/exec.js';
-
 /**
  * The ContainerRuntime interface: every operation mino needs from a container engine.
  * Implemented by PodmanRuntime (native Linux, rootless or rootful) and OrbStackRuntime
@@ -62,7 +60,7 @@ export interface ContainerSpec {
   envFiles?: string[];
   /**
    * Secret environment variables from podman secrets. Podman before 5.3 shows their values in
-   * `podman inspect` (Config.Env): check `capabilities()` and prefer `secretFiles` there.
+   * `podman inspect` (Config.Env): prefer `secretFiles` there.
    */
   secretEnv?: SecretEnvSpec[];
   /** Secrets mounted as files under /run/secrets. */
@@ -129,12 +127,84 @@ export interface RuntimeInfo {
   networkBackend: string;
   /** Storage root where images and volumes live. */
   graphRoot: string;
+  /** Run root (locks, mounts of running containers). */
+  runRoot: string;
+  /** containers/storage's driver status (`Native Overlay Diff`, `Backing Filesystem`, ...). */
+  graphStatus: Record<string, string>;
+  /** Whether overlay diffs natively (from graphStatus); undefined when the driver does not say. */
+  nativeOverlayDiff: boolean | undefined;
 }
 
-/** What this engine can do safely, derived from its version. */
-export interface RuntimeCapabilities {
-  /** `--secret type=env` values are masked in `podman inspect` (podman >= 5.3). */
-  envSecretsHiddenFromInspect: boolean;
+/**
+ * An image store other than the engine's default, selected per podman call with the global
+ * `--root`, `--runroot` and `--storage-driver` flags (the user's store is never touched).
+ */
+export interface StoreLocation {
+  /** Graph root: images, layers, volumes. */
+  graphRoot: string;
+  /** Run root: locks and mounts; belongs on a tmpfs such as `$XDG_RUNTIME_DIR`. */
+  runRoot: string;
+  /** Storage driver, e.g. `overlay` or `vfs`. */
+  driver: string;
+}
+
+/** Facts about one local image (`podman image inspect`). */
+export interface ImageFacts {
+  /** Full 64-hex image ID. */
+  id: string;
+  /** `repository:tag` names. */
+  names: string[];
+  /** Bytes, including the layers it shares with its base. */
+  sizeBytes: number;
+  /** The image's default user (`Config.User`: `name`, `uid` or `uid:gid`); '' when unset (root). */
+  user: string;
+  labels: Record<string, string>;
+  /** Creation time (RFC 3339), when podman reports it. */
+  created: string | undefined;
+}
+
+/** One local image of `podman images`, entries of one ID merged. */
+export interface LocalImage {
+  /** Full 64-hex ID. */
+  id: string;
+  /** `repository:tag` names (empty for dangling images). */
+  names: string[];
+  /** Bytes, including the layers it shares with its base. */
+  sizeBytes: number;
+  labels: Record<string, string>;
+  /** Containers (running or not) using it, as podman counts them. */
+  containers: number;
+  /** Seconds since the epoch. */
+  created: number;
+}
+
+/** A podman secret (never its value). */
+export interface SecretInfo {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** Creation time (RFC 3339). */
+  createdAt: string | undefined;
+}
+
+/** Everything in an image store, as `podman system reset` would remove it. */
+export interface StoreInventory {
+  images: LocalImage[];
+  /** Container names, build containers of buildah/podman build included. */
+  containers: string[];
+  volumes: VolumeInfo[];
+  /** Secret names. */
+  secrets: string[];
+  /** Network names, podman's default `podman` included. */
+  networks: string[];
+}
+
+/** Output of a program or container run to its end. */
+export interface RunOutput {
+  stdout: string;
+  stderr: string;
+  /** Exit code (podman's own failures: 125–127), or 128 + n after a signal. */
+  exitCode: number;
 }
 
 /** Options for building an image. */
@@ -155,6 +225,15 @@ export interface ImportOptions {
   paths?: string[];
   /** Follow symbolic links and store the files they point to. */
   dereference?: boolean;
+  /** tar `--exclude` patterns, e.g. `./dev/*`. */
+  exclude?: string[];
+  /** Store numeric owners only (a root file system made in a user namespace). */
+  numericOwner?: boolean;
+  /**
+   * Read the files inside the engine's user namespace ({@link ContainerRuntime.unshare}): for a
+   * tree owned by sub-uids, such as a rootless debootstrap.
+   */
+  inUserNamespace?: boolean;
   /** Dockerfile-style instructions applied to the image (`CMD ["/bin/sh"]`, `USER 1000`). */
   changes?: string[];
 }
@@ -180,36 +259,48 @@ export interface CapturedLogs {
 export interface ContainerRuntime {
   /** Human-readable name for messages, e.g. `Podman` or `OrbStack (mino)`. */
   readonly name: string;
+  /** The image store this runtime works on; undefined for the engine's default store. */
+  readonly store: StoreLocation | undefined;
 
   /** True when the engine can be reached (binary present and answering). */
   isAvailable(): Promise<boolean>;
   /** Makes the engine usable: starts VMs, installs podman in them, provisions subuid ranges. */
   ensureReady(): Promise<void>;
-  /** Engine facts (version, rootless, storage, OCI runtime). */
-  info(): Promise<RuntimeInfo>;
-  /** What the engine can do safely (from its version). */
-  capabilities(): Promise<RuntimeCapabilities>;
-  /** Runs a helper program on the machine where podman runs (this host, or the VM). */
-  hostExec(argv: readonly string[], input?: string): Promise<ExecResult>;
+  /** The podman client version (`4.3.1`). */
+  version(): Promise<string>;
+  /**
+   * Engine facts (version, rootless, storage, OCI runtime); cached per instance unless
+   * `refresh`. On a rootless user's first call podman creates the image store.
+   */
+  info(options?: { refresh?: boolean }): Promise<RuntimeInfo>;
+  /** The same engine working on another image store (see {@link StoreLocation}). */
+  withStore(store: StoreLocation): ContainerRuntime;
+  /** Everything the store holds (one podman call per kind of object). */
+  storeInventory(): Promise<StoreInventory>;
+  /** `podman system reset -f`: removes every image, container, volume and secret of the store. */
+  systemReset(): Promise<void>;
+  /**
+   * Runs a program on the engine's host inside its rootless user namespace (`podman unshare`),
+   * where files of sub-uids (volumes, rootless builds) can be read and removed. A rootful engine
+   * runs it directly. Never throws for a non-zero exit.
+   */
+  unshare(argv: readonly string[]): Promise<RunOutput>;
 
   /** Runs a container detached (`run -d`) and returns its ID. */
   run(spec: ContainerSpec): Promise<string>;
   /** Runs a container attached to this process's stdio in one podman call; returns its exit code. */
   runAttached(spec: ContainerSpec): Promise<number>;
-  /** Creates a container without starting it; returns its ID. */
-  create(spec: ContainerSpec): Promise<string>;
-  /** Starts a created container attached to this process's stdio; returns its exit code. */
-  startAttached(id: string): Promise<number>;
-  /** Starts a created container in the background. */
-  startDetached(id: string): Promise<void>;
+  /**
+   * Runs a container to its end with its output captured (probes, short checks). Never throws
+   * for a non-zero exit: podman's own failures come back as exit code 125–127 and its stderr.
+   */
+  runCaptured(spec: ContainerSpec, options?: { timeoutMs?: number }): Promise<RunOutput>;
   /** Stops a container gracefully (SIGTERM, then SIGKILL after `timeoutSeconds`). Missing is fine. */
   stop(id: string, timeoutSeconds?: number): Promise<void>;
   /** Kills a container at once. Missing is fine. */
   kill(id: string, signal?: string): Promise<void>;
   /** Removes a container, forcefully. Missing is fine. */
   remove(id: string): Promise<void>;
-  /** Removes stopped containers carrying all the given labels (never unlabelled ones). */
-  containerPrune(labels: Record<string, string>): Promise<string[]>;
   /** Lists containers (running and stopped) carrying all the given labels. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Waits for a container to exit and returns its code; undefined when it no longer exists. */
@@ -218,24 +309,28 @@ export interface ContainerRuntime {
   logs(id: string, lines: number): Promise<CapturedLogs>;
   /** Streams logs to this process's stdout/stderr until the container stops or the caller is interrupted. */
   logsFollow(id: string): Promise<void>;
-  /**
-   * Follows logs until a line contains `marker` (true) or `timeoutMs` passes (false).
-   * Every line seen is passed to `onLine`.
-   */
-  logsFollowUntil(id: string, marker: string, timeoutMs: number, onLine?: (line: string) => void): Promise<boolean>;
   /** Runs a command in a running container attached to this process's stdio; returns its exit code. */
   exec(id: string, command: string[], options: ExecOptions): Promise<number>;
 
   /** True when the image exists locally. */
   imageExists(image: string): Promise<boolean>;
+  /** Facts about a local image; undefined when it does not exist. */
+  imageInspect(image: string): Promise<ImageFacts | undefined>;
+  /** Every local image (one podman call). */
+  imageList(): Promise<LocalImage[]>;
+  /** Adds the name `target` to the local image `source` (moves it when another image had it). */
+  imageTag(source: string, target: string): Promise<void>;
+  /**
+   * Pulls an image from its registry, giving up after `timeoutMs` (a firewalled registry can
+   * hang for minutes): a PodmanError then says so.
+   */
+  imagePull(image: string, options: { timeoutMs: number }): Promise<void>;
   /** Builds an image from a context directory on the podman host. */
   buildImage(contextDir: string, tag: string, options?: BuildOptions): Promise<void>;
   /** Imports files under `rootDir` on the podman host as a single-layer image. */
   importImage(rootDir: string, tag: string, options?: ImportOptions): Promise<void>;
   /** Removes an image. Missing is fine. */
   imageRemove(image: string): Promise<void>;
-  /** Lists `repository:tag` names of local images whose name starts with `prefix`. */
-  imageListPrefixed(prefix: string): Promise<string[]>;
 
   /** Creates a volume with labels (no-op when it exists). */
   volumeCreate(name: string, labels: Record<string, string>): Promise<void>;
@@ -260,4 +355,6 @@ export interface ContainerRuntime {
   secretCreate(name: string, value: string, labels?: Record<string, string>): Promise<void>;
   /** Removes a podman secret. Missing is fine. */
   secretRemove(name: string): Promise<void>;
+  /** Secrets carrying all the given labels (to reap those a crashed run left behind). */
+  secretList(labels: Record<string, string>): Promise<SecretInfo[]>;
 }

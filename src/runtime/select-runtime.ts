@@ -1,4 +1,5 @@
 import { UsageError } from '../common/errors.js';
+import { CommandHost, type Host } from '../host/host.js';
 import type { ContainerRuntime } from './container-runtime.js';
 import { OrbStackRuntime } from './orbstack/orbstack-runtime.js';
 import { PodmanRuntime } from './podman/podman-runtime.js';
@@ -25,15 +26,29 @@ export function runtimeKind(selection: RuntimeSelection = {}): RuntimeKind {
   return (selection.platform ?? process.platform) === 'darwin' ? 'orbstack' : 'podman';
 }
 
-/** Creates the ContainerRuntime for this machine. */
-export function selectRuntime(selection: RuntimeSelection = {}): ContainerRuntime {
+/** The engine of this machine and the host it runs on. */
+export interface SelectedRuntime {
+  kind: RuntimeKind;
+  /** The only road to the engine. */
+  runtime: ContainerRuntime;
+  /**
+   * Programs that are not the engine, on the machine where the engine runs: this computer for
+   * Podman, the Linux machine for OrbStack.
+   */
+  host: Host;
+}
+
+/** Creates the ContainerRuntime for this machine, with the matching Host. */
+export function selectRuntime(selection: RuntimeSelection = {}): SelectedRuntime {
   const env = selection.env ?? process.env;
   if (runtimeKind(selection) === 'orbstack') {
-    return new OrbStackRuntime({
+    const runtime = new OrbStackRuntime({
       vmName: selection.vmName ?? env.MINO_VM ?? 'mino',
       vmDistro: selection.vmDistro ?? 'fedora',
       env: selection.env,
     });
+    return { kind: 'orbstack', runtime, host: runtime.host };
   }
-  return new PodmanRuntime({ env: selection.env });
+  const runtime = new PodmanRuntime({ host: new CommandHost({ env: selection.env }) });
+  return { kind: 'podman', runtime, host: runtime.host };
 }

@@ -1,4 +1,8 @@
 import { MinoError } from '../common/errors.js';
+import { printable } from '../common/printable.js';
+
+/** Re-exported for older callers; import it from common/printable.ts. */
+export { printable };
 
 /**
  * Checks on values that become podman arguments. Each returns the value or throws a MinoError,
@@ -65,13 +69,6 @@ export function validateMountPath(side: 'source' | 'target', path: string): stri
     });
   }
   return path;
-}
-
-/** Shows a value in an error message without control characters. */
-export function printable(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return clean.length > 80 ? `${clean.slice(0, 77)}...` : clean;
 }
 
 /** A `--user` value: `name`, `uid`, `uid:gid` or `name:group`. */

@@ -1,5 +1,5 @@
 import { EXIT_USAGE, MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * Longest accepted session name. mino 1.6 has no limit; we add one because the name is used

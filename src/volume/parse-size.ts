@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * Human sizes for volume limits, as in the seed (agentkernel `parse_size`/`format_size`):

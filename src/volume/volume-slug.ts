@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * Named-volume slugs (`mino volume create my-data`, `mino run --volume my-data:/data`).

@@ -2,8 +2,9 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'vitest';
+import { CommandHost, type Host } from '../../src/host/host.js';
 import type { ContainerRuntime } from '../../src/runtime/container-runtime.js';
-import { OrbStackRuntime } from '../../src/runtime/orbstack/orbstack-runtime.js';
+import { OrbStackRuntime, orbMachineHost } from '../../src/runtime/orbstack/orbstack-runtime.js';
 import { PodmanRuntime } from '../../src/runtime/podman/podman-runtime.js';
 import { FAKE_ORB, IN_CI, IS_ROOT, TEST_RUN, hasPodman, rootlessAvailable, rootlessPrefix } from './test-env.js';
 
@@ -13,13 +14,19 @@ export interface Engine {
   id: 'rootful' | 'rootless' | 'orbstack';
   /** A fresh runtime instance for this engine. */
   runtime(): ContainerRuntime;
-  /** Prefix that runs a program as the engine's user on the podman host. */
-  hostPrefix: string[];
+  /** The machine the engine runs on, as the engine's user (programs that are not the engine). */
+  host: Host;
 }
+
+/**
+ * Prefix of this test run's fake-orb state directories in the temporary directory: the global
+ * teardown removes these, never those of another run going on at the same time.
+ */
+export const FAKE_ORB_STATE_PREFIX = `mino-test-orb-${TEST_RUN}-`;
 
 /** Creates a fake-orb state directory with one running machine named `mino` (unless `empty`). */
 export function fakeOrbState(options: { empty?: boolean; orbStopped?: boolean; podmanMissing?: boolean } = {}): string {
-  const state = mkdtempSync(join(tmpdir(), `mino-fake-orb-${TEST_RUN}-`));
+  const state = mkdtempSync(join(tmpdir(), FAKE_ORB_STATE_PREFIX));
   mkdirSync(join(state, 'machines'));
   mkdirSync(join(state, 'root', 'etc'), { recursive: true });
   writeFileSync(join(state, 'status'), options.orbStopped ? 'Stopped\n' : 'Running\n');
@@ -36,17 +43,16 @@ export function fakeOrbEnv(state: string): NodeJS.ProcessEnv {
 /** The engines available here: rootful (as root), rootless (test user or self), fake OrbStack. */
 export function engines(): Engine[] {
   const list: Engine[] = [];
-  if (IS_ROOT) list.push({ id: 'rootful', runtime: () => new PodmanRuntime(), hostPrefix: [] });
-  if (rootlessAvailable().ok) {
-    const prefix = rootlessPrefix();
-    list.push({ id: 'rootless', runtime: () => new PodmanRuntime({ hostPrefix: prefix }), hostPrefix: prefix });
+  if (IS_ROOT) {
+    const host = new CommandHost();
+    list.push({ id: 'rootful', runtime: () => new PodmanRuntime({ host }), host });
   }
-  const state = fakeOrbState();
-  list.push({
-    id: 'orbstack',
-    runtime: () => new OrbStackRuntime({ vmName: 'mino', vmDistro: 'fedora', orbBinary: FAKE_ORB, env: fakeOrbEnv(state) }),
-    hostPrefix: [FAKE_ORB, '-m', 'mino'],
-  });
+  if (rootlessAvailable().ok) {
+    const host = new CommandHost({ prefix: rootlessPrefix(), name: 'rootless test user' });
+    list.push({ id: 'rootless', runtime: () => new PodmanRuntime({ host }), host });
+  }
+  const orb = { vmName: 'mino', vmDistro: 'fedora', orbBinary: FAKE_ORB, env: fakeOrbEnv(fakeOrbState()) };
+  list.push({ id: 'orbstack', runtime: () => new OrbStackRuntime(orb), host: orbMachineHost(orb) });
   return list;
 }
 

@@ -201,9 +201,9 @@ export default function setup(): () => void {
       cleanupTestHomeVolumes(prefix);
     }
     if (install) rmSync(install, { recursive: true, force: true });
-    // This run's fake-orb state directories (other runs may be using theirs).
+    // This run's fake-orb state directories (test/helpers/engines.ts), not other runs'.
     for (const entry of readdirSync(tmpdir())) {
-      if (entry.startsWith(`mino-fake-orb-${run}-`)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+      if (entry.startsWith(`mino-test-orb-${run}-`)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
     }
   };
 }

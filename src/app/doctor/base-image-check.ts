@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { ContainerRuntime } from '../../runtime/container-runtime.js';
 import { errorMessage, MinoError } from '../../common/errors.js';
+import { formatBytes } from '../../common/text.js';
+import type { Host } from '../../host/host.js';
 import { minoPaths } from '../../common/xdg-paths.js';
 import { BASE_IMAGE_LATEST } from '../../image/base-image-tag.js';
 import { baseImageState, buildBaseImage, type DebootstrapPlan } from '../../image/base-image.js';
@@ -8,7 +10,6 @@ import { forgetImageIndex } from '../../image/image-index.js';
 import { findDebootstrap } from '../../image/debootstrap-parent.js';
 import { hostDebianMirror } from '../../image/host-apt-sources.js';
 import { hostExtraCertificates } from '../../image/host-ca-certificates.js';
-import { formatBytes, imageSize, tagImage } from '../../image/image-facts.js';
 import { builtinLayersDir } from '../../image/layers-dir.js';
 import { hostNpmRegistry } from '../../image/npm-registry.js';
 import type { CheckLog } from './check-result.js';
@@ -26,6 +27,8 @@ export interface ImageProgress {
 /** Inputs of {@link checkBaseImage}. */
 export interface BaseImageCheckOptions {
   runtime: ContainerRuntime;
+  /** The machine the engine runs on (its apt mirror and debootstrap). */
+  host: Host;
   policy: FixPolicy;
   /** Build or re-tag when allowed (setup); only report otherwise (status, setup --check). */
   fix: boolean;
@@ -43,9 +46,9 @@ const TITLE = 'Base image';
 
 /** Finds (installing it with permission) debootstrap and the host's Debian mirror. */
 async function debootstrapPlan(log: CheckLog, options: BaseImageCheckOptions): Promise<DebootstrapPlan | undefined> {
-  const { runtime, policy } = options;
+  const { host, policy } = options;
   if (!options.debootstrapPossible) return undefined;
-  const mirror = await hostDebianMirror(runtime);
+  const mirror = await hostDebianMirror(host);
   if (!mirror) {
     log.add({
       id: 'image.debootstrap', title: 'debootstrap', status: 'fail', detail: 'no Debian mirror in /etc/apt/sources.list{,.d}',
@@ -53,14 +56,14 @@ async function debootstrapPlan(log: CheckLog, options: BaseImageCheckOptions): P
     });
     return undefined;
   }
-  let debootstrap = await findDebootstrap(runtime);
+  let debootstrap = await findDebootstrap(host);
   if (!debootstrap) {
     if (!(await policy.mayFix('The parent image cannot be pulled; debootstrap can build it from your apt mirror. Install debootstrap?'))) {
       log.add({ id: 'image.debootstrap', title: 'debootstrap', status: 'fail', detail: 'not installed', hint: `${policy.fixHint} (installs debootstrap), or install the debootstrap package` });
       return undefined;
     }
-    const outcome = await installPackages(policy.root, ['debootstrap']);
-    debootstrap = outcome.ok ? await findDebootstrap(runtime) : undefined;
+    const outcome = await installPackages(policy.root, ['debootstrap'], host);
+    debootstrap = outcome.ok ? await findDebootstrap(host) : undefined;
     if (!debootstrap) {
       log.add({ id: 'image.debootstrap', title: 'debootstrap', status: 'fail', detail: outcome.error ?? 'still not found after installing', hint: 'Install the debootstrap package as root, then run: mino setup --yes' });
       return undefined;
@@ -87,12 +90,11 @@ export async function checkBaseImage(log: CheckLog, options: BaseImageCheckOptio
   const state = await baseImageState(runtime, baseDir);
 
   if (state.present) {
-    const size = await imageSize(runtime, state.tag);
-    const detail = `${state.tag}${size ? ` (${formatBytes(size)})` : ''}`;
+    const detail = `${state.tag}${state.sizeBytes ? ` (${formatBytes(state.sizeBytes)})` : ''}`;
     if (state.latestCurrent) {
       log.add({ id: ID, title: TITLE, status: 'ok', detail });
     } else if (options.fix) {
-      await tagImage(runtime, state.tag, BASE_IMAGE_LATEST);
+      await runtime.imageTag(state.tag, BASE_IMAGE_LATEST);
       forgetImageIndex(minoPaths().dataDir); // composed images now belong to another base
       log.add({ id: ID, title: TITLE, status: 'fixed', detail: `${detail}; ${BASE_IMAGE_LATEST} now points at it` });
     } else {

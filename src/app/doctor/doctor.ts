@@ -1,8 +1,9 @@
 import { errorMessage, MinoError } from '../../common/errors.js';
+import type { Host } from '../../host/host.js';
+import { hasProgram } from '../../host/rootless-checks.js';
 import type { ContainerRuntime, RuntimeInfo } from '../../runtime/container-runtime.js';
 import type { RuntimeKind } from '../../runtime/select-runtime.js';
-import { ensureProbeImage, runProbe, type ProbeResult } from '../../host/probe.js';
-import { hasProgram } from '../../host/rootless-checks.js';
+import { ensureProbeImage, runProbe, type ProbeResult } from './probe.js';
 import { CheckLog, type CheckReporter, type CheckResult } from './check-result.js';
 import { setGrantableUlimits, setOciRuntime } from './engine-fixes.js';
 import { checkPodmanInstalled, checkRootlessPrerequisites, type FixPolicy } from './host-checks.js';
@@ -14,6 +15,8 @@ import { DEFAULT_BASE_FROM } from '../../image/base-image.js';
 /** Inputs of a host diagnosis. */
 export interface DoctorOptions {
   runtime: ContainerRuntime;
+  /** The machine the engine runs on (this one for Podman, the VM for OrbStack). */
+  host: Host;
   kind: RuntimeKind;
   /** Repair what can be repaired (setup), or only report (status, setup --check). */
   fix: boolean;
@@ -61,15 +64,14 @@ const PROBE_TITLE: Record<string, string> = {
  * Runs the probe on one network and repairs what its failure points at, up to a few rounds
  * (a host can have several problems: crun on cgroup v1 first, then ulimits).
  */
-async function probeAndRepair(
-  log: CheckLog, runtime: ContainerRuntime, network: string, policy: FixPolicy, kind: RuntimeKind,
-): Promise<ProbeResult> {
+async function probeAndRepair(log: CheckLog, engine: Engine, network: string, policy: FixPolicy): Promise<ProbeResult> {
+  const { runtime } = engine;
   const id = `probe.${network}`;
   let result = await runProbe(runtime, network);
   const tried = new Set<string>();
   while (!result.ok && result.problem && result.problem !== 'unknown' && !tried.has(result.problem)) {
     tried.add(result.problem);
-    if (!(await repair(log, runtime, result.problem, policy, kind, network))) break;
+    if (!(await repair(log, engine, result.problem, policy, network))) break;
     result = await runProbe(runtime, network);
   }
   const title = PROBE_TITLE[network] ?? `Probe container (${network})`;
@@ -104,31 +106,33 @@ function hintFor(problem: ProbeResult['problem'], policy: FixPolicy): string {
   }
 }
 
+/** The engine under diagnosis: its runtime, its host and which kind it is. */
+type Engine = Pick<DoctorOptions, 'runtime' | 'host' | 'kind'>;
+
 /** Applies the fix for one diagnosed problem; true when something changed. */
-async function repair(
-  log: CheckLog, runtime: ContainerRuntime, problem: string, policy: FixPolicy, kind: RuntimeKind, network: string,
-): Promise<boolean> {
+async function repair(log: CheckLog, engine: Engine, problem: string, policy: FixPolicy, network: string): Promise<boolean> {
+  const { runtime, host, kind } = engine;
   try {
     if (problem === 'crun-cgroup-hybrid') {
       if (!(await policy.mayFix('crun fails on this cgroup v1 hybrid host. Switch podman to runc?'))) return false;
-      if (kind === 'podman' && !(await hasProgram('runc'))) {
-        const outcome = await installPackages(policy.root, ['runc']);
+      if (kind === 'podman' && !(await hasProgram('runc', host))) {
+        const outcome = await installPackages(policy.root, ['runc'], host);
         if (!outcome.ok) {
           log.add({ id: 'fix.runc', title: 'Install runc', status: 'fail', detail: outcome.error, hint: 'Install the runc package' });
           return false;
         }
       }
-      const path = await setOciRuntime(runtime, 'runc');
+      const path = await setOciRuntime(host, 'runc');
       log.add({ id: 'fix.oci-runtime', title: 'OCI runtime', status: 'fixed', detail: `runtime = "runc" in ${path}` });
       return true;
     }
     if (problem === 'ulimits') {
       if (!(await policy.mayFix("Podman's default ulimits exceed this host's hard limits. Set default_ulimits?"))) return false;
-      let set = await setGrantableUlimits(runtime, network);
+      let set = await setGrantableUlimits(runtime, host, network);
       if ('blockedBy' in set && set.blockedBy && set.blockedBy !== 'ulimits') {
         // Another problem hides the limits (crun on cgroup v1 fails before setrlimit): fix it, then measure.
-        if (!(await repair(log, runtime, set.blockedBy, policy, kind, network))) return false;
-        set = await setGrantableUlimits(runtime, network);
+        if (!(await repair(log, engine, set.blockedBy, policy, network))) return false;
+        set = await setGrantableUlimits(runtime, host, network);
       }
       if ('blockedBy' in set) return false;
       const { path, ulimits } = set;
@@ -137,7 +141,7 @@ async function repair(
     }
     if (problem === 'init-missing' && kind === 'podman') {
       if (!(await policy.mayFix("Podman's container init (catatonit) is missing. Install it?"))) return false;
-      const outcome = await installPackages(policy.root, ['catatonit']);
+      const outcome = await installPackages(policy.root, ['catatonit'], host);
       if (!outcome.ok) {
         log.add({ id: 'fix.init', title: 'Install catatonit', status: 'fail', detail: outcome.error, hint: 'Install the catatonit package' });
         return false;
@@ -161,7 +165,7 @@ async function repair(
 /** Checks the container engine end to end and, when allowed, repairs it. */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const log = new CheckLog(options.reporter);
-  const { runtime } = options;
+  const { runtime, host } = options;
   const policy = fixPolicy(options, await rootRunner(options.interactive));
 
   log.add({ id: 'runtime', title: 'Runtime', status: 'info', detail: runtime.name });
@@ -170,7 +174,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       log.add({ id: 'platform', title: 'Platform', status: 'fail', detail: process.platform, hint: 'Native Podman needs Linux; on macOS use OrbStack (unset MINO_RUNTIME)' });
       return { ok: false, results: log.results, info: undefined };
     }
-    if (!(await checkPodmanInstalled(log, policy))) return { ok: log.ok, results: log.results, info: undefined };
+    if (!(await checkPodmanInstalled(log, policy, runtime, host))) return { ok: log.ok, results: log.results, info: undefined };
     await checkRootlessPrerequisites(log, policy);
   } else if (options.fix) {
     try {
@@ -189,7 +193,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   // and the driver it picks stays (vfs, unless overlay is configured first). A switch from vfs
   // resets the store, so it also has to come before the probe and base images are made.
   if (log.ok) {
-    await checkStorage(log, { runtime, policy, baseFrom: options.baseFrom ?? DEFAULT_BASE_FROM, skipImage: options.skipImage });
+    await checkStorage(log, { runtime, host, policy, baseFrom: options.baseFrom ?? DEFAULT_BASE_FROM, skipImage: options.skipImage });
   }
 
   let info: RuntimeInfo | undefined;
@@ -205,7 +209,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   }
 
   try {
-    await ensureProbeImage(runtime);
+    await ensureProbeImage(runtime, host);
   } catch (err) {
     log.add({ id: 'probe.image', title: 'Probe image', status: 'fail', detail: errorMessage(err), hint: 'Check that podman can import images: podman import --help' });
     return { ok: false, results: log.results, info };
@@ -217,11 +221,12 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       hint: 'Boot the host with the unified cgroup hierarchy (systemd.unified_cgroup_hierarchy=1) to get limits',
     });
   }
-  const none = await probeAndRepair(log, runtime, 'none', policy, options.kind);
-  if (none.ok) await probeAndRepair(log, runtime, 'bridge', policy, options.kind);
+  const none = await probeAndRepair(log, options, 'none', policy);
+  if (none.ok) await probeAndRepair(log, options, 'bridge', policy);
   if (none.ok && !options.skipImage) {
     await checkBaseImage(log, {
       runtime,
+      host,
       policy,
       fix: options.fix,
       rootless: info.rootless,

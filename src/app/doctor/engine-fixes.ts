@@ -1,12 +1,13 @@
-import type { ContainerRuntime } from '../../runtime/container-runtime.js';
 import {
   CONF_EDIT, mergeUlimits, parseContainersConf, userContainersConfPath,
 } from '../../host/containers-conf.js';
 import { setKeyInText, tomlValue } from '../../common/toml-edit.js';
+import type { Host } from '../../host/host.js';
 import { hostEnv, hostUid, readHostFile, writeHostFile } from '../../host/host-files.js';
 import { parseLimits, ulimitCandidates, type HardLimits } from '../../host/host-limits.js';
-import { runProbe } from '../../host/probe.js';
-import type { ProbeProblem } from '../../host/probe-diagnosis.js';
+import type { ContainerRuntime } from '../../runtime/container-runtime.js';
+import { runProbe } from './probe.js';
+import type { ProbeProblem } from './probe-diagnosis.js';
 
 /**
  * Fixes that live in the containers.conf of the user who runs podman. Each edit touches one
@@ -17,30 +18,30 @@ import type { ProbeProblem } from '../../host/probe-diagnosis.js';
  * Path of the containers.conf mino edits for the podman host's user: `$CONTAINERS_CONF` when
  * set (podman then reads only that file), else the file the user owns.
  */
-export async function containersConfPath(runtime: ContainerRuntime): Promise<string> {
-  const forced = await hostEnv(runtime, 'CONTAINERS_CONF');
+export async function containersConfPath(host: Host): Promise<string> {
+  const forced = await hostEnv(host, 'CONTAINERS_CONF');
   if (forced?.startsWith('/')) return forced;
-  const uid = await hostUid(runtime);
-  const [home, xdg] = await Promise.all([hostEnv(runtime, 'HOME'), hostEnv(runtime, 'XDG_CONFIG_HOME')]);
+  const uid = await hostUid(host);
+  const [home, xdg] = await Promise.all([hostEnv(host, 'HOME'), hostEnv(host, 'XDG_CONFIG_HOME')]);
   return userContainersConfPath(uid, home, xdg);
 }
 
 async function editConf(
-  runtime: ContainerRuntime,
+  host: Host,
   edit: (text: string, parsed: Record<string, unknown>) => string,
 ): Promise<string> {
-  const path = await containersConfPath(runtime);
-  const before = await readHostFile(runtime, path);
+  const path = await containersConfPath(host);
+  const before = await readHostFile(host, path);
   const parsed = await parseContainersConf(path, before);
   const after = edit(before, parsed);
   await parseContainersConf(path, after); // never write a file podman could not read
-  if (after !== before) await writeHostFile(runtime, path, after);
+  if (after !== before) await writeHostFile(host, path, after);
   return path;
 }
 
-/** Sets `[engine] runtime = "<name>"`; returns the file edited. */
-export function setOciRuntime(runtime: ContainerRuntime, name: string): Promise<string> {
-  return editConf(runtime, (text) => setKeyInText(text, 'engine', 'runtime', tomlValue(name), CONF_EDIT));
+/** Sets `[engine] runtime = "<name>"` in the containers.conf on `host`; returns the file edited. */
+export function setOciRuntime(host: Host, name: string): Promise<string> {
+  return editConf(host, (text) => setKeyInText(text, 'engine', 'runtime', tomlValue(name), CONF_EDIT));
 }
 
 /**
@@ -48,9 +49,9 @@ export function setOciRuntime(runtime: ContainerRuntime, name: string): Promise<
  * values, largest first (the host's hard limit, then smaller fallbacks). Undefined when none work.
  */
 export async function findGrantableUlimits(
-  runtime: ContainerRuntime, network: string,
+  runtime: ContainerRuntime, host: Host, network: string,
 ): Promise<{ ulimits: string[] } | { blockedBy: ProbeProblem | undefined }> {
-  const limits = parseLimits(await readHostFile(runtime, '/proc/self/limits'));
+  const limits = parseLimits(await readHostFile(host, '/proc/self/limits'));
   let blockedBy: ProbeProblem | undefined;
   const pick = async (name: keyof HardLimits, fixed: string[]): Promise<string | undefined> => {
     for (const n of ulimitCandidates(limits, name)) {
@@ -77,13 +78,13 @@ export async function findGrantableUlimits(
  * measurement (another problem to fix first, or undefined when no value worked).
  */
 export async function setGrantableUlimits(
-  runtime: ContainerRuntime, network: string,
+  runtime: ContainerRuntime, host: Host, network: string,
 ): Promise<{ path: string; ulimits: string[] } | { blockedBy: ProbeProblem | undefined }> {
-  const found = await findGrantableUlimits(runtime, network);
+  const found = await findGrantableUlimits(runtime, host, network);
   if (!('ulimits' in found)) return found;
   const wanted = found.ulimits;
   let merged: string[] = wanted;
-  const path = await editConf(runtime, (text, parsed) => {
+  const path = await editConf(host, (text, parsed) => {
     const containers = parsed.containers as { default_ulimits?: unknown } | undefined;
     const existing = Array.isArray(containers?.default_ulimits)
       ? containers.default_ulimits.filter((u): u is string => typeof u === 'string')

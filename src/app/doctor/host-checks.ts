@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { execCapture } from '../../common/exec.js';
+import type { Host } from '../../host/host.js';
 import { hasProgram, rootlessFacts } from '../../host/rootless-checks.js';
+import type { ContainerRuntime } from '../../runtime/container-runtime.js';
 import type { CheckLog } from './check-result.js';
 import { installPackages, type RootRunner } from './privileged.js';
 
@@ -28,26 +29,33 @@ export function nextFreeSubIdStart(text: string): number {
   return next;
 }
 
+/** `podman version 4.3.1`, or undefined when podman does not answer. */
+async function podmanVersion(runtime: ContainerRuntime): Promise<string | undefined> {
+  const version = await runtime.version().catch(() => undefined);
+  return version ? `podman version ${version}` : undefined;
+}
+
 /**
  * Checks (and with permission installs) podman on this Linux host. Returns false when podman is
  * still missing, in which case nothing else can be checked.
  */
-export async function checkPodmanInstalled(log: CheckLog, policy: FixPolicy): Promise<boolean> {
-  if (await hasProgram('podman')) {
-    const v = await execCapture(['podman', '--version']).catch(() => undefined);
-    log.add({ id: 'podman.installed', title: 'Podman installed', status: 'ok', detail: v?.stdout.trim() });
+export async function checkPodmanInstalled(log: CheckLog, policy: FixPolicy, runtime: ContainerRuntime, host: Host): Promise<boolean> {
+  if (await hasProgram('podman', host)) {
+    log.add({ id: 'podman.installed', title: 'Podman installed', status: 'ok', detail: await podmanVersion(runtime) });
     return true;
   }
   // Rootless use needs more than the podman package on some distributions (Debian: uidmap).
   // catatonit: the init `--init` runs (Debian's podman only recommends it).
-  const packages = ['podman', 'uidmap', 'slirp4netns', 'catatonit'];
+  const packages = [
+    'podman', 'uidmap', 'slirp4netns', 'catatonit',
+  ];
   if (await policy.mayFix(`Podman is not installed. Install ${packages.join(', ')} now?`)) {
-    const outcome = await installPackages(policy.root, packages);
-    if (outcome.ok && (await hasProgram('podman'))) {
-      const v = await execCapture(['podman', '--version']).catch(() => undefined);
+    const outcome = await installPackages(policy.root, packages, host);
+    if (outcome.ok && (await hasProgram('podman', host))) {
+      const version = await podmanVersion(runtime);
       log.add({
         id: 'podman.installed', title: 'Podman installed', status: 'fixed',
-        detail: `installed ${outcome.packages.join(', ')} with ${outcome.manager}; ${v?.stdout.trim() ?? ''}`.trim(),
+        detail: `installed ${outcome.packages.join(', ')} with ${outcome.manager}; ${version ?? ''}`.trim(),
       });
       return true;
     }

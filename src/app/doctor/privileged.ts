@@ -1,9 +1,10 @@
-import { execCapture, type ExecResult } from '../../common/exec.js';
-import { hasProgram } from '../../host/rootless-checks.js';
-import { lastLines } from '../../runtime/podman/podman-error.js';
+import type { ExecResult } from '../../common/exec.js';
+import { lastLines } from '../../common/text.js';
+import { localHost, type Host } from '../../host/host.js';
 import {
   detectPackageManager, installCommands, packageNamesFor, type PackageManager,
 } from '../../host/package-manager.js';
+import { hasProgram } from '../../host/rootless-checks.js';
 
 /** Runs commands as root on this host: directly when root, through sudo otherwise. */
 export interface RootRunner {
@@ -12,13 +13,16 @@ export interface RootRunner {
   run(argv: readonly string[]): Promise<ExecResult>;
 }
 
-/** Builds the RootRunner for this process. Non-interactive sudo never prompts (`-n`). */
-export async function rootRunner(interactive: boolean): Promise<RootRunner> {
+/**
+ * Builds the RootRunner for this process on `host` (this machine). Non-interactive sudo never
+ * prompts (`-n`).
+ */
+export async function rootRunner(interactive: boolean, host: Host = localHost): Promise<RootRunner> {
   const uid = process.getuid?.() ?? 0;
-  if (uid === 0) return { via: 'root', run: (argv) => execCapture(argv) };
-  if (await hasProgram('sudo')) {
+  if (uid === 0) return { via: 'root', run: (argv) => host.run(argv) };
+  if (await hasProgram('sudo', host)) {
     const prefix = interactive ? ['sudo'] : ['sudo', '-n'];
-    return { via: 'sudo', run: (argv) => execCapture([...prefix, ...argv]) };
+    return { via: 'sudo', run: (argv) => host.run([...prefix, ...argv]) };
   }
   return {
     via: undefined,
@@ -34,9 +38,9 @@ export interface InstallOutcome {
   error?: string;
 }
 
-/** Installs logical packages (podman, runc, uidmap, slirp4netns) with this host's package manager. */
-export async function installPackages(root: RootRunner, logical: readonly string[]): Promise<InstallOutcome> {
-  const manager = await detectPackageManager((argv) => execCapture(argv));
+/** Installs logical packages (podman, runc, uidmap, slirp4netns) with the package manager of `host`. */
+export async function installPackages(root: RootRunner, logical: readonly string[], host: Host = localHost): Promise<InstallOutcome> {
+  const manager = await detectPackageManager(host);
   if (!manager) return { ok: false, manager, packages: [...logical], error: 'no supported package manager (apt-get, dnf, pacman, zypper, apk) found' };
   const packages = packageNamesFor(manager, logical);
   for (const argv of installCommands(manager, packages)) {

@@ -1,13 +1,16 @@
-import type { ContainerRuntime } from '../../runtime/container-runtime.js';
 import { errorMessage, MinoError } from '../../common/errors.js';
-import { hostEnv, hostUid, readHostFile, writeHostFile } from '../../host/host-files.js';
-import { probeOverlay, parseStoreInfo, type OverlayProbeResult } from '../../host/overlay-probe.js';
+import type { Host } from '../../host/host.js';
+import {
+  hostEnv, hostPathExists, hostUid, hostUserName, readHostFile, removeHostFile, writeHostFile,
+} from '../../host/host-files.js';
 import {
   explicitDriver, rootlessGraphRoot, setStorageDriver, SYSTEM_STORAGE_CONFS, userStorageConfPath, type StorageEnv,
 } from '../../host/storage-conf.js';
-import {
-  decideStorage, splitInventory, type InventoryImage, type InventoryVolume, type StorageAction, type StorageFacts, type StoreInventory,
-} from '../../host/storage-decision.js';
+import type { ContainerRuntime } from '../../runtime/container-runtime.js';
+import { PodmanError } from '../../runtime/podman/podman-error.js';
+import { lastLines } from '../../common/text.js';
+import { probeOverlay, type OverlayProbeResult } from './overlay-probe.js';
+import { decideStorage, splitInventory, type StorageAction, type StorageFacts } from './storage-decision.js';
 import type { CheckLog } from './check-result.js';
 import type { FixPolicy } from './host-checks.js';
 
@@ -25,6 +28,8 @@ const SLOW = 'every image layer is a full copy: builds are slow and use much mor
 /** Inputs of {@link checkStorage}. */
 export interface StorageCheckOptions {
   runtime: ContainerRuntime;
+  /** The machine the engine runs on (its config files and environment). */
+  host: Host;
   policy: FixPolicy;
   /** Parent image mino-base is built from (it counts as rebuildable). */
   baseFrom: string;
@@ -50,60 +55,25 @@ async function parseToml(path: string, text: string): Promise<Record<string, unk
   }
 }
 
-async function readConf(runtime: ContainerRuntime, path: string): Promise<ConfFile | undefined> {
-  const text = await readHostFile(runtime, path);
-  const exists = text !== '' || (await runtime.hostExec(['test', '-e', path])).exitCode === 0;
+async function readConf(host: Host, path: string): Promise<ConfFile | undefined> {
+  const text = await readHostFile(host, path);
+  const exists = text !== '' || (await hostPathExists(host, path));
   return exists ? { path, text, parsed: await parseToml(path, text) } : undefined;
 }
 
-async function storageEnv(runtime: ContainerRuntime, uid: number): Promise<StorageEnv & { runtimeDir?: string }> {
+async function storageEnv(host: Host, uid: number): Promise<StorageEnv & { runtimeDir?: string }> {
   const [home, user, xdgConfigHome, xdgDataHome, forcedConf, driverEnv, runtimeDir] = await Promise.all([
-    hostEnv(runtime, 'HOME'), runtime.hostExec(['id', '-un']).then((r) => r.stdout.trim()),
-    hostEnv(runtime, 'XDG_CONFIG_HOME'), hostEnv(runtime, 'XDG_DATA_HOME'), hostEnv(runtime, 'CONTAINERS_STORAGE_CONF'),
-    hostEnv(runtime, 'STORAGE_DRIVER'), hostEnv(runtime, 'XDG_RUNTIME_DIR'),
+    hostEnv(host, 'HOME'), hostUserName(host),
+    hostEnv(host, 'XDG_CONFIG_HOME'), hostEnv(host, 'XDG_DATA_HOME'), hostEnv(host, 'CONTAINERS_STORAGE_CONF'),
+    hostEnv(host, 'STORAGE_DRIVER'), hostEnv(host, 'XDG_RUNTIME_DIR'),
   ]);
   if (!home) throw new MinoError('HOME is not set for the podman user');
   return { uid, user, home, xdgConfigHome, xdgDataHome, forcedConf, driverEnv, runtimeDir };
 }
 
-/** Runs podman on the host and parses its JSON list output (throws when podman fails). */
-async function podmanJson<T>(runtime: ContainerRuntime, args: string[]): Promise<T[]> {
-  const result = await runtime.hostExec(['podman', ...args]);
-  if (result.exitCode !== 0) throw new MinoError(`podman ${args.slice(0, 2).join(' ')} failed: ${result.stderr.trim().split('\n').pop() ?? ''}`);
-  const parsed = JSON.parse(result.stdout.trim() || '[]') as T[] | null;
-  return parsed ?? [];
-}
-
-async function podmanLines(runtime: ContainerRuntime, args: string[]): Promise<string[]> {
-  const result = await runtime.hostExec(['podman', ...args]);
-  if (result.exitCode !== 0) throw new MinoError(`podman ${args.slice(0, 2).join(' ')} failed: ${result.stderr.trim().split('\n').pop() ?? ''}`);
-  return result.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-}
-
-/** Lists everything `podman system reset` would remove. */
-export async function storeInventory(runtime: ContainerRuntime): Promise<StoreInventory> {
-  const [images, containers, volumes, secrets, networks] = await Promise.all([
-    podmanJson<{ Id: string; Names?: string[] | null; Labels?: Record<string, string> | null }>(runtime, ['images', '--format', 'json']),
-    // --external: build containers of buildah/podman build, which a reset removes too.
-    podmanLines(runtime, ['ps', '-a', '--external', '--format', '{{.Names}}']),
-    podmanJson<{ Name: string; Labels?: Record<string, string> | null }>(runtime, ['volume', 'ls', '--format', 'json']),
-    podmanLines(runtime, ['secret', 'ls', '--format', '{{.Name}}']),
-    podmanLines(runtime, ['network', 'ls', '--format', '{{.Name}}']),
-  ]);
-  return {
-    images: images.map((i): InventoryImage => ({ id: i.Id, names: i.Names ?? [], labels: i.Labels ?? {} })),
-    containers,
-    volumes: volumes.map((v): InventoryVolume => ({ name: v.Name, labels: v.Labels ?? {} })),
-    secrets,
-    networks: networks.filter((n) => n !== 'podman'),
-  };
-}
-
 /** The driver of the existing store (`podman info`, not cached: it changes here). */
-async function currentDriver(runtime: ContainerRuntime): Promise<string | undefined> {
-  const info = await runtime.hostExec(['podman', 'info', '--format', 'json']);
-  if (info.exitCode !== 0) throw new MinoError(`podman info failed: ${info.stderr.trim().split('\n').pop() ?? ''}`, { hint: 'Run: podman info' });
-  return parseStoreInfo(info.stdout).driver;
+async function currentDriver(runtime: ContainerRuntime): Promise<string> {
+  return (await runtime.info({ refresh: true })).storageDriver;
 }
 
 function summarize(items: readonly string[], max = 4): string {
@@ -111,37 +81,37 @@ function summarize(items: readonly string[], max = 4): string {
 }
 
 /** Writes `driver = "overlay"` into the user's storage.conf; returns the text before ('' = no file). */
-async function writeOverlayDriver(runtime: ContainerRuntime, path: string, conf: ConfFile | undefined): Promise<string | undefined> {
+async function writeOverlayDriver(host: Host, path: string, conf: ConfFile | undefined): Promise<string | undefined> {
   const before = conf?.text ?? '';
   const after = setStorageDriver(before, 'overlay');
   await parseToml(path, after); // never write a file podman could not read
-  await writeHostFile(runtime, path, after);
+  await writeHostFile(host, path, after);
   return conf ? before : undefined;
 }
 
-async function restoreConf(runtime: ContainerRuntime, path: string, before: string | undefined): Promise<void> {
-  if (before === undefined) await runtime.hostExec(['rm', '-f', '--', path]);
-  else await writeHostFile(runtime, path, before);
+async function restoreConf(host: Host, path: string, before: string | undefined): Promise<void> {
+  if (before === undefined) await removeHostFile(host, path);
+  else await writeHostFile(host, path, before);
 }
 
 /** Checks (and with permission fixes) the storage driver of a rootless engine. */
 export async function checkStorage(log: CheckLog, options: StorageCheckOptions): Promise<void> {
-  const { runtime } = options;
+  const { runtime, host } = options;
   try {
-    const uid = await hostUid(runtime);
+    const uid = await hostUid(host);
     if (uid === 0) return; // rootful: the engine line shows the driver; overlay is the default there
-    const env = await storageEnv(runtime, uid);
+    const env = await storageEnv(host, uid);
     const confPath = userStorageConfPath(env);
-    const userConf = await readConf(runtime, confPath);
+    const userConf = await readConf(host, confPath);
     let systemConf: ConfFile | undefined;
     if (!env.forcedConf) {
       for (const path of SYSTEM_STORAGE_CONFS) {
-        systemConf = await readConf(runtime, path);
+        systemConf = await readConf(host, path);
         if (systemConf) break;
       }
     }
     const graphRoot = rootlessGraphRoot(env, userConf?.parsed, systemConf?.parsed);
-    const fresh = (await runtime.hostExec(['test', '-e', graphRoot])).exitCode !== 0;
+    const fresh = !(await hostPathExists(host, graphRoot));
     const facts: StorageFacts = {
       rootless: true,
       fresh,
@@ -154,10 +124,10 @@ export async function checkStorage(log: CheckLog, options: StorageCheckOptions):
     let action = decideStorage(facts);
     while (action.kind === 'probe' || action.kind === 'inventory') {
       if (action.kind === 'probe') {
-        probe = await probeOverlay(runtime, graphRoot, env.runtimeDir);
+        probe = await probeOverlay(runtime, host, graphRoot, env.runtimeDir);
         facts.overlay = probe.works ? 'works' : 'fails';
       } else {
-        facts.inventory = splitInventory(await storeInventory(runtime), options.baseFrom);
+        facts.inventory = splitInventory(await runtime.storeInventory(), options.baseFrom);
       }
       action = decideStorage(facts);
     }
@@ -179,7 +149,7 @@ interface Context {
 }
 
 async function act(log: CheckLog, options: StorageCheckOptions, action: StorageAction, ctx: Context): Promise<void> {
-  const { runtime, policy } = options;
+  const { runtime, host, policy } = options;
   const { confPath } = ctx;
   const setDriver = `set driver = "overlay" under [storage] in ${confPath}`;
   switch (action.kind) {
@@ -206,12 +176,12 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
         log.add({ id: ID, title: TITLE, status: 'warn', detail: `no store yet; podman would pick vfs (${SLOW}), overlay works here`, hint: `${policy.fixHint} (sets driver = "overlay" in ${confPath} before podman creates the store)` });
         return;
       }
-      const before = await writeOverlayDriver(runtime, confPath, ctx.userConf);
+      const before = await writeOverlayDriver(host, confPath, ctx.userConf);
       const driver = await currentDriver(runtime).catch(() => undefined);
       if (driver === 'overlay') {
         log.add({ id: ID, title: TITLE, status: 'fixed', detail: `overlay (driver = "overlay" in ${confPath}, set before podman created the store)` });
       } else {
-        await restoreConf(runtime, confPath, before);
+        await restoreConf(host, confPath, before);
         log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman still uses ${driver ?? 'an unknown driver'} after setting overlay; ${confPath} restored`, hint: 'Run: podman info' });
       }
       return;
@@ -233,11 +203,13 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
         });
         return;
       }
-      const before = await writeOverlayDriver(runtime, confPath, ctx.userConf);
-      const reset = await runtime.hostExec(['podman', 'system', 'reset', '-f']);
-      if (reset.exitCode !== 0) {
-        await restoreConf(runtime, confPath, before);
-        log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman system reset failed: ${reset.stderr.trim().split('\n').pop() ?? ''}; ${confPath} restored`, hint: 'Run: podman system reset -f, then mino setup' });
+      const before = await writeOverlayDriver(host, confPath, ctx.userConf);
+      try {
+        await runtime.systemReset();
+      } catch (err) {
+        await restoreConf(host, confPath, before);
+        const detail = err instanceof PodmanError ? lastLines(err.stderr, 1) : errorMessage(err);
+        log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman system reset failed: ${detail}; ${confPath} restored`, hint: 'Run: podman system reset -f, then mino setup' });
         return;
       }
       const driver = await currentDriver(runtime).catch((err: unknown) => `no driver (${errorMessage(err)})`);
@@ -251,8 +223,8 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
         return;
       }
       // The store is empty now either way: go back to what worked rather than leave podman broken.
-      await restoreConf(runtime, confPath, before);
-      await runtime.hostExec(['podman', 'system', 'reset', '-f']);
+      await restoreConf(host, confPath, before);
+      await runtime.systemReset().catch(() => undefined);
       log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman used ${driver} after switching to overlay; ${confPath} restored, store reset (vfs)`, hint: 'Run: podman info' });
       return;
     }

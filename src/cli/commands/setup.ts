@@ -40,7 +40,7 @@ Exits 1 when a critical problem remains.`)
       applyGlobalOptions(command);
       // image.base_from comes from your own config file only (a project cannot pick the parent).
       const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config.image.base_from;
-      const { runtime, kind } = runtimeForCli();
+      const { runtime, host, kind } = runtimeForCli();
       const out = process.stdout;
       const p = palette(out);
       out.write(`${p.bold('mino setup')}${opts.check ? ' (check only)' : ''}\n`);
@@ -49,6 +49,7 @@ Exits 1 when a critical problem remains.`)
       const pe = palette(err);
       const report = await runDoctor({
         runtime,
+        host,
         kind,
         fix: !opts.check,
         assumeYes: Boolean(opts.yes),

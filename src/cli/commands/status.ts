@@ -19,12 +19,13 @@ JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "s
       if (opts.format !== 'text' && opts.format !== 'json') {
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format text or --format json');
       }
-      const { runtime, kind } = runtimeForCli();
+      const { runtime, host, kind } = runtimeForCli();
       const out = process.stdout;
       const json = opts.format === 'json';
       if (!json) out.write(`${palette(out).bold('mino status')}\n`);
       const report = await runDoctor({
         runtime,
+        host,
         kind,
         fix: false,
         assumeYes: false,

@@ -1,9 +1,11 @@
 import { execCapture, type ExecResult } from '../../common/exec.js';
 import { MinoError } from '../../common/errors.js';
 import { log } from '../../common/logger.js';
+import { printable } from '../../common/printable.js';
+import { CommandHost, type Host } from '../../host/host.js';
 import { detectPackageManager, installCommands, packageNamesFor } from '../../host/package-manager.js';
+import type { ContainerRuntime, StoreLocation } from '../container-runtime.js';
 import { PodmanRuntime } from '../podman/podman-runtime.js';
-import { printable } from '../validate.js';
 
 /** Which OrbStack machine runs podman. */
 export interface OrbStackOptions {
@@ -14,6 +16,8 @@ export interface OrbStackOptions {
   /** The orb executable (default `orb`, found on PATH). */
   orbBinary?: string;
   env?: NodeJS.ProcessEnv;
+  /** Work on this image store instead of the machine's default one. */
+  store?: StoreLocation;
 }
 
 const MACHINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -23,6 +27,30 @@ const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 /** Sub-id range given to the VM user when it has none. */
 const SUBID_RANGE = '100000:65536';
 
+function validated(options: OrbStackOptions): OrbStackOptions {
+  if (!MACHINE_NAME.test(options.vmName)) {
+    throw new MinoError(`Invalid OrbStack machine name '${printable(options.vmName)}'`, {
+      hint: 'Use letters, digits, ".", "_" and "-" (config key vm.name)',
+    });
+  }
+  if (!DISTRO.test(options.vmDistro)) {
+    throw new MinoError(`Invalid OrbStack distribution '${printable(options.vmDistro)}'`, {
+      hint: 'Use a distribution name such as fedora, ubuntu or debian:bookworm (config key vm.distro)',
+    });
+  }
+  return options;
+}
+
+/** The OrbStack machine as a Host: `orb -m <vm> <program>` (as `user` when given). */
+export function orbMachineHost(options: OrbStackOptions, user?: 'root'): Host {
+  const orb = options.orbBinary ?? 'orb';
+  return new CommandHost({
+    prefix: [orb, '-m', options.vmName, ...(user ? ['-u', user] : [])],
+    env: options.env,
+    name: `OrbStack machine ${options.vmName}`,
+  });
+}
+
 /**
  * ContainerRuntime for macOS: podman inside an OrbStack Linux machine, reached as
  * `orb -m <vm> podman …`. Paths are passed unchanged (OrbStack shares macOS paths with its machines).
@@ -30,35 +58,29 @@ const SUBID_RANGE = '100000:65536';
 export class OrbStackRuntime extends PodmanRuntime {
   readonly vmName: string;
   readonly vmDistro: string;
+  private readonly options: OrbStackOptions;
   private readonly orb: string;
+  /** The machine as root (package installs, /etc/subuid). */
+  private readonly rootHost: Host;
 
   constructor(options: OrbStackOptions) {
-    if (!MACHINE_NAME.test(options.vmName)) {
-      throw new MinoError(`Invalid OrbStack machine name '${printable(options.vmName)}'`, {
-        hint: 'Use letters, digits, ".", "_" and "-" (config key vm.name)',
-      });
-    }
-    if (!DISTRO.test(options.vmDistro)) {
-      throw new MinoError(`Invalid OrbStack distribution '${printable(options.vmDistro)}'`, {
-        hint: 'Use a distribution name such as fedora, ubuntu or debian:bookworm (config key vm.distro)',
-      });
-    }
-    const orb = options.orbBinary ?? 'orb';
-    super({ hostPrefix: [orb, '-m', options.vmName], env: options.env, name: `OrbStack (${options.vmName})` });
-    this.orb = orb;
+    validated(options);
+    super({ host: orbMachineHost(options), store: options.store, name: `OrbStack (${options.vmName})` });
+    this.options = options;
+    this.orb = options.orbBinary ?? 'orb';
     this.vmName = options.vmName;
     this.vmDistro = options.vmDistro;
+    this.rootHost = orbMachineHost(options, 'root');
+  }
+
+  override withStore(store: StoreLocation): ContainerRuntime {
+    return new OrbStackRuntime({ ...this.options, store });
   }
 
   /** Runs `orb <args>` (not inside the machine). */
   private orbCli(args: readonly string[]): Promise<ExecResult> {
     log.debug('orb', { args });
-    return execCapture([this.orb, ...args], { env: this.env });
-  }
-
-  /** Runs a command in the machine as root (no sudo, no shell). */
-  private asRoot(argv: readonly string[], input?: string): Promise<ExecResult> {
-    return execCapture([this.orb, '-m', this.vmName, '-u', 'root', ...argv], { env: this.env, input });
+    return execCapture([this.orb, ...args], { env: this.options.env });
   }
 
   private async orbOk(args: readonly string[], what: string): Promise<ExecResult> {
@@ -92,7 +114,7 @@ export class OrbStackRuntime extends PodmanRuntime {
       if (!(await this.orbRunning())) return false;
       const { running } = await this.machines();
       if (!running.includes(this.vmName)) return false;
-      return (await this.hostExec(['podman', '--version'])).exitCode === 0;
+      return await super.isAvailable();
     } catch {
       return false;
     }
@@ -120,15 +142,15 @@ export class OrbStackRuntime extends PodmanRuntime {
     }
     await this.ensurePodmanInMachine();
     if (await this.ensureSubIds()) {
-      const migrate = await this.hostExec(['podman', 'system', 'migrate']);
+      const migrate = await this.podman.capture(['system', 'migrate']);
       if (migrate.exitCode !== 0) log.warn('podman system migrate failed', { stderr: migrate.stderr });
     }
     await super.ensureReady();
   }
 
   private async ensurePodmanInMachine(): Promise<void> {
-    if ((await this.hostExec(['podman', '--version']).catch(() => undefined))?.exitCode === 0) return;
-    const pm = await detectPackageManager((argv) => this.asRoot(argv));
+    if (await super.isAvailable()) return;
+    const pm = await detectPackageManager(this.rootHost);
     if (!pm) {
       throw new MinoError(`Podman is missing in OrbStack machine '${this.vmName}' and no package manager was found`, {
         hint: `Install podman in the machine: orb -m ${this.vmName}`,
@@ -136,7 +158,7 @@ export class OrbStackRuntime extends PodmanRuntime {
     }
     for (const argv of installCommands(pm, packageNamesFor(pm, ['podman']))) {
       log.info('installing podman in machine', { argv });
-      const result = await this.asRoot(argv);
+      const result = await this.rootHost.run(argv);
       if (result.exitCode !== 0) {
         throw new MinoError(`Installing podman in '${this.vmName}' failed: ${result.stderr.trim().split('\n').pop() ?? ''}`, {
           hint: `Install it by hand: orb -m ${this.vmName} -u root ${argv.join(' ')}`,
@@ -147,7 +169,7 @@ export class OrbStackRuntime extends PodmanRuntime {
 
   /** Adds subuid/subgid ranges for the machine user when missing; true when anything changed. */
   private async ensureSubIds(): Promise<boolean> {
-    const who = await this.hostExec(['id', '-un']);
+    const who = await this.host.run(['id', '-un']);
     const user = who.stdout.trim();
     if (who.exitCode !== 0 || !USER_NAME.test(user)) {
       throw new MinoError(`Unexpected user name in OrbStack machine: '${printable(user)}'`, {
@@ -156,9 +178,9 @@ export class OrbStackRuntime extends PodmanRuntime {
     }
     let changed = false;
     for (const file of ['/etc/subuid', '/etc/subgid']) {
-      const has = await this.asRoot(['grep', '-q', '--', `^${user}:`, file]);
+      const has = await this.rootHost.run(['grep', '-q', '--', `^${user}:`, file]);
       if (has.exitCode === 0) continue;
-      const add = await this.asRoot(['tee', '-a', file], `${user}:${SUBID_RANGE}\n`);
+      const add = await this.rootHost.run(['tee', '-a', file], { input: `${user}:${SUBID_RANGE}\n` });
       if (add.exitCode !== 0) {
         throw new MinoError(`Could not add ${user} to ${file} in '${this.vmName}': ${add.stderr.trim()}`, {
           hint: `Add the line '${user}:${SUBID_RANGE}' to ${file} in the machine`,

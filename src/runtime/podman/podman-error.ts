@@ -1,5 +1,6 @@
 import { MinoError } from '../../common/errors.js';
 import { redactArgs } from '../../common/redact.js';
+import { lastLines } from '../../common/text.js';
 
 /** Known podman failure patterns and what to do about them. */
 const HINTS: Array<[RegExp, string]> = [
@@ -49,12 +50,6 @@ export class VolumeInUseError extends MinoError {
     this.name = 'VolumeInUseError';
     this.containerIds = ids;
   }
-}
-
-/** The last `n` non-empty lines of a text, joined by newlines. */
-export function lastLines(text: string, n: number): string {
-  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
-  return lines.slice(-n).join('\n');
 }
 
 /** True when podman's error output says the object does not exist. */

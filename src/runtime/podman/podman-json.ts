@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { MinoError } from '../../common/errors.js';
-import type { ContainerState, ContainerSummary, RuntimeInfo, VolumeInfo } from '../container-runtime.js';
+import type {
+  ContainerState, ContainerSummary, ImageFacts, LocalImage, RuntimeInfo, SecretInfo, VolumeInfo,
+} from '../container-runtime.js';
 
 /**
  * Parsers for podman's `--format json` output. Podman's JSON is validated with zod so that a
@@ -30,10 +32,47 @@ const ContainerJson = z.object({
   Created: z.optional(z.number()),
 });
 
+const names = z.pipe(
+  z.optional(z.nullable(z.array(z.string()))),
+  z.transform((v) => v ?? []),
+);
+
 const ImageJson = z.object({
   Id: z.string(),
-  Names: z.optional(z.nullable(z.array(z.string()))),
+  Names: names,
+  Size: z.optional(z.number()),
+  Labels: labels,
+  Containers: z.optional(z.number()),
+  Created: z.optional(z.number()),
 });
+
+const ImageInspectJson = z.object({
+  Id: z.string(),
+  RepoTags: names,
+  Size: z.optional(z.number()),
+  Created: z.optional(z.string()),
+  User: z.optional(z.string()),
+  Labels: labels,
+  Config: z.optional(z.nullable(z.object({
+    User: z.optional(z.string()),
+    Labels: labels,
+  }))),
+});
+
+const SecretInspectJson = z.object({
+  ID: z.string(),
+  CreatedAt: z.optional(z.string()),
+  Spec: z.object({
+    Name: z.string(),
+    Labels: labels,
+  }),
+});
+
+/** graphStatus values are strings in podman 4 (`"true"`); accept other scalars as text too. */
+const graphStatus = z.pipe(
+  z.optional(z.nullable(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])))),
+  z.transform((v) => Object.fromEntries(Object.entries(v ?? {}).map(([k, x]) => [k, String(x)]))),
+);
 
 const InfoJson = z.object({
   host: z.object({
@@ -46,6 +85,8 @@ const InfoJson = z.object({
   store: z.object({
     graphDriverName: z.optional(z.string()),
     graphRoot: z.optional(z.string()),
+    runRoot: z.optional(z.string()),
+    graphStatus,
   }),
   version: z.object({ Version: z.string() }),
 });
@@ -96,15 +137,57 @@ export function parseContainerList(text: string): ContainerSummary[] {
   });
 }
 
-/** Parses `podman images --format json` into the `repository:tag` names of every image. */
-export function parseImageNames(text: string): string[] {
+/** Parses `podman images --format json`, merging the entries podman 4.3 prints once per name. */
+export function parseImageList(text: string): LocalImage[] {
   const list = parseJson('image list', text, z.nullable(z.array(ImageJson))) ?? [];
-  return list.flatMap((img) => img.Names ?? []);
+  const byId = new Map<string, LocalImage>();
+  for (const img of list) {
+    const seen = byId.get(img.Id);
+    if (seen) {
+      for (const n of img.Names) if (!seen.names.includes(n)) seen.names.push(n);
+      continue;
+    }
+    byId.set(img.Id, {
+      id: img.Id,
+      names: [...new Set(img.Names)],
+      sizeBytes: img.Size ?? 0,
+      labels: img.Labels,
+      containers: img.Containers ?? 0,
+      created: img.Created ?? 0,
+    });
+  }
+  return [...byId.values()];
+}
+
+/** Parses `podman image inspect --format json` of one image (podman prints a list). */
+export function parseImageInspect(text: string): ImageFacts | undefined {
+  const [img] = parseJson('image inspect', text, z.nullable(z.array(ImageInspectJson))) ?? [];
+  if (!img) return undefined;
+  return {
+    id: img.Id,
+    names: img.RepoTags,
+    sizeBytes: img.Size ?? 0,
+    user: img.Config?.User ?? img.User ?? '',
+    labels: { ...img.Labels, ...img.Config?.Labels },
+    created: img.Created,
+  };
+}
+
+/** Parses `podman secret inspect` output (a list). */
+export function parseSecretInspect(text: string): SecretInfo[] {
+  const list = parseJson('secret inspect', text, z.nullable(z.array(SecretInspectJson))) ?? [];
+  return list.map((s) => ({ id: s.ID, name: s.Spec.Name, labels: s.Spec.Labels, createdAt: s.CreatedAt }));
+}
+
+/** Non-empty lines of a `--format '{{.Name}}'` listing. */
+export function parseLines(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
 /** Parses `podman info --format json`. */
 export function parseInfo(text: string): RuntimeInfo {
   const info = parseJson('podman info', text, InfoJson);
+  const diff = info.store.graphStatus['Native Overlay Diff'];
   return {
     version: info.version.Version,
     rootless: info.host.security?.rootless ?? false,
@@ -114,6 +197,9 @@ export function parseInfo(text: string): RuntimeInfo {
     cgroupManager: info.host.cgroupManager ?? 'unknown',
     networkBackend: info.host.networkBackend ?? 'unknown',
     graphRoot: info.store.graphRoot ?? '',
+    runRoot: info.store.runRoot ?? '',
+    graphStatus: info.store.graphStatus,
+    nativeOverlayDiff: diff === undefined ? undefined : diff === 'true',
   };
 }
 

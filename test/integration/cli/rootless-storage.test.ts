@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextFreeSubIdStart } from '../../../src/app/doctor/host-checks.js';
 import { hasSubIdRange } from '../../../src/host/rootless-checks.js';
-import { IN_CI, IS_ROOT, hasPodman, minoBinFor } from '../../helpers/test-env.js';
+import { IN_CI, IS_ROOT, TEST_RUN, hasPodman, minoBinFor } from '../../helpers/test-env.js';
 
 /**
  * `mino setup` and the rootless storage driver, on a throwaway user of its own (created and
@@ -12,7 +12,8 @@ import { IN_CI, IS_ROOT, hasPodman, minoBinFor } from '../../helpers/test-env.js
  * with an image of the user's is left alone with a warning.
  */
 
-const USER = 'mino-storage-it';
+/** Per test run, so runs of several checkouts at once never share (and delete) one user. */
+const USER = `mino-st-${TEST_RUN}`.slice(0, 32);
 const HOME = `/home/${USER}`;
 const CONF = `${HOME}/.config/containers/storage.conf`;
 

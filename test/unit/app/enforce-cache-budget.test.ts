@@ -7,11 +7,11 @@ import { stateKeyFor, type SessionContext } from '../../../src/app/session-conte
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { CacheStore } from '../../../src/cache/cache-store.js';
 import { SessionStore } from '../../../src/session/session-store.js';
-import { FakeEngine } from './fake-engine.js';
+import { FakeRuntime } from '../../helpers/fake-runtime.js';
 
 describe('disk budget check of mino run', () => {
   let root: string;
-  let engine: FakeEngine;
+  let engine: FakeRuntime;
   let ctx: SessionContext;
   const GB = 1024 ** 3;
 
@@ -19,9 +19,8 @@ describe('disk budget check of mino run', () => {
     root = mkdtempSync(join(tmpdir(), 'mino-budget-'));
     vi.stubEnv('XDG_DATA_HOME', join(root, 'data'));
     const state = join(root, 'state');
-    engine = new FakeEngine();
-    engine.imagesJson = '[]';
-    ctx = { runtime: engine.runtime(), store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    engine = new FakeRuntime();
+    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
     const store = new CacheStore(state);
     for (const [name, used] of [['mino-cache-npm-000000000001', '2026-01-01T00:00:00Z'], ['mino-cache-npm-000000000002', '2026-03-01T00:00:00Z']] as const) {
       engine.volumes.set(name, { name, labels: {}, mountpoint: `/v/${name}` });

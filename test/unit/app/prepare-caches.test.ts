@@ -10,14 +10,14 @@ import { CacheStore } from '../../../src/cache/cache-store.js';
 import { cacheKeyOf } from '../../../src/cache/lockfiles.js';
 import { newSessionRecord } from '../../../src/session/session-record.js';
 import { SessionStore } from '../../../src/session/session-store.js';
-import { FakeEngine, container } from './fake-engine.js';
+import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
 
 const on = { enabled: true, fresh: false, readOnly: false };
 
 describe('dependency caches on the run path', () => {
   let state: string;
   let project: string;
-  let engine: FakeEngine;
+  let engine: FakeRuntime;
   let ctx: SessionContext;
   const said: string[] = [];
   const say = (m: string): void => {
@@ -27,8 +27,8 @@ describe('dependency caches on the run path', () => {
   beforeEach(() => {
     state = mkdtempSync(join(tmpdir(), 'mino-prepcache-'));
     project = mkdtempSync(join(tmpdir(), 'mino-prepcache-proj-'));
-    engine = new FakeEngine();
-    ctx = { runtime: engine.runtime(), store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    engine = new FakeRuntime();
+    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
     said.length = 0;
   });
   afterEach(() => {
@@ -51,14 +51,14 @@ describe('dependency caches on the run path', () => {
     const first = await resolveCacheMounts(ctx, project, on);
     expect(first.map((c) => [c.ecosystem, c.state, c.readOnly])).toEqual([['npm', 'miss', false], ['cargo', 'miss', false]]);
     await prepareCaches(ctx, first, say, new Date('2026-03-01T00:00:00Z'));
-    expect(engine.calls.sort()).toEqual([`volumeCreate mino-cache-cargo-${cacheKeyOf('c')}`, `volumeCreate ${npmVolume()}`, 'volumeList mino-cache-']);
+    expect(engine.callLog().map((c) => c.split(' {')[0]).sort()).toEqual([`volumeCreate mino-cache-cargo-${cacheKeyOf('c')}`, `volumeCreate ${npmVolume()}`, 'volumeList mino-cache-']);
     expect(engine.volumes.get(npmVolume())?.labels).toMatchObject({ 'io.mino.cache': 'true', 'io.mino.cache.ecosystem': 'npm', 'io.mino.cache.hash': cacheKeyOf('{}') });
 
-    engine.calls = [];
+    engine.clearCalls();
     const second = await resolveCacheMounts(ctx, project, on);
     expect(second.map((c) => c.state)).toEqual(['building', 'building']);
     await prepareCaches(ctx, second, say, new Date('2026-03-02T00:00:00Z'));
-    expect(engine.calls).toEqual(['volumeList mino-cache-']);
+    expect(engine.callLog()).toEqual(['volumeList mino-cache-']);
     expect(new CacheStore(state).get(npmVolume())?.last_used).toBe('2026-03-02T00:00:00.000Z');
   });
 
@@ -81,14 +81,14 @@ describe('dependency caches on the run path', () => {
     expect(fresh[0]?.volume).toMatch(new RegExp(`^${npmVolume()}-[0-9a-f]{6}$`));
     await prepareCaches(ctx, fresh, say);
     expect(engine.volumes.has(npmVolume())).toBe(false);
-    expect(engine.calls).toContain(`volumeRemove ${npmVolume()} force=false`);
+    expect(engine.callLog()).toContain(`volumeRemove ${npmVolume()} {"force":false}`);
     expect((await resolveCacheMounts(ctx, project, on))[0]).toMatchObject({ volume: fresh[0]?.volume, state: 'building' });
   });
 
   it('--cache-fresh keeps the old volume while a container uses it', async () => {
     writeFileSync(join(project, 'package-lock.json'), '{}');
     await prepareCaches(ctx, await resolveCacheMounts(ctx, project, on), say);
-    engine.containers.push(container('mino-other', 'running', { uses: npmVolume() }));
+    engine.containers.push(fakeContainer('mino-other', 'running', {}, { volumes: [npmVolume()] }));
     await prepareCaches(ctx, await resolveCacheMounts(ctx, project, { ...on, fresh: true }), say);
     expect(engine.volumes.has(npmVolume())).toBe(true);
     expect(said.join('\n')).toMatch(/still used by a container/);
@@ -99,7 +99,7 @@ describe('dependency caches on the run path', () => {
     await prepareCaches(ctx, await resolveCacheMounts(ctx, project, on), say);
     for (const [name, code] of [['ok', 0], ['bad', 3]] as const) {
       ctx.store.create(newSessionRecord({ name, projectDir: project, command: ['npm', 'ci'], containerId: `mino-${name}`, status: 'running', ownerPid: 999_999_999, mode: 'detached', homeVolume: null }));
-      engine.containers.push(container(`mino-${name}`, 'exited', { 'io.mino.session': name, 'io.mino.state': ctx.stateKey, 'io.mino.caches.finalize': npmVolume() }, code));
+      engine.containers.push(fakeContainer(`mino-${name}`, 'exited', { 'io.mino.session': name, 'io.mino.state': ctx.stateKey, 'io.mino.caches.finalize': npmVolume() }, { exitCode: code }));
     }
     engine.containers.reverse(); // the failed one is reconciled first
     await reconcileSessions(ctx);
@@ -111,7 +111,7 @@ describe('dependency caches on the run path', () => {
     writeFileSync(join(project, 'package-lock.json'), '{}');
     await prepareCaches(ctx, await resolveCacheMounts(ctx, project, on), say);
     ctx.store.create(newSessionRecord({ name: 'bad', projectDir: project, command: ['false'], containerId: 'mino-bad', status: 'running', ownerPid: 999_999_999, mode: 'detached', homeVolume: null }));
-    engine.containers.push(container('mino-bad', 'exited', { 'io.mino.session': 'bad', 'io.mino.state': ctx.stateKey, 'io.mino.caches.finalize': npmVolume() }, 1));
+    engine.containers.push(fakeContainer('mino-bad', 'exited', { 'io.mino.session': 'bad', 'io.mino.state': ctx.stateKey, 'io.mino.caches.finalize': npmVolume() }, { exitCode: 1 }));
     await reconcileSessions(ctx);
     expect(new CacheStore(state).get(npmVolume())?.state).toBe('building');
   });
@@ -122,8 +122,8 @@ describe('a cache whose volume vanished', () => {
     const state = mkdtempSync(join(tmpdir(), 'mino-prepcache-'));
     const project = mkdtempSync(join(tmpdir(), 'mino-prepcache-proj-'));
     try {
-      const engine = new FakeEngine();
-      const ctx: SessionContext = { runtime: engine.runtime(), store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+      const engine = new FakeRuntime();
+      const ctx: SessionContext = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
       writeFileSync(join(project, 'go.sum'), 'g');
       await prepareCaches(ctx, await resolveCacheMounts(ctx, project, on), () => undefined);
       const volume = `mino-cache-go-${cacheKeyOf('g')}`;

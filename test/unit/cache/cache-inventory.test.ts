@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { budgetedBytes, buildInventory, inUseBy, type InventoryInput } from '../../../src/cache/cache-inventory.js';
 import { finalized, newSidecar } from '../../../src/cache/cache-sidecar.js';
-import { parseImageList } from '../../../src/image/image-list.js';
+import { parseImageList } from '../../../src/runtime/podman/podman-json.js';
 import type { ContainerSummary, VolumeInfo } from '../../../src/runtime/container-runtime.js';
 
 const T = new Date('2026-03-01T00:00:00Z');

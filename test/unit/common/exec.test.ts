@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
 import {
-  CommandNotFoundError, execCapture, execInherit, execStreaming, exitCodeOf,
+  CommandNotFoundError, execCapture, execInherit, execPipe, execStreaming, exitCodeOf,
 } from '../../../src/common/exec.js';
 
 let dir: string;
@@ -74,6 +74,11 @@ describe('execCapture', () => {
       cwd: dir,
     });
     expect(result.stdout).toBe(`value with spaces|${dir}`);
+  });
+
+  it('gives the program exactly the environment passed, not a merge with this one', async () => {
+    const result = await execCapture(['sh', '-c', 'printf "%s|%s" "${HOME-unset}" "$MINO_Y"'], { env: { PATH: process.env.PATH, MINO_Y: 'y' } });
+    expect(result.stdout).toBe('unset|y');
   });
 
   it('passes arguments without a shell', async () => {
@@ -152,6 +157,30 @@ describe('execInherit', () => {
 
   it('raises CommandNotFoundError for a program that is not installed', async () => {
     expect(await rejection(execInherit(['mino-no-such-program-xyz']))).toBeInstanceOf(CommandNotFoundError);
+  });
+});
+
+describe('execPipe', () => {
+  it('feeds the output of the first program to the second', async () => {
+    const { source, target } = await execPipe(['printf', 'b\\na\\n'], ['sort']);
+    expect(source.exitCode).toBe(0);
+    expect(target).toEqual({ stdout: 'a\nb\n', stderr: '', exitCode: 0, signal: null });
+  });
+
+  it('reports the exit code and error output of each end', async () => {
+    const { source, target } = await execPipe(['sh', '-c', 'echo partial; echo broken >&2; exit 2'], ['sh', '-c', 'cat >/dev/null; exit 3']);
+    expect(source).toMatchObject({ exitCode: 2, stderr: 'broken\n' });
+    expect(target.exitCode).toBe(3);
+  });
+
+  it('ends when the second program stops reading early', async () => {
+    const { target } = await execPipe(['sh', '-c', 'yes | head -c 10000000'], ['head', '-c', '3']);
+    expect(target.stdout).toBe('y\ny');
+  });
+
+  it('raises CommandNotFoundError when either program is missing', async () => {
+    expect(await rejection(execPipe(['mino-no-such-program-xyz'], ['cat']))).toBeInstanceOf(CommandNotFoundError);
+    expect(await rejection(execPipe(['true'], ['mino-no-such-program-xyz']))).toBeInstanceOf(CommandNotFoundError);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecResult } from '../../../src/common/exec.js';
+import type { Host } from '../../../src/host/host.js';
 import {
   PACKAGE_NAMES, detectPackageManager, installCommands, packageNamesFor, type PackageManager,
 } from '../../../src/host/package-manager.js';
@@ -54,13 +55,17 @@ describe('packageNamesFor', () => {
 
 describe('detectPackageManager', () => {
   const result = (exitCode: number, stdout = ''): ExecResult => ({ stdout, stderr: '', exitCode, signal: null });
+  /** A host whose programs all answer through `run`. */
+  const host = (run: (argv: readonly string[]) => Promise<ExecResult>): Host => ({
+    name: 'test host', run, command: () => { throw new Error('not started'); },
+  });
 
   it('asks the shell for each manager in order and returns the first one found', async () => {
     const asked: string[][] = [];
-    const pm = await detectPackageManager(async (argv) => {
+    const pm = await detectPackageManager(host(async (argv) => {
       asked.push([...argv]);
       return argv[4] === 'pacman' ? result(0, '/usr/bin/pacman\n') : result(1);
-    });
+    }));
     expect(pm).toBe('pacman');
     expect(asked).toEqual([
       ['sh', '-c', 'command -v "$1"', 'sh', 'apt-get'],
@@ -70,19 +75,19 @@ describe('detectPackageManager', () => {
   });
 
   it('prefers apt-get when several are installed', async () => {
-    expect(await detectPackageManager(async (argv) => result(0, `/usr/bin/${argv[4]}\n`))).toBe('apt-get');
+    expect(await detectPackageManager(host(async (argv) => result(0, `/usr/bin/${argv[4]}\n`)))).toBe('apt-get');
   });
 
   it('skips a manager whose check fails to run or prints nothing', async () => {
-    const pm = await detectPackageManager(async (argv) => {
+    const pm = await detectPackageManager(host(async (argv) => {
       if (argv[4] === 'apt-get') throw new Error('boom');
       if (argv[4] === 'dnf') return result(0, '  \n');
       return argv[4] === 'apk' ? result(0, '/sbin/apk\n') : result(127);
-    });
+    }));
     expect(pm).toBe('apk');
   });
 
   it('returns undefined when none is installed', async () => {
-    expect(await detectPackageManager(async () => result(1))).toBeUndefined();
+    expect(await detectPackageManager(host(async () => result(1)))).toBeUndefined();
   });
 });

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   configuredDriver, explicitDriver, rootlessGraphRoot, setStorageDriver, userStorageConfPath, type StorageEnv,
 } from '../../../src/host/storage-conf.js';
-import { parseStoreInfo } from '../../../src/host/overlay-probe.js';
 
 const ENV: StorageEnv = { uid: 1000, user: 'ann', home: '/home/ann' };
 
@@ -90,14 +89,5 @@ describe('setStorageDriver', () => {
     const after = setStorageDriver(before, 'overlay');
     expect(after.startsWith(before)).toBe(true);
     expect((parse(after) as { storage: { driver: string } }).storage.driver).toBe('overlay');
-  });
-});
-
-describe('parseStoreInfo', () => {
-  it('reads the driver and Native Overlay Diff of podman info', () => {
-    const json = JSON.stringify({ store: { graphDriverName: 'overlay', graphStatus: { 'Native Overlay Diff': 'true', 'Supports d_type': 'true' } } });
-    expect(parseStoreInfo(json)).toEqual({ driver: 'overlay', nativeDiff: true });
-    expect(parseStoreInfo(JSON.stringify({ store: { graphDriverName: 'vfs', graphStatus: {} } }))).toEqual({ driver: 'vfs', nativeDiff: undefined });
-    expect(parseStoreInfo('not json')).toEqual({ driver: undefined, nativeDiff: undefined });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../../src/common/errors.js';
-import { PodmanError, hintForPodmanError, isNotFound, lastLines } from '../../../../src/runtime/podman/podman-error.js';
+import { PodmanError, hintForPodmanError, isNotFound } from '../../../../src/runtime/podman/podman-error.js';
 
 const HYBRID = 'crun cannot run on this cgroup v1 hybrid host. Run: mino setup (switches to runc)';
 const ULIMITS = 'The host cannot grant podman\'s default ulimits. Run: mino setup (sets default_ulimits)';
@@ -85,14 +85,6 @@ describe('PodmanError', () => {
 
   it('never shows a secret-looking KEY=value argument', () => {
     expect(new PodmanError(['exec', 'GH_TOKEN=ghp_secret', 'x'], 1, 'boom').message).toBe('podman exec GH_TOKEN=*** failed: boom');
-  });
-});
-
-describe('lastLines', () => {
-  it('returns the last n non-empty lines without trailing spaces', () => {
-    expect(lastLines('a  \n\nb\t\nc\n\n', 2)).toBe('b\nc');
-    expect(lastLines('a\nb', 5)).toBe('a\nb');
-    expect(lastLines('\n \n', 3)).toBe('');
   });
 });
 

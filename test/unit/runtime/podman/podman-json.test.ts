@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../../src/common/errors.js';
 import {
-  parseContainerList, parseDu, parseImageNames, parseInfo, parseVolumeList,
+  parseContainerList, parseDu, parseImageInspect, parseImageList, parseInfo, parseLines, parseSecretInspect, parseVolumeList,
 } from '../../../../src/runtime/podman/podman-json.js';
 
 /** Output captured from podman 4.3.1 on Debian 12 (`--format json`). */
@@ -155,27 +155,71 @@ describe('parseContainerList', () => {
   });
 });
 
-describe('parseImageNames', () => {
-  it('lists every repository:tag of `podman images`', () => {
-    expect(parseImageNames(fixture('images.json'))).toEqual(['localhost/mino-probe:1', 'localhost/mino-dev-busybox:latest']);
+describe('parseImageList', () => {
+  it('lists every image with its names, size, labels and container count', () => {
+    const images = parseImageList(fixture('images.json'));
+    expect(images.flatMap((i) => i.names)).toEqual(['localhost/mino-probe:1', 'localhost/mino-dev-busybox:latest']);
+    expect(images.every((i) => /^[0-9a-f]{64}$/.test(i.id) && i.sizeBytes > 0)).toBe(true);
   });
 
-  it('skips dangling images and keeps every name of multi-tagged ones', () => {
+  it('keeps dangling images (no names) and every name of multi-tagged ones', () => {
     const text = JSON.stringify([
       { Id: 'a', Names: ['localhost/x:1', 'localhost/x:latest'] },
       { Id: 'b' },
-      { Id: 'c', Names: null },
+      { Id: 'c', Names: null, Labels: null },
     ]);
-    expect(parseImageNames(text)).toEqual(['localhost/x:1', 'localhost/x:latest']);
-  });
-
-  it.each(['', 'null', '[]'])('returns no images for the empty output %j', (text) => {
-    expect(parseImageNames(text)).toEqual([]);
+    expect(parseImageList(text).map((i) => [i.id, i.names, i.labels])).toEqual([
+      ['a', ['localhost/x:1', 'localhost/x:latest'], {}], ['b', [], {}], ['c', [], {}],
+    ]);
   });
 
   it('explains a name list of the wrong type', () => {
-    expect(errorOf(() => parseImageNames('[{"Id":"a","Names":"x"}]')).message)
+    expect(errorOf(() => parseImageList('[{"Id":"a","Names":"x"}]')).message)
       .toBe('Unexpected podman output for image list: field 0.Names is invalid');
+  });
+});
+
+describe('parseImageInspect', () => {
+  const inspect = (image: Record<string, unknown>): string => JSON.stringify([{ Id: 'f'.repeat(64), ...image }]);
+
+  it('reads the ID, names, size, labels and the user the image runs as', () => {
+    expect(parseImageInspect(inspect({
+      RepoTags: ['localhost/mino-base:latest'], Size: 1234, Created: '2026-01-02T03:04:05Z',
+      Config: { User: 'developer', Labels: { 'io.mino.image': 'base' } }, Labels: { 'io.mino.image': 'base' }, User: 'developer',
+    }))).toEqual({
+      id: 'f'.repeat(64), names: ['localhost/mino-base:latest'], sizeBytes: 1234, user: 'developer',
+      labels: { 'io.mino.image': 'base' }, created: '2026-01-02T03:04:05Z',
+    });
+  });
+
+  it('takes the user from Config, then the top level, else root (empty)', () => {
+    expect(parseImageInspect(inspect({ Config: { User: '1000:1000' }, User: 'other' }))?.user).toBe('1000:1000');
+    expect(parseImageInspect(inspect({ User: 'other' }))?.user).toBe('other');
+    expect(parseImageInspect(inspect({ Config: null, Labels: null, RepoTags: null }))).toMatchObject({ user: '', labels: {}, names: [] });
+  });
+
+  it('returns undefined for an empty list', () => {
+    expect(parseImageInspect('[]')).toBeUndefined();
+  });
+});
+
+describe('parseSecretInspect', () => {
+  it('reads names, IDs and labels, never a value', () => {
+    const text = JSON.stringify([{
+      ID: 'a6d6047a57aa57a6178eccf2a', CreatedAt: '2026-12-02T03:10:14.39Z', UpdatedAt: '2026-12-02T03:10:14.39Z',
+      Spec: { Name: 'mino-x', Driver: { Name: 'file', Options: { path: '/x' } }, Labels: { 'io.mino.session': 'demo' } },
+    }, { ID: 'b', Spec: { Name: 'plain', Labels: null } }]);
+    expect(parseSecretInspect(text)).toEqual([
+      { id: 'a6d6047a57aa57a6178eccf2a', name: 'mino-x', labels: { 'io.mino.session': 'demo' }, createdAt: '2026-12-02T03:10:14.39Z' },
+      { id: 'b', name: 'plain', labels: {}, createdAt: undefined },
+    ]);
+  });
+});
+
+describe('parseLines', () => {
+  it('keeps the non-empty trimmed lines', () => {
+    expect(parseLines('podman\n  mynet \n\n')).toEqual(['podman', 'mynet']);
+    expect(parseLines('')).toEqual([]);
   });
 });
 
@@ -190,6 +234,9 @@ describe('parseInfo', () => {
       cgroupManager: 'cgroupfs',
       networkBackend: 'netavark',
       graphRoot: '/var/lib/containers/storage',
+      runRoot: '/run/containers/storage',
+      graphStatus: { 'Backing Filesystem': 'extfs', 'Native Overlay Diff': 'true', 'Supports d_type': 'true', 'Using metacopy': 'false' },
+      nativeOverlayDiff: true,
     });
   });
 
@@ -203,6 +250,9 @@ describe('parseInfo', () => {
       cgroupManager: 'cgroupfs',
       networkBackend: 'netavark',
       graphRoot: '/home/mino-test/.local/share/containers/storage',
+      runRoot: '/run/user/1002/containers',
+      graphStatus: {},
+      nativeOverlayDiff: undefined,
     });
   });
 
@@ -216,7 +266,16 @@ describe('parseInfo', () => {
       cgroupManager: 'unknown',
       networkBackend: 'unknown',
       graphRoot: '',
+      runRoot: '',
+      graphStatus: {},
+      nativeOverlayDiff: undefined,
     });
+  });
+
+  it('reads graph status values of any scalar type as text', () => {
+    const info = parseInfo(JSON.stringify({ host: {}, store: { graphDriverName: 'overlay', graphStatus: { 'Native Overlay Diff': false, 'Layers': 3 } }, version: { Version: '5.0.0' } }));
+    expect(info.graphStatus).toEqual({ 'Native Overlay Diff': 'false', Layers: '3' });
+    expect(info.nativeOverlayDiff).toBe(false);
   });
 
   it('explains which section is missing', () => {

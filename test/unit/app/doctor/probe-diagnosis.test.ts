@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseProbe } from '../../../src/host/probe-diagnosis.js';
+import { diagnoseProbe } from '../../../../src/app/doctor/probe-diagnosis.js';
 
 describe('diagnoseProbe', () => {
   it.each([

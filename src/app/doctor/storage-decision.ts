@@ -1,31 +1,22 @@
+import type { LocalImage, StoreInventory, VolumeInfo } from '../../runtime/container-runtime.js';
+
 /**
  * What to do about a rootless podman store on the `vfs` driver (every image layer a full copy:
  * slow builds, multiplied disk use). Pure decisions on facts gathered elsewhere.
  */
 
-/** One image of `podman images`. */
-export interface InventoryImage {
-  id: string;
-  /** `repository:tag` names; empty for an untagged image. */
-  names: string[];
-  labels: Record<string, string>;
-}
-
-/** One volume of `podman volume ls`. */
-export interface InventoryVolume {
-  name: string;
-  labels: Record<string, string>;
-}
-
-/** Everything `podman system reset` would remove from a store. */
-export interface StoreInventory {
-  images: InventoryImage[];
-  /** Container names (`podman ps -a`, pod infra containers included). */
-  containers: string[];
-  volumes: InventoryVolume[];
-  secrets: string[];
-  /** Network names besides podman's default `podman`. */
-  networks: string[];
+/**
+ * What a store holds, as far as the decision needs it: a {@link StoreInventory} of the runtime
+ * is one.
+ */
+export interface StoreContents {
+  images: ReadonlyArray<Pick<LocalImage, 'id' | 'names' | 'labels'>>;
+  /** Container names (build containers included). */
+  containers: readonly string[];
+  volumes: ReadonlyArray<Pick<VolumeInfo, 'name' | 'labels'>>;
+  secrets: readonly string[];
+  /** Network names; podman's default `podman` is not the user's and is skipped. */
+  networks: readonly string[];
 }
 
 /** An inventory split into what mino can recreate and what would be lost. */
@@ -66,7 +57,7 @@ export function isRebuildableImage(name: string, baseFrom: string | undefined): 
  * `mino-home-*` and named volumes `mino-vol-*` included: they hold state) and every custom
  * network is the user's.
  */
-export function splitInventory(inventory: StoreInventory, baseFrom: string | undefined): InventorySplit {
+export function splitInventory(inventory: StoreContents, baseFrom: string | undefined): InventorySplit {
   const rebuildable: string[] = [];
   const foreign: string[] = [];
   const seen = new Set<string>();
@@ -91,7 +82,7 @@ export function splitInventory(inventory: StoreInventory, baseFrom: string | und
   for (const name of inventory.secrets) {
     (name.startsWith('mino-') && !name.startsWith('mino-test-') ? rebuildable : foreign).push(`secret ${name}`);
   }
-  for (const name of inventory.networks) foreign.push(`network ${name}`);
+  for (const name of inventory.networks) if (name !== 'podman') foreign.push(`network ${name}`);
   return { rebuildable, foreign };
 }
 

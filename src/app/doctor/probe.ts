@@ -1,6 +1,6 @@
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
-import { MinoError } from '../common/errors.js';
-import { buildContainerArgs } from '../runtime/podman/podman-args.js';
+import { MinoError } from '../../common/errors.js';
+import type { Host } from '../../host/host.js';
+import type { ContainerRuntime, ContainerSpec } from '../../runtime/container-runtime.js';
 import { diagnoseProbe, type ProbeProblem } from './probe-diagnosis.js';
 
 /** Tag of the tiny image the probe container runs (no registry needed: built from the host's `true`). */
@@ -37,36 +37,40 @@ export interface ProbeImageSource {
 }
 
 /** Finds the files of the probe image on the podman host. */
-export async function probeImageSource(runtime: ContainerRuntime): Promise<ProbeImageSource> {
+export async function probeImageSource(host: Host): Promise<ProbeImageSource> {
   let binary: string | undefined;
   for (const candidate of ['/usr/bin/true', '/bin/true']) {
-    const test = await runtime.hostExec(['test', '-x', candidate]);
+    const test = await host.run(['test', '-x', candidate]);
     if (test.exitCode === 0) {
       binary = candidate;
       break;
     }
   }
   if (!binary) throw new MinoError('Cannot build the probe image: no /usr/bin/true on the podman host');
-  const ldd = await runtime.hostExec(['ldd', binary]);
+  const ldd = await host.run(['ldd', binary]);
   // A static binary makes ldd fail ("not a dynamic executable"): then it needs no libraries.
   const libs = ldd.exitCode === 0 ? parseLddPaths(ldd.stdout) : [];
   const paths = [binary, ...libs].map((p) => p.replace(/^\/+/, ''));
   return { binary, paths, changes: [`CMD ["${binary}"]`, 'LABEL io.mino.probe=true'] };
 }
 
+/** Imports the probe image from `source` (the host's `true` and its libraries, links followed). */
+export async function importProbeImage(runtime: ContainerRuntime, source: ProbeImageSource): Promise<void> {
+  await runtime.importImage('/', PROBE_IMAGE, { paths: source.paths, dereference: true, changes: source.changes });
+}
+
 /**
  * Makes sure the probe image exists: imports the podman host's own `true` binary and the
  * libraries it links as a one-layer image. Works offline on any Linux podman host.
  */
-export async function ensureProbeImage(runtime: ContainerRuntime): Promise<void> {
+export async function ensureProbeImage(runtime: ContainerRuntime, host: Host): Promise<void> {
   if (await runtime.imageExists(PROBE_IMAGE)) return;
-  const { paths, changes } = await probeImageSource(runtime);
-  await runtime.importImage('/', PROBE_IMAGE, { paths, dereference: true, changes });
+  await importProbeImage(runtime, await probeImageSource(host));
 }
 
-/** The podman arguments of one probe run (`run --rm --init` of `true`, labelled). */
-export function probeRunArgs(network: string, ulimits?: string[], init = true): string[] {
-  return buildContainerArgs('run', {
+/** The container of one probe run (`run --rm --init` of `true`, labelled). */
+export function probeSpec(network: string, ulimits?: string[], init = true): ContainerSpec {
+  return {
     image: PROBE_IMAGE,
     command: [],
     autoRemove: true,
@@ -75,13 +79,12 @@ export function probeRunArgs(network: string, ulimits?: string[], init = true): 
     network,
     ulimits,
     labels: { 'io.mino.probe': 'true' },
-  });
+  };
 }
 
 /** Runs the probe container once (`podman run --rm` of `true`) on the given network. */
 export async function runProbe(runtime: ContainerRuntime, network: string, ulimits?: string[]): Promise<ProbeResult> {
-  const args = probeRunArgs(network, ulimits);
-  const result = await runtime.hostExec(['podman', ...args]);
+  const result = await runtime.runCaptured(probeSpec(network, ulimits));
   const ok = result.exitCode === 0;
   return { ok, network, stderr: result.stderr.trim(), problem: ok ? undefined : diagnoseProbe(result.stderr) };
 }

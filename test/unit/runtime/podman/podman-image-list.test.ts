@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseImageList } from '../../../src/image/image-list.js';
+import { parseImageList } from '../../../../src/runtime/podman/podman-json.js';
 
 describe('podman image list', () => {
   it('merges the entries podman 4.3 prints once per name of one image', () => {
-    const images = parseImageList(readFileSync(new URL('../../fixtures/podman/images-mino.json', import.meta.url), 'utf8'));
+    const images = parseImageList(readFileSync(new URL('../../../fixtures/podman/images-mino.json', import.meta.url), 'utf8'));
     const base = images.filter((i) => i.names.includes('localhost/mino-base:latest'));
     expect(base).toHaveLength(1);
     expect(base[0]?.names.sort()).toEqual(['localhost/mino-base:9e097138ece9', 'localhost/mino-base:latest']);

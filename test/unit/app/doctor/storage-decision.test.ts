@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  decideStorage, isRebuildableImage, normalizeImageRef, splitInventory, type StorageFacts, type StoreInventory,
-} from '../../../src/host/storage-decision.js';
+  decideStorage, isRebuildableImage, normalizeImageRef, splitInventory, type StorageFacts, type StoreContents,
+} from '../../../../src/app/doctor/storage-decision.js';
 
 const BASE_FROM = 'docker.io/library/debian:bookworm-slim';
 
-function inventory(partial: Partial<StoreInventory> = {}): StoreInventory {
+function inventory(partial: Partial<StoreContents> = {}): StoreContents {
   return { images: [], containers: [], volumes: [], secrets: [], networks: [], ...partial };
 }
 
@@ -57,7 +57,7 @@ describe('splitInventory', () => {
     expect(split.foreign).toEqual(['image 222222222222 (untagged)', 'image 333333333333 (untagged)']);
   });
 
-  it('keeps every container, agent home, named volume and custom network as the user\'s', () => {
+  it('keeps every container, agent home, named volume and custom network as the user\'s (not podman\'s default network)', () => {
     const split = splitInventory(inventory({
       containers: ['mino-session-1'],
       volumes: [
@@ -67,7 +67,7 @@ describe('splitInventory', () => {
         { name: 'mino-vol-data', labels: { 'io.mino.volume': 'data' } },
       ],
       secrets: ['mino-abc', 'mino-test-x', 'github-token'],
-      networks: ['mynet'],
+      networks: ['podman', 'mynet'],
     }), BASE_FROM);
     expect(split.rebuildable).toEqual(['volume mino-cache-npm-0123456789ab', 'secret mino-abc']);
     expect(split.foreign).toEqual([

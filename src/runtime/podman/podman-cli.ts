@@ -1,0 +1,111 @@
+import {
+  execCapture, execInherit, execPipe, execStreaming, type ExecResult, type PipeResult, type StreamingProcess,
+} from '../../common/exec.js';
+import { log } from '../../common/logger.js';
+import { redactArgs } from '../../common/redact.js';
+import type { Host } from '../../host/host.js';
+import type { StoreLocation } from '../container-runtime.js';
+import { validateMountPath } from '../validate.js';
+import { PodmanError, isNotFound } from './podman-error.js';
+
+/**
+ * The podman command line of one engine: podman on a {@link Host} (this machine, another user,
+ * an OrbStack VM), optionally on another image store. Every podman process mino starts is
+ * started here, so the store flags, logging and error handling are the same for all of them.
+ */
+
+/** Exit code of coreutils `timeout` when the time ran out. */
+const TIMEOUT_EXIT = 124;
+
+/** Global podman flags that select `store` (empty for the default store). */
+export function storeArgs(store: StoreLocation | undefined): string[] {
+  if (!store) return [];
+  if (!/^[a-z0-9_]+$/.test(store.driver)) throw new PodmanError(['--storage-driver'], 1, `invalid storage driver ${store.driver}`);
+  return [
+    '--root', validateMountPath('source', store.graphRoot),
+    '--runroot', validateMountPath('source', store.runRoot),
+    '--storage-driver', store.driver,
+  ];
+}
+
+/** Runs podman on one host and store. */
+export class PodmanCli {
+  private readonly global: readonly string[];
+
+  constructor(readonly host: Host, readonly store: StoreLocation | undefined) {
+    this.global = storeArgs(store);
+  }
+
+  /** argv (on the host) of `podman <global flags> <args>`. */
+  hostArgv(args: readonly string[]): string[] {
+    return ['podman', ...this.global, ...args];
+  }
+
+  /** Runs podman and captures its output; never throws for a non-zero exit. */
+  async capture(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    log.debug('podman', { args: redactArgs(args) });
+    const { argv, env } = this.host.command(this.hostArgv(args));
+    const result = await execCapture(argv, { env, timeoutMs: options.timeoutMs });
+    log.trace('podman done', { exitCode: result.exitCode, stderr: result.stderr.slice(0, 2000) });
+    return result;
+  }
+
+  /**
+   * Like {@link capture}, but podman is stopped after `timeoutMs`. The limit is kept on the
+   * podman host (coreutils `timeout`), so podman in a VM stops too; a local limit backs it up.
+   */
+  async captureWithin(args: readonly string[], timeoutMs: number): Promise<ExecResult & { timedOut: boolean }> {
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    log.debug('podman', { args: redactArgs(args), timeoutSeconds: seconds });
+    const { argv, env } = this.host.command(['timeout', String(seconds), ...this.hostArgv(args)]);
+    const result = await execCapture(argv, { env, timeoutMs: seconds * 1000 + 10_000 });
+    return { ...result, timedOut: result.exitCode === TIMEOUT_EXIT || result.signal !== null };
+  }
+
+  /** Runs podman and returns stdout, throwing a PodmanError (with a hint) on failure. */
+  async ok(args: readonly string[]): Promise<string> {
+    const result = await this.capture(args);
+    if (result.exitCode !== 0) throw new PodmanError(args, result.exitCode, result.stderr);
+    return result.stdout;
+  }
+
+  /** Like {@link ok}, but a "no such object" failure is not an error. */
+  async ignoringMissing(args: readonly string[]): Promise<void> {
+    const result = await this.capture(args);
+    if (result.exitCode !== 0 && !isNotFound(result.stderr)) throw new PodmanError(args, result.exitCode, result.stderr);
+  }
+
+  /** Runs podman attached to this process's stdio; returns its exit code. */
+  inherit(args: readonly string[]): Promise<number> {
+    log.debug('podman (attached)', { args: redactArgs(args) });
+    const { argv, env } = this.host.command(this.hostArgv(args));
+    return execInherit(argv, { env });
+  }
+
+  /** Runs podman with its output delivered line by line. */
+  streaming(args: readonly string[], onLine: (line: string) => void, options: { signal?: AbortSignal } = {}): StreamingProcess {
+    log.debug('podman (streaming)', { args: redactArgs(args) });
+    const { argv, env } = this.host.command(this.hostArgv(args));
+    return execStreaming(argv, onLine, { env, signal: options.signal });
+  }
+
+  /**
+   * Runs podman with `input` on a real pipe. podman insists on a pipe (`secret create … -`
+   * refuses anything else), and Node gives a child a socket, so a fixed adapter turns it into
+   * one: `sh -c 'cat | exec "$@"' sh podman …`. The script is constant; the podman arguments
+   * are positional parameters, never code, and the input never appears in an argv.
+   */
+  async withPipedInput(args: readonly string[], input: string): Promise<ExecResult> {
+    log.debug('podman (stdin)', { args: redactArgs(args) });
+    const { argv, env } = this.host.command(['sh', '-c', 'cat | exec "$@"', 'sh', ...this.hostArgv(args)]);
+    return execCapture(argv, { env, input });
+  }
+
+  /** Runs `<program on the host> | podman <args>` without a shell. */
+  pipeFrom(source: readonly string[], args: readonly string[]): Promise<PipeResult> {
+    log.debug('podman (piped)', { source, args: redactArgs(args) });
+    const from = this.host.command(source);
+    const to = this.host.command(this.hostArgv(args));
+    return execPipe(from.argv, to.argv, { env: to.env });
+  }
+}
