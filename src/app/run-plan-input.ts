@@ -1,5 +1,6 @@
 import { DEFAULT_SHELL_COMMAND } from '../config/defaults.js';
 import type { CacheMount } from '../cache/cache-mounts.js';
+import type { EgressPlan } from '../network/egress-plan.js';
 import type { RunPlanInput } from '../launch/run-plan.js';
 import { VERSION } from '../version.js';
 import { isMinoImage } from '../volume/home-volume.js';
@@ -10,12 +11,16 @@ import type { HostFacts, RunRequest } from './run-request.js';
  * this machine to the inputs of the pure plan builder. No I/O.
  */
 
-/** What the run resolved before planning: the image, its layers' environment, the caches. */
+/** What the run resolved before planning: the image, its layers' environment, the caches, the network. */
 export interface ResolvedRun {
   sessionName: string;
   image: string;
   layerEnv: Readonly<Record<string, string>>;
   caches: readonly CacheMount[];
+  /** The plain network mode (when there is no egress plan). */
+  network?: string;
+  /** The egress plan of an allowlisted or learning session. */
+  egress?: EgressPlan;
 }
 
 /** The uid mino-built images run as (`developer`); other images are left to podman. */
@@ -37,7 +42,8 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     shell: config?.shell === undefined ? DEFAULT_SHELL_COMMAND : [config.shell],
     detach: req.detach,
     readOnly: req.readOnly || (config?.readOnly ?? false),
-    network: req.network ?? config?.network,
+    network: resolved.network,
+    egress: resolved.egress,
     cliEnv: req.env,
     cliVolumes: req.volumes,
     configEnv: config?.env,

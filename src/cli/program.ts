@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, MinoError } from '../common/errors.js';
 import { VERSION } from '../version.js';
 import { addVerbosityOptions } from './global-options.js';
+import { registerEgressProxy } from './commands/egress-proxy.js';
 import { registerExec } from './commands/exec.js';
 import { registerGc } from './commands/gc.js';
 import { registerLayers } from './commands/layers.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerTrust(program);
   registerCompletions(program);
+  registerEgressProxy(program);
   addConfigOptions(program);
   addVerbosityOptions(program);
   for (const sub of program.commands) {

@@ -7,9 +7,10 @@ import { parseRules, type Rule } from './rule.js';
  * Which network a session gets, from flags and configuration, with mino 1.6's precedence (first
  * match wins): CLI allowlist (`--network-allow` and `--network-preset` together), CLI
  * `--network`, config allowlist (`network_allow` and `network_preset` together), config
- * `network`, then `bridge`. An allowlist next to `--network none` or `host` (or `learn`) from the
- * same place is a contradiction and exits 2; `--network bridge` with an allowlist means the
- * allowlist. Pure: the rules are parsed here, the presets expanded later (their registry hosts
+ * `network`, then the default (`bridge`). An allowlist next to `--network none` or `host` from
+ * the same place is a contradiction and exits 2 (on the command line, `--network learn` with an
+ * allowlist too); `bridge` with an allowlist means the allowlist, and so does a configured
+ * `network = "learn"` next to a configured allowlist (what `--network learn --save` leaves). Pure: the rules are parsed here, the presets expanded later (their registry hosts
  * come from the host's configuration).
  */
 
@@ -69,7 +70,7 @@ export function resolveNetworkChoice(req: NetworkRequest): NetworkChoice {
   if (cliMode !== undefined) return cliMode === 'learn' ? { mode: 'learn', source: 'cli' } : { mode: cliMode, source: 'cli' };
   const configMode = config.network === undefined ? undefined : checkMode(config.network, ' in the configuration (container.network)');
   if ((config.allow?.length ?? 0) > 0 || config.preset !== undefined) {
-    if (configMode !== undefined && configMode !== 'bridge') {
+    if (configMode === 'none' || configMode === 'host') {
       throw new UsageError(
         `The configuration sets container.network = "${configMode}" together with ${(config.allow?.length ?? 0) > 0 ? 'network_allow' : 'network_preset'}`,
         'Remove one of them (mino config show lists where each value comes from), or override with --network on the command line',

@@ -49,6 +49,11 @@ export function networkRecords(stateDir: string): JsonRecordDir {
   return new JsonRecordDir(join(stateDir, 'network'), 'network record');
 }
 
+/** The proxy's own log (its errors) next to the session's record. */
+export function networkLogPath(stateDir: string, session: string): string {
+  return join(stateDir, 'network', `${session}.log`);
+}
+
 /** Reads a session's record; undefined when there is none or it cannot be parsed. */
 export function readNetworkRecord(stateDir: string, session: string): NetworkRecord | undefined {
   let text: string | undefined;
