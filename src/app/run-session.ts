@@ -41,7 +41,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   const caches = await resolveCacheMounts(ctx, req.projectDir, { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false });
 
   // 3. The plan.
-  const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName);
+  const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
   const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, ...network }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   if (req.dryRun) {

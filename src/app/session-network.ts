@@ -11,6 +11,7 @@ import { blockedSummary, learnedRules, learnLine, type NetworkRecord } from '../
 import { presetRules } from '../network/presets.js';
 import { discoverRegistryHosts, hostRegistrySources, type RegistryDiscovery } from '../network/registry-hosts.js';
 import type { Rule } from '../network/rule.js';
+import { isMinoImage } from '../volume/home-volume.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import type { SessionContext } from './session-context.js';
 
@@ -60,9 +61,9 @@ export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): Pend
 }
 
 /** Builds the network part of the plan inputs (the egress plan once its I/O is done). */
-export async function networkInputs(ctx: SessionContext, facts: HostFacts, choice: NetworkChoice, pending: PendingEgress | undefined, sessionName: string): Promise<{ network?: string; egress?: EgressPlan }> {
+export async function networkInputs(ctx: SessionContext, facts: HostFacts, choice: NetworkChoice, pending: PendingEgress | undefined, sessionName: string, image: string): Promise<{ network?: string; egress?: EgressPlan }> {
   if (!pending) return { network: choice.mode };
-  return { egress: egressPlanFor(ctx, facts, pending.choice, sessionName, await pending.registries, await pending.hooksDirs) };
+  return { egress: egressPlanFor(ctx, facts, pending.choice, sessionName, await pending.registries, await pending.hooksDirs, isMinoImage(image)) };
 }
 
 /** The egress plan (pure, given what the I/O found). */
@@ -73,6 +74,7 @@ export function egressPlanFor(
   sessionName: string,
   registries: RegistryDiscovery | undefined,
   systemHooksDirs: readonly string[],
+  sshConfig = false,
 ): EgressPlan {
   const rules: Rule[] = [];
   const presets = choice.mode === 'allowlist' ? choice.presets : [];
@@ -82,7 +84,7 @@ export function egressPlanFor(
   }
   const paths = egressPaths(egressBase(facts.env, ctx.stateDir, facts.uid), ctx.stateKey, sessionName);
   const notes = presets.length > 0 ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`) : [];
-  return buildEgressPlan({ mode: choice.mode, rules, presets, paths, systemHooksDirs, notes });
+  return buildEgressPlan({ mode: choice.mode, rules, presets, paths, systemHooksDirs, notes, sshConfig });
 }
 
 /** The lines `--dry-run` prints about an egress policy (shell comments before the podman line). */

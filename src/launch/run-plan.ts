@@ -209,6 +209,10 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     ? homeVolumeName(projectDir)
     : undefined;
   if (homeVolume !== undefined) mounts.push({ source: homeVolume, target: HOME_TARGET, readOnly: false, origin: 'home' });
+  const sshConfig = input.egress?.sshConfig;
+  if (sshConfig && !mounts.some((m) => m.target === sshConfig.target)) {
+    mounts.push({ source: sshConfig.source, target: sshConfig.target, readOnly: true, origin: 'egress' });
+  }
   const namedVolumes = [...new Set(mounts.flatMap((m) => (m.volume === undefined ? [] : [m.volume])))];
   const warnings: string[] = [];
   const caches: CacheMount[] = [];

@@ -2,6 +2,7 @@ import type { EgressPaths } from './egress-paths.js';
 import type { EgressMode, PolicyText } from './policy.js';
 import type { PresetName } from './presets.js';
 import { formatRule, type Rule } from './rule.js';
+import { SSH_CONFIG_TARGET, sshProxyConfigPath } from './ssh-proxy-config.js';
 
 /**
  * The egress part of a run plan, as plain data: the policy (what `--dry-run` prints, what the
@@ -26,6 +27,8 @@ export interface EgressPlan {
   env: Record<string, string>;
   /** Things the user should hear (e.g. a preset registry not found on this host). */
   notes: string[];
+  /** The ssh client config routing ssh through the proxy, mounted read-only (mino images). */
+  sshConfig?: { source: string; target: string };
 }
 
 /** The proxy variables for a listener. */
@@ -51,6 +54,8 @@ export interface EgressPlanInput {
   /** The host's configured OCI hook directories (kept, so mino does not switch them off). */
   systemHooksDirs: readonly string[];
   notes?: readonly string[];
+  /** Mount the ssh ProxyCommand config (images known to read /etc/ssh/ssh_config.d). */
+  sshConfig?: boolean;
 }
 
 /** Builds the egress plan; duplicate rules are dropped (first kept). */
@@ -65,5 +70,6 @@ export function buildEgressPlan(input: EgressPlanInput): EgressPlan {
     hooksDirs: [...input.systemHooksDirs.filter((d) => d !== input.paths.hooksDir), input.paths.hooksDir],
     env: proxyEnv(EGRESS_LISTEN),
     notes: [...(input.notes ?? [])],
+    ...(input.sshConfig ? { sshConfig: { source: sshProxyConfigPath(input.paths.base, EGRESS_LISTEN.port), target: SSH_CONFIG_TARGET } } : {}),
   };
 }

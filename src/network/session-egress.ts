@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, lstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { writeFileAtomic } from '../common/atomic-write.js';
@@ -13,6 +13,7 @@ import { answerHook, readHookRequests } from './hook-fifo.js';
 import { networkLogPath, readNetworkRecord, type NetworkRecord } from './network-record.js';
 import { hookDocument } from './netns-hook.js';
 import { findProgram } from './proxy/netns-listener.js';
+import { sshProxyConfig } from './ssh-proxy-config.js';
 
 /**
  * Starting and ending a session's egress proxy from `mino run`. The proxy is a detached process
@@ -75,6 +76,10 @@ export function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, pa
   const fifo = spawnSync('mkfifo', ['-m', '600', paths.attach, paths.attached], { encoding: 'utf8' });
   if (fifo.status !== 0) throw new MinoError(`Cannot create the egress FIFOs in ${paths.dir}: ${(fifo.stderr || fifo.error?.message || '').trim()}`);
   writeFileAtomic(paths.hookFile, hookDocument(paths.dir), { mode: 0o600 });
+  if (plan.sshConfig && !existsSync(plan.sshConfig.source)) {
+    // Read by the container user through a read-only bind mount.
+    writeFileAtomic(plan.sshConfig.source, sshProxyConfig(plan.listen.port), { mode: 0o644 });
+  }
   const launch: EgressLaunch = {
     version: 1,
     session: ctx.session,
