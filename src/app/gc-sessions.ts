@@ -1,4 +1,5 @@
 import type { Orphan, SessionFix } from '../session/reconcile.js';
+import type { ReapedProxy } from './network-control.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import type { SessionContext } from './session-context.js';
 
@@ -10,12 +11,15 @@ export interface GcResult {
   removed: Orphan[];
   /** Orphans whose owner process still lives: reported, left alone. */
   kept: Orphan[];
+  /** Egress proxies stopped because their session is over. */
+  proxies: ReapedProxy[];
   warnings: string[];
 }
 
 /**
- * Reconciles sessions, then removes this state directory's mino containers that no active
- * session accounts for and whose owner process is gone. With `dryRun`, only reports.
+ * Reconciles sessions (which also stops egress proxies whose session is over), then removes this
+ * state directory's mino containers that no active session accounts for and whose owner process
+ * is gone. With `dryRun`, only reports containers.
  */
 export async function gcSessions(ctx: SessionContext, dryRun: boolean): Promise<GcResult> {
   const result = await reconcileSessions(ctx);
@@ -24,5 +28,5 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean): Promise<
   if (!dryRun) {
     for (const orphan of removed) await ctx.runtime.remove(orphan.container.id);
   }
-  return { fixes: result.fixes, removed, kept, warnings: result.warnings };
+  return { fixes: result.fixes, removed, kept, proxies: result.proxies, warnings: result.warnings };
 }

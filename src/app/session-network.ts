@@ -82,7 +82,7 @@ export function egressPlanFor(
     rules.push(...choice.rules);
     for (const p of presets) rules.push(...presetRules(p, registries?.rules ?? []));
   }
-  const paths = egressPaths(egressBase(facts.env, ctx.stateDir, facts.uid), ctx.stateKey, sessionName);
+  const paths = egressPaths(ctx.egressBase ?? egressBase(facts.env, ctx.stateDir, facts.uid), ctx.stateKey, sessionName);
   const notes = presets.length > 0 ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`) : [];
   return buildEgressPlan({ mode: choice.mode, rules, presets, paths, systemHooksDirs, notes, sshConfig });
 }

@@ -7,6 +7,7 @@ import { registerExec } from './commands/exec.js';
 import { registerGc } from './commands/gc.js';
 import { registerLayers } from './commands/layers.js';
 import { registerList } from './commands/list.js';
+import { registerNetwork } from './commands/network.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerSetup(program);
   registerStatus(program);
   registerVolume(program);
+  registerNetwork(program);
   registerCache(program);
   registerInit(program);
   registerConfig(program);

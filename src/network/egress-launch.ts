@@ -47,6 +47,16 @@ export function readEgressLaunch(path: string): { launch: EgressLaunch; policy: 
   return { launch, policy };
 }
 
+/** Reads a launch file without checking the policy; undefined when absent or unreadable. */
+export function readEgressLaunchInfo(path: string): EgressLaunch | undefined {
+  try {
+    const launch = JSON.parse(readFileSync(path, 'utf8')) as EgressLaunch;
+    return launch?.version === 1 && typeof launch.session === 'string' && typeof launch.stateKey === 'string' ? launch : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads a helper file; undefined when absent or unreadable. */
 export function readHelperInfo(path: string): EgressHelperInfo | undefined {
   try {

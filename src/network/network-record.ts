@@ -89,10 +89,11 @@ function allowable(e: DestinationEntry): boolean {
 
 /**
  * The end-of-session line about blocked connections, e.g. `blocked 3 connections:
- * evil.example:443 (2×), 10.0.0.5:22 — allow with --network-allow evil.example:443,10.0.0.5:22`;
- * undefined when nothing was blocked.
+ * evil.example:443 (2×), 10.0.0.5:22 — allow with --network-allow evil.example:443,10.0.0.5:22`
+ * (for a session still running: `mino network allow NAME …`); undefined when nothing was blocked.
  */
-export function blockedSummary(record: NetworkRecord, max = 5): string | undefined {
+export function blockedSummary(record: NetworkRecord, options: { running?: boolean; max?: number } = {}): string | undefined {
+  const max = options.max ?? 5;
   const denied = record.destinations.filter((d) => d.denied > 0).sort((a, b) => b.denied - a.denied || a.destination.localeCompare(b.destination));
   if (denied.length === 0) return undefined;
   const total = denied.reduce((n, d) => n + d.denied, 0);
@@ -100,7 +101,8 @@ export function blockedSummary(record: NetworkRecord, max = 5): string | undefin
   const more = denied.length > max ? `, and ${denied.length - max} more` : '';
   const rules = denied.filter(allowable).map((d) => d.destination);
   const host = denied.some((d) => d.reason === 'host-address') ? '; names that resolve to this host are refused (use host.containers.internal:PORT for host services)' : '';
-  const hint = rules.length > 0 ? ` — allow with --network-allow ${rules.slice(0, max).join(',')}` : '';
+  const fix = options.running ? `mino network allow ${record.session} ${rules.slice(0, max).join(' ')}` : `--network-allow ${rules.slice(0, max).join(',')}`;
+  const hint = rules.length > 0 ? ` — allow with ${fix}` : '';
   return `blocked ${total} connection${total === 1 ? '' : 's'}: ${shown.join(', ')}${more}${hint}${host}`;
 }
 
