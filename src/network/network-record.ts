@@ -99,7 +99,8 @@ export function blockedSummary(record: NetworkRecord, options: { running?: boole
   const total = denied.reduce((n, d) => n + d.denied, 0);
   const shown = denied.slice(0, max).map((d) => (d.denied > 1 ? `${d.destination} (${d.denied}×)` : d.destination));
   const more = denied.length > max ? `, and ${denied.length - max} more` : '';
-  const rules = denied.filter(allowable).map((d) => d.destination);
+  // Those allowed since (mino network allow) need no hint.
+  const rules = denied.filter(allowable).map((d) => d.destination).filter((d) => !record.policy.allow.includes(d));
   const host = denied.some((d) => d.reason === 'host-address') ? '; names that resolve to this host are refused (use host.containers.internal:PORT for host services)' : '';
   const fix = options.running ? `mino network allow ${record.session} ${rules.slice(0, max).join(' ')}` : `--network-allow ${rules.slice(0, max).join(',')}`;
   const hint = rules.length > 0 ? ` — allow with ${fix}` : '';
