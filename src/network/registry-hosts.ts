@@ -224,8 +224,9 @@ async function cargoRules(src: RegistrySources, notes: string[]): Promise<Rule[]
 
 /** Discovers the registry hosts of npm, pip and cargo (in parallel). */
 export async function discoverRegistryHosts(src: RegistrySources): Promise<RegistryDiscovery> {
-  const notes: string[] = [];
-  const [npm, pip, cargo] = await Promise.all([npmRules(src, notes), pipRules(src, notes), cargoRules(src, notes)]);
+  const toolNotes: [string[], string[], string[]] = [[], [], []];
+  const [npm, pip, cargo] = await Promise.all([npmRules(src, toolNotes[0]), pipRules(src, toolNotes[1]), cargoRules(src, toolNotes[2])]);
+  const notes = toolNotes.flat();
   const rules: Rule[] = [];
   const seen = new Set<string>();
   for (const r of [...npm, ...pip, ...cargo]) {
