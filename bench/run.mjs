@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
+import { networkBench, networkRows } from './network.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -130,6 +131,7 @@ try {
   ], { runs: runs * 2, warmup });
   const composed = composedPair();
   const cacheList = cacheListMany(200);
+  const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
   const manyState = sessionsFixture(1000);
   const [list1000, node0b] = interleaved([
     { name: 'mino list -a -f json (1,000 sessions)', argv: [process.execPath, mino, 'list', '-a', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
@@ -147,6 +149,7 @@ try {
       list_1000: { mino: list1000, node: node0b, ratio: ratio(list1000.median_ms, node0b.median_ms), target_ratio: 1.6 },
       cache_list_200: cacheList,
       composed_hit: composed ? { ...composed, target_ratio: 1.1 } : { skipped: 'mino-base is not built (mino setup)' },
+      egress,
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
         none: ratio(none.overhead_ms, node0.median_ms),
@@ -163,6 +166,7 @@ try {
   ];
   rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
   if (composed) rows.push(['(e) --layers ts vs --image tag', composed.layers.median_ms, composed.image.median_ms, composed.ratio, 1.1]);
+  rows.push(...networkRows(egress));
   process.stderr.write(`\n${'case'.padEnd(30)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
   for (const [name, a, b, r, t] of rows) {
     process.stderr.write(`${String(name).padEnd(30)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`);

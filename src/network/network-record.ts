@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JsonRecordDir } from '../common/json-record-dir.js';
 import type { DenyReason, EgressMode, PolicyText } from './policy.js';
@@ -71,9 +73,23 @@ export function readNetworkRecord(stateDir: string, session: string): NetworkRec
   }
 }
 
-/** Writes a session's record atomically. */
+/**
+ * Writes a session's record atomically (a temporary file renamed over it). Without fsync: the
+ * proxy rewrites it while it serves, and a record is a report, not data worth a disk flush that
+ * would stall the proxy on a busy disk.
+ */
 export function writeNetworkRecord(stateDir: string, record: NetworkRecord): void {
-  networkRecords(stateDir).write(record.session, `${JSON.stringify(record, null, 2)}\n`);
+  const dir = join(stateDir, 'network');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = networkRecords(stateDir).pathOf(record.session);
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** A fresh record for a session about to start. */

@@ -157,11 +157,9 @@ export const startSessionEgress: EgressStarter = (plan, ctx) => {
     async finish(): Promise<NetworkRecord | undefined> {
       refuser?.destroy();
       try {
+        // The proxy answers with its final record, then stops and cleans up on its own.
         const res = await controlRequest(paths.control, { op: 'finish' });
-        if (res.ok) {
-          if (child.pid !== undefined) await waitGone(child.pid, 3000);
-          return res.record;
-        }
+        if (res.ok) return res.record;
       } catch (err) {
         if (!(err instanceof ControlUnavailableError)) throw err;
       }

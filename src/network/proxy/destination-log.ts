@@ -24,7 +24,7 @@ export class DestinationLog {
     private record: NetworkRecord,
     private readonly persist: (record: NetworkRecord) => void,
     private readonly onDenial: DenialSink,
-    private readonly flushDelayMs = 500,
+    private readonly flushDelayMs = 1000,
   ) {
     for (const e of record.destinations) this.entries.set(e.destination, { ...e });
   }

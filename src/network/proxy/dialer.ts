@@ -57,7 +57,7 @@ async function systemResolve(host: string): Promise<string[]> {
 
 function connectOnce(address: string, port: number, timeoutMs: number, highWaterMark: number | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, allowHalfOpen: true, ...(highWaterMark ? { highWaterMark } : {}) });
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, ...(highWaterMark ? { highWaterMark } : {}) });
     const timer = setTimeout(() => socket.destroy(new Error(`connection to ${address}:${port} timed out`)), timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);

@@ -108,6 +108,8 @@ export class EgressServer {
       return;
     }
     this.clients.add(socket);
+    // No Nagle: a proxy writes heads and bodies separately, and SSH is interactive.
+    socket.setNoDelay(true);
     socket.on('close', () => this.clients.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {
