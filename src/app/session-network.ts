@@ -11,6 +11,7 @@ import { blockedSummary, learnedRules, learnLine, type NetworkRecord } from '../
 import { presetRules } from '../network/presets.js';
 import { discoverRegistryHosts, hostRegistrySources, type RegistryDiscovery } from '../network/registry-hosts.js';
 import type { Rule } from '../network/rule.js';
+import { findProgram } from '../network/proxy/netns-listener.js';
 import { isMinoImage } from '../volume/home-volume.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import type { SessionContext } from './session-context.js';
@@ -51,6 +52,9 @@ export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): Pend
     throw new MinoError(`--network ${choice.mode === 'learn' ? 'learn' : 'allowlists'} need Podman on this machine; OrbStack is not supported yet`, {
       hint: 'Use --network bridge or none with OrbStack',
     });
+  }
+  if (!findProgram('nsenter', facts.env.PATH)) {
+    throw new MinoError('Network allowlists need nsenter, which is not installed', { hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none' });
   }
   const presets = choice.mode === 'allowlist' ? choice.presets : [];
   const registries = presets.length > 0 ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir)) : Promise.resolve(undefined);

@@ -6,13 +6,13 @@ import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError } from '../common/errors.js';
 import { pidAlive } from '../common/pid-alive.js';
 import { ControlUnavailableError, controlRequest } from './control.js';
-import type { EgressLaunch } from './egress-launch.js';
+import { readHelperInfo, type EgressLaunch } from './egress-launch.js';
 import type { EgressPlan } from './egress-plan.js';
 import { egressPathsOf, type EgressPaths } from './egress-paths.js';
 import { answerHook, readHookRequests } from './hook-fifo.js';
 import { networkLogPath, readNetworkRecord, type NetworkRecord } from './network-record.js';
 import { hookDocument } from './netns-hook.js';
-import { findProgram } from './proxy/netns-listener.js';
+import { findProgram, processStartTime } from './proxy/netns-listener.js';
 import { sshProxyConfig } from './ssh-proxy-config.js';
 
 /**
@@ -70,6 +70,16 @@ export function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, pa
     throw new MinoError('Network allowlists need nsenter, which is not installed', { hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none' });
   }
   privateDir(paths.base);
+  // A proxy of an earlier session of this name that has not stopped yet would remove the new
+  // directory when it does: stop it first.
+  const stale = readHelperInfo(paths.helper);
+  if (stale && processStartTime(stale.pid) === stale.start) {
+    try {
+      process.kill(stale.pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  }
   rmSync(paths.dir, { recursive: true, force: true });
   mkdirSync(paths.dir, { mode: 0o700 });
   mkdirSync(paths.hooksDir, { mode: 0o700 });

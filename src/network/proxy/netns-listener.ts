@@ -92,7 +92,8 @@ export function openListenerInNetns(options: NetnsListenerOptions): Promise<Serv
       if (msg && msg.listening && handle) finish(undefined, handle as Server);
       else finish(new Error(`cannot listen on ${options.host}:${options.port} in the container: ${msg?.error ?? 'no socket received'}`));
     });
-    child.on('exit', (code) => {
+    // 'close', not 'exit': its stderr is read to the end by then.
+    child.on('close', (code) => {
       if (!settled) finish(new Error(`entering the container's network namespace failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`));
     });
   });

@@ -4,7 +4,7 @@ import { AuditLog } from '../../audit/audit-log.js';
 import { writeFileAtomic } from '../../common/atomic-write.js';
 import { pidAlive } from '../../common/pid-alive.js';
 import { serveControl, type ControlRequest, type ControlResponse } from '../control.js';
-import { readEgressLaunch, type EgressHelperInfo } from '../egress-launch.js';
+import { readEgressLaunch, readHelperInfo, type EgressHelperInfo } from '../egress-launch.js';
 import type { EgressPaths } from '../egress-paths.js';
 import { answerHook, readHookRequests } from '../hook-fifo.js';
 import { newNetworkRecord, writeNetworkRecord } from '../network-record.js';
@@ -93,7 +93,8 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     fifo.destroy();
     log.flush(true);
     if (reason !== 'finish') audit.record('network.stopped', { name: launch.session, reason });
-    rmSync(paths.dir, { recursive: true, force: true });
+    // The directory is this proxy's unless a new session of the same name took it over.
+    if (readHelperInfo(paths.helper)?.pid === process.pid) rmSync(paths.dir, { recursive: true, force: true });
     done();
   };
 
