@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { writeFileAtomic } from '../common/atomic-write.js';
@@ -85,7 +85,8 @@ export function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, pa
   mkdirSync(paths.hooksDir, { mode: 0o700 });
   const fifo = spawnSync('mkfifo', ['-m', '600', paths.attach, paths.attached], { encoding: 'utf8' });
   if (fifo.status !== 0) throw new MinoError(`Cannot create the egress FIFOs in ${paths.dir}: ${(fifo.stderr || fifo.error?.message || '').trim()}`);
-  writeFileAtomic(paths.hookFile, hookDocument(paths.dir), { mode: 0o600 });
+  // A fresh private directory nobody reads before this returns: plain writes, no fsync.
+  writeFileSync(paths.hookFile, hookDocument(paths.dir), { mode: 0o600, flag: 'wx' });
   if (plan.sshConfig && !existsSync(plan.sshConfig.source)) {
     // Read by the container user through a read-only bind mount.
     writeFileAtomic(plan.sshConfig.source, sshProxyConfig(plan.listen.port), { mode: 0o644 });
@@ -103,7 +104,7 @@ export function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, pa
     ownerPid: ctx.ownerPid,
     startupTimeoutMs: ctx.startupTimeoutMs ?? 10 * 60_000,
   };
-  writeFileAtomic(paths.launch, `${JSON.stringify(launch, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(paths.launch, `${JSON.stringify(launch, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<void> {
