@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
+import { networkBench, networkRows } from './network.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -168,6 +169,7 @@ try {
   const composed = attempt('composed_hit', composedPair);
   const cacheList = attempt('cache_list_200', () => cacheListMany(200));
   const size = statSync(binary).size;
+  const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
 
   const report = {
     host: hostFacts(),
@@ -194,6 +196,7 @@ try {
         },
       },
       composed_hit: composed === undefined ? { skipped: 'mino-base is not built (mino setup)' } : composed.error ? composed : { ...composed, target_ratio: 1.1 },
+      egress,
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
         none: ratio(none.overhead_ms, node0.median_ms),
@@ -219,6 +222,7 @@ try {
   );
   if (composed && !composed.error) rows.push(['(e) --layers ts vs --image tag', composed.layers.median_ms, composed.image.median_ms, composed.ratio, 1.1]);
   process.stderr.write(`\n${'case'.padEnd(34)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
+  rows.push(...networkRows(egress));
   for (const [name, a, b, r, t] of rows) {
     process.stderr.write(`${String(name).padEnd(34)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`);
   }

@@ -1,6 +1,7 @@
 import { startupSnapshot } from 'node:v8';
 import { useEmbeddedAssets } from './common/embedded-assets.js';
 import { main } from './cli/main.js';
+import { listenAndHandOver, NETNS_LISTEN_ARG } from './network/proxy/netns-listener.js';
 
 /**
  * Entry point of the single executable (dist/mino). scripts/package-sea.mjs runs this bundle once,
@@ -22,6 +23,8 @@ function start(): void {
       }
     });
   }
+  // The egress proxy's one-shot listener child (see netns-listener.ts): no CLI, no commander.
+  if (isSea() && process.argv[2] === NETNS_LISTEN_ARG) return listenAndHandOver();
   void main(process.argv.slice(2));
 }
 

@@ -1,4 +1,5 @@
 import type { Abandoned, Orphan, SessionFix } from '../session/reconcile.js';
+import type { ReapedProxy } from './network-control.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import type { SessionContext } from './session-context.js';
 
@@ -12,11 +13,13 @@ export interface GcResult {
   abandoned: Abandoned[];
   /** Containers left alone, with the reason. */
   kept: { orphan: Orphan; reason: string }[];
+  /** Egress proxies stopped because their session is over. */
+  proxies: ReapedProxy[];
   warnings: string[];
 }
 
 /**
- * Reconciles sessions, then, for this state directory:
+ * Reconciles sessions (which also stops egress proxies whose session is over), then, for this state directory:
  * - stops the containers of attached sessions whose `mino run` died (nobody is attached to them
  *   and nothing would record their end) and records those sessions as stopped;
  * - removes mino containers that no active session accounts for and whose owner process is gone.
@@ -41,5 +44,5 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean): Promise<
       ctx.audit.record('session.reconciled', { name: a.name, to: 'stopped', exit_code: null, reason: 'its mino process died; stopped by gc' });
     }
   }
-  return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, warnings: result.warnings };
+  return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, proxies: result.proxies, warnings: result.warnings };
 }

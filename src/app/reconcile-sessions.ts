@@ -7,6 +7,7 @@ import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
 import { finalizeCaches } from './prepare-caches.js';
 import { pidAlive } from '../common/pid-alive.js';
 import { SessionOutputStore } from '../session/session-output.js';
+import { reapEgressProxies, type ReapedProxy } from './network-control.js';
 
 
 /** Outcome of bringing session files in line with podman. */
@@ -20,6 +21,8 @@ export interface Reconciled {
   /** Session files that could not be read (their containers must be left alone). */
   unreadable: string[];
   containers: ContainerSummary[];
+  /** Egress proxies stopped because their session is over. */
+  proxies: ReapedProxy[];
 }
 
 /**
@@ -30,10 +33,11 @@ export interface Reconciled {
  *
  * With `activeOnly`, podman is not asked at all when no session is starting or running: only
  * active records can be stale, and orphan containers (no session file) are gc's business.
+ * Egress proxies whose session is over are stopped either way (one directory listing).
  */
 export async function reconcileSessions(ctx: SessionContext, options: { activeOnly?: boolean } = {}): Promise<Reconciled> {
   const { sessions, warnings, unreadable } = ctx.store.list();
-  if (options.activeOnly && !sessions.some(isActive)) return { sessions, warnings, fixes: [], orphans: [], abandoned: [], unreadable, containers: [] };
+  if (options.activeOnly && !sessions.some(isActive)) return { sessions, warnings, fixes: [], orphans: [], abandoned: [], unreadable, containers: [], proxies: reapEgressProxies(ctx, sessions) };
   const containers = await ctx.runtime.listContainers({});
   const plan = planReconcile(sessions, containers, ctx.stateKey, pidAlive);
   const updated = new Map<string, SessionRecord>();
@@ -54,14 +58,16 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
     }
   }
   log.debug('reconciled', { fixes: plan.fixes.length, orphans: plan.orphans.length });
+  const current = sessions.map((s) => updated.get(s.name) ?? s);
   return {
-    sessions: sessions.map((s) => updated.get(s.name) ?? s),
+    sessions: current,
     warnings,
     fixes: plan.fixes,
     orphans: plan.orphans,
     abandoned: plan.abandoned,
     unreadable,
     containers,
+    proxies: reapEgressProxies(ctx, current),
   };
 }
 

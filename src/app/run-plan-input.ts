@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { DEFAULT_SHELL_COMMAND } from '../config/defaults.js';
 import type { CacheMount } from '../cache/cache-mounts.js';
+import type { EgressPlan } from '../network/egress-plan.js';
 import type { RunPlanInput } from '../launch/run-plan.js';
 import { VERSION } from '../version.js';
 import { isMinoImage } from '../volume/home-volume.js';
@@ -13,12 +14,16 @@ import { canonicalVolumeSources } from './volume-sources.js';
  * canonical (volume-sources.ts) and the project directory's owner is read.
  */
 
-/** What the run resolved before planning: the image, its layers' environment, the caches. */
+/** What the run resolved before planning: the image, its layers' environment, the caches, the network. */
 export interface ResolvedRun {
   sessionName: string;
   image: string;
   layerEnv: Readonly<Record<string, string>>;
   caches: readonly CacheMount[];
+  /** The plain network mode (when there is no egress plan). */
+  network?: string;
+  /** The egress plan of an allowlisted or learning session. */
+  egress?: EgressPlan;
 }
 
 /** The uid mino-built images run as (`developer`); other images are left to podman. */
@@ -47,7 +52,8 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     shell: config?.shell === undefined ? DEFAULT_SHELL_COMMAND : [config.shell],
     detach: req.detach,
     readOnly: req.readOnly || (config?.readOnly ?? false),
-    network: req.network ?? config?.network,
+    network: resolved.network,
+    egress: resolved.egress,
     cliEnv: req.env,
     cliVolumes: canonicalVolumeSources(req.volumes, 'cli'),
     configEnv: config?.env,

@@ -15,7 +15,14 @@ export interface RunRequest {
   volumes: string[];
   detach: boolean;
   readOnly: boolean;
+  /** `--network bridge|host|none|learn`. */
   network?: string;
+  /** `--network-allow` values (each may hold several comma-separated rules). */
+  networkAllow?: string[];
+  /** `--network-preset dev|registries`. */
+  networkPreset?: string;
+  /** `--save` with `--network learn`: write the learned allowlist into the project's .mino.toml. */
+  saveLearned?: boolean;
   allowHome: boolean;
   /** `--allow-system-paths`: system directories as volumes. */
   allowSystemPaths?: boolean;
@@ -39,6 +46,8 @@ export interface RunIo {
   say(message: string): void;
   /** The dry-run command line, for stdout. */
   print(line: string): void;
+  /** What the user must see even with --quiet (the blocked-connections summary, a learned allowlist). */
+  report?(line: string): void;
   /** Progress of a composed-image build. */
   buildProgress?: (event: BuildEvent) => void;
 }
@@ -63,10 +72,14 @@ export interface HostFacts {
   envLayers: string | undefined;
   /** `MINO_IMAGE`. */
   envImage: string | undefined;
+  /** Podman runs on this machine (not in an OrbStack VM): egress proxies need that. */
+  localEngine: boolean;
+  /** The environment (egress runtime directory, registry configuration). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** Reads the {@link HostFacts} of this process. */
-export function readHostFacts(rootless: boolean, env: NodeJS.ProcessEnv = process.env): HostFacts {
+export function readHostFacts(rootless: boolean, env: NodeJS.ProcessEnv = process.env, localEngine = true): HostFacts {
   let home = homedir();
   try {
     home = realpathSync(home);
@@ -83,5 +96,7 @@ export function readHostFacts(rootless: boolean, env: NodeJS.ProcessEnv = proces
     stdinIsTty: Boolean(process.stdin.isTTY),
     envLayers: env.MINO_LAYERS,
     envImage: env.MINO_IMAGE,
+    localEngine,
+    env,
   };
 }

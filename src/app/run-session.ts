@@ -3,7 +3,7 @@ import { log } from '../common/logger.js';
 import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
 import { printable, validateImageRef } from '../runtime/validate.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_IMAGE } from '../config/defaults.js';
-import { executePlan, type SignalSource } from '../launch/execute-plan.js';
+import { EgressStartError, executePlan, type EgressDeps, type SignalSource } from '../launch/execute-plan.js';
 import { formatPlanLine } from '../launch/plan-format.js';
 import { buildRunPlan, type RunPlan } from '../launch/run-plan.js';
 import { defaultSessionName, validateSessionName } from '../session/session-name.js';
@@ -16,13 +16,17 @@ import { runPlanInput } from './run-plan-input.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import type { SessionContext } from './session-context.js';
 import { recordEnded, recordFailed, recordRunning, recordStarting } from './session-lifecycle.js';
+import { chooseNetwork, egressDryRunLines, egressPlanFor, networkInputs, reportSessionNetwork, startEgressInputs, type PendingEgress } from './session-network.js';
+import type { EgressPlan } from '../network/egress-plan.js';
+import { startSessionEgress, type EgressStarter } from '../network/session-egress.js';
+import { selfArgv } from '../common/self-argv.js';
 
 /**
  * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
  * execute (src/launch/execute-plan.ts) → record. Returns the exit code mino exits with: the
  * command's own (128+n when a signal ended it), 0 for a started detached session.
  */
-export async function runSession(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo, signals?: SignalSource): Promise<number> {
+export async function runSession(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo, signals?: SignalSource, egressStarter: EgressStarter = startSessionEgress): Promise<number> {
   // 1. Every input is checked before an image build that may take minutes: the plan is built
   //    once with a stand-in image (pure and cheap), then for real.
   if (req.noCache && (req.cacheFresh || req.cacheRo)) {
@@ -30,7 +34,10 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   }
   if (req.image !== undefined) checkCliImage(req.image);
   const sessionName = req.name === undefined ? defaultSessionName() : validateSessionName(req.name);
-  buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: req.image ?? DEFAULT_IMAGE, layerEnv: {}, caches: [] }));
+  const choice = chooseNetwork(req);
+  const pendingEgress = startEgressInputs(choice, facts);
+  const standInNetwork = pendingEgress ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) } : { network: choice.mode };
+  buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: req.image ?? DEFAULT_IMAGE, layerEnv: {}, caches: [], ...standInNetwork }));
 
   // 2. The image (composed from layers when asked) and the dependency caches.
   const chosen = await chooseImage(ctx, req, facts, io);
@@ -38,9 +45,12 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   const caches = await resolveCacheMounts(ctx, req.projectDir, { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false });
 
   // 3. The plan.
-  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches }));
+  const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
+  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, ...network }));
+  for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
+    if (plan.network.egress) for (const line of egressDryRunLines(plan.network.egress)) io.print(line);
     io.print(formatPlanLine(plan));
     return 0;
   }
@@ -55,7 +65,14 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
-    return await execute(ctx, plan, io, signals);
+    const egress: EgressDeps | undefined = plan.network.egress ? {
+      start: egressStarter,
+      context: {
+        session: plan.sessionName, stateDir: ctx.stateDir, stateKey: ctx.stateKey, audit: ctx.audit.enabled,
+        ownerPid: facts.pid, rootless: facts.rootless, self: selfArgv(),
+      },
+    } : undefined;
+    return await execute(ctx, plan, req, io, signals, egress);
   } finally {
     for (const line of await housekeeping) io.say(line);
   }
@@ -69,6 +86,11 @@ function checkCliImage(image: string): void {
   } catch {
     throw new UsageError(`Invalid --image '${printable(image)}': not an image reference`, 'Use a local image such as localhost/mino-base:latest, or base for the mino base image');
   }
+}
+
+/** An egress plan for the early input check (no registry hosts or hook directories read yet). */
+function egressPlanStandIn(ctx: SessionContext, facts: HostFacts, pending: PendingEgress, sessionName: string): EgressPlan {
+  return egressPlanFor(ctx, facts, pending.choice, sessionName, undefined, []);
 }
 
 /** The image of the run: flags over `MINO_LAYERS`/`MINO_IMAGE` over config; see run-image.ts. */
@@ -90,14 +112,14 @@ function chooseImage(ctx: SessionContext, req: RunRequest, facts: HostFacts, io:
 }
 
 /** Starts the container and records what happened (failures included); returns mino's exit code. */
-async function execute(ctx: SessionContext, plan: RunPlan, io: RunIo, signals: SignalSource | undefined): Promise<number> {
+async function execute(ctx: SessionContext, plan: RunPlan, req: RunRequest, io: RunIo, signals: SignalSource | undefined, egress: EgressDeps | undefined): Promise<number> {
   if (plan.attached) recordRunning(ctx, plan, undefined);
   if ((plan.spec.uidMap?.length ?? 0) > 1 && disableIdmappedLowerLayers()) {
     log.info('turned off idmapped lower layers of rootful podman (they fail for split id maps)');
   }
-  const outcome = await executePlan(ctx.runtime, plan, signals).catch(async (err: unknown) => {
-    const explained = (await explainStartFailure(ctx.runtime, plan)) ?? (err as Error);
-    recordFailed(ctx, plan, explained);
+  const outcome = await executePlan(ctx.runtime, plan, signals, egress).catch(async (err: unknown) => {
+    const explained = err instanceof EgressStartError ? err.cause : (await explainStartFailure(ctx.runtime, plan)) ?? (err as Error);
+    recordFailed(ctx, plan, explained, err instanceof EgressStartError ? err.exitCode : undefined);
     throw explained;
   });
   if (outcome.kind === 'detached') {
@@ -119,5 +141,7 @@ async function execute(ctx: SessionContext, plan: RunPlan, io: RunIo, signals: S
   }
   finalizeCaches(ctx.stateDir, plan.caches.filter((c) => c.finalize).map((c) => c.volume), code);
   recordEnded(ctx, plan, code);
+  if (outcome.networkError) io.say(`Warning: the session's egress proxy did not report: ${outcome.networkError.message}`);
+  else reportSessionNetwork(plan, req, outcome.network, io);
   return code;
 }

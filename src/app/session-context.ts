@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AuditLog } from '../audit/audit-log.js';
 import { log } from '../common/logger.js';
 import { minoPaths } from '../common/xdg-paths.js';
+import { egressBase } from '../network/egress-paths.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { SessionStore } from '../session/session-store.js';
 
@@ -13,6 +14,8 @@ export interface SessionContext {
   stateDir: string;
   /** Key of this state directory, put on containers (label io.mino.state). */
   stateKey: string;
+  /** Where sessions' egress proxies keep their runtime files (network/egress-paths.ts). */
+  egressBase?: string;
 }
 
 /** First 12 hex digits of sha256(stateDir): identifies whose containers are whose. */
@@ -20,10 +23,16 @@ export function stateKeyFor(stateDir: string): string {
   return createHash('sha256').update(stateDir).digest('hex').slice(0, 12);
 }
 
+/** The egress base directory of a context (computed from this process when the context has none). */
+export function egressBaseOf(ctx: SessionContext): string {
+  return ctx.egressBase ?? egressBase(process.env, ctx.stateDir, process.getuid?.() ?? 0);
+}
+
 /** Builds the context from the environment's XDG directories. */
 export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv = process.env): SessionContext {
   const { stateDir } = minoPaths(env);
   return {
+    egressBase: egressBase(env, stateDir, process.getuid?.() ?? 0),
     runtime,
     store: new SessionStore(stateDir),
     audit: new AuditLog(stateDir, env.MINO_AUDIT_LOG !== '0', (err) => log.warn('audit log write failed', { error: String(err) })),

@@ -29,6 +29,7 @@ export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPi
     ownerPid,
     mode: plan.mode,
     homeVolume: plan.homeVolume ?? null,
+    network: plan.network.mode,
   });
   try {
     ctx.store.create(record);
@@ -44,6 +45,7 @@ export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPi
   ctx.audit.record('session.created', {
     name: plan.sessionName, project_dir: plan.projectDir, image: plan.image, layers, command: plan.command,
     network: plan.network.mode, mode: plan.mode, home_volume: plan.homeVolume ?? null,
+    ...(plan.network.egress ? { network_allow: plan.network.egress.policy.allow } : {}),
   });
 }
 

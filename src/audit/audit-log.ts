@@ -2,14 +2,22 @@ import { appendFileSync, closeSync, constants, fchmodSync, fstatSync, mkdirSync,
 import { dirname, join } from 'node:path';
 import { isSecretName } from '../common/redact.js';
 
-/** Events mino records (mino 1.6's `session.*` names, plus our `session.reconciled`). */
+/**
+ * Events mino records (mino 1.6's `session.*` names, plus our `session.reconciled`, and the
+ * `network.*` events of a session's egress proxy: each denied connection, its attaching to the
+ * container, policy changes and its end).
+ */
 export type AuditEvent =
   | 'session.created'
   | 'session.started'
   | 'session.stopped'
   | 'session.failed'
   | 'session.reconciled'
-  | 'cache.removed';
+  | 'cache.removed'
+  | 'network.denied'
+  | 'network.attached'
+  | 'network.policy'
+  | 'network.stopped';
 
 /** One value of an event's data: scalars or a list of strings (e.g. a command line). */
 export type AuditValue = string | number | boolean | null | readonly string[];

@@ -46,11 +46,14 @@ export function runtimeForCli(): SelectedRuntime {
   return selectRuntime();
 }
 
-/** Session use-case context for a command, plus whether podman runs rootless. */
-export function sessionCli(command: Command): { ctx: SessionContext; rootless: boolean } {
+/**
+ * Session use-case context for a command, plus whether podman runs rootless and on this machine
+ * (not in an OrbStack VM).
+ */
+export function sessionCli(command: Command): { ctx: SessionContext; rootless: boolean; localEngine: boolean } {
   applyGlobalOptions(command);
   const { runtime, kind } = runtimeForCli();
   // Podman as a non-root user is always rootless; an OrbStack machine's user is not root.
   const rootless = kind === 'orbstack' || (process.getuid?.() ?? 0) !== 0;
-  return { ctx: sessionContext(runtime), rootless };
+  return { ctx: sessionContext(runtime), rootless, localEngine: kind === 'podman' };
 }

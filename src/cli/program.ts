@@ -2,10 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, MinoError } from '../common/errors.js';
 import { VERSION } from '../version.js';
 import { addVerbosityOptions } from './global-options.js';
+import { registerEgressProxy } from './commands/egress-proxy.js';
 import { registerExec } from './commands/exec.js';
 import { registerGc } from './commands/gc.js';
 import { registerLayers } from './commands/layers.js';
 import { registerList } from './commands/list.js';
+import { registerNetwork } from './commands/network.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
@@ -43,11 +45,13 @@ export function buildProgram(): Command {
   registerSetup(program);
   registerStatus(program);
   registerVolume(program);
+  registerNetwork(program);
   registerCache(program);
   registerInit(program);
   registerConfig(program);
   registerTrust(program);
   registerCompletions(program);
+  registerEgressProxy(program);
   addConfigOptions(program);
   addVerbosityOptions(program);
   for (const sub of program.commands) {

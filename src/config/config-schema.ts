@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { isValidLayerName } from '../layer/layer-name.js';
+import { isValidRule } from '../network/rule.js';
 import { validateImageRef } from '../runtime/validate.js';
 import { volumeSpecProblem } from '../volume/volume-spec.js';
 import {
@@ -34,7 +35,6 @@ export const keyMeta = z.registry<KeyMeta>();
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ABS_PATH = /^\/[A-Za-z0-9._/+@-]*$/;
-const HOST_PORT = /^(?:\*\.)?[A-Za-z0-9.-]+:[0-9]{1,5}$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 function line(max = 256): z.ZodMiniString<string> {
@@ -111,9 +111,9 @@ function build() {
       layers: key(list(z.string().check(z.refine(isValidLayerName, 'must be a layer name (letters, digits, _ and -)'))), [], 'layers composed on the mino base image, e.g. ["typescript"]'),
       env: key(z.record(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'), line(4096)), {}, 'environment variables for every session'),
       volumes: key(list(volumeSpec()), [], 'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths (or VOLUME:CONTAINER for a named volume)'),
-      network: key(z.enum(['bridge', 'host', 'none']), DEFAULT_NETWORK, 'network mode: bridge, host or none'),
-      network_allow: key(list(pattern(HOST_PORT, 'must be HOST:PORT')), [], 'outbound HOST:PORT allowlist'),
-      network_preset: opt(z.enum(['dev', 'registries']), 'allowlist preset: dev or registries'),
+      network: key(z.enum(['bridge', 'host', 'none', 'learn']), DEFAULT_NETWORK, 'network mode: bridge, host, none or learn (everything allowed and recorded)'),
+      network_allow: key(list(z.string().check(z.refine(isValidRule, 'must be HOST:PORT, [IPV6]:PORT or *.DOMAIN:PORT (port 1-65535; host.containers.internal:PORT for host services)'))), [], 'outbound allowlist: HOST:PORT rules, enforced by a proxy outside the container'),
+      network_preset: opt(z.enum(['dev', 'registries']), 'allowlist preset: dev or registries (registry hosts from your npm/pip/cargo configuration)'),
       workdir: key(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'"), DEFAULT_WORKDIR, 'project path in the container (/workspace = /<project folder name>)'),
       read_only: key(z.boolean(), false, 'read-only root filesystem', false),
     }),

@@ -18,6 +18,10 @@ export interface RunConfig {
   volumes?: string[];
   /** `container.network`. */
   network?: string;
+  /** `container.network_allow`. */
+  networkAllow?: string[];
+  /** `container.network_preset`. */
+  networkPreset?: string;
   /** `container.workdir`. */
   workdir?: string;
   /** `container.read_only`. */
@@ -47,6 +51,8 @@ export function runConfigOf(eff: EffectiveConfig): RunConfig {
     ...(set('container.env') ? { env: container.env } : {}),
     ...(set('container.volumes') ? { volumes: container.volumes } : {}),
     ...(set('container.network') ? { network: container.network } : {}),
+    ...(set('container.network_allow') ? { networkAllow: container.network_allow } : {}),
+    ...(set('container.network_preset') && container.network_preset !== undefined ? { networkPreset: container.network_preset } : {}),
     ...(set('container.workdir') ? { workdir: container.workdir } : {}),
     ...(set('container.read_only') ? { readOnly: container.read_only } : {}),
     ...(set('session.shell') ? { shell: session.shell } : {}),

@@ -1,17 +1,21 @@
 import { log } from '../common/logger.js';
 import { STOP_TIMEOUT_SECONDS } from '../config/defaults.js';
+import type { NetworkRecord } from '../network/network-record.js';
+import type { EgressSessionContext, EgressStarter, SessionEgress } from '../network/session-egress.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import type { RunPlan } from './run-plan.js';
 
 /**
  * The one place a session container is started: `podman run` attached to this terminal (the
- * command's exit code comes back), or detached (the container ID comes back). Nothing else:
- * recording the session and explaining failures are the caller's.
+ * command's exit code comes back), or detached (the container ID comes back). With an egress
+ * policy, the session's proxy is started first (next to `podman run`: the container's hook waits
+ * for it) and, for attached runs, finished after the command ended, its final record coming back
+ * with the exit code. Nothing else: recording the session and explaining failures are the caller's.
  */
 
 /** How an execution ended. */
 export type Execution =
-  | { kind: 'exited'; exitCode: number }
+  | { kind: 'exited'; exitCode: number; network?: NetworkRecord; networkError?: Error }
   | { kind: 'detached'; containerId: string };
 
 /** Where termination signals come from (the process, or a test). */
@@ -20,17 +24,66 @@ export interface SignalSource {
   off(signal: NodeJS.Signals, handler: (signal: NodeJS.Signals) => void): void;
 }
 
+/** How the executor starts a session's egress proxy (the real one, or a test's). */
+export interface EgressDeps {
+  start: EgressStarter;
+  context: EgressSessionContext;
+}
+
 /** Seconds after a SIGINT before mino stops a container whose command ignored it. */
 export const INTERRUPT_GRACE_MS = 5000;
 
-/** Starts the plan's container and waits for it when it is attached. */
-export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, signals: SignalSource = process): Promise<Execution> {
-  if (!plan.attached) return { kind: 'detached', containerId: await runtime.run(plan.spec) };
+/** An error of the egress proxy's start-up, to explain a failed container start. */
+export class EgressStartError extends Error {
+  constructor(override readonly cause: Error, readonly exitCode?: number) {
+    super(cause.message);
+    this.name = 'EgressStartError';
+  }
+}
+
+/** Starts the plan's container (and its egress proxy) and waits for it when it is attached. */
+export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, signals: SignalSource = process, egressDeps?: EgressDeps): Promise<Execution> {
+  const egressPlan = plan.network.egress;
+  if (egressPlan && !egressDeps) throw new Error('Internal error: an egress plan needs an egress starter');
+  const egress: SessionEgress | undefined = egressPlan && egressDeps ? egressDeps.start(egressPlan, egressDeps.context) : undefined;
+  const explain = async (err: unknown, exitCode?: number): Promise<unknown> => {
+    await egress?.ready.catch(() => undefined);
+    const failure = egress?.failure();
+    await egress?.abort();
+    return failure ? new EgressStartError(failure, exitCode) : err;
+  };
+  if (!plan.attached) {
+    try {
+      const containerId = await runtime.run(plan.spec);
+      egress?.release();
+      return { kind: 'detached', containerId };
+    } catch (err) {
+      throw await explain(err);
+    }
+  }
   const release = stopOnSignals(runtime, plan.containerName, signals);
+  let exitCode: number;
   try {
-    return { kind: 'exited', exitCode: await runtime.runAttached(plan.spec) };
+    exitCode = await runtime.runAttached(plan.spec);
+  } catch (err) {
+    throw await explain(err);
   } finally {
     release();
+  }
+  if (!egress) return { kind: 'exited', exitCode };
+  if (exitCode === 125 || exitCode === 126 || exitCode === 127) {
+    // podman could not start the container: the proxy's own failure is the better explanation.
+    await egress.ready.catch(() => undefined);
+    const failure = egress.failure();
+    if (failure) {
+      await egress.abort();
+      throw new EgressStartError(failure, exitCode);
+    }
+  }
+  try {
+    return { kind: 'exited', exitCode, network: await egress.finish() };
+  } catch (err) {
+    return { kind: 'exited', exitCode, networkError: err as Error };
   }
 }
 

@@ -14,7 +14,9 @@ import type { RunPlan } from './run-plan.js';
  * - `name` (`mino-<session>`);
  * - all `labels` (session, owner PID, project, version, mode): the project is already covered
  *   by the project mount source, the mode by interactive/tty/autoRemove;
- * - `envFiles` (per-run temporary paths; their contents are unknown here).
+ * - `envFiles` (per-run temporary paths; their contents are unknown here);
+ * - `hooksDirs` (the session's egress hook directory is per session; the egress policy itself is
+ *   in the plan's network part, not the spec).
  * Secret values are never part of a spec, so rotating a credential keeps the hash; the secret
  * names are included. Environment keys are sorted (order has no meaning); mounts, tmpfs and the
  * command keep their order (it has).
@@ -42,9 +44,9 @@ function sortKeys(value: unknown): unknown {
 }
 
 /** The part of a spec that {@link planHash} covers. */
-export function hashedSpec(spec: ContainerSpec): Omit<ContainerSpec, 'name' | 'labels' | 'envFiles'> {
+export function hashedSpec(spec: ContainerSpec): Omit<ContainerSpec, 'name' | 'labels' | 'envFiles' | 'hooksDirs'> {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { name, labels, envFiles, ...rest } = spec;
+  const { name, labels, envFiles, hooksDirs, ...rest } = spec;
   return rest;
 }
 

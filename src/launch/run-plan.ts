@@ -8,7 +8,8 @@ import { HARDENING, readOnlySpec } from './hardening.js';
 import { cacheLabels } from '../cache/cache-labels.js';
 import { containerNameFor, sessionLabels } from '../session/session-labels.js';
 import { volumeLabels } from '../volume/volume-labels.js';
-import { networkSpec, resolveNetwork, type NetworkPlan } from './network.js';
+import { networkSpec, resolveNetwork, withProxyEnv, type NetworkPlan } from './network.js';
+import type { EgressPlan } from '../network/egress-plan.js';
 import { checkProjectDir } from './project-guard.js';
 import { applySecrets, type SecretPassthrough } from './secret-passthrough.js';
 import { identityFlags } from './userns.js';
@@ -64,8 +65,13 @@ export interface RunPlanInput {
   detach: boolean;
   /** `--read-only` or config `container.read_only`. */
   readOnly: boolean;
-  /** Network mode already chosen (CLI over config); undefined = `bridge`. Validated here. */
+  /** Plain network mode already chosen (CLI over config); undefined = `bridge`. Validated here. */
   network?: string;
+  /**
+   * The egress policy and proxy of an allowlisted or learning session (network-choice.ts and
+   * egress-plan.ts, built by the caller); `network` is then ignored.
+   */
+  egress?: EgressPlan;
   /** CLI `-e KEY=VALUE` values in order. */
   cliEnv?: readonly string[];
   /** Environment of the selected layers (lowest precedence). */
@@ -209,7 +215,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
 
   const mode = runModeFor(input.detach, input.command);
   const command = input.command.length > 0 ? checkArgv('command', input.command) : checkArgv('shell', input.shell);
-  const network = resolveNetwork(input.network);
+  const network = resolveNetwork(input.network, input.egress);
   const workdir = resolveWorkdir(projectDir, input.workdir);
   const mounts = assembleMounts(projectDir, workdir, input.cliVolumes ?? [], input.configVolumes ?? [], {
     homeDir: input.homeDir,
@@ -219,6 +225,10 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     ? homeVolumeName(projectDir)
     : undefined;
   if (homeVolume !== undefined) mounts.push({ source: homeVolume, target: HOME_TARGET, readOnly: false, origin: 'home' });
+  const sshConfig = input.egress?.sshConfig;
+  if (sshConfig && !mounts.some((m) => m.target === sshConfig.target)) {
+    mounts.push({ source: sshConfig.source, target: sshConfig.target, readOnly: true, origin: 'egress' });
+  }
   const namedVolumes = [...new Set(mounts.flatMap((m) => (m.volume === undefined ? [] : [m.volume])))];
   const warnings: string[] = [];
   const caches: CacheMount[] = [];
@@ -237,7 +247,9 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     cliEnv: input.cliEnv,
     quietBootstrap: mode === 'detached' || mode === 'command',
   });
-  const secrets = applySecrets(plainEnv, input.secrets);
+  const proxied = withProxyEnv(plainEnv, network);
+  warnings.push(...proxied.warnings);
+  const secrets = applySecrets(proxied.env, input.secrets);
   warnings.push(...secrets.warnings);
   for (const key of Object.keys(secrets.env)) {
     if (isSecretName(key)) {

@@ -12,7 +12,7 @@ import { volumeSourceRefusal, type VolumeAllowance } from './volume-guard.js';
  */
 
 /** Where a mount comes from, for error messages and `mino list`. */
-export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache';
+export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress';
 
 /** A mount with its origin. `spec.mounts` gets the plain {@link MountSpec} part. */
 export interface PlannedMount extends MountSpec {
@@ -29,6 +29,7 @@ export function describeOrigin(origin: MountOrigin): string {
     case 'config': return 'config container.volumes';
     case 'home': return 'the home volume';
     case 'cache': return 'a dependency cache';
+    case 'egress': return "the egress proxy's ssh configuration";
   }
 }
 

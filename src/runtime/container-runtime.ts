@@ -85,6 +85,11 @@ export interface ContainerSpec {
   autoRemove?: boolean;
   /** Seconds `podman stop` waits before SIGKILL. */
   stopTimeout?: number;
+  /**
+   * OCI hook directories for this container (podman's global `--hooks-dir`, repeated). They
+   * replace podman's configured ones, so callers pass those too (src/host/oci-hooks-dirs.ts).
+   */
+  hooksDirs?: string[];
 }
 
 /** A podman volume as reported by `podman volume ls/inspect`. */

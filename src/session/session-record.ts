@@ -8,7 +8,7 @@ import { v7 as uuidv7 } from 'uuid';
  *   null), `status`, `created_at`, `updated_at` (RFC 3339), `cloud_providers`, `home_volume`
  *   (string or null). serde requires all of them except the two `Option` fields
  *   (`container_id`, `home_volume`), which may be missing (read as null). We always write all.
- * - Ours only: `exit_code`, `owner_pid`, `mode`. serde ignores unknown fields, so mino 1.6 still
+ * - Ours only: `exit_code`, `owner_pid`, `mode`, `network`. serde ignores unknown fields, so mino 1.6 still
  *   reads our files.
  * - Anything else (e.g. the native-runtime fields of newer mino: `runtime_mode`, `process_id`,
  *   `log_file`, `sandbox_user`) is kept in `extra` and written back unchanged.
@@ -47,6 +47,8 @@ export interface SessionRecord {
   owner_pid?: number | null;
   /** `command`, `shell` or `detached` (ours). */
   mode?: string;
+  /** Network mode: `bridge`, `host`, `none`, `allowlist` or `learn` (ours). */
+  network?: string;
   /** Fields this version does not know, preserved on rewrite. */
   extra?: Record<string, unknown>;
 }
@@ -61,7 +63,7 @@ export class InvalidSessionRecordError extends Error {
 
 const KNOWN = new Set([
   'id', 'name', 'project_dir', 'command', 'container_id', 'status', 'created_at', 'updated_at',
-  'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode',
+  'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode', 'network',
 ]);
 
 // serde's Uuid accepts the hyphenated and the simple form; mino 1.6 writes the hyphenated one.
@@ -155,6 +157,7 @@ export function sessionRecordFromJson(raw: unknown): SessionRecord {
   if (o.exit_code !== undefined) record.exit_code = optionalInt(o, 'exit_code', Number.MIN_SAFE_INTEGER);
   if (o.owner_pid !== undefined) record.owner_pid = optionalInt(o, 'owner_pid', 1);
   if (o.mode !== undefined) record.mode = str(o, 'mode');
+  if (o.network !== undefined) record.network = str(o, 'network');
   let extra: Record<string, unknown> | undefined;
   for (const key of Object.keys(o)) {
     if (KNOWN.has(key)) continue;
@@ -190,6 +193,7 @@ export function serializeSessionRecord(record: SessionRecord): string {
   if (record.exit_code !== undefined) out.exit_code = record.exit_code;
   if (record.owner_pid !== undefined) out.owner_pid = record.owner_pid;
   if (record.mode !== undefined) out.mode = record.mode;
+  if (record.network !== undefined) out.network = record.network;
   if (record.extra) {
     for (const key of Object.keys(record.extra)) if (!KNOWN.has(key)) out[key] = record.extra[key];
   }
@@ -206,6 +210,8 @@ export interface NewSession {
   ownerPid: number;
   mode: string;
   homeVolume?: string | null;
+  /** Network mode (`bridge`, `host`, `none`, `allowlist`, `learn`). */
+  network?: string;
 }
 
 /**
@@ -228,5 +234,6 @@ export function newSessionRecord(input: NewSession, now = new Date()): SessionRe
     exit_code: null,
     owner_pid: input.ownerPid,
     mode: input.mode,
+    ...(input.network === undefined ? {} : { network: input.network }),
   };
 }

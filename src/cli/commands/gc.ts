@@ -21,6 +21,7 @@ export function registerGc(program: Command): void {
         out.write(`${opts.dryRun ? 'would stop' : 'stopped'} session ${a.name}: its mino process died while the command ran on (container ${a.container.name})\n`);
       }
       for (const k of result.kept) out.write(`kept container ${k.orphan.container.name}: ${k.reason}\n`);
-      if (result.fixes.length + result.removed.length + result.abandoned.length + result.kept.length === 0) out.write('Nothing to clean up\n');
+      for (const p of result.proxies) out.write(`${p.pid === undefined ? 'removed the leftovers of' : 'stopped'} the egress proxy of session ${p.session}\n`);
+      if (result.fixes.length + result.removed.length + result.abandoned.length + result.kept.length + result.proxies.length === 0) out.write('Nothing to clean up\n');
     });
 }

@@ -20,9 +20,9 @@ function table(sessions: SessionRecord[], all: boolean): string {
   const colour = { running: p.green, starting: p.cyan, stopped: p.dim, failed: p.red };
   const rows = sessions.map((s) => [
     s.name, s.status, s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code),
-    started(s.created_at), s.project_dir.split('/').pop() || s.project_dir,
+    s.network ?? '-', started(s.created_at), s.project_dir.split('/').pop() || s.project_dir,
   ]);
-  const head = ['NAME', 'STATUS', 'EXIT', 'STARTED', 'PROJECT'];
+  const head = ['NAME', 'STATUS', 'EXIT', 'NETWORK', 'STARTED', 'PROJECT'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[], paint?: (i: number, c: string) => string): string =>
     cells.map((c, i) => {
@@ -48,7 +48,8 @@ export function registerList(program: Command): void {
     .option('-f, --format <format>', 'table, json or plain', 'table')
     .addHelpText('after', `
 JSON: an array of session records as stored (snake_case: id, name, project_dir, command,
-container_id, status, created_at, updated_at, cloud_providers, home_volume, exit_code, owner_pid, mode).`)
+container_id, status, created_at, updated_at, cloud_providers, home_volume, exit_code, owner_pid, mode,
+network: bridge, host, none, allowlist or learn; see mino network show NAME).`)
     .action(async (opts: { all?: boolean; format: string }, cmd: Command) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table, json or plain');

@@ -51,7 +51,10 @@ export function registerRun(program: Command): void {
     .option('--cache-ro', 'mount complete dependency caches read-only (default: read-write; the tools lock their caches)')
     .option('-d, --detach', 'run in the background; see it with mino logs/exec/stop')
     .option('--read-only', 'read-only root filesystem (tmpfs on /tmp, /run, /root; /home/developer unless the home volume is there)')
-    .option('--network <mode>', 'bridge (default), host or none')
+    .option('--network <mode>', 'bridge (default), host, none, or learn (everything allowed but the host, recorded; see --save)')
+    .option('--network-allow <rules>', 'allow only these destinations, HOST:PORT[,HOST:PORT…] (repeatable); *.example.com:443 matches subdomains, not example.com itself', collect, [])
+    .option('--network-preset <preset>', 'allowlist preset: dev (GitHub, Anthropic/OpenAI APIs, your registries) or registries (your npm/pip/cargo registries)')
+    .option('--save', 'with --network learn: write the destinations used into .mino.toml as network_allow')
     .option('--allow-home', 'allow / or your home directory (or a parent of it) as the project or a --volume')
     .option('--allow-system-paths', 'allow system directories (/etc, /usr, /run, /var/run, ...) as a --volume')
     .option('--dry-run', 'print the podman command instead of running it')
@@ -74,6 +77,17 @@ complete once a run exits 0; --cache-ro mounts a complete cache read-only (npm c
 metadata, so read-write is the default); a
 changed lockfile gets a new cache. See 'mino cache list'.
 
+Network: bridge gives the container the host's outbound network; none gives it loopback only.
+With --network-allow or --network-preset the container has no route out and no DNS: its only way
+out is mino's egress proxy for this session, which runs on the host, resolves names at connect
+time and checks each destination (host and port) against the rules. HTTP_PROXY, HTTPS_PROXY and
+ALL_PROXY point at it (127.0.0.1:3128 inside the container; HTTP CONNECT, plain HTTP and SOCKS5),
+so anything proxy-aware works, SSH to an allowed host:22 included (mino images route ssh through
+it); unsetting the variables only loses access. Rules: HOST:PORT, [IPV6]:PORT, *.example.com:PORT
+(any subdomain, not example.com itself), host.containers.internal:PORT (a service on the host's
+loopback; nothing else reaches the host). UDP is not available. Blocked connections are listed when
+the session ends; change a running session with 'mino network allow|deny NAME RULE'.
+
 Layers (--layers, else $MINO_LAYERS) are composed on mino-base into a local image named
 mino-composed-<hash>; the first run builds it, later runs reuse it. A project's .mino/layers/<name>/
 shadows $XDG_CONFIG_HOME/mino/layers/<name>/, which shadows the built-in layer.
@@ -82,13 +96,16 @@ Examples:
   mino run -- claude
   mino run --layers typescript -- npx tsc --noEmit
   mino run -n fix-tests -p ~/src/app -- npm test
-  mino run -d -n agent -- sh -c 'long-job'   # then: mino logs agent -f; mino stop agent`)
+  mino run -d -n agent -- sh -c 'long-job'   # then: mino logs agent -f; mino stop agent
+  mino run --network-preset dev -- claude
+  mino run --network-allow api.anthropic.com:443,host.containers.internal:11434 -- claude
+  mino run --network learn --save -- npm ci   # then later runs use the saved allowlist`)
     .action(async (command: string[], opts: {
       name?: string; project?: string; image?: string; layers: string[]; env: string[]; volume: string[]; detach?: boolean;
       readOnly?: boolean; network?: string; allowHome?: boolean; allowSystemPaths?: boolean; dryRun?: boolean; home?: boolean;
-      cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean;
+      cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean; networkAllow: string[]; networkPreset?: string; save?: boolean;
     }, cmd: Command) => {
-      const { ctx, rootless } = sessionCli(cmd);
+      const { ctx, rootless, localEngine } = sessionCli(cmd);
       const projectDir = projectDirOf(opts.project);
       const config = runConfigOf(await loadConfigForCli(cmd, projectDir));
       process.exitCode = await runSession(ctx, {
@@ -101,6 +118,9 @@ Examples:
         detach: Boolean(opts.detach),
         readOnly: Boolean(opts.readOnly),
         network: opts.network,
+        networkAllow: opts.networkAllow,
+        networkPreset: opts.networkPreset,
+        saveLearned: Boolean(opts.save),
         allowHome: Boolean(opts.allowHome),
         allowSystemPaths: Boolean(opts.allowSystemPaths),
         noHome: opts.home === false,
@@ -110,9 +130,10 @@ Examples:
         command,
         dryRun: Boolean(opts.dryRun),
         config,
-      }, readHostFacts(rootless), {
+      }, readHostFacts(rootless, process.env, localEngine), {
         say: noticeOrWarning,
         print: (l) => process.stdout.write(`${l}\n`),
+        report: (l) => process.stderr.write(`${l}\n`),
         buildProgress: composeProgress(),
       });
     });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { finalSessionNetwork, hasEgress } from '../../app/network-control.js';
 import { stopSession } from '../../app/stop-session.js';
+import { blockedSummary, learnedRules, learnLine } from '../../network/network-record.js';
 import { sessionCli } from '../global-options.js';
 import { notice } from '../notices.js';
 
@@ -17,5 +19,11 @@ export function registerStop(program: Command): void {
       notice(result.stopped
         ? `Session ${name} stopped${code === null || code === undefined ? '' : ` (exit code ${code})`}`
         : `Session ${name} is already ${result.record.status}`);
+      if (!result.stopped || !hasEgress(result.record)) return;
+      // The session's egress proxy ends with its container: what it saw.
+      const record = await finalSessionNetwork(ctx, name);
+      const blocked = record && blockedSummary(record);
+      if (blocked) process.stderr.write(`mino: ${blocked}\n`);
+      if (record?.mode === 'learn') process.stderr.write(`${learnLine(learnedRules(record))}\n`);
     });
 }

@@ -21,11 +21,14 @@ function mountArg(m: MountSpec): string {
 
 /**
  * Builds `podman run|create` arguments (without the leading `podman`) in mino's fixed order:
- * verb flags, identity (name, labels, init, userns), `-w`, `--network`, `--cap-drop` before
- * `--cap-add`, security options, `--pids-limit`, `--read-only` and tmpfs, mounts, env, image, command.
+ * global options (`--hooks-dir`), verb flags, identity (name, labels, init, userns), `-w`,
+ * `--network`, `--cap-drop` before `--cap-add`, security options, `--pids-limit`, `--read-only`
+ * and tmpfs, mounts, env, image, command.
  */
 export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): string[] {
-  const args: string[] = verb === 'create' ? ['create'] : ['run'];
+  const args: string[] = [];
+  for (const dir of spec.hooksDirs ?? []) args.push('--hooks-dir', validateMountPath('source', dir));
+  args.push(verb === 'create' ? 'create' : 'run');
   if (verb === 'run-detached') args.push('-d');
   if (spec.interactive) args.push('-i');
   if (spec.tty) args.push('-t');

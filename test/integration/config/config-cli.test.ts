@@ -150,7 +150,7 @@ describe('configuration errors: one clear error each, no file changed', () => {
     cpSync(fixture('commented.toml'), globalFile);
     const before = readFileSync(globalFile, 'utf8');
     const bad = await mino(['config', 'set', 'container.network', 'hots']);
-    expect(bad).toMatchObject({ exitCode: 2, stderr: "Error: container.network must be one of bridge, host, none, not 'hots'\nHint: E.g. mino config set container.network bridge\n" });
+    expect(bad).toMatchObject({ exitCode: 2, stderr: "Error: container.network must be one of bridge, host, none, learn, not 'hots'\nHint: E.g. mino config set container.network bridge\n" });
     const unknown = await mino(['config', 'set', 'container.netwrk', 'none']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toBe("Error: Unknown config key 'container.netwrk'\nHint: Did you mean 'container.network'? 'mino config show' lists every key\n");
@@ -216,7 +216,7 @@ describe('mino completions', () => {
     expect(sub!.split(' ').sort()).toEqual(['set', 'show']);
     expect(key).toBe('container.network container.network_allow container.network_preset');
     expect(shells).toBe('bash zsh fish');
-    expect(runOpt).toBe('--network');
+    expect(runOpt).toBe('--network --network-allow --network-preset');
     expect(format).toBe('table json plain');
   });
 

@@ -42,7 +42,7 @@ describe('config files', () => {
     const err = errorOf(() => readConfigFile(fixture('wrong-type.toml')));
     expect(err.message).toMatch(/container\.volumes must be an array of strings, not string "\/home\/me\/data:\/data"$/);
     expect(errorOf(() => validateConfig('f', { container: { network: 'hots' } })).message)
-      .toBe('Invalid config f: container.network must be one of bridge, host, none, not string "hots"');
+      .toBe('Invalid config f: container.network must be one of bridge, host, none, learn, not string "hots"');
     expect(errorOf(() => validateConfig('f', { session: { auto_cleanup_hours: 1.5 } })).message).toContain('session.auto_cleanup_hours');
     expect(errorOf(() => validateConfig('f', { container: { image: 'BAD IMAGE' } })).message).toContain('container.image must be an image reference');
     expect(errorOf(() => validateConfig('f', { container: { env: { '1X': 'y' } } })).message).toContain("'1X' is not a valid variable name");

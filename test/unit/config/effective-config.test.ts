@@ -33,7 +33,7 @@ describe('merging global and project config', () => {
   });
 
   it('reads keys, kinds and defaults from the schema', () => {
-    expect(findKey('container.network')).toMatchObject({ kind: 'enum', values: ['bridge', 'host', 'none'], defaultValue: 'bridge', sensitive: true });
+    expect(findKey('container.network')).toMatchObject({ kind: 'enum', values: ['bridge', 'host', 'none', 'learn'], defaultValue: 'bridge', sensitive: true });
     expect(findKey('container.read_only')).toMatchObject({ kind: 'boolean', defaultValue: false, sensitive: false });
     expect(findKey('credentials.aws.session_duration_secs')).toMatchObject({ kind: 'integer', table: 'credentials.aws', name: 'session_duration_secs' });
     expect(findKey('container.env')?.kind).toBe('string-map');

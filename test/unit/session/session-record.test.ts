@@ -176,3 +176,14 @@ describe('helpers', () => {
     expect(timeKey('not a time')).toBeUndefined();
   });
 });
+
+describe('the network field (ours)', () => {
+  it('is written after mode and read back', async () => {
+    const { newSessionRecord, parseSessionRecord, serializeSessionRecord } = await import('../../../src/session/session-record.js');
+    const r = newSessionRecord({ name: 'n', projectDir: '/p', command: ['true'], containerId: null, status: 'starting', ownerPid: 5, mode: 'command', network: 'allowlist' });
+    const text = serializeSessionRecord(r);
+    expect(text).toMatch(/"mode": "command",\n {2}"network": "allowlist"\n}/);
+    expect(parseSessionRecord(text).network).toBe('allowlist');
+    expect(() => parseSessionRecord(text.replace('"allowlist"', '7'))).toThrow("field 'network' must be a string");
+  });
+});

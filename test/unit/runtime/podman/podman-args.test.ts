@@ -260,3 +260,12 @@ describe('labelArgs', () => {
     expect(errorOf(() => labelArgs({ 'io.mino.x': 'a\0' })).message).toBe('Label io.mino.x has an invalid value');
   });
 });
+
+describe('buildContainerArgs: hook directories', () => {
+  it('puts --hooks-dir (a global option) before the verb, in order', async () => {
+    const { buildContainerArgs } = await import('../../../../src/runtime/podman/podman-args.js');
+    expect(buildContainerArgs('run', { image: 'img', command: [], hooksDirs: ['/usr/share/containers/oci/hooks.d', '/run/x/hooks.d'] }).slice(0, 5))
+      .toEqual(['--hooks-dir', '/usr/share/containers/oci/hooks.d', '--hooks-dir', '/run/x/hooks.d', 'run']);
+    expect(() => buildContainerArgs('run', { image: 'img', command: [], hooksDirs: ['relative'] })).toThrow(/not an absolute path/);
+  });
+});

@@ -1,0 +1,83 @@
+import { UsageError } from '../common/errors.js';
+import { printable } from '../runtime/validate.js';
+import { parsePresetName, type PresetName } from './presets.js';
+import { parseRules, type Rule } from './rule.js';
+
+/**
+ * Which network a session gets, from flags and configuration, with mino 1.6's precedence (first
+ * match wins): CLI allowlist (`--network-allow` and `--network-preset` together), CLI
+ * `--network`, config allowlist (`network_allow` and `network_preset` together), config
+ * `network`, then the default (`bridge`). An allowlist next to `--network none` or `host` from
+ * the same place is a contradiction and exits 2 (on the command line, `--network learn` with an
+ * allowlist too); `bridge` with an allowlist means the allowlist, and so does a configured
+ * `network = "learn"` next to a configured allowlist (what `--network learn --save` leaves). Pure: the rules are parsed here, the presets expanded later (their registry hosts
+ * come from the host's configuration).
+ */
+
+/** Plain podman modes. */
+export type PlainNetworkMode = 'bridge' | 'host' | 'none';
+
+/** Every `--network` value, in the order shown in messages. */
+export const NETWORK_CHOICES: readonly string[] = ['bridge', 'host', 'none', 'learn'];
+
+/** What the user asked for, CLI and config apart. */
+export interface NetworkRequest {
+  cli: { network?: string; allow?: readonly string[]; preset?: string };
+  config?: { network?: string; allow?: readonly string[]; preset?: string };
+  /** The mode when neither sets one (config/defaults.ts DEFAULT_NETWORK; default `bridge`). */
+  fallback?: PlainNetworkMode;
+}
+
+/** Where the choice came from. */
+export type ChoiceSource = 'cli' | 'config' | 'default';
+
+/** The resolved choice. */
+export type NetworkChoice =
+  | { mode: PlainNetworkMode; source: ChoiceSource }
+  | { mode: 'allowlist'; rules: Rule[]; presets: PresetName[]; source: ChoiceSource }
+  | { mode: 'learn'; source: ChoiceSource };
+
+function checkMode(value: string, where: string): PlainNetworkMode | 'learn' {
+  if (NETWORK_CHOICES.includes(value)) return value as PlainNetworkMode | 'learn';
+  throw new UsageError(
+    `Invalid network mode '${printable(value)}'${where}`,
+    'Use --network bridge, host, none or learn (bridge: normal outbound access; host: the host\'s network; none: no network; learn: everything allowed and recorded), or --network-allow HOST:PORT',
+  );
+}
+
+function allowlist(allow: readonly string[] | undefined, preset: string | undefined, source: ChoiceSource): NetworkChoice {
+  return { mode: 'allowlist', rules: parseRules(allow ?? []), presets: preset === undefined ? [] : [parsePresetName(preset)], source };
+}
+
+/** Resolves the network of a run; throws a UsageError (exit 2) on a bad value or a conflict. */
+export function resolveNetworkChoice(req: NetworkRequest): NetworkChoice {
+  const { cli } = req;
+  const config = req.config ?? {};
+  const cliMode = cli.network === undefined ? undefined : checkMode(cli.network, '');
+  const cliList = (cli.allow?.length ?? 0) > 0 || cli.preset !== undefined;
+  if (cliList) {
+    if (cliMode !== undefined && cliMode !== 'bridge') {
+      const flag = (cli.allow?.length ?? 0) > 0 ? '--network-allow' : '--network-preset';
+      throw new UsageError(
+        `--network ${cliMode} cannot be combined with ${flag}`,
+        cliMode === 'learn'
+          ? 'learn allows everything and records it; drop the allowlist, or drop --network learn'
+          : `An allowlist already blocks everything else; drop --network ${cliMode}`,
+      );
+    }
+    return allowlist(cli.allow, cli.preset, 'cli');
+  }
+  if (cliMode !== undefined) return cliMode === 'learn' ? { mode: 'learn', source: 'cli' } : { mode: cliMode, source: 'cli' };
+  const configMode = config.network === undefined ? undefined : checkMode(config.network, ' in the configuration (container.network)');
+  if ((config.allow?.length ?? 0) > 0 || config.preset !== undefined) {
+    if (configMode === 'none' || configMode === 'host') {
+      throw new UsageError(
+        `The configuration sets container.network = "${configMode}" together with ${(config.allow?.length ?? 0) > 0 ? 'network_allow' : 'network_preset'}`,
+        'Remove one of them (mino config show lists where each value comes from), or override with --network on the command line',
+      );
+    }
+    return allowlist(config.allow, config.preset, 'config');
+  }
+  if (configMode !== undefined) return configMode === 'learn' ? { mode: 'learn', source: 'config' } : { mode: configMode, source: 'config' };
+  return { mode: req.fallback ?? 'bridge', source: 'default' };
+}

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { JsonRecordDir } from '../common/json-record-dir.js';
+import type { DenyReason, EgressMode, PolicyText } from './policy.js';
+
+/**
+ * A session's network record: the policy in force and every destination its sandbox asked for,
+ * allowed or denied, with counts. The session's proxy writes it (`<state>/network/<session>.json`,
+ * 0600) while it runs; `mino run` reads it for the end-of-session summary, `mino network show`
+ * and `mino logs --network` for people, and `--network learn --save` for the allowlist it learned.
+ */
+
+/** One destination (`host:port`) and what happened to it. */
+export interface DestinationEntry {
+  destination: string;
+  /** Connections and requests let through. */
+  allowed: number;
+  /** Refused by the policy or the address guard. */
+  denied: number;
+  /** Allowed, but the destination could not be resolved or reached. */
+  failed: number;
+  /** The rule that allowed it (`learn` in learn mode), else null. */
+  rule: string | null;
+  /** Why it was last refused, else null. */
+  reason: DenyReason | null;
+  /** Why, for people. */
+  detail: string | null;
+  first_seen: string;
+  last_seen: string;
+}
+
+/** The record. */
+export interface NetworkRecord {
+  version: 1;
+  session: string;
+  mode: EgressMode;
+  policy: PolicyText;
+  presets: string[];
+  started_at: string;
+  updated_at: string;
+  /** Set once the proxy stopped. */
+  ended_at: string | null;
+  /** Denials not written to the audit log (beyond its per-session cap). */
+  audit_suppressed: number;
+  destinations: DestinationEntry[];
+}
+
+/** The records of a state directory. */
+export function networkRecords(stateDir: string): JsonRecordDir {
+  return new JsonRecordDir(join(stateDir, 'network'), 'network record');
+}
+
+/** The proxy's own log (its errors) next to the session's record. */
+export function networkLogPath(stateDir: string, session: string): string {
+  return join(stateDir, 'network', `${session}.log`);
+}
+
+/** Reads a session's record; undefined when there is none or it cannot be parsed. */
+export function readNetworkRecord(stateDir: string, session: string): NetworkRecord | undefined {
+  let text: string | undefined;
+  try {
+    text = networkRecords(stateDir).read(session);
+  } catch {
+    return undefined;
+  }
+  if (text === undefined) return undefined;
+  try {
+    const r = JSON.parse(text) as NetworkRecord;
+    return r && r.version === 1 && Array.isArray(r.destinations) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes a session's record atomically (a temporary file renamed over it). Without fsync: the
+ * proxy rewrites it while it serves, and a record is a report, not data worth a disk flush that
+ * would stall the proxy on a busy disk.
+ */
+export function writeNetworkRecord(stateDir: string, record: NetworkRecord): void {
+  const dir = join(stateDir, 'network');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = networkRecords(stateDir).pathOf(record.session);
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** A fresh record for a session about to start. */
+export function newNetworkRecord(session: string, mode: EgressMode, policy: PolicyText, presets: readonly string[], now = new Date()): NetworkRecord {
+  const at = now.toISOString();
+  return { version: 1, session, mode, policy, presets: [...presets], started_at: at, updated_at: at, ended_at: null, audit_suppressed: 0, destinations: [] };
+}
+
+/** Denials a rule could allow (not those refused because they reach the host). */
+function allowable(e: DestinationEntry): boolean {
+  return e.reason === 'no-rule' || e.reason === 'deny-rule' || e.reason === 'host-service';
+}
+
+/**
+ * The end-of-session line about blocked connections, e.g. `blocked 3 connections:
+ * evil.example:443 (2×), 10.0.0.5:22 — allow with --network-allow evil.example:443,10.0.0.5:22`
+ * (for a session still running: `mino network allow NAME …`); undefined when nothing was blocked.
+ */
+export function blockedSummary(record: NetworkRecord, options: { running?: boolean; max?: number } = {}): string | undefined {
+  const max = options.max ?? 5;
+  const denied = record.destinations.filter((d) => d.denied > 0).sort((a, b) => b.denied - a.denied || a.destination.localeCompare(b.destination));
+  if (denied.length === 0) return undefined;
+  const total = denied.reduce((n, d) => n + d.denied, 0);
+  const shown = denied.slice(0, max).map((d) => (d.denied > 1 ? `${d.destination} (${d.denied}×)` : d.destination));
+  const more = denied.length > max ? `, and ${denied.length - max} more` : '';
+  // Those allowed since (mino network allow) need no hint.
+  const rules = denied.filter(allowable).map((d) => d.destination).filter((d) => !record.policy.allow.includes(d));
+  const host = denied.some((d) => d.reason === 'host-address') ? '; names that resolve to this host are refused (use host.containers.internal:PORT for host services)' : '';
+  const fix = options.running ? `mino network allow ${record.session} ${rules.slice(0, max).join(' ')}` : `--network-allow ${rules.slice(0, max).join(',')}`;
+  const hint = rules.length > 0 ? ` — allow with ${fix}` : '';
+  return `blocked ${total} connection${total === 1 ? '' : 's'}: ${shown.join(', ')}${more}${hint}${host}`;
+}
+
+/** The destinations a learn session used, as rules (sorted), for `network_allow`. */
+export function learnedRules(record: NetworkRecord): string[] {
+  return record.destinations.filter((d) => d.allowed > 0 || d.failed > 0).map((d) => d.destination).sort();
+}
+
+/** `network_allow = ["a:443", "b:22"]`, ready for `.mino.toml` (`[container]` table). */
+export function learnLine(rules: readonly string[]): string {
+  return `network_allow = [${rules.map((r) => JSON.stringify(r)).join(', ')}]`;
+}

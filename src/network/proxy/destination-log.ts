@@ -1,0 +1,104 @@
+import { formatDestination, type Destination } from '../destination.js';
+import type { NetworkRecord, DestinationEntry } from '../network-record.js';
+import type { DenyReason } from '../policy.js';
+
+/**
+ * What the proxy saw, destination by destination, kept in the session's network record. Denials
+ * also go to the audit log, one event each, up to a cap per session (an agent hammering a blocked
+ * host must not fill the disk); the rest are counted in `audit_suppressed`.
+ */
+
+/** Where denials are reported (the audit log). */
+export type DenialSink = (event: { host: string; port: number; destination: string; reason: DenyReason; detail: string; protocol: string }) => void;
+
+/** Denials written to the audit log per session before they are only counted. */
+export const AUDIT_DENIAL_CAP = 1000;
+
+/** The destinations of one session, and writing them out. */
+export class DestinationLog {
+  private readonly entries = new Map<string, DestinationEntry>();
+  private timer: NodeJS.Timeout | undefined;
+  private audited = 0;
+
+  constructor(
+    private record: NetworkRecord,
+    private readonly persist: (record: NetworkRecord) => void,
+    private readonly onDenial: DenialSink,
+    private readonly flushDelayMs = 1000,
+  ) {
+    for (const e of record.destinations) this.entries.set(e.destination, { ...e });
+  }
+
+  private entry(dest: Destination | string, now: string): DestinationEntry {
+    const key = typeof dest === 'string' ? dest : formatDestination(dest);
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { destination: key, allowed: 0, denied: 0, failed: 0, rule: null, reason: null, detail: null, first_seen: now, last_seen: now };
+      this.entries.set(key, e);
+    }
+    e.last_seen = now;
+    return e;
+  }
+
+  /** An allowed connection or request. */
+  allowed(dest: Destination, rule: string): void {
+    const e = this.entry(dest, new Date().toISOString());
+    e.allowed++;
+    e.rule = rule;
+    this.schedule();
+  }
+
+  /** An allowed destination that could not be resolved or reached. */
+  failed(dest: Destination, rule: string, detail: string): void {
+    const e = this.entry(dest, new Date().toISOString());
+    e.failed++;
+    e.rule = rule;
+    e.detail = detail;
+    this.schedule();
+  }
+
+  /** A refused connection or request (also reported to the audit log, up to the cap). */
+  denied(dest: Destination | string, reason: DenyReason, detail: string, protocol: string): void {
+    const e = this.entry(dest, new Date().toISOString());
+    e.denied++;
+    e.reason = reason;
+    e.detail = detail;
+    if (this.audited < AUDIT_DENIAL_CAP) {
+      this.audited++;
+      const host = typeof dest === 'string' ? dest : dest.host;
+      const port = typeof dest === 'string' ? 0 : dest.port;
+      this.onDenial({ host, port, destination: e.destination, reason, detail, protocol });
+    } else {
+      this.record.audit_suppressed++;
+    }
+    this.schedule();
+  }
+
+  /** Replaces the policy part of the record (after `mino network allow/deny`). */
+  setPolicy(policy: NetworkRecord['policy']): void {
+    this.record = { ...this.record, policy };
+    this.flush();
+  }
+
+  /** The record as it stands. */
+  snapshot(): NetworkRecord {
+    return { ...this.record, updated_at: new Date().toISOString(), destinations: [...this.entries.values()].map((e) => ({ ...e })) };
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(), this.flushDelayMs);
+    this.timer.unref();
+  }
+
+  /** Writes the record now. */
+  flush(ended = false): NetworkRecord {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const snap = this.snapshot();
+    if (ended) snap.ended_at = snap.updated_at;
+    this.record = { ...snap, destinations: [] };
+    this.persist(snap);
+    return snap;
+  }
+}

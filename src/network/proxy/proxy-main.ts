@@ -1,0 +1,166 @@
+import { closeSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { AuditLog } from '../../audit/audit-log.js';
+import { writeFileAtomic } from '../../common/atomic-write.js';
+import { pidAlive } from '../../common/pid-alive.js';
+import { serveControl, type ControlRequest, type ControlResponse } from '../control.js';
+import { readEgressLaunch, readHelperInfo, type EgressHelperInfo } from '../egress-launch.js';
+import type { EgressPaths } from '../egress-paths.js';
+import { answerHook, readHookRequests } from '../hook-fifo.js';
+import { newNetworkRecord, writeNetworkRecord } from '../network-record.js';
+import { policyText, withAllowed, withDenied } from '../policy.js';
+import { formatRule, parseRules } from '../rule.js';
+import { DestinationLog } from './destination-log.js';
+import { createDialer } from './dialer.js';
+import { EgressServer } from './egress-server.js';
+import { findProgram, openListenerInNetns, processStartTime } from './netns-listener.js';
+
+/**
+ * The egress proxy process of one session (`mino _egress-proxy DIR`, started detached by `mino
+ * run`). It lives exactly as long as its session:
+ * - it tells `mino run` it is ready (fd 3) once its control socket and the hook's FIFO are open;
+ * - the container's OCI hook hands it the container's PID; it opens its listener in the
+ *   container's network namespace and answers the hook;
+ * - it watches that PID and stops when the container's process is gone (the session ended,
+ *   attached or detached), when `mino run` sends `finish`, or, before any container attached,
+ *   when the `mino run` that started it died or the start-up timeout passed.
+ * On stopping it writes the session's network record a last time and removes its directory.
+ */
+
+/** Interval of the container and owner liveness checks. */
+const WATCH_MS = 500;
+/** Buffer size of proxied sockets (bulk downloads). */
+const HIGH_WATER_MARK = 256 * 1024;
+
+function signalReady(text: string): void {
+  try {
+    writeSync(3, `${text}\n`);
+    closeSync(3);
+  } catch {
+    // mino run is gone or did not ask: nothing to tell
+  }
+}
+
+/** Runs the proxy for the session directory `paths.dir`; resolves when it stopped. */
+export async function runEgressProxy(paths: EgressPaths): Promise<void> {
+  let launchInfo;
+  try {
+    launchInfo = readEgressLaunch(paths.launch);
+  } catch (err) {
+    signalReady(`error: ${(err as Error).message}`);
+    throw err;
+  }
+  const { launch } = launchInfo;
+  const nsenter = findProgram('nsenter');
+  if (!nsenter) {
+    signalReady('error: nsenter (util-linux) is not installed; it is needed to give the session its egress listener');
+    throw new Error('nsenter not found');
+  }
+  const audit = new AuditLog(launch.stateDir, { enabled: launch.audit });
+  const log = new DestinationLog(
+    newNetworkRecord(launch.session, launch.policy.mode, launch.policy, launch.presets),
+    (record) => {
+      try {
+        writeNetworkRecord(launch.stateDir, record);
+      } catch {
+        // a full disk must not take the session's network down
+      }
+    },
+    (d) => audit.record('network.denied', { name: launch.session, destination: d.destination, host: d.host, port: d.port, reason: d.reason, detail: d.detail, protocol: d.protocol }),
+  );
+  log.flush();
+  const proxy = new EgressServer({
+    session: launch.session,
+    policy: launchInfo.policy,
+    dialer: createDialer({ highWaterMark: HIGH_WATER_MARK }),
+    log,
+  });
+
+  let listener: Server | undefined;
+  let container: { pid: number; start: string } | undefined;
+  let stopping = false;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const timers: NodeJS.Timeout[] = [];
+
+  const stop = (reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    for (const t of timers) clearInterval(t);
+    listener?.close();
+    proxy.close();
+    control.close();
+    fifo.destroy();
+    log.flush(true);
+    if (reason !== 'finish') audit.record('network.stopped', { name: launch.session, reason });
+    // The directory is this proxy's unless a new session of the same name took it over.
+    if (readHelperInfo(paths.helper)?.pid === process.pid) rmSync(paths.dir, { recursive: true, force: true });
+    done();
+  };
+
+  const handleControl = (req: ControlRequest): ControlResponse => {
+    if (req.op === 'allow' || req.op === 'deny') {
+      const rules = parseRules(Array.isArray(req.rules) ? req.rules.map(String) : []);
+      proxy.policy = req.op === 'allow' ? withAllowed(proxy.policy, rules) : withDenied(proxy.policy, rules);
+      log.setPolicy(policyText(proxy.policy));
+      audit.record('network.policy', { name: launch.session, op: req.op, rules: rules.map(formatRule) });
+    }
+    const record = req.op === 'finish' ? log.flush(true) : log.snapshot();
+    if (req.op === 'finish') setImmediate(() => stop('finish'));
+    return { ok: true, policy: policyText(proxy.policy), record };
+  };
+
+  try {
+    unlinkSync(paths.control);
+  } catch {
+    // none left over
+  }
+  const control = await serveControl(paths.control, handleControl);
+
+  let queue = Promise.resolve();
+  const fifo = readHookRequests(paths.attach, (line) => {
+    queue = queue.then(() => attach(line));
+  });
+  const answer = (text: string): Promise<boolean> => answerHook(paths.attached, text);
+
+  const attach = async (line: string): Promise<void> => {
+    const pid = Number(line);
+    const start = Number.isInteger(pid) && pid > 1 ? processStartTime(pid) : undefined;
+    if (start === undefined || stopping) {
+      await answer(`the egress proxy got no running container (${line.slice(0, 20)})`);
+      return;
+    }
+    try {
+      const server = await openListenerInNetns({ pid, rootless: launch.rootless, host: launch.listen.host, port: launch.listen.port, nsenter });
+      // Connections the listener accepts: half-open allowed (a client may end its side and wait for
+      // the answer) and large buffers for bulk transfers.
+      Object.assign(server, { allowHalfOpen: true, highWaterMark: HIGH_WATER_MARK });
+      listener?.close();
+      listener = server;
+      container = { pid, start };
+      proxy.attach(server);
+      await answer('ok');
+      audit.record('network.attached', { name: launch.session, mode: launch.policy.mode, pid });
+    } catch (err) {
+      await answer(`the egress proxy could not listen in the container: ${(err as Error).message}`);
+    }
+  };
+
+  const info: EgressHelperInfo = { pid: process.pid, start: processStartTime(process.pid) ?? '', session: launch.session, stateKey: launch.stateKey };
+  writeFileAtomic(paths.helper, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+
+  const started = Date.now();
+  timers.push(setInterval(() => {
+    if (container) {
+      if (processStartTime(container.pid) !== container.start) stop('container ended');
+    } else if (!pidAlive(launch.ownerPid)) {
+      stop('mino run ended before its container started');
+    } else if (Date.now() - started > launch.startupTimeoutMs) {
+      stop('no container attached in time');
+    }
+  }, WATCH_MS));
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop(`signal ${sig}`));
+
+  signalReady('ready');
+  await finished;
+}
