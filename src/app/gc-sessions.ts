@@ -10,6 +10,8 @@ export interface GcResult {
   removed: Orphan[];
   /** Orphans whose owner process still lives: reported, left alone. */
   kept: Orphan[];
+  /** Sessions whose leftover session env file was removed. */
+  secretsRemoved: string[];
   warnings: string[];
 }
 
@@ -24,5 +26,5 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean): Promise<
   if (!dryRun) {
     for (const orphan of removed) await ctx.runtime.remove(orphan.container.id);
   }
-  return { fixes: result.fixes, removed, kept, warnings: result.warnings };
+  return { fixes: result.fixes, removed, kept, secretsRemoved: result.secretsRemoved, warnings: result.warnings };
 }

@@ -2,7 +2,7 @@ import { log } from '../common/logger.js';
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { planReconcile, type Orphan, type SessionFix } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
-import type { SessionContext } from './session-context.js';
+import { sessionEnvOf, type SessionContext } from './session-context.js';
 import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
 import { finalizeCaches } from './prepare-caches.js';
 import { pidAlive } from '../common/pid-alive.js';
@@ -15,6 +15,8 @@ export interface Reconciled {
   fixes: SessionFix[];
   orphans: Orphan[];
   containers: ContainerSummary[];
+  /** Sessions whose leftover session env file (or SSH relay socket) was removed. */
+  secretsRemoved: string[];
 }
 
 /**
@@ -28,7 +30,9 @@ export interface Reconciled {
  */
 export async function reconcileSessions(ctx: SessionContext, options: { activeOnly?: boolean } = {}): Promise<Reconciled> {
   const { sessions, warnings } = ctx.store.list();
-  if (options.activeOnly && !sessions.some(isActive)) return { sessions, warnings, fixes: [], orphans: [], containers: [] };
+  if (options.activeOnly && !sessions.some(isActive)) {
+    return { sessions, warnings, fixes: [], orphans: [], containers: [], secretsRemoved: reapSessionSecrets(ctx, sessions, warnings) };
+  }
   const containers = await ctx.runtime.listContainers({});
   const plan = planReconcile(sessions, containers, ctx.stateKey, pidAlive);
   const updated = new Map<string, SessionRecord>();
@@ -45,11 +49,29 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
     }
   }
   log.debug('reconciled', { fixes: plan.fixes.length, orphans: plan.orphans.length });
+  const after = sessions.map((s) => updated.get(s.name) ?? s);
   return {
-    sessions: sessions.map((s) => updated.get(s.name) ?? s),
+    sessions: after,
     warnings,
     fixes: plan.fixes,
     orphans: plan.orphans,
     containers,
+    secretsRemoved: reapSessionSecrets(ctx, after, warnings),
   };
+}
+
+/**
+ * Removes the session env files (and SSH relay sockets) of sessions that are not active: those
+ * of a `mino run` that was killed before it could remove them. A file system listing, no podman.
+ */
+export function reapSessionSecrets(ctx: SessionContext, sessions: readonly SessionRecord[], warnings: string[]): string[] {
+  const active = new Set(sessions.filter(isActive).map((s) => s.name));
+  try {
+    const removed = sessionEnvOf(ctx).reap((name) => active.has(name));
+    if (removed.length > 0) log.info('removed leftover session secrets', { sessions: removed });
+    return removed;
+  } catch (err) {
+    warnings.push(`Could not remove leftover session secrets: ${(err as Error).message}`);
+    return [];
+  }
 }

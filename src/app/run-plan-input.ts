@@ -1,5 +1,7 @@
 import { DEFAULT_SHELL_COMMAND } from '../config/defaults.js';
 import type { CacheMount } from '../cache/cache-mounts.js';
+import { splitCliEnv } from '../credentials/env-passthrough.js';
+import type { PlanCredentialInput } from '../launch/plan-credentials.js';
 import type { RunPlanInput } from '../launch/run-plan.js';
 import { VERSION } from '../version.js';
 import { isMinoImage } from '../volume/home-volume.js';
@@ -16,10 +18,12 @@ export interface ResolvedRun {
   image: string;
   layerEnv: Readonly<Record<string, string>>;
   caches: readonly CacheMount[];
+  /** The credentials step's part (gather-credentials.ts); undefined before it ran. */
+  credentials?: PlanCredentialInput;
 }
 
 /** The uid mino-built images run as (`developer`); other images are left to podman. */
-function imageUserOf(image: string): number | undefined {
+export function imageUserOf(image: string): number | undefined {
   return isMinoImage(image) ? 1000 : undefined;
 }
 
@@ -38,7 +42,8 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     detach: req.detach,
     readOnly: req.readOnly || (config?.readOnly ?? false),
     network: req.network ?? config?.network,
-    cliEnv: req.env,
+    // `-e KEY` (no value) is the credentials step's: it never becomes a plain variable.
+    cliEnv: splitCliEnv(req.env).assignments,
     cliVolumes: req.volumes,
     configEnv: config?.env,
     configVolumes: config?.volumes,
@@ -55,5 +60,6 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     resourceLimits: !(facts.rootless && facts.cgroupV1),
     home: !(req.noHome ?? false) && (config?.home ?? true),
     caches: resolved.caches,
+    ...(resolved.credentials ? { credentials: resolved.credentials } : {}),
   };
 }

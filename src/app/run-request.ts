@@ -2,6 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { RunConfig } from '../config/run-config.js';
 import type { BuildEvent } from '../image/build-output.js';
+import type { CredentialFlags } from './gather-credentials.js';
 
 /** What the user asked `mino run` for: CLI flags, already parsed, and the loaded configuration. */
 export interface RunRequest {
@@ -25,6 +26,8 @@ export interface RunRequest {
   cacheFresh?: boolean;
   /** `--cache-ro`: mount complete caches read-only. */
   cacheRo?: boolean;
+  /** Credential flags (`--aws`, `--no-github`, `--ssh-agent`...); undefined = all from the config. */
+  credentials?: CredentialFlags;
   /** Values from the config files (below flags and env); undefined = none loaded. */
   config?: RunConfig;
   command: string[];
@@ -61,6 +64,8 @@ export interface HostFacts {
   envLayers: string | undefined;
   /** `MINO_IMAGE`. */
   envImage: string | undefined;
+  /** mino's environment: passthrough, `-e KEY`, the provider CLIs, SSH_AUTH_SOCK. Default: none. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Reads the {@link HostFacts} of this process. */
@@ -81,5 +86,6 @@ export function readHostFacts(rootless: boolean, env: NodeJS.ProcessEnv = proces
     stdinIsTty: Boolean(process.stdin.isTTY),
     envLayers: env.MINO_LAYERS,
     envImage: env.MINO_IMAGE,
+    env,
   };
 }

@@ -2,7 +2,7 @@ import { MinoError } from '../common/errors.js';
 import { statusForExit } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { reconcileSessions } from './reconcile-sessions.js';
-import type { SessionContext } from './session-context.js';
+import { sessionEnvOf, type SessionContext } from './session-context.js';
 
 /** Outcome of `mino stop`. */
 export interface StopResult {
@@ -27,6 +27,8 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   // The exit code survives for detached containers (no --rm); attached ones are gone already.
   const exitCode = (await ctx.runtime.containerExitCode(ref).catch(() => undefined)) ?? null;
   await ctx.runtime.remove(ref);
+  // Normally gone since the container started; a killed `mino run` may have left it.
+  sessionEnvOf(ctx).remove(name);
   const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode });
   ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
   return { record: updated, stopped: true };

@@ -2,14 +2,16 @@ import { appendFileSync, closeSync, constants, fchmodSync, fstatSync, mkdirSync,
 import { dirname, join } from 'node:path';
 import { isSecretName } from '../common/redact.js';
 
-/** Events mino records (mino 1.6's `session.*` names, plus our `session.reconciled`). */
+/** Events mino records (mino 1.6's `session.*` and `credentials.injected`, plus ours). */
 export type AuditEvent =
   | 'session.created'
   | 'session.started'
   | 'session.stopped'
   | 'session.failed'
   | 'session.reconciled'
-  | 'cache.removed';
+  | 'cache.removed'
+  | 'credentials.injected'
+  | 'logins.reset';
 
 /** One value of an event's data: scalars or a list of strings (e.g. a command line). */
 export type AuditValue = string | number | boolean | null | readonly string[];

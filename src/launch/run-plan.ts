@@ -10,7 +10,8 @@ import { containerNameFor, sessionLabels } from '../session/session-labels.js';
 import { volumeLabels } from '../volume/volume-labels.js';
 import { networkSpec, resolveNetwork, type NetworkPlan } from './network.js';
 import { checkProjectDir } from './project-guard.js';
-import { applySecrets, type SecretPassthrough } from './secret-passthrough.js';
+import { planCredentials, type PlanCredentialInput, type PlanCredentials } from './plan-credentials.js';
+import { withPrelude } from '../credentials/session-prelude.js';
 import { usernsFor } from './userns.js';
 import { assembleMounts, toMountSpecs, type PlannedMount } from './volume-args.js';
 import { HOME_TARGET, homeVolumeName, wantsHomeVolume } from '../volume/home-volume.js';
@@ -109,8 +110,12 @@ export interface RunPlanInput {
    * (npm_config_cache, CARGO_HOME, ...) are set above the layers' environment, below config and `-e`.
    */
   caches?: readonly CacheMount[];
-  /** Podman secrets from the credentials step; never plain env. */
-  secrets?: SecretPassthrough;
+  /**
+   * What the credentials step decided (plan-credentials.ts): the session env file with the names
+   * of the secret variables it sets, shared agent logins, host agent settings, SSH agent, CA
+   * bundle, proxy-only placeholders. Never a secret value.
+   */
+  credentials?: PlanCredentialInput;
   /**
    * Add `--pull=never` (default true): the executor makes sure the image is local first (build or
    * explicit pull with progress), so `run` never talks to a registry behind the user's back.
@@ -154,6 +159,10 @@ export interface RunPlan {
   namedVolumes: string[];
   /** Dependency caches mounted (the caller creates missing volumes and records their use). */
   caches: CacheMount[];
+  /** Credentials: secret variable names (no values), prelude, proxy rules. */
+  credentials: PlanCredentials;
+  /** The shared agent logins volume when it is mounted (the caller creates it with its labels). */
+  loginsVolume: string | undefined;
   /** Container labels (also in `spec.labels`). */
   labels: Record<string, string>;
   identity: RunIdentity;
@@ -215,17 +224,23 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     mounts.push({ source: c.volume, target: c.target, readOnly: c.readOnly, origin: 'cache' });
   }
 
+  const creds = planCredentials(input.credentials, image, mounts.map((m) => m.target));
+  warnings.push(...creds.warnings);
+  mounts.push(...creds.mounts);
   const plainEnv = mergeEnv({
-    layerEnv: { ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
+    layerEnv: { ...creds.baseEnv, ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
+    hostEnv: creds.hostEnv,
     configEnv: input.configEnv,
+    credentialEnv: creds.credentialEnv,
     cliEnv: input.cliEnv,
     quietBootstrap: mode === 'detached' || mode === 'command',
   });
-  const secrets = applySecrets(plainEnv, input.secrets);
-  warnings.push(...secrets.warnings);
-  for (const key of Object.keys(secrets.env)) {
-    if (isSecretName(key)) {
-      warnings.push(`${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list`);
+  // The env file sets these last (the prelude sources it): a plain copy would only mislead.
+  for (const name of creds.secretVariables) delete plainEnv[name];
+  const placeholders = new Set(creds.proxy.map((r) => r.variable));
+  for (const key of Object.keys(plainEnv)) {
+    if (isSecretName(key) && !placeholders.has(key)) {
+      warnings.push(`${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list (pass it with -e ${key} instead: mino then takes its value from its own environment and keeps it out of both)`);
     }
   }
 
@@ -234,7 +249,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   const userns = usernsFor(input.rootless, { uid: input.imageUser, gid: input.imageGid });
   const attached = mode !== 'detached';
 
-  const spec: ContainerSpec = { image, command: [...command], name: containerName, labels: { ...labels } };
+  const spec: ContainerSpec = { image, command: creds.prelude ? withPrelude(command, creds.preludeParts) : [...command], name: containerName, labels: { ...labels } };
   if (attached) {
     spec.interactive = true;
     if (input.stdinIsTty) spec.tty = true;
@@ -252,9 +267,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   if (HARDENING.pidsLimit !== undefined && (input.resourceLimits ?? true)) spec.pidsLimit = HARDENING.pidsLimit;
   Object.assign(spec, readOnlySpec(input.readOnly, mounts.map((m) => m.target)));
   spec.mounts = toMountSpecs(mounts);
-  spec.env = secrets.env;
-  if (secrets.secretEnv.length > 0) spec.secretEnv = secrets.secretEnv;
-  if (secrets.secretFiles.length > 0) spec.secretFiles = secrets.secretFiles;
+  spec.env = plainEnv;
 
   return {
     sessionName: input.sessionName,
@@ -271,6 +284,8 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     homeVolume,
     namedVolumes,
     caches,
+    credentials: { secretVariables: creds.secretVariables, prelude: creds.prelude, preludeParts: { ...creds.preludeParts }, proxy: creds.proxy },
+    loginsVolume: creds.mounts.find((m) => m.chown)?.source,
     labels,
     identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, userns },
     warnings,

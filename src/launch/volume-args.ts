@@ -23,7 +23,7 @@ import { isVolumeSlug } from '../volume/volume-slug.js';
  */
 
 /** Where a mount comes from, for error messages and `mino list`. */
-export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache';
+export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'credentials';
 
 /** A mount with its origin. `spec.mounts` gets the plain {@link MountSpec} part. */
 export interface PlannedMount extends MountSpec {
@@ -40,6 +40,7 @@ export function describeOrigin(origin: MountOrigin): string {
     case 'config': return 'config container.volumes';
     case 'home': return 'the home volume';
     case 'cache': return 'a dependency cache';
+    case 'credentials': return 'a credential mount';
   }
 }
 
@@ -124,5 +125,5 @@ export function assembleMounts(
 
 /** The plain {@link MountSpec}s of planned mounts (origin dropped). */
 export function toMountSpecs(mounts: readonly PlannedMount[]): MountSpec[] {
-  return mounts.map(({ source, target, readOnly }) => ({ source, target, readOnly }));
+  return mounts.map(({ source, target, readOnly, chown }) => ({ source, target, readOnly, ...(chown ? { chown } : {}) }));
 }

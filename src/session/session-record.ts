@@ -35,7 +35,7 @@ export interface SessionRecord {
   created_at: string;
   /** RFC 3339 time of the last change (UTC). */
   updated_at: string;
-  /** Never populated by mino 1.6; kept for compatibility. */
+  /** Credential providers that delivered to the session (`github`, `aws`...); names only. Never populated by mino 1.6. */
   cloud_providers: string[];
   /** Home volume name, if one was mounted. */
   home_volume: string | null;
@@ -45,6 +45,11 @@ export interface SessionRecord {
   owner_pid?: number | null;
   /** `command`, `shell` or `detached` (ours). */
   mode?: string;
+  /**
+   * The session has a session env file (ours): `mino exec` runs its commands through the prelude
+   * too, so they see the session's credential variables.
+   */
+  prelude?: boolean;
   /** Fields this version does not know, preserved on rewrite. */
   extra?: Record<string, unknown>;
 }
@@ -59,7 +64,7 @@ export class InvalidSessionRecordError extends Error {
 
 const KNOWN = new Set([
   'id', 'name', 'project_dir', 'command', 'container_id', 'status', 'created_at', 'updated_at',
-  'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode',
+  'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode', 'prelude',
 ]);
 
 // serde's Uuid accepts the hyphenated and the simple form; mino 1.6 writes the hyphenated one.
@@ -153,6 +158,10 @@ export function sessionRecordFromJson(raw: unknown): SessionRecord {
   if (o.exit_code !== undefined) record.exit_code = optionalInt(o, 'exit_code', Number.MIN_SAFE_INTEGER);
   if (o.owner_pid !== undefined) record.owner_pid = optionalInt(o, 'owner_pid', 1);
   if (o.mode !== undefined) record.mode = str(o, 'mode');
+  if (o.prelude !== undefined) {
+    if (typeof o.prelude !== 'boolean') fail("field 'prelude' must be true or false");
+    record.prelude = o.prelude;
+  }
   let extra: Record<string, unknown> | undefined;
   for (const key of Object.keys(o)) {
     if (KNOWN.has(key)) continue;
@@ -188,6 +197,7 @@ export function serializeSessionRecord(record: SessionRecord): string {
   if (record.exit_code !== undefined) out.exit_code = record.exit_code;
   if (record.owner_pid !== undefined) out.owner_pid = record.owner_pid;
   if (record.mode !== undefined) out.mode = record.mode;
+  if (record.prelude !== undefined) out.prelude = record.prelude;
   if (record.extra) {
     for (const key of Object.keys(record.extra)) if (!KNOWN.has(key)) out[key] = record.extra[key];
   }
@@ -204,6 +214,10 @@ export interface NewSession {
   ownerPid: number;
   mode: string;
   homeVolume?: string | null;
+  /** Credential providers that delivered (names only; mino 1.6's `cloud_providers`). */
+  providers?: readonly string[];
+  /** The command runs through the session prelude. */
+  prelude?: boolean;
 }
 
 /** A fresh record with a new v4 UUID and both timestamps set to `now`. */
@@ -218,10 +232,11 @@ export function newSessionRecord(input: NewSession, now = new Date()): SessionRe
     status: input.status,
     created_at: at,
     updated_at: at,
-    cloud_providers: [],
+    cloud_providers: [...(input.providers ?? [])],
     home_volume: input.homeVolume ?? null,
     exit_code: null,
     owner_pid: input.ownerPid,
     mode: input.mode,
+    ...(input.prelude ? { prelude: true } : {}),
   };
 }

@@ -18,6 +18,7 @@ export function registerGc(program: Command): void {
         out.write(`${opts.dryRun ? 'would remove' : 'removed'} container ${o.container.name} (session ${o.sessionName ?? '?'}, ${o.container.state}, owner gone)\n`);
       }
       for (const o of result.kept) out.write(`kept container ${o.container.name}: its owner process is still running\n`);
-      if (result.fixes.length + result.removed.length + result.kept.length === 0) out.write('Nothing to clean up\n');
+      for (const s of result.secretsRemoved) out.write(`removed the leftover secrets file of session ${s}\n`);
+      if (result.fixes.length + result.removed.length + result.kept.length + result.secretsRemoved.length === 0) out.write('Nothing to clean up\n');
     });
 }
