@@ -6,6 +6,7 @@ import { registerExec } from './commands/exec.js';
 import { registerGc } from './commands/gc.js';
 import { registerLayers } from './commands/layers.js';
 import { registerList } from './commands/list.js';
+import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerExec(program);
   registerGc(program);
+  registerLogin(program);
   registerLayers(program);
   registerSetup(program);
   registerStatus(program);
