@@ -72,9 +72,9 @@ export class CredentialCache {
     return { secretEnv: entry.secret_env, plainEnv: entry.plain_env, expiresAt: expires };
   }
 
-  /** Stores a credential that has an expiry (others are not cached). */
-  put(provider: ProviderName, scope: Readonly<Record<string, string>>, credential: Credential): void {
-    if (!credential.expiresAt) return;
+  /** Stores a credential that has an expiry more than a minute after `now` (others are not cached). */
+  put(provider: ProviderName, scope: Readonly<Record<string, string>>, credential: Credential, now: Date): void {
+    if (!credential.expiresAt || credential.expiresAt.getTime() - EXPIRY_MARGIN_MS <= now.getTime()) return;
     this.ensureDir();
     const entry: Entry = {
       provider,

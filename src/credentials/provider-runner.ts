@@ -61,7 +61,7 @@ async function runOne(p: CredentialProvider, options: RunProvidersOptions): Prom
     const credential = p.parse(result.stdout, now());
     if (p.scope !== undefined && credential.expiresAt) {
       try {
-        options.cache.put(p.name, p.scope, credential);
+        options.cache.put(p.name, p.scope, credential, now());
       } catch (err) {
         log.warn('could not cache credentials', { provider: p.name, error: (err as Error).message });
       }

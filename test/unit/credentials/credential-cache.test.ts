@@ -14,8 +14,8 @@ function cache(): CredentialCache {
 describe('the credential cache', () => {
   it('keys entries by provider and scope: two AWS profiles never share a token', () => {
     const c = cache();
-    c.put('aws', { profile: 'a' }, { secretEnv: { T: 'token-a' }, plainEnv: {}, expiresAt: inAnHour });
-    c.put('aws', { profile: 'b' }, { secretEnv: { T: 'token-b' }, plainEnv: { R: 'x' }, expiresAt: inAnHour });
+    c.put('aws', { profile: 'a' }, { secretEnv: { T: 'token-a' }, plainEnv: {}, expiresAt: inAnHour }, now);
+    c.put('aws', { profile: 'b' }, { secretEnv: { T: 'token-b' }, plainEnv: { R: 'x' }, expiresAt: inAnHour }, now);
     expect(c.get('aws', { profile: 'a' }, now)?.secretEnv).toEqual({ T: 'token-a' });
     expect(c.get('aws', { profile: 'b' }, now)).toEqual({ secretEnv: { T: 'token-b' }, plainEnv: { R: 'x' }, expiresAt: inAnHour });
     expect(c.get('aws', { profile: 'c' }, now)).toBeUndefined();
@@ -25,7 +25,7 @@ describe('the credential cache', () => {
 
   it('writes 0600 files in a 0700 directory, and narrows a widened directory on use', () => {
     const c = cache();
-    c.put('azure', {}, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: inAnHour });
+    c.put('azure', {}, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: inAnHour }, now);
     expect(statSync(c.dir).mode & 0o777).toBe(0o700);
     for (const f of readdirSync(c.dir)) expect(statSync(join(c.dir, f)).mode & 0o777).toBe(0o600);
     chmodSync(c.dir, 0o755);
@@ -35,23 +35,24 @@ describe('the credential cache', () => {
 
   it('treats an entry as expired a minute early and deletes it', () => {
     const c = cache();
-    const soon = new Date(now.getTime() + EXPIRY_MARGIN_MS - 1);
-    c.put('gcp', {}, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: soon });
-    expect(c.get('gcp', {}, now)).toBeUndefined();
+    const soon = new Date(now.getTime() + EXPIRY_MARGIN_MS + 1000);
+    c.put('gcp', {}, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: soon }, now);
+    expect(c.get('gcp', {}, new Date(now.getTime() + 1001))).toBeUndefined();
     expect(readdirSync(c.dir)).toEqual([]);
-    c.put('gcp', {}, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: new Date(now.getTime() + EXPIRY_MARGIN_MS + 1000) });
+    c.put('gcp', {}, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: new Date(now.getTime() + EXPIRY_MARGIN_MS + 1000) }, now);
     expect(c.get('gcp', {}, now)).toBeDefined();
   });
 
-  it('does not cache a credential without an expiry', () => {
+  it('does not cache a credential without an expiry, or one that expires within the margin', () => {
     const c = cache();
-    c.put('aws', {}, { secretEnv: { T: 'x' }, plainEnv: {} });
-    expect(c.get('aws', {}, now)).toBeUndefined();
+    c.put('aws', {}, { secretEnv: { T: 'x' }, plainEnv: {} }, now);
+    c.put('aws', { p: '2' }, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: new Date(now.getTime() + 30_000) }, now);
+    expect(c.clear()).toBe(0);
   });
 
   it('drops corrupt entries, ignores symlinks, and clears everything', () => {
     const c = cache();
-    c.put('aws', { p: '1' }, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: inAnHour });
+    c.put('aws', { p: '1' }, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: inAnHour }, now);
     const corrupt = join(c.dir, CredentialCache.keyOf('aws', { p: '2' }));
     writeFileSync(corrupt, '{not json');
     expect(c.get('aws', { p: '2' }, now)).toBeUndefined();
