@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, minoBinFor, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoBinFor, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
 import { Sandbox, hex, podmanAs } from '../volume/volume-helpers.js';
 
 /**
@@ -168,4 +169,48 @@ export function scratchDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(dir, 0o755);
   return dir;
+}
+
+/**
+ * Builds, for `as`, an image mino treats as its own (a `mino-composed-` name: home volume,
+ * user developer uid 1000, its home at /home/developer) from the busybox test image, with host
+ * programs copied in together with their shared libraries (e.g. ssh-add, which needs glibc).
+ * Labelled io.mino.test, so the global teardown removes it.
+ */
+export function buildAgentTestImage(as: RunAs, programs: readonly string[]): string {
+  const tag = `localhost/mino-composed-7e57${hex(8)}:latest`;
+  const dir = scratchDir('mino-cred-image-');
+  const root = join(dir, 'root');
+  mkdirSync(join(root, 'home', 'developer'), { recursive: true });
+  const copy = (path: string): void => {
+    const dest = join(root, path);
+    mkdirSync(join(dest, '..'), { recursive: true });
+    cpSync(path, dest, { dereference: true });
+  };
+  for (const program of programs) {
+    copy(program);
+    const ldd = spawnSync('ldd', [program], { encoding: 'utf8' }).stdout;
+    for (const m of ldd.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) copy(m[1]!);
+  }
+  spawnSync('chmod', ['-R', 'a+rX', dir]);
+  writeFileSync(join(dir, 'Containerfile'), [
+    `FROM ${TEST_IMAGE}`,
+    'COPY root/ /',
+    'RUN chown -R 1000:1000 /home/developer',
+    'USER 1000',
+    `LABEL ${TEST_LABEL}=${TEST_RUN}`,
+    '',
+  ].join('\n'), { mode: 0o644 });
+  try {
+    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
+    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
+/** The home volume mino gives a project (to remove at cleanup). */
+export function homeVolumeOf(projectDir: string): string {
+  return `mino-home-${createHash('sha256').update(projectDir).digest('hex').slice(0, 12)}`;
 }
