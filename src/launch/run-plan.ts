@@ -237,9 +237,10 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   });
   // The env file sets these last (the prelude sources it): a plain copy would only mislead.
   for (const name of creds.secretVariables) delete plainEnv[name];
-  const placeholders = new Set(creds.proxy.map((r) => r.variable));
+  // mino's own plain values (SSH_AUTH_SOCK=/ssh-agent, proxy placeholders) are no secrets.
+  const own = { ...creds.baseEnv, ...creds.credentialEnv };
   for (const key of Object.keys(plainEnv)) {
-    if (isSecretName(key) && !placeholders.has(key)) {
+    if (isSecretName(key) && own[key] !== plainEnv[key]) {
       warnings.push(`${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list (pass it with -e ${key} instead: mino then takes its value from its own environment and keeps it out of both)`);
     }
   }
