@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
+import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -129,6 +130,7 @@ try {
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
   ], { runs: runs * 2, warmup });
   const composed = composedPair();
+  const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
   const cacheList = cacheListMany(200);
   const manyState = sessionsFixture(1000);
   const [list1000, node0b] = interleaved([
@@ -147,6 +149,7 @@ try {
       list_1000: { mino: list1000, node: node0b, ratio: ratio(list1000.median_ms, node0b.median_ms), target_ratio: 1.6 },
       cache_list_200: cacheList,
       composed_hit: composed ? { ...composed, target_ratio: 1.1 } : { skipped: 'mino-base is not built (mino setup)' },
+      credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
         none: ratio(none.overhead_ms, node0.median_ms),
@@ -163,6 +166,9 @@ try {
   ];
   rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
   if (composed) rows.push(['(e) --layers ts vs --image tag', composed.layers.median_ms, composed.image.median_ms, composed.ratio, 1.1]);
+  if (credentials) {
+    for (const [net, c] of Object.entries(credentials)) rows.push([`(g) gh on vs --no-github, ${net}`, c.github.median_ms, c.no_github.median_ms, c.ratio, 1.1]);
+  }
   process.stderr.write(`\n${'case'.padEnd(30)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
   for (const [name, a, b, r, t] of rows) {
     process.stderr.write(`${String(name).padEnd(30)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`);
@@ -172,5 +178,6 @@ try {
   // mino runs with mino images keep a home volume per project: remove the bench project's.
   const vols = spawnSync('podman', ['volume', 'ls', '-q', '--filter', `label=io.mino.home.project=${project}`], { env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   if (vols.length > 0) spawnSync('podman', ['volume', 'rm', '-f', ...vols], { env });
+  removeLoginsVolume(env);
   rmSync(root, { recursive: true, force: true });
 }
