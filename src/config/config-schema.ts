@@ -115,6 +115,7 @@ function build() {
       base_from: opt(imageRef(), 'parent image of mino-base (mino setup)'),
     }),
     credentials: table({
+      strict: key(z.boolean(), false, 'fail the run when an enabled credential provider fails (like --strict-credentials)'),
       aws: table({
         enabled: key(z.boolean(), false, 'pass short-lived AWS credentials'),
         session_duration_secs: key(int(900, 43200), 3600, 'AWS session duration in seconds'),
@@ -140,7 +141,6 @@ function build() {
       ssh_agent: table({
         enabled: key(z.boolean(), false, "forward the host's SSH agent socket (like --ssh-agent)"),
       }),
-      strict: key(z.boolean(), false, 'fail the run when an enabled credential provider fails (like --strict-credentials)'),
     }),
     agent: table({
       share_logins: key(z.boolean(), true, "share agent logins (Claude Code, Codex) between all your sessions, in any project"),
