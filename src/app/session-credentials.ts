@@ -65,7 +65,7 @@ export async function prepareLoginsVolume(ctx: SessionContext, plan: RunPlan, no
   if (plan.loginsVolume === undefined) return;
   const marker = join(ctx.stateDir, 'logins-volume');
   if (existsSync(marker)) return;
-  await ctx.runtime.volumeCreate(plan.loginsVolume, loginsVolumeLabels(ctx.stateKey, now));
+  await ctx.runtime.volumeCreate(plan.loginsVolume, loginsVolumeLabels(ctx.stateKey, ctx.stateDir, now));
   try {
     writeFileAtomic(marker, `${plan.loginsVolume}\n`, { mode: 0o600, mkdirMode: 0o700 });
   } catch {

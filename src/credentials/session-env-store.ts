@@ -58,7 +58,15 @@ export class SessionEnvStore {
     this.ensureDir();
     const path = this.pathOf(session);
     this.remove(session);
-    const fd = openSync(path, 'wx', 0o400);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o400);
+    } catch (err) {
+      // An empty directory may be removed by a clean-up between the two steps: make it again.
+      if (!isErrno(err, 'ENOENT')) throw err;
+      this.ensureDir();
+      fd = openSync(path, 'wx', 0o400);
+    }
     try {
       writeSync(fd, text);
       fchmodSync(fd, 0o444);
