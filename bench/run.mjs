@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
 import { networkBench, networkRows } from './network.mjs';
+import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -170,6 +171,7 @@ try {
   const cacheList = attempt('cache_list_200', () => cacheListMany(200));
   const size = statSync(binary).size;
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
+  const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
 
   const report = {
     host: hostFacts(),
@@ -197,6 +199,7 @@ try {
       },
       composed_hit: composed === undefined ? { skipped: 'mino-base is not built (mino setup)' } : composed.error ? composed : { ...composed, target_ratio: 1.1 },
       egress,
+      credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
         none: ratio(none.overhead_ms, node0.median_ms),
@@ -223,6 +226,9 @@ try {
   if (composed && !composed.error) rows.push(['(e) --layers ts vs --image tag', composed.layers.median_ms, composed.image.median_ms, composed.ratio, 1.1]);
   process.stderr.write(`\n${'case'.padEnd(34)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`);
   rows.push(...networkRows(egress));
+  if (credentials) {
+    for (const [net, c] of Object.entries(credentials)) rows.push([`(l) gh on vs --no-github, ${net}`, c.github.median_ms, c.no_github.median_ms, c.ratio, 1.1]);
+  }
   for (const [name, a, b, r, t] of rows) {
     process.stderr.write(`${String(name).padEnd(34)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`);
   }
@@ -236,5 +242,6 @@ try {
   // mino runs with mino images keep a home volume per project: remove the bench project's.
   const vols = spawnSync('podman', ['volume', 'ls', '-q', '--filter', `label=io.mino.home.project=${project}`], { env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   if (vols.length > 0) spawnSync('podman', ['volume', 'rm', '-f', ...vols], { env });
+  removeLoginsVolume(env);
   rmSync(root, { recursive: true, force: true });
 }

@@ -15,6 +15,8 @@ export interface GcResult {
   kept: { orphan: Orphan; reason: string }[];
   /** Egress proxies stopped because their session is over. */
   proxies: ReapedProxy[];
+  /** Sessions whose leftover session env file was removed. */
+  secretsRemoved: string[];
   warnings: string[];
 }
 
@@ -44,5 +46,5 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean): Promise<
       ctx.audit.record('session.reconciled', { name: a.name, to: 'stopped', exit_code: null, reason: 'its mino process died; stopped by gc' });
     }
   }
-  return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, proxies: result.proxies, warnings: result.warnings };
+  return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, proxies: result.proxies, secretsRemoved: result.secretsRemoved, warnings: result.warnings };
 }

@@ -2,7 +2,7 @@ import { log } from '../common/logger.js';
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { planReconcile, type Abandoned, type Orphan, type SessionFix } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
-import type { SessionContext } from './session-context.js';
+import { sessionEnvOf, type SessionContext } from './session-context.js';
 import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
 import { finalizeCaches } from './prepare-caches.js';
 import { pidAlive } from '../common/pid-alive.js';
@@ -23,6 +23,8 @@ export interface Reconciled {
   containers: ContainerSummary[];
   /** Egress proxies stopped because their session is over. */
   proxies: ReapedProxy[];
+  /** Sessions whose leftover session env file (or SSH relay socket) was removed. */
+  secretsRemoved: string[];
 }
 
 /**
@@ -37,7 +39,12 @@ export interface Reconciled {
  */
 export async function reconcileSessions(ctx: SessionContext, options: { activeOnly?: boolean } = {}): Promise<Reconciled> {
   const { sessions, warnings, unreadable } = ctx.store.list();
-  if (options.activeOnly && !sessions.some(isActive)) return { sessions, warnings, fixes: [], orphans: [], abandoned: [], unreadable, containers: [], proxies: reapEgressProxies(ctx, sessions) };
+  if (options.activeOnly && !sessions.some(isActive)) {
+    return {
+      sessions, warnings, fixes: [], orphans: [], abandoned: [], unreadable, containers: [],
+      proxies: reapEgressProxies(ctx, sessions), secretsRemoved: reapSessionSecrets(ctx, sessions, warnings),
+    };
+  }
   const containers = await ctx.runtime.listContainers({});
   const plan = planReconcile(sessions, containers, ctx.stateKey, pidAlive);
   const updated = new Map<string, SessionRecord>();
@@ -68,6 +75,7 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
     unreadable,
     containers,
     proxies: reapEgressProxies(ctx, current),
+    secretsRemoved: reapSessionSecrets(ctx, current, warnings),
   };
 }
 
@@ -77,5 +85,21 @@ async function saveOutput(ctx: SessionContext, name: string, container: string):
     new SessionOutputStore(ctx.stateDir).save(name, await ctx.runtime.logs(container, 0));
   } catch (err) {
     log.warn('could not save the output of a finished session', { name, error: String(err) });
+  }
+}
+
+/**
+ * Removes the session env files (and SSH relay sockets) of sessions that are not active: those
+ * of a `mino run` that was killed before it could remove them. A file system listing, no podman.
+ */
+export function reapSessionSecrets(ctx: SessionContext, sessions: readonly SessionRecord[], warnings: string[]): string[] {
+  const active = new Set(sessions.filter(isActive).map((s) => s.name));
+  try {
+    const removed = sessionEnvOf(ctx).reap((name) => active.has(name));
+    if (removed.length > 0) log.info('removed leftover session secrets', { sessions: removed });
+    return removed;
+  } catch (err) {
+    warnings.push(`Could not remove leftover session secrets: ${(err as Error).message}`);
+    return [];
   }
 }

@@ -2,6 +2,8 @@ import { statSync } from 'node:fs';
 import { DEFAULT_SHELL_COMMAND } from '../config/defaults.js';
 import type { CacheMount } from '../cache/cache-mounts.js';
 import type { EgressPlan } from '../network/egress-plan.js';
+import { splitCliEnv } from '../credentials/env-passthrough.js';
+import type { PlanCredentialInput } from '../launch/plan-credentials.js';
 import type { RunPlanInput } from '../launch/run-plan.js';
 import { VERSION } from '../version.js';
 import { isMinoImage } from '../volume/home-volume.js';
@@ -24,10 +26,12 @@ export interface ResolvedRun {
   network?: string;
   /** The egress plan of an allowlisted or learning session. */
   egress?: EgressPlan;
+  /** The credentials step's part (gather-credentials.ts); undefined before it ran. */
+  credentials?: PlanCredentialInput;
 }
 
 /** The uid mino-built images run as (`developer`); other images are left to podman. */
-function imageUserOf(image: string): number | undefined {
+export function imageUserOf(image: string): number | undefined {
   return isMinoImage(image) ? 1000 : undefined;
 }
 
@@ -54,7 +58,8 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     readOnly: req.readOnly || (config?.readOnly ?? false),
     network: resolved.network,
     egress: resolved.egress,
-    cliEnv: req.env,
+    // `-e KEY` (no value) is the credentials step's: it never becomes a plain variable.
+    cliEnv: splitCliEnv(req.env).assignments,
     cliVolumes: canonicalVolumeSources(req.volumes, 'cli'),
     configEnv: config?.env,
     configVolumes: canonicalVolumeSources(config?.volumes ?? [], 'config'),
@@ -72,5 +77,6 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     resourceLimits: !(facts.rootless && facts.cgroupV1),
     home: !(req.noHome ?? false) && (config?.home ?? true),
     caches: resolved.caches,
+    ...(resolved.credentials ? { credentials: resolved.credentials } : {}),
   };
 }

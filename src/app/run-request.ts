@@ -2,6 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { RunConfig } from '../config/run-config.js';
 import type { BuildEvent } from '../image/build-output.js';
+import type { CredentialFlags } from './gather-credentials.js';
 
 /** What the user asked `mino run` for: CLI flags, already parsed, and the loaded configuration. */
 export interface RunRequest {
@@ -34,6 +35,8 @@ export interface RunRequest {
   cacheFresh?: boolean;
   /** `--cache-ro`: mount complete caches read-only. */
   cacheRo?: boolean;
+  /** Credential flags (`--aws`, `--no-github`, `--ssh-agent`...); undefined = all from the config. */
+  credentials?: CredentialFlags;
   /** Values from the config files (below flags and env); undefined = none loaded. */
   config?: RunConfig;
   command: string[];
@@ -74,7 +77,7 @@ export interface HostFacts {
   envImage: string | undefined;
   /** Podman runs on this machine (not in an OrbStack VM): egress proxies need that. */
   localEngine: boolean;
-  /** The environment (egress runtime directory, registry configuration). */
+  /** mino's environment: egress runtime directory, registry configuration, passthrough, `-e KEY`, the provider CLIs, SSH_AUTH_SOCK. */
   env: NodeJS.ProcessEnv;
 }
 

@@ -8,11 +8,13 @@ import { formatPlanLine } from '../launch/plan-format.js';
 import { buildRunPlan, type RunPlan } from '../launch/run-plan.js';
 import { defaultSessionName, validateSessionName } from '../session/session-name.js';
 import { runHousekeeping } from './housekeeping.js';
+import { gatherCredentials, type GatheredCredentials } from './gather-credentials.js';
+import { openSessionCredentials, planCredentialInput, prepareLoginsVolume } from './session-credentials.js';
 import { explainStartFailure } from './explain-start-failure.js';
 import { finalizeCaches, prepareCaches, resolveCacheMounts } from './prepare-caches.js';
 import { prepareVolumes } from './prepare-volumes.js';
 import { resolveRunImage, type RunImage } from './run-image.js';
-import { runPlanInput } from './run-plan-input.js';
+import { imageUserOf, runPlanInput } from './run-plan-input.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import type { SessionContext } from './session-context.js';
 import { recordEnded, recordFailed, recordRunning, recordStarting } from './session-lifecycle.js';
@@ -39,14 +41,22 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   const standInNetwork = pendingEgress ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) } : { network: choice.mode };
   buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: req.image ?? DEFAULT_IMAGE, layerEnv: {}, caches: [], ...standInNetwork }));
 
-  // 2. The image (composed from layers when asked) and the dependency caches.
-  const chosen = await chooseImage(ctx, req, facts, io);
+  // 2. The image (composed from layers when asked), the dependency caches and the credentials,
+  //    side by side: the provider CLIs run while the image is resolved.
   const cachesOn = !(req.noCache ?? false) && (req.config?.cache ?? true);
-  const caches = await resolveCacheMounts(ctx, req.projectDir, { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false });
+  const [chosen, caches, gathered] = await settleAll(
+    chooseImage(ctx, req, facts, io),
+    resolveCacheMounts(ctx, req.projectDir, { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false }),
+    gather(ctx, req, facts),
+  );
+  for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 
   // 3. The plan.
+  const credentials = planCredentialInput(ctx, sessionName, gathered, {
+    rootless: facts.rootless, imageUser: imageUserOf(chosen.image), detach: req.detach,
+  });
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
-  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, ...network }));
+  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, ...network }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
@@ -56,12 +66,19 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
 
-  // 4. Record, execute, record; housekeeping runs alongside.
+  // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
+  //    while the container starts (detached) or runs (attached).
   await prepareVolumes(ctx, plan, io.say);
-  await recordStarting(ctx, plan, facts.pid, chosen.layers);
+  await prepareLoginsVolume(ctx, plan);
+  await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
   const housekeeping = runHousekeeping(ctx, { enabled: cachesOn, maxTotalGb: req.config?.cacheMaxTotalGb ?? DEFAULT_CACHE_MAX_TOTAL_GB });
+  let opened: Awaited<ReturnType<typeof openSessionCredentials>> | undefined;
   try {
     await prepareCaches(ctx, plan.caches, io.say).catch((err: unknown) => {
+      recordFailed(ctx, plan, err as Error);
+      throw err;
+    });
+    opened = await openSessionCredentials(ctx, plan, gathered).catch((err: unknown) => {
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
@@ -74,6 +91,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
     } : undefined;
     return await execute(ctx, plan, req, io, signals, egress);
   } finally {
+    await opened?.close();
     for (const line of await housekeeping) io.say(line);
   }
 }
@@ -91,6 +109,26 @@ function checkCliImage(image: string): void {
 /** An egress plan for the early input check (no registry hosts or hook directories read yet). */
 function egressPlanStandIn(ctx: SessionContext, facts: HostFacts, pending: PendingEgress, sessionName: string): EgressPlan {
   return egressPlanFor(ctx, facts, pending.choice, sessionName, undefined, []);
+}
+
+/** The credentials step (gather-credentials.ts) of a request. */
+function gather(ctx: SessionContext, req: RunRequest, facts: HostFacts): Promise<GatheredCredentials> {
+  return gatherCredentials({
+    flags: req.credentials ?? {},
+    config: req.config,
+    cliEnv: req.env,
+    hostEnv: facts.env ?? {},
+    homeDir: facts.homeDir,
+    stateDir: ctx.stateDir,
+    stateKey: ctx.stateKey,
+  });
+}
+
+/** Like Promise.all, but waits for every promise, then throws the first failure in argument order. */
+async function settleAll<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
+  const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
+  for (const r of [ra, rb, rc]) if (r.status === 'rejected') throw r.reason;
+  return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value, (rc as PromiseFulfilledResult<C>).value];
 }
 
 /** The image of the run: flags over `MINO_LAYERS`/`MINO_IMAGE` over config; see run-image.ts. */

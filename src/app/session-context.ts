@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
 import { log } from '../common/logger.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { egressBase } from '../network/egress-paths.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { SessionStore } from '../session/session-store.js';
+import { SessionEnvStore, sessionEnvDir } from '../credentials/session-env-store.js';
 
 /** What the session use cases work with. */
 export interface SessionContext {
@@ -16,6 +18,13 @@ export interface SessionContext {
   stateKey: string;
   /** Where sessions' egress proxies keep their runtime files (network/egress-paths.ts). */
   egressBase?: string;
+  /** Where session env files live (credentials/session-env-store.ts); default `<stateDir>/session-env`. */
+  sessionEnvDir?: string;
+}
+
+/** The session env files of a context. */
+export function sessionEnvOf(ctx: SessionContext): SessionEnvStore {
+  return new SessionEnvStore(ctx.sessionEnvDir ?? join(ctx.stateDir, 'session-env'));
 }
 
 /** First 12 hex digits of sha256(stateDir): identifies whose containers are whose. */
@@ -31,12 +40,14 @@ export function egressBaseOf(ctx: SessionContext): string {
 /** Builds the context from the environment's XDG directories. */
 export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv = process.env): SessionContext {
   const { stateDir } = minoPaths(env);
+  const stateKey = stateKeyFor(stateDir);
   return {
     egressBase: egressBase(env, stateDir, process.getuid?.() ?? 0),
     runtime,
     store: new SessionStore(stateDir),
     audit: new AuditLog(stateDir, env.MINO_AUDIT_LOG !== '0', (err) => log.warn('audit log write failed', { error: String(err) })),
     stateDir,
-    stateKey: stateKeyFor(stateDir),
+    stateKey,
+    sessionEnvDir: sessionEnvDir(stateDir, stateKey, env, process.getuid?.()),
   };
 }

@@ -19,8 +19,10 @@ import type { SessionContext } from './session-context.js';
  * the same name (its owner process is gone) is reconciled once first; a live one is an error
  * ({@link SessionExistsError}).
  */
-export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPid: number, layers: readonly string[]): Promise<void> {
+export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPid: number, layers: readonly string[], providers: readonly string[] = []): Promise<void> {
   const record = newSessionRecord({
+    providers,
+    prelude: plan.credentials.preludeParts.env,
     name: plan.sessionName,
     projectDir: plan.projectDir,
     command: plan.command,
@@ -47,6 +49,13 @@ export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPi
     network: plan.network.mode, mode: plan.mode, home_volume: plan.homeVolume ?? null,
     ...(plan.network.egress ? { network_allow: plan.network.egress.policy.allow } : {}),
   });
+  if (providers.length > 0 || plan.credentials.secretVariables.length > 0) {
+    // mino 1.6's event, with provider and variable names: never a value.
+    ctx.audit.record('credentials.injected', {
+      session_name: plan.sessionName, providers: [...providers], variables: plan.credentials.secretVariables,
+      proxy_only: plan.credentials.proxy.map((r) => r.variable),
+    });
+  }
 }
 
 /** The container is up: `running`, with its ID once podman gave one. */

@@ -3,7 +3,7 @@ import { statusForExit } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import { SessionOutputStore } from '../session/session-output.js';
-import type { SessionContext } from './session-context.js';
+import { sessionEnvOf, type SessionContext } from './session-context.js';
 
 /** Outcome of `mino stop`. */
 export interface StopResult {
@@ -30,6 +30,8 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   // The exit code survives for detached containers (no --rm); attached ones are gone already.
   const exitCode = (await ctx.runtime.containerExitCode(ref).catch(() => undefined)) ?? null;
   await ctx.runtime.remove(ref);
+  // Normally gone since the container started; a killed `mino run` may have left it.
+  sessionEnvOf(ctx).remove(name);
   const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode });
   ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
   return { record: updated, stopped: true };

@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { isSecretName } from '../common/redact.js';
 
 /**
- * Events mino records (mino 1.6's `session.*` names, plus our `session.reconciled`, and the
- * `network.*` events of a session's egress proxy: each denied connection, its attaching to the
- * container, policy changes and its end).
+ * Events mino records (mino 1.6's `session.*` names and `credentials.injected`, plus our
+ * `session.reconciled`, the `network.*` events of a session's egress proxy: each denied
+ * connection, its attaching to the container, policy changes and its end, and `logins.reset`).
  */
 export type AuditEvent =
   | 'session.created'
@@ -17,7 +17,9 @@ export type AuditEvent =
   | 'network.denied'
   | 'network.attached'
   | 'network.policy'
-  | 'network.stopped';
+  | 'network.stopped'
+  | 'credentials.injected'
+  | 'logins.reset';
 
 /** One value of an event's data: scalars or a list of strings (e.g. a command line). */
 export type AuditValue = string | number | boolean | null | readonly string[];

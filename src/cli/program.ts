@@ -8,6 +8,7 @@ import { registerGc } from './commands/gc.js';
 import { registerLayers } from './commands/layers.js';
 import { registerList } from './commands/list.js';
 import { registerNetwork } from './commands/network.js';
+import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerExec(program);
   registerGc(program);
+  registerLogin(program);
   registerLayers(program);
   registerSetup(program);
   registerStatus(program);

@@ -4,7 +4,7 @@ import { isValidRule } from '../network/rule.js';
 import { validateImageRef } from '../runtime/validate.js';
 import { volumeSpecProblem } from '../volume/volume-spec.js';
 import {
-  DEFAULT_AUTO_CLEANUP_HOURS, DEFAULT_CACHE_GC_DAYS, DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_NETWORK, DEFAULT_WORKDIR,
+  DEFAULT_AUTO_CLEANUP_HOURS, DEFAULT_CACHE_GC_DAYS, DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_ENV_PASSTHROUGH, DEFAULT_NETWORK, DEFAULT_WORKDIR,
 } from './defaults.js';
 
 /**
@@ -110,6 +110,8 @@ function build() {
       image: opt(imageRef(), 'image to run as is (default: the mino base image, or layers)'),
       layers: key(list(z.string().check(z.refine(isValidLayerName, 'must be a layer name (letters, digits, _ and -)'))), [], 'layers composed on the mino base image, e.g. ["typescript"]'),
       env: key(z.record(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'), line(4096)), {}, 'environment variables for every session'),
+      env_passthrough: key(list(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)')), [...DEFAULT_ENV_PASSTHROUGH], 'host variables passed to every session when set (secrets never on the podman command line)'),
+      host_ca_certificates: key(z.boolean(), true, "carry the host's extra CA certificates into every session (TLS-intercepting proxies)", false),
       volumes: key(list(volumeSpec()), [], 'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths (or VOLUME:CONTAINER for a named volume)'),
       network: key(z.enum(['bridge', 'host', 'none', 'learn']), DEFAULT_NETWORK, 'network mode: bridge, host, none or learn (everything allowed and recorded)'),
       network_allow: key(list(z.string().check(z.refine(isValidRule, 'must be HOST:PORT, [IPV6]:PORT or *.DOMAIN:PORT (port 1-65535; host.containers.internal:PORT for host services)'))), [], 'outbound allowlist: HOST:PORT rules, enforced by a proxy outside the container'),
@@ -121,6 +123,7 @@ function build() {
       base_from: opt(imageRef(), 'parent image of mino-base (mino setup)'),
     }),
     credentials: table({
+      strict: key(z.boolean(), false, 'fail the run when an enabled credential provider fails (like --strict-credentials)'),
       aws: table({
         enabled: key(z.boolean(), false, 'pass short-lived AWS credentials'),
         session_duration_secs: key(int(900, 43200), 3600, 'AWS session duration in seconds'),
@@ -140,8 +143,16 @@ function build() {
         tenant: opt(line(), 'Azure tenant'),
       }),
       github: table({
+        enabled: key(z.boolean(), true, 'pass the gh CLI token as GH_TOKEN/GITHUB_TOKEN (--no-github turns it off)'),
         host: key(pattern(/^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/, 'must be a host name'), 'github.com', 'GitHub host for the gh token'),
       }),
+      ssh_agent: table({
+        enabled: key(z.boolean(), false, "forward the host's SSH agent socket (like --ssh-agent)"),
+      }),
+    }),
+    agent: table({
+      share_logins: key(z.boolean(), true, "share agent logins (Claude Code, Codex) between all your sessions, in any project"),
+      host_settings: key(z.boolean(), false, "carry the host's Claude Code/Codex settings (CLAUDE.md, settings.json, agents, commands, skills, AGENTS.md, prompts) in read-only"),
     }),
     session: table({
       shell: opt(pattern(ABS_PATH, 'must be an absolute path such as /bin/bash'), 'shell for sessions started without a command (default: zsh, else bash, else sh of the image)'),

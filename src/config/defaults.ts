@@ -43,3 +43,12 @@ export const ROOTFUL_ID_BASE = 0x70000000;
 
 /** Seconds `podman stop` waits for a session's command after SIGTERM before SIGKILL. */
 export const STOP_TIMEOUT_SECONDS = 10;
+
+/**
+ * `container.env_passthrough`: host variables every session gets (mino 1.6's `env_passthrough`
+ * defaults, plus the agents' other login variables). Values that may be secrets are delivered in
+ * the session env file, never on the podman command line.
+ */
+export const DEFAULT_ENV_PASSTHROUGH: readonly string[] = Object.freeze([
+  'ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'OPENAI_API_KEY', 'LANG', 'LC_ALL', 'TZ', 'TERM',
+]);

@@ -1,3 +1,4 @@
+import type { MinoConfig } from './config-schema.js';
 import type { EffectiveConfig } from './effective-config.js';
 
 /**
@@ -34,6 +35,16 @@ export interface RunConfig {
   cache?: boolean;
   /** `cache.max_total_gb`: disk budget of caches and composed images (0 = none). */
   cacheMaxTotalGb?: number;
+  /** `[credentials.*]`, always, with its defaults (providers, GitHub host, SSH agent, strict). */
+  credentials?: MinoConfig['credentials'];
+  /** `container.env_passthrough` (its default list when no file sets it). */
+  envPassthrough?: string[];
+  /** `container.host_ca_certificates`. */
+  hostCaCertificates?: boolean;
+  /** `agent.share_logins`. */
+  shareLogins?: boolean;
+  /** `agent.host_settings`. */
+  hostAgentSettings?: boolean;
   /**
    * The directory the layer resolver gets as `projectDir`: the trusted snapshot of the project's
    * `.mino/layers`, or undefined (project layers untrusted or absent).
@@ -44,7 +55,7 @@ export interface RunConfig {
 /** The run inputs of a loaded configuration. */
 export function runConfigOf(eff: EffectiveConfig): RunConfig {
   const set = (path: string): boolean => eff.sources[path] !== 'default';
-  const { container, session, home, cache } = eff.config;
+  const { container, session, home, cache, credentials, agent } = eff.config;
   return {
     ...(set('container.image') && container.image !== undefined ? { image: container.image } : {}),
     ...(set('container.layers') ? { layers: container.layers } : {}),
@@ -59,6 +70,12 @@ export function runConfigOf(eff: EffectiveConfig): RunConfig {
     ...(set('home.enabled') ? { home: home.enabled } : {}),
     ...(set('cache.enabled') ? { cache: cache.enabled } : {}),
     ...(set('cache.max_total_gb') ? { cacheMaxTotalGb: cache.max_total_gb } : {}),
+    // Whole, with its defaults: a provider reads several of its keys together.
+    credentials,
+    ...(set('container.env_passthrough') ? { envPassthrough: container.env_passthrough } : {}),
+    ...(set('container.host_ca_certificates') ? { hostCaCertificates: container.host_ca_certificates } : {}),
+    ...(set('agent.share_logins') ? { shareLogins: agent.share_logins } : {}),
+    ...(set('agent.host_settings') ? { hostAgentSettings: agent.host_settings } : {}),
     layerProjectDir: eff.trust.projectLayersDir,
   };
 }

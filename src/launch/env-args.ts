@@ -14,16 +14,17 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const QUIET_BOOTSTRAP_VAR = 'MINO_QUIET_BOOTSTRAP';
 
 /**
- * Parses one CLI `-e/--env` value: split on the first `=`; the key must be a valid variable name,
- * the value may be empty or contain further `=`. Throws a UsageError (exit 2) otherwise.
- * Unlike docker/podman, a bare `KEY` (pass the host's value through) is rejected, as in mino 1.6.
+ * Parses one CLI `-e/--env KEY=VALUE` value: split on the first `=`; the key must be a valid
+ * variable name, the value may be empty or contain further `=`. Throws a UsageError (exit 2)
+ * otherwise. A bare `-e KEY` (mino's own value of KEY) never reaches the plan as plain env: the
+ * credentials step delivers it in the session env file (credentials/env-passthrough.ts).
  */
 export function parseEnvArg(arg: string): [key: string, value: string] {
   const eq = arg.indexOf('=');
   if (eq < 0) {
     throw new UsageError(
       `Invalid --env '${printable(arg)}': expected KEY=VALUE`,
-      'Write -e NAME=value; to pass a host variable write -e NAME="$NAME"',
+      'Write -e NAME=value, or -e NAME to pass mino\'s own value of NAME without showing it',
     );
   }
   const key = arg.slice(0, eq);
@@ -54,8 +55,12 @@ function checkConfigEnv(key: string, value: string): void {
 export interface MergeEnvOptions {
   /** Layer `[env]`, `MINO_PATH_PREPEND`, `MINO_LAYER_MANIFEST` (lowest precedence; validated by the layer loader). */
   layerEnv?: Readonly<Record<string, string>>;
+  /** Harmless host values passed through (`container.env_passthrough`: LANG, TZ, TERM...). */
+  hostEnv?: Readonly<Record<string, string>>;
   /** Config `container.env`. */
   configEnv?: Readonly<Record<string, string>>;
+  /** Plain values of the credentials step (AWS_REGION, SSH_AUTH_SOCK, proxy placeholders): above config, below `-e`. */
+  credentialEnv?: Readonly<Record<string, string>>;
   /** CLI `-e` values, in command-line order (a later one wins). */
   cliEnv?: readonly string[];
   /** Set `MINO_QUIET_BOOTSTRAP=1` after everything else (detached runs and runs with a command). */
@@ -63,16 +68,19 @@ export interface MergeEnvOptions {
 }
 
 /**
- * The merged plain environment: layers < config < CLI (last wins), then the forced variables. A key keeps
+ * The merged plain environment: layers < host passthrough < config < credentials < CLI (last
+ * wins), then the forced variables. A key keeps
  * the position of its first appearance; the order never changes meaning since each key is set once.
  */
 export function mergeEnv(options: MergeEnvOptions): Record<string, string> {
   // A Map, so that a key such as `__proto__` is an ordinary variable, not the object prototype.
   const env = new Map<string, string>(Object.entries(options.layerEnv ?? {}));
+  for (const [key, value] of Object.entries(options.hostEnv ?? {})) env.set(key, value);
   for (const [key, value] of Object.entries(options.configEnv ?? {})) {
     checkConfigEnv(key, value);
     env.set(key, value);
   }
+  for (const [key, value] of Object.entries(options.credentialEnv ?? {})) env.set(key, value);
   for (const arg of options.cliEnv ?? []) {
     const [key, value] = parseEnvArg(arg);
     env.set(key, value);

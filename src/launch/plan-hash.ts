@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SESSION_ENV_PATH } from '../credentials/session-env-file.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import type { RunPlan } from './run-plan.js';
 
@@ -14,7 +15,9 @@ import type { RunPlan } from './run-plan.js';
  * - `name` (`mino-<session>`);
  * - all `labels` (session, owner PID, project, version, mode): the project is already covered
  *   by the project mount source, the mode by interactive/tty/autoRemove;
- * - `envFiles` (per-run temporary paths; their contents are unknown here);
+ * - `envFiles` (per-run temporary paths; their contents are unknown here), and the host path of
+ *   the session env file mount (one per session; its target and the secret variable names it
+ *   sets, which are part of the prelude's environment, stay in);
  * - `hooksDirs` (the session's egress hook directory is per session; the egress policy itself is
  *   in the plan's network part, not the spec).
  * Secret values are never part of a spec, so rotating a credential keeps the hash; the secret
@@ -47,6 +50,7 @@ function sortKeys(value: unknown): unknown {
 export function hashedSpec(spec: ContainerSpec): Omit<ContainerSpec, 'name' | 'labels' | 'envFiles' | 'hooksDirs'> {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { name, labels, envFiles, hooksDirs, ...rest } = spec;
+  if (rest.mounts) rest.mounts = rest.mounts.map((m) => (m.target === SESSION_ENV_PATH ? { ...m, source: 'session-env-file' } : m));
   return rest;
 }
 

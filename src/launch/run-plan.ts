@@ -11,7 +11,8 @@ import { volumeLabels } from '../volume/volume-labels.js';
 import { networkSpec, resolveNetwork, withProxyEnv, type NetworkPlan } from './network.js';
 import type { EgressPlan } from '../network/egress-plan.js';
 import { checkProjectDir } from './project-guard.js';
-import { applySecrets, type SecretPassthrough } from './secret-passthrough.js';
+import { planCredentials, type PlanCredentialInput, type PlanCredentials } from './plan-credentials.js';
+import { withPrelude } from '../credentials/session-prelude.js';
 import { identityFlags } from './userns.js';
 import { ROOTFUL_ID_BASE } from '../config/defaults.js';
 import { assembleMounts, toMountSpecs, type PlannedMount } from './volume-args.js';
@@ -125,8 +126,12 @@ export interface RunPlanInput {
    * (npm_config_cache, CARGO_HOME, ...) are set above the layers' environment, below config and `-e`.
    */
   caches?: readonly CacheMount[];
-  /** Podman secrets from the credentials step; never plain env. */
-  secrets?: SecretPassthrough;
+  /**
+   * What the credentials step decided (plan-credentials.ts): the session env file with the names
+   * of the secret variables it sets, shared agent logins, host agent settings, SSH agent, CA
+   * bundle, proxy-only placeholders. Never a secret value.
+   */
+  credentials?: PlanCredentialInput;
   /**
    * Add `--pull=never` (default true): the executor makes sure the image is local first (build or
    * explicit pull with progress), so `run` never talks to a registry behind the user's back.
@@ -173,6 +178,10 @@ export interface RunPlan {
   namedVolumes: string[];
   /** Dependency caches mounted (the caller creates missing volumes and records their use). */
   caches: CacheMount[];
+  /** Credentials: secret variable names (no values), prelude, proxy rules. */
+  credentials: PlanCredentials;
+  /** The shared agent logins volume when it is mounted (the caller creates it with its labels). */
+  loginsVolume: string | undefined;
   /** Container labels (also in `spec.labels`). */
   labels: Record<string, string>;
   identity: RunIdentity;
@@ -241,19 +250,27 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     mounts.push({ source: c.volume, target: c.target, readOnly: c.readOnly, origin: 'cache' });
   }
 
+  const creds = planCredentials(input.credentials, image, mounts.map((m) => m.target));
+  warnings.push(...creds.warnings);
+  mounts.push(...creds.mounts);
   const plainEnv = mergeEnv({
-    layerEnv: { ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
+    layerEnv: { ...creds.baseEnv, ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
+    hostEnv: creds.hostEnv,
     configEnv: input.configEnv,
+    credentialEnv: creds.credentialEnv,
     cliEnv: input.cliEnv,
     quietBootstrap: mode === 'detached' || mode === 'command',
   });
   const proxied = withProxyEnv(plainEnv, network);
   warnings.push(...proxied.warnings);
-  const secrets = applySecrets(proxied.env, input.secrets);
-  warnings.push(...secrets.warnings);
-  for (const key of Object.keys(secrets.env)) {
-    if (isSecretName(key)) {
-      warnings.push(`${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list`);
+  const env = proxied.env;
+  // The env file sets these last (the prelude sources it): a plain copy would only mislead.
+  for (const name of creds.secretVariables) delete env[name];
+  // mino's own plain values (SSH_AUTH_SOCK=/ssh-agent, proxy placeholders and addresses) are no secrets.
+  const own = { ...creds.baseEnv, ...creds.credentialEnv, ...(network.egress?.env ?? {}) };
+  for (const key of Object.keys(env)) {
+    if (isSecretName(key) && own[key] !== env[key]) {
+      warnings.push(`${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list (pass it with -e ${key} instead: mino then takes its value from its own environment and keeps it out of both)`);
     }
   }
 
@@ -268,7 +285,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   if (ids.warning) warnings.push(ids.warning);
   const attached = mode !== 'detached';
 
-  const spec: ContainerSpec = { image, command: [...command], name: containerName, labels: { ...labels } };
+  const spec: ContainerSpec = { image, command: creds.prelude ? withPrelude(command, creds.preludeParts) : [...command], name: containerName, labels: { ...labels } };
   if (attached) {
     spec.interactive = true;
     if (input.stdinIsTty) spec.tty = true;
@@ -288,9 +305,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   if (HARDENING.pidsLimit !== undefined && (input.resourceLimits ?? true)) spec.pidsLimit = HARDENING.pidsLimit;
   Object.assign(spec, readOnlySpec(input.readOnly, mounts.map((m) => m.target)));
   spec.mounts = toMountSpecs(mounts);
-  spec.env = secrets.env;
-  if (secrets.secretEnv.length > 0) spec.secretEnv = secrets.secretEnv;
-  if (secrets.secretFiles.length > 0) spec.secretFiles = secrets.secretFiles;
+  spec.env = env;
 
   return {
     sessionName: input.sessionName,
@@ -307,6 +322,8 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     homeVolume,
     namedVolumes,
     caches,
+    credentials: { secretVariables: creds.secretVariables, prelude: creds.prelude, preludeParts: { ...creds.preludeParts }, proxy: creds.proxy },
+    loginsVolume: creds.mounts.find((m) => m.chown)?.source,
     labels,
     identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, userns: ids.userns, uidMap: ids.uidMap ?? [], gidMap: ids.gidMap ?? [] },
     warnings,

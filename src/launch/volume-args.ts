@@ -12,7 +12,7 @@ import { volumeSourceRefusal, type VolumeAllowance } from './volume-guard.js';
  */
 
 /** Where a mount comes from, for error messages and `mino list`. */
-export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress';
+export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress' | 'credentials';
 
 /** A mount with its origin. `spec.mounts` gets the plain {@link MountSpec} part. */
 export interface PlannedMount extends MountSpec {
@@ -30,6 +30,7 @@ export function describeOrigin(origin: MountOrigin): string {
     case 'home': return 'the home volume';
     case 'cache': return 'a dependency cache';
     case 'egress': return "the egress proxy's ssh configuration";
+    case 'credentials': return 'a credential mount';
   }
 }
 
@@ -105,5 +106,5 @@ export function assembleMounts(
 
 /** The plain {@link MountSpec}s of planned mounts (origin dropped). */
 export function toMountSpecs(mounts: readonly PlannedMount[]): MountSpec[] {
-  return mounts.map(({ source, target, readOnly }) => ({ source, target, readOnly }));
+  return mounts.map(({ source, target, readOnly, chown }) => ({ source, target, readOnly, ...(chown ? { chown } : {}) }));
 }

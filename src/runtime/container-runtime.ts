@@ -12,6 +12,11 @@ export interface MountSpec {
   target: string;
   /** Mount read-only. */
   readOnly?: boolean;
+  /**
+   * Podman's `U` option: chown the volume's contents to the container's user on every start
+   * (for a small volume shared by sessions whose images run as different users).
+   */
+  chown?: boolean;
 }
 
 /** A podman secret exposed to the container as an environment variable (`type=env`). */

@@ -37,7 +37,7 @@ export interface SessionRecord {
   created_at: string;
   /** RFC 3339 time of the last change (UTC). */
   updated_at: string;
-  /** Never populated by mino 1.6; kept for compatibility. */
+  /** Credential providers that delivered to the session (`github`, `aws`...); names only. Never populated by mino 1.6. */
   cloud_providers: string[];
   /** Home volume name, if one was mounted. */
   home_volume: string | null;
@@ -49,6 +49,11 @@ export interface SessionRecord {
   mode?: string;
   /** Network mode: `bridge`, `host`, `none`, `allowlist` or `learn` (ours). */
   network?: string;
+  /**
+   * The session has a session env file (ours): `mino exec` runs its commands through the prelude
+   * too, so they see the session's credential variables.
+   */
+  prelude?: boolean;
   /** Fields this version does not know, preserved on rewrite. */
   extra?: Record<string, unknown>;
 }
@@ -63,7 +68,7 @@ export class InvalidSessionRecordError extends Error {
 
 const KNOWN = new Set([
   'id', 'name', 'project_dir', 'command', 'container_id', 'status', 'created_at', 'updated_at',
-  'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode', 'network',
+  'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode', 'network', 'prelude',
 ]);
 
 // serde's Uuid accepts the hyphenated and the simple form; mino 1.6 writes the hyphenated one.
@@ -158,6 +163,10 @@ export function sessionRecordFromJson(raw: unknown): SessionRecord {
   if (o.owner_pid !== undefined) record.owner_pid = optionalInt(o, 'owner_pid', 1);
   if (o.mode !== undefined) record.mode = str(o, 'mode');
   if (o.network !== undefined) record.network = str(o, 'network');
+  if (o.prelude !== undefined) {
+    if (typeof o.prelude !== 'boolean') fail("field 'prelude' must be true or false");
+    record.prelude = o.prelude;
+  }
   let extra: Record<string, unknown> | undefined;
   for (const key of Object.keys(o)) {
     if (KNOWN.has(key)) continue;
@@ -194,6 +203,7 @@ export function serializeSessionRecord(record: SessionRecord): string {
   if (record.owner_pid !== undefined) out.owner_pid = record.owner_pid;
   if (record.mode !== undefined) out.mode = record.mode;
   if (record.network !== undefined) out.network = record.network;
+  if (record.prelude !== undefined) out.prelude = record.prelude;
   if (record.extra) {
     for (const key of Object.keys(record.extra)) if (!KNOWN.has(key)) out[key] = record.extra[key];
   }
@@ -212,6 +222,10 @@ export interface NewSession {
   homeVolume?: string | null;
   /** Network mode (`bridge`, `host`, `none`, `allowlist`, `learn`). */
   network?: string;
+  /** Credential providers that delivered (names only; mino 1.6's `cloud_providers`). */
+  providers?: readonly string[];
+  /** The command runs through the session prelude. */
+  prelude?: boolean;
 }
 
 /**
@@ -229,11 +243,12 @@ export function newSessionRecord(input: NewSession, now = new Date()): SessionRe
     status: input.status,
     created_at: at,
     updated_at: at,
-    cloud_providers: [],
+    cloud_providers: [...(input.providers ?? [])],
     home_volume: input.homeVolume ?? null,
     exit_code: null,
     owner_pid: input.ownerPid,
     mode: input.mode,
     ...(input.network === undefined ? {} : { network: input.network }),
+    ...(input.prelude ? { prelude: true } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import {
@@ -158,6 +158,40 @@ function repairStalePauseProcess(prefix: string[]): void {
   }
 }
 
+/**
+ * Removes shared agent logins volumes (`mino-logins-*`) left by tests: those whose state
+ * directory (label io.mino.logins.state_dir) was a temporary directory that no longer exists.
+ * Every `mino run` mounts one per state directory, and tests use temporary ones.
+ */
+function cleanupTestLoginsVolumes(prefix: string[]): void {
+  const out = sh([...prefix, 'podman', 'volume', 'ls', '--filter', 'label=io.mino.logins', '--format', '{{.Name}}\t{{index .Labels "io.mino.logins.state_dir"}}'], { allowFail: true });
+  const tmp = `${tmpdir()}/`;
+  const stale = out.split('\n').map((l) => l.split('\t')).filter(([name, stateDir]) =>
+    name?.startsWith('mino-logins-') && stateDir?.startsWith(tmp) && !existsSync(stateDir)).map(([name]) => name!);
+  if (stale.length) sh([...prefix, 'podman', 'volume', 'rm', '-f', ...stale], { allowFail: true });
+}
+
+/**
+ * Removes the empty per-state directories of session env files the tests' state directories
+ * left under /run/mino and the rootless user's /run/user/<uid>/mino (tmpfs; mino recreates them
+ * when needed). Directories that still hold files are left alone.
+ */
+function cleanupEmptySessionEnvDirs(): void {
+  const uid = uidOf(ROOTLESS_USER);
+  for (const base of ['/run/mino', ...(uid === undefined ? [] : [`/run/user/${uid}/mino`])]) {
+    if (!existsSync(base)) continue;
+    for (const key of readdirSync(base)) {
+      for (const dir of [join(base, key, 'session-env'), join(base, key)]) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // not empty, or gone
+        }
+      }
+    }
+  }
+}
+
 const prefixes: string[][] = [];
 
 /** vitest global setup. */
@@ -199,8 +233,10 @@ export default function setup(): () => void {
     for (const prefix of prefixes) {
       cleanupLabelled(prefix, run, false);
       cleanupTestHomeVolumes(prefix);
+      cleanupTestLoginsVolumes(prefix);
     }
     if (install) rmSync(install, { recursive: true, force: true });
+    if (IS_ROOT) cleanupEmptySessionEnvDirs();
     // This run's fake-orb state directories (test/helpers/engines.ts), not other runs'.
     for (const entry of readdirSync(tmpdir())) {
       if (entry.startsWith(`mino-test-orb-${run}-`)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });

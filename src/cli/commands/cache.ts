@@ -8,6 +8,7 @@ import { isInteractive, palette } from '../../common/terminal.js';
 import { loadEffectiveConfig } from '../../config/effective-config.js';
 import { formatSize } from '../../volume/parse-size.js';
 import { addConfigOptions, projectDirOf, readConfigFlags } from '../config-options.js';
+import { credentialCacheOf } from '../../app/gather-credentials.js';
 import { sessionCli } from '../global-options.js';
 import { confirm } from '../prompt.js';
 import { cacheTables, inventoryJson, totalLine } from '../cache-render.js';
@@ -148,14 +149,22 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
     .option('--volumes', 'dependency cache volumes')
     .option('--images', 'composed images and base images of older mino versions (the current base image stays)')
     .option('--home', 'per-project home volumes (shell history, logins kept in /home/developer)')
+    .option('--credentials', 'cached cloud tokens (AWS, GCP, Azure); the next run asks the CLIs again')
     .option('--all', 'all of the above')
     .option('-y, --yes', 'do not ask for confirmation')
     .addHelpText('after', `
 Without a terminal to ask on, clear needs -y: it prints what it would remove and exits 1
 (mino 1.6 printed "Aborted." and exited 0, which scripts could not tell from success).`)
-    .action(async (opts: { volumes?: boolean; images?: boolean; home?: boolean; all?: boolean; yes?: boolean }, cmd: Command) => {
-      if (opts.all && (opts.volumes || opts.images || opts.home)) throw new UsageError('--all cannot be combined with --volumes, --images or --home', 'Use --all alone, or name what to clear');
-      if (!opts.all && !opts.volumes && !opts.images && !opts.home) throw new UsageError('Say what to clear: --volumes, --images, --home or --all', "See 'mino cache clear --help'");
+    .action(async (opts: { volumes?: boolean; images?: boolean; home?: boolean; credentials?: boolean; all?: boolean; yes?: boolean }, cmd: Command) => {
+      if (opts.all && (opts.volumes || opts.images || opts.home || opts.credentials)) throw new UsageError('--all cannot be combined with --volumes, --images, --home or --credentials', 'Use --all alone, or name what to clear');
+      if (!opts.all && !opts.volumes && !opts.images && !opts.home && !opts.credentials) throw new UsageError('Say what to clear: --volumes, --images, --home, --credentials or --all', "See 'mino cache clear --help'");
+      if (opts.all || opts.credentials) {
+        // Tokens are cheap to get again and nothing else refers to them: no confirmation.
+        const { ctx } = sessionCli(cmd);
+        const n = credentialCacheOf(ctx.stateDir).clear();
+        process.stdout.write(`Removed ${n} cached credential${n === 1 ? '' : 's'}\n`);
+        if (!opts.all && !opts.volumes && !opts.images && !opts.home) return;
+      }
       const scope = { volumes: Boolean(opts.all || opts.volumes), images: Boolean(opts.all || opts.images), home: Boolean(opts.all || opts.home) };
       const settings = await cacheSettings(cmd);
       const { ctx } = sessionCli(cmd);

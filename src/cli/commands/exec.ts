@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runningSession } from '../../app/find-session.js';
 import { sessionCli } from '../global-options.js';
 import { DEFAULT_SHELL_COMMAND } from '../../config/defaults.js';
+import { withEnvPrelude } from '../../credentials/session-prelude.js';
 
 
 /**
@@ -30,7 +31,9 @@ export function registerExec(program: Command): void {
       const { ctx } = sessionCli(cmd);
       const record = await runningSession(ctx, name);
       const ref = record.container_id ?? `mino-${record.name}`;
-      process.exitCode = await ctx.runtime.exec(ref, command.length > 0 ? command : [...DEFAULT_SHELL_COMMAND], {
+      const argv = command.length > 0 ? command : [...DEFAULT_SHELL_COMMAND];
+      // Through the session prelude when the session has one: the same credential variables.
+      process.exitCode = await ctx.runtime.exec(ref, record.prelude ? withEnvPrelude(argv) : argv, {
         tty: Boolean(process.stdin.isTTY),
         interactive: true,
       });

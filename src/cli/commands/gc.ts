@@ -22,6 +22,7 @@ export function registerGc(program: Command): void {
       }
       for (const k of result.kept) out.write(`kept container ${k.orphan.container.name}: ${k.reason}\n`);
       for (const p of result.proxies) out.write(`${p.pid === undefined ? 'removed the leftovers of' : 'stopped'} the egress proxy of session ${p.session}\n`);
-      if (result.fixes.length + result.removed.length + result.abandoned.length + result.kept.length + result.proxies.length === 0) out.write('Nothing to clean up\n');
+      for (const s of result.secretsRemoved) out.write(`removed the leftover secrets file of session ${s}\n`);
+      if (result.fixes.length + result.removed.length + result.abandoned.length + result.kept.length + result.proxies.length + result.secretsRemoved.length === 0) out.write('Nothing to clean up\n');
     });
 }

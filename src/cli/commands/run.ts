@@ -43,7 +43,7 @@ export function registerRun(program: Command): void {
     .option('-p, --project <dir>', 'project directory to mount read-write (default: current directory)')
     .option('--layers <names>', 'compose layers on the mino base image, comma-separated: typescript, python, rust, or your own (see mino layers)', collect, [])
     .option('--image <image>', 'run this image as is (default: localhost/mino-base:latest, or $MINO_IMAGE; base = the mino base image)')
-    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('-e, --env <KEY=VALUE|KEY>', "set an environment variable; KEY alone passes mino's own value of KEY without showing it on any command line (repeatable)", collect, [])
     .option('--volume <source:container[:ro|:rw]>', 'mount an absolute host path, or a named volume (see mino volume) (repeatable)', collect, [])
     .option('--no-home', 'no per-project home volume at /home/developer (mino images keep one by default)')
     .option('--no-cache', 'no dependency cache volumes for the project\'s lockfiles')
@@ -58,6 +58,17 @@ export function registerRun(program: Command): void {
     .option('--allow-home', 'allow / or your home directory (or a parent of it) as the project or a --volume')
     .option('--allow-system-paths', 'allow system directories (/etc, /usr, /run, /var/run, ...) as a --volume')
     .option('--dry-run', 'print the podman command instead of running it')
+    .option('--aws', 'pass short-lived AWS credentials (aws sts; settings in [credentials.aws])')
+    .option('--gcp', 'pass a GCP access token (gcloud auth print-access-token)')
+    .option('--azure', 'pass an Azure access token (az account get-access-token)')
+    .option('--all-clouds', 'all of --aws, --gcp and --azure')
+    .option('--no-github', "do not pass the gh CLI's token as GH_TOKEN/GITHUB_TOKEN")
+    .option('--strict-credentials', 'fail when an enabled credential provider fails (default: warn and go on)')
+    .option('--ssh-agent', "forward the host's SSH agent ($SSH_AUTH_SOCK) to the session")
+    .option('--no-ssh-agent', 'do not forward the SSH agent (the default; overrides credentials.ssh_agent)')
+    .option('--no-passthrough', 'do not pass the container.env_passthrough variables (ANTHROPIC_API_KEY, LANG, ...)')
+    .option('--no-shared-logins', "do not mount the agent logins shared by all your sessions (for a project you do not trust)")
+    .option('--agent-settings', "carry the host's Claude Code/Codex settings in, read-only (CLAUDE.md, settings.json, agents, commands, skills, AGENTS.md, prompts)")
     .passThroughOptions()
     .addHelpText('after', `
 The container gets the project at /<folder name> (or /workspace), drops all capabilities, sets
@@ -88,6 +99,14 @@ it); unsetting the variables only loses access. Rules: HOST:PORT, [IPV6]:PORT, *
 loopback; nothing else reaches the host). UDP is not available. Blocked connections are listed when
 the session ends; change a running session with 'mino network allow|deny NAME RULE'.
 
+Credentials: the container.env_passthrough variables that are set (ANTHROPIC_API_KEY,
+CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY, LANG, LC_ALL, TZ, TERM), the gh token (GH_TOKEN,
+GITHUB_TOKEN; --no-github), cloud credentials (--aws, --gcp, --azure) and -e KEY reach the
+command through a read-only file that a small prelude reads before the command starts: never on a
+command line, in 'podman inspect', the session file, the audit log or mino's logs. Agent logins
+(Claude Code, Codex) made in any session are kept in one volume of yours and work in every later
+session, in any project ('mino login' shows them, 'mino login --reset' forgets them).
+
 Layers (--layers, else $MINO_LAYERS) are composed on mino-base into a local image named
 mino-composed-<hash>; the first run builds it, later runs reuse it. A project's .mino/layers/<name>/
 shadows $XDG_CONFIG_HOME/mino/layers/<name>/, which shadows the built-in layer.
@@ -104,7 +123,11 @@ Examples:
       name?: string; project?: string; image?: string; layers: string[]; env: string[]; volume: string[]; detach?: boolean;
       readOnly?: boolean; network?: string; allowHome?: boolean; allowSystemPaths?: boolean; dryRun?: boolean; home?: boolean;
       cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean; networkAllow: string[]; networkPreset?: string; save?: boolean;
+      aws?: boolean; gcp?: boolean; azure?: boolean; allClouds?: boolean; github?: boolean; strictCredentials?: boolean;
+      sshAgent?: boolean; passthrough?: boolean; sharedLogins?: boolean; agentSettings?: boolean;
     }, cmd: Command) => {
+      // A negatable flag not given leaves the decision to the configuration.
+      const given = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
       const { ctx, rootless, localEngine } = sessionCli(cmd);
       const projectDir = projectDirOf(opts.project);
       const config = runConfigOf(await loadConfigForCli(cmd, projectDir));
@@ -127,6 +150,14 @@ Examples:
         noCache: opts.cache === false,
         cacheFresh: Boolean(opts.cacheFresh),
         cacheRo: Boolean(opts.cacheRo),
+        credentials: {
+          aws: opts.aws, gcp: opts.gcp, azure: opts.azure, allClouds: opts.allClouds, strict: opts.strictCredentials,
+          ...(given('github') ? { github: opts.github } : {}),
+          ...(given('sshAgent') ? { sshAgent: opts.sshAgent } : {}),
+          ...(given('passthrough') ? { passthrough: opts.passthrough } : {}),
+          ...(given('sharedLogins') ? { shareLogins: opts.sharedLogins } : {}),
+          ...(given('agentSettings') ? { agentSettings: opts.agentSettings } : {}),
+        },
         command,
         dryRun: Boolean(opts.dryRun),
         config,

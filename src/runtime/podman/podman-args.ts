@@ -16,7 +16,8 @@ export type LaunchVerb = 'run' | 'run-detached' | 'create';
 function mountArg(m: MountSpec): string {
   const source = m.source.startsWith('/') ? validateMountPath('source', m.source) : validateObjectName('volume', m.source);
   validateMountPath('target', m.target);
-  return `${source}:${m.target}${m.readOnly ? ':ro' : ''}`;
+  const options = [...(m.readOnly ? ['ro'] : []), ...(m.chown ? ['U'] : [])];
+  return `${source}:${m.target}${options.length > 0 ? `:${options.join(',')}` : ''}`;
 }
 
 /**

@@ -9,7 +9,11 @@ function effective(global: Record<string, unknown>, local: Record<string, unknow
 
 describe('config values for mino run', () => {
   it('passes only what a file sets, so defaults stay the run\'s own', () => {
-    expect(runConfigOf(effective({}, undefined))).toEqual({ layerProjectDir: undefined });
+    const { credentials, ...rest } = runConfigOf(effective({}, undefined));
+    expect(rest).toEqual({ layerProjectDir: undefined });
+    // The credentials table is passed whole: a provider reads several keys together.
+    expect(credentials?.aws).toEqual({ enabled: false, session_duration_secs: 3600 });
+    expect(credentials?.github).toEqual({ enabled: true, host: 'github.com' });
   });
 
   it('maps set keys (local over global) and the trusted layer snapshot', () => {
@@ -18,7 +22,8 @@ describe('config values for mino run', () => {
       { container: { volumes: ['/a:/a'], layers: ['python'], read_only: true, image: 'localhost/x:1', workdir: '/src' } },
       '/snap',
     ));
-    expect(run).toEqual({
+    const { credentials: _c, ...set } = run;
+    expect(set).toEqual({
       image: 'localhost/x:1', layers: ['python'], env: { A: '1' }, volumes: ['/a:/a'], network: 'none', workdir: '/src',
       readOnly: true, shell: '/bin/zsh', home: false, layerProjectDir: '/snap',
     });

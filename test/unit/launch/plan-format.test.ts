@@ -35,9 +35,10 @@ describe('formatPlan', () => {
     expect(formatPlan(buildRunPlan(typicalInput({ detach: true }))).slice(0, 3)).toEqual(['podman', 'run', '-d']);
   });
 
-  it('secret passthrough shows only secret names', () => {
-    const argv = formatPlan(buildRunPlan(typicalInput({ secrets: { env: [{ secret: 'mino-demo-gh', target: 'GH_TOKEN' }] } })));
-    expect(argv).toContain('mino-demo-gh,type=env,target=GH_TOKEN');
+  it('secret variables show only as the read-only mount of the session env file', () => {
+    const argv = formatPlan(buildRunPlan(typicalInput({ credentials: { envFile: { hostPath: '/run/user/1001/mino/k/session-env/demo.env', variables: ['GH_TOKEN'] } } })));
+    expect(argv).toContain('/run/user/1001/mino/k/session-env/demo.env:/run/secrets/mino-env:ro');
+    expect(argv.some((a) => a.includes('GH_TOKEN'))).toBe(false);
   });
 });
 

@@ -41,7 +41,7 @@ describe('planHash', () => {
     ['userns', { imageUser: 0 }],
     ['tty', { stdinIsTty: false }],
     ['mode', { detach: true }],
-    ['secret name', { secrets: { env: [{ secret: 's', target: 'T' }] } }],
+    ['secret variables', { credentials: { envFile: { hostPath: '/run/x/demo.env', variables: ['T'] } } }],
   ] as const)('changes with the %s', (_label, overrides) => {
     expect(planHash(buildRunPlan(typicalInput(overrides)))).not.toBe(hash);
   });

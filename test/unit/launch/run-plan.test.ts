@@ -212,22 +212,25 @@ describe('buildRunPlan: rules', () => {
     expect(plan.workdir).toBe('/alice');
   });
 
-  it('passes secrets as podman secrets, never as plain env', () => {
+  it('passes secret variables in the session env file, never as plain env', () => {
     const plan = buildRunPlan(typicalInput({
-      cliEnv: ['GH_TOKEN=plain'],
-      secrets: { env: [{ secret: 'mino-demo-gh', target: 'GH_TOKEN' }], files: [{ secret: 'mino-demo-aws', target: 'aws', uid: 1000 }] },
+      configEnv: { GH_TOKEN: 'plain' },
+      credentials: { envFile: { hostPath: '/run/user/1001/mino/k/session-env/demo.env', variables: ['GH_TOKEN', 'AWS_SECRET_ACCESS_KEY'] } },
     }));
     expect(plan.spec.env).toEqual({ MINO_QUIET_BOOTSTRAP: '1' });
-    expect(plan.spec.secretEnv).toEqual([{ secret: 'mino-demo-gh', target: 'GH_TOKEN' }]);
-    expect(plan.spec.secretFiles).toEqual([{ secret: 'mino-demo-aws', target: 'aws', uid: 1000 }]);
-    expect(plan.warnings).toEqual(['GH_TOKEN is provided by a credential secret; the plain value from -e/config is ignored']);
-    expect(buildRunPlan(typicalInput()).spec.secretEnv).toBeUndefined();
+    expect(plan.spec.mounts).toContainEqual({ source: '/run/user/1001/mino/k/session-env/demo.env', target: '/run/secrets/mino-env', readOnly: true });
+    expect(plan.credentials).toEqual({ secretVariables: ['GH_TOKEN', 'AWS_SECRET_ACCESS_KEY'], prelude: true, preludeParts: { env: true, logins: false, settings: false }, proxy: [] });
+    expect(plan.spec.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(plan.spec.command.slice(3)).toEqual(['mino-prelude', 'claude', '--resume']);
+    expect(plan.command).toEqual(['claude', '--resume']);
+    expect(plan.warnings).toEqual([]);
+    expect(buildRunPlan(typicalInput()).spec.command).toEqual(['claude', '--resume']);
   });
 
   it('warns about secret-looking plain variables', () => {
     const plan = buildRunPlan(typicalInput({ configEnv: { OPENAI_API_KEY: 'sk' }, cliEnv: ['EDITOR=vim'] }));
     expect(plan.warnings).toEqual([
-      "OPENAI_API_KEY looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list",
+      "OPENAI_API_KEY looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list (pass it with -e OPENAI_API_KEY instead: mino then takes its value from its own environment and keeps it out of both)",
     ]);
     expect(buildRunPlan(typicalInput({ cliEnv: ['EDITOR=vim'] })).warnings).toEqual([]);
   });

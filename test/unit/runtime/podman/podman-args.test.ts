@@ -115,6 +115,15 @@ describe('buildContainerArgs', () => {
     expect(args).toEqual(['run', '--cap-drop', 'ALL', '--cap-add', 'NET_BIND_SERVICE', IMAGE]);
   });
 
+  it('adds podman\'s U option (chown to the container user) to a mount that asks for it', () => {
+    const args = buildContainerArgs('run', {
+      image: 'localhost/x:1', command: [],
+      mounts: [{ source: 'mino-logins-abc', target: '/opt/mino/logins', chown: true }, { source: 'v', target: '/v', readOnly: true, chown: true }],
+    });
+    expect(args).toContain('mino-logins-abc:/opt/mino/logins:U');
+    expect(args).toContain('v:/v:ro,U');
+  });
+
   it('leaves the pids limit to podman when it is 0', () => {
     expect(buildContainerArgs('run', spec({ pidsLimit: 0 }))).toEqual(['run', IMAGE]);
   });

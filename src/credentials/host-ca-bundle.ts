@@ -1,0 +1,65 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
+import { LOCAL_CA_DIRS, readCertDir } from '../image/host-ca-certificates.js';
+
+/**
+ * The host's CA certificates for sessions. Behind a TLS-intercepting proxy (corporate networks,
+ * this build machine) nothing in a container trusts the proxy's CA unless it is carried in.
+ * mino-base has the host's extra CAs built in; any other image (`--image`) does not. When the host
+ * has extra CAs (files under /usr/local/share/ca-certificates or /etc/pki/ca-trust/source/anchors,
+ * or bundles named by NODE_EXTRA_CA_CERTS / SSL_CERT_FILE), every session gets one bundle file,
+ * mounted read-only at {@link CA_BUNDLE_TARGET}, and NODE_EXTRA_CA_CERTS, SSL_CERT_FILE and
+ * REQUESTS_CA_BUNDLE point at it. The bundle is the host's system bundle (public roots) followed
+ * by the extra certificates, so SSL_CERT_FILE, which replaces a program's default store, still
+ * trusts everything the host trusts.
+ */
+
+/** Where the bundle appears in the container. */
+export const CA_BUNDLE_TARGET = '/run/mino/ca-certificates.crt';
+
+/** Variables that make Node, OpenSSL (curl, git, Python ssl) and requests use the bundle. */
+export const CA_BUNDLE_VARS = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE'] as const;
+
+/** System bundles of the common distributions (Debian/Ubuntu/Alpine, Fedora/RHEL, openSUSE). */
+const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem'];
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The bundle text for sessions, or undefined when the host has no extra CA certificates. */
+export function sessionCaBundleText(env: NodeJS.ProcessEnv): string | undefined {
+  const system = SYSTEM_BUNDLES.find((p) => existsSync(p));
+  const base = system === undefined ? '' : readOrEmpty(system);
+  const extras = LOCAL_CA_DIRS.flatMap(readCertDir);
+  let fromEnv = false;
+  for (const name of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE']) {
+    const path = env[name];
+    if (!path || !path.startsWith('/') || path === system) continue;
+    const text = readOrEmpty(path);
+    // Often the system bundle itself (after update-ca-certificates): nothing extra then.
+    if (text === '' || text === base || extras.includes(text)) continue;
+    extras.push(text);
+    fromEnv = true;
+  }
+  const extraText = extras.filter((t) => t.includes('-----BEGIN')).join('\n');
+  if (extraText === '' && !fromEnv) return undefined;
+  return `${base}${base.endsWith('\n') || base === '' ? '' : '\n'}${extraText}${extraText.endsWith('\n') ? '' : '\n'}`;
+}
+
+/**
+ * Writes the bundle to `<stateDir>/ca/session-ca.crt` when its content changed and returns the
+ * path, or undefined when the host has no extra CA certificates.
+ */
+export function writeSessionCaBundle(stateDir: string, env: NodeJS.ProcessEnv): string | undefined {
+  const text = sessionCaBundleText(env);
+  if (text === undefined) return undefined;
+  const path = join(stateDir, 'ca', 'session-ca.crt');
+  if (readOrEmpty(path) !== text) writeFileAtomic(path, text, { mode: 0o644, mkdirMode: 0o700 });
+  return path;
+}
