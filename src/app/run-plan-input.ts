@@ -7,6 +7,7 @@ import type { PlanCredentialInput } from '../launch/plan-credentials.js';
 import type { RunPlanInput } from '../launch/run-plan.js';
 import { VERSION } from '../version.js';
 import { isMinoImage } from '../volume/home-volume.js';
+import type { ImageIdentity } from '../launch/userns.js';
 import type { HostFacts, RunRequest } from './run-request.js';
 import { canonicalVolumeSources } from './volume-sources.js';
 
@@ -28,6 +29,8 @@ export interface ResolvedRun {
   egress?: EgressPlan;
   /** The credentials step's part (gather-credentials.ts); undefined before it ran. */
   credentials?: PlanCredentialInput;
+  /** The image's user as inspected (plain-image.ts); default: what {@link imageUserOf} knows. */
+  imageIdentity?: ImageIdentity;
 }
 
 /** The uid mino-built images run as (`developer`); other images are left to podman. */
@@ -70,7 +73,8 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     ownerPid: facts.pid,
     hostUid: facts.uid,
     hostGid: facts.gid,
-    imageUser: imageUserOf(resolved.image),
+    imageUser: resolved.imageIdentity ? resolved.imageIdentity.uid : imageUserOf(resolved.image),
+    ...(resolved.imageIdentity?.gid === undefined ? {} : { imageGid: resolved.imageIdentity.gid }),
     minoVersion: VERSION,
     stateKey,
     // Rootless podman on cgroup v1 cannot enforce limits (it warns into the command's stderr).

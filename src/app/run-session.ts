@@ -12,6 +12,7 @@ import { gatherCredentials, type GatheredCredentials } from './gather-credential
 import { openSessionCredentials, planCredentialInput, prepareLoginsVolume } from './session-credentials.js';
 import { explainStartFailure } from './explain-start-failure.js';
 import { finalizeCaches, prepareCaches, resolveCacheMounts } from './prepare-caches.js';
+import { plainImageIdentity } from './plain-image.js';
 import { prepareVolumes } from './prepare-volumes.js';
 import { resolveRunImage, type RunImage } from './run-image.js';
 import { imageUserOf, runPlanInput } from './run-plan-input.js';
@@ -51,12 +52,13 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   );
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 
-  // 3. The plan.
+  // 3. The plan. An image mino did not build is inspected once: missing, it ends the run here.
+  const imageIdentity = await plainImageIdentity(ctx.runtime, chosen.image);
   const credentials = planCredentialInput(ctx, sessionName, gathered, {
-    rootless: facts.rootless, imageUser: imageUserOf(chosen.image), detach: req.detach,
+    rootless: facts.rootless, imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image), detach: req.detach,
   });
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
-  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, ...network }));
+  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);

@@ -25,7 +25,7 @@ export interface CredentialIdentity {
 }
 
 /**
- * The plan's credential input. Rootful sessions whose user is not root reach the SSH agent through
+ * The plan's credential input. Rootful sessions (container root is an unprivileged host uid) reach the SSH agent through
  * mino's relay (the agent's socket is its owner's only); a detached rootful session cannot, since
  * no mino process stays to relay: that is an error before anything starts.
  */
@@ -52,8 +52,9 @@ export function planCredentialInput(ctx: SessionContext, sessionName: string, ga
   };
 }
 
+/** Rootful sessions run in a user namespace where no container user, root included, is the socket's owner. */
 function needsRelay(who: CredentialIdentity): boolean {
-  return !who.rootless && who.imageUser !== 0;
+  return !who.rootless;
 }
 
 /**

@@ -52,6 +52,21 @@ export interface IdentityInput {
   rootfulBase: number;
 }
 
+/**
+ * The identity of an image's `Config.User` (`''` and `root` are uid 0; `uid`, `uid:gid`, also with
+ * `root` as the group). A user or group name other than root cannot be resolved without reading the
+ * image's /etc/passwd: undefined (unknown), and rootless runs then keep the host uid as is.
+ */
+export function parseImageUser(user: string): ImageIdentity | undefined {
+  const [u = '', g] = user.trim().split(':');
+  const id = (v: string): number | undefined => (v === '' || v === 'root' ? 0 : /^\d{1,10}$/.test(v) ? Number(v) : undefined);
+  const uid = id(u);
+  if (uid === undefined || uid > 0xfffffffe) return undefined;
+  if (g === undefined) return { uid };
+  const gid = id(g);
+  return gid === undefined || gid > 0xfffffffe ? undefined : { uid, gid };
+}
+
 function checkId(kind: string, id: number): number {
   if (!Number.isInteger(id) || id < 0 || id > 0xfffffffe) throw new MinoError(`Invalid image ${kind} ${id}: expected an integer from 0 to 4294967294`);
   return id;

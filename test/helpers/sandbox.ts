@@ -78,10 +78,10 @@ export class Sandbox {
  * volume, uid 1000) from the busybox test image: `developer` (uid 1000) owns /home/developer and
  * is the image user, as in mino-base. With `entrypoint`, it also gets mino-base's own entrypoint
  * (layers/base/mino-entrypoint, with a silent stand-in for mino-bootstrap), so it behaves like
- * mino-base when a command is started. Labelled io.mino.test, so global teardown also removes it.
+ * mino-base when a command is started. `tag` names it otherwise (not a mino image name: mino inspects it for its user), `user` sets its USER. Labelled io.mino.test, so global teardown also removes it.
  */
-export function buildMinoLikeImage(as: RunAs, options: { entrypoint?: boolean } = {}): string {
-  const tag = `localhost/mino-composed-7e57${hex(8)}:latest`;
+export function buildMinoLikeImage(as: RunAs, options: { entrypoint?: boolean; user?: string; tag?: string } = {}): string {
+  const tag = options.tag ?? `localhost/mino-composed-7e57${hex(8)}:latest`;
   const dir = mkdtempSync(join(tmpdir(), 'mino-vol-image-'));
   chmodSync(dir, 0o755);
   const lines = [
@@ -94,7 +94,7 @@ export function buildMinoLikeImage(as: RunAs, options: { entrypoint?: boolean } 
     lines.push('COPY mino-entrypoint mino-bootstrap /usr/local/bin/', 'RUN chmod 0755 /usr/local/bin/mino-entrypoint /usr/local/bin/mino-bootstrap',
       'ENTRYPOINT ["/usr/local/bin/mino-entrypoint"]');
   }
-  lines.push('USER 1000', `LABEL ${TEST_LABEL}=${TEST_RUN}`, '');
+  lines.push(`USER ${options.user ?? '1000'}`, `LABEL ${TEST_LABEL}=${TEST_RUN}`, '');
   writeFileSync(join(dir, 'Containerfile'), lines.join('\n'), { mode: 0o644 });
   try {
     const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOTFUL_ID_BASE } from '../../../src/config/defaults.js';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { Sandbox, buildMinoLikeImage } from '../../helpers/sandbox.js';
+import { MODES, Sandbox, buildMinoLikeImage, hex, podmanAs } from '../../helpers/sandbox.js';
 import { IN_CI, IS_ROOT, TEST_IMAGE } from '../../helpers/test-env.js';
 
 requirePrerequisites();
@@ -74,5 +74,37 @@ describe.runIf(IS_ROOT)('rootful ownership', () => {
     const inspect = spawnSync('podman', ['inspect', '--format', '{{json .HostConfig.IDMappings}}', 'mino-devimg'], { encoding: 'utf8', cwd: '/' });
     expect(inspect.stdout).toContain(`0:${ROOTFUL_ID_BASE}:1000`);
     await sandbox.mino(['stop', '-f', 'devimg']);
+  });
+});
+
+/**
+ * Any image's user (issue: rootless `--image` with USER 1000:1000 could not write the project of a
+ * user whose uid is not 1000): mino inspects an image it did not build once per run and maps its
+ * user onto the host user (rootless) or the project owner (rootful). A missing image is one error
+ * before anything is created.
+ */
+describe.each(MODES)('any image, %s', (as) => {
+  const sandbox = new Sandbox(as);
+  let userImage = '';
+  beforeAll(() => {
+    userImage = buildMinoLikeImage(as, { tag: `localhost/mino-test-user-${hex(8)}:1`, user: '1000:1000' });
+  });
+  afterAll(() => sandbox.cleanup());
+
+  it('an image whose USER is 1000:1000 writes the project as its owner', async () => {
+    const project = sandbox.project('userimage');
+    const r = await sandbox.mino(['run', '-p', project, '--network', 'none', '--no-home', '--image', userImage, '--', 'sh', '-c', 'id -u; touch made']);
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ exitCode: 0, stdout: '1000\n' });
+    expect(statSync(join(project, 'made')).uid).toBe(statSync(project).uid);
+  });
+
+  it('a missing --image is one error: no session record, no container', async () => {
+    const project = sandbox.project('noimage');
+    const r = await sandbox.mino(['run', '-n', 'noimage', '-p', project, '--network', 'none', '--image', 'localhost/mino-test-missing:1', '--', 'true']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe('Error: Image localhost/mino-test-missing:1 is not available locally\nHint: Build or pull it first (podman pull localhost/mino-test-missing:1), or pass another --image\n');
+    expect((await sandbox.mino(['list', '-a', '-f', 'json'])).stdout).toBe('[]\n');
+    expect(podmanAs(as, ['container', 'exists', 'mino-noimage']).status).toBe(1);
   });
 });
