@@ -290,6 +290,11 @@ export interface ContainerRuntime {
   /** `podman system reset -f`: removes every image, container, volume and secret of the store. */
   systemReset(): Promise<void>;
   /**
+   * `podman system migrate`: restarts the rootless engine's bookkeeping (stops containers whose
+   * processes are gone, starts a new pause process). Images, volumes and containers stay.
+   */
+  systemMigrate(): Promise<void>;
+  /**
    * Runs a program on the engine's host inside its rootless user namespace (`podman unshare`),
    * where files of sub-uids (volumes, rootless builds) can be read and removed. A rootful engine
    * runs it directly. Never throws for a non-zero exit.

@@ -255,6 +255,10 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
+  systemMigrate(): Promise<void> {
+    return this.call('systemMigrate', [], () => undefined);
+  }
+
   unshare(argv: readonly string[]): Promise<RunOutput> {
     return this.call('unshare', [argv], () => ({ stdout: '', stderr: '', exitCode: 0 }));
   }

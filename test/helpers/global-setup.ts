@@ -145,6 +145,19 @@ function cleanupTestHomeVolumes(prefix: string[]): void {
 }
 
 /**
+ * Removes session containers that test runs left behind when they were killed (their per-test
+ * cleanup never ran): those whose project (label io.mino.project) was a temporary directory that
+ * no longer exists. A leftover `mino-bg` would otherwise take that name from every later run.
+ */
+function cleanupOrphanTestContainers(prefix: string[]): void {
+  const out = sh([...prefix, 'podman', 'ps', '-a', '--filter', 'label=io.mino.project', '--format', '{{.ID}}\t{{index .Labels "io.mino.project"}}'], { allowFail: true });
+  const tmp = `${tmpdir()}/`;
+  const stale = out.split('\n').map((l) => l.split('\t')).filter(([id, project]) =>
+    id && project?.startsWith(tmp) && !existsSync(project)).map(([id]) => id!);
+  if (stale.length) sh([...prefix, 'podman', 'rm', '-f', '-i', ...stale], { allowFail: true });
+}
+
+/**
  * A rootless engine whose state survived a restart of the machine without /run being cleared
  * (snapshotted machines do that) refuses every command: "invalid internal status, try resetting
  * the pause process with podman system migrate". That repair is exactly what podman asks for.
@@ -224,6 +237,7 @@ export default function setup(): () => void {
     for (const prefix of prefixes) {
       repairStalePauseProcess(prefix);
       cleanupLabelled(prefix, run, true);
+      cleanupOrphanTestContainers(prefix);
       importImage(prefix, rootfs);
     }
   } finally {

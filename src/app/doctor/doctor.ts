@@ -1,3 +1,4 @@
+import { checkEngineState } from './engine-state-check.js';
 import { errorMessage, MinoError } from '../../common/errors.js';
 import type { Host } from '../../host/host.js';
 import { hasProgram } from '../../host/rootless-checks.js';
@@ -176,6 +177,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     }
     if (!(await checkPodmanInstalled(log, policy, runtime, host))) return { ok: log.ok, results: log.results, info: undefined };
     await checkRootlessPrerequisites(log, policy);
+    await checkEngineState(log, runtime, host, policy);
   } else if (options.fix) {
     try {
       await runtime.ensureReady();

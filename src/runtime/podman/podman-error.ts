@@ -4,6 +4,7 @@ import { lastLines } from '../../common/text.js';
 
 /** Known podman failure patterns and what to do about them. */
 const HINTS: Array<[RegExp, string]> = [
+  [/invalid internal status.*system migrate|pause process/i, 'Rootless podman kept state from before a restart whose processes are gone. Run: mino setup (runs podman system migrate)'],
   [/cgroups in hybrid mode not supported|cgroup.*hybrid/i, 'crun cannot run on this cgroup v1 hybrid host. Run: mino setup (switches to runc)'],
   [/setrlimit|error setting rlimit/i, 'The host cannot grant podman\'s default ulimits. Run: mino setup (sets default_ulimits)'],
   [/\/dev\/net\/tun/i, 'Rootless networking cannot open /dev/net/tun. Run: mino setup'],

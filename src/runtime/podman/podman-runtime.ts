@@ -88,6 +88,11 @@ export class PodmanRuntime implements ContainerRuntime {
     this.infoCache = undefined;
   }
 
+  async systemMigrate(): Promise<void> {
+    await this.podman.ok(['system', 'migrate']);
+    this.infoCache = undefined;
+  }
+
   async unshare(argv: readonly string[]): Promise<RunOutput> {
     if (argv.length === 0) throw new PodmanError(['unshare'], 1, 'empty command');
     const { rootless } = await this.info();
@@ -123,7 +128,16 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async remove(id: string): Promise<void> {
-    await this.podman.ignoringMissing(['rm', '-f', '-i', containerRef(id)]);
+    const args = ['rm', '-f', '-i', containerRef(id)];
+    try {
+      await this.podman.ignoringMissing(args);
+    } catch (err) {
+      // Unmounting the root filesystem of a container that just exited can fail with EBUSY on a
+      // busy host ("removing container … root filesystem"); a second attempt a moment later works.
+      if (!(err instanceof PodmanError) || !/root filesystem|device or resource busy/i.test(err.stderr)) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+      await this.podman.ignoringMissing(args);
+    }
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
@@ -206,7 +220,8 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async buildImage(contextDir: string, tag: string, options: BuildOptions = {}): Promise<void> {
-    const args = ['build', '-t', validateImageRef(tag)];
+    // --force-rm: a failed step's working container goes too (it would keep its base image in use).
+    const args = ['build', '--force-rm', '-t', validateImageRef(tag)];
     if (options.file !== undefined) args.push('-f', options.file);
     args.push(...labelArgs(options.labels ?? {}));
     for (const [key, value] of Object.entries(options.buildArgs ?? {})) {

@@ -118,7 +118,7 @@ for (const as of modes) {
     it('runs detached; logs keep stdout and stderr apart; exec returns codes; stop records the end', async () => {
       const { env, project } = sandbox(as);
       const start = await runMino(['run', '-d', '-n', 'bg', '-p', project, '--network', 'none', '--', 'sh', '-c', 'echo out-line; echo err-line >&2; sleep 300'], { as, env });
-      expect(start.exitCode).toBe(0);
+      expect(start.exitCode, start.stderr).toBe(0);
       expect(start.stdout).toBe('');
       expect(start.stderr).toMatch(/Session bg started/);
       await waitFor(async () => (await runMino(['logs', 'bg'], { as, env })).stdout.includes('out-line'));
@@ -267,12 +267,12 @@ for (const as of modes) {
       expect(readFileSync(path, 'utf8')).not.toContain('hunter2');
     });
 
-    it('reports a missing image clearly', async () => {
+    it('reports a missing image with one error and records nothing', async () => {
       const { env, project } = sandbox(as);
       const r = await runMino(['run', '-p', project, '--image', 'localhost/mino-test-missing:1', '--', 'true'], { as, env });
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/Error: Image localhost\/mino-test-missing:1 is not available locally/);
-      expect((await list(as, env))[0]?.status).toBe('failed');
+      expect(r.stderr).toBe('Error: Image localhost/mino-test-missing:1 is not available locally\nHint: Build or pull it first (podman pull localhost/mino-test-missing:1), or pass another --image\n');
+      expect(await list(as, env)).toEqual([]);
     });
   });
 }

@@ -137,7 +137,8 @@ describeEachEngine('ContainerRuntime', (engine) => {
     expect(await rt.imageExists(tag)).toBe(false);
     const ctx = mkdtempSync(join(tmpdir(), 'mino-test-ctx-'));
     chmodSync(ctx, 0o755);
-    writeFileSync(join(ctx, 'Containerfile'), `FROM ${TEST_IMAGE}\nRUN echo built > /built\n`, { mode: 0o644 });
+    // Content of its own: engines sharing one store would otherwise share the cached image.
+    writeFileSync(join(ctx, 'Containerfile'), `FROM ${TEST_IMAGE}\nRUN echo built ${tag} > /built\n`, { mode: 0o644 });
     try {
       const lines: string[] = [];
       await rt.buildImage(ctx, tag, { file: join(ctx, 'Containerfile'), labels, onOutput: (l) => lines.push(l) });

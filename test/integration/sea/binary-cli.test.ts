@@ -118,7 +118,7 @@ for (const cli of clis) {
       it('detached: list shows it running, logs keep the streams apart, stop records exit 143; -v logs to stderr', async () => {
         const { env, project } = sandbox(as);
         const start = await mino(['run', '-d', '-n', 'sea-bg', '-p', project, '--network', 'none', '--', 'sh', '-c', 'echo out-line; echo err-line >&2; sleep 300'], env);
-        expect(start.exitCode).toBe(0);
+        expect(start.exitCode, start.stderr).toBe(0);
         expect(start.stderr).toMatch(/Session sea-bg started/);
         await waitFor(async () => (await mino(['logs', 'sea-bg'], env)).stdout.includes('out-line'));
         expect(await mino(['logs', 'sea-bg'], env)).toEqual({ exitCode: 0, stdout: 'out-line\n', stderr: 'err-line\n' });
