@@ -4,7 +4,7 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoBinFor, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoBinFor, ownProject, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
 import { Sandbox, hex, podmanAs } from '../../helpers/sandbox.js';
 
 /**
@@ -127,6 +127,16 @@ export class CredSandbox extends Sandbox {
   }
 
   /** Also removes the logins volume and leftover env files. */
+  /**
+   * A project owned by the user the image's user maps to: rootful, a normal user (a root-owned
+   * project with the root test image would keep container root unprivileged and warn).
+   */
+  override project(name: string): string {
+    const dir = super.project(name);
+    ownProject(dir, this.as);
+    return dir;
+  }
+
   override cleanup(): void {
     podmanAs(this.as, ['volume', 'rm', '-f', `mino-logins-${this.stateKey}`]);
     for (const f of this.sessionEnvFiles()) rmSync(f, { force: true });
