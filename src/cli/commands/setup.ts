@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runDoctor } from '../../app/doctor/doctor.js';
+import { ownStoreAccess } from '../../app/doctor/own-store-access.js';
 import { isInteractive, palette } from '../../common/terminal.js';
 import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
 import { loadGlobalConfig, resolveConfig } from '../../config/effective-config.js';
@@ -40,7 +41,8 @@ Exits 1 when a critical problem remains.`)
       applyGlobalOptions(command);
       // image.base_from comes from your own config file only (a project cannot pick the parent).
       const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config.image.base_from;
-      const { runtime, host, kind } = runtimeForCli();
+      // The engine on the user's default store: the storage check decides whether mino uses its own.
+      const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli();
       const out = process.stdout;
       const p = palette(out);
       out.write(`${p.bold('mino setup')}${opts.check ? ' (check only)' : ''}\n`);
@@ -51,6 +53,7 @@ Exits 1 when a critical problem remains.`)
         runtime,
         host,
         kind,
+        ownStore: ownStoreAccess(ownStore),
         fix: !opts.check,
         assumeYes: Boolean(opts.yes),
         interactive: isInteractive(),
