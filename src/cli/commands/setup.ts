@@ -28,7 +28,10 @@ reports:
   no container init (catatonit)    -> installs catatonit, which --init needs
   rootless store on vfs            -> switches to native overlay when this kernel supports it and
                                       the store holds only what mino can rebuild (vfs copies the
-                                      whole image for every container: 30 s per start with mino-base)
+                                      whole image for every container: 30 s per start with mino-base);
+                                      when it holds images, containers or volumes of yours, mino
+                                      keeps its own in a store of its own on overlay instead
+                                      (~/.local/share/mino/containers; yours is never touched)
 Edits go into the files you own (~/.config/containers/containers.conf and storage.conf, or
 /etc/containers/containers.conf as root); only the changed key is written.
 Then it builds the session image localhost/mino-base (Debian, git, zsh, Node.js, Claude Code; a
