@@ -195,7 +195,9 @@ async function reportOwnStore(log: CheckLog, options: StorageCheckOptions, store
  * on overlay, then records it. Returns the runtime on it, or undefined (with a warning) when it
  * does not work.
  */
-async function makeOwnStore(log: CheckLog, options: StorageCheckOptions, store: StoreLocation, foreign: number): Promise<ContainerRuntime | undefined> {
+async function makeOwnStore(
+  log: CheckLog, options: StorageCheckOptions, store: StoreLocation, foreign: number, leftBehind: readonly string[],
+): Promise<ContainerRuntime | undefined> {
   const own = options.runtime.withStore(store);
   let driver: string;
   try {
@@ -215,8 +217,20 @@ async function makeOwnStore(log: CheckLog, options: StorageCheckOptions, store: 
   log.add({
     id: ID, title: TITLE, status: 'fixed',
     detail: `${store.driver}, mino's own store ${store.graphRoot} (your vfs store, with ${foreign} object(s) of yours, is left as it is; recorded in ${recordPath})`,
+    ...(leftBehind.length > 0 ? { hint: `mino no longer uses its objects in your store; to free their space: ${removeCommands(leftBehind)}` } : {}),
   });
   return own;
+}
+
+/** podman commands that remove the images and volumes of an inventory list (`image X`, `volume Y`). */
+export function removeCommands(objects: readonly string[]): string {
+  const named = (kind: string): string[] => objects.filter((o) => o.startsWith(`${kind} `) && !o.endsWith('(untagged)')).map((o) => o.slice(kind.length + 1));
+  const images = named('image');
+  const volumes = named('volume');
+  return [
+    images.length ? `podman rmi ${images.join(' ')}` : '',
+    volumes.length ? `podman volume rm ${volumes.join(' ')}` : '',
+  ].filter(Boolean).join('; ') || 'podman images';
 }
 
 interface Context {
@@ -284,7 +298,7 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
         });
         return runtime;
       }
-      return (await makeOwnStore(log, options, store, count)) ?? runtime;
+      return (await makeOwnStore(log, options, store, count, ctx.facts.inventory?.rebuildable ?? [])) ?? runtime;
     }
     case 'switch': {
       const what = action.rebuildable.length > 0 ? `removes ${summarize(action.rebuildable, 3)}; mino rebuilds them` : 'the store is empty';

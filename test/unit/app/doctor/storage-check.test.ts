@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CheckLog } from '../../../../src/app/doctor/check-result.js';
-import { checkStorage, type OwnStoreAccess } from '../../../../src/app/doctor/storage-check.js';
+import { checkStorage, removeCommands, type OwnStoreAccess } from '../../../../src/app/doctor/storage-check.js';
 import type { StoreLocation } from '../../../../src/runtime/container-runtime.js';
 import type { FixPolicy } from '../../../../src/app/doctor/host-checks.js';
 import { PodmanError } from '../../../../src/runtime/podman/podman-error.js';
@@ -194,6 +194,14 @@ describe('checkStorage', () => {
   });
 });
 
+describe('removeCommands', () => {
+  it('turns inventory entries into podman commands, leaving untagged images out', () => {
+    expect(removeCommands(['image localhost/mino-base:abc', 'image 0123456789ab (untagged)', 'volume mino-cache-npm-1', 'image localhost/mino-probe:1', 'secret mino-x']))
+      .toBe('podman rmi localhost/mino-base:abc localhost/mino-probe:1; podman volume rm mino-cache-npm-1');
+    expect(removeCommands(['secret mino-x'])).toBe('podman images');
+  });
+});
+
 describe("checkStorage: mino's own store", () => {
   it('makes one for a vfs store with images of the user: records it and returns the runtime on it', async () => {
     const w = world({ driver: 'vfs', images: [PROBE, MINE] });
@@ -203,7 +211,11 @@ describe("checkStorage: mino's own store", () => {
     expect(own.locatedWith).toEqual(['/run/user/1000']);
     expect(own.written).toEqual([OWN]);
     expect(runtime.store).toEqual(OWN);
-    expect(results).toMatchObject([{ status: 'fixed', detail: expect.stringMatching(/^overlay, mino's own store .*\/mino\/containers\/storage .*1 object\(s\) of yours.*left as it is/) }]);
+    expect(results).toMatchObject([{
+      status: 'fixed',
+      detail: expect.stringMatching(/^overlay, mino's own store .*\/mino\/containers\/storage .*1 object\(s\) of yours.*left as it is/),
+      hint: 'mino no longer uses its objects in your store; to free their space: podman rmi localhost/mino-probe:1',
+    }]);
     // The user's store: never reset, its config never written, its images untouched.
     expect(w.resets).toBe(0);
     expect(w.runtime.callNames()).not.toContain('systemReset');
