@@ -16,6 +16,11 @@ export interface RuntimeSelection {
   vmDistro?: string;
   /** The user's uid (default: this process's); root never uses mino's own store. */
   uid?: number;
+  /**
+   * Called instead of throwing when the record of mino's own store cannot be read (setup and
+   * status, which repair or report it); the default store is used then.
+   */
+  onBadOwnStore?: (err: unknown) => void;
 }
 
 /** Which runtime to use: `MINO_RUNTIME` if set, else OrbStack on macOS and Podman elsewhere. */
@@ -45,6 +50,16 @@ export interface SelectedRuntime {
   host: Host;
 }
 
+function tolerantRead(env: NodeJS.ProcessEnv, onBad: ((err: unknown) => void) | undefined): StoreLocation | undefined {
+  if (!onBad) return readOwnStore(env);
+  try {
+    return readOwnStore(env);
+  } catch (err) {
+    onBad(err);
+    return undefined;
+  }
+}
+
 /**
  * Creates the ContainerRuntime for this machine, with the matching Host. A rootless user for
  * whom `mino setup` made mino's own image store gets a runtime on that store (read from a small
@@ -62,7 +77,7 @@ export function selectRuntime(selection: RuntimeSelection = {}): SelectedRuntime
   }
   const engine = new PodmanRuntime({ host: new CommandHost({ env: selection.env }) });
   // Rootless only: rootful podman defaults to overlay, and root's store is the system's.
-  const ownStore = (selection.uid ?? process.getuid?.() ?? 0) === 0 ? undefined : readOwnStore(env);
+  const ownStore = (selection.uid ?? process.getuid?.() ?? 0) === 0 ? undefined : tolerantRead(env, selection.onBadOwnStore);
   const runtime = ownStore ? engine.withStore(ownStore) : engine;
   return { kind: 'podman', runtime, defaultRuntime: engine, ownStore, host: engine.host };
 }

@@ -45,7 +45,7 @@ Exits 1 when a critical problem remains.`)
       // image.base_from comes from your own config file only (a project cannot pick the parent).
       const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config.image.base_from;
       // The engine on the user's default store: the storage check decides whether mino uses its own.
-      const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli();
+      const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli({ lenient: true });
       const out = process.stdout;
       const p = palette(out);
       out.write(`${p.bold('mino setup')}${opts.check ? ' (check only)' : ''}\n`);

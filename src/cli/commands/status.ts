@@ -21,7 +21,7 @@ JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "s
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format text or --format json');
       }
       // The engine on the user's default store: the storage check decides whether mino uses its own.
-      const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli();
+      const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli({ lenient: true });
       const out = process.stdout;
       const json = opts.format === 'json';
       if (!json) out.write(`${palette(out).bold('mino status')}\n`);

@@ -87,3 +87,16 @@ describe('selectRuntime and the own store', () => {
     expect(orb.defaultRuntime).toBe(orb.runtime);
   });
 });
+
+describe('selectRuntime with an unreadable record', () => {
+  it('throws by default, and with onBadOwnStore reports it and uses the default store', () => {
+    mkdirSync(join(root, 'data', 'mino', 'containers'), { recursive: true });
+    writeFileSync(ownStoreRecordPath(env), 'not json');
+    expect(() => selectRuntime({ env, platform: 'linux', uid: 1002 })).toThrow(/not a valid record/);
+    const seen: unknown[] = [];
+    const selected = selectRuntime({ env, platform: 'linux', uid: 1002, onBadOwnStore: (err) => seen.push(err) });
+    expect(selected.runtime.store).toBeUndefined();
+    expect(selected.ownStore).toBeUndefined();
+    expect(String(seen[0])).toMatch(/not a valid record/);
+  });
+});
