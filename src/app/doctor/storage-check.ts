@@ -196,7 +196,7 @@ async function reportOwnStore(log: CheckLog, options: StorageCheckOptions, store
  * does not work.
  */
 async function makeOwnStore(
-  log: CheckLog, options: StorageCheckOptions, store: StoreLocation, foreign: number, leftBehind: readonly string[],
+  log: CheckLog, options: StorageCheckOptions, access: OwnStoreAccess, store: StoreLocation, foreign: number, leftBehind: readonly string[],
 ): Promise<ContainerRuntime | undefined> {
   const own = options.runtime.withStore(store);
   let driver: string;
@@ -213,7 +213,7 @@ async function makeOwnStore(
     });
     return undefined;
   }
-  const recordPath = options.own!.record(store);
+  const recordPath = access.record(store);
   log.add({
     id: ID, title: TITLE, status: 'fixed',
     detail: `${store.driver}, mino's own store ${store.graphRoot} (your vfs store, with ${foreign} object(s) of yours, is left as it is; recorded in ${recordPath})`,
@@ -283,10 +283,11 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
     }
     case 'keep': {
       const count = action.foreign.length;
-      const store = options.own && ctx.runtimeDir ? options.own.locate(ctx.runtimeDir) : undefined;
+      const access = options.own;
+      const store = access && ctx.runtimeDir ? access.locate(ctx.runtimeDir) : undefined;
       const yourself = `To switch your own store instead (deletes ALL images, containers, volumes and secrets of this user; keep what you need first, e.g. podman save -o images.tar <image>, podman volume export -o vol.tar <volume>): ${setDriver}, then run: podman system reset -f && mino setup`;
       const detail = `vfs: ${SLOW}. Native overlay works here, but switching needs 'podman system reset', which would delete ${count} object(s) of yours: ${summarize(action.foreign)}`;
-      if (!store) {
+      if (!access || !store) {
         log.add({ id: ID, title: TITLE, status: 'warn', detail, hint: yourself });
         return runtime;
       }
@@ -298,7 +299,7 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
         });
         return runtime;
       }
-      return (await makeOwnStore(log, options, store, count, ctx.facts.inventory?.rebuildable ?? [])) ?? runtime;
+      return (await makeOwnStore(log, options, access, store, count, ctx.facts.inventory?.rebuildable ?? [])) ?? runtime;
     }
     case 'switch': {
       const what = action.rebuildable.length > 0 ? `removes ${summarize(action.rebuildable, 3)}; mino rebuilds them` : 'the store is empty';
