@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { levelForVerbosity, setLogLevel, type LogLevel } from '../common/logger.js';
 import { sessionContext, type SessionContext } from '../app/session-context.js';
 import { setQuiet } from './notices.js';
+import { errorMessage, MinoError } from '../common/errors.js';
 import { selectRuntime, type SelectedRuntime } from '../runtime/select-runtime.js';
 
 /** Options every command accepts. */
@@ -41,9 +42,18 @@ export function applyGlobalOptions(command: Command): GlobalOptions {
   return { verbose, quiet };
 }
 
-/** The runtime for this machine, which kind it is, and the host it runs on. */
-export function runtimeForCli(): SelectedRuntime {
-  return selectRuntime();
+/**
+ * The runtime for this machine, which kind it is, and the host it runs on. With `lenient`
+ * (setup, status), an unreadable record of mino's own store is a warning, not an error.
+ */
+export function runtimeForCli(options: { lenient?: boolean } = {}): SelectedRuntime {
+  if (!options.lenient) return selectRuntime();
+  return selectRuntime({
+    onBadOwnStore: (err) => {
+      const hint = err instanceof MinoError && err.hint ? ` (${err.hint})` : '';
+      process.stderr.write(`Warning: ${errorMessage(err)}${hint}; using podman's default store\n`);
+    },
+  });
 }
 
 /**

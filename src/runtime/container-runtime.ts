@@ -156,6 +156,11 @@ export interface StoreLocation {
   runRoot: string;
   /** Storage driver, e.g. `overlay` or `vfs`. */
   driver: string;
+  /**
+   * libpod's tmp dir (`--tmpdir`: its "alive" marker, exit files, events). Give a long-lived
+   * store its own, so it is not shared with the user's store; undefined: podman's default.
+   */
+  tmpDir?: string;
 }
 
 /** Facts about one local image (`podman image inspect`). */

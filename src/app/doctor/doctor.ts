@@ -10,7 +10,7 @@ import { setGrantableUlimits, setOciRuntime } from './engine-fixes.js';
 import { checkPodmanInstalled, checkRootlessPrerequisites, type FixPolicy } from './host-checks.js';
 import { installPackages, rootRunner } from './privileged.js';
 import { checkBaseImage, type ImageProgress } from './base-image-check.js';
-import { checkStorage } from './storage-check.js';
+import { checkStorage, type OwnStoreAccess } from './storage-check.js';
 import { DEFAULT_BASE_FROM } from '../../image/base-image.js';
 
 /** Inputs of a host diagnosis. */
@@ -34,6 +34,11 @@ export interface DoctorOptions {
   baseFrom?: string;
   /** Where image build progress goes. */
   progress?: ImageProgress;
+  /**
+   * mino's own image store for a rootless user whose vfs store cannot be reset (native Podman
+   * only). With it, `runtime` is the engine on its default store (the user's).
+   */
+  ownStore?: OwnStoreAccess;
 }
 
 /** Outcome of a host diagnosis. */
@@ -166,7 +171,8 @@ async function repair(log: CheckLog, engine: Engine, problem: string, policy: Fi
 /** Checks the container engine end to end and, when allowed, repairs it. */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const log = new CheckLog(options.reporter);
-  const { runtime, host } = options;
+  const { host } = options;
+  let { runtime } = options;
   const policy = fixPolicy(options, await rootRunner(options.interactive));
 
   log.add({ id: 'runtime', title: 'Runtime', status: 'info', detail: runtime.name });
@@ -194,9 +200,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   // Before the first `podman info`: on a fresh rootless user that call creates the image store,
   // and the driver it picks stays (vfs, unless overlay is configured first). A switch from vfs
   // resets the store, so it also has to come before the probe and base images are made.
+  // From here on, `runtime` may be the engine on mino's own store (vfs user store with objects of the user's).
   if (log.ok) {
-    await checkStorage(log, { runtime, host, policy, baseFrom: options.baseFrom ?? DEFAULT_BASE_FROM, skipImage: options.skipImage });
+    runtime = await checkStorage(log, {
+      runtime, host, policy, baseFrom: options.baseFrom ?? DEFAULT_BASE_FROM, skipImage: options.skipImage,
+      own: options.kind === 'podman' ? options.ownStore : undefined,
+    });
+  } else if (options.ownStore?.recorded) {
+    runtime = runtime.withStore(options.ownStore.recorded);
   }
+  const engine: Engine = { runtime, host, kind: options.kind };
 
   let info: RuntimeInfo | undefined;
   try {
@@ -223,8 +236,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       hint: 'Boot the host with the unified cgroup hierarchy (systemd.unified_cgroup_hierarchy=1) to get limits',
     });
   }
-  const none = await probeAndRepair(log, options, 'none', policy);
-  if (none.ok) await probeAndRepair(log, options, 'bridge', policy);
+  const none = await probeAndRepair(log, engine, 'none', policy);
+  if (none.ok) await probeAndRepair(log, engine, 'bridge', policy);
   if (none.ok && !options.skipImage) {
     await checkBaseImage(log, {
       runtime,

@@ -6,7 +6,7 @@ import {
 import {
   explicitDriver, rootlessGraphRoot, setStorageDriver, SYSTEM_STORAGE_CONFS, userStorageConfPath, type StorageEnv,
 } from '../../host/storage-conf.js';
-import type { ContainerRuntime } from '../../runtime/container-runtime.js';
+import type { ContainerRuntime, StoreLocation } from '../../runtime/container-runtime.js';
 import { PodmanError } from '../../runtime/podman/podman-error.js';
 import { lastLines } from '../../common/text.js';
 import { probeOverlay, type OverlayProbeResult } from './overlay-probe.js';
@@ -18,7 +18,8 @@ import type { FixPolicy } from './host-checks.js';
  * The `storage` check: rootless podman on vfs copies every image layer in full (a 1 GB base
  * image build takes minutes and disk use multiplies). When native overlay works for the user,
  * setup switches to it: before podman creates a fresh store, or by resetting a store that holds
- * only what mino rebuilds. A store with the user's own objects is never reset.
+ * only what mino rebuilds. A store with the user's own objects is never reset: mino then keeps its
+ * images, containers and volumes in a store of its own on overlay (src/runtime/own-store.ts).
  */
 
 const ID = 'storage';
@@ -35,6 +36,18 @@ export interface StorageCheckOptions {
   baseFrom: string;
   /** The base image step is skipped (`--skip-image`): say how to rebuild what a switch removed. */
   skipImage?: boolean;
+  /** mino's own image store (native Podman only; undefined: never make one). */
+  own?: OwnStoreAccess;
+}
+
+/** What the storage check needs to know and do about mino's own image store. */
+export interface OwnStoreAccess {
+  /** The store setup recorded earlier, if any. */
+  recorded: StoreLocation | undefined;
+  /** Where a new store goes, given the user's `$XDG_RUNTIME_DIR`. */
+  locate(runtimeDir: string): StoreLocation;
+  /** Records that mino uses `store` from now on; returns the record's path. */
+  record(store: StoreLocation): string;
 }
 
 interface ConfFile {
@@ -94,12 +107,15 @@ async function restoreConf(host: Host, path: string, before: string | undefined)
   else await writeHostFile(host, path, before);
 }
 
-/** Checks (and with permission fixes) the storage driver of a rootless engine. */
-export async function checkStorage(log: CheckLog, options: StorageCheckOptions): Promise<void> {
+/**
+ * Checks (and with permission fixes) the storage driver of a rootless engine. Returns the
+ * runtime the rest of setup works on: `options.runtime`, or the same engine on mino's own store.
+ */
+export async function checkStorage(log: CheckLog, options: StorageCheckOptions): Promise<ContainerRuntime> {
   const { runtime, host } = options;
   try {
     const uid = await hostUid(host);
-    if (uid === 0) return; // rootful: the engine line shows the driver; overlay is the default there
+    if (uid === 0) return runtime; // rootful: the engine line shows the driver; overlay is the default there
     const env = await storageEnv(host, uid);
     const confPath = userStorageConfPath(env);
     const userConf = await readConf(host, confPath);
@@ -112,6 +128,7 @@ export async function checkStorage(log: CheckLog, options: StorageCheckOptions):
     }
     const graphRoot = rootlessGraphRoot(env, userConf?.parsed, systemConf?.parsed);
     const fresh = !(await hostPathExists(host, graphRoot));
+    if (options.own?.recorded) return await reportOwnStore(log, options, options.own.recorded, fresh);
     const facts: StorageFacts = {
       rootless: true,
       fresh,
@@ -134,13 +151,91 @@ export async function checkStorage(log: CheckLog, options: StorageCheckOptions):
     if (probe?.leftover) {
       log.add({ id: 'storage.probe', title: 'Overlay probe', status: 'warn', detail: `could not remove ${probe.leftover}`, hint: `Remove it: podman unshare rm -rf ${probe.leftover}` });
     }
-    await act(log, options, action, { facts, confPath, userConf, graphRoot, probe });
+    return await act(log, options, action, { facts, confPath, userConf, graphRoot, probe, runtimeDir: env.runtimeDir });
   } catch (err) {
     log.add({ id: ID, title: TITLE, status: 'warn', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : 'Run: podman info' });
+    return runtime;
   }
 }
 
+/** The podman flags that reach mino's own store, for commands in hints. */
+export function ownStoreFlags(store: StoreLocation): string {
+  return `--root ${store.graphRoot} --runroot ${store.runRoot}${store.tmpDir ? ` --tmpdir ${store.tmpDir}` : ''} --storage-driver ${store.driver}`;
+}
+
+/** Reports mino's own store recorded by an earlier setup, and returns the runtime on it. */
+async function reportOwnStore(log: CheckLog, options: StorageCheckOptions, store: StoreLocation, userFresh: boolean): Promise<ContainerRuntime> {
+  const own = options.runtime.withStore(store);
+  // The user's store only when it exists: a first `podman info` would create it.
+  const [ownDriver, userDriver] = await Promise.all([
+    currentDriver(own).catch((err: unknown) => `unusable (${err instanceof PodmanError ? lastLines(err.stderr, 1) : errorMessage(err)})`),
+    userFresh ? Promise.resolve(undefined) : currentDriver(options.runtime).catch(() => undefined),
+  ]);
+  const yours = userDriver === undefined ? 'your podman store is left as it is' : `your podman store (${userDriver}) is left as it is`;
+  if (ownDriver !== store.driver) {
+    log.add({
+      id: ID, title: TITLE, status: 'warn',
+      detail: `mino's own store ${store.graphRoot}: podman reports ${ownDriver} instead of ${store.driver}`,
+      hint: `Run: podman ${ownStoreFlags(store)} info`,
+    });
+    return own;
+  }
+  log.add({
+    id: ID, title: TITLE, status: 'ok',
+    detail: `${store.driver}, mino's own store ${store.graphRoot} (images, containers and volumes of mino); ${yours}`,
+    ...(userDriver !== undefined && userDriver !== 'vfs'
+      ? { hint: `Your store uses ${userDriver} now, so mino's own store is no longer needed; README ("mino's own image store") says how to remove it` }
+      : {}),
+  });
+  return own;
+}
+
+/**
+ * Makes mino's own store for a user whose vfs store cannot be reset: checks that podman runs it
+ * on overlay, then records it. Returns the runtime on it, or undefined (with a warning) when it
+ * does not work.
+ */
+async function makeOwnStore(
+  log: CheckLog, options: StorageCheckOptions, access: OwnStoreAccess, store: StoreLocation, foreign: number, leftBehind: readonly string[],
+): Promise<ContainerRuntime | undefined> {
+  const own = options.runtime.withStore(store);
+  let driver: string;
+  try {
+    driver = await currentDriver(own);
+  } catch (err) {
+    driver = `an error (${err instanceof PodmanError ? lastLines(err.stderr, 1) : errorMessage(err)})`;
+  }
+  if (driver !== store.driver) {
+    log.add({
+      id: ID, title: TITLE, status: 'warn',
+      detail: `vfs: ${SLOW}. mino's own store ${store.graphRoot} did not work: podman reported ${driver}`,
+      hint: `Run: podman ${ownStoreFlags(store)} info`,
+    });
+    return undefined;
+  }
+  const recordPath = access.record(store);
+  log.add({
+    id: ID, title: TITLE, status: 'fixed',
+    detail: `${store.driver}, mino's own store ${store.graphRoot} (your vfs store, with ${foreign} object(s) of yours, is left as it is; recorded in ${recordPath})`,
+    ...(leftBehind.length > 0 ? { hint: `mino no longer uses its objects in your store; to free their space: ${removeCommands(leftBehind)}` } : {}),
+  });
+  return own;
+}
+
+/** podman commands that remove the images and volumes of an inventory list (`image X`, `volume Y`). */
+export function removeCommands(objects: readonly string[]): string {
+  const named = (kind: string): string[] => objects.filter((o) => o.startsWith(`${kind} `) && !o.endsWith('(untagged)')).map((o) => o.slice(kind.length + 1));
+  const images = named('image');
+  const volumes = named('volume');
+  return [
+    images.length ? `podman rmi ${images.join(' ')}` : '',
+    volumes.length ? `podman volume rm ${volumes.join(' ')}` : '',
+  ].filter(Boolean).join('; ') || 'podman images';
+}
+
 interface Context {
+  /** The user's `$XDG_RUNTIME_DIR`, where mino's own store keeps its run root. */
+  runtimeDir: string | undefined;
   facts: StorageFacts;
   confPath: string;
   userConf: ConfFile | undefined;
@@ -148,7 +243,7 @@ interface Context {
   probe: OverlayProbeResult | undefined;
 }
 
-async function act(log: CheckLog, options: StorageCheckOptions, action: StorageAction, ctx: Context): Promise<void> {
+async function act(log: CheckLog, options: StorageCheckOptions, action: StorageAction, ctx: Context): Promise<ContainerRuntime> {
   const { runtime, host, policy } = options;
   const { confPath } = ctx;
   const setDriver = `set driver = "overlay" under [storage] in ${confPath}`;
@@ -156,25 +251,25 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
     case 'ok':
       if (ctx.facts.driver !== undefined) log.add({ id: ID, title: TITLE, status: 'ok', detail: ctx.facts.driver });
       else if (ctx.facts.explicit) log.add({ id: ID, title: TITLE, status: 'ok', detail: `${ctx.facts.explicit.driver} (set in ${ctx.facts.explicit.source})` });
-      return;
+      return runtime;
     case 'explicit':
       log.add({
         id: ID, title: TITLE, status: 'info', detail: `vfs (set in ${action.source}): ${SLOW}`,
         hint: `If native overlay works here, set driver = "overlay" in ${action.source}, then run: podman system reset -f (removes all images, containers and volumes)`,
       });
-      return;
+      return runtime;
     case 'vfs-only':
       log.add({
         id: ID, title: TITLE, status: 'info',
         detail: `vfs, the only driver that works for this user (overlay: ${ctx.probe?.detail ?? 'not usable'}): ${SLOW}`,
         hint: 'fuse-overlayfs (package fuse-overlayfs) gives rootless podman overlay on older kernels; then run: mino setup',
       });
-      return;
+      return runtime;
     case 'configure': {
       const question = `Podman has no image store yet and would pick the slow vfs driver; native overlay works here. Use overlay (writes ${confPath})?`;
       if (!(await policy.mayFix(question))) {
         log.add({ id: ID, title: TITLE, status: 'warn', detail: `no store yet; podman would pick vfs (${SLOW}), overlay works here`, hint: `${policy.fixHint} (sets driver = "overlay" in ${confPath} before podman creates the store)` });
-        return;
+        return runtime;
       }
       const before = await writeOverlayDriver(host, confPath, ctx.userConf);
       const driver = await currentDriver(runtime).catch(() => undefined);
@@ -184,15 +279,28 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
         await restoreConf(host, confPath, before);
         log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman still uses ${driver ?? 'an unknown driver'} after setting overlay; ${confPath} restored`, hint: 'Run: podman info' });
       }
-      return;
+      return runtime;
     }
-    case 'keep':
-      log.add({
-        id: ID, title: TITLE, status: 'warn',
-        detail: `vfs: ${SLOW}. Native overlay works here, but switching needs 'podman system reset', which would delete ${action.foreign.length} object(s) of yours: ${summarize(action.foreign)}`,
-        hint: `To switch yourself (deletes ALL images, containers, volumes and secrets of this user; keep what you need first, e.g. podman save -o images.tar <image>, podman volume export -o vol.tar <volume>): ${setDriver}, then run: podman system reset -f && mino setup`,
-      });
-      return;
+    case 'keep': {
+      const count = action.foreign.length;
+      const access = options.own;
+      const store = access && ctx.runtimeDir ? access.locate(ctx.runtimeDir) : undefined;
+      const yourself = `To switch your own store instead (deletes ALL images, containers, volumes and secrets of this user; keep what you need first, e.g. podman save -o images.tar <image>, podman volume export -o vol.tar <volume>): ${setDriver}, then run: podman system reset -f && mino setup`;
+      const detail = `vfs: ${SLOW}. Native overlay works here, but switching needs 'podman system reset', which would delete ${count} object(s) of yours: ${summarize(action.foreign)}`;
+      if (!access || !store) {
+        log.add({ id: ID, title: TITLE, status: 'warn', detail, hint: yourself });
+        return runtime;
+      }
+      const question = `Podman stores images with the slow vfs driver, and your store holds ${count} object(s) of yours, so mino will not reset it. Keep mino's images, containers and volumes in a store of its own on overlay (${store.graphRoot})? Your store is not touched.`;
+      if (!(await policy.mayFix(question))) {
+        log.add({
+          id: ID, title: TITLE, status: 'warn', detail,
+          hint: `${policy.fixHint} (mino then keeps its images, containers and volumes in a store of its own on overlay, ${store.graphRoot}; yours is not touched). ${yourself}`,
+        });
+        return runtime;
+      }
+      return (await makeOwnStore(log, options, access, store, count, ctx.facts.inventory?.rebuildable ?? [])) ?? runtime;
+    }
     case 'switch': {
       const what = action.rebuildable.length > 0 ? `removes ${summarize(action.rebuildable, 3)}; mino rebuilds them` : 'the store is empty';
       const question = `Podman stores images with the slow vfs driver; native overlay works here. Switch to overlay? (writes ${confPath} and runs 'podman system reset'; ${what})`;
@@ -201,7 +309,7 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
           id: ID, title: TITLE, status: 'warn', detail: `vfs: ${SLOW}; native overlay works here`,
           hint: `${policy.fixHint} (sets driver = "overlay" in ${confPath} and runs podman system reset -f; the store holds only what mino rebuilds)`,
         });
-        return;
+        return runtime;
       }
       const before = await writeOverlayDriver(host, confPath, ctx.userConf);
       try {
@@ -210,7 +318,7 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
         await restoreConf(host, confPath, before);
         const detail = err instanceof PodmanError ? lastLines(err.stderr, 1) : errorMessage(err);
         log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman system reset failed: ${detail}; ${confPath} restored`, hint: 'Run: podman system reset -f, then mino setup' });
-        return;
+        return runtime;
       }
       const driver = await currentDriver(runtime).catch((err: unknown) => `no driver (${errorMessage(err)})`);
       if (driver === 'overlay') {
@@ -220,15 +328,15 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
           detail: `overlay (driver = "overlay" in ${confPath}; vfs store reset${action.rebuildable.length ? `, ${action.rebuildable.length} mino object(s) to rebuild` : ''})`,
           ...(baseRemoved && options.skipImage ? { hint: 'Run: mino setup (without --skip-image) to rebuild localhost/mino-base' } : {}),
         });
-        return;
+        return runtime;
       }
       // The store is empty now either way: go back to what worked rather than leave podman broken.
       await restoreConf(host, confPath, before);
       await runtime.systemReset().catch(() => undefined);
       log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman used ${driver} after switching to overlay; ${confPath} restored, store reset (vfs)`, hint: 'Run: podman info' });
-      return;
+      return runtime;
     }
     default:
-      return;
+      return runtime;
   }
 }

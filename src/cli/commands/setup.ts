@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runDoctor } from '../../app/doctor/doctor.js';
+import { ownStoreAccess } from '../../app/doctor/own-store-access.js';
 import { isInteractive, palette } from '../../common/terminal.js';
 import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
 import { loadGlobalConfig, resolveConfig } from '../../config/effective-config.js';
@@ -27,7 +28,10 @@ reports:
   no container init (catatonit)    -> installs catatonit, which --init needs
   rootless store on vfs            -> switches to native overlay when this kernel supports it and
                                       the store holds only what mino can rebuild (vfs copies the
-                                      whole image for every container: 30 s per start with mino-base)
+                                      whole image for every container: 30 s per start with mino-base);
+                                      when it holds images, containers or volumes of yours, mino
+                                      keeps its own in a store of its own on overlay instead
+                                      (~/.local/share/mino/containers; yours is never touched)
 Edits go into the files you own (~/.config/containers/containers.conf and storage.conf, or
 /etc/containers/containers.conf as root); only the changed key is written.
 Then it builds the session image localhost/mino-base (Debian, git, zsh, Node.js, Claude Code; a
@@ -40,7 +44,8 @@ Exits 1 when a critical problem remains.`)
       applyGlobalOptions(command);
       // image.base_from comes from your own config file only (a project cannot pick the parent).
       const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config.image.base_from;
-      const { runtime, host, kind } = runtimeForCli();
+      // The engine on the user's default store: the storage check decides whether mino uses its own.
+      const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli({ lenient: true });
       const out = process.stdout;
       const p = palette(out);
       out.write(`${p.bold('mino setup')}${opts.check ? ' (check only)' : ''}\n`);
@@ -51,6 +56,7 @@ Exits 1 when a critical problem remains.`)
         runtime,
         host,
         kind,
+        ownStore: ownStoreAccess(ownStore),
         fix: !opts.check,
         assumeYes: Boolean(opts.yes),
         interactive: isInteractive(),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runDoctor } from '../../app/doctor/doctor.js';
+import { ownStoreAccess } from '../../app/doctor/own-store-access.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
 import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
@@ -19,7 +20,8 @@ JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "s
       if (opts.format !== 'text' && opts.format !== 'json') {
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format text or --format json');
       }
-      const { runtime, host, kind } = runtimeForCli();
+      // The engine on the user's default store: the storage check decides whether mino uses its own.
+      const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli({ lenient: true });
       const out = process.stdout;
       const json = opts.format === 'json';
       if (!json) out.write(`${palette(out).bold('mino status')}\n`);
@@ -27,6 +29,7 @@ JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "s
         runtime,
         host,
         kind,
+        ownStore: ownStoreAccess(ownStore),
         fix: false,
         assumeYes: false,
         interactive: false,

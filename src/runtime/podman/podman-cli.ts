@@ -24,6 +24,7 @@ export function storeArgs(store: StoreLocation | undefined): string[] {
   return [
     '--root', validateMountPath('source', store.graphRoot),
     '--runroot', validateMountPath('source', store.runRoot),
+    ...(store.tmpDir === undefined ? [] : ['--tmpdir', validateMountPath('source', store.tmpDir)]),
     '--storage-driver', store.driver,
   ];
 }

@@ -337,17 +337,19 @@ describeEachEngine('ContainerRuntime', (engine) => {
 
   it('works on another image store when asked, leaving the default store alone', async () => {
     const dir = await engineTempDir(engine.host);
-    const scratch = rt.withStore({ graphRoot: `${dir}/root`, runRoot: `${dir}/run`, driver: 'vfs' });
+    const scratch = rt.withStore({ graphRoot: `${dir}/root`, runRoot: `${dir}/run`, tmpDir: `${dir}/tmp`, driver: 'vfs' });
     const tag = `localhost/${unique(engine.id, 'store')}:1`;
     const volume = unique(engine.id, 'storevol');
     const secret = unique(engine.id, 'storesec');
     try {
-      expect(scratch.store).toEqual({ graphRoot: `${dir}/root`, runRoot: `${dir}/run`, driver: 'vfs' });
+      expect(scratch.store).toEqual({ graphRoot: `${dir}/root`, runRoot: `${dir}/run`, tmpDir: `${dir}/tmp`, driver: 'vfs' });
       const info = await scratch.info();
       expect(info).toMatchObject({ storageDriver: 'vfs', graphRoot: `${dir}/root`, runRoot: `${dir}/run` });
       expect(await scratch.imageExists(TEST_IMAGE)).toBe(false);
       await scratch.importImage('/', tag, { paths: [busyboxPath.slice(1)], dereference: true, changes: [`CMD ["${busyboxPath}", "echo", "hi"]`] });
       expect(await scratch.runCaptured({ image: tag, command: [], network: 'none', autoRemove: true })).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
+      // libpod's own state (its "alive" marker) went to the store's tmp dir, not the default one.
+      expect((await engine.host.run(['test', '-e', `${dir}/tmp/alive`])).exitCode).toBe(0);
       await scratch.volumeCreate(volume, labels);
       await scratch.secretCreate(secret, 'value', labels);
       const inventory = await scratch.storeInventory();
@@ -363,7 +365,7 @@ describeEachEngine('ContainerRuntime', (engine) => {
       await scratch.secretRemove(secret).catch(() => undefined);
       await scratch.volumeRemove(volume).catch(() => undefined);
       await scratch.imageRemove(tag).catch(() => undefined);
-      await scratch.unshare(['rm', '-rf', '--', `${dir}/root`, `${dir}/run`]).catch(() => undefined);
+      await scratch.unshare(['rm', '-rf', '--', `${dir}/root`, `${dir}/run`, `${dir}/tmp`]).catch(() => undefined);
       await engine.host.run(['rm', '-rf', '--', dir]);
     }
   });

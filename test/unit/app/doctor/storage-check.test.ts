@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckLog } from '../../../../src/app/doctor/check-result.js';
-import { checkStorage } from '../../../../src/app/doctor/storage-check.js';
+import { checkStorage, removeCommands, type OwnStoreAccess } from '../../../../src/app/doctor/storage-check.js';
+import type { StoreLocation } from '../../../../src/runtime/container-runtime.js';
 import type { FixPolicy } from '../../../../src/app/doctor/host-checks.js';
 import { PodmanError } from '../../../../src/runtime/podman/podman-error.js';
 import { FakeHost } from '../../../helpers/fake-host.js';
@@ -76,11 +77,32 @@ function policy(allow: boolean): FixPolicy & { asked: string[] } {
 const PROBE = 'localhost/mino-probe:1';
 const MINE = 'localhost/mine:1';
 
-async function run(w: World, allow: boolean) {
+async function run(w: World, allow: boolean, own?: OwnStoreAccess) {
   const log = new CheckLog();
   const p = policy(allow);
-  await checkStorage(log, { runtime: w.runtime, host: w.host, policy: p, baseFrom: 'docker.io/library/debian:bookworm-slim' });
-  return { results: log.results.filter((r) => r.id === 'storage'), asked: p.asked };
+  const runtime = await checkStorage(log, { runtime: w.runtime, host: w.host, policy: p, baseFrom: 'docker.io/library/debian:bookworm-slim', own });
+  return { results: log.results.filter((r) => r.id === 'storage'), asked: p.asked, runtime };
+}
+
+const OWN: StoreLocation = {
+  graphRoot: `${HOME}/.local/share/mino/containers/storage`, runRoot: '/run/user/1000/mino/storage', tmpDir: '/run/user/1000/mino/libpod', driver: 'overlay',
+};
+
+/** Own-store access that records into an array instead of a file. */
+function ownAccess(recorded?: StoreLocation): OwnStoreAccess & { written: StoreLocation[]; locatedWith: string[] } {
+  const written: StoreLocation[] = [];
+  const locatedWith: string[] = [];
+  return {
+    recorded, written, locatedWith,
+    locate(runtimeDir) {
+      locatedWith.push(runtimeDir);
+      return OWN;
+    },
+    record(store) {
+      written.push(store);
+      return `${HOME}/.local/share/mino/containers/store.json`;
+    },
+  };
 }
 
 describe('checkStorage', () => {
@@ -169,5 +191,98 @@ describe('checkStorage', () => {
     const { results } = await run(w, true);
     expect(results).toEqual([]);
     expect(w.runtime.calls).toEqual([]);
+  });
+});
+
+describe('removeCommands', () => {
+  it('turns inventory entries into podman commands, leaving untagged images out', () => {
+    expect(removeCommands(['image localhost/mino-base:abc', 'image 0123456789ab (untagged)', 'volume mino-cache-npm-1', 'image localhost/mino-probe:1', 'secret mino-x']))
+      .toBe('podman rmi localhost/mino-base:abc localhost/mino-probe:1; podman volume rm mino-cache-npm-1');
+    expect(removeCommands(['secret mino-x'])).toBe('podman images');
+  });
+});
+
+describe("checkStorage: mino's own store", () => {
+  it('makes one for a vfs store with images of the user: records it and returns the runtime on it', async () => {
+    const w = world({ driver: 'vfs', images: [PROBE, MINE] });
+    const own = ownAccess();
+    const { results, asked, runtime } = await run(w, true, own);
+    expect(asked).toEqual([expect.stringMatching(/store of its own on overlay.*Your store is not touched/)]);
+    expect(own.locatedWith).toEqual(['/run/user/1000']);
+    expect(own.written).toEqual([OWN]);
+    expect(runtime.store).toEqual(OWN);
+    expect(results).toMatchObject([{
+      status: 'fixed',
+      detail: expect.stringMatching(/^overlay, mino's own store .*\/mino\/containers\/storage .*1 object\(s\) of yours.*left as it is/),
+      hint: 'mino no longer uses its objects in your store; to free their space: podman rmi localhost/mino-probe:1',
+    }]);
+    // The user's store: never reset, its config never written, its images untouched.
+    expect(w.resets).toBe(0);
+    expect(w.runtime.callNames()).not.toContain('systemReset');
+    expect(w.host.files.has(CONF)).toBe(false);
+    expect(w.runtime.images.flatMap((i) => i.names)).toEqual([PROBE, MINE]);
+    // On the own store, only `info` (is it overlay?): images come later, from setup's next steps.
+    expect(w.runtime.calls.filter((c) => c.store === OWN).map((c) => c.method)).toEqual(['info']);
+  });
+
+  it('only suggests it without permission (status, --check): nothing recorded, the user store stays in use', async () => {
+    const w = world({ driver: 'vfs', images: [PROBE, MINE] });
+    const own = ownAccess();
+    const { results, runtime } = await run(w, false, own);
+    expect(own.written).toEqual([]);
+    expect(runtime).toBe(w.runtime);
+    expect(results).toMatchObject([{ status: 'warn', detail: expect.stringMatching(/localhost\/mine:1/), hint: expect.stringMatching(/mino setup --yes \(mino then keeps its images, containers and volumes in a store of its own.*podman system reset -f/) }]);
+    expect(w.runtime.scratchStores.map((s) => s.store)).not.toContainEqual(OWN);
+  });
+
+  it('records nothing when podman does not run the new store on overlay', async () => {
+    const w = world({ driver: 'vfs', images: [PROBE, MINE] });
+    const onWithStore = w.runtime.onWithStore!;
+    w.runtime.onWithStore = (scratch) => {
+      onWithStore(scratch);
+      if (scratch.store === OWN) scratch.failWith('info', new PodmanError(['info'], 125, 'Error: kernel does not support overlay fs'));
+    };
+    const own = ownAccess();
+    const { results, runtime } = await run(w, true, own);
+    expect(own.written).toEqual([]);
+    expect(runtime).toBe(w.runtime);
+    expect(results).toMatchObject([{ status: 'warn', detail: expect.stringMatching(/did not work.*kernel does not support overlay fs/), hint: expect.stringMatching(/--root .*--storage-driver overlay info/) }]);
+  });
+
+  it('is not needed when the store holds only what mino rebuilds: that store is switched instead', async () => {
+    const w = world({ driver: 'vfs', images: [PROBE] });
+    const own = ownAccess();
+    const { runtime } = await run(w, true, own);
+    expect(w.resets).toBe(1);
+    expect(own.written).toEqual([]);
+    expect(runtime).toBe(w.runtime);
+  });
+
+  it('reports a recorded store without probing or listing the user store, and returns the runtime on it', async () => {
+    const w = world({ driver: 'vfs', images: [PROBE, MINE] });
+    const own = ownAccess(OWN);
+    const { results, runtime, asked } = await run(w, true, own);
+    expect(asked).toEqual([]);
+    expect(runtime.store).toEqual(OWN);
+    expect(results).toMatchObject([{ status: 'ok', detail: expect.stringMatching(/^overlay, mino's own store .*your podman store \(vfs\) is left as it is/) }]);
+    expect(results[0]?.hint).toBeUndefined();
+    expect(w.runtime.callNames()).not.toContain('storeInventory');
+    expect(w.runtime.scratchStores.map((s) => s.store)).toEqual([OWN]);
+    expect(own.written).toEqual([]);
+  });
+
+  it('says a recorded store is no longer needed once the user store uses overlay', async () => {
+    const w = world({ driver: 'overlay' });
+    const { results, runtime } = await run(w, true, ownAccess(OWN));
+    expect(runtime.store).toEqual(OWN);
+    expect(results).toMatchObject([{ status: 'ok', hint: expect.stringMatching(/uses overlay now.*no longer needed.*README/) }]);
+  });
+
+  it('never creates the user store to report it (no podman call on it when it does not exist)', async () => {
+    const w = world();
+    const { results } = await run(w, true, ownAccess(OWN));
+    expect(w.store).toBeUndefined();
+    expect(w.runtime.calls.filter((c) => c.store === undefined)).toEqual([]);
+    expect(results).toMatchObject([{ status: 'ok', detail: expect.stringMatching(/your podman store is left as it is/) }]);
   });
 });

@@ -24,6 +24,12 @@ describe('storeArgs', () => {
       .toEqual(['--root', '/s/root', '--runroot', '/run/user/1000/s', '--storage-driver', 'overlay']);
   });
 
+  it("gives a store with a tmpDir libpod's own tmp dir (--tmpdir)", () => {
+    expect(storeArgs({ graphRoot: '/s/root', runRoot: '/run/user/1000/m/storage', tmpDir: '/run/user/1000/m/libpod', driver: 'overlay' }))
+      .toEqual(['--root', '/s/root', '--runroot', '/run/user/1000/m/storage', '--tmpdir', '/run/user/1000/m/libpod', '--storage-driver', 'overlay']);
+    expect(() => storeArgs({ graphRoot: '/g', runRoot: '/r', tmpDir: 'tmp', driver: 'overlay' })).toThrow(/not an absolute path/);
+  });
+
   it('refuses relative paths, option-like drivers and paths podman would split', () => {
     expect(() => storeArgs({ graphRoot: 'rel', runRoot: '/r', driver: 'vfs' })).toThrow(/not an absolute path/);
     expect(() => storeArgs({ graphRoot: '/g', runRoot: '/r', driver: '--help' })).toThrow(/invalid storage driver/);
