@@ -2,13 +2,18 @@ import { appendFileSync, closeSync, constants, fchmodSync, fstatSync, mkdirSync,
 import { dirname, join } from 'node:path';
 import { isSecretName } from '../common/redact.js';
 
-/** Events mino records (mino 1.6's `session.*` names, plus our `session.reconciled`). */
+/** Events mino records (mino 1.6's `session.*` names, plus ours: reconciled and the lifecycle ones). */
 export type AuditEvent =
   | 'session.created'
   | 'session.started'
   | 'session.stopped'
   | 'session.failed'
   | 'session.reconciled'
+  | 'session.attached'
+  | 'session.detached'
+  | 'session.suspended'
+  | 'session.resumed'
+  | 'session.expired'
   | 'cache.removed';
 
 /** One value of an event's data: scalars or a list of strings (e.g. a command line). */

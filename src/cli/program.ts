@@ -11,6 +11,7 @@ import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerVolume } from './commands/volume.js';
 import { registerCache } from './commands/cache.js';
 import { registerCompletions } from './commands/completions.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerTrust(program);
   registerCompletions(program);
+  registerSweep(program);
   addConfigOptions(program);
   addVerbosityOptions(program);
   for (const sub of program.commands) {
