@@ -12,6 +12,7 @@ import { registerSetup } from './commands/setup.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
 import { registerSweep } from './commands/sweep.js';
+import { registerAttach, registerDetach, registerResume, registerSuspend } from './commands/lifecycle.js';
 import { registerVolume } from './commands/volume.js';
 import { registerCache } from './commands/cache.js';
 import { registerCompletions } from './commands/completions.js';
@@ -37,6 +38,10 @@ export function buildProgram(): Command {
   registerRun(program);
   registerList(program);
   registerStop(program);
+  registerAttach(program);
+  registerDetach(program);
+  registerSuspend(program);
+  registerResume(program);
   registerLogs(program);
   registerExec(program);
   registerGc(program);
