@@ -12,6 +12,7 @@ import { registerSetup } from './commands/setup.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
 import { registerSweep } from './commands/sweep.js';
+import { registerStats } from './commands/stats.js';
 import { registerAttach, registerDetach, registerResume, registerSuspend } from './commands/lifecycle.js';
 import { registerVolume } from './commands/volume.js';
 import { registerCache } from './commands/cache.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerDetach(program);
   registerSuspend(program);
   registerResume(program);
+  registerStats(program);
   registerLogs(program);
   registerExec(program);
   registerGc(program);
