@@ -119,7 +119,7 @@ export interface AttachOutcome {
  * keys, `mino detach` (which aborts `signal`) or the end of the command. The client is recorded
  * in the session (`attached_by`), so the session is Active meanwhile and `mino detach` can find it.
  */
-export async function attachSession(ctx: SessionContext, name: string, options: { detachKeys: string; signal?: AbortSignal }): Promise<AttachOutcome> {
+export async function attachSession(ctx: SessionContext, name: string, options: { detachKeys: string; signal?: AbortSignal; onAttach?: () => void }): Promise<AttachOutcome> {
   const { record, container } = await liveSession(ctx, name, 'attach to');
   if (container.state === 'paused') {
     throw new SessionStateError(`Cannot attach to session '${name}': it is suspended`, `Resume it first with 'mino resume ${name}'`);
@@ -135,6 +135,7 @@ export async function attachSession(ctx: SessionContext, name: string, options: 
   ctx.store.update(name, { attached_by: me }, { ifId: record.id });
   ctx.audit.record('session.attached', { name, pid: process.pid });
   try {
+    options.onAttach?.();
     await ctx.runtime.attach(container.id, { detachKeys: options.detachKeys, signal: options.signal });
   } finally {
     const now = ctx.store.get(name);

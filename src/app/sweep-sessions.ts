@@ -135,8 +135,10 @@ async function terminate(ctx: SessionContext, expiry: Expiry, container: Contain
   } catch {
     // A --rm container (foreground session) took its output with it.
   }
-  await ctx.runtime.remove(container.id);
+  // Record the end before the container goes, so a concurrent reconciliation never finds a
+  // running session without its container (and records it as gone, without the exit code).
   ctx.store.update(expiry.name, { status: statusForExit(exitCode), exit_code: exitCode, attached_by: null, suspended_at: null }, { ifId: expiry.id });
+  await ctx.runtime.remove(container.id);
   ctx.audit.record('session.expired', {
     name: expiry.name, reason: expiry.reason, timeout_secs: expiry.timeoutSecs, since: iso(expiry.sinceMs), exit_code: exitCode,
   });

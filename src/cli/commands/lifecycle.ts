@@ -32,8 +32,11 @@ while attached, mino attach exits with its exit code. Keys: single characters or
       const signals: NodeJS.Signals[] = [DETACH_SIGNAL, 'SIGTERM', 'SIGHUP'];
       for (const s of signals) process.on(s, leave);
       try {
-        if (opts.detachKeys !== '') notice(`Attached to session ${name}; detach with ${opts.detachKeys}`);
-        const outcome = await attachSession(ctx, name, { detachKeys: opts.detachKeys, signal: abort.signal });
+        const outcome = await attachSession(ctx, name, {
+          detachKeys: opts.detachKeys,
+          signal: abort.signal,
+          onAttach: () => notice(`Attached to session ${name}${opts.detachKeys === '' ? '' : `; detach with ${opts.detachKeys}`}`),
+        });
         if (outcome.detached) {
           notice(`\nDetached from session ${name}; it runs on (mino attach ${name} to return)`);
         } else {

@@ -371,8 +371,8 @@ function containerRef(id: string): string {
  */
 export function parseLogTimestamp(text: string): Date | undefined {
   let newest: number | undefined;
-  for (const m of text.matchAll(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2}) /gm)) {
-    const t = Date.parse(`${m[1]}${m[2]}`);
+  for (const m of text.matchAll(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2}) /gm)) {
+    const t = Date.parse(`${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}${m[3]}`);
     if (!Number.isNaN(t) && (newest === undefined || t > newest)) newest = t;
   }
   return newest === undefined ? undefined : new Date(newest);
