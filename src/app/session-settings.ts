@@ -19,8 +19,13 @@ export function sweepSettingsOf(config: MinoConfig): SweepSettings {
   };
 }
 
+/** The global configuration file resolved over the defaults (no project file). Throws a MinoError for an invalid file. */
+export function loadGlobalResolved(configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): MinoConfig {
+  const { file } = loadGlobalConfig(configPath, env);
+  return resolveConfig(file?.raw, undefined).config;
+}
+
 /** Loads the sweep settings from the global config file (`-c` path, MINO_CONFIG or the default). Throws a MinoError for an invalid file. */
 export function loadSweepSettings(configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): SweepSettings {
-  const { file } = loadGlobalConfig(configPath, env);
-  return sweepSettingsOf(resolveConfig(file?.raw, undefined).config);
+  return sweepSettingsOf(loadGlobalResolved(configPath, env));
 }
