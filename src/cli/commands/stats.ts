@@ -32,12 +32,13 @@ export function registerStats(program: Command): void {
     .addHelpText('after', `
 JSON: {"sandboxes_created", "active_sandboxes", "active_sessions", "detached_sessions",
 "suspended_sessions", "pool_size", "pool_hit_rate", "avg_creation_time_ms", "timeout_destroys"};
-pool_hit_rate and avg_creation_time_ms are null until there is something to divide, pool_size is
-null when podman cannot be asked.`)
+pool_hit_rate and avg_creation_time_ms are null until there is something to divide. Computed from
+files only (counters, session records, the warm pool's index), without asking podman: session
+states are as current as the last reconciliation, which every mino list and the timeout sweep do.`)
     .action(async (opts: { format: string }, cmd: Command) => {
       if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table or json');
       const { ctx } = sessionCli(cmd);
-      const { stats, warnings } = await sandboxStats(ctx);
+      const { stats, warnings } = sandboxStats(ctx);
       for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
       if (opts.format === 'json') {
         process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);

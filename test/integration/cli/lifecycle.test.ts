@@ -217,7 +217,7 @@ for (const as of MODES) {
         expect(expired).toEqual([expect.objectContaining({ data: expect.objectContaining({ name: `${n_quiet}`, reason: 'idle', timeout_secs: 2, exit_code: 143 }) })]);
         const stats = await box.mino(['stats', '-f', 'json']);
         expect(stats.exitCode).toBe(0);
-        expect(JSON.parse(stats.stdout)).toMatchObject({ timeout_destroys: 1, detached_sessions: 1, active_sessions: 0, active_sandboxes: 1, pool_size: 1 });
+        expect(JSON.parse(stats.stdout)).toMatchObject({ timeout_destroys: 1, detached_sessions: 1, active_sessions: 0, active_sandboxes: 1, pool_size: 0 });
 
         // The background sweep: any command, once a minute at most (the stamp is removed here).
         expect((await box.mino(['run', '-d', '-n', `${n_quiet2}`, '-p', project, '--network', 'none', '--', 'sleep', '1000'])).exitCode).toBe(0);
