@@ -29,7 +29,9 @@ while attached, mino attach exits with its exit code. Keys: single characters or
       const { ctx } = sessionCli(cmd);
       const abort = new AbortController();
       const leave = (): void => abort.abort();
-      const signals: NodeJS.Signals[] = [DETACH_SIGNAL, 'SIGTERM', 'SIGHUP'];
+      // Each ends this client only; ctrl-c reaches mino as SIGINT only when the session has no
+      // terminal (a raw terminal sends it to the command as a key).
+      const signals: NodeJS.Signals[] = [DETACH_SIGNAL, 'SIGTERM', 'SIGHUP', 'SIGINT'];
       for (const s of signals) process.on(s, leave);
       try {
         const outcome = await attachSession(ctx, name, {
