@@ -154,6 +154,12 @@ try {
     { name: 'dist/mino list -a -f json (1,000 sessions)', argv: [binary, 'list', '-a', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
   ], { runs, warmup });
+  // mino stats with the same 1,000 session files (counters file, records, one podman ps).
+  const [stats1000, binStats1000, node0c] = interleaved([
+    { name: 'mino stats -f json (1,000 sessions)', argv: [process.execPath, mino, 'stats', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
+    { name: 'dist/mino stats -f json (1,000 sessions)', argv: [binary, 'stats', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
+    { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
+  ], { runs, warmup });
   const bridge = runPair('bridge');
   const none = runPair('none');
   // These two depend on the engine's shared image store: a failure (another process removing
@@ -182,6 +188,11 @@ try {
       run_none: { ...none, target_ratio: 1.15 },
       version: { mino: version, node: node0, ratio: ratio(version.median_ms, node0.median_ms), cpu_ratio: cpuRatio(version, node0), target_ratio: 1.3 },
       list_1000: { mino: list1000, node: node0b, ratio: ratio(list1000.median_ms, node0b.median_ms), cpu_ratio: cpuRatio(list1000, node0b), target_ratio: 1.6 },
+      stats_1000: {
+        mino: stats1000, binary: binStats1000, node: node0c,
+        ratio: ratio(stats1000.median_ms, node0c.median_ms), binary_ratio: ratio(binStats1000.median_ms, node0c.median_ms),
+        cpu_ratio: cpuRatio(stats1000, node0c), target_ratio: 1.6,
+      },
       cache_list_200: cacheList,
       binary: {
         size_bytes: size,
@@ -213,6 +224,8 @@ try {
     ['(b) run, none', none.mino.median_ms, none.podman.median_ms, none.ratio, 1.15],
     ['(c) --version vs node -e 0', version.median_ms, node0.median_ms, report.results.version.ratio, 1.3],
     ['(d) list 1,000 vs node -e 0', list1000.median_ms, node0b.median_ms, report.results.list_1000.ratio, 1.6],
+    ['(l) stats 1,000 vs node -e 0', stats1000.median_ms, node0c.median_ms, report.results.stats_1000.ratio, 1.6],
+    ['(m) dist/mino stats 1,000 vs node', binStats1000.median_ms, node0c.median_ms, report.results.stats_1000.binary_ratio, 1.6],
   ];
   if (!cacheList.error) rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
   const b = report.results.binary;

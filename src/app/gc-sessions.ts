@@ -1,6 +1,8 @@
 import type { Abandoned, Orphan, SessionFix } from '../session/reconcile.js';
 import type { ReapedProxy } from './network-control.js';
+import type { SweepSettings } from '../sandbox/timeouts.js';
 import { reconcileSessions } from './reconcile-sessions.js';
+import { sweepSessions, type SweepOutcome } from './sweep-sessions.js';
 import type { SessionContext } from './session-context.js';
 
 /** What `mino gc` found and did. */
@@ -17,6 +19,8 @@ export interface GcResult {
   proxies: ReapedProxy[];
   /** Sessions whose leftover session env file was removed. */
   secretsRemoved: string[];
+  /** The timeout sweep: sessions expired (idle, detached, suspended) and ended ones forgotten. */
+  sweep: SweepOutcome;
   warnings: string[];
 }
 
@@ -26,9 +30,11 @@ export interface GcResult {
  *   and nothing would record their end) and records those sessions as stopped;
  * - removes mino containers that no active session accounts for and whose owner process is gone.
  * Never touches a container whose session file exists but cannot be read (whose it is, is
- * unknown), nor one whose owner lives. With `dryRun`, only reports.
+ * unknown), nor one whose owner lives, nor a warm pool container (label io.mino.pool);
+ * - runs the timeout sweep (sweep-sessions.ts) with `settings`.
+ * With `dryRun`, only reports.
  */
-export async function gcSessions(ctx: SessionContext, dryRun: boolean): Promise<GcResult> {
+export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings: SweepSettings): Promise<GcResult> {
   const result = await reconcileSessions(ctx);
   const unreadable = new Set(result.unreadable);
   const removed: Orphan[] = [];
@@ -46,5 +52,6 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean): Promise<
       ctx.audit.record('session.reconciled', { name: a.name, to: 'stopped', exit_code: null, reason: 'its mino process died; stopped by gc' });
     }
   }
-  return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, proxies: result.proxies, secretsRemoved: result.secretsRemoved, warnings: result.warnings };
+  const sweep = await sweepSessions(ctx, settings, { dryRun });
+  return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, proxies: result.proxies, secretsRemoved: result.secretsRemoved, sweep, warnings: [...result.warnings, ...sweep.warnings] };
 }

@@ -2,6 +2,10 @@ import { join } from 'node:path';
 import { stampDue } from '../common/interval-stamp.js';
 import { log } from '../common/logger.js';
 import { HOUSEKEEPING_INTERVAL_MS } from '../config/defaults.js';
+import { hostProbe } from './sweep-sessions.js';
+import { loadSweepSettings } from './session-settings.js';
+import { planSweep, needsEngine } from '../sandbox/timeouts.js';
+import { SessionStore } from '../session/session-store.js';
 import { enforceCacheBudget } from './enforce-cache-budget.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import type { SessionContext } from './session-context.js';
@@ -17,4 +21,23 @@ export async function runHousekeeping(ctx: SessionContext, cache: { enabled: boo
     await reconcileSessions(ctx).catch((err: unknown) => log.warn('background reconcile failed', { error: String(err) }));
   }
   return cache.enabled ? enforceCacheBudget(ctx, cache.maxTotalGb) : [];
+}
+
+/**
+ * Whether the timeout sweep has work in state directory `stateDir`, decided from the session
+ * files and the global configuration alone (no engine): `none`, or `work` (something expired,
+ * may be idle, or is to be forgotten or stamped). An invalid configuration means `none`: the
+ * command that reads it reports it.
+ */
+export function sweepPlanFor(stateDir: string, env: NodeJS.ProcessEnv = process.env, now = Date.now()): 'none' | 'work' {
+  const { sessions } = new SessionStore(stateDir).list();
+  if (sessions.length === 0) return 'none';
+  let settings;
+  try {
+    settings = loadSweepSettings(undefined, env);
+  } catch {
+    return 'none';
+  }
+  const plan = planSweep(sessions, settings, now, hostProbe);
+  return needsEngine(plan) || plan.forget.length > 0 || plan.stampDetached.length > 0 ? 'work' : 'none';
 }

@@ -25,6 +25,8 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   new SessionOutputStore(ctx.stateDir).remove(name);
   if (!isActive(record)) return { record, stopped: false };
   const ref = record.container_id ?? `mino-${name}`;
+  // A suspended (paused) session cannot take SIGTERM: thaw it first (a kill works either way).
+  if (!force && typeof record.suspended_at === 'string') await ctx.runtime.unpause(ref).catch(() => undefined);
   if (force) await ctx.runtime.kill(ref);
   else await ctx.runtime.stop(ref, 10);
   // The exit code survives for detached containers (no --rm); attached ones are gone already.
@@ -32,7 +34,7 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   await ctx.runtime.remove(ref);
   // Normally gone since the container started; a killed `mino run` may have left it.
   sessionEnvOf(ctx).remove(name);
-  const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode });
+  const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode, ...(record.suspended_at ? { suspended_at: null } : {}) });
   ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
   return { record: updated, stopped: true };
 }

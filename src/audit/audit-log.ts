@@ -5,7 +5,7 @@ import { isSecretName } from '../common/redact.js';
 /**
  * Events mino records (mino 1.6's `session.*` names and `credentials.injected`, plus our
  * `session.reconciled`, the `network.*` events of a session's egress proxy: each denied
- * connection, its attaching to the container, policy changes and its end, and `logins.reset`).
+ * connection, its attaching to the container, policy changes and its end, `logins.reset`, and the lifecycle events attached/detached/suspended/resumed/expired).
  */
 export type AuditEvent =
   | 'session.created'
@@ -13,6 +13,11 @@ export type AuditEvent =
   | 'session.stopped'
   | 'session.failed'
   | 'session.reconciled'
+  | 'session.attached'
+  | 'session.detached'
+  | 'session.suspended'
+  | 'session.resumed'
+  | 'session.expired'
   | 'cache.removed'
   | 'network.denied'
   | 'network.attached'

@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { sweepInBackgroundIfDue } from './background-sweep.js';
 import { printError } from './print-error.js';
 import { buildProgram, fromCommanderError } from './program.js';
 
@@ -18,5 +19,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     process.exitCode = printError(err);
+  } finally {
+    sweepInBackgroundIfDue(argv);
   }
 }

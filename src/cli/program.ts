@@ -14,6 +14,9 @@ import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
+import { registerSweep } from './commands/sweep.js';
+import { registerStats } from './commands/stats.js';
+import { registerAttach, registerDetach, registerResume, registerSuspend } from './commands/lifecycle.js';
 import { registerVolume } from './commands/volume.js';
 import { registerCache } from './commands/cache.js';
 import { registerCompletions } from './commands/completions.js';
@@ -39,6 +42,11 @@ export function buildProgram(): Command {
   registerRun(program);
   registerList(program);
   registerStop(program);
+  registerAttach(program);
+  registerDetach(program);
+  registerSuspend(program);
+  registerResume(program);
+  registerStats(program);
   registerLogs(program);
   registerExec(program);
   registerGc(program);
@@ -54,6 +62,7 @@ export function buildProgram(): Command {
   registerTrust(program);
   registerCompletions(program);
   registerEgressProxy(program);
+  registerSweep(program);
   addConfigOptions(program);
   addVerbosityOptions(program);
   for (const sub of program.commands) {

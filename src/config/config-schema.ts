@@ -4,7 +4,8 @@ import { isValidRule } from '../network/rule.js';
 import { validateImageRef } from '../runtime/validate.js';
 import { volumeSpecProblem } from '../volume/volume-spec.js';
 import {
-  DEFAULT_AUTO_CLEANUP_HOURS, DEFAULT_CACHE_GC_DAYS, DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_ENV_PASSTHROUGH, DEFAULT_NETWORK, DEFAULT_WORKDIR,
+  DEFAULT_AUTO_CLEANUP_HOURS, DEFAULT_CACHE_GC_DAYS, DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_ENV_PASSTHROUGH, DEFAULT_DETACH_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
+  DEFAULT_NETWORK, DEFAULT_SUSPEND_TIMEOUT_SECS, DEFAULT_WORKDIR, MAX_SESSION_TIMEOUT_SECS,
 } from './defaults.js';
 
 /**
@@ -157,6 +158,9 @@ function build() {
     session: table({
       shell: opt(pattern(ABS_PATH, 'must be an absolute path such as /bin/bash'), 'shell for sessions started without a command (default: zsh, else bash, else sh of the image)'),
       auto_cleanup_hours: key(int(0, 24 * 365 * 10), DEFAULT_AUTO_CLEANUP_HOURS, 'hours after which stopped sessions are forgotten (0 = never)', false),
+      idle_timeout_secs: key(int(0, MAX_SESSION_TIMEOUT_SECS), DEFAULT_IDLE_TIMEOUT_SECS, 'stop a session with no client attached and no output for this many seconds (0 = never; global config only)', false),
+      detach_timeout_secs: key(int(0, MAX_SESSION_TIMEOUT_SECS), DEFAULT_DETACH_TIMEOUT_SECS, 'stop a session with no client attached for this many seconds (0 = never; global config only)', false),
+      suspend_timeout_secs: key(int(0, MAX_SESSION_TIMEOUT_SECS), DEFAULT_SUSPEND_TIMEOUT_SECS, 'stop a session suspended for this many seconds (0 = never; global config only)', false),
     }),
     cache: table({
       enabled: key(z.boolean(), true, 'lockfile-keyed dependency caches'),

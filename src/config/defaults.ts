@@ -31,6 +31,24 @@ export const DEFAULT_CACHE_GC_DAYS = 30;
 /** `session.auto_cleanup_hours`: stopped sessions are forgotten after this many hours. */
 export const DEFAULT_AUTO_CLEANUP_HOURS = 720;
 
+/** `session.idle_timeout_secs`: seed 004's idle timeout (no client attached and no output). */
+export const DEFAULT_IDLE_TIMEOUT_SECS = 300;
+
+/** `session.detach_timeout_secs`: seed 004's detach timeout (no client attached). */
+export const DEFAULT_DETACH_TIMEOUT_SECS = 3600;
+
+/** `session.suspend_timeout_secs`: seed 004's suspend timeout. */
+export const DEFAULT_SUSPEND_TIMEOUT_SECS = 86400;
+
+/** Longest session timeout accepted (one year). */
+export const MAX_SESSION_TIMEOUT_SECS = 365 * 24 * 3600;
+
+/** How often at most a mino invocation looks for expired sessions (the timeout sweep). */
+export const SWEEP_INTERVAL_MS = 60 * 1000;
+
+/** `mino attach --detach-keys` default (podman's and docker's). */
+export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
+
 /** How often `mino run` reconciles sessions and checks the cache budget on its own. */
 export const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 

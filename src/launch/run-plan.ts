@@ -35,7 +35,9 @@ import type { CacheMount } from '../cache/cache-mounts.js';
  *   losing the exit code and leaving the session "running" forever. Without a command the
  *   detached shell gets `-i` (stdin held open by podman), so it stays up for `mino exec` instead of
  *   exiting at once on EOF as in mino 1.6.
- * `-t` is only set when stdin is a terminal (mino 1.6 always set it), never for detached runs.
+ * `-t` is only set when stdin is a terminal (mino 1.6 always set it); a detached run started from a
+ * terminal gets `-i -t` too, so `mino attach` finds a terminal (a scripted one keeps stdout and
+ * stderr apart for `mino logs`).
  */
 
 /** How the session runs. */
@@ -290,6 +292,10 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     spec.interactive = true;
     if (input.stdinIsTty) spec.tty = true;
     spec.autoRemove = true;
+  } else if (input.stdinIsTty) {
+    // Started from a terminal: the session gets one of its own, for `mino attach` later.
+    spec.interactive = true;
+    spec.tty = true;
   } else if (input.command.length === 0) {
     spec.interactive = true;
   }

@@ -270,6 +270,17 @@ export interface CapturedLogs {
   stderr: string;
 }
 
+/** Options of {@link ContainerRuntime.attach}. */
+export interface AttachOptions {
+  /**
+   * Key sequence that detaches without stopping the container, in podman's syntax (validated by
+   * the caller): e.g. `ctrl-p,ctrl-q`; `''` disables detaching by keys.
+   */
+  detachKeys: string;
+  /** Aborting it ends the attached client (SIGTERM to podman attach); the container runs on. */
+  signal?: AbortSignal;
+}
+
 /** The operations every container backend provides. */
 export interface ContainerRuntime {
   /** Human-readable name for messages, e.g. `Podman` or `OrbStack (mino)`. */
@@ -377,4 +388,24 @@ export interface ContainerRuntime {
   secretRemove(name: string): Promise<void>;
   /** Secrets carrying all the given labels (to reap those a crashed run left behind). */
   secretList(labels: Record<string, string>): Promise<SecretInfo[]>;
+
+  // lifecycle
+  /**
+   * Freezes every process of a running container (`podman pause`). Rootless podman on cgroup v1
+   * cannot (the container has no cgroup of its own): podman's error is thrown as a PodmanError.
+   */
+  pause(id: string): Promise<void>;
+  /** Thaws a paused container (`podman unpause`). */
+  unpause(id: string): Promise<void>;
+  /**
+   * Attaches this process's terminal to a running container's main process (`podman attach`,
+   * signals not proxied, so ending the client never signals the command). Resolves with podman's
+   * exit code when the client detaches (keys, or `signal`) or the container ends.
+   */
+  attach(id: string, options: AttachOptions): Promise<number>;
+  /**
+   * Time of the container's last line of output (its last log entry); undefined when it has
+   * printed nothing, or when the container is gone.
+   */
+  lastOutputAt(id: string): Promise<Date | undefined>;
 }

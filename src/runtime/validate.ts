@@ -78,3 +78,31 @@ export function validateUser(user: string): string {
   }
   return user;
 }
+
+/**
+ * The bytes of a detach key sequence in podman's (and docker's) syntax: keys separated by commas,
+ * each a single printable character other than `,` or `ctrl-<c>` with `<c>` one of `a`–`z`, `@`,
+ * `[`, `\\`, `]`, `^`, `_`. `''` means no detach keys. Undefined when the text does not parse.
+ */
+export function parseDetachKeys(keys: string): number[] | undefined {
+  if (keys === '') return [];
+  const bytes: number[] = [];
+  for (const key of keys.split(',')) {
+    if (key.length === 1 && key >= ' ' && key <= '~') {
+      bytes.push(key.charCodeAt(0));
+    } else if (/^ctrl-[a-z@[\\\]^_]$/.test(key)) {
+      const c = key.charCodeAt(5);
+      bytes.push(c >= 0x61 ? c - 0x60 : c - 0x40);
+    } else {
+      return undefined;
+    }
+  }
+  return bytes;
+}
+
+/** Detach keys that podman accepts (see {@link parseDetachKeys}); throws a MinoError otherwise. */
+export function validateDetachKeys(keys: string): string {
+  if (parseDetachKeys(keys) === undefined) throw new MinoError(`Invalid detach keys '${printable(keys)}'`, { hint: 'Use e.g. ctrl-p,ctrl-q' });
+  return keys;
+}
+

@@ -1,6 +1,6 @@
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { isActive, type SessionRecord, type SessionStatus } from './session-record.js';
-import { CONTAINER_NAME_PREFIX, LABEL_OWNER_PID, LABEL_SESSION, LABEL_STATE } from './session-labels.js';
+import { CONTAINER_NAME_PREFIX, LABEL_OWNER_PID, LABEL_POOL, LABEL_SESSION, LABEL_STATE } from './session-labels.js';
 
 /**
  * Reconciliation of session files with podman: pure decisions, no I/O. Given the session
@@ -127,7 +127,8 @@ export function planReconcile(
   }
   const orphans: Orphan[] = [];
   for (const c of containers) {
-    if (c.labels[LABEL_STATE] !== stateKey || accounted.has(c.id)) continue;
+    // Warm pool containers are the pool's to expire, not orphans.
+    if (c.labels[LABEL_STATE] !== stateKey || accounted.has(c.id) || c.labels[LABEL_POOL] !== undefined) continue;
     const pid = ownerPidOf(c);
     orphans.push({ container: c, sessionName: c.labels[LABEL_SESSION], ownerDead: pid === undefined || !alive(pid) });
   }

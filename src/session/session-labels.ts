@@ -27,6 +27,12 @@ export const LABEL_MODE = 'io.mino.mode';
  */
 export const LABEL_STATE = 'io.mino.state';
 
+/**
+ * Pool key of a warm container (seed 004's warm pool): such containers belong to the pool, which
+ * expires them itself; session reconciliation, gc and the timeout sweep leave them alone.
+ */
+export const LABEL_POOL = 'io.mino.pool';
+
 /** Prefix of every session container name. */
 export const CONTAINER_NAME_PREFIX = 'mino-';
 

@@ -8,7 +8,8 @@ import { v7 as uuidv7 } from 'uuid';
  *   null), `status`, `created_at`, `updated_at` (RFC 3339), `cloud_providers`, `home_volume`
  *   (string or null). serde requires all of them except the two `Option` fields
  *   (`container_id`, `home_volume`), which may be missing (read as null). We always write all.
- * - Ours only: `exit_code`, `owner_pid`, `mode`, `network`. serde ignores unknown fields, so mino 1.6 still
+ * - Ours only: `exit_code`, `owner_pid`, `mode`, `network`, `prelude`, and the lifecycle fields `attached_by`,
+ *   `detached_at`, `suspended_at`, `last_output_at` (see src/sandbox/session-state.ts). serde ignores unknown fields, so mino 1.6 still
  *   reads our files.
  * - Anything else (e.g. the native-runtime fields of newer mino: `runtime_mode`, `process_id`,
  *   `log_file`, `sandbox_user`) is kept in `extra` and written back unchanged.
@@ -54,6 +55,14 @@ export interface SessionRecord {
    * too, so they see the session's credential variables.
    */
   prelude?: boolean;
+  /** The `mino attach` client attached now, as `<pid>@<process start>` (ours; null: none). */
+  attached_by?: string | null;
+  /** RFC 3339 time the last client left (ours; null: never attached since the start). */
+  detached_at?: string | null;
+  /** RFC 3339 time of `mino suspend` (ours; null: not suspended). */
+  suspended_at?: string | null;
+  /** RFC 3339 time of the container's last output, as last seen by the timeout sweep (ours). */
+  last_output_at?: string | null;
   /** Fields this version does not know, preserved on rewrite. */
   extra?: Record<string, unknown>;
 }
@@ -69,6 +78,7 @@ export class InvalidSessionRecordError extends Error {
 const KNOWN = new Set([
   'id', 'name', 'project_dir', 'command', 'container_id', 'status', 'created_at', 'updated_at',
   'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode', 'network', 'prelude',
+  'attached_by', 'detached_at', 'suspended_at', 'last_output_at',
 ]);
 
 // serde's Uuid accepts the hyphenated and the simple form; mino 1.6 writes the hyphenated one.
@@ -121,6 +131,11 @@ function optionalStr(o: Record<string, unknown>, key: string): string | null {
   return typeof v === 'string' ? v : fail(`field '${key}' must be a string or null`);
 }
 
+function optionalTime(o: Record<string, unknown>, key: string): string | null {
+  const v = optionalStr(o, key);
+  return v === null || isRfc3339(v) ? v : fail(`field '${key}' is not an RFC 3339 time`);
+}
+
 function strArray(o: Record<string, unknown>, key: string): string[] {
   const v = o[key];
   if (v === undefined) fail(`missing field '${key}'`);
@@ -167,6 +182,10 @@ export function sessionRecordFromJson(raw: unknown): SessionRecord {
     if (typeof o.prelude !== 'boolean') fail("field 'prelude' must be true or false");
     record.prelude = o.prelude;
   }
+  if (o.attached_by !== undefined) record.attached_by = optionalStr(o, 'attached_by');
+  for (const key of ['detached_at', 'suspended_at', 'last_output_at'] as const) {
+    if (o[key] !== undefined) record[key] = optionalTime(o, key);
+  }
   let extra: Record<string, unknown> | undefined;
   for (const key of Object.keys(o)) {
     if (KNOWN.has(key)) continue;
@@ -204,6 +223,9 @@ export function serializeSessionRecord(record: SessionRecord): string {
   if (record.mode !== undefined) out.mode = record.mode;
   if (record.network !== undefined) out.network = record.network;
   if (record.prelude !== undefined) out.prelude = record.prelude;
+  for (const key of ['attached_by', 'detached_at', 'suspended_at', 'last_output_at'] as const) {
+    if (record[key] !== undefined) out[key] = record[key];
+  }
   if (record.extra) {
     for (const key of Object.keys(record.extra)) if (!KNOWN.has(key)) out[key] = record.extra[key];
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type {
-  BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
+  AttachOptions, BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
   LocalImage, RunOutput, RuntimeInfo, SecretInfo, StoreInventory, StoreLocation, VolumeInfo,
 } from '../../src/runtime/container-runtime.js';
 import { PodmanError, VolumeInUseError } from '../../src/runtime/podman/podman-error.js';
@@ -40,6 +40,8 @@ export interface FakeContainer extends ContainerSummary {
   volumes: string[];
   /** Output `logs` returns. */
   logs?: CapturedLogs;
+  /** Time of the last output `lastOutputAt` reports. */
+  lastOutput?: Date;
 }
 
 /** A local image as the fake keeps it. */
@@ -326,7 +328,7 @@ export class FakeRuntime implements ContainerRuntime {
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
     return this.call('listContainers', [labels], () => this.containers
       .filter((c) => matchesLabels(c.labels, labels))
-      .map(({ volumes: _v, logs: _l, ...summary }) => ({ ...summary, labels: { ...summary.labels } })));
+      .map(({ volumes: _v, logs: _l, lastOutput: _o, ...summary }) => ({ ...summary, labels: { ...summary.labels } })));
   }
 
   containerExitCode(id: string): Promise<number | undefined> {
@@ -465,5 +467,39 @@ export class FakeRuntime implements ContainerRuntime {
     return this.call('secretList', [labels], () => [...this.secrets.values()]
       .filter((s) => matchesLabels(s.labels, labels))
       .map(({ value: _v, ...info }) => ({ ...info, labels: { ...info.labels } })));
+  }
+
+  // lifecycle
+  pause(id: string): Promise<void> {
+    return this.call('pause', [id], () => {
+      const c = this.container(id);
+      if (!c) throw new PodmanError(['pause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
+      if (this.engineInfo.rootless && this.engineInfo.cgroupVersion === 'v1') {
+        throw new PodmanError(['pause'], 125, 'Error: can not pause containers on rootless containers with cgroup V1: this container does not have a cgroup');
+      }
+      if (c.state !== 'running') throw new PodmanError(['pause'], 125, `Error: "${c.id}" is not running, can't pause: container state improper`);
+      c.state = 'paused';
+    });
+  }
+
+  unpause(id: string): Promise<void> {
+    return this.call('unpause', [id], () => {
+      const c = this.container(id);
+      if (!c) throw new PodmanError(['unpause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
+      if (c.state !== 'paused') throw new PodmanError(['unpause'], 125, `Error: "${c.id}" is not paused, can't unpause: container state improper`);
+      c.state = 'running';
+    });
+  }
+
+  attach(id: string, options: AttachOptions): Promise<number> {
+    return this.call('attach', [id, options], () => {
+      const c = this.container(id);
+      if (!c || c.state !== 'running') throw new PodmanError(['attach'], 125, 'Error: you can only attach to running containers');
+      return 0;
+    });
+  }
+
+  lastOutputAt(id: string): Promise<Date | undefined> {
+    return this.call('lastOutputAt', [id], () => this.container(id)?.lastOutput);
   }
 }

@@ -1,16 +1,25 @@
 import type { Command } from 'commander';
 import { gcSessions } from '../../app/gc-sessions.js';
+import { loadSweepSettings } from '../../app/session-settings.js';
+import { readConfigFlags } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
 
 /** `mino gc`. */
 export function registerGc(program: Command): void {
   program
     .command('gc')
-    .description('Fix stale sessions, stop sessions whose mino died, and remove mino containers whose owner process is gone')
+    .description('Fix stale sessions, stop sessions whose mino died or whose timeouts passed, and remove mino containers whose owner process is gone')
     .option('--dry-run', 'only report what would be removed')
+    .addHelpText('after', `
+Timeouts ([session] in the global config): a session with no client attached and no output for
+idle_timeout_secs (300), with no client attached for detach_timeout_secs (3600), or suspended for
+suspend_timeout_secs (86400) is stopped and removed (audit event session.expired). Ended sessions
+older than auto_cleanup_hours (720) are forgotten. Every mino command runs this sweep in the
+background at most once a minute; gc runs it now. Warm pool containers are left to the pool.`)
     .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
       const { ctx } = sessionCli(cmd);
-      const result = await gcSessions(ctx, Boolean(opts.dryRun));
+      const settings = loadSweepSettings(readConfigFlags(cmd).configPath);
+      const result = await gcSessions(ctx, Boolean(opts.dryRun), settings);
       const out = process.stdout;
       for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
       for (const f of result.fixes) out.write(`session ${f.name}: ${f.from} -> ${f.status} (${f.reason})\n`);
@@ -23,6 +32,14 @@ export function registerGc(program: Command): void {
       for (const k of result.kept) out.write(`kept container ${k.orphan.container.name}: ${k.reason}\n`);
       for (const p of result.proxies) out.write(`${p.pid === undefined ? 'removed the leftovers of' : 'stopped'} the egress proxy of session ${p.session}\n`);
       for (const s of result.secretsRemoved) out.write(`removed the leftover secrets file of session ${s}\n`);
-      if (result.fixes.length + result.removed.length + result.abandoned.length + result.kept.length + result.proxies.length + result.secretsRemoved.length === 0) out.write('Nothing to clean up\n');
+      const { sweep } = result;
+      for (const e of sweep.expired) {
+        out.write(`${opts.dryRun ? 'would stop' : 'stopped'} session ${e.name}: ${e.reason} timeout (${e.timeoutSecs} s) passed${e.exitCode === null ? '' : ` (exit code ${e.exitCode})`}\n`);
+      }
+      for (const k of sweep.kept) out.write(`kept session ${k.name}: ${k.reason}\n`);
+      for (const f of sweep.forgotten) out.write(`${opts.dryRun ? 'would forget' : 'forgot'} ended session ${f} (older than session.auto_cleanup_hours)\n`);
+      const total = result.fixes.length + result.removed.length + result.abandoned.length + result.kept.length
+        + sweep.expired.length + sweep.kept.length + sweep.forgotten.length + result.proxies.length + result.secretsRemoved.length;
+      if (total === 0) out.write('Nothing to clean up\n');
     });
 }

@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import { reconcileSessions } from '../../app/reconcile-sessions.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
+import { hostProbe } from '../../app/sweep-sessions.js';
+import type { ContainerSummary } from '../../runtime/container-runtime.js';
+import { sessionState, stateLabel, type SessionState } from '../../sandbox/session-state.js';
+import { containerOf } from '../../session/reconcile.js';
 import { isActive, type SessionRecord } from '../../session/session-record.js';
 import { sessionCli } from '../global-options.js';
 
@@ -14,15 +18,23 @@ function started(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-function table(sessions: SessionRecord[], all: boolean): string {
+/** Each session's lifecycle state, from its record and (when podman was asked) its container. */
+function statesOf(sessions: readonly SessionRecord[], containers: readonly ContainerSummary[], stateKey: string): SessionState[] {
+  return sessions.map((s) => {
+    const c = containers.length > 0 && isActive(s) ? containerOf(s, containers, stateKey) : undefined;
+    return sessionState(s, c?.state, hostProbe);
+  });
+}
+
+function table(sessions: SessionRecord[], states: SessionState[], all: boolean): string {
   if (sessions.length === 0) return `${all ? 'No sessions' : 'No active sessions'}\n`;
   const p = palette(process.stdout);
   const colour = { running: p.green, starting: p.cyan, stopped: p.dim, failed: p.red };
-  const rows = sessions.map((s) => [
-    s.name, s.status, s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code),
+  const rows = sessions.map((s, i) => [
+    s.name, stateLabel(states[i] ?? 'terminated'), s.status, s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code),
     s.network ?? '-', started(s.created_at), s.project_dir.split('/').pop() || s.project_dir,
   ]);
-  const head = ['NAME', 'STATUS', 'EXIT', 'NETWORK', 'STARTED', 'PROJECT'];
+  const head = ['NAME', 'STATE', 'STATUS', 'EXIT', 'NETWORK', 'STARTED', 'PROJECT'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[], paint?: (i: number, c: string) => string): string =>
     cells.map((c, i) => {
@@ -32,7 +44,7 @@ function table(sessions: SessionRecord[], all: boolean): string {
   const out = [line(head, (_i, c) => p.bold(c))];
   for (const [k, r] of rows.entries()) {
     const status = sessions[k]?.status ?? 'stopped';
-    out.push(line(r, (i, c) => (i === 1 ? colour[status](c) : c)));
+    out.push(line(r, (i, c) => (i === 2 ? colour[status](c) : c)));
   }
   out.push(`${sessions.length} session(s)`);
   return `${out.join('\n')}\n`;
@@ -47,23 +59,28 @@ export function registerList(program: Command): void {
     .option('-a, --all', 'include stopped and failed sessions')
     .option('-f, --format <format>', 'table, json or plain', 'table')
     .addHelpText('after', `
+STATE is seed 004's lifecycle state: Active (a client is attached: its foreground mino run or a
+mino attach), Detached (running, no client), Suspended (paused by mino suspend), Terminated (ended).
 JSON: an array of session records as stored (snake_case: id, name, project_dir, command,
 container_id, status, created_at, updated_at, cloud_providers, home_volume, exit_code, owner_pid, mode,
-network: bridge, host, none, allowlist or learn; see mino network show NAME).`)
+network: bridge, host, none, allowlist or learn; see mino network show NAME; prelude;
+and the lifecycle fields attached_by, detached_at, suspended_at, last_output_at when set), each
+with its "state" (active, detached, suspended or terminated).`)
     .action(async (opts: { all?: boolean; format: string }, cmd: Command) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table, json or plain');
       }
       const { ctx } = sessionCli(cmd);
-      const { sessions, warnings } = await reconcileSessions(ctx, { activeOnly: true });
+      const { sessions, warnings, containers } = await reconcileSessions(ctx, { activeOnly: true });
       for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
       const shown = opts.all ? sessions : sessions.filter(isActive);
+      const states = statesOf(shown, containers, ctx.stateKey);
       if (opts.format === 'json') {
-        process.stdout.write(`${JSON.stringify(shown.map(({ extra, ...r }) => ({ ...r, ...extra })), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(shown.map(({ extra, ...r }, i) => ({ ...r, ...extra, state: states[i] })), null, 2)}\n`);
       } else if (opts.format === 'plain') {
         process.stdout.write(shown.map((s) => `${s.name}\n`).join(''));
       } else {
-        process.stdout.write(table(shown, Boolean(opts.all)));
+        process.stdout.write(table(shown, states, Boolean(opts.all)));
       }
     });
 }

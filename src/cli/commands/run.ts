@@ -49,7 +49,7 @@ export function registerRun(program: Command): void {
     .option('--no-cache', 'no dependency cache volumes for the project\'s lockfiles')
     .option('--cache-fresh', 'start this run\'s dependency caches empty (new volumes; old ones removed when unused)')
     .option('--cache-ro', 'mount complete dependency caches read-only (default: read-write; the tools lock their caches)')
-    .option('-d, --detach', 'run in the background; see it with mino logs/exec/stop')
+    .option('-d, --detach', 'run in the background; see it with mino attach/logs/exec/stop')
     .option('--read-only', 'read-only root filesystem (tmpfs on /tmp, /run, /root; /home/developer unless the home volume is there)')
     .option('--network <mode>', 'bridge (default), host, none, or learn (everything allowed but the host, recorded; see --save)')
     .option('--network-allow <rules>', 'allow only these destinations, HOST:PORT[,HOST:PORT…] (repeatable); *.example.com:443 matches subdomains, not example.com itself', collect, [])

@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { runDoctor } from '../../app/doctor/doctor.js';
 import { ownStoreAccess } from '../../app/doctor/own-store-access.js';
+import { sessionContext } from '../../app/session-context.js';
+import { sessionHealth } from '../../app/session-health.js';
+import { loadGlobalResolved, sweepSettingsOf } from '../../app/session-settings.js';
+import { DEFAULT_CACHE_MAX_TOTAL_GB } from '../../config/defaults.js';
+import type { SweepSettings } from '../../sandbox/timeouts.js';
+import { readConfigFlags } from '../config-options.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
 import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
@@ -14,6 +20,8 @@ export function registerStatus(program: Command): void {
     .option('-f, --format <format>', 'output format: text or json', 'text')
     .addHelpText('after', `
 Each check is OK, INFO, WARN or FAIL with a hint. Exits 1 when a critical check fails.
+When the engine answers, the health of sessions follows: sessions by state, the warm pool,
+sessions past a timeout not stopped yet, and the disk budget of caches and composed images.
 JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "status", "detail", "hint"}]}`)
     .action(async (opts: { format: string }, command: Command) => {
       applyGlobalOptions(command);
@@ -36,6 +44,22 @@ JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "s
         confirm: () => Promise.resolve(false),
         reporter: json ? undefined : (r) => out.write(formatCheck(r, out)),
       });
+      if (report.info) {
+        let settings: SweepSettings | Error;
+        let limitGb = DEFAULT_CACHE_MAX_TOTAL_GB;
+        try {
+          const config = loadGlobalResolved(readConfigFlags(command).configPath);
+          settings = sweepSettingsOf(config);
+          limitGb = config.cache.max_total_gb;
+        } catch (err) {
+          settings = err as Error;
+        }
+        for (const check of await sessionHealth(sessionContext(runtime), settings, limitGb)) {
+          report.results.push(check);
+          if (!json) out.write(formatCheck(check, out));
+          if (check.status === 'fail') report.ok = false;
+        }
+      }
       if (json) {
         out.write(`${JSON.stringify({ ok: report.ok, runtime: report.info ?? null, checks: report.results }, null, 2)}\n`);
       } else {

@@ -77,10 +77,10 @@ export class PodmanCli {
   }
 
   /** Runs podman attached to this process's stdio; returns its exit code. */
-  inherit(args: readonly string[]): Promise<number> {
+  inherit(args: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number> {
     log.debug('podman (attached)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(this.hostArgv(args));
-    return execInherit(argv, { env });
+    return execInherit(argv, { env, signal: options.signal });
   }
 
   /** Runs podman with its output delivered line by line. */

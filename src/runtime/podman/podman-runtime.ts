@@ -1,10 +1,10 @@
 import { CommandHost, type Host } from '../../host/host.js';
 import type {
-  BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
+  AttachOptions, BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
   LocalImage, RunOutput, RuntimeInfo, SecretInfo, StoreInventory, StoreLocation, VolumeInfo,
 } from '../container-runtime.js';
 import {
-  validateEnvKey, validateEnvValue, validateImageRef, validateMountPath, validateObjectName, validateUser,
+  validateDetachKeys, validateEnvKey, validateEnvValue, validateImageRef, validateMountPath, validateObjectName, validateUser,
 } from '../validate.js';
 import { buildContainerArgs, labelArgs, labelFilterArgs } from './podman-args.js';
 import { PodmanCli } from './podman-cli.js';
@@ -349,9 +349,46 @@ export class PodmanRuntime implements ContainerRuntime {
       if (!isNotFound(result.stderr) || attempt >= 3) throw new PodmanError(args, result.exitCode, result.stderr);
     }
   }
+
+  // lifecycle
+  async pause(id: string): Promise<void> {
+    await this.podman.ok(['pause', containerRef(id)]);
+  }
+
+  async unpause(id: string): Promise<void> {
+    await this.podman.ok(['unpause', containerRef(id)]);
+  }
+
+  attach(id: string, options: AttachOptions): Promise<number> {
+    const args = ['attach', '--sig-proxy=false', `--detach-keys=${validateDetachKeys(options.detachKeys)}`, containerRef(id)];
+    return this.podman.inherit(args, { signal: options.signal });
+  }
+
+  async lastOutputAt(id: string): Promise<Date | undefined> {
+    const args = ['logs', '--tail', '1', '--timestamps', containerRef(id)];
+    const result = await this.podman.capture(args);
+    if (result.exitCode !== 0) {
+      if (isNotFound(result.stderr)) return undefined;
+      throw new PodmanError(args, result.exitCode, result.stderr);
+    }
+    return parseLogTimestamp(`${result.stdout}\n${result.stderr}`);
+  }
 }
 
 /** A container ID or name, validated so it can never be read as an option. */
 function containerRef(id: string): string {
   return validateObjectName('container', id);
+}
+
+/**
+ * The newest timestamp of `podman logs --timestamps` output (RFC 3339 with nanoseconds at the
+ * start of each entry; stdout and stderr come back separately); undefined when there is none.
+ */
+export function parseLogTimestamp(text: string): Date | undefined {
+  let newest: number | undefined;
+  for (const m of text.matchAll(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2}) /gm)) {
+    const t = Date.parse(`${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}${m[3]}`);
+    if (!Number.isNaN(t) && (newest === undefined || t > newest)) newest = t;
+  }
+  return newest === undefined ? undefined : new Date(newest);
 }

@@ -59,7 +59,7 @@ describe('mino CLI basics', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^Error: Unknown command 'stauts'/m);
-    expect(r.stderr).toMatch(/Did you mean status\?/);
+    expect(r.stderr).toMatch(/Did you mean (one of stats, )?status\?/);
     expect(r.stderr).toMatch(/^Hint: Run 'mino --help'/m);
   });
 

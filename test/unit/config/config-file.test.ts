@@ -44,6 +44,9 @@ describe('config files', () => {
     expect(errorOf(() => validateConfig('f', { container: { network: 'hots' } })).message)
       .toBe('Invalid config f: container.network must be one of bridge, host, none, learn, not string "hots"');
     expect(errorOf(() => validateConfig('f', { session: { auto_cleanup_hours: 1.5 } })).message).toContain('session.auto_cleanup_hours');
+    expect(errorOf(() => validateConfig('f', { session: { idle_timeout_secs: -5 } })).message).toBe('Invalid config f: session.idle_timeout_secs must be at least 0 (got number -5)');
+    expect(errorOf(() => validateConfig('f', { session: { detach_timeout_secs: 'soon' } })).message).toBe('Invalid config f: session.detach_timeout_secs must be an integer, not string "soon"');
+    expect(errorOf(() => validateConfig('f', { session: { suspend_timeout_secs: 1e12 } })).message).toContain('session.suspend_timeout_secs must be at most 31536000');
     expect(errorOf(() => validateConfig('f', { container: { image: 'BAD IMAGE' } })).message).toContain('container.image must be an image reference');
     expect(errorOf(() => validateConfig('f', { container: { env: { '1X': 'y' } } })).message).toContain("'1X' is not a valid variable name");
     expect(errorOf(() => validateConfig('f', { container: { layers: ['../x'] } })).message).toContain('container.layers[0] must be a layer name');

@@ -42,6 +42,7 @@ describe('merging global and project config', () => {
     // Every key that widens access is sensitive; the harmless ones are few and named.
     expect(configKeys().filter((k) => !k.sensitive).map((k) => k.path).sort()).toEqual([
       'container.host_ca_certificates', 'container.read_only', 'general.log_format', 'general.update_check', 'general.verbose', 'session.auto_cleanup_hours',
+      'session.detach_timeout_secs', 'session.idle_timeout_secs', 'session.suspend_timeout_secs',
     ]);
   });
 

@@ -99,8 +99,8 @@ describe('buildRunPlan: modes', () => {
     expect(plan.labels['io.mino.mode']).toBe('shell');
   });
 
-  it('detached mode: run -d without --rm and without -t', () => {
-    const plan = buildRunPlan(typicalInput({ detach: true }));
+  it('detached mode (scripted, stdin not a terminal): run -d without --rm and without -t', () => {
+    const plan = buildRunPlan(typicalInput({ detach: true, stdinIsTty: false }));
     expect(plan.mode).toBe('detached');
     expect(plan.launchVerb).toBe('run-detached');
     expect(plan.attached).toBe(false);
@@ -110,8 +110,14 @@ describe('buildRunPlan: modes', () => {
     expect(plan.spec.env).toEqual({ MINO_QUIET_BOOTSTRAP: '1' });
   });
 
+  it('detached from a terminal gets -i -t, for mino attach', () => {
+    const plan = buildRunPlan(typicalInput({ detach: true, stdinIsTty: true }));
+    expect(plan.spec).toMatchObject({ interactive: true, tty: true });
+    expect(plan.spec.autoRemove).toBeUndefined();
+  });
+
   it('detached without a command keeps the shell alive with -i', () => {
-    const plan = buildRunPlan(typicalInput({ detach: true, command: [] }));
+    const plan = buildRunPlan(typicalInput({ detach: true, command: [], stdinIsTty: false }));
     expect(plan.command).toEqual(['/bin/bash']);
     expect(plan.spec.interactive).toBe(true);
     expect(plan.spec.tty).toBeUndefined();

@@ -160,3 +160,19 @@ describe('validateUser', () => {
     expect(err.hint).toBe('Use NAME, UID or UID:GID');
   });
 });
+
+describe('parseDetachKeys (podman and docker syntax)', () => {
+  it('reads ctrl-<c> and single characters, comma-separated', async () => {
+    const { parseDetachKeys } = await import('../../../src/runtime/validate.js');
+    expect(parseDetachKeys('ctrl-p,ctrl-q')).toEqual([16, 17]);
+    expect(parseDetachKeys('ctrl-a,d')).toEqual([1, 100]);
+    expect(parseDetachKeys('ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_')).toEqual([0, 27, 28, 29, 30, 31]);
+    expect(parseDetachKeys('')).toEqual([]);
+  });
+
+  it.each(['ctrl-pq', 'ctrl-', 'ctrl-P', 'alt-x', 'p,,q', ',', 'ctrl-p,', 'é', 'ctrl-1'])('refuses %j', async (keys) => {
+    const { parseDetachKeys, validateDetachKeys } = await import('../../../src/runtime/validate.js');
+    expect(parseDetachKeys(keys)).toBeUndefined();
+    expect(() => validateDetachKeys(keys)).toThrow(/Invalid detach keys/);
+  });
+});
