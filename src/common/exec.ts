@@ -156,11 +156,15 @@ export async function execCapture(argv: readonly string[], options: ExecOptions 
   return toExecResult(argv, options, await child);
 }
 
-/** Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code. */
-export async function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> = {}): Promise<number> {
+/**
+ * Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code.
+ * With `detached`, it runs in a process group of its own: a Ctrl-C on the terminal reaches this
+ * process only, which decides what the program gets.
+ */
+export async function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> & { detached?: boolean } = {}): Promise<number> {
   const [file, args] = split(argv);
   const { execa } = await loadExeca();
-  const child = execa(file, args, { ...baseOptions(options), stdio: 'inherit' });
+  const child = execa(file, args, { ...baseOptions(options), stdio: 'inherit', ...(options.detached ? { detached: true } : {}) });
   killOnAbort(child, options.signal);
   return toExecResult(argv, options, await child).exitCode;
 }

@@ -357,4 +357,18 @@ export interface ContainerRuntime {
   secretRemove(name: string): Promise<void>;
   /** Secrets carrying all the given labels (to reap those a crashed run left behind). */
   secretList(labels: Record<string, string>): Promise<SecretInfo[]>;
+
+  // pool
+  /**
+   * Renames a container (`podman rename`), running or not. The engine does it atomically: of two
+   * callers renaming the same container, exactly one succeeds. Resolves false when the container
+   * no longer exists under `id` (another caller won, or it expired); other failures throw.
+   */
+  renameContainer(id: string, newName: string): Promise<boolean>;
+  /**
+   * Like {@link exec}, and with `ownProcessGroup` podman runs in a process group of its own, so a
+   * Ctrl-C meant for mino does not end `podman exec` (which does not forward signals) while the
+   * command runs on; mino then forwards the signal itself.
+   */
+  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number>;
 }

@@ -462,4 +462,25 @@ export class FakeRuntime implements ContainerRuntime {
       .filter((s) => matchesLabels(s.labels, labels))
       .map(({ value: _v, ...info }) => ({ ...info, labels: { ...info.labels } })));
   }
+
+  // pool
+  renameContainer(id: string, newName: string): Promise<boolean> {
+    return this.call('renameContainer', [id, newName], () => {
+      const c = this.container(id);
+      if (!c) return false;
+      if (this.containers.some((x) => x !== c && x.name === newName)) {
+        throw new PodmanError(['rename'], 125, `Error: error renaming container ${c.id}: the container name "${newName}" is already in use`);
+      }
+      c.name = newName;
+      return true;
+    });
+  }
+
+  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
+    return this.call('execSession', [id, command, options], () => {
+      const c = this.container(id);
+      if (!c || c.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      return 0;
+    });
+  }
 }

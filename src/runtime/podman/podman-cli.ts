@@ -75,11 +75,14 @@ export class PodmanCli {
     if (result.exitCode !== 0 && !isNotFound(result.stderr)) throw new PodmanError(args, result.exitCode, result.stderr);
   }
 
-  /** Runs podman attached to this process's stdio; returns its exit code. */
-  inherit(args: readonly string[]): Promise<number> {
+  /**
+   * Runs podman attached to this process's stdio; returns its exit code. With `detached`, podman
+   * runs in a process group of its own (terminal signals reach this process only).
+   */
+  inherit(args: readonly string[], options: { detached?: boolean } = {}): Promise<number> {
     log.debug('podman (attached)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(this.hostArgv(args));
-    return execInherit(argv, { env });
+    return execInherit(argv, { env, detached: options.detached });
   }
 
   /** Runs podman with its output delivered line by line. */

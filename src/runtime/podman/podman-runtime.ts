@@ -153,16 +153,19 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   exec(id: string, command: string[], options: ExecOptions): Promise<number> {
-    const args = ['exec'];
-    if (options.interactive ?? true) args.push('-i');
-    if (options.tty) args.push('-t');
-    if (options.workdir !== undefined) args.push('-w', validateMountPath('target', options.workdir));
-    if (options.user !== undefined) args.push('-u', validateUser(options.user));
-    for (const [key, value] of Object.entries(options.env ?? {})) {
-      args.push('-e', `${validateEnvKey(key)}=${validateEnvValue(key, value)}`);
-    }
-    args.push(containerRef(id), ...command);
-    return this.podman.inherit(args);
+    return this.podman.inherit(execArgs(id, command, options));
+  }
+
+  async renameContainer(id: string, newName: string): Promise<boolean> {
+    const args = ['rename', containerRef(id), validateObjectName('container', newName)];
+    const result = await this.podman.capture(args);
+    if (result.exitCode === 0) return true;
+    if (isNotFound(result.stderr)) return false;
+    throw new PodmanError(args, result.exitCode, result.stderr);
+  }
+
+  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
+    return this.podman.inherit(execArgs(id, command, options), { detached: options.ownProcessGroup ?? false });
   }
 
   async imageExists(image: string): Promise<boolean> {
@@ -334,6 +337,20 @@ export class PodmanRuntime implements ContainerRuntime {
       if (!isNotFound(result.stderr) || attempt >= 3) throw new PodmanError(args, result.exitCode, result.stderr);
     }
   }
+}
+
+/** `podman exec` arguments (without `podman`). */
+function execArgs(id: string, command: string[], options: ExecOptions): string[] {
+  const args = ['exec'];
+  if (options.interactive ?? true) args.push('-i');
+  if (options.tty) args.push('-t');
+  if (options.workdir !== undefined) args.push('-w', validateMountPath('target', options.workdir));
+  if (options.user !== undefined) args.push('-u', validateUser(options.user));
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    args.push('-e', `${validateEnvKey(key)}=${validateEnvValue(key, value)}`);
+  }
+  args.push(containerRef(id), ...command);
+  return args;
 }
 
 /** A container ID or name, validated so it can never be read as an option. */
