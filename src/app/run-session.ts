@@ -3,7 +3,7 @@ import { log } from '../common/logger.js';
 import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
 import { printable, validateImageRef } from '../runtime/validate.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_IMAGE } from '../config/defaults.js';
-import { executePlan, type SignalSource } from '../launch/execute-plan.js';
+import type { SignalSource } from '../launch/execute-plan.js';
 import { formatPlanLine } from '../launch/plan-format.js';
 import { buildRunPlan, type RunPlan } from '../launch/run-plan.js';
 import { defaultSessionName, validateSessionName } from '../session/session-name.js';
@@ -16,6 +16,9 @@ import { runPlanInput } from './run-plan-input.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import type { SessionContext } from './session-context.js';
 import { recordEnded, recordFailed, recordRunning, recordStarting } from './session-lifecycle.js';
+import { executeWithPool, poolVerdict, type PoolUse } from './pool/pooled-run.js';
+import { warmPool } from './pool/warm-pool.js';
+import { DEFAULT_POOL_SETTINGS } from '../sandbox/pool/pool-settings.js';
 
 /**
  * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
@@ -39,12 +42,15 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
 
   // 3. The plan.
   const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches }));
+  const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false };
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
     io.print(formatPlanLine(plan));
+    if (req.warmPool === undefined) io.say(poolVerdict(ctx.stateDir, plan, pool).message);
     return 0;
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
+  if (req.warmPool !== undefined) return warmPool(ctx, plan, req.warmPool, pool.settings, io);
 
   // 4. Record, execute, record; housekeeping runs alongside.
   await prepareVolumes(ctx, plan, io.say);
@@ -55,7 +61,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
-    return await execute(ctx, plan, io, signals);
+    return await execute(ctx, plan, io, signals, pool);
   } finally {
     for (const line of await housekeeping) io.say(line);
   }
@@ -90,12 +96,12 @@ function chooseImage(ctx: SessionContext, req: RunRequest, facts: HostFacts, io:
 }
 
 /** Starts the container and records what happened (failures included); returns mino's exit code. */
-async function execute(ctx: SessionContext, plan: RunPlan, io: RunIo, signals: SignalSource | undefined): Promise<number> {
+async function execute(ctx: SessionContext, plan: RunPlan, io: RunIo, signals: SignalSource | undefined, pool: PoolUse): Promise<number> {
   if (plan.attached) recordRunning(ctx, plan, undefined);
   if ((plan.spec.uidMap?.length ?? 0) > 1 && disableIdmappedLowerLayers()) {
     log.info('turned off idmapped lower layers of rootful podman (they fail for split id maps)');
   }
-  const outcome = await executePlan(ctx.runtime, plan, signals).catch(async (err: unknown) => {
+  const outcome = await executeWithPool(ctx, plan, pool, signals).catch(async (err: unknown) => {
     const explained = (await explainStartFailure(ctx.runtime, plan)) ?? (err as Error);
     recordFailed(ctx, plan, explained);
     throw explained;

@@ -17,6 +17,7 @@ import { registerCompletions } from './commands/completions.js';
 import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
 import { registerTrust } from './commands/trust.js';
+import { registerPool } from './commands/pool.js';
 import { addConfigOptions } from './config-options.js';
 
 /** Builds the commander program with every command registered. */
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerConfig(program);
   registerTrust(program);
+  registerPool(program, buildProgram);
   registerCompletions(program);
   addConfigOptions(program);
   addVerbosityOptions(program);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { spawn as spawnChild } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Options, Result, ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
@@ -244,4 +245,20 @@ export async function execPipe(
     source: toExecResult(source, options, sourceResult),
     target: toExecResult(target, options, targetResult),
   };
+}
+
+/**
+ * Starts a program that outlives this process: its own session, no stdio, not waited for (mino's
+ * background pool refill). Returns its PID, or undefined when it could not be started.
+ */
+export function spawnDetached(argv: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): number | undefined {
+  const [file, args] = split(argv);
+  try {
+    const child = spawnChild(file, args, { detached: true, stdio: 'ignore', env: options.env ?? process.env });
+    child.on('error', () => undefined);
+    child.unref();
+    return child.pid;
+  } catch {
+    return undefined;
+  }
 }

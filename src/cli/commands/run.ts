@@ -1,10 +1,12 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readHostFacts } from '../../app/run-request.js';
 import { runSession } from '../../app/run-session.js';
 import { palette } from '../../common/terminal.js';
 import type { BuildEvent } from '../../image/build-output.js';
 import { buildProgress } from '../build-progress.js';
 import { runConfigOf } from '../../config/run-config.js';
+import { poolSettingsOf } from '../../sandbox/pool/pool-settings.js';
+import { parseWarmCount } from './pool.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
 import { isQuiet, noticeOrWarning } from '../notices.js';
@@ -54,7 +56,9 @@ export function registerRun(program: Command): void {
     .option('--network <mode>', 'bridge (default), host or none')
     .option('--allow-home', 'allow / or your home directory (or a parent of it) as the project or a --volume')
     .option('--allow-system-paths', 'allow system directories (/etc, /usr, /run, /var/run, ...) as a --volume')
-    .option('--dry-run', 'print the podman command instead of running it')
+    .option('--fresh', 'start a new container even when a warm one from the pool (mino pool warm) would do')
+    .option('--dry-run', 'print the podman command instead of running it (and whether the warm pool would serve the run)')
+    .addOption(new Option('--pool-warm <n>', 'keep N containers warm for this plan instead of running it (mino pool warm)').hideHelp())
     .passThroughOptions()
     .addHelpText('after', `
 The container gets the project at /<folder name> (or /workspace), drops all capabilities, sets
@@ -86,11 +90,13 @@ Examples:
     .action(async (command: string[], opts: {
       name?: string; project?: string; image?: string; layers: string[]; env: string[]; volume: string[]; detach?: boolean;
       readOnly?: boolean; network?: string; allowHome?: boolean; allowSystemPaths?: boolean; dryRun?: boolean; home?: boolean;
-      cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean;
+      cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean; fresh?: boolean; poolWarm?: string;
     }, cmd: Command) => {
       const { ctx, rootless } = sessionCli(cmd);
       const projectDir = projectDirOf(opts.project);
-      const config = runConfigOf(await loadConfigForCli(cmd, projectDir));
+      const effective = await loadConfigForCli(cmd, projectDir);
+      const config = runConfigOf(effective);
+      const pool = poolSettingsOf(effective.config.pool);
       process.exitCode = await runSession(ctx, {
         name: opts.name,
         projectDir,
@@ -110,6 +116,9 @@ Examples:
         command,
         dryRun: Boolean(opts.dryRun),
         config,
+        fresh: Boolean(opts.fresh),
+        pool,
+        ...(opts.poolWarm === undefined ? {} : { warmPool: opts.poolWarm === 'min' ? pool.minWarm : parseWarmCount(opts.poolWarm) }),
       }, readHostFacts(rootless), {
         say: noticeOrWarning,
         print: (l) => process.stdout.write(`${l}\n`),
