@@ -33,6 +33,9 @@ export const LABEL_STATE = 'io.mino.state';
  */
 export const LABEL_POOL = 'io.mino.pool';
 
+/** On a warm pool container: the time (seconds since the epoch) it removes itself. */
+export const LABEL_POOL_EXPIRES = 'io.mino.pool.expires';
+
 /**
  * Prefix of the names of warm pool containers nobody has claimed yet. The dot keeps them apart
  * from session containers (`mino-<session>`: session names have no dots); a run claims one by

@@ -23,6 +23,8 @@ export interface PoolUse {
   settings: PoolSettings;
   /** `--fresh`: never a warm container. */
   fresh: boolean;
+  /** Starts the background refill (default: a detached `mino __pool-refill`; tests record it). */
+  refill?: (key: string, settings: PoolSettings, usedContainer?: string) => void;
 }
 
 /** What the pool would do for a plan (for `--dry-run`, and the decision itself). */
@@ -63,7 +65,7 @@ export async function executeWithPool(ctx: SessionContext, plan: RunPlan, use: P
   const outcome = await executePlan(ctx.runtime, plan, signals);
   countCold(ctx, plan, Date.now() - started, counted);
   // A run the pool could have served refills it when it is a pool someone asked for.
-  if (counted && readPool(ctx.stateDir, verdict.key) !== undefined) spawnRefill(verdict.key, use.settings);
+  if (counted && readPool(ctx.stateDir, verdict.key) !== undefined) (use.refill ?? spawnRefill)(verdict.key, use.settings);
   return outcome;
 }
 
@@ -111,7 +113,7 @@ async function runWarm(ctx: SessionContext, plan: RunPlan, key: string, warm: Wa
       log.info('warm container started from another image; starting cold', { container: entry.name });
       for (const other of warm) if (other.image_id === entry.image_id) removeWarmEntry(ctx.stateDir, key, other.name);
       await renamed;
-      spawnRefill(key, use.settings, entry.id);
+      (use.refill ?? spawnRefill)(key, use.settings, entry.id);
       return undefined;
     }
     log.info('warm container claimed', { container: entry.name, session: plan.sessionName });
@@ -124,7 +126,7 @@ async function runWarm(ctx: SessionContext, plan: RunPlan, key: string, warm: Wa
     try {
       exitCode = await execInWarm(ctx, plan, entry.id, signals);
     } finally {
-      spawnRefill(key, use.settings, entry.id);
+      (use.refill ?? spawnRefill)(key, use.settings, entry.id);
     }
     if (!(await renamed) && exitCode === 125) {
       // It was gone (removed behind mino's back): podman said so; start cold after all.
@@ -160,6 +162,8 @@ async function execInWarm(ctx: SessionContext, plan: RunPlan, container: string,
       tty,
       interactive: plan.spec.interactive ?? true,
       ...(plan.spec.workdir === undefined ? {} : { workdir: plan.spec.workdir }),
+      // podman sets HOSTNAME (the container's host name) for a container's main process only.
+      ...(plan.spec.env && 'HOSTNAME' in plan.spec.env ? {} : { env: { HOSTNAME: plan.spec.hostname ?? container.slice(0, 12) } }),
       ownProcessGroup: !tty,
     });
   } finally {

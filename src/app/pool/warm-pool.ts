@@ -1,7 +1,7 @@
 import { MinoError, UsageError } from '../../common/errors.js';
 import type { RunPlan } from '../../launch/run-plan.js';
 import { writePool, readPool } from '../../sandbox/pool/pool-index.js';
-import { PER_RUN_LABELS, poolabilityOf } from '../../sandbox/pool/pool-key.js';
+import { PER_RUN_LABELS, imageUserProblem, poolabilityOf } from '../../sandbox/pool/pool-key.js';
 import type { PoolSettings } from '../../sandbox/pool/pool-settings.js';
 import type { ContainerSpec } from '../../runtime/container-runtime.js';
 import { explainStartFailure } from '../explain-start-failure.js';
@@ -33,6 +33,10 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
   }
   const image = await ctx.runtime.imageInspect(plan.image);
   if (!image) throw (await explainStartFailure(ctx.runtime, plan)) ?? new MinoError(`Image ${plan.image} is not available locally`);
+  const userProblem = imageUserProblem(image.user);
+  if (userProblem !== undefined) {
+    throw new UsageError(`This run cannot be kept warm: ${userProblem}`, 'Give the image a named user (USER developer), as mino-base has; mino run starts it cold meanwhile');
+  }
 
   // The volumes and caches a run would create are created now, so warm containers mount them.
   await prepareVolumes(ctx, plan, io.say);

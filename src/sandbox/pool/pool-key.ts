@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ContainerSpec } from '../../runtime/container-runtime.js';
-import { LABEL_MODE, LABEL_OWNER_PID, LABEL_SESSION } from '../../session/session-labels.js';
+import { LABEL_MODE, LABEL_OWNER_PID, LABEL_POOL, LABEL_POOL_EXPIRES, LABEL_SESSION } from '../../session/session-labels.js';
 
 /**
  * The pool key: a hash of everything that makes two session containers differ (image, mounts,
@@ -63,7 +63,9 @@ export function poolKeyOf(spec: ContainerSpec): string {
     if (PER_RUN_FIELDS.has(field) || spec[field] === undefined) continue;
     keyed[field] = spec[field];
   }
-  keyed.labels = Object.fromEntries(Object.entries(spec.labels ?? {}).filter(([k]) => !PER_RUN_LABELS.includes(k)).sort(([a], [b]) => a.localeCompare(b)));
+  // The pool's own labels are not part of what a run asks for.
+  const ignored = new Set([...PER_RUN_LABELS, LABEL_POOL, LABEL_POOL_EXPIRES]);
+  keyed.labels = Object.fromEntries(Object.entries(spec.labels ?? {}).filter(([k]) => !ignored.has(k)).sort(([a], [b]) => a.localeCompare(b)));
   return createHash('sha256').update(JSON.stringify([KEY_FORMAT, canonical(keyed)])).digest('hex').slice(0, 24);
 }
 
@@ -74,4 +76,18 @@ function canonical(value: unknown): unknown {
     return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
   }
   return value;
+}
+
+/**
+ * Why warm containers of an image whose user is `user` (its `Config.User`) would not behave like
+ * cold ones, or undefined. Podman 4.3 gives the main process of a container whose image names a
+ * numeric non-root user (`USER 1000`) that user's group as a supplementary group, but not a
+ * `podman exec` in it: `id` would differ. Named users (mino-base's `developer`) and root are fine.
+ */
+export function imageUserProblem(user: string): string | undefined {
+  const uid = user.split(':')[0] ?? '';
+  if (/^[0-9]+$/.test(uid) && uid !== '0') {
+    return `the image runs as numeric user ${user}, and podman does not give a command started in a running container the supplementary group a new container's command gets`;
+  }
+  return undefined;
 }

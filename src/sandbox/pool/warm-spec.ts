@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ContainerSpec } from '../../runtime/container-runtime.js';
-import { LABEL_POOL, WARM_NAME_PREFIX } from '../../session/session-labels.js';
+import { LABEL_POOL, LABEL_POOL_EXPIRES, WARM_NAME_PREFIX } from '../../session/session-labels.js';
 import { PER_RUN_LABELS } from './pool-key.js';
 import { WARM_MAIN_SCRIPT } from './pool-scripts.js';
 
@@ -10,9 +10,6 @@ import { WARM_MAIN_SCRIPT } from './pool-scripts.js';
  * the warm main process instead of the command, named `mino.warm.<key>.<random>`, labelled with
  * its pool key and expiry instead of a session.
  */
-
-/** Label with the time (seconds since the epoch) a warm container removes itself. */
-export const LABEL_POOL_EXPIRES = 'io.mino.pool.expires';
 
 /** A new warm container name for `key`. */
 export function warmContainerName(key: string): string {
