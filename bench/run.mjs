@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
+import { pooledVsCold, poolStatusMany } from './pool.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -152,6 +153,7 @@ try {
     { name: 'dist/mino list -a -f json (1,000 sessions)', argv: [binary, 'list', '-a', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
   ], { runs, warmup });
+  const poolStatus1000 = poolStatusMany({ repo, runs, warmup, env, stateHome: manyState, binary });
   const bridge = runPair('bridge');
   const none = runPair('none');
   // These two depend on the engine's shared image store: a failure (another process removing
@@ -167,6 +169,8 @@ try {
   };
   const composed = attempt('composed_hit', composedPair);
   const cacheList = attempt('cache_list_200', () => cacheListMany(200));
+  const pooledRootful = attempt('pool_rootful', () => pooledVsCold('rootful', { repo, runs, warmup }));
+  const pooledRootless = process.getuid?.() === 0 ? attempt('pool_rootless', () => pooledVsCold('rootless', { repo, runs, warmup })) : { skipped: 'run the bench as root for the rootless figures' };
   const size = statSync(binary).size;
 
   const report = {
@@ -179,6 +183,9 @@ try {
       version: { mino: version, node: node0, ratio: ratio(version.median_ms, node0.median_ms), cpu_ratio: cpuRatio(version, node0), target_ratio: 1.3 },
       list_1000: { mino: list1000, node: node0b, ratio: ratio(list1000.median_ms, node0b.median_ms), cpu_ratio: cpuRatio(list1000, node0b), target_ratio: 1.6 },
       cache_list_200: cacheList,
+      pool_rootful: pooledRootful,
+      pool_rootless: pooledRootless,
+      pool_status_1000: poolStatus1000,
       binary: {
         size_bytes: size,
         size_mib: round(size / 2 ** 20),
@@ -208,6 +215,10 @@ try {
     ['(c) --version vs node -e 0', version.median_ms, node0.median_ms, report.results.version.ratio, 1.3],
     ['(d) list 1,000 vs node -e 0', list1000.median_ms, node0b.median_ms, report.results.list_1000.ratio, 1.6],
   ];
+  rows.push(['(l) pool status 1,000 vs node', poolStatus1000.mino.median_ms, poolStatus1000.node.median_ms, poolStatus1000.ratio, 1.6]);
+  for (const [mode, r] of [['rootful', pooledRootful], ['rootless', pooledRootless]]) {
+    if (r && r.pooled) rows.push([`(m) run warm vs cold, ${mode}`, r.pooled.median_ms, r.cold.median_ms, r.ratio, 0.6]);
+  }
   if (!cacheList.error) rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
   const b = report.results.binary;
   rows.push(

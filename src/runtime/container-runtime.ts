@@ -85,6 +85,8 @@ export interface ContainerSpec {
   autoRemove?: boolean;
   /** Seconds `podman stop` waits before SIGKILL. */
   stopTimeout?: number;
+  /** File podman writes the container ID to once the container exists (`--cidfile`; must not exist yet). */
+  cidFile?: string;
 }
 
 /** A podman volume as reported by `podman volume ls/inspect`. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type {
   BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
   LocalImage, RunOutput, RuntimeInfo, SecretInfo, StoreInventory, StoreLocation, VolumeInfo,
@@ -273,6 +273,7 @@ export class FakeRuntime implements ContainerRuntime {
       volumes: (spec.mounts ?? []).filter((m) => !m.source.startsWith('/')).map((m) => m.source),
     };
     if (!(exitCode !== undefined && spec.autoRemove)) this.containers.push(container);
+    if (spec.cidFile !== undefined) writeFileSync(spec.cidFile, container.id);
     return container;
   }
 

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { log } from '../../common/logger.js';
 import { STOP_TIMEOUT_SECONDS } from '../../config/defaults.js';
 import { executePlan, type Execution, type SignalSource } from '../../launch/execute-plan.js';
@@ -61,36 +64,66 @@ export async function executeWithPool(ctx: SessionContext, plan: RunPlan, use: P
     if (served !== undefined) return served;
   }
   const counted = verdict.kind === 'warm' || verdict.kind === 'empty';
-  const started = Date.now();
-  const outcome = await executePlan(ctx.runtime, plan, signals);
-  countCold(ctx, plan, Date.now() - started, counted);
+  const outcome = await executeCold(ctx, plan, counted, signals);
   // A run the pool could have served refills it when it is a pool someone asked for.
   if (counted && readPool(ctx.stateDir, verdict.key) !== undefined) (use.refill ?? spawnRefill)(verdict.key, use.settings);
   return outcome;
 }
 
-/** Records a cold start: a container created and, when the pool could have served it, a miss. */
-function countCold(ctx: SessionContext, plan: RunPlan, elapsedMs: number, miss: boolean): void {
+/**
+ * Starts the plan's container cold and counts it: a container created (its creation time: until
+ * podman wrote the container ID, `--cidfile`, watched without polling podman; for a detached run
+ * until `podman run -d` returned) and, when the pool could have served it, a miss.
+ */
+async function executeCold(ctx: SessionContext, plan: RunPlan, miss: boolean, signals?: SignalSource): Promise<Execution> {
+  const started = Date.now();
+  const watch = plan.attached ? cidFileFor(ctx.stateDir) : undefined;
   try {
-    // Detached: `podman run -d` returns once the container runs. Attached: the run includes the
-    // command, so only its start is known; see coldCreationMs.
-    bumpCounters(ctx.stateDir, { sandboxes_created: 1, creation_ms_total: plan.attached ? coldCreationMs(elapsedMs) : elapsedMs, ...(miss ? { pool_misses: 1 } : {}) });
+    const outcome = await executePlan(ctx.runtime, watch ? { ...plan, spec: { ...plan.spec, cidFile: watch.path } } : plan, signals);
+    const createdAt = watch ? watch.createdAt() : Date.now();
+    count(ctx.stateDir, {
+      ...(createdAt === undefined ? {} : { sandboxes_created: 1, creation_ms_total: createdAt - started }),
+      ...(miss ? { pool_misses: 1 } : {}),
+    });
+    return outcome;
+  } finally {
+    watch?.close();
+  }
+}
+
+/** Adds to the sandbox counters; a failure is logged, never thrown (the run matters more). */
+function count(stateDir: string, delta: Parameters<typeof bumpCounters>[1]): void {
+  if (Object.keys(delta).length === 0) return;
+  try {
+    bumpCounters(stateDir, delta);
   } catch (err) {
     log.warn('could not update the sandbox counters', { error: String(err) });
   }
 }
 
 /**
- * The creation time of an attached cold container: its `podman run` lasted `elapsedMs`, command
- * included. Counted up to the time a container of this host takes to start and exit at once
- * (bounded by the run itself), so a long agent session does not count as a slow creation.
+ * A `--cidfile` path under the state directory; podman writes it once the container exists, so
+ * its modification time is the container's creation time (no podman call, no polling).
  */
-function coldCreationMs(elapsedMs: number): number {
-  return Math.min(elapsedMs, COLD_START_BOUND_MS);
+function cidFileFor(stateDir: string): { path: string; createdAt: () => number | undefined; close: () => void } | undefined {
+  const dir = join(stateDir, 'cid');
+  const path = join(dir, `${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    log.debug('no directory for the container ID file', { error: String(err) });
+    return undefined;
+  }
+  return { path, createdAt: () => mtimeOf(path), close: () => rmSync(path, { force: true }) };
 }
 
-/** Upper bound of an attached cold container's creation time (see coldCreationMs). */
-const COLD_START_BOUND_MS = 1500;
+function mtimeOf(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Claims one of `warm` and runs the plan's command in it; undefined when none could be claimed
@@ -117,11 +150,7 @@ async function runWarm(ctx: SessionContext, plan: RunPlan, key: string, warm: Wa
       return undefined;
     }
     log.info('warm container claimed', { container: entry.name, session: plan.sessionName });
-    try {
-      bumpCounters(ctx.stateDir, { pool_hits: 1 });
-    } catch (err) {
-      log.warn('could not update the sandbox counters', { error: String(err) });
-    }
+    count(ctx.stateDir, { pool_hits: 1 });
     let exitCode: number;
     try {
       exitCode = await execInWarm(ctx, plan, entry.id, signals);

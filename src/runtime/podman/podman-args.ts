@@ -43,6 +43,7 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   if (spec.user !== undefined) args.push('--user', validateUser(spec.user));
   if (spec.hostname !== undefined) args.push('--hostname', validateObjectName('host', spec.hostname));
   if (spec.stopTimeout !== undefined) args.push('--stop-timeout', String(spec.stopTimeout));
+  if (spec.cidFile !== undefined) args.push('--cidfile', validateMountPath('source', spec.cidFile));
   if (spec.workdir !== undefined) args.push('-w', validateMountPath('target', spec.workdir));
   if (spec.network !== undefined) args.push('--network', validateObjectName('network', spec.network));
   for (const cap of spec.capDrop ?? []) args.push('--cap-drop', cap);
