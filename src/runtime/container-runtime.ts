@@ -74,6 +74,8 @@ export interface ContainerSpec {
   /** `--gidmap CONTAINER:HOST:SIZE` values. */
   gidMap?: string[];
   user?: string;
+  /** Supplementary groups of the container's processes (`--group-add`), `podman exec`s included. */
+  groupAdd?: string[];
   hostname?: string;
   /** Run a tiny init as PID 1 so signals reach the command and `stop` is prompt. */
   init?: boolean;

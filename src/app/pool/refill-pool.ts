@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { log } from '../../common/logger.js';
 import { readPool } from '../../sandbox/pool/pool-index.js';
-import { imageUserProblem, poolKeyOf } from '../../sandbox/pool/pool-key.js';
+import { poolKeyOf } from '../../sandbox/pool/pool-key.js';
 import type { SessionContext } from '../session-context.js';
 import { fillPool, withPoolLock } from './start-warm.js';
 
@@ -26,8 +26,8 @@ export async function refillPool(ctx: SessionContext, key: string, options: Refi
       const record = readPool(ctx.stateDir, key);
       if (!record || poolKeyOf(record.spec) !== key) return;
       const image = await ctx.runtime.imageInspect(record.image);
-      if (!image || imageUserProblem(image.user) !== undefined) {
-        log.warn('pool image is gone or cannot be kept warm; not refilling', { key, image: record.image });
+      if (!image) {
+        log.warn('pool image is gone; not refilling', { key, image: record.image });
         return;
       }
       const result = await fillPool(ctx, record, image.id, options.maxWarm, options.ttlSeconds);

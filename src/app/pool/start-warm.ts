@@ -63,7 +63,7 @@ export async function fillPool(ctx: SessionContext, record: PoolRecord, imageId:
   let started = 0;
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
-    const spec = warmSpecOf(record.spec, record.key, ttlSeconds, new Date(begin));
+    const spec = warmSpecOf(record.spec, record.key, ttlSeconds, new Date(begin), record.group_add ?? []);
     const id = await ctx.runtime.run(spec);
     const entry: WarmEntry = { name: spec.name as string, id, image_id: imageId, expires_at: Math.floor(begin / 1000) + ttlSeconds, created_at: begin };
     addWarmEntry(ctx.stateDir, record.key, entry);

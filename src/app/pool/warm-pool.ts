@@ -1,7 +1,7 @@
 import { MinoError, UsageError } from '../../common/errors.js';
 import type { RunPlan } from '../../launch/run-plan.js';
 import { writePool, readPool } from '../../sandbox/pool/pool-index.js';
-import { PER_RUN_LABELS, imageUserProblem, poolabilityOf } from '../../sandbox/pool/pool-key.js';
+import { PER_RUN_LABELS, poolabilityOf, warmGroupsFor } from '../../sandbox/pool/pool-key.js';
 import type { PoolSettings } from '../../sandbox/pool/pool-settings.js';
 import type { ContainerSpec } from '../../runtime/container-runtime.js';
 import { explainStartFailure } from '../explain-start-failure.js';
@@ -33,9 +33,9 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
   }
   const image = await ctx.runtime.imageInspect(plan.image);
   if (!image) throw (await explainStartFailure(ctx.runtime, plan)) ?? new MinoError(`Image ${plan.image} is not available locally`);
-  const userProblem = imageUserProblem(image.user);
-  if (userProblem !== undefined) {
-    throw new UsageError(`This run cannot be kept warm: ${userProblem}`, 'Give the image a named user (USER developer), as mino-base has; mino run starts it cold meanwhile');
+  const groups = warmGroupsFor(plan.identity.imageUser, image.user);
+  if ('problem' in groups) {
+    throw new UsageError(`This run cannot be kept warm: ${groups.problem}`, 'Warm runs of mino images (mino-base, --layers) or of images that run as root; mino run starts this one cold');
   }
 
   // The volumes and caches a run would create are created now, so warm containers mount them.
@@ -44,7 +44,7 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
 
   const result = await withPoolLock(ctx.stateDir, async () => {
     writePool(ctx.stateDir, {
-      key: p.key, project_dir: plan.projectDir, image: plan.image, target, spec: poolSpecOf(plan.spec), updated_at: new Date().toISOString(),
+      key: p.key, project_dir: plan.projectDir, image: plan.image, target, spec: poolSpecOf(plan.spec), group_add: groups.groups, updated_at: new Date().toISOString(),
     });
     const filled = await fillPool(ctx, readPool(ctx.stateDir, p.key)!, image.id, settings.maxWarm, settings.warmTtlSeconds);
     const gone = filled.started > 0 ? await dropVanished(ctx, p.key) : [];

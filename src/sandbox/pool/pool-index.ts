@@ -28,6 +28,8 @@ export interface PoolRecord {
   target: number;
   /** The plan's container spec without per-run fields (name, command, terminal, session labels). */
   spec: ContainerSpec;
+  /** Supplementary groups warm containers get (see warmGroupsFor in pool-key.ts). */
+  group_add: string[];
   /** ISO time of the last `mino pool warm`. */
   updated_at: string;
 }

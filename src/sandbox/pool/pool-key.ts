@@ -23,7 +23,7 @@ const PER_RUN_FIELDS = new Set<keyof ContainerSpec>(['name', 'command', 'interac
 /** Spec fields the pool knows how to prepare in advance; any other field makes a plan unpoolable. */
 const POOLABLE_FIELDS = new Set<string>([
   'image', 'command', 'name', 'labels', 'workdir', 'network', 'capDrop', 'capAdd', 'securityOpt', 'pidsLimit', 'ulimits',
-  'readOnly', 'tmpfs', 'mounts', 'env', 'pullNever', 'userns', 'uidMap', 'gidMap', 'user', 'hostname', 'init',
+  'readOnly', 'tmpfs', 'mounts', 'env', 'pullNever', 'userns', 'uidMap', 'gidMap', 'user', 'groupAdd', 'hostname', 'init',
   'interactive', 'tty', 'autoRemove', 'stopTimeout',
 ]);
 
@@ -79,15 +79,15 @@ function canonical(value: unknown): unknown {
 }
 
 /**
- * Why warm containers of an image whose user is `user` (its `Config.User`) would not behave like
- * cold ones, or undefined. Podman 4.3 gives the main process of a container whose image names a
- * numeric non-root user (`USER 1000`) that user's group as a supplementary group, but not a
- * `podman exec` in it: `id` would differ. Named users (mino-base's `developer`) and root are fine.
+ * The supplementary groups a warm container is started with so that a command `podman exec`
+ * starts in it has the groups a cold run's command has. Podman gives a container's main process
+ * its non-root user's primary group as a supplementary group, but never an exec'd process unless
+ * the container was started with `--group-add`. `imageUser` is the uid mino knows the image runs
+ * as (mino images: 1000, whose group is 1000), `configUser` the image's `Config.User`. A problem
+ * (not poolable) when the image runs as a user whose group mino does not know.
  */
-export function imageUserProblem(user: string): string | undefined {
-  const uid = user.split(':')[0] ?? '';
-  if (/^[0-9]+$/.test(uid) && uid !== '0') {
-    return `the image runs as numeric user ${user}, and podman does not give a command started in a running container the supplementary group a new container's command gets`;
-  }
-  return undefined;
+export function warmGroupsFor(imageUser: number | undefined, configUser: string): { groups: string[] } | { problem: string } {
+  if (imageUser !== undefined) return { groups: imageUser === 0 ? [] : [String(imageUser)] };
+  if (configUser === '' || configUser === 'root' || /^0(:0)?$/.test(configUser)) return { groups: [] };
+  return { problem: `the image runs as user ${configUser}, whose group mino does not know, and a command started in a running container would lack the supplementary group a new container's command gets` };
 }

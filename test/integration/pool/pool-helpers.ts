@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunAs } from '../../helpers/run-mino.js';
-import { TEST_LABEL, TEST_RUN } from '../../helpers/test-env.js';
+import { TEST_IMAGE, TEST_LABEL, TEST_RUN } from '../../helpers/test-env.js';
 import { expect } from 'vitest';
 import type { PoolStatus } from '../../../src/app/pool/pool-status.js';
 import { buildMinoLikeImage, hex, podmanAs, type Sandbox } from '../../helpers/sandbox.js';
@@ -68,6 +68,21 @@ export function buildNamedUserImage(as: RunAs): string {
   const dir = mkdtempSync(join(tmpdir(), 'mino-pool-image-'));
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, 'Containerfile'), `FROM ${base}\nUSER developer\nLABEL ${TEST_LABEL}=${TEST_RUN}\n`, { mode: 0o644 });
+  try {
+    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
+    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
+/** The busybox test image with `USER user`, not named like a mino image (mino does not know its group). */
+export function buildUserImage(as: RunAs, user: string): string {
+  const tag = `localhost/mino-test-user-${hex(8)}:latest`;
+  const dir = mkdtempSync(join(tmpdir(), 'mino-pool-image-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'Containerfile'), `FROM ${TEST_IMAGE}\nUSER ${user}\nLABEL ${TEST_LABEL}=${TEST_RUN}\n`, { mode: 0o644 });
   try {
     const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
     if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);

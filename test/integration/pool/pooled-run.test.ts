@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { IS_ROOT, ROOTLESS_USER, uidOf } from '../../helpers/test-env.js';
-import { MODES, Sandbox, buildMinoLikeImage, modeLabel } from '../../helpers/sandbox.js';
-import { buildNamedUserImage, eventually, minoPid, poolStatus, sandboxContainers, waitForPool, writePoolConfig } from './pool-helpers.js';
+import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
+import { buildNamedUserImage, buildUserImage, eventually, minoPid, poolStatus, sandboxContainers, waitForPool, writePoolConfig } from './pool-helpers.js';
 import { chownSync } from 'node:fs';
 
 requirePrerequisites();
@@ -17,7 +17,7 @@ requirePrerequisites();
  * composed image (home volume, uid 1000), so both modes run in seconds.
  */
 const PROBE = [
-  'id', 'env | sort', 'cat /proc/self/mounts', 'grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status',
+  'id', 'env | sort', 'sort /proc/self/mounts', 'grep -E "^(Groups|Cap|NoNewPrivs|Seccomp)" /proc/self/status',
   'ulimit -a', 'pwd', 'umask', 'hostname', 'ls -ld /cache/npm', 'exit 3',
 ].join('; echo ---; ');
 
@@ -118,7 +118,7 @@ for (const as of MODES) {
           out += b.toString();
           if (out.includes('ready')) resolve();
         }));
-        process.kill(minoPid(child.pid!), 'SIGTERM');
+        process.kill(as === 'rootless' && IS_ROOT ? minoPid(child.pid!) : child.pid!, 'SIGTERM');
         const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
         return { code, out };
       };
@@ -164,12 +164,12 @@ for (const as of MODES) {
     afterAll(() => sandbox.cleanup());
 
     it('bad -n, detached plans and numeric image users: one clear error, exit 2, nothing started', async () => {
-      const numeric = buildMinoLikeImage(as, { entrypoint: true });
+      const numeric = buildUserImage(as, '1000');
       const cases: [string[], RegExp][] = [
         [['-n', '0'], /^Error: Invalid -n 0: the number of warm containers must be at least 1\nHint: /m],
         [['-n', 'many'], /^Error: Invalid -n 'many': not a whole number\nHint: /m],
         [['-n', '1', '-d'], /^Error: This run cannot be kept warm: a detached session/m],
-        [['-n', '1', '--image', numeric], /^Error: This run cannot be kept warm: the image runs as numeric user 1000/m],
+        [['-n', '1', '--image', numeric], /^Error: This run cannot be kept warm: the image runs as user 1000, whose group mino does not know/m],
       ];
       for (const [args, message] of cases) {
         const r = await sandbox.mino(['pool', 'warm', '-p', project, '--network', 'none', ...args]);
@@ -185,11 +185,13 @@ for (const as of MODES) {
       const r = await sandbox.mino(['pool', 'status']);
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toMatch(/^Error: Invalid \[pool\] configuration: min_warm \(5\) is above max_warm \(3\)\nHint: /m);
-      writePoolConfig(sandbox, { warm_ttl: -5 });
-      const ttl = await sandbox.mino(['pool', 'status']);
-      expect(ttl.exitCode).toBe(2);
-      expect(ttl.stderr).toMatch(/pool\.warm_ttl/);
       writePoolConfig(sandbox, {});
+      for (const [key, value] of [['pool.warm_ttl', '-5'], ['pool.max_warm', '0'], ['pool.min_warm', 'many']]) {
+        const r = await sandbox.mino(['config', 'set', key!, '--', value!]);
+        expect(r.exitCode, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(new RegExp(`^Error: .*${key!.replace('.', '\\.')}.*\nHint: `, 'm'));
+      }
+      expect(readFileSync(join(sandbox.env.XDG_CONFIG_HOME as string, 'mino', 'config.toml'), 'utf8')).toBe('[pool]\n');
     });
   });
 }

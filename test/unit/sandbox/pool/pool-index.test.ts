@@ -21,7 +21,7 @@ const entry = (n: string, expires: number) => ({ name: `mino.warm.aaaaaaaaaaaa.$
 describe('pool index', () => {
   it('lists warm entries oldest first and sweeps the expired ones', () => {
     const dir = stateDir();
-    writePool(dir, { key: KEY, project_dir: '/p', image: 'img', target: 3, spec: { image: 'img', command: [] }, updated_at: '' });
+    writePool(dir, { key: KEY, project_dir: '/p', image: 'img', target: 3, spec: { image: 'img', command: [] }, group_add: [], updated_at: '' });
     addWarmEntry(dir, KEY, entry('0000000b', 2000));
     addWarmEntry(dir, KEY, entry('0000000a', 1500));
     addWarmEntry(dir, KEY, entry('0000000c', 1000 + CLAIM_MARGIN_SECONDS));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRunPlan } from '../../../../src/launch/run-plan.js';
-import { poolabilityOf, poolKeyOf } from '../../../../src/sandbox/pool/pool-key.js';
+import { poolabilityOf, poolKeyOf, warmGroupsFor } from '../../../../src/sandbox/pool/pool-key.js';
 import { warmSpecOf } from '../../../../src/sandbox/pool/warm-spec.js';
 import { LABEL_POOL, isWarmContainer } from '../../../../src/session/session-labels.js';
 import { typicalInput } from '../../launch/plan-input.js';
@@ -65,5 +65,23 @@ describe('pool key', () => {
     expect(warm.labels).not.toHaveProperty('io.mino.owner-pid');
     expect(isWarmContainer({ name: warm.name!, labels: warm.labels! })).toBe(true);
     expect(isWarmContainer({ name: 'mino-pool-x', labels: warm.labels! })).toBe(false);
+  });
+});
+
+describe('warm groups', () => {
+  it('adds the image user\'s group for mino images, nothing for root, refuses unknown users', () => {
+    expect(warmGroupsFor(1000, 'developer')).toEqual({ groups: ['1000'] });
+    expect(warmGroupsFor(0, '')).toEqual({ groups: [] });
+    expect(warmGroupsFor(undefined, '')).toEqual({ groups: [] });
+    expect(warmGroupsFor(undefined, '0:0')).toEqual({ groups: [] });
+    expect(warmGroupsFor(undefined, '1000')).toEqual({ problem: expect.stringMatching(/user 1000, whose group mino does not know/) });
+    expect(warmGroupsFor(undefined, 'app')).toMatchObject({ problem: expect.any(String) });
+  });
+
+  it('puts them on the warm container only (--group-add), not in the key', () => {
+    const plan = buildRunPlan(typicalInput());
+    const warm = warmSpecOf(plan.spec, poolKeyOf(plan.spec), 600, new Date(), ['1000']);
+    expect(warm.groupAdd).toEqual(['1000']);
+    expect(plan.spec.groupAdd).toBeUndefined();
   });
 });
