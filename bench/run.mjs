@@ -53,7 +53,8 @@ check(['podman', 'image', 'exists', IMAGE]);
 
 /** Raw podman argv equal to what mino runs, from `mino run --dry-run`, with a fresh name per call. */
 function rawPodman(network) {
-  const line = check([process.execPath, mino, 'run', '--dry-run', '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']).trim();
+  // The first line (the second is the warm pool's verdict, a shell comment).
+  const line = check([process.execPath, mino, 'run', '--dry-run', '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']).split('\n')[0].trim();
   // The dry-run line is shell-quoted; labels and paths here contain no spaces.
   const argv = line.split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
   const at = argv.indexOf('--name');

@@ -46,7 +46,8 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
     io.print(formatPlanLine(plan));
-    if (req.warmPool === undefined) io.say(poolVerdict(ctx.stateDir, plan, pool).message);
+    // A shell comment, so the output stays a command line one can paste.
+    if (req.warmPool === undefined) io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
     return 0;
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
