@@ -375,4 +375,11 @@ export interface ContainerRuntime {
    * command runs on; mino then forwards the signal itself.
    */
   execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number>;
+  /**
+   * Path, on this machine, of the file the engine rewrites whenever an image is added, removed or
+   * tagged (containers/storage's `<driver>-images/images.json`): its modification time tells
+   * whether an image reference may point elsewhere than when it was last inspected, without a
+   * podman call. Undefined when the store is not on this machine (OrbStack) or unknown.
+   */
+  imageStoreIndexPath(): Promise<string | undefined>;
 }

@@ -477,6 +477,13 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
+  /** What `imageStoreIndexPath` returns (tests point it at a file of their own). */
+  imageStoreIndex: string | undefined;
+
+  imageStoreIndexPath(): Promise<string | undefined> {
+    return this.call('imageStoreIndexPath', [], () => this.imageStoreIndex);
+  }
+
   execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
     return this.call('execSession', [id, command, options], () => {
       const c = this.container(id);

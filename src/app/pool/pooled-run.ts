@@ -6,7 +6,7 @@ import { STOP_TIMEOUT_SECONDS } from '../../config/defaults.js';
 import { executePlan, type Execution, type SignalSource } from '../../launch/execute-plan.js';
 import type { RunPlan } from '../../launch/run-plan.js';
 import { bumpCounters } from '../../sandbox/sandbox-counters.js';
-import { claimWarmEntry, readPool, removeWarmEntry, warmEntries, type WarmEntry } from '../../sandbox/pool/pool-index.js';
+import { claimWarmEntry, imageStoreUnchangedSince, readPool, removeWarmEntry, warmEntries, type WarmEntry } from '../../sandbox/pool/pool-index.js';
 import { poolabilityOf } from '../../sandbox/pool/pool-key.js';
 import { EXEC_WRAPPER_SCRIPT } from '../../sandbox/pool/pool-scripts.js';
 import type { PoolSettings } from '../../sandbox/pool/pool-settings.js';
@@ -16,9 +16,10 @@ import { spawnRefill } from './pool-refill-spawn.js';
 /**
  * `mino run` with the warm pool: a run whose plan matches a warm container (same pool key, same
  * image ID) claims it and runs its command there with `podman exec`; any other run starts cold
- * with `podman run`, as without a pool. Podman calls of a warm start: `podman rename` (the claim,
- * atomic in the engine) and `podman image inspect` side by side, then `podman exec`; the used
- * container is removed and the pool topped up by a detached `mino __pool-refill` afterwards.
+ * with `podman run`, as without a pool. Podman calls of a warm start: `podman exec`, with
+ * `podman rename` to the session's container name alongside; `podman image inspect` before the
+ * exec only when the engine's image store changed since the warm container's image ID was read.
+ * The used container is removed and the pool topped up by a detached `mino __pool-refill` afterwards.
  */
 
 /** How a run uses the pool. */
@@ -134,14 +135,19 @@ function mtimeOf(path: string): number | undefined {
  * exec (by container ID), so it costs no time.
  */
 async function runWarm(ctx: SessionContext, plan: RunPlan, key: string, warm: WarmEntry[], use: PoolUse, signals?: SignalSource): Promise<Execution | undefined> {
+  const store = readPool(ctx.stateDir, key)?.image_store;
   for (const entry of warm) {
     if (!claimWarmEntry(ctx.stateDir, key, entry.name)) continue;
     const renamed = ctx.runtime.renameContainer(entry.id, plan.containerName).catch((err: unknown) => {
       log.warn('could not rename the warm container', { container: entry.name, error: String(err) });
       return false;
     });
-    const image = await ctx.runtime.imageInspect(plan.image).catch(() => undefined);
-    if (image?.id !== entry.image_id) {
+    // No image added, removed or tagged since the warm container's image ID was read: the
+    // reference still names it, and podman need not be asked.
+    const imageId = imageStoreUnchangedSince(store, entry.verified_at)
+      ? entry.image_id
+      : (await ctx.runtime.imageInspect(plan.image).catch(() => undefined))?.id;
+    if (imageId !== entry.image_id) {
       // The image was rebuilt since the pool was warmed: never serve the old one.
       log.info('warm container started from another image; starting cold', { container: entry.name });
       for (const other of warm) if (other.image_id === entry.image_id) removeWarmEntry(ctx.stateDir, key, other.name);

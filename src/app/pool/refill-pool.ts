@@ -3,7 +3,7 @@ import { log } from '../../common/logger.js';
 import { readPool } from '../../sandbox/pool/pool-index.js';
 import { poolKeyOf } from '../../sandbox/pool/pool-key.js';
 import type { SessionContext } from '../session-context.js';
-import { fillPool, withPoolLock } from './start-warm.js';
+import { currentImage, fillPool, withPoolLock } from './start-warm.js';
 
 /** Options of the background refill. */
 export interface RefillOptions {
@@ -25,12 +25,12 @@ export async function refillPool(ctx: SessionContext, key: string, options: Refi
     await withPoolLock(ctx.stateDir, async () => {
       const record = readPool(ctx.stateDir, key);
       if (!record || poolKeyOf(record.spec) !== key) return;
-      const image = await ctx.runtime.imageInspect(record.image);
+      const image = await currentImage(ctx, record.image);
       if (!image) {
         log.warn('pool image is gone; not refilling', { key, image: record.image });
         return;
       }
-      const result = await fillPool(ctx, record, image.id, options.maxWarm, options.ttlSeconds);
+      const result = await fillPool(ctx, record, image, options.maxWarm, options.ttlSeconds);
       log.info('pool refilled', { key, ...result });
     });
   } catch (err) {

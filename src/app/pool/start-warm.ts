@@ -16,6 +16,13 @@ import { mkdirSync } from 'node:fs';
  */
 
 /** Runs `fn` holding the pool lock of this state directory (waits for a refill in progress). */
+/** The image ID `ref` names now, and the time just before it was asked (see WarmEntry.verified_at). */
+export async function currentImage(ctx: SessionContext, ref: string): Promise<{ id: string; user: string; verifiedAt: number } | undefined> {
+  const verifiedAt = Date.now();
+  const facts = await ctx.runtime.imageInspect(ref);
+  return facts && { id: facts.id, user: facts.user, verifiedAt };
+}
+
 export async function withPoolLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(poolRoot(stateDir), { recursive: true, mode: 0o700 });
   return withFileLockAsync(poolLockPath(stateDir), fn, { what: 'the warm pool', timeoutMs: 10 * 60_000, pollMs: 100 });
@@ -48,7 +55,8 @@ export interface FillResult {
  * without going over `maxWarm` warm containers in all pools. Each start is counted in the
  * sandbox counters. A container that fails to start stops the fill with its error.
  */
-export async function fillPool(ctx: SessionContext, record: PoolRecord, imageId: string, maxWarm: number, ttlSeconds: number): Promise<FillResult> {
+export async function fillPool(ctx: SessionContext, record: PoolRecord, image: { id: string; verifiedAt: number }, maxWarm: number, ttlSeconds: number): Promise<FillResult> {
+  const imageId = image.id;
   const now = (): number => Math.floor(Date.now() / 1000);
   let live = warmEntries(ctx.stateDir, record.key, now());
   const stale = live.filter((e) => e.image_id !== imageId);
@@ -65,7 +73,9 @@ export async function fillPool(ctx: SessionContext, record: PoolRecord, imageId:
     const begin = Date.now();
     const spec = warmSpecOf(record.spec, record.key, ttlSeconds, new Date(begin), record.group_add ?? []);
     const id = await ctx.runtime.run(spec);
-    const entry: WarmEntry = { name: spec.name as string, id, image_id: imageId, expires_at: Math.floor(begin / 1000) + ttlSeconds, created_at: begin };
+    const entry: WarmEntry = {
+      name: spec.name as string, id, image_id: imageId, verified_at: image.verifiedAt, expires_at: Math.floor(begin / 1000) + ttlSeconds, created_at: begin,
+    };
     addWarmEntry(ctx.stateDir, record.key, entry);
     started++;
     try {

@@ -9,7 +9,7 @@ import { prepareCaches } from '../prepare-caches.js';
 import { prepareVolumes } from '../prepare-volumes.js';
 import type { RunIo } from '../run-request.js';
 import type { SessionContext } from '../session-context.js';
-import { dropVanished, fillPool, withPoolLock } from './start-warm.js';
+import { currentImage, dropVanished, fillPool, withPoolLock } from './start-warm.js';
 
 /**
  * Use case `mino pool warm -n N [run flags…]`: keeps N containers warm for exactly the plan that
@@ -31,7 +31,7 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
     io.say(`Note: -n ${count} is above pool.max_warm (${settings.maxWarm}); keeping ${settings.maxWarm} warm`);
     target = settings.maxWarm;
   }
-  const image = await ctx.runtime.imageInspect(plan.image);
+  const image = await currentImage(ctx, plan.image);
   if (!image) throw (await explainStartFailure(ctx.runtime, plan)) ?? new MinoError(`Image ${plan.image} is not available locally`);
   const groups = warmGroupsFor(plan.identity.imageUser, image.user);
   if ('problem' in groups) {
@@ -42,11 +42,13 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
   await prepareVolumes(ctx, plan, io.say);
   await prepareCaches(ctx, plan.caches, io.say);
 
+  const store = await ctx.runtime.imageStoreIndexPath().catch(() => undefined);
   const result = await withPoolLock(ctx.stateDir, async () => {
     writePool(ctx.stateDir, {
-      key: p.key, project_dir: plan.projectDir, image: plan.image, target, spec: poolSpecOf(plan.spec), group_add: groups.groups, updated_at: new Date().toISOString(),
+      key: p.key, project_dir: plan.projectDir, image: plan.image, target, spec: poolSpecOf(plan.spec), group_add: groups.groups,
+      ...(store === undefined ? {} : { image_store: store }), updated_at: new Date().toISOString(),
     });
-    const filled = await fillPool(ctx, readPool(ctx.stateDir, p.key)!, image.id, settings.maxWarm, settings.warmTtlSeconds);
+    const filled = await fillPool(ctx, readPool(ctx.stateDir, p.key)!, image, settings.maxWarm, settings.warmTtlSeconds);
     const gone = filled.started > 0 ? await dropVanished(ctx, p.key) : [];
     return { ...filled, gone };
   });

@@ -168,6 +168,12 @@ export class PodmanRuntime implements ContainerRuntime {
     return this.podman.inherit(execArgs(id, command, options), { detached: options.ownProcessGroup ?? false });
   }
 
+  async imageStoreIndexPath(): Promise<string | undefined> {
+    const { graphRoot, storageDriver } = this.store ? { graphRoot: this.store.graphRoot, storageDriver: this.store.driver } : await this.info();
+    if (!graphRoot.startsWith('/') || !/^[a-z0-9_]+$/.test(storageDriver)) return undefined;
+    return `${graphRoot.replace(/\/+$/, '')}/${storageDriver}-images/images.json`;
+  }
+
   async imageExists(image: string): Promise<boolean> {
     const args = ['image', 'exists', validateImageRef(image)];
     const result = await this.podman.capture(args);

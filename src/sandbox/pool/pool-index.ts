@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write.js';
 import { errnoCode } from '../../common/errno.js';
@@ -30,6 +30,8 @@ export interface PoolRecord {
   spec: ContainerSpec;
   /** Supplementary groups warm containers get (see warmGroupsFor in pool-key.ts). */
   group_add: string[];
+  /** The engine's image store index (ContainerRuntime.imageStoreIndexPath), when known. */
+  image_store?: string;
   /** ISO time of the last `mino pool warm`. */
   updated_at: string;
 }
@@ -42,6 +44,8 @@ export interface WarmEntry {
   id: string;
   /** ID of the image it was started from. */
   image_id: string;
+  /** Milliseconds since the epoch just before that ID was read from the engine. */
+  verified_at?: number;
   /** Seconds since the epoch at which it removes itself. */
   expires_at: number;
   /** Milliseconds since the epoch it was started. */
@@ -171,4 +175,18 @@ export function claimWarmEntry(stateDir: string, key: string, name: string): boo
   }
   unlinkQuiet(target);
   return true;
+}
+
+/**
+ * True when the engine's image store index at `path` (ContainerRuntime.imageStoreIndexPath) has
+ * not changed since `since` (ms): no image was added, removed or tagged, so an image reference
+ * still names the image ID read then. False when either is unknown or the file cannot be read.
+ */
+export function imageStoreUnchangedSince(path: string | undefined, since: number | undefined): boolean {
+  if (path === undefined || since === undefined) return false;
+  try {
+    return statSync(path).mtimeMs < since;
+  } catch {
+    return false;
+  }
 }

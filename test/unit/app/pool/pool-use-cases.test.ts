@@ -144,3 +144,34 @@ describe('warm pool use cases (fake runtime)', () => {
     expect(poolStatus(ctx.stateDir, use.settings)).toMatchObject({ warm_total: 0, pools: [] });
   });
 });
+
+describe('warm start without asking podman for the image', () => {
+  it('skips the image check while the image store is unchanged, and asks again once it changed', async () => {
+    const { utimesSync, writeFileSync } = await import('node:fs');
+    const root = mkdtempSync(join(tmpdir(), 'mino-pool-store-'));
+    try {
+      mkdirSync(join(root, 'proj'));
+      const state = join(root, 'state');
+      const engine = new FakeRuntime();
+      engine.addImage(IMAGE);
+      engine.imageStoreIndex = join(root, 'images.json');
+      writeFileSync(engine.imageStoreIndex, '[]');
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(engine.imageStoreIndex, old, old);
+      const ctx: SessionContext = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+      const use: PoolUse = { settings: { ...DEFAULT_POOL_SETTINGS }, fresh: false, refill: () => undefined };
+      const plan = (name: string): RunPlan => buildRunPlan(typicalInput({ sessionName: name, projectDir: join(root, 'proj'), homeDir: '/home/alice', stateKey: ctx.stateKey, stdinIsTty: false }));
+      await warmPool(ctx, plan('w'), 2, use.settings, { say: () => undefined, print: () => undefined });
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('a'), use);
+      expect(engine.callNames()).toEqual(['renameContainer', 'execSession']);
+      // An image was tagged meanwhile: the reference may name another image now.
+      utimesSync(engine.imageStoreIndex, new Date(), new Date());
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('b'), use);
+      expect(engine.callNames()).toEqual(['renameContainer', 'imageInspect', 'execSession']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
