@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
 import { networkBench, networkRows } from './network.mjs';
 import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
+import { pooledVsCold, poolStatusMany } from './pool.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -54,7 +55,8 @@ check(['podman', 'image', 'exists', IMAGE]);
 
 /** Raw podman argv equal to what mino runs, from `mino run --dry-run`, with a fresh name per call. */
 function rawPodman(network) {
-  const line = check([process.execPath, mino, 'run', '--dry-run', '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']).trim();
+  // The first line (the second is the warm pool's verdict, a shell comment).
+  const line = check([process.execPath, mino, 'run', '--dry-run', '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']).split('\n')[0].trim();
   // The dry-run line is shell-quoted; labels and paths here contain no spaces.
   const argv = line.split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
   const at = argv.indexOf('--name');
@@ -160,6 +162,7 @@ try {
     { name: 'dist/mino stats -f json (1,000 sessions)', argv: [binary, 'stats', '-f', 'json'], env: { ...env, XDG_STATE_HOME: manyState } },
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
   ], { runs, warmup });
+  const poolStatus1000 = poolStatusMany({ repo, runs, warmup, env, stateHome: manyState, binary });
   const bridge = runPair('bridge');
   const none = runPair('none');
   // These two depend on the engine's shared image store: a failure (another process removing
@@ -175,6 +178,8 @@ try {
   };
   const composed = attempt('composed_hit', composedPair);
   const cacheList = attempt('cache_list_200', () => cacheListMany(200));
+  const pooledRootful = attempt('pool_rootful', () => pooledVsCold('rootful', { repo, runs, warmup }));
+  const pooledRootless = process.getuid?.() === 0 ? attempt('pool_rootless', () => pooledVsCold('rootless', { repo, runs, warmup })) : { skipped: 'run the bench as root for the rootless figures' };
   const size = statSync(binary).size;
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
   const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
@@ -194,6 +199,9 @@ try {
         cpu_ratio: cpuRatio(stats1000, node0c), target_ratio: 1.6,
       },
       cache_list_200: cacheList,
+      pool_rootful: pooledRootful,
+      pool_rootless: pooledRootless,
+      pool_status_1000: poolStatus1000,
       binary: {
         size_bytes: size,
         size_mib: round(size / 2 ** 20),
@@ -227,6 +235,10 @@ try {
     ['(l) stats 1,000 vs node -e 0', stats1000.median_ms, node0c.median_ms, report.results.stats_1000.ratio, 1.6],
     ['(m) dist/mino stats 1,000 vs node', binStats1000.median_ms, node0c.median_ms, report.results.stats_1000.binary_ratio, 1.6],
   ];
+  rows.push(['(l) pool status 1,000 vs node', poolStatus1000.mino.median_ms, poolStatus1000.node.median_ms, poolStatus1000.ratio, 1.6]);
+  for (const [mode, r] of [['rootful', pooledRootful], ['rootless', pooledRootless]]) {
+    if (r && r.pooled) rows.push([`(m) run warm vs cold, ${mode}`, r.pooled.median_ms, r.cold.median_ms, r.ratio, 0.6]);
+  }
   if (!cacheList.error) rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
   const b = report.results.binary;
   rows.push(

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import type { RunConfig } from '../config/run-config.js';
 import type { BuildEvent } from '../image/build-output.js';
 import type { CredentialFlags } from './gather-credentials.js';
+import type { PoolSettings } from '../sandbox/pool/pool-settings.js';
 
 /** What the user asked `mino run` for: CLI flags, already parsed, and the loaded configuration. */
 export interface RunRequest {
@@ -41,6 +42,12 @@ export interface RunRequest {
   config?: RunConfig;
   command: string[];
   dryRun: boolean;
+  /** `--fresh`: a new container, never a warm one from the pool. */
+  fresh?: boolean;
+  /** The `[pool]` settings (default: seed 004's). */
+  pool?: PoolSettings;
+  /** `mino pool warm -n N`: warm N containers for this plan instead of running it. */
+  warmPool?: number;
 }
 
 /** Where `run` writes its own messages (never stdout: that belongs to the command). */

@@ -23,6 +23,9 @@ import { chooseNetwork, egressDryRunLines, egressPlanFor, networkInputs, reportS
 import type { EgressPlan } from '../network/egress-plan.js';
 import { startSessionEgress, type EgressStarter } from '../network/session-egress.js';
 import { selfArgv } from '../common/self-argv.js';
+import { executeWithPool, poolVerdict, type PoolUse } from './pool/pooled-run.js';
+import { warmPool } from './pool/warm-pool.js';
+import { DEFAULT_POOL_SETTINGS } from '../sandbox/pool/pool-settings.js';
 
 /**
  * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
@@ -60,13 +63,17 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
   const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
+  const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false };
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
     if (plan.network.egress) for (const line of egressDryRunLines(plan.network.egress)) io.print(line);
     io.print(formatPlanLine(plan));
+    // A shell comment, so the output stays a command line one can paste.
+    if (req.warmPool === undefined) io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
     return 0;
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
+  if (req.warmPool !== undefined) return warmPool(ctx, plan, req.warmPool, pool.settings, io);
 
   // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
   //    while the container starts (detached) or runs (attached).
@@ -91,7 +98,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
         ownerPid: facts.pid, rootless: facts.rootless, self: selfArgv(),
       },
     } : undefined;
-    return await execute(ctx, plan, req, io, signals, egress);
+    return await execute(ctx, plan, req, io, signals, egress, pool);
   } finally {
     await opened?.close();
     for (const line of await housekeeping) io.say(line);
@@ -152,12 +159,12 @@ function chooseImage(ctx: SessionContext, req: RunRequest, facts: HostFacts, io:
 }
 
 /** Starts the container and records what happened (failures included); returns mino's exit code. */
-async function execute(ctx: SessionContext, plan: RunPlan, req: RunRequest, io: RunIo, signals: SignalSource | undefined, egress: EgressDeps | undefined): Promise<number> {
+async function execute(ctx: SessionContext, plan: RunPlan, req: RunRequest, io: RunIo, signals: SignalSource | undefined, egress: EgressDeps | undefined, pool: PoolUse): Promise<number> {
   if (plan.attached) recordRunning(ctx, plan, undefined);
   if ((plan.spec.uidMap?.length ?? 0) > 1 && disableIdmappedLowerLayers()) {
     log.info('turned off idmapped lower layers of rootful podman (they fail for split id maps)');
   }
-  const outcome = await executePlan(ctx.runtime, plan, signals, egress).catch(async (err: unknown) => {
+  const outcome = await executeWithPool(ctx, plan, pool, signals, egress).catch(async (err: unknown) => {
     const explained = err instanceof EgressStartError ? err.cause : (await explainStartFailure(ctx.runtime, plan)) ?? (err as Error);
     recordFailed(ctx, plan, explained, err instanceof EgressStartError ? err.exitCode : undefined);
     throw explained;

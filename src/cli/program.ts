@@ -23,6 +23,7 @@ import { registerCompletions } from './commands/completions.js';
 import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
 import { registerTrust } from './commands/trust.js';
+import { registerPool } from './commands/pool.js';
 import { addConfigOptions } from './config-options.js';
 
 /** Builds the commander program with every command registered. */
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerConfig(program);
   registerTrust(program);
+  registerPool(program, buildProgram);
   registerCompletions(program);
   registerEgressProxy(program);
   registerSweep(program);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { spawn as spawnChild } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Options, Result, ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
@@ -156,11 +157,15 @@ export async function execCapture(argv: readonly string[], options: ExecOptions 
   return toExecResult(argv, options, await child);
 }
 
-/** Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code. */
-export async function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> = {}): Promise<number> {
+/**
+ * Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code.
+ * With `detached`, it runs in a process group of its own: a Ctrl-C on the terminal reaches this
+ * process only, which decides what the program gets.
+ */
+export async function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> & { detached?: boolean } = {}): Promise<number> {
   const [file, args] = split(argv);
   const { execa } = await loadExeca();
-  const child = execa(file, args, { ...baseOptions(options), stdio: 'inherit' });
+  const child = execa(file, args, { ...baseOptions(options), stdio: 'inherit', ...(options.detached ? { detached: true } : {}) });
   killOnAbort(child, options.signal);
   return toExecResult(argv, options, await child).exitCode;
 }
@@ -240,4 +245,20 @@ export async function execPipe(
     source: toExecResult(source, options, sourceResult),
     target: toExecResult(target, options, targetResult),
   };
+}
+
+/**
+ * Starts a program that outlives this process: its own session, no stdio, not waited for (mino's
+ * background pool refill). Returns its PID, or undefined when it could not be started.
+ */
+export function spawnDetached(argv: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): number | undefined {
+  const [file, args] = split(argv);
+  try {
+    const child = spawnChild(file, args, { detached: true, stdio: 'ignore', env: options.env ?? process.env });
+    child.on('error', () => undefined);
+    child.unref();
+    return child.pid;
+  } catch {
+    return undefined;
+  }
 }

@@ -170,6 +170,12 @@ function build() {
     home: table({
       enabled: key(z.boolean(), true, 'persistent per-project home volume'),
     }),
+    pool: table({
+      enabled: key(z.boolean(), true, 'serve runs from warm containers (mino pool warm) and refill them'),
+      min_warm: key(int(1, 100), 2, 'warm containers mino pool warm keeps when -n is not given'),
+      max_warm: key(int(1, 100), 10, 'most warm containers, all pools together'),
+      warm_ttl: key(int(10, 86400), 600, 'seconds an unused warm container lives before it removes itself'),
+    }),
   });
 }
 

@@ -79,6 +79,8 @@ export interface ContainerSpec {
   /** `--gidmap CONTAINER:HOST:SIZE` values. */
   gidMap?: string[];
   user?: string;
+  /** Supplementary groups of the container's processes (`--group-add`), `podman exec`s included. */
+  groupAdd?: string[];
   hostname?: string;
   /** Run a tiny init as PID 1 so signals reach the command and `stop` is prompt. */
   init?: boolean;
@@ -95,6 +97,8 @@ export interface ContainerSpec {
    * replace podman's configured ones, so callers pass those too (src/host/oci-hooks-dirs.ts).
    */
   hooksDirs?: string[];
+  /** File podman writes the container ID to once the container exists (`--cidfile`; must not exist yet). */
+  cidFile?: string;
 }
 
 /** A podman volume as reported by `podman volume ls/inspect`. */
@@ -408,4 +412,25 @@ export interface ContainerRuntime {
    * printed nothing, or when the container is gone.
    */
   lastOutputAt(id: string): Promise<Date | undefined>;
+
+  // pool
+  /**
+   * Renames a container (`podman rename`), running or not. The engine does it atomically: of two
+   * callers renaming the same container, exactly one succeeds. Resolves false when the container
+   * no longer exists under `id` (another caller won, or it expired); other failures throw.
+   */
+  renameContainer(id: string, newName: string): Promise<boolean>;
+  /**
+   * Like {@link exec}, and with `ownProcessGroup` podman runs in a process group of its own, so a
+   * Ctrl-C meant for mino does not end `podman exec` (which does not forward signals) while the
+   * command runs on; mino then forwards the signal itself.
+   */
+  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number>;
+  /**
+   * Path, on this machine, of the file the engine rewrites whenever an image is added, removed or
+   * tagged (containers/storage's `<driver>-images/images.json`): its modification time tells
+   * whether an image reference may point elsewhere than when it was last inspected, without a
+   * podman call. Undefined when the store is not on this machine (OrbStack) or unknown.
+   */
+  imageStoreIndexPath(): Promise<string | undefined>;
 }

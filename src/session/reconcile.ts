@@ -1,6 +1,6 @@
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { isActive, type SessionRecord, type SessionStatus } from './session-record.js';
-import { CONTAINER_NAME_PREFIX, LABEL_OWNER_PID, LABEL_POOL, LABEL_SESSION, LABEL_STATE } from './session-labels.js';
+import { CONTAINER_NAME_PREFIX, LABEL_OWNER_PID, LABEL_SESSION, LABEL_STATE, isWarmContainer } from './session-labels.js';
 
 /**
  * Reconciliation of session files with podman: pure decisions, no I/O. Given the session
@@ -127,8 +127,9 @@ export function planReconcile(
   }
   const orphans: Orphan[] = [];
   for (const c of containers) {
-    // Warm pool containers are the pool's to expire, not orphans.
-    if (c.labels[LABEL_STATE] !== stateKey || accounted.has(c.id) || c.labels[LABEL_POOL] !== undefined) continue;
+    if (c.labels[LABEL_STATE] !== stateKey || accounted.has(c.id)) continue;
+    // Unclaimed warm pool containers are the pool's (they expire by themselves), not orphans.
+    if (isWarmContainer(c)) continue;
     const pid = ownerPidOf(c);
     orphans.push({ container: c, sessionName: c.labels[LABEL_SESSION], ownerDead: pid === undefined || !alive(pid) });
   }

@@ -28,10 +28,25 @@ export const LABEL_MODE = 'io.mino.mode';
 export const LABEL_STATE = 'io.mino.state';
 
 /**
- * Pool key of a warm container (seed 004's warm pool): such containers belong to the pool, which
- * expires them itself; session reconciliation, gc and the timeout sweep leave them alone.
+ * Pool key of a container started by the warm pool (src/sandbox/pool): a hash of everything that
+ * makes two containers differ. Stays on the container after a run claimed it (labels are fixed).
  */
 export const LABEL_POOL = 'io.mino.pool';
+
+/** On a warm pool container: the time (seconds since the epoch) it removes itself. */
+export const LABEL_POOL_EXPIRES = 'io.mino.pool.expires';
+
+/**
+ * Prefix of the names of warm pool containers nobody has claimed yet. The dot keeps them apart
+ * from session containers (`mino-<session>`: session names have no dots); a run claims one by
+ * renaming it to its session's container name.
+ */
+export const WARM_NAME_PREFIX = 'mino.warm.';
+
+/** True for a warm pool container not claimed by a run yet (not a session's, never an orphan). */
+export function isWarmContainer(c: { name: string; labels: Record<string, string> }): boolean {
+  return c.name.startsWith(WARM_NAME_PREFIX) && LABEL_POOL in c.labels;
+}
 
 /** Prefix of every session container name. */
 export const CONTAINER_NAME_PREFIX = 'mino-';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type {
   AttachOptions, BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
   LocalImage, RunOutput, RuntimeInfo, SecretInfo, StoreInventory, StoreLocation, VolumeInfo,
@@ -279,6 +279,7 @@ export class FakeRuntime implements ContainerRuntime {
       volumes: (spec.mounts ?? []).filter((m) => !m.source.startsWith('/')).map((m) => m.source),
     };
     if (!(exitCode !== undefined && spec.autoRemove)) this.containers.push(container);
+    if (spec.cidFile !== undefined) writeFileSync(spec.cidFile, container.id);
     return container;
   }
 
@@ -501,5 +502,33 @@ export class FakeRuntime implements ContainerRuntime {
 
   lastOutputAt(id: string): Promise<Date | undefined> {
     return this.call('lastOutputAt', [id], () => this.container(id)?.lastOutput);
+  }
+
+  // pool
+  renameContainer(id: string, newName: string): Promise<boolean> {
+    return this.call('renameContainer', [id, newName], () => {
+      const c = this.container(id);
+      if (!c) return false;
+      if (this.containers.some((x) => x !== c && x.name === newName)) {
+        throw new PodmanError(['rename'], 125, `Error: error renaming container ${c.id}: the container name "${newName}" is already in use`);
+      }
+      c.name = newName;
+      return true;
+    });
+  }
+
+  /** What `imageStoreIndexPath` returns (tests point it at a file of their own). */
+  imageStoreIndex: string | undefined;
+
+  imageStoreIndexPath(): Promise<string | undefined> {
+    return this.call('imageStoreIndexPath', [], () => this.imageStoreIndex);
+  }
+
+  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
+    return this.call('execSession', [id, command, options], () => {
+      const c = this.container(id);
+      if (!c || c.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      return 0;
+    });
   }
 }

@@ -1,10 +1,12 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readHostFacts } from '../../app/run-request.js';
 import { runSession } from '../../app/run-session.js';
 import { palette } from '../../common/terminal.js';
 import type { BuildEvent } from '../../image/build-output.js';
 import { buildProgress } from '../build-progress.js';
 import { runConfigOf } from '../../config/run-config.js';
+import { poolSettingsOf } from '../../sandbox/pool/pool-settings.js';
+import { parseWarmCount } from './pool.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
 import { isQuiet, noticeOrWarning } from '../notices.js';
@@ -57,7 +59,9 @@ export function registerRun(program: Command): void {
     .option('--save', 'with --network learn: write the destinations used into .mino.toml as network_allow')
     .option('--allow-home', 'allow / or your home directory (or a parent of it) as the project or a --volume')
     .option('--allow-system-paths', 'allow system directories (/etc, /usr, /run, /var/run, ...) as a --volume')
-    .option('--dry-run', 'print the podman command instead of running it')
+    .option('--fresh', 'start a new container even when a warm one from the pool (mino pool warm) would do')
+    .option('--dry-run', 'print the podman command instead of running it (and whether the warm pool would serve the run)')
+    .addOption(new Option('--pool-warm <n>', 'keep N containers warm for this plan instead of running it (mino pool warm)').hideHelp())
     .option('--aws', 'pass short-lived AWS credentials (aws sts; settings in [credentials.aws])')
     .option('--gcp', 'pass a GCP access token (gcloud auth print-access-token)')
     .option('--azure', 'pass an Azure access token (az account get-access-token)')
@@ -125,12 +129,15 @@ Examples:
       cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean; networkAllow: string[]; networkPreset?: string; save?: boolean;
       aws?: boolean; gcp?: boolean; azure?: boolean; allClouds?: boolean; github?: boolean; strictCredentials?: boolean;
       sshAgent?: boolean; passthrough?: boolean; sharedLogins?: boolean; agentSettings?: boolean;
+      fresh?: boolean; poolWarm?: string;
     }, cmd: Command) => {
       // A negatable flag not given leaves the decision to the configuration.
       const given = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
       const { ctx, rootless, localEngine } = sessionCli(cmd);
       const projectDir = projectDirOf(opts.project);
-      const config = runConfigOf(await loadConfigForCli(cmd, projectDir));
+      const effective = await loadConfigForCli(cmd, projectDir);
+      const config = runConfigOf(effective);
+      const pool = poolSettingsOf(effective.config.pool);
       process.exitCode = await runSession(ctx, {
         name: opts.name,
         projectDir,
@@ -161,6 +168,9 @@ Examples:
         command,
         dryRun: Boolean(opts.dryRun),
         config,
+        fresh: Boolean(opts.fresh),
+        pool,
+        ...(opts.poolWarm === undefined ? {} : { warmPool: opts.poolWarm === 'min' ? pool.minWarm : parseWarmCount(opts.poolWarm) }),
       }, readHostFacts(rootless, process.env, localEngine), {
         say: noticeOrWarning,
         print: (l) => process.stdout.write(`${l}\n`),

@@ -77,6 +77,11 @@ export class OrbStackRuntime extends PodmanRuntime {
     return new OrbStackRuntime({ ...this.options, store });
   }
 
+  /** The image store lives in the machine, not on this Mac: unknown here. */
+  override imageStoreIndexPath(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   /** Runs `orb <args>` (not inside the machine). */
   private orbCli(args: readonly string[]): Promise<ExecResult> {
     log.debug('orb', { args });

@@ -45,8 +45,10 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   for (const m of spec.uidMap ?? []) args.push('--uidmap', validateIdMap(m));
   for (const m of spec.gidMap ?? []) args.push('--gidmap', validateIdMap(m));
   if (spec.user !== undefined) args.push('--user', validateUser(spec.user));
+  for (const g of spec.groupAdd ?? []) args.push('--group-add', validateUser(g));
   if (spec.hostname !== undefined) args.push('--hostname', validateObjectName('host', spec.hostname));
   if (spec.stopTimeout !== undefined) args.push('--stop-timeout', String(spec.stopTimeout));
+  if (spec.cidFile !== undefined) args.push('--cidfile', validateMountPath('source', spec.cidFile));
   if (spec.workdir !== undefined) args.push('-w', validateMountPath('target', spec.workdir));
   if (spec.network !== undefined) args.push('--network', validateObjectName('network', spec.network));
   for (const cap of spec.capDrop ?? []) args.push('--cap-drop', cap);

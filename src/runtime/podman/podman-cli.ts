@@ -76,11 +76,14 @@ export class PodmanCli {
     if (result.exitCode !== 0 && !isNotFound(result.stderr)) throw new PodmanError(args, result.exitCode, result.stderr);
   }
 
-  /** Runs podman attached to this process's stdio; returns its exit code. */
-  inherit(args: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number> {
+  /**
+   * Runs podman attached to this process's stdio; returns its exit code. With `detached`, podman
+   * runs in a process group of its own (terminal signals reach this process only); `signal` stops it.
+   */
+  inherit(args: readonly string[], options: { signal?: AbortSignal; detached?: boolean } = {}): Promise<number> {
     log.debug('podman (attached)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(this.hostArgv(args));
-    return execInherit(argv, { env, signal: options.signal });
+    return execInherit(argv, { env, signal: options.signal, detached: options.detached });
   }
 
   /** Runs podman with its output delivered line by line. */

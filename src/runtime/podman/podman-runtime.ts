@@ -167,16 +167,25 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   exec(id: string, command: string[], options: ExecOptions): Promise<number> {
-    const args = ['exec'];
-    if (options.interactive ?? true) args.push('-i');
-    if (options.tty) args.push('-t');
-    if (options.workdir !== undefined) args.push('-w', validateMountPath('target', options.workdir));
-    if (options.user !== undefined) args.push('-u', validateUser(options.user));
-    for (const [key, value] of Object.entries(options.env ?? {})) {
-      args.push('-e', `${validateEnvKey(key)}=${validateEnvValue(key, value)}`);
-    }
-    args.push(containerRef(id), ...command);
-    return this.podman.inherit(args);
+    return this.podman.inherit(execArgs(id, command, options));
+  }
+
+  async renameContainer(id: string, newName: string): Promise<boolean> {
+    const args = ['rename', containerRef(id), validateObjectName('container', newName)];
+    const result = await this.podman.capture(args);
+    if (result.exitCode === 0) return true;
+    if (isNotFound(result.stderr)) return false;
+    throw new PodmanError(args, result.exitCode, result.stderr);
+  }
+
+  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
+    return this.podman.inherit(execArgs(id, command, options), { detached: options.ownProcessGroup ?? false });
+  }
+
+  async imageStoreIndexPath(): Promise<string | undefined> {
+    const { graphRoot, storageDriver } = this.store ? { graphRoot: this.store.graphRoot, storageDriver: this.store.driver } : await this.info();
+    if (!graphRoot.startsWith('/') || !/^[a-z0-9_]+$/.test(storageDriver)) return undefined;
+    return `${graphRoot.replace(/\/+$/, '')}/${storageDriver}-images/images.json`;
   }
 
   async imageExists(image: string): Promise<boolean> {
@@ -373,6 +382,20 @@ export class PodmanRuntime implements ContainerRuntime {
     }
     return parseLogTimestamp(`${result.stdout}\n${result.stderr}`);
   }
+}
+
+/** `podman exec` arguments (without `podman`). */
+function execArgs(id: string, command: string[], options: ExecOptions): string[] {
+  const args = ['exec'];
+  if (options.interactive ?? true) args.push('-i');
+  if (options.tty) args.push('-t');
+  if (options.workdir !== undefined) args.push('-w', validateMountPath('target', options.workdir));
+  if (options.user !== undefined) args.push('-u', validateUser(options.user));
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    args.push('-e', `${validateEnvKey(key)}=${validateEnvValue(key, value)}`);
+  }
+  args.push(containerRef(id), ...command);
+  return args;
 }
 
 /** A container ID or name, validated so it can never be read as an option. */

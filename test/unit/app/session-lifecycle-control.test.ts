@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { stateKeyFor, type SessionContext } from '../../../src/app/session-conte
 import { sweepSessions } from '../../../src/app/sweep-sessions.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { processIdentity } from '../../../src/common/process-identity.js';
+import { addWarmEntry } from '../../../src/sandbox/pool/pool-index.js';
 import { bumpCounters, readCounters } from '../../../src/sandbox/sandbox-counters.js';
 import type { SweepSettings } from '../../../src/sandbox/timeouts.js';
 import { LABEL_OWNER_PID, LABEL_POOL, LABEL_SESSION, LABEL_STATE } from '../../../src/session/session-labels.js';
@@ -205,11 +206,11 @@ describe('session lifecycle use cases on the fake runtime', () => {
 
     it('gc sweeps too and leaves warm pool containers alone', async () => {
       session('quiet', 'running', 400);
-      engine.containers.push(fakeContainer('mino-pool-1', 'running', { [LABEL_POOL]: 'k1', [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(DEAD_PID) }));
+      engine.containers.push(fakeContainer(`mino.warm.${'b'.repeat(12)}.${'c'.repeat(8)}`, 'running', { [LABEL_POOL]: 'k1', [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(DEAD_PID) }));
       const result = await gcSessions(ctx, false, SEED);
       expect(result.sweep.expired.map((e) => e.name)).toEqual(['quiet']);
       expect(result.removed).toEqual([]);
-      expect(engine.containers.map((c) => c.name)).toEqual(['mino-pool-1']);
+      expect(engine.containers.map((c) => c.name)).toEqual([`mino.warm.${'b'.repeat(12)}.${'c'.repeat(8)}`]);
     });
   });
 
@@ -219,12 +220,13 @@ describe('session lifecycle use cases on the fake runtime', () => {
       session('d2', 'paused', 0, { suspended_at: new Date().toISOString() });
       session('a1', 'running', 0, { attached_by: processIdentity() });
       ctx.store.create(newSessionRecord({ name: 'gone', projectDir: '/p', command: ['sh'], containerId: null, status: 'stopped', ownerPid: DEAD_PID, mode: 'detached' }));
-      const warm = join(state, 'pool', 'a'.repeat(24), 'warm');
-      mkdirSync(warm, { recursive: true });
+      // The warm pool's index (src/sandbox/pool/pool-index.ts): one live entry, one expired, one torn.
+      const key = 'a'.repeat(24);
       const soon = Math.floor(Date.now() / 1000) + 600;
-      writeFileSync(join(warm, 'mino.warm.1.json'), JSON.stringify({ name: 'w1', expires_at: soon }));
-      writeFileSync(join(warm, 'mino.warm.2.json'), JSON.stringify({ name: 'w2', expires_at: soon - 1200 })); // expired: gone by itself
-      writeFileSync(join(warm, 'mino.warm.3.json'), '{"torn');
+      const entry = (n: string, expires: number) => ({ name: `mino.warm.${'a'.repeat(12)}.${n.repeat(8)}`, id: n.repeat(64), image_id: 'f'.repeat(64), expires_at: expires, created_at: Date.now() });
+      addWarmEntry(state, key, entry('1', soon));
+      addWarmEntry(state, key, entry('2', soon - 1200)); // expired: gone by itself
+      writeFileSync(join(state, 'pool', key, 'warm', 'mino.warm.torn.json'), '{"torn');
       bumpCounters(state, { sandboxes_created: 4, creation_ms_total: 1000, pool_hits: 1, pool_misses: 3, timeout_destroys: 2 });
       const { stats } = sandboxStats(ctx);
       expect(stats).toEqual({

@@ -1,0 +1,54 @@
+/**
+ * The two constant shell scripts of a warm container. They are fixed program text, never built
+ * from user input: the values they need (the time to live, the command) are positional
+ * parameters, as with `sh -c SCRIPT NAME ARG…`.
+ *
+ * State inside the container lives under /dev/shm (a tmpfs podman gives every container, writable
+ * by any user, read-only root or not): `.mino-pool.pid` holds the PID of the command a run
+ * started there.
+ */
+
+/**
+ * Main process of a warm container (after the image's entrypoint, e.g. mino-bootstrap, ran just
+ * as for a cold run): sleeps for its time to live (`$1` seconds), then exits, so the container
+ * (`--rm`) removes itself even if mino never runs again. Once a run has claimed it (the PID file
+ * exists) it lives on while the command runs, and forwards INT, TERM and HUP to the command, as
+ * podman's signal proxy and the init do for a cold run; unclaimed, a signal just ends it.
+ */
+export const WARM_MAIN_SCRIPT = [
+  'p=/dev/shm/.mino-pool.pid',
+  'fwd() { if [ -s "$p" ]; then kill -s "$1" "$(cat "$p")" 2>/dev/null; kill "$s" 2>/dev/null; else exit 0; fi; }',
+  "trap 'fwd INT' INT; trap 'fwd TERM' TERM; trap 'fwd HUP' HUP",
+  'sleep "$1" & s=$!',
+  'wait "$s"',
+  'while [ -s "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null; do sleep 1 & s=$!; wait "$s"; done',
+].join('\n');
+
+/**
+ * What a claimed container runs (`podman exec … sh -c SCRIPT mino CMD ARG…`): what mino-entrypoint
+ * does for a cold run after the bootstrap (MINO_PATH_PREPEND; exit 127 for a command not found,
+ * 126 for one that cannot be executed, with mino's messages), then records its PID for the main
+ * process and becomes the command.
+ */
+export const EXEC_WRAPPER_SCRIPT = [
+  'if [ -n "${MINO_PATH_PREPEND:-}" ]; then PATH="${MINO_PATH_PREPEND}:${PATH}"; export PATH; fi',
+  'case "$1" in',
+  '  */*)',
+  '    if [ ! -e "$1" ]; then',
+  `      printf 'Error: command not found in the image: %s\\nHint: check the path; mino run -- ls -l %s shows what is there\\n' "$1" "\${1%/*}/" >&2`,
+  '      exit 127',
+  '    elif [ -d "$1" ] || [ ! -x "$1" ]; then',
+  `      printf 'Error: command is not executable in the image: %s\\nHint: it is a directory or lacks the execute permission\\n' "$1" >&2`,
+  '      exit 126',
+  '    fi',
+  '    ;;',
+  '  *)',
+  '    if ! command -v -- "$1" >/dev/null 2>&1; then',
+  `      printf "Error: command not found in the image: %s\\nHint: check its name and the image's PATH (%s); install it with a layer (mino layers list)\\n" "$1" "$PATH" >&2`,
+  '      exit 127',
+  '    fi',
+  '    ;;',
+  'esac',
+  'echo "$$" > /dev/shm/.mino-pool.pid',
+  'exec "$@"',
+].join('\n');

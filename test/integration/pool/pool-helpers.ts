@@ -1,0 +1,111 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunAs } from '../../helpers/run-mino.js';
+import { TEST_IMAGE, TEST_LABEL, TEST_RUN } from '../../helpers/test-env.js';
+import { expect } from 'vitest';
+import type { PoolStatus } from '../../../src/app/pool/pool-status.js';
+import { buildMinoLikeImage, hex, podmanAs, type Sandbox } from '../../helpers/sandbox.js';
+import { stateKeyFor } from '../../../src/app/session-context.js';
+
+/** Shared steps of the warm-pool integration tests. */
+
+/** Writes the sandbox's global config with a `[pool]` table (short-lived warm containers for tests). */
+export function writePoolConfig(sandbox: Sandbox, pool: Record<string, number | boolean>): void {
+  const dir = join(sandbox.env.XDG_CONFIG_HOME as string, 'mino');
+  mkdirSync(dir, { recursive: true });
+  const lines = ['[pool]', ...Object.entries(pool).map(([k, v]) => `${k} = ${String(v)}`), ''];
+  writeFileSync(join(dir, 'config.toml'), lines.join('\n'), { mode: 0o644 });
+}
+
+/** `mino pool status -f json`. */
+export async function poolStatus(sandbox: Sandbox): Promise<PoolStatus> {
+  const r = await sandbox.mino(['pool', 'status', '-f', 'json']);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as PoolStatus;
+}
+
+/** Waits until no warm or refill holds the pool lock and `done(status)` holds (up to `timeoutMs`). */
+export async function waitForPool(sandbox: Sandbox, done: (s: PoolStatus) => boolean, timeoutMs = 180_000): Promise<PoolStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await poolStatus(sandbox);
+    if (!s.refilling && done(s)) return s;
+    if (Date.now() > deadline) throw new Error(`pool did not settle: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The sandbox's state key (label io.mino.state of its containers). */
+export function sandboxStateKey(sandbox: Sandbox): string {
+  return stateKeyFor(join(sandbox.env.XDG_STATE_HOME as string, 'mino'));
+}
+
+/** Names and IDs of the sandbox's containers (any state). */
+export function sandboxContainers(sandbox: Sandbox): { id: string; name: string; labels: Record<string, string> }[] {
+  const r = podmanAs(sandbox.as, ['ps', '-a', '--format', 'json', '--filter', `label=io.mino.state=${sandboxStateKey(sandbox)}`]);
+  if (r.status !== 0) throw new Error(r.stderr);
+  return (JSON.parse(r.stdout || '[]') as { Id: string; Names: string[]; Labels: Record<string, string> | null }[])
+    .map((c) => ({ id: c.Id, name: c.Names[0] ?? '', labels: c.Labels ?? {} }));
+}
+
+/** Waits until `check()` is true (podman removes used containers in the background). */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * A mino-like image (busybox with mino-base's entrypoint, named like a composed image) whose user
+ * is named, as in mino-base (`USER developer`): warm starts refuse numeric image users.
+ */
+export function buildNamedUserImage(as: RunAs): string {
+  const base = buildMinoLikeImage(as, { entrypoint: true });
+  const tag = `localhost/mino-composed-7e57${hex(8)}:latest`;
+  const dir = mkdtempSync(join(tmpdir(), 'mino-pool-image-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'Containerfile'), `FROM ${base}\nUSER developer\nLABEL ${TEST_LABEL}=${TEST_RUN}\n`, { mode: 0o644 });
+  try {
+    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
+    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
+/** The busybox test image with `USER user`, not named like a mino image (mino does not know its group). */
+export function buildUserImage(as: RunAs, user: string): string {
+  const tag = `localhost/mino-test-user-${hex(8)}:latest`;
+  const dir = mkdtempSync(join(tmpdir(), 'mino-pool-image-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'Containerfile'), `FROM ${TEST_IMAGE}\nUSER ${user}\nLABEL ${TEST_LABEL}=${TEST_RUN}\n`, { mode: 0o644 });
+  try {
+    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
+    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
+/**
+ * The PID of the mino process a test started with {@link runMinoArgv}: the process itself, or,
+ * through runuser (which does not pass signals on), its child.
+ */
+export function minoPid(started: number): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === started) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return started;
+}
