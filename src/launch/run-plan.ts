@@ -148,6 +148,8 @@ export interface RunIdentity {
   hostGid: number;
   /** The image's uid when known. */
   imageUser: number | undefined;
+  /** The image's gid when known (an explicit `uid:gid`, or a mino image). */
+  imageGid?: number;
   /** `--userns` value, undefined when none is passed. */
   userns: string | undefined;
   /** Rootful `--uidmap`/`--gidmap` values (empty when none are passed). */
@@ -331,7 +333,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     credentials: { secretVariables: creds.secretVariables, prelude: creds.prelude, preludeParts: { ...creds.preludeParts }, proxy: creds.proxy },
     loginsVolume: creds.mounts.find((m) => m.chown)?.source,
     labels,
-    identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, userns: ids.userns, uidMap: ids.uidMap ?? [], gidMap: ids.gidMap ?? [] },
+    identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, ...(input.imageGid === undefined ? {} : { imageGid: input.imageGid }), userns: ids.userns, uidMap: ids.uidMap ?? [], gidMap: ids.gidMap ?? [] },
     warnings,
     spec,
   };

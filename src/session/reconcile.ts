@@ -101,10 +101,11 @@ export function planReconcile(
       fixes.push({ name: s.name, from: s.status, status: s.status === 'starting' ? 'failed' : 'stopped', exitCode: null, reason: 'container is gone' });
       continue;
     }
+    // An attached run whose owner lives records its own start and end (podman may be removing
+    // the --rm container right now; a warm pool container runs before the owner marks the
+    // session running): leave it to the owner, which knows the exit code first-hand.
+    if (ownerAlive && (s.mode === 'command' || s.mode === 'shell')) continue;
     if (c.state === 'exited' || c.state === 'stopped') {
-      // An attached run whose owner lives records its own end (podman is removing the --rm
-      // container right now): leave it to the owner, which knows the exit code first-hand.
-      if (ownerAlive && (s.mode === 'command' || s.mode === 'shell')) continue;
       const exitCode = c.exitCode ?? null;
       fixes.push({
         name: s.name, from: s.status, status: statusForExit(exitCode), exitCode,

@@ -73,17 +73,38 @@ export class Sandbox {
   }
 }
 
+/** A temporary build context readable by every user (the rootless test user builds from it too). */
+export function buildContext(prefix = 'mino-test-image-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+/**
+ * Builds `tag` for `as` from `dir` with a Containerfile of `lines` (plus the io.mino.test label,
+ * so the global teardown removes the image), then removes `dir`. Returns `tag`.
+ */
+export function buildTestImage(as: RunAs, dir: string, tag: string, lines: readonly string[]): string {
+  try {
+    writeFileSync(join(dir, 'Containerfile'), [...lines, `LABEL ${TEST_LABEL}=${TEST_RUN}`, ''].join('\n'), { mode: 0o644 });
+    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
+    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
 /**
  * Builds, for `as`, a test image named like a mino composed image (so mino treats it as one: home
  * volume, uid 1000) from the busybox test image: `developer` (uid 1000) owns /home/developer and
  * is the image user, as in mino-base. With `entrypoint`, it also gets mino-base's own entrypoint
  * (layers/base/mino-entrypoint, with a silent stand-in for mino-bootstrap), so it behaves like
- * mino-base when a command is started. `tag` names it otherwise (not a mino image name: mino inspects it for its user), `user` sets its USER. Labelled io.mino.test, so global teardown also removes it.
+ * mino-base when a command is started. `tag` names it otherwise (not a mino image name: mino
+ * inspects it for its user), `user` sets its USER.
  */
 export function buildMinoLikeImage(as: RunAs, options: { entrypoint?: boolean; user?: string; tag?: string } = {}): string {
-  const tag = options.tag ?? `localhost/mino-composed-7e57${hex(8)}:latest`;
-  const dir = mkdtempSync(join(tmpdir(), 'mino-vol-image-'));
-  chmodSync(dir, 0o755);
+  const dir = buildContext();
   const lines = [
     `FROM ${TEST_IMAGE}`,
     'RUN echo image-home > /home/developer/.from-image && chown -R 1000:1000 /home/developer',
@@ -94,13 +115,6 @@ export function buildMinoLikeImage(as: RunAs, options: { entrypoint?: boolean; u
     lines.push('COPY mino-entrypoint mino-bootstrap /usr/local/bin/', 'RUN chmod 0755 /usr/local/bin/mino-entrypoint /usr/local/bin/mino-bootstrap',
       'ENTRYPOINT ["/usr/local/bin/mino-entrypoint"]');
   }
-  lines.push(`USER ${options.user ?? '1000'}`, `LABEL ${TEST_LABEL}=${TEST_RUN}`, '');
-  writeFileSync(join(dir, 'Containerfile'), lines.join('\n'), { mode: 0o644 });
-  try {
-    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
-    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return tag;
+  lines.push(`USER ${options.user ?? '1000'}`);
+  return buildTestImage(as, dir, options.tag ?? `localhost/mino-composed-7e57${hex(8)}:latest`, lines);
 }

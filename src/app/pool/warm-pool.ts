@@ -34,7 +34,7 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
   }
   const image = await currentImage(ctx, plan.image);
   if (!image) throw (await explainStartFailure(ctx.runtime, plan)) ?? new MinoError(`Image ${plan.image} is not available locally`);
-  const groups = warmGroupsFor(plan.identity.imageUser, image.user);
+  const groups = warmGroupsFor(plan.identity.imageUser, plan.identity.imageGid, image.user);
   if ('problem' in groups) {
     throw new UsageError(`This run cannot be kept warm: ${groups.problem}`, 'Warm runs of mino images (mino-base, --layers) or of images that run as root; mino run starts this one cold');
   }

@@ -85,12 +85,13 @@ function canonical(value: unknown): unknown {
  * The supplementary groups a warm container is started with so that a command `podman exec`
  * starts in it has the groups a cold run's command has. Podman gives a container's main process
  * its non-root user's primary group as a supplementary group, but never an exec'd process unless
- * the container was started with `--group-add`. `imageUser` is the uid mino knows the image runs
- * as (mino images: 1000, whose group is 1000), `configUser` the image's `Config.User`. A problem
+ * the container was started with `--group-add`. `imageUser`/`imageGid` are the ids mino knows the image runs
+ * as (mino images: 1000:1000; other images: an explicit `uid:gid` USER), `configUser` the image's `Config.User`. A problem
  * (not poolable) when the image runs as a user whose group mino does not know.
  */
-export function warmGroupsFor(imageUser: number | undefined, configUser: string): { groups: string[] } | { problem: string } {
-  if (imageUser !== undefined) return { groups: imageUser === 0 ? [] : [String(imageUser)] };
+export function warmGroupsFor(imageUser: number | undefined, imageGid: number | undefined, configUser: string): { groups: string[] } | { problem: string } {
+  if (imageUser === 0) return { groups: [] };
+  if (imageUser !== undefined && imageGid !== undefined) return { groups: [String(imageGid)] };
   if (configUser === '' || configUser === 'root' || /^0(:0)?$/.test(configUser)) return { groups: [] };
-  return { problem: `the image runs as user ${configUser}, whose group mino does not know, and a command started in a running container would lack the supplementary group a new container's command gets` };
+  return { problem: `the image runs as user ${configUser || String(imageUser)}, whose group mino does not know, and a command started in a running container would lack the supplementary group a new container's command gets` };
 }

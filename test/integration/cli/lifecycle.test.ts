@@ -192,7 +192,8 @@ for (const as of MODES) {
     it(`timeouts: gc stops an idle session and keeps a busy one, any command sweeps in the background; pool containers are left alone; stats count it`, async () => {
       const { box, project, stateDir } = sandbox(as);
       const key = createHash('sha256').update(stateDir).digest('hex').slice(0, 12);
-      const pool = podmanAs(as, ['run', '-d', '--init', '--network', 'none', '--label', `io.mino.pool=k1`, '--label', `io.mino.state=${key}`,
+      // Named and labelled as the warm pool names its unclaimed containers (session-labels.ts).
+      const pool = podmanAs(as, ['run', '-d', '--init', '--network', 'none', '--name', `mino.warm.${hex(12)}.${hex(8)}`, '--label', `io.mino.pool=k1`, '--label', `io.mino.state=${key}`,
         '--label', 'io.mino.owner-pid=4194000', '--label', `${TEST_LABEL}=${TEST_RUN}`, TEST_IMAGE, 'sleep', '1000']);
       expect(pool.status).toBe(0);
       const poolId = pool.stdout.trim();

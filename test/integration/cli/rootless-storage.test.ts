@@ -247,7 +247,7 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     expect(own(['ps', '--format', '{{.Names}}'])).toMatch(/own1/);
     expect(podman(['ps', '-a', '--format', '{{.Names}}'])).toBe('');
     const list = await mino(['list']);
-    expect(list.stdout).toMatch(/own1 +running/);
+    expect(list.stdout).toMatch(/own1 +Detached +running/);
     const exec = await mino(['exec', 'own1', '--', 'echo', 'exec-ok']);
     expect(exec.stdout).toContain('exec-ok');
     expect((await mino(['stop', 'own1'])).exitCode).toBe(0);

@@ -4,8 +4,8 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoBinFor, ownProject, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
-import { Sandbox, hex, podmanAs } from '../../helpers/sandbox.js';
+import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, minoBinFor, ownProject, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { Sandbox, buildTestImage, hex, podmanAs } from '../../helpers/sandbox.js';
 
 /**
  * Shared set-up of the credentials integration tests: a sandbox whose PATH starts with fake gh,
@@ -203,21 +203,7 @@ export function buildAgentTestImage(as: RunAs, programs: readonly string[]): str
     for (const m of ldd.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) copy(m[1]!);
   }
   spawnSync('chmod', ['-R', 'a+rX', dir]);
-  writeFileSync(join(dir, 'Containerfile'), [
-    `FROM ${TEST_IMAGE}`,
-    'COPY root/ /',
-    'RUN chown -R 1000:1000 /home/developer',
-    'USER 1000',
-    `LABEL ${TEST_LABEL}=${TEST_RUN}`,
-    '',
-  ].join('\n'), { mode: 0o644 });
-  try {
-    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
-    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return tag;
+  return buildTestImage(as, dir, tag, [`FROM ${TEST_IMAGE}`, 'COPY root/ /', 'RUN chown -R 1000:1000 /home/developer', 'USER 1000']);
 }
 
 /** The home volume mino gives a project (to remove at cleanup). */

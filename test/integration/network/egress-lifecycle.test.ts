@@ -81,7 +81,7 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
 
     const list = JSON.parse((await box.mino(['list', '-f', 'json'])).stdout) as Array<{ name: string; network: string }>;
     expect(list.find((s) => s.name === name)?.network).toBe('allowlist');
-    expect((await box.mino(['list'])).stdout).toMatch(new RegExp(`${name}\\s+running\\s+-\\s+allowlist`));
+    expect((await box.mino(['list'])).stdout).toMatch(new RegExp(`${name}\\s+Detached\\s+running\\s+-\\s+allowlist`));
 
     expect(await exec(name, `${fetch(servers.allowedHttp, '/d1')}; ${fetch(servers.deniedHttp, '/d2')}`)).toBe('ok\nblocked');
     const allow = await box.mino(['network', 'allow', name, host(servers.deniedHttp)]);

@@ -1,11 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunAs } from '../../helpers/run-mino.js';
-import { TEST_IMAGE, TEST_LABEL, TEST_RUN } from '../../helpers/test-env.js';
+import { TEST_IMAGE } from '../../helpers/test-env.js';
 import { expect } from 'vitest';
 import type { PoolStatus } from '../../../src/app/pool/pool-status.js';
-import { buildMinoLikeImage, hex, podmanAs, type Sandbox } from '../../helpers/sandbox.js';
+import { buildContext, buildMinoLikeImage, buildTestImage, hex, podmanAs, type Sandbox } from '../../helpers/sandbox.js';
 import { stateKeyFor } from '../../../src/app/session-context.js';
 
 /** Shared steps of the warm-pool integration tests. */
@@ -64,32 +63,12 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
  */
 export function buildNamedUserImage(as: RunAs): string {
   const base = buildMinoLikeImage(as, { entrypoint: true });
-  const tag = `localhost/mino-composed-7e57${hex(8)}:latest`;
-  const dir = mkdtempSync(join(tmpdir(), 'mino-pool-image-'));
-  chmodSync(dir, 0o755);
-  writeFileSync(join(dir, 'Containerfile'), `FROM ${base}\nUSER developer\nLABEL ${TEST_LABEL}=${TEST_RUN}\n`, { mode: 0o644 });
-  try {
-    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
-    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return tag;
+  return buildTestImage(as, buildContext(), `localhost/mino-composed-7e57${hex(8)}:latest`, [`FROM ${base}`, 'USER developer']);
 }
 
 /** The busybox test image with `USER user`, not named like a mino image (mino does not know its group). */
 export function buildUserImage(as: RunAs, user: string): string {
-  const tag = `localhost/mino-test-user-${hex(8)}:latest`;
-  const dir = mkdtempSync(join(tmpdir(), 'mino-pool-image-'));
-  chmodSync(dir, 0o755);
-  writeFileSync(join(dir, 'Containerfile'), `FROM ${TEST_IMAGE}\nUSER ${user}\nLABEL ${TEST_LABEL}=${TEST_RUN}\n`, { mode: 0o644 });
-  try {
-    const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
-    if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return tag;
+  return buildTestImage(as, buildContext(), `localhost/mino-test-user-${hex(8)}:latest`, [`FROM ${TEST_IMAGE}`, `USER ${user}`]);
 }
 
 /**

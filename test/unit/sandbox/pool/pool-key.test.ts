@@ -70,12 +70,15 @@ describe('pool key', () => {
 
 describe('warm groups', () => {
   it('adds the image user\'s group for mino images, nothing for root, refuses unknown users', () => {
-    expect(warmGroupsFor(1000, 'developer')).toEqual({ groups: ['1000'] });
-    expect(warmGroupsFor(0, '')).toEqual({ groups: [] });
-    expect(warmGroupsFor(undefined, '')).toEqual({ groups: [] });
-    expect(warmGroupsFor(undefined, '0:0')).toEqual({ groups: [] });
-    expect(warmGroupsFor(undefined, '1000')).toEqual({ problem: expect.stringMatching(/user 1000, whose group mino does not know/) });
-    expect(warmGroupsFor(undefined, 'app')).toMatchObject({ problem: expect.any(String) });
+    expect(warmGroupsFor(1000, 1000, 'developer')).toEqual({ groups: ['1000'] });
+    expect(warmGroupsFor(1000, 1001, '1000:1001')).toEqual({ groups: ['1001'] });
+    expect(warmGroupsFor(0, undefined, '')).toEqual({ groups: [] });
+    expect(warmGroupsFor(undefined, undefined, '')).toEqual({ groups: [] });
+    expect(warmGroupsFor(undefined, undefined, '0:0')).toEqual({ groups: [] });
+    // USER 1000 without a group: the primary group comes from the image's /etc/passwd, unknown here.
+    expect(warmGroupsFor(1000, undefined, '1000')).toEqual({ problem: expect.stringMatching(/user 1000, whose group mino does not know/) });
+    expect(warmGroupsFor(undefined, undefined, '1000')).toEqual({ problem: expect.stringMatching(/user 1000, whose group mino does not know/) });
+    expect(warmGroupsFor(undefined, undefined, 'app')).toMatchObject({ problem: expect.any(String) });
   });
 
   it('puts them on the warm container only (--group-add), not in the key', () => {
