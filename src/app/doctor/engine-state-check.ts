@@ -28,10 +28,24 @@ export async function checkEngineState(log: CheckLog, runtime: ContainerRuntime,
     log.add({ id, title, status: 'fail', detail: 'state from before a restart: podman refuses every command', hint: `${policy.fixHint} (runs podman system migrate)` });
     return;
   }
-  try {
-    await runtime.systemMigrate();
-    log.add({ id, title, status: 'fixed', detail: 'podman system migrate reset the state a restart left behind' });
-  } catch (err) {
-    log.add({ id, title, status: 'fail', detail: errorMessage(err), hint: 'Run: podman system migrate' });
+  const failure2 = await migrate(runtime);
+  if (failure2 === undefined) log.add({ id, title, status: 'fixed', detail: 'podman system migrate reset the state a restart left behind' });
+  else log.add({ id, title, status: 'fail', detail: errorMessage(failure2), hint: 'Run: podman system migrate' });
+}
+
+/**
+ * `podman system migrate`, judged by its effect: it exits non-zero when a container it stops had
+ * already died with the engine ("container not running") although the state is reset. The engine
+ * answering again is success; a second migrate gets its chance when the first left it stale.
+ */
+async function migrate(runtime: ContainerRuntime): Promise<unknown> {
+  let failure: unknown;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    failure = await runtime.systemMigrate().then(() => undefined, (err: unknown) => err);
+    const after = await runtime.info({ refresh: true }).then(() => undefined, (err: unknown) => err);
+    if (after === undefined) return undefined;
+    failure ??= after;
+    if (!STALE_STATE.test(errorMessage(after))) return after;
   }
+  return failure;
 }
