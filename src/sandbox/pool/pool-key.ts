@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LABEL_CACHES_FINALIZE } from '../../cache/cache-labels.js';
 import type { ContainerSpec } from '../../runtime/container-runtime.js';
 import { LABEL_MODE, LABEL_OWNER_PID, LABEL_POOL, LABEL_POOL_EXPIRES, LABEL_SESSION } from '../../session/session-labels.js';
 
@@ -27,8 +28,12 @@ const POOLABLE_FIELDS = new Set<string>([
   'interactive', 'tty', 'autoRemove', 'stopTimeout',
 ]);
 
-/** Labels that name one run (session, owner, mode): never on a warm container, never in the key. */
-export const PER_RUN_LABELS: readonly string[] = [LABEL_SESSION, LABEL_OWNER_PID, LABEL_MODE];
+/**
+ * Labels that belong to one run, never on a warm container, never in the key: session, owner,
+ * mode, and which caches this run completes when its command exits 0 (the first successful run
+ * completes them; the mounts stay the same, so the runs after it must still find the pool).
+ */
+export const PER_RUN_LABELS: readonly string[] = [LABEL_SESSION, LABEL_OWNER_PID, LABEL_MODE, LABEL_CACHES_FINALIZE];
 
 /** What a plan needs from the pool: its key, or why the pool cannot serve it. */
 export type Poolability = { poolable: true; key: string } | { poolable: false; reason: string };

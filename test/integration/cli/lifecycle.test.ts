@@ -1,4 +1,3 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync, rmSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import type { RunAs } from '../../helpers/run-mino.js';
 import { MODES, Sandbox, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
-import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoArgv, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { onTerminal } from '../../helpers/terminal.js';
+import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, uidOf } from '../../helpers/test-env.js';
 
 /**
  * Seed 004's session lifecycle end to end on real Podman, rootful and rootless: run -d from a
@@ -28,27 +28,6 @@ function sandbox(as: RunAs): { box: Sandbox; project: string; stateDir: string }
   box.env.MINO_IMAGE = TEST_IMAGE;
   boxes.push(box);
   return { box, project: box.project('proj'), stateDir: join(box.env.XDG_STATE_HOME as string, 'mino') };
-}
-
-const shq = (s: string): string => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
-
-/** mino on a pseudo-terminal (util-linux script), with its input written by the test. */
-interface OnTerminal {
-  child: ChildProcessWithoutNullStreams;
-  output(): string;
-  exited: Promise<number>;
-}
-
-function onTerminal(box: Sandbox, args: string[]): OnTerminal {
-  const prefix = box.as === 'rootless' ? rootlessPrefix() : [];
-  const extra = Object.entries({ NO_COLOR: '1', ...box.env }).map(([k, v]) => `${k}=${v}`);
-  const argv = prefix.length > 0 ? [...prefix, ...extra, ...minoArgv(box.as), ...args] : ['env', ...extra, ...minoArgv(box.as), ...args];
-  const child = spawn('script', ['-qefc', argv.map(shq).join(' '), '/dev/null'], { cwd: '/tmp', stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
-  return { child, output: () => output, exited };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -89,7 +68,8 @@ function writeConfig(box: Sandbox, text: string): void {
   }
 }
 
-const TICKER = ['sh', '-c', '[ -t 0 ] && echo has-tty; while :; do echo tick; sleep 1; done'];
+/** Says whether it has a terminal, ticks, and prints the terminal's size when it changes. */
+const TICKER = ['sh', '-c', '[ -t 0 ] && echo has-tty; trap "echo size \\$(stty size)" WINCH; while :; do echo tick; sleep 1; done'];
 
 for (const as of MODES) {
   describe(`session lifecycle [${modeLabel(as)}]`, () => {
@@ -107,6 +87,9 @@ for (const as of MODES) {
       await waitFor(async () => (await stateOf(box, `${n_lc}`)) === 'active');
       first.child.stdin.write('hello-session\r');
       await waitFor(() => first.output().includes('hello-session') && first.output().includes('tick'));
+      // The attached terminal is resized: the session's terminal follows.
+      first.resize(33, 111);
+      await waitFor(() => first.output().includes('size 33 111'));
       const detach = await box.mino(['detach', `${n_lc}`]);
       expect(detach.stderr).toMatch(new RegExp(`^Detached the client of session ${n_lc} \\(pid \\d+\\); the session runs on\n$`));
       expect(detach.exitCode).toBe(0);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { IS_ROOT, ROOTLESS_USER, uidOf } from '../../helpers/test-env.js';
 import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
+import { onTerminal } from '../../helpers/terminal.js';
 import { buildNamedUserImage, buildUserImage, eventually, minoPid, poolStatus, sandboxContainers, waitForPool, writePoolConfig } from './pool-helpers.js';
 import { chownSync } from 'node:fs';
 
@@ -111,7 +112,7 @@ for (const as of MODES) {
       const script = 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.2; done';
       const term = async (extra: string[]) => {
         const { spawn } = await import('node:child_process');
-        const { runMinoArgv } = await import('./argv.js');
+        const { runMinoArgv } = await import('../../helpers/terminal.js');
         const argv = runMinoArgv(sandbox, ['run', ...extra, ...flags(), '--', 'sh', '-c', script]);
         const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
@@ -127,6 +128,34 @@ for (const as of MODES) {
       const cold = await term(['--fresh']);
       expect(pooled).toEqual({ code: 42, out: 'ready\ngot-term\n' });
       expect(cold).toEqual(pooled);
+    });
+
+    it('on a terminal: the same terminal warm and cold, resizes reach the command, its exit code comes back', async () => {
+      const counters = (): Record<string, number> =>
+        JSON.parse(readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'sandbox-counters.json'), 'utf8')) as Record<string, number>;
+      const warm = await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()]);
+      expect(warm.exitCode, warm.stderr).toBe(0);
+      const probe = '[ -t 0 ] && echo tty-in; [ -t 1 ] && echo tty-out; stty size; echo "term=$TERM"; tty';
+      const onTty = async (extra: string[]): Promise<string> => {
+        await waitForPool(sandbox, (s) => s.warm_total === 1);
+        const t = onTerminal(sandbox, ['run', ...extra, ...flags(), '--', 'sh', '-c', probe], { rows: 31, cols: 101 });
+        expect(await t.exited, t.output()).toBe(0);
+        return t.output().replace(/\r/g, '');
+      };
+      const hits = counters().pool_hits!;
+      const pooled = await onTty([]);
+      expect(counters().pool_hits).toBe(hits + 1);
+      const cold = await onTty(['--fresh']);
+      expect(pooled).toMatch(/^tty-in\ntty-out\n31 101\nterm=[^\n]*\n\/dev\/pts\/0\n$/);
+      expect(pooled).toBe(cold);
+
+      await waitForPool(sandbox, (s) => s.warm_total === 1);
+      const resized = onTerminal(sandbox, ['run', ...flags(), '--', 'sh', '-c', 'trap "echo size \\$(stty size); exit 5" WINCH; echo ready; while :; do sleep 0.2; done']);
+      await eventually(() => resized.output().includes('ready'), 'the warm command to start');
+      resized.resize(27, 97);
+      expect(await resized.exited).toBe(5);
+      expect(resized.output()).toContain('size 27 97');
+      expect(counters().pool_hits, resized.output()).toBe(hits + 2);
     });
 
     it('warm containers remove themselves after warm_ttl, and drain removes the rest', async () => {

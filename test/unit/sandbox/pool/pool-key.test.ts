@@ -40,6 +40,18 @@ describe('pool key', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
+  it('is the same before and after a run completes the caches (the finalize label is per run), not when the mount changes', () => {
+    const plan = buildRunPlan(typicalInput());
+    const cache = { type: 'volume' as const, source: 'mino-cache-npm-f25e7d293543', target: '/cache/npm' };
+    const filling = { ...plan.spec, mounts: [...(plan.spec.mounts ?? []), cache], labels: { ...plan.spec.labels, 'io.mino.caches': cache.source, 'io.mino.caches.finalize': cache.source } };
+    const complete = { ...filling, labels: { ...plan.spec.labels, 'io.mino.caches': cache.source } };
+    expect(poolKeyOf(complete)).toBe(poolKeyOf(filling));
+    expect(poolKeyOf({ ...complete, mounts: [...(plan.spec.mounts ?? []), { ...cache, readOnly: true }] })).not.toBe(poolKeyOf(filling));
+    const warm = warmSpecOf(filling, poolKeyOf(filling), 600, new Date());
+    expect(warm.labels).toHaveProperty('io.mino.caches', cache.source);
+    expect(warm.labels).not.toHaveProperty('io.mino.caches.finalize');
+  });
+
   it('does not serve detached or shell sessions, nor per-session credentials or unknown settings', () => {
     const detached = poolabilityOf(buildRunPlan(typicalInput({ detach: true })));
     expect(detached).toMatchObject({ poolable: false, reason: expect.stringMatching(/detached/) });

@@ -1,0 +1,82 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { Sandbox } from './sandbox.js';
+import { minoArgv, rootlessPrefix } from './test-env.js';
+
+/** argv that runs mino as the sandbox's user with its environment (for tests that signal mino or give it a terminal). */
+export function runMinoArgv(sandbox: Sandbox, args: string[]): string[] {
+  const env = Object.entries({ NO_COLOR: '1', ...sandbox.env }).map(([k, v]) => `${k}=${String(v)}`);
+  if (sandbox.as === 'rootless') {
+    const prefix = rootlessPrefix();
+    if (prefix.length > 0) return [...prefix, ...env, ...minoArgv('rootless'), ...args];
+  }
+  return ['env', ...env, ...minoArgv('self'), ...args];
+}
+
+/** Quotes one word for the shell line util-linux `script` runs. */
+const shq = (s: string): string => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+
+/** mino on a pseudo-terminal (util-linux `script`), with its input written by the test. */
+export interface OnTerminal {
+  child: ChildProcessWithoutNullStreams;
+  /** Everything the terminal showed so far. */
+  output(): string;
+  /** script's exit code (the command's, with -e). */
+  exited: Promise<number>;
+  /**
+   * Resizes the terminal as a window manager would: the kernel sends SIGWINCH to the terminal's
+   * foreground processes (mino and its podman client).
+   */
+  resize(rows: number, cols: number): void;
+}
+
+/** The processes below `pid` (children first). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * Starts mino with `args` on a new pseudo-terminal of `size` (script's own terminal is 0×0 when
+ * the test has none, which no real terminal is).
+ */
+export function onTerminal(sandbox: Sandbox, args: string[], size: { rows: number; cols: number } = { rows: 24, cols: 80 }): OnTerminal {
+  const argv = runMinoArgv(sandbox, args);
+  const line = `stty rows ${size.rows} cols ${size.cols} && exec ${argv.map(shq).join(' ')}`;
+  const child = spawn('script', ['-qefc', line, '/dev/null'], { cwd: '/tmp', stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  const resize = (rows: number, cols: number): void => {
+    const pts = descendants(child.pid!).map((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/fd/0`);
+      } catch {
+        return '';
+      }
+    }).find((l) => l.startsWith('/dev/pts/'));
+    if (!pts) throw new Error('the terminal of the test is gone');
+    const r = spawnSync('stty', ['-F', pts, 'rows', String(rows), 'cols', String(cols)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`stty -F ${pts}: ${r.stderr}`);
+  };
+  return { child, output: () => output, exited, resize };
+}
