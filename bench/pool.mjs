@@ -112,8 +112,9 @@ export function pooledVsCold(mode, { repo, runs, warmup }) {
       { name: `mino run --fresh -- true [${mode}]`, get argv() { settle(user, mino, 2); n++; return [...user.prefix, ...mino, 'run', '-n', `bench-cold-${n}`, '--fresh', ...flags, '--', 'true']; }, env: user.env },
     ], { runs, warmup });
     const counters = JSON.parse(sh(user, ['cat', join(root, 'state', 'mino', 'sandbox-counters.json')]));
+    const driver = sh(user, ['podman', 'info', '--format', '{{.Store.GraphDriverName}}']).trim();
     return {
-      image, pooled, cold,
+      image, driver, pooled, cold,
       ratio: ratio(pooled.median_ms, cold.median_ms),
       saved_ms: round(cold.median_ms - pooled.median_ms),
       pool_hits: counters.pool_hits,

@@ -46,8 +46,12 @@ function getPath(raw: RawTable, parts: readonly string[]): unknown {
   return cur;
 }
 
-/** Applies `value` (undefined = unset) for `target` to the file at `path`. */
-export function editConfigFile(path: string, target: KeyTarget, value: unknown, options: { mkdirMode?: number } = {}): EditResult {
+/**
+ * Applies `value` (undefined = unset) for `target` to the file at `path`. `options.check` sees the
+ * edited file before it is written and throws to refuse it (rules that relate keys, e.g.
+ * pool.min_warm ≤ pool.max_warm); nothing is written then.
+ */
+export function editConfigFile(path: string, target: KeyTarget, value: unknown, options: { mkdirMode?: number; check?: (raw: RawTable) => void } = {}): EditResult {
   let before: Buffer | undefined;
   try {
     before = readFileSync(path);
@@ -94,6 +98,7 @@ export function editConfigFile(path: string, target: KeyTarget, value: unknown, 
   }
   // Tables emptied by an unset stay as headers: compare without empty tables.
   if (!isDeepStrictEqual(prune(newRaw), prune(expected))) throw unsafe(path, target.path);
+  options.check?.(newRaw);
   const after = Buffer.from(next);
   const changed = before === undefined ? next !== '' : !before.equals(after);
   if (changed) {

@@ -131,30 +131,40 @@ function rootlessInstall(): string {
   return dir;
 }
 
-/**
- * Removes home volumes (`mino-home-*`) left by tests: those whose project (label
- * io.mino.home.project) was a temporary directory that no longer exists. `mino run` with a mino
- * image creates one per project, and test projects are temporary directories.
- */
-function cleanupTestHomeVolumes(prefix: string[]): void {
-  const out = sh([...prefix, 'podman', 'volume', 'ls', '--filter', 'label=io.mino.home', '--format', '{{.Name}}\t{{index .Labels "io.mino.home.project"}}'], { allowFail: true });
-  const tmp = `${tmpdir()}/`;
-  const stale = out.split('\n').map((l) => l.split('\t')).filter(([name, project]) =>
-    name?.startsWith('mino-home-') && project?.startsWith(tmp) && !existsSync(project)).map(([name]) => name!);
-  if (stale.length) sh([...prefix, 'podman', 'volume', 'rm', '-f', ...stale], { allowFail: true });
+/** What tests leave behind that names a temporary path: listed by label, removed once the path is gone. */
+interface Orphans {
+  /** podman arguments that list `<name or ID>\t<path>` lines. */
+  list: string[];
+  /** Only entries whose name starts with this. */
+  namePrefix: string;
+  /** podman arguments that remove the entries given after them. */
+  remove: string[];
 }
 
 /**
- * Removes session containers that test runs left behind when they were killed (their per-test
- * cleanup never ran): those whose project (label io.mino.project) was a temporary directory that
- * no longer exists. A leftover `mino-bg` would otherwise take that name from every later run.
+ * Test leftovers that point into the temporary directory where the path they name no longer
+ * exists: killed test runs never ran their own cleanup.
+ * - session containers (label io.mino.project): a leftover `mino-bg` would take that name from
+ *   every later run;
+ * - home volumes `mino-home-*` (label io.mino.home.project): one per project of a mino image;
+ * - shared agent logins volumes `mino-logins-*` (label io.mino.logins.state_dir): one per state
+ *   directory, and tests use temporary ones.
  */
-function cleanupOrphanTestContainers(prefix: string[]): void {
-  const out = sh([...prefix, 'podman', 'ps', '-a', '--filter', 'label=io.mino.project', '--format', '{{.ID}}\t{{index .Labels "io.mino.project"}}'], { allowFail: true });
+const ORPHANS: readonly Orphans[] = [
+  { list: ['ps', '-a', '--filter', 'label=io.mino.project', '--format', '{{.ID}}\t{{index .Labels "io.mino.project"}}'], namePrefix: '', remove: ['rm', '-f', '-i'] },
+  { list: ['volume', 'ls', '--filter', 'label=io.mino.home', '--format', '{{.Name}}\t{{index .Labels "io.mino.home.project"}}'], namePrefix: 'mino-home-', remove: ['volume', 'rm', '-f'] },
+  { list: ['volume', 'ls', '--filter', 'label=io.mino.logins', '--format', '{{.Name}}\t{{index .Labels "io.mino.logins.state_dir"}}'], namePrefix: 'mino-logins-', remove: ['volume', 'rm', '-f'] },
+];
+
+/** Removes the {@link ORPHANS} of the engine `prefix` reaches. */
+function cleanupOrphans(prefix: string[]): void {
   const tmp = `${tmpdir()}/`;
-  const stale = out.split('\n').map((l) => l.split('\t')).filter(([id, project]) =>
-    id && project?.startsWith(tmp) && !existsSync(project)).map(([id]) => id!);
-  if (stale.length) sh([...prefix, 'podman', 'rm', '-f', '-i', ...stale], { allowFail: true });
+  for (const kind of ORPHANS) {
+    const out = sh([...prefix, 'podman', ...kind.list], { allowFail: true });
+    const stale = out.split('\n').map((l) => l.split('\t')).filter(([name, path]) =>
+      name && name.startsWith(kind.namePrefix) && path?.startsWith(tmp) && !existsSync(path)).map(([name]) => name!);
+    if (stale.length) sh([...prefix, 'podman', ...kind.remove, ...stale], { allowFail: true });
+  }
 }
 
 /**
@@ -169,19 +179,6 @@ function repairStalePauseProcess(prefix: string[]): void {
   if (r.status !== 0 && /podman system migrate/.test(r.stderr)) {
     sh([...prefix, 'podman', 'system', 'migrate']);
   }
-}
-
-/**
- * Removes shared agent logins volumes (`mino-logins-*`) left by tests: those whose state
- * directory (label io.mino.logins.state_dir) was a temporary directory that no longer exists.
- * Every `mino run` mounts one per state directory, and tests use temporary ones.
- */
-function cleanupTestLoginsVolumes(prefix: string[]): void {
-  const out = sh([...prefix, 'podman', 'volume', 'ls', '--filter', 'label=io.mino.logins', '--format', '{{.Name}}\t{{index .Labels "io.mino.logins.state_dir"}}'], { allowFail: true });
-  const tmp = `${tmpdir()}/`;
-  const stale = out.split('\n').map((l) => l.split('\t')).filter(([name, stateDir]) =>
-    name?.startsWith('mino-logins-') && stateDir?.startsWith(tmp) && !existsSync(stateDir)).map(([name]) => name!);
-  if (stale.length) sh([...prefix, 'podman', 'volume', 'rm', '-f', ...stale], { allowFail: true });
 }
 
 /**
@@ -237,7 +234,7 @@ export default function setup(): () => void {
     for (const prefix of prefixes) {
       repairStalePauseProcess(prefix);
       cleanupLabelled(prefix, run, true);
-      cleanupOrphanTestContainers(prefix);
+      cleanupOrphans(prefix);
       importImage(prefix, rootfs);
     }
   } finally {
@@ -246,8 +243,7 @@ export default function setup(): () => void {
   return () => {
     for (const prefix of prefixes) {
       cleanupLabelled(prefix, run, false);
-      cleanupTestHomeVolumes(prefix);
-      cleanupTestLoginsVolumes(prefix);
+      cleanupOrphans(prefix);
     }
     if (install) rmSync(install, { recursive: true, force: true });
     if (IS_ROOT) cleanupEmptySessionEnvDirs();

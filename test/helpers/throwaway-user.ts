@@ -64,11 +64,12 @@ export class ThrowawayUser {
     for (const pid of pids) spawnSync('kill', ['-9', String(pid)]);
   }
 
-  /** Runs the built CLI as this user. */
-  mino(args: string[], timeoutMs = 120_000): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-    const argv = this.asUser([process.execPath, minoBinFor('rootless'), ...args]);
+  /** Runs the built CLI as this user, with `env` added to its environment, in `cwd`. */
+  mino(args: string[], options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const { timeoutMs = 120_000, env = {}, cwd = '/tmp' } = options;
+    const argv = this.asUser([...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, minoBinFor('rootless'), ...args]);
     return new Promise((resolve, reject) => {
-      const child = spawn(argv[0]!, argv.slice(1), { cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

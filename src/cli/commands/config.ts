@@ -8,10 +8,12 @@ import { configKeys, configTables } from '../../config/config-keys.js';
 import { globalTemplate } from '../../config/config-template.js';
 import { parseKeyValue, resolveKeyTarget } from '../../config/config-value.js';
 import { findLocalConfig, globalConfigPath } from '../../config/discover-config.js';
-import type { EffectiveConfig } from '../../config/effective-config.js';
+import { resolveConfig, type EffectiveConfig } from '../../config/effective-config.js';
+import type { RawTable } from '../../config/config-file.js';
 import { editLocalConfig } from '../../config/local-config-edit.js';
 import { valueAt } from '../../config/merge-config.js';
 import { tomlValue } from '../../common/toml-edit.js';
+import { poolSettingsOf } from '../../sandbox/pool/pool-settings.js';
 import { applyGlobalOptions } from '../global-options.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf, readConfigFlags } from '../config-options.js';
 
@@ -157,6 +159,8 @@ function edit(cmd: Command, target: ReturnType<typeof resolveKeyTarget>, value: 
     return;
   }
   const { path } = globalConfigPath(readConfigFlags(cmd).configPath);
-  const r = editConfigFile(path, target, value, { mkdirMode: 0o700 });
+  // The keys that relate to each other are checked with the defaults of the keys the file leaves out.
+  const check = (raw: RawTable): void => void poolSettingsOf(resolveConfig(raw, undefined).config.pool);
+  const r = editConfigFile(path, target, value, { mkdirMode: 0o700, check });
   process.stdout.write(r.changed ? `${verb} ${target.path} in ${path}\n` : `${path} already has that; nothing changed\n`);
 }

@@ -32,7 +32,7 @@ export interface PoolTable {
 export function poolSettingsOf(table: PoolTable): PoolSettings {
   if (table.min_warm > table.max_warm) {
     throw new UsageError(`Invalid [pool] configuration: min_warm (${table.min_warm}) is above max_warm (${table.max_warm})`,
-      "Lower pool.min_warm or raise pool.max_warm, e.g. 'mino config set pool.max_warm 10'");
+      `Lower pool.min_warm or raise pool.max_warm, e.g. 'mino config set pool.max_warm ${table.min_warm}'`);
   }
   return { enabled: table.enabled, minWarm: table.min_warm, maxWarm: table.max_warm, warmTtlSeconds: table.warm_ttl };
 }

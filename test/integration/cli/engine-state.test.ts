@@ -39,7 +39,7 @@ describe.runIf(IS_ROOT)('stale rootless engine state [throwaway user]', () => {
     expect(engineState).toMatchObject({ status: 'fail' });
     expect(engineState?.hint).toMatch(/podman system migrate/);
 
-    const setup = await user.mino(['setup', '--yes', '--skip-image'], 300_000);
+    const setup = await user.mino(['setup', '--yes', '--skip-image'], { timeoutMs: 300_000 });
     expect(setup.stdout).toMatch(/\[FIXED\] +Rootless engine state: podman system migrate reset the state a restart left behind/);
     expect((await user.mino(['status', '-f', 'json'])).stdout).not.toContain('engine.state');
     expect(user.podman(['images', '--format', '{{.Repository}}'])).toContain('mino-test-busybox');

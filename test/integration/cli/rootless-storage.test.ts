@@ -1,13 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextFreeSubIdStart } from '../../../src/app/doctor/host-checks.js';
-import { hasSubIdRange } from '../../../src/host/rootless-checks.js';
-import { IN_CI, IS_ROOT, TEST_LABEL, TEST_RUN, hasPodman, minoBinFor } from '../../helpers/test-env.js';
+import { IN_CI, IS_ROOT, TEST_LABEL, TEST_RUN, hasPodman } from '../../helpers/test-env.js';
+import { ThrowawayUser } from '../../helpers/throwaway-user.js';
 
 /**
  * `mino setup` and the rootless storage driver, on a throwaway user of its own (created and
@@ -19,7 +18,7 @@ import { IN_CI, IS_ROOT, TEST_LABEL, TEST_RUN, hasPodman, minoBinFor } from '../
 
 /** Per test run, so runs of several checkouts at once never share (and delete) one user. */
 const USER = `mino-st-${TEST_RUN}`.slice(0, 32);
-const HOME = `/home/${USER}`;
+const HOME = `/home/${USER}`; // ThrowawayUser's home
 const CONF = `${HOME}/.config/containers/storage.conf`;
 /** mino's own store and its record (src/runtime/own-store.ts). */
 const OWN_GRAPH = `${HOME}/.local/share/mino/containers/storage`;
@@ -34,7 +33,7 @@ if (!hasPodman() && IN_CI) throw new Error('podman is not installed');
 const runnable = IS_ROOT && hasPodman();
 if (!runnable) console.warn('[integration] rootless-storage: skipped (needs root and podman)');
 
-let uid = -1;
+const user = new ThrowawayUser(USER);
 let scratchDir = '';
 /** A static busybox for the user's own image. */
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? '/bin/busybox';
@@ -45,37 +44,8 @@ function sh(argv: string[], allowFail = false): string {
   return r.stdout ?? '';
 }
 
-function asUser(argv: string[]): string[] {
-  return [
-    'runuser', '-u', USER, '--', 'env', '-i', `HOME=${HOME}`, `USER=${USER}`, `LOGNAME=${USER}`,
-    `XDG_RUNTIME_DIR=/run/user/${uid}`, `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, 'LANG=C.UTF-8', 'NO_COLOR=1', ...argv,
-  ];
-}
-
-function podman(args: string[], allowFail = false): string {
-  return sh(asUser(['podman', ...args]), allowFail).trim();
-}
-
-function mino(args: string[], env: Record<string, string> = {}, cwd = '/tmp'): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const extra = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const argv = asUser([...extra, process.execPath, minoBinFor('rootless'), ...args]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, exitCode: code ?? 1 });
-    });
-  });
-}
-
 function driver(): string {
-  return podman(['info', '--format', '{{.Store.GraphDriverName}}']);
+  return user.podman(['info', '--format', '{{.Store.GraphDriverName}}']);
 }
 
 function storageLine(stdout: string): string {
@@ -86,61 +56,29 @@ function storageLine(stdout: string): string {
 function removeOwnStore(): void {
   if (!existsSync(OWN_RECORD)) return;
   const record = JSON.parse(readFileSync(OWN_RECORD, 'utf8')) as Record<string, string>;
-  podman(['--root', record.graphRoot!, '--runroot', record.runRoot!, '--tmpdir', record.tmpDir!, '--storage-driver', 'overlay', 'system', 'reset', '-f'], true);
+  user.podman(['--root', record.graphRoot!, '--runroot', record.runRoot!, '--tmpdir', record.tmpDir!, '--storage-driver', 'overlay', 'system', 'reset', '-f'], true);
   rmSync(`${HOME}/.local/share/mino`, { recursive: true, force: true });
 }
 
 /** The user's store on vfs, as podman picks it when nothing is configured (podman 4.x without fuse-overlayfs). */
 function startOnVfs(): void {
   removeOwnStore();
-  podman(['system', 'reset', '-f'], true);
+  user.podman(['system', 'reset', '-f'], true);
   rmSync(CONF, { force: true });
   // An explicit vfs for the first call makes the test independent of podman's own pick.
-  podman(['--storage-driver', 'vfs', 'info'], true);
+  user.podman(['--storage-driver', 'vfs', 'info'], true);
   expect(driver()).toBe('vfs');
 }
 
 function noProbeLeftovers(): void {
-  for (const dir of [`${HOME}/.local/share/containers`, `/run/user/${uid}`]) {
+  for (const dir of [`${HOME}/.local/share/containers`, `/run/user/${user.uid}`]) {
     if (existsSync(dir)) expect(readdirSync(dir).filter((n) => n.startsWith('mino-overlay-probe'))).toEqual([]);
   }
 }
 
-/** uid of the throwaway user, undefined when it does not exist (quietly, unlike uidOf). */
-function userId(): number | undefined {
-  const r = spawnSync('id', ['-u', USER], { encoding: 'utf8' });
-  return r.status === 0 ? Number(r.stdout.trim()) : undefined;
-}
-
-function deleteUser(): void {
-  const id = userId();
-  if (id === undefined) return;
-  uid = id;
-  podman(['system', 'reset', '-f'], true);
-  // Processes podman started for this user (its rootless pause process) would block userdel:
-  // end them by pid. They all belong to the throwaway user this file created.
-  const pids = spawnSync('ps', ['-u', String(id), '-o', 'pid='], { encoding: 'utf8' }).stdout.split('\n').map(Number).filter((p) => p > 1);
-  for (const pid of pids) spawnSync('kill', ['-9', String(pid)]);
-  sh(['userdel', '-r', USER], true);
-  rmSync(`/run/user/${id}`, { recursive: true, force: true });
-}
-
 describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]', () => {
   beforeAll(() => {
-    deleteUser(); // left over from an interrupted run
-    sh(['useradd', '--create-home', '--shell', '/bin/sh', USER]);
-    uid = userId()!;
-    // Debian's useradd hands out a sub-id range; other distributions may not.
-    for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '--add-subgids']] as const) {
-      if (!hasSubIdRange(readFileSync(file, 'utf8'), USER, uid)) {
-        const start = nextFreeSubIdStart(readFileSync(file, 'utf8'));
-        sh(['usermod', flag, `${start}-${start + 65535}`, USER]);
-      }
-    }
-    const runtimeDir = `/run/user/${uid}`;
-    mkdirSync(runtimeDir, { recursive: true });
-    chownSync(runtimeDir, uid, uid);
-    chmodSync(runtimeDir, 0o700);
+    user.create(); // removes one left over from an interrupted run first
 
     scratchDir = mkdtempSync(join(tmpdir(), 'mino-st-'));
     chmodSync(scratchDir, 0o755);
@@ -162,51 +100,51 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     const configDir = `${HOME}/.config/mino`;
     sh(['runuser', '-u', USER, '--', 'mkdir', '-p', configDir]);
     writeFileSync(`${configDir}/config.toml`, '[image]\nbase_from = "localhost/mino-probe:1"\n', { mode: 0o644 });
-    chownSync(`${configDir}/config.toml`, uid, uid);
+    chownSync(`${configDir}/config.toml`, user.uid, user.uid);
   });
 
   afterAll(() => {
-    deleteUser();
+    user.remove();
     if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
   });
 
   it('a fresh user gets overlay before podman creates the store', async () => {
     expect(existsSync(`${HOME}/.local/share/containers/storage`)).toBe(false);
-    const r = await mino(['setup', '--yes', '--skip-image']);
+    const r = await user.mino(['setup', '--yes', '--skip-image']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(storageLine(r.stdout)).toMatch(/\[FIXED\] +Image storage: overlay/);
     expect(readFileSync(CONF, 'utf8')).toBe('[storage]\ndriver = "overlay"\n');
     expect(driver()).toBe('overlay');
-    expect(podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain('localhost/mino-probe:1');
+    expect(user.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain('localhost/mino-probe:1');
     noProbeLeftovers();
 
-    const status = await mino(['status', '-f', 'json']);
+    const status = await user.mino(['status', '-f', 'json']);
     const storage = (JSON.parse(status.stdout) as { checks: Array<{ id: string; status: string; detail?: string }> }).checks.find((c) => c.id === 'storage');
     expect(storage).toMatchObject({ status: 'ok', detail: 'overlay' });
   });
 
   it('a vfs store holding only mino-probe: status warns, setup --yes switches it to overlay', async () => {
     startOnVfs();
-    const status = await mino(['status']); // also imports mino-probe into the vfs store
+    const status = await user.mino(['status']); // also imports mino-probe into the vfs store
     expect(storageLine(status.stdout)).toMatch(/\[WARN\] +Image storage: vfs.*overlay works here/);
-    expect(podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toBe('localhost/mino-probe:1');
+    expect(user.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toBe('localhost/mino-probe:1');
     expect(existsSync(CONF)).toBe(false); // status changes nothing
 
-    const r = await mino(['setup', '--yes', '--skip-image']);
+    const r = await user.mino(['setup', '--yes', '--skip-image']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(storageLine(r.stdout)).toMatch(/\[FIXED\] +Image storage: overlay .*vfs store reset/);
     expect(driver()).toBe('overlay');
     // The probe step after the storage check re-created mino-probe in the new store.
-    expect(podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toBe('localhost/mino-probe:1');
+    expect(user.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toBe('localhost/mino-probe:1');
     expect(r.stdout + r.stderr).not.toMatch(/overwritten by graph driver/);
     noProbeLeftovers();
   });
 
   it('a vfs store with an image of the user: status warns and never resets it', async () => {
     startOnVfs();
-    await mino(['status']);
-    podman(['tag', 'localhost/mino-probe:1', 'localhost/mine:1']);
-    const r = await mino(['status']);
+    await user.mino(['status']);
+    user.podman(['tag', 'localhost/mino-probe:1', 'localhost/mine:1']);
+    const r = await user.mino(['status']);
     const lines = r.stdout.split('\n');
     const at = lines.findIndex((l) => /\] +Image storage:/.test(l));
     expect(lines[at]).toMatch(/\[WARN\] +Image storage: vfs.*localhost\/mine:1/);
@@ -214,51 +152,51 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     expect(driver()).toBe('vfs');
     expect(existsSync(CONF)).toBe(false);
     expect(existsSync(OWN_RECORD)).toBe(false);
-    expect(podman(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').sort()).toEqual(['localhost/mine:1', 'localhost/mino-probe:1']);
+    expect(user.podman(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').sort()).toEqual(['localhost/mine:1', 'localhost/mino-probe:1']);
     noProbeLeftovers();
   });
 
   it("a vfs store with an image of the user: setup gives mino its own overlay store, and every command uses it", async () => {
     startOnVfs();
-    podman(['import', '-q', '--change', 'CMD ["/bin/sh"]', OWN_PARENT_TAR, 'localhost/mine:1']);
-    const userImages = (): string[] => podman(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).split('\n').sort();
+    user.podman(['import', '-q', '--change', 'CMD ["/bin/sh"]', OWN_PARENT_TAR, 'localhost/mine:1']);
+    const userImages = (): string[] => user.podman(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).split('\n').sort();
     const before = userImages();
     // A tiny mino-base (the real one is a 2 GB build): the probe image, which setup imports into
     // mino's store before the base image step, plus a busybox.
-    const r = await mino(['setup', '--yes'], { MINO_LAYERS_DIR: LAYERS });
+    const r = await user.mino(['setup', '--yes'], { env: { MINO_LAYERS_DIR: LAYERS } });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(storageLine(r.stdout)).toMatch(/\[FIXED\] +Image storage: overlay, mino's own store .*\/\.local\/share\/mino\/containers\/storage \(your vfs store, with 1 object\(s\) of yours, is left as it is/);
     expect(r.stdout).toMatch(/\[OK\] +Podman engine: .*storage overlay/);
     expect(r.stdout).toMatch(/\[FIXED\] +Base image: built localhost\/mino-base:[0-9a-f]{12}/);
     const record = JSON.parse(readFileSync(OWN_RECORD, 'utf8')) as Record<string, string>;
-    expect(record).toMatchObject({ graphRoot: OWN_GRAPH, runRoot: `/run/user/${uid}/mino/storage`, tmpDir: `/run/user/${uid}/mino/libpod`, driver: 'overlay' });
-    const own = (args: string[], allowFail = false): string => podman(['--root', record.graphRoot!, '--runroot', record.runRoot!, '--tmpdir', record.tmpDir!, '--storage-driver', 'overlay', ...args], allowFail);
+    expect(record).toMatchObject({ graphRoot: OWN_GRAPH, runRoot: `/run/user/${user.uid}/mino/storage`, tmpDir: `/run/user/${user.uid}/mino/libpod`, driver: 'overlay' });
+    const own = (args: string[], allowFail = false): string => user.podman(['--root', record.graphRoot!, '--runroot', record.runRoot!, '--tmpdir', record.tmpDir!, '--storage-driver', 'overlay', ...args], allowFail);
     expect(own(['info', '--format', '{{.Store.GraphDriverName}}'])).toBe('overlay');
     expect(own(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n')).toEqual(expect.arrayContaining(['localhost/mino-base:latest', 'localhost/mino-probe:1']));
 
     // run, list, logs, volume, cache and status all work on mino's store.
     const project = `${HOME}/project`;
     sh(['runuser', '-u', USER, '--', 'mkdir', '-p', project]);
-    const run = await mino(['run', '--', 'sh', '-c', 'echo from-own-store'], {}, project);
+    const run = await user.mino(['run', '--', 'sh', '-c', 'echo from-own-store'], { cwd: project });
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain('from-own-store');
-    const detached = await mino(['run', '-d', '-n', 'own1', '--', 'sleep', '300'], {}, project);
+    const detached = await user.mino(['run', '-d', '-n', 'own1', '--', 'sleep', '300'], { cwd: project });
     expect(detached.exitCode, detached.stdout + detached.stderr).toBe(0);
     expect(own(['ps', '--format', '{{.Names}}'])).toMatch(/own1/);
-    expect(podman(['ps', '-a', '--format', '{{.Names}}'])).toBe('');
-    const list = await mino(['list']);
+    expect(user.podman(['ps', '-a', '--format', '{{.Names}}'])).toBe('');
+    const list = await user.mino(['list']);
     expect(list.stdout).toMatch(/own1 +Detached +running/);
-    const exec = await mino(['exec', 'own1', '--', 'echo', 'exec-ok']);
+    const exec = await user.mino(['exec', 'own1', '--', 'echo', 'exec-ok']);
     expect(exec.stdout).toContain('exec-ok');
-    expect((await mino(['stop', 'own1'])).exitCode).toBe(0);
+    expect((await user.mino(['stop', 'own1'])).exitCode).toBe(0);
     expect(own(['ps', '--format', '{{.Names}}'])).not.toMatch(/own1/);
-    const vol = await mino(['volume', 'create', 'ownvol']);
+    const vol = await user.mino(['volume', 'create', 'ownvol']);
     expect(vol.exitCode, vol.stdout + vol.stderr).toBe(0);
     expect(own(['volume', 'ls', '--format', '{{.Name}}']).split('\n')).toContain('mino-vol-ownvol');
-    expect((await mino(['volume', 'ls'])).stdout).toContain('ownvol');
-    expect((await mino(['cache', 'list'])).exitCode).toBe(0);
-    expect((await mino(['gc'])).exitCode).toBe(0);
-    const status = await mino(['status', '-f', 'json']);
+    expect((await user.mino(['volume', 'ls'])).stdout).toContain('ownvol');
+    expect((await user.mino(['cache', 'list'])).exitCode).toBe(0);
+    expect((await user.mino(['gc'])).exitCode).toBe(0);
+    const status = await user.mino(['status', '-f', 'json']);
     const report = JSON.parse(status.stdout) as { runtime: { storageDriver: string; graphRoot: string }; checks: Array<{ id: string; status: string; detail?: string }> };
     expect(report.runtime).toMatchObject({ storageDriver: 'overlay', graphRoot: OWN_GRAPH });
     expect(report.checks.find((c) => c.id === 'storage')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/your podman store \(vfs\) is left as it is/) });
@@ -266,12 +204,12 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     // The user's store: same images, same driver, no containers or volumes of mino, config untouched.
     expect(driver()).toBe('vfs');
     expect(userImages()).toEqual(before);
-    expect(podman(['volume', 'ls', '--format', '{{.Name}}'])).toBe('');
+    expect(user.podman(['volume', 'ls', '--format', '{{.Name}}'])).toBe('');
     expect(existsSync(CONF)).toBe(false);
     noProbeLeftovers();
 
     // A second setup keeps using the recorded store and builds nothing.
-    const again = await mino(['setup', '--yes'], { MINO_LAYERS_DIR: LAYERS });
+    const again = await user.mino(['setup', '--yes'], { env: { MINO_LAYERS_DIR: LAYERS } });
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
     expect(storageLine(again.stdout)).toMatch(/\[OK\] +Image storage: overlay, mino's own store/);
     expect(again.stdout).toMatch(/\[OK\] +Base image: localhost\/mino-base:[0-9a-f]{12}/);

@@ -165,6 +165,8 @@ describe('configuration errors: one clear error each, no file changed', () => {
       ['cache.max_total_gb', '-3', 'cache.max_total_gb must be at least 0'],
       ['container.env.BAD KEY', 'x', "'BAD KEY' is not a valid variable name"],
       ['home.enabled', 'maybe', 'takes true or false'],
+      ['pool.min_warm', '20', 'min_warm (20) is above max_warm (10)'],
+      ['pool.max_warm', '1', 'min_warm (2) is above max_warm (1)'],
     ] as const) {
       const r = await mino(['config', 'set', key, value]);
       expect(r.exitCode, `${key} ${value}`).toBe(2);
