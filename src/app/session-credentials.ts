@@ -68,7 +68,7 @@ export async function prepareLoginsVolume(ctx: SessionContext, plan: RunPlan, no
   if (existsSync(marker)) return;
   await ctx.runtime.volumeCreate(plan.loginsVolume, loginsVolumeLabels(ctx.stateKey, ctx.stateDir, now));
   try {
-    writeFileAtomic(marker, `${plan.loginsVolume}\n`, { mode: 0o600, mkdirMode: 0o700 });
+    writeFileAtomic(marker, `${plan.loginsVolume}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
   } catch {
     // only an optimisation
   }

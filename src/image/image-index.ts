@@ -54,7 +54,7 @@ export function forgetImageIndex(dataDir: string): void {
 
 function write(dataDir: string, index: ImageIndex): void {
   try {
-    writeFileAtomic(join(dataDir, FILE), `${JSON.stringify(index)}\n`, { mode: 0o600, mkdirMode: 0o700 });
+    writeFileAtomic(join(dataDir, FILE), `${JSON.stringify(index)}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
   } catch {
     // Only an optimisation: the next run asks podman.
   }

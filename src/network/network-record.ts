@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import { JsonRecordDir } from '../common/json-record-dir.js';
 import type { DenyReason, EgressMode, PolicyText } from './policy.js';
 
@@ -74,22 +73,13 @@ export function readNetworkRecord(stateDir: string, session: string): NetworkRec
 }
 
 /**
- * Writes a session's record atomically (a temporary file renamed over it). Without fsync: the
+ * Writes a session's record atomically (a temporary file renamed over it). Not durable: the
  * proxy rewrites it while it serves, and a record is a report, not data worth a disk flush that
  * would stall the proxy on a busy disk.
  */
 export function writeNetworkRecord(stateDir: string, record: NetworkRecord): void {
-  const dir = join(stateDir, 'network');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = networkRecords(stateDir).pathOf(record.session);
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
 }
 
 /** A fresh record for a session about to start. */

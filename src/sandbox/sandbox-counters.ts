@@ -67,7 +67,7 @@ export function bumpCounters(stateDir: string, delta: Partial<SandboxCounters>):
     for (const [key, v] of Object.entries(delta) as [keyof SandboxCounters, number][]) {
       if (key in now && Number.isFinite(v) && v > 0) now[key] += v;
     }
-    writeFileAtomic(join(stateDir, FILE), `${JSON.stringify(now)}\n`, { mode: 0o600, mkdirMode: 0o700 });
+    writeFileAtomic(join(stateDir, FILE), `${JSON.stringify(now)}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
     return now;
   }, { what: 'the sandbox counters' });
 }

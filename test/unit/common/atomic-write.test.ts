@@ -19,6 +19,15 @@ function mode(path: string): number {
 }
 
 describe('writeFileAtomic', () => {
+  it('without durable still replaces the file whole, with its mode, and leaves no temporary file', () => {
+    const path = join(dir, 'sub', 'counters.json');
+    writeFileAtomic(path, 'old\n', { mode: 0o600, mkdirMode: 0o700, durable: false });
+    writeFileAtomic(path, 'new\n', { mode: 0o600, durable: false });
+    expect(readFileSync(path, 'utf8')).toBe('new\n');
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['counters.json']);
+    expect(mode(path)).toBe(0o600);
+  });
+
   it('writes a new file with mode 0644 by default and leaves no temporary file', () => {
     const path = join(dir, 'trust.json');
     writeFileAtomic(path, '{"a":1}\n');
