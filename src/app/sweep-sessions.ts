@@ -137,12 +137,13 @@ async function terminate(ctx: SessionContext, expiry: Expiry, container: Contain
   }
   // Record the end before the container goes, so a concurrent reconciliation never finds a
   // running session without its container (and records it as gone, without the exit code).
+  // The audit event and the counter follow at once, so `mino list` and `mino stats` agree.
   ctx.store.update(expiry.name, { status: statusForExit(exitCode), exit_code: exitCode, attached_by: null, suspended_at: null }, { ifId: expiry.id });
-  await ctx.runtime.remove(container.id);
   ctx.audit.record('session.expired', {
     name: expiry.name, reason: expiry.reason, timeout_secs: expiry.timeoutSecs, since: iso(expiry.sinceMs), exit_code: exitCode,
   });
   bumpCounters(ctx.stateDir, { timeout_destroys: 1 });
+  await ctx.runtime.remove(container.id);
   log.info('session expired', { name: expiry.name, reason: expiry.reason });
   return exitCode;
 }
