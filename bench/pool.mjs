@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { interleaved, round } from './lib.mjs';
 
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
-const ROOTLESS_USER = 'mino-test';
+// The rootless user of the figures: the test suite's, or another (MINO_BENCH_ROOTLESS_USER, e.g. one on overlay).
+const ROOTLESS_USER = process.env.MINO_BENCH_ROOTLESS_USER || 'mino-test';
 
 function uidOf(user) {
   const r = spawnSync('id', ['-u', user], { encoding: 'utf8' });
@@ -22,8 +23,14 @@ function userOf(mode, root) {
   const uid = uidOf(ROOTLESS_USER);
   if (uid === undefined) return undefined;
   const base = [`HOME=/home/${ROOTLESS_USER}`, `USER=${ROOTLESS_USER}`, `XDG_RUNTIME_DIR=/run/user/${uid}`, `PATH=${process.env.PATH}`, 'LANG=C.UTF-8'];
-  const vars = Object.entries(xdg).map(([k, v]) => `${k}=${v}`);
-  return { prefix: ['runuser', '-u', ROOTLESS_USER, '--', 'env', '-i', ...base, ...vars], env: process.env, uid };
+  // Rootless podman finds its store through XDG_CONFIG_HOME and XDG_DATA_HOME: keep the user's
+  // real store (driver included) while mino's state lives in the bench's directories.
+  const asUser = ['runuser', '-u', ROOTLESS_USER, '--', 'env', '-i', ...base];
+  const info = spawnSync(asUser[0], [...asUser.slice(1), 'podman', 'info', '--format', '{{.Store.GraphRoot}}|{{.Store.RunRoot}}|{{.Store.GraphDriverName}}'], { encoding: 'utf8', cwd: '/' }).stdout.trim().split('|');
+  const conf = join(root, 'storage.conf');
+  writeFileSync(conf, `[storage]\ndriver = "${info[2]}"\ngraphroot = "${info[0]}"\nrunroot = "${info[1]}"\n`, { mode: 0o644 });
+  const vars = [...Object.entries(xdg).map(([k, v]) => `${k}=${v}`), `CONTAINERS_STORAGE_CONF=${conf}`];
+  return { prefix: [...asUser, ...vars], env: process.env, uid };
 }
 
 function sh(user, argv, input) {
