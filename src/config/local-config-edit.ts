@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { configFromBytes, sha256Hex } from './config-file.js';
+import { configFromBytes, sha256Hex, type RawTable } from './config-file.js';
 import { LOCAL_CONFIG_NAME, findLocalConfig } from './discover-config.js';
 import { editConfigFile, type EditResult } from './config-edit.js';
 import type { KeyTarget } from './config-value.js';
@@ -23,10 +23,15 @@ export interface LocalEditResult extends EditResult {
 }
 
 
-/** Sets (value) or unsets (undefined) a key in the project's `.mino.toml`. */
-export function editLocalConfig(projectDir: string, target: KeyTarget, value: unknown, env: NodeJS.ProcessEnv = process.env): LocalEditResult {
+/**
+ * Sets (value) or unsets (undefined) a key in the project's `.mino.toml`; `check` as in
+ * {@link editConfigFile}.
+ */
+export function editLocalConfig(
+  projectDir: string, target: KeyTarget, value: unknown, env: NodeJS.ProcessEnv = process.env, check?: (raw: RawTable) => void,
+): LocalEditResult {
   const path = findLocalConfig(projectDir) ?? join(projectDir, LOCAL_CONFIG_NAME);
-  const result = editConfigFile(path, target, value);
+  const result = editConfigFile(path, target, value, check ? { check } : {});
   const storePath = trustStorePath(env);
   const store = readTrustStore(storePath);
   const target_ = canonicalPath(path);

@@ -28,9 +28,9 @@ export async function checkEngineState(log: CheckLog, runtime: ContainerRuntime,
     log.add({ id, title, status: 'fail', detail: 'state from before a restart: podman refuses every command', hint: `${policy.fixHint} (runs podman system migrate)` });
     return;
   }
-  const failure2 = await migrate(runtime);
-  if (failure2 === undefined) log.add({ id, title, status: 'fixed', detail: 'podman system migrate reset the state a restart left behind' });
-  else log.add({ id, title, status: 'fail', detail: errorMessage(failure2), hint: 'Run: podman system migrate' });
+  const repair = await migrate(runtime);
+  if (repair === undefined) log.add({ id, title, status: 'fixed', detail: 'podman system migrate reset the state a restart left behind' });
+  else log.add({ id, title, status: 'fail', detail: errorMessage(repair), hint: 'Run: podman system migrate' });
 }
 
 /**

@@ -9,7 +9,7 @@ import { globalTemplate } from '../../config/config-template.js';
 import { parseKeyValue, resolveKeyTarget } from '../../config/config-value.js';
 import { findLocalConfig, globalConfigPath } from '../../config/discover-config.js';
 import { resolveConfig, type EffectiveConfig } from '../../config/effective-config.js';
-import type { RawTable } from '../../config/config-file.js';
+import { readConfigFile, type RawTable } from '../../config/config-file.js';
 import { editLocalConfig } from '../../config/local-config-edit.js';
 import { valueAt } from '../../config/merge-config.js';
 import { tomlValue } from '../../common/toml-edit.js';
@@ -150,17 +150,29 @@ disabled, harmless, trusted, trusted-once, approved, skipped, untrusted.`)
 
 function edit(cmd: Command, target: ReturnType<typeof resolveKeyTarget>, value: unknown, opts: { local?: boolean; project?: string }): void {
   const verb = value === undefined ? 'Removed' : 'Set';
+  // Keys that relate to each other (pool.min_warm ≤ pool.max_warm) are checked in the merged
+  // configuration the edit makes: the global file, a project's file over it, defaults beneath.
+  const relations = (globalRaw: RawTable | undefined, localRaw: RawTable | undefined): void =>
+    void poolSettingsOf(resolveConfig(globalRaw, localRaw).config.pool);
+  const { path } = globalConfigPath(readConfigFlags(cmd).configPath);
   if (opts.local) {
-    const r = editLocalConfig(projectDirOf(opts.project), target, value);
+    const globalRaw = globalRawOrNone(path);
+    const r = editLocalConfig(projectDirOf(opts.project), target, value, process.env, (raw) => relations(globalRaw, raw));
     process.stdout.write(r.changed ? `${verb} ${target.path} in ${r.path}\n` : `${r.path} already has that; nothing changed\n`);
     if (r.untrusted) {
       process.stderr.write(`Warning: ${r.path} is not trusted, so mino will not apply it; review it, then run 'mino trust'\n`);
     }
     return;
   }
-  const { path } = globalConfigPath(readConfigFlags(cmd).configPath);
-  // The keys that relate to each other are checked with the defaults of the keys the file leaves out.
-  const check = (raw: RawTable): void => void poolSettingsOf(resolveConfig(raw, undefined).config.pool);
-  const r = editConfigFile(path, target, value, { mkdirMode: 0o700, check });
+  const r = editConfigFile(path, target, value, { mkdirMode: 0o700, check: (raw) => relations(raw, undefined) });
   process.stdout.write(r.changed ? `${verb} ${target.path} in ${path}\n` : `${path} already has that; nothing changed\n`);
+}
+
+/** The global file's table for the relation check of a `--local` edit; none when it is missing or broken (every run reports that itself). */
+function globalRawOrNone(path: string): RawTable | undefined {
+  try {
+    return readConfigFile(path)?.raw;
+  } catch {
+    return undefined;
+  }
 }

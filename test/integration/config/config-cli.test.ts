@@ -174,6 +174,15 @@ describe('configuration errors: one clear error each, no file changed', () => {
       expect(r.stderr).toMatch(/^Hint: /m);
     }
     expect(readFileSync(globalFile, 'utf8')).toBe(before);
+    // The same relation in a project's file, merged over the global one.
+    const local = join(project, '.mino.toml');
+    writeFileSync(local, '[pool]\nmax_warm = 4\n');
+    const tooMany = await mino(['config', 'set', '--local', 'pool.min_warm', '5']);
+    expect(tooMany.exitCode).toBe(2);
+    expect(tooMany.stderr).toContain('min_warm (5) is above max_warm (4)');
+    expect(readFileSync(local, 'utf8')).toBe('[pool]\nmax_warm = 4\n');
+    expect((await mino(['config', 'set', '--local', 'pool.min_warm', '4'])).exitCode).toBe(0);
+    rmSync(local);
     const ok = await mino(['config', 'set', 'container.volumes', '/srv/x:/data,data:/d:ro']);
     expect(ok.exitCode).toBe(0);
   });
