@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
+import { descendantsOf } from './processes.js';
 import type { Sandbox } from './sandbox.js';
 import { minoArgv, rootlessPrefix } from './test-env.js';
 
@@ -30,30 +31,6 @@ export interface OnTerminal {
   resize(rows: number, cols: number): void;
 }
 
-/** The processes below `pid` (children first). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
-}
-
 /**
  * Starts mino with `args` on a new pseudo-terminal of `size` (script's own terminal is 0×0 when
  * the test has none, which no real terminal is).
@@ -67,7 +44,7 @@ export function onTerminal(sandbox: Sandbox, args: string[], size: { rows: numbe
   child.stderr.on('data', (b: Buffer) => (output += b.toString()));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   const resize = (rows: number, cols: number): void => {
-    const pts = descendants(child.pid!).map((p) => {
+    const pts = descendantsOf(child.pid!).map((p) => {
       try {
         return readlinkSync(`/proc/${p}/fd/0`);
       } catch {

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { descendantsOf } from '../../helpers/processes.js';
 import { join } from 'node:path';
 import type { RunAs } from '../../helpers/run-mino.js';
 import { TEST_IMAGE } from '../../helpers/test-env.js';
@@ -15,6 +16,11 @@ export function writePoolConfig(sandbox: Sandbox, pool: Record<string, number | 
   mkdirSync(dir, { recursive: true });
   const lines = ['[pool]', ...Object.entries(pool).map(([k, v]) => `${k} = ${String(v)}`), ''];
   writeFileSync(join(dir, 'config.toml'), lines.join('\n'), { mode: 0o644 });
+}
+
+/** The sandbox counters of the sandbox's state directory (`mino stats` reads the same file). */
+export function sandboxCounters(sandbox: Sandbox): Record<string, number> {
+  return JSON.parse(readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'sandbox-counters.json'), 'utf8')) as Record<string, number>;
 }
 
 /** `mino pool status -f json`. */
@@ -76,15 +82,6 @@ export function buildUserImage(as: RunAs, user: string): string {
  * through runuser (which does not pass signals on), its child.
  */
 export function minoPid(started: number): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === started) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return started;
+  // The first child of a process comes first among its descendants.
+  return descendantsOf(started)[0] ?? started;
 }

@@ -5,7 +5,7 @@ import { requirePrerequisites } from '../../helpers/engines.js';
 import { IS_ROOT, ROOTLESS_USER, uidOf } from '../../helpers/test-env.js';
 import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
 import { onTerminal } from '../../helpers/terminal.js';
-import { buildNamedUserImage, buildUserImage, eventually, minoPid, poolStatus, sandboxContainers, waitForPool, writePoolConfig } from './pool-helpers.js';
+import { buildNamedUserImage, buildUserImage, eventually, minoPid, poolStatus, sandboxContainers, waitForPool, writePoolConfig, sandboxCounters } from './pool-helpers.js';
 import { chownSync } from 'node:fs';
 
 requirePrerequisites();
@@ -88,7 +88,7 @@ for (const as of MODES) {
       const settled = await waitForPool(sandbox, (s) => s.warm_total === 1);
       expect(settled.pools[0]).toMatchObject({ target: 1, warm: 1 });
       // Counted: the warm container, its replacement and the cold run; one hit, no miss (--fresh).
-      const counters = JSON.parse(readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'sandbox-counters.json'), 'utf8')) as Record<string, number>;
+      const counters = sandboxCounters(sandbox);
       expect(counters).toMatchObject({ pool_hits: 1, pool_misses: 0, sandboxes_created: 3 });
       expect(counters.creation_ms_total).toBeGreaterThan(0);
       await eventually(() => !sandboxContainers(sandbox).some((c) => c.name === 'mino-pooled'), 'the used container to go');
@@ -103,7 +103,7 @@ for (const as of MODES) {
       const notExec = await sandbox.mino(['run', ...flags(), '--', '/etc/passwd']);
       expect(notExec.exitCode).toBe(126);
       expect(notExec.stderr).toMatch(/^Error: command is not executable in the image: \/etc\/passwd$/m);
-      const counters = JSON.parse(readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'sandbox-counters.json'), 'utf8')) as Record<string, number>;
+      const counters = sandboxCounters(sandbox);
       expect(counters.pool_hits).toBe(3);
     });
 
@@ -131,8 +131,6 @@ for (const as of MODES) {
     });
 
     it('on a terminal: the same terminal warm and cold, resizes reach the command, its exit code comes back', async () => {
-      const counters = (): Record<string, number> =>
-        JSON.parse(readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'sandbox-counters.json'), 'utf8')) as Record<string, number>;
       const warm = await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()]);
       expect(warm.exitCode, warm.stderr).toBe(0);
       const probe = '[ -t 0 ] && echo tty-in; [ -t 1 ] && echo tty-out; stty size; echo "term=$TERM"; tty';
@@ -142,9 +140,9 @@ for (const as of MODES) {
         expect(await t.exited, t.output()).toBe(0);
         return t.output().replace(/\r/g, '');
       };
-      const hits = counters().pool_hits!;
+      const hits = sandboxCounters(sandbox).pool_hits!;
       const pooled = await onTty([]);
-      expect(counters().pool_hits).toBe(hits + 1);
+      expect(sandboxCounters(sandbox).pool_hits).toBe(hits + 1);
       const cold = await onTty(['--fresh']);
       expect(pooled).toMatch(/^tty-in\ntty-out\n31 101\nterm=[^\n]*\n\/dev\/pts\/0\n$/);
       expect(pooled).toBe(cold);
@@ -155,7 +153,7 @@ for (const as of MODES) {
       resized.resize(27, 97);
       expect(await resized.exited).toBe(5);
       expect(resized.output()).toContain('size 27 97');
-      expect(counters().pool_hits, resized.output()).toBe(hits + 2);
+      expect(sandboxCounters(sandbox).pool_hits, resized.output()).toBe(hits + 2);
     });
 
     it('warm containers remove themselves after warm_ttl, and drain removes the rest', async () => {
