@@ -87,17 +87,32 @@ export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, sign
   }
 }
 
+/** How often a stop is asked again until the attached run ends (see {@link stopOnSignals}). */
+export const STOP_RETRY_MS = 1000;
+
 /**
  * While an attached run lasts: SIGTERM and SIGHUP stop the container (podman stop: SIGTERM to the
  * command through --init, SIGKILL after STOP_TIMEOUT_SECONDS); SIGINT is left to podman's signal
  * proxy, which hands it to the command, with a stop as fallback if the container is still up
- * INTERRUPT_GRACE_MS later; a second signal kills it. Returns a function that removes the handlers.
+ * INTERRUPT_GRACE_MS later; a second signal kills it. A signal that comes while `podman run` is
+ * still creating the container finds nothing to stop, so the stop is asked again every
+ * STOP_RETRY_MS (never two at once) until the run ends. Returns a function that removes the handlers.
  */
 export function stopOnSignals(runtime: ContainerRuntime, container: string, signals: SignalSource): () => void {
   let count = 0;
   let timer: NodeJS.Timeout | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const stopOnce = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void runtime.stop(container, STOP_TIMEOUT_SECONDS).catch(() => undefined).finally(() => {
+      stopping = false;
+    });
+  };
   const stop = (): void => {
-    void runtime.stop(container, STOP_TIMEOUT_SECONDS).catch(() => undefined);
+    stopOnce();
+    retry ??= setInterval(stopOnce, STOP_RETRY_MS);
   };
   const handler = (signal: NodeJS.Signals): void => {
     count++;
@@ -115,6 +130,7 @@ export function stopOnSignals(runtime: ContainerRuntime, container: string, sign
   for (const s of handled) signals.on(s, handler);
   return () => {
     if (timer) clearTimeout(timer);
+    if (retry) clearInterval(retry);
     for (const s of handled) signals.off(s, handler);
   };
 }
