@@ -32,6 +32,8 @@ export interface ExecResult {
   exitCode: number;
   /** The signal that ended the process, if any. */
   signal: NodeJS.Signals | null;
+  /** True when `timeoutMs` ran out and mino stopped the process (known from the kill, not a clock). */
+  timedOut?: boolean;
 }
 
 /** Options shared by the helpers. */
@@ -140,7 +142,10 @@ function toExecResult(argv: readonly string[], options: { cwd?: string }, result
   const error = startError(argv, options, result);
   if (error) throw error;
   const signal = (result.signal ?? null) as NodeJS.Signals | null;
-  return { stdout: text(result.stdout), stderr: text(result.stderr), exitCode: exitCodeOf(result.exitCode, signal), signal };
+  return {
+    stdout: text(result.stdout), stderr: text(result.stderr), exitCode: exitCodeOf(result.exitCode, signal), signal,
+    ...(result.timedOut ? { timedOut: true } : {}),
+  };
 }
 
 /** Runs a program to completion, capturing stdout and stderr. Never throws for a non-zero exit. */

@@ -50,7 +50,9 @@ async function runOne(p: CredentialProvider, options: RunProvidersOptions): Prom
   const started = Date.now();
   try {
     const result = await withDeadline((options.run ?? execCapture)(p.argv, { env: options.env, timeoutMs }), timeoutMs + 3000);
-    if (result === 'deadline' || (result.signal !== null && Date.now() - started >= timeoutMs)) {
+    // Whether the timeout stopped the CLI is what the runner says, never a clock reading: a kill
+    // that lands a millisecond early must not turn into "gh auth token failed (exit 143)".
+    if (result === 'deadline' || result.timedOut === true) {
       return { ...base, status: 'failed', message: `${p.argv[0]} did not answer within ${Math.round(timeoutMs / 1000)} s; skipped`, quiet: false };
     }
     log.debug('credential provider ran', { provider: p.name, exit_code: result.exitCode, ms: Date.now() - started });

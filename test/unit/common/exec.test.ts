@@ -96,7 +96,14 @@ describe('execCapture', () => {
     const result = await execCapture(['sleep', '30'], { timeoutMs: 200 });
     expect(result.exitCode).toBe(143);
     expect(result.signal).toBe('SIGTERM');
+    expect(result.timedOut).toBe(true);
     expect(Date.now() - start).toBeLessThan(5000);
+  });
+
+  it('says a program that was killed by a signal, not by the timeout, did not time out', async () => {
+    const result = await execCapture(['sh', '-c', 'kill -TERM $$'], { timeoutMs: 10_000 });
+    expect(result).toMatchObject({ exitCode: 143, signal: 'SIGTERM' });
+    expect(result.timedOut).toBeUndefined();
   });
 
   it('kills a program that ignores SIGTERM 2 s after the timeout', async () => {

@@ -65,10 +65,15 @@ describe('running credential providers', () => {
 
   it('gives up on a CLI that does not answer in time, and on output it cannot read', async () => {
     const hang: Runner = (_argv, options: ExecOptions) => new Promise((resolve) => {
-      setTimeout(() => resolve({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM' }), options.timeoutMs);
+      setTimeout(() => resolve({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM', timedOut: true }), options.timeoutMs);
     });
     const [slow] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: hang, timeoutMs: 50 });
     expect(slow).toMatchObject({ status: 'failed', message: 'gh did not answer within 0 s; skipped', quiet: false });
+    // Killed by a signal of someone else's, long before any timeout: the CLI failed, it did not hang.
+    const killed: Runner = async () => ({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM' });
+    const [gone] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: killed, timeoutMs: 60_000 });
+    expect(gone).toMatchObject({ status: 'failed' });
+    expect((gone as { message: string }).message).not.toContain('did not answer');
     const stuck: Runner = () => new Promise(() => undefined);
     const [never] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: stuck, timeoutMs: 10 });
     expect(never).toMatchObject({ status: 'failed' });
