@@ -1,4 +1,4 @@
-import { readConfigFile } from './config-file.js';
+import { readLocalConfigFile } from './config-file.js';
 import { findLocalConfig } from './discover-config.js';
 import { layerNamesOf, readLayerTree } from './project-layers.js';
 import { renderValue, sensitiveSettings } from './sensitive-keys.js';
@@ -24,7 +24,7 @@ export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = proces
   const items: TrustedItem[] = [];
   const pins: Array<{ target: string; sha256: string; kind: 'config' | 'layers' }> = [];
   const localPath = findLocalConfig(projectDir);
-  const local = localPath ? readConfigFile(localPath) : undefined;
+  const local = localPath ? readLocalConfigFile(localPath) : undefined;
   if (local) {
     const sensitive = sensitiveSettings(local.raw, {});
     items.push({ kind: 'config', path: local.path, details: sensitive.map((s) => `${s.path} = ${renderValue(s.value)}`) });
