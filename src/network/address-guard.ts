@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { canonicalIpv6, mappedIpv4 } from './rule.js';
+import { HOST_SERVICES_NAME, RuleError, canonicalIpv6, formatRule, mappedIpv4, type Rule } from './rule.js';
 
 /**
  * Which resolved addresses the proxy may connect to. A name that a rule allows can still resolve
@@ -167,4 +167,19 @@ export function hostOwnAddresses(now = Date.now()): Set<string> {
   const set = readHostAddresses();
   cached = { at: now, set };
   return set;
+}
+
+/**
+ * Refuses allow rules that name an address of this machine (`--network-allow 10.88.0.1:8080`, the
+ * podman bridge): the proxy would refuse every connection to it anyway, so the user gets one
+ * usage error up front instead. Reads the host's addresses only when a rule is an IP address.
+ */
+export function refuseHostAddressRules(rules: readonly Rule[], hostAddresses: () => ReadonlySet<string> = () => hostOwnAddresses()): void {
+  const literal = rules.filter((r) => r.kind === 'ipv4' || r.kind === 'ipv6');
+  if (literal.length === 0) return;
+  const own = hostAddresses();
+  const hit = literal.find((r) => own.has(r.host));
+  if (hit) {
+    throw new RuleError(formatRule(hit), `it names an address of this machine; reach a service on the host with ${HOST_SERVICES_NAME}:PORT`);
+  }
 }

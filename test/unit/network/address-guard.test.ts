@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classifyAddress, hostOwnAddresses, parseFibTrie, parseIfInet6, permittedAddresses, readHostAddresses } from '../../../src/network/address-guard.js';
+import { classifyAddress, hostOwnAddresses, parseFibTrie, parseIfInet6, permittedAddresses, readHostAddresses, refuseHostAddressRules } from '../../../src/network/address-guard.js';
+import { RuleError, parseRules } from '../../../src/network/rule.js';
 
 const host = new Set(['192.0.2.2', '10.88.0.1', '2001:db8::2']);
 
@@ -73,5 +74,17 @@ fd000000000000000000000000000002 04 40 00 82     eth0
   it('counts the addresses of interfaces that are down on this machine', () => {
     const fib = readFileSync('/proc/net/fib_trie', 'utf8');
     for (const a of parseFibTrie(fib)) expect(hostOwnAddresses().has(a)).toBe(true);
+  });
+
+  it('refuses allow rules naming an address of this machine up front (exit 2), reading the addresses only for IP rules', () => {
+    const own = new Set(['10.88.0.1', 'fd00::2']);
+    let reads = 0;
+    const addresses = (): ReadonlySet<string> => (reads++, own);
+    refuseHostAddressRules(parseRules(['github.com:443', '*.example.com:443', 'host.containers.internal:8080']), addresses);
+    expect(reads).toBe(0);
+    refuseHostAddressRules(parseRules(['10.88.0.2:80', '[fd00::3]:22']), addresses);
+    expect(() => refuseHostAddressRules(parseRules(['github.com:443', '10.88.0.1:8080']), addresses)).toThrow(RuleError);
+    expect(() => refuseHostAddressRules(parseRules(['[fd00::2]:22']), addresses))
+      .toThrow("Invalid network rule '[fd00::2]:22': it names an address of this machine; reach a service on the host with host.containers.internal:PORT");
   });
 });
