@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runTrustGate, type TrustGateInput } from '../../../src/config/trust-gate.js';
 import { readTrustStore } from '../../../src/config/trust-store.js';
-import { trustProject } from '../../../src/config/trust-project.js';
+import { revokeProject, trustProject } from '../../../src/config/trust-project.js';
 import { editLocalConfig } from '../../../src/config/local-config-edit.js';
 import { resolveKeyTarget } from '../../../src/config/config-value.js';
 import { mkdirSync, renameSync, unlinkSync } from 'node:fs';
@@ -132,6 +132,9 @@ describe('project files through symbolic links', () => {
     expect(() => trustProject(b, env)).toThrow(/is a symbolic link/);
     // --no-local still runs.
     expect((await runTrustGate(input({ projectDir: b, noLocal: true }))).localStatus).toBe('disabled');
+    // Revoking in B leaves A's trust alone.
+    expect(revokeProject(b, env)).toBe(0);
+    expect((await runTrustGate(input())).localStatus).toBe('trusted');
   });
 
   it('refuses a .mino directory that links out of the project', async () => {
