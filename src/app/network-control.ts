@@ -10,6 +10,7 @@ import { readNetworkRecord, type NetworkRecord } from '../network/network-record
 import type { PolicyText } from '../network/policy.js';
 import { processStartTime } from '../network/proxy/netns-listener.js';
 import { formatRule, parseRules } from '../network/rule.js';
+import { refuseHostAddressRules } from '../network/address-guard.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { egressBaseOf, type SessionContext } from './session-context.js';
 
@@ -27,6 +28,7 @@ export function hasEgress(record: Pick<SessionRecord, 'network'>): boolean {
 /** Changes the policy of a running session's proxy; returns the policy now in force. */
 export async function changeSessionPolicy(ctx: SessionContext, name: string, op: 'allow' | 'deny', values: readonly string[]): Promise<PolicyText> {
   const rules = parseRules(values);
+  if (op === 'allow') refuseHostAddressRules(rules);
   if (rules.length === 0) throw new MinoError(`No rule given to ${op}`, { hint: `mino network ${op} ${name} HOST:PORT`, exitCode: 2 });
   const record = ctx.store.require(name);
   if (!hasEgress(record)) {

@@ -4,7 +4,7 @@ import { errorMessage } from '../common/errors.js';
 import { decideCacheMounts, type CacheMount, type CacheOptions } from '../cache/cache-mounts.js';
 import { CacheStore } from '../cache/cache-store.js';
 import { CACHE_VOLUME_PREFIX, cacheVolumeLabels } from '../cache/cache-volume.js';
-import { detectLockfiles } from '../cache/lockfiles.js';
+import { detectLockfiles, type SkippedLockfile } from '../cache/lockfiles.js';
 import { VolumeInUseError } from '../runtime/podman/podman-error.js';
 import type { SessionContext } from './session-context.js';
 
@@ -23,11 +23,19 @@ import type { SessionContext } from './session-context.js';
 /**
  * The cache mounts for a run of `projectDir`: empty (and no podman call) when caching is off or no
  * lockfile exists; otherwise one `volume ls`, so a cache whose volume was removed behind mino's
- * back starts over instead of being mounted empty and read-only.
+ * back starts over instead of being mounted empty and read-only. A lockfile that is a symbolic
+ * link, a FIFO, a device or over 64 MiB gives its ecosystem no cache: one warning each through
+ * `say`, and the run goes on.
  */
-export async function resolveCacheMounts(ctx: Pick<SessionContext, 'stateDir' | 'runtime'>, projectDir: string, options: CacheOptions): Promise<CacheMount[]> {
+export async function resolveCacheMounts(
+  ctx: Pick<SessionContext, 'stateDir' | 'runtime'>, projectDir: string, options: CacheOptions, say: (line: string) => void = () => undefined,
+): Promise<CacheMount[]> {
   if (!options.enabled) return [];
-  const lockfiles = detectLockfiles(projectDir);
+  const skipped: SkippedLockfile[] = [];
+  const lockfiles = detectLockfiles(projectDir, undefined, skipped);
+  for (const s of skipped) {
+    say(`Warning: ${s.file} ${s.why}; mino reads only regular project files of bounded size, so ${s.ecosystem} gets no dependency cache this run`);
+  }
   if (lockfiles.length === 0) return [];
   const store = new CacheStore(ctx.stateDir);
   const existing = new Set((await ctx.runtime.volumeList(CACHE_VOLUME_PREFIX)).map((v) => v.name));

@@ -51,6 +51,7 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     sessionName: resolved.sessionName,
     projectDir: req.projectDir,
     homeDir: facts.homeDir,
+    ...(facts.userHomes ? { userHomes: facts.userHomes } : {}),
     allowHome: req.allowHome,
     allowSystemPaths: req.allowSystemPaths ?? false,
     image: resolved.image,

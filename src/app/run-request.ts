@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import type { RunConfig } from '../config/run-config.js';
 import type { BuildEvent } from '../image/build-output.js';
 import type { CredentialFlags } from './gather-credentials.js';
+import { readUserHomes, type PasswdHome } from '../host/user-homes.js';
 import type { PoolSettings } from '../sandbox/pool/pool-settings.js';
 
 /** What the user asked `mino run` for: CLI flags, already parsed, and the loaded configuration. */
@@ -73,6 +74,8 @@ export interface HostFacts {
   gid: number;
   /** The user's home directory, canonical. */
   homeDir: string;
+  /** Every user's home directory (passwd database), for the host path guard. */
+  userHomes?: readonly PasswdHome[];
   /** Podman runs rootless (a non-root user, or an OrbStack machine). */
   rootless: boolean;
   /** cgroup v1 host: rootless podman cannot enforce resource limits there. */
@@ -101,6 +104,7 @@ export function readHostFacts(rootless: boolean, env: NodeJS.ProcessEnv = proces
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
     homeDir: home,
+    userHomes: readUserHomes(),
     rootless,
     cgroupV1: process.platform === 'linux' && !existsSync('/sys/fs/cgroup/cgroup.controllers'),
     stdinIsTty: Boolean(process.stdin.isTTY),

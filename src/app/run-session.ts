@@ -50,7 +50,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   const cachesOn = !(req.noCache ?? false) && (req.config?.cache ?? true);
   const [chosen, caches, gathered] = await settleAll(
     chooseImage(ctx, req, facts, io),
-    resolveCacheMounts(ctx, req.projectDir, { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false }),
+    resolveCacheMounts(ctx, req.projectDir, { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false }, (line) => io.say(line)),
     gather(ctx, req, facts),
   );
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);

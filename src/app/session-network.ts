@@ -118,7 +118,14 @@ export function reportSessionNetwork(plan: RunPlan, req: RunRequest, record: Net
     io.say('Nothing to save: the session used no network destination');
     return;
   }
-  const result = editLocalConfig(plan.projectDir, resolveKeyTarget('container.network_allow'), rules);
+  let result;
+  try {
+    result = editLocalConfig(plan.projectDir, resolveKeyTarget('container.network_allow'), rules);
+  } catch (err) {
+    if (!(err instanceof MinoError)) throw err;
+    // The rules are printed above: nothing learned is lost.
+    throw new MinoError(`network_allow not saved: ${err.message}`, { hint: err.hint ?? 'Add the rules printed above to .mino.toml by hand', cause: err });
+  }
   io.say(`Saved network_allow (${rules.length} rule${rules.length === 1 ? '' : 's'}) to ${result.path}`);
   if (result.untrusted) io.say(`Warning: ${result.path} is not trusted yet; mino asks before using it (or run mino trust)`);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readProjectFile, refusalWords } from '../common/project-file.js';
 
 /**
  * Lockfile detection (mino 1.6 `lockfile.rs`): only the project root is looked at, ecosystems in
@@ -46,28 +46,54 @@ export function cacheKeyOf(content: Uint8Array | string): string {
   return createHash('sha256').update(content).digest('hex').slice(0, 12);
 }
 
-/** Reads a file, or undefined when it is missing or not a regular file. */
-export type ReadFile = (path: string) => Uint8Array | undefined;
+/** Largest lockfile mino hashes (bytes): a bigger one gets no cache (warned once per run). */
+export const MAX_LOCKFILE_BYTES = 64 * 1024 * 1024;
 
-/** Reads a regular file; missing files, directories and unreadable files are undefined. */
-export function readIfFile(path: string): Uint8Array | undefined {
+/** What reading a lockfile candidate gave: its bytes, nothing (absent), or why it was skipped. */
+export type LockfileRead = Uint8Array | undefined | { skipped: string };
+
+/** Reads a lockfile candidate. */
+export type ReadFile = (path: string) => LockfileRead;
+
+/**
+ * Reads a lockfile as a project file (common/project-file.ts): a symbolic link, a FIFO, a device
+ * or a file over {@link MAX_LOCKFILE_BYTES} is skipped with the reason; an unreadable one is absent.
+ */
+export function readIfFile(path: string): LockfileRead {
   try {
-    return readFileSync(path);
+    const r = readProjectFile(path, { maxBytes: MAX_LOCKFILE_BYTES });
+    if (r.kind === 'file') return r.bytes;
+    if (r.kind === 'missing') return undefined;
+    return { skipped: refusalWords(r.reason, MAX_LOCKFILE_BYTES) };
   } catch {
     return undefined;
   }
 }
 
+/** A lockfile candidate that exists but was not used, and why (for one warning). */
+export interface SkippedLockfile {
+  ecosystem: Ecosystem;
+  file: string;
+  /** e.g. `is a symbolic link`. */
+  why: string;
+}
+
 /**
  * The lockfiles in `projectDir` (its root only), one per ecosystem, in {@link ECOSYSTEMS} order.
  * Costs one failed `open` per absent candidate (11 for a project without any) and no podman call.
+ * A candidate that is not a regular file of bounded size gives its ecosystem no cache key; it is
+ * listed in `skipped` when given.
  */
-export function detectLockfiles(projectDir: string, read: ReadFile = readIfFile): DetectedLockfile[] {
+export function detectLockfiles(projectDir: string, read: ReadFile = readIfFile, skipped?: SkippedLockfile[]): DetectedLockfile[] {
   const found: DetectedLockfile[] = [];
   for (const ecosystem of ECOSYSTEMS) {
     for (const file of LOCKFILES[ecosystem]) {
       const content = read(join(projectDir, file));
       if (content === undefined) continue;
+      if ('skipped' in content) {
+        skipped?.push({ ecosystem, file, why: content.skipped });
+        break;
+      }
       found.push({ ecosystem, file, hash: cacheKeyOf(content) });
       break;
     }

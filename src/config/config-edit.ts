@@ -1,9 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
+import { readProjectFile, refusalWords } from '../common/project-file.js';
 import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError, UsageError } from '../common/errors.js';
 import { printable } from '../runtime/validate.js';
-import { configProblem, parseConfigText, sha256Hex, validateConfig, type RawTable } from './config-file.js';
+import { MAX_CONFIG_BYTES, configProblem, localConfigRefused, parseConfigText, sha256Hex, validateConfig, type RawTable } from './config-file.js';
 import type { KeyTarget } from './config-value.js';
 import { hasTable, setKeyInText, tomlValue, unsetKeyInText } from '../common/toml-edit.js';
 import { errnoCode } from '../common/errno.js';
@@ -46,18 +47,44 @@ function getPath(raw: RawTable, parts: readonly string[]): unknown {
   return cur;
 }
 
+/** Options of {@link editConfigFile}. */
+export interface EditOptions {
+  /** Create missing parent directories with this mode. */
+  mkdirMode?: number;
+  /** Sees the edited file before it is written; throws to refuse it. */
+  check?: (raw: RawTable) => void;
+  /**
+   * The file is a project's `.mino.toml`: read as a project file (common/project-file.ts), so a
+   * symbolic link, FIFO or device there is refused instead of followed.
+   */
+  project?: boolean;
+}
+
+function readBefore(path: string, project: boolean): { bytes?: Buffer; mode?: number } {
+  try {
+    if (project) {
+      const r = readProjectFile(path, { maxBytes: MAX_CONFIG_BYTES });
+      if (r.kind === 'missing') return {};
+      if (r.kind === 'refused') throw localConfigRefused(path, refusalWords(r.reason, MAX_CONFIG_BYTES));
+      return { bytes: r.bytes, mode: r.mode & 0o777 };
+    }
+    const bytes = readFileSync(path);
+    return { bytes, mode: statSync(path).mode & 0o777 };
+  } catch (err) {
+    if (err instanceof MinoError) throw err;
+    if (errnoCode(err) === 'ENOENT') return {};
+    throw new MinoError(`Cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /**
  * Applies `value` (undefined = unset) for `target` to the file at `path`. `options.check` sees the
  * edited file before it is written and throws to refuse it (rules that relate keys, e.g.
  * pool.min_warm ≤ pool.max_warm); nothing is written then.
  */
-export function editConfigFile(path: string, target: KeyTarget, value: unknown, options: { mkdirMode?: number; check?: (raw: RawTable) => void } = {}): EditResult {
-  let before: Buffer | undefined;
-  try {
-    before = readFileSync(path);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw new MinoError(`Cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
+export function editConfigFile(path: string, target: KeyTarget, value: unknown, options: EditOptions = {}): EditResult {
+  const read = readBefore(path, options.project ?? false);
+  const before = read.bytes;
   const text = before?.toString('utf8') ?? '';
   const oldRaw = parseConfigText(path, text);
   validateConfig(path, oldRaw);
@@ -102,12 +129,7 @@ export function editConfigFile(path: string, target: KeyTarget, value: unknown, 
   const after = Buffer.from(next);
   const changed = before === undefined ? next !== '' : !before.equals(after);
   if (changed) {
-    let mode = 0o644;
-    try {
-      mode = statSync(path).mode & 0o777;
-    } catch {
-      // new file
-    }
+    const mode = read.mode ?? 0o644;
     writeFileAtomic(path, after, { mode, ...(options.mkdirMode === undefined ? {} : { mkdirMode: options.mkdirMode }) });
   }
   return { path, ...(before ? { before } : {}), after, sha256: sha256Hex(after), changed };

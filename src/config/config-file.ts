@@ -6,6 +6,7 @@ import { printable } from '../runtime/validate.js';
 import { closestKey, findKey } from './config-keys.js';
 import { configSchema } from './config-schema.js';
 import { errnoCode } from '../common/errno.js';
+import { readProjectFile, refusalWords } from '../common/project-file.js';
 
 /**
  * Reading one configuration file: its bytes are read once, hashed (for the trust gate) and parsed
@@ -47,6 +48,31 @@ export function readConfigFile(path: string): ConfigFile | undefined {
     throw new MinoError(`Cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
   }
   return configFromBytes(path, bytes);
+}
+
+/**
+ * Reads a project's `.mino.toml` as a project file (common/project-file.ts): never through a
+ * symbolic link (a link in the project could pull in any file of the user's, or one another
+ * project's trust was given to), never a FIFO or device, at most {@link MAX_CONFIG_BYTES}.
+ * Undefined when absent; a refusal is a MinoError naming the file.
+ */
+export function readLocalConfigFile(path: string): ConfigFile | undefined {
+  let r;
+  try {
+    r = readProjectFile(path, { maxBytes: MAX_CONFIG_BYTES });
+  } catch (err) {
+    throw new MinoError(`Cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (r.kind === 'missing') return undefined;
+  if (r.kind === 'refused') throw localConfigRefused(path, refusalWords(r.reason, MAX_CONFIG_BYTES));
+  return configFromBytes(path, r.bytes);
+}
+
+/** The error for a project `.mino.toml` mino will not read or write. */
+export function localConfigRefused(path: string, why: string): MinoError {
+  return new MinoError(`Project config ${printable(path)} ${why}; mino reads and writes only regular files in a project`, {
+    hint: 'Replace it with a regular file (a copy, not a link) or remove it, or pass --no-local to ignore it; mino changed nothing',
+  });
 }
 
 /** Parses and validates bytes that were read from `path`. */

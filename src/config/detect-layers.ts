@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Files whose presence suggests a built-in layer for `mino init`, most telling first. */
@@ -14,11 +14,19 @@ export interface LayerSuggestion {
   file: string;
 }
 
-/** Layers suggested by the lockfiles and manifests directly in `projectDir`. */
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Layers suggested by the lockfiles and manifests directly in `projectDir` (regular files only, links are not followed). */
 export function detectLayers(projectDir: string): LayerSuggestion[] {
   const out: LayerSuggestion[] = [];
   for (const [layer, files] of Object.entries(LAYER_HINT_FILES)) {
-    const file = files.find((f) => existsSync(join(projectDir, f)));
+    const file = files.find((f) => isRegularFile(join(projectDir, f)));
     if (file) out.push({ layer, file });
   }
   return out;

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { minoPaths } from '../common/xdg-paths.js';
 
@@ -17,15 +17,18 @@ export function globalConfigPath(cliPath: string | undefined, env: NodeJS.Proces
 }
 
 /**
- * The nearest `.mino.toml` (a regular file) in `projectDir` or one of its parents, walking up to
- * `/`: the project's directory decides, not the shell's working directory (mino 1.6 used cwd).
+ * The nearest `.mino.toml` in `projectDir` or one of its parents, walking up to `/`: the project's
+ * directory decides, not the shell's working directory (mino 1.6 used cwd). Links are not
+ * followed (lstat): a `.mino.toml` that is a symbolic link, FIFO or device is returned, so that
+ * reading it (readLocalConfigFile in config-file.ts) refuses it loudly instead of a parent's file or the
+ * link's target being used; a directory of that name is passed over.
  */
 export function findLocalConfig(projectDir: string): string | undefined {
   let dir = projectDir;
   for (;;) {
     const candidate = join(dir, LOCAL_CONFIG_NAME);
     try {
-      if (statSync(candidate).isFile()) return candidate;
+      if (!lstatSync(candidate).isDirectory()) return candidate;
     } catch {
       // not here
     }

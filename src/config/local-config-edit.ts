@@ -31,7 +31,7 @@ export function editLocalConfig(
   projectDir: string, target: KeyTarget, value: unknown, env: NodeJS.ProcessEnv = process.env, check?: (raw: RawTable) => void,
 ): LocalEditResult {
   const path = findLocalConfig(projectDir) ?? join(projectDir, LOCAL_CONFIG_NAME);
-  const result = editConfigFile(path, target, value, check ? { check } : {});
+  const result = editConfigFile(path, target, value, { project: true, ...(check ? { check } : {}) });
   const storePath = trustStorePath(env);
   const store = readTrustStore(storePath);
   const target_ = canonicalPath(path);

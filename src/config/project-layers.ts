@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
+import { readProjectFile, refusalWords } from '../common/project-file.js';
 import { printable } from '../runtime/validate.js';
 
 /**
@@ -43,19 +44,37 @@ export function hashLayerTree(files: readonly LayerTreeFile[]): string {
   return h.digest('hex');
 }
 
-/** Reads `<projectDir>/.mino/layers` (undefined when absent or empty). */
+/** What lstat says of a path: a directory, something else, or nothing. */
+function kindOf(path: string): 'dir' | 'symlink' | 'other' | 'missing' {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * Reads `<projectDir>/.mino/layers` (undefined when absent or empty). `.mino` and `.mino/layers`
+ * must be real directories: a symbolic link there (planted to pull files in from outside the
+ * project) is refused, as is any link, FIFO or device inside.
+ */
 export function readLayerTree(projectDir: string): LayerTree | undefined {
   const dir = join(projectDir, '.mino', 'layers');
-  try {
-    if (!lstatSync(dir).isDirectory()) return undefined;
-  } catch {
-    return undefined;
-  }
-  const files: LayerTreeFile[] = [];
-  let total = 0;
   const refuse = (rel: string, why: string): MinoError => new MinoError(`Project layer file .mino/layers/${printable(rel)} ${why}`, {
     hint: 'Project layers may only contain plain files and directories; fix .mino/layers or run with --no-local',
   });
+  for (const [path, name] of [[join(projectDir, '.mino'), '.mino'], [dir, '.mino/layers']] as const) {
+    const kind = kindOf(path);
+    if (kind === 'missing' || kind === 'other') return undefined;
+    if (kind === 'symlink') {
+      throw new MinoError(`Project directory ${printable(name)} in ${printable(projectDir)} is a symbolic link; mino reads only real directories and regular files in a project`, {
+        hint: 'Replace the link with a directory (a copy) or remove it, or run with --no-local',
+      });
+    }
+  }
+  const files: LayerTreeFile[] = [];
+  let total = 0;
   const walk = (abs: string, rel: string, depth: number): void => {
     if (depth > LAYER_TREE_LIMITS.depth) throw refuse(rel, `is nested more than ${LAYER_TREE_LIMITS.depth} levels deep`);
     for (const entry of readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -64,11 +83,15 @@ export function readLayerTree(projectDir: string): LayerTree | undefined {
       if (entry.isDirectory()) {
         walk(childAbs, childRel, depth + 1);
       } else if (entry.isFile()) {
-        const st = lstatSync(childAbs);
-        total += st.size;
         if (files.length >= LAYER_TREE_LIMITS.files) throw refuse(childRel, `is one file too many (at most ${LAYER_TREE_LIMITS.files})`);
-        if (total > LAYER_TREE_LIMITS.bytes) throw refuse(childRel, `takes the tree over ${LAYER_TREE_LIMITS.bytes / 1024 / 1024} MiB`);
-        files.push({ rel: childRel, bytes: readFileSync(childAbs), executable: (st.mode & 0o111) !== 0 });
+        const budget = LAYER_TREE_LIMITS.bytes - total;
+        const r = readProjectFile(childAbs, { maxBytes: budget, root: projectDir });
+        if (r.kind === 'missing') continue;
+        if (r.kind === 'refused') {
+          throw refuse(childRel, r.reason === 'too-large' ? `takes the tree over ${LAYER_TREE_LIMITS.bytes / 1024 / 1024} MiB` : refusalWords(r.reason, budget));
+        }
+        total += r.bytes.length;
+        files.push({ rel: childRel, bytes: r.bytes, executable: (r.mode & 0o111) !== 0 });
       } else {
         throw refuse(childRel, entry.isSymbolicLink() ? 'is a symbolic link' : 'is not a regular file');
       }

@@ -1,7 +1,7 @@
 import { MinoError } from '../common/errors.js';
 import { BUILTIN_LAYER_NAMES } from '../layer/layer-name.js';
 import { printable } from '../runtime/validate.js';
-import { readConfigFile, type ConfigFile, type RawTable } from './config-file.js';
+import { readLocalConfigFile, type ConfigFile, type RawTable } from './config-file.js';
 import { findLocalConfig } from './discover-config.js';
 import { layerNamesOf, readLayerTree, snapshotLayerTree, type LayerTree } from './project-layers.js';
 import { renderValue, sensitiveSettings, type SensitiveSetting } from './sensitive-keys.js';
@@ -94,7 +94,7 @@ export async function runTrustGate(input: TrustGateInput): Promise<TrustGateResu
   const mode = input.mode ?? 'enforce';
   const env = input.env ?? process.env;
   const localPath = findLocalConfig(input.projectDir);
-  const local = localPath === undefined ? undefined : readConfigFile(localPath);
+  const local = localPath === undefined ? undefined : readLocalConfigFile(localPath);
   const sensitive = local ? sensitiveSettings(local.raw, input.base) : [];
   const tree = readLayerTree(input.projectDir);
   const storePath = trustStorePath(env);

@@ -1,9 +1,10 @@
-import { readConfigFile } from './config-file.js';
+import { readLocalConfigFile } from './config-file.js';
 import { findLocalConfig } from './discover-config.js';
 import { layerNamesOf, readLayerTree } from './project-layers.js';
 import { renderValue, sensitiveSettings } from './sensitive-keys.js';
 import { pinTrust, revokeTrust, trustStorePath } from './trust-store.js';
 import { canonicalPath } from '../common/canonical-path.js';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * `mino trust [-p DIR] [--revoke]`: trusting a project's current `.mino.toml` and `.mino/layers`
@@ -24,7 +25,7 @@ export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = proces
   const items: TrustedItem[] = [];
   const pins: Array<{ target: string; sha256: string; kind: 'config' | 'layers' }> = [];
   const localPath = findLocalConfig(projectDir);
-  const local = localPath ? readConfigFile(localPath) : undefined;
+  const local = localPath ? readLocalConfigFile(localPath) : undefined;
   if (local) {
     const sensitive = sensitiveSettings(local.raw, {});
     items.push({ kind: 'config', path: local.path, details: sensitive.map((s) => `${s.path} = ${renderValue(s.value)}`) });
@@ -39,8 +40,17 @@ export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = proces
   return items;
 }
 
-/** Forgets trust for the project's `.mino.toml` and `.mino/layers`; returns how many entries went. */
+/**
+ * Forgets trust for the project's `.mino.toml` and `.mino/layers`; returns how many entries went.
+ * The project's own paths are meant, never a link's target: revoking in a project whose
+ * `.mino.toml` is a link must not revoke the trust of the file it points to.
+ */
 export function revokeProject(projectDir: string, env: NodeJS.ProcessEnv = process.env): number {
-  const targets = [findLocalConfig(projectDir), `${projectDir}/.mino/layers`].filter((t): t is string => t !== undefined).map((t) => canonicalPath(t));
+  const base = canonicalPath(projectDir);
+  const local = findLocalConfig(projectDir);
+  const targets = [
+    ...(local === undefined ? [] : [join(canonicalPath(dirname(local)), basename(local))]),
+    join(base, '.mino', 'layers'),
+  ];
   return revokeTrust(trustStorePath(env), targets);
 }

@@ -1,18 +1,15 @@
 import { posix } from 'node:path';
-import { MinoError } from '../common/errors.js';
+import { MinoError, UsageError } from '../common/errors.js';
 import { printable } from '../runtime/validate.js';
+import { volumeSourceRefusal, type UserHome, type VolumeAllowance } from './volume-guard.js';
 
 /**
  * Refuses project directories that would hand the agent far more than one project. mino 1.6 had
  * no guard: `mino run` from `$HOME` mounted the whole home directory (SSH keys, cloud credentials)
- * read-write. The project directory is mounted read-write, so `/`, `$HOME` and any parent of
- * `$HOME` are refused unless the user passes `--allow-home`.
+ * read-write. The project directory is mounted read-write and gets the guard of every volume
+ * (volume-guard.ts): `/`, `$HOME`, its parents and other users' homes need `--allow-home`, system
+ * directories (`/etc`, `/run`, …) `--allow-system-paths`. A refusal is a usage error (exit 2).
  */
-
-/** Hint shared by every refusal. */
-const ALLOW_HOME_HINT =
-  'The project directory is mounted read-write into the container. Run mino from a project folder ' +
-  '(or pass -p <dir>), or pass --allow-home to mount it anyway';
 
 /** True for an absolute, normalised path without a trailing slash (except `/` itself). */
 export function isCanonicalAbsolute(path: string): boolean {
@@ -21,10 +18,10 @@ export function isCanonicalAbsolute(path: string): boolean {
 
 /**
  * Checks that `projectDir` is a canonical absolute path podman can bind-mount (no `:`, `,` or
- * control characters) and not `/`, `homeDir` or a parent of
- * `homeDir` (unless `allowHome`). Returns `projectDir`; throws a MinoError otherwise.
+ * control characters) that the host path guard lets through (volume-guard.ts, with `allow` and
+ * the passwd database's `otherHomes`). Returns `projectDir`; throws a MinoError otherwise.
  */
-export function checkProjectDir(projectDir: string, homeDir: string, allowHome: boolean): string {
+export function checkProjectDir(projectDir: string, homeDir: string, allow: VolumeAllowance, otherHomes: readonly UserHome[] = []): string {
   if (!isCanonicalAbsolute(projectDir)) {
     throw new MinoError(`Project directory '${printable(projectDir)}' is not a canonical absolute path`, {
       hint: 'Resolve the directory (realpath) before planning the run',
@@ -41,20 +38,11 @@ export function checkProjectDir(projectDir: string, homeDir: string, allowHome: 
       hint: 'Set HOME to an absolute path',
     });
   }
-  if (allowHome) return projectDir;
-  if (projectDir === '/') {
-    throw new MinoError('Refusing to use / as the project directory', { hint: ALLOW_HOME_HINT });
-  }
-  if (projectDir === homeDir) {
-    throw new MinoError(`Refusing to use your home directory ${printable(projectDir)} as the project directory`, {
-      hint: ALLOW_HOME_HINT,
-    });
-  }
-  if (homeDir.startsWith(`${projectDir}/`)) {
-    throw new MinoError(
-      `Refusing to use ${printable(projectDir)} as the project directory: it contains your home directory ${printable(homeDir)}`,
-      { hint: ALLOW_HOME_HINT },
-    );
-  }
-  return projectDir;
+  const refusal = volumeSourceRefusal(projectDir, homeDir, allow, otherHomes);
+  if (refusal === undefined) return projectDir;
+  throw new UsageError(
+    `Refusing to use ${printable(projectDir)} as the project directory: ${refusal.why}`,
+    'The project directory is mounted read-write into the container. Run mino from a project folder (or pass -p <dir>)' +
+      `${refusal.flag ? `, or pass ${refusal.flag} to mount it anyway` : ''}`,
+  );
 }

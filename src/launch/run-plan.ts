@@ -11,6 +11,7 @@ import { volumeLabels } from '../volume/volume-labels.js';
 import { networkSpec, resolveNetwork, withProxyEnv, type NetworkPlan } from './network.js';
 import type { EgressPlan } from '../network/egress-plan.js';
 import { checkProjectDir } from './project-guard.js';
+import type { UserHome } from './volume-guard.js';
 import { planCredentials, type PlanCredentialInput, type PlanCredentials } from './plan-credentials.js';
 import { withPrelude } from '../credentials/session-prelude.js';
 import { identityFlags } from './userns.js';
@@ -53,8 +54,10 @@ export interface RunPlanInput {
   homeDir: string;
   /** `--allow-home`: permit `/`, `$HOME` or a parent of `$HOME` as the project or a volume. */
   allowHome?: boolean;
-  /** `--allow-system-paths`: permit system directories (/etc, /usr, /run, …) as volumes. */
+  /** `--allow-system-paths`: permit system directories (/etc, /usr, /run, …) as the project or a volume. */
   allowSystemPaths?: boolean;
+  /** Every user's home directory from the passwd database: refused like `homeDir` (volume-guard.ts). */
+  userHomes?: readonly UserHome[];
   /** Image reference to run. */
   image: string;
   /** Command after `--`; empty means an interactive shell. */
@@ -220,7 +223,8 @@ export function runModeFor(detach: boolean, command: readonly string[]): RunMode
  */
 export function buildRunPlan(input: RunPlanInput): RunPlan {
   const containerName = containerNameFor(input.sessionName);
-  const projectDir = checkProjectDir(input.projectDir, input.homeDir, input.allowHome ?? false);
+  const allow = { home: input.allowHome ?? false, system: input.allowSystemPaths ?? false };
+  const projectDir = checkProjectDir(input.projectDir, input.homeDir, allow, input.userHomes);
   const image = validateImageRef(input.image);
   checkId('uid', input.hostUid);
   checkId('gid', input.hostGid);
@@ -232,7 +236,8 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   const workdir = resolveWorkdir(projectDir, input.workdir);
   const mounts = assembleMounts(projectDir, workdir, input.cliVolumes ?? [], input.configVolumes ?? [], {
     homeDir: input.homeDir,
-    allow: { home: input.allowHome ?? false, system: input.allowSystemPaths ?? false },
+    allow,
+    ...(input.userHomes ? { otherHomes: input.userHomes } : {}),
   });
   const homeVolume = wantsHomeVolume({ image, noHome: !(input.home ?? false), mountTargets: mounts.map((m) => m.target) })
     ? homeVolumeName(projectDir)

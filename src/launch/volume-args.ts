@@ -2,7 +2,7 @@ import { MinoError, UsageError } from '../common/errors.js';
 import type { MountSpec } from '../runtime/container-runtime.js';
 import { printable } from '../runtime/validate.js';
 import { parseVolumeSpec, VOLUME_SPEC_HINT, VolumeSpecError } from '../volume/volume-spec.js';
-import { volumeSourceRefusal, type VolumeAllowance } from './volume-guard.js';
+import { volumeSourceRefusal, type UserHome, type VolumeAllowance } from './volume-guard.js';
 
 /**
  * User bind mounts (`--volume` and config `container.volumes`, syntax in volume/volume-spec.ts) and
@@ -59,12 +59,14 @@ export interface VolumeGuard {
   /** The user's canonical home directory. */
   homeDir: string;
   allow: VolumeAllowance;
+  /** Every user's home directory (passwd database). */
+  otherHomes?: readonly UserHome[];
 }
 
 /** Checks a parsed volume's host path against the guard; returns the mount. */
 function guarded(mount: PlannedMount, value: string, guard: VolumeGuard): PlannedMount {
   if (mount.volume !== undefined || mount.origin === 'project') return mount;
-  const refusal = volumeSourceRefusal(mount.source, guard.homeDir, guard.allow);
+  const refusal = volumeSourceRefusal(mount.source, guard.homeDir, guard.allow, guard.otherHomes);
   if (refusal === undefined) return mount;
   const origin = mount.origin === 'config' ? 'config' : 'cli';
   throw volumeError(origin, value, `host path ${printable(mount.source)}: ${refusal.why}`,

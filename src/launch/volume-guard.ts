@@ -1,15 +1,19 @@
 import { printable } from '../runtime/validate.js';
 
 /**
- * What a `--volume` (or config `container.volumes`) bind mount may expose. The project is guarded
- * (project-guard.ts); a volume is a second way in and gets the same guard: mino 1.6 passed any
- * `HOST:CONTAINER` to podman, so `--volume /:/host` handed the agent the whole machine read-write.
+ * What host directory a session may get: the one guard of the project directory (project-guard.ts)
+ * and of every `--volume` (or config `container.volumes`) bind mount, with the same list, flags and
+ * reasons. mino 1.6 passed any `HOST:CONTAINER` to podman, so `--volume /:/host` handed the agent
+ * the whole machine read-write; and `-p /run` was accepted while `--volume /run:/r` was not, so a
+ * rootful agent read mino's own session directories under /run/mino.
  *
  * Host side (the canonical path, symbolic links resolved by the caller):
- * - `/`, the user's home directory and its ancestors: refused unless `--allow-home` (as for -p);
+ * - `/`, the user's home directory and its ancestors: refused unless `--allow-home`;
  * - system directories and everything below them (/etc, /usr, /run with the engine's and the
  *   agent sockets, /proc, /dev, …, and the container stores /var/lib/containers, /var/lib/docker):
- *   refused unless `--allow-system-paths`.
+ *   refused unless `--allow-system-paths`;
+ * - every other user's home directory (from the passwd database) and its ancestors: refused unless
+ *   `--allow-home` (as root, `--volume /home/alice:/a` otherwise handed over alice's keys).
  * The container side is part of the specification's syntax (volume/volume-spec.ts).
  */
 
@@ -30,6 +34,12 @@ export interface VolumeAllowance {
   system: boolean;
 }
 
+/** A user's home directory (canonical path), from the passwd database. */
+export interface UserHome {
+  user: string;
+  home: string;
+}
+
 /** A refusal: why, and the flag that would allow it (none for container paths). */
 export interface VolumeRefusal {
   why: string;
@@ -41,10 +51,11 @@ function within(path: string, tree: string): boolean {
 }
 
 /**
- * Why the canonical host path `source` may not be mounted, or undefined when it may.
- * `homeDir` is the user's canonical home directory.
+ * Why the canonical host path `source` may not be mounted (as the project or a volume), or
+ * undefined when it may. `homeDir` is the user's canonical home directory, `otherHomes` every
+ * user's home from the passwd database (the user's own among them is fine).
  */
-export function volumeSourceRefusal(source: string, homeDir: string, allow: VolumeAllowance): VolumeRefusal | undefined {
+export function volumeSourceRefusal(source: string, homeDir: string, allow: VolumeAllowance, otherHomes: readonly UserHome[] = []): VolumeRefusal | undefined {
   const homeOrAbove = source === '/' || source === homeDir || homeDir.startsWith(`${source}/`);
   if (homeOrAbove) {
     if (allow.home) return undefined;
@@ -52,9 +63,17 @@ export function volumeSourceRefusal(source: string, homeDir: string, allow: Volu
     if (source === homeDir) return { why: 'it is your home directory', flag: '--allow-home' };
     return { why: `it contains your home directory ${printable(homeDir)}`, flag: '--allow-home' };
   }
-  if (allow.system) return undefined;
-  const tree = HOST_SYSTEM_TREES.find((t) => within(source, t));
-  if (tree !== undefined) return { why: `it is ${source === tree ? 'the' : 'inside the'} system directory ${tree}`, flag: '--allow-system-paths' };
-  if (HOST_SYSTEM_DIRS.includes(source)) return { why: `it is the system directory ${source}`, flag: '--allow-system-paths' };
+  if (!allow.system) {
+    const tree = HOST_SYSTEM_TREES.find((t) => within(source, t));
+    if (tree !== undefined) return { why: `it is ${source === tree ? 'the' : 'inside the'} system directory ${tree}`, flag: '--allow-system-paths' };
+    if (HOST_SYSTEM_DIRS.includes(source)) return { why: `it is the system directory ${source}`, flag: '--allow-system-paths' };
+  }
+  if (allow.home) return undefined;
+  const other = otherHomes.find((h) => h.home !== '/' && h.home !== homeDir && (source === h.home || h.home.startsWith(`${source}/`)));
+  if (other !== undefined) {
+    return source === other.home
+      ? { why: `it is the home directory of user ${printable(other.user)}`, flag: '--allow-home' }
+      : { why: `it contains the home directory ${printable(other.home)} of user ${printable(other.user)}`, flag: '--allow-home' };
+  }
   return undefined;
 }

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { canonicalIpv6, mappedIpv4 } from './rule.js';
+import { HOST_SERVICES_NAME, RuleError, canonicalIpv6, formatRule, mappedIpv4, type Rule } from './rule.js';
 
 /**
  * Which resolved addresses the proxy may connect to. A name that a rule allows can still resolve
@@ -8,7 +9,7 @@ import { canonicalIpv6, mappedIpv4 } from './rule.js';
  * proxy runs on the host, so connecting there would hand the sandbox the host's loopback services.
  * Only `host.containers.internal:PORT` rules reach the host; every other connection to a loopback,
  * unspecified, link-local (cloud metadata), multicast or reserved address, or to any address of
- * this machine's interfaces (the podman bridge gateway included), is refused.
+ * this machine's interfaces, up or down (the podman bridge gateway included), is refused.
  */
 
 /** The class of an address, as far as egress is concerned. */
@@ -90,18 +91,95 @@ export function permittedAddresses(
   return out.length > 0 ? { addresses: out } : { addresses: out, refused: refused ?? 'reserved' };
 }
 
+/**
+ * The local IPv4 addresses in `/proc/net/fib_trie` (the kernel's routing tables): each `/32 host
+ * LOCAL` leaf is an address of this host, whether its interface is up or down. (Node's
+ * `os.networkInterfaces()` lists only interfaces that are up, so it missed the podman bridge
+ * `cni-podman0`, 10.88.0.1, while no bridge container ran: a proxy that trusted it let sessions
+ * reach host services listening there.)
+ */
+export function parseFibTrie(text: string): string[] {
+  const out: string[] = [];
+  let last: string | undefined;
+  for (const line of text.split('\n')) {
+    const leaf = /\|-- (\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+    if (leaf) {
+      last = leaf[1];
+      continue;
+    }
+    if (last !== undefined && /^\s*\/32 host LOCAL\s*$/.test(line)) out.push(last);
+  }
+  return [...new Set(out)];
+}
+
+/** The IPv6 addresses in `/proc/net/if_inet6` (every address of every interface, up or down). */
+export function parseIfInet6(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{32})\s/i.exec(line.trim());
+    if (!m) continue;
+    const groups = m[1]!.match(/.{4}/g)!.join(':');
+    const a = canonicalAddress(groups);
+    if (a !== undefined) out.push(a);
+  }
+  return out;
+}
+
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Where {@link hostOwnAddresses} reads; tests give their own text. */
+export interface HostAddressSources {
+  fibTrie: () => string;
+  ifInet6: () => string;
+  interfaces: () => string[];
+}
+
+const PROC_SOURCES: HostAddressSources = {
+  fibTrie: () => readProc('/proc/net/fib_trie'),
+  ifInet6: () => readProc('/proc/net/if_inet6'),
+  interfaces: () => Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((info) => info.address.split('%')[0]!)),
+};
+
+/**
+ * Every address of every interface of this machine, up or down (canonical): the kernel's local
+ * routes and IPv6 address list (two small /proc reads), plus what Node reports.
+ */
+export function readHostAddresses(sources: HostAddressSources = PROC_SOURCES): Set<string> {
+  const set = new Set<string>();
+  for (const address of [...parseFibTrie(sources.fibTrie()), ...parseIfInet6(sources.ifInet6()), ...sources.interfaces()]) {
+    const a = canonicalAddress(address);
+    if (a !== undefined) set.add(a);
+  }
+  return set;
+}
+
 let cached: { at: number; set: Set<string> } | undefined;
 
-/** This machine's interface addresses (canonical), refreshed at most every 5 seconds. */
+/** This machine's addresses ({@link readHostAddresses}), refreshed at most every 5 seconds. */
 export function hostOwnAddresses(now = Date.now()): Set<string> {
   if (cached && now - cached.at < 5000) return cached.set;
-  const set = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) {
-      const a = canonicalAddress(info.address.split('%')[0]!);
-      if (a !== undefined) set.add(a);
-    }
-  }
+  const set = readHostAddresses();
   cached = { at: now, set };
   return set;
+}
+
+/**
+ * Refuses allow rules that name an address of this machine (`--network-allow 10.88.0.1:8080`, the
+ * podman bridge): the proxy would refuse every connection to it anyway, so the user gets one
+ * usage error up front instead. Reads the host's addresses only when a rule is an IP address.
+ */
+export function refuseHostAddressRules(rules: readonly Rule[], hostAddresses: () => ReadonlySet<string> = () => hostOwnAddresses()): void {
+  const literal = rules.filter((r) => r.kind === 'ipv4' || r.kind === 'ipv6');
+  if (literal.length === 0) return;
+  const own = hostAddresses();
+  const hit = literal.find((r) => own.has(r.host));
+  if (hit) {
+    throw new RuleError(formatRule(hit), `it names an address of this machine; reach a service on the host with ${HOST_SERVICES_NAME}:PORT`);
+  }
 }

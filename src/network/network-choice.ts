@@ -2,6 +2,7 @@ import { UsageError } from '../common/errors.js';
 import { printable } from '../runtime/validate.js';
 import { parsePresetName, type PresetName } from './presets.js';
 import { parseRules, type Rule } from './rule.js';
+import { refuseHostAddressRules } from './address-guard.js';
 
 /**
  * Which network a session gets, from flags and configuration, with mino 1.6's precedence (first
@@ -46,7 +47,9 @@ function checkMode(value: string, where: string): PlainNetworkMode | 'learn' {
 }
 
 function allowlist(allow: readonly string[] | undefined, preset: string | undefined, source: ChoiceSource): NetworkChoice {
-  return { mode: 'allowlist', rules: parseRules(allow ?? []), presets: preset === undefined ? [] : [parsePresetName(preset)], source };
+  const rules = parseRules(allow ?? []);
+  refuseHostAddressRules(rules);
+  return { mode: 'allowlist', rules, presets: preset === undefined ? [] : [parsePresetName(preset)], source };
 }
 
 /** Resolves the network of a run; throws a UsageError (exit 2) on a bad value or a conflict. */

@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ECOSYSTEMS, LOCKFILES, cacheKeyOf, detectLockfiles } from '../../../src/cache/lockfiles.js';
+import { ECOSYSTEMS, LOCKFILES, MAX_LOCKFILE_BYTES, cacheKeyOf, detectLockfiles, type SkippedLockfile } from '../../../src/cache/lockfiles.js';
 
 describe('lockfile detection', () => {
   let dir: string;
@@ -53,5 +54,28 @@ describe('lockfile detection', () => {
     const first = detectLockfiles(dir)[0]?.hash;
     writeFileSync(join(dir, 'uv.lock'), 'b');
     expect(detectLockfiles(dir)[0]?.hash).not.toBe(first);
+  });
+});
+
+describe('hostile lockfiles', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mino-lockfiles-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('skips a FIFO (without hanging), a link to /dev/zero and an oversized lockfile, each with a reason', () => {
+    execFileSync('mkfifo', [join(dir, 'package-lock.json')]);
+    symlinkSync('/dev/zero', join(dir, 'yarn.lock'));
+    writeFileSync(join(dir, 'Cargo.lock'), '');
+    truncateSync(join(dir, 'Cargo.lock'), MAX_LOCKFILE_BYTES + 1);
+    writeFileSync(join(dir, 'go.sum'), 'ok');
+    const skipped: SkippedLockfile[] = [];
+    expect(detectLockfiles(dir, undefined, skipped).map((l) => l.file)).toEqual(['go.sum']);
+    expect(skipped).toEqual([
+      { ecosystem: 'npm', file: 'package-lock.json', why: 'is not a regular file' },
+      { ecosystem: 'yarn', file: 'yarn.lock', why: 'is a symbolic link' },
+      { ecosystem: 'cargo', file: 'Cargo.lock', why: 'is larger than 64 MiB' },
+    ]);
   });
 });

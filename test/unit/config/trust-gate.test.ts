@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runTrustGate, type TrustGateInput } from '../../../src/config/trust-gate.js';
 import { readTrustStore } from '../../../src/config/trust-store.js';
+import { revokeProject, trustProject } from '../../../src/config/trust-project.js';
+import { editLocalConfig } from '../../../src/config/local-config-edit.js';
+import { resolveKeyTarget } from '../../../src/config/config-value.js';
+import { mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { REPO_ROOT } from '../../helpers/test-env.js';
 
 let root: string;
@@ -112,5 +116,44 @@ describe('project layer tree hash', () => {
     expect(hashLayerTree([f('a/layer.toml', 'x'), f('a/install.sh', 'y', true)])).not.toBe(base);
     expect(hashLayerTree([f('a/layer.toml', 'x'), f('a/install.sh', 'y ')])).not.toBe(base);
     expect(hashLayerTree([f('a/layer.toml', 'x'), f('b/install.sh', 'y')])).not.toBe(base);
+  });
+});
+
+describe('project files through symbolic links', () => {
+  it("refuses a .mino.toml that links to another project's trusted file (no silent trust)", async () => {
+    // Project A is trusted; project B's .mino.toml is a link to A's file.
+    const a = project;
+    trustProject(a, env);
+    expect((await runTrustGate(input())).localStatus).toBe('trusted');
+    const b = join(root, 'b');
+    mkdirSync(b);
+    symlinkSync(join(a, '.mino.toml'), join(b, '.mino.toml'));
+    await expect(runTrustGate(input({ projectDir: b }))).rejects.toThrow(/Project config .*\/b\/\.mino\.toml is a symbolic link; mino reads and writes only regular files/);
+    expect(() => trustProject(b, env)).toThrow(/is a symbolic link/);
+    // --no-local still runs.
+    expect((await runTrustGate(input({ projectDir: b, noLocal: true }))).localStatus).toBe('disabled');
+    // Revoking in B leaves A's trust alone.
+    expect(revokeProject(b, env)).toBe(0);
+    expect((await runTrustGate(input())).localStatus).toBe('trusted');
+  });
+
+  it('refuses a .mino directory that links out of the project', async () => {
+    const outside = join(root, 'outside');
+    renameSync(join(project, '.mino'), outside);
+    symlinkSync(outside, join(project, '.mino'));
+    unlinkSync(join(project, '.mino.toml'));
+    await expect(runTrustGate(input({ trustLocal: true }))).rejects.toThrow(/Project directory \.mino in .* is a symbolic link/);
+  });
+
+  it('learn --save / config set --local never read a linked .mino.toml nor write through it', () => {
+    const secret = join(root, 'secret.toml');
+    writeFileSync(secret, '[container]\nenv = { TOKEN = "s3cret" }\n');
+    const b = join(root, 'b');
+    mkdirSync(b);
+    symlinkSync(secret, join(b, '.mino.toml'));
+    expect(() => editLocalConfig(b, resolveKeyTarget('container.network_allow'), ['example.com:443'], env))
+      .toThrow(/Project config .*\.mino\.toml is a symbolic link/);
+    expect(readFileSync(secret, 'utf8')).toBe('[container]\nenv = { TOKEN = "s3cret" }\n');
+    expect(readFileSync(join(b, '.mino.toml'), 'utf8')).toBe(readFileSync(secret, 'utf8')); // still the link, untouched
   });
 });

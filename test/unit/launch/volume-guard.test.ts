@@ -27,6 +27,17 @@ describe('volumeSourceRefusal', () => {
     expect(volumeSourceRefusal(path, HOME, NONE)).toBeUndefined();
   });
 
+  it("refuses every user's home directory from the passwd database unless --allow-home", () => {
+    const homes = [{ user: 'alice', home: '/home/alice' }, { user: 'me', home: '/home/me' }];
+    expect(volumeSourceRefusal('/home/alice', '/root', NONE, homes)).toEqual({ why: 'it is the home directory of user alice', flag: '--allow-home' });
+    expect(volumeSourceRefusal('/home/alice', '/root', { home: true, system: false }, homes)).toBeUndefined();
+    expect(volumeSourceRefusal('/home/alice/shared', '/root', NONE, homes)).toBeUndefined();
+    const err = thrown(() => assembleMounts('/p/app', '/app', ['/home/alice:/a'], [], { homeDir: '/root', allow: NONE, otherHomes: homes }));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toContain('host path /home/alice: it is the home directory of user alice');
+    expect(err.hint).toContain('--allow-home');
+  });
+
   it("treats root's home like any user's home", () => {
     expect(volumeSourceRefusal('/root', '/root', NONE)?.flag).toBe('--allow-home');
     expect(volumeSourceRefusal('/root/project-data', '/root', NONE)).toBeUndefined();
