@@ -138,6 +138,8 @@ export async function ensureDeviceDir(dir: string, makeNode: MakeNode = mknod): 
     for (const name of DEVICE_SUBDIRS) mkdirSync(join(fresh, name), { mode: 0o755 });
     const problems = deviceDirProblems(fresh);
     if (problems.length > 0) throw new MinoError(`Cannot prepare the device directory ${dir}: ${problems.join('; ')}`);
+    // Another mino may have made it meanwhile: a good directory is never replaced (sessions use it).
+    if (deviceDirProblems(dir).length === 0) return false;
     if (lstatOrUndefined(dir) !== undefined) {
       const old = `${dir}.${process.pid}.old`;
       renameSync(dir, old);

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOTFUL_DEVICE_DIR, ROOTFUL_ID_BASE } from '../../../src/config/defaults.js';
+import { deviceDirProblems, ensureDeviceDir } from '../../../src/host/device-dir.js';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { MODES, Sandbox, buildContext, buildMinoLikeImage, buildTestImage, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { onTerminal } from '../../helpers/terminal.js';
@@ -162,6 +163,41 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     expect(root.stdout).toContain('--uidmap 0:0:1');
     const user = await run(userDir, ['--dry-run', '--', 'true']);
     expect(user.stdout).not.toContain(':/dev:ro');
+  });
+});
+
+describe.runIf(IS_ROOT)('the private device directory', () => {
+  // Beside the real one: on the filesystem it must live on (not nodev), which /tmp need not be.
+  const scratch = (): string => {
+    mkdirSync(dirname(ROOTFUL_DEVICE_DIR), { recursive: true, mode: 0o755 });
+    return mkdtempSync(join(dirname(ROOTFUL_DEVICE_DIR), 'test-devdir-'));
+  };
+  it('is made once, left alone when right, and rebuilt when a node was replaced', async () => {
+    const parent = scratch();
+    try {
+      const dir = join(parent, 'dev');
+      expect(await ensureDeviceDir(dir)).toBe(true);
+      expect(deviceDirProblems(dir)).toEqual([]);
+      expect(lstatSync(join(dir, 'null')).isCharacterDevice()).toBe(true);
+      expect(await ensureDeviceDir(dir)).toBe(false);
+      unlinkSync(join(dir, 'null'));
+      writeFileSync(join(dir, 'null'), 'planted');
+      expect(deviceDirProblems(dir)).toEqual(['null is not the 1:3 device node']);
+      expect(await ensureDeviceDir(dir)).toBe(true);
+      expect(deviceDirProblems(dir)).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a parent others can write', async () => {
+    const parent = scratch();
+    try {
+      chmodSync(parent, 0o777);
+      await expect(ensureDeviceDir(join(parent, 'dev'))).rejects.toThrow(/must be a directory of root's that no one else can write/);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
 
