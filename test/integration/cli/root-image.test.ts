@@ -142,6 +142,10 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
       // A setuid helper in the image (no-new-privileges aside) would still be unprivileged as root.
       const asRoot = podmanAs('self', ['exec', '--user', '0', 'mino-ri-uids', 'cat', '/proc/self/uid_map']);
       expect(asRoot.stdout).toMatch(new RegExp(`^\\s+0\\s+${ROOTFUL_ID_BASE}\\s+1234$`, 'm'));
+      // mino exec on a terminal gets one from the session's own devpts.
+      const t = onTerminal(sandbox, ['exec', 'ri-uids', 'sh', '-c', 'tty; exit 6']);
+      expect(await t.exited).toBe(6);
+      expect(t.output()).toMatch(/\/dev\/pts\/\d+/);
     } finally {
       await sandbox.mino(['stop', '-f', 'ri-uids']);
     }
