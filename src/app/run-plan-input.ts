@@ -47,6 +47,8 @@ function ownerOf(path: string): { uid: number; gid: number } {
 /** Builds the {@link RunPlanInput} of a request. */
 export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string, resolved: ResolvedRun): RunPlanInput {
   const config = req.config;
+  // mino images: `developer`, uid and gid 1000 (as plain-image.ts says), also before the inspection.
+  const identity = resolved.imageIdentity ?? (isMinoImage(resolved.image) ? { uid: 1000, gid: 1000 } : undefined);
   return {
     sessionName: resolved.sessionName,
     projectDir: req.projectDir,
@@ -74,8 +76,8 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     ownerPid: facts.pid,
     hostUid: facts.uid,
     hostGid: facts.gid,
-    imageUser: resolved.imageIdentity ? resolved.imageIdentity.uid : imageUserOf(resolved.image),
-    ...(resolved.imageIdentity?.gid === undefined ? {} : { imageGid: resolved.imageIdentity.gid }),
+    imageUser: identity?.uid,
+    ...(identity?.gid === undefined ? {} : { imageGid: identity.gid }),
     minoVersion: VERSION,
     stateKey,
     // Rootless podman on cgroup v1 cannot enforce limits (it warns into the command's stderr).

@@ -1,5 +1,6 @@
 import { UsageError } from '../common/errors.js';
 import { log } from '../common/logger.js';
+import { ensureDeviceDir } from '../host/device-dir.js';
 import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
 import { printable, validateImageRef } from '../runtime/validate.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_IMAGE } from '../config/defaults.js';
@@ -73,6 +74,8 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
     return 0;
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
+  // A container id is host root (rootful, root-owned project): /dev of mino's own (launch/userns.ts).
+  if (plan.spec.devDir !== undefined && await ensureDeviceDir(plan.spec.devDir)) log.info(`made the session device directory ${plan.spec.devDir}`);
   if (req.warmPool !== undefined) return warmPool(ctx, plan, req.warmPool, pool.settings, io);
 
   // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only

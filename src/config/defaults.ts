@@ -59,6 +59,13 @@ export const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
  */
 export const ROOTFUL_ID_BASE = 0x70000000;
 
+/**
+ * The device directory rootful sessions in which a container id is host root mount as /dev
+ * (launch/userns.ts, host/device-dir.ts): under /var/lib, on a filesystem that allows device
+ * nodes (podman's own storage lives there too), root's alone.
+ */
+export const ROOTFUL_DEVICE_DIR = '/var/lib/mino/dev';
+
 /** Seconds `podman stop` waits for a session's command after SIGTERM before SIGKILL. */
 export const STOP_TIMEOUT_SECONDS = 10;
 

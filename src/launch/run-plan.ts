@@ -15,7 +15,7 @@ import type { UserHome } from './volume-guard.js';
 import { planCredentials, type PlanCredentialInput, type PlanCredentials } from './plan-credentials.js';
 import { withPrelude } from '../credentials/session-prelude.js';
 import { identityFlags } from './userns.js';
-import { ROOTFUL_ID_BASE } from '../config/defaults.js';
+import { ROOTFUL_DEVICE_DIR, ROOTFUL_ID_BASE } from '../config/defaults.js';
 import { assembleMounts, toMountSpecs, type PlannedMount } from './volume-args.js';
 import { HOME_TARGET, homeVolumeName, wantsHomeVolume } from '../volume/home-volume.js';
 import { resolveWorkdir } from './workdir.js';
@@ -97,6 +97,8 @@ export interface RunPlanInput {
   projectOwner?: { uid: number; gid: number };
   /** First host id of the range rootful sessions map other container ids to (defaults.ts). */
   rootfulIdBase?: number;
+  /** The device directory of rootful runs in which a container id is host root (default ROOTFUL_DEVICE_DIR). */
+  rootfulDeviceDir?: string;
   /** Podman runs rootless (adds `--userns=keep-id…`). */
   rootless: boolean;
   /** stdin is a terminal (adds `-t` to attached runs). */
@@ -291,7 +293,9 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     projectOwner: input.projectOwner ?? { uid: input.hostUid, gid: input.hostGid },
     rootfulBase: input.rootfulIdBase ?? ROOTFUL_ID_BASE,
   });
-  if (ids.warning) warnings.push(ids.warning);
+  if (ids.privateDevices && network.mode === 'host') {
+    warnings.push('The project belongs to root, so the image\'s user is host root in this session; with --network host, services on this host that trust root over local (abstract unix) sockets trust it too (use bridge, or a project of a normal user)');
+  }
   const attached = mode !== 'detached';
 
   const spec: ContainerSpec = { image, command: creds.prelude ? withPrelude(command, creds.preludeParts) : [...command], name: containerName, labels: { ...labels } };
@@ -311,6 +315,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   if (ids.userns !== undefined) spec.userns = ids.userns;
   if (ids.uidMap) spec.uidMap = ids.uidMap;
   if (ids.gidMap) spec.gidMap = ids.gidMap;
+  if (ids.user !== undefined) spec.user = ids.user;
   spec.workdir = workdir;
   Object.assign(spec, networkSpec(network));
   spec.capDrop = [...(HARDENING.capDrop ?? [])];
@@ -318,6 +323,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   if (HARDENING.pidsLimit !== undefined && (input.resourceLimits ?? true)) spec.pidsLimit = HARDENING.pidsLimit;
   Object.assign(spec, readOnlySpec(input.readOnly, mounts.map((m) => m.target)));
   spec.mounts = toMountSpecs(mounts);
+  if (ids.privateDevices) spec.devDir = input.rootfulDeviceDir ?? ROOTFUL_DEVICE_DIR;
   spec.env = env;
 
   return {

@@ -12,11 +12,17 @@ import { MinoError } from '../common/errors.js';
  * - image user unknown: plain `keep-id` (the command runs as the host uid; files stay the user's).
  *
  * Rootful (root runs podman): an explicit user namespace (`--uidmap`/`--gidmap`) in which the
- * image's user is the project's owner on the host, so the agent can write the project and what it
- * creates belongs to that owner, and every other container uid, root included, is an unprivileged
- * host uid from the range starting at `rootfulBase` (65536 ids). Only when the image itself runs
- * as root and the project belongs to root would that put container root on host root: then
- * container root stays unprivileged and the plan warns that it cannot write the project.
+ * image's user, whoever it is (root included), is the project's owner on the host, so the agent can
+ * write the project and what it creates belongs to that owner, and every other container uid is an
+ * unprivileged host uid from the range starting at `rootfulBase` (65536 ids).
+ *
+ * When the project belongs to root, the image's user is host uid 0 inside the namespace (no
+ * capabilities, no-new-privileges): it owns, and so could chmod or re-time, every root-owned inode
+ * the container reaches. Besides the mounts, runc would bind the host's own /dev/null, /dev/zero,
+ * /dev/tty … into the container (and over podman's masked /proc paths). Such a run therefore gets
+ * {@link IdentityFlags.privateDevices}: a read-only /dev of mino's own device nodes.
+ * (Idmapped mounts, which would keep container root unprivileged outside the project, need runc
+ * 1.2 or crun; podman 4.3 passes `idmap` to runc 1.1, which ignores it.)
  */
 
 /** Container uids (and gids) a rootful session maps. */
@@ -38,8 +44,17 @@ export interface IdentityFlags {
   uidMap?: string[];
   /** `--gidmap container:host:size` values (rootful). */
   gidMap?: string[];
-  /** Something the user should know about the mapping. */
-  warning?: string;
+  /**
+   * True when a container id is host root (rootful, root-owned project): the run needs a /dev
+   * whose device nodes are not the host's (see the module comment).
+   */
+  privateDevices?: boolean;
+  /**
+   * `--user UID:GID` (rootful) for an image whose USER names a uid without a group: podman would
+   * run it with the group of its /etc/passwd entry, or 0 without one, not the group mapped onto
+   * the project owner's (rootless, keep-id sets the same uid:gid).
+   */
+  user?: string;
 }
 
 /** Inputs of {@link identityFlags}. */
@@ -84,8 +99,8 @@ export function usernsFor(rootless: boolean, image: ImageIdentity): string | und
 
 /**
  * The id map of a rootful session for one kind of id: container `inner` is host `host`, every
- * other container id `c` is host `base + c` (container ids 0..MAPPED_IDS-1). Host `host` must lie
- * outside the base range (it is a real user's id).
+ * other container id `c` is host `base + c` (container ids 0..MAPPED_IDS-1); without `host`, all
+ * of them are. Host `host` must lie outside the base range (it is a real user's id).
  */
 export function rootfulIdMap(inner: number, host: number | undefined, base: number): string[] {
   if (!Number.isInteger(base) || base < 65536 || base + MAPPED_IDS > 0xffffffff) {
@@ -115,13 +130,10 @@ export function identityFlags(input: IdentityInput): IdentityFlags {
     throw new MinoError(`The image runs as uid ${uid}/gid ${gid}, above the ${MAPPED_IDS} ids a rootful session maps`, { hint: 'Use an image whose user id is below 65536' });
   }
   const owner = input.projectOwner;
-  // Container root must never be host root.
-  const rootOnRoot = uid === 0 && owner.uid === 0;
   return {
-    uidMap: rootfulIdMap(uid, rootOnRoot ? undefined : owner.uid, input.rootfulBase),
-    gidMap: rootfulIdMap(gid, gid === 0 && owner.gid === 0 ? undefined : owner.gid, input.rootfulBase),
-    ...(rootOnRoot ? {
-      warning: 'The image runs as root and the project belongs to root: container root is an unprivileged host user here, so the command cannot write the project (run mino as the project\'s owner, or use an image with a non-root user)',
-    } : {}),
+    uidMap: rootfulIdMap(uid, owner.uid, input.rootfulBase),
+    gidMap: rootfulIdMap(gid, owner.gid, input.rootfulBase),
+    ...(owner.uid === 0 ? { privateDevices: true } : {}),
+    ...(uid > 0 && input.image.gid === undefined ? { user: `${uid}:${gid}` } : {}),
   };
 }

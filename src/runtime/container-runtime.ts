@@ -59,6 +59,12 @@ export interface ContainerSpec {
   readOnly?: boolean;
   tmpfs?: string[];
   mounts?: MountSpec[];
+  /**
+   * A host directory of device nodes mounted read-only as the container's /dev, with a fresh
+   * devpts at /dev/pts: the engine then binds none of the host's own device nodes in (see
+   * launch/userns.ts for when a run needs it).
+   */
+  devDir?: string;
   /** Plain environment values. Never put secrets here: they end up in argv and `podman inspect`. */
   env?: Record<string, string>;
   /** Files of KEY=VALUE lines (0600, removed by the caller after start). */

@@ -116,7 +116,7 @@ export function rootlessAvailable(): { ok: boolean; reason?: string } {
 /**
  * Owner of rootful test projects: a normal user, as a developer's checkout on a server. A rootful
  * session maps the image's user onto the project's owner; with a root image and a root-owned
- * project, container root stays unprivileged and cannot write it (tested in ownership.test.ts).
+ * project, container root is host root with a private /dev (tested in root-image.test.ts).
  */
 export const ROOTFUL_PROJECT_OWNER = 1500;
 

@@ -24,7 +24,7 @@ function mountArg(m: MountSpec): string {
  * Builds `podman run|create` arguments (without the leading `podman`) in mino's fixed order:
  * global options (`--hooks-dir`), verb flags, identity (name, labels, init, userns), `-w`,
  * `--network`, `--cap-drop` before `--cap-add`, security options, `--pids-limit`, `--read-only`
- * and tmpfs, mounts, env, image, command.
+ * and tmpfs, mounts (the private /dev last), env, image, command.
  */
 export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): string[] {
   const args: string[] = [];
@@ -62,6 +62,9 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   if (spec.readOnly) args.push('--read-only');
   for (const path of spec.tmpfs ?? []) args.push('--tmpfs', validateMountPath('target', path));
   for (const m of spec.mounts ?? []) args.push('-v', mountArg(m));
+  if (spec.devDir !== undefined) {
+    args.push('-v', `${validateMountPath('source', spec.devDir)}:/dev:ro`, '--mount', 'type=devpts,destination=/dev/pts,gid=5,mode=620');
+  }
   for (const file of spec.envFiles ?? []) args.push('--env-file', validateMountPath('source', file));
   for (const s of spec.secretEnv ?? []) {
     args.push('--secret', `${validateObjectName('secret', s.secret)},type=env,target=${validateEnvKey(s.target)}`);

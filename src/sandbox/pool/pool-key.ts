@@ -25,7 +25,7 @@ const PER_RUN_FIELDS = new Set<keyof ContainerSpec>(['name', 'command', 'interac
 const POOLABLE_FIELDS = new Set<string>([
   'image', 'command', 'name', 'labels', 'workdir', 'network', 'capDrop', 'capAdd', 'securityOpt', 'pidsLimit', 'ulimits',
   'readOnly', 'tmpfs', 'mounts', 'env', 'pullNever', 'userns', 'uidMap', 'gidMap', 'user', 'groupAdd', 'hostname', 'init',
-  'interactive', 'tty', 'autoRemove', 'stopTimeout',
+  'interactive', 'tty', 'autoRemove', 'stopTimeout', 'devDir',
 ]);
 
 /**

@@ -128,8 +128,8 @@ export class CredSandbox extends Sandbox {
 
   /** Also removes the logins volume and leftover env files. */
   /**
-   * A project owned by the user the image's user maps to: rootful, a normal user (a root-owned
-   * project with the root test image would keep container root unprivileged and warn).
+   * A project owned by the user the image's user maps to: rootful, a normal user (as a
+   * developer's checkout on a server; a root-owned one would make the image's user host root).
    */
   override project(name: string): string {
     const dir = super.project(name);

@@ -17,6 +17,7 @@ export function typicalInput(overrides: Partial<RunPlanInput> = {}): RunPlanInpu
     hostUid: 1001,
     hostGid: 1001,
     imageUser: 1000,
+    imageGid: 1000,
     minoVersion: '0.1.0',
     ...overrides,
   };

@@ -71,6 +71,39 @@ describe('buildRunPlan: golden argv', () => {
   });
 });
 
+describe('buildRunPlan: rootful, root-owned project', () => {
+  const rootful = (imageUser: number | undefined, owner: number) => buildRunPlan(typicalInput({
+    rootless: false, stdinIsTty: false, network: 'none', hostUid: 0, hostGid: 0, homeDir: '/root',
+    image: 'localhost/python:3', imageUser, projectOwner: { uid: owner, gid: owner }, projectDir: '/root/proj',
+  }));
+
+  it('a root image is the owner (host root) and gets a read-only /dev of its own with a devpts', () => {
+    const plan = rootful(0, 0);
+    expect(plan.warnings).toEqual([]);
+    expect(plan.spec.uidMap).toEqual(['0:0:1', '1:1879048193:65535']);
+    expect(plan.spec.devDir).toBe('/var/lib/mino/dev');
+    const args = formatPlan(plan);
+    expect(args.join(' ')).toContain('-v /var/lib/mino/dev:/dev:ro --mount type=devpts,destination=/dev/pts,gid=5,mode=620');
+  });
+
+  it('warns that --network host lets host services see root', () => {
+    const plan = buildRunPlan(typicalInput({ rootless: false, network: 'host', projectOwner: { uid: 0, gid: 0 } }));
+    expect(plan.warnings).toEqual([expect.stringMatching(/image's user is host root in this session; with --network host/)]);
+    expect(buildRunPlan(typicalInput({ rootless: false, network: 'host', projectOwner: { uid: 1500, gid: 1500 } })).warnings).toEqual([]);
+  });
+
+  it('a custom device directory is used as given', () => {
+    const plan = buildRunPlan(typicalInput({ rootless: false, projectOwner: { uid: 0, gid: 0 }, rootfulDeviceDir: '/srv/mino-dev' }));
+    expect(plan.spec.devDir).toBe('/srv/mino-dev');
+  });
+
+  it('a project of a normal user gets the engine\'s /dev as before', () => {
+    expect(rootful(0, 1500).spec.devDir).toBeUndefined();
+    expect(rootful(1000, 1500).spec.devDir).toBeUndefined();
+    expect(buildRunPlan(typicalInput()).spec.devDir).toBeUndefined();
+  });
+});
+
 describe('buildRunPlan: modes', () => {
   it('runModeFor', () => {
     expect(runModeFor(true, [])).toBe('detached');
@@ -151,7 +184,7 @@ describe('buildRunPlan: rules', () => {
 
   it('records the identity', () => {
     expect(buildRunPlan(typicalInput()).identity).toEqual({
-      rootless: true, hostUid: 1001, hostGid: 1001, imageUser: 1000, userns: 'keep-id:uid=1000,gid=1000', uidMap: [], gidMap: [],
+      rootless: true, hostUid: 1001, hostGid: 1001, imageUser: 1000, imageGid: 1000, userns: 'keep-id:uid=1000,gid=1000', uidMap: [], gidMap: [],
     });
   });
 

@@ -21,6 +21,13 @@ function spec(extra: Partial<ContainerSpec>): ContainerSpec {
 }
 
 describe('buildContainerArgs', () => {
+  it('mounts a private device directory read-only as /dev, after the other mounts, with a devpts', () => {
+    expect(buildContainerArgs('run', spec({ mounts: [{ source: '/p', target: '/p', readOnly: false }], devDir: '/var/lib/mino/dev' }))).toEqual([
+      'run', '-v', '/p:/p', '-v', '/var/lib/mino/dev:/dev:ro', '--mount', 'type=devpts,destination=/dev/pts,gid=5,mode=620', IMAGE,
+    ]);
+    expect(errorOf(() => buildContainerArgs('run', spec({ devDir: 'relative/dev' }))).message).toMatch(/relative\/dev/);
+  });
+
   it('runs the image default command when nothing else is set', () => {
     expect(buildContainerArgs('run', { image: 'alpine', command: [] })).toEqual(['run', 'alpine']);
   });
