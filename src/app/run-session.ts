@@ -14,6 +14,7 @@ import { explainStartFailure } from './explain-start-failure.js';
 import { finalizeCaches, prepareCaches, resolveCacheMounts } from './prepare-caches.js';
 import { plainImageIdentity } from './plain-image.js';
 import { prepareVolumes } from './prepare-volumes.js';
+import { checkImageBeforeVolumes } from './image-before-volumes.js';
 import { resolveRunImage, type RunImage } from './run-image.js';
 import { imageUserOf, runPlanInput } from './run-plan-input.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
@@ -77,6 +78,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
 
   // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
   //    while the container starts (detached) or runs (attached).
+  await checkImageBeforeVolumes(ctx, plan);
   await prepareVolumes(ctx, plan, io.say);
   await prepareLoginsVolume(ctx, plan);
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
