@@ -41,8 +41,12 @@ export interface BaseImageCheckOptions {
   progress?: ImageProgress;
 }
 
-const ID = 'image.base';
-const TITLE = 'Base image';
+/** Id of the base image check's line. */
+export const BASE_IMAGE_ID = 'image.base';
+/** Title of the base image check's line. */
+export const BASE_IMAGE_TITLE = 'Base image';
+const ID = BASE_IMAGE_ID;
+const TITLE = BASE_IMAGE_TITLE;
 
 /** Finds (installing it with permission) debootstrap and the host's Debian mirror. */
 async function debootstrapPlan(log: CheckLog, options: BaseImageCheckOptions): Promise<DebootstrapPlan | undefined> {
