@@ -57,7 +57,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 
   // 3. The plan. An image mino did not build is inspected once: missing, it ends the run here.
-  const imageIdentity = await plainImageIdentity(ctx.runtime, chosen.image);
+  const imageIdentity = await plainImageIdentity(ctx.runtime, chosen.image, ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined);
   const credentials = planCredentialInput(ctx, sessionName, gathered, {
     rootless: facts.rootless, imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image), detach: req.detach,
   });
