@@ -38,6 +38,8 @@ export interface BaseImageCheckOptions {
   debootstrapPossible: boolean;
   /** `image.base_from` from the config, when set. */
   baseFrom?: string;
+  /** The engine on the user's own store when `runtime` is on mino's own store (a parent image may be there). */
+  userRuntime?: ContainerRuntime;
   progress?: ImageProgress;
 }
 
@@ -116,6 +118,7 @@ export async function checkBaseImage(log: CheckLog, options: BaseImageCheckOptio
         baseDir,
         dataDir: minoPaths().dataDir,
         baseFrom: options.baseFrom,
+        ...(options.userRuntime ? { userRuntime: options.userRuntime } : {}),
         debootstrap: () => debootstrapPlan(log, options),
         npmRegistry,
         certificates,

@@ -263,6 +263,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       rootless: info.rootless,
       debootstrapPossible: options.kind === 'podman',
       baseFrom: options.baseFrom,
+      ...(runtime !== options.runtime ? { userRuntime: options.runtime } : {}),
       progress: options.progress,
     });
   }
