@@ -143,7 +143,6 @@ export async function checkRootlessPrerequisites(log: CheckLog, policy: FixPolic
   }
 
   if (facts.runtimeDir) await checkRuntimeDir(log, policy, facts.runtimeDir);
-
 }
 
 const RUNTIME_DIR = { id: 'rootless.runtime-dir', title: 'XDG_RUNTIME_DIR' } as const;
