@@ -13,7 +13,8 @@ import { isMinoImage } from '../volume/home-volume.js';
  *
  * When mino keeps its images in a store of its own (a rootless user on vfs, src/runtime/own-store.ts),
  * the images the user built or pulled are in their own podman store: one found there is copied
- * into mino's store on first use (progress on stderr), later runs find it in mino's store.
+ * into mino's store on first use (progress on stderr), and again when the user's differs from
+ * mino's copy (rebuilt); later runs use the copy.
  */
 
 /** The user's own podman store, when `runtime` is on mino's store: where else to look for an image. */
@@ -29,23 +30,33 @@ export interface UserStore {
 /** The identity of a plain image, copying it from the user's store first when it is only there. */
 export async function plainImageIdentity(runtime: ContainerRuntime, image: string, userStore?: UserStore): Promise<ImageIdentity | undefined> {
   if (isMinoImage(image)) return { uid: 1000, gid: 1000 };
-  const facts = (await runtime.imageInspect(image)) ?? (await copyFromUserStore(runtime, image, userStore));
+  const ours = await runtime.imageInspect(image);
+  const facts = runtime.store && userStore ? await syncFromUserStore(runtime, image, userStore, ours) : ours;
   if (!facts) throw missingImageError(runtime, image);
   return parseImageUser(facts.user);
 }
 
-async function copyFromUserStore(runtime: ContainerRuntime, image: string, userStore: UserStore | undefined): Promise<ImageFacts | undefined> {
-  if (!runtime.store || !userStore) return undefined;
+/**
+ * With mino's own store: the user's image of that name (one more `image inspect`, in their
+ * store), copied into mino's store when mino has none or another one (the user rebuilt it);
+ * the copy replaced is removed when no container uses it. Without one there, mino's own copy.
+ */
+async function syncFromUserStore(runtime: ContainerRuntime, image: string, userStore: UserStore, ours: ImageFacts | undefined): Promise<ImageFacts | undefined> {
   const theirs = await userStore.runtime.imageInspect(image);
-  if (!theirs) return undefined;
+  if (!theirs || (ours && ours.id === theirs.id)) return ours;
+  const into = `mino's own store ${runtime.store?.graphRoot ?? ''}`;
   if (userStore.dryRun) {
-    userStore.say(`Note: ${image} is in your podman store; a real run copies it into mino's own store ${runtime.store.graphRoot} first`);
+    userStore.say(`Note: ${image} is in your podman store; a real run copies it into ${into} first`);
     return theirs;
   }
-  userStore.say(`Copying ${image} (${formatBytes(theirs.sizeBytes)}) from your podman store into mino's own store ${runtime.store.graphRoot} (once; later runs use the copy)...`);
+  userStore.say(ours
+    ? `Your podman store has another ${image} than mino's copy: copying it (${formatBytes(theirs.sizeBytes)}) into ${into}...`
+    : `Copying ${image} (${formatBytes(theirs.sizeBytes)}) from your podman store into ${into} (once; later runs use the copy)...`);
   const started = Date.now();
   await runtime.copyImageFromDefaultStore(image);
   userStore.say(`Copied ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // The replaced copy lost its name; a container of a running session may still use it.
+  if (ours) await runtime.imageRemove(ours.id).catch(() => undefined);
   return (await runtime.imageInspect(image)) ?? theirs;
 }
 

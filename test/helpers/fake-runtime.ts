@@ -366,6 +366,8 @@ export class FakeRuntime implements ContainerRuntime {
     return this.call('copyImageFromDefaultStore', [image], () => {
       const found = this.defaultStore?.findImage(image);
       if (!this.store || !found) throw new PodmanError(['save', image], 125, `Error: ${image}: image not known`);
+      // Like `podman load`: the names move from an older image of this store to the loaded one.
+      for (const mine of this.images) mine.names = mine.names.filter((n) => !found.names.some((f) => sameImageName(n, f)));
       this.images.push({ ...found, names: [...found.names] });
     });
   }

@@ -116,6 +116,13 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
     expect(second.stdout).toBe('again\n');
     expect(second.stderr).not.toContain('Copying');
 
+    // The user rebuilds their image: the next run copies the new one.
+    user.podman(['import', '-q', '--change', 'CMD ["/bin/sh"]', '--change', 'LABEL rebuilt=1', rootfsTar, 'localhost/mine:1']);
+    const third = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo rebuilt'], { cwd: project });
+    expect(third.exitCode, third.stderr).toBe(0);
+    expect(third.stdout).toBe('rebuilt\n');
+    expect(third.stderr).toMatch(/^Your podman store has another localhost\/mine:1 than mino's copy: copying it/);
+
     const missing = await user.mino(['run', '--image', 'localhost/mino-nu-missing:1', '--', 'true'], { cwd: project });
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(/^Error: Image localhost\/mino-nu-missing:1 is not available locally \(neither in mino's own store nor in your podman store\)\nHint: Build or pull it into your podman store first \(podman pull localhost\/mino-nu-missing:1\); mino copies it into its own store \(.*\) on first use\. Or pass another --image\n$/);

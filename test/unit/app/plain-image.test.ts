@@ -68,6 +68,19 @@ describe('plainImageIdentity', () => {
       expect(own.callsTo('copyImageFromDefaultStore').length).toBe(copies);
     });
 
+    it("copies again when the user's image differs from mino's copy (rebuilt), and removes the old copy", async () => {
+      const { user, own, said } = stores();
+      user.addImage('localhost/mine:1', { id: 'a'.repeat(64) });
+      const userStore = { runtime: user, say: (m: string) => said.push(m) };
+      await plainImageIdentity(own, 'localhost/mine:1', userStore);
+      user.images = [];
+      user.addImage('localhost/mine:1', { id: 'b'.repeat(64), sizeBytes: 3_000_000 });
+      await plainImageIdentity(own, 'localhost/mine:1', userStore);
+      expect(own.callsTo('copyImageFromDefaultStore')).toHaveLength(2);
+      expect(said[2]).toBe(`Your podman store has another localhost/mine:1 than mino's copy: copying it (3 MB) into mino's own store ${OWN.graphRoot}...`);
+      expect(own.callsTo('imageRemove')).toEqual([['a'.repeat(64)]]);
+    });
+
     it('a dry run says it would copy, and copies nothing', async () => {
       const { user, own, said } = stores();
       user.addImage('localhost/mine:1');
