@@ -36,6 +36,11 @@ function userDir(path: string): string {
   return path;
 }
 
+/** The line of check `title` in status/setup output ('' when there is none). */
+function line(stdout: string, title: string): string {
+  return stdout.split('\n').find((l) => new RegExp(`^\\[\\w+\\] +${title.replace(/[/.]/g, '\\$&')}`).test(l)) ?? '';
+}
+
 function runtimeDirMode(): number {
   return statSync(`/run/user/${user.uid}`).mode & 0o777;
 }
@@ -65,9 +70,6 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  function line(stdout: string, title: string): string {
-    return stdout.split('\n').find((l) => l.includes(`] ${title}:`) || new RegExp(`^\\[\\w+\\] +${title}`).test(l)) ?? '';
-  }
 
   it('a run before setup: one Error and a Hint to run setup, and no volume left in the store', async () => {
     const project = userDir(`${HOME}/before-setup`);
@@ -126,5 +128,28 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
     const missing = await user.mino(['run', '--image', 'localhost/mino-nu-missing:1', '--', 'true'], { cwd: project });
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(/^Error: Image localhost\/mino-nu-missing:1 is not available locally \(neither in mino's own store nor in your podman store\)\nHint: Build or pull it into your podman store first \(podman pull localhost\/mino-nu-missing:1\); mino copies it into its own store \(.*\) on first use\. Or pass another --image\n$/);
+  });
+});
+
+describe.skipIf(!runnable)('a new rootless user whose setup cannot be completed [throwaway user]', () => {
+  /** A second user: without sub-id ranges, which setup (not root) cannot add. */
+  const bare = new ThrowawayUser(`mino-nv-${TEST_RUN}`.slice(0, 32));
+
+  beforeAll(() => {
+    bare.create();
+    sh(['usermod', '--del-subuids', '1-4294967294', '--del-subgids', '1-4294967294', bare.name]);
+  });
+
+  afterAll(() => {
+    bare.remove();
+  });
+
+  it('setup says what it skipped and why, and builds no mino-base after a failure', async () => {
+    const r = await bare.mino(['setup', '--yes'], { timeoutMs: 60_000 });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^\[FAIL\] +\/etc\/subuid range for /m);
+    expect(line(r.stdout, 'Image storage')).toMatch(/^\[SKIP\] +Image storage: not checked: the storage driver is decided once the checks above pass \(\/etc\/subuid range for .*failed\)$/);
+    expect(line(r.stdout, 'Base image')).toMatch(/^\[SKIP\] +Base image: not checked: mino-base is built once the checks above pass/);
+    expect(bare.podman(['images', '--format', '{{.Repository}}'], true)).not.toContain('mino-base');
   });
 });
