@@ -5,6 +5,7 @@ import { forgetComposed } from '../image/image-index.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import { isComposedTag } from '../layer/compose-hash.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { missingImageError } from './plain-image.js';
 
 /**
  * Turns a container that could not start (podman's own failure, exit 125) into an error a person
@@ -20,9 +21,8 @@ export async function explainStartFailure(runtime: ContainerRuntime, plan: RunPl
       hint: 'Run the same command again: mino builds it again first',
     });
   }
+  if (plan.image !== DEFAULT_IMAGE) return missingImageError(runtime, plan.image);
   return new MinoError(`Image ${plan.image} is not available locally`, {
-    hint: plan.image === DEFAULT_IMAGE
-      ? "Run 'mino setup --yes' to build it (a few minutes, once), or pass --image <local image>"
-      : `Build or pull it first (podman pull ${plan.image}), or pass another --image`,
+    hint: "Run 'mino setup --yes' to build it (a few minutes, once), or pass --image <local image>",
   });
 }

@@ -1,6 +1,7 @@
 import { MinoError } from '../common/errors.js';
+import { formatBytes } from '../common/text.js';
 import { parseImageUser, type ImageIdentity } from '../launch/userns.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { ContainerRuntime, ImageFacts } from '../runtime/container-runtime.js';
 import { isMinoImage } from '../volume/home-volume.js';
 
 /**
@@ -9,14 +10,64 @@ import { isMinoImage } from '../volume/home-volume.js';
  * clear error, with no session record and no container) and which user it runs as, so the user
  * namespace maps that user onto the host user (rootless) or the project owner (rootful).
  * mino images (mino-base, composed images) run as `developer` (uid 1000): no call.
+ *
+ * When mino keeps its images in a store of its own (a rootless user on vfs, src/runtime/own-store.ts),
+ * the images the user built or pulled are in their own podman store: one found there is copied
+ * into mino's store on first use (progress on stderr), and again when the user's differs from
+ * mino's copy (rebuilt); later runs use the copy.
  */
-export async function plainImageIdentity(runtime: ContainerRuntime, image: string): Promise<ImageIdentity | undefined> {
+
+/** The user's own podman store, when `runtime` is on mino's store: where else to look for an image. */
+export interface UserStore {
+  /** The same engine on its default store (the user's). */
+  runtime: ContainerRuntime;
+  /** Progress for the user (stderr). */
+  say: (message: string) => void;
+  /** Plan only (`--dry-run`): say that a real run copies the image, copy nothing. */
+  dryRun?: boolean;
+}
+
+/** The identity of a plain image, copying it from the user's store first when it is only there. */
+export async function plainImageIdentity(runtime: ContainerRuntime, image: string, userStore?: UserStore): Promise<ImageIdentity | undefined> {
   if (isMinoImage(image)) return { uid: 1000, gid: 1000 };
-  const facts = await runtime.imageInspect(image);
-  if (!facts) {
-    throw new MinoError(`Image ${image} is not available locally`, {
-      hint: `Build or pull it first (podman pull ${image}), or pass another --image`,
-    });
-  }
+  const ours = await runtime.imageInspect(image);
+  const facts = runtime.store && userStore ? await syncFromUserStore(runtime, image, userStore, ours) : ours;
+  if (!facts) throw missingImageError(runtime, image);
   return parseImageUser(facts.user);
+}
+
+/**
+ * With mino's own store: the user's image of that name (one more `image inspect`, in their
+ * store), copied into mino's store when mino has none or another one (the user rebuilt it);
+ * the copy replaced is removed when no container uses it. Without one there, mino's own copy.
+ */
+async function syncFromUserStore(runtime: ContainerRuntime, image: string, userStore: UserStore, ours: ImageFacts | undefined): Promise<ImageFacts | undefined> {
+  const theirs = await userStore.runtime.imageInspect(image);
+  if (!theirs || (ours && ours.id === theirs.id)) return ours;
+  const into = `mino's own store ${runtime.store?.graphRoot ?? ''}`;
+  if (userStore.dryRun) {
+    userStore.say(`Note: ${image} is in your podman store; a real run copies it into ${into} first`);
+    return theirs;
+  }
+  userStore.say(ours
+    ? `Your podman store has another ${image} than mino's copy: copying it (${formatBytes(theirs.sizeBytes)}) into ${into}...`
+    : `Copying ${image} (${formatBytes(theirs.sizeBytes)}) from your podman store into ${into} (once; later runs use the copy)...`);
+  const started = Date.now();
+  await runtime.copyImageFromDefaultStore(image);
+  userStore.say(`Copied ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // The replaced copy lost its name; a container of a running session may still use it.
+  if (ours) await runtime.imageRemove(ours.id).catch(() => undefined);
+  return (await runtime.imageInspect(image)) ?? theirs;
+}
+
+/**
+ * The error for an image that is in no store mino looks in. With mino's own store, the hint
+ * says where `podman pull`/`podman build` put an image (the user's store) and that mino copies
+ * it from there.
+ */
+export function missingImageError(runtime: ContainerRuntime, image: string): MinoError {
+  const hint = runtime.store
+    ? `Build or pull it into your podman store first (podman pull ${image}); mino copies it into its own store (${runtime.store.graphRoot}) on first use. Or pass another --image`
+    : `Build or pull it first (podman pull ${image}), or pass another --image`;
+  return new MinoError(`Image ${image} is not available locally${runtime.store ? " (neither in mino's own store nor in your podman store)" : ''}`, { hint });
 }

@@ -30,10 +30,15 @@ export async function prepareVolumes(ctx: SessionContext, plan: RunPlan, say: (m
       if (meta.size_bytes > 0) await warnOverLimit(ctx, slug, meta.size_bytes, say);
     }
   }
-  if (plan.homeVolume !== undefined && !homeVolumeKnown(ctx.stateDir, plan.homeVolume)) {
+  if (plan.homeVolume !== undefined && homeVolumeToCreate(ctx, plan)) {
     await ctx.runtime.volumeCreate(plan.homeVolume, homeVolumeLabels(plan.projectDir, now));
     rememberHomeVolume(ctx.stateDir, plan.homeVolume, plan.projectDir);
   }
+}
+
+/** True when {@link prepareVolumes} would create the plan's home volume (not known to exist yet). */
+export function homeVolumeToCreate(ctx: SessionContext, plan: RunPlan): boolean {
+  return plan.homeVolume !== undefined && !homeVolumeKnown(ctx.stateDir, plan.homeVolume);
 }
 
 async function warnOverLimit(ctx: SessionContext, slug: string, limit: number, say: (message: string) => void): Promise<void> {

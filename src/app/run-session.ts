@@ -15,6 +15,7 @@ import { explainStartFailure } from './explain-start-failure.js';
 import { finalizeCaches, prepareCaches, resolveCacheMounts } from './prepare-caches.js';
 import { plainImageIdentity } from './plain-image.js';
 import { prepareVolumes } from './prepare-volumes.js';
+import { checkImageBeforeVolumes } from './image-before-volumes.js';
 import { resolveRunImage, type RunImage } from './run-image.js';
 import { imageUserOf, runPlanInput } from './run-plan-input.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
@@ -57,7 +58,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 
   // 3. The plan. An image mino did not build is inspected once: missing, it ends the run here.
-  const imageIdentity = await plainImageIdentity(ctx.runtime, chosen.image);
+  const imageIdentity = await plainImageIdentity(ctx.runtime, chosen.image, ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined);
   const credentials = planCredentialInput(ctx, sessionName, gathered, {
     rootless: facts.rootless, imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image), detach: req.detach,
   });
@@ -80,6 +81,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
 
   // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
   //    while the container starts (detached) or runs (attached).
+  await checkImageBeforeVolumes(ctx, plan);
   await prepareVolumes(ctx, plan, io.say);
   await prepareLoginsVolume(ctx, plan);
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);

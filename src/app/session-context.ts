@@ -11,6 +11,11 @@ import { SessionEnvStore, sessionEnvDir } from '../credentials/session-env-store
 /** What the session use cases work with. */
 export interface SessionContext {
   runtime: ContainerRuntime;
+  /**
+   * The same engine on the user's own podman store, when `runtime` is on mino's own store
+   * (src/runtime/own-store.ts): where a run looks for the user's images (plain-image.ts).
+   */
+  userRuntime?: ContainerRuntime;
   store: SessionStore;
   audit: AuditLog;
   stateDir: string;
@@ -38,10 +43,11 @@ export function egressBaseOf(ctx: SessionContext): string {
 }
 
 /** Builds the context from the environment's XDG directories. */
-export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv = process.env): SessionContext {
+export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv = process.env, userRuntime?: ContainerRuntime): SessionContext {
   const { stateDir } = minoPaths(env);
   const stateKey = stateKeyFor(stateDir);
   return {
+    ...(userRuntime && userRuntime !== runtime ? { userRuntime } : {}),
     egressBase: egressBase(env, stateDir, process.getuid?.() ?? 0),
     runtime,
     store: new SessionStore(stateDir),

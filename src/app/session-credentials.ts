@@ -63,15 +63,19 @@ function needsRelay(who: CredentialIdentity): boolean {
  * again, empty, on the next run.
  */
 export async function prepareLoginsVolume(ctx: SessionContext, plan: RunPlan, now = new Date()): Promise<void> {
-  if (plan.loginsVolume === undefined) return;
+  if (plan.loginsVolume === undefined || !loginsVolumeToCreate(ctx, plan)) return;
   const marker = join(ctx.stateDir, 'logins-volume');
-  if (existsSync(marker)) return;
   await ctx.runtime.volumeCreate(plan.loginsVolume, loginsVolumeLabels(ctx.stateKey, ctx.stateDir, now));
   try {
     writeFileAtomic(marker, `${plan.loginsVolume}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
   } catch {
     // only an optimisation
   }
+}
+
+/** True when the run's logins volume is not known to exist yet ({@link prepareLoginsVolume} creates it). */
+export function loginsVolumeToCreate(ctx: SessionContext, plan: RunPlan): boolean {
+  return plan.loginsVolume !== undefined && !existsSync(join(ctx.stateDir, 'logins-volume'));
 }
 
 /** Forgets that the logins volume exists (after removing it). */

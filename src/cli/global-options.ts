@@ -62,8 +62,8 @@ export function runtimeForCli(options: { lenient?: boolean } = {}): SelectedRunt
  */
 export function sessionCli(command: Command): { ctx: SessionContext; rootless: boolean; localEngine: boolean } {
   applyGlobalOptions(command);
-  const { runtime, kind } = runtimeForCli();
+  const { runtime, defaultRuntime, kind } = runtimeForCli();
   // Podman as a non-root user is always rootless; an OrbStack machine's user is not root.
   const rootless = kind === 'orbstack' || (process.getuid?.() ?? 0) !== 0;
-  return { ctx: sessionContext(runtime), rootless, localEngine: kind === 'podman' };
+  return { ctx: sessionContext(runtime, process.env, defaultRuntime), rootless, localEngine: kind === 'podman' };
 }

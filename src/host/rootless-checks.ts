@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, readFileSync, statSync } from 'node:fs';
 import { localHost, type Host } from './host.js';
 
 /** Facts about the current user's ability to run rootless podman on this host. */
@@ -13,8 +13,8 @@ export interface RootlessFacts {
   slirp4netns: boolean;
   /** /dev/net/tun can be opened read-write by unprivileged users. */
   tunUsable: boolean;
-  /** XDG_RUNTIME_DIR problem, or undefined when fine. */
-  runtimeDirProblem: string | undefined;
+  /** The XDG_RUNTIME_DIR check (undefined for root, who needs none). */
+  runtimeDir: RuntimeDirState | undefined;
 }
 
 /** True when `name` is found on `host`'s PATH (or in /usr/sbin, /sbin for tools packaged there). */
@@ -53,20 +53,57 @@ export function tunUsableByUsers(uid: number): boolean {
   }
 }
 
+/**
+ * What the XDG_RUNTIME_DIR check found. The XDG base directory spec asks for 0700; other
+ * programs keep sockets there that rely on it. `narrow` (only x bits for group or others, as
+ * in 0711) is what podman itself leaves: for a container whose id map leaves the user out
+ * (`--uidmap` without the user's id), libpod's makeAccessible adds x for all to every parent of
+ * the container's run directory and root file system that the container root does not own,
+ * `$XDG_RUNTIME_DIR` included. Others can then reach a file in it whose name they know, but
+ * cannot list it; podman keeps working, so it is a warning setup repairs, not a failure.
+ * `open` (group or others may read or write) is a failure.
+ */
+export type RuntimeDirState =
+  | { kind: 'ok'; dir: string }
+  | { kind: 'narrow' | 'open'; dir: string; mode: number; detail: string }
+  | { kind: 'unusable'; detail: string };
+
+/** Judges XDG_RUNTIME_DIR from what stat said (undefined: it does not exist); pure. */
+export function judgeRuntimeDir(
+  uid: number, dir: string | undefined, st: { isDirectory: boolean; uid: number; mode: number } | undefined,
+): RuntimeDirState {
+  if (!dir) return { kind: 'unusable', detail: 'XDG_RUNTIME_DIR is not set' };
+  if (!st) return { kind: 'unusable', detail: `XDG_RUNTIME_DIR ${dir} does not exist` };
+  if (!st.isDirectory) return { kind: 'unusable', detail: `XDG_RUNTIME_DIR ${dir} is not a directory` };
+  if (st.uid !== uid) return { kind: 'unusable', detail: `XDG_RUNTIME_DIR ${dir} is owned by uid ${st.uid}, not ${uid}` };
+  const mode = st.mode & 0o777;
+  const shown = mode.toString(8).padStart(4, '0');
+  if ((mode & 0o066) !== 0) return { kind: 'open', dir, mode, detail: `XDG_RUNTIME_DIR ${dir} is accessible by others (mode ${shown})` };
+  if ((mode & 0o011) !== 0) {
+    return { kind: 'narrow', dir, mode, detail: `XDG_RUNTIME_DIR ${dir} is mode ${shown}, not 0700: others can reach files in it by name (podman widens it so for containers that do not map your user)` };
+  }
+  return { kind: 'ok', dir };
+}
+
 /** Checks XDG_RUNTIME_DIR for a rootless user: set, a directory, owned by them, mode 0700. */
-export function runtimeDirProblem(uid: number, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function runtimeDirState(uid: number, env: NodeJS.ProcessEnv = process.env): RuntimeDirState | undefined {
   if (uid === 0) return undefined;
   const dir = env.XDG_RUNTIME_DIR;
-  if (!dir) return 'XDG_RUNTIME_DIR is not set';
-  try {
-    const st = statSync(dir);
-    if (!st.isDirectory()) return `XDG_RUNTIME_DIR ${dir} is not a directory`;
-    if (st.uid !== uid) return `XDG_RUNTIME_DIR ${dir} is owned by uid ${st.uid}, not ${uid}`;
-    if ((st.mode & 0o077) !== 0) return `XDG_RUNTIME_DIR ${dir} is accessible by others (mode ${(st.mode & 0o777).toString(8)})`;
-  } catch {
-    return `XDG_RUNTIME_DIR ${dir} does not exist`;
+  let st: { isDirectory: boolean; uid: number; mode: number } | undefined;
+  if (dir) {
+    try {
+      const s = statSync(dir);
+      st = { isDirectory: s.isDirectory(), uid: s.uid, mode: s.mode };
+    } catch {
+      st = undefined;
+    }
   }
-  return undefined;
+  return judgeRuntimeDir(uid, dir, st);
+}
+
+/** Makes the user's runtime directory 0700 again (theirs: no root needed). */
+export function narrowRuntimeDir(dir: string): void {
+  chmodSync(dir, 0o700);
 }
 
 /** Gathers the rootless prerequisites of the current user. */
@@ -85,6 +122,6 @@ export async function rootlessFacts(env: NodeJS.ProcessEnv = process.env): Promi
     subgid: hasSubIdRange(readOr('/etc/subgid'), user, uid),
     slirp4netns,
     tunUsable: tunUsableByUsers(uid),
-    runtimeDirProblem: runtimeDirProblem(uid, env),
+    runtimeDir: runtimeDirState(uid, env),
   };
 }

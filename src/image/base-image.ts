@@ -72,6 +72,11 @@ export interface BuildBaseOptions {
   dataDir: string;
   /** Parent image reference (`image.base_from`); default {@link DEFAULT_BASE_FROM}. */
   baseFrom?: string;
+  /**
+   * The engine on the user's own store when `runtime` is on mino's own store: a parent the user
+   * has there (built, pulled or loaded by them) is copied into mino's store.
+   */
+  userRuntime?: ContainerRuntime;
   /** Called when the parent must be debootstrapped; undefined (or resolving undefined) = not possible. */
   debootstrap?: () => Promise<DebootstrapPlan | undefined>;
   /** The host's npm registry URL (undefined: npm's default). */
@@ -102,6 +107,11 @@ async function resolveParent(
   const { runtime, say } = options;
   const baseFrom = options.baseFrom ?? DEFAULT_BASE_FROM;
   if (await runtime.imageExists(baseFrom)) return { parent: baseFrom, parentSource: 'local' };
+  if (runtime.store && options.userRuntime && (await options.userRuntime.imageExists(baseFrom))) {
+    say(`Copying ${baseFrom} from your podman store into mino's own store ${runtime.store.graphRoot}`);
+    await runtime.copyImageFromDefaultStore(baseFrom);
+    return { parent: baseFrom, parentSource: 'local' };
+  }
   let pullError = 'it is a local name';
   if (!baseFrom.startsWith('localhost/')) {
     say(`Pulling ${baseFrom} (giving up after ${PULL_TIMEOUT_SECONDS} s)`);
@@ -116,7 +126,7 @@ async function resolveParent(
   const plan = await options.debootstrap?.();
   if (!plan) {
     throw new MinoError(`Cannot get the parent image ${baseFrom}: ${pullError}`, {
-      hint: 'Make it available locally (podman pull/load), set image.base_from to a local Debian image, '
+      hint: `Make it available locally (podman pull/load${runtime.store ? ' into your podman store: setup copies it into mino\'s own' : ''}), set image.base_from to a local Debian image, `
         + 'or install debootstrap and run mino setup on a Debian host so mino can build it from your apt mirror',
     });
   }

@@ -368,6 +368,12 @@ export interface ContainerRuntime {
   imagePull(image: string, options: { timeoutMs: number }): Promise<void>;
   /** Builds an image from a context directory on the podman host. */
   buildImage(contextDir: string, tag: string, options?: BuildOptions): Promise<void>;
+  /**
+   * Copies `image` from the engine's default store (the user's own) into this runtime's store
+   * (mino's own, see {@link StoreLocation}): `podman save` there piped into `podman load` here,
+   * names kept. Fails on a runtime that is on the default store itself.
+   */
+  copyImageFromDefaultStore(image: string): Promise<void>;
   /** Imports files under `rootDir` on the podman host as a single-layer image. */
   importImage(rootDir: string, tag: string, options?: ImportOptions): Promise<void>;
   /** Removes an image. Missing is fine. */

@@ -123,6 +123,8 @@ export class FakeRuntime implements ContainerRuntime {
   resets = 0;
   /** Runtimes made by `withStore`, in creation order. */
   readonly scratchStores: FakeRuntime[] = [];
+  /** The runtime on the default store this one was made from by `withStore` (undefined: this is it). */
+  defaultStore: FakeRuntime | undefined;
   /** Called with every runtime `withStore` makes, before it is returned (to script it). */
   onWithStore: ((scratch: FakeRuntime) => void) | undefined;
 
@@ -231,6 +233,7 @@ export class FakeRuntime implements ContainerRuntime {
   withStore(store: StoreLocation): ContainerRuntime {
     // Same call log; a copy of the scripted handlers, which `onWithStore` may change.
     const scratch = new FakeRuntime({ name: this.name, store, calls: this.calls, handlers: new Map(this.handlers) });
+    scratch.defaultStore = this.store ? this.defaultStore : this;
     this.scratchStores.push(scratch);
     this.onWithStore?.(scratch);
     return scratch;
@@ -356,6 +359,16 @@ export class FakeRuntime implements ContainerRuntime {
       const c = this.container(id);
       if (!c || c.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
       return 0;
+    });
+  }
+
+  copyImageFromDefaultStore(image: string): Promise<void> {
+    return this.call('copyImageFromDefaultStore', [image], () => {
+      const found = this.defaultStore?.findImage(image);
+      if (!this.store || !found) throw new PodmanError(['save', image], 125, `Error: ${image}: image not known`);
+      // Like `podman load`: the names move from an older image of this store to the loaded one.
+      for (const mine of this.images) mine.names = mine.names.filter((n) => !found.names.some((f) => sameImageName(n, f)));
+      this.images.push({ ...found, names: [...found.names] });
     });
   }
 

@@ -38,11 +38,17 @@ export interface BaseImageCheckOptions {
   debootstrapPossible: boolean;
   /** `image.base_from` from the config, when set. */
   baseFrom?: string;
+  /** The engine on the user's own store when `runtime` is on mino's own store (a parent image may be there). */
+  userRuntime?: ContainerRuntime;
   progress?: ImageProgress;
 }
 
-const ID = 'image.base';
-const TITLE = 'Base image';
+/** Id of the base image check's line. */
+export const BASE_IMAGE_ID = 'image.base';
+/** Title of the base image check's line. */
+export const BASE_IMAGE_TITLE = 'Base image';
+const ID = BASE_IMAGE_ID;
+const TITLE = BASE_IMAGE_TITLE;
 
 /** Finds (installing it with permission) debootstrap and the host's Debian mirror. */
 async function debootstrapPlan(log: CheckLog, options: BaseImageCheckOptions): Promise<DebootstrapPlan | undefined> {
@@ -112,6 +118,7 @@ export async function checkBaseImage(log: CheckLog, options: BaseImageCheckOptio
         baseDir,
         dataDir: minoPaths().dataDir,
         baseFrom: options.baseFrom,
+        ...(options.userRuntime ? { userRuntime: options.userRuntime } : {}),
         debootstrap: () => debootstrapPlan(log, options),
         npmRegistry,
         certificates,

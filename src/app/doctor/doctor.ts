@@ -1,6 +1,7 @@
 import { checkEngineState } from './engine-state-check.js';
 import { errorMessage, MinoError } from '../../common/errors.js';
 import type { Host } from '../../host/host.js';
+import { hostUid } from '../../host/host-files.js';
 import { hasProgram } from '../../host/rootless-checks.js';
 import type { ContainerRuntime, RuntimeInfo } from '../../runtime/container-runtime.js';
 import type { RuntimeKind } from '../../runtime/select-runtime.js';
@@ -9,7 +10,7 @@ import { CheckLog, type CheckReporter, type CheckResult } from './check-result.j
 import { setGrantableUlimits, setOciRuntime } from './engine-fixes.js';
 import { checkPodmanInstalled, checkRootlessPrerequisites, type FixPolicy } from './host-checks.js';
 import { installPackages, rootRunner } from './privileged.js';
-import { checkBaseImage, type ImageProgress } from './base-image-check.js';
+import { BASE_IMAGE_ID, BASE_IMAGE_TITLE, checkBaseImage, type ImageProgress } from './base-image-check.js';
 import { checkStorage, type OwnStoreAccess } from './storage-check.js';
 import { DEFAULT_BASE_FROM } from '../../image/base-image.js';
 
@@ -201,13 +202,18 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   // and the driver it picks stays (vfs, unless overlay is configured first). A switch from vfs
   // resets the store, so it also has to come before the probe and base images are made.
   // From here on, `runtime` may be the engine on mino's own store (vfs user store with objects of the user's).
+  // A failure so far (sub-ids, runtime directory, ...) would make the storage decision on a
+  // podman that is not set up: it is skipped, and says so.
   if (log.ok) {
     runtime = await checkStorage(log, {
       runtime, host, policy, baseFrom: options.baseFrom ?? DEFAULT_BASE_FROM, skipImage: options.skipImage,
       own: options.kind === 'podman' ? options.ownStore : undefined,
     });
-  } else if (options.ownStore?.recorded) {
-    runtime = runtime.withStore(options.ownStore.recorded);
+  } else {
+    if (options.ownStore?.recorded) runtime = runtime.withStore(options.ownStore.recorded);
+    if ((await hostUid(host).catch(() => 0)) !== 0) {
+      log.skip('storage', 'Image storage', 'the storage driver is decided once the checks above pass', 'Fix the failures above, then run: mino setup');
+    }
   }
   const engine: Engine = { runtime, host, kind: options.kind };
 
@@ -220,6 +226,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     });
   } catch (err) {
     log.add({ id: 'engine', title: 'Podman engine', status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : 'Run: podman info' });
+    skipEngineChecks(log, options, 'podman does not answer');
     return { ok: false, results: log.results, info: undefined };
   }
 
@@ -227,6 +234,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     await ensureProbeImage(runtime, host);
   } catch (err) {
     log.add({ id: 'probe.image', title: 'Probe image', status: 'fail', detail: errorMessage(err), hint: 'Check that podman can import images: podman import --help' });
+    skipEngineChecks(log, options, 'there is no probe image to run');
     return { ok: false, results: log.results, info };
   }
   if (info.rootless && info.cgroupVersion === 'v1') {
@@ -238,7 +246,15 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   }
   const none = await probeAndRepair(log, engine, 'none', policy);
   if (none.ok) await probeAndRepair(log, engine, 'bridge', policy);
-  if (none.ok && !options.skipImage) {
+  else log.skip('probe.bridge', PROBE_TITLE.bridge!, 'no container starts at all');
+  if (options.skipImage) return { ok: log.ok, results: log.results, info };
+  if (!none.ok) {
+    log.skip(BASE_IMAGE_ID, BASE_IMAGE_TITLE, 'no container starts, so mino-base can be neither built nor used');
+  } else if (options.fix && !log.ok) {
+    // A build takes minutes and 1 GB: not on a podman whose setup failed (it would be slow, land
+    // in a store the storage check did not get to decide, or fail half way).
+    log.skip(BASE_IMAGE_ID, BASE_IMAGE_TITLE, 'mino-base is built once the checks above pass', 'Fix the failures above, then run: mino setup');
+  } else {
     await checkBaseImage(log, {
       runtime,
       host,
@@ -247,8 +263,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       rootless: info.rootless,
       debootstrapPossible: options.kind === 'podman',
       baseFrom: options.baseFrom,
+      ...(runtime !== options.runtime ? { userRuntime: options.runtime } : {}),
       progress: options.progress,
     });
   }
   return { ok: log.ok, results: log.results, info };
+}
+
+/** The checks after the engine line, skipped (and listed) when podman itself cannot be used. */
+function skipEngineChecks(log: CheckLog, options: DoctorOptions, why: string): void {
+  log.skip('probe.none', PROBE_TITLE.none!, why);
+  log.skip('probe.bridge', PROBE_TITLE.bridge!, why);
+  if (!options.skipImage) log.skip(BASE_IMAGE_ID, BASE_IMAGE_TITLE, why);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Host } from '../../host/host.js';
-import { hasProgram, rootlessFacts } from '../../host/rootless-checks.js';
+import { hasProgram, narrowRuntimeDir, rootlessFacts, type RuntimeDirState } from '../../host/rootless-checks.js';
 import type { ContainerRuntime } from '../../runtime/container-runtime.js';
 import type { CheckLog } from './check-result.js';
 import { installPackages, type RootRunner } from './privileged.js';
@@ -142,11 +142,36 @@ export async function checkRootlessPrerequisites(log: CheckLog, policy: FixPolic
     log.add({ id: 'rootless.tun', title: '/dev/net/tun usable by users', status: missing, detail: 'slirp4netns cannot open /dev/net/tun', hint: `${policy.fixHint}, or as root: chmod 0666 /dev/net/tun` });
   }
 
-  if (!asRoot) {
-    log.add(facts.runtimeDirProblem
-      ? { id: 'rootless.runtime-dir', title: 'XDG_RUNTIME_DIR', status: 'fail', detail: facts.runtimeDirProblem, hint: 'Log in through a session that sets it (or `loginctl enable-linger`), or export XDG_RUNTIME_DIR=<a 0700 directory you own>' }
-      : { id: 'rootless.runtime-dir', title: 'XDG_RUNTIME_DIR', status: 'ok', detail: process.env.XDG_RUNTIME_DIR });
+  if (facts.runtimeDir) await checkRuntimeDir(log, policy, facts.runtimeDir);
+}
+
+const RUNTIME_DIR = { id: 'rootless.runtime-dir', title: 'XDG_RUNTIME_DIR' } as const;
+
+/**
+ * The XDG_RUNTIME_DIR line. A directory of the user's that is wider than 0700 is theirs to
+ * narrow: setup does it (chmod 0700, no root needed), status says how.
+ */
+async function checkRuntimeDir(log: CheckLog, policy: FixPolicy, state: RuntimeDirState): Promise<void> {
+  if (state.kind === 'ok') {
+    log.add({ ...RUNTIME_DIR, status: 'ok', detail: state.dir });
+    return;
   }
+  if (state.kind === 'unusable') {
+    log.add({ ...RUNTIME_DIR, status: 'fail', detail: state.detail, hint: 'Log in through a session that sets it (or `loginctl enable-linger`), or export XDG_RUNTIME_DIR=<a 0700 directory you own>' });
+    return;
+  }
+  const status = state.kind === 'narrow' ? 'warn' : 'fail';
+  if (await policy.mayFix(`${state.detail}. Make it 0700?`)) {
+    try {
+      narrowRuntimeDir(state.dir);
+      log.add({ ...RUNTIME_DIR, status: 'fixed', detail: `chmod 0700 ${state.dir} (was ${state.mode.toString(8).padStart(4, '0')})` });
+      return;
+    } catch (err) {
+      log.add({ ...RUNTIME_DIR, status, detail: `${state.detail}; chmod failed: ${(err as Error).message}`, hint: `Run: chmod 700 ${state.dir}` });
+      return;
+    }
+  }
+  log.add({ ...RUNTIME_DIR, status, detail: state.detail, hint: `${policy.fixHint}, or: chmod 700 ${state.dir}` });
 }
 
 function readText(path: string): string {

@@ -253,6 +253,18 @@ export class PodmanRuntime implements ContainerRuntime {
     }
   }
 
+  async copyImageFromDefaultStore(image: string): Promise<void> {
+    const ref = validateImageRef(image);
+    if (!this.store) throw new PodmanError(['load'], 1, 'this runtime is on the default store: nothing to copy from');
+    // `podman save` writes the archive to its stdout (a pipe, never a terminal); `podman load`
+    // reads it from its stdin. Both run on the podman host: it works the same in a VM.
+    const save = new PodmanCli(this.host, undefined).hostArgv(['save', '--format', 'docker-archive', ref]);
+    const args = ['load'];
+    const { source, target } = await this.podman.pipeFrom(save, args);
+    if (source.exitCode !== 0) throw new PodmanError(['save', ref], source.exitCode, source.stderr);
+    if (target.exitCode !== 0) throw new PodmanError(args, target.exitCode, target.stderr);
+  }
+
   async importImage(rootDir: string, tag: string, options: ImportOptions = {}): Promise<void> {
     validateMountPath('source', rootDir);
     const paths = options.paths ?? ['.'];

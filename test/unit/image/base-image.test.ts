@@ -62,6 +62,18 @@ describe('buildBaseImage', () => {
     expect(runtime.findImage(BASE_IMAGE_LATEST)?.names).toContain(TAG);
   });
 
+  it("on mino's own store: copies a parent the user has in their podman store instead of pulling", async () => {
+    const user = new FakeRuntime();
+    user.addImage('localhost/my-debian:12');
+    const own = user.withStore({ graphRoot: '/home/ann/.local/share/mino/containers/storage', runRoot: '/run/user/1000/mino/storage', driver: 'overlay' }) as FakeRuntime;
+    const said: string[] = [];
+    const result = await buildBaseImage({ ...options(own, dataDir()), baseFrom: 'localhost/my-debian:12', userRuntime: user, say: (t: string) => said.push(t) });
+    expect(result).toMatchObject({ parent: 'localhost/my-debian:12', parentSource: 'local' });
+    expect(own.callsTo('copyImageFromDefaultStore')).toEqual([['localhost/my-debian:12']]);
+    expect(own.callsTo('imagePull')).toEqual([]);
+    expect(said[0]).toBe("Copying localhost/my-debian:12 from your podman store into mino's own store /home/ann/.local/share/mino/containers/storage");
+  });
+
   it('without a registry: gives the pull a time limit, then debootstraps in the user namespace and streams the import', async () => {
     const runtime = new FakeRuntime();
     const data = dataDir();
