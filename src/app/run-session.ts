@@ -26,6 +26,11 @@ import { selfArgv } from '../common/self-argv.js';
 import { executeWithPool, poolVerdict, type PoolUse } from './pool/pooled-run.js';
 import { warmPool } from './pool/warm-pool.js';
 import { DEFAULT_POOL_SETTINGS } from '../sandbox/pool/pool-settings.js';
+import { statSync } from 'node:fs';
+import { effectiveRules, type EffectiveRules } from '../protect/protect-rules.js';
+import { protectionDryRunLines } from '../protect/protect-format.js';
+import { discoverProtected, rwVolumeDirs } from './protect-discovery.js';
+import { createStubs, joinStubs, releaseStubs } from './protect-stubs.js';
 
 /**
  * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
@@ -61,20 +66,54 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
     rootless: facts.rootless, imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image), detach: req.detach,
   });
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
-  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network }));
+  const resolved = { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network };
+  // Protected paths: stale stubs of a killed run go first, this run joins the live ones, then
+  // what the host has is read (the volumes come from a first plan: buildRunPlan is pure).
+  if (!req.dryRun) {
+    await releaseStubs(ctx.runtime, ctx.stateDir, req.projectDir);
+    joinStubs(ctx.stateDir, req.projectDir, facts.pid);
+  }
+  const rules = protectRules(req);
+  const protect = discoverProtected(req.projectDir, { worktreeRules: rules.worktree, volumeDirs: rwVolumeDirs(buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts) });
+  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { ...resolved, protect, protectWarnings: rules.warnings }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false };
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
     if (plan.network.egress) for (const line of egressDryRunLines(plan.network.egress)) io.print(line);
+    for (const line of protectionDryRunLines(plan.protection)) io.print(line);
     io.print(formatPlanLine(plan));
     // A shell comment, so the output stays a command line one can paste.
     if (req.warmPool === undefined) io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
     return 0;
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
-  if (req.warmPool !== undefined) return warmPool(ctx, plan, req.warmPool, pool.settings, io);
+  try {
+    createStubs(ctx.stateDir, plan.projectDir, plan.protection.stubs, facts.pid, ownerOfProject(plan.projectDir));
+    if (req.warmPool !== undefined) return await warmPool(ctx, plan, req.warmPool, pool.settings, io);
+    return await prepareAndExecute(ctx, plan, req, facts, io, signals, egressStarter, chosen, gathered, cachesOn, pool);
+  } finally {
+    await releaseStubs(ctx.runtime, ctx.stateDir, plan.projectDir, facts.pid);
+  }
+}
 
+/** The protection rules of a request: the defaults, the config's additions and (user file only) removals. */
+function protectRules(req: RunRequest): EffectiveRules {
+  const rules = effectiveRules(req.config?.protectPaths ?? [], req.config?.protectUnprotect ?? []);
+  if (req.config?.projectUnprotectIgnored) rules.warnings.push("the project's .mino.toml sets protect.unprotect, which only your own config.toml may: ignored");
+  return rules;
+}
+
+function ownerOfProject(projectDir: string): { uid: number; gid: number } {
+  const st = statSync(projectDir);
+  return { uid: st.uid, gid: st.gid };
+}
+
+/** Steps 4 and 5 of {@link runSession}: prepare the volumes, caches and credentials, execute. */
+async function prepareAndExecute(
+  ctx: SessionContext, plan: RunPlan, req: RunRequest, facts: HostFacts, io: RunIo, signals: SignalSource | undefined, egressStarter: EgressStarter,
+  chosen: RunImage, gathered: GatheredCredentials, cachesOn: boolean, pool: PoolUse,
+): Promise<number> {
   // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
   //    while the container starts (detached) or runs (attached).
   await prepareVolumes(ctx, plan, io.say);
