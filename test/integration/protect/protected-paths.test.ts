@@ -7,6 +7,7 @@ import type { MinoResult, RunAs } from '../../helpers/run-mino.js';
 import { MODES, Sandbox, buildContext, buildTestImage, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, minoBinFor, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
 import { minoPid, waitFor } from '../credentials/cred-helpers.js';
+import { buildNamedUserImage, writePoolConfig } from '../pool/pool-helpers.js';
 
 requirePrerequisites();
 
@@ -164,6 +165,27 @@ for (const as of MODES) {
       expect((await s.mino(['gc'])).exitCode).toBe(0);
       if (podmanAs(as, ['container', 'exists', `mino-${name}`]).status === 0) expect(existsSync(join(project, '.mcp.json'))).toBe(true);
       podmanAs(as, ['rm', '-f', '-t', '0', `mino-${name}`]);
+      expect((await s.mino(['gc'])).exitCode).toBe(0);
+      for (const stub of STUBS) expect(existsSync(join(project, stub)), stub).toBe(false);
+    }, 180_000);
+
+    it('warm containers carry the protections: the stand-ins stay while one waits, a pooled run cannot write them', async () => {
+      const s = new Sandbox(as);
+      sandboxes.push(s);
+      writePoolConfig(s, { warm_ttl: 300 });
+      const project = makeProject(s, as);
+      const flags = ['-p', project, '--network', 'none', '--no-cache', '--image', buildNamedUserImage(as)];
+      const warm = await s.mino(['pool', 'warm', '-n', '1', ...flags]);
+      expect(warm.exitCode, warm.stderr).toBe(0);
+      // mino pool warm has exited; its container still has the stand-ins mounted.
+      expect(readFileSync(join(project, '.mcp.json'), 'utf8')).toBe('{}\n');
+      expect((await s.mino(['run', '--dry-run', ...flags, '--', 'true'])).stdout).toMatch(/^# Pool: a warm container would serve this run/m);
+      const pooled = await s.mino(['run', '-n', `protectp-${hex(6)}`, ...flags, '--', 'sh', '-c',
+        'for p in .git/hooks/pre-commit .mcp.json .claude/settings.json .envrc; do (echo evil >> "$p") 2>/dev/null && echo "HOLE $p"; done; mv .git .git.moved 2>/dev/null && echo "HOLE rename .git"; echo done']);
+      expect(pooled.stdout).toBe('done\n');
+      expect(pooled.exitCode).toBe(0);
+      expect(readFileSync(join(project, '.envrc'), 'utf8')).toBe('export HOST=1\n');
+      expect((await s.mino(['pool', 'drain'])).exitCode).toBe(0);
       expect((await s.mino(['gc'])).exitCode).toBe(0);
       for (const stub of STUBS) expect(existsSync(join(project, stub)), stub).toBe(false);
     }, 180_000);
