@@ -1,7 +1,7 @@
 import { lstatSync, openSync, readSync, closeSync, readdirSync, constants, type Dirent } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Found, ProtectCandidate, ProtectFacts, ProtectRoot } from '../protect/protect-plan.js';
-import { GITDIR_RULES, LINKED_GITDIR_RULES, type ProtectRule } from '../protect/protect-rules.js';
+import { GITDIR_RULES, LINKED_GITDIR_RULES, PRIVATE_RULE, type ProtectRule } from '../protect/protect-rules.js';
 
 /**
  * The I/O half of protected paths: what the host has at each protected path of the project (and
@@ -126,6 +126,8 @@ export interface DiscoverOptions {
   /** Canonical host directories of the run's read-write `--volume` bind mounts. */
   volumeDirs?: readonly string[];
   limits?: ScanLimits;
+  /** Where the project's private copy of `.claude/settings.local.json` lives (none: the file is protected read-only). */
+  privateSettings?: string;
 }
 
 /**
@@ -136,6 +138,8 @@ export interface DiscoverOptions {
 export function discoverProtected(projectDir: string, options: DiscoverOptions): ProtectFacts {
   const notes: string[] = [];
   const project = newRoot(projectDir, true);
+  if (options.privateSettings !== undefined) add(project, PRIVATE_RULE.path, PRIVATE_RULE, options.privateSettings);
+  else add(project, PRIVATE_RULE.path, PRIVATE_RULE);
   addTree(project, '', options.worktreeRules, false);
   const nested = findNestedRepos(projectDir, options.limits ?? DEFAULT_SCAN_LIMITS);
   if (nested.truncated) notes.push(`The search for nested git repositories in ${projectDir} stopped early (too many files or levels): repositories deeper inside are not protected`);
@@ -159,10 +163,10 @@ function newRoot(hostDir: string, stubs: boolean): Building {
   return { hostDir, stubs, candidates: [], ancestors: {}, seen: new Set() };
 }
 
-function add(root: Building, path: string, rule: Pick<ProtectRule, 'kind' | 'stub'>): void {
+function add(root: Building, path: string, rule: Pick<ProtectRule, 'kind' | 'stub'>, privateSource?: string): void {
   if (root.seen.has(path)) return;
   root.seen.add(path);
-  root.candidates.push({ path, rule, found: found(join(root.hostDir, path)) } satisfies ProtectCandidate);
+  root.candidates.push({ path, rule, found: found(join(root.hostDir, path)), ...(privateSource === undefined ? {} : { privateSource }) } satisfies ProtectCandidate);
 }
 
 function addTree(root: Building, tree: string, rules: readonly ProtectRule[], nested: boolean): void {

@@ -31,6 +31,7 @@ import { effectiveRules, type EffectiveRules } from '../protect/protect-rules.js
 import { protectionDryRunLines } from '../protect/protect-format.js';
 import { discoverProtected, rwVolumeDirs } from './protect-discovery.js';
 import { createStubs, joinStubs, releaseStubs } from './protect-stubs.js';
+import { privateSettingsPath, seedPrivateCopy } from './protect-private.js';
 
 /**
  * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
@@ -74,7 +75,10 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
     joinStubs(ctx.stateDir, req.projectDir, facts.pid);
   }
   const rules = protectRules(req);
-  const protect = discoverProtected(req.projectDir, { worktreeRules: rules.worktree, volumeDirs: rwVolumeDirs(buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts) });
+  const privateSettings = privateSettingsPath(ctx.stateDir, req.projectDir);
+  const protect = discoverProtected(req.projectDir, {
+    worktreeRules: rules.worktree, privateSettings, volumeDirs: rwVolumeDirs(buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts),
+  });
   const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { ...resolved, protect, protectWarnings: rules.warnings }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false };
@@ -89,7 +93,10 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
   try {
-    createStubs(ctx.stateDir, plan.projectDir, plan.protection.stubs, facts.pid, ownerOfProject(plan.projectDir));
+    const owner = ownerOfProject(plan.projectDir);
+    const privateEntry = plan.protection.entries.find((e) => e.state === 'private');
+    if (privateEntry) seedPrivateCopy(privateSettings, privateEntry.hostPath, owner);
+    createStubs(ctx.stateDir, plan.projectDir, plan.protection.stubs, facts.pid, owner);
     if (req.warmPool !== undefined) return await warmPool(ctx, plan, req.warmPool, pool.settings, io);
     return await prepareAndExecute(ctx, plan, req, facts, io, signals, egressStarter, chosen, gathered, cachesOn, pool);
   } finally {

@@ -14,6 +14,8 @@ import type { EntryKind, ProtectRule } from './protect-rules.js';
  * - A path that does not exist gets a stub (an empty directory, or a file every host tool accepts,
  *   such as `{}` for JSON settings) created on the host before the run and protected like the
  *   rest; mino removes it when no container of the project is left (protect-stubs.ts).
+ * - A path with a private source (Claude Code's `.claude/settings.local.json`) gets that file
+ *   mounted read-write instead: the agent keeps its own copy, the host's file never changes.
  */
 
 /** What the host has at a path (lstat, never following a symbolic link). */
@@ -25,6 +27,11 @@ export interface ProtectCandidate {
   path: string;
   rule: Pick<ProtectRule, 'kind' | 'stub'>;
   found: Found;
+  /**
+   * A host file of mino's own mounted read-write over the path instead of the path itself: the
+   * agent writes its private copy, the host's file never changes (`.claude/settings.local.json`).
+   */
+  privateSource?: string;
 }
 
 /** A read-write mount source (the project, a `--volume` directory) and its protected paths. */
@@ -57,11 +64,11 @@ export interface PlannedStub {
 export interface ProtectedEntry {
   hostPath: string;
   containerPath: string;
-  /** `read-only`: exists; `stub`: created for the session; `absent`: not there and not created. */
-  state: 'read-only' | 'stub' | 'absent';
+  /** `read-only`: exists; `stub`: created for the session; `absent`: not there and not created; `private`: a private copy. */
+  state: 'read-only' | 'stub' | 'absent' | 'private';
 }
 
-/** A bind mount of the protection: `source` is `target`'s host path. */
+/** A bind mount of the protection: `source` is `target`'s host path (or a private copy's). */
 export interface ProtectMount {
   source: string;
   target: string;
@@ -103,7 +110,7 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
   for (const root of facts.roots) {
     const mount = mounts.find((m) => m.volume === undefined && m.readOnly !== true && m.source === root.hostDir);
     if (mount === undefined) continue;
-    const chosen = new Map<string, { stubbed: boolean; kind: EntryKind; content: string }>();
+    const chosen = new Map<string, { privateSource?: string }>();
     const creates = new Map<string, PlannedStub>();
     const sorted = [...root.candidates].sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
     for (const c of sorted) {
@@ -139,20 +146,20 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
         }
         for (const anc of missing) if (!creates.has(anc)) creates.set(anc, { hostPath: join(root.hostDir, anc), kind: 'dir', content: '' });
         creates.set(c.path, { hostPath, kind: c.rule.kind, content: c.rule.kind === 'dir' ? '' : c.rule.stub });
-        chosen.set(c.path, { stubbed: true, kind: c.rule.kind, content: c.rule.stub });
-      } else {
-        chosen.set(c.path, { stubbed: false, kind: c.found === 'dir' ? 'dir' : 'file', content: '' });
       }
-      plan.entries.push({ hostPath, containerPath, state: c.found === 'absent' ? 'stub' : 'read-only' });
+      chosen.set(c.path, c.privateSource === undefined ? {} : { privateSource: c.privateSource });
+      plan.entries.push({ hostPath, containerPath, state: c.privateSource !== undefined ? 'private' : c.found === 'absent' ? 'stub' : 'read-only' });
     }
     const pins = new Set<string>();
     for (const path of chosen.keys()) {
       const parts = path.split('/');
       for (let i = 1; i < parts.length; i++) pins.add(parts.slice(0, i).join('/'));
     }
-    const all = [...[...pins].map((p) => ({ p, readOnly: false })), ...[...chosen.keys()].map((p) => ({ p, readOnly: true }))]
-      .sort((a, b) => depth(a.p) - depth(b.p) || a.p.localeCompare(b.p));
-    for (const { p, readOnly } of all) plan.mounts.push({ source: join(root.hostDir, p), target: join(mount.target, p), readOnly });
+    const all = [
+      ...[...pins].map((p) => ({ p, source: join(root.hostDir, p), readOnly: false })),
+      ...[...chosen].map(([p, o]) => ({ p, source: o.privateSource ?? join(root.hostDir, p), readOnly: o.privateSource === undefined })),
+    ].sort((a, b) => depth(a.p) - depth(b.p) || a.p.localeCompare(b.p));
+    for (const { p, source, readOnly } of all) plan.mounts.push({ source, target: join(mount.target, p), readOnly });
     plan.stubs.push(...[...creates.entries()].sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b)).map(([, s]) => s));
   }
   return plan;

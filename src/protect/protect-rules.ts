@@ -53,6 +53,14 @@ export const WORKTREE_RULES: readonly ProtectRule[] = Object.freeze([
 ]);
 
 /**
+ * Claude Code's per-project local settings: the host's Claude Code obeys them (hooks, allowed
+ * commands), and Claude Code inside saves "don't ask again" answers there. The session gets a
+ * private copy (seeded from the host's file when it first runs in the project, kept in mino's
+ * state directory) mounted over it, never written back. An absent host file gets a `{}` stand-in.
+ */
+export const PRIVATE_RULE: ProtectRule = Object.freeze(file('.claude/settings.local.json', '{}\n'));
+
+/**
  * Paths protected in every git directory (`.git`, and `.git/modules/*` of submodules). An absent
  * `commondir` gets `.` (the git directory itself, what git assumes without one): written by the
  * agent, it would move the repository's config and hooks to a directory of its choosing.

@@ -131,7 +131,7 @@ for (const as of MODES) {
       writeFileSync(join(project, '.host-done'), '');
       const r = await session.done;
 
-      expect(r.stdout.split('\n').filter((l) => l.startsWith('HOLE') || l.startsWith('GITFAIL'))).toEqual([]);
+      expect(r.stdout.split('\n').filter((l) => l.startsWith('HOLE') || l.startsWith('FAIL'))).toEqual([]);
       expect(r.stdout).toContain('GITOK');
       expect(r.exitCode).toBe(0);
       // Nothing reached the host.

@@ -41,8 +41,9 @@ describe('protected path discovery', () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub/.git'), 'gitdir: ../.git/modules/sub\n');
     symlinkSync('/etc/passwd', join(dir, '.envrc'));
-    const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES });
+    const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES, privateSettings: '/state/copy.json' });
     const root = facts.roots[0];
+    expect(root?.candidates.find((c) => c.path === '.claude/settings.local.json')).toMatchObject({ found: 'absent', privateSource: '/state/copy.json' });
     const byPath = new Map(root?.candidates.map((c) => [c.path, c]));
     expect(byPath.get('.git/hooks')?.found).toBe('dir');
     expect(byPath.get('.git/config')?.found).toBe('file');

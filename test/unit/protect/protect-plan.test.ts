@@ -78,4 +78,16 @@ describe('planProtection', () => {
     const plan = planProtection({ roots: [root([{ path: 'a/b/.git/hooks', rule: { kind: 'dir', stub: '' }, found: 'dir' }], { a: 'dir', 'a/b': 'dir', 'a/b/.git': 'dir' })] }, [project]);
     expect(plan.mounts.map((m) => `${m.target}:${m.readOnly ? 'ro' : 'rw'}`)).toEqual(['/w/p/a:rw', '/w/p/a/b:rw', '/w/p/a/b/.git:rw', '/w/p/a/b/.git/hooks:ro']);
   });
+
+  it('mounts a private copy read-write over a path with a private source, with a stand-in when absent', () => {
+    const plan = planProtection({ roots: [root([
+      { path: '.claude/settings.local.json', rule: { kind: 'file', stub: '{}\n' }, found: 'absent', privateSource: '/state/p/settings.local.json' },
+    ], { '.claude': 'dir' })] }, [project]);
+    expect(plan.mounts).toEqual([
+      { source: '/p/.claude', target: '/w/p/.claude', readOnly: false },
+      { source: '/state/p/settings.local.json', target: '/w/p/.claude/settings.local.json', readOnly: false },
+    ]);
+    expect(plan.stubs).toEqual([{ hostPath: '/p/.claude/settings.local.json', kind: 'file', content: '{}\n' }]);
+    expect(plan.entries).toEqual([{ hostPath: '/p/.claude/settings.local.json', containerPath: '/w/p/.claude/settings.local.json', state: 'private' }]);
+  });
 });
