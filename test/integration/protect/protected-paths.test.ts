@@ -151,7 +151,7 @@ for (const as of MODES) {
       for (const stub of STUBS) expect(existsSync(join(project, stub)), stub).toBe(false);
     }, 240_000);
 
-    it('after kill -9 of mino, mino gc removes the stand-ins once the container is gone', async () => {
+    it('after kill -9 of mino, mino gc removes the stand-ins once the container is gone; mino stop of a detached session does', async () => {
       const s = new Sandbox(as);
       sandboxes.push(s);
       const project = makeProject(s, as);
@@ -166,6 +166,14 @@ for (const as of MODES) {
       if (podmanAs(as, ['container', 'exists', `mino-${name}`]).status === 0) expect(existsSync(join(project, '.mcp.json'))).toBe(true);
       podmanAs(as, ['rm', '-f', '-t', '0', `mino-${name}`]);
       expect((await s.mino(['gc'])).exitCode).toBe(0);
+      for (const stub of STUBS) expect(existsSync(join(project, stub)), stub).toBe(false);
+
+      // A detached session keeps them after mino exits; mino stop removes them.
+      const detached = `protectd-${hex(6)}`;
+      const started = await s.mino(['run', '-d', '-n', detached, '-p', project, '--image', gitImage(as), '--network', 'none', '--no-home', '--no-cache', '--', 'sleep', '120']);
+      expect(started.exitCode, started.stderr).toBe(0);
+      expect(readFileSync(join(project, '.mcp.json'), 'utf8')).toBe('{}\n');
+      expect((await s.mino(['stop', '-f', detached])).exitCode).toBe(0);
       for (const stub of STUBS) expect(existsSync(join(project, stub)), stub).toBe(false);
     }, 180_000);
 
