@@ -63,20 +63,22 @@ export const PRIVATE_RULE: ProtectRule = Object.freeze(file('.claude/settings.lo
 /**
  * Paths protected in every git directory (`.git`, and `.git/modules/*` of submodules). An absent
  * `commondir` gets `.` (the git directory itself, what git assumes without one): written by the
- * agent, it would move the repository's config and hooks to a directory of its choosing.
+ * agent, it would move the repository's config and hooks to a directory of its choosing. An
+ * absent `config.worktree` gets an empty file (an empty config; git reads it only with
+ * `extensions.worktreeConfig`, and then would obey what the agent wrote there).
  */
 export const GITDIR_RULES: readonly ProtectRule[] = Object.freeze([
   dir('hooks'),
   file('config'),
   dir('info'),
   file('commondir', '.\n'),
-  file('config.worktree'),
+  file('config.worktree', ''),
 ]);
 
-/** Paths protected in the git directory of a linked worktree (`.git/worktrees/*`), when they exist. */
+/** Paths protected in the git directory of a linked worktree (`.git/worktrees/*`). */
 export const LINKED_GITDIR_RULES: readonly ProtectRule[] = Object.freeze([
   file('commondir'),
-  file('config.worktree'),
+  file('config.worktree', ''),
 ]);
 
 /**

@@ -92,7 +92,10 @@ function spawnMino(s: Sandbox, args: string[]): { child: ReturnType<typeof spawn
   return { child, done };
 }
 
-const STUBS = ['.mcp.json', '.claude', '.idea', '.devcontainer', '.gitmodules', '.husky', '.git/commondir', 'libs/inner/.vscode', 'libs/inner/.git/commondir'];
+const STUBS = [
+  '.mcp.json', '.claude', '.idea', '.devcontainer', '.gitmodules', '.husky', '.git/commondir', '.git/config.worktree', '.git/worktrees/wt/config.worktree',
+  'libs/inner/.vscode', 'libs/inner/.git/commondir',
+];
 
 for (const as of MODES) {
   describe(`protected paths [${modeLabel(as)}]`, () => {
