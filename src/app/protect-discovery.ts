@@ -126,6 +126,8 @@ export interface DiscoverOptions {
   /** Canonical host directories of the run's read-write `--volume` bind mounts. */
   volumeDirs?: readonly string[];
   limits?: ScanLimits;
+  /** Host file holding the git excludes of the stand-ins (written by the caller before the run). */
+  gitExclude?: string;
   /** Where the project's private copy of `.claude/settings.local.json` lives (none: the file is protected read-only). */
   privateSettings?: string;
 }
@@ -152,7 +154,7 @@ export function discoverProtected(projectDir: string, options: DiscoverOptions):
     addTree(root, '', options.worktreeRules, false);
     roots.push(finish(root));
   }
-  return { roots, ...(notes.length > 0 ? { notes } : {}) };
+  return { roots, ...(options.gitExclude === undefined ? {} : { gitExclude: options.gitExclude }), ...(notes.length > 0 ? { notes } : {}) };
 }
 
 interface Building extends ProtectRoot {

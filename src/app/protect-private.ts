@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chownSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { chownSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 
@@ -48,4 +48,20 @@ export function seedPrivateCopy(path: string, hostFile: string, owner: { uid: nu
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileAtomic(path, hostContent(hostFile) ?? '{}\n', { mode: 0o600 });
   chownSync(path, owner.uid, owner.gid);
+}
+
+/** Where the git excludes file of the stand-ins lives (one per state directory). */
+export function gitExcludePath(stateDir: string): string {
+  return join(stateDir, 'protect', 'git-exclude');
+}
+
+/** Writes the git excludes file when its content differs (readable by every session's user). */
+export function writeGitExclude(path: string, text: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === text) return;
+  } catch {
+    // absent: write it
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileAtomic(path, text, { mode: 0o644 });
 }

@@ -27,11 +27,11 @@ import { executeWithPool, poolVerdict, type PoolUse } from './pool/pooled-run.js
 import { warmPool } from './pool/warm-pool.js';
 import { DEFAULT_POOL_SETTINGS } from '../sandbox/pool/pool-settings.js';
 import { statSync } from 'node:fs';
-import { effectiveRules, type EffectiveRules } from '../protect/protect-rules.js';
+import { effectiveRules, GIT_EXCLUDE_TARGET, gitExcludeText, type EffectiveRules } from '../protect/protect-rules.js';
 import { protectionDryRunLines } from '../protect/protect-format.js';
 import { discoverProtected, rwVolumeDirs } from './protect-discovery.js';
 import { createStubs, joinStubs, releaseStubs } from './protect-stubs.js';
-import { privateSettingsPath, seedPrivateCopy } from './protect-private.js';
+import { gitExcludePath, privateSettingsPath, seedPrivateCopy, writeGitExclude } from './protect-private.js';
 
 /**
  * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
@@ -77,7 +77,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   const rules = protectRules(req);
   const privateSettings = privateSettingsPath(ctx.stateDir, req.projectDir);
   const protect = discoverProtected(req.projectDir, {
-    worktreeRules: rules.worktree, privateSettings, volumeDirs: rwVolumeDirs(buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts),
+    worktreeRules: rules.worktree, privateSettings, gitExclude: gitExcludePath(ctx.stateDir), volumeDirs: rwVolumeDirs(buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts),
   });
   const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { ...resolved, protect, protectWarnings: rules.warnings }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
@@ -96,6 +96,7 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
     const owner = ownerOfProject(plan.projectDir);
     const privateEntry = plan.protection.entries.find((e) => e.state === 'private');
     if (privateEntry) seedPrivateCopy(privateSettings, privateEntry.hostPath, owner);
+    if (plan.protection.mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)) writeGitExclude(gitExcludePath(ctx.stateDir), gitExcludeText(rules.worktree));
     createStubs(ctx.stateDir, plan.projectDir, plan.protection.stubs, facts.pid, owner);
     if (req.warmPool !== undefined) return await warmPool(ctx, plan, req.warmPool, pool.settings, io);
     return await prepareAndExecute(ctx, plan, req, facts, io, signals, egressStarter, chosen, gathered, cachesOn, pool);

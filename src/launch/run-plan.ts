@@ -273,7 +273,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   warnings.push(...(input.protectWarnings ?? []), ...protection.warnings);
   mounts.push(...protection.mounts.map((m) => ({ ...m, origin: 'protect' as const })));
   const plainEnv = mergeEnv({
-    layerEnv: { ...creds.baseEnv, ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
+    layerEnv: { ...protection.env, ...creds.baseEnv, ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
     hostEnv: creds.hostEnv,
     configEnv: input.configEnv,
     credentialEnv: creds.credentialEnv,

@@ -1,4 +1,4 @@
-import type { EntryKind, ProtectRule } from './protect-rules.js';
+import { GIT_EXCLUDE_TARGET, gitExcludeEnv, type EntryKind, type ProtectRule } from './protect-rules.js';
 
 /**
  * How protected paths are enforced, as pure data for the RunPlan: mounts, and the stand-in files
@@ -48,6 +48,8 @@ export interface ProtectRoot {
 /** The discovery's result (the caller's I/O, protect-discovery.ts in app/), input of the plan. */
 export interface ProtectFacts {
   roots: ProtectRoot[];
+  /** Host file with the git excludes of the stand-ins (protect-rules.ts gitExcludeText), mounted when a root may have stand-ins. */
+  gitExclude?: string;
   /** Notes of the discovery (a bounded scan that stopped early, ...), shown as warnings. */
   notes?: string[];
 }
@@ -77,8 +79,10 @@ export interface ProtectMount {
 
 /** What the RunPlan gets from {@link planProtection}. */
 export interface ProtectionPlan {
-  /** Pins (read-write) and protections (read-only), parents first. */
+  /** Pins (read-write) and protections (read-only), parents first; then the git excludes file. */
   mounts: ProtectMount[];
+  /** Environment for the session (git's excludes of the stand-ins), below everything else. */
+  env: Record<string, string>;
   /** Stubs to create before the run, parents first. */
   stubs: PlannedStub[];
   entries: ProtectedEntry[];
@@ -106,7 +110,7 @@ const under = (p: string, dir: string): boolean => p === dir || p.startsWith(`${
  * mount of the run already uses is left to that mount. Pure.
  */
 export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]): ProtectionPlan {
-  const plan: ProtectionPlan = { mounts: [], stubs: [], entries: [], warnings: [...(facts.notes ?? [])] };
+  const plan: ProtectionPlan = { mounts: [], env: {}, stubs: [], entries: [], warnings: [...(facts.notes ?? [])] };
   for (const root of facts.roots) {
     const mount = mounts.find((m) => m.volume === undefined && m.readOnly !== true && m.source === root.hostDir);
     if (mount === undefined) continue;
@@ -161,6 +165,11 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
     ].sort((a, b) => depth(a.p) - depth(b.p) || a.p.localeCompare(b.p));
     for (const { p, source, readOnly } of all) plan.mounts.push({ source, target: join(mount.target, p), readOnly });
     plan.stubs.push(...[...creates.entries()].sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b)).map(([, s]) => s));
+  }
+  // Whether or not a stand-in exists yet (a warm container's plan must equal the pooled run's).
+  if (facts.gitExclude !== undefined && facts.roots.some((r) => r.stubs) && !mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)) {
+    plan.mounts.push({ source: facts.gitExclude, target: GIT_EXCLUDE_TARGET, readOnly: true });
+    plan.env = gitExcludeEnv();
   }
   return plan;
 }

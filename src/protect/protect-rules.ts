@@ -140,3 +140,21 @@ export function effectiveRules(extra: readonly string[], unprotect: readonly str
   }
   return { worktree, warnings };
 }
+
+/** Where the session finds the git excludes of the stand-ins (see {@link gitExcludeText}). */
+export const GIT_EXCLUDE_TARGET = '/run/mino/git-exclude';
+
+/**
+ * The `core.excludesFile` of every session (set through GIT_CONFIG_COUNT, below layers, config and
+ * `-e`): the stand-in files mino may create at the top of the project (`/.mcp.json`, `/.envrc`,
+ * …), so the agent's `git add -A` does not commit them. Only untracked files are affected.
+ */
+export function gitExcludeText(rules: readonly ProtectRule[]): string {
+  const lines = rules.filter((r) => r.kind === 'file' && r.stub !== undefined).map((r) => `/${r.path}`);
+  return ['# Stand-ins of protected paths mino created for the session (not part of the project)', ...lines, ''].join('\n');
+}
+
+/** The environment that makes git in the session use {@link GIT_EXCLUDE_TARGET}. */
+export function gitExcludeEnv(): Record<string, string> {
+  return { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.excludesFile', GIT_CONFIG_VALUE_0: GIT_EXCLUDE_TARGET };
+}

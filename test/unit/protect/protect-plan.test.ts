@@ -90,4 +90,17 @@ describe('planProtection', () => {
     expect(plan.stubs).toEqual([{ hostPath: '/p/.claude/settings.local.json', kind: 'file', content: '{}\n' }]);
     expect(plan.entries).toEqual([{ hostPath: '/p/.claude/settings.local.json', containerPath: '/w/p/.claude/settings.local.json', state: 'private' }]);
   });
+
+  it('hides file stand-ins from git inside the session when a git excludes file is given, before and after they exist', () => {
+    const facts = { gitExclude: '/state/git-exclude', roots: [root([{ path: '.mcp.json', rule: { kind: 'file' as const, stub: '{}\n' }, found: 'absent' as const }])] };
+    const plan = planProtection(facts, [project]);
+    expect(plan.mounts).toContainEqual({ source: '/state/git-exclude', target: '/run/mino/git-exclude', readOnly: true });
+    expect(plan.env).toEqual({ GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.excludesFile', GIT_CONFIG_VALUE_0: '/run/mino/git-exclude' });
+    // The same once the stand-in exists (a warm container's plan equals the pooled run's); none without stand-ins.
+    const again = planProtection({ ...facts, roots: [root([{ path: '.mcp.json', rule: { kind: 'file', stub: '{}\n' }, found: 'file' }])] }, [project]);
+    expect(again.env).toEqual(plan.env);
+    const none = planProtection({ ...facts, roots: [root([], {}, false)] }, [project]);
+    expect(none.env).toEqual({});
+    expect(none.mounts).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkProtectPath, effectiveRules, protectPathProblem, WORKTREE_RULES } from '../../../src/protect/protect-rules.js';
+import { checkProtectPath, effectiveRules, gitExcludeText, protectPathProblem, WORKTREE_RULES } from '../../../src/protect/protect-rules.js';
 
 describe('protected path rules', () => {
   it('protects the paths host tools obey by default', () => {
@@ -33,5 +33,12 @@ describe('protected path rules', () => {
     expect(rules.warnings).toEqual([expect.stringMatching(/^\.idea is not protected \(protect\.unprotect/)]);
     expect(effectiveRules([], ['nothing']).warnings).toEqual([expect.stringMatching(/not protected by default: nothing removed/)]);
     expect(effectiveRules([], []).warnings).toEqual([]);
+  });
+
+  it('lists the file stand-ins, anchored at the top of the repository, in the git excludes', () => {
+    const text = gitExcludeText(WORKTREE_RULES);
+    expect(text.split('\n')).toEqual(expect.arrayContaining(['/.mcp.json', '/.envrc', '/.gitmodules', '/.claude/settings.json']));
+    expect(text).not.toContain('.bashrc');
+    expect(text).not.toContain('/.vscode');
   });
 });
