@@ -1,4 +1,4 @@
-import { lstatSync, openSync, readSync, closeSync, readdirSync, constants, type Dirent } from 'node:fs';
+import { accessSync, lstatSync, openSync, readSync, closeSync, readdirSync, constants, type Dirent } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Found, ProtectCandidate, ProtectFacts, ProtectRoot } from '../protect/protect-plan.js';
 import { GITDIR_RULES, LINKED_GITDIR_RULES, PRIVATE_RULE, type ProtectRule } from '../protect/protect-rules.js';
@@ -165,10 +165,34 @@ function newRoot(hostDir: string, stubs: boolean): Building {
   return { hostDir, stubs, candidates: [], ancestors: {}, seen: new Set() };
 }
 
+/**
+ * True when this process may create `path` (its nearest existing folder is writable). A rootless
+ * user's project they cannot write: no stand-in is possible, and the session cannot create the
+ * path either (it acts as that user).
+ */
+function creatable(hostDir: string, path: string): boolean {
+  const parts = path.split('/');
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const dir = join(hostDir, ...parts.slice(0, i));
+    if (found(dir) === 'absent') continue;
+    try {
+      accessSync(dir, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
 function add(root: Building, path: string, rule: Pick<ProtectRule, 'kind' | 'stub'>, privateSource?: string): void {
   if (root.seen.has(path)) return;
   root.seen.add(path);
-  root.candidates.push({ path, rule, found: found(join(root.hostDir, path)), ...(privateSource === undefined ? {} : { privateSource }) } satisfies ProtectCandidate);
+  const what = found(join(root.hostDir, path));
+  const stubbable = what !== 'absent' || rule.stub === undefined || !root.stubs || creatable(root.hostDir, path);
+  root.candidates.push({
+    path, rule: stubbable ? rule : { kind: rule.kind }, found: what, ...(privateSource === undefined || !stubbable ? {} : { privateSource }),
+  } satisfies ProtectCandidate);
 }
 
 function addTree(root: Building, tree: string, rules: readonly ProtectRule[], nested: boolean): void {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,10 @@ describe('protected path discovery', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'mino-discover-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => {
+    if (existsSync(join(dir, 'ro'))) chmodSync(join(dir, 'ro'), 0o755);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reads core.hooksPath inside the tree only', () => {
     expect(hooksPathIn('[core]\n\thooksPath = .husky\n', '/p')).toBe('.husky');
@@ -68,5 +71,11 @@ describe('protected path discovery', () => {
     const facts = discoverProtected(join(dir, 'proj'), { worktreeRules: WORKTREE_RULES, volumeDirs: [vol] });
     expect(facts.roots[1]).toMatchObject({ hostDir: vol, stubs: false });
     expect(facts.roots[1]?.candidates.find((c) => c.path === '.vscode')?.found).toBe('dir');
+  });
+
+  it.runIf((process.getuid?.() ?? 0) !== 0)('plans no stand-in where it could not create one (a project the user cannot write)', () => {
+    mkdirSync(join(dir, 'ro'), { mode: 0o555 });
+    const facts = discoverProtected(join(dir, 'ro'), { worktreeRules: WORKTREE_RULES });
+    expect(facts.roots[0]?.candidates.find((c) => c.path === '.mcp.json')?.rule.stub).toBeUndefined();
   });
 });
