@@ -26,12 +26,8 @@ import { selfArgv } from '../common/self-argv.js';
 import { executeWithPool, poolVerdict, type PoolUse } from './pool/pooled-run.js';
 import { warmPool } from './pool/warm-pool.js';
 import { DEFAULT_POOL_SETTINGS } from '../sandbox/pool/pool-settings.js';
-import { statSync } from 'node:fs';
-import { effectiveRules, GIT_EXCLUDE_TARGET, gitExcludeText, type EffectiveRules } from '../protect/protect-rules.js';
 import { protectionDryRunLines } from '../protect/protect-format.js';
-import { discoverProtected, rwVolumeDirs } from './protect-discovery.js';
-import { createStubs, joinStubs, releaseStubs } from './protect-stubs.js';
-import { gitExcludePath, privateSettingsPath, seedPrivateCopy, writeGitExclude } from './protect-private.js';
+import { discoverForRun, materialiseProtection, releaseForRun } from './protect-session.js';
 
 /**
  * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
@@ -68,18 +64,9 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   });
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
   const resolved = { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network };
-  // Protected paths: stale stubs of a killed run go first, this run joins the live ones, then
-  // what the host has is read (the volumes come from a first plan: buildRunPlan is pure).
-  if (!req.dryRun) {
-    await releaseStubs(ctx.runtime, ctx.stateDir, req.projectDir);
-    joinStubs(ctx.stateDir, req.projectDir, facts.pid);
-  }
-  const rules = protectRules(req);
-  const privateSettings = privateSettingsPath(ctx.stateDir, req.projectDir);
-  const protect = discoverProtected(req.projectDir, {
-    worktreeRules: rules.worktree, privateSettings, gitExclude: gitExcludePath(ctx.stateDir), volumeDirs: rwVolumeDirs(buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts),
-  });
-  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { ...resolved, protect, protectWarnings: rules.warnings }));
+  // Protected paths: what the host has (the volumes come from a first plan: buildRunPlan is pure).
+  const protection = await discoverForRun(ctx, req, facts.pid, buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts);
+  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { ...resolved, protect: protection.facts, protectWarnings: protection.rules.warnings }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false };
   if (req.dryRun) {
@@ -93,28 +80,12 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
   try {
-    const owner = ownerOfProject(plan.projectDir);
-    const privateEntry = plan.protection.entries.find((e) => e.state === 'private');
-    if (privateEntry) seedPrivateCopy(privateSettings, privateEntry.hostPath, owner);
-    if (plan.protection.mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)) writeGitExclude(gitExcludePath(ctx.stateDir), gitExcludeText(rules.worktree));
-    createStubs(ctx.stateDir, plan.projectDir, plan.protection.stubs, facts.pid, owner);
+    materialiseProtection(ctx, plan, protection.rules, facts.pid);
     if (req.warmPool !== undefined) return await warmPool(ctx, plan, req.warmPool, pool.settings, io);
     return await prepareAndExecute(ctx, plan, req, facts, io, signals, egressStarter, chosen, gathered, cachesOn, pool);
   } finally {
-    await releaseStubs(ctx.runtime, ctx.stateDir, plan.projectDir, facts.pid);
+    await releaseForRun(ctx, plan, facts.pid);
   }
-}
-
-/** The protection rules of a request: the defaults, the config's additions and (user file only) removals. */
-function protectRules(req: RunRequest): EffectiveRules {
-  const rules = effectiveRules(req.config?.protectPaths ?? [], req.config?.protectUnprotect ?? []);
-  if (req.config?.projectUnprotectIgnored) rules.warnings.push("the project's .mino.toml sets protect.unprotect, which only your own config.toml may: ignored");
-  return rules;
-}
-
-function ownerOfProject(projectDir: string): { uid: number; gid: number } {
-  const st = statSync(projectDir);
-  return { uid: st.uid, gid: st.gid };
 }
 
 /** Steps 4 and 5 of {@link runSession}: prepare the volumes, caches and credentials, execute. */

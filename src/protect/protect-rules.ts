@@ -147,10 +147,11 @@ export const GIT_EXCLUDE_TARGET = '/run/mino/git-exclude';
 /**
  * The `core.excludesFile` of every session (set through GIT_CONFIG_COUNT, below layers, config and
  * `-e`): the stand-in files mino may create at the top of the project (`/.mcp.json`, `/.envrc`,
- * …), so the agent's `git add -A` does not commit them. Only untracked files are affected.
+ * …) and the private `.claude/settings.local.json`, so the agent's `git add -A` does not commit
+ * them. Only untracked files are affected.
  */
 export function gitExcludeText(rules: readonly ProtectRule[]): string {
-  const lines = rules.filter((r) => r.kind === 'file' && r.stub !== undefined).map((r) => `/${r.path}`);
+  const lines = [...rules, PRIVATE_RULE].filter((r) => r.kind === 'file' && r.stub !== undefined).map((r) => `/${r.path}`);
   return ['# Stand-ins of protected paths mino created for the session (not part of the project)', ...lines, ''].join('\n');
 }
 

@@ -37,7 +37,7 @@ describe('protected path rules', () => {
 
   it('lists the file stand-ins, anchored at the top of the repository, in the git excludes', () => {
     const text = gitExcludeText(WORKTREE_RULES);
-    expect(text.split('\n')).toEqual(expect.arrayContaining(['/.mcp.json', '/.envrc', '/.gitmodules', '/.claude/settings.json']));
+    expect(text.split('\n')).toEqual(expect.arrayContaining(['/.mcp.json', '/.envrc', '/.gitmodules', '/.claude/settings.json', '/.claude/settings.local.json']));
     expect(text).not.toContain('.bashrc');
     expect(text).not.toContain('/.vscode');
   });
