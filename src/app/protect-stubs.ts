@@ -10,13 +10,15 @@ import { pidAlive } from '../common/pid-alive.js';
 import type { PlannedStub } from '../protect/protect-plan.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { LABEL_PROJECT } from '../session/session-labels.js';
+import { listPoolKeys, readPool } from '../sandbox/pool/pool-index.js';
 
 /**
  * The stand-ins ("stubs") mino creates on the host for protected paths that do not exist yet
  * (protect/protect-plan.ts): a bind mount needs something to mount onto. Each is recorded with its
  * device, inode and content in `<state>/protect/<project hash>.json`, with the mino processes
- * that use them, and removed once nothing of the project needs it: no live recorded process and no
- * container of the project (sessions, stopped ones not yet removed, warm pool containers). Unlinking
+ * that use them, and removed once nothing of the project needs it: no live recorded process, no
+ * container of the project (sessions, stopped ones not yet removed, warm pool containers) and no
+ * warm pool of the project (its refills start containers from the recorded spec; `mino pool drain`). Unlinking
  * a mountpoint on the host would silently detach it inside a running container, so that check
  * comes first. A stub is removed only when unchanged (a file with the same inode and content, a
  * directory that is empty), deepest first. After `kill -9` of mino, the next run of the project
@@ -149,8 +151,9 @@ export async function releaseStubs(runtime: ContainerRuntime, stateDir: string, 
     const path = recordPath(stateDir, projectDir);
     const rec = readRecord(path, projectDir);
     if (rec.stubs.length === 0 && rec.users.length === 0) return;
-    const containers = await runtime.listContainers({});
-    const inUse = containers.some((c) => c.labels[LABEL_PROJECT] === projectDir);
+    // A warm pool of the project refills from its recorded spec, stand-ins included: kept until drained.
+    const pooled = listPoolKeys(stateDir).some((key) => readPool(stateDir, key)?.project_dir === projectDir);
+    const inUse = pooled || (await runtime.listContainers({})).some((c) => c.labels[LABEL_PROJECT] === projectDir);
     locked(stateDir, projectDir, (p) => {
       const now = readRecord(p, projectDir);
       now.users = now.users.filter((u) => u !== pid && pidAlive(u));

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStubs, joinStubs, releaseAllStubs, releaseStubs } from '../../../src/app/protect-stubs.js';
 import { LABEL_PROJECT } from '../../../src/session/session-labels.js';
 import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
+import { removePool, writePool } from '../../../src/sandbox/pool/pool-index.js';
 
 const DEAD_PID = 2 ** 22 + 17;
 
@@ -83,6 +84,17 @@ describe('protected-path stubs', () => {
     await releaseStubs(new FakeRuntime(), state, project);
     expect(existsSync(join(project, '.vscode'))).toBe(true);
     await releaseStubs(new FakeRuntime(), state, project, process.pid);
+    expect(existsSync(join(project, '.vscode'))).toBe(false);
+  });
+
+  it('keeps stubs while the project has a warm pool (its refills mount them), until it is drained', async () => {
+    createStubs(state, project, stubs(), DEAD_PID);
+    const key = 'a'.repeat(24);
+    writePool(state, { key, project_dir: project, image: 'localhost/x:1', target: 1, spec: { image: 'localhost/x:1', command: [] }, group_add: [], updated_at: new Date().toISOString() });
+    await releaseStubs(new FakeRuntime(), state, project);
+    expect(existsSync(join(project, '.vscode'))).toBe(true);
+    removePool(state, key);
+    await releaseStubs(new FakeRuntime(), state, project);
     expect(existsSync(join(project, '.vscode'))).toBe(false);
   });
 });
