@@ -2,6 +2,7 @@ import type { Abandoned, Orphan, SessionFix } from '../session/reconcile.js';
 import type { ReapedProxy } from './network-control.js';
 import type { SweepSettings } from '../sandbox/timeouts.js';
 import { reconcileSessions } from './reconcile-sessions.js';
+import { releaseAllStubs } from './protect-stubs.js';
 import { sweepSessions, type SweepOutcome } from './sweep-sessions.js';
 import type { SessionContext } from './session-context.js';
 
@@ -31,7 +32,8 @@ export interface GcResult {
  * - removes mino containers that no active session accounts for and whose owner process is gone.
  * Never touches a container whose session file exists but cannot be read (whose it is, is
  * unknown), nor one whose owner lives, nor a warm pool container (label io.mino.pool);
- * - runs the timeout sweep (sweep-sessions.ts) with `settings`.
+ * - runs the timeout sweep (sweep-sessions.ts) with `settings`;
+ * - removes the stubs of protected paths no session or warm container uses any more.
  * With `dryRun`, only reports.
  */
 export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings: SweepSettings): Promise<GcResult> {
@@ -53,5 +55,7 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings:
     }
   }
   const sweep = await sweepSessions(ctx, settings, { dryRun });
+  // Stubs of protected paths whose sessions are gone (a killed mino left them).
+  if (!dryRun) await releaseAllStubs(ctx.runtime, ctx.stateDir);
   return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, proxies: result.proxies, secretsRemoved: result.secretsRemoved, sweep, warnings: [...result.warnings, ...sweep.warnings] };
 }

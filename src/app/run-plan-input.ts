@@ -10,6 +10,7 @@ import { isMinoImage } from '../volume/home-volume.js';
 import type { ImageIdentity } from '../launch/userns.js';
 import type { HostFacts, RunRequest } from './run-request.js';
 import { canonicalVolumeSources } from './volume-sources.js';
+import type { ProtectFacts } from '../protect/protect-plan.js';
 
 /**
  * The one translation from what the user asked (flags over config over defaults) and the facts of
@@ -31,6 +32,10 @@ export interface ResolvedRun {
   credentials?: PlanCredentialInput;
   /** The image's user as inspected (plain-image.ts); default: what {@link imageUserOf} knows. */
   imageIdentity?: ImageIdentity;
+  /** Protected paths found on the host (protect-discovery.ts); undefined = none. */
+  protect?: ProtectFacts;
+  /** Warnings of the protection rules (defaults removed by the user's configuration). */
+  protectWarnings?: string[];
 }
 
 /** The uid mino-built images run as (`developer`); other images are left to podman. */
@@ -85,5 +90,7 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     home: !(req.noHome ?? false) && (config?.home ?? true),
     caches: resolved.caches,
     ...(resolved.credentials ? { credentials: resolved.credentials } : {}),
+    ...(resolved.protect ? { protect: resolved.protect } : {}),
+    ...(resolved.protectWarnings ? { protectWarnings: resolved.protectWarnings } : {}),
   };
 }

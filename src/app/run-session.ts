@@ -28,6 +28,8 @@ import { selfArgv } from '../common/self-argv.js';
 import { executeWithPool, poolVerdict, type PoolUse } from './pool/pooled-run.js';
 import { warmPool } from './pool/warm-pool.js';
 import { DEFAULT_POOL_SETTINGS } from '../sandbox/pool/pool-settings.js';
+import { protectionDryRunLines } from '../protect/protect-format.js';
+import { discoverForRun, materialiseProtection, releaseForRun } from './protect-session.js';
 
 /**
  * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
@@ -63,12 +65,16 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
     rootless: facts.rootless, imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image), detach: req.detach,
   });
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
-  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network }));
+  const resolved = { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network };
+  // Protected paths: what the host has (the volumes come from a first plan: buildRunPlan is pure).
+  const protection = await discoverForRun(ctx, req, facts.pid, buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts);
+  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { ...resolved, protect: protection.facts, protectWarnings: protection.rules.warnings }));
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false };
   if (req.dryRun) {
     if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
     if (plan.network.egress) for (const line of egressDryRunLines(plan.network.egress)) io.print(line);
+    for (const line of protectionDryRunLines(plan.protection)) io.print(line);
     io.print(formatPlanLine(plan));
     // A shell comment, so the output stays a command line one can paste.
     if (req.warmPool === undefined) io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
@@ -77,8 +83,20 @@ export async function runSession(ctx: SessionContext, req: RunRequest, facts: Ho
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
   // A container id is host root (rootful, root-owned project): /dev of mino's own (launch/userns.ts).
   if (plan.spec.devDir !== undefined && await ensureDeviceDir(plan.spec.devDir)) log.info(`made the session device directory ${plan.spec.devDir}`);
-  if (req.warmPool !== undefined) return warmPool(ctx, plan, req.warmPool, pool.settings, io);
+  try {
+    materialiseProtection(ctx, plan, protection.rules, facts.pid);
+    if (req.warmPool !== undefined) return await warmPool(ctx, plan, req.warmPool, pool.settings, io);
+    return await prepareAndExecute(ctx, plan, req, facts, io, signals, egressStarter, chosen, gathered, cachesOn, pool);
+  } finally {
+    await releaseForRun(ctx, plan, facts.pid);
+  }
+}
 
+/** Steps 4 and 5 of {@link runSession}: prepare the volumes, caches and credentials, execute. */
+async function prepareAndExecute(
+  ctx: SessionContext, plan: RunPlan, req: RunRequest, facts: HostFacts, io: RunIo, signals: SignalSource | undefined, egressStarter: EgressStarter,
+  chosen: RunImage, gathered: GatheredCredentials, cachesOn: boolean, pool: PoolUse,
+): Promise<number> {
   // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
   //    while the container starts (detached) or runs (attached).
   await checkImageBeforeVolumes(ctx, plan);

@@ -2,6 +2,7 @@ import { MinoError } from '../common/errors.js';
 import { statusForExit } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { reconcileSessions } from './reconcile-sessions.js';
+import { releaseStubs } from './protect-stubs.js';
 import { SessionOutputStore } from '../session/session-output.js';
 import { sessionEnvOf, type SessionContext } from './session-context.js';
 
@@ -14,7 +15,8 @@ export interface StopResult {
 
 /**
  * Stops a session's container (`podman stop`, or `kill` with force), records its exit code and
- * removes the container. A session that already ended is reported as such.
+ * removes the container, then the stand-ins of protected paths nothing else of the project uses. A
+ * session that already ended is reported as such.
  */
 export async function stopSession(ctx: SessionContext, name: string, force: boolean): Promise<StopResult> {
   ctx.store.require(name);
@@ -34,6 +36,8 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   await ctx.runtime.remove(ref);
   // Normally gone since the container started; a killed `mino run` may have left it.
   sessionEnvOf(ctx).remove(name);
+  // The stand-ins of its protected paths, unless another session of the project still uses them.
+  await releaseStubs(ctx.runtime, ctx.stateDir, record.project_dir);
   const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode, ...(record.suspended_at ? { suspended_at: null } : {}) });
   ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
   return { record: updated, stopped: true };

@@ -3,6 +3,7 @@ import { isValidLayerName } from '../layer/layer-name.js';
 import { isValidRule } from '../network/rule.js';
 import { validateImageRef } from '../runtime/validate.js';
 import { volumeSpecProblem } from '../volume/volume-spec.js';
+import { protectPathProblem } from '../protect/protect-rules.js';
 import {
   DEFAULT_AUTO_CLEANUP_HOURS, DEFAULT_CACHE_GC_DAYS, DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_ENV_PASSTHROUGH, DEFAULT_DETACH_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
   DEFAULT_NETWORK, DEFAULT_SUSPEND_TIMEOUT_SECS, DEFAULT_WORKDIR, MAX_SESSION_TIMEOUT_SECS,
@@ -64,6 +65,13 @@ function imageRef(): z.ZodMiniString<string> {
 function volumeSpec(): z.ZodMiniString<string> {
   return line(4096).check(z.refine((v) => volumeSpecProblem(v) === undefined, {
     error: (issue) => `must be HOST:CONTAINER[:ro|:rw] with absolute paths (${volumeSpecProblem(String(issue.input)) ?? 'invalid'})`,
+  }));
+}
+
+/** A protected path relative to the project (protect/protect-rules.ts). */
+function protectPath(): z.ZodMiniString<string> {
+  return z.string().check(z.refine((v) => protectPathProblem(v) === undefined, {
+    error: (issue) => `must be a path relative to the project, such as .husky/ or Makefile (${protectPathProblem(String(issue.input)) ?? 'invalid'})`,
   }));
 }
 
@@ -169,6 +177,10 @@ function build() {
     }),
     home: table({
       enabled: key(z.boolean(), true, 'persistent per-project home volume'),
+    }),
+    protect: table({
+      paths: key(list(protectPath()), [], 'more paths the agent may read but never change, relative to the project (a trailing / for a directory), e.g. [".husky/", "Makefile"]', false),
+      unprotect: key(list(protectPath()), [], 'default protected paths to leave writable (your own config.toml only; a warning on every run)'),
     }),
     pool: table({
       enabled: key(z.boolean(), true, 'serve runs from warm containers (mino pool warm) and refill them'),

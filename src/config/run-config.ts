@@ -1,5 +1,6 @@
 import type { MinoConfig } from './config-schema.js';
 import type { EffectiveConfig } from './effective-config.js';
+import { valueAt } from './merge-config.js';
 
 /**
  * The configuration values `mino run` takes, reduced to those a file actually sets: a key left at
@@ -45,6 +46,12 @@ export interface RunConfig {
   shareLogins?: boolean;
   /** `agent.host_settings`. */
   hostAgentSettings?: boolean;
+  /** `protect.paths` of both files together (a project file adds to the user's, never replaces). */
+  protectPaths?: string[];
+  /** `protect.unprotect`, from the user's own config file only (a project file cannot lift protections). */
+  protectUnprotect?: string[];
+  /** True when a project file sets `protect.unprotect` (ignored, with a warning). */
+  projectUnprotectIgnored?: boolean;
   /**
    * The directory the layer resolver gets as `projectDir`: the trusted snapshot of the project's
    * `.mino/layers`, or undefined (project layers untrusted or absent).
@@ -76,6 +83,23 @@ export function runConfigOf(eff: EffectiveConfig): RunConfig {
     ...(set('container.host_ca_certificates') ? { hostCaCertificates: container.host_ca_certificates } : {}),
     ...(set('agent.share_logins') ? { shareLogins: agent.share_logins } : {}),
     ...(set('agent.host_settings') ? { hostAgentSettings: agent.host_settings } : {}),
+    ...protectOf(eff),
     layerProjectDir: eff.trust.projectLayersDir,
+  };
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** `[protect]`: paths added by either file; removals only from the user's own file. */
+function protectOf(eff: EffectiveConfig): Pick<RunConfig, 'protectPaths' | 'protectUnprotect' | 'projectUnprotectIgnored'> {
+  const local = eff.trust.local?.raw;
+  const paths = [...new Set([...strings(valueAt(eff.global?.raw, 'protect.paths')), ...strings(valueAt(local, 'protect.paths'))])];
+  const unprotect = strings(valueAt(eff.global?.raw, 'protect.unprotect'));
+  return {
+    ...(paths.length > 0 ? { protectPaths: paths } : {}),
+    ...(unprotect.length > 0 ? { protectUnprotect: unprotect } : {}),
+    ...(valueAt(local, 'protect.unprotect') !== undefined ? { projectUnprotectIgnored: true } : {}),
   };
 }

@@ -21,6 +21,7 @@ import { HOME_TARGET, homeVolumeName, wantsHomeVolume } from '../volume/home-vol
 import { resolveWorkdir } from './workdir.js';
 import { cacheEnv } from '../cache/cache-env.js';
 import type { CacheMount } from '../cache/cache-mounts.js';
+import { planProtection, type ProtectFacts, type ProtectionPlan } from '../protect/protect-plan.js';
 
 /**
  * The `mino run` plan: every decision about the container, made up front from plain inputs with no
@@ -144,6 +145,14 @@ export interface RunPlanInput {
    * explicit pull with progress), so `run` never talks to a registry behind the user's back.
    */
   pullNever?: boolean;
+  /**
+   * The protected paths found on the host (protect/protect-plan.ts; discovered by the caller):
+   * each becomes a read-only mount onto itself, its parent directories are pinned, absent ones
+   * get stubs the caller creates before the run. Undefined = nothing protected.
+   */
+  protect?: ProtectFacts;
+  /** Warnings of the protection rules (a default the user's configuration removed). */
+  protectWarnings?: readonly string[];
 }
 
 /** Who the container runs as, and how host and container uids relate. */
@@ -194,6 +203,8 @@ export interface RunPlan {
   /** Container labels (also in `spec.labels`). */
   labels: Record<string, string>;
   identity: RunIdentity;
+  /** Protected paths: their mounts (also in `mounts`), the stubs to create first, the list `--dry-run` shows. */
+  protection: ProtectionPlan;
   /** Things the user should hear about (printed by the caller before starting). */
   warnings: string[];
   /** The container, ready for `buildContainerArgs(launchVerb, spec)` / `runtime.run(spec)`. */
@@ -264,8 +275,12 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   const creds = planCredentials(input.credentials, image, mounts.map((m) => m.target));
   warnings.push(...creds.warnings);
   mounts.push(...creds.mounts);
+  // Last: the protections sit on top of the project and volume mounts that hold them.
+  const protection = planProtection(input.protect ?? { roots: [] }, mounts);
+  warnings.push(...(input.protectWarnings ?? []), ...protection.warnings);
+  mounts.push(...protection.mounts.map((m) => ({ ...m, origin: 'protect' as const })));
   const plainEnv = mergeEnv({
-    layerEnv: { ...creds.baseEnv, ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
+    layerEnv: { ...protection.env, ...creds.baseEnv, ...input.layerEnv, ...cacheEnv(caches.map((c) => c.ecosystem)) },
     hostEnv: creds.hostEnv,
     configEnv: input.configEnv,
     credentialEnv: creds.credentialEnv,
@@ -344,6 +359,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     credentials: { secretVariables: creds.secretVariables, prelude: creds.prelude, preludeParts: { ...creds.preludeParts }, proxy: creds.proxy },
     loginsVolume: creds.mounts.find((m) => m.chown)?.source,
     labels,
+    protection,
     identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, ...(input.imageGid === undefined ? {} : { imageGid: input.imageGid }), userns: ids.userns, uidMap: ids.uidMap ?? [], gidMap: ids.gidMap ?? [] },
     warnings,
     spec,

@@ -12,7 +12,7 @@ import { volumeSourceRefusal, type UserHome, type VolumeAllowance } from './volu
  */
 
 /** Where a mount comes from, for error messages and `mino list`. */
-export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress' | 'credentials';
+export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress' | 'credentials' | 'protect';
 
 /** A mount with its origin. `spec.mounts` gets the plain {@link MountSpec} part. */
 export interface PlannedMount extends MountSpec {
@@ -31,6 +31,7 @@ export function describeOrigin(origin: MountOrigin): string {
     case 'cache': return 'a dependency cache';
     case 'egress': return "the egress proxy's ssh configuration";
     case 'credentials': return 'a credential mount';
+    case 'protect': return 'a protected path';
   }
 }
 

@@ -41,7 +41,7 @@ describe('merging global and project config', () => {
     expect(findKey('image.base_from')).toMatchObject({ kind: 'string', defaultValue: undefined });
     // Every key that widens access is sensitive; the harmless ones are few and named.
     expect(configKeys().filter((k) => !k.sensitive).map((k) => k.path).sort()).toEqual([
-      'container.host_ca_certificates', 'container.read_only', 'general.log_format', 'general.update_check', 'general.verbose', 'session.auto_cleanup_hours',
+      'container.host_ca_certificates', 'container.read_only', 'general.log_format', 'general.update_check', 'general.verbose', 'protect.paths', 'session.auto_cleanup_hours',
       'session.detach_timeout_secs', 'session.idle_timeout_secs', 'session.suspend_timeout_secs',
     ]);
   });

@@ -1,0 +1,234 @@
+import { accessSync, lstatSync, openSync, readSync, closeSync, readdirSync, constants, type Dirent } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import type { Found, ProtectCandidate, ProtectFacts, ProtectRoot } from '../protect/protect-plan.js';
+import { GITDIR_RULES, LINKED_GITDIR_RULES, PRIVATE_RULE, type ProtectRule } from '../protect/protect-rules.js';
+
+/**
+ * The I/O half of protected paths: what the host has at each protected path of the project (and
+ * of its nested repositories, and of read-write `--volume` directories), for the pure planner
+ * (protect/protect-plan.ts). Reads with lstat only: a symbolic link is reported, never followed.
+ */
+
+/** Bounds of the scan for nested repositories and worktrees (start-up time matters). */
+export interface ScanLimits {
+  /** Directory levels below the project searched for `.git` (default 6). */
+  maxDepth: number;
+  /** Directory entries read at most (default 20,000). */
+  maxEntries: number;
+  /** Nested repositories protected at most (default 32). */
+  maxRepos: number;
+}
+
+/** The defaults of {@link ScanLimits}. */
+export const DEFAULT_SCAN_LIMITS: ScanLimits = Object.freeze({ maxDepth: 6, maxEntries: 20_000, maxRepos: 32 });
+
+/** Directories never searched for nested repositories: dependency and build trees. */
+export const SCAN_SKIP: ReadonlySet<string> = new Set([
+  'node_modules', '.venv', 'venv', '__pycache__', '.tox', '.cache', 'target', '.next', '.gradle', '.terraform',
+]);
+
+function found(path: string): Found {
+  try {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return 'symlink';
+    if (st.isDirectory()) return 'dir';
+    return st.isFile() ? 'file' : 'other';
+  } catch {
+    return 'absent';
+  }
+}
+
+function listDir(path: string): Dirent[] {
+  try {
+    return readdirSync(path, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+/** The first 256 KiB of a regular file (never a FIFO or device: O_NONBLOCK, then a type check). */
+function readSmall(path: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const buf = Buffer.alloc(256 * 1024);
+    if (!lstatSync(path).isFile()) return undefined;
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * `core.hooksPath` of a git config text when it names a directory inside the working tree
+ * (`.husky`, `.githooks`): relative to the tree, or undefined.
+ */
+export function hooksPathIn(configText: string, worktreeDir: string): string | undefined {
+  let section = '';
+  let value: string | undefined;
+  for (const raw of configText.split('\n')) {
+    const line = raw.trim();
+    const head = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
+    if (head) {
+      section = (head[1] ?? '').toLowerCase();
+      continue;
+    }
+    const kv = /^hookspath\s*=\s*(.*)$/i.exec(line);
+    if (section === 'core' && kv) value = (kv[1] ?? '').replace(/^"(.*)"$/, '$1').replace(/\s+[#;].*$/, '').trim();
+  }
+  if (value === undefined || value === '' || value.startsWith('~')) return undefined;
+  const abs = isAbsolute(value) ? value : join(worktreeDir, value);
+  const rel = relative(worktreeDir, abs);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  return rel.split(sep).join('/');
+}
+
+/** Nested working trees (a `.git` directory or file) below `root`, relative, bounded by `limits`. */
+export function findNestedRepos(root: string, limits: ScanLimits = DEFAULT_SCAN_LIMITS): { repos: string[]; truncated: boolean } {
+  const repos: string[] = [];
+  let entries = 0;
+  let truncated = false;
+  let level: string[] = [''];
+  for (let d = 0; d <= limits.maxDepth && level.length > 0; d++) {
+    const next: string[] = [];
+    for (const rel of level) {
+      const items = listDir(rel === '' ? root : join(root, rel));
+      entries += items.length;
+      if (entries > limits.maxEntries) {
+        truncated = true;
+        return { repos, truncated };
+      }
+      for (const item of items) {
+        const child = rel === '' ? item.name : `${rel}/${item.name}`;
+        if (item.name === '.git') {
+          if (rel !== '') {
+            if (repos.length >= limits.maxRepos) return { repos, truncated: true };
+            repos.push(rel);
+          }
+          continue;
+        }
+        if (item.isDirectory() && !SCAN_SKIP.has(item.name)) next.push(child);
+      }
+    }
+    if (d === limits.maxDepth && next.length > 0) truncated = true;
+    level = next;
+  }
+  return { repos, truncated };
+}
+
+/** Options of {@link discoverProtected}. */
+export interface DiscoverOptions {
+  /** Working tree rules (effectiveRules().worktree). */
+  worktreeRules: readonly ProtectRule[];
+  /** Canonical host directories of the run's read-write `--volume` bind mounts. */
+  volumeDirs?: readonly string[];
+  limits?: ScanLimits;
+  /** Host file holding the git excludes of the stand-ins (written by the caller before the run). */
+  gitExclude?: string;
+  /** Where the project's private copy of `.claude/settings.local.json` lives (none: the file is protected read-only). */
+  privateSettings?: string;
+}
+
+/**
+ * What the host has at every protected path of the project (root, nested repositories, git
+ * directories with their submodules' and linked worktrees' git directories, a `core.hooksPath`
+ * inside the tree) and of each read-write volume directory (its root and `.git` only).
+ */
+export function discoverProtected(projectDir: string, options: DiscoverOptions): ProtectFacts {
+  const notes: string[] = [];
+  const project = newRoot(projectDir, true);
+  if (options.privateSettings !== undefined) add(project, PRIVATE_RULE.path, PRIVATE_RULE, options.privateSettings);
+  else add(project, PRIVATE_RULE.path, PRIVATE_RULE);
+  addTree(project, '', options.worktreeRules, false);
+  const nested = findNestedRepos(projectDir, options.limits ?? DEFAULT_SCAN_LIMITS);
+  if (nested.truncated) notes.push(`The search for nested git repositories in ${projectDir} stopped early (too many files or levels): repositories deeper inside are not protected`);
+  // Nested trees: no file stubs (they would show as untracked files); directories are invisible to git.
+  for (const repo of nested.repos) addTree(project, repo, options.worktreeRules, true);
+  const roots: ProtectRoot[] = [finish(project)];
+  for (const dir of options.volumeDirs ?? []) {
+    if (dir === projectDir || found(dir) !== 'dir') continue;
+    const root = newRoot(dir, false);
+    addTree(root, '', options.worktreeRules, false);
+    roots.push(finish(root));
+  }
+  return { roots, ...(options.gitExclude === undefined ? {} : { gitExclude: options.gitExclude }), ...(notes.length > 0 ? { notes } : {}) };
+}
+
+interface Building extends ProtectRoot {
+  seen: Set<string>;
+}
+
+function newRoot(hostDir: string, stubs: boolean): Building {
+  return { hostDir, stubs, candidates: [], ancestors: {}, seen: new Set() };
+}
+
+/**
+ * True when this process may create `path` (its nearest existing folder is writable). A rootless
+ * user's project they cannot write: no stand-in is possible, and the session cannot create the
+ * path either (it acts as that user).
+ */
+function creatable(hostDir: string, path: string): boolean {
+  const parts = path.split('/');
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const dir = join(hostDir, ...parts.slice(0, i));
+    if (found(dir) === 'absent') continue;
+    try {
+      accessSync(dir, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+function add(root: Building, path: string, rule: Pick<ProtectRule, 'kind' | 'stub'>, privateSource?: string): void {
+  if (root.seen.has(path)) return;
+  root.seen.add(path);
+  const what = found(join(root.hostDir, path));
+  const stubbable = what !== 'absent' || rule.stub === undefined || !root.stubs || creatable(root.hostDir, path);
+  root.candidates.push({
+    path, rule: stubbable ? rule : { kind: rule.kind }, found: what, ...(privateSource === undefined || !stubbable ? {} : { privateSource }),
+  } satisfies ProtectCandidate);
+}
+
+function addTree(root: Building, tree: string, rules: readonly ProtectRule[], nested: boolean): void {
+  const at = (p: string): string => (tree === '' ? p : `${tree}/${p}`);
+  for (const r of rules) add(root, at(r.path), nested && r.kind === 'file' ? { kind: r.kind } : r);
+  const gitPath = at('.git');
+  const git = found(join(root.hostDir, gitPath));
+  if (git === 'file' || git === 'symlink') add(root, gitPath, { kind: 'file' });
+  if (git !== 'dir') return;
+  const gitdirs = [gitPath];
+  // Submodules' git directories, nested: .git/modules/a/modules/b.
+  for (let i = 0; i < gitdirs.length && i < 64; i++) {
+    const modules = `${gitdirs[i] ?? ''}/modules`;
+    for (const d of listDir(join(root.hostDir, modules))) if (d.isDirectory()) gitdirs.push(`${modules}/${d.name}`);
+  }
+  for (const gd of gitdirs) for (const r of GITDIR_RULES) add(root, `${gd}/${r.path}`, r);
+  for (const d of listDir(join(root.hostDir, gitPath, 'worktrees'))) {
+    if (d.isDirectory()) for (const r of LINKED_GITDIR_RULES) add(root, `${gitPath}/worktrees/${d.name}/${r.path}`, r);
+  }
+  const config = readSmall(join(root.hostDir, gitPath, 'config'));
+  const hooks = config === undefined ? undefined : hooksPathIn(config, join(root.hostDir, tree));
+  if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
+}
+
+function finish(root: Building): ProtectRoot {
+  for (const c of root.candidates) {
+    const parts = c.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const anc = parts.slice(0, i).join('/');
+      if (!(anc in root.ancestors)) root.ancestors[anc] = found(join(root.hostDir, anc));
+    }
+  }
+  return { hostDir: root.hostDir, stubs: root.stubs, candidates: root.candidates, ancestors: root.ancestors };
+}
+
+/** Host directories of a plan's read-write `--volume` bind mounts (not named volumes). */
+export function rwVolumeDirs(mounts: readonly { source: string; readOnly?: boolean; volume?: string; origin: string }[]): string[] {
+  return mounts.filter((m) => (m.origin === 'cli' || m.origin === 'config') && m.volume === undefined && m.readOnly !== true).map((m) => m.source);
+}

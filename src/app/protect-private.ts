@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { chownSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
+
+/**
+ * The session's private copy of Claude Code's `.claude/settings.local.json` (see PRIVATE_RULE in
+ * protect/protect-rules.ts): one per project in mino's state directory, seeded from the host's
+ * file the first time, mounted read-write over it in every session of the project, never written
+ * back.
+ */
+
+const MAX_SEED_BYTES = 1024 * 1024;
+
+/** Where the private copy of `projectDir` lives. */
+export function privateSettingsPath(stateDir: string, projectDir: string): string {
+  const key = createHash('sha256').update(projectDir).digest('hex').slice(0, 24);
+  return join(stateDir, 'protect', 'private', key, 'settings.local.json');
+}
+
+/** The host file's content when it is a regular file of at most 1 MiB (never a link, FIFO or device). */
+function hostContent(hostFile: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(hostFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_SEED_BYTES) return undefined;
+    const buf = Buffer.alloc(st.size);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Creates the private copy at `path` when it does not exist yet: the host file's content, else
+ * `{}`. Owned by `owner` (the project's owner: the session's user writes it as that owner).
+ */
+export function seedPrivateCopy(path: string, hostFile: string, owner: { uid: number; gid: number }): void {
+  try {
+    if (lstatSync(path).isFile()) return;
+  } catch {
+    // absent: seed it
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileAtomic(path, hostContent(hostFile) ?? '{}\n', { mode: 0o600 });
+  chownSync(path, owner.uid, owner.gid);
+}
+
+/** Where the git excludes file of the stand-ins lives (one per state directory). */
+export function gitExcludePath(stateDir: string): string {
+  return join(stateDir, 'protect', 'git-exclude');
+}
+
+/** Writes the git excludes file when its content differs (readable by every session's user). */
+export function writeGitExclude(path: string, text: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === text) return;
+  } catch {
+    // absent: write it
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileAtomic(path, text, { mode: 0o644 });
+}

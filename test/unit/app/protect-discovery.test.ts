@@ -1,0 +1,81 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { discoverProtected, findNestedRepos, hooksPathIn } from '../../../src/app/protect-discovery.js';
+import { WORKTREE_RULES } from '../../../src/protect/protect-rules.js';
+
+describe('protected path discovery', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mino-discover-'));
+  });
+  afterEach(() => {
+    if (existsSync(join(dir, 'ro'))) chmodSync(join(dir, 'ro'), 0o755);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads core.hooksPath inside the tree only', () => {
+    expect(hooksPathIn('[core]\n\thooksPath = .husky\n', '/p')).toBe('.husky');
+    expect(hooksPathIn('[core]\n\thooksPath = /p/.githooks\n', '/p')).toBe('.githooks');
+    expect(hooksPathIn('[core]\n\thooksPath = /etc/hooks\n', '/p')).toBeUndefined();
+    expect(hooksPathIn('[alias]\n\thooksPath = .x\n', '/p')).toBeUndefined();
+    expect(hooksPathIn('[core]\n\tbare = false\n', '/p')).toBeUndefined();
+  });
+
+  it('finds nested repositories and worktrees, skipping dependency trees, within its bounds', () => {
+    mkdirSync(join(dir, 'libs/a/.git'), { recursive: true });
+    mkdirSync(join(dir, 'wt'), { recursive: true });
+    writeFileSync(join(dir, 'wt/.git'), 'gitdir: /elsewhere\n');
+    mkdirSync(join(dir, 'node_modules/x/.git'), { recursive: true });
+    mkdirSync(join(dir, 'd1/d2/d3/.git'), { recursive: true });
+    expect(findNestedRepos(dir).repos.sort()).toEqual(['d1/d2/d3', 'libs/a', 'wt']);
+    const shallow = findNestedRepos(dir, { maxDepth: 2, maxEntries: 1000, maxRepos: 10 });
+    expect(shallow.repos.sort()).toEqual(['libs/a', 'wt']);
+    expect(shallow.truncated).toBe(true);
+  });
+
+  it('lists the git directory, submodule and worktree git directories, hooksPath and nested trees', () => {
+    mkdirSync(join(dir, '.git/hooks'), { recursive: true });
+    writeFileSync(join(dir, '.git/config'), '[core]\n\thooksPath = .husky\n');
+    mkdirSync(join(dir, '.git/modules/sub/hooks'), { recursive: true });
+    mkdirSync(join(dir, '.git/worktrees/w1'), { recursive: true });
+    writeFileSync(join(dir, '.git/worktrees/w1/commondir'), '../..\n');
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub/.git'), 'gitdir: ../.git/modules/sub\n');
+    symlinkSync('/etc/passwd', join(dir, '.envrc'));
+    const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES, privateSettings: '/state/copy.json' });
+    const root = facts.roots[0];
+    expect(root?.candidates.find((c) => c.path === '.claude/settings.local.json')).toMatchObject({ found: 'absent', privateSource: '/state/copy.json' });
+    const byPath = new Map(root?.candidates.map((c) => [c.path, c]));
+    expect(byPath.get('.git/hooks')?.found).toBe('dir');
+    expect(byPath.get('.git/config')?.found).toBe('file');
+    expect(byPath.get('.git/commondir')).toMatchObject({ found: 'absent', rule: { stub: '.\n' } });
+    expect(byPath.get('.git/modules/sub/hooks')?.found).toBe('dir');
+    expect(byPath.get('.git/modules/sub/config')?.found).toBe('absent');
+    expect(byPath.get('.git/worktrees/w1/commondir')?.found).toBe('file');
+    expect(byPath.get('.husky')).toMatchObject({ found: 'absent', rule: { kind: 'dir', stub: '' } });
+    expect(byPath.get('sub/.git')).toMatchObject({ found: 'file' });
+    // Nested trees: directories stubbed, files not (they would show as untracked files).
+    expect(byPath.get('sub/.mcp.json')?.rule.stub).toBeUndefined();
+    expect(byPath.get('sub/.vscode')?.rule.stub).toBe('');
+    expect(byPath.get('.envrc')?.found).toBe('symlink');
+    expect(root?.ancestors['.git']).toBe('dir');
+    expect(root?.ancestors.sub).toBe('dir');
+  });
+
+  it('adds read-write volume directories as roots without stubs', () => {
+    const vol = join(dir, 'vol');
+    mkdirSync(join(vol, '.vscode'), { recursive: true });
+    mkdirSync(join(dir, 'proj'));
+    const facts = discoverProtected(join(dir, 'proj'), { worktreeRules: WORKTREE_RULES, volumeDirs: [vol] });
+    expect(facts.roots[1]).toMatchObject({ hostDir: vol, stubs: false });
+    expect(facts.roots[1]?.candidates.find((c) => c.path === '.vscode')?.found).toBe('dir');
+  });
+
+  it.runIf((process.getuid?.() ?? 0) !== 0)('plans no stand-in where it could not create one (a project the user cannot write)', () => {
+    mkdirSync(join(dir, 'ro'), { mode: 0o555 });
+    const facts = discoverProtected(join(dir, 'ro'), { worktreeRules: WORKTREE_RULES });
+    expect(facts.roots[0]?.candidates.find((c) => c.path === '.mcp.json')?.rule.stub).toBeUndefined();
+  });
+});
