@@ -4,7 +4,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
-import { MinoError, errorMessage } from '../common/errors.js';
+import { EXIT_USAGE, MinoError, errorMessage } from '../common/errors.js';
 import { errnoCode } from '../common/errno.js';
 import { withFileLock } from '../common/file-lock.js';
 import { validateSessionName } from './session-name.js';
@@ -42,10 +42,14 @@ export class SessionExistsError extends MinoError {
   }
 }
 
-/** No session of that name (or, with an `ifId` guard, not the one asked for). */
+/**
+ * No session of that name (or, with an `ifId` guard, not the one asked for). An unknown session
+ * name is a usage error (exit 2) for every session command: stop, logs, exec, network, attach,
+ * detach, suspend, resume.
+ */
 export class SessionNotFoundError extends MinoError {
   constructor(readonly sessionName: string) {
-    super(`Session '${sessionName}' not found`, { hint: "Run 'mino list -a' to see all sessions" });
+    super(`Session '${sessionName}' not found`, { hint: "Run 'mino list -a' to see all sessions", exitCode: EXIT_USAGE });
     this.name = 'SessionNotFoundError';
   }
 }

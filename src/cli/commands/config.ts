@@ -14,6 +14,7 @@ import { editLocalConfig } from '../../config/local-config-edit.js';
 import { valueAt } from '../../config/merge-config.js';
 import { tomlValue } from '../../common/toml-edit.js';
 import { poolSettingsOf } from '../../sandbox/pool/pool-settings.js';
+import { checkConfigVolumes } from '../../app/volume-sources.js';
 import { applyGlobalOptions } from '../global-options.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf, readConfigFlags } from '../config-options.js';
 
@@ -152,8 +153,12 @@ function edit(cmd: Command, target: ReturnType<typeof resolveKeyTarget>, value: 
   const verb = value === undefined ? 'Removed' : 'Set';
   // Keys that relate to each other (pool.min_warm ≤ pool.max_warm) are checked in the merged
   // configuration the edit makes: the global file, a project's file over it, defaults beneath.
-  const relations = (globalRaw: RawTable | undefined, localRaw: RawTable | undefined): void =>
-    void poolSettingsOf(resolveConfig(globalRaw, localRaw).config.pool);
+  // A volume every run would refuse (the volume guard) is refused here, before it is written.
+  const relations = (globalRaw: RawTable | undefined, localRaw: RawTable | undefined): void => {
+    const merged = resolveConfig(globalRaw, localRaw).config;
+    void poolSettingsOf(merged.pool);
+    if (value !== undefined && target.path.startsWith('container.volumes')) checkConfigVolumes(merged.container.volumes);
+  };
   const { path } = globalConfigPath(readConfigFlags(cmd).configPath);
   if (opts.local) {
     const globalRaw = globalRawOrNone(path);
