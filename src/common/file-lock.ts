@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { errnoCode } from './errno.js';
+import { errnoCode, withPath } from './errno.js';
 import { MinoError } from './errors.js';
 import { identityAlive, processIdentity } from './process-identity.js';
 
@@ -53,7 +53,7 @@ function writeNew(path: string, content: string): void {
     } catch {
       // The write error is the one to report.
     }
-    throw err;
+    throw withPath(err, path);
   }
   closeSync(fd);
 }
@@ -67,7 +67,11 @@ function writeNew(path: string, content: string): void {
  */
 export function createExclusive(path: string, content: string): boolean {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  writeNew(tmp, content);
+  try {
+    writeNew(tmp, content);
+  } catch (err) {
+    throw withPath(err, path, true); // the lock, not its temporary, in what the user reads
+  }
   try {
     linkSync(tmp, path);
     return true;

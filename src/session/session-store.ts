@@ -5,7 +5,7 @@ import {
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { EXIT_USAGE, MinoError, errorMessage } from '../common/errors.js';
-import { errnoCode } from '../common/errno.js';
+import { errnoCode, withPath } from '../common/errno.js';
 import { withFileLock } from '../common/file-lock.js';
 import { validateSessionName } from './session-name.js';
 import {
@@ -70,7 +70,7 @@ function writeNew(path: string, text: string): void {
     } catch {
       // The write error is the one to report.
     }
-    throw err;
+    throw withPath(err, path);
   }
   closeSync(fd);
 }
@@ -162,7 +162,11 @@ export class SessionStore {
    */
   private createExclusive(path: string, text: string): boolean {
     const tmp = join(this.dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    writeNew(tmp, text);
+    try {
+      writeNew(tmp, text);
+    } catch (err) {
+      throw withPath(err, path, true);
+    }
     try {
       linkSync(tmp, path);
       return true;

@@ -40,6 +40,11 @@ background at most once a minute; gc runs it now. Warm pool containers are left 
       for (const f of sweep.forgotten) out.write(`${opts.dryRun ? 'would forget' : 'forgot'} ended session ${f} (older than session.auto_cleanup_hours)\n`);
       const total = result.fixes.length + result.removed.length + result.abandoned.length + result.kept.length
         + sweep.expired.length + sweep.kept.length + sweep.forgotten.length + result.proxies.length + result.secretsRemoved.length;
+      if (result.unsaved.length > 0) {
+        // Said as warnings above; nothing was removed for them, the next gc tries again.
+        process.exitCode = 1;
+        return;
+      }
       if (total === 0) out.write('Nothing to clean up\n');
     });
 }
