@@ -148,6 +148,20 @@ for (const as of MODES) {
       expect(ok.exitCode, ok.stderr).toBe(0);
     });
 
+    it("config show marks a project's [session] timeouts as ignored; config set --local refuses them (exit 2, nothing written)", async () => {
+      const { box, project } = sandbox(as);
+      const refused = await box.mino(['config', 'set', '--local', '-p', project, 'session.idle_timeout_secs', '60']);
+      expect(refused).toMatchObject({ exitCode: 2, stdout: '' });
+      expect(refused.stderr).toBe("Error: session.idle_timeout_secs is read from the global config only: a project's .mino.toml cannot change it\n"
+        + 'Hint: Nothing was written; set it for every session with: mino config set session.idle_timeout_secs 60\n');
+      expect(existsSync(join(project, '.mino.toml'))).toBe(false);
+      writeFileSync(join(project, '.mino.toml'), '[session]\nidle_timeout_secs = 60\n');
+      const show = await box.mino(['config', 'show', '-p', project]);
+      expect(show.stdout).toMatch(/^idle_timeout_secs = 300 +# default; idle_timeout_secs = 60 in the project file is ignored \(global config only\)$/m);
+      const json = JSON.parse((await box.mino(['config', 'show', '--json', '-p', project])).stdout) as { values: Record<string, unknown> };
+      expect(json.values['session.idle_timeout_secs']).toEqual({ value: 300, source: 'default', ignored_local: 60 });
+    });
+
     it('two volumes on one container path: exit 2 with a hint, no session, no container', async () => {
       const { box, project, state } = sandbox(as);
       const [a, b] = [box.project('a'), box.project('b')];
