@@ -105,8 +105,8 @@ export class PodmanRuntime implements ContainerRuntime {
     return stdout.trim();
   }
 
-  runAttached(spec: ContainerSpec): Promise<number> {
-    return this.podman.inherit(buildContainerArgs('run', spec));
+  runAttached(spec: ContainerSpec, options: { ownProcessGroup?: boolean } = {}): Promise<number> {
+    return this.podman.inherit(buildContainerArgs('run', spec), { detached: options.ownProcessGroup ?? false });
   }
 
   async runCaptured(spec: ContainerSpec, options: { timeoutMs?: number } = {}): Promise<RunOutput> {
@@ -118,13 +118,13 @@ export class PodmanRuntime implements ContainerRuntime {
     await this.podman.ignoringMissing(['stop', '--ignore', '-t', String(timeoutSeconds), containerRef(id)]);
   }
 
-  async kill(id: string, signal = 'KILL'): Promise<void> {
+  async kill(id: string, signal = 'KILL'): Promise<boolean> {
     if (!/^[A-Z0-9]+$/.test(signal)) throw new PodmanError(['kill'], 1, `invalid signal ${signal}`);
     const result = await this.podman.capture(['kill', '-s', signal, containerRef(id)]);
+    if (result.exitCode === 0) return true;
     // Killing a container that is gone or already stopped is what the caller wanted anyway.
-    if (result.exitCode !== 0 && !isNotFound(result.stderr) && !/not running|is not running|stopped/i.test(result.stderr)) {
-      throw new PodmanError(['kill'], result.exitCode, result.stderr);
-    }
+    if (isNotFound(result.stderr) || /not running|is not running|stopped/i.test(result.stderr)) return false;
+    throw new PodmanError(['kill'], result.exitCode, result.stderr);
   }
 
   async remove(id: string): Promise<void> {
