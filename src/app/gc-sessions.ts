@@ -1,6 +1,8 @@
 import type { Abandoned, Orphan, SessionFix } from '../session/reconcile.js';
 import type { ReapedProxy } from './network-control.js';
 import type { SweepSettings } from '../sandbox/timeouts.js';
+import { minoPaths } from '../common/xdg-paths.js';
+import { removeDeadBuildDirs, type DeadBuildDirs } from '../image/build-dir.js';
 import { reconcileSessions, stateErrorText } from './reconcile-sessions.js';
 import { sweepSessions, type SweepOutcome } from './sweep-sessions.js';
 import type { SessionContext } from './session-context.js';
@@ -68,4 +70,12 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings:
   }
   const sweep = await sweepSessions(ctx, settings, { dryRun });
   return { fixes: result.fixes, unsaved, removed, abandoned, kept, proxies: result.proxies, secretsRemoved: result.secretsRemoved, sweep, warnings: [...warnings, ...sweep.warnings] };
+}
+
+/**
+ * `mino gc`'s part outside sessions: the build directories of image builds whose mino was killed
+ * outright (image/build-dir.ts); with `dryRun`, only reports them.
+ */
+export function gcBuildDirs(dataDir: string = minoPaths().dataDir, dryRun = false): DeadBuildDirs {
+  return removeDeadBuildDirs(dataDir, dryRun);
 }
