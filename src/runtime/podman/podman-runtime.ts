@@ -10,6 +10,7 @@ import { buildContainerArgs, labelArgs, labelFilterArgs } from './podman-args.js
 import { PodmanCli } from './podman-cli.js';
 import { lastLines } from '../../common/text.js';
 import { PodmanError, VolumeInUseError, isNotFound } from './podman-error.js';
+import { InitExecFailureScanner, initExecFailure } from './init-exec-failure.js';
 import {
   parseContainerList, parseDu, parseImageInspect, parseImageList, parseInfo, parseLines, parseSecretInspect, parseVolumeList,
 } from './podman-json.js';
@@ -105,8 +106,19 @@ export class PodmanRuntime implements ContainerRuntime {
     return stdout.trim();
   }
 
-  runAttached(spec: ContainerSpec, options: { ownProcessGroup?: boolean } = {}): Promise<number> {
-    return this.podman.inherit(buildContainerArgs('run', spec), { detached: options.ownProcessGroup ?? false });
+  async runAttached(spec: ContainerSpec, options: { ownProcessGroup?: boolean } = {}): Promise<number> {
+    const detached = options.ownProcessGroup ?? false;
+    // With a terminal the container's stderr is the terminal: nothing to watch.
+    if (spec.tty) return this.podman.inherit(buildContainerArgs('run', spec), { detached });
+    const scanner = new InitExecFailureScanner((chunk) => process.stderr.write(chunk));
+    const exitCode = await this.podman.inherit(buildContainerArgs('run', spec), {
+      detached, onStderr: (chunk) => scanner.push(chunk), onStderrEnd: () => scanner.end(),
+    });
+    scanner.end();
+    if (exitCode !== 1 || scanner.reason === undefined) return exitCode;
+    const failure = initExecFailure(spec.command[0] ?? '', scanner.reason);
+    process.stderr.write(failure.message);
+    return failure.exitCode;
   }
 
   async runCaptured(spec: ContainerSpec, options: { timeoutMs?: number } = {}): Promise<RunOutput> {
