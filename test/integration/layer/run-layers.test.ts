@@ -194,10 +194,23 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
     const live = await runMino(['gc'], { env: xdg });
     expect(live.stdout).not.toContain(context);
     expect(contexts()).toEqual([context]);
-    // Killed outright, with its podman build: nothing removes the directory on the way out.
-    const tree = [child.pid!, ...descendantsOf(child.pid!)];
-    for (const pid of tree) process.kill(pid, 'SIGKILL');
+    // mino killed outright: nothing removes the directory on the way out. Its podman build is
+    // then ended with SIGTERM (a SIGKILL midway can leave podman's store with a mounted half layer).
+    const below = descendantsOf(child.pid!);
+    process.kill(child.pid!, 'SIGKILL');
     await new Promise((r) => child.on('close', r));
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const pid of below.filter(alive)) process.kill(pid, 'SIGTERM');
+    const gone = Date.now() + 60_000;
+    while (below.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 250));
+    expect(below.filter(alive)).toEqual([]);
     const leftovers = working().filter((id) => !before.has(id));
     if (leftovers.length > 0) podman(['rm', '-f', ...leftovers]);
     expect(contexts()).toEqual([context]);
