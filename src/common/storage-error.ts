@@ -18,6 +18,13 @@ const CAUSES: Readonly<Record<string, { why: string; hint: (dir: string) => stri
   EPERM: { why: 'operation not permitted', hint: (dir) => `mino must be able to write ${dir}: check its owner, mode and attributes (ls -ld ${dir}; lsattr -d ${dir})` },
 };
 
+/** System calls on files (Node's names), the ones whose refusal is the file system's. */
+const FILE_SYSCALLS = new Set([
+  'open', 'write', 'read', 'close', 'fsync', 'fdatasync', 'ftruncate', 'mkdir', 'mkdtemp', 'rename', 'link', 'symlink',
+  'unlink', 'rmdir', 'rm', 'copyfile', 'utime', 'futime', 'chmod', 'fchmod', 'chown', 'fchown', 'access', 'scandir',
+  'opendir', 'stat', 'lstat', 'fstat', 'realpath',
+]);
+
 /** One of mino's directories, for naming it in the error. */
 export interface NamedDir {
   /** E.g. `mino's state directory`. */
@@ -41,7 +48,8 @@ export function storageError(err: unknown, dirs: readonly NamedDir[]): MinoError
   const cause = code === undefined ? undefined : CAUSES[code];
   if (cause === undefined) return undefined;
   const e = err as NodeJS.ErrnoException;
-  if (typeof e.syscall === 'string' && e.syscall.startsWith('spawn')) return undefined;
+  // Only file operations: not a program that could not start, not a signal to another user's process.
+  if (typeof e.syscall === 'string' && !FILE_SYSCALLS.has(e.syscall)) return undefined;
   const path = typeof e.path === 'string' ? e.path : undefined;
   const named = path === undefined ? undefined : dirs.find((d) => path === d.path || path.startsWith(`${d.path}/`));
   const dir = named?.path ?? (path === undefined ? undefined : dirname(path));

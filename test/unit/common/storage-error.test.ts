@@ -35,6 +35,7 @@ describe('storageError', () => {
   it('leaves other errors alone: other codes, programs that cannot start, plain errors', () => {
     expect(storageError(sysErr('ENOENT', { path: '/s/mino/x' }), DIRS)).toBeUndefined();
     expect(storageError(sysErr('EACCES', { syscall: 'spawn podman', path: 'podman' }), DIRS)).toBeUndefined();
+    expect(storageError(sysErr('EPERM', { syscall: 'kill' }), DIRS)).toBeUndefined();
     expect(storageError(new Error('boom'), DIRS)).toBeUndefined();
     expect(STORAGE_ERRNOS).toEqual(expect.arrayContaining(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES']));
   });
