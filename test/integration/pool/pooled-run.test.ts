@@ -132,8 +132,10 @@ for (const as of MODES) {
 
     it('a SIGINT to mino (no terminal) reaches the command once, as SIGINT, warm and cold: a shell ends with 130', async () => {
       const script = 'n=0; trap "n=\\$((n+1)); echo int\\$n" INT; echo ready; sleep 1; sleep 1; echo after=$n';
+      // Warm once (this test may run alone); each pooled run's refill brings the pool back to 1.
+      const warm = await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()]);
+      expect(warm.exitCode, warm.stderr).toBe(0);
       const interrupt = async (extra: string[], command: string[]) => {
-        expect((await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()])).exitCode).toBe(0);
         await waitForPool(sandbox, (s) => s.warm_total === 1);
         const { spawn } = await import('node:child_process');
         const { runMinoArgv } = await import('../../helpers/terminal.js');
@@ -159,8 +161,9 @@ for (const as of MODES) {
     });
 
     it('Ctrl-C on a terminal reaches the command as SIGINT, warm and cold: a shell ends with 130', async () => {
+      const warm = await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()]);
+      expect(warm.exitCode, warm.stderr).toBe(0);
       const onTty = async (extra: string[]): Promise<number> => {
-        expect((await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()])).exitCode).toBe(0);
         await waitForPool(sandbox, (s) => s.warm_total === 1);
         const t = onTerminal(sandbox, ['run', ...extra, ...flags(), '--', 'sh', '-c', 'echo ready; exec sleep 300']);
         await eventually(() => t.output().includes('ready'), 'the command to start');
