@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { withFileLockAsync } from '../common/file-lock.js';
+import { removeDeadBuildDirs, newBuildDirName } from '../image/build-dir.js';
 import { OutputTail, parseBuildLine, type BuildEvent } from '../image/build-output.js';
 import { planComposition, type CompositionPlan } from '../layer/compose-plan.js';
 import type { ResolvedLayer } from '../layer/resolve-layers.js';
@@ -68,8 +68,11 @@ export async function ensureComposedImage(runtime: ContainerRuntime, options: Co
   if (await runtime.imageExists(plan.image)) return result(false);
   if (options.dryRun) return result(true);
 
-  const buildsDir = join(options.dataDir ?? minoPaths().dataDir, 'builds');
+  const dataDir = options.dataDir ?? minoPaths().dataDir;
+  const buildsDir = join(dataDir, 'builds');
   mkdirSync(buildsDir, { recursive: true, mode: 0o700 });
+  // The contexts of composes that were killed outright (kill -9) go now; one readdir.
+  removeDeadBuildDirs(dataDir);
   const controller = new AbortController();
   const abort = (): void => controller.abort(new MinoError('Image build interrupted', { exitCode: EXIT_INTERRUPTED }));
   const onExternalAbort = (): void => abort();
@@ -113,7 +116,7 @@ async function buildInContext(
   options: ComposeImageOptions,
   signal: AbortSignal,
 ): Promise<void> {
-  const contextDir = join(buildsDir, randomUUID());
+  const contextDir = join(buildsDir, newBuildDirName());
   // process.exit() elsewhere skips `finally`: remove the context on exit too.
   const removeContext = (): void => rmSync(contextDir, { recursive: true, force: true });
   process.on('exit', removeContext);

@@ -1,15 +1,19 @@
 import type { Abandoned, Orphan, SessionFix } from '../session/reconcile.js';
 import type { ReapedProxy } from './network-control.js';
 import type { SweepSettings } from '../sandbox/timeouts.js';
-import { reconcileSessions } from './reconcile-sessions.js';
+import { minoPaths } from '../common/xdg-paths.js';
+import { removeDeadBuildDirs, type DeadBuildDirs } from '../image/build-dir.js';
+import { reconcileSessions, stateErrorText } from './reconcile-sessions.js';
 import { releaseAllStubs } from './protect-stubs.js';
 import { sweepSessions, type SweepOutcome } from './sweep-sessions.js';
 import type { SessionContext } from './session-context.js';
 
 /** What `mino gc` found and did. */
 export interface GcResult {
-  /** Session records corrected (stale "running" ones). */
+  /** Session records corrected and saved (stale "running" ones). */
   fixes: SessionFix[];
+  /** Sessions whose correction could not be saved (full or read-only state directory); left for the next gc. */
+  unsaved: string[];
   /** Containers with no live owner and no active session: removed unless dry run. */
   removed: Orphan[];
   /** Attached sessions whose mino died while the command ran on: stopped unless dry run. */
@@ -46,16 +50,36 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings:
     else if (!orphan.ownerDead) kept.push({ orphan, reason: 'its owner process is still running' });
     else removed.push(orphan);
   }
+  const warnings = [...result.warnings];
+  const unsaved = [...result.unsaved];
+  let abandoned = result.abandoned;
   if (!dryRun) {
     for (const orphan of removed) await ctx.runtime.remove(orphan.container.id);
+    abandoned = [];
     for (const a of result.abandoned) {
-      await ctx.runtime.remove(a.container.id);
-      ctx.store.update(a.name, { status: 'stopped', exit_code: null });
+      // The record first: a state directory that cannot take it keeps the container for next time.
+      try {
+        ctx.store.update(a.name, { status: 'stopped', exit_code: null });
+      } catch (err) {
+        unsaved.push(a.name);
+        warnings.push(`Could not record the end of session '${a.name}' (running -> stopped): ${stateErrorText(ctx, err)}`);
+        continue;
+      }
       ctx.audit.record('session.reconciled', { name: a.name, to: 'stopped', exit_code: null, reason: 'its mino process died; stopped by gc' });
+      await ctx.runtime.remove(a.container.id);
+      abandoned.push(a);
     }
   }
   const sweep = await sweepSessions(ctx, settings, { dryRun });
   // Stubs of protected paths whose sessions are gone (a killed mino left them).
   if (!dryRun) await releaseAllStubs(ctx.runtime, ctx.stateDir);
-  return { fixes: result.fixes, removed, abandoned: result.abandoned, kept, proxies: result.proxies, secretsRemoved: result.secretsRemoved, sweep, warnings: [...result.warnings, ...sweep.warnings] };
+  return { fixes: result.fixes, unsaved, removed, abandoned, kept, proxies: result.proxies, secretsRemoved: result.secretsRemoved, sweep, warnings: [...warnings, ...sweep.warnings] };
+}
+
+/**
+ * `mino gc`'s part outside sessions: the build directories of image builds whose mino was killed
+ * outright (image/build-dir.ts); with `dryRun`, only reports them.
+ */
+export function gcBuildDirs(dataDir: string = minoPaths().dataDir, dryRun = false): DeadBuildDirs {
+  return removeDeadBuildDirs(dataDir, dryRun);
 }

@@ -1,4 +1,4 @@
-import { MinoError, UsageError } from '../common/errors.js';
+import { EXIT_USAGE, MinoError, UsageError } from '../common/errors.js';
 import { LABEL_SESSION } from '../session/session-labels.js';
 import { volumesOfLabels } from '../volume/volume-labels.js';
 import type { ContainerSummary, VolumeInfo } from '../runtime/container-runtime.js';
@@ -86,10 +86,10 @@ export async function podmanVolumes(ctx: SessionContext): Promise<Map<string, Vo
   return bySlug;
 }
 
-/** The "not found" error, with the existing slugs in the hint. */
+/** The "not found" error, with the existing slugs in the hint: a usage error (exit 2), like an unknown session. */
 export function volumeNotFound(slug: string, existing: readonly string[]): MinoError {
   const list = existing.length > 0 ? `Existing volumes: ${existing.join(', ')}. ` : 'No volumes exist yet. ';
-  return new MinoError(`Volume '${slug}' does not exist`, { hint: `${list}Create it with: mino volume create ${slug}` });
+  return new MinoError(`Volume '${slug}' does not exist`, { hint: `${list}Create it with: mino volume create ${slug}`, exitCode: EXIT_USAGE });
 }
 
 /** Parses a `--size` value for a limit: a positive size. */

@@ -1,4 +1,6 @@
+import { errorMessage } from '../common/errors.js';
 import { log } from '../common/logger.js';
+import { storageError } from '../common/storage-error.js';
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { planReconcile, type Abandoned, type Orphan, type SessionFix } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
@@ -14,7 +16,10 @@ import { reapEgressProxies, type ReapedProxy } from './network-control.js';
 export interface Reconciled {
   sessions: SessionRecord[];
   warnings: string[];
+  /** Corrections made and saved (a correction that could not be saved is only in `unsaved`). */
   fixes: SessionFix[];
+  /** Sessions whose correction could not be saved (full or read-only state directory): retried next time. */
+  unsaved: string[];
   orphans: Orphan[];
   /** Attached sessions whose mino died while their container runs on (gc stops them). */
   abandoned: Abandoned[];
@@ -41,27 +46,29 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
   const { sessions, warnings, unreadable } = ctx.store.list();
   if (options.activeOnly && !sessions.some(isActive)) {
     return {
-      sessions, warnings, fixes: [], orphans: [], abandoned: [], unreadable, containers: [],
+      sessions, warnings, fixes: [], unsaved: [], orphans: [], abandoned: [], unreadable, containers: [],
       proxies: reapEgressProxies(ctx, sessions), secretsRemoved: reapSessionSecrets(ctx, sessions, warnings),
     };
   }
   const containers = await ctx.runtime.listContainers({});
   const plan = planReconcile(sessions, containers, ctx.stateKey, pidAlive);
   const updated = new Map<string, SessionRecord>();
+  const unsaved: string[] = [];
   for (const fix of plan.fixes) {
     try {
+      // Nothing is lost when the state directory is full or read-only: the output is saved and
+      // the end recorded before the container goes; a failure leaves both the container and the
+      // "running" record for the next reconciliation to retry.
+      if (fix.removeContainer) await saveOutput(ctx, fix.name, fix.removeContainer);
       updated.set(fix.name, ctx.store.update(fix.name, { status: fix.status, exit_code: fix.exitCode }));
       ctx.audit.record('session.reconciled', { name: fix.name, from: fix.from, to: fix.status, exit_code: fix.exitCode, reason: fix.reason });
       // A detached session whose command exited 0 completes the caches it was filling.
       const finished = containers.find((c) => c.id === fix.removeContainer);
       if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
-      if (fix.removeContainer) {
-        // Its output goes with the container: keep it for `mino logs` (until stop or reuse).
-        await saveOutput(ctx, fix.name, fix.removeContainer);
-        await ctx.runtime.remove(fix.removeContainer);
-      }
+      if (fix.removeContainer) await ctx.runtime.remove(fix.removeContainer);
     } catch (err) {
-      warnings.push(`Could not reconcile session '${fix.name}': ${(err as Error).message}`);
+      if (!updated.has(fix.name)) unsaved.push(fix.name);
+      warnings.push(`Could not record the end of session '${fix.name}' (${fix.from} -> ${fix.status}): ${stateErrorText(ctx, err)}`);
     }
   }
   log.debug('reconciled', { fixes: plan.fixes.length, orphans: plan.orphans.length });
@@ -69,7 +76,8 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
   return {
     sessions: current,
     warnings,
-    fixes: plan.fixes,
+    fixes: plan.fixes.filter((f) => updated.has(f.name)),
+    unsaved,
     orphans: plan.orphans,
     abandoned: plan.abandoned,
     unreadable,
@@ -79,13 +87,25 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
   };
 }
 
-/** Saves a finished container's output for `mino logs`; a failure only loses the output. */
+/**
+ * Saves a finished container's output for `mino logs` before the container is removed. A container
+ * whose logs cannot be read (gone already) has nothing to save; an output that cannot be written
+ * throws, so the container (and its output) stays.
+ */
 async function saveOutput(ctx: SessionContext, name: string, container: string): Promise<void> {
+  let output;
   try {
-    new SessionOutputStore(ctx.stateDir).save(name, await ctx.runtime.logs(container, 0));
+    output = await ctx.runtime.logs(container, 0);
   } catch (err) {
-    log.warn('could not save the output of a finished session', { name, error: String(err) });
+    log.warn('could not read the output of a finished session', { name, error: String(err) });
+    return;
   }
+  new SessionOutputStore(ctx.stateDir).save(name, output);
+}
+
+/** The text of an error while writing session state: a file system refusal names the state directory and the cause. */
+export function stateErrorText(ctx: Pick<SessionContext, 'stateDir'>, err: unknown): string {
+  return storageError(err, [{ label: "mino's state directory", path: ctx.stateDir }])?.message ?? errorMessage(err);
 }
 
 /**

@@ -6,6 +6,7 @@ import { PodmanError } from '../runtime/podman/podman-error.js';
 import { attachedClient } from '../sandbox/session-state.js';
 import { containerOf } from '../session/reconcile.js';
 import type { SessionRecord } from '../session/session-record.js';
+import { SessionNotFoundError } from '../session/session-store.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import type { SessionContext } from './session-context.js';
 import { hostProbe } from './sweep-sessions.js';
@@ -46,10 +47,10 @@ export interface LiveSession {
  * ended or still starting sessions are {@link SessionStateError}s.
  */
 export async function liveSession(ctx: SessionContext, name: string, verb: string): Promise<LiveSession> {
-  if (!ctx.store.get(name)) throw new SessionStateError(`Session '${name}' not found`, "Run 'mino list' to see running sessions");
+  ctx.store.require(name);
   const { sessions, containers } = await reconcileSessions(ctx);
   const record = sessions.find((s) => s.name === name);
-  if (!record) throw new SessionStateError(`Session '${name}' not found`, "Run 'mino list' to see running sessions");
+  if (!record) throw new SessionNotFoundError(name);
   if (record.status === 'stopped' || record.status === 'failed') {
     throw new SessionStateError(`Cannot ${verb} session '${name}': it has ended (status: ${record.status})`, `Start a new one with 'mino run -d -n ${name}'`);
   }

@@ -15,8 +15,11 @@ export interface StopResult {
 
 /**
  * Stops a session's container (`podman stop`, or `kill` with force), records its exit code and
- * removes the container, then the stand-ins of protected paths nothing else of the project uses. A
- * session that already ended is reported as such.
+ * then removes the container. A session that already ended is reported as such. The record is
+ * written before the container goes: when it cannot be (a full or read-only state directory), the
+ * error is thrown and the stopped container stays, so the next `mino stop`, `list` or `gc`
+ * records its end and exit code (and saves its output) once the directory is writable again.
+ * Last, the stand-ins of protected paths that nothing else of the project uses are removed.
  */
 export async function stopSession(ctx: SessionContext, name: string, force: boolean): Promise<StopResult> {
   ctx.store.require(name);
@@ -33,12 +36,12 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   else await ctx.runtime.stop(ref, 10);
   // The exit code survives for detached containers (no --rm); attached ones are gone already.
   const exitCode = (await ctx.runtime.containerExitCode(ref).catch(() => undefined)) ?? null;
+  const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode, ...(record.suspended_at ? { suspended_at: null } : {}) });
+  ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
   await ctx.runtime.remove(ref);
   // Normally gone since the container started; a killed `mino run` may have left it.
   sessionEnvOf(ctx).remove(name);
   // The stand-ins of its protected paths, unless another session of the project still uses them.
   await releaseStubs(ctx.runtime, ctx.stateDir, record.project_dir);
-  const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode, ...(record.suspended_at ? { suspended_at: null } : {}) });
-  ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
   return { record: updated, stopped: true };
 }

@@ -12,6 +12,7 @@ import { containerOf, statusForExit } from '../session/reconcile.js';
 import { SessionOutputStore } from '../session/session-output.js';
 import type { SessionRecord } from '../session/session-record.js';
 import type { SessionContext } from './session-context.js';
+import { stateErrorText } from './reconcile-sessions.js';
 
 /** Liveness of client processes on this host. */
 export const hostProbe: ClientProbe = { pidAlive, identityAlive };
@@ -102,7 +103,7 @@ export async function sweepSessions(ctx: SessionContext, settings: SweepSettings
       try {
         outcome.expired.push({ ...expiry, exitCode: await terminate(ctx, expiry, container) });
       } catch (err) {
-        outcome.warnings.push(`Could not stop expired session '${expiry.name}': ${(err as Error).message}`);
+        outcome.warnings.push(`Could not stop expired session '${expiry.name}': ${stateErrorText(ctx, err)}`);
       }
     }
   };
@@ -130,11 +131,15 @@ async function terminate(ctx: SessionContext, expiry: Expiry, container: Contain
   }
   await ctx.runtime.stop(container.id, STOP_TIMEOUT_SECONDS);
   const exitCode = (await ctx.runtime.containerExitCode(container.id).catch(() => undefined)) ?? null;
+  let output;
   try {
-    new SessionOutputStore(ctx.stateDir).save(expiry.name, await ctx.runtime.logs(container.id, 0));
+    output = await ctx.runtime.logs(container.id, 0);
   } catch {
     // A --rm container (foreground session) took its output with it.
   }
+  // A full or read-only state directory throws here: the stopped container keeps its output and
+  // the record stays "running", for a later reconciliation to record both.
+  if (output) new SessionOutputStore(ctx.stateDir).save(expiry.name, output);
   // Record the end before the container goes, so a concurrent reconciliation never finds a
   // running session without its container (and records it as gone, without the exit code).
   // The audit event and the counter follow at once, so `mino list` and `mino stats` agree.

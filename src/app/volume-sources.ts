@@ -1,7 +1,11 @@
 import { realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { canonicalPath } from '../common/canonical-path.js';
 import { errnoCode } from '../common/errno.js';
 import { MinoError, UsageError } from '../common/errors.js';
+import { volumeSourceRefusal } from '../launch/volume-guard.js';
 import { printable } from '../runtime/validate.js';
+import { parseVolumeSpec } from '../volume/volume-spec.js';
 
 /**
  * The host side of `--volume HOST:CONTAINER[:mode]` values made canonical before planning: symbolic
@@ -24,4 +28,31 @@ export function canonicalVolumeSources(values: readonly string[], origin: 'cli' 
       throw origin === 'cli' ? new UsageError(message, hint) : new MinoError(message, { hint });
     }
   });
+}
+
+/**
+ * Refuses, before `mino config set` writes anything, a `container.volumes` value that every run
+ * would refuse (volume-guard.ts): `/`, the home directory or an ancestor of it, a system directory.
+ * Such a volume can only be mounted for one run, with `--volume` and `--allow-home` or
+ * `--allow-system-paths`. Host paths are judged canonical (a link to /etc is /etc); a path that
+ * does not exist yet is judged as written (a run refuses it until it exists). Invalid syntax is the
+ * schema's business and passes through. Throws a UsageError (exit 2).
+ */
+export function checkConfigVolumes(values: readonly string[], homeDir: string = canonicalPath(homedir())): void {
+  for (const value of values) {
+    let spec;
+    try {
+      spec = parseVolumeSpec(value);
+    } catch {
+      continue;
+    }
+    if (spec.volume !== undefined) continue;
+    const source = canonicalPath(spec.source);
+    const refusal = volumeSourceRefusal(source, homeDir, { home: false, system: false });
+    if (refusal === undefined) continue;
+    throw new UsageError(
+      `Invalid volume '${printable(value)}' for container.volumes: host path ${printable(source)}: ${refusal.why}`,
+      `Every run would refuse it, so nothing was written; mount it for one run with --volume ${printable(value)}${refusal.flag ? ` ${refusal.flag}` : ''}, or mount a directory made for the purpose`,
+    );
+  }
 }

@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { sweepInBackgroundIfDue } from './background-sweep.js';
+import { exitQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { printError } from './print-error.js';
 import { buildProgram, fromCommanderError } from './program.js';
 
@@ -9,6 +10,7 @@ import { buildProgram, fromCommanderError } from './program.js';
  * (`src/main.ts`) and the single executable's snapshot entry (`src/sea-main.ts`).
  */
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnBrokenPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

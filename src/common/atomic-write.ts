@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { withPath } from './errno.js';
 
 /** Options for {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -25,14 +26,19 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
   const dir = dirname(path);
   if (options.mkdirMode !== undefined) mkdirSync(dir, { recursive: true, mode: options.mkdirMode });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', options.mode ?? 0o644);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', options.mode ?? 0o644);
+  } catch (err) {
+    throw withPath(err, path, true); // the file meant, not its temporary, in what the user reads
+  }
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     if (options.durable !== false) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     unlinkSync(tmp);
-    throw err;
+    throw withPath(err, path, true);
   }
   closeSync(fd);
   try {

@@ -165,12 +165,21 @@ export async function execCapture(argv: readonly string[], options: ExecOptions 
 /**
  * Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code.
  * With `detached`, it runs in a process group of its own: a Ctrl-C on the terminal reaches this
- * process only, which decides what the program gets.
+ * process only, which decides what the program gets. With `onStderr`, its stderr is a pipe whose
+ * chunks go to `onStderr` as they come (and `onStderrEnd` at its end).
  */
-export async function execInherit(argv: readonly string[], options: Omit<ExecOptions, 'input'> & { detached?: boolean } = {}): Promise<number> {
+export async function execInherit(
+  argv: readonly string[], options: Omit<ExecOptions, 'input'> & { detached?: boolean; onStderr?: (chunk: Buffer) => void; onStderrEnd?: () => void } = {},
+): Promise<number> {
   const [file, args] = split(argv);
   const { execa } = await loadExeca();
-  const child = execa(file, args, { ...baseOptions(options), stdio: 'inherit', ...(options.detached ? { detached: true } : {}) });
+  // With `onStderr`, stderr comes through this process (nothing is kept): the caller writes it on.
+  const stdio = options.onStderr ? { stdin: 'inherit', stdout: 'inherit', stderr: 'pipe', buffer: false } as const : { stdio: 'inherit' } as const;
+  const child = execa(file, args, { ...baseOptions(options), ...stdio, ...(options.detached ? { detached: true } : {}) });
+  if (options.onStderr) {
+    child.stderr?.on('data', options.onStderr);
+    child.stderr?.on('end', () => options.onStderrEnd?.());
+  }
   killOnAbort(child, options.signal);
   return toExecResult(argv, options, await child).exitCode;
 }

@@ -1,59 +1,106 @@
-import { randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
-import { errnoCode } from './errno.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { errnoCode, withPath } from './errno.js';
 import { MinoError } from './errors.js';
-import { pidAlive } from './pid-alive.js';
+import { identityAlive, processIdentity } from './process-identity.js';
 
 /**
- * mino's one cross-process lock. Node has no flock(2), so a lock is a file created with O_EXCL
- * holding `<pid> <nonce>\n`; whoever creates it holds the lock, releasing deletes it (only if it
- * still holds our nonce). Two ways to hold it:
+ * mino's one cross-process lock. Node has no flock(2), so a lock is a file that appears complete
+ * (see {@link createExclusive}) holding `<pid>@<start time> <nonce>\n`; whoever creates it holds
+ * the lock, releasing deletes it (only if it still holds our nonce). Two ways to hold it:
  * - {@link withFileLock}: synchronous, for critical sections of a few file operations (session
  *   records, JSON record directories); stale after {@link SHORT_STALE_AFTER_MS}.
  * - {@link withFileLockAsync}: for work that takes minutes (image builds); the holder touches the
  *   file every {@link HEARTBEAT_MS} and it is stale after {@link LONG_STALE_AFTER_MS} untouched.
  *
- * A holder that died leaves its file behind. It is broken when its PID no longer exists or the
- * file is older than the stale limit (frozen holder, PID reuse). Breaking is exclusive: the
- * breaker first creates `<lock>.<holder id>.broken` with O_EXCL (one breaker per holder), re-reads
- * the lock and deletes it only if it still names that holder, so a lock re-taken meanwhile by a
- * live process is never deleted. A marker left by a breaker that died ages out after the stale
- * limit too.
+ * A holder that died leaves its file behind. It is broken when its process no longer exists (PID
+ * and start time, so a recycled PID does not keep it), or the file is older than the stale limit
+ * (frozen holder). A file without a readable holder (empty or garbled: a crash of an older mino
+ * between create and write, a full disk, a stray file) is judged by its mtime alone, like
+ * proper-lockfile does, and is stale after {@link UNREADABLE_STALE_AFTER_MS}: no holder of ours
+ * leaves one visible for longer than a write takes. Breaking is exclusive: the breaker first
+ * creates `<lock>.<holder id>.broken` (one breaker per holder), re-reads the lock and deletes it
+ * only if it still names that holder, so a lock re-taken meanwhile by a live process is never
+ * deleted. A marker left by a breaker that died ages out after the stale limit too.
+ *
+ * Why not the proper-lockfile package: its locks are directories judged by mtime only, its
+ * synchronous API cannot wait for a holder (our session records are locked in synchronous code),
+ * and it brings three more dependencies; staleness by mtime is the one idea taken from it.
  */
 
-/** A synchronous lock older than this is stale even if its PID exists (sections last milliseconds). */
+/** A synchronous lock older than this is stale even if its process exists (sections last milliseconds). */
 export const SHORT_STALE_AFTER_MS = 60_000;
 /** How often the holder of an async lock refreshes the file's mtime. */
 export const HEARTBEAT_MS = 5_000;
 /** An async lock not refreshed for this long is stale. */
 export const LONG_STALE_AFTER_MS = 30_000;
+/** A lock file without a readable holder (empty, garbled) not modified for this long is stale. */
+export const UNREADABLE_STALE_AFTER_MS = 2_000;
 
-/** Creates `path` (0600) with O_EXCL and writes `content`; false when it already exists. */
-export function createExclusive(path: string, content: string): boolean {
-  let fd: number;
+/** errno codes of filesystems that do not support hard links. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/** Creates `path` (O_EXCL, 0600) holding `content`; a failed write (ENOSPC) removes it again. */
+function writeNew(path: string, content: string): void {
+  const fd = openSync(path, 'wx', 0o600);
   try {
-    fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, content);
+  } catch (err) {
+    closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      // The write error is the one to report.
+    }
+    throw withPath(err, path);
+  }
+  closeSync(fd);
+}
+
+/**
+ * Creates `path` (0600) holding `content`; false when it already exists. The content is written
+ * under a temporary name first and then hard-linked to `path`: link(2) fails with EEXIST like
+ * O_EXCL, but the file appears complete, so no reader ever sees it empty, and a write that fails
+ * (a full disk) leaves nothing behind. Filesystems without hard links fall back to an O_EXCL
+ * create, removed again when its write fails.
+ */
+export function createExclusive(path: string, content: string): boolean {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeNew(tmp, content);
+  } catch (err) {
+    throw withPath(err, path, true); // the lock, not its temporary, in what the user reads
+  }
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    if (!NO_LINKS.has(errnoCode(err) ?? '')) throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  try {
+    writeNew(path, content);
+    return true;
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') return false;
     throw err;
   }
-  try {
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
 }
 
 /** Tries once to take the lock `lockPath` for this process, tagged with `nonce`. */
 export function tryAcquire(lockPath: string, nonce: string): boolean {
-  return createExclusive(lockPath, `${process.pid} ${nonce}\n`);
+  return createExclusive(lockPath, `${processIdentity()} ${nonce}\n`);
 }
 
 /** Who holds a lock file, as read by {@link readHolder}. */
 export interface LockHolder {
-  /** The holder's PID; undefined while the file is empty or garbled (being written). */
+  /** The holder's PID; undefined when the file is empty or garbled. */
   pid: number | undefined;
+  /** The holder's process identity (`<pid>@<start time>`, or `<pid>` from older minos). */
+  owner: string | undefined;
   /** The holder's nonce, or for an empty/garbled file its inode and mtime. */
   id: string;
   /** Milliseconds since the file was last modified. */
@@ -71,10 +118,11 @@ export function readHolder(lockPath: string): LockHolder | undefined {
   }
   try {
     const st = fstatSync(fd, { bigint: true });
-    const m = /^(\d+) ([0-9a-f-]{36})\n$/.exec(readFileSync(fd, 'utf8'));
+    const m = /^((\d+)(?:@\d+)?) ([0-9a-f-]{36})\n$/.exec(readFileSync(fd, 'utf8'));
     return {
-      pid: m ? Number(m[1]) : undefined,
-      id: m?.[2] ?? `${st.ino}-${st.mtimeNs}`,
+      pid: m ? Number(m[2]) : undefined,
+      owner: m?.[1],
+      id: m?.[3] ?? `${st.ino}-${st.mtimeNs}`,
       ageMs: Date.now() - Number(st.mtimeMs),
     };
   } finally {
@@ -83,12 +131,14 @@ export function readHolder(lockPath: string): LockHolder | undefined {
 }
 
 /**
- * Whether a holder may be broken: its file is older than `staleAfterMs` (frozen holder or PID
- * reuse), or it names a PID that no longer exists. A file without a PID yet is only stale by age.
+ * Whether a holder may be broken: its file is older than `staleAfterMs` (frozen holder), or its
+ * process no longer exists (PID gone, or recycled: another start time). A file without a readable
+ * holder is judged by its age alone, stale after {@link UNREADABLE_STALE_AFTER_MS}.
  */
 export function isStale(holder: LockHolder, staleAfterMs: number): boolean {
   if (holder.ageMs > staleAfterMs) return true;
-  return holder.pid !== undefined && !pidAlive(holder.pid);
+  if (holder.owner === undefined) return holder.ageMs > Math.min(UNREADABLE_STALE_AFTER_MS, staleAfterMs);
+  return !identityAlive(holder.owner);
 }
 
 /**

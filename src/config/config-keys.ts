@@ -80,6 +80,15 @@ export function configTables(): string[] {
   return [...new Set(configKeys().map((k) => k.table))];
 }
 
+/**
+ * Keys read from the global config file only: the `[session]` timeouts act on every session of
+ * the state directory, whatever project it belongs to (app/session-settings.ts), so a project's
+ * `.mino.toml` cannot change them; its values for them are ignored (and shown as ignored).
+ */
+export const GLOBAL_ONLY_KEYS: readonly string[] = [
+  'session.idle_timeout_secs', 'session.detach_timeout_secs', 'session.suspend_timeout_secs', 'session.auto_cleanup_hours',
+];
+
 /** The leaf key at a dotted path, or undefined. */
 export function findKey(path: string): ConfigKey | undefined {
   return configKeys().find((k) => k.path === path);

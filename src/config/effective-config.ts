@@ -1,6 +1,6 @@
 import { MinoError } from '../common/errors.js';
 import { readConfigFile, type ConfigFile, type RawTable } from './config-file.js';
-import { configKeys } from './config-keys.js';
+import { GLOBAL_ONLY_KEYS, configKeys } from './config-keys.js';
 import { configSchema, type MinoConfig } from './config-schema.js';
 import { globalConfigPath } from './discover-config.js';
 import { mergeConfig, valueAt } from './merge-config.js';
@@ -27,6 +27,8 @@ export interface EffectiveConfig {
   config: MinoConfig;
   /** Source of every leaf key (dotted path). */
   sources: Record<string, ValueSource>;
+  /** The project file's values that are not applied (global-only keys). */
+  ignored: IgnoredValues;
   /** The global file in use and whether it exists. */
   globalPath: string;
   global?: ConfigFile;
@@ -46,15 +48,39 @@ export function loadGlobalConfig(cliPath: string | undefined, env: NodeJS.Proces
   return file ? { path, file } : { path };
 }
 
-/** Merges raw tables over the defaults and resolves every value's source. */
-export function resolveConfig(global: RawTable | undefined, local: RawTable | undefined): { config: MinoConfig; sources: Record<string, ValueSource> } {
-  const merged = mergeConfig(global ?? {}, local ?? {});
+/** A project-file value that is not applied (a {@link GLOBAL_ONLY_KEYS} key), by dotted path. */
+export type IgnoredValues = Record<string, unknown>;
+
+/** `raw` without the global-only keys, and the values it had for them. */
+function withoutGlobalOnly(raw: RawTable | undefined): { raw: RawTable | undefined; ignored: IgnoredValues } {
+  const ignored: IgnoredValues = {};
+  if (raw === undefined) return { raw, ignored };
+  let copy: RawTable | undefined;
+  for (const path of GLOBAL_ONLY_KEYS) {
+    const value = valueAt(raw, path);
+    if (value === undefined) continue;
+    ignored[path] = value;
+    copy ??= structuredClone(raw);
+    const parts = path.split('.');
+    const table = valueAt(copy, parts.slice(0, -1).join('.')) as RawTable;
+    delete table[parts[parts.length - 1]!];
+  }
+  return { raw: copy ?? raw, ignored };
+}
+
+/**
+ * Merges raw tables over the defaults and resolves every value's source. The project file's
+ * values for global-only keys are left out of the merge and returned as `ignored`.
+ */
+export function resolveConfig(global: RawTable | undefined, local: RawTable | undefined): { config: MinoConfig; sources: Record<string, ValueSource>; ignored: IgnoredValues } {
+  const { raw: applied, ignored } = withoutGlobalOnly(local);
+  const merged = mergeConfig(global ?? {}, applied ?? {});
   const config = configSchema().parse(merged);
   const sources: Record<string, ValueSource> = {};
   for (const key of configKeys()) {
-    sources[key.path] = valueAt(local, key.path) !== undefined ? 'local' : valueAt(global, key.path) !== undefined ? 'global' : 'default';
+    sources[key.path] = valueAt(applied, key.path) !== undefined ? 'local' : valueAt(global, key.path) !== undefined ? 'global' : 'default';
   }
-  return { config, sources };
+  return { config, sources, ignored };
 }
 
 /** Loads the global file, runs the trust gate on the project's files, and merges. */
@@ -62,6 +88,6 @@ export async function loadEffectiveConfig(options: LoadConfigOptions): Promise<E
   const env = options.env ?? process.env;
   const { path, file } = loadGlobalConfig(options.configPath, env);
   const trust = await runTrustGate({ ...options, base: file?.raw ?? {}, env });
-  const { config, sources } = resolveConfig(file?.raw, trust.local?.raw);
-  return { config, sources, globalPath: path, ...(file ? { global: file } : {}), trust };
+  const { config, sources, ignored } = resolveConfig(file?.raw, trust.local?.raw);
+  return { config, sources, ignored, globalPath: path, ...(file ? { global: file } : {}), trust };
 }

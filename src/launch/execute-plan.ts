@@ -30,9 +30,6 @@ export interface EgressDeps {
   context: EgressSessionContext;
 }
 
-/** Seconds after a SIGINT before mino stops a container whose command ignored it. */
-export const INTERRUPT_GRACE_MS = 5000;
-
 /** An error of the egress proxy's start-up, to explain a failed container start. */
 export class EgressStartError extends Error {
   constructor(override readonly cause: Error, readonly exitCode?: number) {
@@ -61,10 +58,10 @@ export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, sign
       throw await explain(err);
     }
   }
-  const release = stopOnSignals(runtime, plan.containerName, signals);
+  const release = forwardSignals(runtime, plan.containerName, signals);
   let exitCode: number;
   try {
-    exitCode = await runtime.runAttached(plan.spec);
+    exitCode = await runtime.runAttached(plan.spec, { ownProcessGroup: !(plan.spec.tty ?? false) });
   } catch (err) {
     throw await explain(err);
   } finally {
@@ -87,22 +84,29 @@ export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, sign
   }
 }
 
-/** How often a stop is asked again until the attached run ends (see {@link stopOnSignals}). */
+/** How often a stop is asked again until the attached run ends (see {@link forwardSignals}). */
 export const STOP_RETRY_MS = 1000;
 
 /**
- * While an attached run lasts: SIGTERM and SIGHUP stop the container (podman stop: SIGTERM to the
- * command through --init, SIGKILL after STOP_TIMEOUT_SECONDS); SIGINT is left to podman's signal
- * proxy, which hands it to the command, with a stop as fallback if the container is still up
- * INTERRUPT_GRACE_MS later; a second signal kills it. A signal that comes while `podman run` is
- * still creating the container finds nothing to stop, so the stop is asked again every
- * STOP_RETRY_MS (never two at once) until the run ends. Returns a function that removes the handlers.
+ * mino's one signal policy for an attached run, cold (`podman run`) or in a warm container
+ * (`podman exec`). Without a terminal podman runs in a process group of its own, so a Ctrl-C
+ * reaches mino only and the command gets exactly one SIGINT; with a terminal Ctrl-C is a key that
+ * goes through the container's terminal, and mino only sees signals sent to it:
+ * - SIGINT is handed to the command at once (`podman kill -s INT`: the container's main process,
+ *   --init or the pool's keeper, passes it on), so a shell ends with 130 and a program that
+ *   handles Ctrl-C does so. When there is no running container yet (podman run still creating
+ *   it) there is no command to interrupt: the start is stopped as for SIGTERM.
+ * - SIGTERM and SIGHUP stop the container (podman stop: SIGTERM to the command, SIGKILL after
+ *   STOP_TIMEOUT_SECONDS). A stop that comes while podman run is still creating the container
+ *   finds nothing, so it is asked again every STOP_RETRY_MS (never two at once) until the run ends.
+ * - A second signal kills the container.
+ * Returns a function that removes the handlers.
  */
-export function stopOnSignals(runtime: ContainerRuntime, container: string, signals: SignalSource): () => void {
+export function forwardSignals(runtime: ContainerRuntime, container: string, signals: SignalSource): () => void {
   let count = 0;
-  let timer: NodeJS.Timeout | undefined;
   let retry: NodeJS.Timeout | undefined;
   let stopping = false;
+  let released = false;
   const stopOnce = (): void => {
     if (stopping) return;
     stopping = true;
@@ -111,6 +115,7 @@ export function stopOnSignals(runtime: ContainerRuntime, container: string, sign
     });
   };
   const stop = (): void => {
+    if (released) return;
     stopOnce();
     retry ??= setInterval(stopOnce, STOP_RETRY_MS);
   };
@@ -120,8 +125,9 @@ export function stopOnSignals(runtime: ContainerRuntime, container: string, sign
     if (count > 1) {
       void runtime.kill(container).catch(() => undefined);
     } else if (signal === 'SIGINT') {
-      timer = setTimeout(stop, INTERRUPT_GRACE_MS);
-      timer.unref();
+      void runtime.kill(container, 'INT').then((delivered) => {
+        if (!delivered) stop();
+      }, stop);
     } else {
       stop();
     }
@@ -129,7 +135,7 @@ export function stopOnSignals(runtime: ContainerRuntime, container: string, sign
   const handled: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of handled) signals.on(s, handler);
   return () => {
-    if (timer) clearTimeout(timer);
+    released = true;
     if (retry) clearInterval(retry);
     for (const s of handled) signals.off(s, handler);
   };

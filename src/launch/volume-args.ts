@@ -1,4 +1,4 @@
-import { MinoError, UsageError } from '../common/errors.js';
+import { EXIT_USAGE, MinoError, UsageError } from '../common/errors.js';
 import type { MountSpec } from '../runtime/container-runtime.js';
 import { printable } from '../runtime/validate.js';
 import { parseVolumeSpec, VOLUME_SPEC_HINT, VolumeSpecError } from '../volume/volume-spec.js';
@@ -77,7 +77,7 @@ function guarded(mount: PlannedMount, value: string, guard: VolumeGuard): Planne
 /**
  * The mount list in order: project directory at `workdir` (read-write), then CLI volumes, then
  * config volumes, each host path checked by `guard`. Two mounts with the same container path are
- * an error naming both sources; an exact repeat (same source, target and mode, e.g. a config
+ * a usage error (exit 2) naming both sources; an exact repeat (same source, target and mode, e.g. a config
  * volume also given on the CLI) is kept once.
  */
 export function assembleMounts(
@@ -101,7 +101,7 @@ export function assembleMounts(
     throw new MinoError(
       `Two mounts use the container path ${printable(m.target)}: ${printable(seen.source)} (${describeOrigin(seen.origin)}) ` +
         `and ${printable(m.source)} (${describeOrigin(m.origin)})`,
-      { hint: 'Each container path can be mounted once; change or remove one of the volumes' },
+      { hint: 'Each container path can be mounted once; change or remove one of the volumes', exitCode: EXIT_USAGE },
     );
   }
   return result;

@@ -329,8 +329,12 @@ export interface ContainerRuntime {
 
   /** Runs a container detached (`run -d`) and returns its ID. */
   run(spec: ContainerSpec): Promise<string>;
-  /** Runs a container attached to this process's stdio in one podman call; returns its exit code. */
-  runAttached(spec: ContainerSpec): Promise<number>;
+  /**
+   * Runs a container attached to this process's stdio in one podman call; returns its exit code.
+   * With `ownProcessGroup` podman runs in a process group of its own (no terminal: a Ctrl-C
+   * reaches mino only, which forwards it once, see launch/execute-plan.ts forwardSignals).
+   */
+  runAttached(spec: ContainerSpec, options?: { ownProcessGroup?: boolean }): Promise<number>;
   /**
    * Runs a container to its end with its output captured (probes, short checks). Never throws
    * for a non-zero exit: podman's own failures come back as exit code 125–127 and its stderr.
@@ -338,8 +342,11 @@ export interface ContainerRuntime {
   runCaptured(spec: ContainerSpec, options?: { timeoutMs?: number }): Promise<RunOutput>;
   /** Stops a container gracefully (SIGTERM, then SIGKILL after `timeoutSeconds`). Missing is fine. */
   stop(id: string, timeoutSeconds?: number): Promise<void>;
-  /** Kills a container at once. Missing is fine. */
-  kill(id: string, signal?: string): Promise<void>;
+  /**
+   * Sends `signal` (default KILL) to a container's main process. Resolves true when it was
+   * delivered, false when the container is missing or not running (fine: nothing to signal).
+   */
+  kill(id: string, signal?: string): Promise<boolean>;
   /** Removes a container, forcefully. Missing is fine. */
   remove(id: string): Promise<void>;
   /** Lists containers (running and stopped) carrying all the given labels. */

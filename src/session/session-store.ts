@@ -4,8 +4,8 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
-import { MinoError, errorMessage } from '../common/errors.js';
-import { errnoCode } from '../common/errno.js';
+import { EXIT_USAGE, MinoError, errorMessage } from '../common/errors.js';
+import { errnoCode, withPath } from '../common/errno.js';
 import { withFileLock } from '../common/file-lock.js';
 import { validateSessionName } from './session-name.js';
 import {
@@ -42,10 +42,14 @@ export class SessionExistsError extends MinoError {
   }
 }
 
-/** No session of that name (or, with an `ifId` guard, not the one asked for). */
+/**
+ * No session of that name (or, with an `ifId` guard, not the one asked for). An unknown session
+ * name is a usage error (exit 2) for every session command: stop, logs, exec, network, attach,
+ * detach, suspend, resume.
+ */
 export class SessionNotFoundError extends MinoError {
   constructor(readonly sessionName: string) {
-    super(`Session '${sessionName}' not found`, { hint: "Run 'mino list -a' to see all sessions" });
+    super(`Session '${sessionName}' not found`, { hint: "Run 'mino list -a' to see all sessions", exitCode: EXIT_USAGE });
     this.name = 'SessionNotFoundError';
   }
 }
@@ -66,7 +70,7 @@ function writeNew(path: string, text: string): void {
     } catch {
       // The write error is the one to report.
     }
-    throw err;
+    throw withPath(err, path);
   }
   closeSync(fd);
 }
@@ -158,7 +162,11 @@ export class SessionStore {
    */
   private createExclusive(path: string, text: string): boolean {
     const tmp = join(this.dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    writeNew(tmp, text);
+    try {
+      writeNew(tmp, text);
+    } catch (err) {
+      throw withPath(err, path, true);
+    }
     try {
       linkSync(tmp, path);
       return true;

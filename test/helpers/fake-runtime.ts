@@ -290,8 +290,8 @@ export class FakeRuntime implements ContainerRuntime {
     return this.call('run', [spec], () => this.startContainer(spec).id);
   }
 
-  runAttached(spec: ContainerSpec): Promise<number> {
-    return this.call('runAttached', [spec], () => {
+  runAttached(spec: ContainerSpec, options?: { ownProcessGroup?: boolean }): Promise<number> {
+    return this.call('runAttached', options === undefined ? [spec] : [spec, options], () => {
       this.startContainer(spec, 0);
       return 0;
     });
@@ -315,10 +315,13 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
-  kill(id: string, signal?: string): Promise<void> {
+  kill(id: string, signal?: string): Promise<boolean> {
     return this.call('kill', signal === undefined ? [id] : [id, signal], () => {
       const c = this.container(id);
-      if (c && c.state === 'running') Object.assign(c, { state: 'exited', exitCode: 137 });
+      if (!c || c.state !== 'running') return false;
+      // Only KILL ends the fake's command; another signal is delivered (its command decides).
+      if (signal === undefined || signal === 'KILL') Object.assign(c, { state: 'exited', exitCode: 137 });
+      return true;
     });
   }
 

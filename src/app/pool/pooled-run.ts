@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../../common/logger.js';
-import { STOP_TIMEOUT_SECONDS } from '../../config/defaults.js';
-import { executePlan, type EgressDeps, type Execution, type SignalSource } from '../../launch/execute-plan.js';
+import { executePlan, forwardSignals, type EgressDeps, type Execution, type SignalSource } from '../../launch/execute-plan.js';
 import type { RunPlan } from '../../launch/run-plan.js';
 import { bumpCounters } from '../../sandbox/sandbox-counters.js';
 import { claimWarmEntry, imageStoreUnchangedSince, readPool, removeWarmEntry, warmEntries, type WarmEntry } from '../../sandbox/pool/pool-index.js';
@@ -175,23 +174,14 @@ async function runWarm(ctx: SessionContext, plan: RunPlan, key: string, warm: Wa
 
 /**
  * Runs the plan's command in its claimed container attached to this terminal. Signals reach the
- * command as in a cold run: without a terminal, podman runs in its own process group and INT is
- * forwarded by `podman kill -s INT` (the container's main process hands it to the command), TERM
- * and HUP stop the container (the command gets TERM, and KILL after the stop timeout); a second
- * signal kills it. With a terminal, Ctrl-C goes through the terminal, as in a cold run.
+ * command as in a cold run (one policy: launch/execute-plan.ts forwardSignals): without a
+ * terminal, podman runs in its own process group and mino forwards INT with `podman kill -s INT`
+ * (the container's main process hands it to the command), TERM and HUP stop the container; a
+ * second signal kills it. With a terminal, Ctrl-C goes through the terminal, as in a cold run.
  */
 async function execInWarm(ctx: SessionContext, plan: RunPlan, container: string, signals: SignalSource = process): Promise<number> {
   const tty = plan.spec.tty ?? false;
-  let count = 0;
-  const handler = (signal: NodeJS.Signals): void => {
-    count++;
-    log.info('signal received', { signal, count });
-    if (count > 1) void ctx.runtime.kill(container).catch(() => undefined);
-    else if (signal === 'SIGINT') void ctx.runtime.kill(container, 'INT').catch(() => undefined);
-    else void ctx.runtime.stop(container, STOP_TIMEOUT_SECONDS).catch(() => undefined);
-  };
-  const handled: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of handled) signals.on(s, handler);
+  const release = forwardSignals(ctx.runtime, container, signals);
   try {
     // With a prelude (shared logins, host agent settings) the command runs through it, as cold.
     const command = plan.credentials.prelude ? plan.spec.command : plan.command;
@@ -204,6 +194,6 @@ async function execInWarm(ctx: SessionContext, plan: RunPlan, container: string,
       ownProcessGroup: !tty,
     });
   } finally {
-    for (const s of handled) signals.off(s, handler);
+    release();
   }
 }

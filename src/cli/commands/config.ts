@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../common/atomic-write.js';
-import { MinoError } from '../../common/errors.js';
+import { MinoError, UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
 import { editConfigFile } from '../../config/config-edit.js';
-import { configKeys, configTables } from '../../config/config-keys.js';
+import { GLOBAL_ONLY_KEYS, configKeys, configTables } from '../../config/config-keys.js';
 import { globalTemplate } from '../../config/config-template.js';
 import { parseKeyValue, resolveKeyTarget } from '../../config/config-value.js';
 import { findLocalConfig, globalConfigPath } from '../../config/discover-config.js';
@@ -14,6 +14,7 @@ import { editLocalConfig } from '../../config/local-config-edit.js';
 import { valueAt } from '../../config/merge-config.js';
 import { tomlValue } from '../../common/toml-edit.js';
 import { poolSettingsOf } from '../../sandbox/pool/pool-settings.js';
+import { checkConfigVolumes } from '../../app/volume-sources.js';
 import { applyGlobalOptions } from '../global-options.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf, readConfigFlags } from '../config-options.js';
 
@@ -40,15 +41,21 @@ function showText(eff: EffectiveConfig): string {
       const value = valueAt(eff.config as never, key.path);
       const text = value === undefined ? `# ${key.name} (unset)` : `${key.name} = ${tomlValue(value)}`;
       const source = eff.sources[key.path]!;
-      lines.push(`${text.padEnd(40)}  ${p.dim(`# ${source}`)}`);
+      const ignored = key.path in eff.ignored ? `; ${key.name} = ${tomlValue(eff.ignored[key.path])} in the project file is ignored (global config only)` : '';
+      lines.push(`${text.padEnd(40)}  ${p.dim(`# ${source}${ignored}`)}`);
     }
   }
   return `${lines.join('\n')}\n`;
 }
 
 function showJson(eff: EffectiveConfig): string {
-  const values: Record<string, { value: unknown; source: string }> = {};
-  for (const key of configKeys()) values[key.path] = { value: valueAt(eff.config as never, key.path) ?? null, source: eff.sources[key.path]! };
+  const values: Record<string, { value: unknown; source: string; ignored_local?: unknown }> = {};
+  for (const key of configKeys()) {
+    values[key.path] = {
+      value: valueAt(eff.config as never, key.path) ?? null, source: eff.sources[key.path]!,
+      ...(key.path in eff.ignored ? { ignored_local: eff.ignored[key.path] } : {}),
+    };
+  }
   return `${JSON.stringify({
     global: { path: eff.globalPath, exists: eff.global !== undefined },
     local: { path: eff.trust.localPath ?? null, status: eff.trust.localStatus },
@@ -72,7 +79,8 @@ export function registerConfig(program: Command): void {
     .option('-p, --project <dir>', 'project whose .mino.toml is merged (default: current directory)')
     .addHelpText('after', `
 Sources: default, global (config.toml) or local (.mino.toml). An untrusted project file is listed
-but not applied; nothing is prompted here. JSON: unset values are null; status is one of absent,
+but not applied; nothing is prompted here. The [session] timeouts are read from the global file
+only: a project's values for them are shown as ignored (JSON: ignored_local). JSON: unset values are null; status is one of absent,
 disabled, harmless, trusted, trusted-once, approved, skipped, untrusted.`)
     .action(async (opts: { json?: boolean; project?: string }, cmd: Command) => {
       applyGlobalOptions(cmd);
@@ -152,9 +160,17 @@ function edit(cmd: Command, target: ReturnType<typeof resolveKeyTarget>, value: 
   const verb = value === undefined ? 'Removed' : 'Set';
   // Keys that relate to each other (pool.min_warm ≤ pool.max_warm) are checked in the merged
   // configuration the edit makes: the global file, a project's file over it, defaults beneath.
-  const relations = (globalRaw: RawTable | undefined, localRaw: RawTable | undefined): void =>
-    void poolSettingsOf(resolveConfig(globalRaw, localRaw).config.pool);
+  // A volume every run would refuse (the volume guard) is refused here, before it is written.
+  const relations = (globalRaw: RawTable | undefined, localRaw: RawTable | undefined): void => {
+    const merged = resolveConfig(globalRaw, localRaw).config;
+    void poolSettingsOf(merged.pool);
+    if (value !== undefined && target.path.startsWith('container.volumes')) checkConfigVolumes(merged.container.volumes);
+  };
   const { path } = globalConfigPath(readConfigFlags(cmd).configPath);
+  if (opts.local && value !== undefined && GLOBAL_ONLY_KEYS.includes(target.key.path)) {
+    throw new UsageError(`${target.path} is read from the global config only: a project's .mino.toml cannot change it`,
+      `Nothing was written; set it for every session with: mino config set ${target.path} ${tomlValue(value)}`);
+  }
   if (opts.local) {
     const globalRaw = globalRawOrNone(path);
     const r = editLocalConfig(projectDirOf(opts.project), target, value, process.env, (raw) => relations(globalRaw, raw));

@@ -80,10 +80,10 @@ export class PodmanCli {
    * Runs podman attached to this process's stdio; returns its exit code. With `detached`, podman
    * runs in a process group of its own (terminal signals reach this process only); `signal` stops it.
    */
-  inherit(args: readonly string[], options: { signal?: AbortSignal; detached?: boolean } = {}): Promise<number> {
+  inherit(args: readonly string[], options: { signal?: AbortSignal; detached?: boolean; onStderr?: (chunk: Buffer) => void; onStderrEnd?: () => void } = {}): Promise<number> {
     log.debug('podman (attached)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(this.hostArgv(args));
-    return execInherit(argv, { env, signal: options.signal, detached: options.detached });
+    return execInherit(argv, { env, signal: options.signal, detached: options.detached, onStderr: options.onStderr, onStderrEnd: options.onStderrEnd });
   }
 
   /** Runs podman with its output delivered line by line. */

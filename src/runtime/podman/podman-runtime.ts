@@ -10,6 +10,7 @@ import { buildContainerArgs, labelArgs, labelFilterArgs } from './podman-args.js
 import { PodmanCli } from './podman-cli.js';
 import { lastLines } from '../../common/text.js';
 import { PodmanError, VolumeInUseError, isNotFound } from './podman-error.js';
+import { InitExecFailureScanner, initExecFailure } from './init-exec-failure.js';
 import {
   parseContainerList, parseDu, parseImageInspect, parseImageList, parseInfo, parseLines, parseSecretInspect, parseVolumeList,
 } from './podman-json.js';
@@ -105,8 +106,19 @@ export class PodmanRuntime implements ContainerRuntime {
     return stdout.trim();
   }
 
-  runAttached(spec: ContainerSpec): Promise<number> {
-    return this.podman.inherit(buildContainerArgs('run', spec));
+  async runAttached(spec: ContainerSpec, options: { ownProcessGroup?: boolean } = {}): Promise<number> {
+    const detached = options.ownProcessGroup ?? false;
+    // With a terminal the container's stderr is the terminal: nothing to watch.
+    if (spec.tty) return this.podman.inherit(buildContainerArgs('run', spec), { detached });
+    const scanner = new InitExecFailureScanner((chunk) => process.stderr.write(chunk));
+    const exitCode = await this.podman.inherit(buildContainerArgs('run', spec), {
+      detached, onStderr: (chunk) => scanner.push(chunk), onStderrEnd: () => scanner.end(),
+    });
+    scanner.end();
+    if (exitCode !== 1 || scanner.reason === undefined) return exitCode;
+    const failure = initExecFailure(spec.command[0] ?? '', scanner.reason);
+    process.stderr.write(failure.message);
+    return failure.exitCode;
   }
 
   async runCaptured(spec: ContainerSpec, options: { timeoutMs?: number } = {}): Promise<RunOutput> {
@@ -118,13 +130,13 @@ export class PodmanRuntime implements ContainerRuntime {
     await this.podman.ignoringMissing(['stop', '--ignore', '-t', String(timeoutSeconds), containerRef(id)]);
   }
 
-  async kill(id: string, signal = 'KILL'): Promise<void> {
+  async kill(id: string, signal = 'KILL'): Promise<boolean> {
     if (!/^[A-Z0-9]+$/.test(signal)) throw new PodmanError(['kill'], 1, `invalid signal ${signal}`);
     const result = await this.podman.capture(['kill', '-s', signal, containerRef(id)]);
+    if (result.exitCode === 0) return true;
     // Killing a container that is gone or already stopped is what the caller wanted anyway.
-    if (result.exitCode !== 0 && !isNotFound(result.stderr) && !/not running|is not running|stopped/i.test(result.stderr)) {
-      throw new PodmanError(['kill'], result.exitCode, result.stderr);
-    }
+    if (isNotFound(result.stderr) || /not running|is not running|stopped/i.test(result.stderr)) return false;
+    throw new PodmanError(['kill'], result.exitCode, result.stderr);
   }
 
   async remove(id: string): Promise<void> {

@@ -12,8 +12,8 @@
  * Main process of a warm container (after the image's entrypoint, e.g. mino-bootstrap, ran just
  * as for a cold run): sleeps for its time to live (`$1` seconds), then exits, so the container
  * (`--rm`) removes itself even if mino never runs again. Once a run has claimed it (the PID file
- * exists) it lives on while the command runs, and forwards INT, TERM and HUP to the command, as
- * podman's signal proxy and the init do for a cold run; unclaimed, a signal just ends it.
+ * exists) it lives on while the command runs (and 2 s more), and forwards INT, TERM and HUP to the
+ * command, as the init does for a cold run; unclaimed, a signal just ends it.
  */
 export const WARM_MAIN_SCRIPT = [
   'p=/dev/shm/.mino-pool.pid',
@@ -22,6 +22,9 @@ export const WARM_MAIN_SCRIPT = [
   'sleep "$1" & s=$!',
   'wait "$s"',
   'while [ -s "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null; do sleep 1 & s=$!; wait "$s"; done',
+  // Claimed: stay a moment after the command ended, so the container does not stop under the
+  // `podman exec` still collecting its exit code (it said 255 then); mino removes it anyway.
+  'if [ -s "$p" ]; then sleep 2; fi',
 ].join('\n');
 
 /**

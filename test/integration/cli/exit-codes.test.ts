@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { MODES, Sandbox, buildMinoLikeImage, modeLabel } from '../../helpers/sandbox.js';
+import { TEST_IMAGE } from '../../helpers/test-env.js';
 
 requirePrerequisites();
 
@@ -44,6 +45,43 @@ for (const as of MODES) {
       const own = await run(['--', 'sh', '-c', 'exit 127']);
       expect(own.exitCode).toBe(127);
       expect(own.stderr).not.toMatch(/Error:/);
+    });
+  });
+}
+
+/**
+ * The same for an image without mino's entrypoint (the busybox test image), cold: podman's --init
+ * (catatonit) ended with 1 when it could not execute the command; a pooled run (the pool's exec
+ * wrapper) said 127/126. mino reads catatonit's line and answers as a shell would.
+ */
+for (const as of MODES) {
+  describe(`commands that cannot run, image without mino's entrypoint [${modeLabel(as)}]`, () => {
+    const sandbox = new Sandbox(as);
+    let project = '';
+    beforeAll(() => {
+      project = sandbox.project('proj');
+    });
+    afterAll(() => sandbox.cleanup());
+
+    const run = (args: string[]) => sandbox.mino(['run', '--fresh', '-p', project, '--network', 'none', '--no-home', '--image', TEST_IMAGE, ...args]);
+
+    it('a missing command exits 127, a path that cannot be executed 126, with mino\'s messages instead of catatonit\'s', async () => {
+      const missing = await run(['--', 'nonexistent-cmd']);
+      expect(missing.exitCode).toBe(127);
+      expect(missing.stderr).toMatch(/^Error: command not found in the image: nonexistent-cmd\nHint: /m);
+      expect(missing.stderr).not.toMatch(/catatonit/);
+      const missingPath = await run(['--', '/no/such/tool']);
+      expect(missingPath.exitCode).toBe(127);
+      const notExec = await run(['--', '/etc/passwd']);
+      expect(notExec.exitCode).toBe(126);
+      expect(notExec.stderr).toMatch(/^Error: command is not executable in the image: \/etc\/passwd$/m);
+    });
+
+    it("a command's own exit 1 and its stderr are its own", async () => {
+      const r = await run(['--', 'sh', '-c', 'echo to-err >&2; exit 1']);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^to-err$/m);
+      expect(r.stderr).not.toMatch(/^Error:/m);
     });
   });
 }

@@ -148,7 +148,7 @@ for (const as of MODES) {
       const { box, project, stateDir } = sandbox(as);
       for (const verb of ['attach', 'detach', 'suspend', 'resume']) {
         const r = await box.mino([verb, 'nope']);
-        expect(r).toMatchObject({ exitCode: 2, stdout: '', stderr: "Error: Session 'nope' not found\nHint: Run 'mino list' to see running sessions\n" });
+        expect(r).toMatchObject({ exitCode: 2, stdout: '', stderr: "Error: Session 'nope' not found\nHint: Run 'mino list -a' to see all sessions\n" });
       }
       expect((await box.mino(['run', '-n', `${n_done}`, '-p', project, '--network', 'none', '--', 'true'])).exitCode).toBe(0);
       const before = readFileSync(join(stateDir, 'sessions', `${n_done}.json`), 'utf8');

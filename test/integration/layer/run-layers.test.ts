@@ -1,10 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedXdg, runMino } from '../../helpers/run-mino.js';
-import { IN_CI, IS_ROOT, hasPodman } from '../../helpers/test-env.js';
+import { descendantsOf } from '../../helpers/processes.js';
+import { IN_CI, IS_ROOT, REPO_ROOT, hasPodman } from '../../helpers/test-env.js';
 
 /**
  * `mino run --layers` end to end on real rootful Podman, on the mino-base image that
@@ -164,5 +165,58 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
     const r = await run(['--', 'claude', '--version']);
     expect(r.stdout).toMatch(/^\d+\.\d+\.\d+ \(Claude Code\)$/m);
     expect(r.exitCode).toBe(0);
+  });
+  it('kill -9 during a compose leaves its build directory only until the next gc, which never takes a live one', async () => {
+    const version = String(Date.now());
+    ownLayers.push(`stuck@${version}`);
+    writeLayer(project, 'stuck', `[layer]\nname = "stuck"\ndescription = "builds slowly"\nversion = "${version}"\n`, '#!/bin/sh\nsleep 300\n');
+    // The killed build's buildah working containers (podman build dies with mino: its output pipe
+    // is gone) are removed by the test: those created while it ran.
+    const working = (): string[] => podman(['ps', '-a', '--external', '--no-trunc', '--format', '{{.ID}} {{.Names}}']).stdout.split('\n')
+      .filter((l) => / (mino-base|[0-9a-f]{12})-working-container(-\d+)?$/.test(l)).map((l) => l.split(' ')[0]!);
+    const before = new Set(working());
+    const builds = join(xdgDirs.XDG_DATA_HOME, 'mino', 'builds');
+    const contexts = (): string[] => {
+      try {
+        return readdirSync(builds).filter((n) => !n.endsWith('.lock') && !n.includes('.tmp'));
+      } catch {
+        return [];
+      }
+    };
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'mino.cjs'), 'run', '--layers', 'stuck', '--', 'true'], {
+      cwd: project, env: { ...process.env, ...xdg, ...TRUST, NO_COLOR: '1' }, stdio: 'ignore',
+    });
+    const until = Date.now() + 120_000;
+    while (contexts().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    const [context] = contexts();
+    expect(context).toBeDefined();
+    // While the compose lives, gc leaves its directory alone.
+    const live = await runMino(['gc'], { env: xdg });
+    expect(live.stdout).not.toContain(context);
+    expect(contexts()).toEqual([context]);
+    // mino killed outright: nothing removes the directory on the way out. Its podman build is
+    // then ended with SIGTERM (a SIGKILL midway can leave podman's store with a mounted half layer).
+    const below = descendantsOf(child.pid!);
+    process.kill(child.pid!, 'SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const pid of below.filter(alive)) process.kill(pid, 'SIGTERM');
+    const gone = Date.now() + 60_000;
+    while (below.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 250));
+    expect(below.filter(alive)).toEqual([]);
+    const leftovers = working().filter((id) => !before.has(id));
+    if (leftovers.length > 0) podman(['rm', '-f', ...leftovers]);
+    expect(contexts()).toEqual([context]);
+    const gc = await runMino(['gc'], { env: xdg });
+    expect(gc.exitCode, gc.stderr).toBe(0);
+    expect(gc.stdout).toContain(`removed build directory ${join(builds, context!)} (its process ${child.pid} is gone)`);
+    expect(contexts()).toEqual([]);
   });
 });

@@ -130,6 +130,50 @@ for (const as of MODES) {
       expect(cold).toEqual(pooled);
     });
 
+    it('a SIGINT to mino (no terminal) reaches the command once, as SIGINT, warm and cold: a shell ends with 130', async () => {
+      const script = 'n=0; trap "n=\\$((n+1)); echo int\\$n" INT; echo ready; sleep 1; sleep 1; echo after=$n';
+      // Warm once (this test may run alone); each pooled run's refill brings the pool back to 1.
+      const warm = await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()]);
+      expect(warm.exitCode, warm.stderr).toBe(0);
+      const interrupt = async (extra: string[], command: string[]) => {
+        await waitForPool(sandbox, (s) => s.warm_total === 1);
+        const { spawn } = await import('node:child_process');
+        const { runMinoArgv } = await import('../../helpers/terminal.js');
+        const argv = runMinoArgv(sandbox, ['run', ...extra, ...flags(), '--', ...command]);
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('ready')) resolve();
+        }));
+        process.kill(as === 'rootless' && IS_ROOT ? minoPid(child.pid!) : child.pid!, 'SIGINT');
+        const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+        return { code, out };
+      };
+      // A shell killed by SIGINT: 130 (it was 143, a SIGTERM 5 s later, in a cold run).
+      const killed = ['sh', '-c', 'echo ready; exec sleep 300'];
+      expect(await interrupt([], killed)).toEqual({ code: 130, out: 'ready\n' });
+      expect(await interrupt(['--fresh'], killed)).toEqual({ code: 130, out: 'ready\n' });
+      // A command that handles SIGINT gets it exactly once and goes on.
+      const handled = ['sh', '-c', script];
+      expect(await interrupt([], handled)).toEqual({ code: 0, out: 'ready\nint1\nafter=1\n' });
+      expect(await interrupt(['--fresh'], handled)).toEqual({ code: 0, out: 'ready\nint1\nafter=1\n' });
+    });
+
+    it('Ctrl-C on a terminal reaches the command as SIGINT, warm and cold: a shell ends with 130', async () => {
+      const warm = await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()]);
+      expect(warm.exitCode, warm.stderr).toBe(0);
+      const onTty = async (extra: string[]): Promise<number> => {
+        await waitForPool(sandbox, (s) => s.warm_total === 1);
+        const t = onTerminal(sandbox, ['run', ...extra, ...flags(), '--', 'sh', '-c', 'echo ready; exec sleep 300']);
+        await eventually(() => t.output().includes('ready'), 'the command to start');
+        t.child.stdin.write('\x03');
+        return t.exited;
+      };
+      expect(await onTty([])).toBe(130);
+      expect(await onTty(['--fresh'])).toBe(130);
+    });
+
     it('on a terminal: the same terminal warm and cold, resizes reach the command, its exit code comes back', async () => {
       const warm = await sandbox.mino(['pool', 'warm', '-n', '1', ...flags()]);
       expect(warm.exitCode, warm.stderr).toBe(0);

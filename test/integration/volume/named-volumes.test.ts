@@ -94,7 +94,7 @@ for (const as of MODES) {
     it('rejects an unknown volume before any container starts, naming the existing ones', async () => {
       const name = `nov-${hex(6)}`;
       const r = await box.mino(['run', '-n', name, '-p', project, '--image', TEST_IMAGE, '--volume', 'no-such-volume:/d', '--', 'true']);
-      expect(r.exitCode).toBe(1);
+      expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain("Error: Volume 'no-such-volume' does not exist");
       expect(r.stderr).toContain(`Hint: Existing volumes:`);
       expect(r.stderr).toContain(slug);
@@ -129,7 +129,7 @@ for (const as of MODES) {
       const list = await box.mino(['volume', 'list', '-f', 'plain']);
       expect(list.stdout.split('\n')).not.toContain(slug);
       const gone = await box.mino(['volume', 'rm', slug]);
-      expect(gone.exitCode).toBe(1);
+      expect(gone.exitCode).toBe(2);
       expect(gone.stderr).toContain(`Volume '${slug}' does not exist`);
     });
   });

@@ -10,6 +10,7 @@ import {
 import { stateKeyFor, type SessionContext } from '../../../src/app/session-context.js';
 import { sweepSessions } from '../../../src/app/sweep-sessions.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
+import { MinoError } from '../../../src/common/errors.js';
 import { processIdentity } from '../../../src/common/process-identity.js';
 import { addWarmEntry } from '../../../src/sandbox/pool/pool-index.js';
 import { bumpCounters, readCounters } from '../../../src/sandbox/sandbox-counters.js';
@@ -72,7 +73,7 @@ describe('session lifecycle use cases on the fake runtime', () => {
       setup();
       const before = ctx.store.get(name);
       const err = await suspendSession(ctx, name).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(SessionStateError);
+      expect(err).toBeInstanceOf(MinoError);
       expect((err as SessionStateError).exitCode).toBe(2);
       expect((err as Error).message).toMatch(message);
       expect(changes()).toEqual([]);

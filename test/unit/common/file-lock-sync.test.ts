@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { SHORT_STALE_AFTER_MS as STALE_AFTER_MS, withFileLock } from '../../../src/common/file-lock.js';
+import { SHORT_STALE_AFTER_MS as STALE_AFTER_MS, UNREADABLE_STALE_AFTER_MS, withFileLock } from '../../../src/common/file-lock.js';
 
 let dir: string;
 let lock: string;
@@ -37,9 +37,9 @@ function timeoutError(fn: () => unknown): MinoError {
 }
 
 describe('withFileLock', () => {
-  it('holds the lock file (pid and nonce, 0600) while fn runs and deletes it after', () => {
+  it('holds the lock file (pid, start time and nonce, 0600) while fn runs and deletes it after', () => {
     const seen = withFileLock(lock, () => readFileSync(lock, 'utf8'));
-    expect(seen).toMatch(new RegExp(`^${process.pid} [0-9a-f-]{36}\\n$`));
+    expect(seen).toMatch(new RegExp(`^${process.pid}@\\d+ [0-9a-f-]{36}\\n$`));
     expect(existsSync(lock)).toBe(false);
   });
 
@@ -83,12 +83,21 @@ describe('withFileLock', () => {
     expect(existsSync(lock)).toBe(true);
   });
 
-  it('waits for a lock whose content is not written yet, but breaks it once it is old', () => {
+  it('waits for a fresh lock without a holder, but breaks it once it is a few seconds old', () => {
     writeFileSync(lock, '');
     timeoutError(() => withFileLock(lock, () => 'ran', { timeoutMs: 100 }));
-    const old = (Date.now() - STALE_AFTER_MS - 5000) / 1000;
+    const old = (Date.now() - UNREADABLE_STALE_AFTER_MS - 1000) / 1000;
     utimesSync(lock, old, old);
     expect(withFileLock(lock, () => 'ran', { timeoutMs: 1000 })).toBe('ran');
+  });
+
+  it('recovers the 0-byte lock a full disk or a crash left (no 60 s wait, no hand deletion)', () => {
+    // What mino stop left on a full disk: the lock created, its content never written.
+    writeFileSync(lock, '');
+    const old = (Date.now() - 5000) / 1000;
+    utimesSync(lock, old, old);
+    expect(withFileLock(lock, () => 'ran', { timeoutMs: 1000, what: "session 'x'" })).toBe('ran');
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('does not delete a lock that is no longer its own when releasing', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,8 +11,10 @@ import {
   releaseLock,
   removeIfHeldBy,
   tryAcquire,
+  UNREADABLE_STALE_AFTER_MS,
 } from '../../../src/common/file-lock.js';
 import { pidAlive } from '../../../src/common/pid-alive.js';
+import { processIdentity } from '../../../src/common/process-identity.js';
 
 /** A fresh directory per test, and the lock path inside it. */
 let dir = '';
@@ -65,20 +67,32 @@ describe('createExclusive / tryAcquire', () => {
     expect(readFileSync(lock, 'utf8')).toBe('hello\n');
   });
 
-  it('writes `<pid> <nonce>` and is exclusive', () => {
+  it('writes `<pid>@<start time> <nonce>` and is exclusive', () => {
     expect(tryAcquire(lock, A)).toBe(true);
-    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid} ${A}\n`);
+    expect(readFileSync(lock, 'utf8')).toBe(`${processIdentity()} ${A}\n`);
+    expect(processIdentity()).toMatch(new RegExp(`^${process.pid}@\\d+$`));
     expect(tryAcquire(lock, B)).toBe(false);
   });
 
   it('propagates errors other than EEXIST', () => {
     expect(() => createExclusive(join(dir, 'missing', 'x.lock'), '')).toThrow(/ENOENT/);
   });
+
+  it('never leaves its file or a temporary behind, even when the lock is taken', () => {
+    expect(createExclusive(lock, 'one\n')).toBe(true);
+    expect(createExclusive(lock, 'two\n')).toBe(false);
+    expect(readdirSync(dir)).toEqual(['x.lock']);
+  });
 });
 
 describe('readHolder', () => {
   it('is undefined when there is no lock', () => {
     expect(readHolder(lock)).toBeUndefined();
+  });
+
+  it('reads the process identity (PID and start time) of a lock', () => {
+    writeFileSync(lock, `4242@987 ${A}\n`);
+    expect(readHolder(lock)).toMatchObject({ pid: 4242, owner: '4242@987', id: A });
   });
 
   it('reads the PID, nonce and age of a well-formed lock', () => {
@@ -106,14 +120,25 @@ describe('readHolder', () => {
 
 describe('isStale', () => {
   it('is stale when the PID is gone, or when the file is older than the limit', () => {
-    expect(isStale({ pid: process.pid, id: A, ageMs: 10 }, 1000)).toBe(false);
-    expect(isStale({ pid: deadPid(), id: A, ageMs: 10 }, 1000)).toBe(true);
-    expect(isStale({ pid: process.pid, id: A, ageMs: 1001 }, 1000)).toBe(true);
+    const dead = deadPid();
+    expect(isStale({ pid: process.pid, owner: processIdentity(), id: A, ageMs: 10 }, 1000)).toBe(false);
+    expect(isStale({ pid: process.pid, owner: String(process.pid), id: A, ageMs: 10 }, 1000)).toBe(false);
+    expect(isStale({ pid: dead, owner: String(dead), id: A, ageMs: 10 }, 1000)).toBe(true);
+    expect(isStale({ pid: process.pid, owner: processIdentity(), id: A, ageMs: 1001 }, 1000)).toBe(true);
   });
 
-  it('judges a lock without a PID (being written) by age only', () => {
-    expect(isStale({ pid: undefined, id: '1-2', ageMs: 10 }, 1000)).toBe(false);
-    expect(isStale({ pid: undefined, id: '1-2', ageMs: 1001 }, 1000)).toBe(true);
+  it('is stale when its PID now belongs to another process (other start time)', () => {
+    const reused = `${process.pid}@1`;
+    expect(processIdentity()).not.toBe(reused);
+    expect(isStale({ pid: process.pid, owner: reused, id: A, ageMs: 10 }, 60_000)).toBe(true);
+    writeFileSync(lock, `${reused} ${A}\n`);
+    expect(isStale(readHolder(lock)!, 60_000)).toBe(true);
+  });
+
+  it(`judges a lock without a readable holder (empty, garbled) by its mtime: stale after ${UNREADABLE_STALE_AFTER_MS} ms`, () => {
+    expect(isStale({ pid: undefined, owner: undefined, id: '1-2', ageMs: 10 }, 60_000)).toBe(false);
+    expect(isStale({ pid: undefined, owner: undefined, id: '1-2', ageMs: UNREADABLE_STALE_AFTER_MS + 1 }, 60_000)).toBe(true);
+    expect(isStale({ pid: undefined, owner: undefined, id: '1-2', ageMs: 1001 }, 1000)).toBe(true);
   });
 });
 
@@ -135,7 +160,7 @@ describe('removeIfHeldBy / releaseLock', () => {
     rmSync(lock);
     expect(tryAcquire(lock, B)).toBe(true);
     expect(removeIfHeldBy(lock, stale.id)).toBe(false);
-    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid} ${B}\n`);
+    expect(readFileSync(lock, 'utf8')).toBe(`${processIdentity()} ${B}\n`);
   });
 
   it('leaves an empty lock alone once it was rewritten (inode/mtime id changed)', () => {

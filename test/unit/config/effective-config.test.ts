@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { configKeys, findKey } from '../../../src/config/config-keys.js';
+import { GLOBAL_ONLY_KEYS, configKeys, findKey } from '../../../src/config/config-keys.js';
 import { resolveConfig } from '../../../src/config/effective-config.js';
 import { globalConfigPath } from '../../../src/config/discover-config.js';
 import { mergeConfig } from '../../../src/config/merge-config.js';
+import { sweepSettingsOf } from '../../../src/app/session-settings.js';
 
 describe('merging global and project config', () => {
   it('merges tables key by key and replaces arrays and scalars whole', () => {
@@ -50,5 +51,24 @@ describe('merging global and project config', () => {
     expect(globalConfigPath('/x/c.toml', { MINO_CONFIG: '/y.toml' })).toEqual({ path: '/x/c.toml', explicit: true });
     expect(globalConfigPath(undefined, { MINO_CONFIG: '/y.toml' })).toEqual({ path: '/y.toml', explicit: true });
     expect(globalConfigPath(undefined, { XDG_CONFIG_HOME: '/xdg' })).toEqual({ path: '/xdg/mino/config.toml', explicit: false });
+  });
+});
+
+describe('global-only keys ([session] timeouts)', () => {
+  it("leaves a project's [session] timeouts out of the merge and reports them as ignored", () => {
+    const r = resolveConfig({ session: { detach_timeout_secs: 900 } }, { session: { idle_timeout_secs: 60, detach_timeout_secs: 5, shell: '/bin/bash' } });
+    expect(r.config.session).toMatchObject({ idle_timeout_secs: 300, detach_timeout_secs: 900, shell: '/bin/bash' });
+    expect(r.sources['session.idle_timeout_secs']).toBe('default');
+    expect(r.sources['session.detach_timeout_secs']).toBe('global');
+    expect(r.sources['session.shell']).toBe('local');
+    expect(r.ignored).toEqual({ 'session.idle_timeout_secs': 60, 'session.detach_timeout_secs': 5 });
+  });
+
+  it('matches what the sweep applies: the global file only', () => {
+    expect(GLOBAL_ONLY_KEYS).toEqual(['session.idle_timeout_secs', 'session.detach_timeout_secs', 'session.suspend_timeout_secs', 'session.auto_cleanup_hours']);
+    const local = { session: { idle_timeout_secs: 60 } };
+    const eff = resolveConfig({}, local);
+    expect(sweepSettingsOf(eff.config)).toEqual(sweepSettingsOf(resolveConfig({}, undefined).config));
+    expect(local).toEqual({ session: { idle_timeout_secs: 60 } }); // the caller's table is not changed
   });
 });

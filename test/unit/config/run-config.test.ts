@@ -3,8 +3,8 @@ import { resolveConfig, type EffectiveConfig } from '../../../src/config/effecti
 import { runConfigOf } from '../../../src/config/run-config.js';
 
 function effective(global: Record<string, unknown>, local: Record<string, unknown> | undefined, layers?: string): EffectiveConfig {
-  const { config, sources } = resolveConfig(global, local);
-  return { config, sources, globalPath: '/g', trust: { localStatus: 'trusted', layersStatus: 'absent', sensitive: [], ...(layers ? { projectLayersDir: layers } : {}) } };
+  const { config, sources, ignored } = resolveConfig(global, local);
+  return { config, sources, ignored, globalPath: '/g', trust: { localStatus: 'trusted', layersStatus: 'absent', sensitive: [], ...(layers ? { projectLayersDir: layers } : {}) } };
 }
 
 describe('config values for mino run', () => {

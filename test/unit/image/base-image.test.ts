@@ -86,7 +86,7 @@ describe('buildBaseImage', () => {
     // The scratch directory, sub-uid files and all, is removed inside the namespace afterwards.
     expect(unshared[2]?.slice(0, 3)).toEqual(['rm', '-rf', '--']);
     const [[rootfs, parentTag, importOptions]] = runtime.callsTo('importImage') as [[string, string, Record<string, unknown>]];
-    expect(rootfs).toMatch(/\/builds\/[0-9a-f-]+\/rootfs$/);
+    expect(rootfs).toMatch(/\/builds\/\d+\.\d+\.[0-9a-f-]+\/rootfs$/);
     expect(parentTag).toBe(debootstrapTag(MIRROR));
     expect(importOptions).toMatchObject({ inUserNamespace: true, numericOwner: true, exclude: ['./dev/*'] });
     expect(readdirSync(join(data, 'builds'))).toEqual([]);

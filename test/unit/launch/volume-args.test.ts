@@ -71,6 +71,7 @@ describe('assembleMounts', () => {
     expect(err).toBeInstanceOf(MinoError);
     expect(err.message).toBe('Two mounts use the container path /data: /a (--volume) and /b (config container.volumes)');
     expect(err.hint).toContain('mounted once');
+    expect(err.exitCode).toBe(2);
   });
 
   it('refuses a volume over the project workdir', () => {
