@@ -5,17 +5,21 @@ import { writeFileAtomic } from '../common/atomic-write.js';
 
 /**
  * The session's private copy of Claude Code's `.claude/settings.local.json` (see PRIVATE_RULE in
- * protect/protect-rules.ts): one per project in mino's state directory, seeded from the host's
+ * protect/protect-rules.ts): one per project in mino's data directory, seeded from the host's
  * file the first time, mounted read-write over it in every session of the project, never written
  * back.
  */
 
 const MAX_SEED_BYTES = 1024 * 1024;
 
-/** Where the private copy of `projectDir` lives. */
-export function privateSettingsPath(stateDir: string, projectDir: string): string {
+/**
+ * Where the private copy of `projectDir` lives under `dataDir` (mino's data directory: the files
+ * sessions mount stay apart from the state directory, whose filling up must not stop a session
+ * from starting).
+ */
+export function privateSettingsPath(dataDir: string, projectDir: string): string {
   const key = createHash('sha256').update(projectDir).digest('hex').slice(0, 24);
-  return join(stateDir, 'protect', 'private', key, 'settings.local.json');
+  return join(dataDir, 'protect', 'private', key, 'settings.local.json');
 }
 
 /** The host file's content when it is a regular file of at most 1 MiB (never a link, FIFO or device). */
@@ -50,9 +54,9 @@ export function seedPrivateCopy(path: string, hostFile: string, owner: { uid: nu
   chownSync(path, owner.uid, owner.gid);
 }
 
-/** Where the git excludes file of the stand-ins lives (one per state directory). */
-export function gitExcludePath(stateDir: string): string {
-  return join(stateDir, 'protect', 'git-exclude');
+/** Where the git excludes file of the stand-ins lives (one per data directory). */
+export function gitExcludePath(dataDir: string): string {
+  return join(dataDir, 'protect', 'git-exclude');
 }
 
 /** Writes the git excludes file when its content differs (readable by every session's user). */

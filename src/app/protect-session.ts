@@ -6,7 +6,7 @@ import { discoverProtected, rwVolumeDirs } from './protect-discovery.js';
 import { gitExcludePath, privateSettingsPath, seedPrivateCopy, writeGitExclude } from './protect-private.js';
 import { createStubs, joinStubs, releaseStubs } from './protect-stubs.js';
 import type { RunRequest } from './run-request.js';
-import type { SessionContext } from './session-context.js';
+import { dataDirOf, type SessionContext } from './session-context.js';
 
 /**
  * The protected paths of one `mino run`, around the pure plan: what the host has (before the
@@ -40,8 +40,8 @@ export async function discoverForRun(ctx: SessionContext, req: RunRequest, pid: 
   const rules = protectRules(req);
   const facts = discoverProtected(req.projectDir, {
     worktreeRules: rules.worktree,
-    privateSettings: privateSettingsPath(ctx.stateDir, req.projectDir),
-    gitExclude: gitExcludePath(ctx.stateDir),
+    privateSettings: privateSettingsPath(dataDirOf(ctx), req.projectDir),
+    gitExclude: gitExcludePath(dataDirOf(ctx)),
     volumeDirs: rwVolumeDirs(mounts),
   });
   return { facts, rules };
@@ -52,8 +52,8 @@ export function materialiseProtection(ctx: SessionContext, plan: RunPlan, rules:
   const st = statSync(plan.projectDir);
   const owner = { uid: st.uid, gid: st.gid };
   const privateEntry = plan.protection.entries.find((e) => e.state === 'private');
-  if (privateEntry) seedPrivateCopy(privateSettingsPath(ctx.stateDir, plan.projectDir), privateEntry.hostPath, owner);
-  if (plan.protection.mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)) writeGitExclude(gitExcludePath(ctx.stateDir), gitExcludeText(rules.worktree));
+  if (privateEntry) seedPrivateCopy(privateSettingsPath(dataDirOf(ctx), plan.projectDir), privateEntry.hostPath, owner);
+  if (plan.protection.mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)) writeGitExclude(gitExcludePath(dataDirOf(ctx)), gitExcludeText(rules.worktree));
   createStubs(ctx.stateDir, plan.projectDir, plan.protection.stubs, pid, owner);
 }
 

@@ -25,6 +25,17 @@ export interface SessionContext {
   egressBase?: string;
   /** Where session env files live (credentials/session-env-store.ts); default `<stateDir>/session-env`. */
   sessionEnvDir?: string;
+  /**
+   * mino's data directory (XDG_DATA_HOME), for files sessions mount: the protected paths' private
+   * copies live apart from the state directory, so a full state directory never stops a session
+   * from starting. Default (contexts built by hand, tests): `<stateDir>/data`.
+   */
+  dataDir?: string;
+}
+
+/** The data directory of a context (see {@link SessionContext.dataDir}). */
+export function dataDirOf(ctx: SessionContext): string {
+  return ctx.dataDir ?? join(ctx.stateDir, 'data');
 }
 
 /** The session env files of a context. */
@@ -44,7 +55,7 @@ export function egressBaseOf(ctx: SessionContext): string {
 
 /** Builds the context from the environment's XDG directories. */
 export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv = process.env, userRuntime?: ContainerRuntime): SessionContext {
-  const { stateDir } = minoPaths(env);
+  const { stateDir, dataDir } = minoPaths(env);
   const stateKey = stateKeyFor(stateDir);
   return {
     ...(userRuntime && userRuntime !== runtime ? { userRuntime } : {}),
@@ -53,6 +64,7 @@ export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv
     store: new SessionStore(stateDir),
     audit: new AuditLog(stateDir, env.MINO_AUDIT_LOG !== '0', (err) => log.warn('audit log write failed', { error: String(err) })),
     stateDir,
+    dataDir,
     stateKey,
     sessionEnvDir: sessionEnvDir(stateDir, stateKey, env, process.getuid?.()),
   };

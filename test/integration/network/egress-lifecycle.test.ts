@@ -225,7 +225,11 @@ describe('egress: where it is refused or shown', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^# network: allowlist through mino's egress proxy/);
     expect(lines[1]).toBe('# allow: b.example:443 [2001:db8::1]:22');
-    expect(lines[2]).toMatch(/^podman --hooks-dir .* run .* --network none .* -e HTTPS_PROXY=http:\/\/127\.0\.0\.1:3128 /);
+    // The protected paths come between the policy and the podman command.
+    const command = lines.findIndex((l) => l.startsWith('podman '));
+    expect(lines[2]).toMatch(/^# protected: /);
+    expect(lines.slice(2, command).every((l) => /^# (not )?protected/.test(l))).toBe(true);
+    expect(lines[command]).toMatch(/^podman --hooks-dir .* run .* --network none .* -e HTTPS_PROXY=http:\/\/127\.0\.0\.1:3128 /);
   });
 
   it.skipIf(!IS_ROOT)('routes ssh through the proxy in mino images (rootful, mino-base)', async () => {
