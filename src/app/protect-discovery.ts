@@ -202,12 +202,7 @@ function addTree(root: Building, tree: string, rules: readonly ProtectRule[], ne
   const git = found(join(root.hostDir, gitPath));
   if (git === 'file' || git === 'symlink') add(root, gitPath, { kind: 'file' });
   if (git !== 'dir') return;
-  const gitdirs = [gitPath];
-  // Submodules' git directories, nested: .git/modules/a/modules/b.
-  for (let i = 0; i < gitdirs.length && i < 64; i++) {
-    const modules = `${gitdirs[i] ?? ''}/modules`;
-    for (const d of listDir(join(root.hostDir, modules))) if (d.isDirectory()) gitdirs.push(`${modules}/${d.name}`);
-  }
+  const gitdirs = submoduleGitdirs(root.hostDir, gitPath);
   for (const gd of gitdirs) for (const r of GITDIR_RULES) add(root, `${gd}/${r.path}`, r);
   for (const d of listDir(join(root.hostDir, gitPath, 'worktrees'))) {
     if (d.isDirectory()) for (const r of LINKED_GITDIR_RULES) add(root, `${gitPath}/worktrees/${d.name}/${r.path}`, r);
@@ -215,6 +210,35 @@ function addTree(root: Building, tree: string, rules: readonly ProtectRule[], ne
   const config = readSmall(join(root.hostDir, gitPath, 'config'));
   const hooks = config === undefined ? undefined : hooksPathIn(config, join(root.hostDir, tree));
   if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
+}
+
+/** Names a git directory holds (any one marks a submodule's git directory, even a partial one). */
+const GITDIR_MARKS = ['HEAD', 'config', 'hooks', 'objects', 'refs'];
+
+/**
+ * The git directory `gitPath` and its submodules' git directories, nested (.git/modules/a/modules/b).
+ * A submodule's name may hold slashes (`git submodule add URL libs/foo` names it `libs/foo`, git
+ * directory `.git/modules/libs/foo`): a folder under `modules/` without git's own entries is
+ * searched further down. Bounded: 64 git directories, 256 folders looked at.
+ */
+function submoduleGitdirs(hostDir: string, gitPath: string): string[] {
+  const gitdirs = [gitPath];
+  let looked = 0;
+  for (let i = 0; i < gitdirs.length && gitdirs.length < 64; i++) {
+    const pending = [`${gitdirs[i] ?? ''}/modules`];
+    while (pending.length > 0 && looked < 256 && gitdirs.length < 64) {
+      const dir = pending.shift() ?? '';
+      for (const d of listDir(join(hostDir, dir))) {
+        if (!d.isDirectory()) continue;
+        looked++;
+        const child = `${dir}/${d.name}`;
+        const names = new Set(listDir(join(hostDir, child)).map((e) => e.name));
+        if (GITDIR_MARKS.some((m) => names.has(m))) gitdirs.push(child);
+        else pending.push(child);
+      }
+    }
+  }
+  return gitdirs;
 }
 
 function finish(root: Building): ProtectRoot {

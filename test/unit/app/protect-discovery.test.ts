@@ -64,6 +64,20 @@ describe('protected path discovery', () => {
     expect(root?.ancestors.sub).toBe('dir');
   });
 
+  it('finds the git directory of a submodule whose name holds a slash (.git/modules/libs/foo)', () => {
+    mkdirSync(join(dir, '.git/modules/libs/foo/hooks'), { recursive: true });
+    writeFileSync(join(dir, '.git/modules/libs/foo/HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(join(dir, '.git/modules/libs/foo/config'), '[core]\n');
+    mkdirSync(join(dir, '.git/modules/libs/foo/modules/deep/x/hooks'), { recursive: true });
+    const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES });
+    const byPath = new Map(facts.roots[0]?.candidates.map((c) => [c.path, c]));
+    expect(byPath.get('.git/modules/libs/foo/hooks')?.found).toBe('dir');
+    expect(byPath.get('.git/modules/libs/foo/config')?.found).toBe('file');
+    expect(byPath.get('.git/modules/libs/foo/modules/deep/x/hooks')?.found).toBe('dir');
+    // The folder between is no git directory: no stand-ins there.
+    expect(byPath.has('.git/modules/libs/hooks')).toBe(false);
+  });
+
   it('adds read-write volume directories as roots without stubs', () => {
     const vol = join(dir, 'vol');
     mkdirSync(join(vol, '.vscode'), { recursive: true });
