@@ -1,5 +1,5 @@
 import { accessSync, lstatSync, openSync, readSync, closeSync, readdirSync, constants, type Dirent } from 'node:fs';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Found, ProtectCandidate, ProtectFacts, ProtectRoot } from '../protect/protect-plan.js';
 import { GITDIR_RULES, LINKED_GITDIR_RULES, PRIVATE_RULE, type ProtectRule } from '../protect/protect-rules.js';
 
@@ -63,27 +63,59 @@ function readSmall(path: string): string | undefined {
 }
 
 /**
+ * The values of `key` in `section` (lower case; `includeif` matches `[includeIf "…"]`) of a git
+ * config text, in order. A key may follow its section header on the same line (`[core] hooksPath = x`).
+ */
+export function gitConfigValues(configText: string, section: string, key: string): string[] {
+  let current = '';
+  const values: string[] = [];
+  for (const raw of configText.split('\n')) {
+    let line = raw.trim();
+    const head = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"(?:[^"\\]|\\.)*")?\s*\]/.exec(line);
+    if (head) {
+      current = (head[1] ?? '').toLowerCase();
+      line = line.slice(head[0].length).trim();
+    }
+    const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*=\s*(.*)$/.exec(line);
+    if (current === section && kv && (kv[1] ?? '').toLowerCase() === key) {
+      values.push((kv[2] ?? '').replace(/\s+[#;].*$/, '').trim().replace(/^"(.*)"$/, '$1'));
+    }
+  }
+  return values;
+}
+
+/** `value` (absolute, or relative to `base`) as a path relative to `dir` when inside it (not `dir` itself). */
+function inside(value: string, base: string, dir: string): string | undefined {
+  if (value === '' || value.startsWith('~')) return undefined;
+  const rel = relative(dir, isAbsolute(value) ? value : join(base, value));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  return rel.split(sep).join('/');
+}
+
+/**
  * `core.hooksPath` of a git config text when it names a directory inside the working tree
  * (`.husky`, `.githooks`): relative to the tree, or undefined.
  */
 export function hooksPathIn(configText: string, worktreeDir: string): string | undefined {
-  let section = '';
-  let value: string | undefined;
-  for (const raw of configText.split('\n')) {
-    const line = raw.trim();
-    const head = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
-    if (head) {
-      section = (head[1] ?? '').toLowerCase();
-      continue;
+  const value = gitConfigValues(configText, 'core', 'hookspath').at(-1);
+  return value === undefined ? undefined : inside(value, worktreeDir, worktreeDir);
+}
+
+/**
+ * The files a git config text includes (`[include] path`, `[includeIf "…"] path`) that lie inside
+ * `rootDir`, relative to it: git on the host obeys what they say (a shared `../.gitconfig` in the
+ * project is a common way to share settings), so they are protected like the config itself.
+ * Relative include paths are relative to the config file's folder `configDir`.
+ */
+export function includePathsIn(configText: string, configDir: string, rootDir: string): string[] {
+  const out: string[] = [];
+  for (const section of ['include', 'includeif']) {
+    for (const value of gitConfigValues(configText, section, 'path')) {
+      const rel = inside(value, configDir, rootDir);
+      if (rel !== undefined) out.push(rel);
     }
-    const kv = /^hookspath\s*=\s*(.*)$/i.exec(line);
-    if (section === 'core' && kv) value = (kv[1] ?? '').replace(/^"(.*)"$/, '$1').replace(/\s+[#;].*$/, '').trim();
   }
-  if (value === undefined || value === '' || value.startsWith('~')) return undefined;
-  const abs = isAbsolute(value) ? value : join(worktreeDir, value);
-  const rel = relative(worktreeDir, abs);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
-  return rel.split(sep).join('/');
+  return out;
 }
 
 /** Nested working trees (a `.git` directory or file) below `root`, relative, bounded by `limits`. */
@@ -210,6 +242,18 @@ function addTree(root: Building, tree: string, rules: readonly ProtectRule[], ne
   const config = readSmall(join(root.hostDir, gitPath, 'config'));
   const hooks = config === undefined ? undefined : hooksPathIn(config, join(root.hostDir, tree));
   if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
+  // Files the git directories' configs include from inside the root (and what those include).
+  const configs = gitdirs.flatMap((gd) => [`${gd}/config`, `${gd}/config.worktree`]);
+  for (let i = 0; i < configs.length && i < 64; i++) {
+    const path = configs[i] ?? '';
+    const text = readSmall(join(root.hostDir, path));
+    if (text === undefined) continue;
+    for (const inc of includePathsIn(text, dirname(join(root.hostDir, path)), root.hostDir)) {
+      if (configs.includes(inc)) continue;
+      add(root, inc, { kind: 'file', stub: '' });
+      configs.push(inc);
+    }
+  }
 }
 
 /** Names a git directory holds (any one marks a submodule's git directory, even a partial one). */

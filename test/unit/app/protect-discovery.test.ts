@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { discoverProtected, findNestedRepos, hooksPathIn } from '../../../src/app/protect-discovery.js';
+import { discoverProtected, findNestedRepos, hooksPathIn, includePathsIn } from '../../../src/app/protect-discovery.js';
 import { WORKTREE_RULES } from '../../../src/protect/protect-rules.js';
 
 describe('protected path discovery', () => {
@@ -21,6 +21,26 @@ describe('protected path discovery', () => {
     expect(hooksPathIn('[core]\n\thooksPath = /etc/hooks\n', '/p')).toBeUndefined();
     expect(hooksPathIn('[alias]\n\thooksPath = .x\n', '/p')).toBeUndefined();
     expect(hooksPathIn('[core]\n\tbare = false\n', '/p')).toBeUndefined();
+  });
+
+  it('reads a key on the same line as its section header', () => {
+    expect(hooksPathIn('[core] hooksPath = .githooks\n', '/p')).toBe('.githooks');
+  });
+
+  it('reads the include paths of a git config that lie inside the root', () => {
+    const text = '[include]\n\tpath = ../.gitconfig\n[includeIf "gitdir:/p/"]\n\tpath = /p/conf/extra\n[include] path = ~/.gitconfig-mine\n[include]\n\tpath = /etc/gitconfig\n';
+    expect(includePathsIn(text, '/p/.git', '/p')).toEqual(['.gitconfig', 'conf/extra']);
+  });
+
+  it('protects the files the git config includes from inside the project, absent ones with a stand-in', () => {
+    mkdirSync(join(dir, '.git'), { recursive: true });
+    writeFileSync(join(dir, '.git/config'), '[include]\n\tpath = ../.gitconfig\n\tpath = ../absent.gitconfig\n');
+    writeFileSync(join(dir, '.gitconfig'), '[include]\n\tpath = more/inner.gitconfig\n');
+    const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES });
+    const byPath = new Map(facts.roots[0]?.candidates.map((c) => [c.path, c]));
+    expect(byPath.get('.gitconfig')).toMatchObject({ found: 'file', rule: { kind: 'file' } });
+    expect(byPath.get('absent.gitconfig')).toMatchObject({ found: 'absent', rule: { kind: 'file', stub: '' } });
+    expect(byPath.get('more/inner.gitconfig')).toMatchObject({ found: 'absent', rule: { kind: 'file', stub: '' } });
   });
 
   it('finds nested repositories and worktrees, skipping dependency trees, within its bounds', () => {
