@@ -167,7 +167,8 @@ export interface DiscoverOptions {
 /**
  * What the host has at every protected path of the project (root, nested repositories, git
  * directories with their submodules' and linked worktrees' git directories, a `core.hooksPath`
- * inside the tree) and of each read-write volume directory (its root and `.git` only).
+ * inside the tree) and of each read-write volume directory (its root, the repositories in it, the
+ * project when the volume holds it).
  */
 export function discoverProtected(projectDir: string, options: DiscoverOptions): ProtectFacts {
   const notes: string[] = [];
@@ -184,6 +185,12 @@ export function discoverProtected(projectDir: string, options: DiscoverOptions):
     if (dir === projectDir || found(dir) !== 'dir') continue;
     const root = newRoot(dir, false);
     addTree(root, '', options.worktreeRules, false);
+    // The project itself when the volume holds it (-v ~/code:/code for ~/code/app), and every repository in it.
+    const held = inside(projectDir, dir, dir);
+    if (held !== undefined) addTree(root, held, options.worktreeRules, true);
+    const inVolume = findNestedRepos(dir, options.limits ?? DEFAULT_SCAN_LIMITS);
+    if (inVolume.truncated) notes.push(`The search for git repositories in the volume ${dir} stopped early (too many files or levels): repositories deeper inside are not protected`);
+    for (const repo of inVolume.repos) addTree(root, repo, options.worktreeRules, true);
     roots.push(finish(root));
   }
   return { roots, ...(options.gitExclude === undefined ? {} : { gitExclude: options.gitExclude }), ...(notes.length > 0 ? { notes } : {}) };
@@ -230,6 +237,8 @@ function add(root: Building, path: string, rule: Pick<ProtectRule, 'kind' | 'stu
 function addTree(root: Building, tree: string, rules: readonly ProtectRule[], nested: boolean): void {
   const at = (p: string): string => (tree === '' ? p : `${tree}/${p}`);
   for (const r of rules) add(root, at(r.path), nested && r.kind === 'file' ? { kind: r.kind } : r);
+  // Claude Code's local settings of a nested tree or a volume: read-only where they exist (the project's own are private).
+  add(root, at(PRIVATE_RULE.path), { kind: 'file' });
   const gitPath = at('.git');
   const git = found(join(root.hostDir, gitPath));
   if (git === 'file' || git === 'symlink') add(root, gitPath, { kind: 'file' });

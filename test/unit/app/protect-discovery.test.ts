@@ -107,6 +107,27 @@ describe('protected path discovery', () => {
     expect(facts.roots[1]?.candidates.find((c) => c.path === '.vscode')?.found).toBe('dir');
   });
 
+  it('protects the repositories in a read-write volume, the project when the volume holds it, and Claude Code local settings of nested trees', () => {
+    const vol = join(dir, 'code');
+    mkdirSync(join(vol, 'app/.git/hooks'), { recursive: true });
+    writeFileSync(join(vol, 'app/.git/config'), '[core]\n');
+    mkdirSync(join(vol, 'other/.git/hooks'), { recursive: true });
+    mkdirSync(join(vol, 'other/.claude'), { recursive: true });
+    writeFileSync(join(vol, 'other/.claude/settings.local.json'), '{}\n');
+    mkdirSync(join(vol, 'app/inner/.claude'), { recursive: true });
+    mkdirSync(join(vol, 'app/inner/.git'), { recursive: true });
+    writeFileSync(join(vol, 'app/inner/.claude/settings.local.json'), '{}\n');
+    const facts = discoverProtected(join(vol, 'app'), { worktreeRules: WORKTREE_RULES, volumeDirs: [vol] });
+    const inProject = new Map(facts.roots[0]?.candidates.map((c) => [c.path, c]));
+    expect(inProject.get('inner/.claude/settings.local.json')).toMatchObject({ found: 'file', rule: { kind: 'file' } });
+    const inVolume = new Map(facts.roots[1]?.candidates.map((c) => [c.path, c]));
+    expect(inVolume.get('app/.git/hooks')?.found).toBe('dir');
+    expect(inVolume.get('app/.git/config')?.found).toBe('file');
+    expect(inVolume.get('app/.envrc')?.found).toBe('absent');
+    expect(inVolume.get('other/.git/hooks')?.found).toBe('dir');
+    expect(inVolume.get('other/.claude/settings.local.json')?.found).toBe('file');
+  });
+
   it.runIf((process.getuid?.() ?? 0) !== 0)('plans no stand-in where it could not create one (a project the user cannot write)', () => {
     mkdirSync(join(dir, 'ro'), { mode: 0o555 });
     const facts = discoverProtected(join(dir, 'ro'), { worktreeRules: WORKTREE_RULES });
