@@ -187,10 +187,15 @@ export function discoverProtected(projectDir: string, options: DiscoverOptions):
     addTree(root, '', options.worktreeRules, false);
     // The project itself when the volume holds it (-v ~/code:/code for ~/code/app), and every repository in it.
     const held = inside(projectDir, dir, dir);
-    if (held !== undefined) addTree(root, held, options.worktreeRules, true);
+    if (held !== undefined) {
+      // The project's own paths, with the project's stand-ins (the same files, made once).
+      add(root, `${held}/${PRIVATE_RULE.path}`, PRIVATE_RULE);
+      addTree(root, held, options.worktreeRules, false);
+    }
     const inVolume = findNestedRepos(dir, options.limits ?? DEFAULT_SCAN_LIMITS);
     if (inVolume.truncated) notes.push(`The search for git repositories in the volume ${dir} stopped early (too many files or levels): repositories deeper inside are not protected`);
     for (const repo of inVolume.repos) addTree(root, repo, options.worktreeRules, true);
+    if (held !== undefined) for (const c of root.candidates) if (c.path.startsWith(`${held}/`)) c.mayStub = true;
     roots.push(finish(root));
   }
   return { roots, ...(options.gitExclude === undefined ? {} : { gitExclude: options.gitExclude }), ...(notes.length > 0 ? { notes } : {}) };

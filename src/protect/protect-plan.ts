@@ -32,6 +32,11 @@ export interface ProtectCandidate {
    * agent writes its private copy, the host's file never changes (`.claude/settings.local.json`).
    */
   privateSource?: string;
+  /**
+   * The path's stand-in is made even in a root without stand-ins: it is the project's own path
+   * seen through a volume that holds the project (the project's plan creates the same stand-in).
+   */
+  mayStub?: boolean;
 }
 
 /** A read-write mount source (the project, a `--volume` directory) and its protected paths. */
@@ -145,7 +150,7 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
         continue;
       }
       if (c.found === 'absent') {
-        if (c.rule.stub === undefined || !root.stubs) {
+        if (c.rule.stub === undefined || (!root.stubs && c.mayStub !== true)) {
           plan.entries.push({ hostPath, containerPath, state: 'absent' });
           continue;
         }

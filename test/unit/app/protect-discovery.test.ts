@@ -123,7 +123,10 @@ describe('protected path discovery', () => {
     const inVolume = new Map(facts.roots[1]?.candidates.map((c) => [c.path, c]));
     expect(inVolume.get('app/.git/hooks')?.found).toBe('dir');
     expect(inVolume.get('app/.git/config')?.found).toBe('file');
-    expect(inVolume.get('app/.envrc')?.found).toBe('absent');
+    // The project's stand-ins are made by the project's plan; through the volume they are protected too.
+    expect(inVolume.get('app/.envrc')).toMatchObject({ found: 'absent', rule: { stub: '' }, mayStub: true });
+    expect(inVolume.get('app/.claude/settings.local.json')).toMatchObject({ found: 'absent', rule: { stub: '{}\n' }, mayStub: true });
+    expect(inVolume.get('other/.envrc')?.mayStub).toBeUndefined();
     expect(inVolume.get('other/.git/hooks')?.found).toBe('dir');
     expect(inVolume.get('other/.claude/settings.local.json')?.found).toBe('file');
   });
