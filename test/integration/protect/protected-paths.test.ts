@@ -94,7 +94,7 @@ function spawnMino(s: Sandbox, args: string[]): { child: ReturnType<typeof spawn
 
 const STUBS = [
   '.mcp.json', '.claude', '.idea', '.devcontainer', '.gitmodules', '.husky', '.git/commondir', '.git/config.worktree', '.git/worktrees/wt/config.worktree',
-  'libs/inner/.vscode', 'libs/inner/.git/commondir',
+  '.git/worktrees/wt/locked', 'libs/inner/.vscode', 'libs/inner/.git/commondir',
 ];
 
 for (const as of MODES) {

@@ -74,6 +74,8 @@ describe('protected path discovery', () => {
     expect(byPath.get('.git/modules/sub/hooks')?.found).toBe('dir');
     expect(byPath.get('.git/modules/sub/config')?.found).toBe('absent');
     expect(byPath.get('.git/worktrees/w1/commondir')?.found).toBe('file');
+    // Locked for the session: git worktree prune (and git gc) inside would delete the host worktree's HEAD and index.
+    expect(byPath.get('.git/worktrees/w1/locked')).toMatchObject({ found: 'absent', rule: { kind: 'file', stub: expect.stringContaining('mino') } });
     expect(byPath.get('.husky')).toMatchObject({ found: 'absent', rule: { kind: 'dir', stub: '' } });
     expect(byPath.get('sub/.git')).toMatchObject({ found: 'file' });
     // Nested trees: directories stubbed, files not (they would show as untracked files).
