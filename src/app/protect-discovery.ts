@@ -247,6 +247,18 @@ function addTree(root: Building, tree: string, rules: readonly ProtectRule[], ne
   const gitPath = at('.git');
   const git = found(join(root.hostDir, gitPath));
   if (git === 'file' || git === 'symlink') add(root, gitPath, { kind: 'file' });
+  if (git === 'file') {
+    // A submodule or linked worktree: its core.hooksPath (in the git directory the file names) counts too.
+    const link = /^gitdir:\s*(.+?)\s*$/m.exec(readSmall(join(root.hostDir, gitPath)) ?? '')?.[1];
+    const treeDir = join(root.hostDir, tree);
+    const gitdir = link === undefined ? undefined : inside(link, treeDir, root.hostDir);
+    // A linked worktree's settings live in the common git directory (its commondir file).
+    const common = gitdir === undefined ? undefined : readSmall(join(root.hostDir, gitdir, 'commondir'))?.trim();
+    const configDir = common === undefined || gitdir === undefined ? gitdir : inside(common, join(root.hostDir, gitdir), root.hostDir) ?? gitdir;
+    const config = configDir === undefined ? undefined : readSmall(join(root.hostDir, configDir, 'config'));
+    const hooks = config === undefined ? undefined : hooksPathIn(config, treeDir);
+    if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
+  }
   if (git !== 'dir') return;
   const gitdirs = submoduleGitdirs(root.hostDir, gitPath);
   for (const gd of gitdirs) for (const r of GITDIR_RULES) add(root, `${gd}/${r.path}`, r);

@@ -100,6 +100,25 @@ describe('protected path discovery', () => {
     expect(byPath.has('.git/modules/libs/hooks')).toBe(false);
   });
 
+  it("protects a submodule's core.hooksPath inside its tree (read from the git directory its .git file names)", () => {
+    mkdirSync(join(dir, '.git/modules/sub/hooks'), { recursive: true });
+    writeFileSync(join(dir, '.git/modules/sub/config'), '[core]\n\thooksPath = .husky\n');
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub/.git'), 'gitdir: ../.git/modules/sub\n');
+    const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES });
+    expect(facts.roots[0]?.candidates.find((c) => c.path === 'sub/.husky')).toMatchObject({ found: 'absent', rule: { kind: 'dir', stub: '' } });
+  });
+
+  it("protects the repository's core.hooksPath in a linked worktree inside the project (git runs it from there for commits in the worktree)", () => {
+    mkdirSync(join(dir, '.git/worktrees/wt'), { recursive: true });
+    writeFileSync(join(dir, '.git/config'), '[core]\n\thooksPath = .husky\n');
+    writeFileSync(join(dir, '.git/worktrees/wt/commondir'), '../..\n');
+    mkdirSync(join(dir, 'wt'));
+    writeFileSync(join(dir, 'wt/.git'), `gitdir: ${join(dir, '.git/worktrees/wt')}\n`);
+    const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES });
+    expect(facts.roots[0]?.candidates.find((c) => c.path === 'wt/.husky')).toMatchObject({ found: 'absent', rule: { kind: 'dir', stub: '' } });
+  });
+
   it('adds read-write volume directories as roots without stubs', () => {
     const vol = join(dir, 'vol');
     mkdirSync(join(vol, '.vscode'), { recursive: true });
