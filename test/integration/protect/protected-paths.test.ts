@@ -99,7 +99,7 @@ function spawnMino(s: Sandbox, args: string[]): { child: ReturnType<typeof spawn
 
 const STUBS = [
   '.mcp.json', '.claude', '.idea', '.devcontainer', '.gitmodules', '.husky', '.git/commondir', '.git/config.worktree', '.git/worktrees/wt/config.worktree',
-  '.git/worktrees/wt/locked', 'libs/inner/.vscode', 'libs/inner/.git/commondir', '.git/modules/libs/sub/commondir',
+  '.git/worktrees/wt/locked', 'libs/inner/.vscode', 'libs/inner/.git/commondir', '.git/modules/libs/sub/commondir', 'wt/.husky',
 ];
 
 for (const as of MODES) {
