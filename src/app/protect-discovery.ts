@@ -185,7 +185,7 @@ export function discoverProtected(projectDir: string, options: DiscoverOptions):
     if (dir === projectDir || found(dir) !== 'dir') continue;
     const root = newRoot(dir, false);
     addTree(root, '', options.worktreeRules, false);
-    // The project itself when the volume holds it (-v ~/code:/code for ~/code/app), and every repository in it.
+    // The project itself when the volume holds it (--volume ~/code:/code for ~/code/app), and every repository in it.
     const held = inside(projectDir, dir, dir);
     if (held !== undefined) {
       // The project's own paths, with the project's stand-ins (the same files, made once).
