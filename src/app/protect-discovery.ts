@@ -1,5 +1,5 @@
 import { accessSync, lstatSync, openSync, readSync, closeSync, readdirSync, constants, type Dirent } from 'node:fs';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Found, ProtectCandidate, ProtectFacts, ProtectRoot } from '../protect/protect-plan.js';
 import { GITDIR_RULES, LINKED_GITDIR_RULES, PRIVATE_RULE, type ProtectRule } from '../protect/protect-rules.js';
 
@@ -63,27 +63,59 @@ function readSmall(path: string): string | undefined {
 }
 
 /**
+ * The values of `key` in `section` (lower case; `includeif` matches `[includeIf "…"]`) of a git
+ * config text, in order. A key may follow its section header on the same line (`[core] hooksPath = x`).
+ */
+export function gitConfigValues(configText: string, section: string, key: string): string[] {
+  let current = '';
+  const values: string[] = [];
+  for (const raw of configText.split('\n')) {
+    let line = raw.trim();
+    const head = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"(?:[^"\\]|\\.)*")?\s*\]/.exec(line);
+    if (head) {
+      current = (head[1] ?? '').toLowerCase();
+      line = line.slice(head[0].length).trim();
+    }
+    const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*=\s*(.*)$/.exec(line);
+    if (current === section && kv && (kv[1] ?? '').toLowerCase() === key) {
+      values.push((kv[2] ?? '').replace(/\s+[#;].*$/, '').trim().replace(/^"(.*)"$/, '$1'));
+    }
+  }
+  return values;
+}
+
+/** `value` (absolute, or relative to `base`) as a path relative to `dir` when inside it (not `dir` itself). */
+function inside(value: string, base: string, dir: string): string | undefined {
+  if (value === '' || value.startsWith('~')) return undefined;
+  const rel = relative(dir, isAbsolute(value) ? value : join(base, value));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  return rel.split(sep).join('/');
+}
+
+/**
  * `core.hooksPath` of a git config text when it names a directory inside the working tree
  * (`.husky`, `.githooks`): relative to the tree, or undefined.
  */
 export function hooksPathIn(configText: string, worktreeDir: string): string | undefined {
-  let section = '';
-  let value: string | undefined;
-  for (const raw of configText.split('\n')) {
-    const line = raw.trim();
-    const head = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
-    if (head) {
-      section = (head[1] ?? '').toLowerCase();
-      continue;
+  const value = gitConfigValues(configText, 'core', 'hookspath').at(-1);
+  return value === undefined ? undefined : inside(value, worktreeDir, worktreeDir);
+}
+
+/**
+ * The files a git config text includes (`[include] path`, `[includeIf "…"] path`) that lie inside
+ * `rootDir`, relative to it: git on the host obeys what they say (a shared `../.gitconfig` in the
+ * project is a common way to share settings), so they are protected like the config itself.
+ * Relative include paths are relative to the config file's folder `configDir`.
+ */
+export function includePathsIn(configText: string, configDir: string, rootDir: string): string[] {
+  const out: string[] = [];
+  for (const section of ['include', 'includeif']) {
+    for (const value of gitConfigValues(configText, section, 'path')) {
+      const rel = inside(value, configDir, rootDir);
+      if (rel !== undefined) out.push(rel);
     }
-    const kv = /^hookspath\s*=\s*(.*)$/i.exec(line);
-    if (section === 'core' && kv) value = (kv[1] ?? '').replace(/^"(.*)"$/, '$1').replace(/\s+[#;].*$/, '').trim();
   }
-  if (value === undefined || value === '' || value.startsWith('~')) return undefined;
-  const abs = isAbsolute(value) ? value : join(worktreeDir, value);
-  const rel = relative(worktreeDir, abs);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
-  return rel.split(sep).join('/');
+  return out;
 }
 
 /** Nested working trees (a `.git` directory or file) below `root`, relative, bounded by `limits`. */
@@ -135,7 +167,8 @@ export interface DiscoverOptions {
 /**
  * What the host has at every protected path of the project (root, nested repositories, git
  * directories with their submodules' and linked worktrees' git directories, a `core.hooksPath`
- * inside the tree) and of each read-write volume directory (its root and `.git` only).
+ * inside the tree) and of each read-write volume directory (its root, the repositories in it, the
+ * project when the volume holds it).
  */
 export function discoverProtected(projectDir: string, options: DiscoverOptions): ProtectFacts {
   const notes: string[] = [];
@@ -152,6 +185,17 @@ export function discoverProtected(projectDir: string, options: DiscoverOptions):
     if (dir === projectDir || found(dir) !== 'dir') continue;
     const root = newRoot(dir, false);
     addTree(root, '', options.worktreeRules, false);
+    // The project itself when the volume holds it (--volume ~/code:/code for ~/code/app), and every repository in it.
+    const held = inside(projectDir, dir, dir);
+    if (held !== undefined) {
+      // The project's own paths, with the project's stand-ins (the same files, made once).
+      add(root, `${held}/${PRIVATE_RULE.path}`, PRIVATE_RULE);
+      addTree(root, held, options.worktreeRules, false);
+    }
+    const inVolume = findNestedRepos(dir, options.limits ?? DEFAULT_SCAN_LIMITS);
+    if (inVolume.truncated) notes.push(`The search for git repositories in the volume ${dir} stopped early (too many files or levels): repositories deeper inside are not protected`);
+    for (const repo of inVolume.repos) addTree(root, repo, options.worktreeRules, true);
+    if (held !== undefined) for (const c of root.candidates) if (c.path.startsWith(`${held}/`)) c.mayStub = true;
     roots.push(finish(root));
   }
   return { roots, ...(options.gitExclude === undefined ? {} : { gitExclude: options.gitExclude }), ...(notes.length > 0 ? { notes } : {}) };
@@ -198,16 +242,25 @@ function add(root: Building, path: string, rule: Pick<ProtectRule, 'kind' | 'stu
 function addTree(root: Building, tree: string, rules: readonly ProtectRule[], nested: boolean): void {
   const at = (p: string): string => (tree === '' ? p : `${tree}/${p}`);
   for (const r of rules) add(root, at(r.path), nested && r.kind === 'file' ? { kind: r.kind } : r);
+  // Claude Code's local settings of a nested tree or a volume: read-only where they exist (the project's own are private).
+  add(root, at(PRIVATE_RULE.path), { kind: 'file' });
   const gitPath = at('.git');
   const git = found(join(root.hostDir, gitPath));
   if (git === 'file' || git === 'symlink') add(root, gitPath, { kind: 'file' });
-  if (git !== 'dir') return;
-  const gitdirs = [gitPath];
-  // Submodules' git directories, nested: .git/modules/a/modules/b.
-  for (let i = 0; i < gitdirs.length && i < 64; i++) {
-    const modules = `${gitdirs[i] ?? ''}/modules`;
-    for (const d of listDir(join(root.hostDir, modules))) if (d.isDirectory()) gitdirs.push(`${modules}/${d.name}`);
+  if (git === 'file') {
+    // A submodule or linked worktree: its core.hooksPath (in the git directory the file names) counts too.
+    const link = /^gitdir:\s*(.+?)\s*$/m.exec(readSmall(join(root.hostDir, gitPath)) ?? '')?.[1];
+    const treeDir = join(root.hostDir, tree);
+    const gitdir = link === undefined ? undefined : inside(link, treeDir, root.hostDir);
+    // A linked worktree's settings live in the common git directory (its commondir file).
+    const common = gitdir === undefined ? undefined : readSmall(join(root.hostDir, gitdir, 'commondir'))?.trim();
+    const configDir = common === undefined || gitdir === undefined ? gitdir : inside(common, join(root.hostDir, gitdir), root.hostDir) ?? gitdir;
+    const config = configDir === undefined ? undefined : readSmall(join(root.hostDir, configDir, 'config'));
+    const hooks = config === undefined ? undefined : hooksPathIn(config, treeDir);
+    if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
   }
+  if (git !== 'dir') return;
+  const gitdirs = submoduleGitdirs(root.hostDir, gitPath);
   for (const gd of gitdirs) for (const r of GITDIR_RULES) add(root, `${gd}/${r.path}`, r);
   for (const d of listDir(join(root.hostDir, gitPath, 'worktrees'))) {
     if (d.isDirectory()) for (const r of LINKED_GITDIR_RULES) add(root, `${gitPath}/worktrees/${d.name}/${r.path}`, r);
@@ -215,6 +268,47 @@ function addTree(root: Building, tree: string, rules: readonly ProtectRule[], ne
   const config = readSmall(join(root.hostDir, gitPath, 'config'));
   const hooks = config === undefined ? undefined : hooksPathIn(config, join(root.hostDir, tree));
   if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
+  // Files the git directories' configs include from inside the root (and what those include).
+  const configs = gitdirs.flatMap((gd) => [`${gd}/config`, `${gd}/config.worktree`]);
+  for (let i = 0; i < configs.length && i < 64; i++) {
+    const path = configs[i] ?? '';
+    const text = readSmall(join(root.hostDir, path));
+    if (text === undefined) continue;
+    for (const inc of includePathsIn(text, dirname(join(root.hostDir, path)), root.hostDir)) {
+      if (configs.includes(inc)) continue;
+      add(root, inc, { kind: 'file', stub: '' });
+      configs.push(inc);
+    }
+  }
+}
+
+/** Names a git directory holds (any one marks a submodule's git directory, even a partial one). */
+const GITDIR_MARKS = ['HEAD', 'config', 'hooks', 'objects', 'refs'];
+
+/**
+ * The git directory `gitPath` and its submodules' git directories, nested (.git/modules/a/modules/b).
+ * A submodule's name may hold slashes (`git submodule add URL libs/foo` names it `libs/foo`, git
+ * directory `.git/modules/libs/foo`): a folder under `modules/` without git's own entries is
+ * searched further down. Bounded: 64 git directories, 256 folders looked at.
+ */
+function submoduleGitdirs(hostDir: string, gitPath: string): string[] {
+  const gitdirs = [gitPath];
+  let looked = 0;
+  for (let i = 0; i < gitdirs.length && gitdirs.length < 64; i++) {
+    const pending = [`${gitdirs[i] ?? ''}/modules`];
+    while (pending.length > 0 && looked < 256 && gitdirs.length < 64) {
+      const dir = pending.shift() ?? '';
+      for (const d of listDir(join(hostDir, dir))) {
+        if (!d.isDirectory()) continue;
+        looked++;
+        const child = `${dir}/${d.name}`;
+        const names = new Set(listDir(join(hostDir, child)).map((e) => e.name));
+        if (GITDIR_MARKS.some((m) => names.has(m))) gitdirs.push(child);
+        else pending.push(child);
+      }
+    }
+  }
+  return gitdirs;
 }
 
 function finish(root: Building): ProtectRoot {

@@ -9,7 +9,7 @@ import { VERSION } from '../version.js';
 import { isMinoImage } from '../volume/home-volume.js';
 import type { ImageIdentity } from '../launch/userns.js';
 import type { HostFacts, RunRequest } from './run-request.js';
-import { canonicalVolumeSources } from './volume-sources.js';
+import { canonicalVolumeSources, minoOwnDirs } from './volume-sources.js';
 import type { ProtectFacts } from '../protect/protect-plan.js';
 
 /**
@@ -59,6 +59,7 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     projectDir: req.projectDir,
     homeDir: facts.homeDir,
     ...(facts.userHomes ? { userHomes: facts.userHomes } : {}),
+    minoDirs: minoOwnDirs(),
     allowHome: req.allowHome,
     allowSystemPaths: req.allowSystemPaths ?? false,
     image: resolved.image,

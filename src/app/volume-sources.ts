@@ -1,11 +1,24 @@
 import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { dirname } from 'node:path';
 import { canonicalPath } from '../common/canonical-path.js';
 import { errnoCode } from '../common/errno.js';
 import { MinoError, UsageError } from '../common/errors.js';
 import { volumeSourceRefusal } from '../launch/volume-guard.js';
 import { printable } from '../runtime/validate.js';
 import { parseVolumeSpec } from '../volume/volume-spec.js';
+import { minoPaths } from '../common/xdg-paths.js';
+import { ROOTFUL_DEVICE_DIR } from '../config/defaults.js';
+
+/**
+ * mino's own directories, canonical (configuration, state, data; rootful also the folder of its
+ * private /dev): never mounted into a session without `--allow-home` (launch/volume-guard.ts).
+ */
+export function minoOwnDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const { configDir, stateDir, dataDir } = minoPaths(env);
+  const dirs = [configDir, stateDir, dataDir, ...(process.getuid?.() === 0 ? [dirname(ROOTFUL_DEVICE_DIR)] : [])];
+  return dirs.map((d) => canonicalPath(d));
+}
 
 /**
  * The host side of `--volume HOST:CONTAINER[:mode]` values made canonical before planning: symbolic
@@ -48,7 +61,7 @@ export function checkConfigVolumes(values: readonly string[], homeDir: string = 
     }
     if (spec.volume !== undefined) continue;
     const source = canonicalPath(spec.source);
-    const refusal = volumeSourceRefusal(source, homeDir, { home: false, system: false });
+    const refusal = volumeSourceRefusal(source, homeDir, { home: false, system: false }, [], minoOwnDirs());
     if (refusal === undefined) continue;
     throw new UsageError(
       `Invalid volume '${printable(value)}' for container.volumes: host path ${printable(source)}: ${refusal.why}`,

@@ -21,7 +21,7 @@ export function isCanonicalAbsolute(path: string): boolean {
  * control characters) that the host path guard lets through (volume-guard.ts, with `allow` and
  * the passwd database's `otherHomes`). Returns `projectDir`; throws a MinoError otherwise.
  */
-export function checkProjectDir(projectDir: string, homeDir: string, allow: VolumeAllowance, otherHomes: readonly UserHome[] = []): string {
+export function checkProjectDir(projectDir: string, homeDir: string, allow: VolumeAllowance, otherHomes: readonly UserHome[] = [], minoDirs: readonly string[] = []): string {
   if (!isCanonicalAbsolute(projectDir)) {
     throw new MinoError(`Project directory '${printable(projectDir)}' is not a canonical absolute path`, {
       hint: 'Resolve the directory (realpath) before planning the run',
@@ -38,7 +38,7 @@ export function checkProjectDir(projectDir: string, homeDir: string, allow: Volu
       hint: 'Set HOME to an absolute path',
     });
   }
-  const refusal = volumeSourceRefusal(projectDir, homeDir, allow, otherHomes);
+  const refusal = volumeSourceRefusal(projectDir, homeDir, allow, otherHomes, minoDirs);
   if (refusal === undefined) return projectDir;
   throw new UsageError(
     `Refusing to use ${printable(projectDir)} as the project directory: ${refusal.why}`,

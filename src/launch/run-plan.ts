@@ -59,6 +59,8 @@ export interface RunPlanInput {
   allowSystemPaths?: boolean;
   /** Every user's home directory from the passwd database: refused like `homeDir` (volume-guard.ts). */
   userHomes?: readonly UserHome[];
+  /** mino's own canonical directories (configuration, state, data): never a project or volume without --allow-home. */
+  minoDirs?: readonly string[];
   /** Image reference to run. */
   image: string;
   /** Command after `--`; empty means an interactive shell. */
@@ -237,7 +239,7 @@ export function runModeFor(detach: boolean, command: readonly string[]): RunMode
 export function buildRunPlan(input: RunPlanInput): RunPlan {
   const containerName = containerNameFor(input.sessionName);
   const allow = { home: input.allowHome ?? false, system: input.allowSystemPaths ?? false };
-  const projectDir = checkProjectDir(input.projectDir, input.homeDir, allow, input.userHomes);
+  const projectDir = checkProjectDir(input.projectDir, input.homeDir, allow, input.userHomes, input.minoDirs);
   const image = validateImageRef(input.image);
   checkId('uid', input.hostUid);
   checkId('gid', input.hostGid);
@@ -251,6 +253,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     homeDir: input.homeDir,
     allow,
     ...(input.userHomes ? { otherHomes: input.userHomes } : {}),
+    ...(input.minoDirs ? { minoDirs: input.minoDirs } : {}),
   });
   const homeVolume = wantsHomeVolume({ image, noHome: !(input.home ?? false), mountTargets: mounts.map((m) => m.target) })
     ? homeVolumeName(projectDir)

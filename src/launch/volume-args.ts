@@ -62,12 +62,14 @@ export interface VolumeGuard {
   allow: VolumeAllowance;
   /** Every user's home directory (passwd database). */
   otherHomes?: readonly UserHome[];
+  /** mino's own canonical directories (configuration, state, data). */
+  minoDirs?: readonly string[];
 }
 
 /** Checks a parsed volume's host path against the guard; returns the mount. */
 function guarded(mount: PlannedMount, value: string, guard: VolumeGuard): PlannedMount {
   if (mount.volume !== undefined || mount.origin === 'project') return mount;
-  const refusal = volumeSourceRefusal(mount.source, guard.homeDir, guard.allow, guard.otherHomes);
+  const refusal = volumeSourceRefusal(mount.source, guard.homeDir, guard.allow, guard.otherHomes, guard.minoDirs);
   if (refusal === undefined) return mount;
   const origin = mount.origin === 'config' ? 'config' : 'cli';
   throw volumeError(origin, value, `host path ${printable(mount.source)}: ${refusal.why}`,

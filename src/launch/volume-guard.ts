@@ -13,7 +13,10 @@ import { printable } from '../runtime/validate.js';
  *   agent sockets, /proc, /dev, …, and the container stores /var/lib/containers, /var/lib/docker):
  *   refused unless `--allow-system-paths`;
  * - every other user's home directory (from the passwd database) and its ancestors: refused unless
- *   `--allow-home` (as root, `--volume /home/alice:/a` otherwise handed over alice's keys).
+ *   `--allow-home` (as root, `--volume /home/alice:/a` otherwise handed over alice's keys);
+ * - mino's own configuration, state and data directories, what is inside them and their ancestors
+ *   (`~/.config`, `~/.local/state`): refused unless `--allow-home` (an agent that can write them
+ *   changes how later sessions run: protected paths, volumes, pool specifications).
  * The container side is part of the specification's syntax (volume/volume-spec.ts).
  */
 
@@ -55,7 +58,9 @@ function within(path: string, tree: string): boolean {
  * undefined when it may. `homeDir` is the user's canonical home directory, `otherHomes` every
  * user's home from the passwd database (the user's own among them is fine).
  */
-export function volumeSourceRefusal(source: string, homeDir: string, allow: VolumeAllowance, otherHomes: readonly UserHome[] = []): VolumeRefusal | undefined {
+export function volumeSourceRefusal(
+  source: string, homeDir: string, allow: VolumeAllowance, otherHomes: readonly UserHome[] = [], minoDirs: readonly string[] = [],
+): VolumeRefusal | undefined {
   const homeOrAbove = source === '/' || source === homeDir || homeDir.startsWith(`${source}/`);
   if (homeOrAbove) {
     if (allow.home) return undefined;
@@ -69,6 +74,10 @@ export function volumeSourceRefusal(source: string, homeDir: string, allow: Volu
     if (HOST_SYSTEM_DIRS.includes(source)) return { why: `it is the system directory ${source}`, flag: '--allow-system-paths' };
   }
   if (allow.home) return undefined;
+  const own = minoDirs.find((d) => within(source, d) || d.startsWith(`${source}/`));
+  if (own !== undefined) {
+    return { why: `it ${within(source, own) ? 'is or is inside' : 'contains'} mino's own directory ${printable(own)} (its configuration and state: the agent could change how later sessions run)`, flag: '--allow-home' };
+  }
   const other = otherHomes.find((h) => h.home !== '/' && h.home !== homeDir && (source === h.home || h.home.startsWith(`${source}/`)));
   if (other !== undefined) {
     return source === other.home

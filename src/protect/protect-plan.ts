@@ -32,6 +32,11 @@ export interface ProtectCandidate {
    * agent writes its private copy, the host's file never changes (`.claude/settings.local.json`).
    */
   privateSource?: string;
+  /**
+   * The path's stand-in is made even in a root without stand-ins: it is the project's own path
+   * seen through a volume that holds the project (the project's plan creates the same stand-in).
+   */
+  mayStub?: boolean;
 }
 
 /** A read-write mount source (the project, a `--volume` directory) and its protected paths. */
@@ -104,16 +109,17 @@ const under = (p: string, dir: string): boolean => p === dir || p.startsWith(`${
 
 /**
  * The mounts and stubs protecting `facts` in a run whose mounts are `mounts` (project and user
- * volumes). A root whose host directory is not the source of a read-write bind mount is skipped;
+ * volumes), under every read-write bind mount of its directory (a project also given as a
+ * `--volume`). A root whose host directory is not the source of a read-write bind mount is skipped;
  * a protected path inside another protected directory is covered by it; a path below a symbolic
  * link, or a protected path that is one, is not protected (a warning says so); a path another
  * mount of the run already uses is left to that mount. Pure.
  */
 export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]): ProtectionPlan {
   const plan: ProtectionPlan = { mounts: [], env: {}, stubs: [], entries: [], warnings: [...(facts.notes ?? [])] };
-  for (const root of facts.roots) {
-    const mount = mounts.find((m) => m.volume === undefined && m.readOnly !== true && m.source === root.hostDir);
-    if (mount === undefined) continue;
+  // Every read-write bind mount of a root's directory (the project given again as a volume too).
+  const pairs = facts.roots.flatMap((root) => mounts.filter((m) => m.volume === undefined && m.readOnly !== true && m.source === root.hostDir).map((mount) => ({ root, mount })));
+  for (const { root, mount } of pairs) {
     const chosen = new Map<string, { privateSource?: string }>();
     const creates = new Map<string, PlannedStub>();
     const sorted = [...root.candidates].sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
@@ -144,7 +150,7 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
         continue;
       }
       if (c.found === 'absent') {
-        if (c.rule.stub === undefined || !root.stubs) {
+        if (c.rule.stub === undefined || (!root.stubs && c.mayStub !== true)) {
           plan.entries.push({ hostPath, containerPath, state: 'absent' });
           continue;
         }
@@ -164,7 +170,8 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
       ...[...chosen].map(([p, o]) => ({ p, source: o.privateSource ?? join(root.hostDir, p), readOnly: o.privateSource === undefined })),
     ].sort((a, b) => depth(a.p) - depth(b.p) || a.p.localeCompare(b.p));
     for (const { p, source, readOnly } of all) plan.mounts.push({ source, target: join(mount.target, p), readOnly });
-    plan.stubs.push(...[...creates.entries()].sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b)).map(([, s]) => s));
+    const fresh = [...creates.entries()].filter(([, s]) => !plan.stubs.some((t) => t.hostPath === s.hostPath));
+    plan.stubs.push(...fresh.sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b)).map(([, s]) => s));
   }
   // Whether or not a stand-in exists yet (a warm container's plan must equal the pooled run's).
   if (facts.gitExclude !== undefined && facts.roots.some((r) => r.stubs) && !mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)) {

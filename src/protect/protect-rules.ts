@@ -75,10 +75,16 @@ export const GITDIR_RULES: readonly ProtectRule[] = Object.freeze([
   file('config.worktree', ''),
 ]);
 
-/** Paths protected in the git directory of a linked worktree (`.git/worktrees/*`). */
+/**
+ * Paths protected in the git directory of a linked worktree (`.git/worktrees/*`). An absent
+ * `locked` gets a stand-in: the session sees the project at another path than the host, so every
+ * worktree's recorded path is missing inside, and `git worktree prune` (also run by `git gc`)
+ * would delete the host worktrees' HEAD, index and logs; git never prunes a locked worktree.
+ */
 export const LINKED_GITDIR_RULES: readonly ProtectRule[] = Object.freeze([
   file('commondir'),
   file('config.worktree', ''),
+  file('locked', 'in use by a mino session (removed when it ends)\n'),
 ]);
 
 /**

@@ -66,6 +66,11 @@ for (const as of modes) {
       await refused(`${xdg.root}:/proc/x`, /container path \/proc\/x: \/proc in the container belongs to podman and the kernel/);
     });
 
+    it("refuses mino's own state and configuration directories and what holds them", async () => {
+      await refused(`${xdg.XDG_STATE_HOME}:/st`, /host path .*: it contains mino's own directory .*\/mino/);
+      await refused(`${xdg.XDG_CONFIG_HOME}:/cfg`, /host path .*: it contains mino's own directory .*\/mino/);
+    });
+
     it('refuses a host path that does not exist with one error and no session', async () => {
       await refused(`${xdg.root}/missing:/m`, /host path .*\/missing does not exist/);
     });

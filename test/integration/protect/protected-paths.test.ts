@@ -59,8 +59,8 @@ function git(dir: string, ...args: string[]): { status: number; stdout: string; 
 }
 
 /** A git project with some protected paths present (config, hooks, .envrc, .vscode, a nested repo, a worktree). */
-function makeProject(s: Sandbox, as: RunAs): string {
-  const project = s.project('proj');
+function makeProject(s: Sandbox, as: RunAs, name = 'proj'): string {
+  const project = s.project(name);
   git(project, 'init', '-q', '-b', 'main');
   git(project, 'commit', '-q', '--allow-empty', '-m', 'initial');
   git(project, 'config', 'core.hooksPath', '.husky');
@@ -71,6 +71,11 @@ function makeProject(s: Sandbox, as: RunAs): string {
   mkdirSync(join(project, 'libs/inner'), { recursive: true });
   git(join(project, 'libs/inner'), 'init', '-q', '-b', 'main');
   git(project, 'worktree', 'add', '-q', 'wt', '-b', 'wt');
+  // A submodule whose name holds a slash keeps its git directory in .git/modules/libs/sub.
+  git(project, 'init', '-q', '-b', 'main', `--separate-git-dir=${join(project, '.git/modules/libs/sub')}`, 'libs/sub');
+  // Settings shared through a file the repository's config includes.
+  git(project, 'config', 'include.path', '../.gitconfig');
+  writeFileSync(join(project, '.gitconfig'), '[alias]\n\tst = status\n');
   if (as === 'rootless' && IS_ROOT) {
     const uid = uidOf(ROOTLESS_USER)!;
     spawnSync('chown', ['-R', `${uid}:${uid}`, project]);
@@ -94,7 +99,7 @@ function spawnMino(s: Sandbox, args: string[]): { child: ReturnType<typeof spawn
 
 const STUBS = [
   '.mcp.json', '.claude', '.idea', '.devcontainer', '.gitmodules', '.husky', '.git/commondir', '.git/config.worktree', '.git/worktrees/wt/config.worktree',
-  'libs/inner/.vscode', 'libs/inner/.git/commondir',
+  '.git/worktrees/wt/locked', 'libs/inner/.vscode', 'libs/inner/.git/commondir', '.git/modules/libs/sub/commondir', 'wt/.husky',
 ];
 
 for (const as of MODES) {
@@ -103,14 +108,21 @@ for (const as of MODES) {
       const s = new Sandbox(as);
       sandboxes.push(s);
       const image = gitImage(as);
-      const project = makeProject(s, as);
+      // The project inside a folder given as a volume too, beside another repository.
+      const code = s.project('code');
+      const project = makeProject(s, as, 'code/proj');
       const probe = join(s.root, 'probe');
       mkdirSync(probe);
       copyFileSync(join(REPO_ROOT, 'test/fixtures/protect/attack.sh'), join(probe, 'attack.sh'));
       chmodSync(probe, 0o755);
       if (as === 'rootless' && IS_ROOT) chownSync(join(probe, 'attack.sh'), uidOf(ROOTLESS_USER)!, uidOf(ROOTLESS_USER)!);
       const before = { config: readFileSync(join(project, '.git/config'), 'utf8'), inner: readFileSync(join(project, 'libs/inner/.git/config'), 'utf8'), wt: readFileSync(join(project, 'wt/.git'), 'utf8') };
-      const flags = ['-p', project, '--image', image, '--network', 'none', '--no-home', '--no-cache', '--volume', `${probe}:/probe:ro`];
+      // A volume holding the project and another repository, and the project given again as a volume.
+      mkdirSync(join(code, 'other'));
+      git(join(code, 'other'), 'init', '-q', '-b', 'main');
+      if (as === 'rootless' && IS_ROOT) spawnSync('chown', ['-R', `${uidOf(ROOTLESS_USER)!}:${uidOf(ROOTLESS_USER)!}`, code]);
+      const flags = ['-p', project, '--image', image, '--network', 'none', '--no-home', '--no-cache', '--volume', `${probe}:/probe:ro`,
+        '--volume', `${code}:/all`, '--volume', `${project}:/again`];
 
       const dry = await s.mino(['run', '--dry-run', ...flags, '--', 'true']);
       expect(dry.exitCode).toBe(0);

@@ -38,6 +38,18 @@ describe('volumeSourceRefusal', () => {
     expect(err.hint).toContain('--allow-home');
   });
 
+  it("refuses mino's own directories, what is inside them and their ancestors unless --allow-home", () => {
+    const own = ['/home/me/.config/mino', '/home/me/.local/state/mino'];
+    for (const path of ['/home/me/.config', '/home/me/.config/mino', '/home/me/.local', '/home/me/.local/state/mino/protect']) {
+      expect(volumeSourceRefusal(path, HOME, NONE, [], own), path).toMatchObject({ why: expect.stringContaining("mino's own directory"), flag: '--allow-home' });
+      expect(volumeSourceRefusal(path, HOME, { home: true, system: false }, [], own)).toBeUndefined();
+    }
+    expect(volumeSourceRefusal('/home/me/.config/git', HOME, NONE, [], own)).toBeUndefined();
+    const err = thrown(() => assembleMounts('/p/app', '/app', ['/home/me/.config:/cfg'], [], { homeDir: HOME, allow: NONE, minoDirs: own }));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toContain("contains mino's own directory /home/me/.config/mino");
+  });
+
   it("treats root's home like any user's home", () => {
     expect(volumeSourceRefusal('/root', '/root', NONE)?.flag).toBe('--allow-home');
     expect(volumeSourceRefusal('/root/project-data', '/root', NONE)).toBeUndefined();

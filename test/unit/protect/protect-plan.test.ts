@@ -74,6 +74,29 @@ describe('planProtection', () => {
     expect(plan.mounts).toEqual([]);
   });
 
+  it('protects the project under every read-write mount of it (the project given again as a --volume), one stand-in each', () => {
+    const plan = planProtection({ roots: [root([
+      { path: '.git/config', rule: { kind: 'file' }, found: 'file' },
+      { path: '.envrc', rule: { kind: 'file', stub: '' }, found: 'absent' },
+    ], { '.git': 'dir' })] }, [project, { source: '/p', target: '/again', readOnly: false }]);
+    expect(plan.mounts.map((m) => `${m.target}:${m.readOnly ? 'ro' : 'rw'}`).sort()).toEqual([
+      '/again/.envrc:ro', '/again/.git/config:ro', '/again/.git:rw', '/w/p/.envrc:ro', '/w/p/.git/config:ro', '/w/p/.git:rw',
+    ]);
+    expect(plan.stubs).toEqual([{ hostPath: '/p/.envrc', kind: 'file', content: '' }]);
+  });
+
+  it('protects the stand-ins of the project held by a volume through that volume, made once', () => {
+    const plan = planProtection({ roots: [
+      root([{ path: '.envrc', rule: { kind: 'file', stub: '' }, found: 'absent' }]),
+      { hostDir: '/', stubs: false, ancestors: { p: 'dir' }, candidates: [
+        { path: 'p/.envrc', rule: { kind: 'file', stub: '' }, found: 'absent', mayStub: true },
+        { path: 'q/.envrc', rule: { kind: 'file', stub: '' }, found: 'absent' },
+      ] },
+    ] }, [project, { source: '/', target: '/all', readOnly: false }]);
+    expect(plan.mounts.map((m) => `${m.target}:${m.readOnly ? 'ro' : 'rw'}`)).toEqual(['/w/p/.envrc:ro', '/all/p:rw', '/all/p/.envrc:ro']);
+    expect(plan.stubs).toEqual([{ hostPath: '/p/.envrc', kind: 'file', content: '' }]);
+  });
+
   it('pins every folder between the project and a nested repository', () => {
     const plan = planProtection({ roots: [root([{ path: 'a/b/.git/hooks', rule: { kind: 'dir', stub: '' }, found: 'dir' }], { a: 'dir', 'a/b': 'dir', 'a/b/.git': 'dir' })] }, [project]);
     expect(plan.mounts.map((m) => `${m.target}:${m.readOnly ? 'ro' : 'rw'}`)).toEqual(['/w/p/a:rw', '/w/p/a/b:rw', '/w/p/a/b/.git:rw', '/w/p/a/b/.git/hooks:ro']);
