@@ -1,7 +1,11 @@
-import { accessSync, lstatSync, openSync, readSync, closeSync, readdirSync, constants, type Dirent } from 'node:fs';
+import { accessSync, lstatSync, readdirSync, constants, type Dirent } from 'node:fs';
+import { readProjectText } from '../common/project-file.js';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Found, ProtectCandidate, ProtectFacts, ProtectRoot } from '../protect/protect-plan.js';
 import { GITDIR_RULES, LINKED_GITDIR_RULES, PRIVATE_RULE, type ProtectRule } from '../protect/protect-rules.js';
+
+/** Largest git file (config, commondir, a `.git` link) read; a bigger one is not read at all. */
+const MAX_GIT_FILE = 1024 * 1024;
 
 /**
  * The I/O half of protected paths: what the host has at each protected path of the project (and
@@ -46,21 +50,6 @@ function listDir(path: string): Dirent[] {
   }
 }
 
-/** The first 256 KiB of a regular file (never a FIFO or device: O_NONBLOCK, then a type check). */
-function readSmall(path: string): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const buf = Buffer.alloc(256 * 1024);
-    if (!lstatSync(path).isFile()) return undefined;
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('utf8');
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 /**
  * The values of `key` in `section` (lower case; `includeif` matches `[includeIf "…"]`) of a git
@@ -249,13 +238,13 @@ function addTree(root: Building, tree: string, rules: readonly ProtectRule[], ne
   if (git === 'file' || git === 'symlink') add(root, gitPath, { kind: 'file' });
   if (git === 'file') {
     // A submodule or linked worktree: its core.hooksPath (in the git directory the file names) counts too.
-    const link = /^gitdir:\s*(.+?)\s*$/m.exec(readSmall(join(root.hostDir, gitPath)) ?? '')?.[1];
+    const link = /^gitdir:\s*(.+?)\s*$/m.exec(readProjectText(join(root.hostDir, gitPath), MAX_GIT_FILE) ?? '')?.[1];
     const treeDir = join(root.hostDir, tree);
     const gitdir = link === undefined ? undefined : inside(link, treeDir, root.hostDir);
     // A linked worktree's settings live in the common git directory (its commondir file).
-    const common = gitdir === undefined ? undefined : readSmall(join(root.hostDir, gitdir, 'commondir'))?.trim();
+    const common = gitdir === undefined ? undefined : readProjectText(join(root.hostDir, gitdir, 'commondir'), MAX_GIT_FILE)?.trim();
     const configDir = common === undefined || gitdir === undefined ? gitdir : inside(common, join(root.hostDir, gitdir), root.hostDir) ?? gitdir;
-    const config = configDir === undefined ? undefined : readSmall(join(root.hostDir, configDir, 'config'));
+    const config = configDir === undefined ? undefined : readProjectText(join(root.hostDir, configDir, 'config'), MAX_GIT_FILE);
     const hooks = config === undefined ? undefined : hooksPathIn(config, treeDir);
     if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
   }
@@ -265,14 +254,14 @@ function addTree(root: Building, tree: string, rules: readonly ProtectRule[], ne
   for (const d of listDir(join(root.hostDir, gitPath, 'worktrees'))) {
     if (d.isDirectory()) for (const r of LINKED_GITDIR_RULES) add(root, `${gitPath}/worktrees/${d.name}/${r.path}`, r);
   }
-  const config = readSmall(join(root.hostDir, gitPath, 'config'));
+  const config = readProjectText(join(root.hostDir, gitPath, 'config'), MAX_GIT_FILE);
   const hooks = config === undefined ? undefined : hooksPathIn(config, join(root.hostDir, tree));
   if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
   // Files the git directories' configs include from inside the root (and what those include).
   const configs = gitdirs.flatMap((gd) => [`${gd}/config`, `${gd}/config.worktree`]);
   for (let i = 0; i < configs.length && i < 64; i++) {
     const path = configs[i] ?? '';
-    const text = readSmall(join(root.hostDir, path));
+    const text = readProjectText(join(root.hostDir, path), MAX_GIT_FILE);
     if (text === undefined) continue;
     for (const inc of includePathsIn(text, dirname(join(root.hostDir, path)), root.hostDir)) {
       if (configs.includes(inc)) continue;

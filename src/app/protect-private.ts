@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { chownSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { readProjectText } from '../common/project-file.js';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 
@@ -22,22 +23,6 @@ export function privateSettingsPath(dataDir: string, projectDir: string): string
   return join(dataDir, 'protect', 'private', key, 'settings.local.json');
 }
 
-/** The host file's content when it is a regular file of at most 1 MiB (never a link, FIFO or device). */
-function hostContent(hostFile: string): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(hostFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_SEED_BYTES) return undefined;
-    const buf = Buffer.alloc(st.size);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('utf8');
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 /**
  * Creates the private copy at `path` when it does not exist yet: the host file's content, else
@@ -50,7 +35,7 @@ export function seedPrivateCopy(path: string, hostFile: string, owner: { uid: nu
     // absent: seed it
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileAtomic(path, hostContent(hostFile) ?? '{}\n', { mode: 0o600 });
+  writeFileAtomic(path, readProjectText(hostFile, MAX_SEED_BYTES) ?? '{}\n', { mode: 0o600 });
   chownSync(path, owner.uid, owner.gid);
 }
 

@@ -59,3 +59,24 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
     // Directory fsync is best effort (not supported on every filesystem).
   }
 }
+
+/**
+ * Creates the new file `path` (O_EXCL, 0600) holding `text`, flushed to disk when `durable`; a
+ * failed write (a full disk) leaves no file behind, so a reader never finds it half written.
+ */
+export function writeNewFile(path: string, text: string, durable = false): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    if (durable) fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      // The write error is the one to report.
+    }
+    throw withPath(err, path);
+  }
+  closeSync(fd);
+}

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, linkSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { writeNewFile } from './atomic-write.js';
 import { errnoCode, withPath } from './errno.js';
 import { MinoError } from './errors.js';
 import { identityAlive, processIdentity } from './process-identity.js';
@@ -41,23 +42,6 @@ export const UNREADABLE_STALE_AFTER_MS = 2_000;
 /** errno codes of filesystems that do not support hard links. */
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
-/** Creates `path` (O_EXCL, 0600) holding `content`; a failed write (ENOSPC) removes it again. */
-function writeNew(path: string, content: string): void {
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    writeSync(fd, content);
-  } catch (err) {
-    closeSync(fd);
-    try {
-      unlinkSync(path);
-    } catch {
-      // The write error is the one to report.
-    }
-    throw withPath(err, path);
-  }
-  closeSync(fd);
-}
-
 /**
  * Creates `path` (0600) holding `content`; false when it already exists. The content is written
  * under a temporary name first and then hard-linked to `path`: link(2) fails with EEXIST like
@@ -68,7 +52,7 @@ function writeNew(path: string, content: string): void {
 export function createExclusive(path: string, content: string): boolean {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    writeNew(tmp, content);
+    writeNewFile(tmp, content);
   } catch (err) {
     throw withPath(err, path, true); // the lock, not its temporary, in what the user reads
   }
@@ -82,7 +66,7 @@ export function createExclusive(path: string, content: string): boolean {
     unlinkSync(tmp);
   }
   try {
-    writeNew(path, content);
+    writeNewFile(path, content);
     return true;
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') return false;

@@ -102,3 +102,16 @@ function formatBytes(n: number): string {
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
   return `${n} bytes`;
 }
+
+/**
+ * A project file's text when it is a regular file of at most `maxBytes` (see
+ * {@link readProjectFile}); undefined when it is missing, refused or unreadable.
+ */
+export function readProjectText(path: string, maxBytes: number): string | undefined {
+  try {
+    const read = readProjectFile(path, { maxBytes });
+    return read.kind === 'file' ? read.bytes.toString('utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+}

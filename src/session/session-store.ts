@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync,
+  chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { writeFileAtomic } from '../common/atomic-write.js';
+import { writeFileAtomic, writeNewFile } from '../common/atomic-write.js';
 import { EXIT_USAGE, MinoError, errorMessage } from '../common/errors.js';
 import { errnoCode, withPath } from '../common/errno.js';
 import { withFileLock } from '../common/file-lock.js';
@@ -56,24 +56,6 @@ export class SessionNotFoundError extends MinoError {
 
 /** errno codes of filesystems that do not support hard links. */
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
-
-/** Creates a new file (O_EXCL, 0600) holding `text`, fsynced; a failed write leaves no file. */
-function writeNew(path: string, text: string): void {
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    try {
-      unlinkSync(path);
-    } catch {
-      // The write error is the one to report.
-    }
-    throw withPath(err, path);
-  }
-  closeSync(fd);
-}
 
 /**
  * Session files `<stateDir>/sessions/<name>.json` (directory 0700, files 0600), readable by
@@ -163,7 +145,7 @@ export class SessionStore {
   private createExclusive(path: string, text: string): boolean {
     const tmp = join(this.dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
-      writeNew(tmp, text);
+      writeNewFile(tmp, text, true);
     } catch (err) {
       throw withPath(err, path, true);
     }
@@ -177,7 +159,7 @@ export class SessionStore {
       unlinkSync(tmp);
     }
     try {
-      writeNew(path, text);
+      writeNewFile(path, text, true);
       return true;
     } catch (err) {
       if (errnoCode(err) === 'EEXIST') return false;
