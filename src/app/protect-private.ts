@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chownSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { lchownSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { readProjectText } from '../common/project-file.js';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
@@ -36,7 +36,7 @@ export function seedPrivateCopy(path: string, hostFile: string, owner: { uid: nu
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileAtomic(path, readProjectText(hostFile, MAX_SEED_BYTES) ?? '{}\n', { mode: 0o600 });
-  chownSync(path, owner.uid, owner.gid);
+  lchownSync(path, owner.uid, owner.gid); // mino's own directory, but never follow a link
 }
 
 /** Where the git excludes file of the stand-ins lives (one per data directory). */

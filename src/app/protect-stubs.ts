@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeSync, chownSync, rmSync } from 'node:fs';
+import { closeSync, fchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeSync, lchownSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { errnoCode } from '../common/errno.js';
@@ -78,7 +78,8 @@ function createOne(stub: PlannedStub, owner: { uid: number; gid: number } | unde
   try {
     if (stub.kind === 'dir') {
       mkdirSync(stub.hostPath, { mode: 0o755 });
-      if (owner) chownSync(stub.hostPath, owner.uid, owner.gid);
+      // lchown: a symbolic link swapped in after the mkdir is never followed to a host file.
+      if (owner) lchownSync(stub.hostPath, owner.uid, owner.gid);
     } else {
       // O_EXCL: never follows a symbolic link planted at the path.
       const fd = openSync(stub.hostPath, 'wx', 0o644);
