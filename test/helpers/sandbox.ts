@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedXdg, runMino, type MinoResult, type RunAs } from './run-mino.js';
-import { IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, rootlessPrefix, uidOf } from './test-env.js';
+import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoBinFor, rootlessPrefix, uidOf } from './test-env.js';
 
 /** Shared set-up of integration tests: who runs mino, podman as that user, a sandbox per test. */
 
@@ -60,6 +60,20 @@ export class Sandbox {
   /** Runs mino as this sandbox's user. */
   mino(args: string[], timeoutMs = 120_000): Promise<MinoResult> {
     return runMino(args, { as: this.as, env: this.env, timeoutMs });
+  }
+
+  /** Starts mino in the background as this sandbox's user (for checks while a session runs); resolves on exit. */
+  spawn(args: string[], cwd = '/tmp'): { child: ReturnType<typeof spawn>; done: Promise<MinoResult> } {
+    const prefix = this.as === 'rootless' ? rootlessPrefix() : [];
+    const extra = Object.entries({ NO_COLOR: '1', ...this.env }).map(([k, v]) => `${k}=${v}`);
+    const argv = prefix.length ? [...prefix, ...extra, process.execPath, minoBinFor(this.as), ...args] : [process.execPath, MINO_BIN, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env: prefix.length ? process.env : { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const done = new Promise<MinoResult>((resolve) => child.on('exit', (code, signal) => resolve({ stdout, stderr, exitCode: code ?? (signal ? 137 : 1) })));
+    return { child, done };
   }
 
   /** Removes this sandbox's containers (by state key), tracked volumes and directories. */

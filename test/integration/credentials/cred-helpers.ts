@@ -4,7 +4,7 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, minoBinFor, ownProject, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, ownProject, uidOf } from '../../helpers/test-env.js';
 import { Sandbox, buildTestImage, hex, podmanAs } from '../../helpers/sandbox.js';
 
 /**
@@ -102,20 +102,6 @@ export class CredSandbox extends Sandbox {
     return out.join('\n');
   }
 
-  /** Starts mino in the background (for checks while a session runs); resolves on exit. */
-  spawn(args: string[], cwd = '/tmp'): { child: ReturnType<typeof spawn>; done: Promise<MinoResult> } {
-    const prefix = this.as === 'rootless' ? rootlessPrefix() : [];
-    const extra = Object.entries({ NO_COLOR: '1', ...this.env }).map(([k, v]) => `${k}=${v}`);
-    const argv = prefix.length ? [...prefix, ...extra, process.execPath, minoBinFor(this.as), ...args] : [process.execPath, MINO_BIN, ...args];
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, env: prefix.length ? process.env : { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    const done = new Promise<MinoResult>((resolve) => child.on('exit', (code, signal) => resolve({ stdout, stderr, exitCode: code ?? (signal ? 137 : 1) })));
-    return { child, done };
-  }
-
   /** Runs mino with extra environment. */
   minoEnv(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<MinoResult> {
     return runMino(args, { as: this.as, env: { ...this.env, ...env }, timeoutMs });
@@ -165,7 +151,7 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_0
 }
 
 /**
- * PID of the `node …/mino` process of a child from {@link CredSandbox.spawn}: the child itself, or
+ * PID of the `node …/mino` process of a child from {@link Sandbox.spawn}: the child itself, or
  * (rootless, through runuser) runuser's one child. Never podman's client, mino's own child.
  */
 export function minoPid(child: ReturnType<typeof spawn>, as: RunAs): number {

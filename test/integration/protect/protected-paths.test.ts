@@ -1,11 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import type { MinoResult, RunAs } from '../../helpers/run-mino.js';
+import type { RunAs } from '../../helpers/run-mino.js';
 import { MODES, Sandbox, buildContext, buildTestImage, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
-import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, minoBinFor, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
 import { minoPid, waitFor } from '../credentials/cred-helpers.js';
 import { buildNamedUserImage, writePoolConfig } from '../pool/pool-helpers.js';
 
@@ -83,20 +83,6 @@ function makeProject(s: Sandbox, as: RunAs, name = 'proj'): string {
   return project;
 }
 
-/** Starts `mino args` in the background as `as`. */
-function spawnMino(s: Sandbox, args: string[]): { child: ReturnType<typeof spawn>; done: Promise<MinoResult> } {
-  const prefix = s.as === 'rootless' ? rootlessPrefix() : [];
-  const extra = Object.entries({ NO_COLOR: '1', ...s.env }).map(([k, v]) => `${k}=${v}`);
-  const argv = prefix.length ? [...prefix, ...extra, process.execPath, minoBinFor(s.as), ...args] : [process.execPath, MINO_BIN, ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: '/tmp', env: prefix.length ? process.env : { ...process.env, ...s.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const done = new Promise<MinoResult>((resolve) => child.on('exit', (code, signal) => resolve({ stdout, stderr, exitCode: code ?? (signal ? 137 : 1) })));
-  return { child, done };
-}
-
 const STUBS = [
   '.mcp.json', '.claude', '.idea', '.devcontainer', '.gitmodules', '.husky', '.git/commondir', '.git/config.worktree', '.git/worktrees/wt/config.worktree',
   '.git/worktrees/wt/locked', 'libs/inner/.vscode', 'libs/inner/.git/commondir', '.git/modules/libs/sub/commondir', 'wt/.husky',
@@ -131,7 +117,7 @@ for (const as of MODES) {
       expect(dry.stdout).toContain(`# protected: ${project}/.husky (absent: created for the session)\n`);
       expect(existsSync(join(project, '.mcp.json'))).toBe(false);
 
-      const session = spawnMino(s, ['run', '-n', `protect-${hex(6)}`, ...flags, '--', 'sh', '/probe/attack.sh']);
+      const session = s.spawn(['run', '-n', `protect-${hex(6)}`, ...flags, '--', 'sh', '/probe/attack.sh']);
       await waitFor(() => existsSync(join(project, '.ready')), 90_000).catch(async () => {
         session.child.kill('SIGKILL');
         const r = await session.done;
@@ -171,7 +157,7 @@ for (const as of MODES) {
       sandboxes.push(s);
       const project = makeProject(s, as);
       const name = `protectk-${hex(6)}`;
-      const session = spawnMino(s, ['run', '-n', name, '-p', project, '--image', gitImage(as), '--network', 'none', '--no-home', '--no-cache', '--', 'sh', '-c', 'touch .ready; sleep 120']);
+      const session = s.spawn(['run', '-n', name, '-p', project, '--image', gitImage(as), '--network', 'none', '--no-home', '--no-cache', '--', 'sh', '-c', 'touch .ready; sleep 120']);
       await waitFor(() => existsSync(join(project, '.ready')), 60_000);
       expect(existsSync(join(project, '.mcp.json'))).toBe(true);
       process.kill(minoPid(session.child, as), 'SIGKILL');
