@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sweepPlanFor } from '../app/housekeeping.js';
+import { sweepPlanFor } from '../run/housekeeping.js';
 import { stampDue } from '../common/interval-stamp.js';
 import { log } from '../common/logger.js';
 import { selfArgv, spawnDetached } from '../common/spawn-detached.js';

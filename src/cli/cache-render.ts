@@ -1,4 +1,4 @@
-import type { GatheredInventory } from '../app/manage-caches.js';
+import type { GatheredInventory } from '../resources/manage-caches.js';
 import type { InUse } from '../cache/cache-inventory.js';
 import type { Palette } from '../common/terminal.js';
 import { formatSize } from '../volume/parse-size.js';

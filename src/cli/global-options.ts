@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { levelForVerbosity, setLogLevel, type LogLevel } from '../common/logger.js';
-import { sessionContext, type SessionContext } from '../app/session-context.js';
+import { sessionContext, type SessionContext } from '../context/session-context.js';
 import { setQuiet } from './notices.js';
 import { errorMessage, MinoError } from '../common/errors.js';
 import { selectRuntime, type SelectedRuntime } from '../runtime/select-runtime.js';

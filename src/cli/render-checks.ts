@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus } from '../app/doctor/check-result.js';
+import type { CheckResult, CheckStatus } from '../setup/check-result.js';
 import { palette } from '../common/terminal.js';
 
 const LABEL: Record<CheckStatus, string> = {

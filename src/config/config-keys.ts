@@ -82,7 +82,7 @@ export function configTables(): string[] {
 
 /**
  * Keys read from the global config file only: the `[session]` timeouts act on every session of
- * the state directory, whatever project it belongs to (app/session-settings.ts), so a project's
+ * the state directory, whatever project it belongs to (lifecycle/session-settings.ts), so a project's
  * `.mino.toml` cannot change them; its values for them are ignored (and shown as ignored).
  */
 export const GLOBAL_ONLY_KEYS: readonly string[] = [

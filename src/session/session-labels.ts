@@ -28,7 +28,7 @@ export const LABEL_MODE = 'io.mino.mode';
 export const LABEL_STATE = 'io.mino.state';
 
 /**
- * Pool key of a container started by the warm pool (src/sandbox/pool): a hash of everything that
+ * Pool key of a container started by the warm pool (src/pool): a hash of everything that
  * makes two containers differ. Stays on the container after a run claimed it (labels are fixed).
  */
 export const LABEL_POOL = 'io.mino.pool';

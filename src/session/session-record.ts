@@ -9,7 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
  *   (string or null). serde requires all of them except the two `Option` fields
  *   (`container_id`, `home_volume`), which may be missing (read as null). We always write all.
  * - Ours only: `exit_code`, `owner_pid`, `mode`, `network`, `prelude`, and the lifecycle fields `attached_by`,
- *   `detached_at`, `suspended_at`, `last_output_at` (see src/sandbox/session-state.ts). serde ignores unknown fields, so mino 1.6 still
+ *   `detached_at`, `suspended_at`, `last_output_at` (see src/session/session-state.ts). serde ignores unknown fields, so mino 1.6 still
  *   reads our files.
  * - Anything else (e.g. the native-runtime fields of newer mino: `runtime_mode`, `process_id`,
  *   `log_file`, `sandbox_user`) is kept in `extra` and written back unchanged.

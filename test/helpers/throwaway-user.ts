@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { nextFreeSubIdStart } from '../../src/app/doctor/host-checks.js';
-import { hasSubIdRange } from '../../src/host/rootless-checks.js';
+import { nextFreeSubIdStart } from '../../src/setup/host-checks.js';
+import { hasSubIdRange } from '../../src/setup/rootless-checks.js';
 import { minoBinFor } from './test-env.js';
 
 /**

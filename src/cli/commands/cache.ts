@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import {
   bytesOf, forgetOrphanSidecars, gatherInventory, projectCacheInfo, removeTargets, type GatheredInventory, type Removal,
-} from '../../app/manage-caches.js';
+} from '../../resources/manage-caches.js';
 import { selectForClear, selectForGc, targetName, type Decision, type Selection } from '../../cache/cache-selection.js';
 import { MinoError, UsageError } from '../../common/errors.js';
 import { isInteractive, palette } from '../../common/terminal.js';
 import { loadEffectiveConfig } from '../../config/effective-config.js';
 import { formatSize } from '../../volume/parse-size.js';
 import { addConfigOptions, projectDirOf, readConfigFlags } from '../config-options.js';
-import { credentialCacheOf } from '../../app/gather-credentials.js';
+import { credentialCacheOf } from '../../run/gather-credentials.js';
 import { sessionCli } from '../global-options.js';
 import { confirm } from '../prompt.js';
 import { cacheTables, inventoryJson, totalLine } from '../cache-render.js';

@@ -13,8 +13,8 @@ import { readConfigFile, type RawTable } from '../../config/config-file.js';
 import { editLocalConfig } from '../../config/local-config-edit.js';
 import { valueAt } from '../../config/merge-config.js';
 import { tomlValue } from '../../common/toml-edit.js';
-import { poolSettingsOf } from '../../sandbox/pool/pool-settings.js';
-import { checkConfigVolumes } from '../../app/volume-sources.js';
+import { poolSettingsOf } from '../../pool/pool-settings.js';
+import { checkConfigVolumes } from '../../run/volume-sources.js';
 import { applyGlobalOptions } from '../global-options.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf, readConfigFlags } from '../config-options.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runningSession } from '../../app/find-session.js';
+import { runningSession } from '../../lifecycle/find-session.js';
 import { sessionCli } from '../global-options.js';
 import { DEFAULT_SHELL_COMMAND } from '../../config/defaults.js';
 import { withEnvPrelude } from '../../credentials/session-prelude.js';

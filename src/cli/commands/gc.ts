@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { gcBuildDirs, gcSessions } from '../../app/gc-sessions.js';
-import { loadSweepSettings } from '../../app/session-settings.js';
+import { gcBuildDirs, gcSessions } from '../../lifecycle/gc-sessions.js';
+import { loadSweepSettings } from '../../lifecycle/session-settings.js';
 import { readConfigFlags } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
 

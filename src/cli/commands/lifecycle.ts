@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
   DETACH_SIGNAL, attachSession, detachSession, resumeSession, suspendSession,
-} from '../../app/session-control.js';
+} from '../../lifecycle/session-control.js';
 import { UsageError } from '../../common/errors.js';
 import { DEFAULT_DETACH_KEYS } from '../../config/defaults.js';
 import { parseDetachKeys } from '../../runtime/validate.js';

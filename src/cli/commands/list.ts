@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { reconcileSessions } from '../../app/reconcile-sessions.js';
+import { reconcileSessions } from '../../lifecycle/reconcile-sessions.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
-import { hostProbe } from '../../app/sweep-sessions.js';
+import { hostProbe } from '../../lifecycle/sweep-sessions.js';
 import type { ContainerSummary } from '../../runtime/container-runtime.js';
-import { sessionState, stateLabel, type SessionState } from '../../sandbox/session-state.js';
+import { sessionState, stateLabel, type SessionState } from '../../session/session-state.js';
 import { containerOf } from '../../session/reconcile.js';
 import { isActive, type SessionRecord } from '../../session/session-record.js';
 import { sessionCli } from '../global-options.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loginStatus, resetLogins } from '../../app/agent-logins.js';
+import { loginStatus, resetLogins } from '../../resources/agent-logins.js';
 import { sessionCli } from '../global-options.js';
 
 /** `mino login [--reset [AGENT...]]`. */

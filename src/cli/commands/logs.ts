@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { followSessionLogs, sessionLogs } from '../../app/session-logs.js';
+import { followSessionLogs, sessionLogs } from '../../lifecycle/session-logs.js';
 import { UsageError } from '../../common/errors.js';
 import { sessionCli } from '../global-options.js';
 import { printSessionNetwork } from './network.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { changeSessionPolicy, sessionNetwork } from '../../app/network-control.js';
+import { changeSessionPolicy, sessionNetwork } from '../../lifecycle/network-control.js';
 import { UsageError } from '../../common/errors.js';
 import { sessionCli } from '../global-options.js';
 import { renderNetworkReport } from '../network-render.js';

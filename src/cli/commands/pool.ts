@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { drainPool } from '../../app/pool/drain-pool.js';
-import { REFILL_COMMAND } from '../../app/pool/pool-refill-spawn.js';
-import { poolStatus, type PoolStatus } from '../../app/pool/pool-status.js';
-import { refillPool } from '../../app/pool/refill-pool.js';
+import { drainPool } from '../../pool/drain-pool.js';
+import { REFILL_COMMAND } from '../../pool/pool-refill-spawn.js';
+import { poolStatus, type PoolStatus } from '../../pool/pool-status.js';
+import { refillPool } from '../../pool/refill-pool.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
-import { validatePoolKey } from '../../sandbox/pool/pool-index.js';
-import { poolSettingsOf } from '../../sandbox/pool/pool-settings.js';
+import { validatePoolKey } from '../../pool/pool-index.js';
+import { poolSettingsOf } from '../../pool/pool-settings.js';
 import { loadConfigForCli, projectDirOf } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
 import { notice } from '../notices.js';

@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
-import { readHostFacts } from '../../app/run-request.js';
-import { runSession } from '../../app/run-session.js';
+import { readHostFacts } from '../../run/run-request.js';
+import { runSession } from '../../run/run-session.js';
 import { palette } from '../../common/terminal.js';
 import type { BuildEvent } from '../../image/build-output.js';
 import { buildProgress } from '../build-progress.js';
 import { runConfigOf } from '../../config/run-config.js';
-import { poolSettingsOf } from '../../sandbox/pool/pool-settings.js';
+import { poolSettingsOf } from '../../pool/pool-settings.js';
 import { parseWarmCount } from './pool.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf } from '../config-options.js';
 import { sessionCli } from '../global-options.js';

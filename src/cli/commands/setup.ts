@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { runDoctor } from '../../app/doctor/doctor.js';
-import { ownStoreAccess } from '../../app/doctor/own-store-access.js';
+import { runDoctor } from '../../setup/doctor.js';
+import { ownStoreAccess } from '../../setup/own-store-access.js';
 import { isInteractive, palette } from '../../common/terminal.js';
 import { applyGlobalOptions, runtimeForCli } from '../global-options.js';
 import { loadGlobalConfig, resolveConfig } from '../../config/effective-config.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { sandboxStats, type SandboxStats } from '../../app/sandbox-stats.js';
+import { sandboxStats, type SandboxStats } from '../../lifecycle/sandbox-stats.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
 import { sessionCli } from '../global-options.js';

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { runDoctor } from '../../app/doctor/doctor.js';
-import { ownStoreAccess } from '../../app/doctor/own-store-access.js';
-import { sessionContext } from '../../app/session-context.js';
-import { sessionHealth } from '../../app/session-health.js';
-import { loadGlobalResolved, sweepSettingsOf } from '../../app/session-settings.js';
+import { runDoctor } from '../../setup/doctor.js';
+import { ownStoreAccess } from '../../setup/own-store-access.js';
+import { sessionContext } from '../../context/session-context.js';
+import { sessionHealth } from '../../setup/session-health.js';
+import { loadGlobalResolved, sweepSettingsOf } from '../../lifecycle/session-settings.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB } from '../../config/defaults.js';
-import type { SweepSettings } from '../../sandbox/timeouts.js';
+import type { SweepSettings } from '../../session/timeouts.js';
 import { readConfigFlags } from '../config-options.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';

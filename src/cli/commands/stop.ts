@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { finalSessionNetwork, hasEgress } from '../../app/network-control.js';
-import { stopSession } from '../../app/stop-session.js';
+import { finalSessionNetwork, hasEgress } from '../../lifecycle/network-control.js';
+import { stopSession } from '../../lifecycle/stop-session.js';
 import { blockedSummary, learnedRules, learnLine } from '../../network/network-record.js';
 import { sessionCli } from '../global-options.js';
 import { notice } from '../notices.js';

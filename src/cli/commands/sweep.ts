@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { loadSweepSettings } from '../../app/session-settings.js';
-import { sweepSessions } from '../../app/sweep-sessions.js';
+import { loadSweepSettings } from '../../lifecycle/session-settings.js';
+import { sweepSessions } from '../../lifecycle/sweep-sessions.js';
 import { SWEEP_COMMAND } from '../background-sweep.js';
 import { readConfigFlags } from '../config-options.js';
 import { sessionCli } from '../global-options.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
   createNamedVolume, listNamedVolumes, namedVolumeInfo, removeNamedVolume, usageText, type NamedVolumeView,
-} from '../../app/manage-volumes.js';
+} from '../../resources/manage-volumes.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
 import { formatSize } from '../../volume/parse-size.js';

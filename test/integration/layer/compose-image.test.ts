@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureComposedImage, type ComposeImageOptions } from '../../../src/app/compose-image.js';
+import { ensureComposedImage, type ComposeImageOptions } from '../../../src/run/compose-image.js';
 import { MinoError } from '../../../src/common/errors.js';
 import type { BuildEvent } from '../../../src/image/build-output.js';
 import { planComposition } from '../../../src/layer/compose-plan.js';

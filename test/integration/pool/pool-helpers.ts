@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { RunAs } from '../../helpers/run-mino.js';
 import { TEST_IMAGE } from '../../helpers/test-env.js';
 import { expect } from 'vitest';
-import type { PoolStatus } from '../../../src/app/pool/pool-status.js';
+import type { PoolStatus } from '../../../src/pool/pool-status.js';
 import { buildContext, buildMinoLikeImage, buildTestImage, hex, podmanAs, type Sandbox } from '../../helpers/sandbox.js';
-import { stateKeyFor } from '../../../src/app/session-context.js';
+import { stateKeyFor } from '../../../src/context/session-context.js';
 
 /** Shared steps of the warm-pool integration tests. */
 

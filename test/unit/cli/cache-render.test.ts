@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GatheredInventory } from '../../../src/app/manage-caches.js';
+import type { GatheredInventory } from '../../../src/resources/manage-caches.js';
 import { cacheTables, inventoryJson, totalLine } from '../../../src/cli/cache-render.js';
 import { palette } from '../../../src/common/terminal.js';
 

@@ -3,7 +3,7 @@ import { GLOBAL_ONLY_KEYS, configKeys, findKey } from '../../../src/config/confi
 import { resolveConfig } from '../../../src/config/effective-config.js';
 import { globalConfigPath } from '../../../src/config/discover-config.js';
 import { mergeConfig } from '../../../src/config/merge-config.js';
-import { sweepSettingsOf } from '../../../src/app/session-settings.js';
+import { sweepSettingsOf } from '../../../src/lifecycle/session-settings.js';
 
 describe('merging global and project config', () => {
   it('merges tables key by key and replaces arrays and scalars whole', () => {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createNamedVolume, listNamedVolumes, namedVolumeInfo, removeNamedVolume, runningUsers,
-} from '../../../src/app/manage-volumes.js';
-import { prepareVolumes } from '../../../src/app/prepare-volumes.js';
-import { stateKeyFor, type SessionContext } from '../../../src/app/session-context.js';
+} from '../../../src/resources/manage-volumes.js';
+import { prepareVolumes } from '../../../src/run/prepare-volumes.js';
+import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { buildRunPlan } from '../../../src/launch/run-plan.js';
 import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';

@@ -1,0 +1,125 @@
+import { errorMessage } from '../common/errors.js';
+import { log } from '../common/logger.js';
+import { storageError } from '../common/storage-error.js';
+import type { ContainerSummary } from '../runtime/container-runtime.js';
+import { planReconcile, type Abandoned, type Orphan, type SessionFix } from '../session/reconcile.js';
+import { isActive, type SessionRecord } from '../session/session-record.js';
+import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
+import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
+import { finalizeCaches } from '../cache/cache-finalize.js';
+import { pidAlive } from '../common/pid-alive.js';
+import { SessionOutputStore } from '../session/session-output.js';
+import { reapEgressProxies, type ReapedProxy } from './network-control.js';
+
+
+/** Outcome of bringing session files in line with podman. */
+export interface Reconciled {
+  sessions: SessionRecord[];
+  warnings: string[];
+  /** Corrections made and saved (a correction that could not be saved is only in `unsaved`). */
+  fixes: SessionFix[];
+  /** Sessions whose correction could not be saved (full or read-only state directory): retried next time. */
+  unsaved: string[];
+  orphans: Orphan[];
+  /** Attached sessions whose mino died while their container runs on (gc stops them). */
+  abandoned: Abandoned[];
+  /** Session files that could not be read (their containers must be left alone). */
+  unreadable: string[];
+  containers: ContainerSummary[];
+  /** Egress proxies stopped because their session is over. */
+  proxies: ReapedProxy[];
+  /** Sessions whose leftover session env file (or SSH relay socket) was removed. */
+  secretsRemoved: string[];
+}
+
+/**
+ * Reads every session, asks podman once for all containers, and corrects records that no longer
+ * match (a "running" session whose container exited or vanished). Finished detached containers
+ * are removed once their exit code is recorded; one that exited 0 first marks the dependency
+ * caches it was filling complete (label io.mino.caches.finalize). One podman call when nothing needs fixing.
+ *
+ * With `activeOnly`, podman is not asked at all when no session is starting or running: only
+ * active records can be stale, and orphan containers (no session file) are gc's business.
+ * Egress proxies whose session is over are stopped either way (one directory listing).
+ */
+export async function reconcileSessions(ctx: SessionContext, options: { activeOnly?: boolean } = {}): Promise<Reconciled> {
+  const { sessions, warnings, unreadable } = ctx.store.list();
+  if (options.activeOnly && !sessions.some(isActive)) {
+    return {
+      sessions, warnings, fixes: [], unsaved: [], orphans: [], abandoned: [], unreadable, containers: [],
+      proxies: reapEgressProxies(ctx, sessions), secretsRemoved: reapSessionSecrets(ctx, sessions, warnings),
+    };
+  }
+  const containers = await ctx.runtime.listContainers({});
+  const plan = planReconcile(sessions, containers, ctx.stateKey, pidAlive);
+  const updated = new Map<string, SessionRecord>();
+  const unsaved: string[] = [];
+  for (const fix of plan.fixes) {
+    try {
+      // Nothing is lost when the state directory is full or read-only: the output is saved and
+      // the end recorded before the container goes; a failure leaves both the container and the
+      // "running" record for the next reconciliation to retry.
+      if (fix.removeContainer) await saveOutput(ctx, fix.name, fix.removeContainer);
+      updated.set(fix.name, ctx.store.update(fix.name, { status: fix.status, exit_code: fix.exitCode }));
+      ctx.audit.record('session.reconciled', { name: fix.name, from: fix.from, to: fix.status, exit_code: fix.exitCode, reason: fix.reason });
+      // A detached session whose command exited 0 completes the caches it was filling.
+      const finished = containers.find((c) => c.id === fix.removeContainer);
+      if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
+      if (fix.removeContainer) await ctx.runtime.remove(fix.removeContainer);
+    } catch (err) {
+      if (!updated.has(fix.name)) unsaved.push(fix.name);
+      warnings.push(`Could not record the end of session '${fix.name}' (${fix.from} -> ${fix.status}): ${stateErrorText(ctx, err)}`);
+    }
+  }
+  log.debug('reconciled', { fixes: plan.fixes.length, orphans: plan.orphans.length });
+  const current = sessions.map((s) => updated.get(s.name) ?? s);
+  return {
+    sessions: current,
+    warnings,
+    fixes: plan.fixes.filter((f) => updated.has(f.name)),
+    unsaved,
+    orphans: plan.orphans,
+    abandoned: plan.abandoned,
+    unreadable,
+    containers,
+    proxies: reapEgressProxies(ctx, current),
+    secretsRemoved: reapSessionSecrets(ctx, current, warnings),
+  };
+}
+
+/**
+ * Saves a finished container's output for `mino logs` before the container is removed. A container
+ * whose logs cannot be read (gone already) has nothing to save; an output that cannot be written
+ * throws, so the container (and its output) stays.
+ */
+async function saveOutput(ctx: SessionContext, name: string, container: string): Promise<void> {
+  let output;
+  try {
+    output = await ctx.runtime.logs(container, 0);
+  } catch (err) {
+    log.warn('could not read the output of a finished session', { name, error: String(err) });
+    return;
+  }
+  new SessionOutputStore(ctx.stateDir).save(name, output);
+}
+
+/** The text of an error while writing session state: a file system refusal names the state directory and the cause. */
+export function stateErrorText(ctx: Pick<SessionContext, 'stateDir'>, err: unknown): string {
+  return storageError(err, [{ label: "mino's state directory", path: ctx.stateDir }])?.message ?? errorMessage(err);
+}
+
+/**
+ * Removes the session env files (and SSH relay sockets) of sessions that are not active: those
+ * of a `mino run` that was killed before it could remove them. A file system listing, no podman.
+ */
+export function reapSessionSecrets(ctx: SessionContext, sessions: readonly SessionRecord[], warnings: string[]): string[] {
+  const active = new Set(sessions.filter(isActive).map((s) => s.name));
+  try {
+    const removed = sessionEnvOf(ctx).reap((name) => active.has(name));
+    if (removed.length > 0) log.info('removed leftover session secrets', { sessions: removed });
+    return removed;
+  } catch (err) {
+    warnings.push(`Could not remove leftover session secrets: ${(err as Error).message}`);
+    return [];
+  }
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { LABEL_CACHES_FINALIZE } from '../cache/cache-labels.js';
+import type { ContainerSpec } from '../runtime/container-runtime.js';
+import { LABEL_MODE, LABEL_OWNER_PID, LABEL_POOL, LABEL_POOL_EXPIRES, LABEL_SESSION } from '../session/session-labels.js';
+
+/**
+ * The pool key: a hash of everything that makes two session containers differ (image, mounts,
+ * user mapping, network, limits, capabilities, environment, workdir, labels of project, state
+ * directory, volumes and caches…), taken from the run plan's container spec. What differs between
+ * two runs of the same plan (session name, owner PID, command, terminal) is left out. A run only
+ * gets a warm container whose key equals its own (seed 004 matched by profile name only and
+ * handed out containers with other images or mounts).
+ *
+ * Pure: no I/O. The image is keyed by reference; the image ID a warm container was started from
+ * is checked when a run claims it (see pooled-run.ts), so a rebuilt image never serves old runs.
+ */
+
+/** Bump when the warm container's contract changes (old warm containers then never match). */
+const KEY_FORMAT = 1;
+
+/** Spec fields that are per run, not per container: left out of the key. */
+const PER_RUN_FIELDS = new Set<keyof ContainerSpec>(['name', 'command', 'interactive', 'tty', 'autoRemove', 'labels']);
+
+/** Spec fields the pool knows how to prepare in advance; any other field makes a plan unpoolable. */
+const POOLABLE_FIELDS = new Set<string>([
+  'image', 'command', 'name', 'labels', 'workdir', 'network', 'capDrop', 'capAdd', 'securityOpt', 'pidsLimit', 'ulimits',
+  'readOnly', 'tmpfs', 'mounts', 'env', 'pullNever', 'userns', 'uidMap', 'gidMap', 'user', 'groupAdd', 'hostname', 'init',
+  'interactive', 'tty', 'autoRemove', 'stopTimeout', 'devDir',
+]);
+
+/**
+ * Labels that belong to one run, never on a warm container, never in the key: session, owner,
+ * mode, and which caches this run completes when its command exits 0 (the first successful run
+ * completes them; the mounts stay the same, so the runs after it must still find the pool).
+ */
+export const PER_RUN_LABELS: readonly string[] = [LABEL_SESSION, LABEL_OWNER_PID, LABEL_MODE, LABEL_CACHES_FINALIZE];
+
+/** What a plan needs from the pool: its key, or why the pool cannot serve it. */
+export type Poolability = { poolable: true; key: string } | { poolable: false; reason: string };
+
+/** The part of a run plan the pool looks at. */
+export interface PoolablePlan {
+  mode: 'detached' | 'command' | 'shell';
+  spec: ContainerSpec;
+  /** Secret variables the session env file sets (credentials/session-env-file.ts): one file per session. */
+  credentials?: { secretVariables: readonly string[] };
+}
+
+/**
+ * Whether the pool could serve a run of `plan`, and its key. Only runs of a command attached to
+ * mino are poolable: a detached session's command is its container's main process, and a shell
+ * session shows its bootstrap on the terminal. A plan with per-session resources (secrets, env
+ * files, or any container field the pool does not know) is not poolable.
+ */
+export function poolabilityOf(plan: PoolablePlan): Poolability {
+  if (plan.mode === 'detached') return { poolable: false, reason: 'a detached session (-d) runs its command as the container\'s main process' };
+  if (plan.mode === 'shell') return { poolable: false, reason: 'a shell session shows its start-up on the terminal; give a command' };
+  const spec = plan.spec;
+  if ((spec.secretEnv?.length ?? 0) > 0 || (spec.secretFiles?.length ?? 0) > 0) return { poolable: false, reason: 'it passes credentials made for this session' };
+  if ((plan.credentials?.secretVariables.length ?? 0) > 0) return { poolable: false, reason: 'it passes secrets in a file made for this session' };
+  if ((spec.envFiles?.length ?? 0) > 0) return { poolable: false, reason: 'it passes an environment file made for this session' };
+  const unknown = Object.keys(spec).filter((k) => !POOLABLE_FIELDS.has(k) && (spec as unknown as Record<string, unknown>)[k] !== undefined);
+  if (unknown.length > 0) return { poolable: false, reason: `it needs per-session container settings (${unknown.sort().join(', ')})` };
+  return { poolable: true, key: poolKeyOf(spec) };
+}
+
+/** The key of a container spec (24 hex digits); see the module comment. */
+export function poolKeyOf(spec: ContainerSpec): string {
+  const keyed: Record<string, unknown> = {};
+  for (const field of Object.keys(spec).sort() as (keyof ContainerSpec)[]) {
+    if (PER_RUN_FIELDS.has(field) || spec[field] === undefined) continue;
+    keyed[field] = spec[field];
+  }
+  // The pool's own labels are not part of what a run asks for.
+  const ignored = new Set([...PER_RUN_LABELS, LABEL_POOL, LABEL_POOL_EXPIRES]);
+  keyed.labels = Object.fromEntries(Object.entries(spec.labels ?? {}).filter(([k]) => !ignored.has(k)).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(JSON.stringify([KEY_FORMAT, canonical(keyed)])).digest('hex').slice(0, 24);
+}
+
+/** `value` with object keys sorted at every level (arrays keep their order: it matters to podman). */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/**
+ * The supplementary groups a warm container is started with so that a command `podman exec`
+ * starts in it has the groups a cold run's command has. Podman gives a container's main process
+ * its non-root user's primary group as a supplementary group, but never an exec'd process unless
+ * the container was started with `--group-add`. `imageUser`/`imageGid` are the ids mino knows the image runs
+ * as (mino images: 1000:1000; other images: an explicit `uid:gid` USER), `configUser` the image's `Config.User`. A problem
+ * (not poolable) when the image runs as a user whose group mino does not know.
+ */
+export function warmGroupsFor(imageUser: number | undefined, imageGid: number | undefined, configUser: string): { groups: string[] } | { problem: string } {
+  if (imageUser === 0) return { groups: [] };
+  if (imageUser !== undefined && imageGid !== undefined) return { groups: [String(imageGid)] };
+  if (configUser === '' || configUser === 'root' || /^0(:0)?$/.test(configUser)) return { groups: [] };
+  return { problem: `the image runs as user ${configUser || String(imageUser)}, whose group mino does not know, and a command started in a running container would lack the supplementary group a new container's command gets` };
+}

@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { withFileLockAsync } from '../common/file-lock.js';
+import { log } from '../common/logger.js';
+import { LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
+import { bumpCounters } from '../session/sandbox-counters.js';
+import {
+  addWarmEntry, listPoolKeys, poolRoot, removeWarmEntry, warmEntries, type PoolRecord, type WarmEntry,
+} from './pool-index.js';
+import { warmSpecOf } from './warm-spec.js';
+import type { SessionContext } from '../context/session-context.js';
+import { mkdirSync } from 'node:fs';
+
+/**
+ * Starting warm containers, shared by `mino pool warm` and the background refill: both work
+ * under one lock per state directory, so two of them never start more than `max_warm` together.
+ */
+
+/** Runs `fn` holding the pool lock of this state directory (waits for a refill in progress). */
+/** The image ID `ref` names now, and the time just before it was asked (see WarmEntry.verified_at). */
+export async function currentImage(ctx: SessionContext, ref: string): Promise<{ id: string; user: string; verifiedAt: number } | undefined> {
+  const verifiedAt = Date.now();
+  const facts = await ctx.runtime.imageInspect(ref);
+  return facts && { id: facts.id, user: facts.user, verifiedAt };
+}
+
+export async function withPoolLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(poolRoot(stateDir), { recursive: true, mode: 0o700 });
+  return withFileLockAsync(poolLockPath(stateDir), fn, { what: 'the warm pool', timeoutMs: 10 * 60_000, pollMs: 100 });
+}
+
+/** The pool lock file (its presence means a warm or refill is under way). */
+export function poolLockPath(stateDir: string): string {
+  return join(poolRoot(stateDir), '.lock');
+}
+
+/** Warm containers of every pool of this state directory that can still be handed out. */
+export function warmTotal(stateDir: string, nowSeconds: number): number {
+  return listPoolKeys(stateDir).reduce((n, key) => n + warmEntries(stateDir, key, nowSeconds).length, 0);
+}
+
+/** What {@link fillPool} did. */
+export interface FillResult {
+  /** Warm containers of the pool afterwards. */
+  warm: number;
+  started: number;
+  /** Containers removed because they were started from an image that has changed since. */
+  replaced: number;
+  /** Fewer were started than asked because `max_warm` counts all pools together. */
+  cappedByMax: boolean;
+}
+
+/**
+ * Tops the pool `record` up to its target (call it holding the pool lock): drops warm containers
+ * of another image ID than `imageId`, then starts the missing ones, one `podman run -d` each,
+ * without going over `maxWarm` warm containers in all pools. Each start is counted in the
+ * sandbox counters. A container that fails to start stops the fill with its error.
+ */
+export async function fillPool(ctx: SessionContext, record: PoolRecord, image: { id: string; verifiedAt: number }, maxWarm: number, ttlSeconds: number): Promise<FillResult> {
+  const imageId = image.id;
+  const now = (): number => Math.floor(Date.now() / 1000);
+  let live = warmEntries(ctx.stateDir, record.key, now());
+  const stale = live.filter((e) => e.image_id !== imageId);
+  for (const e of stale) {
+    removeWarmEntry(ctx.stateDir, record.key, e.name);
+    await ctx.runtime.remove(e.id).catch((err: unknown) => log.warn('could not remove a stale warm container', { name: e.name, error: String(err) }));
+  }
+  live = live.filter((e) => e.image_id === imageId);
+  const wanted = Math.max(0, record.target - live.length);
+  const room = Math.max(0, maxWarm - warmTotal(ctx.stateDir, now()));
+  const count = Math.min(wanted, room);
+  let started = 0;
+  for (let i = 0; i < count; i++) {
+    const begin = Date.now();
+    const spec = warmSpecOf(record.spec, record.key, ttlSeconds, new Date(begin), record.group_add ?? []);
+    const id = await ctx.runtime.run(spec);
+    const entry: WarmEntry = {
+      name: spec.name as string, id, image_id: imageId, verified_at: image.verifiedAt, expires_at: Math.floor(begin / 1000) + ttlSeconds, created_at: begin,
+    };
+    addWarmEntry(ctx.stateDir, record.key, entry);
+    started++;
+    try {
+      bumpCounters(ctx.stateDir, { sandboxes_created: 1, creation_ms_total: Date.now() - begin });
+    } catch (err) {
+      log.warn('could not update the sandbox counters', { error: String(err) });
+    }
+  }
+  return { warm: live.length + started, started, replaced: stale.length, cappedByMax: count < wanted };
+}
+
+/**
+ * Checks with one `podman ps` that the warm containers of `key` are running; entries whose
+ * container is gone are dropped. Returns the names that were gone.
+ */
+export async function dropVanished(ctx: SessionContext, key: string): Promise<string[]> {
+  const running = new Set((await ctx.runtime.listContainers({ [LABEL_POOL]: key, [LABEL_STATE]: ctx.stateKey }))
+    .filter((c) => c.state === 'running').map((c) => c.name));
+  const gone: string[] = [];
+  for (const e of warmEntries(ctx.stateDir, key, Math.floor(Date.now() / 1000))) {
+    if (running.has(e.name)) continue;
+    removeWarmEntry(ctx.stateDir, key, e.name);
+    gone.push(e.name);
+  }
+  return gone;
+}

@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
+import { MinoError } from '../common/errors.js';
+import { log } from '../common/logger.js';
+import { loginsVolumeLabels } from '../credentials/agent-logins.js';
+import { renderEnvFile } from '../credentials/session-env-file.js';
+import { startAgentRelay, type AgentRelay } from '../credentials/ssh-agent-relay.js';
+import type { PlanCredentialInput } from '../launch/plan-credentials.js';
+import type { RunPlan } from '../launch/run-plan.js';
+import type { GatheredCredentials } from './gather-credentials.js';
+import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
+
+/**
+ * The host side of a session's credentials, around the container's life: the plan's credential
+ * input, the logins volume, the session env file and the SSH agent relay, and their removal.
+ */
+
+/** How the session's user relates to the host, for the SSH agent decision. */
+export interface CredentialIdentity {
+  rootless: boolean;
+  /** uid the image runs as, when known (0 = root). */
+  imageUser: number | undefined;
+  detach: boolean;
+}
+
+/**
+ * The plan's credential input. Rootful sessions (container root is an unprivileged host uid) reach the SSH agent through
+ * mino's relay (the agent's socket is its owner's only); a detached rootful session cannot, since
+ * no mino process stays to relay: that is an error before anything starts.
+ */
+export function planCredentialInput(ctx: SessionContext, sessionName: string, gathered: GatheredCredentials, who: CredentialIdentity): PlanCredentialInput {
+  const store = sessionEnvOf(ctx);
+  let sshAgentSocket = gathered.sshAgentSocket;
+  if (sshAgentSocket !== undefined && needsRelay(who)) {
+    if (who.detach) {
+      throw new MinoError('--ssh-agent does not work with a detached session of rootful podman', {
+        hint: 'Run the session attached, or as a non-root user (rootless podman forwards the agent directly)',
+      });
+    }
+    sshAgentSocket = store.relayPathOf(sessionName);
+  }
+  return {
+    ...(gathered.secretValues.size > 0 ? { envFile: { hostPath: store.pathOf(sessionName), variables: [...gathered.secretValues.keys()] } } : {}),
+    hostEnv: gathered.hostEnv,
+    providerEnv: gathered.providerEnv,
+    ...(gathered.loginsVolume !== undefined ? { loginsVolume: gathered.loginsVolume } : {}),
+    hostSettings: gathered.hostSettings,
+    ...(sshAgentSocket !== undefined ? { sshAgentSocket } : {}),
+    ...(gathered.caBundle !== undefined ? { caBundle: gathered.caBundle } : {}),
+    proxy: gathered.proxyRules,
+  };
+}
+
+/** Rootful sessions run in a user namespace where no container user, root included, is the socket's owner. */
+function needsRelay(who: CredentialIdentity): boolean {
+  return !who.rootless;
+}
+
+/**
+ * Creates the logins volume with its labels the first time (a marker in the state directory
+ * spares later runs the `volume create`, as for home volumes). Should it vanish, podman makes it
+ * again, empty, on the next run.
+ */
+export async function prepareLoginsVolume(ctx: SessionContext, plan: RunPlan, now = new Date()): Promise<void> {
+  if (plan.loginsVolume === undefined || !loginsVolumeToCreate(ctx, plan)) return;
+  const marker = join(ctx.stateDir, 'logins-volume');
+  await ctx.runtime.volumeCreate(plan.loginsVolume, loginsVolumeLabels(ctx.stateKey, ctx.stateDir, now));
+  try {
+    writeFileAtomic(marker, `${plan.loginsVolume}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
+  } catch {
+    // only an optimisation
+  }
+}
+
+/** True when the run's logins volume is not known to exist yet ({@link prepareLoginsVolume} creates it). */
+export function loginsVolumeToCreate(ctx: SessionContext, plan: RunPlan): boolean {
+  return plan.loginsVolume !== undefined && !existsSync(join(ctx.stateDir, 'logins-volume'));
+}
+
+/** What {@link openSessionCredentials} set up; `close` undoes it. */
+export interface OpenCredentials {
+  /** Removes the env file and stops the relay. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Writes the session env file (when the plan mounts one) and starts the SSH agent relay (when the
+ * plan uses one). Call after the session record exists, so reconciliation never mistakes the file
+ * for a dead session's.
+ */
+export async function openSessionCredentials(ctx: SessionContext, plan: RunPlan, gathered: GatheredCredentials): Promise<OpenCredentials> {
+  const store = sessionEnvOf(ctx);
+  let relay: AgentRelay | undefined;
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await relay?.close().catch(() => undefined);
+    try {
+      store.remove(plan.sessionName);
+    } catch (err) {
+      log.warn('could not remove the session env file', { error: (err as Error).message });
+    }
+  };
+  try {
+    if (plan.credentials.secretVariables.length > 0) {
+      const values = new Map(plan.credentials.secretVariables.map((k) => [k, gathered.secretValues.get(k) ?? '']));
+      store.write(plan.sessionName, renderEnvFile(values));
+    }
+    const relayPath = store.relayPathOf(plan.sessionName);
+    if (gathered.sshAgentSocket !== undefined && plan.mounts.some((m) => m.source === relayPath)) {
+      store.ensureDir();
+      relay = await startAgentRelay(relayPath, gathered.sshAgentSocket);
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { close };
+}

@@ -1,0 +1,131 @@
+import { MinoError, UsageError } from '../common/errors.js';
+import { DEFAULT_NETWORK } from '../config/defaults.js';
+import { resolveKeyTarget } from '../config/config-value.js';
+import { editLocalConfig } from '../config/local-config-edit.js';
+import { configuredHooksDirs } from '../host/oci-hooks-dirs.js';
+import type { RunPlan } from '../launch/run-plan.js';
+import { buildEgressPlan, type EgressPlan } from '../network/egress-plan.js';
+import { egressBase, egressPaths } from '../network/egress-paths.js';
+import { resolveNetworkChoice, type NetworkChoice } from '../network/network-choice.js';
+import { blockedSummary, learnedRules, learnLine, type NetworkRecord } from '../network/network-record.js';
+import { presetRules } from '../network/presets.js';
+import { discoverRegistryHosts, hostRegistrySources, type RegistryDiscovery } from '../network/registry-hosts.js';
+import type { Rule } from '../network/rule.js';
+import { findProgram } from '../network/proxy/netns-listener.js';
+import { isMinoImage } from '../volume/home-volume.js';
+import type { HostFacts, RunIo, RunRequest } from './run-request.js';
+import type { SessionContext } from '../context/session-context.js';
+
+/**
+ * The network of `mino run`: choosing it (flags over configuration), turning an allowlist or
+ * learn mode into the plan's egress part (presets expanded with the registries of the user's own
+ * configuration, the host's hook directories kept), and telling the user what the session's
+ * proxy saw once it ended.
+ */
+
+/** The network choice of a request; throws a UsageError on bad values or conflicts. */
+export function chooseNetwork(req: RunRequest): NetworkChoice {
+  const config = req.config;
+  const choice = resolveNetworkChoice({
+    cli: { network: req.network, allow: req.networkAllow, preset: req.networkPreset },
+    config: { network: config?.network, allow: config?.networkAllow, preset: config?.networkPreset },
+    fallback: DEFAULT_NETWORK,
+  });
+  if (req.saveLearned && choice.mode !== 'learn') throw new UsageError('--save only applies to --network learn', 'Run mino run --network learn --save -- COMMAND');
+  if (req.saveLearned && req.detach) {
+    throw new UsageError('--save needs an attached run (the allowlist is written when the command ends)', 'For a detached session, see its destinations with mino network show NAME');
+  }
+  return choice;
+}
+
+/** The egress inputs that take I/O (registry discovery, hook directories), started early. */
+export interface PendingEgress {
+  choice: Extract<NetworkChoice, { mode: 'allowlist' | 'learn' }>;
+  registries: Promise<RegistryDiscovery | undefined>;
+  hooksDirs: Promise<string[]>;
+}
+
+/** Starts the I/O an egress plan needs; undefined for plain network modes. */
+export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): PendingEgress | undefined {
+  if (choice.mode !== 'allowlist' && choice.mode !== 'learn') return undefined;
+  if (!facts.localEngine) {
+    throw new MinoError(`--network ${choice.mode === 'learn' ? 'learn' : 'allowlists'} need Podman on this machine; OrbStack is not supported yet`, {
+      hint: 'Use --network bridge or none with OrbStack',
+    });
+  }
+  if (!findProgram('nsenter', facts.env.PATH)) {
+    throw new MinoError('Network allowlists need nsenter, which is not installed', { hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none' });
+  }
+  const presets = choice.mode === 'allowlist' ? choice.presets : [];
+  const registries = presets.length > 0 ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir)) : Promise.resolve(undefined);
+  const hooksDirs = configuredHooksDirs(facts.env, facts.rootless, facts.homeDir);
+  registries.catch(() => undefined);
+  hooksDirs.catch(() => undefined);
+  return { choice, registries, hooksDirs };
+}
+
+/** Builds the network part of the plan inputs (the egress plan once its I/O is done). */
+export async function networkInputs(ctx: SessionContext, facts: HostFacts, choice: NetworkChoice, pending: PendingEgress | undefined, sessionName: string, image: string): Promise<{ network?: string; egress?: EgressPlan }> {
+  if (!pending) return { network: choice.mode };
+  return { egress: egressPlanFor(ctx, facts, pending.choice, sessionName, await pending.registries, await pending.hooksDirs, isMinoImage(image)) };
+}
+
+/** The egress plan (pure, given what the I/O found). */
+export function egressPlanFor(
+  ctx: SessionContext,
+  facts: HostFacts,
+  choice: PendingEgress['choice'],
+  sessionName: string,
+  registries: RegistryDiscovery | undefined,
+  systemHooksDirs: readonly string[],
+  sshConfig = false,
+): EgressPlan {
+  const rules: Rule[] = [];
+  const presets = choice.mode === 'allowlist' ? choice.presets : [];
+  if (choice.mode === 'allowlist') {
+    rules.push(...choice.rules);
+    for (const p of presets) rules.push(...presetRules(p, registries?.rules ?? []));
+  }
+  const paths = egressPaths(ctx.egressBase ?? egressBase(facts.env, ctx.stateDir, facts.uid), ctx.stateKey, sessionName);
+  const notes = presets.length > 0 ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`) : [];
+  return buildEgressPlan({ mode: choice.mode, rules, presets, paths, systemHooksDirs, notes, sshConfig });
+}
+
+/** The lines `--dry-run` prints about an egress policy (shell comments before the podman line). */
+export function egressDryRunLines(egress: EgressPlan): string[] {
+  const lines = [`# network: ${egress.mode === 'learn' ? 'learn (everything allowed but the host, and recorded)' : 'allowlist'} through mino's egress proxy, listening on ${egress.listen.host}:${egress.listen.port} inside the container`];
+  if (egress.mode === 'allowlist') lines.push(`# allow: ${egress.policy.allow.length > 0 ? egress.policy.allow.join(' ') : '(nothing)'}`);
+  if (egress.presets.length > 0) lines.push(`# presets: ${egress.presets.join(', ')}`);
+  return lines;
+}
+
+/** Tells the user what the session's proxy saw, and saves a learned allowlist when asked. */
+export function reportSessionNetwork(plan: RunPlan, req: RunRequest, record: NetworkRecord | undefined, io: RunIo): void {
+  const report = io.report ?? io.say;
+  if (!plan.network.egress) return;
+  if (!record) {
+    io.say(`Warning: the egress proxy of session ${plan.sessionName} left no record of its connections`);
+    return;
+  }
+  const blocked = blockedSummary(record);
+  if (blocked) report(`mino: ${blocked}`);
+  if (plan.network.mode !== 'learn') return;
+  const rules = learnedRules(record);
+  report(`mino: session ${plan.sessionName} used ${rules.length} destination${rules.length === 1 ? '' : 's'}; for .mino.toml ([container]):`);
+  report(learnLine(rules));
+  if (!req.saveLearned) return;
+  if (rules.length === 0) {
+    io.say('Nothing to save: the session used no network destination');
+    return;
+  }
+  let result;
+  try {
+    result = editLocalConfig(plan.projectDir, resolveKeyTarget('container.network_allow'), rules);
+  } catch (err) {
+    if (!(err instanceof MinoError)) throw err;
+    // The rules are printed above: nothing learned is lost.
+    throw new MinoError(`network_allow not saved: ${err.message}`, { hint: err.hint ?? 'Add the rules printed above to .mino.toml by hand', cause: err });
+  }
+  io.say(`Saved network_allow (${rules.length} rule${rules.length === 1 ? '' : 's'}) to ${result.path}`);
+  if (result.untrusted) io.say(`Warning: ${result.path} is not trusted yet; mino asks before using it (or run mino trust)`);
+}

@@ -1,0 +1,73 @@
+import { MinoError, UsageError } from '../common/errors.js';
+import type { RunPlan } from '../launch/run-plan.js';
+import { writePool, readPool } from '../pool/pool-index.js';
+import { PER_RUN_LABELS, poolabilityOf, warmGroupsFor } from '../pool/pool-key.js';
+import type { PoolSettings } from '../pool/pool-settings.js';
+import type { ContainerSpec } from '../runtime/container-runtime.js';
+import { explainStartFailure } from './explain-start-failure.js';
+import { prepareCaches } from './prepare-caches.js';
+import { prepareVolumes } from './prepare-volumes.js';
+import { prepareLoginsVolume } from './session-credentials.js';
+import type { RunIo } from './run-request.js';
+import type { SessionContext } from '../context/session-context.js';
+import { currentImage, dropVanished, fillPool, withPoolLock } from '../pool/start-warm.js';
+
+/**
+ * Use case `mino pool warm -n N [run flags…]`: keeps N containers warm for exactly the plan that
+ * `mino run` with the same flags in this project would use (the plan is built by the run path
+ * itself, so the two can never disagree). Idempotent: the pool's size becomes N, and only the
+ * missing containers are started. Returns mino's exit code.
+ */
+export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number, settings: PoolSettings, io: RunIo): Promise<number> {
+  if (!settings.enabled) {
+    throw new UsageError('The warm pool is off (pool.enabled = false)', "Turn it on with 'mino config set pool.enabled true'");
+  }
+  if (!Number.isInteger(count) || count < 1) {
+    throw new UsageError(`Invalid -n ${count}: the number of warm containers must be at least 1`, "Use e.g. 'mino pool warm -n 2'; 'mino pool drain' empties the pool");
+  }
+  const p = poolabilityOf(plan);
+  if (!p.poolable) throw new UsageError(`This run cannot be kept warm: ${p.reason}`, 'Warm the flags of a run of a command, e.g. mino pool warm -n 2 --network none');
+  let target = count;
+  if (count > settings.maxWarm) {
+    io.say(`Note: -n ${count} is above pool.max_warm (${settings.maxWarm}); keeping ${settings.maxWarm} warm`);
+    target = settings.maxWarm;
+  }
+  const image = await currentImage(ctx, plan.image);
+  if (!image) throw (await explainStartFailure(ctx.runtime, plan)) ?? new MinoError(`Image ${plan.image} is not available locally`);
+  const groups = warmGroupsFor(plan.identity.imageUser, plan.identity.imageGid, image.user);
+  if ('problem' in groups) {
+    throw new UsageError(`This run cannot be kept warm: ${groups.problem}`, 'Warm runs of mino images (mino-base, --layers) or of images that run as root; mino run starts this one cold');
+  }
+
+  // The volumes and caches a run would create are created now, so warm containers mount them.
+  await prepareVolumes(ctx, plan, io.say);
+  await prepareLoginsVolume(ctx, plan);
+  await prepareCaches(ctx, plan.caches, io.say);
+
+  const store = await ctx.runtime.imageStoreIndexPath().catch(() => undefined);
+  const result = await withPoolLock(ctx.stateDir, async () => {
+    writePool(ctx.stateDir, {
+      key: p.key, project_dir: plan.projectDir, image: plan.image, target, spec: poolSpecOf(plan.spec), group_add: groups.groups,
+      ...(store === undefined ? {} : { image_store: store }), updated_at: new Date().toISOString(),
+    });
+    const filled = await fillPool(ctx, readPool(ctx.stateDir, p.key)!, image, settings.maxWarm, settings.warmTtlSeconds);
+    const gone = filled.started > 0 ? await dropVanished(ctx, p.key) : [];
+    return { ...filled, gone };
+  });
+  if (result.gone.length > 0) {
+    throw new MinoError(`${result.gone.length} warm container(s) of image ${plan.image} exited at once`, {
+      hint: 'The image needs /bin/sh and sleep for warm containers; run the same flags with mino run to see the error',
+    });
+  }
+  if (result.replaced > 0) io.say(`Replaced ${result.replaced} warm container(s) of an older ${plan.image}`);
+  if (result.cappedByMax) io.say(`Note: pool.max_warm (${settings.maxWarm}) counts the warm containers of all pools; ${result.warm} of ${target} are warm`);
+  io.print(`Pool ${p.key.slice(0, 12)}: ${result.warm} warm (${result.started} started) for ${plan.projectDir} with ${plan.image}; unused ones expire after ${settings.warmTtlSeconds} s`);
+  return 0;
+}
+
+/** The plan's container spec without what belongs to one run (kept in the pool record). */
+export function poolSpecOf(spec: ContainerSpec): ContainerSpec {
+  const { name: _n, command: _c, interactive: _i, tty: _t, autoRemove: _a, ...rest } = spec;
+  const labels = Object.fromEntries(Object.entries(spec.labels ?? {}).filter(([k]) => !PER_RUN_LABELS.includes(k)));
+  return { ...rest, command: [], labels };
+}

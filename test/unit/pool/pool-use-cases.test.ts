@@ -1,0 +1,177 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { drainPool } from '../../../src/pool/drain-pool.js';
+import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
+import { poolStatus } from '../../../src/pool/pool-status.js';
+import { refillPool } from '../../../src/pool/refill-pool.js';
+import { warmPool } from '../../../src/run/warm-pool.js';
+import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
+import { AuditLog } from '../../../src/audit/audit-log.js';
+import { buildRunPlan, type RunPlan, type RunPlanInput } from '../../../src/launch/run-plan.js';
+import { readCounters } from '../../../src/session/sandbox-counters.js';
+import { DEFAULT_POOL_SETTINGS } from '../../../src/pool/pool-settings.js';
+import { SessionStore } from '../../../src/session/session-store.js';
+import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
+import { typicalInput } from '../launch/plan-input.js';
+
+const IMAGE = 'localhost/mino-base:latest';
+
+describe('warm pool use cases (fake runtime)', () => {
+  let root: string;
+  let engine: FakeRuntime;
+  let ctx: SessionContext;
+  let refills: { key: string; used?: string }[];
+  let use: PoolUse;
+  const said: string[] = [];
+  const printed: string[] = [];
+  const io = { say: (l: string) => said.push(l), print: (l: string) => printed.push(l) };
+
+  const plan = (o: Partial<RunPlanInput> = {}): RunPlan => buildRunPlan(typicalInput({
+    projectDir: join(root, 'proj'), homeDir: '/home/alice', stateKey: ctx.stateKey, stdinIsTty: false, ...o,
+  }));
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mino-pool-uc-'));
+    mkdirSync(join(root, 'proj'));
+    const state = join(root, 'state');
+    engine = new FakeRuntime();
+    engine.addImage(IMAGE);
+    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    refills = [];
+    use = { settings: { ...DEFAULT_POOL_SETTINGS }, fresh: false, refill: (key, _s, used) => refills.push({ key, ...(used === undefined ? {} : { used }) }) };
+    said.length = 0;
+    printed.length = 0;
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('warms N containers of the run plan, idempotently, and counts their creation', async () => {
+    expect(await warmPool(ctx, plan(), 2, use.settings, io)).toBe(0);
+    const runs = engine.callsTo('run').map(([spec]) => spec);
+    expect(runs).toHaveLength(2);
+    expect(runs[0]).toMatchObject({ autoRemove: true, image: IMAGE, labels: { 'io.mino.state': ctx.stateKey } });
+    expect(printed[0]).toMatch(/^Pool [0-9a-f]{12}: 2 warm \(2 started\)/);
+    engine.clearCalls();
+    await warmPool(ctx, plan({ sessionName: 'x' }), 3, use.settings, io);
+    expect(engine.callsTo('run')).toHaveLength(1);
+    expect(readCounters(ctx.stateDir)).toMatchObject({ sandboxes_created: 3 });
+    expect(poolStatus(ctx.stateDir, use.settings)).toMatchObject({ warm_total: 3, pools: [{ target: 3, warm: 3 }] });
+  });
+
+  it('refuses bad counts and unpoolable plans; clamps to max_warm with a notice', async () => {
+    await expect(warmPool(ctx, plan(), 0, use.settings, io)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/at least 1/) });
+    await expect(warmPool(ctx, plan({ detach: true }), 2, use.settings, io)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/cannot be kept warm/) });
+    await expect(warmPool(ctx, plan(), 2, { ...use.settings, enabled: false }, io)).rejects.toMatchObject({ exitCode: 2 });
+    expect(engine.callsTo('run')).toHaveLength(0);
+    await warmPool(ctx, plan(), 1000, { ...use.settings, maxWarm: 3 }, io);
+    expect(said.join('\n')).toMatch(/-n 1000 is above pool.max_warm \(3\); keeping 3 warm/);
+    expect(engine.callsTo('run')).toHaveLength(3);
+  });
+
+  it('serves a matching run from a warm container: claim, image check, exec; never twice; refill asked', async () => {
+    await warmPool(ctx, plan(), 1, use.settings, io);
+    const warmId = engine.containers[0]!.id;
+    engine.clearCalls();
+    const p = plan({ sessionName: 'first', command: ['npm', 'test'] });
+    expect(poolVerdict(ctx.stateDir, p, use).kind).toBe('warm');
+    expect(await executeWithPool(ctx, p, use)).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(engine.callLog()).toEqual([
+      `renameContainer ${warmId} mino-first`,
+      `imageInspect ${IMAGE}`,
+      expect.stringMatching(new RegExp(`^execSession ${warmId} \\["/bin/sh","-c",".*","mino","npm","test"\\]`)),
+    ]);
+    expect(engine.callsTo('execSession')[0]![2]).toMatchObject({ tty: false, interactive: true, workdir: p.workdir, ownProcessGroup: true });
+    expect(refills).toEqual([{ key: expect.stringMatching(/^[0-9a-f]{24}$/), used: warmId }]);
+    // The next run finds the pool empty and starts cold: a miss, and a refill of this pool.
+    engine.clearCalls();
+    expect(await executeWithPool(ctx, plan({ sessionName: 'second' }), use)).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(engine.callNames()).toEqual(['runAttached']);
+    expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 1, pool_misses: 1, sandboxes_created: 2 });
+    expect(refills).toHaveLength(2);
+  });
+
+  it('never serves a run whose plan differs, nor --fresh, nor a disabled pool', async () => {
+    await warmPool(ctx, plan(), 1, use.settings, io);
+    engine.clearCalls();
+    await executeWithPool(ctx, plan({ network: 'none' }), use);
+    await executeWithPool(ctx, plan(), { ...use, fresh: true });
+    await executeWithPool(ctx, plan(), { ...use, settings: { ...use.settings, enabled: false } });
+    expect(engine.callNames()).toEqual(['runAttached', 'runAttached', 'runAttached']);
+    expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 0, pool_misses: 1 });
+    expect(poolVerdict(ctx.stateDir, plan(), { ...use, fresh: true }).message).toMatch(/bypassed \(--fresh\)/);
+    expect(poolVerdict(ctx.stateDir, plan({ detach: true }), use).message).toMatch(/cannot be served warm: a detached session/);
+  });
+
+  it('starts cold when the image was rebuilt since the pool was warmed, and drops those warm containers', async () => {
+    await warmPool(ctx, plan(), 2, use.settings, io);
+    engine.images[0]!.id = 'f'.repeat(64);
+    engine.clearCalls();
+    await executeWithPool(ctx, plan({ sessionName: 'after' }), use);
+    expect(engine.callNames()).toEqual(['renameContainer', 'imageInspect', 'runAttached']);
+    expect(poolVerdict(ctx.stateDir, plan(), use).kind).toBe('empty');
+    expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 0, pool_misses: 1 });
+  });
+
+  it('skips a warm container that vanished behind its back', async () => {
+    await warmPool(ctx, plan(), 2, use.settings, io);
+    const key = poolVerdict(ctx.stateDir, plan(), use);
+    const order = key.kind === 'warm' ? key.warm.map((e) => e.id) : [];
+    const gone = engine.containers.find((c) => c.id === order[0]);
+    const kept = engine.containers.find((c) => c.id === order[1]);
+    engine.containers = engine.containers.filter((c) => c !== gone);
+    // podman exec into a missing container exits 125 with its error on stderr.
+    engine.on('execSession', (id) => (engine.containers.some((c) => c.id === id) ? 0 : 125));
+    engine.clearCalls();
+    await executeWithPool(ctx, plan({ sessionName: 's' }), use);
+    expect(engine.callsTo('renameContainer').map(([id]) => id)).toEqual([gone!.id, kept!.id]);
+    expect(engine.callsTo("execSession").map(([id]) => id)).toEqual([gone!.id, kept!.id]);
+  });
+
+  it('refill removes the used container and tops the pool up within max_warm; drain removes warm containers only', async () => {
+    await warmPool(ctx, plan(), 2, use.settings, io);
+    await executeWithPool(ctx, plan({ sessionName: 'used' }), use);
+    const key = refills[0]!.key;
+    engine.clearCalls();
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, remove: refills[0]!.used });
+    expect(engine.callNames()).toEqual(['remove', 'imageInspect', 'run']);
+    expect(poolStatus(ctx.stateDir, use.settings).warm_total).toBe(2);
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600 });
+    expect(engine.callsTo('run')).toHaveLength(1);
+    engine.containers.push(fakeContainer('mino-session', 'running', { 'io.mino.state': ctx.stateKey, 'io.mino.pool': key }));
+    expect(await drainPool(ctx)).toEqual({ containers: 2, pools: 1 });
+    expect(engine.containers.map((c) => c.name)).toEqual(['mino-session']);
+    expect(poolStatus(ctx.stateDir, use.settings)).toMatchObject({ warm_total: 0, pools: [] });
+  });
+});
+
+describe('warm start without asking podman for the image', () => {
+  it('skips the image check while the image store is unchanged, and asks again once it changed', async () => {
+    const { utimesSync, writeFileSync } = await import('node:fs');
+    const root = mkdtempSync(join(tmpdir(), 'mino-pool-store-'));
+    try {
+      mkdirSync(join(root, 'proj'));
+      const state = join(root, 'state');
+      const engine = new FakeRuntime();
+      engine.addImage(IMAGE);
+      engine.imageStoreIndex = join(root, 'images.json');
+      writeFileSync(engine.imageStoreIndex, '[]');
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(engine.imageStoreIndex, old, old);
+      const ctx: SessionContext = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+      const use: PoolUse = { settings: { ...DEFAULT_POOL_SETTINGS }, fresh: false, refill: () => undefined };
+      const plan = (name: string): RunPlan => buildRunPlan(typicalInput({ sessionName: name, projectDir: join(root, 'proj'), homeDir: '/home/alice', stateKey: ctx.stateKey, stdinIsTty: false }));
+      await warmPool(ctx, plan('w'), 2, use.settings, { say: () => undefined, print: () => undefined });
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('a'), use);
+      expect(engine.callNames()).toEqual(['renameContainer', 'execSession']);
+      // An image was tagged meanwhile: the reference may name another image now.
+      utimesSync(engine.imageStoreIndex, new Date(), new Date());
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('b'), use);
+      expect(engine.callNames()).toEqual(['renameContainer', 'imageInspect', 'execSession']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
