@@ -30,6 +30,10 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 2);
 const root = mkdtempSync(join(tmpdir(), 'mino-bench-'));
 const project = join(root, 'project');
 mkdirSync(project);
+// mino binds its protected paths read-only and makes a stand-in for each absent one, only for the
+// session; the raw podman baseline reuses mino's flags, so the project has them all already.
+for (const dir of ['.claude/agents', '.claude/commands', '.claude/hooks', '.devcontainer', '.idea', '.vscode']) mkdirSync(join(project, dir), { recursive: true });
+for (const [file, text] of [['.envrc', ''], ['.gitmodules', ''], ['.mcp.json', '{}'], ['.claude/settings.json', '{}']]) writeFileSync(join(project, file), text);
 const env = {
   ...process.env,
   XDG_STATE_HOME: join(root, 'state'),
@@ -55,8 +59,11 @@ check(['podman', 'image', 'exists', IMAGE]);
 
 /** Raw podman argv equal to what mino runs, from `mino run --dry-run`, with a fresh name per call. */
 function rawPodman(network) {
-  // The first line (the second is the warm pool's verdict, a shell comment).
-  const line = check([process.execPath, mino, 'run', '--dry-run', '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']).split('\n')[0].trim();
+  const dry = check([process.execPath, mino, 'run', '--dry-run', '--image', IMAGE, '-p', project, '--network', network, '--', '/usr/bin/true']).split('\n');
+  const stub = dry.find((l) => l.includes('(absent: created for the session)'));
+  if (stub) throw new Error(`the bench project lacks a protected path mino would create: ${stub}`);
+  // The podman line (protected paths are listed above it as shell comments).
+  const line = dry.find((l) => l.startsWith('podman ')).trim();
   // The dry-run line is shell-quoted; labels and paths here contain no spaces.
   const argv = line.split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
   const at = argv.indexOf('--name');
