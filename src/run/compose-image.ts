@@ -8,7 +8,7 @@ import { OutputTail, parseBuildLine, type BuildEvent } from '../image/build-outp
 import { planComposition, type CompositionPlan } from '../layer/compose-plan.js';
 import type { ResolvedLayer } from '../layer/resolve-layers.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
-import { hintForPodmanError } from '../runtime/podman/podman-error.js';
+import { EngineError } from '../runtime/runtime-errors.js';
 
 /**
  * Use case: make sure the image for a set of layers exists, building it when needed.
@@ -153,7 +153,7 @@ async function buildInContext(
 function buildFailed(layers: readonly ResolvedLayer[], output: string, cause: unknown): MinoError {
   const names = layers.map((l) => l.manifest.name).join(', ');
   return new MinoError(`Building the image for layers ${names} failed${output ? `; last lines of output:\n${output}` : `: ${(cause as Error).message}`}`, {
-    hint: hintForPodmanError(output)
+    hint: (cause instanceof EngineError ? cause.diagnosis : undefined)
       ?? `Check the install.sh and [root_install] packages of: ${names}; run with -vv for the full podman output`,
     cause,
   });
