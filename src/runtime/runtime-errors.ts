@@ -83,3 +83,14 @@ export class NotSupportedError extends EngineError {
     this.name = 'NotSupportedError';
   }
 }
+
+/**
+ * The engine's bookkeeping outlived its processes (a machine restarted without clearing its
+ * runtime directory) and it refuses every command; ContainerRuntime.systemMigrate repairs it.
+ */
+export class StaleEngineStateError extends EngineError {
+  constructor(message: string, failure: EngineFailure) {
+    super(message, failure);
+    this.name = 'StaleEngineStateError';
+  }
+}

@@ -2,11 +2,9 @@ import { errorMessage } from '../common/errors.js';
 import type { Host } from '../host/host.js';
 import { hostEnv, hostPathExists, hostUid } from './host-files.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { StaleEngineStateError } from '../runtime/runtime-errors.js';
 import type { CheckLog } from './check-result.js';
 import type { FixPolicy } from './host-checks.js';
-
-/** podman's own words for the state below. */
-const STALE_STATE = /invalid internal status|podman system migrate/i;
 
 /**
  * A rootless engine whose state outlived its processes (a machine restarted or restored from a
@@ -21,7 +19,7 @@ export async function checkEngineState(log: CheckLog, runtime: ContainerRuntime,
   const runDir = await hostEnv(host, 'XDG_RUNTIME_DIR');
   if (!runDir || !(await hostPathExists(host, `${runDir}/libpod/tmp/alive`))) return;
   const failure = await runtime.info({ refresh: true }).then(() => undefined, (err: unknown) => err);
-  if (failure === undefined || !STALE_STATE.test(errorMessage(failure))) return;
+  if (!(failure instanceof StaleEngineStateError)) return;
   const id = 'engine.state';
   const title = 'Rootless engine state';
   if (!(await policy.mayFix('Podman kept state from before a restart whose processes are gone. Reset it (podman system migrate; images, volumes and containers stay)?'))) {
@@ -45,7 +43,7 @@ async function migrate(runtime: ContainerRuntime): Promise<unknown> {
     const after = await runtime.info({ refresh: true }).then(() => undefined, (err: unknown) => err);
     if (after === undefined) return undefined;
     failure ??= after;
-    if (!STALE_STATE.test(errorMessage(after))) return after;
+    if (!(after instanceof StaleEngineStateError)) return after;
   }
   return failure;
 }

@@ -11,8 +11,9 @@ import { parseImageList } from '../../src/runtime/podman/podman-json.js';
  * A recording fake of the whole ContainerRuntime, for use-case unit tests without podman:
  * images, containers, volumes, secrets and networks live in memory and behave like podman's
  * (label filters, `volume rm` refused while a container uses the volume, `rmi` refused while a
- * container uses the image, replace-on-create secrets). Every call is recorded with its
- * arguments; any method can be scripted (`on`) or made to fail (`failWith`).
+ * container uses the image, replace-on-create secrets). Its failures are the engine-neutral
+ * errors podman's would map to (runtime/podman/podman-error.ts), with podman's messages. Every
+ * call is recorded with its arguments; any method can be scripted (`on`) or made to fail (`failWith`).
  */
 
 /** Names of the methods of ContainerRuntime. */

@@ -1,7 +1,7 @@
 import { redactArgs } from '../../common/redact.js';
 import { lastLines } from '../../common/text.js';
 import {
-  ConflictError, EngineError, EngineUnreachableError, InUseError, NotFoundError, NotSupportedError,
+  ConflictError, EngineError, EngineUnreachableError, InUseError, NotFoundError, NotSupportedError, StaleEngineStateError,
 } from '../runtime-errors.js';
 
 /** Known podman failure patterns and what to do about them. */
@@ -25,10 +25,11 @@ export function hintForPodmanError(stderr: string): string | undefined {
 }
 
 /** Which neutral error a podman failure is. */
-type PodmanFailureKind = 'not-found' | 'conflict' | 'in-use' | 'unreachable' | 'not-supported' | 'other';
+type PodmanFailureKind = 'stale-state' | 'not-found' | 'conflict' | 'in-use' | 'unreachable' | 'not-supported' | 'other';
 
 /** Classifies podman's error output; `other` when it says nothing mino acts on. */
 function podmanFailureKind(stderr: string): PodmanFailureKind {
+  if (/invalid internal status|podman system migrate/i.test(stderr)) return 'stale-state';
   if (isNotFound(stderr)) return 'not-found';
   if (/already exists|already in use/i.test(stderr)) return 'conflict';
   if (/is being used|is in use/i.test(stderr)) return 'in-use';
@@ -53,6 +54,7 @@ export function podmanError(args: readonly string[], podmanExitCode: number, std
   const diagnosis = hintForPodmanError(stderr);
   const failure = { engineExitCode: podmanExitCode, stderr, diagnosis, hint: hint ?? diagnosis ?? 'Run with -vv to see the full podman command' };
   switch (podmanFailureKind(stderr)) {
+    case 'stale-state': return new StaleEngineStateError(message, failure);
     case 'not-found': return new NotFoundError(message, failure);
     case 'conflict': return new ConflictError(message, failure);
     case 'in-use': return new InUseError(message, { ...failure, containerIds: containerIdsIn(stderr) });

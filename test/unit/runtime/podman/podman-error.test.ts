@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../../src/common/errors.js';
 import { hintForPodmanError, isNotFound, podmanError, volumeInUseError } from '../../../../src/runtime/podman/podman-error.js';
 import {
-  ConflictError, EngineError, EngineUnreachableError, InUseError, NotFoundError, NotSupportedError,
+  ConflictError, EngineError, EngineUnreachableError, InUseError, NotFoundError, NotSupportedError, StaleEngineStateError,
 } from '../../../../src/runtime/runtime-errors.js';
 
 const HYBRID = 'crun cannot run on this cgroup v1 hybrid host. Run: mino setup (switches to runc)';
@@ -96,6 +96,11 @@ describe('podmanError', () => {
 describe('podmanError maps podman\'s failures to the engine-neutral errors', () => {
   const ID = 'a'.repeat(64);
   it.each([
+    [
+      'a rootless engine whose state outlived a restart', ['info'], 125,
+      'Error: invalid internal status, try resetting the pause process with "podman system migrate": could not find any running process: no such process',
+      StaleEngineStateError,
+    ],
     ['a missing container', ['logs'], 125, 'Error: no container with name or ID "mino-x" found: no such container', NotFoundError],
     ['a missing image', ['tag'], 125, 'Error: localhost/nope:1: image not known', NotFoundError],
     ['a missing volume', ['volume', 'inspect'], 125, 'Error: no volume with name "mino-cache-x" found: no such volume', NotFoundError],
@@ -124,7 +129,7 @@ describe('podmanError maps podman\'s failures to the engine-neutral errors', () 
 
   it('an engine failure is none of the specific kinds', () => {
     const err = podmanError(['run'], 125, 'Error: default OCI runtime "crun" not found: invalid argument');
-    for (const kind of [NotFoundError, ConflictError, InUseError, EngineUnreachableError, NotSupportedError]) expect(err).not.toBeInstanceOf(kind);
+    for (const kind of [NotFoundError, ConflictError, InUseError, EngineUnreachableError, NotSupportedError, StaleEngineStateError]) expect(err).not.toBeInstanceOf(kind);
   });
 
   it('names the containers an in-use object is used by', () => {
