@@ -1,6 +1,6 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContainerRuntime, LocalImage } from '../runtime/container-runtime.js';
+import type { ContainerRuntime, ImageClient, LocalImage } from '../runtime/container-runtime.js';
 import { errorMessage, MinoError } from '../common/errors.js';
 import { EngineError } from '../runtime/runtime-errors.js';
 import { lastLines } from '../common/text.js';
@@ -38,7 +38,7 @@ export interface BaseImageState {
 }
 
 /** Reads the state of the base image built from `baseDir` (the `layers/base` directory): one podman call. */
-export async function baseImageState(runtime: ContainerRuntime, baseDir: string): Promise<BaseImageState> {
+export async function baseImageState(runtime: ImageClient, baseDir: string): Promise<BaseImageState> {
   const hash = hashDirectory(baseDir);
   const tag = baseImageTag(hash);
   const images = await runtime.imageList();

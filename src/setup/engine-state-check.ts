@@ -1,7 +1,7 @@
 import { errorMessage } from '../common/errors.js';
 import type { Host } from '../host/host.js';
 import { hostEnv, hostPathExists, hostUid } from './host-files.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { EngineClient } from '../runtime/container-runtime.js';
 import { StaleEngineStateError } from '../runtime/runtime-errors.js';
 import type { CheckLog } from './check-result.js';
 import type { FixPolicy } from './host-checks.js';
@@ -14,7 +14,7 @@ import type { FixPolicy } from './host-checks.js';
  * would create the image store, which the storage check must configure first. The repair is the
  * one podman names; images, volumes and containers stay.
  */
-export async function checkEngineState(log: CheckLog, runtime: ContainerRuntime, host: Host, policy: FixPolicy): Promise<void> {
+export async function checkEngineState(log: CheckLog, runtime: EngineClient, host: Host, policy: FixPolicy): Promise<void> {
   if ((await hostUid(host)) === 0) return;
   const runDir = await hostEnv(host, 'XDG_RUNTIME_DIR');
   if (!runDir || !(await hostPathExists(host, `${runDir}/libpod/tmp/alive`))) return;
@@ -36,7 +36,7 @@ export async function checkEngineState(log: CheckLog, runtime: ContainerRuntime,
  * already died with the engine ("container not running") although the state is reset. The engine
  * answering again is success; a second migrate gets its chance when the first left it stale.
  */
-async function migrate(runtime: ContainerRuntime): Promise<unknown> {
+async function migrate(runtime: EngineClient): Promise<unknown> {
   let failure: unknown;
   for (let attempt = 0; attempt < 2; attempt++) {
     failure = await runtime.systemMigrate().then(() => undefined, (err: unknown) => err);

@@ -19,7 +19,7 @@ const HINTS: Array<[RegExp, string]> = [
 ];
 
 /** The hint for a podman error output, if one is known. */
-export function hintForPodmanError(stderr: string): string | undefined {
+function hintForPodmanError(stderr: string): string | undefined {
   for (const [pattern, hint] of HINTS) if (pattern.test(stderr)) return hint;
   return undefined;
 }

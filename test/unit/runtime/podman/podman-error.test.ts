@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../../src/common/errors.js';
-import { hintForPodmanError, isNotFound, podmanError, volumeInUseError } from '../../../../src/runtime/podman/podman-error.js';
+import { isNotFound, podmanError, volumeInUseError } from '../../../../src/runtime/podman/podman-error.js';
 import {
   ConflictError, EngineError, EngineUnreachableError, InUseError, NotFoundError, NotSupportedError, StaleEngineStateError,
 } from '../../../../src/runtime/runtime-errors.js';
@@ -15,7 +15,10 @@ const IMAGE = 'The image is not available locally. Run: mino setup, or build/pul
 const SERVICE = 'The podman service is not reachable. Run: mino status';
 const DISK = 'The disk is full. Free space with: mino cache gc';
 
-describe('hintForPodmanError', () => {
+/** What podman's mapping recognises in an error output (the hint of a known failure). */
+const hintForPodmanError = (stderr: string): string | undefined => podmanError(['run'], 125, stderr).diagnosis;
+
+describe('the diagnosis of a podman failure', () => {
   it.each([
     ['Error: OCI runtime error: crun: cgroups in hybrid mode not supported, drop all controllers from cgroupv2', HYBRID],
     ['Error: OCI runtime error: crun: setrlimit `RLIMIT_NOFILE`: Operation not permitted: OCI permission denied', ULIMITS],
