@@ -33,7 +33,8 @@ function podmanFailureKind(stderr: string): PodmanFailureKind {
   if (isNotFound(stderr)) return 'not-found';
   if (/already exists|already in use/i.test(stderr)) return 'conflict';
   if (/is being used|is in use/i.test(stderr)) return 'in-use';
-  if (/cannot connect|connection refused|dial unix/i.test(stderr)) return 'unreachable';
+  // The engine's own service, not a registry that refused a pull ("dial tcp …: connection refused").
+  if (/cannot connect to podman|unable to connect to podman/i.test(stderr)) return 'unreachable';
   if (/cgroup v1|does not have a cgroup|cgroups? .*not supported/i.test(stderr)) return 'not-supported';
   return 'other';
 }

@@ -130,6 +130,12 @@ describe('podmanError maps podman\'s failures to the engine-neutral errors', () 
     expect(err.stderr).toBe(stderr);
   });
 
+  it('a registry that refuses a pull is an engine failure, not an unreachable engine', () => {
+    const err = podmanError(['pull', '-q'], 125, 'Error: initializing source docker://example.test/x:1: pinging container registry example.test: Get "https://example.test/v2/": dial tcp 10.0.0.1:443: connect: connection refused');
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err).not.toBeInstanceOf(EngineUnreachableError);
+  });
+
   it('an engine failure is none of the specific kinds', () => {
     const err = podmanError(['run'], 125, 'Error: default OCI runtime "crun" not found: invalid argument');
     for (const kind of [NotFoundError, ConflictError, InUseError, EngineUnreachableError, NotSupportedError, StaleEngineStateError]) expect(err).not.toBeInstanceOf(kind);
