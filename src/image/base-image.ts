@@ -1,8 +1,8 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContainerRuntime, LocalImage } from '../runtime/container-runtime.js';
+import type { ContainerRuntime, ImageClient, LocalImage } from '../runtime/container-runtime.js';
 import { errorMessage, MinoError } from '../common/errors.js';
-import { PodmanError } from '../runtime/podman/podman-error.js';
+import { EngineError } from '../runtime/runtime-errors.js';
 import { lastLines } from '../common/text.js';
 import { BASE_HASH_LABEL, BASE_IMAGE_LATEST, baseImageTag, staleBaseTags } from './base-image-tag.js';
 import { withBuildDir } from './build-dir.js';
@@ -38,7 +38,7 @@ export interface BaseImageState {
 }
 
 /** Reads the state of the base image built from `baseDir` (the `layers/base` directory): one podman call. */
-export async function baseImageState(runtime: ContainerRuntime, baseDir: string): Promise<BaseImageState> {
+export async function baseImageState(runtime: ImageClient, baseDir: string): Promise<BaseImageState> {
   const hash = hashDirectory(baseDir);
   const tag = baseImageTag(hash);
   const images = await runtime.imageList();
@@ -119,7 +119,7 @@ async function resolveParent(
       await runtime.imagePull(baseFrom, { timeoutMs: PULL_TIMEOUT_SECONDS * 1000 });
       return { parent: baseFrom, parentSource: 'pulled' };
     } catch (err) {
-      if (!(err instanceof PodmanError)) throw err;
+      if (!(err instanceof EngineError)) throw err;
       pullError = lastLines(err.stderr, 1) || err.message;
     }
   }
@@ -188,7 +188,7 @@ export async function buildBaseImage(options: BuildBaseOptions): Promise<BuildBa
         signal: dir.signal,
       });
     } catch (err) {
-      const output = err instanceof PodmanError ? err.stderr : errorMessage(err);
+      const output = err instanceof EngineError ? err.stderr : errorMessage(err);
       throw new MinoError(`Building ${tag} failed. Last lines of the build:\n${output}`, { hint: buildFailureHint(output), cause: err });
     }
     const buildSeconds = since(t0);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { lastLines } from '../common/text.js';
 import type { Host } from '../host/host.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { EngineClient, ImageClient } from '../runtime/container-runtime.js';
 import type { BuildDir } from './build-dir.js';
 
 /**
@@ -48,7 +48,7 @@ export async function findDebootstrap(host: Host): Promise<string | undefined> {
 }
 
 /** Runs one step in the engine's user namespace; a failure carries the last lines of its output. */
-async function step(runtime: ContainerRuntime, argv: string[], what: string, tail = 20): Promise<void> {
+async function step(runtime: Pick<EngineClient, 'unshare'>, argv: string[], what: string, tail = 20): Promise<void> {
   const r = await runtime.unshare(argv);
   if (r.exitCode !== 0) {
     throw new MinoError(`${what} failed (exit ${r.exitCode}):\n${lastLines(`${r.stdout}\n${r.stderr}`, tail)}`, {
@@ -64,7 +64,7 @@ async function step(runtime: ContainerRuntime, argv: string[], what: string, tai
  * Returns the tag.
  */
 export async function debootstrapParent(
-  runtime: ContainerRuntime, dir: BuildDir, options: { debootstrap: string; mirror: string; rootless: boolean },
+  runtime: Pick<EngineClient, 'unshare'> & ImageClient, dir: BuildDir, options: { debootstrap: string; mirror: string; rootless: boolean },
 ): Promise<string> {
   const { debootstrap, mirror, rootless } = options;
   // Files inside are owned by sub-uids when rootless: removing them needs the namespace too.

@@ -1,5 +1,5 @@
 import { redactArgs } from '../common/redact.js';
-import { buildContainerArgs } from '../runtime/podman/podman-args.js';
+import { launchCommand } from '../runtime/launch-command.js';
 import type { RunPlan } from './run-plan.js';
 
 /**
@@ -8,7 +8,7 @@ import type { RunPlan } from './run-plan.js';
 
 /** Exact `podman` arguments of the plan (without `podman`), unredacted: what the executor runs. */
 export function planArgs(plan: RunPlan): string[] {
-  return buildContainerArgs(plan.launchVerb, plan.spec);
+  return launchCommand(plan.launchVerb, plan.spec).args;
 }
 
 /**
@@ -18,8 +18,8 @@ export function planArgs(plan: RunPlan): string[] {
  * carries secret names, never values.
  */
 export function formatPlan(plan: RunPlan): string[] {
-  const args = planArgs(plan);
-  const out = ['podman'];
+  const { program, args } = launchCommand(plan.launchVerb, plan.spec);
+  const out = [program];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     out.push(i > 0 && args[i - 1] === '-e' ? (redactArgs([arg])[0] ?? arg) : arg);

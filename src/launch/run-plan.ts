@@ -1,7 +1,6 @@
 import { MinoError } from '../common/errors.js';
 import { isSecretName } from '../common/redact.js';
-import type { ContainerSpec } from '../runtime/container-runtime.js';
-import type { LaunchVerb } from '../runtime/podman/podman-args.js';
+import type { ContainerSpec, LaunchVerb } from '../runtime/container-runtime.js';
 import { printable, validateImageRef } from '../runtime/validate.js';
 import { mergeEnv } from './env-args.js';
 import { HARDENING, readOnlySpec } from './hardening.js';

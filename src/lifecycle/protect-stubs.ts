@@ -8,7 +8,7 @@ import { withFileLock } from '../common/file-lock.js';
 import { log } from '../common/logger.js';
 import { pidAlive } from '../common/pid-alive.js';
 import type { PlannedStub } from '../protect/protect-plan.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { ContainerExecClient } from '../runtime/container-runtime.js';
 import { LABEL_PROJECT } from '../session/session-labels.js';
 import { listPoolKeys, readPool } from '../pool/pool-index.js';
 
@@ -147,7 +147,7 @@ function removeUnchanged(rec: ProjectStubs): void {
  * recorded process is alive and no container of the project exists. Never throws (a warning is
  * logged): the stubs are then removed by a later run or `mino gc`.
  */
-export async function releaseStubs(runtime: ContainerRuntime, stateDir: string, projectDir: string, pid?: number): Promise<void> {
+export async function releaseStubs(runtime: ContainerExecClient, stateDir: string, projectDir: string, pid?: number): Promise<void> {
   try {
     const path = recordPath(stateDir, projectDir);
     const rec = readRecord(path, projectDir);
@@ -167,7 +167,7 @@ export async function releaseStubs(runtime: ContainerRuntime, stateDir: string, 
 }
 
 /** {@link releaseStubs} for every project with recorded stubs (`mino gc`). */
-export async function releaseAllStubs(runtime: ContainerRuntime, stateDir: string): Promise<void> {
+export async function releaseAllStubs(runtime: ContainerExecClient, stateDir: string): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(stubDir(stateDir)).filter((n) => n.endsWith('.json'));

@@ -2,7 +2,7 @@ import { EXIT_USAGE, MinoError } from '../common/errors.js';
 import { identityAlive, identityPid, processIdentity } from '../common/process-identity.js';
 import { pidAlive } from '../common/pid-alive.js';
 import type { ContainerSummary, RuntimeInfo } from '../runtime/container-runtime.js';
-import { PodmanError } from '../runtime/podman/podman-error.js';
+import { NotSupportedError } from '../runtime/runtime-errors.js';
 import { attachedClient } from '../session/session-state.js';
 import { containerOf } from '../session/reconcile.js';
 import type { SessionRecord } from '../session/session-record.js';
@@ -83,7 +83,7 @@ export async function suspendSession(ctx: SessionContext, name: string): Promise
   try {
     await ctx.runtime.pause(container.id);
   } catch (err) {
-    if (err instanceof PodmanError && /cgroup v1|does not have a cgroup|cgroups? .*not supported/i.test(err.message)) {
+    if (err instanceof NotSupportedError) {
       throw new SuspendUnsupportedError(name, 'podman cannot pause this container here (no cgroup of its own to freeze)');
     }
     throw err;

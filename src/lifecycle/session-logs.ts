@@ -1,7 +1,6 @@
 import { MinoError } from '../common/errors.js';
 import type { CapturedLogs } from '../runtime/container-runtime.js';
-import { isNotFound } from '../runtime/podman/podman-error.js';
-import { PodmanError } from '../runtime/podman/podman-error.js';
+import { NotFoundError } from '../runtime/runtime-errors.js';
 import { lastLinesOf, SessionOutputStore } from '../session/session-output.js';
 import type { SessionContext } from '../context/session-context.js';
 
@@ -10,13 +9,14 @@ function containerRef(ctx: SessionContext, name: string): string {
   return record.container_id ?? `mino-${name}`;
 }
 
+function noContainer(name: string): MinoError {
+  return new MinoError(`Session '${name}' has no container any more, so it has no logs`, {
+    hint: 'Attached sessions show their output in the terminal only; a detached session keeps its output until mino stop',
+  });
+}
+
 function gone(name: string, err: unknown): MinoError {
-  if (err instanceof PodmanError && isNotFound(err.stderr)) {
-    return new MinoError(`Session '${name}' has no container any more, so it has no logs`, {
-      hint: 'Attached sessions show their output in the terminal only; a detached session keeps its output until mino stop',
-    });
-  }
-  return err as MinoError;
+  return err instanceof NotFoundError ? noContainer(name) : err as MinoError;
 }
 
 /** The output saved when a finished detached session's container was removed, tailed. */
@@ -46,7 +46,7 @@ export async function followSessionLogs(ctx: SessionContext, name: string, out: 
   const exists = (await ctx.runtime.listContainers({})).some((c) => c.name === ref || c.id.startsWith(ref));
   if (!exists) {
     const output = saved(ctx, name, 0);
-    if (!output) throw gone(name, new PodmanError(['logs'], 1, 'no such container'));
+    if (!output) throw noContainer(name);
     out.write(output.stdout);
     err.write(output.stderr);
     return;

@@ -2,7 +2,7 @@ import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinoError, UsageError } from '../common/errors.js';
 import { AGENT_LOGIN_FILES, loginsVolumeName } from '../credentials/agent-logins.js';
-import { VolumeInUseError } from '../runtime/podman/podman-error.js';
+import { InUseError } from '../runtime/runtime-errors.js';
 import type { SessionContext } from '../context/session-context.js';
 
 /**
@@ -63,7 +63,7 @@ export async function resetLogins(ctx: SessionContext, agents: readonly string[]
     try {
       await ctx.runtime.volumeRemove(status.volume, { force: false });
     } catch (err) {
-      if (err instanceof VolumeInUseError) {
+      if (err instanceof InUseError) {
         throw new MinoError('The shared agent logins are in use by a running session', {
           hint: "Stop the sessions first (mino list; mino stop NAME), or forget one agent's login while they run: mino login --reset claude",
         });

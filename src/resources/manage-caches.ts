@@ -11,7 +11,7 @@ import { BASE_IMAGE_LATEST, baseImageTag } from '../image/base-image-tag.js';
 import { hashDirectory } from '../image/content-hash.js';
 import { forgetComposed } from '../image/image-index.js';
 import { builtinLayersDir } from '../image/layers-dir.js';
-import { VolumeInUseError } from '../runtime/podman/podman-error.js';
+import { InUseError } from '../runtime/runtime-errors.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { HOME_VOLUME_PREFIX, homeVolumeName } from '../volume/home-volume.js';
 import { homeVolumeMarkerPath } from '../volume/home-volume-marker.js';
@@ -157,7 +157,7 @@ export async function removeTargets(ctx: SessionContext, decisions: readonly Dec
       ctx.audit.record('cache.removed', { kind: t.kind, name: targetName(t), reason: decision.reason });
       results.push({ decision, removed: true });
     } catch (err) {
-      const why = err instanceof VolumeInUseError ? `still used by container(s) ${err.containerIds.join(', ') || '(unknown)'}` : errorMessage(err);
+      const why = err instanceof InUseError ? `still used by container(s) ${err.containerIds.join(', ') || '(unknown)'}` : errorMessage(err);
       results.push({ decision, removed: false, error: why });
     }
   }

@@ -2,7 +2,7 @@ import { EXIT_USAGE, MinoError, UsageError } from '../common/errors.js';
 import { LABEL_SESSION } from '../session/session-labels.js';
 import { volumesOfLabels } from '../volume/volume-labels.js';
 import type { ContainerSummary, VolumeInfo } from '../runtime/container-runtime.js';
-import { VolumeInUseError } from '../runtime/podman/podman-error.js';
+import { InUseError } from '../runtime/runtime-errors.js';
 import {
   LABEL_NAMED_VOLUME_CREATED, NAMED_VOLUME_PREFIX, namedVolumeLabels, namedVolumeName, slugOfVolumeName,
 } from '../volume/named-volume.js';
@@ -181,7 +181,7 @@ export async function removeNamedVolume(ctx: SessionContext, slugText: string, f
     try {
       await ctx.runtime.volumeRemove(name, { force });
     } catch (err) {
-      if (!(err instanceof VolumeInUseError)) throw err;
+      if (!(err instanceof InUseError)) throw err;
       throw new MinoError(`Volume '${slug}' is still used by container(s) ${err.containerIds.join(', ') || '(unknown)'}`, {
         hint: `Remove those containers first (podman rm <id>), or run 'mino volume rm ${slug} -f', which removes them too`,
       });

@@ -7,8 +7,8 @@ import { removeDeadBuildDirs, newBuildDirName } from '../image/build-dir.js';
 import { OutputTail, parseBuildLine, type BuildEvent } from '../image/build-output.js';
 import { planComposition, type CompositionPlan } from '../layer/compose-plan.js';
 import type { ResolvedLayer } from '../layer/resolve-layers.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
-import { hintForPodmanError } from '../runtime/podman/podman-error.js';
+import type { ImageClient } from '../runtime/container-runtime.js';
+import { EngineError } from '../runtime/runtime-errors.js';
 
 /**
  * Use case: make sure the image for a set of layers exists, building it when needed.
@@ -61,7 +61,7 @@ export interface ComposedImage {
 const EXIT_INTERRUPTED = 130;
 
 /** Ensures the image for `options.layers` on the base exists; see the module comment. */
-export async function ensureComposedImage(runtime: ContainerRuntime, options: ComposeImageOptions): Promise<ComposedImage> {
+export async function ensureComposedImage(runtime: ImageClient, options: ComposeImageOptions): Promise<ComposedImage> {
   const plan = planComposition(options);
   if (!plan.needsBuild) return { image: plan.image, composed: false, built: false, env: plan.runtimeEnv };
   const result = (built: boolean): ComposedImage => ({ image: plan.image, composed: true, built, hash: plan.hash, env: plan.runtimeEnv });
@@ -110,7 +110,7 @@ export async function ensureComposedImage(runtime: ContainerRuntime, options: Co
 type BuildPlan = Extract<CompositionPlan, { needsBuild: true }>;
 
 async function buildInContext(
-  runtime: ContainerRuntime,
+  runtime: ImageClient,
   plan: BuildPlan,
   buildsDir: string,
   options: ComposeImageOptions,
@@ -153,7 +153,7 @@ async function buildInContext(
 function buildFailed(layers: readonly ResolvedLayer[], output: string, cause: unknown): MinoError {
   const names = layers.map((l) => l.manifest.name).join(', ');
   return new MinoError(`Building the image for layers ${names} failed${output ? `; last lines of output:\n${output}` : `: ${(cause as Error).message}`}`, {
-    hint: hintForPodmanError(output)
+    hint: (cause instanceof EngineError ? cause.diagnosis : undefined)
       ?? `Check the install.sh and [root_install] packages of: ${names}; run with -vv for the full podman output`,
     cause,
   });

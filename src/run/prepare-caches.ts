@@ -3,7 +3,7 @@ import { decideCacheMounts, type CacheMount, type CacheOptions } from '../cache/
 import { CacheStore } from '../cache/cache-store.js';
 import { CACHE_VOLUME_PREFIX, cacheVolumeLabels } from '../cache/cache-volume.js';
 import { detectLockfiles, type SkippedLockfile } from '../cache/lockfiles.js';
-import { VolumeInUseError } from '../runtime/podman/podman-error.js';
+import { InUseError } from '../runtime/runtime-errors.js';
 import type { SessionContext } from '../context/session-context.js';
 
 /**
@@ -54,7 +54,7 @@ export async function prepareCaches(
       await ctx.runtime.volumeRemove(c.replaces, { force: false });
       say(`Started an empty ${c.ecosystem} cache; removed the old one (${c.replaces})`);
     } catch (err) {
-      if (!(err instanceof VolumeInUseError)) throw err;
+      if (!(err instanceof InUseError)) throw err;
       say(`Started an empty ${c.ecosystem} cache; the old one (${c.replaces}) is still used by a container and stays until 'mino cache gc'`);
     }
   }

@@ -1,5 +1,7 @@
 /**
- * The ContainerRuntime interface: every operation mino needs from a container engine.
+ * The ContainerRuntime interface: every operation mino needs from a container engine, in one
+ * part per resource (engine, container lifecycle, container exec/inspection, images, volumes,
+ * secrets; the engine's networks are only counted, by storeInventory).
  * Implemented by PodmanRuntime (native Linux, rootless or rootful) and OrbStackRuntime
  * (`orb -m <vm> podman …` on macOS). Knows containers, images and volumes; nothing about sessions.
  */
@@ -38,6 +40,9 @@ export interface SecretFileSpec {
   /** Owner inside the container (the uid the command runs as). */
   uid?: number;
 }
+
+/** How a container is launched: attached (`run`), detached (`run -d`), or created only. */
+export type LaunchVerb = 'run' | 'run-detached' | 'create';
 
 /** Everything needed to create or run one container; plain data, turned into podman arguments. */
 export interface ContainerSpec {
@@ -291,8 +296,11 @@ export interface AttachOptions {
   signal?: AbortSignal;
 }
 
-/** The operations every container backend provides. */
-export interface ContainerRuntime {
+/**
+ * The engine itself: whether it answers, its facts, its image store as a whole. Every part of
+ * a runtime carries the engine's name and store.
+ */
+export interface EngineClient {
   /** Human-readable name for messages, e.g. `Podman` or `OrbStack (mino)`. */
   readonly name: string;
   /** The image store this runtime works on; undefined for the engine's default store. */
@@ -326,7 +334,10 @@ export interface ContainerRuntime {
    * runs it directly. Never throws for a non-zero exit.
    */
   unshare(argv: readonly string[]): Promise<RunOutput>;
+}
 
+/** Starting, stopping and removing containers. */
+export interface ContainerLifecycleClient {
   /** Runs a container detached (`run -d`) and returns its ID. */
   run(spec: ContainerSpec): Promise<string>;
   /**
@@ -349,6 +360,23 @@ export interface ContainerRuntime {
   kill(id: string, signal?: string): Promise<boolean>;
   /** Removes a container, forcefully. Missing is fine. */
   remove(id: string): Promise<void>;
+  /**
+   * Freezes every process of a running container (`podman pause`). Rootless podman on cgroup v1
+   * cannot (the container has no cgroup of its own): a NotSupportedError (runtime-errors.ts) says so.
+   */
+  pause(id: string): Promise<void>;
+  /** Thaws a paused container (`podman unpause`). */
+  unpause(id: string): Promise<void>;
+  /**
+   * Renames a container (`podman rename`), running or not. The engine does it atomically: of two
+   * callers renaming the same container, exactly one succeeds. Resolves false when the container
+   * no longer exists under `id` (another caller won, or it expired); other failures throw.
+   */
+  renameContainer(id: string, newName: string): Promise<boolean>;
+}
+
+/** Looking into running and finished containers: listing, exit codes, logs, exec and attach. */
+export interface ContainerExecClient {
   /** Lists containers (running and stopped) carrying all the given labels. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Waits for a container to exit and returns its code; undefined when it no longer exists. */
@@ -357,9 +385,29 @@ export interface ContainerRuntime {
   logs(id: string, lines: number): Promise<CapturedLogs>;
   /** Streams logs to this process's stdout/stderr until the container stops or the caller is interrupted. */
   logsFollow(id: string): Promise<void>;
+  /**
+   * Time of the container's last line of output (its last log entry); undefined when it has
+   * printed nothing, or when the container is gone.
+   */
+  lastOutputAt(id: string): Promise<Date | undefined>;
   /** Runs a command in a running container attached to this process's stdio; returns its exit code. */
   exec(id: string, command: string[], options: ExecOptions): Promise<number>;
+  /**
+   * Like {@link exec}, and with `ownProcessGroup` podman runs in a process group of its own, so a
+   * Ctrl-C meant for mino does not end `podman exec` (which does not forward signals) while the
+   * command runs on; mino then forwards the signal itself.
+   */
+  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number>;
+  /**
+   * Attaches this process's terminal to a running container's main process (`podman attach`,
+   * signals not proxied, so ending the client never signals the command). Resolves with podman's
+   * exit code when the client detaches (keys, or `signal`) or the container ends.
+   */
+  attach(id: string, options: AttachOptions): Promise<number>;
+}
 
+/** Local images: inspecting, naming, pulling, building, importing, removing. */
+export interface ImageClient {
   /** True when the image exists locally. */
   imageExists(image: string): Promise<boolean>;
   /** Facts about a local image; undefined when it does not exist. */
@@ -370,7 +418,7 @@ export interface ContainerRuntime {
   imageTag(source: string, target: string): Promise<void>;
   /**
    * Pulls an image from its registry, giving up after `timeoutMs` (a firewalled registry can
-   * hang for minutes): a PodmanError then says so.
+   * hang for minutes): an EngineError (runtime-errors.ts) then says so.
    */
   imagePull(image: string, options: { timeoutMs: number }): Promise<void>;
   /** Builds an image from a context directory on the podman host. */
@@ -385,13 +433,23 @@ export interface ContainerRuntime {
   importImage(rootDir: string, tag: string, options?: ImportOptions): Promise<void>;
   /** Removes an image. Missing is fine. */
   imageRemove(image: string): Promise<void>;
+  /**
+   * Path, on this machine, of the file the engine rewrites whenever an image is added, removed or
+   * tagged (containers/storage's `<driver>-images/images.json`): its modification time tells
+   * whether an image reference may point elsewhere than when it was last inspected, without a
+   * podman call. Undefined when the store is not on this machine (OrbStack) or unknown.
+   */
+  imageStoreIndexPath(): Promise<string | undefined>;
+}
 
+/** Volumes. */
+export interface VolumeClient {
   /** Creates a volume with labels (no-op when it exists). */
   volumeCreate(name: string, labels: Record<string, string>): Promise<void>;
   /**
    * Removes a volume. Missing is fine. With `force` (the default) podman also removes every
    * container using it, running or not; with `force: false` a volume in use is refused
-   * ({@link VolumeInUseError}).
+   * (an InUseError, runtime-errors.ts).
    */
   volumeRemove(name: string, options?: { force?: boolean }): Promise<void>;
   /** Lists volumes whose name starts with `prefix`. */
@@ -404,52 +462,22 @@ export interface ContainerRuntime {
    * without listing again.
    */
   volumeDiskUsage(prefix: string, listed?: readonly VolumeInfo[]): Promise<Map<string, number>>;
+}
 
+/** Engine secrets (values in, never out). */
+export interface SecretClient {
   /** Creates (or replaces) a podman secret from a value passed on stdin, never argv. */
   secretCreate(name: string, value: string, labels?: Record<string, string>): Promise<void>;
   /** Removes a podman secret. Missing is fine. */
   secretRemove(name: string): Promise<void>;
   /** Secrets carrying all the given labels (to reap those a crashed run left behind). */
   secretList(labels: Record<string, string>): Promise<SecretInfo[]>;
-
-  // lifecycle
-  /**
-   * Freezes every process of a running container (`podman pause`). Rootless podman on cgroup v1
-   * cannot (the container has no cgroup of its own): podman's error is thrown as a PodmanError.
-   */
-  pause(id: string): Promise<void>;
-  /** Thaws a paused container (`podman unpause`). */
-  unpause(id: string): Promise<void>;
-  /**
-   * Attaches this process's terminal to a running container's main process (`podman attach`,
-   * signals not proxied, so ending the client never signals the command). Resolves with podman's
-   * exit code when the client detaches (keys, or `signal`) or the container ends.
-   */
-  attach(id: string, options: AttachOptions): Promise<number>;
-  /**
-   * Time of the container's last line of output (its last log entry); undefined when it has
-   * printed nothing, or when the container is gone.
-   */
-  lastOutputAt(id: string): Promise<Date | undefined>;
-
-  // pool
-  /**
-   * Renames a container (`podman rename`), running or not. The engine does it atomically: of two
-   * callers renaming the same container, exactly one succeeds. Resolves false when the container
-   * no longer exists under `id` (another caller won, or it expired); other failures throw.
-   */
-  renameContainer(id: string, newName: string): Promise<boolean>;
-  /**
-   * Like {@link exec}, and with `ownProcessGroup` podman runs in a process group of its own, so a
-   * Ctrl-C meant for mino does not end `podman exec` (which does not forward signals) while the
-   * command runs on; mino then forwards the signal itself.
-   */
-  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number>;
-  /**
-   * Path, on this machine, of the file the engine rewrites whenever an image is added, removed or
-   * tagged (containers/storage's `<driver>-images/images.json`): its modification time tells
-   * whether an image reference may point elsewhere than when it was last inspected, without a
-   * podman call. Undefined when the store is not on this machine (OrbStack) or unknown.
-   */
-  imageStoreIndexPath(): Promise<string | undefined>;
 }
+
+/**
+ * The operations every container backend provides, by resource. Failures are the neutral
+ * errors of runtime-errors.ts. A use case that needs one resource only may take the narrower
+ * part (e.g. {@link ImageClient}).
+ */
+export interface ContainerRuntime
+  extends EngineClient, ContainerLifecycleClient, ContainerExecClient, ImageClient, VolumeClient, SecretClient {}

@@ -1,12 +1,10 @@
 import { errorMessage } from '../common/errors.js';
 import type { Host } from '../host/host.js';
 import { hostEnv, hostPathExists, hostUid } from './host-files.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { EngineClient } from '../runtime/container-runtime.js';
+import { StaleEngineStateError } from '../runtime/runtime-errors.js';
 import type { CheckLog } from './check-result.js';
 import type { FixPolicy } from './host-checks.js';
-
-/** podman's own words for the state below. */
-const STALE_STATE = /invalid internal status|podman system migrate/i;
 
 /**
  * A rootless engine whose state outlived its processes (a machine restarted or restored from a
@@ -16,12 +14,12 @@ const STALE_STATE = /invalid internal status|podman system migrate/i;
  * would create the image store, which the storage check must configure first. The repair is the
  * one podman names; images, volumes and containers stay.
  */
-export async function checkEngineState(log: CheckLog, runtime: ContainerRuntime, host: Host, policy: FixPolicy): Promise<void> {
+export async function checkEngineState(log: CheckLog, runtime: EngineClient, host: Host, policy: FixPolicy): Promise<void> {
   if ((await hostUid(host)) === 0) return;
   const runDir = await hostEnv(host, 'XDG_RUNTIME_DIR');
   if (!runDir || !(await hostPathExists(host, `${runDir}/libpod/tmp/alive`))) return;
   const failure = await runtime.info({ refresh: true }).then(() => undefined, (err: unknown) => err);
-  if (failure === undefined || !STALE_STATE.test(errorMessage(failure))) return;
+  if (!(failure instanceof StaleEngineStateError)) return;
   const id = 'engine.state';
   const title = 'Rootless engine state';
   if (!(await policy.mayFix('Podman kept state from before a restart whose processes are gone. Reset it (podman system migrate; images, volumes and containers stay)?'))) {
@@ -38,14 +36,14 @@ export async function checkEngineState(log: CheckLog, runtime: ContainerRuntime,
  * already died with the engine ("container not running") although the state is reset. The engine
  * answering again is success; a second migrate gets its chance when the first left it stale.
  */
-async function migrate(runtime: ContainerRuntime): Promise<unknown> {
+async function migrate(runtime: EngineClient): Promise<unknown> {
   let failure: unknown;
   for (let attempt = 0; attempt < 2; attempt++) {
     failure = await runtime.systemMigrate().then(() => undefined, (err: unknown) => err);
     const after = await runtime.info({ refresh: true }).then(() => undefined, (err: unknown) => err);
     if (after === undefined) return undefined;
     failure ??= after;
-    if (!STALE_STATE.test(errorMessage(after))) return after;
+    if (!(after instanceof StaleEngineStateError)) return after;
   }
   return failure;
 }

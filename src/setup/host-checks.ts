@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Host } from '../host/host.js';
 import { hasProgram, narrowRuntimeDir, rootlessFacts, type RuntimeDirState } from './rootless-checks.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { EngineClient } from '../runtime/container-runtime.js';
 import type { CheckLog } from './check-result.js';
 import { installPackages, type RootRunner } from './privileged.js';
 
@@ -30,7 +30,7 @@ export function nextFreeSubIdStart(text: string): number {
 }
 
 /** `podman version 4.3.1`, or undefined when podman does not answer. */
-async function podmanVersion(runtime: ContainerRuntime): Promise<string | undefined> {
+async function podmanVersion(runtime: EngineClient): Promise<string | undefined> {
   const version = await runtime.version().catch(() => undefined);
   return version ? `podman version ${version}` : undefined;
 }
@@ -39,7 +39,7 @@ async function podmanVersion(runtime: ContainerRuntime): Promise<string | undefi
  * Checks (and with permission installs) podman on this Linux host. Returns false when podman is
  * still missing, in which case nothing else can be checked.
  */
-export async function checkPodmanInstalled(log: CheckLog, policy: FixPolicy, runtime: ContainerRuntime, host: Host): Promise<boolean> {
+export async function checkPodmanInstalled(log: CheckLog, policy: FixPolicy, runtime: EngineClient, host: Host): Promise<boolean> {
   if (await hasProgram('podman', host)) {
     log.add({ id: 'podman.installed', title: 'Podman installed', status: 'ok', detail: await podmanVersion(runtime) });
     return true;

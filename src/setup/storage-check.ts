@@ -7,7 +7,7 @@ import {
   explicitDriver, rootlessGraphRoot, setStorageDriver, SYSTEM_STORAGE_CONFS, userStorageConfPath, type StorageEnv,
 } from '../host/storage-conf.js';
 import type { ContainerRuntime, StoreLocation } from '../runtime/container-runtime.js';
-import { PodmanError } from '../runtime/podman/podman-error.js';
+import { EngineError } from '../runtime/runtime-errors.js';
 import { lastLines } from '../common/text.js';
 import { probeOverlay, type OverlayProbeResult } from './overlay-probe.js';
 import { decideStorage, splitInventory, type StorageAction, type StorageFacts } from './storage-decision.js';
@@ -168,7 +168,7 @@ async function reportOwnStore(log: CheckLog, options: StorageCheckOptions, store
   const own = options.runtime.withStore(store);
   // The user's store only when it exists: a first `podman info` would create it.
   const [ownDriver, userDriver] = await Promise.all([
-    currentDriver(own).catch((err: unknown) => `unusable (${err instanceof PodmanError ? lastLines(err.stderr, 1) : errorMessage(err)})`),
+    currentDriver(own).catch((err: unknown) => `unusable (${err instanceof EngineError ? lastLines(err.stderr, 1) : errorMessage(err)})`),
     userFresh ? Promise.resolve(undefined) : currentDriver(options.runtime).catch(() => undefined),
   ]);
   const yours = userDriver === undefined ? 'your podman store is left as it is' : `your podman store (${userDriver}) is left as it is`;
@@ -203,7 +203,7 @@ async function makeOwnStore(
   try {
     driver = await currentDriver(own);
   } catch (err) {
-    driver = `an error (${err instanceof PodmanError ? lastLines(err.stderr, 1) : errorMessage(err)})`;
+    driver = `an error (${err instanceof EngineError ? lastLines(err.stderr, 1) : errorMessage(err)})`;
   }
   if (driver !== store.driver) {
     log.add({
@@ -316,7 +316,7 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
         await runtime.systemReset();
       } catch (err) {
         await restoreConf(host, confPath, before);
-        const detail = err instanceof PodmanError ? lastLines(err.stderr, 1) : errorMessage(err);
+        const detail = err instanceof EngineError ? lastLines(err.stderr, 1) : errorMessage(err);
         log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman system reset failed: ${detail}; ${confPath} restored`, hint: 'Run: podman system reset -f, then mino setup' });
         return runtime;
       }

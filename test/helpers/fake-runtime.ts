@@ -4,15 +4,16 @@ import type {
   AttachOptions, BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
   LocalImage, RunOutput, RuntimeInfo, SecretInfo, StoreInventory, StoreLocation, VolumeInfo,
 } from '../../src/runtime/container-runtime.js';
-import { PodmanError, VolumeInUseError } from '../../src/runtime/podman/podman-error.js';
+import { podmanError, volumeInUseError } from '../../src/runtime/podman/podman-error.js';
 import { parseImageList } from '../../src/runtime/podman/podman-json.js';
 
 /**
  * A recording fake of the whole ContainerRuntime, for use-case unit tests without podman:
  * images, containers, volumes, secrets and networks live in memory and behave like podman's
  * (label filters, `volume rm` refused while a container uses the volume, `rmi` refused while a
- * container uses the image, replace-on-create secrets). Every call is recorded with its
- * arguments; any method can be scripted (`on`) or made to fail (`failWith`).
+ * container uses the image, replace-on-create secrets). Its failures are the engine-neutral
+ * errors podman's would map to (runtime/podman/podman-error.ts), with podman's messages. Every
+ * call is recorded with its arguments; any method can be scripted (`on`) or made to fail (`failWith`).
  */
 
 /** Names of the methods of ContainerRuntime. */
@@ -270,7 +271,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   /** Adds the container a spec describes (running, or exited with `exitCode`). */
   private startContainer(spec: ContainerSpec, exitCode?: number): FakeContainer {
-    if (!this.findImage(spec.image)) throw new PodmanError(['run'], 125, `Error: ${spec.image}: image not known`);
+    if (!this.findImage(spec.image)) throw podmanError(['run'], 125, `Error: ${spec.image}: image not known`);
     const container: FakeContainer = {
       id: this.nextId('container'),
       name: spec.name ?? `fake_${this.sequence}`,
@@ -348,7 +349,7 @@ export class FakeRuntime implements ContainerRuntime {
   logs(id: string, lines: number): Promise<CapturedLogs> {
     return this.call('logs', [id, lines], () => {
       const c = this.container(id);
-      if (!c) throw new PodmanError(['logs'], 125, `Error: no container with name or ID "${id}" found: no such container`);
+      if (!c) throw podmanError(['logs'], 125, `Error: no container with name or ID "${id}" found: no such container`);
       return c.logs ?? { stdout: '', stderr: '' };
     });
   }
@@ -360,7 +361,7 @@ export class FakeRuntime implements ContainerRuntime {
   exec(id: string, command: string[], options: ExecOptions): Promise<number> {
     return this.call('exec', [id, command, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      if (!c || c.state !== 'running') throw podmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
       return 0;
     });
   }
@@ -368,7 +369,7 @@ export class FakeRuntime implements ContainerRuntime {
   copyImageFromDefaultStore(image: string): Promise<void> {
     return this.call('copyImageFromDefaultStore', [image], () => {
       const found = this.defaultStore?.findImage(image);
-      if (!this.store || !found) throw new PodmanError(['save', image], 125, `Error: ${image}: image not known`);
+      if (!this.store || !found) throw podmanError(['save', image], 125, `Error: ${image}: image not known`);
       // Like `podman load`: the names move from an older image of this store to the loaded one.
       for (const mine of this.images) mine.names = mine.names.filter((n) => !found.names.some((f) => sameImageName(n, f)));
       this.images.push({ ...found, names: [...found.names] });
@@ -393,7 +394,7 @@ export class FakeRuntime implements ContainerRuntime {
   imageTag(source: string, target: string): Promise<void> {
     return this.call('imageTag', [source, target], () => {
       const image = this.findImage(source);
-      if (!image) throw new PodmanError(['tag'], 125, `Error: ${source}: image not known`);
+      if (!image) throw podmanError(['tag'], 125, `Error: ${source}: image not known`);
       for (const other of this.images) other.names = other.names.filter((n) => !sameImageName(n, target));
       image.names.push(target);
     });
@@ -402,7 +403,7 @@ export class FakeRuntime implements ContainerRuntime {
   imagePull(image: string, options: { timeoutMs: number }): Promise<void> {
     return this.call('imagePull', [image, options], () => {
       // Like this machine: no registry answers.
-      throw new PodmanError(['pull', '-q', image], 125, `Error: initializing source docker://${image}: pinging container registry: no such host`);
+      throw podmanError(['pull', '-q', image], 125, `Error: initializing source docker://${image}: pinging container registry: no such host`);
     });
   }
 
@@ -424,7 +425,7 @@ export class FakeRuntime implements ContainerRuntime {
       const found = this.findImage(image);
       if (!found) return;
       const user = this.containers.find((c) => this.findImage(c.image) === found);
-      if (user) throw new PodmanError(['rmi'], 2, `Error: image used by ${user.id}: image is in use by a container`);
+      if (user) throw podmanError(['rmi'], 2, `Error: image used by ${user.id}: image is in use by a container`);
       found.names = found.names.filter((n) => !sameImageName(n, image));
       if (found.names.length === 0 || found.id === image) this.images = this.images.filter((i) => i !== found);
     });
@@ -443,7 +444,7 @@ export class FakeRuntime implements ContainerRuntime {
       if (!this.volumes.has(name)) return;
       const users = this.containers.filter((c) => c.volumes.includes(name));
       if (users.length > 0) {
-        if (options?.force === false) throw new VolumeInUseError(name, `Error: volume is being used by the following container(s): ${users.map((u) => u.id).join(' ')}: volume is being used`);
+        if (options?.force === false) throw volumeInUseError(name, 2, `Error: volume is being used by the following container(s): ${users.map((u) => u.id).join(' ')}: volume is being used`);
         this.containers = this.containers.filter((c) => !users.includes(c));
       }
       this.volumes.delete(name);
@@ -490,11 +491,11 @@ export class FakeRuntime implements ContainerRuntime {
   pause(id: string): Promise<void> {
     return this.call('pause', [id], () => {
       const c = this.container(id);
-      if (!c) throw new PodmanError(['pause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
+      if (!c) throw podmanError(['pause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
       if (this.engineInfo.rootless && this.engineInfo.cgroupVersion === 'v1') {
-        throw new PodmanError(['pause'], 125, 'Error: can not pause containers on rootless containers with cgroup V1: this container does not have a cgroup');
+        throw podmanError(['pause'], 125, 'Error: can not pause containers on rootless containers with cgroup V1: this container does not have a cgroup');
       }
-      if (c.state !== 'running') throw new PodmanError(['pause'], 125, `Error: "${c.id}" is not running, can't pause: container state improper`);
+      if (c.state !== 'running') throw podmanError(['pause'], 125, `Error: "${c.id}" is not running, can't pause: container state improper`);
       c.state = 'paused';
     });
   }
@@ -502,8 +503,8 @@ export class FakeRuntime implements ContainerRuntime {
   unpause(id: string): Promise<void> {
     return this.call('unpause', [id], () => {
       const c = this.container(id);
-      if (!c) throw new PodmanError(['unpause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
-      if (c.state !== 'paused') throw new PodmanError(['unpause'], 125, `Error: "${c.id}" is not paused, can't unpause: container state improper`);
+      if (!c) throw podmanError(['unpause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
+      if (c.state !== 'paused') throw podmanError(['unpause'], 125, `Error: "${c.id}" is not paused, can't unpause: container state improper`);
       c.state = 'running';
     });
   }
@@ -511,7 +512,7 @@ export class FakeRuntime implements ContainerRuntime {
   attach(id: string, options: AttachOptions): Promise<number> {
     return this.call('attach', [id, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw new PodmanError(['attach'], 125, 'Error: you can only attach to running containers');
+      if (!c || c.state !== 'running') throw podmanError(['attach'], 125, 'Error: you can only attach to running containers');
       return 0;
     });
   }
@@ -526,7 +527,7 @@ export class FakeRuntime implements ContainerRuntime {
       const c = this.container(id);
       if (!c) return false;
       if (this.containers.some((x) => x !== c && x.name === newName)) {
-        throw new PodmanError(['rename'], 125, `Error: error renaming container ${c.id}: the container name "${newName}" is already in use`);
+        throw podmanError(['rename'], 125, `Error: error renaming container ${c.id}: the container name "${newName}" is already in use`);
       }
       c.name = newName;
       return true;
@@ -543,7 +544,7 @@ export class FakeRuntime implements ContainerRuntime {
   execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
     return this.call('execSession', [id, command, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      if (!c || c.state !== 'running') throw podmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
       return 0;
     });
   }

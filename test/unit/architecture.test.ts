@@ -28,4 +28,14 @@ describe('folders of src/', () => {
     // The exceptions: provider CLIs (gh, aws…), registry lookups (npm config), the pool's detached refill (mino itself).
     expect(users.filter((f) => !/^(runtime|host)\//.test(f))).toEqual(['credentials/provider-runner.ts', 'network/registry-hosts.ts', 'pool/pool-refill-spawn.ts']);
   });
+
+  it('no folder but runtime/ imports an engine implementation (runtime/podman/, runtime/orbstack/): the layers above see ContainerRuntime and its neutral errors only', () => {
+    const { edges } = folderGraph() as { edges: { from: string; to: string; file: string; spec: string }[] };
+    const engine = /(^|\/)runtime\/(podman|orbstack)\//;
+    // The check recognises such an import (runtime/'s own engine selection imports them from inside).
+    expect(['../runtime/podman/podman-error.js', '../../runtime/orbstack/orbstack-runtime.js'].every((spec) => engine.test(spec))).toBe(true);
+    expect(engine.test('../runtime/container-runtime.js') || engine.test('../runtime/runtime-errors.js')).toBe(false);
+    const leaks = edges.filter((e) => e.from !== 'runtime' && engine.test(e.spec)).map((e) => `${e.file}: ${e.spec}`);
+    expect(leaks).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@ import { CommandHost, type Host } from '../../host/host.js';
 import { detectPackageManager, installCommands, packageNamesFor } from '../../host/package-manager.js';
 import type { ContainerRuntime, StoreLocation } from '../container-runtime.js';
 import { PodmanRuntime } from '../podman/podman-runtime.js';
+import { EngineUnreachableError } from '../runtime-errors.js';
 
 /** Which OrbStack machine runs podman. */
 export interface OrbStackOptions {
@@ -91,8 +92,8 @@ export class OrbStackRuntime extends PodmanRuntime {
   private async orbOk(args: readonly string[], what: string): Promise<ExecResult> {
     const result = await this.orbCli(args);
     if (result.exitCode !== 0) {
-      throw new MinoError(`${what} failed: ${result.stderr.trim() || `exit code ${result.exitCode}`}`, {
-        hint: 'Check OrbStack with: orb status',
+      throw new EngineUnreachableError(`${what} failed: ${result.stderr.trim() || `exit code ${result.exitCode}`}`, {
+        engineExitCode: result.exitCode, stderr: result.stderr, hint: 'Check OrbStack with: orb status',
       });
     }
     return result;
@@ -127,10 +128,14 @@ export class OrbStackRuntime extends PodmanRuntime {
 
   override async ensureReady(): Promise<void> {
     const version = await this.orbCli(['version']).catch((err: unknown) => {
-      throw new MinoError('OrbStack is not installed', { hint: 'Install OrbStack from https://orbstack.dev (brew install orbstack)', cause: err });
+      throw new EngineUnreachableError('OrbStack is not installed', {
+        engineExitCode: 127, stderr: '', hint: 'Install OrbStack from https://orbstack.dev (brew install orbstack)', cause: err,
+      });
     });
     if (version.exitCode !== 0) {
-      throw new MinoError('OrbStack is not working: `orb version` failed', { hint: 'Reinstall OrbStack or run: orb status' });
+      throw new EngineUnreachableError('OrbStack is not working: `orb version` failed', {
+        engineExitCode: version.exitCode, stderr: version.stderr, hint: 'Reinstall OrbStack or run: orb status',
+      });
     }
     if (!(await this.orbRunning())) {
       log.info('starting OrbStack');

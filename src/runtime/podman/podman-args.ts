@@ -1,6 +1,6 @@
-import { PodmanError } from './podman-error.js';
+import { podmanError } from './podman-error.js';
 import { MinoError } from '../../common/errors.js';
-import type { ContainerSpec, MountSpec } from '../container-runtime.js';
+import type { ContainerSpec, LaunchVerb, MountSpec } from '../container-runtime.js';
 import {
   validateEnvKey, validateEnvValue, validateImageRef, validateLabel, validateMountPath, validateObjectName, validateUser,
 } from '../validate.js';
@@ -9,9 +9,6 @@ import {
  * Pure functions that turn plain data into podman argument arrays. Nothing here runs a process,
  * so the exact command line can be unit-tested, printed by `--dry-run`, and hashed.
  */
-
-/** How the container is launched. */
-export type LaunchVerb = 'run' | 'run-detached' | 'create';
 
 function mountArg(m: MountSpec): string {
   const source = m.source.startsWith('/') ? validateMountPath('source', m.source) : validateObjectName('volume', m.source);
@@ -103,6 +100,6 @@ export function labelArgs(labels: Record<string, string>): string[] {
 
 /** A `CONTAINER:HOST:SIZE` id mapping of non-negative integers. */
 function validateIdMap(map: string): string {
-  if (!/^[0-9]{1,10}:[0-9]{1,10}:[0-9]{1,10}$/.test(map)) throw new PodmanError(['run'], 125, `invalid id mapping ${map}`);
+  if (!/^[0-9]{1,10}:[0-9]{1,10}:[0-9]{1,10}$/.test(map)) throw podmanError(['run'], 125, `invalid id mapping ${map}`);
   return map;
 }

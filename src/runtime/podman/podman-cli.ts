@@ -6,7 +6,7 @@ import { redactArgs } from '../../common/redact.js';
 import type { Host } from '../../host/host.js';
 import type { StoreLocation } from '../container-runtime.js';
 import { validateMountPath } from '../validate.js';
-import { PodmanError, isNotFound } from './podman-error.js';
+import { isNotFound, podmanError } from './podman-error.js';
 
 /**
  * The podman command line of one engine: podman on a {@link Host} (this machine, another user,
@@ -20,7 +20,7 @@ const TIMEOUT_EXIT = 124;
 /** Global podman flags that select `store` (empty for the default store). */
 export function storeArgs(store: StoreLocation | undefined): string[] {
   if (!store) return [];
-  if (!/^[a-z0-9_]+$/.test(store.driver)) throw new PodmanError(['--storage-driver'], 1, `invalid storage driver ${store.driver}`);
+  if (!/^[a-z0-9_]+$/.test(store.driver)) throw podmanError(['--storage-driver'], 1, `invalid storage driver ${store.driver}`);
   return [
     '--root', validateMountPath('source', store.graphRoot),
     '--runroot', validateMountPath('source', store.runRoot),
@@ -63,17 +63,17 @@ export class PodmanCli {
     return { ...result, timedOut: result.exitCode === TIMEOUT_EXIT || result.signal !== null };
   }
 
-  /** Runs podman and returns stdout, throwing a PodmanError (with a hint) on failure. */
+  /** Runs podman and returns stdout, throwing the engine-neutral error (with a hint, see podman-error.ts) on failure. */
   async ok(args: readonly string[]): Promise<string> {
     const result = await this.capture(args);
-    if (result.exitCode !== 0) throw new PodmanError(args, result.exitCode, result.stderr);
+    if (result.exitCode !== 0) throw podmanError(args, result.exitCode, result.stderr);
     return result.stdout;
   }
 
   /** Like {@link ok}, but a "no such object" failure is not an error. */
   async ignoringMissing(args: readonly string[]): Promise<void> {
     const result = await this.capture(args);
-    if (result.exitCode !== 0 && !isNotFound(result.stderr)) throw new PodmanError(args, result.exitCode, result.stderr);
+    if (result.exitCode !== 0 && !isNotFound(result.stderr)) throw podmanError(args, result.exitCode, result.stderr);
   }
 
   /**

@@ -1,6 +1,8 @@
-import { MinoError } from '../../common/errors.js';
 import { redactArgs } from '../../common/redact.js';
 import { lastLines } from '../../common/text.js';
+import {
+  ConflictError, EngineError, EngineUnreachableError, InUseError, NotFoundError, NotSupportedError, StaleEngineStateError,
+} from '../runtime-errors.js';
 
 /** Known podman failure patterns and what to do about them. */
 const HINTS: Array<[RegExp, string]> = [
@@ -17,40 +19,62 @@ const HINTS: Array<[RegExp, string]> = [
 ];
 
 /** The hint for a podman error output, if one is known. */
-export function hintForPodmanError(stderr: string): string | undefined {
+function hintForPodmanError(stderr: string): string | undefined {
   for (const [pattern, hint] of HINTS) if (pattern.test(stderr)) return hint;
   return undefined;
 }
 
-/** A podman command that failed: carries the command (secrets redacted), exit code and stderr. */
-export class PodmanError extends MinoError {
-  constructor(
-    readonly args: readonly string[],
-    readonly podmanExitCode: number,
-    readonly stderr: string,
-    hint?: string,
-  ) {
-    const detail = lastLines(stderr, 8) || `exit code ${podmanExitCode}`;
-    super(`podman ${redactArgs(args.slice(0, 2)).join(' ')} failed: ${detail}`, {
-      hint: hint ?? hintForPodmanError(stderr) ?? 'Run with -vv to see the full podman command',
-    });
-    this.name = 'PodmanError';
+/** Which neutral error a podman failure is. */
+type PodmanFailureKind = 'stale-state' | 'not-found' | 'conflict' | 'in-use' | 'unreachable' | 'not-supported' | 'other';
+
+/** Classifies podman's error output; `other` when it says nothing mino acts on. */
+function podmanFailureKind(stderr: string): PodmanFailureKind {
+  if (/invalid internal status|podman system migrate/i.test(stderr)) return 'stale-state';
+  if (isNotFound(stderr)) return 'not-found';
+  if (/already exists|already in use/i.test(stderr)) return 'conflict';
+  if (/is being used|is in use/i.test(stderr)) return 'in-use';
+  // The engine's own service, not a registry that refused a pull ("dial tcp …: connection refused").
+  if (/cannot connect to podman|unable to connect to podman/i.test(stderr)) return 'unreachable';
+  if (/cgroup v1|does not have a cgroup|cgroups? .*not supported/i.test(stderr)) return 'not-supported';
+  return 'other';
+}
+
+/** Short IDs of the 64-hex container IDs podman named in its error output. */
+function containerIdsIn(stderr: string): string[] {
+  return [...stderr.matchAll(/\b([0-9a-f]{64})\b/g)].map((m) => (m[1] ?? '').slice(0, 12));
+}
+
+/**
+ * The engine-neutral error for a podman command that failed: its message names the command
+ * (secrets redacted) and shows the last lines of podman's error output; the class says what
+ * podman reported (see {@link podmanFailureKind}).
+ */
+export function podmanError(args: readonly string[], podmanExitCode: number, stderr: string, hint?: string): EngineError {
+  const detail = lastLines(stderr, 8) || `exit code ${podmanExitCode}`;
+  const message = `podman ${redactArgs(args.slice(0, 2)).join(' ')} failed: ${detail}`;
+  const diagnosis = hintForPodmanError(stderr);
+  const failure = { engineExitCode: podmanExitCode, stderr, diagnosis, hint: hint ?? diagnosis ?? 'Run with -vv to see the full podman command' };
+  switch (podmanFailureKind(stderr)) {
+    case 'stale-state': return new StaleEngineStateError(message, failure);
+    case 'not-found': return new NotFoundError(message, failure);
+    case 'conflict': return new ConflictError(message, failure);
+    case 'in-use': return new InUseError(message, { ...failure, containerIds: containerIdsIn(stderr) });
+    case 'unreachable': return new EngineUnreachableError(message, failure);
+    case 'not-supported': return new NotSupportedError(message, failure);
+    default: return new EngineError(message, failure);
   }
 }
 
 /** `volume rm` without force refused: containers (running or stopped) still use the volume. */
-export class VolumeInUseError extends MinoError {
-  /** IDs of the containers podman named, when it did. */
-  readonly containerIds: string[];
-
-  constructor(readonly volume: string, stderr: string) {
-    const ids = [...stderr.matchAll(/\b([0-9a-f]{64})\b/g)].map((m) => (m[1] ?? '').slice(0, 12));
-    super(`Volume ${volume} is used by container(s) ${ids.join(', ') || '(unknown)'}`, {
-      hint: 'Remove those containers first, or force the removal (which removes them too)',
-    });
-    this.name = 'VolumeInUseError';
-    this.containerIds = ids;
-  }
+export function volumeInUseError(volume: string, podmanExitCode: number, stderr: string): InUseError {
+  const ids = containerIdsIn(stderr);
+  return new InUseError(`Volume ${volume} is used by container(s) ${ids.join(', ') || '(unknown)'}`, {
+    engineExitCode: podmanExitCode,
+    stderr,
+    diagnosis: hintForPodmanError(stderr),
+    hint: 'Remove those containers first, or force the removal (which removes them too)',
+    containerIds: ids,
+  });
 }
 
 /** True when podman's error output says the object does not exist. */

@@ -9,7 +9,8 @@ import {
 import { buildContainerArgs, labelArgs, labelFilterArgs } from './podman-args.js';
 import { PodmanCli } from './podman-cli.js';
 import { lastLines } from '../../common/text.js';
-import { PodmanError, VolumeInUseError, isNotFound } from './podman-error.js';
+import { isNotFound, podmanError, volumeInUseError } from './podman-error.js';
+import { EngineError } from '../runtime-errors.js';
 import { InitExecFailureScanner, initExecFailure } from './init-exec-failure.js';
 import {
   parseContainerList, parseDu, parseImageInspect, parseImageList, parseInfo, parseLines, parseSecretInspect, parseVolumeList,
@@ -95,7 +96,7 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async unshare(argv: readonly string[]): Promise<RunOutput> {
-    if (argv.length === 0) throw new PodmanError(['unshare'], 1, 'empty command');
+    if (argv.length === 0) throw podmanError(['unshare'], 1, 'empty command');
     const { rootless } = await this.info();
     if (!rootless) return this.host.run(argv);
     return this.podman.capture(['unshare', ...argv]);
@@ -131,12 +132,12 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async kill(id: string, signal = 'KILL'): Promise<boolean> {
-    if (!/^[A-Z0-9]+$/.test(signal)) throw new PodmanError(['kill'], 1, `invalid signal ${signal}`);
+    if (!/^[A-Z0-9]+$/.test(signal)) throw podmanError(['kill'], 1, `invalid signal ${signal}`);
     const result = await this.podman.capture(['kill', '-s', signal, containerRef(id)]);
     if (result.exitCode === 0) return true;
     // Killing a container that is gone or already stopped is what the caller wanted anyway.
     if (isNotFound(result.stderr) || /not running|is not running|stopped/i.test(result.stderr)) return false;
-    throw new PodmanError(['kill'], result.exitCode, result.stderr);
+    throw podmanError(['kill'], result.exitCode, result.stderr);
   }
 
   async remove(id: string): Promise<void> {
@@ -146,7 +147,7 @@ export class PodmanRuntime implements ContainerRuntime {
     } catch (err) {
       // Unmounting the root filesystem of a container that just exited can fail with EBUSY on a
       // busy host ("removing container … root filesystem"); a second attempt a moment later works.
-      if (!(err instanceof PodmanError) || !/root filesystem|device or resource busy/i.test(err.stderr)) throw err;
+      if (!(err instanceof EngineError) || !/root filesystem|device or resource busy/i.test(err.stderr)) throw err;
       await new Promise((r) => setTimeout(r, 500));
       await this.podman.ignoringMissing(args);
     }
@@ -160,7 +161,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const result = await this.podman.capture(['wait', containerRef(id)]);
     if (result.exitCode !== 0) {
       if (isNotFound(result.stderr)) return undefined;
-      throw new PodmanError(['wait'], result.exitCode, result.stderr);
+      throw podmanError(['wait'], result.exitCode, result.stderr);
     }
     const code = Number.parseInt(result.stdout.trim(), 10);
     return Number.isNaN(code) ? undefined : code;
@@ -169,13 +170,13 @@ export class PodmanRuntime implements ContainerRuntime {
   async logs(id: string, lines: number): Promise<CapturedLogs> {
     const args = ['logs', ...(lines > 0 ? ['--tail', String(lines)] : []), containerRef(id)];
     const result = await this.podman.capture(args);
-    if (result.exitCode !== 0) throw new PodmanError(args, result.exitCode, result.stderr);
+    if (result.exitCode !== 0) throw podmanError(args, result.exitCode, result.stderr);
     return { stdout: result.stdout, stderr: result.stderr };
   }
 
   async logsFollow(id: string): Promise<void> {
     const code = await this.podman.inherit(['logs', '-f', containerRef(id)]);
-    if (code !== 0 && code < 128) throw new PodmanError(['logs', '-f'], code, '');
+    if (code !== 0 && code < 128) throw podmanError(['logs', '-f'], code, '');
   }
 
   exec(id: string, command: string[], options: ExecOptions): Promise<number> {
@@ -187,7 +188,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const result = await this.podman.capture(args);
     if (result.exitCode === 0) return true;
     if (isNotFound(result.stderr)) return false;
-    throw new PodmanError(args, result.exitCode, result.stderr);
+    throw podmanError(args, result.exitCode, result.stderr);
   }
 
   execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
@@ -205,7 +206,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const result = await this.podman.capture(args);
     if (result.exitCode === 0) return true;
     if (result.exitCode === 1) return false;
-    throw new PodmanError(args, result.exitCode, result.stderr);
+    throw podmanError(args, result.exitCode, result.stderr);
   }
 
   async imageInspect(image: string): Promise<ImageFacts | undefined> {
@@ -213,7 +214,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const result = await this.podman.capture(args);
     if (result.exitCode !== 0) {
       if (isNotFound(result.stderr)) return undefined;
-      throw new PodmanError(args, result.exitCode, result.stderr);
+      throw podmanError(args, result.exitCode, result.stderr);
     }
     return parseImageInspect(result.stdout);
   }
@@ -225,7 +226,7 @@ export class PodmanRuntime implements ContainerRuntime {
     for (let attempt = 1; ; attempt++) {
       const result = await this.podman.capture(args);
       if (result.exitCode === 0) return parseImageList(result.stdout);
-      if (!/not known/i.test(result.stderr) || attempt >= 3) throw new PodmanError(args, result.exitCode, result.stderr);
+      if (!/not known/i.test(result.stderr) || attempt >= 3) throw podmanError(args, result.exitCode, result.stderr);
     }
   }
 
@@ -237,7 +238,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const args = ['pull', '-q', validateImageRef(image)];
     const result = await this.podman.captureWithin(args, options.timeoutMs);
     if (result.exitCode === 0) return;
-    throw new PodmanError(args, result.exitCode, result.timedOut ? `no answer within ${Math.ceil(options.timeoutMs / 1000)} s` : result.stderr);
+    throw podmanError(args, result.exitCode, result.timedOut ? `no answer within ${Math.ceil(options.timeoutMs / 1000)} s` : result.stderr);
   }
 
   async buildImage(contextDir: string, tag: string, options: BuildOptions = {}): Promise<void> {
@@ -258,7 +259,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const result = await proc.done;
     if (result.exitCode !== 0) {
       const output = tail.join('\n');
-      throw new PodmanError(['build', '-t'], result.exitCode, output,
+      throw podmanError(['build', '-t'], result.exitCode, output,
         /subuid|subgid|insufficient uids|newuidmap/i.test(output)
           ? 'Rootless Podman is not configured. Run: mino setup'
           : undefined);
@@ -267,14 +268,14 @@ export class PodmanRuntime implements ContainerRuntime {
 
   async copyImageFromDefaultStore(image: string): Promise<void> {
     const ref = validateImageRef(image);
-    if (!this.store) throw new PodmanError(['load'], 1, 'this runtime is on the default store: nothing to copy from');
+    if (!this.store) throw podmanError(['load'], 1, 'this runtime is on the default store: nothing to copy from');
     // `podman save` writes the archive to its stdout (a pipe, never a terminal); `podman load`
     // reads it from its stdin. Both run on the podman host: it works the same in a VM.
     const save = new PodmanCli(this.host, undefined).hostArgv(['save', '--format', 'docker-archive', ref]);
     const args = ['load'];
     const { source, target } = await this.podman.pipeFrom(save, args);
-    if (source.exitCode !== 0) throw new PodmanError(['save', ref], source.exitCode, source.stderr);
-    if (target.exitCode !== 0) throw new PodmanError(args, target.exitCode, target.stderr);
+    if (source.exitCode !== 0) throw podmanError(['save', ref], source.exitCode, source.stderr);
+    if (target.exitCode !== 0) throw podmanError(args, target.exitCode, target.stderr);
   }
 
   async importImage(rootDir: string, tag: string, options: ImportOptions = {}): Promise<void> {
@@ -282,7 +283,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const paths = options.paths ?? ['.'];
     const exclude = options.exclude ?? [];
     for (const p of [...paths, ...exclude]) {
-      if (p === '' || p.startsWith('-') || p.includes('\0')) throw new PodmanError(['import'], 1, `invalid path ${p}`);
+      if (p === '' || p.startsWith('-') || p.includes('\0')) throw podmanError(['import'], 1, `invalid path ${p}`);
     }
     const tar = [
       'tar', '-C', rootDir, '-c',
@@ -297,8 +298,8 @@ export class PodmanRuntime implements ContainerRuntime {
     const changes = (options.changes ?? []).flatMap((c) => ['--change', c]);
     const args = ['import', '-q', ...changes, '-', validateImageRef(tag)];
     const { source: tarResult, target } = await this.podman.pipeFrom(source, args);
-    if (target.exitCode !== 0) throw new PodmanError(args, target.exitCode, target.stderr);
-    if (tarResult.exitCode !== 0) throw new PodmanError(args, tarResult.exitCode, `tar: ${lastLines(tarResult.stderr, 5)}`);
+    if (target.exitCode !== 0) throw podmanError(args, target.exitCode, target.stderr);
+    if (tarResult.exitCode !== 0) throw podmanError(args, tarResult.exitCode, `tar: ${lastLines(tarResult.stderr, 5)}`);
   }
 
   async imageRemove(image: string): Promise<void> {
@@ -309,7 +310,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const args = ['volume', 'create', ...labelArgs(labels), validateObjectName('volume', name)];
     const result = await this.podman.capture(args);
     if (result.exitCode !== 0 && !/already exists/i.test(result.stderr)) {
-      throw new PodmanError(args, result.exitCode, result.stderr);
+      throw podmanError(args, result.exitCode, result.stderr);
     }
   }
 
@@ -317,8 +318,8 @@ export class PodmanRuntime implements ContainerRuntime {
     const args = ['volume', 'rm', ...(options.force ?? true ? ['-f'] : []), validateObjectName('volume', name)];
     const result = await this.podman.capture(args);
     if (result.exitCode === 0 || isNotFound(result.stderr)) return;
-    if (/volume is being used/i.test(result.stderr)) throw new VolumeInUseError(name, result.stderr);
-    throw new PodmanError(args, result.exitCode, result.stderr);
+    if (/volume is being used/i.test(result.stderr)) throw volumeInUseError(name, result.exitCode, result.stderr);
+    throw podmanError(args, result.exitCode, result.stderr);
   }
 
   async volumeList(prefix: string): Promise<VolumeInfo[]> {
@@ -331,7 +332,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const result = await this.podman.capture(args);
     if (result.exitCode !== 0) {
       if (isNotFound(result.stderr)) return undefined;
-      throw new PodmanError(args, result.exitCode, result.stderr);
+      throw podmanError(args, result.exitCode, result.stderr);
     }
     return parseVolumeList(result.stdout)[0];
   }
@@ -360,7 +361,7 @@ export class PodmanRuntime implements ContainerRuntime {
     // The value travels on stdin, never on a command line (where `ps` would show it) or in a file.
     const args = ['secret', 'create', ...labelArgs(labels), name, '-'];
     const result = await this.podman.withPipedInput(args, value);
-    if (result.exitCode !== 0) throw new PodmanError(args, result.exitCode, result.stderr);
+    if (result.exitCode !== 0) throw podmanError(args, result.exitCode, result.stderr);
   }
 
   async secretRemove(name: string): Promise<void> {
@@ -379,7 +380,7 @@ export class PodmanRuntime implements ContainerRuntime {
       if (result.exitCode === 0) {
         return parseSecretInspect(result.stdout).filter((s) => Object.entries(labels).every(([k, v]) => k in s.labels && (v === '' || s.labels[k] === v)));
       }
-      if (!isNotFound(result.stderr) || attempt >= 3) throw new PodmanError(args, result.exitCode, result.stderr);
+      if (!isNotFound(result.stderr) || attempt >= 3) throw podmanError(args, result.exitCode, result.stderr);
     }
   }
 
@@ -402,7 +403,7 @@ export class PodmanRuntime implements ContainerRuntime {
     const result = await this.podman.capture(args);
     if (result.exitCode !== 0) {
       if (isNotFound(result.stderr)) return undefined;
-      throw new PodmanError(args, result.exitCode, result.stderr);
+      throw podmanError(args, result.exitCode, result.stderr);
     }
     return parseLogTimestamp(`${result.stdout}\n${result.stderr}`);
   }

@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Host } from '../../../src/host/host.js';
 import type { ContainerRuntime, ContainerSpec } from '../../../src/runtime/container-runtime.js';
-import { PodmanError } from '../../../src/runtime/podman/podman-error.js';
+import { EngineError } from '../../../src/runtime/runtime-errors.js';
 import { describeEachEngine, requirePrerequisites } from '../../helpers/engines.js';
 import { TEST_IMAGE, TEST_LABEL, TEST_LABELS, TEST_RUN } from '../../helpers/test-env.js';
 
@@ -149,8 +149,8 @@ describeEachEngine('ContainerRuntime', (engine) => {
       expect(listed?.sizeBytes).toBeGreaterThan(0);
       writeFileSync(join(ctx, 'Containerfile'), `FROM ${TEST_IMAGE}\nRUN echo failing-step; exit 9\n`);
       const err = await rt.buildImage(ctx, `${tag}-bad`, { file: join(ctx, 'Containerfile'), labels }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(PodmanError);
-      expect((err as PodmanError).stderr).toContain('failing-step');
+      expect(err).toBeInstanceOf(EngineError);
+      expect((err as EngineError).stderr).toContain('failing-step');
     } finally {
       rmSync(ctx, { recursive: true, force: true });
     }
@@ -180,7 +180,7 @@ describeEachEngine('ContainerRuntime', (engine) => {
       await rt.imageTag(TEST_IMAGE, tag);
       expect((await rt.imageInspect(tag))?.id).toBe(busybox?.id);
       expect((await rt.imageInspect(`${tag}-user`))?.names).toEqual([`${tag}-user`]);
-      await expect(rt.imageTag('localhost/mino-test-no-such-image:1', tag)).rejects.toBeInstanceOf(PodmanError);
+      await expect(rt.imageTag('localhost/mino-test-no-such-image:1', tag)).rejects.toBeInstanceOf(EngineError);
     } finally {
       await rt.imageRemove(tag);
       await rt.imageRemove(`${tag}-user`);
@@ -196,15 +196,15 @@ describeEachEngine('ContainerRuntime', (engine) => {
     try {
       const started = Date.now();
       const hung = await rt.imagePull(`127.0.0.1:${port}/mino-test/none:1`, { timeoutMs: 2000 }).catch((e: unknown) => e);
-      expect(hung).toBeInstanceOf(PodmanError);
-      expect((hung as PodmanError).message).toMatch(/no answer within 2 s/);
+      expect(hung).toBeInstanceOf(EngineError);
+      expect((hung as EngineError).message).toMatch(/no answer within 2 s/);
       expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       silent.close();
     }
     const refused = await rt.imagePull(`127.0.0.1:${port}/mino-test/none:1`, { timeoutMs: 20_000 }).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(PodmanError);
-    expect((refused as PodmanError).message).not.toMatch(/no answer/);
+    expect(refused).toBeInstanceOf(EngineError);
+    expect((refused as EngineError).message).not.toMatch(/no answer/);
   });
 
   it('imports files from the podman host as an image', async () => {

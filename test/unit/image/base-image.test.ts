@@ -7,7 +7,7 @@ import { baseImageState, buildBaseImage, DEFAULT_BASE_FROM } from '../../../src/
 import { hashDirectory } from '../../../src/image/content-hash.js';
 import { debootstrapTag } from '../../../src/image/debootstrap-parent.js';
 import { builtinLayersDir } from '../../../src/image/layers-dir.js';
-import { PodmanError } from '../../../src/runtime/podman/podman-error.js';
+import { podmanError } from '../../../src/runtime/podman/podman-error.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
 
 const BASE_DIR = join(builtinLayersDir(), 'base');
@@ -99,7 +99,7 @@ describe('buildBaseImage', () => {
     expect(runtime.callNames()).not.toContain('unshare');
 
     const offline = new FakeRuntime();
-    offline.failWith('imagePull', new PodmanError(['pull'], 124, 'no answer within 60 s'));
+    offline.failWith('imagePull', podmanError(['pull'], 124, 'no answer within 60 s'));
     const err = await buildBaseImage({ ...options(offline, dataDir()), debootstrap: () => Promise.resolve(undefined) }).catch((e: unknown) => e);
     expect((err as Error).message).toBe(`Cannot get the parent image ${DEFAULT_BASE_FROM}: no answer within 60 s`);
   });
@@ -107,7 +107,7 @@ describe('buildBaseImage', () => {
   it('keeps the build output of a failed build and a hint', async () => {
     const runtime = new FakeRuntime();
     runtime.addImage(DEFAULT_BASE_FROM);
-    runtime.failWith('buildImage', new PodmanError(['build'], 1, 'npm error code SELF_SIGNED_CERT_IN_CHAIN'));
+    runtime.failWith('buildImage', podmanError(['build'], 1, 'npm error code SELF_SIGNED_CERT_IN_CHAIN'));
     const data = dataDir();
     const err = await buildBaseImage(options(runtime, data)).catch((e: unknown) => e) as Error & { hint?: string };
     expect(err.message).toMatch(/failed\. Last lines of the build:\nnpm error code SELF_SIGNED_CERT_IN_CHAIN/);

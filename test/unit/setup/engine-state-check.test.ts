@@ -3,11 +3,11 @@ import { CheckLog } from '../../../src/setup/check-result.js';
 import { checkEngineState } from '../../../src/setup/engine-state-check.js';
 import type { FixPolicy } from '../../../src/setup/host-checks.js';
 import type { RootRunner } from '../../../src/setup/privileged.js';
-import { PodmanError } from '../../../src/runtime/podman/podman-error.js';
+import { podmanError } from '../../../src/runtime/podman/podman-error.js';
 import { FakeHost } from '../../helpers/fake-host.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
 
-const STALE = new PodmanError(['info'], 125, 'Error: invalid internal status, try resetting the pause process with "podman system migrate": could not find any running process: no such process');
+const STALE = podmanError(['info'], 125, 'Error: invalid internal status, try resetting the pause process with "podman system migrate": could not find any running process: no such process');
 
 /** A rootless user whose engine has run before (the alive marker). */
 function rootlessHost(): FakeHost {
@@ -73,7 +73,7 @@ describe('checkEngineState', () => {
   it('judges migrate by the engine answering again, not by its exit code (a container it stops had died)', async () => {
     const log = new CheckLog();
     const runtime = staleRuntime(() => {
-      throw new PodmanError(['system', 'migrate'], 125, 'time="2026-12-02T09:14:31Z" level=error msg="container not running"');
+      throw podmanError(['system', 'migrate'], 125, 'time="2026-12-02T09:14:31Z" level=error msg="container not running"');
     });
     await checkEngineState(log, runtime, rootlessHost(), policy(true));
     expect(log.results).toMatchObject([{ id: 'engine.state', status: 'fixed' }]);
@@ -87,7 +87,7 @@ describe('checkEngineState', () => {
     expect(twice.callsTo('systemMigrate')).toHaveLength(2);
 
     const never = staleRuntime(() => {
-      throw new PodmanError(['system', 'migrate'], 125, 'Error: cannot migrate');
+      throw podmanError(['system', 'migrate'], 125, 'Error: cannot migrate');
     }, 99);
     const failed = new CheckLog();
     await checkEngineState(failed, never, rootlessHost(), policy(true));

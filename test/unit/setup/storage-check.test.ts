@@ -3,7 +3,7 @@ import { CheckLog } from '../../../src/setup/check-result.js';
 import { checkStorage, removeCommands, type OwnStoreAccess } from '../../../src/setup/storage-check.js';
 import type { StoreLocation } from '../../../src/runtime/container-runtime.js';
 import type { FixPolicy } from '../../../src/setup/host-checks.js';
-import { PodmanError } from '../../../src/runtime/podman/podman-error.js';
+import { podmanError } from '../../../src/runtime/podman/podman-error.js';
 import { FakeHost } from '../../helpers/fake-host.js';
 import { FAKE_INFO, FakeRuntime } from '../../helpers/fake-runtime.js';
 
@@ -146,7 +146,7 @@ describe('checkStorage', () => {
 
   it('restores storage.conf when the reset fails', async () => {
     const w = world({ driver: 'vfs', images: [PROBE] });
-    w.runtime.failWith('systemReset', new PodmanError(['system', 'reset'], 125, 'Error: a container is running'));
+    w.runtime.failWith('systemReset', podmanError(['system', 'reset'], 125, 'Error: a container is running'));
     const { results } = await run(w, true);
     expect(results).toMatchObject([{ status: 'warn', detail: expect.stringMatching(/reset failed: Error: a container is running.*restored/) }]);
     expect(w.host.files.has(CONF)).toBe(false);
@@ -240,7 +240,7 @@ describe("checkStorage: mino's own store", () => {
     const onWithStore = w.runtime.onWithStore!;
     w.runtime.onWithStore = (scratch) => {
       onWithStore(scratch);
-      if (scratch.store === OWN) scratch.failWith('info', new PodmanError(['info'], 125, 'Error: kernel does not support overlay fs'));
+      if (scratch.store === OWN) scratch.failWith('info', podmanError(['info'], 125, 'Error: kernel does not support overlay fs'));
     };
     const own = ownAccess();
     const { results, runtime } = await run(w, true, own);
