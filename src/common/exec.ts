@@ -263,7 +263,8 @@ export async function execPipe(
 
 /**
  * Starts a program that outlives this process: its own session, no stdio, not waited for (mino's
- * background pool refill). Returns its PID, or undefined when it could not be started.
+ * background pool refill and timeout sweep), so this process can exit at once while it works on.
+ * Returns its PID, or undefined when it could not be started.
  */
 export function spawnDetached(argv: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): number | undefined {
   const [file, args] = split(argv);

@@ -31,7 +31,7 @@ export interface EgressSessionContext {
   audit: boolean;
   ownerPid: number;
   rootless: boolean;
-  /** argv that runs mino itself (see common/self-argv.ts). */
+  /** argv that runs mino itself (common/self-argv.ts). */
   self: readonly string[];
   /** How long the proxy waits for its container (default 10 minutes: a slow first start included). */
   startupTimeoutMs?: number;
