@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { readProjectFile, refusalWords } from '../common/project-file.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * A project's `.mino/layers/` as the trust gate sees it. The tree is read once into memory

@@ -1,6 +1,6 @@
 import { MinoError } from '../common/errors.js';
 import { BUILTIN_LAYER_NAMES } from '../layer/layer-name.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { readLocalConfigFile, type ConfigFile, type RawTable } from './config-file.js';
 import { findLocalConfig } from './discover-config.js';
 import { layerNamesOf, readLayerTree, snapshotLayerTree, type LayerTree } from './project-layers.js';

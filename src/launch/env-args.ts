@@ -1,5 +1,5 @@
 import { MinoError, UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * Plain (non-secret) container environment: parsing `-e KEY=VALUE` and merging the sources in

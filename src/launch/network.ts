@@ -1,6 +1,6 @@
 import { MinoError, UsageError } from '../common/errors.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { DEFAULT_NETWORK } from '../config/defaults.js';
 import type { EgressPlan } from '../network/egress-plan.js';
 

@@ -1,6 +1,6 @@
 import { EXIT_USAGE, MinoError, UsageError } from '../common/errors.js';
 import type { MountSpec } from '../runtime/container-runtime.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { parseVolumeSpec, VOLUME_SPEC_HINT, VolumeSpecError } from '../volume/volume-spec.js';
 import { volumeSourceRefusal, type UserHome, type VolumeAllowance } from './volume-guard.js';
 

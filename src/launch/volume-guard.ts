@@ -1,4 +1,4 @@
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * What host directory a session may get: the one guard of the project directory (project-guard.ts)

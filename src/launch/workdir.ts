@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { DEFAULT_WORKDIR } from '../config/defaults.js';
 
 /**

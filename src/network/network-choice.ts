@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { parsePresetName, type PresetName } from './presets.js';
 import { parseRules, type Rule } from './rule.js';
 import { refuseHostAddressRules } from './address-guard.js';

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * Egress rules: `host:port`, `[v6addr]:port`, `*.example.com:port` and `host.containers.internal:port`.

@@ -1,5 +1,5 @@
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * What mino protects inside every session: the files and directories that something on the host

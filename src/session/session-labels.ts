@@ -1,5 +1,5 @@
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { validateSessionName } from './session-name.js';
 
 /**

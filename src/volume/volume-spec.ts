@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { namedVolumeName } from './named-volume.js';
 import { isVolumeSlug } from './volume-slug.js';
 

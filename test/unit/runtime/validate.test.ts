@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import {
-  printable, validateEnvKey, validateEnvValue, validateImageRef, validateLabel, validateMountPath, validateObjectName,
-  validateUser,
-} from '../../../src/runtime/validate.js';
+import { validateEnvKey, validateEnvValue, validateImageRef, validateLabel, validateMountPath, validateObjectName, validateUser } from '../../../src/runtime/validate.js';
+import { printable } from '../../../src/common/printable.js';
 
 function errorOf(fn: () => unknown): MinoError {
   try {
