@@ -12,7 +12,8 @@ import { egressPathsOf, type EgressPaths } from './egress-paths.js';
 import { answerHook, readHookRequests } from './hook-fifo.js';
 import { networkLogPath, readNetworkRecord, type NetworkRecord } from './network-record.js';
 import { hookDocument } from './netns-hook.js';
-import { findProgram, processStartTime } from './proxy/netns-listener.js';
+import { findProgram } from '../common/find-program.js';
+import { processStartTime } from './proxy/netns-listener.js';
 import { sshProxyConfig } from './ssh-proxy-config.js';
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isMinoImage } from '../image/mino-image.js';
 
 /**
  * Per-project home volumes (mino 1.6 `home.rs`): `/home/developer` of mino images lives in a
@@ -32,15 +33,6 @@ export function homeVolumeLabels(projectDir: string, createdAt: Date, extra: Rea
     [LABEL_HOME_CREATED]: createdAt.toISOString(),
     ...extra,
   };
-}
-
-/**
- * True for images mino builds, whose user is `developer` with its home at /home/developer:
- * the base (`localhost/mino-base:<tag>`) and composed images (`localhost/mino-composed-<hex>`).
- * mino 1.6 matched `ghcr.io/dean0x/mino-base:latest` and `mino-composed-*`.
- */
-export function isMinoImage(image: string): boolean {
-  return /^(localhost\/)?mino-(base|composed-[0-9a-f]+)(:|@|$)/.test(image);
 }
 
 /** Inputs of {@link wantsHomeVolume}. */
