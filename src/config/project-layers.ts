@@ -32,7 +32,7 @@ export interface LayerTree {
 }
 
 /** Limits on what a project may ship in `.mino/layers/`. */
-export const LAYER_TREE_LIMITS = { files: 512, bytes: 8 * 1024 * 1024, depth: 8 };
+const LAYER_TREE_LIMITS = { files: 512, bytes: 8 * 1024 * 1024, depth: 8 };
 
 /** Hash of a tree's files (order-independent input, sorted here). */
 export function hashLayerTree(files: readonly LayerTreeFile[]): string {

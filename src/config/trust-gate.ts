@@ -18,7 +18,7 @@ import { canonicalPath } from '../common/canonical-path.js';
  */
 
 /** What happened to one project item. */
-export type TrustStatus =
+type TrustStatus =
   /** Nothing of this kind in the project. */
   | 'absent'
   /** `--no-local`: not looked at. */
@@ -37,7 +37,7 @@ export type TrustStatus =
   | 'untrusted';
 
 /** Statuses under which an item takes effect. */
-export const APPLIED: readonly TrustStatus[] = ['harmless', 'trusted', 'trusted-once', 'approved'];
+const APPLIED: readonly TrustStatus[] = ['harmless', 'trusted', 'trusted-once', 'approved'];
 
 /** Inputs of {@link runTrustGate}. */
 export interface TrustGateInput {

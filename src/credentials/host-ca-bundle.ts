@@ -33,7 +33,7 @@ function readOrEmpty(path: string): string {
 }
 
 /** The bundle text for sessions, or undefined when the host has no extra CA certificates. */
-export function sessionCaBundleText(env: NodeJS.ProcessEnv): string | undefined {
+function sessionCaBundleText(env: NodeJS.ProcessEnv): string | undefined {
   const system = SYSTEM_BUNDLES.find((p) => existsSync(p));
   const base = system === undefined ? '' : readOrEmpty(system);
   const extras = LOCAL_CA_DIRS.flatMap(readCertDir);

@@ -159,7 +159,7 @@ export interface RunPlanInput {
 }
 
 /** Who the container runs as, and how host and container uids relate. */
-export interface RunIdentity {
+interface RunIdentity {
   rootless: boolean;
   hostUid: number;
   hostGid: number;

@@ -37,7 +37,7 @@ export class SuspendUnsupportedError extends MinoError {
 }
 
 /** A running session and its container, reconciled with the engine (one `podman ps`). */
-export interface LiveSession {
+interface LiveSession {
   record: SessionRecord;
   container: ContainerSummary;
 }
@@ -46,7 +46,7 @@ export interface LiveSession {
  * The session `name` with its container, for `verb` (attach, suspend, resume, detach): unknown,
  * ended or still starting sessions are {@link SessionStateError}s.
  */
-export async function liveSession(ctx: SessionContext, name: string, verb: string): Promise<LiveSession> {
+async function liveSession(ctx: SessionContext, name: string, verb: string): Promise<LiveSession> {
   ctx.store.require(name);
   const { sessions, containers } = await reconcileSessions(ctx);
   const record = sessions.find((s) => s.name === name);
@@ -65,7 +65,7 @@ export async function liveSession(ctx: SessionContext, name: string, verb: strin
 }
 
 /** Why the engine cannot pause containers, or undefined when it can. */
-export function pauseUnsupported(info: RuntimeInfo): string | undefined {
+function pauseUnsupported(info: RuntimeInfo): string | undefined {
   if (info.rootless && info.cgroupVersion === 'v1') {
     return 'rootless Podman cannot pause containers on a cgroup v1 host (a rootless container has no cgroup of its own to freeze)';
   }

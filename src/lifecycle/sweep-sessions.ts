@@ -18,7 +18,7 @@ import { stateErrorText } from './reconcile-sessions.js';
 export const hostProbe: ClientProbe = { pidAlive, identityAlive };
 
 /** A session the sweep ended (or, in a dry run, would end). */
-export interface ExpiredSession extends Expiry {
+interface ExpiredSession extends Expiry {
   /** The command's exit code after the stop (null: unknown, or a dry run). */
   exitCode: number | null;
 }

@@ -20,7 +20,7 @@ import { printable } from '../common/printable.js';
 export const HOST_SERVICES_NAME = 'host.containers.internal';
 
 /** What a rule's host is. */
-export type RuleKind = 'name' | 'wildcard' | 'ipv4' | 'ipv6' | 'host-service';
+type RuleKind = 'name' | 'wildcard' | 'ipv4' | 'ipv6' | 'host-service';
 
 /** One parsed rule. */
 export interface Rule {

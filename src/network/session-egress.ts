@@ -66,7 +66,7 @@ function privateDir(dir: string): void {
 }
 
 /** Prepares the session's egress directory: FIFOs, hook file, launch file. */
-export function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: EgressPaths): void {
+function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: EgressPaths): void {
   if (!findProgram('nsenter')) {
     throw new MinoError('Network allowlists need nsenter, which is not installed', { hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none' });
   }

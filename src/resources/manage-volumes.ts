@@ -93,7 +93,7 @@ export function volumeNotFound(slug: string, existing: readonly string[]): MinoE
 }
 
 /** Parses a `--size` value for a limit: a positive size. */
-export function parseSizeLimit(text: string): number {
+function parseSizeLimit(text: string): number {
   const bytes = parseSize(text);
   if (bytes === 0) throw new UsageError(`Invalid size '${text}': a limit must be more than 0 bytes`, 'Leave out --size for a volume without a limit');
   return bytes;

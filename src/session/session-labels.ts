@@ -17,7 +17,7 @@ export const LABEL_OWNER_PID = 'io.mino.owner-pid';
 /** Canonical host project directory. */
 export const LABEL_PROJECT = 'io.mino.project';
 /** mino version that created the container. */
-export const LABEL_VERSION = 'io.mino.version';
+const LABEL_VERSION = 'io.mino.version';
 /** Run mode: `detached`, `command` or `shell`. */
 export const LABEL_MODE = 'io.mino.mode';
 /**

@@ -19,7 +19,7 @@ import { v7 as uuidv7 } from 'uuid';
 export type SessionStatus = 'starting' | 'running' | 'stopped' | 'failed';
 
 /** Every status, in lifecycle order. */
-export const SESSION_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'stopped', 'failed'];
+const SESSION_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'stopped', 'failed'];
 
 /** One session, field names as in the JSON file. */
 export interface SessionRecord {

@@ -16,9 +16,6 @@ import { isActive, type SessionRecord } from './session-record.js';
 /** The lifecycle state of a session. */
 export type SessionState = 'active' | 'detached' | 'suspended' | 'terminated';
 
-/** Every state, in lifecycle order. */
-export const SESSION_STATES: readonly SessionState[] = ['active', 'detached', 'suspended', 'terminated'];
-
 /** How liveness of processes is checked (the real ones live in src/common; tests pass fakes). */
 export interface ClientProbe {
   /** A process with this PID exists. */

@@ -14,7 +14,7 @@ export const HOME_TARGET = '/home/developer';
 /** Prefix of every home volume's podman name. */
 export const HOME_VOLUME_PREFIX = 'mino-home-';
 /** Label marking a home volume (`true`). */
-export const LABEL_HOME = 'io.mino.home';
+const LABEL_HOME = 'io.mino.home';
 /** Label holding the project path the volume belongs to. */
 export const LABEL_HOME_PROJECT = 'io.mino.home.project';
 /** Label holding the creation time (RFC 3339). */

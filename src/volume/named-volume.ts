@@ -9,9 +9,9 @@ import { validateVolumeSlug } from './volume-slug.js';
 /** Prefix of every named volume's podman name. */
 export const NAMED_VOLUME_PREFIX = 'mino-vol-';
 /** Label marking a named volume (`true`). */
-export const LABEL_NAMED_VOLUME = 'io.mino.volume';
+const LABEL_NAMED_VOLUME = 'io.mino.volume';
 /** Label holding the slug. */
-export const LABEL_NAMED_VOLUME_SLUG = 'io.mino.volume.slug';
+const LABEL_NAMED_VOLUME_SLUG = 'io.mino.volume.slug';
 /** Label holding the creation time (RFC 3339). */
 export const LABEL_NAMED_VOLUME_CREATED = 'io.mino.volume.created_at';
 

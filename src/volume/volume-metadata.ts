@@ -41,7 +41,7 @@ function isCount(v: unknown): v is number {
  * `size_bytes`, `last_used` and `mount_count` read as 0, null and 0; `slug` and `created_at`
  * are required. Throws {@link InvalidVolumeMetadataError} naming the bad field.
  */
-export function volumeMetadataFromJson(raw: unknown): VolumeMetadata {
+function volumeMetadataFromJson(raw: unknown): VolumeMetadata {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidVolumeMetadataError('not a JSON object');
   const o = raw as Record<string, unknown>;
   const fail = (field: string, what: string): never => {

@@ -43,10 +43,10 @@ export class VolumeSpecError extends Error {
 export const VOLUME_SPEC_HINT = 'Write HOST:CONTAINER[:ro] with absolute paths, e.g. /home/me/data:/data:ro, or VOLUME:CONTAINER[:ro] for a volume from mino volume list';
 
 /** Container paths a volume may not be mounted at, nor below. */
-export const CONTAINER_RESERVED_TREES: readonly string[] = ['/proc', '/sys', '/dev', '/run'];
+const CONTAINER_RESERVED_TREES: readonly string[] = ['/proc', '/sys', '/dev', '/run'];
 
 /** Container paths a volume may not replace (mounting below them is fine). */
-export const CONTAINER_RESERVED_DIRS: readonly string[] = [
+const CONTAINER_RESERVED_DIRS: readonly string[] = [
   '/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/var', '/boot',
 ];
 

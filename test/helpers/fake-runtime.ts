@@ -77,7 +77,7 @@ export function fixtureImages(name: string): FakeImage[] {
 }
 
 /** A 64-hex ID derived from a text, so tests get stable IDs. */
-export function fakeId(seed: string): string {
+function fakeId(seed: string): string {
   return createHash('sha256').update(seed).digest('hex');
 }
 

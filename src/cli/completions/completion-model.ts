@@ -10,7 +10,7 @@ import type { Command, Option } from 'commander';
 export type ValueCompletion = { kind: 'none' } | { kind: 'file' } | { kind: 'dir' } | { kind: 'words'; words: string[] };
 
 /** One option. */
-export interface CompletionOption {
+interface CompletionOption {
   /** `-n`, `--name`. */
   flags: string[];
   description: string;

@@ -12,7 +12,7 @@ import type { Server } from 'node:net';
  */
 
 /** The child: listen, send the server handle to the parent, exit. */
-export const LISTENER_SOURCE = [
+const LISTENER_SOURCE = [
   "'use strict';",
   "const net = require('net');",
   'const server = net.createServer();',
