@@ -4,7 +4,7 @@ import { sweepPlanFor } from '../run/housekeeping.js';
 import { stampDue } from '../common/interval-stamp.js';
 import { log } from '../common/logger.js';
 import { selfArgv } from '../common/self-argv.js';
-import { spawnDetached } from '../common/exec.js';
+import { spawnDetached } from '../common/spawn-detached.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { SWEEP_INTERVAL_MS } from '../config/defaults.js';
 
@@ -26,7 +26,7 @@ export function sweepInBackgroundIfDue(argv: readonly string[], env: NodeJS.Proc
     if (!existsSync(join(stateDir, 'sessions'))) return; // no session ever: nothing to time
     if (!stampDue(join(stateDir, 'last-sweep'), SWEEP_INTERVAL_MS)) return;
     if (sweepPlanFor(stateDir, env) === 'none') return;
-    spawnDetached([...selfArgv(), SWEEP_COMMAND], { env });
+    spawnDetached([...selfArgv(), SWEEP_COMMAND], env);
   } catch (err) {
     log.debug('session sweep check failed', { error: String(err) });
   }

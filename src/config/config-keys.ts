@@ -65,8 +65,8 @@ export function configKeys(): readonly ConfigKey[] {
       });
       return;
     }
-    if (def.type === 'prefault' && def.innerType) return walk(def.innerType, path);
-    if (def.type === 'object' && def.shape) {
+    if (def.type === 'prefault' && def.innerType) walk(def.innerType, path);
+    else if (def.type === 'object' && def.shape) {
       for (const [name, child] of Object.entries(def.shape)) walk(child, [...path, name]);
     }
   };

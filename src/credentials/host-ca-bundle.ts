@@ -40,7 +40,7 @@ function sessionCaBundleText(env: NodeJS.ProcessEnv): string | undefined {
   let fromEnv = false;
   for (const name of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE']) {
     const path = env[name];
-    if (!path || !path.startsWith('/') || path === system) continue;
+    if (!path?.startsWith('/') || path === system) continue;
     const text = readOrEmpty(path);
     // Often the system bundle itself (after update-ca-certificates): nothing extra then.
     if (text === '' || text === base || extras.includes(text)) continue;

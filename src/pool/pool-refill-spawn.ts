@@ -1,4 +1,4 @@
-import { spawnDetached } from '../common/exec.js';
+import { spawnDetached } from '../common/spawn-detached.js';
 import { log } from '../common/logger.js';
 import type { PoolSettings } from './pool-settings.js';
 import { selfArgv } from '../common/self-argv.js';

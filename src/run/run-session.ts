@@ -5,7 +5,7 @@ import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
 import { validateImageRef } from '../runtime/validate.js';
 import { printable } from '../common/printable.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_IMAGE } from '../config/defaults.js';
-import { EgressStartError, executePlan, type EgressDeps, type SignalSource } from '../launch/execute-plan.js';
+import { EgressStartError, type EgressDeps, type SignalSource } from '../launch/execute-plan.js';
 import { formatPlanLine } from '../launch/plan-format.js';
 import { buildRunPlan, type RunPlan } from '../launch/run-plan.js';
 import { defaultSessionName, validateSessionName } from '../session/session-name.js';

@@ -35,7 +35,7 @@ export async function sessionHealth(ctx: SessionContext, settings: SweepSettings
       for (const c of plan.idle) {
         const record = sessions.find((s) => s.name === c.name);
         const container = record && containerOf(record, containers, ctx.stateKey);
-        if (!container || container.state !== 'running') continue;
+        if (container?.state !== 'running') continue;
         const last = await ctx.runtime.lastOutputAt(container.id).catch(() => undefined);
         if (last === undefined || last.getTime() < c.idleSinceMs) pending.push(`${c.name} (idle)`);
       }

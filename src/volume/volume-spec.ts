@@ -83,7 +83,7 @@ export function parseVolumeSpec(value: string): VolumeSpec {
   const parts = value.split(':');
   if (parts.length < 2) throw new VolumeSpecError('expected HOST:CONTAINER[:ro|:rw]');
   const [host = '', target = '', mode] = parts;
-  if (parts.length > 3 || (mode !== undefined && mode.includes('/'))) {
+  if (parts.length > 3 || mode?.includes('/')) {
     throw new VolumeSpecError("a path contains ':'", "Paths with ':' cannot be mounted; rename the directory or mount a parent");
   }
   if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new VolumeSpecError(`unknown mode '${mode}' (only ro or rw)`);

@@ -318,7 +318,7 @@ export class FakeRuntime implements ContainerRuntime {
   kill(id: string, signal?: string): Promise<boolean> {
     return this.call('kill', signal === undefined ? [id] : [id, signal], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') return false;
+      if (c?.state !== 'running') return false;
       // Only KILL ends the fake's command; another signal is delivered (its command decides).
       if (signal === undefined || signal === 'KILL') Object.assign(c, { state: 'exited', exitCode: 137 });
       return true;
@@ -360,7 +360,7 @@ export class FakeRuntime implements ContainerRuntime {
   exec(id: string, command: string[], options: ExecOptions): Promise<number> {
     return this.call('exec', [id, command, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      if (c?.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
       return 0;
     });
   }
@@ -511,7 +511,7 @@ export class FakeRuntime implements ContainerRuntime {
   attach(id: string, options: AttachOptions): Promise<number> {
     return this.call('attach', [id, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw new PodmanError(['attach'], 125, 'Error: you can only attach to running containers');
+      if (c?.state !== 'running') throw new PodmanError(['attach'], 125, 'Error: you can only attach to running containers');
       return 0;
     });
   }
@@ -543,7 +543,7 @@ export class FakeRuntime implements ContainerRuntime {
   execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
     return this.call('execSession', [id, command, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      if (c?.state !== 'running') throw new PodmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
       return 0;
     });
   }

@@ -107,7 +107,7 @@ export function openListenerInNetns(options: NetnsListenerOptions): Promise<Serv
     });
     child.on('error', (err) => finish(new Error(`cannot run ${options.nsenter}: ${err.message}`)));
     child.on('message', (msg: { listening?: boolean; error?: string }, handle: unknown) => {
-      if (msg && msg.listening && handle) finish(undefined, handle as Server);
+      if (msg?.listening && handle) finish(undefined, handle as Server);
       else finish(new Error(`cannot listen on ${options.host}:${options.port} in the container: ${msg?.error ?? 'no socket received'}`));
     });
     // 'close', not 'exit': its stderr is read to the end by then.

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gcSessions } from '../../../src/lifecycle/gc-sessions.js';
 import { sandboxStats } from '../../../src/lifecycle/sandbox-stats.js';
 import {
-  SessionStateError, SuspendUnsupportedError, attachSession, detachSession, resumeSession, suspendSession,
+  type SessionStateError, SuspendUnsupportedError, attachSession, detachSession, resumeSession, suspendSession,
 } from '../../../src/lifecycle/session-control.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { sweepSessions } from '../../../src/lifecycle/sweep-sessions.js';

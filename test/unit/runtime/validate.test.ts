@@ -13,7 +13,7 @@ function errorOf(fn: () => unknown): MinoError {
   throw new Error('expected a MinoError, nothing was thrown');
 }
 
-const DIGEST = 'sha256:' + 'a1'.repeat(32);
+const DIGEST = `sha256:${'a1'.repeat(32)}`;
 
 describe('validateImageRef', () => {
   it.each([
