@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { readProjectFile, refusalWords } from '../common/project-file.js';
 
 /**
- * Lockfile detection (mino 1.6 `lockfile.rs`): only the project root is looked at, ecosystems in
+ * Lockfile detection: only the project root is looked at, ecosystems in
  * a fixed order, and per ecosystem the first lockfile that exists wins. The cache key is the
  * first 12 hex digits of the SHA-256 of the lockfile's bytes, so a changed lockfile gets a fresh
  * cache and an unchanged one reuses the old.

@@ -4,7 +4,7 @@ import { printable } from '../common/printable.js';
 import { DEFAULT_WORKDIR } from '../config/defaults.js';
 
 /**
- * Where the project appears inside the container. mino 1.6 rule (`resolve_workdir`): a configured
+ * Where the project appears inside the container, as in mino 1.6: a configured
  * `container.workdir` other than `/workspace` is used as is; otherwise `/<project folder name>`,
  * falling back to `/workspace` when that name would hide a system or reserved directory.
  *

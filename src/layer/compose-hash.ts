@@ -5,7 +5,7 @@ import { mergeLayerEnv } from './layer-env.js';
 import type { ResolvedLayer } from './resolve-layers.js';
 
 /**
- * The content address of a composed image (seed 001): SHA-256 over the base image and, for each
+ * The content address of a composed image: SHA-256 over the base image and, for each
  * layer sorted by name, its name, install script, version, root packages and `[user_install]`.
  * Gaps of mino 1.6 closed here: the base is its image ID (a rebuilt `mino-base` changes the tag,
  * a retag does not), each layer's `[env]` and PATH directories count, and so does the merged

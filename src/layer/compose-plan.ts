@@ -6,7 +6,7 @@ import type { ResolvedLayer } from './resolve-layers.js';
 
 /**
  * What composing a set of layers on a base image means, as plain data and without I/O: whether an
- * image must be built at all (seed 001's needs-build rule), its content-addressed tag, the build
+ * image must be built at all (not when an image with its content-addressed tag exists), that tag, the build
  * context files, the labels, and the environment to pass at run time.
  */
 

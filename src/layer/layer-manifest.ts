@@ -196,7 +196,7 @@ export async function parseLayerManifest(file: string, text: string, expectedNam
   return validateManifest(file, raw, expectedName);
 }
 
-/** True when `[user_install]` asks for anything (mino 1.6's `has_user_install`). */
+/** True when `[user_install]` asks for anything. */
 export function hasUserInstall(m: LayerManifest): boolean {
   const u = m.userInstall;
   return u.runtime !== undefined || u.npm_globals.length > 0 || u.cargo_tools.length > 0 || u.uv_tools.length > 0;

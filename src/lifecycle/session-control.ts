@@ -12,7 +12,7 @@ import type { SessionContext } from '../context/session-context.js';
 import { hostProbe } from './sweep-sessions.js';
 
 /**
- * Seed 004's detach, suspend and resume of one session, and the bookkeeping around an attach.
+ * Detach, suspend and resume of one session, and the bookkeeping around an attach.
  * Every request is checked against the reconciled record and the engine before anything
  * changes: an unknown session, one that ended, one in the wrong state is a usage error (exit 2)
  * that changes nothing; a host that cannot pause is a plain error (exit 1) saying why.

@@ -14,7 +14,7 @@ import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import type { SessionContext } from '../context/session-context.js';
 
 /**
- * `mino volume create|list|info|rm`: named volumes (seed 003) backed by podman volumes
+ * `mino volume create|list|info|rm`: named volumes backed by podman volumes
  * `mino-vol-<slug>` plus metadata files (size limit, last use, mount count). Podman is the
  * truth for whether a volume exists; the metadata adds what labels cannot hold (they are
  * immutable). A volume podman has but the metadata lacks (made under another state directory)

@@ -2,7 +2,7 @@ import { timeKey, isActive, type SessionRecord } from './session-record.js';
 import { attachedClient, type ClientProbe } from './session-state.js';
 
 /**
- * Seed 004's session timeouts, decided from session files alone (pure, no I/O), so the sweep
+ * The session timeouts (idle, detach, suspend), decided from session files alone (pure, no I/O), so the sweep
  * that runs in every mino invocation touches the engine only when a deadline has passed:
  * - idle: a session with no client attached whose container printed nothing for `idleSecs`
  *   (measured from the later of the last client leaving and the last output seen): expired.

@@ -9,7 +9,7 @@ import type { SessionContext } from '../context/session-context.js';
 import { hostProbe } from '../lifecycle/sweep-sessions.js';
 
 /**
- * The session side of `mino status` (seed 004's `health`): sessions by state and the warm pool,
+ * The session side of `mino status`: sessions by state and the warm pool,
  * sessions past a timeout that the sweep has not stopped yet, and the disk budget of dependency
  * caches and composed images. `settings` is the sweep's configuration, or the error reading it.
  */

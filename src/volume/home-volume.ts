@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isMinoImage } from '../image/mino-image.js';
 
 /**
- * Per-project home volumes (mino 1.6 `home.rs`): `/home/developer` of mino images lives in a
+ * Per-project home volumes: `/home/developer` of mino images lives in a
  * podman volume keyed by the project path, so shell history, tool logins and caches under the
  * home survive between sessions of one project. Podman copies the image's home into a new
  * volume on first use and chowns it to the container user, so `developer` owns it rootful and

@@ -2,8 +2,8 @@ import { validateVolumeSlug } from './volume-slug.js';
 
 /**
  * How a named volume appears in podman: a volume `mino-vol-<slug>` carrying labels that say it
- * is mino's, which slug it holds and when it was created. (The seed kept plain directories under
- * `~/.agentkernel/volumes/`; a podman volume also works when podman runs in a VM.)
+ * is mino's, which slug it holds and when it was created (a podman volume, not a host directory,
+ * so it also works when podman runs in a VM).
  */
 
 /** Prefix of every named volume's podman name. */

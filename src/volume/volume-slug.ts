@@ -4,9 +4,7 @@ import { printable } from '../common/printable.js';
 /**
  * Named-volume slugs (`mino volume create my-data`, `mino run --volume my-data:/data`).
  *
- * The seed (agentkernel 0.18 `volume.rs`) accepts a non-empty string of alphanumerics, `-` and
- * `_`. Rust's `is_alphanumeric` also admits non-ASCII letters, and nothing stops a leading `-`
- * or an unbounded length, so here a slug is stricter:
+ * A slug is a short, safe name:
  * - ASCII letters and digits, `-` and `_` only (the podman volume name is built from it);
  * - starts with a letter or digit (podman's rule; also never reads as an option);
  * - at most {@link MAX_SLUG_LENGTH} characters.
