@@ -2,7 +2,7 @@
 // same flags (--fresh), interleaved, rootful on mino-base and rootless, each run on a quiet
 // machine (the background refill of the previous run has finished before the clock starts).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interleaved, round } from './lib.mjs';

@@ -244,7 +244,7 @@ try {
   ];
   rows.push(['(l) pool status 1,000 vs node', poolStatus1000.mino.median_ms, poolStatus1000.node.median_ms, poolStatus1000.ratio, 1.6]);
   for (const [mode, r] of [['rootful', pooledRootful], ['rootless', pooledRootless]]) {
-    if (r && r.pooled) rows.push([`(m) run warm vs cold, ${mode}`, r.pooled.median_ms, r.cold.median_ms, r.ratio, 0.6]);
+    if (r?.pooled) rows.push([`(m) run warm vs cold, ${mode}`, r.pooled.median_ms, r.cold.median_ms, r.ratio, 0.6]);
   }
   if (!cacheList.error) rows.push(['(f) cache list, 200 volumes', cacheList.mino.median_ms, cacheList.node.median_ms, ratio(cacheList.mino.median_ms, cacheList.node.median_ms), '<1 s']);
   const b = report.results.binary;

@@ -24,8 +24,8 @@ function start(): void {
     });
   }
   // The egress proxy's one-shot listener child (see netns-listener.ts): no CLI, no commander.
-  if (isSea() && process.argv[2] === NETNS_LISTEN_ARG) return listenAndHandOver();
-  void main(process.argv.slice(2));
+  if (isSea() && process.argv[2] === NETNS_LISTEN_ARG) listenAndHandOver();
+  else void main(process.argv.slice(2));
 }
 
 if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(start);

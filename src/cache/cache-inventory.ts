@@ -102,7 +102,7 @@ export interface InventoryInput {
 const ENDED = new Set(['exited', 'stopped', 'removing']);
 
 /** True for a container that is running, paused or about to start. */
-export function isLiveContainer(c: Pick<ContainerSummary, 'state'>): boolean {
+function isLiveContainer(c: Pick<ContainerSummary, 'state'>): boolean {
   return !ENDED.has(c.state);
 }
 

@@ -16,7 +16,7 @@ import type { DetectedLockfile, Ecosystem } from './lockfiles.js';
  */
 
 /** The three states a run can find a cache in. */
-export type CacheRunState = 'miss' | 'building' | 'complete';
+type CacheRunState = 'miss' | 'building' | 'complete';
 
 /** One cache mount of a run. */
 export interface CacheMount {

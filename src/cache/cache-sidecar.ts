@@ -10,7 +10,7 @@ import { parseCacheVolumeName } from './cache-volume.js';
  */
 
 /** Persisted states (a miss has no sidecar). */
-export type CacheState = 'building' | 'complete';
+type CacheState = 'building' | 'complete';
 
 /** One sidecar file `<stateDir>/cache/<canonical volume name>.json`. */
 export interface CacheSidecar {

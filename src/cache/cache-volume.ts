@@ -10,11 +10,11 @@ import { isEcosystem, type Ecosystem } from './lockfiles.js';
 /** Prefix of every cache volume's podman name. */
 export const CACHE_VOLUME_PREFIX = 'mino-cache-';
 /** Label marking a cache volume (`true`). */
-export const LABEL_CACHE = 'io.mino.cache';
+const LABEL_CACHE = 'io.mino.cache';
 /** Label holding the ecosystem. */
-export const LABEL_CACHE_ECOSYSTEM = 'io.mino.cache.ecosystem';
+const LABEL_CACHE_ECOSYSTEM = 'io.mino.cache.ecosystem';
 /** Label holding the 12-hex lockfile key. */
-export const LABEL_CACHE_HASH = 'io.mino.cache.hash';
+const LABEL_CACHE_HASH = 'io.mino.cache.hash';
 /** Label holding the creation time (RFC 3339). */
 export const LABEL_CACHE_CREATED = 'io.mino.cache.created_at';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { readProjectFile, refusalWords } from '../common/project-file.js';
 
 /**
- * Lockfile detection (mino 1.6 `lockfile.rs`): only the project root is looked at, ecosystems in
+ * Lockfile detection: only the project root is looked at, ecosystems in
  * a fixed order, and per ecosystem the first lockfile that exists wins. The cache key is the
  * first 12 hex digits of the SHA-256 of the lockfile's bytes, so a changed lockfile gets a fresh
  * cache and an unchanged one reuses the old.
@@ -50,7 +50,7 @@ export function cacheKeyOf(content: Uint8Array | string): string {
 export const MAX_LOCKFILE_BYTES = 64 * 1024 * 1024;
 
 /** What reading a lockfile candidate gave: its bytes, nothing (absent), or why it was skipped. */
-export type LockfileRead = Uint8Array | undefined | { skipped: string };
+type LockfileRead = Uint8Array | undefined | { skipped: string };
 
 /** Reads a lockfile candidate. */
 export type ReadFile = (path: string) => LockfileRead;
@@ -59,7 +59,7 @@ export type ReadFile = (path: string) => LockfileRead;
  * Reads a lockfile as a project file (common/project-file.ts): a symbolic link, a FIFO, a device
  * or a file over {@link MAX_LOCKFILE_BYTES} is skipped with the reason; an unreadable one is absent.
  */
-export function readIfFile(path: string): LockfileRead {
+function readIfFile(path: string): LockfileRead {
   try {
     const r = readProjectFile(path, { maxBytes: MAX_LOCKFILE_BYTES });
     if (r.kind === 'file') return r.bytes;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { sweepPlanFor } from '../run/housekeeping.js';
 import { stampDue } from '../common/interval-stamp.js';
 import { log } from '../common/logger.js';
-import { selfArgv, spawnDetached } from '../common/spawn-detached.js';
+import { selfArgv } from '../common/self-argv.js';
+import { spawnDetached } from '../common/spawn-detached.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { SWEEP_INTERVAL_MS } from '../config/defaults.js';
 

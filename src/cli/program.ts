@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { EXIT_USAGE, MinoError } from '../common/errors.js';
 import { VERSION } from '../version.js';
 import { addVerbosityOptions } from './global-options.js';

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { spawn as spawnChild } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Options, Result, ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
@@ -207,13 +206,15 @@ export function execStreaming(
   let killWith: NodeJS.Signals | undefined;
   const done = loadExeca().then(async ({ execa }) => {
     // execa splits the output into lines (keeping multi-byte characters whole); these generators
-    // hand each line on and keep nothing.
+    // hand each line on and keep nothing (a transform that yields nothing drops the line).
     child = execa(file, args, {
       ...baseOptions(options),
       stdin: 'ignore',
+      // biome-ignore lint/correctness/useYield: an execa line transform; yielding nothing keeps nothing
       stdout: function* (line: unknown) {
         onLine(String(line).replace(/\r$/, ''), 'stdout');
       },
+      // biome-ignore lint/correctness/useYield: as stdout
       stderr: function* (line: unknown) {
         onLine(String(line).replace(/\r$/, ''), 'stderr');
       },
@@ -259,20 +260,4 @@ export async function execPipe(
     source: toExecResult(source, options, sourceResult),
     target: toExecResult(target, options, targetResult),
   };
-}
-
-/**
- * Starts a program that outlives this process: its own session, no stdio, not waited for (mino's
- * background pool refill). Returns its PID, or undefined when it could not be started.
- */
-export function spawnDetached(argv: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): number | undefined {
-  const [file, args] = split(argv);
-  try {
-    const child = spawnChild(file, args, { detached: true, stdio: 'ignore', env: options.env ?? process.env });
-    child.on('error', () => undefined);
-    child.unref();
-    return child.pid;
-  } catch {
-    return undefined;
-  }
 }

@@ -33,7 +33,7 @@ import { identityAlive, processIdentity } from './process-identity.js';
 /** A synchronous lock older than this is stale even if its process exists (sections last milliseconds). */
 export const SHORT_STALE_AFTER_MS = 60_000;
 /** How often the holder of an async lock refreshes the file's mtime. */
-export const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 5_000;
 /** An async lock not refreshed for this long is stale. */
 export const LONG_STALE_AFTER_MS = 30_000;
 /** A lock file without a readable holder (empty, garbled) not modified for this long is stale. */

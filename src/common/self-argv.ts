@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-
 /**
- * The argv that runs this mino again (for helper processes it starts, such as a session's egress
- * proxy): `node <script>` when mino runs as a script (bin/mino, dist/mino.cjs), or the executable
- * alone when mino is a single executable (its own path is then `process.execPath`).
+ * The argv that starts this mino again (for the processes it starts in the background: the egress
+ * proxy, the pool refill, the timeout sweep): the single executable alone, or Node with its own
+ * flags and the script (bin/mino). Never `node -e`: dist/mino is a single executable application.
  */
 export function selfArgv(): string[] {
+  if (process.getBuiltinModule('node:sea').isSea()) return [process.execPath];
   const script = process.argv[1];
-  if (script && script !== process.execPath && existsSync(script)) return [process.execPath, script];
-  return [process.execPath];
+  return script === undefined ? [process.execPath] : [process.execPath, ...process.execArgv, script];
 }

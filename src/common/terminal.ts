@@ -11,7 +11,7 @@ export function isInteractive(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /** True when colour output is wanted on the given stream (honours NO_COLOR and FORCE_COLOR). */
-export function useColor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+function useColor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
   return Boolean(stream.isTTY) && env.TERM !== 'dumb';

@@ -131,11 +131,6 @@ function trailingComment(line: string, key: RegExpExecArray): string {
   return line.slice(before.trimEnd().length);
 }
 
-/** True when `text` has a statement for `name` directly in `[table]`. */
-export function hasKeyLine(text: string, table: string, name: string): boolean {
-  return statements(splitLines(text).lines).some((s) => s.kind === 'key' && s.table === table && s.name === name);
-}
-
 /** True when `text` has a `[table]` header. */
 export function hasTable(text: string, table: string): boolean {
   return statements(splitLines(text).lines).some((s) => s.kind === 'header' && s.name === table);
@@ -196,7 +191,7 @@ export function unsetKeyInText(text: string, table: string, name: string): { tex
 }
 
 /** A TOML basic string for any JS string (control characters and DEL escaped). */
-export function tomlString(value: string): string {
+function tomlString(value: string): string {
   // eslint-disable-next-line no-control-regex
   return JSON.stringify(value).replace(/\u007f/g, '\\u007F');
 }

@@ -3,7 +3,7 @@ import { readProjectFile, refusalWords } from '../common/project-file.js';
 import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError, UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { MAX_CONFIG_BYTES, configProblem, localConfigRefused, parseConfigText, sha256Hex, validateConfig, type RawTable } from './config-file.js';
 import type { KeyTarget } from './config-value.js';
 import { hasTable, setKeyInText, tomlValue, unsetKeyInText } from '../common/toml-edit.js';

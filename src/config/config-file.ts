@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { closestKey, findKey } from './config-keys.js';
 import { configSchema } from './config-schema.js';
 import { errnoCode } from '../common/errno.js';

@@ -6,7 +6,7 @@ import { configSchema, keyMeta, type KeyMeta } from './config-schema.js';
  */
 
 /** The value type of a leaf key, for parsing `config set` values and writing templates. */
-export type KeyKind = 'boolean' | 'integer' | 'string' | 'enum' | 'string-list' | 'string-map';
+type KeyKind = 'boolean' | 'integer' | 'string' | 'enum' | 'string-list' | 'string-map';
 
 /** One leaf key of the configuration. */
 export interface ConfigKey extends KeyMeta {
@@ -65,8 +65,8 @@ export function configKeys(): readonly ConfigKey[] {
       });
       return;
     }
-    if (def.type === 'prefault' && def.innerType) return walk(def.innerType, path);
-    if (def.type === 'object' && def.shape) {
+    if (def.type === 'prefault' && def.innerType) walk(def.innerType, path);
+    else if (def.type === 'object' && def.shape) {
       for (const [name, child] of Object.entries(def.shape)) walk(child, [...path, name]);
     }
   };
@@ -95,7 +95,7 @@ export function findKey(path: string): ConfigKey | undefined {
 }
 
 /** Edit distance between two strings (Levenshtein). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0]!;

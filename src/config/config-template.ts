@@ -35,7 +35,8 @@ function example(key: ConfigKey): unknown {
 }
 
 function keyLines(key: ConfigKey, value = example(key)): string[] {
-  return [`# ${key.name} = ${tomlValue(value)}`.padEnd(44) + `  # ${key.doc}`];
+  const setting = `# ${key.name} = ${tomlValue(value)}`;
+  return [`${setting.padEnd(44)}  # ${key.doc}`];
 }
 
 /** The global `config.toml` template: every table, every key commented with its default. */

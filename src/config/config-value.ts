@@ -1,6 +1,6 @@
 import { parse } from 'smol-toml';
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { closestKey, configKeys, findKey, type ConfigKey } from './config-keys.js';
 
 /**

@@ -31,13 +31,13 @@ export const DEFAULT_CACHE_GC_DAYS = 30;
 /** `session.auto_cleanup_hours`: stopped sessions are forgotten after this many hours. */
 export const DEFAULT_AUTO_CLEANUP_HOURS = 720;
 
-/** `session.idle_timeout_secs`: seed 004's idle timeout (no client attached and no output). */
+/** `session.idle_timeout_secs`: a session with no client attached and no output for this long is stopped. */
 export const DEFAULT_IDLE_TIMEOUT_SECS = 300;
 
-/** `session.detach_timeout_secs`: seed 004's detach timeout (no client attached). */
+/** `session.detach_timeout_secs`: a session with no client attached for this long is stopped. */
 export const DEFAULT_DETACH_TIMEOUT_SECS = 3600;
 
-/** `session.suspend_timeout_secs`: seed 004's suspend timeout. */
+/** `session.suspend_timeout_secs`: a session suspended for this long is stopped. */
 export const DEFAULT_SUSPEND_TIMEOUT_SECS = 86400;
 
 /** Longest session timeout accepted (one year). */

@@ -2,7 +2,7 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Files whose presence suggests a built-in layer for `mino init`, most telling first. */
-export const LAYER_HINT_FILES: Readonly<Record<string, readonly string[]>> = {
+const LAYER_HINT_FILES: Readonly<Record<string, readonly string[]>> = {
   typescript: ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb', 'package.json'],
   python: ['uv.lock', 'poetry.lock', 'Pipfile.lock', 'requirements.txt', 'pyproject.toml'],
   rust: ['Cargo.lock', 'Cargo.toml'],

@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { readProjectFile, refusalWords } from '../common/project-file.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * A project's `.mino/layers/` as the trust gate sees it. The tree is read once into memory
@@ -32,7 +32,7 @@ export interface LayerTree {
 }
 
 /** Limits on what a project may ship in `.mino/layers/`. */
-export const LAYER_TREE_LIMITS = { files: 512, bytes: 8 * 1024 * 1024, depth: 8 };
+const LAYER_TREE_LIMITS = { files: 512, bytes: 8 * 1024 * 1024, depth: 8 };
 
 /** Hash of a tree's files (order-independent input, sorted here). */
 export function hashLayerTree(files: readonly LayerTreeFile[]): string {

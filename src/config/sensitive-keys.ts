@@ -1,4 +1,4 @@
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { configKeys } from './config-keys.js';
 import type { RawTable } from './config-file.js';
 import { valueAt } from './merge-config.js';

@@ -1,6 +1,6 @@
 import { MinoError } from '../common/errors.js';
 import { BUILTIN_LAYER_NAMES } from '../layer/layer-name.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { readLocalConfigFile, type ConfigFile, type RawTable } from './config-file.js';
 import { findLocalConfig } from './discover-config.js';
 import { layerNamesOf, readLayerTree, snapshotLayerTree, type LayerTree } from './project-layers.js';
@@ -18,7 +18,7 @@ import { canonicalPath } from '../common/canonical-path.js';
  */
 
 /** What happened to one project item. */
-export type TrustStatus =
+type TrustStatus =
   /** Nothing of this kind in the project. */
   | 'absent'
   /** `--no-local`: not looked at. */
@@ -37,7 +37,7 @@ export type TrustStatus =
   | 'untrusted';
 
 /** Statuses under which an item takes effect. */
-export const APPLIED: readonly TrustStatus[] = ['harmless', 'trusted', 'trusted-once', 'approved'];
+const APPLIED: readonly TrustStatus[] = ['harmless', 'trusted', 'trusted-once', 'approved'];
 
 /** Inputs of {@link runTrustGate}. */
 export interface TrustGateInput {

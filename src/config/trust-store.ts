@@ -11,7 +11,7 @@ import { minoPaths } from '../common/xdg-paths.js';
  */
 
 /** One trusted file or directory tree. */
-export interface TrustEntry {
+interface TrustEntry {
   /** SHA-256 hex of the trusted bytes (for `.mino/layers`, of the whole tree, see project-layers). */
   content_hash: string;
   /** ISO time of the decision. */

@@ -26,9 +26,9 @@ export const AGENT_LOGIN_FILES: Readonly<Record<string, string>> = {
 };
 
 /** Prefix of the logins volume's name. */
-export const LOGINS_VOLUME_PREFIX = 'mino-logins-';
+const LOGINS_VOLUME_PREFIX = 'mino-logins-';
 /** Label marking the logins volume. */
-export const LABEL_LOGINS = 'io.mino.logins';
+const LABEL_LOGINS = 'io.mino.logins';
 
 /** `mino-logins-<state key>`. */
 export function loginsVolumeName(stateKey: string): string {
@@ -36,7 +36,7 @@ export function loginsVolumeName(stateKey: string): string {
 }
 
 /** Label holding the state directory the volume belongs to (gone directory = orphaned volume). */
-export const LABEL_LOGINS_STATE_DIR = 'io.mino.logins.state_dir';
+const LABEL_LOGINS_STATE_DIR = 'io.mino.logins.state_dir';
 
 /** Labels of a new logins volume. */
 export function loginsVolumeLabels(stateKey: string, stateDir: string, createdAt: Date): Record<string, string> {

@@ -109,7 +109,7 @@ export class CredentialCache {
   }
 
   private checkDir(): void {
-    // mino 1.6 re-applied 0700 on every use; so do we (a directory widened by hand is narrowed).
+    // 0700 again on every use: a directory widened by hand is narrowed.
     try {
       chmodSync(this.dir, 0o700);
     } catch (err) {

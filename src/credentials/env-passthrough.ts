@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { isEnvName, isPlainVariable } from './env-names.js';
 
 /**

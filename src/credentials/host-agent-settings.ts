@@ -13,7 +13,7 @@ import { HOST_SETTINGS_TARGET } from './session-prelude.js';
  */
 
 /** Items carried, per agent directory under the host home. */
-export const HOST_SETTINGS_ITEMS: Readonly<Record<string, readonly string[]>> = {
+const HOST_SETTINGS_ITEMS: Readonly<Record<string, readonly string[]>> = {
   claude: ['CLAUDE.md', 'settings.json', 'agents', 'commands', 'skills'],
   codex: ['AGENTS.md', 'prompts'],
 };

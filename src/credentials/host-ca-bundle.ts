@@ -33,14 +33,14 @@ function readOrEmpty(path: string): string {
 }
 
 /** The bundle text for sessions, or undefined when the host has no extra CA certificates. */
-export function sessionCaBundleText(env: NodeJS.ProcessEnv): string | undefined {
+function sessionCaBundleText(env: NodeJS.ProcessEnv): string | undefined {
   const system = SYSTEM_BUNDLES.find((p) => existsSync(p));
   const base = system === undefined ? '' : readOrEmpty(system);
   const extras = LOCAL_CA_DIRS.flatMap(readCertDir);
   let fromEnv = false;
   for (const name of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE']) {
     const path = env[name];
-    if (!path || !path.startsWith('/') || path === system) continue;
+    if (!path?.startsWith('/') || path === system) continue;
     const text = readOrEmpty(path);
     // Often the system bundle itself (after update-ca-certificates): nothing extra then.
     if (text === '' || text === base || extras.includes(text)) continue;

@@ -11,7 +11,7 @@ import { ProviderError, type Credential, type CredentialProvider, type ProviderN
  */
 
 /** How long a provider CLI may take before mino gives up on it. */
-export const PROVIDER_TIMEOUT_MS = 15_000;
+const PROVIDER_TIMEOUT_MS = 15_000;
 
 /** What happened to one provider. */
 export type ProviderOutcome =

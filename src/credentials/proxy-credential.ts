@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
  */
 
 /** How the proxy writes the value into a request. */
-export interface ProxyInjection {
+interface ProxyInjection {
   /** Header to set, e.g. `Authorization`. */
   header: string;
   /** Prefix before the value, e.g. `Bearer ` or `token `; empty for a raw value. */

@@ -21,7 +21,7 @@ export function sessionEnvDir(stateDir: string, stateKey: string, env: NodeJS.Pr
   // root usually has none set, and /run is one.
   const runtimeDir = env.XDG_RUNTIME_DIR;
   if (process.platform === 'linux') {
-    if (runtimeDir && runtimeDir.startsWith('/') && ownedDir(runtimeDir, uid)) return join(runtimeDir, 'mino', stateKey, 'session-env');
+    if (runtimeDir?.startsWith('/') && ownedDir(runtimeDir, uid)) return join(runtimeDir, 'mino', stateKey, 'session-env');
     if (uid === 0) return join('/run', 'mino', stateKey, 'session-env');
   }
   return join(stateDir, 'session-env');

@@ -13,7 +13,7 @@ import type { SetKeyOptions } from '../common/toml-edit.js';
  */
 export function userContainersConfPath(uid: number, home: string | undefined, xdgConfigHome: string | undefined): string {
   if (uid === 0) return '/etc/containers/containers.conf';
-  const base = xdgConfigHome && xdgConfigHome.startsWith('/') ? xdgConfigHome : `${home ?? ''}/.config`;
+  const base = xdgConfigHome?.startsWith('/') ? xdgConfigHome : `${home ?? ''}/.config`;
   return `${base}/containers/containers.conf`;
 }
 

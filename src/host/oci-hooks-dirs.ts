@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path';
  */
 
 /** podman's hook directories when no containers.conf sets `hooks_dir`. */
-export const DEFAULT_HOOKS_DIRS: readonly string[] = ['/usr/share/containers/oci/hooks.d', '/etc/containers/oci/hooks.d'];
+const DEFAULT_HOOKS_DIRS: readonly string[] = ['/usr/share/containers/oci/hooks.d', '/etc/containers/oci/hooks.d'];
 
 function confFiles(env: NodeJS.ProcessEnv, rootless: boolean, home: string): string[] {
   if (env.CONTAINERS_CONF && isAbsolute(env.CONTAINERS_CONF)) return [env.CONTAINERS_CONF];

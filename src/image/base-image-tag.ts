@@ -5,7 +5,7 @@
  */
 
 /** Repository of the base image. */
-export const BASE_IMAGE_REPO = 'localhost/mino-base';
+const BASE_IMAGE_REPO = 'localhost/mino-base';
 /** The stable alias sessions use. */
 export const BASE_IMAGE_LATEST = `${BASE_IMAGE_REPO}:latest`;
 /** Label carrying the full content hash on every mino-base image. */

@@ -19,7 +19,7 @@ import { DEBIAN_SUITE, debootstrapParent, debootstrapTag } from './debootstrap-p
 /** Default parent (`image.base_from`): Debian bookworm slim from Docker Hub. */
 export const DEFAULT_BASE_FROM = 'docker.io/library/debian:bookworm-slim';
 /** Seconds a pull of the parent may take before mino falls back to debootstrap. */
-export const PULL_TIMEOUT_SECONDS = 60;
+const PULL_TIMEOUT_SECONDS = 60;
 
 /** Where the base image stands on an engine. */
 export interface BaseImageState {

@@ -1,7 +1,7 @@
 /**
  * Reading `podman build` output for progress display: `STEP n/m: <instruction>` lines become
  * steps; podman's bookkeeping lines (`--> <id>`, `COMMIT`, `Removing intermediate ...`) are
- * noise, as in mino 1.6's progress bar; everything else is the build's own output.
+ * noise; everything else is the build's own output.
  */
 
 /** A build progress event. */

@@ -17,7 +17,7 @@ import type { BuildDir } from './build-dir.js';
 /** Debian release the parent is made of. */
 export const DEBIAN_SUITE = 'bookworm';
 /** Repository of debootstrapped parents. */
-export const DEBOOTSTRAP_REPO = 'localhost/mino-debian';
+const DEBOOTSTRAP_REPO = 'localhost/mino-debian';
 
 /** `localhost/mino-debian:bookworm-<12 hex>`, keyed by suite, variant and mirror (so it is reused). */
 export function debootstrapTag(mirror: string): string {

@@ -2,7 +2,7 @@ import type { Host } from '../host/host.js';
 import { parseAptSourcesFile, pickDebianMirror, type AptSource } from './apt-sources.js';
 
 /** Reads the apt sources of the podman host (`/etc/apt/sources.list` and `sources.list.d/*`). */
-export async function readHostAptSources(host: Host): Promise<AptSource[]> {
+async function readHostAptSources(host: Host): Promise<AptSource[]> {
   const files = ['/etc/apt/sources.list'];
   const listing = await host.run(['ls', '-1', '/etc/apt/sources.list.d']);
   if (listing.exitCode === 0) {

@@ -13,7 +13,7 @@ import { extraCertificates, type PemCertificate } from './ca-certificates.js';
 /** Directories of locally added CA certificates (Debian/Ubuntu, Fedora/RHEL). */
 export const LOCAL_CA_DIRS = ['/usr/local/share/ca-certificates', '/etc/pki/ca-trust/source/anchors'];
 /** Where the distribution keeps the CA certificates it ships. */
-export const SYSTEM_CA_DIR = '/usr/share/ca-certificates';
+const SYSTEM_CA_DIR = '/usr/share/ca-certificates';
 
 function readText(path: string): string | undefined {
   try {

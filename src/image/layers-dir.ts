@@ -13,7 +13,7 @@ import { embeddedLayersDir } from './embedded-layers.js';
  */
 
 /** Directories searched for `layers/`, nearest first, from the directory of the running module. */
-export function layersDirCandidates(moduleDir: string): string[] {
+function layersDirCandidates(moduleDir: string): string[] {
   return [resolve(moduleDir, '..', 'layers'), resolve(moduleDir, '..', '..', 'layers')];
 }
 

@@ -1,5 +1,5 @@
 import { MinoError, UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * Plain (non-secret) container environment: parsing `-e KEY=VALUE` and merging the sources in
@@ -11,7 +11,7 @@ import { printable } from '../runtime/validate.js';
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Forced to `1` when the run is detached or has a command: the image's bootstrap prints less. */
-export const QUIET_BOOTSTRAP_VAR = 'MINO_QUIET_BOOTSTRAP';
+const QUIET_BOOTSTRAP_VAR = 'MINO_QUIET_BOOTSTRAP';
 
 /**
  * Parses one CLI `-e/--env KEY=VALUE` value: split on the first `=`; the key must be a valid

@@ -1,7 +1,7 @@
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 
 /**
- * Container hardening of mino 1.6, applied to every run: drop every capability, forbid privilege
+ * Container hardening applied to every run: drop every capability, forbid privilege
  * gain through setuid binaries, cap the number of processes; optionally a read-only root
  * filesystem with tmpfs mounts for the directories programs expect to write.
  */
@@ -14,7 +14,7 @@ export const HARDENING: Readonly<Pick<ContainerSpec, 'capDrop' | 'securityOpt' |
 });
 
 /**
- * tmpfs mounts of a `--read-only` container (mino 1.6): `/tmp`, `/run`, `/root`, and
+ * tmpfs mounts of a `--read-only` container: `/tmp`, `/run`, `/root`, and
  * `/home/developer` for runs without the per-project home volume (`--no-home`, non-mino images);
  * when the home volume is mounted it replaces that tmpfs (see {@link readOnlySpec}).
  *
@@ -28,7 +28,7 @@ export const READ_ONLY_TMPFS: readonly string[] = Object.freeze(['/tmp', '/run',
 /**
  * The read-only fields of the spec. A tmpfs whose path is also a mount target is left out (podman
  * refuses two mounts at one path): a user volume at `/tmp`, or the home volume at
- * `/home/developer`, replaces the tmpfs there, as mino 1.6 did for its home volume.
+ * `/home/developer`, replaces the tmpfs there.
  */
 export function readOnlySpec(readOnly: boolean, mountTargets: readonly string[]): Pick<ContainerSpec, 'readOnly' | 'tmpfs'> {
   if (!readOnly) return {};

@@ -1,6 +1,6 @@
 import { MinoError, UsageError } from '../common/errors.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { DEFAULT_NETWORK } from '../config/defaults.js';
 import type { EgressPlan } from '../network/egress-plan.js';
 
@@ -13,13 +13,13 @@ import type { EgressPlan } from '../network/egress-plan.js';
  */
 
 /** Plain podman network modes mino accepts. */
-export type NetworkMode = 'bridge' | 'host' | 'none';
+type NetworkMode = 'bridge' | 'host' | 'none';
 
 /** All accepted plain modes, in the order shown in messages. */
-export const NETWORK_MODES: readonly NetworkMode[] = Object.freeze(['bridge', 'host', 'none'] as const);
+const NETWORK_MODES: readonly NetworkMode[] = Object.freeze(['bridge', 'host', 'none'] as const);
 
 /** The default when neither CLI nor config chooses. */
-export const DEFAULT_NETWORK_MODE: NetworkMode = DEFAULT_NETWORK;
+const DEFAULT_NETWORK_MODE: NetworkMode = DEFAULT_NETWORK;
 
 /** What the container's network looks like. */
 export interface NetworkPlan {

@@ -7,7 +7,7 @@ import { SESSION_ENV_PATH } from '../credentials/session-env-file.js';
 import { LOGINS_TARGET, type PreludeParts } from '../credentials/session-prelude.js';
 import { SSH_AGENT_TARGET } from '../credentials/ssh-agent.js';
 import { MinoError } from '../common/errors.js';
-import { isMinoImage } from '../volume/home-volume.js';
+import { isMinoImage } from '../image/mino-image.js';
 import type { PlannedMount } from './volume-args.js';
 
 /**

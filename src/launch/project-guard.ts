@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { MinoError, UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { volumeSourceRefusal, type UserHome, type VolumeAllowance } from './volume-guard.js';
 
 /**

@@ -1,7 +1,8 @@
 import { MinoError } from '../common/errors.js';
 import { isSecretName } from '../common/redact.js';
 import type { ContainerSpec, LaunchVerb } from '../runtime/container-runtime.js';
-import { printable, validateImageRef } from '../runtime/validate.js';
+import { validateImageRef } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { mergeEnv } from './env-args.js';
 import { HARDENING, readOnlySpec } from './hardening.js';
 import { cacheLabels } from '../cache/cache-labels.js';
@@ -157,7 +158,7 @@ export interface RunPlanInput {
 }
 
 /** Who the container runs as, and how host and container uids relate. */
-export interface RunIdentity {
+interface RunIdentity {
   rootless: boolean;
   hostUid: number;
   hostGid: number;

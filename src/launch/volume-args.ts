@@ -1,6 +1,6 @@
 import { EXIT_USAGE, MinoError, UsageError } from '../common/errors.js';
 import type { MountSpec } from '../runtime/container-runtime.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { parseVolumeSpec, VOLUME_SPEC_HINT, VolumeSpecError } from '../volume/volume-spec.js';
 import { volumeSourceRefusal, type UserHome, type VolumeAllowance } from './volume-guard.js';
 
@@ -12,7 +12,7 @@ import { volumeSourceRefusal, type UserHome, type VolumeAllowance } from './volu
  */
 
 /** Where a mount comes from, for error messages and `mino list`. */
-export type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress' | 'credentials' | 'protect';
+type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress' | 'credentials' | 'protect';
 
 /** A mount with its origin. `spec.mounts` gets the plain {@link MountSpec} part. */
 export interface PlannedMount extends MountSpec {
@@ -22,7 +22,7 @@ export interface PlannedMount extends MountSpec {
 }
 
 /** Human description of an origin: `--volume`, `config container.volumes`, `the project directory`. */
-export function describeOrigin(origin: MountOrigin): string {
+function describeOrigin(origin: MountOrigin): string {
   switch (origin) {
     case 'project': return 'the project directory';
     case 'cli': return '--volume';

@@ -1,4 +1,4 @@
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * What host directory a session may get: the one guard of the project directory (project-guard.ts)
@@ -21,13 +21,13 @@ import { printable } from '../runtime/validate.js';
  */
 
 /** Host directories refused as volume sources, with everything below them. */
-export const HOST_SYSTEM_TREES: readonly string[] = [
+const HOST_SYSTEM_TREES: readonly string[] = [
   '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr',
   '/var/run', '/var/lib/containers', '/var/lib/docker',
 ];
 
 /** Host directories refused as volume sources themselves (their other subdirectories are fine). */
-export const HOST_SYSTEM_DIRS: readonly string[] = ['/var', '/var/lib', '/root', '/home'];
+const HOST_SYSTEM_DIRS: readonly string[] = ['/var', '/var/lib', '/root', '/home'];
 
 /** What the user allowed explicitly. */
 export interface VolumeAllowance {

@@ -1,10 +1,10 @@
 import { posix } from 'node:path';
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { DEFAULT_WORKDIR } from '../config/defaults.js';
 
 /**
- * Where the project appears inside the container. mino 1.6 rule (`resolve_workdir`): a configured
+ * Where the project appears inside the container, as in mino 1.6: a configured
  * `container.workdir` other than `/workspace` is used as is; otherwise `/<project folder name>`,
  * falling back to `/workspace` when that name would hide a system or reserved directory.
  *

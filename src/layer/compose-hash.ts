@@ -5,7 +5,7 @@ import { mergeLayerEnv } from './layer-env.js';
 import type { ResolvedLayer } from './resolve-layers.js';
 
 /**
- * The content address of a composed image (seed 001): SHA-256 over the base image and, for each
+ * The content address of a composed image: SHA-256 over the base image and, for each
  * layer sorted by name, its name, install script, version, root packages and `[user_install]`.
  * Gaps of mino 1.6 closed here: the base is its image ID (a rebuilt `mino-base` changes the tag,
  * a retag does not), each layer's `[env]` and PATH directories count, and so does the merged
@@ -15,10 +15,10 @@ import type { ResolvedLayer } from './resolve-layers.js';
  */
 
 /** Name prefix of every composed image. */
-export const COMPOSED_IMAGE_PREFIX = 'mino-composed-';
+const COMPOSED_IMAGE_PREFIX = 'mino-composed-';
 
 /** Bumped when the generated Containerfile changes shape, so old images are not reused. */
-export const COMPOSE_FORMAT = 1;
+const COMPOSE_FORMAT = 1;
 
 /** Returns the 64-hex image ID (with or without `sha256:`), or throws. */
 export function normalizeImageId(id: string): string {
@@ -32,7 +32,7 @@ export function normalizeImageId(id: string): string {
 }
 
 /** The JSON document hashed for the tag (exported for tests and `--dry-run` style output). */
-export function composeHashInput(baseImageId: string, layers: readonly ResolvedLayer[]): string {
+function composeHashInput(baseImageId: string, layers: readonly ResolvedLayer[]): string {
   const sorted = [...layers].sort((a, b) => (a.manifest.name < b.manifest.name ? -1 : a.manifest.name > b.manifest.name ? 1 : 0));
   const entries = (env: Record<string, string>): Array<[string, string]> =>
     Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

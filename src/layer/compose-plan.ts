@@ -6,18 +6,18 @@ import type { ResolvedLayer } from './resolve-layers.js';
 
 /**
  * What composing a set of layers on a base image means, as plain data and without I/O: whether an
- * image must be built at all (seed 001's needs-build rule), its content-addressed tag, the build
+ * image must be built at all (not when an image with its content-addressed tag exists), that tag, the build
  * context files, the labels, and the environment to pass at run time.
  */
 
 /** Label on every composed image (`podman images --filter label=io.mino.composed=1`). */
 export const LABEL_COMPOSED = 'io.mino.composed';
 /** Content hash of the composition (the tag's suffix). */
-export const LABEL_COMPOSED_HASH = 'io.mino.composed.hash';
+const LABEL_COMPOSED_HASH = 'io.mino.composed.hash';
 /** Base image ID the composition was built on. */
 export const LABEL_COMPOSED_BASE = 'io.mino.composed.base';
 /** Base image reference as given. */
-export const LABEL_COMPOSED_BASE_REF = 'io.mino.composed.base-ref';
+const LABEL_COMPOSED_BASE_REF = 'io.mino.composed.base-ref';
 /** Layers and versions, sorted by name: `python@2,typescript@2`. */
 export const LABEL_COMPOSED_LAYERS = 'io.mino.composed.layers';
 
@@ -37,7 +37,7 @@ export interface CompositionInput {
 }
 
 /** A file of the build context. */
-export interface ContextFile {
+interface ContextFile {
   name: string;
   content: string;
   mode: number;

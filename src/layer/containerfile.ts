@@ -4,7 +4,7 @@ import { mergeLayerEnv } from './layer-env.js';
 import type { ResolvedLayer } from './resolve-layers.js';
 
 /**
- * The Containerfile of a composed image, in seed 001's shape: `FROM` the base, one
+ * The Containerfile of a composed image: `FROM` the base, one
  * `COPY`+`RUN` per layer with an install script (in `--layers` order, as root), `USER developer`,
  * sorted `ENV` lines, `WORKDIR /workspace`, `CMD ["/bin/zsh"]` (ENTRYPOINT inherited).
  * Differences from mino 1.6:

@@ -2,7 +2,7 @@ import { hasUserInstall } from './layer-manifest.js';
 import type { ResolvedLayer } from './resolve-layers.js';
 
 /**
- * Environment contributed by layers (seed 001): `[env]` merged in `--layers` order, last wins;
+ * Environment contributed by layers: `[env]` merged in `--layers` order, last wins;
  * PATH directories accumulated without duplicates (ordered by layer name), as `<dirs>:${PATH}` in a Containerfile or as
  * `MINO_PATH_PREPEND` at run time (the base image's entrypoint applies it); `MINO_LAYER_MANIFEST`
  * tells the bootstrap what to install into the home volume.

@@ -13,13 +13,13 @@ import { isValidLayerName } from './layer-name.js';
  */
 
 /** Runtime managers the bootstrap knows (`[user_install] runtime`). */
-export const USER_RUNTIMES = ['nvm', 'rustup', 'uv'] as const;
+const USER_RUNTIMES = ['nvm', 'rustup', 'uv'] as const;
 
 /** A runtime manager of `[user_install]`. */
-export type UserRuntime = (typeof USER_RUNTIMES)[number];
+type UserRuntime = (typeof USER_RUNTIMES)[number];
 
 /** `[user_install]`: tools the base image's bootstrap installs into the home volume at run time. */
-export interface UserInstall {
+interface UserInstall {
   runtime?: UserRuntime;
   runtime_version?: string;
   npm_globals: string[];
@@ -44,7 +44,7 @@ export interface LayerManifest {
 }
 
 /** Largest layer.toml accepted (bytes). */
-export const MAX_MANIFEST_BYTES = 64 * 1024;
+const MAX_MANIFEST_BYTES = 64 * 1024;
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -125,7 +125,7 @@ function keyName(path: readonly PropertyKey[]): string {
  * Validates the parsed TOML of `file` (the directory's layer name is `expectedName`, when known).
  * Throws a MinoError naming the file and the offending key.
  */
-export function validateManifest(file: string, raw: unknown, expectedName?: string): LayerManifest {
+function validateManifest(file: string, raw: unknown, expectedName?: string): LayerManifest {
   // [env.path_prepend] is a sub-table inside [env]; validate it on its own.
   let input = raw;
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
@@ -196,7 +196,7 @@ export async function parseLayerManifest(file: string, text: string, expectedNam
   return validateManifest(file, raw, expectedName);
 }
 
-/** True when `[user_install]` asks for anything (mino 1.6's `has_user_install`). */
+/** True when `[user_install]` asks for anything. */
 export function hasUserInstall(m: LayerManifest): boolean {
   const u = m.userInstall;
   return u.runtime !== undefined || u.npm_globals.length > 0 || u.cargo_tools.length > 0 || u.uv_tools.length > 0;

@@ -37,10 +37,10 @@ export interface ResolvedLayer {
 }
 
 /** Largest install.sh accepted (bytes). */
-export const MAX_SCRIPT_BYTES = 1024 * 1024;
+const MAX_SCRIPT_BYTES = 1024 * 1024;
 
 /** The layer roots in precedence order. */
-export function layerRoots(dirs: LayerDirs): Array<{ source: LayerSource; root: string }> {
+function layerRoots(dirs: LayerDirs): Array<{ source: LayerSource; root: string }> {
   const roots: Array<{ source: LayerSource; root: string }> = [];
   if (dirs.projectDir !== undefined) roots.push({ source: 'project', root: join(dirs.projectDir, '.mino', 'layers') });
   roots.push({ source: 'user', root: join(dirs.configDir, 'layers') });

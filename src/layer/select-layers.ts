@@ -22,7 +22,7 @@ export interface LayerSelectionInput {
 }
 
 /** Where a selection came from. */
-export type SelectionOrigin = 'cli' | 'env' | 'config' | 'image-alias';
+type SelectionOrigin = 'cli' | 'env' | 'config' | 'image-alias';
 
 /** The result of selection. */
 export type LayerSelection =

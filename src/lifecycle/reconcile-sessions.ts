@@ -112,7 +112,7 @@ export function stateErrorText(ctx: Pick<SessionContext, 'stateDir'>, err: unkno
  * Removes the session env files (and SSH relay sockets) of sessions that are not active: those
  * of a `mino run` that was killed before it could remove them. A file system listing, no podman.
  */
-export function reapSessionSecrets(ctx: SessionContext, sessions: readonly SessionRecord[], warnings: string[]): string[] {
+function reapSessionSecrets(ctx: SessionContext, sessions: readonly SessionRecord[], warnings: string[]): string[] {
   const active = new Set(sessions.filter(isActive).map((s) => s.name));
   try {
     const removed = sessionEnvOf(ctx).reap((name) => active.has(name));

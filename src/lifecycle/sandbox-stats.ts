@@ -5,7 +5,7 @@ import { isActive } from '../session/session-record.js';
 import type { SessionContext } from '../context/session-context.js';
 import { hostProbe } from './sweep-sessions.js';
 
-/** Seed 004's `SandboxManagerStats` for one state directory, plus the suspended count. */
+/** The figures of `mino stats` for one state directory. */
 export interface SandboxStats {
   /** Containers started for sessions or the warm pool, since the counters began (counters file). */
   sandboxes_created: number;

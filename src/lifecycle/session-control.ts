@@ -12,7 +12,7 @@ import type { SessionContext } from '../context/session-context.js';
 import { hostProbe } from './sweep-sessions.js';
 
 /**
- * Seed 004's detach, suspend and resume of one session, and the bookkeeping around an attach.
+ * Detach, suspend and resume of one session, and the bookkeeping around an attach.
  * Every request is checked against the reconciled record and the engine before anything
  * changes: an unknown session, one that ended, one in the wrong state is a usage error (exit 2)
  * that changes nothing; a host that cannot pause is a plain error (exit 1) saying why.
@@ -37,7 +37,7 @@ export class SuspendUnsupportedError extends MinoError {
 }
 
 /** A running session and its container, reconciled with the engine (one `podman ps`). */
-export interface LiveSession {
+interface LiveSession {
   record: SessionRecord;
   container: ContainerSummary;
 }
@@ -46,7 +46,7 @@ export interface LiveSession {
  * The session `name` with its container, for `verb` (attach, suspend, resume, detach): unknown,
  * ended or still starting sessions are {@link SessionStateError}s.
  */
-export async function liveSession(ctx: SessionContext, name: string, verb: string): Promise<LiveSession> {
+async function liveSession(ctx: SessionContext, name: string, verb: string): Promise<LiveSession> {
   ctx.store.require(name);
   const { sessions, containers } = await reconcileSessions(ctx);
   const record = sessions.find((s) => s.name === name);
@@ -65,7 +65,7 @@ export async function liveSession(ctx: SessionContext, name: string, verb: strin
 }
 
 /** Why the engine cannot pause containers, or undefined when it can. */
-export function pauseUnsupported(info: RuntimeInfo): string | undefined {
+function pauseUnsupported(info: RuntimeInfo): string | undefined {
   if (info.rootless && info.cgroupVersion === 'v1') {
     return 'rootless Podman cannot pause containers on a cgroup v1 host (a rootless container has no cgroup of its own to freeze)';
   }

@@ -18,7 +18,7 @@ import { stateErrorText } from './reconcile-sessions.js';
 export const hostProbe: ClientProbe = { pidAlive, identityAlive };
 
 /** A session the sweep ended (or, in a dry run, would end). */
-export interface ExpiredSession extends Expiry {
+interface ExpiredSession extends Expiry {
   /** The command's exit code after the stop (null: unknown, or a dry run). */
   exitCode: number | null;
 }
@@ -36,7 +36,7 @@ export interface SweepOutcome {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
- * The timeout sweep (seed 004's `cleanup_expired`): decides from the session files which sessions
+ * The timeout sweep: decides from the session files which sessions
  * have passed a timeout (src/session/timeouts.ts), confirms with the engine only those (one
  * `podman ps`, plus the last output time of each idle candidate), and stops and removes each
  * expired session's container, recording `session.expired` with the reason and counting it in

@@ -26,7 +26,7 @@ function inV4(n: number, base: string, bits: number): boolean {
 }
 
 /** Canonical form of an address (IPv4-mapped IPv6 as IPv4); undefined when not an IP address. */
-export function canonicalAddress(address: string): string | undefined {
+function canonicalAddress(address: string): string | undefined {
   if (isIPv4(address)) return address;
   const v6 = canonicalIpv6(address);
   if (v6 === undefined) return undefined;

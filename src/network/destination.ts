@@ -10,7 +10,7 @@ import { canonicalIpv6, hostNameProblem, mappedIpv4 } from './rule.js';
  */
 
 /** What the host part of a destination is. */
-export type DestinationKind = 'name' | 'ipv4' | 'ipv6';
+type DestinationKind = 'name' | 'ipv4' | 'ipv6';
 
 /** A normalized destination. */
 export interface Destination {
@@ -20,7 +20,7 @@ export interface Destination {
 }
 
 /** Normalizes a host from a client; undefined when it is not a valid name or address. */
-export function normalizeHost(raw: string): { kind: DestinationKind; host: string } | undefined {
+function normalizeHost(raw: string): { kind: DestinationKind; host: string } | undefined {
   let host = raw.toLowerCase();
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   if (isIPv4(host)) return { kind: 'ipv4', host };

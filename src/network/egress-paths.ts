@@ -43,7 +43,7 @@ export function egressBase(env: NodeJS.ProcessEnv, stateDir: string, uid: number
 }
 
 /** The directory name of a session: 16 hex digits of sha256(state key, session name). */
-export function egressDirName(stateKey: string, session: string): string {
+function egressDirName(stateKey: string, session: string): string {
   return createHash('sha256').update(`${stateKey}\0${session}`).digest('hex').slice(0, 16);
 }
 

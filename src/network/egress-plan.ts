@@ -11,7 +11,7 @@ import { SSH_CONFIG_TARGET, sshProxyConfigPath } from './ssh-proxy-config.js';
  */
 
 /** Where the proxy listens inside the sandbox (its own loopback; nothing else is reachable). */
-export const EGRESS_LISTEN: Readonly<{ host: string; port: number }> = Object.freeze({ host: '127.0.0.1', port: 3128 });
+const EGRESS_LISTEN: Readonly<{ host: string; port: number }> = Object.freeze({ host: '127.0.0.1', port: 3128 });
 
 /** The egress plan of a session with an allowlist or in learn mode. */
 export interface EgressPlan {
@@ -32,7 +32,7 @@ export interface EgressPlan {
 }
 
 /** The proxy variables for a listener. */
-export function proxyEnv(listen: { host: string; port: number }): Record<string, string> {
+function proxyEnv(listen: { host: string; port: number }): Record<string, string> {
   const url = `http://${listen.host}:${listen.port}`;
   const noProxy = 'localhost,127.0.0.1,::1';
   return {
@@ -40,9 +40,6 @@ export function proxyEnv(listen: { host: string; port: number }): Record<string,
     http_proxy: url, https_proxy: url, all_proxy: url, no_proxy: noProxy,
   };
 }
-
-/** Names of the proxy variables mino sets (a user's own value for them is overridden). */
-export const PROXY_VARIABLES: readonly string[] = Object.keys(proxyEnv(EGRESS_LISTEN));
 
 /** Inputs of {@link buildEgressPlan}. */
 export interface EgressPlanInput {

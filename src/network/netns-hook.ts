@@ -31,7 +31,7 @@ export const HOOK_SCRIPT = [
 ].join('\n');
 
 /** Seconds podman lets the hook run before it fails the container (a slow proxy start included). */
-export const HOOK_TIMEOUT_SECONDS = 120;
+const HOOK_TIMEOUT_SECONDS = 120;
 
 /** The hook's configuration file (OCI hooks schema 1.0.0) for a session directory. */
 export function hookDocument(dir: string): string {

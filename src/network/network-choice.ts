@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { parsePresetName, type PresetName } from './presets.js';
 import { parseRules, type Rule } from './rule.js';
 import { refuseHostAddressRules } from './address-guard.js';
@@ -16,10 +16,10 @@ import { refuseHostAddressRules } from './address-guard.js';
  */
 
 /** Plain podman modes. */
-export type PlainNetworkMode = 'bridge' | 'host' | 'none';
+type PlainNetworkMode = 'bridge' | 'host' | 'none';
 
 /** Every `--network` value, in the order shown in messages. */
-export const NETWORK_CHOICES: readonly string[] = ['bridge', 'host', 'none', 'learn'];
+const NETWORK_CHOICES: readonly string[] = ['bridge', 'host', 'none', 'learn'];
 
 /** What the user asked for, CLI and config apart. */
 export interface NetworkRequest {
@@ -30,7 +30,7 @@ export interface NetworkRequest {
 }
 
 /** Where the choice came from. */
-export type ChoiceSource = 'cli' | 'config' | 'default';
+type ChoiceSource = 'cli' | 'config' | 'default';
 
 /** The resolved choice. */
 export type NetworkChoice =

@@ -46,7 +46,7 @@ export interface NetworkRecord {
 }
 
 /** The records of a state directory. */
-export function networkRecords(stateDir: string): JsonRecordDir {
+function networkRecords(stateDir: string): JsonRecordDir {
   return new JsonRecordDir(join(stateDir, 'network'), 'network record');
 }
 

@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { parseRule, type Rule } from './rule.js';
 
 /**
@@ -14,7 +14,7 @@ import { parseRule, type Rule } from './rule.js';
 export type PresetName = 'dev' | 'registries';
 
 /** Every preset, in the order shown in messages. */
-export const PRESET_NAMES: readonly PresetName[] = ['dev', 'registries'];
+const PRESET_NAMES: readonly PresetName[] = ['dev', 'registries'];
 
 /** What `dev` adds to the registries (mino 1.6's list). */
 const DEV_HOSTS: readonly string[] = [

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * Egress rules: `host:port`, `[v6addr]:port`, `*.example.com:port` and `host.containers.internal:port`.
@@ -20,7 +20,7 @@ import { printable } from '../runtime/validate.js';
 export const HOST_SERVICES_NAME = 'host.containers.internal';
 
 /** What a rule's host is. */
-export type RuleKind = 'name' | 'wildcard' | 'ipv4' | 'ipv6' | 'host-service';
+type RuleKind = 'name' | 'wildcard' | 'ipv4' | 'ipv6' | 'host-service';
 
 /** One parsed rule. */
 export interface Rule {

@@ -12,7 +12,8 @@ import { egressPathsOf, type EgressPaths } from './egress-paths.js';
 import { answerHook, readHookRequests } from './hook-fifo.js';
 import { networkLogPath, readNetworkRecord, type NetworkRecord } from './network-record.js';
 import { hookDocument } from './netns-hook.js';
-import { findProgram, processStartTime } from './proxy/netns-listener.js';
+import { findProgram } from '../common/find-program.js';
+import { processStartTime } from './proxy/netns-listener.js';
 import { sshProxyConfig } from './ssh-proxy-config.js';
 
 /**
@@ -31,7 +32,7 @@ export interface EgressSessionContext {
   audit: boolean;
   ownerPid: number;
   rootless: boolean;
-  /** argv that runs mino itself (see common/self-argv.ts). */
+  /** argv that runs mino itself (common/self-argv.ts). */
   self: readonly string[];
   /** How long the proxy waits for its container (default 10 minutes: a slow first start included). */
   startupTimeoutMs?: number;
@@ -65,7 +66,7 @@ function privateDir(dir: string): void {
 }
 
 /** Prepares the session's egress directory: FIFOs, hook file, launch file. */
-export function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: EgressPaths): void {
+function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: EgressPaths): void {
   if (!findProgram('nsenter')) {
     throw new MinoError('Network allowlists need nsenter, which is not installed', { hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none' });
   }

@@ -8,8 +8,7 @@ import { LABEL_MODE, LABEL_OWNER_PID, LABEL_POOL, LABEL_POOL_EXPIRES, LABEL_SESS
  * user mapping, network, limits, capabilities, environment, workdir, labels of project, state
  * directory, volumes and caches…), taken from the run plan's container spec. What differs between
  * two runs of the same plan (session name, owner PID, command, terminal) is left out. A run only
- * gets a warm container whose key equals its own (seed 004 matched by profile name only and
- * handed out containers with other images or mounts).
+ * gets a warm container whose key equals its own, never one with another image or other mounts.
  *
  * Pure: no I/O. The image is keyed by reference; the image ID a warm container was started from
  * is checked when a run claims it (see pooled-run.ts), so a rebuilt image never serves old runs.

@@ -1,7 +1,7 @@
-import { spawnDetached } from '../common/exec.js';
+import { spawnDetached } from '../common/spawn-detached.js';
 import { log } from '../common/logger.js';
 import type { PoolSettings } from './pool-settings.js';
-import { selfArgv } from './self-command.js';
+import { selfArgv } from '../common/self-argv.js';
 
 /** Hidden subcommand of the background refill (see refill-pool.ts). */
 export const REFILL_COMMAND = '__pool-refill';

@@ -1,7 +1,7 @@
 import { UsageError } from '../common/errors.js';
 
 /**
- * The `[pool]` configuration: seed 004's warm pool (min_warm 2, max_warm 10, warm_ttl 600 s),
+ * The `[pool]` configuration of the warm pool (defaults: min_warm 2, max_warm 10, warm_ttl 600 s),
  * checked together (the schema checks each key's range; this checks how they relate).
  */
 
@@ -17,7 +17,7 @@ export interface PoolSettings {
   warmTtlSeconds: number;
 }
 
-/** Seed 004's defaults. */
+/** The defaults: on, 2 to 10 warm containers, each kept 600 s. */
 export const DEFAULT_POOL_SETTINGS: Readonly<PoolSettings> = Object.freeze({ enabled: true, minWarm: 2, maxWarm: 10, warmTtlSeconds: 600 });
 
 /** The `[pool]` table as the configuration schema gives it. */

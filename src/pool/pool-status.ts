@@ -4,7 +4,7 @@ import type { PoolSettings } from './pool-settings.js';
 import { poolLockPath } from './start-warm.js';
 
 /** One pool in `mino pool status`. */
-export interface PoolStatusEntry {
+interface PoolStatusEntry {
   key: string;
   project_dir: string | null;
   image: string | null;

@@ -34,7 +34,7 @@ export function poolLockPath(stateDir: string): string {
 }
 
 /** Warm containers of every pool of this state directory that can still be handed out. */
-export function warmTotal(stateDir: string, nowSeconds: number): number {
+function warmTotal(stateDir: string, nowSeconds: number): number {
   return listPoolKeys(stateDir).reduce((n, key) => n + warmEntries(stateDir, key, nowSeconds).length, 0);
 }
 

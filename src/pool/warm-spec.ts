@@ -12,7 +12,7 @@ import { WARM_MAIN_SCRIPT } from './pool-scripts.js';
  */
 
 /** A new warm container name for `key`. */
-export function warmContainerName(key: string): string {
+function warmContainerName(key: string): string {
   return `${WARM_NAME_PREFIX}${key.slice(0, 12)}.${randomBytes(4).toString('hex')}`;
 }
 

@@ -24,10 +24,10 @@ export interface ScanLimits {
 }
 
 /** The defaults of {@link ScanLimits}. */
-export const DEFAULT_SCAN_LIMITS: ScanLimits = Object.freeze({ maxDepth: 6, maxEntries: 20_000, maxRepos: 32 });
+const DEFAULT_SCAN_LIMITS: ScanLimits = Object.freeze({ maxDepth: 6, maxEntries: 20_000, maxRepos: 32 });
 
 /** Directories never searched for nested repositories: dependency and build trees. */
-export const SCAN_SKIP: ReadonlySet<string> = new Set([
+const SCAN_SKIP: ReadonlySet<string> = new Set([
   'node_modules', '.venv', 'venv', '__pycache__', '.tox', '.cache', 'target', '.next', '.gradle', '.terraform',
 ]);
 
@@ -55,7 +55,7 @@ function listDir(path: string): Dirent[] {
  * The values of `key` in `section` (lower case; `includeif` matches `[includeIf "…"]`) of a git
  * config text, in order. A key may follow its section header on the same line (`[core] hooksPath = x`).
  */
-export function gitConfigValues(configText: string, section: string, key: string): string[] {
+function gitConfigValues(configText: string, section: string, key: string): string[] {
   let current = '';
   const values: string[] = [];
   for (const raw of configText.split('\n')) {

@@ -68,7 +68,7 @@ export interface PlannedStub {
 }
 
 /** One line of `--dry-run`'s list. */
-export interface ProtectedEntry {
+interface ProtectedEntry {
   hostPath: string;
   containerPath: string;
   /** `read-only`: exists; `stub`: created for the session; `absent`: not there and not created; `private`: a private copy. */
@@ -76,7 +76,7 @@ export interface ProtectedEntry {
 }
 
 /** A bind mount of the protection: `source` is `target`'s host path (or a private copy's). */
-export interface ProtectMount {
+interface ProtectMount {
   source: string;
   target: string;
   readOnly: boolean;

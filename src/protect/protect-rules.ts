@@ -1,5 +1,5 @@
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 
 /**
  * What mino protects inside every session: the files and directories that something on the host
@@ -32,7 +32,7 @@ const file = (path: string, stub?: string): ProtectRule => (stub === undefined ?
  * Protected when they exist; absent ones are not created: no host program reads a project's rc
  * file unless it is your home, which mino refuses as a project.
  */
-export const SHELL_RC_FILES: readonly string[] = Object.freeze([
+const SHELL_RC_FILES: readonly string[] = Object.freeze([
   '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile',
   '.zshrc', '.zshenv', '.zprofile', '.zlogin', '.zlogout', '.kshrc', '.cshrc', '.tcshrc',
 ]);

@@ -11,7 +11,7 @@ import type { SessionContext } from '../context/session-context.js';
  */
 
 /** One agent's shared login. */
-export interface AgentLogin {
+interface AgentLogin {
   agent: string;
   /** A login file is stored. */
   stored: boolean;
@@ -26,7 +26,7 @@ export interface LoginStatus {
 }
 
 /** The agents mino shares logins of. */
-export function knownAgents(): string[] {
+function knownAgents(): string[] {
   return Object.keys(AGENT_LOGIN_FILES);
 }
 
@@ -86,7 +86,7 @@ export async function resetLogins(ctx: SessionContext, agents: readonly string[]
 }
 
 /** Forgets that the logins volume exists (after removing it). */
-export function forgetLoginsVolume(ctx: SessionContext): void {
+function forgetLoginsVolume(ctx: SessionContext): void {
   try {
     unlinkSync(join(ctx.stateDir, 'logins-volume'));
   } catch {

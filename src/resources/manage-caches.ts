@@ -65,7 +65,7 @@ function currentBaseTag(): string | undefined {
 }
 
 /** The cache volumes a project's run would mount (canonical names and the sidecars' current ones). */
-export function projectCacheVolumes(store: CacheStore, projectDir: string): string[] {
+function projectCacheVolumes(store: CacheStore, projectDir: string): string[] {
   const names = new Set<string>();
   for (const l of detectLockfiles(projectDir)) {
     const canonical = cacheVolumeName(l.ecosystem, l.hash);
@@ -178,7 +178,7 @@ export function bytesOf(decisions: readonly Decision[]): number {
 
 
 /** One ecosystem of a project, as `cache info` shows it. */
-export interface ProjectCache {
+interface ProjectCache {
   ecosystem: string;
   lockfile: string;
   hash: string;

@@ -14,7 +14,7 @@ import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import type { SessionContext } from '../context/session-context.js';
 
 /**
- * `mino volume create|list|info|rm`: named volumes (seed 003) backed by podman volumes
+ * `mino volume create|list|info|rm`: named volumes backed by podman volumes
  * `mino-vol-<slug>` plus metadata files (size limit, last use, mount count). Podman is the
  * truth for whether a volume exists; the metadata adds what labels cannot hold (they are
  * immutable). A volume podman has but the metadata lacks (made under another state directory)
@@ -93,7 +93,7 @@ export function volumeNotFound(slug: string, existing: readonly string[]): MinoE
 }
 
 /** Parses a `--size` value for a limit: a positive size. */
-export function parseSizeLimit(text: string): number {
+function parseSizeLimit(text: string): number {
   const bytes = parseSize(text);
   if (bytes === 0) throw new UsageError(`Invalid size '${text}': a limit must be more than 0 bytes`, 'Leave out --size for a volume without a limit');
   return bytes;

@@ -1,5 +1,5 @@
 import type { RunPlan } from '../launch/run-plan.js';
-import { isMinoImage } from '../volume/home-volume.js';
+import { isMinoImage } from '../image/mino-image.js';
 import { explainStartFailure } from './explain-start-failure.js';
 import { homeVolumeToCreate } from './prepare-volumes.js';
 import type { SessionContext } from '../context/session-context.js';

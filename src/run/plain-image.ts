@@ -2,7 +2,7 @@ import { MinoError } from '../common/errors.js';
 import { formatBytes } from '../common/text.js';
 import { parseImageUser, type ImageIdentity } from '../launch/userns.js';
 import type { ContainerRuntime, ImageFacts } from '../runtime/container-runtime.js';
-import { isMinoImage } from '../volume/home-volume.js';
+import { isMinoImage } from '../image/mino-image.js';
 
 /**
  * A run of an image mino did not build (`--image`, `MINO_IMAGE`, config `image`): one `podman

@@ -21,7 +21,7 @@ export interface RunProtection {
 }
 
 /** The protection rules of a request: the defaults, the config's additions and (user file only) removals. */
-export function protectRules(req: RunRequest): EffectiveRules {
+function protectRules(req: RunRequest): EffectiveRules {
   const rules = effectiveRules(req.config?.protectPaths ?? [], req.config?.protectUnprotect ?? []);
   if (req.config?.projectUnprotectIgnored) rules.warnings.push("the project's .mino.toml sets protect.unprotect, which only your own config.toml may: ignored");
   return rules;

@@ -6,7 +6,7 @@ import { splitCliEnv } from '../credentials/env-passthrough.js';
 import type { PlanCredentialInput } from '../launch/plan-credentials.js';
 import type { RunPlanInput } from '../launch/run-plan.js';
 import { VERSION } from '../version.js';
-import { isMinoImage } from '../volume/home-volume.js';
+import { isMinoImage } from '../image/mino-image.js';
 import type { ImageIdentity } from '../launch/userns.js';
 import type { HostFacts, RunRequest } from './run-request.js';
 import { canonicalVolumeSources, minoOwnDirs } from './volume-sources.js';

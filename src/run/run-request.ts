@@ -45,7 +45,7 @@ export interface RunRequest {
   dryRun: boolean;
   /** `--fresh`: a new container, never a warm one from the pool. */
   fresh?: boolean;
-  /** The `[pool]` settings (default: seed 004's). */
+  /** The `[pool]` settings (default: DEFAULT_POOL_SETTINGS). */
   pool?: PoolSettings;
   /** `mino pool warm -n N`: warm N containers for this plan instead of running it. */
   warmPool?: number;

@@ -11,8 +11,8 @@ import { blockedSummary, learnedRules, learnLine, type NetworkRecord } from '../
 import { presetRules } from '../network/presets.js';
 import { discoverRegistryHosts, hostRegistrySources, type RegistryDiscovery } from '../network/registry-hosts.js';
 import type { Rule } from '../network/rule.js';
-import { findProgram } from '../network/proxy/netns-listener.js';
-import { isMinoImage } from '../volume/home-volume.js';
+import { findProgram } from '../common/find-program.js';
+import { isMinoImage } from '../image/mino-image.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import type { SessionContext } from '../context/session-context.js';
 

@@ -5,7 +5,7 @@ import { canonicalPath } from '../common/canonical-path.js';
 import { errnoCode } from '../common/errno.js';
 import { MinoError, UsageError } from '../common/errors.js';
 import { volumeSourceRefusal } from '../launch/volume-guard.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { parseVolumeSpec } from '../volume/volume-spec.js';
 import { minoPaths } from '../common/xdg-paths.js';
 import { ROOTFUL_DEVICE_DIR } from '../config/defaults.js';

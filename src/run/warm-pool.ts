@@ -66,7 +66,7 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
 }
 
 /** The plan's container spec without what belongs to one run (kept in the pool record). */
-export function poolSpecOf(spec: ContainerSpec): ContainerSpec {
+function poolSpecOf(spec: ContainerSpec): ContainerSpec {
   const { name: _n, command: _c, interactive: _i, tty: _t, autoRemove: _a, ...rest } = spec;
   const labels = Object.fromEntries(Object.entries(spec.labels ?? {}).filter(([k]) => !PER_RUN_LABELS.includes(k)));
   return { ...rest, command: [], labels };

@@ -22,7 +22,7 @@ export interface MountSpec {
 }
 
 /** A podman secret exposed to the container as an environment variable (`type=env`). */
-export interface SecretEnvSpec {
+interface SecretEnvSpec {
   /** Name of an existing podman secret. */
   secret: string;
   /** Environment variable the value appears in. */
@@ -33,7 +33,7 @@ export interface SecretEnvSpec {
  * A podman secret mounted as a file at `/run/secrets/<target>` (mode 0400, owned by `uid`).
  * Unlike `type=env`, its value never appears in `podman inspect` on any podman version.
  */
-export interface SecretFileSpec {
+interface SecretFileSpec {
   secret: string;
   /** File name under /run/secrets. */
   target: string;

@@ -25,7 +25,7 @@ const DRIVERS = ['overlay'] as const;
 const RECORD = 'store.json';
 
 /** Directory of mino's own store and its record: `$XDG_DATA_HOME/mino/containers`. */
-export function ownStoreDir(env: NodeJS.ProcessEnv = process.env): string {
+function ownStoreDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(minoPaths(env).dataDir, 'containers');
 }
 

@@ -24,7 +24,7 @@ export interface RuntimeSelection {
 }
 
 /** Which runtime to use: `MINO_RUNTIME` if set, else OrbStack on macOS and Podman elsewhere. */
-export function runtimeKind(selection: RuntimeSelection = {}): RuntimeKind {
+function runtimeKind(selection: RuntimeSelection = {}): RuntimeKind {
   const env = selection.env ?? process.env;
   const forced = env.MINO_RUNTIME;
   if (forced !== undefined && forced !== '') {

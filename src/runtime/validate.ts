@@ -1,9 +1,6 @@
 import { MinoError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
 
-/** Re-exported for older callers; import it from common/printable.ts. */
-export { printable };
-
 /**
  * Checks on values that become podman arguments. Each returns the value or throws a MinoError,
  * so nothing user-controlled can turn into an option (`-x`), a second mount, or a broken argv.

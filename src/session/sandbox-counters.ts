@@ -5,7 +5,7 @@ import { isErrno } from '../common/errno.js';
 import { withFileLock } from '../common/file-lock.js';
 
 /**
- * Running totals of the sandbox manager (seed 004's stats), kept in `<state>/sandbox-counters.json`
+ * Running totals behind `mino stats` (sandboxes created, warm hits, creation times…), kept in `<state>/sandbox-counters.json`
  * so that `mino stats` survives restarts and never has to read the whole audit log. Gauges
  * (active sessions, pool size) are not here: they are counted from sessions and containers.
  */

@@ -1,5 +1,5 @@
 import { MinoError } from '../common/errors.js';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { validateSessionName } from './session-name.js';
 
 /**
@@ -17,7 +17,7 @@ export const LABEL_OWNER_PID = 'io.mino.owner-pid';
 /** Canonical host project directory. */
 export const LABEL_PROJECT = 'io.mino.project';
 /** mino version that created the container. */
-export const LABEL_VERSION = 'io.mino.version';
+const LABEL_VERSION = 'io.mino.version';
 /** Run mode: `detached`, `command` or `shell`. */
 export const LABEL_MODE = 'io.mino.mode';
 /**

@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 
 /**
  * The session record, stored as pretty JSON with the field names, order and types of mino 1.6
- * (`src/session/state.rs`, serde), so mino 1.6 and this port read each other's files:
+ * (serde), so mino 1.6 and this port read each other's files:
  *
  * - Written by both: `id` (a UUID: v4 from mino 1.6, v7 from us), `name`, `project_dir`, `command`, `container_id` (string or
  *   null), `status`, `created_at`, `updated_at` (RFC 3339), `cloud_providers`, `home_volume`
@@ -19,7 +19,7 @@ import { v7 as uuidv7 } from 'uuid';
 export type SessionStatus = 'starting' | 'running' | 'stopped' | 'failed';
 
 /** Every status, in lifecycle order. */
-export const SESSION_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'stopped', 'failed'];
+const SESSION_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'stopped', 'failed'];
 
 /** One session, field names as in the JSON file. */
 export interface SessionRecord {

@@ -2,7 +2,7 @@ import type { ContainerState } from '../runtime/container-runtime.js';
 import { isActive, type SessionRecord } from './session-record.js';
 
 /**
- * Seed 004's session states, derived (never stored) from the session record and, when asked,
+ * The lifecycle states of a session, derived (never stored) from the session record and, when asked,
  * the engine:
  * - `active`: the container is up and a client is attached — the `mino run` that started it in
  *   the foreground (its owner process lives), or a `mino attach` (recorded in `attached_by`);
@@ -15,9 +15,6 @@ import { isActive, type SessionRecord } from './session-record.js';
 
 /** The lifecycle state of a session. */
 export type SessionState = 'active' | 'detached' | 'suspended' | 'terminated';
-
-/** Every state, in lifecycle order. */
-export const SESSION_STATES: readonly SessionState[] = ['active', 'detached', 'suspended', 'terminated'];
 
 /** How liveness of processes is checked (the real ones live in src/common; tests pass fakes). */
 export interface ClientProbe {
@@ -56,7 +53,7 @@ export function sessionState(record: SessionRecord, container: ContainerState | 
   return attachedClient(record, probe) ? 'active' : 'detached';
 }
 
-/** Display name of a state (seed 004 spelling). */
+/** Display name of a state, capitalised (`Active`), as `mino list` shows it. */
 export function stateLabel(state: SessionState): string {
   return state.charAt(0).toUpperCase() + state.slice(1);
 }

@@ -2,7 +2,7 @@ import { timeKey, isActive, type SessionRecord } from './session-record.js';
 import { attachedClient, type ClientProbe } from './session-state.js';
 
 /**
- * Seed 004's session timeouts, decided from session files alone (pure, no I/O), so the sweep
+ * The session timeouts (idle, detach, suspend), decided from session files alone (pure, no I/O), so the sweep
  * that runs in every mino invocation touches the engine only when a deadline has passed:
  * - idle: a session with no client attached whose container printed nothing for `idleSecs`
  *   (measured from the later of the last client leaving and the last output seen): expired.
@@ -16,14 +16,14 @@ import { attachedClient, type ClientProbe } from './session-state.js';
  */
 
 /** The timeouts in seconds (0 = never). */
-export interface SessionTimeouts {
+interface SessionTimeouts {
   idleSecs: number;
   detachSecs: number;
   suspendSecs: number;
 }
 
 /** Why a session expired (audit `session.expired`, field `reason`). */
-export type ExpiryReason = 'idle' | 'detached' | 'suspended';
+type ExpiryReason = 'idle' | 'detached' | 'suspended';
 
 /** A session whose timeout has passed. */
 export interface Expiry {
@@ -37,7 +37,7 @@ export interface Expiry {
 }
 
 /** A session idle by its files: expired unless its container printed something at or after `idleSinceMs`. */
-export interface IdleCandidate {
+interface IdleCandidate {
   name: string;
   id: string;
   timeoutSecs: number;
@@ -72,7 +72,7 @@ function ms(iso: string | null | undefined): number | undefined {
 }
 
 /** When the last client left a running session; undefined for a foreground session not yet stamped. */
-export function detachedSinceMs(record: SessionRecord): number | undefined {
+function detachedSinceMs(record: SessionRecord): number | undefined {
   return ms(record.detached_at) ?? (record.mode === 'detached' ? ms(record.created_at) : undefined);
 }
 

@@ -18,7 +18,7 @@ import type { ProbeProblem } from './probe-diagnosis.js';
  * Path of the containers.conf mino edits for the podman host's user: `$CONTAINERS_CONF` when
  * set (podman then reads only that file), else the file the user owns.
  */
-export async function containersConfPath(host: Host): Promise<string> {
+async function containersConfPath(host: Host): Promise<string> {
   const forced = await hostEnv(host, 'CONTAINERS_CONF');
   if (forced?.startsWith('/')) return forced;
   const uid = await hostUid(host);
@@ -48,7 +48,7 @@ export function setOciRuntime(host: Host, name: string): Promise<string> {
  * Finds ulimits the engine can really grant by running the probe with explicit `--ulimit`
  * values, largest first (the host's hard limit, then smaller fallbacks). Undefined when none work.
  */
-export async function findGrantableUlimits(
+async function findGrantableUlimits(
   runtime: ContainerRuntime, host: Host, network: string,
 ): Promise<{ ulimits: string[] } | { blockedBy: ProbeProblem | undefined }> {
   const limits = parseLimits(await readHostFile(host, '/proc/self/limits'));

@@ -41,7 +41,7 @@ function readOr(path: string): string {
 }
 
 /** Whether unprivileged users can use /dev/net/tun (mode o+rw), as slirp4netns needs. */
-export function tunUsableByUsers(uid: number): boolean {
+function tunUsableByUsers(uid: number): boolean {
   try {
     if (uid !== 0) {
       accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
@@ -86,7 +86,7 @@ export function judgeRuntimeDir(
 }
 
 /** Checks XDG_RUNTIME_DIR for a rootless user: set, a directory, owned by them, mode 0700. */
-export function runtimeDirState(uid: number, env: NodeJS.ProcessEnv = process.env): RuntimeDirState | undefined {
+function runtimeDirState(uid: number, env: NodeJS.ProcessEnv = process.env): RuntimeDirState | undefined {
   if (uid === 0) return undefined;
   const dir = env.XDG_RUNTIME_DIR;
   let st: { isDirectory: boolean; uid: number; mode: number } | undefined;

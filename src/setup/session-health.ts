@@ -9,7 +9,7 @@ import type { SessionContext } from '../context/session-context.js';
 import { hostProbe } from '../lifecycle/sweep-sessions.js';
 
 /**
- * The session side of `mino status` (seed 004's `health`): sessions by state and the warm pool,
+ * The session side of `mino status`: sessions by state and the warm pool,
  * sessions past a timeout that the sweep has not stopped yet, and the disk budget of dependency
  * caches and composed images. `settings` is the sweep's configuration, or the error reading it.
  */
@@ -35,7 +35,7 @@ export async function sessionHealth(ctx: SessionContext, settings: SweepSettings
       for (const c of plan.idle) {
         const record = sessions.find((s) => s.name === c.name);
         const container = record && containerOf(record, containers, ctx.stateKey);
-        if (!container || container.state !== 'running') continue;
+        if (container?.state !== 'running') continue;
         const last = await ctx.runtime.lastOutputAt(container.id).catch(() => undefined);
         if (last === undefined || last.getTime() < c.idleSinceMs) pending.push(`${c.name} (idle)`);
       }

@@ -159,7 +159,7 @@ export async function checkStorage(log: CheckLog, options: StorageCheckOptions):
 }
 
 /** The podman flags that reach mino's own store, for commands in hints. */
-export function ownStoreFlags(store: StoreLocation): string {
+function ownStoreFlags(store: StoreLocation): string {
   return `--root ${store.graphRoot} --runroot ${store.runRoot}${store.tmpDir ? ` --tmpdir ${store.tmpDir}` : ''} --storage-driver ${store.driver}`;
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { isMinoImage } from '../image/mino-image.js';
 
 /**
- * Per-project home volumes (mino 1.6 `home.rs`): `/home/developer` of mino images lives in a
+ * Per-project home volumes: `/home/developer` of mino images lives in a
  * podman volume keyed by the project path, so shell history, tool logins and caches under the
  * home survive between sessions of one project. Podman copies the image's home into a new
  * volume on first use and chowns it to the container user, so `developer` owns it rootful and
@@ -13,7 +14,7 @@ export const HOME_TARGET = '/home/developer';
 /** Prefix of every home volume's podman name. */
 export const HOME_VOLUME_PREFIX = 'mino-home-';
 /** Label marking a home volume (`true`). */
-export const LABEL_HOME = 'io.mino.home';
+const LABEL_HOME = 'io.mino.home';
 /** Label holding the project path the volume belongs to. */
 export const LABEL_HOME_PROJECT = 'io.mino.home.project';
 /** Label holding the creation time (RFC 3339). */
@@ -32,15 +33,6 @@ export function homeVolumeLabels(projectDir: string, createdAt: Date, extra: Rea
     [LABEL_HOME_CREATED]: createdAt.toISOString(),
     ...extra,
   };
-}
-
-/**
- * True for images mino builds, whose user is `developer` with its home at /home/developer:
- * the base (`localhost/mino-base:<tag>`) and composed images (`localhost/mino-composed-<hex>`).
- * mino 1.6 matched `ghcr.io/dean0x/mino-base:latest` and `mino-composed-*`.
- */
-export function isMinoImage(image: string): boolean {
-  return /^(localhost\/)?mino-(base|composed-[0-9a-f]+)(:|@|$)/.test(image);
 }
 
 /** Inputs of {@link wantsHomeVolume}. */

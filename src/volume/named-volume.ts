@@ -2,16 +2,16 @@ import { validateVolumeSlug } from './volume-slug.js';
 
 /**
  * How a named volume appears in podman: a volume `mino-vol-<slug>` carrying labels that say it
- * is mino's, which slug it holds and when it was created. (The seed kept plain directories under
- * `~/.agentkernel/volumes/`; a podman volume also works when podman runs in a VM.)
+ * is mino's, which slug it holds and when it was created (a podman volume, not a host directory,
+ * so it also works when podman runs in a VM).
  */
 
 /** Prefix of every named volume's podman name. */
 export const NAMED_VOLUME_PREFIX = 'mino-vol-';
 /** Label marking a named volume (`true`). */
-export const LABEL_NAMED_VOLUME = 'io.mino.volume';
+const LABEL_NAMED_VOLUME = 'io.mino.volume';
 /** Label holding the slug. */
-export const LABEL_NAMED_VOLUME_SLUG = 'io.mino.volume.slug';
+const LABEL_NAMED_VOLUME_SLUG = 'io.mino.volume.slug';
 /** Label holding the creation time (RFC 3339). */
 export const LABEL_NAMED_VOLUME_CREATED = 'io.mino.volume.created_at';
 

@@ -2,10 +2,9 @@ import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
 
 /**
- * Human sizes for volume limits, as in the seed (agentkernel `parse_size`/`format_size`):
- * binary units (1 KB = 1024 B), case-insensitive, decimals allowed (`1.5GB`), a bare number is
- * bytes. Added here: `TB`, the `KiB`…`TiB` spellings, and errors that say what is wrong (the
- * seed returned 0 for an empty string and truncated silently).
+ * Human sizes for volume limits: binary units (1 KB = 1024 B, up to TB; `KiB`…`TiB` too),
+ * case-insensitive, decimals allowed (`1.5GB`), a bare number is bytes. An empty or malformed
+ * size is an error that says what is wrong, never 0 or a silently truncated value.
  */
 
 const UNITS: Readonly<Record<string, number>> = Object.freeze({
@@ -42,8 +41,7 @@ export function parseSize(text: string): number {
 }
 
 /**
- * Formats bytes the way the seed does, plus TB: `512B`, `1.0KB`, `2.5GB`, `1.0TB` (binary
- * units, one decimal).
+ * Formats bytes: `512B`, `1.0KB`, `2.5GB`, `1.0TB` (binary units, one decimal).
  */
 export function formatSize(bytes: number): string {
   const units: Array<[string, number]> = [['TB', 1024 ** 4], ['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]];

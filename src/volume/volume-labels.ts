@@ -7,7 +7,7 @@
  * Slugs of the named volumes a session mounts, comma-separated (slugs contain no comma), so
  * `mino volume rm` can tell which running containers use a volume without inspecting each.
  */
-export const LABEL_VOLUMES = 'io.mino.volumes';
+const LABEL_VOLUMES = 'io.mino.volumes';
 /** Name of the home volume a session mounts. */
 export const LABEL_HOME_VOLUME = 'io.mino.home-volume';
 

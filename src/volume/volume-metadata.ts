@@ -1,8 +1,7 @@
 import { isVolumeSlug } from './volume-slug.js';
 
 /**
- * The metadata of one named volume, in the seed's JSON shape (agentkernel `Volume`, serde,
- * snake_case): `slug`, `size_bytes` (0 = no limit), `created_at`, `last_used` (null until first
+ * The metadata of one named volume, as JSON (snake_case): `slug`, `size_bytes` (0 = no limit), `created_at`, `last_used` (null until first
  * mounted), `mount_count`. Podman volume labels cannot change, so everything that changes over
  * time lives here.
  */
@@ -41,7 +40,7 @@ function isCount(v: unknown): v is number {
  * `size_bytes`, `last_used` and `mount_count` read as 0, null and 0; `slug` and `created_at`
  * are required. Throws {@link InvalidVolumeMetadataError} naming the bad field.
  */
-export function volumeMetadataFromJson(raw: unknown): VolumeMetadata {
+function volumeMetadataFromJson(raw: unknown): VolumeMetadata {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidVolumeMetadataError('not a JSON object');
   const o = raw as Record<string, unknown>;
   const fail = (field: string, what: string): never => {
@@ -75,7 +74,7 @@ export function parseVolumeMetadata(text: string): VolumeMetadata {
   return volumeMetadataFromJson(raw);
 }
 
-/** Pretty JSON (as serde_json's `to_string_pretty`) with a trailing newline, fields in seed order. */
+/** Pretty JSON (two-space indent) with a trailing newline, fields in a fixed order. */
 export function serializeVolumeMetadata(m: VolumeMetadata): string {
   const ordered: VolumeMetadata = {
     slug: m.slug, size_bytes: m.size_bytes, created_at: m.created_at, last_used: m.last_used, mount_count: m.mount_count,
@@ -88,7 +87,7 @@ export function newVolumeMetadata(slug: string, sizeBytes: number, now: Date = n
   return { slug, size_bytes: sizeBytes, created_at: now.toISOString(), last_used: null, mount_count: 0 };
 }
 
-/** The metadata after one more mount at `now` (the seed's `mark_used`). */
+/** The metadata after one more mount at `now`. */
 export function markedUsed(m: VolumeMetadata, now: Date = new Date()): VolumeMetadata {
   return { ...m, last_used: now.toISOString(), mount_count: m.mount_count + 1 };
 }

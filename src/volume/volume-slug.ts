@@ -4,9 +4,7 @@ import { printable } from '../common/printable.js';
 /**
  * Named-volume slugs (`mino volume create my-data`, `mino run --volume my-data:/data`).
  *
- * The seed (agentkernel 0.18 `volume.rs`) accepts a non-empty string of alphanumerics, `-` and
- * `_`. Rust's `is_alphanumeric` also admits non-ASCII letters, and nothing stops a leading `-`
- * or an unbounded length, so here a slug is stricter:
+ * A slug is a short, safe name:
  * - ASCII letters and digits, `-` and `_` only (the podman volume name is built from it);
  * - starts with a letter or digit (podman's rule; also never reads as an option);
  * - at most {@link MAX_SLUG_LENGTH} characters.
@@ -24,7 +22,7 @@ export function isVolumeSlug(value: string): boolean {
 }
 
 /** Why `value` is not a slug, or undefined when it is one. */
-export function slugProblem(value: string): string | undefined {
+function slugProblem(value: string): string | undefined {
   if (value.length === 0) return 'a volume name cannot be empty';
   if (value.length > MAX_SLUG_LENGTH) return `a volume name has at most ${MAX_SLUG_LENGTH} characters (this one has ${value.length})`;
   if (!/^[A-Za-z0-9]/.test(value)) return 'a volume name starts with a letter or digit';

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { printable } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { namedVolumeName } from './named-volume.js';
 import { isVolumeSlug } from './volume-slug.js';
 
@@ -43,10 +43,10 @@ export class VolumeSpecError extends Error {
 export const VOLUME_SPEC_HINT = 'Write HOST:CONTAINER[:ro] with absolute paths, e.g. /home/me/data:/data:ro, or VOLUME:CONTAINER[:ro] for a volume from mino volume list';
 
 /** Container paths a volume may not be mounted at, nor below. */
-export const CONTAINER_RESERVED_TREES: readonly string[] = ['/proc', '/sys', '/dev', '/run'];
+const CONTAINER_RESERVED_TREES: readonly string[] = ['/proc', '/sys', '/dev', '/run'];
 
 /** Container paths a volume may not replace (mounting below them is fine). */
-export const CONTAINER_RESERVED_DIRS: readonly string[] = [
+const CONTAINER_RESERVED_DIRS: readonly string[] = [
   '/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/var', '/boot',
 ];
 
@@ -83,7 +83,7 @@ export function parseVolumeSpec(value: string): VolumeSpec {
   const parts = value.split(':');
   if (parts.length < 2) throw new VolumeSpecError('expected HOST:CONTAINER[:ro|:rw]');
   const [host = '', target = '', mode] = parts;
-  if (parts.length > 3 || (mode !== undefined && mode.includes('/'))) {
+  if (parts.length > 3 || mode?.includes('/')) {
     throw new VolumeSpecError("a path contains ':'", "Paths with ':' cannot be mounted; rename the directory or mount a parent");
   }
   if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new VolumeSpecError(`unknown mode '${mode}' (only ro or rw)`);

@@ -22,7 +22,7 @@ export interface Engine {
  * Prefix of this test run's fake-orb state directories in the temporary directory: the global
  * teardown removes these, never those of another run going on at the same time.
  */
-export const FAKE_ORB_STATE_PREFIX = `mino-test-orb-${TEST_RUN}-`;
+const FAKE_ORB_STATE_PREFIX = `mino-test-orb-${TEST_RUN}-`;
 
 /** Creates a fake-orb state directory with one running machine named `mino` (unless `empty`). */
 export function fakeOrbState(options: { empty?: boolean; orbStopped?: boolean; podmanMissing?: boolean } = {}): string {
@@ -41,7 +41,7 @@ export function fakeOrbEnv(state: string): NodeJS.ProcessEnv {
 }
 
 /** The engines available here: rootful (as root), rootless (test user or self), fake OrbStack. */
-export function engines(): Engine[] {
+function engines(): Engine[] {
   const list: Engine[] = [];
   if (IS_ROOT) {
     const host = new CommandHost();

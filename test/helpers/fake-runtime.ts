@@ -78,7 +78,7 @@ export function fixtureImages(name: string): FakeImage[] {
 }
 
 /** A 64-hex ID derived from a text, so tests get stable IDs. */
-export function fakeId(seed: string): string {
+function fakeId(seed: string): string {
   return createHash('sha256').update(seed).digest('hex');
 }
 
@@ -319,7 +319,7 @@ export class FakeRuntime implements ContainerRuntime {
   kill(id: string, signal?: string): Promise<boolean> {
     return this.call('kill', signal === undefined ? [id] : [id, signal], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') return false;
+      if (c?.state !== 'running') return false;
       // Only KILL ends the fake's command; another signal is delivered (its command decides).
       if (signal === undefined || signal === 'KILL') Object.assign(c, { state: 'exited', exitCode: 137 });
       return true;
@@ -361,7 +361,7 @@ export class FakeRuntime implements ContainerRuntime {
   exec(id: string, command: string[], options: ExecOptions): Promise<number> {
     return this.call('exec', [id, command, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw podmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      if (c?.state !== 'running') throw podmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
       return 0;
     });
   }
@@ -512,7 +512,7 @@ export class FakeRuntime implements ContainerRuntime {
   attach(id: string, options: AttachOptions): Promise<number> {
     return this.call('attach', [id, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw podmanError(['attach'], 125, 'Error: you can only attach to running containers');
+      if (c?.state !== 'running') throw podmanError(['attach'], 125, 'Error: you can only attach to running containers');
       return 0;
     });
   }
@@ -544,7 +544,7 @@ export class FakeRuntime implements ContainerRuntime {
   execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
     return this.call('execSession', [id, command, options], () => {
       const c = this.container(id);
-      if (!c || c.state !== 'running') throw podmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      if (c?.state !== 'running') throw podmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
       return 0;
     });
   }

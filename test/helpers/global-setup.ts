@@ -162,7 +162,7 @@ function cleanupOrphans(prefix: string[]): void {
   for (const kind of ORPHANS) {
     const out = sh([...prefix, 'podman', ...kind.list], { allowFail: true });
     const stale = out.split('\n').map((l) => l.split('\t')).filter(([name, path]) =>
-      name && name.startsWith(kind.namePrefix) && path?.startsWith(tmp) && !existsSync(path)).map(([name]) => name!);
+      name?.startsWith(kind.namePrefix) && path?.startsWith(tmp) && !existsSync(path)).map(([name]) => name!);
     if (stale.length) sh([...prefix, 'podman', ...kind.remove, ...stale], { allowFail: true });
   }
 }

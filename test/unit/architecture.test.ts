@@ -21,12 +21,12 @@ describe('folders of src/', () => {
     expect(folderCycles(graph)).toEqual([['a', 'b', 'c']]);
   });
 
-  it('no folder but runtime/ and host/ starts programs through the exec helpers, except the credential providers, the registry lookup and the pool refill', () => {
+  it('no folder but runtime/ and host/ starts programs through the exec helpers, except the credential providers and the registry lookup', () => {
     const { edges } = folderGraph() as { edges: { from: string; to: string; file: string; spec: string }[] };
     const runsPrograms = (file: string): boolean => /^import (?!type )[^;]*from '[./]*common\/exec\.js'/m.test(readFileSync(join(SRC, file), 'utf8'));
     const users = [...new Set(edges.filter((e) => /common\/exec\.js$/.test(e.spec)).map((e) => e.file))].filter(runsPrograms).sort();
-    // The exceptions: provider CLIs (gh, aws…), registry lookups (npm config), the pool's detached refill (mino itself).
-    expect(users.filter((f) => !/^(runtime|host)\//.test(f))).toEqual(['credentials/provider-runner.ts', 'network/registry-hosts.ts', 'pool/pool-refill-spawn.ts']);
+    // The exceptions: provider CLIs (gh, aws…), registry lookups (npm config).
+    expect(users.filter((f) => !/^(runtime|host)\//.test(f))).toEqual(['credentials/provider-runner.ts', 'network/registry-hosts.ts']);
   });
 
   it('no folder but runtime/ imports an engine implementation (runtime/podman/, runtime/orbstack/): the layers above see ContainerRuntime and its neutral errors only', () => {

@@ -59,7 +59,7 @@ export function registerList(program: Command): void {
     .option('-a, --all', 'include stopped and failed sessions')
     .option('-f, --format <format>', 'table, json or plain', 'table')
     .addHelpText('after', `
-STATE is seed 004's lifecycle state: Active (a client is attached: its foreground mino run or a
+STATE is the session's lifecycle state: Active (a client is attached: its foreground mino run or a
 mino attach), Detached (running, no client), Suspended (paused by mino suspend), Terminated (ended).
 JSON: an array of session records as stored (snake_case: id, name, project_dir, command,
 container_id, status, created_at, updated_at, cloud_providers, home_volume, exit_code, owner_pid, mode,

@@ -23,7 +23,7 @@ function shown(key: keyof SandboxStats, value: number | null): string {
   return String(value);
 }
 
-/** `mino stats`: seed 004's sandbox manager statistics. */
+/** `mino stats`: counts of sessions, sandboxes and the warm pool, and the mean creation time. */
 export function registerStats(program: Command): void {
   program
     .command('stats')

@@ -10,7 +10,7 @@ import type { Command, Option } from 'commander';
 export type ValueCompletion = { kind: 'none' } | { kind: 'file' } | { kind: 'dir' } | { kind: 'words'; words: string[] };
 
 /** One option. */
-export interface CompletionOption {
+interface CompletionOption {
   /** `-n`, `--name`. */
   flags: string[];
   description: string;
@@ -32,7 +32,8 @@ export interface CompletionCommand {
 /** Extra word lists for positional arguments, by argument name (e.g. `key` → config keys). */
 export type ArgumentWords = Readonly<Record<string, () => string[]>>;
 
-function valueOf(option: Option): ValueCompletion | undefined {
+/** How the value of `option` completes, or undefined when it takes none. */
+function valueCompletionOf(option: Option): ValueCompletion | undefined {
   if (!option.required && !option.optional) return undefined;
   if (option.argChoices) return { kind: 'words', words: [...option.argChoices] };
   const name = option.long ?? '';
@@ -54,7 +55,7 @@ export function completionModel(program: Command, argumentWords: ArgumentWords =
     const options: CompletionOption[] = cmd.options
       .filter((o) => !o.hidden)
       .map((o) => {
-        const value = valueOf(o);
+        const value = valueCompletionOf(o);
         return { flags: [o.short, o.long].filter((f): f is string => Boolean(f)), description: o.description, ...(value ? { value } : {}) };
       });
     options.push({ flags: ['-h', '--help'], description: 'show help' });

@@ -1,7 +1,7 @@
 import { ProviderError, stderrSummary, type Credential, type CredentialProvider } from './provider.js';
 
 /**
- * AWS (mino 1.6): short-lived credentials from STS.
+ * AWS: short-lived credentials from STS.
  * - With `role_arn`: `aws sts assume-role --role-arn <arn> --role-session-name mino-session
  *   --duration-seconds <n> --output json [--external-id <id>] [--profile <p>] [--region <r>]`.
  * - Else: `aws sts get-session-token --duration-seconds <n> --output json [--profile] [--region]`.

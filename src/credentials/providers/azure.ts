@@ -1,7 +1,7 @@
 import { ProviderError, stderrSummary, type CredentialProvider } from './provider.js';
 
 /**
- * Azure (mino 1.6): `az account get-access-token --output json [--subscription <s>]
+ * Azure: `az account get-access-token --output json [--subscription <s>]
  * [--tenant <t>]`. Sets AZURE_ACCESS_TOKEN. Expiry from `expires_on` (POSIX seconds, newer az),
  * else `expiresOn` (RFC 3339, or az's local "YYYY-MM-DD HH:MM:SS.ffffff"), else one hour.
  * Cached per subscription, tenant and the host's AZURE_CONFIG_DIR.

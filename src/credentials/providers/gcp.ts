@@ -1,7 +1,7 @@
 import { ProviderError, stderrSummary, type CredentialProvider } from './provider.js';
 
 /**
- * GCP (mino 1.6): `gcloud auth print-access-token [--impersonate-service-account <sa>]`, cached
+ * GCP: `gcloud auth print-access-token [--impersonate-service-account <sa>]`, cached
  * for 55 minutes per account (the service account, or the host's active account selection via
  * CLOUDSDK_CORE_ACCOUNT / CLOUDSDK_CONFIG). Sets CLOUDSDK_AUTH_ACCESS_TOKEN, plus
  * CLOUDSDK_CORE_PROJECT when `project` is set.

@@ -1,7 +1,7 @@
 import { ProviderError, stderrSummary, type CredentialProvider } from './provider.js';
 
 /**
- * GitHub (mino 1.6): `gh auth token [--hostname <host>]`, the flag only for a host other than
+ * GitHub: `gh auth token [--hostname <host>]`, the flag only for a host other than
  * github.com; never cached. Sets GITHUB_TOKEN and GH_TOKEN. On by default, so "gh is not
  * installed" and "not logged in" are quiet (shown with -v) unless GitHub was asked for.
  */

@@ -7,9 +7,6 @@
 /** Provider names, as on the command line (`--aws`, `--gcp`, `--azure`; GitHub on by default). */
 export type ProviderName = 'github' | 'aws' | 'gcp' | 'azure';
 
-/** Every provider, in the order they are reported. */
-export const PROVIDER_NAMES: readonly ProviderName[] = ['github', 'aws', 'gcp', 'azure'];
-
 /** What a provider produced for a session. */
 export interface Credential {
   /** Secret variables (tokens, keys): delivered through the session env file only. */

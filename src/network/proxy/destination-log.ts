@@ -12,7 +12,7 @@ import type { DenyReason } from '../policy.js';
 export type DenialSink = (event: { host: string; port: number; destination: string; reason: DenyReason; detail: string; protocol: string }) => void;
 
 /** Denials written to the audit log per session before they are only counted. */
-export const AUDIT_DENIAL_CAP = 1000;
+const AUDIT_DENIAL_CAP = 1000;
 
 /** The destinations of one session, and writing them out. */
 export class DestinationLog {

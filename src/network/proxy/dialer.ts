@@ -22,7 +22,7 @@ export class DialError extends Error {
 }
 
 /** What the dialer needs besides the destination. */
-export interface DialOptions {
+interface DialOptions {
   /** Allowed by a `host.containers.internal:PORT` rule. */
   hostService: boolean;
   /** Allowed by a rule naming this IP address. */

@@ -34,7 +34,7 @@ export interface EgressServerOptions {
 const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** Headers without the hop-by-hop ones (and those the Connection header names). */
-export function endToEndHeaders(headers: IncomingMessage['headers'], keepUpgrade = false): Record<string, string | string[]> {
+function endToEndHeaders(headers: IncomingMessage['headers'], keepUpgrade = false): Record<string, string | string[]> {
   const named = String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean);
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(headers)) {

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 
 /**
@@ -13,7 +12,7 @@ import type { Server } from 'node:net';
  */
 
 /** The child: listen, send the server handle to the parent, exit. */
-export const LISTENER_SOURCE = [
+const LISTENER_SOURCE = [
   "'use strict';",
   "const net = require('net');",
   'const server = net.createServer();',
@@ -50,16 +49,6 @@ function listenerArgv(node: string | undefined): string[] {
   const { isSea } = process.getBuiltinModule('node:sea');
   if (node === undefined && isSea()) return [process.execPath, NETNS_LISTEN_ARG];
   return [node ?? process.execPath, '-e', LISTENER_SOURCE];
-}
-
-/** Finds a program on PATH (or the usual system directories); undefined when absent. */
-export function findProgram(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of [...path.split(delimiter), '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** The start time of a process (field 22 of /proc/PID/stat), undefined when it is gone. */
@@ -118,7 +107,7 @@ export function openListenerInNetns(options: NetnsListenerOptions): Promise<Serv
     });
     child.on('error', (err) => finish(new Error(`cannot run ${options.nsenter}: ${err.message}`)));
     child.on('message', (msg: { listening?: boolean; error?: string }, handle: unknown) => {
-      if (msg && msg.listening && handle) finish(undefined, handle as Server);
+      if (msg?.listening && handle) finish(undefined, handle as Server);
       else finish(new Error(`cannot listen on ${options.host}:${options.port} in the container: ${msg?.error ?? 'no socket received'}`));
     });
     // 'close', not 'exit': its stderr is read to the end by then.

@@ -13,7 +13,8 @@ import { formatRule, parseRules } from '../rule.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
 import { EgressServer } from './egress-server.js';
-import { findProgram, openListenerInNetns, processStartTime } from './netns-listener.js';
+import { findProgram } from '../../common/find-program.js';
+import { openListenerInNetns, processStartTime } from './netns-listener.js';
 
 /**
  * The egress proxy process of one session (`mino _egress-proxy DIR`, started detached by `mino

@@ -30,7 +30,10 @@ export class InitExecFailureScanner {
     }
     this.held = Buffer.concat([this.held, chunk]);
     const n = Math.min(this.held.length, PREFIX.length);
-    if (!this.held.subarray(0, n).equals(PREFIX.subarray(0, n))) return this.release();
+    if (!this.held.subarray(0, n).equals(PREFIX.subarray(0, n))) {
+      this.release();
+      return;
+    }
     const newline = this.held.indexOf(0x0a);
     if (newline < 0) {
       if (this.held.length > MAX_LINE) this.release();

@@ -211,7 +211,7 @@ export function parseDu(text: string, unit: number): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const line of text.split('\n')) {
     const m = /^(\d+)\s+(.+)$/.exec(line.trim());
-    if (m && m[1] && m[2]) sizes.set(m[2], Number(m[1]) * unit);
+    if (m?.[1] && m[2]) sizes.set(m[2], Number(m[1]) * unit);
   }
   return sizes;
 }

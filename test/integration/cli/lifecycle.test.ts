@@ -9,7 +9,7 @@ import { onTerminal } from '../../helpers/terminal.js';
 import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, uidOf } from '../../helpers/test-env.js';
 
 /**
- * Seed 004's session lifecycle end to end on real Podman, rootful and rootless: run -d from a
+ * The session lifecycle end to end on real Podman, rootful and rootless: run -d from a
  * terminal, attach (input reaches the session), detach by mino detach and by the key sequence,
  * suspend/resume (rootless on cgroup v1: one clear error, nothing changed), the states in mino list,
  * the timeout sweep (gc and the background sweep of any command), stats and status health.

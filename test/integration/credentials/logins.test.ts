@@ -82,7 +82,7 @@ for (const as of MODES) {
     });
 
     it('--agent-settings carries the host\'s Claude/Codex settings in read-only, never its login or transcripts', async () => {
-      const { s, run } = sandbox();
+      const { s } = sandbox();
       const home = join(s.root, 'home');
       const files: Record<string, string> = {
         '.claude/CLAUDE.md': 'host memory\n', '.claude/settings.json': '{"model":"opus"}\n', '.claude/skills/demo/SKILL.md': 'skill\n',

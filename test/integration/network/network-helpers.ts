@@ -53,7 +53,7 @@ function openssl(args: string[], cwd: string): void {
 }
 
 /** A throwaway CA and a server certificate for host.containers.internal, made with openssl. */
-export function makeCa(): { dir: string; key: string; cert: string } {
+function makeCa(): { dir: string; key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'mino-test-ca-'));
   chmodSync(dir, 0o755);
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=mino test CA'], dir);
@@ -65,7 +65,7 @@ export function makeCa(): { dir: string; key: string; cert: string } {
 }
 
 /** The addresses of this host: a plain interface address, and podman bridge addresses. */
-export function hostAddresses(): { hostIp: string; gatewayIps: string[] } {
+function hostAddresses(): { hostIp: string; gatewayIps: string[] } {
   let hostIp: string | undefined;
   const gatewayIps: string[] = [];
   for (const [name, list] of Object.entries(networkInterfaces())) {

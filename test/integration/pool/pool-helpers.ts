@@ -42,7 +42,7 @@ export async function waitForPool(sandbox: Sandbox, done: (s: PoolStatus) => boo
 }
 
 /** The sandbox's state key (label io.mino.state of its containers). */
-export function sandboxStateKey(sandbox: Sandbox): string {
+function sandboxStateKey(sandbox: Sandbox): string {
   return stateKeyFor(join(sandbox.env.XDG_STATE_HOME as string, 'mino'));
 }
 

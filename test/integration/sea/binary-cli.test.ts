@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { isolatedXdg, runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IN_CI, IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, binaryProblem, minoArgv, rootlessPrefix, uidOf, type Cli, ownProject } from '../../helpers/test-env.js';
+import { IN_CI, IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, binaryProblem, minoArgv, rootlessPrefix, type Cli, ownProject } from '../../helpers/test-env.js';
 
 /**
  * The CLI smoke tests, run against both builds of mino: bin/mino (Node + dist/mino.cjs) and the

@@ -19,7 +19,9 @@ import { processIdentity } from '../../../src/common/process-identity.js';
 /** A fresh directory per test, and the lock path inside it. */
 let dir = '';
 let lock = '';
-beforeEach(() => void ([dir, lock] = freshLock()));
+beforeEach(() => {
+  [dir, lock] = freshLock();
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function freshLock(): [string, string] {

@@ -56,7 +56,10 @@ describe('trust gate', () => {
 
   it('asks interactively showing what changes; No skips, default answer is the caller\'s', async () => {
     const questions: string[] = [];
-    const r = await runTrustGate(input({ interactive: true, confirm: async (q) => (questions.push(q), false) }));
+    const r = await runTrustGate(input({ interactive: true, confirm: async (q) => {
+      questions.push(q);
+      return false;
+    } }));
     expect(questions).toEqual(['Trust this project content and continue?']);
     expect(said.join('\n')).toContain('container.network: "bridge" → "host"');
     expect(said.join('\n')).toContain('typescript (replaces the built-in layer)');

@@ -70,13 +70,6 @@ describe('credentials in the plan', () => {
     expect(plan.credentials.proxy).toEqual([rule]);
     expect(plan.warnings).toEqual([]);
   });
-
-  it('keeps the plan hash when only the session (and so the env file path) changes', async () => {
-    const { planHash } = await import('../../../src/launch/plan-hash.js');
-    const a = buildRunPlan(typicalInput({ sessionName: 'a', credentials: { envFile: { hostPath: '/x/a.env', variables: ['T'] } } }));
-    const b = buildRunPlan(typicalInput({ sessionName: 'b', credentials: { envFile: { hostPath: '/x/b.env', variables: ['T'] } } }));
-    expect(planHash(a)).toBe(planHash(b));
-  });
 });
 
 describe('the prelude', () => {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gcSessions } from '../../../src/lifecycle/gc-sessions.js';
 import { sandboxStats } from '../../../src/lifecycle/sandbox-stats.js';
 import {
-  SessionStateError, SuspendUnsupportedError, attachSession, detachSession, resumeSession, suspendSession,
+  type SessionStateError, SuspendUnsupportedError, attachSession, detachSession, resumeSession, suspendSession,
 } from '../../../src/lifecycle/session-control.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { sweepSessions } from '../../../src/lifecycle/sweep-sessions.js';
@@ -20,7 +20,7 @@ import { newSessionRecord, type SessionRecord } from '../../../src/session/sessi
 import { SessionStore } from '../../../src/session/session-store.js';
 import { FakeRuntime, fakeContainer, type FakeContainer } from '../../helpers/fake-runtime.js';
 
-const SEED: SweepSettings = { idleSecs: 300, detachSecs: 3600, suspendSecs: 86400, autoCleanupHours: 720 };
+const DEFAULTS: SweepSettings = { idleSecs: 300, detachSecs: 3600, suspendSecs: 86400, autoCleanupHours: 720 };
 const DEAD_PID = 2 ** 22 + 12345; // above pid_max: never alive
 
 describe('session lifecycle use cases on the fake runtime', () => {
@@ -157,7 +157,7 @@ describe('session lifecycle use cases on the fake runtime', () => {
   describe('the timeout sweep', () => {
     it('expires an idle session (no client, no output), records session.expired and counts it', async () => {
       session('quiet', 'running', 400);
-      const out = await sweepSessions(ctx, SEED);
+      const out = await sweepSessions(ctx, DEFAULTS);
       expect(out.expired).toEqual([expect.objectContaining({ name: 'quiet', reason: 'idle', timeoutSecs: 300, exitCode: 143 })]);
       expect(ctx.store.get('quiet')).toMatchObject({ status: 'stopped', exit_code: 143 });
       expect(engine.containers).toEqual([]);
@@ -168,13 +168,13 @@ describe('session lifecycle use cases on the fake runtime', () => {
     it('keeps an idle-looking session that printed something recently, and remembers when', async () => {
       const c = session('busy', 'running', 400);
       c.lastOutput = new Date(Date.now() - 5000);
-      const out = await sweepSessions(ctx, SEED);
+      const out = await sweepSessions(ctx, DEFAULTS);
       expect(out.expired).toEqual([]);
       expect(out.kept).toEqual([{ name: 'busy', reason: expect.stringMatching(/^printed output at /) }]);
       expect(ctx.store.get('busy')?.last_output_at).toBe(c.lastOutput.toISOString());
       // The next sweep decides from the file alone: no engine call.
       engine.clearCalls();
-      await sweepSessions(ctx, SEED);
+      await sweepSessions(ctx, DEFAULTS);
       expect(engine.callNames()).toEqual([]);
     });
 
@@ -182,7 +182,7 @@ describe('session lifecycle use cases on the fake runtime', () => {
       const busy = session('long', 'running', 4000);
       busy.lastOutput = new Date();
       session('frozen', 'paused', 90_000, { suspended_at: new Date(Date.now() - 86_401_000).toISOString() });
-      const out = await sweepSessions(ctx, SEED);
+      const out = await sweepSessions(ctx, DEFAULTS);
       expect(out.expired.map((e) => [e.name, e.reason]).sort()).toEqual([['frozen', 'suspended'], ['long', 'detached']]);
       expect(engine.callNames()).toContain('unpause');
       expect(readCounters(state).timeout_destroys).toBe(2);
@@ -191,7 +191,7 @@ describe('session lifecycle use cases on the fake runtime', () => {
     it('a dry run reports and changes nothing; a fresh session costs no engine call', async () => {
       session('quiet', 'running', 400);
       session('fresh', 'running', 1);
-      const out = await sweepSessions(ctx, SEED, { dryRun: true });
+      const out = await sweepSessions(ctx, DEFAULTS, { dryRun: true });
       expect(out.expired.map((e) => e.name)).toEqual(['quiet']);
       expect(changes()).toEqual([]);
       expect(ctx.store.get('quiet')?.status).toBe('running');
@@ -199,7 +199,7 @@ describe('session lifecycle use cases on the fake runtime', () => {
 
     it('forgets ended sessions older than auto_cleanup_hours', async () => {
       ctx.store.create({ ...newSessionRecord({ name: 'old', projectDir: '/p', command: ['sh'], containerId: null, status: 'stopped', ownerPid: DEAD_PID, mode: 'detached' }), updated_at: new Date(Date.now() - 721 * 3600_000).toISOString() });
-      const out = await sweepSessions(ctx, SEED);
+      const out = await sweepSessions(ctx, DEFAULTS);
       expect(out.forgotten).toEqual(['old']);
       expect(ctx.store.get('old')).toBeUndefined();
       expect(engine.callNames()).toEqual([]);
@@ -208,7 +208,7 @@ describe('session lifecycle use cases on the fake runtime', () => {
     it('gc sweeps too and leaves warm pool containers alone', async () => {
       session('quiet', 'running', 400);
       engine.containers.push(fakeContainer(`mino.warm.${'b'.repeat(12)}.${'c'.repeat(8)}`, 'running', { [LABEL_POOL]: 'k1', [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(DEAD_PID) }));
-      const result = await gcSessions(ctx, false, SEED);
+      const result = await gcSessions(ctx, false, DEFAULTS);
       expect(result.sweep.expired.map((e) => e.name)).toEqual(['quiet']);
       expect(result.removed).toEqual([]);
       expect(engine.containers.map((c) => c.name)).toEqual([`mino.warm.${'b'.repeat(12)}.${'c'.repeat(8)}`]);

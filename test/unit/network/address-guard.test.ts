@@ -79,7 +79,10 @@ fd000000000000000000000000000002 04 40 00 82     eth0
   it('refuses allow rules naming an address of this machine up front (exit 2), reading the addresses only for IP rules', () => {
     const own = new Set(['10.88.0.1', 'fd00::2']);
     let reads = 0;
-    const addresses = (): ReadonlySet<string> => (reads++, own);
+    const addresses = (): ReadonlySet<string> => {
+      reads++;
+      return own;
+    };
     refuseHostAddressRules(parseRules(['github.com:443', '*.example.com:443', 'host.containers.internal:8080']), addresses);
     expect(reads).toBe(0);
     refuseHostAddressRules(parseRules(['10.88.0.2:80', '[fd00::3]:22']), addresses);

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import {
-  printable, validateEnvKey, validateEnvValue, validateImageRef, validateLabel, validateMountPath, validateObjectName,
-  validateUser,
-} from '../../../src/runtime/validate.js';
+import { validateEnvKey, validateEnvValue, validateImageRef, validateLabel, validateMountPath, validateObjectName, validateUser } from '../../../src/runtime/validate.js';
+import { printable } from '../../../src/common/printable.js';
 
 function errorOf(fn: () => unknown): MinoError {
   try {
@@ -15,7 +13,7 @@ function errorOf(fn: () => unknown): MinoError {
   throw new Error('expected a MinoError, nothing was thrown');
 }
 
-const DIGEST = 'sha256:' + 'a1'.repeat(32);
+const DIGEST = `sha256:${'a1'.repeat(32)}`;
 
 describe('validateImageRef', () => {
   it.each([

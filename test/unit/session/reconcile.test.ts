@@ -17,7 +17,11 @@ const ALIVE_2 = 4_000_003;
 /** Liveness oracle: only ALIVE and ALIVE_2 exist. Records every PID it was asked about. */
 function oracle(live: readonly number[] = [ALIVE, ALIVE_2]): { alive: (pid: number) => boolean; asked: number[] } {
   const asked: number[] = [];
-  return { alive: (pid) => (asked.push(pid), live.includes(pid)), asked };
+  const alive = (pid: number): boolean => {
+    asked.push(pid);
+    return live.includes(pid);
+  };
+  return { alive, asked };
 }
 
 interface SessionOpts {

@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lastLinesOf, MAX_SAVED_BYTES, SessionOutputStore } from '../../../src/session/session-output.js';
 
 let state = '';
-beforeEach(() => void (state = mkdtempSync(join(tmpdir(), 'mino-output-'))));
+beforeEach(() => {
+  state = mkdtempSync(join(tmpdir(), 'mino-output-'));
+});
 afterEach(() => rmSync(state, { recursive: true, force: true }));
 
 describe('SessionOutputStore', () => {

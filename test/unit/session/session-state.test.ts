@@ -10,7 +10,7 @@ function record(patch: Partial<SessionRecord> = {}, mode = 'detached'): SessionR
   return { ...newSessionRecord({ name: 's', projectDir: '/p', command: ['sh'], containerId: 'mino-s', status: 'running', ownerPid: 1, mode }), ...patch };
 }
 
-describe('sessionState (seed 004 states from record + engine)', () => {
+describe('sessionState (lifecycle states from record + engine)', () => {
   it('ended sessions are terminated whatever the engine says', () => {
     expect(sessionState(record({ status: 'stopped' }), 'running', probe)).toBe('terminated');
     expect(sessionState(record({ status: 'failed' }), undefined, probe)).toBe('terminated');
@@ -46,7 +46,7 @@ describe('sessionState (seed 004 states from record + engine)', () => {
     expect(sessionState(record({ status: 'starting', owner_pid: 999_999 }), undefined, probe)).toBe('detached');
   });
 
-  it('labels are the seed spelling', () => {
+  it('labels are capitalised', () => {
     expect(stateLabel('active')).toBe('Active');
     expect(stateLabel('terminated')).toBe('Terminated');
   });

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  HOME_TARGET, homeVolumeLabels, homeVolumeName, isMinoImage, wantsHomeVolume,
-} from '../../../src/volume/home-volume.js';
+import { HOME_TARGET, homeVolumeLabels, homeVolumeName, wantsHomeVolume } from '../../../src/volume/home-volume.js';
 import { namedVolumeLabels, namedVolumeName, slugOfVolumeName } from '../../../src/volume/named-volume.js';
 
 const T0 = new Date('2026-01-02T03:04:05.000Z');
@@ -32,20 +30,6 @@ describe('home volumes', () => {
 
   it('labels hold the project and the creation time', () => {
     expect(homeVolumeLabels('/p', T0)).toEqual({ 'io.mino.home': 'true', 'io.mino.home.project': '/p', 'io.mino.home.created_at': T0.toISOString() });
-  });
-
-  it.each([
-    ['localhost/mino-base:latest', true],
-    ['localhost/mino-base:80f734ff4218', true],
-    ['mino-base', true],
-    ['localhost/mino-composed-0123abcd:latest', true],
-    ['localhost/mino-composed-0123abcd', true],
-    ['localhost/mino-test-busybox:latest', false],
-    ['docker.io/library/debian:bookworm', false],
-    ['localhost/mino-based:latest', false],
-    ['localhost/mino-composed-XYZ:latest', false],
-  ])('mino image %s: %s', (image, mino) => {
-    expect(isMinoImage(image)).toBe(mino);
   });
 
   it('is skipped with --no-home, for other images, and when something is mounted at /home/developer', () => {

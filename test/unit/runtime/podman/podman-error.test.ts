@@ -74,7 +74,7 @@ describe('podmanError', () => {
   });
 
   it('keeps only the last 8 non-empty lines of long output', () => {
-    const stderr = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`).join('\n\n') + '\n';
+    const stderr = `${Array.from({ length: 12 }, (_, i) => `line ${i + 1}`).join('\n\n')}\n`;
     const err = podmanError(['build', '-t'], 1, stderr);
     expect(err.message).toBe(`podman build -t failed: ${Array.from({ length: 8 }, (_, i) => `line ${i + 5}`).join('\n')}`);
   });
