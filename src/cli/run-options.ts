@@ -70,12 +70,14 @@ const RUN_OPTIONS: [flags: string, description: string, repeats?: 'collect'][] =
  * its help (`hidden`), which names them as run flags.
  */
 export function addRunOptions(command: Command, options: { hidden?: boolean } = {}): Command {
+  const before = command.options.length;
   addConfigOptions(command);
   for (const [flags, description, repeats] of RUN_OPTIONS) {
     const option = new Option(options.hidden && flags.startsWith('-n, ') ? flags.slice(4) : flags, description);
     if (repeats) option.argParser(collect).default([]);
-    command.addOption(option.hideHelp(options.hidden ?? false));
+    command.addOption(option);
   }
+  if (options.hidden) for (const option of command.options.slice(before)) option.hideHelp();
   return command;
 }
 
