@@ -23,16 +23,27 @@ import { executeWithPool, poolVerdict, type PoolUse } from '../pool/pooled-run.j
 import { DEFAULT_POOL_SETTINGS } from '../pool/pool-settings.js';
 import { planRun, printDryRun, withPlanOnHost } from './plan-run.js';
 
+/** What {@link runSession} takes from outside besides the request (tests replace them). */
+export interface RunDeps {
+  /** Where termination signals come from (default: this process). */
+  signals?: SignalSource;
+  /** Starts a session's egress proxy (default: the real one). */
+  egressStarter?: EgressStarter;
+  /** Starts the pool's background refill (default: a detached `mino __pool-refill`). */
+  refill?: PoolUse['refill'];
+}
+
 /**
  * Use case `mino run`, top to bottom: request → plan (plan-run.ts, the pure plan builder
  * src/launch/run-plan.ts) → record → execute (the executor, src/launch/execute-plan.ts, with the
  * warm pool) → record. Returns the exit code mino exits with: the command's own (128+n when a
  * signal ended it), 0 for a started detached session.
  */
-export async function runSession(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo, signals?: SignalSource, egressStarter: EgressStarter = startSessionEgress): Promise<number> {
+export async function runSession(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo, deps: RunDeps = {}): Promise<number> {
+  const { signals, egressStarter = startSessionEgress } = deps;
   const planned = await planRun(ctx, req, facts, io);
   const { plan } = planned;
-  const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false };
+  const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false, ...(deps.refill ? { refill: deps.refill } : {}) };
   if (req.dryRun) {
     printDryRun(planned, io);
     // A shell comment, so the output stays a command line one can paste.
