@@ -125,7 +125,9 @@ class PoolClaims implements WarmSource {
       return {
         container: entry.id,
         wrapper: ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
-        release: () => (use.refill ?? spawnRefill)(key, use.settings, entry.id),
+        // The refill removes the container: only once `podman rename` is done with it (podman 4.3
+        // can keep the new name registered when the container is removed under a rename).
+        release: () => void renamed.then(() => (use.refill ?? spawnRefill)(key, use.settings, entry.id)),
         vanished: async (exitCode) => {
           if ((await renamed) || exitCode !== 125) return false;
           // It was gone (removed behind mino's back): podman said so; start cold after all.
