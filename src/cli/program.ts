@@ -61,7 +61,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerConfig(program);
   registerTrust(program);
-  registerPool(program, buildProgram);
+  registerPool(program);
   registerCompletions(program);
   registerEgressProxy(program);
   registerSweep(program);

@@ -1,28 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { log } from '../common/logger.js';
-import { STOP_TIMEOUT_SECONDS } from '../config/defaults.js';
 import type { NetworkRecord } from '../network/network-record.js';
 import type { EgressSessionContext, EgressStarter, SessionEgress } from '../network/session-egress.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.js';
+import { bumpCounters } from '../session/sandbox-counters.js';
 import type { RunPlan } from './run-plan.js';
+import { forwardSignals, type SignalSource } from './signal-policy.js';
 
 /**
- * The one place a session container is started: `podman run` attached to this terminal (the
- * command's exit code comes back), or detached (the container ID comes back). With an egress
- * policy, the session's proxy is started first (next to `podman run`: the container's hook waits
- * for it) and, for attached runs, finished after the command ended, its final record coming back
- * with the exit code. Nothing else: recording the session and explaining failures are the caller's.
+ * The executor: the one module that starts session containers. Two strategies, one signal policy
+ * (signal-policy.ts):
+ * - warm: a warm container a {@link WarmSource} (the pool) claimed for the plan runs the plan's
+ *   command with `podman exec`, attached to this terminal; a claimed container that turned out
+ *   gone is followed by the next claim, and no claim at all by a cold start;
+ * - cold: `podman run` attached to this terminal (the command's exit code comes back), or
+ *   detached (the container ID comes back). With an egress policy, the session's proxy is
+ *   started first (next to `podman run`: the container's hook waits for it) and, for attached
+ *   runs, finished after the command ended, its final record coming back with the exit code.
+ * The warm containers themselves are started here too ({@link startWarmContainer}), for the pool
+ * to fill itself. Nothing else: recording the session and explaining failures are the caller's.
  */
 
 /** How an execution ended. */
 export type Execution =
   | { kind: 'exited'; exitCode: number; network?: NetworkRecord; networkError?: Error }
   | { kind: 'detached'; containerId: string };
-
-/** Where termination signals come from (the process, or a test). */
-export interface SignalSource {
-  on(signal: NodeJS.Signals, handler: (signal: NodeJS.Signals) => void): void;
-  off(signal: NodeJS.Signals, handler: (signal: NodeJS.Signals) => void): void;
-}
 
 /** How the executor starts a session's egress proxy (the real one, or a test's). */
 export interface EgressDeps {
@@ -38,8 +42,61 @@ export class EgressStartError extends Error {
   }
 }
 
-/** Starts the plan's container (and its egress proxy) and waits for it when it is attached. */
-export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, signals: SignalSource = process, egressDeps?: EgressDeps): Promise<Execution> {
+/** A warm container claimed for one run (see {@link WarmSource}). */
+export interface WarmClaim {
+  /** The container's ID. */
+  container: string;
+  /** The argv the command is appended to for `podman exec` (the warm container's wrapper). */
+  wrapper: readonly string[];
+  /** Called once the command ended (or failed to start): the container is never used again. */
+  release(): void;
+  /** After the command exited with `exitCode`: true when the container had vanished (the run goes on with the next claim). */
+  vanished(exitCode: number): Promise<boolean>;
+}
+
+/** Where warm containers come from (the pool, pool/pooled-run.ts), for the warm strategy. */
+export interface WarmSource {
+  /** Claims the next warm container that serves `plan`; undefined when there is none (the run starts cold). */
+  claim(plan: RunPlan): Promise<WarmClaim | undefined>;
+}
+
+/** How {@link executePlan} runs: signals, egress proxy, warm containers, counters. */
+export interface ExecuteOptions {
+  /** Where termination signals come from (default: this process). */
+  signals?: SignalSource;
+  /** The egress proxy's starter; required when the plan has an egress policy. */
+  egress?: EgressDeps;
+  /** Warm containers to try before a cold start (attached runs only). */
+  warm?: WarmSource;
+  /** The state directory whose sandbox counters count the containers created (none: not counted). */
+  countIn?: string;
+}
+
+/** Starts the plan's session, warm when a claim serves it, else cold (see the module comment). */
+export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, options: ExecuteOptions = {}): Promise<Execution> {
+  const signals = options.signals ?? process;
+  if (options.warm && plan.attached) {
+    for (let claim = await options.warm.claim(plan); claim; claim = await options.warm.claim(plan)) {
+      let exitCode: number;
+      try {
+        exitCode = await execInWarm(runtime, plan, claim, signals);
+      } finally {
+        claim.release();
+      }
+      if (await claim.vanished(exitCode)) continue;
+      return { kind: 'exited', exitCode };
+    }
+  }
+  return options.countIn === undefined ? startCold(runtime, plan, signals, options.egress) : startCounted(runtime, plan, options.countIn, signals, options.egress);
+}
+
+/** Starts a warm container for the pool (`podman run -d` of its warm spec); returns its ID. */
+export function startWarmContainer(runtime: ContainerRuntime, spec: ContainerSpec): Promise<string> {
+  return runtime.run(spec);
+}
+
+/** The cold strategy: starts the plan's container (and its egress proxy) and waits for it when it is attached. */
+async function startCold(runtime: ContainerRuntime, plan: RunPlan, signals: SignalSource, egressDeps?: EgressDeps): Promise<Execution> {
   const egressPlan = plan.network.egress;
   if (egressPlan && !egressDeps) throw new Error('Internal error: an egress plan needs an egress starter');
   const egress: SessionEgress | undefined = egressPlan && egressDeps ? egressDeps.start(egressPlan, egressDeps.context) : undefined;
@@ -84,59 +141,77 @@ export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, sign
   }
 }
 
-/** How often a stop is asked again until the attached run ends (see {@link forwardSignals}). */
-export const STOP_RETRY_MS = 1000;
+/**
+ * A cold start, counted in the sandbox counters of `stateDir`: a container created and its
+ * creation time (until podman wrote the container ID, `--cidfile`, watched without polling
+ * podman; for a detached run until `podman run -d` returned).
+ */
+async function startCounted(runtime: ContainerRuntime, plan: RunPlan, stateDir: string, signals: SignalSource, egress?: EgressDeps): Promise<Execution> {
+  const started = Date.now();
+  const watch = plan.attached ? cidFileFor(stateDir) : undefined;
+  try {
+    const outcome = await startCold(runtime, watch ? { ...plan, spec: { ...plan.spec, cidFile: watch.path } } : plan, signals, egress);
+    const createdAt = watch ? watch.createdAt() : Date.now();
+    if (createdAt !== undefined) countCreated(stateDir, createdAt - started);
+    return outcome;
+  } finally {
+    watch?.close();
+  }
+}
+
+/** Adds a created container to the sandbox counters; a failure is logged, never thrown (the run matters more). */
+export function countCreated(stateDir: string, creationMs: number): void {
+  try {
+    bumpCounters(stateDir, { sandboxes_created: 1, creation_ms_total: creationMs });
+  } catch (err) {
+    log.warn('could not update the sandbox counters', { error: String(err) });
+  }
+}
 
 /**
- * mino's one signal policy for an attached run, cold (`podman run`) or in a warm container
- * (`podman exec`). Without a terminal podman runs in a process group of its own, so a Ctrl-C
- * reaches mino only and the command gets exactly one SIGINT; with a terminal Ctrl-C is a key that
- * goes through the container's terminal, and mino only sees signals sent to it:
- * - SIGINT is handed to the command at once (`podman kill -s INT`: the container's main process,
- *   --init or the pool's keeper, passes it on), so a shell ends with 130 and a program that
- *   handles Ctrl-C does so. When there is no running container yet (podman run still creating
- *   it) there is no command to interrupt: the start is stopped as for SIGTERM.
- * - SIGTERM and SIGHUP stop the container (podman stop: SIGTERM to the command, SIGKILL after
- *   STOP_TIMEOUT_SECONDS). A stop that comes while podman run is still creating the container
- *   finds nothing, so it is asked again every STOP_RETRY_MS (never two at once) until the run ends.
- * - A second signal kills the container.
- * Returns a function that removes the handlers.
+ * A `--cidfile` path under the state directory; podman writes it once the container exists, so
+ * its modification time is the container's creation time (no podman call, no polling).
  */
-export function forwardSignals(runtime: ContainerRuntime, container: string, signals: SignalSource): () => void {
-  let count = 0;
-  let retry: NodeJS.Timeout | undefined;
-  let stopping = false;
-  let released = false;
-  const stopOnce = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void runtime.stop(container, STOP_TIMEOUT_SECONDS).catch(() => undefined).finally(() => {
-      stopping = false;
+function cidFileFor(stateDir: string): { path: string; createdAt: () => number | undefined; close: () => void } | undefined {
+  const dir = join(stateDir, 'cid');
+  const path = join(dir, `${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    log.debug('no directory for the container ID file', { error: String(err) });
+    return undefined;
+  }
+  return { path, createdAt: () => mtimeOf(path), close: () => rmSync(path, { force: true }) };
+}
+
+function mtimeOf(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The warm strategy: runs the plan's command in its claimed container attached to this terminal,
+ * with the signal policy of a cold run (the warm container's main process hands INT, TERM and HUP
+ * to the command). With a terminal, Ctrl-C goes through the terminal, as in a cold run.
+ */
+async function execInWarm(runtime: ContainerRuntime, plan: RunPlan, claim: WarmClaim, signals: SignalSource): Promise<number> {
+  const tty = plan.spec.tty ?? false;
+  const release = forwardSignals(runtime, claim.container, signals);
+  try {
+    // With a prelude (shared logins, host agent settings) the command runs through it, as cold.
+    const command = plan.credentials.prelude ? plan.spec.command : plan.command;
+    return await runtime.execSession(claim.container, [...claim.wrapper, ...command], {
+      tty,
+      interactive: plan.spec.interactive ?? true,
+      ...(plan.spec.workdir === undefined ? {} : { workdir: plan.spec.workdir }),
+      // podman sets HOSTNAME (the container's host name) for a container's main process only.
+      ...(plan.spec.env && 'HOSTNAME' in plan.spec.env ? {} : { env: { HOSTNAME: plan.spec.hostname ?? claim.container.slice(0, 12) } }),
+      ownProcessGroup: !tty,
     });
-  };
-  const stop = (): void => {
-    if (released) return;
-    stopOnce();
-    retry ??= setInterval(stopOnce, STOP_RETRY_MS);
-  };
-  const handler = (signal: NodeJS.Signals): void => {
-    count++;
-    log.info('signal received', { signal, count });
-    if (count > 1) {
-      void runtime.kill(container).catch(() => undefined);
-    } else if (signal === 'SIGINT') {
-      void runtime.kill(container, 'INT').then((delivered) => {
-        if (!delivered) stop();
-      }, stop);
-    } else {
-      stop();
-    }
-  };
-  const handled: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of handled) signals.on(s, handler);
-  return () => {
-    released = true;
-    if (retry) clearInterval(retry);
-    for (const s of handled) signals.off(s, handler);
-  };
+  } finally {
+    release();
+  }
 }

@@ -233,10 +233,22 @@ export function runModeFor(detach: boolean, command: readonly string[]): RunMode
 }
 
 /**
- * Builds the plan for one `mino run`. Pure: throws a MinoError (UsageError for bad CLI values)
- * naming the offending value on any invalid input; performs no I/O.
+ * Checks every input of a plan as {@link buildRunPlan} does (project directory, image reference,
+ * ids, command, network, workdir, volumes, environment, user mapping), in the same order and with
+ * the same errors, without building the plan: the early check of a run, before an image build
+ * that may take minutes. Returns the mounts of the project and the volumes (`--volume`, config).
  */
-export function buildRunPlan(input: RunPlanInput): RunPlan {
+export function checkRunPlanInput(input: RunPlanInput): PlannedMount[] {
+  const { mounts } = checkedBase(input);
+  mergeEnv({ configEnv: input.configEnv, cliEnv: input.cliEnv, quietBootstrap: false });
+  identityOf(input);
+  return mounts;
+}
+
+/** The first decisions of a plan, each input checked: names, project, image, mode, command, network, workdir, mounts. */
+function checkedBase(input: RunPlanInput): {
+  containerName: string; projectDir: string; image: string; mode: RunMode; command: string[]; network: NetworkPlan; workdir: string; mounts: PlannedMount[];
+} {
   const containerName = containerNameFor(input.sessionName);
   const allow = { home: input.allowHome ?? false, system: input.allowSystemPaths ?? false };
   const projectDir = checkProjectDir(input.projectDir, input.homeDir, allow, input.userHomes, input.minoDirs);
@@ -255,6 +267,25 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     ...(input.userHomes ? { otherHomes: input.userHomes } : {}),
     ...(input.minoDirs ? { minoDirs: input.minoDirs } : {}),
   });
+  return { containerName, projectDir, image, mode, command, network, workdir, mounts };
+}
+
+/** The user mapping of the plan's container (userns.ts). */
+function identityOf(input: RunPlanInput): ReturnType<typeof identityFlags> {
+  return identityFlags({
+    rootless: input.rootless,
+    image: { uid: input.imageUser, gid: input.imageGid },
+    projectOwner: input.projectOwner ?? { uid: input.hostUid, gid: input.hostGid },
+    rootfulBase: input.rootfulIdBase ?? ROOTFUL_ID_BASE,
+  });
+}
+
+/**
+ * Builds the plan for one `mino run`. Pure: throws a MinoError (UsageError for bad CLI values)
+ * naming the offending value on any invalid input; performs no I/O.
+ */
+export function buildRunPlan(input: RunPlanInput): RunPlan {
+  const { containerName, projectDir, image, mode, command, network, workdir, mounts } = checkedBase(input);
   const homeVolume = wantsHomeVolume({ image, noHome: !(input.home ?? false), mountTargets: mounts.map((m) => m.target) })
     ? homeVolumeName(projectDir)
     : undefined;
@@ -305,12 +336,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
 
   const labels = sessionLabels({ sessionName: input.sessionName, ownerPid: input.ownerPid, projectDir, minoVersion: input.minoVersion, mode, stateKey: input.stateKey });
   Object.assign(labels, volumeLabels(namedVolumes, homeVolume), cacheLabels(caches));
-  const ids = identityFlags({
-    rootless: input.rootless,
-    image: { uid: input.imageUser, gid: input.imageGid },
-    projectOwner: input.projectOwner ?? { uid: input.hostUid, gid: input.hostGid },
-    rootfulBase: input.rootfulIdBase ?? ROOTFUL_ID_BASE,
-  });
+  const ids = identityOf(input);
   if (ids.privateDevices && network.mode === 'host') {
     warnings.push('The project belongs to root, so the image\'s user is host root in this session; with --network host, services on this host that trust root over local (abstract unix) sockets trust it too (use bridge, or a project of a normal user)');
   }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { withFileLockAsync } from '../common/file-lock.js';
 import { log } from '../common/logger.js';
 import { LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
-import { bumpCounters } from '../session/sandbox-counters.js';
+import { countCreated, startWarmContainer } from '../launch/execute-plan.js';
 import {
   addWarmEntry, listPoolKeys, poolRoot, removeWarmEntry, warmEntries, type PoolRecord, type WarmEntry,
 } from './pool-index.js';
@@ -15,7 +15,6 @@ import { mkdirSync } from 'node:fs';
  * under one lock per state directory, so two of them never start more than `max_warm` together.
  */
 
-/** Runs `fn` holding the pool lock of this state directory (waits for a refill in progress). */
 /** The image ID `ref` names now, and the time just before it was asked (see WarmEntry.verified_at). */
 export async function currentImage(ctx: SessionContext, ref: string): Promise<{ id: string; user: string; verifiedAt: number } | undefined> {
   const verifiedAt = Date.now();
@@ -23,6 +22,7 @@ export async function currentImage(ctx: SessionContext, ref: string): Promise<{ 
   return facts && { id: facts.id, user: facts.user, verifiedAt };
 }
 
+/** Runs `fn` holding the pool lock of this state directory (waits for a refill in progress). */
 export async function withPoolLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(poolRoot(stateDir), { recursive: true, mode: 0o700 });
   return withFileLockAsync(poolLockPath(stateDir), fn, { what: 'the warm pool', timeoutMs: 10 * 60_000, pollMs: 100 });
@@ -72,17 +72,13 @@ export async function fillPool(ctx: SessionContext, record: PoolRecord, image: {
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
     const spec = warmSpecOf(record.spec, record.key, ttlSeconds, new Date(begin), record.group_add ?? []);
-    const id = await ctx.runtime.run(spec);
+    const id = await startWarmContainer(ctx.runtime, spec);
     const entry: WarmEntry = {
       name: spec.name as string, id, image_id: imageId, verified_at: image.verifiedAt, expires_at: Math.floor(begin / 1000) + ttlSeconds, created_at: begin,
     };
     addWarmEntry(ctx.stateDir, record.key, entry);
     started++;
-    try {
-      bumpCounters(ctx.stateDir, { sandboxes_created: 1, creation_ms_total: Date.now() - begin });
-    } catch (err) {
-      log.warn('could not update the sandbox counters', { error: String(err) });
-    }
+    countCreated(ctx.stateDir, Date.now() - begin);
   }
   return { warm: live.length + started, started, replaced: stale.length, cappedByMax: count < wanted };
 }

@@ -47,8 +47,6 @@ export interface RunRequest {
   fresh?: boolean;
   /** The `[pool]` settings (default: DEFAULT_POOL_SETTINGS). */
   pool?: PoolSettings;
-  /** `mino pool warm -n N`: warm N containers for this plan instead of running it. */
-  warmPool?: number;
 }
 
 /** Where `run` writes its own messages (never stdout: that belongs to the command). */

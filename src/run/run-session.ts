@@ -1,97 +1,56 @@
-import { UsageError } from '../common/errors.js';
 import { log } from '../common/logger.js';
-import { ensureDeviceDir } from '../host/device-dir.js';
 import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
-import { validateImageRef } from '../runtime/validate.js';
-import { printable } from '../common/printable.js';
-import { DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_IMAGE } from '../config/defaults.js';
-import { EgressStartError, type EgressDeps, type SignalSource } from '../launch/execute-plan.js';
-import { formatPlanLine } from '../launch/plan-format.js';
-import { buildRunPlan, type RunPlan } from '../launch/run-plan.js';
-import { defaultSessionName, validateSessionName } from '../session/session-name.js';
+import { DEFAULT_CACHE_MAX_TOTAL_GB } from '../config/defaults.js';
+import { EgressStartError, type EgressDeps } from '../launch/execute-plan.js';
+import type { SignalSource } from '../launch/signal-policy.js';
+import type { RunPlan } from '../launch/run-plan.js';
 import { runHousekeeping } from './housekeeping.js';
-import { gatherCredentials, type GatheredCredentials } from './gather-credentials.js';
-import { openSessionCredentials, planCredentialInput, prepareLoginsVolume } from './session-credentials.js';
+import type { GatheredCredentials } from './gather-credentials.js';
+import { openSessionCredentials, prepareLoginsVolume } from './session-credentials.js';
 import { explainStartFailure } from './explain-start-failure.js';
 import { finalizeCaches } from '../cache/cache-finalize.js';
-import { prepareCaches, resolveCacheMounts } from './prepare-caches.js';
-import { plainImageIdentity } from './plain-image.js';
+import { prepareCaches } from './prepare-caches.js';
 import { prepareVolumes } from './prepare-volumes.js';
 import { checkImageBeforeVolumes } from './image-before-volumes.js';
-import { resolveRunImage, type RunImage } from './run-image.js';
-import { imageUserOf, runPlanInput } from './run-plan-input.js';
+import type { RunImage } from './run-image.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import type { SessionContext } from '../context/session-context.js';
 import { recordEnded, recordFailed, recordRunning, recordStarting } from '../lifecycle/session-lifecycle.js';
-import { chooseNetwork, egressDryRunLines, egressPlanFor, networkInputs, reportSessionNetwork, startEgressInputs, type PendingEgress } from './session-network.js';
-import type { EgressPlan } from '../network/egress-plan.js';
+import { reportSessionNetwork } from './session-network.js';
 import { startSessionEgress, type EgressStarter } from '../network/session-egress.js';
 import { selfArgv } from '../common/self-argv.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../pool/pooled-run.js';
-import { warmPool } from './warm-pool.js';
 import { DEFAULT_POOL_SETTINGS } from '../pool/pool-settings.js';
-import { protectionDryRunLines } from '../protect/protect-format.js';
-import { discoverForRun, materialiseProtection, releaseForRun } from './protect-session.js';
+import { planRun, printDryRun, withPlanOnHost } from './plan-run.js';
+
+/** What {@link runSession} takes from outside besides the request (tests replace them). */
+export interface RunDeps {
+  /** Where termination signals come from (default: this process). */
+  signals?: SignalSource;
+  /** Starts a session's egress proxy (default: the real one). */
+  egressStarter?: EgressStarter;
+  /** Starts the pool's background refill (default: a detached `mino __pool-refill`). */
+  refill?: PoolUse['refill'];
+}
 
 /**
- * Use case `mino run`, top to bottom: request → plan (pure, src/launch/run-plan.ts) → record →
- * execute (src/launch/execute-plan.ts) → record. Returns the exit code mino exits with: the
- * command's own (128+n when a signal ended it), 0 for a started detached session.
+ * Use case `mino run`, top to bottom: request → plan (plan-run.ts, the pure plan builder
+ * src/launch/run-plan.ts) → record → execute (the executor, src/launch/execute-plan.ts, with the
+ * warm pool) → record. Returns the exit code mino exits with: the command's own (128+n when a
+ * signal ended it), 0 for a started detached session.
  */
-export async function runSession(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo, signals?: SignalSource, egressStarter: EgressStarter = startSessionEgress): Promise<number> {
-  // 1. Every input is checked before an image build that may take minutes: the plan is built
-  //    once with a stand-in image (pure and cheap), then for real.
-  if (req.noCache && (req.cacheFresh || req.cacheRo)) {
-    throw new UsageError(`--no-cache cannot be combined with ${req.cacheFresh ? '--cache-fresh' : '--cache-ro'}`, 'Use one of them');
-  }
-  if (req.image !== undefined) checkCliImage(req.image);
-  const sessionName = req.name === undefined ? defaultSessionName() : validateSessionName(req.name);
-  const choice = chooseNetwork(req);
-  const pendingEgress = startEgressInputs(choice, facts);
-  const standInNetwork = pendingEgress ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) } : { network: choice.mode };
-  buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: req.image ?? DEFAULT_IMAGE, layerEnv: {}, caches: [], ...standInNetwork }));
-
-  // 2. The image (composed from layers when asked), the dependency caches and the credentials,
-  //    side by side: the provider CLIs run while the image is resolved.
-  const cachesOn = !(req.noCache ?? false) && (req.config?.cache ?? true);
-  const [chosen, caches, gathered] = await settleAll(
-    chooseImage(ctx, req, facts, io),
-    resolveCacheMounts(ctx, req.projectDir, { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false }, (line) => io.say(line)),
-    gather(ctx, req, facts),
-  );
-  for (const w of gathered.warnings) io.say(`Warning: ${w}`);
-
-  // 3. The plan. An image mino did not build is inspected once: missing, it ends the run here.
-  const imageIdentity = await plainImageIdentity(ctx.runtime, chosen.image, ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined);
-  const credentials = planCredentialInput(ctx, sessionName, gathered, {
-    rootless: facts.rootless, imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image), detach: req.detach,
-  });
-  const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
-  const resolved = { sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network };
-  // Protected paths: what the host has (the volumes come from a first plan: buildRunPlan is pure).
-  const protection = await discoverForRun(ctx, req, facts.pid, buildRunPlan(runPlanInput(req, facts, ctx.stateKey, resolved)).mounts);
-  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, { ...resolved, protect: protection.facts, protectWarnings: protection.rules.warnings }));
-  for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
-  const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false };
+export async function runSession(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo, deps: RunDeps = {}): Promise<number> {
+  const { signals, egressStarter = startSessionEgress } = deps;
+  const planned = await planRun(ctx, req, facts, io);
+  const { plan } = planned;
+  const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false, ...(deps.refill ? { refill: deps.refill } : {}) };
   if (req.dryRun) {
-    if (chosen.built) io.say(`Note: ${chosen.image} (layers ${chosen.layers.join(', ')}) is not built yet; a real run builds it first`);
-    if (plan.network.egress) for (const line of egressDryRunLines(plan.network.egress)) io.print(line);
-    for (const line of protectionDryRunLines(plan.protection)) io.print(line);
-    io.print(formatPlanLine(plan));
+    printDryRun(planned, io);
     // A shell comment, so the output stays a command line one can paste.
-    if (req.warmPool === undefined) io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
+    io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
     return 0;
   }
-  for (const w of plan.warnings) io.say(`Warning: ${w}`);
-  // A container id is host root (rootful, root-owned project): /dev of mino's own (launch/userns.ts).
-  if (plan.spec.devDir !== undefined && await ensureDeviceDir(plan.spec.devDir)) log.info(`made the session device directory ${plan.spec.devDir}`);
-  try {
-    materialiseProtection(ctx, plan, protection.rules, facts.pid);
-    if (req.warmPool !== undefined) return await warmPool(ctx, plan, req.warmPool, pool.settings, io);
-    return await prepareAndExecute(ctx, plan, req, facts, io, signals, egressStarter, chosen, gathered, cachesOn, pool);
-  } finally {
-    await releaseForRun(ctx, plan, facts.pid);
-  }
+  return withPlanOnHost(ctx, planned, facts.pid, io, () => prepareAndExecute(ctx, plan, req, facts, io, signals, egressStarter, planned.image, planned.credentials, planned.cachesOn, pool));
 }
 
 /** Steps 4 and 5 of {@link runSession}: prepare the volumes, caches and credentials, execute. */
@@ -128,59 +87,6 @@ async function prepareAndExecute(
     await opened?.close();
     for (const line of await housekeeping) io.say(line);
   }
-}
-
-/** `--image` is a usage error (exit 2) when it is not an image reference. */
-function checkCliImage(image: string): void {
-  if (image === 'base') return;
-  try {
-    validateImageRef(image);
-  } catch {
-    throw new UsageError(`Invalid --image '${printable(image)}': not an image reference`, 'Use a local image such as localhost/mino-base:latest, or base for the mino base image');
-  }
-}
-
-/** An egress plan for the early input check (no registry hosts or hook directories read yet). */
-function egressPlanStandIn(ctx: SessionContext, facts: HostFacts, pending: PendingEgress, sessionName: string): EgressPlan {
-  return egressPlanFor(ctx, facts, pending.choice, sessionName, undefined, []);
-}
-
-/** The credentials step (gather-credentials.ts) of a request. */
-function gather(ctx: SessionContext, req: RunRequest, facts: HostFacts): Promise<GatheredCredentials> {
-  return gatherCredentials({
-    flags: req.credentials ?? {},
-    config: req.config,
-    cliEnv: req.env,
-    hostEnv: facts.env ?? {},
-    homeDir: facts.homeDir,
-    stateDir: ctx.stateDir,
-    stateKey: ctx.stateKey,
-  });
-}
-
-/** Like Promise.all, but waits for every promise, then throws the first failure in argument order. */
-async function settleAll<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
-  const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
-  for (const r of [ra, rb, rc]) if (r.status === 'rejected') throw r.reason;
-  return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value, (rc as PromiseFulfilledResult<C>).value];
-}
-
-/** The image of the run: flags over `MINO_LAYERS`/`MINO_IMAGE` over config; see run-image.ts. */
-function chooseImage(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo): Promise<RunImage> {
-  // Config is below env: MINO_IMAGE set means the config's image and layers do not apply.
-  const configApplies = !facts.envImage;
-  return resolveRunImage(ctx.runtime, {
-    cliLayers: req.layers,
-    cliImage: req.image,
-    envLayers: facts.envLayers,
-    envImage: facts.envImage,
-    configLayers: configApplies ? req.config?.layers : undefined,
-    configImage: configApplies ? req.config?.image : undefined,
-    // Project layers only when trusted (a snapshot of exactly the trusted bytes).
-    layerProjectDir: req.config ? req.config.layerProjectDir : req.projectDir,
-    dryRun: req.dryRun,
-    onProgress: io.buildProgress,
-  });
 }
 
 /** Starts the container and records what happened (failures included); returns mino's exit code. */

@@ -6,13 +6,15 @@ import { refillPool } from '../../pool/refill-pool.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
 import { validatePoolKey } from '../../pool/pool-index.js';
-import { poolSettingsOf } from '../../pool/pool-settings.js';
+import { DEFAULT_POOL_SETTINGS, poolSettingsOf } from '../../pool/pool-settings.js';
+import { warmRun } from '../../run/warm-run.js';
+import { addRunOptions, runInputsOf, type RunOptions } from '../run-options.js';
 import { loadConfigForCli, projectDirOf } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
 import { notice } from '../notices.js';
 
 /** `-n` of `mino pool warm`: a whole number (its range is checked with the settings). */
-export function parseWarmCount(value: string): number {
+function parseWarmCount(value: string): number {
   if (!/^-?[0-9]{1,6}$/.test(value.trim())) {
     throw new UsageError(`Invalid -n '${value.slice(0, 40)}': not a whole number`, "Use e.g. 'mino pool warm -n 2'");
   }
@@ -43,11 +45,11 @@ function render(status: PoolStatus): string {
 }
 
 /**
- * `mino pool warm|status|drain` and the hidden background refill. `warm` hands its run flags to
- * `mino run --pool-warm N`, so it plans exactly what `mino run` with those flags would run
- * (`programFactory` builds a fresh program for that).
+ * `mino pool warm|status|drain` and the hidden background refill. `warm` takes the flags of
+ * `mino run` (run-options.ts) and plans with the run path's own planRun (run/warm-run.ts), so it
+ * keeps warm exactly what `mino run` with those flags would run.
  */
-export function registerPool(program: Command, programFactory: () => Command): void {
+export function registerPool(program: Command): void {
   const pool = program
     .command('pool')
     .description('Warm containers that make mino run start faster (warm, status, drain)')
@@ -57,23 +59,21 @@ limits, environment...) started; mino run with the same flags in the same projec
 (podman exec instead of podman run) and never returns it. A run whose plan differs starts cold.
 Unused warm containers remove themselves after pool.warm_ttl seconds. See the README.`);
 
-  pool
+  addRunOptions(pool
     .command('warm')
     .description('Keep N containers warm for the plan of mino run with these flags in this project')
     .option('-n, --count <n>', 'number of warm containers (default: pool.min_warm; at most pool.max_warm)')
-    .argument('[run-flags...]', 'flags of mino run (--network, --image, --layers, -e, --volume, -p, ...)')
-    .allowUnknownOption()
+    .argument('[run-flags...]', 'flags of mino run (--network, --image, --layers, -e, --volume, -p, ...)'), { hidden: true })
     .addHelpText('after', `
 Examples:
   mino pool warm                         # pool.min_warm containers for 'mino run -- CMD' here
   mino pool warm -n 4 --network none     # for 'mino run --network none -- CMD'
   mino pool warm -p ~/src/app --layers typescript`)
-    .action(async (runFlags: string[], opts: { count?: string }) => {
-      const count = opts.count === undefined ? 'min' : String(parseWarmCount(opts.count));
-      const dash = runFlags.indexOf('--');
-      const flags = dash === -1 ? runFlags : runFlags.slice(0, dash);
+    .action(async (_args: string[], opts: RunOptions & { count?: string }, cmd: Command) => {
+      const count = opts.count === undefined ? undefined : parseWarmCount(opts.count);
       // The command does not change the plan's container; a placeholder makes it a command run.
-      await programFactory().parseAsync(['run', '--pool-warm', count, ...flags, '--', 'true'], { from: 'user' });
+      const { ctx, req, facts, io } = await runInputsOf(cmd, opts, ['true']);
+      process.exitCode = await warmRun(ctx, req, facts, io, count ?? req.pool?.minWarm ?? DEFAULT_POOL_SETTINGS.minWarm);
     });
 
   pool

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { STOP_RETRY_MS, forwardSignals } from '../../../src/launch/execute-plan.js';
-import type { SignalSource } from '../../../src/launch/execute-plan.js';
+import { STOP_RETRY_MS, forwardSignals } from '../../../src/launch/signal-policy.js';
+import type { SignalSource } from '../../../src/launch/signal-policy.js';
 import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
 
 beforeEach(() => {

@@ -6,7 +6,9 @@ import { drainPool } from '../../../src/pool/drain-pool.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
 import { poolStatus } from '../../../src/pool/pool-status.js';
 import { refillPool } from '../../../src/pool/refill-pool.js';
-import { warmPool } from '../../../src/run/warm-pool.js';
+import { warmPool as warmPoolWith, type WarmIo } from '../../../src/pool/warm-pool.js';
+import { warmSteps } from '../../../src/run/warm-run.js';
+import type { PoolSettings } from '../../../src/pool/pool-settings.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { buildRunPlan, type RunPlan, type RunPlanInput } from '../../../src/launch/run-plan.js';
@@ -17,6 +19,10 @@ import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
 import { typicalInput } from '../launch/plan-input.js';
 
 const IMAGE = 'localhost/mino-base:latest';
+
+/** Warms the pool of `plan` with the run pipeline's own steps, as `mino pool warm` does. */
+const warmPool = (ctx: SessionContext, plan: RunPlan, count: number, settings: PoolSettings, io: WarmIo): Promise<number> =>
+  warmPoolWith(ctx, plan, count, settings, io, warmSteps(ctx, plan, io));
 
 describe('warm pool use cases (fake runtime)', () => {
   let root: string;

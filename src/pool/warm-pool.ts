@@ -1,24 +1,35 @@
 import { MinoError, UsageError } from '../common/errors.js';
 import type { RunPlan } from '../launch/run-plan.js';
-import { writePool, readPool } from '../pool/pool-index.js';
-import { PER_RUN_LABELS, poolabilityOf, warmGroupsFor } from '../pool/pool-key.js';
-import type { PoolSettings } from '../pool/pool-settings.js';
+import { writePool, readPool } from './pool-index.js';
+import { PER_RUN_LABELS, poolabilityOf, warmGroupsFor } from './pool-key.js';
+import type { PoolSettings } from './pool-settings.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
-import { explainStartFailure } from './explain-start-failure.js';
-import { prepareCaches } from './prepare-caches.js';
-import { prepareVolumes } from './prepare-volumes.js';
-import { prepareLoginsVolume } from './session-credentials.js';
-import type { RunIo } from './run-request.js';
 import type { SessionContext } from '../context/session-context.js';
-import { currentImage, dropVanished, fillPool, withPoolLock } from '../pool/start-warm.js';
+import { currentImage, dropVanished, fillPool, withPoolLock } from './start-warm.js';
 
 /**
  * Use case `mino pool warm -n N [run flags…]`: keeps N containers warm for exactly the plan that
- * `mino run` with the same flags in this project would use (the plan is built by the run path
- * itself, so the two can never disagree). Idempotent: the pool's size becomes N, and only the
- * missing containers are started. Returns mino's exit code.
+ * `mino run` with the same flags in this project would use (the plan comes from the run path's
+ * own planRun, run/warm-run.ts, so the two can never disagree). Idempotent: the pool's size
+ * becomes N, and only the missing containers are started. Returns mino's exit code.
  */
-export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number, settings: PoolSettings, io: RunIo): Promise<number> {
+
+/** What warming needs of the run pipeline (run/warm-run.ts supplies it for the plan). */
+export interface WarmSteps {
+  /** Why the plan's image is missing, said so a person can act (undefined: nothing better than "not available"). */
+  explainMissingImage(): Promise<Error | undefined>;
+  /** Creates what a run of the plan mounts and would create itself: volumes, the logins volume, caches. */
+  prepareMounts(): Promise<void>;
+}
+
+/** Where warming writes its messages: notices (stderr) and its result line (stdout). */
+export interface WarmIo {
+  say(message: string): void;
+  print(line: string): void;
+}
+
+/** Keeps `count` containers warm for `plan` (see the module comment). */
+export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number, settings: PoolSettings, io: WarmIo, steps: WarmSteps): Promise<number> {
   if (!settings.enabled) {
     throw new UsageError('The warm pool is off (pool.enabled = false)', "Turn it on with 'mino config set pool.enabled true'");
   }
@@ -33,16 +44,14 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
     target = settings.maxWarm;
   }
   const image = await currentImage(ctx, plan.image);
-  if (!image) throw (await explainStartFailure(ctx.runtime, plan)) ?? new MinoError(`Image ${plan.image} is not available locally`);
+  if (!image) throw (await steps.explainMissingImage()) ?? new MinoError(`Image ${plan.image} is not available locally`);
   const groups = warmGroupsFor(plan.identity.imageUser, plan.identity.imageGid, image.user);
   if ('problem' in groups) {
     throw new UsageError(`This run cannot be kept warm: ${groups.problem}`, 'Warm runs of mino images (mino-base, --layers) or of images that run as root; mino run starts this one cold');
   }
 
   // The volumes and caches a run would create are created now, so warm containers mount them.
-  await prepareVolumes(ctx, plan, io.say);
-  await prepareLoginsVolume(ctx, plan);
-  await prepareCaches(ctx, plan.caches, io.say);
+  await steps.prepareMounts();
 
   const store = await ctx.runtime.imageStoreIndexPath().catch(() => undefined);
   const result = await withPoolLock(ctx.stateDir, async () => {
