@@ -343,7 +343,7 @@ export interface ContainerLifecycleClient {
   /**
    * Runs a container attached to this process's stdio in one podman call; returns its exit code.
    * With `ownProcessGroup` podman runs in a process group of its own (no terminal: a Ctrl-C
-   * reaches mino only, which forwards it once, see launch/execute-plan.ts forwardSignals).
+   * reaches mino only, which forwards it once, see launch/signal-policy.ts forwardSignals).
    */
   runAttached(spec: ContainerSpec, options?: { ownProcessGroup?: boolean }): Promise<number>;
   /**
