@@ -140,16 +140,6 @@ export function leaked(text: string, secrets: readonly string[]): string[] {
   return secrets.filter((s) => text.includes(s));
 }
 
-/** Polls until `check` holds (15 s by default). */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error('condition not met in time');
-}
-
 /**
  * PID of the `node …/mino` process of a child from {@link Sandbox.spawn}: the child itself, or
  * (rootless, through runuser) runuser's one child. Never podman's client, mino's own child.
