@@ -7,6 +7,9 @@ import { isolatedXdg, runMino, type MinoResult, type RunAs } from '../../helpers
 import { IN_CI, IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, binaryProblem, minoArgv, rootlessPrefix, uidOf, type Cli, ownProject } from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { MODES, modeLabel } from '../../helpers/sandbox.js';
+import { exclusive } from '../../helpers/exclusive.js';
+
+exclusive('mino-base');
 
 /**
  * The CLI smoke tests, run against both builds of mino: bin/mino (Node + dist/mino.cjs) and the
