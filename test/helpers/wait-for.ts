@@ -7,6 +7,6 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_0
   for (;;) {
     if (await check()) return true;
     if (Date.now() >= until) throw new Error(`${what} not met in time (${ms} ms)`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 200));
   }
 }

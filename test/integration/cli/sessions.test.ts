@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { isolatedXdg, runMino, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, MINO_BIN, ROOTFUL_PROJECT_OWNER, minoBinFor, ownProject, ROOTLESS_USER, TEST_IMAGE, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, MINO_BIN, ROOTFUL_PROJECT_OWNER, minoBinFor, ownProject, ROOTLESS_USER, TEST_IMAGE, rootlessPrefix, stateKeyOf, uidOf } from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { MODES, modeLabel } from '../../helpers/sandbox.js';
 
@@ -32,7 +32,7 @@ function sandbox(as: RunAs): { env: NodeJS.ProcessEnv; project: string; stateDir
   cleanups.push(() => {
     // Containers carry io.mino.state of this state dir; stop anything left by a failed test.
     const prefix = as === 'rootless' ? rootlessPrefix() : [];
-    const key = spawnSync(process.execPath, ['-e', `process.stdout.write(require('crypto').createHash('sha256').update(${JSON.stringify(join(xdg.XDG_STATE_HOME, 'mino'))}).digest('hex').slice(0,12))`], { encoding: 'utf8' }).stdout;
+    const key = stateKeyOf(join(xdg.XDG_STATE_HOME, 'mino'));
     const ids = spawnSync(prefix[0] ?? 'podman', [...prefix.slice(1), ...(prefix.length ? ['podman'] : []), 'ps', '-aq', '--filter', `label=io.mino.state=${key}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     if (ids.length) spawnSync(prefix[0] ?? 'podman', [...prefix.slice(1), ...(prefix.length ? ['podman'] : []), 'rm', '-f', ...ids]);
     rmSync(xdg.root, { recursive: true, force: true });
