@@ -8,7 +8,7 @@ import { FAKE_ORB, IS_ROOT, ROOTLESS_USER, uidOf } from '../../helpers/test-env.
 import { MODES, modeLabel } from '../../helpers/sandbox.js';
 import { exclusive } from '../../helpers/exclusive.js';
 
-exclusive('mino-base');
+exclusive('images');
 
 requirePrerequisites();
 

@@ -9,7 +9,7 @@ import { isolatedXdg, runMino } from '../../helpers/run-mino.js';
 import { IN_CI, IS_ROOT, MINO_BIN, TEST_LABEL, TEST_RUN, hasPodman } from '../../helpers/test-env.js';
 import { exclusive } from '../../helpers/exclusive.js';
 
-exclusive('mino-base');
+exclusive('images');
 
 /**
  * The mino-base image on real rootful Podman. CI runs `bin/mino setup --yes` before the tests,

@@ -9,7 +9,7 @@ import { waitFor } from '../../helpers/wait-for.js';
 import { MODES, modeLabel } from '../../helpers/sandbox.js';
 import { exclusive } from '../../helpers/exclusive.js';
 
-exclusive('mino-base');
+exclusive('images');
 
 /**
  * The CLI smoke tests, run against both builds of mino: bin/mino (Node + dist/mino.cjs) and the
