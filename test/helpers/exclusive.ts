@@ -48,7 +48,8 @@ async function acquire(resource: SharedResource): Promise<void> {
 
 /**
  * Makes the calling test file hold `resource` from before its first test to after its last
- * cleanup: call it at the top level of the file, before its describe blocks.
+ * cleanup: call it at the top level of the file, before its describe blocks (or first thing in
+ * one describe block, for that block only).
  */
 export function exclusive(resource: SharedResource): void {
   beforeAll(() => acquire(resource), 30 * 60_000);
