@@ -6,14 +6,10 @@ import { TEST_RUN } from './test-env.js';
 
 /**
  * What test files that run at the same time (vitest runs several files at once) must not share:
- * - `images`: the engines' image lists. Files that remove, tag or save images, or that list every
- *   image (`mino status`, its stale mino-base tags) take turns: podman 4.3 fails a listing while
- *   another command removes an image ("locating image with ID …: image not known"), and a stale
- *   tag one file adds shows in another file's status;
  * - `throwaway-users`: creating and deleting Unix users (useradd/userdel lock /etc/passwd, and
  *   the sub-id ranges are picked from /etc/subuid).
  */
-export type SharedResource = 'images' | 'throwaway-users';
+export type SharedResource = 'throwaway-users';
 
 /** Directory whose existence is the lock of `resource` for this test run. */
 function lockDir(resource: SharedResource): string {

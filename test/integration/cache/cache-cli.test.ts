@@ -5,9 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { TEST_IMAGE, TEST_RUN } from '../../helpers/test-env.js';
 import { IsolatedEngine, hex, namesAfter } from './cache-helpers.js';
-import { exclusive } from '../../helpers/exclusive.js';
-
-exclusive('images');
 
 requirePrerequisites();
 

@@ -6,9 +6,6 @@ import { fakeOrbState, requirePrerequisites } from '../../helpers/engines.js';
 import { runMino, type RunAs } from '../../helpers/run-mino.js';
 import { FAKE_ORB, IS_ROOT, ROOTLESS_USER, uidOf } from '../../helpers/test-env.js';
 import { MODES, modeLabel } from '../../helpers/sandbox.js';
-import { exclusive } from '../../helpers/exclusive.js';
-
-exclusive('images');
 
 requirePrerequisites();
 

@@ -7,9 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExtraCertificates } from '../../../src/image/host-ca-certificates.js';
 import { isolatedXdg, runMino } from '../../helpers/run-mino.js';
 import { IN_CI, IS_ROOT, MINO_BIN, TEST_LABEL, TEST_RUN, hasPodman } from '../../helpers/test-env.js';
-import { exclusive } from '../../helpers/exclusive.js';
-
-exclusive('images');
 
 /**
  * The mino-base image on real rootful Podman. CI runs `bin/mino setup --yes` before the tests,

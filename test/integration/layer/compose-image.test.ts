@@ -13,9 +13,6 @@ import type { BuildOptions } from '../../../src/runtime/container-runtime.js';
 import { PodmanRuntime } from '../../../src/runtime/podman/podman-runtime.js';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { IS_ROOT, REPO_ROOT, TEST_IMAGE, TEST_LABEL, TEST_LABELS, TEST_RUN } from '../../helpers/test-env.js';
-import { exclusive } from '../../helpers/exclusive.js';
-
-exclusive('images');
 
 /**
  * Composing images on real podman (rootful: mino and podman run as the same user, as in real

@@ -6,9 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedXdg, runMino } from '../../helpers/run-mino.js';
 import { descendantsOf } from '../../helpers/processes.js';
 import { IN_CI, IS_ROOT, REPO_ROOT, hasPodman } from '../../helpers/test-env.js';
-import { exclusive } from '../../helpers/exclusive.js';
-
-exclusive('images');
 
 /**
  * `mino run --layers` end to end on real rootful Podman, on the mino-base image that

@@ -9,9 +9,6 @@ import type { ContainerRuntime, ContainerSpec } from '../../../src/runtime/conta
 import { PodmanError } from '../../../src/runtime/podman/podman-error.js';
 import { describeEachEngine, requirePrerequisites } from '../../helpers/engines.js';
 import { TEST_IMAGE, TEST_LABEL, TEST_LABELS, TEST_RUN } from '../../helpers/test-env.js';
-import { exclusive } from '../../helpers/exclusive.js';
-
-exclusive('images');
 
 requirePrerequisites();
 

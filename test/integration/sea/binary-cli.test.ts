@@ -7,7 +7,6 @@ import { isolatedXdg, runMino, type MinoResult, type RunAs } from '../../helpers
 import { IN_CI, IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, binaryProblem, minoArgv, rootlessPrefix, uidOf, type Cli, ownProject } from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { MODES, modeLabel } from '../../helpers/sandbox.js';
-import { exclusive } from '../../helpers/exclusive.js';
 
 /**
  * The CLI smoke tests, run against both builds of mino: bin/mino (Node + dist/mino.cjs) and the
@@ -168,8 +167,6 @@ for (const cli of clis) {
 if (clis.includes('binary')) {
   for (const as of MODES.slice(0, 1)) {
     describe(`dist/mino and bin/mino agree [${modeLabel(as)}]`, () => {
-      // Two status reports compared: no other file may add or remove images in between.
-      exclusive('images');
       it('status -f json: the same checks and results (engine facts, probe containers, base image from the embedded layers)', async () => {
         const { env } = sandbox(as);
         const [launcher, binary] = [await runMino(['status', '-f', 'json'], { as, env }), await runMino(['status', '-f', 'json'], { as, cli: 'binary', env })];
