@@ -247,9 +247,10 @@ export default function setup(): () => void {
     }
     if (install) rmSync(install, { recursive: true, force: true });
     if (IS_ROOT) cleanupEmptySessionEnvDirs();
-    // This run's fake-orb state directories (test/helpers/engines.ts), not other runs'.
+    // This run's fake-orb state directories (test/helpers/engines.ts) and file locks
+    // (test/helpers/exclusive.ts), not other runs'.
     for (const entry of readdirSync(tmpdir())) {
-      if (entry.startsWith(`mino-test-orb-${run}-`)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+      if (entry.startsWith(`mino-test-orb-${run}-`) || entry.startsWith(`mino-test-lock-${run}-`)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
     }
   };
 }

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedXdg, runMino, type MinoResult, type RunAs } from './run-mino.js';
-import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoBinFor, rootlessPrefix, uidOf } from './test-env.js';
+import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoBinFor, rootlessPrefix, stateKeyOf, uidOf } from './test-env.js';
 
 /** Shared set-up of integration tests: who runs mino, podman as that user, a sandbox per test. */
 
@@ -79,7 +79,7 @@ export class Sandbox {
   /** Removes this sandbox's containers (by state key), tracked volumes and directories. */
   cleanup(): void {
     const stateDir = join(this.env.XDG_STATE_HOME as string, 'mino');
-    const key = spawnSync(process.execPath, ['-e', `process.stdout.write(require('crypto').createHash('sha256').update(${JSON.stringify(stateDir)}).digest('hex').slice(0,12))`], { encoding: 'utf8' }).stdout;
+    const key = stateKeyOf(stateDir);
     const ids = podmanAs(this.as, ['ps', '-aq', '--filter', `label=io.mino.state=${key}`]).stdout.split('\n').filter(Boolean);
     if (ids.length > 0) podmanAs(this.as, ['rm', '-f', ...ids]);
     if (this.volumes.size > 0) podmanAs(this.as, ['volume', 'rm', '-f', ...this.volumes]);

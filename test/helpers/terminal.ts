@@ -31,6 +31,9 @@ export interface OnTerminal {
   resize(rows: number, cols: number): void;
 }
 
+/** perl (perl-base, on every Debian): sets a terminal's rows and columns in one ioctl (TIOCSWINSZ). */
+const SET_WINDOW_SIZE = 'open(my $t, "+<", $ARGV[0]) or die "$!\\n"; ioctl($t, 0x5414, pack("S4", $ARGV[1], $ARGV[2], 0, 0)) or die "$!\\n";';
+
 /**
  * Starts mino with `args` on a new pseudo-terminal of `size` (script's own terminal is 0×0 when
  * the test has none, which no real terminal is).
@@ -52,8 +55,10 @@ export function onTerminal(sandbox: Sandbox, args: string[], size: { rows: numbe
       }
     }).find((l) => l.startsWith('/dev/pts/'));
     if (!pts) throw new Error('the terminal of the test is gone');
-    const r = spawnSync('stty', ['-F', pts, 'rows', String(rows), 'cols', String(cols)], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`stty -F ${pts}: ${r.stderr}`);
+    // One TIOCSWINSZ for both: `stty rows R cols C` sets them one after the other, and a program
+    // that acts on the first SIGWINCH then sees the new rows with the old columns.
+    const r = spawnSync('perl', ['-e', SET_WINDOW_SIZE, pts, String(rows), String(cols)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`setting the size of ${pts}: ${r.stderr}`);
   };
   return { child, output: () => output, exited, resize };
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chownSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,4 +126,9 @@ export function ownProject(dir: string, as: 'self' | 'rootless'): void {
   if (!IS_ROOT) return;
   const uid = as === 'rootless' ? uidOf(ROOTLESS_USER)! : ROOTFUL_PROJECT_OWNER;
   chownSync(dir, uid, uid);
+}
+
+/** The key mino labels a state directory's containers with (io.mino.state): sha256 of its path, 12 hex digits. */
+export function stateKeyOf(stateDir: string): string {
+  return createHash('sha256').update(stateDir).digest('hex').slice(0, 12);
 }

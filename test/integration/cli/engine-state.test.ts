@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { ThrowawayUser } from '../../helpers/throwaway-user.js';
 import { IN_CI, IS_ROOT, TEST_IMAGE, TEST_RUN } from '../../helpers/test-env.js';
+import { exclusive } from '../../helpers/exclusive.js';
+
+exclusive('throwaway-users');
 
 requirePrerequisites();
 if (!IS_ROOT && IN_CI) throw new Error('engine-state.test.ts must run as root under CI (it creates a throwaway user)');

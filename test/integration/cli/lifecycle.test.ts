@@ -7,6 +7,7 @@ import type { RunAs } from '../../helpers/run-mino.js';
 import { MODES, Sandbox, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { onTerminal } from '../../helpers/terminal.js';
 import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, uidOf } from '../../helpers/test-env.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 /**
  * The session lifecycle end to end on real Podman, rootful and rootless: run -d from a
@@ -31,15 +32,6 @@ function sandbox(as: RunAs): { box: Sandbox; project: string; stateDir: string }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error('condition not met in time');
-}
 
 interface Listed { name: string; state: string; status: string; exit_code: number | null; suspended_at?: string | null }
 

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_CI, IS_ROOT, TEST_RUN, hasPodman } from '../../helpers/test-env.js';
 import { ThrowawayUser } from '../../helpers/throwaway-user.js';
+import { exclusive } from '../../helpers/exclusive.js';
+
+exclusive('throwaway-users');
 
 /**
  * mino as a brand-new rootless user meets it, on a throwaway user of this file's own (a fresh

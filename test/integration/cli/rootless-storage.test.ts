@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_CI, IS_ROOT, TEST_LABEL, TEST_RUN, hasPodman } from '../../helpers/test-env.js';
 import { ThrowawayUser } from '../../helpers/throwaway-user.js';
+import { exclusive } from '../../helpers/exclusive.js';
+
+exclusive('throwaway-users');
 
 /**
  * `mino setup` and the rootless storage driver, on a throwaway user of its own (created and

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { isolatedXdg, runMino, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, MINO_BIN, ROOTFUL_PROJECT_OWNER, minoBinFor, ownProject, ROOTLESS_USER, TEST_IMAGE, rootlessPrefix, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, MINO_BIN, ROOTFUL_PROJECT_OWNER, minoBinFor, ownProject, ROOTLESS_USER, TEST_IMAGE, rootlessPrefix, stateKeyOf, uidOf } from '../../helpers/test-env.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { MODES, modeLabel } from '../../helpers/sandbox.js';
 
 requirePrerequisites();
 
@@ -16,7 +18,6 @@ interface Session {
   mode: string;
 }
 
-const modes: RunAs[] = IS_ROOT ? ['self', 'rootless'] : ['rootless'];
 const cleanups: Array<() => void> = [];
 afterAll(() => {
   for (const c of cleanups) c();
@@ -31,7 +32,7 @@ function sandbox(as: RunAs): { env: NodeJS.ProcessEnv; project: string; stateDir
   cleanups.push(() => {
     // Containers carry io.mino.state of this state dir; stop anything left by a failed test.
     const prefix = as === 'rootless' ? rootlessPrefix() : [];
-    const key = spawnSync(process.execPath, ['-e', `process.stdout.write(require('crypto').createHash('sha256').update(${JSON.stringify(join(xdg.XDG_STATE_HOME, 'mino'))}).digest('hex').slice(0,12))`], { encoding: 'utf8' }).stdout;
+    const key = stateKeyOf(join(xdg.XDG_STATE_HOME, 'mino'));
     const ids = spawnSync(prefix[0] ?? 'podman', [...prefix.slice(1), ...(prefix.length ? ['podman'] : []), 'ps', '-aq', '--filter', `label=io.mino.state=${key}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     if (ids.length) spawnSync(prefix[0] ?? 'podman', [...prefix.slice(1), ...(prefix.length ? ['podman'] : []), 'rm', '-f', ...ids]);
     rmSync(xdg.root, { recursive: true, force: true });
@@ -50,15 +51,6 @@ async function list(as: RunAs, env: NodeJS.ProcessEnv): Promise<Session[]> {
   return JSON.parse(r.stdout) as Session[];
 }
 
-async function waitFor(check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('condition not met in time');
-}
-
 /** Starts `mino run` in the background (for signals and kill -9); returns the child. */
 function spawnMino(as: RunAs, args: string[], env: NodeJS.ProcessEnv, cwd: string): ReturnType<typeof spawn> {
   const prefix = as === 'rootless' ? rootlessPrefix() : [];
@@ -73,8 +65,8 @@ function minoPid(child: ReturnType<typeof spawn>): number {
   return out ? Number(out.split('\n')[0]) : child.pid!;
 }
 
-for (const as of modes) {
-  const label = as === 'self' && IS_ROOT ? 'rootful' : 'rootless';
+for (const as of MODES) {
+  const label = modeLabel(as);
   describe(`sessions [${label}]`, () => {
     it('exits with the command exit code and records the session as stopped with it', async () => {
       const { env, project } = sandbox(as);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fakeOrbState, requirePrerequisites } from '../../helpers/engines.js';
 import { runMino, type RunAs } from '../../helpers/run-mino.js';
 import { FAKE_ORB, IS_ROOT, ROOTLESS_USER, uidOf } from '../../helpers/test-env.js';
+import { MODES, modeLabel } from '../../helpers/sandbox.js';
 
 requirePrerequisites();
 
@@ -45,10 +46,8 @@ function quirkyConf(as: RunAs): string {
   return path;
 }
 
-const modes: RunAs[] = IS_ROOT ? ['self', 'rootless'] : ['rootless'];
-
-for (const as of modes) {
-  const label = as === 'self' && IS_ROOT ? 'rootful' : 'rootless';
+for (const as of MODES) {
+  const label = modeLabel(as);
   describe(`mino status and setup [${label}]`, () => {
     it('status reports a working engine and exits 0', async () => {
       const r = await runMino(['status', '-f', 'json'], { as });

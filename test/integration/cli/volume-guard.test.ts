@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { isolatedXdg, runMino, type RunAs } from '../../helpers/run-mino.js';
 import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE } from '../../helpers/test-env.js';
+import { MODES, modeLabel } from '../../helpers/sandbox.js';
 
 requirePrerequisites();
 
@@ -13,14 +14,13 @@ requirePrerequisites();
  * exit 2, and nothing is created (no session file, no container).
  */
 
-const modes: RunAs[] = IS_ROOT ? ['self', 'rootless'] : ['rootless'];
 const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-for (const as of modes) {
-  const label = as === 'self' && IS_ROOT ? 'rootful' : 'rootless';
+for (const as of MODES) {
+  const label = modeLabel(as);
   describe(`--volume guard [${label}]`, () => {
     const xdg = isolatedXdg(as);
     roots.push(xdg.root);

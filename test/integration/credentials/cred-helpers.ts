@@ -4,7 +4,7 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, ownProject, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, ownProject, stateKeyOf, uidOf } from '../../helpers/test-env.js';
 import { Sandbox, buildTestImage, hex, podmanAs } from '../../helpers/sandbox.js';
 
 /**
@@ -76,7 +76,7 @@ export class CredSandbox extends Sandbox {
 
   /** The key of the state directory (label io.mino.state). */
   get stateKey(): string {
-    return spawnSync(process.execPath, ['-e', `process.stdout.write(require('crypto').createHash('sha256').update(${JSON.stringify(this.stateDir)}).digest('hex').slice(0,12))`], { encoding: 'utf8' }).stdout;
+    return stateKeyOf(this.stateDir);
   }
 
   /** Session env files (and relay sockets) present now, wherever this user's mino keeps them. */
@@ -138,16 +138,6 @@ export function processList(): string {
 /** The secrets of `secrets` that occur in `text` (so a failure names them). */
 export function leaked(text: string, secrets: readonly string[]): string[] {
   return secrets.filter((s) => text.includes(s));
-}
-
-/** Polls until `check` holds (15 s by default). */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error('condition not met in time');
 }
 
 /**

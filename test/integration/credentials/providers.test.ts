@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { TEST_IMAGE } from '../../helpers/test-env.js';
 import { MODES, modeLabel, podmanAs } from '../../helpers/sandbox.js';
-import { CredSandbox, leaked, minoPid, processList, waitFor } from './cred-helpers.js';
+import { CredSandbox, leaked, minoPid, processList } from './cred-helpers.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 requirePrerequisites();
 

@@ -7,6 +7,7 @@ import { isolatedXdg, runMino } from '../../helpers/run-mino.js';
 import { IN_CI, IS_ROOT, TEST_IMAGE, minoBinFor, rootlessPrefix } from '../../helpers/test-env.js';
 import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { egressProxyPids, resolvableName, startHostServers, stateKeyOf, type HostServers } from './network-helpers.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 requirePrerequisites();
 
@@ -29,15 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await servers?.close();
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, ms = 20_000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 function alive(pid: number): boolean {
   try {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
+import { MODES, Sandbox, hex, modeLabel } from '../../helpers/sandbox.js';
 import { buildNamedUserImage, eventually, sandboxContainers, waitForPool, writePoolConfig, sandboxCounters } from './pool-helpers.js';
 
 requirePrerequisites();
@@ -36,11 +36,14 @@ for (const as of MODES) {
       // Each run writes its container's hostname into the project: podman 4.3 can drop the
       // attached output of a command that ends at once on a loaded host (containers/podman#9096),
       // which is not what this test is about.
+      // Session names of this test's own: container names (mino-<session>) are the engine's, and
+      // other test runs may share it.
+      const tag = hex(6);
       const runs = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-        sandbox.mino(['run', '-n', `par-${i}`, ...flags, '--', 'sh', '-c', `cat /proc/sys/kernel/hostname > host-${i}`], 300_000)));
+        sandbox.mino(['run', '-n', `par-${tag}-${i}`, ...flags, '--', 'sh', '-c', `cat /proc/sys/kernel/hostname > host-${i}`], 300_000)));
       for (const r of runs) expect(r.exitCode, r.stderr).toBe(0);
       const hosts = runs.map((_, i) => readFileSync(join(project, `host-${i}`), 'utf8').trim());
-      for (const [i, h] of hosts.entries()) expect(h, `run par-${i}: ${runs[i]!.stderr}`).toMatch(/^[0-9a-f]{12}$/);
+      for (const [i, h] of hosts.entries()) expect(h, `run par-${tag}-${i}: ${runs[i]!.stderr}`).toMatch(/^[0-9a-f]{12}$/);
       expect(new Set(hosts).size).toBe(10);
       const servedWarm = hosts.filter((h) => warmIds.some((id) => id.startsWith(h)));
       expect(servedWarm).toHaveLength(4);

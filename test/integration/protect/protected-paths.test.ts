@@ -6,8 +6,9 @@ import { requirePrerequisites } from '../../helpers/engines.js';
 import type { RunAs } from '../../helpers/run-mino.js';
 import { MODES, Sandbox, buildContext, buildTestImage, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
-import { minoPid, waitFor } from '../credentials/cred-helpers.js';
+import { minoPid } from '../credentials/cred-helpers.js';
 import { buildNamedUserImage, writePoolConfig } from '../pool/pool-helpers.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 requirePrerequisites();
 

@@ -6,6 +6,9 @@ import { CommandHost } from '../../../src/host/host.js';
 import { PodmanRuntime } from '../../../src/runtime/podman/podman-runtime.js';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { IN_CI, IS_ROOT, TEST_LABELS, uidOf } from '../../helpers/test-env.js';
+import { exclusive } from '../../helpers/exclusive.js';
+
+exclusive('throwaway-users');
 
 requirePrerequisites();
 

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { isolatedXdg, runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IN_CI, IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, binaryProblem, minoArgv, rootlessPrefix, type Cli, ownProject } from '../../helpers/test-env.js';
+import { IN_CI, IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, binaryProblem, minoArgv, rootlessPrefix, uidOf, type Cli, ownProject } from '../../helpers/test-env.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { MODES, modeLabel } from '../../helpers/sandbox.js';
 
 /**
  * The CLI smoke tests, run against both builds of mino: bin/mino (Node + dist/mino.cjs) and the
@@ -19,8 +21,6 @@ if (problem && IN_CI) throw new Error(problem);
 if (problem) console.warn(`[sea] running the smoke tests against bin/mino only: ${problem}`);
 
 const clis: Cli[] = problem ? ['launcher'] : ['launcher', 'binary'];
-const modes: RunAs[] = IS_ROOT ? ['self', 'rootless'] : ['rootless'];
-
 const cleanups: Array<() => void> = [];
 afterAll(() => {
   for (const c of cleanups) c();
@@ -45,15 +45,6 @@ function sandbox(as: RunAs): { env: NodeJS.ProcessEnv; project: string; root: st
     MINO_IMAGE: TEST_IMAGE, ...xdg.podmanEnv,
   };
   return { env, project, root: xdg.root };
-}
-
-async function waitFor(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('condition not met in time');
 }
 
 /** argv running this CLI as `as` with the environment `env` (through runuser for rootless). */
@@ -88,8 +79,8 @@ function inTerminal(cli: Cli, as: RunAs, env: NodeJS.ProcessEnv, args: string[],
 }
 
 for (const cli of clis) {
-  for (const as of modes) {
-    const label = `${cli === 'binary' ? 'dist/mino' : 'bin/mino'}, ${as === 'self' && IS_ROOT ? 'rootful' : 'rootless'}`;
+  for (const as of MODES) {
+    const label = `${cli === 'binary' ? 'dist/mino' : 'bin/mino'}, ${modeLabel(as)}`;
     describe(`CLI smoke [${label}]`, () => {
       const mino = (args: string[], env: NodeJS.ProcessEnv): Promise<MinoResult> => runMino(args, { as, cli, env });
       const list = async (env: NodeJS.ProcessEnv): Promise<Session[]> => {
@@ -174,8 +165,8 @@ for (const cli of clis) {
 // One engine only (status runs several probe containers: ~10 s per CLI); the smoke tests above
 // cover both engines with both CLIs.
 if (clis.includes('binary')) {
-  for (const as of modes.slice(0, 1)) {
-    describe(`dist/mino and bin/mino agree [${as === 'self' && IS_ROOT ? 'rootful' : 'rootless'}]`, () => {
+  for (const as of MODES.slice(0, 1)) {
+    describe(`dist/mino and bin/mino agree [${modeLabel(as)}]`, () => {
       it('status -f json: the same checks and results (engine facts, probe containers, base image from the embedded layers)', async () => {
         const { env } = sandbox(as);
         const [launcher, binary] = [await runMino(['status', '-f', 'json'], { as, env }), await runMino(['status', '-f', 'json'], { as, cli: 'binary', env })];

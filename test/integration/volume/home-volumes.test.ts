@@ -26,10 +26,9 @@ for (const as of MODES) {
       box.track(homeVolumeOf(project));
       box.track(homeVolumeOf(other));
     }, 300_000);
-    afterAll(() => {
-      box.cleanup();
-      podmanAs(as, ['rmi', '-f', image]);
-    });
+    // The image carries this run's io.mino.test label: the global teardown removes it (removing
+    // images while other files list theirs trips podman 4.3).
+    afterAll(() => box.cleanup());
 
     it('persists a file in /home/developer between runs of the same project, owned by developer', async () => {
       const first = await run(project, [], 'id -u; cat /home/developer/.from-image; echo hello > /home/developer/note');

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CommandNotFoundError, type ExecOptions, type ExecResult } from '../../../src/common/exec.js';
 import { CredentialCache } from '../../../src/credentials/credential-cache.js';
 import { runProviders, type Runner } from '../../../src/credentials/provider-runner.js';
@@ -64,19 +64,31 @@ describe('running credential providers', () => {
   });
 
   it('gives up on a CLI that does not answer in time, and on output it cannot read', async () => {
-    const hang: Runner = (_argv, options: ExecOptions) => new Promise((resolve) => {
-      setTimeout(() => resolve({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM', timedOut: true }), options.timeoutMs);
-    });
-    const [slow] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: hang, timeoutMs: 50 });
-    expect(slow).toMatchObject({ status: 'failed', message: 'gh did not answer within 0 s; skipped', quiet: false });
-    // Killed by a signal of someone else's, long before any timeout: the CLI failed, it did not hang.
-    const killed: Runner = async () => ({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM' });
-    const [gone] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: killed, timeoutMs: 60_000 });
-    expect(gone).toMatchObject({ status: 'failed' });
-    expect((gone as { message: string }).message).not.toContain('did not answer');
-    const stuck: Runner = () => new Promise(() => undefined);
-    const [never] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: stuck, timeoutMs: 10 });
-    expect(never).toMatchObject({ status: 'failed' });
+    // The clock is the test's: the runner's timeout and mino's own deadline fire when the test
+    // advances time, never by a race between two real timers.
+    vi.useFakeTimers();
+    try {
+      const hang: Runner = (_argv, options: ExecOptions) => new Promise((resolve) => {
+        setTimeout(() => resolve({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM', timedOut: true }), options.timeoutMs);
+      });
+      const slowRun = runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: hang, timeoutMs: 50 });
+      await vi.advanceTimersByTimeAsync(50);
+      const [slow] = await slowRun;
+      expect(slow).toMatchObject({ status: 'failed', message: 'gh did not answer within 0 s; skipped', quiet: false });
+      // Killed by a signal of someone else's, long before any timeout: the CLI failed, it did not hang.
+      const killed: Runner = async () => ({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM' });
+      const [gone] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: killed, timeoutMs: 60_000 });
+      expect(gone).toMatchObject({ status: 'failed' });
+      expect((gone as { message: string }).message).not.toContain('did not answer');
+      // A runner that never settles (a stuck pipe): mino's own deadline, 3 s after the timeout, ends the wait.
+      const stuck: Runner = () => new Promise(() => undefined);
+      const neverRun = runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: stuck, timeoutMs: 10 });
+      await vi.advanceTimersByTimeAsync(10 + 3000);
+      const [never] = await neverRun;
+      expect(never).toMatchObject({ status: 'failed' });
+    } finally {
+      vi.useRealTimers();
+    }
     const [bad] = await runProviders([awsProvider({ sessionDurationSecs: 3600, explicit: true })], { cache: cache(), env: {}, run: async () => ok('<html>') });
     expect(bad).toMatchObject({ status: 'failed', message: 'aws sts printed no JSON' });
   });
