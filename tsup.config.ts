@@ -21,12 +21,15 @@ export const liveExecaStdio: Plugin = {
       const source = readFileSync(args.path, 'utf8');
       const line = 'export const STANDARD_STREAMS = [process.stdin, process.stdout, process.stderr];';
       if (!source.includes(line)) {
-        throw new Error(`${args.path} changed: check that execa's standard streams survive a start-up snapshot (tsup.config.ts, liveExecaStdio)`);
+        throw new Error(
+          `${args.path} changed: check that execa's standard streams survive a start-up snapshot (tsup.config.ts, liveExecaStdio)`,
+        );
       }
-      const live = 'export const STANDARD_STREAMS = [];\n'
-        + "for (const [index, name] of ['stdin', 'stdout', 'stderr'].entries()) {\n"
-        + '  Object.defineProperty(STANDARD_STREAMS, index, {get: () => process[name], enumerable: true});\n'
-        + '}';
+      const live =
+        'export const STANDARD_STREAMS = [];\n' +
+        "for (const [index, name] of ['stdin', 'stdout', 'stderr'].entries()) {\n" +
+        '  Object.defineProperty(STANDARD_STREAMS, index, {get: () => process[name], enumerable: true});\n' +
+        '}';
       return { contents: source.replace(line, live), loader: 'js' };
     });
   },

@@ -33,7 +33,16 @@ export default defineConfig({
       // test's time is spent waiting on podman and on the containers); tests inside a file run
       // in order. Files that make throwaway Unix users take turns (test/helpers/exclusive.ts);
       // each file's podman objects have names and labels of its own.
-      { test: { name: 'side-by-side', include: ['test/**/*.test.ts'], exclude: ALONE, ...perFile, maxWorkers: 3, sequence: { groupOrder: 1 } } },
+      {
+        test: {
+          name: 'side-by-side',
+          include: ['test/**/*.test.ts'],
+          exclude: ALONE,
+          ...perFile,
+          maxWorkers: 3,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

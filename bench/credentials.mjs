@@ -14,7 +14,8 @@ const ratio = (a, b) => Math.round((a / b) * 100) / 100;
  * @param {{ mino: string, repo: string, root: string, project: string, env: NodeJS.ProcessEnv, runs: number, warmup: number }} o
  */
 export function credentialsPair(o) {
-  if (spawnSync('podman', ['image', 'exists', 'localhost/mino-base:latest'], { env: o.env }).status !== 0) return undefined;
+  if (spawnSync('podman', ['image', 'exists', 'localhost/mino-base:latest'], { env: o.env }).status !== 0)
+    return undefined;
   const bin = join(o.root, 'fake-bin');
   const fake = join(o.root, 'fake-cred');
   mkdirSync(bin, { recursive: true });
@@ -26,12 +27,46 @@ export function credentialsPair(o) {
   const out = {};
   for (const network of ['bridge', 'none']) {
     let n = 0;
-    const argv = (extra) => [process.execPath, o.mino, 'run', '-n', `bench-cred-${network}-${++n}`, '-p', o.project, '--network', network, ...extra, '--', 'true'];
-    const [on, off] = interleaved([
-      { name: `mino run --network ${network} -- true (GitHub on, fake gh)`, get argv() { return argv([]); }, env },
-      { name: `mino run --network ${network} --no-github -- true`, get argv() { return argv(['--no-github']); }, env },
-    ], { runs: o.runs, warmup: o.warmup });
-    out[network] = { github: on, no_github: off, ratio: ratio(on.median_ms, off.median_ms), overhead_ms: round(on.median_ms - off.median_ms), target_ratio: 1.1 };
+    const argv = (extra) => [
+      process.execPath,
+      o.mino,
+      'run',
+      '-n',
+      `bench-cred-${network}-${++n}`,
+      '-p',
+      o.project,
+      '--network',
+      network,
+      ...extra,
+      '--',
+      'true',
+    ];
+    const [on, off] = interleaved(
+      [
+        {
+          name: `mino run --network ${network} -- true (GitHub on, fake gh)`,
+          get argv() {
+            return argv([]);
+          },
+          env,
+        },
+        {
+          name: `mino run --network ${network} --no-github -- true`,
+          get argv() {
+            return argv(['--no-github']);
+          },
+          env,
+        },
+      ],
+      { runs: o.runs, warmup: o.warmup },
+    );
+    out[network] = {
+      github: on,
+      no_github: off,
+      ratio: ratio(on.median_ms, off.median_ms),
+      overhead_ms: round(on.median_ms - off.median_ms),
+      target_ratio: 1.1,
+    };
   }
   return out;
 }

@@ -33,7 +33,11 @@ export function timeOnce(argv, options = {}) {
 export function timeAndCpuOnce(argv, options = {}) {
   const cpu0 = childrenCpuMs();
   const start = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+  const r = spawnSync(argv[0], argv.slice(1), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+  });
   const wall = Number(process.hrtime.bigint() - start) / 1e6;
   const cpu1 = childrenCpuMs();
   if (r.status !== (options.expectCode ?? 0)) {

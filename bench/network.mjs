@@ -40,10 +40,51 @@ function makeCerts(dir, ip) {
     const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
   };
-  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=mino bench CA']);
-  ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=host.containers.internal']);
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=mino bench CA',
+  ]);
+  ssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=host.containers.internal',
+  ]);
   writeFileSync(join(dir, 'san.ext'), `subjectAltName=DNS:host.containers.internal,IP:${ip}\n`);
-  ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  ]);
   chmodSync(dir, 0o755);
   chmodSync(join(dir, 'ca.pem'), 0o644);
 }
@@ -69,7 +110,26 @@ function hostIp() {
 
 /** Runs `script` in a mino-base session and returns its stdout. */
 function inSession(ctx, network, script) {
-  const r = spawnSync(process.execPath, [ctx.mino, 'run', '--image', 'localhost/mino-base:latest', '--no-home', '-p', ctx.project, '--volume', `${ctx.certDir}:/bench-ca:ro`, ...network, '--', 'bash', '-c', script], { env: ctx.env, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      ctx.mino,
+      'run',
+      '--image',
+      'localhost/mino-base:latest',
+      '--no-home',
+      '-p',
+      ctx.project,
+      '--volume',
+      `${ctx.certDir}:/bench-ca:ro`,
+      ...network,
+      '--',
+      'bash',
+      '-c',
+      script,
+    ],
+    { env: ctx.env, encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`mino run ${network.join(' ')} failed (${r.status}): ${r.stderr.slice(-800)}`);
   return r.stdout;
 }
@@ -100,39 +160,107 @@ export async function networkBench(ctx) {
   try {
     const rule = `host.containers.internal:${server.port}`;
     let n = 0;
-    const [allow, none] = interleaved([
-      { name: `mino run --network-allow ${rule} -- true`, get argv() { n++; return [process.execPath, ctx.mino, 'run', '-n', `bench-allow-${n}`, '--image', ctx.image, '-p', ctx.project, '--network-allow', rule, '--', '/usr/bin/true']; }, env: ctx.env },
-      { name: 'mino run --network none -- true', get argv() { n++; return [process.execPath, ctx.mino, 'run', '-n', `bench-none-${n}`, '--image', ctx.image, '-p', ctx.project, '--network', 'none', '--', '/usr/bin/true']; }, env: ctx.env },
-    ], { runs: ctx.runs, warmup: ctx.warmup });
-    const startup = { allowlist: allow, none, ratio: ratio(allow.median_ms, none.median_ms), overhead_ms: round(allow.median_ms - none.median_ms), target_ratio: 1.15 };
+    const [allow, none] = interleaved(
+      [
+        {
+          name: `mino run --network-allow ${rule} -- true`,
+          get argv() {
+            n++;
+            return [
+              process.execPath,
+              ctx.mino,
+              'run',
+              '-n',
+              `bench-allow-${n}`,
+              '--image',
+              ctx.image,
+              '-p',
+              ctx.project,
+              '--network-allow',
+              rule,
+              '--',
+              '/usr/bin/true',
+            ];
+          },
+          env: ctx.env,
+        },
+        {
+          name: 'mino run --network none -- true',
+          get argv() {
+            n++;
+            return [
+              process.execPath,
+              ctx.mino,
+              'run',
+              '-n',
+              `bench-none-${n}`,
+              '--image',
+              ctx.image,
+              '-p',
+              ctx.project,
+              '--network',
+              'none',
+              '--',
+              '/usr/bin/true',
+            ];
+          },
+          env: ctx.env,
+        },
+      ],
+      { runs: ctx.runs, warmup: ctx.warmup },
+    );
+    const startup = {
+      allowlist: allow,
+      none,
+      ratio: ratio(allow.median_ms, none.median_ms),
+      overhead_ms: round(allow.median_ms - none.median_ms),
+      target_ratio: 1.15,
+    };
 
     if (spawnSync('podman', ['image', 'exists', 'localhost/mino-base:latest'], { env: ctx.env }).status !== 0) {
       return { startup, throughput: { skipped: 'mino-base is not built (mino setup)' } };
     }
     const proxied = ['--network-allow', `${rule},host.containers.internal:${server.tlsPort}`];
     const bridge = ['--network', 'bridge'];
-    const urls = (scheme, host, port) => Array.from({ length: 200 }, (_, i) => `${scheme}://${host}:${port}/r${i}`).join(' ');
+    const urls = (scheme, host, port) =>
+      Array.from({ length: 200 }, (_, i) => `${scheme}://${host}:${port}/r${i}`).join(' ');
     // Microseconds for 200 sequential requests in one curl (which keeps its connection alive:
     // plain HTTP goes through the proxy's HTTP forwarding, HTTPS through one CONNECT tunnel).
-    const requests = (scheme, host, port) => `s=$(date +%s%N); curl -sf --cacert /bench-ca/ca.pem ${urls(scheme, host, port)} > /dev/null || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`;
+    const requests = (scheme, host, port) =>
+      `s=$(date +%s%N); curl -sf --cacert /bench-ca/ca.pem ${urls(scheme, host, port)} > /dev/null || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`;
     const rounds = { runs: Math.max(3, Math.ceil(ctx.runs / 2)), warmup: 1 };
-    const download = (scheme, host, port) => `curl -sf --cacert /bench-ca/ca.pem -o /dev/null -w '%{speed_download}\\n' ${scheme}://${host}:${port}/big`;
+    const download = (scheme, host, port) =>
+      `curl -sf --cacert /bench-ca/ca.pem -o /dev/null -w '%{speed_download}\\n' ${scheme}://${host}:${port}/big`;
     const pair = (what, script) => {
-      const [p, b] = innerPair(ctx, [
-        { name: `${what} through the proxy`, network: proxied, script: script('host.containers.internal') },
-        { name: `${what} over bridge`, network: bridge, script: script(ip) },
-      ], rounds);
+      const [p, b] = innerPair(
+        ctx,
+        [
+          { name: `${what} through the proxy`, network: proxied, script: script('host.containers.internal') },
+          { name: `${what} over bridge`, network: bridge, script: script(ip) },
+        ],
+        rounds,
+      );
       return { proxy: p, bridge: b };
     };
     const reqHttp = pair('200 http requests (µs)', (h) => requests('http', h, server.port));
     const reqHttps = pair('200 https requests (µs)', (h) => requests('https', h, server.tlsPort));
     const dlHttp = pair('100 MB over http (bytes/s)', (h) => download('http', h, server.port));
     const dlHttps = pair('100 MB over https (bytes/s)', (h) => download('https', h, server.tlsPort));
-    const dl = (d) => ({ ...d, proxy_mb_per_s: round(d.proxy.median / 1e6), bridge_mb_per_s: round(d.bridge.median / 1e6), ratio: ratio(d.proxy.median, d.bridge.median), target_min_ratio: 0.8 });
+    const dl = (d) => ({
+      ...d,
+      proxy_mb_per_s: round(d.proxy.median / 1e6),
+      bridge_mb_per_s: round(d.bridge.median / 1e6),
+      ratio: ratio(d.proxy.median, d.bridge.median),
+      target_min_ratio: 0.8,
+    });
     return {
       startup,
       requests_200_http: { ...reqHttp, ratio: ratio(reqHttp.proxy.median, reqHttp.bridge.median), target_ratio: 1.3 },
-      requests_200_https: { ...reqHttps, ratio: ratio(reqHttps.proxy.median, reqHttps.bridge.median), target_ratio: 1.3 },
+      requests_200_https: {
+        ...reqHttps,
+        ratio: ratio(reqHttps.proxy.median, reqHttps.bridge.median),
+        target_ratio: 1.3,
+      },
       download_100mb_http: dl(dlHttp),
       download_100mb_https: dl(dlHttps),
     };
@@ -144,12 +272,21 @@ export async function networkBench(ctx) {
 
 /** Table rows of the egress cases for bench/run.mjs. */
 export function networkRows(r) {
-  const rows = [['(g) run, allowlist vs none', r.startup.allowlist.median_ms, r.startup.none.median_ms, r.startup.ratio, 1.15]];
-  for (const [key, label] of [['requests_200_http', '(h) 200 http req µs'], ['requests_200_https', '(h) 200 https req µs']]) {
+  const rows = [
+    ['(g) run, allowlist vs none', r.startup.allowlist.median_ms, r.startup.none.median_ms, r.startup.ratio, 1.15],
+  ];
+  for (const [key, label] of [
+    ['requests_200_http', '(h) 200 http req µs'],
+    ['requests_200_https', '(h) 200 https req µs'],
+  ]) {
     if (r[key]) rows.push([`${label}, proxy/bridge`, r[key].proxy.median, r[key].bridge.median, r[key].ratio, 1.3]);
   }
-  for (const [key, label] of [['download_100mb_http', '(i) 100 MB http MB/s'], ['download_100mb_https', '(i) 100 MB https MB/s']]) {
-    if (r[key]) rows.push([`${label}, proxy/bridge`, r[key].proxy_mb_per_s, r[key].bridge_mb_per_s, r[key].ratio, '>=0.8']);
+  for (const [key, label] of [
+    ['download_100mb_http', '(i) 100 MB http MB/s'],
+    ['download_100mb_https', '(i) 100 MB https MB/s'],
+  ]) {
+    if (r[key])
+      rows.push([`${label}, proxy/bridge`, r[key].proxy_mb_per_s, r[key].bridge_mb_per_s, r[key].ratio, '>=0.8']);
   }
   return rows;
 }

@@ -2,7 +2,17 @@
 // same flags (--fresh), interleaved, rootful on mino-base and rootless, each run on a quiet
 // machine (the background refill of the previous run has finished before the clock starts).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interleaved, round } from './lib.mjs';
@@ -18,24 +28,55 @@ function uidOf(user) {
 
 /** How to run programs as the user of one mode: argv prefix and environment. */
 function userOf(mode, root) {
-  const xdg = { XDG_STATE_HOME: join(root, 'state'), XDG_CONFIG_HOME: join(root, 'config'), XDG_DATA_HOME: join(root, 'data'), NO_COLOR: '1' };
+  const xdg = {
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+    XDG_DATA_HOME: join(root, 'data'),
+    NO_COLOR: '1',
+  };
   if (mode === 'rootful') return { prefix: [], env: { ...process.env, ...xdg }, uid: 0 };
   const uid = uidOf(ROOTLESS_USER);
   if (uid === undefined) return undefined;
-  const base = [`HOME=/home/${ROOTLESS_USER}`, `USER=${ROOTLESS_USER}`, `XDG_RUNTIME_DIR=/run/user/${uid}`, `PATH=${process.env.PATH}`, 'LANG=C.UTF-8'];
+  const base = [
+    `HOME=/home/${ROOTLESS_USER}`,
+    `USER=${ROOTLESS_USER}`,
+    `XDG_RUNTIME_DIR=/run/user/${uid}`,
+    `PATH=${process.env.PATH}`,
+    'LANG=C.UTF-8',
+  ];
   // Rootless podman finds its store through XDG_CONFIG_HOME and XDG_DATA_HOME: keep the user's
   // real store (driver included) while mino's state lives in the bench's directories.
   const asUser = ['runuser', '-u', ROOTLESS_USER, '--', 'env', '-i', ...base];
-  const info = spawnSync(asUser[0], [...asUser.slice(1), 'podman', 'info', '--format', '{{.Store.GraphRoot}}|{{.Store.RunRoot}}|{{.Store.GraphDriverName}}'], { encoding: 'utf8', cwd: '/' }).stdout.trim().split('|');
+  const info = spawnSync(
+    asUser[0],
+    [
+      ...asUser.slice(1),
+      'podman',
+      'info',
+      '--format',
+      '{{.Store.GraphRoot}}|{{.Store.RunRoot}}|{{.Store.GraphDriverName}}',
+    ],
+    { encoding: 'utf8', cwd: '/' },
+  )
+    .stdout.trim()
+    .split('|');
   const conf = join(root, 'storage.conf');
-  writeFileSync(conf, `[storage]\ndriver = "${info[2]}"\ngraphroot = "${info[0]}"\nrunroot = "${info[1]}"\n`, { mode: 0o644 });
+  writeFileSync(conf, `[storage]\ndriver = "${info[2]}"\ngraphroot = "${info[0]}"\nrunroot = "${info[1]}"\n`, {
+    mode: 0o644,
+  });
   const vars = [...Object.entries(xdg).map(([k, v]) => `${k}=${v}`), `CONTAINERS_STORAGE_CONF=${conf}`];
   return { prefix: [...asUser, ...vars], env: process.env, uid };
 }
 
 function sh(user, argv, input) {
   const full = [...user.prefix, ...argv];
-  const r = spawnSync(full[0], full.slice(1), { env: user.env, encoding: input === undefined ? 'utf8' : undefined, input, cwd: '/', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(full[0], full.slice(1), {
+    env: user.env,
+    encoding: input === undefined ? 'utf8' : undefined,
+    input,
+    cwd: '/',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${String(r.stderr).slice(-400)}`);
   return String(r.stdout);
 }
@@ -52,20 +93,44 @@ function minoLikeImage(user, repo) {
   const root = mkdtempSync(join(tmpdir(), 'mino-bench-rootfs-'));
   try {
     chmodSync(root, 0o755);
-    for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'home/developer', 'usr/local/bin']) mkdirSync(join(root, d), { recursive: true, mode: 0o755 });
+    for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'home/developer', 'usr/local/bin'])
+      mkdirSync(join(root, d), { recursive: true, mode: 0o755 });
     chmodSync(join(root, 'tmp'), 0o1777);
     cpSync(busybox, join(root, 'bin', 'busybox'));
-    for (const a of spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x && x !== 'busybox')) symlinkSync('busybox', join(root, 'bin', a));
-    writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\ndeveloper:x:1000:1000:developer:/home/developer:/bin/sh\n');
+    for (const a of spawnSync(busybox, ['--list'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((x) => x && x !== 'busybox'))
+      symlinkSync('busybox', join(root, 'bin', a));
+    writeFileSync(
+      join(root, 'etc', 'passwd'),
+      'root:x:0:0:root:/root:/bin/sh\ndeveloper:x:1000:1000:developer:/home/developer:/bin/sh\n',
+    );
     writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\ndeveloper:x:1000:\n');
     copyFileSync(join(repo, 'layers', 'base', 'mino-entrypoint'), join(root, 'usr', 'local', 'bin', 'mino-entrypoint'));
     writeFileSync(join(root, 'usr', 'local', 'bin', 'mino-bootstrap'), '#!/bin/sh\nexit 0\n');
     chmodSync(join(root, 'usr', 'local', 'bin', 'mino-entrypoint'), 0o755);
     chmodSync(join(root, 'usr', 'local', 'bin', 'mino-bootstrap'), 0o755);
     spawnSync('chown', ['-R', '1000:1000', join(root, 'home', 'developer')]);
-    const tar = spawnSync('tar', ['-C', root, '--numeric-owner', '-c', '-f', '-', '.'], { maxBuffer: 256 * 1024 * 1024 });
-    sh(user, ['podman', 'import', '-q', '--change', 'USER developer', '--change', 'ENTRYPOINT ["/usr/local/bin/mino-entrypoint"]',
-      '--change', 'LABEL io.mino.bench=true', '-', tag], tar.stdout);
+    const tar = spawnSync('tar', ['-C', root, '--numeric-owner', '-c', '-f', '-', '.'], {
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    sh(
+      user,
+      [
+        'podman',
+        'import',
+        '-q',
+        '--change',
+        'USER developer',
+        '--change',
+        'ENTRYPOINT ["/usr/local/bin/mino-entrypoint"]',
+        '--change',
+        'LABEL io.mino.bench=true',
+        '-',
+        tag,
+      ],
+      tar.stdout,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -105,7 +170,8 @@ export function pooledVsCold(mode, { repo, runs, warmup }) {
   let built = false;
   try {
     if (mode === 'rootful') {
-      if (spawnSync('podman', ['image', 'exists', 'localhost/mino-base:latest']).status !== 0) return { skipped: 'mino-base is not built (mino setup)' };
+      if (spawnSync('podman', ['image', 'exists', 'localhost/mino-base:latest']).status !== 0)
+        return { skipped: 'mino-base is not built (mino setup)' };
       image = 'localhost/mino-base:latest';
     } else {
       image = minoLikeImage(user, repo);
@@ -114,14 +180,36 @@ export function pooledVsCold(mode, { repo, runs, warmup }) {
     const flags = ['-p', project, '--network', 'none', '--no-home', '--image', image];
     sh(user, [...mino, 'pool', 'warm', '-n', '2', ...flags]);
     let n = 0;
-    const [pooled, cold] = interleaved([
-      { name: `mino run (warm pool) -- true [${mode}]`, get argv() { settle(user, mino, 2); n++; return [...user.prefix, ...mino, 'run', '-n', `bench-warm-${n}`, ...flags, '--', 'true']; }, env: user.env },
-      { name: `mino run --fresh -- true [${mode}]`, get argv() { settle(user, mino, 2); n++; return [...user.prefix, ...mino, 'run', '-n', `bench-cold-${n}`, '--fresh', ...flags, '--', 'true']; }, env: user.env },
-    ], { runs, warmup });
+    const [pooled, cold] = interleaved(
+      [
+        {
+          name: `mino run (warm pool) -- true [${mode}]`,
+          get argv() {
+            settle(user, mino, 2);
+            n++;
+            return [...user.prefix, ...mino, 'run', '-n', `bench-warm-${n}`, ...flags, '--', 'true'];
+          },
+          env: user.env,
+        },
+        {
+          name: `mino run --fresh -- true [${mode}]`,
+          get argv() {
+            settle(user, mino, 2);
+            n++;
+            return [...user.prefix, ...mino, 'run', '-n', `bench-cold-${n}`, '--fresh', ...flags, '--', 'true'];
+          },
+          env: user.env,
+        },
+      ],
+      { runs, warmup },
+    );
     const counters = JSON.parse(sh(user, ['cat', join(root, 'state', 'mino', 'sandbox-counters.json')]));
     const driver = sh(user, ['podman', 'info', '--format', '{{.Store.GraphDriverName}}']).trim();
     return {
-      image, driver, pooled, cold,
+      image,
+      driver,
+      pooled,
+      cold,
       ratio: ratio(pooled.median_ms, cold.median_ms),
       saved_ms: round(cold.median_ms - pooled.median_ms),
       pool_hits: counters.pool_hits,
@@ -147,10 +235,28 @@ export function pooledVsCold(mode, { repo, runs, warmup }) {
 
 /** `mino pool status -f json` (bin/mino and dist/mino) against `node -e 0`, in a state directory with `stateHome`'s 1,000 sessions. */
 export function poolStatusMany({ repo, runs, warmup, env, stateHome, binary }) {
-  const [status, binStatus, node] = interleaved([
-    { name: 'mino pool status -f json (1,000 sessions)', argv: [process.execPath, join(repo, 'bin', 'mino'), 'pool', 'status', '-f', 'json'], env: { ...env, XDG_STATE_HOME: stateHome } },
-    { name: 'dist/mino pool status -f json (1,000 sessions)', argv: [binary, 'pool', 'status', '-f', 'json'], env: { ...env, XDG_STATE_HOME: stateHome } },
-    { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
-  ], { runs, warmup });
-  return { mino: status, binary: binStatus, node, ratio: ratio(status.median_ms, node.median_ms), binary_ratio: ratio(binStatus.median_ms, node.median_ms), target_ratio: 1.6 };
+  const [status, binStatus, node] = interleaved(
+    [
+      {
+        name: 'mino pool status -f json (1,000 sessions)',
+        argv: [process.execPath, join(repo, 'bin', 'mino'), 'pool', 'status', '-f', 'json'],
+        env: { ...env, XDG_STATE_HOME: stateHome },
+      },
+      {
+        name: 'dist/mino pool status -f json (1,000 sessions)',
+        argv: [binary, 'pool', 'status', '-f', 'json'],
+        env: { ...env, XDG_STATE_HOME: stateHome },
+      },
+      { name: 'node -e 0', argv: [process.execPath, '-e', '0'], env },
+    ],
+    { runs, warmup },
+  );
+  return {
+    mino: status,
+    binary: binStatus,
+    node,
+    ratio: ratio(status.median_ms, node.median_ms),
+    binary_ratio: ratio(binStatus.median_ms, node.median_ms),
+    target_ratio: 1.6,
+  };
 }

@@ -10,7 +10,18 @@
 // architecture with a glibc at least as new as the one this Node binary was built for.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,8 +70,10 @@ function layersAsset() {
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 12)) {
-  fail(`Node ${process.version} cannot build the single executable (assets and start-up snapshots need Node 20.12 or newer)`,
-    'Run `npm run package` with a newer Node.js');
+  fail(
+    `Node ${process.version} cannot build the single executable (assets and start-up snapshots need Node 20.12 or newer)`,
+    'Run `npm run package` with a newer Node.js',
+  );
 }
 if (process.platform !== 'linux') fail(`npm run package builds Linux executables only (this is ${process.platform})`);
 if (!existsSync(entry)) fail(`${relative(repo, entry)} is missing`, 'Run `npm run build` first');
@@ -74,24 +87,37 @@ const layers = layersAsset();
 writeFileSync(join(work, 'layers.json'), layers);
 writeFileSync(join(work, 'layers.sha256'), createHash('sha256').update(layers).digest('hex'));
 const blob = join(work, 'mino.blob');
-writeFileSync(join(work, 'sea-config.json'), JSON.stringify({
-  main: entry,
-  output: blob,
-  disableExperimentalSEAWarning: true,
-  useSnapshot: true,
-  assets: { 'layers.json': join(work, 'layers.json'), 'layers.sha256': join(work, 'layers.sha256') },
-}, null, 2));
+writeFileSync(
+  join(work, 'sea-config.json'),
+  JSON.stringify(
+    {
+      main: entry,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useSnapshot: true,
+      assets: { 'layers.json': join(work, 'layers.json'), 'layers.sha256': join(work, 'layers.sha256') },
+    },
+    null,
+    2,
+  ),
+);
 
 // The snapshot builder runs the bundle's module code: give it an empty environment and a
 // neutral directory, so nothing of this machine can end up in the snapshot even by mistake.
 const built = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {
-  cwd: work, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, encoding: 'utf8',
+  cwd: work,
+  env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  encoding: 'utf8',
 });
 if (built.status !== 0 || !existsSync(blob)) {
   fail(`building the snapshot failed (exit ${built.status}):\n${built.stderr}${built.stdout}`);
 }
-const unverified = [...built.stderr.matchAll(/built-in module "(?:node:)?([a-z_/]+)" works in user snapshot/g)].map((m) => m[1]);
-const otherWarnings = built.stderr.split('\n').filter((l) => /warning/i.test(l) && !/not yet fully verified|ExperimentalWarning|--trace-warnings/.test(l));
+const unverified = [...built.stderr.matchAll(/built-in module "(?:node:)?([a-z_/]+)" works in user snapshot/g)].map(
+  (m) => m[1],
+);
+const otherWarnings = built.stderr
+  .split('\n')
+  .filter((l) => /warning/i.test(l) && !/not yet fully verified|ExperimentalWarning|--trace-warnings/.test(l));
 if (otherWarnings.length > 0) process.stderr.write(`${otherWarnings.join('\n')}\n`);
 
 const tmp = `${output}.tmp-${process.pid}`;
@@ -114,7 +140,9 @@ try {
   const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
   if (check.status !== 0 || check.stdout.trim() !== version) {
     rmSync(tmp, { force: true }); // fail() exits at once
-    fail(`the new binary does not start: --version printed ${JSON.stringify(check.stdout)} (exit ${check.status}) ${check.stderr}`);
+    fail(
+      `the new binary does not start: --version printed ${JSON.stringify(check.stdout)} (exit ${check.status}) ${check.stderr}`,
+    );
   }
   renameSync(tmp, output);
 } finally {
@@ -122,5 +150,7 @@ try {
 }
 rmSync(work, { recursive: true, force: true });
 const mb = (statSync(output).size / 2 ** 20).toFixed(1);
-process.stderr.write(`dist/mino: ${mb} MiB, Node ${process.version}${stripped ? ' (symbols stripped)' : ''}, built in ${elapsed()}`
-  + `${unverified.length ? `; builtins in the snapshot that Node marks "not fully verified": ${unverified.join(', ')}` : ''}\n`);
+process.stderr.write(
+  `dist/mino: ${mb} MiB, Node ${process.version}${stripped ? ' (symbols stripped)' : ''}, built in ${elapsed()}` +
+    `${unverified.length ? `; builtins in the snapshot that Node marks "not fully verified": ${unverified.join(', ')}` : ''}\n`,
+);

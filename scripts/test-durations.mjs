@@ -18,5 +18,8 @@ const rows = testResults
   .map((f) => [relative(root, f.name), Math.round((f.endTime - f.startTime) / 100) / 10])
   .filter(([, seconds]) => seconds >= 1)
   .sort((a, b) => b[1] - a[1]);
-writeFileSync(join(root, 'test', 'helpers', 'file-durations.json'), `${JSON.stringify(Object.fromEntries(rows), null, 2)}\n`);
+writeFileSync(
+  join(root, 'test', 'helpers', 'file-durations.json'),
+  `${JSON.stringify(Object.fromEntries(rows), null, 2)}\n`,
+);
 console.log(`${rows.length} files over 1 s`);

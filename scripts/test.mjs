@@ -47,5 +47,7 @@ const [typecheck, lint, tests] = await Promise.all([
 process.stdout.write(typecheck.output);
 process.stdout.write(lint.output);
 const verdict = (r, ok) => (r.code === 0 ? ok : `failed (exit ${r.code})`);
-console.log(`\ntsc --noEmit: ${verdict(typecheck, 'no errors')}; lint and format: ${verdict(lint, 'clean')}; vitest: ${verdict(tests, 'passed')}; ${seconds()} in all`);
+console.log(
+  `\ntsc --noEmit: ${verdict(typecheck, 'no errors')}; lint and format: ${verdict(lint, 'clean')}; vitest: ${verdict(tests, 'passed')}; ${seconds()} in all`,
+);
 process.exit(tests.code || typecheck.code || lint.code);

@@ -128,7 +128,11 @@ export class AuditLog {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       // O_NONBLOCK: a FIFO planted at the path fails (ENXIO) instead of blocking the open
       // forever; it changes nothing for a regular file.
-      const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+      const fd = openSync(
+        this.path,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+        0o600,
+      );
       try {
         if (!this.modeChecked) {
           const st = fstatSync(fd);

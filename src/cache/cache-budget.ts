@@ -14,7 +14,9 @@ export function selectForBudget(inv: Pick<Inventory, 'caches' | 'images' | 'inUs
   const freeImage = (i: Inventory['images'][number]): boolean =>
     i.kind === 'composed' && i.containers === 0 && !inv.inUse.images.has(i.ref);
   const candidates: Decision[] = [
-    ...inv.images.filter((i) => freeImage(i) && i.stale).map((i) => ({ target: i, reason: 'composed image on an older base' })),
+    ...inv.images
+      .filter((i) => freeImage(i) && i.stale)
+      .map((i) => ({ target: i, reason: 'composed image on an older base' })),
     ...inv.caches
       .filter((c) => (c.state === 'complete' || c.superseded) && !inv.inUse.volumes.has(c.name))
       .sort((a, b) => (lastActivity(a) ?? 0) - (lastActivity(b) ?? 0))

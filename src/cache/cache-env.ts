@@ -20,11 +20,17 @@ const OWN: Readonly<Record<Ecosystem, ReadonlyArray<[string, string]>>> = {
   npm: [['npm_config_cache', '']],
   yarn: [['YARN_CACHE_FOLDER', '']],
   pnpm: [['PNPM_HOME', '']],
-  cargo: [['CARGO_HOME', ''], ['SCCACHE_DIR', '/sccache']],
+  cargo: [
+    ['CARGO_HOME', ''],
+    ['SCCACHE_DIR', '/sccache'],
+  ],
   pip: [['PIP_CACHE_DIR', '']],
   poetry: [['POETRY_CACHE_DIR', '']],
   uv: [['UV_CACHE_DIR', '']],
-  go: [['GOMODCACHE', '/mod'], ['GOCACHE', '/build']],
+  go: [
+    ['GOMODCACHE', '/mod'],
+    ['GOCACHE', '/build'],
+  ],
 };
 
 /** Shared variables an ecosystem also sets (mino 1.6: yarn and pnpm set npm's, poetry pip's). */

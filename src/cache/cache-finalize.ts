@@ -6,7 +6,12 @@ import { CacheStore } from './cache-store.js';
  * Marks the caches a session filled as complete when its command exited 0; anything else leaves
  * them `building`. Failures are logged, never thrown: the session result matters more.
  */
-export function finalizeCaches(stateDir: string, volumes: readonly string[], exitCode: number | null, now = new Date()): void {
+export function finalizeCaches(
+  stateDir: string,
+  volumes: readonly string[],
+  exitCode: number | null,
+  now = new Date(),
+): void {
   if (volumes.length === 0 || exitCode !== 0) return;
   const store = new CacheStore(stateDir);
   for (const v of volumes) {

@@ -122,14 +122,17 @@ export function inUseBy(containers: readonly ContainerSummary[], starting: Inven
   for (const c of containers) {
     const session = c.labels[LABEL_SESSION];
     const who = isLiveContainer(c)
-      ? (session ? `running session ${session}` : `running container ${c.name}`)
+      ? session
+        ? `running session ${session}`
+        : `running container ${c.name}`
       : `stopped container ${c.name}`;
     for (const v of listLabel(c.labels, LABEL_CACHES)) volumes.set(v, who);
     const home = c.labels[LABEL_HOME_VOLUME];
     if (home) volumes.set(home, who);
     if (c.image) images.set(bare(c.image), who);
   }
-  for (const s of starting) for (const v of s.volumes) if (!volumes.has(v)) volumes.set(v, `session ${s.session} (starting)`);
+  for (const s of starting)
+    for (const v of s.volumes) if (!volumes.has(v)) volumes.set(v, `session ${s.session} (starting)`);
   return { volumes, images };
 }
 
@@ -187,7 +190,10 @@ function imageItems(input: InventoryInput): ImageItem[] {
         const baseId = (img.labels[LABEL_COMPOSED_BASE] ?? '').replace(/^sha256:/, '');
         const base = byId.get(baseId);
         items.push({
-          kind: 'composed', ref, id: img.id, sizeBytes: img.sizeBytes,
+          kind: 'composed',
+          ref,
+          id: img.id,
+          sizeBytes: img.sizeBytes,
           ownBytes: base ? Math.max(0, img.sizeBytes - base.sizeBytes) : img.sizeBytes,
           stale: input.baseLatestId !== undefined && baseId !== input.baseLatestId,
           layers: img.labels[LABEL_COMPOSED_LAYERS],
@@ -195,10 +201,17 @@ function imageItems(input: InventoryInput): ImageItem[] {
         });
       } else if (/^localhost\/mino-base:[0-9a-f]{12}$/.test(ref) || ref === 'localhost/mino-base:latest') {
         items.push({
-          kind: 'base', ref, id: img.id, sizeBytes: img.sizeBytes, ownBytes: img.sizeBytes,
+          kind: 'base',
+          ref,
+          id: img.id,
+          sizeBytes: img.sizeBytes,
+          ownBytes: img.sizeBytes,
           // A tag is stale when `latest` exists and is another image: an older mino's base.
-          stale: ref !== 'localhost/mino-base:latest' && ref !== input.currentBaseTag
-            && input.baseLatestId !== undefined && img.id !== input.baseLatestId,
+          stale:
+            ref !== 'localhost/mino-base:latest' &&
+            ref !== input.currentBaseTag &&
+            input.baseLatestId !== undefined &&
+            img.id !== input.baseLatestId,
           containers: img.containers,
         });
       }
@@ -210,7 +223,13 @@ function imageItems(input: InventoryInput): ImageItem[] {
 /** Builds the inventory (pure). */
 export function buildInventory(input: InventoryInput): Inventory {
   const { caches, orphanSidecars } = cacheItems(input);
-  return { caches, homes: homeItems(input), images: imageItems(input), inUse: inUseBy(input.containers, input.starting), orphanSidecars };
+  return {
+    caches,
+    homes: homeItems(input),
+    images: imageItems(input),
+    inUse: inUseBy(input.containers, input.starting),
+    orphanSidecars,
+  };
 }
 
 /** Bytes the budget (`cache.max_total_gb`) counts: dependency caches and composed images' own layers. */

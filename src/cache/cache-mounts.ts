@@ -71,15 +71,32 @@ export function decideCacheMounts(
     const common = { ecosystem: l.ecosystem, hash: l.hash, lockfile: l.file, target: cacheTarget(l.ecosystem) };
     if (options.fresh) {
       return {
-        ...common, volume: cacheVolumeName(l.ecosystem, l.hash, generation()), readOnly: false, state: 'miss' as const,
-        finalize: true, create: true, replaces: sidecar?.volume_name ?? canonical,
+        ...common,
+        volume: cacheVolumeName(l.ecosystem, l.hash, generation()),
+        readOnly: false,
+        state: 'miss' as const,
+        finalize: true,
+        create: true,
+        replaces: sidecar?.volume_name ?? canonical,
       };
     }
-    if (!sidecar) return { ...common, volume: canonical, readOnly: false, state: 'miss' as const, finalize: true, create: !exists(canonical) };
+    if (!sidecar)
+      return {
+        ...common,
+        volume: canonical,
+        readOnly: false,
+        state: 'miss' as const,
+        finalize: true,
+        create: !exists(canonical),
+      };
     const complete = sidecar.state === 'complete';
     return {
-      ...common, volume: sidecar.volume_name, readOnly: complete && options.readOnly,
-      state: sidecar.state, finalize: !complete, create: false,
+      ...common,
+      volume: sidecar.volume_name,
+      readOnly: complete && options.readOnly,
+      state: sidecar.state,
+      finalize: !complete,
+      create: false,
     };
   });
 }

@@ -82,7 +82,8 @@ export function selectForGc(inv: Pick<Inventory, 'caches' | 'homes' | 'inUse'>, 
     }
   }
   for (const h of inv.homes) {
-    if (h.project !== undefined && h.projectExists === false) candidates.push({ target: h, reason: `project ${h.project} no longer exists` });
+    if (h.project !== undefined && h.projectExists === false)
+      candidates.push({ target: h, reason: `project ${h.project} no longer exists` });
   }
   return split(candidates, inv.inUse);
 }
@@ -99,7 +100,10 @@ export interface ClearScope {
  * composed image plus the mino-base tags of older versions. The current base image stays: it
  * takes minutes to build again (remove it with podman rmi when you mean to).
  */
-export function selectForClear(inv: Pick<Inventory, 'caches' | 'homes' | 'images' | 'inUse'>, scope: ClearScope): Selection {
+export function selectForClear(
+  inv: Pick<Inventory, 'caches' | 'homes' | 'images' | 'inUse'>,
+  scope: ClearScope,
+): Selection {
   const candidates: Decision[] = [];
   if (scope.volumes) for (const c of inv.caches) candidates.push({ target: c, reason: 'dependency cache' });
   if (scope.home) for (const h of inv.homes) candidates.push({ target: h, reason: 'home volume' });

@@ -32,7 +32,15 @@ export function newSidecar(volume: string, now: Date): CacheSidecar {
   const parsed = parseCacheVolumeName(volume);
   if (!parsed) throw new Error(`not a cache volume name: ${volume}`);
   const t = now.toISOString();
-  return { volume_name: volume, ecosystem: parsed.ecosystem, hash: parsed.hash, state: 'building', created_at: t, updated_at: t, last_used: t };
+  return {
+    volume_name: volume,
+    ecosystem: parsed.ecosystem,
+    hash: parsed.hash,
+    state: 'building',
+    created_at: t,
+    updated_at: t,
+    last_used: t,
+  };
 }
 
 /** The sidecar after a run mounted it at `now`. */
@@ -71,14 +79,18 @@ export function parseSidecar(text: string): CacheSidecar {
   const parsed = parseCacheVolumeName(volume);
   if (!parsed) throw new Error(`volume_name '${volume}' is not a cache volume`);
   const ecosystem = str(r, 'ecosystem');
-  if (!isEcosystem(ecosystem) || ecosystem !== parsed.ecosystem) throw new Error(`ecosystem '${ecosystem}' does not match the volume`);
+  if (!isEcosystem(ecosystem) || ecosystem !== parsed.ecosystem)
+    throw new Error(`ecosystem '${ecosystem}' does not match the volume`);
   const hash = str(r, 'hash');
   if (hash !== parsed.hash) throw new Error(`hash '${hash}' does not match the volume`);
   const state = str(r, 'state');
   if (state !== 'building' && state !== 'complete') throw new Error(`unknown state '${state}'`);
   const updated = time(r, 'updated_at');
   return {
-    volume_name: volume, ecosystem, hash, state,
+    volume_name: volume,
+    ecosystem,
+    hash,
+    state,
     created_at: time(r, 'created_at'),
     updated_at: updated,
     last_used: typeof r.last_used === 'string' && !Number.isNaN(Date.parse(r.last_used)) ? r.last_used : updated,

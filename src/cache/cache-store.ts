@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { JsonRecordDir } from '../common/json-record-dir.js';
 import { parseCacheVolumeName } from './cache-volume.js';
-import { finalized, markedUsed, newSidecar, parseSidecar, serializeSidecar, type CacheSidecar } from './cache-sidecar.js';
+import {
+  finalized,
+  markedUsed,
+  newSidecar,
+  parseSidecar,
+  serializeSidecar,
+  type CacheSidecar,
+} from './cache-sidecar.js';
 
 /** Result of {@link CacheStore.list}: sidecars sorted by file name, one warning per unreadable file. */
 export interface SidecarList {
@@ -94,7 +101,8 @@ export class CacheStore {
   list(): SidecarList {
     const { records, warnings } = this.records.list((text, name) => {
       const s = parseSidecar(text);
-      if (`${parseCacheVolumeName(s.volume_name)!.base}.json` !== name) throw new Error('volume_name does not match the file name');
+      if (`${parseCacheVolumeName(s.volume_name)!.base}.json` !== name)
+        throw new Error('volume_name does not match the file name');
       return s;
     }, 'cache record');
     return { sidecars: records, warnings };

@@ -22,7 +22,8 @@ export const LABEL_CACHE_CREATED = 'io.mino.cache.created_at';
 export function cacheVolumeName(ecosystem: Ecosystem, hash: string, generation?: string): string {
   if (!isEcosystem(ecosystem)) throw new Error(`unknown ecosystem ${String(ecosystem)}`);
   if (!/^[0-9a-f]{12}$/.test(hash)) throw new Error(`invalid cache key ${hash}`);
-  if (generation !== undefined && !/^[0-9a-f]{6}$/.test(generation)) throw new Error(`invalid cache generation ${generation}`);
+  if (generation !== undefined && !/^[0-9a-f]{6}$/.test(generation))
+    throw new Error(`invalid cache generation ${generation}`);
   return `${CACHE_VOLUME_PREFIX}${ecosystem}-${hash}${generation === undefined ? '' : `-${generation}`}`;
 }
 
@@ -42,7 +43,12 @@ export function parseCacheVolumeName(name: string): ParsedCacheVolume | undefine
 }
 
 /** The labels of a new cache volume; `extra` (e.g. test labels) comes last. */
-export function cacheVolumeLabels(ecosystem: Ecosystem, hash: string, createdAt: Date, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function cacheVolumeLabels(
+  ecosystem: Ecosystem,
+  hash: string,
+  createdAt: Date,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   return {
     [LABEL_CACHE]: 'true',
     [LABEL_CACHE_ECOSYSTEM]: ecosystem,

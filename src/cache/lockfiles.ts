@@ -84,7 +84,11 @@ export interface SkippedLockfile {
  * A candidate that is not a regular file of bounded size gives its ecosystem no cache key; it is
  * listed in `skipped` when given.
  */
-export function detectLockfiles(projectDir: string, read: ReadFile = readIfFile, skipped?: SkippedLockfile[]): DetectedLockfile[] {
+export function detectLockfiles(
+  projectDir: string,
+  read: ReadFile = readIfFile,
+  skipped?: SkippedLockfile[],
+): DetectedLockfile[] {
   const found: DetectedLockfile[] = [];
   for (const ecosystem of ECOSYSTEMS) {
     for (const file of LOCKFILES[ecosystem]) {

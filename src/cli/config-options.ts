@@ -25,17 +25,27 @@ export interface ConfigFlags {
  * that edit a file and have their own `--local`).
  */
 export function addConfigOptions(command: Command, fileOnly = false): Command {
-  command.option('-c, --config <file>', 'global config file (default: $XDG_CONFIG_HOME/mino/config.toml, or $MINO_CONFIG)');
+  command.option(
+    '-c, --config <file>',
+    'global config file (default: $XDG_CONFIG_HOME/mino/config.toml, or $MINO_CONFIG)',
+  );
   if (fileOnly) return command;
   return command
     .option('--no-local', "ignore the project's .mino.toml and .mino/layers")
-    .option('--trust-local', "trust the project's .mino.toml and .mino/layers for this invocation (or MINO_TRUST_LOCAL=1)")
+    .option(
+      '--trust-local',
+      "trust the project's .mino.toml and .mino/layers for this invocation (or MINO_TRUST_LOCAL=1)",
+    )
     .option('--strict-local', 'fail instead of skipping untrusted project content');
 }
 
 /** Reads the configuration flags from a command and its parents, plus MINO_TRUST_LOCAL. */
 export function readConfigFlags(command: Command, env: NodeJS.ProcessEnv = process.env): ConfigFlags {
-  const flags: ConfigFlags = { noLocal: false, trustLocal: /^(1|true|yes)$/i.test(env.MINO_TRUST_LOCAL ?? ''), strictLocal: false };
+  const flags: ConfigFlags = {
+    noLocal: false,
+    trustLocal: /^(1|true|yes)$/i.test(env.MINO_TRUST_LOCAL ?? ''),
+    strictLocal: false,
+  };
   for (let c: Command | null = command; c; c = c.parent) {
     const o = c.opts() as { config?: string; local?: boolean; trustLocal?: boolean; strictLocal?: boolean };
     if (o.config !== undefined && flags.configPath === undefined) flags.configPath = o.config;
@@ -55,14 +65,21 @@ export function projectDirOf(dir: string | undefined): string {
   } catch {
     // reported below
   }
-  throw new MinoError(`Project directory ${path} does not exist or is not a directory`, { hint: 'Pass an existing directory with -p', exitCode: 2 });
+  throw new MinoError(`Project directory ${path} does not exist or is not a directory`, {
+    hint: 'Pass an existing directory with -p',
+    exitCode: 2,
+  });
 }
 
 /**
  * Loads the configuration for a command: global file, then the project's files through the trust
  * gate (prompting when a person is at the terminal). `report` never prompts, warns or fails.
  */
-export function loadConfigForCli(command: Command, projectDir: string, mode: 'enforce' | 'report' = 'enforce'): Promise<EffectiveConfig> {
+export function loadConfigForCli(
+  command: Command,
+  projectDir: string,
+  mode: 'enforce' | 'report' = 'enforce',
+): Promise<EffectiveConfig> {
   const flags = readConfigFlags(command);
   return loadEffectiveConfig({
     ...flags,

@@ -8,16 +8,23 @@ import type { SessionRecord } from '../session/session-record.js';
  */
 
 /** The report as lines. */
-export function renderNetworkReport(session: SessionRecord, record: NetworkRecord | undefined, live: boolean): string[] {
+export function renderNetworkReport(
+  session: SessionRecord,
+  record: NetworkRecord | undefined,
+  live: boolean,
+): string[] {
   const mode = session.network ?? 'bridge';
   if (record === undefined) {
     return mode === 'allowlist' || mode === 'learn'
       ? [`Session ${session.name}: network ${mode}, but its egress proxy left no record`]
-      : [`Session ${session.name}: network ${mode} (no egress proxy, so nothing is recorded; use --network-allow or --network learn)`];
+      : [
+          `Session ${session.name}: network ${mode} (no egress proxy, so nothing is recorded; use --network-allow or --network learn)`,
+        ];
   }
   const state = live ? 'proxy running' : record.ended_at ? `ended ${record.ended_at}` : 'proxy not running';
   const out = [`Session ${session.name}: network ${record.mode} (${state})`];
-  if (record.mode === 'allowlist') out.push(`Allow: ${record.policy.allow.length > 0 ? record.policy.allow.join(', ') : '(nothing)'}`);
+  if (record.mode === 'allowlist')
+    out.push(`Allow: ${record.policy.allow.length > 0 ? record.policy.allow.join(', ') : '(nothing)'}`);
   if (record.policy.deny.length > 0) out.push(`Deny:  ${record.policy.deny.join(', ')}`);
   if (record.presets.length > 0) out.push(`Presets: ${record.presets.join(', ')}`);
   if (record.destinations.length === 0) {
@@ -25,13 +32,24 @@ export function renderNetworkReport(session: SessionRecord, record: NetworkRecor
   } else {
     const rows = [...record.destinations]
       .sort((a, b) => a.destination.localeCompare(b.destination))
-      .map((d) => [d.destination, String(d.allowed), String(d.denied), String(d.failed), d.denied > 0 ? (d.detail ?? d.reason ?? '') : d.failed > 0 ? (d.detail ?? '') : (d.rule ?? '')]);
+      .map((d) => [
+        d.destination,
+        String(d.allowed),
+        String(d.denied),
+        String(d.failed),
+        d.denied > 0 ? (d.detail ?? d.reason ?? '') : d.failed > 0 ? (d.detail ?? '') : (d.rule ?? ''),
+      ]);
     const head = ['DESTINATION', 'ALLOWED', 'DENIED', 'FAILED', 'RULE / REASON'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    const line = (cells: string[]): string =>
+      cells
+        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd();
     out.push(line(head), ...rows.map(line));
   }
-  if (record.audit_suppressed > 0) out.push(`${record.audit_suppressed} further denials were counted but not written to the audit log`);
+  if (record.audit_suppressed > 0)
+    out.push(`${record.audit_suppressed} further denials were counted but not written to the audit log`);
   const blocked = blockedSummary(record, { running: live });
   if (blocked) out.push(blocked);
   if (record.mode === 'learn') out.push(learnLine(learnedRules(record)));

@@ -68,7 +68,10 @@ export function buildProgram(): Command {
   addConfigOptions(program);
   addVerbosityOptions(program);
   for (const sub of program.commands) {
-    sub.exitOverride().configureOutput({ outputError: () => undefined }).showSuggestionAfterError(true);
+    sub
+      .exitOverride()
+      .configureOutput({ outputError: () => undefined })
+      .showSuggestionAfterError(true);
   }
   return program;
 }
@@ -80,8 +83,9 @@ export function fromCommanderError(err: CommanderError, argv: readonly string[])
   }
   const message = err.message.replace(/^error:\s*/i, '');
   const sub = argv.find((a) => !a.startsWith('-'));
-  const hint = err.code === 'commander.unknownCommand' || !sub
-    ? "Run 'mino --help' to see the commands"
-    : `Run 'mino ${sub} --help' for usage`;
+  const hint =
+    err.code === 'commander.unknownCommand' || !sub
+      ? "Run 'mino --help' to see the commands"
+      : `Run 'mino ${sub} --help' for usage`;
   return new MinoError(message.charAt(0).toUpperCase() + message.slice(1), { hint, exitCode: EXIT_USAGE });
 }

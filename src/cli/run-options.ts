@@ -17,11 +17,35 @@ import { isQuiet, noticeOrWarning } from './notices.js';
 
 /** The flags of a run (commander's values; see {@link addRunOptions}). */
 export interface RunOptions {
-  name?: string; project?: string; image?: string; layers: string[]; env: string[]; volume: string[]; detach?: boolean;
-  readOnly?: boolean; network?: string; allowHome?: boolean; allowSystemPaths?: boolean; dryRun?: boolean; home?: boolean;
-  cache?: boolean; cacheFresh?: boolean; cacheRo?: boolean; networkAllow: string[]; networkPreset?: string; save?: boolean;
-  aws?: boolean; gcp?: boolean; azure?: boolean; allClouds?: boolean; github?: boolean; strictCredentials?: boolean;
-  sshAgent?: boolean; passthrough?: boolean; sharedLogins?: boolean; agentSettings?: boolean;
+  name?: string;
+  project?: string;
+  image?: string;
+  layers: string[];
+  env: string[];
+  volume: string[];
+  detach?: boolean;
+  readOnly?: boolean;
+  network?: string;
+  allowHome?: boolean;
+  allowSystemPaths?: boolean;
+  dryRun?: boolean;
+  home?: boolean;
+  cache?: boolean;
+  cacheFresh?: boolean;
+  cacheRo?: boolean;
+  networkAllow: string[];
+  networkPreset?: string;
+  save?: boolean;
+  aws?: boolean;
+  gcp?: boolean;
+  azure?: boolean;
+  allClouds?: boolean;
+  github?: boolean;
+  strictCredentials?: boolean;
+  sshAgent?: boolean;
+  passthrough?: boolean;
+  sharedLogins?: boolean;
+  agentSettings?: boolean;
   fresh?: boolean;
 }
 
@@ -33,19 +57,47 @@ function collect(value: string, previous: string[]): string[] {
 const RUN_OPTIONS: [flags: string, description: string, repeats?: 'collect'][] = [
   ['-n, --name <name>', 'session name (letters, digits, _ and -; default session-<8 hex>)'],
   ['-p, --project <dir>', 'project directory to mount read-write (default: current directory)'],
-  ['--layers <names>', 'compose layers on the mino base image, comma-separated: typescript, python, rust, or your own (see mino layers)', 'collect'],
-  ['--image <image>', 'run this image as is (default: localhost/mino-base:latest, or $MINO_IMAGE; base = the mino base image)'],
-  ['-e, --env <KEY=VALUE|KEY>', "set an environment variable; KEY alone passes mino's own value of KEY without showing it on any command line (repeatable)", 'collect'],
-  ['--volume <source:container[:ro|:rw]>', 'mount an absolute host path, or a named volume (see mino volume) (repeatable)', 'collect'],
+  [
+    '--layers <names>',
+    'compose layers on the mino base image, comma-separated: typescript, python, rust, or your own (see mino layers)',
+    'collect',
+  ],
+  [
+    '--image <image>',
+    'run this image as is (default: localhost/mino-base:latest, or $MINO_IMAGE; base = the mino base image)',
+  ],
+  [
+    '-e, --env <KEY=VALUE|KEY>',
+    "set an environment variable; KEY alone passes mino's own value of KEY without showing it on any command line (repeatable)",
+    'collect',
+  ],
+  [
+    '--volume <source:container[:ro|:rw]>',
+    'mount an absolute host path, or a named volume (see mino volume) (repeatable)',
+    'collect',
+  ],
   ['--no-home', 'no per-project home volume at /home/developer (mino images keep one by default)'],
-  ['--no-cache', 'no dependency cache volumes for the project\'s lockfiles'],
-  ['--cache-fresh', 'start this run\'s dependency caches empty (new volumes; old ones removed when unused)'],
+  ['--no-cache', "no dependency cache volumes for the project's lockfiles"],
+  ['--cache-fresh', "start this run's dependency caches empty (new volumes; old ones removed when unused)"],
   ['--cache-ro', 'mount complete dependency caches read-only (default: read-write; the tools lock their caches)'],
   ['-d, --detach', 'run in the background; see it with mino attach/logs/exec/stop'],
-  ['--read-only', 'read-only root filesystem (tmpfs on /tmp, /run, /root; /home/developer unless the home volume is there)'],
-  ['--network <mode>', 'bridge (default), host, none, or learn (everything allowed but the host, recorded; see --save)'],
-  ['--network-allow <rules>', 'allow only these destinations, HOST:PORT[,HOST:PORT…] (repeatable); *.example.com:443 matches subdomains, not example.com itself', 'collect'],
-  ['--network-preset <preset>', 'allowlist preset: dev (GitHub, Anthropic/OpenAI APIs, your registries) or registries (your npm/pip/cargo registries)'],
+  [
+    '--read-only',
+    'read-only root filesystem (tmpfs on /tmp, /run, /root; /home/developer unless the home volume is there)',
+  ],
+  [
+    '--network <mode>',
+    'bridge (default), host, none, or learn (everything allowed but the host, recorded; see --save)',
+  ],
+  [
+    '--network-allow <rules>',
+    'allow only these destinations, HOST:PORT[,HOST:PORT…] (repeatable); *.example.com:443 matches subdomains, not example.com itself',
+    'collect',
+  ],
+  [
+    '--network-preset <preset>',
+    'allowlist preset: dev (GitHub, Anthropic/OpenAI APIs, your registries) or registries (your npm/pip/cargo registries)',
+  ],
   ['--save', 'with --network learn: write the destinations used into .mino.toml as network_allow'],
   ['--allow-home', 'allow / or your home directory (or a parent of it) as the project or a --volume'],
   ['--allow-system-paths', 'allow system directories (/etc, /usr, /run, /var/run, ...) as a --volume'],
@@ -60,8 +112,11 @@ const RUN_OPTIONS: [flags: string, description: string, repeats?: 'collect'][] =
   ['--ssh-agent', "forward the host's SSH agent ($SSH_AUTH_SOCK) to the session"],
   ['--no-ssh-agent', 'do not forward the SSH agent (the default; overrides credentials.ssh_agent)'],
   ['--no-passthrough', 'do not pass the container.env_passthrough variables (ANTHROPIC_API_KEY, LANG, ...)'],
-  ['--no-shared-logins', "do not mount the agent logins shared by all your sessions (for a project you do not trust)"],
-  ['--agent-settings', "carry the host's Claude Code/Codex settings in, read-only (CLAUDE.md, settings.json, agents, commands, skills, AGENTS.md, prompts)"],
+  ['--no-shared-logins', 'do not mount the agent logins shared by all your sessions (for a project you do not trust)'],
+  [
+    '--agent-settings',
+    "carry the host's Claude Code/Codex settings in, read-only (CLAUDE.md, settings.json, agents, commands, skills, AGENTS.md, prompts)",
+  ],
 ];
 
 /**
@@ -138,7 +193,11 @@ export async function runInputsOf(cmd: Command, opts: RunOptions, command: strin
     cacheFresh: Boolean(opts.cacheFresh),
     cacheRo: Boolean(opts.cacheRo),
     credentials: {
-      aws: opts.aws, gcp: opts.gcp, azure: opts.azure, allClouds: opts.allClouds, strict: opts.strictCredentials,
+      aws: opts.aws,
+      gcp: opts.gcp,
+      azure: opts.azure,
+      allClouds: opts.allClouds,
+      strict: opts.strictCredentials,
       ...(given('github') ? { github: opts.github } : {}),
       ...(given('sshAgent') ? { sshAgent: opts.sshAgent } : {}),
       ...(given('passthrough') ? { passthrough: opts.passthrough } : {}),
@@ -152,7 +211,9 @@ export async function runInputsOf(cmd: Command, opts: RunOptions, command: strin
     pool,
   };
   return {
-    ctx, req, facts: readHostFacts(rootless, process.env, localEngine),
+    ctx,
+    req,
+    facts: readHostFacts(rootless, process.env, localEngine),
     io: {
       say: noticeOrWarning,
       print: (l) => process.stdout.write(`${l}\n`),

@@ -16,6 +16,7 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
  * the error the user reads names the file meant; returns `err` itself.
  */
 export function withPath(err: unknown, path: string, replace = false): unknown {
-  if (errnoCode(err) !== undefined && (replace || typeof (err as NodeJS.ErrnoException).path !== 'string')) (err as NodeJS.ErrnoException).path = path;
+  if (errnoCode(err) !== undefined && (replace || typeof (err as NodeJS.ErrnoException).path !== 'string'))
+    (err as NodeJS.ErrnoException).path = path;
   return err;
 }

@@ -50,7 +50,10 @@ export interface ExecOptions {
 
 /** Raised when the program itself cannot be started (not installed, not executable). */
 export class CommandNotFoundError extends MinoError {
-  constructor(readonly command: string, cause: unknown) {
+  constructor(
+    readonly command: string,
+    cause: unknown,
+  ) {
     super(`Cannot run '${command}': not found or not executable`, {
       hint: `Install ${command} or check your PATH`,
       cause,
@@ -136,13 +139,18 @@ function text(value: unknown): string {
 /** The ExecResult of a finished execa process, or the error of one that never ran. */
 function toExecResult(argv: readonly string[], options: { cwd?: string }, result: Result): ExecResult {
   if (result.isMaxBuffer) {
-    throw new MinoError(`Output of '${argv[0] ?? ''}' exceeded ${MAX_CAPTURE / 1024 / 1024} MB; it was stopped`, { cause: result.cause });
+    throw new MinoError(`Output of '${argv[0] ?? ''}' exceeded ${MAX_CAPTURE / 1024 / 1024} MB; it was stopped`, {
+      cause: result.cause,
+    });
   }
   const error = startError(argv, options, result);
   if (error) throw error;
   const signal = (result.signal ?? null) as NodeJS.Signals | null;
   return {
-    stdout: text(result.stdout), stderr: text(result.stderr), exitCode: exitCodeOf(result.exitCode, signal), signal,
+    stdout: text(result.stdout),
+    stderr: text(result.stderr),
+    exitCode: exitCodeOf(result.exitCode, signal),
+    signal,
     ...(result.timedOut ? { timedOut: true } : {}),
   };
 }
@@ -168,13 +176,24 @@ export async function execCapture(argv: readonly string[], options: ExecOptions 
  * chunks go to `onStderr` as they come (and `onStderrEnd` at its end).
  */
 export async function execInherit(
-  argv: readonly string[], options: Omit<ExecOptions, 'input'> & { detached?: boolean; onStderr?: (chunk: Buffer) => void; onStderrEnd?: () => void } = {},
+  argv: readonly string[],
+  options: Omit<ExecOptions, 'input'> & {
+    detached?: boolean;
+    onStderr?: (chunk: Buffer) => void;
+    onStderrEnd?: () => void;
+  } = {},
 ): Promise<number> {
   const [file, args] = split(argv);
   const { execa } = await loadExeca();
   // With `onStderr`, stderr comes through this process (nothing is kept): the caller writes it on.
-  const stdio = options.onStderr ? { stdin: 'inherit', stdout: 'inherit', stderr: 'pipe', buffer: false } as const : { stdio: 'inherit' } as const;
-  const child = execa(file, args, { ...baseOptions(options), ...stdio, ...(options.detached ? { detached: true } : {}) });
+  const stdio = options.onStderr
+    ? ({ stdin: 'inherit', stdout: 'inherit', stderr: 'pipe', buffer: false } as const)
+    : ({ stdio: 'inherit' } as const);
+  const child = execa(file, args, {
+    ...baseOptions(options),
+    ...stdio,
+    ...(options.detached ? { detached: true } : {}),
+  });
   if (options.onStderr) {
     child.stderr?.on('data', options.onStderr);
     child.stderr?.on('end', () => options.onStderrEnd?.());
@@ -245,7 +264,9 @@ export interface PipeResult {
  * a shell. Both are captured; neither throws for a non-zero exit.
  */
 export async function execPipe(
-  source: readonly string[], target: readonly string[], options: Omit<ExecOptions, 'input'> = {},
+  source: readonly string[],
+  target: readonly string[],
+  options: Omit<ExecOptions, 'input'> = {},
 ): Promise<PipeResult> {
   const [sourceFile, sourceArgs] = split(source);
   const [targetFile, targetArgs] = split(target);

@@ -167,17 +167,25 @@ function breakStale(lockPath: string, h: LockHolder, nonce: string, staleAfterMs
 }
 
 /** One attempt: take the lock, or break a stale holder (then `retry`), or report the holder. */
-function attempt(lockPath: string, nonce: string, staleAfterMs: number): { acquired: true } | { acquired: false; retry: boolean; holder: LockHolder | undefined } {
+function attempt(
+  lockPath: string,
+  nonce: string,
+  staleAfterMs: number,
+): { acquired: true } | { acquired: false; retry: boolean; holder: LockHolder | undefined } {
   if (tryAcquire(lockPath, nonce)) return { acquired: true };
   const holder = readHolder(lockPath);
-  const retry = holder === undefined || (isStale(holder, staleAfterMs) && breakStale(lockPath, holder, nonce, staleAfterMs));
+  const retry =
+    holder === undefined || (isStale(holder, staleAfterMs) && breakStale(lockPath, holder, nonce, staleAfterMs));
   return { acquired: false, retry, holder };
 }
 
 function timeoutError(lockPath: string, what: string, holder: LockHolder | undefined): MinoError {
-  return new MinoError(`Timed out waiting for the lock of ${what}${holder?.pid ? ` (held by process ${holder.pid})` : ''}`, {
-    hint: `If no mino process is running, delete ${lockPath} and any ${lockPath}.*.broken file`,
-  });
+  return new MinoError(
+    `Timed out waiting for the lock of ${what}${holder?.pid ? ` (held by process ${holder.pid})` : ''}`,
+    {
+      hint: `If no mino process is running, delete ${lockPath} and any ${lockPath}.*.broken file`,
+    },
+  );
 }
 
 /** Options of {@link withFileLock}. */
@@ -252,7 +260,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * takes, refreshing it every {@link HEARTBEAT_MS}. Waits for another holder up to `timeoutMs`
  * (default 30 minutes), then throws a MinoError. The lock is released when `fn` settles.
  */
-export async function withFileLockAsync<T>(lockPath: string, fn: () => Promise<T>, options: AsyncFileLockOptions = {}): Promise<T> {
+export async function withFileLockAsync<T>(
+  lockPath: string,
+  fn: () => Promise<T>,
+  options: AsyncFileLockOptions = {},
+): Promise<T> {
   const nonce = randomUUID();
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   let waited = false;

@@ -44,9 +44,11 @@ function pino(): PinoLike {
     // single executable's start-up snapshot is built. Under vitest this module is ESM (no
     // `require`); node:module is reached through getBuiltinModule so the bundle does not load it.
     type PinoModule = ((opts: object, dest: unknown) => PinoLike) & { destination: (fd: number) => unknown };
-    const pinoModule = (typeof require === 'function'
-      ? require('pino')
-      : process.getBuiltinModule('node:module').createRequire(import.meta.url)('pino')) as PinoModule;
+    const pinoModule = (
+      typeof require === 'function'
+        ? require('pino')
+        : process.getBuiltinModule('node:module').createRequire(import.meta.url)('pino')
+    ) as PinoModule;
     const factory = pinoModule;
     const destination = pinoModule.destination(2);
     pinoInstance = factory({ level, base: undefined, name: 'mino' }, destination);

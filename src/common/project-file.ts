@@ -35,7 +35,10 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 
 function parentsAreDirectories(root: string, path: string): boolean {
   if (!path.startsWith(`${root}/`)) return true;
-  const parts = path.slice(root.length + 1).split('/').slice(0, -1);
+  const parts = path
+    .slice(root.length + 1)
+    .split('/')
+    .slice(0, -1);
   let dir = root;
   for (const part of parts) {
     dir = `${dir}/${part}`;
@@ -53,7 +56,8 @@ function parentsAreDirectories(root: string, path: string): boolean {
  * as they come.
  */
 export function readProjectFile(path: string, options: ProjectFileOptions): ProjectFileRead {
-  if (options.root !== undefined && !parentsAreDirectories(options.root, path)) return { kind: 'refused', reason: 'parent-symlink' };
+  if (options.root !== undefined && !parentsAreDirectories(options.root, path))
+    return { kind: 'refused', reason: 'parent-symlink' };
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
@@ -90,10 +94,14 @@ export function readProjectFile(path: string, options: ProjectFileOptions): Proj
 /** A refusal in words: "is a symbolic link", "is not a regular file", … */
 export function refusalWords(reason: ProjectFileRefusal, maxBytes: number): string {
   switch (reason) {
-    case 'symlink': return 'is a symbolic link';
-    case 'not-regular': return 'is not a regular file';
-    case 'too-large': return `is larger than ${formatBytes(maxBytes)}`;
-    case 'parent-symlink': return 'lies below a symbolic link or a non-directory';
+    case 'symlink':
+      return 'is a symbolic link';
+    case 'not-regular':
+      return 'is not a regular file';
+    case 'too-large':
+      return `is larger than ${formatBytes(maxBytes)}`;
+    case 'parent-symlink':
+      return 'lies below a symbolic link or a non-directory';
   }
 }
 

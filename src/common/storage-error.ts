@@ -11,18 +11,58 @@ import { MinoError } from './errors.js';
 
 /** What each errno means for the user, and what to do about it. */
 const CAUSES: Readonly<Record<string, { why: string; hint: (dir: string) => string }>> = {
-  ENOSPC: { why: 'the file system is full', hint: (dir) => `Free space on the file system of ${dir} (df -h ${dir}), then run the command again` },
-  EDQUOT: { why: 'your disk quota is used up', hint: (dir) => `Free space under your quota (quota -s), then run the command again; ${dir} is where mino writes` },
+  ENOSPC: {
+    why: 'the file system is full',
+    hint: (dir) => `Free space on the file system of ${dir} (df -h ${dir}), then run the command again`,
+  },
+  EDQUOT: {
+    why: 'your disk quota is used up',
+    hint: (dir) => `Free space under your quota (quota -s), then run the command again; ${dir} is where mino writes`,
+  },
   EROFS: { why: 'the file system is read-only', hint: (dir) => `Remount the file system of ${dir} read-write` },
-  EACCES: { why: 'permission denied', hint: (dir) => `mino must be able to write ${dir}: check its owner and mode (ls -ld ${dir}); it should belong to the user running mino` },
-  EPERM: { why: 'operation not permitted', hint: (dir) => `mino must be able to write ${dir}: check its owner, mode and attributes (ls -ld ${dir}; lsattr -d ${dir})` },
+  EACCES: {
+    why: 'permission denied',
+    hint: (dir) =>
+      `mino must be able to write ${dir}: check its owner and mode (ls -ld ${dir}); it should belong to the user running mino`,
+  },
+  EPERM: {
+    why: 'operation not permitted',
+    hint: (dir) =>
+      `mino must be able to write ${dir}: check its owner, mode and attributes (ls -ld ${dir}; lsattr -d ${dir})`,
+  },
 };
 
 /** System calls on files (Node's names), the ones whose refusal is the file system's. */
 const FILE_SYSCALLS = new Set([
-  'open', 'write', 'read', 'close', 'fsync', 'fdatasync', 'ftruncate', 'mkdir', 'mkdtemp', 'rename', 'link', 'symlink',
-  'unlink', 'rmdir', 'rm', 'copyfile', 'utime', 'futime', 'chmod', 'fchmod', 'chown', 'fchown', 'access', 'scandir',
-  'opendir', 'stat', 'lstat', 'fstat', 'realpath',
+  'open',
+  'write',
+  'read',
+  'close',
+  'fsync',
+  'fdatasync',
+  'ftruncate',
+  'mkdir',
+  'mkdtemp',
+  'rename',
+  'link',
+  'symlink',
+  'unlink',
+  'rmdir',
+  'rm',
+  'copyfile',
+  'utime',
+  'futime',
+  'chmod',
+  'fchmod',
+  'chown',
+  'fchown',
+  'access',
+  'scandir',
+  'opendir',
+  'stat',
+  'lstat',
+  'fstat',
+  'realpath',
 ]);
 
 /** One of mino's directories, for naming it in the error. */
@@ -53,12 +93,13 @@ export function storageError(err: unknown, dirs: readonly NamedDir[]): MinoError
   const path = typeof e.path === 'string' ? e.path : undefined;
   const named = path === undefined ? undefined : dirs.find((d) => path === d.path || path.startsWith(`${d.path}/`));
   const dir = named?.path ?? (path === undefined ? undefined : dirname(path));
-  const where = named ? `${named.label} ${named.path}` : dir ?? 'a file';
+  const where = named ? `${named.label} ${named.path}` : (dir ?? 'a file');
   const file = path !== undefined && path !== named?.path ? ` (${path})` : '';
   const moved = named?.variable ? `, or set ${named.variable} to a directory on another file system` : '';
-  const hint = dir === undefined
-    ? `Check the file systems of mino's directories: ${dirs.map((d) => d.path).join(', ')}`
-    : `${cause.hint(dir)}${moved}`;
+  const hint =
+    dir === undefined
+      ? `Check the file systems of mino's directories: ${dirs.map((d) => d.path).join(', ')}`
+      : `${cause.hint(dir)}${moved}`;
   return new MinoError(`Cannot write to ${where}${file}: ${cause.why} (${code})`, { hint, cause: err });
 }
 
@@ -76,6 +117,8 @@ function mkdirCause(err: unknown): unknown {
     accessSync(dir, constants.W_OK);
     return err;
   } catch (cause) {
-    return errnoCode(cause) === undefined ? err : Object.assign(cause as NodeJS.ErrnoException, { syscall: 'mkdir', path: e.path });
+    return errnoCode(cause) === undefined
+      ? err
+      : Object.assign(cause as NodeJS.ErrnoException, { syscall: 'mkdir', path: e.path });
   }
 }

@@ -1,7 +1,14 @@
 /** CI variables whose presence means nobody is at the keyboard. */
 const CI_VARS = [
-  'CI', 'GITHUB_ACTIONS', 'GITLAB_CI', 'CIRCLECI', 'TRAVIS', 'JENKINS_URL', 'BUILDKITE',
-  'TEAMCITY_VERSION', 'TF_BUILD',
+  'CI',
+  'GITHUB_ACTIONS',
+  'GITLAB_CI',
+  'CIRCLECI',
+  'TRAVIS',
+  'JENKINS_URL',
+  'BUILDKITE',
+  'TEAMCITY_VERSION',
+  'TF_BUILD',
 ];
 
 /** True when a person is at the terminal: stdin and stdout are TTYs and no CI variable is set. */

@@ -2,7 +2,10 @@
 
 /** The last `n` non-empty lines of a text, joined by newlines. */
 export function lastLines(text: string, n: number): string {
-  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0);
   return lines.slice(-n).join('\n');
 }
 

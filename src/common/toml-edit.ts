@@ -20,7 +20,15 @@ interface Statement {
 
 /** Normalises a key or header: `a . "b"` → `a.b` (quotes removed, spaces around dots dropped). */
 function normaliseKey(raw: string): string {
-  return raw.split('.').map((p) => p.trim().replace(/^"(.*)"$/, '$1').replace(/^'(.*)'$/, '$1')).join('.');
+  return raw
+    .split('.')
+    .map((p) =>
+      p
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .replace(/^'(.*)'$/, '$1'),
+    )
+    .join('.');
 }
 
 const KEY_PART = String.raw`(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')`;
@@ -152,14 +160,21 @@ export interface SetKeyOptions {
 }
 
 /** Sets `name = <valueToml>` in `[table]` (`''` = top level), replacing only that statement. */
-export function setKeyInText(text: string, table: string, name: string, valueToml: string, options: SetKeyOptions = {}): string {
+export function setKeyInText(
+  text: string,
+  table: string,
+  name: string,
+  valueToml: string,
+  options: SetKeyOptions = {},
+): string {
   const { lines, eol } = splitLines(text);
   const all = statements(lines);
   const found = all.find((s) => s.kind === 'key' && s.table === table && s.name === name);
   if (found) {
     const first = lines[found.start]!;
     const indent = /^\s*/.exec(first)![0];
-    const comment = found.start === found.end && (options.keepComment ?? true) ? trailingComment(first, KEY_RE.exec(first)!) : '';
+    const comment =
+      found.start === found.end && (options.keepComment ?? true) ? trailingComment(first, KEY_RE.exec(first)!) : '';
     lines.splice(found.start, found.end - found.start + 1, `${indent}${name} = ${valueToml}${comment}`);
     return lines.join(eol);
   }
@@ -167,9 +182,10 @@ export function setKeyInText(text: string, table: string, name: string, valueTom
   if (header || table === '') {
     const inTable = all.filter((s) => s.kind === 'key' && s.table === table);
     const nextHeader = all.find((s) => s.kind === 'header' && s.start > (header?.start ?? -1));
-    const last = options.newKeyAt === 'top'
-      ? undefined
-      : inTable.filter((s) => s.start > (header?.start ?? -1) && (!nextHeader || s.start < nextHeader.start)).pop();
+    const last =
+      options.newKeyAt === 'top'
+        ? undefined
+        : inTable.filter((s) => s.start > (header?.start ?? -1) && (!nextHeader || s.start < nextHeader.start)).pop();
     const at = last ? last.end + 1 : header ? header.end + 1 : 0;
     lines.splice(at, 0, `${name} = ${valueToml}`);
     return lines.join(eol);

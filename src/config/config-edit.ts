@@ -4,7 +4,15 @@ import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError, UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
-import { MAX_CONFIG_BYTES, configProblem, localConfigRefused, parseConfigText, sha256Hex, validateConfig, type RawTable } from './config-file.js';
+import {
+  MAX_CONFIG_BYTES,
+  configProblem,
+  localConfigRefused,
+  parseConfigText,
+  sha256Hex,
+  validateConfig,
+  type RawTable,
+} from './config-file.js';
 import type { KeyTarget } from './config-value.js';
 import { hasTable, setKeyInText, tomlValue, unsetKeyInText } from '../common/toml-edit.js';
 import { errnoCode } from '../common/errno.js';
@@ -100,7 +108,10 @@ export function editConfigFile(path: string, target: KeyTarget, value: unknown, 
     else map[target.entry] = value;
     setPath(expected, [...keyParts, target.entry], value);
     if (hasTable(text, mapTable)) {
-      next = value === undefined ? unsetKeyInText(text, mapTable, target.entry).text : setKeyInText(text, mapTable, target.entry, tomlValue(value));
+      next =
+        value === undefined
+          ? unsetKeyInText(text, mapTable, target.entry).text
+          : setKeyInText(text, mapTable, target.entry, tomlValue(value));
     } else if (Object.keys(map).length === 0 && value === undefined) {
       next = unsetKeyInText(text, key.table, key.name).text;
       setPath(expected, keyParts, undefined);
@@ -109,7 +120,10 @@ export function editConfigFile(path: string, target: KeyTarget, value: unknown, 
     }
   } else {
     setPath(expected, keyParts, value);
-    next = value === undefined ? unsetKeyInText(text, key.table, key.name).text : setKeyInText(text, key.table, key.name, tomlValue(value));
+    next =
+      value === undefined
+        ? unsetKeyInText(text, key.table, key.name).text
+        : setKeyInText(text, key.table, key.name, tomlValue(value));
   }
 
   let newRaw: RawTable;
@@ -121,7 +135,10 @@ export function editConfigFile(path: string, target: KeyTarget, value: unknown, 
   // The file was valid before, so a problem now is the new value's: a usage error (exit 2).
   const problem = configProblem(newRaw);
   if (problem) {
-    throw new UsageError(`Invalid value for ${printable(target.path)}: ${problem.text}`, 'Nothing was written; `mino config show` lists every key with its type and default');
+    throw new UsageError(
+      `Invalid value for ${printable(target.path)}: ${problem.text}`,
+      'Nothing was written; `mino config show` lists every key with its type and default',
+    );
   }
   // Tables emptied by an unset stay as headers: compare without empty tables.
   if (!isDeepStrictEqual(prune(newRaw), prune(expected))) throw unsafe(path, target.path);
@@ -130,7 +147,10 @@ export function editConfigFile(path: string, target: KeyTarget, value: unknown, 
   const changed = before === undefined ? next !== '' : !before.equals(after);
   if (changed) {
     const mode = read.mode ?? 0o644;
-    writeFileAtomic(path, after, { mode, ...(options.mkdirMode === undefined ? {} : { mkdirMode: options.mkdirMode }) });
+    writeFileAtomic(path, after, {
+      mode,
+      ...(options.mkdirMode === undefined ? {} : { mkdirMode: options.mkdirMode }),
+    });
   }
   return { path, ...(before ? { before } : {}), after, sha256: sha256Hex(after), changed };
 }
@@ -149,8 +169,11 @@ function prune(raw: RawTable): RawTable {
 }
 
 function unsafe(path: string, key: string, cause?: unknown): MinoError {
-  return new MinoError(`Cannot edit ${key} in ${path} safely: it is written in a form mino does not edit (a dotted key or an inline table)`, {
-    hint: 'Edit the file by hand; mino changed nothing',
-    ...(cause ? { cause } : {}),
-  });
+  return new MinoError(
+    `Cannot edit ${key} in ${path} safely: it is written in a form mino does not edit (a dotted key or an inline table)`,
+    {
+      hint: 'Edit the file by hand; mino changed nothing',
+      ...(cause ? { cause } : {}),
+    },
+  );
 }

@@ -44,7 +44,8 @@ export function readConfigFile(path: string): ConfigFile | undefined {
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return undefined;
-    if (code === 'EISDIR') throw new MinoError(`Config file ${path} is a directory`, { hint: 'Point -c/--config at a TOML file' });
+    if (code === 'EISDIR')
+      throw new MinoError(`Config file ${path} is a directory`, { hint: 'Point -c/--config at a TOML file' });
     throw new MinoError(`Cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
   }
   return configFromBytes(path, bytes);
@@ -70,15 +71,20 @@ export function readLocalConfigFile(path: string): ConfigFile | undefined {
 
 /** The error for a project `.mino.toml` mino will not read or write. */
 export function localConfigRefused(path: string, why: string): MinoError {
-  return new MinoError(`Project config ${printable(path)} ${why}; mino reads and writes only regular files in a project`, {
-    hint: 'Replace it with a regular file (a copy, not a link) or remove it, or pass --no-local to ignore it; mino changed nothing',
-  });
+  return new MinoError(
+    `Project config ${printable(path)} ${why}; mino reads and writes only regular files in a project`,
+    {
+      hint: 'Replace it with a regular file (a copy, not a link) or remove it, or pass --no-local to ignore it; mino changed nothing',
+    },
+  );
 }
 
 /** Parses and validates bytes that were read from `path`. */
 export function configFromBytes(path: string, bytes: Buffer): ConfigFile {
   if (bytes.length > MAX_CONFIG_BYTES) {
-    throw new MinoError(`Config file ${path} is larger than ${MAX_CONFIG_BYTES / 1024} KiB`, { hint: 'A mino config is a few lines of TOML' });
+    throw new MinoError(`Config file ${path} is larger than ${MAX_CONFIG_BYTES / 1024} KiB`, {
+      hint: 'A mino config is a few lines of TOML',
+    });
   }
   const raw = parseConfigText(path, bytes.toString('utf8'));
   validateConfig(path, raw);
@@ -110,12 +116,15 @@ function describe(value: unknown): string {
 
 function at(raw: unknown, path: readonly PropertyKey[]): unknown {
   let cur = raw;
-  for (const k of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[k] : undefined;
+  for (const k of path)
+    cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[k] : undefined;
   return cur;
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${printable(String(p))}`)).join('');
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${printable(String(p))}`))
+    .join('');
 }
 
 function expected(issue: { expected?: string }, path: string): string {
@@ -137,25 +146,42 @@ export function validateConfig(path: string, raw: RawTable): void {
 export function configProblem(raw: RawTable): { text: string; hint: string } | undefined {
   const result = configSchema().safeParse(raw);
   if (result.success) return undefined;
-  const issue = result.error.issues[0]! as { code: string; path: PropertyKey[]; message: string; keys?: string[]; expected?: string; values?: unknown[] };
+  const issue = result.error.issues[0]! as {
+    code: string;
+    path: PropertyKey[];
+    message: string;
+    keys?: string[];
+    expected?: string;
+    values?: unknown[];
+  };
   const key = keyPath(issue.path);
-  const problem = (text: string, hint?: string): { text: string; hint: string } =>
-    ({ text, hint: hint ?? `Fix the file; 'mino config show' lists every key with its value` });
+  const problem = (text: string, hint?: string): { text: string; hint: string } => ({
+    text,
+    hint: hint ?? `Fix the file; 'mino config show' lists every key with its value`,
+  });
   if (issue.code === 'unrecognized_keys') {
     const unknown = `${key ? `${key}.` : ''}${issue.keys?.[0] ?? ''}`;
     const near = closestKey(unknown);
-    return problem(`unknown key '${printable(unknown)}'`, near ? `Did you mean '${near}'?` : "'mino config show' lists the valid keys");
+    return problem(
+      `unknown key '${printable(unknown)}'`,
+      near ? `Did you mean '${near}'?` : "'mino config show' lists the valid keys",
+    );
   }
   if (issue.code === 'invalid_type') {
     const got = at(raw, issue.path);
     return problem(`${key} must be ${expected(issue, key)}, not ${describe(got)}`);
   }
   if (issue.code === 'invalid_value' && issue.values) {
-    return problem(`${key} must be one of ${issue.values.map(String).join(', ')}, not ${describe(at(raw, issue.path))}`);
+    return problem(
+      `${key} must be one of ${issue.values.map(String).join(', ')}, not ${describe(at(raw, issue.path))}`,
+    );
   }
   if (issue.code === 'invalid_key') {
     return problem(`${key}: '${printable(String(issue.path[issue.path.length - 1]))}' is not a valid variable name`);
   }
-  const message = issue.message === 'Invalid input' ? `has an invalid value ${describe(at(raw, issue.path))}` : issue.message;
-  return problem(`${key} ${message}${issue.code === 'custom' || issue.code === 'invalid_format' || issue.code === 'too_big' || issue.code === 'too_small' ? ` (got ${describe(at(raw, issue.path))})` : ''}`);
+  const message =
+    issue.message === 'Invalid input' ? `has an invalid value ${describe(at(raw, issue.path))}` : issue.message;
+  return problem(
+    `${key} ${message}${issue.code === 'custom' || issue.code === 'invalid_format' || issue.code === 'too_big' || issue.code === 'too_small' ? ` (got ${describe(at(raw, issue.path))})` : ''}`,
+  );
 }

@@ -37,12 +37,18 @@ function defOf(schema: unknown): Def {
 
 function kindOf(def: Def): { kind: KeyKind; values?: string[] } {
   switch (def.type) {
-    case 'boolean': return { kind: 'boolean' };
-    case 'number': return { kind: 'integer' };
-    case 'enum': return { kind: 'enum', values: Object.values(def.entries ?? {}) };
-    case 'array': return { kind: 'string-list' };
-    case 'record': return { kind: 'string-map' };
-    default: return { kind: 'string' };
+    case 'boolean':
+      return { kind: 'boolean' };
+    case 'number':
+      return { kind: 'integer' };
+    case 'enum':
+      return { kind: 'enum', values: Object.values(def.entries ?? {}) };
+    case 'array':
+      return { kind: 'string-list' };
+    case 'record':
+      return { kind: 'string-map' };
+    default:
+      return { kind: 'string' };
   }
 }
 
@@ -60,8 +66,12 @@ export function configKeys(): readonly ConfigKey[] {
       const value = def.type === 'default' ? def.defaultValue : undefined;
       const defaultValue = typeof value === 'function' ? (value as () => unknown)() : value;
       out.push({
-        ...meta, path: path.join('.'), table: path.slice(0, -1).join('.'), name: path[path.length - 1]!,
-        ...kindOf(inner), defaultValue,
+        ...meta,
+        path: path.join('.'),
+        table: path.slice(0, -1).join('.'),
+        name: path[path.length - 1]!,
+        ...kindOf(inner),
+        defaultValue,
       });
       return;
     }
@@ -86,7 +96,10 @@ export function configTables(): string[] {
  * `.mino.toml` cannot change them; its values for them are ignored (and shown as ignored).
  */
 export const GLOBAL_ONLY_KEYS: readonly string[] = [
-  'session.idle_timeout_secs', 'session.detach_timeout_secs', 'session.suspend_timeout_secs', 'session.auto_cleanup_hours',
+  'session.idle_timeout_secs',
+  'session.detach_timeout_secs',
+  'session.suspend_timeout_secs',
+  'session.auto_cleanup_hours',
 ];
 
 /** The leaf key at a dotted path, or undefined. */

@@ -5,8 +5,16 @@ import { validateImageRef } from '../runtime/validate.js';
 import { volumeSpecProblem } from '../volume/volume-spec.js';
 import { protectPathProblem } from '../protect/protect-rules.js';
 import {
-  DEFAULT_AUTO_CLEANUP_HOURS, DEFAULT_CACHE_GC_DAYS, DEFAULT_CACHE_MAX_TOTAL_GB, DEFAULT_ENV_PASSTHROUGH, DEFAULT_DETACH_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
-  DEFAULT_NETWORK, DEFAULT_SUSPEND_TIMEOUT_SECS, DEFAULT_WORKDIR, MAX_SESSION_TIMEOUT_SECS,
+  DEFAULT_AUTO_CLEANUP_HOURS,
+  DEFAULT_CACHE_GC_DAYS,
+  DEFAULT_CACHE_MAX_TOTAL_GB,
+  DEFAULT_ENV_PASSTHROUGH,
+  DEFAULT_DETACH_TIMEOUT_SECS,
+  DEFAULT_IDLE_TIMEOUT_SECS,
+  DEFAULT_NETWORK,
+  DEFAULT_SUSPEND_TIMEOUT_SECS,
+  DEFAULT_WORKDIR,
+  MAX_SESSION_TIMEOUT_SECS,
 } from './defaults.js';
 
 /**
@@ -51,28 +59,36 @@ function pattern(re: RegExp, what: string): z.ZodMiniString<string> {
 }
 
 function imageRef(): z.ZodMiniString<string> {
-  return z.string().check(z.refine((v) => {
-    try {
-      validateImageRef(v);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be an image reference such as localhost/mino-base:latest'));
+  return z.string().check(
+    z.refine((v) => {
+      try {
+        validateImageRef(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an image reference such as localhost/mino-base:latest'),
+  );
 }
 
 /** A volume specification, checked with the rules of `--volume` (volume/volume-spec.ts). */
 function volumeSpec(): z.ZodMiniString<string> {
-  return line(4096).check(z.refine((v) => volumeSpecProblem(v) === undefined, {
-    error: (issue) => `must be HOST:CONTAINER[:ro|:rw] with absolute paths (${volumeSpecProblem(String(issue.input)) ?? 'invalid'})`,
-  }));
+  return line(4096).check(
+    z.refine((v) => volumeSpecProblem(v) === undefined, {
+      error: (issue) =>
+        `must be HOST:CONTAINER[:ro|:rw] with absolute paths (${volumeSpecProblem(String(issue.input)) ?? 'invalid'})`,
+    }),
+  );
 }
 
 /** A protected path relative to the project (protect/protect-rules.ts). */
 function protectPath(): z.ZodMiniString<string> {
-  return z.string().check(z.refine((v) => protectPathProblem(v) === undefined, {
-    error: (issue) => `must be a path relative to the project, such as .husky/ or Makefile (${protectPathProblem(String(issue.input)) ?? 'invalid'})`,
-  }));
+  return z.string().check(
+    z.refine((v) => protectPathProblem(v) === undefined, {
+      error: (issue) =>
+        `must be a path relative to the project, such as .husky/ or Makefile (${protectPathProblem(String(issue.input)) ?? 'invalid'})`,
+    }),
+  );
 }
 
 function int(min: number, max: number): z.ZodMiniNumber<number> {
@@ -109,30 +125,94 @@ function build() {
       log_format: key(z.enum(['text', 'json']), 'text', 'unused; kept for mino 1.6 files', false),
       audit_log: key(z.boolean(), true, 'append session events to $XDG_STATE_HOME/mino/audit.log'),
       update_check: key(z.boolean(), true, 'look for new mino versions', false),
-      runtime: key(z.enum(['container', 'native', 'auto']), 'container', 'container (Podman) or native; auto = container'),
+      runtime: key(
+        z.enum(['container', 'native', 'auto']),
+        'container',
+        'container (Podman) or native; auto = container',
+      ),
     }),
     vm: table({
-      name: key(pattern(NAME, "must be a machine name (letters, digits, '.', '_', '-')"), 'mino', 'OrbStack machine name (macOS)'),
-      distro: key(pattern(NAME, "must be a distribution name (letters, digits, '.', '_', '-')"), 'fedora', 'OrbStack machine distribution (macOS)'),
+      name: key(
+        pattern(NAME, "must be a machine name (letters, digits, '.', '_', '-')"),
+        'mino',
+        'OrbStack machine name (macOS)',
+      ),
+      distro: key(
+        pattern(NAME, "must be a distribution name (letters, digits, '.', '_', '-')"),
+        'fedora',
+        'OrbStack machine distribution (macOS)',
+      ),
     }),
     container: table({
       image: opt(imageRef(), 'image to run as is (default: the mino base image, or layers)'),
-      layers: key(list(z.string().check(z.refine(isValidLayerName, 'must be a layer name (letters, digits, _ and -)'))), [], 'layers composed on the mino base image, e.g. ["typescript"]'),
-      env: key(z.record(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'), line(4096)), {}, 'environment variables for every session'),
-      env_passthrough: key(list(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)')), [...DEFAULT_ENV_PASSTHROUGH], 'host variables passed to every session when set (secrets never on the podman command line)'),
-      host_ca_certificates: key(z.boolean(), true, "carry the host's extra CA certificates into every session (TLS-intercepting proxies)", false),
-      volumes: key(list(volumeSpec()), [], 'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths (or VOLUME:CONTAINER for a named volume)'),
-      network: key(z.enum(['bridge', 'host', 'none', 'learn']), DEFAULT_NETWORK, 'network mode: bridge, host, none or learn (everything allowed and recorded)'),
-      network_allow: key(list(z.string().check(z.refine(isValidRule, 'must be HOST:PORT, [IPV6]:PORT or *.DOMAIN:PORT (port 1-65535; host.containers.internal:PORT for host services)'))), [], 'outbound allowlist: HOST:PORT rules, enforced by a proxy outside the container'),
-      network_preset: opt(z.enum(['dev', 'registries']), 'allowlist preset: dev or registries (registry hosts from your npm/pip/cargo configuration)'),
-      workdir: key(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'"), DEFAULT_WORKDIR, 'project path in the container (/workspace = /<project folder name>)'),
+      layers: key(
+        list(z.string().check(z.refine(isValidLayerName, 'must be a layer name (letters, digits, _ and -)'))),
+        [],
+        'layers composed on the mino base image, e.g. ["typescript"]',
+      ),
+      env: key(
+        z.record(
+          pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'),
+          line(4096),
+        ),
+        {},
+        'environment variables for every session',
+      ),
+      env_passthrough: key(
+        list(pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)')),
+        [...DEFAULT_ENV_PASSTHROUGH],
+        'host variables passed to every session when set (secrets never on the podman command line)',
+      ),
+      host_ca_certificates: key(
+        z.boolean(),
+        true,
+        "carry the host's extra CA certificates into every session (TLS-intercepting proxies)",
+        false,
+      ),
+      volumes: key(
+        list(volumeSpec()),
+        [],
+        'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths (or VOLUME:CONTAINER for a named volume)',
+      ),
+      network: key(
+        z.enum(['bridge', 'host', 'none', 'learn']),
+        DEFAULT_NETWORK,
+        'network mode: bridge, host, none or learn (everything allowed and recorded)',
+      ),
+      network_allow: key(
+        list(
+          z
+            .string()
+            .check(
+              z.refine(
+                isValidRule,
+                'must be HOST:PORT, [IPV6]:PORT or *.DOMAIN:PORT (port 1-65535; host.containers.internal:PORT for host services)',
+              ),
+            ),
+        ),
+        [],
+        'outbound allowlist: HOST:PORT rules, enforced by a proxy outside the container',
+      ),
+      network_preset: opt(
+        z.enum(['dev', 'registries']),
+        'allowlist preset: dev or registries (registry hosts from your npm/pip/cargo configuration)',
+      ),
+      workdir: key(
+        pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'"),
+        DEFAULT_WORKDIR,
+        'project path in the container (/workspace = /<project folder name>)',
+      ),
       read_only: key(z.boolean(), false, 'read-only root filesystem', false),
     }),
     image: table({
       base_from: opt(imageRef(), 'parent image of mino-base (mino setup)'),
     }),
     credentials: table({
-      strict: key(z.boolean(), false, 'fail the run when an enabled credential provider fails (like --strict-credentials)'),
+      strict: key(
+        z.boolean(),
+        false,
+        'fail the run when an enabled credential provider fails (like --strict-credentials)',
+      ),
       aws: table({
         enabled: key(z.boolean(), false, 'pass short-lived AWS credentials'),
         session_duration_secs: key(int(900, 43200), 3600, 'AWS session duration in seconds'),
@@ -153,22 +233,57 @@ function build() {
       }),
       github: table({
         enabled: key(z.boolean(), true, 'pass the gh CLI token as GH_TOKEN/GITHUB_TOKEN (--no-github turns it off)'),
-        host: key(pattern(/^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/, 'must be a host name'), 'github.com', 'GitHub host for the gh token'),
+        host: key(
+          pattern(/^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/, 'must be a host name'),
+          'github.com',
+          'GitHub host for the gh token',
+        ),
       }),
       ssh_agent: table({
         enabled: key(z.boolean(), false, "forward the host's SSH agent socket (like --ssh-agent)"),
       }),
     }),
     agent: table({
-      share_logins: key(z.boolean(), true, "share agent logins (Claude Code, Codex) between all your sessions, in any project"),
-      host_settings: key(z.boolean(), false, "carry the host's Claude Code/Codex settings (CLAUDE.md, settings.json, agents, commands, skills, AGENTS.md, prompts) in read-only"),
+      share_logins: key(
+        z.boolean(),
+        true,
+        'share agent logins (Claude Code, Codex) between all your sessions, in any project',
+      ),
+      host_settings: key(
+        z.boolean(),
+        false,
+        "carry the host's Claude Code/Codex settings (CLAUDE.md, settings.json, agents, commands, skills, AGENTS.md, prompts) in read-only",
+      ),
     }),
     session: table({
-      shell: opt(pattern(ABS_PATH, 'must be an absolute path such as /bin/bash'), 'shell for sessions started without a command (default: zsh, else bash, else sh of the image)'),
-      auto_cleanup_hours: key(int(0, 24 * 365 * 10), DEFAULT_AUTO_CLEANUP_HOURS, 'hours after which stopped sessions are forgotten (0 = never)', false),
-      idle_timeout_secs: key(int(0, MAX_SESSION_TIMEOUT_SECS), DEFAULT_IDLE_TIMEOUT_SECS, 'stop a session with no client attached and no output for this many seconds (0 = never; global config only)', false),
-      detach_timeout_secs: key(int(0, MAX_SESSION_TIMEOUT_SECS), DEFAULT_DETACH_TIMEOUT_SECS, 'stop a session with no client attached for this many seconds (0 = never; global config only)', false),
-      suspend_timeout_secs: key(int(0, MAX_SESSION_TIMEOUT_SECS), DEFAULT_SUSPEND_TIMEOUT_SECS, 'stop a session suspended for this many seconds (0 = never; global config only)', false),
+      shell: opt(
+        pattern(ABS_PATH, 'must be an absolute path such as /bin/bash'),
+        'shell for sessions started without a command (default: zsh, else bash, else sh of the image)',
+      ),
+      auto_cleanup_hours: key(
+        int(0, 24 * 365 * 10),
+        DEFAULT_AUTO_CLEANUP_HOURS,
+        'hours after which stopped sessions are forgotten (0 = never)',
+        false,
+      ),
+      idle_timeout_secs: key(
+        int(0, MAX_SESSION_TIMEOUT_SECS),
+        DEFAULT_IDLE_TIMEOUT_SECS,
+        'stop a session with no client attached and no output for this many seconds (0 = never; global config only)',
+        false,
+      ),
+      detach_timeout_secs: key(
+        int(0, MAX_SESSION_TIMEOUT_SECS),
+        DEFAULT_DETACH_TIMEOUT_SECS,
+        'stop a session with no client attached for this many seconds (0 = never; global config only)',
+        false,
+      ),
+      suspend_timeout_secs: key(
+        int(0, MAX_SESSION_TIMEOUT_SECS),
+        DEFAULT_SUSPEND_TIMEOUT_SECS,
+        'stop a session suspended for this many seconds (0 = never; global config only)',
+        false,
+      ),
     }),
     cache: table({
       enabled: key(z.boolean(), true, 'lockfile-keyed dependency caches'),
@@ -179,8 +294,17 @@ function build() {
       enabled: key(z.boolean(), true, 'persistent per-project home volume'),
     }),
     protect: table({
-      paths: key(list(protectPath()), [], 'more paths the agent may read but never change, relative to the project (a trailing / for a directory), e.g. [".husky/", "Makefile"]', false),
-      unprotect: key(list(protectPath()), [], 'default protected paths to leave writable (your own config.toml only; a warning on every run)'),
+      paths: key(
+        list(protectPath()),
+        [],
+        'more paths the agent may read but never change, relative to the project (a trailing / for a directory), e.g. [".husky/", "Makefile"]',
+        false,
+      ),
+      unprotect: key(
+        list(protectPath()),
+        [],
+        'default protected paths to leave writable (your own config.toml only; a warning on every run)',
+      ),
     }),
     pool: table({
       enabled: key(z.boolean(), true, 'serve runs from warm containers (mino pool warm) and refill them'),

@@ -53,7 +53,15 @@ export function globalTemplate(): string {
   return `${lines.join('\n')}\n`;
 }
 
-const PROJECT_KEYS = ['container.image', 'container.network', 'container.network_allow', 'container.env', 'container.volumes', 'container.workdir', 'container.read_only'];
+const PROJECT_KEYS = [
+  'container.image',
+  'container.network',
+  'container.network_allow',
+  'container.env',
+  'container.volumes',
+  'container.workdir',
+  'container.read_only',
+];
 
 /** The project `.mino.toml` template of `mino init`; detected layers are suggested (commented). */
 export function projectTemplate(suggested: readonly LayerSuggestion[]): string {
@@ -68,14 +76,20 @@ export function projectTemplate(suggested: readonly LayerSuggestion[]): string {
   const layersKey = byPath.get('container.layers')!;
   if (suggested.length > 0) {
     lines.push(`# Suggested from ${suggested.map((s) => s.file).join(', ')}:`);
-    lines.push(...keyLines(layersKey, suggested.map((s) => s.layer)));
+    lines.push(
+      ...keyLines(
+        layersKey,
+        suggested.map((s) => s.layer),
+      ),
+    );
   } else {
     lines.push(...keyLines(layersKey));
   }
   for (const path of PROJECT_KEYS) lines.push(...keyLines(byPath.get(path)!));
   for (const table of ['credentials.aws', 'credentials.gcp', 'credentials.azure']) {
     lines.push('', `# [${table}]`);
-    for (const key of configKeys().filter((k) => k.table === table)) lines.push(...keyLines(key, key.name === 'enabled' ? true : example(key)));
+    for (const key of configKeys().filter((k) => k.table === table))
+      lines.push(...keyLines(key, key.name === 'enabled' ? true : example(key)));
   }
   lines.push('', '[session]', ...keyLines(byPath.get('session.shell')!));
   return `${lines.join('\n')}\n`;

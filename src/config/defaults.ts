@@ -19,7 +19,9 @@ export const DEFAULT_WORKDIR = '/workspace';
  * the image has (zsh, then bash, then sh), so mino-base gets its zsh and a busybox image its sh.
  */
 export const DEFAULT_SHELL_COMMAND: readonly string[] = [
-  '/bin/sh', '-c', 'for s in zsh bash; do command -v "$s" >/dev/null 2>&1 && exec "$s"; done; exec sh',
+  '/bin/sh',
+  '-c',
+  'for s in zsh bash; do command -v "$s" >/dev/null 2>&1 && exec "$s"; done; exec sh',
 ];
 
 /** `cache.max_total_gb`: disk budget of dependency caches and composed images, in GB. */
@@ -75,5 +77,11 @@ export const STOP_TIMEOUT_SECONDS = 10;
  * the session env file, never on the podman command line.
  */
 export const DEFAULT_ENV_PASSTHROUGH: readonly string[] = Object.freeze([
-  'ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'OPENAI_API_KEY', 'LANG', 'LC_ALL', 'TZ', 'TERM',
+  'ANTHROPIC_API_KEY',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'OPENAI_API_KEY',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TERM',
 ]);

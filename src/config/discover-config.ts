@@ -10,7 +10,10 @@ export const LOCAL_CONFIG_NAME = '.mino.toml';
  * `$XDG_CONFIG_HOME/mino/config.toml`. `explicit` is true when the user named the file (then a
  * missing file is an error, not an empty configuration).
  */
-export function globalConfigPath(cliPath: string | undefined, env: NodeJS.ProcessEnv = process.env): { path: string; explicit: boolean } {
+export function globalConfigPath(
+  cliPath: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { path: string; explicit: boolean } {
   if (cliPath !== undefined && cliPath !== '') return { path: cliPath, explicit: true };
   if (env.MINO_CONFIG) return { path: env.MINO_CONFIG, explicit: true };
   return { path: join(minoPaths(env).configDir, 'config.toml'), explicit: false };

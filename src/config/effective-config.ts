@@ -37,7 +37,10 @@ export interface EffectiveConfig {
 }
 
 /** Reads the global file (`-c` > `MINO_CONFIG` > default); a named file must exist. */
-export function loadGlobalConfig(cliPath: string | undefined, env: NodeJS.ProcessEnv = process.env): { path: string; file?: ConfigFile } {
+export function loadGlobalConfig(
+  cliPath: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { path: string; file?: ConfigFile } {
   const { path, explicit } = globalConfigPath(cliPath, env);
   const file = readConfigFile(path);
   if (!file && explicit) {
@@ -72,13 +75,21 @@ function withoutGlobalOnly(raw: RawTable | undefined): { raw: RawTable | undefin
  * Merges raw tables over the defaults and resolves every value's source. The project file's
  * values for global-only keys are left out of the merge and returned as `ignored`.
  */
-export function resolveConfig(global: RawTable | undefined, local: RawTable | undefined): { config: MinoConfig; sources: Record<string, ValueSource>; ignored: IgnoredValues } {
+export function resolveConfig(
+  global: RawTable | undefined,
+  local: RawTable | undefined,
+): { config: MinoConfig; sources: Record<string, ValueSource>; ignored: IgnoredValues } {
   const { raw: applied, ignored } = withoutGlobalOnly(local);
   const merged = mergeConfig(global ?? {}, applied ?? {});
   const config = configSchema().parse(merged);
   const sources: Record<string, ValueSource> = {};
   for (const key of configKeys()) {
-    sources[key.path] = valueAt(applied, key.path) !== undefined ? 'local' : valueAt(global, key.path) !== undefined ? 'global' : 'default';
+    sources[key.path] =
+      valueAt(applied, key.path) !== undefined
+        ? 'local'
+        : valueAt(global, key.path) !== undefined
+          ? 'global'
+          : 'default';
   }
   return { config, sources, ignored };
 }

@@ -22,22 +22,26 @@ export interface LocalEditResult extends EditResult {
   untrusted: boolean;
 }
 
-
 /**
  * Sets (value) or unsets (undefined) a key in the project's `.mino.toml`; `check` as in
  * {@link editConfigFile}.
  */
 export function editLocalConfig(
-  projectDir: string, target: KeyTarget, value: unknown, env: NodeJS.ProcessEnv = process.env, check?: (raw: RawTable) => void,
+  projectDir: string,
+  target: KeyTarget,
+  value: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  check?: (raw: RawTable) => void,
 ): LocalEditResult {
   const path = findLocalConfig(projectDir) ?? join(projectDir, LOCAL_CONFIG_NAME);
   const result = editConfigFile(path, target, value, { project: true, ...(check ? { check } : {}) });
   const storePath = trustStorePath(env);
   const store = readTrustStore(storePath);
   const target_ = canonicalPath(path);
-  const wasOk = result.before === undefined
-    || sensitiveSettings(configFromBytes(path, result.before).raw, {}).length === 0
-    || isTrusted(store, target_, sha256Hex(result.before));
+  const wasOk =
+    result.before === undefined ||
+    sensitiveSettings(configFromBytes(path, result.before).raw, {}).length === 0 ||
+    isTrusted(store, target_, sha256Hex(result.before));
   const needsTrust = sensitiveSettings(configFromBytes(path, result.after).raw, {}).length > 0;
   let repinned = false;
   if (wasOk && needsTrust && result.changed) {

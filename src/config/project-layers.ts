@@ -61,34 +61,48 @@ function kindOf(path: string): 'dir' | 'symlink' | 'other' | 'missing' {
  */
 export function readLayerTree(projectDir: string): LayerTree | undefined {
   const dir = join(projectDir, '.mino', 'layers');
-  const refuse = (rel: string, why: string): MinoError => new MinoError(`Project layer file .mino/layers/${printable(rel)} ${why}`, {
-    hint: 'Project layers may only contain plain files and directories; fix .mino/layers or run with --no-local',
-  });
-  for (const [path, name] of [[join(projectDir, '.mino'), '.mino'], [dir, '.mino/layers']] as const) {
+  const refuse = (rel: string, why: string): MinoError =>
+    new MinoError(`Project layer file .mino/layers/${printable(rel)} ${why}`, {
+      hint: 'Project layers may only contain plain files and directories; fix .mino/layers or run with --no-local',
+    });
+  for (const [path, name] of [
+    [join(projectDir, '.mino'), '.mino'],
+    [dir, '.mino/layers'],
+  ] as const) {
     const kind = kindOf(path);
     if (kind === 'missing' || kind === 'other') return undefined;
     if (kind === 'symlink') {
-      throw new MinoError(`Project directory ${printable(name)} in ${printable(projectDir)} is a symbolic link; mino reads only real directories and regular files in a project`, {
-        hint: 'Replace the link with a directory (a copy) or remove it, or run with --no-local',
-      });
+      throw new MinoError(
+        `Project directory ${printable(name)} in ${printable(projectDir)} is a symbolic link; mino reads only real directories and regular files in a project`,
+        {
+          hint: 'Replace the link with a directory (a copy) or remove it, or run with --no-local',
+        },
+      );
     }
   }
   const files: LayerTreeFile[] = [];
   let total = 0;
   const walk = (abs: string, rel: string, depth: number): void => {
-    if (depth > LAYER_TREE_LIMITS.depth) throw refuse(rel, `is nested more than ${LAYER_TREE_LIMITS.depth} levels deep`);
+    if (depth > LAYER_TREE_LIMITS.depth)
+      throw refuse(rel, `is nested more than ${LAYER_TREE_LIMITS.depth} levels deep`);
     for (const entry of readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
       const childAbs = join(abs, entry.name);
       if (entry.isDirectory()) {
         walk(childAbs, childRel, depth + 1);
       } else if (entry.isFile()) {
-        if (files.length >= LAYER_TREE_LIMITS.files) throw refuse(childRel, `is one file too many (at most ${LAYER_TREE_LIMITS.files})`);
+        if (files.length >= LAYER_TREE_LIMITS.files)
+          throw refuse(childRel, `is one file too many (at most ${LAYER_TREE_LIMITS.files})`);
         const budget = LAYER_TREE_LIMITS.bytes - total;
         const r = readProjectFile(childAbs, { maxBytes: budget, root: projectDir });
         if (r.kind === 'missing') continue;
         if (r.kind === 'refused') {
-          throw refuse(childRel, r.reason === 'too-large' ? `takes the tree over ${LAYER_TREE_LIMITS.bytes / 1024 / 1024} MiB` : refusalWords(r.reason, budget));
+          throw refuse(
+            childRel,
+            r.reason === 'too-large'
+              ? `takes the tree over ${LAYER_TREE_LIMITS.bytes / 1024 / 1024} MiB`
+              : refusalWords(r.reason, budget),
+          );
         }
         total += r.bytes.length;
         files.push({ rel: childRel, bytes: r.bytes, executable: (r.mode & 0o111) !== 0 });
@@ -128,7 +142,9 @@ export function snapshotLayerTree(tree: LayerTree, env: NodeJS.ProcessEnv = proc
     rmSync(tmp, { recursive: true, force: true });
     // Another mino wrote the same snapshot first.
     if (existsSync(join(root, '.mino', 'layers'))) return root;
-    throw new MinoError(`Cannot store the trusted project layers under ${base}: ${(err as Error).message}`, { cause: err });
+    throw new MinoError(`Cannot store the trusted project layers under ${base}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return root;
 }

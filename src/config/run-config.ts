@@ -70,7 +70,9 @@ export function runConfigOf(eff: EffectiveConfig): RunConfig {
     ...(set('container.volumes') ? { volumes: container.volumes } : {}),
     ...(set('container.network') ? { network: container.network } : {}),
     ...(set('container.network_allow') ? { networkAllow: container.network_allow } : {}),
-    ...(set('container.network_preset') && container.network_preset !== undefined ? { networkPreset: container.network_preset } : {}),
+    ...(set('container.network_preset') && container.network_preset !== undefined
+      ? { networkPreset: container.network_preset }
+      : {}),
     ...(set('container.workdir') ? { workdir: container.workdir } : {}),
     ...(set('container.read_only') ? { readOnly: container.read_only } : {}),
     ...(set('session.shell') ? { shell: session.shell } : {}),
@@ -93,9 +95,13 @@ function strings(value: unknown): string[] {
 }
 
 /** `[protect]`: paths added by either file; removals only from the user's own file. */
-function protectOf(eff: EffectiveConfig): Pick<RunConfig, 'protectPaths' | 'protectUnprotect' | 'projectUnprotectIgnored'> {
+function protectOf(
+  eff: EffectiveConfig,
+): Pick<RunConfig, 'protectPaths' | 'protectUnprotect' | 'projectUnprotectIgnored'> {
   const local = eff.trust.local?.raw;
-  const paths = [...new Set([...strings(valueAt(eff.global?.raw, 'protect.paths')), ...strings(valueAt(local, 'protect.paths'))])];
+  const paths = [
+    ...new Set([...strings(valueAt(eff.global?.raw, 'protect.paths')), ...strings(valueAt(local, 'protect.paths'))]),
+  ];
   const unprotect = strings(valueAt(eff.global?.raw, 'protect.unprotect'));
   return {
     ...(paths.length > 0 ? { protectPaths: paths } : {}),

@@ -81,9 +81,10 @@ export interface TrustGateResult {
   projectLayersDir?: string;
 }
 
-
 function describeLayers(tree: LayerTree): string {
-  const names = layerNamesOf(tree).map((n) => (BUILTIN_LAYER_NAMES.includes(n) ? `${printable(n)} (replaces the built-in layer)` : printable(n)));
+  const names = layerNamesOf(tree).map((n) =>
+    BUILTIN_LAYER_NAMES.includes(n) ? `${printable(n)} (replaces the built-in layer)` : printable(n),
+  );
   const bytes = tree.files.reduce((n, f) => n + f.bytes.length, 0);
   return `${names.join(', ') || '(no layer directories)'}; ${tree.files.length} file(s), ${(bytes / 1024).toFixed(1)} KiB. Their install scripts run as root while the image builds.`;
 }
@@ -125,13 +126,19 @@ export async function runTrustGate(input: TrustGateInput): Promise<TrustGateResu
       const yes = await input.confirm('Trust this project content and continue?');
       if (yes) {
         pinTrust(storePath, [
-          ...(localStatus === 'untrusted' ? [{ target: configTarget!, sha256: local!.sha256, kind: 'config' as const }] : []),
-          ...(layersStatus === 'untrusted' ? [{ target: layersTarget!, sha256: tree!.sha256, kind: 'layers' as const }] : []),
+          ...(localStatus === 'untrusted'
+            ? [{ target: configTarget!, sha256: local!.sha256, kind: 'config' as const }]
+            : []),
+          ...(layersStatus === 'untrusted'
+            ? [{ target: layersTarget!, sha256: tree!.sha256, kind: 'layers' as const }]
+            : []),
         ]);
         if (localStatus === 'untrusted') localStatus = 'approved';
         if (layersStatus === 'untrusted') layersStatus = 'approved';
       } else {
-        input.say("Project content skipped. Review it, then run 'mino trust' to trust it, or use --no-local to never load it.");
+        input.say(
+          "Project content skipped. Review it, then run 'mino trust' to trust it, or use --no-local to never load it.",
+        );
       }
     } else if (input.strictLocal) {
       throw new MinoError(`Untrusted ${pending.join(' and ')} (--strict-local)`, {
@@ -139,7 +146,9 @@ export async function runTrustGate(input: TrustGateInput): Promise<TrustGateResu
       });
     } else {
       const keys = localStatus === 'untrusted' ? ` (sets ${sensitive.map((s) => s.path).join(', ')})` : '';
-      input.say(`Warning: skipped untrusted ${pending.join(' and ')}${keys}. Review it, then run 'mino trust -p ${input.projectDir}', or pass --trust-local for one run.`);
+      input.say(
+        `Warning: skipped untrusted ${pending.join(' and ')}${keys}. Review it, then run 'mino trust -p ${input.projectDir}', or pass --trust-local for one run.`,
+      );
     }
     if (localStatus === 'untrusted') localStatus = 'skipped';
     if (layersStatus === 'untrusted') layersStatus = 'skipped';

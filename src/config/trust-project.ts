@@ -19,7 +19,6 @@ export interface TrustedItem {
   details: string[];
 }
 
-
 /** Pins trust to the project's current files; returns what was trusted (empty: nothing to trust). */
 export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = process.env): TrustedItem[] {
   const items: TrustedItem[] = [];
@@ -28,7 +27,11 @@ export function trustProject(projectDir: string, env: NodeJS.ProcessEnv = proces
   const local = localPath ? readLocalConfigFile(localPath) : undefined;
   if (local) {
     const sensitive = sensitiveSettings(local.raw, {});
-    items.push({ kind: 'config', path: local.path, details: sensitive.map((s) => `${s.path} = ${renderValue(s.value)}`) });
+    items.push({
+      kind: 'config',
+      path: local.path,
+      details: sensitive.map((s) => `${s.path} = ${renderValue(s.value)}`),
+    });
     pins.push({ target: canonicalPath(local.path), sha256: local.sha256, kind: 'config' });
   }
   const tree = readLayerTree(projectDir);

@@ -37,7 +37,11 @@ export function readTrustStore(path: string): TrustStore {
     for (const [key, entry] of Object.entries(data as Record<string, unknown>)) {
       const e = entry as Partial<TrustEntry> | null;
       if (e && typeof e.content_hash === 'string' && /^[0-9a-f]{64}$/.test(e.content_hash)) {
-        out[key] = { content_hash: e.content_hash, trusted_at: String(e.trusted_at ?? ''), ...(e.kind ? { kind: e.kind } : {}) };
+        out[key] = {
+          content_hash: e.content_hash,
+          trusted_at: String(e.trusted_at ?? ''),
+          ...(e.kind ? { kind: e.kind } : {}),
+        };
       }
     }
     return out;
@@ -52,7 +56,11 @@ export function isTrusted(store: TrustStore, target: string, sha256: string): bo
 }
 
 /** Records (or replaces) trust for each target, atomically. */
-export function pinTrust(storePath: string, entries: ReadonlyArray<{ target: string; sha256: string; kind: 'config' | 'layers' }>, now = new Date()): void {
+export function pinTrust(
+  storePath: string,
+  entries: ReadonlyArray<{ target: string; sha256: string; kind: 'config' | 'layers' }>,
+  now = new Date(),
+): void {
   const store = readTrustStore(storePath);
   for (const e of entries) store[e.target] = { content_hash: e.sha256, trusted_at: now.toISOString(), kind: e.kind };
   writeFileAtomic(storePath, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600, mkdirMode: 0o700 });

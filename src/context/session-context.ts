@@ -54,7 +54,11 @@ export function egressBaseOf(ctx: SessionContext): string {
 }
 
 /** Builds the context from the environment's XDG directories. */
-export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv = process.env, userRuntime?: ContainerRuntime): SessionContext {
+export function sessionContext(
+  runtime: ContainerRuntime,
+  env: NodeJS.ProcessEnv = process.env,
+  userRuntime?: ContainerRuntime,
+): SessionContext {
   const { stateDir, dataDir } = minoPaths(env);
   const stateKey = stateKeyFor(stateDir);
   return {
@@ -62,7 +66,9 @@ export function sessionContext(runtime: ContainerRuntime, env: NodeJS.ProcessEnv
     egressBase: egressBase(env, stateDir, process.getuid?.() ?? 0),
     runtime,
     store: new SessionStore(stateDir),
-    audit: new AuditLog(stateDir, env.MINO_AUDIT_LOG !== '0', (err) => log.warn('audit log write failed', { error: String(err) })),
+    audit: new AuditLog(stateDir, env.MINO_AUDIT_LOG !== '0', (err) =>
+      log.warn('audit log write failed', { error: String(err) }),
+    ),
     stateDir,
     dataDir,
     stateKey,

@@ -40,7 +40,12 @@ const LABEL_LOGINS_STATE_DIR = 'io.mino.logins.state_dir';
 
 /** Labels of a new logins volume. */
 export function loginsVolumeLabels(stateKey: string, stateDir: string, createdAt: Date): Record<string, string> {
-  return { [LABEL_LOGINS]: 'true', [LABEL_STATE]: stateKey, [LABEL_LOGINS_STATE_DIR]: stateDir, 'io.mino.logins.created_at': createdAt.toISOString() };
+  return {
+    [LABEL_LOGINS]: 'true',
+    [LABEL_STATE]: stateKey,
+    [LABEL_LOGINS_STATE_DIR]: stateDir,
+    'io.mino.logins.created_at': createdAt.toISOString(),
+  };
 }
 
 /** Plain variables that point the agents at the shared logins (no secret in them). */

@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { isErrno } from '../common/errno.js';
@@ -25,7 +35,9 @@ interface Entry {
 }
 
 function isStringMap(v: unknown): v is Record<string, string> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+  return (
+    v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
+  );
 }
 
 /** The cache of one state directory. */
@@ -34,7 +46,11 @@ export class CredentialCache {
 
   /** File name of an entry: `<provider>-<16 hex of sha256(sorted scope)>.json`. */
   static keyOf(provider: ProviderName, scope: Readonly<Record<string, string>>): string {
-    const canonical = JSON.stringify(Object.keys(scope).sort().map((k) => [k, scope[k]]));
+    const canonical = JSON.stringify(
+      Object.keys(scope)
+        .sort()
+        .map((k) => [k, scope[k]]),
+    );
     return `${provider}-${createHash('sha256').update(`${provider}\0${canonical}`).digest('hex').slice(0, 16)}.json`;
   }
 
@@ -64,8 +80,13 @@ export class CredentialCache {
       return undefined;
     }
     const expires = new Date(entry.expires_at);
-    if (entry.provider !== provider || !isStringMap(entry.secret_env) || !isStringMap(entry.plain_env) || Number.isNaN(expires.getTime())
-      || expires.getTime() - EXPIRY_MARGIN_MS <= now.getTime()) {
+    if (
+      entry.provider !== provider ||
+      !isStringMap(entry.secret_env) ||
+      !isStringMap(entry.plain_env) ||
+      Number.isNaN(expires.getTime()) ||
+      expires.getTime() - EXPIRY_MARGIN_MS <= now.getTime()
+    ) {
       this.drop(path);
       return undefined;
     }
@@ -82,7 +103,9 @@ export class CredentialCache {
       plain_env: credential.plainEnv,
       expires_at: credential.expiresAt.toISOString(),
     };
-    writeFileAtomic(join(this.dir, CredentialCache.keyOf(provider, scope)), `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+    writeFileAtomic(join(this.dir, CredentialCache.keyOf(provider, scope)), `${JSON.stringify(entry)}\n`, {
+      mode: 0o600,
+    });
   }
 
   /** Removes every cached credential; returns how many there were. */

@@ -57,7 +57,9 @@ export function assignedNames(assignments: readonly string[]): Set<string> {
  * values with a NUL byte cannot be passed and are listed in `invalid`.
  */
 export function takeFromHost(
-  names: readonly string[], hostEnv: NodeJS.ProcessEnv, options: { allSecret?: boolean } = {},
+  names: readonly string[],
+  hostEnv: NodeJS.ProcessEnv,
+  options: { allSecret?: boolean } = {},
 ): HostValues & { missing: string[]; invalid: string[] } {
   const plain = new Map<string, string>();
   const secret = new Map<string, string>();

@@ -33,7 +33,10 @@ function mountable(path: string): boolean {
 }
 
 /** The items that exist under `homeDir`, plus the ones that cannot be mounted (their paths). */
-export function hostAgentSettings(homeDir: string, exists: (path: string) => boolean = defaultExists): { items: HostSettingsItem[]; skipped: string[] } {
+export function hostAgentSettings(
+  homeDir: string,
+  exists: (path: string) => boolean = defaultExists,
+): { items: HostSettingsItem[]; skipped: string[] } {
   const items: HostSettingsItem[] = [];
   const skipped: string[] = [];
   for (const [agent, names] of Object.entries(HOST_SETTINGS_ITEMS)) {

@@ -22,7 +22,11 @@ export const CA_BUNDLE_TARGET = '/run/mino/ca-certificates.crt';
 export const CA_BUNDLE_VARS = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE'] as const;
 
 /** System bundles of the common distributions (Debian/Ubuntu/Alpine, Fedora/RHEL, openSUSE). */
-const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem'];
+const SYSTEM_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+];
 
 function readOrEmpty(path: string): string {
   try {

@@ -32,7 +32,10 @@ export interface RunProvidersOptions {
 }
 
 /** Runs `providers` in parallel; outcomes in the same order. */
-export function runProviders(providers: readonly CredentialProvider[], options: RunProvidersOptions): Promise<ProviderOutcome[]> {
+export function runProviders(
+  providers: readonly CredentialProvider[],
+  options: RunProvidersOptions,
+): Promise<ProviderOutcome[]> {
   return Promise.all(providers.map((p) => runOne(p, options)));
 }
 
@@ -49,11 +52,19 @@ async function runOne(p: CredentialProvider, options: RunProvidersOptions): Prom
   const timeoutMs = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
   const started = Date.now();
   try {
-    const result = await withDeadline((options.run ?? execCapture)(p.argv, { env: options.env, timeoutMs }), timeoutMs + 3000);
+    const result = await withDeadline(
+      (options.run ?? execCapture)(p.argv, { env: options.env, timeoutMs }),
+      timeoutMs + 3000,
+    );
     // Whether the timeout stopped the CLI is what the runner says, never a clock reading: a kill
     // that lands a millisecond early must not turn into "gh auth token failed (exit 143)".
     if (result === 'deadline' || result.timedOut === true) {
-      return { ...base, status: 'failed', message: `${p.argv[0]} did not answer within ${Math.round(timeoutMs / 1000)} s; skipped`, quiet: false };
+      return {
+        ...base,
+        status: 'failed',
+        message: `${p.argv[0]} did not answer within ${Math.round(timeoutMs / 1000)} s; skipped`,
+        quiet: false,
+      };
     }
     log.debug('credential provider ran', { provider: p.name, exit_code: result.exitCode, ms: Date.now() - started });
     if (result.exitCode !== 0) {
@@ -71,10 +82,20 @@ async function runOne(p: CredentialProvider, options: RunProvidersOptions): Prom
     return { ...base, status: 'ok', credential };
   } catch (err) {
     if (err instanceof CommandNotFoundError) {
-      return { ...base, status: 'failed', message: `${p.argv[0]} is not installed (or not on PATH)`, quiet: !p.explicit };
+      return {
+        ...base,
+        status: 'failed',
+        message: `${p.argv[0]} is not installed (or not on PATH)`,
+        quiet: !p.explicit,
+      };
     }
     if (err instanceof ProviderError) return { ...base, status: 'failed', message: err.message, quiet: err.quiet };
-    return { ...base, status: 'failed', message: `${p.argv[0]} could not be run: ${(err as Error).message}`, quiet: false };
+    return {
+      ...base,
+      status: 'failed',
+      message: `${p.argv[0]} could not be run: ${(err as Error).message}`,
+      quiet: false,
+    };
   }
 }
 

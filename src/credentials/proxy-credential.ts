@@ -47,7 +47,11 @@ export function proxyPlaceholder(variable: string): string {
 }
 
 /** Takes the marked variables out of `secret` and makes a rule and placeholder for each one present. */
-export function splitProxyOnly(secret: ReadonlyMap<string, string>, marks: readonly ProxyOnlyMark[], placeholder = proxyPlaceholder): ProxySplit {
+export function splitProxyOnly(
+  secret: ReadonlyMap<string, string>,
+  marks: readonly ProxyOnlyMark[],
+  placeholder = proxyPlaceholder,
+): ProxySplit {
   const sandbox = new Map(secret);
   const rules: ProxyCredentialRule[] = [];
   const values = new Map<string, string>();

@@ -16,12 +16,18 @@ import { isErrno } from '../common/errno.js';
  */
 
 /** The directory of the session env files of one state directory. */
-export function sessionEnvDir(stateDir: string, stateKey: string, env: NodeJS.ProcessEnv, uid: number | undefined): string {
+export function sessionEnvDir(
+  stateDir: string,
+  stateKey: string,
+  env: NodeJS.ProcessEnv,
+  uid: number | undefined,
+): string {
   // A tmpfs is best: the values never reach a disk. XDG_RUNTIME_DIR is one (rootless users);
   // root usually has none set, and /run is one.
   const runtimeDir = env.XDG_RUNTIME_DIR;
   if (process.platform === 'linux') {
-    if (runtimeDir?.startsWith('/') && ownedDir(runtimeDir, uid)) return join(runtimeDir, 'mino', stateKey, 'session-env');
+    if (runtimeDir?.startsWith('/') && ownedDir(runtimeDir, uid))
+      return join(runtimeDir, 'mino', stateKey, 'session-env');
     if (uid === 0) return join('/run', 'mino', stateKey, 'session-env');
   }
   return join(stateDir, 'session-env');
@@ -129,9 +135,12 @@ export class SessionEnvStore {
     const st = lstatSync(this.dir);
     const uid = process.getuid?.();
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-      throw new MinoError(`Unsafe directory for session secrets: ${this.dir} must be a directory of yours with mode 0700`, {
-        hint: `Remove it (rm -r '${this.dir}') and run again`,
-      });
+      throw new MinoError(
+        `Unsafe directory for session secrets: ${this.dir} must be a directory of yours with mode 0700`,
+        {
+          hint: `Remove it (rm -r '${this.dir}') and run again`,
+        },
+      );
     }
   }
 }

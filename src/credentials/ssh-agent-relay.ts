@@ -60,16 +60,17 @@ export async function startAgentRelay(path: string, agentSocket: string): Promis
   server.unref();
   return {
     path,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of open) s.destroy();
-      server.close(() => {
-        try {
-          unlinkSync(path);
-        } catch {
-          // removed by close already
-        }
-        resolve();
-      });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => {
+          try {
+            unlinkSync(path);
+          } catch {
+            // removed by close already
+          }
+          resolve();
+        });
+      }),
   };
 }

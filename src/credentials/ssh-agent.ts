@@ -20,7 +20,9 @@ export function agentSocket(env: NodeJS.ProcessEnv): string {
     });
   }
   if (!path.startsWith('/') || /[:,\n]/.test(path)) {
-    throw new MinoError(`--ssh-agent: SSH_AUTH_SOCK (${JSON.stringify(path)}) is not an absolute path podman can mount`);
+    throw new MinoError(
+      `--ssh-agent: SSH_AUTH_SOCK (${JSON.stringify(path)}) is not an absolute path podman can mount`,
+    );
   }
   let isSocket = false;
   try {
@@ -33,9 +35,12 @@ export function agentSocket(env: NodeJS.ProcessEnv): string {
         return false;
       }
     })();
-    throw new MinoError(`--ssh-agent: the SSH agent socket ${path} does not exist${dangling ? ' (a dangling link)' : ''}`, {
-      hint: 'The agent may have stopped: start one (eval "$(ssh-agent)"; ssh-add) or run without --ssh-agent',
-    });
+    throw new MinoError(
+      `--ssh-agent: the SSH agent socket ${path} does not exist${dangling ? ' (a dangling link)' : ''}`,
+      {
+        hint: 'The agent may have stopped: start one (eval "$(ssh-agent)"; ssh-add) or run without --ssh-agent',
+      },
+    );
   }
   if (!isSocket) throw new MinoError(`--ssh-agent: ${path} (SSH_AUTH_SOCK) is not a socket`);
   return path;

@@ -11,7 +11,11 @@ import type { SetKeyOptions } from '../common/toml-edit.js';
  * The containers.conf a user owns: system-wide for root, per-user for everyone else
  * (`$XDG_CONFIG_HOME/containers/containers.conf`, default `~/.config/...`).
  */
-export function userContainersConfPath(uid: number, home: string | undefined, xdgConfigHome: string | undefined): string {
+export function userContainersConfPath(
+  uid: number,
+  home: string | undefined,
+  xdgConfigHome: string | undefined,
+): string {
   if (uid === 0) return '/etc/containers/containers.conf';
   const base = xdgConfigHome?.startsWith('/') ? xdgConfigHome : `${home ?? ''}/.config`;
   return `${base}/containers/containers.conf`;

@@ -1,4 +1,14 @@
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, type Stats } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MinoError } from '../common/errors.js';
 import { errnoCode } from '../common/errno.js';
@@ -37,7 +47,10 @@ export const DEVICE_NODES: readonly DeviceNode[] = Object.freeze([
 
 /** The symbolic links of the directory. */
 export const DEVICE_LINKS: Readonly<Record<string, string>> = Object.freeze({
-  fd: '/proc/self/fd', stdin: '/proc/self/fd/0', stdout: '/proc/self/fd/1', stderr: '/proc/self/fd/2',
+  fd: '/proc/self/fd',
+  stdin: '/proc/self/fd/0',
+  stdout: '/proc/self/fd/1',
+  stderr: '/proc/self/fd/2',
 });
 
 /** The empty directories (mount points of podman's /dev/shm, devpts and the like). */
@@ -49,27 +62,42 @@ export function deviceNumber(major: number, minor: number): number {
 }
 
 /** The entries of a directory as lstat sees them (undefined: missing). */
-export type StatOf = (path: string) => Pick<Stats, 'uid' | 'mode' | 'rdev' | 'isCharacterDevice' | 'isDirectory' | 'isSymbolicLink'> | undefined;
+export type StatOf = (
+  path: string,
+) => Pick<Stats, 'uid' | 'mode' | 'rdev' | 'isCharacterDevice' | 'isDirectory' | 'isSymbolicLink'> | undefined;
 
 /** What is wrong with `dir` as the private /dev (empty when it is exactly right). */
-export function deviceDirProblems(dir: string, stat: StatOf = lstatOrUndefined, readLink: (path: string) => string = readlinkSync): string[] {
+export function deviceDirProblems(
+  dir: string,
+  stat: StatOf = lstatOrUndefined,
+  readLink: (path: string) => string = readlinkSync,
+): string[] {
   const problems: string[] = [];
   const top = stat(dir);
   if (top === undefined) return [`${dir} is missing`];
-  if (!top.isDirectory() || top.uid !== 0 || (top.mode & 0o7777) !== 0o755) return [`${dir} is not a root-owned 0755 directory`];
+  if (!top.isDirectory() || top.uid !== 0 || (top.mode & 0o7777) !== 0o755)
+    return [`${dir} is not a root-owned 0755 directory`];
   for (const node of DEVICE_NODES) {
     const st = stat(join(dir, node.name));
-    if (st === undefined || !st.isCharacterDevice() || st.rdev !== deviceNumber(node.major, node.minor) || st.uid !== 0 || (st.mode & 0o7777) !== 0o666) {
+    if (
+      st === undefined ||
+      !st.isCharacterDevice() ||
+      st.rdev !== deviceNumber(node.major, node.minor) ||
+      st.uid !== 0 ||
+      (st.mode & 0o7777) !== 0o666
+    ) {
       problems.push(`${node.name} is not the ${node.major}:${node.minor} device node`);
     }
   }
   for (const [name, target] of Object.entries(DEVICE_LINKS)) {
     const st = stat(join(dir, name));
-    if (st === undefined || !st.isSymbolicLink() || readLink(join(dir, name)) !== target) problems.push(`${name} is not a link to ${target}`);
+    if (st === undefined || !st.isSymbolicLink() || readLink(join(dir, name)) !== target)
+      problems.push(`${name} is not a link to ${target}`);
   }
   for (const name of DEVICE_SUBDIRS) {
     const st = stat(join(dir, name));
-    if (st === undefined || !st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) problems.push(`${name} is not a root-owned directory`);
+    if (st === undefined || !st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0)
+      problems.push(`${name} is not a root-owned directory`);
   }
   return problems;
 }
@@ -99,7 +127,8 @@ export function onNodevMount(path: string, mountInfo: string): boolean {
     if (fields.length < 6) continue;
     const point = unescapeMountPath(fields[4]!);
     const inside = point === '/' || path === point || path.startsWith(`${point}/`);
-    if (inside && (best === undefined || point.length >= best.point.length)) best = { point, options: fields[5]!.split(',') };
+    if (inside && (best === undefined || point.length >= best.point.length))
+      best = { point, options: fields[5]!.split(',') };
   }
   return best?.options.includes('nodev') ?? false;
 }
@@ -122,12 +151,17 @@ export async function ensureDeviceDir(dir: string, makeNode: MakeNode = mknod): 
   mkdirSync(parent, { recursive: true, mode: 0o755 });
   const p = lstatSync(parent);
   if (!p.isDirectory() || p.uid !== 0 || (p.mode & 0o022) !== 0) {
-    throw new MinoError(`${parent} must be a directory of root's that no one else can write`, { hint: `Remove it or fix it (chown root: ${parent}; chmod 755 ${parent}), then run again` });
+    throw new MinoError(`${parent} must be a directory of root's that no one else can write`, {
+      hint: `Remove it or fix it (chown root: ${parent}; chmod 755 ${parent}), then run again`,
+    });
   }
   if (onNodevMount(realpathSync(parent), readFileSync('/proc/self/mountinfo', 'utf8'))) {
-    throw new MinoError(`${parent} lies on a filesystem mounted nodev: the device nodes mino gives a session there would not open`, {
-      hint: 'Remount that filesystem without nodev, or run mino as the owner of the project (the issue arises only for root-owned projects)',
-    });
+    throw new MinoError(
+      `${parent} lies on a filesystem mounted nodev: the device nodes mino gives a session there would not open`,
+      {
+        hint: 'Remount that filesystem without nodev, or run mino as the owner of the project (the issue arises only for root-owned projects)',
+      },
+    );
   }
   const fresh = `${dir}.${process.pid}.new`;
   rmSync(fresh, { recursive: true, force: true });

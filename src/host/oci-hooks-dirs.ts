@@ -15,15 +15,25 @@ function confFiles(env: NodeJS.ProcessEnv, rootless: boolean, home: string): str
   if (env.CONTAINERS_CONF && isAbsolute(env.CONTAINERS_CONF)) return [env.CONTAINERS_CONF];
   const dropIns = (dir: string): string[] => {
     try {
-      return readdirSync(dir).filter((f) => f.endsWith('.conf')).sort().map((f) => join(dir, f));
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.conf'))
+        .sort()
+        .map((f) => join(dir, f));
     } catch {
       return [];
     }
   };
-  const files = ['/usr/share/containers/containers.conf', '/etc/containers/containers.conf', ...dropIns('/etc/containers/containers.conf.d')];
+  const files = [
+    '/usr/share/containers/containers.conf',
+    '/etc/containers/containers.conf',
+    ...dropIns('/etc/containers/containers.conf.d'),
+  ];
   if (rootless) {
     const config = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');
-    files.push(join(config, 'containers', 'containers.conf'), ...dropIns(join(config, 'containers', 'containers.conf.d')));
+    files.push(
+      join(config, 'containers', 'containers.conf'),
+      ...dropIns(join(config, 'containers', 'containers.conf.d')),
+    );
   }
   return files;
 }

@@ -26,7 +26,16 @@ export function installCommands(pm: PackageManager, packages: readonly string[])
     case 'apt-get':
       return [
         ['apt-get', 'update', '-q'],
-        ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages],
+        [
+          'env',
+          'DEBIAN_FRONTEND=noninteractive',
+          'apt-get',
+          'install',
+          '-y',
+          '-q',
+          '--no-install-recommends',
+          ...packages,
+        ],
       ];
     case 'dnf':
       return [['dnf', 'install', '-y', ...packages]];
@@ -45,7 +54,13 @@ export const PACKAGE_NAMES: Record<string, Partial<Record<PackageManager, string
   runc: { 'apt-get': 'runc', dnf: 'runc', pacman: 'runc', zypper: 'runc', apk: 'runc' },
   uidmap: { 'apt-get': 'uidmap', dnf: 'shadow-utils', pacman: 'shadow', zypper: 'shadow', apk: 'shadow-uidmap' },
   catatonit: { 'apt-get': 'catatonit', dnf: 'catatonit', pacman: 'catatonit', zypper: 'catatonit', apk: 'catatonit' },
-  slirp4netns: { 'apt-get': 'slirp4netns', dnf: 'slirp4netns', pacman: 'slirp4netns', zypper: 'slirp4netns', apk: 'slirp4netns' },
+  slirp4netns: {
+    'apt-get': 'slirp4netns',
+    dnf: 'slirp4netns',
+    pacman: 'slirp4netns',
+    zypper: 'slirp4netns',
+    apk: 'slirp4netns',
+  },
 };
 
 /** Maps logical package names to the manager's names; names without a mapping pass through unchanged. */

@@ -58,7 +58,9 @@ function expandStoragePath(path: string, env: StorageEnv): string {
  * `~/.local/share/containers/storage`).
  */
 export function rootlessGraphRoot(
-  env: StorageEnv, userConf: Record<string, unknown> | undefined, systemConf: Record<string, unknown> | undefined,
+  env: StorageEnv,
+  userConf: Record<string, unknown> | undefined,
+  systemConf: Record<string, unknown> | undefined,
 ): string {
   const pick = (conf: Record<string, unknown> | undefined, keys: string[]): string | undefined => {
     const table = conf ? storageTable(conf) : {};

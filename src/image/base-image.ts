@@ -42,13 +42,18 @@ export async function baseImageState(runtime: ImageClient, baseDir: string): Pro
   const hash = hashDirectory(baseDir);
   const tag = baseImageTag(hash);
   const images = await runtime.imageList();
-  const named = (name: string): LocalImage | undefined => images.find((i) => i.names.some((n) => n === name || `localhost/${n}` === name));
+  const named = (name: string): LocalImage | undefined =>
+    images.find((i) => i.names.some((n) => n === name || `localhost/${n}` === name));
   const current = named(tag);
   return {
-    hash, tag,
+    hash,
+    tag,
     present: current !== undefined,
     latestCurrent: current !== undefined && current.id === named(BASE_IMAGE_LATEST)?.id,
-    stale: staleBaseTags(images.flatMap((i) => i.names), tag),
+    stale: staleBaseTags(
+      images.flatMap((i) => i.names),
+      tag,
+    ),
     sizeBytes: current?.sizeBytes,
   };
 }
@@ -102,7 +107,8 @@ export interface BuildBaseResult {
 const since = (t0: number): number => Math.round((Date.now() - t0) / 100) / 10;
 
 async function resolveParent(
-  options: BuildBaseOptions, dir: Parameters<typeof debootstrapParent>[1],
+  options: BuildBaseOptions,
+  dir: Parameters<typeof debootstrapParent>[1],
 ): Promise<Pick<BuildBaseResult, 'parent' | 'parentSource' | 'debootstrapSeconds'>> {
   const { runtime, say } = options;
   const baseFrom = options.baseFrom ?? DEFAULT_BASE_FROM;
@@ -126,13 +132,16 @@ async function resolveParent(
   const plan = await options.debootstrap?.();
   if (!plan) {
     throw new MinoError(`Cannot get the parent image ${baseFrom}: ${pullError}`, {
-      hint: `Make it available locally (podman pull/load${runtime.store ? ' into your podman store: setup copies it into mino\'s own' : ''}), set image.base_from to a local Debian image, `
-        + 'or install debootstrap and run mino setup on a Debian host so mino can build it from your apt mirror',
+      hint:
+        `Make it available locally (podman pull/load${runtime.store ? " into your podman store: setup copies it into mino's own" : ''}), set image.base_from to a local Debian image, ` +
+        'or install debootstrap and run mino setup on a Debian host so mino can build it from your apt mirror',
     });
   }
   const tag = debootstrapTag(plan.mirror);
   if (await runtime.imageExists(tag)) return { parent: tag, parentSource: 'debootstrap-reused' };
-  say(`${baseFrom} cannot be pulled (${pullError}): building Debian ${DEBIAN_SUITE} with debootstrap from ${plan.mirror}${plan.rootless ? ' (rootless, in podman unshare)' : ''}`);
+  say(
+    `${baseFrom} cannot be pulled (${pullError}): building Debian ${DEBIAN_SUITE} with debootstrap from ${plan.mirror}${plan.rootless ? ' (rootless, in podman unshare)' : ''}`,
+  );
   const t0 = Date.now();
   const parent = await debootstrapParent(runtime, dir, plan);
   const debootstrapSeconds = since(t0);
@@ -143,14 +152,18 @@ async function resolveParent(
 /** Hint for a failed build, from its output. */
 export function buildFailureHint(output: string): string {
   if (/SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT|unable to get local issuer|certificate verify failed/i.test(output)) {
-    return 'A proxy intercepts TLS and the build does not trust its CA: put the CA certificate in '
-      + '/usr/local/share/ca-certificates (or point NODE_EXTRA_CA_CERTS at it), then run: mino setup --yes';
+    return (
+      'A proxy intercepts TLS and the build does not trust its CA: put the CA certificate in ' +
+      '/usr/local/share/ca-certificates (or point NODE_EXTRA_CA_CERTS at it), then run: mino setup --yes'
+    );
   }
   if (/Temporary failure resolving|Could not resolve|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|Failed to fetch/i.test(output)) {
     return "The build cannot reach the apt mirror or the npm registry. Check the host's network and proxy settings (npm config get registry), then run: mino setup --yes";
   }
-  if (/subuid|subgid|insufficient uids|newuidmap/i.test(output)) return 'Rootless Podman is not configured (uid ranges). Run: mino setup';
-  if (/no space left/i.test(output)) return 'The disk is full: free space (podman image prune), then run: mino setup --yes';
+  if (/subuid|subgid|insufficient uids|newuidmap/i.test(output))
+    return 'Rootless Podman is not configured (uid ranges). Run: mino setup';
+  if (/no space left/i.test(output))
+    return 'The disk is full: free space (podman image prune), then run: mino setup --yes';
   return 'Run mino setup --yes -v to see the full build output';
 }
 
@@ -189,7 +202,10 @@ export async function buildBaseImage(options: BuildBaseOptions): Promise<BuildBa
       });
     } catch (err) {
       const output = err instanceof EngineError ? err.stderr : errorMessage(err);
-      throw new MinoError(`Building ${tag} failed. Last lines of the build:\n${output}`, { hint: buildFailureHint(output), cause: err });
+      throw new MinoError(`Building ${tag} failed. Last lines of the build:\n${output}`, {
+        hint: buildFailureHint(output),
+        cause: err,
+      });
     }
     const buildSeconds = since(t0);
     await runtime.imageTag(tag, BASE_IMAGE_LATEST);

@@ -59,7 +59,8 @@ export function removeDeadBuildDirs(dataDir: string, dryRun = false, now = Date.
     try {
       const st = lstatSync(path);
       if (!st.isDirectory()) continue;
-      dead = owner !== undefined ? !identityAlive(owner) : UNOWNED.test(name) && now - st.mtimeMs > UNOWNED_BUILD_DIR_AGE_MS;
+      dead =
+        owner !== undefined ? !identityAlive(owner) : UNOWNED.test(name) && now - st.mtimeMs > UNOWNED_BUILD_DIR_AGE_MS;
     } catch {
       continue;
     }

@@ -41,7 +41,8 @@ export function debootstrapArgv(debootstrap: string, target: string, mirror: str
 
 /** Path of debootstrap on the podman host, or undefined (normal users often lack /usr/sbin in PATH). */
 export async function findDebootstrap(host: Host): Promise<string | undefined> {
-  const script = 'command -v debootstrap && exit 0; for p in /usr/sbin/debootstrap /sbin/debootstrap; do [ -x "$p" ] && echo "$p" && exit 0; done; exit 1';
+  const script =
+    'command -v debootstrap && exit 0; for p in /usr/sbin/debootstrap /sbin/debootstrap; do [ -x "$p" ] && echo "$p" && exit 0; done; exit 1';
   const r = await host.run(['sh', '-c', script]);
   const path = r.stdout.trim().split('\n')[0];
   return r.exitCode === 0 && path ? path : undefined;
@@ -64,7 +65,9 @@ async function step(runtime: Pick<EngineClient, 'unshare'>, argv: string[], what
  * Returns the tag.
  */
 export async function debootstrapParent(
-  runtime: Pick<EngineClient, 'unshare'> & ImageClient, dir: BuildDir, options: { debootstrap: string; mirror: string; rootless: boolean },
+  runtime: Pick<EngineClient, 'unshare'> & ImageClient,
+  dir: BuildDir,
+  options: { debootstrap: string; mirror: string; rootless: boolean },
 ): Promise<string> {
   const { debootstrap, mirror, rootless } = options;
   // Files inside are owned by sub-uids when rootless: removing them needs the namespace too.

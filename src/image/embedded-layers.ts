@@ -35,15 +35,28 @@ export function parseLayersAsset(bytes: Uint8Array): EmbeddedFile[] {
   try {
     doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
-    throw new MinoError('The built-in layers embedded in this mino binary are damaged', { cause: err, hint: 'Rebuild or reinstall mino (npm run package)' });
+    throw new MinoError('The built-in layers embedded in this mino binary are damaged', {
+      cause: err,
+      hint: 'Rebuild or reinstall mino (npm run package)',
+    });
   }
   const files = (doc as { format?: unknown; files?: unknown })?.files;
   if ((doc as { format?: unknown })?.format !== 1 || !Array.isArray(files)) {
-    throw new MinoError('The built-in layers embedded in this mino binary have an unknown format', { hint: 'Rebuild or reinstall mino (npm run package)' });
+    throw new MinoError('The built-in layers embedded in this mino binary have an unknown format', {
+      hint: 'Rebuild or reinstall mino (npm run package)',
+    });
   }
   return files.map((f: Partial<EmbeddedFile>) => {
-    if (typeof f?.path !== 'string' || !SAFE_PATH.test(f.path) || typeof f.data !== 'string' || (f.mode !== 0o644 && f.mode !== 0o755)) {
-      throw new MinoError(`The built-in layers embedded in this mino binary hold an invalid entry (${JSON.stringify(f?.path)})`, { hint: 'Rebuild or reinstall mino (npm run package)' });
+    if (
+      typeof f?.path !== 'string' ||
+      !SAFE_PATH.test(f.path) ||
+      typeof f.data !== 'string' ||
+      (f.mode !== 0o644 && f.mode !== 0o755)
+    ) {
+      throw new MinoError(
+        `The built-in layers embedded in this mino binary hold an invalid entry (${JSON.stringify(f?.path)})`,
+        { hint: 'Rebuild or reinstall mino (npm run package)' },
+      );
     }
     return { path: f.path, mode: f.mode, data: f.data };
   });
@@ -88,13 +101,18 @@ export function embeddedLayersDir(dataDir: string): string | undefined {
   if (idBytes === undefined) return undefined;
   const id = Buffer.from(idBytes).toString('utf8').trim();
   if (!/^[0-9a-f]{64}$/.test(id)) {
-    throw new MinoError('The built-in layers embedded in this mino binary have an invalid id', { hint: 'Rebuild or reinstall mino (npm run package)' });
+    throw new MinoError('The built-in layers embedded in this mino binary have an invalid id', {
+      hint: 'Rebuild or reinstall mino (npm run package)',
+    });
   }
   const parent = join(dataDir, 'builtin-layers');
   const target = join(parent, id);
   if (checkExisting(target)) return target;
   const bytes = embeddedAsset(LAYERS_ASSET);
-  if (bytes === undefined) throw new MinoError('The built-in layers are missing from this mino binary', { hint: 'Rebuild or reinstall mino (npm run package)' });
+  if (bytes === undefined)
+    throw new MinoError('The built-in layers are missing from this mino binary', {
+      hint: 'Rebuild or reinstall mino (npm run package)',
+    });
   const files = parseLayersAsset(bytes);
   mkdirSync(parent, { recursive: true, mode: 0o700 });
   const tmp = mkdtempSync(join(parent, `.${id.slice(0, 12)}-`));

@@ -6,7 +6,10 @@ async function readHostAptSources(host: Host): Promise<AptSource[]> {
   const files = ['/etc/apt/sources.list'];
   const listing = await host.run(['ls', '-1', '/etc/apt/sources.list.d']);
   if (listing.exitCode === 0) {
-    for (const name of listing.stdout.split('\n').map((n) => n.trim()).sort()) {
+    for (const name of listing.stdout
+      .split('\n')
+      .map((n) => n.trim())
+      .sort()) {
       if (/^[A-Za-z0-9_.-]+\.(list|sources)$/.test(name)) files.push(`/etc/apt/sources.list.d/${name}`);
     }
   }

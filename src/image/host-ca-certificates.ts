@@ -50,7 +50,10 @@ async function npmCafile(host: Host): Promise<string | undefined> {
 }
 
 /** The host's extra CA certificates (see the module comment); npm is asked on `host`. */
-export async function hostExtraCertificates(env: NodeJS.ProcessEnv = process.env, host: Host = localHost): Promise<PemCertificate[]> {
+export async function hostExtraCertificates(
+  env: NodeJS.ProcessEnv = process.env,
+  host: Host = localHost,
+): Promise<PemCertificate[]> {
   const sources = LOCAL_CA_DIRS.flatMap(readCertDir);
   const bundles = [env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE, await npmCafile(host)];
   for (const path of bundles) {

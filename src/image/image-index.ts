@@ -26,7 +26,8 @@ const MAX_TAGS = 200;
 export function readImageIndex(dataDir: string): ImageIndex | undefined {
   try {
     const raw = JSON.parse(readFileSync(join(dataDir, FILE), 'utf8')) as Partial<ImageIndex>;
-    if (typeof raw.base !== 'string' || !/^[0-9a-f]{64}$/.test(raw.base) || !Array.isArray(raw.composed)) return undefined;
+    if (typeof raw.base !== 'string' || !/^[0-9a-f]{64}$/.test(raw.base) || !Array.isArray(raw.composed))
+      return undefined;
     return { base: raw.base, composed: raw.composed.filter((t): t is string => typeof t === 'string') };
   } catch {
     return undefined;
@@ -54,7 +55,11 @@ export function forgetImageIndex(dataDir: string): void {
 
 function write(dataDir: string, index: ImageIndex): void {
   try {
-    writeFileAtomic(join(dataDir, FILE), `${JSON.stringify(index)}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
+    writeFileAtomic(join(dataDir, FILE), `${JSON.stringify(index)}\n`, {
+      mode: 0o600,
+      mkdirMode: 0o700,
+      durable: false,
+    });
   } catch {
     // Only an optimisation: the next run asks podman.
   }

@@ -24,7 +24,7 @@ export function parseEnvArg(arg: string): [key: string, value: string] {
   if (eq < 0) {
     throw new UsageError(
       `Invalid --env '${printable(arg)}': expected KEY=VALUE`,
-      'Write -e NAME=value, or -e NAME to pass mino\'s own value of NAME without showing it',
+      "Write -e NAME=value, or -e NAME to pass mino's own value of NAME without showing it",
     );
   }
   const key = arg.slice(0, eq);

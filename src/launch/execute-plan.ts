@@ -36,7 +36,10 @@ export interface EgressDeps {
 
 /** An error of the egress proxy's start-up, to explain a failed container start. */
 export class EgressStartError extends Error {
-  constructor(override readonly cause: Error, readonly exitCode?: number) {
+  constructor(
+    override readonly cause: Error,
+    readonly exitCode?: number,
+  ) {
     super(cause.message);
     this.name = 'EgressStartError';
   }
@@ -73,7 +76,11 @@ export interface ExecuteOptions {
 }
 
 /** Starts the plan's session, warm when a claim serves it, else cold (see the module comment). */
-export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, options: ExecuteOptions = {}): Promise<Execution> {
+export async function executePlan(
+  runtime: ContainerRuntime,
+  plan: RunPlan,
+  options: ExecuteOptions = {},
+): Promise<Execution> {
   const signals = options.signals ?? process;
   if (options.warm && plan.attached) {
     for (let claim = await options.warm.claim(plan); claim; claim = await options.warm.claim(plan)) {
@@ -87,7 +94,9 @@ export async function executePlan(runtime: ContainerRuntime, plan: RunPlan, opti
       return { kind: 'exited', exitCode };
     }
   }
-  return options.countIn === undefined ? startCold(runtime, plan, signals, options.egress) : startCounted(runtime, plan, options.countIn, signals, options.egress);
+  return options.countIn === undefined
+    ? startCold(runtime, plan, signals, options.egress)
+    : startCounted(runtime, plan, options.countIn, signals, options.egress);
 }
 
 /** Starts a warm container for the pool (`podman run -d` of its warm spec); returns its ID. */
@@ -96,10 +105,16 @@ export function startWarmContainer(runtime: ContainerRuntime, spec: ContainerSpe
 }
 
 /** The cold strategy: starts the plan's container (and its egress proxy) and waits for it when it is attached. */
-async function startCold(runtime: ContainerRuntime, plan: RunPlan, signals: SignalSource, egressDeps?: EgressDeps): Promise<Execution> {
+async function startCold(
+  runtime: ContainerRuntime,
+  plan: RunPlan,
+  signals: SignalSource,
+  egressDeps?: EgressDeps,
+): Promise<Execution> {
   const egressPlan = plan.network.egress;
   if (egressPlan && !egressDeps) throw new Error('Internal error: an egress plan needs an egress starter');
-  const egress: SessionEgress | undefined = egressPlan && egressDeps ? egressDeps.start(egressPlan, egressDeps.context) : undefined;
+  const egress: SessionEgress | undefined =
+    egressPlan && egressDeps ? egressDeps.start(egressPlan, egressDeps.context) : undefined;
   const explain = async (err: unknown, exitCode?: number): Promise<unknown> => {
     await egress?.ready.catch(() => undefined);
     const failure = egress?.failure();
@@ -146,11 +161,22 @@ async function startCold(runtime: ContainerRuntime, plan: RunPlan, signals: Sign
  * creation time (until podman wrote the container ID, `--cidfile`, watched without polling
  * podman; for a detached run until `podman run -d` returned).
  */
-async function startCounted(runtime: ContainerRuntime, plan: RunPlan, stateDir: string, signals: SignalSource, egress?: EgressDeps): Promise<Execution> {
+async function startCounted(
+  runtime: ContainerRuntime,
+  plan: RunPlan,
+  stateDir: string,
+  signals: SignalSource,
+  egress?: EgressDeps,
+): Promise<Execution> {
   const started = Date.now();
   const watch = plan.attached ? cidFileFor(stateDir) : undefined;
   try {
-    const outcome = await startCold(runtime, watch ? { ...plan, spec: { ...plan.spec, cidFile: watch.path } } : plan, signals, egress);
+    const outcome = await startCold(
+      runtime,
+      watch ? { ...plan, spec: { ...plan.spec, cidFile: watch.path } } : plan,
+      signals,
+      egress,
+    );
     const createdAt = watch ? watch.createdAt() : Date.now();
     if (createdAt !== undefined) countCreated(stateDir, createdAt - started);
     return outcome;
@@ -172,7 +198,9 @@ export function countCreated(stateDir: string, creationMs: number): void {
  * A `--cidfile` path under the state directory; podman writes it once the container exists, so
  * its modification time is the container's creation time (no podman call, no polling).
  */
-function cidFileFor(stateDir: string): { path: string; createdAt: () => number | undefined; close: () => void } | undefined {
+function cidFileFor(
+  stateDir: string,
+): { path: string; createdAt: () => number | undefined; close: () => void } | undefined {
   const dir = join(stateDir, 'cid');
   const path = join(dir, `${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
@@ -197,7 +225,12 @@ function mtimeOf(path: string): number | undefined {
  * with the signal policy of a cold run (the warm container's main process hands INT, TERM and HUP
  * to the command). With a terminal, Ctrl-C goes through the terminal, as in a cold run.
  */
-async function execInWarm(runtime: ContainerRuntime, plan: RunPlan, claim: WarmClaim, signals: SignalSource): Promise<number> {
+async function execInWarm(
+  runtime: ContainerRuntime,
+  plan: RunPlan,
+  claim: WarmClaim,
+  signals: SignalSource,
+): Promise<number> {
   const tty = plan.spec.tty ?? false;
   const release = forwardSignals(runtime, claim.container, signals);
   try {
@@ -208,7 +241,9 @@ async function execInWarm(runtime: ContainerRuntime, plan: RunPlan, claim: WarmC
       interactive: plan.spec.interactive ?? true,
       ...(plan.spec.workdir === undefined ? {} : { workdir: plan.spec.workdir }),
       // podman sets HOSTNAME (the container's host name) for a container's main process only.
-      ...(plan.spec.env && 'HOSTNAME' in plan.spec.env ? {} : { env: { HOSTNAME: plan.spec.hostname ?? claim.container.slice(0, 12) } }),
+      ...(plan.spec.env && 'HOSTNAME' in plan.spec.env
+        ? {}
+        : { env: { HOSTNAME: plan.spec.hostname ?? claim.container.slice(0, 12) } }),
       ownProcessGroup: !tty,
     });
   } finally {

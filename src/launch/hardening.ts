@@ -30,7 +30,10 @@ export const READ_ONLY_TMPFS: readonly string[] = Object.freeze(['/tmp', '/run',
  * refuses two mounts at one path): a user volume at `/tmp`, or the home volume at
  * `/home/developer`, replaces the tmpfs there.
  */
-export function readOnlySpec(readOnly: boolean, mountTargets: readonly string[]): Pick<ContainerSpec, 'readOnly' | 'tmpfs'> {
+export function readOnlySpec(
+  readOnly: boolean,
+  mountTargets: readonly string[],
+): Pick<ContainerSpec, 'readOnly' | 'tmpfs'> {
   if (!readOnly) return {};
   return { readOnly: true, tmpfs: READ_ONLY_TMPFS.filter((path) => !mountTargets.includes(path)) };
 }

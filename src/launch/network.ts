@@ -37,7 +37,8 @@ export function resolveNetwork(value: string | undefined, egress?: EgressPlan): 
   if (egress !== undefined) return { mode: egress.mode, egress };
   if (value === undefined) return { mode: DEFAULT_NETWORK_MODE };
   if ((NETWORK_MODES as readonly string[]).includes(value)) return { mode: value as NetworkMode };
-  if (value === 'learn' || value === 'allowlist') throw new MinoError(`Internal error: network ${value} without an egress plan`);
+  if (value === 'learn' || value === 'allowlist')
+    throw new MinoError(`Internal error: network ${value} without an egress plan`);
   throw new UsageError(
     `Invalid network mode '${printable(value)}'`,
     `Use --network ${NETWORK_MODES.join(', ')} (bridge: normal outbound access; host: the host's network; none: no network), learn, or --network-allow HOST:PORT`,
@@ -54,7 +55,10 @@ export function networkSpec(plan: NetworkPlan): Pick<ContainerSpec, 'network' | 
  * The environment with the proxy variables of an egress plan forced over the user's; the
  * warnings name the user's values that were replaced (they could only have lost access).
  */
-export function withProxyEnv(env: Record<string, string>, plan: NetworkPlan): { env: Record<string, string>; warnings: string[] } {
+export function withProxyEnv(
+  env: Record<string, string>,
+  plan: NetworkPlan,
+): { env: Record<string, string>; warnings: string[] } {
   if (!plan.egress) return { env, warnings: [] };
   const out = { ...env };
   const replaced: string[] = [];
@@ -62,8 +66,11 @@ export function withProxyEnv(env: Record<string, string>, plan: NetworkPlan): { 
     if (key in out && out[key] !== value) replaced.push(key);
     out[key] = value;
   }
-  const warnings = replaced.length > 0
-    ? [`${replaced.join(', ')} ${replaced.length === 1 ? 'is' : 'are'} set by mino in this session: all traffic goes through the session's egress proxy`]
-    : [];
+  const warnings =
+    replaced.length > 0
+      ? [
+          `${replaced.join(', ')} ${replaced.length === 1 ? 'is' : 'are'} set by mino in this session: all traffic goes through the session's egress proxy`,
+        ]
+      : [];
   return { env: out, warnings };
 }

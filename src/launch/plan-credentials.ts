@@ -67,10 +67,22 @@ export interface PlannedCredentials extends PlanCredentials {
  * Plans the credential mounts and variables for `image`. A mount whose target another mount of
  * the user already uses is left out with a warning (the user's mount wins).
  */
-export function planCredentials(input: PlanCredentialInput | undefined, image: string, userTargets: readonly string[]): PlannedCredentials {
+export function planCredentials(
+  input: PlanCredentialInput | undefined,
+  image: string,
+  userTargets: readonly string[],
+): PlannedCredentials {
   const parts: PreludeParts = { env: false, logins: false, settings: false };
   const out: PlannedCredentials = {
-    secretVariables: [], prelude: false, preludeParts: parts, proxy: [], mounts: [], baseEnv: {}, hostEnv: {}, credentialEnv: {}, warnings: [],
+    secretVariables: [],
+    prelude: false,
+    preludeParts: parts,
+    proxy: [],
+    mounts: [],
+    baseEnv: {},
+    hostEnv: {},
+    credentialEnv: {},
+    warnings: [],
   };
   if (input === undefined) return out;
   const add = (mount: Omit<PlannedMount, 'origin'>, what: string): boolean => {
@@ -92,19 +104,32 @@ export function planCredentials(input: PlanCredentialInput | undefined, image: s
   }
   Object.assign(out.hostEnv, input.hostEnv ?? {});
   Object.assign(out.credentialEnv, input.providerEnv ?? {});
-  if (input.loginsVolume !== undefined && add({ source: input.loginsVolume, target: LOGINS_TARGET, readOnly: false, chown: true }, 'The shared agent logins volume')) {
+  if (
+    input.loginsVolume !== undefined &&
+    add(
+      { source: input.loginsVolume, target: LOGINS_TARGET, readOnly: false, chown: true },
+      'The shared agent logins volume',
+    )
+  ) {
     Object.assign(out.baseEnv, agentLoginEnv());
     // Codex's login needs a link in the home, made by the prelude; mino images have its sh.
     if (isMinoImage(image)) parts.logins = true;
   }
   const settings = input.hostSettings ?? [];
   for (const item of settings) {
-    if (add({ source: item.source, target: item.target, readOnly: true }, `The host's ${item.source}`)) parts.settings = true;
+    if (add({ source: item.source, target: item.target, readOnly: true }, `The host's ${item.source}`))
+      parts.settings = true;
   }
-  if (input.sshAgentSocket !== undefined && add({ source: input.sshAgentSocket, target: SSH_AGENT_TARGET, readOnly: false }, 'The SSH agent socket')) {
+  if (
+    input.sshAgentSocket !== undefined &&
+    add({ source: input.sshAgentSocket, target: SSH_AGENT_TARGET, readOnly: false }, 'The SSH agent socket')
+  ) {
     out.credentialEnv.SSH_AUTH_SOCK = SSH_AGENT_TARGET;
   }
-  if (input.caBundle !== undefined && add({ source: input.caBundle, target: CA_BUNDLE_TARGET, readOnly: true }, 'The host CA bundle')) {
+  if (
+    input.caBundle !== undefined &&
+    add({ source: input.caBundle, target: CA_BUNDLE_TARGET, readOnly: true }, 'The host CA bundle')
+  ) {
     for (const name of CA_BUNDLE_VARS) out.baseEnv[name] = CA_BUNDLE_TARGET;
   }
   for (const rule of input.proxy ?? []) {

@@ -21,7 +21,13 @@ export function isCanonicalAbsolute(path: string): boolean {
  * control characters) that the host path guard lets through (volume-guard.ts, with `allow` and
  * the passwd database's `otherHomes`). Returns `projectDir`; throws a MinoError otherwise.
  */
-export function checkProjectDir(projectDir: string, homeDir: string, allow: VolumeAllowance, otherHomes: readonly UserHome[] = [], minoDirs: readonly string[] = []): string {
+export function checkProjectDir(
+  projectDir: string,
+  homeDir: string,
+  allow: VolumeAllowance,
+  otherHomes: readonly UserHome[] = [],
+  minoDirs: readonly string[] = [],
+): string {
   if (!isCanonicalAbsolute(projectDir)) {
     throw new MinoError(`Project directory '${printable(projectDir)}' is not a canonical absolute path`, {
       hint: 'Resolve the directory (realpath) before planning the run',
@@ -29,9 +35,12 @@ export function checkProjectDir(projectDir: string, homeDir: string, allow: Volu
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f:,]/.test(projectDir)) {
-    throw new MinoError(`Project directory '${printable(projectDir)}' contains ':', ',' or a control character, which podman cannot mount`, {
-      hint: 'Rename the directory, or move the project to a path without those characters',
-    });
+    throw new MinoError(
+      `Project directory '${printable(projectDir)}' contains ':', ',' or a control character, which podman cannot mount`,
+      {
+        hint: 'Rename the directory, or move the project to a path without those characters',
+      },
+    );
   }
   if (!isCanonicalAbsolute(homeDir)) {
     throw new MinoError(`Home directory '${printable(homeDir)}' is not a canonical absolute path`, {

@@ -216,7 +216,9 @@ export interface RunPlan {
 function checkArgv(what: string, argv: readonly string[]): string[] {
   for (const arg of argv) {
     if (typeof arg !== 'string' || arg.includes('\0')) {
-      throw new MinoError(`Invalid ${what} argument '${printable(String(arg))}': NUL bytes cannot be passed to a program`);
+      throw new MinoError(
+        `Invalid ${what} argument '${printable(String(arg))}': NUL bytes cannot be passed to a program`,
+      );
     }
   }
   return [...argv];
@@ -247,7 +249,14 @@ export function checkRunPlanInput(input: RunPlanInput): PlannedMount[] {
 
 /** The first decisions of a plan, each input checked: names, project, image, mode, command, network, workdir, mounts. */
 function checkedBase(input: RunPlanInput): {
-  containerName: string; projectDir: string; image: string; mode: RunMode; command: string[]; network: NetworkPlan; workdir: string; mounts: PlannedMount[];
+  containerName: string;
+  projectDir: string;
+  image: string;
+  mode: RunMode;
+  command: string[];
+  network: NetworkPlan;
+  workdir: string;
+  mounts: PlannedMount[];
 } {
   const containerName = containerNameFor(input.sessionName);
   const allow = { home: input.allowHome ?? false, system: input.allowSystemPaths ?? false };
@@ -255,7 +264,8 @@ function checkedBase(input: RunPlanInput): {
   const image = validateImageRef(input.image);
   checkId('uid', input.hostUid);
   checkId('gid', input.hostGid);
-  if (input.shell.length === 0 || input.shell[0] === '') throw new MinoError('No default shell configured', { hint: 'Set session.shell, e.g. /bin/bash' });
+  if (input.shell.length === 0 || input.shell[0] === '')
+    throw new MinoError('No default shell configured', { hint: 'Set session.shell, e.g. /bin/bash' });
 
   const mode = runModeFor(input.detach, input.command);
   const command = input.command.length > 0 ? checkArgv('command', input.command) : checkArgv('shell', input.shell);
@@ -286,10 +296,15 @@ function identityOf(input: RunPlanInput): ReturnType<typeof identityFlags> {
  */
 export function buildRunPlan(input: RunPlanInput): RunPlan {
   const { containerName, projectDir, image, mode, command, network, workdir, mounts } = checkedBase(input);
-  const homeVolume = wantsHomeVolume({ image, noHome: !(input.home ?? false), mountTargets: mounts.map((m) => m.target) })
+  const homeVolume = wantsHomeVolume({
+    image,
+    noHome: !(input.home ?? false),
+    mountTargets: mounts.map((m) => m.target),
+  })
     ? homeVolumeName(projectDir)
     : undefined;
-  if (homeVolume !== undefined) mounts.push({ source: homeVolume, target: HOME_TARGET, readOnly: false, origin: 'home' });
+  if (homeVolume !== undefined)
+    mounts.push({ source: homeVolume, target: HOME_TARGET, readOnly: false, origin: 'home' });
   const sshConfig = input.egress?.sshConfig;
   if (sshConfig && !mounts.some((m) => m.target === sshConfig.target)) {
     mounts.push({ source: sshConfig.source, target: sshConfig.target, readOnly: true, origin: 'egress' });
@@ -306,7 +321,11 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     mounts.push({ source: c.volume, target: c.target, readOnly: c.readOnly, origin: 'cache' });
   }
 
-  const creds = planCredentials(input.credentials, image, mounts.map((m) => m.target));
+  const creds = planCredentials(
+    input.credentials,
+    image,
+    mounts.map((m) => m.target),
+  );
   warnings.push(...creds.warnings);
   mounts.push(...creds.mounts);
   // Last: the protections sit on top of the project and volume mounts that hold them.
@@ -330,19 +349,35 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   const own = { ...creds.baseEnv, ...creds.credentialEnv, ...(network.egress?.env ?? {}) };
   for (const key of Object.keys(env)) {
     if (isSecretName(key) && own[key] !== env[key]) {
-      warnings.push(`${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list (pass it with -e ${key} instead: mino then takes its value from its own environment and keeps it out of both)`);
+      warnings.push(
+        `${key} looks like a secret but is passed as a plain variable: its value is visible in 'podman inspect' and the host's process list (pass it with -e ${key} instead: mino then takes its value from its own environment and keeps it out of both)`,
+      );
     }
   }
 
-  const labels = sessionLabels({ sessionName: input.sessionName, ownerPid: input.ownerPid, projectDir, minoVersion: input.minoVersion, mode, stateKey: input.stateKey });
+  const labels = sessionLabels({
+    sessionName: input.sessionName,
+    ownerPid: input.ownerPid,
+    projectDir,
+    minoVersion: input.minoVersion,
+    mode,
+    stateKey: input.stateKey,
+  });
   Object.assign(labels, volumeLabels(namedVolumes, homeVolume), cacheLabels(caches));
   const ids = identityOf(input);
   if (ids.privateDevices && network.mode === 'host') {
-    warnings.push('The project belongs to root, so the image\'s user is host root in this session; with --network host, services on this host that trust root over local (abstract unix) sockets trust it too (use bridge, or a project of a normal user)');
+    warnings.push(
+      "The project belongs to root, so the image's user is host root in this session; with --network host, services on this host that trust root over local (abstract unix) sockets trust it too (use bridge, or a project of a normal user)",
+    );
   }
   const attached = mode !== 'detached';
 
-  const spec: ContainerSpec = { image, command: creds.prelude ? withPrelude(command, creds.preludeParts) : [...command], name: containerName, labels: { ...labels } };
+  const spec: ContainerSpec = {
+    image,
+    command: creds.prelude ? withPrelude(command, creds.preludeParts) : [...command],
+    name: containerName,
+    labels: { ...labels },
+  };
   if (attached) {
     spec.interactive = true;
     if (input.stdinIsTty) spec.tty = true;
@@ -365,7 +400,13 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
   spec.capDrop = [...(HARDENING.capDrop ?? [])];
   spec.securityOpt = [...(HARDENING.securityOpt ?? [])];
   if (HARDENING.pidsLimit !== undefined && (input.resourceLimits ?? true)) spec.pidsLimit = HARDENING.pidsLimit;
-  Object.assign(spec, readOnlySpec(input.readOnly, mounts.map((m) => m.target)));
+  Object.assign(
+    spec,
+    readOnlySpec(
+      input.readOnly,
+      mounts.map((m) => m.target),
+    ),
+  );
   spec.mounts = toMountSpecs(mounts);
   if (ids.privateDevices) spec.devDir = input.rootfulDeviceDir ?? ROOTFUL_DEVICE_DIR;
   spec.env = env;
@@ -385,11 +426,25 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
     homeVolume,
     namedVolumes,
     caches,
-    credentials: { secretVariables: creds.secretVariables, prelude: creds.prelude, preludeParts: { ...creds.preludeParts }, proxy: creds.proxy },
+    credentials: {
+      secretVariables: creds.secretVariables,
+      prelude: creds.prelude,
+      preludeParts: { ...creds.preludeParts },
+      proxy: creds.proxy,
+    },
     loginsVolume: creds.mounts.find((m) => m.chown)?.source,
     labels,
     protection,
-    identity: { rootless: input.rootless, hostUid: input.hostUid, hostGid: input.hostGid, imageUser: input.imageUser, ...(input.imageGid === undefined ? {} : { imageGid: input.imageGid }), userns: ids.userns, uidMap: ids.uidMap ?? [], gidMap: ids.gidMap ?? [] },
+    identity: {
+      rootless: input.rootless,
+      hostUid: input.hostUid,
+      hostGid: input.hostGid,
+      imageUser: input.imageUser,
+      ...(input.imageGid === undefined ? {} : { imageGid: input.imageGid }),
+      userns: ids.userns,
+      uidMap: ids.uidMap ?? [],
+      gidMap: ids.gidMap ?? [],
+    },
     warnings,
     spec,
   };

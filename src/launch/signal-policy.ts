@@ -40,9 +40,12 @@ export function forwardSignals(runtime: ContainerRuntime, container: string, sig
   const stopOnce = (): void => {
     if (stopping) return;
     stopping = true;
-    void runtime.stop(container, STOP_TIMEOUT_SECONDS).catch(() => undefined).finally(() => {
-      stopping = false;
-    });
+    void runtime
+      .stop(container, STOP_TIMEOUT_SECONDS)
+      .catch(() => undefined)
+      .finally(() => {
+        stopping = false;
+      });
   };
   const stop = (): void => {
     if (released) return;

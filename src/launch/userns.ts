@@ -74,7 +74,8 @@ export interface IdentityInput {
  */
 export function parseImageUser(user: string): ImageIdentity | undefined {
   const [u = '', g] = user.trim().split(':');
-  const id = (v: string): number | undefined => (v === '' || v === 'root' ? 0 : /^\d{1,10}$/.test(v) ? Number(v) : undefined);
+  const id = (v: string): number | undefined =>
+    v === '' || v === 'root' ? 0 : /^\d{1,10}$/.test(v) ? Number(v) : undefined;
   const uid = id(u);
   if (uid === undefined || uid > 0xfffffffe) return undefined;
   if (g === undefined) return { uid };
@@ -83,7 +84,8 @@ export function parseImageUser(user: string): ImageIdentity | undefined {
 }
 
 function checkId(kind: string, id: number): number {
-  if (!Number.isInteger(id) || id < 0 || id > 0xfffffffe) throw new MinoError(`Invalid image ${kind} ${id}: expected an integer from 0 to 4294967294`);
+  if (!Number.isInteger(id) || id < 0 || id > 0xfffffffe)
+    throw new MinoError(`Invalid image ${kind} ${id}: expected an integer from 0 to 4294967294`);
   return id;
 }
 
@@ -104,11 +106,15 @@ export function usernsFor(rootless: boolean, image: ImageIdentity): string | und
  */
 export function rootfulIdMap(inner: number, host: number | undefined, base: number): string[] {
   if (!Number.isInteger(base) || base < 65536 || base + MAPPED_IDS > 0xffffffff) {
-    throw new MinoError(`Invalid id range start ${base} for rootful sessions`, { hint: 'Use a start of at least 65536 with 65536 ids free above it' });
+    throw new MinoError(`Invalid id range start ${base} for rootful sessions`, {
+      hint: 'Use a start of at least 65536 with 65536 ids free above it',
+    });
   }
   if (host === undefined) return [`0:${base}:${MAPPED_IDS}`];
   if (host >= base && host < base + MAPPED_IDS) {
-    throw new MinoError(`The project owner's id ${host} lies in the range mino maps container ids to (${base}-${base + MAPPED_IDS - 1})`);
+    throw new MinoError(
+      `The project owner's id ${host} lies in the range mino maps container ids to (${base}-${base + MAPPED_IDS - 1})`,
+    );
   }
   const map: string[] = [];
   if (inner > 0) map.push(`0:${base}:${inner}`);
@@ -127,7 +133,9 @@ export function identityFlags(input: IdentityInput): IdentityFlags {
   const uid = checkId('uid', input.image.uid ?? 0);
   const gid = checkId('gid', input.image.gid ?? input.image.uid ?? 0);
   if (uid >= MAPPED_IDS || gid >= MAPPED_IDS) {
-    throw new MinoError(`The image runs as uid ${uid}/gid ${gid}, above the ${MAPPED_IDS} ids a rootful session maps`, { hint: 'Use an image whose user id is below 65536' });
+    throw new MinoError(`The image runs as uid ${uid}/gid ${gid}, above the ${MAPPED_IDS} ids a rootful session maps`, {
+      hint: 'Use an image whose user id is below 65536',
+    });
   }
   const owner = input.projectOwner;
   return {

@@ -24,14 +24,22 @@ export interface PlannedMount extends MountSpec {
 /** Human description of an origin: `--volume`, `config container.volumes`, `the project directory`. */
 function describeOrigin(origin: MountOrigin): string {
   switch (origin) {
-    case 'project': return 'the project directory';
-    case 'cli': return '--volume';
-    case 'config': return 'config container.volumes';
-    case 'home': return 'the home volume';
-    case 'cache': return 'a dependency cache';
-    case 'egress': return "the egress proxy's ssh configuration";
-    case 'credentials': return 'a credential mount';
-    case 'protect': return 'a protected path';
+    case 'project':
+      return 'the project directory';
+    case 'cli':
+      return '--volume';
+    case 'config':
+      return 'config container.volumes';
+    case 'home':
+      return 'the home volume';
+    case 'cache':
+      return 'a dependency cache';
+    case 'egress':
+      return "the egress proxy's ssh configuration";
+    case 'credentials':
+      return 'a credential mount';
+    case 'protect':
+      return 'a protected path';
   }
 }
 
@@ -72,8 +80,12 @@ function guarded(mount: PlannedMount, value: string, guard: VolumeGuard): Planne
   const refusal = volumeSourceRefusal(mount.source, guard.homeDir, guard.allow, guard.otherHomes, guard.minoDirs);
   if (refusal === undefined) return mount;
   const origin = mount.origin === 'config' ? 'config' : 'cli';
-  throw volumeError(origin, value, `host path ${printable(mount.source)}: ${refusal.why}`,
-    `A volume is mounted into the container as it is${refusal.flag ? `; pass ${refusal.flag} to mount it anyway` : ''}, or mount a directory made for the purpose`);
+  throw volumeError(
+    origin,
+    value,
+    `host path ${printable(mount.source)}: ${refusal.why}`,
+    `A volume is mounted into the container as it is${refusal.flag ? `; pass ${refusal.flag} to mount it anyway` : ''}, or mount a directory made for the purpose`,
+  );
 }
 
 /**
@@ -83,7 +95,11 @@ function guarded(mount: PlannedMount, value: string, guard: VolumeGuard): Planne
  * volume also given on the CLI) is kept once.
  */
 export function assembleMounts(
-  projectDir: string, workdir: string, cliVolumes: readonly string[], configVolumes: readonly string[], guard: VolumeGuard,
+  projectDir: string,
+  workdir: string,
+  cliVolumes: readonly string[],
+  configVolumes: readonly string[],
+  guard: VolumeGuard,
 ): PlannedMount[] {
   const candidates: PlannedMount[] = [
     { source: projectDir, target: workdir, readOnly: false, origin: 'project' },
@@ -111,5 +127,10 @@ export function assembleMounts(
 
 /** The plain {@link MountSpec}s of planned mounts (origin dropped). */
 export function toMountSpecs(mounts: readonly PlannedMount[]): MountSpec[] {
-  return mounts.map(({ source, target, readOnly, chown }) => ({ source, target, readOnly, ...(chown ? { chown } : {}) }));
+  return mounts.map(({ source, target, readOnly, chown }) => ({
+    source,
+    target,
+    readOnly,
+    ...(chown ? { chown } : {}),
+  }));
 }

@@ -22,8 +22,22 @@ import { printable } from '../common/printable.js';
 
 /** Host directories refused as volume sources, with everything below them. */
 const HOST_SYSTEM_TREES: readonly string[] = [
-  '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr',
-  '/var/run', '/var/lib/containers', '/var/lib/docker',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var/run',
+  '/var/lib/containers',
+  '/var/lib/docker',
 ];
 
 /** Host directories refused as volume sources themselves (their other subdirectories are fine). */
@@ -59,7 +73,11 @@ function within(path: string, tree: string): boolean {
  * user's home from the passwd database (the user's own among them is fine).
  */
 export function volumeSourceRefusal(
-  source: string, homeDir: string, allow: VolumeAllowance, otherHomes: readonly UserHome[] = [], minoDirs: readonly string[] = [],
+  source: string,
+  homeDir: string,
+  allow: VolumeAllowance,
+  otherHomes: readonly UserHome[] = [],
+  minoDirs: readonly string[] = [],
 ): VolumeRefusal | undefined {
   const homeOrAbove = source === '/' || source === homeDir || homeDir.startsWith(`${source}/`);
   if (homeOrAbove) {
@@ -70,19 +88,32 @@ export function volumeSourceRefusal(
   }
   if (!allow.system) {
     const tree = HOST_SYSTEM_TREES.find((t) => within(source, t));
-    if (tree !== undefined) return { why: `it is ${source === tree ? 'the' : 'inside the'} system directory ${tree}`, flag: '--allow-system-paths' };
-    if (HOST_SYSTEM_DIRS.includes(source)) return { why: `it is the system directory ${source}`, flag: '--allow-system-paths' };
+    if (tree !== undefined)
+      return {
+        why: `it is ${source === tree ? 'the' : 'inside the'} system directory ${tree}`,
+        flag: '--allow-system-paths',
+      };
+    if (HOST_SYSTEM_DIRS.includes(source))
+      return { why: `it is the system directory ${source}`, flag: '--allow-system-paths' };
   }
   if (allow.home) return undefined;
   const own = minoDirs.find((d) => within(source, d) || d.startsWith(`${source}/`));
   if (own !== undefined) {
-    return { why: `it ${within(source, own) ? 'is or is inside' : 'contains'} mino's own directory ${printable(own)} (its configuration and state: the agent could change how later sessions run)`, flag: '--allow-home' };
+    return {
+      why: `it ${within(source, own) ? 'is or is inside' : 'contains'} mino's own directory ${printable(own)} (its configuration and state: the agent could change how later sessions run)`,
+      flag: '--allow-home',
+    };
   }
-  const other = otherHomes.find((h) => h.home !== '/' && h.home !== homeDir && (source === h.home || h.home.startsWith(`${source}/`)));
+  const other = otherHomes.find(
+    (h) => h.home !== '/' && h.home !== homeDir && (source === h.home || h.home.startsWith(`${source}/`)),
+  );
   if (other !== undefined) {
     return source === other.home
       ? { why: `it is the home directory of user ${printable(other.user)}`, flag: '--allow-home' }
-      : { why: `it contains the home directory ${printable(other.home)} of user ${printable(other.user)}`, flag: '--allow-home' };
+      : {
+          why: `it contains the home directory ${printable(other.home)} of user ${printable(other.user)}`,
+          flag: '--allow-home',
+        };
   }
   return undefined;
 }

@@ -27,8 +27,24 @@ import { DEFAULT_WORKDIR } from '../config/defaults.js';
  * `workspace` and `ssh-agent`, which mino reserves for its own mounts.
  */
 export const WORKDIR_BLOCKLIST: readonly string[] = Object.freeze([
-  'bin', 'dev', 'etc', 'home', 'lib', 'lib64', 'opt', 'proc', 'root', 'run', 'sbin', 'sys', 'tmp', 'usr', 'var',
-  'cache', 'workspace', 'ssh-agent',
+  'bin',
+  'dev',
+  'etc',
+  'home',
+  'lib',
+  'lib64',
+  'opt',
+  'proc',
+  'root',
+  'run',
+  'sbin',
+  'sys',
+  'tmp',
+  'usr',
+  'var',
+  'cache',
+  'workspace',
+  'ssh-agent',
 ]);
 
 // eslint-disable-next-line no-control-regex
@@ -60,8 +76,10 @@ function checkConfiguredWorkdir(dir: string): string {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f:,]/.test(dir)) fail("contains ':', ',' or a control character");
   if (dir === '/') fail('the project cannot be mounted over the container root');
-  if (posix.normalize(dir) !== dir || dir.endsWith('/')) fail("not a normalised path (no '.', '..', '//' or trailing '/')");
+  if (posix.normalize(dir) !== dir || dir.endsWith('/'))
+    fail("not a normalised path (no '.', '..', '//' or trailing '/')");
   const top = dir.slice(1);
-  if (!top.includes('/') && WORKDIR_BLOCKLIST.includes(top)) fail(`mounting the project over /${top} would hide a system or reserved directory`);
+  if (!top.includes('/') && WORKDIR_BLOCKLIST.includes(top))
+    fail(`mounting the project over /${top} would hide a system or reserved directory`);
   return dir;
 }

@@ -33,7 +33,9 @@ export function normalizeImageId(id: string): string {
 
 /** The JSON document hashed for the tag (exported for tests and `--dry-run` style output). */
 function composeHashInput(baseImageId: string, layers: readonly ResolvedLayer[]): string {
-  const sorted = [...layers].sort((a, b) => (a.manifest.name < b.manifest.name ? -1 : a.manifest.name > b.manifest.name ? 1 : 0));
+  const sorted = [...layers].sort((a, b) =>
+    a.manifest.name < b.manifest.name ? -1 : a.manifest.name > b.manifest.name ? 1 : 0,
+  );
   const entries = (env: Record<string, string>): Array<[string, string]> =>
     Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify({

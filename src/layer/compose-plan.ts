@@ -46,24 +46,24 @@ interface ContextFile {
 /** The outcome of planning: either the base image as is, or a composed image to reuse or build. */
 export type CompositionPlan =
   | {
-    needsBuild: false;
-    /** The image to run: the base reference. */
-    image: string;
-    /** Layer environment to pass at run time (`[env]`, MINO_PATH_PREPEND, MINO_LAYER_MANIFEST). */
-    runtimeEnv: Record<string, string>;
-  }
+      needsBuild: false;
+      /** The image to run: the base reference. */
+      image: string;
+      /** Layer environment to pass at run time (`[env]`, MINO_PATH_PREPEND, MINO_LAYER_MANIFEST). */
+      runtimeEnv: Record<string, string>;
+    }
   | {
-    needsBuild: true;
-    /** `localhost/mino-composed-<hash>:latest`. */
-    image: string;
-    hash: string;
-    containerfile: string;
-    /** Containerfile and install scripts. */
-    contextFiles: ContextFile[];
-    labels: Record<string, string>;
-    /** Run-time environment (layer `[env]` is baked into the image; the bootstrap variables are not). */
-    runtimeEnv: Record<string, string>;
-  };
+      needsBuild: true;
+      /** `localhost/mino-composed-<hash>:latest`. */
+      image: string;
+      hash: string;
+      containerfile: string;
+      /** Containerfile and install scripts. */
+      contextFiles: ContextFile[];
+      labels: Record<string, string>;
+      /** Run-time environment (layer `[env]` is baked into the image; the bootstrap variables are not). */
+      runtimeEnv: Record<string, string>;
+    };
 
 /** Plans a composition (pure; validates the base reference and ID). */
 export function planComposition(input: CompositionInput): CompositionPlan {
@@ -77,7 +77,8 @@ export function planComposition(input: CompositionInput): CompositionPlan {
   const containerfile = generateContainerfile({ baseImageRef, baseImageId, layers });
   const contextFiles: ContextFile[] = [{ name: 'Containerfile', content: containerfile, mode: 0o644 }];
   for (const l of layers) {
-    if (l.script !== undefined) contextFiles.push({ name: scriptFileName(l.manifest.name), content: l.script, mode: 0o755 });
+    if (l.script !== undefined)
+      contextFiles.push({ name: scriptFileName(l.manifest.name), content: l.script, mode: 0o755 });
   }
   const sortedNames = [...layers].map((l) => `${l.manifest.name}@${l.manifest.version}`).sort();
   return {

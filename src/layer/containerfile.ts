@@ -53,7 +53,9 @@ export function rootInstallScript(packages: readonly string[]): string {
     '    echo "mino: the base image has no apt-get, dnf or apk to install: $*" >&2',
     '    exit 1',
     'fi',
-  ].join('; \\\n    ').replace(/(then|else|do); \\/g, '$1 \\');
+  ]
+    .join('; \\\n    ')
+    .replace(/(then|else|do); \\/g, '$1 \\');
 }
 
 /** Everything the Containerfile depends on. */
@@ -84,7 +86,12 @@ export function generateContainerfile(input: ContainerfileInput): string {
     for (const p of layer.manifest.rootPackages) if (!packages.includes(p)) packages.push(p);
   }
   if (packages.length > 0) {
-    lines.push(`# Root-level packages from layer manifests: ${withPackages.join(', ')}`, 'USER root', `RUN ${rootInstallScript(packages)}`, '');
+    lines.push(
+      `# Root-level packages from layer manifests: ${withPackages.join(', ')}`,
+      'USER root',
+      `RUN ${rootInstallScript(packages)}`,
+      '',
+    );
   }
 
   for (const layer of layers) {

@@ -15,7 +15,9 @@ import type { ResolvedLayer } from './resolve-layers.js';
  */
 export function computePathPrepend(layers: readonly ResolvedLayer[]): string | undefined {
   const dirs: string[] = [];
-  const byName = [...layers].sort((a, b) => (a.manifest.name < b.manifest.name ? -1 : a.manifest.name > b.manifest.name ? 1 : 0));
+  const byName = [...layers].sort((a, b) =>
+    a.manifest.name < b.manifest.name ? -1 : a.manifest.name > b.manifest.name ? 1 : 0,
+  );
   for (const layer of byName) for (const dir of layer.manifest.pathPrepend) if (!dirs.includes(dir)) dirs.push(dir);
   return dirs.length > 0 ? dirs.join(':') : undefined;
 }
@@ -25,7 +27,10 @@ export function computePathPrepend(layers: readonly ResolvedLayer[]): string | u
  * `containerfile` adds `PATH=<dirs>:${PATH}` (expanded by the builder), `runtime` adds
  * `MINO_PATH_PREPEND=<dirs>` (plain values only: `-e` does no expansion).
  */
-export function mergeLayerEnv(layers: readonly ResolvedLayer[], target: 'containerfile' | 'runtime'): Record<string, string> {
+export function mergeLayerEnv(
+  layers: readonly ResolvedLayer[],
+  target: 'containerfile' | 'runtime',
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const layer of layers) Object.assign(env, layer.manifest.env);
   const prepend = computePathPrepend(layers);
@@ -42,17 +47,19 @@ export function mergeLayerEnv(layers: readonly ResolvedLayer[], target: 'contain
  * format). Undefined when no layer has user installs.
  */
 export function layerManifestJson(layers: readonly ResolvedLayer[]): string | undefined {
-  const entries = layers.filter((l) => hasUserInstall(l.manifest)).map((l) => {
-    const u = l.manifest.userInstall;
-    return {
-      name: l.manifest.name,
-      ...(u.runtime === undefined ? {} : { runtime: u.runtime }),
-      ...(u.runtime_version === undefined ? {} : { runtime_version: u.runtime_version }),
-      ...(u.npm_globals.length ? { npm_globals: u.npm_globals } : {}),
-      ...(u.cargo_tools.length ? { cargo_tools: u.cargo_tools } : {}),
-      ...(u.uv_tools.length ? { uv_tools: u.uv_tools } : {}),
-    };
-  });
+  const entries = layers
+    .filter((l) => hasUserInstall(l.manifest))
+    .map((l) => {
+      const u = l.manifest.userInstall;
+      return {
+        name: l.manifest.name,
+        ...(u.runtime === undefined ? {} : { runtime: u.runtime }),
+        ...(u.runtime_version === undefined ? {} : { runtime_version: u.runtime_version }),
+        ...(u.npm_globals.length ? { npm_globals: u.npm_globals } : {}),
+        ...(u.cargo_tools.length ? { cargo_tools: u.cargo_tools } : {}),
+        ...(u.uv_tools.length ? { uv_tools: u.uv_tools } : {}),
+      };
+    });
   return entries.length > 0 ? JSON.stringify(entries) : undefined;
 }
 

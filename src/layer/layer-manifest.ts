@@ -67,25 +67,36 @@ const ManifestSchema = z.strictObject({
   layer: z.strictObject({
     name: pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must use only letters, digits, '_' and '-' (at most 64)"),
     description: line(200),
-    version: pattern(VERSION, "must be a short version such as \"1\" or \"2.1\" (letters, digits, '.', '_', '+', '-', '/')"),
+    version: pattern(
+      VERSION,
+      "must be a short version such as \"1\" or \"2.1\" (letters, digits, '.', '_', '+', '-', '/')",
+    ),
   }),
   env: z.optional(z.record(z.string(), z.string())),
-  path_prepend: z.optional(z.strictObject({
-    dirs: list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-' (no ':', '$' or spaces)")),
-  })),
-  cache: z.optional(z.strictObject({
-    paths: list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'")),
-  })),
-  root_install: z.optional(z.strictObject({
-    packages: list(pattern(PACKAGE, "must be a package name (letters, digits and '._+:=-', not starting with '-')")),
-  })),
-  user_install: z.optional(z.strictObject({
-    runtime: z.optional(z.enum(USER_RUNTIMES)),
-    runtime_version: z.optional(pattern(VERSION, "must be a version such as \"22\" or \"stable\"")),
-    npm_globals: list(pattern(NPM_PACKAGE, 'must be an npm package name, optionally with @version')),
-    cargo_tools: list(pattern(CARGO_TOOL, 'must be a crate name, optionally with @version')),
-    uv_tools: list(pattern(UV_TOOL, 'must be a Python package name, optionally with ==version')),
-  })),
+  path_prepend: z.optional(
+    z.strictObject({
+      dirs: list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-' (no ':', '$' or spaces)")),
+    }),
+  ),
+  cache: z.optional(
+    z.strictObject({
+      paths: list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'")),
+    }),
+  ),
+  root_install: z.optional(
+    z.strictObject({
+      packages: list(pattern(PACKAGE, "must be a package name (letters, digits and '._+:=-', not starting with '-')")),
+    }),
+  ),
+  user_install: z.optional(
+    z.strictObject({
+      runtime: z.optional(z.enum(USER_RUNTIMES)),
+      runtime_version: z.optional(pattern(VERSION, 'must be a version such as "22" or "stable"')),
+      npm_globals: list(pattern(NPM_PACKAGE, 'must be an npm package name, optionally with @version')),
+      cargo_tools: list(pattern(CARGO_TOOL, 'must be a crate name, optionally with @version')),
+      uv_tools: list(pattern(UV_TOOL, 'must be a Python package name, optionally with ==version')),
+    }),
+  ),
 });
 
 /** Env keys a layer may not set: mino owns them (PATH goes through `[env.path_prepend]`). */
@@ -97,8 +108,9 @@ function reservedEnvKey(key: string): string | undefined {
 
 function invalid(file: string, key: string, problem: string): MinoError {
   return new MinoError(`Invalid layer file ${file}: ${key ? `${key}: ` : ''}${problem}`, {
-    hint: 'A layer.toml has [layer] name/description/version and optional [env], [env.path_prepend] dirs, '
-      + '[root_install] packages and [user_install] runtime/runtime_version/npm_globals/cargo_tools/uv_tools',
+    hint:
+      'A layer.toml has [layer] name/description/version and optional [env], [env.path_prepend] dirs, ' +
+      '[root_install] packages and [user_install] runtime/runtime_version/npm_globals/cargo_tools/uv_tools',
   });
 }
 
@@ -112,13 +124,16 @@ function describe(value: unknown): string {
 
 function at(raw: unknown, path: readonly PropertyKey[]): unknown {
   let cur = raw;
-  for (const k of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[k] : undefined;
+  for (const k of path)
+    cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[k] : undefined;
   return cur;
 }
 
 function keyName(path: readonly PropertyKey[]): string {
   const parts = path[0] === 'path_prepend' ? ['env', ...path] : [...path];
-  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${printable(String(p))}`)).join('');
+  return parts
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${printable(String(p))}`))
+    .join('');
 }
 
 /**
@@ -145,18 +160,37 @@ function validateManifest(file: string, raw: unknown, expectedName?: string): La
     }
     if (issue.code === 'invalid_type') {
       const got = at(input, issue.path);
-      throw invalid(file, key, got === undefined ? 'is required' : `must be ${issue.expected === 'object' ? 'a table' : `a ${issue.expected}`}, not ${describe(got)}`);
+      throw invalid(
+        file,
+        key,
+        got === undefined
+          ? 'is required'
+          : `must be ${issue.expected === 'object' ? 'a table' : `a ${issue.expected}`}, not ${describe(got)}`,
+      );
     }
     if (issue.code === 'invalid_value') throw invalid(file, key, `must be one of ${USER_RUNTIMES.join(', ')}`);
-    throw invalid(file, key, issue.message === 'Invalid input' ? `has an invalid value ${describe(at(input, issue.path))}` : issue.message);
+    throw invalid(
+      file,
+      key,
+      issue.message === 'Invalid input' ? `has an invalid value ${describe(at(input, issue.path))}` : issue.message,
+    );
   }
   const m = result.data;
   if (expectedName !== undefined && m.layer.name !== expectedName) {
-    throw invalid(file, 'layer.name', `is '${printable(m.layer.name)}' but the layer directory is '${printable(expectedName)}'; they must match`);
+    throw invalid(
+      file,
+      'layer.name',
+      `is '${printable(m.layer.name)}' but the layer directory is '${printable(expectedName)}'; they must match`,
+    );
   }
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(m.env ?? {})) {
-    if (!ENV_KEY.test(key)) throw invalid(file, `env.${printable(key)}`, 'is not a valid environment variable name (letters, digits, _; not starting with a digit)');
+    if (!ENV_KEY.test(key))
+      throw invalid(
+        file,
+        `env.${printable(key)}`,
+        'is not a valid environment variable name (letters, digits, _; not starting with a digit)',
+      );
     const reserved = reservedEnvKey(key);
     if (reserved) throw invalid(file, `env.${key}`, reserved);
     if (CONTROL.test(value)) throw invalid(file, `env.${key}`, 'must not contain newlines or other control characters');
@@ -184,7 +218,8 @@ function validateManifest(file: string, raw: unknown, expectedName?: string): La
 
 /** Parses and validates the text of `file`; `expectedName` is the layer's directory name. */
 export async function parseLayerManifest(file: string, text: string, expectedName?: string): Promise<LayerManifest> {
-  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) throw invalid(file, '', `is larger than ${MAX_MANIFEST_BYTES / 1024} KiB`);
+  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES)
+    throw invalid(file, '', `is larger than ${MAX_MANIFEST_BYTES / 1024} KiB`);
   const { parse } = await import('smol-toml');
   let raw: unknown;
   try {
@@ -192,7 +227,8 @@ export async function parseLayerManifest(file: string, text: string, expectedNam
   } catch (err) {
     throw invalid(file, '', `is not valid TOML: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (expectedName !== undefined && !isValidLayerName(expectedName)) throw invalid(file, '', `layer directory name '${printable(expectedName)}' is invalid`);
+  if (expectedName !== undefined && !isValidLayerName(expectedName))
+    throw invalid(file, '', `layer directory name '${printable(expectedName)}' is invalid`);
   return validateManifest(file, raw, expectedName);
 }
 

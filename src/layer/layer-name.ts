@@ -43,5 +43,8 @@ export function aliasTarget(name: string): string | undefined {
 
 /** Splits a comma-separated layer list (`--layers`, `MINO_LAYERS`), trimming and dropping empties. */
 export function splitLayerList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }

@@ -69,7 +69,8 @@ async function kind(path: string): Promise<'dir' | 'file' | 'other' | undefined>
 async function readLimited(path: string, max: number, what: string): Promise<string> {
   const st = await stat(path);
   if (!st.isFile()) throw new MinoError(`${path} is not a regular file`, { hint: `Make ${what} a plain file` });
-  if (st.size > max) throw new MinoError(`${path} is larger than ${Math.round(max / 1024)} KiB`, { hint: `Keep ${what} small` });
+  if (st.size > max)
+    throw new MinoError(`${path} is larger than ${Math.round(max / 1024)} KiB`, { hint: `Keep ${what} small` });
   return readFile(path, 'utf8');
 }
 
@@ -84,7 +85,11 @@ export async function loadLayer(dir: string, name: string, source: LayerSource):
       hint: `Add ${manifestPath} with a [layer] table (name = "${name}", description, version)`,
     });
   }
-  const manifest = await parseLayerManifest(manifestPath, await readLimited(manifestPath, 64 * 1024, 'layer.toml'), name);
+  const manifest = await parseLayerManifest(
+    manifestPath,
+    await readLimited(manifestPath, 64 * 1024, 'layer.toml'),
+    name,
+  );
   const scriptPath = join(dir, 'install.sh');
   const scriptKind = await kind(scriptPath);
   let script: string | undefined;
@@ -120,7 +125,9 @@ export async function resolveLayer(name: string, dirs: LayerDirs): Promise<Resol
   const viaAlias = target === undefined ? undefined : await findIn(dirs, target);
   if (viaAlias) return viaAlias;
   const available = [...new Set((await listLayers(dirs)).map((l) => l.name))].sort();
-  const roots = layerRoots(dirs).filter((r) => r.source !== 'built-in').map((r) => join(r.root, name));
+  const roots = layerRoots(dirs)
+    .filter((r) => r.source !== 'built-in')
+    .map((r) => join(r.root, name));
   throw new MinoError(`Layer '${name}' not found`, {
     hint: `Available layers: ${available.join(', ') || 'none'}. To add one, create layer.toml and install.sh in ${roots.join(' or ')}`,
   });

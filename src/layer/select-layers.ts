@@ -39,7 +39,8 @@ function names(values: readonly string[], what: string): string[] {
     validateLayerName(v);
     if (!out.includes(v)) out.push(v);
   }
-  if (out.length === 0) throw new UsageError(`${what} names no layer`, 'List layers separated by commas, e.g. --layers typescript,python');
+  if (out.length === 0)
+    throw new UsageError(`${what} names no layer`, 'List layers separated by commas, e.g. --layers typescript,python');
   return out;
 }
 
@@ -47,13 +48,17 @@ function names(values: readonly string[], what: string): string[] {
 export function selectLayers(input: LayerSelectionInput): LayerSelection {
   const cliLayers = input.cliLayers ?? [];
   if (cliLayers.length > 0 && input.cliImage !== undefined) {
-    throw new UsageError('--layers and --image cannot be used together',
-      'Use --layers to compose layers on the mino base image, or --image to run one image as is');
+    throw new UsageError(
+      '--layers and --image cannot be used together',
+      'Use --layers to compose layers on the mino base image, or --image to run one image as is',
+    );
   }
   if (cliLayers.length > 0) return { kind: 'layers', names: names(cliLayers, '--layers'), from: 'cli' };
   if (input.cliImage !== undefined) {
     const target = aliasTarget(input.cliImage) ?? (isBuiltinName(input.cliImage) ? input.cliImage : undefined);
-    return target ? { kind: 'layers', names: [target], from: 'image-alias' } : { kind: 'image', image: input.cliImage, from: 'cli' };
+    return target
+      ? { kind: 'layers', names: [target], from: 'image-alias' }
+      : { kind: 'image', image: input.cliImage, from: 'cli' };
   }
   const env = splitLayerList(input.envLayers ?? '');
   if (env.length > 0) return { kind: 'layers', names: names(env, 'MINO_LAYERS'), from: 'env' };
@@ -62,7 +67,9 @@ export function selectLayers(input: LayerSelectionInput): LayerSelection {
   }
   if (input.configImage !== undefined) {
     const target = aliasTarget(input.configImage) ?? (isBuiltinName(input.configImage) ? input.configImage : undefined);
-    return target ? { kind: 'layers', names: [target], from: 'image-alias' } : { kind: 'image', image: input.configImage, from: 'config' };
+    return target
+      ? { kind: 'layers', names: [target], from: 'image-alias' }
+      : { kind: 'image', image: input.configImage, from: 'config' };
   }
   return { kind: 'default' };
 }

@@ -19,7 +19,9 @@ export async function runningSession(ctx: SessionContext, name: string | undefin
   const record = sessions.find((s) => s.name === name);
   if (!record) throw new SessionNotFoundError(name);
   if (record.status !== 'running') {
-    throw new MinoError(`Session '${name}' is not running (status: ${record.status})`, { hint: "Run 'mino list -a' to see sessions" });
+    throw new MinoError(`Session '${name}' is not running (status: ${record.status})`, {
+      hint: "Run 'mino list -a' to see sessions",
+    });
   }
   return record;
 }

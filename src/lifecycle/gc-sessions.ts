@@ -46,7 +46,8 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings:
   const removed: Orphan[] = [];
   const kept: GcResult['kept'] = [];
   for (const orphan of result.orphans) {
-    if (orphan.sessionName !== undefined && unreadable.has(orphan.sessionName)) kept.push({ orphan, reason: 'its session file cannot be read' });
+    if (orphan.sessionName !== undefined && unreadable.has(orphan.sessionName))
+      kept.push({ orphan, reason: 'its session file cannot be read' });
     else if (!orphan.ownerDead) kept.push({ orphan, reason: 'its owner process is still running' });
     else removed.push(orphan);
   }
@@ -62,10 +63,17 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings:
         ctx.store.update(a.name, { status: 'stopped', exit_code: null });
       } catch (err) {
         unsaved.push(a.name);
-        warnings.push(`Could not record the end of session '${a.name}' (running -> stopped): ${stateErrorText(ctx, err)}`);
+        warnings.push(
+          `Could not record the end of session '${a.name}' (running -> stopped): ${stateErrorText(ctx, err)}`,
+        );
         continue;
       }
-      ctx.audit.record('session.reconciled', { name: a.name, to: 'stopped', exit_code: null, reason: 'its mino process died; stopped by gc' });
+      ctx.audit.record('session.reconciled', {
+        name: a.name,
+        to: 'stopped',
+        exit_code: null,
+        reason: 'its mino process died; stopped by gc',
+      });
       await ctx.runtime.remove(a.container.id);
       abandoned.push(a);
     }
@@ -73,7 +81,17 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings:
   const sweep = await sweepSessions(ctx, settings, { dryRun });
   // Stubs of protected paths whose sessions are gone (a killed mino left them).
   if (!dryRun) await releaseAllStubs(ctx.runtime, ctx.stateDir);
-  return { fixes: result.fixes, unsaved, removed, abandoned, kept, proxies: result.proxies, secretsRemoved: result.secretsRemoved, sweep, warnings: [...warnings, ...sweep.warnings] };
+  return {
+    fixes: result.fixes,
+    unsaved,
+    removed,
+    abandoned,
+    kept,
+    proxies: result.proxies,
+    secretsRemoved: result.secretsRemoved,
+    sweep,
+    warnings: [...warnings, ...sweep.warnings],
+  };
 }
 
 /**

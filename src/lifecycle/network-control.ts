@@ -26,17 +26,26 @@ export function hasEgress(record: Pick<SessionRecord, 'network'>): boolean {
 }
 
 /** Changes the policy of a running session's proxy; returns the policy now in force. */
-export async function changeSessionPolicy(ctx: SessionContext, name: string, op: 'allow' | 'deny', values: readonly string[]): Promise<PolicyText> {
+export async function changeSessionPolicy(
+  ctx: SessionContext,
+  name: string,
+  op: 'allow' | 'deny',
+  values: readonly string[],
+): Promise<PolicyText> {
   const rules = parseRules(values);
   if (op === 'allow') refuseHostAddressRules(rules);
-  if (rules.length === 0) throw new MinoError(`No rule given to ${op}`, { hint: `mino network ${op} ${name} HOST:PORT`, exitCode: 2 });
+  if (rules.length === 0)
+    throw new MinoError(`No rule given to ${op}`, { hint: `mino network ${op} ${name} HOST:PORT`, exitCode: 2 });
   const record = ctx.store.require(name);
   if (!hasEgress(record)) {
     throw new MinoError(`Session '${name}' has no egress proxy (network: ${record.network ?? 'bridge'})`, {
       hint: 'Only sessions started with --network-allow, --network-preset or --network learn have one; start a new session with one',
     });
   }
-  if (!isActive(record)) throw new MinoError(`Session '${name}' is not running (status: ${record.status})`, { hint: "Run 'mino list -a' to see sessions" });
+  if (!isActive(record))
+    throw new MinoError(`Session '${name}' is not running (status: ${record.status})`, {
+      hint: "Run 'mino list -a' to see sessions",
+    });
   const paths = egressPaths(egressBaseOf(ctx), ctx.stateKey, name);
   try {
     const res = await controlRequest(paths.control, { op, rules: rules.map(formatRule) });
@@ -44,19 +53,28 @@ export async function changeSessionPolicy(ctx: SessionContext, name: string, op:
     return res.policy;
   } catch (err) {
     if (err instanceof ControlUnavailableError) {
-      throw new MinoError(`The egress proxy of session '${name}' is not reachable: ${err.message}`, { hint: "The session may just have ended; see 'mino list'" });
+      throw new MinoError(`The egress proxy of session '${name}' is not reachable: ${err.message}`, {
+        hint: "The session may just have ended; see 'mino list'",
+      });
     }
     throw err;
   }
 }
 
 /** What a session's proxy saw: live from the proxy when it runs, else from its last record. */
-export async function sessionNetwork(ctx: SessionContext, name: string): Promise<{ session: SessionRecord; record: NetworkRecord | undefined; live: boolean }> {
+export async function sessionNetwork(
+  ctx: SessionContext,
+  name: string,
+): Promise<{ session: SessionRecord; record: NetworkRecord | undefined; live: boolean }> {
   const session = ctx.store.require(name);
   if (!hasEgress(session)) return { session, record: undefined, live: false };
   if (isActive(session)) {
     try {
-      const res = await controlRequest(egressPaths(egressBaseOf(ctx), ctx.stateKey, name).control, { op: 'status' }, 3000);
+      const res = await controlRequest(
+        egressPaths(egressBaseOf(ctx), ctx.stateKey, name).control,
+        { op: 'status' },
+        3000,
+      );
       if (res.ok) return { session, record: res.record, live: true };
     } catch {
       // not running (any more): the record on disk is what there is
@@ -66,7 +84,11 @@ export async function sessionNetwork(ctx: SessionContext, name: string): Promise
 }
 
 /** Waits (briefly) for a session's proxy to finish after its container stopped; its final record. */
-export async function finalSessionNetwork(ctx: SessionContext, name: string, timeoutMs = 3000): Promise<NetworkRecord | undefined> {
+export async function finalSessionNetwork(
+  ctx: SessionContext,
+  name: string,
+  timeoutMs = 3000,
+): Promise<NetworkRecord | undefined> {
   const paths = egressPaths(egressBaseOf(ctx), ctx.stateKey, name);
   const helper = readHelperInfo(paths.helper);
   const until = Date.now() + timeoutMs;
@@ -87,7 +109,10 @@ export interface ReapedProxy {
  * and removes their leftover directories. A proxy stops on its own when its container ends; this
  * catches the rest (a proxy that hung, a mino killed at the wrong moment).
  */
-export function reapEgressProxies(ctx: SessionContext, sessions: readonly SessionRecord[] = ctx.store.list().sessions): ReapedProxy[] {
+export function reapEgressProxies(
+  ctx: SessionContext,
+  sessions: readonly SessionRecord[] = ctx.store.list().sessions,
+): ReapedProxy[] {
   const base = egressBaseOf(ctx);
   let entries: string[];
   try {

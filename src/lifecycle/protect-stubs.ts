@@ -1,5 +1,18 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeSync, lchownSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  fchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  unlinkSync,
+  writeSync,
+  lchownSync,
+  rmSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { errnoCode } from '../common/errno.js';
@@ -51,7 +64,11 @@ function recordPath(stateDir: string, projectDir: string): string {
 function readRecord(path: string, projectDir: string): ProjectStubs {
   try {
     const data = JSON.parse(readFileSync(path, 'utf8')) as Partial<ProjectStubs>;
-    return { projectDir: data.projectDir ?? projectDir, users: Array.isArray(data.users) ? data.users : [], stubs: Array.isArray(data.stubs) ? data.stubs : [] };
+    return {
+      projectDir: data.projectDir ?? projectDir,
+      users: Array.isArray(data.users) ? data.users : [],
+      stubs: Array.isArray(data.stubs) ? data.stubs : [],
+    };
   } catch {
     return { projectDir, users: [], stubs: [] };
   }
@@ -74,7 +91,10 @@ function locked<T>(stateDir: string, projectDir: string, fn: (path: string) => T
 /** Creates one stub; false when something is there already (created by another session meanwhile). */
 function createOne(stub: PlannedStub, owner: { uid: number; gid: number } | undefined): StubRecord | undefined {
   const parent = lstatSync(dirname(stub.hostPath));
-  if (!parent.isDirectory()) throw new MinoError(`Cannot protect ${stub.hostPath}: its parent is not a directory`, { hint: 'Remove what the agent put there, or run mino run --dry-run to see the protected paths' });
+  if (!parent.isDirectory())
+    throw new MinoError(`Cannot protect ${stub.hostPath}: its parent is not a directory`, {
+      hint: 'Remove what the agent put there, or run mino run --dry-run to see the protected paths',
+    });
   try {
     if (stub.kind === 'dir') {
       mkdirSync(stub.hostPath, { mode: 0o755 });
@@ -92,17 +112,31 @@ function createOne(stub: PlannedStub, owner: { uid: number; gid: number } | unde
     }
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') return undefined;
-    throw new MinoError(`Cannot create ${stub.hostPath} to protect it: ${(err as Error).message}`, { hint: 'mino creates absent protected paths for the time of the session; check the project is writable' });
+    throw new MinoError(`Cannot create ${stub.hostPath} to protect it: ${(err as Error).message}`, {
+      hint: 'mino creates absent protected paths for the time of the session; check the project is writable',
+    });
   }
   const st = lstatSync(stub.hostPath);
-  return { path: stub.hostPath, kind: stub.kind, dev: st.dev, ino: st.ino, content: stub.kind === 'file' ? stub.content : '' };
+  return {
+    path: stub.hostPath,
+    kind: stub.kind,
+    dev: st.dev,
+    ino: st.ino,
+    content: stub.kind === 'file' ? stub.content : '',
+  };
 }
 
 /**
  * Creates `stubs` (parents first) for the mino process `pid`, recording them; a stub path that
  * exists already is left alone. `owner` (the project's owner) gets the new files when given.
  */
-export function createStubs(stateDir: string, projectDir: string, stubs: readonly PlannedStub[], pid: number, owner?: { uid: number; gid: number }): void {
+export function createStubs(
+  stateDir: string,
+  projectDir: string,
+  stubs: readonly PlannedStub[],
+  pid: number,
+  owner?: { uid: number; gid: number },
+): void {
   locked(stateDir, projectDir, (path) => {
     const rec = readRecord(path, projectDir);
     if (!rec.users.includes(pid)) rec.users.push(pid);
@@ -147,7 +181,12 @@ function removeUnchanged(rec: ProjectStubs): void {
  * recorded process is alive and no container of the project exists. Never throws (a warning is
  * logged): the stubs are then removed by a later run or `mino gc`.
  */
-export async function releaseStubs(runtime: ContainerExecClient, stateDir: string, projectDir: string, pid?: number): Promise<void> {
+export async function releaseStubs(
+  runtime: ContainerExecClient,
+  stateDir: string,
+  projectDir: string,
+  pid?: number,
+): Promise<void> {
   try {
     const path = recordPath(stateDir, projectDir);
     const rec = readRecord(path, projectDir);

@@ -11,7 +11,6 @@ import { pidAlive } from '../common/pid-alive.js';
 import { SessionOutputStore } from '../session/session-output.js';
 import { reapEgressProxies, type ReapedProxy } from './network-control.js';
 
-
 /** Outcome of bringing session files in line with podman. */
 export interface Reconciled {
   sessions: SessionRecord[];
@@ -42,12 +41,23 @@ export interface Reconciled {
  * active records can be stale, and orphan containers (no session file) are gc's business.
  * Egress proxies whose session is over are stopped either way (one directory listing).
  */
-export async function reconcileSessions(ctx: SessionContext, options: { activeOnly?: boolean } = {}): Promise<Reconciled> {
+export async function reconcileSessions(
+  ctx: SessionContext,
+  options: { activeOnly?: boolean } = {},
+): Promise<Reconciled> {
   const { sessions, warnings, unreadable } = ctx.store.list();
   if (options.activeOnly && !sessions.some(isActive)) {
     return {
-      sessions, warnings, fixes: [], unsaved: [], orphans: [], abandoned: [], unreadable, containers: [],
-      proxies: reapEgressProxies(ctx, sessions), secretsRemoved: reapSessionSecrets(ctx, sessions, warnings),
+      sessions,
+      warnings,
+      fixes: [],
+      unsaved: [],
+      orphans: [],
+      abandoned: [],
+      unreadable,
+      containers: [],
+      proxies: reapEgressProxies(ctx, sessions),
+      secretsRemoved: reapSessionSecrets(ctx, sessions, warnings),
     };
   }
   const containers = await ctx.runtime.listContainers({});
@@ -61,14 +71,22 @@ export async function reconcileSessions(ctx: SessionContext, options: { activeOn
       // "running" record for the next reconciliation to retry.
       if (fix.removeContainer) await saveOutput(ctx, fix.name, fix.removeContainer);
       updated.set(fix.name, ctx.store.update(fix.name, { status: fix.status, exit_code: fix.exitCode }));
-      ctx.audit.record('session.reconciled', { name: fix.name, from: fix.from, to: fix.status, exit_code: fix.exitCode, reason: fix.reason });
+      ctx.audit.record('session.reconciled', {
+        name: fix.name,
+        from: fix.from,
+        to: fix.status,
+        exit_code: fix.exitCode,
+        reason: fix.reason,
+      });
       // A detached session whose command exited 0 completes the caches it was filling.
       const finished = containers.find((c) => c.id === fix.removeContainer);
       if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
       if (fix.removeContainer) await ctx.runtime.remove(fix.removeContainer);
     } catch (err) {
       if (!updated.has(fix.name)) unsaved.push(fix.name);
-      warnings.push(`Could not record the end of session '${fix.name}' (${fix.from} -> ${fix.status}): ${stateErrorText(ctx, err)}`);
+      warnings.push(
+        `Could not record the end of session '${fix.name}' (${fix.from} -> ${fix.status}): ${stateErrorText(ctx, err)}`,
+      );
     }
   }
   log.debug('reconciled', { fixes: plan.fixes.length, orphans: plan.orphans.length });

@@ -55,9 +55,13 @@ export function sandboxStats(ctx: Pick<SessionContext, 'stateDir' | 'store'>, no
       active_sessions: counts.active,
       detached_sessions: counts.detached,
       suspended_sessions: counts.suspended,
-      pool_size: listPoolKeys(ctx.stateDir).reduce((n, key) => n + warmEntries(ctx.stateDir, key, now / 1000).length, 0),
+      pool_size: listPoolKeys(ctx.stateDir).reduce(
+        (n, key) => n + warmEntries(ctx.stateDir, key, now / 1000).length,
+        0,
+      ),
       pool_hit_rate: eligible === 0 ? null : Math.round((counters.pool_hits / eligible) * 1000) / 1000,
-      avg_creation_time_ms: counters.sandboxes_created === 0 ? null : Math.round(counters.creation_ms_total / counters.sandboxes_created),
+      avg_creation_time_ms:
+        counters.sandboxes_created === 0 ? null : Math.round(counters.creation_ms_total / counters.sandboxes_created),
       timeout_destroys: counters.timeout_destroys,
     },
     warnings,

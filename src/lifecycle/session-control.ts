@@ -52,14 +52,20 @@ async function liveSession(ctx: SessionContext, name: string, verb: string): Pro
   const record = sessions.find((s) => s.name === name);
   if (!record) throw new SessionNotFoundError(name);
   if (record.status === 'stopped' || record.status === 'failed') {
-    throw new SessionStateError(`Cannot ${verb} session '${name}': it has ended (status: ${record.status})`, `Start a new one with 'mino run -d -n ${name}'`);
+    throw new SessionStateError(
+      `Cannot ${verb} session '${name}': it has ended (status: ${record.status})`,
+      `Start a new one with 'mino run -d -n ${name}'`,
+    );
   }
   if (record.status === 'starting') {
     throw new SessionStateError(`Cannot ${verb} session '${name}': it is still starting`, 'Try again in a moment');
   }
   const container = containerOf(record, containers, ctx.stateKey);
   if (!container || (container.state !== 'running' && container.state !== 'paused')) {
-    throw new SessionStateError(`Cannot ${verb} session '${name}': its container is not running`, "Run 'mino list -a' to see its state");
+    throw new SessionStateError(
+      `Cannot ${verb} session '${name}': its container is not running`,
+      "Run 'mino list -a' to see its state",
+    );
   }
   return { record, container };
 }
@@ -84,7 +90,10 @@ export async function suspendSession(ctx: SessionContext, name: string): Promise
     await ctx.runtime.pause(container.id);
   } catch (err) {
     if (err instanceof NotSupportedError) {
-      throw new SuspendUnsupportedError(name, 'podman cannot pause this container here (no cgroup of its own to freeze)');
+      throw new SuspendUnsupportedError(
+        name,
+        'podman cannot pause this container here (no cgroup of its own to freeze)',
+      );
     }
     throw err;
   }
@@ -97,10 +106,17 @@ export async function suspendSession(ctx: SessionContext, name: string): Promise
 export async function resumeSession(ctx: SessionContext, name: string): Promise<SessionRecord> {
   const { record, container } = await liveSession(ctx, name, 'resume');
   if (container.state !== 'paused') {
-    throw new SessionStateError(`Session '${name}' is not suspended`, `It is running; suspend it with 'mino suspend ${name}'`);
+    throw new SessionStateError(
+      `Session '${name}' is not suspended`,
+      `It is running; suspend it with 'mino suspend ${name}'`,
+    );
   }
   await ctx.runtime.unpause(container.id);
-  const updated = ctx.store.update(name, { suspended_at: null, detached_at: new Date().toISOString(), last_output_at: null }, { ifId: record.id });
+  const updated = ctx.store.update(
+    name,
+    { suspended_at: null, detached_at: new Date().toISOString(), last_output_at: null },
+    { ifId: record.id },
+  );
   ctx.audit.record('session.resumed', { name });
   return updated;
 }
@@ -120,17 +136,30 @@ export interface AttachOutcome {
  * keys, `mino detach` (which aborts `signal`) or the end of the command. The client is recorded
  * in the session (`attached_by`), so the session is Active meanwhile and `mino detach` can find it.
  */
-export async function attachSession(ctx: SessionContext, name: string, options: { detachKeys: string; signal?: AbortSignal; onAttach?: () => void }): Promise<AttachOutcome> {
+export async function attachSession(
+  ctx: SessionContext,
+  name: string,
+  options: { detachKeys: string; signal?: AbortSignal; onAttach?: () => void },
+): Promise<AttachOutcome> {
   const { record, container } = await liveSession(ctx, name, 'attach to');
   if (container.state === 'paused') {
-    throw new SessionStateError(`Cannot attach to session '${name}': it is suspended`, `Resume it first with 'mino resume ${name}'`);
+    throw new SessionStateError(
+      `Cannot attach to session '${name}': it is suspended`,
+      `Resume it first with 'mino resume ${name}'`,
+    );
   }
   const client = attachedClient(record, hostProbe);
   if (client === 'attach') {
-    throw new SessionStateError(`Session '${name}' already has a client attached (pid ${identityPid(record.attached_by ?? '') ?? '?'})`, `Detach it first with 'mino detach ${name}'`);
+    throw new SessionStateError(
+      `Session '${name}' already has a client attached (pid ${identityPid(record.attached_by ?? '') ?? '?'})`,
+      `Detach it first with 'mino detach ${name}'`,
+    );
   }
   if (client === 'run') {
-    throw new SessionStateError(`Session '${name}' runs in the foreground of its mino run (pid ${record.owner_pid ?? '?'})`, 'Use that terminal, or mino exec for a second shell');
+    throw new SessionStateError(
+      `Session '${name}' runs in the foreground of its mino run (pid ${record.owner_pid ?? '?'})`,
+      'Use that terminal, or mino exec for a second shell',
+    );
   }
   const me = processIdentity();
   ctx.store.update(name, { attached_by: me }, { ifId: record.id });
@@ -148,7 +177,7 @@ export async function attachSession(ctx: SessionContext, name: string, options: 
   const { sessions, containers } = await reconcileSessions(ctx);
   const after = sessions.find((s) => s.name === name) ?? record;
   const c = containerOf(after, containers, ctx.stateKey);
-  if (after.id === record.id && (after.status === 'running') && c && (c.state === 'running' || c.state === 'paused')) {
+  if (after.id === record.id && after.status === 'running' && c && (c.state === 'running' || c.state === 'paused')) {
     ctx.audit.record('session.detached', { name, by: options.signal?.aborted ? 'signal' : 'keys' });
     return { detached: true, record: after, exitCode: null };
   }
@@ -166,7 +195,10 @@ export async function detachSession(ctx: SessionContext, name: string, waitMs = 
   const { record } = await liveSession(ctx, name, 'detach');
   const client = attachedClient(record, hostProbe);
   if (client === 'run') {
-    throw new SessionStateError(`Session '${name}' runs in the foreground of its mino run (pid ${record.owner_pid ?? '?'}): there is no client to detach`, 'Start sessions to detach from with mino run -d');
+    throw new SessionStateError(
+      `Session '${name}' runs in the foreground of its mino run (pid ${record.owner_pid ?? '?'}): there is no client to detach`,
+      'Start sessions to detach from with mino run -d',
+    );
   }
   const identity = record.attached_by;
   const pid = client === 'attach' && identity ? identityPid(identity) : undefined;
@@ -176,14 +208,19 @@ export async function detachSession(ctx: SessionContext, name: string, waitMs = 
   try {
     process.kill(pid, DETACH_SIGNAL);
   } catch (err) {
-    throw new MinoError(`Cannot signal the client of session '${name}' (pid ${pid}): ${(err as Error).message}`, { hint: 'Only the user who attached can detach it' });
+    throw new MinoError(`Cannot signal the client of session '${name}' (pid ${pid}): ${(err as Error).message}`, {
+      hint: 'Only the user who attached can detach it',
+    });
   }
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline && identityAlive(identity) && ctx.store.get(name)?.attached_by === identity) {
     await new Promise((r) => setTimeout(r, 50));
   }
   if (pidAlive(pid) && ctx.store.get(name)?.attached_by === identity) {
-    throw new MinoError(`The client of session '${name}' (pid ${pid}) did not detach within ${Math.round(waitMs / 1000)} s`, { hint: 'Close its terminal, or press the detach keys there' });
+    throw new MinoError(
+      `The client of session '${name}' (pid ${pid}) did not detach within ${Math.round(waitMs / 1000)} s`,
+      { hint: 'Close its terminal, or press the detach keys there' },
+    );
   }
   return { pid };
 }

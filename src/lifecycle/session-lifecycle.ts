@@ -19,7 +19,13 @@ import type { SessionContext } from '../context/session-context.js';
  * the same name (its owner process is gone) is reconciled once first; a live one is an error
  * ({@link SessionExistsError}).
  */
-export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPid: number, layers: readonly string[], providers: readonly string[] = []): Promise<void> {
+export async function recordStarting(
+  ctx: SessionContext,
+  plan: RunPlan,
+  ownerPid: number,
+  layers: readonly string[],
+  providers: readonly string[] = [],
+): Promise<void> {
   const record = newSessionRecord({
     providers,
     prelude: plan.credentials.preludeParts.env,
@@ -38,21 +44,30 @@ export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPi
   } catch (err) {
     if (!(err instanceof SessionExistsError)) throw err;
     const existing = ctx.store.get(plan.sessionName);
-    if (!existing || !isActive(existing) || (typeof existing.owner_pid === 'number' && pidAlive(existing.owner_pid))) throw err;
+    if (!existing || !isActive(existing) || (typeof existing.owner_pid === 'number' && pidAlive(existing.owner_pid)))
+      throw err;
     await reconcileSessions(ctx);
     ctx.store.create(record);
   }
   // Output saved for an earlier session of this name belongs to that one.
   new SessionOutputStore(ctx.stateDir).remove(plan.sessionName);
   ctx.audit.record('session.created', {
-    name: plan.sessionName, project_dir: plan.projectDir, image: plan.image, layers, command: plan.command,
-    network: plan.network.mode, mode: plan.mode, home_volume: plan.homeVolume ?? null,
+    name: plan.sessionName,
+    project_dir: plan.projectDir,
+    image: plan.image,
+    layers,
+    command: plan.command,
+    network: plan.network.mode,
+    mode: plan.mode,
+    home_volume: plan.homeVolume ?? null,
     ...(plan.network.egress ? { network_allow: plan.network.egress.policy.allow } : {}),
   });
   if (providers.length > 0 || plan.credentials.secretVariables.length > 0) {
     // mino 1.6's event, with provider and variable names: never a value.
     ctx.audit.record('credentials.injected', {
-      session_name: plan.sessionName, providers: [...providers], variables: plan.credentials.secretVariables,
+      session_name: plan.sessionName,
+      providers: [...providers],
+      variables: plan.credentials.secretVariables,
       proxy_only: plan.credentials.proxy.map((r) => r.variable),
     });
   }
@@ -60,7 +75,10 @@ export async function recordStarting(ctx: SessionContext, plan: RunPlan, ownerPi
 
 /** The container is up: `running`, with its ID once podman gave one. */
 export function recordRunning(ctx: SessionContext, plan: RunPlan, containerId: string | undefined): void {
-  ctx.store.update(plan.sessionName, { status: 'running', ...(containerId === undefined ? {} : { container_id: containerId }) });
+  ctx.store.update(plan.sessionName, {
+    status: 'running',
+    ...(containerId === undefined ? {} : { container_id: containerId }),
+  });
   ctx.audit.record('session.started', { name: plan.sessionName, container_id: containerId ?? plan.containerName });
 }
 
@@ -68,7 +86,10 @@ export function recordRunning(ctx: SessionContext, plan: RunPlan, containerId: s
 export function recordEnded(ctx: SessionContext, plan: RunPlan, exitCode: number): void {
   const status = statusForExit(exitCode);
   ctx.store.update(plan.sessionName, { status, exit_code: exitCode });
-  ctx.audit.record(status === 'failed' ? 'session.failed' : 'session.stopped', { name: plan.sessionName, exit_code: exitCode });
+  ctx.audit.record(status === 'failed' ? 'session.failed' : 'session.stopped', {
+    name: plan.sessionName,
+    exit_code: exitCode,
+  });
   log.info('session ended', { name: plan.sessionName, exit_code: exitCode });
 }
 

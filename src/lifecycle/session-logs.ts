@@ -16,7 +16,7 @@ function noContainer(name: string): MinoError {
 }
 
 function gone(name: string, err: unknown): MinoError {
-  return err instanceof NotFoundError ? noContainer(name) : err as MinoError;
+  return err instanceof NotFoundError ? noContainer(name) : (err as MinoError);
 }
 
 /** The output saved when a finished detached session's container was removed, tailed. */
@@ -41,7 +41,12 @@ export async function sessionLogs(ctx: SessionContext, name: string, lines: numb
  * Streams a session's output until it ends or the user interrupts; for a finished session whose
  * output was saved, prints that (stdout to `out`, stderr to `err`) and returns.
  */
-export async function followSessionLogs(ctx: SessionContext, name: string, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<void> {
+export async function followSessionLogs(
+  ctx: SessionContext,
+  name: string,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<void> {
   const ref = containerRef(ctx, name);
   const exists = (await ctx.runtime.listContainers({})).some((c) => c.name === ref || c.id.startsWith(ref));
   if (!exists) {

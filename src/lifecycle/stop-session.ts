@@ -36,7 +36,11 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   else await ctx.runtime.stop(ref, 10);
   // The exit code survives for detached containers (no --rm); attached ones are gone already.
   const exitCode = (await ctx.runtime.containerExitCode(ref).catch(() => undefined)) ?? null;
-  const updated = ctx.store.update(name, { status: statusForExit(exitCode), exit_code: exitCode, ...(record.suspended_at ? { suspended_at: null } : {}) });
+  const updated = ctx.store.update(name, {
+    status: statusForExit(exitCode),
+    exit_code: exitCode,
+    ...(record.suspended_at ? { suspended_at: null } : {}),
+  });
   ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
   await ctx.runtime.remove(ref);
   // Normally gone since the container started; a killed `mino run` may have left it.

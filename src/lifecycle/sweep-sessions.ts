@@ -43,7 +43,11 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * `timeout_destroys`. Ended sessions older than `autoCleanupHours` are forgotten. With `dryRun`,
  * only reports. Sweeps of one state directory take turns (a lock file).
  */
-export async function sweepSessions(ctx: SessionContext, settings: SweepSettings, options: { dryRun?: boolean; now?: number } = {}): Promise<SweepOutcome> {
+export async function sweepSessions(
+  ctx: SessionContext,
+  settings: SweepSettings,
+  options: { dryRun?: boolean; now?: number } = {},
+): Promise<SweepOutcome> {
   const now = options.now ?? Date.now();
   const dryRun = options.dryRun ?? false;
   const outcome: SweepOutcome = { expired: [], kept: [], forgotten: [], warnings: [] };
@@ -81,7 +85,10 @@ export async function sweepSessions(ctx: SessionContext, settings: SweepSettings
         continue;
       }
       const sinceMs = Math.max(candidate.sinceMs, last?.getTime() ?? 0);
-      due.push({ expiry: { name: candidate.name, id: candidate.id, reason: 'idle', timeoutSecs: candidate.timeoutSecs, sinceMs }, container: c });
+      due.push({
+        expiry: { name: candidate.name, id: candidate.id, reason: 'idle', timeoutSecs: candidate.timeoutSecs, sinceMs },
+        container: c,
+      });
     }
     for (const expiry of plan.expired) {
       const record = byName.get(expiry.name);
@@ -108,7 +115,11 @@ export async function sweepSessions(ctx: SessionContext, settings: SweepSettings
     }
   };
   if (dryRun) await work();
-  else await withFileLockAsync(join(ctx.stateDir, 'sweep.lock'), work, { what: 'the session timeout sweep', timeoutMs: 120_000 });
+  else
+    await withFileLockAsync(join(ctx.stateDir, 'sweep.lock'), work, {
+      what: 'the session timeout sweep',
+      timeoutMs: 120_000,
+    });
   return outcome;
 }
 
@@ -143,9 +154,17 @@ async function terminate(ctx: SessionContext, expiry: Expiry, container: Contain
   // Record the end before the container goes, so a concurrent reconciliation never finds a
   // running session without its container (and records it as gone, without the exit code).
   // The audit event and the counter follow at once, so `mino list` and `mino stats` agree.
-  ctx.store.update(expiry.name, { status: statusForExit(exitCode), exit_code: exitCode, attached_by: null, suspended_at: null }, { ifId: expiry.id });
+  ctx.store.update(
+    expiry.name,
+    { status: statusForExit(exitCode), exit_code: exitCode, attached_by: null, suspended_at: null },
+    { ifId: expiry.id },
+  );
   ctx.audit.record('session.expired', {
-    name: expiry.name, reason: expiry.reason, timeout_secs: expiry.timeoutSecs, since: iso(expiry.sinceMs), exit_code: exitCode,
+    name: expiry.name,
+    reason: expiry.reason,
+    timeout_secs: expiry.timeoutSecs,
+    since: iso(expiry.sinceMs),
+    exit_code: exitCode,
   });
   bumpCounters(ctx.stateDir, { timeout_destroys: 1 });
   await ctx.runtime.remove(container.id);

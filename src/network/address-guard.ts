@@ -143,7 +143,8 @@ export interface HostAddressSources {
 const PROC_SOURCES: HostAddressSources = {
   fibTrie: () => readProc('/proc/net/fib_trie'),
   ifInet6: () => readProc('/proc/net/if_inet6'),
-  interfaces: () => Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((info) => info.address.split('%')[0]!)),
+  interfaces: () =>
+    Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((info) => info.address.split('%')[0]!)),
 };
 
 /**
@@ -152,7 +153,11 @@ const PROC_SOURCES: HostAddressSources = {
  */
 export function readHostAddresses(sources: HostAddressSources = PROC_SOURCES): Set<string> {
   const set = new Set<string>();
-  for (const address of [...parseFibTrie(sources.fibTrie()), ...parseIfInet6(sources.ifInet6()), ...sources.interfaces()]) {
+  for (const address of [
+    ...parseFibTrie(sources.fibTrie()),
+    ...parseIfInet6(sources.ifInet6()),
+    ...sources.interfaces(),
+  ]) {
     const a = canonicalAddress(address);
     if (a !== undefined) set.add(a);
   }
@@ -174,12 +179,18 @@ export function hostOwnAddresses(now = Date.now()): Set<string> {
  * podman bridge): the proxy would refuse every connection to it anyway, so the user gets one
  * usage error up front instead. Reads the host's addresses only when a rule is an IP address.
  */
-export function refuseHostAddressRules(rules: readonly Rule[], hostAddresses: () => ReadonlySet<string> = () => hostOwnAddresses()): void {
+export function refuseHostAddressRules(
+  rules: readonly Rule[],
+  hostAddresses: () => ReadonlySet<string> = () => hostOwnAddresses(),
+): void {
   const literal = rules.filter((r) => r.kind === 'ipv4' || r.kind === 'ipv6');
   if (literal.length === 0) return;
   const own = hostAddresses();
   const hit = literal.find((r) => own.has(r.host));
   if (hit) {
-    throw new RuleError(formatRule(hit), `it names an address of this machine; reach a service on the host with ${HOST_SERVICES_NAME}:PORT`);
+    throw new RuleError(
+      formatRule(hit),
+      `it names an address of this machine; reach a service on the host with ${HOST_SERVICES_NAME}:PORT`,
+    );
   }
 }

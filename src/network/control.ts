@@ -19,12 +19,13 @@ export type ControlRequest =
   | { op: 'finish' };
 
 /** An answer. */
-export type ControlResponse =
-  | { ok: true; policy: PolicyText; record: NetworkRecord }
-  | { ok: false; error: string };
+export type ControlResponse = { ok: true; policy: PolicyText; record: NetworkRecord } | { ok: false; error: string };
 
 /** Serves control requests on `path` with `handle`. */
-export function serveControl(path: string, handle: (req: ControlRequest) => ControlResponse | Promise<ControlResponse>): Promise<Server> {
+export function serveControl(
+  path: string,
+  handle: (req: ControlRequest) => ControlResponse | Promise<ControlResponse>,
+): Promise<Server> {
   const server = createServer((socket) => {
     let buf = '';
     socket.setEncoding('utf8');
@@ -46,7 +47,10 @@ export function serveControl(path: string, handle: (req: ControlRequest) => Cont
       }
       Promise.resolve()
         .then(() => handle(req))
-        .then((res) => socket.end(`${JSON.stringify(res)}\n`), (err: Error) => socket.end(`${JSON.stringify({ ok: false, error: err.message })}\n`));
+        .then(
+          (res) => socket.end(`${JSON.stringify(res)}\n`),
+          (err: Error) => socket.end(`${JSON.stringify({ ok: false, error: err.message })}\n`),
+        );
     });
   });
   return new Promise((resolve, reject) => {
@@ -82,7 +86,11 @@ export function controlRequest(path: string, req: ControlRequest, timeoutMs = 50
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new ControlUnavailableError(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'the egress proxy is not running' : err.message));
+      reject(
+        new ControlUnavailableError(
+          err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'the egress proxy is not running' : err.message,
+        ),
+      );
     });
     socket.on('close', () => {
       clearTimeout(timer);

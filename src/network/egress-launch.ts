@@ -42,8 +42,13 @@ export function readEgressLaunch(path: string): { launch: EgressLaunch; policy: 
   if (launch?.version !== 1 || typeof launch.session !== 'string' || typeof launch.stateDir !== 'string') {
     throw new Error(`${path} is not an egress launch file of this mino version`);
   }
-  if (launch.policy.mode !== 'allowlist' && launch.policy.mode !== 'learn') throw new Error(`${path}: unknown mode ${String(launch.policy.mode)}`);
-  const policy: EgressPolicy = { mode: launch.policy.mode, allow: parseRules(launch.policy.allow), deny: parseRules(launch.policy.deny) };
+  if (launch.policy.mode !== 'allowlist' && launch.policy.mode !== 'learn')
+    throw new Error(`${path}: unknown mode ${String(launch.policy.mode)}`);
+  const policy: EgressPolicy = {
+    mode: launch.policy.mode,
+    allow: parseRules(launch.policy.allow),
+    deny: parseRules(launch.policy.deny),
+  };
   return { launch, policy };
 }
 
@@ -51,7 +56,9 @@ export function readEgressLaunch(path: string): { launch: EgressLaunch; policy: 
 export function readEgressLaunchInfo(path: string): EgressLaunch | undefined {
   try {
     const launch = JSON.parse(readFileSync(path, 'utf8')) as EgressLaunch;
-    return launch?.version === 1 && typeof launch.session === 'string' && typeof launch.stateKey === 'string' ? launch : undefined;
+    return launch?.version === 1 && typeof launch.session === 'string' && typeof launch.stateKey === 'string'
+      ? launch
+      : undefined;
   } catch {
     return undefined;
   }

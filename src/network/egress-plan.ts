@@ -36,8 +36,14 @@ function proxyEnv(listen: { host: string; port: number }): Record<string, string
   const url = `http://${listen.host}:${listen.port}`;
   const noProxy = 'localhost,127.0.0.1,::1';
   return {
-    HTTP_PROXY: url, HTTPS_PROXY: url, ALL_PROXY: url, NO_PROXY: noProxy,
-    http_proxy: url, https_proxy: url, all_proxy: url, no_proxy: noProxy,
+    HTTP_PROXY: url,
+    HTTPS_PROXY: url,
+    ALL_PROXY: url,
+    NO_PROXY: noProxy,
+    http_proxy: url,
+    https_proxy: url,
+    all_proxy: url,
+    no_proxy: noProxy,
   };
 }
 
@@ -67,6 +73,8 @@ export function buildEgressPlan(input: EgressPlanInput): EgressPlan {
     hooksDirs: [...input.systemHooksDirs.filter((d) => d !== input.paths.hooksDir), input.paths.hooksDir],
     env: proxyEnv(EGRESS_LISTEN),
     notes: [...(input.notes ?? [])],
-    ...(input.sshConfig ? { sshConfig: { source: sshProxyConfigPath(input.paths.base, EGRESS_LISTEN.port), target: SSH_CONFIG_TARGET } } : {}),
+    ...(input.sshConfig
+      ? { sshConfig: { source: sshProxyConfigPath(input.paths.base, EGRESS_LISTEN.port), target: SSH_CONFIG_TARGET } }
+      : {}),
   };
 }

@@ -12,7 +12,11 @@ import { Socket } from 'node:net';
  * (destroy it to stop).
  */
 export function readHookRequests(path: string, onLine: (line: string) => void): Socket {
-  const fifo = new Socket({ fd: openSync(path, constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
+  const fifo = new Socket({
+    fd: openSync(path, constants.O_RDWR | constants.O_NONBLOCK),
+    readable: true,
+    writable: false,
+  });
   fifo.setEncoding('utf8');
   let pending = '';
   fifo.on('data', (chunk: string) => {

@@ -35,15 +35,19 @@ const HOOK_TIMEOUT_SECONDS = 120;
 
 /** The hook's configuration file (OCI hooks schema 1.0.0) for a session directory. */
 export function hookDocument(dir: string): string {
-  return `${JSON.stringify({
-    version: '1.0.0',
-    hook: {
-      path: '/bin/sh',
-      args: ['sh', '-c', HOOK_SCRIPT, 'mino-egress-hook', dir],
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      timeout: HOOK_TIMEOUT_SECONDS,
+  return `${JSON.stringify(
+    {
+      version: '1.0.0',
+      hook: {
+        path: '/bin/sh',
+        args: ['sh', '-c', HOOK_SCRIPT, 'mino-egress-hook', dir],
+        env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        timeout: HOOK_TIMEOUT_SECONDS,
+      },
+      when: { always: true },
+      stages: ['createRuntime'],
     },
-    when: { always: true },
-    stages: ['createRuntime'],
-  }, null, 2)}\n`;
+    null,
+    2,
+  )}\n`;
 }

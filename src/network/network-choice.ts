@@ -42,11 +42,15 @@ function checkMode(value: string, where: string): PlainNetworkMode | 'learn' {
   if (NETWORK_CHOICES.includes(value)) return value as PlainNetworkMode | 'learn';
   throw new UsageError(
     `Invalid network mode '${printable(value)}'${where}`,
-    'Use --network bridge, host, none or learn (bridge: normal outbound access; host: the host\'s network; none: no network; learn: everything allowed and recorded), or --network-allow HOST:PORT',
+    "Use --network bridge, host, none or learn (bridge: normal outbound access; host: the host's network; none: no network; learn: everything allowed and recorded), or --network-allow HOST:PORT",
   );
 }
 
-function allowlist(allow: readonly string[] | undefined, preset: string | undefined, source: ChoiceSource): NetworkChoice {
+function allowlist(
+  allow: readonly string[] | undefined,
+  preset: string | undefined,
+  source: ChoiceSource,
+): NetworkChoice {
   const rules = parseRules(allow ?? []);
   refuseHostAddressRules(rules);
   return { mode: 'allowlist', rules, presets: preset === undefined ? [] : [parsePresetName(preset)], source };
@@ -70,8 +74,10 @@ export function resolveNetworkChoice(req: NetworkRequest): NetworkChoice {
     }
     return allowlist(cli.allow, cli.preset, 'cli');
   }
-  if (cliMode !== undefined) return cliMode === 'learn' ? { mode: 'learn', source: 'cli' } : { mode: cliMode, source: 'cli' };
-  const configMode = config.network === undefined ? undefined : checkMode(config.network, ' in the configuration (container.network)');
+  if (cliMode !== undefined)
+    return cliMode === 'learn' ? { mode: 'learn', source: 'cli' } : { mode: cliMode, source: 'cli' };
+  const configMode =
+    config.network === undefined ? undefined : checkMode(config.network, ' in the configuration (container.network)');
   if ((config.allow?.length ?? 0) > 0 || config.preset !== undefined) {
     if (configMode === 'none' || configMode === 'host') {
       throw new UsageError(
@@ -81,6 +87,7 @@ export function resolveNetworkChoice(req: NetworkRequest): NetworkChoice {
     }
     return allowlist(config.allow, config.preset, 'config');
   }
-  if (configMode !== undefined) return configMode === 'learn' ? { mode: 'learn', source: 'config' } : { mode: configMode, source: 'config' };
+  if (configMode !== undefined)
+    return configMode === 'learn' ? { mode: 'learn', source: 'config' } : { mode: configMode, source: 'config' };
   return { mode: req.fallback ?? 'bridge', source: 'default' };
 }

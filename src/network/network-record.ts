@@ -83,9 +83,26 @@ export function writeNetworkRecord(stateDir: string, record: NetworkRecord): voi
 }
 
 /** A fresh record for a session about to start. */
-export function newNetworkRecord(session: string, mode: EgressMode, policy: PolicyText, presets: readonly string[], now = new Date()): NetworkRecord {
+export function newNetworkRecord(
+  session: string,
+  mode: EgressMode,
+  policy: PolicyText,
+  presets: readonly string[],
+  now = new Date(),
+): NetworkRecord {
   const at = now.toISOString();
-  return { version: 1, session, mode, policy, presets: [...presets], started_at: at, updated_at: at, ended_at: null, audit_suppressed: 0, destinations: [] };
+  return {
+    version: 1,
+    session,
+    mode,
+    policy,
+    presets: [...presets],
+    started_at: at,
+    updated_at: at,
+    ended_at: null,
+    audit_suppressed: 0,
+    destinations: [],
+  };
 }
 
 /** Denials a rule could allow (not those refused because they reach the host). */
@@ -98,24 +115,39 @@ function allowable(e: DestinationEntry): boolean {
  * evil.example:443 (2×), 10.0.0.5:22 — allow with --network-allow evil.example:443,10.0.0.5:22`
  * (for a session still running: `mino network allow NAME …`); undefined when nothing was blocked.
  */
-export function blockedSummary(record: NetworkRecord, options: { running?: boolean; max?: number } = {}): string | undefined {
+export function blockedSummary(
+  record: NetworkRecord,
+  options: { running?: boolean; max?: number } = {},
+): string | undefined {
   const max = options.max ?? 5;
-  const denied = record.destinations.filter((d) => d.denied > 0).sort((a, b) => b.denied - a.denied || a.destination.localeCompare(b.destination));
+  const denied = record.destinations
+    .filter((d) => d.denied > 0)
+    .sort((a, b) => b.denied - a.denied || a.destination.localeCompare(b.destination));
   if (denied.length === 0) return undefined;
   const total = denied.reduce((n, d) => n + d.denied, 0);
   const shown = denied.slice(0, max).map((d) => (d.denied > 1 ? `${d.destination} (${d.denied}×)` : d.destination));
   const more = denied.length > max ? `, and ${denied.length - max} more` : '';
   // Those allowed since (mino network allow) need no hint.
-  const rules = denied.filter(allowable).map((d) => d.destination).filter((d) => !record.policy.allow.includes(d));
-  const host = denied.some((d) => d.reason === 'host-address') ? '; names that resolve to this host are refused (use host.containers.internal:PORT for host services)' : '';
-  const fix = options.running ? `mino network allow ${record.session} ${rules.slice(0, max).join(' ')}` : `--network-allow ${rules.slice(0, max).join(',')}`;
+  const rules = denied
+    .filter(allowable)
+    .map((d) => d.destination)
+    .filter((d) => !record.policy.allow.includes(d));
+  const host = denied.some((d) => d.reason === 'host-address')
+    ? '; names that resolve to this host are refused (use host.containers.internal:PORT for host services)'
+    : '';
+  const fix = options.running
+    ? `mino network allow ${record.session} ${rules.slice(0, max).join(' ')}`
+    : `--network-allow ${rules.slice(0, max).join(',')}`;
   const hint = rules.length > 0 ? ` — allow with ${fix}` : '';
   return `blocked ${total} connection${total === 1 ? '' : 's'}: ${shown.join(', ')}${more}${hint}${host}`;
 }
 
 /** The destinations a learn session used, as rules (sorted), for `network_allow`. */
 export function learnedRules(record: NetworkRecord): string[] {
-  return record.destinations.filter((d) => d.allowed > 0 || d.failed > 0).map((d) => d.destination).sort();
+  return record.destinations
+    .filter((d) => d.allowed > 0 || d.failed > 0)
+    .map((d) => d.destination)
+    .sort();
 }
 
 /** `network_allow = ["a:443", "b:22"]`, ready for `.mino.toml` (`[container]` table). */

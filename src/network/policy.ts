@@ -24,8 +24,13 @@ export type DenyReason = 'no-rule' | 'deny-rule' | 'host-service' | 'host-addres
 
 /** The outcome of {@link decide}. */
 export type Verdict =
-  | { allowed: true; /** The allowing rule (`learn` in learn mode). */ rule: string; hostService: boolean; /** Allowed by an IP-address rule. */ literal: boolean }
-  | { allowed: false; reason: DenyReason; /** Text for people. */ detail: string };
+  | {
+      allowed: true /** The allowing rule (`learn` in learn mode). */;
+      rule: string;
+      hostService: boolean /** Allowed by an IP-address rule. */;
+      literal: boolean;
+    }
+  | { allowed: false; reason: DenyReason /** Text for people. */; detail: string };
 
 /** True when `rule` covers `dest` (host and port). */
 export function ruleMatches(rule: Rule, dest: Destination): boolean {
@@ -52,10 +57,20 @@ export function decide(policy: EgressPolicy, dest: Destination): Verdict {
     const rule = policy.allow.find((r) => r.kind === 'host-service' && r.port === dest.port);
     return rule
       ? { allowed: true, rule: formatRule(rule), hostService: true, literal: false }
-      : { allowed: false, reason: 'host-service', detail: `host services need their own rule (${HOST_SERVICES_NAME}:${dest.port})` };
+      : {
+          allowed: false,
+          reason: 'host-service',
+          detail: `host services need their own rule (${HOST_SERVICES_NAME}:${dest.port})`,
+        };
   }
   const rule = policy.allow.find((r) => ruleMatches(r, dest));
-  if (rule) return { allowed: true, rule: formatRule(rule), hostService: false, literal: rule.kind === 'ipv4' || rule.kind === 'ipv6' };
+  if (rule)
+    return {
+      allowed: true,
+      rule: formatRule(rule),
+      hostService: false,
+      literal: rule.kind === 'ipv4' || rule.kind === 'ipv6',
+    };
   if (policy.mode === 'learn') return { allowed: true, rule: 'learn', hostService: false, literal: false };
   return { allowed: false, reason: 'no-rule', detail: 'no rule allows it' };
 }

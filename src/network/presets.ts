@@ -28,7 +28,10 @@ const DEV_HOSTS: readonly string[] = [
 /** Validates a preset name (exit 2 otherwise). */
 export function parsePresetName(value: string): PresetName {
   if ((PRESET_NAMES as readonly string[]).includes(value)) return value as PresetName;
-  throw new UsageError(`Unknown network preset '${printable(value)}'`, `Use --network-preset ${PRESET_NAMES.join(' or ')}`);
+  throw new UsageError(
+    `Unknown network preset '${printable(value)}'`,
+    `Use --network-preset ${PRESET_NAMES.join(' or ')}`,
+  );
 }
 
 /** The rules of a preset, given the registry rules discovered on this host. */

@@ -130,7 +130,12 @@ async function npmRules(src: RegistrySources, notes: string[]): Promise<Rule[]> 
   const r = await src.run(['npm', 'config', 'get', 'registry']);
   const url = r.exitCode === 0 ? cleanRegistryUrl(r.stdout) : undefined;
   const rule = url === undefined ? undefined : ruleForUrl(url);
-  if (!rule) notes.push(r.exitCode === 0 ? 'npm: its registry is not an http(s) URL a sandbox can reach' : 'npm: not installed on this host, so no npm registry is known');
+  if (!rule)
+    notes.push(
+      r.exitCode === 0
+        ? 'npm: its registry is not an http(s) URL a sandbox can reach'
+        : 'npm: not installed on this host, so no npm registry is known',
+    );
   return rule ? [rule] : [];
 }
 
@@ -138,7 +143,10 @@ async function pipRules(src: RegistrySources, notes: string[]): Promise<Rule[]> 
   const { env, homeDir } = src;
   const files = [
     '/etc/pip.conf',
-    ...xdgDir(env, 'XDG_CONFIG_DIRS', '/etc/xdg').split(':').filter(isAbsolute).map((d) => join(d, 'pip', 'pip.conf')),
+    ...xdgDir(env, 'XDG_CONFIG_DIRS', '/etc/xdg')
+      .split(':')
+      .filter(isAbsolute)
+      .map((d) => join(d, 'pip', 'pip.conf')),
     join(homeDir, '.pip', 'pip.conf'),
     join(xdgDir(env, 'XDG_CONFIG_HOME', join(homeDir, '.config')), 'pip', 'pip.conf'),
   ];
@@ -161,7 +169,11 @@ async function pipRules(src: RegistrySources, notes: string[]): Promise<Rule[]> 
   const urls = [...(index !== undefined && !noIndex ? [index] : []), ...extras];
   if (index === undefined && !noIndex) {
     // pip's own default index and file host, from the host's pip (nothing written into mino).
-    const r = await src.run(['python3', '-c', 'from pip._internal.models.index import PyPI; print(PyPI.url); print("https://" + PyPI.file_storage_domain + "/")']);
+    const r = await src.run([
+      'python3',
+      '-c',
+      'from pip._internal.models.index import PyPI; print(PyPI.url); print("https://" + PyPI.file_storage_domain + "/")',
+    ]);
     if (r.exitCode === 0) urls.push(...r.stdout.split('\n').filter((l) => l.trim() !== ''));
     else notes.push('pip: no index-url configured and no pip on this host to ask for its default index');
   }
@@ -182,7 +194,8 @@ async function cargoRules(src: RegistrySources, notes: string[]): Promise<Rule[]
     } catch {
       notes.push(`cargo: ${join(cargoHome, 'config.toml')} is not valid TOML; its registries are ignored`);
     }
-    const table = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {});
+    const table = (v: unknown): Record<string, unknown> =>
+      v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
     const sources = table(doc.source);
     const replacement = table(sources['crates-io'])['replace-with'];
     if (typeof replacement === 'string') {
@@ -217,7 +230,10 @@ async function cargoRules(src: RegistrySources, notes: string[]): Promise<Rule[]
         // a damaged cache file: its index host above is still known
       }
     }
-    if (!found) notes.push(`cargo: no source replacement in ${join(cargoHome, 'config.toml')} and no registry used on this host yet, so no cargo registry is known`);
+    if (!found)
+      notes.push(
+        `cargo: no source replacement in ${join(cargoHome, 'config.toml')} and no registry used on this host yet, so no cargo registry is known`,
+      );
   }
   return urls.map(ruleForUrl).filter((r): r is Rule => r !== undefined);
 }
@@ -225,7 +241,11 @@ async function cargoRules(src: RegistrySources, notes: string[]): Promise<Rule[]
 /** Discovers the registry hosts of npm, pip and cargo (in parallel). */
 export async function discoverRegistryHosts(src: RegistrySources): Promise<RegistryDiscovery> {
   const toolNotes: [string[], string[], string[]] = [[], [], []];
-  const [npm, pip, cargo] = await Promise.all([npmRules(src, toolNotes[0]), pipRules(src, toolNotes[1]), cargoRules(src, toolNotes[2])]);
+  const [npm, pip, cargo] = await Promise.all([
+    npmRules(src, toolNotes[0]),
+    pipRules(src, toolNotes[1]),
+    cargoRules(src, toolNotes[2]),
+  ]);
   const notes = toolNotes.flat();
   const rules: Rule[] = [];
   const seen = new Set<string>();

@@ -35,8 +35,14 @@ export interface Rule {
 
 /** A malformed rule (exit 2, naming the rule). */
 export class RuleError extends UsageError {
-  constructor(readonly rule: string, why: string) {
-    super(`Invalid network rule '${printable(rule)}': ${why}`, 'Write HOST:PORT, e.g. github.com:443, *.example.com:443, [2001:db8::1]:22 or host.containers.internal:11434');
+  constructor(
+    readonly rule: string,
+    why: string,
+  ) {
+    super(
+      `Invalid network rule '${printable(rule)}': ${why}`,
+      'Write HOST:PORT, e.g. github.com:443, *.example.com:443, [2001:db8::1]:22 or host.containers.internal:11434',
+    );
     this.name = 'RuleError';
   }
 }
@@ -84,7 +90,8 @@ export function hostNameProblem(name: string): string | undefined {
   const labels = name.split('.');
   for (const label of labels) {
     if (label === '') return 'the host name has an empty label (two dots in a row, or a leading dot)';
-    if (!LABEL.test(label)) return `'${printable(label)}' is not a valid host name label (letters, digits, '-' and '_', at most 63)`;
+    if (!LABEL.test(label))
+      return `'${printable(label)}' is not a valid host name label (letters, digits, '-' and '_', at most 63)`;
   }
   if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return 'it looks like an IP address but is not a valid one';
   return undefined;
@@ -94,12 +101,16 @@ function parsePort(rule: string, text: string): number {
   if (text === '') throw new RuleError(rule, 'no port after the colon');
   if (!/^[0-9]+$/.test(text)) throw new RuleError(rule, `port '${printable(text)}' is not a number`);
   const port = Number(text);
-  if (!PORT.test(text) || port < 1 || port > 65535) throw new RuleError(rule, `port ${printable(text)} is out of range (1-65535)`);
+  if (!PORT.test(text) || port < 1 || port > 65535)
+    throw new RuleError(rule, `port ${printable(text)} is out of range (1-65535)`);
   return port;
 }
 
 function refuseHostAccess(rule: string): never {
-  throw new RuleError(rule, `it names this machine's own loopback; reach a service on the host with ${HOST_SERVICES_NAME}:PORT`);
+  throw new RuleError(
+    rule,
+    `it names this machine's own loopback; reach a service on the host with ${HOST_SERVICES_NAME}:PORT`,
+  );
 }
 
 /**
@@ -132,9 +143,12 @@ export function parseRule(text: string): Rule {
   if (colon < 0) throw new RuleError(text, 'no port (write HOST:PORT, e.g. github.com:443)');
   const rawHost = text.slice(0, colon);
   if (rawHost.includes(':')) {
-    throw new RuleError(text, canonicalIpv6(rawHost) !== undefined || canonicalIpv6(text) !== undefined
-      ? `IPv6 addresses need brackets: [${printable(rawHost)}]:PORT`
-      : "the host contains a ':'");
+    throw new RuleError(
+      text,
+      canonicalIpv6(rawHost) !== undefined || canonicalIpv6(text) !== undefined
+        ? `IPv6 addresses need brackets: [${printable(rawHost)}]:PORT`
+        : "the host contains a ':'",
+    );
   }
   if (rawHost === '') throw new RuleError(text, 'the host is empty');
   const port = parsePort(text, text.slice(colon + 1));
@@ -142,7 +156,11 @@ export function parseRule(text: string): Rule {
   if (host.endsWith('.') && host.length > 1) host = host.slice(0, -1);
 
   if (host.includes('*')) {
-    if (host === '*') throw new RuleError(text, "'*' alone would allow every host; name a domain (*.example.com) or use --network learn");
+    if (host === '*')
+      throw new RuleError(
+        text,
+        "'*' alone would allow every host; name a domain (*.example.com) or use --network learn",
+      );
     if (!host.startsWith('*.') || host.indexOf('*', 1) >= 0) {
       throw new RuleError(text, "'*' is only allowed as the whole first label, as in *.example.com:443");
     }

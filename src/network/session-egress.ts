@@ -61,14 +61,18 @@ function privateDir(dir: string): void {
   const st = lstatSync(dir);
   const uid = process.getuid?.() ?? st.uid;
   if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new MinoError(`${dir} must be a private directory of yours (mode 0700)`, { hint: `Remove it (rm -rf ${dir}); mino creates it again` });
+    throw new MinoError(`${dir} must be a private directory of yours (mode 0700)`, {
+      hint: `Remove it (rm -rf ${dir}); mino creates it again`,
+    });
   }
 }
 
 /** Prepares the session's egress directory: FIFOs, hook file, launch file. */
 function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: EgressPaths): void {
   if (!findProgram('nsenter')) {
-    throw new MinoError('Network allowlists need nsenter, which is not installed', { hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none' });
+    throw new MinoError('Network allowlists need nsenter, which is not installed', {
+      hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none',
+    });
   }
   privateDir(paths.base);
   // A proxy of an earlier session of this name that has not stopped yet would remove the new
@@ -85,7 +89,10 @@ function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: Eg
   mkdirSync(paths.dir, { mode: 0o700 });
   mkdirSync(paths.hooksDir, { mode: 0o700 });
   const fifo = spawnSync('mkfifo', ['-m', '600', paths.attach, paths.attached], { encoding: 'utf8' });
-  if (fifo.status !== 0) throw new MinoError(`Cannot create the egress FIFOs in ${paths.dir}: ${(fifo.stderr || fifo.error?.message || '').trim()}`);
+  if (fifo.status !== 0)
+    throw new MinoError(
+      `Cannot create the egress FIFOs in ${paths.dir}: ${(fifo.stderr || fifo.error?.message || '').trim()}`,
+    );
   // A fresh private directory nobody reads before this returns: plain writes, no fsync.
   writeFileSync(paths.hookFile, hookDocument(paths.dir), { mode: 0o600, flag: 'wx' });
   if (plan.sshConfig && !existsSync(plan.sshConfig.source)) {
@@ -121,7 +128,10 @@ export const startSessionEgress: EgressStarter = (plan, ctx) => {
   mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
   const logFd = openSync(logPath, 'a', 0o600);
   const [file, ...args] = ctx.self;
-  const child = spawn(file!, [...args, '_egress-proxy', paths.dir], { detached: true, stdio: ['ignore', 'ignore', logFd, 'pipe'] });
+  const child = spawn(file!, [...args, '_egress-proxy', paths.dir], {
+    detached: true,
+    stdio: ['ignore', 'ignore', logFd, 'pipe'],
+  });
   closeSync(logFd);
   let failure: Error | undefined;
   let refuser: ReturnType<typeof readHookRequests> | undefined;
@@ -147,7 +157,12 @@ export const startSessionEgress: EgressStarter = (plan, ctx) => {
     pipe.on('close', () => {
       const line = text.trim();
       if (line === 'ready') resolve();
-      else fail(new MinoError(`The egress proxy did not start: ${line.replace(/^error: /, '') || `it exited (see ${logPath})`}`));
+      else
+        fail(
+          new MinoError(
+            `The egress proxy did not start: ${line.replace(/^error: /, '') || `it exited (see ${logPath})`}`,
+          ),
+        );
     });
     child.on('error', (err) => fail(new MinoError(`The egress proxy did not start: ${err.message}`)));
   });

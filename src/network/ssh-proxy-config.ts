@@ -30,7 +30,7 @@ function connectScript(port: number): string {
 /** The ssh client configuration. */
 export function sshProxyConfig(port: number): string {
   return [
-    '# Written by mino: ssh (and git over ssh) go through the session\'s egress proxy.',
+    "# Written by mino: ssh (and git over ssh) go through the session's egress proxy.",
     'Host *',
     `    ProxyCommand /bin/bash -c '${connectScript(port)}' mino-egress-ssh %h %p`,
     '',

@@ -22,8 +22,16 @@ export async function drainPool(ctx: SessionContext): Promise<DrainResult> {
   return withPoolLock(ctx.stateDir, async () => {
     const keys = listPoolKeys(ctx.stateDir);
     for (const key of keys) removePool(ctx.stateDir, key);
-    const warm = (await ctx.runtime.listContainers({ [LABEL_POOL]: '', [LABEL_STATE]: ctx.stateKey })).filter(isWarmContainer);
-    await Promise.all(warm.map((c) => ctx.runtime.remove(c.id).catch((err: unknown) => log.warn('could not remove a warm container', { name: c.name, error: String(err) }))));
+    const warm = (await ctx.runtime.listContainers({ [LABEL_POOL]: '', [LABEL_STATE]: ctx.stateKey })).filter(
+      isWarmContainer,
+    );
+    await Promise.all(
+      warm.map((c) =>
+        ctx.runtime
+          .remove(c.id)
+          .catch((err: unknown) => log.warn('could not remove a warm container', { name: c.name, error: String(err) })),
+      ),
+    );
     return { containers: warm.length, pools: keys.length };
   });
 }

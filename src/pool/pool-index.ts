@@ -104,7 +104,9 @@ function unlinkQuiet(path: string): void {
 
 /** Keys of the pools of this state directory. */
 export function listPoolKeys(stateDir: string): string[] {
-  return names(poolRoot(stateDir)).filter((n) => KEY_RE.test(n)).sort();
+  return names(poolRoot(stateDir))
+    .filter((n) => KEY_RE.test(n))
+    .sort();
 }
 
 /** The pool of `key`, or undefined. */
@@ -116,7 +118,11 @@ export function readPool(stateDir: string, key: string): PoolRecord | undefined 
 export function writePool(stateDir: string, record: PoolRecord): void {
   const dir = keyDir(stateDir, record.key);
   mkdirSync(join(dir, 'warm'), { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(dir, 'pool.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
+  writeFileAtomic(join(dir, 'pool.json'), `${JSON.stringify(record, null, 2)}\n`, {
+    mode: 0o600,
+    mkdirMode: 0o700,
+    durable: false,
+  });
 }
 
 /** Forgets a pool and its entries (the containers are the caller's business). */
@@ -150,7 +156,11 @@ export function addWarmEntry(stateDir: string, key: string, entry: WarmEntry): v
   if (!NAME_RE.test(entry.name)) throw new MinoError(`Invalid warm container name '${entry.name}'`);
   const dir = join(keyDir(stateDir, key), 'warm');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(dir, `${entry.name}.json`), `${JSON.stringify(entry)}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
+  writeFileAtomic(join(dir, `${entry.name}.json`), `${JSON.stringify(entry)}\n`, {
+    mode: 0o600,
+    mkdirMode: 0o700,
+    durable: false,
+  });
 }
 
 /** Drops a warm container from the index (it is gone, or being removed). */

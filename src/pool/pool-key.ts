@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { LABEL_CACHES_FINALIZE } from '../cache/cache-labels.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
-import { LABEL_MODE, LABEL_OWNER_PID, LABEL_POOL, LABEL_POOL_EXPIRES, LABEL_SESSION } from '../session/session-labels.js';
+import {
+  LABEL_MODE,
+  LABEL_OWNER_PID,
+  LABEL_POOL,
+  LABEL_POOL_EXPIRES,
+  LABEL_SESSION,
+} from '../session/session-labels.js';
 
 /**
  * The pool key: a hash of everything that makes two session containers differ (image, mounts,
@@ -22,9 +28,34 @@ const PER_RUN_FIELDS = new Set<keyof ContainerSpec>(['name', 'command', 'interac
 
 /** Spec fields the pool knows how to prepare in advance; any other field makes a plan unpoolable. */
 const POOLABLE_FIELDS = new Set<string>([
-  'image', 'command', 'name', 'labels', 'workdir', 'network', 'capDrop', 'capAdd', 'securityOpt', 'pidsLimit', 'ulimits',
-  'readOnly', 'tmpfs', 'mounts', 'env', 'pullNever', 'userns', 'uidMap', 'gidMap', 'user', 'groupAdd', 'hostname', 'init',
-  'interactive', 'tty', 'autoRemove', 'stopTimeout', 'devDir',
+  'image',
+  'command',
+  'name',
+  'labels',
+  'workdir',
+  'network',
+  'capDrop',
+  'capAdd',
+  'securityOpt',
+  'pidsLimit',
+  'ulimits',
+  'readOnly',
+  'tmpfs',
+  'mounts',
+  'env',
+  'pullNever',
+  'userns',
+  'uidMap',
+  'gidMap',
+  'user',
+  'groupAdd',
+  'hostname',
+  'init',
+  'interactive',
+  'tty',
+  'autoRemove',
+  'stopTimeout',
+  'devDir',
 ]);
 
 /**
@@ -52,14 +83,22 @@ export interface PoolablePlan {
  * files, or any container field the pool does not know) is not poolable.
  */
 export function poolabilityOf(plan: PoolablePlan): Poolability {
-  if (plan.mode === 'detached') return { poolable: false, reason: 'a detached session (-d) runs its command as the container\'s main process' };
-  if (plan.mode === 'shell') return { poolable: false, reason: 'a shell session shows its start-up on the terminal; give a command' };
+  if (plan.mode === 'detached')
+    return { poolable: false, reason: "a detached session (-d) runs its command as the container's main process" };
+  if (plan.mode === 'shell')
+    return { poolable: false, reason: 'a shell session shows its start-up on the terminal; give a command' };
   const spec = plan.spec;
-  if ((spec.secretEnv?.length ?? 0) > 0 || (spec.secretFiles?.length ?? 0) > 0) return { poolable: false, reason: 'it passes credentials made for this session' };
-  if ((plan.credentials?.secretVariables.length ?? 0) > 0) return { poolable: false, reason: 'it passes secrets in a file made for this session' };
-  if ((spec.envFiles?.length ?? 0) > 0) return { poolable: false, reason: 'it passes an environment file made for this session' };
-  const unknown = Object.keys(spec).filter((k) => !POOLABLE_FIELDS.has(k) && (spec as unknown as Record<string, unknown>)[k] !== undefined);
-  if (unknown.length > 0) return { poolable: false, reason: `it needs per-session container settings (${unknown.sort().join(', ')})` };
+  if ((spec.secretEnv?.length ?? 0) > 0 || (spec.secretFiles?.length ?? 0) > 0)
+    return { poolable: false, reason: 'it passes credentials made for this session' };
+  if ((plan.credentials?.secretVariables.length ?? 0) > 0)
+    return { poolable: false, reason: 'it passes secrets in a file made for this session' };
+  if ((spec.envFiles?.length ?? 0) > 0)
+    return { poolable: false, reason: 'it passes an environment file made for this session' };
+  const unknown = Object.keys(spec).filter(
+    (k) => !POOLABLE_FIELDS.has(k) && (spec as unknown as Record<string, unknown>)[k] !== undefined,
+  );
+  if (unknown.length > 0)
+    return { poolable: false, reason: `it needs per-session container settings (${unknown.sort().join(', ')})` };
   return { poolable: true, key: poolKeyOf(spec) };
 }
 
@@ -72,15 +111,26 @@ export function poolKeyOf(spec: ContainerSpec): string {
   }
   // The pool's own labels are not part of what a run asks for.
   const ignored = new Set([...PER_RUN_LABELS, LABEL_POOL, LABEL_POOL_EXPIRES]);
-  keyed.labels = Object.fromEntries(Object.entries(spec.labels ?? {}).filter(([k]) => !ignored.has(k)).sort(([a], [b]) => a.localeCompare(b)));
-  return createHash('sha256').update(JSON.stringify([KEY_FORMAT, canonical(keyed)])).digest('hex').slice(0, 24);
+  keyed.labels = Object.fromEntries(
+    Object.entries(spec.labels ?? {})
+      .filter(([k]) => !ignored.has(k))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+  return createHash('sha256')
+    .update(JSON.stringify([KEY_FORMAT, canonical(keyed)]))
+    .digest('hex')
+    .slice(0, 24);
 }
 
 /** `value` with object keys sorted at every level (arrays keep their order: it matters to podman). */
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }
@@ -93,9 +143,15 @@ function canonical(value: unknown): unknown {
  * as (mino images: 1000:1000; other images: an explicit `uid:gid` USER), `configUser` the image's `Config.User`. A problem
  * (not poolable) when the image runs as a user whose group mino does not know.
  */
-export function warmGroupsFor(imageUser: number | undefined, imageGid: number | undefined, configUser: string): { groups: string[] } | { problem: string } {
+export function warmGroupsFor(
+  imageUser: number | undefined,
+  imageGid: number | undefined,
+  configUser: string,
+): { groups: string[] } | { problem: string } {
   if (imageUser === 0) return { groups: [] };
   if (imageUser !== undefined && imageGid !== undefined) return { groups: [String(imageGid)] };
   if (configUser === '' || configUser === 'root' || /^0(:0)?$/.test(configUser)) return { groups: [] };
-  return { problem: `the image runs as user ${configUser || String(imageUser)}, whose group mino does not know, and a command started in a running container would lack the supplementary group a new container's command gets` };
+  return {
+    problem: `the image runs as user ${configUser || String(imageUser)}, whose group mino does not know, and a command started in a running container would lack the supplementary group a new container's command gets`,
+  };
 }

@@ -14,8 +14,13 @@ export const REFILL_COMMAND = '__pool-refill';
  */
 export function spawnRefill(key: string, settings: PoolSettings, usedContainer?: string): void {
   const argv = [
-    ...selfArgv(), REFILL_COMMAND, key,
-    '--max-warm', String(settings.maxWarm), '--ttl', String(settings.warmTtlSeconds),
+    ...selfArgv(),
+    REFILL_COMMAND,
+    key,
+    '--max-warm',
+    String(settings.maxWarm),
+    '--ttl',
+    String(settings.warmTtlSeconds),
     ...(usedContainer === undefined ? [] : ['--remove', usedContainer]),
   ];
   const pid = spawnDetached(argv);

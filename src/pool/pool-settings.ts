@@ -18,7 +18,12 @@ export interface PoolSettings {
 }
 
 /** The defaults: on, 2 to 10 warm containers, each kept 600 s. */
-export const DEFAULT_POOL_SETTINGS: Readonly<PoolSettings> = Object.freeze({ enabled: true, minWarm: 2, maxWarm: 10, warmTtlSeconds: 600 });
+export const DEFAULT_POOL_SETTINGS: Readonly<PoolSettings> = Object.freeze({
+  enabled: true,
+  minWarm: 2,
+  maxWarm: 10,
+  warmTtlSeconds: 600,
+});
 
 /** The `[pool]` table as the configuration schema gives it. */
 export interface PoolTable {
@@ -31,8 +36,10 @@ export interface PoolTable {
 /** Settings of a `[pool]` table; a usage error (exit 2) when min_warm is above max_warm. */
 export function poolSettingsOf(table: PoolTable): PoolSettings {
   if (table.min_warm > table.max_warm) {
-    throw new UsageError(`Invalid [pool] configuration: min_warm (${table.min_warm}) is above max_warm (${table.max_warm})`,
-      `Lower pool.min_warm or raise pool.max_warm, e.g. 'mino config set pool.max_warm ${table.min_warm}'`);
+    throw new UsageError(
+      `Invalid [pool] configuration: min_warm (${table.min_warm}) is above max_warm (${table.max_warm})`,
+      `Lower pool.min_warm or raise pool.max_warm, e.g. 'mino config set pool.max_warm ${table.min_warm}'`,
+    );
   }
   return { enabled: table.enabled, minWarm: table.min_warm, maxWarm: table.max_warm, warmTtlSeconds: table.warm_ttl };
 }

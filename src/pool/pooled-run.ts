@@ -1,9 +1,22 @@
 import { log } from '../common/logger.js';
-import { executePlan, type EgressDeps, type Execution, type WarmClaim, type WarmSource } from '../launch/execute-plan.js';
+import {
+  executePlan,
+  type EgressDeps,
+  type Execution,
+  type WarmClaim,
+  type WarmSource,
+} from '../launch/execute-plan.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import type { SignalSource } from '../launch/signal-policy.js';
 import { bumpCounters } from '../session/sandbox-counters.js';
-import { claimWarmEntry, imageStoreUnchangedSince, readPool, removeWarmEntry, warmEntries, type WarmEntry } from './pool-index.js';
+import {
+  claimWarmEntry,
+  imageStoreUnchangedSince,
+  readPool,
+  removeWarmEntry,
+  warmEntries,
+  type WarmEntry,
+} from './pool-index.js';
 import { poolabilityOf } from './pool-key.js';
 import { EXEC_WRAPPER_SCRIPT } from './pool-scripts.js';
 import type { PoolSettings } from './pool-settings.js';
@@ -37,7 +50,8 @@ export type PoolVerdict =
 
 /** Decides, without podman, whether the pool would serve a run of `plan` now. */
 export function poolVerdict(stateDir: string, plan: RunPlan, use: PoolUse, now = new Date()): PoolVerdict {
-  if (!use.settings.enabled) return { kind: 'off', message: 'Pool: off (pool.enabled = false); the run starts a new container' };
+  if (!use.settings.enabled)
+    return { kind: 'off', message: 'Pool: off (pool.enabled = false); the run starts a new container' };
   if (use.fresh) return { kind: 'fresh', message: 'Pool: bypassed (--fresh); the run starts a new container' };
   const p = poolabilityOf(plan);
   if (!p.poolable) return { kind: 'unpoolable', message: `Pool: this run cannot be served warm: ${p.reason}` };
@@ -45,11 +59,18 @@ export function poolVerdict(stateDir: string, plan: RunPlan, use: PoolUse, now =
   if (warm.length === 0) {
     const known = readPool(stateDir, p.key) !== undefined;
     return {
-      kind: 'empty', key: p.key, warm,
+      kind: 'empty',
+      key: p.key,
+      warm,
       message: `Pool: no warm container for this plan (key ${p.key.slice(0, 12)})${known ? '' : "; 'mino pool warm' with the same flags starts some"}; the run starts a new container`,
     };
   }
-  return { kind: 'warm', key: p.key, warm, message: `Pool: a warm container would serve this run (key ${p.key.slice(0, 12)}, ${warm.length} warm)` };
+  return {
+    kind: 'warm',
+    key: p.key,
+    warm,
+    message: `Pool: a warm container would serve this run (key ${p.key.slice(0, 12)}, ${warm.length} warm)`,
+  };
 }
 
 /**
@@ -57,7 +78,13 @@ export function poolVerdict(stateDir: string, plan: RunPlan, use: PoolUse, now =
  * comment), and counts it (sandbox counters: the executor counts the containers created and their
  * start time, this the pool hits and misses).
  */
-export async function executeWithPool(ctx: SessionContext, plan: RunPlan, use: PoolUse, signals?: SignalSource, egress?: EgressDeps): Promise<Execution> {
+export async function executeWithPool(
+  ctx: SessionContext,
+  plan: RunPlan,
+  use: PoolUse,
+  signals?: SignalSource,
+  egress?: EgressDeps,
+): Promise<Execution> {
   const verdict = poolVerdict(ctx.stateDir, plan, use);
   const claims = verdict.kind === 'warm' ? new PoolClaims(ctx, verdict.key, verdict.warm, use) : undefined;
   const outcome = await executePlan(ctx.runtime, plan, { signals, egress, warm: claims, countIn: ctx.stateDir });
@@ -92,7 +119,12 @@ class PoolClaims implements WarmSource {
   private stopped = false;
   private readonly store: string | undefined;
 
-  constructor(private readonly ctx: SessionContext, private readonly key: string, private readonly warm: WarmEntry[], private readonly use: PoolUse) {
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly key: string,
+    private readonly warm: WarmEntry[],
+    private readonly use: PoolUse,
+  ) {
     this.store = readPool(ctx.stateDir, key)?.image_store;
   }
 

@@ -4,7 +4,13 @@ import { log } from '../common/logger.js';
 import { LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
 import { countCreated, startWarmContainer } from '../launch/execute-plan.js';
 import {
-  addWarmEntry, listPoolKeys, poolRoot, removeWarmEntry, warmEntries, type PoolRecord, type WarmEntry,
+  addWarmEntry,
+  listPoolKeys,
+  poolRoot,
+  removeWarmEntry,
+  warmEntries,
+  type PoolRecord,
+  type WarmEntry,
 } from './pool-index.js';
 import { warmSpecOf } from './warm-spec.js';
 import type { SessionContext } from '../context/session-context.js';
@@ -16,7 +22,10 @@ import { mkdirSync } from 'node:fs';
  */
 
 /** The image ID `ref` names now, and the time just before it was asked (see WarmEntry.verified_at). */
-export async function currentImage(ctx: SessionContext, ref: string): Promise<{ id: string; user: string; verifiedAt: number } | undefined> {
+export async function currentImage(
+  ctx: SessionContext,
+  ref: string,
+): Promise<{ id: string; user: string; verifiedAt: number } | undefined> {
   const verifiedAt = Date.now();
   const facts = await ctx.runtime.imageInspect(ref);
   return facts && { id: facts.id, user: facts.user, verifiedAt };
@@ -55,14 +64,24 @@ export interface FillResult {
  * without going over `maxWarm` warm containers in all pools. Each start is counted in the
  * sandbox counters. A container that fails to start stops the fill with its error.
  */
-export async function fillPool(ctx: SessionContext, record: PoolRecord, image: { id: string; verifiedAt: number }, maxWarm: number, ttlSeconds: number): Promise<FillResult> {
+export async function fillPool(
+  ctx: SessionContext,
+  record: PoolRecord,
+  image: { id: string; verifiedAt: number },
+  maxWarm: number,
+  ttlSeconds: number,
+): Promise<FillResult> {
   const imageId = image.id;
   const now = (): number => Math.floor(Date.now() / 1000);
   let live = warmEntries(ctx.stateDir, record.key, now());
   const stale = live.filter((e) => e.image_id !== imageId);
   for (const e of stale) {
     removeWarmEntry(ctx.stateDir, record.key, e.name);
-    await ctx.runtime.remove(e.id).catch((err: unknown) => log.warn('could not remove a stale warm container', { name: e.name, error: String(err) }));
+    await ctx.runtime
+      .remove(e.id)
+      .catch((err: unknown) =>
+        log.warn('could not remove a stale warm container', { name: e.name, error: String(err) }),
+      );
   }
   live = live.filter((e) => e.image_id === imageId);
   const wanted = Math.max(0, record.target - live.length);
@@ -74,7 +93,12 @@ export async function fillPool(ctx: SessionContext, record: PoolRecord, image: {
     const spec = warmSpecOf(record.spec, record.key, ttlSeconds, new Date(begin), record.group_add ?? []);
     const id = await startWarmContainer(ctx.runtime, spec);
     const entry: WarmEntry = {
-      name: spec.name as string, id, image_id: imageId, verified_at: image.verifiedAt, expires_at: Math.floor(begin / 1000) + ttlSeconds, created_at: begin,
+      name: spec.name as string,
+      id,
+      image_id: imageId,
+      verified_at: image.verifiedAt,
+      expires_at: Math.floor(begin / 1000) + ttlSeconds,
+      created_at: begin,
     };
     addWarmEntry(ctx.stateDir, record.key, entry);
     started++;
@@ -88,8 +112,11 @@ export async function fillPool(ctx: SessionContext, record: PoolRecord, image: {
  * container is gone are dropped. Returns the names that were gone.
  */
 export async function dropVanished(ctx: SessionContext, key: string): Promise<string[]> {
-  const running = new Set((await ctx.runtime.listContainers({ [LABEL_POOL]: key, [LABEL_STATE]: ctx.stateKey }))
-    .filter((c) => c.state === 'running').map((c) => c.name));
+  const running = new Set(
+    (await ctx.runtime.listContainers({ [LABEL_POOL]: key, [LABEL_STATE]: ctx.stateKey }))
+      .filter((c) => c.state === 'running')
+      .map((c) => c.name),
+  );
   const gone: string[] = [];
   for (const e of warmEntries(ctx.stateDir, key, Math.floor(Date.now() / 1000))) {
     if (running.has(e.name)) continue;

@@ -29,25 +29,46 @@ export interface WarmIo {
 }
 
 /** Keeps `count` containers warm for `plan` (see the module comment). */
-export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number, settings: PoolSettings, io: WarmIo, steps: WarmSteps): Promise<number> {
+export async function warmPool(
+  ctx: SessionContext,
+  plan: RunPlan,
+  count: number,
+  settings: PoolSettings,
+  io: WarmIo,
+  steps: WarmSteps,
+): Promise<number> {
   if (!settings.enabled) {
-    throw new UsageError('The warm pool is off (pool.enabled = false)', "Turn it on with 'mino config set pool.enabled true'");
+    throw new UsageError(
+      'The warm pool is off (pool.enabled = false)',
+      "Turn it on with 'mino config set pool.enabled true'",
+    );
   }
   if (!Number.isInteger(count) || count < 1) {
-    throw new UsageError(`Invalid -n ${count}: the number of warm containers must be at least 1`, "Use e.g. 'mino pool warm -n 2'; 'mino pool drain' empties the pool");
+    throw new UsageError(
+      `Invalid -n ${count}: the number of warm containers must be at least 1`,
+      "Use e.g. 'mino pool warm -n 2'; 'mino pool drain' empties the pool",
+    );
   }
   const p = poolabilityOf(plan);
-  if (!p.poolable) throw new UsageError(`This run cannot be kept warm: ${p.reason}`, 'Warm the flags of a run of a command, e.g. mino pool warm -n 2 --network none');
+  if (!p.poolable)
+    throw new UsageError(
+      `This run cannot be kept warm: ${p.reason}`,
+      'Warm the flags of a run of a command, e.g. mino pool warm -n 2 --network none',
+    );
   let target = count;
   if (count > settings.maxWarm) {
     io.say(`Note: -n ${count} is above pool.max_warm (${settings.maxWarm}); keeping ${settings.maxWarm} warm`);
     target = settings.maxWarm;
   }
   const image = await currentImage(ctx, plan.image);
-  if (!image) throw (await steps.explainMissingImage()) ?? new MinoError(`Image ${plan.image} is not available locally`);
+  if (!image)
+    throw (await steps.explainMissingImage()) ?? new MinoError(`Image ${plan.image} is not available locally`);
   const groups = warmGroupsFor(plan.identity.imageUser, plan.identity.imageGid, image.user);
   if ('problem' in groups) {
-    throw new UsageError(`This run cannot be kept warm: ${groups.problem}`, 'Warm runs of mino images (mino-base, --layers) or of images that run as root; mino run starts this one cold');
+    throw new UsageError(
+      `This run cannot be kept warm: ${groups.problem}`,
+      'Warm runs of mino images (mino-base, --layers) or of images that run as root; mino run starts this one cold',
+    );
   }
 
   // The volumes and caches a run would create are created now, so warm containers mount them.
@@ -56,10 +77,22 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
   const store = await ctx.runtime.imageStoreIndexPath().catch(() => undefined);
   const result = await withPoolLock(ctx.stateDir, async () => {
     writePool(ctx.stateDir, {
-      key: p.key, project_dir: plan.projectDir, image: plan.image, target, spec: poolSpecOf(plan.spec), group_add: groups.groups,
-      ...(store === undefined ? {} : { image_store: store }), updated_at: new Date().toISOString(),
+      key: p.key,
+      project_dir: plan.projectDir,
+      image: plan.image,
+      target,
+      spec: poolSpecOf(plan.spec),
+      group_add: groups.groups,
+      ...(store === undefined ? {} : { image_store: store }),
+      updated_at: new Date().toISOString(),
     });
-    const filled = await fillPool(ctx, readPool(ctx.stateDir, p.key)!, image, settings.maxWarm, settings.warmTtlSeconds);
+    const filled = await fillPool(
+      ctx,
+      readPool(ctx.stateDir, p.key)!,
+      image,
+      settings.maxWarm,
+      settings.warmTtlSeconds,
+    );
     const gone = filled.started > 0 ? await dropVanished(ctx, p.key) : [];
     return { ...filled, gone };
   });
@@ -69,8 +102,13 @@ export async function warmPool(ctx: SessionContext, plan: RunPlan, count: number
     });
   }
   if (result.replaced > 0) io.say(`Replaced ${result.replaced} warm container(s) of an older ${plan.image}`);
-  if (result.cappedByMax) io.say(`Note: pool.max_warm (${settings.maxWarm}) counts the warm containers of all pools; ${result.warm} of ${target} are warm`);
-  io.print(`Pool ${p.key.slice(0, 12)}: ${result.warm} warm (${result.started} started) for ${plan.projectDir} with ${plan.image}; unused ones expire after ${settings.warmTtlSeconds} s`);
+  if (result.cappedByMax)
+    io.say(
+      `Note: pool.max_warm (${settings.maxWarm}) counts the warm containers of all pools; ${result.warm} of ${target} are warm`,
+    );
+  io.print(
+    `Pool ${p.key.slice(0, 12)}: ${result.warm} warm (${result.started} started) for ${plan.projectDir} with ${plan.image}; unused ones expire after ${settings.warmTtlSeconds} s`,
+  );
   return 0;
 }
 

@@ -17,7 +17,14 @@ function warmContainerName(key: string): string {
 }
 
 /** The warm spec of `runSpec` (a plan's `spec`) under `key`, living `ttlSeconds` from `now`. */
-export function warmSpecOf(runSpec: ContainerSpec, key: string, ttlSeconds: number, now: Date, groups: readonly string[] = [], name = warmContainerName(key)): ContainerSpec {
+export function warmSpecOf(
+  runSpec: ContainerSpec,
+  key: string,
+  ttlSeconds: number,
+  now: Date,
+  groups: readonly string[] = [],
+  name = warmContainerName(key),
+): ContainerSpec {
   const { interactive: _i, tty: _t, ...rest } = runSpec;
   const labels = Object.fromEntries(Object.entries(runSpec.labels ?? {}).filter(([k]) => !PER_RUN_LABELS.includes(k)));
   labels[LABEL_POOL] = key;

@@ -28,7 +28,16 @@ const DEFAULT_SCAN_LIMITS: ScanLimits = Object.freeze({ maxDepth: 6, maxEntries:
 
 /** Directories never searched for nested repositories: dependency and build trees. */
 const SCAN_SKIP: ReadonlySet<string> = new Set([
-  'node_modules', '.venv', 'venv', '__pycache__', '.tox', '.cache', 'target', '.next', '.gradle', '.terraform',
+  'node_modules',
+  '.venv',
+  'venv',
+  '__pycache__',
+  '.tox',
+  '.cache',
+  'target',
+  '.next',
+  '.gradle',
+  '.terraform',
 ]);
 
 function found(path: string): Found {
@@ -50,7 +59,6 @@ function listDir(path: string): Dirent[] {
   }
 }
 
-
 /**
  * The values of `key` in `section` (lower case; `includeif` matches `[includeIf "…"]`) of a git
  * config text, in order. A key may follow its section header on the same line (`[core] hooksPath = x`).
@@ -67,7 +75,12 @@ function gitConfigValues(configText: string, section: string, key: string): stri
     }
     const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*=\s*(.*)$/.exec(line);
     if (current === section && kv && (kv[1] ?? '').toLowerCase() === key) {
-      values.push((kv[2] ?? '').replace(/\s+[#;].*$/, '').trim().replace(/^"(.*)"$/, '$1'));
+      values.push(
+        (kv[2] ?? '')
+          .replace(/\s+[#;].*$/, '')
+          .trim()
+          .replace(/^"(.*)"$/, '$1'),
+      );
     }
   }
   return values;
@@ -108,7 +121,10 @@ export function includePathsIn(configText: string, configDir: string, rootDir: s
 }
 
 /** Nested working trees (a `.git` directory or file) below `root`, relative, bounded by `limits`. */
-export function findNestedRepos(root: string, limits: ScanLimits = DEFAULT_SCAN_LIMITS): { repos: string[]; truncated: boolean } {
+export function findNestedRepos(
+  root: string,
+  limits: ScanLimits = DEFAULT_SCAN_LIMITS,
+): { repos: string[]; truncated: boolean } {
   const repos: string[] = [];
   let entries = 0;
   let truncated = false;
@@ -166,7 +182,10 @@ export function discoverProtected(projectDir: string, options: DiscoverOptions):
   else add(project, PRIVATE_RULE.path, PRIVATE_RULE);
   addTree(project, '', options.worktreeRules, false);
   const nested = findNestedRepos(projectDir, options.limits ?? DEFAULT_SCAN_LIMITS);
-  if (nested.truncated) notes.push(`The search for nested git repositories in ${projectDir} stopped early (too many files or levels): repositories deeper inside are not protected`);
+  if (nested.truncated)
+    notes.push(
+      `The search for nested git repositories in ${projectDir} stopped early (too many files or levels): repositories deeper inside are not protected`,
+    );
   // Nested trees: no file stubs (they would show as untracked files); directories are invisible to git.
   for (const repo of nested.repos) addTree(project, repo, options.worktreeRules, true);
   const roots: ProtectRoot[] = [finish(project)];
@@ -182,12 +201,19 @@ export function discoverProtected(projectDir: string, options: DiscoverOptions):
       addTree(root, held, options.worktreeRules, false);
     }
     const inVolume = findNestedRepos(dir, options.limits ?? DEFAULT_SCAN_LIMITS);
-    if (inVolume.truncated) notes.push(`The search for git repositories in the volume ${dir} stopped early (too many files or levels): repositories deeper inside are not protected`);
+    if (inVolume.truncated)
+      notes.push(
+        `The search for git repositories in the volume ${dir} stopped early (too many files or levels): repositories deeper inside are not protected`,
+      );
     for (const repo of inVolume.repos) addTree(root, repo, options.worktreeRules, true);
     if (held !== undefined) for (const c of root.candidates) if (c.path.startsWith(`${held}/`)) c.mayStub = true;
     roots.push(finish(root));
   }
-  return { roots, ...(options.gitExclude === undefined ? {} : { gitExclude: options.gitExclude }), ...(notes.length > 0 ? { notes } : {}) };
+  return {
+    roots,
+    ...(options.gitExclude === undefined ? {} : { gitExclude: options.gitExclude }),
+    ...(notes.length > 0 ? { notes } : {}),
+  };
 }
 
 interface Building extends ProtectRoot {
@@ -224,7 +250,10 @@ function add(root: Building, path: string, rule: Pick<ProtectRule, 'kind' | 'stu
   const what = found(join(root.hostDir, path));
   const stubbable = what !== 'absent' || rule.stub === undefined || !root.stubs || creatable(root.hostDir, path);
   root.candidates.push({
-    path, rule: stubbable ? rule : { kind: rule.kind }, found: what, ...(privateSource === undefined || !stubbable ? {} : { privateSource }),
+    path,
+    rule: stubbable ? rule : { kind: rule.kind },
+    found: what,
+    ...(privateSource === undefined || !stubbable ? {} : { privateSource }),
   } satisfies ProtectCandidate);
 }
 
@@ -242,9 +271,14 @@ function addTree(root: Building, tree: string, rules: readonly ProtectRule[], ne
     const treeDir = join(root.hostDir, tree);
     const gitdir = link === undefined ? undefined : inside(link, treeDir, root.hostDir);
     // A linked worktree's settings live in the common git directory (its commondir file).
-    const common = gitdir === undefined ? undefined : readProjectText(join(root.hostDir, gitdir, 'commondir'), MAX_GIT_FILE)?.trim();
-    const configDir = common === undefined || gitdir === undefined ? gitdir : inside(common, join(root.hostDir, gitdir), root.hostDir) ?? gitdir;
-    const config = configDir === undefined ? undefined : readProjectText(join(root.hostDir, configDir, 'config'), MAX_GIT_FILE);
+    const common =
+      gitdir === undefined ? undefined : readProjectText(join(root.hostDir, gitdir, 'commondir'), MAX_GIT_FILE)?.trim();
+    const configDir =
+      common === undefined || gitdir === undefined
+        ? gitdir
+        : (inside(common, join(root.hostDir, gitdir), root.hostDir) ?? gitdir);
+    const config =
+      configDir === undefined ? undefined : readProjectText(join(root.hostDir, configDir, 'config'), MAX_GIT_FILE);
     const hooks = config === undefined ? undefined : hooksPathIn(config, treeDir);
     if (hooks !== undefined) add(root, at(hooks), { kind: 'dir', stub: '' });
   }
@@ -312,6 +346,10 @@ function finish(root: Building): ProtectRoot {
 }
 
 /** Host directories of a plan's read-write `--volume` bind mounts (not named volumes). */
-export function rwVolumeDirs(mounts: readonly { source: string; readOnly?: boolean; volume?: string; origin: string }[]): string[] {
-  return mounts.filter((m) => (m.origin === 'cli' || m.origin === 'config') && m.volume === undefined && m.readOnly !== true).map((m) => m.source);
+export function rwVolumeDirs(
+  mounts: readonly { source: string; readOnly?: boolean; volume?: string; origin: string }[],
+): string[] {
+  return mounts
+    .filter((m) => (m.origin === 'cli' || m.origin === 'config') && m.volume === undefined && m.readOnly !== true)
+    .map((m) => m.source);
 }

@@ -10,7 +10,10 @@ export function protectionDryRunLines(protection: ProtectionPlan): string[] {
   const absent: string[] = [];
   for (const e of protection.entries) {
     if (e.state === 'absent') absent.push(e.hostPath);
-    else lines.push(`# protected: ${e.hostPath}${e.state === 'stub' ? ' (absent: created for the session)' : e.state === 'private' ? ' (the session writes a private copy)' : ''}`);
+    else
+      lines.push(
+        `# protected: ${e.hostPath}${e.state === 'stub' ? ' (absent: created for the session)' : e.state === 'private' ? ' (the session writes a private copy)' : ''}`,
+      );
   }
   if (absent.length > 0) lines.push(`# not protected while absent: ${absent.join(' ')}`);
   return lines;

@@ -118,7 +118,11 @@ const under = (p: string, dir: string): boolean => p === dir || p.startsWith(`${
 export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]): ProtectionPlan {
   const plan: ProtectionPlan = { mounts: [], env: {}, stubs: [], entries: [], warnings: [...(facts.notes ?? [])] };
   // Every read-write bind mount of a root's directory (the project given again as a volume too).
-  const pairs = facts.roots.flatMap((root) => mounts.filter((m) => m.volume === undefined && m.readOnly !== true && m.source === root.hostDir).map((mount) => ({ root, mount })));
+  const pairs = facts.roots.flatMap((root) =>
+    mounts
+      .filter((m) => m.volume === undefined && m.readOnly !== true && m.source === root.hostDir)
+      .map((mount) => ({ root, mount })),
+  );
   for (const { root, mount } of pairs) {
     const chosen = new Map<string, { privateSource?: string }>();
     const creates = new Map<string, PlannedStub>();
@@ -127,7 +131,14 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
       if ([...chosen.keys()].some((p) => under(c.path, p))) continue;
       const containerPath = join(mount.target, c.path);
       const hostPath = join(root.hostDir, c.path);
-      if (mounts.some((m) => m !== mount && (under(m.target, containerPath) || (under(containerPath, m.target) && under(m.target, mount.target))))) continue;
+      if (
+        mounts.some(
+          (m) =>
+            m !== mount &&
+            (under(m.target, containerPath) || (under(containerPath, m.target) && under(m.target, mount.target))),
+        )
+      )
+        continue;
       const parts = c.path.split('/');
       const missing: string[] = [];
       let blocked: string | undefined;
@@ -142,7 +153,10 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
         }
       }
       if (blocked !== undefined) {
-        if (c.found !== 'absent' || c.rule.stub !== undefined) plan.warnings.push(`${hostPath} is not protected: ${join(root.hostDir, blocked)} is not a directory (a symbolic link?)`);
+        if (c.found !== 'absent' || c.rule.stub !== undefined)
+          plan.warnings.push(
+            `${hostPath} is not protected: ${join(root.hostDir, blocked)} is not a directory (a symbolic link?)`,
+          );
         continue;
       }
       if (c.found === 'symlink') {
@@ -154,11 +168,16 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
           plan.entries.push({ hostPath, containerPath, state: 'absent' });
           continue;
         }
-        for (const anc of missing) if (!creates.has(anc)) creates.set(anc, { hostPath: join(root.hostDir, anc), kind: 'dir', content: '' });
+        for (const anc of missing)
+          if (!creates.has(anc)) creates.set(anc, { hostPath: join(root.hostDir, anc), kind: 'dir', content: '' });
         creates.set(c.path, { hostPath, kind: c.rule.kind, content: c.rule.kind === 'dir' ? '' : c.rule.stub });
       }
       chosen.set(c.path, c.privateSource === undefined ? {} : { privateSource: c.privateSource });
-      plan.entries.push({ hostPath, containerPath, state: c.privateSource !== undefined ? 'private' : c.found === 'absent' ? 'stub' : 'read-only' });
+      plan.entries.push({
+        hostPath,
+        containerPath,
+        state: c.privateSource !== undefined ? 'private' : c.found === 'absent' ? 'stub' : 'read-only',
+      });
     }
     const pins = new Set<string>();
     for (const path of chosen.keys()) {
@@ -167,14 +186,22 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
     }
     const all = [
       ...[...pins].map((p) => ({ p, source: join(root.hostDir, p), readOnly: false })),
-      ...[...chosen].map(([p, o]) => ({ p, source: o.privateSource ?? join(root.hostDir, p), readOnly: o.privateSource === undefined })),
+      ...[...chosen].map(([p, o]) => ({
+        p,
+        source: o.privateSource ?? join(root.hostDir, p),
+        readOnly: o.privateSource === undefined,
+      })),
     ].sort((a, b) => depth(a.p) - depth(b.p) || a.p.localeCompare(b.p));
     for (const { p, source, readOnly } of all) plan.mounts.push({ source, target: join(mount.target, p), readOnly });
     const fresh = [...creates.entries()].filter(([, s]) => !plan.stubs.some((t) => t.hostPath === s.hostPath));
     plan.stubs.push(...fresh.sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b)).map(([, s]) => s));
   }
   // Whether or not a stand-in exists yet (a warm container's plan must equal the pooled run's).
-  if (facts.gitExclude !== undefined && facts.roots.some((r) => r.stubs) && !mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)) {
+  if (
+    facts.gitExclude !== undefined &&
+    facts.roots.some((r) => r.stubs) &&
+    !mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)
+  ) {
     plan.mounts.push({ source: facts.gitExclude, target: GIT_EXCLUDE_TARGET, readOnly: true });
     plan.env = gitExcludeEnv();
   }

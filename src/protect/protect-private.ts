@@ -23,7 +23,6 @@ export function privateSettingsPath(dataDir: string, projectDir: string): string
   return join(dataDir, 'protect', 'private', key, 'settings.local.json');
 }
 
-
 /**
  * Creates the private copy at `path` when it does not exist yet: the host file's content, else
  * `{}`. Owned by `owner` (the project's owner: the session's user writes it as that owner).

@@ -25,7 +25,8 @@ export interface ProtectRule {
 }
 
 const dir = (path: string): ProtectRule => ({ path, kind: 'dir', stub: '' });
-const file = (path: string, stub?: string): ProtectRule => (stub === undefined ? { path, kind: 'file' } : { path, kind: 'file', stub });
+const file = (path: string, stub?: string): ProtectRule =>
+  stub === undefined ? { path, kind: 'file' } : { path, kind: 'file', stub };
 
 /**
  * Shell rc files a dotfiles repository may hold (a home symlink into the project makes them run).
@@ -33,8 +34,19 @@ const file = (path: string, stub?: string): ProtectRule => (stub === undefined ?
  * file unless it is your home, which mino refuses as a project.
  */
 const SHELL_RC_FILES: readonly string[] = Object.freeze([
-  '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile',
-  '.zshrc', '.zshenv', '.zprofile', '.zlogin', '.zlogout', '.kshrc', '.cshrc', '.tcshrc',
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.profile',
+  '.zshrc',
+  '.zshenv',
+  '.zprofile',
+  '.zlogin',
+  '.zlogout',
+  '.kshrc',
+  '.cshrc',
+  '.tcshrc',
 ]);
 
 /** Paths protected in every working tree root (the project, each nested repository, each rw volume). */
@@ -95,7 +107,9 @@ export const LINKED_GITDIR_RULES: readonly ProtectRule[] = Object.freeze([
 export function checkProtectPath(value: string): { path: string; kind: EntryKind } {
   const problem = protectPathProblem(value);
   if (problem !== undefined) {
-    throw new MinoError(`Invalid protected path '${printable(value)}': ${problem}`, { hint: 'Give a path relative to the project, such as .husky/ or Makefile' });
+    throw new MinoError(`Invalid protected path '${printable(value)}': ${problem}`, {
+      hint: 'Give a path relative to the project, such as .husky/ or Makefile',
+    });
   }
   const isDir = value.endsWith('/');
   return { path: isDir ? value.slice(0, -1) : value, kind: isDir ? 'dir' : 'file' };
@@ -131,7 +145,9 @@ export function effectiveRules(extra: readonly string[], unprotect: readonly str
   const worktree: ProtectRule[] = [];
   for (const rule of WORKTREE_RULES) {
     if (removed.has(rule.path)) {
-      warnings.push(`${rule.path} is not protected (protect.unprotect in your configuration): the agent can change it, and whatever on your machine obeys it will`);
+      warnings.push(
+        `${rule.path} is not protected (protect.unprotect in your configuration): the agent can change it, and whatever on your machine obeys it will`,
+      );
       continue;
     }
     worktree.push(rule);
@@ -142,7 +158,8 @@ export function effectiveRules(extra: readonly string[], unprotect: readonly str
     worktree.push({ path, kind, stub: '' });
   }
   for (const path of removed) {
-    if (!WORKTREE_RULES.some((r) => r.path === path)) warnings.push(`protect.unprotect names ${path}, which is not protected by default: nothing removed`);
+    if (!WORKTREE_RULES.some((r) => r.path === path))
+      warnings.push(`protect.unprotect names ${path}, which is not protected by default: nothing removed`);
   }
   return { worktree, warnings };
 }
@@ -157,8 +174,12 @@ export const GIT_EXCLUDE_TARGET = '/run/mino/git-exclude';
  * them. Only untracked files are affected.
  */
 export function gitExcludeText(rules: readonly ProtectRule[]): string {
-  const lines = [...rules, PRIVATE_RULE].filter((r) => r.kind === 'file' && r.stub !== undefined).map((r) => `/${r.path}`);
-  return ['# Stand-ins of protected paths mino created for the session (not part of the project)', ...lines, ''].join('\n');
+  const lines = [...rules, PRIVATE_RULE]
+    .filter((r) => r.kind === 'file' && r.stub !== undefined)
+    .map((r) => `/${r.path}`);
+  return ['# Stand-ins of protected paths mino created for the session (not part of the project)', ...lines, ''].join(
+    '\n',
+  );
 }
 
 /** The environment that makes git in the session use {@link GIT_EXCLUDE_TARGET}. */

@@ -37,7 +37,16 @@ export async function loginStatus(ctx: SessionContext): Promise<LoginStatus> {
   const agents = knownAgents().map((agent) => ({ agent, stored: false }));
   if (!info) return { volume, exists: false, createdAt: undefined, agents };
   if (info.mountpoint) {
-    const result = await ctx.runtime.unshare(['find', info.mountpoint, '-mindepth', '2', '-maxdepth', '2', '-type', 'f']);
+    const result = await ctx.runtime.unshare([
+      'find',
+      info.mountpoint,
+      '-mindepth',
+      '2',
+      '-maxdepth',
+      '2',
+      '-type',
+      'f',
+    ]);
     const files = new Set(result.stdout.split('\n').map((l: string) => l.slice(info.mountpoint!.length + 1)));
     for (const a of agents) a.stored = files.has(AGENT_LOGIN_FILES[a.agent]!);
   }
@@ -54,7 +63,9 @@ export async function resetLogins(ctx: SessionContext, agents: readonly string[]
     if (!knownAgents().includes(a)) throw new UsageError(`Unknown agent '${a}'`, `Agents: ${knownAgents().join(', ')}`);
   }
   const status = await loginStatus(ctx);
-  const stored = status.agents.filter((a) => a.stored && (agents.length === 0 || agents.includes(a.agent))).map((a) => a.agent);
+  const stored = status.agents
+    .filter((a) => a.stored && (agents.length === 0 || agents.includes(a.agent)))
+    .map((a) => a.agent);
   if (!status.exists) {
     forgetLoginsVolume(ctx);
     return [];
@@ -77,7 +88,9 @@ export async function resetLogins(ctx: SessionContext, agents: readonly string[]
     for (const agent of agents) {
       const result = await ctx.runtime.unshare(['rm', '-rf', '--', `${info.mountpoint}/${agent}`]);
       if (result.exitCode !== 0) {
-        throw new MinoError(`Could not forget the ${agent} login: ${result.stderr.trim()}`, { hint: 'Forget all logins instead: mino login --reset' });
+        throw new MinoError(`Could not forget the ${agent} login: ${result.stderr.trim()}`, {
+          hint: 'Forget all logins instead: mino login --reset',
+        });
       }
     }
   }

@@ -25,11 +25,13 @@ export async function enforceCacheBudget(ctx: SessionContext, limitGb: number, n
     const picked = selectForBudget(inv, inv.limitBytes);
     if (picked.length === 0) return [];
     const results = await removeTargets(ctx, picked);
-    const lines = results.filter((r) => r.removed).map((r) => {
-      const t = r.decision.target;
-      const size = 'ref' in t ? t.ownBytes : t.sizeBytes ?? 0;
-      return `Cache budget (${formatSize(inv.limitBytes)}) exceeded: removed ${targetName(t)} (${formatSize(size)}, ${r.decision.reason})`;
-    });
+    const lines = results
+      .filter((r) => r.removed)
+      .map((r) => {
+        const t = r.decision.target;
+        const size = 'ref' in t ? t.ownBytes : (t.sizeBytes ?? 0);
+        return `Cache budget (${formatSize(inv.limitBytes)}) exceeded: removed ${targetName(t)} (${formatSize(size)}, ${r.decision.reason})`;
+      });
     return lines;
   } catch (err) {
     log.warn('cache budget check failed', { error: errorMessage(err) });

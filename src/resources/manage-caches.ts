@@ -80,7 +80,10 @@ function projectCacheVolumes(store: CacheStore, projectDir: string): string[] {
  * Volumes this state directory's active sessions mount or are about to mount: a run records its
  * session before its container exists, so labels alone would miss it for a moment.
  */
-function startingVolumes(store: CacheStore, sessions: readonly SessionRecord[]): Array<{ session: string; volumes: string[] }> {
+function startingVolumes(
+  store: CacheStore,
+  sessions: readonly SessionRecord[],
+): Array<{ session: string; volumes: string[] }> {
   return sessions.filter(isActive).map((s) => ({
     session: s.name,
     volumes: [...(s.home_volume ? [s.home_volume] : []), ...projectCacheVolumes(store, s.project_dir)],
@@ -91,7 +94,10 @@ function startingVolumes(store: CacheStore, sessions: readonly SessionRecord[]):
  * Everything `mino cache` shows and may remove, with sizes. `images: false` skips the image
  * list (cache gc never removes images).
  */
-export async function gatherInventory(ctx: SessionContext, options: { images: boolean; limitGb: number }): Promise<GatheredInventory> {
+export async function gatherInventory(
+  ctx: SessionContext,
+  options: { images: boolean; limitGb: number },
+): Promise<GatheredInventory> {
   const store = new CacheStore(ctx.stateDir);
   const [reconciled, volumes, images] = await Promise.all([
     reconcileSessions(ctx),
@@ -106,7 +112,9 @@ export async function gatherInventory(ctx: SessionContext, options: { images: bo
   });
   const { sidecars, warnings: sidecarWarnings } = store.list();
   warnings.push(...sidecarWarnings);
-  const latest = images?.find((i) => i.names.some((n) => n === BASE_IMAGE_LATEST || `localhost/${n}` === BASE_IMAGE_LATEST));
+  const latest = images?.find((i) =>
+    i.names.some((n) => n === BASE_IMAGE_LATEST || `localhost/${n}` === BASE_IMAGE_LATEST),
+  );
   const inv = buildInventory({
     volumes: ours,
     usage,
@@ -157,7 +165,10 @@ export async function removeTargets(ctx: SessionContext, decisions: readonly Dec
       ctx.audit.record('cache.removed', { kind: t.kind, name: targetName(t), reason: decision.reason });
       results.push({ decision, removed: true });
     } catch (err) {
-      const why = err instanceof InUseError ? `still used by container(s) ${err.containerIds.join(', ') || '(unknown)'}` : errorMessage(err);
+      const why =
+        err instanceof InUseError
+          ? `still used by container(s) ${err.containerIds.join(', ') || '(unknown)'}`
+          : errorMessage(err);
       results.push({ decision, removed: false, error: why });
     }
   }
@@ -173,9 +184,8 @@ export function forgetOrphanSidecars(ctx: SessionContext, inv: Pick<Inventory, '
 
 /** Bytes a set of decisions frees (image sizes count their own layers only). */
 export function bytesOf(decisions: readonly Decision[]): number {
-  return decisions.reduce((n, d) => n + ('ref' in d.target ? d.target.ownBytes : d.target.sizeBytes ?? 0), 0);
+  return decisions.reduce((n, d) => n + ('ref' in d.target ? d.target.ownBytes : (d.target.sizeBytes ?? 0)), 0);
 }
-
 
 /** One ecosystem of a project, as `cache info` shows it. */
 interface ProjectCache {
@@ -201,7 +211,11 @@ export interface ProjectCacheInfo {
 }
 
 /** Lockfiles, caches and home volume of one project, with sizes and the global total. */
-export async function projectCacheInfo(ctx: SessionContext, projectDir: string, limitGb: number): Promise<ProjectCacheInfo> {
+export async function projectCacheInfo(
+  ctx: SessionContext,
+  projectDir: string,
+  limitGb: number,
+): Promise<ProjectCacheInfo> {
   const inv = await gatherInventory(ctx, { images: true, limitGb });
   const store = new CacheStore(ctx.stateDir);
   const byName = new Map(inv.caches.map((c) => [c.name, c]));
@@ -211,7 +225,10 @@ export async function projectCacheInfo(ctx: SessionContext, projectDir: string, 
     const volume = sidecar?.volume_name ?? canonical;
     const item = byName.get(volume);
     return {
-      ecosystem: l.ecosystem, lockfile: l.file, hash: l.hash, volume,
+      ecosystem: l.ecosystem,
+      lockfile: l.file,
+      hash: l.hash,
+      volume,
       state: sidecar && item ? sidecar.state : 'miss',
       sizeBytes: item?.sizeBytes,
     };
@@ -220,8 +237,12 @@ export async function projectCacheInfo(ctx: SessionContext, projectDir: string, 
   const home = inv.homes.find((h) => h.name === homeName);
   const projectBytes = caches.reduce((n, c) => n + (c.sizeBytes ?? 0), 0) + (home?.sizeBytes ?? 0);
   return {
-    projectDir, caches,
+    projectDir,
+    caches,
     home: { name: homeName, exists: home !== undefined, sizeBytes: home?.sizeBytes },
-    projectBytes, totalBytes: inv.totalBytes, limitBytes: inv.limitBytes, warnings: inv.warnings,
+    projectBytes,
+    totalBytes: inv.totalBytes,
+    limitBytes: inv.limitBytes,
+    warnings: inv.warnings,
   };
 }

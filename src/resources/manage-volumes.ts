@@ -4,7 +4,11 @@ import { volumesOfLabels } from '../volume/volume-labels.js';
 import type { ContainerSummary, VolumeInfo } from '../runtime/container-runtime.js';
 import { InUseError } from '../runtime/runtime-errors.js';
 import {
-  LABEL_NAMED_VOLUME_CREATED, NAMED_VOLUME_PREFIX, namedVolumeLabels, namedVolumeName, slugOfVolumeName,
+  LABEL_NAMED_VOLUME_CREATED,
+  NAMED_VOLUME_PREFIX,
+  namedVolumeLabels,
+  namedVolumeName,
+  slugOfVolumeName,
 } from '../volume/named-volume.js';
 import { formatSize, parseSize } from '../volume/parse-size.js';
 import { newVolumeMetadata, type VolumeMetadata } from '../volume/volume-metadata.js';
@@ -60,7 +64,12 @@ function storeOf(ctx: SessionContext): VolumeStore {
   return new VolumeStore(ctx.stateDir);
 }
 
-function view(slug: string, meta: VolumeMetadata | undefined, podman: VolumeInfo | undefined, used: number | undefined): NamedVolumeView {
+function view(
+  slug: string,
+  meta: VolumeMetadata | undefined,
+  podman: VolumeInfo | undefined,
+  used: number | undefined,
+): NamedVolumeView {
   const sizeLimitBytes = meta?.size_bytes ?? 0;
   const usedBytes = podman ? used : undefined;
   return {
@@ -89,13 +98,20 @@ export async function podmanVolumes(ctx: SessionContext): Promise<Map<string, Vo
 /** The "not found" error, with the existing slugs in the hint: a usage error (exit 2), like an unknown session. */
 export function volumeNotFound(slug: string, existing: readonly string[]): MinoError {
   const list = existing.length > 0 ? `Existing volumes: ${existing.join(', ')}. ` : 'No volumes exist yet. ';
-  return new MinoError(`Volume '${slug}' does not exist`, { hint: `${list}Create it with: mino volume create ${slug}`, exitCode: EXIT_USAGE });
+  return new MinoError(`Volume '${slug}' does not exist`, {
+    hint: `${list}Create it with: mino volume create ${slug}`,
+    exitCode: EXIT_USAGE,
+  });
 }
 
 /** Parses a `--size` value for a limit: a positive size. */
 function parseSizeLimit(text: string): number {
   const bytes = parseSize(text);
-  if (bytes === 0) throw new UsageError(`Invalid size '${text}': a limit must be more than 0 bytes`, 'Leave out --size for a volume without a limit');
+  if (bytes === 0)
+    throw new UsageError(
+      `Invalid size '${text}': a limit must be more than 0 bytes`,
+      'Leave out --size for a volume without a limit',
+    );
   return bytes;
 }
 
@@ -103,12 +119,19 @@ function parseSizeLimit(text: string): number {
  * Creates a named volume: the podman volume `mino-vol-<slug>` with its labels, then the
  * metadata. Refuses a slug whose podman volume already exists.
  */
-export async function createNamedVolume(ctx: SessionContext, slugText: string, size: string | undefined, now = new Date()): Promise<NamedVolumeView> {
+export async function createNamedVolume(
+  ctx: SessionContext,
+  slugText: string,
+  size: string | undefined,
+  now = new Date(),
+): Promise<NamedVolumeView> {
   const slug = validateVolumeSlug(slugText);
   const sizeBytes = size === undefined ? 0 : parseSizeLimit(size);
   const name = namedVolumeName(slug);
   if (await ctx.runtime.volumeInspect(name)) {
-    throw new MinoError(`Volume '${slug}' already exists`, { hint: `See it with 'mino volume info ${slug}', or choose another name` });
+    throw new MinoError(`Volume '${slug}' already exists`, {
+      hint: `See it with 'mino volume info ${slug}', or choose another name`,
+    });
   }
   await ctx.runtime.volumeCreate(name, namedVolumeLabels(slug, now));
   const meta = newVolumeMetadata(slug, sizeBytes, now);
@@ -125,7 +148,9 @@ export async function listNamedVolumes(ctx: SessionContext): Promise<NamedVolume
   const [podman, usage] = await Promise.all([podmanVolumes(ctx), ctx.runtime.volumeDiskUsage(NAMED_VOLUME_PREFIX)]);
   const byMeta = new Map(metas.map((m) => [m.slug, m]));
   const slugs = [...new Set([...byMeta.keys(), ...podman.keys()])].sort();
-  const volumes = slugs.map((slug) => view(slug, byMeta.get(slug), podman.get(slug), usage.get(`${NAMED_VOLUME_PREFIX}${slug}`)));
+  const volumes = slugs.map((slug) =>
+    view(slug, byMeta.get(slug), podman.get(slug), usage.get(`${NAMED_VOLUME_PREFIX}${slug}`)),
+  );
   return { volumes, warnings };
 }
 
@@ -141,7 +166,10 @@ export function runningUsers(containers: readonly ContainerSummary[], slug: stri
 }
 
 /** Details of one named volume, including the running sessions that mount it. */
-export async function namedVolumeInfo(ctx: SessionContext, slugText: string): Promise<NamedVolumeView & { users: VolumeUser[] }> {
+export async function namedVolumeInfo(
+  ctx: SessionContext,
+  slugText: string,
+): Promise<NamedVolumeView & { users: VolumeUser[] }> {
   const slug = validateVolumeSlug(slugText);
   const name = namedVolumeName(slug);
   const store = storeOf(ctx);
@@ -164,7 +192,11 @@ export async function namedVolumeInfo(ctx: SessionContext, slugText: string): Pr
  * while podman knows any other container using it. With `force`, podman removes those
  * containers too (a running session using it ends).
  */
-export async function removeNamedVolume(ctx: SessionContext, slugText: string, force: boolean): Promise<{ removedUsers: VolumeUser[] }> {
+export async function removeNamedVolume(
+  ctx: SessionContext,
+  slugText: string,
+  force: boolean,
+): Promise<{ removedUsers: VolumeUser[] }> {
   const slug = validateVolumeSlug(slugText);
   const name = namedVolumeName(slug);
   const store = storeOf(ctx);
@@ -173,18 +205,24 @@ export async function removeNamedVolume(ctx: SessionContext, slugText: string, f
   const users = podman ? runningUsers((await reconcileSessions(ctx)).containers, slug) : [];
   if (users.length > 0 && !force) {
     const names = users.map((u) => u.session);
-    throw new MinoError(`Volume '${slug}' is mounted by running session${names.length > 1 ? 's' : ''} ${names.join(', ')}`, {
-      hint: `Stop ${names.length > 1 ? 'them' : 'it'} first (mino stop ${names[0]}), or run 'mino volume rm ${slug} -f', which also ends ${names.length > 1 ? 'those sessions' : 'that session'}`,
-    });
+    throw new MinoError(
+      `Volume '${slug}' is mounted by running session${names.length > 1 ? 's' : ''} ${names.join(', ')}`,
+      {
+        hint: `Stop ${names.length > 1 ? 'them' : 'it'} first (mino stop ${names[0]}), or run 'mino volume rm ${slug} -f', which also ends ${names.length > 1 ? 'those sessions' : 'that session'}`,
+      },
+    );
   }
   if (podman) {
     try {
       await ctx.runtime.volumeRemove(name, { force });
     } catch (err) {
       if (!(err instanceof InUseError)) throw err;
-      throw new MinoError(`Volume '${slug}' is still used by container(s) ${err.containerIds.join(', ') || '(unknown)'}`, {
-        hint: `Remove those containers first (podman rm <id>), or run 'mino volume rm ${slug} -f', which removes them too`,
-      });
+      throw new MinoError(
+        `Volume '${slug}' is still used by container(s) ${err.containerIds.join(', ') || '(unknown)'}`,
+        {
+          hint: `Remove those containers first (podman rm <id>), or run 'mino volume rm ${slug} -f', which removes them too`,
+        },
+      );
     }
   }
   store.remove(slug);

@@ -64,7 +64,13 @@ const EXIT_INTERRUPTED = 130;
 export async function ensureComposedImage(runtime: ImageClient, options: ComposeImageOptions): Promise<ComposedImage> {
   const plan = planComposition(options);
   if (!plan.needsBuild) return { image: plan.image, composed: false, built: false, env: plan.runtimeEnv };
-  const result = (built: boolean): ComposedImage => ({ image: plan.image, composed: true, built, hash: plan.hash, env: plan.runtimeEnv });
+  const result = (built: boolean): ComposedImage => ({
+    image: plan.image,
+    composed: true,
+    built,
+    hash: plan.hash,
+    env: plan.runtimeEnv,
+  });
   if (await runtime.imageExists(plan.image)) return result(false);
   if (options.dryRun) return result(true);
 
@@ -84,17 +90,21 @@ export async function ensureComposedImage(runtime: ImageClient, options: Compose
     process.on('SIGTERM', abort);
   }
   try {
-    return await withFileLockAsync(join(buildsDir, `${plan.hash}.lock`), async () => {
-      // Another process may have built it between our check and taking the lock.
-      if (await runtime.imageExists(plan.image)) return result(false);
-      await buildInContext(runtime, plan, buildsDir, options, controller.signal);
-      return result(true);
-    }, {
-      what: plan.image,
-      timeoutMs: options.lockTimeoutMs,
-      signal: controller.signal,
-      onWait: () => options.onProgress?.({ type: 'waiting' }),
-    });
+    return await withFileLockAsync(
+      join(buildsDir, `${plan.hash}.lock`),
+      async () => {
+        // Another process may have built it between our check and taking the lock.
+        if (await runtime.imageExists(plan.image)) return result(false);
+        await buildInContext(runtime, plan, buildsDir, options, controller.signal);
+        return result(true);
+      },
+      {
+        what: plan.image,
+        timeoutMs: options.lockTimeoutMs,
+        signal: controller.signal,
+        onWait: () => options.onProgress?.({ type: 'waiting' }),
+      },
+    );
   } catch (err) {
     if (controller.signal.aborted) throw controller.signal.reason;
     throw err;
@@ -152,9 +162,13 @@ async function buildInContext(
 /** The error of a failed build: the last lines of output and what to do. */
 function buildFailed(layers: readonly ResolvedLayer[], output: string, cause: unknown): MinoError {
   const names = layers.map((l) => l.manifest.name).join(', ');
-  return new MinoError(`Building the image for layers ${names} failed${output ? `; last lines of output:\n${output}` : `: ${(cause as Error).message}`}`, {
-    hint: (cause instanceof EngineError ? cause.diagnosis : undefined)
-      ?? `Check the install.sh and [root_install] packages of: ${names}; run with -vv for the full podman output`,
-    cause,
-  });
+  return new MinoError(
+    `Building the image for layers ${names} failed${output ? `; last lines of output:\n${output}` : `: ${(cause as Error).message}`}`,
+    {
+      hint:
+        (cause instanceof EngineError ? cause.diagnosis : undefined) ??
+        `Check the install.sh and [root_install] packages of: ${names}; run with -vv for the full podman output`,
+      cause,
+    },
+  );
 }

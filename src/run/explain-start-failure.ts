@@ -13,7 +13,11 @@ import { missingImageError } from './plain-image.js';
  * back is forgotten from the image index, so the next run composes it again. Returns undefined
  * when the image is there (podman's message already on stderr says the rest).
  */
-export async function explainStartFailure(runtime: ContainerRuntime, plan: RunPlan, dataDir = minoPaths().dataDir): Promise<MinoError | undefined> {
+export async function explainStartFailure(
+  runtime: ContainerRuntime,
+  plan: RunPlan,
+  dataDir = minoPaths().dataDir,
+): Promise<MinoError | undefined> {
   if (await runtime.imageExists(plan.image).catch(() => true)) return undefined;
   if (isComposedTag(plan.image)) {
     forgetComposed(dataDir, plan.image);

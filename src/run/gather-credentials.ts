@@ -93,9 +93,16 @@ export interface GatheredCredentials {
 }
 
 /** Which providers are on, from flags over config. Throws a UsageError for conflicting flags. */
-export function enabledProviders(flags: CredentialFlags, config: RunConfig | undefined, hostEnv: NodeJS.ProcessEnv): CredentialProvider[] {
+export function enabledProviders(
+  flags: CredentialFlags,
+  config: RunConfig | undefined,
+  hostEnv: NodeJS.ProcessEnv,
+): CredentialProvider[] {
   if (flags.allClouds && (flags.aws || flags.gcp || flags.azure)) {
-    throw new UsageError('--all-clouds cannot be combined with --aws, --gcp or --azure', 'Use --all-clouds alone, or name the clouds');
+    throw new UsageError(
+      '--all-clouds cannot be combined with --aws, --gcp or --azure',
+      'Use --all-clouds alone, or name the clouds',
+    );
   }
   const c = config?.credentials;
   const providers: CredentialProvider[] = [];
@@ -109,22 +116,40 @@ export function enabledProviders(flags: CredentialFlags, config: RunConfig | und
   };
   const aws = on(flags.aws, c?.aws.enabled);
   if (aws.on) {
-    providers.push(awsProvider({
-      sessionDurationSecs: c?.aws.session_duration_secs ?? 3600,
-      roleArn: c?.aws.role_arn, externalId: c?.aws.external_id, profile: c?.aws.profile, region: c?.aws.region,
-      explicit: aws.explicit, hostProfile: hostEnv.AWS_PROFILE,
-    }));
+    providers.push(
+      awsProvider({
+        sessionDurationSecs: c?.aws.session_duration_secs ?? 3600,
+        roleArn: c?.aws.role_arn,
+        externalId: c?.aws.external_id,
+        profile: c?.aws.profile,
+        region: c?.aws.region,
+        explicit: aws.explicit,
+        hostProfile: hostEnv.AWS_PROFILE,
+      }),
+    );
   }
   const gcp = on(flags.gcp, c?.gcp.enabled);
   if (gcp.on) {
-    providers.push(gcpProvider({
-      project: c?.gcp.project, serviceAccount: c?.gcp.service_account, explicit: gcp.explicit,
-      hostAccount: hostEnv.CLOUDSDK_CORE_ACCOUNT, hostConfigDir: hostEnv.CLOUDSDK_CONFIG,
-    }));
+    providers.push(
+      gcpProvider({
+        project: c?.gcp.project,
+        serviceAccount: c?.gcp.service_account,
+        explicit: gcp.explicit,
+        hostAccount: hostEnv.CLOUDSDK_CORE_ACCOUNT,
+        hostConfigDir: hostEnv.CLOUDSDK_CONFIG,
+      }),
+    );
   }
   const azure = on(flags.azure, c?.azure.enabled);
   if (azure.on) {
-    providers.push(azureProvider({ subscription: c?.azure.subscription, tenant: c?.azure.tenant, explicit: azure.explicit, hostConfigDir: hostEnv.AZURE_CONFIG_DIR }));
+    providers.push(
+      azureProvider({
+        subscription: c?.azure.subscription,
+        tenant: c?.azure.tenant,
+        explicit: azure.explicit,
+        hostConfigDir: hostEnv.AZURE_CONFIG_DIR,
+      }),
+    );
   }
   return providers;
 }
@@ -145,7 +170,12 @@ export async function gatherCredentials(input: GatherInput): Promise<GatheredCre
   // Checked before any provider runs: a missing agent is an error, not a warning.
   const sshAgentSocket = sshOn ? agentSocket(hostEnv) : undefined;
 
-  const outcomes = await runProviders(providers, { cache: credentialCacheOf(input.stateDir), env: hostEnv, run: input.run, now: input.now });
+  const outcomes = await runProviders(providers, {
+    cache: credentialCacheOf(input.stateDir),
+    env: hostEnv,
+    run: input.run,
+    now: input.now,
+  });
 
   // Lowest first: passthrough, then providers, then `-e KEY`.
   const secretValues = new Map<string, string>();
@@ -181,13 +211,17 @@ export async function gatherCredentials(input: GatherInput): Promise<GatheredCre
     Object.assign(providerEnv, o.credential.plainEnv);
   }
   if (failed.length > 0 && (flags.strict || config?.credentials?.strict)) {
-    throw new MinoError(`Credential loading failed for: ${failed.join(', ')}. Remove --strict-credentials to continue anyway.`, {
-      hint: outcomes.flatMap((o) => (o.status === 'failed' ? [`${o.label}: ${o.message}`] : [])).join('; '),
-    });
+    throw new MinoError(
+      `Credential loading failed for: ${failed.join(', ')}. Remove --strict-credentials to continue anyway.`,
+      {
+        hint: outcomes.flatMap((o) => (o.status === 'failed' ? [`${o.label}: ${o.message}`] : [])).join('; '),
+      },
+    );
   }
   const fromMino = takeFromHost(fromHost, hostEnv, { allSecret: true });
   for (const [k, v] of fromMino.secret) secretValues.set(k, v);
-  for (const k of fromMino.missing) warnings.push(`-e ${k}: ${k} is not set in mino's environment, so the session does not get it`);
+  for (const k of fromMino.missing)
+    warnings.push(`-e ${k}: ${k} is not set in mino's environment, so the session does not get it`);
   for (const k of fromMino.invalid) warnings.push(`-e ${k}: its value contains a NUL byte and cannot be passed`);
   // `-e KEY=VALUE` is the user's explicit value: it beats everything gathered here.
   for (const k of explicit) {
@@ -201,8 +235,12 @@ export async function gatherCredentials(input: GatherInput): Promise<GatheredCre
   const shareLogins = flags.shareLogins ?? config?.shareLogins ?? true;
   const settingsOn = flags.agentSettings ?? config?.hostAgentSettings ?? false;
   const settings = settingsOn ? hostAgentSettings(input.homeDir) : { items: [], skipped: [] };
-  for (const path of settings.skipped) warnings.push(`The host's ${path} is not carried in: its path contains ':' or ','`);
-  if (settingsOn && settings.items.length === 0) warnings.push(`--agent-settings: there are no agent settings under ${input.homeDir}/.claude or ${input.homeDir}/.codex to carry in`);
+  for (const path of settings.skipped)
+    warnings.push(`The host's ${path} is not carried in: its path contains ':' or ','`);
+  if (settingsOn && settings.items.length === 0)
+    warnings.push(
+      `--agent-settings: there are no agent settings under ${input.homeDir}/.claude or ${input.homeDir}/.codex to carry in`,
+    );
   const caBundle = (config?.hostCaCertificates ?? true) ? safeCaBundle(input.stateDir, hostEnv, warnings) : undefined;
 
   return {

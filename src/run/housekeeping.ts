@@ -16,9 +16,14 @@ import type { SessionContext } from '../context/session-context.js';
  * stat otherwise) and keeping dependency caches within their disk budget. Resolves to the
  * messages for the user; never rejects.
  */
-export async function runHousekeeping(ctx: SessionContext, cache: { enabled: boolean; maxTotalGb: number }): Promise<string[]> {
+export async function runHousekeeping(
+  ctx: SessionContext,
+  cache: { enabled: boolean; maxTotalGb: number },
+): Promise<string[]> {
   if (stampDue(join(ctx.stateDir, 'last-reconcile'), HOUSEKEEPING_INTERVAL_MS)) {
-    await reconcileSessions(ctx).catch((err: unknown) => log.warn('background reconcile failed', { error: String(err) }));
+    await reconcileSessions(ctx).catch((err: unknown) =>
+      log.warn('background reconcile failed', { error: String(err) }),
+    );
   }
   return cache.enabled ? enforceCacheBudget(ctx, cache.maxTotalGb) : [];
 }
@@ -29,7 +34,11 @@ export async function runHousekeeping(ctx: SessionContext, cache: { enabled: boo
  * may be idle, or is to be forgotten or stamped). An invalid configuration means `none`: the
  * command that reads it reports it.
  */
-export function sweepPlanFor(stateDir: string, env: NodeJS.ProcessEnv = process.env, now = Date.now()): 'none' | 'work' {
+export function sweepPlanFor(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  now = Date.now(),
+): 'none' | 'work' {
   const { sessions } = new SessionStore(stateDir).list();
   if (sessions.length === 0) return 'none';
   let settings;

@@ -28,7 +28,11 @@ export interface UserStore {
 }
 
 /** The identity of a plain image, copying it from the user's store first when it is only there. */
-export async function plainImageIdentity(runtime: ContainerRuntime, image: string, userStore?: UserStore): Promise<ImageIdentity | undefined> {
+export async function plainImageIdentity(
+  runtime: ContainerRuntime,
+  image: string,
+  userStore?: UserStore,
+): Promise<ImageIdentity | undefined> {
   if (isMinoImage(image)) return { uid: 1000, gid: 1000 };
   const ours = await runtime.imageInspect(image);
   const facts = runtime.store && userStore ? await syncFromUserStore(runtime, image, userStore, ours) : ours;
@@ -41,7 +45,12 @@ export async function plainImageIdentity(runtime: ContainerRuntime, image: strin
  * store), copied into mino's store when mino has none or another one (the user rebuilt it);
  * the copy replaced is removed when no container uses it. Without one there, mino's own copy.
  */
-async function syncFromUserStore(runtime: ContainerRuntime, image: string, userStore: UserStore, ours: ImageFacts | undefined): Promise<ImageFacts | undefined> {
+async function syncFromUserStore(
+  runtime: ContainerRuntime,
+  image: string,
+  userStore: UserStore,
+  ours: ImageFacts | undefined,
+): Promise<ImageFacts | undefined> {
   const theirs = await userStore.runtime.imageInspect(image);
   if (!theirs || (ours && ours.id === theirs.id)) return ours;
   const into = `mino's own store ${runtime.store?.graphRoot ?? ''}`;
@@ -49,9 +58,11 @@ async function syncFromUserStore(runtime: ContainerRuntime, image: string, userS
     userStore.say(`Note: ${image} is in your podman store; a real run copies it into ${into} first`);
     return theirs;
   }
-  userStore.say(ours
-    ? `Your podman store has another ${image} than mino's copy: copying it (${formatBytes(theirs.sizeBytes)}) into ${into}...`
-    : `Copying ${image} (${formatBytes(theirs.sizeBytes)}) from your podman store into ${into} (once; later runs use the copy)...`);
+  userStore.say(
+    ours
+      ? `Your podman store has another ${image} than mino's copy: copying it (${formatBytes(theirs.sizeBytes)}) into ${into}...`
+      : `Copying ${image} (${formatBytes(theirs.sizeBytes)}) from your podman store into ${into} (once; later runs use the copy)...`,
+  );
   const started = Date.now();
   await runtime.copyImageFromDefaultStore(image);
   userStore.say(`Copied ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -69,5 +80,8 @@ export function missingImageError(runtime: ContainerRuntime, image: string): Min
   const hint = runtime.store
     ? `Build or pull it into your podman store first (podman pull ${image}); mino copies it into its own store (${runtime.store.graphRoot}) on first use. Or pass another --image`
     : `Build or pull it first (podman pull ${image}), or pass another --image`;
-  return new MinoError(`Image ${image} is not available locally${runtime.store ? " (neither in mino's own store nor in your podman store)" : ''}`, { hint });
+  return new MinoError(
+    `Image ${image} is not available locally${runtime.store ? " (neither in mino's own store nor in your podman store)" : ''}`,
+    { hint },
+  );
 }

@@ -13,7 +13,14 @@ import { resolveRunImage, type RunImage } from './run-image.js';
 import { imageUserOf, runPlanInput } from './run-plan-input.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import type { SessionContext } from '../context/session-context.js';
-import { chooseNetwork, egressDryRunLines, egressPlanFor, networkInputs, startEgressInputs, type PendingEgress } from './session-network.js';
+import {
+  chooseNetwork,
+  egressDryRunLines,
+  egressPlanFor,
+  networkInputs,
+  startEgressInputs,
+  type PendingEgress,
+} from './session-network.js';
 import type { EgressPlan } from '../network/egress-plan.js';
 import { protectionDryRunLines } from '../protect/protect-format.js';
 import { discoverForRun, materialiseProtection, releaseForRun, type RunProtection } from './protect-session.js';
@@ -45,37 +52,70 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
   // 1. Every input is checked before an image build that may take minutes (with a stand-in image:
   //    the checks are pure and cheap); the user's mounts come back for the protected paths.
   if (req.noCache && (req.cacheFresh || req.cacheRo)) {
-    throw new UsageError(`--no-cache cannot be combined with ${req.cacheFresh ? '--cache-fresh' : '--cache-ro'}`, 'Use one of them');
+    throw new UsageError(
+      `--no-cache cannot be combined with ${req.cacheFresh ? '--cache-fresh' : '--cache-ro'}`,
+      'Use one of them',
+    );
   }
   if (req.image !== undefined) checkCliImage(req.image);
   const sessionName = req.name === undefined ? defaultSessionName() : validateSessionName(req.name);
   const choice = chooseNetwork(req);
   const pendingEgress = startEgressInputs(choice, facts);
-  const standInNetwork = pendingEgress ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) } : { network: choice.mode };
-  const userMounts = checkRunPlanInput(runPlanInput(req, facts, ctx.stateKey, { sessionName, image: req.image ?? DEFAULT_IMAGE, layerEnv: {}, caches: [], ...standInNetwork }));
+  const standInNetwork = pendingEgress
+    ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) }
+    : { network: choice.mode };
+  const userMounts = checkRunPlanInput(
+    runPlanInput(req, facts, ctx.stateKey, {
+      sessionName,
+      image: req.image ?? DEFAULT_IMAGE,
+      layerEnv: {},
+      caches: [],
+      ...standInNetwork,
+    }),
+  );
 
   // 2. The image (composed from layers when asked), the dependency caches and the credentials,
   //    side by side: the provider CLIs run while the image is resolved.
   const cachesOn = !(req.noCache ?? false) && (req.config?.cache ?? true);
   const [chosen, caches, gathered] = await settleAll(
     chooseImage(ctx, req, facts, io),
-    resolveCacheMounts(ctx, req.projectDir, { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false }, (line) => io.say(line)),
+    resolveCacheMounts(
+      ctx,
+      req.projectDir,
+      { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false },
+      (line) => io.say(line),
+    ),
     gather(ctx, req, facts),
   );
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 
   // 3. The plan. An image mino did not build is inspected once: missing, it ends the run here.
-  const imageIdentity = await plainImageIdentity(ctx.runtime, chosen.image, ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined);
+  const imageIdentity = await plainImageIdentity(
+    ctx.runtime,
+    chosen.image,
+    ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined,
+  );
   const credentials = planCredentialInput(ctx, sessionName, gathered, {
-    rootless: facts.rootless, imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image), detach: req.detach,
+    rootless: facts.rootless,
+    imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image),
+    detach: req.detach,
   });
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
   // Protected paths: what the host has at the project and the user's read-write volumes.
   const protection = await discoverForRun(ctx, req, facts.pid, userMounts);
-  const plan = buildRunPlan(runPlanInput(req, facts, ctx.stateKey, {
-    sessionName, image: chosen.image, layerEnv: chosen.env, caches, credentials, imageIdentity, ...network,
-    protect: protection.facts, protectWarnings: protection.rules.warnings,
-  }));
+  const plan = buildRunPlan(
+    runPlanInput(req, facts, ctx.stateKey, {
+      sessionName,
+      image: chosen.image,
+      layerEnv: chosen.env,
+      caches,
+      credentials,
+      imageIdentity,
+      ...network,
+      protect: protection.facts,
+      protectWarnings: protection.rules.warnings,
+    }),
+  );
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
   return { plan, image: chosen, credentials: gathered, cachesOn, protection };
 }
@@ -83,7 +123,8 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
 /** What `--dry-run` shows of a planned run: a note on an image still to build, the egress and protection lines, the podman command. */
 export function printDryRun(planned: PlannedRun, io: RunIo): void {
   const { plan, image } = planned;
-  if (image.built) io.say(`Note: ${image.image} (layers ${image.layers.join(', ')}) is not built yet; a real run builds it first`);
+  if (image.built)
+    io.say(`Note: ${image.image} (layers ${image.layers.join(', ')}) is not built yet; a real run builds it first`);
   if (plan.network.egress) for (const line of egressDryRunLines(plan.network.egress)) io.print(line);
   for (const line of protectionDryRunLines(plan.protection)) io.print(line);
   io.print(formatPlanLine(plan));
@@ -94,11 +135,18 @@ export function printDryRun(planned: PlannedRun, io: RunIo): void {
  * warnings said, mino's device directory and the files of the protected paths made; this
  * process's stand-ins released afterwards.
  */
-export async function withPlanOnHost<T>(ctx: SessionContext, planned: PlannedRun, pid: number, io: RunIo, fn: () => Promise<T>): Promise<T> {
+export async function withPlanOnHost<T>(
+  ctx: SessionContext,
+  planned: PlannedRun,
+  pid: number,
+  io: RunIo,
+  fn: () => Promise<T>,
+): Promise<T> {
   const { plan } = planned;
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
   // A container id is host root (rootful, root-owned project): /dev of mino's own (launch/userns.ts).
-  if (plan.spec.devDir !== undefined && await ensureDeviceDir(plan.spec.devDir)) log.info(`made the session device directory ${plan.spec.devDir}`);
+  if (plan.spec.devDir !== undefined && (await ensureDeviceDir(plan.spec.devDir)))
+    log.info(`made the session device directory ${plan.spec.devDir}`);
   try {
     materialiseProtection(ctx, plan, planned.protection.rules, pid);
     return await fn();
@@ -113,12 +161,20 @@ function checkCliImage(image: string): void {
   try {
     validateImageRef(image);
   } catch {
-    throw new UsageError(`Invalid --image '${printable(image)}': not an image reference`, 'Use a local image such as localhost/mino-base:latest, or base for the mino base image');
+    throw new UsageError(
+      `Invalid --image '${printable(image)}': not an image reference`,
+      'Use a local image such as localhost/mino-base:latest, or base for the mino base image',
+    );
   }
 }
 
 /** An egress plan for the early input check (no registry hosts or hook directories read yet). */
-function egressPlanStandIn(ctx: SessionContext, facts: HostFacts, pending: PendingEgress, sessionName: string): EgressPlan {
+function egressPlanStandIn(
+  ctx: SessionContext,
+  facts: HostFacts,
+  pending: PendingEgress,
+  sessionName: string,
+): EgressPlan {
   return egressPlanFor(ctx, facts, pending.choice, sessionName, undefined, []);
 }
 
@@ -139,7 +195,11 @@ function gather(ctx: SessionContext, req: RunRequest, facts: HostFacts): Promise
 async function settleAll<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
   const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
   for (const r of [ra, rb, rc]) if (r.status === 'rejected') throw r.reason;
-  return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value, (rc as PromiseFulfilledResult<C>).value];
+  return [
+    (ra as PromiseFulfilledResult<A>).value,
+    (rb as PromiseFulfilledResult<B>).value,
+    (rc as PromiseFulfilledResult<C>).value,
+  ];
 }
 
 /** The image of the run: flags over `MINO_LAYERS`/`MINO_IMAGE` over config; see run-image.ts. */

@@ -26,27 +26,45 @@ import type { SessionContext } from '../context/session-context.js';
  * `say`, and the run goes on.
  */
 export async function resolveCacheMounts(
-  ctx: Pick<SessionContext, 'stateDir' | 'runtime'>, projectDir: string, options: CacheOptions, say: (line: string) => void = () => undefined,
+  ctx: Pick<SessionContext, 'stateDir' | 'runtime'>,
+  projectDir: string,
+  options: CacheOptions,
+  say: (line: string) => void = () => undefined,
 ): Promise<CacheMount[]> {
   if (!options.enabled) return [];
   const skipped: SkippedLockfile[] = [];
   const lockfiles = detectLockfiles(projectDir, undefined, skipped);
   for (const s of skipped) {
-    say(`Warning: ${s.file} ${s.why}; mino reads only regular project files of bounded size, so ${s.ecosystem} gets no dependency cache this run`);
+    say(
+      `Warning: ${s.file} ${s.why}; mino reads only regular project files of bounded size, so ${s.ecosystem} gets no dependency cache this run`,
+    );
   }
   if (lockfiles.length === 0) return [];
   const store = new CacheStore(ctx.stateDir);
   const existing = new Set((await ctx.runtime.volumeList(CACHE_VOLUME_PREFIX)).map((v) => v.name));
-  return decideCacheMounts(lockfiles, (canonical) => store.get(canonical), (v) => existing.has(v), options, () => randomBytes(3).toString('hex'));
+  return decideCacheMounts(
+    lockfiles,
+    (canonical) => store.get(canonical),
+    (v) => existing.has(v),
+    options,
+    () => randomBytes(3).toString('hex'),
+  );
 }
 
 /** Creates missing cache volumes, records their use, and removes volumes replaced by `--cache-fresh`. */
 export async function prepareCaches(
-  ctx: SessionContext, caches: readonly CacheMount[], say: (message: string) => void, now = new Date(),
+  ctx: SessionContext,
+  caches: readonly CacheMount[],
+  say: (message: string) => void,
+  now = new Date(),
 ): Promise<void> {
   if (caches.length === 0) return;
   const store = new CacheStore(ctx.stateDir);
-  await Promise.all(caches.filter((c) => c.create).map((c) => ctx.runtime.volumeCreate(c.volume, cacheVolumeLabels(c.ecosystem, c.hash, now))));
+  await Promise.all(
+    caches
+      .filter((c) => c.create)
+      .map((c) => ctx.runtime.volumeCreate(c.volume, cacheVolumeLabels(c.ecosystem, c.hash, now))),
+  );
   for (const c of caches) store.use(c.volume, now);
   for (const c of caches) {
     if (c.replaces === undefined || c.replaces === c.volume) continue;
@@ -55,7 +73,9 @@ export async function prepareCaches(
       say(`Started an empty ${c.ecosystem} cache; removed the old one (${c.replaces})`);
     } catch (err) {
       if (!(err instanceof InUseError)) throw err;
-      say(`Started an empty ${c.ecosystem} cache; the old one (${c.replaces}) is still used by a container and stays until 'mino cache gc'`);
+      say(
+        `Started an empty ${c.ecosystem} cache; the old one (${c.replaces}) is still used by a container and stays until 'mino cache gc'`,
+      );
     }
   }
 }

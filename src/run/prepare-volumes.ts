@@ -19,7 +19,12 @@ import type { SessionContext } from '../context/session-context.js';
  *   first use.
  * A run without named volumes or home volume asks podman nothing here.
  */
-export async function prepareVolumes(ctx: SessionContext, plan: RunPlan, say: (message: string) => void, now = new Date()): Promise<void> {
+export async function prepareVolumes(
+  ctx: SessionContext,
+  plan: RunPlan,
+  say: (message: string) => void,
+  now = new Date(),
+): Promise<void> {
   if (plan.namedVolumes.length > 0) {
     const existing = await podmanVolumes(ctx);
     const missing = plan.namedVolumes.find((slug) => !existing.has(slug));
@@ -41,12 +46,19 @@ export function homeVolumeToCreate(ctx: SessionContext, plan: RunPlan): boolean 
   return plan.homeVolume !== undefined && !homeVolumeKnown(ctx.stateDir, plan.homeVolume);
 }
 
-async function warnOverLimit(ctx: SessionContext, slug: string, limit: number, say: (message: string) => void): Promise<void> {
+async function warnOverLimit(
+  ctx: SessionContext,
+  slug: string,
+  limit: number,
+  say: (message: string) => void,
+): Promise<void> {
   const name = namedVolumeName(slug);
   try {
     const used = (await ctx.runtime.volumeDiskUsage(name)).get(name);
     if (used !== undefined && used > limit) {
-      say(`Warning: volume '${slug}' uses ${formatSize(used)}, over its ${formatSize(limit)} limit (podman does not enforce it; free space in the volume or remove it with 'mino volume rm ${slug}')`);
+      say(
+        `Warning: volume '${slug}' uses ${formatSize(used)}, over its ${formatSize(limit)} limit (podman does not enforce it; free space in the volume or remove it with 'mino volume rm ${slug}')`,
+      );
     }
   } catch (err) {
     log.warn('could not measure volume', { volume: name, error: String(err) });

@@ -23,7 +23,10 @@ export interface RunProtection {
 /** The protection rules of a request: the defaults, the config's additions and (user file only) removals. */
 function protectRules(req: RunRequest): EffectiveRules {
   const rules = effectiveRules(req.config?.protectPaths ?? [], req.config?.protectUnprotect ?? []);
-  if (req.config?.projectUnprotectIgnored) rules.warnings.push("the project's .mino.toml sets protect.unprotect, which only your own config.toml may: ignored");
+  if (req.config?.projectUnprotectIgnored)
+    rules.warnings.push(
+      "the project's .mino.toml sets protect.unprotect, which only your own config.toml may: ignored",
+    );
   return rules;
 }
 
@@ -32,7 +35,12 @@ function protectRules(req: RunRequest): EffectiveRules {
  * volumes (`mounts`, from a first plan). A real run first removes the stand-ins a killed run left
  * and joins the live ones (so another session ending meanwhile keeps them).
  */
-export async function discoverForRun(ctx: SessionContext, req: RunRequest, pid: number, mounts: RunPlan['mounts']): Promise<RunProtection> {
+export async function discoverForRun(
+  ctx: SessionContext,
+  req: RunRequest,
+  pid: number,
+  mounts: RunPlan['mounts'],
+): Promise<RunProtection> {
   if (!req.dryRun) {
     await releaseStubs(ctx.runtime, ctx.stateDir, req.projectDir);
     joinStubs(ctx.stateDir, req.projectDir, pid);
@@ -53,7 +61,8 @@ export function materialiseProtection(ctx: SessionContext, plan: RunPlan, rules:
   const owner = { uid: st.uid, gid: st.gid };
   const privateEntry = plan.protection.entries.find((e) => e.state === 'private');
   if (privateEntry) seedPrivateCopy(privateSettingsPath(dataDirOf(ctx), plan.projectDir), privateEntry.hostPath, owner);
-  if (plan.protection.mounts.some((m) => m.target === GIT_EXCLUDE_TARGET)) writeGitExclude(gitExcludePath(dataDirOf(ctx)), gitExcludeText(rules.worktree));
+  if (plan.protection.mounts.some((m) => m.target === GIT_EXCLUDE_TARGET))
+    writeGitExclude(gitExcludePath(dataDirOf(ctx)), gitExcludeText(rules.worktree));
   createStubs(ctx.stateDir, plan.projectDir, plan.protection.stubs, pid, owner);
 }
 

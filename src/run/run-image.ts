@@ -24,7 +24,6 @@ import { ensureComposedImage } from './compose-image.js';
  * composed tag, and a build (once, under a lock) when it is missing.
  */
 
-
 /** The image a run starts and what the layers add. */
 export interface RunImage {
   image: string;
@@ -60,7 +59,8 @@ export async function resolveRunImage(runtime: ContainerRuntime, req: RunImageRe
     const image = selection.image === 'base' ? DEFAULT_IMAGE : selection.image;
     return { image, layers: [], env: {}, built: false, fromIndex: false };
   }
-  if (selection.kind === 'default') return { image: req.envImage || DEFAULT_IMAGE, layers: [], env: {}, built: false, fromIndex: false };
+  if (selection.kind === 'default')
+    return { image: req.envImage || DEFAULT_IMAGE, layers: [], env: {}, built: false, fromIndex: false };
 
   const layers = await resolveLayers(selection.names, defaultLayerDirs(req.layerProjectDir));
   const names = layers.map((l) => l.manifest.name);
@@ -72,14 +72,18 @@ export async function resolveRunImage(runtime: ContainerRuntime, req: RunImageRe
   const index = readImageIndex(dataDir);
   if (index) {
     const tag = composedImageTag(composeHash(index.base, layers));
-    if (index.composed.includes(tag)) return { image: tag, layers: names, env: runtimeLayerEnv(layers, true), built: false, fromIndex: true };
+    if (index.composed.includes(tag))
+      return { image: tag, layers: names, env: runtimeLayerEnv(layers, true), built: false, fromIndex: true };
   }
 
   const baseId = (await runtime.imageInspect(DEFAULT_IMAGE))?.id;
   if (!baseId) {
-    throw new MinoError(`The mino base image ${DEFAULT_IMAGE} is not built, so layers ${names.join(', ')} cannot be composed`, {
-      hint: "Run 'mino setup --yes' to build it (a few minutes, once)",
-    });
+    throw new MinoError(
+      `The mino base image ${DEFAULT_IMAGE} is not built, so layers ${names.join(', ')} cannot be composed`,
+      {
+        hint: "Run 'mino setup --yes' to build it (a few minutes, once)",
+      },
+    );
   }
   const composed = await ensureComposedImage(runtime, {
     baseImageRef: DEFAULT_IMAGE,

@@ -39,24 +39,57 @@ export interface RunDeps {
  * warm pool) → record. Returns the exit code mino exits with: the command's own (128+n when a
  * signal ended it), 0 for a started detached session.
  */
-export async function runSession(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo, deps: RunDeps = {}): Promise<number> {
+export async function runSession(
+  ctx: SessionContext,
+  req: RunRequest,
+  facts: HostFacts,
+  io: RunIo,
+  deps: RunDeps = {},
+): Promise<number> {
   const { signals, egressStarter = startSessionEgress } = deps;
   const planned = await planRun(ctx, req, facts, io);
   const { plan } = planned;
-  const pool: PoolUse = { settings: req.pool ?? DEFAULT_POOL_SETTINGS, fresh: req.fresh ?? false, ...(deps.refill ? { refill: deps.refill } : {}) };
+  const pool: PoolUse = {
+    settings: req.pool ?? DEFAULT_POOL_SETTINGS,
+    fresh: req.fresh ?? false,
+    ...(deps.refill ? { refill: deps.refill } : {}),
+  };
   if (req.dryRun) {
     printDryRun(planned, io);
     // A shell comment, so the output stays a command line one can paste.
     io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
     return 0;
   }
-  return withPlanOnHost(ctx, planned, facts.pid, io, () => prepareAndExecute(ctx, plan, req, facts, io, signals, egressStarter, planned.image, planned.credentials, planned.cachesOn, pool));
+  return withPlanOnHost(ctx, planned, facts.pid, io, () =>
+    prepareAndExecute(
+      ctx,
+      plan,
+      req,
+      facts,
+      io,
+      signals,
+      egressStarter,
+      planned.image,
+      planned.credentials,
+      planned.cachesOn,
+      pool,
+    ),
+  );
 }
 
 /** Steps 4 and 5 of {@link runSession}: prepare the volumes, caches and credentials, execute. */
 async function prepareAndExecute(
-  ctx: SessionContext, plan: RunPlan, req: RunRequest, facts: HostFacts, io: RunIo, signals: SignalSource | undefined, egressStarter: EgressStarter,
-  chosen: RunImage, gathered: GatheredCredentials, cachesOn: boolean, pool: PoolUse,
+  ctx: SessionContext,
+  plan: RunPlan,
+  req: RunRequest,
+  facts: HostFacts,
+  io: RunIo,
+  signals: SignalSource | undefined,
+  egressStarter: EgressStarter,
+  chosen: RunImage,
+  gathered: GatheredCredentials,
+  cachesOn: boolean,
+  pool: PoolUse,
 ): Promise<number> {
   // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
   //    while the container starts (detached) or runs (attached).
@@ -64,7 +97,10 @@ async function prepareAndExecute(
   await prepareVolumes(ctx, plan, io.say);
   await prepareLoginsVolume(ctx, plan);
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
-  const housekeeping = runHousekeeping(ctx, { enabled: cachesOn, maxTotalGb: req.config?.cacheMaxTotalGb ?? DEFAULT_CACHE_MAX_TOTAL_GB });
+  const housekeeping = runHousekeeping(ctx, {
+    enabled: cachesOn,
+    maxTotalGb: req.config?.cacheMaxTotalGb ?? DEFAULT_CACHE_MAX_TOTAL_GB,
+  });
   let opened: Awaited<ReturnType<typeof openSessionCredentials>> | undefined;
   try {
     await prepareCaches(ctx, plan.caches, io.say).catch((err: unknown) => {
@@ -75,13 +111,20 @@ async function prepareAndExecute(
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
-    const egress: EgressDeps | undefined = plan.network.egress ? {
-      start: egressStarter,
-      context: {
-        session: plan.sessionName, stateDir: ctx.stateDir, stateKey: ctx.stateKey, audit: ctx.audit.enabled,
-        ownerPid: facts.pid, rootless: facts.rootless, self: selfArgv(),
-      },
-    } : undefined;
+    const egress: EgressDeps | undefined = plan.network.egress
+      ? {
+          start: egressStarter,
+          context: {
+            session: plan.sessionName,
+            stateDir: ctx.stateDir,
+            stateKey: ctx.stateKey,
+            audit: ctx.audit.enabled,
+            ownerPid: facts.pid,
+            rootless: facts.rootless,
+            self: selfArgv(),
+          },
+        }
+      : undefined;
     return await execute(ctx, plan, req, io, signals, egress, pool);
   } finally {
     await opened?.close();
@@ -90,13 +133,22 @@ async function prepareAndExecute(
 }
 
 /** Starts the container and records what happened (failures included); returns mino's exit code. */
-async function execute(ctx: SessionContext, plan: RunPlan, req: RunRequest, io: RunIo, signals: SignalSource | undefined, egress: EgressDeps | undefined, pool: PoolUse): Promise<number> {
+async function execute(
+  ctx: SessionContext,
+  plan: RunPlan,
+  req: RunRequest,
+  io: RunIo,
+  signals: SignalSource | undefined,
+  egress: EgressDeps | undefined,
+  pool: PoolUse,
+): Promise<number> {
   if (plan.attached) recordRunning(ctx, plan, undefined);
   if ((plan.spec.uidMap?.length ?? 0) > 1 && disableIdmappedLowerLayers()) {
     log.info('turned off idmapped lower layers of rootful podman (they fail for split id maps)');
   }
   const outcome = await executeWithPool(ctx, plan, pool, signals, egress).catch(async (err: unknown) => {
-    const explained = err instanceof EgressStartError ? err.cause : (await explainStartFailure(ctx.runtime, plan)) ?? (err as Error);
+    const explained =
+      err instanceof EgressStartError ? err.cause : ((await explainStartFailure(ctx.runtime, plan)) ?? (err as Error));
     recordFailed(ctx, plan, explained, err instanceof EgressStartError ? err.exitCode : undefined);
     throw explained;
   });
@@ -117,9 +169,14 @@ async function execute(ctx: SessionContext, plan: RunPlan, req: RunRequest, io: 
       throw err;
     }
   }
-  finalizeCaches(ctx.stateDir, plan.caches.filter((c) => c.finalize).map((c) => c.volume), code);
+  finalizeCaches(
+    ctx.stateDir,
+    plan.caches.filter((c) => c.finalize).map((c) => c.volume),
+    code,
+  );
   recordEnded(ctx, plan, code);
-  if (outcome.networkError) io.say(`Warning: the session's egress proxy did not report: ${outcome.networkError.message}`);
+  if (outcome.networkError)
+    io.say(`Warning: the session's egress proxy did not report: ${outcome.networkError.message}`);
   else reportSessionNetwork(plan, req, outcome.network, io);
   return code;
 }

@@ -29,7 +29,12 @@ export interface CredentialIdentity {
  * mino's relay (the agent's socket is its owner's only); a detached rootful session cannot, since
  * no mino process stays to relay: that is an error before anything starts.
  */
-export function planCredentialInput(ctx: SessionContext, sessionName: string, gathered: GatheredCredentials, who: CredentialIdentity): PlanCredentialInput {
+export function planCredentialInput(
+  ctx: SessionContext,
+  sessionName: string,
+  gathered: GatheredCredentials,
+  who: CredentialIdentity,
+): PlanCredentialInput {
   const store = sessionEnvOf(ctx);
   let sshAgentSocket = gathered.sshAgentSocket;
   if (sshAgentSocket !== undefined && needsRelay(who)) {
@@ -41,7 +46,9 @@ export function planCredentialInput(ctx: SessionContext, sessionName: string, ga
     sshAgentSocket = store.relayPathOf(sessionName);
   }
   return {
-    ...(gathered.secretValues.size > 0 ? { envFile: { hostPath: store.pathOf(sessionName), variables: [...gathered.secretValues.keys()] } } : {}),
+    ...(gathered.secretValues.size > 0
+      ? { envFile: { hostPath: store.pathOf(sessionName), variables: [...gathered.secretValues.keys()] } }
+      : {}),
     hostEnv: gathered.hostEnv,
     providerEnv: gathered.providerEnv,
     ...(gathered.loginsVolume !== undefined ? { loginsVolume: gathered.loginsVolume } : {}),
@@ -89,7 +96,11 @@ export interface OpenCredentials {
  * plan uses one). Call after the session record exists, so reconciliation never mistakes the file
  * for a dead session's.
  */
-export async function openSessionCredentials(ctx: SessionContext, plan: RunPlan, gathered: GatheredCredentials): Promise<OpenCredentials> {
+export async function openSessionCredentials(
+  ctx: SessionContext,
+  plan: RunPlan,
+  gathered: GatheredCredentials,
+): Promise<OpenCredentials> {
   const store = sessionEnvOf(ctx);
   let relay: AgentRelay | undefined;
   let closed = false;

@@ -31,9 +31,13 @@ export function chooseNetwork(req: RunRequest): NetworkChoice {
     config: { network: config?.network, allow: config?.networkAllow, preset: config?.networkPreset },
     fallback: DEFAULT_NETWORK,
   });
-  if (req.saveLearned && choice.mode !== 'learn') throw new UsageError('--save only applies to --network learn', 'Run mino run --network learn --save -- COMMAND');
+  if (req.saveLearned && choice.mode !== 'learn')
+    throw new UsageError('--save only applies to --network learn', 'Run mino run --network learn --save -- COMMAND');
   if (req.saveLearned && req.detach) {
-    throw new UsageError('--save needs an attached run (the allowlist is written when the command ends)', 'For a detached session, see its destinations with mino network show NAME');
+    throw new UsageError(
+      '--save needs an attached run (the allowlist is written when the command ends)',
+      'For a detached session, see its destinations with mino network show NAME',
+    );
   }
   return choice;
 }
@@ -49,15 +53,23 @@ export interface PendingEgress {
 export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): PendingEgress | undefined {
   if (choice.mode !== 'allowlist' && choice.mode !== 'learn') return undefined;
   if (!facts.localEngine) {
-    throw new MinoError(`--network ${choice.mode === 'learn' ? 'learn' : 'allowlists'} need Podman on this machine; OrbStack is not supported yet`, {
-      hint: 'Use --network bridge or none with OrbStack',
-    });
+    throw new MinoError(
+      `--network ${choice.mode === 'learn' ? 'learn' : 'allowlists'} need Podman on this machine; OrbStack is not supported yet`,
+      {
+        hint: 'Use --network bridge or none with OrbStack',
+      },
+    );
   }
   if (!findProgram('nsenter', facts.env.PATH)) {
-    throw new MinoError('Network allowlists need nsenter, which is not installed', { hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none' });
+    throw new MinoError('Network allowlists need nsenter, which is not installed', {
+      hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none',
+    });
   }
   const presets = choice.mode === 'allowlist' ? choice.presets : [];
-  const registries = presets.length > 0 ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir)) : Promise.resolve(undefined);
+  const registries =
+    presets.length > 0
+      ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir))
+      : Promise.resolve(undefined);
   const hooksDirs = configuredHooksDirs(facts.env, facts.rootless, facts.homeDir);
   registries.catch(() => undefined);
   hooksDirs.catch(() => undefined);
@@ -65,9 +77,26 @@ export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): Pend
 }
 
 /** Builds the network part of the plan inputs (the egress plan once its I/O is done). */
-export async function networkInputs(ctx: SessionContext, facts: HostFacts, choice: NetworkChoice, pending: PendingEgress | undefined, sessionName: string, image: string): Promise<{ network?: string; egress?: EgressPlan }> {
+export async function networkInputs(
+  ctx: SessionContext,
+  facts: HostFacts,
+  choice: NetworkChoice,
+  pending: PendingEgress | undefined,
+  sessionName: string,
+  image: string,
+): Promise<{ network?: string; egress?: EgressPlan }> {
   if (!pending) return { network: choice.mode };
-  return { egress: egressPlanFor(ctx, facts, pending.choice, sessionName, await pending.registries, await pending.hooksDirs, isMinoImage(image)) };
+  return {
+    egress: egressPlanFor(
+      ctx,
+      facts,
+      pending.choice,
+      sessionName,
+      await pending.registries,
+      await pending.hooksDirs,
+      isMinoImage(image),
+    ),
+  };
 }
 
 /** The egress plan (pure, given what the I/O found). */
@@ -86,21 +115,34 @@ export function egressPlanFor(
     rules.push(...choice.rules);
     for (const p of presets) rules.push(...presetRules(p, registries?.rules ?? []));
   }
-  const paths = egressPaths(ctx.egressBase ?? egressBase(facts.env, ctx.stateDir, facts.uid), ctx.stateKey, sessionName);
-  const notes = presets.length > 0 ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`) : [];
+  const paths = egressPaths(
+    ctx.egressBase ?? egressBase(facts.env, ctx.stateDir, facts.uid),
+    ctx.stateKey,
+    sessionName,
+  );
+  const notes =
+    presets.length > 0 ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`) : [];
   return buildEgressPlan({ mode: choice.mode, rules, presets, paths, systemHooksDirs, notes, sshConfig });
 }
 
 /** The lines `--dry-run` prints about an egress policy (shell comments before the podman line). */
 export function egressDryRunLines(egress: EgressPlan): string[] {
-  const lines = [`# network: ${egress.mode === 'learn' ? 'learn (everything allowed but the host, and recorded)' : 'allowlist'} through mino's egress proxy, listening on ${egress.listen.host}:${egress.listen.port} inside the container`];
-  if (egress.mode === 'allowlist') lines.push(`# allow: ${egress.policy.allow.length > 0 ? egress.policy.allow.join(' ') : '(nothing)'}`);
+  const lines = [
+    `# network: ${egress.mode === 'learn' ? 'learn (everything allowed but the host, and recorded)' : 'allowlist'} through mino's egress proxy, listening on ${egress.listen.host}:${egress.listen.port} inside the container`,
+  ];
+  if (egress.mode === 'allowlist')
+    lines.push(`# allow: ${egress.policy.allow.length > 0 ? egress.policy.allow.join(' ') : '(nothing)'}`);
   if (egress.presets.length > 0) lines.push(`# presets: ${egress.presets.join(', ')}`);
   return lines;
 }
 
 /** Tells the user what the session's proxy saw, and saves a learned allowlist when asked. */
-export function reportSessionNetwork(plan: RunPlan, req: RunRequest, record: NetworkRecord | undefined, io: RunIo): void {
+export function reportSessionNetwork(
+  plan: RunPlan,
+  req: RunRequest,
+  record: NetworkRecord | undefined,
+  io: RunIo,
+): void {
   const report = io.report ?? io.say;
   if (!plan.network.egress) return;
   if (!record) {
@@ -111,7 +153,9 @@ export function reportSessionNetwork(plan: RunPlan, req: RunRequest, record: Net
   if (blocked) report(`mino: ${blocked}`);
   if (plan.network.mode !== 'learn') return;
   const rules = learnedRules(record);
-  report(`mino: session ${plan.sessionName} used ${rules.length} destination${rules.length === 1 ? '' : 's'}; for .mino.toml ([container]):`);
+  report(
+    `mino: session ${plan.sessionName} used ${rules.length} destination${rules.length === 1 ? '' : 's'}; for .mino.toml ([container]):`,
+  );
   report(learnLine(rules));
   if (!req.saveLearned) return;
   if (rules.length === 0) {
@@ -124,8 +168,12 @@ export function reportSessionNetwork(plan: RunPlan, req: RunRequest, record: Net
   } catch (err) {
     if (!(err instanceof MinoError)) throw err;
     // The rules are printed above: nothing learned is lost.
-    throw new MinoError(`network_allow not saved: ${err.message}`, { hint: err.hint ?? 'Add the rules printed above to .mino.toml by hand', cause: err });
+    throw new MinoError(`network_allow not saved: ${err.message}`, {
+      hint: err.hint ?? 'Add the rules printed above to .mino.toml by hand',
+      cause: err,
+    });
   }
   io.say(`Saved network_allow (${rules.length} rule${rules.length === 1 ? '' : 's'}) to ${result.path}`);
-  if (result.untrusted) io.say(`Warning: ${result.path} is not trusted yet; mino asks before using it (or run mino trust)`);
+  if (result.untrusted)
+    io.say(`Warning: ${result.path} is not trusted yet; mino asks before using it (or run mino trust)`);
 }

@@ -14,14 +14,22 @@ import { prepareLoginsVolume } from './session-credentials.js';
  * request (planRun, shared with run-session.ts), kept warm by the pool (pool/warm-pool.ts)
  * instead of run. `--dry-run` prints the plan. Returns mino's exit code.
  */
-export async function warmRun(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo, count: number): Promise<number> {
+export async function warmRun(
+  ctx: SessionContext,
+  req: RunRequest,
+  facts: HostFacts,
+  io: RunIo,
+  count: number,
+): Promise<number> {
   const planned = await planRun(ctx, req, facts, io);
   if (req.dryRun) {
     printDryRun(planned, io);
     return 0;
   }
   const { plan } = planned;
-  return withPlanOnHost(ctx, planned, facts.pid, io, () => warmPool(ctx, plan, count, req.pool ?? DEFAULT_POOL_SETTINGS, io, warmSteps(ctx, plan, io)));
+  return withPlanOnHost(ctx, planned, facts.pid, io, () =>
+    warmPool(ctx, plan, count, req.pool ?? DEFAULT_POOL_SETTINGS, io, warmSteps(ctx, plan, io)),
+  );
 }
 
 /** The run pipeline's steps that warming `plan` needs (see WarmSteps). */

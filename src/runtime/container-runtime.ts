@@ -126,7 +126,15 @@ export interface VolumeInfo {
 
 /** Container lifecycle state as podman reports it. */
 export type ContainerState =
-  | 'created' | 'running' | 'paused' | 'exited' | 'stopped' | 'stopping' | 'configured' | 'removing' | 'unknown';
+  | 'created'
+  | 'running'
+  | 'paused'
+  | 'exited'
+  | 'stopped'
+  | 'stopping'
+  | 'configured'
+  | 'removing'
+  | 'unknown';
 
 /** One container from `podman ps -a`. */
 export interface ContainerSummary {
@@ -480,4 +488,9 @@ export interface SecretClient {
  * part (e.g. {@link ImageClient}).
  */
 export interface ContainerRuntime
-  extends EngineClient, ContainerLifecycleClient, ContainerExecClient, ImageClient, VolumeClient, SecretClient {}
+  extends EngineClient,
+    ContainerLifecycleClient,
+    ContainerExecClient,
+    ImageClient,
+    VolumeClient,
+    SecretClient {}

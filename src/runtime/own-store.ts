@@ -41,7 +41,12 @@ export function ownStoreRecordPath(env: NodeJS.ProcessEnv = process.env): string
 export function ownStoreLocation(env: NodeJS.ProcessEnv, runtimeDir: string): StoreLocation {
   if (!isAbsolute(runtimeDir)) throw new MinoError(`XDG_RUNTIME_DIR is not an absolute path: ${runtimeDir}`);
   const run = join(runtimeDir, 'mino');
-  return { graphRoot: join(ownStoreDir(env), 'storage'), runRoot: join(run, 'storage'), tmpDir: join(run, 'libpod'), driver: 'overlay' };
+  return {
+    graphRoot: join(ownStoreDir(env), 'storage'),
+    runRoot: join(run, 'storage'),
+    tmpDir: join(run, 'libpod'),
+    driver: 'overlay',
+  };
 }
 
 function invalid(path: string, why: string): MinoError {
@@ -68,7 +73,8 @@ export function parseOwnStoreRecord(path: string, text: string): StoreLocation {
     return value;
   };
   const driver = record.driver;
-  if (typeof driver !== 'string' || !(DRIVERS as readonly string[]).includes(driver)) throw invalid(path, `unsupported driver ${String(driver)}`);
+  if (typeof driver !== 'string' || !(DRIVERS as readonly string[]).includes(driver))
+    throw invalid(path, `unsupported driver ${String(driver)}`);
   return { graphRoot: path_('graphRoot'), runRoot: path_('runRoot'), tmpDir: path_('tmpDir'), driver };
 }
 
@@ -91,7 +97,13 @@ export function readOwnStore(env: NodeJS.ProcessEnv = process.env): StoreLocatio
 /** Records that mino uses `store` from now on (atomically; the directory is created 0700). */
 export function writeOwnStore(store: StoreLocation, env: NodeJS.ProcessEnv = process.env): string {
   const path = ownStoreRecordPath(env);
-  const record = { graphRoot: store.graphRoot, runRoot: store.runRoot, tmpDir: store.tmpDir, driver: store.driver, createdAt: new Date().toISOString() };
+  const record = {
+    graphRoot: store.graphRoot,
+    runRoot: store.runRoot,
+    tmpDir: store.tmpDir,
+    driver: store.driver,
+    createdAt: new Date().toISOString(),
+  };
   writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, mkdirMode: 0o700 });
   return path;
 }

@@ -77,7 +77,8 @@ export function selectRuntime(selection: RuntimeSelection = {}): SelectedRuntime
   }
   const engine = new PodmanRuntime({ host: new CommandHost({ env: selection.env }) });
   // Rootless only: rootful podman defaults to overlay, and root's store is the system's.
-  const ownStore = (selection.uid ?? process.getuid?.() ?? 0) === 0 ? undefined : tolerantRead(env, selection.onBadOwnStore);
+  const ownStore =
+    (selection.uid ?? process.getuid?.() ?? 0) === 0 ? undefined : tolerantRead(env, selection.onBadOwnStore);
   const runtime = ownStore ? engine.withStore(ownStore) : engine;
   return { kind: 'podman', runtime, defaultRuntime: engine, ownStore, host: engine.host };
 }

@@ -6,7 +6,8 @@ import { printable } from '../common/printable.js';
  * so nothing user-controlled can turn into an option (`-x`), a second mount, or a broken argv.
  */
 
-const IMAGE_REF = /^(?:[a-zA-Z0-9][a-zA-Z0-9._-]*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REF =
+  /^(?:[a-zA-Z0-9][a-zA-Z0-9._-]*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const IMAGE_ID = /^(?:sha256:)?[a-f0-9]{12,64}$/;
 const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -99,7 +100,7 @@ export function parseDetachKeys(keys: string): number[] | undefined {
 
 /** Detach keys that podman accepts (see {@link parseDetachKeys}); throws a MinoError otherwise. */
 export function validateDetachKeys(keys: string): string {
-  if (parseDetachKeys(keys) === undefined) throw new MinoError(`Invalid detach keys '${printable(keys)}'`, { hint: 'Use e.g. ctrl-p,ctrl-q' });
+  if (parseDetachKeys(keys) === undefined)
+    throw new MinoError(`Invalid detach keys '${printable(keys)}'`, { hint: 'Use e.g. ctrl-p,ctrl-q' });
   return keys;
 }
-

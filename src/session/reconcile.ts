@@ -1,13 +1,18 @@
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { isActive, type SessionRecord, type SessionStatus } from './session-record.js';
-import { CONTAINER_NAME_PREFIX, LABEL_OWNER_PID, LABEL_SESSION, LABEL_STATE, isWarmContainer } from './session-labels.js';
+import {
+  CONTAINER_NAME_PREFIX,
+  LABEL_OWNER_PID,
+  LABEL_SESSION,
+  LABEL_STATE,
+  isWarmContainer,
+} from './session-labels.js';
 
 /**
  * Reconciliation of session files with podman: pure decisions, no I/O. Given the session
  * records, the containers podman reports and which owner processes are alive, it says which
  * records to correct, which containers to remove, and which containers are orphans.
  */
-
 
 /** A correction to one session record. */
 export interface SessionFix {
@@ -59,14 +64,23 @@ export function statusForExit(exitCode: number | null): SessionStatus {
  * global in podman, so after this session's container went, another state dir's run of the same
  * name may own `mino-<name>` (unlabelled mino 1.6 containers still match by recorded ID).
  */
-export function containerOf(session: SessionRecord, containers: readonly ContainerSummary[], stateKey: string): ContainerSummary | undefined {
+export function containerOf(
+  session: SessionRecord,
+  containers: readonly ContainerSummary[],
+  stateKey: string,
+): ContainerSummary | undefined {
   const ref = session.container_id;
   if (ref) {
-    const byRef = containers.find((c) => (c.labels[LABEL_STATE] ?? stateKey) === stateKey
-      && (c.name === ref || (ref.length >= 12 && c.id.startsWith(ref))));
+    const byRef = containers.find(
+      (c) =>
+        (c.labels[LABEL_STATE] ?? stateKey) === stateKey &&
+        (c.name === ref || (ref.length >= 12 && c.id.startsWith(ref))),
+    );
     if (byRef) return byRef;
   }
-  return containers.find((c) => c.name === `${CONTAINER_NAME_PREFIX}${session.name}` && c.labels[LABEL_STATE] === stateKey);
+  return containers.find(
+    (c) => c.name === `${CONTAINER_NAME_PREFIX}${session.name}` && c.labels[LABEL_STATE] === stateKey,
+  );
 }
 
 function ownerPidOf(c: ContainerSummary): number | undefined {
@@ -98,7 +112,13 @@ export function planReconcile(
       if (ownerAlive) continue;
       // Still "starting" means the owner died before the run began (attached runs are marked
       // running before podman creates the container): the command never ran.
-      fixes.push({ name: s.name, from: s.status, status: s.status === 'starting' ? 'failed' : 'stopped', exitCode: null, reason: 'container is gone' });
+      fixes.push({
+        name: s.name,
+        from: s.status,
+        status: s.status === 'starting' ? 'failed' : 'stopped',
+        exitCode: null,
+        reason: 'container is gone',
+      });
       continue;
     }
     // An attached run whose owner lives records its own start and end (podman may be removing
@@ -108,7 +128,10 @@ export function planReconcile(
     if (c.state === 'exited' || c.state === 'stopped') {
       const exitCode = c.exitCode ?? null;
       fixes.push({
-        name: s.name, from: s.status, status: statusForExit(exitCode), exitCode,
+        name: s.name,
+        from: s.status,
+        status: statusForExit(exitCode),
+        exitCode,
         reason: `container exited with code ${exitCode ?? 'unknown'}`,
         // Attached runs use --rm (podman removes them); detached ones are kept for their exit code.
         removeContainer: c.id,
@@ -116,13 +139,24 @@ export function planReconcile(
       continue;
     }
     if (c.state === 'created' && !ownerAlive) {
-      fixes.push({ name: s.name, from: s.status, status: 'failed', exitCode: null, reason: 'container was never started', removeContainer: c.id });
+      fixes.push({
+        name: s.name,
+        from: s.status,
+        status: 'failed',
+        exitCode: null,
+        reason: 'container was never started',
+        removeContainer: c.id,
+      });
       continue;
     }
     if (s.status === 'starting' && (c.state === 'running' || c.state === 'paused')) {
       fixes.push({ name: s.name, from: s.status, status: 'running', exitCode: null, reason: 'container is running' });
     }
-    if (!ownerAlive && (s.mode === 'command' || s.mode === 'shell') && (c.state === 'running' || c.state === 'paused')) {
+    if (
+      !ownerAlive &&
+      (s.mode === 'command' || s.mode === 'shell') &&
+      (c.state === 'running' || c.state === 'paused')
+    ) {
       abandoned.push({ name: s.name, container: c });
     }
   }

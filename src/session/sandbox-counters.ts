@@ -24,7 +24,11 @@ export interface SandboxCounters {
 
 /** All counters at zero. */
 export const ZERO_COUNTERS: Readonly<SandboxCounters> = Object.freeze({
-  sandboxes_created: 0, creation_ms_total: 0, pool_hits: 0, pool_misses: 0, timeout_destroys: 0,
+  sandboxes_created: 0,
+  creation_ms_total: 0,
+  pool_hits: 0,
+  pool_misses: 0,
+  timeout_destroys: 0,
 });
 
 const FILE = 'sandbox-counters.json';
@@ -62,12 +66,20 @@ export function readCounters(stateDir: string): SandboxCounters {
  */
 export function bumpCounters(stateDir: string, delta: Partial<SandboxCounters>): SandboxCounters {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  return withFileLock(join(stateDir, `${FILE}.lock`), () => {
-    const now = readCounters(stateDir);
-    for (const [key, v] of Object.entries(delta) as [keyof SandboxCounters, number][]) {
-      if (key in now && Number.isFinite(v) && v > 0) now[key] += v;
-    }
-    writeFileAtomic(join(stateDir, FILE), `${JSON.stringify(now)}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
-    return now;
-  }, { what: 'the sandbox counters' });
+  return withFileLock(
+    join(stateDir, `${FILE}.lock`),
+    () => {
+      const now = readCounters(stateDir);
+      for (const [key, v] of Object.entries(delta) as [keyof SandboxCounters, number][]) {
+        if (key in now && Number.isFinite(v) && v > 0) now[key] += v;
+      }
+      writeFileAtomic(join(stateDir, FILE), `${JSON.stringify(now)}\n`, {
+        mode: 0o600,
+        mkdirMode: 0o700,
+        durable: false,
+      });
+      return now;
+    },
+    { what: 'the sandbox counters' },
+  );
 }

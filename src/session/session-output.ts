@@ -35,16 +35,26 @@ export class SessionOutputStore {
 
   /** Saves (replaces) the output of session `name`. */
   save(name: string, output: SavedOutput): void {
-    for (const [stream, text] of [['out', output.stdout], ['err', output.stderr]] as const) {
+    for (const [stream, text] of [
+      ['out', output.stdout],
+      ['err', output.stderr],
+    ] as const) {
       const bytes = Buffer.from(text);
-      writeFileAtomic(this.path(name, stream), bytes.length > MAX_SAVED_BYTES ? bytes.subarray(bytes.length - MAX_SAVED_BYTES) : bytes, { mode: 0o600, mkdirMode: 0o700 });
+      writeFileAtomic(
+        this.path(name, stream),
+        bytes.length > MAX_SAVED_BYTES ? bytes.subarray(bytes.length - MAX_SAVED_BYTES) : bytes,
+        { mode: 0o600, mkdirMode: 0o700 },
+      );
     }
   }
 
   /** The saved output of `name`, or undefined when none was saved. */
   read(name: string): SavedOutput | undefined {
     try {
-      return { stdout: readFileSync(this.path(name, 'out'), 'utf8'), stderr: readFileSync(this.path(name, 'err'), 'utf8') };
+      return {
+        stdout: readFileSync(this.path(name, 'out'), 'utf8'),
+        stderr: readFileSync(this.path(name, 'err'), 'utf8'),
+      };
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined;
       throw err;

@@ -76,9 +76,25 @@ export class InvalidSessionRecordError extends Error {
 }
 
 const KNOWN = new Set([
-  'id', 'name', 'project_dir', 'command', 'container_id', 'status', 'created_at', 'updated_at',
-  'cloud_providers', 'home_volume', 'exit_code', 'owner_pid', 'mode', 'network', 'prelude',
-  'attached_by', 'detached_at', 'suspended_at', 'last_output_at',
+  'id',
+  'name',
+  'project_dir',
+  'command',
+  'container_id',
+  'status',
+  'created_at',
+  'updated_at',
+  'cloud_providers',
+  'home_volume',
+  'exit_code',
+  'owner_pid',
+  'mode',
+  'network',
+  'prelude',
+  'attached_by',
+  'detached_at',
+  'suspended_at',
+  'last_output_at',
 ]);
 
 // serde's Uuid accepts the hyphenated and the simple form; mino 1.6 writes the hyphenated one.

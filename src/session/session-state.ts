@@ -41,7 +41,11 @@ export function attachedClient(record: SessionRecord, probe: ClientProbe): 'atta
  * asked the engine (`'gone'`: asked, and there is none); undefined means the engine was not
  * asked, and the record's `suspended_at` stands in for the paused state.
  */
-export function sessionState(record: SessionRecord, container: ContainerState | 'gone' | undefined, probe: ClientProbe): SessionState {
+export function sessionState(
+  record: SessionRecord,
+  container: ContainerState | 'gone' | undefined,
+  probe: ClientProbe,
+): SessionState {
   if (!isActive(record)) return 'terminated';
   if (record.status === 'starting') {
     // Its `mino run` is starting it (or died doing so, which reconciliation finds).

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync,
-} from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic, writeNewFile } from '../common/atomic-write.js';
 import { EXIT_USAGE, MinoError, errorMessage } from '../common/errors.js';
@@ -9,7 +7,12 @@ import { errnoCode, withPath } from '../common/errno.js';
 import { withFileLock } from '../common/file-lock.js';
 import { validateSessionName } from './session-name.js';
 import {
-  isActive, parseSessionRecord, serializeSessionRecord, timeKey, type SessionRecord, type SessionStatus,
+  isActive,
+  parseSessionRecord,
+  serializeSessionRecord,
+  timeKey,
+  type SessionRecord,
+  type SessionStatus,
 } from './session-record.js';
 
 /** Result of {@link SessionStore.list}: records newest first, one warning per skipped file. */
@@ -34,7 +37,10 @@ export interface SessionGuard {
 
 /** A session of that name exists and is still active (starting or running). */
 export class SessionExistsError extends MinoError {
-  constructor(readonly sessionName: string, readonly status?: SessionStatus) {
+  constructor(
+    readonly sessionName: string,
+    readonly status?: SessionStatus,
+  ) {
     super(`Session '${sessionName}' already exists${status ? ` and is ${status}` : ''}`, {
       hint: `Stop it with 'mino stop ${sessionName}', or choose another name with -n`,
     });
@@ -49,7 +55,10 @@ export class SessionExistsError extends MinoError {
  */
 export class SessionNotFoundError extends MinoError {
   constructor(readonly sessionName: string) {
-    super(`Session '${sessionName}' not found`, { hint: "Run 'mino list -a' to see all sessions", exitCode: EXIT_USAGE });
+    super(`Session '${sessionName}' not found`, {
+      hint: "Run 'mino list -a' to see all sessions",
+      exitCode: EXIT_USAGE,
+    });
     this.name = 'SessionNotFoundError';
   }
 }
@@ -179,23 +188,29 @@ export class SessionStore {
     try {
       parseSessionRecord(text); // never write what mino 1.6 (or we) could not read back
     } catch (err) {
-      throw new MinoError(`Internal error: invalid session record for '${record.name}': ${errorMessage(err)}`, { cause: err });
+      throw new MinoError(`Internal error: invalid session record for '${record.name}': ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
     this.ensureDir();
     if (this.createExclusive(path, text)) return;
-    withFileLock(this.lockPath(record.name), () => {
-      for (let attempt = 0; attempt < 10; attempt++) {
-        const current = this.read(path);
-        if (current === undefined) {
-          if (this.createExclusive(path, text)) return;
-          continue; // created meanwhile by an O_EXCL creator: look at it
+    withFileLock(
+      this.lockPath(record.name),
+      () => {
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const current = this.read(path);
+          if (current === undefined) {
+            if (this.createExclusive(path, text)) return;
+            continue; // created meanwhile by an O_EXCL creator: look at it
+          }
+          if (isActive(current)) throw new SessionExistsError(record.name, current.status);
+          writeFileAtomic(path, text, { mode: 0o600 });
+          return;
         }
-        if (isActive(current)) throw new SessionExistsError(record.name, current.status);
-        writeFileAtomic(path, text, { mode: 0o600 });
-        return;
-      }
-      throw new SessionExistsError(record.name);
-    }, { what: `session '${record.name}'` });
+        throw new SessionExistsError(record.name);
+      },
+      { what: `session '${record.name}'` },
+    );
   }
 
   /**
@@ -207,13 +222,17 @@ export class SessionStore {
   update(name: string, patch: SessionPatch, guard: SessionGuard = {}): SessionRecord {
     const path = this.pathOf(name);
     this.ensureDir();
-    return withFileLock(this.lockPath(name), () => {
-      const current = this.read(path);
-      if (!current || (guard.ifId !== undefined && current.id !== guard.ifId)) throw new SessionNotFoundError(name);
-      const next: SessionRecord = { ...current, ...patch, updated_at: new Date().toISOString() };
-      writeFileAtomic(path, serializeSessionRecord(next), { mode: 0o600 });
-      return next;
-    }, { what: `session '${name}'` });
+    return withFileLock(
+      this.lockPath(name),
+      () => {
+        const current = this.read(path);
+        if (!current || (guard.ifId !== undefined && current.id !== guard.ifId)) throw new SessionNotFoundError(name);
+        const next: SessionRecord = { ...current, ...patch, updated_at: new Date().toISOString() };
+        writeFileAtomic(path, serializeSessionRecord(next), { mode: 0o600 });
+        return next;
+      },
+      { what: `session '${name}'` },
+    );
   }
 
   /**
@@ -223,16 +242,20 @@ export class SessionStore {
   remove(name: string, guard: SessionGuard = {}): boolean {
     const path = this.pathOf(name);
     this.ensureDir();
-    return withFileLock(this.lockPath(name), () => {
-      if (guard.ifId !== undefined && this.read(path)?.id !== guard.ifId) return false;
-      try {
-        unlinkSync(path);
-        return true;
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') return false;
-        throw err;
-      }
-    }, { what: `session '${name}'` });
+    return withFileLock(
+      this.lockPath(name),
+      () => {
+        if (guard.ifId !== undefined && this.read(path)?.id !== guard.ifId) return false;
+        try {
+          unlinkSync(path);
+          return true;
+        } catch (err) {
+          if (errnoCode(err) === 'ENOENT') return false;
+          throw err;
+        }
+      },
+      { what: `session '${name}'` },
+    );
   }
 
   /**

@@ -77,7 +77,12 @@ function detachedSinceMs(record: SessionRecord): number | undefined {
 }
 
 /** Decides the sweep from the session records at time `nowMs`. */
-export function planSweep(records: readonly SessionRecord[], settings: SweepSettings, nowMs: number, probe: ClientProbe): SweepPlan {
+export function planSweep(
+  records: readonly SessionRecord[],
+  settings: SweepSettings,
+  nowMs: number,
+  probe: ClientProbe,
+): SweepPlan {
   const plan: SweepPlan = { expired: [], idle: [], stampDetached: [], forget: [], nextDeadlineMs: undefined };
   const future = (at: number): void => {
     if (at > nowMs && (plan.nextDeadlineMs === undefined || at < plan.nextDeadlineMs)) plan.nextDeadlineMs = at;
@@ -97,7 +102,14 @@ export function planSweep(records: readonly SessionRecord[], settings: SweepSett
     if (suspended !== undefined) {
       if (settings.suspendSecs > 0) {
         const due = suspended + settings.suspendSecs * 1000;
-        if (due <= nowMs) plan.expired.push({ name: r.name, id: r.id, reason: 'suspended', timeoutSecs: settings.suspendSecs, sinceMs: suspended });
+        if (due <= nowMs)
+          plan.expired.push({
+            name: r.name,
+            id: r.id,
+            reason: 'suspended',
+            timeoutSecs: settings.suspendSecs,
+            sinceMs: suspended,
+          });
         else future(due);
       }
       continue;
@@ -110,7 +122,13 @@ export function planSweep(records: readonly SessionRecord[], settings: SweepSett
     if (settings.detachSecs > 0) {
       const due = since + settings.detachSecs * 1000;
       if (due <= nowMs) {
-        plan.expired.push({ name: r.name, id: r.id, reason: 'detached', timeoutSecs: settings.detachSecs, sinceMs: since });
+        plan.expired.push({
+          name: r.name,
+          id: r.id,
+          reason: 'detached',
+          timeoutSecs: settings.detachSecs,
+          sinceMs: since,
+        });
         continue;
       }
       future(due);
@@ -118,7 +136,14 @@ export function planSweep(records: readonly SessionRecord[], settings: SweepSett
     if (settings.idleSecs > 0) {
       const last = Math.max(since, ms(r.last_output_at) ?? 0);
       const due = last + settings.idleSecs * 1000;
-      if (due <= nowMs) plan.idle.push({ name: r.name, id: r.id, timeoutSecs: settings.idleSecs, idleSinceMs: nowMs - settings.idleSecs * 1000, sinceMs: last });
+      if (due <= nowMs)
+        plan.idle.push({
+          name: r.name,
+          id: r.id,
+          timeoutSecs: settings.idleSecs,
+          idleSinceMs: nowMs - settings.idleSecs * 1000,
+          sinceMs: last,
+        });
       else future(due);
     }
   }

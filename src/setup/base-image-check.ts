@@ -57,24 +57,48 @@ async function debootstrapPlan(log: CheckLog, options: BaseImageCheckOptions): P
   const mirror = await hostDebianMirror(host);
   if (!mirror) {
     log.add({
-      id: 'image.debootstrap', title: 'debootstrap', status: 'fail', detail: 'no Debian mirror in /etc/apt/sources.list{,.d}',
+      id: 'image.debootstrap',
+      title: 'debootstrap',
+      status: 'fail',
+      detail: 'no Debian mirror in /etc/apt/sources.list{,.d}',
       hint: 'debootstrap needs a Debian apt mirror; on other hosts make the parent image available (podman pull, or set image.base_from)',
     });
     return undefined;
   }
   let debootstrap = await findDebootstrap(host);
   if (!debootstrap) {
-    if (!(await policy.mayFix('The parent image cannot be pulled; debootstrap can build it from your apt mirror. Install debootstrap?'))) {
-      log.add({ id: 'image.debootstrap', title: 'debootstrap', status: 'fail', detail: 'not installed', hint: `${policy.fixHint} (installs debootstrap), or install the debootstrap package` });
+    if (
+      !(await policy.mayFix(
+        'The parent image cannot be pulled; debootstrap can build it from your apt mirror. Install debootstrap?',
+      ))
+    ) {
+      log.add({
+        id: 'image.debootstrap',
+        title: 'debootstrap',
+        status: 'fail',
+        detail: 'not installed',
+        hint: `${policy.fixHint} (installs debootstrap), or install the debootstrap package`,
+      });
       return undefined;
     }
     const outcome = await installPackages(policy.root, ['debootstrap'], host);
     debootstrap = outcome.ok ? await findDebootstrap(host) : undefined;
     if (!debootstrap) {
-      log.add({ id: 'image.debootstrap', title: 'debootstrap', status: 'fail', detail: outcome.error ?? 'still not found after installing', hint: 'Install the debootstrap package as root, then run: mino setup --yes' });
+      log.add({
+        id: 'image.debootstrap',
+        title: 'debootstrap',
+        status: 'fail',
+        detail: outcome.error ?? 'still not found after installing',
+        hint: 'Install the debootstrap package as root, then run: mino setup --yes',
+      });
       return undefined;
     }
-    log.add({ id: 'image.debootstrap', title: 'debootstrap', status: 'fixed', detail: `installed with ${outcome.manager}` });
+    log.add({
+      id: 'image.debootstrap',
+      title: 'debootstrap',
+      status: 'fixed',
+      detail: `installed with ${outcome.manager}`,
+    });
   }
   return { debootstrap, mirror, rootless: options.rootless };
 }
@@ -90,7 +114,13 @@ export async function checkBaseImage(log: CheckLog, options: BaseImageCheckOptio
   try {
     baseDir = join(builtinLayersDir(), 'base');
   } catch (err) {
-    log.add({ id: ID, title: TITLE, status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : undefined });
+    log.add({
+      id: ID,
+      title: TITLE,
+      status: 'fail',
+      detail: errorMessage(err),
+      hint: err instanceof MinoError ? err.hint : undefined,
+    });
     return;
   }
   const state = await baseImageState(runtime, baseDir);
@@ -104,12 +134,30 @@ export async function checkBaseImage(log: CheckLog, options: BaseImageCheckOptio
       forgetImageIndex(minoPaths().dataDir); // composed images now belong to another base
       log.add({ id: ID, title: TITLE, status: 'fixed', detail: `${detail}; ${BASE_IMAGE_LATEST} now points at it` });
     } else {
-      log.add({ id: ID, title: TITLE, status: 'warn', detail: `${detail}, but ${BASE_IMAGE_LATEST} is another image`, hint: policy.fixHint });
+      log.add({
+        id: ID,
+        title: TITLE,
+        status: 'warn',
+        detail: `${detail}, but ${BASE_IMAGE_LATEST} is another image`,
+        hint: policy.fixHint,
+      });
     }
   } else if (!options.fix) {
-    log.add({ id: ID, title: TITLE, status: 'warn', detail: `${state.tag} is missing`, hint: `${policy.fixHint} (builds it: a few minutes)` });
+    log.add({
+      id: ID,
+      title: TITLE,
+      status: 'warn',
+      detail: `${state.tag} is missing`,
+      hint: `${policy.fixHint} (builds it: a few minutes)`,
+    });
   } else if (!(await policy.mayFix(`The mino-base image ${state.tag} is missing. Build it now (a few minutes)?`))) {
-    log.add({ id: ID, title: TITLE, status: 'fail', detail: `${state.tag} is missing`, hint: `${policy.fixHint} (builds it: a few minutes)` });
+    log.add({
+      id: ID,
+      title: TITLE,
+      status: 'fail',
+      detail: `${state.tag} is missing`,
+      hint: `${policy.fixHint} (builds it: a few minutes)`,
+    });
   } else {
     try {
       const [npmRegistry, certificates] = await Promise.all([hostNpmRegistry(), hostExtraCertificates()]);
@@ -134,13 +182,22 @@ export async function checkBaseImage(log: CheckLog, options: BaseImageCheckOptio
       ];
       log.add({ id: ID, title: TITLE, status: 'fixed', detail: parts.filter(Boolean).join(', ') });
     } catch (err) {
-      log.add({ id: ID, title: TITLE, status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : undefined });
+      log.add({
+        id: ID,
+        title: TITLE,
+        status: 'fail',
+        detail: errorMessage(err),
+        hint: err instanceof MinoError ? err.hint : undefined,
+      });
     }
   }
 
   if (state.stale.length > 0) {
     log.add({
-      id: 'image.base.stale', title: 'Older base images', status: 'warn', detail: state.stale.join(', '),
+      id: 'image.base.stale',
+      title: 'Older base images',
+      status: 'warn',
+      detail: state.stale.join(', '),
       hint: `Left by older mino versions; remove with: podman rmi ${state.stale.join(' ')}`,
     });
   }

@@ -32,7 +32,13 @@ export class CheckLog {
 
   /** Records that a check did not run because of the failures so far (named in the detail). */
   skip(id: string, title: string, why: string, hint?: string): CheckResult {
-    return this.add({ id, title, status: 'skip', detail: `not checked: ${why} (${this.failedTitles().join(', ')} failed)`, ...(hint ? { hint } : {}) });
+    return this.add({
+      id,
+      title,
+      status: 'skip',
+      detail: `not checked: ${why} (${this.failedTitles().join(', ')} failed)`,
+      ...(hint ? { hint } : {}),
+    });
   }
 
   /** Titles of the checks that failed so far. */

@@ -83,7 +83,12 @@ async function probeAndRepair(log: CheckLog, engine: Engine, network: string, po
   }
   const title = PROBE_TITLE[network] ?? `Probe container (${network})`;
   if (result.ok) {
-    log.add({ id, title, status: tried.size > 0 ? 'fixed' : 'ok', detail: `podman run --rm --network ${network} works` });
+    log.add({
+      id,
+      title,
+      status: tried.size > 0 ? 'fixed' : 'ok',
+      detail: `podman run --rm --network ${network} works`,
+    });
   } else {
     log.add({ id, title, status: 'fail', detail: lastLine(result.stderr), hint: hintFor(result.problem, policy) });
   }
@@ -117,7 +122,13 @@ function hintFor(problem: ProbeResult['problem'], policy: FixPolicy): string {
 type Engine = Pick<DoctorOptions, 'runtime' | 'host' | 'kind'>;
 
 /** Applies the fix for one diagnosed problem; true when something changed. */
-async function repair(log: CheckLog, engine: Engine, problem: string, policy: FixPolicy, network: string): Promise<boolean> {
+async function repair(
+  log: CheckLog,
+  engine: Engine,
+  problem: string,
+  policy: FixPolicy,
+  network: string,
+): Promise<boolean> {
   const { runtime, host, kind } = engine;
   try {
     if (problem === 'crun-cgroup-hybrid') {
@@ -125,7 +136,13 @@ async function repair(log: CheckLog, engine: Engine, problem: string, policy: Fi
       if (kind === 'podman' && !(await hasProgram('runc', host))) {
         const outcome = await installPackages(policy.root, ['runc'], host);
         if (!outcome.ok) {
-          log.add({ id: 'fix.runc', title: 'Install runc', status: 'fail', detail: outcome.error, hint: 'Install the runc package' });
+          log.add({
+            id: 'fix.runc',
+            title: 'Install runc',
+            status: 'fail',
+            detail: outcome.error,
+            hint: 'Install the runc package',
+          });
           return false;
         }
       }
@@ -134,7 +151,8 @@ async function repair(log: CheckLog, engine: Engine, problem: string, policy: Fi
       return true;
     }
     if (problem === 'ulimits') {
-      if (!(await policy.mayFix("Podman's default ulimits exceed this host's hard limits. Set default_ulimits?"))) return false;
+      if (!(await policy.mayFix("Podman's default ulimits exceed this host's hard limits. Set default_ulimits?")))
+        return false;
       let set = await setGrantableUlimits(runtime, host, network);
       if ('blockedBy' in set && set.blockedBy && set.blockedBy !== 'ulimits') {
         // Another problem hides the limits (crun on cgroup v1 fails before setrlimit): fix it, then measure.
@@ -143,17 +161,33 @@ async function repair(log: CheckLog, engine: Engine, problem: string, policy: Fi
       }
       if ('blockedBy' in set) return false;
       const { path, ulimits } = set;
-      log.add({ id: 'fix.ulimits', title: 'Default ulimits', status: 'fixed', detail: `default_ulimits = [${ulimits.join(', ')}] in ${path}` });
+      log.add({
+        id: 'fix.ulimits',
+        title: 'Default ulimits',
+        status: 'fixed',
+        detail: `default_ulimits = [${ulimits.join(', ')}] in ${path}`,
+      });
       return true;
     }
     if (problem === 'init-missing' && kind === 'podman') {
       if (!(await policy.mayFix("Podman's container init (catatonit) is missing. Install it?"))) return false;
       const outcome = await installPackages(policy.root, ['catatonit'], host);
       if (!outcome.ok) {
-        log.add({ id: 'fix.init', title: 'Install catatonit', status: 'fail', detail: outcome.error, hint: 'Install the catatonit package' });
+        log.add({
+          id: 'fix.init',
+          title: 'Install catatonit',
+          status: 'fail',
+          detail: outcome.error,
+          hint: 'Install the catatonit package',
+        });
         return false;
       }
-      log.add({ id: 'fix.init', title: 'Container init', status: 'fixed', detail: `installed ${outcome.packages.join(', ')} with ${outcome.manager}` });
+      log.add({
+        id: 'fix.init',
+        title: 'Container init',
+        status: 'fixed',
+        detail: `installed ${outcome.packages.join(', ')} with ${outcome.manager}`,
+      });
       return true;
     }
     if (problem === 'dev-net-tun' && kind === 'podman') {
@@ -164,7 +198,13 @@ async function repair(log: CheckLog, engine: Engine, problem: string, policy: Fi
       return true;
     }
   } catch (err) {
-    log.add({ id: `fix.${problem}`, title: `Fix for ${problem}`, status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : undefined });
+    log.add({
+      id: `fix.${problem}`,
+      title: `Fix for ${problem}`,
+      status: 'fail',
+      detail: errorMessage(err),
+      hint: err instanceof MinoError ? err.hint : undefined,
+    });
   }
   return false;
 }
@@ -179,10 +219,17 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   log.add({ id: 'runtime', title: 'Runtime', status: 'info', detail: runtime.name });
   if (options.kind === 'podman') {
     if (process.platform !== 'linux') {
-      log.add({ id: 'platform', title: 'Platform', status: 'fail', detail: process.platform, hint: 'Native Podman needs Linux; on macOS use OrbStack (unset MINO_RUNTIME)' });
+      log.add({
+        id: 'platform',
+        title: 'Platform',
+        status: 'fail',
+        detail: process.platform,
+        hint: 'Native Podman needs Linux; on macOS use OrbStack (unset MINO_RUNTIME)',
+      });
       return { ok: false, results: log.results, info: undefined };
     }
-    if (!(await checkPodmanInstalled(log, policy, runtime, host))) return { ok: log.ok, results: log.results, info: undefined };
+    if (!(await checkPodmanInstalled(log, policy, runtime, host)))
+      return { ok: log.ok, results: log.results, info: undefined };
     await checkRootlessPrerequisites(log, policy);
     await checkEngineState(log, runtime, host, policy);
   } else if (options.fix) {
@@ -190,11 +237,23 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       await runtime.ensureReady();
       log.add({ id: 'orbstack.ready', title: 'OrbStack machine ready', status: 'ok', detail: runtime.name });
     } catch (err) {
-      log.add({ id: 'orbstack.ready', title: 'OrbStack machine ready', status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : undefined });
+      log.add({
+        id: 'orbstack.ready',
+        title: 'OrbStack machine ready',
+        status: 'fail',
+        detail: errorMessage(err),
+        hint: err instanceof MinoError ? err.hint : undefined,
+      });
       return { ok: false, results: log.results, info: undefined };
     }
   } else if (!(await runtime.isAvailable())) {
-    log.add({ id: 'orbstack.ready', title: 'OrbStack machine ready', status: 'fail', detail: `${runtime.name} is not running or has no podman`, hint: 'Run: mino setup' });
+    log.add({
+      id: 'orbstack.ready',
+      title: 'OrbStack machine ready',
+      status: 'fail',
+      detail: `${runtime.name} is not running or has no podman`,
+      hint: 'Run: mino setup',
+    });
     return { ok: false, results: log.results, info: undefined };
   }
 
@@ -206,13 +265,22 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   // podman that is not set up: it is skipped, and says so.
   if (log.ok) {
     runtime = await checkStorage(log, {
-      runtime, host, policy, baseFrom: options.baseFrom ?? DEFAULT_BASE_FROM, skipImage: options.skipImage,
+      runtime,
+      host,
+      policy,
+      baseFrom: options.baseFrom ?? DEFAULT_BASE_FROM,
+      skipImage: options.skipImage,
       own: options.kind === 'podman' ? options.ownStore : undefined,
     });
   } else {
     if (options.ownStore?.recorded) runtime = runtime.withStore(options.ownStore.recorded);
     if ((await hostUid(host).catch(() => 0)) !== 0) {
-      log.skip('storage', 'Image storage', 'the storage driver is decided once the checks above pass', 'Fix the failures above, then run: mino setup');
+      log.skip(
+        'storage',
+        'Image storage',
+        'the storage driver is decided once the checks above pass',
+        'Fix the failures above, then run: mino setup',
+      );
     }
   }
   const engine: Engine = { runtime, host, kind: options.kind };
@@ -221,11 +289,19 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   try {
     info = await runtime.info();
     log.add({
-      id: 'engine', title: 'Podman engine', status: 'ok',
+      id: 'engine',
+      title: 'Podman engine',
+      status: 'ok',
       detail: `podman ${info.version}, ${info.rootless ? 'rootless' : 'rootful'}, storage ${info.storageDriver}, runtime ${info.ociRuntime}, cgroup ${info.cgroupVersion}`,
     });
   } catch (err) {
-    log.add({ id: 'engine', title: 'Podman engine', status: 'fail', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : 'Run: podman info' });
+    log.add({
+      id: 'engine',
+      title: 'Podman engine',
+      status: 'fail',
+      detail: errorMessage(err),
+      hint: err instanceof MinoError ? err.hint : 'Run: podman info',
+    });
     skipEngineChecks(log, options, 'podman does not answer');
     return { ok: false, results: log.results, info: undefined };
   }
@@ -233,13 +309,21 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   try {
     await ensureProbeImage(runtime, host);
   } catch (err) {
-    log.add({ id: 'probe.image', title: 'Probe image', status: 'fail', detail: errorMessage(err), hint: 'Check that podman can import images: podman import --help' });
+    log.add({
+      id: 'probe.image',
+      title: 'Probe image',
+      status: 'fail',
+      detail: errorMessage(err),
+      hint: 'Check that podman can import images: podman import --help',
+    });
     skipEngineChecks(log, options, 'there is no probe image to run');
     return { ok: false, results: log.results, info };
   }
   if (info.rootless && info.cgroupVersion === 'v1') {
     log.add({
-      id: 'engine.limits', title: 'Resource limits', status: 'warn',
+      id: 'engine.limits',
+      title: 'Resource limits',
+      status: 'warn',
       detail: 'rootless podman cannot enforce limits on cgroup v1: sessions run without --pids-limit',
       hint: 'Boot the host with the unified cgroup hierarchy (systemd.unified_cgroup_hierarchy=1) to get limits',
     });
@@ -253,7 +337,12 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   } else if (options.fix && !log.ok) {
     // A build takes minutes and 1 GB: not on a podman whose setup failed (it would be slow, land
     // in a store the storage check did not get to decide, or fail half way).
-    log.skip(BASE_IMAGE_ID, BASE_IMAGE_TITLE, 'mino-base is built once the checks above pass', 'Fix the failures above, then run: mino setup');
+    log.skip(
+      BASE_IMAGE_ID,
+      BASE_IMAGE_TITLE,
+      'mino-base is built once the checks above pass',
+      'Fix the failures above, then run: mino setup',
+    );
   } else {
     await checkBaseImage(log, {
       runtime,

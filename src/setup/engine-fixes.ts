@@ -1,6 +1,4 @@
-import {
-  CONF_EDIT, mergeUlimits, parseContainersConf, userContainersConfPath,
-} from '../host/containers-conf.js';
+import { CONF_EDIT, mergeUlimits, parseContainersConf, userContainersConfPath } from '../host/containers-conf.js';
 import { setKeyInText, tomlValue } from '../common/toml-edit.js';
 import type { Host } from '../host/host.js';
 import { hostEnv, hostUid, readHostFile, writeHostFile } from './host-files.js';
@@ -26,10 +24,7 @@ async function containersConfPath(host: Host): Promise<string> {
   return userContainersConfPath(uid, home, xdg);
 }
 
-async function editConf(
-  host: Host,
-  edit: (text: string, parsed: Record<string, unknown>) => string,
-): Promise<string> {
+async function editConf(host: Host, edit: (text: string, parsed: Record<string, unknown>) => string): Promise<string> {
   const path = await containersConfPath(host);
   const before = await readHostFile(host, path);
   const parsed = await parseContainersConf(path, before);
@@ -49,7 +44,9 @@ export function setOciRuntime(host: Host, name: string): Promise<string> {
  * values, largest first (the host's hard limit, then smaller fallbacks). Undefined when none work.
  */
 async function findGrantableUlimits(
-  runtime: ContainerRuntime, host: Host, network: string,
+  runtime: ContainerRuntime,
+  host: Host,
+  network: string,
 ): Promise<{ ulimits: string[] } | { blockedBy: ProbeProblem | undefined }> {
   const limits = parseLimits(await readHostFile(host, '/proc/self/limits'));
   let blockedBy: ProbeProblem | undefined;
@@ -78,7 +75,9 @@ async function findGrantableUlimits(
  * measurement (another problem to fix first, or undefined when no value worked).
  */
 export async function setGrantableUlimits(
-  runtime: ContainerRuntime, host: Host, network: string,
+  runtime: ContainerRuntime,
+  host: Host,
+  network: string,
 ): Promise<{ path: string; ulimits: string[] } | { blockedBy: ProbeProblem | undefined }> {
   const found = await findGrantableUlimits(runtime, host, network);
   if (!('ulimits' in found)) return found;

@@ -14,20 +14,39 @@ import type { FixPolicy } from './host-checks.js';
  * would create the image store, which the storage check must configure first. The repair is the
  * one podman names; images, volumes and containers stay.
  */
-export async function checkEngineState(log: CheckLog, runtime: EngineClient, host: Host, policy: FixPolicy): Promise<void> {
+export async function checkEngineState(
+  log: CheckLog,
+  runtime: EngineClient,
+  host: Host,
+  policy: FixPolicy,
+): Promise<void> {
   if ((await hostUid(host)) === 0) return;
   const runDir = await hostEnv(host, 'XDG_RUNTIME_DIR');
   if (!runDir || !(await hostPathExists(host, `${runDir}/libpod/tmp/alive`))) return;
-  const failure = await runtime.info({ refresh: true }).then(() => undefined, (err: unknown) => err);
+  const failure = await runtime.info({ refresh: true }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   if (!(failure instanceof StaleEngineStateError)) return;
   const id = 'engine.state';
   const title = 'Rootless engine state';
-  if (!(await policy.mayFix('Podman kept state from before a restart whose processes are gone. Reset it (podman system migrate; images, volumes and containers stay)?'))) {
-    log.add({ id, title, status: 'fail', detail: 'state from before a restart: podman refuses every command', hint: `${policy.fixHint} (runs podman system migrate)` });
+  if (
+    !(await policy.mayFix(
+      'Podman kept state from before a restart whose processes are gone. Reset it (podman system migrate; images, volumes and containers stay)?',
+    ))
+  ) {
+    log.add({
+      id,
+      title,
+      status: 'fail',
+      detail: 'state from before a restart: podman refuses every command',
+      hint: `${policy.fixHint} (runs podman system migrate)`,
+    });
     return;
   }
   const repair = await migrate(runtime);
-  if (repair === undefined) log.add({ id, title, status: 'fixed', detail: 'podman system migrate reset the state a restart left behind' });
+  if (repair === undefined)
+    log.add({ id, title, status: 'fixed', detail: 'podman system migrate reset the state a restart left behind' });
   else log.add({ id, title, status: 'fail', detail: errorMessage(repair), hint: 'Run: podman system migrate' });
 }
 
@@ -39,8 +58,14 @@ export async function checkEngineState(log: CheckLog, runtime: EngineClient, hos
 async function migrate(runtime: EngineClient): Promise<unknown> {
   let failure: unknown;
   for (let attempt = 0; attempt < 2; attempt++) {
-    failure = await runtime.systemMigrate().then(() => undefined, (err: unknown) => err);
-    const after = await runtime.info({ refresh: true }).then(() => undefined, (err: unknown) => err);
+    failure = await runtime.systemMigrate().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const after = await runtime.info({ refresh: true }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     if (after === undefined) return undefined;
     failure ??= after;
     if (!(after instanceof StaleEngineStateError)) return after;

@@ -39,34 +39,45 @@ async function podmanVersion(runtime: EngineClient): Promise<string | undefined>
  * Checks (and with permission installs) podman on this Linux host. Returns false when podman is
  * still missing, in which case nothing else can be checked.
  */
-export async function checkPodmanInstalled(log: CheckLog, policy: FixPolicy, runtime: EngineClient, host: Host): Promise<boolean> {
+export async function checkPodmanInstalled(
+  log: CheckLog,
+  policy: FixPolicy,
+  runtime: EngineClient,
+  host: Host,
+): Promise<boolean> {
   if (await hasProgram('podman', host)) {
     log.add({ id: 'podman.installed', title: 'Podman installed', status: 'ok', detail: await podmanVersion(runtime) });
     return true;
   }
   // Rootless use needs more than the podman package on some distributions (Debian: uidmap).
   // catatonit: the init `--init` runs (Debian's podman only recommends it).
-  const packages = [
-    'podman', 'uidmap', 'slirp4netns', 'catatonit',
-  ];
+  const packages = ['podman', 'uidmap', 'slirp4netns', 'catatonit'];
   if (await policy.mayFix(`Podman is not installed. Install ${packages.join(', ')} now?`)) {
     const outcome = await installPackages(policy.root, packages, host);
     if (outcome.ok && (await hasProgram('podman', host))) {
       const version = await podmanVersion(runtime);
       log.add({
-        id: 'podman.installed', title: 'Podman installed', status: 'fixed',
+        id: 'podman.installed',
+        title: 'Podman installed',
+        status: 'fixed',
         detail: `installed ${outcome.packages.join(', ')} with ${outcome.manager}; ${version ?? ''}`.trim(),
       });
       return true;
     }
     log.add({
-      id: 'podman.installed', title: 'Podman installed', status: 'fail',
-      detail: outcome.error, hint: 'Install podman with your package manager, then run: mino setup',
+      id: 'podman.installed',
+      title: 'Podman installed',
+      status: 'fail',
+      detail: outcome.error,
+      hint: 'Install podman with your package manager, then run: mino setup',
     });
     return false;
   }
   log.add({
-    id: 'podman.installed', title: 'Podman installed', status: 'fail', detail: 'podman not found on PATH',
+    id: 'podman.installed',
+    title: 'Podman installed',
+    status: 'fail',
+    detail: 'podman not found on PATH',
     hint: `${policy.fixHint} (installs podman), or install it with your package manager`,
   });
   return false;
@@ -81,7 +92,9 @@ export async function checkRootlessPrerequisites(log: CheckLog, policy: FixPolic
 
   if (asRoot) {
     log.add({
-      id: 'user.rootful', title: 'Running as root', status: 'warn',
+      id: 'user.rootful',
+      title: 'Running as root',
+      status: 'warn',
       detail: 'containers run rootful; root inside a container is root on the host if it escapes',
       hint: 'Prefer running mino as a normal user (rootless Podman)',
     });
@@ -103,14 +116,29 @@ export async function checkRootlessPrerequisites(log: CheckLog, policy: FixPolic
         log.add({ id, title: `${what} present`, status: 'fixed', detail: `installed ${outcome.packages.join(', ')}` });
         continue;
       }
-      log.add({ id, title: `${what} present`, status: missing, detail: outcome.error, hint: `Install the ${pkg} package` });
+      log.add({
+        id,
+        title: `${what} present`,
+        status: missing,
+        detail: outcome.error,
+        hint: `Install the ${pkg} package`,
+      });
       continue;
     }
-    log.add({ id, title: `${what} present`, status: missing, detail: `${what} not found`, hint: `${policy.fixHint}, or install the ${pkg} package` });
+    log.add({
+      id,
+      title: `${what} present`,
+      status: missing,
+      detail: `${what} not found`,
+      hint: `${policy.fixHint}, or install the ${pkg} package`,
+    });
   }
 
   if (!asRoot) {
-    for (const [file, has] of [['/etc/subuid', facts.subuid], ['/etc/subgid', facts.subgid]] as const) {
+    for (const [file, has] of [
+      ['/etc/subuid', facts.subuid],
+      ['/etc/subgid', facts.subgid],
+    ] as const) {
       const id = `rootless.${file.slice(5)}`;
       if (has) {
         log.add({ id, title: `${file} range for ${facts.user}`, status: 'ok' });
@@ -121,25 +149,65 @@ export async function checkRootlessPrerequisites(log: CheckLog, policy: FixPolic
         const flag = file.endsWith('subuid') ? '--add-subuids' : '--add-subgids';
         const result = await policy.root.run(['usermod', flag, `${start}-${start + SUBID_COUNT - 1}`, facts.user]);
         if (result.exitCode === 0) {
-          log.add({ id, title: `${file} range for ${facts.user}`, status: 'fixed', detail: `added ${start}-${start + SUBID_COUNT - 1}` });
+          log.add({
+            id,
+            title: `${file} range for ${facts.user}`,
+            status: 'fixed',
+            detail: `added ${start}-${start + SUBID_COUNT - 1}`,
+          });
           continue;
         }
-        log.add({ id, title: `${file} range for ${facts.user}`, status: 'fail', detail: result.stderr.trim(), hint: `Add '${facts.user}:${start}:${SUBID_COUNT}' to ${file} as root` });
+        log.add({
+          id,
+          title: `${file} range for ${facts.user}`,
+          status: 'fail',
+          detail: result.stderr.trim(),
+          hint: `Add '${facts.user}:${start}:${SUBID_COUNT}' to ${file} as root`,
+        });
         continue;
       }
-      log.add({ id, title: `${file} range for ${facts.user}`, status: 'fail', detail: 'no sub-id range', hint: `${policy.fixHint}, or: sudo usermod ${file.endsWith('subuid') ? '--add-subuids' : '--add-subgids'} 100000-165535 ${facts.user}` });
+      log.add({
+        id,
+        title: `${file} range for ${facts.user}`,
+        status: 'fail',
+        detail: 'no sub-id range',
+        hint: `${policy.fixHint}, or: sudo usermod ${file.endsWith('subuid') ? '--add-subuids' : '--add-subgids'} 100000-165535 ${facts.user}`,
+      });
     }
   }
 
   if (facts.tunUsable) {
     log.add({ id: 'rootless.tun', title: '/dev/net/tun usable by users', status: 'ok' });
-  } else if (await policy.mayFix('/dev/net/tun is not usable by unprivileged users (rootless networking needs it). Make it mode 0666?')) {
+  } else if (
+    await policy.mayFix(
+      '/dev/net/tun is not usable by unprivileged users (rootless networking needs it). Make it mode 0666?',
+    )
+  ) {
     const result = await policy.root.run(['chmod', '0666', '/dev/net/tun']);
-    log.add(result.exitCode === 0
-      ? { id: 'rootless.tun', title: '/dev/net/tun usable by users', status: 'fixed', detail: 'chmod 0666 /dev/net/tun (until reboot; most distributions ship it so)' }
-      : { id: 'rootless.tun', title: '/dev/net/tun usable by users', status: missing, detail: result.stderr.trim(), hint: 'As root: chmod 0666 /dev/net/tun' });
+    log.add(
+      result.exitCode === 0
+        ? {
+            id: 'rootless.tun',
+            title: '/dev/net/tun usable by users',
+            status: 'fixed',
+            detail: 'chmod 0666 /dev/net/tun (until reboot; most distributions ship it so)',
+          }
+        : {
+            id: 'rootless.tun',
+            title: '/dev/net/tun usable by users',
+            status: missing,
+            detail: result.stderr.trim(),
+            hint: 'As root: chmod 0666 /dev/net/tun',
+          },
+    );
   } else {
-    log.add({ id: 'rootless.tun', title: '/dev/net/tun usable by users', status: missing, detail: 'slirp4netns cannot open /dev/net/tun', hint: `${policy.fixHint}, or as root: chmod 0666 /dev/net/tun` });
+    log.add({
+      id: 'rootless.tun',
+      title: '/dev/net/tun usable by users',
+      status: missing,
+      detail: 'slirp4netns cannot open /dev/net/tun',
+      hint: `${policy.fixHint}, or as root: chmod 0666 /dev/net/tun`,
+    });
   }
 
   if (facts.runtimeDir) await checkRuntimeDir(log, policy, facts.runtimeDir);
@@ -157,17 +225,31 @@ async function checkRuntimeDir(log: CheckLog, policy: FixPolicy, state: RuntimeD
     return;
   }
   if (state.kind === 'unusable') {
-    log.add({ ...RUNTIME_DIR, status: 'fail', detail: state.detail, hint: 'Log in through a session that sets it (or `loginctl enable-linger`), or export XDG_RUNTIME_DIR=<a 0700 directory you own>' });
+    log.add({
+      ...RUNTIME_DIR,
+      status: 'fail',
+      detail: state.detail,
+      hint: 'Log in through a session that sets it (or `loginctl enable-linger`), or export XDG_RUNTIME_DIR=<a 0700 directory you own>',
+    });
     return;
   }
   const status = state.kind === 'narrow' ? 'warn' : 'fail';
   if (await policy.mayFix(`${state.detail}. Make it 0700?`)) {
     try {
       narrowRuntimeDir(state.dir);
-      log.add({ ...RUNTIME_DIR, status: 'fixed', detail: `chmod 0700 ${state.dir} (was ${state.mode.toString(8).padStart(4, '0')})` });
+      log.add({
+        ...RUNTIME_DIR,
+        status: 'fixed',
+        detail: `chmod 0700 ${state.dir} (was ${state.mode.toString(8).padStart(4, '0')})`,
+      });
       return;
     } catch (err) {
-      log.add({ ...RUNTIME_DIR, status, detail: `${state.detail}; chmod failed: ${(err as Error).message}`, hint: `Run: chmod 700 ${state.dir}` });
+      log.add({
+        ...RUNTIME_DIR,
+        status,
+        detail: `${state.detail}; chmod failed: ${(err as Error).message}`,
+        hint: `Run: chmod 700 ${state.dir}`,
+      });
       return;
     }
   }

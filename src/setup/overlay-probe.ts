@@ -22,7 +22,10 @@ export interface OverlayProbeResult {
 }
 
 function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/level=warning/.test(l));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/level=warning/.test(l));
   return lines.pop() ?? (text.trim() || 'no output');
 }
 
@@ -31,7 +34,8 @@ type Attempt = Omit<OverlayProbeResult, 'ms' | 'leftover'>;
 /** Imports and runs the probe image on the scratch store of `scratch`. */
 async function attempt(scratch: ContainerRuntime, host: Host): Promise<Attempt> {
   const { storageDriver, nativeOverlayDiff: nativeDiff } = await scratch.info();
-  if (storageDriver !== 'overlay') return { works: false, nativeDiff, detail: `podman picked ${storageDriver || 'no driver'}` };
+  if (storageDriver !== 'overlay')
+    return { works: false, nativeDiff, detail: `podman picked ${storageDriver || 'no driver'}` };
   await importProbeImage(scratch, await probeImageSource(host));
   // No --init: a missing catatonit is the main probe's business, not the storage's.
   const run = await scratch.runCaptured(probeSpec('none', undefined, false));
@@ -40,7 +44,11 @@ async function attempt(scratch: ContainerRuntime, host: Host): Promise<Attempt> 
   if (problem !== 'unknown' && nativeDiff) {
     // The OCI runtime failed after podman mounted the overlay root file system (crun on
     // cgroup v1, ulimits): a later setup step repairs that; the storage itself works.
-    return { works: true, nativeDiff, detail: `overlay mounts; the container itself failed (${problem}), which setup repairs next` };
+    return {
+      works: true,
+      nativeDiff,
+      detail: `overlay mounts; the container itself failed (${problem}), which setup repairs next`,
+    };
   }
   return { works: false, nativeDiff, detail: lastLine(run.stderr) };
 }
@@ -49,7 +57,8 @@ async function attempt(scratch: ContainerRuntime, host: Host): Promise<Attempt> 
 async function makeScratchDir(host: Host, parent: string): Promise<string> {
   const made = await host.run(['mktemp', '-d', `${parent}/mino-overlay-probe.XXXXXX`]);
   const path = made.stdout.trim();
-  if (made.exitCode !== 0 || !path.startsWith('/')) throw new Error(`cannot create a scratch directory: ${lastLine(made.stderr)}`);
+  if (made.exitCode !== 0 || !path.startsWith('/'))
+    throw new Error(`cannot create a scratch directory: ${lastLine(made.stderr)}`);
   return path;
 }
 
@@ -59,7 +68,10 @@ async function makeScratchDir(host: Host, parent: string): Promise<string> {
  * `graphRoot` when missing, never the graph root itself.
  */
 export async function probeOverlay(
-  runtime: ContainerRuntime, host: Host, graphRoot: string, runtimeDir: string | undefined,
+  runtime: ContainerRuntime,
+  host: Host,
+  graphRoot: string,
+  runtimeDir: string | undefined,
 ): Promise<OverlayProbeResult> {
   const started = Date.now();
   const parent = graphRoot.replace(/\/+$/, '').replace(/\/[^/]*$/, '') || '/';

@@ -8,7 +8,10 @@ import type { OwnStoreAccess } from './storage-check.js';
  * mino's own image store as setup and status see it, for the user of this process: the record
  * an earlier setup wrote, where a new store goes, and how to record one.
  */
-export function ownStoreAccess(recorded: StoreLocation | undefined, env: NodeJS.ProcessEnv = process.env): OwnStoreAccess {
+export function ownStoreAccess(
+  recorded: StoreLocation | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): OwnStoreAccess {
   return {
     recorded,
     locate: (runtimeDir) => ownStoreLocation(env, runtimeDir),

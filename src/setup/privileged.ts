@@ -2,7 +2,10 @@ import type { ExecResult } from '../common/exec.js';
 import { lastLines } from '../common/text.js';
 import { localHost, type Host } from '../host/host.js';
 import {
-  detectPackageManager, installCommands, packageNamesFor, type PackageManager,
+  detectPackageManager,
+  installCommands,
+  packageNamesFor,
+  type PackageManager,
 } from '../host/package-manager.js';
 import { hasProgram } from './rootless-checks.js';
 
@@ -26,7 +29,13 @@ export async function rootRunner(interactive: boolean, host: Host = localHost): 
   }
   return {
     via: undefined,
-    run: () => Promise.resolve({ stdout: '', stderr: 'root privileges are needed (run as root or install sudo)', exitCode: 1, signal: null }),
+    run: () =>
+      Promise.resolve({
+        stdout: '',
+        stderr: 'root privileges are needed (run as root or install sudo)',
+        exitCode: 1,
+        signal: null,
+      }),
   };
 }
 
@@ -39,14 +48,29 @@ export interface InstallOutcome {
 }
 
 /** Installs logical packages (podman, runc, uidmap, slirp4netns) with the package manager of `host`. */
-export async function installPackages(root: RootRunner, logical: readonly string[], host: Host = localHost): Promise<InstallOutcome> {
+export async function installPackages(
+  root: RootRunner,
+  logical: readonly string[],
+  host: Host = localHost,
+): Promise<InstallOutcome> {
   const manager = await detectPackageManager(host);
-  if (!manager) return { ok: false, manager, packages: [...logical], error: 'no supported package manager (apt-get, dnf, pacman, zypper, apk) found' };
+  if (!manager)
+    return {
+      ok: false,
+      manager,
+      packages: [...logical],
+      error: 'no supported package manager (apt-get, dnf, pacman, zypper, apk) found',
+    };
   const packages = packageNamesFor(manager, logical);
   for (const argv of installCommands(manager, packages)) {
     const result = await root.run(argv);
     if (result.exitCode !== 0) {
-      return { ok: false, manager, packages, error: `${argv.slice(0, 3).join(' ')} failed: ${lastLines(result.stderr || result.stdout, 3)}` };
+      return {
+        ok: false,
+        manager,
+        packages,
+        error: `${argv.slice(0, 3).join(' ')} failed: ${lastLines(result.stderr || result.stdout, 3)}`,
+      };
     }
   }
   return { ok: true, manager, packages };

@@ -19,7 +19,8 @@ export interface RootlessFacts {
 
 /** True when `name` is found on `host`'s PATH (or in /usr/sbin, /sbin for tools packaged there). */
 export async function hasProgram(name: string, host: Host = localHost): Promise<boolean> {
-  const result = await host.run(['sh', '-c', 'command -v "$1" || { test -x "/usr/sbin/$1" && echo "/usr/sbin/$1"; }', 'sh', name])
+  const result = await host
+    .run(['sh', '-c', 'command -v "$1" || { test -x "/usr/sbin/$1" && echo "/usr/sbin/$1"; }', 'sh', name])
     .catch(() => undefined);
   return result !== undefined && result.exitCode === 0 && result.stdout.trim() !== '';
 }
@@ -70,17 +71,26 @@ export type RuntimeDirState =
 
 /** Judges XDG_RUNTIME_DIR from what stat said (undefined: it does not exist); pure. */
 export function judgeRuntimeDir(
-  uid: number, dir: string | undefined, st: { isDirectory: boolean; uid: number; mode: number } | undefined,
+  uid: number,
+  dir: string | undefined,
+  st: { isDirectory: boolean; uid: number; mode: number } | undefined,
 ): RuntimeDirState {
   if (!dir) return { kind: 'unusable', detail: 'XDG_RUNTIME_DIR is not set' };
   if (!st) return { kind: 'unusable', detail: `XDG_RUNTIME_DIR ${dir} does not exist` };
   if (!st.isDirectory) return { kind: 'unusable', detail: `XDG_RUNTIME_DIR ${dir} is not a directory` };
-  if (st.uid !== uid) return { kind: 'unusable', detail: `XDG_RUNTIME_DIR ${dir} is owned by uid ${st.uid}, not ${uid}` };
+  if (st.uid !== uid)
+    return { kind: 'unusable', detail: `XDG_RUNTIME_DIR ${dir} is owned by uid ${st.uid}, not ${uid}` };
   const mode = st.mode & 0o777;
   const shown = mode.toString(8).padStart(4, '0');
-  if ((mode & 0o066) !== 0) return { kind: 'open', dir, mode, detail: `XDG_RUNTIME_DIR ${dir} is accessible by others (mode ${shown})` };
+  if ((mode & 0o066) !== 0)
+    return { kind: 'open', dir, mode, detail: `XDG_RUNTIME_DIR ${dir} is accessible by others (mode ${shown})` };
   if ((mode & 0o011) !== 0) {
-    return { kind: 'narrow', dir, mode, detail: `XDG_RUNTIME_DIR ${dir} is mode ${shown}, not 0700: others can reach files in it by name (podman widens it so for containers that do not map your user)` };
+    return {
+      kind: 'narrow',
+      dir,
+      mode,
+      detail: `XDG_RUNTIME_DIR ${dir} is mode ${shown}, not 0700: others can reach files in it by name (podman widens it so for containers that do not map your user)`,
+    };
   }
   return { kind: 'ok', dir };
 }
@@ -111,7 +121,9 @@ export async function rootlessFacts(env: NodeJS.ProcessEnv = process.env): Promi
   const uid = process.getuid?.() ?? 0;
   const user = userInfo().username;
   const [newuidmap, newgidmap, slirp4netns] = await Promise.all([
-    hasProgram('newuidmap'), hasProgram('newgidmap'), hasProgram('slirp4netns'),
+    hasProgram('newuidmap'),
+    hasProgram('newgidmap'),
+    hasProgram('slirp4netns'),
   ]);
   return {
     user,

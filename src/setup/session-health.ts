@@ -13,7 +13,12 @@ import { hostProbe } from '../lifecycle/sweep-sessions.js';
  * sessions past a timeout that the sweep has not stopped yet, and the disk budget of dependency
  * caches and composed images. `settings` is the sweep's configuration, or the error reading it.
  */
-export async function sessionHealth(ctx: SessionContext, settings: SweepSettings | Error, limitGb: number, now = Date.now()): Promise<CheckResult[]> {
+export async function sessionHealth(
+  ctx: SessionContext,
+  settings: SweepSettings | Error,
+  limitGb: number,
+  now = Date.now(),
+): Promise<CheckResult[]> {
   const checks: CheckResult[] = [];
   const { stats } = sandboxStats(ctx);
   checks.push({
@@ -22,9 +27,20 @@ export async function sessionHealth(ctx: SessionContext, settings: SweepSettings
     status: 'info',
     detail: `${stats.active_sessions} active, ${stats.detached_sessions} detached, ${stats.suspended_sessions} suspended; ${stats.timeout_destroys} stopped by timeouts so far`,
   });
-  checks.push({ id: 'pool.size', title: 'Warm pool', status: 'info', detail: `${stats.pool_size} warm container(s)${stats.pool_hit_rate === null ? '' : `, hit rate ${Math.round(stats.pool_hit_rate * 100)}%`}` });
+  checks.push({
+    id: 'pool.size',
+    title: 'Warm pool',
+    status: 'info',
+    detail: `${stats.pool_size} warm container(s)${stats.pool_hit_rate === null ? '' : `, hit rate ${Math.round(stats.pool_hit_rate * 100)}%`}`,
+  });
   if (settings instanceof Error) {
-    checks.push({ id: 'sessions.timeouts', title: 'Session timeouts', status: 'fail', detail: settings.message, hint: 'Fix the [session] keys of the config file' });
+    checks.push({
+      id: 'sessions.timeouts',
+      title: 'Session timeouts',
+      status: 'fail',
+      detail: settings.message,
+      hint: 'Fix the [session] keys of the config file',
+    });
   } else {
     const { sessions } = ctx.store.list();
     const plan = planSweep(sessions, settings, now, hostProbe);
@@ -40,32 +56,50 @@ export async function sessionHealth(ctx: SessionContext, settings: SweepSettings
         if (last === undefined || last.getTime() < c.idleSinceMs) pending.push(`${c.name} (idle)`);
       }
     }
-    checks.push(pending.length > 0
-      ? {
-        id: 'sessions.expired', title: 'Session timeouts', status: 'warn',
-        detail: `${pending.length} session(s) past a timeout, not stopped yet: ${pending.join(', ')}`,
-        hint: 'The next mino command stops them in the background; mino gc does it now',
-      }
-      : {
-        id: 'sessions.expired', title: 'Session timeouts', status: 'ok',
-        detail: `no session past a timeout (idle ${settings.idleSecs} s, detached ${settings.detachSecs} s, suspended ${settings.suspendSecs} s; 0 = never)${plan.nextDeadlineMs === undefined ? '' : `; next deadline ${new Date(plan.nextDeadlineMs).toISOString()}`}`,
-      });
+    checks.push(
+      pending.length > 0
+        ? {
+            id: 'sessions.expired',
+            title: 'Session timeouts',
+            status: 'warn',
+            detail: `${pending.length} session(s) past a timeout, not stopped yet: ${pending.join(', ')}`,
+            hint: 'The next mino command stops them in the background; mino gc does it now',
+          }
+        : {
+            id: 'sessions.expired',
+            title: 'Session timeouts',
+            status: 'ok',
+            detail: `no session past a timeout (idle ${settings.idleSecs} s, detached ${settings.detachSecs} s, suspended ${settings.suspendSecs} s; 0 = never)${plan.nextDeadlineMs === undefined ? '' : `; next deadline ${new Date(plan.nextDeadlineMs).toISOString()}`}`,
+          },
+    );
   }
   try {
     const inv = await gatherInventory(ctx, { images: true, limitGb });
     const used = formatSize(inv.totalBytes);
     if (inv.limitBytes === 0) {
-      checks.push({ id: 'disk.budget', title: 'Disk budget', status: 'info', detail: `caches and composed images use ${used}; no limit (cache.max_total_gb = 0)` });
+      checks.push({
+        id: 'disk.budget',
+        title: 'Disk budget',
+        status: 'info',
+        detail: `caches and composed images use ${used}; no limit (cache.max_total_gb = 0)`,
+      });
     } else {
       const over = inv.totalBytes > inv.limitBytes;
       checks.push({
-        id: 'disk.budget', title: 'Disk budget', status: over ? 'warn' : 'ok',
+        id: 'disk.budget',
+        title: 'Disk budget',
+        status: over ? 'warn' : 'ok',
         detail: `caches and composed images use ${used} of ${formatSize(inv.limitBytes)} (cache.max_total_gb)`,
         ...(over ? { hint: 'mino run evicts the least recently used ones; mino cache gc removes them now' } : {}),
       });
     }
   } catch (err) {
-    checks.push({ id: 'disk.budget', title: 'Disk budget', status: 'warn', detail: `could not be measured: ${errorMessage(err).split('\n')[0]}` });
+    checks.push({
+      id: 'disk.budget',
+      title: 'Disk budget',
+      status: 'warn',
+      detail: `could not be measured: ${errorMessage(err).split('\n')[0]}`,
+    });
   }
   return checks;
 }

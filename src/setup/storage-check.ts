@@ -1,10 +1,21 @@
 import { errorMessage, MinoError } from '../common/errors.js';
 import type { Host } from '../host/host.js';
 import {
-  hostEnv, hostPathExists, hostUid, hostUserName, readHostFile, removeHostFile, writeHostFile,
+  hostEnv,
+  hostPathExists,
+  hostUid,
+  hostUserName,
+  readHostFile,
+  removeHostFile,
+  writeHostFile,
 } from './host-files.js';
 import {
-  explicitDriver, rootlessGraphRoot, setStorageDriver, SYSTEM_STORAGE_CONFS, userStorageConfPath, type StorageEnv,
+  explicitDriver,
+  rootlessGraphRoot,
+  setStorageDriver,
+  SYSTEM_STORAGE_CONFS,
+  userStorageConfPath,
+  type StorageEnv,
 } from '../host/storage-conf.js';
 import type { ContainerRuntime, StoreLocation } from '../runtime/container-runtime.js';
 import { EngineError } from '../runtime/runtime-errors.js';
@@ -76,9 +87,13 @@ async function readConf(host: Host, path: string): Promise<ConfFile | undefined>
 
 async function storageEnv(host: Host, uid: number): Promise<StorageEnv & { runtimeDir?: string }> {
   const [home, user, xdgConfigHome, xdgDataHome, forcedConf, driverEnv, runtimeDir] = await Promise.all([
-    hostEnv(host, 'HOME'), hostUserName(host),
-    hostEnv(host, 'XDG_CONFIG_HOME'), hostEnv(host, 'XDG_DATA_HOME'), hostEnv(host, 'CONTAINERS_STORAGE_CONF'),
-    hostEnv(host, 'STORAGE_DRIVER'), hostEnv(host, 'XDG_RUNTIME_DIR'),
+    hostEnv(host, 'HOME'),
+    hostUserName(host),
+    hostEnv(host, 'XDG_CONFIG_HOME'),
+    hostEnv(host, 'XDG_DATA_HOME'),
+    hostEnv(host, 'CONTAINERS_STORAGE_CONF'),
+    hostEnv(host, 'STORAGE_DRIVER'),
+    hostEnv(host, 'XDG_RUNTIME_DIR'),
   ]);
   if (!home) throw new MinoError('HOME is not set for the podman user');
   return { uid, user, home, xdgConfigHome, xdgDataHome, forcedConf, driverEnv, runtimeDir };
@@ -149,11 +164,23 @@ export async function checkStorage(log: CheckLog, options: StorageCheckOptions):
       action = decideStorage(facts);
     }
     if (probe?.leftover) {
-      log.add({ id: 'storage.probe', title: 'Overlay probe', status: 'warn', detail: `could not remove ${probe.leftover}`, hint: `Remove it: podman unshare rm -rf ${probe.leftover}` });
+      log.add({
+        id: 'storage.probe',
+        title: 'Overlay probe',
+        status: 'warn',
+        detail: `could not remove ${probe.leftover}`,
+        hint: `Remove it: podman unshare rm -rf ${probe.leftover}`,
+      });
     }
     return await act(log, options, action, { facts, confPath, userConf, graphRoot, probe, runtimeDir: env.runtimeDir });
   } catch (err) {
-    log.add({ id: ID, title: TITLE, status: 'warn', detail: errorMessage(err), hint: err instanceof MinoError ? err.hint : 'Run: podman info' });
+    log.add({
+      id: ID,
+      title: TITLE,
+      status: 'warn',
+      detail: errorMessage(err),
+      hint: err instanceof MinoError ? err.hint : 'Run: podman info',
+    });
     return runtime;
   }
 }
@@ -164,27 +191,43 @@ function ownStoreFlags(store: StoreLocation): string {
 }
 
 /** Reports mino's own store recorded by an earlier setup, and returns the runtime on it. */
-async function reportOwnStore(log: CheckLog, options: StorageCheckOptions, store: StoreLocation, userFresh: boolean): Promise<ContainerRuntime> {
+async function reportOwnStore(
+  log: CheckLog,
+  options: StorageCheckOptions,
+  store: StoreLocation,
+  userFresh: boolean,
+): Promise<ContainerRuntime> {
   const own = options.runtime.withStore(store);
   // The user's store only when it exists: a first `podman info` would create it.
   const [ownDriver, userDriver] = await Promise.all([
-    currentDriver(own).catch((err: unknown) => `unusable (${err instanceof EngineError ? lastLines(err.stderr, 1) : errorMessage(err)})`),
+    currentDriver(own).catch(
+      (err: unknown) => `unusable (${err instanceof EngineError ? lastLines(err.stderr, 1) : errorMessage(err)})`,
+    ),
     userFresh ? Promise.resolve(undefined) : currentDriver(options.runtime).catch(() => undefined),
   ]);
-  const yours = userDriver === undefined ? 'your podman store is left as it is' : `your podman store (${userDriver}) is left as it is`;
+  const yours =
+    userDriver === undefined
+      ? 'your podman store is left as it is'
+      : `your podman store (${userDriver}) is left as it is`;
   if (ownDriver !== store.driver) {
     log.add({
-      id: ID, title: TITLE, status: 'warn',
+      id: ID,
+      title: TITLE,
+      status: 'warn',
       detail: `mino's own store ${store.graphRoot}: podman reports ${ownDriver} instead of ${store.driver}`,
       hint: `Run: podman ${ownStoreFlags(store)} info`,
     });
     return own;
   }
   log.add({
-    id: ID, title: TITLE, status: 'ok',
+    id: ID,
+    title: TITLE,
+    status: 'ok',
     detail: `${store.driver}, mino's own store ${store.graphRoot} (images, containers and volumes of mino); ${yours}`,
     ...(userDriver !== undefined && userDriver !== 'vfs'
-      ? { hint: `Your store uses ${userDriver} now, so mino's own store is no longer needed; README ("mino's own image store") says how to remove it` }
+      ? {
+          hint: `Your store uses ${userDriver} now, so mino's own store is no longer needed; README ("mino's own image store") says how to remove it`,
+        }
       : {}),
   });
   return own;
@@ -196,7 +239,12 @@ async function reportOwnStore(log: CheckLog, options: StorageCheckOptions, store
  * does not work.
  */
 async function makeOwnStore(
-  log: CheckLog, options: StorageCheckOptions, access: OwnStoreAccess, store: StoreLocation, foreign: number, leftBehind: readonly string[],
+  log: CheckLog,
+  options: StorageCheckOptions,
+  access: OwnStoreAccess,
+  store: StoreLocation,
+  foreign: number,
+  leftBehind: readonly string[],
 ): Promise<ContainerRuntime | undefined> {
   const own = options.runtime.withStore(store);
   let driver: string;
@@ -207,7 +255,9 @@ async function makeOwnStore(
   }
   if (driver !== store.driver) {
     log.add({
-      id: ID, title: TITLE, status: 'warn',
+      id: ID,
+      title: TITLE,
+      status: 'warn',
       detail: `vfs: ${SLOW}. mino's own store ${store.graphRoot} did not work: podman reported ${driver}`,
       hint: `Run: podman ${ownStoreFlags(store)} info`,
     });
@@ -215,22 +265,31 @@ async function makeOwnStore(
   }
   const recordPath = access.record(store);
   log.add({
-    id: ID, title: TITLE, status: 'fixed',
+    id: ID,
+    title: TITLE,
+    status: 'fixed',
     detail: `${store.driver}, mino's own store ${store.graphRoot} (your vfs store, with ${foreign} object(s) of yours, is left as it is; recorded in ${recordPath})`,
-    ...(leftBehind.length > 0 ? { hint: `mino no longer uses its objects in your store; to free their space: ${removeCommands(leftBehind)}` } : {}),
+    ...(leftBehind.length > 0
+      ? { hint: `mino no longer uses its objects in your store; to free their space: ${removeCommands(leftBehind)}` }
+      : {}),
   });
   return own;
 }
 
 /** podman commands that remove the images and volumes of an inventory list (`image X`, `volume Y`). */
 export function removeCommands(objects: readonly string[]): string {
-  const named = (kind: string): string[] => objects.filter((o) => o.startsWith(`${kind} `) && !o.endsWith('(untagged)')).map((o) => o.slice(kind.length + 1));
+  const named = (kind: string): string[] =>
+    objects.filter((o) => o.startsWith(`${kind} `) && !o.endsWith('(untagged)')).map((o) => o.slice(kind.length + 1));
   const images = named('image');
   const volumes = named('volume');
-  return [
-    images.length ? `podman rmi ${images.join(' ')}` : '',
-    volumes.length ? `podman volume rm ${volumes.join(' ')}` : '',
-  ].filter(Boolean).join('; ') || 'podman images';
+  return (
+    [
+      images.length ? `podman rmi ${images.join(' ')}` : '',
+      volumes.length ? `podman volume rm ${volumes.join(' ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ') || 'podman images'
+  );
 }
 
 interface Context {
@@ -243,24 +302,40 @@ interface Context {
   probe: OverlayProbeResult | undefined;
 }
 
-async function act(log: CheckLog, options: StorageCheckOptions, action: StorageAction, ctx: Context): Promise<ContainerRuntime> {
+async function act(
+  log: CheckLog,
+  options: StorageCheckOptions,
+  action: StorageAction,
+  ctx: Context,
+): Promise<ContainerRuntime> {
   const { runtime, host, policy } = options;
   const { confPath } = ctx;
   const setDriver = `set driver = "overlay" under [storage] in ${confPath}`;
   switch (action.kind) {
     case 'ok':
       if (ctx.facts.driver !== undefined) log.add({ id: ID, title: TITLE, status: 'ok', detail: ctx.facts.driver });
-      else if (ctx.facts.explicit) log.add({ id: ID, title: TITLE, status: 'ok', detail: `${ctx.facts.explicit.driver} (set in ${ctx.facts.explicit.source})` });
+      else if (ctx.facts.explicit)
+        log.add({
+          id: ID,
+          title: TITLE,
+          status: 'ok',
+          detail: `${ctx.facts.explicit.driver} (set in ${ctx.facts.explicit.source})`,
+        });
       return runtime;
     case 'explicit':
       log.add({
-        id: ID, title: TITLE, status: 'info', detail: `vfs (set in ${action.source}): ${SLOW}`,
+        id: ID,
+        title: TITLE,
+        status: 'info',
+        detail: `vfs (set in ${action.source}): ${SLOW}`,
         hint: `If native overlay works here, set driver = "overlay" in ${action.source}, then run: podman system reset -f (removes all images, containers and volumes)`,
       });
       return runtime;
     case 'vfs-only':
       log.add({
-        id: ID, title: TITLE, status: 'info',
+        id: ID,
+        title: TITLE,
+        status: 'info',
         detail: `vfs, the only driver that works for this user (overlay: ${ctx.probe?.detail ?? 'not usable'}): ${SLOW}`,
         hint: 'fuse-overlayfs (package fuse-overlayfs) gives rootless podman overlay on older kernels; then run: mino setup',
       });
@@ -268,16 +343,33 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
     case 'configure': {
       const question = `Podman has no image store yet and would pick the slow vfs driver; native overlay works here. Use overlay (writes ${confPath})?`;
       if (!(await policy.mayFix(question))) {
-        log.add({ id: ID, title: TITLE, status: 'warn', detail: `no store yet; podman would pick vfs (${SLOW}), overlay works here`, hint: `${policy.fixHint} (sets driver = "overlay" in ${confPath} before podman creates the store)` });
+        log.add({
+          id: ID,
+          title: TITLE,
+          status: 'warn',
+          detail: `no store yet; podman would pick vfs (${SLOW}), overlay works here`,
+          hint: `${policy.fixHint} (sets driver = "overlay" in ${confPath} before podman creates the store)`,
+        });
         return runtime;
       }
       const before = await writeOverlayDriver(host, confPath, ctx.userConf);
       const driver = await currentDriver(runtime).catch(() => undefined);
       if (driver === 'overlay') {
-        log.add({ id: ID, title: TITLE, status: 'fixed', detail: `overlay (driver = "overlay" in ${confPath}, set before podman created the store)` });
+        log.add({
+          id: ID,
+          title: TITLE,
+          status: 'fixed',
+          detail: `overlay (driver = "overlay" in ${confPath}, set before podman created the store)`,
+        });
       } else {
         await restoreConf(host, confPath, before);
-        log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman still uses ${driver ?? 'an unknown driver'} after setting overlay; ${confPath} restored`, hint: 'Run: podman info' });
+        log.add({
+          id: ID,
+          title: TITLE,
+          status: 'warn',
+          detail: `podman still uses ${driver ?? 'an unknown driver'} after setting overlay; ${confPath} restored`,
+          hint: 'Run: podman info',
+        });
       }
       return runtime;
     }
@@ -294,19 +386,30 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
       const question = `Podman stores images with the slow vfs driver, and your store holds ${count} object(s) of yours, so mino will not reset it. Keep mino's images, containers and volumes in a store of its own on overlay (${store.graphRoot})? Your store is not touched.`;
       if (!(await policy.mayFix(question))) {
         log.add({
-          id: ID, title: TITLE, status: 'warn', detail,
+          id: ID,
+          title: TITLE,
+          status: 'warn',
+          detail,
           hint: `${policy.fixHint} (mino then keeps its images, containers and volumes in a store of its own on overlay, ${store.graphRoot}; yours is not touched). ${yourself}`,
         });
         return runtime;
       }
-      return (await makeOwnStore(log, options, access, store, count, ctx.facts.inventory?.rebuildable ?? [])) ?? runtime;
+      return (
+        (await makeOwnStore(log, options, access, store, count, ctx.facts.inventory?.rebuildable ?? [])) ?? runtime
+      );
     }
     case 'switch': {
-      const what = action.rebuildable.length > 0 ? `removes ${summarize(action.rebuildable, 3)}; mino rebuilds them` : 'the store is empty';
+      const what =
+        action.rebuildable.length > 0
+          ? `removes ${summarize(action.rebuildable, 3)}; mino rebuilds them`
+          : 'the store is empty';
       const question = `Podman stores images with the slow vfs driver; native overlay works here. Switch to overlay? (writes ${confPath} and runs 'podman system reset'; ${what})`;
       if (!(await policy.mayFix(question))) {
         log.add({
-          id: ID, title: TITLE, status: 'warn', detail: `vfs: ${SLOW}; native overlay works here`,
+          id: ID,
+          title: TITLE,
+          status: 'warn',
+          detail: `vfs: ${SLOW}; native overlay works here`,
           hint: `${policy.fixHint} (sets driver = "overlay" in ${confPath} and runs podman system reset -f; the store holds only what mino rebuilds)`,
         });
         return runtime;
@@ -317,23 +420,39 @@ async function act(log: CheckLog, options: StorageCheckOptions, action: StorageA
       } catch (err) {
         await restoreConf(host, confPath, before);
         const detail = err instanceof EngineError ? lastLines(err.stderr, 1) : errorMessage(err);
-        log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman system reset failed: ${detail}; ${confPath} restored`, hint: 'Run: podman system reset -f, then mino setup' });
+        log.add({
+          id: ID,
+          title: TITLE,
+          status: 'warn',
+          detail: `podman system reset failed: ${detail}; ${confPath} restored`,
+          hint: 'Run: podman system reset -f, then mino setup',
+        });
         return runtime;
       }
       const driver = await currentDriver(runtime).catch((err: unknown) => `no driver (${errorMessage(err)})`);
       if (driver === 'overlay') {
         const baseRemoved = action.rebuildable.some((r) => r.startsWith('image localhost/mino-base:'));
         log.add({
-          id: ID, title: TITLE, status: 'fixed',
+          id: ID,
+          title: TITLE,
+          status: 'fixed',
           detail: `overlay (driver = "overlay" in ${confPath}; vfs store reset${action.rebuildable.length ? `, ${action.rebuildable.length} mino object(s) to rebuild` : ''})`,
-          ...(baseRemoved && options.skipImage ? { hint: 'Run: mino setup (without --skip-image) to rebuild localhost/mino-base' } : {}),
+          ...(baseRemoved && options.skipImage
+            ? { hint: 'Run: mino setup (without --skip-image) to rebuild localhost/mino-base' }
+            : {}),
         });
         return runtime;
       }
       // The store is empty now either way: go back to what worked rather than leave podman broken.
       await restoreConf(host, confPath, before);
       await runtime.systemReset().catch(() => undefined);
-      log.add({ id: ID, title: TITLE, status: 'warn', detail: `podman used ${driver} after switching to overlay; ${confPath} restored, store reset (vfs)`, hint: 'Run: podman info' });
+      log.add({
+        id: ID,
+        title: TITLE,
+        status: 'warn',
+        detail: `podman used ${driver} after switching to overlay; ${confPath} restored, store reset (vfs)`,
+        hint: 'Run: podman info',
+      });
       return runtime;
     }
     default:

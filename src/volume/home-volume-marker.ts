@@ -23,7 +23,11 @@ export function homeVolumeKnown(stateDir: string, name: string): boolean {
 /** Records that volume `name` exists for `projectDir`. Best effort. */
 export function rememberHomeVolume(stateDir: string, name: string, projectDir: string): void {
   try {
-    writeFileAtomic(homeVolumeMarkerPath(stateDir, name), `${projectDir}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
+    writeFileAtomic(homeVolumeMarkerPath(stateDir, name), `${projectDir}\n`, {
+      mode: 0o600,
+      mkdirMode: 0o700,
+      durable: false,
+    });
   } catch {
     // Only an optimisation: the next run creates (a no-op) again.
   }

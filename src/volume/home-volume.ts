@@ -26,7 +26,11 @@ export function homeVolumeName(projectDir: string): string {
 }
 
 /** The labels of a new home volume; `extra` (e.g. test labels) comes last. */
-export function homeVolumeLabels(projectDir: string, createdAt: Date, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function homeVolumeLabels(
+  projectDir: string,
+  createdAt: Date,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   return {
     [LABEL_HOME]: 'true',
     [LABEL_HOME_PROJECT]: projectDir,

@@ -26,7 +26,11 @@ export function slugOfVolumeName(name: string): string | undefined {
 }
 
 /** The labels of a new named volume, in a fixed order; `extra` (e.g. test labels) comes last. */
-export function namedVolumeLabels(slug: string, createdAt: Date, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function namedVolumeLabels(
+  slug: string,
+  createdAt: Date,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   return {
     [LABEL_NAMED_VOLUME]: 'true',
     [LABEL_NAMED_VOLUME_SLUG]: validateVolumeSlug(slug),

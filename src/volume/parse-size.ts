@@ -10,10 +10,18 @@ import { printable } from '../common/printable.js';
 const UNITS: Readonly<Record<string, number>> = Object.freeze({
   '': 1,
   B: 1,
-  K: 1024, KB: 1024, KIB: 1024,
-  M: 1024 ** 2, MB: 1024 ** 2, MIB: 1024 ** 2,
-  G: 1024 ** 3, GB: 1024 ** 3, GIB: 1024 ** 3,
-  T: 1024 ** 4, TB: 1024 ** 4, TIB: 1024 ** 4,
+  K: 1024,
+  KB: 1024,
+  KIB: 1024,
+  M: 1024 ** 2,
+  MB: 1024 ** 2,
+  MIB: 1024 ** 2,
+  G: 1024 ** 3,
+  GB: 1024 ** 3,
+  GIB: 1024 ** 3,
+  T: 1024 ** 4,
+  TB: 1024 ** 4,
+  TIB: 1024 ** 4,
 });
 
 const HINT = 'Write a number and a unit: B, KB, MB, GB or TB (1 GB = 1024 MB), e.g. 500MB, 2GB, 1.5TB';
@@ -44,7 +52,12 @@ export function parseSize(text: string): number {
  * Formats bytes: `512B`, `1.0KB`, `2.5GB`, `1.0TB` (binary units, one decimal).
  */
 export function formatSize(bytes: number): string {
-  const units: Array<[string, number]> = [['TB', 1024 ** 4], ['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]];
+  const units: Array<[string, number]> = [
+    ['TB', 1024 ** 4],
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+    ['KB', 1024],
+  ];
   for (const [unit, size] of units) {
     if (bytes >= size) return `${(bytes / size).toFixed(1)}${unit}`;
   }

@@ -41,7 +41,8 @@ function isCount(v: unknown): v is number {
  * are required. Throws {@link InvalidVolumeMetadataError} naming the bad field.
  */
 function volumeMetadataFromJson(raw: unknown): VolumeMetadata {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidVolumeMetadataError('not a JSON object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new InvalidVolumeMetadataError('not a JSON object');
   const o = raw as Record<string, unknown>;
   const fail = (field: string, what: string): never => {
     throw new InvalidVolumeMetadataError(`field '${field}' ${what}`);
@@ -77,7 +78,11 @@ export function parseVolumeMetadata(text: string): VolumeMetadata {
 /** Pretty JSON (two-space indent) with a trailing newline, fields in a fixed order. */
 export function serializeVolumeMetadata(m: VolumeMetadata): string {
   const ordered: VolumeMetadata = {
-    slug: m.slug, size_bytes: m.size_bytes, created_at: m.created_at, last_used: m.last_used, mount_count: m.mount_count,
+    slug: m.slug,
+    size_bytes: m.size_bytes,
+    created_at: m.created_at,
+    last_used: m.last_used,
+    mount_count: m.mount_count,
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }

@@ -24,7 +24,8 @@ export function isVolumeSlug(value: string): boolean {
 /** Why `value` is not a slug, or undefined when it is one. */
 function slugProblem(value: string): string | undefined {
   if (value.length === 0) return 'a volume name cannot be empty';
-  if (value.length > MAX_SLUG_LENGTH) return `a volume name has at most ${MAX_SLUG_LENGTH} characters (this one has ${value.length})`;
+  if (value.length > MAX_SLUG_LENGTH)
+    return `a volume name has at most ${MAX_SLUG_LENGTH} characters (this one has ${value.length})`;
   if (!/^[A-Za-z0-9]/.test(value)) return 'a volume name starts with a letter or digit';
   const bad = [...value].find((c) => !/[A-Za-z0-9_-]/.test(c));
   if (bad !== undefined) return `'${printable(bad)}' is not allowed (only letters, digits, '-' and '_')`;

@@ -33,21 +33,35 @@ export interface VolumeSpec {
 
 /** Why a specification is invalid, and what to do. */
 export class VolumeSpecError extends Error {
-  constructor(readonly why: string, readonly hint: string = VOLUME_SPEC_HINT) {
+  constructor(
+    readonly why: string,
+    readonly hint: string = VOLUME_SPEC_HINT,
+  ) {
     super(why);
     this.name = 'VolumeSpecError';
   }
 }
 
 /** The hint for a malformed specification. */
-export const VOLUME_SPEC_HINT = 'Write HOST:CONTAINER[:ro] with absolute paths, e.g. /home/me/data:/data:ro, or VOLUME:CONTAINER[:ro] for a volume from mino volume list';
+export const VOLUME_SPEC_HINT =
+  'Write HOST:CONTAINER[:ro] with absolute paths, e.g. /home/me/data:/data:ro, or VOLUME:CONTAINER[:ro] for a volume from mino volume list';
 
 /** Container paths a volume may not be mounted at, nor below. */
 const CONTAINER_RESERVED_TREES: readonly string[] = ['/proc', '/sys', '/dev', '/run'];
 
 /** Container paths a volume may not replace (mounting below them is fine). */
 const CONTAINER_RESERVED_DIRS: readonly string[] = [
-  '/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/var', '/boot',
+  '/',
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/var',
+  '/boot',
 ];
 
 function within(path: string, tree: string): boolean {
@@ -64,7 +78,8 @@ export function volumeTargetRefusal(target: string): string | undefined {
   const tree = CONTAINER_RESERVED_TREES.find((t) => within(target, t));
   if (tree !== undefined) return `${tree} in the container belongs to podman and the kernel`;
   if (target === '/') return 'it would replace the container root /';
-  if (target === '/etc') return 'podman writes hostname, hosts and resolv.conf into /etc, which would land in the host directory';
+  if (target === '/etc')
+    return 'podman writes hostname, hosts and resolv.conf into /etc, which would land in the host directory';
   if (CONTAINER_RESERVED_DIRS.includes(target)) return `it would replace the container's system directory ${target}`;
   return undefined;
 }
@@ -84,20 +99,31 @@ export function parseVolumeSpec(value: string): VolumeSpec {
   if (parts.length < 2) throw new VolumeSpecError('expected HOST:CONTAINER[:ro|:rw]');
   const [host = '', target = '', mode] = parts;
   if (parts.length > 3 || mode?.includes('/')) {
-    throw new VolumeSpecError("a path contains ':'", "Paths with ':' cannot be mounted; rename the directory or mount a parent");
+    throw new VolumeSpecError(
+      "a path contains ':'",
+      "Paths with ':' cannot be mounted; rename the directory or mount a parent",
+    );
   }
-  if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new VolumeSpecError(`unknown mode '${mode}' (only ro or rw)`);
+  if (mode !== undefined && mode !== 'ro' && mode !== 'rw')
+    throw new VolumeSpecError(`unknown mode '${mode}' (only ro or rw)`);
   const slug = !host.startsWith('/') && isVolumeSlug(host) ? host : undefined;
   if (!host.startsWith('/') && slug === undefined) {
-    throw new VolumeSpecError(`host path '${host}' is not absolute`,
-      "Give the full host path, e.g. /home/me/data:/data, or a volume name from 'mino volume list' ('~' and relative paths are not supported)");
+    throw new VolumeSpecError(
+      `host path '${host}' is not absolute`,
+      "Give the full host path, e.g. /home/me/data:/data, or a volume name from 'mino volume list' ('~' and relative paths are not supported)",
+    );
   }
   if (!target.startsWith('/')) throw new VolumeSpecError(`container path '${target}' is not absolute`);
   const cleanTarget = normalise(target);
   if (cleanTarget === '/') throw new VolumeSpecError('cannot mount over the container root /');
   const reserved = volumeTargetRefusal(cleanTarget);
-  if (reserved) throw new VolumeSpecError(`container path ${printable(cleanTarget)}: ${reserved}`, 'Mount it somewhere else in the container, e.g. /data');
-  if (slug !== undefined) return { source: namedVolumeName(slug), target: cleanTarget, readOnly: mode === 'ro', volume: slug };
+  if (reserved)
+    throw new VolumeSpecError(
+      `container path ${printable(cleanTarget)}: ${reserved}`,
+      'Mount it somewhere else in the container, e.g. /data',
+    );
+  if (slug !== undefined)
+    return { source: namedVolumeName(slug), target: cleanTarget, readOnly: mode === 'ro', volume: slug };
   return { source: normalise(host), target: cleanTarget, readOnly: mode === 'ro' };
 }
 

@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { JsonRecordDir } from '../common/json-record-dir.js';
 import {
-  markedUsed, newVolumeMetadata, parseVolumeMetadata, serializeVolumeMetadata, type VolumeMetadata,
+  markedUsed,
+  newVolumeMetadata,
+  parseVolumeMetadata,
+  serializeVolumeMetadata,
+  type VolumeMetadata,
 } from './volume-metadata.js';
 import { validateVolumeSlug } from './volume-slug.js';
 

@@ -66,7 +66,8 @@ export function requirePrerequisites(): void {
   if (!IS_ROOT) problems.push('not running as root: rootful cases cannot run');
   const rootless = rootlessAvailable();
   if (!rootless.ok) problems.push(`rootless cases cannot run: ${rootless.reason}`);
-  if (problems.length > 0 && IN_CI) throw new Error(`Integration prerequisites missing under CI:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0 && IN_CI)
+    throw new Error(`Integration prerequisites missing under CI:\n- ${problems.join('\n- ')}`);
   for (const p of problems) console.warn(`[integration] skipping part of the suite: ${p}`);
 }
 

@@ -86,7 +86,8 @@ export class FakeHost implements Host {
       case 'mktemp': {
         const template = operands.find((o) => !o.startsWith('-')) ?? '/tmp/tmp.XXXXXX';
         const parent = template.slice(0, template.lastIndexOf('/')) || '/';
-        if (!this.dirs.has(parent)) return fail(`mktemp: failed to create directory via template '${template}': No such file or directory`);
+        if (!this.dirs.has(parent))
+          return fail(`mktemp: failed to create directory via template '${template}': No such file or directory`);
         this.counter += 1;
         const path = template.replace(/X+$/, `fake${this.counter}`);
         this.dirs.add(path);
@@ -95,8 +96,15 @@ export class FakeHost implements Host {
       case 'ls': {
         const dir = operands.find((o) => !o.startsWith('-')) ?? '/';
         if (!this.dirs.has(dir)) return fail(`ls: cannot access '${dir}': No such file or directory`, 2);
-        const names = [...this.files.keys(), ...this.dirs].filter((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/'));
-        return result({ stdout: names.map((p) => p.slice(dir.length + 1)).sort().join('\n') });
+        const names = [...this.files.keys(), ...this.dirs].filter(
+          (p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/'),
+        );
+        return result({
+          stdout: names
+            .map((p) => p.slice(dir.length + 1))
+            .sort()
+            .join('\n'),
+        });
       }
       case 'ldd':
         return fail('\tnot a dynamic executable');

@@ -1,8 +1,22 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type {
-  AttachOptions, BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
-  LocalImage, RunOutput, RuntimeInfo, SecretInfo, StoreInventory, StoreLocation, VolumeInfo,
+  AttachOptions,
+  BuildOptions,
+  CapturedLogs,
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerSummary,
+  ExecOptions,
+  ImageFacts,
+  ImportOptions,
+  LocalImage,
+  RunOutput,
+  RuntimeInfo,
+  SecretInfo,
+  StoreInventory,
+  StoreLocation,
+  VolumeInfo,
 } from '../../src/runtime/container-runtime.js';
 import { podmanError, volumeInUseError } from '../../src/runtime/podman/podman-error.js';
 import { parseImageList } from '../../src/runtime/podman/podman-json.js';
@@ -84,11 +98,20 @@ function fakeId(seed: string): string {
 
 /** A container summary for tests. */
 export function fakeContainer(
-  name: string, state: ContainerSummary['state'], labels: Record<string, string> = {}, options: { exitCode?: number; volumes?: string[]; image?: string } = {},
+  name: string,
+  state: ContainerSummary['state'],
+  labels: Record<string, string> = {},
+  options: { exitCode?: number; volumes?: string[]; image?: string } = {},
 ): FakeContainer {
   return {
-    id: fakeId(`container ${name}`), name, image: options.image ?? 'localhost/x:1', state, labels,
-    exitCode: options.exitCode, createdAt: 0, volumes: options.volumes ?? [],
+    id: fakeId(`container ${name}`),
+    name,
+    image: options.image ?? 'localhost/x:1',
+    state,
+    labels,
+    exitCode: options.exitCode,
+    createdAt: 0,
+    volumes: options.volumes ?? [],
   };
 }
 
@@ -134,7 +157,14 @@ export class FakeRuntime implements ContainerRuntime {
   private readonly handlers: Map<RuntimeMethod, AnyHandler>;
   private sequence = 0;
 
-  constructor(options: { name?: string; store?: StoreLocation; calls?: FakeCall[]; handlers?: Map<RuntimeMethod, AnyHandler> } = {}) {
+  constructor(
+    options: {
+      name?: string;
+      store?: StoreLocation;
+      calls?: FakeCall[];
+      handlers?: Map<RuntimeMethod, AnyHandler>;
+    } = {},
+  ) {
     this.name = options.name ?? 'Fake';
     this.store = options.store;
     this.calls = options.calls ?? [];
@@ -192,7 +222,14 @@ export class FakeRuntime implements ContainerRuntime {
   /** Adds a local image named `name` (more names, labels, user, size as given); returns it. */
   addImage(name: string, facts: Partial<FakeImage> = {}): FakeImage {
     const image: FakeImage = {
-      id: fakeId(`image ${name}`), names: [name], sizeBytes: 1_000_000, labels: {}, containers: 0, created: 0, user: '', ...facts,
+      id: fakeId(`image ${name}`),
+      names: [name],
+      sizeBytes: 1_000_000,
+      labels: {},
+      containers: 0,
+      created: 0,
+      user: '',
+      ...facts,
     };
     this.images.push(image);
     return image;
@@ -204,7 +241,11 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   /** Records the call, then runs the scripted handler or the in-memory behaviour. */
-  private async call<M extends RuntimeMethod>(method: M, args: Args<M>, impl: () => Result<M> | Promise<Result<M>>): Promise<Result<M>> {
+  private async call<M extends RuntimeMethod>(
+    method: M,
+    args: Args<M>,
+    impl: () => Result<M> | Promise<Result<M>>,
+  ): Promise<Result<M>> {
     this.calls.push({ method, args: [...args], store: this.store });
     const handler = this.handlers.get(method) as Handler<M> | undefined;
     return handler ? handler(...args) : impl();
@@ -334,9 +375,14 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
-    return this.call('listContainers', [labels], () => this.containers
-      .filter((c) => matchesLabels(c.labels, labels))
-      .map(({ volumes: _v, logs: _l, lastOutput: _o, ...summary }) => ({ ...summary, labels: { ...summary.labels } })));
+    return this.call('listContainers', [labels], () =>
+      this.containers
+        .filter((c) => matchesLabels(c.labels, labels))
+        .map(({ volumes: _v, logs: _l, lastOutput: _o, ...summary }) => ({
+          ...summary,
+          labels: { ...summary.labels },
+        })),
+    );
   }
 
   containerExitCode(id: string): Promise<number | undefined> {
@@ -361,7 +407,12 @@ export class FakeRuntime implements ContainerRuntime {
   exec(id: string, command: string[], options: ExecOptions): Promise<number> {
     return this.call('exec', [id, command, options], () => {
       const c = this.container(id);
-      if (c?.state !== 'running') throw podmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      if (c?.state !== 'running')
+        throw podmanError(
+          ['exec'],
+          125,
+          `Error: can only create exec sessions on running containers: container state improper`,
+        );
       return 0;
     });
   }
@@ -371,7 +422,8 @@ export class FakeRuntime implements ContainerRuntime {
       const found = this.defaultStore?.findImage(image);
       if (!this.store || !found) throw podmanError(['save', image], 125, `Error: ${image}: image not known`);
       // Like `podman load`: the names move from an older image of this store to the loaded one.
-      for (const mine of this.images) mine.names = mine.names.filter((n) => !found.names.some((f) => sameImageName(n, f)));
+      for (const mine of this.images)
+        mine.names = mine.names.filter((n) => !found.names.some((f) => sameImageName(n, f)));
       this.images.push({ ...found, names: [...found.names] });
     });
   }
@@ -383,7 +435,16 @@ export class FakeRuntime implements ContainerRuntime {
   imageInspect(image: string): Promise<ImageFacts | undefined> {
     return this.call('imageInspect', [image], () => {
       const i = this.findImage(image);
-      return i && { id: i.id, names: [...i.names], sizeBytes: i.sizeBytes, user: i.user, labels: { ...i.labels }, created: undefined };
+      return (
+        i && {
+          id: i.id,
+          names: [...i.names],
+          sizeBytes: i.sizeBytes,
+          user: i.user,
+          labels: { ...i.labels },
+          created: undefined,
+        }
+      );
     });
   }
 
@@ -403,7 +464,11 @@ export class FakeRuntime implements ContainerRuntime {
   imagePull(image: string, options: { timeoutMs: number }): Promise<void> {
     return this.call('imagePull', [image, options], () => {
       // Like this machine: no registry answers.
-      throw podmanError(['pull', '-q', image], 125, `Error: initializing source docker://${image}: pinging container registry: no such host`);
+      throw podmanError(
+        ['pull', '-q', image],
+        125,
+        `Error: initializing source docker://${image}: pinging container registry: no such host`,
+      );
     });
   }
 
@@ -434,7 +499,12 @@ export class FakeRuntime implements ContainerRuntime {
   volumeCreate(name: string, labels: Record<string, string>): Promise<void> {
     return this.call('volumeCreate', [name, labels], () => {
       if (!this.volumes.has(name)) {
-        this.volumes.set(name, { name, labels: { ...labels }, mountpoint: `/fake/volumes/${name}/_data`, createdAt: new Date().toISOString() });
+        this.volumes.set(name, {
+          name,
+          labels: { ...labels },
+          mountpoint: `/fake/volumes/${name}/_data`,
+          createdAt: new Date().toISOString(),
+        });
       }
     });
   }
@@ -444,7 +514,12 @@ export class FakeRuntime implements ContainerRuntime {
       if (!this.volumes.has(name)) return;
       const users = this.containers.filter((c) => c.volumes.includes(name));
       if (users.length > 0) {
-        if (options?.force === false) throw volumeInUseError(name, 2, `Error: volume is being used by the following container(s): ${users.map((u) => u.id).join(' ')}: volume is being used`);
+        if (options?.force === false)
+          throw volumeInUseError(
+            name,
+            2,
+            `Error: volume is being used by the following container(s): ${users.map((u) => u.id).join(' ')}: volume is being used`,
+          );
         this.containers = this.containers.filter((c) => !users.includes(c));
       }
       this.volumes.delete(name);
@@ -452,7 +527,9 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   volumeList(prefix: string): Promise<VolumeInfo[]> {
-    return this.call('volumeList', [prefix], () => [...this.volumes.values()].filter((v) => v.name.startsWith(prefix)).map((v) => ({ ...v })));
+    return this.call('volumeList', [prefix], () =>
+      [...this.volumes.values()].filter((v) => v.name.startsWith(prefix)).map((v) => ({ ...v })),
+    );
   }
 
   volumeInspect(name: string): Promise<VolumeInfo | undefined> {
@@ -464,14 +541,22 @@ export class FakeRuntime implements ContainerRuntime {
 
   volumeDiskUsage(prefix: string, listed?: readonly VolumeInfo[]): Promise<Map<string, number>> {
     return this.call('volumeDiskUsage', listed === undefined ? [prefix] : [prefix, listed], () => {
-      const names = (listed ?? [...this.volumes.values()]).map((v) => v.name).filter((n) => n.startsWith(prefix) && this.volumes.has(n));
+      const names = (listed ?? [...this.volumes.values()])
+        .map((v) => v.name)
+        .filter((n) => n.startsWith(prefix) && this.volumes.has(n));
       return new Map(names.filter((n) => this.usage.has(n)).map((n) => [n, this.usage.get(n) ?? 0]));
     });
   }
 
   secretCreate(name: string, value: string, labels?: Record<string, string>): Promise<void> {
     return this.call('secretCreate', labels === undefined ? [name, value] : [name, value, labels], () => {
-      this.secrets.set(name, { id: this.nextId('secret').slice(0, 25), name, value, labels: { ...labels }, createdAt: new Date().toISOString() });
+      this.secrets.set(name, {
+        id: this.nextId('secret').slice(0, 25),
+        name,
+        value,
+        labels: { ...labels },
+        createdAt: new Date().toISOString(),
+      });
     });
   }
 
@@ -482,9 +567,11 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   secretList(labels: Record<string, string>): Promise<SecretInfo[]> {
-    return this.call('secretList', [labels], () => [...this.secrets.values()]
-      .filter((s) => matchesLabels(s.labels, labels))
-      .map(({ value: _v, ...info }) => ({ ...info, labels: { ...info.labels } })));
+    return this.call('secretList', [labels], () =>
+      [...this.secrets.values()]
+        .filter((s) => matchesLabels(s.labels, labels))
+        .map(({ value: _v, ...info }) => ({ ...info, labels: { ...info.labels } })),
+    );
   }
 
   // lifecycle
@@ -493,9 +580,14 @@ export class FakeRuntime implements ContainerRuntime {
       const c = this.container(id);
       if (!c) throw podmanError(['pause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
       if (this.engineInfo.rootless && this.engineInfo.cgroupVersion === 'v1') {
-        throw podmanError(['pause'], 125, 'Error: can not pause containers on rootless containers with cgroup V1: this container does not have a cgroup');
+        throw podmanError(
+          ['pause'],
+          125,
+          'Error: can not pause containers on rootless containers with cgroup V1: this container does not have a cgroup',
+        );
       }
-      if (c.state !== 'running') throw podmanError(['pause'], 125, `Error: "${c.id}" is not running, can't pause: container state improper`);
+      if (c.state !== 'running')
+        throw podmanError(['pause'], 125, `Error: "${c.id}" is not running, can't pause: container state improper`);
       c.state = 'paused';
     });
   }
@@ -503,8 +595,10 @@ export class FakeRuntime implements ContainerRuntime {
   unpause(id: string): Promise<void> {
     return this.call('unpause', [id], () => {
       const c = this.container(id);
-      if (!c) throw podmanError(['unpause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
-      if (c.state !== 'paused') throw podmanError(['unpause'], 125, `Error: "${c.id}" is not paused, can't unpause: container state improper`);
+      if (!c)
+        throw podmanError(['unpause'], 125, `Error: no container with name or ID "${id}" found: no such container`);
+      if (c.state !== 'paused')
+        throw podmanError(['unpause'], 125, `Error: "${c.id}" is not paused, can't unpause: container state improper`);
       c.state = 'running';
     });
   }
@@ -512,7 +606,8 @@ export class FakeRuntime implements ContainerRuntime {
   attach(id: string, options: AttachOptions): Promise<number> {
     return this.call('attach', [id, options], () => {
       const c = this.container(id);
-      if (c?.state !== 'running') throw podmanError(['attach'], 125, 'Error: you can only attach to running containers');
+      if (c?.state !== 'running')
+        throw podmanError(['attach'], 125, 'Error: you can only attach to running containers');
       return 0;
     });
   }
@@ -527,7 +622,11 @@ export class FakeRuntime implements ContainerRuntime {
       const c = this.container(id);
       if (!c) return false;
       if (this.containers.some((x) => x !== c && x.name === newName)) {
-        throw podmanError(['rename'], 125, `Error: error renaming container ${c.id}: the container name "${newName}" is already in use`);
+        throw podmanError(
+          ['rename'],
+          125,
+          `Error: error renaming container ${c.id}: the container name "${newName}" is already in use`,
+        );
       }
       c.name = newName;
       return true;
@@ -544,7 +643,12 @@ export class FakeRuntime implements ContainerRuntime {
   execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
     return this.call('execSession', [id, command, options], () => {
       const c = this.container(id);
-      if (c?.state !== 'running') throw podmanError(['exec'], 125, `Error: can only create exec sessions on running containers: container state improper`);
+      if (c?.state !== 'running')
+        throw podmanError(
+          ['exec'],
+          125,
+          `Error: can only create exec sessions on running containers: container state improper`,
+        );
       return 0;
     });
   }

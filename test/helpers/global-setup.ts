@@ -1,10 +1,32 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  symlinkSync,
+  writeFileSync,
+  chownSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import {
-  IN_CI, IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_UID, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, hasPodman, rootlessPrefix, uidOf,
+  IN_CI,
+  IS_ROOT,
+  MINO_BIN,
+  REPO_ROOT,
+  ROOTLESS_UID,
+  ROOTLESS_USER,
+  TEST_IMAGE,
+  TEST_LABEL,
+  hasPodman,
+  rootlessPrefix,
+  uidOf,
 } from './test-env.js';
 
 /**
@@ -45,9 +67,14 @@ function busyboxRootfs(busybox: string): string {
   }
   chmodSync(join(root, 'tmp'), 0o1777);
   cpSync(busybox, join(root, 'bin', 'busybox'));
-  const applets = sh([busybox, '--list']).split('\n').filter((a) => a && a !== 'busybox');
+  const applets = sh([busybox, '--list'])
+    .split('\n')
+    .filter((a) => a && a !== 'busybox');
   for (const a of applets) symlinkSync('busybox', join(root, 'bin', a));
-  writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\ndeveloper:x:1000:1000:developer:/home/developer:/bin/sh\n');
+  writeFileSync(
+    join(root, 'etc', 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\ndeveloper:x:1000:1000:developer:/home/developer:/bin/sh\n',
+  );
   writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\ndeveloper:x:1000:\n');
   return root;
 }
@@ -55,7 +82,21 @@ function busyboxRootfs(busybox: string): string {
 function importImage(prefix: string[], rootfs: string): void {
   const tar = spawnSync('tar', ['-C', rootfs, '-c', '-f', '-', '.'], { maxBuffer: 256 * 1024 * 1024 });
   if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
-  sh([...prefix, 'podman', 'import', '-q', '--change', 'CMD ["/bin/sh"]', '--change', 'LABEL io.mino.test.busybox=1', '-', TEST_IMAGE], { input: tar.stdout });
+  sh(
+    [
+      ...prefix,
+      'podman',
+      'import',
+      '-q',
+      '--change',
+      'CMD ["/bin/sh"]',
+      '--change',
+      'LABEL io.mino.test.busybox=1',
+      '-',
+      TEST_IMAGE,
+    ],
+    { input: tar.stdout },
+  );
   // The image this import replaced (untagged now) unless a container still uses it.
   sh([...prefix, 'podman', 'image', 'prune', '-f', '--filter', 'label=io.mino.test.busybox=1'], { allowFail: true });
 }
@@ -67,7 +108,9 @@ function ensureRootlessUser(): void {
   }
   const uid = uidOf(ROOTLESS_USER)!;
   if (uid === 1000) {
-    throw new Error(`the rootless test user ${ROOTLESS_USER} has uid 1000, the image user's uid, which hides ownership bugs; remove it (userdel -r ${ROOTLESS_USER}) and let the tests create it again`);
+    throw new Error(
+      `the rootless test user ${ROOTLESS_USER} has uid 1000, the image user's uid, which hides ownership bugs; remove it (userdel -r ${ROOTLESS_USER}) and let the tests create it again`,
+    );
   }
   const runtimeDir = `/run/user/${uid}`;
   mkdirSync(runtimeDir, { recursive: true });
@@ -89,7 +132,9 @@ function createdSeconds(value: unknown): number {
  */
 function cleanupLabelled(prefix: string[], run: string, stale: boolean): void {
   const podmanJson = (args: string[]): Record<string, unknown>[] => {
-    const out = sh([...prefix, 'podman', ...args, '--format', 'json', '--filter', `label=${TEST_LABEL}`], { allowFail: true });
+    const out = sh([...prefix, 'podman', ...args, '--format', 'json', '--filter', `label=${TEST_LABEL}`], {
+      allowFail: true,
+    });
     try {
       return JSON.parse(out || '[]') as Record<string, unknown>[];
     } catch {
@@ -100,14 +145,21 @@ function cleanupLabelled(prefix: string[], run: string, stale: boolean): void {
   const labelsOf = (o: Record<string, unknown>): Record<string, string> => (o.Labels ?? {}) as Record<string, string>;
   const doomed = (o: Record<string, unknown>, created: unknown): boolean =>
     labelsOf(o)[TEST_LABEL] === run || (stale && now - createdSeconds(created) > STALE_AFTER_SECONDS);
-  const containers = podmanJson(['ps', '-a']).filter((c) => doomed(c, c.Created)).map((c) => String(c.Id));
+  const containers = podmanJson(['ps', '-a'])
+    .filter((c) => doomed(c, c.Created))
+    .map((c) => String(c.Id));
   if (containers.length) sh([...prefix, 'podman', 'rm', '-f', '-i', ...containers], { allowFail: true });
-  const volumes = podmanJson(['volume', 'ls']).filter((v) => doomed(v, v.CreatedAt)).map((v) => String(v.Name));
+  const volumes = podmanJson(['volume', 'ls'])
+    .filter((v) => doomed(v, v.CreatedAt))
+    .map((v) => String(v.Name));
   if (volumes.length) sh([...prefix, 'podman', 'volume', 'rm', '-f', ...volumes], { allowFail: true });
   const secrets = sh([...prefix, 'podman', 'secret', 'ls', '--format', '{{.Name}}'], { allowFail: true })
-    .split('\n').filter((n) => n.startsWith(`mino-test-${run}-`));
+    .split('\n')
+    .filter((n) => n.startsWith(`mino-test-${run}-`));
   for (const s of secrets) sh([...prefix, 'podman', 'secret', 'rm', s], { allowFail: true });
-  const images = podmanJson(['images']).filter((i) => doomed(i, i.Created)).map((i) => String(i.Id));
+  const images = podmanJson(['images'])
+    .filter((i) => doomed(i, i.Created))
+    .map((i) => String(i.Id));
   // Without -f: an image another run's container still uses stays.
   for (const image of images) sh([...prefix, 'podman', 'rmi', '-i', image], { allowFail: true });
 }
@@ -120,8 +172,13 @@ function cleanupLabelled(prefix: string[], run: string, stale: boolean): void {
 function rootlessInstall(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mino-test-install-'));
   chmodSync(dir, 0o755);
-  const production = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout
-    .split('\n').map((p) => relative(REPO_ROOT, p)).filter((p) => p.startsWith('node_modules'));
+  const production = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  })
+    .stdout.split('\n')
+    .map((p) => relative(REPO_ROOT, p))
+    .filter((p) => p.startsWith('node_modules'));
   for (const part of ['bin', 'dist', 'layers', 'package.json', ...production]) {
     // dist/ holds dist/mino too (test-env's minoBinFor finds it there), not the maps.
     const filter = (src: string): boolean => !src.endsWith('.map');
@@ -151,9 +208,35 @@ interface Orphans {
  *   directory, and tests use temporary ones.
  */
 const ORPHANS: readonly Orphans[] = [
-  { list: ['ps', '-a', '--filter', 'label=io.mino.project', '--format', '{{.ID}}\t{{index .Labels "io.mino.project"}}'], namePrefix: '', remove: ['rm', '-f', '-i'] },
-  { list: ['volume', 'ls', '--filter', 'label=io.mino.home', '--format', '{{.Name}}\t{{index .Labels "io.mino.home.project"}}'], namePrefix: 'mino-home-', remove: ['volume', 'rm', '-f'] },
-  { list: ['volume', 'ls', '--filter', 'label=io.mino.logins', '--format', '{{.Name}}\t{{index .Labels "io.mino.logins.state_dir"}}'], namePrefix: 'mino-logins-', remove: ['volume', 'rm', '-f'] },
+  {
+    list: ['ps', '-a', '--filter', 'label=io.mino.project', '--format', '{{.ID}}\t{{index .Labels "io.mino.project"}}'],
+    namePrefix: '',
+    remove: ['rm', '-f', '-i'],
+  },
+  {
+    list: [
+      'volume',
+      'ls',
+      '--filter',
+      'label=io.mino.home',
+      '--format',
+      '{{.Name}}\t{{index .Labels "io.mino.home.project"}}',
+    ],
+    namePrefix: 'mino-home-',
+    remove: ['volume', 'rm', '-f'],
+  },
+  {
+    list: [
+      'volume',
+      'ls',
+      '--filter',
+      'label=io.mino.logins',
+      '--format',
+      '{{.Name}}\t{{index .Labels "io.mino.logins.state_dir"}}',
+    ],
+    namePrefix: 'mino-logins-',
+    remove: ['volume', 'rm', '-f'],
+  },
 ];
 
 /** Removes the {@link ORPHANS} of the engine `prefix` reaches. */
@@ -161,8 +244,11 @@ function cleanupOrphans(prefix: string[]): void {
   const tmp = `${tmpdir()}/`;
   for (const kind of ORPHANS) {
     const out = sh([...prefix, 'podman', ...kind.list], { allowFail: true });
-    const stale = out.split('\n').map((l) => l.split('\t')).filter(([name, path]) =>
-      name?.startsWith(kind.namePrefix) && path?.startsWith(tmp) && !existsSync(path)).map(([name]) => name!);
+    const stale = out
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .filter(([name, path]) => name?.startsWith(kind.namePrefix) && path?.startsWith(tmp) && !existsSync(path))
+      .map(([name]) => name!);
     if (stale.length) sh([...prefix, 'podman', ...kind.remove, ...stale], { allowFail: true });
   }
 }
@@ -250,8 +336,8 @@ export default function setup(): () => void {
     // This run's fake-orb state directories (test/helpers/engines.ts) and file locks
     // (test/helpers/exclusive.ts), not other runs'.
     for (const entry of readdirSync(tmpdir())) {
-      if (entry.startsWith(`mino-test-orb-${run}-`) || entry.startsWith(`mino-test-lock-${run}-`)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+      if (entry.startsWith(`mino-test-orb-${run}-`) || entry.startsWith(`mino-test-lock-${run}-`))
+        rmSync(join(tmpdir(), entry), { recursive: true, force: true });
     }
   };
 }
-

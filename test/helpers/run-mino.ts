@@ -35,7 +35,13 @@ let rootlessStore: string | undefined;
 function rootlessStorageConf(as: RunAs): string {
   if (rootlessStore === undefined) {
     const prefix = as === 'rootless' ? rootlessPrefix() : [];
-    const argv = [...prefix, 'podman', 'info', '--format', '{{.Store.GraphRoot}}|{{.Store.RunRoot}}|{{.Store.GraphDriverName}}'];
+    const argv = [
+      ...prefix,
+      'podman',
+      'info',
+      '--format',
+      '{{.Store.GraphRoot}}|{{.Store.RunRoot}}|{{.Store.GraphDriverName}}',
+    ];
     const out = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' }).stdout.trim();
     const [graphroot, runroot, driver] = out.split('|');
     // Rootless podman reads rootless_storage_path, not graphroot.
@@ -49,10 +55,20 @@ function rootlessStorageConf(as: RunAs): string {
  * For rootless runs it also returns CONTAINERS_STORAGE_CONF, so podman keeps using the user's
  * normal image storage.
  */
-export function isolatedXdg(as: RunAs = 'self'): { XDG_CONFIG_HOME: string; XDG_STATE_HOME: string; XDG_DATA_HOME: string; root: string; podmanEnv: Record<string, string> } {
+export function isolatedXdg(as: RunAs = 'self'): {
+  XDG_CONFIG_HOME: string;
+  XDG_STATE_HOME: string;
+  XDG_DATA_HOME: string;
+  root: string;
+  podmanEnv: Record<string, string>;
+} {
   const root = mkdtempSync(join(tmpdir(), 'mino-test-xdg-'));
   chmodSync(root, 0o755);
-  const dirs = { XDG_CONFIG_HOME: join(root, 'config'), XDG_STATE_HOME: join(root, 'state'), XDG_DATA_HOME: join(root, 'data') };
+  const dirs = {
+    XDG_CONFIG_HOME: join(root, 'config'),
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_DATA_HOME: join(root, 'data'),
+  };
   for (const d of Object.values(dirs)) mkdirSync(d);
   const podmanEnv: Record<string, string> = {};
   if (as === 'rootless' || !IS_ROOT) {
@@ -73,10 +89,13 @@ export function runMino(args: string[], options: RunMinoOptions = {}): Promise<M
   const prefix = as === 'rootless' ? rootlessPrefix() : [];
   // `env -i` in the rootless prefix drops our environment: pass the extra variables through it.
   const passed = { NO_COLOR: '1', ...(process.env.CI ? { CI: process.env.CI } : {}), ...options.env };
-  const extra = Object.entries(passed).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
-  const argv = prefix.length > 0
-    ? [...prefix, ...extra, ...minoArgv(as, options.cli), ...args]
-    : [...minoArgv(as, options.cli), ...args];
+  const extra = Object.entries(passed)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  const argv =
+    prefix.length > 0
+      ? [...prefix, ...extra, ...minoArgv(as, options.cli), ...args]
+      : [...minoArgv(as, options.cli), ...args];
   const env = prefix.length > 0 ? process.env : { ...process.env, ...options.env };
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {

@@ -3,7 +3,19 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedXdg, runMino, type MinoResult, type RunAs } from './run-mino.js';
-import { IS_ROOT, MINO_BIN, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, TEST_LABEL, TEST_RUN, minoBinFor, rootlessPrefix, stateKeyOf, uidOf } from './test-env.js';
+import {
+  IS_ROOT,
+  MINO_BIN,
+  REPO_ROOT,
+  ROOTLESS_USER,
+  TEST_IMAGE,
+  TEST_LABEL,
+  TEST_RUN,
+  minoBinFor,
+  rootlessPrefix,
+  stateKeyOf,
+  uidOf,
+} from './test-env.js';
 
 /** Shared set-up of integration tests: who runs mino, podman as that user, a sandbox per test. */
 
@@ -37,7 +49,12 @@ export class Sandbox {
   constructor(readonly as: RunAs) {
     const xdg = isolatedXdg(as);
     this.root = xdg.root;
-    this.env = { XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME, ...xdg.podmanEnv };
+    this.env = {
+      XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME,
+      XDG_STATE_HOME: xdg.XDG_STATE_HOME,
+      XDG_DATA_HOME: xdg.XDG_DATA_HOME,
+      ...xdg.podmanEnv,
+    };
   }
 
   /** A new project directory owned by the user mino runs as. */
@@ -66,13 +83,21 @@ export class Sandbox {
   spawn(args: string[], cwd = '/tmp'): { child: ReturnType<typeof spawn>; done: Promise<MinoResult> } {
     const prefix = this.as === 'rootless' ? rootlessPrefix() : [];
     const extra = Object.entries({ NO_COLOR: '1', ...this.env }).map(([k, v]) => `${k}=${v}`);
-    const argv = prefix.length ? [...prefix, ...extra, process.execPath, minoBinFor(this.as), ...args] : [process.execPath, MINO_BIN, ...args];
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, env: prefix.length ? process.env : { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = prefix.length
+      ? [...prefix, ...extra, process.execPath, minoBinFor(this.as), ...args]
+      : [process.execPath, MINO_BIN, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd,
+      env: prefix.length ? process.env : { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    const done = new Promise<MinoResult>((resolve) => child.on('exit', (code, signal) => resolve({ stdout, stderr, exitCode: code ?? (signal ? 137 : 1) })));
+    const done = new Promise<MinoResult>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ stdout, stderr, exitCode: code ?? (signal ? 137 : 1) })),
+    );
     return { child, done };
   }
 
@@ -80,7 +105,9 @@ export class Sandbox {
   cleanup(): void {
     const stateDir = join(this.env.XDG_STATE_HOME as string, 'mino');
     const key = stateKeyOf(stateDir);
-    const ids = podmanAs(this.as, ['ps', '-aq', '--filter', `label=io.mino.state=${key}`]).stdout.split('\n').filter(Boolean);
+    const ids = podmanAs(this.as, ['ps', '-aq', '--filter', `label=io.mino.state=${key}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (ids.length > 0) podmanAs(this.as, ['rm', '-f', ...ids]);
     if (this.volumes.size > 0) podmanAs(this.as, ['volume', 'rm', '-f', ...this.volumes]);
     rmSync(this.root, { recursive: true, force: true });
@@ -100,7 +127,9 @@ export function buildContext(prefix = 'mino-test-image-'): string {
  */
 export function buildTestImage(as: RunAs, dir: string, tag: string, lines: readonly string[]): string {
   try {
-    writeFileSync(join(dir, 'Containerfile'), [...lines, `LABEL ${TEST_LABEL}=${TEST_RUN}`, ''].join('\n'), { mode: 0o644 });
+    writeFileSync(join(dir, 'Containerfile'), [...lines, `LABEL ${TEST_LABEL}=${TEST_RUN}`, ''].join('\n'), {
+      mode: 0o644,
+    });
     const r = podmanAs(as, ['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
     if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
   } finally {
@@ -117,7 +146,10 @@ export function buildTestImage(as: RunAs, dir: string, tag: string, lines: reado
  * mino-base when a command is started. `tag` names it otherwise (not a mino image name: mino
  * inspects it for its user), `user` sets its USER.
  */
-export function buildMinoLikeImage(as: RunAs, options: { entrypoint?: boolean; user?: string; tag?: string } = {}): string {
+export function buildMinoLikeImage(
+  as: RunAs,
+  options: { entrypoint?: boolean; user?: string; tag?: string } = {},
+): string {
   const dir = buildContext();
   const lines = [
     `FROM ${TEST_IMAGE}`,
@@ -126,8 +158,11 @@ export function buildMinoLikeImage(as: RunAs, options: { entrypoint?: boolean; u
   if (options.entrypoint) {
     copyFileSync(join(REPO_ROOT, 'layers', 'base', 'mino-entrypoint'), join(dir, 'mino-entrypoint'));
     writeFileSync(join(dir, 'mino-bootstrap'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-    lines.push('COPY mino-entrypoint mino-bootstrap /usr/local/bin/', 'RUN chmod 0755 /usr/local/bin/mino-entrypoint /usr/local/bin/mino-bootstrap',
-      'ENTRYPOINT ["/usr/local/bin/mino-entrypoint"]');
+    lines.push(
+      'COPY mino-entrypoint mino-bootstrap /usr/local/bin/',
+      'RUN chmod 0755 /usr/local/bin/mino-entrypoint /usr/local/bin/mino-bootstrap',
+      'ENTRYPOINT ["/usr/local/bin/mino-entrypoint"]',
+    );
   }
   lines.push(`USER ${options.user ?? '1000'}`);
   return buildTestImage(as, dir, options.tag ?? `localhost/mino-composed-7e57${hex(8)}:latest`, lines);

@@ -7,7 +7,10 @@ import { REPO_ROOT } from './test-env.js';
  * Seconds each test file took in a full run (`node scripts/test-durations.mjs <vitest json report>`
  * writes it). Files not listed count as short.
  */
-const DURATIONS = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'helpers', 'file-durations.json'), 'utf8')) as Record<string, number>;
+const DURATIONS = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'helpers', 'file-durations.json'), 'utf8')) as Record<
+  string,
+  number
+>;
 
 /** Seconds a file not in DURATIONS is assumed to take. */
 const UNKNOWN_INTEGRATION_SECONDS = 10;
@@ -28,18 +31,22 @@ function heldResource(file: string): string | undefined {
 export class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const workers = Math.max(1, Number(this.ctx.config.maxWorkers) || 1);
-    const left = files.map((spec) => {
-      const name = relative(REPO_ROOT, spec.moduleId);
-      const seconds = DURATIONS[name] ?? (name.startsWith('test/integration/') ? UNKNOWN_INTEGRATION_SECONDS : UNKNOWN_UNIT_SECONDS);
-      return { spec, name, seconds, resource: heldResource(spec.moduleId) };
-    }).sort((a, b) => b.seconds - a.seconds || a.name.localeCompare(b.name));
+    const left = files
+      .map((spec) => {
+        const name = relative(REPO_ROOT, spec.moduleId);
+        const seconds =
+          DURATIONS[name] ??
+          (name.startsWith('test/integration/') ? UNKNOWN_INTEGRATION_SECONDS : UNKNOWN_UNIT_SECONDS);
+        return { spec, name, seconds, resource: heldResource(spec.moduleId) };
+      })
+      .sort((a, b) => b.seconds - a.seconds || a.name.localeCompare(b.name));
     const busyUntil: number[] = Array.from({ length: workers }, () => 0);
     const heldUntil = new Map<string, number>();
     const order: TestSpecification[] = [];
     while (left.length > 0) {
       const now = Math.min(...busyUntil);
       const worker = busyUntil.indexOf(now);
-      const freeAt = (r: string | undefined): number => (r === undefined ? 0 : heldUntil.get(r) ?? 0);
+      const freeAt = (r: string | undefined): number => (r === undefined ? 0 : (heldUntil.get(r) ?? 0));
       let at = left.findIndex((f) => freeAt(f.resource) <= now);
       if (at < 0) at = left.reduce((best, f, i) => (freeAt(f.resource) < freeAt(left[best]!.resource) ? i : best), 0);
       const [next] = left.splice(at, 1);

@@ -32,13 +32,18 @@ export interface OnTerminal {
 }
 
 /** perl (perl-base, on every Debian): sets a terminal's rows and columns in one ioctl (TIOCSWINSZ). */
-const SET_WINDOW_SIZE = 'open(my $t, "+<", $ARGV[0]) or die "$!\\n"; ioctl($t, 0x5414, pack("S4", $ARGV[1], $ARGV[2], 0, 0)) or die "$!\\n";';
+const SET_WINDOW_SIZE =
+  'open(my $t, "+<", $ARGV[0]) or die "$!\\n"; ioctl($t, 0x5414, pack("S4", $ARGV[1], $ARGV[2], 0, 0)) or die "$!\\n";';
 
 /**
  * Starts mino with `args` on a new pseudo-terminal of `size` (script's own terminal is 0×0 when
  * the test has none, which no real terminal is).
  */
-export function onTerminal(sandbox: Sandbox, args: string[], size: { rows: number; cols: number } = { rows: 24, cols: 80 }): OnTerminal {
+export function onTerminal(
+  sandbox: Sandbox,
+  args: string[],
+  size: { rows: number; cols: number } = { rows: 24, cols: 80 },
+): OnTerminal {
   const argv = runMinoArgv(sandbox, args);
   const line = `stty rows ${size.rows} cols ${size.cols} && exec ${argv.map(shq).join(' ')}`;
   const child = spawn('script', ['-qefc', line, '/dev/null'], { cwd: '/tmp', stdio: ['pipe', 'pipe', 'pipe'] });
@@ -47,13 +52,15 @@ export function onTerminal(sandbox: Sandbox, args: string[], size: { rows: numbe
   child.stderr.on('data', (b: Buffer) => (output += b.toString()));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   const resize = (rows: number, cols: number): void => {
-    const pts = descendantsOf(child.pid!).map((p) => {
-      try {
-        return readlinkSync(`/proc/${p}/fd/0`);
-      } catch {
-        return '';
-      }
-    }).find((l) => l.startsWith('/dev/pts/'));
+    const pts = descendantsOf(child.pid!)
+      .map((p) => {
+        try {
+          return readlinkSync(`/proc/${p}/fd/0`);
+        } catch {
+          return '';
+        }
+      })
+      .find((l) => l.startsWith('/dev/pts/'));
     if (!pts) throw new Error('the terminal of the test is gone');
     // One TIOCSWINSZ for both: `stty rows R cols C` sets them one after the other, and a program
     // that acts on the first SIGWINCH then sees the new rows with the old columns.

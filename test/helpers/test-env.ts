@@ -97,11 +97,20 @@ export function hasPodman(): boolean {
 export function rootlessPrefix(): string[] {
   if (!IS_ROOT) return [];
   const uid = uidOf(ROOTLESS_USER);
-  if (uid === undefined) throw new Error(`rootless test user ${ROOTLESS_USER} does not exist (global setup creates it)`);
+  if (uid === undefined)
+    throw new Error(`rootless test user ${ROOTLESS_USER} does not exist (global setup creates it)`);
   return [
-    'runuser', '-u', ROOTLESS_USER, '--', 'env', '-i',
-    `HOME=/home/${ROOTLESS_USER}`, `USER=${ROOTLESS_USER}`, `LOGNAME=${ROOTLESS_USER}`,
-    `XDG_RUNTIME_DIR=/run/user/${uid}`, `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
+    'runuser',
+    '-u',
+    ROOTLESS_USER,
+    '--',
+    'env',
+    '-i',
+    `HOME=/home/${ROOTLESS_USER}`,
+    `USER=${ROOTLESS_USER}`,
+    `LOGNAME=${ROOTLESS_USER}`,
+    `XDG_RUNTIME_DIR=/run/user/${uid}`,
+    `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
     'LANG=C.UTF-8',
   ];
 }

@@ -33,7 +33,10 @@ export class ThrowawayUser {
     this.remove();
     ThrowawayUser.sh(['useradd', '--create-home', '--shell', '/bin/sh', this.name]);
     this.uid = this.existingUid()!;
-    for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '--add-subgids']] as const) {
+    for (const [file, flag] of [
+      ['/etc/subuid', '--add-subuids'],
+      ['/etc/subgid', '--add-subgids'],
+    ] as const) {
       if (!hasSubIdRange(readFileSync(file, 'utf8'), this.name, this.uid)) {
         const start = nextFreeSubIdStart(readFileSync(file, 'utf8'));
         ThrowawayUser.sh(['usermod', flag, `${start}-${start + 65535}`, this.name]);
@@ -48,8 +51,20 @@ export class ThrowawayUser {
   /** `argv` as this user, with a clean login-like environment. */
   asUser(argv: string[]): string[] {
     return [
-      'runuser', '-u', this.name, '--', 'env', '-i', `HOME=${this.home}`, `USER=${this.name}`, `LOGNAME=${this.name}`,
-      `XDG_RUNTIME_DIR=/run/user/${this.uid}`, `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, 'LANG=C.UTF-8', 'NO_COLOR=1', ...argv,
+      'runuser',
+      '-u',
+      this.name,
+      '--',
+      'env',
+      '-i',
+      `HOME=${this.home}`,
+      `USER=${this.name}`,
+      `LOGNAME=${this.name}`,
+      `XDG_RUNTIME_DIR=/run/user/${this.uid}`,
+      `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
+      'LANG=C.UTF-8',
+      'NO_COLOR=1',
+      ...argv,
     ];
   }
 
@@ -60,14 +75,25 @@ export class ThrowawayUser {
 
   /** Ends every process of this user (kill -9). */
   killAll(): void {
-    const pids = spawnSync('ps', ['-u', String(this.uid), '-o', 'pid='], { encoding: 'utf8' }).stdout.split('\n').map(Number).filter((p) => p > 1);
+    const pids = spawnSync('ps', ['-u', String(this.uid), '-o', 'pid='], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map(Number)
+      .filter((p) => p > 1);
     for (const pid of pids) spawnSync('kill', ['-9', String(pid)]);
   }
 
   /** Runs the built CLI as this user, with `env` added to its environment, in `cwd`. */
-  mino(args: string[], options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  mino(
+    args: string[],
+    options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {},
+  ): Promise<{ stdout: string; stderr: string; exitCode: number }> {
     const { timeoutMs = 120_000, env = {}, cwd = '/tmp' } = options;
-    const argv = this.asUser([...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, minoBinFor('rootless'), ...args]);
+    const argv = this.asUser([
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      process.execPath,
+      minoBinFor('rootless'),
+      ...args,
+    ]);
     return new Promise((resolve, reject) => {
       const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

@@ -14,15 +14,21 @@ export function registerCompletions(program: Command): void {
     .command('completions')
     .description('Print a shell completion script (bash, zsh or fish)')
     .argument('<shell>', 'bash, zsh or fish')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Install:
   bash: echo 'source <(mino completions bash)' >> ~/.bashrc
   zsh:  echo 'source <(mino completions zsh)' >> ~/.zshrc    (after compinit)
-  fish: mino completions fish > ~/.config/fish/completions/mino.fish`)
+  fish: mino completions fish > ~/.config/fish/completions/mino.fish`,
+    )
     .action((shell: string) => {
       const generate = SHELLS[shell as keyof typeof SHELLS];
       if (!generate) throw new UsageError(`Unsupported shell '${shell}'`, 'Use bash, zsh or fish');
-      const model = completionModel(program, { key: () => configKeys().map((k) => k.path), shell: () => Object.keys(SHELLS) });
+      const model = completionModel(program, {
+        key: () => configKeys().map((k) => k.path),
+        shell: () => Object.keys(SHELLS),
+      });
       process.stdout.write(generate(model));
     });
 }

@@ -23,8 +23,13 @@ function fileLine(label: string, path: string | undefined, status: string): stri
 }
 
 const STATUS_TEXT: Record<string, string> = {
-  absent: '', disabled: 'ignored: --no-local', harmless: 'applied; no key needs trust', trusted: 'applied; trusted',
-  'trusted-once': 'applied; --trust-local', approved: 'applied; trusted', skipped: 'not applied: untrusted',
+  absent: '',
+  disabled: 'ignored: --no-local',
+  harmless: 'applied; no key needs trust',
+  trusted: 'applied; trusted',
+  'trusted-once': 'applied; --trust-local',
+  approved: 'applied; trusted',
+  skipped: 'not applied: untrusted',
   untrusted: "not applied: untrusted; review it, then run 'mino trust'",
 };
 
@@ -41,7 +46,10 @@ function showText(eff: EffectiveConfig): string {
       const value = valueAt(eff.config as never, key.path);
       const text = value === undefined ? `# ${key.name} (unset)` : `${key.name} = ${tomlValue(value)}`;
       const source = eff.sources[key.path]!;
-      const ignored = key.path in eff.ignored ? `; ${key.name} = ${tomlValue(eff.ignored[key.path])} in the project file is ignored (global config only)` : '';
+      const ignored =
+        key.path in eff.ignored
+          ? `; ${key.name} = ${tomlValue(eff.ignored[key.path])} in the project file is ignored (global config only)`
+          : '';
       lines.push(`${text.padEnd(40)}  ${p.dim(`# ${source}${ignored}`)}`);
     }
   }
@@ -52,16 +60,21 @@ function showJson(eff: EffectiveConfig): string {
   const values: Record<string, { value: unknown; source: string; ignored_local?: unknown }> = {};
   for (const key of configKeys()) {
     values[key.path] = {
-      value: valueAt(eff.config as never, key.path) ?? null, source: eff.sources[key.path]!,
+      value: valueAt(eff.config as never, key.path) ?? null,
+      source: eff.sources[key.path]!,
       ...(key.path in eff.ignored ? { ignored_local: eff.ignored[key.path] } : {}),
     };
   }
-  return `${JSON.stringify({
-    global: { path: eff.globalPath, exists: eff.global !== undefined },
-    local: { path: eff.trust.localPath ?? null, status: eff.trust.localStatus },
-    layers: { path: eff.trust.layersDir ?? null, status: eff.trust.layersStatus },
-    values,
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      global: { path: eff.globalPath, exists: eff.global !== undefined },
+      local: { path: eff.trust.localPath ?? null, status: eff.trust.localStatus },
+      layers: { path: eff.trust.layersDir ?? null, status: eff.trust.layersStatus },
+      values,
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 function sub(command: Command, name: string, description: string, fileOnly = false): Command {
@@ -77,11 +90,14 @@ export function registerConfig(program: Command): void {
   sub(config, 'show', 'Print the configuration in effect and where each value comes from')
     .option('--json', 'print JSON: {global, local, layers, values: {"table.key": {value, source}}}')
     .option('-p, --project <dir>', 'project whose .mino.toml is merged (default: current directory)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Sources: default, global (config.toml) or local (.mino.toml). An untrusted project file is listed
 but not applied; nothing is prompted here. The [session] timeouts are read from the global file
 only: a project's values for them are shown as ignored (JSON: ignored_local). JSON: unset values are null; status is one of absent,
-disabled, harmless, trusted, trusted-once, approved, skipped, untrusted.`)
+disabled, harmless, trusted, trusted-once, approved, skipped, untrusted.`,
+    )
     .action(async (opts: { json?: boolean; project?: string }, cmd: Command) => {
       applyGlobalOptions(cmd);
       const eff = await loadConfigForCli(cmd, projectDirOf(opts.project), 'report');
@@ -111,7 +127,9 @@ disabled, harmless, trusted, trusted-once, approved, skipped, untrusted.`)
       applyGlobalOptions(cmd);
       const { path } = globalConfigPath(readConfigFlags(cmd).configPath);
       if (existsSync(path) && !opts.force) {
-        throw new MinoError(`${path} already exists`, { hint: "Use 'mino config init -f' to overwrite it, or 'mino config set' to change one key" });
+        throw new MinoError(`${path} already exists`, {
+          hint: "Use 'mino config init -f' to overwrite it, or 'mino config set' to change one key",
+        });
       }
       writeFileAtomic(path, globalTemplate(), { mode: 0o644, mkdirMode: 0o700 });
       process.stdout.write(`Wrote ${path}\n`);
@@ -152,11 +170,19 @@ disabled, harmless, trusted, trusted-once, approved, skipped, untrusted.`)
       process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
     });
 
-  for (const c of config.commands) c.exitOverride().configureOutput({ outputError: () => undefined }).showSuggestionAfterError(true);
+  for (const c of config.commands)
+    c.exitOverride()
+      .configureOutput({ outputError: () => undefined })
+      .showSuggestionAfterError(true);
   config.exitOverride().configureOutput({ outputError: () => undefined });
 }
 
-function edit(cmd: Command, target: ReturnType<typeof resolveKeyTarget>, value: unknown, opts: { local?: boolean; project?: string }): void {
+function edit(
+  cmd: Command,
+  target: ReturnType<typeof resolveKeyTarget>,
+  value: unknown,
+  opts: { local?: boolean; project?: string },
+): void {
   const verb = value === undefined ? 'Removed' : 'Set';
   // Keys that relate to each other (pool.min_warm ≤ pool.max_warm) are checked in the merged
   // configuration the edit makes: the global file, a project's file over it, defaults beneath.
@@ -164,24 +190,35 @@ function edit(cmd: Command, target: ReturnType<typeof resolveKeyTarget>, value: 
   const relations = (globalRaw: RawTable | undefined, localRaw: RawTable | undefined): void => {
     const merged = resolveConfig(globalRaw, localRaw).config;
     void poolSettingsOf(merged.pool);
-    if (value !== undefined && target.path.startsWith('container.volumes')) checkConfigVolumes(merged.container.volumes);
+    if (value !== undefined && target.path.startsWith('container.volumes'))
+      checkConfigVolumes(merged.container.volumes);
   };
   const { path } = globalConfigPath(readConfigFlags(cmd).configPath);
   if (opts.local && value !== undefined && GLOBAL_ONLY_KEYS.includes(target.key.path)) {
-    throw new UsageError(`${target.path} is read from the global config only: a project's .mino.toml cannot change it`,
-      `Nothing was written; set it for every session with: mino config set ${target.path} ${tomlValue(value)}`);
+    throw new UsageError(
+      `${target.path} is read from the global config only: a project's .mino.toml cannot change it`,
+      `Nothing was written; set it for every session with: mino config set ${target.path} ${tomlValue(value)}`,
+    );
   }
   if (opts.local) {
     const globalRaw = globalRawOrNone(path);
-    const r = editLocalConfig(projectDirOf(opts.project), target, value, process.env, (raw) => relations(globalRaw, raw));
-    process.stdout.write(r.changed ? `${verb} ${target.path} in ${r.path}\n` : `${r.path} already has that; nothing changed\n`);
+    const r = editLocalConfig(projectDirOf(opts.project), target, value, process.env, (raw) =>
+      relations(globalRaw, raw),
+    );
+    process.stdout.write(
+      r.changed ? `${verb} ${target.path} in ${r.path}\n` : `${r.path} already has that; nothing changed\n`,
+    );
     if (r.untrusted) {
-      process.stderr.write(`Warning: ${r.path} is not trusted, so mino will not apply it; review it, then run 'mino trust'\n`);
+      process.stderr.write(
+        `Warning: ${r.path} is not trusted, so mino will not apply it; review it, then run 'mino trust'\n`,
+      );
     }
     return;
   }
   const r = editConfigFile(path, target, value, { mkdirMode: 0o700, check: (raw) => relations(raw, undefined) });
-  process.stdout.write(r.changed ? `${verb} ${target.path} in ${path}\n` : `${path} already has that; nothing changed\n`);
+  process.stdout.write(
+    r.changed ? `${verb} ${target.path} in ${path}\n` : `${path} already has that; nothing changed\n`,
+  );
 }
 
 /** The global file's table for the relation check of a `--local` edit; none when it is missing or broken (every run reports that itself). */

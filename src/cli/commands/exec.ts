@@ -4,13 +4,15 @@ import { sessionCli } from '../global-options.js';
 import { DEFAULT_SHELL_COMMAND } from '../../config/defaults.js';
 import { withEnvPrelude } from '../../credentials/session-prelude.js';
 
-
 /**
  * Splits exec's operands into session name and command. commander swallows a `--` that comes
  * first (`mino exec -- ls` would make `ls` the session), so the raw arguments decide: a `--`
  * right after `exec` means "no name".
  */
-export function splitExecArgs(rawArgs: readonly string[], args: readonly string[]): { name: string | undefined; command: string[] } {
+export function splitExecArgs(
+  rawArgs: readonly string[],
+  args: readonly string[],
+): { name: string | undefined; command: string[] } {
   const at = rawArgs.indexOf('exec');
   const firstOperand = rawArgs.slice(at + 1).find((a) => a === '--' || !a.startsWith('-'));
   if (at >= 0 && firstOperand === '--') return { name: undefined, command: [...args] };
@@ -27,7 +29,10 @@ export function registerExec(program: Command): void {
     .argument('[command...]', 'command and arguments, after --')
     .passThroughOptions()
     .action(async (_name: string | undefined, _command: string[], _opts: unknown, cmd: Command) => {
-      const { name, command } = splitExecArgs((cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [], cmd.args);
+      const { name, command } = splitExecArgs(
+        (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [],
+        cmd.args,
+      );
       const { ctx } = sessionCli(cmd);
       const record = await runningSession(ctx, name);
       const ref = record.container_id ?? `mino-${record.name}`;

@@ -22,13 +22,17 @@ export function registerInit(program: Command): void {
       const dir = projectDirOf(opts.project ?? opts.path);
       const file = join(dir, LOCAL_CONFIG_NAME);
       if (existsSync(file) && !opts.force) {
-        throw new MinoError(`${file} already exists`, { hint: "Use 'mino init -f' to overwrite it, or 'mino config set --local KEY VALUE' to change one key" });
+        throw new MinoError(`${file} already exists`, {
+          hint: "Use 'mino init -f' to overwrite it, or 'mino config set --local KEY VALUE' to change one key",
+        });
       }
       const suggested = detectLayers(dir);
       writeFileAtomic(file, projectTemplate(suggested), { mode: 0o644 });
       process.stdout.write(`Wrote ${file}\n`);
       if (suggested.length > 0) {
-        process.stdout.write(`Suggested layers (commented out): ${suggested.map((s) => `${s.layer} (${s.file})`).join(', ')}\n`);
+        process.stdout.write(
+          `Suggested layers (commented out): ${suggested.map((s) => `${s.layer} (${s.file})`).join(', ')}\n`,
+        );
       }
     });
 }

@@ -18,18 +18,23 @@ function table(layers: LayerListing[]): string {
     l.name,
     l.version ?? '-',
     l.shadowedBy ? `${l.source} (shadowed by ${l.shadowedBy})` : l.source,
-    l.error ? `error: ${l.error.split('\n')[0]!.replace(/^Invalid layer file \S+: /, '')}` : l.description ?? '',
+    l.error ? `error: ${l.error.split('\n')[0]!.replace(/^Invalid layer file \S+: /, '')}` : (l.description ?? ''),
     l.dir,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min((r[i] ?? '').length, i === 3 ? 60 : 200))));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => Math.min((r[i] ?? '').length, i === 3 ? 60 : 200))),
+  );
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   const out = [p.bold(line(head))];
   rows.forEach((r, k) => {
     const l = layers[k]!;
     const text = line(r);
     out.push(l.error ? p.red(text) : l.shadowedBy ? p.dim(text) : text);
   });
-  const aliases = Object.entries(LAYER_ALIASES).map(([a, t]) => `${a} → ${t}`).join(', ');
+  const aliases = Object.entries(LAYER_ALIASES)
+    .map(([a, t]) => `${a} → ${t}`)
+    .join(', ');
   out.push('', p.dim(`Aliases: ${aliases}. Use with: mino run --layers NAME[,NAME...]`));
   return `${out.join('\n')}\n`;
 }
@@ -45,9 +50,12 @@ export function registerLayers(program: Command): void {
     .description('List available layers: project .mino/layers/, $XDG_CONFIG_HOME/mino/layers/, built-in')
     .option('-f, --format <format>', 'table or json', 'table')
     .option('-p, --project <dir>', 'project directory whose .mino/layers/ is searched (default: current directory)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 A layer in a project shadows a user layer of the same name, which shadows a built-in one.
-JSON: an array of {name, version, description, source, directory, shadowed, shadowed_by, error}.`)
+JSON: an array of {name, version, description, source, directory, shadowed, shadowed_by, error}.`,
+    )
     .action(async (opts: { format: string; project?: string }, cmd: Command) => {
       applyGlobalOptions(cmd);
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
@@ -57,7 +65,10 @@ JSON: an array of {name, version, description, source, directory, shadowed, shad
       try {
         projectDir = realpathSync(resolve(opts.project ?? process.cwd()));
       } catch (err) {
-        throw new MinoError(`Project directory ${opts.project ?? process.cwd()} does not exist`, { cause: err, exitCode: 2 });
+        throw new MinoError(`Project directory ${opts.project ?? process.cwd()} does not exist`, {
+          cause: err,
+          exitCode: 2,
+        });
       }
       const found = await listLayers(defaultLayerDirs(projectDir));
       if (opts.format === 'json') {
@@ -76,6 +87,10 @@ JSON: an array of {name, version, description, source, directory, shadowed, shad
         process.stdout.write(table(found));
       }
     });
-  for (const sub of layers.commands) sub.exitOverride().configureOutput({ outputError: () => undefined }).showSuggestionAfterError(true);
+  for (const sub of layers.commands)
+    sub
+      .exitOverride()
+      .configureOutput({ outputError: () => undefined })
+      .showSuggestionAfterError(true);
   layers.exitOverride().configureOutput({ outputError: () => undefined });
 }

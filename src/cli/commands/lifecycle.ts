@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import {
-  DETACH_SIGNAL, attachSession, detachSession, resumeSession, suspendSession,
+  DETACH_SIGNAL,
+  attachSession,
+  detachSession,
+  resumeSession,
+  suspendSession,
 } from '../../lifecycle/session-control.js';
 import { UsageError } from '../../common/errors.js';
 import { DEFAULT_DETACH_KEYS } from '../../config/defaults.js';
@@ -16,15 +20,21 @@ export function registerAttach(program: Command): void {
     .description('Attach this terminal to a running session (started with mino run -d); detach keys leave it running')
     .argument('<name>', 'session name')
     .option('--detach-keys <keys>', `key sequence that detaches, e.g. ctrl-a,d ('' = none)`, DEFAULT_DETACH_KEYS)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The session's command gets this terminal (sessions started with mino run -d have one; resizing
 works). The detach keys (default ${DEFAULT_DETACH_KEYS}), 'mino detach NAME' from elsewhere, or
 closing the terminal detach this client and leave the session running. When the command ends
 while attached, mino attach exits with its exit code. Keys: single characters or ctrl-<c> with
-<c> one of a-z @ [ \\ ] ^ _, separated by commas.`)
+<c> one of a-z @ [ \\ ] ^ _, separated by commas.`,
+    )
     .action(async (name: string, opts: { detachKeys: string }, cmd: Command) => {
       if (parseDetachKeys(opts.detachKeys) === undefined) {
-        throw new UsageError(`Invalid --detach-keys '${printable(opts.detachKeys)}'`, `Use characters or ctrl-<letter> separated by commas, e.g. ${DEFAULT_DETACH_KEYS}`);
+        throw new UsageError(
+          `Invalid --detach-keys '${printable(opts.detachKeys)}'`,
+          `Use characters or ctrl-<letter> separated by commas, e.g. ${DEFAULT_DETACH_KEYS}`,
+        );
       }
       const { ctx } = sessionCli(cmd);
       const abort = new AbortController();
@@ -37,7 +47,8 @@ while attached, mino attach exits with its exit code. Keys: single characters or
         const outcome = await attachSession(ctx, name, {
           detachKeys: opts.detachKeys,
           signal: abort.signal,
-          onAttach: () => notice(`Attached to session ${name}${opts.detachKeys === '' ? '' : `; detach with ${opts.detachKeys}`}`),
+          onAttach: () =>
+            notice(`Attached to session ${name}${opts.detachKeys === '' ? '' : `; detach with ${opts.detachKeys}`}`),
         });
         if (outcome.detached) {
           notice(`\nDetached from session ${name}; it runs on (mino attach ${name} to return)`);
@@ -71,10 +82,13 @@ export function registerSuspend(program: Command): void {
     .command('suspend')
     .description('Suspend a running session: freeze its processes (podman pause) until mino resume')
     .argument('<name>', 'session name')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 A suspended session keeps its memory and uses no CPU; it is stopped after
 session.suspend_timeout_secs (default 86400). Rootless Podman cannot pause on a cgroup v1 host:
-mino then says so and exits 1, and the session keeps running.`)
+mino then says so and exits 1, and the session keeps running.`,
+    )
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { ctx } = sessionCli(cmd);
       await suspendSession(ctx, name);

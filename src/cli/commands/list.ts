@@ -19,7 +19,11 @@ function started(iso: string): string {
 }
 
 /** Each session's lifecycle state, from its record and (when podman was asked) its container. */
-function statesOf(sessions: readonly SessionRecord[], containers: readonly ContainerSummary[], stateKey: string): SessionState[] {
+function statesOf(
+  sessions: readonly SessionRecord[],
+  containers: readonly ContainerSummary[],
+  stateKey: string,
+): SessionState[] {
   return sessions.map((s) => {
     const c = containers.length > 0 && isActive(s) ? containerOf(s, containers, stateKey) : undefined;
     return sessionState(s, c?.state, hostProbe);
@@ -31,16 +35,24 @@ function table(sessions: SessionRecord[], states: SessionState[], all: boolean):
   const p = palette(process.stdout);
   const colour = { running: p.green, starting: p.cyan, stopped: p.dim, failed: p.red };
   const rows = sessions.map((s, i) => [
-    s.name, stateLabel(states[i] ?? 'terminated'), s.status, s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code),
-    s.network ?? '-', started(s.created_at), s.project_dir.split('/').pop() || s.project_dir,
+    s.name,
+    stateLabel(states[i] ?? 'terminated'),
+    s.status,
+    s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code),
+    s.network ?? '-',
+    started(s.created_at),
+    s.project_dir.split('/').pop() || s.project_dir,
   ]);
   const head = ['NAME', 'STATE', 'STATUS', 'EXIT', 'NETWORK', 'STARTED', 'PROJECT'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[], paint?: (i: number, c: string) => string): string =>
-    cells.map((c, i) => {
-      const padded = i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0);
-      return paint ? paint(i, padded) : padded;
-    }).join('  ').trimEnd();
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0);
+        return paint ? paint(i, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
   const out = [line(head, (_i, c) => p.bold(c))];
   for (const [k, r] of rows.entries()) {
     const status = sessions[k]?.status ?? 'stopped';
@@ -58,14 +70,17 @@ export function registerList(program: Command): void {
     .description('List sessions (running and starting; -a for all), checked against podman')
     .option('-a, --all', 'include stopped and failed sessions')
     .option('-f, --format <format>', 'table, json or plain', 'table')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 STATE is the session's lifecycle state: Active (a client is attached: its foreground mino run or a
 mino attach), Detached (running, no client), Suspended (paused by mino suspend), Terminated (ended).
 JSON: an array of session records as stored (snake_case: id, name, project_dir, command,
 container_id, status, created_at, updated_at, cloud_providers, home_volume, exit_code, owner_pid, mode,
 network: bridge, host, none, allowlist or learn; see mino network show NAME; prelude;
 and the lifecycle fields attached_by, detached_at, suspended_at, last_output_at when set), each
-with its "state" (active, detached, suspended or terminated).`)
+with its "state" (active, detached, suspended or terminated).`,
+    )
     .action(async (opts: { all?: boolean; format: string }, cmd: Command) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table, json or plain');
@@ -76,7 +91,13 @@ with its "state" (active, detached, suspended or terminated).`)
       const shown = opts.all ? sessions : sessions.filter(isActive);
       const states = statesOf(shown, containers, ctx.stateKey);
       if (opts.format === 'json') {
-        process.stdout.write(`${JSON.stringify(shown.map(({ extra, ...r }, i) => ({ ...r, ...extra, state: states[i] })), null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify(
+            shown.map(({ extra, ...r }, i) => ({ ...r, ...extra, state: states[i] })),
+            null,
+            2,
+          )}\n`,
+        );
       } else if (opts.format === 'plain') {
         process.stdout.write(shown.map((s) => `${s.name}\n`).join(''));
       } else {

@@ -10,7 +10,9 @@ export function registerNetwork(program: Command): void {
   const network = program
     .command('network')
     .description("Change a running session's egress allowlist, or show its connections")
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Sessions started with --network-allow, --network-preset or --network learn send all traffic
 through an egress proxy of their own. 'allow' and 'deny' change its rules while it runs (no
 restart; tunnels a deny covers close at once); 'show' lists every destination the session asked
@@ -19,15 +21,19 @@ for, allowed or blocked. Rules: HOST:PORT, [IPV6]:PORT, *.example.com:PORT, host
 Examples:
   mino network allow agent registry.example.com:443
   mino network deny agent '*.example.com:443'
-  mino network show agent`);
+  mino network show agent`,
+    );
 
-  const change = (op: 'allow' | 'deny') => async (name: string, rules: string[], _opts: unknown, cmd: Command): Promise<void> => {
-    const { ctx } = sessionCli(cmd);
-    const policy = await changeSessionPolicy(ctx, name, op, rules);
-    notice(`Session ${name}: ${op === 'allow' ? 'allowed' : 'denied'} ${rules.join(', ')}`);
-    if (policy.mode === 'allowlist') notice(`  allow: ${policy.allow.length > 0 ? policy.allow.join(', ') : '(nothing)'}`);
-    if (policy.deny.length > 0) notice(`  deny:  ${policy.deny.join(', ')}`);
-  };
+  const change =
+    (op: 'allow' | 'deny') =>
+    async (name: string, rules: string[], _opts: unknown, cmd: Command): Promise<void> => {
+      const { ctx } = sessionCli(cmd);
+      const policy = await changeSessionPolicy(ctx, name, op, rules);
+      notice(`Session ${name}: ${op === 'allow' ? 'allowed' : 'denied'} ${rules.join(', ')}`);
+      if (policy.mode === 'allowlist')
+        notice(`  allow: ${policy.allow.length > 0 ? policy.allow.join(', ') : '(nothing)'}`);
+      if (policy.deny.length > 0) notice(`  deny:  ${policy.deny.join(', ')}`);
+    };
 
   network
     .command('allow')
@@ -49,17 +55,24 @@ Examples:
     .argument('<name>', 'session name')
     .option('-f, --format <format>', 'table or json', 'table')
     .action(async (name: string, opts: { format: string }, cmd: Command) => {
-      if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table or json');
+      if (opts.format !== 'table' && opts.format !== 'json')
+        throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table or json');
       const { ctx } = sessionCli(cmd);
       await printSessionNetwork(ctx, name, opts.format);
     });
 }
 
 /** Prints a session's network report (shared with `mino logs --network`). */
-export async function printSessionNetwork(ctx: Parameters<typeof sessionNetwork>[0], name: string, format: 'table' | 'json' = 'table'): Promise<void> {
+export async function printSessionNetwork(
+  ctx: Parameters<typeof sessionNetwork>[0],
+  name: string,
+  format: 'table' | 'json' = 'table',
+): Promise<void> {
   const { session, record, live } = await sessionNetwork(ctx, name);
   if (format === 'json') {
-    process.stdout.write(`${JSON.stringify({ session: session.name, network: session.network ?? 'bridge', live, record: record ?? null }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ session: session.name, network: session.network ?? 'bridge', live, record: record ?? null }, null, 2)}\n`,
+    );
     return;
   }
   process.stdout.write(`${renderNetworkReport(session, record, live).join('\n')}\n`);

@@ -23,7 +23,8 @@ function parseWarmCount(value: string): number {
 
 function parseWhole(what: string, value: string, min: number, max: number): number {
   const n = /^[0-9]{1,6}$/.test(value) ? Number.parseInt(value, 10) : Number.NaN;
-  if (!(n >= min && n <= max)) throw new UsageError(`Invalid ${what} '${value.slice(0, 40)}'`, `Use a whole number from ${min} to ${max}`);
+  if (!(n >= min && n <= max))
+    throw new UsageError(`Invalid ${what} '${value.slice(0, 40)}'`, `Use a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -36,10 +37,20 @@ function render(status: PoolStatus): string {
     lines.push("No pools. 'mino pool warm [-n N] [run flags]' keeps containers warm for a project.");
     return `${lines.join('\n')}\n`;
   }
-  const rows = status.pools.map((x) => [x.key.slice(0, 12), `${x.warm}/${x.target}`, x.next_expiry === null ? '-' : x.next_expiry.slice(11, 19), x.image ?? '?', x.project_dir ?? '?']);
+  const rows = status.pools.map((x) => [
+    x.key.slice(0, 12),
+    `${x.warm}/${x.target}`,
+    x.next_expiry === null ? '-' : x.next_expiry.slice(11, 19),
+    x.image ?? '?',
+    x.project_dir ?? '?',
+  ]);
   const head = ['POOL', 'WARM', 'EXPIRES', 'IMAGE', 'PROJECT'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   lines.push(p.bold(line(head)), ...rows.map(line));
   return `${lines.join('\n')}\n`;
 }
@@ -53,35 +64,51 @@ export function registerPool(program: Command): void {
   const pool = program
     .command('pool')
     .description('Warm containers that make mino run start faster (warm, status, drain)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 A warm pool keeps idle containers of exactly one run plan (image, mounts, user mapping, network,
 limits, environment...) started; mino run with the same flags in the same project takes one
 (podman exec instead of podman run) and never returns it. A run whose plan differs starts cold.
-Unused warm containers remove themselves after pool.warm_ttl seconds. See the README.`);
+Unused warm containers remove themselves after pool.warm_ttl seconds. See the README.`,
+    );
 
-  addRunOptions(pool
-    .command('warm')
-    .description('Keep N containers warm for the plan of mino run with these flags in this project')
-    .option('-n, --count <n>', 'number of warm containers (default: pool.min_warm; at most pool.max_warm)')
-    .argument('[run-flags...]', 'flags of mino run (--network, --image, --layers, -e, --volume, -p, ...)'), { hidden: true })
-    .addHelpText('after', `
+  addRunOptions(
+    pool
+      .command('warm')
+      .description('Keep N containers warm for the plan of mino run with these flags in this project')
+      .option('-n, --count <n>', 'number of warm containers (default: pool.min_warm; at most pool.max_warm)')
+      .argument('[run-flags...]', 'flags of mino run (--network, --image, --layers, -e, --volume, -p, ...)'),
+    { hidden: true },
+  )
+    .addHelpText(
+      'after',
+      `
 Examples:
   mino pool warm                         # pool.min_warm containers for 'mino run -- CMD' here
   mino pool warm -n 4 --network none     # for 'mino run --network none -- CMD'
-  mino pool warm -p ~/src/app --layers typescript`)
+  mino pool warm -p ~/src/app --layers typescript`,
+    )
     .action(async (_args: string[], opts: RunOptions & { count?: string }, cmd: Command) => {
       const count = opts.count === undefined ? undefined : parseWarmCount(opts.count);
       // The command does not change the plan's container; a placeholder makes it a command run.
       const { ctx, req, facts, io } = await runInputsOf(cmd, opts, ['true']);
-      process.exitCode = await warmRun(ctx, req, facts, io, count ?? req.pool?.minWarm ?? DEFAULT_POOL_SETTINGS.minWarm);
+      process.exitCode = await warmRun(
+        ctx,
+        req,
+        facts,
+        io,
+        count ?? req.pool?.minWarm ?? DEFAULT_POOL_SETTINGS.minWarm,
+      );
     });
 
   pool
     .command('status')
-    .description('Show the warm pools of this user (read from mino\'s pool index, no podman call)')
+    .description("Show the warm pools of this user (read from mino's pool index, no podman call)")
     .option('-f, --format <format>', 'table or json', 'table')
     .action(async (opts: { format: string }, cmd: Command) => {
-      if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table or json');
+      if (opts.format !== 'table' && opts.format !== 'json')
+        throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table or json');
       const { ctx } = sessionCli(cmd);
       const settings = poolSettingsOf((await loadConfigForCli(cmd, projectDirOf(undefined), 'report')).config.pool);
       const status = poolStatus(ctx.stateDir, settings);

@@ -4,12 +4,16 @@ import { addRunOptions, runInputsOf, type RunOptions } from '../run-options.js';
 
 /** `mino run`: start a session container for a project. */
 export function registerRun(program: Command): void {
-  addRunOptions(program
-    .command('run')
-    .description('Run a command (default: a shell) in a sandbox container for a project')
-    .argument('[command...]', 'command and arguments, after --'))
+  addRunOptions(
+    program
+      .command('run')
+      .description('Run a command (default: a shell) in a sandbox container for a project')
+      .argument('[command...]', 'command and arguments, after --'),
+  )
     .passThroughOptions()
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The container gets the project at /<folder name> (or /workspace), drops all capabilities, sets
 no-new-privileges and a 4096 process limit, runs an init process, and (rootless) maps your user
 so files it writes in the project are yours. mino exits with the command's exit code.
@@ -57,7 +61,8 @@ Examples:
   mino run -d -n agent -- sh -c 'long-job'   # then: mino logs agent -f; mino stop agent
   mino run --network-preset dev -- claude
   mino run --network-allow api.anthropic.com:443,host.containers.internal:11434 -- claude
-  mino run --network learn --save -- npm ci   # then later runs use the saved allowlist`)
+  mino run --network learn --save -- npm ci   # then later runs use the saved allowlist`,
+    )
     .action(async (command: string[], opts: RunOptions, cmd: Command) => {
       const { ctx, req, facts, io } = await runInputsOf(cmd, opts, command);
       process.exitCode = await runSession(ctx, req, facts, io);

@@ -18,7 +18,9 @@ export function registerSetup(program: Command): void {
     .option('-y, --yes', 'apply every fix without asking (for scripts and CI)')
     .option('--check', 'only report what would be installed or changed')
     .option('--skip-image', 'only repair the engine; do not build the mino-base image')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 What it does (Linux): installs podman, uidmap, slirp4netns and catatonit (the --init process) with
 the system package manager (apt-get, dnf, pacman, zypper or apk; through sudo when not root), adds
 sub-uid/gid ranges, makes /dev/net/tun usable, then runs a probe container and repairs what it
@@ -39,11 +41,13 @@ few minutes, once per mino version). Its parent is pulled from a registry when o
 otherwise it is made with debootstrap from this host's apt mirror (debootstrap is installed when
 missing). npm uses this host's registry, and the host's extra CA certificates are trusted.
 On macOS it starts OrbStack, creates the machine, installs podman in it and adds uid ranges.
-Exits 1 when a critical problem remains.`)
+Exits 1 when a critical problem remains.`,
+    )
     .action(async (opts: { yes?: boolean; check?: boolean; skipImage?: boolean }, command: Command) => {
       applyGlobalOptions(command);
       // image.base_from comes from your own config file only (a project cannot pick the parent).
-      const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config.image.base_from;
+      const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config
+        .image.base_from;
       // The engine on the user's default store: the storage check decides whether mino uses its own.
       const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli({ lenient: true });
       const out = process.stdout;
@@ -64,21 +68,27 @@ Exits 1 when a critical problem remains.`)
         reporter: (r) => out.write(formatCheck(r, out)),
         skipImage: Boolean(opts.skipImage),
         baseFrom,
-        progress: isQuiet() ? { say: () => undefined, buildOutput: () => undefined } : {
-          say: (text) => {
-            progress.end();
-            err.write(`${pe.dim(text)}\n`);
-          },
-          buildOutput: (line) => progress.line(line),
-        },
+        progress: isQuiet()
+          ? { say: () => undefined, buildOutput: () => undefined }
+          : {
+              say: (text) => {
+                progress.end();
+                err.write(`${pe.dim(text)}\n`);
+              },
+              buildOutput: (line) => progress.line(line),
+            },
       });
       progress.end();
       const fixed = report.results.filter((r) => r.status === 'fixed').length;
       if (report.ok) {
-        out.write(`${p.green('Setup complete.')}${fixed ? ` ${fixed} fix(es) applied.` : ''} Run 'mino status' to see the engine, 'mino run -- <command>' to start.\n`);
+        out.write(
+          `${p.green('Setup complete.')}${fixed ? ` ${fixed} fix(es) applied.` : ''} Run 'mino status' to see the engine, 'mino run -- <command>' to start.\n`,
+        );
       } else {
         const failed = report.results.filter((r) => r.status === 'fail').length;
-        out.write(`${p.red(`${failed} problem(s) remain.`)} ${opts.check ? "Run 'mino setup' to fix them." : 'See the hints above.'}\n`);
+        out.write(
+          `${p.red(`${failed} problem(s) remain.`)} ${opts.check ? "Run 'mino setup' to fix them." : 'See the hints above.'}\n`,
+        );
         process.exitCode = 1;
       }
     });

@@ -29,14 +29,18 @@ export function registerStats(program: Command): void {
     .command('stats')
     .description('Show session and sandbox statistics (counts survive restarts)')
     .option('-f, --format <format>', 'table or json', 'table')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 JSON: {"sandboxes_created", "active_sandboxes", "active_sessions", "detached_sessions",
 "suspended_sessions", "pool_size", "pool_hit_rate", "avg_creation_time_ms", "timeout_destroys"};
 pool_hit_rate and avg_creation_time_ms are null until there is something to divide. Computed from
 files only (counters, session records, the warm pool's index), without asking podman: session
-states are as current as the last reconciliation, which every mino list and the timeout sweep do.`)
+states are as current as the last reconciliation, which every mino list and the timeout sweep do.`,
+    )
     .action(async (opts: { format: string }, cmd: Command) => {
-      if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table or json');
+      if (opts.format !== 'table' && opts.format !== 'json')
+        throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table or json');
       const { ctx } = sessionCli(cmd);
       const { stats, warnings } = sandboxStats(ctx);
       for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
@@ -46,6 +50,8 @@ states are as current as the last reconciliation, which every mino list and the 
       }
       const p = palette(process.stdout);
       const width = Math.max(...ROWS.map(([, label]) => label.length));
-      process.stdout.write(ROWS.map(([key, label]) => `${p.bold(label.padEnd(width))}  ${shown(key, stats[key])}\n`).join(''));
+      process.stdout.write(
+        ROWS.map(([key, label]) => `${p.bold(label.padEnd(width))}  ${shown(key, stats[key])}\n`).join(''),
+      );
     });
 }

@@ -18,11 +18,14 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('Show the container runtime and check that containers can run (changes nothing)')
     .option('-f, --format <format>', 'output format: text or json', 'text')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Each check is OK, INFO, WARN or FAIL with a hint. Exits 1 when a critical check fails.
 When the engine answers, the health of sessions follows: sessions by state, the warm pool,
 sessions past a timeout not stopped yet, and the disk budget of caches and composed images.
-JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "status", "detail", "hint"}]}`)
+JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "status", "detail", "hint"}]}`,
+    )
     .action(async (opts: { format: string }, command: Command) => {
       applyGlobalOptions(command);
       if (opts.format !== 'text' && opts.format !== 'json') {
@@ -61,10 +64,16 @@ JSON output: {"ok": bool, "runtime": {...} | null, "checks": [{"id", "title", "s
         }
       }
       if (json) {
-        out.write(`${JSON.stringify({ ok: report.ok, runtime: report.info ?? null, checks: report.results }, null, 2)}\n`);
+        out.write(
+          `${JSON.stringify({ ok: report.ok, runtime: report.info ?? null, checks: report.results }, null, 2)}\n`,
+        );
       } else {
         const p = palette(out);
-        out.write(report.ok ? `${p.green('All critical checks passed.')}\n` : `${p.red('Some checks failed; see the hints above.')}\n`);
+        out.write(
+          report.ok
+            ? `${p.green('All critical checks passed.')}\n`
+            : `${p.red('Some checks failed; see the hints above.')}\n`,
+        );
       }
       if (!report.ok) process.exitCode = 1;
     });

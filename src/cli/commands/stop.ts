@@ -16,9 +16,11 @@ export function registerStop(program: Command): void {
       const { ctx } = sessionCli(cmd);
       const result = await stopSession(ctx, name, Boolean(opts.force));
       const code = result.record.exit_code;
-      notice(result.stopped
-        ? `Session ${name} stopped${code === null || code === undefined ? '' : ` (exit code ${code})`}`
-        : `Session ${name} is already ${result.record.status}`);
+      notice(
+        result.stopped
+          ? `Session ${name} stopped${code === null || code === undefined ? '' : ` (exit code ${code})`}`
+          : `Session ${name} is already ${result.record.status}`,
+      );
       if (!result.stopped || !hasEgress(result.record)) return;
       // The session's egress proxy ends with its container: what it saw.
       const record = await finalSessionNetwork(ctx, name);

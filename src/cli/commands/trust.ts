@@ -10,10 +10,13 @@ export function registerTrust(program: Command): void {
     .description("Trust the project's current .mino.toml and .mino/layers (review them first)")
     .option('-p, --project <dir>', 'project directory (default: current directory)')
     .option('--revoke', 'forget the trust instead')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Trust is pinned to the exact content: any change to .mino.toml or to a file under .mino/layers
 needs trust again. Without it, mino asks on a terminal, and skips the project's files elsewhere
-(or fails with --strict-local). 'mino config set --local' keeps trust for its own edits.`)
+(or fails with --strict-local). 'mino config set --local' keeps trust for its own edits.`,
+    )
     .action((opts: { project?: string; revoke?: boolean }, cmd: Command) => {
       applyGlobalOptions(cmd);
       const dir = projectDirOf(opts.project);

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import {
-  createNamedVolume, listNamedVolumes, namedVolumeInfo, removeNamedVolume, usageText, type NamedVolumeView,
+  createNamedVolume,
+  listNamedVolumes,
+  namedVolumeInfo,
+  removeNamedVolume,
+  usageText,
+  type NamedVolumeView,
 } from '../../resources/manage-volumes.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
@@ -42,10 +47,18 @@ function table(volumes: NamedVolumeView[]): string {
   const p = palette(process.stdout);
   const head = ['NAME', 'USED / LIMIT', 'MOUNTS', 'LAST USED', 'CREATED'];
   const rows = volumes.map((v) => [
-    v.slug, v.exists ? usageText(v) : 'missing', String(v.mountCount), when(v.lastUsed), when(v.createdAt),
+    v.slug,
+    v.exists ? usageText(v) : 'missing',
+    String(v.mountCount),
+    when(v.lastUsed),
+    when(v.createdAt),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   const out = [p.bold(line(head))];
   for (const [k, r] of rows.entries()) {
     const v = volumes[k];
@@ -55,7 +68,8 @@ function table(volumes: NamedVolumeView[]): string {
   out.push(`${volumes.length} volume(s)`);
   const over = volumes.filter((v) => v.overLimit).map((v) => v.slug);
   if (over.length > 0) out.push(p.red(`Over their size limit: ${over.join(', ')} (not enforced by podman)`));
-  if (volumes.some((v) => !v.exists)) out.push(p.dim("missing: metadata without a podman volume; remove it with 'mino volume rm NAME'"));
+  if (volumes.some((v) => !v.exists))
+    out.push(p.dim("missing: metadata without a podman volume; remove it with 'mino volume rm NAME'"));
   return `${out.join('\n')}\n`;
 }
 
@@ -64,13 +78,16 @@ export function registerVolume(program: Command): void {
   const volume = program
     .command('volume')
     .description('Named volumes: persistent storage you mount with mino run --volume NAME:/path')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
   mino volume create datasets --size 2GB
   mino run --volume datasets:/data -- python train.py
   mino run --volume datasets:/data:ro -- ls /data
 
-${LIMIT_NOTE}`);
+${LIMIT_NOTE}`,
+    );
 
   volume
     .command('create')
@@ -91,11 +108,14 @@ ${LIMIT_NOTE}`);
     .alias('ls')
     .description('List named volumes with their usage against their size limit')
     .option('-f, --format <format>', 'table, json or plain', 'table')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 JSON: an array of {name, volume, exists, size_limit_bytes (0 = none), used_bytes, over_limit,
 created_at, last_used, mount_count}.
 
-${LIMIT_NOTE}`)
+${LIMIT_NOTE}`,
+    )
     .action(async (opts: { format: string }, cmd: Command) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table, json or plain');
@@ -127,7 +147,12 @@ ${LIMIT_NOTE}`)
         ['Name', v.slug],
         ['Podman volume', v.exists ? v.volume : `${v.volume} (missing)`],
         ['Used', v.usedBytes === undefined ? '-' : formatSize(v.usedBytes)],
-        ['Limit', v.sizeLimitBytes > 0 ? `${formatSize(v.sizeLimitBytes)} (not enforced)${v.overLimit ? ' - OVER LIMIT' : ''}` : 'none'],
+        [
+          'Limit',
+          v.sizeLimitBytes > 0
+            ? `${formatSize(v.sizeLimitBytes)} (not enforced)${v.overLimit ? ' - OVER LIMIT' : ''}`
+            : 'none',
+        ],
         ['Created', when(v.createdAt)],
         ['Last used', when(v.lastUsed)],
         ['Mounts', String(v.mountCount)],
@@ -147,7 +172,8 @@ ${LIMIT_NOTE}`)
     .action(async (name: string, opts: { force?: boolean }, cmd: Command) => {
       const { ctx } = sessionCli(cmd);
       const { removedUsers } = await removeNamedVolume(ctx, name, Boolean(opts.force));
-      for (const u of removedUsers) process.stderr.write(`Ended session ${u.session} (container ${u.container}), which mounted it\n`);
+      for (const u of removedUsers)
+        process.stderr.write(`Ended session ${u.session} (container ${u.container}), which mounted it\n`);
       process.stdout.write(`Removed volume ${name}\n`);
     });
 }

@@ -7,7 +7,11 @@ import type { Command, Option } from 'commander';
  */
 
 /** How the value of an option (or an argument) is completed. */
-export type ValueCompletion = { kind: 'none' } | { kind: 'file' } | { kind: 'dir' } | { kind: 'words'; words: string[] };
+export type ValueCompletion =
+  | { kind: 'none' }
+  | { kind: 'file' }
+  | { kind: 'dir' }
+  | { kind: 'words'; words: string[] };
 
 /** One option. */
 interface CompletionOption {
@@ -56,16 +60,30 @@ export function completionModel(program: Command, argumentWords: ArgumentWords =
       .filter((o) => !o.hidden)
       .map((o) => {
         const value = valueCompletionOf(o);
-        return { flags: [o.short, o.long].filter((f): f is string => Boolean(f)), description: o.description, ...(value ? { value } : {}) };
+        return {
+          flags: [o.short, o.long].filter((f): f is string => Boolean(f)),
+          description: o.description,
+          ...(value ? { value } : {}),
+        };
       });
     options.push({ flags: ['-h', '--help'], description: 'show help' });
     const first = cmd.registeredArguments[0];
     const words = first ? argumentWords[first.name()] : undefined;
     out.push({
       path: path.join(' '),
-      subcommands: visible.flatMap((c) => [c.name(), ...c.aliases()].map((name) => ({ name, description: c.description() }))),
+      subcommands: visible.flatMap((c) =>
+        [c.name(), ...c.aliases()].map((name) => ({ name, description: c.description() })),
+      ),
       options,
-      ...(first ? { argument: words ? { kind: 'words' as const, words: words() } : first.argChoices ? { kind: 'words' as const, words: [...first.argChoices] } : { kind: 'none' as const } } : {}),
+      ...(first
+        ? {
+            argument: words
+              ? { kind: 'words' as const, words: words() }
+              : first.argChoices
+                ? { kind: 'words' as const, words: [...first.argChoices] }
+                : { kind: 'none' as const },
+          }
+        : {}),
     });
     for (const c of visible) walk(c, [...path, c.name()]);
   };

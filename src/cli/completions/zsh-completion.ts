@@ -6,10 +6,14 @@ function q(word: string): string {
 
 function action(value: ValueCompletion): string {
   switch (value.kind) {
-    case 'file': return '_files';
-    case 'dir': return '_files -/';
-    case 'words': return `compadd -- ${value.words.map(q).join(' ')}`;
-    default: return 'return 1';
+    case 'file':
+      return '_files';
+    case 'dir':
+      return '_files -/';
+    case 'words':
+      return `compadd -- ${value.words.map(q).join(' ')}`;
+    default:
+      return 'return 1';
   }
 }
 
@@ -20,7 +24,8 @@ export function zshCompletion(model: readonly CompletionCommand[]): string {
   const values: string[] = [];
   const lists: string[] = [];
   for (const c of model) {
-    for (const s of c.subcommands) transitions.push(`      ${q(`${c.path}|${s.name}`)}) mino_cmd=${q(c.path ? `${c.path} ${s.name}` : s.name)} ;;`);
+    for (const s of c.subcommands)
+      transitions.push(`      ${q(`${c.path}|${s.name}`)}) mino_cmd=${q(c.path ? `${c.path} ${s.name}` : s.name)} ;;`);
     for (const o of c.options.filter((o) => o.value)) {
       const pats = o.flags.map((f) => q(`${c.path}|${f}`)).join('|');
       skips.push(`      ${pats}) skip=1 ;;`);

@@ -30,9 +30,22 @@ interface StsOutput {
 /** The AWS provider. */
 export function awsProvider(options: AwsOptions): CredentialProvider {
   const duration = String(options.sessionDurationSecs);
-  const argv = options.roleArn !== undefined
-    ? ['aws', 'sts', 'assume-role', '--role-arn', options.roleArn, '--role-session-name', 'mino-session', '--duration-seconds', duration, '--output', 'json']
-    : ['aws', 'sts', 'get-session-token', '--duration-seconds', duration, '--output', 'json'];
+  const argv =
+    options.roleArn !== undefined
+      ? [
+          'aws',
+          'sts',
+          'assume-role',
+          '--role-arn',
+          options.roleArn,
+          '--role-session-name',
+          'mino-session',
+          '--duration-seconds',
+          duration,
+          '--output',
+          'json',
+        ]
+      : ['aws', 'sts', 'get-session-token', '--duration-seconds', duration, '--output', 'json'];
   if (options.roleArn !== undefined && options.externalId !== undefined) argv.push('--external-id', options.externalId);
   if (options.profile !== undefined) argv.push('--profile', options.profile);
   if (options.region !== undefined) argv.push('--region', options.region);
@@ -57,7 +70,8 @@ export function awsProvider(options: AwsOptions): CredentialProvider {
       }
       const c = parsed?.Credentials;
       const strings = [c?.AccessKeyId, c?.SecretAccessKey, c?.SessionToken];
-      if (!strings.every((v) => typeof v === 'string' && v !== '')) throw new ProviderError('aws sts returned no credentials');
+      if (!strings.every((v) => typeof v === 'string' && v !== ''))
+        throw new ProviderError('aws sts returned no credentials');
       const [id, secret, token] = strings as string[];
       const expires = typeof c?.Expiration === 'string' ? new Date(c.Expiration) : undefined;
       const plainEnv: Record<string, string> = {};
@@ -75,7 +89,8 @@ export function awsProvider(options: AwsOptions): CredentialProvider {
       if (/Unable to locate credentials|not configured|could not be found|aws configure/i.test(stderr)) {
         return new ProviderError('AWS credentials are not configured (run: aws configure, or aws sso login)');
       }
-      if (/ExpiredToken|expired/i.test(stderr)) return new ProviderError(`the AWS session has expired: ${stderrSummary(stderr)}`);
+      if (/ExpiredToken|expired/i.test(stderr))
+        return new ProviderError(`the AWS session has expired: ${stderrSummary(stderr)}`);
       return new ProviderError(`aws sts failed (exit ${exitCode}): ${stderrSummary(stderr)}`);
     },
   };

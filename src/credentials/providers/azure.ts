@@ -26,7 +26,12 @@ interface AzOutput {
 
 /** The expiry az printed, or undefined. */
 export function azureExpiry(out: AzOutput): Date | undefined {
-  const epoch = typeof out.expires_on === 'number' ? out.expires_on : typeof out.expires_on === 'string' ? Number(out.expires_on) : NaN;
+  const epoch =
+    typeof out.expires_on === 'number'
+      ? out.expires_on
+      : typeof out.expires_on === 'string'
+        ? Number(out.expires_on)
+        : NaN;
   if (Number.isFinite(epoch) && epoch > 0) return new Date(epoch * 1000);
   if (typeof out.expiresOn === 'string') {
     // az's own format is local time without a zone: Date parses "YYYY-MM-DDTHH:MM:SS" as local.
@@ -59,7 +64,8 @@ export function azureProvider(options: AzureOptions): CredentialProvider {
       } catch {
         throw new ProviderError('az printed no JSON');
       }
-      if (typeof out?.accessToken !== 'string' || out.accessToken === '') throw new ProviderError('az returned no access token');
+      if (typeof out?.accessToken !== 'string' || out.accessToken === '')
+        throw new ProviderError('az returned no access token');
       return {
         secretEnv: { AZURE_ACCESS_TOKEN: out.accessToken },
         plainEnv: {},
@@ -67,7 +73,8 @@ export function azureProvider(options: AzureOptions): CredentialProvider {
       };
     },
     failure(exitCode, stderr) {
-      if (/az login|Please run 'az login'|no subscriptions/i.test(stderr)) return new ProviderError('az is not logged in (run: az login)');
+      if (/az login|Please run 'az login'|no subscriptions/i.test(stderr))
+        return new ProviderError('az is not logged in (run: az login)');
       return new ProviderError(`az account get-access-token failed (exit ${exitCode}): ${stderrSummary(stderr)}`);
     },
   };

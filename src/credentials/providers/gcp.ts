@@ -39,7 +39,8 @@ export function gcpProvider(options: GcpOptions): CredentialProvider {
       if (token === '' || /\s/.test(token)) throw new ProviderError('gcloud printed no access token');
       return {
         secretEnv: { CLOUDSDK_AUTH_ACCESS_TOKEN: token },
-        plainEnv: options.project !== undefined ? { CLOUDSDK_CORE_PROJECT: options.project } : ({} as Record<string, string>),
+        plainEnv:
+          options.project !== undefined ? { CLOUDSDK_CORE_PROJECT: options.project } : ({} as Record<string, string>),
         expiresAt: new Date(now.getTime() + GCP_TOKEN_TTL_MS),
       };
     },

@@ -23,7 +23,10 @@ export class ProviderError extends Error {
    * @param quiet true for "not set up here" conditions of a provider nobody asked for explicitly
    *   (GitHub is on by default): reported with -v only, not as a warning.
    */
-  constructor(message: string, readonly quiet = false) {
+  constructor(
+    message: string,
+    readonly quiet = false,
+  ) {
     super(message);
     this.name = 'ProviderError';
   }
@@ -51,7 +54,10 @@ export interface CredentialProvider {
 
 /** The last meaningful line of a CLI's stderr, shortened, for a warning. */
 export function stderrSummary(stderr: string, max = 200): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const last = lines.find((l) => /error|denied|expired|invalid|not /i.test(l)) ?? lines[lines.length - 1] ?? '';
   // eslint-disable-next-line no-control-regex
   const clean = last.replace(/[\u0000-\u001f\u007f]/g, ' ');

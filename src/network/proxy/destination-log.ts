@@ -9,7 +9,14 @@ import type { DenyReason } from '../policy.js';
  */
 
 /** Where denials are reported (the audit log). */
-export type DenialSink = (event: { host: string; port: number; destination: string; reason: DenyReason; detail: string; protocol: string }) => void;
+export type DenialSink = (event: {
+  host: string;
+  port: number;
+  destination: string;
+  reason: DenyReason;
+  detail: string;
+  protocol: string;
+}) => void;
 
 /** Denials written to the audit log per session before they are only counted. */
 const AUDIT_DENIAL_CAP = 1000;
@@ -33,7 +40,17 @@ export class DestinationLog {
     const key = typeof dest === 'string' ? dest : formatDestination(dest);
     let e = this.entries.get(key);
     if (!e) {
-      e = { destination: key, allowed: 0, denied: 0, failed: 0, rule: null, reason: null, detail: null, first_seen: now, last_seen: now };
+      e = {
+        destination: key,
+        allowed: 0,
+        denied: 0,
+        failed: 0,
+        rule: null,
+        reason: null,
+        detail: null,
+        first_seen: now,
+        last_seen: now,
+      };
       this.entries.set(key, e);
     }
     e.last_seen = now;
@@ -82,7 +99,11 @@ export class DestinationLog {
 
   /** The record as it stands. */
   snapshot(): NetworkRecord {
-    return { ...this.record, updated_at: new Date().toISOString(), destinations: [...this.entries.values()].map((e) => ({ ...e })) };
+    return {
+      ...this.record,
+      updated_at: new Date().toISOString(),
+      destinations: [...this.entries.values()].map((e) => ({ ...e })),
+    };
   }
 
   private schedule(): void {

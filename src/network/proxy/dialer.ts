@@ -15,7 +15,11 @@ export type DialFailure = 'host-address' | 'resolve' | 'connect';
 
 /** A failed dial, with a message for the client and the records. */
 export class DialError extends Error {
-  constructor(readonly failure: DialFailure, message: string, readonly addressClass?: AddressClass) {
+  constructor(
+    readonly failure: DialFailure,
+    message: string,
+    readonly addressClass?: AddressClass,
+  ) {
     super(message);
     this.name = 'DialError';
   }
@@ -55,9 +59,20 @@ async function systemResolve(host: string): Promise<string[]> {
   return results.map((r) => r.address);
 }
 
-function connectOnce(address: string, port: number, timeoutMs: number, highWaterMark: number | undefined): Promise<Socket> {
+function connectOnce(
+  address: string,
+  port: number,
+  timeoutMs: number,
+  highWaterMark: number | undefined,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, ...(highWaterMark ? { highWaterMark } : {}) });
+    const socket = connect({
+      host: address,
+      port,
+      allowHalfOpen: true,
+      noDelay: true,
+      ...(highWaterMark ? { highWaterMark } : {}),
+    });
     const timer = setTimeout(() => socket.destroy(new Error(`connection to ${address}:${port} timed out`)), timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -77,7 +92,9 @@ export function createDialer(options: DialerOptions = {}): Dialer {
   const hostAddresses = options.hostAddresses ?? (() => hostOwnAddresses());
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   const hostServiceAddresses = options.hostServiceAddresses ?? ['127.0.0.1', '::1'];
-  const open = options.connect ?? ((address: string, port: number) => connectOnce(address, port, timeoutMs, options.highWaterMark));
+  const open =
+    options.connect ??
+    ((address: string, port: number) => connectOnce(address, port, timeoutMs, options.highWaterMark));
   return {
     async dial(dest: Destination, opts: DialOptions): Promise<Socket> {
       let candidates: string[];
@@ -89,7 +106,10 @@ export function createDialer(options: DialerOptions = {}): Dialer {
           try {
             resolved = await resolve(dest.host);
           } catch (err) {
-            throw new DialError('resolve', `cannot resolve ${dest.host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+            throw new DialError(
+              'resolve',
+              `cannot resolve ${dest.host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+            );
           }
         } else {
           resolved = [dest.host];
@@ -108,7 +128,10 @@ export function createDialer(options: DialerOptions = {}): Dialer {
           last = err as Error;
         }
       }
-      throw new DialError('connect', `cannot connect to ${dest.host}:${dest.port}: ${(last as NodeJS.ErrnoException | undefined)?.code ?? last?.message ?? 'no address'}`);
+      throw new DialError(
+        'connect',
+        `cannot connect to ${dest.host}:${dest.port}: ${(last as NodeJS.ErrnoException | undefined)?.code ?? last?.message ?? 'no address'}`,
+      );
     },
   };
 }

@@ -1,11 +1,26 @@
-import { Agent, createServer as createHttpServer, request as httpRequest, type ClientRequestArgs, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer as createHttpServer,
+  request as httpRequest,
+  type ClientRequestArgs,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Server, Socket } from 'node:net';
 import { destinationOf, formatDestination, parseAuthority, type Destination } from '../destination.js';
 import { decide, type EgressPolicy, type Verdict } from '../policy.js';
 import type { DestinationLog } from './destination-log.js';
 import { DialError, type Dialer } from './dialer.js';
-import { RewriterRegistry, rawRelay, splice, type RewritableRequest, type Tunnel, type TunnelHandler } from './pipeline.js';
+import {
+  RewriterRegistry,
+  rawRelay,
+  splice,
+  type RewritableRequest,
+  type Tunnel,
+  type TunnelHandler,
+} from './pipeline.js';
 import { SOCKS_REPLY, parseGreeting, parseRequest, socksReply } from './socks5.js';
 
 /**
@@ -31,11 +46,25 @@ export interface EgressServerOptions {
 }
 
 /** Hop-by-hop headers a proxy must not forward (RFC 9110 §7.6.1), plus proxy credentials. */
-const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /** Headers without the hop-by-hop ones (and those the Connection header names). */
 function endToEndHeaders(headers: IncomingMessage['headers'], keepUpgrade = false): Record<string, string | string[]> {
-  const named = String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean);
+  const named = String(headers.connection ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(headers)) {
     if (value === undefined) continue;
@@ -68,8 +97,13 @@ export class EgressServer {
     this.maxConnections = options.maxConnections ?? 1024;
     this.agent = new GuardedAgent((dest, verdict) => this.dial(dest, verdict, 'http', false));
     this.http.on('request', (req: IncomingMessage, res: ServerResponse) => void this.forward(req, res));
-    this.http.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => this.connectRequest(req, socket, head));
-    this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.upgrade(req, socket, head));
+    this.http.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.connectRequest(req, socket, head),
+    );
+    this.http.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Socket, head: Buffer) => void this.upgrade(req, socket, head),
+    );
     this.http.on('clientError', (_err: Error, socket: Socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -144,13 +178,22 @@ export class EgressServer {
   }
 
   /** Dials for an allowed destination, recording the outcome (`count`: as an allowed connection). */
-  private async dial(dest: Destination, verdict: Extract<Verdict, { allowed: true }>, protocol: string, count = true): Promise<Socket> {
+  private async dial(
+    dest: Destination,
+    verdict: Extract<Verdict, { allowed: true }>,
+    protocol: string,
+    count = true,
+  ): Promise<Socket> {
     try {
-      const socket = await this.options.dialer.dial(dest, { hostService: verdict.hostService, literal: verdict.literal });
+      const socket = await this.options.dialer.dial(dest, {
+        hostService: verdict.hostService,
+        literal: verdict.literal,
+      });
       if (count) this.options.log.allowed(dest, verdict.rule);
       return socket;
     } catch (err) {
-      if (err instanceof DialError && err.failure === 'host-address') this.options.log.denied(dest, 'host-address', err.message, protocol);
+      if (err instanceof DialError && err.failure === 'host-address')
+        this.options.log.denied(dest, 'host-address', err.message, protocol);
       else this.options.log.failed(dest, verdict.rule, (err as Error).message);
       throw err;
     }
@@ -162,7 +205,14 @@ export class EgressServer {
     for (const s of sockets) s.once('close', () => this.live.delete(live));
   }
 
-  private openTunnel(dest: Destination, verdict: Extract<Verdict, { allowed: true }>, client: Socket, head: Buffer, answers: { established(): void; failed(reason: string): void }, protocol: string): void {
+  private openTunnel(
+    dest: Destination,
+    verdict: Extract<Verdict, { allowed: true }>,
+    client: Socket,
+    head: Buffer,
+    answers: { established(): void; failed(reason: string): void },
+    protocol: string,
+  ): void {
     const tunnel: Tunnel = {
       dest,
       client,
@@ -182,7 +232,9 @@ export class EgressServer {
   private connectRequest(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const dest = parseAuthority(req.url ?? '');
     const reply = (status: string, text: string): void => {
-      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
     };
     if (!dest) {
       this.options.log.denied(String(req.url ?? '').slice(0, 200), 'invalid', 'not a HOST:PORT destination', 'connect');
@@ -194,16 +246,29 @@ export class EgressServer {
       reply('403 Forbidden', this.denyText(dest, verdict.detail, verdict.reason !== 'host-address'));
       return;
     }
-    this.openTunnel(dest, verdict, socket, head, {
-      established: () => socket.write('HTTP/1.1 200 Connection established\r\n\r\n'),
-      failed: (reason) => {
-        const blocked = /^refused:/.test(reason);
-        reply(blocked ? '403 Forbidden' : '502 Bad Gateway', blocked ? this.denyText(dest, reason.replace(/^refused: /, ''), false) : `mino: ${reason}\n`);
+    this.openTunnel(
+      dest,
+      verdict,
+      socket,
+      head,
+      {
+        established: () => socket.write('HTTP/1.1 200 Connection established\r\n\r\n'),
+        failed: (reason) => {
+          const blocked = /^refused:/.test(reason);
+          reply(
+            blocked ? '403 Forbidden' : '502 Bad Gateway',
+            blocked ? this.denyText(dest, reason.replace(/^refused: /, ''), false) : `mino: ${reason}\n`,
+          );
+        },
       },
-    }, 'connect');
+      'connect',
+    );
   }
 
-  private absoluteDestination(req: IncomingMessage, res: ServerResponse | undefined): { dest: Destination; url: URL } | undefined {
+  private absoluteDestination(
+    req: IncomingMessage,
+    res: ServerResponse | undefined,
+  ): { dest: Destination; url: URL } | undefined {
     let url: URL | undefined;
     try {
       url = /^[a-z][a-z0-9+.-]*:\/\//i.test(req.url ?? '') ? new URL(req.url ?? '') : undefined;
@@ -214,8 +279,13 @@ export class EgressServer {
       if (res) res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(text);
       return undefined;
     };
-    if (!url) return fail(400, "mino: this is the session's egress proxy; use it as HTTP_PROXY (absolute http:// URLs, or CONNECT)\n");
-    if (url.protocol !== 'http:') return fail(400, `mino: ${url.protocol} URLs go through CONNECT, not plain forwarding\n`);
+    if (!url)
+      return fail(
+        400,
+        "mino: this is the session's egress proxy; use it as HTTP_PROXY (absolute http:// URLs, or CONNECT)\n",
+      );
+    if (url.protocol !== 'http:')
+      return fail(400, `mino: ${url.protocol} URLs go through CONNECT, not plain forwarding\n`);
     const dest = destinationOf(url.hostname, url.port === '' ? 80 : Number(url.port));
     if (!dest) {
       this.options.log.denied(url.host.slice(0, 200), 'invalid', 'not a valid host', 'http');
@@ -230,10 +300,17 @@ export class EgressServer {
     const { dest, url } = target;
     const verdict = this.verdictFor(dest, 'http');
     if (!verdict.allowed) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(this.denyText(dest, verdict.detail, verdict.reason !== 'host-address'));
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(this.denyText(dest, verdict.detail, verdict.reason !== 'host-address'));
       return;
     }
-    let outgoing: RewritableRequest = { dest, method: req.method ?? 'GET', path: `${url.pathname}${url.search}`, headers: endToEndHeaders(req.headers) };
+    let outgoing: RewritableRequest = {
+      dest,
+      method: req.method ?? 'GET',
+      path: `${url.pathname}${url.search}`,
+      headers: endToEndHeaders(req.headers),
+    };
     const rewriter = this.rewriters.for(dest);
     if (rewriter) outgoing = await rewriter(outgoing);
     const upstream = httpRequest({
@@ -257,7 +334,9 @@ export class EgressServer {
         return;
       }
       const blocked = err instanceof DialError && err.failure === 'host-address';
-      res.writeHead(blocked ? 403 : 502, { 'content-type': 'text/plain' }).end(blocked ? this.denyText(dest, err.message.replace(/^refused: /, ''), false) : `mino: ${err.message}\n`);
+      res
+        .writeHead(blocked ? 403 : 502, { 'content-type': 'text/plain' })
+        .end(blocked ? this.denyText(dest, err.message.replace(/^refused: /, ''), false) : `mino: ${err.message}\n`);
     });
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
@@ -275,13 +354,16 @@ export class EgressServer {
     const verdict = this.verdictFor(dest, 'http');
     if (!verdict.allowed) {
       const text = this.denyText(dest, verdict.detail, verdict.reason !== 'host-address');
-      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
       return;
     }
     const headers = endToEndHeaders(req.headers, true);
     headers.connection = 'Upgrade';
     const lines = [`${req.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`];
-    for (const [k, v] of Object.entries(headers)) for (const value of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${value}`);
+    for (const [k, v] of Object.entries(headers))
+      for (const value of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${value}`);
     let upstream: Socket;
     try {
       upstream = await this.dial(dest, verdict, 'http');
@@ -341,10 +423,26 @@ export class EgressServer {
         fail(socksReply(SOCKS_REPLY.notAllowed));
         return;
       }
-      this.openTunnel(dest, verdict, socket, Buffer.from(r.rest), {
-        established: () => socket.write(socksReply(SOCKS_REPLY.succeeded)),
-        failed: (reason) => fail(socksReply(/^refused:/.test(reason) ? SOCKS_REPLY.notAllowed : /resolve/.test(reason) ? SOCKS_REPLY.hostUnreachable : SOCKS_REPLY.refused)),
-      }, 'socks5');
+      this.openTunnel(
+        dest,
+        verdict,
+        socket,
+        Buffer.from(r.rest),
+        {
+          established: () => socket.write(socksReply(SOCKS_REPLY.succeeded)),
+          failed: (reason) =>
+            fail(
+              socksReply(
+                /^refused:/.test(reason)
+                  ? SOCKS_REPLY.notAllowed
+                  : /resolve/.test(reason)
+                    ? SOCKS_REPLY.hostUnreachable
+                    : SOCKS_REPLY.refused,
+              ),
+            ),
+        },
+        'socks5',
+      );
     };
     socket.on('data', onData);
     socket.resume();
@@ -357,18 +455,27 @@ const DIAL = Symbol('mino.dial');
 
 /** A keep-alive agent whose connections come from the guarded dialer. */
 class GuardedAgent extends Agent {
-  constructor(private readonly dialFn: (dest: Destination, verdict: Extract<Verdict, { allowed: true }>) => Promise<Socket>) {
+  constructor(
+    private readonly dialFn: (dest: Destination, verdict: Extract<Verdict, { allowed: true }>) => Promise<Socket>,
+  ) {
     super({ keepAlive: true, maxFreeSockets: 16, timeout: 30_000 });
   }
 
-  override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): undefined {
-    const target = (options as Record<symbol, unknown>)[DIAL] as { dest: Destination; verdict: Extract<Verdict, { allowed: true }> } | undefined;
+  override createConnection(
+    options: ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): undefined {
+    const target = (options as Record<symbol, unknown>)[DIAL] as
+      | { dest: Destination; verdict: Extract<Verdict, { allowed: true }> }
+      | undefined;
     if (!target) {
       callback?.(new Error('internal: request without a destination'), undefined as unknown as Duplex);
       return undefined;
     }
-    this.dialFn(target.dest, target.verdict).then((s) => callback?.(null, s), (err: Error) => callback?.(err, undefined as unknown as Duplex));
+    this.dialFn(target.dest, target.verdict).then(
+      (s) => callback?.(null, s),
+      (err: Error) => callback?.(err, undefined as unknown as Duplex),
+    );
     return undefined;
   }
 }
-

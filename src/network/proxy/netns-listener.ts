@@ -17,8 +17,8 @@ const LISTENER_SOURCE = [
   "const net = require('net');",
   'const server = net.createServer();',
   "server.on('error', (e) => process.send({ error: String(e && (e.code || e.message)) }, () => process.exit(1)));",
-  "server.listen({ host: process.env.MINO_LISTEN_HOST, port: Number(process.env.MINO_LISTEN_PORT) }, () => {",
-  "  process.send({ listening: true }, server, () => process.exit(0));",
+  'server.listen({ host: process.env.MINO_LISTEN_HOST, port: Number(process.env.MINO_LISTEN_PORT) }, () => {',
+  '  process.send({ listening: true }, server, () => process.exit(0));',
   '});',
 ].join('\n');
 
@@ -38,7 +38,9 @@ export function listenAndHandOver(): void {
     process.exit(2);
   }
   const server = net.createServer();
-  server.on('error', (e: NodeJS.ErrnoException) => send({ error: String(e.code ?? e.message) }, undefined, undefined, () => process.exit(1)));
+  server.on('error', (e: NodeJS.ErrnoException) =>
+    send({ error: String(e.code ?? e.message) }, undefined, undefined, () => process.exit(1)),
+  );
   server.listen({ host: process.env.MINO_LISTEN_HOST, port: Number(process.env.MINO_LISTEN_PORT) }, () => {
     send({ listening: true }, server, undefined, () => process.exit(0));
   });
@@ -86,7 +88,11 @@ export function openListenerInNetns(options: NetnsListenerOptions): Promise<Serv
   return new Promise((resolve, reject) => {
     const child = spawn(options.nsenter, argv, {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { MINO_LISTEN_HOST: options.host, MINO_LISTEN_PORT: String(options.port), PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      env: {
+        MINO_LISTEN_HOST: options.host,
+        MINO_LISTEN_PORT: String(options.port),
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+      },
     });
     let stderr = '';
     let settled = false;
@@ -101,18 +107,36 @@ export function openListenerInNetns(options: NetnsListenerOptions): Promise<Serv
         resolve(server!);
       }
     };
-    const timer = setTimeout(() => finish(new Error(`the listener in the container's network namespace did not start within ${options.timeoutMs ?? 30_000} ms`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(
+            `the listener in the container's network namespace did not start within ${options.timeoutMs ?? 30_000} ms`,
+          ),
+        ),
+      options.timeoutMs ?? 30_000,
+    );
     child.stderr?.on('data', (b: Buffer) => {
       stderr = (stderr + b.toString()).slice(-2000);
     });
     child.on('error', (err) => finish(new Error(`cannot run ${options.nsenter}: ${err.message}`)));
     child.on('message', (msg: { listening?: boolean; error?: string }, handle: unknown) => {
       if (msg?.listening && handle) finish(undefined, handle as Server);
-      else finish(new Error(`cannot listen on ${options.host}:${options.port} in the container: ${msg?.error ?? 'no socket received'}`));
+      else
+        finish(
+          new Error(
+            `cannot listen on ${options.host}:${options.port} in the container: ${msg?.error ?? 'no socket received'}`,
+          ),
+        );
     });
     // 'close', not 'exit': its stderr is read to the end by then.
     child.on('close', (code) => {
-      if (!settled) finish(new Error(`entering the container's network namespace failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`));
+      if (!settled)
+        finish(
+          new Error(
+            `entering the container's network namespace failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`,
+          ),
+        );
     });
   });
 }

@@ -92,16 +92,19 @@ export const rawRelay: TunnelHandler = {
   handle(tunnel: Tunnel): boolean {
     const { client } = tunnel;
     client.pause();
-    tunnel.dial().then((upstream) => {
-      if (client.destroyed) {
-        upstream.destroy();
-        return;
-      }
-      tunnel.established();
-      if (tunnel.head.length > 0) upstream.write(tunnel.head);
-      splice(client, upstream);
-      client.resume();
-    }, (err: Error) => tunnel.failed(err.message));
+    tunnel.dial().then(
+      (upstream) => {
+        if (client.destroyed) {
+          upstream.destroy();
+          return;
+        }
+        tunnel.established();
+        if (tunnel.head.length > 0) upstream.write(tunnel.head);
+        splice(client, upstream);
+        client.resume();
+      },
+      (err: Error) => tunnel.failed(err.message),
+    );
     return true;
   },
 };

@@ -67,7 +67,16 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
         // a full disk must not take the session's network down
       }
     },
-    (d) => audit.record('network.denied', { name: launch.session, destination: d.destination, host: d.host, port: d.port, reason: d.reason, detail: d.detail, protocol: d.protocol }),
+    (d) =>
+      audit.record('network.denied', {
+        name: launch.session,
+        destination: d.destination,
+        host: d.host,
+        port: d.port,
+        reason: d.reason,
+        detail: d.detail,
+        protocol: d.protocol,
+      }),
   );
   log.flush();
   const proxy = new EgressServer({
@@ -132,7 +141,13 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
       return;
     }
     try {
-      const server = await openListenerInNetns({ pid, rootless: launch.rootless, host: launch.listen.host, port: launch.listen.port, nsenter });
+      const server = await openListenerInNetns({
+        pid,
+        rootless: launch.rootless,
+        host: launch.listen.host,
+        port: launch.listen.port,
+        nsenter,
+      });
       // Connections the listener accepts: half-open allowed (a client may end its side and wait for
       // the answer) and large buffers for bulk transfers.
       Object.assign(server, { allowHalfOpen: true, highWaterMark: HIGH_WATER_MARK });
@@ -147,19 +162,26 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     }
   };
 
-  const info: EgressHelperInfo = { pid: process.pid, start: processStartTime(process.pid) ?? '', session: launch.session, stateKey: launch.stateKey };
+  const info: EgressHelperInfo = {
+    pid: process.pid,
+    start: processStartTime(process.pid) ?? '',
+    session: launch.session,
+    stateKey: launch.stateKey,
+  };
   writeFileAtomic(paths.helper, `${JSON.stringify(info)}\n`, { mode: 0o600 });
 
   const started = Date.now();
-  timers.push(setInterval(() => {
-    if (container) {
-      if (processStartTime(container.pid) !== container.start) stop('container ended');
-    } else if (!pidAlive(launch.ownerPid)) {
-      stop('mino run ended before its container started');
-    } else if (Date.now() - started > launch.startupTimeoutMs) {
-      stop('no container attached in time');
-    }
-  }, WATCH_MS));
+  timers.push(
+    setInterval(() => {
+      if (container) {
+        if (processStartTime(container.pid) !== container.start) stop('container ended');
+      } else if (!pidAlive(launch.ownerPid)) {
+        stop('mino run ended before its container started');
+      } else if (Date.now() - started > launch.startupTimeoutMs) {
+        stop('no container attached in time');
+      }
+    }, WATCH_MS),
+  );
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop(`signal ${sig}`));
 
   signalReady('ready');

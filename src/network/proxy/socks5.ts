@@ -37,7 +37,12 @@ export function parseGreeting(buf: Buffer): SocksStep {
   const n = buf[1]!;
   if (buf.length < 2 + n) return { kind: 'more' };
   const methods = buf.subarray(2, 2 + n);
-  if (!methods.includes(0x00)) return { kind: 'error', reply: Buffer.from([0x05, 0xff]), message: 'the client offers no method without authentication' };
+  if (!methods.includes(0x00))
+    return {
+      kind: 'error',
+      reply: Buffer.from([0x05, 0xff]),
+      message: 'the client offers no method without authentication',
+    };
   return { kind: 'greeted', reply: Buffer.from([0x05, 0x00]), rest: buf.subarray(2 + n) };
 }
 
@@ -51,7 +56,12 @@ function ipv6Text(bytes: Buffer): string {
 export function parseRequest(buf: Buffer): SocksStep {
   if (buf.length < 5) return { kind: 'more' };
   if (buf[0] !== 0x05) return { kind: 'error', reply: socksReply(SOCKS_REPLY.failure), message: 'not SOCKS version 5' };
-  if (buf[1] !== 0x01) return { kind: 'error', reply: socksReply(SOCKS_REPLY.commandNotSupported), message: `SOCKS command ${buf[1]} is not supported (only CONNECT; no UDP)` };
+  if (buf[1] !== 0x01)
+    return {
+      kind: 'error',
+      reply: socksReply(SOCKS_REPLY.commandNotSupported),
+      message: `SOCKS command ${buf[1]} is not supported (only CONNECT; no UDP)`,
+    };
   const atyp = buf[3];
   let host: string;
   let at: number;
@@ -69,9 +79,14 @@ export function parseRequest(buf: Buffer): SocksStep {
     host = ipv6Text(buf.subarray(4, 20));
     at = 20;
   } else {
-    return { kind: 'error', reply: socksReply(SOCKS_REPLY.addressNotSupported), message: `SOCKS address type ${atyp} is not supported` };
+    return {
+      kind: 'error',
+      reply: socksReply(SOCKS_REPLY.addressNotSupported),
+      message: `SOCKS address type ${atyp} is not supported`,
+    };
   }
   const port = buf.readUInt16BE(at);
-  if (atyp === 0x01 && !isIPv4(host)) return { kind: 'error', reply: socksReply(SOCKS_REPLY.addressNotSupported), message: 'bad IPv4 address' };
+  if (atyp === 0x01 && !isIPv4(host))
+    return { kind: 'error', reply: socksReply(SOCKS_REPLY.addressNotSupported), message: 'bad IPv4 address' };
   return { kind: 'request', host, port, rest: buf.subarray(at + 2) };
 }

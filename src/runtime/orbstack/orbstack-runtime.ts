@@ -93,7 +93,9 @@ export class OrbStackRuntime extends PodmanRuntime {
     const result = await this.orbCli(args);
     if (result.exitCode !== 0) {
       throw new EngineUnreachableError(`${what} failed: ${result.stderr.trim() || `exit code ${result.exitCode}`}`, {
-        engineExitCode: result.exitCode, stderr: result.stderr, hint: 'Check OrbStack with: orb status',
+        engineExitCode: result.exitCode,
+        stderr: result.stderr,
+        hint: 'Check OrbStack with: orb status',
       });
     }
     return result;
@@ -108,7 +110,11 @@ export class OrbStackRuntime extends PodmanRuntime {
 
   /** Names of the machines, and of those running. */
   async machines(): Promise<{ all: string[]; running: string[] }> {
-    const lines = (r: ExecResult): string[] => r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = (r: ExecResult): string[] =>
+      r.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
     const all = lines(await this.orbOk(['list', '-q'], 'Listing OrbStack machines'));
     const running = lines(await this.orbOk(['list', '-r', '-q'], 'Listing running OrbStack machines'));
     return { all, running };
@@ -129,12 +135,17 @@ export class OrbStackRuntime extends PodmanRuntime {
   override async ensureReady(): Promise<void> {
     const version = await this.orbCli(['version']).catch((err: unknown) => {
       throw new EngineUnreachableError('OrbStack is not installed', {
-        engineExitCode: 127, stderr: '', hint: 'Install OrbStack from https://orbstack.dev (brew install orbstack)', cause: err,
+        engineExitCode: 127,
+        stderr: '',
+        hint: 'Install OrbStack from https://orbstack.dev (brew install orbstack)',
+        cause: err,
       });
     });
     if (version.exitCode !== 0) {
       throw new EngineUnreachableError('OrbStack is not working: `orb version` failed', {
-        engineExitCode: version.exitCode, stderr: version.stderr, hint: 'Reinstall OrbStack or run: orb status',
+        engineExitCode: version.exitCode,
+        stderr: version.stderr,
+        hint: 'Reinstall OrbStack or run: orb status',
       });
     }
     if (!(await this.orbRunning())) {
@@ -170,9 +181,12 @@ export class OrbStackRuntime extends PodmanRuntime {
       log.info('installing podman in machine', { argv });
       const result = await this.rootHost.run(argv);
       if (result.exitCode !== 0) {
-        throw new MinoError(`Installing podman in '${this.vmName}' failed: ${result.stderr.trim().split('\n').pop() ?? ''}`, {
-          hint: `Install it by hand: orb -m ${this.vmName} -u root ${argv.join(' ')}`,
-        });
+        throw new MinoError(
+          `Installing podman in '${this.vmName}' failed: ${result.stderr.trim().split('\n').pop() ?? ''}`,
+          {
+            hint: `Install it by hand: orb -m ${this.vmName} -u root ${argv.join(' ')}`,
+          },
+        );
       }
     }
   }

@@ -72,5 +72,8 @@ export function initExecFailure(command: string, reason: string): { exitCode: nu
       : "check its name and the image's PATH; install it with a layer (mino layers list)";
     return { exitCode: 127, message: `Error: command not found in the image: ${command}\nHint: ${hint}\n` };
   }
-  return { exitCode: 126, message: `Error: command is not executable in the image: ${command}\nHint: it is a directory or lacks the execute permission (${reason})\n` };
+  return {
+    exitCode: 126,
+    message: `Error: command is not executable in the image: ${command}\nHint: it is a directory or lacks the execute permission (${reason})\n`,
+  };
 }

@@ -2,7 +2,13 @@ import { podmanError } from './podman-error.js';
 import { MinoError } from '../../common/errors.js';
 import type { ContainerSpec, LaunchVerb, MountSpec } from '../container-runtime.js';
 import {
-  validateEnvKey, validateEnvValue, validateImageRef, validateLabel, validateMountPath, validateObjectName, validateUser,
+  validateEnvKey,
+  validateEnvValue,
+  validateImageRef,
+  validateLabel,
+  validateMountPath,
+  validateObjectName,
+  validateUser,
 } from '../validate.js';
 
 /**
@@ -11,7 +17,9 @@ import {
  */
 
 function mountArg(m: MountSpec): string {
-  const source = m.source.startsWith('/') ? validateMountPath('source', m.source) : validateObjectName('volume', m.source);
+  const source = m.source.startsWith('/')
+    ? validateMountPath('source', m.source)
+    : validateObjectName('volume', m.source);
   validateMountPath('target', m.target);
   const options = [...(m.readOnly ? ['ro'] : []), ...(m.chown ? ['U'] : [])];
   return `${source}:${m.target}${options.length > 0 ? `:${options.join(',')}` : ''}`;
@@ -53,14 +61,20 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   for (const opt of spec.securityOpt ?? []) args.push('--security-opt', opt);
   if (spec.pidsLimit) args.push('--pids-limit', String(spec.pidsLimit));
   for (const u of spec.ulimits ?? []) {
-    if (!/^[a-z]+=-?\d+(?::-?\d+)?$/.test(u)) throw new MinoError(`Invalid ulimit '${u}'`, { hint: 'Use NAME=SOFT:HARD, e.g. nofile=1024:1024' });
+    if (!/^[a-z]+=-?\d+(?::-?\d+)?$/.test(u))
+      throw new MinoError(`Invalid ulimit '${u}'`, { hint: 'Use NAME=SOFT:HARD, e.g. nofile=1024:1024' });
     args.push('--ulimit', u);
   }
   if (spec.readOnly) args.push('--read-only');
   for (const path of spec.tmpfs ?? []) args.push('--tmpfs', validateMountPath('target', path));
   for (const m of spec.mounts ?? []) args.push('-v', mountArg(m));
   if (spec.devDir !== undefined) {
-    args.push('-v', `${validateMountPath('source', spec.devDir)}:/dev:ro`, '--mount', 'type=devpts,destination=/dev/pts,gid=5,mode=620');
+    args.push(
+      '-v',
+      `${validateMountPath('source', spec.devDir)}:/dev:ro`,
+      '--mount',
+      'type=devpts,destination=/dev/pts,gid=5,mode=620',
+    );
   }
   for (const file of spec.envFiles ?? []) args.push('--env-file', validateMountPath('source', file));
   for (const s of spec.secretEnv ?? []) {
@@ -68,7 +82,10 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   }
   for (const s of spec.secretFiles ?? []) {
     const owner = s.uid === undefined ? '' : `,uid=${s.uid},gid=${s.uid}`;
-    args.push('--secret', `${validateObjectName('secret', s.secret)},type=mount,target=${validateObjectName('secret target', s.target)},mode=0400${owner}`);
+    args.push(
+      '--secret',
+      `${validateObjectName('secret', s.secret)},type=mount,target=${validateObjectName('secret target', s.target)},mode=0400${owner}`,
+    );
   }
   for (const [key, value] of Object.entries(spec.env ?? {})) {
     args.push('-e', `${validateEnvKey(key)}=${validateEnvValue(key, value)}`);

@@ -1,5 +1,11 @@
 import {
-  execCapture, execInherit, execPipe, execStreaming, type ExecResult, type PipeResult, type StreamingProcess,
+  execCapture,
+  execInherit,
+  execPipe,
+  execStreaming,
+  type ExecResult,
+  type PipeResult,
+  type StreamingProcess,
 } from '../../common/exec.js';
 import { log } from '../../common/logger.js';
 import { redactArgs } from '../../common/redact.js';
@@ -20,12 +26,16 @@ const TIMEOUT_EXIT = 124;
 /** Global podman flags that select `store` (empty for the default store). */
 export function storeArgs(store: StoreLocation | undefined): string[] {
   if (!store) return [];
-  if (!/^[a-z0-9_]+$/.test(store.driver)) throw podmanError(['--storage-driver'], 1, `invalid storage driver ${store.driver}`);
+  if (!/^[a-z0-9_]+$/.test(store.driver))
+    throw podmanError(['--storage-driver'], 1, `invalid storage driver ${store.driver}`);
   return [
-    '--root', validateMountPath('source', store.graphRoot),
-    '--runroot', validateMountPath('source', store.runRoot),
+    '--root',
+    validateMountPath('source', store.graphRoot),
+    '--runroot',
+    validateMountPath('source', store.runRoot),
     ...(store.tmpDir === undefined ? [] : ['--tmpdir', validateMountPath('source', store.tmpDir)]),
-    '--storage-driver', store.driver,
+    '--storage-driver',
+    store.driver,
   ];
 }
 
@@ -33,7 +43,10 @@ export function storeArgs(store: StoreLocation | undefined): string[] {
 export class PodmanCli {
   private readonly global: readonly string[];
 
-  constructor(readonly host: Host, readonly store: StoreLocation | undefined) {
+  constructor(
+    readonly host: Host,
+    readonly store: StoreLocation | undefined,
+  ) {
     this.global = storeArgs(store);
   }
 
@@ -80,14 +93,32 @@ export class PodmanCli {
    * Runs podman attached to this process's stdio; returns its exit code. With `detached`, podman
    * runs in a process group of its own (terminal signals reach this process only); `signal` stops it.
    */
-  inherit(args: readonly string[], options: { signal?: AbortSignal; detached?: boolean; onStderr?: (chunk: Buffer) => void; onStderrEnd?: () => void } = {}): Promise<number> {
+  inherit(
+    args: readonly string[],
+    options: {
+      signal?: AbortSignal;
+      detached?: boolean;
+      onStderr?: (chunk: Buffer) => void;
+      onStderrEnd?: () => void;
+    } = {},
+  ): Promise<number> {
     log.debug('podman (attached)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(this.hostArgv(args));
-    return execInherit(argv, { env, signal: options.signal, detached: options.detached, onStderr: options.onStderr, onStderrEnd: options.onStderrEnd });
+    return execInherit(argv, {
+      env,
+      signal: options.signal,
+      detached: options.detached,
+      onStderr: options.onStderr,
+      onStderrEnd: options.onStderrEnd,
+    });
   }
 
   /** Runs podman with its output delivered line by line. */
-  streaming(args: readonly string[], onLine: (line: string) => void, options: { signal?: AbortSignal } = {}): StreamingProcess {
+  streaming(
+    args: readonly string[],
+    onLine: (line: string) => void,
+    options: { signal?: AbortSignal } = {},
+  ): StreamingProcess {
     log.debug('podman (streaming)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(this.hostArgv(args));
     return execStreaming(argv, onLine, { env, signal: options.signal });

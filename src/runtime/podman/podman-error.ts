@@ -1,19 +1,43 @@
 import { redactArgs } from '../../common/redact.js';
 import { lastLines } from '../../common/text.js';
 import {
-  ConflictError, EngineError, EngineUnreachableError, InUseError, NotFoundError, NotSupportedError, StaleEngineStateError,
+  ConflictError,
+  EngineError,
+  EngineUnreachableError,
+  InUseError,
+  NotFoundError,
+  NotSupportedError,
+  StaleEngineStateError,
 } from '../runtime-errors.js';
 
 /** Known podman failure patterns and what to do about them. */
 const HINTS: Array<[RegExp, string]> = [
-  [/invalid internal status.*system migrate|pause process/i, 'Rootless podman kept state from before a restart whose processes are gone. Run: mino setup (runs podman system migrate)'],
-  [/cgroups in hybrid mode not supported|cgroup.*hybrid/i, 'crun cannot run on this cgroup v1 hybrid host. Run: mino setup (switches to runc)'],
-  [/setrlimit|error setting rlimit/i, 'The host cannot grant podman\'s default ulimits. Run: mino setup (sets default_ulimits)'],
+  [
+    /invalid internal status.*system migrate|pause process/i,
+    'Rootless podman kept state from before a restart whose processes are gone. Run: mino setup (runs podman system migrate)',
+  ],
+  [
+    /cgroups in hybrid mode not supported|cgroup.*hybrid/i,
+    'crun cannot run on this cgroup v1 hybrid host. Run: mino setup (switches to runc)',
+  ],
+  [
+    /setrlimit|error setting rlimit/i,
+    "The host cannot grant podman's default ulimits. Run: mino setup (sets default_ulimits)",
+  ],
   [/\/dev\/net\/tun/i, 'Rootless networking cannot open /dev/net/tun. Run: mino setup'],
-  [/newuidmap|newgidmap|subuid|subgid|insufficient uids|no subuid ranges/i, 'Rootless Podman is not configured (uid ranges). Run: mino setup'],
-  [/XDG_RUNTIME_DIR|runtime directory/i, 'Set XDG_RUNTIME_DIR to a directory you own (mode 0700), or log in through a proper session'],
+  [
+    /newuidmap|newgidmap|subuid|subgid|insufficient uids|no subuid ranges/i,
+    'Rootless Podman is not configured (uid ranges). Run: mino setup',
+  ],
+  [
+    /XDG_RUNTIME_DIR|runtime directory/i,
+    'Set XDG_RUNTIME_DIR to a directory you own (mode 0700), or log in through a proper session',
+  ],
   [/no such container|no container with name or id/i, 'The container no longer exists. Run: mino list -a'],
-  [/image not known|manifest unknown|no such image/i, 'The image is not available locally. Run: mino setup, or build/pull it first'],
+  [
+    /image not known|manifest unknown|no such image/i,
+    'The image is not available locally. Run: mino setup, or build/pull it first',
+  ],
   [/cannot connect|connection refused|dial unix/i, 'The podman service is not reachable. Run: mino status'],
   [/no space left on device/i, 'The disk is full. Free space with: mino cache gc'],
 ];
@@ -25,7 +49,14 @@ function hintForPodmanError(stderr: string): string | undefined {
 }
 
 /** Which neutral error a podman failure is. */
-type PodmanFailureKind = 'stale-state' | 'not-found' | 'conflict' | 'in-use' | 'unreachable' | 'not-supported' | 'other';
+type PodmanFailureKind =
+  | 'stale-state'
+  | 'not-found'
+  | 'conflict'
+  | 'in-use'
+  | 'unreachable'
+  | 'not-supported'
+  | 'other';
 
 /** Classifies podman's error output; `other` when it says nothing mino acts on. */
 function podmanFailureKind(stderr: string): PodmanFailureKind {
@@ -49,19 +80,36 @@ function containerIdsIn(stderr: string): string[] {
  * (secrets redacted) and shows the last lines of podman's error output; the class says what
  * podman reported (see {@link podmanFailureKind}).
  */
-export function podmanError(args: readonly string[], podmanExitCode: number, stderr: string, hint?: string): EngineError {
+export function podmanError(
+  args: readonly string[],
+  podmanExitCode: number,
+  stderr: string,
+  hint?: string,
+): EngineError {
   const detail = lastLines(stderr, 8) || `exit code ${podmanExitCode}`;
   const message = `podman ${redactArgs(args.slice(0, 2)).join(' ')} failed: ${detail}`;
   const diagnosis = hintForPodmanError(stderr);
-  const failure = { engineExitCode: podmanExitCode, stderr, diagnosis, hint: hint ?? diagnosis ?? 'Run with -vv to see the full podman command' };
+  const failure = {
+    engineExitCode: podmanExitCode,
+    stderr,
+    diagnosis,
+    hint: hint ?? diagnosis ?? 'Run with -vv to see the full podman command',
+  };
   switch (podmanFailureKind(stderr)) {
-    case 'stale-state': return new StaleEngineStateError(message, failure);
-    case 'not-found': return new NotFoundError(message, failure);
-    case 'conflict': return new ConflictError(message, failure);
-    case 'in-use': return new InUseError(message, { ...failure, containerIds: containerIdsIn(stderr) });
-    case 'unreachable': return new EngineUnreachableError(message, failure);
-    case 'not-supported': return new NotSupportedError(message, failure);
-    default: return new EngineError(message, failure);
+    case 'stale-state':
+      return new StaleEngineStateError(message, failure);
+    case 'not-found':
+      return new NotFoundError(message, failure);
+    case 'conflict':
+      return new ConflictError(message, failure);
+    case 'in-use':
+      return new InUseError(message, { ...failure, containerIds: containerIdsIn(stderr) });
+    case 'unreachable':
+      return new EngineUnreachableError(message, failure);
+    case 'not-supported':
+      return new NotSupportedError(message, failure);
+    default:
+      return new EngineError(message, failure);
   }
 }
 
@@ -81,5 +129,7 @@ export function volumeInUseError(volume: string, podmanExitCode: number, stderr:
 export function isNotFound(stderr: string): boolean {
   // Only podman's own "no such object" wording: a bare "not found" also appears in engine
   // failures ("default OCI runtime \"crun\" not found", "executable file not found in $PATH").
-  return /no such (container|volume|image|secret|object|pod)|no container with name or id|no volume with name|image not known|no secret with name|secret .* not found: no such secret/i.test(stderr);
+  return /no such (container|volume|image|secret|object|pod)|no container with name or id|no volume with name|image not known|no secret with name|secret .* not found: no such secret/i.test(
+    stderr,
+  );
 }

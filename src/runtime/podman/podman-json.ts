@@ -1,7 +1,13 @@
 import * as z from 'zod/mini';
 import { MinoError } from '../../common/errors.js';
 import type {
-  ContainerState, ContainerSummary, ImageFacts, LocalImage, RuntimeInfo, SecretInfo, VolumeInfo,
+  ContainerState,
+  ContainerSummary,
+  ImageFacts,
+  LocalImage,
+  RuntimeInfo,
+  SecretInfo,
+  VolumeInfo,
 } from '../container-runtime.js';
 
 /**
@@ -53,10 +59,14 @@ const ImageInspectJson = z.object({
   Created: z.optional(z.string()),
   User: z.optional(z.string()),
   Labels: labels,
-  Config: z.optional(z.nullable(z.object({
-    User: z.optional(z.string()),
-    Labels: labels,
-  }))),
+  Config: z.optional(
+    z.nullable(
+      z.object({
+        User: z.optional(z.string()),
+        Labels: labels,
+      }),
+    ),
+  ),
 });
 
 const SecretInspectJson = z.object({
@@ -96,7 +106,10 @@ function parseJson<T>(what: string, text: string, schema: z.ZodMiniType<T>): T {
   try {
     raw = JSON.parse(text.trim() === '' ? 'null' : text);
   } catch (err) {
-    throw new MinoError(`Podman returned invalid JSON for ${what}`, { cause: err, hint: 'Run with -vv to see podman output' });
+    throw new MinoError(`Podman returned invalid JSON for ${what}`, {
+      cause: err,
+      hint: 'Run with -vv to see podman output',
+    });
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -116,7 +129,14 @@ export function parseVolumeList(text: string): VolumeInfo[] {
 }
 
 const STATES: readonly ContainerState[] = [
-  'created', 'running', 'paused', 'exited', 'stopped', 'stopping', 'configured', 'removing',
+  'created',
+  'running',
+  'paused',
+  'exited',
+  'stopped',
+  'stopping',
+  'configured',
+  'removing',
 ];
 
 /** Parses `podman ps -a --format json`. */
@@ -181,7 +201,10 @@ export function parseSecretInspect(text: string): SecretInfo[] {
 
 /** Non-empty lines of a `--format '{{.Name}}'` listing. */
 export function parseLines(text: string): string[] {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Parses `podman info --format json`. */

@@ -1,10 +1,30 @@
 import { CommandHost, type Host } from '../../host/host.js';
 import type {
-  AttachOptions, BuildOptions, CapturedLogs, ContainerRuntime, ContainerSpec, ContainerSummary, ExecOptions, ImageFacts, ImportOptions,
-  LocalImage, RunOutput, RuntimeInfo, SecretInfo, StoreInventory, StoreLocation, VolumeInfo,
+  AttachOptions,
+  BuildOptions,
+  CapturedLogs,
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerSummary,
+  ExecOptions,
+  ImageFacts,
+  ImportOptions,
+  LocalImage,
+  RunOutput,
+  RuntimeInfo,
+  SecretInfo,
+  StoreInventory,
+  StoreLocation,
+  VolumeInfo,
 } from '../container-runtime.js';
 import {
-  validateDetachKeys, validateEnvKey, validateEnvValue, validateImageRef, validateMountPath, validateObjectName, validateUser,
+  validateDetachKeys,
+  validateEnvKey,
+  validateEnvValue,
+  validateImageRef,
+  validateMountPath,
+  validateObjectName,
+  validateUser,
 } from '../validate.js';
 import { buildContainerArgs, labelArgs, labelFilterArgs } from './podman-args.js';
 import { PodmanCli } from './podman-cli.js';
@@ -13,7 +33,14 @@ import { isNotFound, podmanError, volumeInUseError } from './podman-error.js';
 import { EngineError } from '../runtime-errors.js';
 import { InitExecFailureScanner, initExecFailure } from './init-exec-failure.js';
 import {
-  parseContainerList, parseDu, parseImageInspect, parseImageList, parseInfo, parseLines, parseSecretInspect, parseVolumeList,
+  parseContainerList,
+  parseDu,
+  parseImageInspect,
+  parseImageList,
+  parseInfo,
+  parseLines,
+  parseSecretInspect,
+  parseVolumeList,
 } from './podman-json.js';
 
 /** How to reach podman. */
@@ -113,7 +140,9 @@ export class PodmanRuntime implements ContainerRuntime {
     if (spec.tty) return this.podman.inherit(buildContainerArgs('run', spec), { detached });
     const scanner = new InitExecFailureScanner((chunk) => process.stderr.write(chunk));
     const exitCode = await this.podman.inherit(buildContainerArgs('run', spec), {
-      detached, onStderr: (chunk) => scanner.push(chunk), onStderrEnd: () => scanner.end(),
+      detached,
+      onStderr: (chunk) => scanner.push(chunk),
+      onStderrEnd: () => scanner.end(),
     });
     scanner.end();
     if (exitCode !== 1 || scanner.reason === undefined) return exitCode;
@@ -196,7 +225,9 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async imageStoreIndexPath(): Promise<string | undefined> {
-    const { graphRoot, storageDriver } = this.store ? { graphRoot: this.store.graphRoot, storageDriver: this.store.driver } : await this.info();
+    const { graphRoot, storageDriver } = this.store
+      ? { graphRoot: this.store.graphRoot, storageDriver: this.store.driver }
+      : await this.info();
     if (!graphRoot.startsWith('/') || !/^[a-z0-9_]+$/.test(storageDriver)) return undefined;
     return `${graphRoot.replace(/\/+$/, '')}/${storageDriver}-images/images.json`;
   }
@@ -238,7 +269,11 @@ export class PodmanRuntime implements ContainerRuntime {
     const args = ['pull', '-q', validateImageRef(image)];
     const result = await this.podman.captureWithin(args, options.timeoutMs);
     if (result.exitCode === 0) return;
-    throw podmanError(args, result.exitCode, result.timedOut ? `no answer within ${Math.ceil(options.timeoutMs / 1000)} s` : result.stderr);
+    throw podmanError(
+      args,
+      result.exitCode,
+      result.timedOut ? `no answer within ${Math.ceil(options.timeoutMs / 1000)} s` : result.stderr,
+    );
   }
 
   async buildImage(contextDir: string, tag: string, options: BuildOptions = {}): Promise<void> {
@@ -251,18 +286,26 @@ export class PodmanRuntime implements ContainerRuntime {
     }
     args.push(validateMountPath('source', contextDir));
     const tail: string[] = [];
-    const proc = this.podman.streaming(args, (line) => {
-      tail.push(line);
-      if (tail.length > 50) tail.shift();
-      options.onOutput?.(line);
-    }, { signal: options.signal });
+    const proc = this.podman.streaming(
+      args,
+      (line) => {
+        tail.push(line);
+        if (tail.length > 50) tail.shift();
+        options.onOutput?.(line);
+      },
+      { signal: options.signal },
+    );
     const result = await proc.done;
     if (result.exitCode !== 0) {
       const output = tail.join('\n');
-      throw podmanError(['build', '-t'], result.exitCode, output,
+      throw podmanError(
+        ['build', '-t'],
+        result.exitCode,
+        output,
         /subuid|subgid|insufficient uids|newuidmap/i.test(output)
           ? 'Rootless Podman is not configured. Run: mino setup'
-          : undefined);
+          : undefined,
+      );
     }
   }
 
@@ -286,15 +329,22 @@ export class PodmanRuntime implements ContainerRuntime {
       if (p === '' || p.startsWith('-') || p.includes('\0')) throw podmanError(['import'], 1, `invalid path ${p}`);
     }
     const tar = [
-      'tar', '-C', rootDir, '-c',
+      'tar',
+      '-C',
+      rootDir,
+      '-c',
       ...(options.numericOwner ? ['--numeric-owner'] : []),
       ...exclude.map((e) => `--exclude=${e}`),
       ...(options.dereference ? ['-h'] : []),
-      '-f', '-', '--', ...paths,
+      '-f',
+      '-',
+      '--',
+      ...paths,
     ];
     // tar runs on the podman host (inside the user namespace when asked) and streams into
     // `podman import -`, so it works the same for a local engine and for a VM.
-    const source = options.inUserNamespace && (await this.info()).rootless ? this.podman.hostArgv(['unshare', ...tar]) : tar;
+    const source =
+      options.inUserNamespace && (await this.info()).rootless ? this.podman.hostArgv(['unshare', ...tar]) : tar;
     const changes = (options.changes ?? []).flatMap((c) => ['--change', c]);
     const args = ['import', '-q', ...changes, '-', validateImageRef(tag)];
     const { source: tarResult, target } = await this.podman.pipeFrom(source, args);
@@ -315,7 +365,7 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async volumeRemove(name: string, options: { force?: boolean } = {}): Promise<void> {
-    const args = ['volume', 'rm', ...(options.force ?? true ? ['-f'] : []), validateObjectName('volume', name)];
+    const args = ['volume', 'rm', ...((options.force ?? true) ? ['-f'] : []), validateObjectName('volume', name)];
     const result = await this.podman.capture(args);
     if (result.exitCode === 0 || isNotFound(result.stderr)) return;
     if (/volume is being used/i.test(result.stderr)) throw volumeInUseError(name, result.exitCode, result.stderr);
@@ -338,7 +388,9 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async volumeDiskUsage(prefix: string, listed?: readonly VolumeInfo[]): Promise<Map<string, number>> {
-    const volumes = (listed ?? await this.volumeList(prefix)).filter((v) => v.name.startsWith(prefix) && v.mountpoint);
+    const volumes = (listed ?? (await this.volumeList(prefix))).filter(
+      (v) => v.name.startsWith(prefix) && v.mountpoint,
+    );
     const usage = new Map<string, number>();
     if (volumes.length === 0) return usage;
     const mountpoints = volumes.map((v) => v.mountpoint as string);
@@ -378,7 +430,9 @@ export class PodmanRuntime implements ContainerRuntime {
       const args = ['secret', 'inspect', ...ids.map((id) => validateObjectName('secret', id))];
       const result = await this.podman.capture(args);
       if (result.exitCode === 0) {
-        return parseSecretInspect(result.stdout).filter((s) => Object.entries(labels).every(([k, v]) => k in s.labels && (v === '' || s.labels[k] === v)));
+        return parseSecretInspect(result.stdout).filter((s) =>
+          Object.entries(labels).every(([k, v]) => k in s.labels && (v === '' || s.labels[k] === v)),
+        );
       }
       if (!isNotFound(result.stderr) || attempt >= 3) throw podmanError(args, result.exitCode, result.stderr);
     }
@@ -394,7 +448,12 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   attach(id: string, options: AttachOptions): Promise<number> {
-    const args = ['attach', '--sig-proxy=false', `--detach-keys=${validateDetachKeys(options.detachKeys)}`, containerRef(id)];
+    const args = [
+      'attach',
+      '--sig-proxy=false',
+      `--detach-keys=${validateDetachKeys(options.detachKeys)}`,
+      containerRef(id),
+    ];
     return this.podman.inherit(args, { signal: options.signal });
   }
 

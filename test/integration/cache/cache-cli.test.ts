@@ -22,34 +22,67 @@ describe('mino cache on real podman', () => {
   }, 300_000);
   afterAll(() => engine?.destroy());
 
-  const run = (project: string, args: string[], command: string, timeoutMs?: number): ReturnType<IsolatedEngine['mino']> =>
-    engine.mino(['run', '-p', project, '--image', image, '--network', 'none', ...args, '--', 'sh', '-c', command], timeoutMs);
+  const run = (
+    project: string,
+    args: string[],
+    command: string,
+    timeoutMs?: number,
+  ): ReturnType<IsolatedEngine['mino']> =>
+    engine.mino(
+      ['run', '-p', project, '--image', image, '--network', 'none', ...args, '--', 'sh', '-c', command],
+      timeoutMs,
+    );
 
   function sidecar(volume: string, state: string, createdDaysAgo: number, usedDaysAgo: number): void {
     const m = /^mino-cache-([a-z]+)-([0-9a-f]{12})/.exec(volume)!;
     const dir = join(engine.stateDir, 'cache');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const at = (days: number): string => new Date(Date.now() - days * DAY).toISOString();
-    writeFileSync(join(dir, `mino-cache-${m[1]}-${m[2]}.json`), JSON.stringify({
-      volume_name: volume, ecosystem: m[1], hash: m[2], state, created_at: at(createdDaysAgo), updated_at: at(createdDaysAgo), last_used: at(usedDaysAgo),
-    }), { mode: 0o600 });
+    writeFileSync(
+      join(dir, `mino-cache-${m[1]}-${m[2]}.json`),
+      JSON.stringify({
+        volume_name: volume,
+        ecosystem: m[1],
+        hash: m[2],
+        state,
+        created_at: at(createdDaysAgo),
+        updated_at: at(createdDaysAgo),
+        last_used: at(usedDaysAgo),
+      }),
+      { mode: 0o600 },
+    );
   }
 
   function createVolume(name: string, labels: Record<string, string>): void {
-    const r = engine.podman(['volume', 'create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), name]);
+    const r = engine.podman([
+      'volume',
+      'create',
+      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      name,
+    ]);
     if (r.status !== 0) throw new Error(r.stderr);
   }
 
   it('a project with package-lock.json and Cargo.lock runs, each cache at its own path with its variables', async () => {
     const project = engine.project('two-locks', { 'package-lock.json': '{"a":1}', 'Cargo.lock': 'c1' });
-    const r = await run(project, [], 'echo "$npm_config_cache $CARGO_HOME"; echo ok > /cache/npm/n && echo ok > /cache/cargo/c && id -u');
+    const r = await run(
+      project,
+      [],
+      'echo "$npm_config_cache $CARGO_HOME"; echo ok > /cache/npm/n && echo ok > /cache/cargo/c && id -u',
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toBe('/cache/npm /cache/cargo\n1000\n');
     const vols = engine.volumes();
     expect(vols).toContain(`mino-cache-npm-${key('{"a":1}')}`);
     expect(vols).toContain(`mino-cache-cargo-${key('c1')}`);
-    const labels = JSON.parse(engine.podman(['volume', 'inspect', '--format', '{{json .Labels}}', `mino-cache-npm-${key('{"a":1}')}`]).stdout) as Record<string, string>;
-    expect(labels).toMatchObject({ 'io.mino.cache': 'true', 'io.mino.cache.ecosystem': 'npm', 'io.mino.cache.hash': key('{"a":1}') });
+    const labels = JSON.parse(
+      engine.podman(['volume', 'inspect', '--format', '{{json .Labels}}', `mino-cache-npm-${key('{"a":1}')}`]).stdout,
+    ) as Record<string, string>;
+    expect(labels).toMatchObject({
+      'io.mino.cache': 'true',
+      'io.mino.cache.ecosystem': 'npm',
+      'io.mino.cache.hash': key('{"a":1}'),
+    });
     expect(Date.parse(labels['io.mino.cache.created_at'] ?? '')).not.toBeNaN();
   });
 
@@ -57,8 +90,15 @@ describe('mino cache on real podman', () => {
     const project = engine.project('shared', { 'go.sum': 'shared1' });
     const fill = await run(project, [], 'echo filled > /cache/go/f');
     expect(fill.exitCode, fill.stderr).toBe(0);
-    const both = await Promise.all([1, 2].map(() => run(project, ['--cache-ro'],
-      'cat /cache/go/f; sleep 2; touch /cache/go/mine 2>/dev/null && echo writable || echo read-only')));
+    const both = await Promise.all(
+      [1, 2].map(() =>
+        run(
+          project,
+          ['--cache-ro'],
+          'cat /cache/go/f; sleep 2; touch /cache/go/mine 2>/dev/null && echo writable || echo read-only',
+        ),
+      ),
+    );
     for (const r of both) {
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toBe('filled\nread-only\n');
@@ -75,13 +115,23 @@ describe('mino cache on real podman', () => {
     const ok = await run(project, [], 'cat /cache/go/f1; echo two > /cache/go/f2');
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(ok.stdout).toBe('one\n');
-    const list = JSON.parse((await engine.mino(['cache', 'list', '-f', 'json'])).stdout) as { caches: Array<{ name: string; state: string }> };
+    const list = JSON.parse((await engine.mino(['cache', 'list', '-f', 'json'])).stdout) as {
+      caches: Array<{ name: string; state: string }>;
+    };
     expect(list.caches.find((c) => c.name === volume)?.state).toBe('complete');
-    const ro = await run(project, ['--cache-ro'], 'cat /cache/go/f2; touch /cache/go/f3 2>/dev/null && echo writable || echo read-only');
+    const ro = await run(
+      project,
+      ['--cache-ro'],
+      'cat /cache/go/f2; touch /cache/go/f3 2>/dev/null && echo writable || echo read-only',
+    );
     expect(ro.stdout).toBe('two\nread-only\n');
     const rw = await run(project, [], 'touch /cache/go/f3 && echo writable');
     expect(rw.stdout).toBe('writable\n');
-    const none = await run(project, ['--no-cache'], 'ls /cache/go 2>/dev/null || echo no-cache; echo "${GOMODCACHE:-unset}"');
+    const none = await run(
+      project,
+      ['--no-cache'],
+      'ls /cache/go 2>/dev/null || echo no-cache; echo "${GOMODCACHE:-unset}"',
+    );
     expect(none.stdout).toBe('no-cache\nunset\n');
   });
 
@@ -101,14 +151,32 @@ describe('mino cache on real podman', () => {
   it('a detached session completes its cache when it is reconciled as stopped with 0', async () => {
     const project = engine.project('detached', { 'poetry.lock': 'p1' });
     const volume = `mino-cache-poetry-${key('p1')}`;
-    const started = await engine.mino(['run', '-d', '-n', `det-${hex(6)}`, '-p', project, '--image', image, '--network', 'none', '--', 'sh', '-c', 'echo x > /cache/poetry/x']);
+    const started = await engine.mino([
+      'run',
+      '-d',
+      '-n',
+      `det-${hex(6)}`,
+      '-p',
+      project,
+      '--image',
+      image,
+      '--network',
+      'none',
+      '--',
+      'sh',
+      '-c',
+      'echo x > /cache/poetry/x',
+    ]);
     expect(started.exitCode, started.stderr).toBe(0);
     const sidecarFile = join(engine.stateDir, 'cache', `${volume}.json`);
     expect(JSON.parse(readFileSync(sidecarFile, 'utf8')).state).toBe('building');
     let status = '';
     for (let i = 0; i < 60 && status !== 'stopped'; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      const list = JSON.parse((await engine.mino(['list', '-a', '-f', 'json'])).stdout) as Array<{ name: string; status: string }>;
+      const list = JSON.parse((await engine.mino(['list', '-a', '-f', 'json'])).stdout) as Array<{
+        name: string;
+        status: string;
+      }>;
       status = list.find((s) => s.name.startsWith('det-'))?.status ?? '';
     }
     expect(status).toBe('stopped');
@@ -158,15 +226,31 @@ describe('mino cache on real podman', () => {
     expect(usage.exitCode).toBe(2);
   });
 
-  it('cache clear --all -y leaves a running session\'s volumes and image, and a foreign stopped container, alone', async () => {
+  it("cache clear --all -y leaves a running session's volumes and image, and a foreign stopped container, alone", async () => {
     const project = engine.project('busy', { 'package-lock.json': '{"busy":1}' });
     const session = `busy-${hex(6)}`;
-    const started = await engine.mino(['run', '-d', '-n', session, '-p', project, '--image', image, '--network', 'none', '--', 'sleep', '300']);
+    const started = await engine.mino([
+      'run',
+      '-d',
+      '-n',
+      session,
+      '-p',
+      project,
+      '--image',
+      image,
+      '--network',
+      'none',
+      '--',
+      'sleep',
+      '300',
+    ]);
     expect(started.exitCode, started.stderr).toBe(0);
     const sessionCache = `mino-cache-npm-${key('{"busy":1}')}`;
     const sessionHome = `mino-home-${createHash('sha256').update(project).digest('hex').slice(0, 12)}`;
     const foreign = `mino-test-foreign-${hex(6)}`;
-    expect(engine.podman(['create', '--label', `io.mino.test=${TEST_RUN}`, '--name', foreign, TEST_IMAGE, 'true']).status).toBe(0);
+    expect(
+      engine.podman(['create', '--label', `io.mino.test=${TEST_RUN}`, '--name', foreign, TEST_IMAGE, 'true']).status,
+    ).toBe(0);
     const spareCache = `mino-cache-go-${hex(12)}`;
     createVolume(spareCache, { 'io.mino.cache': 'true' });
     const spareImage = engine.minoLikeImage(`localhost/mino-composed-5a5e${hex(8)}:latest`, true);
@@ -181,7 +265,10 @@ describe('mino cache on real podman', () => {
     expect(vols).not.toContain(spareCache);
     expect(engine.podman(['ps', '-a', '--format', '{{.Names}}']).stdout.split('\n')).toContain(foreign);
     expect(engine.podman(['image', 'exists', image]).status).toBe(0);
-    const list = JSON.parse((await engine.mino(['list', '-f', 'json'])).stdout) as Array<{ name: string; status: string }>;
+    const list = JSON.parse((await engine.mino(['list', '-f', 'json'])).stdout) as Array<{
+      name: string;
+      status: string;
+    }>;
     expect(list.find((s) => s.name === session)?.status).toBe('running');
     expect((await engine.mino(['stop', session, '-f'])).exitCode).toBe(0);
   });

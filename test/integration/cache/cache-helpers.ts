@@ -19,10 +19,19 @@ export class IsolatedEngine {
   constructor() {
     this.root = mkdtempSync(join(tmpdir(), 'mino-cache-engine-'));
     chmodSync(this.root, 0o755);
-    const driver = spawnSync('podman', ['info', '--format', '{{.Store.GraphDriverName}}'], { encoding: 'utf8' }).stdout.trim() || 'overlay';
+    const driver =
+      spawnSync('podman', ['info', '--format', '{{.Store.GraphDriverName}}'], { encoding: 'utf8' }).stdout.trim() ||
+      'overlay';
     const conf = join(this.root, 'storage.conf');
-    writeFileSync(conf, `[storage]\ndriver = "${driver}"\ngraphroot = "${join(this.root, 'graph')}"\nrootless_storage_path = "${join(this.root, 'graph')}"\nrunroot = "${join(this.root, 'run')}"\n`);
-    const dirs = { XDG_CONFIG_HOME: join(this.root, 'config'), XDG_STATE_HOME: join(this.root, 'state'), XDG_DATA_HOME: join(this.root, 'data') };
+    writeFileSync(
+      conf,
+      `[storage]\ndriver = "${driver}"\ngraphroot = "${join(this.root, 'graph')}"\nrootless_storage_path = "${join(this.root, 'graph')}"\nrunroot = "${join(this.root, 'run')}"\n`,
+    );
+    const dirs = {
+      XDG_CONFIG_HOME: join(this.root, 'config'),
+      XDG_STATE_HOME: join(this.root, 'state'),
+      XDG_DATA_HOME: join(this.root, 'data'),
+    };
     for (const d of Object.values(dirs)) mkdirSync(d);
     this.env = { ...dirs, CONTAINERS_STORAGE_CONF: conf };
     const archive = join(this.root, 'test-image.tar');
@@ -69,15 +78,18 @@ export class IsolatedEngine {
    */
   minoLikeImage(tag: string, composed: boolean): string {
     const dir = mkdtempSync(join(this.root, 'build-'));
-    writeFileSync(join(dir, 'Containerfile'), [
-      `FROM ${TEST_IMAGE}`,
-      'RUN mkdir -p /cache && chown -R 1000:1000 /home/developer /cache',
-      'USER 1000',
-      // A label of its own, so two such images never collapse into one image with two names.
-      `LABEL ${TEST_LABEL}=${TEST_RUN} io.mino.test.image=${hex(12)}`,
-      ...(composed ? ['LABEL io.mino.composed=1 io.mino.composed.layers=fake@1'] : []),
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'Containerfile'),
+      [
+        `FROM ${TEST_IMAGE}`,
+        'RUN mkdir -p /cache && chown -R 1000:1000 /home/developer /cache',
+        'USER 1000',
+        // A label of its own, so two such images never collapse into one image with two names.
+        `LABEL ${TEST_LABEL}=${TEST_RUN} io.mino.test.image=${hex(12)}`,
+        ...(composed ? ['LABEL io.mino.composed=1 io.mino.composed.layers=fake@1'] : []),
+        '',
+      ].join('\n'),
+    );
     const r = this.podman(['build', '-q', '--pull=never', '--network', 'none', '-t', tag, dir]);
     if (r.status !== 0) throw new Error(`podman build failed: ${r.stderr}`);
     return tag;
@@ -92,8 +104,12 @@ export class IsolatedEngine {
     this.podman(['rmi', '-a', '-f']);
     if (IS_ROOT) {
       // The overlay driver keeps its directory mounted: unmount what lies under the engine.
-      const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '')
-        .filter((m) => m.startsWith(`${this.root}/`)).sort().reverse();
+      const mounts = readFileSync('/proc/self/mounts', 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[1] ?? '')
+        .filter((m) => m.startsWith(`${this.root}/`))
+        .sort()
+        .reverse();
       for (const m of mounts) spawnSync('umount', ['-l', m]);
     } else {
       spawnSync('podman', ['unshare', 'rm', '-rf', this.root], { env: { ...process.env, ...this.env } });

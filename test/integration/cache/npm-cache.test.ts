@@ -33,22 +33,45 @@ describe('npm cache reused across runs [mino-base]', () => {
       throw new Error(`${BASE} is missing: run 'bin/mino setup --yes' before the integration tests`);
     }
     const x = isolatedXdg('self');
-    xdg = { XDG_CONFIG_HOME: x.XDG_CONFIG_HOME, XDG_STATE_HOME: x.XDG_STATE_HOME, XDG_DATA_HOME: x.XDG_DATA_HOME, ...x.podmanEnv };
+    xdg = {
+      XDG_CONFIG_HOME: x.XDG_CONFIG_HOME,
+      XDG_STATE_HOME: x.XDG_STATE_HOME,
+      XDG_DATA_HOME: x.XDG_DATA_HOME,
+      ...x.podmanEnv,
+    };
     root = x.root;
     project = join(root, 'app');
     mkdirSync(project);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'cache-probe', version: '1.0.0', private: true, dependencies: { 'is-number': '7.0.0' } }));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'cache-probe', version: '1.0.0', private: true, dependencies: { 'is-number': '7.0.0' } }),
+    );
     // The lockfile (with the resolved URLs of whatever registry npm is configured for) is made
     // on the host, so no registry name is written in this repository. Resolved URLs are forced:
     // without them npm fetches the package documents again, which a read-only cache cannot store.
     const npmCache = mkdtempSync(join(tmpdir(), 'mino-npm-lock-'));
-    const lock = spawnSync('npm', [
-      'install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--omit-lockfile-registry-resolved=false', '--cache', npmCache,
-    ], { cwd: project, encoding: 'utf8' });
+    const lock = spawnSync(
+      'npm',
+      [
+        'install',
+        '--package-lock-only',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--omit-lockfile-registry-resolved=false',
+        '--cache',
+        npmCache,
+      ],
+      { cwd: project, encoding: 'utf8' },
+    );
     rmSync(npmCache, { recursive: true, force: true });
     if (lock.status !== 0) throw new Error(`npm could not make the lockfile on the host: ${lock.stderr}`);
-    if (!readFileSync(join(project, 'package-lock.json'), 'utf8').includes('"resolved"')) throw new Error('npm wrote a lockfile without resolved URLs');
-    const key = createHash('sha256').update(readFileSync(join(project, 'package-lock.json'))).digest('hex').slice(0, 12);
+    if (!readFileSync(join(project, 'package-lock.json'), 'utf8').includes('"resolved"'))
+      throw new Error('npm wrote a lockfile without resolved URLs');
+    const key = createHash('sha256')
+      .update(readFileSync(join(project, 'package-lock.json')))
+      .digest('hex')
+      .slice(0, 12);
     volume = `mino-cache-npm-${key}`;
     if (IS_ROOT) spawnSync('chown', ['-R', '1000:1000', project]);
     chmodSync(root, 0o755);
@@ -59,7 +82,10 @@ describe('npm cache reused across runs [mino-base]', () => {
   });
 
   const run = (args: string[], command: string): ReturnType<typeof runMino> =>
-    runMino(['run', '-p', project, '--image', BASE, '--no-home', ...args, '--', 'sh', '-c', command], { env: xdg, timeoutMs: 600_000 });
+    runMino(['run', '-p', project, '--image', BASE, '--no-home', ...args, '--', 'sh', '-c', command], {
+      env: xdg,
+      timeoutMs: 600_000,
+    });
 
   it('fills the cache on the first npm ci and completes it', async () => {
     const r = await run([], 'echo "cache=$npm_config_cache"; npm ci --no-audit --no-fund');
@@ -73,14 +99,20 @@ describe('npm cache reused across runs [mino-base]', () => {
 
   it('installs from the cache with no network in the second run (read-write by default)', async () => {
     rmSync(join(project, 'node_modules'), { recursive: true, force: true });
-    const r = await run(['--network', 'none'], 'npm ci --offline --no-audit --no-fund >/dev/null && ls node_modules && (touch /cache/npm/probe 2>/dev/null && echo writable || echo read-only)');
+    const r = await run(
+      ['--network', 'none'],
+      'npm ci --offline --no-audit --no-fund >/dev/null && ls node_modules && (touch /cache/npm/probe 2>/dev/null && echo writable || echo read-only)',
+    );
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toBe('is-number\nwritable\n');
   }, 600_000);
 
   it('--cache-ro: installs from the same cache mounted read-only', async () => {
     rmSync(join(project, 'node_modules'), { recursive: true, force: true });
-    const r = await run(['--network', 'none', '--cache-ro'], 'npm ci --offline --no-audit --no-fund >/dev/null && ls node_modules && (touch /cache/npm/probe2 2>/dev/null && echo writable || echo read-only)');
+    const r = await run(
+      ['--network', 'none', '--cache-ro'],
+      'npm ci --offline --no-audit --no-fund >/dev/null && ls node_modules && (touch /cache/npm/probe2 2>/dev/null && echo writable || echo read-only)',
+    );
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toBe('is-number\nread-only\n');
   }, 600_000);

@@ -39,20 +39,28 @@ describe('dependency caches [rootless]', () => {
     box.mino(['run', '-p', project, '--image', image, '--network', 'none', ...args, '--', 'sh', '-c', command]);
 
   it('gives the container user both caches, read-write while building', async () => {
-    const r = await run([], 'id -u; head -c 4096 /dev/zero > /cache/npm/a && echo y > /cache/cargo/b && stat -c %u /cache/npm /cache/cargo');
+    const r = await run(
+      [],
+      'id -u; head -c 4096 /dev/zero > /cache/npm/a && echo y > /cache/cargo/b && stat -c %u /cache/npm /cache/cargo',
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toBe('1000\n1000\n1000\n');
   });
 
   it('measures the caches and shows them complete', async () => {
-    const list = JSON.parse((await box.mino(['cache', 'list', '-f', 'json'])).stdout) as { caches: Array<{ name: string; state: string; size_bytes: number | null }> };
+    const list = JSON.parse((await box.mino(['cache', 'list', '-f', 'json'])).stdout) as {
+      caches: Array<{ name: string; state: string; size_bytes: number | null }>;
+    };
     const npm = list.caches.find((c) => c.name === `mino-cache-npm-${key(lock)}`);
     expect(npm?.state).toBe('complete');
     expect(npm?.size_bytes).toBeGreaterThanOrEqual(4096);
   });
 
   it('mounts a complete cache read-only on the next run with --cache-ro', async () => {
-    const r = await run(['--cache-ro'], 'cat /cache/cargo/b; touch /cache/npm/c 2>/dev/null && echo writable || echo read-only');
+    const r = await run(
+      ['--cache-ro'],
+      'cat /cache/cargo/b; touch /cache/npm/c 2>/dev/null && echo writable || echo read-only',
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toBe('y\nread-only\n');
   });

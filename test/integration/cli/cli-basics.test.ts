@@ -34,7 +34,7 @@ describe('mino CLI basics', () => {
     }
   });
 
-  it('the launcher\'s --version fast path agrees with the bundle\'s own version', () => {
+  it("the launcher's --version fast path agrees with the bundle's own version", () => {
     // bin/mino answers --version from package.json; the bundle has the version injected at build.
     const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'mino.cjs'), '--version'], { encoding: 'utf8' });
     expect(r.stdout).toBe(`${version}\n`);

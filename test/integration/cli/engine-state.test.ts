@@ -25,7 +25,9 @@ describe.runIf(IS_ROOT)('stale rootless engine state [throwaway user]', () => {
   it('status reports it, setup --yes runs podman system migrate, the images stay', async () => {
     // An image and a running container, then every process of the user dies at once.
     const archive = `/tmp/mino-es-${TEST_RUN}.tar`;
-    expect(spawnSync('podman', ['save', '--format', 'oci-archive', '-o', archive, TEST_IMAGE], { cwd: '/' }).status).toBe(0);
+    expect(
+      spawnSync('podman', ['save', '--format', 'oci-archive', '-o', archive, TEST_IMAGE], { cwd: '/' }).status,
+    ).toBe(0);
     chmodSync(archive, 0o644);
     try {
       user.podman(['load', '-q', '-i', archive]);
@@ -38,12 +40,16 @@ describe.runIf(IS_ROOT)('stale rootless engine state [throwaway user]', () => {
 
     const status = await user.mino(['status', '-f', 'json']);
     expect(status.exitCode).toBe(1);
-    const engineState = (JSON.parse(status.stdout) as { checks: { id: string; status: string; hint?: string }[] }).checks.find((c) => c.id === 'engine.state');
+    const engineState = (
+      JSON.parse(status.stdout) as { checks: { id: string; status: string; hint?: string }[] }
+    ).checks.find((c) => c.id === 'engine.state');
     expect(engineState).toMatchObject({ status: 'fail' });
     expect(engineState?.hint).toMatch(/podman system migrate/);
 
     const setup = await user.mino(['setup', '--yes', '--skip-image'], { timeoutMs: 300_000 });
-    expect(setup.stdout).toMatch(/\[FIXED\] +Rootless engine state: podman system migrate reset the state a restart left behind/);
+    expect(setup.stdout).toMatch(
+      /\[FIXED\] +Rootless engine state: podman system migrate reset the state a restart left behind/,
+    );
     expect((await user.mino(['status', '-f', 'json'])).stdout).not.toContain('engine.state');
     expect(user.podman(['images', '--format', '{{.Repository}}'])).toContain('mino-test-busybox');
   });

@@ -22,7 +22,8 @@ for (const as of MODES) {
     });
     afterAll(() => sandbox.cleanup());
 
-    const run = (args: string[]) => sandbox.mino(['run', '-p', project, '--network', 'none', '--no-home', '--image', image, ...args]);
+    const run = (args: string[]) =>
+      sandbox.mino(['run', '-p', project, '--network', 'none', '--no-home', '--image', image, ...args]);
 
     it('a missing command exits 127 with "command not found in the image"', async () => {
       const r = await run(['--', 'nonexistent-cmd', '--flag']);
@@ -63,9 +64,10 @@ for (const as of MODES) {
     });
     afterAll(() => sandbox.cleanup());
 
-    const run = (args: string[]) => sandbox.mino(['run', '--fresh', '-p', project, '--network', 'none', '--no-home', '--image', TEST_IMAGE, ...args]);
+    const run = (args: string[]) =>
+      sandbox.mino(['run', '--fresh', '-p', project, '--network', 'none', '--no-home', '--image', TEST_IMAGE, ...args]);
 
-    it('a missing command exits 127, a path that cannot be executed 126, with mino\'s messages instead of catatonit\'s', async () => {
+    it("a missing command exits 127, a path that cannot be executed 126, with mino's messages instead of catatonit's", async () => {
       const missing = await run(['--', 'nonexistent-cmd']);
       expect(missing.exitCode).toBe(127);
       expect(missing.stderr).toMatch(/^Error: command not found in the image: nonexistent-cmd\nHint: /m);

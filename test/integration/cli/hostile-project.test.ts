@@ -24,10 +24,13 @@ function bridgeAddress(): string {
   for (const dev of ['cni-podman0', 'podman0']) {
     const r = spawnSync('ip', ['-4', '-j', 'addr', 'show', 'dev', dev], { encoding: 'utf8' });
     if (r.status !== 0) continue;
-    const info = (JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local?: string }> }>)[0]?.addr_info?.[0]?.local;
+    const info = (JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local?: string }> }>)[0]?.addr_info?.[0]
+      ?.local;
     if (info) return info;
   }
-  throw new Error('this host has no podman bridge address (cni-podman0/podman0): run one rootful bridge container once to create it');
+  throw new Error(
+    'this host has no podman bridge address (cni-podman0/podman0): run one rootful bridge container once to create it',
+  );
 }
 
 let bridge = '';
@@ -79,24 +82,77 @@ describe.each(MODES)('hostile project content [%s]', (as) => {
     for (const dir of ['/run', '/etc']) {
       const before = sessions();
       const r = await box.mino(['run', '-p', dir, '--network', 'none', '--image', TEST_IMAGE, '--', 'true']);
-      oneError(r, 2, new RegExp(`^Error: Refusing to use ${dir} as the project directory: it is the system directory ${dir}$`, 'm'),
-        /^Hint: .*pass --allow-system-paths to mount it anyway/m);
+      oneError(
+        r,
+        2,
+        new RegExp(`^Error: Refusing to use ${dir} as the project directory: it is the system directory ${dir}$`, 'm'),
+        /^Hint: .*pass --allow-system-paths to mount it anyway/m,
+      );
       expect(sessions()).toEqual(before);
     }
-    const ok = await box.mino(['run', '-p', '/etc', '--allow-system-paths', '--dry-run', '--image', TEST_IMAGE, '--', 'true']);
+    const ok = await box.mino([
+      'run',
+      '-p',
+      '/etc',
+      '--allow-system-paths',
+      '--dry-run',
+      '--image',
+      TEST_IMAGE,
+      '--',
+      'true',
+    ]);
     expect(ok.exitCode, ok.stderr).toBe(0);
   });
 
-  it.runIf(as === 'self' && IS_ROOT)("as root, refuses another user's home as a volume and as the project unless --allow-home", async () => {
-    const other = `/home/${ROOTLESS_USER}`;
-    const project = box.project('home-guard');
-    const v = await box.mino(['run', '-p', project, '--network', 'none', '--image', TEST_IMAGE, '--volume', `${other}:/h:ro`, '--', 'true']);
-    oneError(v, 2, new RegExp(`host path ${other}: it is the home directory of user ${ROOTLESS_USER}`), /^Hint: .*pass --allow-home/m);
-    const p = await box.mino(['run', '-p', other, '--network', 'none', '--image', TEST_IMAGE, '--', 'true']);
-    oneError(p, 2, new RegExp(`Refusing to use ${other} as the project directory: it is the home directory of user ${ROOTLESS_USER}`), /^Hint: .*--allow-home/m);
-    const ok = await box.mino(['run', '-p', project, '--allow-home', '--dry-run', '--image', TEST_IMAGE, '--volume', `${other}:/h:ro`, '--', 'true']);
-    expect(ok.exitCode, ok.stderr).toBe(0);
-  });
+  it.runIf(as === 'self' && IS_ROOT)(
+    "as root, refuses another user's home as a volume and as the project unless --allow-home",
+    async () => {
+      const other = `/home/${ROOTLESS_USER}`;
+      const project = box.project('home-guard');
+      const v = await box.mino([
+        'run',
+        '-p',
+        project,
+        '--network',
+        'none',
+        '--image',
+        TEST_IMAGE,
+        '--volume',
+        `${other}:/h:ro`,
+        '--',
+        'true',
+      ]);
+      oneError(
+        v,
+        2,
+        new RegExp(`host path ${other}: it is the home directory of user ${ROOTLESS_USER}`),
+        /^Hint: .*pass --allow-home/m,
+      );
+      const p = await box.mino(['run', '-p', other, '--network', 'none', '--image', TEST_IMAGE, '--', 'true']);
+      oneError(
+        p,
+        2,
+        new RegExp(
+          `Refusing to use ${other} as the project directory: it is the home directory of user ${ROOTLESS_USER}`,
+        ),
+        /^Hint: .*--allow-home/m,
+      );
+      const ok = await box.mino([
+        'run',
+        '-p',
+        project,
+        '--allow-home',
+        '--dry-run',
+        '--image',
+        TEST_IMAGE,
+        '--volume',
+        `${other}:/h:ro`,
+        '--',
+        'true',
+      ]);
+      expect(ok.exitCode, ok.stderr).toBe(0);
+    },
+  );
 
   it("refuses a .mino.toml that links to another project's trusted file instead of applying it unasked", async () => {
     const a = box.project('trusted-a');
@@ -107,8 +163,12 @@ describe.each(MODES)('hostile project content [%s]', (as) => {
     const b = box.project('linked-b');
     symlinkSync(join(a, '.mino.toml'), join(b, '.mino.toml'));
     const r = await box.mino(['run', '-p', b, '--dry-run', '--image', TEST_IMAGE, '--', 'true']);
-    oneError(r, 1, /^Error: Project config .*linked-b\/\.mino\.toml is a symbolic link; mino reads and writes only regular files in a project$/m,
-      /^Hint: Replace it with a regular file .* or pass --no-local/m);
+    oneError(
+      r,
+      1,
+      /^Error: Project config .*linked-b\/\.mino\.toml is a symbolic link; mino reads and writes only regular files in a project$/m,
+      /^Hint: Replace it with a regular file .* or pass --no-local/m,
+    );
     expect(r.stdout).not.toContain('--network host');
     const t = await box.mino(['trust', '-p', b]);
     oneError(t, 1, /is a symbolic link/, /^Hint: /m);
@@ -130,9 +190,14 @@ describe.each(MODES)('hostile project content [%s]', (as) => {
     const project = box.project('lockfiles');
     execFileSync('mkfifo', ['-m', '0644', join(project, 'package-lock.json')]);
     symlinkSync('/dev/zero', join(project, 'yarn.lock'));
-    const r = await box.mino(['run', '-p', project, '--network', 'none', '--no-home', '--image', TEST_IMAGE, '--', 'sh', '-c', 'exit 7'], 60_000);
+    const r = await box.mino(
+      ['run', '-p', project, '--network', 'none', '--no-home', '--image', TEST_IMAGE, '--', 'sh', '-c', 'exit 7'],
+      60_000,
+    );
     expect(r.exitCode, r.stderr).toBe(7);
-    expect(r.stderr).toContain('Warning: package-lock.json is not a regular file; mino reads only regular project files of bounded size, so npm gets no dependency cache this run');
+    expect(r.stderr).toContain(
+      'Warning: package-lock.json is not a regular file; mino reads only regular project files of bounded size, so npm gets no dependency cache this run',
+    );
     expect(r.stderr).toContain('Warning: yarn.lock is a symbolic link;');
     expect(r.stderr).not.toMatch(/^Error: /m);
   }, 90_000);
@@ -144,8 +209,24 @@ describe.each(MODES)('hostile project content [%s]', (as) => {
     const project = box.project('learn-save');
     ownProject(project, as); // the agent can write it (rootful: the image user acts as its owner)
     const before = hits.length;
-    const r = await box.mino(['run', '-p', project, '--image', TEST_IMAGE, '--no-home', '--network', 'learn', '--save', '--', 'sh', '-c',
-      `ln -s ${secret} .mino.toml; if timeout 10 wget -q -O /dev/null http://${bridge}:${port}/learn 2>/dev/null; then echo reached; else echo blocked; fi`], 90_000);
+    const r = await box.mino(
+      [
+        'run',
+        '-p',
+        project,
+        '--image',
+        TEST_IMAGE,
+        '--no-home',
+        '--network',
+        'learn',
+        '--save',
+        '--',
+        'sh',
+        '-c',
+        `ln -s ${secret} .mino.toml; if timeout 10 wget -q -O /dev/null http://${bridge}:${port}/learn 2>/dev/null; then echo reached; else echo blocked; fi`,
+      ],
+      90_000,
+    );
     expect(r.stdout.trim(), r.stderr).toBe('blocked');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(hits.length).toBe(before);
@@ -157,10 +238,32 @@ describe.each(MODES)('hostile project content [%s]', (as) => {
   it('--network-allow naming the bridge address is refused up front: exit 2, nothing started', async () => {
     const project = box.project('allow-bridge');
     const before = sessions();
-    const r = await box.mino(['run', '-p', project, '--image', TEST_IMAGE, '--no-home', '--network-allow', `${bridge}:${port}`, '--', 'sh', '-c',
-      `wget -q -O /dev/null http://${bridge}:${port}/allow`], 90_000);
-    oneError(r, 2, new RegExp(`^Error: Invalid network rule '${bridge.replace(/\./g, '\\.')}:${port}': it names an address of this machine`, 'm'),
-      /^Hint: /m);
+    const r = await box.mino(
+      [
+        'run',
+        '-p',
+        project,
+        '--image',
+        TEST_IMAGE,
+        '--no-home',
+        '--network-allow',
+        `${bridge}:${port}`,
+        '--',
+        'sh',
+        '-c',
+        `wget -q -O /dev/null http://${bridge}:${port}/allow`,
+      ],
+      90_000,
+    );
+    oneError(
+      r,
+      2,
+      new RegExp(
+        `^Error: Invalid network rule '${bridge.replace(/\./g, '\\.')}:${port}': it names an address of this machine`,
+        'm',
+      ),
+      /^Hint: /m,
+    );
     expect(hits).toEqual([]);
     expect(sessions()).toEqual(before);
   }, 120_000);

@@ -73,12 +73,13 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-
   it('a run before setup: one Error and a Hint to run setup, and no volume left in the store', async () => {
     const project = userDir(`${HOME}/before-setup`);
     const r = await user.mino(['run', '--', 'true'], { cwd: project });
     expect(r.exitCode, r.stderr).toBe(1);
-    expect(r.stderr).toBe("Error: Image localhost/mino-base:latest is not available locally\nHint: Run 'mino setup --yes' to build it (a few minutes, once), or pass --image <local image>\n");
+    expect(r.stderr).toBe(
+      "Error: Image localhost/mino-base:latest is not available locally\nHint: Run 'mino setup --yes' to build it (a few minutes, once), or pass --image <local image>\n",
+    );
     expect(user.podman(['volume', 'ls', '--format', '{{.Name}}'])).toBe('');
   });
 
@@ -95,8 +96,12 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
   it('a failure never silently skips the storage check: it says [SKIP] and why', async () => {
     chmodSync(`/run/user/${user.uid}`, 0o755);
     const r = await user.mino(['status']);
-    expect(line(r.stdout, 'XDG_RUNTIME_DIR')).toMatch(/^\[FAIL\] +XDG_RUNTIME_DIR: .*accessible by others \(mode 0755\)/);
-    expect(line(r.stdout, 'Image storage')).toBe('[SKIP]  Image storage: not checked: the storage driver is decided once the checks above pass (XDG_RUNTIME_DIR failed)');
+    expect(line(r.stdout, 'XDG_RUNTIME_DIR')).toMatch(
+      /^\[FAIL\] +XDG_RUNTIME_DIR: .*accessible by others \(mode 0755\)/,
+    );
+    expect(line(r.stdout, 'Image storage')).toBe(
+      '[SKIP]  Image storage: not checked: the storage driver is decided once the checks above pass (XDG_RUNTIME_DIR failed)',
+    );
     expect(r.exitCode).toBe(1);
     chmodSync(`/run/user/${user.uid}`, 0o711);
   });
@@ -110,27 +115,46 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
     expect(line(setup.stdout, 'Image storage')).toMatch(/^\[FIXED\] +Image storage: overlay, mino's own store/);
 
     const project = userDir(`${HOME}/own-image`);
-    const first = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo from-mine'], { cwd: project });
+    const first = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo from-mine'], {
+      cwd: project,
+    });
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.stdout).toBe('from-mine\n');
-    expect(first.stderr).toMatch(/^Copying localhost\/mine:1 \(\d+ MB\) from your podman store into mino's own store .* \(once; later runs use the copy\)\.\.\.\nCopied localhost\/mine:1 in \d+\.\d s\n/);
+    expect(first.stderr).toMatch(
+      /^Copying localhost\/mine:1 \(\d+ MB\) from your podman store into mino's own store .* \(once; later runs use the copy\)\.\.\.\nCopied localhost\/mine:1 in \d+\.\d s\n/,
+    );
     expect(user.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain('localhost/mine:1'); // the user's stays
 
-    const second = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo again'], { cwd: project });
+    const second = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo again'], {
+      cwd: project,
+    });
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toBe('again\n');
     expect(second.stderr).not.toContain('Copying');
 
     // The user rebuilds their image: the next run copies the new one.
-    user.podman(['import', '-q', '--change', 'CMD ["/bin/sh"]', '--change', 'LABEL rebuilt=1', rootfsTar, 'localhost/mine:1']);
-    const third = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo rebuilt'], { cwd: project });
+    user.podman([
+      'import',
+      '-q',
+      '--change',
+      'CMD ["/bin/sh"]',
+      '--change',
+      'LABEL rebuilt=1',
+      rootfsTar,
+      'localhost/mine:1',
+    ]);
+    const third = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo rebuilt'], {
+      cwd: project,
+    });
     expect(third.exitCode, third.stderr).toBe(0);
     expect(third.stdout).toBe('rebuilt\n');
     expect(third.stderr).toMatch(/^Your podman store has another localhost\/mine:1 than mino's copy: copying it/);
 
     const missing = await user.mino(['run', '--image', 'localhost/mino-nu-missing:1', '--', 'true'], { cwd: project });
     expect(missing.exitCode).toBe(1);
-    expect(missing.stderr).toMatch(/^Error: Image localhost\/mino-nu-missing:1 is not available locally \(neither in mino's own store nor in your podman store\)\nHint: Build or pull it into your podman store first \(podman pull localhost\/mino-nu-missing:1\); mino copies it into its own store \(.*\) on first use\. Or pass another --image\n$/);
+    expect(missing.stderr).toMatch(
+      /^Error: Image localhost\/mino-nu-missing:1 is not available locally \(neither in mino's own store nor in your podman store\)\nHint: Build or pull it into your podman store first \(podman pull localhost\/mino-nu-missing:1\); mino copies it into its own store \(.*\) on first use\. Or pass another --image\n$/,
+    );
   });
 });
 
@@ -151,8 +175,12 @@ describe.skipIf(!runnable)('a new rootless user whose setup cannot be completed 
     const r = await bare.mino(['setup', '--yes'], { timeoutMs: 60_000 });
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^\[FAIL\] +\/etc\/subuid range for /m);
-    expect(line(r.stdout, 'Image storage')).toMatch(/^\[SKIP\] +Image storage: not checked: the storage driver is decided once the checks above pass \(\/etc\/subuid range for .*failed\)$/);
-    expect(line(r.stdout, 'Base image')).toMatch(/^\[SKIP\] +Base image: not checked: mino-base is built once the checks above pass/);
+    expect(line(r.stdout, 'Image storage')).toMatch(
+      /^\[SKIP\] +Image storage: not checked: the storage driver is decided once the checks above pass \(\/etc\/subuid range for .*failed\)$/,
+    );
+    expect(line(r.stdout, 'Base image')).toMatch(
+      /^\[SKIP\] +Base image: not checked: mino-base is built once the checks above pass/,
+    );
     expect(bare.podman(['images', '--format', '{{.Repository}}'], true)).not.toContain('mino-base');
   });
 });

@@ -29,7 +29,11 @@ describe.runIf(IS_ROOT)('rootful ownership', () => {
   /** The host uids of the processes of a running container. */
   function hostUids(container: string): number[] {
     const r = spawnSync('podman', ['top', container, 'huser'], { encoding: 'utf8', cwd: '/' });
-    return r.stdout.split('\n').slice(1).filter(Boolean).map((l) => Number(l.trim()));
+    return r.stdout
+      .split('\n')
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => Number(l.trim()));
   }
 
   it('the image user (uid 1000) writes a root-owned project; the files belong to root', async () => {
@@ -63,10 +67,28 @@ describe.runIf(IS_ROOT)('rootful ownership', () => {
     // A root image in a root-owned project is host root itself: root-image.test.ts.
     const project = sandbox.project('rootimage');
     // Root inside (e.g. through a setuid helper) would still be unprivileged.
-    const dev = await sandbox.mino(['run', '-d', '-n', 'devimg', '-p', project, '--network', 'none', '--no-home', '--image', devImage, '--', 'sleep', '300']);
+    const dev = await sandbox.mino([
+      'run',
+      '-d',
+      '-n',
+      'devimg',
+      '-p',
+      project,
+      '--network',
+      'none',
+      '--no-home',
+      '--image',
+      devImage,
+      '--',
+      'sleep',
+      '300',
+    ]);
     expect(dev.exitCode).toBe(0);
     expect(hostUids('mino-devimg')).not.toContain(ROOTFUL_ID_BASE);
-    const inspect = spawnSync('podman', ['inspect', '--format', '{{json .HostConfig.IDMappings}}', 'mino-devimg'], { encoding: 'utf8', cwd: '/' });
+    const inspect = spawnSync('podman', ['inspect', '--format', '{{json .HostConfig.IDMappings}}', 'mino-devimg'], {
+      encoding: 'utf8',
+      cwd: '/',
+    });
     expect(inspect.stdout).toContain(`0:${ROOTFUL_ID_BASE}:1000`);
     await sandbox.mino(['stop', '-f', 'devimg']);
   });
@@ -88,7 +110,20 @@ describe.each(MODES)('any image, %s', (as) => {
 
   it('an image whose USER is 1000:1000 writes the project as its owner', async () => {
     const project = sandbox.project('userimage');
-    const r = await sandbox.mino(['run', '-p', project, '--network', 'none', '--no-home', '--image', userImage, '--', 'sh', '-c', 'id -u; touch made']);
+    const r = await sandbox.mino([
+      'run',
+      '-p',
+      project,
+      '--network',
+      'none',
+      '--no-home',
+      '--image',
+      userImage,
+      '--',
+      'sh',
+      '-c',
+      'id -u; touch made',
+    ]);
     expect(r.stderr).toBe('');
     expect(r).toMatchObject({ exitCode: 0, stdout: '1000\n' });
     expect(statSync(join(project, 'made')).uid).toBe(statSync(project).uid);
@@ -96,9 +131,23 @@ describe.each(MODES)('any image, %s', (as) => {
 
   it('a missing --image is one error: no session record, no container', async () => {
     const project = sandbox.project('noimage');
-    const r = await sandbox.mino(['run', '-n', 'noimage', '-p', project, '--network', 'none', '--image', 'localhost/mino-test-missing:1', '--', 'true']);
+    const r = await sandbox.mino([
+      'run',
+      '-n',
+      'noimage',
+      '-p',
+      project,
+      '--network',
+      'none',
+      '--image',
+      'localhost/mino-test-missing:1',
+      '--',
+      'true',
+    ]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toBe('Error: Image localhost/mino-test-missing:1 is not available locally\nHint: Build or pull it first (podman pull localhost/mino-test-missing:1), or pass another --image\n');
+    expect(r.stderr).toBe(
+      'Error: Image localhost/mino-test-missing:1 is not available locally\nHint: Build or pull it first (podman pull localhost/mino-test-missing:1), or pass another --image\n',
+    );
     const sessions = JSON.parse((await sandbox.mino(['list', '-a', '-f', 'json'])).stdout) as { name: string }[];
     expect(sessions.length).toBeGreaterThan(0); // the run above
     expect(sessions.map((s) => s.name)).not.toContain('noimage');

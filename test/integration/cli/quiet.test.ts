@@ -14,7 +14,12 @@ describe.runIf(IS_ROOT)('quiet mode [rootful]', () => {
   mkdirSync(project);
   // Owned by a normal user: container root is that user (as a developer's checkout on a server).
   chownSync(project, 1500, 1500);
-  const env = { XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME, MINO_IMAGE: TEST_IMAGE };
+  const env = {
+    XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME,
+    XDG_STATE_HOME: xdg.XDG_STATE_HOME,
+    XDG_DATA_HOME: xdg.XDG_DATA_HOME,
+    MINO_IMAGE: TEST_IMAGE,
+  };
   const mino = (args: string[]): ReturnType<typeof runMino> => runMino(args, { env, cwd: project });
   afterAll(async () => {
     await mino(['stop', '-f', 'quiet-a']).catch(() => undefined);

@@ -1,11 +1,30 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOTFUL_DEVICE_DIR, ROOTFUL_ID_BASE } from '../../../src/config/defaults.js';
 import { deviceDirProblems, ensureDeviceDir } from '../../../src/host/device-dir.js';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { MODES, Sandbox, buildContext, buildMinoLikeImage, buildTestImage, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
+import {
+  MODES,
+  Sandbox,
+  buildContext,
+  buildMinoLikeImage,
+  buildTestImage,
+  hex,
+  modeLabel,
+  podmanAs,
+} from '../../helpers/sandbox.js';
 import { onTerminal } from '../../helpers/terminal.js';
 import { IN_CI, IS_ROOT, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
 
@@ -40,7 +59,10 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
   beforeAll(() => {
     devImage = buildMinoLikeImage('self');
     for (const user of ['1000', '1234', '1234:100']) {
-      userImages[user] = buildTestImage('self', buildContext(), `localhost/mino-test-riuser-${hex(8)}:1`, [`FROM ${TEST_IMAGE}`, `USER ${user}`]);
+      userImages[user] = buildTestImage('self', buildContext(), `localhost/mino-test-riuser-${hex(8)}:1`, [
+        `FROM ${TEST_IMAGE}`,
+        `USER ${user}`,
+      ]);
     }
   });
   afterAll(() => sandbox.cleanup());
@@ -60,7 +82,7 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     expect(podmanAs('self', ['image', 'inspect', '--format', '{{.Config.User}}', TEST_IMAGE]).stdout.trim()).toBe('');
   });
 
-  it('a root image in root\'s 0700 project exits with the command\'s code; what it creates is root\'s', async () => {
+  it("a root image in root's 0700 project exits with the command's code; what it creates is root's", async () => {
     const dir = project('root0700', 0o700);
     const r = await run(dir, ['--', 'sh', '-c', 'id -u; touch made && mkdir sub && echo x > sub/f; exit 7']);
     expect(r.stderr).toBe('');
@@ -68,7 +90,7 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     for (const p of ['made', 'sub', 'sub/f']) expect(statSync(join(dir, p))).toMatchObject({ uid: 0, gid: 0 });
   });
 
-  it('a root image writes root\'s 0755 project without a warning', async () => {
+  it("a root image writes root's 0755 project without a warning", async () => {
     const dir = project('root0755', 0o755);
     writeFileSync(join(dir, 'existing'), 'old\n', { mode: 0o644 });
     const r = await run(dir, ['--', 'sh', '-c', 'echo new >> existing']);
@@ -76,7 +98,7 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     expect(spawnSync('cat', [join(dir, 'existing')], { encoding: 'utf8' }).stdout).toBe('old\nnew\n');
   });
 
-  it('a root image in a normal user\'s 0700 project writes as that user', async () => {
+  it("a root image in a normal user's 0700 project writes as that user", async () => {
     const dir = project('user0700', 0o700, 1500);
     const r = await run(dir, ['--', 'sh', '-c', 'touch made && mkdir sub']);
     expect(r).toMatchObject({ exitCode: 0, stderr: '' });
@@ -84,7 +106,11 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     expect(statSync(join(dir, 'sub'))).toMatchObject({ uid: 1500, gid: 1500 });
   });
 
-  it.each([['1000', 1000, 1000], ['1234', 1234, 1234], ['1234:100', 1234, 100]])('an image with USER %s acts as the owner of root\'s and of a normal user\'s project', async (user, uid) => {
+  it.each([
+    ['1000', 1000, 1000],
+    ['1234', 1234, 1234],
+    ['1234:100', 1234, 100],
+  ])("an image with USER %s acts as the owner of root's and of a normal user's project", async (user, uid) => {
     const rootDir = project(`u${user.replace(':', '-')}root`, 0o700);
     const r = await run(rootDir, ['--', 'sh', '-c', 'id -u; touch made'], userImages[user]);
     expect(r).toMatchObject({ exitCode: 0, stdout: `${uid}\n`, stderr: '' });
@@ -105,7 +131,10 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     expect(statSync(join(vol, 'made'))).toMatchObject({ uid: 0, gid: 0 });
   });
 
-  it.each([['root image', ''], ['mino-like image (uid 1000)', 'dev']])('with a %s in root\'s project, nothing of the host outside the mounts can be changed', async (_label, which) => {
+  it.each([
+    ['root image', ''],
+    ['mino-like image (uid 1000)', 'dev'],
+  ])("with a %s in root's project, nothing of the host outside the mounts can be changed", async (_label, which) => {
     const dir = project(`nothing-${which || 'root'}`, 0o700);
     const before = hostDeviceState();
     // Every change is tried (harmless ones: the mode they already have, an old time); each line
@@ -131,12 +160,32 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     expect(statSync(join(ROOTFUL_DEVICE_DIR, 'null')).mode & 0o7777).toBe(0o666);
   });
 
-  it('the image\'s user is host root, every other container uid an unprivileged one', async () => {
+  it("the image's user is host root, every other container uid an unprivileged one", async () => {
     const dir = project('uids', 0o700);
-    const started = await sandbox.mino(['run', '-d', '-n', 'ri-uids', '-p', dir, '--network', 'none', '--no-home', '--image', userImages['1234']!, '--', 'sleep', '300']);
+    const started = await sandbox.mino([
+      'run',
+      '-d',
+      '-n',
+      'ri-uids',
+      '-p',
+      dir,
+      '--network',
+      'none',
+      '--no-home',
+      '--image',
+      userImages['1234']!,
+      '--',
+      'sleep',
+      '300',
+    ]);
     expect(started.exitCode).toBe(0);
     try {
-      const inspect = podmanAs('self', ['inspect', '--format', '{{json .HostConfig.IDMappings}}', 'mino-ri-uids']).stdout;
+      const inspect = podmanAs('self', [
+        'inspect',
+        '--format',
+        '{{json .HostConfig.IDMappings}}',
+        'mino-ri-uids',
+      ]).stdout;
       expect(inspect).toContain(`0:${ROOTFUL_ID_BASE}:1234`);
       expect(inspect).toContain('1234:0:1');
       // A setuid helper in the image (no-new-privileges aside) would still be unprivileged as root.
@@ -151,19 +200,34 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     }
   });
 
-  it('a root image on a terminal in root\'s project: the session gets its terminal, and the exit code', async () => {
+  it("a root image on a terminal in root's project: the session gets its terminal, and the exit code", async () => {
     const dir = project('tty', 0o700);
-    const t = onTerminal(sandbox, ['run', '-p', dir, '--network', 'none', '--no-home', '--image', TEST_IMAGE, '--', 'sh', '-c', 'tty; test -t 0 && echo on-a-tty > made; exit 5']);
+    const t = onTerminal(sandbox, [
+      'run',
+      '-p',
+      dir,
+      '--network',
+      'none',
+      '--no-home',
+      '--image',
+      TEST_IMAGE,
+      '--',
+      'sh',
+      '-c',
+      'tty; test -t 0 && echo on-a-tty > made; exit 5',
+    ]);
     expect(await t.exited).toBe(5);
     expect(t.output()).toMatch(/\/dev\/pts\/\d+/);
     expect(statSync(join(dir, 'made')).uid).toBe(0);
   });
 
-  it('--dry-run shows the private /dev for root\'s project only', async () => {
+  it("--dry-run shows the private /dev for root's project only", async () => {
     const rootDir = project('dry-root', 0o700);
     const userDir = project('dry-user', 0o700, 1500);
     const root = await run(rootDir, ['--dry-run', '--', 'true']);
-    expect(root.stdout).toContain(`-v ${ROOTFUL_DEVICE_DIR}:/dev:ro --mount type=devpts,destination=/dev/pts,gid=5,mode=620`);
+    expect(root.stdout).toContain(
+      `-v ${ROOTFUL_DEVICE_DIR}:/dev:ro --mount type=devpts,destination=/dev/pts,gid=5,mode=620`,
+    );
     expect(root.stdout).toContain('--uidmap 0:0:1');
     const user = await run(userDir, ['--dry-run', '--', 'true']);
     expect(user.stdout).not.toContain(':/dev:ro');
@@ -198,7 +262,9 @@ describe.runIf(IS_ROOT)('the private device directory', () => {
     const parent = scratch();
     try {
       chmodSync(parent, 0o777);
-      await expect(ensureDeviceDir(join(parent, 'dev'))).rejects.toThrow(/must be a directory of root's that no one else can write/);
+      await expect(ensureDeviceDir(join(parent, 'dev'))).rejects.toThrow(
+        /must be a directory of root's that no one else can write/,
+      );
     } finally {
       rmSync(parent, { recursive: true, force: true });
     }
@@ -206,7 +272,7 @@ describe.runIf(IS_ROOT)('the private device directory', () => {
 });
 
 /** Rootless is unaffected: container root is the host user; no id maps, no private /dev. */
-describe.each(MODES)('root image in the user\'s own 0700 project, %s', (as) => {
+describe.each(MODES)("root image in the user's own 0700 project, %s", (as) => {
   const sandbox = new Sandbox(as);
   afterAll(() => sandbox.cleanup());
 
@@ -214,10 +280,35 @@ describe.each(MODES)('root image in the user\'s own 0700 project, %s', (as) => {
     const dir = sandbox.project('own');
     chmodSync(dir, 0o700);
     const owner = as === 'rootless' && IS_ROOT ? uidOf(ROOTLESS_USER)! : (process.getuid?.() ?? 0);
-    const r = await sandbox.mino(['run', '-p', dir, '--network', 'none', '--no-home', '--image', TEST_IMAGE, '--', 'sh', '-c', 'touch made; exit 7']);
+    const r = await sandbox.mino([
+      'run',
+      '-p',
+      dir,
+      '--network',
+      'none',
+      '--no-home',
+      '--image',
+      TEST_IMAGE,
+      '--',
+      'sh',
+      '-c',
+      'touch made; exit 7',
+    ]);
     expect(r).toMatchObject({ exitCode: 7, stderr: '' });
     expect(statSync(join(dir, 'made')).uid).toBe(owner);
-    const dry = await sandbox.mino(['run', '-p', dir, '--network', 'none', '--no-home', '--image', TEST_IMAGE, '--dry-run', '--', 'true']);
+    const dry = await sandbox.mino([
+      'run',
+      '-p',
+      dir,
+      '--network',
+      'none',
+      '--no-home',
+      '--image',
+      TEST_IMAGE,
+      '--dry-run',
+      '--',
+      'true',
+    ]);
     if (as === 'rootless') {
       expect(dry.stdout).not.toContain('--uidmap');
       expect(dry.stdout).not.toContain(':/dev:ro');

@@ -1,6 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +41,8 @@ let LAYERS = '';
 /** A busybox root file system tarball for the user's own image. */
 let OWN_PARENT_TAR = '';
 
-if (!IS_ROOT && IN_CI) throw new Error('rootless-storage.test.ts must run as root under CI (it creates a throwaway user)');
+if (!IS_ROOT && IN_CI)
+  throw new Error('rootless-storage.test.ts must run as root under CI (it creates a throwaway user)');
 if (!hasPodman() && IN_CI) throw new Error('podman is not installed');
 const runnable = IS_ROOT && hasPodman();
 if (!runnable) console.warn('[integration] rootless-storage: skipped (needs root and podman)');
@@ -59,7 +70,22 @@ function storageLine(stdout: string): string {
 function removeOwnStore(): void {
   if (!existsSync(OWN_RECORD)) return;
   const record = JSON.parse(readFileSync(OWN_RECORD, 'utf8')) as Record<string, string>;
-  user.podman(['--root', record.graphRoot!, '--runroot', record.runRoot!, '--tmpdir', record.tmpDir!, '--storage-driver', 'overlay', 'system', 'reset', '-f'], true);
+  user.podman(
+    [
+      '--root',
+      record.graphRoot!,
+      '--runroot',
+      record.runRoot!,
+      '--tmpdir',
+      record.tmpDir!,
+      '--storage-driver',
+      'overlay',
+      'system',
+      'reset',
+      '-f',
+    ],
+    true,
+  );
   rmSync(`${HOME}/.local/share/mino`, { recursive: true, force: true });
 }
 
@@ -94,11 +120,16 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     chmodSync(rootfs, 0o755);
     copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));
     chmodSync(join(rootfs, 'bin', 'busybox'), 0o755);
-    for (const applet of ['sh', 'echo', 'sleep', 'cat', 'id', 'ls']) symlinkSync('busybox', join(rootfs, 'bin', applet));
+    for (const applet of ['sh', 'echo', 'sleep', 'cat', 'id', 'ls'])
+      symlinkSync('busybox', join(rootfs, 'bin', applet));
     OWN_PARENT_TAR = join(LAYERS, 'base', 'rootfs.tar');
     sh(['tar', '-C', rootfs, '-cf', OWN_PARENT_TAR, '.']);
     chmodSync(OWN_PARENT_TAR, 0o644);
-    writeFileSync(join(LAYERS, 'base', 'Containerfile'), `ARG PARENT\nFROM \${PARENT}\nADD rootfs.tar /\nLABEL ${TEST_LABEL}=${TEST_RUN}\n`, { mode: 0o644 });
+    writeFileSync(
+      join(LAYERS, 'base', 'Containerfile'),
+      `ARG PARENT\nFROM \${PARENT}\nADD rootfs.tar /\nLABEL ${TEST_LABEL}=${TEST_RUN}\n`,
+      { mode: 0o644 },
+    );
     // mino-base's parent: the probe image, which setup makes in whichever store it works on.
     const configDir = `${HOME}/.config/mino`;
     sh(['runuser', '-u', USER, '--', 'mkdir', '-p', configDir]);
@@ -122,7 +153,9 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     noProbeLeftovers();
 
     const status = await user.mino(['status', '-f', 'json']);
-    const storage = (JSON.parse(status.stdout) as { checks: Array<{ id: string; status: string; detail?: string }> }).checks.find((c) => c.id === 'storage');
+    const storage = (
+      JSON.parse(status.stdout) as { checks: Array<{ id: string; status: string; detail?: string }> }
+    ).checks.find((c) => c.id === 'storage');
     expect(storage).toMatchObject({ status: 'ok', detail: 'overlay' });
   });
 
@@ -151,31 +184,60 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     const lines = r.stdout.split('\n');
     const at = lines.findIndex((l) => /\] +Image storage:/.test(l));
     expect(lines[at]).toMatch(/\[WARN\] +Image storage: vfs.*localhost\/mine:1/);
-    expect(lines[at + 1]).toMatch(/Hint: Run: mino setup \(mino then keeps its images, containers and volumes in a store of its own.*driver = "overlay".*storage\.conf.*podman system reset -f/);
+    expect(lines[at + 1]).toMatch(
+      /Hint: Run: mino setup \(mino then keeps its images, containers and volumes in a store of its own.*driver = "overlay".*storage\.conf.*podman system reset -f/,
+    );
     expect(driver()).toBe('vfs');
     expect(existsSync(CONF)).toBe(false);
     expect(existsSync(OWN_RECORD)).toBe(false);
-    expect(user.podman(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').sort()).toEqual(['localhost/mine:1', 'localhost/mino-probe:1']);
+    expect(user.podman(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').sort()).toEqual([
+      'localhost/mine:1',
+      'localhost/mino-probe:1',
+    ]);
     noProbeLeftovers();
   });
 
-  it("a vfs store with an image of the user: setup gives mino its own overlay store, and every command uses it", async () => {
+  it('a vfs store with an image of the user: setup gives mino its own overlay store, and every command uses it', async () => {
     startOnVfs();
     user.podman(['import', '-q', '--change', 'CMD ["/bin/sh"]', OWN_PARENT_TAR, 'localhost/mine:1']);
-    const userImages = (): string[] => user.podman(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).split('\n').sort();
+    const userImages = (): string[] =>
+      user.podman(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).split('\n').sort();
     const before = userImages();
     // A tiny mino-base (the real one is a 2 GB build): the probe image, which setup imports into
     // mino's store before the base image step, plus a busybox.
     const r = await user.mino(['setup', '--yes'], { env: { MINO_LAYERS_DIR: LAYERS } });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(storageLine(r.stdout)).toMatch(/\[FIXED\] +Image storage: overlay, mino's own store .*\/\.local\/share\/mino\/containers\/storage \(your vfs store, with 1 object\(s\) of yours, is left as it is/);
+    expect(storageLine(r.stdout)).toMatch(
+      /\[FIXED\] +Image storage: overlay, mino's own store .*\/\.local\/share\/mino\/containers\/storage \(your vfs store, with 1 object\(s\) of yours, is left as it is/,
+    );
     expect(r.stdout).toMatch(/\[OK\] +Podman engine: .*storage overlay/);
     expect(r.stdout).toMatch(/\[FIXED\] +Base image: built localhost\/mino-base:[0-9a-f]{12}/);
     const record = JSON.parse(readFileSync(OWN_RECORD, 'utf8')) as Record<string, string>;
-    expect(record).toMatchObject({ graphRoot: OWN_GRAPH, runRoot: `/run/user/${user.uid}/mino/storage`, tmpDir: `/run/user/${user.uid}/mino/libpod`, driver: 'overlay' });
-    const own = (args: string[], allowFail = false): string => user.podman(['--root', record.graphRoot!, '--runroot', record.runRoot!, '--tmpdir', record.tmpDir!, '--storage-driver', 'overlay', ...args], allowFail);
+    expect(record).toMatchObject({
+      graphRoot: OWN_GRAPH,
+      runRoot: `/run/user/${user.uid}/mino/storage`,
+      tmpDir: `/run/user/${user.uid}/mino/libpod`,
+      driver: 'overlay',
+    });
+    const own = (args: string[], allowFail = false): string =>
+      user.podman(
+        [
+          '--root',
+          record.graphRoot!,
+          '--runroot',
+          record.runRoot!,
+          '--tmpdir',
+          record.tmpDir!,
+          '--storage-driver',
+          'overlay',
+          ...args,
+        ],
+        allowFail,
+      );
     expect(own(['info', '--format', '{{.Store.GraphDriverName}}'])).toBe('overlay');
-    expect(own(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n')).toEqual(expect.arrayContaining(['localhost/mino-base:latest', 'localhost/mino-probe:1']));
+    expect(own(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n')).toEqual(
+      expect.arrayContaining(['localhost/mino-base:latest', 'localhost/mino-probe:1']),
+    );
 
     // run, list, logs, volume, cache and status all work on mino's store.
     const project = `${HOME}/project`;
@@ -200,9 +262,15 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     expect((await user.mino(['cache', 'list'])).exitCode).toBe(0);
     expect((await user.mino(['gc'])).exitCode).toBe(0);
     const status = await user.mino(['status', '-f', 'json']);
-    const report = JSON.parse(status.stdout) as { runtime: { storageDriver: string; graphRoot: string }; checks: Array<{ id: string; status: string; detail?: string }> };
+    const report = JSON.parse(status.stdout) as {
+      runtime: { storageDriver: string; graphRoot: string };
+      checks: Array<{ id: string; status: string; detail?: string }>;
+    };
     expect(report.runtime).toMatchObject({ storageDriver: 'overlay', graphRoot: OWN_GRAPH });
-    expect(report.checks.find((c) => c.id === 'storage')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/your podman store \(vfs\) is left as it is/) });
+    expect(report.checks.find((c) => c.id === 'storage')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/your podman store \(vfs\) is left as it is/),
+    });
 
     // The user's store: same images, same driver, no containers or volumes of mino, config untouched.
     expect(driver()).toBe('vfs');

@@ -56,7 +56,9 @@ for (const as of MODES) {
       expect(r.exitCode).toBe(0);
       expect(report.ok).toBe(true);
       expect(report.runtime?.rootless).toBe(label === 'rootless');
-      expect(report.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['podman.installed', 'engine', 'probe.none', 'probe.bridge']));
+      expect(report.checks.map((c) => c.id)).toEqual(
+        expect.arrayContaining(['podman.installed', 'engine', 'probe.none', 'probe.bridge']),
+      );
       const text = await runMino(['status'], { as });
       expect(text.stdout).toMatch(/\[OK\] +Probe container \(no network\)/);
       expect(text.stdout).toMatch(/All critical checks passed/);
@@ -138,7 +140,9 @@ describe('mino status through OrbStack (fake orb)', () => {
     expect(r.exitCode).toBe(0);
     const report = JSON.parse(r.stdout) as StatusJson;
     expect(report.checks[0]).toMatchObject({ id: 'runtime', detail: 'OrbStack (mino)' });
-    expect(readFileSync(join(state, 'calls.log'), 'utf8')).toMatch(/-m mino podman run --rm .*--network none .*localhost\/mino-probe:1/);
+    expect(readFileSync(join(state, 'calls.log'), 'utf8')).toMatch(
+      /-m mino podman run --rm .*--network none .*localhost\/mino-probe:1/,
+    );
   });
 
   it('fails when OrbStack is stopped', async () => {
@@ -146,7 +150,9 @@ describe('mino status through OrbStack (fake orb)', () => {
     const bin = mkdtempSync(join(tmpdir(), 'mino-test-orbpath-'));
     temps.push(bin);
     symlinkSync(FAKE_ORB, join(bin, 'orb'));
-    const r = await runMino(['status'], { env: { MINO_RUNTIME: 'orbstack', FAKE_ORB_STATE: state, PATH: `${bin}:${process.env.PATH}` } });
+    const r = await runMino(['status'], {
+      env: { MINO_RUNTIME: 'orbstack', FAKE_ORB_STATE: state, PATH: `${bin}:${process.env.PATH}` },
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/\[FAIL\] +OrbStack machine ready/);
   });

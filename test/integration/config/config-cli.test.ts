@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,8 +23,14 @@ let xdg: ReturnType<typeof isolatedXdg>;
 let globalFile: string;
 
 const fixture = (name: string): string => join(REPO_ROOT, 'test', 'fixtures', 'config', name);
-const env = (): NodeJS.ProcessEnv => ({ XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME, ...xdg.podmanEnv });
-const mino = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runMino(args, { env: { ...env(), ...extraEnv }, cwd: project });
+const env = (): NodeJS.ProcessEnv => ({
+  XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME,
+  XDG_STATE_HOME: xdg.XDG_STATE_HOME,
+  XDG_DATA_HOME: xdg.XDG_DATA_HOME,
+  ...xdg.podmanEnv,
+});
+const mino = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+  runMino(args, { env: { ...env(), ...extraEnv }, cwd: project });
 
 /** Every file under a directory with its content, to prove nothing changed. */
 function snapshot(dir: string): Record<string, string> {
@@ -65,7 +80,9 @@ describe('mino config', () => {
     const before = readFileSync(join(project, '.mino.toml'), 'utf8');
     const r = await mino(['config', 'set', '--local', 'container.network', 'none']);
     expect(r).toMatchObject({ exitCode: 0, stderr: '' });
-    expect(readFileSync(join(project, '.mino.toml'), 'utf8')).toBe(before.replace('network = "bridge"', 'network = "none"'));
+    expect(readFileSync(join(project, '.mino.toml'), 'utf8')).toBe(
+      before.replace('network = "bridge"', 'network = "none"'),
+    );
     const run = await mino(['run', '--dry-run', '--', 'true']);
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('--network none');
@@ -92,7 +109,9 @@ describe('mino config', () => {
     expect(text.stdout).toMatch(/^read_only = false +# local$/m);
     expect(text.stdout).toMatch(/^# shell \(unset\)/m);
     const json = JSON.parse((await mino(['config', 'show', '--json'])).stdout) as {
-      global: unknown; local: unknown; values: Record<string, { value: unknown; source: string }>;
+      global: unknown;
+      local: unknown;
+      values: Record<string, { value: unknown; source: string }>;
     };
     expect(json.global).toEqual({ path: globalFile, exists: true });
     expect(json.local).toEqual({ path: join(project, '.mino.toml'), status: 'harmless' });
@@ -112,23 +131,44 @@ describe('mino config', () => {
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toContain('already exists');
     await mino(['config', 'set', '-c', custom, 'session.shell', '/bin/zsh']);
-    expect(readFileSync(custom, 'utf8')).toMatch(/\[session\]\nshell = "\/bin\/zsh"\n# shell = "\/bin\/bash" +# shell for/);
+    expect(readFileSync(custom, 'utf8')).toMatch(
+      /\[session\]\nshell = "\/bin\/zsh"\n# shell = "\/bin\/bash" +# shell for/,
+    );
     expect((await mino(['config', 'get', 'session.shell', '-c', custom])).stdout).toBe('/bin/zsh\n');
   });
 });
 
 describe('configuration errors: one clear error each, no file changed', () => {
   const cases: Array<[string, string, RegExp, string]> = [
-    ['bad TOML', 'bad-toml.toml', /^Error: Invalid TOML in .*config\.toml at line 3, column \d+: .*\nHint: .*\n$/, 'config show'],
-    ['an unknown key', 'unknown-key.toml', /^Error: Invalid config .*config\.toml: unknown key 'container\.netwrk'\nHint: Did you mean 'container\.network'\?\n$/, 'config show'],
-    ['a wrong type', 'wrong-type.toml', /^Error: Invalid config .*config\.toml: container\.volumes must be an array of strings, not string .*\nHint: .*\n$/, 'config show'],
+    [
+      'bad TOML',
+      'bad-toml.toml',
+      /^Error: Invalid TOML in .*config\.toml at line 3, column \d+: .*\nHint: .*\n$/,
+      'config show',
+    ],
+    [
+      'an unknown key',
+      'unknown-key.toml',
+      /^Error: Invalid config .*config\.toml: unknown key 'container\.netwrk'\nHint: Did you mean 'container\.network'\?\n$/,
+      'config show',
+    ],
+    [
+      'a wrong type',
+      'wrong-type.toml',
+      /^Error: Invalid config .*config\.toml: container\.volumes must be an array of strings, not string .*\nHint: .*\n$/,
+      'config show',
+    ],
   ];
   for (const [what, file, message] of cases) {
     it(`${what} in the global file stops show, set and run`, async () => {
       mkdirSync(join(xdg.XDG_CONFIG_HOME, 'mino'), { recursive: true });
       cpSync(fixture(file), globalFile);
       const before = { ...snapshot(xdg.root), ...snapshot(project) };
-      for (const args of [['config', 'show'], ['config', 'set', 'container.workdir', '/x'], ['run', '--dry-run', '--', 'true']]) {
+      for (const args of [
+        ['config', 'show'],
+        ['config', 'set', 'container.workdir', '/x'],
+        ['run', '--dry-run', '--', 'true'],
+      ]) {
         const r = await mino(args);
         expect(r.exitCode, args.join(' ')).toBe(1);
         expect(r.stdout).toBe('');
@@ -142,7 +182,9 @@ describe('configuration errors: one clear error each, no file changed', () => {
     cpSync(fixture('unknown-key.toml'), join(project, '.mino.toml'));
     const r = await mino(['run', '--dry-run', '--', 'true']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toBe(`Error: Invalid config ${join(project, '.mino.toml')}: unknown key 'container.netwrk'\nHint: Did you mean 'container.network'?\n`);
+    expect(r.stderr).toBe(
+      `Error: Invalid config ${join(project, '.mino.toml')}: unknown key 'container.netwrk'\nHint: Did you mean 'container.network'?\n`,
+    );
   });
 
   it('rejects bad values and unknown keys in config set without touching the file', async () => {
@@ -150,10 +192,16 @@ describe('configuration errors: one clear error each, no file changed', () => {
     cpSync(fixture('commented.toml'), globalFile);
     const before = readFileSync(globalFile, 'utf8');
     const bad = await mino(['config', 'set', 'container.network', 'hots']);
-    expect(bad).toMatchObject({ exitCode: 2, stderr: "Error: container.network must be one of bridge, host, none, learn, not 'hots'\nHint: E.g. mino config set container.network bridge\n" });
+    expect(bad).toMatchObject({
+      exitCode: 2,
+      stderr:
+        "Error: container.network must be one of bridge, host, none, learn, not 'hots'\nHint: E.g. mino config set container.network bridge\n",
+    });
     const unknown = await mino(['config', 'set', 'container.netwrk', 'none']);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.stderr).toBe("Error: Unknown config key 'container.netwrk'\nHint: Did you mean 'container.network'? 'mino config show' lists every key\n");
+    expect(unknown.stderr).toBe(
+      "Error: Unknown config key 'container.netwrk'\nHint: Did you mean 'container.network'? 'mino config show' lists every key\n",
+    );
     const image = await mino(['config', 'set', 'container.image', 'Not An Image']);
     expect(image.exitCode).toBe(2);
     expect(image.stderr).toContain('container.image must be an image reference');
@@ -213,12 +261,13 @@ describe('mino init', () => {
 
 describe('mino completions', () => {
   it('bash: the script loads and completes commands, config keys and option values', () => {
-    const script = `source <("${process.execPath}" "${MINO_BIN}" completions bash) && complete -p mino && `
-      + 'COMP_WORDS=(mino config s); COMP_CWORD=2; _mino; echo "${COMPREPLY[*]}"; '
-      + 'COMP_WORDS=(mino config set container.netw); COMP_CWORD=3; _mino; echo "${COMPREPLY[*]}"; '
-      + 'COMP_WORDS=(mino completions ""); COMP_CWORD=2; _mino; echo "${COMPREPLY[*]}"; '
-      + 'COMP_WORDS=(mino run --net); COMP_CWORD=2; _mino; echo "${COMPREPLY[*]}"; '
-      + 'COMP_WORDS=(mino list -f ""); COMP_CWORD=3; _mino; echo "${COMPREPLY[*]}"';
+    const script =
+      `source <("${process.execPath}" "${MINO_BIN}" completions bash) && complete -p mino && ` +
+      'COMP_WORDS=(mino config s); COMP_CWORD=2; _mino; echo "${COMPREPLY[*]}"; ' +
+      'COMP_WORDS=(mino config set container.netw); COMP_CWORD=3; _mino; echo "${COMPREPLY[*]}"; ' +
+      'COMP_WORDS=(mino completions ""); COMP_CWORD=2; _mino; echo "${COMPREPLY[*]}"; ' +
+      'COMP_WORDS=(mino run --net); COMP_CWORD=2; _mino; echo "${COMPREPLY[*]}"; ' +
+      'COMP_WORDS=(mino list -f ""); COMP_CWORD=3; _mino; echo "${COMPREPLY[*]}"';
     const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env() } });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,12 +26,20 @@ let root: string;
 let project: string;
 let xdg: ReturnType<typeof isolatedXdg>;
 
-const env = (): NodeJS.ProcessEnv => ({ XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME, ...xdg.podmanEnv });
+const env = (): NodeJS.ProcessEnv => ({
+  XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME,
+  XDG_STATE_HOME: xdg.XDG_STATE_HOME,
+  XDG_DATA_HOME: xdg.XDG_DATA_HOME,
+  ...xdg.podmanEnv,
+});
 /** Stand-in for the hostile file's /root/.ssh. */
 const stolen = (): string => join(root, 'victim', '.ssh');
 const store = (): string => join(xdg.XDG_STATE_HOME, 'mino', 'trusted_configs.json');
 const dryRun = (extra: string[] = [], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<MinoResult> =>
-  runMino(['run', '--dry-run', ...extra, '-p', project, '--', 'true'], { env: { ...env(), ...options.env }, cwd: options.cwd ?? project });
+  runMino(['run', '--dry-run', ...extra, '-p', project, '--', 'true'], {
+    env: { ...env(), ...options.env },
+    cwd: options.cwd ?? project,
+  });
 
 /** The printed podman command (in a terminal, the prompt text shares the output). */
 function podmanLine(r: MinoResult): string {
@@ -45,9 +63,24 @@ function runInTerminal(args: string[], answer: string): Promise<MinoResult> {
   const quote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
   const line = [process.execPath, MINO_BIN, ...args].map(quote).join(' ');
   const clean: NodeJS.ProcessEnv = { ...process.env, ...env(), NO_COLOR: '1', TERM: 'dumb' };
-  for (const k of ['CI', 'GITHUB_ACTIONS', 'GITLAB_CI', 'CIRCLECI', 'TRAVIS', 'JENKINS_URL', 'BUILDKITE', 'TEAMCITY_VERSION', 'TF_BUILD']) delete clean[k];
+  for (const k of [
+    'CI',
+    'GITHUB_ACTIONS',
+    'GITLAB_CI',
+    'CIRCLECI',
+    'TRAVIS',
+    'JENKINS_URL',
+    'BUILDKITE',
+    'TEAMCITY_VERSION',
+    'TF_BUILD',
+  ])
+    delete clean[k];
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', line, '/dev/null'], { cwd: project, env: clean, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', line, '/dev/null'], {
+      cwd: project,
+      env: clean,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
@@ -88,7 +121,9 @@ describe('trust gate on mino run (non-interactive)', () => {
     expect(r.exitCode).toBe(0);
     expectHostileConfig(r, false);
     expect(r.stdout).toContain('--network bridge');
-    expect(r.stderr).toContain(`Warning: skipped untrusted project config ${join(project, '.mino.toml')} and project layers ${join(project, '.mino', 'layers')}`);
+    expect(r.stderr).toContain(
+      `Warning: skipped untrusted project config ${join(project, '.mino.toml')} and project layers ${join(project, '.mino', 'layers')}`,
+    );
     expect(existsSync(store())).toBe(false);
   });
 

@@ -1,10 +1,30 @@
 import { type spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, ownProject, stateKeyOf, uidOf } from '../../helpers/test-env.js';
+import {
+  IS_ROOT,
+  REPO_ROOT,
+  ROOTLESS_USER,
+  TEST_IMAGE,
+  ownProject,
+  stateKeyOf,
+  uidOf,
+} from '../../helpers/test-env.js';
 import { Sandbox, buildTestImage, hex, podmanAs } from '../../helpers/sandbox.js';
 
 /**
@@ -82,7 +102,11 @@ export class CredSandbox extends Sandbox {
   /** Session env files (and relay sockets) present now, wherever this user's mino keeps them. */
   sessionEnvFiles(): string[] {
     const key = this.stateKey;
-    const dirs = [join('/run/user', String(this.uid), 'mino', key, 'session-env'), join('/run/mino', key, 'session-env'), join(this.stateDir, 'session-env')];
+    const dirs = [
+      join('/run/user', String(this.uid), 'mino', key, 'session-env'),
+      join('/run/mino', key, 'session-env'),
+      join(this.stateDir, 'session-env'),
+    ];
     return dirs.flatMap((d) => (existsSync(d) ? readdirSync(d).map((f) => join(d, f)) : []));
   }
 
@@ -179,7 +203,12 @@ export function buildAgentTestImage(as: RunAs, programs: readonly string[]): str
     for (const m of ldd.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) copy(m[1]!);
   }
   spawnSync('chmod', ['-R', 'a+rX', dir]);
-  return buildTestImage(as, dir, tag, [`FROM ${TEST_IMAGE}`, 'COPY root/ /', 'RUN chown -R 1000:1000 /home/developer', 'USER 1000']);
+  return buildTestImage(as, dir, tag, [
+    `FROM ${TEST_IMAGE}`,
+    'COPY root/ /',
+    'RUN chown -R 1000:1000 /home/developer',
+    'USER 1000',
+  ]);
 }
 
 /** The home volume mino gives a project (to remove at cleanup). */

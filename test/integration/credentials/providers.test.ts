@@ -21,11 +21,12 @@ function sandbox(as: (typeof MODES)[number]): CredSandbox {
 }
 
 /** A script that writes the credential variables into the project, one per line, then sleeps. */
-const REPORT = 'for v in GH_TOKEN GITHUB_TOKEN AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN CLOUDSDK_AUTH_ACCESS_TOKEN AZURE_ACCESS_TOKEN ANTHROPIC_API_KEY MY_SECRET; do eval "printf \'%s=%s\\n\' $v \\"\\${$v:-}\\""; done';
+const REPORT =
+  'for v in GH_TOKEN GITHUB_TOKEN AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN CLOUDSDK_AUTH_ACCESS_TOKEN AZURE_ACCESS_TOKEN ANTHROPIC_API_KEY MY_SECRET; do eval "printf \'%s=%s\\n\' $v \\"\\${$v:-}\\""; done';
 
 for (const as of MODES) {
   describe(`credentials reach the session and nothing else [${modeLabel(as)}]`, () => {
-    it('every provider, the passthrough and -e KEY: in the command\'s environment, never in ps, inspect, session JSON, audit, -vv or --dry-run', async () => {
+    it("every provider, the passthrough and -e KEY: in the command's environment, never in ps, inspect, session JSON, audit, -vv or --dry-run", async () => {
       const s = sandbox(as);
       const project = s.project('leaky');
       const passthrough = `sk-ant-FAKE${s.tokens.gh.slice(-10)}`;
@@ -39,11 +40,18 @@ for (const as of MODES) {
       expect(dry.stdout).toContain('/run/secrets/mino-env:ro');
       expect(leaked(dry.stdout + dry.stderr, secrets)).toEqual([]);
 
-      const run = await s.minoEnv(['-vv', 'run', '-d', '-n', 'leak', ...flags, '--', 'sh', '-c', `{ ${REPORT}; } > seen.txt; sleep 120`], env);
+      const run = await s.minoEnv(
+        ['-vv', 'run', '-d', '-n', 'leak', ...flags, '--', 'sh', '-c', `{ ${REPORT}; } > seen.txt; sleep 120`],
+        env,
+      );
       expect(run.exitCode).toBe(0);
       expect(leaked(run.stdout + run.stderr, secrets)).toEqual([]);
       expect(run.stderr).toContain('"args":["run","-d"');
-      await waitFor(() => existsSync(join(project, 'seen.txt')) && readFileSync(join(project, 'seen.txt'), 'utf8').includes('MY_SECRET='));
+      await waitFor(
+        () =>
+          existsSync(join(project, 'seen.txt')) &&
+          readFileSync(join(project, 'seen.txt'), 'utf8').includes('MY_SECRET='),
+      );
       const seen = readFileSync(join(project, 'seen.txt'), 'utf8');
       expect(seen).toContain(`GH_TOKEN=${s.tokens.gh}\nGITHUB_TOKEN=${s.tokens.gh}\n`);
       expect(seen).toContain(`AWS_SECRET_ACCESS_KEY=${s.tokens.aws}-secret\nAWS_SESSION_TOKEN=${s.tokens.aws}\n`);
@@ -74,7 +82,21 @@ for (const as of MODES) {
     it('an attached session: the file exists only while it runs; after kill -9 of mino, stop or reconciliation removes it', async () => {
       const s = sandbox(as);
       const project = s.project('attached');
-      const { child, done } = s.spawn(['run', '-n', 'att', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '--', 'sh', '-c', 'echo "$GH_TOKEN" > ready; sleep 120']);
+      const { child, done } = s.spawn([
+        'run',
+        '-n',
+        'att',
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        project,
+        '--network',
+        'none',
+        '--',
+        'sh',
+        '-c',
+        'echo "$GH_TOKEN" > ready; sleep 120',
+      ]);
       await waitFor(() => existsSync(join(project, 'ready')));
       expect(readFileSync(join(project, 'ready'), 'utf8')).toBe(`${s.tokens.gh}\n`);
       expect(leaked(processList(), s.secrets())).toEqual([]);
@@ -89,7 +111,21 @@ for (const as of MODES) {
       expect(s.sessionEnvFiles()).toEqual([]);
 
       // Container gone behind mino's back: the next reconciliation (mino gc) reaps the file.
-      const again = s.spawn(['run', '-n', 'att2', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '--', 'sh', '-c', 'echo x > ready2; sleep 120']);
+      const again = s.spawn([
+        'run',
+        '-n',
+        'att2',
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        project,
+        '--network',
+        'none',
+        '--',
+        'sh',
+        '-c',
+        'echo x > ready2; sleep 120',
+      ]);
       await waitFor(() => existsSync(join(project, 'ready2')));
       process.kill(minoPid(again.child, as), 'SIGKILL');
       await again.done;
@@ -103,9 +139,23 @@ for (const as of MODES) {
     it('-e KEY=VALUE wins over a provider, and mino warns that it is visible', async () => {
       const s = sandbox(as);
       const project = s.project('explicit');
-      const r = await s.mino(['run', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '-e', 'GH_TOKEN=mine', '--', 'sh', '-c', 'echo "$GH_TOKEN $GITHUB_TOKEN"']);
+      const r = await s.mino([
+        'run',
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        project,
+        '--network',
+        'none',
+        '-e',
+        'GH_TOKEN=mine',
+        '--',
+        'sh',
+        '-c',
+        'echo "$GH_TOKEN $GITHUB_TOKEN"',
+      ]);
       expect(r.stdout).toBe(`mine ${s.tokens.gh}\n`);
-      expect(r.stderr).toContain("Warning: GH_TOKEN looks like a secret but is passed as a plain variable");
+      expect(r.stderr).toContain('Warning: GH_TOKEN looks like a secret but is passed as a plain variable');
     });
   });
 
@@ -116,7 +166,21 @@ for (const as of MODES) {
       s.fake('gh', 'mode', 'fail');
       s.fake('aws', 'mode', 'garbage');
       s.fake('gcloud', 'mode', 'notloggedin');
-      const r = await s.mino(['run', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '--aws', '--gcp', '--', 'sh', '-c', 'echo "[${GH_TOKEN:-}${AWS_SESSION_TOKEN:-}]"']);
+      const r = await s.mino([
+        'run',
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        project,
+        '--network',
+        'none',
+        '--aws',
+        '--gcp',
+        '--',
+        'sh',
+        '-c',
+        'echo "[${GH_TOKEN:-}${AWS_SESSION_TOKEN:-}]"',
+      ]);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toBe('[]\n');
       expect(r.stderr.split('\n').filter((l) => l.startsWith('Warning:'))).toEqual([
@@ -124,9 +188,25 @@ for (const as of MODES) {
         'Warning: AWS: aws sts printed no JSON',
         'Warning: GCP: gcloud has no logged-in account (run: gcloud auth login)',
       ]);
-      const strict = await s.mino(['run', '-n', 'strict', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '--aws', '--strict-credentials', '--', 'true']);
+      const strict = await s.mino([
+        'run',
+        '-n',
+        'strict',
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        project,
+        '--network',
+        'none',
+        '--aws',
+        '--strict-credentials',
+        '--',
+        'true',
+      ]);
       expect(strict.exitCode).toBe(1);
-      expect(strict.stderr).toContain('Error: Credential loading failed for: GitHub, AWS. Remove --strict-credentials to continue anyway.');
+      expect(strict.stderr).toContain(
+        'Error: Credential loading failed for: GitHub, AWS. Remove --strict-credentials to continue anyway.',
+      );
       expect(existsSync(join(s.stateDir, 'sessions', 'strict.json'))).toBe(false);
       expect(podmanAs(as, ['container', 'exists', 'mino-strict']).status).toBe(1);
     });
@@ -139,7 +219,10 @@ for (const as of MODES) {
       expect(r.exitCode).toBe(0);
       expect(r.stderr).toBe('');
       const before = s.calls().length;
-      expect((await s.mino(['run', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '--no-github', '--', 'true'])).exitCode).toBe(0);
+      expect(
+        (await s.mino(['run', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '--no-github', '--', 'true']))
+          .exitCode,
+      ).toBe(0);
       expect(s.calls().length).toBe(before);
     });
 
@@ -148,7 +231,25 @@ for (const as of MODES) {
       const project = s.project('hangs');
       s.fake('aws', 'mode', 'hang');
       s.fake('az', 'mode', 'hang');
-      const r = await s.mino(['run', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '--aws', '--azure', '--gcp', '--', 'sh', '-c', 'echo "$CLOUDSDK_AUTH_ACCESS_TOKEN"'], 60_000);
+      const r = await s.mino(
+        [
+          'run',
+          '--image',
+          TEST_IMAGE,
+          '-p',
+          project,
+          '--network',
+          'none',
+          '--aws',
+          '--azure',
+          '--gcp',
+          '--',
+          'sh',
+          '-c',
+          'echo "$CLOUDSDK_AUTH_ACCESS_TOKEN"',
+        ],
+        60_000,
+      );
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toBe(`${s.tokens.gcloud}\n`);
       expect(r.stderr).toContain('Warning: AWS: aws did not answer within 15 s; skipped');
@@ -161,7 +262,23 @@ for (const as of MODES) {
       const s = sandbox(as);
       const project = s.project('cache');
       const token = async (): Promise<string> =>
-        (await s.mino(['run', '--image', TEST_IMAGE, '-p', project, '--network', 'none', '--no-github', '--aws', '--', 'sh', '-c', 'echo "$AWS_SESSION_TOKEN"'])).stdout.trim();
+        (
+          await s.mino([
+            'run',
+            '--image',
+            TEST_IMAGE,
+            '-p',
+            project,
+            '--network',
+            'none',
+            '--no-github',
+            '--aws',
+            '--',
+            'sh',
+            '-c',
+            'echo "$AWS_SESSION_TOKEN"',
+          ])
+        ).stdout.trim();
       s.config('[credentials.aws]\nprofile = "alpha"\n');
       expect(await token()).toBe(`${s.tokens.aws}-alpha`);
       s.config('[credentials.aws]\nprofile = "beta"\n');

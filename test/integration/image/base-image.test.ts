@@ -26,8 +26,22 @@ function podman(args: string[], input?: string): { stdout: string; stderr: strin
   return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', status: r.status ?? 1 };
 }
 
-function run(image: string, command: string[], options: string[] = []): { stdout: string; stderr: string; status: number } {
-  return podman(['run', '--rm', '--label', `${TEST_LABEL}=${TEST_RUN}`, '--network', 'none', ...options, image, ...command]);
+function run(
+  image: string,
+  command: string[],
+  options: string[] = [],
+): { stdout: string; stderr: string; status: number } {
+  return podman([
+    'run',
+    '--rm',
+    '--label',
+    `${TEST_LABEL}=${TEST_RUN}`,
+    '--network',
+    'none',
+    ...options,
+    image,
+    ...command,
+  ]);
 }
 
 const canRun = IS_ROOT && hasPodman();
@@ -56,7 +70,10 @@ describe.runIf(canRun)('mino-base image [rootful]', () => {
     const status = await runMino(['status', '-f', 'json']);
     const base = (JSON.parse(status.stdout) as StatusJson).checks.find((c) => c.id === 'image.base');
     if (base?.status !== 'ok') {
-      if (IN_CI) throw new Error(`mino-base is not built (${base?.detail ?? 'no check'}): CI must run 'bin/mino setup --yes' before the tests`);
+      if (IN_CI)
+        throw new Error(
+          `mino-base is not built (${base?.detail ?? 'no check'}): CI must run 'bin/mino setup --yes' before the tests`,
+        );
       const setup = await runMino(['setup', '--yes'], { timeoutMs: 20 * 60_000 });
       if (setup.exitCode !== 0) throw new Error(`mino setup --yes failed:\n${setup.stdout}\n${setup.stderr}`);
     }
@@ -86,7 +103,11 @@ describe.runIf(canRun)('mino-base image [rootful]', () => {
   });
 
   it('runs as developer (uid 1000) with /workspace and /cache owned by it, and ships the tools', () => {
-    const r = run(LATEST, ['sh', '-c', 'id; echo "home=$HOME pwd=$(pwd)"; stat -c "%n %u:%g" /workspace /cache; for t in git bash zsh curl ssh ps jq rg node npm; do command -v $t >/dev/null || echo "missing $t"; done']);
+    const r = run(LATEST, [
+      'sh',
+      '-c',
+      'id; echo "home=$HOME pwd=$(pwd)"; stat -c "%n %u:%g" /workspace /cache; for t in git bash zsh curl ssh ps jq rg node npm; do command -v $t >/dev/null || echo "missing $t"; done',
+    ]);
     expect(r.stdout).toContain('uid=1000(developer) gid=1000(developer)');
     expect(r.stdout).toContain('home=/home/developer pwd=/workspace');
     expect(r.stdout).toContain('/workspace 1000:1000');
@@ -116,19 +137,34 @@ describe.runIf(canRun)('mino-base image [rootful]', () => {
     const project = scratch('mino-base-exit-');
     const xdg = isolatedXdg();
     temps.push(xdg.root);
-    const env = { XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME };
-    const missing = await runMino(['run', '-p', project, '--network', 'none', '--no-home', '--', 'nonexistent-cmd'], { env });
+    const env = {
+      XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME,
+      XDG_STATE_HOME: xdg.XDG_STATE_HOME,
+      XDG_DATA_HOME: xdg.XDG_DATA_HOME,
+    };
+    const missing = await runMino(['run', '-p', project, '--network', 'none', '--no-home', '--', 'nonexistent-cmd'], {
+      env,
+    });
     expect(missing.exitCode).toBe(127);
     expect(missing.stderr).toMatch(/^Error: command not found in the image: nonexistent-cmd$/m);
-    const noPath = await runMino(['run', '-p', project, '--network', 'none', '--no-home', '-e', 'PATH=/nonexistent', '--', 'ls'], { env });
+    const noPath = await runMino(
+      ['run', '-p', project, '--network', 'none', '--no-home', '-e', 'PATH=/nonexistent', '--', 'ls'],
+      { env },
+    );
     expect(noPath.exitCode).toBe(127);
     expect(noPath.stderr).toMatch(/^Error: command not found in the image: ls$/m);
-    const notExec = await runMino(['run', '-p', project, '--network', 'none', '--no-home', '--', '/etc/passwd'], { env });
+    const notExec = await runMino(['run', '-p', project, '--network', 'none', '--no-home', '--', '/etc/passwd'], {
+      env,
+    });
     expect(notExec.exitCode).toBe(126);
   });
 
   it('trusts the host extra CA certificates and points Node at the system bundle', async () => {
-    const r = run(LATEST, ['sh', '-c', 'echo "$NODE_EXTRA_CA_CERTS"; cat /etc/ssl/certs/ca-certificates.crt'], ['-e', 'MINO_QUIET_BOOTSTRAP=1']);
+    const r = run(
+      LATEST,
+      ['sh', '-c', 'echo "$NODE_EXTRA_CA_CERTS"; cat /etc/ssl/certs/ca-certificates.crt'],
+      ['-e', 'MINO_QUIET_BOOTSTRAP=1'],
+    );
     const [env, ...bundle] = r.stdout.split('\n');
     expect(env).toBe('/etc/ssl/certs/ca-certificates.crt');
     const flat = bundle.join('');
@@ -151,7 +187,11 @@ describe.runIf(canRun)('mino-base image [rootful]', () => {
     tempVolumes.push(volume);
     expect(podman(['volume', 'create', '--label', `${TEST_LABEL}=${TEST_RUN}`, volume]).status).toBe(0);
     const opts = ['-v', `${volume}:/home/developer`];
-    const first = run(image, ['sh', '-c', 'cat ~/demo-count ~/.mino-bootstrap.d/layer-demo; test -f ~/.zshrc && echo zshrc'], opts);
+    const first = run(
+      image,
+      ['sh', '-c', 'cat ~/demo-count ~/.mino-bootstrap.d/layer-demo; test -f ~/.zshrc && echo zshrc'],
+      opts,
+    );
     expect(first.stdout).toBe('ran\n3\nzshrc\n');
     expect(first.stderr).toBe('Bootstrap complete.\n'); // layer output goes to the log, not the terminal
     const second = run(image, ['cat', '/home/developer/demo-count'], opts);
@@ -171,7 +211,9 @@ describe.runIf(canRun)('mino-base image [rootful]', () => {
     podman(['untag', old, old]); // with only the image, podman untag removes every tag
     tempImages.pop();
     const after = await runMino(['status', '-f', 'json']);
-    expect((JSON.parse(after.stdout) as StatusJson).checks.find((c) => c.id === 'image.base.stale')?.detail ?? '').not.toContain(old);
+    expect(
+      (JSON.parse(after.stdout) as StatusJson).checks.find((c) => c.id === 'image.base.stale')?.detail ?? '',
+    ).not.toContain(old);
   });
 });
 
@@ -194,7 +236,11 @@ describe.runIf(canRun)('mino-base build failures [rootful]', () => {
   const xdgEnv = (): { XDG_CONFIG_HOME: string; XDG_STATE_HOME: string; XDG_DATA_HOME: string } => {
     const xdg = isolatedXdg();
     temps.push(xdg.root);
-    return { XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME };
+    return {
+      XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME,
+      XDG_STATE_HOME: xdg.XDG_STATE_HOME,
+      XDG_DATA_HOME: xdg.XDG_DATA_HOME,
+    };
   };
 
   it('a failing build reports its last lines and a hint, exits 1 and leaves no scratch files', async () => {

@@ -52,7 +52,9 @@ function podman(...args: string[]): string {
 function projectLayer(name: string, script: string, extraToml = ''): void {
   const dir = join(dirs.projectDir!, '.mino', 'layers', name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'layer.toml'), `[layer]
+  writeFileSync(
+    join(dir, 'layer.toml'),
+    `[layer]
 name = "${name}"
 description = "integration test layer"
 version = "1"
@@ -63,7 +65,8 @@ HELLO_FROM = "${name}"
 
 [env.path_prepend]
 dirs = ["/opt/hello/bin"]
-${extraToml}`);
+${extraToml}`,
+  );
   writeFileSync(join(dir, 'install.sh'), `#!/bin/sh\nset -eu\n# run ${randomUUID()}\n${script}`);
 }
 
@@ -86,7 +89,11 @@ function buildsDirEntries(): string[] {
 describe.skipIf(!IS_ROOT)('ensureComposedImage on podman', () => {
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'mino-compose-it-'));
-    dirs = { projectDir: join(root, 'project'), configDir: join(root, 'config'), builtinDir: join(REPO_ROOT, 'layers') };
+    dirs = {
+      projectDir: join(root, 'project'),
+      configDir: join(root, 'config'),
+      builtinDir: join(REPO_ROOT, 'layers'),
+    };
     dataDir = join(root, 'data');
     baseImageId = podman('image', 'inspect', '--format', '{{.Id}}', TEST_IMAGE).trim();
   });
@@ -97,7 +104,10 @@ describe.skipIf(!IS_ROOT)('ensureComposedImage on podman', () => {
   });
 
   it('builds on the first call, reuses with one podman call on the second', async () => {
-    projectLayer('hello', 'mkdir -p /opt/hello/bin\nprintf \'#!/bin/sh\\necho hello from mino\\n\' > /opt/hello/bin/hello-mino\nchmod 755 /opt/hello/bin/hello-mino\n');
+    projectLayer(
+      'hello',
+      "mkdir -p /opt/hello/bin\nprintf '#!/bin/sh\\necho hello from mino\\n' > /opt/hello/bin/hello-mino\nchmod 755 /opt/hello/bin/hello-mino\n",
+    );
     const rt = new CountingRuntime();
     const events: BuildEvent[] = [];
     const first = await ensureComposedImage(rt, await options(['hello'], { onProgress: (e) => events.push(e) }));
@@ -122,18 +132,31 @@ describe.skipIf(!IS_ROOT)('ensureComposedImage on podman', () => {
 
   it('bakes the script result, the literal [env] values, PATH and labels into the image', async () => {
     const result = await ensureComposedImage(new PodmanRuntime(), await options(['hello']));
-    const out = podman('run', '--rm', '--label', `${TEST_LABEL}=${TEST_RUN}`, result.image, 'sh', '-c',
-      'hello-mino; echo "greeting=$HELLO_GREETING"; echo "from=$HELLO_FROM"; echo "path=$PATH"; id -un; pwd');
-    expect(out).toBe([
-      'hello from mino',
-      'greeting=hi $HOME "quoted"',
-      'from=hello',
-      'path=/opt/hello/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      'developer',
-      '/workspace',
-      '',
-    ].join('\n'));
-    const labels = JSON.parse(podman('image', 'inspect', '--format', '{{json .Labels}}', result.image)) as Record<string, string>;
+    const out = podman(
+      'run',
+      '--rm',
+      '--label',
+      `${TEST_LABEL}=${TEST_RUN}`,
+      result.image,
+      'sh',
+      '-c',
+      'hello-mino; echo "greeting=$HELLO_GREETING"; echo "from=$HELLO_FROM"; echo "path=$PATH"; id -un; pwd',
+    );
+    expect(out).toBe(
+      [
+        'hello from mino',
+        'greeting=hi $HOME "quoted"',
+        'from=hello',
+        'path=/opt/hello/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'developer',
+        '/workspace',
+        '',
+      ].join('\n'),
+    );
+    const labels = JSON.parse(podman('image', 'inspect', '--format', '{{json .Labels}}', result.image)) as Record<
+      string,
+      string
+    >;
     expect(labels).toMatchObject({
       'io.mino.composed': '1',
       'io.mino.composed.hash': result.hash,
@@ -148,9 +171,18 @@ describe.skipIf(!IS_ROOT)('ensureComposedImage on podman', () => {
     projectLayer('twice', 'sleep 1\necho built > /twice\n');
     const runtimes = [new CountingRuntime(), new CountingRuntime(), new CountingRuntime()];
     const waited: boolean[] = [false, false, false];
-    const results = await Promise.all(runtimes.map(async (rt, i) => ensureComposedImage(rt, await options(['twice'], {
-      onProgress: (e) => { if (e.type === 'waiting') waited[i] = true; },
-    }))));
+    const results = await Promise.all(
+      runtimes.map(async (rt, i) =>
+        ensureComposedImage(
+          rt,
+          await options(['twice'], {
+            onProgress: (e) => {
+              if (e.type === 'waiting') waited[i] = true;
+            },
+          }),
+        ),
+      ),
+    );
     for (const r of results) images.add(r.image);
     expect(new Set(results.map((r) => r.image)).size).toBe(1);
     expect(results.filter((r) => r.built)).toHaveLength(1);
@@ -162,18 +194,26 @@ describe.skipIf(!IS_ROOT)('ensureComposedImage on podman', () => {
   it('uses the base image without a build when layers only have [env] and [user_install]', async () => {
     const dir = join(dirs.projectDir!, '.mino', 'layers', 'envonly');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'layer.toml'), '[layer]\nname = "envonly"\ndescription = "d"\nversion = "1"\n[env]\nA = "1"\n[user_install]\nnpm_globals = ["pnpm"]\n');
+    writeFileSync(
+      join(dir, 'layer.toml'),
+      '[layer]\nname = "envonly"\ndescription = "d"\nversion = "1"\n[env]\nA = "1"\n[user_install]\nnpm_globals = ["pnpm"]\n',
+    );
     const rt = new CountingRuntime();
     const result = await ensureComposedImage(rt, await options(['envonly']));
     expect(result).toEqual({
-      image: TEST_IMAGE, composed: false, built: false,
+      image: TEST_IMAGE,
+      composed: false,
+      built: false,
       env: { A: '1', MINO_LAYER_MANIFEST: '[{"name":"envonly","npm_globals":["pnpm"]}]' },
     });
     expect(rt.exists + rt.builds).toBe(0);
   });
 
   it('fails with the last 50 lines of output and a hint, leaving nothing behind', async () => {
-    projectLayer('broken', 'i=1\nwhile [ $i -le 80 ]; do echo "output-line-$i"; i=$((i+1)); done\necho "about to fail" >&2\nexit 3\n');
+    projectLayer(
+      'broken',
+      'i=1\nwhile [ $i -le 80 ]; do echo "output-line-$i"; i=$((i+1)); done\necho "about to fail" >&2\nexit 3\n',
+    );
     const opts = await options(['broken']);
     const err = await ensureComposedImage(new PodmanRuntime(), opts).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MinoError);
@@ -196,15 +236,18 @@ describe.skipIf(!IS_ROOT)('ensureComposedImage on podman', () => {
     const before = process.listeners('SIGINT');
     let interrupted = false;
     const started = Date.now();
-    const promise = ensureComposedImage(new PodmanRuntime(), await options(['slow'], {
-      onProgress: (e) => {
-        if (interrupted || e.type !== 'step' || !e.text.startsWith('RUN chmod')) return;
-        interrupted = true;
-        expect(buildsDirEntries().length).toBe(2); // the context directory and the lock
-        // Deliver SIGINT to mino's handler only (vitest's own handlers would end the run).
-        for (const listener of process.listeners('SIGINT')) if (!before.includes(listener)) listener('SIGINT');
-      },
-    }));
+    const promise = ensureComposedImage(
+      new PodmanRuntime(),
+      await options(['slow'], {
+        onProgress: (e) => {
+          if (interrupted || e.type !== 'step' || !e.text.startsWith('RUN chmod')) return;
+          interrupted = true;
+          expect(buildsDirEntries().length).toBe(2); // the context directory and the lock
+          // Deliver SIGINT to mino's handler only (vitest's own handlers would end the run).
+          for (const listener of process.listeners('SIGINT')) if (!before.includes(listener)) listener('SIGINT');
+        },
+      }),
+    );
     const err = await promise.catch((e: unknown) => e);
     if (!(err instanceof MinoError)) console.error(err);
     expect(interrupted).toBe(true);

@@ -12,7 +12,10 @@ let xdg: ReturnType<typeof isolatedXdg>;
 
 function layer(root: string, name: string, description: string, body = ''): void {
   mkdirSync(join(root, name), { recursive: true });
-  writeFileSync(join(root, name, 'layer.toml'), `[layer]\nname = "${name}"\ndescription = "${description}"\nversion = "7"\n${body}`);
+  writeFileSync(
+    join(root, name, 'layer.toml'),
+    `[layer]\nname = "${name}"\ndescription = "${description}"\nversion = "7"\n${body}`,
+  );
   writeFileSync(join(root, name, 'install.sh'), '#!/bin/sh\ntrue\n');
 }
 
@@ -30,7 +33,11 @@ describe('mino layers list', () => {
     rmSync(xdg.root, { recursive: true, force: true });
   });
 
-  const env = (): NodeJS.ProcessEnv => ({ XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME });
+  const env = (): NodeJS.ProcessEnv => ({
+    XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME,
+    XDG_DATA_HOME: xdg.XDG_DATA_HOME,
+    XDG_STATE_HOME: xdg.XDG_STATE_HOME,
+  });
 
   it('prints a table of project, user and built-in layers, marking shadowed and broken ones', async () => {
     const r = await runMino(['layers', 'list'], { cwd: project, env: env() });
@@ -50,10 +57,19 @@ describe('mino layers list', () => {
     expect(r.exitCode).toBe(0);
     const list = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     expect(list.map((l) => `${String(l.name)}:${String(l.source)}:${String(l.shadowed)}`)).toEqual([
-      'broken:project:false', 'typescript:project:false', 'mytools:user:false',
-      'python:built-in:false', 'rust:built-in:false', 'typescript:built-in:true',
+      'broken:project:false',
+      'typescript:project:false',
+      'mytools:user:false',
+      'python:built-in:false',
+      'rust:built-in:false',
+      'typescript:built-in:true',
     ]);
-    expect(list[5]).toMatchObject({ directory: join(REPO_ROOT, 'layers', 'typescript'), shadowed_by: 'project', version: '1', error: null });
+    expect(list[5]).toMatchObject({
+      directory: join(REPO_ROOT, 'layers', 'typescript'),
+      shadowed_by: 'project',
+      version: '1',
+      error: null,
+    });
   });
 
   it('rejects an unknown format with exit code 2', async () => {

@@ -25,7 +25,8 @@ function podman(args: string[]): { stdout: string; status: number } {
 function composedWith(layers: string): string[] {
   // One label filter only: podman ORs repeated filters of the same kind.
   return podman(['images', '-q', '--filter', `label=io.mino.composed.layers=${layers}`])
-    .stdout.split('\n').filter(Boolean);
+    .stdout.split('\n')
+    .filter(Boolean);
 }
 
 function writeLayer(project: string, name: string, toml: string, script: string): void {
@@ -48,11 +49,18 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
 
   beforeAll(async () => {
     const status = await runMino(['status', '-f', 'json']);
-    const base = (JSON.parse(status.stdout) as { checks: Array<{ id: string; status: string }> }).checks.find((c) => c.id === 'image.base');
-    if (base?.status !== 'ok') throw new Error("mino-base is not built: run 'bin/mino setup --yes' before the integration tests");
+    const base = (JSON.parse(status.stdout) as { checks: Array<{ id: string; status: string }> }).checks.find(
+      (c) => c.id === 'image.base',
+    );
+    if (base?.status !== 'ok')
+      throw new Error("mino-base is not built: run 'bin/mino setup --yes' before the integration tests");
     project = realpathSync(mkdtempSync(join(tmpdir(), 'mino-run-layers-')));
     xdgDirs = isolatedXdg();
-    xdg = { XDG_CONFIG_HOME: xdgDirs.XDG_CONFIG_HOME, XDG_STATE_HOME: xdgDirs.XDG_STATE_HOME, XDG_DATA_HOME: xdgDirs.XDG_DATA_HOME };
+    xdg = {
+      XDG_CONFIG_HOME: xdgDirs.XDG_CONFIG_HOME,
+      XDG_STATE_HOME: xdgDirs.XDG_STATE_HOME,
+      XDG_DATA_HOME: xdgDirs.XDG_DATA_HOME,
+    };
   });
 
   afterAll(() => {
@@ -74,7 +82,9 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
     expect(images.length).toBeGreaterThanOrEqual(1);
 
     // The alias names the same layer, and MINO_LAYERS selects it too.
-    const second = await run(['--', 'sh', '-c', 'tsc --version; echo "cache=$npm_config_cache"'], { MINO_LAYERS: 'ts' });
+    const second = await run(['--', 'sh', '-c', 'tsc --version; echo "cache=$npm_config_cache"'], {
+      MINO_LAYERS: 'ts',
+    });
     expect(second.stdout).toMatch(/^Version 5/m);
     expect(second.stdout).toContain('cache=/cache/npm');
     expect(second.stderr).not.toContain('Building the image');
@@ -82,7 +92,7 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
     expect(composedWith('typescript@1')).toEqual(images);
   });
 
-  it("an image index whose base ID no longer matches (base rebuilt) is not trusted", async () => {
+  it('an image index whose base ID no longer matches (base rebuilt) is not trusted', async () => {
     const indexFile = join(xdgDirs.XDG_DATA_HOME, 'mino', 'images.json');
     const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { base: string; composed: string[] };
     expect(index.base).toMatch(/^[0-9a-f]{64}$/);
@@ -101,8 +111,12 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
   });
 
   it('a project-local layer with an install.sh and [env]; [env] and -e precedence', async () => {
-    writeLayer(project, 'greeter', '[layer]\nname = "greeter"\ndescription = "says hello"\nversion = "41"\n\n[env]\nGREETING = "hello from the layer"\nWHO = "layer"\n',
-      '#!/bin/sh\nset -eu\nprintf \'#!/bin/sh\\necho "$GREETING, $WHO"\\n\' > /usr/local/bin/greet\nchmod 0755 /usr/local/bin/greet\n');
+    writeLayer(
+      project,
+      'greeter',
+      '[layer]\nname = "greeter"\ndescription = "says hello"\nversion = "41"\n\n[env]\nGREETING = "hello from the layer"\nWHO = "layer"\n',
+      '#!/bin/sh\nset -eu\nprintf \'#!/bin/sh\\necho "$GREETING, $WHO"\\n\' > /usr/local/bin/greet\nchmod 0755 /usr/local/bin/greet\n',
+    );
     const r = await run(['--layers', 'greeter', '-e', 'WHO=cli', '--', 'greet'], TRUST);
     expect(r.stdout).toBe('hello from the layer, cli\n');
     expect(r.exitCode).toBe(0);
@@ -112,25 +126,41 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
     podman(['rmi', '-f', ...composedWith('greeter@41')]);
     const gone = await run(['--layers', 'greeter', '--', 'greet'], TRUST);
     expect(gone.exitCode).not.toBe(0);
-    expect(gone.stderr).toMatch(/Error: Image localhost\/mino-composed-[0-9a-f]{12}:latest for the selected layers was removed/);
+    expect(gone.stderr).toMatch(
+      /Error: Image localhost\/mino-composed-[0-9a-f]{12}:latest for the selected layers was removed/,
+    );
     const again = await run(['--layers', 'greeter', '--', 'greet'], TRUST);
     expect(again.stderr).toContain('Building the image');
     expect(again.stdout).toBe('hello from the layer, layer\n');
     const list = await runMino(['layers', 'list', '-f', 'json'], { cwd: project, env: { ...xdg } });
-    expect((JSON.parse(list.stdout) as Array<{ name: string; source: string }>).find((l) => l.name === 'greeter')?.source).toBe('project');
+    expect(
+      (JSON.parse(list.stdout) as Array<{ name: string; source: string }>).find((l) => l.name === 'greeter')?.source,
+    ).toBe('project');
   });
 
   it('a project layer shadows the built-in one of the same name', async () => {
-    writeLayer(project, 'typescript', '[layer]\nname = "typescript"\ndescription = "shadow"\nversion = "99"\n',
-      '#!/bin/sh\necho shadowed > /etc/mino-shadow\n');
-    const r = await run(['--layers', 'typescript', '--', 'sh', '-c', 'cat /etc/mino-shadow; command -v tsc || echo no-tsc'], TRUST);
+    writeLayer(
+      project,
+      'typescript',
+      '[layer]\nname = "typescript"\ndescription = "shadow"\nversion = "99"\n',
+      '#!/bin/sh\necho shadowed > /etc/mino-shadow\n',
+    );
+    const r = await run(
+      ['--layers', 'typescript', '--', 'sh', '-c', 'cat /etc/mino-shadow; command -v tsc || echo no-tsc'],
+      TRUST,
+    );
     expect(r.stdout).toBe('shadowed\nno-tsc\n');
     expect(r.exitCode).toBe(0);
     rmSync(join(project, '.mino', 'layers', 'typescript'), { recursive: true });
   });
 
   it('a failing layer build exits non-zero with its output and starts no session', async () => {
-    writeLayer(project, 'broken', '[layer]\nname = "broken"\ndescription = "fails"\nversion = "1"\n', '#!/bin/sh\necho "broken-$((40+2))"\nexit 7\n');
+    writeLayer(
+      project,
+      'broken',
+      '[layer]\nname = "broken"\ndescription = "fails"\nversion = "1"\n',
+      '#!/bin/sh\necho "broken-$((40+2))"\nexit 7\n',
+    );
     const r = await run(['--layers', 'broken', '-n', 'never-started', '--', 'true'], TRUST);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/Error: Building the image for layers broken failed/);
@@ -152,7 +182,12 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
   });
 
   it('--dry-run prints the composed image without building it', async () => {
-    writeLayer(project, 'greeter', '[layer]\nname = "greeter"\ndescription = "says hello"\nversion = "41"\n', '#!/bin/sh\ntrue\n');
+    writeLayer(
+      project,
+      'greeter',
+      '[layer]\nname = "greeter"\ndescription = "says hello"\nversion = "41"\n',
+      '#!/bin/sh\ntrue\n',
+    );
     const before = composedWith('greeter@41');
     const r = await run(['--layers', 'greeter', '--dry-run', '--', 'true'], TRUST);
     expect(r.exitCode).toBe(0);
@@ -161,7 +196,7 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
     expect(composedWith('greeter@41')).toEqual(before);
   });
 
-  it('mino run -- claude --version prints Claude Code\'s version', async () => {
+  it("mino run -- claude --version prints Claude Code's version", async () => {
     const r = await run(['--', 'claude', '--version']);
     expect(r.stdout).toMatch(/^\d+\.\d+\.\d+ \(Claude Code\)$/m);
     expect(r.exitCode).toBe(0);
@@ -169,11 +204,19 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
   it('kill -9 during a compose leaves its build directory only until the next gc, which never takes a live one', async () => {
     const version = String(Date.now());
     ownLayers.push(`stuck@${version}`);
-    writeLayer(project, 'stuck', `[layer]\nname = "stuck"\ndescription = "builds slowly"\nversion = "${version}"\n`, '#!/bin/sh\nsleep 300\n');
+    writeLayer(
+      project,
+      'stuck',
+      `[layer]\nname = "stuck"\ndescription = "builds slowly"\nversion = "${version}"\n`,
+      '#!/bin/sh\nsleep 300\n',
+    );
     // The killed build's buildah working containers (podman build dies with mino: its output pipe
     // is gone) are removed by the test: those created while it ran.
-    const working = (): string[] => podman(['ps', '-a', '--external', '--no-trunc', '--format', '{{.ID}} {{.Names}}']).stdout.split('\n')
-      .filter((l) => / (mino-base|[0-9a-f]{12})-working-container(-\d+)?$/.test(l)).map((l) => l.split(' ')[0]!);
+    const working = (): string[] =>
+      podman(['ps', '-a', '--external', '--no-trunc', '--format', '{{.ID}} {{.Names}}'])
+        .stdout.split('\n')
+        .filter((l) => / (mino-base|[0-9a-f]{12})-working-container(-\d+)?$/.test(l))
+        .map((l) => l.split(' ')[0]!);
     const before = new Set(working());
     const builds = join(xdgDirs.XDG_DATA_HOME, 'mino', 'builds');
     const contexts = (): string[] => {
@@ -183,9 +226,15 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
         return [];
       }
     };
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'mino.cjs'), 'run', '--layers', 'stuck', '--', 'true'], {
-      cwd: project, env: { ...process.env, ...xdg, ...TRUST, NO_COLOR: '1' }, stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'dist', 'mino.cjs'), 'run', '--layers', 'stuck', '--', 'true'],
+      {
+        cwd: project,
+        env: { ...process.env, ...xdg, ...TRUST, NO_COLOR: '1' },
+        stdio: 'ignore',
+      },
+    );
     const until = Date.now() + 120_000;
     while (contexts().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
     const [context] = contexts();

@@ -138,9 +138,29 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
     if (probeDir) rmSync(probeDir, { recursive: true, force: true });
   });
 
-  const script = (): string => (rootful ? bashProbe : busyboxProbe)(servers, dnsName ?? 'invalid.invalid', resolver ?? '127.0.0.1');
+  const script = (): string =>
+    (rootful ? bashProbe : busyboxProbe)(servers, dnsName ?? 'invalid.invalid', resolver ?? '127.0.0.1');
   const run = (network: string[]): ReturnType<Sandbox['mino']> =>
-    box.mino(['run', '-p', project, '--image', image, '--no-home', '--volume', `${servers.caDir}:/ca:ro`, '--volume', `${probeDir}:/probe:ro`, ...network, '--', rootful ? 'bash' : 'sh', '-c', script()], 180_000);
+    box.mino(
+      [
+        'run',
+        '-p',
+        project,
+        '--image',
+        image,
+        '--no-home',
+        '--volume',
+        `${servers.caDir}:/ca:ro`,
+        '--volume',
+        `${probeDir}:/probe:ro`,
+        ...network,
+        '--',
+        rootful ? 'bash' : 'sh',
+        '-c',
+        script(),
+      ],
+      180_000,
+    );
 
   it('control: with --network bridge the probes do reach the host (so they can see a leak)', async () => {
     const before = servers.received.length;
@@ -149,7 +169,10 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
     const p = probeResults(r.stdout);
     const reached = rootful ? '200' : 'ok';
     expect(p['by-ip'], r.stdout).toBe(reached);
-    expect(servers.received.slice(before).some((x) => x.startsWith('udp:')), r.stdout).toBe(true);
+    expect(
+      servers.received.slice(before).some((x) => x.startsWith('udp:')),
+      r.stdout,
+    ).toBe(true);
     if (dnsName) expect(p.dns, r.stdout).toBe('resolved');
     if (rootful && dnsName) expect(p['dns-udp'], r.stdout).toBe('12');
   });
@@ -157,7 +180,10 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
   it('allowlist: runs the probes', async () => {
     const before = servers.hits.length;
     const beforeReceived = servers.received.length;
-    allowlisted = await run(['--network-allow', `host.containers.internal:${servers.allowedHttp},host.containers.internal:${servers.echo},host.containers.internal:${servers.tls}`]);
+    allowlisted = await run([
+      '--network-allow',
+      `host.containers.internal:${servers.allowedHttp},host.containers.internal:${servers.echo},host.containers.internal:${servers.tls}`,
+    ]);
     expect(allowlisted.exitCode, allowlisted.stderr).toBe(0);
     results = probeResults(allowlisted.stdout);
     hits = servers.hits.slice(before);
@@ -199,7 +225,10 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
     expect(allowlisted.stderr).toContain(`host.containers.internal:${servers.deniedHttp}`);
     expect(allowlisted.stderr).toContain(`host.containers.internal:${servers.deniedEcho}`);
     expect(allowlisted.stderr).toMatch(/allow with --network-allow /);
-    const audit = readFileSync(join(box.env.XDG_STATE_HOME as string, 'mino', 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; data: Record<string, unknown> });
+    const audit = readFileSync(join(box.env.XDG_STATE_HOME as string, 'mino', 'audit.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; data: Record<string, unknown> });
     const denied = audit.filter((e) => e.event === 'network.denied').map((e) => e.data.destination);
     expect(denied).toContain(`host.containers.internal:${servers.deniedHttp}`);
     expect(denied).toContain(`host.containers.internal:${servers.deniedEcho}`);

@@ -47,7 +47,8 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
   let stateKey = '';
   const host = (port: number): string => `host.containers.internal:${port}`;
   /** A fetch through the proxy printing ok/blocked (busybox wget runs in both images). */
-  const fetch = (port: number, path: string): string => `if timeout 5 wget -q -O /dev/null http://${host(port)}${path} 2>/dev/null; then echo ok; else echo blocked; fi`;
+  const fetch = (port: number, path: string): string =>
+    `if timeout 5 wget -q -O /dev/null http://${host(port)}${path} 2>/dev/null; then echo ok; else echo blocked; fi`;
 
   beforeAll(() => {
     box = new Sandbox(as);
@@ -64,32 +65,63 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
 
   it('a detached session keeps its proxy after mino run returns; allow/deny change it live; stop ends it', async () => {
     const name = `det-${mode}`;
-    const r = await box.mino(['run', '-d', '-n', name, '-p', project, '--image', TEST_IMAGE, '--no-home', '--network-allow', host(servers.allowedHttp), '--', 'sleep', '300']);
+    const r = await box.mino([
+      'run',
+      '-d',
+      '-n',
+      name,
+      '-p',
+      project,
+      '--image',
+      TEST_IMAGE,
+      '--no-home',
+      '--network-allow',
+      host(servers.allowedHttp),
+      '--',
+      'sleep',
+      '300',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const pids = egressProxyPids(stateKey, name);
     expect(pids).toHaveLength(1);
     const pid = pids[0]!;
     expect(alive(pid)).toBe(true);
 
-    const list = JSON.parse((await box.mino(['list', '-f', 'json'])).stdout) as Array<{ name: string; network: string }>;
+    const list = JSON.parse((await box.mino(['list', '-f', 'json'])).stdout) as Array<{
+      name: string;
+      network: string;
+    }>;
     expect(list.find((s) => s.name === name)?.network).toBe('allowlist');
     expect((await box.mino(['list'])).stdout).toMatch(new RegExp(`${name}\\s+Detached\\s+running\\s+-\\s+allowlist`));
 
-    expect(await exec(name, `${fetch(servers.allowedHttp, '/d1')}; ${fetch(servers.deniedHttp, '/d2')}`)).toBe('ok\nblocked');
+    expect(await exec(name, `${fetch(servers.allowedHttp, '/d1')}; ${fetch(servers.deniedHttp, '/d2')}`)).toBe(
+      'ok\nblocked',
+    );
     const allow = await box.mino(['network', 'allow', name, host(servers.deniedHttp)]);
     expect(allow.exitCode, allow.stderr).toBe(0);
     expect(allow.stderr).toContain(`allow: ${host(servers.allowedHttp)}, ${host(servers.deniedHttp)}`);
     expect(await exec(name, fetch(servers.deniedHttp, '/d3'))).toBe('ok');
     const deny = await box.mino(['network', 'deny', name, host(servers.allowedHttp)]);
     expect(deny.exitCode, deny.stderr).toBe(0);
-    expect(await exec(name, `${fetch(servers.allowedHttp, '/d4')}; ${fetch(servers.deniedHttp, '/d5')}`)).toBe('blocked\nok');
+    expect(await exec(name, `${fetch(servers.allowedHttp, '/d4')}; ${fetch(servers.deniedHttp, '/d5')}`)).toBe(
+      'blocked\nok',
+    );
     expect(servers.hits).toContain('denied /d3');
     expect(servers.hits).not.toContain('allowed /d4');
 
-    const show = JSON.parse((await box.mino(['network', 'show', name, '-f', 'json'])).stdout) as { live: boolean; record: { policy: { allow: string[]; deny: string[] }; destinations: Array<{ destination: string; allowed: number; denied: number }> } };
+    const show = JSON.parse((await box.mino(['network', 'show', name, '-f', 'json'])).stdout) as {
+      live: boolean;
+      record: {
+        policy: { allow: string[]; deny: string[] };
+        destinations: Array<{ destination: string; allowed: number; denied: number }>;
+      };
+    };
     expect(show.live).toBe(true);
     expect(show.record.policy).toMatchObject({ allow: [host(servers.deniedHttp)], deny: [host(servers.allowedHttp)] });
-    expect(show.record.destinations.find((d) => d.destination === host(servers.allowedHttp))).toMatchObject({ allowed: 1, denied: 1 });
+    expect(show.record.destinations.find((d) => d.destination === host(servers.allowedHttp))).toMatchObject({
+      allowed: 1,
+      denied: 1,
+    });
     const logs = await box.mino(['logs', name, '--network']);
     expect(logs.exitCode, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(new RegExp(`${host(servers.deniedHttp).replace(/\./g, '\\.')}\\s+2\\s+1\\s+0`));
@@ -99,7 +131,10 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(stop.stderr).toMatch(/mino: blocked 2 connections: /);
     expect(await waitFor(() => !alive(pid))).toBe(true);
-    const after = JSON.parse((await box.mino(['network', 'show', name, '-f', 'json'])).stdout) as { live: boolean; record: { ended_at: string | null } };
+    const after = JSON.parse((await box.mino(['network', 'show', name, '-f', 'json'])).stdout) as {
+      live: boolean;
+      record: { ended_at: string | null };
+    };
     expect(after.live).toBe(false);
     expect(after.record.ended_at).not.toBeNull();
   });
@@ -108,12 +143,37 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
     const name = `k9-${mode}`;
     const prefix = as === 'rootless' ? rootlessPrefix() : [];
     const extra = Object.entries({ NO_COLOR: '1', ...box.env }).map(([k, v]) => `${k}=${v}`);
-    const argv = [...prefix, ...(prefix.length > 0 ? extra : []), process.execPath, minoBinFor(as), 'run', '-n', name, '-p', project, '--image', TEST_IMAGE, '--no-home', '--network-allow', host(servers.allowedHttp), '--', 'sleep', '12'];
+    const argv = [
+      ...prefix,
+      ...(prefix.length > 0 ? extra : []),
+      process.execPath,
+      minoBinFor(as),
+      'run',
+      '-n',
+      name,
+      '-p',
+      project,
+      '--image',
+      TEST_IMAGE,
+      '--no-home',
+      '--network-allow',
+      host(servers.allowedHttp),
+      '--',
+      'sleep',
+      '12',
+    ];
     const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...box.env }, cwd: '/tmp', stdio: 'ignore' });
-    expect(await waitFor(async () => (await box.mino(['network', 'show', name, '-f', 'json'])).stdout.includes('"live": true'))).toBe(true);
+    expect(
+      await waitFor(async () =>
+        (await box.mino(['network', 'show', name, '-f', 'json'])).stdout.includes('"live": true'),
+      ),
+    ).toBe(true);
     const pid = egressProxyPids(stateKey, name)[0]!;
     // The whole process chain of that mino run (runuser, env, node) dies at once.
-    const minoPid = spawnSync('pgrep', ['-f', `run -n ${name} `], { encoding: 'utf8' }).stdout.split('\n').map(Number).filter((n) => n > 0 && n !== child.pid);
+    const minoPid = spawnSync('pgrep', ['-f', `run -n ${name} `], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map(Number)
+      .filter((n) => n > 0 && n !== child.pid);
     for (const p of [child.pid!, ...minoPid]) {
       try {
         process.kill(p, 'SIGKILL');
@@ -124,13 +184,31 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
     expect(alive(pid)).toBe(true);
     expect(await exec(name, fetch(servers.allowedHttp, '/k9'))).toBe('ok');
     expect(await waitFor(() => !alive(pid), 30_000)).toBe(true);
-    const list = JSON.parse((await box.mino(['list', '-a', '-f', 'json'])).stdout) as Array<{ name: string; status: string }>;
+    const list = JSON.parse((await box.mino(['list', '-a', '-f', 'json'])).stdout) as Array<{
+      name: string;
+      status: string;
+    }>;
     expect(list.find((s) => s.name === name)?.status).toBe('stopped');
   }, 120_000);
 
   it('mino gc stops a proxy whose session is over (a hung one included)', async () => {
     const name = `gc-${mode}`;
-    const r = await box.mino(['run', '-d', '-n', name, '-p', project, '--image', TEST_IMAGE, '--no-home', '--network-allow', host(servers.allowedHttp), '--', 'sleep', '300']);
+    const r = await box.mino([
+      'run',
+      '-d',
+      '-n',
+      name,
+      '-p',
+      project,
+      '--image',
+      TEST_IMAGE,
+      '--no-home',
+      '--network-allow',
+      host(servers.allowedHttp),
+      '--',
+      'sleep',
+      '300',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const pid = egressProxyPids(stateKey, name)[0]!;
     // A proxy that cannot notice its container go: stopped, then the container removed behind mino's back.
@@ -158,30 +236,77 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
       return;
     }
     const learnProject = box.project('learn');
-    const r = await box.mino(['run', '-p', learnProject, '--image', TEST_IMAGE, '--no-home', '--network', 'learn', '--save', '--', 'sh', '-c',
-      `timeout 10 wget -q -O /dev/null http://${mirror}/ 2>/dev/null; ${fetch(servers.allowedHttp, '/learn-host')}`]);
+    const r = await box.mino([
+      'run',
+      '-p',
+      learnProject,
+      '--image',
+      TEST_IMAGE,
+      '--no-home',
+      '--network',
+      'learn',
+      '--save',
+      '--',
+      'sh',
+      '-c',
+      `timeout 10 wget -q -O /dev/null http://${mirror}/ 2>/dev/null; ${fetch(servers.allowedHttp, '/learn-host')}`,
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('blocked'); // learn never opens the host
     expect(r.stderr).toContain(`network_allow = ["${mirror}:80"]`);
     expect(r.stderr).toContain('Saved network_allow (1 rule)');
     const toml = readFileSync(join(learnProject, '.mino.toml'), 'utf8');
     expect(toml).toContain(`"${mirror}:80"`);
-    const next = await box.mino(['run', '-p', learnProject, '--image', TEST_IMAGE, '--no-home', '--', 'sh', '-c',
-      `timeout 10 wget -q -O /dev/null http://${mirror}/ 2>/dev/null && echo mirror-ok; wget -q -O /dev/null http://${mirror}:8080/ 2>/dev/null || echo other-port-blocked`]);
+    const next = await box.mino([
+      'run',
+      '-p',
+      learnProject,
+      '--image',
+      TEST_IMAGE,
+      '--no-home',
+      '--',
+      'sh',
+      '-c',
+      `timeout 10 wget -q -O /dev/null http://${mirror}/ 2>/dev/null && echo mirror-ok; wget -q -O /dev/null http://${mirror}:8080/ 2>/dev/null || echo other-port-blocked`,
+    ]);
     expect(next.exitCode, next.stderr).toBe(0);
     expect(next.stdout).toBe('mirror-ok\nother-port-blocked\n');
     expect(next.stderr).toContain(`${mirror}:8080`);
   });
 
   it('refuses malformed rules and contradictions before starting anything', async () => {
-    const bad = ['github.com', 'github.com:0', 'github.com:70000', 'a.*.example.com:443', '2001:db8::1:443', ':443', 'github.com :443', 'localhost:80'];
+    const bad = [
+      'github.com',
+      'github.com:0',
+      'github.com:70000',
+      'a.*.example.com:443',
+      '2001:db8::1:443',
+      ':443',
+      'github.com :443',
+      'localhost:80',
+    ];
     for (const rule of bad) {
-      const r = await box.mino(['run', '-n', 'never', '-p', project, '--image', TEST_IMAGE, '--network-allow', rule, '--', 'true']);
+      const r = await box.mino([
+        'run',
+        '-n',
+        'never',
+        '-p',
+        project,
+        '--image',
+        TEST_IMAGE,
+        '--network-allow',
+        rule,
+        '--',
+        'true',
+      ]);
       expect(r.exitCode, `${rule}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toContain(`Invalid network rule '${rule}'`);
     }
     const conflicts = [
-      [['--network', 'none', '--network-allow', 'a.example:443'], '--network none cannot be combined with --network-allow'],
+      [
+        ['--network', 'none', '--network-allow', 'a.example:443'],
+        '--network none cannot be combined with --network-allow',
+      ],
       [['--network', 'host', '--network-preset', 'dev'], '--network host cannot be combined with --network-preset'],
       [['--network', 'learn', '--network-allow', 'a.example:443'], '--network learn cannot be combined'],
       [['--network-preset', 'everything'], "Unknown network preset 'everything'"],
@@ -206,13 +331,19 @@ describe('egress: where it is refused or shown', () => {
   };
 
   it('refuses allowlists on OrbStack (podman in a VM) instead of running unrestricted', async () => {
-    const r = await runMino(['run', '--network-allow', 'a.example:443', '--', 'true'], { env: { ...xdg(), MINO_RUNTIME: 'orbstack' }, cwd: '/tmp' });
+    const r = await runMino(['run', '--network-allow', 'a.example:443', '--', 'true'], {
+      env: { ...xdg(), MINO_RUNTIME: 'orbstack' },
+      cwd: '/tmp',
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('OrbStack is not supported yet');
   });
 
   it('--dry-run shows the policy before the podman command', async () => {
-    const r = await runMino(['run', '--dry-run', '--image', TEST_IMAGE, '--network-allow', 'b.example:443,[2001:db8::1]:22', '--', 'true'], { cwd: '/tmp' });
+    const r = await runMino(
+      ['run', '--dry-run', '--image', TEST_IMAGE, '--network-allow', 'b.example:443,[2001:db8::1]:22', '--', 'true'],
+      { cwd: '/tmp' },
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^# network: allowlist through mino's egress proxy/);
@@ -221,20 +352,37 @@ describe('egress: where it is refused or shown', () => {
     const command = lines.findIndex((l) => l.startsWith('podman '));
     expect(lines[2]).toMatch(/^# protected: /);
     expect(lines.slice(2, command).every((l) => /^# (not )?protected/.test(l))).toBe(true);
-    expect(lines[command]).toMatch(/^podman --hooks-dir .* run .* --network none .* -e HTTPS_PROXY=http:\/\/127\.0\.0\.1:3128 /);
+    expect(lines[command]).toMatch(
+      /^podman --hooks-dir .* run .* --network none .* -e HTTPS_PROXY=http:\/\/127\.0\.0\.1:3128 /,
+    );
   });
 
   it.skipIf(!IS_ROOT)('routes ssh through the proxy in mino images (rootful, mino-base)', async () => {
-    if (podmanAs('self', ['image', 'exists', BASE]).status !== 0) throw new Error("mino-base is not built: run 'bin/mino setup --yes'");
+    if (podmanAs('self', ['image', 'exists', BASE]).status !== 0)
+      throw new Error("mino-base is not built: run 'bin/mino setup --yes'");
     const box = new Sandbox('self');
     try {
       const project = box.project('ssh');
-      const r = await box.mino(['run', '-p', project, '--image', BASE, '--no-home', '--network-allow', `host.containers.internal:${servers.echo}`, '--', 'bash', '-c',
-        `timeout 5 ssh -o BatchMode=yes -o StrictHostKeyChecking=no -p ${servers.echo} host.containers.internal true; timeout 5 ssh -o BatchMode=yes -p ${servers.deniedEcho} host.containers.internal true; echo done`]);
+      const r = await box.mino([
+        'run',
+        '-p',
+        project,
+        '--image',
+        BASE,
+        '--no-home',
+        '--network-allow',
+        `host.containers.internal:${servers.echo}`,
+        '--',
+        'bash',
+        '-c',
+        `timeout 5 ssh -o BatchMode=yes -o StrictHostKeyChecking=no -p ${servers.echo} host.containers.internal true; timeout 5 ssh -o BatchMode=yes -p ${servers.deniedEcho} host.containers.internal true; echo done`,
+      ]);
       expect(r.stdout).toContain('done');
       expect(servers.received.some((x) => x.startsWith('echo:SSH-2.0-'))).toBe(true);
       expect(servers.received.some((x) => x.startsWith('denied-echo:'))).toBe(false);
-      expect(r.stderr).toContain(`mino: ssh to host.containers.internal:${servers.deniedEcho} through the egress proxy: HTTP/1.1 403 Forbidden`);
+      expect(r.stderr).toContain(
+        `mino: ssh to host.containers.internal:${servers.deniedEcho} through the egress proxy: HTTP/1.1 403 Forbidden`,
+      );
     } finally {
       box.cleanup();
     }

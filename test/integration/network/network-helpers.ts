@@ -56,12 +56,66 @@ function openssl(args: string[], cwd: string): void {
 function makeCa(): { dir: string; key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'mino-test-ca-'));
   chmodSync(dir, 0o755);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=mino test CA'], dir);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=host.containers.internal'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=mino test CA',
+    ],
+    dir,
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=host.containers.internal',
+    ],
+    dir,
+  );
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:host.containers.internal\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext'], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    ],
+    dir,
+  );
   chmodSync(join(dir, 'ca.pem'), 0o644);
-  return { dir, key: readFileSync(join(dir, 'server.key'), 'utf8'), cert: readFileSync(join(dir, 'server.pem'), 'utf8') };
+  return {
+    dir,
+    key: readFileSync(join(dir, 'server.key'), 'utf8'),
+    cert: readFileSync(join(dir, 'server.pem'), 'utf8'),
+  };
 }
 
 /** The addresses of this host: a plain interface address, and podman bridge addresses. */
@@ -83,22 +137,33 @@ function hostAddresses(): { hostIp: string; gatewayIps: string[] } {
 export async function startHostServers(): Promise<HostServers> {
   const hits: string[] = [];
   const received: string[] = [];
-  const http = (label: string): HttpServer => createHttpServer((req, res) => {
-    hits.push(`${label} ${req.url}`);
-    res.end(`${label}-ok ${req.url}\n`);
-  });
-  const echo = (label: string): Server => createServer((s) => {
-    s.on('data', (d: Buffer) => {
-      received.push(`${label}:${d.toString('latin1')}`);
-      s.write(d);
+  const http = (label: string): HttpServer =>
+    createHttpServer((req, res) => {
+      hits.push(`${label} ${req.url}`);
+      res.end(`${label}-ok ${req.url}\n`);
     });
-    s.on('error', () => undefined);
-  });
+  const echo = (label: string): Server =>
+    createServer((s) => {
+      s.on('data', (d: Buffer) => {
+        received.push(`${label}:${d.toString('latin1')}`);
+        s.write(d);
+      });
+      s.on('error', () => undefined);
+    });
   const ca = makeCa();
   // BusyBox's TLS client (the rootless probes) only speaks TLS 1.2 with older ciphers.
-  const tls = createHttpsServer({ key: ca.key, cert: ca.cert, maxVersion: 'TLSv1.2', ciphers: 'ALL:@SECLEVEL=0' }, (req, res) => res.end(`tls-ok ${req.url}\n`));
+  const tls = createHttpsServer(
+    { key: ca.key, cert: ca.cert, maxVersion: 'TLSv1.2', ciphers: 'ALL:@SECLEVEL=0' },
+    (req, res) => res.end(`tls-ok ${req.url}\n`),
+  );
   const servers: Array<Server | HttpServer> = [http('allowed'), http('denied'), echo('echo'), echo('denied-echo'), tls];
-  const [allowedHttp, deniedHttp, echoPort, deniedEcho, tlsPort] = await Promise.all(servers.map(listenTcp)) as [number, number, number, number, number];
+  const [allowedHttp, deniedHttp, echoPort, deniedEcho, tlsPort] = (await Promise.all(servers.map(listenTcp))) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   // Bound to the host's own address, not 0.0.0.0: the answer must come from the address the
   // client sent to (a connected UDP socket drops datagrams from any other).
   const addresses = hostAddresses();
@@ -107,10 +172,17 @@ export async function startHostServers(): Promise<HostServers> {
     received.push(`udp:${msg.toString('latin1')}`);
     udp.send(msg, rinfo.port, rinfo.address);
   });
-  const udpPort = await new Promise<number>((resolve) => udp.bind(0, addresses.hostIp, () => resolve(udp.address().port)));
+  const udpPort = await new Promise<number>((resolve) =>
+    udp.bind(0, addresses.hostIp, () => resolve(udp.address().port)),
+  );
   return {
     ...addresses,
-    allowedHttp, deniedHttp, echo: echoPort, deniedEcho, tls: tlsPort, udp: udpPort,
+    allowedHttp,
+    deniedHttp,
+    echo: echoPort,
+    deniedEcho,
+    tls: tlsPort,
+    udp: udpPort,
     caDir: ca.dir,
     hits,
     received,
@@ -146,7 +218,8 @@ export function stateKeyOf(stateDir: string): string {
 export function egressProxyPids(stateKey: string, session: string): number[] {
   const dirName = createHash('sha256').update(`${stateKey}\0${session}`).digest('hex').slice(0, 16);
   const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
-  return ps.split('\n')
+  return ps
+    .split('\n')
     .filter((l) => l.includes('_egress-proxy') && l.includes(dirName))
     .map((l) => Number(l.trim().split(/\s+/)[0]))
     .filter((n) => Number.isInteger(n) && n > 0);

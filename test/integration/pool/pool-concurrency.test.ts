@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { MODES, Sandbox, hex, modeLabel } from '../../helpers/sandbox.js';
-import { buildNamedUserImage, eventually, sandboxContainers, waitForPool, writePoolConfig, sandboxCounters } from './pool-helpers.js';
+import {
+  buildNamedUserImage,
+  eventually,
+  sandboxContainers,
+  waitForPool,
+  writePoolConfig,
+  sandboxCounters,
+} from './pool-helpers.js';
 
 requirePrerequisites();
 
@@ -30,7 +37,9 @@ for (const as of MODES) {
       const flags = ['-p', project, '--network', 'none', '--no-home', '--image', image];
       const warm = await sandbox.mino(['pool', 'warm', '-n', '4', ...flags]);
       expect(warm.exitCode, warm.stderr).toBe(0);
-      const warmIds = sandboxContainers(sandbox).filter((c) => c.name.startsWith('mino.warm.')).map((c) => c.id);
+      const warmIds = sandboxContainers(sandbox)
+        .filter((c) => c.name.startsWith('mino.warm.'))
+        .map((c) => c.id);
       expect(warmIds).toHaveLength(4);
 
       // Each run writes its container's hostname into the project: podman 4.3 can drop the
@@ -39,11 +48,18 @@ for (const as of MODES) {
       // Session names of this test's own: container names (mino-<session>) are the engine's, and
       // other test runs may share it.
       const tag = hex(6);
-      const runs = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-        sandbox.mino(['run', '-n', `par-${tag}-${i}`, ...flags, '--', 'sh', '-c', `cat /proc/sys/kernel/hostname > host-${i}`], 300_000)));
+      const runs = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          sandbox.mino(
+            ['run', '-n', `par-${tag}-${i}`, ...flags, '--', 'sh', '-c', `cat /proc/sys/kernel/hostname > host-${i}`],
+            300_000,
+          ),
+        ),
+      );
       for (const r of runs) expect(r.exitCode, r.stderr).toBe(0);
       const hosts = runs.map((_, i) => readFileSync(join(project, `host-${i}`), 'utf8').trim());
-      for (const [i, h] of hosts.entries()) expect(h, `run par-${tag}-${i}: ${runs[i]!.stderr}`).toMatch(/^[0-9a-f]{12}$/);
+      for (const [i, h] of hosts.entries())
+        expect(h, `run par-${tag}-${i}: ${runs[i]!.stderr}`).toMatch(/^[0-9a-f]{12}$/);
       expect(new Set(hosts).size).toBe(10);
       const servedWarm = hosts.filter((h) => warmIds.some((id) => id.startsWith(h)));
       expect(servedWarm).toHaveLength(4);
@@ -55,10 +71,14 @@ for (const as of MODES) {
 
       const settled = await waitForPool(sandbox, (s) => s.warm_total === 4, 300_000);
       expect(settled.pools).toEqual([expect.objectContaining({ target: 4, warm: 4 })]);
-      await eventually(() => {
-        const left = sandboxContainers(sandbox);
-        return left.length === 4 && left.every((c) => c.name.startsWith('mino.warm.') && !warmIds.includes(c.id));
-      }, 'only the 4 new warm containers to be left', 120_000);
+      await eventually(
+        () => {
+          const left = sandboxContainers(sandbox);
+          return left.length === 4 && left.every((c) => c.name.startsWith('mino.warm.') && !warmIds.includes(c.id));
+        },
+        'only the 4 new warm containers to be left',
+        120_000,
+      );
 
       const drain = await sandbox.mino(['pool', 'drain']);
       expect(drain.exitCode, drain.stderr).toBe(0);

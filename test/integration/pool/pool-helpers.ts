@@ -5,7 +5,14 @@ import type { RunAs } from '../../helpers/run-mino.js';
 import { TEST_IMAGE } from '../../helpers/test-env.js';
 import { expect } from 'vitest';
 import type { PoolStatus } from '../../../src/pool/pool-status.js';
-import { buildContext, buildMinoLikeImage, buildTestImage, hex, podmanAs, type Sandbox } from '../../helpers/sandbox.js';
+import {
+  buildContext,
+  buildMinoLikeImage,
+  buildTestImage,
+  hex,
+  podmanAs,
+  type Sandbox,
+} from '../../helpers/sandbox.js';
 import { stateKeyFor } from '../../../src/context/session-context.js';
 
 /** Shared steps of the warm-pool integration tests. */
@@ -20,7 +27,9 @@ export function writePoolConfig(sandbox: Sandbox, pool: Record<string, number | 
 
 /** The sandbox counters of the sandbox's state directory (`mino stats` reads the same file). */
 export function sandboxCounters(sandbox: Sandbox): Record<string, number> {
-  return JSON.parse(readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'sandbox-counters.json'), 'utf8')) as Record<string, number>;
+  return JSON.parse(
+    readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'sandbox-counters.json'), 'utf8'),
+  ) as Record<string, number>;
 }
 
 /** `mino pool status -f json`. */
@@ -31,7 +40,11 @@ export async function poolStatus(sandbox: Sandbox): Promise<PoolStatus> {
 }
 
 /** Waits until no warm or refill holds the pool lock and `done(status)` holds (up to `timeoutMs`). */
-export async function waitForPool(sandbox: Sandbox, done: (s: PoolStatus) => boolean, timeoutMs = 180_000): Promise<PoolStatus> {
+export async function waitForPool(
+  sandbox: Sandbox,
+  done: (s: PoolStatus) => boolean,
+  timeoutMs = 180_000,
+): Promise<PoolStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await poolStatus(sandbox);
@@ -48,10 +61,18 @@ function sandboxStateKey(sandbox: Sandbox): string {
 
 /** Names and IDs of the sandbox's containers (any state). */
 export function sandboxContainers(sandbox: Sandbox): { id: string; name: string; labels: Record<string, string> }[] {
-  const r = podmanAs(sandbox.as, ['ps', '-a', '--format', 'json', '--filter', `label=io.mino.state=${sandboxStateKey(sandbox)}`]);
+  const r = podmanAs(sandbox.as, [
+    'ps',
+    '-a',
+    '--format',
+    'json',
+    '--filter',
+    `label=io.mino.state=${sandboxStateKey(sandbox)}`,
+  ]);
   if (r.status !== 0) throw new Error(r.stderr);
-  return (JSON.parse(r.stdout || '[]') as { Id: string; Names: string[]; Labels: Record<string, string> | null }[])
-    .map((c) => ({ id: c.Id, name: c.Names[0] ?? '', labels: c.Labels ?? {} }));
+  return (JSON.parse(r.stdout || '[]') as { Id: string; Names: string[]; Labels: Record<string, string> | null }[]).map(
+    (c) => ({ id: c.Id, name: c.Names[0] ?? '', labels: c.Labels ?? {} }),
+  );
 }
 
 /** Waits until `check()` is true (podman removes used containers in the background). */
@@ -69,12 +90,18 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
  */
 export function buildNamedUserImage(as: RunAs): string {
   const base = buildMinoLikeImage(as, { entrypoint: true });
-  return buildTestImage(as, buildContext(), `localhost/mino-composed-7e57${hex(8)}:latest`, [`FROM ${base}`, 'USER developer']);
+  return buildTestImage(as, buildContext(), `localhost/mino-composed-7e57${hex(8)}:latest`, [
+    `FROM ${base}`,
+    'USER developer',
+  ]);
 }
 
 /** The busybox test image with `USER user`, not named like a mino image (mino does not know its group). */
 export function buildUserImage(as: RunAs, user: string): string {
-  return buildTestImage(as, buildContext(), `localhost/mino-test-user-${hex(8)}:latest`, [`FROM ${TEST_IMAGE}`, `USER ${user}`]);
+  return buildTestImage(as, buildContext(), `localhost/mino-test-user-${hex(8)}:latest`, [
+    `FROM ${TEST_IMAGE}`,
+    `USER ${user}`,
+  ]);
 }
 
 /**

@@ -5,7 +5,17 @@ import { requirePrerequisites } from '../../helpers/engines.js';
 import { IS_ROOT, ROOTLESS_USER, uidOf } from '../../helpers/test-env.js';
 import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
 import { onTerminal } from '../../helpers/terminal.js';
-import { buildNamedUserImage, buildUserImage, eventually, minoPid, poolStatus, sandboxContainers, waitForPool, writePoolConfig, sandboxCounters } from './pool-helpers.js';
+import {
+  buildNamedUserImage,
+  buildUserImage,
+  eventually,
+  minoPid,
+  poolStatus,
+  sandboxContainers,
+  waitForPool,
+  writePoolConfig,
+  sandboxCounters,
+} from './pool-helpers.js';
 import { chownSync } from 'node:fs';
 
 requirePrerequisites();
@@ -18,14 +28,23 @@ requirePrerequisites();
  * composed image (home volume, uid 1000), so both modes run in seconds.
  */
 const PROBE = [
-  'id', 'env | sort', 'sort /proc/self/mounts', 'grep -E "^(Groups|Cap|NoNewPrivs|Seccomp)" /proc/self/status',
-  'ulimit -a', 'pwd', 'umask', 'hostname', 'ls -ld /cache/npm', 'exit 3',
+  'id',
+  'env | sort',
+  'sort /proc/self/mounts',
+  'grep -E "^(Groups|Cap|NoNewPrivs|Seccomp)" /proc/self/status',
+  'ulimit -a',
+  'pwd',
+  'umask',
+  'hostname',
+  'ls -ld /cache/npm',
+  'exit 3',
 ].join('; echo ---; ');
 
 /** Masks what must differ between two containers: their IDs (hostname) and overlay layer paths. */
 function normalise(out: string, hostname: string): string {
   return out
-    .split(hostname).join('<container>')
+    .split(hostname)
+    .join('<container>')
     .replace(/(upperdir|workdir)=[^,\s]+/g, '$1=<layer>');
 }
 
@@ -39,7 +58,8 @@ for (const as of MODES) {
       project = sandbox.project('proj');
       // A lockfile: the runs mount an npm cache volume, finalised when the command exits 0.
       writeFileSync(join(project, 'package-lock.json'), '{"lockfileVersion":3}\n');
-      if (as === 'rootless' && IS_ROOT) chownSync(join(project, 'package-lock.json'), uidOf(ROOTLESS_USER)!, uidOf(ROOTLESS_USER)!);
+      if (as === 'rootless' && IS_ROOT)
+        chownSync(join(project, 'package-lock.json'), uidOf(ROOTLESS_USER)!, uidOf(ROOTLESS_USER)!);
       writePoolConfig(sandbox, { warm_ttl: 300 });
     });
     afterAll(async () => {
@@ -69,18 +89,26 @@ for (const as of MODES) {
       expect(pooled.stdout).toMatch(/ \/home\/developer /);
       expect(pooled.stdout).toMatch(/ \/cache\/npm /);
 
-
       const list = await sandbox.mino(['list', '-a', '-f', 'json']);
-      const records = JSON.parse(list.stdout) as { name: string; status: string; exit_code: number; mode: string; command: string[] }[];
+      const records = JSON.parse(list.stdout) as {
+        name: string;
+        status: string;
+        exit_code: number;
+        mode: string;
+        command: string[];
+      }[];
       const pick = (n: string) => {
         const r = records.find((x) => x.name === n)!;
         return { status: r.status, exit_code: r.exit_code, mode: r.mode, command: r.command };
       };
       expect(pick('pooled')).toEqual(pick('cold'));
 
-      const audit = readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'audit.log'), 'utf8').trim().split('\n')
+      const audit = readFileSync(join(sandbox.env.XDG_STATE_HOME as string, 'mino', 'audit.log'), 'utf8')
+        .trim()
+        .split('\n')
         .map((l) => JSON.parse(l) as { event?: string; type?: string; name?: string; data?: { name?: string } });
-      const events = (n: string): string[] => audit.filter((e) => JSON.stringify(e).includes(`"name":"${n}"`)).map((e) => String(e.event ?? e.type));
+      const events = (n: string): string[] =>
+        audit.filter((e) => JSON.stringify(e).includes(`"name":"${n}"`)).map((e) => String(e.event ?? e.type));
       expect(events('pooled').length).toBeGreaterThan(1);
       expect(events('pooled')).toEqual(events('cold'));
 
@@ -91,7 +119,10 @@ for (const as of MODES) {
       const counters = sandboxCounters(sandbox);
       expect(counters).toMatchObject({ pool_hits: 1, pool_misses: 0, sandboxes_created: 3 });
       expect(counters.creation_ms_total).toBeGreaterThan(0);
-      await eventually(() => !sandboxContainers(sandbox).some((c) => c.name === 'mino-pooled'), 'the used container to go');
+      await eventually(
+        () => !sandboxContainers(sandbox).some((c) => c.name === 'mino-pooled'),
+        'the used container to go',
+      );
     });
 
     it('exits 127 and 126 like a cold run, with the same messages', async () => {
@@ -116,10 +147,12 @@ for (const as of MODES) {
         const argv = runMinoArgv(sandbox, ['run', ...extra, ...flags(), '--', 'sh', '-c', script]);
         const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
-        await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('ready')) resolve();
-        }));
+        await new Promise<void>((resolve) =>
+          child.stdout.on('data', (b: Buffer) => {
+            out += b.toString();
+            if (out.includes('ready')) resolve();
+          }),
+        );
         process.kill(as === 'rootless' && IS_ROOT ? minoPid(child.pid!) : child.pid!, 'SIGTERM');
         const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
         return { code, out };
@@ -142,10 +175,12 @@ for (const as of MODES) {
         const argv = runMinoArgv(sandbox, ['run', ...extra, ...flags(), '--', ...command]);
         const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
-        await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('ready')) resolve();
-        }));
+        await new Promise<void>((resolve) =>
+          child.stdout.on('data', (b: Buffer) => {
+            out += b.toString();
+            if (out.includes('ready')) resolve();
+          }),
+        );
         process.kill(as === 'rootless' && IS_ROOT ? minoPid(child.pid!) : child.pid!, 'SIGINT');
         const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
         return { code, out };
@@ -192,7 +227,14 @@ for (const as of MODES) {
       expect(pooled).toBe(cold);
 
       await waitForPool(sandbox, (s) => s.warm_total === 1);
-      const resized = onTerminal(sandbox, ['run', ...flags(), '--', 'sh', '-c', 'trap "echo size \\$(stty size); exit 5" WINCH; echo ready; while :; do sleep 0.2; done']);
+      const resized = onTerminal(sandbox, [
+        'run',
+        ...flags(),
+        '--',
+        'sh',
+        '-c',
+        'trap "echo size \\$(stty size); exit 5" WINCH; echo ready; while :; do sleep 0.2; done',
+      ]);
       await eventually(() => resized.output().includes('ready'), 'the warm command to start');
       resized.resize(27, 97);
       expect(await resized.exited).toBe(5);
@@ -206,7 +248,9 @@ for (const as of MODES) {
       writePoolConfig(sandbox, { warm_ttl: 30 });
       const warm = await sandbox.mino(['pool', 'warm', '-n', '2', ...flags(), '--volume', `${project}:/extra`]);
       expect(warm.exitCode, warm.stderr).toBe(0);
-      const warmNames = sandboxContainers(sandbox).filter((c) => c.name.startsWith('mino.warm.') && c.labels['io.mino.pool'] !== undefined).map((c) => c.name);
+      const warmNames = sandboxContainers(sandbox)
+        .filter((c) => c.name.startsWith('mino.warm.') && c.labels['io.mino.pool'] !== undefined)
+        .map((c) => c.name);
       expect(warmNames.length).toBeGreaterThanOrEqual(3);
       // gc leaves warm containers alone: they are the pool's, not orphans.
       const gc = await sandbox.mino(['gc']);
@@ -214,10 +258,14 @@ for (const as of MODES) {
       expect(sandboxContainers(sandbox).filter((c) => c.name.startsWith('mino.warm.')).length).toBe(warmNames.length);
       const ttl2 = (await poolStatus(sandbox)).pools.find((p) => p.target === 2)!;
       expect(ttl2.warm).toBe(2);
-      await eventually(() => {
-        const names = new Set(sandboxContainers(sandbox).map((c) => c.name));
-        return (ttl2.next_expiry !== null) && warmNames.filter((n) => names.has(n)).length === 1;
-      }, 'the 30-second warm containers to expire', 120_000);
+      await eventually(
+        () => {
+          const names = new Set(sandboxContainers(sandbox).map((c) => c.name));
+          return ttl2.next_expiry !== null && warmNames.filter((n) => names.has(n)).length === 1;
+        },
+        'the 30-second warm containers to expire',
+        120_000,
+      );
       expect((await poolStatus(sandbox)).warm_total).toBe(1);
       const drain = await sandbox.mino(['pool', 'drain']);
       expect(drain.exitCode, drain.stderr).toBe(0);
@@ -243,7 +291,10 @@ for (const as of MODES) {
         [['-n', '0'], /^Error: Invalid -n 0: the number of warm containers must be at least 1\nHint: /m],
         [['-n', 'many'], /^Error: Invalid -n 'many': not a whole number\nHint: /m],
         [['-n', '1', '-d'], /^Error: This run cannot be kept warm: a detached session/m],
-        [['-n', '1', '--image', numeric], /^Error: This run cannot be kept warm: the image runs as user 1000, whose group mino does not know/m],
+        [
+          ['-n', '1', '--image', numeric],
+          /^Error: This run cannot be kept warm: the image runs as user 1000, whose group mino does not know/m,
+        ],
       ];
       for (const [args, message] of cases) {
         const r = await sandbox.mino(['pool', 'warm', '-p', project, '--network', 'none', ...args]);
@@ -258,9 +309,15 @@ for (const as of MODES) {
       writePoolConfig(sandbox, { min_warm: 5, max_warm: 3 });
       const r = await sandbox.mino(['pool', 'status']);
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toMatch(/^Error: Invalid \[pool\] configuration: min_warm \(5\) is above max_warm \(3\)\nHint: /m);
+      expect(r.stderr).toMatch(
+        /^Error: Invalid \[pool\] configuration: min_warm \(5\) is above max_warm \(3\)\nHint: /m,
+      );
       writePoolConfig(sandbox, {});
-      for (const [key, value] of [['pool.warm_ttl', '-5'], ['pool.max_warm', '0'], ['pool.min_warm', 'many']]) {
+      for (const [key, value] of [
+        ['pool.warm_ttl', '-5'],
+        ['pool.max_warm', '0'],
+        ['pool.min_warm', 'many'],
+      ]) {
         const r = await sandbox.mino(['config', 'set', key!, '--', value!]);
         expect(r.exitCode, r.stderr).toBe(2);
         expect(r.stderr).toMatch(new RegExp(`^Error: .*${key!.replace('.', '\\.')}.*\nHint: `, 'm'));

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
@@ -49,13 +58,20 @@ function buildGitImage(as: RunAs): string {
   }
   spawnSync('chmod', ['-R', 'a+rX', dir]);
   return buildTestImage(as, dir, `localhost/mino-composed-9a17${hex(8)}:latest`, [
-    `FROM ${TEST_IMAGE}`, 'COPY root/ /', 'RUN chown -R 1000:1000 /home/developer', 'USER 1000',
+    `FROM ${TEST_IMAGE}`,
+    'COPY root/ /',
+    'RUN chown -R 1000:1000 /home/developer',
+    'USER 1000',
   ]);
 }
 
 /** Runs host git in `dir` as the project's owner would (as root: any owner is fine). */
 function git(dir: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync('git', ['-c', 'safe.directory=*', '-c', 'user.email=host@example.com', '-c', 'user.name=host', ...args], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(
+    'git',
+    ['-c', 'safe.directory=*', '-c', 'user.email=host@example.com', '-c', 'user.name=host', ...args],
+    { cwd: dir, encoding: 'utf8' },
+  );
   return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -85,8 +101,20 @@ function makeProject(s: Sandbox, as: RunAs, name = 'proj'): string {
 }
 
 const STUBS = [
-  '.mcp.json', '.claude', '.idea', '.devcontainer', '.gitmodules', '.husky', '.git/commondir', '.git/config.worktree', '.git/worktrees/wt/config.worktree',
-  '.git/worktrees/wt/locked', 'libs/inner/.vscode', 'libs/inner/.git/commondir', '.git/modules/libs/sub/commondir', 'wt/.husky',
+  '.mcp.json',
+  '.claude',
+  '.idea',
+  '.devcontainer',
+  '.gitmodules',
+  '.husky',
+  '.git/commondir',
+  '.git/config.worktree',
+  '.git/worktrees/wt/config.worktree',
+  '.git/worktrees/wt/locked',
+  'libs/inner/.vscode',
+  'libs/inner/.git/commondir',
+  '.git/modules/libs/sub/commondir',
+  'wt/.husky',
 ];
 
 for (const as of MODES) {
@@ -102,14 +130,34 @@ for (const as of MODES) {
       mkdirSync(probe);
       copyFileSync(join(REPO_ROOT, 'test/fixtures/protect/attack.sh'), join(probe, 'attack.sh'));
       chmodSync(probe, 0o755);
-      if (as === 'rootless' && IS_ROOT) chownSync(join(probe, 'attack.sh'), uidOf(ROOTLESS_USER)!, uidOf(ROOTLESS_USER)!);
-      const before = { config: readFileSync(join(project, '.git/config'), 'utf8'), inner: readFileSync(join(project, 'libs/inner/.git/config'), 'utf8'), wt: readFileSync(join(project, 'wt/.git'), 'utf8') };
+      if (as === 'rootless' && IS_ROOT)
+        chownSync(join(probe, 'attack.sh'), uidOf(ROOTLESS_USER)!, uidOf(ROOTLESS_USER)!);
+      const before = {
+        config: readFileSync(join(project, '.git/config'), 'utf8'),
+        inner: readFileSync(join(project, 'libs/inner/.git/config'), 'utf8'),
+        wt: readFileSync(join(project, 'wt/.git'), 'utf8'),
+      };
       // A volume holding the project and another repository, and the project given again as a volume.
       mkdirSync(join(code, 'other'));
       git(join(code, 'other'), 'init', '-q', '-b', 'main');
-      if (as === 'rootless' && IS_ROOT) spawnSync('chown', ['-R', `${uidOf(ROOTLESS_USER)!}:${uidOf(ROOTLESS_USER)!}`, code]);
-      const flags = ['-p', project, '--image', image, '--network', 'none', '--no-home', '--no-cache', '--volume', `${probe}:/probe:ro`,
-        '--volume', `${code}:/all`, '--volume', `${project}:/again`];
+      if (as === 'rootless' && IS_ROOT)
+        spawnSync('chown', ['-R', `${uidOf(ROOTLESS_USER)!}:${uidOf(ROOTLESS_USER)!}`, code]);
+      const flags = [
+        '-p',
+        project,
+        '--image',
+        image,
+        '--network',
+        'none',
+        '--no-home',
+        '--no-cache',
+        '--volume',
+        `${probe}:/probe:ro`,
+        '--volume',
+        `${code}:/all`,
+        '--volume',
+        `${project}:/again`,
+      ];
 
       const dry = await s.mino(['run', '--dry-run', ...flags, '--', 'true']);
       expect(dry.exitCode).toBe(0);
@@ -127,7 +175,10 @@ for (const as of MODES) {
       // While the session runs, host git works (the stand-ins inside .git are harmless to it).
       expect(readFileSync(join(project, '.mcp.json'), 'utf8')).toBe('{}\n');
       expect(git(project, 'status', '--porcelain')).toMatchObject({ status: 0, stderr: '' });
-      expect(git(project, 'commit', '-q', '--allow-empty', '-m', 'host-during-session')).toMatchObject({ status: 0, stderr: '' });
+      expect(git(project, 'commit', '-q', '--allow-empty', '-m', 'host-during-session')).toMatchObject({
+        status: 0,
+        stderr: '',
+      });
       expect(git(join(project, 'wt'), 'status', '--porcelain')).toMatchObject({ status: 0, stderr: '' });
       expect(git(join(project, 'libs/inner'), 'status')).toMatchObject({ status: 0, stderr: '' });
       writeFileSync(join(project, '.host-done'), '');
@@ -146,9 +197,19 @@ for (const as of MODES) {
       expect(readFileSync(join(project, '.vscode/settings.json'), 'utf8')).toBe('{"host":true}\n');
       expect(readdirSync(join(project, '.git/hooks')).filter((f) => !f.endsWith('.sample'))).toEqual([]);
       expect(readdirSync(join(project, 'libs/inner/.git/hooks')).filter((f) => !f.endsWith('.sample'))).toEqual([]);
-      for (const moved of ['.git.moved', '.git/hooks.moved', '.claude.moved', 'libs.moved', 'libs/inner/.git.moved', 'wt.moved']) expect(existsSync(join(project, moved)), moved).toBe(false);
+      for (const moved of [
+        '.git.moved',
+        '.git/hooks.moved',
+        '.claude.moved',
+        'libs.moved',
+        'libs/inner/.git.moved',
+        'wt.moved',
+      ])
+        expect(existsSync(join(project, moved)), moved).toBe(false);
       // The agent's git work landed in the host repository; the stand-ins are gone.
-      expect(git(project, 'log', '--format=%s', 'main').stdout.split('\n')).toEqual(expect.arrayContaining(['agent-file', 'from-agent', 'host-during-session', 'initial']));
+      expect(git(project, 'log', '--format=%s', 'main').stdout.split('\n')).toEqual(
+        expect.arrayContaining(['agent-file', 'from-agent', 'host-during-session', 'initial']),
+      );
       expect(git(project, 'branch', '--list', 'agent-branch').stdout).toContain('agent-branch');
       for (const stub of STUBS) expect(existsSync(join(project, stub)), stub).toBe(false);
     }, 240_000);
@@ -158,21 +219,54 @@ for (const as of MODES) {
       sandboxes.push(s);
       const project = makeProject(s, as);
       const name = `protectk-${hex(6)}`;
-      const session = s.spawn(['run', '-n', name, '-p', project, '--image', gitImage(as), '--network', 'none', '--no-home', '--no-cache', '--', 'sh', '-c', 'touch .ready; sleep 120']);
+      const session = s.spawn([
+        'run',
+        '-n',
+        name,
+        '-p',
+        project,
+        '--image',
+        gitImage(as),
+        '--network',
+        'none',
+        '--no-home',
+        '--no-cache',
+        '--',
+        'sh',
+        '-c',
+        'touch .ready; sleep 120',
+      ]);
       await waitFor(() => existsSync(join(project, '.ready')), 60_000);
       expect(existsSync(join(project, '.mcp.json'))).toBe(true);
       process.kill(minoPid(session.child, as), 'SIGKILL');
       await session.done;
       // The container lives on: gc must not pull its mounts away.
       expect((await s.mino(['gc'])).exitCode).toBe(0);
-      if (podmanAs(as, ['container', 'exists', `mino-${name}`]).status === 0) expect(existsSync(join(project, '.mcp.json'))).toBe(true);
+      if (podmanAs(as, ['container', 'exists', `mino-${name}`]).status === 0)
+        expect(existsSync(join(project, '.mcp.json'))).toBe(true);
       podmanAs(as, ['rm', '-f', '-t', '0', `mino-${name}`]);
       expect((await s.mino(['gc'])).exitCode).toBe(0);
       for (const stub of STUBS) expect(existsSync(join(project, stub)), stub).toBe(false);
 
       // A detached session keeps them after mino exits; mino stop removes them.
       const detached = `protectd-${hex(6)}`;
-      const started = await s.mino(['run', '-d', '-n', detached, '-p', project, '--image', gitImage(as), '--network', 'none', '--no-home', '--no-cache', '--', 'sleep', '120']);
+      const started = await s.mino([
+        'run',
+        '-d',
+        '-n',
+        detached,
+        '-p',
+        project,
+        '--image',
+        gitImage(as),
+        '--network',
+        'none',
+        '--no-home',
+        '--no-cache',
+        '--',
+        'sleep',
+        '120',
+      ]);
       expect(started.exitCode, started.stderr).toBe(0);
       expect(readFileSync(join(project, '.mcp.json'), 'utf8')).toBe('{}\n');
       expect((await s.mino(['stop', '-f', detached])).exitCode).toBe(0);
@@ -189,9 +283,19 @@ for (const as of MODES) {
       expect(warm.exitCode, warm.stderr).toBe(0);
       // mino pool warm has exited; its container still has the stand-ins mounted.
       expect(readFileSync(join(project, '.mcp.json'), 'utf8')).toBe('{}\n');
-      expect((await s.mino(['run', '--dry-run', ...flags, '--', 'true'])).stdout).toMatch(/^# Pool: a warm container would serve this run/m);
-      const pooled = await s.mino(['run', '-n', `protectp-${hex(6)}`, ...flags, '--', 'sh', '-c',
-        'for p in .git/hooks/pre-commit .mcp.json .claude/settings.json .envrc; do (echo evil >> "$p") 2>/dev/null && echo "HOLE $p"; done; mv .git .git.moved 2>/dev/null && echo "HOLE rename .git"; echo done']);
+      expect((await s.mino(['run', '--dry-run', ...flags, '--', 'true'])).stdout).toMatch(
+        /^# Pool: a warm container would serve this run/m,
+      );
+      const pooled = await s.mino([
+        'run',
+        '-n',
+        `protectp-${hex(6)}`,
+        ...flags,
+        '--',
+        'sh',
+        '-c',
+        'for p in .git/hooks/pre-commit .mcp.json .claude/settings.json .envrc; do (echo evil >> "$p") 2>/dev/null && echo "HOLE $p"; done; mv .git .git.moved 2>/dev/null && echo "HOLE rename .git"; echo done',
+      ]);
       expect(pooled.stdout).toBe('done\n');
       expect(pooled.exitCode).toBe(0);
       expect(readFileSync(join(project, '.envrc'), 'utf8')).toBe('export HOST=1\n');

@@ -67,7 +67,7 @@ describeEachEngine('ContainerRuntime', (engine) => {
     expect(await rt.version()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it('runs a program in the engine\'s user namespace: root there, whatever the engine', async () => {
+  it("runs a program in the engine's user namespace: root there, whatever the engine", async () => {
     const result = await rt.unshare(['id', '-u']);
     expect(result).toMatchObject({ exitCode: 0, stdout: '0\n' });
     expect((await rt.unshare(['sh', '-c', 'exit 3'])).exitCode).toBe(3);
@@ -92,14 +92,24 @@ describeEachEngine('ContainerRuntime', (engine) => {
   });
 
   it('runs attached in one podman call and returns the command exit code', async () => {
-    const code = await rt.runAttached(spec(unique(engine.id, 'attached'), ['sh', '-c', 'exit 7'], { autoRemove: true }));
+    const code = await rt.runAttached(
+      spec(unique(engine.id, 'attached'), ['sh', '-c', 'exit 7'], { autoRemove: true }),
+    );
     expect(code).toBe(7);
   });
 
   it('runs a container to its end with its output captured, podman failures included', async () => {
-    const out = await rt.runCaptured(spec(unique(engine.id, 'captured'), ['sh', '-c', 'echo out; echo err >&2; exit 4'], { autoRemove: true }));
+    const out = await rt.runCaptured(
+      spec(unique(engine.id, 'captured'), ['sh', '-c', 'echo out; echo err >&2; exit 4'], { autoRemove: true }),
+    );
     expect(out).toEqual({ stdout: 'out\n', stderr: 'err\n', exitCode: 4 });
-    const missing = await rt.runCaptured(spec(unique(engine.id, 'noimage'), ['true'], { image: 'localhost/mino-test-no-such-image:1', pullNever: true, autoRemove: true }));
+    const missing = await rt.runCaptured(
+      spec(unique(engine.id, 'noimage'), ['true'], {
+        image: 'localhost/mino-test-no-such-image:1',
+        pullNever: true,
+        autoRemove: true,
+      }),
+    );
     expect(missing.exitCode).toBe(125);
     expect(missing.stderr).toMatch(/image not known|no such image|unable to find/i);
   });
@@ -120,7 +130,13 @@ describeEachEngine('ContainerRuntime', (engine) => {
   it('execs in a running container and returns the exit code', async () => {
     const id = await rt.run(spec(unique(engine.id, 'exec'), ['sleep', '60'], { init: true }));
     created.push(id);
-    expect(await rt.exec(id, ['sh', '-c', 'test "$FOO" = bar && exit 5'], { tty: false, interactive: false, env: { FOO: 'bar' } })).toBe(5);
+    expect(
+      await rt.exec(id, ['sh', '-c', 'test "$FOO" = bar && exit 5'], {
+        tty: false,
+        interactive: false,
+        env: { FOO: 'bar' },
+      }),
+    ).toBe(5);
     await rt.kill(id);
   });
 
@@ -148,7 +164,9 @@ describeEachEngine('ContainerRuntime', (engine) => {
       expect(listed?.labels[TEST_LABEL]).toBe(TEST_RUN);
       expect(listed?.sizeBytes).toBeGreaterThan(0);
       writeFileSync(join(ctx, 'Containerfile'), `FROM ${TEST_IMAGE}\nRUN echo failing-step; exit 9\n`);
-      const err = await rt.buildImage(ctx, `${tag}-bad`, { file: join(ctx, 'Containerfile'), labels }).catch((e: unknown) => e);
+      const err = await rt
+        .buildImage(ctx, `${tag}-bad`, { file: join(ctx, 'Containerfile'), labels })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EngineError);
       expect((err as EngineError).stderr).toContain('failing-step');
     } finally {
@@ -161,7 +179,11 @@ describeEachEngine('ContainerRuntime', (engine) => {
 
   it('inspects an image: ID, names, size, labels and the user it runs as', async () => {
     const facts = await rt.imageInspect(TEST_IMAGE);
-    expect(facts).toMatchObject({ names: expect.arrayContaining([TEST_IMAGE]), user: '', labels: { 'io.mino.test.busybox': '1' } });
+    expect(facts).toMatchObject({
+      names: expect.arrayContaining([TEST_IMAGE]),
+      user: '',
+      labels: { 'io.mino.test.busybox': '1' },
+    });
     expect(facts?.id).toMatch(/^[0-9a-f]{64}$/);
     expect(facts?.sizeBytes).toBeGreaterThan(0);
     expect(await rt.imageInspect('localhost/mino-test-no-such-image:1')).toBeUndefined();
@@ -195,14 +217,18 @@ describeEachEngine('ContainerRuntime', (engine) => {
     const { port } = silent.address() as AddressInfo;
     try {
       const started = Date.now();
-      const hung = await rt.imagePull(`127.0.0.1:${port}/mino-test/none:1`, { timeoutMs: 2000 }).catch((e: unknown) => e);
+      const hung = await rt
+        .imagePull(`127.0.0.1:${port}/mino-test/none:1`, { timeoutMs: 2000 })
+        .catch((e: unknown) => e);
       expect(hung).toBeInstanceOf(EngineError);
       expect((hung as EngineError).message).toMatch(/no answer within 2 s/);
       expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       silent.close();
     }
-    const refused = await rt.imagePull(`127.0.0.1:${port}/mino-test/none:1`, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    const refused = await rt
+      .imagePull(`127.0.0.1:${port}/mino-test/none:1`, { timeoutMs: 20_000 })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(EngineError);
     expect((refused as EngineError).message).not.toMatch(/no answer/);
   });
@@ -233,12 +259,22 @@ describeEachEngine('ContainerRuntime', (engine) => {
       expect((await rt.unshare(['chown', '1:1', `${dir}/root/etc/shadowy`])).exitCode).toBe(0);
       expect((await rt.unshare(['chmod', '600', `${dir}/root/etc/shadowy`])).exitCode).toBe(0);
       await rt.importImage(`${dir}/root`, tag, {
-        inUserNamespace: true, numericOwner: true, exclude: ['./dev/*'],
+        inUserNamespace: true,
+        numericOwner: true,
+        exclude: ['./dev/*'],
         changes: [`LABEL ${TEST_LABEL}=${TEST_RUN}`, 'CMD ["/busybox", "sh"]'],
       });
       const out = await rt.runCaptured({
-        image: tag, command: ['/busybox', 'sh', '-c', '/busybox stat -c %u /etc/shadowy; /busybox ls /dev | /busybox grep -c null-ish'],
-        labels, network: 'none', autoRemove: true,
+        image: tag,
+        command: [
+          '/busybox',
+          'sh',
+          '-c',
+          '/busybox stat -c %u /etc/shadowy; /busybox ls /dev | /busybox grep -c null-ish',
+        ],
+        labels,
+        network: 'none',
+        autoRemove: true,
       });
       expect(out.stdout).toBe('1\n0\n');
     } finally {
@@ -257,9 +293,12 @@ describeEachEngine('ContainerRuntime', (engine) => {
     expect(info?.labels['io.mino.kind']).toBe('test');
     expect(info?.mountpoint).toMatch(/^\//);
     expect((await rt.volumeList(name)).map((v) => v.name)).toEqual([name]);
-    const code = await rt.runAttached(spec(unique(engine.id, 'fill'), ['sh', '-c', 'head -c 1048576 /dev/zero > /data/blob'], {
-      autoRemove: true, mounts: [{ source: name, target: '/data' }],
-    }));
+    const code = await rt.runAttached(
+      spec(unique(engine.id, 'fill'), ['sh', '-c', 'head -c 1048576 /dev/zero > /data/blob'], {
+        autoRemove: true,
+        mounts: [{ source: name, target: '/data' }],
+      }),
+    );
     expect(code).toBe(0);
     const usage = await rt.volumeDiskUsage(name);
     expect(usage.get(name)).toBeGreaterThanOrEqual(1048576);
@@ -272,9 +311,12 @@ describeEachEngine('ContainerRuntime', (engine) => {
   it('mounts read-only when asked', async () => {
     const name = unique(engine.id, 'rovol');
     await rt.volumeCreate(name, labels);
-    const code = await rt.runAttached(spec(unique(engine.id, 'ro'), ['sh', '-c', 'touch /data/x'], {
-      autoRemove: true, mounts: [{ source: name, target: '/data', readOnly: true }],
-    }));
+    const code = await rt.runAttached(
+      spec(unique(engine.id, 'ro'), ['sh', '-c', 'touch /data/x'], {
+        autoRemove: true,
+        mounts: [{ source: name, target: '/data', readOnly: true }],
+      }),
+    );
     expect(code).not.toBe(0);
     await rt.volumeRemove(name);
   });
@@ -287,9 +329,11 @@ describeEachEngine('ContainerRuntime', (engine) => {
     const name = unique(engine.id, 'sec');
     // Compare digests so the value itself never appears on the container's command line.
     const digest = createHash('md5').update(value).digest('hex');
-    const code = await rt.runAttached(spec(name, ['sh', '-c', `test "$(printf %s "$API_TOKEN" | md5sum | cut -c1-32)" = ${digest}`], {
-      secretEnv: [{ secret, target: 'API_TOKEN' }],
-    }));
+    const code = await rt.runAttached(
+      spec(name, ['sh', '-c', `test "$(printf %s "$API_TOKEN" | md5sum | cut -c1-32)" = ${digest}`], {
+        secretEnv: [{ secret, target: 'API_TOKEN' }],
+      }),
+    );
     created.push(name);
     expect(code).toBe(0);
     const inspect = await engine.host.run(['podman', 'container', 'inspect', name]);
@@ -307,9 +351,20 @@ describeEachEngine('ContainerRuntime', (engine) => {
     await rt.secretCreate(secret, value, labels);
     const digest = createHash('md5').update(value).digest('hex');
     const name = unique(engine.id, 'fsec');
-    const code = await rt.runAttached(spec(name, ['sh', '-c', `test "$(md5sum < /run/secrets/token | cut -c1-32)" = ${digest} && test "$(stat -c %a:%u /run/secrets/token)" = 400:1000`], {
-      user: '1000:1000', secretFiles: [{ secret, target: 'token', uid: 1000 }],
-    }));
+    const code = await rt.runAttached(
+      spec(
+        name,
+        [
+          'sh',
+          '-c',
+          `test "$(md5sum < /run/secrets/token | cut -c1-32)" = ${digest} && test "$(stat -c %a:%u /run/secrets/token)" = 400:1000`,
+        ],
+        {
+          user: '1000:1000',
+          secretFiles: [{ secret, target: 'token', uid: 1000 }],
+        },
+      ),
+    );
     created.push(name);
     expect(code).toBe(0);
     const inspect = await engine.host.run(['podman', 'container', 'inspect', name]);
@@ -337,17 +392,34 @@ describeEachEngine('ContainerRuntime', (engine) => {
 
   it('works on another image store when asked, leaving the default store alone', async () => {
     const dir = await engineTempDir(engine.host);
-    const scratch = rt.withStore({ graphRoot: `${dir}/root`, runRoot: `${dir}/run`, tmpDir: `${dir}/tmp`, driver: 'vfs' });
+    const scratch = rt.withStore({
+      graphRoot: `${dir}/root`,
+      runRoot: `${dir}/run`,
+      tmpDir: `${dir}/tmp`,
+      driver: 'vfs',
+    });
     const tag = `localhost/${unique(engine.id, 'store')}:1`;
     const volume = unique(engine.id, 'storevol');
     const secret = unique(engine.id, 'storesec');
     try {
-      expect(scratch.store).toEqual({ graphRoot: `${dir}/root`, runRoot: `${dir}/run`, tmpDir: `${dir}/tmp`, driver: 'vfs' });
+      expect(scratch.store).toEqual({
+        graphRoot: `${dir}/root`,
+        runRoot: `${dir}/run`,
+        tmpDir: `${dir}/tmp`,
+        driver: 'vfs',
+      });
       const info = await scratch.info();
       expect(info).toMatchObject({ storageDriver: 'vfs', graphRoot: `${dir}/root`, runRoot: `${dir}/run` });
       expect(await scratch.imageExists(TEST_IMAGE)).toBe(false);
-      await scratch.importImage('/', tag, { paths: [busyboxPath.slice(1)], dereference: true, changes: [`CMD ["${busyboxPath}", "echo", "hi"]`] });
-      expect(await scratch.runCaptured({ image: tag, command: [], network: 'none', autoRemove: true })).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
+      await scratch.importImage('/', tag, {
+        paths: [busyboxPath.slice(1)],
+        dereference: true,
+        changes: [`CMD ["${busyboxPath}", "echo", "hi"]`],
+      });
+      expect(await scratch.runCaptured({ image: tag, command: [], network: 'none', autoRemove: true })).toMatchObject({
+        exitCode: 0,
+        stdout: 'hi\n',
+      });
       // libpod's own state (its "alive" marker) went to the store's tmp dir, not the default one.
       expect((await engine.host.run(['test', '-e', `${dir}/tmp/alive`])).exitCode).toBe(0);
       await scratch.volumeCreate(volume, labels);

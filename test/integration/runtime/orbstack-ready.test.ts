@@ -8,7 +8,12 @@ import { FAKE_ORB } from '../../helpers/test-env.js';
 requirePrerequisites();
 
 function orbRuntime(state: string, extraEnv: NodeJS.ProcessEnv = {}, vmName = 'mino'): OrbStackRuntime {
-  return new OrbStackRuntime({ vmName, vmDistro: 'fedora', orbBinary: FAKE_ORB, env: { ...fakeOrbEnv(state), ...extraEnv } });
+  return new OrbStackRuntime({
+    vmName,
+    vmDistro: 'fedora',
+    orbBinary: FAKE_ORB,
+    env: { ...fakeOrbEnv(state), ...extraEnv },
+  });
 }
 
 function calls(state: string): string[] {
@@ -67,12 +72,17 @@ describe('OrbStack runtime: ensureReady against a fake orb and real podman', () 
 
   it('rejects invalid machine names and distributions up front', () => {
     expect(() => orbRuntime(fakeOrbState(), {}, '-m')).toThrow(/Invalid OrbStack machine name/);
-    expect(() => new OrbStackRuntime({ vmName: 'mino', vmDistro: 'fedora; reboot', orbBinary: FAKE_ORB })).toThrow(/Invalid OrbStack distribution/);
+    expect(() => new OrbStackRuntime({ vmName: 'mino', vmDistro: 'fedora; reboot', orbBinary: FAKE_ORB })).toThrow(
+      /Invalid OrbStack distribution/,
+    );
   });
 
   it('explains a missing orb binary', async () => {
     const rt = new OrbStackRuntime({ vmName: 'mino', vmDistro: 'fedora', orbBinary: '/nonexistent/orb' });
     expect(await rt.isAvailable()).toBe(false);
-    await expect(rt.ensureReady()).rejects.toMatchObject({ message: 'OrbStack is not installed', hint: expect.stringContaining('orbstack.dev') });
+    await expect(rt.ensureReady()).rejects.toMatchObject({
+      message: 'OrbStack is not installed',
+      hint: expect.stringContaining('orbstack.dev'),
+    });
   });
 });

@@ -40,8 +40,18 @@ describe.runIf(canRun)('ContainerRuntime.systemReset [throwaway rootless user]',
     chownSync(runtimeDir, uid, uid);
     chmodSync(runtimeDir, 0o700);
     const prefix = [
-      'runuser', '-u', user, '--', 'env', '-i', `HOME=/home/${user}`, `USER=${user}`, `LOGNAME=${user}`,
-      `XDG_RUNTIME_DIR=${runtimeDir}`, `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, 'LANG=C.UTF-8',
+      'runuser',
+      '-u',
+      user,
+      '--',
+      'env',
+      '-i',
+      `HOME=/home/${user}`,
+      `USER=${user}`,
+      `LOGNAME=${user}`,
+      `XDG_RUNTIME_DIR=${runtimeDir}`,
+      `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
+      'LANG=C.UTF-8',
     ];
     runtime = new PodmanRuntime({ host: new CommandHost({ prefix, name: user }) });
   });
@@ -49,7 +59,9 @@ describe.runIf(canRun)('ContainerRuntime.systemReset [throwaway rootless user]',
   afterAll(() => {
     if (!uid) return;
     // The processes podman left for this user (its pause process), by id, then the user.
-    const pids = spawnSync('pgrep', ['-u', String(uid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const pids = spawnSync('pgrep', ['-u', String(uid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean);
     for (const pid of pids) spawnSync('kill', ['-KILL', pid]);
     spawnSync('userdel', ['-r', user], { stdio: 'ignore' });
     rmSync(`/run/user/${uid}`, { recursive: true, force: true });

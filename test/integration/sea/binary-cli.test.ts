@@ -4,7 +4,18 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { isolatedXdg, runMino, type MinoResult, type RunAs } from '../../helpers/run-mino.js';
-import { IN_CI, IS_ROOT, REPO_ROOT, ROOTLESS_USER, TEST_IMAGE, binaryProblem, minoArgv, rootlessPrefix, uidOf, type Cli, ownProject } from '../../helpers/test-env.js';
+import {
+  IN_CI,
+  IS_ROOT,
+  REPO_ROOT,
+  ROOTLESS_USER,
+  TEST_IMAGE,
+  binaryProblem,
+  minoArgv,
+  rootlessPrefix,
+  type Cli,
+  ownProject,
+} from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { MODES, modeLabel } from '../../helpers/sandbox.js';
 
@@ -41,16 +52,25 @@ function sandbox(as: RunAs): { env: NodeJS.ProcessEnv; project: string; root: st
   ownProject(project, as);
   cleanups.push(() => rmSync(xdg.root, { recursive: true, force: true }));
   const env = {
-    XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME, XDG_STATE_HOME: xdg.XDG_STATE_HOME, XDG_DATA_HOME: xdg.XDG_DATA_HOME,
-    MINO_IMAGE: TEST_IMAGE, ...xdg.podmanEnv,
+    XDG_CONFIG_HOME: xdg.XDG_CONFIG_HOME,
+    XDG_STATE_HOME: xdg.XDG_STATE_HOME,
+    XDG_DATA_HOME: xdg.XDG_DATA_HOME,
+    MINO_IMAGE: TEST_IMAGE,
+    ...xdg.podmanEnv,
   };
   return { env, project, root: xdg.root };
 }
 
 /** argv running this CLI as `as` with the environment `env` (through runuser for rootless). */
-function commandLine(cli: Cli, as: RunAs, env: NodeJS.ProcessEnv, args: string[]): { argv: string[]; env: NodeJS.ProcessEnv } {
+function commandLine(
+  cli: Cli,
+  as: RunAs,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): { argv: string[]; env: NodeJS.ProcessEnv } {
   const prefix = as === 'rootless' ? rootlessPrefix() : [];
-  if (prefix.length === 0) return { argv: [...minoArgv(as, cli), ...args], env: { ...process.env, NO_COLOR: '1', ...env } };
+  if (prefix.length === 0)
+    return { argv: [...minoArgv(as, cli), ...args], env: { ...process.env, NO_COLOR: '1', ...env } };
   const extra = Object.entries({ NO_COLOR: '1', ...env }).map(([k, v]) => `${k}=${v}`);
   return { argv: [...prefix, ...extra, ...minoArgv(as, cli), ...args], env: process.env };
 }
@@ -62,7 +82,11 @@ function inTerminal(cli: Cli, as: RunAs, env: NodeJS.ProcessEnv, args: string[],
   const clean: NodeJS.ProcessEnv = { ...spawnEnv };
   for (const k of ['CI', 'GITHUB_ACTIONS', 'GITLAB_CI']) delete clean[k];
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', argv.map(quote).join(' '), '/dev/null'], { cwd: '/tmp', env: clean, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', argv.map(quote).join(' '), '/dev/null'], {
+      cwd: '/tmp',
+      env: clean,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
@@ -92,27 +116,58 @@ for (const cli of clis) {
 
       it('run: exit codes 0, 1, 42 and 127 pass through; stdout and stderr stay apart', async () => {
         const { env, project } = sandbox(as);
-        const run = (n: string, ...cmd: string[]): Promise<MinoResult> => mino(['run', '-n', n, '-p', project, '--network', 'none', '--', ...cmd], env);
-        expect(await run('ok', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2')).toEqual({ exitCode: 0, stdout: 'to-stdout\n', stderr: 'to-stderr\n' });
+        const run = (n: string, ...cmd: string[]): Promise<MinoResult> =>
+          mino(['run', '-n', n, '-p', project, '--network', 'none', '--', ...cmd], env);
+        expect(await run('ok', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2')).toEqual({
+          exitCode: 0,
+          stdout: 'to-stdout\n',
+          stderr: 'to-stderr\n',
+        });
         expect(await run('one', 'sh', '-c', 'exit 1')).toMatchObject({ exitCode: 1, stdout: '' });
-        expect(await run('answer', 'sh', '-c', 'echo before; exit 42')).toMatchObject({ exitCode: 42, stdout: 'before\n' });
+        expect(await run('answer', 'sh', '-c', 'echo before; exit 42')).toMatchObject({
+          exitCode: 42,
+          stdout: 'before\n',
+        });
         // 127 (command not found) is a start failure: the session is recorded as failed.
         const missing = await run('missing', 'sh', '-c', 'no-such-command');
         expect(missing.exitCode).toBe(127);
         expect(missing.stderr).toMatch(/no-such-command: not found/);
         const sessions = await list(env);
         expect(sessions.map((s) => [s.name, s.status, s.exit_code]).sort()).toEqual([
-          ['answer', 'stopped', 42], ['missing', 'failed', 127], ['ok', 'stopped', 0], ['one', 'stopped', 1],
+          ['answer', 'stopped', 42],
+          ['missing', 'failed', 127],
+          ['ok', 'stopped', 0],
+          ['one', 'stopped', 1],
         ]);
       });
 
       it('detached: list shows it running, logs keep the streams apart, stop records exit 143; -v logs to stderr', async () => {
         const { env, project } = sandbox(as);
-        const start = await mino(['run', '-d', '-n', 'sea-bg', '-p', project, '--network', 'none', '--', 'sh', '-c', 'echo out-line; echo err-line >&2; sleep 300'], env);
+        const start = await mino(
+          [
+            'run',
+            '-d',
+            '-n',
+            'sea-bg',
+            '-p',
+            project,
+            '--network',
+            'none',
+            '--',
+            'sh',
+            '-c',
+            'echo out-line; echo err-line >&2; sleep 300',
+          ],
+          env,
+        );
         expect(start.exitCode, start.stderr).toBe(0);
         expect(start.stderr).toMatch(/Session sea-bg started/);
         await waitFor(async () => (await mino(['logs', 'sea-bg'], env)).stdout.includes('out-line'));
-        expect(await mino(['logs', 'sea-bg'], env)).toEqual({ exitCode: 0, stdout: 'out-line\n', stderr: 'err-line\n' });
+        expect(await mino(['logs', 'sea-bg'], env)).toEqual({
+          exitCode: 0,
+          stdout: 'out-line\n',
+          stderr: 'err-line\n',
+        });
         expect((await list(env))[0]).toMatchObject({ name: 'sea-bg', status: 'running', mode: 'detached' });
         // pino, loaded on the first log line (bundled, outside the snapshot's loaded modules).
         const verbose = await mino(['-vv', 'list', '-f', 'json'], env);
@@ -129,15 +184,31 @@ for (const cli of clis) {
 
       it('forwards SIGTERM: the container stops, mino exits 143 and records it', async () => {
         const { env, project } = sandbox(as);
-        const { argv, env: spawnEnv } = commandLine(cli, as, env, ['run', '-n', 'sea-sig', '-p', project, '--network', 'none', '--', 'sleep', '300']);
+        const { argv, env: spawnEnv } = commandLine(cli, as, env, [
+          'run',
+          '-n',
+          'sea-sig',
+          '-p',
+          project,
+          '--network',
+          'none',
+          '--',
+          'sleep',
+          '300',
+        ]);
         const child = spawn(argv[0]!, argv.slice(1), { cwd: '/tmp', env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'] });
         const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
         await waitFor(async () => (await list(env))[0]?.status === 'running');
         await new Promise((r) => setTimeout(r, 500));
         // Rootless: runuser's child is mino (env execs it); otherwise the child itself.
-        const pid = as === 'rootless' && IS_ROOT
-          ? Number(spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0])
-          : child.pid!;
+        const pid =
+          as === 'rootless' && IS_ROOT
+            ? Number(
+                spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
+                  .stdout.trim()
+                  .split('\n')[0],
+              )
+            : child.pid!;
         expect(pid).toBeGreaterThan(0);
         process.kill(pid, 'SIGTERM');
         expect(await closed).toBe(143);
@@ -146,7 +217,17 @@ for (const cli of clis) {
 
       it('in a terminal: the command gets a TTY and its exit code; the trust prompt reads the answer', async () => {
         const { env, project, root } = sandbox(as);
-        const tty = await inTerminal(cli, as, env, ['run', '-p', project, '--network', 'none', '--', 'sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo has-a-tty; exit 5']);
+        const tty = await inTerminal(cli, as, env, [
+          'run',
+          '-p',
+          project,
+          '--network',
+          'none',
+          '--',
+          'sh',
+          '-c',
+          '[ -t 0 ] && [ -t 1 ] && echo has-a-tty; exit 5',
+        ]);
         expect(tty.stdout).toContain('has-a-tty');
         expect(tty.exitCode).toBe(5);
         // A project whose .mino.toml asks for more access: mino asks (readline) and skips on No.
@@ -169,7 +250,10 @@ if (clis.includes('binary')) {
     describe(`dist/mino and bin/mino agree [${modeLabel(as)}]`, () => {
       it('status -f json: the same checks and results (engine facts, probe containers, base image from the embedded layers)', async () => {
         const { env } = sandbox(as);
-        const [launcher, binary] = [await runMino(['status', '-f', 'json'], { as, env }), await runMino(['status', '-f', 'json'], { as, cli: 'binary', env })];
+        const [launcher, binary] = [
+          await runMino(['status', '-f', 'json'], { as, env }),
+          await runMino(['status', '-f', 'json'], { as, cli: 'binary', env }),
+        ];
         expect(launcher.exitCode).toBe(0);
         const checks = (JSON.parse(launcher.stdout) as { checks: Array<{ id: string }> }).checks.map((c) => c.id);
         expect(checks).toEqual(expect.arrayContaining(['engine', 'probe.none', 'image.base']));
@@ -178,4 +262,3 @@ if (clis.includes('binary')) {
     });
   }
 }
-

@@ -27,7 +27,10 @@ interface Audit {
 }
 
 function audit(bundle: string): Audit {
-  const r = spawnSync(process.execPath, ['--enable-source-maps', AUDIT, bundle], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const r = spawnSync(process.execPath, ['--enable-source-maps', AUDIT, bundle], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout) as Audit;
@@ -51,16 +54,24 @@ describe('the snapshot entry (dist/mino-sea.cjs)', () => {
     temps.push(dir);
     mkdirSync(join(dir, 'dist'));
     const bundle = join(dir, 'dist', 'bad.cjs');
-    writeFileSync(bundle, [
-      "const home = process.env.HOME;",
-      "const started = Date.now();",
-      "const colour = process.stdout.isTTY;",
-      "const pool = require('crypto').randomBytes(16);",
-      "require('v8').startupSnapshot.setDeserializeMainFunction(() => console.log(home, started, colour, pool));",
-    ].join('\n'));
+    writeFileSync(
+      bundle,
+      [
+        'const home = process.env.HOME;',
+        'const started = Date.now();',
+        'const colour = process.stdout.isTTY;',
+        "const pool = require('crypto').randomBytes(16);",
+        "require('v8').startupSnapshot.setDeserializeMainFunction(() => console.log(home, started, colour, pool));",
+      ].join('\n'),
+    );
     const result = audit(bundle);
     expect(result.registered).toBe(true);
-    expect(result.accesses.map((a) => a.what)).toEqual(['process.env.HOME', 'Date.now()', 'process.stdout', 'crypto.randomBytes()']);
+    expect(result.accesses.map((a) => a.what)).toEqual([
+      'process.env.HOME',
+      'Date.now()',
+      'process.stdout',
+      'crypto.randomBytes()',
+    ]);
     expect(result.accesses[0]!.at).toMatch(/dist\/bad\.cjs:1:/);
   });
 });
@@ -68,13 +79,20 @@ describe('the snapshot entry (dist/mino-sea.cjs)', () => {
 describeBinary('dist/mino on a Linux host without Node.js', () => {
   /** The Debian image `mino setup` builds mino-base from (debootstrap, no node inside). */
   function debianImage(): string {
-    const out = spawnSync('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=localhost/mino-debian'], { encoding: 'utf8' }).stdout;
+    const out = spawnSync(
+      'podman',
+      ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=localhost/mino-debian'],
+      { encoding: 'utf8' },
+    ).stdout;
     const image = out.split('\n').find((l) => /^localhost\/mino-debian:bookworm-[0-9a-f]+$/.test(l));
-    if (!image) throw new Error('no localhost/mino-debian:bookworm-* image: run `bin/mino setup --yes` (it builds one for mino-base)');
+    if (!image)
+      throw new Error(
+        'no localhost/mino-debian:bookworm-* image: run `bin/mino setup --yes` (it builds one for mino-base)',
+      );
     return image;
   }
 
-  it('answers --version, --help, layers list, config show and list, writing its layers under the user\'s data dir', () => {
+  it("answers --version, --help, layers list, config show and list, writing its layers under the user's data dir", () => {
     // One container, one shell script: each step prints a marker line and its exit code.
     const steps: Array<[string, string]> = [
       ['node', 'command -v node nodejs'],
@@ -85,14 +103,38 @@ describeBinary('dist/mino on a Linux host without Node.js', () => {
       ['config', 'XDG_CONFIG_HOME=/tmp/conf mino config show'],
       ['list', 'mino list'],
       ['list-json', 'mino list -a -f json'],
-      ['extracted', 'stat -c %a "$HOME/.local/share/mino/builtin-layers" && ls "$HOME/.local/share/mino/builtin-layers"'],
-      ['as-user', 'mkdir -m 777 /tmp/u && setpriv --reuid 4321 --regid 4321 --clear-groups env HOME=/tmp/u mino layers list -f json'],
+      [
+        'extracted',
+        'stat -c %a "$HOME/.local/share/mino/builtin-layers" && ls "$HOME/.local/share/mino/builtin-layers"',
+      ],
+      [
+        'as-user',
+        'mkdir -m 777 /tmp/u && setpriv --reuid 4321 --regid 4321 --clear-groups env HOME=/tmp/u mino layers list -f json',
+      ],
     ];
     const script = steps.map(([name, cmd]) => `echo "### ${name}"; ${cmd}; echo "### ${name} exit $?"`).join('\n');
     const labels = Object.entries(TEST_LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    const r = spawnSync('podman', ['run', '--rm', '--network', 'none', ...labels,
-      '-v', `${MINO_BINARY}:/usr/local/bin/mino:ro`, '-e', 'HOME=/root', '-e', 'NO_COLOR=1', debianImage(), 'sh', '-c', script,
-    ], { encoding: 'utf8', cwd: '/' });
+    const r = spawnSync(
+      'podman',
+      [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        ...labels,
+        '-v',
+        `${MINO_BINARY}:/usr/local/bin/mino:ro`,
+        '-e',
+        'HOME=/root',
+        '-e',
+        'NO_COLOR=1',
+        debianImage(),
+        'sh',
+        '-c',
+        script,
+      ],
+      { encoding: 'utf8', cwd: '/' },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const sections = new Map<string, { out: string; code: number }>();
@@ -112,7 +154,8 @@ describeBinary('dist/mino on a Linux host without Node.js', () => {
     expect(s('layers').out).toMatch(/^typescript\s+1\s+built-in/m);
     const layers = JSON.parse(s('layers-json').out) as Array<{ name: string; source: string; directory: string }>;
     expect(layers.map((l) => l.name).sort()).toEqual(['python', 'rust', 'typescript']);
-    for (const l of layers) expect(l.directory).toMatch(/^\/root\/\.local\/share\/mino\/builtin-layers\/[0-9a-f]{64}\/[a-z]+$/);
+    for (const l of layers)
+      expect(l.directory).toMatch(/^\/root\/\.local\/share\/mino\/builtin-layers\/[0-9a-f]{64}\/[a-z]+$/);
     expect(s('config').code).toBe(0);
     expect(s('config').out).toMatch(/^# global config: \/tmp\/conf\/mino\/config\.toml \(not found\)$/m);
     expect(s('list')).toEqual({ out: 'No active sessions\n', code: 0 });

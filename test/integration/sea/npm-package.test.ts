@@ -17,7 +17,15 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function run(argv: string[], env: NodeJS.ProcessEnv = {}): { stdout: string; stderr: string; status: number | null } {
   const r = spawnSync(argv[0]!, argv.slice(1), {
-    cwd: work, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: join(work, 'cache'), XDG_DATA_HOME: join(work, 'data'), ...env },
+    cwd: work,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      NO_COLOR: '1',
+      XDG_CACHE_HOME: join(work, 'cache'),
+      XDG_DATA_HOME: join(work, 'data'),
+      ...env,
+    },
   });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
@@ -31,11 +39,21 @@ describe('npm package', () => {
     const [info] = JSON.parse(r.stdout) as Array<{ filename: string; size: number; files: Array<{ path: string }> }>;
     tarball = join(work, info!.filename);
     const files = info!.files.map((f) => f.path).sort();
-    for (const needed of ['bin/mino', 'bin/package.json', 'dist/mino.cjs', 'package.json', 'layers/base/Containerfile', 'layers/base/mino-entrypoint', 'layers/typescript/layer.toml']) {
+    for (const needed of [
+      'bin/mino',
+      'bin/package.json',
+      'dist/mino.cjs',
+      'package.json',
+      'layers/base/Containerfile',
+      'layers/base/mino-entrypoint',
+      'layers/typescript/layer.toml',
+    ]) {
       expect(files).toContain(needed);
     }
     expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/mino.cjs']);
-    expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/'))).toBe(false);
+    expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/'))).toBe(
+      false,
+    );
     expect(info!.size).toBeLessThan(1024 * 1024);
   });
 
@@ -51,13 +69,21 @@ describe('npm package', () => {
     const dirs = (JSON.parse(layers.stdout) as Array<{ directory: string }>).map((l) => l.directory);
     expect(dirs.length).toBe(3);
     for (const d of dirs) expect(d.startsWith(join(unpacked, 'package', 'layers'))).toBe(true);
-    expect(run([process.execPath, bin, 'list', '-a', '-f', 'json'], { XDG_STATE_HOME: join(work, 'state') })).toEqual({ stdout: '[]\n', stderr: '', status: 0 });
+    expect(run([process.execPath, bin, 'list', '-a', '-f', 'json'], { XDG_STATE_HOME: join(work, 'state') })).toEqual({
+      stdout: '[]\n',
+      stderr: '',
+      status: 0,
+    });
   });
 
   it('installs globally into a prefix and runs from there', () => {
     const prefix = join(work, 'prefix');
     // The dependencies are in npm's cache after `npm ci`: no registry round trip needed.
-    const install = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: work, encoding: 'utf8' });
+    const install = spawnSync(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball],
+      { cwd: work, encoding: 'utf8' },
+    );
     expect(install.stderr).not.toMatch(/ERR!/);
     expect(install.status).toBe(0);
     const bin = join(prefix, 'bin', 'mino');

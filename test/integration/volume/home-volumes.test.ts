@@ -34,18 +34,26 @@ for (const as of MODES) {
       const first = await run(project, [], 'id -u; cat /home/developer/.from-image; echo hello > /home/developer/note');
       expect(first.exitCode, first.stderr).toBe(0);
       expect(first.stdout).toBe('1000\nimage-home\n');
-      const second = await run(project, [], 'cat /home/developer/note; stat -c %u /home/developer /home/developer/note');
+      const second = await run(
+        project,
+        [],
+        'cat /home/developer/note; stat -c %u /home/developer /home/developer/note',
+      );
       expect(second.exitCode, second.stderr).toBe(0);
       expect(second.stdout).toBe('hello\n1000\n1000\n');
 
-      const labels = JSON.parse(podmanAs(as, ['volume', 'inspect', '--format', '{{json .Labels}}', homeVolumeOf(project)]).stdout) as Record<string, string>;
+      const labels = JSON.parse(
+        podmanAs(as, ['volume', 'inspect', '--format', '{{json .Labels}}', homeVolumeOf(project)]).stdout,
+      ) as Record<string, string>;
       expect(labels['io.mino.home']).toBe('true');
       expect(labels['io.mino.home.project']).toBe(project);
       expect(Date.parse(labels['io.mino.home.created_at'] ?? '')).not.toBeNaN();
     });
 
     it('records the home volume in the session', async () => {
-      const sessions = JSON.parse((await box.mino(['list', '-a', '-f', 'json'])).stdout) as Array<{ home_volume: string | null }>;
+      const sessions = JSON.parse((await box.mino(['list', '-a', '-f', 'json'])).stdout) as Array<{
+        home_volume: string | null;
+      }>;
       expect(sessions.length).toBeGreaterThan(0);
       expect(sessions.every((s) => s.home_volume === homeVolumeOf(project))).toBe(true);
     });
@@ -59,14 +67,22 @@ for (const as of MODES) {
     });
 
     it('takes the place of the home tmpfs under --read-only', async () => {
-      const r = await run(project, ['--read-only'], 'echo more >> /home/developer/note && cat /home/developer/note; touch /etc/x 2>/dev/null || echo ro');
+      const r = await run(
+        project,
+        ['--read-only'],
+        'echo more >> /home/developer/note && cat /home/developer/note; touch /etc/x 2>/dev/null || echo ro',
+      );
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toBe('hello\nmore\nro\n');
     });
 
     it('gives way to a mount of your own at /home/developer', async () => {
       const dir = box.project('myhome');
-      const r = await run(project, ['--volume', `${dir}:/home/developer`], 'cat /home/developer/note 2>/dev/null || echo none');
+      const r = await run(
+        project,
+        ['--volume', `${dir}:/home/developer`],
+        'cat /home/developer/note 2>/dev/null || echo none',
+      );
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toBe('none\n');
     });

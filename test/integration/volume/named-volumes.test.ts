@@ -56,7 +56,9 @@ for (const as of MODES) {
       const r = await box.mino(['volume', 'create', slug, '--size', '1KB']);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toBe(`Created volume ${slug} (limit 1.0KB, not enforced)\n`);
-      const labels = JSON.parse(podmanAs(as, ['volume', 'inspect', '--format', '{{json .Labels}}', `mino-vol-${slug}`]).stdout) as Record<string, string>;
+      const labels = JSON.parse(
+        podmanAs(as, ['volume', 'inspect', '--format', '{{json .Labels}}', `mino-vol-${slug}`]).stdout,
+      ) as Record<string, string>;
       expect(labels['io.mino.volume']).toBe('true');
       expect(labels['io.mino.volume.slug']).toBe(slug);
       expect(Date.parse(labels['io.mino.volume.created_at'] ?? '')).not.toBeNaN();
@@ -66,7 +68,10 @@ for (const as of MODES) {
     });
 
     it('keeps data between runs, and :ro is read-only', async () => {
-      const write = await run(['--volume', `${slug}:/data`], ['sh', '-c', 'echo kept > /data/file && head -c 4096 /dev/zero > /data/pad']);
+      const write = await run(
+        ['--volume', `${slug}:/data`],
+        ['sh', '-c', 'echo kept > /data/file && head -c 4096 /dev/zero > /data/pad'],
+      );
       expect(write.exitCode, write.stderr).toBe(0);
       const read = await run(['--volume', `${slug}:/data:ro`], ['sh', '-c', 'cat /data/file; echo x > /data/other']);
       expect(read.stdout).toBe('kept\n');
@@ -81,7 +86,13 @@ for (const as of MODES) {
       const r = await box.mino(['volume', 'list', '-f', 'json']);
       expect(r.exitCode, r.stderr).toBe(0);
       const v = (JSON.parse(r.stdout) as VolumeJson[]).find((x) => x.name === slug);
-      expect(v).toMatchObject({ volume: `mino-vol-${slug}`, exists: true, size_limit_bytes: 1024, over_limit: true, mount_count: 2 });
+      expect(v).toMatchObject({
+        volume: `mino-vol-${slug}`,
+        exists: true,
+        size_limit_bytes: 1024,
+        over_limit: true,
+        mount_count: 2,
+      });
       expect(v?.used_bytes).toBeGreaterThan(4096);
       expect(v?.last_used).not.toBeNull();
       const plain = await box.mino(['volume', 'ls', '-f', 'plain']);
@@ -93,7 +104,19 @@ for (const as of MODES) {
 
     it('rejects an unknown volume before any container starts, naming the existing ones', async () => {
       const name = `nov-${hex(6)}`;
-      const r = await box.mino(['run', '-n', name, '-p', project, '--image', TEST_IMAGE, '--volume', 'no-such-volume:/d', '--', 'true']);
+      const r = await box.mino([
+        'run',
+        '-n',
+        name,
+        '-p',
+        project,
+        '--image',
+        TEST_IMAGE,
+        '--volume',
+        'no-such-volume:/d',
+        '--',
+        'true',
+      ]);
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain("Error: Volume 'no-such-volume' does not exist");
       expect(r.stderr).toContain(`Hint: Existing volumes:`);
@@ -107,7 +130,23 @@ for (const as of MODES) {
 
     it('rm needs -f while a detached session mounts the volume', async () => {
       const session = `hold-${hex(6)}`;
-      const start = await box.mino(['run', '-d', '-n', session, '-p', project, '--image', TEST_IMAGE, '--network', 'none', '--volume', `${slug}:/data`, '--', 'sleep', '300']);
+      const start = await box.mino([
+        'run',
+        '-d',
+        '-n',
+        session,
+        '-p',
+        project,
+        '--image',
+        TEST_IMAGE,
+        '--network',
+        'none',
+        '--volume',
+        `${slug}:/data`,
+        '--',
+        'sleep',
+        '300',
+      ]);
       expect(start.exitCode, start.stderr).toBe(0);
 
       const info = await box.mino(['volume', 'info', slug]);

@@ -1,6 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +42,10 @@ interface Line {
 }
 
 function lines(path: string): Line[] {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Line);
 }
 
 /** An onError spy that remembers the errors. */
@@ -48,8 +60,9 @@ describe('redactText', () => {
   });
 
   it('masks inside a longer text and leaves plain assignments alone', () => {
-    expect(redactText('podman run -e GITHUB_TOKEN=ghp_abc123 -e TERM=xterm -e HOME=/root img'))
-      .toBe('podman run -e GITHUB_TOKEN=*** -e TERM=xterm -e HOME=/root img');
+    expect(redactText('podman run -e GITHUB_TOKEN=ghp_abc123 -e TERM=xterm -e HOME=/root img')).toBe(
+      'podman run -e GITHUB_TOKEN=*** -e TERM=xterm -e HOME=/root img',
+    );
   });
 
   it.each([
@@ -117,37 +130,50 @@ describe('sanitizeAuditData', () => {
     expect(sanitizeAuditData({ name: 'web', ...env })).toEqual({ name: 'web' });
   });
 
-  it.each(['camelCase', 'with-dash', 'with.dot', '_leading', '9lives', '', 'ünïcode', '__proto__', 'a b'])('drops key %j', (key) => {
-    const data = JSON.parse(JSON.stringify({ [key]: 'v', name: 'web' })) as AuditData;
-    const out = sanitizeAuditData(data);
-    expect(Object.keys(out)).toEqual(['name']);
-    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
-  });
+  it.each(['camelCase', 'with-dash', 'with.dot', '_leading', '9lives', '', 'ünïcode', '__proto__', 'a b'])(
+    'drops key %j',
+    (key) => {
+      const data = JSON.parse(JSON.stringify({ [key]: 'v', name: 'web' })) as AuditData;
+      const out = sanitizeAuditData(data);
+      expect(Object.keys(out)).toEqual(['name']);
+      expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    },
+  );
 
   it('masks the value of secret-looking keys, whatever its type', () => {
-    expect(sanitizeAuditData({ token: 'hunter2', api_key: 42, password: ['a', 'b'], client_secret: null, auth: true }))
-      .toEqual({ token: '***', api_key: '***', password: '***', client_secret: '***', auth: '***' });
+    expect(
+      sanitizeAuditData({ token: 'hunter2', api_key: 42, password: ['a', 'b'], client_secret: null, auth: true }),
+    ).toEqual({ token: '***', api_key: '***', password: '***', client_secret: '***', auth: '***' });
   });
 
   it('masks secret NAME=value inside strings and inside string lists', () => {
-    expect(sanitizeAuditData({
-      error: "podman: invalid -e API_TOKEN=hunter2 (see 'podman run --help')",
-      command: ['env', 'GH_TOKEN=hunter2', 'LANG=C', 'gh', 'auth', 'status'],
-    })).toEqual({
+    expect(
+      sanitizeAuditData({
+        error: "podman: invalid -e API_TOKEN=hunter2 (see 'podman run --help')",
+        command: ['env', 'GH_TOKEN=hunter2', 'LANG=C', 'gh', 'auth', 'status'],
+      }),
+    ).toEqual({
       error: "podman: invalid -e API_TOKEN=*** (see 'podman run --help')",
       command: ['env', 'GH_TOKEN=***', 'LANG=C', 'gh', 'auth', 'status'],
     });
   });
 
   it('turns non-finite numbers into null', () => {
-    expect(sanitizeAuditData({ a: Number.NaN, b: Number.POSITIVE_INFINITY, c: Number.NEGATIVE_INFINITY, d: -1, e: 0.5 }))
-      .toEqual({ a: null, b: null, c: null, d: -1, e: 0.5 });
+    expect(
+      sanitizeAuditData({ a: Number.NaN, b: Number.POSITIVE_INFINITY, c: Number.NEGATIVE_INFINITY, d: -1, e: 0.5 }),
+    ).toEqual({ a: null, b: null, c: null, d: -1, e: 0.5 });
   });
 
   it('drops nested objects (an env map as a value), mixed lists and other types', () => {
     const data = {
-      env: { API_TOKEN: 'hunter2' }, mixed: ['a', 1], nested: [['a']], undef: undefined,
-      fn: () => 'hunter2', big: 10n, date: new Date(0), name: 'web',
+      env: { API_TOKEN: 'hunter2' },
+      mixed: ['a', 1],
+      nested: [['a']],
+      undef: undefined,
+      fn: () => 'hunter2',
+      big: 10n,
+      date: new Date(0),
+      name: 'web',
     } as unknown as AuditData;
     expect(sanitizeAuditData(data)).toEqual({ name: 'web' });
   });
@@ -190,9 +216,26 @@ describe('AuditLog', () => {
     const log = new AuditLog(dir);
     log.record('session.started', { name: 'web', container_id: 'mino-web' });
     log.record('session.stopped', { name: 'web', exit_code: 0 });
-    new AuditLog(dir).record('session.reconciled', { name: 'bg', from: 'running', to: 'stopped', exit_code: 6, reason: 'container exited' });
-    expect(lines(path).map((l) => l.event)).toEqual(['session.created', 'session.started', 'session.stopped', 'session.reconciled']);
-    expect(lines(path)[3]!.data).toEqual({ name: 'bg', from: 'running', to: 'stopped', exit_code: 6, reason: 'container exited' });
+    new AuditLog(dir).record('session.reconciled', {
+      name: 'bg',
+      from: 'running',
+      to: 'stopped',
+      exit_code: 6,
+      reason: 'container exited',
+    });
+    expect(lines(path).map((l) => l.event)).toEqual([
+      'session.created',
+      'session.started',
+      'session.stopped',
+      'session.reconciled',
+    ]);
+    expect(lines(path)[3]!.data).toEqual({
+      name: 'bg',
+      from: 'running',
+      to: 'stopped',
+      exit_code: 6,
+      reason: 'container exited',
+    });
   });
 
   it('records an event without data as data {}', () => {
@@ -204,7 +247,9 @@ describe('AuditLog', () => {
   it('never writes secret values', () => {
     const log = new AuditLog(dir);
     log.record('session.failed', {
-      name: 'web', error: 'bad -e API_TOKEN=hunter2', token: 'hunter2',
+      name: 'web',
+      error: 'bad -e API_TOKEN=hunter2',
+      token: 'hunter2',
       command: ['sh', '-c', 'GH_TOKEN=hunter2 gh auth status', '--password=hunter2'],
       ...({ API_TOKEN: 'hunter2', HOME: '/root' } as AuditData),
     });
@@ -224,14 +269,17 @@ describe('AuditLog', () => {
     expect(mode(join(dir, 'audit.log'))).toBe(0o600);
   });
 
-  it.each([0o644, 0o666, 0o640, 0o604, 0o777])('narrows an existing file of mode %o to 0600, keeping its content', (wide) => {
-    const path = join(dir, 'audit.log');
-    writeFileSync(path, 'old\n');
-    chmodSync(path, wide);
-    expect(new AuditLog(dir).record('session.created', { name: 'web' })).toBe(true);
-    expect(mode(path)).toBe(0o600);
-    expect(readFileSync(path, 'utf8').startsWith('old\n')).toBe(true);
-  });
+  it.each([0o644, 0o666, 0o640, 0o604, 0o777])(
+    'narrows an existing file of mode %o to 0600, keeping its content',
+    (wide) => {
+      const path = join(dir, 'audit.log');
+      writeFileSync(path, 'old\n');
+      chmodSync(path, wide);
+      expect(new AuditLog(dir).record('session.created', { name: 'web' })).toBe(true);
+      expect(mode(path)).toBe(0o600);
+      expect(readFileSync(path, 'utf8').startsWith('old\n')).toBe(true);
+    },
+  );
 
   it('leaves an existing 0600 file at 0600', () => {
     const path = join(dir, 'audit.log');
@@ -353,7 +401,12 @@ describe('AuditLog across processes', () => {
     bundle = join(work, 'audit-log.mjs');
     buildSync({
       entryPoints: [fileURLToPath(new URL('../../../src/audit/audit-log.ts', import.meta.url))],
-      bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: bundle, logLevel: 'silent',
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'silent',
     });
   });
 
@@ -372,20 +425,31 @@ describe('AuditLog across processes', () => {
     const EACH = 300;
     const state = join(work, 'state');
     // Long lines (~6 KiB, above a pipe's atomic size) make torn or interleaved writes likely.
-    const child = script('append-child.mjs', `
+    const child = script(
+      'append-child.mjs',
+      `
 const [state, who, count, startAt] = process.argv.slice(2);
 const log = new AuditLog(state, { onError: (e) => { console.error(String(e)); process.exitCode = 3; } });
 const filler = String(who).repeat(6000);
 while (Date.now() < Number(startAt)) { /* start together */ }
 for (let i = 0; i < Number(count); i++) {
   if (!log.record('session.created', { name: 'c' + who, seq: i, command: ['sh', '-c', filler] })) process.exitCode = 4;
-}`);
+}`,
+    );
     const startAt = Date.now() + 1500;
-    const codes = await Promise.all(Array.from({ length: CHILDREN }, (_, who) => new Promise<number | null>((resolve, reject) => {
-      const p = spawn(process.execPath, [child, state, String(who), String(EACH), String(startAt)], { stdio: ['ignore', 'inherit', 'inherit'] });
-      p.once('error', reject);
-      p.once('exit', (code) => resolve(code));
-    })));
+    const codes = await Promise.all(
+      Array.from(
+        { length: CHILDREN },
+        (_, who) =>
+          new Promise<number | null>((resolve, reject) => {
+            const p = spawn(process.execPath, [child, state, String(who), String(EACH), String(startAt)], {
+              stdio: ['ignore', 'inherit', 'inherit'],
+            });
+            p.once('error', reject);
+            p.once('exit', (code) => resolve(code));
+          }),
+      ),
+    );
     expect(codes).toEqual(Array<number>(CHILDREN).fill(0));
 
     const text = readFileSync(join(state, 'audit.log'), 'utf8');
@@ -403,7 +467,8 @@ for (let i = 0; i < Number(count); i++) {
         continue;
       }
       const who = String(parsed.data.name).slice(1);
-      if ((parsed.data.command as string[])[2] !== who.repeat(6000)) bad.push(`line ${n + 1}: foreign bytes in ${String(parsed.data.name)}`);
+      if ((parsed.data.command as string[])[2] !== who.repeat(6000))
+        bad.push(`line ${n + 1}: foreign bytes in ${String(parsed.data.name)}`);
       seqs.set(who, [...(seqs.get(who) ?? []), parsed.data.seq as number]);
     }
     expect(bad).toEqual([]);
@@ -419,10 +484,13 @@ for (let i = 0; i < Number(count); i++) {
     mkdirSync(state);
     const made = spawnSync('mkfifo', [join(state, 'audit.log')]);
     expect(made.status).toBe(0);
-    const child = script('fifo-child.mjs', `
+    const child = script(
+      'fifo-child.mjs',
+      `
 const codes = [];
 const ok = new AuditLog(process.argv[2], { onError: (e) => codes.push(e.code ?? String(e)) }).record('session.created', { name: 'web' });
-process.stdout.write(JSON.stringify({ ok, codes }));`);
+process.stdout.write(JSON.stringify({ ok, codes }));`,
+    );
     const r = spawnSync(process.execPath, [child, state], { encoding: 'utf8', timeout: 10_000 });
     expect(r.signal, 'record() blocked opening the FIFO').toBeNull();
     expect(r.status).toBe(0);

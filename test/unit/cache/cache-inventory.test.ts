@@ -13,7 +13,12 @@ function vol(name: string, labels: Record<string, string> = {}): VolumeInfo {
   return { name, labels, mountpoint: `/v/${name}`, createdAt: '2026-01-01T00:00:00Z' };
 }
 
-function container(name: string, state: ContainerSummary['state'], labels: Record<string, string>, image = 'localhost/x:1'): ContainerSummary {
+function container(
+  name: string,
+  state: ContainerSummary['state'],
+  labels: Record<string, string>,
+  image = 'localhost/x:1',
+): ContainerSummary {
   return { id: `${name}-id`, name, image, state, labels, exitCode: undefined, createdAt: 0 };
 }
 
@@ -28,7 +33,11 @@ function input(over: Partial<InventoryInput> = {}): InventoryInput {
       vol('mino-home-cccccccccccc'),
       vol('mino-vol-data'),
     ],
-    usage: new Map([['mino-cache-npm-a1b2c3d4e5f6', 1000], ['mino-cache-cargo-0123456789ab', 500], ['mino-home-aaaaaaaaaaaa', 7]]),
+    usage: new Map([
+      ['mino-cache-npm-a1b2c3d4e5f6', 1000],
+      ['mino-cache-cargo-0123456789ab', 500],
+      ['mino-home-aaaaaaaaaaaa', 7],
+    ]),
     sidecars: [
       finalized(newSidecar('mino-cache-npm-a1b2c3d4e5f6-0a0b0c', T), 'mino-cache-npm-a1b2c3d4e5f6-0a0b0c', 0, T),
       newSidecar('mino-cache-go-ffffffffffff', T),
@@ -90,11 +99,23 @@ describe('cache inventory', () => {
   });
 
   it('knows what containers use, from their labels and image, stopped ones included', () => {
-    const inUse = inUseBy([
-      container('mino-a', 'running', { 'io.mino.session': 'a', 'io.mino.caches': 'mino-cache-npm-a1b2c3d4e5f6,mino-cache-cargo-0123456789ab', 'io.mino.home-volume': 'mino-home-aaaaaaaaaaaa' }, 'localhost/mino-composed-1cc8716bddaa:latest'),
-      container('mino-b', 'exited', { 'io.mino.session': 'b', 'io.mino.caches': 'mino-cache-go-ffffffffffff' }),
-      container('foreign', 'running', {}, 'mino-base:latest'),
-    ], [{ session: 'c', volumes: ['mino-home-bbbbbbbbbbbb'] }]);
+    const inUse = inUseBy(
+      [
+        container(
+          'mino-a',
+          'running',
+          {
+            'io.mino.session': 'a',
+            'io.mino.caches': 'mino-cache-npm-a1b2c3d4e5f6,mino-cache-cargo-0123456789ab',
+            'io.mino.home-volume': 'mino-home-aaaaaaaaaaaa',
+          },
+          'localhost/mino-composed-1cc8716bddaa:latest',
+        ),
+        container('mino-b', 'exited', { 'io.mino.session': 'b', 'io.mino.caches': 'mino-cache-go-ffffffffffff' }),
+        container('foreign', 'running', {}, 'mino-base:latest'),
+      ],
+      [{ session: 'c', volumes: ['mino-home-bbbbbbbbbbbb'] }],
+    );
     expect(Object.fromEntries(inUse.volumes)).toEqual({
       'mino-cache-npm-a1b2c3d4e5f6': 'running session a',
       'mino-cache-cargo-0123456789ab': 'running session a',

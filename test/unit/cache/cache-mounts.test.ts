@@ -16,16 +16,32 @@ function sidecars(...list: CacheSidecar[]): (name: string) => CacheSidecar | und
 
 describe('cache mount decisions', () => {
   it('creates a missing cache read-write and completes it on success', () => {
-    expect(decideCacheMounts([NPM], sidecars(), none, on, () => 'ffffff')).toEqual([{
-      ecosystem: 'npm', hash: 'a1b2c3d4e5f6', lockfile: 'package-lock.json', volume: 'mino-cache-npm-a1b2c3d4e5f6',
-      target: '/cache/npm', readOnly: false, state: 'miss', finalize: true, create: true,
-    }]);
+    expect(decideCacheMounts([NPM], sidecars(), none, on, () => 'ffffff')).toEqual([
+      {
+        ecosystem: 'npm',
+        hash: 'a1b2c3d4e5f6',
+        lockfile: 'package-lock.json',
+        volume: 'mino-cache-npm-a1b2c3d4e5f6',
+        target: '/cache/npm',
+        readOnly: false,
+        state: 'miss',
+        finalize: true,
+        create: true,
+      },
+    ]);
   });
 
   it('does not create a volume podman already has, and treats a sidecar without its volume as a miss', () => {
     const complete = finalized(newSidecar('mino-cache-npm-a1b2c3d4e5f6', T), 'mino-cache-npm-a1b2c3d4e5f6', 0, T);
-    expect(decideCacheMounts([NPM], sidecars(), all, on, () => 'ffffff')[0]).toMatchObject({ state: 'miss', create: false });
-    expect(decideCacheMounts([NPM], sidecars(complete), none, on, () => 'ffffff')[0]).toMatchObject({ state: 'miss', create: true, readOnly: false });
+    expect(decideCacheMounts([NPM], sidecars(), all, on, () => 'ffffff')[0]).toMatchObject({
+      state: 'miss',
+      create: false,
+    });
+    expect(decideCacheMounts([NPM], sidecars(complete), none, on, () => 'ffffff')[0]).toMatchObject({
+      state: 'miss',
+      create: true,
+      readOnly: false,
+    });
   });
 
   it('mounts a building cache read-write, a complete one read-write (read-only with --cache-ro)', () => {
@@ -34,7 +50,9 @@ describe('cache mount decisions', () => {
     const [npm, cargo] = decideCacheMounts([NPM, CARGO], sidecars(building, complete), all, on, () => 'ffffff');
     expect(npm).toMatchObject({ state: 'building', readOnly: false, finalize: true });
     expect(cargo).toMatchObject({ state: 'complete', readOnly: false, finalize: false, target: '/cache/cargo' });
-    expect(decideCacheMounts([CARGO], sidecars(complete), all, { ...on, readOnly: true }, () => 'ffffff')[0]).toMatchObject({ readOnly: true, finalize: false });
+    expect(
+      decideCacheMounts([CARGO], sidecars(complete), all, { ...on, readOnly: true }, () => 'ffffff')[0],
+    ).toMatchObject({ readOnly: true, finalize: false });
   });
 
   it('gives two lockfiles two mount points', () => {
@@ -45,7 +63,11 @@ describe('cache mount decisions', () => {
   it('starts a fresh volume with --cache-fresh and names the one it replaces', () => {
     const old = finalized(newSidecar('mino-cache-npm-a1b2c3d4e5f6', T), 'mino-cache-npm-a1b2c3d4e5f6', 0, T);
     expect(decideCacheMounts([NPM], sidecars(old), all, { ...on, fresh: true }, () => '0a0b0c')[0]).toMatchObject({
-      volume: 'mino-cache-npm-a1b2c3d4e5f6-0a0b0c', state: 'miss', readOnly: false, finalize: true, replaces: 'mino-cache-npm-a1b2c3d4e5f6',
+      volume: 'mino-cache-npm-a1b2c3d4e5f6-0a0b0c',
+      state: 'miss',
+      readOnly: false,
+      finalize: true,
+      replaces: 'mino-cache-npm-a1b2c3d4e5f6',
     });
   });
 

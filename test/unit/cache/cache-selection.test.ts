@@ -1,12 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import type { CacheItem, HomeItem, ImageItem, InUse } from '../../../src/cache/cache-inventory.js';
-import { lastActivity, removalOrder, selectForClear, selectForGc, targetName } from '../../../src/cache/cache-selection.js';
+import {
+  lastActivity,
+  removalOrder,
+  selectForClear,
+  selectForGc,
+  targetName,
+} from '../../../src/cache/cache-selection.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const daysAgo = (n: number): string => new Date(NOW.getTime() - n * 86_400_000).toISOString();
 
 function cache(name: string, over: Partial<CacheItem> = {}): CacheItem {
-  return { kind: 'cache', name, ecosystem: 'npm', hash: 'a1b2c3d4e5f6', state: 'complete', sizeBytes: 10, createdAt: daysAgo(100), lastUsed: undefined, superseded: false, ...over };
+  return {
+    kind: 'cache',
+    name,
+    ecosystem: 'npm',
+    hash: 'a1b2c3d4e5f6',
+    state: 'complete',
+    sizeBytes: 10,
+    createdAt: daysAgo(100),
+    lastUsed: undefined,
+    superseded: false,
+    ...over,
+  };
 }
 function home(name: string, project: string | undefined, exists: boolean | undefined): HomeItem {
   return { kind: 'home', name, project, projectExists: exists, sizeBytes: 5, createdAt: daysAgo(400) };
@@ -23,7 +40,11 @@ describe('cache gc selection', () => {
     cache('mino-cache-npm-000000000003', { createdAt: daysAgo(40), lastUsed: undefined, state: 'unknown' }),
     cache('mino-cache-npm-000000000004', { createdAt: daysAgo(1), superseded: true }),
   ];
-  const homes = [home('mino-home-000000000001', '/gone', false), home('mino-home-000000000002', '/here', true), home('mino-home-000000000003', undefined, undefined)];
+  const homes = [
+    home('mino-home-000000000001', '/gone', false),
+    home('mino-home-000000000002', '/here', true),
+    home('mino-home-000000000003', undefined, undefined),
+  ];
 
   it('ages caches by last use, not creation (creation only when no use is recorded)', () => {
     expect(lastActivity(caches[0]!)).toBe(Date.parse(daysAgo(2)));
@@ -38,16 +59,27 @@ describe('cache gc selection', () => {
 
   it('always considers home volumes of projects that are gone, even when no cache is old', () => {
     const sel = selectForGc({ caches: [caches[0]!], homes, inUse: idle }, { days: 30, now: NOW });
-    expect(sel.remove.map((d) => [targetName(d.target), d.reason])).toEqual([['mino-home-000000000001', 'project /gone no longer exists']]);
+    expect(sel.remove.map((d) => [targetName(d.target), d.reason])).toEqual([
+      ['mino-home-000000000001', 'project /gone no longer exists'],
+    ]);
   });
 
   it('keeps caches of any age with --days 0, but still removes orphans', () => {
     const sel = selectForGc({ caches, homes, inUse: idle }, { days: 0, now: NOW });
-    expect(sel.remove.map((d) => targetName(d.target))).toEqual(['mino-cache-npm-000000000004', 'mino-home-000000000001']);
+    expect(sel.remove.map((d) => targetName(d.target))).toEqual([
+      'mino-cache-npm-000000000004',
+      'mino-home-000000000001',
+    ]);
   });
 
   it('never selects what a session uses, and says why it kept it', () => {
-    const inUse: InUse = { volumes: new Map([['mino-cache-npm-000000000002', 'running session a'], ['mino-home-000000000001', 'running session b']]), images: new Map() };
+    const inUse: InUse = {
+      volumes: new Map([
+        ['mino-cache-npm-000000000002', 'running session a'],
+        ['mino-home-000000000001', 'running session b'],
+      ]),
+      images: new Map(),
+    };
     const sel = selectForGc({ caches, homes, inUse }, { days: 30, now: NOW });
     expect(sel.remove.map((d) => targetName(d.target))).not.toContain('mino-cache-npm-000000000002');
     expect(sel.keep.map((d) => [targetName(d.target), d.reason])).toEqual([
@@ -72,17 +104,26 @@ describe('cache clear selection', () => {
   };
 
   it('takes only what the flags name', () => {
-    expect(selectForClear(inv, { volumes: true, images: false, home: false }).remove.map((d) => targetName(d.target))).toEqual(['mino-cache-npm-000000000001']);
-    expect(selectForClear(inv, { volumes: false, images: false, home: true }).remove.map((d) => targetName(d.target))).toEqual(['mino-home-000000000001']);
+    expect(
+      selectForClear(inv, { volumes: true, images: false, home: false }).remove.map((d) => targetName(d.target)),
+    ).toEqual(['mino-cache-npm-000000000001']);
+    expect(
+      selectForClear(inv, { volumes: false, images: false, home: true }).remove.map((d) => targetName(d.target)),
+    ).toEqual(['mino-home-000000000001']);
   });
 
   it('clears composed images and stale base tags, never the current base, nor images a container uses', () => {
     const sel = selectForClear(inv, { volumes: false, images: true, home: false });
-    expect(sel.remove.map((d) => targetName(d.target))).toEqual(['localhost/mino-composed-aaaaaaaaaaaa:latest', 'localhost/mino-base:222222222222']);
-    expect(sel.keep.map((d) => [targetName(d.target), d.reason])).toEqual([['localhost/mino-composed-bbbbbbbbbbbb:latest', 'in use by 1 container(s)']]);
+    expect(sel.remove.map((d) => targetName(d.target))).toEqual([
+      'localhost/mino-composed-aaaaaaaaaaaa:latest',
+      'localhost/mino-base:222222222222',
+    ]);
+    expect(sel.keep.map((d) => [targetName(d.target), d.reason])).toEqual([
+      ['localhost/mino-composed-bbbbbbbbbbbb:latest', 'in use by 1 container(s)'],
+    ]);
   });
 
-  it('keeps a running session\'s cache under --all', () => {
+  it("keeps a running session's cache under --all", () => {
     const sel = selectForClear(inv, { volumes: true, images: true, home: true });
     expect(sel.keep.map((d) => targetName(d.target))).toContain('mino-cache-go-000000000002');
     expect(sel.remove.map((d) => targetName(d.target))).not.toContain('mino-cache-go-000000000002');
@@ -90,6 +131,11 @@ describe('cache clear selection', () => {
 
   it('removes volumes first and base tags after the composed images built on them', () => {
     const sel = selectForClear(inv, { volumes: true, images: true, home: true });
-    expect(removalOrder([...sel.remove].reverse()).map((d) => d.target.kind)).toEqual(['cache', 'home', 'composed', 'base']);
+    expect(removalOrder([...sel.remove].reverse()).map((d) => d.target.kind)).toEqual([
+      'cache',
+      'home',
+      'composed',
+      'base',
+    ]);
   });
 });

@@ -9,8 +9,13 @@ const VOL = 'mino-cache-npm-a1b2c3d4e5f6';
 describe('cache state machine', () => {
   it('starts building when the volume is created', () => {
     expect(newSidecar(VOL, T0)).toEqual({
-      volume_name: VOL, ecosystem: 'npm', hash: 'a1b2c3d4e5f6', state: 'building',
-      created_at: T0.toISOString(), updated_at: T0.toISOString(), last_used: T0.toISOString(),
+      volume_name: VOL,
+      ecosystem: 'npm',
+      hash: 'a1b2c3d4e5f6',
+      state: 'building',
+      created_at: T0.toISOString(),
+      updated_at: T0.toISOString(),
+      last_used: T0.toISOString(),
     });
   });
 
@@ -25,13 +30,19 @@ describe('cache state machine', () => {
   });
 
   it('records the last use without changing the state', () => {
-    expect(markedUsed(newSidecar(VOL, T0), T1)).toMatchObject({ state: 'building', last_used: T1.toISOString(), updated_at: T0.toISOString() });
+    expect(markedUsed(newSidecar(VOL, T0), T1)).toMatchObject({
+      state: 'building',
+      last_used: T1.toISOString(),
+      updated_at: T0.toISOString(),
+    });
   });
 
   it('round-trips and reads a mino 1.6 sidecar (no last_used: updated_at stands in)', () => {
     const s = newSidecar(VOL, T0);
     expect(parseSidecar(serializeSidecar(s))).toEqual(s);
-    const old = parseSidecar(readFileSync(new URL('../../fixtures/cache/mino-1.6-sidecar.json', import.meta.url), 'utf8'));
+    const old = parseSidecar(
+      readFileSync(new URL('../../fixtures/cache/mino-1.6-sidecar.json', import.meta.url), 'utf8'),
+    );
     expect(old).toMatchObject({ state: 'complete', last_used: '2026-01-03T00:00:00Z' });
   });
 

@@ -27,10 +27,17 @@ describe('cache sidecar store', () => {
   it('walks miss → building → complete and records each use', () => {
     expect(store.get(VOL)).toBeUndefined();
     expect(store.use(VOL, T0)).toMatchObject({ state: 'building', last_used: T0.toISOString() });
-    expect(store.use(VOL, T1)).toMatchObject({ state: 'building', created_at: T0.toISOString(), last_used: T1.toISOString() });
+    expect(store.use(VOL, T1)).toMatchObject({
+      state: 'building',
+      created_at: T0.toISOString(),
+      last_used: T1.toISOString(),
+    });
     expect(store.finalize(VOL, 2, T1)?.state).toBe('building');
     expect(store.finalize(VOL, 0, T1)?.state).toBe('complete');
-    expect(store.use(VOL, new Date('2026-03-05T00:00:00Z'))).toMatchObject({ state: 'complete', last_used: '2026-03-05T00:00:00.000Z' });
+    expect(store.use(VOL, new Date('2026-03-05T00:00:00Z'))).toMatchObject({
+      state: 'complete',
+      last_used: '2026-03-05T00:00:00.000Z',
+    });
   });
 
   it('lets a --cache-fresh volume take over the key, and forgets only the volume it names', () => {

@@ -15,15 +15,26 @@ describe('cache volume names and labels', () => {
   });
 
   it('parses names back to the canonical name (the sidecar key)', () => {
-    expect(parseCacheVolumeName('mino-cache-cargo-a1b2c3d4e5f6-0f0f0f')).toEqual({ ecosystem: 'cargo', hash: 'a1b2c3d4e5f6', base: 'mino-cache-cargo-a1b2c3d4e5f6' });
+    expect(parseCacheVolumeName('mino-cache-cargo-a1b2c3d4e5f6-0f0f0f')).toEqual({
+      ecosystem: 'cargo',
+      hash: 'a1b2c3d4e5f6',
+      base: 'mino-cache-cargo-a1b2c3d4e5f6',
+    });
     expect(parseCacheVolumeName('mino-cache-npm-a1b2c3d4e5f6')?.base).toBe('mino-cache-npm-a1b2c3d4e5f6');
-    for (const bad of ['mino-cache-ruby-a1b2c3d4e5f6', 'mino-home-a1b2c3d4e5f6', 'mino-cache-npm-a1b2', 'mino-cache-npm-a1b2c3d4e5f6-x']) {
+    for (const bad of [
+      'mino-cache-ruby-a1b2c3d4e5f6',
+      'mino-home-a1b2c3d4e5f6',
+      'mino-cache-npm-a1b2',
+      'mino-cache-npm-a1b2c3d4e5f6-x',
+    ]) {
       expect(parseCacheVolumeName(bad)).toBeUndefined();
     }
   });
 
-  it("labels a cache as mino 1.6 does, test labels last", () => {
-    expect(cacheVolumeLabels('pip', 'a1b2c3d4e5f6', new Date('2026-01-02T03:04:05Z'), { 'io.mino.test': 'true' })).toEqual({
+  it('labels a cache as mino 1.6 does, test labels last', () => {
+    expect(
+      cacheVolumeLabels('pip', 'a1b2c3d4e5f6', new Date('2026-01-02T03:04:05Z'), { 'io.mino.test': 'true' }),
+    ).toEqual({
       'io.mino.cache': 'true',
       'io.mino.cache.ecosystem': 'pip',
       'io.mino.cache.hash': 'a1b2c3d4e5f6',

@@ -4,7 +4,14 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ECOSYSTEMS, LOCKFILES, MAX_LOCKFILE_BYTES, cacheKeyOf, detectLockfiles, type SkippedLockfile } from '../../../src/cache/lockfiles.js';
+import {
+  ECOSYSTEMS,
+  LOCKFILES,
+  MAX_LOCKFILE_BYTES,
+  cacheKeyOf,
+  detectLockfiles,
+  type SkippedLockfile,
+} from '../../../src/cache/lockfiles.js';
 
 describe('lockfile detection', () => {
   let dir: string;
@@ -39,7 +46,12 @@ describe('lockfile detection', () => {
     writeFileSync(join(dir, 'package-lock.json'), 'p');
     writeFileSync(join(dir, 'Pipfile.lock'), 'f');
     const found = detectLockfiles(dir);
-    expect(found.map((l) => `${l.ecosystem}:${l.file}`)).toEqual(['npm:package-lock.json', 'cargo:Cargo.lock', 'pip:Pipfile.lock', 'go:go.sum']);
+    expect(found.map((l) => `${l.ecosystem}:${l.file}`)).toEqual([
+      'npm:package-lock.json',
+      'cargo:Cargo.lock',
+      'pip:Pipfile.lock',
+      'go:go.sum',
+    ]);
   });
 
   it('looks at the project root only and skips directories named like lockfiles', () => {

@@ -9,8 +9,19 @@ function parse(argv: string[]): ReturnType<typeof applyGlobalOptions> {
   let seen: ReturnType<typeof applyGlobalOptions> | undefined;
   const program = new Command('mino').exitOverride().enablePositionalOptions();
   const volume = program.command('volume');
-  volume.command('create').argument('<name>').action((_n: string, _o: unknown, cmd: Command) => { seen = applyGlobalOptions(cmd); });
-  program.command('run').argument('[command...]').passThroughOptions().action((_c: string[], _o: unknown, cmd: Command) => { seen = applyGlobalOptions(cmd); });
+  volume
+    .command('create')
+    .argument('<name>')
+    .action((_n: string, _o: unknown, cmd: Command) => {
+      seen = applyGlobalOptions(cmd);
+    });
+  program
+    .command('run')
+    .argument('[command...]')
+    .passThroughOptions()
+    .action((_c: string[], _o: unknown, cmd: Command) => {
+      seen = applyGlobalOptions(cmd);
+    });
   addVerbosityOptions(program);
   program.parse(argv, { from: 'user' });
   return seen!;

@@ -72,7 +72,10 @@ describe('splitExecArgs through the real command line', () => {
 
 describe('splitExecArgs', () => {
   it('takes a `--` right after exec as "no session name" (commander has already dropped it from args)', () => {
-    expect(splitExecArgs(['exec', '--', 'ls', '-la'], ['ls', '-la'])).toEqual({ name: undefined, command: ['ls', '-la'] });
+    expect(splitExecArgs(['exec', '--', 'ls', '-la'], ['ls', '-la'])).toEqual({
+      name: undefined,
+      command: ['ls', '-la'],
+    });
   });
 
   it('without that `--`, the first operand is the session name and a `--` after it is dropped', () => {
@@ -82,19 +85,28 @@ describe('splitExecArgs', () => {
 
   it('drops only the first `--` after the name', () => {
     expect(splitExecArgs(['exec', 'web', '--', '--'], ['web', '--', '--'])).toEqual({ name: 'web', command: ['--'] });
-    expect(splitExecArgs(['exec', 'web', 'ls', '--'], ['web', 'ls', '--'])).toEqual({ name: 'web', command: ['ls', '--'] });
+    expect(splitExecArgs(['exec', 'web', 'ls', '--'], ['web', 'ls', '--'])).toEqual({
+      name: 'web',
+      command: ['ls', '--'],
+    });
   });
 
   it('understands raw arguments in node form (node, script, ...)', () => {
-    expect(splitExecArgs(['/usr/bin/node', '/opt/mino/bin/mino', '-v', 'exec', '--', 'id'], ['id']))
-      .toEqual({ name: undefined, command: ['id'] });
-    expect(splitExecArgs(['/usr/bin/node', '/opt/mino/bin/mino', 'exec', 'web', '--', 'id'], ['web', '--', 'id']))
-      .toEqual({ name: 'web', command: ['id'] });
+    expect(splitExecArgs(['/usr/bin/node', '/opt/mino/bin/mino', '-v', 'exec', '--', 'id'], ['id'])).toEqual({
+      name: undefined,
+      command: ['id'],
+    });
+    expect(
+      splitExecArgs(['/usr/bin/node', '/opt/mino/bin/mino', 'exec', 'web', '--', 'id'], ['web', '--', 'id']),
+    ).toEqual({ name: 'web', command: ['id'] });
   });
 
   it('skips options between exec and the first operand', () => {
     expect(splitExecArgs(['exec', '--some-flag', '--', 'id'], ['id'])).toEqual({ name: undefined, command: ['id'] });
-    expect(splitExecArgs(['exec', '--some-flag', 'web', 'id'], ['web', 'id'])).toEqual({ name: 'web', command: ['id'] });
+    expect(splitExecArgs(['exec', '--some-flag', 'web', 'id'], ['web', 'id'])).toEqual({
+      name: 'web',
+      command: ['id'],
+    });
   });
 
   it('without raw arguments, falls back to the parsed ones', () => {

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
 import {
-  CommandNotFoundError, execCapture, execInherit, execPipe, execStreaming, exitCodeOf,
+  CommandNotFoundError,
+  execCapture,
+  execInherit,
+  execPipe,
+  execStreaming,
+  exitCodeOf,
 } from '../../../src/common/exec.js';
 
 let dir: string;
@@ -18,9 +23,12 @@ afterAll(() => {
 });
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(() => {
-    throw new Error('expected a rejection');
-  }, (err: unknown) => err);
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: unknown) => err,
+  );
 }
 
 describe('exitCodeOf', () => {
@@ -45,7 +53,10 @@ describe('exitCodeOf', () => {
 describe('execCapture', () => {
   it('captures stdout, stderr and the exit code, and does not throw for a failure', async () => {
     expect(await execCapture(['sh', '-c', 'echo out; echo err >&2; exit 7'])).toEqual({
-      stdout: 'out\n', stderr: 'err\n', exitCode: 7, signal: null,
+      stdout: 'out\n',
+      stderr: 'err\n',
+      exitCode: 7,
+      signal: null,
     });
   });
 
@@ -77,7 +88,9 @@ describe('execCapture', () => {
   });
 
   it('gives the program exactly the environment passed, not a merge with this one', async () => {
-    const result = await execCapture(['sh', '-c', 'printf "%s|%s" "${HOME-unset}" "$MINO_Y"'], { env: { PATH: process.env.PATH, MINO_Y: 'y' } });
+    const result = await execCapture(['sh', '-c', 'printf "%s|%s" "${HOME-unset}" "$MINO_Y"'], {
+      env: { PATH: process.env.PATH, MINO_Y: 'y' },
+    });
     expect(result.stdout).toBe('unset|y');
   });
 
@@ -86,8 +99,18 @@ describe('execCapture', () => {
   });
 
   it('reports 128 + n when a signal ends the program', async () => {
-    expect(await execCapture(['sh', '-c', 'kill -TERM $$'])).toEqual({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM' });
-    expect(await execCapture(['sh', '-c', 'kill -KILL $$'])).toEqual({ stdout: '', stderr: '', exitCode: 137, signal: 'SIGKILL' });
+    expect(await execCapture(['sh', '-c', 'kill -TERM $$'])).toEqual({
+      stdout: '',
+      stderr: '',
+      exitCode: 143,
+      signal: 'SIGTERM',
+    });
+    expect(await execCapture(['sh', '-c', 'kill -KILL $$'])).toEqual({
+      stdout: '',
+      stderr: '',
+      exitCode: 137,
+      signal: 'SIGKILL',
+    });
     expect((await execCapture(['sh', '-c', 'kill -INT $$'])).exitCode).toBe(130);
   });
 
@@ -175,7 +198,10 @@ describe('execPipe', () => {
   });
 
   it('reports the exit code and error output of each end', async () => {
-    const { source, target } = await execPipe(['sh', '-c', 'echo partial; echo broken >&2; exit 2'], ['sh', '-c', 'cat >/dev/null; exit 3']);
+    const { source, target } = await execPipe(
+      ['sh', '-c', 'echo partial; echo broken >&2; exit 2'],
+      ['sh', '-c', 'cat >/dev/null; exit 3'],
+    );
     expect(source).toMatchObject({ exitCode: 2, stderr: 'broken\n' });
     expect(target.exitCode).toBe(3);
   });
@@ -202,25 +228,43 @@ describe('execStreaming', () => {
   }
 
   it('joins a line that arrives in several chunks', async () => {
-    const { lines, exitCode } = await stream(['sh', '-c', "printf 'hel'; sleep 0.2; printf 'lo\\nwor'; sleep 0.2; printf 'ld\\n'"]);
-    expect(lines).toEqual([['hello', 'stdout'], ['world', 'stdout']]);
+    const { lines, exitCode } = await stream([
+      'sh',
+      '-c',
+      "printf 'hel'; sleep 0.2; printf 'lo\\nwor'; sleep 0.2; printf 'ld\\n'",
+    ]);
+    expect(lines).toEqual([
+      ['hello', 'stdout'],
+      ['world', 'stdout'],
+    ]);
     expect(exitCode).toBe(0);
   });
 
   it('delivers a last line that has no newline when the program exits', async () => {
     const { lines } = await stream(['sh', '-c', "printf 'one\\ntwo'"]);
-    expect(lines).toEqual([['one', 'stdout'], ['two', 'stdout']]);
+    expect(lines).toEqual([
+      ['one', 'stdout'],
+      ['two', 'stdout'],
+    ]);
   });
 
   it('tells stdout and stderr lines apart, in arrival order', async () => {
     const { lines, exitCode } = await stream(['sh', '-c', 'echo a; sleep 0.2; echo b >&2; sleep 0.2; echo c; exit 3']);
-    expect(lines).toEqual([['a', 'stdout'], ['b', 'stderr'], ['c', 'stdout']]);
+    expect(lines).toEqual([
+      ['a', 'stdout'],
+      ['b', 'stderr'],
+      ['c', 'stdout'],
+    ]);
     expect(exitCode).toBe(3);
   });
 
   it('strips the carriage return of CRLF lines and keeps empty lines', async () => {
     const { lines } = await stream(['sh', '-c', "printf 'a\\r\\n\\nb\\r\\n'"]);
-    expect(lines).toEqual([['a', 'stdout'], ['', 'stdout'], ['b', 'stdout']]);
+    expect(lines).toEqual([
+      ['a', 'stdout'],
+      ['', 'stdout'],
+      ['b', 'stdout'],
+    ]);
   });
 
   it('resolves with empty output and the exit code, since output went to onLine', async () => {

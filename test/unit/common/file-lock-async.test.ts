@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { LONG_STALE_AFTER_MS as STALE_AFTER_MS, withFileLockAsync as withBuildLock } from '../../../src/common/file-lock.js';
+import {
+  LONG_STALE_AFTER_MS as STALE_AFTER_MS,
+  withFileLockAsync as withBuildLock,
+} from '../../../src/common/file-lock.js';
 
 let dir: string;
 let lock: string;
@@ -26,12 +29,17 @@ describe('build lock', () => {
   it('lets one holder in at a time and tells waiters they wait', async () => {
     const events: string[] = [];
     let waits = 0;
-    const job = (name: string) => withBuildLock(lock, async () => {
-      events.push(`${name} in`);
-      await sleep(150);
-      events.push(`${name} out`);
-      return name;
-    }, { pollMs: 20, onWait: () => waits++ });
+    const job = (name: string) =>
+      withBuildLock(
+        lock,
+        async () => {
+          events.push(`${name} in`);
+          await sleep(150);
+          events.push(`${name} out`);
+          return name;
+        },
+        { pollMs: 20, onWait: () => waits++ },
+      );
     const results = await Promise.all([job('a'), job('b'), job('c')]);
     expect(results).toEqual(['a', 'b', 'c']);
     for (let i = 0; i < events.length; i += 2) expect(events[i + 1]).toBe(events[i]!.replace(' in', ' out'));
@@ -40,14 +48,25 @@ describe('build lock', () => {
   });
 
   it('releases the lock when the holder fails', async () => {
-    await expect(withBuildLock(lock, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      withBuildLock(lock, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(existsSync(lock)).toBe(false);
   });
 
   it('breaks a lock whose process is gone', async () => {
     writeFileSync(lock, `${deadPid()} 00000000-0000-4000-8000-000000000000\n`);
     let waited = false;
-    expect(await withBuildLock(lock, async () => 'ran', { timeoutMs: 2000, onWait: () => { waited = true; } })).toBe('ran');
+    expect(
+      await withBuildLock(lock, async () => 'ran', {
+        timeoutMs: 2000,
+        onWait: () => {
+          waited = true;
+        },
+      }),
+    ).toBe('ran');
     expect(waited).toBe(false);
   });
 
@@ -60,7 +79,9 @@ describe('build lock', () => {
 
   it('waits for a live holder and times out with a hint naming the lock file', async () => {
     writeFileSync(lock, `${process.ppid} 00000000-0000-4000-8000-000000000000\n`);
-    const err = await withBuildLock(lock, async () => 'ran', { timeoutMs: 300, pollMs: 20, what: 'image x' }).catch((e: unknown) => e);
+    const err = await withBuildLock(lock, async () => 'ran', { timeoutMs: 300, pollMs: 20, what: 'image x' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(MinoError);
     expect((err as MinoError).message).toContain(`the lock of image x (held by process ${process.ppid})`);
     expect((err as MinoError).hint).toContain(lock);
@@ -71,6 +92,8 @@ describe('build lock', () => {
     writeFileSync(lock, `${process.ppid} 00000000-0000-4000-8000-000000000000\n`);
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('interrupted')), 100);
-    await expect(withBuildLock(lock, async () => 'ran', { pollMs: 20, signal: controller.signal })).rejects.toThrow('interrupted');
+    await expect(withBuildLock(lock, async () => 'ran', { pollMs: 20, signal: controller.signal })).rejects.toThrow(
+      'interrupted',
+    );
   });
 });

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { SHORT_STALE_AFTER_MS as STALE_AFTER_MS, UNREADABLE_STALE_AFTER_MS, withFileLock } from '../../../src/common/file-lock.js';
+import {
+  SHORT_STALE_AFTER_MS as STALE_AFTER_MS,
+  UNREADABLE_STALE_AFTER_MS,
+  withFileLock,
+} from '../../../src/common/file-lock.js';
 
 let dir: string;
 let lock: string;
@@ -44,9 +48,11 @@ describe('withFileLock', () => {
   });
 
   it('releases the lock when fn throws', () => {
-    expect(() => withFileLock(lock, () => {
-      throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      withFileLock(lock, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(existsSync(lock)).toBe(false);
   });
 
@@ -75,7 +81,7 @@ describe('withFileLock', () => {
     expect(withFileLock(lock, () => 'ran', { timeoutMs: 1000 })).toBe('ran');
   });
 
-  it('does not break a dead holder\'s lock while another breaker holds the marker', () => {
+  it("does not break a dead holder's lock while another breaker holds the marker", () => {
     writeFileSync(lock, `${deadPid()} ${NONCE}\n`);
     writeFileSync(`${lock}.${NONCE}.broken`, '');
     const err = timeoutError(() => withFileLock(lock, () => 'ran', { timeoutMs: 100 }));

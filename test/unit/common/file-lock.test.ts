@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -139,7 +148,9 @@ describe('isStale', () => {
 
   it(`judges a lock without a readable holder (empty, garbled) by its mtime: stale after ${UNREADABLE_STALE_AFTER_MS} ms`, () => {
     expect(isStale({ pid: undefined, owner: undefined, id: '1-2', ageMs: 10 }, 60_000)).toBe(false);
-    expect(isStale({ pid: undefined, owner: undefined, id: '1-2', ageMs: UNREADABLE_STALE_AFTER_MS + 1 }, 60_000)).toBe(true);
+    expect(isStale({ pid: undefined, owner: undefined, id: '1-2', ageMs: UNREADABLE_STALE_AFTER_MS + 1 }, 60_000)).toBe(
+      true,
+    );
     expect(isStale({ pid: undefined, owner: undefined, id: '1-2', ageMs: 1001 }, 1000)).toBe(true);
   });
 });

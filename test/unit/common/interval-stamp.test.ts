@@ -11,7 +11,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('stampDue', () => {
-  it('is due when never done, then not within the interval, then due again, on the caller\'s clock', () => {
+  it("is due when never done, then not within the interval, then due again, on the caller's clock", () => {
     const stamp = join(dir, 'sub', 'last-chore');
     const now = Date.now() - 60_000; // a clock far from the file system's own
     expect(stampDue(stamp, 1000, now)).toBe(true);

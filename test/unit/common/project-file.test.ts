@@ -43,7 +43,11 @@ describe('readProjectFile', () => {
   it('refuses a file over the cap without reading it', () => {
     writeFileSync(join(dir, 'big'), '');
     truncateSync(join(dir, 'big'), 10 * 1024 * 1024 * 1024); // sparse 10 GiB
-    expect(readProjectFile(join(dir, 'big'), { maxBytes: 1024 })).toEqual({ kind: 'refused', reason: 'too-large', size: 10 * 1024 * 1024 * 1024 });
+    expect(readProjectFile(join(dir, 'big'), { maxBytes: 1024 })).toEqual({
+      kind: 'refused',
+      reason: 'too-large',
+      size: 10 * 1024 * 1024 * 1024,
+    });
     writeFileSync(join(dir, 'exact'), 'x'.repeat(1024));
     expect(readProjectFile(join(dir, 'exact'), { maxBytes: 1024 }).kind).toBe('file');
     expect(refusalWords('too-large', 64 * 1024 * 1024)).toBe('is larger than 64 MiB');
@@ -53,7 +57,10 @@ describe('readProjectFile', () => {
     mkdirSync(join(outside, 'layers'));
     writeFileSync(join(outside, 'layers', 'f'), 'x');
     symlinkSync(outside, join(dir, '.mino'));
-    expect(readProjectFile(join(dir, '.mino', 'layers', 'f'), { maxBytes: 10, root: dir })).toEqual({ kind: 'refused', reason: 'parent-symlink' });
+    expect(readProjectFile(join(dir, '.mino', 'layers', 'f'), { maxBytes: 10, root: dir })).toEqual({
+      kind: 'refused',
+      reason: 'parent-symlink',
+    });
     mkdirSync(join(dir, 'real'));
     writeFileSync(join(dir, 'real', 'f'), 'y');
     expect(readProjectFile(join(dir, 'real', 'f'), { maxBytes: 10, root: dir }).kind).toBe('file');

@@ -3,8 +3,18 @@ import { isSecretName, redactArgs } from '../../../src/common/redact.js';
 
 describe('isSecretName', () => {
   it.each([
-    'GITHUB_TOKEN', 'GH_TOKEN', 'ANTHROPIC_API_KEY', 'OPENAI_APIKEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID',
-    'DB_PASSWORD', 'PGPASSWD', 'SSH_PRIVATE_KEY', 'GOOGLE_APPLICATION_CREDENTIALS', 'NPM_AUTH', 'openai_api_key',
+    'GITHUB_TOKEN',
+    'GH_TOKEN',
+    'ANTHROPIC_API_KEY',
+    'OPENAI_APIKEY',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_ACCESS_KEY_ID',
+    'DB_PASSWORD',
+    'PGPASSWD',
+    'SSH_PRIVATE_KEY',
+    'GOOGLE_APPLICATION_CREDENTIALS',
+    'NPM_AUTH',
+    'openai_api_key',
   ])('treats %s as secret', (name) => {
     expect(isSecretName(name)).toBe(true);
   });
@@ -16,8 +26,9 @@ describe('isSecretName', () => {
 
 describe('redactArgs', () => {
   it('masks the values of secret-looking KEY=value arguments only', () => {
-    expect(redactArgs(['run', '-e', 'GITHUB_TOKEN=ghp_abc', '-e', 'TERM=xterm', 'localhost/mino-base:latest']))
-      .toEqual(['run', '-e', 'GITHUB_TOKEN=***', '-e', 'TERM=xterm', 'localhost/mino-base:latest']);
+    expect(redactArgs(['run', '-e', 'GITHUB_TOKEN=ghp_abc', '-e', 'TERM=xterm', 'localhost/mino-base:latest'])).toEqual(
+      ['run', '-e', 'GITHUB_TOKEN=***', '-e', 'TERM=xterm', 'localhost/mino-base:latest'],
+    );
   });
 
   it('masks a value that itself contains =', () => {

@@ -12,7 +12,9 @@ const commented = readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'config', 'co
 describe('line-level TOML edits', () => {
   it('replaces one key and keeps every comment and the trailing comment of that line', () => {
     const out = setKeyInText(commented, 'general', 'audit_log', 'false');
-    expect(out).toBe(commented.replace('audit_log = true   # trailing comment stays', 'audit_log = false   # trailing comment stays'));
+    expect(out).toBe(
+      commented.replace('audit_log = true   # trailing comment stays', 'audit_log = false   # trailing comment stays'),
+    );
   });
 
   it('replaces a multi-line array as one statement', () => {
@@ -76,7 +78,9 @@ describe('config set/unset on a file', () => {
     expect(parseKeyValue(resolveKeyTarget('cache.enabled'), 'no')).toBe(false);
     expect(parseKeyValue(resolveKeyTarget('cache.gc_days'), '7')).toBe(7);
     expect(() => parseKeyValue(resolveKeyTarget('cache.gc_days'), 'x')).toThrow('takes a whole number');
-    expect(() => parseKeyValue(resolveKeyTarget('container.network'), 'hots')).toThrow('must be one of bridge, host, none');
+    expect(() => parseKeyValue(resolveKeyTarget('container.network'), 'hots')).toThrow(
+      'must be one of bridge, host, none',
+    );
     expect(() => resolveKeyTarget('container.netwrk')).toThrow("Unknown config key 'container.netwrk'");
   });
 

@@ -5,9 +5,14 @@ import { minoPaths } from '../../../src/common/xdg-paths.js';
 
 describe('minoPaths', () => {
   it('uses the XDG directories when they are absolute', () => {
-    expect(minoPaths({
-      HOME: '/home/alice', XDG_CONFIG_HOME: '/cfg', XDG_STATE_HOME: '/state', XDG_DATA_HOME: '/data',
-    })).toEqual({ configDir: '/cfg/mino', stateDir: '/state/mino', dataDir: '/data/mino' });
+    expect(
+      minoPaths({
+        HOME: '/home/alice',
+        XDG_CONFIG_HOME: '/cfg',
+        XDG_STATE_HOME: '/state',
+        XDG_DATA_HOME: '/data',
+      }),
+    ).toEqual({ configDir: '/cfg/mino', stateDir: '/state/mino', dataDir: '/data/mino' });
   });
 
   it('falls back to the spec defaults under HOME', () => {
@@ -19,7 +24,9 @@ describe('minoPaths', () => {
   });
 
   it('ignores relative and empty XDG values, as the spec requires', () => {
-    expect(minoPaths({ HOME: '/home/alice', XDG_CONFIG_HOME: 'cfg', XDG_STATE_HOME: './state', XDG_DATA_HOME: '' })).toEqual({
+    expect(
+      minoPaths({ HOME: '/home/alice', XDG_CONFIG_HOME: 'cfg', XDG_STATE_HOME: './state', XDG_DATA_HOME: '' }),
+    ).toEqual({
       configDir: '/home/alice/.config/mino',
       stateDir: '/home/alice/.local/state/mino',
       dataDir: '/home/alice/.local/share/mino',

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configFromBytes, parseConfigText, readConfigFile, sha256Hex, validateConfig } from '../../../src/config/config-file.js';
+import {
+  configFromBytes,
+  parseConfigText,
+  readConfigFile,
+  sha256Hex,
+  validateConfig,
+} from '../../../src/config/config-file.js';
 import { closestKey } from '../../../src/config/config-keys.js';
 import { REPO_ROOT } from '../../helpers/test-env.js';
 
@@ -40,17 +46,36 @@ describe('config files', () => {
 
   it('explains a wrong type with what was expected and what was found', () => {
     const err = errorOf(() => readConfigFile(fixture('wrong-type.toml')));
-    expect(err.message).toMatch(/container\.volumes must be an array of strings, not string "\/home\/me\/data:\/data"$/);
-    expect(errorOf(() => validateConfig('f', { container: { network: 'hots' } })).message)
-      .toBe('Invalid config f: container.network must be one of bridge, host, none, learn, not string "hots"');
-    expect(errorOf(() => validateConfig('f', { session: { auto_cleanup_hours: 1.5 } })).message).toContain('session.auto_cleanup_hours');
-    expect(errorOf(() => validateConfig('f', { session: { idle_timeout_secs: -5 } })).message).toBe('Invalid config f: session.idle_timeout_secs must be at least 0 (got number -5)');
-    expect(errorOf(() => validateConfig('f', { session: { detach_timeout_secs: 'soon' } })).message).toBe('Invalid config f: session.detach_timeout_secs must be an integer, not string "soon"');
-    expect(errorOf(() => validateConfig('f', { session: { suspend_timeout_secs: 1e12 } })).message).toContain('session.suspend_timeout_secs must be at most 31536000');
-    expect(errorOf(() => validateConfig('f', { container: { image: 'BAD IMAGE' } })).message).toContain('container.image must be an image reference');
-    expect(errorOf(() => validateConfig('f', { container: { env: { '1X': 'y' } } })).message).toContain("'1X' is not a valid variable name");
-    expect(errorOf(() => validateConfig('f', { container: { layers: ['../x'] } })).message).toContain('container.layers[0] must be a layer name');
-    expect(errorOf(() => validateConfig('f', { container: 'x' })).message).toBe('Invalid config f: container must be a table, not string "x"');
+    expect(err.message).toMatch(
+      /container\.volumes must be an array of strings, not string "\/home\/me\/data:\/data"$/,
+    );
+    expect(errorOf(() => validateConfig('f', { container: { network: 'hots' } })).message).toBe(
+      'Invalid config f: container.network must be one of bridge, host, none, learn, not string "hots"',
+    );
+    expect(errorOf(() => validateConfig('f', { session: { auto_cleanup_hours: 1.5 } })).message).toContain(
+      'session.auto_cleanup_hours',
+    );
+    expect(errorOf(() => validateConfig('f', { session: { idle_timeout_secs: -5 } })).message).toBe(
+      'Invalid config f: session.idle_timeout_secs must be at least 0 (got number -5)',
+    );
+    expect(errorOf(() => validateConfig('f', { session: { detach_timeout_secs: 'soon' } })).message).toBe(
+      'Invalid config f: session.detach_timeout_secs must be an integer, not string "soon"',
+    );
+    expect(errorOf(() => validateConfig('f', { session: { suspend_timeout_secs: 1e12 } })).message).toContain(
+      'session.suspend_timeout_secs must be at most 31536000',
+    );
+    expect(errorOf(() => validateConfig('f', { container: { image: 'BAD IMAGE' } })).message).toContain(
+      'container.image must be an image reference',
+    );
+    expect(errorOf(() => validateConfig('f', { container: { env: { '1X': 'y' } } })).message).toContain(
+      "'1X' is not a valid variable name",
+    );
+    expect(errorOf(() => validateConfig('f', { container: { layers: ['../x'] } })).message).toContain(
+      'container.layers[0] must be a layer name',
+    );
+    expect(errorOf(() => validateConfig('f', { container: 'x' })).message).toBe(
+      'Invalid config f: container must be a table, not string "x"',
+    );
   });
 
   it('accepts mino 1.6 files and hashes exactly the bytes it parsed', () => {

@@ -10,7 +10,10 @@ import { resolveConfig } from '../../../src/config/effective-config.js';
 
 /** The template with every `# key = value` and `# [table]` line uncommented. */
 function uncommented(text: string): string {
-  return text.split('\n').map((l) => l.replace(/^# (\[[a-z.]+\]|[a-z_]+ = .*)$/, '$1')).join('\n');
+  return text
+    .split('\n')
+    .map((l) => l.replace(/^# (\[[a-z.]+\]|[a-z_]+ = .*)$/, '$1'))
+    .join('\n');
 }
 
 describe('templates round-trip through the schema', () => {
@@ -21,7 +24,11 @@ describe('templates round-trip through the schema', () => {
     validateConfig('t', all);
     // Uncommented, it sets every key (defaults or examples).
     const { sources } = resolveConfig(all, undefined);
-    expect(configKeys().filter((k) => sources[k.path] !== 'global').map((k) => k.path)).toEqual([]);
+    expect(
+      configKeys()
+        .filter((k) => sources[k.path] !== 'global')
+        .map((k) => k.path),
+    ).toEqual([]);
     expect(resolveConfig(all, undefined).config.container.network).toBe('bridge');
   });
 
@@ -31,7 +38,10 @@ describe('templates round-trip through the schema', () => {
       writeFileSync(join(dir, 'package-lock.json'), '{}');
       writeFileSync(join(dir, 'Cargo.lock'), '');
       const suggested = detectLayers(dir);
-      expect(suggested).toEqual([{ layer: 'typescript', file: 'package-lock.json' }, { layer: 'rust', file: 'Cargo.lock' }]);
+      expect(suggested).toEqual([
+        { layer: 'typescript', file: 'package-lock.json' },
+        { layer: 'rust', file: 'Cargo.lock' },
+      ]);
       const text = projectTemplate(suggested);
       expect(text).toContain('# layers = ["typescript", "rust"]');
       const raw = parseConfigText('t', text);
@@ -39,7 +49,10 @@ describe('templates round-trip through the schema', () => {
       expect(raw).toEqual({ container: {}, session: {} });
       const all = parseConfigText('t', uncommented(text));
       validateConfig('t', all);
-      expect(all).toMatchObject({ container: { layers: ['typescript', 'rust'] }, credentials: { aws: { enabled: true } } });
+      expect(all).toMatchObject({
+        container: { layers: ['typescript', 'rust'] },
+        credentials: { aws: { enabled: true } },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,10 @@ import { sweepSettingsOf } from '../../../src/lifecycle/session-settings.js';
 
 describe('merging global and project config', () => {
   it('merges tables key by key and replaces arrays and scalars whole', () => {
-    const global = { container: { network: 'none', volumes: ['/a:/a'], env: { A: '1', B: '2' } }, session: { shell: '/bin/zsh' } };
+    const global = {
+      container: { network: 'none', volumes: ['/a:/a'], env: { A: '1', B: '2' } },
+      session: { shell: '/bin/zsh' },
+    };
     const local = { container: { volumes: ['/b:/b'], env: { B: 'local' } } };
     expect(mergeConfig(global, local)).toEqual({
       container: { network: 'none', volumes: ['/b:/b'], env: { A: '1', B: 'local' } },
@@ -34,29 +37,57 @@ describe('merging global and project config', () => {
   });
 
   it('reads keys, kinds and defaults from the schema', () => {
-    expect(findKey('container.network')).toMatchObject({ kind: 'enum', values: ['bridge', 'host', 'none', 'learn'], defaultValue: 'bridge', sensitive: true });
+    expect(findKey('container.network')).toMatchObject({
+      kind: 'enum',
+      values: ['bridge', 'host', 'none', 'learn'],
+      defaultValue: 'bridge',
+      sensitive: true,
+    });
     expect(findKey('container.read_only')).toMatchObject({ kind: 'boolean', defaultValue: false, sensitive: false });
-    expect(findKey('credentials.aws.session_duration_secs')).toMatchObject({ kind: 'integer', table: 'credentials.aws', name: 'session_duration_secs' });
+    expect(findKey('credentials.aws.session_duration_secs')).toMatchObject({
+      kind: 'integer',
+      table: 'credentials.aws',
+      name: 'session_duration_secs',
+    });
     expect(findKey('container.env')?.kind).toBe('string-map');
     expect(findKey('container.layers')?.kind).toBe('string-list');
     expect(findKey('image.base_from')).toMatchObject({ kind: 'string', defaultValue: undefined });
     // Every key that widens access is sensitive; the harmless ones are few and named.
-    expect(configKeys().filter((k) => !k.sensitive).map((k) => k.path).sort()).toEqual([
-      'container.host_ca_certificates', 'container.read_only', 'general.log_format', 'general.update_check', 'general.verbose', 'protect.paths', 'session.auto_cleanup_hours',
-      'session.detach_timeout_secs', 'session.idle_timeout_secs', 'session.suspend_timeout_secs',
+    expect(
+      configKeys()
+        .filter((k) => !k.sensitive)
+        .map((k) => k.path)
+        .sort(),
+    ).toEqual([
+      'container.host_ca_certificates',
+      'container.read_only',
+      'general.log_format',
+      'general.update_check',
+      'general.verbose',
+      'protect.paths',
+      'session.auto_cleanup_hours',
+      'session.detach_timeout_secs',
+      'session.idle_timeout_secs',
+      'session.suspend_timeout_secs',
     ]);
   });
 
   it('finds the global file: -c > MINO_CONFIG > XDG_CONFIG_HOME', () => {
     expect(globalConfigPath('/x/c.toml', { MINO_CONFIG: '/y.toml' })).toEqual({ path: '/x/c.toml', explicit: true });
     expect(globalConfigPath(undefined, { MINO_CONFIG: '/y.toml' })).toEqual({ path: '/y.toml', explicit: true });
-    expect(globalConfigPath(undefined, { XDG_CONFIG_HOME: '/xdg' })).toEqual({ path: '/xdg/mino/config.toml', explicit: false });
+    expect(globalConfigPath(undefined, { XDG_CONFIG_HOME: '/xdg' })).toEqual({
+      path: '/xdg/mino/config.toml',
+      explicit: false,
+    });
   });
 });
 
 describe('global-only keys ([session] timeouts)', () => {
   it("leaves a project's [session] timeouts out of the merge and reports them as ignored", () => {
-    const r = resolveConfig({ session: { detach_timeout_secs: 900 } }, { session: { idle_timeout_secs: 60, detach_timeout_secs: 5, shell: '/bin/bash' } });
+    const r = resolveConfig(
+      { session: { detach_timeout_secs: 900 } },
+      { session: { idle_timeout_secs: 60, detach_timeout_secs: 5, shell: '/bin/bash' } },
+    );
     expect(r.config.session).toMatchObject({ idle_timeout_secs: 300, detach_timeout_secs: 900, shell: '/bin/bash' });
     expect(r.sources['session.idle_timeout_secs']).toBe('default');
     expect(r.sources['session.detach_timeout_secs']).toBe('global');
@@ -65,7 +96,12 @@ describe('global-only keys ([session] timeouts)', () => {
   });
 
   it('matches what the sweep applies: the global file only', () => {
-    expect(GLOBAL_ONLY_KEYS).toEqual(['session.idle_timeout_secs', 'session.detach_timeout_secs', 'session.suspend_timeout_secs', 'session.auto_cleanup_hours']);
+    expect(GLOBAL_ONLY_KEYS).toEqual([
+      'session.idle_timeout_secs',
+      'session.detach_timeout_secs',
+      'session.suspend_timeout_secs',
+      'session.auto_cleanup_hours',
+    ]);
     const local = { session: { idle_timeout_secs: 60 } };
     const eff = resolveConfig({}, local);
     expect(sweepSettingsOf(eff.config)).toEqual(sweepSettingsOf(resolveConfig({}, undefined).config));

@@ -1,4 +1,14 @@
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,8 +27,15 @@ let said: string[];
 
 function input(over: Partial<TrustGateInput> = {}): TrustGateInput {
   return {
-    projectDir: project, noLocal: false, trustLocal: false, strictLocal: false, interactive: false,
-    say: (l) => said.push(l), base: {}, env, ...over,
+    projectDir: project,
+    noLocal: false,
+    trustLocal: false,
+    strictLocal: false,
+    interactive: false,
+    say: (l) => said.push(l),
+    base: {},
+    env,
+    ...over,
   };
 }
 
@@ -26,7 +43,11 @@ beforeEach(() => {
   root = realpathSync(mkdtempSync(join(tmpdir(), 'mino-trust-')));
   project = join(root, 'repo');
   cpSync(join(REPO_ROOT, 'test', 'fixtures', 'config', 'hostile-project'), project, { recursive: true });
-  env = { XDG_STATE_HOME: join(root, 'state'), XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config') };
+  env = {
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_DATA_HOME: join(root, 'data'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+  };
   said = [];
 });
 
@@ -38,28 +59,39 @@ describe('trust gate', () => {
     expect(r).toMatchObject({ localStatus: 'skipped', layersStatus: 'skipped' });
     expect(r.local).toBeUndefined();
     expect(r.projectLayersDir).toBeUndefined();
-    expect(said.join('\n')).toMatch(/Warning: skipped untrusted project config .*\.mino\.toml and project layers .*\(sets container\.env, container\.volumes, container\.network\)/);
+    expect(said.join('\n')).toMatch(
+      /Warning: skipped untrusted project config .*\.mino\.toml and project layers .*\(sets container\.env, container\.volumes, container\.network\)/,
+    );
     expect(existsSync(join(root, 'state', 'mino', 'trusted_configs.json'))).toBe(false);
   });
 
   it('fails with --strict-local', async () => {
-    await expect(runTrustGate(input({ strictLocal: true }))).rejects.toThrow(/Untrusted project config .* \(--strict-local\)/);
+    await expect(runTrustGate(input({ strictLocal: true }))).rejects.toThrow(
+      /Untrusted project config .* \(--strict-local\)/,
+    );
   });
 
   it('--trust-local applies everything for one invocation without storing trust', async () => {
     const r = await runTrustGate(input({ trustLocal: true }));
     expect(r).toMatchObject({ localStatus: 'trusted-once', layersStatus: 'trusted-once' });
     expect(r.local?.raw).toMatchObject({ container: { network: 'host' } });
-    expect(readFileSync(join(r.projectLayersDir!, '.mino', 'layers', 'typescript', 'layer.toml'), 'utf8')).toContain('NODE_OPTIONS');
+    expect(readFileSync(join(r.projectLayersDir!, '.mino', 'layers', 'typescript', 'layer.toml'), 'utf8')).toContain(
+      'NODE_OPTIONS',
+    );
     expect(existsSync(join(root, 'state', 'mino', 'trusted_configs.json'))).toBe(false);
   });
 
-  it('asks interactively showing what changes; No skips, default answer is the caller\'s', async () => {
+  it("asks interactively showing what changes; No skips, default answer is the caller's", async () => {
     const questions: string[] = [];
-    const r = await runTrustGate(input({ interactive: true, confirm: async (q) => {
-      questions.push(q);
-      return false;
-    } }));
+    const r = await runTrustGate(
+      input({
+        interactive: true,
+        confirm: async (q) => {
+          questions.push(q);
+          return false;
+        },
+      }),
+    );
     expect(questions).toEqual(['Trust this project content and continue?']);
     expect(said.join('\n')).toContain('container.network: "bridge" → "host"');
     expect(said.join('\n')).toContain('typescript (replaces the built-in layer)');
@@ -101,12 +133,17 @@ describe('trust gate', () => {
     const r = await runTrustGate(input({ projectDir: sub, trustLocal: true }));
     expect(r.localPath).toBe(join(project, '.mino.toml'));
     expect(r.layersStatus).toBe('absent');
-    expect(await runTrustGate(input({ noLocal: true }))).toMatchObject({ localStatus: 'disabled', layersStatus: 'disabled' });
+    expect(await runTrustGate(input({ noLocal: true }))).toMatchObject({
+      localStatus: 'disabled',
+      layersStatus: 'disabled',
+    });
   });
 
   it('refuses symbolic links in project layers', async () => {
     symlinkSync('/etc/passwd', join(project, '.mino', 'layers', 'typescript', 'data'));
-    await expect(runTrustGate(input({ trustLocal: true }))).rejects.toThrow(/\.mino\/layers\/typescript\/data is a symbolic link/);
+    await expect(runTrustGate(input({ trustLocal: true }))).rejects.toThrow(
+      /\.mino\/layers\/typescript\/data is a symbolic link/,
+    );
   });
 });
 
@@ -131,7 +168,9 @@ describe('project files through symbolic links', () => {
     const b = join(root, 'b');
     mkdirSync(b);
     symlinkSync(join(a, '.mino.toml'), join(b, '.mino.toml'));
-    await expect(runTrustGate(input({ projectDir: b }))).rejects.toThrow(/Project config .*\/b\/\.mino\.toml is a symbolic link; mino reads and writes only regular files/);
+    await expect(runTrustGate(input({ projectDir: b }))).rejects.toThrow(
+      /Project config .*\/b\/\.mino\.toml is a symbolic link; mino reads and writes only regular files/,
+    );
     expect(() => trustProject(b, env)).toThrow(/is a symbolic link/);
     // --no-local still runs.
     expect((await runTrustGate(input({ projectDir: b, noLocal: true }))).localStatus).toBe('disabled');
@@ -145,7 +184,9 @@ describe('project files through symbolic links', () => {
     renameSync(join(project, '.mino'), outside);
     symlinkSync(outside, join(project, '.mino'));
     unlinkSync(join(project, '.mino.toml'));
-    await expect(runTrustGate(input({ trustLocal: true }))).rejects.toThrow(/Project directory \.mino in .* is a symbolic link/);
+    await expect(runTrustGate(input({ trustLocal: true }))).rejects.toThrow(
+      /Project directory \.mino in .* is a symbolic link/,
+    );
   });
 
   it('learn --save / config set --local never read a linked .mino.toml nor write through it', () => {
@@ -154,8 +195,9 @@ describe('project files through symbolic links', () => {
     const b = join(root, 'b');
     mkdirSync(b);
     symlinkSync(secret, join(b, '.mino.toml'));
-    expect(() => editLocalConfig(b, resolveKeyTarget('container.network_allow'), ['example.com:443'], env))
-      .toThrow(/Project config .*\.mino\.toml is a symbolic link/);
+    expect(() => editLocalConfig(b, resolveKeyTarget('container.network_allow'), ['example.com:443'], env)).toThrow(
+      /Project config .*\.mino\.toml is a symbolic link/,
+    );
     expect(readFileSync(secret, 'utf8')).toBe('[container]\nenv = { TOKEN = "s3cret" }\n');
     expect(readFileSync(join(b, '.mino.toml'), 'utf8')).toBe(readFileSync(secret, 'utf8')); // still the link, untouched
   });

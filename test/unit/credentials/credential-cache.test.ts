@@ -17,7 +17,11 @@ describe('the credential cache', () => {
     c.put('aws', { profile: 'a' }, { secretEnv: { T: 'token-a' }, plainEnv: {}, expiresAt: inAnHour }, now);
     c.put('aws', { profile: 'b' }, { secretEnv: { T: 'token-b' }, plainEnv: { R: 'x' }, expiresAt: inAnHour }, now);
     expect(c.get('aws', { profile: 'a' }, now)?.secretEnv).toEqual({ T: 'token-a' });
-    expect(c.get('aws', { profile: 'b' }, now)).toEqual({ secretEnv: { T: 'token-b' }, plainEnv: { R: 'x' }, expiresAt: inAnHour });
+    expect(c.get('aws', { profile: 'b' }, now)).toEqual({
+      secretEnv: { T: 'token-b' },
+      plainEnv: { R: 'x' },
+      expiresAt: inAnHour,
+    });
     expect(c.get('aws', { profile: 'c' }, now)).toBeUndefined();
     expect(c.get('gcp', { profile: 'a' }, now)).toBeUndefined();
     expect(CredentialCache.keyOf('aws', { a: '1', b: '2' })).toBe(CredentialCache.keyOf('aws', { b: '2', a: '1' }));
@@ -39,7 +43,12 @@ describe('the credential cache', () => {
     c.put('gcp', {}, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: soon }, now);
     expect(c.get('gcp', {}, new Date(now.getTime() + 1001))).toBeUndefined();
     expect(readdirSync(c.dir)).toEqual([]);
-    c.put('gcp', {}, { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: new Date(now.getTime() + EXPIRY_MARGIN_MS + 1000) }, now);
+    c.put(
+      'gcp',
+      {},
+      { secretEnv: { T: 'x' }, plainEnv: {}, expiresAt: new Date(now.getTime() + EXPIRY_MARGIN_MS + 1000) },
+      now,
+    );
     expect(c.get('gcp', {}, now)).toBeDefined();
   });
 
@@ -57,7 +66,15 @@ describe('the credential cache', () => {
     writeFileSync(corrupt, '{not json');
     expect(c.get('aws', { p: '2' }, now)).toBeUndefined();
     const elsewhere = join(mkdtempSync(join(tmpdir(), 'mino-ccache-')), 'x.json');
-    writeFileSync(elsewhere, JSON.stringify({ provider: 'aws', secret_env: { T: 'planted' }, plain_env: {}, expires_at: inAnHour.toISOString() }));
+    writeFileSync(
+      elsewhere,
+      JSON.stringify({
+        provider: 'aws',
+        secret_env: { T: 'planted' },
+        plain_env: {},
+        expires_at: inAnHour.toISOString(),
+      }),
+    );
     symlinkSync(elsewhere, join(c.dir, CredentialCache.keyOf('aws', { p: '3' })));
     expect(c.get('aws', { p: '3' }, now)).toBeUndefined();
     expect(c.clear()).toBe(2);

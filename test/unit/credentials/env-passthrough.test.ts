@@ -5,8 +5,11 @@ import { assignedNames, splitCliEnv, takeFromHost } from '../../../src/credentia
 import { thrown } from '../launch/plan-input.js';
 
 describe('-e values', () => {
-  it('splits KEY=VALUE assignments from bare names (taken from mino\'s environment)', () => {
-    expect(splitCliEnv(['A=1', 'TOKEN', 'B=x=y', 'TOKEN', 'C='])).toEqual({ assignments: ['A=1', 'B=x=y', 'C='], fromHost: ['TOKEN'] });
+  it("splits KEY=VALUE assignments from bare names (taken from mino's environment)", () => {
+    expect(splitCliEnv(['A=1', 'TOKEN', 'B=x=y', 'TOKEN', 'C='])).toEqual({
+      assignments: ['A=1', 'B=x=y', 'C='],
+      fromHost: ['TOKEN'],
+    });
     expect([...assignedNames(['A=1', 'B=x=y'])]).toEqual(['A', 'B']);
   });
 
@@ -22,10 +25,19 @@ describe('-e values', () => {
 describe('host values', () => {
   it('passes locale and terminal variables as plain values, everything else as secrets', () => {
     const r = takeFromHost(['LANG', 'TERM', 'ANTHROPIC_API_KEY', 'DATABASE_URL', 'UNSET'], {
-      LANG: 'C.UTF-8', TERM: 'xterm', ANTHROPIC_API_KEY: 'sk-ant', DATABASE_URL: 'postgres://u:pw@h/db',
+      LANG: 'C.UTF-8',
+      TERM: 'xterm',
+      ANTHROPIC_API_KEY: 'sk-ant',
+      DATABASE_URL: 'postgres://u:pw@h/db',
     });
-    expect([...r.plain]).toEqual([['LANG', 'C.UTF-8'], ['TERM', 'xterm']]);
-    expect([...r.secret]).toEqual([['ANTHROPIC_API_KEY', 'sk-ant'], ['DATABASE_URL', 'postgres://u:pw@h/db']]);
+    expect([...r.plain]).toEqual([
+      ['LANG', 'C.UTF-8'],
+      ['TERM', 'xterm'],
+    ]);
+    expect([...r.secret]).toEqual([
+      ['ANTHROPIC_API_KEY', 'sk-ant'],
+      ['DATABASE_URL', 'postgres://u:pw@h/db'],
+    ]);
     expect(r.missing).toEqual(['UNSET']);
   });
 

@@ -22,10 +22,14 @@ describe('the prelude reports a command that cannot run like a shell, in mino wo
   it('127 for a missing command, by name or by path', () => {
     const byName = run(['no-such-command-here']);
     expect(byName.status).toBe(127);
-    expect(byName.stderr).toMatch(/^Error: command not found in the image: no-such-command-here\nHint: check its name and the image's PATH \(\/usr\/bin:\/bin\)/);
+    expect(byName.stderr).toMatch(
+      /^Error: command not found in the image: no-such-command-here\nHint: check its name and the image's PATH \(\/usr\/bin:\/bin\)/,
+    );
     const byPath = run(['/no/such/tool']);
     expect(byPath.status).toBe(127);
-    expect(byPath.stderr).toBe('Error: command not found in the image: /no/such/tool\nHint: check the path; mino run -- ls -l /no/such/ shows what is there\n');
+    expect(byPath.stderr).toBe(
+      'Error: command not found in the image: /no/such/tool\nHint: check the path; mino run -- ls -l /no/such/ shows what is there\n',
+    );
   });
 
   it('126 for a directory or a file without the execute permission', () => {
@@ -35,7 +39,9 @@ describe('the prelude reports a command that cannot run like a shell, in mino wo
     for (const target of [dir, file]) {
       const r = run([target]);
       expect(r.status).toBe(126);
-      expect(r.stderr).toBe(`Error: command is not executable in the image: ${target}\nHint: it is a directory or lacks the execute permission\n`);
+      expect(r.stderr).toBe(
+        `Error: command is not executable in the image: ${target}\nHint: it is a directory or lacks the execute permission\n`,
+      );
     }
   });
 });

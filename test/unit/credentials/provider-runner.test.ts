@@ -9,7 +9,10 @@ import { awsProvider } from '../../../src/credentials/providers/aws.js';
 import { githubProvider } from '../../../src/credentials/providers/github.js';
 
 const ok = (stdout: string): ExecResult => ({ stdout, stderr: '', exitCode: 0, signal: null });
-const stsJson = (token: string, expires: string): string => JSON.stringify({ Credentials: { AccessKeyId: 'AKIA', SecretAccessKey: `${token}-s`, SessionToken: token, Expiration: expires } });
+const stsJson = (token: string, expires: string): string =>
+  JSON.stringify({
+    Credentials: { AccessKeyId: 'AKIA', SecretAccessKey: `${token}-s`, SessionToken: token, Expiration: expires },
+  });
 
 function cache(): CredentialCache {
   return new CredentialCache(join(mkdtempSync(join(tmpdir(), 'mino-runner-')), 'credentials'));
@@ -26,7 +29,13 @@ describe('running credential providers', () => {
       running--;
       return ok(argv[0] === 'gh' ? 'gho_x' : stsJson('t', '2999-01-01T00:00:00Z'));
     };
-    const outcomes = await runProviders([githubProvider({ host: 'github.com', explicit: false }), awsProvider({ sessionDurationSecs: 3600, explicit: true })], { cache: cache(), env: {}, run });
+    const outcomes = await runProviders(
+      [
+        githubProvider({ host: 'github.com', explicit: false }),
+        awsProvider({ sessionDurationSecs: 3600, explicit: true }),
+      ],
+      { cache: cache(), env: {}, run },
+    );
     expect(peak).toBe(2);
     expect(outcomes.map((o) => o.status)).toEqual(['ok', 'ok']);
   });
@@ -58,8 +67,20 @@ describe('running credential providers', () => {
     const run: Runner = async (argv) => {
       throw new CommandNotFoundError(argv[0]!, new Error('ENOENT'));
     };
-    const [gh, aws] = await runProviders([githubProvider({ host: 'github.com', explicit: false }), awsProvider({ sessionDurationSecs: 3600, explicit: true })], { cache: cache(), env: {}, run });
-    expect(gh).toEqual({ provider: 'github', label: 'GitHub', status: 'failed', message: 'gh is not installed (or not on PATH)', quiet: true });
+    const [gh, aws] = await runProviders(
+      [
+        githubProvider({ host: 'github.com', explicit: false }),
+        awsProvider({ sessionDurationSecs: 3600, explicit: true }),
+      ],
+      { cache: cache(), env: {}, run },
+    );
+    expect(gh).toEqual({
+      provider: 'github',
+      label: 'GitHub',
+      status: 'failed',
+      message: 'gh is not installed (or not on PATH)',
+      quiet: true,
+    });
     expect(aws).toMatchObject({ status: 'failed', message: 'aws is not installed (or not on PATH)', quiet: false });
   });
 
@@ -68,34 +89,61 @@ describe('running credential providers', () => {
     // advances time, never by a race between two real timers.
     vi.useFakeTimers();
     try {
-      const hang: Runner = (_argv, options: ExecOptions) => new Promise((resolve) => {
-        setTimeout(() => resolve({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM', timedOut: true }), options.timeoutMs);
+      const hang: Runner = (_argv, options: ExecOptions) =>
+        new Promise((resolve) => {
+          setTimeout(
+            () => resolve({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM', timedOut: true }),
+            options.timeoutMs,
+          );
+        });
+      const slowRun = runProviders([githubProvider({ host: 'github.com', explicit: false })], {
+        cache: cache(),
+        env: {},
+        run: hang,
+        timeoutMs: 50,
       });
-      const slowRun = runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: hang, timeoutMs: 50 });
       await vi.advanceTimersByTimeAsync(50);
       const [slow] = await slowRun;
       expect(slow).toMatchObject({ status: 'failed', message: 'gh did not answer within 0 s; skipped', quiet: false });
       // Killed by a signal of someone else's, long before any timeout: the CLI failed, it did not hang.
       const killed: Runner = async () => ({ stdout: '', stderr: '', exitCode: 143, signal: 'SIGTERM' });
-      const [gone] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: killed, timeoutMs: 60_000 });
+      const [gone] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], {
+        cache: cache(),
+        env: {},
+        run: killed,
+        timeoutMs: 60_000,
+      });
       expect(gone).toMatchObject({ status: 'failed' });
       expect((gone as { message: string }).message).not.toContain('did not answer');
       // A runner that never settles (a stuck pipe): mino's own deadline, 3 s after the timeout, ends the wait.
       const stuck: Runner = () => new Promise(() => undefined);
-      const neverRun = runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run: stuck, timeoutMs: 10 });
+      const neverRun = runProviders([githubProvider({ host: 'github.com', explicit: false })], {
+        cache: cache(),
+        env: {},
+        run: stuck,
+        timeoutMs: 10,
+      });
       await vi.advanceTimersByTimeAsync(10 + 3000);
       const [never] = await neverRun;
       expect(never).toMatchObject({ status: 'failed' });
     } finally {
       vi.useRealTimers();
     }
-    const [bad] = await runProviders([awsProvider({ sessionDurationSecs: 3600, explicit: true })], { cache: cache(), env: {}, run: async () => ok('<html>') });
+    const [bad] = await runProviders([awsProvider({ sessionDurationSecs: 3600, explicit: true })], {
+      cache: cache(),
+      env: {},
+      run: async () => ok('<html>'),
+    });
     expect(bad).toMatchObject({ status: 'failed', message: 'aws sts printed no JSON' });
   });
 
-  it('never puts the CLI\'s stdout into a failure message', async () => {
+  it("never puts the CLI's stdout into a failure message", async () => {
     const run: Runner = async () => ({ stdout: 'ghp_LEAKED', stderr: 'boom', exitCode: 1, signal: null });
-    const [gh] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], { cache: cache(), env: {}, run });
+    const [gh] = await runProviders([githubProvider({ host: 'github.com', explicit: false })], {
+      cache: cache(),
+      env: {},
+      run,
+    });
     expect(JSON.stringify(gh)).not.toContain('ghp_LEAKED');
   });
 });

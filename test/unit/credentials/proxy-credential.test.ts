@@ -4,12 +4,26 @@ import { proxyPlaceholder, splitProxyOnly } from '../../../src/credentials/proxy
 describe('proxy-only credentials (the seam for the egress proxy)', () => {
   it('keeps a marked value out of the sandbox and gives the proxy the rule and the value', () => {
     const split = splitProxyOnly(
-      new Map([['GH_TOKEN', 'ghp_real'], ['AWS_SESSION_TOKEN', 'aws']]),
-      [{ variable: 'GH_TOKEN', hosts: ['api.github.com'], header: 'Authorization', prefix: 'Bearer ' }, { variable: 'ABSENT', hosts: ['x'], header: 'X', prefix: '' }],
+      new Map([
+        ['GH_TOKEN', 'ghp_real'],
+        ['AWS_SESSION_TOKEN', 'aws'],
+      ]),
+      [
+        { variable: 'GH_TOKEN', hosts: ['api.github.com'], header: 'Authorization', prefix: 'Bearer ' },
+        { variable: 'ABSENT', hosts: ['x'], header: 'X', prefix: '' },
+      ],
       (v) => `ph-${v}`,
     );
     expect([...split.sandbox]).toEqual([['AWS_SESSION_TOKEN', 'aws']]);
-    expect(split.rules).toEqual([{ variable: 'GH_TOKEN', hosts: ['api.github.com'], header: 'Authorization', prefix: 'Bearer ', placeholder: 'ph-GH_TOKEN' }]);
+    expect(split.rules).toEqual([
+      {
+        variable: 'GH_TOKEN',
+        hosts: ['api.github.com'],
+        header: 'Authorization',
+        prefix: 'Bearer ',
+        placeholder: 'ph-GH_TOKEN',
+      },
+    ]);
     expect([...split.values]).toEqual([['ph-GH_TOKEN', 'ghp_real']]);
   });
 

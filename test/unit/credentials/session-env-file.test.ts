@@ -8,13 +8,20 @@ import { thrown } from '../launch/plan-input.js';
 
 describe('the session env file', () => {
   it('renders one export per variable, single-quoted', () => {
-    expect(renderEnvFile(new Map([['A', 'x'], ['B', "it's"]]))).toBe("export A='x'\nexport B='it'\\''s'\n");
+    expect(
+      renderEnvFile(
+        new Map([
+          ['A', 'x'],
+          ['B', "it's"],
+        ]),
+      ),
+    ).toBe("export A='x'\nexport B='it'\\''s'\n");
     expect(shellSingleQuote('')).toBe("''");
   });
 
   it('sets exactly the values when sourced by sh (quotes, newlines, $, backslashes, unicode)', () => {
     const values = new Map([
-      ['T1', "a'b\"c$HOME`id`\\n"],
+      ['T1', 'a\'b"c$HOME`id`\\n'],
       ['T2', 'line1\nline2\n'],
       ['T3', ''],
       ['T4', 'ünï €  spaced  '],

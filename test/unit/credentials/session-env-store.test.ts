@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,15 +57,21 @@ describe('session env files on the host', () => {
     const root = mkdtempSync(join(tmpdir(), 'mino-senv-'));
     mkdirSync(join(root, 'real'), { mode: 0o700 });
     symlinkSync(join(root, 'real'), join(root, 'link'));
-    expect(thrown(() => new SessionEnvStore(join(root, 'link')).write('web', 'x')).message).toContain('Unsafe directory');
+    expect(thrown(() => new SessionEnvStore(join(root, 'link')).write('web', 'x')).message).toContain(
+      'Unsafe directory',
+    );
   });
 
   it('lives on the runtime directory (a tmpfs) when there is one of this user', () => {
     const runtime = mkdtempSync(join(tmpdir(), 'mino-xdg-run-'));
     const uid = process.getuid?.();
     if (process.platform === 'linux') {
-      expect(sessionEnvDir('/state', 'k1', { XDG_RUNTIME_DIR: runtime }, uid)).toBe(join(runtime, 'mino', 'k1', 'session-env'));
-      expect(sessionEnvDir('/state', 'k1', { XDG_RUNTIME_DIR: runtime }, 99999)).toBe(uid === 99999 ? join(runtime, 'mino', 'k1', 'session-env') : '/state/session-env');
+      expect(sessionEnvDir('/state', 'k1', { XDG_RUNTIME_DIR: runtime }, uid)).toBe(
+        join(runtime, 'mino', 'k1', 'session-env'),
+      );
+      expect(sessionEnvDir('/state', 'k1', { XDG_RUNTIME_DIR: runtime }, 99999)).toBe(
+        uid === 99999 ? join(runtime, 'mino', 'k1', 'session-env') : '/state/session-env',
+      );
       expect(sessionEnvDir('/state', 'k1', {}, 0)).toBe('/run/mino/k1/session-env');
     }
     expect(sessionEnvDir('/state', 'k1', {}, 1000)).toBe('/state/session-env');

@@ -3,7 +3,10 @@ import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
 import {
-  CONF_EDIT, mergeUlimits, parseContainersConf, userContainersConfPath,
+  CONF_EDIT,
+  mergeUlimits,
+  parseContainersConf,
+  userContainersConfPath,
 } from '../../../src/host/containers-conf.js';
 import { setKeyInText, tomlValue } from '../../../src/common/toml-edit.js';
 
@@ -33,21 +36,28 @@ describe('userContainersConfPath', () => {
   });
 
   it('uses ~/.config for a user without XDG_CONFIG_HOME', () => {
-    expect(userContainersConfPath(1000, '/home/alice', undefined)).toBe('/home/alice/.config/containers/containers.conf');
+    expect(userContainersConfPath(1000, '/home/alice', undefined)).toBe(
+      '/home/alice/.config/containers/containers.conf',
+    );
     expect(userContainersConfPath(1000, '/home/alice', '')).toBe('/home/alice/.config/containers/containers.conf');
   });
 
   it('uses an absolute XDG_CONFIG_HOME', () => {
-    expect(userContainersConfPath(1000, '/home/alice', '/data/alice/config')).toBe('/data/alice/config/containers/containers.conf');
+    expect(userContainersConfPath(1000, '/home/alice', '/data/alice/config')).toBe(
+      '/data/alice/config/containers/containers.conf',
+    );
   });
 
   it('ignores a relative XDG_CONFIG_HOME', () => {
-    expect(userContainersConfPath(1000, '/home/alice', 'config')).toBe('/home/alice/.config/containers/containers.conf');
+    expect(userContainersConfPath(1000, '/home/alice', 'config')).toBe(
+      '/home/alice/.config/containers/containers.conf',
+    );
   });
 });
 
 /** The edit mino makes to containers.conf. */
-const editConf = (text: string, table: string, key: string, value: string): string => setKeyInText(text, table, key, value, CONF_EDIT);
+const editConf = (text: string, table: string, key: string, value: string): string =>
+  setKeyInText(text, table, key, value, CONF_EDIT);
 
 describe('setKeyInText on containers.conf files (CONF_EDIT)', () => {
   it('adds a missing key right below its existing table header, keeping the commented example', () => {
@@ -55,7 +65,11 @@ describe('setKeyInText on containers.conf files (CONF_EDIT)', () => {
     const before = lines(DEBIAN);
     const header = before.indexOf('[containers]');
     expect(header).toBe(16);
-    expect(lines(out)).toEqual([...before.slice(0, header + 1), `default_ulimits = ${ULIMITS}`, ...before.slice(header + 1)]);
+    expect(lines(out)).toEqual([
+      ...before.slice(0, header + 1),
+      `default_ulimits = ${ULIMITS}`,
+      ...before.slice(header + 1),
+    ]);
     const parsed = parse(out) as Record<string, unknown>;
     const { containers, ...rest } = parse(DEBIAN) as Record<string, unknown>;
     expect(parsed).toEqual({
@@ -79,7 +93,11 @@ describe('setKeyInText on containers.conf files (CONF_EDIT)', () => {
     const start = before.indexOf('default_capabilities = [');
     expect(start).toBe(54);
     expect(before[start + 12]).toBe(']');
-    expect(lines(out)).toEqual([...before.slice(0, start), 'default_capabilities = ["CHOWN"]', ...before.slice(start + 13)]);
+    expect(lines(out)).toEqual([
+      ...before.slice(0, start),
+      'default_capabilities = ["CHOWN"]',
+      ...before.slice(start + 13),
+    ]);
     expect((parse(out) as { containers: Record<string, unknown> }).containers).toEqual({
       default_capabilities: ['CHOWN'],
       default_sysctls: ['net.ipv4.ping_group_range=0 0'],
@@ -88,17 +106,19 @@ describe('setKeyInText on containers.conf files (CONF_EDIT)', () => {
 
   it('replaces a multi-line array whose comments contain brackets, keeping the keys after it', () => {
     const out = editConf(USER, 'containers', 'default_ulimits', ULIMITS);
-    expect(out).toBe([
-      '# ~/.config/containers/containers.conf',
-      '# Hand-edited: keep these comments.',
-      '',
-      '[containers]',
-      '# Limits for my builds; the nproc line came from a wiki page.',
-      `default_ulimits = ${ULIMITS}`,
-      'log_driver = "k8s-file"',
-      'tz = "local"',
-      ...lines(USER).slice(12),
-    ].join('\n'));
+    expect(out).toBe(
+      [
+        '# ~/.config/containers/containers.conf',
+        '# Hand-edited: keep these comments.',
+        '',
+        '[containers]',
+        '# Limits for my builds; the nproc line came from a wiki page.',
+        `default_ulimits = ${ULIMITS}`,
+        'log_driver = "k8s-file"',
+        'tz = "local"',
+        ...lines(USER).slice(12),
+      ].join('\n'),
+    );
     expect(parse(out)).toEqual({
       containers: { default_ulimits: ['nofile=20000:20000', 'nproc=32768:32768'], log_driver: 'k8s-file', tz: 'local' },
       engine: { runtime: 'crun', events_logger: 'file', runtimes: { crun: ['/usr/bin/crun', '/usr/local/bin/crun'] } },
@@ -120,8 +140,9 @@ describe('setKeyInText on containers.conf files (CONF_EDIT)', () => {
   });
 
   it('replaces a value followed by a comment and keeps a missing final newline missing', () => {
-    expect(editConf(ENGINE_ONLY, 'engine', 'runtime', '"runc"'))
-      .toBe('# engine settings only\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"');
+    expect(editConf(ENGINE_ONLY, 'engine', 'runtime', '"runc"')).toBe(
+      '# engine settings only\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"',
+    );
   });
 
   it('appends a missing table after a blank line, adding the missing newline first', () => {
@@ -131,8 +152,9 @@ describe('setKeyInText on containers.conf files (CONF_EDIT)', () => {
       engine: { runtime: 'crun', cgroup_manager: 'cgroupfs' },
       containers: { default_ulimits: ['nofile=20000:20000', 'nproc=32768:32768'] },
     });
-    expect(editConf('[engine]\nruntime = "runc"\n', 'containers', 'tz', '"local"'))
-      .toBe('[engine]\nruntime = "runc"\n\n[containers]\ntz = "local"\n');
+    expect(editConf('[engine]\nruntime = "runc"\n', 'containers', 'tz', '"local"')).toBe(
+      '[engine]\nruntime = "runc"\n\n[containers]\ntz = "local"\n',
+    );
   });
 
   it('writes just the table for an empty file', () => {
@@ -140,26 +162,31 @@ describe('setKeyInText on containers.conf files (CONF_EDIT)', () => {
   });
 
   it('does not touch the same key in another table or in the top level', () => {
-    const text = 'runtime = "top"\n[engine.runtimes]\nruntime = "nested"\n[engine]\nevents_logger = "file"\n[network]\nruntime = "other"\n';
-    expect(editConf(text, 'engine', 'runtime', '"runc"'))
-      .toBe('runtime = "top"\n[engine.runtimes]\nruntime = "nested"\n[engine]\nruntime = "runc"\nevents_logger = "file"\n[network]\nruntime = "other"\n');
+    const text =
+      'runtime = "top"\n[engine.runtimes]\nruntime = "nested"\n[engine]\nevents_logger = "file"\n[network]\nruntime = "other"\n';
+    expect(editConf(text, 'engine', 'runtime', '"runc"')).toBe(
+      'runtime = "top"\n[engine.runtimes]\nruntime = "nested"\n[engine]\nruntime = "runc"\nevents_logger = "file"\n[network]\nruntime = "other"\n',
+    );
   });
 
   it('does not mistake a longer key for the one to set', () => {
     const text = '[containers]\ndefault_ulimits_note = "x"\n';
-    expect(editConf(text, 'containers', 'default_ulimits', '[]'))
-      .toBe('[containers]\ndefault_ulimits = []\ndefault_ulimits_note = "x"\n');
+    expect(editConf(text, 'containers', 'default_ulimits', '[]')).toBe(
+      '[containers]\ndefault_ulimits = []\ndefault_ulimits_note = "x"\n',
+    );
   });
 
   it('stops at an array-of-tables header', () => {
     const text = '[engine]\nevents_logger = "file"\n[[engine.service_destinations]]\nruntime = "x"\n';
-    expect(editConf(text, 'engine', 'runtime', '"runc"'))
-      .toBe('[engine]\nruntime = "runc"\nevents_logger = "file"\n[[engine.service_destinations]]\nruntime = "x"\n');
+    expect(editConf(text, 'engine', 'runtime', '"runc"')).toBe(
+      '[engine]\nruntime = "runc"\nevents_logger = "file"\n[[engine.service_destinations]]\nruntime = "x"\n',
+    );
   });
 
   it('accepts a table header with a trailing comment', () => {
-    expect(editConf('[engine] # mine\nruntime = "crun"\n', 'engine', 'runtime', '"runc"'))
-      .toBe('[engine] # mine\nruntime = "runc"\n');
+    expect(editConf('[engine] # mine\nruntime = "crun"\n', 'engine', 'runtime', '"runc"')).toBe(
+      '[engine] # mine\nruntime = "runc"\n',
+    );
   });
 });
 
@@ -193,15 +220,18 @@ describe('parseContainersConf', () => {
     const e = err as MinoError;
     expect(e.message.startsWith('/home/a/.config/containers/containers.conf is not valid TOML: ')).toBe(true);
     expect(e.message).not.toContain('\n');
-    expect(e.hint).toBe('Fix or move /home/a/.config/containers/containers.conf; mino only edits a containers.conf it can parse');
+    expect(e.hint).toBe(
+      'Fix or move /home/a/.config/containers/containers.conf; mino only edits a containers.conf it can parse',
+    );
     expect(e.cause).toBeInstanceOf(Error);
   });
 });
 
 describe('mergeUlimits', () => {
   it('replaces limits of the same name and keeps the others first', () => {
-    expect(mergeUlimits(['nofile=1024:2048', 'nproc=2048:4096', 'core=0:0'], ['nofile=20000:20000', 'nproc=32768:32768']))
-      .toEqual(['core=0:0', 'nofile=20000:20000', 'nproc=32768:32768']);
+    expect(
+      mergeUlimits(['nofile=1024:2048', 'nproc=2048:4096', 'core=0:0'], ['nofile=20000:20000', 'nproc=32768:32768']),
+    ).toEqual(['core=0:0', 'nofile=20000:20000', 'nproc=32768:32768']);
   });
 
   it('returns the wanted limits when there were none', () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DEVICE_LINKS, DEVICE_NODES, DEVICE_SUBDIRS, deviceDirProblems, deviceNumber, onNodevMount, type StatOf } from '../../../src/host/device-dir.js';
+import {
+  DEVICE_LINKS,
+  DEVICE_NODES,
+  DEVICE_SUBDIRS,
+  deviceDirProblems,
+  deviceNumber,
+  onNodevMount,
+  type StatOf,
+} from '../../../src/host/device-dir.js';
 
 describe('deviceNumber', () => {
   it('encodes major:minor as stat reports it', () => {
@@ -32,8 +40,10 @@ describe('deviceDirProblems', () => {
   /** A well-made directory at /d, with `changes` applied (undefined removes an entry). */
   function world(changes: Record<string, Entry | undefined> = {}): { stat: StatOf; readLink: (p: string) => string } {
     const entries = new Map<string, Entry>([['/d', { kind: 'dir', mode: 0o755 }]]);
-    for (const n of DEVICE_NODES) entries.set(`/d/${n.name}`, { kind: 'chr', mode: 0o666, rdev: deviceNumber(n.major, n.minor) });
-    for (const [name, target] of Object.entries(DEVICE_LINKS)) entries.set(`/d/${name}`, { kind: 'lnk', mode: 0o777, target });
+    for (const n of DEVICE_NODES)
+      entries.set(`/d/${n.name}`, { kind: 'chr', mode: 0o666, rdev: deviceNumber(n.major, n.minor) });
+    for (const [name, target] of Object.entries(DEVICE_LINKS))
+      entries.set(`/d/${name}`, { kind: 'lnk', mode: 0o777, target });
     for (const name of DEVICE_SUBDIRS) entries.set(`/d/${name}`, { kind: 'dir', mode: 0o755 });
     for (const [path, e] of Object.entries(changes)) {
       if (e === undefined) entries.delete(path);
@@ -43,8 +53,12 @@ describe('deviceDirProblems', () => {
       const e = entries.get(path);
       if (e === undefined) return undefined;
       return {
-        uid: e.uid ?? 0, mode: e.mode ?? 0, rdev: e.rdev ?? 0,
-        isCharacterDevice: () => e.kind === 'chr', isDirectory: () => e.kind === 'dir', isSymbolicLink: () => e.kind === 'lnk',
+        uid: e.uid ?? 0,
+        mode: e.mode ?? 0,
+        rdev: e.rdev ?? 0,
+        isCharacterDevice: () => e.kind === 'chr',
+        isDirectory: () => e.kind === 'dir',
+        isSymbolicLink: () => e.kind === 'lnk',
       };
     };
     return { stat, readLink: (p) => entries.get(p)?.target ?? '' };
@@ -57,20 +71,32 @@ describe('deviceDirProblems', () => {
 
   it('finds a missing or foreign directory', () => {
     expect(problems(world({ '/d': undefined }))).toEqual(['/d is missing']);
-    expect(problems(world({ '/d': { kind: 'dir', uid: 1000, mode: 0o755 } }))).toEqual(['/d is not a root-owned 0755 directory']);
+    expect(problems(world({ '/d': { kind: 'dir', uid: 1000, mode: 0o755 } }))).toEqual([
+      '/d is not a root-owned 0755 directory',
+    ]);
     expect(problems(world({ '/d': { kind: 'dir', mode: 0o777 } }))).toEqual(['/d is not a root-owned 0755 directory']);
   });
 
   it('finds a node that is missing, another device, a file, or writable by its mode only', () => {
     expect(problems(world({ '/d/null': undefined }))).toEqual(['null is not the 1:3 device node']);
-    expect(problems(world({ '/d/zero': { kind: 'chr', mode: 0o666, rdev: deviceNumber(8, 0) } }))).toEqual(['zero is not the 1:5 device node']);
-    expect(problems(world({ '/d/console': { kind: 'dir', mode: 0o755 } }))).toEqual(['console is not the 1:3 device node']);
-    expect(problems(world({ '/d/tty': { kind: 'chr', mode: 0o4666, rdev: deviceNumber(5, 0) } }))).toEqual(['tty is not the 5:0 device node']);
-    expect(problems(world({ '/d/full': { kind: 'chr', uid: 5, mode: 0o666, rdev: deviceNumber(1, 7) } }))).toEqual(['full is not the 1:7 device node']);
+    expect(problems(world({ '/d/zero': { kind: 'chr', mode: 0o666, rdev: deviceNumber(8, 0) } }))).toEqual([
+      'zero is not the 1:5 device node',
+    ]);
+    expect(problems(world({ '/d/console': { kind: 'dir', mode: 0o755 } }))).toEqual([
+      'console is not the 1:3 device node',
+    ]);
+    expect(problems(world({ '/d/tty': { kind: 'chr', mode: 0o4666, rdev: deviceNumber(5, 0) } }))).toEqual([
+      'tty is not the 5:0 device node',
+    ]);
+    expect(problems(world({ '/d/full': { kind: 'chr', uid: 5, mode: 0o666, rdev: deviceNumber(1, 7) } }))).toEqual([
+      'full is not the 1:7 device node',
+    ]);
   });
 
   it('finds a wrong link or a writable mount point', () => {
-    expect(problems(world({ '/d/stdin': { kind: 'lnk', target: '/etc/shadow' } }))).toEqual(['stdin is not a link to /proc/self/fd/0']);
+    expect(problems(world({ '/d/stdin': { kind: 'lnk', target: '/etc/shadow' } }))).toEqual([
+      'stdin is not a link to /proc/self/fd/0',
+    ]);
     expect(problems(world({ '/d/shm': { kind: 'dir', mode: 0o777 } }))).toEqual(['shm is not a root-owned directory']);
   });
 });

@@ -2,14 +2,28 @@ import { describe, expect, it } from 'vitest';
 import type { ExecResult } from '../../../src/common/exec.js';
 import type { Host } from '../../../src/host/host.js';
 import {
-  PACKAGE_NAMES, detectPackageManager, installCommands, packageNamesFor, type PackageManager,
+  PACKAGE_NAMES,
+  detectPackageManager,
+  installCommands,
+  packageNamesFor,
+  type PackageManager,
 } from '../../../src/host/package-manager.js';
 
 describe('installCommands', () => {
   it('refreshes the apt lists before installing, without prompts or recommends', () => {
     expect(installCommands('apt-get', ['podman', 'uidmap'])).toEqual([
       ['apt-get', 'update', '-q'],
-      ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', 'podman', 'uidmap'],
+      [
+        'env',
+        'DEBIAN_FRONTEND=noninteractive',
+        'apt-get',
+        'install',
+        '-y',
+        '-q',
+        '--no-install-recommends',
+        'podman',
+        'uidmap',
+      ],
     ]);
   });
 
@@ -57,15 +71,21 @@ describe('detectPackageManager', () => {
   const result = (exitCode: number, stdout = ''): ExecResult => ({ stdout, stderr: '', exitCode, signal: null });
   /** A host whose programs all answer through `run`. */
   const host = (run: (argv: readonly string[]) => Promise<ExecResult>): Host => ({
-    name: 'test host', run, command: () => { throw new Error('not started'); },
+    name: 'test host',
+    run,
+    command: () => {
+      throw new Error('not started');
+    },
   });
 
   it('asks the shell for each manager in order and returns the first one found', async () => {
     const asked: string[][] = [];
-    const pm = await detectPackageManager(host(async (argv) => {
-      asked.push([...argv]);
-      return argv[4] === 'pacman' ? result(0, '/usr/bin/pacman\n') : result(1);
-    }));
+    const pm = await detectPackageManager(
+      host(async (argv) => {
+        asked.push([...argv]);
+        return argv[4] === 'pacman' ? result(0, '/usr/bin/pacman\n') : result(1);
+      }),
+    );
     expect(pm).toBe('pacman');
     expect(asked).toEqual([
       ['sh', '-c', 'command -v "$1"', 'sh', 'apt-get'],
@@ -79,11 +99,13 @@ describe('detectPackageManager', () => {
   });
 
   it('skips a manager whose check fails to run or prints nothing', async () => {
-    const pm = await detectPackageManager(host(async (argv) => {
-      if (argv[4] === 'apt-get') throw new Error('boom');
-      if (argv[4] === 'dnf') return result(0, '  \n');
-      return argv[4] === 'apk' ? result(0, '/sbin/apk\n') : result(127);
-    }));
+    const pm = await detectPackageManager(
+      host(async (argv) => {
+        if (argv[4] === 'apt-get') throw new Error('boom');
+        if (argv[4] === 'dnf') return result(0, '  \n');
+        return argv[4] === 'apk' ? result(0, '/sbin/apk\n') : result(127);
+      }),
+    );
     expect(pm).toBe('apk');
   });
 

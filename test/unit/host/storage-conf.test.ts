@@ -1,7 +1,12 @@
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import {
-  configuredDriver, explicitDriver, rootlessGraphRoot, setStorageDriver, userStorageConfPath, type StorageEnv,
+  configuredDriver,
+  explicitDriver,
+  rootlessGraphRoot,
+  setStorageDriver,
+  userStorageConfPath,
+  type StorageEnv,
 } from '../../../src/host/storage-conf.js';
 
 const ENV: StorageEnv = { uid: 1000, user: 'ann', home: '/home/ann' };
@@ -10,7 +15,9 @@ describe('userStorageConfPath', () => {
   it('uses $CONTAINERS_STORAGE_CONF, then $XDG_CONFIG_HOME, then ~/.config', () => {
     expect(userStorageConfPath(ENV)).toBe('/home/ann/.config/containers/storage.conf');
     expect(userStorageConfPath({ ...ENV, xdgConfigHome: '/cfg' })).toBe('/cfg/containers/storage.conf');
-    expect(userStorageConfPath({ ...ENV, xdgConfigHome: 'relative' })).toBe('/home/ann/.config/containers/storage.conf');
+    expect(userStorageConfPath({ ...ENV, xdgConfigHome: 'relative' })).toBe(
+      '/home/ann/.config/containers/storage.conf',
+    );
     expect(userStorageConfPath({ ...ENV, xdgConfigHome: '/cfg', forcedConf: '/etc/x.conf' })).toBe('/etc/x.conf');
   });
 });
@@ -22,12 +29,16 @@ describe('rootlessGraphRoot', () => {
   });
 
   it("prefers the user's graphroot, then the system's rootless_storage_path (with $HOME/$UID/$USER)", () => {
-    const system = { storage: { graphroot: '/var/lib/containers/storage', rootless_storage_path: '/srv/c/$USER-$UID' } };
+    const system = {
+      storage: { graphroot: '/var/lib/containers/storage', rootless_storage_path: '/srv/c/$USER-$UID' },
+    };
     expect(rootlessGraphRoot(ENV, undefined, system)).toBe('/srv/c/ann-1000');
     expect(rootlessGraphRoot(ENV, { storage: { graphroot: '$HOME/store' } }, system)).toBe('/home/ann/store');
     expect(rootlessGraphRoot(ENV, { storage: { driver: 'overlay' } }, system)).toBe('/srv/c/ann-1000');
     // With $CONTAINERS_STORAGE_CONF podman reads only that file.
-    expect(rootlessGraphRoot({ ...ENV, forcedConf: '/x.conf' }, undefined, system)).toBe('/home/ann/.local/share/containers/storage');
+    expect(rootlessGraphRoot({ ...ENV, forcedConf: '/x.conf' }, undefined, system)).toBe(
+      '/home/ann/.local/share/containers/storage',
+    );
   });
 });
 
@@ -36,16 +47,24 @@ describe('explicitDriver', () => {
   const system = { path: '/etc/containers/storage.conf', parsed: { storage: { driver: 'overlay' } } };
 
   it('finds $STORAGE_DRIVER, then the user file, then the system file', () => {
-    expect(explicitDriver({ ...ENV, driverEnv: 'btrfs' }, user, system)).toEqual({ driver: 'btrfs', source: '$STORAGE_DRIVER' });
+    expect(explicitDriver({ ...ENV, driverEnv: 'btrfs' }, user, system)).toEqual({
+      driver: 'btrfs',
+      source: '$STORAGE_DRIVER',
+    });
     expect(explicitDriver(ENV, user, system)).toEqual({ driver: 'vfs', source: user.path });
-    expect(explicitDriver(ENV, { ...user, parsed: { storage: { driver: '' } } }, system)).toEqual({ driver: 'overlay', source: system.path });
+    expect(explicitDriver(ENV, { ...user, parsed: { storage: { driver: '' } } }, system)).toEqual({
+      driver: 'overlay',
+      source: system.path,
+    });
     expect(explicitDriver({ ...ENV, forcedConf: '/x.conf' }, undefined, system)).toBeUndefined();
     expect(explicitDriver(ENV, undefined, undefined)).toBeUndefined();
   });
 
   it('reads [storage] driver only', () => {
     expect(configuredDriver({ driver: 'vfs' })).toBeUndefined();
-    expect(configuredDriver({ storage: { options: { overlay: { mount_program: '/usr/bin/fuse-overlayfs' } } } })).toBeUndefined();
+    expect(
+      configuredDriver({ storage: { options: { overlay: { mount_program: '/usr/bin/fuse-overlayfs' } } } }),
+    ).toBeUndefined();
     expect(configuredDriver({ storage: { driver: 'overlay' } })).toBe('overlay');
   });
 });
@@ -71,15 +90,24 @@ describe('setStorageDriver', () => {
     const after = setStorageDriver(before, 'overlay');
     expect(after).toBe(before.replace('driver = "vfs"  # slow', 'driver = "overlay"'));
     expect(parse(after)).toEqual({
-      storage: { driver: 'overlay', runroot: '/run/user/1000/containers', options: { additionalimagestores: ['/srv/images'] } },
+      storage: {
+        driver: 'overlay',
+        runroot: '/run/user/1000/containers',
+        options: { additionalimagestores: ['/srv/images'] },
+      },
     });
   });
 
   it('adds the key below an existing [storage] header, not into a sub-table', () => {
-    const before = '[storage]\ngraphroot = "/data/c"\n\n[storage.options.overlay]\nmount_program = "/usr/bin/fuse-overlayfs"\n';
+    const before =
+      '[storage]\ngraphroot = "/data/c"\n\n[storage.options.overlay]\nmount_program = "/usr/bin/fuse-overlayfs"\n';
     const after = setStorageDriver(before, 'overlay');
     expect(parse(after)).toEqual({
-      storage: { driver: 'overlay', graphroot: '/data/c', options: { overlay: { mount_program: '/usr/bin/fuse-overlayfs' } } },
+      storage: {
+        driver: 'overlay',
+        graphroot: '/data/c',
+        options: { overlay: { mount_program: '/usr/bin/fuse-overlayfs' } },
+      },
     });
     expect(setStorageDriver(after, 'overlay')).toBe(after);
   });

@@ -21,8 +21,11 @@ describe('user homes from the passwd database', () => {
       '',
     ].join('\n');
     expect(parsePasswdHomes(text)).toEqual([
-      { user: 'root', home: '/root' }, { user: 'daemon', home: '/usr/sbin' }, { user: 'bin', home: '/bin' },
-      { user: 'sys', home: '/dev' }, { user: 'alice', home: '/home/alice' },
+      { user: 'root', home: '/root' },
+      { user: 'daemon', home: '/usr/sbin' },
+      { user: 'bin', home: '/bin' },
+      { user: 'sys', home: '/dev' },
+      { user: 'alice', home: '/home/alice' },
     ]);
   });
 
@@ -30,7 +33,10 @@ describe('user homes from the passwd database', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mino-passwd-'));
     try {
       writeFileSync(join(dir, 'passwd'), 'alice:x:1000:1000::/home/alice:/bin/sh\n');
-      expect(readUserHomes(join(dir, 'passwd'))).toEqual([{ user: 'alice', home: '/home/alice' }, { user: 'root', home: '/root' }]);
+      expect(readUserHomes(join(dir, 'passwd'))).toEqual([
+        { user: 'alice', home: '/home/alice' },
+        { user: 'root', home: '/root' },
+      ]);
       expect(readUserHomes(join(dir, 'missing'))).toEqual([{ user: 'root', home: '/root' }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAptSourcesFile, parseDeb822Sources, parseSourcesList, pickDebianMirror } from '../../../src/image/apt-sources.js';
+import {
+  parseAptSourcesFile,
+  parseDeb822Sources,
+  parseSourcesList,
+  pickDebianMirror,
+} from '../../../src/image/apt-sources.js';
 import { REPO_ROOT } from '../../helpers/test-env.js';
 
 function fixture(name: string): { name: string; text: string } {
@@ -13,8 +18,18 @@ describe('apt sources', () => {
     const { name, text } = fixture('debian12.sources');
     const sources = parseDeb822Sources(text, name);
     expect(sources).toEqual([
-      { uri: 'http://mirror.example.org/debian', suites: ['bookworm', 'bookworm-updates'], components: ['main'], file: name },
-      { uri: 'http://mirror.example.org/debian-security', suites: ['bookworm-security'], components: ['main'], file: name },
+      {
+        uri: 'http://mirror.example.org/debian',
+        suites: ['bookworm', 'bookworm-updates'],
+        components: ['main'],
+        file: name,
+      },
+      {
+        uri: 'http://mirror.example.org/debian-security',
+        suites: ['bookworm-security'],
+        components: ['main'],
+        file: name,
+      },
     ]);
     expect(pickDebianMirror(sources)).toBe('http://mirror.example.org/debian');
   });
@@ -35,7 +50,12 @@ describe('apt sources', () => {
     const sources = parseSourcesList(text, name);
     expect(sources).toEqual([
       { uri: 'http://one-line.example.net/debian/', suites: ['bookworm'], components: ['main', 'contrib'], file: name },
-      { uri: 'http://one-line.example.net/debian-security', suites: ['bookworm-security'], components: ['main'], file: name },
+      {
+        uri: 'http://one-line.example.net/debian-security',
+        suites: ['bookworm-security'],
+        components: ['main'],
+        file: name,
+      },
     ]);
     expect(pickDebianMirror(sources)).toBe('http://one-line.example.net/debian');
   });
@@ -54,7 +74,11 @@ describe('apt sources', () => {
   });
 
   it('ignores non-http mirrors', () => {
-    expect(pickDebianMirror([{ uri: 'file:/srv/mirror', suites: ['bookworm'], components: ['main'], file: 'f' }])).toBeUndefined();
-    expect(pickDebianMirror([{ uri: 'cdrom:[Debian]/', suites: ['bookworm'], components: ['main'], file: 'f' }])).toBeUndefined();
+    expect(
+      pickDebianMirror([{ uri: 'file:/srv/mirror', suites: ['bookworm'], components: ['main'], file: 'f' }]),
+    ).toBeUndefined();
+    expect(
+      pickDebianMirror([{ uri: 'cdrom:[Debian]/', suites: ['bookworm'], components: ['main'], file: 'f' }]),
+    ).toBeUndefined();
   });
 });

@@ -46,10 +46,12 @@ describe('build scratch directories', () => {
       expect(statSync(dir.path).mode & 0o777).toBe(0o755);
     });
     expect(existsSync(seen)).toBe(false);
-    await expect(withBuildDir(data, async (dir) => {
-      seen = dir.path;
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      withBuildDir(data, async (dir) => {
+        seen = dir.path;
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(existsSync(seen)).toBe(false);
     expect(readdirSync(join(data, 'builds'))).toEqual([]);
   });
@@ -57,10 +59,25 @@ describe('build scratch directories', () => {
 
 describe('debootstrap command line', () => {
   it('puts the sbin directories on PATH, and container=lxc when rootless (the runtime runs it in its user namespace)', () => {
-    expect(debootstrapArgv('/usr/sbin/debootstrap', '/d/rootfs', 'http://m.example/debian', false))
-      .toEqual(['env', `PATH=${SBIN_PATH}`, '/usr/sbin/debootstrap', '--variant=minbase', 'bookworm', '/d/rootfs', 'http://m.example/debian']);
-    expect(debootstrapArgv('/usr/sbin/debootstrap', '/d/rootfs', 'http://m.example/debian', true))
-      .toEqual(['env', `PATH=${SBIN_PATH}`, 'container=lxc', '/usr/sbin/debootstrap', '--variant=minbase', 'bookworm', '/d/rootfs', 'http://m.example/debian']);
+    expect(debootstrapArgv('/usr/sbin/debootstrap', '/d/rootfs', 'http://m.example/debian', false)).toEqual([
+      'env',
+      `PATH=${SBIN_PATH}`,
+      '/usr/sbin/debootstrap',
+      '--variant=minbase',
+      'bookworm',
+      '/d/rootfs',
+      'http://m.example/debian',
+    ]);
+    expect(debootstrapArgv('/usr/sbin/debootstrap', '/d/rootfs', 'http://m.example/debian', true)).toEqual([
+      'env',
+      `PATH=${SBIN_PATH}`,
+      'container=lxc',
+      '/usr/sbin/debootstrap',
+      '--variant=minbase',
+      'bookworm',
+      '/d/rootfs',
+      'http://m.example/debian',
+    ]);
     expect(() => debootstrapArgv('debootstrap', '/d', '--foreign', false)).toThrow(/Invalid apt mirror/);
   });
 
@@ -85,7 +102,7 @@ describe('npm registry', () => {
 describe('build failures', () => {
   it('point at the proxy CA, the network or the rootless setup', () => {
     expect(buildFailureHint('npm error code SELF_SIGNED_CERT_IN_CHAIN')).toMatch(/ca-certificates/);
-    expect(buildFailureHint('Temporary failure resolving \'mirror\'')).toMatch(/cannot reach/);
+    expect(buildFailureHint("Temporary failure resolving 'mirror'")).toMatch(/cannot reach/);
     expect(buildFailureHint('potentially insufficient UIDs or GIDs')).toMatch(/mino setup/);
     expect(buildFailureHint('something else')).toMatch(/-v/);
   });

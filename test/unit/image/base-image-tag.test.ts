@@ -12,11 +12,18 @@ describe('base image names', () => {
 
   it('reports tags of other hashes as stale, never latest, the current one or other images', () => {
     const names = [
-      'localhost/mino-base:80f734ff4218', 'localhost/mino-base:latest', 'mino-base:0123456789ab',
-      'localhost/mino-base:aaaaaaaaaaaa', 'localhost/mino-base-extra:bbbbbbbbbbbb', 'localhost/mino-composed-123:latest',
+      'localhost/mino-base:80f734ff4218',
+      'localhost/mino-base:latest',
+      'mino-base:0123456789ab',
+      'localhost/mino-base:aaaaaaaaaaaa',
+      'localhost/mino-base-extra:bbbbbbbbbbbb',
+      'localhost/mino-composed-123:latest',
       'localhost/mino-base:aaaaaaaaaaaa',
     ];
-    expect(staleBaseTags(names, baseImageTag(HASH))).toEqual(['localhost/mino-base:0123456789ab', 'localhost/mino-base:aaaaaaaaaaaa']);
+    expect(staleBaseTags(names, baseImageTag(HASH))).toEqual([
+      'localhost/mino-base:0123456789ab',
+      'localhost/mino-base:aaaaaaaaaaaa',
+    ]);
     expect(staleBaseTags(['localhost/mino-base:80f734ff4218'], baseImageTag(HASH))).toEqual([]);
   });
 });

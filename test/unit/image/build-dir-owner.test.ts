@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processIdentity } from '../../../src/common/process-identity.js';
-import { UNOWNED_BUILD_DIR_AGE_MS, buildDirOwner, newBuildDirName, removeDeadBuildDirs, withBuildDir } from '../../../src/image/build-dir.js';
+import {
+  UNOWNED_BUILD_DIR_AGE_MS,
+  buildDirOwner,
+  newBuildDirName,
+  removeDeadBuildDirs,
+  withBuildDir,
+} from '../../../src/image/build-dir.js';
 
 /** A build killed outright (kill -9) leaves its directory; gc and the next compose take it, never a live one. */
 
@@ -52,7 +58,9 @@ describe('build directory owners', () => {
     const r = removeDeadBuildDirs(data);
     expect(r.removed.map((x) => x.path).sort()).toEqual([dead, reused, old].sort());
     expect(r.failed).toEqual([]);
-    expect(readdirSync(join(data, 'builds')).sort()).toEqual(['abc123.lock', 'not-a-build', live.split('/').pop()!, young.split('/').pop()!].sort());
+    expect(readdirSync(join(data, 'builds')).sort()).toEqual(
+      ['abc123.lock', 'not-a-build', live.split('/').pop()!, young.split('/').pop()!].sort(),
+    );
     expect(existsSync(other)).toBe(true);
   });
 

@@ -21,12 +21,20 @@ function tree(files: Record<string, string>): string {
   return dir;
 }
 
-const BASE = { Containerfile: 'FROM x\nRUN true\n', 'mino-entrypoint': '#!/bin/sh\nexec "$@"\n', 'sub/zshrc': 'PROMPT=x\n' };
+const BASE = {
+  Containerfile: 'FROM x\nRUN true\n',
+  'mino-entrypoint': '#!/bin/sh\nexec "$@"\n',
+  'sub/zshrc': 'PROMPT=x\n',
+};
 
 describe('hashDirectory', () => {
   it('is stable: same files give the same hash whatever the creation order, times and modes', () => {
     const a = tree(BASE);
-    const b = tree({ 'sub/zshrc': BASE['sub/zshrc'], 'mino-entrypoint': BASE['mino-entrypoint'], Containerfile: BASE.Containerfile });
+    const b = tree({
+      'sub/zshrc': BASE['sub/zshrc'],
+      'mino-entrypoint': BASE['mino-entrypoint'],
+      Containerfile: BASE.Containerfile,
+    });
     utimesSync(join(b, 'Containerfile'), 1000, 1000);
     chmodSync(join(b, 'mino-entrypoint'), 0o755);
     expect(hashDirectory(a)).toMatch(/^[0-9a-f]{64}$/);

@@ -1,16 +1,36 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useEmbeddedAssets } from '../../../src/common/embedded-assets.js';
 import { hashDirectory } from '../../../src/image/content-hash.js';
-import { embeddedLayersDir, LAYERS_ASSET, LAYERS_ID_ASSET, parseLayersAsset } from '../../../src/image/embedded-layers.js';
+import {
+  embeddedLayersDir,
+  LAYERS_ASSET,
+  LAYERS_ID_ASSET,
+  parseLayersAsset,
+} from '../../../src/image/embedded-layers.js';
 import { builtinLayersDir } from '../../../src/image/layers-dir.js';
 
 /** Embeds a tree the way scripts/package-sea.mjs does; returns its id. */
 function embed(files: Array<{ path: string; mode: number; text: string }>, reads?: string[]): string {
-  const json = Buffer.from(JSON.stringify({ format: 1, files: files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(f.text).toString('base64') })) }));
+  const json = Buffer.from(
+    JSON.stringify({
+      format: 1,
+      files: files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(f.text).toString('base64') })),
+    }),
+  );
   const id = createHash('sha256').update(json).digest('hex');
   const assets: Record<string, Uint8Array> = { [LAYERS_ASSET]: json, [LAYERS_ID_ASSET]: Buffer.from(id) };
   useEmbeddedAssets((name) => {
@@ -73,7 +93,12 @@ describe('embedded built-in layers', () => {
       for (const e of readdirSync(join(checkout, rel), { withFileTypes: true })) {
         const path = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) walk(path);
-        else files.push({ path, mode: statSync(join(checkout, path)).mode & 0o111 ? 0o755 : 0o644, text: readFileSync(join(checkout, path), 'utf8') });
+        else
+          files.push({
+            path,
+            mode: statSync(join(checkout, path)).mode & 0o111 ? 0o755 : 0o644,
+            text: readFileSync(join(checkout, path), 'utf8'),
+          });
       }
     };
     walk('');
@@ -119,6 +144,13 @@ describe('embedded built-in layers', () => {
     expect(() => parseLayersAsset(asset([{ path: 'a', mode: 0o4755, data: '' }]))).toThrow(/invalid entry/);
     expect(() => parseLayersAsset(Buffer.from('{"format":2,"files":[]}'))).toThrow(/unknown format/);
     expect(() => parseLayersAsset(Buffer.from('not json'))).toThrow(/damaged/);
-    expect(parseLayersAsset(asset([{ path: 'base/Containerfile', mode: 0o644, data: 'eA==' }, { path: 'base/.zshrc', mode: 0o644, data: '' }]))).toHaveLength(2);
+    expect(
+      parseLayersAsset(
+        asset([
+          { path: 'base/Containerfile', mode: 0o644, data: 'eA==' },
+          { path: 'base/.zshrc', mode: 0o644, data: '' },
+        ]),
+      ),
+    ).toHaveLength(2);
   });
 });

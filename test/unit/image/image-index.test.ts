@@ -49,7 +49,12 @@ describe('image index', () => {
   it('treats a damaged file as no index', () => {
     const d = dataDir();
     rememberComposed(d, A, tag(1));
-    for (const text of ['{', '[]', JSON.stringify({ base: 'short', composed: [] }), JSON.stringify({ base: A, composed: 'x' })]) {
+    for (const text of [
+      '{',
+      '[]',
+      JSON.stringify({ base: 'short', composed: [] }),
+      JSON.stringify({ base: A, composed: 'x' }),
+    ]) {
       writeFileSync(join(d, 'images.json'), text);
       expect(readImageIndex(d)).toBeUndefined();
     }

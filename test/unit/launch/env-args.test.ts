@@ -19,26 +19,41 @@ describe('parseEnvArg', () => {
     expect(err.hint).toContain('-e NAME to pass');
   });
 
-  it.each([['=x', ''], ['1A=x', '1A'], ['A-B=x', 'A-B'], ['A B=x', 'A B']])('rejects the invalid key in %j', (arg, key) => {
+  it.each([
+    ['=x', ''],
+    ['1A=x', '1A'],
+    ['A-B=x', 'A-B'],
+    ['A B=x', 'A B'],
+  ])('rejects the invalid key in %j', (arg, key) => {
     const err = thrown(() => parseEnvArg(arg));
     expect(err).toBeInstanceOf(UsageError);
     expect(err.message).toBe(`Invalid --env '${arg}': '${key}' is not a valid variable name`);
   });
 
   it('rejects a NUL byte in the value', () => {
-    expect(thrown(() => parseEnvArg('A=x\0y')).message).toBe("Invalid --env 'A=x\\x00y': the value contains a NUL byte");
+    expect(thrown(() => parseEnvArg('A=x\0y')).message).toBe(
+      "Invalid --env 'A=x\\x00y': the value contains a NUL byte",
+    );
   });
 });
 
 describe('mergeEnv', () => {
   it('applies config < CLI, last CLI value wins', () => {
-    const env = mergeEnv({ configEnv: { A: 'config', B: 'config' }, cliEnv: ['A=cli1', 'C=cli', 'A=cli2'], quietBootstrap: false });
+    const env = mergeEnv({
+      configEnv: { A: 'config', B: 'config' },
+      cliEnv: ['A=cli1', 'C=cli', 'A=cli2'],
+      quietBootstrap: false,
+    });
     expect(env).toEqual({ A: 'cli2', B: 'config', C: 'cli' });
     expect(Object.keys(env)).toEqual(['A', 'B', 'C']);
   });
 
   it('forces MINO_QUIET_BOOTSTRAP=1 after everything else', () => {
-    const env = mergeEnv({ configEnv: { MINO_QUIET_BOOTSTRAP: '0' }, cliEnv: ['MINO_QUIET_BOOTSTRAP=0'], quietBootstrap: true });
+    const env = mergeEnv({
+      configEnv: { MINO_QUIET_BOOTSTRAP: '0' },
+      cliEnv: ['MINO_QUIET_BOOTSTRAP=0'],
+      quietBootstrap: true,
+    });
     expect(env).toEqual({ MINO_QUIET_BOOTSTRAP: '1' });
     expect(mergeEnv({ quietBootstrap: false })).toEqual({});
     expect(mergeEnv({ quietBootstrap: true })).toEqual({ MINO_QUIET_BOOTSTRAP: '1' });
@@ -60,6 +75,8 @@ describe('mergeEnv', () => {
   it('rejects a non-string or NUL config value', () => {
     const msg = 'Invalid value for A in config container.env: expected a string without NUL bytes';
     expect(thrown(() => mergeEnv({ configEnv: { A: 'x\0' }, quietBootstrap: false })).message).toBe(msg);
-    expect(thrown(() => mergeEnv({ configEnv: { A: 3 as unknown as string }, quietBootstrap: false })).message).toBe(msg);
+    expect(thrown(() => mergeEnv({ configEnv: { A: 3 as unknown as string }, quietBootstrap: false })).message).toBe(
+      msg,
+    );
   });
 });

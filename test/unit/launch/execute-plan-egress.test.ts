@@ -8,8 +8,22 @@ import type { EgressSessionContext, EgressStarter, SessionEgress } from '../../.
 import type { ContainerRuntime } from '../../../src/runtime/container-runtime.js';
 import { typicalInput } from './plan-input.js';
 
-const egressPlan = buildEgressPlan({ mode: 'allowlist', rules: [], presets: [], paths: egressPaths('/tmp/e', 'k', 'demo'), systemHooksDirs: [] });
-const context: EgressSessionContext = { session: 'demo', stateDir: '/tmp/s', stateKey: 'k', audit: true, ownerPid: 1, rootless: true, self: ['node', 'mino'] };
+const egressPlan = buildEgressPlan({
+  mode: 'allowlist',
+  rules: [],
+  presets: [],
+  paths: egressPaths('/tmp/e', 'k', 'demo'),
+  systemHooksDirs: [],
+});
+const context: EgressSessionContext = {
+  session: 'demo',
+  stateDir: '/tmp/s',
+  stateKey: 'k',
+  audit: true,
+  ownerPid: 1,
+  rootless: true,
+  self: ['node', 'mino'],
+};
 const record = newNetworkRecord('demo', 'allowlist', egressPlan.policy, []);
 const signals = { on: () => undefined, off: () => undefined };
 
@@ -57,21 +71,33 @@ function runtime(result: { exitCode?: number; id?: string; fail?: Error }, calls
 describe('executePlan with an egress proxy', () => {
   it('starts the proxy before the container and finishes it after, returning its record', async () => {
     const e = fakeEgress();
-    const out = await executePlan(runtime({ exitCode: 3 }, e.calls), buildRunPlan(typicalInput({ egress: egressPlan })), { signals, egress: { start: e.start, context } });
+    const out = await executePlan(
+      runtime({ exitCode: 3 }, e.calls),
+      buildRunPlan(typicalInput({ egress: egressPlan })),
+      { signals, egress: { start: e.start, context } },
+    );
     expect(out).toEqual({ kind: 'exited', exitCode: 3, network: record });
     expect(e.calls).toEqual([`start ${egressPlan.dir} demo`, 'podman run', 'finish']);
   });
 
   it('lets the proxy live on for a detached session', async () => {
     const e = fakeEgress();
-    const out = await executePlan(runtime({ id: 'c1' }, e.calls), buildRunPlan(typicalInput({ egress: egressPlan, detach: true })), { signals, egress: { start: e.start, context } });
+    const out = await executePlan(
+      runtime({ id: 'c1' }, e.calls),
+      buildRunPlan(typicalInput({ egress: egressPlan, detach: true })),
+      { signals, egress: { start: e.start, context } },
+    );
     expect(out).toEqual({ kind: 'detached', containerId: 'c1' });
     expect(e.calls).toEqual([`start ${egressPlan.dir} demo`, 'podman run -d', 'release']);
   });
 
   it("explains a failed start with the proxy's own error, and stops it", async () => {
     const e = fakeEgress(new Error('nsenter missing'));
-    const err = await executePlan(runtime({ exitCode: 126 }, e.calls), buildRunPlan(typicalInput({ egress: egressPlan })), { signals, egress: { start: e.start, context } }).catch((x: unknown) => x);
+    const err = await executePlan(
+      runtime({ exitCode: 126 }, e.calls),
+      buildRunPlan(typicalInput({ egress: egressPlan })),
+      { signals, egress: { start: e.start, context } },
+    ).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(EgressStartError);
     expect((err as EgressStartError).message).toBe('nsenter missing');
     expect((err as EgressStartError).exitCode).toBe(126);
@@ -81,13 +107,20 @@ describe('executePlan with an egress proxy', () => {
   it('stops the proxy when podman itself fails', async () => {
     const e = fakeEgress();
     const boom = new Error('podman exploded');
-    await expect(executePlan(runtime({ fail: boom }, e.calls), buildRunPlan(typicalInput({ egress: egressPlan, detach: true })), { signals, egress: { start: e.start, context } })).rejects.toBe(boom);
+    await expect(
+      executePlan(runtime({ fail: boom }, e.calls), buildRunPlan(typicalInput({ egress: egressPlan, detach: true })), {
+        signals,
+        egress: { start: e.start, context },
+      }),
+    ).rejects.toBe(boom);
     expect(e.calls).toEqual([`start ${egressPlan.dir} demo`, 'podman run -d', 'abort']);
   });
 
   it('refuses to run an egress plan without a way to start its proxy (never unrestricted)', async () => {
     const calls: string[] = [];
-    await expect(executePlan(runtime({}, calls), buildRunPlan(typicalInput({ egress: egressPlan })), { signals })).rejects.toThrow('needs an egress starter');
+    await expect(
+      executePlan(runtime({}, calls), buildRunPlan(typicalInput({ egress: egressPlan })), { signals }),
+    ).rejects.toThrow('needs an egress starter');
     expect(calls).toEqual([]);
   });
 });

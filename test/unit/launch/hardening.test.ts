@@ -8,7 +8,10 @@ describe('hardening', () => {
 
   it('read-only mode mounts tmpfs at /tmp, /run, /root and /home/developer', () => {
     expect(READ_ONLY_TMPFS).toEqual(['/tmp', '/run', '/root', '/home/developer']);
-    expect(readOnlySpec(true, ['/app'])).toEqual({ readOnly: true, tmpfs: ['/tmp', '/run', '/root', '/home/developer'] });
+    expect(readOnlySpec(true, ['/app'])).toEqual({
+      readOnly: true,
+      tmpfs: ['/tmp', '/run', '/root', '/home/developer'],
+    });
   });
 
   it('adds nothing when not read-only', () => {
@@ -16,6 +19,9 @@ describe('hardening', () => {
   });
 
   it('leaves out a tmpfs where a mount already targets the path', () => {
-    expect(readOnlySpec(true, ['/app', '/tmp', '/home/developer'])).toEqual({ readOnly: true, tmpfs: ['/run', '/root'] });
+    expect(readOnlySpec(true, ['/app', '/tmp', '/home/developer'])).toEqual({
+      readOnly: true,
+      tmpfs: ['/run', '/root'],
+    });
   });
 });

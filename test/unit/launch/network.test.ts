@@ -44,8 +44,16 @@ describe('resolveNetwork', () => {
       hooksDirs: ['/usr/share/containers/oci/hooks.d', `${egress.dir}/hooks.d`],
     });
     const { env, warnings } = withProxyEnv({ HTTPS_PROXY: 'http://corp:8080', KEEP: '1' }, plan);
-    expect(env).toMatchObject({ KEEP: '1', HTTPS_PROXY: 'http://127.0.0.1:3128', https_proxy: 'http://127.0.0.1:3128', ALL_PROXY: 'http://127.0.0.1:3128', NO_PROXY: 'localhost,127.0.0.1,::1' });
-    expect(warnings).toEqual(["HTTPS_PROXY is set by mino in this session: all traffic goes through the session's egress proxy"]);
+    expect(env).toMatchObject({
+      KEEP: '1',
+      HTTPS_PROXY: 'http://127.0.0.1:3128',
+      https_proxy: 'http://127.0.0.1:3128',
+      ALL_PROXY: 'http://127.0.0.1:3128',
+      NO_PROXY: 'localhost,127.0.0.1,::1',
+    });
+    expect(warnings).toEqual([
+      "HTTPS_PROXY is set by mino in this session: all traffic goes through the session's egress proxy",
+    ]);
     expect(withProxyEnv({ A: 'b' }, { mode: 'bridge' })).toEqual({ env: { A: 'b' }, warnings: [] });
   });
 });

@@ -4,45 +4,82 @@ import { buildRunPlan } from '../../../src/launch/run-plan.js';
 import { PRELUDE_NAME, preludeScript } from '../../../src/credentials/session-prelude.js';
 import { typicalInput } from './plan-input.js';
 
-const envFile = { hostPath: '/run/user/1001/mino/k/session-env/demo.env', variables: ['GH_TOKEN', 'ANTHROPIC_API_KEY'] };
+const envFile = {
+  hostPath: '/run/user/1001/mino/k/session-env/demo.env',
+  variables: ['GH_TOKEN', 'ANTHROPIC_API_KEY'],
+};
 
 describe('credentials in the plan', () => {
   it('mounts the session env file read-only and runs the command through the prelude', () => {
     const plan = buildRunPlan(typicalInput({ credentials: { envFile } }));
-    expect(plan.spec.mounts).toContainEqual({ source: envFile.hostPath, target: '/run/secrets/mino-env', readOnly: true });
-    expect(plan.spec.command).toEqual(['/bin/sh', '-c', preludeScript({ env: true, logins: false, settings: false }), PRELUDE_NAME, 'claude', '--resume']);
+    expect(plan.spec.mounts).toContainEqual({
+      source: envFile.hostPath,
+      target: '/run/secrets/mino-env',
+      readOnly: true,
+    });
+    expect(plan.spec.command).toEqual([
+      '/bin/sh',
+      '-c',
+      preludeScript({ env: true, logins: false, settings: false }),
+      PRELUDE_NAME,
+      'claude',
+      '--resume',
+    ]);
     expect(plan.credentials.secretVariables).toEqual(['GH_TOKEN', 'ANTHROPIC_API_KEY']);
   });
 
   it('mounts the shared logins volume (chowned to the session user) and points Claude Code at it', () => {
     const plan = buildRunPlan(typicalInput({ credentials: { loginsVolume: 'mino-logins-abc' } }));
-    expect(plan.spec.mounts).toContainEqual({ source: 'mino-logins-abc', target: '/opt/mino/logins', readOnly: false, chown: true });
+    expect(plan.spec.mounts).toContainEqual({
+      source: 'mino-logins-abc',
+      target: '/opt/mino/logins',
+      readOnly: false,
+      chown: true,
+    });
     expect(plan.spec.env?.CLAUDE_SECURESTORAGE_CONFIG_DIR).toBe('/opt/mino/logins/claude');
     expect(plan.loginsVolume).toBe('mino-logins-abc');
     expect(plan.credentials.preludeParts).toEqual({ env: false, logins: true, settings: false });
     expect(formatPlan(plan)).toContain('mino-logins-abc:/opt/mino/logins:U');
     // Other images: no prelude needed (and maybe no sh): Claude Code finds the volume by the variable.
-    const other = buildRunPlan(typicalInput({ image: 'docker.io/library/node:22', imageUser: undefined, credentials: { loginsVolume: 'mino-logins-abc' } }));
+    const other = buildRunPlan(
+      typicalInput({
+        image: 'docker.io/library/node:22',
+        imageUser: undefined,
+        credentials: { loginsVolume: 'mino-logins-abc' },
+      }),
+    );
     expect(other.credentials.prelude).toBe(false);
     expect(other.spec.command).toEqual(['claude', '--resume']);
   });
 
   it('orders variables: agent/CA paths < layers < host passthrough < config < providers < -e', () => {
-    const plan = buildRunPlan(typicalInput({
-      layerEnv: { L: 'layer', NODE_EXTRA_CA_CERTS: '/layer.pem' },
-      configEnv: { LANG: 'config', SSL_CERT_FILE: '/mine.pem', AWS_REGION: 'config' },
-      cliEnv: ['AWS_REGION=cli'],
-      credentials: {
-        hostEnv: { LANG: 'host', TZ: 'host' },
-        providerEnv: { AWS_REGION: 'provider', AWS_DEFAULT_REGION: 'provider' },
-        caBundle: '/state/ca/session-ca.crt',
-      },
-    }));
+    const plan = buildRunPlan(
+      typicalInput({
+        layerEnv: { L: 'layer', NODE_EXTRA_CA_CERTS: '/layer.pem' },
+        configEnv: { LANG: 'config', SSL_CERT_FILE: '/mine.pem', AWS_REGION: 'config' },
+        cliEnv: ['AWS_REGION=cli'],
+        credentials: {
+          hostEnv: { LANG: 'host', TZ: 'host' },
+          providerEnv: { AWS_REGION: 'provider', AWS_DEFAULT_REGION: 'provider' },
+          caBundle: '/state/ca/session-ca.crt',
+        },
+      }),
+    );
     expect(plan.spec.env).toMatchObject({
-      L: 'layer', NODE_EXTRA_CA_CERTS: '/layer.pem', SSL_CERT_FILE: '/mine.pem', REQUESTS_CA_BUNDLE: '/run/mino/ca-certificates.crt',
-      LANG: 'config', TZ: 'host', AWS_REGION: 'cli', AWS_DEFAULT_REGION: 'provider',
+      L: 'layer',
+      NODE_EXTRA_CA_CERTS: '/layer.pem',
+      SSL_CERT_FILE: '/mine.pem',
+      REQUESTS_CA_BUNDLE: '/run/mino/ca-certificates.crt',
+      LANG: 'config',
+      TZ: 'host',
+      AWS_REGION: 'cli',
+      AWS_DEFAULT_REGION: 'provider',
     });
-    expect(plan.spec.mounts).toContainEqual({ source: '/state/ca/session-ca.crt', target: '/run/mino/ca-certificates.crt', readOnly: true });
+    expect(plan.spec.mounts).toContainEqual({
+      source: '/state/ca/session-ca.crt',
+      target: '/run/mino/ca-certificates.crt',
+      readOnly: true,
+    });
   });
 
   it('forwards the SSH agent socket at /ssh-agent', () => {
@@ -52,19 +89,37 @@ describe('credentials in the plan', () => {
   });
 
   it('carries host agent settings read-only under /opt/mino/host', () => {
-    const plan = buildRunPlan(typicalInput({ credentials: { hostSettings: [{ source: '/home/alice/.claude/CLAUDE.md', target: '/opt/mino/host/claude/CLAUDE.md' }] } }));
-    expect(plan.spec.mounts).toContainEqual({ source: '/home/alice/.claude/CLAUDE.md', target: '/opt/mino/host/claude/CLAUDE.md', readOnly: true });
+    const plan = buildRunPlan(
+      typicalInput({
+        credentials: {
+          hostSettings: [{ source: '/home/alice/.claude/CLAUDE.md', target: '/opt/mino/host/claude/CLAUDE.md' }],
+        },
+      }),
+    );
+    expect(plan.spec.mounts).toContainEqual({
+      source: '/home/alice/.claude/CLAUDE.md',
+      target: '/opt/mino/host/claude/CLAUDE.md',
+      readOnly: true,
+    });
     expect(plan.credentials.preludeParts.settings).toBe(true);
   });
 
   it('leaves a credential mount out, with a warning, where a mount of the user is', () => {
-    const plan = buildRunPlan(typicalInput({ cliVolumes: ['/home/alice/sock:/ssh-agent'], credentials: { sshAgentSocket: '/tmp/agent' } }));
+    const plan = buildRunPlan(
+      typicalInput({ cliVolumes: ['/home/alice/sock:/ssh-agent'], credentials: { sshAgentSocket: '/tmp/agent' } }),
+    );
     expect(plan.warnings).toContain('The SSH agent socket is not mounted: /ssh-agent is already a mount of yours');
     expect(plan.spec.env?.SSH_AUTH_SOCK).toBeUndefined();
   });
 
   it('puts proxy placeholders in the environment and the rules in the plan, and does not warn about them', () => {
-    const rule = { variable: 'GH_TOKEN', placeholder: 'mino-proxy-managed-gh_token-00', hosts: ['api.github.com'], header: 'Authorization', prefix: 'Bearer ' };
+    const rule = {
+      variable: 'GH_TOKEN',
+      placeholder: 'mino-proxy-managed-gh_token-00',
+      hosts: ['api.github.com'],
+      header: 'Authorization',
+      prefix: 'Bearer ',
+    };
     const plan = buildRunPlan(typicalInput({ credentials: { proxy: [rule] } }));
     expect(plan.spec.env?.GH_TOKEN).toBe('mino-proxy-managed-gh_token-00');
     expect(plan.credentials.proxy).toEqual([rule]);

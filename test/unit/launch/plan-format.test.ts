@@ -4,10 +4,12 @@ import { buildRunPlan } from '../../../src/launch/run-plan.js';
 import { typicalInput } from './plan-input.js';
 
 describe('formatPlan', () => {
-  const plan = buildRunPlan(typicalInput({
-    cliEnv: ['GITHUB_TOKEN=ghp_secret', 'EDITOR=vim', 'MY_PASSWORD=hunter2'],
-    command: ['sh', '-c', 'echo TOKEN=abc'],
-  }));
+  const plan = buildRunPlan(
+    typicalInput({
+      cliEnv: ['GITHUB_TOKEN=ghp_secret', 'EDITOR=vim', 'MY_PASSWORD=hunter2'],
+      command: ['sh', '-c', 'echo TOKEN=abc'],
+    }),
+  );
 
   it('redacts secret-looking -e values only', () => {
     const argv = formatPlan(plan);
@@ -36,7 +38,13 @@ describe('formatPlan', () => {
   });
 
   it('secret variables show only as the read-only mount of the session env file', () => {
-    const argv = formatPlan(buildRunPlan(typicalInput({ credentials: { envFile: { hostPath: '/run/user/1001/mino/k/session-env/demo.env', variables: ['GH_TOKEN'] } } })));
+    const argv = formatPlan(
+      buildRunPlan(
+        typicalInput({
+          credentials: { envFile: { hostPath: '/run/user/1001/mino/k/session-env/demo.env', variables: ['GH_TOKEN'] } },
+        }),
+      ),
+    );
     expect(argv).toContain('/run/user/1001/mino/k/session-env/demo.env:/run/secrets/mino-env:ro');
     expect(argv.some((a) => a.includes('GH_TOKEN'))).toBe(false);
   });
@@ -51,7 +59,9 @@ describe('formatPlanLine', () => {
   });
 
   it('joins the redacted argv', () => {
-    const line = formatPlanLine(buildRunPlan(typicalInput({ command: ['echo', 'hello world'], cliEnv: ['API_KEY=k'] })));
+    const line = formatPlanLine(
+      buildRunPlan(typicalInput({ command: ['echo', 'hello world'], cliEnv: ['API_KEY=k'] })),
+    );
     expect(line.startsWith('podman run -i -t --rm --pull=never --name mino-demo ')).toBe(true);
     expect(line).toContain(" -e 'API_KEY=***' ");
     expect(line.endsWith(" localhost/mino-base:latest echo 'hello world'")).toBe(true);

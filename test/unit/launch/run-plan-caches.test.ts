@@ -6,14 +6,24 @@ import { typicalInput } from './plan-input.js';
 
 function mount(ecosystem: CacheMount['ecosystem'], over: Partial<CacheMount> = {}): CacheMount {
   return {
-    ecosystem, hash: 'a1b2c3d4e5f6', lockfile: 'x.lock', volume: `mino-cache-${ecosystem}-a1b2c3d4e5f6`,
-    target: `/cache/${ecosystem}`, readOnly: false, state: 'miss', finalize: true, create: true, ...over,
+    ecosystem,
+    hash: 'a1b2c3d4e5f6',
+    lockfile: 'x.lock',
+    volume: `mino-cache-${ecosystem}-a1b2c3d4e5f6`,
+    target: `/cache/${ecosystem}`,
+    readOnly: false,
+    state: 'miss',
+    finalize: true,
+    create: true,
+    ...over,
   };
 }
 
 describe('run plan with dependency caches', () => {
   it('mounts two ecosystems at two paths (mino 1.6 mounted both at /cache, which podman refuses)', () => {
-    const plan = buildRunPlan(typicalInput({ caches: [mount('npm'), mount('cargo', { readOnly: true, state: 'complete', finalize: false })] }));
+    const plan = buildRunPlan(
+      typicalInput({ caches: [mount('npm'), mount('cargo', { readOnly: true, state: 'complete', finalize: false })] }),
+    );
     const caches = plan.mounts.filter((m) => m.origin === 'cache');
     expect(caches.map((m) => [m.source, m.target, m.readOnly])).toEqual([
       ['mino-cache-npm-a1b2c3d4e5f6', '/cache/npm', false],
@@ -25,16 +35,24 @@ describe('run plan with dependency caches', () => {
   });
 
   it('points the tools at the caches, below config and -e', () => {
-    const plan = buildRunPlan(typicalInput({
-      caches: [mount('npm'), mount('cargo')],
-      layerEnv: { CARGO_HOME: '/home/developer/.cargo', npm_config_cache: '/somewhere' },
-      cliEnv: ['npm_config_cache=/mine'],
-    }));
-    expect(plan.spec.env).toMatchObject({ npm_config_cache: '/mine', CARGO_HOME: '/cache/cargo', SCCACHE_DIR: '/cache/cargo/sccache' });
+    const plan = buildRunPlan(
+      typicalInput({
+        caches: [mount('npm'), mount('cargo')],
+        layerEnv: { CARGO_HOME: '/home/developer/.cargo', npm_config_cache: '/somewhere' },
+        cliEnv: ['npm_config_cache=/mine'],
+      }),
+    );
+    expect(plan.spec.env).toMatchObject({
+      npm_config_cache: '/mine',
+      CARGO_HOME: '/cache/cargo',
+      SCCACHE_DIR: '/cache/cargo/sccache',
+    });
   });
 
   it('labels the container with its caches and those to complete on exit 0', () => {
-    const plan = buildRunPlan(typicalInput({ caches: [mount('npm'), mount('go', { readOnly: true, state: 'complete', finalize: false })] }));
+    const plan = buildRunPlan(
+      typicalInput({ caches: [mount('npm'), mount('go', { readOnly: true, state: 'complete', finalize: false })] }),
+    );
     expect(plan.labels['io.mino.caches']).toBe('mino-cache-npm-a1b2c3d4e5f6,mino-cache-go-a1b2c3d4e5f6');
     expect(plan.labels['io.mino.caches.finalize']).toBe('mino-cache-npm-a1b2c3d4e5f6');
     expect(plan.spec.labels).toMatchObject(plan.labels);

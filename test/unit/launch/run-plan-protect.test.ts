@@ -7,14 +7,25 @@ import { typicalInput } from './plan-input.js';
 const P = '/home/alice/src/webapp';
 
 describe('buildRunPlan: protected paths', () => {
-  const plan = buildRunPlan(typicalInput({
-    protect: { roots: [{ hostDir: P, stubs: true, ancestors: { '.git': 'dir' }, candidates: [
-      { path: '.git/hooks', rule: { kind: 'dir', stub: '' }, found: 'dir' },
-      { path: '.mcp.json', rule: { kind: 'file', stub: '{}\n' }, found: 'absent' },
-      { path: '.bashrc', rule: { kind: 'file' }, found: 'absent' },
-    ] }] },
-    protectWarnings: ['.idea is not protected'],
-  }));
+  const plan = buildRunPlan(
+    typicalInput({
+      protect: {
+        roots: [
+          {
+            hostDir: P,
+            stubs: true,
+            ancestors: { '.git': 'dir' },
+            candidates: [
+              { path: '.git/hooks', rule: { kind: 'dir', stub: '' }, found: 'dir' },
+              { path: '.mcp.json', rule: { kind: 'file', stub: '{}\n' }, found: 'absent' },
+              { path: '.bashrc', rule: { kind: 'file' }, found: 'absent' },
+            ],
+          },
+        ],
+      },
+      protectWarnings: ['.idea is not protected'],
+    }),
+  );
 
   it('mounts protections after the project, read-only, with the parent pinned', () => {
     const args = formatPlan(plan).join(' ');

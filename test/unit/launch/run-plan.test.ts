@@ -6,76 +6,157 @@ import { thrown, typicalInput } from './plan-input.js';
 
 describe('buildRunPlan: golden argv', () => {
   it('a typical rootless command run', () => {
-    const plan = buildRunPlan(typicalInput({
-      configEnv: { LOG_LEVEL: 'info', EDITOR: 'nano' },
-      cliEnv: ['EDITOR=vim', 'LOG_LEVEL=debug'],
-      cliVolumes: ['/home/alice/data:/data:ro'],
-      configVolumes: ['/opt/shared:/shared'],
-    }));
+    const plan = buildRunPlan(
+      typicalInput({
+        configEnv: { LOG_LEVEL: 'info', EDITOR: 'nano' },
+        cliEnv: ['EDITOR=vim', 'LOG_LEVEL=debug'],
+        cliVolumes: ['/home/alice/data:/data:ro'],
+        configVolumes: ['/opt/shared:/shared'],
+      }),
+    );
     expect(formatPlan(plan)).toEqual([
-      'podman', 'run', '-i', '-t', '--rm', '--pull=never',
-      '--name', 'mino-demo',
-      '--label', 'io.mino.session=demo',
-      '--label', 'io.mino.owner-pid=4242',
-      '--label', 'io.mino.project=/home/alice/src/webapp',
-      '--label', 'io.mino.version=0.1.0',
-      '--label', 'io.mino.mode=command',
+      'podman',
+      'run',
+      '-i',
+      '-t',
+      '--rm',
+      '--pull=never',
+      '--name',
+      'mino-demo',
+      '--label',
+      'io.mino.session=demo',
+      '--label',
+      'io.mino.owner-pid=4242',
+      '--label',
+      'io.mino.project=/home/alice/src/webapp',
+      '--label',
+      'io.mino.version=0.1.0',
+      '--label',
+      'io.mino.mode=command',
       '--init',
       '--userns=keep-id:uid=1000,gid=1000',
-      '-w', '/webapp',
-      '--network', 'bridge',
-      '--cap-drop', 'ALL',
-      '--security-opt', 'no-new-privileges',
-      '--pids-limit', '4096',
-      '-v', '/home/alice/src/webapp:/webapp',
-      '-v', '/home/alice/data:/data:ro',
-      '-v', '/opt/shared:/shared',
-      '-e', 'LOG_LEVEL=debug',
-      '-e', 'EDITOR=vim',
-      '-e', 'MINO_QUIET_BOOTSTRAP=1',
+      '-w',
+      '/webapp',
+      '--network',
+      'bridge',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '--pids-limit',
+      '4096',
+      '-v',
+      '/home/alice/src/webapp:/webapp',
+      '-v',
+      '/home/alice/data:/data:ro',
+      '-v',
+      '/opt/shared:/shared',
+      '-e',
+      'LOG_LEVEL=debug',
+      '-e',
+      'EDITOR=vim',
+      '-e',
+      'MINO_QUIET_BOOTSTRAP=1',
       'localhost/mino-base:latest',
-      'claude', '--resume',
+      'claude',
+      '--resume',
     ]);
   });
 
   it('a detached read-only rootful run without a terminal', () => {
-    const plan = buildRunPlan(typicalInput({
-      sessionName: 'bg', detach: true, readOnly: true, rootless: false, stdinIsTty: false, network: 'none',
-      command: ['npm', 'test'], projectDir: '/srv/etc', homeDir: '/root', hostUid: 0, hostGid: 0,
-      projectOwner: { uid: 1500, gid: 1500 },
-    }));
+    const plan = buildRunPlan(
+      typicalInput({
+        sessionName: 'bg',
+        detach: true,
+        readOnly: true,
+        rootless: false,
+        stdinIsTty: false,
+        network: 'none',
+        command: ['npm', 'test'],
+        projectDir: '/srv/etc',
+        homeDir: '/root',
+        hostUid: 0,
+        hostGid: 0,
+        projectOwner: { uid: 1500, gid: 1500 },
+      }),
+    );
     expect(formatPlan(plan)).toEqual([
-      'podman', 'run', '-d', '--pull=never',
-      '--name', 'mino-bg',
-      '--label', 'io.mino.session=bg',
-      '--label', 'io.mino.owner-pid=4242',
-      '--label', 'io.mino.project=/srv/etc',
-      '--label', 'io.mino.version=0.1.0',
-      '--label', 'io.mino.mode=detached',
+      'podman',
+      'run',
+      '-d',
+      '--pull=never',
+      '--name',
+      'mino-bg',
+      '--label',
+      'io.mino.session=bg',
+      '--label',
+      'io.mino.owner-pid=4242',
+      '--label',
+      'io.mino.project=/srv/etc',
+      '--label',
+      'io.mino.version=0.1.0',
+      '--label',
+      'io.mino.mode=detached',
       '--init',
       // The image user (uid 1000) is the project's owner (1500); every other id, root included, an unprivileged one.
-      '--uidmap', '0:1879048192:1000', '--uidmap', '1000:1500:1', '--uidmap', '1001:1879049193:64535',
-      '--gidmap', '0:1879048192:1000', '--gidmap', '1000:1500:1', '--gidmap', '1001:1879049193:64535',
-      '-w', '/workspace',
-      '--network', 'none',
-      '--cap-drop', 'ALL',
-      '--security-opt', 'no-new-privileges',
-      '--pids-limit', '4096',
+      '--uidmap',
+      '0:1879048192:1000',
+      '--uidmap',
+      '1000:1500:1',
+      '--uidmap',
+      '1001:1879049193:64535',
+      '--gidmap',
+      '0:1879048192:1000',
+      '--gidmap',
+      '1000:1500:1',
+      '--gidmap',
+      '1001:1879049193:64535',
+      '-w',
+      '/workspace',
+      '--network',
+      'none',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '--pids-limit',
+      '4096',
       '--read-only',
-      '--tmpfs', '/tmp', '--tmpfs', '/run', '--tmpfs', '/root', '--tmpfs', '/home/developer',
-      '-v', '/srv/etc:/workspace',
-      '-e', 'MINO_QUIET_BOOTSTRAP=1',
+      '--tmpfs',
+      '/tmp',
+      '--tmpfs',
+      '/run',
+      '--tmpfs',
+      '/root',
+      '--tmpfs',
+      '/home/developer',
+      '-v',
+      '/srv/etc:/workspace',
+      '-e',
+      'MINO_QUIET_BOOTSTRAP=1',
       'localhost/mino-base:latest',
-      'npm', 'test',
+      'npm',
+      'test',
     ]);
   });
 });
 
 describe('buildRunPlan: rootful, root-owned project', () => {
-  const rootful = (imageUser: number | undefined, owner: number) => buildRunPlan(typicalInput({
-    rootless: false, stdinIsTty: false, network: 'none', hostUid: 0, hostGid: 0, homeDir: '/root',
-    image: 'localhost/python:3', imageUser, projectOwner: { uid: owner, gid: owner }, projectDir: '/root/proj',
-  }));
+  const rootful = (imageUser: number | undefined, owner: number) =>
+    buildRunPlan(
+      typicalInput({
+        rootless: false,
+        stdinIsTty: false,
+        network: 'none',
+        hostUid: 0,
+        hostGid: 0,
+        homeDir: '/root',
+        image: 'localhost/python:3',
+        imageUser,
+        projectOwner: { uid: owner, gid: owner },
+        projectDir: '/root/proj',
+      }),
+    );
 
   it('a root image is the owner (host root) and gets a read-only /dev of its own with a devpts', () => {
     const plan = rootful(0, 0);
@@ -83,21 +164,29 @@ describe('buildRunPlan: rootful, root-owned project', () => {
     expect(plan.spec.uidMap).toEqual(['0:0:1', '1:1879048193:65535']);
     expect(plan.spec.devDir).toBe('/var/lib/mino/dev');
     const args = formatPlan(plan);
-    expect(args.join(' ')).toContain('-v /var/lib/mino/dev:/dev:ro --mount type=devpts,destination=/dev/pts,gid=5,mode=620');
+    expect(args.join(' ')).toContain(
+      '-v /var/lib/mino/dev:/dev:ro --mount type=devpts,destination=/dev/pts,gid=5,mode=620',
+    );
   });
 
   it('warns that --network host lets host services see root', () => {
     const plan = buildRunPlan(typicalInput({ rootless: false, network: 'host', projectOwner: { uid: 0, gid: 0 } }));
-    expect(plan.warnings).toEqual([expect.stringMatching(/image's user is host root in this session; with --network host/)]);
-    expect(buildRunPlan(typicalInput({ rootless: false, network: 'host', projectOwner: { uid: 1500, gid: 1500 } })).warnings).toEqual([]);
+    expect(plan.warnings).toEqual([
+      expect.stringMatching(/image's user is host root in this session; with --network host/),
+    ]);
+    expect(
+      buildRunPlan(typicalInput({ rootless: false, network: 'host', projectOwner: { uid: 1500, gid: 1500 } })).warnings,
+    ).toEqual([]);
   });
 
   it('a custom device directory is used as given', () => {
-    const plan = buildRunPlan(typicalInput({ rootless: false, projectOwner: { uid: 0, gid: 0 }, rootfulDeviceDir: '/srv/mino-dev' }));
+    const plan = buildRunPlan(
+      typicalInput({ rootless: false, projectOwner: { uid: 0, gid: 0 }, rootfulDeviceDir: '/srv/mino-dev' }),
+    );
     expect(plan.spec.devDir).toBe('/srv/mino-dev');
   });
 
-  it('a project of a normal user gets the engine\'s /dev as before', () => {
+  it("a project of a normal user gets the engine's /dev as before", () => {
     expect(rootful(0, 1500).spec.devDir).toBeUndefined();
     expect(rootful(1000, 1500).spec.devDir).toBeUndefined();
     expect(buildRunPlan(typicalInput()).spec.devDir).toBeUndefined();
@@ -176,7 +265,9 @@ describe('buildRunPlan: modes', () => {
 describe('buildRunPlan: rules', () => {
   it('rootless keep-id follows the image user; rootful passes none', () => {
     expect(buildRunPlan(typicalInput({ imageUser: 1000 })).spec.userns).toBe('keep-id:uid=1000,gid=1000');
-    expect(buildRunPlan(typicalInput({ imageUser: 1000, imageGid: 1000 })).identity.userns).toBe('keep-id:uid=1000,gid=1000');
+    expect(buildRunPlan(typicalInput({ imageUser: 1000, imageGid: 1000 })).identity.userns).toBe(
+      'keep-id:uid=1000,gid=1000',
+    );
     expect(buildRunPlan(typicalInput({ imageUser: undefined })).spec.userns).toBe('keep-id');
     expect(buildRunPlan(typicalInput({ imageUser: 0 })).spec.userns).toBeUndefined();
     expect(buildRunPlan(typicalInput({ rootless: false })).spec.userns).toBeUndefined();
@@ -184,7 +275,14 @@ describe('buildRunPlan: rules', () => {
 
   it('records the identity', () => {
     expect(buildRunPlan(typicalInput()).identity).toEqual({
-      rootless: true, hostUid: 1001, hostGid: 1001, imageUser: 1000, imageGid: 1000, userns: 'keep-id:uid=1000,gid=1000', uidMap: [], gidMap: [],
+      rootless: true,
+      hostUid: 1001,
+      hostGid: 1001,
+      imageUser: 1000,
+      imageGid: 1000,
+      userns: 'keep-id:uid=1000,gid=1000',
+      uidMap: [],
+      gidMap: [],
     });
   });
 
@@ -194,7 +292,12 @@ describe('buildRunPlan: rules', () => {
     const plan = buildRunPlan(typicalInput({ workdir: '/src/app' }));
     expect(plan.workdir).toBe('/src/app');
     expect(plan.spec.workdir).toBe('/src/app');
-    expect(plan.mounts[0]).toEqual({ source: '/home/alice/src/webapp', target: '/src/app', readOnly: false, origin: 'project' });
+    expect(plan.mounts[0]).toEqual({
+      source: '/home/alice/src/webapp',
+      target: '/src/app',
+      readOnly: false,
+      origin: 'project',
+    });
   });
 
   it('mounts the project first, then CLI, then config volumes', () => {
@@ -208,8 +311,9 @@ describe('buildRunPlan: rules', () => {
   });
 
   it('refuses duplicate mount targets', () => {
-    expect(thrown(() => buildRunPlan(typicalInput({ cliVolumes: ['/a:/x'], configVolumes: ['/b:/x'] }))).message)
-      .toBe('Two mounts use the container path /x: /a (--volume) and /b (config container.volumes)');
+    expect(thrown(() => buildRunPlan(typicalInput({ cliVolumes: ['/a:/x'], configVolumes: ['/b:/x'] }))).message).toBe(
+      'Two mounts use the container path /x: /a (--volume) and /b (config container.volumes)',
+    );
   });
 
   it('read-only: a user volume at /tmp replaces the tmpfs', () => {
@@ -221,7 +325,9 @@ describe('buildRunPlan: rules', () => {
   });
 
   it('env precedence: config < CLI, then MINO_QUIET_BOOTSTRAP forced', () => {
-    const plan = buildRunPlan(typicalInput({ configEnv: { A: 'c', B: 'c' }, cliEnv: ['A=1', 'A=2', 'MINO_QUIET_BOOTSTRAP=0'] }));
+    const plan = buildRunPlan(
+      typicalInput({ configEnv: { A: 'c', B: 'c' }, cliEnv: ['A=1', 'A=2', 'MINO_QUIET_BOOTSTRAP=0'] }),
+    );
     expect(plan.spec.env).toEqual({ A: '2', B: 'c', MINO_QUIET_BOOTSTRAP: '1' });
   });
 
@@ -252,13 +358,29 @@ describe('buildRunPlan: rules', () => {
   });
 
   it('passes secret variables in the session env file, never as plain env', () => {
-    const plan = buildRunPlan(typicalInput({
-      configEnv: { GH_TOKEN: 'plain' },
-      credentials: { envFile: { hostPath: '/run/user/1001/mino/k/session-env/demo.env', variables: ['GH_TOKEN', 'AWS_SECRET_ACCESS_KEY'] } },
-    }));
+    const plan = buildRunPlan(
+      typicalInput({
+        configEnv: { GH_TOKEN: 'plain' },
+        credentials: {
+          envFile: {
+            hostPath: '/run/user/1001/mino/k/session-env/demo.env',
+            variables: ['GH_TOKEN', 'AWS_SECRET_ACCESS_KEY'],
+          },
+        },
+      }),
+    );
     expect(plan.spec.env).toEqual({ MINO_QUIET_BOOTSTRAP: '1' });
-    expect(plan.spec.mounts).toContainEqual({ source: '/run/user/1001/mino/k/session-env/demo.env', target: '/run/secrets/mino-env', readOnly: true });
-    expect(plan.credentials).toEqual({ secretVariables: ['GH_TOKEN', 'AWS_SECRET_ACCESS_KEY'], prelude: true, preludeParts: { env: true, logins: false, settings: false }, proxy: [] });
+    expect(plan.spec.mounts).toContainEqual({
+      source: '/run/user/1001/mino/k/session-env/demo.env',
+      target: '/run/secrets/mino-env',
+      readOnly: true,
+    });
+    expect(plan.credentials).toEqual({
+      secretVariables: ['GH_TOKEN', 'AWS_SECRET_ACCESS_KEY'],
+      prelude: true,
+      preludeParts: { env: true, logins: false, settings: false },
+      proxy: [],
+    });
     expect(plan.spec.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(plan.spec.command.slice(3)).toEqual(['mino-prelude', 'claude', '--resume']);
     expect(plan.command).toEqual(['claude', '--resume']);
@@ -287,7 +409,11 @@ describe('buildRunPlan: errors', () => {
   it.each([
     ['bad session name', { sessionName: 'a b' }, "Invalid session name 'a b'"],
     ['bad image', { image: 'UPPER/Case' }, "Invalid image reference 'UPPER/Case'"],
-    ['NUL in command', { command: ['echo', 'a\0b'] }, "Invalid command argument 'a\\x00b': NUL bytes cannot be passed to a program"],
+    [
+      'NUL in command',
+      { command: ['echo', 'a\0b'] },
+      "Invalid command argument 'a\\x00b': NUL bytes cannot be passed to a program",
+    ],
     ['empty default shell', { command: [], shell: [] }, 'No default shell configured'],
     ['negative host uid', { hostUid: -1 }, 'Invalid host uid -1'],
     ['fractional host gid', { hostGid: 1.5 }, 'Invalid host gid 1.5'],

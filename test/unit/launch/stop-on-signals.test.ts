@@ -16,7 +16,13 @@ describe('forwardSignals (cold and warm runs)', () => {
     const runtime = new FakeRuntime();
     let finish: () => void = () => undefined;
     // The first stop takes a while (podman stop waiting for the command): no second one meanwhile.
-    runtime.on('stop', () => new Promise<void>((resolve) => { finish = resolve; }));
+    runtime.on(
+      'stop',
+      () =>
+        new Promise<void>((resolve) => {
+          finish = resolve;
+        }),
+    );
     const signals = new EventEmitter();
     const release = forwardSignals(runtime, 'mino-s', signals as unknown as SignalSource);
     signals.emit('SIGTERM', 'SIGTERM');

@@ -28,9 +28,13 @@ describe('usernsFor', () => {
 
 describe('rootful identity', () => {
   const base = 0x70000000;
-  const input = (uid: number | undefined, owner: number, gid?: number) => identityFlags({
-    rootless: false, image: { uid, gid }, projectOwner: { uid: owner, gid: owner }, rootfulBase: base,
-  });
+  const input = (uid: number | undefined, owner: number, gid?: number) =>
+    identityFlags({
+      rootless: false,
+      image: { uid, gid },
+      projectOwner: { uid: owner, gid: owner },
+      rootfulBase: base,
+    });
 
   it('maps the image user onto the project owner and everything else into the unprivileged range', () => {
     expect(input(1000, 0)).toEqual({
@@ -62,9 +66,17 @@ describe('rootful identity', () => {
     }
   });
 
-  it.each([[1000, 1000], [1234, 1234], [1234, 100]])('an image user %i:%i in a root-owned project is root there, container root is not', (uid, gid) => {
+  it.each([
+    [1000, 1000],
+    [1234, 1234],
+    [1234, 100],
+  ])('an image user %i:%i in a root-owned project is root there, container root is not', (uid, gid) => {
     const flags = input(uid, 0, gid);
-    expect(flags.uidMap).toEqual([`0:${base}:${uid}`, `${uid}:0:1`, `${uid + 1}:${base + uid + 1}:${MAPPED_IDS - uid - 1}`]);
+    expect(flags.uidMap).toEqual([
+      `0:${base}:${uid}`,
+      `${uid}:0:1`,
+      `${uid + 1}:${base + uid + 1}:${MAPPED_IDS - uid - 1}`,
+    ]);
     expect(flags.gidMap).toContain(`${gid}:0:1`);
     expect(flags.gidMap![0]).toBe(`0:${base}:${gid}`);
     expect(flags.privateDevices).toBe(true);
@@ -78,17 +90,29 @@ describe('rootful identity', () => {
   });
 
   it('a project of uid 1500 and group 0 maps group 0 onto host group 0 without a private /dev', () => {
-    const flags = identityFlags({ rootless: false, image: { uid: 0 }, projectOwner: { uid: 1500, gid: 0 }, rootfulBase: base });
-    expect(flags).toEqual({ uidMap: ['0:1500:1', `1:${base + 1}:${MAPPED_IDS - 1}`], gidMap: ['0:0:1', `1:${base + 1}:${MAPPED_IDS - 1}`] });
+    const flags = identityFlags({
+      rootless: false,
+      image: { uid: 0 },
+      projectOwner: { uid: 1500, gid: 0 },
+      rootfulBase: base,
+    });
+    expect(flags).toEqual({
+      uidMap: ['0:1500:1', `1:${base + 1}:${MAPPED_IDS - 1}`],
+      gidMap: ['0:0:1', `1:${base + 1}:${MAPPED_IDS - 1}`],
+    });
   });
 
   it('rootless runs never get a private /dev', () => {
-    expect(identityFlags({ rootless: true, image: { uid: 0 }, projectOwner: { uid: 0, gid: 0 }, rootfulBase: base })).toEqual({});
+    expect(
+      identityFlags({ rootless: true, image: { uid: 0 }, projectOwner: { uid: 0, gid: 0 }, rootfulBase: base }),
+    ).toEqual({});
   });
 
   it('covers every container id once', () => {
     for (const uid of [0, 1, 1000, MAPPED_IDS - 1]) {
-      const total = rootfulIdMap(uid, 4242, base).map((m) => Number(m.split(':')[2])).reduce((a, b) => a + b, 0);
+      const total = rootfulIdMap(uid, 4242, base)
+        .map((m) => Number(m.split(':')[2]))
+        .reduce((a, b) => a + b, 0);
       expect(total).toBe(MAPPED_IDS);
     }
   });

@@ -8,7 +8,12 @@ const GUARD = { homeDir: '/home/me', allow: { home: false, system: false } };
 describe('parseVolumeArg', () => {
   it('parses HOST:CONTAINER (rw) and the ro/rw modes', () => {
     expect(parseVolumeArg('/a:/b', 'cli')).toEqual({ source: '/a', target: '/b', readOnly: false, origin: 'cli' });
-    expect(parseVolumeArg('/a:/b:ro', 'config')).toEqual({ source: '/a', target: '/b', readOnly: true, origin: 'config' });
+    expect(parseVolumeArg('/a:/b:ro', 'config')).toEqual({
+      source: '/a',
+      target: '/b',
+      readOnly: true,
+      origin: 'config',
+    });
     expect(parseVolumeArg('/a:/b:rw', 'cli')).toEqual({ source: '/a', target: '/b', readOnly: false, origin: 'cli' });
   });
 
@@ -53,7 +58,9 @@ describe('parseVolumeArg', () => {
     const err = thrown(() => parseVolumeArg('rel/x:/x', 'config'));
     expect(err).toBeInstanceOf(MinoError);
     expect(err).not.toBeInstanceOf(UsageError);
-    expect(err.message).toBe("Invalid volume 'rel/x:/x' in config container.volumes: host path 'rel/x' is not absolute");
+    expect(err.message).toBe(
+      "Invalid volume 'rel/x:/x' in config container.volumes: host path 'rel/x' is not absolute",
+    );
   });
 });
 
@@ -61,7 +68,10 @@ describe('assembleMounts', () => {
   it('orders project, CLI volumes, config volumes', () => {
     const mounts = assembleMounts('/p/app', '/app', ['/c1:/c1', '/c2:/c2:ro'], ['/f1:/f1'], GUARD);
     expect(mounts.map((m) => `${m.origin}:${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`)).toEqual([
-      'project:/p/app:/app:rw', 'cli:/c1:/c1:rw', 'cli:/c2:/c2:ro', 'config:/f1:/f1:rw',
+      'project:/p/app:/app:rw',
+      'cli:/c1:/c1:rw',
+      'cli:/c2:/c2:ro',
+      'config:/f1:/f1:rw',
     ]);
     expect(toMountSpecs(mounts)[0]).toEqual({ source: '/p/app', target: '/app', readOnly: false });
   });
@@ -69,7 +79,9 @@ describe('assembleMounts', () => {
   it('refuses two CLI/config mounts at one target, naming both sources', () => {
     const err = thrown(() => assembleMounts('/p/app', '/app', ['/a:/data'], ['/b:/data/'], GUARD));
     expect(err).toBeInstanceOf(MinoError);
-    expect(err.message).toBe('Two mounts use the container path /data: /a (--volume) and /b (config container.volumes)');
+    expect(err.message).toBe(
+      'Two mounts use the container path /data: /a (--volume) and /b (config container.volumes)',
+    );
     expect(err.hint).toContain('mounted once');
     expect(err.exitCode).toBe(2);
   });
@@ -81,7 +93,9 @@ describe('assembleMounts', () => {
   });
 
   it('refuses the same source at one target with different modes', () => {
-    expect(thrown(() => assembleMounts('/p/app', '/app', ['/a:/d:ro'], ['/a:/d'], GUARD)).message).toContain('/a (--volume) and /a (config container.volumes)');
+    expect(thrown(() => assembleMounts('/p/app', '/app', ['/a:/d:ro'], ['/a:/d'], GUARD)).message).toContain(
+      '/a (--volume) and /a (config container.volumes)',
+    );
   });
 
   it('keeps an exact repeat once', () => {

@@ -13,7 +13,24 @@ describe('resolveWorkdir', () => {
 
   it('keeps mino 1.6 blocklist exactly', () => {
     expect([...WORKDIR_BLOCKLIST].sort()).toEqual([
-      'bin', 'cache', 'dev', 'etc', 'home', 'lib', 'lib64', 'opt', 'proc', 'root', 'run', 'sbin', 'ssh-agent', 'sys', 'tmp', 'usr', 'var', 'workspace',
+      'bin',
+      'cache',
+      'dev',
+      'etc',
+      'home',
+      'lib',
+      'lib64',
+      'opt',
+      'proc',
+      'root',
+      'run',
+      'sbin',
+      'ssh-agent',
+      'sys',
+      'tmp',
+      'usr',
+      'var',
+      'workspace',
     ]);
   });
 

@@ -21,7 +21,9 @@ describe('composed image tag', () => {
   it('does not depend on the order of --layers', async () => {
     const [alpha, beta0, gamma] = await layers();
     // Without a variable set by two layers (see the next-but-one test).
-    const beta = changed(beta0!, (l) => { delete l.manifest.env.SHARED; });
+    const beta = changed(beta0!, (l) => {
+      delete l.manifest.env.SHARED;
+    });
     const tag = composeHash(BASE_ID, [alpha!, beta!, gamma!]);
     expect(composeHash(BASE_ID, [gamma!, alpha!, beta!])).toBe(tag);
     expect(composeHash(BASE_ID, [beta!, gamma!, alpha!])).toBe(tag);
@@ -34,20 +36,90 @@ describe('composed image tag', () => {
   });
 
   const edits: Array<[string, (l: ResolvedLayer) => void]> = [
-    ['the layer name', (l) => { l.manifest.name = 'alpha2'; }],
-    ['the install script', (l) => { l.script = `${l.script ?? ''}echo more\n`; }],
-    ['a script appearing', (l) => { l.script = l.script === undefined ? 'echo x\n' : undefined; }],
-    ['the version', (l) => { l.manifest.version = '99'; }],
-    ['a root package added', (l) => { l.manifest.rootPackages.push('jq'); }],
-    ['the root packages replaced', (l) => { l.manifest.rootPackages = ['zlib1g']; }],
-    ['user_install runtime', (l) => { l.manifest.userInstall.runtime = 'rustup'; }],
-    ['user_install runtime_version', (l) => { l.manifest.userInstall.runtime_version = '1.80'; }],
-    ['user_install npm_globals', (l) => { l.manifest.userInstall.npm_globals.push('tsx'); }],
-    ['user_install cargo_tools', (l) => { l.manifest.userInstall.cargo_tools.push('bacon'); }],
-    ['user_install uv_tools', (l) => { l.manifest.userInstall.uv_tools.push('black'); }],
-    ['an [env] value', (l) => { l.manifest.env = { ...l.manifest.env, NEW_VAR: 'x' }; }],
-    ['an [env] value edited', (l) => { l.manifest.env = Object.fromEntries(Object.entries(l.manifest.env).map(([k, v]) => [k, `${v}!`])); }],
-    ['a PATH directory', (l) => { l.manifest.pathPrepend.push('/opt/new/bin'); }],
+    [
+      'the layer name',
+      (l) => {
+        l.manifest.name = 'alpha2';
+      },
+    ],
+    [
+      'the install script',
+      (l) => {
+        l.script = `${l.script ?? ''}echo more\n`;
+      },
+    ],
+    [
+      'a script appearing',
+      (l) => {
+        l.script = l.script === undefined ? 'echo x\n' : undefined;
+      },
+    ],
+    [
+      'the version',
+      (l) => {
+        l.manifest.version = '99';
+      },
+    ],
+    [
+      'a root package added',
+      (l) => {
+        l.manifest.rootPackages.push('jq');
+      },
+    ],
+    [
+      'the root packages replaced',
+      (l) => {
+        l.manifest.rootPackages = ['zlib1g'];
+      },
+    ],
+    [
+      'user_install runtime',
+      (l) => {
+        l.manifest.userInstall.runtime = 'rustup';
+      },
+    ],
+    [
+      'user_install runtime_version',
+      (l) => {
+        l.manifest.userInstall.runtime_version = '1.80';
+      },
+    ],
+    [
+      'user_install npm_globals',
+      (l) => {
+        l.manifest.userInstall.npm_globals.push('tsx');
+      },
+    ],
+    [
+      'user_install cargo_tools',
+      (l) => {
+        l.manifest.userInstall.cargo_tools.push('bacon');
+      },
+    ],
+    [
+      'user_install uv_tools',
+      (l) => {
+        l.manifest.userInstall.uv_tools.push('black');
+      },
+    ],
+    [
+      'an [env] value',
+      (l) => {
+        l.manifest.env = { ...l.manifest.env, NEW_VAR: 'x' };
+      },
+    ],
+    [
+      'an [env] value edited',
+      (l) => {
+        l.manifest.env = Object.fromEntries(Object.entries(l.manifest.env).map(([k, v]) => [k, `${v}!`]));
+      },
+    ],
+    [
+      'a PATH directory',
+      (l) => {
+        l.manifest.pathPrepend.push('/opt/new/bin');
+      },
+    ],
   ];
 
   it.each(['alpha', 'beta', 'gamma'])('changes with every hashed input of layer %s', async (name) => {
@@ -55,7 +127,10 @@ describe('composed image tag', () => {
     const before = composeHash(BASE_ID, all);
     const seen = new Set([before]);
     for (const [what, edit] of edits) {
-      const after = composeHash(BASE_ID, all.map((l) => (l.manifest.name === name ? changed(l, edit) : l)));
+      const after = composeHash(
+        BASE_ID,
+        all.map((l) => (l.manifest.name === name ? changed(l, edit) : l)),
+      );
       expect(after, what).not.toBe(before);
       seen.add(after);
     }
@@ -70,8 +145,14 @@ describe('composed image tag', () => {
 
   it('does not run fields together: moving text between name and script changes the tag', async () => {
     const [alpha] = await layers();
-    const a = changed(alpha!, (l) => { l.manifest.name = 'ab'; l.script = 'c'; });
-    const b = changed(alpha!, (l) => { l.manifest.name = 'a'; l.script = 'bc'; });
+    const a = changed(alpha!, (l) => {
+      l.manifest.name = 'ab';
+      l.script = 'c';
+    });
+    const b = changed(alpha!, (l) => {
+      l.manifest.name = 'a';
+      l.script = 'bc';
+    });
     expect(composeHash(BASE_ID, [a])).not.toBe(composeHash(BASE_ID, [b]));
   });
 
@@ -105,7 +186,8 @@ describe('needs-build rule and plan', () => {
       runtimeEnv: {
         GAMMA: '1',
         MINO_PATH_PREPEND: '/home/developer/.gamma/bin',
-        MINO_LAYER_MANIFEST: '[{"name":"gamma","runtime":"nvm","runtime_version":"22","npm_globals":["pnpm","@biomejs/biome@1.9.4"]}]',
+        MINO_LAYER_MANIFEST:
+          '[{"name":"gamma","runtime":"nvm","runtime_version":"22","npm_globals":["pnpm","@biomejs/biome@1.9.4"]}]',
       },
     });
   });
@@ -131,6 +213,8 @@ describe('needs-build rule and plan', () => {
   });
 
   it('rejects a base reference that is not an image reference', async () => {
-    expect(() => planComposition({ baseImageRef: '--privileged', baseImageId: BASE_ID, layers: [] })).toThrow(/Invalid image reference/);
+    expect(() => planComposition({ baseImageRef: '--privileged', baseImageId: BASE_ID, layers: [] })).toThrow(
+      /Invalid image reference/,
+    );
   });
 });

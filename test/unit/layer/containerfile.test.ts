@@ -19,24 +19,40 @@ function expectGolden(name: string, text: string): void {
 describe('generated Containerfile', () => {
   it('matches the golden file for alpha,beta,gamma (script, root packages, user-install only)', async () => {
     const layers = [await fixtureLayer('alpha'), await fixtureLayer('beta'), await fixtureLayer('gamma')];
-    expectGolden('alpha-beta-gamma.Containerfile', generateContainerfile({ baseImageRef: 'localhost/mino-base:test', baseImageId: BASE_ID, layers }));
+    expectGolden(
+      'alpha-beta-gamma.Containerfile',
+      generateContainerfile({ baseImageRef: 'localhost/mino-base:test', baseImageId: BASE_ID, layers }),
+    );
   });
 
   it('matches the golden file for the built-in layers', async () => {
     const layers = [await builtinLayer('rust'), await builtinLayer('typescript'), await builtinLayer('python')];
-    expectGolden('builtins.Containerfile', generateContainerfile({ baseImageRef: 'localhost/mino-base:test', baseImageId: `sha256:${BASE_ID}`, layers }));
+    expectGolden(
+      'builtins.Containerfile',
+      generateContainerfile({ baseImageRef: 'localhost/mino-base:test', baseImageId: `sha256:${BASE_ID}`, layers }),
+    );
   });
 
   it('installs scripts in --layers order and merges env last-wins', async () => {
-    const ab = generateContainerfile({ baseImageRef: 'b:1', baseImageId: BASE_ID, layers: [await fixtureLayer('alpha'), await fixtureLayer('beta')] });
-    const ba = generateContainerfile({ baseImageRef: 'b:1', baseImageId: BASE_ID, layers: [await fixtureLayer('beta'), await fixtureLayer('alpha')] });
+    const ab = generateContainerfile({
+      baseImageRef: 'b:1',
+      baseImageId: BASE_ID,
+      layers: [await fixtureLayer('alpha'), await fixtureLayer('beta')],
+    });
+    const ba = generateContainerfile({
+      baseImageRef: 'b:1',
+      baseImageId: BASE_ID,
+      layers: [await fixtureLayer('beta'), await fixtureLayer('alpha')],
+    });
     expect(ab).toContain('ENV SHARED=from-beta');
     expect(ba).toContain('ENV SHARED=from-alpha');
     // PATH keeps the first occurrence of each directory, layers ordered by name (same set, same PATH).
     expect(ab).toContain('ENV PATH="/opt/alpha/bin:/cache/shared/bin:/home/developer/.beta/bin:${PATH}"');
     expect(ba).toContain('ENV PATH="/opt/alpha/bin:/cache/shared/bin:/home/developer/.beta/bin:${PATH}"');
     // Scripts run in --layers order.
-    const scripted = changed(await fixtureLayer('beta'), (l) => { l.script = '#!/bin/sh\necho beta\n'; });
+    const scripted = changed(await fixtureLayer('beta'), (l) => {
+      l.script = '#!/bin/sh\necho beta\n';
+    });
     const alpha = await fixtureLayer('alpha');
     const first = (layers: ResolvedLayer[]): number => {
       const text = generateContainerfile({ baseImageRef: 'b:1', baseImageId: BASE_ID, layers });
@@ -47,7 +63,11 @@ describe('generated Containerfile', () => {
   });
 
   it('skips layers without a script and leaves FROM as the image ID', async () => {
-    const text = generateContainerfile({ baseImageRef: 'localhost/mino-base:x', baseImageId: BASE_ID, layers: [await fixtureLayer('gamma')] });
+    const text = generateContainerfile({
+      baseImageRef: 'localhost/mino-base:x',
+      baseImageId: BASE_ID,
+      layers: [await fixtureLayer('gamma')],
+    });
     expect(text).not.toContain('# Layer: gamma');
     expect(text).toMatch(new RegExp(`^FROM ${BASE_ID}$`, 'm'));
   });

@@ -35,7 +35,8 @@ describe('layer environment', () => {
     const env = runtimeLayerEnv([await fixtureLayer('alpha'), await fixtureLayer('gamma')], true);
     expect(env).toEqual({
       MINO_PATH_PREPEND: '/opt/alpha/bin:/cache/shared/bin:/home/developer/.gamma/bin',
-      MINO_LAYER_MANIFEST: '[{"name":"gamma","runtime":"nvm","runtime_version":"22","npm_globals":["pnpm","@biomejs/biome@1.9.4"]}]',
+      MINO_LAYER_MANIFEST:
+        '[{"name":"gamma","runtime":"nvm","runtime_version":"22","npm_globals":["pnpm","@biomejs/biome@1.9.4"]}]',
     });
   });
 });

@@ -17,7 +17,13 @@ describe('layer.toml parsing', () => {
       pathPrepend: ['/cache/shared/bin', '/home/developer/.beta/bin'],
       cachePaths: [],
       rootPackages: ['python3', 'libfoo-dev', 'g++'],
-      userInstall: { runtime: 'uv', runtime_version: '3.12', npm_globals: [], cargo_tools: [], uv_tools: ['ruff', 'pytest==8.3.0'] },
+      userInstall: {
+        runtime: 'uv',
+        runtime_version: '3.12',
+        npm_globals: [],
+        cargo_tools: [],
+        uv_tools: ['ruff', 'pytest==8.3.0'],
+      },
     });
     expect(hasUserInstall(m)).toBe(true);
   });
@@ -46,7 +52,9 @@ describe('layer.toml parsing', () => {
 
 describe('hostile layer.toml files are rejected, naming the file and the key', () => {
   const dir = join(FIXTURES, 'hostile');
-  const cases = readdirSync(dir).filter((f) => f.endsWith('.toml')).sort();
+  const cases = readdirSync(dir)
+    .filter((f) => f.endsWith('.toml'))
+    .sort();
 
   it('has the hostile fixtures', () => {
     expect(cases.length).toBeGreaterThan(20);
@@ -57,7 +65,10 @@ describe('hostile layer.toml files are rejected, naming the file and the key', (
     const text = readFileSync(file, 'utf8');
     const expected = /^# expect: (.*)$/m.exec(text)?.[1];
     expect(expected).toBeDefined();
-    const err = await parseLayerManifest(file, text, 'x').then(() => undefined, (e: unknown) => e);
+    const err = await parseLayerManifest(file, text, 'x').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(MinoError);
     const message = (err as MinoError).message;
     expect(message).toContain(file);

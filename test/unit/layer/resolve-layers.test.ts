@@ -4,14 +4,25 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
 import { builtinLayersDir } from '../../../src/image/layers-dir.js';
-import { listLayers, resolveLayer, resolveLayers, scriptHasContent, type LayerDirs } from '../../../src/layer/resolve-layers.js';
+import {
+  listLayers,
+  resolveLayer,
+  resolveLayers,
+  scriptHasContent,
+  type LayerDirs,
+} from '../../../src/layer/resolve-layers.js';
 import { BUILTIN_DIR, FIXTURES } from './fixtures.js';
 
 let root: string;
 let dirs: LayerDirs;
 
 /** Writes a layer directory with a layer.toml naming it and an optional install.sh. */
-function writeLayer(base: string, name: string, description: string, script: string | null = '#!/bin/sh\necho hi\n'): string {
+function writeLayer(
+  base: string,
+  name: string,
+  description: string,
+  script: string | null = '#!/bin/sh\necho hi\n',
+): string {
   const dir = join(base, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'layer.toml'), `[layer]\nname = "${name}"\ndescription = "${description}"\nversion = "1"\n`);
@@ -52,7 +63,12 @@ describe('layer resolution', () => {
     expect(l.dir).toBe(join(projectLayers(), 'typescript'));
   });
 
-  it.each([['ts', 'typescript'], ['node', 'typescript'], ['py', 'python'], ['cargo', 'rust']])('resolves the alias %s to %s', async (alias, name) => {
+  it.each([
+    ['ts', 'typescript'],
+    ['node', 'typescript'],
+    ['py', 'python'],
+    ['cargo', 'rust'],
+  ])('resolves the alias %s to %s', async (alias, name) => {
     expect((await resolveLayer(alias, dirs)).manifest.name).toBe(name);
   });
 
@@ -71,9 +87,15 @@ describe('layer resolution', () => {
     expect(layers.map((l) => l.manifest.name)).toEqual(['rust', 'typescript']);
   });
 
-  it.each(['../etc', 'a/b', '', '-rf', '.hidden', 'x'.repeat(65)])('rejects the name %j before touching the filesystem', async (name) => {
-    await expect(resolveLayer(name, dirs)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/Invalid layer name/) });
-  });
+  it.each(['../etc', 'a/b', '', '-rf', '.hidden', 'x'.repeat(65)])(
+    'rejects the name %j before touching the filesystem',
+    async (name) => {
+      await expect(resolveLayer(name, dirs)).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringMatching(/Invalid layer name/),
+      });
+    },
+  );
 
   it('names the available layers and where to create one when not found', async () => {
     writeLayer(userLayers(), 'mytools', 'mine');
@@ -92,7 +114,9 @@ describe('layer resolution', () => {
   it('requires layer.name to match the directory', async () => {
     const dir = writeLayer(projectLayers(), 'mine', 'x');
     writeFileSync(join(dir, 'layer.toml'), '[layer]\nname = "typescript"\ndescription = "d"\nversion = "1"\n');
-    await expect(resolveLayer('mine', dirs)).rejects.toThrow(/layer\.name: is 'typescript' but the layer directory is 'mine'/);
+    await expect(resolveLayer('mine', dirs)).rejects.toThrow(
+      /layer\.name: is 'typescript' but the layer directory is 'mine'/,
+    );
   });
 
   it('requires install.sh unless the layer has root or user installs', async () => {
@@ -111,7 +135,10 @@ describe('layer resolution', () => {
   it('treats a script of comments and blank lines as no script', async () => {
     writeLayer(projectLayers(), 'comments', 'x', '#!/bin/sh\n# nothing yet\n\n   \n');
     const dir = join(projectLayers(), 'comments');
-    writeFileSync(join(dir, 'layer.toml'), '[layer]\nname = "comments"\ndescription = "d"\nversion = "1"\n[user_install]\nruntime = "uv"\n');
+    writeFileSync(
+      join(dir, 'layer.toml'),
+      '[layer]\nname = "comments"\ndescription = "d"\nversion = "1"\n[user_install]\nruntime = "uv"\n',
+    );
     expect((await resolveLayer('comments', dirs)).script).toBeUndefined();
     expect(scriptHasContent('#!/bin/sh\n  echo x\n')).toBe(true);
   });

@@ -16,11 +16,13 @@ const DEAD_PID = 2 ** 22 + 17;
 const NO_LOGS = "Session 'a' has no container any more, so it has no logs";
 
 /** An error of an engine that is not podman: its words mean nothing to the use cases. */
-function engineSaid<T extends EngineError>(kind: new (message: string, failure: { engineExitCode: number; stderr: string }) => T): T {
+function engineSaid<T extends EngineError>(
+  kind: new (message: string, failure: { engineExitCode: number; stderr: string }) => T,
+): T {
   return new kind('the engine said no', { engineExitCode: 9, stderr: 'computer says no' });
 }
 
-describe('session use cases act on the engine-neutral errors, not on an engine\'s error text', () => {
+describe("session use cases act on the engine-neutral errors, not on an engine's error text", () => {
   let state: string;
   let engine: FakeRuntime;
   let ctx: SessionContext;
@@ -29,9 +31,31 @@ describe('session use cases act on the engine-neutral errors, not on an engine\'
     state = mkdtempSync(join(tmpdir(), 'mino-neutral-'));
     engine = new FakeRuntime();
     engine.engineInfo = { ...engine.engineInfo, rootless: false, cgroupVersion: 'v2' };
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, true), stateDir: state, stateKey: stateKeyFor(state) };
-    ctx.store.create(newSessionRecord({ name: 'a', projectDir: '/p', command: ['sh'], containerId: 'mino-a', status: 'running', ownerPid: DEAD_PID, mode: 'detached' }));
-    engine.containers.push(fakeContainer('mino-a', 'running', { [LABEL_SESSION]: 'a', [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(DEAD_PID) }));
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, true),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
+    ctx.store.create(
+      newSessionRecord({
+        name: 'a',
+        projectDir: '/p',
+        command: ['sh'],
+        containerId: 'mino-a',
+        status: 'running',
+        ownerPid: DEAD_PID,
+        mode: 'detached',
+      }),
+    );
+    engine.containers.push(
+      fakeContainer('mino-a', 'running', {
+        [LABEL_SESSION]: 'a',
+        [LABEL_STATE]: ctx.stateKey,
+        [LABEL_OWNER_PID]: String(DEAD_PID),
+      }),
+    );
   });
   afterEach(() => rmSync(state, { recursive: true, force: true }));
 
@@ -39,7 +63,9 @@ describe('session use cases act on the engine-neutral errors, not on an engine\'
     engine.failWith('pause', engineSaid(NotSupportedError));
     const err = await suspendSession(ctx, 'a').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SuspendUnsupportedError);
-    expect((err as Error).message).toBe("Cannot suspend session 'a': podman cannot pause this container here (no cgroup of its own to freeze)");
+    expect((err as Error).message).toBe(
+      "Cannot suspend session 'a': podman cannot pause this container here (no cgroup of its own to freeze)",
+    );
     expect(ctx.store.get('a')?.suspended_at).toBeUndefined();
   });
 

@@ -1,4 +1,13 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -75,7 +84,14 @@ describe('protected-path stubs', () => {
 
   it('refuses to create a stub whose parent is not a directory', () => {
     writeFileSync(join(project, '.claude'), 'x');
-    expect(() => createStubs(state, project, [{ hostPath: join(project, '.claude/settings.json'), kind: 'file', content: '{}\n' }], process.pid)).toThrow(/Cannot protect/);
+    expect(() =>
+      createStubs(
+        state,
+        project,
+        [{ hostPath: join(project, '.claude/settings.json'), kind: 'file', content: '{}\n' }],
+        process.pid,
+      ),
+    ).toThrow(/Cannot protect/);
   });
 
   it('lets a second run join the stubs of the first', async () => {
@@ -90,7 +106,15 @@ describe('protected-path stubs', () => {
   it('keeps stubs while the project has a warm pool (its refills mount them), until it is drained', async () => {
     createStubs(state, project, stubs(), DEAD_PID);
     const key = 'a'.repeat(24);
-    writePool(state, { key, project_dir: project, image: 'localhost/x:1', target: 1, spec: { image: 'localhost/x:1', command: [] }, group_add: [], updated_at: new Date().toISOString() });
+    writePool(state, {
+      key,
+      project_dir: project,
+      image: 'localhost/x:1',
+      target: 1,
+      spec: { image: 'localhost/x:1', command: [] },
+      group_add: [],
+      updated_at: new Date().toISOString(),
+    });
     await releaseStubs(new FakeRuntime(), state, project);
     expect(existsSync(join(project, '.vscode'))).toBe(true);
     removePool(state, key);

@@ -5,7 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gcSessions } from '../../../src/lifecycle/gc-sessions.js';
 import { sandboxStats } from '../../../src/lifecycle/sandbox-stats.js';
 import {
-  type SessionStateError, SuspendUnsupportedError, attachSession, detachSession, resumeSession, suspendSession,
+  type SessionStateError,
+  SuspendUnsupportedError,
+  attachSession,
+  detachSession,
+  resumeSession,
+  suspendSession,
 } from '../../../src/lifecycle/session-control.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { sweepSessions } from '../../../src/lifecycle/sweep-sessions.js';
@@ -32,26 +37,59 @@ describe('session lifecycle use cases on the fake runtime', () => {
     state = mkdtempSync(join(tmpdir(), 'mino-lifecycle-'));
     engine = new FakeRuntime();
     engine.engineInfo = { ...engine.engineInfo, rootless: false };
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, true), stateDir: state, stateKey: stateKeyFor(state) };
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, true),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
   });
   afterEach(() => rmSync(state, { recursive: true, force: true }));
 
   /** A detached session `name` with a container in `containerState`, created `ageSecs` ago. */
-  function session(name: string, containerState: FakeContainer['state'] = 'running', ageSecs = 0, patch: Partial<SessionRecord> = {}): FakeContainer {
+  function session(
+    name: string,
+    containerState: FakeContainer['state'] = 'running',
+    ageSecs = 0,
+    patch: Partial<SessionRecord> = {},
+  ): FakeContainer {
     const at = new Date(Date.now() - ageSecs * 1000);
-    ctx.store.create({ ...newSessionRecord({ name, projectDir: '/p', command: ['sh'], containerId: `mino-${name}`, status: 'running', ownerPid: DEAD_PID, mode: 'detached' }, at), ...patch });
-    const c = fakeContainer(`mino-${name}`, containerState, { [LABEL_SESSION]: name, [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(DEAD_PID) });
+    ctx.store.create({
+      ...newSessionRecord(
+        {
+          name,
+          projectDir: '/p',
+          command: ['sh'],
+          containerId: `mino-${name}`,
+          status: 'running',
+          ownerPid: DEAD_PID,
+          mode: 'detached',
+        },
+        at,
+      ),
+      ...patch,
+    });
+    const c = fakeContainer(`mino-${name}`, containerState, {
+      [LABEL_SESSION]: name,
+      [LABEL_STATE]: ctx.stateKey,
+      [LABEL_OWNER_PID]: String(DEAD_PID),
+    });
     engine.containers.push(c);
     return c;
   }
   const audit = (): string[] => {
     try {
-      return readFileSync(join(state, 'audit.log'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+      return readFileSync(join(state, 'audit.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { event: string }).event);
     } catch {
       return [];
     }
   };
-  const changes = (): string[] => engine.callNames().filter((m) => ['pause', 'unpause', 'attach', 'stop', 'kill', 'remove'].includes(m));
+  const changes = (): string[] =>
+    engine.callNames().filter((m) => ['pause', 'unpause', 'attach', 'stop', 'kill', 'remove'].includes(m));
 
   describe('suspend and resume', () => {
     it('suspend pauses the container and records it; resume unpauses', async () => {
@@ -67,7 +105,23 @@ describe('session lifecycle use cases on the fake runtime', () => {
 
     it.each([
       ['an unknown session', () => undefined, /Session 'nope' not found/, 'nope'],
-      ['a stopped session', () => ctx.store.create(newSessionRecord({ name: 'a', projectDir: '/p', command: ['sh'], containerId: null, status: 'stopped', ownerPid: DEAD_PID, mode: 'detached' })), /it has ended \(status: stopped\)/, 'a'],
+      [
+        'a stopped session',
+        () =>
+          ctx.store.create(
+            newSessionRecord({
+              name: 'a',
+              projectDir: '/p',
+              command: ['sh'],
+              containerId: null,
+              status: 'stopped',
+              ownerPid: DEAD_PID,
+              mode: 'detached',
+            }),
+          ),
+        /it has ended \(status: stopped\)/,
+        'a',
+      ],
       ['an already suspended session', () => session('a', 'paused'), /already suspended/, 'a'],
     ])('suspend of %s: exit 2, nothing changed', async (_what, setup, message, name) => {
       setup();
@@ -87,7 +141,9 @@ describe('session lifecycle use cases on the fake runtime', () => {
       const err = await suspendSession(ctx, 'a').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SuspendUnsupportedError);
       expect((err as SuspendUnsupportedError).exitCode).toBe(1);
-      expect((err as Error).message).toBe("Cannot suspend session 'a': rootless Podman cannot pause containers on a cgroup v1 host (a rootless container has no cgroup of its own to freeze)");
+      expect((err as Error).message).toBe(
+        "Cannot suspend session 'a': rootless Podman cannot pause containers on a cgroup v1 host (a rootless container has no cgroup of its own to freeze)",
+      );
       expect(changes()).toEqual([]);
       expect(ctx.store.get('a')?.suspended_at).toBeUndefined();
       expect(engine.containers[0]?.state).toBe('running');
@@ -135,7 +191,11 @@ describe('session lifecycle use cases on the fake runtime', () => {
     it.each([
       ['an unknown session', () => undefined, /not found/],
       ['a suspended session', () => session('a', 'paused'), /it is suspended/],
-      ['a session another client is attached to', () => session('a', 'running', 0, { attached_by: processIdentity() }), /already has a client attached/],
+      [
+        'a session another client is attached to',
+        () => session('a', 'running', 0, { attached_by: processIdentity() }),
+        /already has a client attached/,
+      ],
     ])('attach to %s: exit 2, nothing changed', async (_what, setup, message) => {
       setup();
       const before = ctx.store.get('a');
@@ -158,7 +218,9 @@ describe('session lifecycle use cases on the fake runtime', () => {
     it('expires an idle session (no client, no output), records session.expired and counts it', async () => {
       session('quiet', 'running', 400);
       const out = await sweepSessions(ctx, DEFAULTS);
-      expect(out.expired).toEqual([expect.objectContaining({ name: 'quiet', reason: 'idle', timeoutSecs: 300, exitCode: 143 })]);
+      expect(out.expired).toEqual([
+        expect.objectContaining({ name: 'quiet', reason: 'idle', timeoutSecs: 300, exitCode: 143 }),
+      ]);
       expect(ctx.store.get('quiet')).toMatchObject({ status: 'stopped', exit_code: 143 });
       expect(engine.containers).toEqual([]);
       expect(audit()).toEqual(['session.expired']);
@@ -183,7 +245,10 @@ describe('session lifecycle use cases on the fake runtime', () => {
       busy.lastOutput = new Date();
       session('frozen', 'paused', 90_000, { suspended_at: new Date(Date.now() - 86_401_000).toISOString() });
       const out = await sweepSessions(ctx, DEFAULTS);
-      expect(out.expired.map((e) => [e.name, e.reason]).sort()).toEqual([['frozen', 'suspended'], ['long', 'detached']]);
+      expect(out.expired.map((e) => [e.name, e.reason]).sort()).toEqual([
+        ['frozen', 'suspended'],
+        ['long', 'detached'],
+      ]);
       expect(engine.callNames()).toContain('unpause');
       expect(readCounters(state).timeout_destroys).toBe(2);
     });
@@ -198,7 +263,18 @@ describe('session lifecycle use cases on the fake runtime', () => {
     });
 
     it('forgets ended sessions older than auto_cleanup_hours', async () => {
-      ctx.store.create({ ...newSessionRecord({ name: 'old', projectDir: '/p', command: ['sh'], containerId: null, status: 'stopped', ownerPid: DEAD_PID, mode: 'detached' }), updated_at: new Date(Date.now() - 721 * 3600_000).toISOString() });
+      ctx.store.create({
+        ...newSessionRecord({
+          name: 'old',
+          projectDir: '/p',
+          command: ['sh'],
+          containerId: null,
+          status: 'stopped',
+          ownerPid: DEAD_PID,
+          mode: 'detached',
+        }),
+        updated_at: new Date(Date.now() - 721 * 3600_000).toISOString(),
+      });
       const out = await sweepSessions(ctx, DEFAULTS);
       expect(out.forgotten).toEqual(['old']);
       expect(ctx.store.get('old')).toBeUndefined();
@@ -207,7 +283,13 @@ describe('session lifecycle use cases on the fake runtime', () => {
 
     it('gc sweeps too and leaves warm pool containers alone', async () => {
       session('quiet', 'running', 400);
-      engine.containers.push(fakeContainer(`mino.warm.${'b'.repeat(12)}.${'c'.repeat(8)}`, 'running', { [LABEL_POOL]: 'k1', [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(DEAD_PID) }));
+      engine.containers.push(
+        fakeContainer(`mino.warm.${'b'.repeat(12)}.${'c'.repeat(8)}`, 'running', {
+          [LABEL_POOL]: 'k1',
+          [LABEL_STATE]: ctx.stateKey,
+          [LABEL_OWNER_PID]: String(DEAD_PID),
+        }),
+      );
       const result = await gcSessions(ctx, false, DEFAULTS);
       expect(result.sweep.expired.map((e) => e.name)).toEqual(['quiet']);
       expect(result.removed).toEqual([]);
@@ -220,25 +302,59 @@ describe('session lifecycle use cases on the fake runtime', () => {
       session('d1');
       session('d2', 'paused', 0, { suspended_at: new Date().toISOString() });
       session('a1', 'running', 0, { attached_by: processIdentity() });
-      ctx.store.create(newSessionRecord({ name: 'gone', projectDir: '/p', command: ['sh'], containerId: null, status: 'stopped', ownerPid: DEAD_PID, mode: 'detached' }));
+      ctx.store.create(
+        newSessionRecord({
+          name: 'gone',
+          projectDir: '/p',
+          command: ['sh'],
+          containerId: null,
+          status: 'stopped',
+          ownerPid: DEAD_PID,
+          mode: 'detached',
+        }),
+      );
       // The warm pool's index (src/pool/pool-index.ts): one live entry, one expired, one torn.
       const key = 'a'.repeat(24);
       const soon = Math.floor(Date.now() / 1000) + 600;
-      const entry = (n: string, expires: number) => ({ name: `mino.warm.${'a'.repeat(12)}.${n.repeat(8)}`, id: n.repeat(64), image_id: 'f'.repeat(64), expires_at: expires, created_at: Date.now() });
+      const entry = (n: string, expires: number) => ({
+        name: `mino.warm.${'a'.repeat(12)}.${n.repeat(8)}`,
+        id: n.repeat(64),
+        image_id: 'f'.repeat(64),
+        expires_at: expires,
+        created_at: Date.now(),
+      });
       addWarmEntry(state, key, entry('1', soon));
       addWarmEntry(state, key, entry('2', soon - 1200)); // expired: gone by itself
       writeFileSync(join(state, 'pool', key, 'warm', 'mino.warm.torn.json'), '{"torn');
-      bumpCounters(state, { sandboxes_created: 4, creation_ms_total: 1000, pool_hits: 1, pool_misses: 3, timeout_destroys: 2 });
+      bumpCounters(state, {
+        sandboxes_created: 4,
+        creation_ms_total: 1000,
+        pool_hits: 1,
+        pool_misses: 3,
+        timeout_destroys: 2,
+      });
       const { stats } = sandboxStats(ctx);
       expect(stats).toEqual({
-        sandboxes_created: 4, active_sandboxes: 3, active_sessions: 1, detached_sessions: 1, suspended_sessions: 1,
-        pool_size: 1, pool_hit_rate: 0.25, avg_creation_time_ms: 250, timeout_destroys: 2,
+        sandboxes_created: 4,
+        active_sandboxes: 3,
+        active_sessions: 1,
+        detached_sessions: 1,
+        suspended_sessions: 1,
+        pool_size: 1,
+        pool_hit_rate: 0.25,
+        avg_creation_time_ms: 250,
+        timeout_destroys: 2,
       });
       expect(engine.callNames()).toEqual([]);
     });
 
     it('null rates before anything happened', () => {
-      expect(sandboxStats(ctx).stats).toMatchObject({ pool_size: 0, pool_hit_rate: null, avg_creation_time_ms: null, sandboxes_created: 0 });
+      expect(sandboxStats(ctx).stats).toMatchObject({
+        pool_size: 0,
+        pool_hit_rate: null,
+        avg_creation_time_ms: null,
+        sandboxes_created: 0,
+      });
     });
   });
 });

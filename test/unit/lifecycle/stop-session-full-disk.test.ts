@@ -26,7 +26,12 @@ const SETTINGS: SweepSettings = { idleSecs: 300, detachSecs: 3600, suspendSecs: 
 const DEAD_PID = 2 ** 22 + 12345; // above pid_max: never alive
 
 function enospc(path: string): Error {
-  return Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC', errno: -28, syscall: 'write', path });
+  return Object.assign(new Error(`ENOSPC: no space left on device, write`), {
+    code: 'ENOSPC',
+    errno: -28,
+    syscall: 'write',
+    path,
+  });
 }
 
 describe('ending a session on a full state directory', () => {
@@ -37,7 +42,13 @@ describe('ending a session on a full state directory', () => {
   beforeEach(() => {
     state = mkdtempSync(join(tmpdir(), 'mino-full-disk-'));
     engine = new FakeRuntime();
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, true), stateDir: state, stateKey: stateKeyFor(state) };
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, true),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
   });
   afterEach(() => {
     vi.restoreAllMocks();
@@ -45,8 +56,23 @@ describe('ending a session on a full state directory', () => {
   });
 
   function session(name: string, containerState: FakeContainer['state'], exitCode?: number): FakeContainer {
-    ctx.store.create(newSessionRecord({ name, projectDir: '/p', command: ['sh'], containerId: `mino-${name}`, status: 'running', ownerPid: DEAD_PID, mode: 'detached' }));
-    const c = fakeContainer(`mino-${name}`, containerState, { [LABEL_SESSION]: name, [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(DEAD_PID) }, exitCode === undefined ? {} : { exitCode });
+    ctx.store.create(
+      newSessionRecord({
+        name,
+        projectDir: '/p',
+        command: ['sh'],
+        containerId: `mino-${name}`,
+        status: 'running',
+        ownerPid: DEAD_PID,
+        mode: 'detached',
+      }),
+    );
+    const c = fakeContainer(
+      `mino-${name}`,
+      containerState,
+      { [LABEL_SESSION]: name, [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(DEAD_PID) },
+      exitCode === undefined ? {} : { exitCode },
+    );
     c.logs = { stdout: 'hello-out\n', stderr: 'hello-err\n' };
     engine.containers.push(c);
     return c;
@@ -61,7 +87,10 @@ describe('ending a session on a full state directory', () => {
   };
   const audit = (): string[] => {
     try {
-      return readFileSync(join(state, 'audit.log'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+      return readFileSync(join(state, 'audit.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { event: string }).event);
     } catch {
       return [];
     }

@@ -43,7 +43,9 @@ describe('the egress hook and its proxy', () => {
       void answerHook(p.attached, 'ok');
     });
     try {
-      const r = await runHook('{"ociVersion":"1.0.2-dev","id":"abc","status":"creating","pid":4242,"bundle":"/x","annotations":{"x":"\\"pid\\":1"}}');
+      const r = await runHook(
+        '{"ociVersion":"1.0.2-dev","id":"abc","status":"creating","pid":4242,"bundle":"/x","annotations":{"x":"\\"pid\\":1"}}',
+      );
       expect(r).toEqual({ code: 0, stderr: '' });
       expect(pids).toEqual(['4242']);
     } finally {
@@ -66,11 +68,18 @@ describe('the egress hook and its proxy', () => {
 
   it('fails when the session was never prepared or the state has no pid', async () => {
     expect(await runHook('{"pid":5}')).toMatchObject({ code: 1, stderr: expect.stringContaining('not prepared') });
-    expect(await runHook('{"status":"creating"}')).toMatchObject({ code: 1, stderr: expect.stringContaining('no pid') });
+    expect(await runHook('{"status":"creating"}')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no pid'),
+    });
   });
 
   it('is configured for podman as a createRuntime hook of this session only', () => {
-    const doc = JSON.parse(hookDocument('/run/x/egress/0123456789abcdef')) as { hook: { path: string; args: string[]; timeout: number }; when: unknown; stages: string[] };
+    const doc = JSON.parse(hookDocument('/run/x/egress/0123456789abcdef')) as {
+      hook: { path: string; args: string[]; timeout: number };
+      when: unknown;
+      stages: string[];
+    };
     expect(doc).toMatchObject({ version: '1.0.0', when: { always: true }, stages: ['createRuntime'] });
     expect(doc.hook.path).toBe('/bin/sh');
     expect(doc.hook.args.slice(-2)).toEqual(['mino-egress-hook', '/run/x/egress/0123456789abcdef']);
@@ -82,16 +91,18 @@ describe('the control socket', () => {
   it('answers one JSON request per connection', async () => {
     const path = join(dir, 'control.sock');
     const record = newNetworkRecord('s1', 'allowlist', { mode: 'allowlist', allow: ['a.test:1'], deny: [] }, []);
-    const server = await serveControl(path, (req) => (req.op === 'status'
-      ? { ok: true, policy: record.policy, record }
-      : { ok: false, error: `unsupported ${req.op}` }));
+    const server = await serveControl(path, (req) =>
+      req.op === 'status' ? { ok: true, policy: record.policy, record } : { ok: false, error: `unsupported ${req.op}` },
+    );
     try {
       expect(await controlRequest(path, { op: 'status' })).toEqual({ ok: true, policy: record.policy, record });
       expect(await controlRequest(path, { op: 'finish' })).toEqual({ ok: false, error: 'unsupported finish' });
     } finally {
       server.close();
     }
-    await expect(controlRequest(join(dir, 'none.sock'), { op: 'status' })).rejects.toThrow('the egress proxy is not running');
+    await expect(controlRequest(join(dir, 'none.sock'), { op: 'status' })).rejects.toThrow(
+      'the egress proxy is not running',
+    );
   });
 });
 
@@ -100,13 +111,21 @@ describe('the listener handed over IPC', () => {
     // Stands in for nsenter: drops its namespace options and runs the rest.
     const fake = join(dir, 'nsenter');
     writeFileSync(fake, '#!/bin/sh\nwhile [ "$1" != -- ]; do shift; done\nshift\nexec "$@"\n', { mode: 0o755 });
-    const server = await openListenerInNetns({ pid: process.pid, rootless: false, host: '127.0.0.1', port: 0, nsenter: fake });
+    const server = await openListenerInNetns({
+      pid: process.pid,
+      rootless: false,
+      host: '127.0.0.1',
+      port: 0,
+      nsenter: fake,
+    });
     try {
       server.on('connection', (s) => s.end(`served by ${process.pid}`));
       const port = (server.address() as { port: number }).port;
       const text = await new Promise<string>((resolve) => {
         let out = '';
-        connect(port, '127.0.0.1').on('data', (d) => (out += d.toString())).on('close', () => resolve(out));
+        connect(port, '127.0.0.1')
+          .on('data', (d) => (out += d.toString()))
+          .on('close', () => resolve(out));
       });
       expect(text).toBe(`served by ${process.pid}`);
     } finally {
@@ -116,7 +135,11 @@ describe('the listener handed over IPC', () => {
 
   it('reports a listener that cannot start', async () => {
     const fake = join(dir, 'nsenter');
-    writeFileSync(fake, '#!/bin/sh\necho "nsenter: cannot open /proc/1/ns/net: Permission denied" >&2\nexit 1\n', { mode: 0o755 });
-    await expect(openListenerInNetns({ pid: 1, rootless: true, host: '127.0.0.1', port: 0, nsenter: fake })).rejects.toThrow(/Permission denied/);
+    writeFileSync(fake, '#!/bin/sh\necho "nsenter: cannot open /proc/1/ns/net: Permission denied" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
+    await expect(
+      openListenerInNetns({ pid: 1, rootless: true, host: '127.0.0.1', port: 0, nsenter: fake }),
+    ).rejects.toThrow(/Permission denied/);
   });
 });

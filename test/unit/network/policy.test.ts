@@ -3,14 +3,28 @@ import { destinationOf, parseAuthority } from '../../../src/network/destination.
 import { decide, policyText, withAllowed, withDenied, type EgressPolicy } from '../../../src/network/policy.js';
 import { parseRules } from '../../../src/network/rule.js';
 
-const policy = (allow: string[], deny: string[] = [], mode: EgressPolicy['mode'] = 'allowlist'): EgressPolicy => ({ mode, allow: parseRules(allow), deny: parseRules(deny) });
+const policy = (allow: string[], deny: string[] = [], mode: EgressPolicy['mode'] = 'allowlist'): EgressPolicy => ({
+  mode,
+  allow: parseRules(allow),
+  deny: parseRules(deny),
+});
 const dest = (host: string, port: number) => destinationOf(host, port)!;
 
 describe('egress policy', () => {
-  const p = policy(['github.com:443', '*.example.com:443', '10.0.0.5:22', '[2001:db8::1]:443', 'host.containers.internal:11434']);
+  const p = policy([
+    'github.com:443',
+    '*.example.com:443',
+    '10.0.0.5:22',
+    '[2001:db8::1]:443',
+    'host.containers.internal:11434',
+  ]);
 
   it('allows exactly the named host and port', () => {
-    expect(decide(p, dest('github.com', 443))).toMatchObject({ allowed: true, rule: 'github.com:443', hostService: false });
+    expect(decide(p, dest('github.com', 443))).toMatchObject({
+      allowed: true,
+      rule: 'github.com:443',
+      hostService: false,
+    });
     expect(decide(p, dest('GITHUB.com.', 443)).allowed).toBe(true);
     expect(decide(p, dest('github.com', 22))).toMatchObject({ allowed: false, reason: 'no-rule' });
     expect(decide(p, dest('api.github.com', 443)).allowed).toBe(false);
@@ -40,8 +54,13 @@ describe('egress policy', () => {
   });
 
   it('learn allows everything else; deny rules win over allow and learn', () => {
-    expect(decide(policy([], [], 'learn'), dest('anything.test', 1234))).toMatchObject({ allowed: true, rule: 'learn' });
-    expect(decide(policy(['*.example.com:443'], ['evil.example.com:443']), dest('evil.example.com', 443))).toMatchObject({ allowed: false, reason: 'deny-rule' });
+    expect(decide(policy([], [], 'learn'), dest('anything.test', 1234))).toMatchObject({
+      allowed: true,
+      rule: 'learn',
+    });
+    expect(
+      decide(policy(['*.example.com:443'], ['evil.example.com:443']), dest('evil.example.com', 443)),
+    ).toMatchObject({ allowed: false, reason: 'deny-rule' });
     expect(decide(policy([], ['x.test:1'], 'learn'), dest('x.test', 1)).allowed).toBe(false);
   });
 
@@ -58,7 +77,17 @@ describe('destinations from clients', () => {
     expect(parseAuthority('github.com:443')).toEqual({ kind: 'name', host: 'github.com', port: 443 });
     expect(parseAuthority('[2001:db8::1]:22')).toEqual({ kind: 'ipv6', host: '2001:db8::1', port: 22 });
     expect(parseAuthority('[::ffff:7f00:1]:22')).toEqual({ kind: 'ipv4', host: '127.0.0.1', port: 22 });
-    for (const bad of ['github.com', 'github.com:0', 'github.com:99999', 'a b:1', 'a%20b:1', '2001:db8::1:22', 'x.test:1:2', '[fe80::1%eth0]:22', '1.2.3:80']) {
+    for (const bad of [
+      'github.com',
+      'github.com:0',
+      'github.com:99999',
+      'a b:1',
+      'a%20b:1',
+      '2001:db8::1:22',
+      'x.test:1:2',
+      '[fe80::1%eth0]:22',
+      '1.2.3:80',
+    ]) {
       expect(parseAuthority(bad), bad).toBeUndefined();
     }
   });

@@ -74,7 +74,10 @@ describe('network rules', () => {
   });
 
   it('splits comma lists, drops duplicates and keeps order', () => {
-    expect(parseRules(['b.example:443,a.example:22', 'B.example:443']).map(formatRule)).toEqual(['b.example:443', 'a.example:22']);
+    expect(parseRules(['b.example:443,a.example:22', 'B.example:443']).map(formatRule)).toEqual([
+      'b.example:443',
+      'a.example:22',
+    ]);
   });
 
   it('refuses the whole list on one bad rule', () => {

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  CLAIM_MARGIN_SECONDS, addWarmEntry, claimWarmEntry, listPoolKeys, readPool, removePool, validatePoolKey, warmEntries, writePool,
+  CLAIM_MARGIN_SECONDS,
+  addWarmEntry,
+  claimWarmEntry,
+  listPoolKeys,
+  readPool,
+  removePool,
+  validatePoolKey,
+  warmEntries,
+  writePool,
 } from '../../../src/pool/pool-index.js';
 import { poolSettingsOf } from '../../../src/pool/pool-settings.js';
 
@@ -13,15 +21,31 @@ function stateDir(): string {
   dirs.push(d);
   return join(d, 'state');
 }
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const KEY = 'a'.repeat(24);
-const entry = (n: string, expires: number) => ({ name: `mino.warm.aaaaaaaaaaaa.${n}`, id: n.repeat(8), image_id: 'i', expires_at: expires, created_at: 0 });
+const entry = (n: string, expires: number) => ({
+  name: `mino.warm.aaaaaaaaaaaa.${n}`,
+  id: n.repeat(8),
+  image_id: 'i',
+  expires_at: expires,
+  created_at: 0,
+});
 
 describe('pool index', () => {
   it('lists warm entries oldest first and sweeps the expired ones', () => {
     const dir = stateDir();
-    writePool(dir, { key: KEY, project_dir: '/p', image: 'img', target: 3, spec: { image: 'img', command: [] }, group_add: [], updated_at: '' });
+    writePool(dir, {
+      key: KEY,
+      project_dir: '/p',
+      image: 'img',
+      target: 3,
+      spec: { image: 'img', command: [] },
+      group_add: [],
+      updated_at: '',
+    });
     addWarmEntry(dir, KEY, entry('0000000b', 2000));
     addWarmEntry(dir, KEY, entry('0000000a', 1500));
     addWarmEntry(dir, KEY, entry('0000000c', 1000 + CLAIM_MARGIN_SECONDS));
@@ -44,13 +68,20 @@ describe('pool index', () => {
 
   it('refuses keys and names that are not its own (they become paths)', () => {
     expect(() => validatePoolKey('../../etc')).toThrow(/Invalid pool key/);
-    expect(() => addWarmEntry(stateDir(), KEY, { ...entry('0000000a', 1), name: '../x' })).toThrow(/Invalid warm container name/);
+    expect(() => addWarmEntry(stateDir(), KEY, { ...entry('0000000a', 1), name: '../x' })).toThrow(
+      /Invalid warm container name/,
+    );
   });
 });
 
 describe('pool settings', () => {
   it('takes the [pool] table and refuses min_warm above max_warm (exit 2)', () => {
-    expect(poolSettingsOf({ enabled: true, min_warm: 2, max_warm: 10, warm_ttl: 600 })).toEqual({ enabled: true, minWarm: 2, maxWarm: 10, warmTtlSeconds: 600 });
+    expect(poolSettingsOf({ enabled: true, min_warm: 2, max_warm: 10, warm_ttl: 600 })).toEqual({
+      enabled: true,
+      minWarm: 2,
+      maxWarm: 10,
+      warmTtlSeconds: 600,
+    });
     let err: (Error & { exitCode?: number; hint?: string }) | undefined;
     try {
       poolSettingsOf({ enabled: true, min_warm: 5, max_warm: 3, warm_ttl: 600 });

@@ -7,7 +7,9 @@ import { typicalInput } from '../launch/plan-input.js';
 import type { RunPlanInput } from '../../../src/launch/run-plan.js';
 
 const keyOf = (o: Partial<RunPlanInput> = {}): string => {
-  const p = poolabilityOf(buildRunPlan(typicalInput({ projectDir: '/srv/app', homeDir: '/home/alice', stateKey: 'abc123abc123', ...o })));
+  const p = poolabilityOf(
+    buildRunPlan(typicalInput({ projectDir: '/srv/app', homeDir: '/home/alice', stateKey: 'abc123abc123', ...o })),
+  );
   if (!p.poolable) throw new Error(p.reason);
   return p.key;
 };
@@ -43,10 +45,16 @@ describe('pool key', () => {
   it('is the same before and after a run completes the caches (the finalize label is per run), not when the mount changes', () => {
     const plan = buildRunPlan(typicalInput());
     const cache = { type: 'volume' as const, source: 'mino-cache-npm-f25e7d293543', target: '/cache/npm' };
-    const filling = { ...plan.spec, mounts: [...(plan.spec.mounts ?? []), cache], labels: { ...plan.spec.labels, 'io.mino.caches': cache.source, 'io.mino.caches.finalize': cache.source } };
+    const filling = {
+      ...plan.spec,
+      mounts: [...(plan.spec.mounts ?? []), cache],
+      labels: { ...plan.spec.labels, 'io.mino.caches': cache.source, 'io.mino.caches.finalize': cache.source },
+    };
     const complete = { ...filling, labels: { ...plan.spec.labels, 'io.mino.caches': cache.source } };
     expect(poolKeyOf(complete)).toBe(poolKeyOf(filling));
-    expect(poolKeyOf({ ...complete, mounts: [...(plan.spec.mounts ?? []), { ...cache, readOnly: true }] })).not.toBe(poolKeyOf(filling));
+    expect(poolKeyOf({ ...complete, mounts: [...(plan.spec.mounts ?? []), { ...cache, readOnly: true }] })).not.toBe(
+      poolKeyOf(filling),
+    );
     const warm = warmSpecOf(filling, poolKeyOf(filling), 600, new Date());
     expect(warm.labels).toHaveProperty('io.mino.caches', cache.source);
     expect(warm.labels).not.toHaveProperty('io.mino.caches.finalize');
@@ -55,11 +63,21 @@ describe('pool key', () => {
   it('does not serve detached or shell sessions, nor per-session credentials or unknown settings', () => {
     const detached = poolabilityOf(buildRunPlan(typicalInput({ detach: true })));
     expect(detached).toMatchObject({ poolable: false, reason: expect.stringMatching(/detached/) });
-    expect(poolabilityOf(buildRunPlan(typicalInput({ command: [] })))).toMatchObject({ poolable: false, reason: expect.stringMatching(/shell/) });
+    expect(poolabilityOf(buildRunPlan(typicalInput({ command: [] })))).toMatchObject({
+      poolable: false,
+      reason: expect.stringMatching(/shell/),
+    });
     const plan = buildRunPlan(typicalInput());
-    expect(poolabilityOf({ ...plan, spec: { ...plan.spec, secretEnv: [{ secret: 's', target: 'T' }] } })).toMatchObject({ poolable: false, reason: expect.stringMatching(/credentials/) });
-    expect(poolabilityOf({ ...plan, spec: { ...plan.spec, envFiles: ['/tmp/x.env'] } })).toMatchObject({ poolable: false });
-    expect(poolabilityOf({ ...plan, spec: { ...plan.spec, hooksDir: '/run/x' } as typeof plan.spec })).toMatchObject({ poolable: false, reason: expect.stringMatching(/hooksDir/) });
+    expect(poolabilityOf({ ...plan, spec: { ...plan.spec, secretEnv: [{ secret: 's', target: 'T' }] } })).toMatchObject(
+      { poolable: false, reason: expect.stringMatching(/credentials/) },
+    );
+    expect(poolabilityOf({ ...plan, spec: { ...plan.spec, envFiles: ['/tmp/x.env'] } })).toMatchObject({
+      poolable: false,
+    });
+    expect(poolabilityOf({ ...plan, spec: { ...plan.spec, hooksDir: '/run/x' } as typeof plan.spec })).toMatchObject({
+      poolable: false,
+      reason: expect.stringMatching(/hooksDir/),
+    });
   });
 
   it('gives a warm spec with the same key: the run container, detached, --rm, labelled, expiring', () => {
@@ -67,12 +85,23 @@ describe('pool key', () => {
     const key = poolKeyOf(plan.spec);
     const warm = warmSpecOf(plan.spec, key, 600, new Date('2026-01-01T00:00:00Z'));
     expect(poolKeyOf(warm)).toBe(key);
-    expect(warm).toMatchObject({ autoRemove: true, image: plan.image, mounts: plan.spec.mounts, env: plan.spec.env, userns: plan.spec.userns, init: true });
+    expect(warm).toMatchObject({
+      autoRemove: true,
+      image: plan.image,
+      mounts: plan.spec.mounts,
+      env: plan.spec.env,
+      userns: plan.spec.userns,
+      init: true,
+    });
     expect(warm.tty).toBeUndefined();
     expect(warm.interactive).toBeUndefined();
     expect(warm.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(warm.command.slice(-2)).toEqual(['mino-warm', '600']);
-    expect(warm.labels).toMatchObject({ [LABEL_POOL]: key, 'io.mino.state': 'abc123abc123', 'io.mino.pool.expires': String(Date.parse('2026-01-01T00:00:00Z') / 1000 + 600) });
+    expect(warm.labels).toMatchObject({
+      [LABEL_POOL]: key,
+      'io.mino.state': 'abc123abc123',
+      'io.mino.pool.expires': String(Date.parse('2026-01-01T00:00:00Z') / 1000 + 600),
+    });
     expect(warm.labels).not.toHaveProperty('io.mino.session');
     expect(warm.labels).not.toHaveProperty('io.mino.owner-pid');
     expect(isWarmContainer({ name: warm.name!, labels: warm.labels! })).toBe(true);
@@ -81,15 +110,19 @@ describe('pool key', () => {
 });
 
 describe('warm groups', () => {
-  it('adds the image user\'s group for mino images, nothing for root, refuses unknown users', () => {
+  it("adds the image user's group for mino images, nothing for root, refuses unknown users", () => {
     expect(warmGroupsFor(1000, 1000, 'developer')).toEqual({ groups: ['1000'] });
     expect(warmGroupsFor(1000, 1001, '1000:1001')).toEqual({ groups: ['1001'] });
     expect(warmGroupsFor(0, undefined, '')).toEqual({ groups: [] });
     expect(warmGroupsFor(undefined, undefined, '')).toEqual({ groups: [] });
     expect(warmGroupsFor(undefined, undefined, '0:0')).toEqual({ groups: [] });
     // USER 1000 without a group: the primary group comes from the image's /etc/passwd, unknown here.
-    expect(warmGroupsFor(1000, undefined, '1000')).toEqual({ problem: expect.stringMatching(/user 1000, whose group mino does not know/) });
-    expect(warmGroupsFor(undefined, undefined, '1000')).toEqual({ problem: expect.stringMatching(/user 1000, whose group mino does not know/) });
+    expect(warmGroupsFor(1000, undefined, '1000')).toEqual({
+      problem: expect.stringMatching(/user 1000, whose group mino does not know/),
+    });
+    expect(warmGroupsFor(undefined, undefined, '1000')).toEqual({
+      problem: expect.stringMatching(/user 1000, whose group mino does not know/),
+    });
     expect(warmGroupsFor(undefined, undefined, 'app')).toMatchObject({ problem: expect.any(String) });
   });
 

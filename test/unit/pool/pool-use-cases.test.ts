@@ -21,8 +21,13 @@ import { typicalInput } from '../launch/plan-input.js';
 const IMAGE = 'localhost/mino-base:latest';
 
 /** Warms the pool of `plan` with the run pipeline's own steps, as `mino pool warm` does. */
-const warmPool = (ctx: SessionContext, plan: RunPlan, count: number, settings: PoolSettings, io: WarmIo): Promise<number> =>
-  warmPoolWith(ctx, plan, count, settings, io, warmSteps(ctx, plan, io));
+const warmPool = (
+  ctx: SessionContext,
+  plan: RunPlan,
+  count: number,
+  settings: PoolSettings,
+  io: WarmIo,
+): Promise<number> => warmPoolWith(ctx, plan, count, settings, io, warmSteps(ctx, plan, io));
 
 describe('warm pool use cases (fake runtime)', () => {
   let root: string;
@@ -34,9 +39,16 @@ describe('warm pool use cases (fake runtime)', () => {
   const printed: string[] = [];
   const io = { say: (l: string) => said.push(l), print: (l: string) => printed.push(l) };
 
-  const plan = (o: Partial<RunPlanInput> = {}): RunPlan => buildRunPlan(typicalInput({
-    projectDir: join(root, 'proj'), homeDir: '/home/alice', stateKey: ctx.stateKey, stdinIsTty: false, ...o,
-  }));
+  const plan = (o: Partial<RunPlanInput> = {}): RunPlan =>
+    buildRunPlan(
+      typicalInput({
+        projectDir: join(root, 'proj'),
+        homeDir: '/home/alice',
+        stateKey: ctx.stateKey,
+        stdinIsTty: false,
+        ...o,
+      }),
+    );
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'mino-pool-uc-'));
@@ -44,9 +56,19 @@ describe('warm pool use cases (fake runtime)', () => {
     const state = join(root, 'state');
     engine = new FakeRuntime();
     engine.addImage(IMAGE);
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
     refills = [];
-    use = { settings: { ...DEFAULT_POOL_SETTINGS }, fresh: false, refill: (key, _s, used) => refills.push({ key, ...(used === undefined ? {} : { used }) }) };
+    use = {
+      settings: { ...DEFAULT_POOL_SETTINGS },
+      fresh: false,
+      refill: (key, _s, used) => refills.push({ key, ...(used === undefined ? {} : { used }) }),
+    };
     said.length = 0;
     printed.length = 0;
   });
@@ -66,9 +88,17 @@ describe('warm pool use cases (fake runtime)', () => {
   });
 
   it('refuses bad counts and unpoolable plans; clamps to max_warm with a notice', async () => {
-    await expect(warmPool(ctx, plan(), 0, use.settings, io)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/at least 1/) });
-    await expect(warmPool(ctx, plan({ detach: true }), 2, use.settings, io)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/cannot be kept warm/) });
-    await expect(warmPool(ctx, plan(), 2, { ...use.settings, enabled: false }, io)).rejects.toMatchObject({ exitCode: 2 });
+    await expect(warmPool(ctx, plan(), 0, use.settings, io)).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/at least 1/),
+    });
+    await expect(warmPool(ctx, plan({ detach: true }), 2, use.settings, io)).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/cannot be kept warm/),
+    });
+    await expect(warmPool(ctx, plan(), 2, { ...use.settings, enabled: false }, io)).rejects.toMatchObject({
+      exitCode: 2,
+    });
     expect(engine.callsTo('run')).toHaveLength(0);
     await warmPool(ctx, plan(), 1000, { ...use.settings, maxWarm: 3 }, io);
     expect(said.join('\n')).toMatch(/-n 1000 is above pool.max_warm \(3\); keeping 3 warm/);
@@ -87,7 +117,12 @@ describe('warm pool use cases (fake runtime)', () => {
       `imageInspect ${IMAGE}`,
       expect.stringMatching(new RegExp(`^execSession ${warmId} \\["/bin/sh","-c",".*","mino","npm","test"\\]`)),
     ]);
-    expect(engine.callsTo('execSession')[0]![2]).toMatchObject({ tty: false, interactive: true, workdir: p.workdir, ownProcessGroup: true });
+    expect(engine.callsTo('execSession')[0]![2]).toMatchObject({
+      tty: false,
+      interactive: true,
+      workdir: p.workdir,
+      ownProcessGroup: true,
+    });
     expect(refills).toEqual([{ key: expect.stringMatching(/^[0-9a-f]{24}$/), used: warmId }]);
     // The next run finds the pool empty and starts cold: a miss, and a refill of this pool.
     engine.clearCalls();
@@ -106,7 +141,9 @@ describe('warm pool use cases (fake runtime)', () => {
     expect(engine.callNames()).toEqual(['runAttached', 'runAttached', 'runAttached']);
     expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 0, pool_misses: 1 });
     expect(poolVerdict(ctx.stateDir, plan(), { ...use, fresh: true }).message).toMatch(/bypassed \(--fresh\)/);
-    expect(poolVerdict(ctx.stateDir, plan({ detach: true }), use).message).toMatch(/cannot be served warm: a detached session/);
+    expect(poolVerdict(ctx.stateDir, plan({ detach: true }), use).message).toMatch(
+      /cannot be served warm: a detached session/,
+    );
   });
 
   it('starts cold when the image was rebuilt since the pool was warmed, and drops those warm containers', async () => {
@@ -131,7 +168,7 @@ describe('warm pool use cases (fake runtime)', () => {
     engine.clearCalls();
     await executeWithPool(ctx, plan({ sessionName: 's' }), use);
     expect(engine.callsTo('renameContainer').map(([id]) => id)).toEqual([gone!.id, kept!.id]);
-    expect(engine.callsTo("execSession").map(([id]) => id)).toEqual([gone!.id, kept!.id]);
+    expect(engine.callsTo('execSession').map(([id]) => id)).toEqual([gone!.id, kept!.id]);
   });
 
   it('refill removes the used container and tops the pool up within max_warm; drain removes warm containers only', async () => {
@@ -144,7 +181,9 @@ describe('warm pool use cases (fake runtime)', () => {
     expect(poolStatus(ctx.stateDir, use.settings).warm_total).toBe(2);
     await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600 });
     expect(engine.callsTo('run')).toHaveLength(1);
-    engine.containers.push(fakeContainer('mino-session', 'running', { 'io.mino.state': ctx.stateKey, 'io.mino.pool': key }));
+    engine.containers.push(
+      fakeContainer('mino-session', 'running', { 'io.mino.state': ctx.stateKey, 'io.mino.pool': key }),
+    );
     expect(await drainPool(ctx)).toEqual({ containers: 2, pools: 1 });
     expect(engine.containers.map((c) => c.name)).toEqual(['mino-session']);
     expect(poolStatus(ctx.stateDir, use.settings)).toMatchObject({ warm_total: 0, pools: [] });
@@ -164,9 +203,24 @@ describe('warm start without asking podman for the image', () => {
       writeFileSync(engine.imageStoreIndex, '[]');
       const old = new Date(Date.now() - 60_000);
       utimesSync(engine.imageStoreIndex, old, old);
-      const ctx: SessionContext = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+      const ctx: SessionContext = {
+        runtime: engine,
+        store: new SessionStore(state),
+        audit: new AuditLog(state, false),
+        stateDir: state,
+        stateKey: stateKeyFor(state),
+      };
       const use: PoolUse = { settings: { ...DEFAULT_POOL_SETTINGS }, fresh: false, refill: () => undefined };
-      const plan = (name: string): RunPlan => buildRunPlan(typicalInput({ sessionName: name, projectDir: join(root, 'proj'), homeDir: '/home/alice', stateKey: ctx.stateKey, stdinIsTty: false }));
+      const plan = (name: string): RunPlan =>
+        buildRunPlan(
+          typicalInput({
+            sessionName: name,
+            projectDir: join(root, 'proj'),
+            homeDir: '/home/alice',
+            stateKey: ctx.stateKey,
+            stdinIsTty: false,
+          }),
+        );
       await warmPool(ctx, plan('w'), 2, use.settings, { say: () => undefined, print: () => undefined });
       engine.clearCalls();
       await executeWithPool(ctx, plan('a'), use);

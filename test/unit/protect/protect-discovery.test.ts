@@ -2,7 +2,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { discoverProtected, findNestedRepos, hooksPathIn, includePathsIn } from '../../../src/protect/protect-discovery.js';
+import {
+  discoverProtected,
+  findNestedRepos,
+  hooksPathIn,
+  includePathsIn,
+} from '../../../src/protect/protect-discovery.js';
 import { WORKTREE_RULES } from '../../../src/protect/protect-rules.js';
 
 describe('protected path discovery', () => {
@@ -28,7 +33,8 @@ describe('protected path discovery', () => {
   });
 
   it('reads the include paths of a git config that lie inside the root', () => {
-    const text = '[include]\n\tpath = ../.gitconfig\n[includeIf "gitdir:/p/"]\n\tpath = /p/conf/extra\n[include] path = ~/.gitconfig-mine\n[include]\n\tpath = /etc/gitconfig\n';
+    const text =
+      '[include]\n\tpath = ../.gitconfig\n[includeIf "gitdir:/p/"]\n\tpath = /p/conf/extra\n[include] path = ~/.gitconfig-mine\n[include]\n\tpath = /etc/gitconfig\n';
     expect(includePathsIn(text, '/p/.git', '/p')).toEqual(['.gitconfig', 'conf/extra']);
   });
 
@@ -66,7 +72,10 @@ describe('protected path discovery', () => {
     symlinkSync('/etc/passwd', join(dir, '.envrc'));
     const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES, privateSettings: '/state/copy.json' });
     const root = facts.roots[0];
-    expect(root?.candidates.find((c) => c.path === '.claude/settings.local.json')).toMatchObject({ found: 'absent', privateSource: '/state/copy.json' });
+    expect(root?.candidates.find((c) => c.path === '.claude/settings.local.json')).toMatchObject({
+      found: 'absent',
+      privateSource: '/state/copy.json',
+    });
     const byPath = new Map(root?.candidates.map((c) => [c.path, c]));
     expect(byPath.get('.git/hooks')?.found).toBe('dir');
     expect(byPath.get('.git/config')?.found).toBe('file');
@@ -75,7 +84,10 @@ describe('protected path discovery', () => {
     expect(byPath.get('.git/modules/sub/config')?.found).toBe('absent');
     expect(byPath.get('.git/worktrees/w1/commondir')?.found).toBe('file');
     // Locked for the session: git worktree prune (and git gc) inside would delete the host worktree's HEAD and index.
-    expect(byPath.get('.git/worktrees/w1/locked')).toMatchObject({ found: 'absent', rule: { kind: 'file', stub: expect.stringContaining('mino') } });
+    expect(byPath.get('.git/worktrees/w1/locked')).toMatchObject({
+      found: 'absent',
+      rule: { kind: 'file', stub: expect.stringContaining('mino') },
+    });
     expect(byPath.get('.husky')).toMatchObject({ found: 'absent', rule: { kind: 'dir', stub: '' } });
     expect(byPath.get('sub/.git')).toMatchObject({ found: 'file' });
     // Nested trees: directories stubbed, files not (they would show as untracked files).
@@ -106,7 +118,10 @@ describe('protected path discovery', () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub/.git'), 'gitdir: ../.git/modules/sub\n');
     const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES });
-    expect(facts.roots[0]?.candidates.find((c) => c.path === 'sub/.husky')).toMatchObject({ found: 'absent', rule: { kind: 'dir', stub: '' } });
+    expect(facts.roots[0]?.candidates.find((c) => c.path === 'sub/.husky')).toMatchObject({
+      found: 'absent',
+      rule: { kind: 'dir', stub: '' },
+    });
   });
 
   it("protects the repository's core.hooksPath in a linked worktree inside the project (git runs it from there for commits in the worktree)", () => {
@@ -116,7 +131,10 @@ describe('protected path discovery', () => {
     mkdirSync(join(dir, 'wt'));
     writeFileSync(join(dir, 'wt/.git'), `gitdir: ${join(dir, '.git/worktrees/wt')}\n`);
     const facts = discoverProtected(dir, { worktreeRules: WORKTREE_RULES });
-    expect(facts.roots[0]?.candidates.find((c) => c.path === 'wt/.husky')).toMatchObject({ found: 'absent', rule: { kind: 'dir', stub: '' } });
+    expect(facts.roots[0]?.candidates.find((c) => c.path === 'wt/.husky')).toMatchObject({
+      found: 'absent',
+      rule: { kind: 'dir', stub: '' },
+    });
   });
 
   it('adds read-write volume directories as roots without stubs', () => {
@@ -146,15 +164,22 @@ describe('protected path discovery', () => {
     expect(inVolume.get('app/.git/config')?.found).toBe('file');
     // The project's stand-ins are made by the project's plan; through the volume they are protected too.
     expect(inVolume.get('app/.envrc')).toMatchObject({ found: 'absent', rule: { stub: '' }, mayStub: true });
-    expect(inVolume.get('app/.claude/settings.local.json')).toMatchObject({ found: 'absent', rule: { stub: '{}\n' }, mayStub: true });
+    expect(inVolume.get('app/.claude/settings.local.json')).toMatchObject({
+      found: 'absent',
+      rule: { stub: '{}\n' },
+      mayStub: true,
+    });
     expect(inVolume.get('other/.envrc')?.mayStub).toBeUndefined();
     expect(inVolume.get('other/.git/hooks')?.found).toBe('dir');
     expect(inVolume.get('other/.claude/settings.local.json')?.found).toBe('file');
   });
 
-  it.runIf((process.getuid?.() ?? 0) !== 0)('plans no stand-in where it could not create one (a project the user cannot write)', () => {
-    mkdirSync(join(dir, 'ro'), { mode: 0o555 });
-    const facts = discoverProtected(join(dir, 'ro'), { worktreeRules: WORKTREE_RULES });
-    expect(facts.roots[0]?.candidates.find((c) => c.path === '.mcp.json')?.rule.stub).toBeUndefined();
-  });
+  it.runIf((process.getuid?.() ?? 0) !== 0)(
+    'plans no stand-in where it could not create one (a project the user cannot write)',
+    () => {
+      mkdirSync(join(dir, 'ro'), { mode: 0o555 });
+      const facts = discoverProtected(join(dir, 'ro'), { worktreeRules: WORKTREE_RULES });
+      expect(facts.roots[0]?.candidates.find((c) => c.path === '.mcp.json')?.rule.stub).toBeUndefined();
+    },
+  );
 });

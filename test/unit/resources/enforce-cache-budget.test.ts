@@ -20,9 +20,18 @@ describe('disk budget check of mino run', () => {
     vi.stubEnv('XDG_DATA_HOME', join(root, 'data'));
     const state = join(root, 'state');
     engine = new FakeRuntime();
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
     const store = new CacheStore(state);
-    for (const [name, used] of [['mino-cache-npm-000000000001', '2026-01-01T00:00:00Z'], ['mino-cache-npm-000000000002', '2026-03-01T00:00:00Z']] as const) {
+    for (const [name, used] of [
+      ['mino-cache-npm-000000000001', '2026-01-01T00:00:00Z'],
+      ['mino-cache-npm-000000000002', '2026-03-01T00:00:00Z'],
+    ] as const) {
       engine.volumes.set(name, { name, labels: {}, mountpoint: `/v/${name}` });
       store.use(name, new Date(used));
       store.finalize(name, 0, new Date(used));
@@ -37,7 +46,9 @@ describe('disk budget check of mino run', () => {
   it('evicts the least recently used complete cache when over the limit, and says so', async () => {
     const lines = await enforceCacheBudget(ctx, 3);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^Cache budget \(3\.0GB\) exceeded: removed mino-cache-npm-000000000001 \(2\.0GB, least recently used cache\)$/);
+    expect(lines[0]).toMatch(
+      /^Cache budget \(3\.0GB\) exceeded: removed mino-cache-npm-000000000001 \(2\.0GB, least recently used cache\)$/,
+    );
     expect(engine.volumes.has('mino-cache-npm-000000000002')).toBe(true);
   });
 

@@ -28,7 +28,13 @@ describe('mino cache use cases', () => {
     vi.stubEnv('XDG_DATA_HOME', join(root, 'data'));
     engine = new FakeRuntime();
     engine.images = fixtureImages('images-mino.json');
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
     const store = new CacheStore(state);
     for (const v of [OLD, BUSY]) {
       engine.volumes.set(v, { name: v, labels: {}, mountpoint: `/v/${v}` });
@@ -38,7 +44,14 @@ describe('mino cache use cases', () => {
     engine.volumes.set(GONE_HOME, { name: GONE_HOME, labels: {}, mountpoint: `/v/${GONE_HOME}` });
     rememberHomeVolume(state, GONE_HOME, join(root, 'deleted-project'));
     engine.volumes.set('mino-vol-data', { name: 'mino-vol-data', labels: {} });
-    engine.containers.push(fakeContainer('mino-agent', 'running', { 'io.mino.session': 'agent', 'io.mino.caches': BUSY }, { volumes: [BUSY] }));
+    engine.containers.push(
+      fakeContainer(
+        'mino-agent',
+        'running',
+        { 'io.mino.session': 'agent', 'io.mino.caches': BUSY },
+        { volumes: [BUSY] },
+      ),
+    );
     engine.containers.push(fakeContainer('foreign', 'exited', {}));
     engine.usage.set(OLD, 2048).set(BUSY, 4096);
   });
@@ -50,7 +63,10 @@ describe('mino cache use cases', () => {
   it('gathers with one volume list, one size measurement and one image list, after reconciling', async () => {
     const inv = await gatherInventory(ctx, { images: true, limitGb: 50 });
     expect(engine.callNames().sort()).toEqual(['imageList', 'listContainers', 'volumeDiskUsage', 'volumeList']);
-    expect(engine.callLog().filter((c) => c.startsWith('volume'))).toEqual(['volumeList mino-', 'volumeDiskUsage mino- [3 items]']);
+    expect(engine.callLog().filter((c) => c.startsWith('volume'))).toEqual([
+      'volumeList mino-',
+      'volumeDiskUsage mino- [3 items]',
+    ]);
     expect(inv.caches.map((c) => c.name)).toEqual([BUSY, OLD]);
     expect(inv.homes.map((h) => [h.name, h.projectExists])).toEqual([[GONE_HOME, false]]);
     expect(inv.orphanSidecars.map((s) => s.volume_name)).toEqual(['mino-cache-go-ffffffffffff']);
@@ -58,7 +74,7 @@ describe('mino cache use cases', () => {
     expect(inv.totalBytes).toBeGreaterThanOrEqual(2048 + 4096);
   });
 
-  it('gc removes old and orphaned things, keeps the running session\'s cache, and cleans up sidecars and markers', async () => {
+  it("gc removes old and orphaned things, keeps the running session's cache, and cleans up sidecars and markers", async () => {
     const inv = await gatherInventory(ctx, { images: false, limitGb: 50 });
     const sel = selectForGc(inv, { days: 30, now: new Date('2026-06-01T00:00:00Z') });
     expect(sel.remove.map((d) => targetName(d.target))).toEqual([OLD, GONE_HOME]);
@@ -92,8 +108,10 @@ describe('mino cache use cases', () => {
     const sel = selectForClear(inv, { volumes: false, images: true, home: false });
     const results = await removeTargets(ctx, sel.remove);
     expect(engine.callsTo('imageRemove').map(([ref]) => ref)).toEqual([
-      'localhost/mino-composed-1310a98911de:latest', 'localhost/mino-composed-1cc8716bddaa:latest',
-      'localhost/mino-base:556035d88041', 'localhost/mino-base:80f734ff4218',
+      'localhost/mino-composed-1310a98911de:latest',
+      'localhost/mino-composed-1cc8716bddaa:latest',
+      'localhost/mino-base:556035d88041',
+      'localhost/mino-base:80f734ff4218',
     ]);
     expect(results.every((r) => r.removed)).toBe(true);
     expect(engine.images.flatMap((i) => i.names).filter((n) => n.includes('mino-composed'))).toEqual([]);

@@ -27,18 +27,31 @@ describe('a failed layer build is explained by the engine, not by matching its t
       options?.onOutput?.('write /usr/lib/x: no space left on device');
       throw new EngineError('the build failed', { engineExitCode: 1, stderr: 'no space left on device', diagnosis });
     });
-    const options = { baseImageRef: BASE, baseImageId: BASE_ID, layers: [await fixtureLayer('alpha')], dataDir, handleSignals: false };
-    return ensureComposedImage(engine, options).then(() => expect.fail('the build succeeded'), (err: unknown) => err as MinoError);
+    const options = {
+      baseImageRef: BASE,
+      baseImageId: BASE_ID,
+      layers: [await fixtureLayer('alpha')],
+      dataDir,
+      handleSignals: false,
+    };
+    return ensureComposedImage(engine, options).then(
+      () => expect.fail('the build succeeded'),
+      (err: unknown) => err as MinoError,
+    );
   }
 
   it("the hint is the engine's diagnosis when it has one", async () => {
     const err = await failBuild('The disk is full. Free space with: mino cache gc');
-    expect(err.message).toBe('Building the image for layers alpha failed; last lines of output:\nSTEP 1/2: FROM base\nwrite /usr/lib/x: no space left on device');
+    expect(err.message).toBe(
+      'Building the image for layers alpha failed; last lines of output:\nSTEP 1/2: FROM base\nwrite /usr/lib/x: no space left on device',
+    );
     expect(err.hint).toBe('The disk is full. Free space with: mino cache gc');
   });
 
   it('the hint points at the layers when the engine recognised nothing (even in words another engine knows)', async () => {
     const err = await failBuild(undefined);
-    expect(err.hint).toBe('Check the install.sh and [root_install] packages of: alpha; run with -vv for the full podman output');
+    expect(err.hint).toBe(
+      'Check the install.sh and [root_install] packages of: alpha; run with -vv for the full podman output',
+    );
   });
 });

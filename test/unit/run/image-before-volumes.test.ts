@@ -19,8 +19,20 @@ describe('a run checks a mino image before it creates volumes', () => {
   beforeEach(() => {
     engine = new FakeRuntime();
     const state = mkdtempSync(join(tmpdir(), 'mino-imgvol-'));
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
-    plan = { image: 'localhost/mino-base:latest', projectDir: '/p', namedVolumes: [], homeVolume: 'mino-home-abc', loginsVolume: `mino-logins-${ctx.stateKey}` } as unknown as RunPlan;
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
+    plan = {
+      image: 'localhost/mino-base:latest',
+      projectDir: '/p',
+      namedVolumes: [],
+      homeVolume: 'mino-home-abc',
+      loginsVolume: `mino-logins-${ctx.stateKey}`,
+    } as unknown as RunPlan;
   });
 
   it('refuses a missing mino-base with one error and a setup hint, before any volume exists', async () => {

@@ -41,11 +41,18 @@ describe('plainImageIdentity', () => {
     const err = await plainImageIdentity(runtime, 'localhost/nope:1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MinoError);
     expect((err as MinoError).message).toBe('Image localhost/nope:1 is not available locally');
-    expect((err as MinoError).hint).toBe('Build or pull it first (podman pull localhost/nope:1), or pass another --image');
+    expect((err as MinoError).hint).toBe(
+      'Build or pull it first (podman pull localhost/nope:1), or pass another --image',
+    );
   });
 
   describe("with mino's own store (a vfs user)", () => {
-    const OWN = { graphRoot: '/home/ann/.local/share/mino/containers/storage', runRoot: '/run/user/1000/mino/storage', tmpDir: '/run/user/1000/mino/libpod', driver: 'overlay' };
+    const OWN = {
+      graphRoot: '/home/ann/.local/share/mino/containers/storage',
+      runRoot: '/run/user/1000/mino/storage',
+      tmpDir: '/run/user/1000/mino/libpod',
+      driver: 'overlay',
+    };
 
     function stores(): { user: FakeRuntime; own: FakeRuntime; said: string[] } {
       const user = new FakeRuntime();
@@ -77,23 +84,35 @@ describe('plainImageIdentity', () => {
       user.addImage('localhost/mine:1', { id: 'b'.repeat(64), sizeBytes: 3_000_000 });
       await plainImageIdentity(own, 'localhost/mine:1', userStore);
       expect(own.callsTo('copyImageFromDefaultStore')).toHaveLength(2);
-      expect(said[2]).toBe(`Your podman store has another localhost/mine:1 than mino's copy: copying it (3 MB) into mino's own store ${OWN.graphRoot}...`);
+      expect(said[2]).toBe(
+        `Your podman store has another localhost/mine:1 than mino's copy: copying it (3 MB) into mino's own store ${OWN.graphRoot}...`,
+      );
       expect(own.callsTo('imageRemove')).toEqual([['a'.repeat(64)]]);
     });
 
     it('a dry run says it would copy, and copies nothing', async () => {
       const { user, own, said } = stores();
       user.addImage('localhost/mine:1');
-      expect(await plainImageIdentity(own, 'localhost/mine:1', { runtime: user, say: (m) => said.push(m), dryRun: true })).toEqual({ uid: 0 });
+      expect(
+        await plainImageIdentity(own, 'localhost/mine:1', { runtime: user, say: (m) => said.push(m), dryRun: true }),
+      ).toEqual({ uid: 0 });
       expect(own.callsTo('copyImageFromDefaultStore')).toEqual([]);
-      expect(said).toEqual([`Note: localhost/mine:1 is in your podman store; a real run copies it into mino's own store ${OWN.graphRoot} first`]);
+      expect(said).toEqual([
+        `Note: localhost/mine:1 is in your podman store; a real run copies it into mino's own store ${OWN.graphRoot} first`,
+      ]);
     });
 
     it('an image in neither store: the hint says where podman pull puts it and that mino copies it', async () => {
       const { user, own } = stores();
-      const err = await plainImageIdentity(own, 'localhost/nope:1', { runtime: user, say: () => undefined }).catch((e: unknown) => e);
-      expect((err as MinoError).message).toBe("Image localhost/nope:1 is not available locally (neither in mino's own store nor in your podman store)");
-      expect((err as MinoError).hint).toBe(`Build or pull it into your podman store first (podman pull localhost/nope:1); mino copies it into its own store (${OWN.graphRoot}) on first use. Or pass another --image`);
+      const err = await plainImageIdentity(own, 'localhost/nope:1', { runtime: user, say: () => undefined }).catch(
+        (e: unknown) => e,
+      );
+      expect((err as MinoError).message).toBe(
+        "Image localhost/nope:1 is not available locally (neither in mino's own store nor in your podman store)",
+      );
+      expect((err as MinoError).hint).toBe(
+        `Build or pull it into your podman store first (podman pull localhost/nope:1); mino copies it into its own store (${OWN.graphRoot}) on first use. Or pass another --image`,
+      );
     });
   });
 });

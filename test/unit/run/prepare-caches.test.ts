@@ -29,7 +29,13 @@ describe('dependency caches on the run path', () => {
     state = mkdtempSync(join(tmpdir(), 'mino-prepcache-'));
     project = mkdtempSync(join(tmpdir(), 'mino-prepcache-proj-'));
     engine = new FakeRuntime();
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
     said.length = 0;
   });
   afterEach(() => {
@@ -50,10 +56,26 @@ describe('dependency caches on the run path', () => {
     writeFileSync(join(project, 'package-lock.json'), '{}');
     writeFileSync(join(project, 'Cargo.lock'), 'c');
     const first = await resolveCacheMounts(ctx, project, on);
-    expect(first.map((c) => [c.ecosystem, c.state, c.readOnly])).toEqual([['npm', 'miss', false], ['cargo', 'miss', false]]);
+    expect(first.map((c) => [c.ecosystem, c.state, c.readOnly])).toEqual([
+      ['npm', 'miss', false],
+      ['cargo', 'miss', false],
+    ]);
     await prepareCaches(ctx, first, say, new Date('2026-03-01T00:00:00Z'));
-    expect(engine.callLog().map((c) => c.split(' {')[0]).sort()).toEqual([`volumeCreate mino-cache-cargo-${cacheKeyOf('c')}`, `volumeCreate ${npmVolume()}`, 'volumeList mino-cache-']);
-    expect(engine.volumes.get(npmVolume())?.labels).toMatchObject({ 'io.mino.cache': 'true', 'io.mino.cache.ecosystem': 'npm', 'io.mino.cache.hash': cacheKeyOf('{}') });
+    expect(
+      engine
+        .callLog()
+        .map((c) => c.split(' {')[0])
+        .sort(),
+    ).toEqual([
+      `volumeCreate mino-cache-cargo-${cacheKeyOf('c')}`,
+      `volumeCreate ${npmVolume()}`,
+      'volumeList mino-cache-',
+    ]);
+    expect(engine.volumes.get(npmVolume())?.labels).toMatchObject({
+      'io.mino.cache': 'true',
+      'io.mino.cache.ecosystem': 'npm',
+      'io.mino.cache.hash': cacheKeyOf('{}'),
+    });
 
     engine.clearCalls();
     const second = await resolveCacheMounts(ctx, project, on);
@@ -70,7 +92,11 @@ describe('dependency caches on the run path', () => {
     finalizeCaches(state, [npmVolume()], 1);
     expect((await resolveCacheMounts(ctx, project, on))[0]).toMatchObject({ state: 'building', readOnly: false });
     finalizeCaches(state, [npmVolume()], 0);
-    expect((await resolveCacheMounts(ctx, project, on))[0]).toMatchObject({ state: 'complete', readOnly: false, finalize: false });
+    expect((await resolveCacheMounts(ctx, project, on))[0]).toMatchObject({
+      state: 'complete',
+      readOnly: false,
+      finalize: false,
+    });
     expect((await resolveCacheMounts(ctx, project, { ...on, readOnly: true }))[0]).toMatchObject({ readOnly: true });
   });
 
@@ -83,7 +109,10 @@ describe('dependency caches on the run path', () => {
     await prepareCaches(ctx, fresh, say);
     expect(engine.volumes.has(npmVolume())).toBe(false);
     expect(engine.callLog()).toContain(`volumeRemove ${npmVolume()} {"force":false}`);
-    expect((await resolveCacheMounts(ctx, project, on))[0]).toMatchObject({ volume: fresh[0]?.volume, state: 'building' });
+    expect((await resolveCacheMounts(ctx, project, on))[0]).toMatchObject({
+      volume: fresh[0]?.volume,
+      state: 'building',
+    });
   });
 
   it('--cache-fresh keeps the old volume while a container uses it', async () => {
@@ -98,9 +127,30 @@ describe('dependency caches on the run path', () => {
   it('completes the caches of a detached session when reconciliation finds it exited 0', async () => {
     writeFileSync(join(project, 'package-lock.json'), '{}');
     await prepareCaches(ctx, await resolveCacheMounts(ctx, project, on), say);
-    for (const [name, code] of [['ok', 0], ['bad', 3]] as const) {
-      ctx.store.create(newSessionRecord({ name, projectDir: project, command: ['npm', 'ci'], containerId: `mino-${name}`, status: 'running', ownerPid: 999_999_999, mode: 'detached', homeVolume: null }));
-      engine.containers.push(fakeContainer(`mino-${name}`, 'exited', { 'io.mino.session': name, 'io.mino.state': ctx.stateKey, 'io.mino.caches.finalize': npmVolume() }, { exitCode: code }));
+    for (const [name, code] of [
+      ['ok', 0],
+      ['bad', 3],
+    ] as const) {
+      ctx.store.create(
+        newSessionRecord({
+          name,
+          projectDir: project,
+          command: ['npm', 'ci'],
+          containerId: `mino-${name}`,
+          status: 'running',
+          ownerPid: 999_999_999,
+          mode: 'detached',
+          homeVolume: null,
+        }),
+      );
+      engine.containers.push(
+        fakeContainer(
+          `mino-${name}`,
+          'exited',
+          { 'io.mino.session': name, 'io.mino.state': ctx.stateKey, 'io.mino.caches.finalize': npmVolume() },
+          { exitCode: code },
+        ),
+      );
     }
     engine.containers.reverse(); // the failed one is reconciled first
     await reconcileSessions(ctx);
@@ -111,8 +161,26 @@ describe('dependency caches on the run path', () => {
   it('leaves the cache building when the detached session failed', async () => {
     writeFileSync(join(project, 'package-lock.json'), '{}');
     await prepareCaches(ctx, await resolveCacheMounts(ctx, project, on), say);
-    ctx.store.create(newSessionRecord({ name: 'bad', projectDir: project, command: ['false'], containerId: 'mino-bad', status: 'running', ownerPid: 999_999_999, mode: 'detached', homeVolume: null }));
-    engine.containers.push(fakeContainer('mino-bad', 'exited', { 'io.mino.session': 'bad', 'io.mino.state': ctx.stateKey, 'io.mino.caches.finalize': npmVolume() }, { exitCode: 1 }));
+    ctx.store.create(
+      newSessionRecord({
+        name: 'bad',
+        projectDir: project,
+        command: ['false'],
+        containerId: 'mino-bad',
+        status: 'running',
+        ownerPid: 999_999_999,
+        mode: 'detached',
+        homeVolume: null,
+      }),
+    );
+    engine.containers.push(
+      fakeContainer(
+        'mino-bad',
+        'exited',
+        { 'io.mino.session': 'bad', 'io.mino.state': ctx.stateKey, 'io.mino.caches.finalize': npmVolume() },
+        { exitCode: 1 },
+      ),
+    );
     await reconcileSessions(ctx);
     expect(new CacheStore(state).get(npmVolume())?.state).toBe('building');
   });
@@ -124,14 +192,29 @@ describe('a cache whose volume vanished', () => {
     const project = mkdtempSync(join(tmpdir(), 'mino-prepcache-proj-'));
     try {
       const engine = new FakeRuntime();
-      const ctx: SessionContext = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+      const ctx: SessionContext = {
+        runtime: engine,
+        store: new SessionStore(state),
+        audit: new AuditLog(state, false),
+        stateDir: state,
+        stateKey: stateKeyFor(state),
+      };
       writeFileSync(join(project, 'go.sum'), 'g');
       await prepareCaches(ctx, await resolveCacheMounts(ctx, project, on), () => undefined);
       const volume = `mino-cache-go-${cacheKeyOf('g')}`;
       finalizeCaches(state, [volume], 0);
-      expect((await resolveCacheMounts(ctx, project, { ...on, readOnly: true }))[0]).toMatchObject({ state: 'complete', readOnly: true, create: false });
+      expect((await resolveCacheMounts(ctx, project, { ...on, readOnly: true }))[0]).toMatchObject({
+        state: 'complete',
+        readOnly: true,
+        create: false,
+      });
       engine.volumes.delete(volume); // podman volume prune behind mino's back
-      expect((await resolveCacheMounts(ctx, project, on))[0]).toMatchObject({ state: 'miss', readOnly: false, create: true, finalize: true });
+      expect((await resolveCacheMounts(ctx, project, on))[0]).toMatchObject({
+        state: 'miss',
+        readOnly: false,
+        create: true,
+        finalize: true,
+      });
     } finally {
       rmSync(state, { recursive: true, force: true });
       rmSync(project, { recursive: true, force: true });

@@ -29,14 +29,34 @@ describe('runSession (fake runtime)', () => {
 
   // Rootless, no terminal: nothing of this host's own devices, users or credentials is involved.
   const facts = (): HostFacts => ({
-    pid: process.pid, uid: 1000, gid: 1000, homeDir: '/home/alice', userHomes: [], rootless: true, cgroupV1: false,
-    stdinIsTty: false, envLayers: undefined, envImage: undefined, localEngine: true, env: {},
+    pid: process.pid,
+    uid: 1000,
+    gid: 1000,
+    homeDir: '/home/alice',
+    userHomes: [],
+    rootless: true,
+    cgroupV1: false,
+    stdinIsTty: false,
+    envLayers: undefined,
+    envImage: undefined,
+    localEngine: true,
+    env: {},
   });
   const request = (o: Partial<RunRequest> = {}): RunRequest => ({
-    name: 's1', projectDir: project, env: [], volumes: [], detach: false, readOnly: false, allowHome: false,
-    command: ['npm', 'test'], dryRun: false, noCache: true, network: 'none',
+    name: 's1',
+    projectDir: project,
+    env: [],
+    volumes: [],
+    detach: false,
+    readOnly: false,
+    allowHome: false,
+    command: ['npm', 'test'],
+    dryRun: false,
+    noCache: true,
+    network: 'none',
     credentials: { github: false, passthrough: false, sshAgent: false, shareLogins: false, agentSettings: false },
-    pool: { ...DEFAULT_POOL_SETTINGS }, ...o,
+    pool: { ...DEFAULT_POOL_SETTINGS },
+    ...o,
   });
   const io = { say: (l: string): void => void said.push(l), print: (l: string): void => void printed.push(l) };
   const run = (o: Partial<RunRequest> = {}): Promise<number> => runSession(ctx, request(o), facts(), io, deps);
@@ -49,8 +69,13 @@ describe('runSession (fake runtime)', () => {
     engine = new FakeRuntime();
     engine.addImage(IMAGE);
     ctx = {
-      runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state),
-      dataDir: join(root, 'data'), sessionEnvDir: join(root, 'session-env'),
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+      dataDir: join(root, 'data'),
+      sessionEnvDir: join(root, 'session-env'),
     };
     said = [];
     printed = [];
@@ -68,7 +93,13 @@ describe('runSession (fake runtime)', () => {
     });
     expect(await run()).toBe(0);
     const [spec] = engine.callsTo('runAttached')[0]!;
-    expect(spec).toMatchObject({ name: 'mino-s1', image: IMAGE, network: 'none', autoRemove: true, labels: { 'io.mino.session': 's1', 'io.mino.state': ctx.stateKey } });
+    expect(spec).toMatchObject({
+      name: 'mino-s1',
+      image: IMAGE,
+      network: 'none',
+      autoRemove: true,
+      labels: { 'io.mino.session': 's1', 'io.mino.state': ctx.stateKey },
+    });
     expect(engine.callsTo('run')).toEqual([]);
     expect(engine.callsTo('execSession')).toEqual([]);
     expect(during).toBe('running');
@@ -132,12 +163,17 @@ describe('runSession (fake runtime)', () => {
     expect(await run({ dryRun: true })).toBe(0);
     expect(printed.at(-2)).toMatch(/^podman run -i --rm --pull=never --name mino-s1 /);
     expect(printed.at(-1)).toMatch(/^# Pool: no warm container for this plan/);
-    expect(engine.callNames().filter((m) => ['run', 'runAttached', 'execSession', 'volumeCreate'].includes(m))).toEqual([]);
+    expect(engine.callNames().filter((m) => ['run', 'runAttached', 'execSession', 'volumeCreate'].includes(m))).toEqual(
+      [],
+    );
     expect(ctx.store.get('s1')).toBeUndefined();
   });
 
   it('checks every input before anything is resolved: a bad -e is a usage error, no podman call', async () => {
-    await expect(run({ env: ['1BAD=x'] })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/not a valid variable name/) });
+    await expect(run({ env: ['1BAD=x'] })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/not a valid variable name/),
+    });
     expect(engine.calls).toEqual([]);
   });
 });

@@ -1,4 +1,13 @@
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -23,7 +32,10 @@ describe('learn --save', () => {
     writeFileSync(join(root, 'secret.toml'), secretText);
   });
   afterEach(() => {
-    for (const [key, value] of [['XDG_STATE_HOME', saved.state], ['XDG_DATA_HOME', saved.data]] as const) {
+    for (const [key, value] of [
+      ['XDG_STATE_HOME', saved.state],
+      ['XDG_DATA_HOME', saved.data],
+    ] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
@@ -31,17 +43,40 @@ describe('learn --save', () => {
   });
 
   const record: NetworkRecord = {
-    version: 1, session: 's', mode: 'learn', policy: { allow: [], deny: [] } as never, presets: [], started_at: '', updated_at: '', ended_at: '', audit_suppressed: 0,
-    destinations: [{ destination: 'example.com:443', allowed: 1, denied: 0, failed: 0, rule: null, reason: null, detail: null, first_seen: '', last_seen: '' } as never],
+    version: 1,
+    session: 's',
+    mode: 'learn',
+    policy: { allow: [], deny: [] } as never,
+    presets: [],
+    started_at: '',
+    updated_at: '',
+    ended_at: '',
+    audit_suppressed: 0,
+    destinations: [
+      {
+        destination: 'example.com:443',
+        allowed: 1,
+        denied: 0,
+        failed: 0,
+        rule: null,
+        reason: null,
+        detail: null,
+        first_seen: '',
+        last_seen: '',
+      } as never,
+    ],
   };
-  const plan = (): RunPlan => ({ sessionName: 's', projectDir: project, network: { mode: 'learn', egress: {} } } as unknown as RunPlan);
-  const io = (lines: string[]): RunIo => ({ say: (l: string) => lines.push(l), print: (l: string) => lines.push(l) } as unknown as RunIo);
+  const plan = (): RunPlan =>
+    ({ sessionName: 's', projectDir: project, network: { mode: 'learn', egress: {} } }) as unknown as RunPlan;
+  const io = (lines: string[]): RunIo =>
+    ({ say: (l: string) => lines.push(l), print: (l: string) => lines.push(l) }) as unknown as RunIo;
 
   it('refuses to save through a .mino.toml link: the host file is neither read into the project nor changed, the rules stay printed', () => {
     symlinkSync(join(root, 'secret.toml'), join(project, '.mino.toml'));
     const lines: string[] = [];
-    expect(() => reportSessionNetwork(plan(), { saveLearned: true } as RunRequest, record, io(lines)))
-      .toThrow(/^network_allow not saved: Project config .*\/p\/\.mino\.toml is a symbolic link/);
+    expect(() => reportSessionNetwork(plan(), { saveLearned: true } as RunRequest, record, io(lines))).toThrow(
+      /^network_allow not saved: Project config .*\/p\/\.mino\.toml is a symbolic link/,
+    );
     expect(lines.join('\n')).toContain('network_allow = ["example.com:443"]');
     expect(lstatSync(join(project, '.mino.toml')).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(root, 'secret.toml'), 'utf8')).toBe(secretText);
@@ -52,6 +87,8 @@ describe('learn --save', () => {
     reportSessionNetwork(plan(), { saveLearned: true } as RunRequest, record, io(lines));
     expect(readFileSync(join(project, '.mino.toml'), 'utf8')).toContain('"example.com:443"');
     expect(lines.join('\n')).toMatch(/Saved network_allow \(1 rule\)/);
-    expect(readFileSync(join(root, 'state', 'mino', 'trusted_configs.json'), 'utf8')).toContain(join(project, '.mino.toml'));
+    expect(readFileSync(join(root, 'state', 'mino', 'trusted_configs.json'), 'utf8')).toContain(
+      join(project, '.mino.toml'),
+    );
   });
 });

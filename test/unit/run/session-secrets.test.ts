@@ -19,17 +19,40 @@ describe('session secrets and shared logins on the host', () => {
   beforeEach(() => {
     engine = new FakeRuntime();
     const state = mkdtempSync(join(tmpdir(), 'mino-secrets-'));
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state), sessionEnvDir: join(state, 'run', 'session-env') };
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+      sessionEnvDir: join(state, 'run', 'session-env'),
+    };
   });
 
   function session(name: string, status: 'running' | 'stopped'): void {
-    ctx.store.create(newSessionRecord({ name, projectDir: '/p', command: ['true'], containerId: `mino-${name}`, status, ownerPid: 999_999_999, mode: 'detached' }));
+    ctx.store.create(
+      newSessionRecord({
+        name,
+        projectDir: '/p',
+        command: ['true'],
+        containerId: `mino-${name}`,
+        status,
+        ownerPid: 999_999_999,
+        mode: 'detached',
+      }),
+    );
   }
 
   it('reconciliation removes the env files of sessions that are not active, and only those', async () => {
     session('live', 'running');
     session('done', 'stopped');
-    engine.containers = [fakeContainer('mino-live', 'running', { 'io.mino.session': 'live', 'io.mino.state': ctx.stateKey, 'io.mino.mode': 'detached' })];
+    engine.containers = [
+      fakeContainer('mino-live', 'running', {
+        'io.mino.session': 'live',
+        'io.mino.state': ctx.stateKey,
+        'io.mino.mode': 'detached',
+      }),
+    ];
     const store = sessionEnvOf(ctx);
     store.write('live', 'x');
     store.write('done', 'x');
@@ -40,7 +63,14 @@ describe('session secrets and shared logins on the host', () => {
     // Without active sessions reconciliation asks podman nothing, and still reaps.
     const calls = engine.calls.length;
     store.write('late', 'x');
-    expect((await reconcileSessions({ ...ctx, store: new SessionStore(mkdtempSync(join(tmpdir(), 'mino-empty-'))) }, { activeOnly: true })).secretsRemoved).toEqual(['late', 'live']);
+    expect(
+      (
+        await reconcileSessions(
+          { ...ctx, store: new SessionStore(mkdtempSync(join(tmpdir(), 'mino-empty-'))) },
+          { activeOnly: true },
+        )
+      ).secretsRemoved,
+    ).toEqual(['late', 'live']);
     expect(engine.calls.length).toBe(calls);
   });
 
@@ -49,13 +79,20 @@ describe('session secrets and shared logins on the host', () => {
     await prepareLoginsVolume(ctx, plan);
     await prepareLoginsVolume(ctx, plan);
     expect(engine.callsTo('volumeCreate').map(([name]) => name)).toEqual([`mino-logins-${ctx.stateKey}`]);
-    expect(engine.volumes.get(plan.loginsVolume!)?.labels).toMatchObject({ 'io.mino.logins': 'true', 'io.mino.state': ctx.stateKey });
+    expect(engine.volumes.get(plan.loginsVolume!)?.labels).toMatchObject({
+      'io.mino.logins': 'true',
+      'io.mino.state': ctx.stateKey,
+    });
   });
 
   it('mino login --reset removes the volume (and its marker), refuses while a session uses it', async () => {
     const plan = { loginsVolume: `mino-logins-${ctx.stateKey}` } as RunPlan;
     // `find` in the volume (in the engine's user namespace) sees a stored Claude Code login.
-    engine.on('unshare', (argv) => ({ exitCode: 0, stdout: argv[0] === 'find' ? `${argv[1]}/claude/.credentials.json\n` : '', stderr: '' }));
+    engine.on('unshare', (argv) => ({
+      exitCode: 0,
+      stdout: argv[0] === 'find' ? `${argv[1]}/claude/.credentials.json\n` : '',
+      stderr: '',
+    }));
     await prepareLoginsVolume(ctx, plan);
     engine.containers = [fakeContainer('mino-x', 'running', {}, { volumes: [plan.loginsVolume!] })];
     const err = await resetLogins(ctx, []).catch((e: unknown) => e as MinoError);

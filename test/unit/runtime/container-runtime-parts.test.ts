@@ -7,7 +7,10 @@ const SOURCE = readFileSync(new URL('../../../src/runtime/container-runtime.ts',
 function interfaces(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const m of SOURCE.matchAll(/^export interface (\w+)(?:\s+extends [^{]+)?\s*\{\n([\s\S]*?)^\}/gm)) {
-    out.set(m[1] ?? '', [...(m[2] ?? '').matchAll(/^ {2}(\w+)\(/gm)].map((x) => x[1] ?? ''));
+    out.set(
+      m[1] ?? '',
+      [...(m[2] ?? '').matchAll(/^ {2}(\w+)\(/gm)].map((x) => x[1] ?? ''),
+    );
   }
   return out;
 }
@@ -17,10 +20,19 @@ describe('ContainerRuntime is split by resource', () => {
     const all = interfaces();
     const parts = [...all].filter(([name]) => name.endsWith('Client'));
     expect(parts.map(([name]) => name)).toEqual([
-      'EngineClient', 'ContainerLifecycleClient', 'ContainerExecClient', 'ImageClient', 'VolumeClient', 'SecretClient',
+      'EngineClient',
+      'ContainerLifecycleClient',
+      'ContainerExecClient',
+      'ImageClient',
+      'VolumeClient',
+      'SecretClient',
     ]);
     for (const [name, methods] of parts) expect(methods.length, name).toBeLessThanOrEqual(12);
-    const extended = /^export interface ContainerRuntime\s+extends ([^{]+)\{\}$/m.exec(SOURCE)?.[1]?.split(',').map((s) => s.trim()).sort();
+    const extended = /^export interface ContainerRuntime\s+extends ([^{]+)\{\}$/m
+      .exec(SOURCE)?.[1]
+      ?.split(',')
+      .map((s) => s.trim())
+      .sort();
     expect(extended).toEqual(parts.map(([name]) => name).sort());
     // Every method in exactly one part.
     const methods = parts.flatMap(([, m]) => m);

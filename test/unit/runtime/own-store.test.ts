@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  forgetOwnStore, ownStoreLocation, ownStoreRecordPath, parseOwnStoreRecord, readOwnStore, writeOwnStore,
+  forgetOwnStore,
+  ownStoreLocation,
+  ownStoreRecordPath,
+  parseOwnStoreRecord,
+  readOwnStore,
+  writeOwnStore,
 } from '../../../src/runtime/own-store.js';
 import { selectRuntime } from '../../../src/runtime/select-runtime.js';
 
@@ -51,8 +56,14 @@ describe("mino's own store record", () => {
     const good = { graphRoot: '/g', runRoot: '/r', tmpDir: '/t', driver: 'overlay' };
     expect(parseOwnStoreRecord(path, JSON.stringify(good))).toEqual(good);
     for (const bad of [
-      { ...good, driver: 'vfs' }, { ...good, driver: '--help' }, { ...good, graphRoot: 'rel' },
-      { ...good, runRoot: '/a/../etc' }, { ...good, tmpDir: undefined }, [], 'x', null,
+      { ...good, driver: 'vfs' },
+      { ...good, driver: '--help' },
+      { ...good, graphRoot: 'rel' },
+      { ...good, runRoot: '/a/../etc' },
+      { ...good, tmpDir: undefined },
+      [],
+      'x',
+      null,
     ]) {
       expect(() => parseOwnStoreRecord(path, JSON.stringify(bad)), JSON.stringify(bad)).toThrow(/not a valid record/);
     }

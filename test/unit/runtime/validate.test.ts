@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { validateEnvKey, validateEnvValue, validateImageRef, validateLabel, validateMountPath, validateObjectName, validateUser } from '../../../src/runtime/validate.js';
+import {
+  validateEnvKey,
+  validateEnvValue,
+  validateImageRef,
+  validateLabel,
+  validateMountPath,
+  validateObjectName,
+  validateUser,
+} from '../../../src/runtime/validate.js';
 import { printable } from '../../../src/common/printable.js';
 
 function errorOf(fn: () => unknown): MinoError {
@@ -50,7 +58,9 @@ describe('validateImageRef', () => {
   ])('rejects %j', (ref) => {
     const err = errorOf(() => validateImageRef(ref));
     expect(err.message).toBe(`Invalid image reference '${printable(ref)}'`);
-    expect(err.hint).toBe('Use a reference such as localhost/mino-base:latest or docker.io/library/debian:bookworm-slim');
+    expect(err.hint).toBe(
+      'Use a reference such as localhost/mino-base:latest or docker.io/library/debian:bookworm-slim',
+    );
   });
 });
 
@@ -62,7 +72,9 @@ describe('validateObjectName', () => {
   it.each(['', '-x', '.hidden', '_x', 'a b', 'a/b', 'a:b', 'a,b', 'ä', 'x'.repeat(254)])('rejects %j', (name) => {
     const err = errorOf(() => validateObjectName('volume', name));
     expect(err.message).toBe(`Invalid volume name '${printable(name)}'`);
-    expect(err.hint).toBe("A volume name starts with a letter or digit and uses only letters, digits, '_', '.' and '-'");
+    expect(err.hint).toBe(
+      "A volume name starts with a letter or digit and uses only letters, digits, '_', '.' and '-'",
+    );
   });
 
   it('names the kind of object in the message', () => {
@@ -90,7 +102,9 @@ describe('validateEnvValue', () => {
   });
 
   it('rejects a NUL byte, naming the variable', () => {
-    expect(errorOf(() => validateEnvValue('SECRET', 'abc\0def')).message).toBe('Environment variable SECRET contains a NUL byte');
+    expect(errorOf(() => validateEnvValue('SECRET', 'abc\0def')).message).toBe(
+      'Environment variable SECRET contains a NUL byte',
+    );
   });
 });
 
@@ -168,9 +182,12 @@ describe('parseDetachKeys (podman and docker syntax)', () => {
     expect(parseDetachKeys('')).toEqual([]);
   });
 
-  it.each(['ctrl-pq', 'ctrl-', 'ctrl-P', 'alt-x', 'p,,q', ',', 'ctrl-p,', 'é', 'ctrl-1'])('refuses %j', async (keys) => {
-    const { parseDetachKeys, validateDetachKeys } = await import('../../../src/runtime/validate.js');
-    expect(parseDetachKeys(keys)).toBeUndefined();
-    expect(() => validateDetachKeys(keys)).toThrow(/Invalid detach keys/);
-  });
+  it.each(['ctrl-pq', 'ctrl-', 'ctrl-P', 'alt-x', 'p,,q', ',', 'ctrl-p,', 'é', 'ctrl-1'])(
+    'refuses %j',
+    async (keys) => {
+      const { parseDetachKeys, validateDetachKeys } = await import('../../../src/runtime/validate.js');
+      expect(parseDetachKeys(keys)).toBeUndefined();
+      expect(() => validateDetachKeys(keys)).toThrow(/Invalid detach keys/);
+    },
+  );
 });

@@ -10,8 +10,13 @@ process.on('message', (msg) => {
   const errors = [];
   for (const name of msg.names) {
     const record = newSessionRecord({
-      name, projectDir: '/srv/app', command: ['true'], containerId: `mino-${name}`, status: 'running',
-      ownerPid: process.pid, mode: 'command',
+      name,
+      projectDir: '/srv/app',
+      command: ['true'],
+      containerId: `mino-${name}`,
+      status: 'running',
+      ownerPid: process.pid,
+      mode: 'command',
     });
     try {
       store.create(record);

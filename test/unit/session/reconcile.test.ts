@@ -1,9 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { LABEL_OWNER_PID, LABEL_SESSION, LABEL_STATE } from '../../../src/session/session-labels.js';
 import type { ContainerState, ContainerSummary } from '../../../src/runtime/container-runtime.js';
-import {
-  containerOf, planReconcile, statusForExit, type ReconcilePlan,
-} from '../../../src/session/reconcile.js';
+import { containerOf, planReconcile, statusForExit, type ReconcilePlan } from '../../../src/session/reconcile.js';
 import { newSessionRecord, type SessionRecord, type SessionStatus } from '../../../src/session/session-record.js';
 
 /** Key of "our" state directory; OTHER is a second state dir (another user, a parallel test run). */
@@ -32,9 +30,13 @@ interface SessionOpts {
 
 function session(name: string, status: SessionStatus, opts: SessionOpts = {}): SessionRecord {
   const r = newSessionRecord({
-    name, projectDir: '/srv/app', command: ['sleep', '60'],
+    name,
+    projectDir: '/srv/app',
+    command: ['sleep', '60'],
     containerId: opts.containerId === undefined ? `mino-${name}` : opts.containerId,
-    status, ownerPid: 1, mode: opts.mode ?? 'command',
+    status,
+    ownerPid: 1,
+    mode: opts.mode ?? 'command',
   });
   if (opts.ownerPid === 'absent') delete r.owner_pid;
   else r.owner_pid = opts.ownerPid === undefined ? DEAD : opts.ownerPid;
@@ -69,7 +71,11 @@ function container(id: string, opts: ContainerOpts = {}): ContainerSummary {
   if (key !== null) labels[LABEL_STATE] = key;
   const state = opts.state ?? 'running';
   return {
-    id, name, image: 'localhost/mino-base:latest', state, labels,
+    id,
+    name,
+    image: 'localhost/mino-base:latest',
+    state,
+    labels,
     exitCode: state === 'exited' || state === 'stopped' ? opts.exitCode : undefined,
     createdAt: 1_700_000_000,
   };
@@ -77,7 +83,11 @@ function container(id: string, opts: ContainerOpts = {}): ContainerSummary {
 
 /** The session's own container: named mino-<session>, labelled for STATE. */
 function own(sessionName: string, id: string, opts: Omit<ContainerOpts, 'name'> = {}): ContainerSummary {
-  return container(id, { ...opts, name: `mino-${sessionName}`, session: opts.session === undefined ? sessionName : opts.session });
+  return container(id, {
+    ...opts,
+    name: `mino-${sessionName}`,
+    session: opts.session === undefined ? sessionName : opts.session,
+  });
 }
 
 function plan(sessions: SessionRecord[], containers: ContainerSummary[], live?: readonly number[]): ReconcilePlan {
@@ -85,9 +95,12 @@ function plan(sessions: SessionRecord[], containers: ContainerSummary[], live?: 
 }
 
 describe('statusForExit', () => {
-  it.each([0, 1, 2, 42, 124, 128, 130, 137, 143, 255])('a started command that exited %i is stopped (mino 1.6)', (code) => {
-    expect(statusForExit(code)).toBe('stopped');
-  });
+  it.each([0, 1, 2, 42, 124, 128, 130, 137, 143, 255])(
+    'a started command that exited %i is stopped (mino 1.6)',
+    (code) => {
+      expect(statusForExit(code)).toBe('stopped');
+    },
+  );
 
   it.each([125, 126, 127])('exit %i (podman could not start the command) is failed', (code) => {
     expect(statusForExit(code)).toBe('failed');
@@ -176,7 +189,11 @@ describe('planReconcile: active sessions', () => {
   const id = cid('c0ffee00c0ffee00');
 
   it('leaves a running session with a running container alone', () => {
-    expect(plan([session('web', 'running', { ownerPid: ALIVE })], [own('web', id)])).toEqual({ fixes: [], orphans: [], abandoned: [] });
+    expect(plan([session('web', 'running', { ownerPid: ALIVE })], [own('web', id)])).toEqual({
+      fixes: [],
+      orphans: [],
+      abandoned: [],
+    });
   });
 
   it('leaves a running detached session alone although its owner (mino run -d) has exited', () => {
@@ -186,8 +203,14 @@ describe('planReconcile: active sessions', () => {
 
   it('keeps a running attached session whose owner died while its container still runs, and reports it abandoned (gc stops it)', () => {
     const c = own('k9', id);
-    expect(plan([session('k9', 'running')], [c])).toEqual({ fixes: [], orphans: [], abandoned: [{ name: 'k9', container: c }] });
-    expect(plan([session('k9', 'running', { mode: 'shell' })], [own('k9', id, { state: 'paused' })]).abandoned).toHaveLength(1);
+    expect(plan([session('k9', 'running')], [c])).toEqual({
+      fixes: [],
+      orphans: [],
+      abandoned: [{ name: 'k9', container: c }],
+    });
+    expect(
+      plan([session('k9', 'running', { mode: 'shell' })], [own('k9', id, { state: 'paused' })]).abandoned,
+    ).toHaveLength(1);
     expect(plan([session('k9', 'running', { ownerPid: ALIVE })], [c]).abandoned).toEqual([]);
   });
 
@@ -218,7 +241,9 @@ describe('planReconcile: active sessions', () => {
     for (const ownerPid of ['absent', null] as const) {
       const o = oracle();
       const p = planReconcile([session('old', 'running', { ownerPid, containerId: cid('dead') })], [], STATE, o.alive);
-      expect(p.fixes).toEqual([{ name: 'old', from: 'running', status: 'stopped', exitCode: null, reason: 'container is gone' }]);
+      expect(p.fixes).toEqual([
+        { name: 'old', from: 'running', status: 'stopped', exitCode: null, reason: 'container is gone' },
+      ]);
       expect(o.asked).toEqual([]);
     }
   });
@@ -232,12 +257,26 @@ describe('planReconcile: active sessions', () => {
   });
 
   it.each([
-    [0, 'stopped'], [3, 'stopped'], [137, 'stopped'], [143, 'stopped'],
-    [125, 'failed'], [126, 'failed'], [127, 'failed'],
+    [0, 'stopped'],
+    [3, 'stopped'],
+    [137, 'stopped'],
+    [143, 'stopped'],
+    [125, 'failed'],
+    [126, 'failed'],
+    [127, 'failed'],
   ] as const)('records exit code %i of an exited container as %s and removes the container', (code, status) => {
     const s = session('bg', 'running', { containerId: id, mode: 'detached' });
     expect(plan([s], [own('bg', id, { state: 'exited', exitCode: code })])).toEqual({
-      fixes: [{ name: 'bg', from: 'running', status, exitCode: code, reason: `container exited with code ${code}`, removeContainer: id }],
+      fixes: [
+        {
+          name: 'bg',
+          from: 'running',
+          status,
+          exitCode: code,
+          reason: `container exited with code ${code}`,
+          removeContainer: id,
+        },
+      ],
       orphans: [],
       abandoned: [],
     });
@@ -250,27 +289,51 @@ describe('planReconcile: active sessions', () => {
 
   it('records an exited container without a known exit code as stopped with exit code null', () => {
     const [fix] = plan([session('bg', 'running')], [own('bg', id, { state: 'exited' })]).fixes;
-    expect(fix).toEqual({ name: 'bg', from: 'running', status: 'stopped', exitCode: null, reason: 'container exited with code unknown', removeContainer: id });
+    expect(fix).toEqual({
+      name: 'bg',
+      from: 'running',
+      status: 'stopped',
+      exitCode: null,
+      reason: 'container exited with code unknown',
+      removeContainer: id,
+    });
   });
 
   it('records an exited detached container even while its owner lives (the exit code is final)', () => {
-    const [fix] = plan([session('web', 'running', { ownerPid: ALIVE, mode: 'detached' })], [own('web', id, { state: 'exited', exitCode: 9 })]).fixes;
+    const [fix] = plan(
+      [session('web', 'running', { ownerPid: ALIVE, mode: 'detached' })],
+      [own('web', id, { state: 'exited', exitCode: 9 })],
+    ).fixes;
     expect(fix).toMatchObject({ status: 'stopped', exitCode: 9, removeContainer: id });
   });
 
   it('records the exit code of a starting session whose container already exited', () => {
-    const [fix] = plan([session('bg', 'starting', { containerId: null })], [own('bg', id, { state: 'exited', exitCode: 127 })]).fixes;
+    const [fix] = plan(
+      [session('bg', 'starting', { containerId: null })],
+      [own('bg', id, { state: 'exited', exitCode: 127 })],
+    ).fixes;
     expect(fix).toMatchObject({ from: 'starting', status: 'failed', exitCode: 127, removeContainer: id });
   });
 
   it('marks a session failed and removes its container when it was created but its owner died before starting it', () => {
     expect(plan([session('web', 'running')], [own('web', id, { state: 'created' })]).fixes).toEqual([
-      { name: 'web', from: 'running', status: 'failed', exitCode: null, reason: 'container was never started', removeContainer: id },
+      {
+        name: 'web',
+        from: 'running',
+        status: 'failed',
+        exitCode: null,
+        reason: 'container was never started',
+        removeContainer: id,
+      },
     ]);
   });
 
   it('leaves a created container alone while its owner lives (podman run is starting it)', () => {
-    expect(plan([session('web', 'starting', { ownerPid: ALIVE })], [own('web', id, { state: 'created' })])).toEqual({ fixes: [], orphans: [], abandoned: [] });
+    expect(plan([session('web', 'starting', { ownerPid: ALIVE })], [own('web', id, { state: 'created' })])).toEqual({
+      fixes: [],
+      orphans: [],
+      abandoned: [],
+    });
   });
 
   it.each(['running', 'paused'] as const)('moves a starting session to running when its container is %s', (state) => {
@@ -279,9 +342,16 @@ describe('planReconcile: active sessions', () => {
     ]);
   });
 
-  it.each(['stopping', 'removing', 'configured', 'unknown'] as const)('makes no decision for a container in transient state %s', (state) => {
-    expect(plan([session('web', 'running')], [own('web', id, { state })])).toEqual({ fixes: [], orphans: [], abandoned: [] });
-  });
+  it.each(['stopping', 'removing', 'configured', 'unknown'] as const)(
+    'makes no decision for a container in transient state %s',
+    (state) => {
+      expect(plan([session('web', 'running')], [own('web', id, { state })])).toEqual({
+        fixes: [],
+        orphans: [],
+        abandoned: [],
+      });
+    },
+  );
 
   it('asks about the owner PID of the session record', () => {
     const o = oracle();
@@ -315,7 +385,12 @@ describe('planReconcile: finished sessions', () => {
   const id = cid('f1f1f1f1f1f1f1f1');
 
   it.each(['stopped', 'failed'] as const)('never corrects a %s session, whatever its container does', (status) => {
-    for (const c of [[], [own('web', id)], [own('web', id, { state: 'exited', exitCode: 1 })], [own('web', id, { state: 'created' })]]) {
+    for (const c of [
+      [],
+      [own('web', id)],
+      [own('web', id, { state: 'exited', exitCode: 1 })],
+      [own('web', id, { state: 'created' })],
+    ]) {
       expect(plan([session('web', status)], c).fixes).toEqual([]);
     }
   });
@@ -333,7 +408,11 @@ describe('planReconcile: orphans', () => {
 
   it('reports a labelled container without any session file; its dead owner makes it removable', () => {
     const c = own('ghost', idA);
-    expect(plan([], [c])).toEqual({ fixes: [], orphans: [{ container: c, sessionName: 'ghost', ownerDead: true }], abandoned: [] });
+    expect(plan([], [c])).toEqual({
+      fixes: [],
+      orphans: [{ container: c, sessionName: 'ghost', ownerDead: true }],
+      abandoned: [],
+    });
   });
 
   it('reports an orphan whose owner still lives as not dead (gc keeps it)', () => {
@@ -341,12 +420,17 @@ describe('planReconcile: orphans', () => {
     expect(plan([], [c]).orphans).toEqual([{ container: c, sessionName: 'ghost', ownerDead: false }]);
   });
 
-  it.each([[null], [''], ['abc'], ['0'], ['-5'], ['1.5'], ['12abc']])('treats owner label %j as a dead owner, without asking about it', (owner) => {
-    const o = oracle();
-    const c = own('ghost', idA, { owner });
-    expect(planReconcile([], [c], STATE, o.alive).orphans).toEqual([{ container: c, sessionName: 'ghost', ownerDead: true }]);
-    expect(o.asked).toEqual([]);
-  });
+  it.each([[null], [''], ['abc'], ['0'], ['-5'], ['1.5'], ['12abc']])(
+    'treats owner label %j as a dead owner, without asking about it',
+    (owner) => {
+      const o = oracle();
+      const c = own('ghost', idA, { owner });
+      expect(planReconcile([], [c], STATE, o.alive).orphans).toEqual([
+        { container: c, sessionName: 'ghost', ownerDead: true },
+      ]);
+      expect(o.asked).toEqual([]);
+    },
+  );
 
   it('passes the owner label to the liveness check as a number', () => {
     const o = oracle();
@@ -366,12 +450,19 @@ describe('planReconcile: orphans', () => {
   });
 
   it('does not report the container of an active session', () => {
-    expect(plan([session('web', 'running'), session('bg', 'starting', { containerId: null })], [own('web', idA), own('bg', idB)]).orphans).toEqual([]);
+    expect(
+      plan(
+        [session('web', 'running'), session('bg', 'starting', { containerId: null })],
+        [own('web', idA), own('bg', idB)],
+      ).orphans,
+    ).toEqual([]);
   });
 
   it('reports the leftover container of a finished session', () => {
     const c = own('web', idA);
-    expect(plan([session('web', 'stopped')], [c]).orphans).toEqual([{ container: c, sessionName: 'web', ownerDead: true }]);
+    expect(plan([session('web', 'stopped')], [c]).orphans).toEqual([
+      { container: c, sessionName: 'web', ownerDead: true },
+    ]);
   });
 
   it('does not report the exited container of an active session as orphan too (it is removed by the fix)', () => {
@@ -386,7 +477,10 @@ describe('planReconcile: orphans', () => {
     const b = own('b', idB, { owner: String(ALIVE) });
     const c = own('c', cid('0c'));
     const p = plan([session('b', 'stopped'), session('c', 'running')], [a, b, c]);
-    expect(p.orphans.map((o) => [o.sessionName, o.ownerDead])).toEqual([['a', true], ['b', false]]);
+    expect(p.orphans.map((o) => [o.sessionName, o.ownerDead])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
   });
 });
 
@@ -399,7 +493,9 @@ describe('planReconcile: several state directories', () => {
     // that now owns the podman name mino-web.
     const foreign = own('web', theirs, { stateKey: OTHER, state: 'running' });
     const p = plan([session('web', 'running')], [foreign]);
-    expect(p.fixes).toEqual([{ name: 'web', from: 'running', status: 'stopped', exitCode: null, reason: 'container is gone' }]);
+    expect(p.fixes).toEqual([
+      { name: 'web', from: 'running', status: 'stopped', exitCode: null, reason: 'container is gone' },
+    ]);
     expect(p.orphans).toEqual([]);
   });
 
@@ -420,8 +516,12 @@ describe('planReconcile: several state directories', () => {
 
 describe('planReconcile is pure', () => {
   it('does not modify its inputs', () => {
-    const sessions = [session('a', 'running'), session('b', 'starting'), session('c', 'stopped')].map((s) => Object.freeze(s));
-    const containers = [own('b', cid('0b'), { state: 'exited', exitCode: 1 }), own('z', cid('0f'))].map((c) => Object.freeze({ ...c, labels: Object.freeze({ ...c.labels }) }));
+    const sessions = [session('a', 'running'), session('b', 'starting'), session('c', 'stopped')].map((s) =>
+      Object.freeze(s),
+    );
+    const containers = [own('b', cid('0b'), { state: 'exited', exitCode: 1 }), own('z', cid('0f'))].map((c) =>
+      Object.freeze({ ...c, labels: Object.freeze({ ...c.labels }) }),
+    );
     const before = JSON.stringify({ sessions, containers });
     const alive = vi.fn(() => false);
     const first = planReconcile(Object.freeze(sessions), Object.freeze(containers), STATE, alive);

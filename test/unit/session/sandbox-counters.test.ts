@@ -10,15 +10,21 @@ function stateDir(): string {
   dirs.push(d);
   return join(d, 'state');
 }
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 describe('sandbox counters', () => {
   it('start at zero and add deltas, creating the state directory', () => {
     const dir = stateDir();
     expect(readCounters(dir)).toEqual(ZERO_COUNTERS);
     bumpCounters(dir, { sandboxes_created: 1, creation_ms_total: 420 });
-    expect(bumpCounters(dir, { sandboxes_created: 1, creation_ms_total: 80, pool_hits: 1 }))
-      .toEqual({ ...ZERO_COUNTERS, sandboxes_created: 2, creation_ms_total: 500, pool_hits: 1 });
+    expect(bumpCounters(dir, { sandboxes_created: 1, creation_ms_total: 80, pool_hits: 1 })).toEqual({
+      ...ZERO_COUNTERS,
+      sandboxes_created: 2,
+      creation_ms_total: 500,
+      pool_hits: 1,
+    });
     expect(readCounters(dir).creation_ms_total).toBe(500);
   });
 

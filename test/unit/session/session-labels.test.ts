@@ -10,16 +10,25 @@ describe('containerNameFor', () => {
     expect(containerNameFor('_x-')).toBe('mino-_x-');
   });
 
-  it.each(['', 'a/b', 'a.b', '..', 'a b', 'x'.repeat(129), 'ä', '-x', '--rm'])('rejects the session name %j', (name) => {
-    const err = thrown(() => containerNameFor(name));
-    expect(err).toBeInstanceOf(MinoError);
-    expect(err.message).toMatch(/^Invalid session name '/);
-    expect(err.hint).toContain("letters, digits, '_' and '-'");
-  });
+  it.each(['', 'a/b', 'a.b', '..', 'a b', 'x'.repeat(129), 'ä', '-x', '--rm'])(
+    'rejects the session name %j',
+    (name) => {
+      const err = thrown(() => containerNameFor(name));
+      expect(err).toBeInstanceOf(MinoError);
+      expect(err.message).toMatch(/^Invalid session name '/);
+      expect(err.hint).toContain("letters, digits, '_' and '-'");
+    },
+  );
 });
 
 describe('sessionLabels', () => {
-  const base = { sessionName: 'demo', ownerPid: 42, projectDir: '/srv/app', minoVersion: '0.1.0', mode: 'shell' as const };
+  const base = {
+    sessionName: 'demo',
+    ownerPid: 42,
+    projectDir: '/srv/app',
+    minoVersion: '0.1.0',
+    mode: 'shell' as const,
+  };
 
   it('labels session, owner pid, project, version and mode', () => {
     expect(sessionLabels(base)).toEqual({
@@ -36,6 +45,8 @@ describe('sessionLabels', () => {
   });
 
   it('rejects a version with spaces or newlines', () => {
-    expect(thrown(() => sessionLabels({ ...base, minoVersion: '1.0\nx' })).message).toBe("Invalid mino version '1.0\\x0ax'");
+    expect(thrown(() => sessionLabels({ ...base, minoVersion: '1.0\nx' })).message).toBe(
+      "Invalid mino version '1.0\\x0ax'",
+    );
   });
 });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
 import {
-  MAX_SESSION_NAME, defaultSessionName, isValidSessionName, validateSessionName,
+  MAX_SESSION_NAME,
+  defaultSessionName,
+  isValidSessionName,
+  validateSessionName,
 } from '../../../src/session/session-name.js';
 
 function rejection(name: string): MinoError {
@@ -15,10 +18,13 @@ function rejection(name: string): MinoError {
 }
 
 describe('validateSessionName', () => {
-  it.each(['my-session', 'session_1', 'abc123', 'A', '_x', 'x-', 'x'.repeat(MAX_SESSION_NAME)])('accepts %j', (name) => {
-    expect(validateSessionName(name)).toBe(name);
-    expect(isValidSessionName(name)).toBe(true);
-  });
+  it.each(['my-session', 'session_1', 'abc123', 'A', '_x', 'x-', 'x'.repeat(MAX_SESSION_NAME)])(
+    'accepts %j',
+    (name) => {
+      expect(validateSessionName(name)).toBe(name);
+      expect(isValidSessionName(name)).toBe(true);
+    },
+  );
 
   it.each([
     ['', 'must not be empty'],

@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  InvalidSessionRecordError, isActive, isRfc3339, newSessionRecord, parseSessionRecord, serializeSessionRecord,
-  sessionRecordFromJson, timeKey,
+  InvalidSessionRecordError,
+  isActive,
+  isRfc3339,
+  newSessionRecord,
+  parseSessionRecord,
+  serializeSessionRecord,
+  sessionRecordFromJson,
+  timeKey,
 } from '../../../src/session/session-record.js';
 
 const fixture = (name: string): string =>
@@ -57,8 +63,21 @@ describe('reading mino 1.6 files', () => {
     expect(serializeSessionRecord(r)).toBe(`${NATIVE}\n`);
     const updated = serializeSessionRecord({ ...r, status: 'failed', exit_code: 3 });
     expect(Object.keys(JSON.parse(updated) as object)).toEqual([
-      'id', 'name', 'project_dir', 'command', 'container_id', 'status', 'created_at', 'updated_at',
-      'cloud_providers', 'home_volume', 'exit_code', 'runtime_mode', 'process_id', 'log_file', 'sandbox_user',
+      'id',
+      'name',
+      'project_dir',
+      'command',
+      'container_id',
+      'status',
+      'created_at',
+      'updated_at',
+      'cloud_providers',
+      'home_volume',
+      'exit_code',
+      'runtime_mode',
+      'process_id',
+      'log_file',
+      'sandbox_user',
     ]);
   });
 
@@ -115,10 +134,18 @@ describe('reading mino 1.6 files', () => {
 });
 
 describe('files we write', () => {
-  const record = newSessionRecord({
-    name: 'demo', projectDir: '/srv/app', command: ['bash'], containerId: 'mino-demo', status: 'starting',
-    ownerPid: 4242, mode: 'shell',
-  }, new Date('2026-01-02T03:04:05.678Z'));
+  const record = newSessionRecord(
+    {
+      name: 'demo',
+      projectDir: '/srv/app',
+      command: ['bash'],
+      containerId: 'mino-demo',
+      status: 'starting',
+      ownerPid: 4242,
+      mode: 'shell',
+    },
+    new Date('2026-01-02T03:04:05.678Z'),
+  );
 
   it('carry every field mino 1.6 requires, with serde types, plus ours', () => {
     const raw = JSON.parse(serializeSessionRecord(record)) as Record<string, unknown>;
@@ -126,37 +153,92 @@ describe('files we write', () => {
     expect(raw.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(parseInt(String(raw.id).replace(/-/g, '').slice(0, 12), 16)).toBe(Date.parse('2026-01-02T03:04:05.678Z'));
     expect(raw).toEqual({
-      id: raw.id, name: 'demo', project_dir: '/srv/app', command: ['bash'], container_id: 'mino-demo',
-      status: 'starting', created_at: '2026-01-02T03:04:05.678Z', updated_at: '2026-01-02T03:04:05.678Z',
-      cloud_providers: [], home_volume: null, exit_code: null, owner_pid: 4242, mode: 'shell',
+      id: raw.id,
+      name: 'demo',
+      project_dir: '/srv/app',
+      command: ['bash'],
+      container_id: 'mino-demo',
+      status: 'starting',
+      created_at: '2026-01-02T03:04:05.678Z',
+      updated_at: '2026-01-02T03:04:05.678Z',
+      cloud_providers: [],
+      home_volume: null,
+      exit_code: null,
+      owner_pid: 4242,
+      mode: 'shell',
     });
     expect(parseSessionRecord(serializeSessionRecord(record))).toEqual(record);
   });
 
   it('get a new id every time, even within one millisecond', () => {
-    const again = newSessionRecord({ name: 'demo', projectDir: '/', command: [], containerId: null, status: 'starting', ownerPid: 1, mode: 'command' });
+    const again = newSessionRecord({
+      name: 'demo',
+      projectDir: '/',
+      command: [],
+      containerId: null,
+      status: 'starting',
+      ownerPid: 1,
+      mode: 'command',
+    });
     expect(again.id).not.toBe(record.id);
     const at = new Date('2026-01-02T03:04:05.678Z');
-    const ids = new Set(Array.from({ length: 1000 }, () => newSessionRecord({ name: 'x', projectDir: '/', command: [], containerId: null, status: 'starting', ownerPid: 1, mode: 'command' }, at).id));
+    const ids = new Set(
+      Array.from(
+        { length: 1000 },
+        () =>
+          newSessionRecord(
+            {
+              name: 'x',
+              projectDir: '/',
+              command: [],
+              containerId: null,
+              status: 'starting',
+              ownerPid: 1,
+              mode: 'command',
+            },
+            at,
+          ).id,
+      ),
+    );
     expect(ids.size).toBe(1000);
   });
 
   it('get ids that sort by creation time (v7), across milliseconds', () => {
-    const make = (iso: string): string => newSessionRecord({ name: 'x', projectDir: '/', command: [], containerId: null, status: 'starting', ownerPid: 1, mode: 'command' }, new Date(iso)).id;
-    const ids = ['2025-12-31T23:59:59.999Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.001Z', '2031-07-01T00:00:00.000Z'].map(make);
+    const make = (iso: string): string =>
+      newSessionRecord(
+        {
+          name: 'x',
+          projectDir: '/',
+          command: [],
+          containerId: null,
+          status: 'starting',
+          ownerPid: 1,
+          mode: 'command',
+        },
+        new Date(iso),
+      ).id;
+    const ids = [
+      '2025-12-31T23:59:59.999Z',
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:00.001Z',
+      '2031-07-01T00:00:00.000Z',
+    ].map(make);
     expect([...ids].sort()).toEqual(ids);
   });
 });
 
 describe('helpers', () => {
   it('isActive is true for starting and running only', () => {
-    expect(['starting', 'running', 'stopped', 'failed'].map((status) => isActive({ status: status as 'running' })))
-      .toEqual([true, true, false, false]);
+    expect(
+      ['starting', 'running', 'stopped', 'failed'].map((status) => isActive({ status: status as 'running' })),
+    ).toEqual([true, true, false, false]);
   });
 
   it('isRfc3339 accepts chrono and JavaScript times, with offsets', () => {
-    for (const t of ['2025-03-14T09:26:53.589793238Z', '2025-03-14T09:26:53Z', '2025-03-14T10:26:53+01:00']) expect(isRfc3339(t)).toBe(true);
-    for (const t of ['2025-03-14', '2025-03-14T09:26:53', '2025-13-14T09:26:53Z', 'yesterday']) expect(isRfc3339(t)).toBe(false);
+    for (const t of ['2025-03-14T09:26:53.589793238Z', '2025-03-14T09:26:53Z', '2025-03-14T10:26:53+01:00'])
+      expect(isRfc3339(t)).toBe(true);
+    for (const t of ['2025-03-14', '2025-03-14T09:26:53', '2025-13-14T09:26:53Z', 'yesterday'])
+      expect(isRfc3339(t)).toBe(false);
   });
 
   it('timeKey orders by instant, down to nanoseconds and across offsets', () => {
@@ -179,8 +261,19 @@ describe('helpers', () => {
 
 describe('the network field (ours)', () => {
   it('is written after mode and read back', async () => {
-    const { newSessionRecord, parseSessionRecord, serializeSessionRecord } = await import('../../../src/session/session-record.js');
-    const r = newSessionRecord({ name: 'n', projectDir: '/p', command: ['true'], containerId: null, status: 'starting', ownerPid: 5, mode: 'command', network: 'allowlist' });
+    const { newSessionRecord, parseSessionRecord, serializeSessionRecord } = await import(
+      '../../../src/session/session-record.js'
+    );
+    const r = newSessionRecord({
+      name: 'n',
+      projectDir: '/p',
+      command: ['true'],
+      containerId: null,
+      status: 'starting',
+      ownerPid: 5,
+      mode: 'command',
+      network: 'allowlist',
+    });
     const text = serializeSessionRecord(r);
     expect(text).toMatch(/"mode": "command",\n {2}"network": "allowlist"\n}/);
     expect(parseSessionRecord(text).network).toBe('allowlist');

@@ -7,7 +7,18 @@ const LIVE_CLIENT = '5151@777';
 const probe: ClientProbe = { pidAlive: (pid) => pid === LIVE_PID, identityAlive: (id) => id === LIVE_CLIENT };
 
 function record(patch: Partial<SessionRecord> = {}, mode = 'detached'): SessionRecord {
-  return { ...newSessionRecord({ name: 's', projectDir: '/p', command: ['sh'], containerId: 'mino-s', status: 'running', ownerPid: 1, mode }), ...patch };
+  return {
+    ...newSessionRecord({
+      name: 's',
+      projectDir: '/p',
+      command: ['sh'],
+      containerId: 'mino-s',
+      status: 'running',
+      ownerPid: 1,
+      mode,
+    }),
+    ...patch,
+  };
 }
 
 describe('sessionState (lifecycle states from record + engine)', () => {

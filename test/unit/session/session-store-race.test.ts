@@ -32,8 +32,19 @@ beforeAll(() => {
   bundle = join(work, 'session-store.mjs');
   const entry = join(work, 'entry.ts');
   const src = fileURLToPath(new URL('../../../src/session/', import.meta.url));
-  writeFileSync(entry, `export * from ${JSON.stringify(join(src, 'session-store.ts'))};\nexport * from ${JSON.stringify(join(src, 'session-record.ts'))};\n`);
-  buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: bundle, logLevel: 'silent' });
+  writeFileSync(
+    entry,
+    `export * from ${JSON.stringify(join(src, 'session-store.ts'))};\nexport * from ${JSON.stringify(join(src, 'session-record.ts'))};\n`,
+  );
+  buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outfile: bundle,
+    logLevel: 'silent',
+  });
 });
 
 afterAll(() => {
@@ -41,13 +52,23 @@ afterAll(() => {
 });
 
 function seed(stateDir: string, name: string, status: SessionStatus): string {
-  const r = newSessionRecord({ name, projectDir: '/old', command: ['old'], containerId: null, status, ownerPid: 1, mode: 'command' });
+  const r = newSessionRecord({
+    name,
+    projectDir: '/old',
+    command: ['old'],
+    containerId: null,
+    status,
+    ownerPid: 1,
+    mode: 'command',
+  });
   writeFileSync(join(stateDir, 'sessions', `${name}.json`), serializeSessionRecord(r), { mode: 0o600 });
   return r.id;
 }
 
 function start(stateDir: string): Promise<{ child: ChildProcess; result: Promise<ChildResult> }> {
-  const child = fork(fileURLToPath(new URL('race-child.mjs', import.meta.url)), [bundle, stateDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('race-child.mjs', import.meta.url)), [bundle, stateDir], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
@@ -88,7 +109,8 @@ describe('concurrent create from several processes', () => {
       const ids = winners.get(name) ?? [];
       const onDisk = store.get(name)?.id;
       if (kind(i) === 'running') {
-        if (ids.length !== 0 || onDisk !== runningIds.get(name)) wrong.push(`${name}: active session was replaced (${ids.length} winners)`);
+        if (ids.length !== 0 || onDisk !== runningIds.get(name))
+          wrong.push(`${name}: active session was replaced (${ids.length} winners)`);
       } else if (ids.length !== 1 || onDisk !== ids[0]) {
         wrong.push(`${name} (${kind(i)}): ${ids.length} winners, file holds ${onDisk}`);
       }

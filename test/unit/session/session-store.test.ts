@@ -1,11 +1,25 @@
 import {
-  chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
-import { newSessionRecord, serializeSessionRecord, type SessionRecord, type SessionStatus } from '../../../src/session/session-record.js';
+import {
+  newSessionRecord,
+  serializeSessionRecord,
+  type SessionRecord,
+  type SessionStatus,
+} from '../../../src/session/session-record.js';
 import { SessionExistsError, SessionNotFoundError, SessionStore } from '../../../src/session/session-store.js';
 
 const FIXTURES = new URL('../../fixtures/sessions/', import.meta.url);
@@ -25,7 +39,18 @@ afterEach(() => {
 });
 
 function record(name: string, status: SessionStatus = 'starting', createdAt = new Date()): SessionRecord {
-  return newSessionRecord({ name, projectDir: '/srv/app', command: ['bash'], containerId: `mino-${name}`, status, ownerPid: process.pid, mode: 'shell' }, createdAt);
+  return newSessionRecord(
+    {
+      name,
+      projectDir: '/srv/app',
+      command: ['bash'],
+      containerId: `mino-${name}`,
+      status,
+      ownerPid: process.pid,
+      mode: 'shell',
+    },
+    createdAt,
+  );
 }
 
 function mode(path: string): number {
@@ -155,9 +180,14 @@ describe('update', () => {
     store.update('native-task', { status: 'failed', exit_code: 137 });
     const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     expect(raw).toMatchObject({
-      id: '0b7e4d2c-9f1a-4c3b-8e5d-6a7b8c9d0e1f', status: 'failed', exit_code: 137,
-      created_at: '2025-03-13T18:02:11.004Z', runtime_mode: 'native', process_id: 48213,
-      log_file: '/Users/dev/Library/Application Support/mino/logs/native-task.log', sandbox_user: '_mino_agent',
+      id: '0b7e4d2c-9f1a-4c3b-8e5d-6a7b8c9d0e1f',
+      status: 'failed',
+      exit_code: 137,
+      created_at: '2025-03-13T18:02:11.004Z',
+      runtime_mode: 'native',
+      process_id: 48213,
+      log_file: '/Users/dev/Library/Application Support/mino/logs/native-task.log',
+      sandbox_user: '_mino_agent',
     });
   });
 
@@ -228,7 +258,8 @@ describe('list', () => {
 
   it('ignores hidden files, temporaries, locks and other extensions', () => {
     store.create(record('good'));
-    for (const f of ['.good.lock', '.good.json.123.abcd.tmp', 'notes.txt', '.hidden.json']) writeFileSync(join(sessionsDir, f), 'x');
+    for (const f of ['.good.lock', '.good.json.123.abcd.tmp', 'notes.txt', '.hidden.json'])
+      writeFileSync(join(sessionsDir, f), 'x');
     expect(store.list()).toEqual({ sessions: [store.get('good')], warnings: [], unreadable: [] });
   });
 
@@ -236,7 +267,10 @@ describe('list', () => {
     mkdirSync(sessionsDir, { recursive: true });
     const t0 = Date.UTC(2025, 0, 1);
     for (let i = 0; i < 1000; i++) {
-      const r = { ...record(`s-${i}`, i % 2 ? 'running' : 'stopped', new Date(t0 + i * 1000)), extra: { log_file: `/tmp/${i}.log` } };
+      const r = {
+        ...record(`s-${i}`, i % 2 ? 'running' : 'stopped', new Date(t0 + i * 1000)),
+        extra: { log_file: `/tmp/${i}.log` },
+      };
       writeFileSync(join(sessionsDir, `s-${i}.json`), serializeSessionRecord(r));
     }
     // Its speed is measured by `npm run bench` (mino list -a with 1,000 sessions), not here.

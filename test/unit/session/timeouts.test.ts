@@ -9,8 +9,16 @@ const DEFAULTS: SweepSettings = { idleSecs: 300, detachSecs: 3600, suspendSecs: 
 const nobody: ClientProbe = { pidAlive: () => false, identityAlive: () => false };
 const everyone: ClientProbe = { pidAlive: () => true, identityAlive: () => true };
 
-function rec(name: string, createdSecsAgo: number, patch: Partial<SessionRecord> = {}, mode = 'detached'): SessionRecord {
-  const r = newSessionRecord({ name, projectDir: '/p', command: ['sh'], containerId: `mino-${name}`, status: 'running', ownerPid: 1, mode }, new Date(NOW - createdSecsAgo * 1000));
+function rec(
+  name: string,
+  createdSecsAgo: number,
+  patch: Partial<SessionRecord> = {},
+  mode = 'detached',
+): SessionRecord {
+  const r = newSessionRecord(
+    { name, projectDir: '/p', command: ['sh'], containerId: `mino-${name}`, status: 'running', ownerPid: 1, mode },
+    new Date(NOW - createdSecsAgo * 1000),
+  );
   return { ...r, ...patch };
 }
 
@@ -24,7 +32,9 @@ describe('planSweep (session timeouts from the files alone)', () => {
 
   it('a detached session silent past the idle timeout is an idle candidate (the engine checks its output)', () => {
     const plan = planSweep([rec('a', 301)], DEFAULTS, NOW, nobody);
-    expect(plan.idle).toEqual([{ name: 'a', id: expect.any(String), timeoutSecs: 300, idleSinceMs: NOW - 300_000, sinceMs: NOW - 301_000 }]);
+    expect(plan.idle).toEqual([
+      { name: 'a', id: expect.any(String), timeoutSecs: 300, idleSinceMs: NOW - 300_000, sinceMs: NOW - 301_000 },
+    ]);
     expect(needsEngine(plan)).toBe(true);
   });
 
@@ -35,18 +45,33 @@ describe('planSweep (session timeouts from the files alone)', () => {
   });
 
   it('no client for the detach timeout expires a session, busy or not', () => {
-    const plan = planSweep([rec('a', 4000, { last_output_at: ago(1) }), rec('b', 5000, { detached_at: ago(3599) })], DEFAULTS, NOW, nobody);
+    const plan = planSweep(
+      [rec('a', 4000, { last_output_at: ago(1) }), rec('b', 5000, { detached_at: ago(3599) })],
+      DEFAULTS,
+      NOW,
+      nobody,
+    );
     expect(plan.expired.map((e) => [e.name, e.reason, e.timeoutSecs])).toEqual([['a', 'detached', 3600]]);
   });
 
   it('a suspended session expires after the suspend timeout only (frozen: no idle or detach)', () => {
-    const plan = planSweep([rec('a', 90_000, { suspended_at: ago(86_400) }), rec('b', 90_000, { suspended_at: ago(86_399) })], DEFAULTS, NOW, nobody);
+    const plan = planSweep(
+      [rec('a', 90_000, { suspended_at: ago(86_400) }), rec('b', 90_000, { suspended_at: ago(86_399) })],
+      DEFAULTS,
+      NOW,
+      nobody,
+    );
     expect(plan.expired.map((e) => [e.name, e.reason])).toEqual([['a', 'suspended']]);
     expect(plan.idle).toEqual([]);
   });
 
   it('a session with a client attached never expires', () => {
-    const plan = planSweep([rec('a', 100_000, { attached_by: '1@2' }), rec('b', 100_000, { owner_pid: 7 }, 'command')], DEFAULTS, NOW, everyone);
+    const plan = planSweep(
+      [rec('a', 100_000, { attached_by: '1@2' }), rec('b', 100_000, { owner_pid: 7 }, 'command')],
+      DEFAULTS,
+      NOW,
+      everyone,
+    );
     expect(plan.expired).toEqual([]);
     expect(plan.idle).toEqual([]);
   });
@@ -64,12 +89,19 @@ describe('planSweep (session timeouts from the files alone)', () => {
   });
 
   it('ended sessions older than auto_cleanup_hours are forgotten; 0 keeps them', () => {
-    const ended = [rec('old', 0, { status: 'stopped', updated_at: ago(721 * 3600) }), rec('new', 0, { status: 'failed', updated_at: ago(3600) })];
+    const ended = [
+      rec('old', 0, { status: 'stopped', updated_at: ago(721 * 3600) }),
+      rec('new', 0, { status: 'failed', updated_at: ago(3600) }),
+    ];
     expect(planSweep(ended, DEFAULTS, NOW, nobody).forget.map((f) => f.name)).toEqual(['old']);
     expect(planSweep(ended, { ...DEFAULTS, autoCleanupHours: 0 }, NOW, nobody).forget).toEqual([]);
   });
 
   it('starting sessions are left alone', () => {
-    expect(planSweep([rec('a', 1e6, { status: 'starting' })], DEFAULTS, NOW, nobody)).toMatchObject({ expired: [], idle: [], stampDetached: [] });
+    expect(planSweep([rec('a', 1e6, { status: 'starting' })], DEFAULTS, NOW, nobody)).toMatchObject({
+      expired: [],
+      idle: [],
+      stampDetached: [],
+    });
   });
 });

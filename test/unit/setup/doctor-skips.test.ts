@@ -17,16 +17,27 @@ function engine(failOn: (spec: ContainerSpec) => boolean): { runtime: FakeRuntim
   host.env = { HOME: '/root' };
   host.files.set('/usr/bin/true', '');
   const runtime = new FakeRuntime();
-  runtime.on('runCaptured', (spec: ContainerSpec) => (failOn(spec)
-    ? { exitCode: 125, stdout: '', stderr: 'Error: something odd happened' }
-    : { exitCode: 0, stdout: '', stderr: '' }));
+  runtime.on('runCaptured', (spec: ContainerSpec) =>
+    failOn(spec)
+      ? { exitCode: 125, stdout: '', stderr: 'Error: something odd happened' }
+      : { exitCode: 0, stdout: '', stderr: '' },
+  );
   return { runtime, host };
 }
 
-async function doctor(failOn: (spec: ContainerSpec) => boolean, fix: boolean): Promise<{ results: CheckResult[]; runtime: FakeRuntime }> {
+async function doctor(
+  failOn: (spec: ContainerSpec) => boolean,
+  fix: boolean,
+): Promise<{ results: CheckResult[]; runtime: FakeRuntime }> {
   const { runtime, host } = engine(failOn);
   const report = await runDoctor({
-    runtime, host, kind: 'orbstack', fix, assumeYes: true, interactive: false, confirm: () => Promise.resolve(true),
+    runtime,
+    host,
+    kind: 'orbstack',
+    fix,
+    assumeYes: true,
+    interactive: false,
+    confirm: () => Promise.resolve(true),
     progress: { say: () => undefined, buildOutput: () => undefined },
   });
   return { results: report.results, runtime };
@@ -38,7 +49,10 @@ describe('doctor: a failure never silently skips a check', () => {
   it('no container starts: the bridge probe and the base image say they were skipped, and why', async () => {
     const { results } = await doctor(() => true, false);
     expect(line(results, 'probe.none')?.status).toBe('fail');
-    expect(line(results, 'probe.bridge')).toMatchObject({ status: 'skip', detail: 'not checked: no container starts at all (Probe container (no network) failed)' });
+    expect(line(results, 'probe.bridge')).toMatchObject({
+      status: 'skip',
+      detail: 'not checked: no container starts at all (Probe container (no network) failed)',
+    });
     expect(line(results, 'image.base')).toMatchObject({ status: 'skip' });
   });
 
@@ -47,7 +61,8 @@ describe('doctor: a failure never silently skips a check', () => {
     expect(line(results, 'probe.none')?.status).toBe('ok');
     expect(line(results, 'probe.bridge')?.status).toBe('fail');
     expect(line(results, 'image.base')).toMatchObject({
-      status: 'skip', detail: 'not checked: mino-base is built once the checks above pass (Probe container (bridge network) failed)',
+      status: 'skip',
+      detail: 'not checked: mino-base is built once the checks above pass (Probe container (bridge network) failed)',
       hint: 'Fix the failures above, then run: mino setup',
     });
     expect(runtime.callsTo('buildImage')).toEqual([]);
@@ -57,7 +72,12 @@ describe('doctor: a failure never silently skips a check', () => {
     const log = new CheckLog();
     log.add({ id: 'a', title: 'A', status: 'fail' });
     log.add({ id: 'b', title: 'B', status: 'warn' });
-    expect(log.skip('c', 'C', 'needs A')).toEqual({ id: 'c', title: 'C', status: 'skip', detail: 'not checked: needs A (A failed)' });
+    expect(log.skip('c', 'C', 'needs A')).toEqual({
+      id: 'c',
+      title: 'C',
+      status: 'skip',
+      detail: 'not checked: needs A (A failed)',
+    });
     expect(log.ok).toBe(false);
   });
 });

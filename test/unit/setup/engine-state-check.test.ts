@@ -7,7 +7,11 @@ import { podmanError } from '../../../src/runtime/podman/podman-error.js';
 import { FakeHost } from '../../helpers/fake-host.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
 
-const STALE = podmanError(['info'], 125, 'Error: invalid internal status, try resetting the pause process with "podman system migrate": could not find any running process: no such process');
+const STALE = podmanError(
+  ['info'],
+  125,
+  'Error: invalid internal status, try resetting the pause process with "podman system migrate": could not find any running process: no such process',
+);
 
 /** A rootless user whose engine has run before (the alive marker). */
 function rootlessHost(): FakeHost {
@@ -58,7 +62,9 @@ describe('checkEngineState', () => {
     const log = new CheckLog();
     const runtime = staleRuntime(() => undefined);
     await checkEngineState(log, runtime, rootlessHost(), policy(false));
-    expect(log.results).toMatchObject([{ id: 'engine.state', status: 'fail', hint: expect.stringMatching(/podman system migrate/) }]);
+    expect(log.results).toMatchObject([
+      { id: 'engine.state', status: 'fail', hint: expect.stringMatching(/podman system migrate/) },
+    ]);
     expect(runtime.callsTo('systemMigrate')).toHaveLength(0);
   });
 
@@ -73,7 +79,11 @@ describe('checkEngineState', () => {
   it('judges migrate by the engine answering again, not by its exit code (a container it stops had died)', async () => {
     const log = new CheckLog();
     const runtime = staleRuntime(() => {
-      throw podmanError(['system', 'migrate'], 125, 'time="2026-12-02T09:14:31Z" level=error msg="container not running"');
+      throw podmanError(
+        ['system', 'migrate'],
+        125,
+        'time="2026-12-02T09:14:31Z" level=error msg="container not running"',
+      );
     });
     await checkEngineState(log, runtime, rootlessHost(), policy(true));
     expect(log.results).toMatchObject([{ id: 'engine.state', status: 'fixed' }]);
@@ -91,7 +101,9 @@ describe('checkEngineState', () => {
     }, 99);
     const failed = new CheckLog();
     await checkEngineState(failed, never, rootlessHost(), policy(true));
-    expect(failed.results).toMatchObject([{ status: 'fail', detail: expect.stringMatching(/cannot migrate/), hint: 'Run: podman system migrate' }]);
+    expect(failed.results).toMatchObject([
+      { status: 'fail', detail: expect.stringMatching(/cannot migrate/), hint: 'Run: podman system migrate' },
+    ]);
     expect(never.callsTo('systemMigrate')).toHaveLength(2);
   });
 });

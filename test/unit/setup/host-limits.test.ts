@@ -11,14 +11,18 @@ describe('parseLimits', () => {
   });
 
   it('reads the hard limit, not the soft one', () => {
-    const text = DEBIAN
-      .replace(/^Max open files .*$/m, 'Max open files            1024                 524288               files     ')
-      .replace(/^Max processes .*$/m, 'Max processes             4096                 62987                processes ');
+    const text = DEBIAN.replace(
+      /^Max open files .*$/m,
+      'Max open files            1024                 524288               files     ',
+    ).replace(/^Max processes .*$/m, 'Max processes             4096                 62987                processes ');
     expect(parseLimits(text)).toEqual({ nofile: 524288, nproc: 62987 });
   });
 
   it('reports an unlimited hard limit as undefined', () => {
-    const text = DEBIAN.replace(/^Max processes .*$/m, 'Max processes             unlimited            unlimited            processes ');
+    const text = DEBIAN.replace(
+      /^Max processes .*$/m,
+      'Max processes             unlimited            unlimited            processes ',
+    );
     expect(parseLimits(text)).toEqual({ nofile: 20000, nproc: undefined });
   });
 
@@ -33,14 +37,22 @@ describe('ulimitCandidates', () => {
     expect(ulimitCandidates({ nofile: 20000, nproc: 96364 }, 'nproc')).toEqual([96364, 65536, 32768, 16384, 4096]);
   });
 
-  it('never asks for more than podman\'s own defaults', () => {
-    expect(ulimitCandidates({ nofile: 4194304, nproc: 99999999 }, 'nofile')).toEqual([1048576, 65536, 32768, 16384, 4096]);
-    expect(ulimitCandidates({ nofile: 4194304, nproc: 99999999 }, 'nproc')).toEqual([4194304, 65536, 32768, 16384, 4096]);
+  it("never asks for more than podman's own defaults", () => {
+    expect(ulimitCandidates({ nofile: 4194304, nproc: 99999999 }, 'nofile')).toEqual([
+      1048576, 65536, 32768, 16384, 4096,
+    ]);
+    expect(ulimitCandidates({ nofile: 4194304, nproc: 99999999 }, 'nproc')).toEqual([
+      4194304, 65536, 32768, 16384, 4096,
+    ]);
   });
 
-  it('starts from podman\'s default when the host limit is unlimited', () => {
-    expect(ulimitCandidates({ nofile: undefined, nproc: undefined }, 'nofile')).toEqual([1048576, 65536, 32768, 16384, 4096]);
-    expect(ulimitCandidates({ nofile: undefined, nproc: undefined }, 'nproc')).toEqual([4194304, 65536, 32768, 16384, 4096]);
+  it("starts from podman's default when the host limit is unlimited", () => {
+    expect(ulimitCandidates({ nofile: undefined, nproc: undefined }, 'nofile')).toEqual([
+      1048576, 65536, 32768, 16384, 4096,
+    ]);
+    expect(ulimitCandidates({ nofile: undefined, nproc: undefined }, 'nproc')).toEqual([
+      4194304, 65536, 32768, 16384, 4096,
+    ]);
   });
 
   it('lists a hard limit equal to a fallback once', () => {

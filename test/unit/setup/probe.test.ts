@@ -27,7 +27,9 @@ describe('parseLddPaths', () => {
   });
 
   it('skips libraries ldd could not find', () => {
-    expect(parseLddPaths('\tlibfoo.so.1 => not found\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n')).toEqual(['/lib/libc.so.6']);
+    expect(parseLddPaths('\tlibfoo.so.1 => not found\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n')).toEqual([
+      '/lib/libc.so.6',
+    ]);
   });
 
   it('finds nothing in the output for a static binary', () => {
@@ -37,17 +39,23 @@ describe('parseLddPaths', () => {
 });
 
 describe('the probe container', () => {
-  it('is imported once from the host\'s own `true` and the libraries ldd names', async () => {
+  it("is imported once from the host's own `true` and the libraries ldd names", async () => {
     const host = new FakeHost();
     host.files.set('/usr/bin/true', '');
     host.programs.set('ldd', () => ({ stdout: fixture('glibc-true.txt') }));
     const runtime = new FakeRuntime();
     await ensureProbeImage(runtime, host);
-    expect(runtime.callsTo('importImage')).toEqual([['/', PROBE_IMAGE, {
-      paths: ['usr/bin/true', 'lib/x86_64-linux-gnu/libc.so.6', 'lib64/ld-linux-x86-64.so.2'],
-      dereference: true,
-      changes: ['CMD ["/usr/bin/true"]', 'LABEL io.mino.probe=true'],
-    }]]);
+    expect(runtime.callsTo('importImage')).toEqual([
+      [
+        '/',
+        PROBE_IMAGE,
+        {
+          paths: ['usr/bin/true', 'lib/x86_64-linux-gnu/libc.so.6', 'lib64/ld-linux-x86-64.so.2'],
+          dereference: true,
+          changes: ['CMD ["/usr/bin/true"]', 'LABEL io.mino.probe=true'],
+        },
+      ],
+    ]);
     await ensureProbeImage(runtime, host);
     expect(runtime.callNames()).toEqual(['imageExists', 'importImage', 'imageExists']);
   });
@@ -56,9 +64,23 @@ describe('the probe container', () => {
     const runtime = new FakeRuntime();
     runtime.addImage(PROBE_IMAGE);
     expect(await runProbe(runtime, 'bridge')).toEqual({ ok: true, network: 'bridge', stderr: '', problem: undefined });
-    expect(runtime.callsTo('runCaptured')[0]?.[0]).toMatchObject({ image: PROBE_IMAGE, init: true, network: 'bridge', autoRemove: true, labels: { 'io.mino.probe': 'true' } });
-    runtime.on('runCaptured', () => ({ exitCode: 126, stdout: '', stderr: 'Error: crun: cgroups in hybrid mode not supported\n' }));
-    expect(await runProbe(runtime, 'none', ['nofile=1024:1024'])).toMatchObject({ ok: false, problem: 'crun-cgroup-hybrid', stderr: 'Error: crun: cgroups in hybrid mode not supported' });
+    expect(runtime.callsTo('runCaptured')[0]?.[0]).toMatchObject({
+      image: PROBE_IMAGE,
+      init: true,
+      network: 'bridge',
+      autoRemove: true,
+      labels: { 'io.mino.probe': 'true' },
+    });
+    runtime.on('runCaptured', () => ({
+      exitCode: 126,
+      stdout: '',
+      stderr: 'Error: crun: cgroups in hybrid mode not supported\n',
+    }));
+    expect(await runProbe(runtime, 'none', ['nofile=1024:1024'])).toMatchObject({
+      ok: false,
+      problem: 'crun-cgroup-hybrid',
+      stderr: 'Error: crun: cgroups in hybrid mode not supported',
+    });
     expect(runtime.callsTo('runCaptured')[1]?.[0]).toMatchObject({ ulimits: ['nofile=1024:1024'] });
   });
 

@@ -34,7 +34,11 @@ describe('hasSubIdRange', () => {
 });
 
 describe('judgeRuntimeDir', () => {
-  const dir = (mode: number, uid = 1000): { isDirectory: boolean; uid: number; mode: number } => ({ isDirectory: true, uid, mode: 0o40000 | mode });
+  const dir = (mode: number, uid = 1000): { isDirectory: boolean; uid: number; mode: number } => ({
+    isDirectory: true,
+    uid,
+    mode: 0o40000 | mode,
+  });
 
   it('0700 is fine', () => {
     expect(judgeRuntimeDir(1000, '/run/user/1000', dir(0o700))).toEqual({ kind: 'ok', dir: '/run/user/1000' });
@@ -46,7 +50,9 @@ describe('judgeRuntimeDir', () => {
       expect(state.kind, mode.toString(8)).toBe('narrow');
     }
     expect(judgeRuntimeDir(1000, '/run/user/1000', dir(0o711))).toMatchObject({
-      mode: 0o711, detail: 'XDG_RUNTIME_DIR /run/user/1000 is mode 0711, not 0700: others can reach files in it by name (podman widens it so for containers that do not map your user)',
+      mode: 0o711,
+      detail:
+        'XDG_RUNTIME_DIR /run/user/1000 is mode 0711, not 0700: others can reach files in it by name (podman widens it so for containers that do not map your user)',
     });
   });
 
@@ -54,13 +60,27 @@ describe('judgeRuntimeDir', () => {
     for (const mode of [0o755, 0o750, 0o770, 0o702, 0o777]) {
       expect(judgeRuntimeDir(1000, '/run/user/1000', dir(mode)).kind, mode.toString(8)).toBe('open');
     }
-    expect(judgeRuntimeDir(1000, '/d', dir(0o755))).toMatchObject({ detail: 'XDG_RUNTIME_DIR /d is accessible by others (mode 0755)' });
+    expect(judgeRuntimeDir(1000, '/d', dir(0o755))).toMatchObject({
+      detail: 'XDG_RUNTIME_DIR /d is accessible by others (mode 0755)',
+    });
   });
 
-  it('unset, missing, not a directory or not the user\'s: unusable', () => {
-    expect(judgeRuntimeDir(1000, undefined, undefined)).toEqual({ kind: 'unusable', detail: 'XDG_RUNTIME_DIR is not set' });
-    expect(judgeRuntimeDir(1000, '/d', undefined)).toEqual({ kind: 'unusable', detail: 'XDG_RUNTIME_DIR /d does not exist' });
-    expect(judgeRuntimeDir(1000, '/d', { isDirectory: false, uid: 1000, mode: 0o700 })).toEqual({ kind: 'unusable', detail: 'XDG_RUNTIME_DIR /d is not a directory' });
-    expect(judgeRuntimeDir(1000, '/d', dir(0o700, 0))).toEqual({ kind: 'unusable', detail: 'XDG_RUNTIME_DIR /d is owned by uid 0, not 1000' });
+  it("unset, missing, not a directory or not the user's: unusable", () => {
+    expect(judgeRuntimeDir(1000, undefined, undefined)).toEqual({
+      kind: 'unusable',
+      detail: 'XDG_RUNTIME_DIR is not set',
+    });
+    expect(judgeRuntimeDir(1000, '/d', undefined)).toEqual({
+      kind: 'unusable',
+      detail: 'XDG_RUNTIME_DIR /d does not exist',
+    });
+    expect(judgeRuntimeDir(1000, '/d', { isDirectory: false, uid: 1000, mode: 0o700 })).toEqual({
+      kind: 'unusable',
+      detail: 'XDG_RUNTIME_DIR /d is not a directory',
+    });
+    expect(judgeRuntimeDir(1000, '/d', dir(0o700, 0))).toEqual({
+      kind: 'unusable',
+      detail: 'XDG_RUNTIME_DIR /d is owned by uid 0, not 1000',
+    });
   });
 });

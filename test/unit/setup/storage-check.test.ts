@@ -33,7 +33,14 @@ function world(options: { driver?: string; images?: string[]; overlayWorks?: boo
   host.dirs.add('/run/user/1000');
   host.files.set('/usr/bin/true', '');
   const runtime = new FakeRuntime();
-  const w: World = { host, runtime, store: undefined, overlayWorks: options.overlayWorks ?? true, resets: 0, confAtStoreCreation: undefined };
+  const w: World = {
+    host,
+    runtime,
+    store: undefined,
+    overlayWorks: options.overlayWorks ?? true,
+    resets: 0,
+    confAtStoreCreation: undefined,
+  };
   const reach = (): { driver: string } => {
     if (!w.store) {
       w.confAtStoreCreation = host.files.get(CONF);
@@ -43,7 +50,8 @@ function world(options: { driver?: string; images?: string[]; overlayWorks?: boo
     return w.store;
   };
   if (options.driver) reach().driver = options.driver;
-  for (const name of options.images ?? []) runtime.addImage(name, name.includes('mino-probe') ? { labels: { 'io.mino.probe': 'true' } } : {});
+  for (const name of options.images ?? [])
+    runtime.addImage(name, name.includes('mino-probe') ? { labels: { 'io.mino.probe': 'true' } } : {});
   runtime.on('info', () => ({ ...FAKE_INFO, storageDriver: reach().driver }));
   runtime.on('systemReset', () => {
     w.resets += 1;
@@ -54,9 +62,11 @@ function world(options: { driver?: string; images?: string[]; overlayWorks?: boo
   runtime.onWithStore = (scratch) => {
     scratch.off('info').off('systemReset');
     scratch.engineInfo = { ...FAKE_INFO, storageDriver: 'overlay', nativeOverlayDiff: w.overlayWorks };
-    scratch.on('runCaptured', () => (w.overlayWorks
-      ? { exitCode: 0, stdout: '', stderr: '' }
-      : { exitCode: 126, stdout: '', stderr: 'Error: mounting overlay: operation not permitted' }));
+    scratch.on('runCaptured', () =>
+      w.overlayWorks
+        ? { exitCode: 0, stdout: '', stderr: '' }
+        : { exitCode: 126, stdout: '', stderr: 'Error: mounting overlay: operation not permitted' },
+    );
   };
   return w;
 }
@@ -80,12 +90,21 @@ const MINE = 'localhost/mine:1';
 async function run(w: World, allow: boolean, own?: OwnStoreAccess) {
   const log = new CheckLog();
   const p = policy(allow);
-  const runtime = await checkStorage(log, { runtime: w.runtime, host: w.host, policy: p, baseFrom: 'docker.io/library/debian:bookworm-slim', own });
+  const runtime = await checkStorage(log, {
+    runtime: w.runtime,
+    host: w.host,
+    policy: p,
+    baseFrom: 'docker.io/library/debian:bookworm-slim',
+    own,
+  });
   return { results: log.results.filter((r) => r.id === 'storage'), asked: p.asked, runtime };
 }
 
 const OWN: StoreLocation = {
-  graphRoot: `${HOME}/.local/share/mino/containers/storage`, runRoot: '/run/user/1000/mino/storage', tmpDir: '/run/user/1000/mino/libpod', driver: 'overlay',
+  graphRoot: `${HOME}/.local/share/mino/containers/storage`,
+  runRoot: '/run/user/1000/mino/storage',
+  tmpDir: '/run/user/1000/mino/libpod',
+  driver: 'overlay',
 };
 
 /** Own-store access that records into an array instead of a file. */
@@ -93,7 +112,9 @@ function ownAccess(recorded?: StoreLocation): OwnStoreAccess & { written: StoreL
   const written: StoreLocation[] = [];
   const locatedWith: string[] = [];
   return {
-    recorded, written, locatedWith,
+    recorded,
+    written,
+    locatedWith,
     locate(runtimeDir) {
       locatedWith.push(runtimeDir);
       return OWN;
@@ -119,7 +140,10 @@ describe('checkStorage', () => {
     const w = world();
     await run(w, true);
     const [scratch] = w.runtime.scratchStores;
-    expect(scratch?.store).toMatchObject({ driver: 'overlay', graphRoot: expect.stringMatching(/^\/home\/ann\/\.local\/share\/containers\/mino-overlay-probe\.\w+\/root$/) });
+    expect(scratch?.store).toMatchObject({
+      driver: 'overlay',
+      graphRoot: expect.stringMatching(/^\/home\/ann\/\.local\/share\/containers\/mino-overlay-probe\.\w+\/root$/),
+    });
     expect(scratch?.store?.runRoot).toMatch(/^\/run\/user\/1000\/mino-overlay-probe\.\w+\/run$/);
     const scratchCalls = w.runtime.calls.filter((c) => c.store !== undefined).map((c) => c.method);
     expect(scratchCalls).toEqual(['info', 'importImage', 'runCaptured', 'unshare', 'unshare']);
@@ -141,14 +165,18 @@ describe('checkStorage', () => {
     expect(asked).toHaveLength(1);
     expect(w.resets).toBe(1);
     expect(results).toMatchObject([{ status: 'fixed', detail: expect.stringMatching(/overlay/) }]);
-    expect(w.host.files.get(CONF)).toBe('# mine\n[storage.options]\nadditionalimagestores = []\n\n[storage]\ndriver = "overlay"\n');
+    expect(w.host.files.get(CONF)).toBe(
+      '# mine\n[storage.options]\nadditionalimagestores = []\n\n[storage]\ndriver = "overlay"\n',
+    );
   });
 
   it('restores storage.conf when the reset fails', async () => {
     const w = world({ driver: 'vfs', images: [PROBE] });
     w.runtime.failWith('systemReset', podmanError(['system', 'reset'], 125, 'Error: a container is running'));
     const { results } = await run(w, true);
-    expect(results).toMatchObject([{ status: 'warn', detail: expect.stringMatching(/reset failed: Error: a container is running.*restored/) }]);
+    expect(results).toMatchObject([
+      { status: 'warn', detail: expect.stringMatching(/reset failed: Error: a container is running.*restored/) },
+    ]);
     expect(w.host.files.has(CONF)).toBe(false);
   });
 
@@ -159,14 +187,22 @@ describe('checkStorage', () => {
     expect(w.resets).toBe(0);
     expect(w.runtime.callNames()).not.toContain('systemReset');
     expect(w.host.files.has(CONF)).toBe(false);
-    expect(results).toMatchObject([{ status: 'warn', detail: expect.stringMatching(/localhost\/mine:1/), hint: expect.stringMatching(/podman system reset -f/) }]);
+    expect(results).toMatchObject([
+      {
+        status: 'warn',
+        detail: expect.stringMatching(/localhost\/mine:1/),
+        hint: expect.stringMatching(/podman system reset -f/),
+      },
+    ]);
   });
 
   it('says vfs is the only option when overlay does not work, changing nothing', async () => {
     const w = world({ driver: 'vfs', images: [PROBE], overlayWorks: false });
     const { results } = await run(w, true);
     expect(w.resets).toBe(0);
-    expect(results).toMatchObject([{ status: 'info', detail: expect.stringMatching(/only driver.*operation not permitted/) }]);
+    expect(results).toMatchObject([
+      { status: 'info', detail: expect.stringMatching(/only driver.*operation not permitted/) },
+    ]);
   });
 
   it('leaves a vfs driver the user set in storage.conf', async () => {
@@ -196,8 +232,15 @@ describe('checkStorage', () => {
 
 describe('removeCommands', () => {
   it('turns inventory entries into podman commands, leaving untagged images out', () => {
-    expect(removeCommands(['image localhost/mino-base:abc', 'image 0123456789ab (untagged)', 'volume mino-cache-npm-1', 'image localhost/mino-probe:1', 'secret mino-x']))
-      .toBe('podman rmi localhost/mino-base:abc localhost/mino-probe:1; podman volume rm mino-cache-npm-1');
+    expect(
+      removeCommands([
+        'image localhost/mino-base:abc',
+        'image 0123456789ab (untagged)',
+        'volume mino-cache-npm-1',
+        'image localhost/mino-probe:1',
+        'secret mino-x',
+      ]),
+    ).toBe('podman rmi localhost/mino-base:abc localhost/mino-probe:1; podman volume rm mino-cache-npm-1');
     expect(removeCommands(['secret mino-x'])).toBe('podman images');
   });
 });
@@ -211,11 +254,15 @@ describe("checkStorage: mino's own store", () => {
     expect(own.locatedWith).toEqual(['/run/user/1000']);
     expect(own.written).toEqual([OWN]);
     expect(runtime.store).toEqual(OWN);
-    expect(results).toMatchObject([{
-      status: 'fixed',
-      detail: expect.stringMatching(/^overlay, mino's own store .*\/mino\/containers\/storage .*1 object\(s\) of yours.*left as it is/),
-      hint: 'mino no longer uses its objects in your store; to free their space: podman rmi localhost/mino-probe:1',
-    }]);
+    expect(results).toMatchObject([
+      {
+        status: 'fixed',
+        detail: expect.stringMatching(
+          /^overlay, mino's own store .*\/mino\/containers\/storage .*1 object\(s\) of yours.*left as it is/,
+        ),
+        hint: 'mino no longer uses its objects in your store; to free their space: podman rmi localhost/mino-probe:1',
+      },
+    ]);
     // The user's store: never reset, its config never written, its images untouched.
     expect(w.resets).toBe(0);
     expect(w.runtime.callNames()).not.toContain('systemReset');
@@ -231,7 +278,15 @@ describe("checkStorage: mino's own store", () => {
     const { results, runtime } = await run(w, false, own);
     expect(own.written).toEqual([]);
     expect(runtime).toBe(w.runtime);
-    expect(results).toMatchObject([{ status: 'warn', detail: expect.stringMatching(/localhost\/mine:1/), hint: expect.stringMatching(/mino setup --yes \(mino then keeps its images, containers and volumes in a store of its own.*podman system reset -f/) }]);
+    expect(results).toMatchObject([
+      {
+        status: 'warn',
+        detail: expect.stringMatching(/localhost\/mine:1/),
+        hint: expect.stringMatching(
+          /mino setup --yes \(mino then keeps its images, containers and volumes in a store of its own.*podman system reset -f/,
+        ),
+      },
+    ]);
     expect(w.runtime.scratchStores.map((s) => s.store)).not.toContainEqual(OWN);
   });
 
@@ -240,13 +295,20 @@ describe("checkStorage: mino's own store", () => {
     const onWithStore = w.runtime.onWithStore!;
     w.runtime.onWithStore = (scratch) => {
       onWithStore(scratch);
-      if (scratch.store === OWN) scratch.failWith('info', podmanError(['info'], 125, 'Error: kernel does not support overlay fs'));
+      if (scratch.store === OWN)
+        scratch.failWith('info', podmanError(['info'], 125, 'Error: kernel does not support overlay fs'));
     };
     const own = ownAccess();
     const { results, runtime } = await run(w, true, own);
     expect(own.written).toEqual([]);
     expect(runtime).toBe(w.runtime);
-    expect(results).toMatchObject([{ status: 'warn', detail: expect.stringMatching(/did not work.*kernel does not support overlay fs/), hint: expect.stringMatching(/--root .*--storage-driver overlay info/) }]);
+    expect(results).toMatchObject([
+      {
+        status: 'warn',
+        detail: expect.stringMatching(/did not work.*kernel does not support overlay fs/),
+        hint: expect.stringMatching(/--root .*--storage-driver overlay info/),
+      },
+    ]);
   });
 
   it('is not needed when the store holds only what mino rebuilds: that store is switched instead', async () => {
@@ -264,7 +326,12 @@ describe("checkStorage: mino's own store", () => {
     const { results, runtime, asked } = await run(w, true, own);
     expect(asked).toEqual([]);
     expect(runtime.store).toEqual(OWN);
-    expect(results).toMatchObject([{ status: 'ok', detail: expect.stringMatching(/^overlay, mino's own store .*your podman store \(vfs\) is left as it is/) }]);
+    expect(results).toMatchObject([
+      {
+        status: 'ok',
+        detail: expect.stringMatching(/^overlay, mino's own store .*your podman store \(vfs\) is left as it is/),
+      },
+    ]);
     expect(results[0]?.hint).toBeUndefined();
     expect(w.runtime.callNames()).not.toContain('storeInventory');
     expect(w.runtime.scratchStores.map((s) => s.store)).toEqual([OWN]);
@@ -275,7 +342,9 @@ describe("checkStorage: mino's own store", () => {
     const w = world({ driver: 'overlay' });
     const { results, runtime } = await run(w, true, ownAccess(OWN));
     expect(runtime.store).toEqual(OWN);
-    expect(results).toMatchObject([{ status: 'ok', hint: expect.stringMatching(/uses overlay now.*no longer needed.*README/) }]);
+    expect(results).toMatchObject([
+      { status: 'ok', hint: expect.stringMatching(/uses overlay now.*no longer needed.*README/) },
+    ]);
   });
 
   it('never creates the user store to report it (no podman call on it when it does not exist)', async () => {
@@ -283,6 +352,8 @@ describe("checkStorage: mino's own store", () => {
     const { results } = await run(w, true, ownAccess(OWN));
     expect(w.store).toBeUndefined();
     expect(w.runtime.calls.filter((c) => c.store === undefined)).toEqual([]);
-    expect(results).toMatchObject([{ status: 'ok', detail: expect.stringMatching(/your podman store is left as it is/) }]);
+    expect(results).toMatchObject([
+      { status: 'ok', detail: expect.stringMatching(/your podman store is left as it is/) },
+    ]);
   });
 });

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  createNamedVolume, listNamedVolumes, namedVolumeInfo, removeNamedVolume, runningUsers,
+  createNamedVolume,
+  listNamedVolumes,
+  namedVolumeInfo,
+  removeNamedVolume,
+  runningUsers,
 } from '../../../src/resources/manage-volumes.js';
 import { prepareVolumes } from '../../../src/run/prepare-volumes.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
@@ -24,7 +28,6 @@ async function rejection(p: Promise<unknown>): Promise<Error & { hint?: string }
   throw new Error('expected a rejection');
 }
 
-
 describe('named volume use cases', () => {
   let state: string;
   let engine: FakeRuntime;
@@ -34,7 +37,13 @@ describe('named volume use cases', () => {
   beforeEach(() => {
     state = mkdtempSync(join(tmpdir(), 'mino-managevol-'));
     engine = new FakeRuntime();
-    ctx = { runtime: engine, store: new SessionStore(state), audit: new AuditLog(state, false), stateDir: state, stateKey: stateKeyFor(state) };
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
     said.length = 0;
   });
   afterEach(() => rmSync(state, { recursive: true, force: true }));
@@ -43,7 +52,9 @@ describe('named volume use cases', () => {
     const v = await createNamedVolume(ctx, 'data', '2GB', new Date('2026-01-01T00:00:00Z'));
     expect(v).toMatchObject({ slug: 'data', volume: 'mino-vol-data', sizeLimitBytes: 2 * 1024 ** 3, exists: true });
     expect(engine.volumes.get('mino-vol-data')?.labels).toEqual({
-      'io.mino.volume': 'true', 'io.mino.volume.slug': 'data', 'io.mino.volume.created_at': '2026-01-01T00:00:00.000Z',
+      'io.mino.volume': 'true',
+      'io.mino.volume.slug': 'data',
+      'io.mino.volume.created_at': '2026-01-01T00:00:00.000Z',
     });
     expect(new VolumeStore(state).get('data')?.size_bytes).toBe(2 * 1024 ** 3);
   });
@@ -60,13 +71,19 @@ describe('named volume use cases', () => {
   it('list merges podman and metadata, measures once, and flags volumes over their limit', async () => {
     await createNamedVolume(ctx, 'big', '1KB');
     await createNamedVolume(ctx, 'small', undefined);
-    engine.volumes.set('mino-vol-foreign', { name: 'mino-vol-foreign', labels: { 'io.mino.volume.created_at': '2025-01-01T00:00:00.000Z' } });
+    engine.volumes.set('mino-vol-foreign', {
+      name: 'mino-vol-foreign',
+      labels: { 'io.mino.volume.created_at': '2025-01-01T00:00:00.000Z' },
+    });
     new VolumeStore(state).markUsed('gone');
     engine.usage.set('mino-vol-big', 4096).set('mino-vol-small', 10);
     engine.clearCalls();
     const { volumes } = await listNamedVolumes(ctx);
     expect(volumes.map((v) => [v.slug, v.exists, v.usedBytes, v.overLimit])).toEqual([
-      ['big', true, 4096, true], ['foreign', true, undefined, false], ['gone', false, undefined, false], ['small', true, 10, false],
+      ['big', true, 4096, true],
+      ['foreign', true, undefined, false],
+      ['gone', false, undefined, false],
+      ['small', true, 10, false],
     ]);
     expect(volumes.find((v) => v.slug === 'foreign')?.createdAt).toBe('2025-01-01T00:00:00.000Z');
     expect(engine.callLog().filter((c) => c.startsWith('volumeDiskUsage'))).toEqual(['volumeDiskUsage mino-vol-']);
@@ -84,13 +101,22 @@ describe('named volume use cases', () => {
 
   it('rm refuses while a running session mounts the volume, -f removes it', async () => {
     await createNamedVolume(ctx, 'data', undefined);
-    engine.containers = [fakeContainer('mino-agent', 'running', { 'io.mino.session': 'agent', 'io.mino.volumes': 'data' }, { volumes: ['mino-vol-data'] })];
+    engine.containers = [
+      fakeContainer(
+        'mino-agent',
+        'running',
+        { 'io.mino.session': 'agent', 'io.mino.volumes': 'data' },
+        { volumes: ['mino-vol-data'] },
+      ),
+    ];
     const err = await rejection(removeNamedVolume(ctx, 'data', false));
     expect(err.message).toBe("Volume 'data' is mounted by running session agent");
     expect(err.hint).toContain('mino stop agent');
     expect(err.hint).toContain("'mino volume rm data -f'");
     expect(engine.volumes.has('mino-vol-data')).toBe(true);
-    expect(await removeNamedVolume(ctx, 'data', true)).toEqual({ removedUsers: [{ session: 'agent', container: 'mino-agent', state: 'running' }] });
+    expect(await removeNamedVolume(ctx, 'data', true)).toEqual({
+      removedUsers: [{ session: 'agent', container: 'mino-agent', state: 'running' }],
+    });
     expect(engine.volumes.has('mino-vol-data')).toBe(false);
     expect(new VolumeStore(state).get('data')).toBeUndefined();
   });
@@ -114,9 +140,16 @@ describe('named volume use cases', () => {
   it('info shows usage and the running sessions mounting it', async () => {
     await createNamedVolume(ctx, 'data', '1MB');
     engine.usage.set('mino-vol-data', 2 * 1024 ** 2);
-    engine.containers = [fakeContainer('mino-agent', 'running', { 'io.mino.session': 'agent', 'io.mino.volumes': 'data' })];
+    engine.containers = [
+      fakeContainer('mino-agent', 'running', { 'io.mino.session': 'agent', 'io.mino.volumes': 'data' }),
+    ];
     const v = await namedVolumeInfo(ctx, 'data');
-    expect(v).toMatchObject({ slug: 'data', usedBytes: 2 * 1024 ** 2, overLimit: true, mountpoint: '/fake/volumes/mino-vol-data/_data' });
+    expect(v).toMatchObject({
+      slug: 'data',
+      usedBytes: 2 * 1024 ** 2,
+      overLimit: true,
+      mountpoint: '/fake/volumes/mino-vol-data/_data',
+    });
     expect(v.users.map((u) => u.session)).toEqual(['agent']);
   });
 
@@ -142,10 +175,20 @@ describe('named volume use cases', () => {
       await createNamedVolume(ctx, 'free', undefined);
       engine.usage.set('mino-vol-data', 5000);
       engine.clearCalls();
-      await prepareVolumes(ctx, buildRunPlan(typicalInput({ cliVolumes: ['data:/d', 'free:/f'] })), (m) => said.push(m), new Date('2026-02-02T00:00:00Z'));
-      expect(new VolumeStore(state).get('data')).toMatchObject({ mount_count: 1, last_used: '2026-02-02T00:00:00.000Z' });
+      await prepareVolumes(
+        ctx,
+        buildRunPlan(typicalInput({ cliVolumes: ['data:/d', 'free:/f'] })),
+        (m) => said.push(m),
+        new Date('2026-02-02T00:00:00Z'),
+      );
+      expect(new VolumeStore(state).get('data')).toMatchObject({
+        mount_count: 1,
+        last_used: '2026-02-02T00:00:00.000Z',
+      });
       expect(new VolumeStore(state).get('free')?.mount_count).toBe(1);
-      expect(said).toEqual(["Warning: volume 'data' uses 4.9KB, over its 1.0KB limit (podman does not enforce it; free space in the volume or remove it with 'mino volume rm data')"]);
+      expect(said).toEqual([
+        "Warning: volume 'data' uses 4.9KB, over its 1.0KB limit (podman does not enforce it; free space in the volume or remove it with 'mino volume rm data')",
+      ]);
       expect(engine.callLog()).toEqual(['volumeList mino-vol-', 'volumeDiskUsage mino-vol-data']);
     });
 
@@ -155,7 +198,9 @@ describe('named volume use cases', () => {
       expect(engine.callNames()).toEqual(['volumeCreate']);
       expect(engine.callsTo('volumeCreate').map(([name]) => name)).toEqual(['mino-home-1b346e1cbf27']);
       expect(engine.volumes.get('mino-home-1b346e1cbf27')?.labels).toEqual({
-        'io.mino.home': 'true', 'io.mino.home.project': '/home/alice/src/webapp', 'io.mino.home.created_at': '2026-02-02T00:00:00.000Z',
+        'io.mino.home': 'true',
+        'io.mino.home.project': '/home/alice/src/webapp',
+        'io.mino.home.created_at': '2026-02-02T00:00:00.000Z',
       });
     });
   });

@@ -17,7 +17,10 @@ describe('named volume names and labels', () => {
 
   it('labels say mino, slug and creation time', () => {
     expect(namedVolumeLabels('data', T0, { 'io.mino.test': '1' })).toEqual({
-      'io.mino.volume': 'true', 'io.mino.volume.slug': 'data', 'io.mino.volume.created_at': T0.toISOString(), 'io.mino.test': '1',
+      'io.mino.volume': 'true',
+      'io.mino.volume.slug': 'data',
+      'io.mino.volume.created_at': T0.toISOString(),
+      'io.mino.test': '1',
     });
   });
 });
@@ -29,7 +32,11 @@ describe('home volumes', () => {
   });
 
   it('labels hold the project and the creation time', () => {
-    expect(homeVolumeLabels('/p', T0)).toEqual({ 'io.mino.home': 'true', 'io.mino.home.project': '/p', 'io.mino.home.created_at': T0.toISOString() });
+    expect(homeVolumeLabels('/p', T0)).toEqual({
+      'io.mino.home': 'true',
+      'io.mino.home.project': '/p',
+      'io.mino.home.created_at': T0.toISOString(),
+    });
   });
 
   it('is skipped with --no-home, for other images, and when something is mounted at /home/developer', () => {

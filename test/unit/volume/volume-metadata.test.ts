@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  InvalidVolumeMetadataError, markedUsed, newVolumeMetadata, parseVolumeMetadata, serializeVolumeMetadata,
+  InvalidVolumeMetadataError,
+  markedUsed,
+  newVolumeMetadata,
+  parseVolumeMetadata,
+  serializeVolumeMetadata,
 } from '../../../src/volume/volume-metadata.js';
 
 const T0 = new Date('2026-01-02T03:04:05.000Z');
@@ -9,7 +13,11 @@ const T1 = new Date('2026-01-03T00:00:00.000Z');
 describe('volume metadata', () => {
   it('starts unused, with every field', () => {
     expect(newVolumeMetadata('data', 2048, T0)).toEqual({
-      slug: 'data', size_bytes: 2048, created_at: T0.toISOString(), last_used: null, mount_count: 0,
+      slug: 'data',
+      size_bytes: 2048,
+      created_at: T0.toISOString(),
+      last_used: null,
+      mount_count: 0,
     });
   });
 
@@ -22,14 +30,24 @@ describe('volume metadata', () => {
   it('serializes in a fixed field order and parses back', () => {
     const m = markedUsed(newVolumeMetadata('data', 10, T0), T1);
     const text = serializeVolumeMetadata(m);
-    expect(Object.keys(JSON.parse(text) as object)).toEqual(['slug', 'size_bytes', 'created_at', 'last_used', 'mount_count']);
+    expect(Object.keys(JSON.parse(text) as object)).toEqual([
+      'slug',
+      'size_bytes',
+      'created_at',
+      'last_used',
+      'mount_count',
+    ]);
     expect(text.endsWith('}\n')).toBe(true);
     expect(parseVolumeMetadata(text)).toEqual(m);
   });
 
   it('reads a file with defaults for missing optional fields', () => {
     expect(parseVolumeMetadata('{"slug":"old","created_at":"2025-05-01T12:00:00.123456789+00:00"}')).toEqual({
-      slug: 'old', size_bytes: 0, created_at: '2025-05-01T12:00:00.123456789+00:00', last_used: null, mount_count: 0,
+      slug: 'old',
+      size_bytes: 0,
+      created_at: '2025-05-01T12:00:00.123456789+00:00',
+      last_used: null,
+      mount_count: 0,
     });
   });
 

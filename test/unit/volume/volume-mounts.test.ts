@@ -8,17 +8,37 @@ const GUARD = { homeDir: '/home/me', allow: { home: false, system: false } };
 
 describe('--volume with a named volume', () => {
   it('mounts mino-vol-<slug> when the left side is a slug', () => {
-    expect(parseVolumeArg('data:/data', 'cli')).toEqual({ source: 'mino-vol-data', target: '/data', readOnly: false, origin: 'cli', volume: 'data' });
-    expect(parseVolumeArg('my_cache-2:/c/:ro', 'config')).toEqual({ source: 'mino-vol-my_cache-2', target: '/c', readOnly: true, origin: 'config', volume: 'my_cache-2' });
+    expect(parseVolumeArg('data:/data', 'cli')).toEqual({
+      source: 'mino-vol-data',
+      target: '/data',
+      readOnly: false,
+      origin: 'cli',
+      volume: 'data',
+    });
+    expect(parseVolumeArg('my_cache-2:/c/:ro', 'config')).toEqual({
+      source: 'mino-vol-my_cache-2',
+      target: '/c',
+      readOnly: true,
+      origin: 'config',
+      volume: 'my_cache-2',
+    });
   });
 
   it('keeps host paths working', () => {
-    expect(parseVolumeArg('/srv/data:/data:ro', 'cli')).toEqual({ source: '/srv/data', target: '/data', readOnly: true, origin: 'cli' });
+    expect(parseVolumeArg('/srv/data:/data:ro', 'cli')).toEqual({
+      source: '/srv/data',
+      target: '/data',
+      readOnly: true,
+      origin: 'cli',
+    });
   });
 
-  it.each(['my.vol:/x', '-v:/x', '_x:/x', 'a b:/x', `${'x'.repeat(64)}:/x`])('rejects %j (neither a path nor a slug)', (value) => {
-    expect(thrown(() => parseVolumeArg(value, 'cli')).message).toContain('is not absolute');
-  });
+  it.each(['my.vol:/x', '-v:/x', '_x:/x', 'a b:/x', `${'x'.repeat(64)}:/x`])(
+    'rejects %j (neither a path nor a slug)',
+    (value) => {
+      expect(thrown(() => parseVolumeArg(value, 'cli')).message).toContain('is not absolute');
+    },
+  );
 
   it('still checks the container path and mode of a named volume', () => {
     expect(thrown(() => parseVolumeArg('data:rel', 'cli')).message).toContain("container path 'rel' is not absolute");
@@ -27,7 +47,9 @@ describe('--volume with a named volume', () => {
   });
 
   it('finds a named volume and a host path at the same target', () => {
-    expect(() => assembleMounts('/p/app', '/app', ['data:/d'], ['/srv:/d'], GUARD)).toThrow('Two mounts use the container path /d: mino-vol-data (--volume) and /srv (config container.volumes)');
+    expect(() => assembleMounts('/p/app', '/app', ['data:/d'], ['/srv:/d'], GUARD)).toThrow(
+      'Two mounts use the container path /d: mino-vol-data (--volume) and /srv (config container.volumes)',
+    );
   });
 
   it('keeps an exact repeat once', () => {
@@ -64,13 +86,17 @@ describe('home volume in the plan', () => {
   it('is off unless asked for (--no-home), and for non-mino images', () => {
     expect(buildRunPlan(typicalInput()).homeVolume).toBeUndefined();
     expect(buildRunPlan(typicalInput({ home: false })).homeVolume).toBeUndefined();
-    const other = buildRunPlan(typicalInput({ home: true, image: 'localhost/mino-test-busybox:latest', imageUser: undefined }));
+    const other = buildRunPlan(
+      typicalInput({ home: true, image: 'localhost/mino-test-busybox:latest', imageUser: undefined }),
+    );
     expect(other.homeVolume).toBeUndefined();
     expect(other.mounts.map((m) => m.target)).not.toContain('/home/developer');
   });
 
   it('works for composed images too', () => {
-    expect(buildRunPlan(typicalInput({ home: true, image: 'localhost/mino-composed-0123abcdef:latest' })).homeVolume).toBe(home);
+    expect(
+      buildRunPlan(typicalInput({ home: true, image: 'localhost/mino-composed-0123abcdef:latest' })).homeVolume,
+    ).toBe(home);
   });
 
   it('gives way to a user mount at /home/developer (host path or named volume)', () => {

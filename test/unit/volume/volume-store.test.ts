@@ -37,13 +37,24 @@ describe('VolumeStore', () => {
   it('counts every mount and keeps created_at and the limit', () => {
     store.put(newVolumeMetadata('data', 100, T0));
     for (let i = 0; i < 5; i++) store.markUsed('data', new Date(T0.getTime() + i * 1000));
-    expect(store.get('data')).toMatchObject({ mount_count: 5, size_bytes: 100, created_at: T0.toISOString(), last_used: '2026-01-02T03:04:09.000Z' });
+    expect(store.get('data')).toMatchObject({
+      mount_count: 5,
+      size_bytes: 100,
+      created_at: T0.toISOString(),
+      last_used: '2026-01-02T03:04:09.000Z',
+    });
     expect(readdirSync(join(state, 'volumes'))).toEqual(['data.json']); // lock released
   });
 
   it('starts metadata for a volume made elsewhere, with its label creation time', () => {
     const m = store.markUsed('foreign', T0, '2025-12-01T00:00:00.000Z');
-    expect(m).toEqual({ slug: 'foreign', size_bytes: 0, created_at: '2025-12-01T00:00:00.000Z', last_used: T0.toISOString(), mount_count: 1 });
+    expect(m).toEqual({
+      slug: 'foreign',
+      size_bytes: 0,
+      created_at: '2025-12-01T00:00:00.000Z',
+      last_used: T0.toISOString(),
+      mount_count: 1,
+    });
   });
 
   it('lists sorted by slug and warns about bad files instead of failing', () => {

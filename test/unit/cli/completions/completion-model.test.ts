@@ -8,7 +8,10 @@ import { zshCompletion } from '../../../../src/cli/completions/zsh-completion.js
 
 function program(): Command {
   const p = new Command('mino').option('-v, --verbose', 'more');
-  p.command('run').option('-p, --project <dir>', 'project').option('--network <mode>', 'bridge, host or none').option("--it's", "a 'quoted' flag");
+  p.command('run')
+    .option('-p, --project <dir>', 'project')
+    .option('--network <mode>', 'bridge, host or none')
+    .option("--it's", "a 'quoted' flag");
   const config = p.command('config');
   config.command('set').argument('<key>', 'key').argument('<value>', 'value');
   return p;
@@ -20,8 +23,14 @@ describe('completions from the commander definition', () => {
     expect(model.map((c) => c.path)).toEqual(['', 'run', 'config', 'config set']);
     const run = model.find((c) => c.path === 'run')!;
     expect(run.options.find((o) => o.flags.includes('--project'))?.value).toEqual({ kind: 'dir' });
-    expect(run.options.find((o) => o.flags.includes('--network'))?.value).toEqual({ kind: 'words', words: ['bridge', 'host', 'none'] });
-    expect(model.find((c) => c.path === 'config set')?.argument).toEqual({ kind: 'words', words: ['container.network'] });
+    expect(run.options.find((o) => o.flags.includes('--network'))?.value).toEqual({
+      kind: 'words',
+      words: ['bridge', 'host', 'none'],
+    });
+    expect(model.find((c) => c.path === 'config set')?.argument).toEqual({
+      kind: 'words',
+      words: ['container.network'],
+    });
   });
 
   it('writes a bash script that parses, quoting odd descriptions and flags', () => {

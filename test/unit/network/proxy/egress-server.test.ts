@@ -60,11 +60,28 @@ interface Harness {
 let harness: Harness | undefined;
 afterEach(() => harness?.close());
 
-async function start(allow: string[], options: { deny?: string[]; mode?: EgressPolicy['mode']; handlers?: TunnelHandler[]; rewriters?: RewriterRegistry } = {}): Promise<Harness> {
-  const policy: EgressPolicy = { mode: options.mode ?? 'allowlist', allow: parseRules(allow), deny: parseRules(options.deny ?? []) };
+async function start(
+  allow: string[],
+  options: {
+    deny?: string[];
+    mode?: EgressPolicy['mode'];
+    handlers?: TunnelHandler[];
+    rewriters?: RewriterRegistry;
+  } = {},
+): Promise<Harness> {
+  const policy: EgressPolicy = {
+    mode: options.mode ?? 'allowlist',
+    allow: parseRules(allow),
+    deny: parseRules(options.deny ?? []),
+  };
   const snapshots: NetworkRecord[] = [];
   const denials: Array<{ destination: string; reason: string }> = [];
-  const log = new DestinationLog(newNetworkRecord('s1', policy.mode, policyText(policy), []), (r) => snapshots.push(r), (d) => denials.push(d), 10);
+  const log = new DestinationLog(
+    newNetworkRecord('s1', policy.mode, policyText(policy), []),
+    (r) => snapshots.push(r),
+    (d) => denials.push(d),
+    10,
+  );
   const dialer = createDialer({
     resolve: async (host) => {
       const a = ADDRESSES[host];
@@ -73,21 +90,46 @@ async function start(allow: string[], options: { deny?: string[]; mode?: EgressP
     },
     hostAddresses: () => new Set(['198.51.100.1']),
     // 203.0.113.10 serves HTTP, .11 echoes; the host-service address goes to the real loopback.
-    connect: (address, port) => new Promise((resolve, reject) => {
-      const target = address === '203.0.113.10' ? httpPort : address === '203.0.113.11' ? echoPort : address === '127.0.0.1' ? port : -1;
-      if (target < 0) {
-        reject(Object.assign(new Error('unreachable'), { code: 'EHOSTUNREACH' }));
-        return;
-      }
-      const s = connect({ host: '127.0.0.1', port: target, allowHalfOpen: true }, () => resolve(s));
-      s.once('error', reject);
-    }),
+    connect: (address, port) =>
+      new Promise((resolve, reject) => {
+        const target =
+          address === '203.0.113.10'
+            ? httpPort
+            : address === '203.0.113.11'
+              ? echoPort
+              : address === '127.0.0.1'
+                ? port
+                : -1;
+        if (target < 0) {
+          reject(Object.assign(new Error('unreachable'), { code: 'EHOSTUNREACH' }));
+          return;
+        }
+        const s = connect({ host: '127.0.0.1', port: target, allowHalfOpen: true }, () => resolve(s));
+        s.once('error', reject);
+      }),
   });
-  const proxy = new EgressServer({ session: 's1', policy, dialer, log, handlers: options.handlers, rewriters: options.rewriters });
+  const proxy = new EgressServer({
+    session: 's1',
+    policy,
+    dialer,
+    log,
+    handlers: options.handlers,
+    rewriters: options.rewriters,
+  });
   const server = createServer({ allowHalfOpen: true });
   proxy.attach(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  harness = { proxy, port: (server.address() as AddressInfo).port, snapshots, denials, log, close: () => { proxy.close(); server.close(); } };
+  harness = {
+    proxy,
+    port: (server.address() as AddressInfo).port,
+    snapshots,
+    denials,
+    log,
+    close: () => {
+      proxy.close();
+      server.close();
+    },
+  };
   return harness;
 }
 
@@ -142,19 +184,27 @@ function readUntil(s: Socket, re: RegExp): Promise<string> {
 describe('egress proxy: plain HTTP', () => {
   it('forwards an allowed request in origin form, without proxy headers', async () => {
     const h = await start([`web.test:${80}`]);
-    const out = await exchange(h.port, 'GET http://web.test/a?b=1 HTTP/1.1\r\nHost: web.test\r\nProxy-Connection: keep-alive\r\nConnection: close\r\n\r\n');
+    const out = await exchange(
+      h.port,
+      'GET http://web.test/a?b=1 HTTP/1.1\r\nHost: web.test\r\nProxy-Connection: keep-alive\r\nConnection: close\r\n\r\n',
+    );
     expect(out).toMatch(/^HTTP\/1.1 200/);
     expect(out).toContain('hello /a?b=1');
     const last = seen[seen.length - 1]!;
     expect(last.url).toBe('/a?b=1');
     expect(last.headers['proxy-connection']).toBeUndefined();
     expect(last.headers.host).toBe('web.test');
-    expect(h.log.flush().destinations).toEqual([expect.objectContaining({ destination: 'web.test:80', allowed: 1, denied: 0, rule: 'web.test:80' })]);
+    expect(h.log.flush().destinations).toEqual([
+      expect.objectContaining({ destination: 'web.test:80', allowed: 1, denied: 0, rule: 'web.test:80' }),
+    ]);
   });
 
   it('refuses a request no rule allows with 403, saying how to allow it, and reports the denial', async () => {
     const h = await start(['web.test:80']);
-    const out = await exchange(h.port, 'GET http://other.test:8080/ HTTP/1.1\r\nHost: other.test:8080\r\nConnection: close\r\n\r\n');
+    const out = await exchange(
+      h.port,
+      'GET http://other.test:8080/ HTTP/1.1\r\nHost: other.test:8080\r\nConnection: close\r\n\r\n',
+    );
     expect(out).toMatch(/^HTTP\/1.1 403/);
     expect(out).toContain('egress to other.test:8080 is blocked: no rule allows it');
     expect(out).toContain('mino network allow s1 other.test:8080');
@@ -184,7 +234,10 @@ describe('egress proxy: plain HTTP', () => {
     const rewriters = new RewriterRegistry();
     rewriters.add(parseRule('web.test:80'), (r) => ({ ...r, headers: { ...r.headers, authorization: 'Bearer real' } }));
     const h = await start(['web.test:80', 'other.test:80'], { rewriters });
-    const out = await exchange(h.port, 'GET http://web.test/r HTTP/1.1\r\nHost: web.test\r\nAuthorization: Bearer placeholder\r\nConnection: close\r\n\r\n');
+    const out = await exchange(
+      h.port,
+      'GET http://web.test/r HTTP/1.1\r\nHost: web.test\r\nAuthorization: Bearer placeholder\r\nConnection: close\r\n\r\n',
+    );
     expect(out).toContain('auth=Bearer real');
   });
 });
@@ -192,7 +245,11 @@ describe('egress proxy: plain HTTP', () => {
 describe('egress proxy: CONNECT and SOCKS5', () => {
   it('tunnels raw TCP to an allowed host:port, bytes sent early included', async () => {
     const h = await start(['echo.test:7']);
-    const out = await exchange(h.port, 'CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\nearly-bytes', /early-bytes/);
+    const out = await exchange(
+      h.port,
+      'CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\nearly-bytes',
+      /early-bytes/,
+    );
     expect(out).toMatch(/^HTTP\/1.1 200 Connection established\r\n\r\nearly-bytes/);
   });
 
@@ -232,7 +289,13 @@ describe('egress proxy: CONNECT and SOCKS5', () => {
   it('speaks SOCKS5 on the same port: allowed names tunnel, others get "not allowed"', async () => {
     const h = await start(['echo.test:7']);
     const name = Buffer.from('echo.test');
-    const req = Buffer.concat([Buffer.from([5, 1, 0]), Buffer.from([5, 1, 0, 3, name.length]), name, Buffer.from([0, 7]), Buffer.from('socks-data')]);
+    const req = Buffer.concat([
+      Buffer.from([5, 1, 0]),
+      Buffer.from([5, 1, 0, 3, name.length]),
+      name,
+      Buffer.from([0, 7]),
+      Buffer.from('socks-data'),
+    ]);
     const out = await exchange(h.port, req, /socks-data/);
     expect([...Buffer.from(out, 'latin1').subarray(0, 4)]).toEqual([5, 0, 5, 0]);
     const denied = Buffer.concat([Buffer.from([5, 1, 0]), Buffer.from([5, 1, 0, 1, 10, 0, 0, 5, 0, 22])]);
@@ -273,7 +336,9 @@ describe('egress proxy: CONNECT and SOCKS5', () => {
   it('allows everything but the host in learn mode, and records it', async () => {
     const h = await start([], { mode: 'learn' });
     expect(await exchange(h.port, 'CONNECT echo.test:7 HTTP/1.1\r\n\r\nx', /x$/)).toMatch(/^HTTP\/1.1 200/);
-    expect(await exchange(h.port, `CONNECT host.containers.internal:${echoPort} HTTP/1.1\r\n\r\n`)).toMatch(/^HTTP\/1.1 403/);
+    expect(await exchange(h.port, `CONNECT host.containers.internal:${echoPort} HTTP/1.1\r\n\r\n`)).toMatch(
+      /^HTTP\/1.1 403/,
+    );
     const rec = h.log.flush();
     expect(rec.destinations.find((d) => d.destination === 'echo.test:7')).toMatchObject({ allowed: 1, rule: 'learn' });
   });

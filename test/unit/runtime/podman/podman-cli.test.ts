@@ -20,14 +20,37 @@ class EchoHost implements Host {
 describe('storeArgs', () => {
   it('selects another store with the global flags, or none for the default store', () => {
     expect(storeArgs(undefined)).toEqual([]);
-    expect(storeArgs({ graphRoot: '/s/root', runRoot: '/run/user/1000/s', driver: 'overlay' }))
-      .toEqual(['--root', '/s/root', '--runroot', '/run/user/1000/s', '--storage-driver', 'overlay']);
+    expect(storeArgs({ graphRoot: '/s/root', runRoot: '/run/user/1000/s', driver: 'overlay' })).toEqual([
+      '--root',
+      '/s/root',
+      '--runroot',
+      '/run/user/1000/s',
+      '--storage-driver',
+      'overlay',
+    ]);
   });
 
   it("gives a store with a tmpDir libpod's own tmp dir (--tmpdir)", () => {
-    expect(storeArgs({ graphRoot: '/s/root', runRoot: '/run/user/1000/m/storage', tmpDir: '/run/user/1000/m/libpod', driver: 'overlay' }))
-      .toEqual(['--root', '/s/root', '--runroot', '/run/user/1000/m/storage', '--tmpdir', '/run/user/1000/m/libpod', '--storage-driver', 'overlay']);
-    expect(() => storeArgs({ graphRoot: '/g', runRoot: '/r', tmpDir: 'tmp', driver: 'overlay' })).toThrow(/not an absolute path/);
+    expect(
+      storeArgs({
+        graphRoot: '/s/root',
+        runRoot: '/run/user/1000/m/storage',
+        tmpDir: '/run/user/1000/m/libpod',
+        driver: 'overlay',
+      }),
+    ).toEqual([
+      '--root',
+      '/s/root',
+      '--runroot',
+      '/run/user/1000/m/storage',
+      '--tmpdir',
+      '/run/user/1000/m/libpod',
+      '--storage-driver',
+      'overlay',
+    ]);
+    expect(() => storeArgs({ graphRoot: '/g', runRoot: '/r', tmpDir: 'tmp', driver: 'overlay' })).toThrow(
+      /not an absolute path/,
+    );
   });
 
   it('refuses relative paths, option-like drivers and paths podman would split', () => {
@@ -41,8 +64,20 @@ describe('PodmanCli', () => {
   it('puts the store flags before the subcommand of every podman call', async () => {
     const host = new EchoHost();
     const cli = new PodmanCli(host, { graphRoot: '/g', runRoot: '/r', driver: 'vfs' });
-    expect(await cli.ok(['images', '--format', 'json'])).toBe('podman\n--root\n/g\n--runroot\n/r\n--storage-driver\nvfs\nimages\n--format\njson\n');
-    expect(cli.hostArgv(['unshare', 'du'])).toEqual(['podman', '--root', '/g', '--runroot', '/r', '--storage-driver', 'vfs', 'unshare', 'du']);
+    expect(await cli.ok(['images', '--format', 'json'])).toBe(
+      'podman\n--root\n/g\n--runroot\n/r\n--storage-driver\nvfs\nimages\n--format\njson\n',
+    );
+    expect(cli.hostArgv(['unshare', 'du'])).toEqual([
+      'podman',
+      '--root',
+      '/g',
+      '--runroot',
+      '/r',
+      '--storage-driver',
+      'vfs',
+      'unshare',
+      'du',
+    ]);
   });
 
   it('limits a call with `timeout` on the podman host', async () => {

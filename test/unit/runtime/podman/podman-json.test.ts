@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../../src/common/errors.js';
 import {
-  parseContainerList, parseDu, parseImageInspect, parseImageList, parseInfo, parseLines, parseSecretInspect, parseVolumeList,
+  parseContainerList,
+  parseDu,
+  parseImageInspect,
+  parseImageList,
+  parseInfo,
+  parseLines,
+  parseSecretInspect,
+  parseVolumeList,
 } from '../../../../src/runtime/podman/podman-json.js';
 
 /** Output captured from podman 4.3.1 on Debian 12 (`--format json`). */
@@ -65,8 +72,9 @@ describe('parseVolumeList', () => {
     const err = errorOf(() => parseVolumeList('[{"Name": 3}]'));
     expect(err.message).toBe('Unexpected podman output for volume list: field 0.Name is invalid');
     expect(err.hint).toBe(UNSUPPORTED_HINT);
-    expect(errorOf(() => parseVolumeList('[{"Name":"v","Labels":{"a":1}}]')).message)
-      .toBe('Unexpected podman output for volume list: field 0.Labels.a is invalid');
+    expect(errorOf(() => parseVolumeList('[{"Name":"v","Labels":{"a":1}}]')).message).toBe(
+      'Unexpected podman output for volume list: field 0.Labels.a is invalid',
+    );
   });
 
   it('says podman returned invalid JSON when the output is not JSON', () => {
@@ -128,7 +136,13 @@ describe('parseContainerList', () => {
   it('shows an unknown podman state as unknown', () => {
     expect(parseContainerList('[{"Id":"abc","State":"Exited"}]')[0]?.state).toBe('unknown');
     expect(parseContainerList('[{"Id":"abc","State":"dead","ExitCode":1}]')[0]).toEqual({
-      id: 'abc', name: 'abc', image: '', state: 'unknown', labels: {}, exitCode: undefined, createdAt: 0,
+      id: 'abc',
+      name: 'abc',
+      image: '',
+      state: 'unknown',
+      labels: {},
+      exitCode: undefined,
+      createdAt: 0,
     });
   });
 
@@ -169,13 +183,16 @@ describe('parseImageList', () => {
       { Id: 'c', Names: null, Labels: null },
     ]);
     expect(parseImageList(text).map((i) => [i.id, i.names, i.labels])).toEqual([
-      ['a', ['localhost/x:1', 'localhost/x:latest'], {}], ['b', [], {}], ['c', [], {}],
+      ['a', ['localhost/x:1', 'localhost/x:latest'], {}],
+      ['b', [], {}],
+      ['c', [], {}],
     ]);
   });
 
   it('explains a name list of the wrong type', () => {
-    expect(errorOf(() => parseImageList('[{"Id":"a","Names":"x"}]')).message)
-      .toBe('Unexpected podman output for image list: field 0.Names is invalid');
+    expect(errorOf(() => parseImageList('[{"Id":"a","Names":"x"}]')).message).toBe(
+      'Unexpected podman output for image list: field 0.Names is invalid',
+    );
   });
 });
 
@@ -183,19 +200,35 @@ describe('parseImageInspect', () => {
   const inspect = (image: Record<string, unknown>): string => JSON.stringify([{ Id: 'f'.repeat(64), ...image }]);
 
   it('reads the ID, names, size, labels and the user the image runs as', () => {
-    expect(parseImageInspect(inspect({
-      RepoTags: ['localhost/mino-base:latest'], Size: 1234, Created: '2026-01-02T03:04:05Z',
-      Config: { User: 'developer', Labels: { 'io.mino.image': 'base' } }, Labels: { 'io.mino.image': 'base' }, User: 'developer',
-    }))).toEqual({
-      id: 'f'.repeat(64), names: ['localhost/mino-base:latest'], sizeBytes: 1234, user: 'developer',
-      labels: { 'io.mino.image': 'base' }, created: '2026-01-02T03:04:05Z',
+    expect(
+      parseImageInspect(
+        inspect({
+          RepoTags: ['localhost/mino-base:latest'],
+          Size: 1234,
+          Created: '2026-01-02T03:04:05Z',
+          Config: { User: 'developer', Labels: { 'io.mino.image': 'base' } },
+          Labels: { 'io.mino.image': 'base' },
+          User: 'developer',
+        }),
+      ),
+    ).toEqual({
+      id: 'f'.repeat(64),
+      names: ['localhost/mino-base:latest'],
+      sizeBytes: 1234,
+      user: 'developer',
+      labels: { 'io.mino.image': 'base' },
+      created: '2026-01-02T03:04:05Z',
     });
   });
 
   it('takes the user from Config, then the top level, else root (empty)', () => {
     expect(parseImageInspect(inspect({ Config: { User: '1000:1000' }, User: 'other' }))?.user).toBe('1000:1000');
     expect(parseImageInspect(inspect({ User: 'other' }))?.user).toBe('other');
-    expect(parseImageInspect(inspect({ Config: null, Labels: null, RepoTags: null }))).toMatchObject({ user: '', labels: {}, names: [] });
+    expect(parseImageInspect(inspect({ Config: null, Labels: null, RepoTags: null }))).toMatchObject({
+      user: '',
+      labels: {},
+      names: [],
+    });
   });
 
   it('returns undefined for an empty list', () => {
@@ -205,12 +238,26 @@ describe('parseImageInspect', () => {
 
 describe('parseSecretInspect', () => {
   it('reads names, IDs and labels, never a value', () => {
-    const text = JSON.stringify([{
-      ID: 'a6d6047a57aa57a6178eccf2a', CreatedAt: '2026-12-02T03:10:14.39Z', UpdatedAt: '2026-12-02T03:10:14.39Z',
-      Spec: { Name: 'mino-x', Driver: { Name: 'file', Options: { path: '/x' } }, Labels: { 'io.mino.session': 'demo' } },
-    }, { ID: 'b', Spec: { Name: 'plain', Labels: null } }]);
+    const text = JSON.stringify([
+      {
+        ID: 'a6d6047a57aa57a6178eccf2a',
+        CreatedAt: '2026-12-02T03:10:14.39Z',
+        UpdatedAt: '2026-12-02T03:10:14.39Z',
+        Spec: {
+          Name: 'mino-x',
+          Driver: { Name: 'file', Options: { path: '/x' } },
+          Labels: { 'io.mino.session': 'demo' },
+        },
+      },
+      { ID: 'b', Spec: { Name: 'plain', Labels: null } },
+    ]);
     expect(parseSecretInspect(text)).toEqual([
-      { id: 'a6d6047a57aa57a6178eccf2a', name: 'mino-x', labels: { 'io.mino.session': 'demo' }, createdAt: '2026-12-02T03:10:14.39Z' },
+      {
+        id: 'a6d6047a57aa57a6178eccf2a',
+        name: 'mino-x',
+        labels: { 'io.mino.session': 'demo' },
+        createdAt: '2026-12-02T03:10:14.39Z',
+      },
       { id: 'b', name: 'plain', labels: {}, createdAt: undefined },
     ]);
   });
@@ -235,7 +282,12 @@ describe('parseInfo', () => {
       networkBackend: 'netavark',
       graphRoot: '/var/lib/containers/storage',
       runRoot: '/run/containers/storage',
-      graphStatus: { 'Backing Filesystem': 'extfs', 'Native Overlay Diff': 'true', 'Supports d_type': 'true', 'Using metacopy': 'false' },
+      graphStatus: {
+        'Backing Filesystem': 'extfs',
+        'Native Overlay Diff': 'true',
+        'Supports d_type': 'true',
+        'Using metacopy': 'false',
+      },
       nativeOverlayDiff: true,
     });
   });
@@ -273,7 +325,13 @@ describe('parseInfo', () => {
   });
 
   it('reads graph status values of any scalar type as text', () => {
-    const info = parseInfo(JSON.stringify({ host: {}, store: { graphDriverName: 'overlay', graphStatus: { 'Native Overlay Diff': false, 'Layers': 3 } }, version: { Version: '5.0.0' } }));
+    const info = parseInfo(
+      JSON.stringify({
+        host: {},
+        store: { graphDriverName: 'overlay', graphStatus: { 'Native Overlay Diff': false, Layers: 3 } },
+        version: { Version: '5.0.0' },
+      }),
+    );
     expect(info.graphStatus).toEqual({ 'Native Overlay Diff': 'false', Layers: '3' });
     expect(info.nativeOverlayDiff).toBe(false);
   });
@@ -282,8 +340,9 @@ describe('parseInfo', () => {
     const err = errorOf(() => parseInfo('{"host":{},"version":{"Version":"4.3.1"}}'));
     expect(err.message).toBe('Unexpected podman output for podman info: field store is invalid');
     expect(err.hint).toBe(UNSUPPORTED_HINT);
-    expect(errorOf(() => parseInfo('{"host":{},"store":{},"version":{}}')).message)
-      .toBe('Unexpected podman output for podman info: field version.Version is invalid');
+    expect(errorOf(() => parseInfo('{"host":{},"store":{},"version":{}}')).message).toBe(
+      'Unexpected podman output for podman info: field version.Version is invalid',
+    );
   });
 
   it.each(['', 'null'])('fails with the unsupported-podman hint when the output is %j', (text) => {
@@ -307,10 +366,12 @@ describe('parseDu', () => {
       '1024\t/var/lib/containers/storage/volumes/mino home b/_data',
       '',
     ].join('\n');
-    expect(parseDu(text, 1024)).toEqual(new Map([
-      ['/var/lib/containers/storage/volumes/mino-cache-a/_data', 8192],
-      ['/var/lib/containers/storage/volumes/mino home b/_data', 1048576],
-    ]));
+    expect(parseDu(text, 1024)).toEqual(
+      new Map([
+        ['/var/lib/containers/storage/volumes/mino-cache-a/_data', 8192],
+        ['/var/lib/containers/storage/volumes/mino home b/_data', 1048576],
+      ]),
+    );
   });
 
   it('ignores error lines from du', () => {
