@@ -10,17 +10,9 @@ import {
 } from '../../../src/config/config-file.js';
 import { closestKey } from '../../../src/config/config-keys.js';
 import { REPO_ROOT } from '../../helpers/test-env.js';
+import { thrown as errorOf } from '../../helpers/thrown.js';
 
 const fixture = (name: string): string => join(REPO_ROOT, 'test', 'fixtures', 'config', name);
-
-function errorOf(fn: () => unknown): { message: string; hint?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { message: string; hint?: string };
-  }
-  throw new Error('expected an error');
-}
 
 describe('config files', () => {
   it('names file, line and column for a TOML syntax error', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/common/errors.js';
 import { isEnvName, isPlainVariable } from '../../../src/credentials/env-names.js';
 import { assignedNames, splitCliEnv, takeFromHost } from '../../../src/credentials/env-passthrough.js';
-import { thrown } from '../launch/plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 describe('-e values', () => {
   it("splits KEY=VALUE assignments from bare names (taken from mino's environment)", () => {

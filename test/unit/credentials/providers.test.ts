@@ -4,7 +4,7 @@ import { AZURE_DEFAULT_TTL_MS, azureExpiry, azureProvider } from '../../../src/c
 import { GCP_TOKEN_TTL_MS, gcpProvider } from '../../../src/credentials/providers/gcp.js';
 import { githubProvider } from '../../../src/credentials/providers/github.js';
 import { stderrSummary } from '../../../src/credentials/providers/provider.js';
-import { thrown } from '../launch/plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
 

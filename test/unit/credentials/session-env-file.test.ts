@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderEnvFile, shellSingleQuote } from '../../../src/credentials/session-env-file.js';
-import { thrown } from '../launch/plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 describe('the session env file', () => {
   it('renders one export per variable, single-quoted', () => {

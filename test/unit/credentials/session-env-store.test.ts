@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SessionEnvStore, sessionEnvDir } from '../../../src/credentials/session-env-store.js';
-import { thrown } from '../launch/plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 function store(): SessionEnvStore {
   return new SessionEnvStore(join(mkdtempSync(join(tmpdir(), 'mino-senv-')), 'a', 'session-env'));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT_USAGE, MinoError, UsageError } from '../../../src/common/errors.js';
 import { mergeEnv, parseEnvArg } from '../../../src/launch/env-args.js';
-import { thrown } from './plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 describe('parseEnvArg', () => {
   it('splits on the first =', () => {

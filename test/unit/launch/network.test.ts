@@ -4,7 +4,7 @@ import { networkSpec, resolveNetwork, withProxyEnv } from '../../../src/launch/n
 import { buildEgressPlan } from '../../../src/network/egress-plan.js';
 import { egressPaths } from '../../../src/network/egress-paths.js';
 import { parseRules } from '../../../src/network/rule.js';
-import { thrown } from './plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const egress = buildEgressPlan({
   mode: 'allowlist',

@@ -22,13 +22,3 @@ export function typicalInput(overrides: Partial<RunPlanInput> = {}): RunPlanInpu
     ...overrides,
   };
 }
-
-/** Calls `fn` and returns what it threw (fails the test when it does not throw). */
-export function thrown(fn: () => unknown): Error & { hint?: string; exitCode?: number } {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & { hint?: string; exitCode?: number };
-  }
-  throw new Error('expected an error, but nothing was thrown');
-}

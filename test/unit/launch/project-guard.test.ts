@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/common/errors.js';
 import { checkProjectDir, isCanonicalAbsolute } from '../../../src/launch/project-guard.js';
-import { thrown } from './plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const NONE = { home: false, system: false };
 const HOME = { home: true, system: false };

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MinoError, UsageError } from '../../../src/common/errors.js';
 import { formatPlan } from '../../../src/launch/plan-format.js';
 import { buildRunPlan, runModeFor } from '../../../src/launch/run-plan.js';
-import { thrown, typicalInput } from './plan-input.js';
+import { typicalInput } from './plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 describe('buildRunPlan: golden argv', () => {
   it('a typical rootless command run', () => {

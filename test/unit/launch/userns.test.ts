@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { identityFlags, MAPPED_IDS, rootfulIdMap, usernsFor } from '../../../src/launch/userns.js';
-import { thrown } from './plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 describe('usernsFor', () => {
   it('maps the host user onto a non-root image uid when rootless', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError, UsageError } from '../../../src/common/errors.js';
 import { assembleMounts, parseVolumeArg, toMountSpecs } from '../../../src/launch/volume-args.js';
-import { thrown } from './plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const GUARD = { homeDir: '/home/me', allow: { home: false, system: false } };
 

@@ -3,7 +3,7 @@ import { UsageError } from '../../../src/common/errors.js';
 import { assembleMounts, parseVolumeArg } from '../../../src/launch/volume-args.js';
 import { volumeSourceRefusal } from '../../../src/launch/volume-guard.js';
 import { volumeTargetRefusal } from '../../../src/volume/volume-spec.js';
-import { thrown } from './plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const HOME = '/home/me';
 const NONE = { home: false, system: false };

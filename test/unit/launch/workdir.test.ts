@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
 import { DEFAULT_WORKDIR } from '../../../src/config/defaults.js';
 import { isSafeFolderName, resolveWorkdir, WORKDIR_BLOCKLIST } from '../../../src/launch/workdir.js';
-import { thrown } from './plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 describe('resolveWorkdir', () => {
   it('uses /<project folder name>', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { MinoError } from '../../../src/common/errors.js';
 import {
   validateEnvKey,
   validateEnvValue,
@@ -10,16 +9,7 @@ import {
   validateUser,
 } from '../../../src/runtime/validate.js';
 import { printable } from '../../../src/common/printable.js';
-
-function errorOf(fn: () => unknown): MinoError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MinoError);
-    return err as MinoError;
-  }
-  throw new Error('expected a MinoError, nothing was thrown');
-}
+import { minoErrorOf as errorOf } from '../../helpers/thrown.js';
 
 const DIGEST = `sha256:${'a1'.repeat(32)}`;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MinoError } from '../../../src/common/errors.js';
 import { containerNameFor, sessionLabels } from '../../../src/session/session-labels.js';
-import { thrown } from '../launch/plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 describe('containerNameFor', () => {
   it('prefixes mino-', () => {

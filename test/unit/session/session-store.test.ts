@@ -21,6 +21,7 @@ import {
   type SessionStatus,
 } from '../../../src/session/session-record.js';
 import { SessionExistsError, SessionNotFoundError, SessionStore } from '../../../src/session/session-store.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const FIXTURES = new URL('../../fixtures/sessions/', import.meta.url);
 
@@ -55,15 +56,6 @@ function record(name: string, status: SessionStatus = 'starting', createdAt = ne
 
 function mode(path: string): number {
   return statSync(path).mode & 0o777;
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('did not throw');
 }
 
 function copyFixture(file: string, as: string): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/common/errors.js';
 import { formatSize, parseSize } from '../../../src/volume/parse-size.js';
-import { thrown } from '../launch/plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const K = 1024;
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildRunPlan } from '../../../src/launch/run-plan.js';
 import { assembleMounts, parseVolumeArg } from '../../../src/launch/volume-args.js';
 import { buildContainerArgs } from '../../../src/runtime/podman/podman-args.js';
-import { thrown, typicalInput } from '../launch/plan-input.js';
+import { typicalInput } from '../launch/plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const GUARD = { homeDir: '/home/me', allow: { home: false, system: false } };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/common/errors.js';
 import { MAX_SLUG_LENGTH, isVolumeSlug, validateVolumeSlug } from '../../../src/volume/volume-slug.js';
-import { thrown } from '../launch/plan-input.js';
+import { thrown } from '../../helpers/thrown.js';
 
 describe('volume slugs', () => {
   it.each(['my-data', 'cache_2', 'A', '9lives', 'x'.repeat(MAX_SLUG_LENGTH)])('accepts %j', (slug) => {

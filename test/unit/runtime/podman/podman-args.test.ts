@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MinoError } from '../../../../src/common/errors.js';
 import type { ContainerSpec } from '../../../../src/runtime/container-runtime.js';
 import { buildContainerArgs, labelArgs, labelFilterArgs } from '../../../../src/runtime/podman/podman-args.js';
+import { minoErrorOf as errorOf } from '../../../helpers/thrown.js';
 
 const IMAGE = 'localhost/mino-base:latest';
 
 /** The MinoError thrown by `fn` (fails the test when nothing or something else is thrown). */
-function errorOf(fn: () => unknown): MinoError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MinoError);
-    return err as MinoError;
-  }
-  throw new Error('expected a MinoError, nothing was thrown');
-}
-
 function spec(extra: Partial<ContainerSpec>): ContainerSpec {
   return { image: IMAGE, command: [], ...extra };
 }

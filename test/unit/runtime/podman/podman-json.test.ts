@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MinoError } from '../../../../src/common/errors.js';
 import {
   parseContainerList,
   parseDu,
@@ -11,20 +10,11 @@ import {
   parseSecretInspect,
   parseVolumeList,
 } from '../../../../src/runtime/podman/podman-json.js';
+import { minoErrorOf as errorOf } from '../../../helpers/thrown.js';
 
 /** Output captured from podman 4.3.1 on Debian 12 (`--format json`). */
 function fixture(name: string): string {
   return readFileSync(new URL(`../../../fixtures/podman/${name}`, import.meta.url), 'utf8');
-}
-
-function errorOf(fn: () => unknown): MinoError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MinoError);
-    return err as MinoError;
-  }
-  throw new Error('expected a MinoError, nothing was thrown');
 }
 
 const UNSUPPORTED_HINT = 'This podman version may be unsupported; run `mino status`';
