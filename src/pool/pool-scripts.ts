@@ -30,8 +30,8 @@ export const WARM_MAIN_SCRIPT = [
 /**
  * What a claimed container runs (`podman exec … sh -c SCRIPT mino CMD ARG…`): what mino-entrypoint
  * does for a cold run after the bootstrap (MINO_PATH_PREPEND; exit 127 for a command not found,
- * 126 for one that cannot be executed, with mino's messages), then records its PID for the main
- * process and becomes the command.
+ * 126 for one that cannot be executed, with mino's messages), waits for its terminal's size
+ * when it has one, then records its PID for the main process and becomes the command.
  */
 export const EXEC_WRAPPER_SCRIPT = [
   'if [ -n "${MINO_PATH_PREPEND:-}" ]; then PATH="${MINO_PATH_PREPEND}:${PATH}"; export PATH; fi',
@@ -52,6 +52,15 @@ export const EXEC_WRAPPER_SCRIPT = [
   '    fi',
   '    ;;',
   'esac',
+  // `podman exec -t` gives the terminal its size only after the command started: wait for it
+  // (at most 0.5 s), so the command sees the caller's terminal from its first instruction, as in
+  // a cold run. A 0×0 terminal reads "0 0" (coreutils) or nothing (busybox, which fails then).
+  'if [ -t 0 ] && command -v stty >/dev/null 2>&1; then',
+  '  n=0',
+  '  while [ "$n" -lt 25 ]; do',
+  '    case "$(stty size 2>/dev/null)" in ""|"0 "*) sleep 0.02 2>/dev/null || break; n=$((n + 1)) ;; *) break ;; esac',
+  '  done',
+  'fi',
   'echo "$$" > /dev/shm/.mino-pool.pid',
   'exec "$@"',
 ].join('\n');

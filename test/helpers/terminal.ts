@@ -44,8 +44,16 @@ export function onTerminal(
   args: string[],
   size: { rows: number; cols: number } = { rows: 24, cols: 80 },
 ): OnTerminal {
-  const argv = runMinoArgv(sandbox, args);
-  const line = `stty rows ${size.rows} cols ${size.cols} && exec ${argv.map(shq).join(' ')}`;
+  return onPty(runMinoArgv(sandbox, args), size);
+}
+
+/**
+ * Starts `argv` on a new pseudo-terminal of `size`; `null` leaves it as script makes it (0×0 when
+ * the test has no terminal), for tests of what a program does before its terminal has a size.
+ */
+export function onPty(argv: string[], size: { rows: number; cols: number } | null): OnTerminal {
+  const run = `exec ${argv.map(shq).join(' ')}`;
+  const line = size === null ? run : `stty rows ${size.rows} cols ${size.cols} && ${run}`;
   const child = spawn('script', ['-qefc', line, '/dev/null'], { cwd: '/tmp', stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (b: Buffer) => (output += b.toString()));
