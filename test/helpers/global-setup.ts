@@ -157,11 +157,16 @@ function cleanupLabelled(prefix: string[], run: string, stale: boolean): void {
     .split('\n')
     .filter((n) => n.startsWith(`mino-test-${run}-`));
   for (const s of secrets) sh([...prefix, 'podman', 'secret', 'rm', s], { allowFail: true });
-  const images = podmanJson(['images'])
-    .filter((i) => doomed(i, i.Created))
-    .map((i) => String(i.Id));
+  // By name: podman refuses to remove by ID an image that has several names (composed images
+  // often do), so those stayed behind run after run; removing its last name removes the image.
   // Without -f: an image another run's container still uses stays.
-  for (const image of images) sh([...prefix, 'podman', 'rmi', '-i', image], { allowFail: true });
+  const images = podmanJson(['images']).filter((i) => doomed(i, i.Created));
+  for (const image of images) {
+    const names = Array.isArray(image.Names) ? image.Names.map(String) : [];
+    for (const ref of names.length > 0 ? names : [String(image.Id)]) {
+      sh([...prefix, 'podman', 'rmi', '-i', ref], { allowFail: true });
+    }
+  }
 }
 
 /**
