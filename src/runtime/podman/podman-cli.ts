@@ -117,10 +117,16 @@ export class PodmanCli {
   streaming(
     args: readonly string[],
     onLine: (line: string) => void,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; mergeStderr?: boolean } = {},
   ): StreamingProcess {
     log.debug('podman (streaming)', { args: redactArgs(args) });
-    const { argv, env } = this.host.command(this.hostArgv(args));
+    // mergeStderr: podman's stderr goes into its stdout (one pipe, the order it wrote them in, as
+    // on a terminal); two pipes are read in whatever order their chunks arrive. The script is
+    // constant and the podman arguments are positional parameters, never code.
+    const podman = this.hostArgv(args);
+    const { argv, env } = this.host.command(
+      options.mergeStderr ? ['sh', '-c', 'exec "$@" 2>&1', 'sh', ...podman] : podman,
+    );
     return execStreaming(argv, onLine, { env, signal: options.signal });
   }
 

@@ -293,7 +293,9 @@ export class PodmanRuntime implements ContainerRuntime {
         if (tail.length > 50) tail.shift();
         options.onOutput?.(line);
       },
-      { signal: options.signal },
+      // One stream: a failing step's error (stderr) must not fall out of the last 50 lines
+      // because its pipe was read before the step's output.
+      { signal: options.signal, mergeStderr: true },
     );
     const result = await proc.done;
     if (result.exitCode !== 0) {

@@ -95,4 +95,32 @@ describe('PodmanCli', () => {
     expect(host.seen).toEqual([['sh', '-c', 'cat | exec "$@"', 'sh', 'podman', 'secret', 'create', 'name', '-']]);
     expect(host.seen.flat().join(' ')).not.toContain('s3cr3t');
   });
+
+  it('streams a build in the order podman wrote it: stderr merged into stdout through a fixed adapter', async () => {
+    // Stands in for podman: 80 lines on stdout, then the error on stderr.
+    const fake = [
+      'sh',
+      '-c',
+      'i=1; while [ $i -le 80 ]; do echo "out-$i"; i=$((i+1)); done; echo failed >&2; exit 3',
+      'podman',
+    ];
+    const seen: string[][] = [];
+    const host: Host = {
+      name: 'local',
+      command: (argv) => {
+        seen.push([...argv]);
+        return { argv: argv.flatMap((a) => (a === 'podman' ? fake : [a])), env: undefined };
+      },
+      run: () => Promise.reject(new Error('not used')),
+    };
+    const cli = new PodmanCli(host, undefined);
+    for (let i = 0; i < 5; i++) {
+      const lines: string[] = [];
+      const result = await cli.streaming(['build', '.'], (l) => lines.push(l), { mergeStderr: true }).done;
+      expect(result.exitCode).toBe(3);
+      expect(lines.at(-1)).toBe('failed');
+      expect(lines).toHaveLength(81);
+    }
+    expect(seen[0]).toEqual(['sh', '-c', 'exec "$@" 2>&1', 'sh', 'podman', 'build', '.']);
+  });
 });
