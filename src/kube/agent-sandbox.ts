@@ -1,0 +1,119 @@
+import type { RunPlan } from '../launch/run-plan.js';
+import { claimObject, CLAIM_SIZE, networkPolicy, type KubeRenderOptions, type KubeRendering } from './kube-objects.js';
+import { PROJECT_VOLUME } from './kube-volumes.js';
+import { sessionLabels, sessionPod } from './session-pod.js';
+import type { YamlValue } from './yaml-emit.js';
+
+/**
+ * The kubernetes-sigs/agent-sandbox form of a session (API versions `agents.x-k8s.io/v1beta1` and
+ * `extensions.agents.x-k8s.io/v1beta1`, field names from the project's Go types):
+ * - the session's Pod spec (session-pod.ts) as a `podTemplate`, its project a volume claim template
+ *   (`project`) that an init container fills with a `git clone` of the project's repository (a
+ *   cluster cannot reach this machine's directory);
+ * - with warm sandboxes (`warm` > 0, mino's warm pool): a `SandboxTemplate` holding the blueprint
+ *   and the NetworkPolicy rules (`networkPolicy`, enforced by the controller), a `SandboxWarmPool`
+ *   of `warm` replicas, and a `SandboxClaim` that takes one for the session;
+ * - without: one `Sandbox` with the blueprint, and a NetworkPolicy object of its own;
+ * - the Secrets, the egress ConfigMap and PersistentVolumeClaims of the named volumes (home,
+ *   caches, logins) it needs (ReadWriteMany with a pool: several sandboxes mount them).
+ */
+
+const SANDBOX_API = 'agents.x-k8s.io/v1beta1';
+const EXTENSIONS_API = 'extensions.agents.x-k8s.io/v1beta1';
+
+/** The init container's script: clone the repository into the (empty) project volume, once. */
+const CLONE_SCRIPT = [
+  'set -e',
+  'if [ -z "$MINO_PROJECT_REPO" ]; then echo "mino: set MINO_PROJECT_REPO to the project\'s git URL" >&2; exit 1; fi',
+  'cd "$MINO_PROJECT_DIR"',
+  'if [ ! -e .git ]; then',
+  '  git init -q',
+  '  git remote add origin "$MINO_PROJECT_REPO"',
+  '  git fetch -q origin',
+  '  git checkout -q FETCH_HEAD',
+  'fi',
+].join('\n');
+
+/** The init container delivering the project into its volume. */
+function projectInit(plan: RunPlan, repo: string, securityContext: YamlValue): YamlValue {
+  return {
+    name: 'project',
+    image: plan.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['/bin/sh', '-c', CLONE_SCRIPT],
+    env: [
+      { name: 'MINO_PROJECT_REPO', value: repo },
+      { name: 'MINO_PROJECT_DIR', value: plan.workdir },
+    ],
+    securityContext,
+    volumeMounts: [{ name: PROJECT_VOLUME, mountPath: plan.workdir }],
+  };
+}
+
+/** Renders the agent-sandbox objects of `plan` (see the module comment). */
+export function agentSandboxObjects(plan: RunPlan, base: string, options: KubeRenderOptions): KubeRendering {
+  const pod = sessionPod(plan, base, 'claim');
+  const spec = pod.spec;
+  const agent = (spec.containers as { [key: string]: YamlValue }[])[0] ?? {};
+  const init = projectInit(plan, options.projectRepo, agent.securityContext ?? {});
+  spec.initContainers = [init, ...((spec.initContainers as YamlValue[] | undefined) ?? [])];
+  const blueprint = {
+    podTemplate: { metadata: { labels: sessionLabels(plan) }, spec },
+    volumeClaimTemplates: [
+      {
+        metadata: { name: PROJECT_VOLUME },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: CLAIM_SIZE } } },
+      },
+    ],
+  };
+  const pooled = options.warm > 0;
+  const objects: YamlValue[] = [...pod.objects, ...pod.claims.map((c) => claimObject(plan, c, pooled))];
+  const meta = (name: string): YamlValue => ({ name, labels: sessionLabels(plan) });
+  if (pooled) {
+    objects.push(
+      {
+        apiVersion: EXTENSIONS_API,
+        kind: 'SandboxTemplate',
+        metadata: meta(base),
+        spec: {
+          ...blueprint,
+          networkPolicyManagement: 'Managed',
+          ...(pod.egress === undefined ? {} : { networkPolicy: { egress: pod.egress } }),
+        },
+      },
+      {
+        apiVersion: EXTENSIONS_API,
+        kind: 'SandboxWarmPool',
+        metadata: meta(`${base}-pool`),
+        spec: { replicas: options.warm, sandboxTemplateRef: { name: base } },
+      },
+      {
+        apiVersion: EXTENSIONS_API,
+        kind: 'SandboxClaim',
+        metadata: meta(base),
+        spec: { warmPoolRef: { name: `${base}-pool` } },
+      },
+    );
+  } else {
+    if (pod.egress !== undefined) objects.push(networkPolicy(plan, base, pod.egress));
+    objects.push({ apiVersion: SANDBOX_API, kind: 'Sandbox', metadata: meta(base), spec: blueprint });
+  }
+  const notes = [...pod.notes];
+  if (options.projectRepo === '')
+    notes.push("Set MINO_PROJECT_REPO in the 'project' init container to the project's git URL (--project-repo)");
+  if (plan.credentials.secretVariables.length > 0)
+    notes.push(`Fill in the values of the Secret ${base}-env before applying it; mino never writes them`);
+  if (plan.credentials.proxy.length > 0)
+    notes.push(`Fill in the values of the Secret ${base}-proxy-credentials (mounted into the egress proxy only)`);
+  if (pooled && pod.claims.length > 0)
+    notes.push(`The warm sandboxes share the claims ${pod.claims.join(', ')}: they need a ReadWriteMany storage class`);
+  return {
+    objects,
+    comments: [
+      `mino kube render --agent-sandbox: session ${plan.sessionName} (image ${plan.image})`,
+      'Needs the agent-sandbox controller and its extensions (github.com/kubernetes-sigs/agent-sandbox); on paper: not run here',
+      'kubectl apply -f FILE',
+    ],
+    notes,
+  };
+}
