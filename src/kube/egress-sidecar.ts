@@ -18,11 +18,11 @@ import type { YamlValue } from './yaml-emit.js';
  */
 
 /** The image of the proxy sidecar and the fence (mino with iptables; not built by mino yet). */
-export const PROXY_IMAGE = 'localhost/mino-egress-proxy:latest';
+const PROXY_IMAGE = 'localhost/mino-egress-proxy:latest';
 /** Where the proxy reads its policy (the ConfigMap). */
-export const EGRESS_CONFIG_DIR = '/etc/mino/egress';
+const EGRESS_CONFIG_DIR = '/etc/mino/egress';
 /** Where the proxy reads the credentials it injects (the Secret). */
-export const PROXY_SECRETS_DIR = '/run/secrets/mino-proxy';
+const PROXY_SECRETS_DIR = '/run/secrets/mino-proxy';
 
 const DNS: YamlValue = {
   ports: [

@@ -4,7 +4,7 @@ import type { KubeRendering } from './kube-objects.js';
 import { toYamlStream } from './yaml-emit.js';
 
 /** The output formats of `mino kube render`. */
-export const KUBE_FORMATS = ['yaml', 'json'] as const;
+const KUBE_FORMATS = ['yaml', 'json'] as const;
 
 /** One of {@link KUBE_FORMATS}. */
 export type KubeFormat = (typeof KUBE_FORMATS)[number];

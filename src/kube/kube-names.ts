@@ -16,7 +16,7 @@ export function isDnsLabel(name: string): boolean {
 }
 
 /** A short hash of `value` (8 hex digits). */
-export function shortHash(value: string): string {
+function shortHash(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 8);
 }
 

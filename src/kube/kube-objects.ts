@@ -5,7 +5,7 @@ import type { YamlValue } from './yaml-emit.js';
 /** The options and result types of `mino kube render`, and the plain objects both forms share. */
 
 /** Which manifests to render. */
-export type KubeForm = 'pod' | 'agent-sandbox';
+type KubeForm = 'pod' | 'agent-sandbox';
 
 /** Options of {@link renderKube}. */
 export interface KubeRenderOptions {

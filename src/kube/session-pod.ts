@@ -20,7 +20,7 @@ import type { YamlValue } from './yaml-emit.js';
  */
 
 /** The object name of a session's Secret of secret variables. */
-export function envSecretName(base: string): string {
+function envSecretName(base: string): string {
   return `${base}-env`;
 }
 

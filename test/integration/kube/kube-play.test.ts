@@ -149,3 +149,40 @@ for (const as of MODES) {
     });
   });
 }
+
+describe('kube render: bad input', () => {
+  const sandbox = new Sandbox(MODES[0]!);
+  let project = '';
+  beforeAll(() => {
+    project = sandbox.project('bad');
+  });
+  afterAll(() => sandbox.cleanup());
+
+  it('refuses what mino run refuses with the same error, and its own bad flags, exit 2 and no output', async () => {
+    for (const flags of [
+      ['--network', 'bogus'],
+      ['--volume', 'rel/dir:/x'],
+      ['-e', '1BAD=x'],
+      ['-n', 'a/b'],
+    ]) {
+      const run = await sandbox.mino(['run', '-p', project, ...flags, '--', 'true']);
+      const kube = await sandbox.mino(['kube', 'render', '-p', project, ...flags, '--', 'true']);
+      expect(run.exitCode, run.stderr).toBe(2);
+      expect(kube.exitCode, kube.stderr).toBe(2);
+      expect(kube.stderr).toBe(run.stderr);
+      expect(kube.stdout).toBe('');
+    }
+    const own: [string[], RegExp][] = [
+      [['-o', 'xml'], /^Error: Invalid output format 'xml'\nHint: Use --output yaml \(the default\) or json\n$/],
+      [['--warm', '2'], /^Error: --warm and --project-repo need --agent-sandbox\n/],
+      [['--agent-sandbox', '--warm', 'many'], /^Error: Invalid --warm 'many'\n/],
+      [['--agent-sandbox', '--project-repo', 'a\nb'], /^Error: Invalid --project-repo: not a git URL\n/],
+    ];
+    for (const [flags, message] of own) {
+      const r = await sandbox.mino(['kube', 'render', '-p', project, ...flags, '--', 'true']);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+    }
+  });
+});
