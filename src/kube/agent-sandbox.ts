@@ -21,42 +21,10 @@ import type { YamlValue } from './yaml-emit.js';
 const SANDBOX_API = 'agents.x-k8s.io/v1beta1';
 const EXTENSIONS_API = 'extensions.agents.x-k8s.io/v1beta1';
 
-/** The init container's script: clone the repository into the (empty) project volume, once. */
-const CLONE_SCRIPT = [
-  'set -e',
-  'if [ -z "$MINO_PROJECT_REPO" ]; then echo "mino: set MINO_PROJECT_REPO to the project\'s git URL" >&2; exit 1; fi',
-  'cd "$MINO_PROJECT_DIR"',
-  'if [ ! -e .git ]; then',
-  '  git init -q',
-  '  git remote add origin "$MINO_PROJECT_REPO"',
-  '  git fetch -q origin',
-  '  git checkout -q FETCH_HEAD',
-  'fi',
-].join('\n');
-
-/** The init container delivering the project into its volume. */
-function projectInit(plan: RunPlan, repo: string, securityContext: YamlValue): YamlValue {
-  return {
-    name: 'project',
-    image: plan.image,
-    imagePullPolicy: 'IfNotPresent',
-    command: ['/bin/sh', '-c', CLONE_SCRIPT],
-    env: [
-      { name: 'MINO_PROJECT_REPO', value: repo },
-      { name: 'MINO_PROJECT_DIR', value: plan.workdir },
-    ],
-    securityContext,
-    volumeMounts: [{ name: PROJECT_VOLUME, mountPath: plan.workdir }],
-  };
-}
-
 /** Renders the agent-sandbox objects of `plan` (see the module comment). */
 export function agentSandboxObjects(plan: RunPlan, base: string, options: KubeRenderOptions): KubeRendering {
-  const pod = sessionPod(plan, base, 'claim');
+  const pod = sessionPod(plan, base, 'cloned', options.projectRepo);
   const spec = pod.spec;
-  const agent = (spec.containers as { [key: string]: YamlValue }[])[0] ?? {};
-  const init = projectInit(plan, options.projectRepo, agent.securityContext ?? {});
-  spec.initContainers = [init, ...((spec.initContainers as YamlValue[] | undefined) ?? [])];
   const blueprint = {
     podTemplate: { metadata: { labels: sessionLabels(plan) }, spec },
     volumeClaimTemplates: [
@@ -99,8 +67,6 @@ export function agentSandboxObjects(plan: RunPlan, base: string, options: KubeRe
     objects.push({ apiVersion: SANDBOX_API, kind: 'Sandbox', metadata: meta(base), spec: blueprint });
   }
   const notes = [...pod.notes];
-  if (options.projectRepo === '')
-    notes.push("Set MINO_PROJECT_REPO in the 'project' init container to the project's git URL (--project-repo)");
   if (plan.credentials.secretVariables.length > 0)
     notes.push(`Fill in the values of the Secret ${base}-env before applying it; mino never writes them`);
   if (plan.credentials.proxy.length > 0)

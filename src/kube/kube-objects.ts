@@ -14,7 +14,7 @@ export interface KubeRenderOptions {
   claims: boolean;
   /** agent-sandbox: warm sandboxes kept by a SandboxWarmPool (0: a single Sandbox, no pool). */
   warm: number;
-  /** agent-sandbox: the git URL the init container clones the project from ('' = to fill in). */
+  /** The git URL an init container clones the project from: '' = a hostPath in the Pod form, to fill in with agent-sandbox. */
   projectRepo: string;
 }
 

@@ -7,14 +7,15 @@ import type { YamlValue } from './yaml-emit.js';
 
 /**
  * The volumes of a session's Pod, from the plan's mounts (launch/volume-args.ts), in their order:
- * - the project: a `hostPath` directory in the Pod form (what `podman kube play` runs here), or
- *   the `project` volume claim the init container fills in the cluster form;
- * - a host path inside the project (a protected path): in the cluster form, the project volume
- *   again with `subPath`, read-only as planned; in the Pod form a `hostPath` of its own (podman 4.3's
+ * - the project: a `hostPath` directory (what `podman kube play` runs here), or, for a cluster,
+ *   the `project` volume an init container clones the project into (its volume is the caller's:
+ *   an emptyDir in a Pod, a volume claim template in a sandbox);
+ * - a host path inside the project (a protected path): in a clone, the project volume again
+ *   with `subPath`, read-only as planned; with a hostPath project a `hostPath` of its own (podman 4.3's
  *   `kube play` ignores `subPath` on a hostPath volume and would mount the whole project there);
  * - another host path (`--volume /host:/ctr`, host agent settings, the SSH agent socket, the CA
- *   bundle): `hostPath` in the Pod form; a cluster has no such path, so the cluster form leaves it
- *   out (with a note);
+ *   bundle): `hostPath` with a hostPath project; a cluster has no such path, so a clone leaves it out
+ *   (with a note);
  * - a named volume (home, caches, shared logins, `mino volume`s): a PersistentVolumeClaim named like
  *   the podman volume, so `podman kube play` mounts that very volume;
  * - a protected path absent from the project (mino run creates a stand-in on the host first and
@@ -23,8 +24,8 @@ import type { YamlValue } from './yaml-emit.js';
  * - the `--read-only` tmpfs paths: `emptyDir` volumes in memory.
  */
 
-/** Where the project comes from. */
-export type ProjectSource = 'host-path' | 'claim';
+/** Where the project comes from: this machine's directory, or a clone made in the Pod (project-init.ts). */
+export type ProjectSource = 'host-path' | 'cloned';
 
 /** The volume part of a Pod spec. */
 export interface KubeVolumes {
@@ -87,12 +88,12 @@ export function kubeVolumes(plan: RunPlan, project: ProjectSource, base: string)
       continue;
     }
     if (isAbsolute(m.source)) {
-      const holder = project === 'claim' ? hostVolumes.find((h) => inside(h.path, m.source) !== undefined) : undefined;
+      const holder = project === 'cloned' ? hostVolumes.find((h) => inside(h.path, m.source) !== undefined) : undefined;
       if (holder) {
         out.mounts.push(mountOf(holder.name, m, inside(holder.path, m.source)));
         continue;
       }
-      if (project === 'claim') {
+      if (project === 'cloned') {
         out.notes.push(`${m.target} (the host's ${m.source}) is left out: a cluster has no such host path`);
         continue;
       }

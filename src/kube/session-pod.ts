@@ -1,6 +1,7 @@
 import type { RunPlan } from '../launch/run-plan.js';
 import { egressSidecar } from './egress-sidecar.js';
 import { kubeVolumes, type ProjectSource } from './kube-volumes.js';
+import { projectInit } from './project-init.js';
 import type { YamlValue } from './yaml-emit.js';
 
 /**
@@ -83,8 +84,12 @@ function envSecret(plan: RunPlan, base: string): YamlValue {
   };
 }
 
-/** Builds the Pod spec of `plan`; `base` names the session's objects, `project` says where its files come from. */
-export function sessionPod(plan: RunPlan, base: string, project: ProjectSource): SessionPod {
+/**
+ * Builds the Pod spec of `plan`; `base` names the session's objects, `project` says where its files
+ * come from (a clone of `repo`, '' = to fill in, by the init container of project-init.ts; the
+ * caller provides the clone's volume).
+ */
+export function sessionPod(plan: RunPlan, base: string, project: ProjectSource, repo = ''): SessionPod {
   const notes: string[] = [];
   const vols = kubeVolumes(plan, project, base);
   notes.push(...vols.notes);
@@ -111,6 +116,13 @@ export function sessionPod(plan: RunPlan, base: string, project: ProjectSource):
     containers: [container],
     volumes: vols.volumes,
   };
+  const init: YamlValue[] = [];
+  if (project === 'cloned') {
+    init.push(projectInit(plan, repo, container.securityContext ?? {}));
+    if (repo === '')
+      notes.push("Set MINO_PROJECT_REPO in the 'project' init container to the project's git URL (--project-repo)");
+  }
+  if (init.length > 0) spec.initContainers = init;
   const objects: YamlValue[] = plan.credentials.secretVariables.length > 0 ? [envSecret(plan, base)] : [];
   let egress: YamlValue[] | undefined;
   const mode = plan.network.mode;
@@ -121,7 +133,7 @@ export function sessionPod(plan: RunPlan, base: string, project: ProjectSource):
     egress = [];
   } else if (plan.network.egress) {
     const sidecar = egressSidecar(plan, base);
-    spec.initContainers = [sidecar.fence, sidecar.proxy];
+    spec.initContainers = [...init, sidecar.fence, sidecar.proxy];
     (spec.volumes as YamlValue[]).push(...sidecar.volumes);
     objects.push(...sidecar.objects);
     egress = sidecar.egress;

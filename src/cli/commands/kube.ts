@@ -53,7 +53,10 @@ export function registerKube(program: Command): void {
         'with --agent-sandbox: sandboxes kept warm by a SandboxWarmPool (default: pool.min_warm; 0: none)',
       )
       .option('--claims', 'also render PersistentVolumeClaims for the volumes (always with --agent-sandbox)')
-      .option('--project-repo <url>', 'with --agent-sandbox: the git URL the init container clones the project from')
+      .option(
+        '--project-repo <url>',
+        'clone the project from this git URL in an init container, for a cluster (default: the directory as a hostPath; with --agent-sandbox a URL to fill in)',
+      )
       .argument('[command...]', 'command and arguments, after --'),
   )
     .passThroughOptions()
@@ -73,11 +76,8 @@ Examples:
       const format = parseKubeFormat(opts.output);
       const warm = opts.warm === undefined ? undefined : parseWarm(opts.warm);
       const projectRepo = opts.projectRepo === undefined ? '' : parseRepo(opts.projectRepo);
-      if (!opts.agentSandbox && (warm !== undefined || opts.projectRepo !== undefined))
-        throw new UsageError(
-          '--warm and --project-repo need --agent-sandbox',
-          'Add --agent-sandbox, or leave them out',
-        );
+      if (!opts.agentSandbox && warm !== undefined)
+        throw new UsageError('--warm needs --agent-sandbox', 'Add --agent-sandbox, or leave --warm out');
       const { ctx, req, facts, io } = await runInputsOf(cmd, opts, command);
       process.exitCode = await kubeRender(
         ctx,

@@ -174,7 +174,7 @@ describe('kube render: bad input', () => {
     }
     const own: [string[], RegExp][] = [
       [['-o', 'xml'], /^Error: Invalid output format 'xml'\nHint: Use --output yaml \(the default\) or json\n$/],
-      [['--warm', '2'], /^Error: --warm and --project-repo need --agent-sandbox\n/],
+      [['--warm', '2'], /^Error: --warm needs --agent-sandbox\n/],
       [['--agent-sandbox', '--warm', 'many'], /^Error: Invalid --warm 'many'\n/],
       [['--agent-sandbox', '--project-repo', 'a\nb'], /^Error: Invalid --project-repo: not a git URL\n/],
     ];

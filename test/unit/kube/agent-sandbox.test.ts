@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { rulePorts } from '../../../src/kube/egress-sidecar.js';
 import { formatKube } from '../../../src/kube/kube-format.js';
-import { renderKube } from '../../../src/kube/kube-manifests.js';
+import { podmanPlayFlags, renderKube } from '../../../src/kube/kube-manifests.js';
 import type { KubeRenderOptions } from '../../../src/kube/kube-objects.js';
 import { buildRunPlan, type RunPlan } from '../../../src/launch/run-plan.js';
 import { buildEgressPlan } from '../../../src/network/egress-plan.js';
@@ -216,5 +216,38 @@ describe('renderKube --agent-sandbox without a warm pool', () => {
     expect(byKind(bridge.objects, 'SandboxTemplate').spec.networkPolicy).toBeUndefined();
     const none = renderKube(buildRunPlan(typicalInput({ network: 'none' })), SANDBOX);
     expect(byKind(none.objects, 'SandboxTemplate').spec.networkPolicy).toEqual({ egress: [] });
+  });
+});
+
+describe('renderKube: the Pod form of an egress session', () => {
+  it('carries the proxy sidecar and the NetworkPolicy, and says it cannot be played here', () => {
+    const out = renderKube(egressPlan(), { form: 'pod', claims: false, warm: 0, projectRepo: '' });
+    expect(out.objects.map((o: Obj) => o.kind)).toEqual(['Secret', 'ConfigMap', 'Secret', 'NetworkPolicy', 'Pod']);
+    const pod = byKind(out.objects, 'Pod');
+    expect((pod.spec.initContainers as Obj[]).map((c) => c.name)).toEqual(['egress-fence', 'egress-proxy']);
+    expect(out.comments[1]).toBe(
+      'Here: not for podman kube play (the egress proxy sidecar has no image yet; on paper)',
+    );
+    expect(podmanPlayFlags(egressPlan())).toEqual(['--userns=keep-id:uid=1000,gid=1000']);
+  });
+});
+
+describe('renderKube: the Pod form for a cluster (--project-repo)', () => {
+  it('clones the project into an emptyDir by the init container and leaves host paths out', () => {
+    const repo = 'https://git.example.test/team/webapp.git';
+    const plan = buildRunPlan(
+      typicalInput({ credentials: { caBundle: '/home/alice/.local/state/mino/ca/session-ca.crt' } }),
+    );
+    const out = renderKube(plan, { form: 'pod', claims: true, warm: 0, projectRepo: repo });
+    const pod = byKind(out.objects, 'Pod');
+    expect(pod.spec.volumes[0]).toEqual({ name: 'project', emptyDir: {} });
+    expect((pod.spec.initContainers as Obj[]).map((c) => c.name)).toEqual(['project']);
+    expect(pod.spec.initContainers[0].env[0]).toEqual({ name: 'MINO_PROJECT_REPO', value: repo });
+    expect(pod.spec.initContainers[0].securityContext).toEqual(pod.spec.containers[0].securityContext);
+    expect(JSON.stringify(out.objects)).not.toContain('hostPath');
+    expect(out.comments.slice(1)).toEqual([
+      'Here: not for podman kube play (the project is cloned from its repository)',
+      'A cluster: kubectl apply -f FILE',
+    ]);
   });
 });
