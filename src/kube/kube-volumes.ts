@@ -35,6 +35,8 @@ export interface KubeVolumes {
   mounts: YamlValue[];
   /** Names of the PersistentVolumeClaims the Pod uses (podman volume names), in order. */
   claims: string[];
+  /** Container paths of host files left out (a clone has no host): variables naming them go too. */
+  dropped: string[];
   /** What did not carry over, for the user. */
   notes: string[];
 }
@@ -65,7 +67,7 @@ function mountOf(name: string, m: PlannedMount, subPath?: string): YamlValue {
 
 /** Builds the volumes of `plan`'s Pod; `base` (the session's object name) prefixes volumes podman would create. */
 export function kubeVolumes(plan: RunPlan, project: ProjectSource, base: string): KubeVolumes {
-  const out: KubeVolumes = { volumes: [], mounts: [], claims: [], notes: [] };
+  const out: KubeVolumes = { volumes: [], mounts: [], claims: [], dropped: [], notes: [] };
   const hostVolumes: HostVolume[] = [];
   let counter = 0;
   const next = (kind: string): string => `${kind}-${++counter}`;
@@ -95,6 +97,7 @@ export function kubeVolumes(plan: RunPlan, project: ProjectSource, base: string)
       }
       if (project === 'cloned') {
         out.notes.push(`${m.target} (the host's ${m.source}) is left out: a cluster has no such host path`);
+        out.dropped.push(m.target);
         continue;
       }
       const name = next('host');

@@ -65,9 +65,17 @@ function identity(plan: RunPlan, notes: string[]): { [key: string]: YamlValue } 
   };
 }
 
-/** The session's main container's environment: plain values, secret ones by reference. */
-function environment(plan: RunPlan, base: string): YamlValue[] {
-  const env: YamlValue[] = Object.entries(plan.spec.env ?? {}).map(([name, value]) => ({ name, value }));
+/**
+ * The session's main container's environment: plain values, secret ones by reference. A variable
+ * naming a file that is left out (the CA bundle's SSL_CERT_FILE…) goes too: a path to nothing
+ * breaks the tools that read it.
+ */
+function environment(plan: RunPlan, base: string, dropped: readonly string[], notes: string[]): YamlValue[] {
+  const gone = (value: string): boolean => dropped.some((d) => value === d || value.startsWith(`${d}/`));
+  const plain = Object.entries(plan.spec.env ?? {});
+  const left = plain.filter(([, value]) => gone(value)).map(([name]) => name);
+  if (left.length > 0) notes.push(`Left out with the files they name: ${left.join(', ')}`);
+  const env: YamlValue[] = plain.filter(([, value]) => !gone(value)).map(([name, value]) => ({ name, value }));
   for (const name of plan.credentials.secretVariables)
     env.push({ name, valueFrom: { secretKeyRef: { name: envSecretName(base), key: name } } });
   return env;
@@ -100,7 +108,7 @@ export function sessionPod(plan: RunPlan, base: string, project: ProjectSource, 
     imagePullPolicy: 'IfNotPresent',
     args: [...plan.command],
     workingDir: plan.workdir,
-    env: environment(plan, base),
+    env: environment(plan, base, vols.dropped, notes),
     securityContext: {
       allowPrivilegeEscalation: false,
       privileged: false,

@@ -76,6 +76,13 @@ describe('renderKube --agent-sandbox with a warm pool and an egress allowlist', 
       sandboxTemplateRef: { name: 'mino-demo' },
     });
     expect(byKind(out.objects, 'SandboxClaim').spec).toEqual({ warmPoolRef: { name: 'mino-demo-pool' } });
+    // As mino's warm containers: the warm sandboxes idle; the claim names the session's command.
+    expect(agent.args.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(agent.args[2]).toMatch(/^trap "exit 0" TERM INT; while :; do sleep 3600/);
+    expect(byKind(out.objects, 'SandboxClaim').metadata.annotations).toEqual({
+      'io.mino.command': '["claude","--resume"]',
+    });
+    expect(out.notes.join('\n')).toContain('kubectl exec -it POD -c agent -- claude --resume');
     expect(Object.keys(template.spec)).toEqual([
       'podTemplate',
       'volumeClaimTemplates',
@@ -115,6 +122,13 @@ describe('renderKube --agent-sandbox with a warm pool and an egress allowlist', 
     expect(out.notes.join('\n')).toMatch(
       /\/run\/mino\/ca-certificates.crt .* is left out: a cluster has no such host path/,
     );
+    // …and the variables naming it, which would point the tools at nothing.
+    const names = (agent.env as Obj[]).map((e) => e.name);
+    for (const v of ['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE']) {
+      expect(plan.spec.env?.[v]).toBe('/run/mino/ca-certificates.crt');
+      expect(names).not.toContain(v);
+    }
+    expect(out.notes.join('\n')).toMatch(/Left out with the files they name: .*SSL_CERT_FILE/);
   });
 
   it('runs the egress proxy as a sidecar of its own uid, fenced so only it gets out', () => {
@@ -197,6 +211,7 @@ describe('renderKube --agent-sandbox without a warm pool', () => {
       'Sandbox',
     ]);
     const sandbox = byKind(out.objects, 'Sandbox');
+    expect(sandbox.spec.podTemplate.spec.containers[0].args).toEqual(['claude', '--resume']);
     expect(sandbox.apiVersion).toBe('agents.x-k8s.io/v1beta1');
     expect(Object.keys(sandbox.spec)).toEqual(['podTemplate', 'volumeClaimTemplates']);
     expect(byKind(out.objects, 'PersistentVolumeClaim').spec.accessModes).toEqual(['ReadWriteOnce']);
