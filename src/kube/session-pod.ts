@@ -1,5 +1,6 @@
 import type { RunPlan } from '../launch/run-plan.js';
 import { egressSidecar } from './egress-sidecar.js';
+import { withoutGitConfigPairs } from './git-config-env.js';
 import { kubeVolumes, type ProjectSource } from './kube-volumes.js';
 import { projectInit } from './project-init.js';
 import type { YamlValue } from './yaml-emit.js';
@@ -68,14 +69,18 @@ function identity(plan: RunPlan, notes: string[]): { [key: string]: YamlValue } 
 /**
  * The session's main container's environment: plain values, secret ones by reference. A variable
  * naming a file that is left out (the CA bundle's SSL_CERT_FILE…) goes too: a path to nothing
- * breaks the tools that read it.
+ * breaks the tools that read it (a git configuration pair goes whole, git-config-env.ts).
  */
 function environment(plan: RunPlan, base: string, dropped: readonly string[], notes: string[]): YamlValue[] {
   const gone = (value: string): boolean => dropped.some((d) => value === d || value.startsWith(`${d}/`));
   const plain = Object.entries(plan.spec.env ?? {});
   const left = plain.filter(([, value]) => gone(value)).map(([name]) => name);
   if (left.length > 0) notes.push(`Left out with the files they name: ${left.join(', ')}`);
-  const env: YamlValue[] = plain.filter(([, value]) => !gone(value)).map(([name, value]) => ({ name, value }));
+  const kept = withoutGitConfigPairs(
+    plain.filter(([, value]) => !gone(value)),
+    new Set(left),
+  );
+  const env: YamlValue[] = kept.map(([name, value]) => ({ name, value }));
   for (const name of plan.credentials.secretVariables)
     env.push({ name, valueFrom: { secretKeyRef: { name: envSecretName(base), key: name } } });
   return env;

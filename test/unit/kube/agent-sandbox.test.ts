@@ -129,6 +129,20 @@ describe('renderKube --agent-sandbox with a warm pool and an egress allowlist', 
       expect(names).not.toContain(v);
     }
     expect(out.notes.join('\n')).toMatch(/Left out with the files they name: .*SSL_CERT_FILE/);
+    // The protected paths' git excludes file is one of them: its GIT_CONFIG pair goes whole.
+    const git = buildRunPlan(
+      typicalInput({
+        protect: {
+          roots: [{ hostDir: '/home/alice/src/webapp', stubs: true, ancestors: {}, candidates: [] }],
+          gitExclude: '/home/alice/.local/share/mino/protect/git-exclude',
+        },
+      }),
+    );
+    expect(git.spec.env?.GIT_CONFIG_COUNT).toBe('1');
+    const gitEnv = (
+      byKind(renderKube(git, SANDBOX).objects, 'SandboxTemplate').spec.podTemplate.spec.containers[0].env as Obj[]
+    ).map((e) => e.name);
+    expect(gitEnv.filter((n) => n.startsWith('GIT_CONFIG'))).toEqual([]);
   });
 
   it('runs the egress proxy as a sidecar of its own uid, fenced so only it gets out', () => {
