@@ -1,7 +1,8 @@
 import type { RunPlan } from '../launch/run-plan.js';
 import { claimObject, CLAIM_SIZE, networkPolicy, type KubeRenderOptions, type KubeRendering } from './kube-objects.js';
 import { PROJECT_VOLUME } from './kube-volumes.js';
-import { sessionLabels, sessionPod } from './session-pod.js';
+import { sessionLabels } from './session-labels.js';
+import { sessionPod } from './session-pod.js';
 import type { YamlValue } from './yaml-emit.js';
 
 /**

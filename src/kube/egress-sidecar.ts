@@ -1,4 +1,5 @@
 import type { RunPlan } from '../launch/run-plan.js';
+import { sessionLabels } from './session-labels.js';
 import type { YamlValue } from './yaml-emit.js';
 
 /**
@@ -127,7 +128,7 @@ export function egressSidecar(plan: RunPlan, base: string): EgressSidecar {
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: config, labels: { 'io.mino.session': plan.sessionName } },
+      metadata: { name: config, labels: sessionLabels(plan) },
       data: { 'policy.json': `${JSON.stringify(policy, null, 2)}\n` },
     },
   ];
@@ -136,7 +137,7 @@ export function egressSidecar(plan: RunPlan, base: string): EgressSidecar {
     objects.push({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: secret, labels: { 'io.mino.session': plan.sessionName } },
+      metadata: { name: secret, labels: sessionLabels(plan) },
       type: 'Opaque',
       stringData: Object.fromEntries(rules.map((r) => [r.variable, ''])),
     });

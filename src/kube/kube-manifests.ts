@@ -3,7 +3,8 @@ import { agentSandboxObjects } from './agent-sandbox.js';
 import { kubeBaseName } from './kube-names.js';
 import { PROJECT_VOLUME } from './kube-volumes.js';
 import { claimObject, networkPolicy, type KubeRenderOptions, type KubeRendering } from './kube-objects.js';
-import { sessionLabels, sessionPod } from './session-pod.js';
+import { sessionLabels } from './session-labels.js';
+import { sessionPod } from './session-pod.js';
 import type { YamlValue } from './yaml-emit.js';
 
 /**

@@ -37,3 +37,13 @@ export function kubeBaseName(sessionName: string): string {
     .replace(/-+$/, '');
   return `${cleaned}-${shortHash(sessionName)}`;
 }
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/**
+ * The `io.mino.session` label value of a session: its name when Kubernetes takes it as a label
+ * value (at most 63 characters, starting and ending with a letter or digit), else its base name.
+ */
+export function sessionLabelValue(sessionName: string): string {
+  return sessionName.length <= MAX_LABEL && LABEL_VALUE.test(sessionName) ? sessionName : kubeBaseName(sessionName);
+}

@@ -1,5 +1,6 @@
 import type { RunPlan } from '../launch/run-plan.js';
-import { sessionLabels } from './session-pod.js';
+import { sessionLabelValue } from './kube-names.js';
+import { sessionLabels } from './session-labels.js';
 import type { YamlValue } from './yaml-emit.js';
 
 /** The options and result types of `mino kube render`, and the plain objects both forms share. */
@@ -48,7 +49,7 @@ export function networkPolicy(plan: RunPlan, base: string, egress: YamlValue[]):
     kind: 'NetworkPolicy',
     metadata: { name: `${base}-egress`, labels: sessionLabels(plan) },
     spec: {
-      podSelector: { matchLabels: { 'io.mino.session': plan.sessionName } },
+      podSelector: { matchLabels: { 'io.mino.session': sessionLabelValue(plan.sessionName) } },
       policyTypes: ['Egress'],
       egress,
     },

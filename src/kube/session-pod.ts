@@ -3,6 +3,7 @@ import { egressSidecar } from './egress-sidecar.js';
 import { withoutGitConfigPairs } from './git-config-env.js';
 import { kubeVolumes, type ProjectSource } from './kube-volumes.js';
 import { projectInit } from './project-init.js';
+import { sessionLabels } from './session-labels.js';
 import type { YamlValue } from './yaml-emit.js';
 
 /**
@@ -24,11 +25,6 @@ import type { YamlValue } from './yaml-emit.js';
 /** The object name of a session's Secret of secret variables. */
 function envSecretName(base: string): string {
   return `${base}-env`;
-}
-
-/** The labels every object of the session carries (the NetworkPolicy selects the Pod by them). */
-export function sessionLabels(plan: RunPlan): Record<string, string> {
-  return { 'app.kubernetes.io/managed-by': 'mino', 'io.mino.session': plan.sessionName };
 }
 
 /** A session's Pod spec and what goes with it. */

@@ -200,6 +200,12 @@ describe('renderKube: the Pod form', () => {
     expect(byKind(odd.objects, 'Secret').metadata.name).toBe(`${name}-env`);
     const long = byKind(renderKube(typicalPlan({ sessionName: 'a'.repeat(64) }), POD).objects, 'Pod').metadata.name;
     expect(long.length).toBeLessThanOrEqual(45);
+    // Label values: the session name when Kubernetes takes it, else the base name; the policy selects by the same.
+    expect(byKind(odd.objects, 'Pod').metadata.labels['io.mino.session']).toBe('Fix_Tests');
+    const trailing = renderKube(typicalPlan({ sessionName: 'fix_', network: 'none' }), POD).objects;
+    const label = byKind(trailing, 'Pod').metadata.labels['io.mino.session'];
+    expect(label).toMatch(/^mino-fix-[0-9a-f]{8}$/);
+    expect(byKind(trailing, 'NetworkPolicy').spec.podSelector.matchLabels['io.mino.session']).toBe(label);
     expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 
