@@ -1,4 +1,4 @@
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,8 @@ const PROBE = [
   'awk -v w="$PWD" \'$2 == w || index($2, w "/") == 1 { split($4, o, ","); print $2, o[1] }\' /proc/self/mounts | sort',
   'echo ---',
   'echo "secret=${KUBE_SECRET_TOKEN:+set}"',
+  'echo ---',
+  'if mktemp "$PWD/written.XXXXXX" >/dev/null 2>&1; then echo write=ok; else echo write=denied; fi',
 ].join('; ');
 
 /** Variables the engine itself sets (podman run and podman kube play set different ones). */
@@ -37,15 +39,17 @@ interface Probe {
   env: string[];
   mounts: string[];
   secret: string;
+  write: string;
 }
 
 function parseProbe(out: string): Probe {
-  const [ids = '', env = '', mounts = '', secret = ''] = out.split('---\n');
+  const [ids = '', env = '', mounts = '', secret = '', write = ''] = out.split('---\n');
   return {
     ids,
     env: env.split('\n').filter((n) => n !== '' && !ENGINE_VARS.has(n)),
     mounts: mounts.split('\n').filter(Boolean),
     secret: secret.trim(),
+    write: write.trim(),
   };
 }
 
@@ -144,6 +148,17 @@ for (const as of MODES) {
       // The project is mounted read-write in both; protected paths that exist are read-only in both.
       expect(inRun.mounts).toEqual(expect.arrayContaining(['/kproj rw', '/kproj/.envrc ro', '/kproj/.vscode ro']));
       expect(absent).not.toContain('/kproj/.envrc');
+      // Rootless, both map the image's user onto the host user: what the Pod writes in the project is
+      // the user's, as with mino run. Rootful podman kube play has no user namespace: the Pod's uid
+      // 1000 is host uid 1000, which cannot write this root-owned project (mino run maps it onto root).
+      expect(inRun.write).toBe('write=ok');
+      expect(inPod.write).toBe(as === 'rootless' ? 'write=ok' : 'write=denied');
+      if (as === 'rootless') {
+        const owners = readdirSync(project)
+          .filter((f) => f.startsWith('written.'))
+          .map((f) => statSync(join(project, f)).uid);
+        expect(owners).toEqual([uidOf(ROOTLESS_USER), uidOf(ROOTLESS_USER)]);
+      }
       const stubbed = (line: string): boolean => absent.some((t) => t !== '' && line.startsWith(`${t} `));
       expect(inPod.mounts).toEqual(inRun.mounts.filter((l) => !stubbed(l)));
     });
