@@ -24,6 +24,7 @@ import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
 import { registerTrust } from './commands/trust.js';
 import { registerPool } from './commands/pool.js';
+import { registerKube } from './commands/kube.js';
 import { addConfigOptions } from './config-options.js';
 
 /** Builds the commander program with every command registered. */
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerTrust(program);
   registerPool(program);
+  registerKube(program);
   registerCompletions(program);
   registerEgressProxy(program);
   registerSweep(program);
