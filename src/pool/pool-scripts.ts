@@ -29,12 +29,12 @@ export const WARM_MAIN_SCRIPT = [
 
 /**
  * The start of a warm container's main process when it has an agent directory (`$2`, mounted by
- * warm-spec.ts): with `node` in the image and the directory writable by the container's user, the
+ * warm-spec.ts): with a `node` that runs in the image and the directory writable by the container's user, the
  * warm agent (warm-agent-script.ts) becomes the main process; otherwise WARM_MAIN_SCRIPT runs, as
  * before (runs then go through `podman exec`).
  */
 export const WARM_AGENT_START_SCRIPT = [
-  'if [ -n "${2:-}" ] && [ -f "$2/agent.js" ] && [ -w "$2" ] && command -v node >/dev/null 2>&1; then',
+  'if [ -n "${2:-}" ] && [ -f "$2/agent.js" ] && [ -w "$2" ] && node -e 0 >/dev/null 2>&1; then',
   '  exec node "$2/agent.js" "$2" "$1"',
   'fi',
 ].join('\n');
