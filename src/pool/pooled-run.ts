@@ -22,7 +22,7 @@ import { EXEC_WRAPPER_SCRIPT } from './pool-scripts.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { SessionContext } from '../context/session-context.js';
 import { spawnRefill } from './pool-refill-spawn.js';
-import { agentSocketOf, removeAgentDir } from './warm-agent-dir.js';
+import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
 
 /**
@@ -221,6 +221,7 @@ class PoolClaims implements WarmSource {
         return undefined;
       }
       log.info('warm container claimed', { container: entry.name, session: plan.sessionName });
+      if (agent !== undefined) linkSessionAgent(ctx.stateDir, plan.sessionName, entry.name);
       count(ctx.stateDir, { pool_hits: 1 });
       this.served = true;
       return {
@@ -234,6 +235,7 @@ class PoolClaims implements WarmSource {
           // answer to the rename tells whether the container was there (see vanished).
           if (viaAgent) rename.cancel();
           else void rename.now();
+          unlinkSessionAgent(ctx.stateDir, plan.sessionName);
           void renamed.then(() => {
             removeAgentDir(ctx.stateDir, entry.name);
             (use.refill ?? spawnRefill)(key, use.settings, entry.id);

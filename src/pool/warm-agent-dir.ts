@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../common/logger.js';
 import { WARM_NAME_PREFIX } from '../session/session-labels.js';
@@ -10,7 +10,8 @@ import { WARM_AGENT_SCRIPT } from './warm-agent-script.js';
  * `<state>/pool/agents/<key12>.<random>` (the container name without its prefix), mode 0700,
  * owned by the user running mino, mounted into that container only, at {@link AGENT_MOUNT}. It
  * holds the agent program (`agent.js`) and the agent's socket (`sock`, made by the agent as the
- * container's user, who is this user on the host).
+ * container's user, who is this user on the host). While a run uses it, `<state>/pool/sessions/<session>`
+ * (a symbolic link to it, in a directory no container sees) lets `mino exec SESSION` find it.
  */
 
 /** Where a warm container sees its agent directory. */
@@ -64,12 +65,64 @@ export function removeAgentDir(stateDir: string, name: string): void {
   }
 }
 
+function sessionsRoot(stateDir: string): string {
+  return join(poolRoot(stateDir), 'sessions');
+}
+
+/** Records that session `session` runs in warm container `name` (for `mino exec`); a failure only loses that. */
+export function linkSessionAgent(stateDir: string, session: string, name: string): void {
+  try {
+    mkdirSync(sessionsRoot(stateDir), { recursive: true, mode: 0o700 });
+    rmSync(join(sessionsRoot(stateDir), session), { force: true });
+    symlinkSync(agentDirOf(stateDir, name), join(sessionsRoot(stateDir), session));
+  } catch (err) {
+    log.debug('no session link to the warm agent', { session, error: String(err) });
+  }
+}
+
+/** Forgets the link of {@link linkSessionAgent}. */
+export function unlinkSessionAgent(stateDir: string, session: string): void {
+  rmSync(join(sessionsRoot(stateDir), session), { force: true });
+}
+
+/** The agent socket of the warm container session `session` runs in, if it has one. */
+export function sessionAgentSocket(stateDir: string, session: string): string | undefined {
+  try {
+    return join(readlinkSync(join(sessionsRoot(stateDir), session)), 'sock');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Agent directories a session link points to whose agent still has its socket (the others' links go). */
+function linkedAgentDirs(stateDir: string): Set<string> {
+  const out = new Set<string>();
+  let names: string[];
+  try {
+    names = readdirSync(sessionsRoot(stateDir));
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const link = join(sessionsRoot(stateDir), n);
+    try {
+      const dir = readlinkSync(link);
+      lstatSync(join(dir, 'sock'));
+      out.add(dir);
+    } catch {
+      rmSync(link, { force: true });
+    }
+  }
+  return out;
+}
+
 /**
- * Removes the agent directories of containers not in `keep` (warm container names): those of
- * expired, drained or used containers. A run that claimed one keeps its open connection.
+ * Removes the agent directories of containers not in `keep` (warm container names) and not used
+ * by a running session: those of expired, drained or used containers.
  */
 export function sweepAgentDirs(stateDir: string, keep: Iterable<string>): void {
   const wanted = new Set([...keep].map((n) => agentDirOf(stateDir, n)));
+  for (const d of linkedAgentDirs(stateDir)) wanted.add(d);
   let names: string[];
   try {
     names = readdirSync(agentsRoot(stateDir));

@@ -14,7 +14,7 @@
  * Lifetime, as the shell keeper it replaces (pool-scripts.ts): unclaimed, it exits after its time
  * to live (`argv[3]` seconds) or at INT/TERM/HUP, so the container (`--rm`) removes itself. A
  * `podman exec` run (a terminal run, see execute-plan.ts) records its PID in
- * /dev/shm/.mino-pool.pid: the agent then lives while that process lives and hands it the
+ * /dev/shm/.mino-pool.pid (`argv[4]` names another file, for tests): the agent then lives while that process lives and hands it the
  * signals it gets. A disconnected client ends its command (SIGHUP, then SIGKILL). After its first
  * command ended the agent exits once no command of its own runs: a container serves one run.
  */
@@ -26,7 +26,7 @@ const os = require('os');
 const dir = process.argv[2];
 const ttl = Number(process.argv[3]) * 1000;
 const sock = dir + '/sock';
-const pidFile = '/dev/shm/.mino-pool.pid';
+const pidFile = process.argv[4] || '/dev/shm/.mino-pool.pid';
 const children = new Set();
 let served = false;
 let ending = false;
@@ -67,7 +67,8 @@ for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     quit();
   });
 }
-setTimeout(quit, ttl);
+// Unclaimed at the end of its time to live: gone. Claimed, the run decides (endIfIdle).
+setTimeout(() => { if (!served) quit(); }, ttl);
 
 function serve(conn) {
   let buf = Buffer.alloc(0);

@@ -102,9 +102,19 @@ for (const as of MODES) {
       expect(missing.stderr).toMatch(/agent exit {2}code 127/);
     });
 
-    it('a SIGINT to mino reaches the command through the agent: a shell ends with 130', async () => {
+    it('mino exec goes through the session agent; a SIGINT to mino reaches the command: 130', async () => {
       await warmOne();
-      const argv = runMinoArgv(sandbox, ['run', '--trace', ...flags(), '--', 'sh', '-c', 'echo ready; exec sleep 300']);
+      const argv = runMinoArgv(sandbox, [
+        'run',
+        '--trace',
+        '-n',
+        'agent-exec',
+        ...flags(),
+        '--',
+        'sh',
+        '-c',
+        'echo ready; exec sleep 300',
+      ]);
       const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
@@ -115,6 +125,14 @@ for (const as of MODES) {
           if (out.includes('ready')) resolve();
         }),
       );
+      const exec = await runMino(['exec', '--trace', 'agent-exec', '--', 'sh', '-c', 'echo "in $(hostname)"; exit 3'], {
+        as,
+        env: sandbox.env,
+      });
+      expect(exec.exitCode, exec.stderr).toBe(3);
+      expect(exec.stdout).toMatch(/^in [0-9a-f]{12}\n$/);
+      expect(exec.stderr).toMatch(/agent exit {2}code 3/);
+      expect(started(exec.stderr)).toEqual([]);
       process.kill(as === 'rootless' && IS_ROOT ? minoPid(child.pid!) : child.pid!, 'SIGINT');
       const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
       expect({ code, out }).toEqual({ code: 130, out: 'ready\n' });

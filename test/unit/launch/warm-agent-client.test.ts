@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,10 @@ function tempDir(): string {
 async function startAgent(ttlSeconds = 60): Promise<{ dir: string; agent: ChildProcess }> {
   const dir = tempDir();
   writeFileSync(join(dir, 'agent.js'), WARM_AGENT_SCRIPT);
-  const agent = spawn(process.execPath, [join(dir, 'agent.js'), dir, String(ttlSeconds)], { stdio: 'ignore' });
+  // The PID file of podman exec runs: this test's own, never the machine's /dev/shm one.
+  const agent = spawn(process.execPath, [join(dir, 'agent.js'), dir, String(ttlSeconds), join(dir, 'exec.pid')], {
+    stdio: 'ignore',
+  });
   agents.push(agent);
   await waitFor(() => existsSync(join(dir, 'sock')), 5000);
   return { dir, agent };
@@ -157,9 +160,52 @@ describe('warm agent', () => {
   it('an agent that dies mid-run is one clear error, never a second run', async () => {
     const { dir, agent } = await startAgent();
     const t = io();
-    const run = runThroughAgent(join(dir, 'sock'), { argv: wrapped('sleep', '30'), interactive: false }, t);
-    await waitFor(() => t.signals.handlers.size === 3);
+    const pidFile = join(dir, 'cmd.pid');
+    const run = runThroughAgent(
+      join(dir, 'sock'),
+      { argv: ['sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`], interactive: false },
+      t,
+    );
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'));
     agent.kill('SIGKILL');
     await expect(run).rejects.toThrow(/agent ended before the command did/);
+    // The command outlived its agent (in a container, the container goes with it).
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+  });
+});
+
+describe('warm agent lifetime', () => {
+  it('unclaimed, it ends after its time to live; a run outlives it', async () => {
+    const idle = await startAgent(1);
+    await waitFor(() => idle.agent.exitCode !== null, 5000);
+    const busy = await startAgent(1);
+    const t = io();
+    const outcome = await runThroughAgent(
+      join(busy.dir, 'sock'),
+      { argv: ['sh', '-c', 'sleep 1.6; echo still-here'], interactive: false },
+      t,
+    );
+    expect(outcome).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(t.out()).toBe('still-here\n');
+  });
+
+  it('serves a second connection (mino exec) while the first run goes on', async () => {
+    const { dir } = await startAgent();
+    const first = io();
+    const run = runThroughAgent(
+      join(dir, 'sock'),
+      { argv: ['sh', '-c', 'sleep 0.5; echo main'], interactive: false },
+      first,
+    );
+    const second = io();
+    expect(
+      await runThroughAgent(join(dir, 'sock'), { argv: ['sh', '-c', 'echo exec; exit 2'], interactive: false }, second),
+    ).toEqual({
+      kind: 'exited',
+      exitCode: 2,
+    });
+    expect(second.out()).toBe('exec\n');
+    expect(await run).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(first.out()).toBe('main\n');
   });
 });
