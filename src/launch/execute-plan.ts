@@ -15,8 +15,10 @@ import { runThroughAgent } from './warm-agent-client.js';
  * The executor: the one module that starts session containers. Two strategies, one signal policy
  * (signal-policy.ts):
  * - warm: a warm container a {@link WarmSource} (the pool) claimed for the plan runs the plan's
- *   command with `podman exec`, attached to this terminal; a claimed container that turned out
- *   gone is followed by the next claim, and no claim at all by a cold start;
+ *   command through its warm agent (no podman call; runs without a terminal, see
+ *   warm-agent-client.ts) or else with `podman exec`, attached to this terminal; a claimed
+ *   container that turned out gone is followed by the next claim, and no claim at all by a cold
+ *   start;
  * - cold: `podman run` attached to this terminal (the command's exit code comes back), or
  *   detached (the container ID comes back). With an egress policy, the session's proxy is
  *   started first (next to `podman run`: the container's hook waits for it) and, for attached

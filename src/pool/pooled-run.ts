@@ -27,9 +27,11 @@ import { agentSocketProblem } from '../launch/warm-agent-client.js';
 
 /**
  * `mino run` with the warm pool: a run whose plan matches a warm container (same pool key, same
- * image ID) claims it and the executor (launch/execute-plan.ts) runs its command there with
- * `podman exec`; any other run starts cold with `podman run`, as without a pool. Podman calls of
- * a warm start: `podman exec`, with `podman rename` to the session's container name alongside;
+ * image ID) claims it and the executor (launch/execute-plan.ts) runs its command there through
+ * the container's warm agent when it has one and the run no terminal (no podman call; the
+ * `podman rename` to the session's container name only for a command that runs longer than
+ * RENAME_DELAY_MS), else with `podman exec`; any other run starts cold with `podman run`, as
+ * without a pool. Podman calls of a warm start with `podman exec`: it, with `podman rename` alongside;
  * `podman image inspect` before the exec only when the engine's image store changed since the
  * warm container's image ID was read. The used container is removed and the pool topped up by a
  * detached `mino __pool-refill` afterwards.
