@@ -27,7 +27,7 @@ function uidOf(user) {
 }
 
 /** How to run programs as the user of one mode: argv prefix and environment. */
-function userOf(mode, root) {
+export function userOf(mode, root) {
   const xdg = {
     XDG_STATE_HOME: join(root, 'state'),
     XDG_CONFIG_HOME: join(root, 'config'),
@@ -68,7 +68,7 @@ function userOf(mode, root) {
   return { prefix: [...asUser, ...vars], env: process.env, uid };
 }
 
-function sh(user, argv, input) {
+export function sh(user, argv, input) {
   const full = [...user.prefix, ...argv];
   const r = spawnSync(full[0], full.slice(1), {
     env: user.env,
@@ -81,13 +81,25 @@ function sh(user, argv, input) {
   return String(r.stdout);
 }
 
+/** Run flags that mount this machine's Node and its libraries for an image made with `nodeShim`. */
+export const NODE_SHIM_FLAGS = [
+  '--allow-system-paths',
+  '--volume',
+  '/usr/lib/x86_64-linux-gnu:/opt/host/lib:ro',
+  '--volume',
+  `${process.execPath}:/opt/host/node:ro`,
+];
+
 /**
  * A tiny image that behaves like mino-base where a run can tell (mino-base's entrypoint, a named
  * user `developer`, uid 1000): busybox imported from the host, for the rootless user whose
  * store has no mino-base (building it there takes minutes on vfs).
  */
-function minoLikeImage(user, repo) {
-  const tag = 'localhost/mino-composed-be0c1000beef:latest';
+export function minoLikeImage(
+  user,
+  repo,
+  { tag = 'localhost/mino-composed-be0c1000beef:latest', nodeShim = false } = {},
+) {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
   if (!busybox) throw new Error('busybox is not installed');
   const root = mkdtempSync(join(tmpdir(), 'mino-bench-rootfs-'));
@@ -110,6 +122,15 @@ function minoLikeImage(user, repo) {
     writeFileSync(join(root, 'usr', 'local', 'bin', 'mino-bootstrap'), '#!/bin/sh\nexit 0\n');
     chmodSync(join(root, 'usr', 'local', 'bin', 'mino-entrypoint'), 0o755);
     chmodSync(join(root, 'usr', 'local', 'bin', 'mino-bootstrap'), 0o755);
+    if (nodeShim) {
+      // `node` for the warm agent: this machine's Node, mounted read-only with its libraries by
+      // the runs (NODE_SHIM_FLAGS), so the image stays tiny and cold runs copy nothing more.
+      writeFileSync(
+        join(root, 'usr', 'local', 'bin', 'node'),
+        '#!/bin/sh\nexec /opt/host/lib/ld-linux-x86-64.so.2 --library-path /opt/host/lib /opt/host/node "$@"\n',
+      );
+      chmodSync(join(root, 'usr', 'local', 'bin', 'node'), 0o755);
+    }
     spawnSync('chown', ['-R', '1000:1000', join(root, 'home', 'developer')]);
     const tar = spawnSync('tar', ['-C', root, '--numeric-owner', '-c', '-f', '-', '.'], {
       maxBuffer: 256 * 1024 * 1024,
@@ -142,7 +163,7 @@ function poolStatus(user, mino) {
 }
 
 /** Waits until no refill runs and the pool holds `size` warm containers. */
-function settle(user, mino, size) {
+export function settle(user, mino, size) {
   const deadline = Date.now() + 180_000;
   for (;;) {
     const s = poolStatus(user, mino);

@@ -12,6 +12,7 @@ import { hostFacts, interleaved, round } from './lib.mjs';
 import { networkBench, networkRows } from './network.mjs';
 import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 import { pooledVsCold, poolStatusMany } from './pool.mjs';
+import { warmBench } from './warm.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -384,6 +385,7 @@ try {
     process.getuid?.() === 0
       ? attempt('pool_rootless', () => pooledVsCold('rootless', { repo, runs, warmup }))
       : { skipped: 'run the bench as root for the rootless figures' };
+  const warm = process.env.BENCH_SKIP_WARM ? { skipped: 'BENCH_SKIP_WARM' } : await warmBench({ repo, runs, warmup });
   const size = statSync(binary).size;
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
   const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
@@ -422,6 +424,7 @@ try {
       pool_rootful: pooledRootful,
       pool_rootless: pooledRootless,
       pool_status_1000: poolStatus1000,
+      warm,
       binary: {
         size_bytes: size,
         size_mib: round(size / 2 ** 20),

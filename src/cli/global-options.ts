@@ -20,7 +20,8 @@ const increment = (_value: string, previous: number): number => previous + 1;
 export function addVerbosityOptions(command: Command): Command {
   command
     .option('-v, --verbose', 'log more to stderr (repeat for more: -vv debug, -vvv trace)', increment, 0)
-    .option('-q, --quiet', 'no progress or notices on stderr (errors and warnings still show)');
+    .option('-q, --quiet', 'no progress or notices on stderr (errors and warnings still show)')
+    .option('--trace', 'print a timeline of this run on stderr (programs started, waits, in ms; or MINO_TRACE=1)');
   for (const sub of command.commands) addVerbosityOptions(sub);
   return command;
 }

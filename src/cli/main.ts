@@ -2,6 +2,7 @@ import { CommanderError } from 'commander';
 import { sweepInBackgroundIfDue } from './background-sweep.js';
 import { exitQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { printError } from './print-error.js';
+import { argvHead, enableTrace, trace } from '../common/trace.js';
 import { buildProgram, fromCommanderError } from './program.js';
 
 /**
@@ -10,6 +11,10 @@ import { buildProgram, fromCommanderError } from './program.js';
  * (`src/main.ts`) and the single executable's snapshot entry (`src/sea-main.ts`).
  */
 export async function main(argv: string[]): Promise<void> {
+  // `--trace` among mino's own options (before `--`), known before anything else runs.
+  const own = argv.indexOf('--');
+  if ((own < 0 ? argv : argv.slice(0, own)).includes('--trace')) enableTrace();
+  trace('main', `mino ${argvHead(argv)}`);
   exitQuietlyOnBrokenPipe();
   const program = buildProgram();
   try {
@@ -23,5 +28,6 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = printError(err);
   } finally {
     sweepInBackgroundIfDue(argv);
+    trace('done', `exit ${String(process.exitCode ?? 0)}`);
   }
 }

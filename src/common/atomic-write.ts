@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { withPath } from './errno.js';
+import { traceSpan } from './trace.js';
 
 /** Options for {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -24,6 +25,8 @@ export interface AtomicWriteOptions {
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
   const dir = dirname(path);
+  // Durable writes wait for the disk: the ones a timeline should show.
+  const end = options.durable === false ? undefined : traceSpan('durable write', path);
   if (options.mkdirMode !== undefined) mkdirSync(dir, { recursive: true, mode: options.mkdirMode });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number;
@@ -58,6 +61,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
   } catch {
     // Directory fsync is best effort (not supported on every filesystem).
   }
+  end?.();
 }
 
 /**

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Options, Result, ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
+import { argvHead, traceSpan, type TraceEnd } from './trace.js';
 
 /**
  * Process helpers on execa. Programs are always started from an argument array, never through a
@@ -155,9 +156,22 @@ function toExecResult(argv: readonly string[], options: { cwd?: string }, result
   };
 }
 
+/** Ends a process's trace span with its exit code; returns the result. */
+function traced(end: TraceEnd, result: () => ExecResult): ExecResult {
+  try {
+    const r = result();
+    end(`exit ${r.exitCode}`);
+    return r;
+  } catch (err) {
+    end(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  }
+}
+
 /** Runs a program to completion, capturing stdout and stderr. Never throws for a non-zero exit. */
 export async function execCapture(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const [file, args] = split(argv);
+  const end = traceSpan('exec', argvHead(argv));
   const { execa } = await loadExeca();
   const child = execa(file, args, {
     ...baseOptions(options),
@@ -166,7 +180,7 @@ export async function execCapture(argv: readonly string[], options: ExecOptions 
     stderr: 'pipe',
   });
   killOnAbort(child, options.signal);
-  return toExecResult(argv, options, await child);
+  return traced(end, toExecResult.bind(null, argv, options, await child));
 }
 
 /**
@@ -184,6 +198,7 @@ export async function execInherit(
   } = {},
 ): Promise<number> {
   const [file, args] = split(argv);
+  const end = traceSpan('exec attached', argvHead(argv));
   const { execa } = await loadExeca();
   // With `onStderr`, stderr comes through this process (nothing is kept): the caller writes it on.
   const stdio = options.onStderr
@@ -199,7 +214,7 @@ export async function execInherit(
     child.stderr?.on('end', () => options.onStderrEnd?.());
   }
   killOnAbort(child, options.signal);
-  return toExecResult(argv, options, await child).exitCode;
+  return traced(end, toExecResult.bind(null, argv, options, await child)).exitCode;
 }
 
 /** A running process whose output arrives line by line. */
@@ -221,6 +236,7 @@ export function execStreaming(
   options: Omit<ExecOptions, 'input'> = {},
 ): StreamingProcess {
   const [file, args] = split(argv);
+  const end = traceSpan('exec streaming', argvHead(argv));
   let child: ResultPromise | undefined;
   let killWith: NodeJS.Signals | undefined;
   const done = loadExeca().then(async ({ execa }) => {
@@ -242,7 +258,7 @@ export function execStreaming(
     killOnAbort(child, options.signal);
     // kill() before execa was loaded: deliver it now.
     if (killWith) child.kill(killWith);
-    return { ...toExecResult(argv, options, await child), stdout: '', stderr: '' };
+    return { ...traced(end, toExecResult.bind(null, argv, options, await child)), stdout: '', stderr: '' };
   });
   return {
     done,
@@ -270,6 +286,7 @@ export async function execPipe(
 ): Promise<PipeResult> {
   const [sourceFile, sourceArgs] = split(source);
   const [targetFile, targetArgs] = split(target);
+  const end = traceSpan('exec pipe', `${argvHead(source)} | ${argvHead(target)}`);
   const { execa } = await loadExeca();
   const from = execa(sourceFile, sourceArgs, { ...baseOptions(options), stdin: 'ignore', stderr: 'pipe' });
   const to = execa(targetFile, targetArgs, { ...baseOptions(options), stdout: 'pipe', stderr: 'pipe' });
@@ -277,6 +294,7 @@ export async function execPipe(
   killOnAbort(to, options.signal);
   // Both processes are awaited, so an early exit of either never leaves the other behind.
   const [, sourceResult, targetResult] = await Promise.all([from.pipe(to).catch(() => undefined), from, to]);
+  end(`exit ${String(sourceResult.exitCode)} | ${String(targetResult.exitCode)}`);
   return {
     source: toExecResult(source, options, sourceResult),
     target: toExecResult(target, options, targetResult),

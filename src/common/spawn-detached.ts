@@ -1,3 +1,5 @@
+import { argvHead, trace } from './trace.js';
+
 /**
  * Starts a program that outlives this process: its own process group, no stdio, not waited for
  * (mino's background timeout sweep and pool refill), so this process can exit at once while it
@@ -9,6 +11,7 @@ export function spawnDetached(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const [program, ...args] = argv;
   if (program === undefined) throw new Error('spawnDetached: empty argv');
   const { spawn } = process.getBuiltinModule('node:child_process');
+  trace('spawn detached', argvHead(argv));
   try {
     const child = spawn(program, args, { detached: true, stdio: 'ignore', env });
     child.on('error', () => undefined);

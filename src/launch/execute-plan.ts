@@ -2,19 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../common/logger.js';
+import { traceSpan } from '../common/trace.js';
 import type { NetworkRecord } from '../network/network-record.js';
 import type { EgressSessionContext, EgressStarter, SessionEgress } from '../network/session-egress.js';
 import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.js';
 import { bumpCounters } from '../session/sandbox-counters.js';
 import type { RunPlan } from './run-plan.js';
 import { forwardSignals, type SignalSource } from './signal-policy.js';
+import { runThroughAgent } from './warm-agent-client.js';
 
 /**
  * The executor: the one module that starts session containers. Two strategies, one signal policy
  * (signal-policy.ts):
  * - warm: a warm container a {@link WarmSource} (the pool) claimed for the plan runs the plan's
- *   command with `podman exec`, attached to this terminal; a claimed container that turned out
- *   gone is followed by the next claim, and no claim at all by a cold start;
+ *   command through its warm agent (no podman call; runs without a terminal, see
+ *   warm-agent-client.ts) or else with `podman exec`, attached to this terminal; a claimed
+ *   container that turned out gone is followed by the next claim, and no claim at all by a cold
+ *   start;
  * - cold: `podman run` attached to this terminal (the command's exit code comes back), or
  *   detached (the container ID comes back). With an egress policy, the session's proxy is
  *   started first (next to `podman run`: the container's hook waits for it) and, for attached
@@ -51,8 +55,17 @@ export interface WarmClaim {
   container: string;
   /** The argv the command is appended to for `podman exec` (the warm container's wrapper). */
   wrapper: readonly string[];
-  /** Called once the command ended (or failed to start): the container is never used again. */
-  release(): void;
+  /**
+   * The socket of the container's warm agent, when it has one and the run can use it (no
+   * terminal): the command then runs through it without podman (launch/warm-agent-client.ts);
+   * an agent that turns out unavailable leaves the run to `podman exec`.
+   */
+  agent?: string;
+  /**
+   * Called once the command ended (or failed to start): the container is never used again.
+   * `viaAgent`: the command ran through the agent (no podman call was needed).
+   */
+  release(viaAgent: boolean): void;
   /** After the command exited with `exitCode`: true when the container had vanished (the run goes on with the next claim). */
   vanished(exitCode: number): Promise<boolean>;
 }
@@ -84,13 +97,17 @@ export async function executePlan(
   const signals = options.signals ?? process;
   if (options.warm && plan.attached) {
     for (let claim = await options.warm.claim(plan); claim; claim = await options.warm.claim(plan)) {
-      let exitCode: number;
+      let exitCode: number | undefined;
+      let viaAgent = false;
       try {
-        exitCode = await execInWarm(runtime, plan, claim, signals);
+        if (claim.agent !== undefined) exitCode = await runInAgent(plan, claim, claim.agent, signals);
+        viaAgent = exitCode !== undefined;
+        exitCode ??= await execInWarm(runtime, plan, claim, signals);
       } finally {
-        claim.release();
+        claim.release(viaAgent);
       }
-      if (await claim.vanished(exitCode)) continue;
+      // The agent answered: the container was there (only podman's 125 can mean it vanished).
+      if (!viaAgent && (await claim.vanished(exitCode))) continue;
       return { kind: 'exited', exitCode };
     }
   }
@@ -220,6 +237,42 @@ function mtimeOf(path: string): number | undefined {
   }
 }
 
+/** The command of a warm run: through the session prelude when there is one (shared logins, host agent settings), as cold. */
+function warmCommand(plan: RunPlan, claim: WarmClaim): string[] {
+  return [...claim.wrapper, ...(plan.credentials.prelude ? plan.spec.command : plan.command)];
+}
+
+/**
+ * The warm strategy through the container's agent (no podman call): the command's exit code, or
+ * undefined when the agent is unavailable (nothing ran; the run goes on with `podman exec`).
+ * Signals go to the command through the agent: SIGINT as SIGINT, SIGTERM and SIGHUP as SIGTERM
+ * (SIGKILL 10 s later, as `podman stop`), a second signal as SIGKILL.
+ */
+async function runInAgent(
+  plan: RunPlan,
+  claim: WarmClaim,
+  socket: string,
+  signals: SignalSource,
+): Promise<number | undefined> {
+  const end = traceSpan('warm run through the agent', claim.container.slice(0, 12));
+  const outcome = await runThroughAgent(
+    socket,
+    {
+      argv: warmCommand(plan, claim),
+      ...(plan.spec.workdir === undefined ? {} : { cwd: plan.spec.workdir }),
+      interactive: plan.spec.interactive ?? true,
+    },
+    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signals },
+  );
+  if (outcome.kind === 'exited') {
+    end(`exit ${outcome.exitCode}`);
+    return outcome.exitCode;
+  }
+  end(`unavailable: ${outcome.reason}`);
+  log.info('warm agent unavailable; running with podman exec', { reason: outcome.reason });
+  return undefined;
+}
+
 /**
  * The warm strategy: runs the plan's command in its claimed container attached to this terminal,
  * with the signal policy of a cold run (the warm container's main process hands INT, TERM and HUP
@@ -234,9 +287,7 @@ async function execInWarm(
   const tty = plan.spec.tty ?? false;
   const release = forwardSignals(runtime, claim.container, signals);
   try {
-    // With a prelude (shared logins, host agent settings) the command runs through it, as cold.
-    const command = plan.credentials.prelude ? plan.spec.command : plan.command;
-    return await runtime.execSession(claim.container, [...claim.wrapper, ...command], {
+    return await runtime.execSession(claim.container, warmCommand(plan, claim), {
       tty,
       interactive: plan.spec.interactive ?? true,
       ...(plan.spec.workdir === undefined ? {} : { workdir: plan.spec.workdir }),

@@ -79,7 +79,9 @@ function writeRecord(path: string, rec: ProjectStubs): void {
     rmSync(path, { force: true });
     return;
   }
-  writeFileAtomic(path, `${JSON.stringify(rec, null, 1)}\n`, { mode: 0o600 });
+  // Not durable: a crash can only bring back the previous list (stand-ins then wait for `mino
+  // gc`), and a run would otherwise wait for the disk up to five times.
+  writeFileAtomic(path, `${JSON.stringify(rec, null, 1)}\n`, { mode: 0o600, durable: false });
 }
 
 function locked<T>(stateDir: string, projectDir: string, fn: (path: string) => T): T {
@@ -176,6 +178,21 @@ function removeUnchanged(rec: ProjectStubs): void {
   rec.stubs = [];
 }
 
+/** A warm pool of the project refills from its recorded spec, stand-ins included: kept until drained. */
+export function projectPooled(stateDir: string, projectDir: string): boolean {
+  return listPoolKeys(stateDir).some((key) => readPool(stateDir, key)?.project_dir === projectDir);
+}
+
+/**
+ * The engine's containers listed while a run's own container ran (asked alongside it, so the end
+ * of the run does not wait for the engine): `except` is that container's name. A container
+ * started since then by another run of the project is one of the stubs' users.
+ */
+export interface ContainersSeen {
+  list: Promise<{ name: string; labels: Record<string, string> }[]>;
+  except: string;
+}
+
 /**
  * Drops `pid` (when given) from the users of the project's stubs, then removes the stubs when no
  * recorded process is alive and no container of the project exists. Never throws (a warning is
@@ -186,14 +203,17 @@ export async function releaseStubs(
   stateDir: string,
   projectDir: string,
   pid?: number,
+  seen?: ContainersSeen,
 ): Promise<void> {
   try {
     const path = recordPath(stateDir, projectDir);
     const rec = readRecord(path, projectDir);
     if (rec.stubs.length === 0 && rec.users.length === 0) return;
-    // A warm pool of the project refills from its recorded spec, stand-ins included: kept until drained.
-    const pooled = listPoolKeys(stateDir).some((key) => readPool(stateDir, key)?.project_dir === projectDir);
-    const inUse = pooled || (await runtime.listContainers({})).some((c) => c.labels[LABEL_PROJECT] === projectDir);
+    const inUse =
+      projectPooled(stateDir, projectDir) ||
+      (seen ? await seen.list : await runtime.listContainers({})).some(
+        (c) => c.labels[LABEL_PROJECT] === projectDir && c.name !== seen?.except,
+      );
     locked(stateDir, projectDir, (p) => {
       const now = readRecord(p, projectDir);
       now.users = now.users.filter((u) => u !== pid && pidAlive(u));

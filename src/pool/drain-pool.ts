@@ -1,3 +1,4 @@
+import { sweepAgentDirs } from './warm-agent-dir.js';
 import { log } from '../common/logger.js';
 import { isWarmContainer, LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
 import { listPoolKeys, removePool } from './pool-index.js';
@@ -32,6 +33,7 @@ export async function drainPool(ctx: SessionContext): Promise<DrainResult> {
           .catch((err: unknown) => log.warn('could not remove a warm container', { name: c.name, error: String(err) })),
       ),
     );
+    sweepAgentDirs(ctx.stateDir, []);
     return { containers: warm.length, pools: keys.length };
   });
 }

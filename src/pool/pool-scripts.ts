@@ -28,6 +28,18 @@ export const WARM_MAIN_SCRIPT = [
 ].join('\n');
 
 /**
+ * The start of a warm container's main process when it has an agent directory (`$2`, mounted by
+ * warm-spec.ts): with a `node` that runs in the image and the directory writable by the container's user, the
+ * warm agent (warm-agent-script.ts) becomes the main process; otherwise WARM_MAIN_SCRIPT runs, as
+ * before (runs then go through `podman exec`).
+ */
+export const WARM_AGENT_START_SCRIPT = [
+  'if [ -n "${2:-}" ] && [ -f "$2/agent.js" ] && [ -w "$2" ] && node -e 0 >/dev/null 2>&1; then',
+  '  exec node "$2/agent.js" "$2" "$1"',
+  'fi',
+].join('\n');
+
+/**
  * What a claimed container runs (`podman exec … sh -c SCRIPT mino CMD ARG…`): what mino-entrypoint
  * does for a cold run after the bootstrap (MINO_PATH_PREPEND; exit 127 for a command not found,
  * 126 for one that cannot be executed, with mino's messages), waits for its terminal's size

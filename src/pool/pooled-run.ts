@@ -22,12 +22,16 @@ import { EXEC_WRAPPER_SCRIPT } from './pool-scripts.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { SessionContext } from '../context/session-context.js';
 import { spawnRefill } from './pool-refill-spawn.js';
+import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
+import { agentSocketProblem } from '../launch/warm-agent-client.js';
 
 /**
  * `mino run` with the warm pool: a run whose plan matches a warm container (same pool key, same
- * image ID) claims it and the executor (launch/execute-plan.ts) runs its command there with
- * `podman exec`; any other run starts cold with `podman run`, as without a pool. Podman calls of
- * a warm start: `podman exec`, with `podman rename` to the session's container name alongside;
+ * image ID) claims it and the executor (launch/execute-plan.ts) runs its command there through
+ * the container's warm agent when it has one and the run no terminal (no podman call; the
+ * `podman rename` to the session's container name only for a command that runs longer than
+ * RENAME_DELAY_MS), else with `podman exec`; any other run starts cold with `podman run`, as
+ * without a pool. Podman calls of a warm start with `podman exec`: it, with `podman rename` alongside;
  * `podman image inspect` before the exec only when the engine's image store changed since the
  * warm container's image ID was read. The used container is removed and the pool topped up by a
  * detached `mino __pool-refill` afterwards.
@@ -69,8 +73,18 @@ export function poolVerdict(stateDir: string, plan: RunPlan, use: PoolUse, now =
     kind: 'warm',
     key: p.key,
     warm,
-    message: `Pool: a warm container would serve this run (key ${p.key.slice(0, 12)}, ${warm.length} warm)`,
+    message: `Pool: a warm container would serve this run (key ${p.key.slice(0, 12)}, ${warm.length} warm) ${roadOf(stateDir, plan, warm[0]!)}`,
   };
+}
+
+/** How a warm container would run the plan's command: through its agent, or with `podman exec` and why. */
+function roadOf(stateDir: string, plan: RunPlan, entry: WarmEntry): string {
+  if (plan.spec.tty)
+    return 'with podman exec -t (the warm agent has no pseudo-terminal: terminal runs keep podman exec)';
+  const problem = agentSocketProblem(agentSocketOf(stateDir, entry.name));
+  return problem === undefined
+    ? 'through its agent (no podman call)'
+    : `with podman exec (${problem}: the image has no node, or its agent has not started yet)`;
 }
 
 /**
@@ -93,6 +107,61 @@ export async function executeWithPool(
   // A run the pool could have served refills it when it is a pool someone asked for.
   if (readPool(ctx.stateDir, verdict.key) !== undefined) (use.refill ?? spawnRefill)(verdict.key, use.settings);
   return outcome;
+}
+
+/** How long a run through the agent waits before it renames its container (a shorter run never does). */
+const RENAME_DELAY_MS = 300;
+
+/**
+ * `podman rename` of a claimed container to the session's container name (for `mino stop`,
+ * `mino exec` by name), started after `delayMs` unless the run ended first. `done` settles once
+ * the rename is over or cancelled before it began (false then: the container keeps its warm name).
+ */
+class LateRename {
+  readonly done: Promise<boolean>;
+  private settle!: (ok: boolean) => void;
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly entry: WarmEntry,
+    private readonly name: string,
+    delayMs: number,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+    if (delayMs <= 0) this.start();
+    else this.timer = setTimeout(() => this.start(), delayMs);
+  }
+
+  /** Starts the rename now if it has not begun; settles with its outcome. */
+  now(): Promise<boolean> {
+    this.start();
+    return this.done;
+  }
+
+  /** Drops a rename that has not begun (the run is over). */
+  cancel(): void {
+    if (this.started) return;
+    clearTimeout(this.timer);
+    this.started = true;
+    this.settle(false);
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    clearTimeout(this.timer);
+    this.ctx.runtime.renameContainer(this.entry.id, this.name).then(
+      (ok) => this.settle(ok),
+      (err: unknown) => {
+        log.warn('could not rename the warm container', { container: this.entry.name, error: String(err) });
+        this.settle(false);
+      },
+    );
+  }
 }
 
 /** Adds to the sandbox counters; a failure is logged, never thrown (the run matters more). */
@@ -133,10 +202,11 @@ class PoolClaims implements WarmSource {
     while (!this.stopped && this.next < warm.length) {
       const entry = warm[this.next++]!;
       if (!claimWarmEntry(ctx.stateDir, key, entry.name)) continue;
-      const renamed = ctx.runtime.renameContainer(entry.id, plan.containerName).catch((err: unknown) => {
-        log.warn('could not rename the warm container', { container: entry.name, error: String(err) });
-        return false;
-      });
+      const socket = agentSocketOf(ctx.stateDir, entry.name);
+      const agent = !(plan.spec.tty ?? false) && agentSocketProblem(socket) === undefined ? socket : undefined;
+      // Through the agent a short command never waits for podman: the rename waits a moment.
+      const rename = new LateRename(ctx, entry, plan.containerName, agent === undefined ? 0 : RENAME_DELAY_MS);
+      const renamed = rename.done;
       // No image added, removed or tagged since the warm container's image ID was read: the
       // reference still names it, and podman need not be asked.
       const imageId = imageStoreUnchangedSince(this.store, entry.verified_at)
@@ -146,22 +216,35 @@ class PoolClaims implements WarmSource {
         // The image was rebuilt since the pool was warmed: never serve the old one.
         log.info('warm container started from another image; starting cold', { container: entry.name });
         for (const other of warm) if (other.image_id === entry.image_id) removeWarmEntry(ctx.stateDir, key, other.name);
-        await renamed;
+        await rename.now();
+        removeAgentDir(ctx.stateDir, entry.name);
         (use.refill ?? spawnRefill)(key, use.settings, entry.id);
         this.stopped = true;
         return undefined;
       }
       log.info('warm container claimed', { container: entry.name, session: plan.sessionName });
+      if (agent !== undefined) linkSessionAgent(ctx.stateDir, plan.sessionName, entry.name);
       count(ctx.stateDir, { pool_hits: 1 });
       this.served = true;
       return {
         container: entry.id,
         wrapper: ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
+        ...(agent === undefined ? {} : { agent }),
         // The refill removes the container: only once `podman rename` is done with it (podman 4.3
         // can keep the new name registered when the container is removed under a rename).
-        release: () => void renamed.then(() => (use.refill ?? spawnRefill)(key, use.settings, entry.id)),
+        release: (viaAgent) => {
+          // Through the agent a finished run no longer needs the session's name; else podman's
+          // answer to the rename tells whether the container was there (see vanished).
+          if (viaAgent) rename.cancel();
+          else void rename.now();
+          unlinkSessionAgent(ctx.stateDir, plan.sessionName);
+          void renamed.then(() => {
+            removeAgentDir(ctx.stateDir, entry.name);
+            (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+          });
+        },
         vanished: async (exitCode) => {
-          if ((await renamed) || exitCode !== 125) return false;
+          if (exitCode !== 125 || (await renamed)) return false;
           // It was gone (removed behind mino's back): podman said so; start cold after all.
           log.info('warm container vanished; starting cold', { container: entry.name });
           this.served = false;

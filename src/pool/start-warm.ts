@@ -12,7 +12,8 @@ import {
   type PoolRecord,
   type WarmEntry,
 } from './pool-index.js';
-import { warmSpecOf } from './warm-spec.js';
+import { warmContainerName, warmSpecOf } from './warm-spec.js';
+import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
 import type { SessionContext } from '../context/session-context.js';
 import { mkdirSync } from 'node:fs';
 
@@ -77,6 +78,7 @@ export async function fillPool(
   const stale = live.filter((e) => e.image_id !== imageId);
   for (const e of stale) {
     removeWarmEntry(ctx.stateDir, record.key, e.name);
+    removeAgentDir(ctx.stateDir, e.name);
     await ctx.runtime
       .remove(e.id)
       .catch((err: unknown) =>
@@ -84,14 +86,35 @@ export async function fillPool(
       );
   }
   live = live.filter((e) => e.image_id === imageId);
+  // Agent directories of containers no pool lists any more (expired, used, drained) go.
+  sweepAgentDirs(
+    ctx.stateDir,
+    listPoolKeys(ctx.stateDir).flatMap((k) => warmEntries(ctx.stateDir, k, now()).map((e) => e.name)),
+  );
   const wanted = Math.max(0, record.target - live.length);
   const room = Math.max(0, maxWarm - warmTotal(ctx.stateDir, now()));
   const count = Math.min(wanted, room);
   let started = 0;
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
-    const spec = warmSpecOf(record.spec, record.key, ttlSeconds, new Date(begin), record.group_add ?? []);
-    const id = await startWarmContainer(ctx.runtime, spec);
+    const name = warmContainerName(record.key);
+    const agentDir = prepareAgentDir(ctx.stateDir, name);
+    const spec = warmSpecOf(
+      record.spec,
+      record.key,
+      ttlSeconds,
+      new Date(begin),
+      record.group_add ?? [],
+      name,
+      agentDir,
+    );
+    let id: string;
+    try {
+      id = await startWarmContainer(ctx.runtime, spec);
+    } catch (err) {
+      removeAgentDir(ctx.stateDir, name);
+      throw err;
+    }
     const entry: WarmEntry = {
       name: spec.name as string,
       id,
@@ -121,6 +144,7 @@ export async function dropVanished(ctx: SessionContext, key: string): Promise<st
   for (const e of warmEntries(ctx.stateDir, key, Math.floor(Date.now() / 1000))) {
     if (running.has(e.name)) continue;
     removeWarmEntry(ctx.stateDir, key, e.name);
+    removeAgentDir(ctx.stateDir, e.name);
     gone.push(e.name);
   }
   return gone;

@@ -18,8 +18,15 @@ export const BUDGET_INTERVAL_MS = HOUSEKEEPING_INTERVAL_MS;
  * picks. Returns one line per eviction for the user (empty when nothing happened). Never throws:
  * the session matters more than the budget.
  */
-export async function enforceCacheBudget(ctx: SessionContext, limitGb: number, now = Date.now()): Promise<string[]> {
-  if (limitGb <= 0 || !stampDue(join(ctx.stateDir, 'last-budget-check'), BUDGET_INTERVAL_MS, now)) return [];
+export async function enforceCacheBudget(
+  ctx: SessionContext,
+  limitGb: number,
+  now = Date.now(),
+  options: { due?: boolean } = {},
+): Promise<string[]> {
+  if (limitGb <= 0) return [];
+  // `due`: the caller renewed the stamp already (run/housekeeping.ts).
+  if (!options.due && !stampDue(join(ctx.stateDir, 'last-budget-check'), BUDGET_INTERVAL_MS, now)) return [];
   try {
     const inv = await gatherInventory(ctx, { images: true, limitGb });
     const picked = selectForBudget(inv, inv.limitBytes);

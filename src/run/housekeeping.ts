@@ -6,26 +6,61 @@ import { hostProbe } from '../lifecycle/sweep-sessions.js';
 import { loadSweepSettings } from '../lifecycle/session-settings.js';
 import { planSweep, needsEngine } from '../session/timeouts.js';
 import { SessionStore } from '../session/session-store.js';
-import { enforceCacheBudget } from '../resources/enforce-cache-budget.js';
+import { BUDGET_INTERVAL_MS, enforceCacheBudget } from '../resources/enforce-cache-budget.js';
+import { selfArgv } from '../common/self-argv.js';
+import { spawnDetached } from '../common/spawn-detached.js';
 import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import type { SessionContext } from '../context/session-context.js';
 
+/** The hidden command that does a run's housekeeping in the background (`mino _housekeeping`). */
+export const HOUSEKEEPING_COMMAND = '_housekeeping';
+
+/** What is due: reconciling session records, and the disk budget (its limit in GB). */
+export interface HousekeepingDue {
+  reconcile: boolean;
+  budgetGb?: number;
+}
+
 /**
- * The cheap housekeeping of `mino run`, done alongside the container start so it never delays the
- * command: reconciling session records with podman (at most every HOUSEKEEPING_INTERVAL_MS, one
- * stat otherwise) and keeping dependency caches within their disk budget. Resolves to the
- * messages for the user; never rejects.
+ * The housekeeping of `mino run`, decided with a stat per chore (each at most every
+ * HOUSEKEEPING_INTERVAL_MS, its stamp renewed here): reconciling session records with podman and
+ * keeping dependency caches within their disk budget. Undefined when nothing is due.
  */
-export async function runHousekeeping(
+function housekeepingDue(
   ctx: SessionContext,
   cache: { enabled: boolean; maxTotalGb: number },
-): Promise<string[]> {
-  if (stampDue(join(ctx.stateDir, 'last-reconcile'), HOUSEKEEPING_INTERVAL_MS)) {
+): HousekeepingDue | undefined {
+  const reconcile = stampDue(join(ctx.stateDir, 'last-reconcile'), HOUSEKEEPING_INTERVAL_MS);
+  const budget =
+    cache.enabled && cache.maxTotalGb > 0 && stampDue(join(ctx.stateDir, 'last-budget-check'), BUDGET_INTERVAL_MS);
+  if (!reconcile && !budget) return undefined;
+  return { reconcile, ...(budget ? { budgetGb: cache.maxTotalGb } : {}) };
+}
+
+/**
+ * Starts what is due in a detached `mino _housekeeping` (spawnDetached), so no run waits for it,
+ * neither for its start nor for its end (it took 1–2 s of podman calls, once per 10 minutes).
+ * Cache evictions are then logged by that process instead of printed by the run.
+ */
+export function housekeepInBackground(ctx: SessionContext, cache: { enabled: boolean; maxTotalGb: number }): void {
+  const due = housekeepingDue(ctx, cache);
+  if (!due) return;
+  spawnDetached([
+    ...selfArgv(),
+    HOUSEKEEPING_COMMAND,
+    ...(due.reconcile ? ['--reconcile'] : []),
+    ...(due.budgetGb === undefined ? [] : ['--budget-gb', String(due.budgetGb)]),
+  ]);
+}
+
+/** Does the chores of `due` now (`mino _housekeeping`); resolves to the evictions made; never rejects. */
+export async function housekeepNow(ctx: SessionContext, due: HousekeepingDue): Promise<string[]> {
+  if (due.reconcile) {
     await reconcileSessions(ctx).catch((err: unknown) =>
       log.warn('background reconcile failed', { error: String(err) }),
     );
   }
-  return cache.enabled ? enforceCacheBudget(ctx, cache.maxTotalGb) : [];
+  return due.budgetGb === undefined ? [] : enforceCacheBudget(ctx, due.budgetGb, Date.now(), { due: true });
 }
 
 /**

@@ -23,7 +23,14 @@ import {
 } from './session-network.js';
 import type { EgressPlan } from '../network/egress-plan.js';
 import { protectionDryRunLines } from '../protect/protect-format.js';
-import { discoverForRun, materialiseProtection, releaseForRun, type RunProtection } from './protect-session.js';
+import {
+  containersSeenDuringRun,
+  discoverForRun,
+  materialiseProtection,
+  releaseForRun,
+  type RunProtection,
+} from './protect-session.js';
+import type { ContainersSeen } from '../lifecycle/protect-stubs.js';
 import { log } from '../common/logger.js';
 import { ensureDeviceDir } from '../host/device-dir.js';
 
@@ -147,11 +154,13 @@ export async function withPlanOnHost<T>(
   // A container id is host root (rootful, root-owned project): /dev of mino's own (launch/userns.ts).
   if (plan.spec.devDir !== undefined && (await ensureDeviceDir(plan.spec.devDir)))
     log.info(`made the session device directory ${plan.spec.devDir}`);
+  let seen: ContainersSeen | undefined;
   try {
     materialiseProtection(ctx, plan, planned.protection.rules, pid);
+    seen = containersSeenDuringRun(ctx, plan);
     return await fn();
   } finally {
-    await releaseForRun(ctx, plan, pid);
+    await releaseForRun(ctx, plan, pid, seen);
   }
 }
 

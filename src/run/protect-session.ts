@@ -4,7 +4,13 @@ import type { ProtectFacts } from '../protect/protect-plan.js';
 import { effectiveRules, GIT_EXCLUDE_TARGET, gitExcludeText, type EffectiveRules } from '../protect/protect-rules.js';
 import { discoverProtected, rwVolumeDirs } from '../protect/protect-discovery.js';
 import { gitExcludePath, privateSettingsPath, seedPrivateCopy, writeGitExclude } from '../protect/protect-private.js';
-import { createStubs, joinStubs, releaseStubs } from '../lifecycle/protect-stubs.js';
+import {
+  createStubs,
+  joinStubs,
+  projectPooled,
+  releaseStubs,
+  type ContainersSeen,
+} from '../lifecycle/protect-stubs.js';
 import type { RunRequest } from './run-request.js';
 import { dataDirOf, type SessionContext } from '../context/session-context.js';
 
@@ -67,6 +73,18 @@ export function materialiseProtection(ctx: SessionContext, plan: RunPlan, rules:
 }
 
 /** After the run: this process no longer uses the stand-ins; they go when nothing else does. */
-export function releaseForRun(ctx: SessionContext, plan: RunPlan, pid: number): Promise<void> {
-  return releaseStubs(ctx.runtime, ctx.stateDir, plan.projectDir, pid);
+export function releaseForRun(ctx: SessionContext, plan: RunPlan, pid: number, seen?: ContainersSeen): Promise<void> {
+  return releaseStubs(ctx.runtime, ctx.stateDir, plan.projectDir, pid, seen);
+}
+
+/**
+ * Lists the engine's containers alongside the run (when the plan has stand-ins, the only case
+ * whose release asks), for {@link releaseForRun}: the end of the run then no longer waits for
+ * the engine. A failed listing is the release's warning, as before (the stand-ins stay).
+ */
+export function containersSeenDuringRun(ctx: SessionContext, plan: RunPlan): ContainersSeen | undefined {
+  if (plan.protection.stubs.length === 0 || projectPooled(ctx.stateDir, plan.projectDir)) return undefined;
+  const list = ctx.runtime.listContainers({});
+  list.catch(() => undefined);
+  return { list, except: plan.containerName };
 }

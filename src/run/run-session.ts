@@ -1,10 +1,11 @@
 import { log } from '../common/logger.js';
+import { trace } from '../common/trace.js';
 import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB } from '../config/defaults.js';
 import { EgressStartError, type EgressDeps } from '../launch/execute-plan.js';
 import type { SignalSource } from '../launch/signal-policy.js';
 import type { RunPlan } from '../launch/run-plan.js';
-import { runHousekeeping } from './housekeeping.js';
+import { housekeepInBackground } from './housekeeping.js';
 import type { GatheredCredentials } from './gather-credentials.js';
 import { openSessionCredentials, prepareLoginsVolume } from './session-credentials.js';
 import { explainStartFailure } from './explain-start-failure.js';
@@ -48,6 +49,7 @@ export async function runSession(
 ): Promise<number> {
   const { signals, egressStarter = startSessionEgress } = deps;
   const planned = await planRun(ctx, req, facts, io);
+  trace('planned', planned.plan.sessionName);
   const { plan } = planned;
   const pool: PoolUse = {
     settings: req.pool ?? DEFAULT_POOL_SETTINGS,
@@ -91,13 +93,14 @@ async function prepareAndExecute(
   cachesOn: boolean,
   pool: PoolUse,
 ): Promise<number> {
-  // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
+  // 4. Record, execute, record; housekeeping runs in the background. The session env file exists only
   //    while the container starts (detached) or runs (attached).
   await checkImageBeforeVolumes(ctx, plan);
   await prepareVolumes(ctx, plan, io.say);
   await prepareLoginsVolume(ctx, plan);
+  trace('volumes ready');
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
-  const housekeeping = runHousekeeping(ctx, {
+  housekeepInBackground(ctx, {
     enabled: cachesOn,
     maxTotalGb: req.config?.cacheMaxTotalGb ?? DEFAULT_CACHE_MAX_TOTAL_GB,
   });
@@ -125,10 +128,10 @@ async function prepareAndExecute(
           },
         }
       : undefined;
+    trace('caches and credentials ready');
     return await execute(ctx, plan, req, io, signals, egress, pool);
   } finally {
     await opened?.close();
-    for (const line of await housekeeping) io.say(line);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runningSession } from '../../lifecycle/find-session.js';
+import { execInSession } from '../../lifecycle/exec-session.js';
 import { sessionCli } from '../global-options.js';
 import { DEFAULT_SHELL_COMMAND } from '../../config/defaults.js';
 import { withEnvPrelude } from '../../credentials/session-prelude.js';
@@ -34,13 +34,12 @@ export function registerExec(program: Command): void {
         cmd.args,
       );
       const { ctx } = sessionCli(cmd);
-      const record = await runningSession(ctx, name);
-      const ref = record.container_id ?? `mino-${record.name}`;
-      const argv = command.length > 0 ? command : [...DEFAULT_SHELL_COMMAND];
-      // Through the session prelude when the session has one: the same credential variables.
-      process.exitCode = await ctx.runtime.exec(ref, record.prelude ? withEnvPrelude(argv) : argv, {
+      process.exitCode = await execInSession(ctx, {
+        name,
+        command: command.length > 0 ? command : [...DEFAULT_SHELL_COMMAND],
         tty: Boolean(process.stdin.isTTY),
-        interactive: true,
+        // Through the session prelude when the session has one: the same credential variables.
+        withPrelude: withEnvPrelude,
       });
     });
 }

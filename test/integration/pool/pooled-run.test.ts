@@ -40,12 +40,16 @@ const PROBE = [
   'exit 3',
 ].join('; echo ---; ');
 
-/** Masks what must differ between two containers: their IDs (hostname) and overlay layer paths. */
+/**
+ * Masks what must differ between two containers: their IDs (hostname) and overlay layer paths,
+ * and drops the warm agent's directory, mounted into every warm container (pool/warm-agent-dir.ts).
+ */
 function normalise(out: string, hostname: string): string {
   return out
     .split(hostname)
     .join('<container>')
-    .replace(/(upperdir|workdir)=[^,\s]+/g, '$1=<layer>');
+    .replace(/(upperdir|workdir)=[^,\s]+/g, '$1=<layer>')
+    .replace(/^\S+ \/run\/mino\/agent .*\n/m, '');
 }
 
 for (const as of MODES) {

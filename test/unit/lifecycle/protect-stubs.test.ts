@@ -52,6 +52,22 @@ describe('protected-path stubs', () => {
     expect(existsSync(join(project, '.vscode'))).toBe(false);
   });
 
+  it('with containers listed during the run: its own is left out, another of the project keeps the stubs', async () => {
+    createStubs(state, project, stubs(), process.pid);
+    const runtime = new FakeRuntime();
+    const other = fakeContainer('mino-other', 'running', { [LABEL_PROJECT]: project });
+    const own = fakeContainer('mino-own', 'running', { [LABEL_PROJECT]: project });
+    await releaseStubs(runtime, state, project, process.pid, {
+      list: Promise.resolve([own, other]),
+      except: 'mino-own',
+    });
+    expect(existsSync(join(project, '.vscode'))).toBe(true);
+    // The engine is not asked again: what was listed during the run decides.
+    runtime.containers.push(other);
+    await releaseStubs(runtime, state, project, undefined, { list: Promise.resolve([own]), except: 'mino-own' });
+    expect(existsSync(join(project, '.vscode'))).toBe(false);
+  });
+
   it('keeps stubs while another live mino process of the project uses them, and forgets dead ones', async () => {
     createStubs(state, project, stubs(), process.pid);
     const runtime = new FakeRuntime();

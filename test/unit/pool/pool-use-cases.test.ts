@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import { DEFAULT_POOL_SETTINGS } from '../../../src/pool/pool-settings.js';
 import { SessionStore } from '../../../src/session/session-store.js';
 import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
 import { typicalInput } from '../launch/plan-input.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const IMAGE = 'localhost/mino-base:latest';
 
@@ -130,6 +132,37 @@ describe('warm pool use cases (fake runtime)', () => {
     expect(engine.callNames()).toEqual(['runAttached']);
     expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 1, pool_misses: 1, sandboxes_created: 2 });
     expect(refills).toHaveLength(2);
+  });
+
+  it('serves a run through the warm agent: no exec, no rename for a short command; the dry run says so', async () => {
+    // The agent runs on this machine here: the plan's working directory must be one of its own.
+    const onHost = (o: Partial<RunPlanInput> = {}): RunPlan => {
+      const p = plan(o);
+      return { ...p, spec: { ...p.spec, workdir: root } };
+    };
+    await warmPool(ctx, onHost(), 1, use.settings, io);
+    const warm = engine.containers[0]!;
+    const spec = engine.callsTo('run')[0]![0] as { mounts: { source: string; target: string }[]; command: string[] };
+    const dir = spec.mounts.find((m) => m.target === '/run/mino/agent')!.source;
+    expect(spec.command.at(-1)).toBe('/run/mino/agent');
+    expect(poolVerdict(ctx.stateDir, onHost(), use).message).toMatch(/with podman exec \(no agent socket/);
+    // The container's agent, run here by this machine's Node on the mounted directory.
+    const agent = spawn(process.execPath, [join(dir, 'agent.js'), dir, '60', join(dir, 'exec.pid')], {
+      stdio: 'ignore',
+    });
+    try {
+      await waitFor(() => existsSync(join(dir, 'sock')), 5000);
+      expect(poolVerdict(ctx.stateDir, onHost(), use).message).toMatch(/through its agent \(no podman call\)$/);
+      engine.clearCalls();
+      const p = onHost({ sessionName: 'via-agent', command: ['sh', '-c', 'exit 4'] });
+      expect(await executeWithPool(ctx, p, use)).toEqual({ kind: 'exited', exitCode: 4 });
+      // Only the image check (this fake engine has no image store index to tell it is unchanged).
+      expect(engine.callNames()).toEqual(['imageInspect']);
+      expect(refills).toEqual([{ key: expect.stringMatching(/^[0-9a-f]{24}$/), used: warm.id }]);
+      expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 1 });
+    } finally {
+      agent.kill('SIGKILL');
+    }
   });
 
   it('never serves a run whose plan differs, nor --fresh, nor a disabled pool', async () => {

@@ -63,4 +63,10 @@ describe('disk budget check of mino run', () => {
     expect(engine.calls).toHaveLength(calls);
     expect((await enforceCacheBudget(ctx, 3, now + BUDGET_INTERVAL_MS + 1)).length).toBe(1);
   });
+
+  it('in the background housekeeping (the run renewed the stamp already): checks at once', async () => {
+    const now = Date.now();
+    await enforceCacheBudget(ctx, 100, now);
+    expect((await enforceCacheBudget(ctx, 3, now + 1000, { due: true })).length).toBe(1);
+  });
 });
