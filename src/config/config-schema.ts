@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { isValidLayerName } from '../layer/layer-name.js';
-import { isValidRule } from '../network/rule.js';
+import { isValidAnyRule } from '../network/l7-rule.js';
+import { isValidPresetList } from '../network/presets.js';
 import { validateImageRef } from '../runtime/validate.js';
 import { volumeSpecProblem } from '../volume/volume-spec.js';
 import { protectPathProblem } from '../protect/protect-rules.js';
@@ -11,7 +12,6 @@ import {
   DEFAULT_ENV_PASSTHROUGH,
   DEFAULT_DETACH_TIMEOUT_SECS,
   DEFAULT_IDLE_TIMEOUT_SECS,
-  DEFAULT_NETWORK,
   DEFAULT_SUSPEND_TIMEOUT_SECS,
   DEFAULT_WORKDIR,
   MAX_SESSION_TIMEOUT_SECS,
@@ -174,10 +174,9 @@ function build() {
         [],
         'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths (or VOLUME:CONTAINER for a named volume)',
       ),
-      network: key(
+      network: opt(
         z.enum(['bridge', 'host', 'none', 'learn']),
-        DEFAULT_NETWORK,
-        'network mode: bridge, host, none or learn (everything allowed and recorded)',
+        'network mode: bridge, host, none or learn (everything allowed and recorded); unset: contained (an allowlist of the agent preset)',
       ),
       network_allow: key(
         list(
@@ -185,17 +184,21 @@ function build() {
             .string()
             .check(
               z.refine(
-                isValidRule,
-                'must be HOST:PORT, [IPV6]:PORT or *.DOMAIN:PORT (port 1-65535; host.containers.internal:PORT for host services)',
+                isValidAnyRule,
+                "must be HOST:PORT, [IPV6]:PORT or *.DOMAIN:PORT (port 1-65535; host.containers.internal:PORT for host services), or METHODS HOST[:PORT]/PATH (e.g. 'GET,HEAD api.github.com/repos/OWNER/*')",
               ),
             ),
         ),
         [],
-        'outbound allowlist: HOST:PORT rules, enforced by a proxy outside the container',
+        'outbound allowlist: HOST:PORT rules and HTTPS rules on method and path, enforced by a proxy outside the container',
       ),
       network_preset: opt(
-        z.enum(['dev', 'registries']),
-        'allowlist preset: dev or registries (registry hosts from your npm/pip/cargo configuration)',
+        z
+          .string()
+          .check(
+            z.refine(isValidPresetList, 'must be agent, dev, registries or github-readonly (several: comma-separated)'),
+          ),
+        'allowlist presets: agent, dev, registries or github-readonly, comma-separated (registry hosts from your npm/pip/cargo configuration)',
       ),
       workdir: key(
         pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'"),

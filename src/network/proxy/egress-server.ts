@@ -21,6 +21,7 @@ import {
   type Tunnel,
   type TunnelHandler,
 } from './pipeline.js';
+import type { RequestGate } from '../l7-gate.js';
 import { SOCKS_REPLY, parseGreeting, parseRequest, socksReply } from './socks5.js';
 
 /**
@@ -41,6 +42,8 @@ export interface EgressServerOptions {
   /** Stages before the raw relay (see pipeline.ts). */
   handlers?: TunnelHandler[];
   rewriters?: RewriterRegistry;
+  /** Judges each plain-HTTP request (L7 rules, l7-gate.ts); a refused one gets 403. */
+  gate?: RequestGate;
   /** Client connections at once before new ones are refused (default 1024). */
   maxConnections?: number;
 }
@@ -311,6 +314,12 @@ export class EgressServer {
       path: `${url.pathname}${url.search}`,
       headers: endToEndHeaders(req.headers),
     };
+    const judged = this.options.gate?.(outgoing);
+    if (judged && !judged.allow) {
+      req.resume();
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`mino: request blocked: ${judged.reason}\n`);
+      return;
+    }
     const rewriter = this.rewriters.for(dest);
     if (rewriter) outgoing = await rewriter(outgoing);
     const upstream = httpRequest({
@@ -354,6 +363,19 @@ export class EgressServer {
     const verdict = this.verdictFor(dest, 'http');
     if (!verdict.allowed) {
       const text = this.denyText(dest, verdict.detail, verdict.reason !== 'host-address');
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
+      return;
+    }
+    const judged = this.options.gate?.({
+      dest,
+      method: req.method ?? 'GET',
+      path: `${url.pathname}${url.search}`,
+      headers: endToEndHeaders(req.headers, true),
+    });
+    if (judged && !judged.allow) {
+      const text = `mino: request blocked: ${judged.reason}\n`;
       socket.end(
         `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
       );

@@ -8,8 +8,9 @@ import { readEgressLaunch, readHelperInfo, type EgressHelperInfo } from '../egre
 import type { EgressPaths } from '../egress-paths.js';
 import { answerHook, readHookRequests } from '../hook-fifo.js';
 import { newNetworkRecord, writeNetworkRecord } from '../network-record.js';
-import { policyText, withAllowed, withDenied } from '../policy.js';
-import { formatRule, parseRules } from '../rule.js';
+import { policyText, withRules } from '../policy.js';
+import { parseAnyRules } from '../l7-rule.js';
+import { l7Enforcer } from '../l7-gate.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
 import { EgressServer } from './egress-server.js';
@@ -79,11 +80,14 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
       }),
   );
   log.flush();
-  const proxy = new EgressServer({
+  // L7 rules judge requests over the live policy (`proxy.policy`, replaced by `mino network`).
+  const l7 = l7Enforcer(() => proxy.policy, log);
+  const proxy: EgressServer = new EgressServer({
     session: launch.session,
     policy: launchInfo.policy,
     dialer: createDialer({ highWaterMark: HIGH_WATER_MARK }),
     log,
+    gate: l7.gate,
   });
 
   let listener: Server | undefined;
@@ -110,10 +114,11 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
 
   const handleControl = (req: ControlRequest): ControlResponse => {
     if (req.op === 'allow' || req.op === 'deny') {
-      const rules = parseRules(Array.isArray(req.rules) ? req.rules.map(String) : []);
-      proxy.policy = req.op === 'allow' ? withAllowed(proxy.policy, rules) : withDenied(proxy.policy, rules);
+      const rules = parseAnyRules(Array.isArray(req.rules) ? req.rules.map(String) : [], req.op);
+      proxy.policy = withRules(proxy.policy, req.op, rules);
       log.setPolicy(policyText(proxy.policy));
-      audit.record('network.policy', { name: launch.session, op: req.op, rules: rules.map(formatRule) });
+      const changed = policyText({ mode: 'allowlist', allow: rules.hosts, deny: [], l7: rules.l7 }).allow;
+      audit.record('network.policy', { name: launch.session, op: req.op, rules: changed });
     }
     const record = req.op === 'finish' ? log.flush(true) : log.snapshot();
     if (req.op === 'finish') setImmediate(() => stop('finish'));
