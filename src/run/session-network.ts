@@ -123,9 +123,11 @@ export function egressPlanFor(
     ctx.stateKey,
     sessionName,
   );
-  const notes = presets.some(presetNeedsRegistries)
-    ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`)
-    : [];
+  // The default (contained) says nothing about registries this host has not configured.
+  const notes =
+    presets.some(presetNeedsRegistries) && choice.source !== 'default'
+      ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`)
+      : [];
   return buildEgressPlan({ mode: choice.mode, rules, l7, presets, paths, systemHooksDirs, notes, sshConfig });
 }
 
