@@ -19,8 +19,19 @@ export interface EgressPolicy {
   deny: Rule[];
 }
 
-/** Why a destination was refused. */
-export type DenyReason = 'no-rule' | 'deny-rule' | 'host-service' | 'host-address' | 'invalid';
+/**
+ * Why a destination was refused. `request`: one request of a terminated connection refused (L7
+ * rule, Host of another destination); `credential-leak`: a credential placeholder sent to a host
+ * it is not bound to.
+ */
+export type DenyReason =
+  | 'no-rule'
+  | 'deny-rule'
+  | 'host-service'
+  | 'host-address'
+  | 'invalid'
+  | 'request'
+  | 'credential-leak';
 
 /** The outcome of {@link decide}. */
 export type Verdict =

@@ -17,6 +17,7 @@ import {
   RewriterRegistry,
   rawRelay,
   splice,
+  type RequestGate,
   type RewritableRequest,
   type Tunnel,
   type TunnelHandler,
@@ -41,6 +42,8 @@ export interface EgressServerOptions {
   /** Stages before the raw relay (see pipeline.ts). */
   handlers?: TunnelHandler[];
   rewriters?: RewriterRegistry;
+  /** Checks a plain-HTTP request after its rewrite (a credential placeholder to an unbound host). */
+  requestGuard?: RequestGate;
   /** Client connections at once before new ones are refused (default 1024). */
   maxConnections?: number;
 }
@@ -59,7 +62,10 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Headers without the hop-by-hop ones (and those the Connection header names). */
-function endToEndHeaders(headers: IncomingMessage['headers'], keepUpgrade = false): Record<string, string | string[]> {
+export function endToEndHeaders(
+  headers: IncomingMessage['headers'],
+  keepUpgrade = false,
+): Record<string, string | string[]> {
   const named = String(headers.connection ?? '')
     .toLowerCase()
     .split(',')
@@ -313,6 +319,15 @@ export class EgressServer {
     };
     const rewriter = this.rewriters.for(dest);
     if (rewriter) outgoing = await rewriter(outgoing);
+    const guard = this.options.requestGuard?.(outgoing);
+    if (guard && !guard.allow) {
+      this.options.log.denied(dest, 'credential-leak', guard.reason, 'http');
+      req.resume();
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(`mino: request to ${formatDestination(dest)} blocked: ${guard.reason}\n`);
+      return;
+    }
     const upstream = httpRequest({
       agent: this.agent,
       host: dest.host,

@@ -15,6 +15,8 @@ import { createDialer } from './dialer.js';
 import { EgressServer } from './egress-server.js';
 import { findProgram } from '../../common/find-program.js';
 import { openListenerInNetns, processStartTime } from './netns-listener.js';
+import { readEgressSecrets } from '../egress-secrets.js';
+import { tlsStages } from './tls-setup.js';
 
 /**
  * The egress proxy process of one session (`mino _egress-proxy DIR`, started detached by `mino
@@ -52,6 +54,14 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     throw err;
   }
   const { launch } = launchInfo;
+  let tls: ReturnType<typeof tlsStages>;
+  try {
+    // The secrets come through stdin (a pipe from mino run), read to its end before serving.
+    tls = tlsStages(launch.secrets ? readEgressSecrets(0) : undefined);
+  } catch (err) {
+    signalReady(`error: ${(err as Error).message}`);
+    throw err;
+  }
   const nsenter = findProgram('nsenter');
   if (!nsenter) {
     signalReady('error: nsenter (util-linux) is not installed; it is needed to give the session its egress listener');
@@ -84,6 +94,9 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     policy: launchInfo.policy,
     dialer: createDialer({ highWaterMark: HIGH_WATER_MARK }),
     log,
+    handlers: tls.handlers((dest, reason, detail) => log.denied(dest, reason, detail, 'https')),
+    rewriters: tls.rewriters,
+    requestGuard: tls.requestGuard,
   });
 
   let listener: Server | undefined;
@@ -99,6 +112,7 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     for (const t of timers) clearInterval(t);
     listener?.close();
     proxy.close();
+    tls.close();
     control.close();
     fifo.destroy();
     log.flush(true);
