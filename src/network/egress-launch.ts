@@ -24,6 +24,8 @@ export interface EgressLaunch {
   ownerPid: number;
   /** How long the proxy waits for its container before giving up (ms). */
   startupTimeoutMs: number;
+  /** Secrets (session CA, credentials) follow on the proxy's stdin (egress-secrets.ts). */
+  secrets?: boolean;
 }
 
 /** The running proxy. */

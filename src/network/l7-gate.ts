@@ -1,7 +1,7 @@
 import { formatDestination, type Destination } from './destination.js';
 import { formatL7Rule, gitOperation, matchablePath, methodMatches, pathMatches, type L7Rule } from './l7-rule.js';
-import { ruleMatches, type DenyReason, type EgressPolicy } from './policy.js';
-import type { RewritableRequest } from './proxy/pipeline.js';
+import { ruleMatches, type EgressPolicy } from './policy.js';
+import type { RequestGate } from './proxy/pipeline.js';
 
 /**
  * The proxy side of L7 rules, over the LIVE policy (read at every call, so `mino network
@@ -12,19 +12,19 @@ import type { RewritableRequest } from './proxy/pipeline.js';
  *   from), every denial also as a denied destination (audit log, `mino network show`).
  */
 
-/** The verdict on one request (the shape of the terminating handler's contract, pipeline.ts). */
-type RequestVerdict = { allow: true } | { allow: false; reason: string };
-
-/** Judges one request (the shape of the terminating handler's contract, pipeline.ts). */
-export type RequestGate = (request: RewritableRequest) => RequestVerdict;
-
 /** Longest path kept in records and messages. */
 const MAX_SHOWN_PATH = 200;
+
+/**
+ * Why a request was refused: `l7-rule` (a deny rule), `l7-no-rule` (the host has allow rules,
+ * none matches), `invalid` (a target the rules cannot judge safely).
+ */
+type RequestDenial = 'l7-rule' | 'l7-no-rule' | 'invalid';
 
 /** The outcome of {@link judgeRequest}. */
 export type RequestJudgement =
   | { allow: true; rule: string | undefined }
-  | { allow: false; reason: DenyReason; detail: string };
+  | { allow: false; reason: RequestDenial; detail: string };
 
 /** The L7 rules that apply to a destination (by host and port), in order. */
 function l7RulesFor(policy: EgressPolicy, dest: Destination): L7Rule[] {
@@ -65,12 +65,14 @@ export function judgeRequest(
   return { allow: true, rule: undefined };
 }
 
-/** Where the enforcer reports requests (the proxy's destination log). */
+/**
+ * Where the enforcer reports requests (the proxy's destination log). A refused request is also
+ * recorded as a denied destination (`request`: audit log, records) by whoever answers it 403:
+ * the terminating handler, or the plain-HTTP path of the proxy.
+ */
 export interface RequestSink {
   /** A request judged (allowed or not). */
   request(dest: Destination, method: string, path: string, allowed: boolean, rule: string | null): void;
-  /** A refused request (a denied destination: audit log, records). */
-  denied(dest: Destination, reason: DenyReason, detail: string, protocol: string): void;
 }
 
 /** What the terminating handler and the plain-HTTP path need. */
@@ -92,7 +94,6 @@ export function l7Enforcer(policy: () => EgressPolicy, sink?: RequestSink): L7En
         return { allow: true };
       }
       sink?.request(request.dest, request.method, shownPath(request.path), false, null);
-      sink?.denied(request.dest, verdict.reason, verdict.detail, 'l7');
       return { allow: false, reason: verdict.detail };
     },
   };

@@ -26,8 +26,9 @@ export interface EgressPolicy {
 }
 
 /**
- * Why a destination or request was refused (`l7-rule`: an L7 deny rule; `l7-no-rule`: the host
- * has L7 allow rules and none matches the request).
+ * Why a destination was refused. `request`: one request of a terminated connection refused (L7
+ * rule, Host of another destination); `credential-leak`: a credential placeholder sent to a host
+ * it is not bound to.
  */
 export type DenyReason =
   | 'no-rule'
@@ -35,8 +36,8 @@ export type DenyReason =
   | 'host-service'
   | 'host-address'
   | 'invalid'
-  | 'l7-rule'
-  | 'l7-no-rule';
+  | 'request'
+  | 'credential-leak';
 
 /** The outcome of {@link decide}. */
 export type Verdict =

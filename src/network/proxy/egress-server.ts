@@ -17,11 +17,11 @@ import {
   RewriterRegistry,
   rawRelay,
   splice,
+  type RequestGate,
   type RewritableRequest,
   type Tunnel,
   type TunnelHandler,
 } from './pipeline.js';
-import type { RequestGate } from '../l7-gate.js';
 import { SOCKS_REPLY, parseGreeting, parseRequest, socksReply } from './socks5.js';
 
 /**
@@ -44,6 +44,8 @@ export interface EgressServerOptions {
   rewriters?: RewriterRegistry;
   /** Judges each plain-HTTP request (L7 rules, l7-gate.ts); a refused one gets 403. */
   gate?: RequestGate;
+  /** Checks a plain-HTTP request after its rewrite (a credential placeholder to an unbound host). */
+  requestGuard?: RequestGate;
   /** Client connections at once before new ones are refused (default 1024). */
   maxConnections?: number;
 }
@@ -62,7 +64,10 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Headers without the hop-by-hop ones (and those the Connection header names). */
-function endToEndHeaders(headers: IncomingMessage['headers'], keepUpgrade = false): Record<string, string | string[]> {
+export function endToEndHeaders(
+  headers: IncomingMessage['headers'],
+  keepUpgrade = false,
+): Record<string, string | string[]> {
   const named = String(headers.connection ?? '')
     .toLowerCase()
     .split(',')
@@ -316,12 +321,22 @@ export class EgressServer {
     };
     const judged = this.options.gate?.(outgoing);
     if (judged && !judged.allow) {
+      this.options.log.denied(dest, 'request', judged.reason, 'http');
       req.resume();
       res.writeHead(403, { 'content-type': 'text/plain' }).end(`mino: request blocked: ${judged.reason}\n`);
       return;
     }
     const rewriter = this.rewriters.for(dest);
     if (rewriter) outgoing = await rewriter(outgoing);
+    const guard = this.options.requestGuard?.(outgoing);
+    if (guard && !guard.allow) {
+      this.options.log.denied(dest, 'credential-leak', guard.reason, 'http');
+      req.resume();
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(`mino: request to ${formatDestination(dest)} blocked: ${guard.reason}\n`);
+      return;
+    }
     const upstream = httpRequest({
       agent: this.agent,
       host: dest.host,
@@ -375,6 +390,7 @@ export class EgressServer {
       headers: endToEndHeaders(req.headers, true),
     });
     if (judged && !judged.allow) {
+      this.options.log.denied(dest, 'request', judged.reason, 'http');
       const text = `mino: request blocked: ${judged.reason}\n`;
       socket.end(
         `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,

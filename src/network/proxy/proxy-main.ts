@@ -16,6 +16,8 @@ import { createDialer } from './dialer.js';
 import { EgressServer } from './egress-server.js';
 import { findProgram } from '../../common/find-program.js';
 import { openListenerInNetns, processStartTime } from './netns-listener.js';
+import { readEgressSecrets } from '../egress-secrets.js';
+import { tlsStages } from './tls-setup.js';
 
 /**
  * The egress proxy process of one session (`mino _egress-proxy DIR`, started detached by `mino
@@ -53,6 +55,17 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     throw err;
   }
   const { launch } = launchInfo;
+  let tls: ReturnType<typeof tlsStages>;
+  // L7 rules judge requests over the live policy (`proxy.policy`, replaced by `mino network`);
+  // the terminating handler asks them which tunnels to terminate, and about each request.
+  const l7 = l7Enforcer(() => proxy.policy, { request: (...args) => log.request(...args) });
+  try {
+    // The secrets come through stdin (a pipe from mino run), read to its end before serving.
+    tls = tlsStages(launch.secrets ? readEgressSecrets(0) : undefined, l7);
+  } catch (err) {
+    signalReady(`error: ${(err as Error).message}`);
+    throw err;
+  }
   const nsenter = findProgram('nsenter');
   if (!nsenter) {
     signalReady('error: nsenter (util-linux) is not installed; it is needed to give the session its egress listener');
@@ -80,14 +93,15 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
       }),
   );
   log.flush();
-  // L7 rules judge requests over the live policy (`proxy.policy`, replaced by `mino network`).
-  const l7 = l7Enforcer(() => proxy.policy, log);
   const proxy: EgressServer = new EgressServer({
     session: launch.session,
     policy: launchInfo.policy,
     dialer: createDialer({ highWaterMark: HIGH_WATER_MARK }),
     log,
     gate: l7.gate,
+    handlers: tls.handlers((dest, reason, detail) => log.denied(dest, reason, detail, 'https')),
+    rewriters: tls.rewriters,
+    requestGuard: tls.requestGuard,
   });
 
   let listener: Server | undefined;
@@ -103,6 +117,7 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     for (const t of timers) clearInterval(t);
     listener?.close();
     proxy.close();
+    tls.close();
     control.close();
     fifo.destroy();
     log.flush(true);

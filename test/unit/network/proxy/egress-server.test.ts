@@ -204,8 +204,8 @@ describe('egress proxy: plain HTTP judged by L7 rules', () => {
     expect(other).toMatch(/^HTTP\/1.1 403/);
     expect(seen.length).toBe(before);
     expect(h.denials).toEqual([
-      expect.objectContaining({ destination: 'web.test:80', reason: 'l7-no-rule' }),
-      expect.objectContaining({ destination: 'web.test:80', reason: 'l7-no-rule' }),
+      expect.objectContaining({ destination: 'web.test:80', reason: 'request', protocol: 'http' }),
+      expect.objectContaining({ destination: 'web.test:80', reason: 'request', protocol: 'http' }),
     ]);
     expect(h.log.flush().requests).toEqual([
       expect.objectContaining({ method: 'GET', path: '/ok/1', allowed: 1, rule: 'GET web.test:80/ok/*' }),
