@@ -1,7 +1,7 @@
 import { formatDestination, type Destination } from './destination.js';
 import { formatL7Rule, gitOperation, matchablePath, methodMatches, pathMatches, type L7Rule } from './l7-rule.js';
-import { ruleMatches, type EgressPolicy } from './policy.js';
-import type { RequestGate } from './proxy/pipeline.js';
+import { hasL7Rules, ruleMatches, type EgressPolicy } from './policy.js';
+import type { RequestGate, Tunnel, TunnelHandler } from './proxy/pipeline.js';
 
 /**
  * The proxy side of L7 rules, over the LIVE policy (read at every call, so `mino network
@@ -86,7 +86,7 @@ export interface L7Enforcer {
 /** The enforcer over the live policy `policy()`. */
 export function l7Enforcer(policy: () => EgressPolicy, sink?: RequestSink): L7Enforcer {
   return {
-    terminates: (dest) => l7RulesFor(policy(), dest).length > 0,
+    terminates: (dest) => hasL7Rules(policy(), dest),
     gate: (request) => {
       const verdict = judgeRequest(policy(), request.dest, request.method, request.path);
       if (verdict.allow) {
@@ -95,6 +95,27 @@ export function l7Enforcer(policy: () => EgressPolicy, sink?: RequestSink): L7En
       }
       sink?.request(request.dest, request.method, shownPath(request.path), false, null);
       return { allow: false, reason: verdict.detail };
+    },
+  };
+}
+
+/**
+ * The stage after the terminating handler: a tunnel to a destination with L7 rules that nothing
+ * terminated (the session has no CA) is refused, never relayed raw, so its requests cannot go
+ * unjudged (plain HTTP through CONNECT or SOCKS5 included).
+ */
+export function unterminatedGuard(
+  enforcer: Pick<L7Enforcer, 'terminates'>,
+  denied: (dest: Destination, detail: string) => void,
+): TunnelHandler {
+  return {
+    handle(tunnel: Tunnel): boolean {
+      if (!enforcer.terminates(tunnel.dest)) return false;
+      const detail =
+        'its requests are judged by HTTPS rules on method and path, which need this session to terminate TLS';
+      denied(tunnel.dest, detail);
+      tunnel.failed(`refused: ${detail}`);
+      return true;
     },
   };
 }

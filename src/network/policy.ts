@@ -66,6 +66,11 @@ export function ruleMatches(rule: Rule, dest: Destination): boolean {
   }
 }
 
+/** True when the policy has L7 rules for a destination (its requests are judged, its TLS terminated). */
+export function hasL7Rules(policy: EgressPolicy, dest: Destination): boolean {
+  return (policy.l7 ?? []).some((r) => ruleMatches(r.host, dest));
+}
+
 /** Decides on a destination by name and port (no DNS). */
 export function decide(policy: EgressPolicy, dest: Destination): Verdict {
   const denying = policy.deny.find((r) => ruleMatches(r, dest));

@@ -10,7 +10,7 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Server, Socket } from 'node:net';
 import { destinationOf, formatDestination, parseAuthority, type Destination } from '../destination.js';
-import { decide, type EgressPolicy, type Verdict } from '../policy.js';
+import { decide, hasL7Rules, type EgressPolicy, type Verdict } from '../policy.js';
 import type { DestinationLog } from './destination-log.js';
 import { DialError, type Dialer } from './dialer.js';
 import {
@@ -123,13 +123,22 @@ export class EgressServer {
     return this.policyValue;
   }
 
-  /** Replaces the policy; open tunnels it no longer allows are closed (and recorded as denied). */
+  /**
+   * Replaces the policy; open tunnels it no longer allows are closed (and recorded as denied), and
+   * so are those to destinations that got L7 rules (their next connection is terminated and judged).
+   */
   set policy(policy: EgressPolicy) {
+    const before = this.policyValue;
     this.policyValue = policy;
     const old = this.agent;
     this.agent = new GuardedAgent((dest, verdict) => this.dial(dest, verdict, 'http', false));
     old.destroy();
     for (const live of [...this.live]) {
+      if (!hasL7Rules(before, live.dest) && hasL7Rules(policy, live.dest)) {
+        for (const s of live.sockets) s.destroy();
+        this.live.delete(live);
+        continue;
+      }
       const verdict = decide(policy, live.dest);
       if (verdict.allowed) continue;
       this.options.log.denied(live.dest, verdict.reason, `closed: ${verdict.detail}`, 'policy-change');

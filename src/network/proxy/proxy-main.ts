@@ -10,7 +10,7 @@ import { answerHook, readHookRequests } from '../hook-fifo.js';
 import { newNetworkRecord, writeNetworkRecord } from '../network-record.js';
 import { policyText, withRules } from '../policy.js';
 import { parseAnyRules } from '../l7-rule.js';
-import { l7Enforcer } from '../l7-gate.js';
+import { l7Enforcer, unterminatedGuard } from '../l7-gate.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
 import { EgressServer } from './egress-server.js';
@@ -99,7 +99,10 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     dialer: createDialer({ highWaterMark: HIGH_WATER_MARK }),
     log,
     gate: l7.gate,
-    handlers: tls.handlers((dest, reason, detail) => log.denied(dest, reason, detail, 'https')),
+    handlers: [
+      ...tls.handlers((dest, reason, detail) => log.denied(dest, reason, detail, 'https')),
+      unterminatedGuard(l7, (dest, detail) => log.denied(dest, 'request', detail, 'connect')),
+    ],
     rewriters: tls.rewriters,
     requestGuard: tls.requestGuard,
   });

@@ -2,9 +2,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newNetworkRecord, type NetworkRecord } from '../../../../src/network/network-record.js';
-import { l7Enforcer } from '../../../../src/network/l7-gate.js';
+import { l7Enforcer, unterminatedGuard } from '../../../../src/network/l7-gate.js';
 import { parseAnyRules } from '../../../../src/network/l7-rule.js';
-import { policyOf, policyText, withRules, type EgressPolicy } from '../../../../src/network/policy.js';
+import { hasL7Rules, policyOf, policyText, withRules, type EgressPolicy } from '../../../../src/network/policy.js';
 import { DestinationLog } from '../../../../src/network/proxy/destination-log.js';
 import { createDialer } from '../../../../src/network/proxy/dialer.js';
 import { EgressServer } from '../../../../src/network/proxy/egress-server.js';
@@ -236,6 +236,28 @@ describe('egress proxy: plain HTTP judged by L7 rules', () => {
     expect(await readUntil(s, /blocked/)).toContain('egress to other.test:80 is blocked');
     s.destroy();
     expect(seen.some((r) => r.url === '/second')).toBe(false);
+  });
+
+  it('never relays a tunnel to a host with L7 rules raw (nothing could judge its requests)', async () => {
+    let h: Harness | undefined;
+    const guard = unterminatedGuard({ terminates: (d) => hasL7Rules(h!.proxy.policy, d) }, (d, detail) =>
+      h!.log.denied(d, 'request', detail, 'connect'),
+    );
+    h = await start(['GET web.test:80/*', 'echo.test:7'], { l7: true, handlers: [guard] });
+    const out = await exchange(
+      h.port,
+      'CONNECT web.test:80 HTTP/1.1\r\nHost: web.test:80\r\n\r\nGET /x HTTP/1.1\r\n\r\n',
+    );
+    expect(out).toMatch(/^HTTP\/1.1 403/);
+    expect(out).toContain('HTTPS rules on method and path');
+    expect(h.denials).toEqual([expect.objectContaining({ destination: 'web.test:80', reason: 'request' })]);
+    // A raw tunnel open before its host got L7 rules is closed by the change.
+    const s = await openSocket(h.port);
+    s.write('CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n');
+    await readUntil(s, /200/);
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    h.proxy.policy = withRules(h.proxy.policy, 'allow', parseAnyRules(['GET echo.test:7/*']));
+    await closed;
   });
 
   it('goes by the request line, not a Host header naming another (allowed) host', async () => {
