@@ -8,8 +8,8 @@ import { readEgressLaunchInfo, readHelperInfo } from '../network/egress-launch.j
 import { egressPaths, egressPathsOf } from '../network/egress-paths.js';
 import { readNetworkRecord, type NetworkRecord } from '../network/network-record.js';
 import { processStartTime } from '../network/proxy/netns-listener.js';
-import { parseAnyRules } from '../network/l7-rule.js';
-import { policyText, type PolicyText } from '../network/policy.js';
+import { formatAnyRules, parseAnyRules } from '../network/l7-rule.js';
+import type { PolicyText } from '../network/policy.js';
 import { refuseHostAddressRules } from '../network/address-guard.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { egressBaseOf, type SessionContext } from '../context/session-context.js';
@@ -34,7 +34,7 @@ export async function changeSessionPolicy(
 ): Promise<PolicyText> {
   const parsed = parseAnyRules(values, op);
   if (op === 'allow') refuseHostAddressRules([...parsed.hosts, ...parsed.l7.map((r) => r.host)]);
-  const rules = policyText({ mode: 'allowlist', allow: parsed.hosts, deny: [], l7: parsed.l7 }).allow;
+  const rules = formatAnyRules(parsed);
   if (rules.length === 0)
     throw new MinoError(`No rule given to ${op}`, { hint: `mino network ${op} ${name} HOST:PORT`, exitCode: 2 });
   const record = ctx.store.require(name);

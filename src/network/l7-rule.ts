@@ -1,6 +1,6 @@
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
-import { parseRule, type Rule } from './rule.js';
+import { formatRule, parseRule, type Rule } from './rule.js';
 
 /**
  * HTTPS rules on method and path (L7 rules), for hosts whose TLS the proxy terminates:
@@ -167,6 +167,11 @@ export function parseAnyRules(values: readonly string[], action: L7Action = 'all
     }
   }
   return { hosts, l7 };
+}
+
+/** Rules of both kinds as users write them (HOST:PORT rules first). */
+export function formatAnyRules(rules: ParsedRules): string[] {
+  return [...rules.hosts.map(formatRule), ...rules.l7.map(formatL7Rule)];
 }
 
 /** True when a config value is a valid rule of either kind (for the schema). */

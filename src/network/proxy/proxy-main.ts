@@ -9,7 +9,7 @@ import type { EgressPaths } from '../egress-paths.js';
 import { answerHook, readHookRequests } from '../hook-fifo.js';
 import { newNetworkRecord, writeNetworkRecord } from '../network-record.js';
 import { policyText, withRules } from '../policy.js';
-import { parseAnyRules } from '../l7-rule.js';
+import { formatAnyRules, parseAnyRules } from '../l7-rule.js';
 import { l7Enforcer, unterminatedGuard } from '../l7-gate.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
@@ -135,8 +135,7 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
       const rules = parseAnyRules(Array.isArray(req.rules) ? req.rules.map(String) : [], req.op);
       proxy.policy = withRules(proxy.policy, req.op, rules);
       log.setPolicy(policyText(proxy.policy));
-      const changed = policyText({ mode: 'allowlist', allow: rules.hosts, deny: [], l7: rules.l7 }).allow;
-      audit.record('network.policy', { name: launch.session, op: req.op, rules: changed });
+      audit.record('network.policy', { name: launch.session, op: req.op, rules: formatAnyRules(rules) });
     }
     const record = req.op === 'finish' ? log.flush(true) : log.snapshot();
     if (req.op === 'finish') setImmediate(() => stop('finish'));

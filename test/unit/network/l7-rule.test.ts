@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   L7RuleError,
+  formatAnyRules,
   formatL7Rule,
   gitOperation,
   isL7RuleText,
@@ -98,5 +99,11 @@ describe('L7 rules: METHODS HOST[:PORT]/PATH', () => {
     expect(gitOperation('/o/r.git/git-receive-pack', '')).toBe('GIT-PUSH');
     expect(gitOperation('/o/r.git/info/refs', '')).toBeUndefined();
     expect(gitOperation('/o/r', '')).toBeUndefined();
+  });
+});
+
+describe('formatAnyRules', () => {
+  it('gives back rules of both kinds, deny rules included', () => {
+    expect(formatAnyRules(parseAnyRules(['a.test:1,GET a.test/x'], 'deny'))).toEqual(['a.test:1', 'GET a.test/x']);
   });
 });
