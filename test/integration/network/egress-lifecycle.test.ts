@@ -123,19 +123,19 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
       denied: 1,
     });
     // HTTPS rules on method and path change live too, request by request.
-    const l7 = await box.mino(['network', 'allow', name, `GET ${host(servers.l7Http)}/live/*`]);
+    const l7 = await box.mino(['network', 'allow', name, `GET ${host(servers.l7Http)}/live-${mode}/*`]);
     expect(l7.exitCode, l7.stderr).toBe(0);
-    expect(await exec(name, `${fetch(servers.l7Http, '/live/1')}; ${fetch(servers.l7Http, '/other')}`)).toBe(
+    expect(await exec(name, `${fetch(servers.l7Http, `/live-${mode}/1`)}; ${fetch(servers.l7Http, '/other')}`)).toBe(
       'ok\nblocked',
     );
-    const l7deny = await box.mino(['network', 'deny', name, `GET ${host(servers.l7Http)}/live/1`]);
+    const l7deny = await box.mino(['network', 'deny', name, `GET ${host(servers.l7Http)}/live-${mode}/1`]);
     expect(l7deny.exitCode, l7deny.stderr).toBe(0);
-    expect(await exec(name, `${fetch(servers.l7Http, '/live/1')}; ${fetch(servers.l7Http, '/live/2')}`)).toBe(
-      'blocked\nok',
-    );
-    expect(servers.hits.filter((h) => h.startsWith('l7 ') && h.includes('/live/')).sort()).toEqual([
-      'l7 GET /live/1',
-      'l7 GET /live/2',
+    expect(
+      await exec(name, `${fetch(servers.l7Http, `/live-${mode}/1`)}; ${fetch(servers.l7Http, `/live-${mode}/2`)}`),
+    ).toBe('blocked\nok');
+    expect(servers.hits.filter((h) => h.startsWith('l7 ') && h.includes(`/live-${mode}/`)).sort()).toEqual([
+      `l7 GET /live-${mode}/1`,
+      `l7 GET /live-${mode}/2`,
     ]);
     const logs = await box.mino(['logs', name, '--network']);
     expect(logs.exitCode, logs.stderr).toBe(0);
