@@ -7,9 +7,9 @@ import type { RequestGate, Tunnel, TunnelHandler } from './proxy/pipeline.js';
  * The proxy side of L7 rules, over the LIVE policy (read at every call, so `mino network
  * allow|deny` reaches the next request at once):
  * - `terminates(dest)`: the proxy must see inside this destination's TLS (it has L7 rules);
- * - `gate(request)`: the verdict on one request of such a destination (also for plain HTTP), which
- *   is recorded: every request in the session's network record (what `learn` proposes rules
- *   from), every denial also as a denied destination (audit log, `mino network show`).
+ * - `gate(request)`: the verdict on one request of such a destination (also for plain HTTP),
+ *   recorded in the session's network record for hosts with L7 rules and in learn mode (what
+ *   `learn` proposes rules from).
  */
 
 /** Longest path kept in records and messages. */
@@ -88,12 +88,15 @@ export function l7Enforcer(policy: () => EgressPolicy, sink?: RequestSink): L7En
   return {
     terminates: (dest) => hasL7Rules(policy(), dest),
     gate: (request) => {
-      const verdict = judgeRequest(policy(), request.dest, request.method, request.path);
+      const live = policy();
+      const verdict = judgeRequest(live, request.dest, request.method, request.path);
+      // Recorded where someone reads them: learn (it proposes rules) and hosts with L7 rules.
+      const record = sink !== undefined && (live.mode === 'learn' || hasL7Rules(live, request.dest));
       if (verdict.allow) {
-        sink?.request(request.dest, request.method, shownPath(request.path), true, verdict.rule ?? null);
+        if (record) sink.request(request.dest, request.method, shownPath(request.path), true, verdict.rule ?? null);
         return { allow: true };
       }
-      sink?.request(request.dest, request.method, shownPath(request.path), false, null);
+      if (record) sink.request(request.dest, request.method, shownPath(request.path), false, null);
       return { allow: false, reason: verdict.detail };
     },
   };

@@ -121,6 +121,14 @@ describe('L7 rules in the policy', () => {
     ]);
     // The query (a token) never reaches the records.
     expect(seen.join('\n')).not.toContain('secret');
+    // Hosts without L7 rules are recorded in learn mode only (what it proposes rules from).
+    seen.length = 0;
+    const other = { dest: dest('plain.test', 80), method: 'GET', path: '/x', headers: {} };
+    expect(e.gate(other)).toEqual({ allow: true });
+    expect(seen).toEqual([]);
+    live = { ...live, mode: 'learn' };
+    e.gate(other);
+    expect(seen).toEqual(['allow GET plain.test/x -']);
   });
 });
 
