@@ -2,7 +2,9 @@ import * as z from 'zod/mini';
 import { isValidLayerName } from '../layer/layer-name.js';
 import { isValidAnyRule } from '../network/l7-rule.js';
 import { isValidPresetList } from '../network/presets.js';
+import { credentialHostProblem } from '../network/rule.js';
 import { validateImageRef } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { volumeSpecProblem } from '../volume/volume-spec.js';
 import { protectPathProblem } from '../protect/protect-rules.js';
 import {
@@ -113,6 +115,55 @@ function opt<T extends z.ZodMiniType>(schema: T, doc: string, sensitive = true) 
   return leaf;
 }
 
+/**
+ * A credential of the user's own, `[credentials.NAME]`: the variable the sandbox gets a placeholder
+ * in, the hosts whose requests get the real value (in `header`, after `prefix`). It never enters
+ * the sandbox when the session has an egress proxy. Checked by {@link parseCustomCredential} when
+ * a run reads it (the `[credentials]` table takes any other table as one).
+ */
+function customCredential() {
+  return z.strictObject({
+    variable: pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'),
+    hosts: list(
+      z.string().check(
+        z.refine((v) => credentialHostProblem(v) === undefined, {
+          error: (issue) =>
+            `must be a host name or *.DOMAIN, optionally with :PORT (${credentialHostProblem(String(issue.input)) ?? 'invalid'})`,
+        }),
+      ),
+    ).check(z.minLength(1, 'must name at least one host (a credential bound to no host is useless)')),
+    header: z._default(
+      pattern(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name (letters, digits, -)'),
+      'authorization',
+    ),
+    prefix: z._default(line(64), 'Bearer '),
+  });
+}
+
+/** A `[credentials.NAME]` table of the user's. */
+export type CustomCredential = z.output<ReturnType<typeof customCredential>>;
+
+/** Checks a `[credentials.NAME]` table: the credential, or the problems (never the value). */
+export function parseCustomCredential(
+  value: unknown,
+): { ok: true; credential: CustomCredential } | { ok: false; problems: string[] } {
+  const r = z.safeParse(customCredential(), value);
+  if (r.success) return { ok: true, credential: r.data };
+  return {
+    ok: false,
+    problems: r.error.issues.map((i) =>
+      i.code === 'unrecognized_keys'
+        ? `unknown key ${i.keys.map((k) => `'${printable(k)}'`).join(', ')} (a secret's value never goes in the configuration: mino takes it from its environment)`
+        : `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`,
+    ),
+  };
+}
+
+/** `[credentials]`: its own keys; any other table is a user's credential ({@link customCredential}). */
+function credentialsTable<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.prefault(z.catchall(z.strictObject(shape), z.unknown()), {} as never);
+}
+
 /** A table whose missing keys take their defaults. */
 function table<S extends z.core.$ZodLooseShape>(shape: S) {
   return z.prefault(z.strictObject(shape), {} as never);
@@ -207,10 +258,17 @@ function build() {
       ),
       read_only: key(z.boolean(), false, 'read-only root filesystem', false),
     }),
+    network: table({
+      upstream_ca: key(
+        list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'")),
+        [],
+        'CA certificate files (PEM) to trust for upstream servers of terminated hosts (corporate TLS proxies)',
+      ),
+    }),
     image: table({
       base_from: opt(imageRef(), 'parent image of mino-base (mino setup)'),
     }),
-    credentials: table({
+    credentials: credentialsTable({
       strict: key(
         z.boolean(),
         false,

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { LOCAL_CA_DIRS, readCertDir } from '../image/host-ca-certificates.js';
 
@@ -18,8 +19,19 @@ import { LOCAL_CA_DIRS, readCertDir } from '../image/host-ca-certificates.js';
 /** Where the bundle appears in the container. */
 export const CA_BUNDLE_TARGET = '/run/mino/ca-certificates.crt';
 
-/** Variables that make Node, OpenSSL (curl, git, Python ssl) and requests use the bundle. */
-export const CA_BUNDLE_VARS = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE'] as const;
+/** Variables that make Node, OpenSSL (curl, git, Python ssl), requests, npm and pip use the bundle. */
+export const CA_BUNDLE_VARS = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+  'GIT_SSL_CAINFO',
+  'NPM_CONFIG_CAFILE',
+  'PIP_CERT',
+] as const;
+
+/** The system bundle of Debian-based images (mino's): a session CA is mounted over it too. */
+export const SYSTEM_CA_BUNDLE_TARGET = '/etc/ssl/certs/ca-certificates.crt';
 
 /** System bundles of the common distributions (Debian/Ubuntu/Alpine, Fedora/RHEL, openSUSE). */
 const SYSTEM_BUNDLES = [
@@ -34,6 +46,18 @@ function readOrEmpty(path: string): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Everything the host trusts, as one PEM text: its system bundle (node's own roots when it has
+ * none) and its extra CA certificates. Upstream servers of terminated hosts are verified against it.
+ */
+export function hostTrustText(env: NodeJS.ProcessEnv): string {
+  const text = sessionCaBundleText(env);
+  if (text !== undefined) return text;
+  const system = SYSTEM_BUNDLES.find((p) => existsSync(p));
+  const base = system === undefined ? '' : readOrEmpty(system);
+  return base.includes('-----BEGIN CERTIFICATE-----') ? base : `${rootCertificates.join('\n')}\n`;
 }
 
 /** The bundle text for sessions, or undefined when the host has no extra CA certificates. */

@@ -1,6 +1,6 @@
 import { isEnvName } from '../credentials/env-names.js';
 import { agentLoginEnv } from '../credentials/agent-logins.js';
-import { CA_BUNDLE_TARGET, CA_BUNDLE_VARS } from '../credentials/host-ca-bundle.js';
+import { CA_BUNDLE_TARGET, CA_BUNDLE_VARS, SYSTEM_CA_BUNDLE_TARGET } from '../credentials/host-ca-bundle.js';
 import type { HostSettingsItem } from '../credentials/host-agent-settings.js';
 import type { ProxyCredentialRule } from '../credentials/proxy-credential.js';
 import { SESSION_ENV_PATH } from '../credentials/session-env-file.js';
@@ -34,6 +34,8 @@ export interface PlanCredentialInput {
   sshAgentSocket?: string;
   /** Host path of the CA bundle for sessions. */
   caBundle?: string;
+  /** Also mount the bundle as the system bundle (a session CA: mino images only). */
+  systemCaBundle?: boolean;
   /** Credentials kept out of the sandbox: their placeholders become plain values. */
   proxy?: readonly ProxyCredentialRule[];
 }
@@ -131,6 +133,8 @@ export function planCredentials(
     add({ source: input.caBundle, target: CA_BUNDLE_TARGET, readOnly: true }, 'The host CA bundle')
   ) {
     for (const name of CA_BUNDLE_VARS) out.baseEnv[name] = CA_BUNDLE_TARGET;
+    if (input.systemCaBundle && isMinoImage(image))
+      add({ source: input.caBundle, target: SYSTEM_CA_BUNDLE_TARGET, readOnly: true }, 'The session CA bundle');
   }
   for (const rule of input.proxy ?? []) {
     out.credentialEnv[rule.variable] = rule.placeholder;

@@ -107,7 +107,7 @@ async function prepareAndExecute(
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
-    opened = await openSessionCredentials(ctx, plan, gathered).catch((err: unknown) => {
+    opened = await openSessionCredentials(ctx, plan, gathered, facts.env).catch((err: unknown) => {
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
@@ -122,6 +122,7 @@ async function prepareAndExecute(
             ownerPid: facts.pid,
             rootless: facts.rootless,
             self: selfArgv(),
+            ...(opened.egressSecrets ? { secrets: opened.egressSecrets } : {}),
           },
         }
       : undefined;

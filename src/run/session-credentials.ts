@@ -9,6 +9,8 @@ import { startAgentRelay, type AgentRelay } from '../credentials/ssh-agent-relay
 import type { PlanCredentialInput } from '../launch/plan-credentials.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import type { GatheredCredentials } from './gather-credentials.js';
+import type { EgressSecrets } from '../network/egress-secrets.js';
+import { sessionTls } from './session-tls.js';
 import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
 
 /**
@@ -54,7 +56,12 @@ export function planCredentialInput(
     ...(gathered.loginsVolume !== undefined ? { loginsVolume: gathered.loginsVolume } : {}),
     hostSettings: gathered.hostSettings,
     ...(sshAgentSocket !== undefined ? { sshAgentSocket } : {}),
-    ...(gathered.caBundle !== undefined ? { caBundle: gathered.caBundle } : {}),
+    // Credentials kept at the proxy: the session trusts its own CA, through a bundle of its own.
+    ...(gathered.proxyRules.length > 0
+      ? { caBundle: store.caPathOf(sessionName), systemCaBundle: true }
+      : gathered.caBundle !== undefined
+        ? { caBundle: gathered.caBundle }
+        : {}),
     proxy: gathered.proxyRules,
   };
 }
@@ -87,8 +94,10 @@ export function loginsVolumeToCreate(ctx: SessionContext, plan: RunPlan): boolea
 
 /** What {@link openSessionCredentials} set up; `close` undoes it. */
 export interface OpenCredentials {
-  /** Removes the env file and stops the relay. Safe to call twice. */
+  /** Removes the env file (and CA bundle) and stops the relay. Safe to call twice. */
   close(): Promise<void>;
+  /** For the session's proxy (session CA, credentials), when credentials stay outside. */
+  egressSecrets?: EgressSecrets;
 }
 
 /**
@@ -100,6 +109,7 @@ export async function openSessionCredentials(
   ctx: SessionContext,
   plan: RunPlan,
   gathered: GatheredCredentials,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<OpenCredentials> {
   const store = sessionEnvOf(ctx);
   let relay: AgentRelay | undefined;
@@ -119,14 +129,20 @@ export async function openSessionCredentials(
       const values = new Map(plan.credentials.secretVariables.map((k) => [k, gathered.secretValues.get(k) ?? '']));
       store.write(plan.sessionName, renderEnvFile(values));
     }
+    let egressSecrets: EgressSecrets | undefined;
+    if (plan.credentials.proxy.length > 0) {
+      const tls = sessionTls(plan.sessionName, plan.credentials.proxy, gathered.proxyValues, gathered.upstreamCa, env);
+      store.writeCaBundle(plan.sessionName, tls.bundleText);
+      egressSecrets = tls.secrets;
+    }
     const relayPath = store.relayPathOf(plan.sessionName);
     if (gathered.sshAgentSocket !== undefined && plan.mounts.some((m) => m.source === relayPath)) {
       store.ensureDir();
       relay = await startAgentRelay(relayPath, gathered.sshAgentSocket);
     }
+    return { close, ...(egressSecrets ? { egressSecrets } : {}) };
   } catch (err) {
     await close();
     throw err;
   }
-  return { close };
 }

@@ -8,7 +8,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { isIP } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { DEFAULT_CIPHERS, createSecureContext, type SecureContext } from 'node:tls';
 import forge from 'node-forge';
 
 /**
@@ -25,6 +25,14 @@ export interface SessionCa {
   certPem: string;
   keyPem: string;
 }
+
+/**
+ * Ciphers offered to the sandbox's clients: node's defaults first (modern clients pick them), then
+ * older ones, and security level 0 for small clients such as BusyBox's, which sign handshakes
+ * with SHA-1 only. This TLS never leaves the sandbox's own loopback; upstream TLS keeps node's
+ * defaults.
+ */
+const CLIENT_CIPHERS = `${DEFAULT_CIPHERS}:ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES128-SHA:AES128-GCM-SHA256:AES128-SHA256:AES128-SHA:@SECLEVEL=0`;
 
 /** How long a session CA (and its leaves) stays valid. */
 const VALIDITY_DAYS = 30;
@@ -135,7 +143,7 @@ export class LeafCertificates {
     let ctx = this.contexts.get(key);
     if (!ctx) {
       const { certPem, keyPem } = this.issue(key);
-      ctx = createSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+      ctx = createSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2', ciphers: CLIENT_CIPHERS });
       this.contexts.set(key, ctx);
     }
     return ctx;
