@@ -1,7 +1,7 @@
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
 import { parseAnyRules, type L7Rule } from './l7-rule.js';
-import { DEFAULT_PRESET, parsePresetList, type PresetName } from './presets.js';
+import { DEFAULT_PRESET, parsePresetList, presetL7Rules, type PresetName } from './presets.js';
 import type { Rule } from './rule.js';
 import { refuseHostAddressRules } from './address-guard.js';
 
@@ -73,6 +73,13 @@ function allowlist(
     presets: preset === undefined ? [] : parsePresetList(preset),
     source,
   };
+}
+
+/** True when the choice has L7 rules, whose hosts the proxy terminates (the session needs its CA). */
+export function choiceTerminates(choice: NetworkChoice): boolean {
+  return (
+    choice.mode === 'allowlist' && (choice.l7.length > 0 || choice.presets.some((p) => presetL7Rules(p).length > 0))
+  );
 }
 
 /** Resolves the network of a run; throws a UsageError (exit 2) on a bad value or a conflict. */

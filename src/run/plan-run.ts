@@ -24,6 +24,7 @@ import {
   type PendingEgress,
 } from './session-network.js';
 import type { EgressPlan } from '../network/egress-plan.js';
+import { choiceTerminates } from '../network/network-choice.js';
 import { protectionDryRunLines } from '../protect/protect-format.js';
 import { discoverForRun, materialiseProtection, releaseForRun, type RunProtection } from './protect-session.js';
 import { log } from '../common/logger.js';
@@ -98,11 +99,17 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
     chosen.image,
     ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined,
   );
-  const credentials = planCredentialInput(ctx, sessionName, gathered, {
-    rootless: facts.rootless,
-    imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image),
-    detach: req.detach,
-  });
+  const credentials = planCredentialInput(
+    ctx,
+    sessionName,
+    gathered,
+    {
+      rootless: facts.rootless,
+      imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image),
+      detach: req.detach,
+    },
+    choiceTerminates(choice),
+  );
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
   // Protected paths: what the host has at the project and the user's read-write volumes.
   const protection = await discoverForRun(ctx, req, facts.pid, userMounts);

@@ -11,6 +11,7 @@ import type { RunPlan } from '../launch/run-plan.js';
 import type { GatheredCredentials } from './gather-credentials.js';
 import type { EgressSecrets } from '../network/egress-secrets.js';
 import { sessionTls } from './session-tls.js';
+import { egressTerminates } from '../network/egress-plan.js';
 import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
 
 /**
@@ -36,6 +37,8 @@ export function planCredentialInput(
   sessionName: string,
   gathered: GatheredCredentials,
   who: CredentialIdentity,
+  /** The session's proxy terminates TLS for L7 rules (it needs the session CA too). */
+  terminates = false,
 ): PlanCredentialInput {
   const store = sessionEnvOf(ctx);
   let sshAgentSocket = gathered.sshAgentSocket;
@@ -57,7 +60,7 @@ export function planCredentialInput(
     hostSettings: gathered.hostSettings,
     ...(sshAgentSocket !== undefined ? { sshAgentSocket } : {}),
     // Credentials kept at the proxy: the session trusts its own CA, through a bundle of its own.
-    ...(gathered.proxyRules.length > 0
+    ...(gathered.proxyRules.length > 0 || terminates
       ? { caBundle: store.caPathOf(sessionName), systemCaBundle: true }
       : gathered.caBundle !== undefined
         ? { caBundle: gathered.caBundle }
@@ -130,7 +133,7 @@ export async function openSessionCredentials(
       store.write(plan.sessionName, renderEnvFile(values));
     }
     let egressSecrets: EgressSecrets | undefined;
-    if (plan.credentials.proxy.length > 0) {
+    if (plan.credentials.proxy.length > 0 || egressTerminates(plan.network.egress)) {
       const tls = sessionTls(plan.sessionName, plan.credentials.proxy, gathered.proxyValues, gathered.upstreamCa, env);
       store.writeCaBundle(plan.sessionName, tls.bundleText);
       egressSecrets = tls.secrets;

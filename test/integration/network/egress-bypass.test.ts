@@ -282,7 +282,15 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
     expect(received.filter((x) => x.startsWith('denied-echo:'))).toEqual([]);
     expect(results['echo-denied']).toMatch(/403 Forbidden/);
     // Nothing reached the denied server, or the allowed one by another road than the proxy.
-    const expected = ['allowed /p1', 'allowed /s1', 'allowed /k1', 'allowed /f1', 'l7 GET /ok/1', 'l7 HEAD /ok/2'];
+    const expected = [
+      'allowed /p1',
+      'allowed /s1',
+      'allowed /k1',
+      'allowed /f1',
+      'l7 GET /ok/1',
+      'l7 HEAD /ok/2',
+      'tls GET /t1',
+    ];
     expect(hits.filter((h) => !expected.includes(h))).toEqual([]);
   });
 

@@ -156,7 +156,11 @@ export async function startHostServers(): Promise<HostServers> {
   // BusyBox's TLS client (the rootless probes) only speaks TLS 1.2 with older ciphers.
   const tls = createHttpsServer(
     { key: ca.key, cert: ca.cert, maxVersion: 'TLSv1.2', ciphers: 'ALL:@SECLEVEL=0' },
-    (req, res) => res.end(`tls-ok ${req.url}\n`),
+    (req, res) => {
+      hits.push(`tls ${req.method} ${req.url}`);
+      req.resume();
+      res.end(`tls-ok ${req.url}\n`);
+    },
   );
   const l7 = createHttpServer((req, res) => {
     hits.push(`l7 ${req.method} ${req.url}`);

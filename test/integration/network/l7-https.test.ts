@@ -1,0 +1,130 @@
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requirePrerequisites } from '../../helpers/engines.js';
+import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
+import { TEST_IMAGE } from '../../helpers/test-env.js';
+import { probeResults, startHostServers, type HostServers } from './network-helpers.js';
+
+requirePrerequisites();
+
+/**
+ * HTTPS rules on method and path end to end, on real Podman (rootful and rootless): a session
+ * allowed `GET host.containers.internal:T/t1` only reaches a local HTTPS server (its certificate
+ * from a throwaway CA, given to mino as network.upstream_ca) through the proxy, which terminates
+ * TLS with the session's CA (trusted inside) and judges each request: the GET passes, a POST on
+ * the same connection's host and another path get 403, are recorded and audited, and never reach
+ * the server. Rootful on mino-base (curl verifies the session CA); rootless on busybox
+ * (ssl_client through CONNECT, which does not verify).
+ */
+
+const BASE = 'localhost/mino-base:latest';
+
+let servers: HostServers;
+beforeAll(async () => {
+  servers = await startHostServers();
+});
+afterAll(async () => {
+  await servers?.close();
+});
+
+/** busybox: one HTTPS request through CONNECT and ssl_client (METHOD PATH PORT). */
+const BUSYBOX_TLS = `#!/bin/sh
+printf 'CONNECT host.containers.internal:%s HTTP/1.1\\r\\n\\r\\n' "$3"
+read -r status
+case "$status" in *" 200 "*) ;; *) echo "connect $status" > /tmp/tls-out; exit 1;; esac
+while read -r l; do [ -z "$(echo "$l" | tr -d '\\r')" ] && break; done
+exec 3<&0
+printf '%s %s HTTP/1.0\\r\\nHost: host.containers.internal:%s\\r\\nContent-Length: 0\\r\\n\\r\\n' "$1" "$2" "$3" | ssl_client -s 3 -n host.containers.internal > /tmp/tls-out 2>&1
+`;
+
+describe.each(MODES)('HTTPS rules on method and path, through the terminating proxy [%s]', (as) => {
+  const rootful = modeLabel(as) === 'rootful';
+  let box: Sandbox;
+  let probeDir = '';
+  afterAll(() => {
+    box?.cleanup();
+    if (probeDir) rmSync(probeDir, { recursive: true, force: true });
+  });
+
+  it('an allowed GET passes; a POST and another path get 403, a record and an audit event, and never reach the server', async () => {
+    box = new Sandbox(as);
+    const project = box.project('proj');
+    if (rootful && podmanAs(as, ['image', 'exists', BASE]).status !== 0)
+      throw new Error("mino-base is not built: run 'bin/mino setup --yes' before the integration tests");
+    const configDir = join(box.env.XDG_CONFIG_HOME as string, 'mino');
+    mkdirSync(configDir, { recursive: true });
+    writeFileSync(join(configDir, 'config.toml'), `[network]\nupstream_ca = ["${join(servers.caDir, 'ca.pem')}"]\n`, {
+      mode: 0o644,
+    });
+    probeDir = mkdtempSync(join(tmpdir(), 'mino-test-l7-'));
+    chmodSync(probeDir, 0o755);
+    writeFileSync(join(probeDir, 'tls.sh'), BUSYBOX_TLS, { mode: 0o755 });
+    const T = servers.tls;
+    const url = (path: string): string => `https://host.containers.internal:${T}${path}`;
+    const script = rootful
+      ? [
+          `echo "get=$(curl -sS -m 10 ${url('/t1')})"`,
+          `echo "post=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X POST -d x ${url('/t1')})"`,
+          `echo "path=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' ${url('/t2')})"`,
+        ].join('; ')
+      : [
+          `timeout 10 nc 127.0.0.1 3128 -e /probe/tls.sh GET /t1 ${T} >/dev/null 2>&1; echo "get=$(tail -n 1 /tmp/tls-out | tr -d '\\r')"`,
+          `timeout 10 nc 127.0.0.1 3128 -e /probe/tls.sh POST /t1 ${T} >/dev/null 2>&1; echo "post=$(head -n 1 /tmp/tls-out | cut -d' ' -f2)"`,
+          `timeout 10 nc 127.0.0.1 3128 -e /probe/tls.sh GET /t2 ${T} >/dev/null 2>&1; echo "path=$(head -n 1 /tmp/tls-out | cut -d' ' -f2)"`,
+        ].join('; ');
+    const before = servers.hits.length;
+    const r = await box.mino([
+      'run',
+      '-n',
+      'l7',
+      '-p',
+      project,
+      '--image',
+      rootful ? BASE : TEST_IMAGE,
+      '--no-home',
+      '--volume',
+      `${probeDir}:/probe:ro`,
+      '--network-allow',
+      `GET host.containers.internal:${T}/t1`,
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const p = probeResults(r.stdout);
+    expect(p.get, r.stdout).toBe('tls-ok /t1');
+    expect(p.post, r.stdout).toBe('403');
+    expect(p.path, r.stdout).toBe('403');
+    expect(r.stderr).toMatch(/mino: blocked 2 connections: host\.containers\.internal:\d+ \(2×\)/);
+    const show = JSON.parse((await box.mino(['network', 'show', 'l7', '-f', 'json'])).stdout) as {
+      record: {
+        destinations: Array<{ destination: string; allowed: number; denied: number; reason: string | null }>;
+        requests: Array<{ method: string; path: string; allowed: number; denied: number }>;
+      };
+    };
+    expect(show.record.destinations).toEqual([
+      expect.objectContaining({ destination: `host.containers.internal:${T}`, denied: 2, reason: 'request' }),
+    ]);
+    expect(show.record.requests).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ method: 'GET', path: '/t1', allowed: 1 }),
+        expect.objectContaining({ method: 'POST', path: '/t1', denied: 1 }),
+        expect.objectContaining({ method: 'GET', path: '/t2', denied: 1 }),
+      ]),
+    );
+    const audit = readFileSync(join(box.env.XDG_STATE_HOME as string, 'mino', 'audit.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; data: Record<string, unknown> })
+      .filter((e) => e.event === 'network.denied' && e.data.reason === 'request');
+    expect(audit.map((e) => String(e.data.detail))).toEqual([
+      expect.stringContaining(`POST host.containers.internal:${T}/t1: no rule allows it`),
+      expect.stringContaining(`GET host.containers.internal:${T}/t2: no rule allows it`),
+    ]);
+    // Only the allowed request reached the server.
+    expect(servers.hits.slice(before).filter((h) => h.startsWith('tls '))).toEqual(['tls GET /t1']);
+  });
+});
