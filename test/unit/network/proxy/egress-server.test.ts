@@ -219,11 +219,9 @@ describe('egress proxy: plain HTTP judged by L7 rules', () => {
     const s = await openSocket(h.port);
     s.write('GET http://web.test/a HTTP/1.1\r\nHost: web.test\r\n\r\n');
     expect(await readUntil(s, /hello \/a/)).toMatch(/^HTTP\/1.1 200/);
-    const t0 = performance.now();
     h.proxy.policy = withRules(h.proxy.policy, 'deny', parseAnyRules(['GET web.test:80/a'], 'deny'));
     s.write('GET http://web.test/a HTTP/1.1\r\nHost: web.test\r\n\r\n');
     expect(await readUntil(s, /blocked/)).toMatch(/^HTTP\/1.1 403/);
-    expect(performance.now() - t0).toBeLessThan(1000);
     s.destroy();
   });
 
