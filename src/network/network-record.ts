@@ -154,7 +154,10 @@ export function blockedSummary(
     ? `mino network allow ${record.session} ${rules.slice(0, max).join(' ')}`
     : `--network-allow ${rules.slice(0, max).join(',')}`;
   const hint = rules.length > 0 ? ` — allow with ${fix}` : '';
-  return `blocked ${total} connection${total === 1 ? '' : 's'}: ${shown.join(', ')}${more}${hint}${host}`;
+  const requests = denied.some((d) => d.reason === 'request')
+    ? `; requests refused by HTTPS rules on method and path are listed by mino network show ${record.session}`
+    : '';
+  return `blocked ${total} connection${total === 1 ? '' : 's'}: ${shown.join(', ')}${more}${hint}${host}${requests}`;
 }
 
 /**

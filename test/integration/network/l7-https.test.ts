@@ -119,6 +119,12 @@ describe.each(MODES)('HTTPS rules on method and path, through the terminating pr
         expect.objectContaining({ method: 'GET', path: '/t2', denied: 1 }),
       ]),
     );
+    const table = await box.mino(['network', 'show', 'l7']);
+    expect(table.stdout).toContain('REQUESTS (HTTPS rules on method and path)');
+    expect(table.stdout).toContain(`POST host.containers.internal:${T}/t1  allowed 0, denied 1`);
+    expect(table.stdout).toContain(
+      `GET host.containers.internal:${T}/t1  allowed 1, denied 0  (GET host.containers.internal:${T}/t1)`,
+    );
     const audit = readFileSync(join(box.env.XDG_STATE_HOME as string, 'mino', 'audit.log'), 'utf8')
       .split('\n')
       .filter(Boolean)
