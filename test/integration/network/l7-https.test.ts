@@ -1,10 +1,13 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
-import { TEST_IMAGE } from '../../helpers/test-env.js';
+import { IS_ROOT, TEST_IMAGE } from '../../helpers/test-env.js';
 import { probeResults, startHostServers, type HostServers } from './network-helpers.js';
 
 requirePrerequisites();
@@ -139,5 +142,121 @@ describe.each(MODES)('HTTPS rules on method and path, through the terminating pr
     );
     // Only the allowed request reached the server.
     expect(servers.hits.slice(before).filter((h) => h.startsWith('tls '))).toEqual(['tls GET /t1']);
+  });
+});
+
+/** A git smart-HTTP server over TLS (git http-backend as CGI), its repository, and the requests it got. */
+async function gitServer(caDir: string): Promise<{ port: number; root: string; hits: string[]; close(): void }> {
+  const root = mkdtempSync(join(tmpdir(), 'mino-test-git-'));
+  const git = (cwd: string, ...args: string[]): void => {
+    const r = spawnSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  };
+  mkdirSync(join(root, 'work'));
+  git(join(root, 'work'), 'init', '-q', '-b', 'main');
+  git(join(root, 'work'), 'commit', '-q', '--allow-empty', '-m', 'first');
+  git(root, 'clone', '-q', '--bare', 'work', 'repo.git');
+  git(join(root, 'repo.git'), 'config', 'http.receivepack', 'true');
+  const hits: string[] = [];
+  const server = createHttpsServer(
+    { key: readFileSync(join(caDir, 'server.key')), cert: readFileSync(join(caDir, 'server.pem')) },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'https://x');
+      hits.push(`${req.method} ${url.pathname}${url.search}`);
+      const cgi = spawn('/usr/lib/git-core/git-http-backend', [], {
+        env: {
+          GIT_PROJECT_ROOT: root,
+          GIT_HTTP_EXPORT_ALL: '1',
+          REMOTE_USER: 'test',
+          REQUEST_METHOD: req.method ?? 'GET',
+          PATH_INFO: url.pathname,
+          QUERY_STRING: url.search.slice(1),
+          CONTENT_TYPE: String(req.headers['content-type'] ?? ''),
+          ...(req.headers['content-length'] ? { CONTENT_LENGTH: String(req.headers['content-length']) } : {}),
+          ...(req.headers['content-encoding']
+            ? { HTTP_CONTENT_ENCODING: String(req.headers['content-encoding']) }
+            : {}),
+        },
+      });
+      req.pipe(cgi.stdin);
+      let head = Buffer.alloc(0);
+      let sent = false;
+      cgi.stdout.on('data', (chunk: Buffer) => {
+        if (sent) {
+          res.write(chunk);
+          return;
+        }
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        sent = true;
+        const headers: Record<string, string> = {};
+        let status = 200;
+        for (const line of head.subarray(0, end).toString('latin1').split('\r\n')) {
+          const [k, ...v] = line.split(':');
+          if (k!.toLowerCase() === 'status') status = Number.parseInt(v.join(':').trim(), 10);
+          else headers[k!] = v.join(':').trim();
+        }
+        res.writeHead(status, headers);
+        res.write(head.subarray(end + 4));
+      });
+      cgi.on('close', () => res.end());
+    },
+  );
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '0.0.0.0', () => resolve((server.address() as AddressInfo).port)),
+  );
+  return { port, root, hits, close: () => server.close() };
+}
+
+describe.runIf(IS_ROOT)('GIT-FETCH allows clone and fetch, not push, over HTTPS [rootful, mino-base]', () => {
+  it('clones through the terminating proxy; the push is refused with 403 and never reaches the server', async () => {
+    if (podmanAs('self', ['image', 'exists', BASE]).status !== 0)
+      throw new Error("mino-base is not built: run 'bin/mino setup --yes' before the integration tests");
+    const server = await gitServer(servers.caDir);
+    const box = new Sandbox('self');
+    try {
+      const project = box.project('git');
+      const configDir = join(box.env.XDG_CONFIG_HOME as string, 'mino');
+      mkdirSync(configDir, { recursive: true });
+      writeFileSync(join(configDir, 'config.toml'), `[network]\nupstream_ca = ["${join(servers.caDir, 'ca.pem')}"]\n`);
+      const remote = `https://host.containers.internal:${server.port}/repo.git`;
+      const r = await box.mino([
+        'run',
+        '-p',
+        project,
+        '--image',
+        BASE,
+        '--no-home',
+        '--network-allow',
+        `GIT-FETCH host.containers.internal:${server.port}/*`,
+        '--',
+        'bash',
+        '-c',
+        [
+          `git clone -q ${remote} /tmp/r && echo clone=ok`,
+          'cd /tmp/r && git -c user.email=a@b -c user.name=a commit -q --allow-empty -m second',
+          'git fetch -q origin && echo fetch=ok',
+          'git push -q origin HEAD:main 2>/tmp/push.err; echo "push=$?"; grep -o "error: 403" /tmp/push.err | head -n 1',
+        ].join('; '),
+      ]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const p = probeResults(r.stdout);
+      expect(p.clone, r.stdout).toBe('ok');
+      expect(p.fetch, r.stdout).toBe('ok');
+      expect(p.push, r.stdout).not.toBe('0');
+      expect(r.stdout).toContain('error: 403');
+      expect(server.hits.some((h) => h.includes('git-upload-pack'))).toBe(true);
+      expect(server.hits.filter((h) => h.includes('receive-pack'))).toEqual([]);
+      const log = spawnSync('git', ['log', '--oneline', 'main'], {
+        cwd: join(server.root, 'repo.git'),
+        encoding: 'utf8',
+      });
+      expect(log.stdout.trim().split('\n')).toHaveLength(1);
+    } finally {
+      box.cleanup();
+      server.close();
+      rmSync(server.root, { recursive: true, force: true });
+    }
   });
 });
