@@ -194,7 +194,8 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
     const upstream = upstreamRequest(t, judged.request);
     upstream.on('response', (ur: IncomingMessage) => {
       res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEndHeaders(ur.headers));
-      res.flushHeaders();
+      // A stream (SSE, chunked) gets its head at once; a sized body carries it in its first write.
+      if (ur.headers['content-length'] === undefined) res.flushHeaders();
       ur.pipe(res);
     });
     upstream.on('error', (err: Error) => {
