@@ -294,6 +294,17 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
             spare?.destroy();
             client.destroy();
           };
+          // Domain fronting: a TLS server name (SNI) of another host than the tunnel's is refused.
+          secure.once('secure', () => {
+            const sni = (secure as TLSSocket & { servername?: string | false }).servername;
+            if (typeof sni !== 'string' || sni === '' || sni.toLowerCase().replace(/\.$/, '') === dest.host) return;
+            options.denied(
+              dest,
+              'request',
+              `TLS server name ${sni.slice(0, 100)} on a connection to ${formatDestination(dest)}`,
+            );
+            secure.destroy();
+          });
           secure.on('error', end);
           secure.on('close', end);
           server.emit('connection', secure);
