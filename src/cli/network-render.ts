@@ -65,6 +65,11 @@ export function renderNetworkReport(
     out.push(`${record.audit_suppressed} further denials were counted but not written to the audit log`);
   const blocked = blockedSummary(record, { running: live });
   if (blocked) out.push(blocked);
+  const leaks = record.destinations.filter((d) => d.reason === 'credential-leak').map((d) => d.destination);
+  if (leaks.length > 0)
+    out.push(
+      `Possible exfiltration: a credential placeholder was sent to ${leaks.join(', ')} (blocked; see the audit log)`,
+    );
   if (record.mode === 'learn') out.push(learnLine(learnedRules(record)));
   return out;
 }

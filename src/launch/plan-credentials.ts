@@ -34,8 +34,11 @@ export interface PlanCredentialInput {
   sshAgentSocket?: string;
   /** Host path of the CA bundle for sessions. */
   caBundle?: string;
-  /** Also mount the bundle as the system bundle (a session CA: mino images only). */
-  systemCaBundle?: boolean;
+  /**
+   * `caBundle` holds a CA of this session's own (TLS termination at the proxy): it is also
+   * mounted as the system bundle (mino images), and mino run makes the CA before the start.
+   */
+  sessionCa?: boolean;
   /** Credentials kept out of the sandbox: their placeholders become plain values. */
   proxy?: readonly ProxyCredentialRule[];
 }
@@ -50,6 +53,8 @@ export interface PlanCredentials {
   preludeParts: PreludeParts;
   /** Proxy rules (placeholders, hosts); the proxy gets the real values from the caller. */
   proxy: ProxyCredentialRule[];
+  /** The session has a CA of its own (see {@link PlanCredentialInput.sessionCa}). */
+  sessionCa: boolean;
 }
 
 /** The mounts, env layers and prelude decision of {@link planCredentials}. */
@@ -80,6 +85,7 @@ export function planCredentials(
     prelude: false,
     preludeParts: parts,
     proxy: [],
+    sessionCa: false,
     mounts: [],
     baseEnv: {},
     hostEnv: {},
@@ -133,8 +139,11 @@ export function planCredentials(
     add({ source: input.caBundle, target: CA_BUNDLE_TARGET, readOnly: true }, 'The host CA bundle')
   ) {
     for (const name of CA_BUNDLE_VARS) out.baseEnv[name] = CA_BUNDLE_TARGET;
-    if (input.systemCaBundle && isMinoImage(image))
-      add({ source: input.caBundle, target: SYSTEM_CA_BUNDLE_TARGET, readOnly: true }, 'The session CA bundle');
+    if (input.sessionCa) {
+      out.sessionCa = true;
+      if (isMinoImage(image))
+        add({ source: input.caBundle, target: SYSTEM_CA_BUNDLE_TARGET, readOnly: true }, 'The session CA bundle');
+    }
   }
   for (const rule of input.proxy ?? []) {
     out.credentialEnv[rule.variable] = rule.placeholder;

@@ -1,7 +1,7 @@
 import type { EgressPaths } from './egress-paths.js';
 import type { EgressMode, PolicyText } from './policy.js';
 import type { PresetName } from './presets.js';
-import { formatL7Rule, isL7RuleText, type L7Rule } from './l7-rule.js';
+import { formatL7Rule, type L7Rule } from './l7-rule.js';
 import { formatRule, type Rule } from './rule.js';
 import { SSH_CONFIG_TARGET, sshProxyConfigPath } from './ssh-proxy-config.js';
 
@@ -30,11 +30,6 @@ export interface EgressPlan {
   notes: string[];
   /** The ssh client config routing ssh through the proxy, mounted read-only (mino images). */
   sshConfig?: { source: string; target: string };
-}
-
-/** True when the plan has L7 rules at start: its proxy terminates their hosts' TLS. */
-export function egressTerminates(egress: EgressPlan | undefined): boolean {
-  return egress !== undefined && [...egress.policy.allow, ...egress.policy.deny].some(isL7RuleText);
 }
 
 /** The proxy variables for a listener. */

@@ -108,7 +108,8 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
       imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image),
       detach: req.detach,
     },
-    choiceTerminates(choice),
+    // L7 rules: their hosts are terminated, so the session needs its CA even without credentials.
+    { sessionCa: choiceTerminates(choice) },
   );
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
   // Protected paths: what the host has at the project and the user's read-write volumes.

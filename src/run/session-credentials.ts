@@ -11,7 +11,6 @@ import type { RunPlan } from '../launch/run-plan.js';
 import type { GatheredCredentials } from './gather-credentials.js';
 import type { EgressSecrets } from '../network/egress-secrets.js';
 import { sessionTls } from './session-tls.js';
-import { egressTerminates } from '../network/egress-plan.js';
 import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
 
 /**
@@ -28,7 +27,8 @@ export interface CredentialIdentity {
 }
 
 /**
- * The plan's credential input. Rootful sessions (container root is an unprivileged host uid) reach the SSH agent through
+ * The plan's credential input. The session gets a CA of its own when a credential stays at the
+ * proxy, or when `options.sessionCa` asks for one (L7 rules on a terminated host). Rootful sessions (container root is an unprivileged host uid) reach the SSH agent through
  * mino's relay (the agent's socket is its owner's only); a detached rootful session cannot, since
  * no mino process stays to relay: that is an error before anything starts.
  */
@@ -37,8 +37,7 @@ export function planCredentialInput(
   sessionName: string,
   gathered: GatheredCredentials,
   who: CredentialIdentity,
-  /** The session's proxy terminates TLS for L7 rules (it needs the session CA too). */
-  terminates = false,
+  options: { sessionCa?: boolean } = {},
 ): PlanCredentialInput {
   const store = sessionEnvOf(ctx);
   let sshAgentSocket = gathered.sshAgentSocket;
@@ -60,8 +59,8 @@ export function planCredentialInput(
     hostSettings: gathered.hostSettings,
     ...(sshAgentSocket !== undefined ? { sshAgentSocket } : {}),
     // Credentials kept at the proxy: the session trusts its own CA, through a bundle of its own.
-    ...(gathered.proxyRules.length > 0 || terminates
-      ? { caBundle: store.caPathOf(sessionName), systemCaBundle: true }
+    ...(gathered.proxyRules.length > 0 || options.sessionCa
+      ? { caBundle: store.caPathOf(sessionName), sessionCa: true }
       : gathered.caBundle !== undefined
         ? { caBundle: gathered.caBundle }
         : {}),
@@ -133,7 +132,7 @@ export async function openSessionCredentials(
       store.write(plan.sessionName, renderEnvFile(values));
     }
     let egressSecrets: EgressSecrets | undefined;
-    if (plan.credentials.proxy.length > 0 || egressTerminates(plan.network.egress)) {
+    if (plan.credentials.sessionCa) {
       const tls = sessionTls(plan.sessionName, plan.credentials.proxy, gathered.proxyValues, gathered.upstreamCa, env);
       store.writeCaBundle(plan.sessionName, tls.bundleText);
       egressSecrets = tls.secrets;

@@ -38,6 +38,9 @@ import type { LeafCertificates } from './tls-ca.js';
  * WebSocket upgrades are relayed once both sides agreed.
  */
 
+/** Stream buffers of terminated connections (bulk downloads: fewer pauses, fewer writes). */
+const HIGH_WATER_MARK = 256 * 1024;
+
 /** Options of {@link terminatingHandler}. */
 export interface TerminatorOptions {
   certificates: LeafCertificates;
@@ -97,17 +100,24 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
   const terminates = (tunnel: Tunnel): boolean =>
     options.terminates ? options.terminates(tunnel.dest) : tunnel.rewriter !== undefined;
   const gate = options.gate ?? allowAllRequests;
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 });
+  const server = createServer({
+    requestTimeout: 0,
+    headersTimeout: 60_000,
+    keepAliveTimeout: 30_000,
+    highWaterMark: HIGH_WATER_MARK,
+  });
   const bySocket = new WeakMap<Socket, Terminated>();
   const open = new Set<TLSSocket>();
 
   const upstreamTls = (dest: Destination, raw: Socket): Promise<Socket> =>
     new Promise((resolve, reject) => {
+      // highWaterMark: known to node's tls.connect (passed to its socket), missing from its types.
       const secure = tlsConnect({
         socket: raw,
         host: dest.host,
         ...(dest.kind === 'name' ? { servername: dest.host } : {}),
         ALPNProtocols: ['http/1.1'],
+        ...({ highWaterMark: HIGH_WATER_MARK } as object),
         ...(options.upstreamCa !== undefined ? { ca: options.upstreamCa } : {}),
       });
       secure.once('secureConnect', () => {
@@ -194,7 +204,8 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
     const upstream = upstreamRequest(t, judged.request);
     upstream.on('response', (ur: IncomingMessage) => {
       res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEndHeaders(ur.headers));
-      res.flushHeaders();
+      // A stream (SSE, chunked) gets its head at once; a sized body carries it in its first write.
+      if (ur.headers['content-length'] === undefined) res.flushHeaders();
       ur.pipe(res);
     });
     upstream.on('error', (err: Error) => {
@@ -273,6 +284,7 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
             isServer: true,
             secureContext: options.certificates.contextFor(dest.host),
             ALPNProtocols: ['http/1.1'],
+            ...({ highWaterMark: HIGH_WATER_MARK } as object),
           });
           open.add(secure);
           bySocket.set(secure, { tunnel, agent });
@@ -282,6 +294,17 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
             spare?.destroy();
             client.destroy();
           };
+          // Domain fronting: a TLS server name (SNI) of another host than the tunnel's is refused.
+          secure.once('secure', () => {
+            const sni = (secure as TLSSocket & { servername?: string | false }).servername;
+            if (typeof sni !== 'string' || sni === '' || sni.toLowerCase().replace(/\.$/, '') === dest.host) return;
+            options.denied(
+              dest,
+              'request',
+              `TLS server name ${sni.slice(0, 100)} on a connection to ${formatDestination(dest)}`,
+            );
+            secure.destroy();
+          });
           secure.on('error', end);
           secure.on('close', end);
           server.emit('connection', secure);

@@ -177,6 +177,26 @@ describe('terminatingHandler', () => {
     s.destroy();
   });
 
+  it('refuses a TLS server name (SNI) of another host than the CONNECT one (domain fronting)', async () => {
+    const h = await start();
+    const s = await new Promise<TLSSocket>((resolve, reject) => {
+      const raw = connect(h.port, '127.0.0.1');
+      raw.write('CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\n\r\n');
+      raw.once('data', () => {
+        const secure = tlsConnect({ socket: raw, servername: 'other.test', rejectUnauthorized: false });
+        secure.once('secureConnect', () => resolve(secure));
+        secure.once('error', reject);
+      });
+    });
+    const res = await exchange(s, 'GET /front HTTP/1.1\r\nHost: api.test\r\n\r\n');
+    expect(res).not.toContain('ok GET /front');
+    expect(seen.some((r) => r.url === '/front')).toBe(false);
+    expect(h.denials.at(-1)).toMatchObject({
+      reason: 'request',
+      detail: expect.stringContaining('TLS server name other.test'),
+    });
+  });
+
   it('asks the gate before sending; a denied request never reaches the server', async () => {
     const h = await start((r) =>
       r.method === 'POST' ? { allow: false, reason: 'POST not allowed' } : { allow: true },
