@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { LOCAL_CA_DIRS, readCertDir } from '../image/host-ca-certificates.js';
 
@@ -49,15 +48,16 @@ function readOrEmpty(path: string): string {
 }
 
 /**
- * Everything the host trusts, as one PEM text: its system bundle (node's own roots when it has
- * none) and its extra CA certificates. Upstream servers of terminated hosts are verified against it.
+ * Everything the host trusts, as one PEM text: its system bundle and its extra CA certificates;
+ * empty when it has neither (the caller then uses node's own roots). Upstream servers of
+ * terminated hosts are verified against it.
  */
 export function hostTrustText(env: NodeJS.ProcessEnv): string {
   const text = sessionCaBundleText(env);
   if (text !== undefined) return text;
   const system = SYSTEM_BUNDLES.find((p) => existsSync(p));
   const base = system === undefined ? '' : readOrEmpty(system);
-  return base.includes('-----BEGIN CERTIFICATE-----') ? base : `${rootCertificates.join('\n')}\n`;
+  return base.includes('-----BEGIN CERTIFICATE-----') ? base : '';
 }
 
 /** The bundle text for sessions, or undefined when the host has no extra CA certificates. */

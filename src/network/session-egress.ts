@@ -124,6 +124,13 @@ async function waitGone(pid: number, timeoutMs: number): Promise<void> {
   while (pidAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
 }
 
+/** `env` without the variables whose value is one of `values`. */
+function withoutValues(env: NodeJS.ProcessEnv, values: readonly string[]): NodeJS.ProcessEnv {
+  if (values.length === 0) return env;
+  const drop = new Set(values.filter((v) => v !== ''));
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v === undefined || !drop.has(v)));
+}
+
 /** The real starter: prepares the directory and spawns the proxy process. */
 export const startSessionEgress: EgressStarter = (plan, ctx) => {
   const paths = egressPathsOf(plan.dir);
@@ -134,6 +141,8 @@ export const startSessionEgress: EgressStarter = (plan, ctx) => {
   const [file, ...args] = ctx.self;
   const child = spawn(file!, [...args, '_egress-proxy', paths.dir], {
     detached: true,
+    // The real values reach it on stdin only: not also in its environment (/proc/PID/environ).
+    env: withoutValues(process.env, ctx.secrets?.credentials.map((c) => c.value) ?? []),
     stdio: [ctx.secrets ? 'pipe' : 'ignore', 'ignore', logFd, 'pipe'],
   });
   closeSync(logFd);

@@ -133,7 +133,13 @@ export async function openSessionCredentials(
     }
     let egressSecrets: EgressSecrets | undefined;
     if (plan.credentials.sessionCa) {
-      const tls = sessionTls(plan.sessionName, plan.credentials.proxy, gathered.proxyValues, gathered.upstreamCa, env);
+      const tls = await sessionTls(
+        plan.sessionName,
+        plan.credentials.proxy,
+        gathered.proxyValues,
+        gathered.upstreamCa,
+        env,
+      );
       store.writeCaBundle(plan.sessionName, tls.bundleText);
       egressSecrets = tls.secrets;
     }

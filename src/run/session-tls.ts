@@ -4,7 +4,7 @@ import { printable } from '../common/printable.js';
 import { hostTrustText } from '../credentials/host-ca-bundle.js';
 import type { ProxyCredentialRule } from '../credentials/proxy-credential.js';
 import type { EgressSecrets, ProxiedCredential } from '../network/egress-secrets.js';
-import { createSessionCa, isCertificatePem } from '../network/proxy/tls-ca.js';
+import { isCertificatePem } from '../network/proxy/tls-pem.js';
 
 /**
  * The TLS side of a session whose credentials stay outside: a fresh CA for the session (its
@@ -42,14 +42,19 @@ export interface SessionTls {
   bundleText: string;
 }
 
-/** Makes the session's CA and the proxy's secrets from the gathered rules and values. */
-export function sessionTls(
+/**
+ * Makes the session's CA and the proxy's secrets from the gathered rules and values. The
+ * certificate library and node's TLS are loaded here, not at start-up (the single executable's
+ * start-up snapshot cannot hold them).
+ */
+export async function sessionTls(
   session: string,
   rules: readonly ProxyCredentialRule[],
   values: ReadonlyMap<string, string>,
   upstreamCa: readonly string[],
   env: NodeJS.ProcessEnv,
-): SessionTls {
+): Promise<SessionTls> {
+  const { createSessionCa } = await import('../network/proxy/tls-ca.js');
   const ca = createSessionCa(session);
   const credentials: ProxiedCredential[] = rules.map((r) => ({
     variable: r.variable,
@@ -61,7 +66,7 @@ export function sessionTls(
     add: r.add ?? false,
     ...(r.basicUser !== undefined ? { basicUser: r.basicUser } : {}),
   }));
-  const trust = hostTrustText(env);
+  const trust = hostTrustText(env) || `${(await import('node:tls')).rootCertificates.join('\n')}\n`;
   return {
     secrets: { version: 1, ca, credentials, upstreamCa: [trust, ...upstreamCa] },
     bundleText: `${trust}${trust.endsWith('\n') ? '' : '\n'}${ca.certPem}`,

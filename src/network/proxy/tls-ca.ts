@@ -96,18 +96,6 @@ export function createSessionCa(label: string, now = new Date()): SessionCa {
   return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
 }
 
-/** True when `pem` holds at least one X.509 certificate node can read. */
-export function isCertificatePem(pem: string): boolean {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) return false;
-  try {
-    for (const b of blocks) new X509Certificate(b);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Leaf certificates signed by a session CA, one per host, cached for the proxy's life. */
 export class LeafCertificates {
   private readonly caCert: forge.pki.Certificate;

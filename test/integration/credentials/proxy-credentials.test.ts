@@ -9,6 +9,7 @@ import { requirePrerequisites } from '../../helpers/engines.js';
 import { MODES, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { TEST_IMAGE } from '../../helpers/test-env.js';
 import { CredSandbox, leaked, processList, scratchDir } from './cred-helpers.js';
+import { egressProxyPids } from '../network/network-helpers.js';
 
 requirePrerequisites();
 
@@ -118,7 +119,7 @@ for (const as of MODES) {
         expect(dry.stdout).toContain('NODE_EXTRA_CA_CERTS=/run/mino/ca-certificates.crt');
         expect(leaked(dry.stdout + dry.stderr, secrets)).toEqual([]);
 
-        const run = await s.minoEnv(['run', '-d', '-n', 'tls', ...flags, '--', 'sleep', '120'], env);
+        const run = await s.minoEnv(['-vv', 'run', '-d', '-n', 'tls', ...flags, '--', 'sleep', '120'], env);
         expect(run.exitCode, run.stderr).toBe(0);
         const exec = async (script: string): Promise<string> => {
           const r = await s.mino(['exec', 'tls', '--', 'sh', '-c', script]);
@@ -181,6 +182,10 @@ for (const as of MODES) {
         expect(inspect.status).toBe(0);
         expect(leaked(inspect.stdout, secrets)).toEqual([]);
         expect(leaked(processList(), secrets)).toEqual([]);
+        // The proxy holds them in memory only: not in its environment either.
+        const proxies = egressProxyPids(s.stateKey, 'tls');
+        expect(proxies).toHaveLength(1);
+        expect(leaked(readFileSync(`/proc/${proxies[0]}/environ`, 'latin1'), secrets)).toEqual([]);
         expect(s.sessionEnvFiles()).toEqual([]);
         const minoLogs = await s.mino(['logs', 'tls']);
         expect(leaked(run.stdout + run.stderr + minoLogs.stdout + minoLogs.stderr + logs.stdout, secrets)).toEqual([]);

@@ -101,9 +101,9 @@ describe('proxy marks', () => {
 });
 
 describe('session TLS', () => {
-  it('makes a CA whose certificate joins the host trust in the sandbox bundle, and the proxy secrets', () => {
+  it('makes a CA whose certificate joins the host trust in the sandbox bundle, and the proxy secrets', async () => {
     const split = splitProxyOnly(new Map([['ANTHROPIC_API_KEY', SECRET]]), proxyMarks([]));
-    const tls = sessionTls('s1', split.rules, split.values, [], {});
+    const tls = await sessionTls('s1', split.rules, split.values, [], {});
     expect(tls.secrets.credentials).toEqual([
       expect.objectContaining({ variable: 'ANTHROPIC_API_KEY', value: SECRET, hosts: ['api.anthropic.com'] }),
     ]);

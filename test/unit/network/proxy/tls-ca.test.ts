@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSessionCa, isCertificatePem, LeafCertificates } from '../../../../src/network/proxy/tls-ca.js';
+import { createSessionCa, LeafCertificates } from '../../../../src/network/proxy/tls-ca.js';
+import { isCertificatePem } from '../../../../src/network/proxy/tls-pem.js';
 
 describe('session CA', () => {
   const ca = createSessionCa('my session');

@@ -41,7 +41,7 @@ const split = splitProxyOnly(
   ]),
   proxyMarks([]),
 );
-const tls = sessionTls('s1', split.rules, split.values, [upstreamCa.certPem], {});
+const tls = await sessionTls('s1', split.rules, split.values, [upstreamCa.certPem], {});
 const placeholder = (v: string): string => split.rules.find((r) => r.variable === v)!.placeholder;
 
 beforeAll(async () => {

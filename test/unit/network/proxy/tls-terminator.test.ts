@@ -197,6 +197,18 @@ describe('terminatingHandler', () => {
     });
   });
 
+  it('judges absolute-form and HTTP/1.0 requests by their own authority too', async () => {
+    const h = await start();
+    const s = await tunnel(h.port, 'api.test', sessionCa.certPem);
+    const other = await exchange(s, 'GET https://other.test/abs HTTP/1.1\r\nHost: api.test\r\n\r\n');
+    expect(other).toMatch(/^HTTP\/1\.1 403/);
+    expect(await exchange(s, 'GET https://api.test/abs HTTP/1.1\r\nHost: api.test\r\n\r\n')).toContain('ok GET /abs');
+    const old = await exchange(s, 'GET /old HTTP/1.0\r\nHost: other.test\r\n\r\n');
+    expect(old).toMatch(/^HTTP\/1\.1 403/);
+    expect(seen.some((r) => r.url === '/old' || r.url === 'https://other.test/abs')).toBe(false);
+    s.destroy();
+  });
+
   it('asks the gate before sending; a denied request never reaches the server', async () => {
     const h = await start((r) =>
       r.method === 'POST' ? { allow: false, reason: 'POST not allowed' } : { allow: true },
