@@ -120,6 +120,7 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
         ...({ highWaterMark: HIGH_WATER_MARK } as object),
         ...(options.upstreamCa !== undefined ? { ca: options.upstreamCa } : {}),
       });
+      secure.setNoDelay(true);
       secure.once('secureConnect', () => {
         secure.removeListener('error', reject);
         resolve(secure);
@@ -286,6 +287,7 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
             ALPNProtocols: ['http/1.1'],
             ...({ highWaterMark: HIGH_WATER_MARK } as object),
           });
+          secure.setNoDelay(true);
           open.add(secure);
           bySocket.set(secure, { tunnel, agent });
           const end = (): void => {
