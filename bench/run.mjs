@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
 import { networkBench, networkRows } from './network.mjs';
+import { tlsBench, tlsRows } from './tls.mjs';
 import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 import { pooledVsCold, poolStatusMany } from './pool.mjs';
 import { warmBench } from './warm.mjs';
@@ -388,6 +389,7 @@ try {
   const warm = process.env.BENCH_SKIP_WARM ? { skipped: 'BENCH_SKIP_WARM' } : await warmBench({ repo, runs, warmup });
   const size = statSync(binary).size;
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
+  const tls = await tlsBench({ mino, env, project, root, runs, warmup }).catch((err) => ({ error: String(err) }));
   const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
 
   const report = {
@@ -466,6 +468,7 @@ try {
             ? composed
             : { ...composed, target_ratio: 1.1 },
       egress,
+      tls,
       credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
@@ -529,7 +532,7 @@ try {
   process.stderr.write(
     `\n${'case'.padEnd(34)}${'mino ms'.padStart(10)}${'base ms'.padStart(10)}${'ratio'.padStart(8)}${'target'.padStart(8)}\n`,
   );
-  rows.push(...networkRows(egress));
+  rows.push(...networkRows(egress), ...tlsRows(tls));
   if (credentials) {
     for (const [net, c] of Object.entries(credentials))
       rows.push([`(l) gh on vs --no-github, ${net}`, c.github.median_ms, c.no_github.median_ms, c.ratio, 1.1]);

@@ -48,10 +48,28 @@ export function renderNetworkReport(
         .trimEnd();
     out.push(line(head), ...rows.map(line));
   }
+  const requests = record.requests ?? [];
+  if (requests.length > 0) {
+    // Requests judged by HTTPS rules on method and path: refused ones first, at most 50.
+    const shown = [...requests].sort(
+      (a, b) => b.denied - a.denied || `${a.destination}${a.path}`.localeCompare(`${b.destination}${b.path}`),
+    );
+    out.push('', 'REQUESTS (HTTPS rules on method and path)');
+    for (const r of shown.slice(0, 50))
+      out.push(
+        `${r.method} ${r.destination}${r.path}  allowed ${r.allowed}, denied ${r.denied}${r.rule ? `  (${r.rule})` : ''}`,
+      );
+    if (shown.length > 50) out.push(`and ${shown.length - 50} more (mino network show NAME -f json lists them all)`);
+  }
   if (record.audit_suppressed > 0)
     out.push(`${record.audit_suppressed} further denials were counted but not written to the audit log`);
   const blocked = blockedSummary(record, { running: live });
   if (blocked) out.push(blocked);
+  const leaks = record.destinations.filter((d) => d.reason === 'credential-leak').map((d) => d.destination);
+  if (leaks.length > 0)
+    out.push(
+      `Possible exfiltration: a credential placeholder was sent to ${leaks.join(', ')} (blocked; see the audit log)`,
+    );
   if (record.mode === 'learn') out.push(learnLine(learnedRules(record)));
   return out;
 }

@@ -87,16 +87,16 @@ const RUN_OPTIONS: [flags: string, description: string, repeats?: 'collect'][] =
   ],
   [
     '--network <mode>',
-    'bridge (default), host, none, or learn (everything allowed but the host, recorded; see --save)',
+    'bridge, host, none, or learn (everything allowed but the host, recorded; see --save); default: contained (the agent preset)',
   ],
   [
     '--network-allow <rules>',
-    'allow only these destinations, HOST:PORT[,HOST:PORT…] (repeatable); *.example.com:443 matches subdomains, not example.com itself',
+    "allow only these destinations, HOST:PORT[,HOST:PORT…] (repeatable); *.example.com:443 matches subdomains, not example.com itself; HTTPS rules on method and path: 'GET,HEAD api.github.com/repos/OWNER/*', 'GIT-FETCH github.com/*'",
     'collect',
   ],
   [
     '--network-preset <preset>',
-    'allowlist preset: dev (GitHub, Anthropic/OpenAI APIs, your registries) or registries (your npm/pip/cargo registries)',
+    'allowlist presets, comma-separated: agent (the default: Claude Code and your registries), dev (GitHub, Anthropic/OpenAI APIs, your registries), registries (your npm/pip/cargo registries), github-readonly (read the GitHub API, git fetch)',
   ],
   ['--save', 'with --network learn: write the destinations used into .mino.toml as network_allow'],
   ['--allow-home', 'allow / or your home directory (or a parent of it) as the project or a --volume'],

@@ -1,7 +1,10 @@
 import * as z from 'zod/mini';
 import { isValidLayerName } from '../layer/layer-name.js';
-import { isValidRule } from '../network/rule.js';
+import { isValidAnyRule } from '../network/l7-rule.js';
+import { isValidPresetList } from '../network/presets.js';
+import { credentialHostProblem } from '../network/rule.js';
 import { validateImageRef } from '../runtime/validate.js';
+import { printable } from '../common/printable.js';
 import { volumeSpecProblem } from '../volume/volume-spec.js';
 import { protectPathProblem } from '../protect/protect-rules.js';
 import {
@@ -11,7 +14,6 @@ import {
   DEFAULT_ENV_PASSTHROUGH,
   DEFAULT_DETACH_TIMEOUT_SECS,
   DEFAULT_IDLE_TIMEOUT_SECS,
-  DEFAULT_NETWORK,
   DEFAULT_SUSPEND_TIMEOUT_SECS,
   DEFAULT_WORKDIR,
   MAX_SESSION_TIMEOUT_SECS,
@@ -113,6 +115,55 @@ function opt<T extends z.ZodMiniType>(schema: T, doc: string, sensitive = true) 
   return leaf;
 }
 
+/**
+ * A credential of the user's own, `[credentials.NAME]`: the variable the sandbox gets a placeholder
+ * in, the hosts whose requests get the real value (in `header`, after `prefix`). It never enters
+ * the sandbox when the session has an egress proxy. Checked by {@link parseCustomCredential} when
+ * a run reads it (the `[credentials]` table takes any other table as one).
+ */
+function customCredential() {
+  return z.strictObject({
+    variable: pattern(ENV_KEY, 'must be a variable name (letters, digits, _; not starting with a digit)'),
+    hosts: list(
+      z.string().check(
+        z.refine((v) => credentialHostProblem(v) === undefined, {
+          error: (issue) =>
+            `must be a host name or *.DOMAIN, optionally with :PORT (${credentialHostProblem(String(issue.input)) ?? 'invalid'})`,
+        }),
+      ),
+    ).check(z.minLength(1, 'must name at least one host (a credential bound to no host is useless)')),
+    header: z._default(
+      pattern(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name (letters, digits, -)'),
+      'authorization',
+    ),
+    prefix: z._default(line(64), 'Bearer '),
+  });
+}
+
+/** A `[credentials.NAME]` table of the user's. */
+export type CustomCredential = z.output<ReturnType<typeof customCredential>>;
+
+/** Checks a `[credentials.NAME]` table: the credential, or the problems (never the value). */
+export function parseCustomCredential(
+  value: unknown,
+): { ok: true; credential: CustomCredential } | { ok: false; problems: string[] } {
+  const r = z.safeParse(customCredential(), value);
+  if (r.success) return { ok: true, credential: r.data };
+  return {
+    ok: false,
+    problems: r.error.issues.map((i) =>
+      i.code === 'unrecognized_keys'
+        ? `unknown key ${i.keys.map((k) => `'${printable(k)}'`).join(', ')} (a secret's value never goes in the configuration: mino takes it from its environment)`
+        : `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`,
+    ),
+  };
+}
+
+/** `[credentials]`: its own keys; any other table is a user's credential ({@link customCredential}). */
+function credentialsTable<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.prefault(z.catchall(z.strictObject(shape), z.unknown()), {} as never);
+}
+
 /** A table whose missing keys take their defaults. */
 function table<S extends z.core.$ZodLooseShape>(shape: S) {
   return z.prefault(z.strictObject(shape), {} as never);
@@ -174,10 +225,9 @@ function build() {
         [],
         'bind mounts HOST:CONTAINER[:ro|:rw], absolute paths (or VOLUME:CONTAINER for a named volume)',
       ),
-      network: key(
+      network: opt(
         z.enum(['bridge', 'host', 'none', 'learn']),
-        DEFAULT_NETWORK,
-        'network mode: bridge, host, none or learn (everything allowed and recorded)',
+        'network mode: bridge, host, none or learn (everything allowed and recorded); unset: contained (an allowlist of the agent preset)',
       ),
       network_allow: key(
         list(
@@ -185,17 +235,21 @@ function build() {
             .string()
             .check(
               z.refine(
-                isValidRule,
-                'must be HOST:PORT, [IPV6]:PORT or *.DOMAIN:PORT (port 1-65535; host.containers.internal:PORT for host services)',
+                isValidAnyRule,
+                "must be HOST:PORT, [IPV6]:PORT or *.DOMAIN:PORT (port 1-65535; host.containers.internal:PORT for host services), or METHODS HOST[:PORT]/PATH (e.g. 'GET,HEAD api.github.com/repos/OWNER/*')",
               ),
             ),
         ),
         [],
-        'outbound allowlist: HOST:PORT rules, enforced by a proxy outside the container',
+        'outbound allowlist: HOST:PORT rules and HTTPS rules on method and path, enforced by a proxy outside the container',
       ),
       network_preset: opt(
-        z.enum(['dev', 'registries']),
-        'allowlist preset: dev or registries (registry hosts from your npm/pip/cargo configuration)',
+        z
+          .string()
+          .check(
+            z.refine(isValidPresetList, 'must be agent, dev, registries or github-readonly (several: comma-separated)'),
+          ),
+        'allowlist presets: agent, dev, registries or github-readonly, comma-separated (registry hosts from your npm/pip/cargo configuration)',
       ),
       workdir: key(
         pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'"),
@@ -204,10 +258,17 @@ function build() {
       ),
       read_only: key(z.boolean(), false, 'read-only root filesystem', false),
     }),
+    network: table({
+      upstream_ca: key(
+        list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'")),
+        [],
+        'CA certificate files (PEM) to trust for upstream servers of terminated hosts (corporate TLS proxies)',
+      ),
+    }),
     image: table({
       base_from: opt(imageRef(), 'parent image of mino-base (mino setup)'),
     }),
-    credentials: table({
+    credentials: credentialsTable({
       strict: key(
         z.boolean(),
         false,

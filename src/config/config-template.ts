@@ -15,6 +15,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   'container.env': { EDITOR: 'vim' },
   'container.volumes': ['/home/me/data:/data:ro'],
   'container.network_allow': ['api.example.com:443'],
+  'container.network': 'bridge',
   'container.network_preset': 'dev',
   'image.base_from': 'localhost/debian:bookworm-slim',
   'session.shell': '/bin/bash',

@@ -8,7 +8,11 @@ import { BASE_IMAGE_LATEST } from '../image/base-image-tag.js';
 /** The mino base image `mino setup` builds; `mino run` uses it when nothing else is selected. */
 export const DEFAULT_IMAGE = BASE_IMAGE_LATEST;
 
-/** `container.network`: the network mode of a session. */
+/**
+ * The plain network mode a plan falls back on when it has neither a mode nor an egress policy.
+ * A session whose flags and configuration choose no network is contained instead: an allowlist
+ * of the `agent` preset (network/network-choice.ts, network/presets.ts DEFAULT_PRESET).
+ */
 export const DEFAULT_NETWORK = 'bridge' as const;
 
 /** `container.workdir`: `/workspace` means "/<project folder name>" (mino 1.6). */

@@ -1,4 +1,7 @@
-import type { MinoConfig } from './config-schema.js';
+import { UsageError } from '../common/errors.js';
+import { printable } from '../common/printable.js';
+import { configKeys } from './config-keys.js';
+import { parseCustomCredential, type CustomCredential, type MinoConfig } from './config-schema.js';
 import type { EffectiveConfig } from './effective-config.js';
 import { valueAt } from './merge-config.js';
 
@@ -38,6 +41,10 @@ export interface RunConfig {
   cacheMaxTotalGb?: number;
   /** `[credentials.*]`, always, with its defaults (providers, GitHub host, SSH agent, strict). */
   credentials?: MinoConfig['credentials'];
+  /** `[credentials.NAME]` tables of the user's own (credentials kept at the proxy). */
+  customCredentials?: Array<{ name: string } & CustomCredential>;
+  /** `network.upstream_ca`: CA files for upstream servers of terminated hosts. */
+  upstreamCa?: string[];
   /** `container.env_passthrough` (its default list when no file sets it). */
   envPassthrough?: string[];
   /** `container.host_ca_certificates`. */
@@ -81,6 +88,8 @@ export function runConfigOf(eff: EffectiveConfig): RunConfig {
     ...(set('cache.max_total_gb') ? { cacheMaxTotalGb: cache.max_total_gb } : {}),
     // Whole, with its defaults: a provider reads several of its keys together.
     credentials,
+    ...customCredentialsOf(credentials),
+    ...(eff.config.network.upstream_ca.length > 0 ? { upstreamCa: eff.config.network.upstream_ca } : {}),
     ...(set('container.env_passthrough') ? { envPassthrough: container.env_passthrough } : {}),
     ...(set('container.host_ca_certificates') ? { hostCaCertificates: container.host_ca_certificates } : {}),
     ...(set('agent.share_logins') ? { shareLogins: agent.share_logins } : {}),
@@ -88,6 +97,36 @@ export function runConfigOf(eff: EffectiveConfig): RunConfig {
     ...protectOf(eff),
     layerProjectDir: eff.trust.projectLayersDir,
   };
+}
+
+/**
+ * The `[credentials.NAME]` tables (any table of `[credentials]` mino has no key for), checked: a
+ * bad one is a usage error naming the table and the problem, never a value.
+ */
+function customCredentialsOf(credentials: MinoConfig['credentials']): Pick<RunConfig, 'customCredentials'> {
+  const known = new Set(configKeys().flatMap((k) => (k.path.startsWith('credentials.') ? [k.path.split('.')[1]] : [])));
+  const out: Array<{ name: string } & CustomCredential> = [];
+  for (const [name, value] of Object.entries(credentials)) {
+    if (known.has(name)) continue;
+    const parsed = parseCustomCredential(value);
+    if (!parsed.ok)
+      throw new UsageError(
+        `Invalid [credentials.${printable(name)}] in the configuration: ${parsed.problems.join('; ')}`,
+        'Write variable = "NAME", hosts = ["api.example.com"], and optionally header = "authorization", prefix = "Bearer "',
+      );
+    out.push({ name, ...parsed.credential });
+  }
+  const byVariable = new Map<string, string>();
+  for (const c of out) {
+    const other = byVariable.get(c.variable);
+    if (other !== undefined)
+      throw new UsageError(
+        `[credentials.${printable(other)}] and [credentials.${printable(c.name)}] both set ${c.variable}: one variable gets one placeholder`,
+        'Keep one table per variable (list every host it is for in its hosts)',
+      );
+    byVariable.set(c.variable, c.name);
+  }
+  return out.length > 0 ? { customCredentials: out } : {};
 }
 
 function strings(value: unknown): string[] {

@@ -25,6 +25,15 @@ export function sensitiveSettings(local: RawTable, base: RawTable): SensitiveSet
     if (value === undefined) continue;
     out.push({ path: key.path, value, before: valueAt(base, key.path) ?? key.defaultValue });
   }
+  // `[credentials.NAME]` tables of the user's own bind a secret to hosts: always sensitive.
+  const known = new Set(configKeys().flatMap((k) => (k.path.startsWith('credentials.') ? [k.path.split('.')[1]] : [])));
+  const credentials = valueAt(local, 'credentials');
+  if (credentials !== null && typeof credentials === 'object' && !Array.isArray(credentials)) {
+    for (const [name, value] of Object.entries(credentials)) {
+      if (known.has(name)) continue;
+      out.push({ path: `credentials.${name}`, value, before: valueAt(base, `credentials.${name}`) });
+    }
+  }
   return out;
 }
 

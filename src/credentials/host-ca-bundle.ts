@@ -18,8 +18,19 @@ import { LOCAL_CA_DIRS, readCertDir } from '../image/host-ca-certificates.js';
 /** Where the bundle appears in the container. */
 export const CA_BUNDLE_TARGET = '/run/mino/ca-certificates.crt';
 
-/** Variables that make Node, OpenSSL (curl, git, Python ssl) and requests use the bundle. */
-export const CA_BUNDLE_VARS = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE'] as const;
+/** Variables that make Node, OpenSSL (curl, git, Python ssl), requests, npm and pip use the bundle. */
+export const CA_BUNDLE_VARS = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+  'GIT_SSL_CAINFO',
+  'NPM_CONFIG_CAFILE',
+  'PIP_CERT',
+] as const;
+
+/** The system bundle of Debian-based images (mino's): a session CA is mounted over it too. */
+export const SYSTEM_CA_BUNDLE_TARGET = '/etc/ssl/certs/ca-certificates.crt';
 
 /** System bundles of the common distributions (Debian/Ubuntu/Alpine, Fedora/RHEL, openSUSE). */
 const SYSTEM_BUNDLES = [
@@ -34,6 +45,19 @@ function readOrEmpty(path: string): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Everything the host trusts, as one PEM text: its system bundle and its extra CA certificates;
+ * empty when it has neither (the caller then uses node's own roots). Upstream servers of
+ * terminated hosts are verified against it.
+ */
+export function hostTrustText(env: NodeJS.ProcessEnv): string {
+  const text = sessionCaBundleText(env);
+  if (text !== undefined) return text;
+  const system = SYSTEM_BUNDLES.find((p) => existsSync(p));
+  const base = system === undefined ? '' : readOrEmpty(system);
+  return base.includes('-----BEGIN CERTIFICATE-----') ? base : '';
 }
 
 /** The bundle text for sessions, or undefined when the host has no extra CA certificates. */

@@ -44,6 +44,7 @@ function ownedDir(path: string, uid: number | undefined): boolean {
 
 const FILE_SUFFIX = '.env';
 const RELAY_SUFFIX = '.ssh-agent.sock';
+const CA_SUFFIX = '.ca.crt';
 
 /** The session env files of one state directory. */
 export class SessionEnvStore {
@@ -59,11 +60,28 @@ export class SessionEnvStore {
     return join(this.dir, `${session}${RELAY_SUFFIX}`);
   }
 
+  /** Host path of the CA bundle of `session` (public certificates, its session CA included). */
+  caPathOf(session: string): string {
+    return join(this.dir, `${session}${CA_SUFFIX}`);
+  }
+
+  /** Writes the CA bundle of `session` (removed with its env file) and returns its path. */
+  writeCaBundle(session: string, text: string): string {
+    return this.writeNew(this.caPathOf(session), text);
+  }
+
   /** Writes the file of `session` (replacing a leftover one) and returns its path. */
   write(session: string, text: string): string {
+    return this.writeNew(this.pathOf(session), text);
+  }
+
+  private writeNew(path: string, text: string): string {
     this.ensureDir();
-    const path = this.pathOf(session);
-    this.remove(session);
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+    }
     let fd: number;
     try {
       fd = openSync(path, 'wx', 0o400);
@@ -78,7 +96,7 @@ export class SessionEnvStore {
       fchmodSync(fd, 0o444);
     } catch (err) {
       closeSync(fd);
-      this.remove(session);
+      unlinkSync(path);
       throw err;
     } finally {
       try {
@@ -90,9 +108,9 @@ export class SessionEnvStore {
     return path;
   }
 
-  /** Removes the file (and a leftover relay socket) of `session`; missing ones are fine. */
+  /** Removes the file (and a leftover relay socket or CA bundle) of `session`; missing ones are fine. */
   remove(session: string): void {
-    for (const path of [this.pathOf(session), this.relayPathOf(session)]) {
+    for (const path of [this.pathOf(session), this.relayPathOf(session), this.caPathOf(session)]) {
       try {
         unlinkSync(path);
       } catch (err) {
@@ -114,6 +132,7 @@ export class SessionEnvStore {
     for (const n of names) {
       if (n.endsWith(FILE_SUFFIX)) sessions.add(n.slice(0, -FILE_SUFFIX.length));
       else if (n.endsWith(RELAY_SUFFIX)) sessions.add(n.slice(0, -RELAY_SUFFIX.length));
+      else if (n.endsWith(CA_SUFFIX)) sessions.add(n.slice(0, -CA_SUFFIX.length));
     }
     return [...sessions];
   }

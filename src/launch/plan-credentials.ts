@@ -1,6 +1,6 @@
 import { isEnvName } from '../credentials/env-names.js';
 import { agentLoginEnv } from '../credentials/agent-logins.js';
-import { CA_BUNDLE_TARGET, CA_BUNDLE_VARS } from '../credentials/host-ca-bundle.js';
+import { CA_BUNDLE_TARGET, CA_BUNDLE_VARS, SYSTEM_CA_BUNDLE_TARGET } from '../credentials/host-ca-bundle.js';
 import type { HostSettingsItem } from '../credentials/host-agent-settings.js';
 import type { ProxyCredentialRule } from '../credentials/proxy-credential.js';
 import { SESSION_ENV_PATH } from '../credentials/session-env-file.js';
@@ -34,6 +34,11 @@ export interface PlanCredentialInput {
   sshAgentSocket?: string;
   /** Host path of the CA bundle for sessions. */
   caBundle?: string;
+  /**
+   * `caBundle` holds a CA of this session's own (TLS termination at the proxy): it is also
+   * mounted as the system bundle (mino images), and mino run makes the CA before the start.
+   */
+  sessionCa?: boolean;
   /** Credentials kept out of the sandbox: their placeholders become plain values. */
   proxy?: readonly ProxyCredentialRule[];
 }
@@ -48,6 +53,8 @@ export interface PlanCredentials {
   preludeParts: PreludeParts;
   /** Proxy rules (placeholders, hosts); the proxy gets the real values from the caller. */
   proxy: ProxyCredentialRule[];
+  /** The session has a CA of its own (see {@link PlanCredentialInput.sessionCa}). */
+  sessionCa: boolean;
 }
 
 /** The mounts, env layers and prelude decision of {@link planCredentials}. */
@@ -78,6 +85,7 @@ export function planCredentials(
     prelude: false,
     preludeParts: parts,
     proxy: [],
+    sessionCa: false,
     mounts: [],
     baseEnv: {},
     hostEnv: {},
@@ -131,6 +139,11 @@ export function planCredentials(
     add({ source: input.caBundle, target: CA_BUNDLE_TARGET, readOnly: true }, 'The host CA bundle')
   ) {
     for (const name of CA_BUNDLE_VARS) out.baseEnv[name] = CA_BUNDLE_TARGET;
+    if (input.sessionCa) {
+      out.sessionCa = true;
+      if (isMinoImage(image))
+        add({ source: input.caBundle, target: SYSTEM_CA_BUNDLE_TARGET, readOnly: true }, 'The session CA bundle');
+    }
   }
   for (const rule of input.proxy ?? []) {
     out.credentialEnv[rule.variable] = rule.placeholder;

@@ -431,6 +431,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
       prelude: creds.prelude,
       preludeParts: { ...creds.preludeParts },
       proxy: creds.proxy,
+      sessionCa: creds.sessionCa,
     },
     loginsVolume: creds.mounts.find((m) => m.chown)?.source,
     labels,

@@ -7,9 +7,9 @@ import { ControlUnavailableError, controlRequest } from '../network/control.js';
 import { readEgressLaunchInfo, readHelperInfo } from '../network/egress-launch.js';
 import { egressPaths, egressPathsOf } from '../network/egress-paths.js';
 import { readNetworkRecord, type NetworkRecord } from '../network/network-record.js';
-import type { PolicyText } from '../network/policy.js';
 import { processStartTime } from '../network/proxy/netns-listener.js';
-import { formatRule, parseRules } from '../network/rule.js';
+import { formatAnyRules, parseAnyRules } from '../network/l7-rule.js';
+import type { PolicyText } from '../network/policy.js';
 import { refuseHostAddressRules } from '../network/address-guard.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { egressBaseOf, type SessionContext } from '../context/session-context.js';
@@ -32,8 +32,9 @@ export async function changeSessionPolicy(
   op: 'allow' | 'deny',
   values: readonly string[],
 ): Promise<PolicyText> {
-  const rules = parseRules(values);
-  if (op === 'allow') refuseHostAddressRules(rules);
+  const parsed = parseAnyRules(values, op);
+  if (op === 'allow') refuseHostAddressRules([...parsed.hosts, ...parsed.l7.map((r) => r.host)]);
+  const rules = formatAnyRules(parsed);
   if (rules.length === 0)
     throw new MinoError(`No rule given to ${op}`, { hint: `mino network ${op} ${name} HOST:PORT`, exitCode: 2 });
   const record = ctx.store.require(name);
@@ -48,7 +49,7 @@ export async function changeSessionPolicy(
     });
   const paths = egressPaths(egressBaseOf(ctx), ctx.stateKey, name);
   try {
-    const res = await controlRequest(paths.control, { op, rules: rules.map(formatRule) });
+    const res = await controlRequest(paths.control, { op, rules });
     if (!res.ok) throw new MinoError(`The egress proxy of session '${name}' refused the change: ${res.error}`);
     return res.policy;
   } catch (err) {

@@ -33,10 +33,34 @@ function canonicalAddress(address: string): string | undefined {
   return mappedIpv4(v6) ?? v6;
 }
 
+/**
+ * Cloud metadata services outside 169.254.0.0/16 and fe80::/10, counted as link-local: AWS's
+ * IPv6 endpoint and Alibaba Cloud's.
+ */
+const METADATA_ADDRESSES = new Set(['fd00:ec2::254', '100.100.100.200']);
+
+/** The IPv4 address inside a NAT64 (64:ff9b::/96) address, else undefined. */
+function nat64Ipv4(v6: string): string | undefined {
+  const m = /^64:ff9b::([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6) ?? /^64:ff9b::([0-9.]+)$/.exec(v6);
+  if (!m) return undefined;
+  if (m[2] === undefined) return isIPv4(m[1]!) ? m[1] : undefined;
+  const hi = Number.parseInt(m[1]!, 16);
+  const lo = Number.parseInt(m[2], 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
 /** Classifies an address; `hostAddresses` are this machine's own (canonical) addresses. */
 export function classifyAddress(address: string, hostAddresses: ReadonlySet<string>): AddressClass {
-  const a = canonicalAddress(address);
-  if (a === undefined) return 'reserved';
+  const canonical = canonicalAddress(address);
+  if (canonical === undefined) return 'reserved';
+  // A NAT64 address reaches the IPv4 address it embeds (169.254.169.254 as 64:ff9b::a9fe:a9fe).
+  const embedded = isIPv4(canonical) ? undefined : nat64Ipv4(canonical);
+  if (embedded !== undefined) {
+    const inner = classifyAddress(embedded, hostAddresses);
+    if (inner !== 'remote') return inner;
+  }
+  const a = canonical;
+  if (METADATA_ADDRESSES.has(a)) return 'link-local';
   if (isIPv4(a)) {
     const n = ipv4Number(a);
     if (inV4(n, '127.0.0.0', 8)) return 'loopback';

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseRules } from './rule.js';
-import type { EgressPolicy, PolicyText } from './policy.js';
+import { policyOf, type EgressPolicy, type PolicyText } from './policy.js';
 
 /**
  * What `mino run` tells a session's proxy when it starts it (`launch.json`, 0600, in the
@@ -25,6 +24,8 @@ export interface EgressLaunch {
   ownerPid: number;
   /** How long the proxy waits for its container before giving up (ms). */
   startupTimeoutMs: number;
+  /** Secrets (session CA, credentials) follow on the proxy's stdin (egress-secrets.ts). */
+  secrets?: boolean;
 }
 
 /** The running proxy. */
@@ -44,11 +45,7 @@ export function readEgressLaunch(path: string): { launch: EgressLaunch; policy: 
   }
   if (launch.policy.mode !== 'allowlist' && launch.policy.mode !== 'learn')
     throw new Error(`${path}: unknown mode ${String(launch.policy.mode)}`);
-  const policy: EgressPolicy = {
-    mode: launch.policy.mode,
-    allow: parseRules(launch.policy.allow),
-    deny: parseRules(launch.policy.deny),
-  };
+  const policy: EgressPolicy = policyOf(launch.policy);
   return { launch, policy };
 }
 

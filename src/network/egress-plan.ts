@@ -1,6 +1,7 @@
 import type { EgressPaths } from './egress-paths.js';
 import type { EgressMode, PolicyText } from './policy.js';
 import type { PresetName } from './presets.js';
+import { formatL7Rule, type L7Rule } from './l7-rule.js';
 import { formatRule, type Rule } from './rule.js';
 import { SSH_CONFIG_TARGET, sshProxyConfigPath } from './ssh-proxy-config.js';
 
@@ -52,6 +53,8 @@ export interface EgressPlanInput {
   mode: EgressMode;
   /** Allow rules (explicit ones first, then the presets' rules). */
   rules: readonly Rule[];
+  /** HTTPS allow rules on method and path (explicit ones first, then the presets'). */
+  l7?: readonly L7Rule[];
   presets: readonly PresetName[];
   paths: EgressPaths;
   /** The host's configured OCI hook directories (kept, so mino does not switch them off). */
@@ -63,7 +66,7 @@ export interface EgressPlanInput {
 
 /** Builds the egress plan; duplicate rules are dropped (first kept). */
 export function buildEgressPlan(input: EgressPlanInput): EgressPlan {
-  const allow = [...new Set(input.rules.map(formatRule))];
+  const allow = [...new Set([...input.rules.map(formatRule), ...(input.l7 ?? []).map(formatL7Rule)])];
   return {
     mode: input.mode,
     policy: { mode: input.mode, allow, deny: [] },

@@ -1,14 +1,16 @@
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
-import { parsePresetName, type PresetName } from './presets.js';
-import { parseRules, type Rule } from './rule.js';
+import { parseAnyRules, type L7Rule } from './l7-rule.js';
+import { DEFAULT_PRESET, parsePresetList, presetL7Rules, type PresetName } from './presets.js';
+import type { Rule } from './rule.js';
 import { refuseHostAddressRules } from './address-guard.js';
 
 /**
  * Which network a session gets, from flags and configuration, with mino 1.6's precedence (first
  * match wins): CLI allowlist (`--network-allow` and `--network-preset` together), CLI
  * `--network`, config allowlist (`network_allow` and `network_preset` together), config
- * `network`, then the default (`bridge`). An allowlist next to `--network none` or `host` from
+ * `network`, then the default: contained, an allowlist of the `agent` preset (`contained`; or
+ * the request's plain `fallback` mode). An allowlist next to `--network none` or `host` from
  * the same place is a contradiction and exits 2 (on the command line, `--network learn` with an
  * allowlist too); `bridge` with an allowlist means the allowlist, and so does a configured
  * `network = "learn"` next to a configured allowlist (what `--network learn --save` leaves). Pure: the rules are parsed here, the presets expanded later (their registry hosts
@@ -25,8 +27,11 @@ const NETWORK_CHOICES: readonly string[] = ['bridge', 'host', 'none', 'learn'];
 export interface NetworkRequest {
   cli: { network?: string; allow?: readonly string[]; preset?: string };
   config?: { network?: string; allow?: readonly string[]; preset?: string };
-  /** The mode when neither sets one (config/defaults.ts DEFAULT_NETWORK; default `bridge`). */
-  fallback?: PlainNetworkMode;
+  /**
+   * What a run gets when neither sets a network: `contained` (the default) is an allowlist of
+   * the `agent` preset (presets.ts DEFAULT_PRESET); a plain mode is that mode.
+   */
+  fallback?: PlainNetworkMode | 'contained';
 }
 
 /** Where the choice came from. */
@@ -35,7 +40,15 @@ type ChoiceSource = 'cli' | 'config' | 'default';
 /** The resolved choice. */
 export type NetworkChoice =
   | { mode: PlainNetworkMode; source: ChoiceSource }
-  | { mode: 'allowlist'; rules: Rule[]; presets: PresetName[]; source: ChoiceSource }
+  | {
+      mode: 'allowlist';
+      /** HOST:PORT rules. */
+      rules: Rule[];
+      /** HTTPS rules on method and path (allow rules). */
+      l7: L7Rule[];
+      presets: PresetName[];
+      source: ChoiceSource;
+    }
   | { mode: 'learn'; source: ChoiceSource };
 
 function checkMode(value: string, where: string): PlainNetworkMode | 'learn' {
@@ -51,9 +64,22 @@ function allowlist(
   preset: string | undefined,
   source: ChoiceSource,
 ): NetworkChoice {
-  const rules = parseRules(allow ?? []);
-  refuseHostAddressRules(rules);
-  return { mode: 'allowlist', rules, presets: preset === undefined ? [] : [parsePresetName(preset)], source };
+  const { hosts, l7 } = parseAnyRules(allow ?? [], 'allow');
+  refuseHostAddressRules([...hosts, ...l7.map((r) => r.host)]);
+  return {
+    mode: 'allowlist',
+    rules: hosts,
+    l7,
+    presets: preset === undefined ? [] : parsePresetList(preset),
+    source,
+  };
+}
+
+/** True when the choice has L7 rules, whose hosts the proxy terminates (the session needs its CA). */
+export function choiceTerminates(choice: NetworkChoice): boolean {
+  return (
+    choice.mode === 'allowlist' && (choice.l7.length > 0 || choice.presets.some((p) => presetL7Rules(p).length > 0))
+  );
 }
 
 /** Resolves the network of a run; throws a UsageError (exit 2) on a bad value or a conflict. */
@@ -89,5 +115,8 @@ export function resolveNetworkChoice(req: NetworkRequest): NetworkChoice {
   }
   if (configMode !== undefined)
     return configMode === 'learn' ? { mode: 'learn', source: 'config' } : { mode: configMode, source: 'config' };
-  return { mode: req.fallback ?? 'bridge', source: 'default' };
+  const fallback = req.fallback ?? 'contained';
+  if (fallback === 'contained')
+    return { mode: 'allowlist', rules: [], l7: [], presets: [DEFAULT_PRESET], source: 'default' };
+  return { mode: fallback, source: 'default' };
 }

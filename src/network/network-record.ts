@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { JsonRecordDir } from '../common/json-record-dir.js';
+import { learnedL7Rules } from './l7-learn.js';
 import type { DenyReason, EgressMode, PolicyText } from './policy.js';
 
 /**
@@ -29,6 +30,18 @@ export interface DestinationEntry {
   last_seen: string;
 }
 
+/** One request judged by L7 rules or seen in plain HTTP (`GET api.example.com:443/path`). */
+export interface RequestEntry {
+  destination: string;
+  method: string;
+  /** The path without its query (at most 200 characters). */
+  path: string;
+  allowed: number;
+  denied: number;
+  /** The L7 rule that allowed it last, else null. */
+  rule: string | null;
+}
+
 /** The record. */
 export interface NetworkRecord {
   version: 1;
@@ -43,6 +56,8 @@ export interface NetworkRecord {
   /** Denials not written to the audit log (beyond its per-session cap). */
   audit_suppressed: number;
   destinations: DestinationEntry[];
+  /** Requests seen inside terminated TLS and in plain HTTP (at most 2000 distinct ones). */
+  requests?: RequestEntry[];
 }
 
 /** The records of a state directory. */
@@ -139,15 +154,27 @@ export function blockedSummary(
     ? `mino network allow ${record.session} ${rules.slice(0, max).join(' ')}`
     : `--network-allow ${rules.slice(0, max).join(',')}`;
   const hint = rules.length > 0 ? ` — allow with ${fix}` : '';
-  return `blocked ${total} connection${total === 1 ? '' : 's'}: ${shown.join(', ')}${more}${hint}${host}`;
+  const requests = denied.some((d) => d.reason === 'request')
+    ? `; requests refused by HTTPS rules on method and path are listed by mino network show ${record.session}`
+    : '';
+  return `blocked ${total} connection${total === 1 ? '' : 's'}: ${shown.join(', ')}${more}${hint}${host}${requests}`;
 }
 
-/** The destinations a learn session used, as rules (sorted), for `network_allow`. */
+/**
+ * The destinations a learn session used, as rules for `network_allow`: HOST:PORT rules (sorted),
+ * then, for destinations whose requests the proxy saw, the narrowest rules on method and path
+ * instead (l7-learn.ts).
+ */
 export function learnedRules(record: NetworkRecord): string[] {
-  return record.destinations
-    .filter((d) => d.allowed > 0 || d.failed > 0)
-    .map((d) => d.destination)
-    .sort();
+  const requests = record.requests ?? [];
+  const seen = new Set(requests.filter((r) => r.allowed > 0).map((r) => r.destination));
+  return [
+    ...record.destinations
+      .filter((d) => (d.allowed > 0 || d.failed > 0) && !seen.has(d.destination))
+      .map((d) => d.destination)
+      .sort(),
+    ...learnedL7Rules(requests),
+  ];
 }
 
 /** `network_allow = ["a:443", "b:22"]`, ready for `.mino.toml` (`[container]` table). */

@@ -16,6 +16,22 @@ import { printable } from '../common/printable.js';
  *   any name that resolves to an address of the host.
  */
 
+/**
+ * Why a credential's host pattern (`api.example.com`, `*.example.com`, optional `:PORT`) is
+ * unusable, or undefined. Patterns that match too much (`*`, a wildcard over a top-level domain)
+ * and addresses are refused: a credential is for named services (`host.containers.internal:PORT`
+ * included: a service on the host).
+ */
+export function credentialHostProblem(pattern: string): string | undefined {
+  const withPort = /:[0-9]+$/.test(pattern) ? pattern : `${pattern}:443`;
+  if (!isValidRule(withPort)) return 'not a host pattern';
+  const rule = parseRule(withPort);
+  if (rule.kind === 'host-service') return undefined; // a service on this host, e.g. a local model gateway
+  if (rule.kind !== 'name' && rule.kind !== 'wildcard') return 'a credential is bound to named hosts only';
+  if (rule.kind === 'wildcard' && rule.host.split('.').length < 3) return 'the pattern matches too much';
+  return undefined;
+}
+
 /** The name under which a session reaches services listening on the host's loopback. */
 export const HOST_SERVICES_NAME = 'host.containers.internal';
 

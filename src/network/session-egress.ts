@@ -8,6 +8,7 @@ import { pidAlive } from '../common/pid-alive.js';
 import { ControlUnavailableError, controlRequest } from './control.js';
 import { readHelperInfo, type EgressLaunch } from './egress-launch.js';
 import type { EgressPlan } from './egress-plan.js';
+import { encodeEgressSecrets, type EgressSecrets } from './egress-secrets.js';
 import { egressPathsOf, type EgressPaths } from './egress-paths.js';
 import { answerHook, readHookRequests } from './hook-fifo.js';
 import { networkLogPath, readNetworkRecord, type NetworkRecord } from './network-record.js';
@@ -36,6 +37,8 @@ export interface EgressSessionContext {
   self: readonly string[];
   /** How long the proxy waits for its container (default 10 minutes: a slow first start included). */
   startupTimeoutMs?: number;
+  /** The session CA and the proxied credentials: written to the proxy's stdin, nowhere else. */
+  secrets?: EgressSecrets;
 }
 
 /** A started proxy, as `mino run` holds it. */
@@ -111,6 +114,7 @@ function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: Eg
     rootless: ctx.rootless,
     ownerPid: ctx.ownerPid,
     startupTimeoutMs: ctx.startupTimeoutMs ?? 10 * 60_000,
+    ...(ctx.secrets ? { secrets: true } : {}),
   };
   writeFileSync(paths.launch, `${JSON.stringify(launch, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
 }
@@ -118,6 +122,13 @@ function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: Eg
 async function waitGone(pid: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (pidAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+}
+
+/** `env` without the variables whose value is one of `values`. */
+function withoutValues(env: NodeJS.ProcessEnv, values: readonly string[]): NodeJS.ProcessEnv {
+  if (values.length === 0) return env;
+  const drop = new Set(values.filter((v) => v !== ''));
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v === undefined || !drop.has(v)));
 }
 
 /** The real starter: prepares the directory and spawns the proxy process. */
@@ -130,9 +141,15 @@ export const startSessionEgress: EgressStarter = (plan, ctx) => {
   const [file, ...args] = ctx.self;
   const child = spawn(file!, [...args, '_egress-proxy', paths.dir], {
     detached: true,
-    stdio: ['ignore', 'ignore', logFd, 'pipe'],
+    // The real values reach it on stdin only: not also in its environment (/proc/PID/environ).
+    env: withoutValues(process.env, ctx.secrets?.credentials.map((c) => c.value) ?? []),
+    stdio: [ctx.secrets ? 'pipe' : 'ignore', 'ignore', logFd, 'pipe'],
   });
   closeSync(logFd);
+  if (ctx.secrets && child.stdin) {
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(encodeEgressSecrets(ctx.secrets));
+  }
   let failure: Error | undefined;
   let refuser: ReturnType<typeof readHookRequests> | undefined;
   const ready = new Promise<void>((resolve, reject) => {

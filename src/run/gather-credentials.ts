@@ -59,8 +59,14 @@ export interface GatherInput {
   homeDir: string;
   stateDir: string;
   stateKey: string;
-  /** Credentials to keep out of the sandbox (proxy-only); the egress proxy serves them. */
+  /**
+   * Credentials to keep out of the sandbox (proxy-only); the egress proxy serves them. Undefined:
+   * the session has no egress proxy, so the built-in ones go in as they are and the user's own
+   * `[credentials.NAME]` are not passed at all.
+   */
   proxyOnly?: readonly ProxyOnlyMark[];
+  /** `network.upstream_ca`, read and checked (run-level: session-tls.ts). */
+  upstreamCa?: readonly string[];
   /** Process runner for the providers (tests). */
   run?: Runner;
   now?: () => Date;
@@ -88,6 +94,8 @@ export interface GatheredCredentials {
   proxyRules: ProxyCredentialRule[];
   /** placeholder -> real value, for the egress proxy only. */
   proxyValues: Map<string, string>;
+  /** CA certificates (PEM) for upstream servers of terminated hosts (`network.upstream_ca`). */
+  upstreamCa: string[];
   /** Warnings for the user (never containing a value). */
   warnings: string[];
 }
@@ -218,9 +226,13 @@ export async function gatherCredentials(input: GatherInput): Promise<GatheredCre
       },
     );
   }
-  const fromMino = takeFromHost(fromHost, hostEnv, { allSecret: true });
+  // The user's own credentials come from mino's environment, like `-e NAME`, proxied only.
+  const own = input.proxyOnly === undefined ? [] : (config?.customCredentials ?? []).map((c) => c.variable);
+  const fromMino = takeFromHost([...own.filter((k) => !secretValues.has(k)), ...fromHost], hostEnv, {
+    allSecret: true,
+  });
   for (const [k, v] of fromMino.secret) secretValues.set(k, v);
-  for (const k of fromMino.missing)
+  for (const k of fromMino.missing.filter((m) => !own.includes(m) || fromHost.includes(m)))
     warnings.push(`-e ${k}: ${k} is not set in mino's environment, so the session does not get it`);
   for (const k of fromMino.invalid) warnings.push(`-e ${k}: its value contains a NUL byte and cannot be passed`);
   // `-e KEY=VALUE` is the user's explicit value: it beats everything gathered here.
@@ -255,6 +267,7 @@ export async function gatherCredentials(input: GatherInput): Promise<GatheredCre
     caBundle,
     proxyRules: proxy.rules,
     proxyValues: proxy.values,
+    upstreamCa: [...(input.upstreamCa ?? [])],
     warnings,
   };
 }

@@ -6,6 +6,8 @@ import { formatPlanLine } from '../launch/plan-format.js';
 import { buildRunPlan, checkRunPlanInput, type RunPlan } from '../launch/run-plan.js';
 import { defaultSessionName, validateSessionName } from '../session/session-name.js';
 import { gatherCredentials, type GatheredCredentials } from './gather-credentials.js';
+import { proxyMarks } from '../credentials/proxy-credential.js';
+import { readUpstreamCa } from './session-tls.js';
 import { planCredentialInput } from './session-credentials.js';
 import { resolveCacheMounts } from './prepare-caches.js';
 import { plainImageIdentity } from './plain-image.js';
@@ -22,6 +24,7 @@ import {
   type PendingEgress,
 } from './session-network.js';
 import type { EgressPlan } from '../network/egress-plan.js';
+import { choiceTerminates } from '../network/network-choice.js';
 import { protectionDryRunLines } from '../protect/protect-format.js';
 import {
   containersSeenDuringRun,
@@ -67,6 +70,7 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
   if (req.image !== undefined) checkCliImage(req.image);
   const sessionName = req.name === undefined ? defaultSessionName() : validateSessionName(req.name);
   const choice = chooseNetwork(req);
+  const upstreamCa = readUpstreamCa(req.config?.upstreamCa);
   const pendingEgress = startEgressInputs(choice, facts);
   const standInNetwork = pendingEgress
     ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) }
@@ -92,7 +96,7 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
       { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false },
       (line) => io.say(line),
     ),
-    gather(ctx, req, facts),
+    gather(ctx, req, facts, pendingEgress !== undefined, upstreamCa),
   );
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 
@@ -102,11 +106,18 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
     chosen.image,
     ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined,
   );
-  const credentials = planCredentialInput(ctx, sessionName, gathered, {
-    rootless: facts.rootless,
-    imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image),
-    detach: req.detach,
-  });
+  const credentials = planCredentialInput(
+    ctx,
+    sessionName,
+    gathered,
+    {
+      rootless: facts.rootless,
+      imageUser: imageIdentity?.uid ?? imageUserOf(chosen.image),
+      detach: req.detach,
+    },
+    // L7 rules: their hosts are terminated, so the session needs its CA even without credentials.
+    { sessionCa: choiceTerminates(choice) },
+  );
   const network = await networkInputs(ctx, facts, choice, pendingEgress, sessionName, chosen.image);
   // Protected paths: what the host has at the project and the user's read-write volumes.
   const protection = await discoverForRun(ctx, req, facts.pid, userMounts);
@@ -187,9 +198,22 @@ function egressPlanStandIn(
   return egressPlanFor(ctx, facts, pending.choice, sessionName, undefined, []);
 }
 
-/** The credentials step (gather-credentials.ts) of a request. */
-function gather(ctx: SessionContext, req: RunRequest, facts: HostFacts): Promise<GatheredCredentials> {
+/**
+ * The credentials step (gather-credentials.ts) of a request. With an egress proxy (`proxied`),
+ * every credential that can be swapped in at the proxy stays outside the sandbox.
+ */
+function gather(
+  ctx: SessionContext,
+  req: RunRequest,
+  facts: HostFacts,
+  proxied: boolean,
+  upstreamCa: string[],
+): Promise<GatheredCredentials> {
   return gatherCredentials({
+    upstreamCa,
+    ...(proxied
+      ? { proxyOnly: proxyMarks(req.config?.customCredentials ?? [], req.config?.credentials?.github.host) }
+      : {}),
     flags: req.credentials ?? {},
     config: req.config,
     cliEnv: req.env,

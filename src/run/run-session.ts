@@ -110,7 +110,7 @@ async function prepareAndExecute(
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
-    opened = await openSessionCredentials(ctx, plan, gathered).catch((err: unknown) => {
+    opened = await openSessionCredentials(ctx, plan, gathered, facts.env).catch((err: unknown) => {
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
@@ -125,6 +125,7 @@ async function prepareAndExecute(
             ownerPid: facts.pid,
             rootless: facts.rootless,
             self: selfArgv(),
+            ...(opened.egressSecrets ? { secrets: opened.egressSecrets } : {}),
           },
         }
       : undefined;

@@ -9,6 +9,8 @@ import { startAgentRelay, type AgentRelay } from '../credentials/ssh-agent-relay
 import type { PlanCredentialInput } from '../launch/plan-credentials.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import type { GatheredCredentials } from './gather-credentials.js';
+import type { EgressSecrets } from '../network/egress-secrets.js';
+import { sessionTls } from './session-tls.js';
 import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
 
 /**
@@ -25,7 +27,8 @@ export interface CredentialIdentity {
 }
 
 /**
- * The plan's credential input. Rootful sessions (container root is an unprivileged host uid) reach the SSH agent through
+ * The plan's credential input. The session gets a CA of its own when a credential stays at the
+ * proxy, or when `options.sessionCa` asks for one (L7 rules on a terminated host). Rootful sessions (container root is an unprivileged host uid) reach the SSH agent through
  * mino's relay (the agent's socket is its owner's only); a detached rootful session cannot, since
  * no mino process stays to relay: that is an error before anything starts.
  */
@@ -34,6 +37,7 @@ export function planCredentialInput(
   sessionName: string,
   gathered: GatheredCredentials,
   who: CredentialIdentity,
+  options: { sessionCa?: boolean } = {},
 ): PlanCredentialInput {
   const store = sessionEnvOf(ctx);
   let sshAgentSocket = gathered.sshAgentSocket;
@@ -54,7 +58,12 @@ export function planCredentialInput(
     ...(gathered.loginsVolume !== undefined ? { loginsVolume: gathered.loginsVolume } : {}),
     hostSettings: gathered.hostSettings,
     ...(sshAgentSocket !== undefined ? { sshAgentSocket } : {}),
-    ...(gathered.caBundle !== undefined ? { caBundle: gathered.caBundle } : {}),
+    // Credentials kept at the proxy: the session trusts its own CA, through a bundle of its own.
+    ...(gathered.proxyRules.length > 0 || options.sessionCa
+      ? { caBundle: store.caPathOf(sessionName), sessionCa: true }
+      : gathered.caBundle !== undefined
+        ? { caBundle: gathered.caBundle }
+        : {}),
     proxy: gathered.proxyRules,
   };
 }
@@ -87,8 +96,10 @@ export function loginsVolumeToCreate(ctx: SessionContext, plan: RunPlan): boolea
 
 /** What {@link openSessionCredentials} set up; `close` undoes it. */
 export interface OpenCredentials {
-  /** Removes the env file and stops the relay. Safe to call twice. */
+  /** Removes the env file (and CA bundle) and stops the relay. Safe to call twice. */
   close(): Promise<void>;
+  /** For the session's proxy (session CA, credentials), when credentials stay outside. */
+  egressSecrets?: EgressSecrets;
 }
 
 /**
@@ -100,6 +111,7 @@ export async function openSessionCredentials(
   ctx: SessionContext,
   plan: RunPlan,
   gathered: GatheredCredentials,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<OpenCredentials> {
   const store = sessionEnvOf(ctx);
   let relay: AgentRelay | undefined;
@@ -119,14 +131,26 @@ export async function openSessionCredentials(
       const values = new Map(plan.credentials.secretVariables.map((k) => [k, gathered.secretValues.get(k) ?? '']));
       store.write(plan.sessionName, renderEnvFile(values));
     }
+    let egressSecrets: EgressSecrets | undefined;
+    if (plan.credentials.sessionCa) {
+      const tls = await sessionTls(
+        plan.sessionName,
+        plan.credentials.proxy,
+        gathered.proxyValues,
+        gathered.upstreamCa,
+        env,
+      );
+      store.writeCaBundle(plan.sessionName, tls.bundleText);
+      egressSecrets = tls.secrets;
+    }
     const relayPath = store.relayPathOf(plan.sessionName);
     if (gathered.sshAgentSocket !== undefined && plan.mounts.some((m) => m.source === relayPath)) {
       store.ensureDir();
       relay = await startAgentRelay(relayPath, gathered.sshAgentSocket);
     }
+    return { close, ...(egressSecrets ? { egressSecrets } : {}) };
   } catch (err) {
     await close();
     throw err;
   }
-  return { close };
 }

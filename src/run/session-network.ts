@@ -1,5 +1,4 @@
 import { MinoError, UsageError } from '../common/errors.js';
-import { DEFAULT_NETWORK } from '../config/defaults.js';
 import { resolveKeyTarget } from '../config/config-value.js';
 import { editLocalConfig } from '../config/local-config-edit.js';
 import { configuredHooksDirs } from '../host/oci-hooks-dirs.js';
@@ -8,7 +7,8 @@ import { buildEgressPlan, type EgressPlan } from '../network/egress-plan.js';
 import { egressBase, egressPaths } from '../network/egress-paths.js';
 import { resolveNetworkChoice, type NetworkChoice } from '../network/network-choice.js';
 import { blockedSummary, learnedRules, learnLine, type NetworkRecord } from '../network/network-record.js';
-import { presetRules } from '../network/presets.js';
+import { presetL7Rules, presetNeedsRegistries, presetRules } from '../network/presets.js';
+import { isL7RuleText, type L7Rule } from '../network/l7-rule.js';
 import { discoverRegistryHosts, hostRegistrySources, type RegistryDiscovery } from '../network/registry-hosts.js';
 import type { Rule } from '../network/rule.js';
 import { findProgram } from '../common/find-program.js';
@@ -29,7 +29,6 @@ export function chooseNetwork(req: RunRequest): NetworkChoice {
   const choice = resolveNetworkChoice({
     cli: { network: req.network, allow: req.networkAllow, preset: req.networkPreset },
     config: { network: config?.network, allow: config?.networkAllow, preset: config?.networkPreset },
-    fallback: DEFAULT_NETWORK,
   });
   if (req.saveLearned && choice.mode !== 'learn')
     throw new UsageError('--save only applies to --network learn', 'Run mino run --network learn --save -- COMMAND');
@@ -66,10 +65,9 @@ export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): Pend
     });
   }
   const presets = choice.mode === 'allowlist' ? choice.presets : [];
-  const registries =
-    presets.length > 0
-      ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir))
-      : Promise.resolve(undefined);
+  const registries = presets.some(presetNeedsRegistries)
+    ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir))
+    : Promise.resolve(undefined);
   const hooksDirs = configuredHooksDirs(facts.env, facts.rootless, facts.homeDir);
   registries.catch(() => undefined);
   hooksDirs.catch(() => undefined);
@@ -110,19 +108,27 @@ export function egressPlanFor(
   sshConfig = false,
 ): EgressPlan {
   const rules: Rule[] = [];
+  const l7: L7Rule[] = [];
   const presets = choice.mode === 'allowlist' ? choice.presets : [];
   if (choice.mode === 'allowlist') {
     rules.push(...choice.rules);
-    for (const p of presets) rules.push(...presetRules(p, registries?.rules ?? []));
+    l7.push(...choice.l7);
+    for (const p of presets) {
+      rules.push(...presetRules(p, registries?.rules ?? []));
+      l7.push(...presetL7Rules(p));
+    }
   }
   const paths = egressPaths(
     ctx.egressBase ?? egressBase(facts.env, ctx.stateDir, facts.uid),
     ctx.stateKey,
     sessionName,
   );
+  // The default (contained) says nothing about registries this host has not configured.
   const notes =
-    presets.length > 0 ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`) : [];
-  return buildEgressPlan({ mode: choice.mode, rules, presets, paths, systemHooksDirs, notes, sshConfig });
+    presets.some(presetNeedsRegistries) && choice.source !== 'default'
+      ? (registries?.notes ?? []).map((n) => `network preset ${presets.join(', ')}: ${n}`)
+      : [];
+  return buildEgressPlan({ mode: choice.mode, rules, l7, presets, paths, systemHooksDirs, notes, sshConfig });
 }
 
 /** The lines `--dry-run` prints about an egress policy (shell comments before the podman line). */
@@ -130,8 +136,15 @@ export function egressDryRunLines(egress: EgressPlan): string[] {
   const lines = [
     `# network: ${egress.mode === 'learn' ? 'learn (everything allowed but the host, and recorded)' : 'allowlist'} through mino's egress proxy, listening on ${egress.listen.host}:${egress.listen.port} inside the container`,
   ];
-  if (egress.mode === 'allowlist')
-    lines.push(`# allow: ${egress.policy.allow.length > 0 ? egress.policy.allow.join(' ') : '(nothing)'}`);
+  if (egress.mode === 'allowlist') {
+    const hosts = egress.policy.allow.filter((r) => !isL7RuleText(r));
+    lines.push(`# allow: ${hosts.length > 0 ? hosts.join(' ') : '(nothing)'}`);
+  }
+  const l7 = egress.policy.allow.filter(isL7RuleText);
+  if (l7.length > 0) {
+    lines.push('# https rules (TLS terminated by the proxy; first match wins, anything else on these hosts denied):');
+    for (const r of l7) lines.push(`#   allow ${r}`);
+  }
   if (egress.presets.length > 0) lines.push(`# presets: ${egress.presets.join(', ')}`);
   return lines;
 }

@@ -13,14 +13,19 @@ export function registerNetwork(program: Command): void {
     .addHelpText(
       'after',
       `
-Sessions started with --network-allow, --network-preset or --network learn send all traffic
-through an egress proxy of their own. 'allow' and 'deny' change its rules while it runs (no
-restart; tunnels a deny covers close at once); 'show' lists every destination the session asked
-for, allowed or blocked. Rules: HOST:PORT, [IPV6]:PORT, *.example.com:PORT, host.containers.internal:PORT.
+Sessions started without a network flag (contained: the agent preset), with --network-allow,
+--network-preset or --network learn send all traffic through an egress proxy of their own.
+'allow' and 'deny' change its rules while it runs (no restart; tunnels a deny covers close at
+once); 'show' lists every destination the session asked for, allowed or blocked.
+Rules: HOST:PORT, [IPV6]:PORT, *.example.com:PORT, host.containers.internal:PORT, and HTTPS
+rules on method and path, METHODS HOST[:PORT]/PATH (deny rules first, then allow rules, first
+match wins; a host with allow rules denies every other request).
 
 Examples:
   mino network allow agent registry.example.com:443
   mino network deny agent '*.example.com:443'
+  mino network allow agent 'GET,HEAD api.github.com/repos/OWNER/*'
+  mino network deny agent 'GIT-PUSH github.com/*'
   mino network show agent`,
     );
 

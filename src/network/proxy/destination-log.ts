@@ -1,5 +1,5 @@
 import { formatDestination, type Destination } from '../destination.js';
-import type { NetworkRecord, DestinationEntry } from '../network-record.js';
+import type { NetworkRecord, DestinationEntry, RequestEntry } from '../network-record.js';
 import type { DenyReason } from '../policy.js';
 
 /**
@@ -21,9 +21,13 @@ export type DenialSink = (event: {
 /** Denials written to the audit log per session before they are only counted. */
 const AUDIT_DENIAL_CAP = 1000;
 
+/** Distinct requests (destination, method, path) kept per session; more are not recorded. */
+const MAX_REQUESTS = 2000;
+
 /** The destinations of one session, and writing them out. */
 export class DestinationLog {
   private readonly entries = new Map<string, DestinationEntry>();
+  private readonly requests = new Map<string, RequestEntry>();
   private timer: NodeJS.Timeout | undefined;
   private audited = 0;
 
@@ -34,6 +38,24 @@ export class DestinationLog {
     private readonly flushDelayMs = 1000,
   ) {
     for (const e of record.destinations) this.entries.set(e.destination, { ...e });
+    for (const r of record.requests ?? []) this.requests.set(`${r.destination} ${r.method} ${r.path}`, { ...r });
+  }
+
+  /** A request judged by L7 rules or forwarded as plain HTTP (`path` without its query). */
+  request(dest: Destination, method: string, path: string, allowed: boolean, rule: string | null): void {
+    const destination = formatDestination(dest);
+    const key = `${destination} ${method} ${path}`;
+    let r = this.requests.get(key);
+    if (!r) {
+      if (this.requests.size >= MAX_REQUESTS) return;
+      r = { destination, method, path, allowed: 0, denied: 0, rule: null };
+      this.requests.set(key, r);
+    }
+    if (allowed) {
+      r.allowed++;
+      if (rule !== null) r.rule = rule;
+    } else r.denied++;
+    this.schedule();
   }
 
   private entry(dest: Destination | string, now: string): DestinationEntry {
@@ -103,6 +125,7 @@ export class DestinationLog {
       ...this.record,
       updated_at: new Date().toISOString(),
       destinations: [...this.entries.values()].map((e) => ({ ...e })),
+      ...(this.requests.size > 0 ? { requests: [...this.requests.values()].map((r) => ({ ...r })) } : {}),
     };
   }
 

@@ -10,13 +10,14 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Server, Socket } from 'node:net';
 import { destinationOf, formatDestination, parseAuthority, type Destination } from '../destination.js';
-import { decide, type EgressPolicy, type Verdict } from '../policy.js';
+import { decide, hasL7Rules, type EgressPolicy, type Verdict } from '../policy.js';
 import type { DestinationLog } from './destination-log.js';
 import { DialError, type Dialer } from './dialer.js';
 import {
   RewriterRegistry,
   rawRelay,
   splice,
+  type RequestGate,
   type RewritableRequest,
   type Tunnel,
   type TunnelHandler,
@@ -41,6 +42,10 @@ export interface EgressServerOptions {
   /** Stages before the raw relay (see pipeline.ts). */
   handlers?: TunnelHandler[];
   rewriters?: RewriterRegistry;
+  /** Judges each plain-HTTP request (L7 rules, l7-gate.ts); a refused one gets 403. */
+  gate?: RequestGate;
+  /** Checks a plain-HTTP request after its rewrite (a credential placeholder to an unbound host). */
+  requestGuard?: RequestGate;
   /** Client connections at once before new ones are refused (default 1024). */
   maxConnections?: number;
 }
@@ -59,7 +64,10 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Headers without the hop-by-hop ones (and those the Connection header names). */
-function endToEndHeaders(headers: IncomingMessage['headers'], keepUpgrade = false): Record<string, string | string[]> {
+export function endToEndHeaders(
+  headers: IncomingMessage['headers'],
+  keepUpgrade = false,
+): Record<string, string | string[]> {
   const named = String(headers.connection ?? '')
     .toLowerCase()
     .split(',')
@@ -115,13 +123,22 @@ export class EgressServer {
     return this.policyValue;
   }
 
-  /** Replaces the policy; open tunnels it no longer allows are closed (and recorded as denied). */
+  /**
+   * Replaces the policy; open tunnels it no longer allows are closed (and recorded as denied), and
+   * so are those to destinations that got L7 rules (their next connection is terminated and judged).
+   */
   set policy(policy: EgressPolicy) {
+    const before = this.policyValue;
     this.policyValue = policy;
     const old = this.agent;
     this.agent = new GuardedAgent((dest, verdict) => this.dial(dest, verdict, 'http', false));
     old.destroy();
     for (const live of [...this.live]) {
+      if (!hasL7Rules(before, live.dest) && hasL7Rules(policy, live.dest)) {
+        for (const s of live.sockets) s.destroy();
+        this.live.delete(live);
+        continue;
+      }
       const verdict = decide(policy, live.dest);
       if (verdict.allowed) continue;
       this.options.log.denied(live.dest, verdict.reason, `closed: ${verdict.detail}`, 'policy-change');
@@ -311,8 +328,24 @@ export class EgressServer {
       path: `${url.pathname}${url.search}`,
       headers: endToEndHeaders(req.headers),
     };
+    const judged = this.options.gate?.(outgoing);
+    if (judged && !judged.allow) {
+      this.options.log.denied(dest, 'request', judged.reason, 'http');
+      req.resume();
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`mino: request blocked: ${judged.reason}\n`);
+      return;
+    }
     const rewriter = this.rewriters.for(dest);
     if (rewriter) outgoing = await rewriter(outgoing);
+    const guard = this.options.requestGuard?.(outgoing);
+    if (guard && !guard.allow) {
+      this.options.log.denied(dest, 'credential-leak', guard.reason, 'http');
+      req.resume();
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(`mino: request to ${formatDestination(dest)} blocked: ${guard.reason}\n`);
+      return;
+    }
     const upstream = httpRequest({
       agent: this.agent,
       host: dest.host,
@@ -354,6 +387,20 @@ export class EgressServer {
     const verdict = this.verdictFor(dest, 'http');
     if (!verdict.allowed) {
       const text = this.denyText(dest, verdict.detail, verdict.reason !== 'host-address');
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
+      return;
+    }
+    const judged = this.options.gate?.({
+      dest,
+      method: req.method ?? 'GET',
+      path: `${url.pathname}${url.search}`,
+      headers: endToEndHeaders(req.headers, true),
+    });
+    if (judged && !judged.allow) {
+      this.options.log.denied(dest, 'request', judged.reason, 'http');
+      const text = `mino: request blocked: ${judged.reason}\n`;
       socket.end(
         `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
       );

@@ -13,12 +13,14 @@ import type { Rule } from '../rule.js';
  * - a plain-HTTP request (absolute `http://` URL): the {@link RequestRewriter} registered for the
  *   destination, if any, may change method, path and headers before it is sent upstream.
  *
- * The seam for a TLS-terminating mode (a secret swapped in at the proxy for one host only): a
- * TunnelHandler that takes over tunnels whose destination has a rewriter, answers
- * `established()`, terminates the client's TLS with a per-session CA, parses HTTP, runs the
- * rewriter on each request, and re-originates TLS to `dial()`'s socket. Nothing else of the proxy
- * changes: the policy decision, the address guard in `dial()`, the records and the live
- * allow/deny all stay where they are.
+ * The TLS-terminating mode (tls-terminator.ts; a secret swapped in at the proxy for one host
+ * only, L7 rules on method and path) is a TunnelHandler built with `terminates(dest)` (default: a
+ * rewriter is registered for dest) and a {@link RequestGate} (default: allow all). It takes over
+ * such tunnels, answers `established()`, terminates the client's TLS with a per-session CA
+ * (tls-ca.ts), parses each request with node's HTTP server, asks the gate (a denied request gets
+ * 403, a `denied` record, and the connection stays usable), runs the rewriter, and re-originates
+ * TLS (verified) to `dial()`'s socket. Nothing else of the proxy changes: the policy decision,
+ * the address guard in `dial()`, the records and the live allow/deny all stay where they are.
  */
 
 /** A request as a rewriter sees it. */
@@ -31,6 +33,15 @@ export interface RewritableRequest {
   /** Header names in lower case. */
   headers: Record<string, string | string[]>;
 }
+
+/** A verdict on one terminated request (L7 rules). */
+export type RequestVerdict = { allow: true } | { allow: false; reason: string };
+
+/** Judges each request of a terminated connection before it is rewritten and sent. */
+export type RequestGate = (request: RewritableRequest) => RequestVerdict;
+
+/** The gate that lets every request through (no L7 rules). */
+export const allowAllRequests: RequestGate = () => ({ allow: true });
 
 /** Changes a request for one destination (e.g. puts a real credential in place of a placeholder). */
 export type RequestRewriter = (request: RewritableRequest) => RewritableRequest | Promise<RewritableRequest>;

@@ -8,13 +8,16 @@ import { readEgressLaunch, readHelperInfo, type EgressHelperInfo } from '../egre
 import type { EgressPaths } from '../egress-paths.js';
 import { answerHook, readHookRequests } from '../hook-fifo.js';
 import { newNetworkRecord, writeNetworkRecord } from '../network-record.js';
-import { policyText, withAllowed, withDenied } from '../policy.js';
-import { formatRule, parseRules } from '../rule.js';
+import { policyText, withRules } from '../policy.js';
+import { formatAnyRules, parseAnyRules } from '../l7-rule.js';
+import { l7Enforcer, unterminatedGuard } from '../l7-gate.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
 import { EgressServer } from './egress-server.js';
 import { findProgram } from '../../common/find-program.js';
 import { openListenerInNetns, processStartTime } from './netns-listener.js';
+import { readEgressSecrets } from '../egress-secrets.js';
+import { tlsStages } from './tls-setup.js';
 
 /**
  * The egress proxy process of one session (`mino _egress-proxy DIR`, started detached by `mino
@@ -52,6 +55,17 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     throw err;
   }
   const { launch } = launchInfo;
+  let tls: ReturnType<typeof tlsStages>;
+  // L7 rules judge requests over the live policy (`proxy.policy`, replaced by `mino network`);
+  // the terminating handler asks them which tunnels to terminate, and about each request.
+  const l7 = l7Enforcer(() => proxy.policy, { request: (...args) => log.request(...args) });
+  try {
+    // The secrets come through stdin (a pipe from mino run), read to its end before serving.
+    tls = tlsStages(launch.secrets ? readEgressSecrets(0) : undefined, l7);
+  } catch (err) {
+    signalReady(`error: ${(err as Error).message}`);
+    throw err;
+  }
   const nsenter = findProgram('nsenter');
   if (!nsenter) {
     signalReady('error: nsenter (util-linux) is not installed; it is needed to give the session its egress listener');
@@ -79,11 +93,18 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
       }),
   );
   log.flush();
-  const proxy = new EgressServer({
+  const proxy: EgressServer = new EgressServer({
     session: launch.session,
     policy: launchInfo.policy,
     dialer: createDialer({ highWaterMark: HIGH_WATER_MARK }),
     log,
+    gate: l7.gate,
+    handlers: [
+      ...tls.handlers((dest, reason, detail) => log.denied(dest, reason, detail, 'https')),
+      unterminatedGuard(l7, (dest, detail) => log.denied(dest, 'request', detail, 'connect')),
+    ],
+    rewriters: tls.rewriters,
+    requestGuard: tls.requestGuard,
   });
 
   let listener: Server | undefined;
@@ -99,6 +120,7 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     for (const t of timers) clearInterval(t);
     listener?.close();
     proxy.close();
+    tls.close();
     control.close();
     fifo.destroy();
     log.flush(true);
@@ -110,10 +132,10 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
 
   const handleControl = (req: ControlRequest): ControlResponse => {
     if (req.op === 'allow' || req.op === 'deny') {
-      const rules = parseRules(Array.isArray(req.rules) ? req.rules.map(String) : []);
-      proxy.policy = req.op === 'allow' ? withAllowed(proxy.policy, rules) : withDenied(proxy.policy, rules);
+      const rules = parseAnyRules(Array.isArray(req.rules) ? req.rules.map(String) : [], req.op);
+      proxy.policy = withRules(proxy.policy, req.op, rules);
       log.setPolicy(policyText(proxy.policy));
-      audit.record('network.policy', { name: launch.session, op: req.op, rules: rules.map(formatRule) });
+      audit.record('network.policy', { name: launch.session, op: req.op, rules: formatAnyRules(rules) });
     }
     const record = req.op === 'finish' ? log.flush(true) : log.snapshot();
     if (req.op === 'finish') setImmediate(() => stop('finish'));

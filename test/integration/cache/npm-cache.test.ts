@@ -82,10 +82,13 @@ describe('npm cache reused across runs [mino-base]', () => {
   });
 
   const run = (args: string[], command: string): ReturnType<typeof runMino> =>
-    runMino(['run', '-p', project, '--image', BASE, '--no-home', ...args, '--', 'sh', '-c', command], {
-      env: xdg,
-      timeoutMs: 600_000,
-    });
+    runMino(
+      ['run', '-p', project, '--image', BASE, '--network', 'bridge', '--no-home', ...args, '--', 'sh', '-c', command],
+      {
+        env: xdg,
+        timeoutMs: 600_000,
+      },
+    );
 
   it('fills the cache on the first npm ci and completes it', async () => {
     const r = await run([], 'echo "cache=$npm_config_cache"; npm ci --no-audit --no-fund');

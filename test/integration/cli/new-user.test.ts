@@ -115,9 +115,12 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
     expect(line(setup.stdout, 'Image storage')).toMatch(/^\[FIXED\] +Image storage: overlay, mino's own store/);
 
     const project = userDir(`${HOME}/own-image`);
-    const first = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo from-mine'], {
-      cwd: project,
-    });
+    const first = await user.mino(
+      ['run', '--network', 'none', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo from-mine'],
+      {
+        cwd: project,
+      },
+    );
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.stdout).toBe('from-mine\n');
     expect(first.stderr).toMatch(
@@ -125,9 +128,12 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
     );
     expect(user.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain('localhost/mine:1'); // the user's stays
 
-    const second = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo again'], {
-      cwd: project,
-    });
+    const second = await user.mino(
+      ['run', '--network', 'none', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo again'],
+      {
+        cwd: project,
+      },
+    );
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toBe('again\n');
     expect(second.stderr).not.toContain('Copying');
@@ -143,14 +149,20 @@ describe.skipIf(!runnable)('a brand-new rootless user [throwaway user]', () => {
       rootfsTar,
       'localhost/mine:1',
     ]);
-    const third = await user.mino(['run', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo rebuilt'], {
-      cwd: project,
-    });
+    const third = await user.mino(
+      ['run', '--network', 'none', '--image', 'localhost/mine:1', '--', 'sh', '-c', 'echo rebuilt'],
+      {
+        cwd: project,
+      },
+    );
     expect(third.exitCode, third.stderr).toBe(0);
     expect(third.stdout).toBe('rebuilt\n');
     expect(third.stderr).toMatch(/^Your podman store has another localhost\/mine:1 than mino's copy: copying it/);
 
-    const missing = await user.mino(['run', '--image', 'localhost/mino-nu-missing:1', '--', 'true'], { cwd: project });
+    const missing = await user.mino(
+      ['run', '--network', 'none', '--image', 'localhost/mino-nu-missing:1', '--', 'true'],
+      { cwd: project },
+    );
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(
       /^Error: Image localhost\/mino-nu-missing:1 is not available locally \(neither in mino's own store nor in your podman store\)\nHint: Build or pull it into your podman store first \(podman pull localhost\/mino-nu-missing:1\); mino copies it into its own store \(.*\) on first use\. Or pass another --image\n$/,

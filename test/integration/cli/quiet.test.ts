@@ -29,21 +29,33 @@ describe.runIf(IS_ROOT)('quiet mode [rootful]', () => {
   });
 
   it('detached start and stop print nothing with -q (after the subcommand), the usual notices without', async () => {
-    const start = await mino(['run', '-q', '-d', '-n', 'quiet-a', '--no-home', '--', 'sleep', '60']);
+    const start = await mino([
+      'run',
+      '-q',
+      '-d',
+      '-n',
+      'quiet-a',
+      '--network',
+      'none',
+      '--no-home',
+      '--',
+      'sleep',
+      '60',
+    ]);
     expect(start.exitCode).toBe(0);
     expect(start.stderr).toBe('');
     const stop = await mino(['stop', '-q', 'quiet-a']);
     expect(stop.exitCode).toBe(0);
     expect(stop.stderr).toBe('');
 
-    const loud = await mino(['run', '-d', '-n', 'quiet-b', '--no-home', '--', 'sleep', '60']);
+    const loud = await mino(['run', '-d', '-n', 'quiet-b', '--network', 'none', '--no-home', '--', 'sleep', '60']);
     expect(loud.stderr).toContain('Session quiet-b started');
     const loudStop = await mino(['stop', 'quiet-b']);
     expect(loudStop.stderr).toMatch(/Session quiet-b stopped/);
   });
 
   it('keeps warnings and the command output with -q (before the subcommand)', async () => {
-    const r = await mino(['-q', 'run', '--no-home', '-e', 'API_TOKEN=x', '--', 'echo', 'out']);
+    const r = await mino(['-q', 'run', '--network', 'none', '--no-home', '-e', 'API_TOKEN=x', '--', 'echo', 'out']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe('out\n');
     expect(r.stderr).toMatch(/^Warning: API_TOKEN looks like a secret/);

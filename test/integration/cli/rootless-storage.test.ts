@@ -242,10 +242,14 @@ describe.skipIf(!runnable)('mino setup: rootless storage driver [throwaway user]
     // run, list, logs, volume, cache and status all work on mino's store.
     const project = `${HOME}/project`;
     sh(['runuser', '-u', USER, '--', 'mkdir', '-p', project]);
-    const run = await user.mino(['run', '--', 'sh', '-c', 'echo from-own-store'], { cwd: project });
+    const run = await user.mino(['run', '--network', 'none', '--', 'sh', '-c', 'echo from-own-store'], {
+      cwd: project,
+    });
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain('from-own-store');
-    const detached = await user.mino(['run', '-d', '-n', 'own1', '--', 'sleep', '300'], { cwd: project });
+    const detached = await user.mino(['run', '-d', '-n', 'own1', '--network', 'none', '--', 'sleep', '300'], {
+      cwd: project,
+    });
     expect(detached.exitCode, detached.stdout + detached.stderr).toBe(0);
     expect(own(['ps', '--format', '{{.Names}}'])).toMatch(/own1/);
     expect(user.podman(['ps', '-a', '--format', '{{.Names}}'])).toBe('');

@@ -158,7 +158,7 @@ for (const as of MODES) {
     it('refuses bad session names before any container or file exists', async () => {
       const { env, project, stateDir } = sandbox(as);
       for (const bad of ['../x', 'a/b', '', 'x'.repeat(300), 'semi;colon', '-x', '--rm']) {
-        const r = await runMino(['run', '-n', bad, '-p', project, '--', 'true'], { as, env });
+        const r = await runMino(['run', '-n', bad, '-p', project, '--network', 'none', '--', 'true'], { as, env });
         expect(r.exitCode).toBe(2);
         expect(r.stderr).toMatch(/^Error: Invalid session name/m);
       }
@@ -428,10 +428,13 @@ for (const as of MODES) {
 
     it('reports a missing image with one error and records nothing', async () => {
       const { env, project } = sandbox(as);
-      const r = await runMino(['run', '-p', project, '--image', 'localhost/mino-test-missing:1', '--', 'true'], {
-        as,
-        env,
-      });
+      const r = await runMino(
+        ['run', '-p', project, '--network', 'none', '--image', 'localhost/mino-test-missing:1', '--', 'true'],
+        {
+          as,
+          env,
+        },
+      );
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toBe(
         'Error: Image localhost/mino-test-missing:1 is not available locally\nHint: Build or pull it first (podman pull localhost/mino-test-missing:1), or pass another --image\n',

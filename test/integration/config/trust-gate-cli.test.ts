@@ -43,7 +43,8 @@ const dryRun = (extra: string[] = [], options: { env?: NodeJS.ProcessEnv; cwd?: 
 
 /** The printed podman command (in a terminal, the prompt text shares the output). */
 function podmanLine(r: MinoResult): string {
-  return r.stdout.split('\n').find((l) => l.startsWith('podman run ')) ?? '';
+  // `podman run …`, or `podman --hooks-dir … run …` for a contained session (the default).
+  return r.stdout.split('\n').find((l) => /^podman (--hooks-dir \S+ )*run /.test(l)) ?? '';
 }
 
 function expectHostileConfig(r: MinoResult, applied: boolean): void {
@@ -120,7 +121,9 @@ describe('trust gate on mino run (non-interactive)', () => {
     const r = await dryRun();
     expect(r.exitCode).toBe(0);
     expectHostileConfig(r, false);
-    expect(r.stdout).toContain('--network bridge');
+    // Your own settings: none here, so contained (the agent preset's allowlist).
+    expect(r.stdout).toContain('# presets: agent');
+    expect(r.stdout).toContain('--network none');
     expect(r.stderr).toContain(
       `Warning: skipped untrusted project config ${join(project, '.mino.toml')} and project layers ${join(project, '.mino', 'layers')}`,
     );
@@ -133,7 +136,7 @@ describe('trust gate on mino run (non-interactive)', () => {
     // and fails without it rather than passing on empty output.
     expect(r.stderr, 'needs localhost/mino-base: run bin/mino setup --yes').not.toContain('mino base image');
     expect(r.exitCode).toBe(0);
-    expect(podmanLine(r)).toMatch(/^podman run .*localhost\/mino-(base|composed-)/);
+    expect(podmanLine(r)).toMatch(/^podman (--hooks-dir \S+ )*run .*localhost\/mino-(base|composed-)/);
     expectHostileLayer(r, false);
   });
 
@@ -195,7 +198,7 @@ describe('trust gate on mino run (interactive, in a pseudo-terminal)', () => {
     for (const answer of ['n\n', '\n']) {
       const r = await runInTerminal(args(), answer);
       expect(r.stdout).toContain('This project asks mino for more access than your own configuration gives:');
-      expect(r.stdout).toContain('container.network: "bridge" → "host"');
+      expect(r.stdout).toContain('container.network: (unset) → "host"');
       expect(r.stdout).toContain(`container.volumes: [] → ["${stolen()}:/stolen:ro"]`);
       expect(r.stdout).toContain('typescript (replaces the built-in layer)');
       expect(r.stdout).toContain('Trust this project content and continue? [y/N]');

@@ -255,7 +255,13 @@ for (const as of MODES) {
           code: 1,
           error: /credentials\.aws\.enabled must be a boolean/,
         },
-        { config: '[credentials.vault]\nenabled = true\n', args: [], code: 1, error: /credentials\.vault/ },
+        // Any other table of [credentials] is a credential of the user's: a bad one is a usage error.
+        {
+          config: '[credentials.vault]\nenabled = true\n',
+          args: [],
+          code: 2,
+          error: /Invalid \[credentials\.vault\].*unknown key 'enabled'/,
+        },
         { args: ['--all-clouds', '--aws'], code: 2, error: /--all-clouds cannot be combined with --aws/ },
         { args: ['--vault'], code: 2, error: /unknown option '--vault'/i },
         { args: ['-e', '1BAD'], code: 2, error: /Invalid --env '1BAD'/ },

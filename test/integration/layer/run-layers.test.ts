@@ -41,7 +41,7 @@ describe.runIf(canRun)('mino run --layers [rootful]', () => {
   let xdgDirs: ReturnType<typeof isolatedXdg>;
   let xdg: NodeJS.ProcessEnv = {};
   const run = (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runMino> =>
-    runMino(['run', ...args], { cwd: project, env: { ...xdg, ...env }, timeoutMs: 15 * 60_000 });
+    runMino(['run', '--network', 'none', ...args], { cwd: project, env: { ...xdg, ...env }, timeoutMs: 15 * 60_000 });
   // The project's own layers get versions no built-in has, so their images can be found and removed.
   const ownLayers = ['greeter@41', 'typescript@99'];
   // The project's .mino/layers needs the user's trust (non-interactive runs skip it otherwise).

@@ -70,6 +70,23 @@ tunnel() {
 }
 echo "echo=$(tunnel $E)"
 echo "echo-denied=$(tunnel $DE)"
+L=${s.l7Http}
+echo "l7-get=$(code http://host.containers.internal:$L/ok/1)"
+echo "l7-head=$(code -I http://host.containers.internal:$L/ok/2)"
+echo "l7-post=$(code -X POST -d x http://host.containers.internal:$L/ok/3)"
+echo "l7-path=$(code http://host.containers.internal:$L/secret)"
+echo "l7-climb=$(code --path-as-is http://host.containers.internal:$L/ok/../secret2)"
+echo "l7-socks=$(code -x socks5h://127.0.0.1:3128 http://host.containers.internal:$L/ok/socks)"
+echo "l7-tunnel=$(tunnel $L)"
+raw() { exec 3<>/dev/tcp/127.0.0.1/3128 2>/dev/null || { echo failed; return; }; printf "$1" >&3; timeout 5 cat <&3 | grep -a '^HTTP/' | cut -d' ' -f2 | tr '\\n' ',' ; exec 3>&-; }
+echo "keepalive=$(raw "GET http://host.containers.internal:$A/k1 HTTP/1.1\\r\\nHost: host.containers.internal:$A\\r\\n\\r\\nGET http://host.containers.internal:$D/k2 HTTP/1.1\\r\\nHost: host.containers.internal:$A\\r\\nConnection: close\\r\\n\\r\\n")"
+echo "http10=$(raw "GET http://host.containers.internal:$D/h10 HTTP/1.0\\r\\nHost: host.containers.internal:$A\\r\\n\\r\\n")"
+echo "front-host=$(raw "GET http://host.containers.internal:$A/f1 HTTP/1.1\\r\\nHost: host.containers.internal:$D\\r\\nConnection: close\\r\\n\\r\\n")"
+echo "own-port=$(code http://127.0.0.1:$D/o1)"
+echo "own-port-proxy=$(raw "GET http://localhost:$A/o2 HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")"
+echo "v6-proxy=$(raw "GET http://[::ffff:$HOSTIP]:$A/v6 HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")"
+echo "v6-loopback=$(raw "CONNECT [::1]:$A HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")"
+echo "v6-direct=$(code --noproxy '*' -g "http://[::ffff:$HOSTIP]:$A/v6d")"
 `;
 }
 
@@ -104,6 +121,23 @@ echo "udp=$(timeout 4 tftp -g -r udp-probe -l /tmp/udp-probe $HOSTIP $U >/dev/nu
 echo "tls=$(timeout 10 nc 127.0.0.1 3128 -e /probe/tls.sh $T >/dev/null 2>&1; tail -n 1 /tmp/tls-out 2>/dev/null | tr -d '\r' || echo failed)"
 echo "echo=$( (printf 'CONNECT host.containers.internal:%s HTTP/1.1\\r\\n\\r\\n' $E; sleep 1; echo ping-$E; sleep 1) | timeout 5 nc 127.0.0.1 3128 2>/dev/null | grep ping | tr -d '\\r')"
 echo "echo-denied=$( (printf 'CONNECT host.containers.internal:%s HTTP/1.1\\r\\n\\r\\n' $DE; sleep 1) | timeout 5 nc 127.0.0.1 3128 2>/dev/null | head -n 1 | tr -d '\\r')"
+# Only the proxied run has a proxy to try these on (the bridge control would just wait).
+if [ -n "$HTTP_PROXY" ]; then
+L=${s.l7Http}
+echo "l7-get=$(ok http://host.containers.internal:$L/ok/1)"
+echo "l7-path=$(ok http://host.containers.internal:$L/secret)"
+raw() { (printf "$1"; sleep 1) | timeout 5 nc 127.0.0.1 3128 2>/dev/null | grep '^HTTP/' | cut -d' ' -f2 | tr '\\n' ','; }
+echo "l7-post=$(raw "POST http://host.containers.internal:$L/ok/3 HTTP/1.1\\r\\nHost: host.containers.internal:$L\\r\\nContent-Length: 1\\r\\nConnection: close\\r\\n\\r\\nx")" &
+echo "l7-tunnel=$(raw "CONNECT host.containers.internal:$L HTTP/1.1\\r\\n\\r\\n")" &
+echo "keepalive=$(raw "GET http://host.containers.internal:$A/k1 HTTP/1.1\\r\\nHost: host.containers.internal:$A\\r\\n\\r\\nGET http://host.containers.internal:$D/k2 HTTP/1.1\\r\\nHost: host.containers.internal:$A\\r\\nConnection: close\\r\\n\\r\\n")" &
+echo "http10=$(raw "GET http://host.containers.internal:$D/h10 HTTP/1.0\\r\\nHost: host.containers.internal:$A\\r\\n\\r\\n")" &
+echo "front-host=$(raw "GET http://host.containers.internal:$A/f1 HTTP/1.1\\r\\nHost: host.containers.internal:$D\\r\\nConnection: close\\r\\n\\r\\n")" &
+echo "own-port=$(ok -Y off http://127.0.0.1:$D/o1)"
+echo "own-port-proxy=$(raw "GET http://localhost:$A/o2 HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")" &
+echo "v6-proxy=$(raw "GET http://[::ffff:$HOSTIP]:$A/v6 HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")" &
+echo "v6-loopback=$(raw "CONNECT [::1]:$A HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")" &
+wait
+fi
 `;
 }
 
@@ -183,6 +217,9 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
     allowlisted = await run([
       '--network-allow',
       `host.containers.internal:${servers.allowedHttp},host.containers.internal:${servers.echo},host.containers.internal:${servers.tls}`,
+      // HTTPS rules on method and path (issue 20) also judge plain HTTP: GET and HEAD under /ok/ only.
+      '--network-allow',
+      `GET,HEAD host.containers.internal:${servers.l7Http}/ok/*`,
     ]);
     expect(allowlisted.exitCode, allowlisted.stderr).toBe(0);
     results = probeResults(allowlisted.stdout);
@@ -197,6 +234,38 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
     expect(results.echo).toBe(`ping-${servers.echo}`);
     if (rootful) expect(results.socks).toBe('200');
     expect(hits).toContain('allowed /p1');
+  });
+
+  it('judges requests by HTTPS rules on method and path: GET under /ok/ passes, another method or path gets 403', () => {
+    const [passed, blocked] = rootful ? [['200'], ['000', '403']] : [['ok'], ['failed']];
+    expect(passed).toContain(results['l7-get']);
+    expect(rootful ? blocked : ['403,']).toContain(results['l7-post']);
+    expect(blocked).toContain(results['l7-path']);
+    expect(hits).toContain('l7 GET /ok/1');
+    if (rootful) {
+      expect(results['l7-head']).toBe('200');
+      expect(results['l7-climb']).toBe('403');
+      // No road around the rules: SOCKS5 or CONNECT to the same port is never relayed raw.
+      expect(blocked).toContain(results['l7-socks']);
+    }
+    expect(results['l7-tunnel']).not.toMatch(/ 400|200 Connection/);
+    expect(hits.filter((h) => h.startsWith('l7 ')).sort()).toEqual(
+      rootful ? ['l7 GET /ok/1', 'l7 HEAD /ok/2'] : ['l7 GET /ok/1'],
+    );
+  });
+
+  it('escape attempts: a kept-alive connection switching hosts, HTTP/1.0, a Host header of another host, the host own ports, IPv6', () => {
+    // Each request of a kept-alive connection is judged by its own destination.
+    expect(results.keepalive).toBe('200,403,');
+    expect(results.http10).toBe('403,');
+    // The request line decides where a request goes; a Host header naming a denied server changes nothing.
+    expect(results['front-host']).toBe('200,');
+    expect(hits).toContain('allowed /f1');
+    expect(results['own-port']).toBe(rootful ? '000' : 'failed');
+    expect(results['own-port-proxy']).toBe('403,');
+    expect(results['v6-proxy']).toBe('403,');
+    expect(results['v6-loopback']).toBe('403,');
+    if (rootful) expect(results['v6-direct']).toBe('000');
   });
 
   it('refuses everything else, whatever the probe tries', () => {
@@ -217,7 +286,16 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
     expect(received.filter((x) => x.startsWith('denied-echo:'))).toEqual([]);
     expect(results['echo-denied']).toMatch(/403 Forbidden/);
     // Nothing reached the denied server, or the allowed one by another road than the proxy.
-    expect(hits.filter((h) => h !== 'allowed /p1' && h !== 'allowed /s1')).toEqual([]);
+    const expected = [
+      'allowed /p1',
+      'allowed /s1',
+      'allowed /k1',
+      'allowed /f1',
+      'l7 GET /ok/1',
+      'l7 HEAD /ok/2',
+      'tls GET /t1',
+    ];
+    expect(hits.filter((h) => !expected.includes(h))).toEqual([]);
   });
 
   it('summarizes the blocked connections when the session ends, and audits each one', () => {
@@ -233,6 +311,15 @@ describe.each(MODES)('an allowlisted session cannot get out [%s]', (as) => {
     expect(denied).toContain(`host.containers.internal:${servers.deniedHttp}`);
     expect(denied).toContain(`host.containers.internal:${servers.deniedEcho}`);
     expect(denied).toContain(`${servers.hostIp}:${servers.allowedHttp}`);
+    // Refused requests of the L7 server are audited too (reason: request).
+    expect(
+      audit.some(
+        (e) =>
+          e.event === 'network.denied' &&
+          e.data.destination === `host.containers.internal:${servers.l7Http}` &&
+          e.data.reason === 'request',
+      ),
+    ).toBe(true);
     expect(audit.some((e) => e.event === 'network.attached')).toBe(true);
   });
 });

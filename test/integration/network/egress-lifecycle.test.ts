@@ -122,6 +122,21 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
       allowed: 1,
       denied: 1,
     });
+    // HTTPS rules on method and path change live too, request by request.
+    const l7 = await box.mino(['network', 'allow', name, `GET ${host(servers.l7Http)}/live-${mode}/*`]);
+    expect(l7.exitCode, l7.stderr).toBe(0);
+    expect(await exec(name, `${fetch(servers.l7Http, `/live-${mode}/1`)}; ${fetch(servers.l7Http, '/other')}`)).toBe(
+      'ok\nblocked',
+    );
+    const l7deny = await box.mino(['network', 'deny', name, `GET ${host(servers.l7Http)}/live-${mode}/1`]);
+    expect(l7deny.exitCode, l7deny.stderr).toBe(0);
+    expect(
+      await exec(name, `${fetch(servers.l7Http, `/live-${mode}/1`)}; ${fetch(servers.l7Http, `/live-${mode}/2`)}`),
+    ).toBe('blocked\nok');
+    expect(servers.hits.filter((h) => h.startsWith('l7 ') && h.includes(`/live-${mode}/`)).sort()).toEqual([
+      `l7 GET /live-${mode}/1`,
+      `l7 GET /live-${mode}/2`,
+    ]);
     const logs = await box.mino(['logs', name, '--network']);
     expect(logs.exitCode, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(new RegExp(`${host(servers.deniedHttp).replace(/\./g, '\\.')}\\s+2\\s+1\\s+0`));
@@ -129,7 +144,7 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
 
     const stop = await box.mino(['stop', name]);
     expect(stop.exitCode, stop.stderr).toBe(0);
-    expect(stop.stderr).toMatch(/mino: blocked 2 connections: /);
+    expect(stop.stderr).toMatch(/mino: blocked 4 connections: /);
     expect(await waitFor(() => !alive(pid))).toBe(true);
     const after = JSON.parse((await box.mino(['network', 'show', name, '-f', 'json'])).stdout) as {
       live: boolean;
@@ -253,10 +268,11 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
     ]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('blocked'); // learn never opens the host
-    expect(r.stderr).toContain(`network_allow = ["${mirror}:80"]`);
-    expect(r.stderr).toContain('Saved network_allow (1 rule)');
+    // Plain HTTP requests were seen: learn proposes the narrowest rule on method and path.
+    expect(r.stderr).toContain(`network_allow = ["GET ${mirror}:80/"`);
+    expect(r.stderr).toMatch(/Saved network_allow \(\d+ rules?\)/);
     const toml = readFileSync(join(learnProject, '.mino.toml'), 'utf8');
-    expect(toml).toContain(`"${mirror}:80"`);
+    expect(toml).toContain(`"GET ${mirror}:80/"`);
     const next = await box.mino([
       'run',
       '-p',
@@ -284,6 +300,9 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
       ':443',
       'github.com :443',
       'localhost:80',
+      'GETT github.com/x',
+      'GET *:443/*',
+      'GET github.com/a?b=1',
     ];
     for (const rule of bad) {
       const r = await box.mino([
@@ -355,6 +374,17 @@ describe('egress: where it is refused or shown', () => {
     expect(lines[command]).toMatch(
       /^podman --hooks-dir .* run .* --network none .* -e HTTPS_PROXY=http:\/\/127\.0\.0\.1:3128 /,
     );
+    const l7 = await runMino(
+      ['run', '--dry-run', '--image', TEST_IMAGE, '--network-preset', 'github-readonly', '--', 'true'],
+      { cwd: '/tmp' },
+    );
+    expect(l7.exitCode, l7.stderr).toBe(0);
+    expect(l7.stdout).toContain('# allow: (nothing)\n# https rules (TLS terminated by the proxy');
+    expect(l7.stdout).toContain('#   allow GET,HEAD api.github.com/*\n#   allow GIT-FETCH github.com/*');
+    // The default: contained, the agent preset.
+    const contained = await runMino(['run', '--dry-run', '--image', TEST_IMAGE, '--', 'true'], { cwd: '/tmp' });
+    expect(contained.stdout).toMatch(/^# allow: api\.anthropic\.com:443 .*claude\.ai:443/m);
+    expect(contained.stdout).toContain('# presets: agent');
   });
 
   it.skipIf(!IS_ROOT)('routes ssh through the proxy in mino images (rootful, mino-base)', async () => {

@@ -31,6 +31,8 @@ export interface HostServers {
   deniedEcho: number;
   tls: number;
   udp: number;
+  /** An HTTP server a session reaches only through HTTPS rules on method and path (hits: `l7 METHOD /path`). */
+  l7Http: number;
   /** Directory holding ca.pem (world-readable, to mount into containers). */
   caDir: string;
   /** Requests the HTTP servers got, as `port path`. */
@@ -154,16 +156,28 @@ export async function startHostServers(): Promise<HostServers> {
   // BusyBox's TLS client (the rootless probes) only speaks TLS 1.2 with older ciphers.
   const tls = createHttpsServer(
     { key: ca.key, cert: ca.cert, maxVersion: 'TLSv1.2', ciphers: 'ALL:@SECLEVEL=0' },
-    (req, res) => res.end(`tls-ok ${req.url}\n`),
+    (req, res) => {
+      hits.push(`tls ${req.method} ${req.url}`);
+      req.resume();
+      res.end(`tls-ok ${req.url}\n`);
+    },
   );
-  const servers: Array<Server | HttpServer> = [http('allowed'), http('denied'), echo('echo'), echo('denied-echo'), tls];
-  const [allowedHttp, deniedHttp, echoPort, deniedEcho, tlsPort] = (await Promise.all(servers.map(listenTcp))) as [
-    number,
-    number,
-    number,
-    number,
-    number,
+  const l7 = createHttpServer((req, res) => {
+    hits.push(`l7 ${req.method} ${req.url}`);
+    req.resume();
+    res.end(`l7-ok ${req.method} ${req.url}\n`);
+  });
+  const servers: Array<Server | HttpServer> = [
+    http('allowed'),
+    http('denied'),
+    echo('echo'),
+    echo('denied-echo'),
+    tls,
+    l7,
   ];
+  const [allowedHttp, deniedHttp, echoPort, deniedEcho, tlsPort, l7Port] = (await Promise.all(
+    servers.map(listenTcp),
+  )) as [number, number, number, number, number, number];
   // Bound to the host's own address, not 0.0.0.0: the answer must come from the address the
   // client sent to (a connected UDP socket drops datagrams from any other).
   const addresses = hostAddresses();
@@ -183,6 +197,7 @@ export async function startHostServers(): Promise<HostServers> {
     deniedEcho,
     tls: tlsPort,
     udp: udpPort,
+    l7Http: l7Port,
     caDir: ca.dir,
     hits,
     received,

@@ -110,6 +110,8 @@ for (const as of MODES) {
         name,
         '-p',
         project,
+        '--network',
+        'none',
         '--image',
         TEST_IMAGE,
         '--volume',

@@ -31,9 +31,9 @@ describe('config files', () => {
     expect(closestKey('general.network')).toBe('container.network');
     expect(closestKey('containr')).toBe('container');
     expect(closestKey('zzzzzzzzzzzzzzzzzz')).toBeUndefined();
-    const err = errorOf(() => validateConfig('f.toml', { network: 'host' }));
-    expect(err.message).toBe("Invalid config f.toml: unknown key 'network'");
-    expect(err.hint).toBe("Did you mean 'container.network'?");
+    const err = errorOf(() => validateConfig('f.toml', { network_allow: ['a.example:443'] }));
+    expect(err.message).toBe("Invalid config f.toml: unknown key 'network_allow'");
+    expect(err.hint).toBe("Did you mean 'container.network_allow'?");
   });
 
   it('explains a wrong type with what was expected and what was found', () => {

@@ -40,7 +40,7 @@ describe('merging global and project config', () => {
     expect(findKey('container.network')).toMatchObject({
       kind: 'enum',
       values: ['bridge', 'host', 'none', 'learn'],
-      defaultValue: 'bridge',
+      defaultValue: undefined,
       sensitive: true,
     });
     expect(findKey('container.read_only')).toMatchObject({ kind: 'boolean', defaultValue: false, sensitive: false });

@@ -93,7 +93,7 @@ describe('trust gate', () => {
       }),
     );
     expect(questions).toEqual(['Trust this project content and continue?']);
-    expect(said.join('\n')).toContain('container.network: "bridge" → "host"');
+    expect(said.join('\n')).toContain('container.network: (unset) → "host"');
     expect(said.join('\n')).toContain('typescript (replaces the built-in layer)');
     expect(r).toMatchObject({ localStatus: 'skipped', layersStatus: 'skipped' });
   });

@@ -125,6 +125,36 @@ describe('credentials in the plan', () => {
     expect(plan.credentials.proxy).toEqual([rule]);
     expect(plan.warnings).toEqual([]);
   });
+
+  it('mounts a session CA bundle also as the system bundle of mino images, and points every TLS client at it', () => {
+    const bundle = '/run/user/1000/mino/k/session-env/s.ca.crt';
+    const plan = buildRunPlan(typicalInput({ credentials: { caBundle: bundle, sessionCa: true } }));
+    expect(plan.credentials.sessionCa).toBe(true);
+    const targets = plan.mounts.filter((m) => m.source === bundle).map((m) => [m.target, m.readOnly]);
+    expect(targets).toEqual([
+      ['/run/mino/ca-certificates.crt', true],
+      ['/etc/ssl/certs/ca-certificates.crt', true],
+    ]);
+    for (const v of [
+      'NODE_EXTRA_CA_CERTS',
+      'SSL_CERT_FILE',
+      'REQUESTS_CA_BUNDLE',
+      'CURL_CA_BUNDLE',
+      'GIT_SSL_CAINFO',
+      'NPM_CONFIG_CAFILE',
+      'PIP_CERT',
+    ])
+      expect(plan.spec.env?.[v]).toBe('/run/mino/ca-certificates.crt');
+    const other = buildRunPlan(
+      typicalInput({ image: 'docker.io/library/node:20', credentials: { caBundle: bundle, sessionCa: true } }),
+    );
+    expect(other.mounts.filter((m) => m.source === bundle).map((m) => m.target)).toEqual([
+      '/run/mino/ca-certificates.crt',
+    ]);
+    const host = buildRunPlan(typicalInput({ credentials: { caBundle: bundle } }));
+    expect(host.credentials.sessionCa).toBe(false);
+    expect(host.mounts.filter((m) => m.source === bundle)).toHaveLength(1);
+  });
 });
 
 describe('the prelude', () => {

@@ -381,6 +381,7 @@ describe('buildRunPlan: rules', () => {
       prelude: true,
       preludeParts: { env: true, logins: false, settings: false },
       proxy: [],
+      sessionCa: false,
     });
     expect(plan.spec.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(plan.spec.command.slice(3)).toEqual(['mino-prelude', 'claude', '--resume']);

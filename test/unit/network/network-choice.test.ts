@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/common/errors.js';
 import { resolveNetworkChoice, type NetworkRequest } from '../../../src/network/network-choice.js';
+import { formatL7Rule } from '../../../src/network/l7-rule.js';
 import { formatRule } from '../../../src/network/rule.js';
 
 const choose = (req: NetworkRequest) => {
@@ -17,8 +18,30 @@ const fails = (req: NetworkRequest): UsageError => {
 };
 
 describe('network choice (mino 1.6 precedence)', () => {
-  it('defaults to bridge', () => {
-    expect(choose({ cli: {} })).toEqual({ mode: 'bridge', source: 'default' });
+  it('is contained by default: an allowlist of the agent preset (or the fallback asked for)', () => {
+    expect(choose({ cli: {} })).toEqual({
+      mode: 'allowlist',
+      rules: [],
+      l7: [],
+      presets: ['agent'],
+      source: 'default',
+    });
+    expect(choose({ cli: {}, fallback: 'bridge' })).toEqual({ mode: 'bridge', source: 'default' });
+    expect(choose({ cli: { network: 'bridge' } })).toEqual({ mode: 'bridge', source: 'cli' });
+    expect(choose({ cli: {}, config: { network: 'bridge' } })).toEqual({ mode: 'bridge', source: 'config' });
+  });
+
+  it('takes HTTPS rules on method and path and several presets', () => {
+    const c = resolveNetworkChoice({
+      cli: { allow: ['GET,HEAD api.github.com/repos/o/*,github.com:22'], preset: 'agent,github-readonly,agent' },
+    });
+    expect(c).toMatchObject({ mode: 'allowlist', presets: ['agent', 'github-readonly'] });
+    if (c.mode !== 'allowlist') throw new Error('expected an allowlist');
+    expect(c.rules.map(formatRule)).toEqual(['github.com:22']);
+    expect(c.l7.map(formatL7Rule)).toEqual(['GET,HEAD api.github.com/repos/o/*']);
+    expect(fails({ cli: { allow: ['GETT api.github.com/*'] } }).message).toMatch(/'GETT' is not a method/);
+    expect(fails({ cli: { allow: ['GET *:443/*'] } }).message).toMatch(/every host/);
+    expect(fails({ cli: { preset: 'agent,nope' } }).message).toMatch(/Unknown network preset 'nope'/);
   });
 
   it('takes a CLI allowlist first, presets with it, over everything configured', () => {
@@ -27,10 +50,11 @@ describe('network choice (mino 1.6 precedence)', () => {
         cli: { allow: ['a.test:1,b.test:2'], preset: 'dev' },
         config: { network: 'none', allow: ['c.test:3'] },
       }),
-    ).toEqual({ mode: 'allowlist', rules: ['a.test:1', 'b.test:2'], presets: ['dev'], source: 'cli' });
+    ).toEqual({ mode: 'allowlist', rules: ['a.test:1', 'b.test:2'], l7: [], presets: ['dev'], source: 'cli' });
     expect(choose({ cli: { preset: 'registries' } })).toEqual({
       mode: 'allowlist',
       rules: [],
+      l7: [],
       presets: ['registries'],
       source: 'cli',
     });
@@ -52,6 +76,7 @@ describe('network choice (mino 1.6 precedence)', () => {
     expect(choose({ cli: {}, config: { network: 'bridge', allow: ['c.test:3'], preset: 'registries' } })).toEqual({
       mode: 'allowlist',
       rules: ['c.test:3'],
+      l7: [],
       presets: ['registries'],
       source: 'config',
     });

@@ -57,6 +57,13 @@ describe('network record summaries', () => {
     );
   });
 
+  it('points at mino network show for requests refused by HTTPS rules', () => {
+    const r = record([entry('api.test:443', { allowed: 1, denied: 2, reason: 'request' })]);
+    expect(blockedSummary(r)).toBe(
+      'blocked 2 connections: api.test:443 (2×); requests refused by HTTPS rules on method and path are listed by mino network show s1',
+    );
+  });
+
   it('shortens long lists', () => {
     const many = Array.from({ length: 8 }, (_, i) => entry(`h${i}.test:443`, { denied: 1, reason: 'no-rule' }));
     expect(blockedSummary(record(many))).toMatch(

@@ -8,6 +8,7 @@ import type { ExecResult } from '../../../src/common/exec.js';
 import { configSchema } from '../../../src/config/config-schema.js';
 import type { RunConfig } from '../../../src/config/run-config.js';
 import type { Runner } from '../../../src/credentials/provider-runner.js';
+import { proxyMarks } from '../../../src/credentials/proxy-credential.js';
 
 const credentials = configSchema().parse({}).credentials;
 
@@ -141,5 +142,26 @@ describe("gathering a session's credentials", () => {
     expect(g.proxyRules.map((r) => r.variable)).toEqual(['GH_TOKEN']);
     expect([...g.proxyValues.values()]).toEqual(['gho_FAKE']);
     expect((await gatherCredentials(input({ flags: { shareLogins: false } }))).loginsVolume).toBeUndefined();
+  });
+
+  it("takes a [credentials.NAME] variable from mino's environment, for the proxy only (none without a proxy)", async () => {
+    const own = {
+      name: 'mine',
+      variable: 'MY_TOKEN',
+      hosts: ['api.example.com'],
+      header: 'authorization',
+      prefix: 'Bearer ',
+    };
+    const base = { config: config({ customCredentials: [own] }), hostEnv: { MY_TOKEN: 'my-real' } };
+    const proxied = await gatherCredentials(input({ ...base, proxyOnly: proxyMarks([own]) }));
+    expect(proxied.secretValues.has('MY_TOKEN')).toBe(false);
+    expect(proxied.proxyRules.filter((r) => r.variable === 'MY_TOKEN')).toEqual([
+      expect.objectContaining({ variable: 'MY_TOKEN', hosts: ['api.example.com'], add: true }),
+    ]);
+    expect([...proxied.proxyValues.values()]).toContain('my-real');
+    expect(proxied.warnings).toEqual([]);
+    const bridge = await gatherCredentials(input(base));
+    expect(bridge.secretValues.has('MY_TOKEN')).toBe(false);
+    expect(bridge.proxyRules).toEqual([]);
   });
 });

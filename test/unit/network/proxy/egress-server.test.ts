@@ -2,7 +2,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newNetworkRecord, type NetworkRecord } from '../../../../src/network/network-record.js';
-import { policyText, type EgressPolicy } from '../../../../src/network/policy.js';
+import { l7Enforcer, unterminatedGuard } from '../../../../src/network/l7-gate.js';
+import { parseAnyRules } from '../../../../src/network/l7-rule.js';
+import { hasL7Rules, policyOf, policyText, withRules, type EgressPolicy } from '../../../../src/network/policy.js';
 import { DestinationLog } from '../../../../src/network/proxy/destination-log.js';
 import { createDialer } from '../../../../src/network/proxy/dialer.js';
 import { EgressServer } from '../../../../src/network/proxy/egress-server.js';
@@ -67,13 +69,11 @@ async function start(
     mode?: EgressPolicy['mode'];
     handlers?: TunnelHandler[];
     rewriters?: RewriterRegistry;
+    /** Judge plain-HTTP requests by the L7 rules of the live policy. */
+    l7?: boolean;
   } = {},
 ): Promise<Harness> {
-  const policy: EgressPolicy = {
-    mode: options.mode ?? 'allowlist',
-    allow: parseRules(allow),
-    deny: parseRules(options.deny ?? []),
-  };
+  const policy: EgressPolicy = policyOf({ mode: options.mode ?? 'allowlist', allow, deny: options.deny ?? [] });
   const snapshots: NetworkRecord[] = [];
   const denials: Array<{ destination: string; reason: string }> = [];
   const log = new DestinationLog(
@@ -108,13 +108,14 @@ async function start(
         s.once('error', reject);
       }),
   });
-  const proxy = new EgressServer({
+  const proxy: EgressServer = new EgressServer({
     session: 's1',
     policy,
     dialer,
     log,
     handlers: options.handlers,
     rewriters: options.rewriters,
+    ...(options.l7 ? { gate: l7Enforcer(() => proxy.policy, log).gate } : {}),
   });
   const server = createServer({ allowHalfOpen: true });
   proxy.attach(server);
@@ -180,6 +181,90 @@ function readUntil(s: Socket, re: RegExp): Promise<string> {
     s.on('data', on);
   });
 }
+
+describe('egress proxy: plain HTTP judged by L7 rules', () => {
+  it('lets an allowed request through and refuses another method or path with 403, recorded and reported', async () => {
+    const h = await start(['GET web.test:80/ok/*'], { l7: true });
+    const ok = await exchange(
+      h.port,
+      'GET http://web.test/ok/1?q=2 HTTP/1.1\r\nHost: web.test\r\nConnection: close\r\n\r\n',
+    );
+    expect(ok).toMatch(/^HTTP\/1.1 200/);
+    const before = seen.length;
+    const post = await exchange(
+      h.port,
+      'POST http://web.test/ok/1 HTTP/1.1\r\nHost: web.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi',
+    );
+    expect(post).toMatch(/^HTTP\/1.1 403/);
+    expect(post).toContain('POST web.test:80/ok/1: no rule allows it');
+    const other = await exchange(
+      h.port,
+      'GET http://web.test/secret HTTP/1.1\r\nHost: web.test\r\nConnection: close\r\n\r\n',
+    );
+    expect(other).toMatch(/^HTTP\/1.1 403/);
+    expect(seen.length).toBe(before);
+    expect(h.denials).toEqual([
+      expect.objectContaining({ destination: 'web.test:80', reason: 'request', protocol: 'http' }),
+      expect.objectContaining({ destination: 'web.test:80', reason: 'request', protocol: 'http' }),
+    ]);
+    expect(h.log.flush().requests).toEqual([
+      expect.objectContaining({ method: 'GET', path: '/ok/1', allowed: 1, rule: 'GET web.test:80/ok/*' }),
+      expect.objectContaining({ method: 'POST', path: '/ok/1', denied: 1 }),
+      expect.objectContaining({ method: 'GET', path: '/secret', denied: 1 }),
+    ]);
+  });
+
+  it('applies a live L7 change to the next request on the same kept-alive connection', async () => {
+    const h = await start(['GET web.test:80/*'], { l7: true });
+    const s = await openSocket(h.port);
+    s.write('GET http://web.test/a HTTP/1.1\r\nHost: web.test\r\n\r\n');
+    expect(await readUntil(s, /hello \/a/)).toMatch(/^HTTP\/1.1 200/);
+    h.proxy.policy = withRules(h.proxy.policy, 'deny', parseAnyRules(['GET web.test:80/a'], 'deny'));
+    s.write('GET http://web.test/a HTTP/1.1\r\nHost: web.test\r\n\r\n');
+    expect(await readUntil(s, /blocked/)).toMatch(/^HTTP\/1.1 403/);
+    s.destroy();
+  });
+
+  it('judges every request of a kept-alive connection by its own destination (no riding on the first)', async () => {
+    const h = await start(['web.test:80']);
+    const s = await openSocket(h.port);
+    s.write('GET http://web.test/first HTTP/1.1\r\nHost: web.test\r\n\r\n');
+    expect(await readUntil(s, /hello \/first/)).toMatch(/^HTTP\/1.1 200/);
+    s.write('GET http://other.test/second HTTP/1.1\r\nHost: web.test\r\n\r\n');
+    expect(await readUntil(s, /blocked/)).toContain('egress to other.test:80 is blocked');
+    s.destroy();
+    expect(seen.some((r) => r.url === '/second')).toBe(false);
+  });
+
+  it('never relays a tunnel to a host with L7 rules raw (nothing could judge its requests)', async () => {
+    let h: Harness | undefined;
+    const guard = unterminatedGuard({ terminates: (d) => hasL7Rules(h!.proxy.policy, d) }, (d, detail) =>
+      h!.log.denied(d, 'request', detail, 'connect'),
+    );
+    h = await start(['GET web.test:80/*', 'echo.test:7'], { l7: true, handlers: [guard] });
+    const out = await exchange(
+      h.port,
+      'CONNECT web.test:80 HTTP/1.1\r\nHost: web.test:80\r\n\r\nGET /x HTTP/1.1\r\n\r\n',
+    );
+    expect(out).toMatch(/^HTTP\/1.1 403/);
+    expect(out).toContain('HTTPS rules on method and path');
+    expect(h.denials).toEqual([expect.objectContaining({ destination: 'web.test:80', reason: 'request' })]);
+    // A raw tunnel open before its host got L7 rules is closed by the change.
+    const s = await openSocket(h.port);
+    s.write('CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n');
+    await readUntil(s, /200/);
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    h.proxy.policy = withRules(h.proxy.policy, 'allow', parseAnyRules(['GET echo.test:7/*']));
+    await closed;
+  });
+
+  it('goes by the request line, not a Host header naming another (allowed) host', async () => {
+    const h = await start(['web.test:80']);
+    const out = await exchange(h.port, 'GET http://other.test/x HTTP/1.0\r\nHost: web.test\r\n\r\n');
+    expect(out).toMatch(/^HTTP\/1.1 403/);
+    expect(h.denials).toEqual([expect.objectContaining({ destination: 'other.test:80', reason: 'no-rule' })]);
+  });
+});
 
 describe('egress proxy: plain HTTP', () => {
   it('forwards an allowed request in origin form, without proxy headers', async () => {
