@@ -1,0 +1,96 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UsageError } from '../common/errors.js';
+import { withFileLockAsync } from '../common/file-lock.js';
+import { dataDirOf, type SessionContext } from '../context/session-context.js';
+import type { PlanBranch } from '../launch/run-plan.js';
+import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
+import { isActive } from '../session/session-record.js';
+import { gitTry } from '../workspace/git.js';
+import { branchRef, validateBranchName } from '../workspace/branch-name.js';
+import { copyPaths, type CopyPaths } from '../workspace/copy-layout.js';
+import { readHostRepo, hostRefCommit, refuseCheckedOut, type HostRepo } from '../workspace/host-repo.js';
+import { ensureCopy } from '../workspace/make-copy.js';
+
+/**
+ * The branch step of `mino run --branch NAME`: checks the host repository (a repository, at its
+ * top, on a branch, with a commit; `mino/NAME` not checked out there nor used by a running
+ * session), then makes or continues the working copy the session mounts instead of the project.
+ * Nothing is created before every check passed; the host repository is only read.
+ */
+
+/** A branch session's working copy, ready for the plan. */
+export interface PreparedBranch {
+  /** The plan's part (the host project, its objects, the name). */
+  plan: PlanBranch;
+  /** Where the copy lives. */
+  paths: CopyPaths;
+  repo: HostRepo;
+}
+
+/** The active sessions on the copy at `copy` (after reconciling records whose container is gone). */
+async function sessionsOn(ctx: SessionContext, copy: string): Promise<string[]> {
+  const on = (): string[] =>
+    ctx.store
+      .list()
+      .sessions.filter((s) => isActive(s) && s.project_dir === copy)
+      .map((s) => s.name);
+  if (on().length === 0) return [];
+  await reconcileSessions(ctx);
+  return on();
+}
+
+/** True when the host's working tree has changes to tracked files (they stay there, untouched). */
+async function hostDirty(repo: HostRepo): Promise<boolean> {
+  const r = await gitTry(repo.top, ['diff-index', '--quiet', 'HEAD', '--']);
+  return r.exitCode === 1;
+}
+
+/**
+ * Prepares the working copy of branch `requested` (empty: named after the session) for session
+ * `session` of `projectDir`. With `dryRun` nothing is made: the plan then shows the project itself.
+ */
+export async function prepareBranch(
+  ctx: SessionContext,
+  projectDir: string,
+  requested: string,
+  session: string,
+  options: { dryRun: boolean; say: (line: string) => void },
+): Promise<PreparedBranch | undefined> {
+  const name = validateBranchName(requested === '' ? session : requested);
+  const repo = await readHostRepo(projectDir);
+  await refuseCheckedOut(repo, name);
+  const paths = copyPaths(dataDirOf(ctx), repo.commonDir, repo.top, name);
+  const busy = await sessionsOn(ctx, paths.copy);
+  if (busy.length > 0) {
+    throw new UsageError(
+      `Branch mino/${name} is in use by the running session ${busy.join(', ')}`,
+      `Pick another --branch name, or stop it first (mino stop ${busy[0]})`,
+    );
+  }
+  const plan: PlanBranch = { name, hostProjectDir: repo.top, objectsDir: repo.objectsDir };
+  if (options.dryRun) {
+    options.say(`Note: a real run mounts the working copy ${paths.copy} of branch mino/${name}, not the project`);
+    return undefined;
+  }
+  const hostTip = await hostRefCommit(repo, branchRef(name));
+  const base = hostTip
+    ? ((await gitTry(repo.top, ['merge-base', repo.head, hostTip])).stdout.trim() || hostTip)
+    : repo.head;
+  const st = statSync(repo.top);
+  mkdirSync(dirname(paths.base), { recursive: true, mode: 0o755 });
+  const made = await withFileLockAsync(
+    `${paths.base}.lock`,
+    () => ensureCopy(repo, paths, name, session, { tip: hostTip ?? repo.head, base }, { uid: st.uid, gid: st.gid }),
+    { what: `the working copy of mino/${name}` },
+  );
+  if (made.created) {
+    const from = hostTip ? `mino/${name} (${hostTip.slice(0, 7)})` : `${repo.headRef.replace('refs/heads/', '')} (${repo.head.slice(0, 7)})`;
+    options.say(`Branch mino/${name}: a new working copy from ${from}`);
+    if (await hostDirty(repo))
+      options.say(
+        `Note: your uncommitted changes in ${repo.top} are not in the branch; they stay where they are, untouched`,
+      );
+  } else options.say(`Branch mino/${name}: continuing its working copy`);
+  return { plan, paths, repo };
+}

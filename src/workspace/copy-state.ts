@@ -1,0 +1,54 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { git, gitTry } from './git.js';
+
+/**
+ * What a working copy holds beyond its base: its branch tip, how many commits it is ahead, and
+ * its uncommitted work as a tree (tracked changes and new files, .gitignore respected), read with
+ * a temporary index so the agent's own index is never touched.
+ */
+
+/** The commit `ref` names in the copy, or undefined. */
+export async function copyCommit(copy: string, ref: string): Promise<string | undefined> {
+  const r = await gitTry(copy, ['rev-parse', '-q', '--verify', `${ref}^{commit}`]);
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Commits of `ref` not in `base` (0 when either is missing). */
+export async function aheadCount(copy: string, base: string, ref: string): Promise<number> {
+  const r = await gitTry(copy, ['rev-list', '--count', `${base}..${ref}`]);
+  return r.exitCode === 0 ? Number(r.stdout.trim()) || 0 : 0;
+}
+
+/** The tree of the copy's working files as `git add -A` would stage them (the agent's index is left alone; `excludesFile` adds ignores). */
+export async function worktreeTree(copy: string, excludesFile?: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'mino-index-'));
+  const index = join(dir, 'index');
+  try {
+    try {
+      // A copy of the agent's index: its stat data spares hashing every unchanged file.
+      copyFileSync(join(copy, '.git', 'index'), index);
+    } catch {
+      // no index yet: git reads every file
+    }
+    const env = { GIT_INDEX_FILE: index };
+    // The stand-ins of protected paths a running session has are not the agent's work.
+    const exclude = excludesFile === undefined ? [] : ['-c', `core.excludesFile=${excludesFile}`];
+    await git(copy, [...exclude, 'add', '-A', '--', '.'], { env });
+    return await git(copy, ['write-tree'], { env });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The uncommitted work of the copy: the worktree's tree and HEAD, and whether they differ. */
+export async function uncommitted(
+  copy: string,
+  excludesFile?: string,
+): Promise<{ tree: string; head: string | undefined; dirty: boolean }> {
+  const tree = await worktreeTree(copy, excludesFile);
+  const head = await copyCommit(copy, 'HEAD');
+  const headTree = head === undefined ? undefined : await git(copy, ['rev-parse', `${head}^{tree}`]);
+  return { tree, head, dirty: tree !== headTree };
+}
