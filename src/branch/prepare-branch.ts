@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../common/errors.js';
 import { withFileLockAsync } from '../common/file-lock.js';
@@ -11,6 +11,9 @@ import { branchRef, validateBranchName } from '../workspace/branch-name.js';
 import { copyPaths, type CopyPaths } from '../workspace/copy-layout.js';
 import { readHostRepo, hostRefCommit, refuseCheckedOut, type HostRepo } from '../workspace/host-repo.js';
 import { ensureCopy } from '../workspace/make-copy.js';
+import { forkCopy } from '../workspace/fork-copy.js';
+import { gitExcludePath } from '../protect/protect-private.js';
+import { sessionCopy } from './session-copy.js';
 
 /**
  * The branch step of `mino run --branch NAME`: checks the host repository (a repository, at its
@@ -46,6 +49,16 @@ async function hostDirty(repo: HostRepo): Promise<boolean> {
   return r.exitCode === 1;
 }
 
+/** A fork makes a new branch: one that exists (a working copy or the host's mino/NAME) is refused. */
+async function refuseExisting(repo: HostRepo, paths: CopyPaths, name: string): Promise<void> {
+  if (existsSync(paths.meta) || (await hostRefCommit(repo, branchRef(name))) !== undefined) {
+    throw new UsageError(
+      `Branch mino/${name} exists already; a fork starts a new one`,
+      `Name the fork: mino fork SESSION NEW (or continue that branch with mino run --branch ${name})`,
+    );
+  }
+}
+
 /**
  * Prepares the working copy of branch `requested` (empty: named after the session) for session
  * `session` of `projectDir`. With `dryRun` nothing is made: the plan then shows the project itself.
@@ -55,10 +68,11 @@ export async function prepareBranch(
   projectDir: string,
   requested: string,
   session: string,
-  options: { dryRun: boolean; say: (line: string) => void },
+  options: { dryRun: boolean; say: (line: string) => void; forkFrom?: string },
 ): Promise<PreparedBranch | undefined> {
   const name = validateBranchName(requested === '' ? session : requested);
-  const repo = await readHostRepo(projectDir);
+  const source = options.forkFrom === undefined ? undefined : sessionCopy(ctx, options.forkFrom);
+  const repo = await readHostRepo(source ? source.meta.repo : projectDir);
   await refuseCheckedOut(repo, name);
   const paths = copyPaths(dataDirOf(ctx), repo.commonDir, repo.top, name);
   const busy = await sessionsOn(ctx, paths.copy);
@@ -69,13 +83,27 @@ export async function prepareBranch(
     );
   }
   const plan: PlanBranch = { name, hostProjectDir: repo.top, objectsDir: repo.objectsDir };
+  if (source) {
+    await refuseExisting(repo, paths, name);
+    if (options.dryRun) return undefined;
+    mkdirSync(dirname(paths.base), { recursive: true, mode: 0o755 });
+    await withFileLockAsync(
+      `${paths.base}.lock`,
+      () => forkCopy(source, paths, name, session, gitExcludePath(dataDirOf(ctx))),
+      { what: `the working copy of mino/${name}` },
+    );
+    options.say(
+      `Branch mino/${name}: a fork of session ${source.record.name} (mino/${source.meta.name}), its uncommitted work included`,
+    );
+    return { plan, paths, repo };
+  }
   if (options.dryRun) {
     options.say(`Note: a real run mounts the working copy ${paths.copy} of branch mino/${name}, not the project`);
     return undefined;
   }
   const hostTip = await hostRefCommit(repo, branchRef(name));
   const base = hostTip
-    ? ((await gitTry(repo.top, ['merge-base', repo.head, hostTip])).stdout.trim() || hostTip)
+    ? (await gitTry(repo.top, ['merge-base', repo.head, hostTip])).stdout.trim() || hostTip
     : repo.head;
   const st = statSync(repo.top);
   mkdirSync(dirname(paths.base), { recursive: true, mode: 0o755 });
@@ -85,7 +113,9 @@ export async function prepareBranch(
     { what: `the working copy of mino/${name}` },
   );
   if (made.created) {
-    const from = hostTip ? `mino/${name} (${hostTip.slice(0, 7)})` : `${repo.headRef.replace('refs/heads/', '')} (${repo.head.slice(0, 7)})`;
+    const from = hostTip
+      ? `mino/${name} (${hostTip.slice(0, 7)})`
+      : `${repo.headRef.replace('refs/heads/', '')} (${repo.head.slice(0, 7)})`;
     options.say(`Branch mino/${name}: a new working copy from ${from}`);
     if (await hostDirty(repo))
       options.say(

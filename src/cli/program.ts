@@ -24,6 +24,9 @@ import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
 import { registerTrust } from './commands/trust.js';
 import { registerPool } from './commands/pool.js';
+import { registerDiff } from './commands/diff.js';
+import { registerFork } from './commands/fork.js';
+import { registerBranch } from './commands/branch.js';
 import { addConfigOptions } from './config-options.js';
 
 /** Builds the commander program with every command registered. */
@@ -62,6 +65,9 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerTrust(program);
   registerPool(program);
+  registerDiff(program);
+  registerFork(program);
+  registerBranch(program);
   registerCompletions(program);
   registerEgressProxy(program);
   registerSweep(program);

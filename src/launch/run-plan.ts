@@ -280,8 +280,7 @@ function checkedBase(input: RunPlanInput): {
   const containerName = containerNameFor(input.sessionName);
   const allow = { home: input.allowHome ?? false, system: input.allowSystemPaths ?? false };
   // A branch session mounts a working copy in mino's own data directory: the user's project is guarded instead.
-  if (input.branch)
-    checkProjectDir(input.branch.hostProjectDir, input.homeDir, allow, input.userHomes, input.minoDirs);
+  if (input.branch) checkProjectDir(input.branch.hostProjectDir, input.homeDir, allow, input.userHomes, input.minoDirs);
   const projectDir = checkProjectDir(
     input.projectDir,
     input.homeDir,

@@ -88,7 +88,11 @@ export async function planRun(
   const branch =
     req.branch === undefined
       ? undefined
-      : await prepareBranch(ctx, req.projectDir, req.branch, sessionName, { dryRun: req.dryRun, say: io.say });
+      : await prepareBranch(ctx, req.projectDir, req.branch, sessionName, {
+          dryRun: req.dryRun,
+          say: io.say,
+          ...(req.forkFrom === undefined ? {} : { forkFrom: req.forkFrom }),
+        });
   if (branch) req = { ...req, projectDir: branch.paths.copy, workingCopy: branch.plan };
 
   // 2. The image (composed from layers when asked), the dependency caches and the credentials,

@@ -50,6 +50,8 @@ export interface RunRequest {
   pool?: PoolSettings;
   /** `--branch [NAME]`: a working copy on branch mino/NAME ('' = named after the session). */
   branch?: string;
+  /** `mino fork SESSION`: the branch's working copy starts from that session's (branch tip, uncommitted work). */
+  forkFrom?: string;
   /** Set by the branch step (branch/prepare-branch.ts): `projectDir` is then this branch's working copy. */
   workingCopy?: PlanBranch;
 }

@@ -71,7 +71,9 @@ export async function bringHome(
   if (again.exitCode !== 0) {
     throw new MinoError(
       `The work of branch ${ref.slice('refs/heads/'.length)} could not come home to ${meta.repo}: ${again.stderr.trim() || r.stderr.trim()}`,
-      { hint: `Nothing is lost: it is in the working copy ${meta.copy}; mino diff and the next session's end try again` },
+      {
+        hint: `Nothing is lost: it is in the working copy ${meta.copy}; mino diff and the next session's end try again`,
+      },
     );
   }
   return { ...(tip ? { tip } : {}), ...(wip ? { wip } : {}), diverged: true };

@@ -1,4 +1,15 @@
-import { existsSync, lchownSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { git } from './git.js';
 import { ALTERNATES_LINE, type CopyPaths } from './copy-layout.js';
@@ -26,18 +37,29 @@ export interface EnsuredCopy {
  * it (which the agent could have changed). Run before mino itself reads the copy with git.
  */
 export function relinkOrigin(paths: CopyPaths, objectsDir: string): void {
-  mkdirSync(join(paths.originLink, '..'), { recursive: true, mode: 0o755 });
+  let linked: string | undefined;
   try {
-    unlinkSync(paths.originLink);
+    linked = readlinkSync(paths.originLink);
   } catch {
     // not there yet
   }
-  symlinkSync(objectsDir, paths.originLink);
+  if (linked !== objectsDir) {
+    mkdirSync(join(paths.originLink, '..'), { recursive: true, mode: 0o755 });
+    rmSync(paths.originLink, { force: true });
+    symlinkSync(objectsDir, paths.originLink);
+  }
   const info = join(paths.copy, '.git', 'objects', 'info');
+  const alternates = join(info, 'alternates');
+  try {
+    // Unchanged (a regular file with the line): left alone, also under a running session.
+    if (lstatSync(alternates).isFile() && readFileSync(alternates, 'utf8') === `${ALTERNATES_LINE}\n`) return;
+  } catch {
+    // absent: write it
+  }
   mkdirSync(info, { recursive: true });
   // Replace, never write through: the file may have become a link.
-  rmSync(join(info, 'alternates'), { force: true });
-  writeFileSync(join(info, 'alternates'), `${ALTERNATES_LINE}\n`);
+  rmSync(alternates, { recursive: true, force: true });
+  writeFileSync(alternates, `${ALTERNATES_LINE}\n`);
 }
 
 /** Gives every file of `dir` (links themselves, not their targets) to `owner`. */
