@@ -6,7 +6,7 @@ import { dataDirOf, type SessionContext } from '../context/session-context.js';
 import type { PlanBranch } from '../launch/run-plan.js';
 import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import { isActive } from '../session/session-record.js';
-import { gitTry } from '../workspace/git.js';
+import { gitTry } from '../host/git.js';
 import { branchRef, validateBranchName } from '../workspace/branch-name.js';
 import { copyPaths, type CopyPaths } from '../workspace/copy-layout.js';
 import { readHostRepo, hostRefCommit, refuseCheckedOut, type HostRepo } from '../workspace/host-repo.js';

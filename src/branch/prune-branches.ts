@@ -10,7 +10,7 @@ import { homeVolumeName } from '../volume/home-volume.js';
 import { collectWork } from '../workspace/collect-work.js';
 import { readCopyMeta, type CopyMeta } from '../workspace/copy-meta.js';
 import { uncommitted } from '../workspace/copy-state.js';
-import { gitTry } from '../workspace/git.js';
+import { gitTry } from '../host/git.js';
 
 /**
  * Use case `mino branch prune`: removes the working copies (and their home volumes) of ended

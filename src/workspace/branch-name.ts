@@ -9,7 +9,7 @@ import { printable } from '../common/printable.js';
  */
 
 /** The prefix of every session branch in the host repository. */
-export const BRANCH_PREFIX = 'mino/';
+const BRANCH_PREFIX = 'mino/';
 
 const VALID = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 

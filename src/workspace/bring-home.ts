@@ -1,5 +1,5 @@
 import { MinoError } from '../common/errors.js';
-import { git, gitTry } from './git.js';
+import { git, gitTry } from '../host/git.js';
 import { branchRef, wipRef } from './branch-name.js';
 import { copyCommit, uncommitted } from './copy-state.js';
 import { relinkOrigin } from './make-copy.js';

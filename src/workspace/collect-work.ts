@@ -12,11 +12,6 @@ import { wipRef } from './branch-name.js';
  * `mino fork` and `mino branch prune`.
  */
 
-/** True when `projectDir` is a working copy mino made (a `copy.json` beside it names it). */
-export function isWorkingCopy(projectDir: string): boolean {
-  return readCopyMeta(join(dirname(projectDir), 'copy.json'))?.copy === projectDir;
-}
-
 /** Brings the work of the working copy `copy` home; returns what to tell the user (nothing for a folder that is no copy). */
 export async function collectWork(copy: string, excludesFile?: string): Promise<string[]> {
   const paths = copyPathsIn(dirname(copy), basename(copy));

@@ -1,4 +1,4 @@
-import { git } from './git.js';
+import { git } from '../host/git.js';
 import { worktreeTree } from './copy-state.js';
 
 /**

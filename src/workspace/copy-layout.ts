@@ -20,7 +20,7 @@ export const ORIGIN_TARGET = '/.mino-origin/objects';
 export const ALTERNATES_LINE = '../../../.mino-origin/objects';
 
 /** The folder of all working copies of one host repository (keyed by its git directory). */
-export function repoCopiesDir(dataDir: string, commonDir: string): string {
+function repoCopiesDir(dataDir: string, commonDir: string): string {
   return join(dataDir, 'branches', createHash('sha256').update(commonDir).digest('hex').slice(0, 12));
 }
 

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { git, gitTry } from './git.js';
+import { git, gitTry } from '../host/git.js';
 
 /**
  * What a working copy holds beyond its base: its branch tip, how many commits it is ahead, and

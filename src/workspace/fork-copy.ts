@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { git } from './git.js';
+import { git } from '../host/git.js';
 import { branchRef } from './branch-name.js';
 import { copyCommit, uncommitted } from './copy-state.js';
 import { relinkOrigin } from './make-copy.js';

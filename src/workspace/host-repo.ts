@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
-import { git, gitTry } from './git.js';
+import { git, gitTry } from '../host/git.js';
 import { branchRef } from './branch-name.js';
 
 /**

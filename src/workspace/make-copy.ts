@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { git } from './git.js';
+import { git } from '../host/git.js';
 import { ALTERNATES_LINE, type CopyPaths } from './copy-layout.js';
 import { readCopyMeta, writeCopyMeta, type CopyMeta } from './copy-meta.js';
 import { branchRef } from './branch-name.js';

@@ -30,7 +30,7 @@ const HARDENING = [
 ];
 
 /** The environment of a git call: this process's minus every GIT_* variable, plus `extra`. */
-export function gitEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+function gitEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
   return {
