@@ -50,8 +50,8 @@ async function hostDirty(repo: HostRepo): Promise<boolean> {
 }
 
 /** A fork makes a new branch: one that exists (a working copy or the host's mino/NAME) is refused. */
-async function refuseExisting(repo: HostRepo, paths: CopyPaths, name: string): Promise<void> {
-  if (existsSync(paths.meta) || (await hostRefCommit(repo, branchRef(name))) !== undefined) {
+function refuseExisting(paths: CopyPaths, name: string, hostTip: string | undefined): void {
+  if (existsSync(paths.meta) || hostTip !== undefined) {
     throw new UsageError(
       `Branch mino/${name} exists already; a fork starts a new one`,
       `Name the fork: mino fork SESSION NEW (or continue that branch with mino run --branch ${name})`,
@@ -73,9 +73,13 @@ export async function prepareBranch(
   const name = validateBranchName(requested === '' ? session : requested);
   const source = options.forkFrom === undefined ? undefined : sessionCopy(ctx, options.forkFrom);
   const repo = await readHostRepo(source ? source.meta.repo : projectDir);
-  await refuseCheckedOut(repo, name);
   const paths = copyPaths(dataDirOf(ctx), repo.commonDir, repo.top, name);
-  const busy = await sessionsOn(ctx, paths.copy);
+  // The remaining checks and reads side by side (each a git call or a file read).
+  const [, busy, hostTip] = await Promise.all([
+    refuseCheckedOut(repo, name),
+    sessionsOn(ctx, paths.copy),
+    hostRefCommit(repo, branchRef(name)),
+  ]);
   if (busy.length > 0) {
     throw new UsageError(
       `Branch mino/${name} is in use by the running session ${busy.join(', ')}`,
@@ -84,7 +88,7 @@ export async function prepareBranch(
   }
   const plan: PlanBranch = { name, hostProjectDir: repo.top, objectsDir: repo.objectsDir };
   if (source) {
-    await refuseExisting(repo, paths, name);
+    refuseExisting(paths, name, hostTip);
     if (options.dryRun) return undefined;
     mkdirSync(dirname(paths.base), { recursive: true, mode: 0o755 });
     await withFileLockAsync(
@@ -101,12 +105,12 @@ export async function prepareBranch(
     options.say(`Note: a real run mounts the working copy ${paths.copy} of branch mino/${name}, not the project`);
     return undefined;
   }
-  const hostTip = await hostRefCommit(repo, branchRef(name));
   const base = hostTip
     ? (await gitTry(repo.top, ['merge-base', repo.head, hostTip])).stdout.trim() || hostTip
     : repo.head;
   const st = statSync(repo.top);
   mkdirSync(dirname(paths.base), { recursive: true, mode: 0o755 });
+  const dirty = existsSync(paths.meta) ? Promise.resolve(false) : hostDirty(repo);
   const made = await withFileLockAsync(
     `${paths.base}.lock`,
     () => ensureCopy(repo, paths, name, session, { tip: hostTip ?? repo.head, base }, { uid: st.uid, gid: st.gid }),
@@ -117,7 +121,7 @@ export async function prepareBranch(
       ? `mino/${name} (${hostTip.slice(0, 7)})`
       : `${repo.headRef.replace('refs/heads/', '')} (${repo.head.slice(0, 7)})`;
     options.say(`Branch mino/${name}: a new working copy from ${from}`);
-    if (await hostDirty(repo))
+    if (await dirty)
       options.say(
         `Note: your uncommitted changes in ${repo.top} are not in the branch; they stay where they are, untouched`,
       );

@@ -65,6 +65,9 @@ export async function bringHome(
       ...(wip ? [`+refs/mino/wip:${wipRef(meta.name)}`] : []),
     ]);
   if (!tip && !wip) return {};
+  // Nothing new: the host has this tip already (a continued session that changed nothing).
+  if (!wip && tip && (await gitTry(meta.repo, ['rev-parse', '-q', '--verify', ref])).stdout.trim() === tip)
+    return { tip };
   const r = await fetch(`${ref}:${ref}`);
   if (r.exitCode === 0) return { ...(tip ? { tip } : {}), ...(wip ? { wip } : {}) };
   const again = await fetch(`+${ref}:${divergedRef(meta.name)}`);

@@ -47,8 +47,10 @@ export async function uncommitted(
   copy: string,
   excludesFile?: string,
 ): Promise<{ tree: string; head: string | undefined; dirty: boolean }> {
-  const tree = await worktreeTree(copy, excludesFile);
-  const head = await copyCommit(copy, 'HEAD');
-  const headTree = head === undefined ? undefined : await git(copy, ['rev-parse', `${head}^{tree}`]);
+  const [tree, heads] = await Promise.all([
+    worktreeTree(copy, excludesFile),
+    gitTry(copy, ['rev-parse', '-q', 'HEAD^{commit}', 'HEAD^{tree}']),
+  ]);
+  const [head, headTree] = heads.exitCode === 0 ? heads.stdout.trim().split('\n') : [];
   return { tree, head, dirty: tree !== headTree };
 }

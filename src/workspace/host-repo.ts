@@ -23,43 +23,43 @@ export interface HostRepo {
   headRef: string;
 }
 
-/** Reads the host repository of `projectDir`; bad input (not a repository, its top, detached, no commit) is a UsageError. */
+/** Reads the host repository of `projectDir` (one git call); bad input (not a repository, its top, detached, no commit) is a UsageError. */
 export async function readHostRepo(projectDir: string): Promise<HostRepo> {
-  const r = await gitTry(projectDir, ['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-common-dir']);
-  if (r.exitCode !== 0) {
+  const r = await gitTry(projectDir, [
+    'rev-parse',
+    '--path-format=absolute',
+    '--show-toplevel',
+    '--git-common-dir',
+    'HEAD',
+    '--symbolic-full-name',
+    'HEAD',
+  ]);
+  const [top = '', commonDir = '', head = '', headRef = ''] = r.stdout.trim().split('\n');
+  if (top === '' || commonDir === '') {
     throw new UsageError(
       `--branch needs a git repository: ${printable(projectDir)} is not one`,
       'Run it in a git project (git init; git commit), or leave --branch out',
     );
   }
-  const [top = '', commonDir = ''] = r.stdout.trim().split('\n');
   if (top !== projectDir) {
     throw new UsageError(
       `--branch needs the repository's top folder: ${printable(projectDir)} is inside ${printable(top)}`,
       `Run it with -p ${printable(top)}`,
     );
   }
-  const headRef = await gitTry(projectDir, ['symbolic-ref', '-q', 'HEAD']);
-  if (headRef.exitCode !== 0) {
-    throw new UsageError(
-      `--branch starts from the current branch, but ${printable(top)} has a detached HEAD`,
-      'Check out a branch first (git switch NAME), then run again',
-    );
-  }
-  const head = await gitTry(projectDir, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']);
-  if (head.exitCode !== 0) {
+  if (r.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(head)) {
     throw new UsageError(
       `--branch starts from the current commit, but ${printable(top)} has no commit yet`,
       'Make a first commit (git commit), then run again',
     );
   }
-  return {
-    top,
-    commonDir,
-    objectsDir: join(commonDir, 'objects'),
-    head: head.stdout.trim(),
-    headRef: headRef.stdout.trim(),
-  };
+  if (!headRef.startsWith('refs/heads/')) {
+    throw new UsageError(
+      `--branch starts from the current branch, but ${printable(top)} has a detached HEAD`,
+      'Check out a branch first (git switch NAME), then run again',
+    );
+  }
+  return { top, commonDir, objectsDir: join(commonDir, 'objects'), head, headRef };
 }
 
 /** The commit of `ref` in the host repository, or undefined when it does not exist. */

@@ -129,7 +129,8 @@ describe('working copies', () => {
     writeFileSync(join(paths.copy, 'b.txt'), 'b\n');
     git(paths.copy, 'add', 'b.txt');
     git(paths.copy, 'commit', '-qm', 'one');
-    await bringHome(made.meta, paths, repo.objectsDir);
+    // A clean copy: no uncommitted work to keep.
+    expect((await bringHome(made.meta, paths, repo.objectsDir)).wip).toBeUndefined();
     const first = git(top, 'rev-parse', 'mino/rw');
     git(paths.copy, 'commit', '-q', '--amend', '-m', 'rewritten');
     const home = await bringHome(made.meta, paths, repo.objectsDir);
