@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { MinoError } from '../common/errors.js';
+import { restoreOwner } from './repo-owner.js';
 import { git, gitTry } from '../host/git.js';
 import { branchRef, wipRef } from './branch-name.js';
 import { copyCommit, uncommitted } from './copy-state.js';
@@ -68,9 +70,12 @@ export async function bringHome(
   // Nothing new: the host has this tip already (a continued session that changed nothing).
   if (!wip && tip && (await gitTry(meta.repo, ['rev-parse', '-q', '--verify', ref])).stdout.trim() === tip)
     return { tip };
+  const owner = statSync(meta.repo);
   const r = await fetch(`${ref}:${ref}`);
+  restoreOwner(meta.commonDir, owner);
   if (r.exitCode === 0) return { ...(tip ? { tip } : {}), ...(wip ? { wip } : {}) };
   const again = await fetch(`+${ref}:${divergedRef(meta.name)}`);
+  restoreOwner(meta.commonDir, owner);
   if (again.exitCode !== 0) {
     throw new MinoError(
       `The work of branch ${ref.slice('refs/heads/'.length)} could not come home to ${meta.repo}: ${again.stderr.trim() || r.stderr.trim()}`,

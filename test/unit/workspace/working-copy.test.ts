@@ -155,4 +155,22 @@ describe('working copies', () => {
     expect(git(target.copy, 'status', '--porcelain')).toBe('?? wip.txt');
     expect(git(paths.copy, 'status', '--porcelain')).toBe(status);
   });
+
+  // mino runs as root in CI (and for rootful users): the case only exists there.
+  it.runIf(process.getuid?.() === 0)(
+    "as root, into another user's repository: what the fetch wrote belongs to that user",
+    async () => {
+      const top = hostRepo();
+      spawnSync('chown', ['-R', '1500:1500', join(top, '..')]);
+      const { repo, paths, made } = await newCopy(top, 'own');
+      writeFileSync(join(paths.copy, 'b.txt'), 'b\n');
+      git(paths.copy, 'add', 'b.txt');
+      git(paths.copy, 'commit', '-qm', 'agent');
+      writeFileSync(join(paths.copy, 'wip.txt'), 'wip\n');
+      await bringHome(made.meta, paths, repo.objectsDir);
+      const find = spawnSync('find', [join(top, '.git'), '!', '-uid', '1500'], { encoding: 'utf8' });
+      expect(find.stdout).toBe('');
+      expect(git(top, '-c', 'safe.directory=*', 'rev-parse', 'mino/own')).toBe(git(paths.copy, 'rev-parse', 'HEAD'));
+    },
+  );
 });
