@@ -143,26 +143,28 @@ for (const as of MODES) {
       expect(again.stderr).toContain('continuing its working copy');
     }, 120_000);
 
-    it('three sessions at once on one project never see each other’s files, and all come home', async () => {
-      const runs = [1, 2, 3].map((n) =>
-        s.mino([
-          'run',
-          '-b',
-          `par${n}`,
-          ...flags(),
-          '--',
-          'sh',
-          '-c',
-          `echo ${n} > mine-${n}.txt; sleep 1; ls; git add -A; git -c user.name=a -c user.email=a@x commit -qm par${n}`,
-        ]),
-      );
-      const results = await Promise.all(runs);
-      for (const [i, r] of results.entries()) {
-        expect(r.exitCode, r.stderr).toBe(0);
-        expect(r.stdout.split('\n').filter((l) => l.startsWith('mine-'))).toEqual([`mine-${i + 1}.txt`]);
-        expect(git(project, 'show', `mino/par${i + 1}:mine-${i + 1}.txt`)).toBe(String(i + 1));
-      }
-    }, 120_000);
+    // Once (the copies are the same in both modes; bench/branch.mjs runs 8 at once).
+    if (as === MODES[0])
+      it('three sessions at once on one project never see each other’s files, and all come home', async () => {
+        const runs = [1, 2, 3].map((n) =>
+          s.mino([
+            'run',
+            '-b',
+            `par${n}`,
+            ...flags(),
+            '--',
+            'sh',
+            '-c',
+            `echo ${n} > mine-${n}.txt; sleep 1; ls; git add -A; git -c user.name=a -c user.email=a@x commit -qm par${n}`,
+          ]),
+        );
+        const results = await Promise.all(runs);
+        for (const [i, r] of results.entries()) {
+          expect(r.exitCode, r.stderr).toBe(0);
+          expect(r.stdout.split('\n').filter((l) => l.startsWith('mine-'))).toEqual([`mine-${i + 1}.txt`]);
+          expect(git(project, 'show', `mino/par${i + 1}:mine-${i + 1}.txt`)).toBe(String(i + 1));
+        }
+      }, 120_000);
 
     it('fork carries the branch and its uncommitted work; prune removes only merged, clean, ended copies', async () => {
       const fork = await s.mino([
@@ -189,7 +191,7 @@ for (const as of MODES) {
       expect(pruned.stdout).toContain('removed mino/feat2');
       expect(pruned.stdout).toMatch(/kept mino\/feat .*uncommitted work/);
       expect(pruned.stdout).toMatch(/kept mino\/live .*session live is running/);
-      expect(pruned.stdout).toMatch(/kept mino\/par1 .*not merged/);
+      if (as === MODES[0]) expect(pruned.stdout).toMatch(/kept mino\/par1 .*not merged/);
       const stop = await s.mino(['stop', '-f', 'live']);
       expect(stop.exitCode).toBe(0);
       expect(stop.stderr).toMatch(/Branch mino\/live is in .* \(0 commits since/);
