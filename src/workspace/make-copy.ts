@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../host/git.js';
+import { checkCopyGitDir } from './copy-check.js';
 import { ALTERNATES_LINE, type CopyPaths } from './copy-layout.js';
 import { readCopyMeta, writeCopyMeta, type CopyMeta } from './copy-meta.js';
 import { branchRef } from './branch-name.js';
@@ -34,9 +35,11 @@ export interface EnsuredCopy {
 
 /**
  * Points the copy at the host's objects again: the link beside it and the alternates line inside
- * it (which the agent could have changed). Run before mino itself reads the copy with git.
+ * it (which the agent could have changed), after checking that nothing in its `.git` leads out
+ * of it (copy-check.ts). Run before mino itself runs git in the copy.
  */
 export function relinkOrigin(paths: CopyPaths, objectsDir: string): void {
+  checkCopyGitDir(paths.copy);
   let linked: string | undefined;
   try {
     linked = readlinkSync(paths.originLink);

@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -173,4 +183,23 @@ describe('working copies', () => {
       expect(git(top, '-c', 'safe.directory=*', 'rev-parse', 'mino/own')).toBe(git(paths.copy, 'rev-parse', 'HEAD'));
     },
   );
+
+  it('refuse to run git in a copy whose .git holds a planted link; diff only reads the copy', async () => {
+    const top = hostRepo();
+    const { repo, paths, made } = await newCopy(top, 'plant');
+    writeFileSync(join(paths.copy, 'new.txt'), 'new\n');
+    const objects = (): string => spawnSync('find', [join(paths.copy, '.git/objects')], { encoding: 'utf8' }).stdout;
+    const before = objects();
+    expect(await copyDiff(paths.copy, made.meta.base)).toContain('+new');
+    expect(objects()).toBe(before);
+    const outside = join(root, `outside${n}`);
+    mkdirSync(outside);
+    symlinkSync(outside, join(paths.copy, '.git/objects/ab'));
+    const err = await bringHome(made.meta, paths, repo.objectsDir).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain('symbolic link at .git/objects/ab');
+    expect(readdirSync(outside)).toEqual([]);
+  });
 });
