@@ -45,7 +45,8 @@ async function sessionsOn(ctx: SessionContext, copy: string): Promise<string[]> 
 
 /** True when the host's working tree has changes to tracked files (they stay there, untouched). */
 async function hostDirty(repo: HostRepo): Promise<boolean> {
-  const r = await gitTry(repo.top, ['diff-index', '--quiet', 'HEAD', '--']);
+  // `git diff` compares contents where the index's stat data is stale (diff-index would not).
+  const r = await gitTry(repo.top, ['diff', '--quiet', 'HEAD', '--']);
   return r.exitCode === 1;
 }
 

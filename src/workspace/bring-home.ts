@@ -5,7 +5,7 @@ import { git, gitTry } from '../host/git.js';
 import { branchRef, wipRef } from './branch-name.js';
 import { copyCommit, uncommitted } from './copy-state.js';
 import { relinkOrigin } from './make-copy.js';
-import type { CopyPaths } from './copy-layout.js';
+import { fetchConfigFile, type CopyPaths } from './copy-layout.js';
 import type { CopyMeta } from './copy-meta.js';
 
 /**
@@ -55,17 +55,21 @@ export async function bringHome(
     await git(meta.copy, ['update-ref', 'refs/mino/wip', wip]);
   }
   const fetch = (branchSpec: string): Promise<{ exitCode: number; stderr: string }> =>
-    gitTry(meta.repo, [
-      'fetch',
-      '--quiet',
-      '--no-tags',
-      '--no-write-fetch-head',
-      '--no-recurse-submodules',
-      '--no-auto-gc',
-      meta.copy,
-      ...(tip ? [branchSpec] : []),
-      ...(wip ? [`+refs/mino/wip:${wipRef(meta.name)}`] : []),
-    ]);
+    gitTry(
+      meta.repo,
+      [
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--no-write-fetch-head',
+        '--no-recurse-submodules',
+        '--no-auto-gc',
+        meta.copy,
+        ...(tip ? [branchSpec] : []),
+        ...(wip ? [`+refs/mino/wip:${wipRef(meta.name)}`] : []),
+      ],
+      { env: { GIT_CONFIG_GLOBAL: fetchConfigFile(paths.base) } },
+    );
   if (!tip && !wip) return {};
   // Nothing new: the host has this tip already (a continued session that changed nothing).
   if (!wip && tip && (await gitTry(meta.repo, ['rev-parse', '-q', '--verify', ref])).stdout.trim() === tip)

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
 
 /**
  * Where working copies live: `<data dir>/branches/<repo key>/<NAME>/` holds the copy itself (a
@@ -50,4 +52,16 @@ export function copyPathsIn(base: string, folder: string): CopyPaths {
     meta: join(base, 'copy.json'),
     originLink: join(base, '.mino-origin', 'objects'),
   };
+}
+
+/**
+ * The global git configuration of mino's own fetches from a working copy (`<data>/branches/
+ * .gitconfig`): `safe.directory = *`, so mino as root can read a copy that belongs to the
+ * project's owner. A file, because git hands `-c` values to the upload-pack of a local fetch
+ * only through this (it clears GIT_CONFIG_PARAMETERS and GIT_CONFIG_COUNT for it).
+ */
+export function fetchConfigFile(base: string): string {
+  const path = join(dirname(dirname(base)), '.gitconfig');
+  if (!existsSync(path)) writeFileAtomic(path, '[safe]\n\tdirectory = *\n', { durable: false });
+  return path;
 }

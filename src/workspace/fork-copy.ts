@@ -4,7 +4,7 @@ import { branchRef } from './branch-name.js';
 import { copyCommit, uncommitted } from './copy-state.js';
 import { relinkOrigin } from './make-copy.js';
 import { writeCopyMeta, type CopyMeta } from './copy-meta.js';
-import type { CopyPaths } from './copy-layout.js';
+import { fetchConfigFile, type CopyPaths } from './copy-layout.js';
 
 /**
  * `mino fork`'s working copy: a new copy on branch `mino/NEW` at the source copy's branch tip,
@@ -43,15 +43,11 @@ export async function forkCopy(
   relinkOrigin(paths, source.objectsDir);
   const specs = [...(tip ? [`+${srcSpec}:${ref}`] : []), ...(work.dirty ? ['+refs/mino/fork:refs/mino/fork'] : [])];
   if (specs.length > 0)
-    await git(paths.copy, [
-      'fetch',
-      '--quiet',
-      '--no-tags',
-      '--no-write-fetch-head',
-      '--update-head-ok',
-      from,
-      ...specs,
-    ]);
+    await git(
+      paths.copy,
+      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--update-head-ok', from, ...specs],
+      { env: { GIT_CONFIG_GLOBAL: fetchConfigFile(paths.base) } },
+    );
   if (tip) await git(paths.copy, ['read-tree', '-u', '--reset', 'HEAD']);
   if (work.dirty) {
     // The source's uncommitted work in the files, the index at HEAD: uncommitted here too.
