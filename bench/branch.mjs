@@ -147,7 +147,7 @@ export async function branchBench({ mino, image, runs, warmup, files = 10_000 })
         median_ms: round(median(forkTimes)),
         runs: forkTimes.length,
         uncommitted_carried: forkedChanged,
-        home_volume: 'not copied (see README)',
+        home_volume: 'none (the bench image is no mino image); fork copies one with cp -a',
         target_ms: 2000,
       },
       parallel_8: {

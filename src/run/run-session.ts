@@ -1,6 +1,7 @@
 import { log } from '../common/logger.js';
 import { errorMessage } from '../common/errors.js';
 import { collectWork } from '../workspace/collect-work.js';
+import { copyForkHome } from '../branch/fork-home.js';
 import { gitExcludePath } from '../protect/protect-private.js';
 import { dataDirOf, type SessionContext } from '../context/session-context.js';
 import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
@@ -110,6 +111,9 @@ async function prepareAndExecute(
   //    while the container starts (detached) or runs (attached).
   await checkImageBeforeVolumes(ctx, plan);
   await prepareVolumes(ctx, plan, io.say);
+  // `mino fork`: the new branch session starts with a copy of the source session's home volume.
+  if (req.forkFrom !== undefined && (await copyForkHome(ctx, ctx.store.get(req.forkFrom)?.home_volume, plan)))
+    io.say(`Home volume ${plan.homeVolume ?? ''}: a copy of session ${req.forkFrom}'s`);
   await prepareLoginsVolume(ctx, plan);
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
   const housekeeping = runHousekeeping(ctx, {

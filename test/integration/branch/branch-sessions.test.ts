@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import type { RunAs } from '../../helpers/run-mino.js';
-import { MODES, Sandbox, buildContext, buildTestImage, hex, modeLabel } from '../../helpers/sandbox.js';
+import { MODES, Sandbox, buildContext, buildTestImage, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
 
 requirePrerequisites();
@@ -87,6 +87,7 @@ const AGENT = [
   'git config core.fsmonitor "echo pwned" 2>/dev/null && echo "HOLE config"',
   'touch /.mino-origin/objects/x 2>/dev/null && echo "HOLE host objects writable"',
   'echo wip > c.txt',
+  'echo kept > "$HOME/note"',
   'echo "AGENT-DONE $(id -u)"',
 ].join('\n');
 
@@ -109,7 +110,9 @@ for (const as of MODES) {
 
     it('works on its own copy; exactly mino/NAME comes home, uncommitted work on refs/mino/wip/NAME, the host untouched', async () => {
       const hostConfig = readFileSync(join(project, '.git/config'), 'utf8');
-      const r = await s.mino(['run', '-b', 'feat', ...flags(), '--', 'sh', '-c', AGENT]);
+      // With its home volume (fork copies it).
+      const withHome = flags().filter((f) => f !== '--no-home');
+      const r = await s.mino(['run', '-b', 'feat', ...withHome, '--', 'sh', '-c', AGENT]);
       expect(r.stdout.split('\n').filter((l) => /^(HOLE|FAIL)/.test(l))).toEqual([]);
       expect(r.stdout).toContain('AGENT-DONE 1000');
       expect(r.exitCode).toBe(0);
@@ -130,6 +133,7 @@ for (const as of MODES) {
         JSON.parse(listed.stdout) as { name: string; branch?: string; ahead?: number; project_dir: string }[]
       ).find((x) => x.name === 'feat');
       expect(record).toMatchObject({ branch: 'feat', ahead: 1 });
+      s.track((record as { home_volume: string }).home_volume);
       expect(statSync(join(record!.project_dir, 'b.txt')).uid).toBe(owner);
       const table = await s.mino(['list', '-a']);
       expect(table.stdout).toMatch(/BRANCH\s+AHEAD/);
@@ -138,7 +142,7 @@ for (const as of MODES) {
       expect(diff.exitCode).toBe(0);
       expect(diff.stdout).toMatch(/b\.txt[\s\S]*c\.txt/);
       // Continued: the next session on the branch finds its commit and its uncommitted work.
-      const again = await s.mino(['run', '-b', 'feat', ...flags(), '--', 'sh', '-c', 'cat b.txt c.txt']);
+      const again = await s.mino(['run', '-b', 'feat', ...withHome, '--', 'sh', '-c', 'cat b.txt c.txt']);
       expect(again.stdout).toBe('b\nwip\n');
       expect(again.stderr).toContain('continuing its working copy');
     }, 120_000);
@@ -171,14 +175,21 @@ for (const as of MODES) {
         'fork',
         'feat',
         'feat2',
-        ...flags().slice(2),
+        ...flags()
+          .slice(2)
+          .filter((f) => f !== '--no-home'),
         '--',
         'sh',
         '-c',
-        'cat b.txt c.txt; git status --porcelain; git add -A; git -c user.name=a -c user.email=a@x commit -qm fork',
+        'cat b.txt c.txt; git status --porcelain; git add -A; git -c user.name=a -c user.email=a@x commit -qm fork; stat -c "%u %n" "$HOME/note"',
       ]);
       expect(fork.exitCode, fork.stderr).toBe(0);
-      expect(fork.stdout).toBe('b\nwip\n?? c.txt\n');
+      // The branch, the uncommitted work and the home volume (its files still the session user's).
+      expect(fork.stdout).toBe('b\nwip\n?? c.txt\n1000 /home/developer/note\n');
+      const forked = (
+        JSON.parse((await s.mino(['list', '-a', '-f', 'json'])).stdout) as { name: string; home_volume: string }[]
+      ).find((x) => x.name === 'feat2');
+      s.track(forked!.home_volume);
       expect(git(project, 'log', '--format=%s', 'mino/feat2')).toBe('fork\nagent-commit\ninitial');
       // A session running on its copy keeps it.
       const start = git(project, 'rev-parse', 'main');
@@ -189,6 +200,7 @@ for (const as of MODES) {
       const pruned = await s.mino(['branch', 'prune']);
       expect(pruned.exitCode, pruned.stderr).toBe(0);
       expect(pruned.stdout).toContain('removed mino/feat2');
+      expect(podmanAs(as, ['volume', 'exists', forked!.home_volume]).status).toBe(1);
       expect(pruned.stdout).toMatch(/kept mino\/feat .*uncommitted work/);
       expect(pruned.stdout).toMatch(/kept mino\/live .*session live is running/);
       if (as === MODES[0]) expect(pruned.stdout).toMatch(/kept mino\/par1 .*not merged/);
