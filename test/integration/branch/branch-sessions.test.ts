@@ -130,10 +130,16 @@ for (const as of MODES) {
       // The agent's files in the copy are the user's (rootless: the host user through keep-id).
       const listed = await s.mino(['list', '-a', '-f', 'json']);
       const record = (
-        JSON.parse(listed.stdout) as { name: string; branch?: string; ahead?: number; project_dir: string }[]
+        JSON.parse(listed.stdout) as {
+          name: string;
+          branch?: string;
+          ahead?: number;
+          project_dir: string;
+          home_volume: string;
+        }[]
       ).find((x) => x.name === 'feat');
       expect(record).toMatchObject({ branch: 'feat', ahead: 1 });
-      s.track((record as { home_volume: string }).home_volume);
+      s.track(record!.home_volume);
       expect(statSync(join(record!.project_dir, 'b.txt')).uid).toBe(owner);
       const table = await s.mino(['list', '-a']);
       expect(table.stdout).toMatch(/BRANCH\s+AHEAD/);
