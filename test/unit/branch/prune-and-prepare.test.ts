@@ -8,6 +8,8 @@ import { prepareBranch } from '../../../src/branch/prepare-branch.js';
 import { pruneBranches } from '../../../src/branch/prune-branches.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { newSessionRecord } from '../../../src/session/session-record.js';
+import { reconcileSessions } from '../../../src/lifecycle/reconcile-sessions.js';
+import { LABEL_OWNER_PID, LABEL_SESSION, LABEL_STATE } from '../../../src/session/session-labels.js';
 import { SessionStore } from '../../../src/session/session-store.js';
 import { homeVolumeName } from '../../../src/volume/home-volume.js';
 import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
@@ -117,5 +119,38 @@ describe('pruneBranches', () => {
     expect(by['mino/unmerged']?.reason).toMatch(/mino\/unmerged is not merged/);
     expect(by['mino/running']?.reason).toBe('session running is running on it');
     for (const kept of ['dirty', 'unmerged', 'running']) expect(existsSync(copies[kept]!)).toBe(true);
+  });
+});
+
+describe('a detached branch session that ended by itself', () => {
+  it('brings its work home at the next reconciliation (mino list, gc, …)', async () => {
+    const { ctx, engine, repo } = world();
+    const copy = (await prepareBranch(ctx, repo, 'solo', 'solo', quiet))!.paths.copy;
+    ctx.store.create(
+      newSessionRecord({
+        name: 'solo',
+        projectDir: copy,
+        command: ['true'],
+        containerId: 'mino-solo',
+        status: 'running',
+        ownerPid: 2 ** 22 + 1,
+        mode: 'detached',
+        branch: 'solo',
+      }),
+    );
+    engine.containers.push(
+      fakeContainer(
+        'mino-solo',
+        'exited',
+        { [LABEL_SESSION]: 'solo', [LABEL_STATE]: ctx.stateKey, [LABEL_OWNER_PID]: String(2 ** 22 + 1) },
+        { exitCode: 0 },
+      ),
+    );
+    writeFileSync(join(copy, 's.txt'), 's\n');
+    git(copy, 'add', '.');
+    git(copy, 'commit', '-qm', 'solo');
+    const { sessions } = await reconcileSessions(ctx);
+    expect(sessions.find((x) => x.name === 'solo')?.status).toBe('stopped');
+    expect(git(repo, 'log', '--format=%s', 'mino/solo')).toBe('solo\ninit');
   });
 });
