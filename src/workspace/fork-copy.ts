@@ -48,9 +48,10 @@ export async function forkCopy(
       ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--update-head-ok', from, ...specs],
       { env: { GIT_CONFIG_GLOBAL: fetchConfigFile(paths.base) } },
     );
-  if (tip) await git(paths.copy, ['read-tree', '-u', '--reset', 'HEAD']);
+  if (tip && !work.dirty) await git(paths.copy, ['read-tree', '-u', '--reset', 'HEAD']);
   if (work.dirty) {
-    // The source's uncommitted work in the files, the index at HEAD: uncommitted here too.
+    // The source's files with its uncommitted work (one checkout: the work's tree is the whole
+    // tree), then the index at HEAD: uncommitted here too.
     await git(paths.copy, ['read-tree', '-u', '--reset', 'refs/mino/fork']);
     await git(paths.copy, ['read-tree', 'HEAD']);
     await git(paths.copy, ['update-ref', '-d', 'refs/mino/fork']);
