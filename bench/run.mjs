@@ -14,6 +14,7 @@ import { tlsBench, tlsRows } from './tls.mjs';
 import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 import { pooledVsCold, poolStatusMany } from './pool.mjs';
 import { warmBench } from './warm.mjs';
+import { branchBench } from './branch.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -391,6 +392,10 @@ try {
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
   const tls = await tlsBench({ mino, env, project, root, runs, warmup }).catch((err) => ({ error: String(err) }));
   const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
+  const branch = await branchBench({ mino, image: IMAGE, runs, warmup }).catch((err) => {
+    failed.push('branch');
+    return { error: String(err?.message ?? err).split('\n')[0] };
+  });
 
   const report = {
     host: hostFacts(),
@@ -470,6 +475,7 @@ try {
       egress,
       tls,
       credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
+      branch,
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
         none: ratio(none.overhead_ms, node0.median_ms),
@@ -537,6 +543,17 @@ try {
     for (const [net, c] of Object.entries(credentials))
       rows.push([`(l) gh on vs --no-github, ${net}`, c.github.median_ms, c.no_github.median_ms, c.ratio, 1.1]);
   }
+  if (!branch.error)
+    rows.push(
+      [
+        '(o) run --branch new, 10k files',
+        branch.branch_new.median_ms,
+        branch.plain.median_ms,
+        branch.ratio_new,
+        '+1 s',
+      ],
+      ['(o) fork, 100 changed files', branch.fork_100_changed.median_ms, '', '', '2 s'],
+    );
   for (const [name, a, b, r, t] of rows) {
     process.stderr.write(
       `${String(name).padEnd(34)}${String(a).padStart(10)}${String(b).padStart(10)}${String(r).padStart(8)}${String(t).padStart(8)}\n`,

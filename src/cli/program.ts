@@ -25,6 +25,9 @@ import { registerInit } from './commands/init.js';
 import { registerTrust } from './commands/trust.js';
 import { registerPool } from './commands/pool.js';
 import { registerKube } from './commands/kube.js';
+import { registerDiff } from './commands/diff.js';
+import { registerFork } from './commands/fork.js';
+import { registerBranch } from './commands/branch.js';
 import { addConfigOptions } from './config-options.js';
 
 /** Builds the commander program with every command registered. */
@@ -64,6 +67,9 @@ export function buildProgram(): Command {
   registerTrust(program);
   registerPool(program);
   registerKube(program);
+  registerDiff(program);
+  registerFork(program);
+  registerBranch(program);
   registerCompletions(program);
   registerEgressProxy(program);
   registerSweep(program);

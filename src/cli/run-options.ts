@@ -47,6 +47,7 @@ export interface RunOptions {
   sharedLogins?: boolean;
   agentSettings?: boolean;
   fresh?: boolean;
+  branch?: string | boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -57,6 +58,10 @@ function collect(value: string, previous: string[]): string[] {
 const RUN_OPTIONS: [flags: string, description: string, repeats?: 'collect'][] = [
   ['-n, --name <name>', 'session name (letters, digits, _ and -; default session-<8 hex>)'],
   ['-p, --project <dir>', 'project directory to mount read-write (default: current directory)'],
+  [
+    '-b, --branch [name]',
+    "work on branch mino/NAME in a working copy of the project's git repository of its own (NAME: the session's name when left out)",
+  ],
   [
     '--layers <names>',
     'compose layers on the mino base image, comma-separated: typescript, python, rust, or your own (see mino layers)',
@@ -209,6 +214,7 @@ export async function runInputsOf(cmd: Command, opts: RunOptions, command: strin
     config,
     fresh: Boolean(opts.fresh),
     pool,
+    ...(opts.branch === undefined ? {} : { branch: opts.branch === true ? '' : String(opts.branch) }),
   };
   return {
     ctx,

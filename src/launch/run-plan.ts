@@ -1,4 +1,5 @@
-import { MinoError } from '../common/errors.js';
+import { MinoError, UsageError } from '../common/errors.js';
+import { ORIGIN_TARGET } from '../workspace/copy-layout.js';
 import { isSecretName } from '../common/redact.js';
 import type { ContainerSpec, LaunchVerb } from '../runtime/container-runtime.js';
 import { validateImageRef } from '../runtime/validate.js';
@@ -155,6 +156,22 @@ export interface RunPlanInput {
   protect?: ProtectFacts;
   /** Warnings of the protection rules (a default the user's configuration removed). */
   protectWarnings?: readonly string[];
+  /**
+   * A branch session (workspace/, branch/): `projectDir` is then its working copy in mino's data
+   * directory, and the host repository's object store is mounted read-only where the copy's
+   * alternates line finds it. Undefined = the project itself is mounted.
+   */
+  branch?: PlanBranch;
+}
+
+/** The branch of a branch session (see {@link RunPlanInput.branch}). */
+export interface PlanBranch {
+  /** Branch NAME (the branch is mino/NAME). */
+  name: string;
+  /** The host repository's top folder (the project the user named; guarded like any project). */
+  hostProjectDir: string;
+  /** The host repository's object store. */
+  objectsDir: string;
 }
 
 /** Who the container runs as, and how host and container uids relate. */
@@ -209,6 +226,8 @@ export interface RunPlan {
   protection: ProtectionPlan;
   /** Things the user should hear about (printed by the caller before starting). */
   warnings: string[];
+  /** The branch of a branch session (`projectDir` is its working copy). */
+  branch?: PlanBranch;
   /** The container, ready for `buildContainerArgs(launchVerb, spec)` / `runtime.run(spec)`. */
   spec: ContainerSpec;
 }
@@ -260,7 +279,15 @@ function checkedBase(input: RunPlanInput): {
 } {
   const containerName = containerNameFor(input.sessionName);
   const allow = { home: input.allowHome ?? false, system: input.allowSystemPaths ?? false };
-  const projectDir = checkProjectDir(input.projectDir, input.homeDir, allow, input.userHomes, input.minoDirs);
+  // A branch session mounts a working copy in mino's own data directory: the user's project is guarded instead.
+  if (input.branch) checkProjectDir(input.branch.hostProjectDir, input.homeDir, allow, input.userHomes, input.minoDirs);
+  const projectDir = checkProjectDir(
+    input.projectDir,
+    input.homeDir,
+    allow,
+    input.userHomes,
+    input.branch ? [] : input.minoDirs,
+  );
   const image = validateImageRef(input.image);
   checkId('uid', input.hostUid);
   checkId('gid', input.hostGid);
@@ -271,13 +298,25 @@ function checkedBase(input: RunPlanInput): {
   const command = input.command.length > 0 ? checkArgv('command', input.command) : checkArgv('shell', input.shell);
   const network = resolveNetwork(input.network, input.egress);
   const workdir = resolveWorkdir(projectDir, input.workdir);
+  if (input.branch) checkBranchWorkdir(workdir);
   const mounts = assembleMounts(projectDir, workdir, input.cliVolumes ?? [], input.configVolumes ?? [], {
     homeDir: input.homeDir,
     allow,
     ...(input.userHomes ? { otherHomes: input.userHomes } : {}),
     ...(input.minoDirs ? { minoDirs: input.minoDirs } : {}),
   });
+  if (input.branch)
+    mounts.push({ source: input.branch.objectsDir, target: ORIGIN_TARGET, readOnly: true, origin: 'branch' });
   return { containerName, projectDir, image, mode, command, network, workdir, mounts };
+}
+
+/** A working copy finds the host's objects from a workdir one folder below `/` (workspace/copy-layout.ts). */
+function checkBranchWorkdir(workdir: string): void {
+  if (workdir.split('/').filter(Boolean).length === 1) return;
+  throw new UsageError(
+    `--branch needs a one-folder container workdir (such as /project), not ${printable(workdir)}`,
+    'Leave container.workdir unset (or set it to /NAME) for branch sessions',
+  );
 }
 
 /** The user mapping of the plan's container (userns.ts). */
@@ -447,6 +486,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
       gidMap: ids.gidMap ?? [],
     },
     warnings,
+    ...(input.branch ? { branch: { ...input.branch } } : {}),
     spec,
   };
 }

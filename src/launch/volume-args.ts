@@ -12,7 +12,7 @@ import { volumeSourceRefusal, type UserHome, type VolumeAllowance } from './volu
  */
 
 /** Where a mount comes from, for error messages and `mino list`. */
-type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress' | 'credentials' | 'protect';
+type MountOrigin = 'project' | 'cli' | 'config' | 'home' | 'cache' | 'egress' | 'credentials' | 'protect' | 'branch';
 
 /** A mount with its origin. `spec.mounts` gets the plain {@link MountSpec} part. */
 export interface PlannedMount extends MountSpec {
@@ -40,6 +40,8 @@ function describeOrigin(origin: MountOrigin): string {
       return 'a credential mount';
     case 'protect':
       return 'a protected path';
+    case 'branch':
+      return "the host repository's objects (--branch)";
   }
 }
 

@@ -4,7 +4,9 @@ import { storageError } from '../common/storage-error.js';
 import type { ContainerSummary } from '../runtime/container-runtime.js';
 import { planReconcile, type Abandoned, type Orphan, type SessionFix } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
-import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
+import { dataDirOf, sessionEnvOf, type SessionContext } from '../context/session-context.js';
+import { collectWork } from '../workspace/collect-work.js';
+import { gitExcludePath } from '../protect/protect-private.js';
 import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
 import { finalizeCaches } from '../cache/cache-finalize.js';
 import { pidAlive } from '../common/pid-alive.js';
@@ -82,6 +84,7 @@ export async function reconcileSessions(
       const finished = containers.find((c) => c.id === fix.removeContainer);
       if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
       if (fix.removeContainer) await ctx.runtime.remove(fix.removeContainer);
+      await branchHome(ctx, updated.get(fix.name), warnings);
     } catch (err) {
       if (!updated.has(fix.name)) unsaved.push(fix.name);
       warnings.push(
@@ -103,6 +106,17 @@ export async function reconcileSessions(
     proxies: reapEgressProxies(ctx, current),
     secretsRemoved: reapSessionSecrets(ctx, current, warnings),
   };
+}
+
+/** A branch session found ended: its work comes home now (workspace/collect-work.ts); a failure is a warning. */
+async function branchHome(ctx: SessionContext, record: SessionRecord | undefined, warnings: string[]): Promise<void> {
+  if (record?.branch === undefined || isActive(record)) return;
+  try {
+    for (const line of await collectWork(record.project_dir, gitExcludePath(dataDirOf(ctx))))
+      log.info(line, { session: record.name });
+  } catch (err) {
+    warnings.push(`The work of session '${record.name}' did not come home: ${errorMessage(err)}`);
+  }
 }
 
 /**

@@ -38,6 +38,7 @@ export async function recordStarting(
     mode: plan.mode,
     homeVolume: plan.homeVolume ?? null,
     network: plan.network.mode,
+    ...(plan.branch ? { branch: plan.branch.name } : {}),
   });
   try {
     ctx.store.create(record);
@@ -60,6 +61,7 @@ export async function recordStarting(
     network: plan.network.mode,
     mode: plan.mode,
     home_volume: plan.homeVolume ?? null,
+    ...(plan.branch ? { branch: plan.branch.name, repo: plan.branch.hostProjectDir } : {}),
     ...(plan.network.egress ? { network_allow: plan.network.egress.policy.allow } : {}),
   });
   if (providers.length > 0 || plan.credentials.secretVariables.length > 0) {

@@ -1,16 +1,20 @@
-import { MinoError } from '../common/errors.js';
+import { errorMessage, MinoError } from '../common/errors.js';
+import { collectWork } from '../workspace/collect-work.js';
+import { gitExcludePath } from '../protect/protect-private.js';
 import { statusForExit } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import { releaseStubs } from './protect-stubs.js';
 import { SessionOutputStore } from '../session/session-output.js';
-import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
+import { dataDirOf, sessionEnvOf, type SessionContext } from '../context/session-context.js';
 
 /** Outcome of `mino stop`. */
 export interface StopResult {
   record: SessionRecord;
   /** False when the session had already ended (nothing was stopped). */
   stopped: boolean;
+  /** A branch session: where its work went (workspace/collect-work.ts). */
+  home?: string[];
 }
 
 /**
@@ -28,7 +32,7 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   if (!record) throw new MinoError(`Session '${name}' disappeared while stopping it`);
   // Output saved when a finished detached container was removed lives until now.
   new SessionOutputStore(ctx.stateDir).remove(name);
-  if (!isActive(record)) return { record, stopped: false };
+  if (!isActive(record)) return { record, stopped: false, ...(await branchHome(ctx, record)) };
   const ref = record.container_id ?? `mino-${name}`;
   // A suspended (paused) session cannot take SIGTERM: thaw it first (a kill works either way).
   if (!force && typeof record.suspended_at === 'string') await ctx.runtime.unpause(ref).catch(() => undefined);
@@ -47,5 +51,15 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   sessionEnvOf(ctx).remove(name);
   // The stand-ins of its protected paths, unless another session of the project still uses them.
   await releaseStubs(ctx.runtime, ctx.stateDir, record.project_dir);
-  return { record: updated, stopped: true };
+  return { record: updated, stopped: true, ...(await branchHome(ctx, record)) };
+}
+
+/** A branch session's work comes home once it stopped (its working copy keeps it if that fails). */
+async function branchHome(ctx: SessionContext, record: SessionRecord): Promise<Pick<StopResult, 'home'>> {
+  if (record.branch === undefined) return {};
+  try {
+    return { home: await collectWork(record.project_dir, gitExcludePath(dataDirOf(ctx))) };
+  } catch (err) {
+    return { home: [`Warning: ${errorMessage(err)}`] };
+  }
 }

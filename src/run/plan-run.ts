@@ -36,6 +36,8 @@ import {
 import type { ContainersSeen } from '../lifecycle/protect-stubs.js';
 import { log } from '../common/logger.js';
 import { ensureDeviceDir } from '../host/device-dir.js';
+import { prepareBranch, type PreparedBranch } from '../branch/prepare-branch.js';
+import { sessionNameForBranch, validateBranchName } from '../workspace/branch-name.js';
 
 /**
  * The plan of a `mino run` request, shared by `mino run` (run-session.ts) and `mino pool warm`
@@ -55,10 +57,18 @@ export interface PlannedRun {
   cachesOn: boolean;
   /** The protected paths found on the host, and the rules' warnings. */
   protection: RunProtection;
+  /** The working copy of a branch session. */
+  branch?: PreparedBranch;
 }
 
 /** Plans the run of `req` (see the module comment); warnings and notes go to `io`. */
-export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostFacts, io: RunIo): Promise<PlannedRun> {
+export async function planRun(
+  ctx: SessionContext,
+  asked: RunRequest,
+  facts: HostFacts,
+  io: RunIo,
+): Promise<PlannedRun> {
+  let req = asked;
   // 1. Every input is checked before an image build that may take minutes (with a stand-in image:
   //    the checks are pure and cheap); the user's mounts come back for the protected paths.
   if (req.noCache && (req.cacheFresh || req.cacheRo)) {
@@ -68,7 +78,7 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
     );
   }
   if (req.image !== undefined) checkCliImage(req.image);
-  const sessionName = req.name === undefined ? defaultSessionName() : validateSessionName(req.name);
+  const sessionName = sessionNameOf(req);
   const choice = chooseNetwork(req);
   const upstreamCa = readUpstreamCa(req.config?.upstreamCa);
   const pendingEgress = startEgressInputs(choice, facts);
@@ -84,6 +94,17 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
       ...standInNetwork,
     }),
   );
+
+  // A branch session: its working copy (made now, every input checked) takes the project's place.
+  const branch =
+    req.branch === undefined
+      ? undefined
+      : await prepareBranch(ctx, req.projectDir, req.branch, sessionName, {
+          dryRun: req.dryRun,
+          say: io.say,
+          ...(req.forkFrom === undefined ? {} : { forkFrom: req.forkFrom }),
+        });
+  if (branch) req = { ...req, projectDir: branch.paths.copy, workingCopy: branch.plan };
 
   // 2. The image (composed from layers when asked), the dependency caches and the credentials,
   //    side by side: the provider CLIs run while the image is resolved.
@@ -135,7 +156,14 @@ export async function planRun(ctx: SessionContext, req: RunRequest, facts: HostF
     }),
   );
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
-  return { plan, image: chosen, credentials: gathered, cachesOn, protection };
+  return { plan, image: chosen, credentials: gathered, cachesOn, protection, ...(branch ? { branch } : {}) };
+}
+
+/** The session name: `-n`, else the `--branch` NAME's (a generated one for neither). */
+function sessionNameOf(req: RunRequest): string {
+  if (req.name !== undefined) return validateSessionName(req.name);
+  if (req.branch) return validateSessionName(sessionNameForBranch(validateBranchName(req.branch)));
+  return defaultSessionName();
 }
 
 /** What `--dry-run` shows of a planned run: a note on an image still to build, the egress and protection lines, the podman command. */

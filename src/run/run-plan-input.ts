@@ -93,5 +93,6 @@ export function runPlanInput(req: RunRequest, facts: HostFacts, stateKey: string
     ...(resolved.credentials ? { credentials: resolved.credentials } : {}),
     ...(resolved.protect ? { protect: resolved.protect } : {}),
     ...(resolved.protectWarnings ? { protectWarnings: resolved.protectWarnings } : {}),
+    ...(req.workingCopy ? { branch: req.workingCopy } : {}),
   };
 }

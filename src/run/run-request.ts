@@ -5,6 +5,7 @@ import type { BuildEvent } from '../image/build-output.js';
 import type { CredentialFlags } from './gather-credentials.js';
 import { readUserHomes, type PasswdHome } from '../host/user-homes.js';
 import type { PoolSettings } from '../pool/pool-settings.js';
+import type { PlanBranch } from '../launch/run-plan.js';
 
 /** What the user asked `mino run` for: CLI flags, already parsed, and the loaded configuration. */
 export interface RunRequest {
@@ -47,6 +48,12 @@ export interface RunRequest {
   fresh?: boolean;
   /** The `[pool]` settings (default: DEFAULT_POOL_SETTINGS). */
   pool?: PoolSettings;
+  /** `--branch [NAME]`: a working copy on branch mino/NAME ('' = named after the session). */
+  branch?: string;
+  /** `mino fork SESSION`: the branch's working copy starts from that session's (branch tip, uncommitted work). */
+  forkFrom?: string;
+  /** Set by the branch step (branch/prepare-branch.ts): `projectDir` is then this branch's working copy. */
+  workingCopy?: PlanBranch;
 }
 
 /** Where `run` writes its own messages (never stdout: that belongs to the command). */

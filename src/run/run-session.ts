@@ -1,5 +1,10 @@
 import { log } from '../common/logger.js';
 import { trace } from '../common/trace.js';
+import { errorMessage } from '../common/errors.js';
+import { collectWork } from '../workspace/collect-work.js';
+import { copyForkHome } from '../branch/fork-home.js';
+import { gitExcludePath } from '../protect/protect-private.js';
+import { dataDirOf, type SessionContext } from '../context/session-context.js';
 import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
 import { DEFAULT_CACHE_MAX_TOTAL_GB } from '../config/defaults.js';
 import { EgressStartError, type EgressDeps } from '../launch/execute-plan.js';
@@ -15,7 +20,6 @@ import { prepareVolumes } from './prepare-volumes.js';
 import { checkImageBeforeVolumes } from './image-before-volumes.js';
 import type { RunImage } from './run-image.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
-import type { SessionContext } from '../context/session-context.js';
 import { recordEnded, recordFailed, recordRunning, recordStarting } from '../lifecycle/session-lifecycle.js';
 import { reportSessionNetwork } from './session-network.js';
 import { startSessionEgress, type EgressStarter } from '../network/session-egress.js';
@@ -62,7 +66,7 @@ export async function runSession(
     io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
     return 0;
   }
-  return withPlanOnHost(ctx, planned, facts.pid, io, () =>
+  const code = await withPlanOnHost(ctx, planned, facts.pid, io, () =>
     prepareAndExecute(
       ctx,
       plan,
@@ -77,6 +81,18 @@ export async function runSession(
       pool,
     ),
   );
+  // A branch session's work comes home when its command ended (a detached one's at `mino stop`).
+  if (planned.branch && plan.attached) await bringWorkHome(ctx, plan.projectDir, io);
+  return code;
+}
+
+/** Brings a branch session's work home and says where it is; a failure is a warning (the copy keeps the work). */
+async function bringWorkHome(ctx: SessionContext, copy: string, io: RunIo): Promise<void> {
+  try {
+    for (const line of await collectWork(copy, gitExcludePath(dataDirOf(ctx)))) (io.report ?? io.say)(line);
+  } catch (err) {
+    io.say(`Warning: ${errorMessage(err)}`);
+  }
 }
 
 /** Steps 4 and 5 of {@link runSession}: prepare the volumes, caches and credentials, execute. */
@@ -97,6 +113,9 @@ async function prepareAndExecute(
   //    while the container starts (detached) or runs (attached).
   await checkImageBeforeVolumes(ctx, plan);
   await prepareVolumes(ctx, plan, io.say);
+  // `mino fork`: the new branch session starts with a copy of the source session's home volume.
+  if (req.forkFrom !== undefined && (await copyForkHome(ctx, ctx.store.get(req.forkFrom)?.home_volume, plan)))
+    io.say(`Home volume ${plan.homeVolume ?? ''}: a copy of session ${req.forkFrom}'s`);
   await prepareLoginsVolume(ctx, plan);
   trace('volumes ready');
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);

@@ -63,6 +63,8 @@ export interface SessionRecord {
   suspended_at?: string | null;
   /** RFC 3339 time of the container's last output, as last seen by the timeout sweep (ours). */
   last_output_at?: string | null;
+  /** Branch NAME of a branch session (ours): `project_dir` is its working copy, the branch mino/NAME. */
+  branch?: string;
   /** Fields this version does not know, preserved on rewrite. */
   extra?: Record<string, unknown>;
 }
@@ -95,6 +97,7 @@ const KNOWN = new Set([
   'detached_at',
   'suspended_at',
   'last_output_at',
+  'branch',
 ]);
 
 // serde's Uuid accepts the hyphenated and the simple form; mino 1.6 writes the hyphenated one.
@@ -202,6 +205,7 @@ export function sessionRecordFromJson(raw: unknown): SessionRecord {
   for (const key of ['detached_at', 'suspended_at', 'last_output_at'] as const) {
     if (o[key] !== undefined) record[key] = optionalTime(o, key);
   }
+  if (o.branch !== undefined) record.branch = str(o, 'branch');
   let extra: Record<string, unknown> | undefined;
   for (const key of Object.keys(o)) {
     if (KNOWN.has(key)) continue;
@@ -242,6 +246,7 @@ export function serializeSessionRecord(record: SessionRecord): string {
   for (const key of ['attached_by', 'detached_at', 'suspended_at', 'last_output_at'] as const) {
     if (record[key] !== undefined) out[key] = record[key];
   }
+  if (record.branch !== undefined) out.branch = record.branch;
   if (record.extra) {
     for (const key of Object.keys(record.extra)) if (!KNOWN.has(key)) out[key] = record.extra[key];
   }
@@ -264,6 +269,8 @@ export interface NewSession {
   providers?: readonly string[];
   /** The command runs through the session prelude. */
   prelude?: boolean;
+  /** Branch NAME of a branch session. */
+  branch?: string;
 }
 
 /**
@@ -288,5 +295,6 @@ export function newSessionRecord(input: NewSession, now = new Date()): SessionRe
     mode: input.mode,
     ...(input.network === undefined ? {} : { network: input.network }),
     ...(input.prelude ? { prelude: true } : {}),
+    ...(input.branch === undefined ? {} : { branch: input.branch }),
   };
 }

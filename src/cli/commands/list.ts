@@ -8,6 +8,7 @@ import { sessionState, stateLabel, type SessionState } from '../../session/sessi
 import { containerOf } from '../../session/reconcile.js';
 import { isActive, type SessionRecord } from '../../session/session-record.js';
 import { sessionCli } from '../global-options.js';
+import { branchColumns, type BranchColumn } from '../../branch/branch-columns.js';
 
 const FORMATS = ['table', 'json', 'plain'] as const;
 
@@ -30,8 +31,20 @@ function statesOf(
   });
 }
 
-function table(sessions: SessionRecord[], states: SessionState[], all: boolean): string {
+function table(
+  sessions: SessionRecord[],
+  states: SessionState[],
+  all: boolean,
+  branches: readonly (BranchColumn | undefined)[],
+): string {
   if (sessions.length === 0) return `${all ? 'No sessions' : 'No active sessions'}\n`;
+  // BRANCH and AHEAD only when a branch session is shown (before PROJECT, which stays last).
+  const withBranch = branches.some((b) => b !== undefined);
+  const branchCells = (i: number): string[] => {
+    if (!withBranch) return [];
+    const b = branches[i];
+    return [b?.branch ?? '-', b?.ahead === undefined ? '-' : String(b.ahead)];
+  };
   const p = palette(process.stdout);
   const colour = { running: p.green, starting: p.cyan, stopped: p.dim, failed: p.red };
   const rows = sessions.map((s, i) => [
@@ -41,9 +54,19 @@ function table(sessions: SessionRecord[], states: SessionState[], all: boolean):
     s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code),
     s.network ?? '-',
     started(s.created_at),
+    ...branchCells(i),
     s.project_dir.split('/').pop() || s.project_dir,
   ]);
-  const head = ['NAME', 'STATE', 'STATUS', 'EXIT', 'NETWORK', 'STARTED', 'PROJECT'];
+  const head = [
+    'NAME',
+    'STATE',
+    'STATUS',
+    'EXIT',
+    'NETWORK',
+    'STARTED',
+    ...(withBranch ? ['BRANCH', 'AHEAD'] : []),
+    'PROJECT',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[], paint?: (i: number, c: string) => string): string =>
     cells
@@ -77,7 +100,8 @@ STATE is the session's lifecycle state: Active (a client is attached: its foregr
 mino attach), Detached (running, no client), Suspended (paused by mino suspend), Terminated (ended).
 JSON: an array of session records as stored (snake_case: id, name, project_dir, command,
 container_id, status, created_at, updated_at, cloud_providers, home_volume, exit_code, owner_pid, mode,
-network: bridge, host, none, allowlist or learn; see mino network show NAME; prelude;
+network: bridge, host, none, allowlist or learn; see mino network show NAME; prelude; branch
+(the NAME of branch mino/NAME) and ahead (its commits since the session's start) for --branch sessions;
 and the lifecycle fields attached_by, detached_at, suspended_at, last_output_at when set), each
 with its "state" (active, detached, suspended or terminated).`,
     )
@@ -90,10 +114,14 @@ with its "state" (active, detached, suspended or terminated).`,
       for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
       const shown = opts.all ? sessions : sessions.filter(isActive);
       const states = statesOf(shown, containers, ctx.stateKey);
+      const branches = opts.format === 'plain' ? [] : await branchColumns(shown);
       if (opts.format === 'json') {
         process.stdout.write(
           `${JSON.stringify(
-            shown.map(({ extra, ...r }, i) => ({ ...r, ...extra, state: states[i] })),
+            shown.map(({ extra, ...r }, i) => {
+              const ahead = branches[i]?.ahead;
+              return { ...r, ...extra, state: states[i], ...(ahead === undefined ? {} : { ahead }) };
+            }),
             null,
             2,
           )}\n`,
@@ -101,7 +129,7 @@ with its "state" (active, detached, suspended or terminated).`,
       } else if (opts.format === 'plain') {
         process.stdout.write(shown.map((s) => `${s.name}\n`).join(''));
       } else {
-        process.stdout.write(table(shown, states, Boolean(opts.all)));
+        process.stdout.write(table(shown, states, Boolean(opts.all), branches));
       }
     });
 }

@@ -58,6 +58,7 @@ Examples:
   mino run -- claude
   mino run --layers typescript -- npx tsc --noEmit
   mino run -n fix-tests -p ~/src/app -- npm test
+  mino run -b fix-tests -- claude   # a working copy of its own on branch mino/fix-tests
   mino run -d -n agent -- sh -c 'long-job'   # then: mino logs agent -f; mino stop agent
   mino run --network-preset dev -- claude
   mino run --network-allow api.anthropic.com:443,host.containers.internal:11434 -- claude

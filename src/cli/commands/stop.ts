@@ -21,6 +21,7 @@ export function registerStop(program: Command): void {
           ? `Session ${name} stopped${code === null || code === undefined ? '' : ` (exit code ${code})`}`
           : `Session ${name} is already ${result.record.status}`,
       );
+      for (const line of result.home ?? []) process.stderr.write(`${line}\n`);
       if (!result.stopped || !hasEgress(result.record)) return;
       // The session's egress proxy ends with its container: what it saw.
       const record = await finalSessionNetwork(ctx, name);

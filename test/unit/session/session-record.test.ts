@@ -280,3 +280,22 @@ describe('the network field (ours)', () => {
     expect(() => parseSessionRecord(text.replace('"allowlist"', '7'))).toThrow("field 'network' must be a string");
   });
 });
+
+describe('the branch field (ours)', () => {
+  it('is written for branch sessions only and read back', () => {
+    const input = {
+      name: 'n',
+      projectDir: '/data/mino/branches/k/fix/p',
+      command: ['true'],
+      containerId: null,
+      status: 'starting' as const,
+      ownerPid: 5,
+      mode: 'command',
+    };
+    const text = serializeSessionRecord(newSessionRecord({ ...input, branch: 'fix' }));
+    expect(parseSessionRecord(text).branch).toBe('fix');
+    expect(parseSessionRecord(text).extra).toBeUndefined();
+    expect(serializeSessionRecord(newSessionRecord(input))).not.toContain('"branch"');
+    expect(() => parseSessionRecord(text.replace('"fix"', '1'))).toThrow("field 'branch' must be a string");
+  });
+});
