@@ -11,6 +11,8 @@ import { SessionEnvStore, sessionEnvDir } from '../credentials/session-env-store
 /** What the session use cases work with. */
 export interface SessionContext {
   runtime: ContainerRuntime;
+  /** The registered engine `runtime` drives (undefined: this machine's; see src/engine/). */
+  engine?: string;
   /**
    * The same engine on the user's own podman store, when `runtime` is on mino's own store
    * (src/runtime/own-store.ts): where a run looks for the user's images (plain-image.ts).

@@ -38,6 +38,7 @@ export async function recordStarting(
     mode: plan.mode,
     homeVolume: plan.homeVolume ?? null,
     network: plan.network.mode,
+    ...(ctx.engine === undefined ? {} : { engine: ctx.engine }),
   });
   try {
     ctx.store.create(record);
@@ -60,6 +61,7 @@ export async function recordStarting(
     network: plan.network.mode,
     mode: plan.mode,
     home_volume: plan.homeVolume ?? null,
+    ...(ctx.engine === undefined ? {} : { engine: ctx.engine }),
     ...(plan.network.egress ? { network_allow: plan.network.egress.policy.allow } : {}),
   });
   if (providers.length > 0 || plan.credentials.secretVariables.length > 0) {

@@ -22,6 +22,7 @@ import { selfArgv } from '../common/self-argv.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../pool/pooled-run.js';
 import { DEFAULT_POOL_SETTINGS } from '../pool/pool-settings.js';
 import { planRun, printDryRun, withPlanOnHost } from './plan-run.js';
+import { remoteRunOf, returnAfterSession, shipForSession, type RemoteRun } from './remote-project.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
 export interface RunDeps {
@@ -47,11 +48,14 @@ export async function runSession(
   deps: RunDeps = {},
 ): Promise<number> {
   const { signals, egressStarter = startSessionEgress } = deps;
-  const planned = await planRun(ctx, req, facts, io);
+  const local = await planRun(ctx, req, facts, io);
+  // On a remote engine: the plan rewritten for it, the project shipped there and back.
+  const remote = remoteRunOf(ctx, local, req);
+  const planned = remote?.planned ?? local;
   const { plan } = planned;
   const pool: PoolUse = {
     settings: req.pool ?? DEFAULT_POOL_SETTINGS,
-    fresh: req.fresh ?? false,
+    fresh: (req.fresh ?? false) || remote !== undefined,
     ...(deps.refill ? { refill: deps.refill } : {}),
   };
   if (req.dryRun) {
@@ -73,6 +77,7 @@ export async function runSession(
       planned.credentials,
       planned.cachesOn,
       pool,
+      remote,
     ),
   );
 }
@@ -90,12 +95,14 @@ async function prepareAndExecute(
   gathered: GatheredCredentials,
   cachesOn: boolean,
   pool: PoolUse,
+  remote: RemoteRun | undefined,
 ): Promise<number> {
   // 4. Record, execute, record; housekeeping runs alongside. The session env file exists only
   //    while the container starts (detached) or runs (attached).
   await checkImageBeforeVolumes(ctx, plan);
   await prepareVolumes(ctx, plan, io.say);
   await prepareLoginsVolume(ctx, plan);
+  if (remote) await shipForSession(remote, io);
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
   const housekeeping = runHousekeeping(ctx, {
     enabled: cachesOn,
@@ -125,7 +132,9 @@ async function prepareAndExecute(
           },
         }
       : undefined;
-    return await execute(ctx, plan, req, io, signals, egress, pool);
+    const code = await execute(ctx, plan, req, io, signals, egress, pool);
+    if (remote && plan.attached) await returnAfterSession(remote, io);
+    return code;
   } finally {
     await opened?.close();
     for (const line of await housekeeping) io.say(line);

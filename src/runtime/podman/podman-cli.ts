@@ -2,6 +2,7 @@ import {
   execCapture,
   execInherit,
   execPipe,
+  execStream,
   execStreaming,
   type ExecResult,
   type PipeResult,
@@ -10,7 +11,7 @@ import {
 import { log } from '../../common/logger.js';
 import { redactArgs } from '../../common/redact.js';
 import type { Host } from '../../host/host.js';
-import type { StoreLocation } from '../container-runtime.js';
+import type { RemoteEndpoint, StoreLocation } from '../container-runtime.js';
 import { validateMountPath } from '../validate.js';
 import { isNotFound, podmanError } from './podman-error.js';
 
@@ -39,6 +40,18 @@ export function storeArgs(store: StoreLocation | undefined): string[] {
   ];
 }
 
+/**
+ * Global podman flags of podman's remote client for `endpoint` (empty for the local engine):
+ * `--remote --url URL [--identity KEY]`. The URL and key path are checked here once more.
+ */
+export function remoteArgs(endpoint: RemoteEndpoint | undefined): string[] {
+  if (!endpoint) return [];
+  if (!/^(ssh|unix):\/\/[A-Za-z0-9@._:/+\[\]-]+$/.test(endpoint.url))
+    throw podmanError(['--url'], 1, `invalid engine URL ${endpoint.url}`);
+  const identity = endpoint.identity === undefined ? [] : ['--identity', validateMountPath('source', endpoint.identity)];
+  return ['--remote', '--url', endpoint.url, ...identity];
+}
+
 /** Runs podman on one host and store. */
 export class PodmanCli {
   private readonly global: readonly string[];
@@ -46,8 +59,9 @@ export class PodmanCli {
   constructor(
     readonly host: Host,
     readonly store: StoreLocation | undefined,
+    readonly remote?: RemoteEndpoint,
   ) {
-    this.global = storeArgs(store);
+    this.global = [...remoteArgs(remote), ...storeArgs(store)];
   }
 
   /** argv (on the host) of `podman <global flags> <args>`. */
@@ -140,6 +154,19 @@ export class PodmanCli {
     log.debug('podman (stdin)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(['sh', '-c', 'cat | exec "$@"', 'sh', ...this.hostArgv(args)]);
     return execCapture(argv, { env, input });
+  }
+
+  /**
+   * Runs podman with binary streams: `input` is its stdin, its stdout goes to `onStdout` chunk
+   * by chunk; stderr is captured. For archives sent to or read from a container.
+   */
+  stream(
+    args: readonly string[],
+    options: { input?: AsyncIterable<Uint8Array>; onStdout?: (chunk: Buffer) => void | Promise<void> },
+  ): Promise<ExecResult> {
+    log.debug('podman (stream)', { args: redactArgs(args) });
+    const { argv, env } = this.host.command(this.hostArgv(args));
+    return execStream(argv, { env, ...options });
   }
 
   /** Runs `<program on the host> | podman <args>` without a shell. */
