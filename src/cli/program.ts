@@ -24,6 +24,8 @@ import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
 import { registerTrust } from './commands/trust.js';
 import { registerPool } from './commands/pool.js';
+import { registerEngine } from './commands/engine.js';
+import { registerSync } from './commands/sync.js';
 import { addConfigOptions } from './config-options.js';
 
 /** Builds the commander program with every command registered. */
@@ -62,6 +64,8 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerTrust(program);
   registerPool(program);
+  registerEngine(program);
+  registerSync(program);
   registerCompletions(program);
   registerEgressProxy(program);
   registerSweep(program);

@@ -325,6 +325,7 @@ export async function execStream(
     for await (const chunk of stdout) await options.onStdout?.(chunk as Buffer);
   })();
   const [result] = await Promise.all([child, feed, drain]);
-  const stderr = result.stderr instanceof Uint8Array ? Buffer.from(result.stderr).toString('utf8') : text(result.stderr);
+  const stderr =
+    result.stderr instanceof Uint8Array ? Buffer.from(result.stderr).toString('utf8') : text(result.stderr);
   return { ...toExecResult(argv, options, result), stdout: '', stderr };
 }

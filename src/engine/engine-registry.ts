@@ -82,7 +82,7 @@ export function parseEngineRegistry(path: string, text: string): EngineRegistry 
     }
   }
   const def = raw.default;
-  if (def !== undefined && (typeof def !== 'string' || !engines.some((e) => e.name === def) && def !== LOCAL_ENGINE))
+  if (def !== undefined && (typeof def !== 'string' || (!engines.some((e) => e.name === def) && def !== LOCAL_ENGINE)))
     throw invalid(path, 'the default is not a registered engine');
   return { ...(typeof def === 'string' && def !== LOCAL_ENGINE ? { default: def } : {}), engines };
 }

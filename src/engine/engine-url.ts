@@ -43,7 +43,10 @@ function splitHostPort(text: string): { host: string; port: string | undefined }
     const close = text.indexOf(']');
     if (close < 0) return { host: text, port: undefined };
     const rest = text.slice(close + 1);
-    return { host: text.slice(0, close + 1), port: rest.startsWith(':') ? rest.slice(1) : rest === '' ? undefined : rest };
+    return {
+      host: text.slice(0, close + 1),
+      port: rest.startsWith(':') ? rest.slice(1) : rest === '' ? undefined : rest,
+    };
   }
   const colon = text.lastIndexOf(':');
   return colon < 0 ? { host: text, port: undefined } : { host: text.slice(0, colon), port: text.slice(colon + 1) };

@@ -80,7 +80,11 @@ export function setDefaultEngine(name: string, env?: NodeJS.ProcessEnv): void {
 }
 
 /** Records what a check learnt about an engine. */
-export function recordEngineFacts(name: string, facts: { version: string; rootless: boolean }, env?: NodeJS.ProcessEnv): void {
+export function recordEngineFacts(
+  name: string,
+  facts: { version: string; rootless: boolean },
+  env?: NodeJS.ProcessEnv,
+): void {
   const registry = readEngineRegistry(env);
   findEngine(registry, name);
   writeEngineRegistry(

@@ -59,10 +59,13 @@ export async function shipForSession(remote: RemoteRun, io: RunIo): Promise<void
   const { ship, returned } = await shipCopy(remote.copy, true);
   const engine = remote.copy.target.engine;
   if (returned) for (const line of describeReturn(returned, engine)) io.say(line);
-  for (const path of ship.skipped.slice(0, 5)) io.say(`Warning: ${path} cannot be shipped (a newline or backslash in its name)`);
+  for (const path of ship.skipped.slice(0, 5))
+    io.say(`Warning: ${path} cannot be shipped (a newline or backslash in its name)`);
   if (!ship.unchanged) {
     const mb = (ship.bytes / 1e6).toFixed(1);
-    io.say(`Shipped ${ship.sent} entr${ship.sent === 1 ? 'y' : 'ies'} (${mb} MB) and ${ship.deleted} removal(s) to engine ${engine}`);
+    io.say(
+      `Shipped ${ship.sent} entr${ship.sent === 1 ? 'y' : 'ies'} (${mb} MB) and ${ship.deleted} removal(s) to engine ${engine}`,
+    );
   }
 }
 

@@ -244,6 +244,11 @@ export interface StoreInventory {
 export interface RemoteEndpoint {
   url: string;
   identity?: string;
+  /**
+   * HOME of podman's ssh client: its `.ssh/known_hosts` is where the engine's host key is pinned
+   * on first contact and checked afterwards (a file of mino's, not the user's own).
+   */
+  sshHome?: string;
 }
 
 /** Binary streams of a container run with {@link ContainerLifecycleClient.runStreamed}. */

@@ -1,4 +1,14 @@
-import { chmodSync, lstatSync, mkdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, copyFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  copyFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isErrno } from '../common/errno.js';
 
@@ -26,7 +36,9 @@ export function safeParents(root: string, path: string): boolean {
 }
 
 /** What to write: a staged file's content, or a symlink's target. */
-export type Incoming = { type: 'file'; staged: string; mode: number; mtime: number } | { type: 'symlink'; target: string };
+export type Incoming =
+  | { type: 'file'; staged: string; mode: number; mtime: number }
+  | { type: 'symlink'; target: string };
 
 /** Puts `incoming` at `root/path` (atomically: a sibling temporary renamed over it). */
 export function placeEntry(root: string, path: string, incoming: Incoming): void {

@@ -100,7 +100,9 @@ export async function bringBack(input: BackInput): Promise<BackResult> {
     if (listing.token !== state.token) {
       throw new MinoError(
         `The project's copy on engine ${target.engine} is not the one mino shipped (volume ${target.volume}); nothing was brought back`,
-        { hint: 'It was removed or replaced. The next run ships the project again (mino keeps your local files as they are)' },
+        {
+          hint: 'It was removed or replaced. The next run ships the project again (mino keeps your local files as they are)',
+        },
       );
     }
     return await apply(input, listing.lines, listing.kinds, received, exclude);
@@ -195,7 +197,8 @@ async function apply(
       refused.push(path);
       continue;
     }
-    const untouched = base !== undefined && (mine.type === 'dir' || (sameContent(mine, base) && mine.mode === base.mode));
+    const untouched =
+      base !== undefined && (mine.type === 'dir' || (sameContent(mine, base) && mine.mode === base.mode));
     if (untouched && removeEntry(projectDir, path)) {
       applied.push(path);
       delete local[path];

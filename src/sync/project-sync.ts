@@ -68,7 +68,7 @@ export function shipCopy(copy: ProjectCopy, sessionStarts: boolean): Promise<Shi
     let returned: BackResult | undefined;
     if (previous?.pendingReturn) {
       returned = await back(copy, previous);
-      previous = returned.state;
+      previous = { ...previous, ...returned.state };
       writeSyncState(path, previous);
     }
     const ship = await shipProject({
@@ -77,7 +77,13 @@ export function shipCopy(copy: ProjectCopy, sessionStarts: boolean): Promise<Shi
       exclude: copy.exclude,
       previous,
     });
-    writeSyncState(path, { ...ship.state, pendingReturn: sessionStarts });
+    writeSyncState(path, {
+      ...ship.state,
+      pendingReturn: sessionStarts,
+      image: copy.target.image,
+      exclude: [...copy.exclude],
+      protectedPaths: [...copy.protectedPaths],
+    });
     return { ship, ...(returned ? { returned } : {}) };
   });
 }
@@ -92,7 +98,7 @@ export function returnCopy(copy: ProjectCopy, stillRunning: boolean): Promise<Ba
     const state = readSyncState(path);
     if (!state) return undefined;
     const result = await back(copy, state);
-    writeSyncState(path, { ...result.state, pendingReturn: stillRunning });
+    writeSyncState(path, { ...state, ...result.state, pendingReturn: stillRunning });
     return result;
   });
 }
@@ -110,4 +116,25 @@ export function describeReturn(result: BackResult, engine: string): string[] {
   }
   for (const p of result.refused) lines.push(`Not brought back (protected path): ${p}`);
   return lines;
+}
+
+/**
+ * The copy of `projectDir` on an engine as its record describes it (image, exclusions and
+ * protected paths of the last shipment), for `mino sync` and `mino stop`; undefined when the
+ * project was never shipped there.
+ */
+export function recordedCopy(
+  target: Omit<SyncTarget, 'image'>,
+  projectDir: string,
+  stateDir: string,
+): ProjectCopy | undefined {
+  const state = readSyncState(syncStatePath(stateDir, target.engine, target.volume));
+  if (!state?.image) return undefined;
+  return {
+    target: { ...target, image: state.image },
+    projectDir,
+    exclude: state.exclude ?? [],
+    stateDir,
+    protectedPaths: state.protectedPaths ?? [],
+  };
 }

@@ -71,7 +71,13 @@ export async function shipProject(input: ShipInput): Promise<ShipResult> {
       type: 'file',
       mode: 0o600,
       mtime: now,
-      content: Buffer.from(deleted.sort().reverse().map((p) => `${p}\n`).join('')),
+      content: Buffer.from(
+        deleted
+          .sort()
+          .reverse()
+          .map((p) => `${p}\n`)
+          .join(''),
+      ),
     },
   ];
   let bytes = 0;

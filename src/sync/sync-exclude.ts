@@ -23,7 +23,12 @@ export function compileExclude(patterns: readonly string[]): SyncExclude {
   const paths: string[] = [];
   for (const raw of patterns) {
     const p = raw.replace(/\/+$/, '');
-    if (p === '' || p.startsWith('/') || p.includes('\0') || p.split('/').some((c) => c === '..' || c === '.' || c === '')) {
+    if (
+      p === '' ||
+      p.startsWith('/') ||
+      p.includes('\0') ||
+      p.split('/').some((c) => c === '..' || c === '.' || c === '')
+    ) {
       throw new UsageError(
         `Invalid sync.exclude pattern '${printable(raw)}'`,
         'Use a name (node_modules) or a path from the project root (build/out), without . or .. components',

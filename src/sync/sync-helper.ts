@@ -44,11 +44,17 @@ export async function runHelper(
   args: readonly string[],
   streams: StreamedRun,
 ): Promise<RunOutput> {
-  const result = await target.runtime.runStreamed(helperSpec(target, script, args, streams.input !== undefined), streams);
+  const result = await target.runtime.runStreamed(
+    helperSpec(target, script, args, streams.input !== undefined),
+    streams,
+  );
   if (result.exitCode !== 0) {
-    throw new MinoError(`${what} on engine ${target.engine} failed (exit ${result.exitCode}): ${lastLines(result.stderr, 5)}`, {
-      hint: `Check the engine with: mino setup --engine ${target.engine}`,
-    });
+    throw new MinoError(
+      `${what} on engine ${target.engine} failed (exit ${result.exitCode}): ${lastLines(result.stderr, 5)}`,
+      {
+        hint: `Check the engine with: mino setup --engine ${target.engine}`,
+      },
+    );
   }
   return result;
 }

@@ -27,6 +27,12 @@ export interface SyncState {
   remote: Record<string, string>;
   /** A session ran (or runs) on the copy since the last return trip. */
   pendingReturn: boolean;
+  /** The image the sync helper runs (the last session's: it has sh and tar). */
+  image?: string;
+  /** `sync.exclude` of the last shipment. */
+  exclude?: string[];
+  /** Protected project paths of the last session (never changed by a return trip). */
+  protectedPaths?: string[];
 }
 
 /** The podman volume holding `projectDir` on an engine, for the mino state `stateKey`. */

@@ -46,7 +46,11 @@ export function hashBuffer(data: Buffer): string {
 }
 
 /** The entry of one path as it is now (lstat), or undefined when it is absent or not a file, directory or symlink. */
-export async function entryOf(root: string, path: string, previous?: ManifestEntry): Promise<ManifestEntry | undefined> {
+export async function entryOf(
+  root: string,
+  path: string,
+  previous?: ManifestEntry,
+): Promise<ManifestEntry | undefined> {
   let st: Stats;
   try {
     st = lstatSync(join(root, path));

@@ -33,7 +33,7 @@ export function registerExec(program: Command): void {
         (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [],
         cmd.args,
       );
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = sessionCli(cmd, name);
       const record = await runningSession(ctx, name);
       const ref = record.container_id ?? `mino-${record.name}`;
       const argv = command.length > 0 ? command : [...DEFAULT_SHELL_COMMAND];

@@ -102,7 +102,12 @@ export function podmanError(
   stderr: string,
   hint?: string,
 ): EngineError {
-  const detail = lastLines(stderr, 8) || `exit code ${podmanExitCode}`;
+  // podman's own warnings (e.g. the remote client's known_hosts notice) are not the failure.
+  const failureText = stderr
+    .split('\n')
+    .filter((l) => !/^time="[^"]*" level=warning /.test(l))
+    .join('\n');
+  const detail = lastLines(failureText, 8) || lastLines(stderr, 8) || `exit code ${podmanExitCode}`;
   const message = `podman ${redactArgs(args.slice(0, 2)).join(' ')} failed: ${detail}`;
   const diagnosis = hintForPodmanError(stderr);
   const failure = {

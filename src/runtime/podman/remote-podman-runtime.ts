@@ -23,7 +23,13 @@ export class RemotePodmanRuntime extends PodmanRuntime {
     private readonly localStore?: StoreLocation,
     name = 'Podman (remote)',
   ) {
-    super({ remote: endpoint, name });
+    super({
+      remote: endpoint,
+      name,
+      ...(endpoint.sshHome === undefined
+        ? {}
+        : { host: new CommandHost({ env: { ...process.env, HOME: endpoint.sshHome } }) }),
+    });
   }
 
   private unsupported(what: string): NotSupportedError {
