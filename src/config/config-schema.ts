@@ -323,7 +323,6 @@ function build() {
         list(pattern(/^[A-Za-z0-9._@+-]+(\/[A-Za-z0-9._@+-]+)*\/?$/, 'must be a name or a relative path')),
         [],
         'on a remote engine: names (node_modules) or project paths (build/out) left on the engine, never shipped or brought back',
-        false,
       ),
     }),
   });

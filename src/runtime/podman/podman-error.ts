@@ -49,7 +49,7 @@ const HINTS: Array<[RegExp, string]> = [
     "The engine's host does not answer on its ssh port: check the host name and port, and that sshd runs there",
   ],
   [
-    /unable to connect to Podman socket.*(open failed|no such file|connection refused)/i,
+    /ssh: rejected: connect failed/i,
     "Nothing listens on the engine's socket: start `podman system service --time=0 unix://PATH` there, or fix the path",
   ],
   [/ping response was/i, "The socket answers, but it is not Podman's API: check the socket path of the engine"],

@@ -55,6 +55,8 @@ export interface PodmanRuntimeOptions {
   name?: string;
   /** Another machine's engine, through podman's remote client (see remote-podman-runtime.ts). */
   remote?: RemoteEndpoint;
+  /** Runs once before the first podman process (a remote engine's connection). */
+  prepare?: (cli: PodmanCli) => Promise<void>;
 }
 
 /** ContainerRuntime on the podman CLI, rootless or rootful, on this machine or behind a host prefix. */
@@ -70,7 +72,7 @@ export class PodmanRuntime implements ContainerRuntime {
     this.host = options.host ?? new CommandHost();
     this.store = options.store;
     this.name = options.name ?? 'Podman';
-    this.podman = new PodmanCli(this.host, this.store, options.remote);
+    this.podman = new PodmanCli(this.host, this.store, options.remote, options.prepare);
   }
 
   withStore(store: StoreLocation): ContainerRuntime {

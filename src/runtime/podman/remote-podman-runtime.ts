@@ -1,10 +1,27 @@
 import type { ContainerRuntime, RemoteEndpoint, RunOutput, StoreLocation, VolumeInfo } from '../container-runtime.js';
 import { NotSupportedError } from '../runtime-errors.js';
+import { join } from 'node:path';
+import { findProgram } from '../../common/find-program.js';
 import { CommandHost } from '../../host/host.js';
+import { openTunnel, sshTargetOf } from './ssh-tunnel.js';
 import { validateImageRef } from '../validate.js';
 import { PodmanCli } from './podman-cli.js';
 import { podmanError } from './podman-error.js';
 import { PodmanRuntime } from './podman-runtime.js';
+
+/**
+ * The connection step of an ssh engine: one ssh tunnel for the whole process (ssh-tunnel.ts), so
+ * podman calls skip the ssh handshake each. Without an ssh client here, podman's own ssh is used.
+ */
+function sshTunnelFor(endpoint: RemoteEndpoint): ((cli: PodmanCli) => Promise<void>) | undefined {
+  const knownHosts = endpoint.sshHome === undefined ? undefined : join(endpoint.sshHome, '.ssh', 'known_hosts');
+  const target = sshTargetOf(endpoint.url, endpoint.identity, knownHosts);
+  if (!target || process.env.MINO_ENGINE_TUNNEL === '0' || !findProgram('ssh', process.env.PATH)) return undefined;
+  return async (cli) => {
+    const tunnel = await openTunnel(target);
+    cli.useEndpoint({ url: tunnel.url });
+  };
+}
 
 /**
  * Podman on another machine (or as another user), driven by podman's remote client on this one:
@@ -26,6 +43,7 @@ export class RemotePodmanRuntime extends PodmanRuntime {
     super({
       remote: endpoint,
       name,
+      prepare: sshTunnelFor(endpoint),
       ...(endpoint.sshHome === undefined
         ? {}
         : { host: new CommandHost({ env: { ...process.env, HOME: endpoint.sshHome } }) }),
