@@ -27,7 +27,7 @@ function ownStoreOrDefault(): ReturnType<typeof readOwnStore> {
 }
 
 /** `ctx` moved onto `engine`. */
-export function contextOnEngine(ctx: SessionContext, engine: EngineRecord): SessionContext {
+function contextOnEngine(ctx: SessionContext, engine: EngineRecord): SessionContext {
   const { userRuntime: _local, ...rest } = ctx;
   return { ...rest, runtime: runtimeOfEngine(engine, ownStoreOrDefault()), engine: engine.name };
 }

@@ -30,7 +30,7 @@ export function runtimeOfEngine(
  * empty once) makes podman pin each engine host's key on first contact and refuse a changed one
  * afterwards, as ssh does. Without that file podman accepts any host key, with a warning each time.
  */
-export function sshHome(env: NodeJS.ProcessEnv = process.env): string {
+function sshHome(env: NodeJS.ProcessEnv = process.env): string {
   const home = join(minoPaths(env).dataDir, 'engines', 'ssh');
   const file = join(home, '.ssh', 'known_hosts');
   if (!existsSync(file)) {

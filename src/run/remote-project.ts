@@ -17,7 +17,7 @@ export interface RemoteRun {
 }
 
 /** The copy of `projectDir` on `ctx.engine` used by a session of `image`. */
-export function projectCopyOf(
+function projectCopyOf(
   ctx: SessionContext & { engine: string },
   projectDir: string,
   image: string,

@@ -9,7 +9,7 @@ import { validateImageRef } from '../runtime/validate.js';
  */
 
 /** Oldest Podman a remote engine may run (keep-id with uid/gid, `--userns`, volumes as we use them). */
-export const MIN_ENGINE_PODMAN = '4.1.0';
+const MIN_ENGINE_PODMAN = '4.1.0';
 
 /** What the check learnt. */
 export interface EngineFacts {

@@ -50,7 +50,7 @@ interface Received {
 
 /** Brings the engine's changes back into the project; returns the new record. */
 export async function bringBack(input: BackInput): Promise<BackResult> {
-  const { target, projectDir, state } = input;
+  const { target, state } = input;
   const exclude = compileExclude(input.exclude);
   const staging = join(input.stagingDir, randomBytes(6).toString('hex'));
   mkdirSync(staging, { recursive: true, mode: 0o700 });

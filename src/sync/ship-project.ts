@@ -38,7 +38,7 @@ export interface ShipInput {
 }
 
 /** The entries of `current` that differ from `base` (parents before children). */
-export function changedEntries(current: Manifest, base: Manifest): string[] {
+function changedEntries(current: Manifest, base: Manifest): string[] {
   return Object.keys(current)
     .filter((p) => {
       const b = base[p];

@@ -21,7 +21,7 @@ export interface SyncTarget {
 }
 
 /** The helper's spec for `script` with positional `args`. */
-export function helperSpec(target: SyncTarget, script: string, args: readonly string[], stdin: boolean): ContainerSpec {
+function helperSpec(target: SyncTarget, script: string, args: readonly string[], stdin: boolean): ContainerSpec {
   return {
     image: target.image,
     command: ['sh', '-c', script, 'mino-sync', ...args],

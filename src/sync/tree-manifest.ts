@@ -34,15 +34,10 @@ function typeOf(st: Stats): ManifestEntry['type'] | undefined {
 }
 
 /** sha256 of a file's content (hex). */
-export async function hashFile(path: string): Promise<string> {
+async function hashFile(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-/** sha256 of a buffer (hex). */
-export function hashBuffer(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** The entry of one path as it is now (lstat), or undefined when it is absent or not a file, directory or symlink. */
@@ -77,7 +72,7 @@ export function sameContent(a: ManifestEntry | undefined, b: ManifestEntry | und
 }
 
 /** Paths that cannot travel (a newline breaks the engine's listing): skipped, and reported. */
-export function travels(path: string): boolean {
+function travels(path: string): boolean {
   return !/[\n\r\\]/.test(path);
 }
 

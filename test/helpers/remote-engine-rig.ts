@@ -52,7 +52,7 @@ async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise
 }
 
 /** Why the rig cannot start here, or undefined. */
-export function rigProblem(): string | undefined {
+function rigProblem(): string | undefined {
   if ((process.getuid?.() ?? 1) !== 0) return 'the remote-engine rig needs root (a throwaway user and sshd)';
   if (!existsSync(SSHD)) return 'openssh-server is not installed (apt-get install openssh-server)';
   return undefined;

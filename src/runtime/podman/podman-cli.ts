@@ -46,7 +46,7 @@ export function storeArgs(store: StoreLocation | undefined): string[] {
  */
 export function remoteArgs(endpoint: RemoteEndpoint | undefined): string[] {
   if (!endpoint) return [];
-  if (!/^(ssh|unix):\/\/[A-Za-z0-9@._:/+\[\]-]+$/.test(endpoint.url))
+  if (!/^(ssh|unix):\/\/[A-Za-z0-9@._:/+[\]-]+$/.test(endpoint.url))
     throw podmanError(['--url'], 1, `invalid engine URL ${endpoint.url}`);
   const identity =
     endpoint.identity === undefined ? [] : ['--identity', validateMountPath('source', endpoint.identity)];

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
-  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -77,7 +76,8 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     symlinkSync('src/a.txt', join(dir, 'link'));
     if (box.as === 'rootless' && IS_ROOT) spawnSync('chown', ['-h', `${uidOf(ROOTLESS_USER)}`, join(dir, 'link')]);
     // The engine's user cannot read the project: the session sees only what was shipped.
-    expect(spawnSync('runuser', ['-u', rig.user.name, '--', 'cat', join(dir, 'src/a.txt')]).status).not.toBe(0);
+    const [reader, ...readArgs] = rig.user.asUser(['cat', join(dir, 'src/a.txt')]);
+    expect(spawnSync(reader!, readArgs).status).not.toBe(0);
     const script = [
       'cat .git/HEAD',
       'readlink link',
