@@ -12,6 +12,7 @@ import { hostFacts, interleaved, round } from './lib.mjs';
 import { networkBench, networkRows } from './network.mjs';
 import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 import { pooledVsCold, poolStatusMany } from './pool.mjs';
+import { remoteBench } from './remote.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -387,6 +388,9 @@ try {
   const size = statSync(binary).size;
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
   const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
+  const remote = await remoteBench({ mino, runs: Math.min(runs, 5), warmup: 1 }).catch((err) => ({
+    error: String(err?.message ?? err).split('\n')[0],
+  }));
 
   const report = {
     host: hostFacts(),
@@ -463,6 +467,7 @@ try {
             ? composed
             : { ...composed, target_ratio: 1.1 },
       egress,
+      remote_engine: remote,
       credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       overhead_vs_node: {
         bridge: ratio(bridge.overhead_ms, node0.median_ms),
