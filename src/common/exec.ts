@@ -310,11 +310,25 @@ export async function execStream(
     const stdin = child.stdin;
     if (!options.input || !stdin) return;
     stdin.on('error', () => undefined); // the program may exit before it read everything
+    // Small chunks (an archive of many small files) are written in batches of about 1 MB: a pipe
+    // write per chunk makes the reader (podman's remote attach) crawl.
+    let batch: Uint8Array[] = [];
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      if (size === 0) return;
+      const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
+      batch = [];
+      size = 0;
+      if (!stdin.write(data)) await new Promise((r) => stdin.once('drain', r));
+    };
     try {
       for await (const chunk of options.input) {
-        if (!stdin.write(chunk)) await new Promise((r) => stdin.once('drain', r));
+        batch.push(chunk);
+        size += chunk.length;
+        if (size >= 1 << 20) await flush();
         if (stdin.destroyed) break;
       }
+      await flush();
     } finally {
       stdin.end();
     }

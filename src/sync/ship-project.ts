@@ -54,7 +54,8 @@ export async function shipProject(input: ShipInput): Promise<ShipResult> {
   const { target, projectDir, previous } = input;
   const exclude = compileExclude(input.exclude);
   const skipped: string[] = [];
-  const current = await scanTree(projectDir, exclude, previous?.local ?? {}, skipped);
+  // A first shipment sends every file: each is hashed as it is archived, not read twice.
+  const current = await scanTree(projectDir, exclude, previous?.local ?? {}, skipped, previous !== undefined);
   const base = previous?.local ?? {};
   const changed = changedEntries(current, base);
   const deleted = Object.keys(base).filter((p) => !(p in current));
@@ -91,6 +92,13 @@ export async function shipProject(input: ShipInput): Promise<ShipResult> {
       mtime: Math.floor(e.mtimeMs / 1000),
       size: e.size,
       ...(e.type === 'symlink' ? { target: e.hash } : {}),
+      ...(e.type === 'file'
+        ? {
+            onHash: (hash: string) => {
+              e.hash = hash;
+            },
+          }
+        : {}),
     };
   });
   let listing = '';

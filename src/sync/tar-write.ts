@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -22,6 +23,28 @@ export interface TarEntry {
   target?: string;
   /** The file's content instead of reading it from the root (small generated files). */
   content?: Buffer;
+  /** Called with the sha256 (hex) of the file's content as archived (files read from the root). */
+  onHash?: (hash: string) => void;
+}
+
+/** Files up to this size are read in one call (most of a source tree); bigger ones are streamed. */
+const SMALL = 1 << 20;
+
+/** Reads up to `size` bytes of a small file in one go (zero-padded when it shrank meanwhile). */
+function readSmall(path: string, size: number): Buffer {
+  const buf = Buffer.alloc(size);
+  const fd = openSync(path, 'r');
+  try {
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, buf, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
 }
 
 const BLOCK = 512;
@@ -84,16 +107,27 @@ export async function* tarStream(root: string, entries: Iterable<TarEntry>): Asy
     yield Buffer.concat(headersOf(entry, size));
     if (entry.content) {
       yield entry.content;
-    } else if (size > 0) {
+    } else if (size <= SMALL) {
+      const data = size > 0 ? readSmall(join(root, entry.path), size) : Buffer.alloc(0);
+      entry.onHash?.(createHash('sha256').update(data).digest('hex'));
+      if (size > 0) yield data;
+    } else {
+      const hash = createHash('sha256');
       let sent = 0;
       for await (const chunk of createReadStream(join(root, entry.path), { end: size - 1, highWaterMark: 1 << 20 })) {
         const buf = chunk as Buffer;
         const part = buf.subarray(0, size - sent);
         sent += part.length;
+        hash.update(part);
         yield part;
         if (sent >= size) break;
       }
-      if (sent < size) yield Buffer.alloc(size - sent);
+      if (sent < size) {
+        const zeros = Buffer.alloc(size - sent);
+        hash.update(zeros);
+        yield zeros;
+      }
+      entry.onHash?.(hash.digest('hex'));
     }
     const pad = padding(size);
     if (pad.length > 0) yield pad;

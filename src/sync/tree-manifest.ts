@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { isExcluded, type SyncExclude } from './sync-exclude.js';
 
@@ -45,6 +45,7 @@ export async function entryOf(
   root: string,
   path: string,
   previous?: ManifestEntry,
+  hash = true,
 ): Promise<ManifestEntry | undefined> {
   let st: Stats;
   try {
@@ -58,6 +59,14 @@ export async function entryOf(
   if (type === 'dir') return { ...base, size: 0, hash: '' };
   if (type === 'symlink') return { ...base, hash: readlinkSync(join(root, path)) };
   if (previous && sameStat(previous, base)) return { ...base, hash: previous.hash };
+  if (!hash) return { ...base, hash: '' };
+  if (st.size <= 1 << 20)
+    return {
+      ...base,
+      hash: createHash('sha256')
+        .update(readFileSync(join(root, path)))
+        .digest('hex'),
+    };
   return { ...base, hash: await hashFile(join(root, path)) };
 }
 
@@ -78,13 +87,15 @@ function travels(path: string): boolean {
 
 /**
  * The manifest of the tree at `root` (excluded paths left out, their subtrees not entered).
- * `skipped` collects paths that cannot travel.
+ * `skipped` collects paths that cannot travel. Without `hash`, a file not in `previous` gets an
+ * empty hash (the caller hashes it while it reads it anyway: a first shipment).
  */
 export async function scanTree(
   root: string,
   exclude: SyncExclude,
   previous: Manifest = {},
   skipped: string[] = [],
+  hash = true,
 ): Promise<Manifest> {
   const out: Manifest = {};
   const walk = async (dir: string): Promise<void> => {
@@ -96,7 +107,7 @@ export async function scanTree(
         skipped.push(path);
         continue;
       }
-      const entry = await entryOf(root, path, previous[path]);
+      const entry = await entryOf(root, path, previous[path], hash);
       if (!entry) continue;
       out[path] = entry;
       if (entry.type === 'dir') await walk(path);
