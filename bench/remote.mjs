@@ -85,8 +85,17 @@ async function startRig(dir) {
       try {
         process.kill(-service.pid, 'SIGKILL');
       } catch {}
-      spawnSync('runuser', ['-u', USER, '--', 'podman', 'system', 'reset', '-f'], { stdio: 'ignore', cwd: '/' });
-      spawnSync('pkill', ['-KILL', '-u', USER], { stdio: 'ignore' });
+      const [reset, ...resetArgs] = asUser(['podman', 'system', 'reset', '-f']);
+      spawnSync(reset, resetArgs, { stdio: 'ignore', cwd: '/' });
+      // The engine user's own processes (its pause process would block userdel), by pid.
+      const pids = spawnSync('ps', ['-u', String(uid), '-o', 'pid='], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .map(Number);
+      for (const pid of pids.filter((p) => p > 1)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
       spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
       rmSync(run, { recursive: true, force: true });
     },
