@@ -8,6 +8,7 @@ import {
   unlinkSync,
   utimesSync,
   copyFileSync,
+  lchownSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isErrno } from '../common/errno.js';
@@ -18,8 +19,21 @@ import { isErrno } from '../common/errno.js';
  * missing), and the entry itself replaces what is there by a rename, never by writing through it.
  */
 
+/** Who new entries belong to (root runs only: the project's owner, as a local session would make them). */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** The owner new entries get: the project directory's when mino runs as root, else none (they are the user's). */
+export function ownerFor(root: string): Owner | undefined {
+  if ((process.getuid?.() ?? 1) !== 0) return undefined;
+  const st = lstatSync(root);
+  return st.uid === 0 ? undefined : { uid: st.uid, gid: st.gid };
+}
+
 /** True when every directory between `root` and `path` is a real directory (missing ones are created). */
-export function safeParents(root: string, path: string): boolean {
+export function safeParents(root: string, path: string, owner?: Owner): boolean {
   const parts = path.split('/').slice(0, -1);
   let dir = root;
   for (const part of parts) {
@@ -30,6 +44,7 @@ export function safeParents(root: string, path: string): boolean {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) return false;
       mkdirSync(dir, { mode: 0o755 });
+      if (owner) lchownSync(dir, owner.uid, owner.gid);
     }
   }
   return true;
@@ -41,7 +56,7 @@ export type Incoming =
   | { type: 'symlink'; target: string };
 
 /** Puts `incoming` at `root/path` (atomically: a sibling temporary renamed over it). */
-export function placeEntry(root: string, path: string, incoming: Incoming): void {
+export function placeEntry(root: string, path: string, incoming: Incoming, owner?: Owner): void {
   const dest = join(root, path);
   const tmp = join(dirname(dest), `.mino-sync-${process.pid}-${Date.now()}.tmp`);
   if (incoming.type === 'symlink') {
@@ -56,6 +71,7 @@ export function placeEntry(root: string, path: string, incoming: Incoming): void
     chmodSync(tmp, incoming.mode);
     utimesSync(tmp, incoming.mtime, incoming.mtime);
   }
+  if (owner) lchownSync(tmp, owner.uid, owner.gid);
   try {
     const st = lstatSync(dest);
     if (st.isDirectory()) rmdirSync(dest); // only an empty one: otherwise this throws and nothing is lost

@@ -2,7 +2,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinoError } from '../common/errors.js';
-import { conflictName, placeEntry, removeEntry, safeParents, type Incoming } from './apply-entry.js';
+import { conflictName, ownerFor, placeEntry, removeEntry, safeParents, type Incoming } from './apply-entry.js';
 import { expectedInput, parseListing } from './listing.js';
 import { compileExclude, isExcluded, SYNC_DIR } from './sync-exclude.js';
 import { runHelper, type SyncTarget } from './sync-helper.js';
@@ -124,6 +124,7 @@ async function apply(
   const applied: string[] = [];
   const conflicts: BackResult['conflicts'] = [];
   const refused: string[] = [];
+  const owner = ownerFor(projectDir);
   const now = async (path: string): Promise<ManifestEntry | undefined> => entryOf(projectDir, path, state.local[path]);
 
   for (const path of Object.keys(lines).sort()) {
@@ -134,7 +135,7 @@ async function apply(
     const kind = kinds[path];
     if (kind === 'dir') {
       if (input.isProtected(path)) continue;
-      if (!local[path] && safeParents(projectDir, `${path}/x`)) {
+      if (!local[path] && safeParents(projectDir, `${path}/x`, owner)) {
         const e = await now(path);
         if (e) local[path] = e;
       }
@@ -165,8 +166,8 @@ async function apply(
         : { type: 'file', staged: got.staged!, mode: got.header.mode, mtime: got.header.mtime };
     const base = state.local[path];
     const untouched = mine === undefined ? base === undefined : sameContent(mine, base) && mine.mode === base?.mode;
-    if (untouched && mine?.type !== 'dir' && safeParents(projectDir, path)) {
-      placeEntry(projectDir, path, incoming);
+    if (untouched && mine?.type !== 'dir' && safeParents(projectDir, path, owner)) {
+      placeEntry(projectDir, path, incoming, owner);
       applied.push(path);
       const e = await now(path);
       if (e) local[path] = e;
@@ -174,8 +175,8 @@ async function apply(
     }
     // Both sides changed it (or the way there is not a plain directory): keep both.
     const kept = conflictName(projectDir, path);
-    if (safeParents(projectDir, kept)) {
-      placeEntry(projectDir, kept, incoming);
+    if (safeParents(projectDir, kept, owner)) {
+      placeEntry(projectDir, kept, incoming, owner);
       conflicts.push({ path, kept, why: 'changed here and on the engine' });
     } else conflicts.push({ path, why: 'changed on the engine, but the way to it here is not a plain directory' });
     // The base stays: the next shipment sends the local version back to the engine.

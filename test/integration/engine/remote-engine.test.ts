@@ -6,6 +6,7 @@ import {
   mkdirSync,
   readFileSync,
   readlinkSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -15,7 +16,7 @@ import { requirePrerequisites } from '../../helpers/engines.js';
 import { exclusive } from '../../helpers/exclusive.js';
 import { startRig, type RemoteEngineRig } from '../../helpers/remote-engine-rig.js';
 import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
-import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
+import { IS_ROOT, ROOTFUL_PROJECT_OWNER, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /**
@@ -41,12 +42,15 @@ function project(box: Sandbox, name: string, files: Record<string, string>): str
     mkdirSync(join(dir, path, '..'), { recursive: true });
     writeFileSync(join(dir, path), content);
   }
-  if (box.as === 'rootless' && IS_ROOT) {
-    const uid = uidOf(ROOTLESS_USER)!;
-    spawnSync('chown', ['-R', `${uid}:${uid}`, dir]);
-  }
+  // Rootful: a project of a normal user (root writes what comes back as that user's files).
+  if (IS_ROOT) spawnSync('chown', ['-R', `${ownerOf(box)}:${ownerOf(box)}`, dir]);
   chmodSync(dir, 0o700);
   return dir;
+}
+
+/** Who owns a test project: the rootless test user, or (rootful) ROOTFUL_PROJECT_OWNER. */
+function ownerOf(box: Sandbox): number {
+  return box.as === 'rootless' ? uidOf(ROOTLESS_USER)! : ROOTFUL_PROJECT_OWNER;
 }
 
 describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
@@ -74,7 +78,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       '.git/HEAD': 'ref: refs/heads/main\n',
     });
     symlinkSync('src/a.txt', join(dir, 'link'));
-    if (box.as === 'rootless' && IS_ROOT) spawnSync('chown', ['-h', `${uidOf(ROOTLESS_USER)}`, join(dir, 'link')]);
+    if (IS_ROOT) spawnSync('chown', ['-h', String(ownerOf(box)), join(dir, 'link')]);
     // The engine's user cannot read the project: the session sees only what was shipped.
     const [reader, ...readArgs] = rig.user.asUser(['cat', join(dir, 'src/a.txt')]);
     expect(spawnSync(reader!, readArgs).status).not.toBe(0);
@@ -95,6 +99,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(readFileSync(join(dir, 'src/a.txt'), 'utf8')).toBe('one\ntwo\n');
     expect(existsSync(join(dir, 'gone.txt'))).toBe(false);
     expect(readFileSync(join(dir, 'out/deep/new.txt'), 'utf8')).toBe('made\n');
+    if (IS_ROOT) expect(statSync(join(dir, 'out/deep/new.txt')).uid).toBe(ownerOf(box));
     expect(lstatSync(join(dir, 'run.sh')).mode & 0o777).toBe(0o755);
     expect(readlinkSync(join(dir, 'link2'))).toBe('out/deep/new.txt');
     expect(r.stderr).toMatch(/Brought back \d+ change/);
