@@ -16,6 +16,9 @@ import { runtimeOfEngine } from '../../engine/engine-runtime.js';
 import { recordEngineFacts } from '../../engine/manage-engines.js';
 import { checkEngine, ensureEngineImage } from '../../setup/engine-check.js';
 
+/** The flags of `mino setup`. */
+type SetupOptions = { yes?: boolean; check?: boolean; skipImage?: boolean; engine?: string; image?: string };
+
 /** `mino setup`: installs and repairs what the container engine needs on this machine. */
 export function registerSetup(program: Command): void {
   program
@@ -51,71 +54,67 @@ missing). npm uses this host's registry, and the host's extra CA certificates ar
 On macOS it starts OrbStack, creates the machine, installs podman in it and adds uid ranges.
 Exits 1 when a critical problem remains.`,
     )
-    .action(
-      async (
-        opts: { yes?: boolean; check?: boolean; skipImage?: boolean; engine?: string; image?: string },
-        command: Command,
-      ) => {
-        applyGlobalOptions(command);
-        if (opts.engine !== undefined && opts.engine !== 'local') {
-          await setupRemoteEngine(opts.engine, opts.image, Boolean(opts.check || opts.skipImage));
-          return;
-        }
-        if (opts.image !== undefined) throw new UsageError('--image needs --engine NAME', 'Add --engine NAME');
-        // image.base_from comes from your own config file only (a project cannot pick the parent).
-        const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined)
-          .config.image.base_from;
-        // The engine on the user's default store: the storage check decides whether mino uses its own.
-        const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli({ lenient: true });
-        const out = process.stdout;
-        const p = palette(out);
-        out.write(`${p.bold('mino setup')}${opts.check ? ' (check only)' : ''}\n`);
-        const err = process.stderr;
-        const progress = buildProgress(err);
-        const pe = palette(err);
-        const report = await runDoctor({
-          runtime,
-          host,
-          kind,
-          ownStore: ownStoreAccess(ownStore),
-          fix: !opts.check,
-          assumeYes: Boolean(opts.yes),
-          interactive: isInteractive(),
-          confirm,
-          reporter: (r) => out.write(formatCheck(r, out)),
-          skipImage: Boolean(opts.skipImage),
-          baseFrom,
-          progress: isQuiet()
-            ? { say: () => undefined, buildOutput: () => undefined }
-            : {
-                say: (text) => {
-                  progress.end();
-                  err.write(`${pe.dim(text)}\n`);
-                },
-                buildOutput: (line) => progress.line(line),
+    .action(async (opts: SetupOptions, command: Command) => {
+      applyGlobalOptions(command);
+      if (opts.engine !== undefined && opts.engine !== 'local') {
+        await setupRemoteEngine(opts.engine, opts.image, Boolean(opts.check || opts.skipImage));
+        return;
+      }
+      if (opts.image !== undefined) throw new UsageError('--image needs --engine NAME', 'Add --engine NAME');
+      // image.base_from comes from your own config file only (a project cannot pick the parent).
+      const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config
+        .image.base_from;
+      // The engine on the user's default store: the storage check decides whether mino uses its own.
+      const { defaultRuntime: runtime, ownStore, host, kind } = runtimeForCli({ lenient: true });
+      const out = process.stdout;
+      const p = palette(out);
+      out.write(`${p.bold('mino setup')}${opts.check ? ' (check only)' : ''}\n`);
+      const err = process.stderr;
+      const progress = buildProgress(err);
+      const pe = palette(err);
+      const report = await runDoctor({
+        runtime,
+        host,
+        kind,
+        ownStore: ownStoreAccess(ownStore),
+        fix: !opts.check,
+        assumeYes: Boolean(opts.yes),
+        interactive: isInteractive(),
+        confirm,
+        reporter: (r) => out.write(formatCheck(r, out)),
+        skipImage: Boolean(opts.skipImage),
+        baseFrom,
+        progress: isQuiet()
+          ? { say: () => undefined, buildOutput: () => undefined }
+          : {
+              say: (text) => {
+                progress.end();
+                err.write(`${pe.dim(text)}\n`);
               },
-        });
-        progress.end();
-        const fixed = report.results.filter((r) => r.status === 'fixed').length;
-        if (report.ok) {
-          out.write(
-            `${p.green('Setup complete.')}${fixed ? ` ${fixed} fix(es) applied.` : ''} Run 'mino status' to see the engine, 'mino run -- <command>' to start.\n`,
-          );
-        } else {
-          const failed = report.results.filter((r) => r.status === 'fail').length;
-          out.write(
-            `${p.red(`${failed} problem(s) remain.`)} ${opts.check ? "Run 'mino setup' to fix them." : 'See the hints above.'}\n`,
-          );
-          process.exitCode = 1;
-        }
-      },
-    );
+              buildOutput: (line) => progress.line(line),
+            },
+      });
+      progress.end();
+      const fixed = report.results.filter((r) => r.status === 'fixed').length;
+      if (report.ok) {
+        out.write(
+          `${p.green('Setup complete.')}${fixed ? ` ${fixed} fix(es) applied.` : ''} Run 'mino status' to see the engine, 'mino run -- <command>' to start.\n`,
+        );
+      } else {
+        const failed = report.results.filter((r) => r.status === 'fail').length;
+        out.write(
+          `${p.red(`${failed} problem(s) remain.`)} ${opts.check ? "Run 'mino setup' to fix them." : 'See the hints above.'}\n`,
+        );
+        process.exitCode = 1;
+      }
+    });
 }
 
 /** `mino setup --engine NAME`: the engine checked, its facts recorded, the image shipped when missing. */
 async function setupRemoteEngine(name: string, image: string | undefined, checkOnly: boolean): Promise<void> {
   const engine = findEngine(readEngineRegistry(), name);
-  const runtime = runtimeOfEngine(engine, runtimeForCli({ lenient: true }).ownStore);
+  const local = runtimeForCli({ lenient: true });
+  const runtime = runtimeOfEngine(engine, local.ownStore);
   const out = process.stdout;
   const started = Date.now();
   const facts = await checkEngine(runtime, name);
@@ -126,7 +125,7 @@ async function setupRemoteEngine(name: string, image: string | undefined, checkO
   if (checkOnly) return;
   const wanted = image ?? DEFAULT_IMAGE;
   const t = Date.now();
-  const arrival = await ensureEngineImage(runtime, runtimeForCli({ lenient: true }).runtime, wanted, name);
+  const arrival = await ensureEngineImage(runtime, local.runtime, wanted, name);
   out.write(
     arrival === 'present'
       ? `${wanted} is on engine ${name}\n`
