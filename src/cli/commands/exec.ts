@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runningSession } from '../../lifecycle/find-session.js';
+import { contextForSessionEngine } from '../engine-context.js';
 import { sessionCli } from '../global-options.js';
 import { DEFAULT_SHELL_COMMAND } from '../../config/defaults.js';
 import { withEnvPrelude } from '../../credentials/session-prelude.js';
@@ -33,8 +34,10 @@ export function registerExec(program: Command): void {
         (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [],
         cmd.args,
       );
-      const { ctx } = sessionCli(cmd, name);
-      const record = await runningSession(ctx, name);
+      const { ctx: here } = sessionCli(cmd, name);
+      const record = await runningSession(here, name);
+      // Without a name the newest running session may live on another engine.
+      const ctx = contextForSessionEngine(here, record.engine);
       const ref = record.container_id ?? `mino-${record.name}`;
       const argv = command.length > 0 ? command : [...DEFAULT_SHELL_COMMAND];
       // Through the session prelude when the session has one: the same credential variables.

@@ -158,6 +158,9 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(readFileSync(join(dir, 'f.txt.mino-remote'), 'utf8')).toBe('remote\n');
     expect(readFileSync(join(dir, 'new.txt'), 'utf8')).toBe('fresh\n');
     expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('k\n');
+    // exec reaches the session where it runs.
+    const exec = await box.mino(['exec', name, '--', 'cat', 'f.txt']);
+    expect(exec.stdout).toBe('remote\n');
 
     if (as === 'rootless') {
       // An engine that does not answer: its sessions are unknown, never ended (once is enough).
