@@ -15,6 +15,7 @@ import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 import { pooledVsCold, poolStatusMany } from './pool.mjs';
 import { warmBench } from './warm.mjs';
 import { branchBench } from './branch.mjs';
+import { remoteBench } from './remote.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -396,6 +397,9 @@ try {
     failed.push('branch');
     return { error: String(err?.message ?? err).split('\n')[0] };
   });
+  const remote = await remoteBench({ mino, runs: Math.min(runs, 5), warmup: 1 }).catch((err) => ({
+    error: String(err?.message ?? err).split('\n')[0],
+  }));
 
   const report = {
     host: hostFacts(),
@@ -474,6 +478,7 @@ try {
             : { ...composed, target_ratio: 1.1 },
       egress,
       tls,
+      remote_engine: remote,
       credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       branch,
       overhead_vs_node: {

@@ -4,6 +4,7 @@ import { sessionContext, type SessionContext } from '../context/session-context.
 import { setQuiet } from './notices.js';
 import { errorMessage, MinoError } from '../common/errors.js';
 import { selectRuntime, type SelectedRuntime } from '../runtime/select-runtime.js';
+import { contextForSessionEngine, engineRuntime } from './engine-context.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -61,10 +62,33 @@ export function runtimeForCli(options: { lenient?: boolean } = {}): SelectedRunt
  * Session use-case context for a command, plus whether podman runs rootless and on this machine
  * (not in an OrbStack VM).
  */
-export function sessionCli(command: Command): { ctx: SessionContext; rootless: boolean; localEngine: boolean } {
+export function sessionCli(
+  command: Command,
+  sessionName?: string,
+): { ctx: SessionContext; rootless: boolean; localEngine: boolean } {
   applyGlobalOptions(command);
   const { runtime, defaultRuntime, kind } = runtimeForCli();
   // Podman as a non-root user is always rootless; an OrbStack machine's user is not root.
   const rootless = kind === 'orbstack' || (process.getuid?.() ?? 0) !== 0;
-  return { ctx: sessionContext(runtime, process.env, defaultRuntime), rootless, localEngine: kind === 'podman' };
+  const local: SessionContext = {
+    ...sessionContext(runtime, process.env, defaultRuntime),
+    // Sessions of registered engines (src/engine/) are reached through their own runtime.
+    runtimeOf: (engine) => (engine === undefined ? runtime : engineRuntime(engine)),
+  };
+  // A named session lives on the engine its record names.
+  const engine = sessionName === undefined ? undefined : sessionEngine(local, sessionName);
+  const ctx = engine === undefined ? local : contextForSessionEngine(local, engine);
+  return {
+    ctx,
+    rootless: engine === undefined ? rootless : true,
+    localEngine: kind === 'podman' && engine === undefined,
+  };
+}
+
+function sessionEngine(ctx: SessionContext, name: string): string | undefined {
+  try {
+    return ctx.store.get(name)?.engine;
+  } catch {
+    return undefined; // an unreadable record: the command reports it as it always did
+  }
 }

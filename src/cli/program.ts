@@ -28,6 +28,8 @@ import { registerKube } from './commands/kube.js';
 import { registerDiff } from './commands/diff.js';
 import { registerFork } from './commands/fork.js';
 import { registerBranch } from './commands/branch.js';
+import { registerEngine } from './commands/engine.js';
+import { registerSync } from './commands/sync.js';
 import { addConfigOptions } from './config-options.js';
 
 /** Builds the commander program with every command registered. */
@@ -70,6 +72,8 @@ export function buildProgram(): Command {
   registerDiff(program);
   registerFork(program);
   registerBranch(program);
+  registerEngine(program);
+  registerSync(program);
   registerCompletions(program);
   registerEgressProxy(program);
   registerSweep(program);

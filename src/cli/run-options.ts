@@ -7,6 +7,7 @@ import { poolSettingsOf } from '../pool/pool-settings.js';
 import { readHostFacts, type HostFacts, type RunIo, type RunRequest } from '../run/run-request.js';
 import { buildProgress } from './build-progress.js';
 import { addConfigOptions, loadConfigForCli, projectDirOf } from './config-options.js';
+import { onChosenEngine } from './engine-context.js';
 import { sessionCli } from './global-options.js';
 import { isQuiet, noticeOrWarning } from './notices.js';
 
@@ -48,6 +49,7 @@ export interface RunOptions {
   agentSettings?: boolean;
   fresh?: boolean;
   branch?: string | boolean;
+  engine?: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -106,6 +108,7 @@ const RUN_OPTIONS: [flags: string, description: string, repeats?: 'collect'][] =
   ['--save', 'with --network learn: write the destinations used into .mino.toml as network_allow'],
   ['--allow-home', 'allow / or your home directory (or a parent of it) as the project or a --volume'],
   ['--allow-system-paths', 'allow system directories (/etc, /usr, /run, /var/run, ...) as a --volume'],
+  ['--engine <name>', 'run on this engine (see mino engine list; local = this machine; default: [engine] name)'],
   ['--fresh', 'start a new container even when a warm one from the pool (mino pool warm) would do'],
   ['--dry-run', 'print the podman command instead of running it (and whether the warm pool would serve the run)'],
   ['--aws', 'pass short-lived AWS credentials (aws sts; settings in [credentials.aws])'],
@@ -173,10 +176,11 @@ export interface RunInputs {
 export async function runInputsOf(cmd: Command, opts: RunOptions, command: string[]): Promise<RunInputs> {
   // A negatable flag not given leaves the decision to the configuration.
   const given = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
-  const { ctx, rootless, localEngine } = sessionCli(cmd);
+  const local = sessionCli(cmd);
   const projectDir = projectDirOf(opts.project);
   const effective = await loadConfigForCli(cmd, projectDir);
   const config = runConfigOf(effective);
+  const { ctx, rootless, localEngine } = onChosenEngine(local, opts.engine, config.engine);
   const pool = poolSettingsOf(effective.config.pool);
   const req: RunRequest = {
     name: opts.name,

@@ -300,3 +300,64 @@ export async function execPipe(
     target: toExecResult(target, options, targetResult),
   };
 }
+
+/**
+ * Runs a program with binary streams: `input` (chunks, e.g. an archive being written) is its
+ * stdin, and each chunk of its stdout goes to `onStdout` (awaited: a slow consumer slows the
+ * program down). stderr is captured; the result's stdout is empty.
+ */
+export async function execStream(
+  argv: readonly string[],
+  options: Omit<ExecOptions, 'input'> & {
+    input?: AsyncIterable<Uint8Array>;
+    onStdout?: (chunk: Buffer) => void | Promise<void>;
+  } = {},
+): Promise<ExecResult> {
+  const [file, args] = split(argv);
+  const { execa } = await loadExeca();
+  const child = execa(file, args, {
+    ...baseOptions(options),
+    stdin: options.input ? 'pipe' : 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    encoding: 'buffer',
+    buffer: { stdout: false, stderr: true },
+  });
+  killOnAbort(child, options.signal);
+  const feed = (async () => {
+    const stdin = child.stdin;
+    if (!options.input || !stdin) return;
+    stdin.on('error', () => undefined); // the program may exit before it read everything
+    // Small chunks (an archive of many small files) are written in batches of about 1 MB: a pipe
+    // write per chunk makes the reader (podman's remote attach) crawl.
+    let batch: Uint8Array[] = [];
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      if (size === 0) return;
+      const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
+      batch = [];
+      size = 0;
+      if (!stdin.write(data)) await new Promise((r) => stdin.once('drain', r));
+    };
+    try {
+      for await (const chunk of options.input) {
+        batch.push(chunk);
+        size += chunk.length;
+        if (size >= 1 << 20) await flush();
+        if (stdin.destroyed) break;
+      }
+      await flush();
+    } finally {
+      stdin.end();
+    }
+  })();
+  const drain = (async () => {
+    const stdout = child.stdout;
+    if (!stdout) return;
+    for await (const chunk of stdout) await options.onStdout?.(chunk as Buffer);
+  })();
+  const [result] = await Promise.all([child, feed, drain]);
+  const stderr =
+    result.stderr instanceof Uint8Array ? Buffer.from(result.stderr).toString('utf8') : text(result.stderr);
+  return { ...toExecResult(argv, options, result), stdout: '', stderr };
+}

@@ -373,6 +373,19 @@ function build() {
       max_warm: key(int(1, 100), 10, 'most warm containers, all pools together'),
       warm_ttl: key(int(10, 86400), 600, 'seconds an unused warm container lives before it removes itself'),
     }),
+    engine: table({
+      name: opt(
+        pattern(/^[a-z][a-z0-9-]{0,31}$/, 'must be an engine name (see mino engine list)'),
+        'the engine runs use (mino engine add; local = this machine); --engine overrides it',
+      ),
+    }),
+    sync: table({
+      exclude: key(
+        list(pattern(/^[A-Za-z0-9._@+-]+(\/[A-Za-z0-9._@+-]+)*\/?$/, 'must be a name or a relative path')),
+        [],
+        'on a remote engine: names (node_modules) or project paths (build/out) left on the engine, never shipped or brought back',
+      ),
+    }),
   });
 }
 

@@ -27,6 +27,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   'credentials.gcp.service_account': 'agent@my-project.iam.gserviceaccount.com',
   'credentials.azure.subscription': '00000000-0000-0000-0000-000000000000',
   'credentials.azure.tenant': '00000000-0000-0000-0000-000000000000',
+  'engine.name': 'build-server',
 };
 
 function example(key: ConfigKey): unknown {

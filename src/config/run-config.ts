@@ -53,6 +53,10 @@ export interface RunConfig {
   shareLogins?: boolean;
   /** `agent.host_settings`. */
   hostAgentSettings?: boolean;
+  /** `sync.exclude`: what stays on a remote engine. */
+  syncExclude?: string[];
+  /** `engine.name`: the engine runs use. */
+  engine?: string;
   /** `protect.paths` of both files together (a project file adds to the user's, never replaces). */
   protectPaths?: string[];
   /** `protect.unprotect`, from the user's own config file only (a project file cannot lift protections). */
@@ -94,6 +98,8 @@ export function runConfigOf(eff: EffectiveConfig): RunConfig {
     ...(set('container.host_ca_certificates') ? { hostCaCertificates: container.host_ca_certificates } : {}),
     ...(set('agent.share_logins') ? { shareLogins: agent.share_logins } : {}),
     ...(set('agent.host_settings') ? { hostAgentSettings: agent.host_settings } : {}),
+    ...(set('sync.exclude') ? { syncExclude: eff.config.sync.exclude } : {}),
+    ...(set('engine.name') && eff.config.engine.name !== undefined ? { engine: eff.config.engine.name } : {}),
     ...protectOf(eff),
     layerProjectDir: eff.trust.projectLayersDir,
   };

@@ -11,6 +11,14 @@ import { SessionEnvStore, sessionEnvDir } from '../credentials/session-env-store
 /** What the session use cases work with. */
 export interface SessionContext {
   runtime: ContainerRuntime;
+  /** The registered engine `runtime` drives (undefined: this machine's; see src/engine/). */
+  engine?: string;
+  /**
+   * The runtime of another engine's sessions (`undefined`: this machine's), for commands that
+   * reach sessions of every engine (list, gc). Without it only `engine`'s sessions are reconciled;
+   * throws for an engine that is not registered.
+   */
+  runtimeOf?: (engine: string | undefined) => ContainerRuntime;
   /**
    * The same engine on the user's own podman store, when `runtime` is on mino's own store
    * (src/runtime/own-store.ts): where a run looks for the user's images (plain-image.ts).

@@ -3,6 +3,7 @@ import { trace } from '../common/trace.js';
 import type { SessionContext } from '../context/session-context.js';
 import { runThroughAgent } from '../launch/warm-agent-client.js';
 import { sessionAgentSocket } from '../pool/warm-agent-dir.js';
+import type { SessionRecord } from '../session/session-record.js';
 import { runningSession } from './find-session.js';
 
 /** How `mino exec` runs its command. */
@@ -14,6 +15,8 @@ export interface ExecRequest {
   tty: boolean;
   /** The command through the session's prelude (its credential variables), for a session that has one. */
   withPrelude: (argv: string[]) => string[];
+  /** The context of the engine a session lives on (default: `ctx`'s own). */
+  onEngineOf?: (record: SessionRecord) => SessionContext;
 }
 
 /**
@@ -40,7 +43,9 @@ export async function execInSession(ctx: SessionContext, req: ExecRequest): Prom
   }
   const record = await runningSession(ctx, req.name);
   const ref = record.container_id ?? `mino-${record.name}`;
-  return ctx.runtime.exec(ref, record.prelude ? req.withPrelude(req.command) : req.command, {
+  // Without a name the newest running session may live on another engine.
+  const on = req.onEngineOf?.(record) ?? ctx;
+  return on.runtime.exec(ref, record.prelude ? req.withPrelude(req.command) : req.command, {
     tty: req.tty,
     interactive: true,
   });

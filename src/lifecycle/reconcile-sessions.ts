@@ -1,7 +1,7 @@
 import { errorMessage } from '../common/errors.js';
 import { log } from '../common/logger.js';
 import { storageError } from '../common/storage-error.js';
-import type { ContainerSummary } from '../runtime/container-runtime.js';
+import type { ContainerRuntime, ContainerSummary } from '../runtime/container-runtime.js';
 import { planReconcile, type Abandoned, type Orphan, type SessionFix } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { dataDirOf, sessionEnvOf, type SessionContext } from '../context/session-context.js';
@@ -31,6 +31,8 @@ export interface Reconciled {
   proxies: ReapedProxy[];
   /** Sessions whose leftover session env file (or SSH relay socket) was removed. */
   secretsRemoved: string[];
+  /** Engines that could not be asked (their sessions are left as recorded, never ended). */
+  unreachable: string[];
 }
 
 /**
@@ -60,51 +62,84 @@ export async function reconcileSessions(
       containers: [],
       proxies: reapEgressProxies(ctx, sessions),
       secretsRemoved: reapSessionSecrets(ctx, sessions, warnings),
+      unreachable: [],
     };
   }
-  const containers = await ctx.runtime.listContainers({});
-  const plan = planReconcile(sessions, containers, ctx.stateKey, pidAlive);
+  const byEngine = new Map<string | undefined, SessionRecord[]>([[ctx.engine, []]]);
+  for (const s of sessions) {
+    if (!byEngine.has(s.engine) && !isActive(s)) continue; // ended: nothing to ask its engine
+    const group = byEngine.get(s.engine) ?? [];
+    group.push(s);
+    byEngine.set(s.engine, group);
+  }
+  const containers: ContainerSummary[] = [];
+  const unreachable: string[] = [];
   const updated = new Map<string, SessionRecord>();
   const unsaved: string[] = [];
-  for (const fix of plan.fixes) {
+  const fixes: SessionFix[] = [];
+  const orphans: Orphan[] = [];
+  const abandoned: Abandoned[] = [];
+  for (const [engine, group] of byEngine) {
+    const runtime = runtimeFor(ctx, engine);
+    if (!runtime) continue; // another engine's sessions, and no way to ask it: left as they are
+    let listed: ContainerSummary[];
     try {
-      // Nothing is lost when the state directory is full or read-only: the output is saved and
-      // the end recorded before the container goes; a failure leaves both the container and the
-      // "running" record for the next reconciliation to retry.
-      if (fix.removeContainer) await saveOutput(ctx, fix.name, fix.removeContainer);
-      updated.set(fix.name, ctx.store.update(fix.name, { status: fix.status, exit_code: fix.exitCode }));
-      ctx.audit.record('session.reconciled', {
-        name: fix.name,
-        from: fix.from,
-        to: fix.status,
-        exit_code: fix.exitCode,
-        reason: fix.reason,
-      });
-      // A detached session whose command exited 0 completes the caches it was filling.
-      const finished = containers.find((c) => c.id === fix.removeContainer);
-      if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
-      if (fix.removeContainer) await ctx.runtime.remove(fix.removeContainer);
-      await branchHome(ctx, updated.get(fix.name), warnings);
+      listed = await runtime.listContainers({});
     } catch (err) {
-      if (!updated.has(fix.name)) unsaved.push(fix.name);
+      if (engine === ctx.engine) throw err;
+      // Never "containers gone": an engine that does not answer keeps its sessions as recorded.
+      unreachable.push(engine ?? 'local');
       warnings.push(
-        `Could not record the end of session '${fix.name}' (${fix.from} -> ${fix.status}): ${stateErrorText(ctx, err)}`,
+        `Engine ${engine ?? 'local'} did not answer (${firstLine(errorMessage(err))}); its sessions are shown as last recorded`,
       );
+      continue;
+    }
+    containers.push(...listed);
+    const plan = planReconcile(group, listed, ctx.stateKey, pidAlive);
+    orphans.push(...plan.orphans);
+    abandoned.push(...plan.abandoned);
+    for (const fix of plan.fixes) {
+      try {
+        // Nothing is lost when the state directory is full or read-only: the output is saved and
+        // the end recorded before the container goes; a failure leaves both the container and the
+        // "running" record for the next reconciliation to retry.
+        if (fix.removeContainer) await saveOutput({ ...ctx, runtime }, fix.name, fix.removeContainer);
+        updated.set(fix.name, ctx.store.update(fix.name, { status: fix.status, exit_code: fix.exitCode }));
+        fixes.push(fix);
+        ctx.audit.record('session.reconciled', {
+          name: fix.name,
+          from: fix.from,
+          to: fix.status,
+          exit_code: fix.exitCode,
+          reason: fix.reason,
+        });
+        // A detached session whose command exited 0 completes the caches it was filling.
+        const finished = listed.find((c) => c.id === fix.removeContainer);
+        if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
+        if (fix.removeContainer) await runtime.remove(fix.removeContainer);
+        await branchHome(ctx, updated.get(fix.name), warnings);
+      } catch (err) {
+        if (!updated.has(fix.name)) unsaved.push(fix.name);
+        warnings.push(
+          `Could not record the end of session '${fix.name}' (${fix.from} -> ${fix.status}): ${stateErrorText(ctx, err)}`,
+        );
+      }
     }
   }
-  log.debug('reconciled', { fixes: plan.fixes.length, orphans: plan.orphans.length });
+  log.debug('reconciled', { fixes: fixes.length, orphans: orphans.length });
   const current = sessions.map((s) => updated.get(s.name) ?? s);
   return {
     sessions: current,
     warnings,
-    fixes: plan.fixes.filter((f) => updated.has(f.name)),
+    fixes,
     unsaved,
-    orphans: plan.orphans,
-    abandoned: plan.abandoned,
+    orphans,
+    abandoned,
     unreadable,
     containers,
     proxies: reapEgressProxies(ctx, current),
     secretsRemoved: reapSessionSecrets(ctx, current, warnings),
+    unreachable,
   };
 }
 
@@ -117,6 +152,20 @@ async function branchHome(ctx: SessionContext, record: SessionRecord | undefined
   } catch (err) {
     warnings.push(`The work of session '${record.name}' did not come home: ${errorMessage(err)}`);
   }
+}
+
+/** The runtime of `engine`'s sessions: ctx's own, or another engine's through `ctx.runtimeOf`. */
+function runtimeFor(ctx: SessionContext, engine: string | undefined): ContainerRuntime | undefined {
+  if (engine === ctx.engine) return ctx.runtime;
+  try {
+    return ctx.runtimeOf?.(engine);
+  } catch {
+    return undefined; // an engine no longer registered: its sessions stay as recorded
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
 }
 
 /**

@@ -39,6 +39,7 @@ export async function recordStarting(
     homeVolume: plan.homeVolume ?? null,
     network: plan.network.mode,
     ...(plan.branch ? { branch: plan.branch.name } : {}),
+    ...(ctx.engine === undefined ? {} : { engine: ctx.engine }),
   });
   try {
     ctx.store.create(record);
@@ -62,6 +63,7 @@ export async function recordStarting(
     mode: plan.mode,
     home_volume: plan.homeVolume ?? null,
     ...(plan.branch ? { branch: plan.branch.name, repo: plan.branch.hostProjectDir } : {}),
+    ...(ctx.engine === undefined ? {} : { engine: ctx.engine }),
     ...(plan.network.egress ? { network_allow: plan.network.egress.policy.allow } : {}),
   });
   if (providers.length > 0 || plan.credentials.secretVariables.length > 0) {

@@ -27,6 +27,7 @@ import { selfArgv } from '../common/self-argv.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../pool/pooled-run.js';
 import { DEFAULT_POOL_SETTINGS } from '../pool/pool-settings.js';
 import { planRun, printDryRun, withPlanOnHost } from './plan-run.js';
+import { remoteRunOf, returnAfterSession, shipForSession, type RemoteRun } from './remote-project.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
 export interface RunDeps {
@@ -52,12 +53,15 @@ export async function runSession(
   deps: RunDeps = {},
 ): Promise<number> {
   const { signals, egressStarter = startSessionEgress } = deps;
-  const planned = await planRun(ctx, req, facts, io);
-  trace('planned', planned.plan.sessionName);
+  const local = await planRun(ctx, req, facts, io);
+  trace('planned', local.plan.sessionName);
+  // On a remote engine: the plan rewritten for it, the project shipped there and back.
+  const remote = remoteRunOf(ctx, local, req);
+  const planned = remote?.planned ?? local;
   const { plan } = planned;
   const pool: PoolUse = {
     settings: req.pool ?? DEFAULT_POOL_SETTINGS,
-    fresh: req.fresh ?? false,
+    fresh: (req.fresh ?? false) || remote !== undefined,
     ...(deps.refill ? { refill: deps.refill } : {}),
   };
   if (req.dryRun) {
@@ -79,6 +83,7 @@ export async function runSession(
       planned.credentials,
       planned.cachesOn,
       pool,
+      remote,
     ),
   );
   // A branch session's work comes home when its command ended (a detached one's at `mino stop`).
@@ -108,6 +113,7 @@ async function prepareAndExecute(
   gathered: GatheredCredentials,
   cachesOn: boolean,
   pool: PoolUse,
+  remote: RemoteRun | undefined,
 ): Promise<number> {
   // 4. Record, execute, record; housekeeping runs in the background. The session env file exists only
   //    while the container starts (detached) or runs (attached).
@@ -118,6 +124,7 @@ async function prepareAndExecute(
     io.say(`Home volume ${plan.homeVolume ?? ''}: a copy of session ${req.forkFrom}'s`);
   await prepareLoginsVolume(ctx, plan);
   trace('volumes ready');
+  if (remote) await shipForSession(remote, io);
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
   housekeepInBackground(ctx, {
     enabled: cachesOn,
@@ -149,7 +156,9 @@ async function prepareAndExecute(
         }
       : undefined;
     trace('caches and credentials ready');
-    return await execute(ctx, plan, req, io, signals, egress, pool);
+    const code = await execute(ctx, plan, req, io, signals, egress, pool);
+    if (remote && plan.attached) await returnAfterSession(remote, io);
+    return code;
   } finally {
     await opened?.close();
   }

@@ -53,9 +53,9 @@ export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): Pend
   if (choice.mode !== 'allowlist' && choice.mode !== 'learn') return undefined;
   if (!facts.localEngine) {
     throw new MinoError(
-      `--network ${choice.mode === 'learn' ? 'learn' : 'allowlists'} need Podman on this machine; OrbStack is not supported yet`,
+      `--network ${choice.mode === 'learn' ? 'learn' : 'allowlists'} need Podman on this machine, where the egress proxy runs: a remote engine cannot enforce them, and OrbStack is not supported yet`,
       {
-        hint: 'Use --network bridge or none with OrbStack',
+        hint: 'Use --network bridge or none on a remote engine or with OrbStack (or --engine local)',
       },
     );
   }

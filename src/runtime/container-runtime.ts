@@ -237,6 +237,28 @@ export interface StoreInventory {
   networks: string[];
 }
 
+/**
+ * Another machine's (or another user's) Podman, driven with podman's remote client: the URL
+ * (`ssh://user@host[:port]/socket` or `unix:///socket`) and the ssh key (a path) to reach it.
+ */
+export interface RemoteEndpoint {
+  url: string;
+  identity?: string;
+  /**
+   * HOME of podman's ssh client: its `.ssh/known_hosts` is where the engine's host key is pinned
+   * on first contact and checked afterwards (a file of mino's, not the user's own).
+   */
+  sshHome?: string;
+}
+
+/** Binary streams of a container run with {@link ContainerLifecycleClient.runStreamed}. */
+export interface StreamedRun {
+  /** Written to the container's stdin, which is closed at the end (none: stdin is empty). */
+  input?: AsyncIterable<Uint8Array>;
+  /** Receives the container's stdout chunk by chunk (awaited). */
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+}
+
 /** Output of a program or container run to its end. */
 export interface RunOutput {
   stdout: string;
@@ -359,6 +381,11 @@ export interface ContainerLifecycleClient {
    * for a non-zero exit: podman's own failures come back as exit code 125–127 and its stderr.
    */
   runCaptured(spec: ContainerSpec, options?: { timeoutMs?: number }): Promise<RunOutput>;
+  /**
+   * Runs a container to its end with binary stdin and stdout streams (archives in and out of a
+   * volume); its stderr comes back in the result (stdout empty). Never throws for a non-zero exit.
+   */
+  runStreamed(spec: ContainerSpec, streams: StreamedRun): Promise<RunOutput>;
   /** Stops a container gracefully (SIGTERM, then SIGKILL after `timeoutSeconds`). Missing is fine. */
   stop(id: string, timeoutSeconds?: number): Promise<void>;
   /**

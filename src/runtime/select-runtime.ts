@@ -1,9 +1,10 @@
 import { UsageError } from '../common/errors.js';
 import { CommandHost, type Host } from '../host/host.js';
-import type { ContainerRuntime, StoreLocation } from './container-runtime.js';
+import type { ContainerRuntime, RemoteEndpoint, StoreLocation } from './container-runtime.js';
 import { OrbStackRuntime } from './orbstack/orbstack-runtime.js';
 import { readOwnStore } from './own-store.js';
 import { PodmanRuntime } from './podman/podman-runtime.js';
+import { RemotePodmanRuntime } from './podman/remote-podman-runtime.js';
 
 /** Names of the runtimes mino can drive. */
 export type RuntimeKind = 'podman' | 'orbstack';
@@ -81,4 +82,12 @@ export function selectRuntime(selection: RuntimeSelection = {}): SelectedRuntime
     (selection.uid ?? process.getuid?.() ?? 0) === 0 ? undefined : tolerantRead(env, selection.onBadOwnStore);
   const runtime = ownStore ? engine.withStore(ownStore) : engine;
   return { kind: 'podman', runtime, defaultRuntime: engine, ownStore, host: engine.host };
+}
+
+/**
+ * The ContainerRuntime of a remote Podman engine (podman's remote client on this machine).
+ * `localStore` is the store of this machine's engine that images are shipped from.
+ */
+export function remoteRuntime(endpoint: RemoteEndpoint, localStore?: StoreLocation): ContainerRuntime {
+  return new RemotePodmanRuntime(endpoint, localStore);
 }

@@ -50,6 +50,8 @@ export interface SessionRecord {
   mode?: string;
   /** Network mode: `bridge`, `host`, `none`, `allowlist` or `learn` (ours). */
   network?: string;
+  /** The registered engine the session runs on (ours; absent: this machine's). */
+  engine?: string;
   /**
    * The session has a session env file (ours): `mino exec` runs its commands through the prelude
    * too, so they see the session's credential variables.
@@ -92,6 +94,7 @@ const KNOWN = new Set([
   'owner_pid',
   'mode',
   'network',
+  'engine',
   'prelude',
   'attached_by',
   'detached_at',
@@ -197,6 +200,7 @@ export function sessionRecordFromJson(raw: unknown): SessionRecord {
   if (o.owner_pid !== undefined) record.owner_pid = optionalInt(o, 'owner_pid', 1);
   if (o.mode !== undefined) record.mode = str(o, 'mode');
   if (o.network !== undefined) record.network = str(o, 'network');
+  if (o.engine !== undefined) record.engine = str(o, 'engine');
   if (o.prelude !== undefined) {
     if (typeof o.prelude !== 'boolean') fail("field 'prelude' must be true or false");
     record.prelude = o.prelude;
@@ -242,6 +246,7 @@ export function serializeSessionRecord(record: SessionRecord): string {
   if (record.owner_pid !== undefined) out.owner_pid = record.owner_pid;
   if (record.mode !== undefined) out.mode = record.mode;
   if (record.network !== undefined) out.network = record.network;
+  if (record.engine !== undefined) out.engine = record.engine;
   if (record.prelude !== undefined) out.prelude = record.prelude;
   for (const key of ['attached_by', 'detached_at', 'suspended_at', 'last_output_at'] as const) {
     if (record[key] !== undefined) out[key] = record[key];
@@ -271,6 +276,8 @@ export interface NewSession {
   prelude?: boolean;
   /** Branch NAME of a branch session. */
   branch?: string;
+  /** The registered engine it runs on (undefined: this machine's). */
+  engine?: string;
 }
 
 /**
@@ -294,6 +301,7 @@ export function newSessionRecord(input: NewSession, now = new Date()): SessionRe
     owner_pid: input.ownerPid,
     mode: input.mode,
     ...(input.network === undefined ? {} : { network: input.network }),
+    ...(input.engine === undefined ? {} : { engine: input.engine }),
     ...(input.prelude ? { prelude: true } : {}),
     ...(input.branch === undefined ? {} : { branch: input.branch }),
   };

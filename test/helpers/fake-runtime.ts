@@ -16,6 +16,7 @@ import type {
   SecretInfo,
   StoreInventory,
   StoreLocation,
+  StreamedRun,
   VolumeInfo,
 } from '../../src/runtime/container-runtime.js';
 import { podmanError, volumeInUseError } from '../../src/runtime/podman/podman-error.js';
@@ -344,6 +345,10 @@ export class FakeRuntime implements ContainerRuntime {
       this.startContainer(spec, 0);
       return { stdout: '', stderr: '', exitCode: 0 };
     });
+  }
+
+  runStreamed(spec: ContainerSpec, streams: StreamedRun): Promise<RunOutput> {
+    return this.call('runStreamed', [spec, streams], () => ({ stdout: '', stderr: '', exitCode: 0 }));
   }
 
   private container(ref: string): FakeContainer | undefined {

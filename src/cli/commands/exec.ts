@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { execInSession } from '../../lifecycle/exec-session.js';
+import { contextForSessionEngine } from '../engine-context.js';
 import { sessionCli } from '../global-options.js';
 import { DEFAULT_SHELL_COMMAND } from '../../config/defaults.js';
 import { withEnvPrelude } from '../../credentials/session-prelude.js';
@@ -33,8 +34,9 @@ export function registerExec(program: Command): void {
         (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [],
         cmd.args,
       );
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = sessionCli(cmd, name);
       process.exitCode = await execInSession(ctx, {
+        onEngineOf: (record) => contextForSessionEngine(ctx, record.engine),
         name,
         command: command.length > 0 ? command : [...DEFAULT_SHELL_COMMAND],
         tty: Boolean(process.stdin.isTTY),

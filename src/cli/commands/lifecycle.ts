@@ -36,7 +36,7 @@ while attached, mino attach exits with its exit code. Keys: single characters or
           `Use characters or ctrl-<letter> separated by commas, e.g. ${DEFAULT_DETACH_KEYS}`,
         );
       }
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = sessionCli(cmd, name);
       const abort = new AbortController();
       const leave = (): void => abort.abort();
       // Each ends this client only; ctrl-c reaches mino as SIGINT only when the session has no
@@ -70,7 +70,7 @@ export function registerDetach(program: Command): void {
     .description('Detach the client attached to a session (mino attach elsewhere); the session runs on')
     .argument('<name>', 'session name')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = sessionCli(cmd, name);
       const { pid } = await detachSession(ctx, name);
       notice(`Detached the client of session ${name} (pid ${pid}); the session runs on`);
     });
@@ -90,7 +90,7 @@ session.suspend_timeout_secs (default 86400). Rootless Podman cannot pause on a 
 mino then says so and exits 1, and the session keeps running.`,
     )
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = sessionCli(cmd, name);
       await suspendSession(ctx, name);
       notice(`Session ${name} suspended (mino resume ${name} to continue)`);
     });
@@ -103,7 +103,7 @@ export function registerResume(program: Command): void {
     .description('Resume a suspended session (podman unpause)')
     .argument('<name>', 'session name')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = sessionCli(cmd, name);
       await resumeSession(ctx, name);
       notice(`Session ${name} resumed`);
     });

@@ -31,11 +31,18 @@ function statesOf(
   });
 }
 
+/** Sessions whose engine did not answer: their state is unknown (never guessed from a missing listing). */
+function unknownOn(unreachable: readonly string[]): (s: SessionRecord) => boolean {
+  const engines = new Set(unreachable);
+  return (s) => isActive(s) && engines.has(s.engine ?? 'local');
+}
+
 function table(
   sessions: SessionRecord[],
   states: SessionState[],
   all: boolean,
   branches: readonly (BranchColumn | undefined)[],
+  unknown: (s: SessionRecord) => boolean,
 ): string {
   if (sessions.length === 0) return `${all ? 'No sessions' : 'No active sessions'}\n`;
   // BRANCH and AHEAD only when a branch session is shown (before PROJECT, which stays last).
@@ -49,10 +56,11 @@ function table(
   const colour = { running: p.green, starting: p.cyan, stopped: p.dim, failed: p.red };
   const rows = sessions.map((s, i) => [
     s.name,
-    stateLabel(states[i] ?? 'terminated'),
+    unknown(s) ? 'Unknown' : stateLabel(states[i] ?? 'terminated'),
     s.status,
     s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code),
     s.network ?? '-',
+    s.engine ?? 'local',
     started(s.created_at),
     ...branchCells(i),
     s.project_dir.split('/').pop() || s.project_dir,
@@ -63,6 +71,7 @@ function table(
     'STATUS',
     'EXIT',
     'NETWORK',
+    'ENGINE',
     'STARTED',
     ...(withBranch ? ['BRANCH', 'AHEAD'] : []),
     'PROJECT',
@@ -100,17 +109,19 @@ STATE is the session's lifecycle state: Active (a client is attached: its foregr
 mino attach), Detached (running, no client), Suspended (paused by mino suspend), Terminated (ended).
 JSON: an array of session records as stored (snake_case: id, name, project_dir, command,
 container_id, status, created_at, updated_at, cloud_providers, home_volume, exit_code, owner_pid, mode,
-network: bridge, host, none, allowlist or learn; see mino network show NAME; prelude; branch
-(the NAME of branch mino/NAME) and ahead (its commits since the session's start) for --branch sessions;
+network: bridge, host, none, allowlist or learn; see mino network show NAME; engine: the remote
+engine it runs on, absent for this machine (ENGINE local); prelude; branch (the NAME of branch
+mino/NAME) and ahead (its commits since the session's start) for --branch sessions;
 and the lifecycle fields attached_by, detached_at, suspended_at, last_output_at when set), each
-with its "state" (active, detached, suspended or terminated).`,
+with its "state" (active, detached, suspended or terminated; unknown while its engine does not answer).`,
     )
     .action(async (opts: { all?: boolean; format: string }, cmd: Command) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table, json or plain');
       }
       const { ctx } = sessionCli(cmd);
-      const { sessions, warnings, containers } = await reconcileSessions(ctx, { activeOnly: true });
+      const { sessions, warnings, containers, unreachable } = await reconcileSessions(ctx, { activeOnly: true });
+      const unknown = unknownOn(unreachable);
       for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
       const shown = opts.all ? sessions : sessions.filter(isActive);
       const states = statesOf(shown, containers, ctx.stateKey);
@@ -120,7 +131,12 @@ with its "state" (active, detached, suspended or terminated).`,
           `${JSON.stringify(
             shown.map(({ extra, ...r }, i) => {
               const ahead = branches[i]?.ahead;
-              return { ...r, ...extra, state: states[i], ...(ahead === undefined ? {} : { ahead }) };
+              return {
+                ...r,
+                ...extra,
+                state: unknown(r) ? 'unknown' : states[i],
+                ...(ahead === undefined ? {} : { ahead }),
+              };
             }),
             null,
             2,
@@ -129,7 +145,7 @@ with its "state" (active, detached, suspended or terminated).`,
       } else if (opts.format === 'plain') {
         process.stdout.write(shown.map((s) => `${s.name}\n`).join(''));
       } else {
-        process.stdout.write(table(shown, states, Boolean(opts.all), branches));
+        process.stdout.write(table(shown, states, Boolean(opts.all), branches, unknown));
       }
     });
 }

@@ -29,7 +29,7 @@ export function registerLogs(program: Command): void {
       const lines = Number(opts.lines);
       if (!Number.isInteger(lines) || lines < 0)
         throw new UsageError(`Invalid line count '${opts.lines}'`, 'Use a whole number, 0 for all');
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = sessionCli(cmd, name);
       if (opts.follow) {
         await followSessionLogs(ctx, name);
         return;

@@ -93,6 +93,13 @@ Examples:
       const count = opts.count === undefined ? undefined : parseWarmCount(opts.count);
       // The command does not change the plan's container; a placeholder makes it a command run.
       const { ctx, req, facts, io } = await runInputsOf(cmd, opts, ['true']);
+      if (ctx.engine !== undefined) {
+        // Warm containers bind-mount the project: on another engine there is nothing to mount.
+        throw new UsageError(
+          `The warm pool works on this machine's engine only, not on engine ${ctx.engine}`,
+          'Run mino pool warm --engine local (or without [engine] name / a default engine)',
+        );
+      }
       process.exitCode = await warmRun(
         ctx,
         req,

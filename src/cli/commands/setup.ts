@@ -9,6 +9,15 @@ import { confirm } from '../prompt.js';
 import { formatCheck } from '../render-checks.js';
 import { buildProgress } from '../build-progress.js';
 import { isQuiet } from '../notices.js';
+import { UsageError } from '../../common/errors.js';
+import { DEFAULT_IMAGE } from '../../config/defaults.js';
+import { findEngine, readEngineRegistry } from '../../engine/engine-registry.js';
+import { runtimeOfEngine } from '../../engine/engine-runtime.js';
+import { recordEngineFacts } from '../../engine/manage-engines.js';
+import { checkEngine, ensureEngineImage } from '../../setup/engine-check.js';
+
+/** The flags of `mino setup`. */
+type SetupOptions = { yes?: boolean; check?: boolean; skipImage?: boolean; engine?: string; image?: string };
 
 /** `mino setup`: installs and repairs what the container engine needs on this machine. */
 export function registerSetup(program: Command): void {
@@ -18,6 +27,8 @@ export function registerSetup(program: Command): void {
     .option('-y, --yes', 'apply every fix without asking (for scripts and CI)')
     .option('--check', 'only report what would be installed or changed')
     .option('--skip-image', 'only repair the engine; do not build the mino-base image')
+    .option('--engine <name>', 'check a remote engine (mino engine add) and ship the session image there instead')
+    .option('--image <image>', 'with --engine: the image to ship (default: localhost/mino-base:latest)')
     .addHelpText(
       'after',
       `
@@ -43,8 +54,13 @@ missing). npm uses this host's registry, and the host's extra CA certificates ar
 On macOS it starts OrbStack, creates the machine, installs podman in it and adds uid ranges.
 Exits 1 when a critical problem remains.`,
     )
-    .action(async (opts: { yes?: boolean; check?: boolean; skipImage?: boolean }, command: Command) => {
+    .action(async (opts: SetupOptions, command: Command) => {
       applyGlobalOptions(command);
+      if (opts.engine !== undefined && opts.engine !== 'local') {
+        await setupRemoteEngine(opts.engine, opts.image, Boolean(opts.check || opts.skipImage));
+        return;
+      }
+      if (opts.image !== undefined) throw new UsageError('--image needs --engine NAME', 'Add --engine NAME');
       // image.base_from comes from your own config file only (a project cannot pick the parent).
       const baseFrom = resolveConfig(loadGlobalConfig(readConfigFlags(command).configPath).file?.raw, undefined).config
         .image.base_from;
@@ -92,4 +108,27 @@ Exits 1 when a critical problem remains.`,
         process.exitCode = 1;
       }
     });
+}
+
+/** `mino setup --engine NAME`: the engine checked, its facts recorded, the image shipped when missing. */
+async function setupRemoteEngine(name: string, image: string | undefined, checkOnly: boolean): Promise<void> {
+  const engine = findEngine(readEngineRegistry(), name);
+  const local = runtimeForCli({ lenient: true });
+  const runtime = runtimeOfEngine(engine, local.ownStore);
+  const out = process.stdout;
+  const started = Date.now();
+  const facts = await checkEngine(runtime, name);
+  recordEngineFacts(name, facts);
+  out.write(
+    `Engine ${name}: Podman ${facts.version}${facts.rootless ? ' (rootless)' : ''}, reachable in ${Date.now() - started} ms\n`,
+  );
+  if (checkOnly) return;
+  const wanted = image ?? DEFAULT_IMAGE;
+  const t = Date.now();
+  const arrival = await ensureEngineImage(runtime, local.runtime, wanted, name);
+  out.write(
+    arrival === 'present'
+      ? `${wanted} is on engine ${name}\n`
+      : `Shipped ${wanted} to engine ${name} in ${((Date.now() - t) / 1000).toFixed(1)} s\n`,
+  );
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { finalSessionNetwork, hasEgress } from '../../lifecycle/network-control.js';
 import { stopSession } from '../../lifecycle/stop-session.js';
+import { syncSessionRecord } from '../../lifecycle/sync-session.js';
 import { blockedSummary, learnedRules, learnLine } from '../../network/network-record.js';
 import { sessionCli } from '../global-options.js';
 import { notice } from '../notices.js';
@@ -13,7 +14,7 @@ export function registerStop(program: Command): void {
     .argument('<name>', 'session name')
     .option('-f, --force', 'kill the container immediately')
     .action(async (name: string, opts: { force?: boolean }, cmd: Command) => {
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = sessionCli(cmd, name);
       const result = await stopSession(ctx, name, Boolean(opts.force));
       const code = result.record.exit_code;
       notice(
@@ -22,6 +23,10 @@ export function registerStop(program: Command): void {
           : `Session ${name} is already ${result.record.status}`,
       );
       for (const line of result.home ?? []) process.stderr.write(`${line}\n`);
+      // On a remote engine: the session's changes come back now.
+      if (result.stopped && result.record.engine !== undefined) {
+        for (const line of (await syncSessionRecord(ctx, result.record)).lines) process.stderr.write(`${line}\n`);
+      }
       if (!result.stopped || !hasEgress(result.record)) return;
       // The session's egress proxy ends with its container: what it saw.
       const record = await finalSessionNetwork(ctx, name);

@@ -2,6 +2,7 @@ import {
   execCapture,
   execInherit,
   execPipe,
+  execStream,
   execStreaming,
   type ExecResult,
   type PipeResult,
@@ -10,7 +11,7 @@ import {
 import { log } from '../../common/logger.js';
 import { redactArgs } from '../../common/redact.js';
 import type { Host } from '../../host/host.js';
-import type { StoreLocation } from '../container-runtime.js';
+import type { RemoteEndpoint, StoreLocation } from '../container-runtime.js';
 import { validateMountPath } from '../validate.js';
 import { isNotFound, podmanError } from './podman-error.js';
 
@@ -39,15 +40,47 @@ export function storeArgs(store: StoreLocation | undefined): string[] {
   ];
 }
 
+/**
+ * Global podman flags of podman's remote client for `endpoint` (empty for the local engine):
+ * `--remote --url URL [--identity KEY]`. The URL and key path are checked here once more.
+ */
+export function remoteArgs(endpoint: RemoteEndpoint | undefined): string[] {
+  if (!endpoint) return [];
+  if (!/^(ssh|unix):\/\/[A-Za-z0-9@._:/+[\]-]+$/.test(endpoint.url))
+    throw podmanError(['--url'], 1, `invalid engine URL ${endpoint.url}`);
+  const identity =
+    endpoint.identity === undefined ? [] : ['--identity', validateMountPath('source', endpoint.identity)];
+  return ['--remote', '--url', endpoint.url, ...identity];
+}
+
 /** Runs podman on one host and store. */
 export class PodmanCli {
-  private readonly global: readonly string[];
+  private global: readonly string[];
+  private ready: Promise<void> | undefined;
 
+  /**
+   * @param prepare runs once before the first podman process (a remote engine's connection, which
+   *   may {@link useEndpoint} another address)
+   */
   constructor(
     readonly host: Host,
     readonly store: StoreLocation | undefined,
+    readonly remote?: RemoteEndpoint,
+    private readonly prepare?: (cli: PodmanCli) => Promise<void>,
   ) {
-    this.global = storeArgs(store);
+    this.global = [...remoteArgs(remote), ...storeArgs(store)];
+  }
+
+  /** Talks to `endpoint` from now on (e.g. the local end of an ssh tunnel to the same engine). */
+  useEndpoint(endpoint: RemoteEndpoint): void {
+    this.global = [...remoteArgs(endpoint), ...storeArgs(this.store)];
+  }
+
+  /** Waits for {@link prepare} (once). */
+  private async before(): Promise<void> {
+    if (!this.prepare) return;
+    this.ready ??= this.prepare(this);
+    await this.ready;
   }
 
   /** argv (on the host) of `podman <global flags> <args>`. */
@@ -57,6 +90,7 @@ export class PodmanCli {
 
   /** Runs podman and captures its output; never throws for a non-zero exit. */
   async capture(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    await this.before();
     log.debug('podman', { args: redactArgs(args) });
     const { argv, env } = this.host.command(this.hostArgv(args));
     const result = await execCapture(argv, { env, timeoutMs: options.timeoutMs });
@@ -69,6 +103,7 @@ export class PodmanCli {
    * podman host (coreutils `timeout`), so podman in a VM stops too; a local limit backs it up.
    */
   async captureWithin(args: readonly string[], timeoutMs: number): Promise<ExecResult & { timedOut: boolean }> {
+    await this.before();
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
     log.debug('podman', { args: redactArgs(args), timeoutSeconds: seconds });
     const { argv, env } = this.host.command(['timeout', String(seconds), ...this.hostArgv(args)]);
@@ -93,7 +128,7 @@ export class PodmanCli {
    * Runs podman attached to this process's stdio; returns its exit code. With `detached`, podman
    * runs in a process group of its own (terminal signals reach this process only); `signal` stops it.
    */
-  inherit(
+  async inherit(
     args: readonly string[],
     options: {
       signal?: AbortSignal;
@@ -102,6 +137,7 @@ export class PodmanCli {
       onStderrEnd?: () => void;
     } = {},
   ): Promise<number> {
+    await this.before();
     log.debug('podman (attached)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(this.hostArgv(args));
     return execInherit(argv, {
@@ -115,6 +151,29 @@ export class PodmanCli {
 
   /** Runs podman with its output delivered line by line. */
   streaming(
+    args: readonly string[],
+    onLine: (line: string) => void,
+    options: { signal?: AbortSignal; mergeStderr?: boolean } = {},
+  ): StreamingProcess {
+    if (!this.prepare) return this.streamingNow(args, onLine, options);
+    // Started once the connection is ready; a kill before that is delivered then.
+    let proc: StreamingProcess | undefined;
+    let killWith: NodeJS.Signals | undefined;
+    const done = this.before().then(() => {
+      proc = this.streamingNow(args, onLine, options);
+      if (killWith) proc.kill(killWith);
+      return proc.done;
+    });
+    return {
+      done,
+      kill: (signal = 'SIGTERM') => {
+        if (proc) proc.kill(signal);
+        else killWith = signal;
+      },
+    };
+  }
+
+  private streamingNow(
     args: readonly string[],
     onLine: (line: string) => void,
     options: { signal?: AbortSignal; mergeStderr?: boolean } = {},
@@ -137,13 +196,32 @@ export class PodmanCli {
    * are positional parameters, never code, and the input never appears in an argv.
    */
   async withPipedInput(args: readonly string[], input: string): Promise<ExecResult> {
+    await this.before();
     log.debug('podman (stdin)', { args: redactArgs(args) });
     const { argv, env } = this.host.command(['sh', '-c', 'cat | exec "$@"', 'sh', ...this.hostArgv(args)]);
     return execCapture(argv, { env, input });
   }
 
+  /**
+   * Runs podman with binary streams: `input` is its stdin, its stdout goes to `onStdout` chunk
+   * by chunk; stderr is captured. For archives sent to or read from a container.
+   */
+  async stream(
+    args: readonly string[],
+    options: { input?: AsyncIterable<Uint8Array>; onStdout?: (chunk: Buffer) => void | Promise<void> },
+  ): Promise<ExecResult> {
+    await this.before();
+    log.debug('podman (stream)', { args: redactArgs(args) });
+    // As in withPipedInput: podman gets a real pipe, not Node's socket (which it reads in small
+    // pieces: shipping 200 MB took three times as long). The script is constant.
+    const podman = this.hostArgv(args);
+    const { argv, env } = this.host.command(options.input ? ['sh', '-c', 'cat | exec "$@"', 'sh', ...podman] : podman);
+    return execStream(argv, { env, ...options });
+  }
+
   /** Runs `<program on the host> | podman <args>` without a shell. */
-  pipeFrom(source: readonly string[], args: readonly string[]): Promise<PipeResult> {
+  async pipeFrom(source: readonly string[], args: readonly string[]): Promise<PipeResult> {
+    await this.before();
     log.debug('podman (piped)', { source, args: redactArgs(args) });
     const from = this.host.command(source);
     const to = this.host.command(this.hostArgv(args));

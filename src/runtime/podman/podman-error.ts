@@ -38,6 +38,21 @@ const HINTS: Array<[RegExp, string]> = [
     /image not known|manifest unknown|no such image/i,
     'The image is not available locally. Run: mino setup, or build/pull it first',
   ],
+  // podman's remote client (remote engines, src/runtime/podman/remote-podman-runtime.ts):
+  [
+    /ssh: handshake failed|unable to authenticate/i,
+    "The engine's host refused the ssh key: check the key given with --identity and the user's authorized_keys there",
+  ],
+  [/failed to read identity/i, 'The ssh key file cannot be read: check the path given with --identity'],
+  [
+    /failed to connect: dial tcp|no such host|strconv\.Atoi/i,
+    "The engine's host does not answer on its ssh port: check the host name and port, and that sshd runs there",
+  ],
+  [
+    /ssh: rejected: connect failed/i,
+    "Nothing listens on the engine's socket: start `podman system service --time=0 unix://PATH` there, or fix the path",
+  ],
+  [/ping response was/i, "The socket answers, but it is not Podman's API: check the socket path of the engine"],
   [/cannot connect|connection refused|dial unix/i, 'The podman service is not reachable. Run: mino status'],
   [/no space left on device/i, 'The disk is full. Free space with: mino cache gc'],
 ];
@@ -65,7 +80,8 @@ function podmanFailureKind(stderr: string): PodmanFailureKind {
   if (/already exists|already in use/i.test(stderr)) return 'conflict';
   if (/is being used|is in use/i.test(stderr)) return 'in-use';
   // The engine's own service, not a registry that refused a pull ("dial tcp …: connection refused").
-  if (/cannot connect to podman|unable to connect to podman/i.test(stderr)) return 'unreachable';
+  if (/cannot connect to podman|unable to connect to podman|failed to connect: |failed to read identity/i.test(stderr))
+    return 'unreachable';
   if (/cgroup v1|does not have a cgroup|cgroups? .*not supported/i.test(stderr)) return 'not-supported';
   return 'other';
 }
@@ -86,7 +102,12 @@ export function podmanError(
   stderr: string,
   hint?: string,
 ): EngineError {
-  const detail = lastLines(stderr, 8) || `exit code ${podmanExitCode}`;
+  // podman's own warnings (e.g. the remote client's known_hosts notice) are not the failure.
+  const failureText = stderr
+    .split('\n')
+    .filter((l) => !/^time="[^"]*" level=warning /.test(l))
+    .join('\n');
+  const detail = lastLines(failureText, 8) || lastLines(stderr, 8) || `exit code ${podmanExitCode}`;
   const message = `podman ${redactArgs(args.slice(0, 2)).join(' ')} failed: ${detail}`;
   const diagnosis = hintForPodmanError(stderr);
   const failure = {

@@ -11,8 +11,10 @@ import type {
   ImportOptions,
   LocalImage,
   RunOutput,
+  RemoteEndpoint,
   RuntimeInfo,
   SecretInfo,
+  StreamedRun,
   StoreInventory,
   StoreLocation,
   VolumeInfo,
@@ -51,6 +53,10 @@ export interface PodmanRuntimeOptions {
   store?: StoreLocation;
   /** Display name (default `Podman`). */
   name?: string;
+  /** Another machine's engine, through podman's remote client (see remote-podman-runtime.ts). */
+  remote?: RemoteEndpoint;
+  /** Runs once before the first podman process (a remote engine's connection). */
+  prepare?: (cli: PodmanCli) => Promise<void>;
 }
 
 /** ContainerRuntime on the podman CLI, rootless or rootful, on this machine or behind a host prefix. */
@@ -66,7 +72,7 @@ export class PodmanRuntime implements ContainerRuntime {
     this.host = options.host ?? new CommandHost();
     this.store = options.store;
     this.name = options.name ?? 'Podman';
-    this.podman = new PodmanCli(this.host, this.store);
+    this.podman = new PodmanCli(this.host, this.store, options.remote, options.prepare);
   }
 
   withStore(store: StoreLocation): ContainerRuntime {
@@ -154,6 +160,11 @@ export class PodmanRuntime implements ContainerRuntime {
   async runCaptured(spec: ContainerSpec, options: { timeoutMs?: number } = {}): Promise<RunOutput> {
     const { stdout, stderr, exitCode } = await this.podman.capture(buildContainerArgs('run', spec), options);
     return { stdout, stderr, exitCode };
+  }
+
+  async runStreamed(spec: ContainerSpec, streams: StreamedRun): Promise<RunOutput> {
+    const { stderr, exitCode } = await this.podman.stream(buildContainerArgs('run', spec), streams);
+    return { stdout: '', stderr, exitCode };
   }
 
   async stop(id: string, timeoutSeconds = 10): Promise<void> {

@@ -1,0 +1,188 @@
+// Remote engines in `npm run bench` (root only): a second engine on this machine, as in the tests
+// (test/helpers/remote-engine-rig.ts): a throwaway user's rootless `podman system service`, reached
+// over ssh through an sshd of our own on 127.0.0.1. Figures: `mino run --engine <ssh loopback> --
+// true` against the same run on the local engine, and shipping a 10,000-file, 200 MB project
+// (first run, a run after 10 files changed here, a run whose command changes 10 files), each
+// also as the difference to a run where nothing travels.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { interleaved, round, timeOnce } from './lib.mjs';
+
+const USER = 'mino-bench-eng';
+const IMAGE = 'localhost/mino-test-busybox:latest';
+
+function sh(argv, input) {
+  const r = spawnSync(argv[0], argv.slice(1), {
+    input,
+    encoding: input ? undefined : 'utf8',
+    cwd: '/',
+    maxBuffer: 256 << 20,
+  });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${String(r.stderr).slice(-400)}`);
+  return r.stdout;
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function waitFile(path) {
+  for (let i = 0; i < 400 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(path)) throw new Error(`${path} did not appear`);
+}
+
+/** Starts the engine; returns its URL, key and a stop function. */
+async function startRig(dir) {
+  spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
+  sh(['useradd', '--create-home', '--shell', '/bin/sh', USER]);
+  sh(['usermod', '-p', '*', USER]);
+  const uid = Number(sh(['id', '-u', USER]).trim());
+  const run = `/run/user/${uid}`;
+  mkdirSync(`${run}/podman`, { recursive: true });
+  sh(['chown', '-R', `${uid}:${uid}`, run]);
+  chmodSync(run, 0o700);
+  const asUser = (argv) => [
+    'runuser',
+    '-u',
+    USER,
+    '--',
+    'env',
+    '-i',
+    `HOME=/home/${USER}`,
+    `XDG_RUNTIME_DIR=${run}`,
+    `PATH=${process.env.PATH}`,
+    ...argv,
+  ];
+  const socket = `${run}/podman/podman.sock`;
+  const [svc, ...svcArgs] = asUser(['podman', 'system', 'service', '--time=0', `unix://${socket}`]);
+  const service = spawn(svc, svcArgs, { stdio: 'ignore', detached: true, cwd: '/' });
+  for (const k of ['host_key', 'client_key']) sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(dir, k)]);
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    `Port ${port}\nListenAddress 127.0.0.1\nHostKey ${join(dir, 'host_key')}\nAuthorizedKeysFile ${join(dir, 'client_key.pub')}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile ${join(dir, 'sshd.pid')}\nAllowUsers ${USER}\n`,
+  );
+  mkdirSync('/run/sshd', { recursive: true });
+  sh(['/usr/sbin/sshd', '-f', join(dir, 'sshd_config')]);
+  await waitFile(socket);
+  const archive = spawnSync('podman', ['save', '--format', 'oci-archive', IMAGE], { maxBuffer: 256 << 20 });
+  sh(asUser(['podman', 'load']), archive.stdout);
+  return {
+    url: `ssh://${USER}@127.0.0.1:${port}${socket}`,
+    key: join(dir, 'client_key'),
+    stop() {
+      try {
+        process.kill(Number(sh(['cat', join(dir, 'sshd.pid')]).trim()));
+      } catch {}
+      try {
+        process.kill(-service.pid, 'SIGKILL');
+      } catch {}
+      const [reset, ...resetArgs] = asUser(['podman', 'system', 'reset', '-f']);
+      spawnSync(reset, resetArgs, { stdio: 'ignore', cwd: '/' });
+      // The engine user's own processes (its pause process would block userdel), by pid.
+      const pids = spawnSync('ps', ['-u', String(uid), '-o', 'pid='], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .map(Number);
+      for (const pid of pids.filter((p) => p > 1)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
+      rmSync(run, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes `count` files of `size` random bytes under `dir` (100 per directory). */
+function bigProject(dir, count, size) {
+  for (let i = 0; i < count; i++) {
+    const sub = join(dir, `d${Math.floor(i / 100)}`);
+    if (i % 100 === 0) mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${i}.bin`), randomBytes(size));
+  }
+}
+
+/** The remote-engine figures (see the module comment); `{ skipped }` when they cannot be taken. */
+export async function remoteBench({ mino, runs, warmup }) {
+  if (process.getuid?.() !== 0) return { skipped: 'run the bench as root for the remote-engine figures' };
+  if (!existsSync('/usr/sbin/sshd')) return { skipped: 'openssh-server is not installed' };
+  if (spawnSync('podman', ['image', 'exists', IMAGE]).status !== 0)
+    return { skipped: `${IMAGE} is missing (the integration tests' global setup builds it)` };
+  const root = mkdtempSync(join(tmpdir(), 'mino-bench-remote-'));
+  chmodSync(root, 0o755);
+  const env = {
+    ...process.env,
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+    XDG_DATA_HOME: join(root, 'data'),
+    NO_COLOR: '1',
+  };
+  const rig = await startRig(root);
+  const m = (...args) => [process.execPath, mino, ...args];
+  try {
+    sh([
+      'env',
+      ...Object.entries(env)
+        .filter(([k]) => k.startsWith('XDG') || k === 'NO_COLOR')
+        .map(([k, v]) => `${k}=${v}`),
+      ...m('engine', 'add', 'loop', rig.url, '--identity', rig.key),
+    ]);
+    const small = join(root, 'small');
+    mkdirSync(small);
+    writeFileSync(join(small, 'a.txt'), 'a\n');
+    const run = (project, engine, cmd = ['true']) =>
+      m('run', ...(engine ? ['--engine', engine] : []), '--image', IMAGE, '-p', project, '--no-cache', '--', ...cmd);
+    const [remote, local] = interleaved(
+      [
+        { name: 'mino run --engine loop (ssh) -- true', argv: run(small, 'loop'), env },
+        { name: 'mino run -- true (local engine)', argv: run(small, undefined), env },
+      ],
+      { runs, warmup },
+    );
+    const big = join(root, 'big');
+    bigProject(big, 10_000, 20_000);
+    const opts = { env };
+    const first = timeOnce(run(big, 'loop'), opts);
+    const nothing = [0, 1, 2].map(() => timeOnce(run(big, 'loop'), opts)).sort((a, b) => a - b)[1];
+    for (let i = 0; i < 10; i++) writeFileSync(join(big, `d${i}`, `f${i * 100}.bin`), randomBytes(20_000));
+    const changed = timeOnce(run(big, 'loop'), opts);
+    const back = timeOnce(
+      run(big, 'loop', ['sh', '-c', 'for i in 0 1 2 3 4 5 6 7 8 9; do echo x >> d$i/f$((i*100)).bin; done']),
+      opts,
+    );
+    return {
+      run_true: { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100, target_ratio: 2 },
+      ship_10000_files_200mb: {
+        first_run_ms: round(first),
+        nothing_changed_run_ms: round(nothing),
+        first_shipping_ms: round(first - nothing),
+        target_first_ms: 5000,
+        ten_changed_run_ms: round(changed),
+        ten_changed_shipping_ms: round(changed - nothing),
+        target_ten_changed_ms: 1000,
+        ten_back_run_ms: round(back),
+        ten_back_ms: round(back - nothing),
+        target_ten_back_ms: 1000,
+      },
+    };
+  } finally {
+    rig.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+// Alone: `node bench/remote.mjs` prints the remote figures only.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const mino = join(new URL('..', import.meta.url).pathname, 'bin', 'mino');
+  const result = await remoteBench({ mino, runs: Number(process.env.BENCH_RUNS ?? 5), warmup: 1 });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}

@@ -1,0 +1,91 @@
+import { MinoError, UsageError } from '../common/errors.js';
+import type { RunPlan } from './run-plan.js';
+import { toMountSpecs } from './volume-args.js';
+
+/**
+ * A RunPlan made for a remote engine (src/engine/), pure: a remote engine cannot bind-mount a
+ * path of this machine, so the project directory becomes the project volume mino ships it into
+ * (src/sync/), and the other host files of a local run are left out:
+ * - protected paths: their read-only mounts and stand-ins are not needed there; instead the
+ *   return trip never brings back a change to one of them (`protectedPaths`);
+ * - mino's CA bundle for the session, and the git excludes file of the stand-ins, with the
+ *   variables that point at them.
+ * What cannot be honoured is refused with a clear error, before anything is created: a host
+ * path as `--volume`, credentials that need the session env file, an egress proxy (it runs on
+ * this machine and reaches the container through its network namespace here).
+ */
+
+/** The plan for the engine, and the project paths the return trip must never change. */
+export interface RemotePlan {
+  plan: RunPlan;
+  /** Project-relative paths (files or directories) that are protected. */
+  protectedPaths: string[];
+}
+
+/** Rewrites `plan` for `engine`, the project in `volume`; throws when the plan needs this machine. */
+export function planOnEngine(plan: RunPlan, engine: string, volume: string): RemotePlan {
+  if (plan.network.egress) {
+    throw new UsageError(
+      `--network ${plan.network.mode} is not available on engine ${engine}: the egress proxy runs on this machine and needs the container's network namespace here`,
+      'Use --network none or bridge on a remote engine, or run on this machine (--engine local)',
+    );
+  }
+  if (plan.credentials.prelude) {
+    throw new MinoError(
+      `Credentials (${plan.credentials.secretVariables.join(', ') || 'the session env file'}) are not passed to sessions on engine ${engine} yet`,
+      {
+        hint: 'Run with --no-passthrough --no-github (and without -e KEY or cloud flags), or on this machine (--engine local)',
+        exitCode: 2,
+      },
+    );
+  }
+  const dropped: string[] = [];
+  const mounts = [];
+  for (const m of plan.mounts) {
+    if (m.origin === 'project') {
+      mounts.push({ ...m, source: volume });
+      continue;
+    }
+    if (!m.source.startsWith('/')) {
+      mounts.push(m);
+      continue;
+    }
+    if (m.origin === 'cli' || m.origin === 'config') {
+      throw new UsageError(
+        `${m.origin === 'cli' ? '--volume' : 'container.volumes'} ${m.source}:${m.target}: a path of this machine cannot be mounted on engine ${engine}`,
+        'Use a named volume (mino volume create NAME; --volume NAME:/path), or run on this machine (--engine local)',
+      );
+    }
+    dropped.push(m.target);
+  }
+  const env = { ...(plan.spec.env ?? {}) };
+  for (const [key, value] of Object.entries(env)) {
+    if (dropped.some((t) => value === t || value.startsWith(`${t}/`))) delete env[key];
+  }
+  // git's GIT_CONFIG_COUNT/KEY_n/VALUE_n come as a set: without its value, the whole set goes.
+  if (env.GIT_CONFIG_COUNT !== undefined && env.GIT_CONFIG_VALUE_0 === undefined) {
+    for (const key of Object.keys(env)) if (/^GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)$/.test(key)) delete env[key];
+  }
+  const root = plan.projectDir.endsWith('/') ? plan.projectDir : `${plan.projectDir}/`;
+  const protectedPaths = plan.protection.entries
+    .filter((e) => e.hostPath.startsWith(root))
+    .map((e) => e.hostPath.slice(root.length));
+  const labels = { ...plan.labels, 'io.mino.engine': engine };
+  const spec = { ...plan.spec, mounts: toMountSpecs(mounts), env, labels: { ...plan.spec.labels, ...labels } };
+  delete spec.devDir;
+  return {
+    plan: {
+      ...plan,
+      mounts,
+      spec,
+      labels,
+      protection: { ...plan.protection, mounts: [], stubs: [], env: {} },
+    },
+    protectedPaths,
+  };
+}
+
+/** True when `path` (project-relative) is one of `protectedPaths` or inside one. */
+export function isProtectedPath(protectedPaths: readonly string[], path: string): boolean {
+  return protectedPaths.some((p) => path === p || path.startsWith(`${p}/`));
+}

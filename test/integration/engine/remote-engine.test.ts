@@ -1,0 +1,228 @@
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requirePrerequisites } from '../../helpers/engines.js';
+import { exclusive } from '../../helpers/exclusive.js';
+import { startRig, type RemoteEngineRig } from '../../helpers/remote-engine-rig.js';
+import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
+import { IS_ROOT, ROOTFUL_PROJECT_OWNER, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+/**
+ * Remote engines end to end, over real ssh: a session started here runs on another user's
+ * rootless Podman (test/helpers/remote-engine-rig.ts), edits the project (which that user cannot
+ * read: only what mino shipped is there), and the edits are here afterwards; a file changed on
+ * both sides keeps both versions. One rig for the whole file (its start is the expensive part).
+ */
+
+requirePrerequisites();
+exclusive('throwaway-users');
+
+let rig: RemoteEngineRig;
+beforeAll(async () => {
+  rig = await startRig();
+}, 120_000);
+afterAll(() => rig?.stop());
+
+/** A project of `files`, owned by the user mino runs as, mode 0700 (the engine's user cannot read it). */
+function project(box: Sandbox, name: string, files: Record<string, string>): string {
+  const dir = box.project(name);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  // Rootful: a project of a normal user (root writes what comes back as that user's files).
+  if (IS_ROOT) spawnSync('chown', ['-R', `${ownerOf(box)}:${ownerOf(box)}`, dir]);
+  chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** Who owns a test project: the rootless test user, or (rootful) ROOTFUL_PROJECT_OWNER. */
+function ownerOf(box: Sandbox): number {
+  return box.as === 'rootless' ? uidOf(ROOTLESS_USER)! : ROOTFUL_PROJECT_OWNER;
+}
+
+describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
+  const mode = modeLabel(as);
+  const box = new Sandbox(as);
+  afterAll(() => box.cleanup());
+  const engine = `rig-${mode}`;
+
+  it('engine add checks the engine; setup --engine puts the image there', async () => {
+    const add = await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)]);
+    expect(add.stderr).toContain(`Engine ${engine} added`);
+    expect(add.exitCode).toBe(0);
+    const setup = await box.mino(['setup', '--engine', engine, '--image', TEST_IMAGE]);
+    expect(setup.stdout).toMatch(/Podman 4\.\d+\.\d+ \(rootless\)/);
+    expect(setup.stdout).toMatch(/is on engine|Shipped/);
+    expect(setup.exitCode).toBe(0);
+    const list = await box.mino(['engine', 'list']);
+    expect(list.stdout).toContain(rig.url);
+  });
+
+  it('runs there, edits the project, and the edits are here afterwards', async () => {
+    const dir = project(box, 'edits', {
+      'src/a.txt': 'one\n',
+      'gone.txt': 'bye\n',
+      '.git/HEAD': 'ref: refs/heads/main\n',
+    });
+    symlinkSync('src/a.txt', join(dir, 'link'));
+    if (IS_ROOT) spawnSync('chown', ['-h', String(ownerOf(box)), join(dir, 'link')]);
+    // The engine's user cannot read the project: the session sees only what was shipped.
+    const [reader, ...readArgs] = rig.user.asUser(['cat', join(dir, 'src/a.txt')]);
+    expect(spawnSync(reader!, readArgs).status).not.toBe(0);
+    const script = [
+      'cat .git/HEAD',
+      'readlink link',
+      'echo two >> src/a.txt',
+      'rm gone.txt',
+      'mkdir -p out/deep && echo made > out/deep/new.txt',
+      'printf "#!/bin/sh\\n" > run.sh && chmod 755 run.sh',
+      'ln -s out/deep/new.txt link2',
+    ].join(' && ');
+    const r = await box.mino(['run', '--engine', engine, '--image', TEST_IMAGE, '-p', dir, '--', 'sh', '-c', script]);
+    expect(r.stderr).toContain(`Shipped`);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('ref: refs/heads/main');
+    expect(r.stdout).toContain('src/a.txt');
+    expect(readFileSync(join(dir, 'src/a.txt'), 'utf8')).toBe('one\ntwo\n');
+    expect(existsSync(join(dir, 'gone.txt'))).toBe(false);
+    expect(readFileSync(join(dir, 'out/deep/new.txt'), 'utf8')).toBe('made\n');
+    if (IS_ROOT) expect(statSync(join(dir, 'out/deep/new.txt')).uid).toBe(ownerOf(box));
+    expect(lstatSync(join(dir, 'run.sh')).mode & 0o777).toBe(0o755);
+    expect(readlinkSync(join(dir, 'link2'))).toBe('out/deep/new.txt');
+    expect(r.stderr).toMatch(/Brought back \d+ change/);
+
+    // A second run sends only what changed here: one file.
+    writeFileSync(join(dir, 'src/a.txt'), 'three\n');
+    const again = await box.mino([
+      'run',
+      '--engine',
+      engine,
+      '--image',
+      TEST_IMAGE,
+      '-p',
+      dir,
+      '--',
+      'cat',
+      'src/a.txt',
+    ]);
+    expect(again.stderr).toContain('Shipped 1 entry');
+    expect(again.stdout).toBe('three\n');
+  });
+
+  it('a file changed on both sides loses nothing; list shows the engine; sync and stop bring changes back', async () => {
+    const dir = project(box, 'conflict', { 'f.txt': 'base\n', 'keep.txt': 'k\n' });
+    const name = `remote-${mode}`;
+    const start = await box.mino([
+      'run',
+      '-d',
+      '-n',
+      name,
+      '--engine',
+      engine,
+      '--image',
+      TEST_IMAGE,
+      '-p',
+      dir,
+      '--',
+      'sh',
+      '-c',
+      'echo remote > f.txt; echo fresh > new.txt; sleep 60',
+    ]);
+    expect(start.exitCode).toBe(0);
+    writeFileSync(join(dir, 'f.txt'), 'local\n');
+    const list = await box.mino(['list']);
+    expect(list.stdout).toMatch(new RegExp(`${name}\\s+\\S+\\s+running\\s+-\\s+\\S+\\s+${engine}`));
+    // Removing the engine a running session uses is refused.
+    const rm = await box.mino(['engine', 'remove', engine]);
+    expect(rm.exitCode).toBe(1);
+    expect(rm.stderr).toContain(`in use by session(s) ${name}`);
+    await waitFor(
+      async () => (await box.mino(['sync', name])).stderr.includes('Conflict: f.txt'),
+      20_000,
+      'the remote edit',
+    );
+    expect(readFileSync(join(dir, 'f.txt'), 'utf8')).toBe('local\n');
+    expect(readFileSync(join(dir, 'f.txt.mino-remote'), 'utf8')).toBe('remote\n');
+    expect(readFileSync(join(dir, 'new.txt'), 'utf8')).toBe('fresh\n');
+    expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('k\n');
+    // exec reaches the session where it runs.
+    const exec = await box.mino(['exec', name, '--', 'cat', 'f.txt']);
+    expect(exec.stdout).toBe('remote\n');
+
+    if (as === 'rootless') {
+      // An engine that does not answer: its sessions are unknown, never ended (once is enough).
+      rig.stopSshd();
+      const blind = await box.mino(['list', '--format', 'json']);
+      expect(blind.stderr).toContain(`Engine ${engine} did not answer`);
+      expect(JSON.parse(blind.stdout)).toEqual([
+        expect.objectContaining({ name, status: 'running', state: 'unknown' }),
+      ]);
+      await rig.restartSshd();
+    }
+
+    const stop = await box.mino(['stop', '-f', name]);
+    expect(stop.exitCode).toBe(0);
+    const after = await box.mino(['list', '-a', '--format', 'json']);
+    const ended = (JSON.parse(after.stdout) as { name: string; engine?: string; status: string }[]).find(
+      (s) => s.name === name,
+    );
+    expect(ended).toMatchObject({ engine, status: 'stopped' });
+  });
+
+  // Once (rootless): these fail before anything reaches an engine, or on the engine side only.
+  if (as === 'rootless')
+    it('refuses what it cannot do: an unknown engine, an allowlist there, a host path volume, a wrong key', async () => {
+      const dir = project(box, 'refused', { 'a.txt': 'a\n' });
+      const unknown = await box.mino(['run', '--engine', 'nope', '-p', dir, '--', 'true']);
+      expect(unknown.exitCode).toBe(2);
+      expect(unknown.stderr).toContain("Unknown engine 'nope'");
+      const allow = await box.mino([
+        'run',
+        '--engine',
+        engine,
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        dir,
+        '--network-allow',
+        'a.example:443',
+        '--',
+        'true',
+      ]);
+      expect(allow.exitCode).not.toBe(0);
+      expect(allow.stderr).toContain('a remote engine cannot enforce them');
+      const data = box.project('hostdir');
+      const vol = await box.mino([
+        'run',
+        '--engine',
+        engine,
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        dir,
+        '--volume',
+        `${data}:/data`,
+        '--',
+        'true',
+      ]);
+      expect(vol.exitCode).toBe(2);
+      expect(vol.stderr).toContain('cannot be mounted on engine');
+      const wrongKey = await box.mino(['engine', 'add', 'wrong', rig.url, '--identity', rig.key(as, 'wrong')]);
+      expect(wrongKey.exitCode).toBe(1);
+      expect(wrongKey.stderr).toContain('refused the ssh key');
+      expect((await box.mino(['engine', 'list'])).stdout).not.toContain('wrong');
+    });
+});

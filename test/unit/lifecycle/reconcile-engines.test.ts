@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../../src/audit/audit-log.js';
+import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
+import { reconcileSessions } from '../../../src/lifecycle/reconcile-sessions.js';
+import { EngineUnreachableError } from '../../../src/runtime/runtime-errors.js';
+import { newSessionRecord } from '../../../src/session/session-record.js';
+import { SessionStore } from '../../../src/session/session-store.js';
+import { FakeRuntime } from '../../helpers/fake-runtime.js';
+
+const DEAD_PID = 2 ** 22 + 17;
+
+describe('reconciling sessions of several engines', () => {
+  let state: string;
+  let local: FakeRuntime;
+  let gpu: FakeRuntime;
+  let ctx: SessionContext;
+
+  beforeEach(() => {
+    state = mkdtempSync(join(tmpdir(), 'mino-engines-'));
+    local = new FakeRuntime();
+    gpu = new FakeRuntime();
+    ctx = {
+      runtime: local,
+      runtimeOf: (engine) => (engine === 'gpu' ? gpu : local),
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
+    for (const [name, engine] of [
+      ['here', undefined],
+      ['there', 'gpu'],
+    ] as const) {
+      ctx.store.create(
+        newSessionRecord({
+          name,
+          projectDir: '/p',
+          command: ['sh'],
+          containerId: `mino-${name}`,
+          status: 'running',
+          ownerPid: DEAD_PID,
+          mode: 'detached',
+          ...(engine ? { engine } : {}),
+        }),
+      );
+    }
+  });
+  afterEach(() => rmSync(state, { recursive: true, force: true }));
+
+  it('asks each engine about its own sessions only', async () => {
+    const r = await reconcileSessions(ctx);
+    // Neither engine has the container: each session is ended by its own engine's answer.
+    expect(r.fixes.map((f) => f.name).sort()).toEqual(['here', 'there']);
+    expect(gpu.calls.filter((c) => c.method === 'listContainers')).toHaveLength(1);
+  });
+
+  it('never ends the sessions of an engine that does not answer, and says so once', async () => {
+    gpu.failWith('listContainers', new EngineUnreachableError('no route', { engineExitCode: 125, stderr: '' }));
+    const r = await reconcileSessions(ctx);
+    expect(r.fixes.map((f) => f.name)).toEqual(['here']);
+    expect(r.unreachable).toEqual(['gpu']);
+    expect(r.warnings.filter((w) => w.includes('Engine gpu did not answer'))).toHaveLength(1);
+    expect(ctx.store.get('there')?.status).toBe('running');
+  });
+
+  it('leaves another engine alone without a way to reach it', async () => {
+    const { runtimeOf: _, ...alone } = ctx;
+    const r = await reconcileSessions(alone);
+    expect(r.fixes.map((f) => f.name)).toEqual(['here']);
+    expect(ctx.store.get('there')?.status).toBe('running');
+  });
+});
