@@ -6,7 +6,14 @@
  * formatted or measured.
  */
 
-let enabled = process.env.MINO_TRACE === '1';
+// Read on first use, not when the module loads: the single executable's start-up snapshot loads
+// its modules before the process has an environment.
+let enabled: boolean | undefined;
+
+function on(): boolean {
+  enabled ??= process.env.MINO_TRACE === '1';
+  return enabled;
+}
 
 /** Turns the timeline on (`--trace`); events before this call are not shown. */
 export function enableTrace(): void {
@@ -28,7 +35,7 @@ function stamp(): string {
 
 /** Writes one event of the timeline (nothing when it is off). */
 export function trace(event: string, detail = ''): void {
-  if (!enabled) return;
+  if (!on()) return;
   process.stderr.write(`mino-trace ${stamp()} ms  ${event}${detail ? `  ${detail}` : ''}\n`);
 }
 
@@ -42,7 +49,7 @@ const noop: TraceEnd = () => undefined;
  * returns one shared no-op.
  */
 export function traceSpan(event: string, detail = ''): TraceEnd {
-  if (!enabled) return noop;
+  if (!on()) return noop;
   const started = performance.now();
   trace(event, detail);
   return (outcome = '') => {

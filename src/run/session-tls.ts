@@ -66,7 +66,7 @@ export async function sessionTls(
     add: r.add ?? false,
     ...(r.basicUser !== undefined ? { basicUser: r.basicUser } : {}),
   }));
-  const trust = hostTrustText(env) || `${(await import('node:tls')).rootCertificates.join('\n')}\n`;
+  const trust = hostTrustText(env) || `${process.getBuiltinModule('node:tls').rootCertificates.join('\n')}\n`;
   return {
     secrets: { version: 1, ca, credentials, upstreamCa: [trust, ...upstreamCa] },
     bundleText: `${trust}${trust.endsWith('\n') ? '' : '\n'}${ca.certPem}`,
