@@ -79,7 +79,7 @@ export async function planRun(
   }
   if (req.image !== undefined) checkCliImage(req.image);
   const sessionName = sessionNameOf(req);
-  const choice = chooseNetwork(req);
+  const choice = chooseNetwork(req, facts, io);
   const upstreamCa = readUpstreamCa(req.config?.upstreamCa);
   const pendingEgress = startEgressInputs(choice, facts);
   const standInNetwork = pendingEgress

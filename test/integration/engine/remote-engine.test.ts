@@ -104,22 +104,33 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(readlinkSync(join(dir, 'link2'))).toBe('out/deep/new.txt');
     expect(r.stderr).toMatch(/Brought back \d+ change/);
 
-    // A second run sends only what changed here: one file.
+    // A second run sends only what changed here: one file. With no network chosen, the session
+    // gets none (the contained default's proxy runs here), said once; a secret value (-e NAME)
+    // reaches it as a podman secret on the engine, gone afterwards.
     writeFileSync(join(dir, 'src/a.txt'), 'three\n');
-    const again = await box.mino([
-      'run',
-      '--engine',
-      engine,
-      '--image',
-      TEST_IMAGE,
-      '-p',
-      dir,
-      '--',
-      'cat',
-      'src/a.txt',
-    ]);
+    box.env.MINO_RIG_SECRET = "s3'cret $x";
+    const again = await box
+      .mino([
+        'run',
+        '--engine',
+        engine,
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        dir,
+        '-e',
+        'MINO_RIG_SECRET',
+        '--',
+        'sh',
+        '-c',
+        'cat src/a.txt; echo "secret=$MINO_RIG_SECRET"; ls /sys/class/net',
+      ])
+      .finally(() => delete box.env.MINO_RIG_SECRET);
     expect(again.stderr).toContain('Shipped 1 entry');
-    expect(again.stdout).toBe('three\n');
+    expect(again.stderr).toContain('no network for this session');
+    expect(again.stdout).toBe("three\nsecret=s3'cret $x\nlo\n");
+    expect(again.exitCode).toBe(0);
+    expect(rig.user.podman(['secret', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-env');
   });
 
   it('a file changed on both sides loses nothing; list shows the engine; sync and stop bring changes back', async () => {
