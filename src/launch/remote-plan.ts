@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { MinoError, UsageError } from '../common/errors.js';
 import { SESSION_ENV_PATH } from '../credentials/session-env-file.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
-import { LABEL_STATE } from '../session/session-labels.js';
+import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
 import type { RunPlan } from './run-plan.js';
 import { toMountSpecs } from './volume-args.js';
 
@@ -107,7 +107,7 @@ export function planOnEngine(plan: RunPlan, engine: string, volume: string): Rem
   const protectedPaths = plan.protection.entries
     .filter((e) => e.hostPath.startsWith(root))
     .map((e) => e.hostPath.slice(root.length));
-  const labels = { ...plan.labels, 'io.mino.engine': engine };
+  const labels = { ...plan.labels, [LABEL_ENGINE]: engine };
   const spec = { ...plan.spec, mounts: toMountSpecs(mounts), env, labels: { ...plan.spec.labels, ...labels } };
   delete spec.devDir;
   if (envSecret) spec.secretFiles = [...(plan.spec.secretFiles ?? []), envSecret];

@@ -278,5 +278,6 @@ function chooseImage(ctx: SessionContext, req: RunRequest, facts: HostFacts, io:
     layerProjectDir: req.config ? req.config.layerProjectDir : req.projectDir,
     dryRun: req.dryRun,
     onProgress: io.buildProgress,
+    ...(ctx.engine === undefined ? {} : { engine: ctx.engine }),
   });
 }

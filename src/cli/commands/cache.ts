@@ -16,6 +16,9 @@ import { formatSize } from '../../volume/parse-size.js';
 import { addConfigOptions, projectDirOf, readConfigFlags } from '../config-options.js';
 import { credentialCacheOf } from '../../run/gather-credentials.js';
 import { sessionCli } from '../global-options.js';
+import { contextForSessionEngine } from '../engine-context.js';
+import { LOCAL_ENGINE, validateEngineName } from '../../engine/engine-name.js';
+import type { SessionContext } from '../../context/session-context.js';
 import { confirm } from '../prompt.js';
 import { cacheTables, inventoryJson, totalLine } from '../cache-render.js';
 
@@ -73,10 +76,24 @@ function printRemovals(results: readonly Removal[]): number {
   return failed;
 }
 
+/**
+ * The context of a `mino cache` command: this machine's engine, or the one `--engine NAME` names
+ * (its volumes and images; caches and home volumes there are keyed as here).
+ */
+function cacheCli(cmd: Command): { ctx: SessionContext } {
+  const { ctx } = cacheCli(cmd);
+  const engine = (cmd.optsWithGlobals() as { engine?: string }).engine;
+  if (engine === undefined || engine === LOCAL_ENGINE) return { ctx };
+  return { ctx: contextForSessionEngine(ctx, validateEngineName(engine)) };
+}
+
 /** `mino cache`: dependency caches, home volumes and mino's images. */
 export function registerCache(program: Command): void {
   const cache = addConfigOptions(
-    program.command('cache').description('Dependency caches, home volumes and mino images: list, inspect, gc, clear'),
+    program
+      .command('cache')
+      .description('Dependency caches, home volumes and mino images: list, inspect, gc, clear')
+      .option('--engine <name>', "act on this engine's caches (see mino engine list; default: this machine's)"),
     true,
   ).addHelpText(
     'after',
@@ -103,7 +120,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
       if (!(FORMATS as readonly string[]).includes(opts.format))
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table, json or plain');
       const settings = await cacheSettings(cmd);
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = cacheCli(cmd);
       const inv = await gatherInventory(ctx, { images: true, limitGb: settings.maxTotalGb });
       warn(inv);
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(inventoryJson(inv), null, 2)}\n`);
@@ -123,7 +140,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
     .action(async (opts: { project?: string }, cmd: Command) => {
       const projectDir = projectDirOf(opts.project);
       const settings = await cacheSettings(cmd);
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = cacheCli(cmd);
       const info = await projectCacheInfo(ctx, projectDir, settings.maxTotalGb);
       warn(info);
       const out: string[] = [`Project: ${info.projectDir}`];
@@ -157,7 +174,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
     .action(async (opts: { days?: string; dryRun?: boolean }, cmd: Command) => {
       const settings = await cacheSettings(cmd);
       const days = opts.days === undefined ? settings.gcDays : parseDays(opts.days);
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = cacheCli(cmd);
       const inv = await gatherInventory(ctx, { images: false, limitGb: settings.maxTotalGb });
       warn(inv);
       const sel = selectForGc(inv, { days, now: new Date() });
@@ -217,7 +234,7 @@ Without a terminal to ask on, clear needs -y: it prints what it would remove and
           );
         if (opts.all || opts.credentials) {
           // Tokens are cheap to get again and nothing else refers to them: no confirmation.
-          const { ctx } = sessionCli(cmd);
+          const { ctx } = cacheCli(cmd);
           const n = credentialCacheOf(ctx.stateDir).clear();
           process.stdout.write(`Removed ${n} cached credential${n === 1 ? '' : 's'}\n`);
           if (!opts.all && !opts.volumes && !opts.images && !opts.home) return;
@@ -228,7 +245,7 @@ Without a terminal to ask on, clear needs -y: it prints what it would remove and
           home: Boolean(opts.all || opts.home),
         };
         const settings = await cacheSettings(cmd);
-        const { ctx } = sessionCli(cmd);
+        const { ctx } = cacheCli(cmd);
         const inv = await gatherInventory(ctx, { images: scope.images, limitGb: settings.maxTotalGb });
         warn(inv);
         const sel = selectForClear(inv, scope);
