@@ -81,19 +81,19 @@ function printRemovals(results: readonly Removal[]): number {
  * (its volumes and images; caches and home volumes there are keyed as here).
  */
 function cacheCli(cmd: Command): { ctx: SessionContext } {
-  const { ctx } = cacheCli(cmd);
-  const engine = (cmd.optsWithGlobals() as { engine?: string }).engine;
+  const { ctx } = sessionCli(cmd);
+  const engine = (cmd.opts() as { engine?: string }).engine;
   if (engine === undefined || engine === LOCAL_ENGINE) return { ctx };
   return { ctx: contextForSessionEngine(ctx, validateEngineName(engine)) };
 }
 
+const ENGINE_FLAG = '--engine <name>';
+const ENGINE_HELP = "act on this engine's caches and images (see mino engine list; default: this machine's)";
+
 /** `mino cache`: dependency caches, home volumes and mino's images. */
 export function registerCache(program: Command): void {
   const cache = addConfigOptions(
-    program
-      .command('cache')
-      .description('Dependency caches, home volumes and mino images: list, inspect, gc, clear')
-      .option('--engine <name>', "act on this engine's caches (see mino engine list; default: this machine's)"),
+    program.command('cache').description('Dependency caches, home volumes and mino images: list, inspect, gc, clear'),
     true,
   ).addHelpText(
     'after',
@@ -105,6 +105,7 @@ touched (no container is pruned). Limits come from the global config: cache.max_
 
   cache
     .command('list')
+    .option(ENGINE_FLAG, ENGINE_HELP)
     .alias('ls')
     .description('List dependency caches, home volumes and mino images with their sizes')
     .option('-f, --format <format>', 'table, json or plain', 'table')
@@ -135,6 +136,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
 
   cache
     .command('info')
+    .option(ENGINE_FLAG, ENGINE_HELP)
     .description("Show a project's lockfiles, the state of their caches and its home volume")
     .option('-p, --project <dir>', 'project directory (default: current directory)')
     .action(async (opts: { project?: string }, cmd: Command) => {
@@ -166,6 +168,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
 
   cache
     .command('gc')
+    .option(ENGINE_FLAG, ENGINE_HELP)
     .description(
       'Remove caches unused for N days, caches replaced by --cache-fresh, and home volumes of deleted projects',
     )
@@ -197,6 +200,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
 
   cache
     .command('clear')
+    .option(ENGINE_FLAG, ENGINE_HELP)
     .description('Remove all dependency caches, home volumes and/or composed images (asks first)')
     .option('--volumes', 'dependency cache volumes')
     .option('--images', 'composed images and base images of older mino versions (the current base image stays)')

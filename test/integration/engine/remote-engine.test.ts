@@ -195,7 +195,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
 
   // Once (rootless): these fail before anything reaches an engine, or on the engine side only.
   if (as === 'rootless')
-    it('refuses what it cannot do: an unknown engine, an allowlist there, a host path volume, a wrong key', async () => {
+    it('refuses what it cannot do: an unknown engine, an allowlist there, a host path volume, layers to build, a wrong key; lists caches there', async () => {
       const dir = project(box, 'refused', { 'a.txt': 'a\n' });
       const unknown = await box.mino(['run', '--engine', 'nope', '-p', dir, '--', 'true']);
       expect(unknown.exitCode).toBe(2);
@@ -231,6 +231,17 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       ]);
       expect(vol.exitCode).toBe(2);
       expect(vol.stderr).toContain('cannot be mounted on engine');
+      // Layers that need a composed build are refused there; caches are listed where asked.
+      const layers = await box.mino(['run', '--engine', engine, '-p', dir, '--layers', 'typescript', '--', 'true']);
+      expect(layers.exitCode).toBe(2);
+      expect(layers.stderr).toContain(`need an image composed on engine ${engine}`);
+      const caches = await box.mino(['cache', 'list', '--engine', engine, '--format', 'json']);
+      expect(caches.exitCode).toBe(0);
+      expect(JSON.parse(caches.stdout)).toHaveProperty('home_volumes');
+      expect((await box.mino(['cache', 'list', '--engine', 'nope'])).exitCode).toBe(2);
+      const pool = await box.mino(['pool', 'warm', '--engine', engine, '-p', dir]);
+      expect(pool.exitCode).toBe(2);
+      expect(pool.stderr).toContain('--engine local');
       const wrongKey = await box.mino(['engine', 'add', 'wrong', rig.url, '--identity', rig.key(as, 'wrong')]);
       expect(wrongKey.exitCode).toBe(1);
       expect(wrongKey.stderr).toContain('refused the ssh key');
