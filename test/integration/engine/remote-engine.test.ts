@@ -136,8 +136,11 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
   it('a file changed on both sides loses nothing; list shows the engine; sync and stop bring changes back', async () => {
     const dir = project(box, 'conflict', { 'f.txt': 'base\n', 'keep.txt': 'k\n' });
     const name = `remote-${mode}`;
+    box.env.MINO_RIG_SECRET = 'd3tached';
     const start = await box.mino([
       'run',
+      '-e',
+      'MINO_RIG_SECRET',
       '-d',
       '-n',
       name,
@@ -152,7 +155,10 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       '-c',
       'echo remote > f.txt; echo fresh > new.txt; sleep 60',
     ]);
+    delete box.env.MINO_RIG_SECRET;
     expect(start.exitCode).toBe(0);
+    // A detached session's secret is gone from the engine once it started; the session keeps it.
+    expect(rig.user.podman(['secret', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-env');
     writeFileSync(join(dir, 'f.txt'), 'local\n');
     const list = await box.mino(['list']);
     expect(list.stdout).toMatch(new RegExp(`${name}\\s+\\S+\\s+running\\s+-\\s+\\S+\\s+${engine}`));
@@ -170,8 +176,8 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(readFileSync(join(dir, 'new.txt'), 'utf8')).toBe('fresh\n');
     expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('k\n');
     // exec reaches the session where it runs.
-    const exec = await box.mino(['exec', name, '--', 'cat', 'f.txt']);
-    expect(exec.stdout).toBe('remote\n');
+    const exec = await box.mino(['exec', name, '--', 'sh', '-c', 'cat f.txt; echo "$MINO_RIG_SECRET"']);
+    expect(exec.stdout).toBe('remote\nd3tached\n');
 
     if (as === 'rootless') {
       // An engine that does not answer: its sessions are unknown, never ended (once is enough).
