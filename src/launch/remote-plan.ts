@@ -1,4 +1,8 @@
+import { basename } from 'node:path';
 import { MinoError, UsageError } from '../common/errors.js';
+import { SESSION_ENV_PATH } from '../credentials/session-env-file.js';
+import type { ContainerSpec } from '../runtime/container-runtime.js';
+import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
 import type { RunPlan } from './run-plan.js';
 import { toMountSpecs } from './volume-args.js';
 
@@ -10,10 +14,51 @@ import { toMountSpecs } from './volume-args.js';
  *   return trip never brings back a change to one of them (`protectedPaths`);
  * - mino's CA bundle for the session, and the git excludes file of the stand-ins, with the
  *   variables that point at them.
+ * - the session env file (secret values): a podman secret on the engine instead, mounted at the
+ *   same path (created from stdin when the session starts, removed when the env file would be:
+ *   run/session-credentials.ts); host agent settings and the SSH agent stay here (the prelude
+ *   skips what is not mounted).
  * What cannot be honoured is refused with a clear error, before anything is created: a host
- * path as `--volume`, credentials that need the session env file, an egress proxy (it runs on
- * this machine and reaches the container through its network namespace here).
+ * path as `--volume`, an egress proxy (it runs on this machine and reaches the container
+ * through its network namespace here).
  */
+
+/** The podman secret on an engine that holds the session env file of `session` (state `stateKey`). */
+export function engineEnvSecretName(stateKey: string, session: string): string {
+  return `mino-env-${stateKey}-${session}`;
+}
+
+/** The container uid the env secret must belong to (the command's user); undefined: root. */
+function commandUid(plan: RunPlan, engine: string): number | undefined {
+  const keepId = /^keep-id:uid=(\d+)/.exec(plan.spec.userns ?? '');
+  if (keepId) return Number(keepId[1]);
+  const user = /^(\d+)(:|$)/.exec(plan.spec.user ?? '');
+  if (user) return Number(user[1]) === 0 ? undefined : Number(user[1]);
+  if (plan.spec.userns === undefined && plan.spec.user === undefined && (plan.spec.uidMap?.length ?? 0) === 0)
+    return undefined;
+  throw new MinoError(
+    `Credentials cannot be passed to this session on engine ${engine}: the image's user is not known`,
+    {
+      hint: 'Use an image with a numeric USER (mino images have one), or run with --no-passthrough --no-github (and without -e KEY or cloud flags)',
+      exitCode: 2,
+    },
+  );
+}
+
+/** The env file as a podman secret on the engine, when the plan has secret values. */
+function envSecretOnEngine(
+  plan: RunPlan,
+  engine: string,
+): NonNullable<ContainerSpec['secretFiles']>[number] | undefined {
+  if (plan.credentials.secretVariables.length === 0) return undefined;
+  if (!plan.mounts.some((m) => m.target === SESSION_ENV_PATH)) return undefined;
+  const uid = commandUid(plan, engine);
+  return {
+    secret: engineEnvSecretName(plan.labels[LABEL_STATE] ?? 'none', plan.sessionName),
+    target: basename(SESSION_ENV_PATH),
+    ...(uid === undefined ? {} : { uid }),
+  };
+}
 
 /** The plan for the engine, and the project paths the return trip must never change. */
 export interface RemotePlan {
@@ -30,15 +75,7 @@ export function planOnEngine(plan: RunPlan, engine: string, volume: string): Rem
       'Use --network none or bridge on a remote engine, or run on this machine (--engine local)',
     );
   }
-  if (plan.credentials.prelude) {
-    throw new MinoError(
-      `Credentials (${plan.credentials.secretVariables.join(', ') || 'the session env file'}) are not passed to sessions on engine ${engine} yet`,
-      {
-        hint: 'Run with --no-passthrough --no-github (and without -e KEY or cloud flags), or on this machine (--engine local)',
-        exitCode: 2,
-      },
-    );
-  }
+  const envSecret = envSecretOnEngine(plan, engine);
   const dropped: string[] = [];
   const mounts = [];
   for (const m of plan.mounts) {
@@ -70,9 +107,10 @@ export function planOnEngine(plan: RunPlan, engine: string, volume: string): Rem
   const protectedPaths = plan.protection.entries
     .filter((e) => e.hostPath.startsWith(root))
     .map((e) => e.hostPath.slice(root.length));
-  const labels = { ...plan.labels, 'io.mino.engine': engine };
+  const labels = { ...plan.labels, [LABEL_ENGINE]: engine };
   const spec = { ...plan.spec, mounts: toMountSpecs(mounts), env, labels: { ...plan.spec.labels, ...labels } };
   delete spec.devDir;
+  if (envSecret) spec.secretFiles = [...(plan.spec.secretFiles ?? []), envSecret];
   return {
     plan: {
       ...plan,

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { LABEL_ENGINE } from '../session/session-labels.js';
 import { join } from 'node:path';
 import { errorMessage } from '../common/errors.js';
 import { minoPaths } from '../common/xdg-paths.js';
@@ -123,11 +124,17 @@ export async function gatherInventory(
     images,
     baseLatestId: latest?.id,
     currentBaseTag: currentBaseTag(),
-    containers: reconciled.containers,
-    starting: startingVolumes(store, reconciled.sessions),
+    // Only this engine's: volumes on two engines share names (keyed the same way).
+    containers: reconciled.containers.filter((c) => c.labels[LABEL_ENGINE] === ctx.engine),
+    starting: startingVolumes(
+      store,
+      reconciled.sessions.filter((s) => s.engine === ctx.engine),
+    ),
     projectExists: (p) => existsSync(p),
   });
   const limitBytes = Math.max(0, options.limitGb) * 1024 ** 3;
+  // Cache records describe this machine's volumes too: one missing on another engine is no orphan.
+  if (ctx.engine !== undefined) inv.orphanSidecars = [];
   return { ...inv, warnings, totalBytes: budgetedBytes(inv), limitBytes };
 }
 

@@ -79,7 +79,7 @@ export async function planRun(
   }
   if (req.image !== undefined) checkCliImage(req.image);
   const sessionName = sessionNameOf(req);
-  const choice = chooseNetwork(req);
+  const choice = chooseNetwork(req, facts, io);
   const upstreamCa = readUpstreamCa(req.config?.upstreamCa);
   const pendingEgress = startEgressInputs(choice, facts);
   const standInNetwork = pendingEgress
@@ -278,5 +278,6 @@ function chooseImage(ctx: SessionContext, req: RunRequest, facts: HostFacts, io:
     layerProjectDir: req.config ? req.config.layerProjectDir : req.projectDir,
     dryRun: req.dryRun,
     onProgress: io.buildProgress,
+    ...(ctx.engine === undefined ? {} : { engine: ctx.engine }),
   });
 }

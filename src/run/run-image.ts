@@ -15,7 +15,8 @@ import { ensureComposedImage } from './compose-image.js';
 /**
  * Use case: which image a `mino run` starts, and the layer environment that goes with it.
  * Selection follows mino 1.6 (`--layers` > `--image` > `MINO_LAYERS` > config `layers` > image
- * alias). Layers compose on the local `mino-base` image, keyed by its image ID.
+ * alias). Layers compose on the local `mino-base` image, keyed by its image ID; a run on another
+ * engine (`engine`) takes layers that only set environment, and refuses those that need a build.
  *
  * Podman calls: none for a plain image (`podman run --pull=never` reports a missing one), for
  * layers that only set environment, and for a composed image mino has seen on the current base
@@ -49,6 +50,8 @@ export interface RunImageRequest extends LayerSelectionInput {
   onProgress?: (event: BuildEvent) => void;
   /** mino's data directory (default `$XDG_DATA_HOME/mino`). */
   dataDir?: string;
+  /** The registered engine the run goes to (undefined: this machine's). */
+  engine?: string;
 }
 
 /** Picks (and composes when needed) the image for a run; see the module comment. */
@@ -66,6 +69,16 @@ export async function resolveRunImage(runtime: ContainerRuntime, req: RunImageRe
   const names = layers.map((l) => l.manifest.name);
   if (!needsComposeBuild(layers)) {
     return { image: DEFAULT_IMAGE, layers: names, env: runtimeLayerEnv(layers, false), built: false, fromIndex: false };
+  }
+  // The image index and composed builds are this machine's: not on another engine (yet).
+  if (req.engine !== undefined) {
+    throw new MinoError(
+      `Layers ${names.join(', ')} need an image composed on engine ${req.engine}, which mino does not build there yet`,
+      {
+        hint: `Run on this machine (--engine local), or build an image with these tools on that machine and pass it with --image (layers that only set [env] work there)`,
+        exitCode: 2,
+      },
+    );
   }
 
   const dataDir = req.dataDir ?? minoPaths().dataDir;

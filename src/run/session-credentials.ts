@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError } from '../common/errors.js';
 import { log } from '../common/logger.js';
 import { loginsVolumeLabels } from '../credentials/agent-logins.js';
-import { renderEnvFile } from '../credentials/session-env-file.js';
+import { renderEnvFile, SESSION_ENV_PATH } from '../credentials/session-env-file.js';
 import { startAgentRelay, type AgentRelay } from '../credentials/ssh-agent-relay.js';
 import type { PlanCredentialInput } from '../launch/plan-credentials.js';
 import type { RunPlan } from '../launch/run-plan.js';
@@ -116,10 +116,17 @@ export async function openSessionCredentials(
   const store = sessionEnvOf(ctx);
   let relay: AgentRelay | undefined;
   let closed = false;
+  // On a remote engine the env file is a podman secret there (launch/remote-plan.ts).
+  const engineSecret = plan.spec.secretFiles?.find((s) => `/run/secrets/${s.target}` === SESSION_ENV_PATH)?.secret;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     await relay?.close().catch(() => undefined);
+    if (engineSecret !== undefined) {
+      await ctx.runtime.secretRemove(engineSecret).catch((err: unknown) => {
+        log.warn('could not remove the session env secret on the engine', { error: (err as Error).message });
+      });
+    }
     try {
       store.remove(plan.sessionName);
     } catch (err) {
@@ -129,7 +136,12 @@ export async function openSessionCredentials(
   try {
     if (plan.credentials.secretVariables.length > 0) {
       const values = new Map(plan.credentials.secretVariables.map((k) => [k, gathered.secretValues.get(k) ?? '']));
-      store.write(plan.sessionName, renderEnvFile(values));
+      if (engineSecret === undefined) store.write(plan.sessionName, renderEnvFile(values));
+      else
+        await ctx.runtime.secretCreate(engineSecret, renderEnvFile(values), {
+          'io.mino.state': ctx.stateKey,
+          'io.mino.session': plan.sessionName,
+        });
     }
     let egressSecrets: EgressSecrets | undefined;
     if (plan.credentials.sessionCa) {

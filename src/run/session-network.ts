@@ -23,8 +23,26 @@ import type { SessionContext } from '../context/session-context.js';
  * proxy saw once it ended.
  */
 
-/** The network choice of a request; throws a UsageError on bad values or conflicts. */
-export function chooseNetwork(req: RunRequest): NetworkChoice {
+/**
+ * The network of a session on an engine that is not this machine's Podman (a remote engine,
+ * OrbStack) when nothing chose one: the contained default needs the egress proxy, which runs
+ * here, so such a session gets no network (never the whole network silently), with a notice.
+ */
+export const REMOTE_DEFAULT_NOTICE =
+  "Note: no network for this session: the default (contained: the agent allowlist) needs mino's egress proxy, which runs only with Podman on this machine; --network bridge gives the session the whole network";
+
+/**
+ * The network choice of a request; throws a UsageError on bad values or conflicts. Off this
+ * machine's Podman (`facts.localEngine` false) the contained default becomes `none`, said on `io`.
+ */
+export function chooseNetwork(req: RunRequest, facts?: HostFacts, io?: RunIo): NetworkChoice {
+  const chosen = chooseRequestedNetwork(req);
+  if (facts?.localEngine !== false || chosen.source !== 'default' || chosen.mode !== 'allowlist') return chosen;
+  io?.say(REMOTE_DEFAULT_NOTICE);
+  return { mode: 'none', source: 'default' };
+}
+
+function chooseRequestedNetwork(req: RunRequest): NetworkChoice {
   const config = req.config;
   const choice = resolveNetworkChoice({
     cli: { network: req.network, allow: req.networkAllow, preset: req.networkPreset },

@@ -26,6 +26,8 @@ export const LABEL_MODE = 'io.mino.mode';
  * parallel test runs) never reap each other's sessions.
  */
 export const LABEL_STATE = 'io.mino.state';
+/** The registered engine a session's container runs on (absent: this machine's). */
+export const LABEL_ENGINE = 'io.mino.engine';
 
 /**
  * Pool key of a container started by the warm pool (src/pool): a hash of everything that

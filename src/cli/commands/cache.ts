@@ -16,6 +16,9 @@ import { formatSize } from '../../volume/parse-size.js';
 import { addConfigOptions, projectDirOf, readConfigFlags } from '../config-options.js';
 import { credentialCacheOf } from '../../run/gather-credentials.js';
 import { sessionCli } from '../global-options.js';
+import { contextForSessionEngine } from '../engine-context.js';
+import { LOCAL_ENGINE, validateEngineName } from '../../engine/engine-name.js';
+import type { SessionContext } from '../../context/session-context.js';
 import { confirm } from '../prompt.js';
 import { cacheTables, inventoryJson, totalLine } from '../cache-render.js';
 
@@ -73,6 +76,20 @@ function printRemovals(results: readonly Removal[]): number {
   return failed;
 }
 
+/**
+ * The context of a `mino cache` command: this machine's engine, or the one `--engine NAME` names
+ * (its volumes and images; caches and home volumes there are keyed as here).
+ */
+function cacheCli(cmd: Command): { ctx: SessionContext } {
+  const { ctx } = sessionCli(cmd);
+  const engine = (cmd.opts() as { engine?: string }).engine;
+  if (engine === undefined || engine === LOCAL_ENGINE) return { ctx };
+  return { ctx: contextForSessionEngine(ctx, validateEngineName(engine)) };
+}
+
+const ENGINE_FLAG = '--engine <name>';
+const ENGINE_HELP = "act on this engine's caches and images (see mino engine list; default: this machine's)";
+
 /** `mino cache`: dependency caches, home volumes and mino's images. */
 export function registerCache(program: Command): void {
   const cache = addConfigOptions(
@@ -88,6 +105,7 @@ touched (no container is pruned). Limits come from the global config: cache.max_
 
   cache
     .command('list')
+    .option(ENGINE_FLAG, ENGINE_HELP)
     .alias('ls')
     .description('List dependency caches, home volumes and mino images with their sizes')
     .option('-f, --format <format>', 'table, json or plain', 'table')
@@ -103,7 +121,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
       if (!(FORMATS as readonly string[]).includes(opts.format))
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table, json or plain');
       const settings = await cacheSettings(cmd);
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = cacheCli(cmd);
       const inv = await gatherInventory(ctx, { images: true, limitGb: settings.maxTotalGb });
       warn(inv);
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(inventoryJson(inv), null, 2)}\n`);
@@ -118,12 +136,13 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
 
   cache
     .command('info')
+    .option(ENGINE_FLAG, ENGINE_HELP)
     .description("Show a project's lockfiles, the state of their caches and its home volume")
     .option('-p, --project <dir>', 'project directory (default: current directory)')
     .action(async (opts: { project?: string }, cmd: Command) => {
       const projectDir = projectDirOf(opts.project);
       const settings = await cacheSettings(cmd);
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = cacheCli(cmd);
       const info = await projectCacheInfo(ctx, projectDir, settings.maxTotalGb);
       warn(info);
       const out: string[] = [`Project: ${info.projectDir}`];
@@ -149,6 +168,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
 
   cache
     .command('gc')
+    .option(ENGINE_FLAG, ENGINE_HELP)
     .description(
       'Remove caches unused for N days, caches replaced by --cache-fresh, and home volumes of deleted projects',
     )
@@ -157,7 +177,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
     .action(async (opts: { days?: string; dryRun?: boolean }, cmd: Command) => {
       const settings = await cacheSettings(cmd);
       const days = opts.days === undefined ? settings.gcDays : parseDays(opts.days);
-      const { ctx } = sessionCli(cmd);
+      const { ctx } = cacheCli(cmd);
       const inv = await gatherInventory(ctx, { images: false, limitGb: settings.maxTotalGb });
       warn(inv);
       const sel = selectForGc(inv, { days, now: new Date() });
@@ -180,6 +200,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
 
   cache
     .command('clear')
+    .option(ENGINE_FLAG, ENGINE_HELP)
     .description('Remove all dependency caches, home volumes and/or composed images (asks first)')
     .option('--volumes', 'dependency cache volumes')
     .option('--images', 'composed images and base images of older mino versions (the current base image stays)')
@@ -217,7 +238,7 @@ Without a terminal to ask on, clear needs -y: it prints what it would remove and
           );
         if (opts.all || opts.credentials) {
           // Tokens are cheap to get again and nothing else refers to them: no confirmation.
-          const { ctx } = sessionCli(cmd);
+          const { ctx } = cacheCli(cmd);
           const n = credentialCacheOf(ctx.stateDir).clear();
           process.stdout.write(`Removed ${n} cached credential${n === 1 ? '' : 's'}\n`);
           if (!opts.all && !opts.volumes && !opts.images && !opts.home) return;
@@ -228,7 +249,7 @@ Without a terminal to ask on, clear needs -y: it prints what it would remove and
           home: Boolean(opts.all || opts.home),
         };
         const settings = await cacheSettings(cmd);
-        const { ctx } = sessionCli(cmd);
+        const { ctx } = cacheCli(cmd);
         const inv = await gatherInventory(ctx, { images: scope.images, limitGb: settings.maxTotalGb });
         warn(inv);
         const sel = selectForClear(inv, scope);

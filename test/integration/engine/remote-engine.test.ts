@@ -104,29 +104,43 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(readlinkSync(join(dir, 'link2'))).toBe('out/deep/new.txt');
     expect(r.stderr).toMatch(/Brought back \d+ change/);
 
-    // A second run sends only what changed here: one file.
+    // A second run sends only what changed here: one file. With no network chosen, the session
+    // gets none (the contained default's proxy runs here), said once; a secret value (-e NAME)
+    // reaches it as a podman secret on the engine, gone afterwards.
     writeFileSync(join(dir, 'src/a.txt'), 'three\n');
-    const again = await box.mino([
-      'run',
-      '--engine',
-      engine,
-      '--image',
-      TEST_IMAGE,
-      '-p',
-      dir,
-      '--',
-      'cat',
-      'src/a.txt',
-    ]);
+    box.env.MINO_RIG_SECRET = "s3'cret $x";
+    const again = await box
+      .mino([
+        'run',
+        '--engine',
+        engine,
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        dir,
+        '-e',
+        'MINO_RIG_SECRET',
+        '--',
+        'sh',
+        '-c',
+        'cat src/a.txt; echo "secret=$MINO_RIG_SECRET"; ls /sys/class/net',
+      ])
+      .finally(() => delete box.env.MINO_RIG_SECRET);
     expect(again.stderr).toContain('Shipped 1 entry');
-    expect(again.stdout).toBe('three\n');
+    expect(again.stderr).toContain('no network for this session');
+    expect(again.stdout).toBe("three\nsecret=s3'cret $x\nlo\n");
+    expect(again.exitCode).toBe(0);
+    expect(rig.user.podman(['secret', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-env');
   });
 
   it('a file changed on both sides loses nothing; list shows the engine; sync and stop bring changes back', async () => {
     const dir = project(box, 'conflict', { 'f.txt': 'base\n', 'keep.txt': 'k\n' });
     const name = `remote-${mode}`;
+    box.env.MINO_RIG_SECRET = 'd3tached';
     const start = await box.mino([
       'run',
+      '-e',
+      'MINO_RIG_SECRET',
       '-d',
       '-n',
       name,
@@ -141,7 +155,10 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       '-c',
       'echo remote > f.txt; echo fresh > new.txt; sleep 60',
     ]);
+    delete box.env.MINO_RIG_SECRET;
     expect(start.exitCode).toBe(0);
+    // A detached session's secret is gone from the engine once it started; the session keeps it.
+    expect(rig.user.podman(['secret', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-env');
     writeFileSync(join(dir, 'f.txt'), 'local\n');
     const list = await box.mino(['list']);
     expect(list.stdout).toMatch(new RegExp(`${name}\\s+\\S+\\s+running\\s+-\\s+\\S+\\s+${engine}`));
@@ -159,8 +176,8 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(readFileSync(join(dir, 'new.txt'), 'utf8')).toBe('fresh\n');
     expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('k\n');
     // exec reaches the session where it runs.
-    const exec = await box.mino(['exec', name, '--', 'cat', 'f.txt']);
-    expect(exec.stdout).toBe('remote\n');
+    const exec = await box.mino(['exec', name, '--', 'sh', '-c', 'cat f.txt; echo "$MINO_RIG_SECRET"']);
+    expect(exec.stdout).toBe('remote\nd3tached\n');
 
     if (as === 'rootless') {
       // An engine that does not answer: its sessions are unknown, never ended (once is enough).
@@ -184,7 +201,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
 
   // Once (rootless): these fail before anything reaches an engine, or on the engine side only.
   if (as === 'rootless')
-    it('refuses what it cannot do: an unknown engine, an allowlist there, a host path volume, a wrong key', async () => {
+    it('refuses what it cannot do: an unknown engine, an allowlist there, a host path volume, layers to build, a wrong key; lists caches there', async () => {
       const dir = project(box, 'refused', { 'a.txt': 'a\n' });
       const unknown = await box.mino(['run', '--engine', 'nope', '-p', dir, '--', 'true']);
       expect(unknown.exitCode).toBe(2);
@@ -220,6 +237,17 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       ]);
       expect(vol.exitCode).toBe(2);
       expect(vol.stderr).toContain('cannot be mounted on engine');
+      // Layers that need a composed build are refused there; caches are listed where asked.
+      const layers = await box.mino(['run', '--engine', engine, '-p', dir, '--layers', 'typescript', '--', 'true']);
+      expect(layers.exitCode).toBe(2);
+      expect(layers.stderr).toContain(`need an image composed on engine ${engine}`);
+      const caches = await box.mino(['cache', 'list', '--engine', engine, '--format', 'json']);
+      expect(caches.exitCode).toBe(0);
+      expect(JSON.parse(caches.stdout)).toHaveProperty('home_volumes');
+      expect((await box.mino(['cache', 'list', '--engine', 'nope'])).exitCode).toBe(2);
+      const pool = await box.mino(['pool', 'warm', '--engine', engine, '-p', dir]);
+      expect(pool.exitCode).toBe(2);
+      expect(pool.stderr).toContain('--engine local');
       const wrongKey = await box.mino(['engine', 'add', 'wrong', rig.url, '--identity', rig.key(as, 'wrong')]);
       expect(wrongKey.exitCode).toBe(1);
       expect(wrongKey.stderr).toContain('refused the ssh key');

@@ -89,6 +89,29 @@ describe('mino cache use cases', () => {
     expect(existsSync(join(state, 'cache', 'mino-cache-go-ffffffffffff.json'))).toBe(false);
   });
 
+  it('on another engine, only its own sessions hold volumes, and no local cache record is an orphan', async () => {
+    // The same runtime stands for engine gpu: the local session's container (no engine label)
+    // says nothing about gpu's volumes of the same name; gpu's own session does.
+    engine.containers.push(
+      fakeContainer(
+        'mino-remote',
+        'running',
+        { 'io.mino.session': 'remote', 'io.mino.caches': OLD, 'io.mino.engine': 'gpu' },
+        { volumes: [OLD] },
+      ),
+    );
+    const inv = await gatherInventory({ ...ctx, engine: 'gpu' }, { images: false, limitGb: 50 });
+    const sel = selectForGc(inv, { days: 30, now: new Date('2026-06-01T00:00:00Z') });
+    expect(sel.keep.map((d) => [targetName(d.target), d.reason])).toEqual([[OLD, 'in use by running session remote']]);
+    expect(sel.remove.map((d) => targetName(d.target))).toContain(BUSY);
+    expect(inv.orphanSidecars).toEqual([]);
+    // And here, the other way round.
+    const here = await gatherInventory(ctx, { images: false, limitGb: 50 });
+    expect(
+      selectForGc(here, { days: 30, now: new Date('2026-06-01T00:00:00Z') }).keep.map((d) => targetName(d.target)),
+    ).toEqual([BUSY]);
+  });
+
   it('never removes or prunes a container, and reports what podman refuses instead of forcing', async () => {
     engine.containers.push(fakeContainer('foreign-user', 'exited', {}, { volumes: [OLD] }));
     const inv = await gatherInventory(ctx, { images: false, limitGb: 50 });
