@@ -166,13 +166,14 @@ export function blockedSummary(
  * instead (l7-learn.ts).
  */
 export function learnedRules(record: NetworkRecord): string[] {
-  const requests = record.requests ?? [];
+  const used = record.destinations.filter((d) => d.allowed > 0 || d.failed > 0).map((d) => d.destination);
+  // A request the rules let through counts only when its destination was used: one the address
+  // guard refused afterwards (this host's own address) proposes nothing.
+  const reached = new Set(used);
+  const requests = (record.requests ?? []).filter((r) => reached.has(r.destination));
   const seen = new Set(requests.filter((r) => r.allowed > 0).map((r) => r.destination));
   return [
-    ...record.destinations
-      .filter((d) => (d.allowed > 0 || d.failed > 0) && !seen.has(d.destination))
-      .map((d) => d.destination)
-      .sort(),
+    ...used.filter((d) => !seen.has(d)).sort(),
     ...learnedL7Rules(requests),
   ];
 }

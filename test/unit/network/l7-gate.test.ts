@@ -178,4 +178,21 @@ describe('learn: the narrowest rules that replay the requests seen', () => {
     record.requests = [entry('plain.test:80', 'GET', '/index.html')];
     expect(learnedRules(record)).toEqual(['tunnel.test:443', 'GET plain.test:80/index.html']);
   });
+
+  it('proposes nothing for a request whose destination the address guard then refused', () => {
+    const record = newNetworkRecord('s', 'learn', { mode: 'learn', allow: [], deny: [] }, []);
+    record.destinations.push({
+      destination: '10.88.0.1:8080',
+      allowed: 0,
+      denied: 1,
+      failed: 0,
+      rule: null,
+      reason: 'host-address',
+      detail: 'refused',
+      first_seen: '',
+      last_seen: '',
+    });
+    record.requests = [entry('10.88.0.1:8080', 'GET', '/learn')];
+    expect(learnedRules(record)).toEqual([]);
+  });
 });
