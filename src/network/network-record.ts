@@ -172,10 +172,7 @@ export function learnedRules(record: NetworkRecord): string[] {
   const reached = new Set(used);
   const requests = (record.requests ?? []).filter((r) => reached.has(r.destination));
   const seen = new Set(requests.filter((r) => r.allowed > 0).map((r) => r.destination));
-  return [
-    ...used.filter((d) => !seen.has(d)).sort(),
-    ...learnedL7Rules(requests),
-  ];
+  return [...used.filter((d) => !seen.has(d)).sort(), ...learnedL7Rules(requests)];
 }
 
 /** `network_allow = ["a:443", "b:22"]`, ready for `.mino.toml` (`[container]` table). */

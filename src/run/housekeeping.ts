@@ -7,8 +7,6 @@ import { loadSweepSettings } from '../lifecycle/session-settings.js';
 import { planSweep, needsEngine } from '../session/timeouts.js';
 import { SessionStore } from '../session/session-store.js';
 import { BUDGET_INTERVAL_MS, enforceCacheBudget } from '../resources/enforce-cache-budget.js';
-import { selfArgv } from '../common/self-argv.js';
-import { spawnDetached } from '../common/spawn-detached.js';
 import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import type { SessionContext } from '../context/session-context.js';
 
@@ -38,19 +36,17 @@ function housekeepingDue(
 }
 
 /**
- * Starts what is due in a detached `mino _housekeeping` (spawnDetached), so no run waits for it,
- * neither for its start nor for its end (it took 1–2 s of podman calls, once per 10 minutes).
- * Cache evictions are then logged by that process instead of printed by the run.
+ * Does what is due alongside the run (it starts at once and the run awaits it only at its end);
+ * resolves to the lines to print (cache evictions). In the run's own process, not a detached one:
+ * a reconcile of its own racing the user's next `mino list` or `mino stop` made both act on one
+ * finished container.
  */
-export function housekeepInBackground(ctx: SessionContext, cache: { enabled: boolean; maxTotalGb: number }): void {
+export function housekeepAlongside(
+  ctx: SessionContext,
+  cache: { enabled: boolean; maxTotalGb: number },
+): Promise<string[]> {
   const due = housekeepingDue(ctx, cache);
-  if (!due) return;
-  spawnDetached([
-    ...selfArgv(),
-    HOUSEKEEPING_COMMAND,
-    ...(due.reconcile ? ['--reconcile'] : []),
-    ...(due.budgetGb === undefined ? [] : ['--budget-gb', String(due.budgetGb)]),
-  ]);
+  return due ? housekeepNow(ctx, due) : Promise.resolve([]);
 }
 
 /** Does the chores of `due` now (`mino _housekeeping`); resolves to the evictions made; never rejects. */

@@ -10,7 +10,7 @@ import { DEFAULT_CACHE_MAX_TOTAL_GB } from '../config/defaults.js';
 import { EgressStartError, type EgressDeps } from '../launch/execute-plan.js';
 import type { SignalSource } from '../launch/signal-policy.js';
 import type { RunPlan } from '../launch/run-plan.js';
-import { housekeepInBackground } from './housekeeping.js';
+import { housekeepAlongside } from './housekeeping.js';
 import type { GatheredCredentials } from './gather-credentials.js';
 import { openSessionCredentials, prepareLoginsVolume } from './session-credentials.js';
 import { explainStartFailure } from './explain-start-failure.js';
@@ -126,7 +126,7 @@ async function prepareAndExecute(
   trace('volumes ready');
   if (remote) await shipForSession(remote, io);
   await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
-  housekeepInBackground(ctx, {
+  const housekeeping = housekeepAlongside(ctx, {
     enabled: cachesOn,
     maxTotalGb: req.config?.cacheMaxTotalGb ?? DEFAULT_CACHE_MAX_TOTAL_GB,
   });
@@ -161,6 +161,7 @@ async function prepareAndExecute(
     return code;
   } finally {
     await opened?.close();
+    for (const line of await housekeeping) io.say(line);
   }
 }
 
