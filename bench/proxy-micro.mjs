@@ -15,7 +15,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { median, round } from './lib.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+// PROXY_MICRO_SRC=DIR: bench another tree's src/ (e.g. `git archive BASE src | tar -x -C DIR`), for before/after.
+const here = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repo = process.env.PROXY_MICRO_SRC ?? here;
 const runs = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'mino-proxy-micro-'));
 
@@ -80,6 +82,7 @@ async function main() {
     format: 'esm',
     outfile: bundle,
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    nodePaths: [join(here, 'node_modules')],
     logLevel: 'error',
   });
   const m = await import(pathToFileURL(bundle).href);
