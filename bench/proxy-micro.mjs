@@ -6,7 +6,8 @@
 // process and the client is curl, so the CPU time this process reports is the proxy's alone.
 // Cases: 200 small requests on one kept-alive connection and a 100 MB download, each plain HTTP
 // (proxy vs direct) and HTTPS (terminated vs CONNECT tunnel). Prints JSON: medians of wall time,
-// proxy CPU per request / per MB, and the target ratios. `node bench/proxy-micro.mjs [runs]`.
+// proxy CPU per request / per MB, and the target ratios. `node bench/proxy-micro.mjs [runs]`, or
+// proxyMicroBench() from bench/run.mjs.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,6 @@ import { median, round } from './lib.mjs';
 // PROXY_MICRO_SRC=DIR: bench another tree's src/ (e.g. `git archive BASE src | tar -x -C DIR`), for before/after.
 const here = join(dirname(fileURLToPath(import.meta.url)), '..');
 const repo = process.env.PROXY_MICRO_SRC ?? here;
-const runs = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 5);
-const dir = mkdtempSync(join(tmpdir(), 'mino-proxy-micro-'));
 
 const ENTRY = `
 export { EgressServer } from '${repo}/src/network/proxy/egress-server.ts';
@@ -72,7 +71,17 @@ async function measure(argv) {
   return { wall, cpu: (c.user + c.system) / 1000, out };
 }
 
-async function main() {
+/** Runs the cases `runs` times each (after one warm-up) and returns the report. */
+export async function proxyMicroBench({ runs = 5 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mino-proxy-micro-'));
+  try {
+    return await benchIn(dir, runs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchIn(dir, runs) {
   const bundle = join(dir, 'proxy.mjs');
   writeFileSync(join(dir, 'entry.ts'), ENTRY);
   await build({
@@ -141,7 +150,12 @@ async function main() {
     const listener = createServer({ allowHalfOpen: true, highWaterMark: 256 * 1024 });
     proxy.attach(listener);
     await new Promise((r) => listener.listen(0, '127.0.0.1', r));
-    return { port: listener.address().port, close: () => (proxy.close(), tls.close(), listener.close()) };
+    const close = () => {
+      proxy.close();
+      tls.close();
+      listener.close();
+    };
+    return { port: listener.address().port, close };
   };
   const terminating = await startProxy(true);
   const plain = await startProxy(false);
@@ -215,7 +229,6 @@ async function main() {
   terminating.close();
   plain.close();
   child.kill();
-  rmSync(dir, { recursive: true, force: true });
   const med = (name, what) => median(samples[name][what]);
   const ratio = (a, b) => Math.round((a / b) * 100) / 100;
   const out = {
@@ -250,11 +263,14 @@ async function main() {
       },
     },
   };
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  return out;
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err.stack ?? err}\n`);
-  rmSync(dir, { recursive: true, force: true });
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  proxyMicroBench({ runs: Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 5) }).then(
+    (out) => process.stdout.write(`${JSON.stringify(out, null, 2)}\n`),
+    (err) => {
+      process.stderr.write(`${err.stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
