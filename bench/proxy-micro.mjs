@@ -134,7 +134,12 @@ async function benchIn(dir, runs) {
     const tls = m.tlsStages(secrets);
     const log = new m.DestinationLog(
       m.newNetworkRecord('bench', 'allowlist', m.policyText(policy), []),
-      (record) => writeFileSync(join(dir, 'network.json'), JSON.stringify(record)),
+      (record) => {
+        // as proxy-main.ts: a failed write never stops the proxy (the directory goes at the end)
+        try {
+          writeFileSync(join(dir, 'network.json'), JSON.stringify(record));
+        } catch {}
+      },
       () => undefined,
     );
     const proxy = new m.EgressServer({
