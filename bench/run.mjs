@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { hostFacts, interleaved, round } from './lib.mjs';
 import { networkBench, networkRows } from './network.mjs';
 import { tlsBench, tlsRows } from './tls.mjs';
+import { proxyMicroBench } from './proxy-micro.mjs';
 import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 import { pooledVsCold, poolStatusMany } from './pool.mjs';
 import { warmBench } from './warm.mjs';
@@ -392,6 +393,7 @@ try {
   const size = statSync(binary).size;
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
   const tls = await tlsBench({ mino, env, project, root, runs, warmup }).catch((err) => ({ error: String(err) }));
+  const proxyMicro = await proxyMicroBench({ runs: Math.min(runs, 5) }).catch((err) => ({ error: String(err) }));
   const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
   const branch = await branchBench({ mino, image: IMAGE, runs, warmup }).catch((err) => {
     failed.push('branch');
@@ -478,6 +480,7 @@ try {
             : { ...composed, target_ratio: 1.1 },
       egress,
       tls,
+      proxy_micro: proxyMicro,
       remote_engine: remote,
       credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       branch,

@@ -30,6 +30,9 @@ export class DestinationLog {
   private readonly requests = new Map<string, RequestEntry>();
   private timer: NodeJS.Timeout | undefined;
   private audited = 0;
+  /** The last timestamp made, by its millisecond (one Date per millisecond, not per request). */
+  private lastMs = -1;
+  private lastIso = '';
 
   constructor(
     private record: NetworkRecord,
@@ -58,6 +61,15 @@ export class DestinationLog {
     this.schedule();
   }
 
+  private now(): string {
+    const ms = Date.now();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastIso = new Date(ms).toISOString();
+    }
+    return this.lastIso;
+  }
+
   private entry(dest: Destination | string, now: string): DestinationEntry {
     const key = typeof dest === 'string' ? dest : formatDestination(dest);
     let e = this.entries.get(key);
@@ -81,7 +93,7 @@ export class DestinationLog {
 
   /** An allowed connection or request. */
   allowed(dest: Destination, rule: string): void {
-    const e = this.entry(dest, new Date().toISOString());
+    const e = this.entry(dest, this.now());
     e.allowed++;
     e.rule = rule;
     this.schedule();
@@ -89,7 +101,7 @@ export class DestinationLog {
 
   /** An allowed destination that could not be resolved or reached. */
   failed(dest: Destination, rule: string, detail: string): void {
-    const e = this.entry(dest, new Date().toISOString());
+    const e = this.entry(dest, this.now());
     e.failed++;
     e.rule = rule;
     e.detail = detail;
@@ -98,7 +110,7 @@ export class DestinationLog {
 
   /** A refused connection or request (also reported to the audit log, up to the cap). */
   denied(dest: Destination | string, reason: DenyReason, detail: string, protocol: string): void {
-    const e = this.entry(dest, new Date().toISOString());
+    const e = this.entry(dest, this.now());
     e.denied++;
     e.reason = reason;
     e.detail = detail;

@@ -16,6 +16,7 @@ import { DialError, type Dialer } from './dialer.js';
 import {
   RewriterRegistry,
   rawRelay,
+  sendBody,
   splice,
   type RequestGate,
   type RewritableRequest,
@@ -63,20 +64,30 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Headers without the hop-by-hop ones (and those the Connection header names). */
+/**
+ * Headers without the hop-by-hop ones (and those the Connection header names). On every request
+ * and response of the proxy: a plain loop, and the Connection header split only when present.
+ */
 export function endToEndHeaders(
   headers: IncomingMessage['headers'],
   keepUpgrade = false,
 ): Record<string, string | string[]> {
-  const named = String(headers.connection ?? '')
-    .toLowerCase()
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const connection = headers.connection;
+  const named =
+    connection === undefined
+      ? undefined
+      : new Set(
+          String(connection)
+            .toLowerCase()
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
   const out: Record<string, string | string[]> = {};
-  for (const [key, value] of Object.entries(headers)) {
+  for (const key in headers) {
+    const value = headers[key];
     if (value === undefined) continue;
-    if ((HOP_BY_HOP.has(key) || named.includes(key)) && !(keepUpgrade && key === 'upgrade')) continue;
+    if ((HOP_BY_HOP.has(key) || named?.has(key)) && !(keepUpgrade && key === 'upgrade')) continue;
     out[key] = value;
   }
   return out;
@@ -374,7 +385,7 @@ export class EgressServer {
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    req.pipe(upstream);
+    sendBody(req, upstream);
   }
 
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {

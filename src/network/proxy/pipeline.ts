@@ -1,3 +1,4 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Destination } from '../destination.js';
 import { ruleMatches } from '../policy.js';
@@ -82,6 +83,19 @@ export interface Tunnel {
 export interface TunnelHandler {
   /** True when it took the tunnel over (it owns the client from then on). */
   handle(tunnel: Tunnel): boolean;
+}
+
+/**
+ * Sends a client's request body upstream and ends the upstream request. A request without a body
+ * (neither Content-Length nor Transfer-Encoding, RFC 9112 §6.3: most GETs) goes out at once, its
+ * head in one write, without a pipe waiting a tick for the empty body's end.
+ */
+export function sendBody(req: IncomingMessage, upstream: ClientRequest): void {
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+    req.resume();
+    upstream.end();
+  } else req.pipe(upstream);
 }
 
 /** Copies bytes both ways until either side ends; errors close both. */

@@ -90,19 +90,19 @@ function requestTexts(request: RewritableRequest): string[] {
 /** Which placeholder a request carries (after the rewrite), if any. */
 function placeholderIn(request: RewritableRequest, credentials: readonly ProxiedCredential[]): string | undefined {
   const texts = requestTexts(request);
-  let decoded: string[] | undefined;
-  for (const c of credentials) {
-    if (texts.some((t) => t.includes(c.placeholder))) return c.variable;
-    // percent-encoded in a path or query
-    decoded ??= texts.map((t) => {
+  // Percent-encoded in a path or query: only a text with a `%` decodes to anything new.
+  const decoded = texts
+    .filter((t) => t.includes('%'))
+    .map((t) => {
       try {
         return decodeURIComponent(t);
       } catch {
         return t;
       }
     });
-    if (decoded.some((t) => t.includes(c.placeholder))) return c.variable;
-  }
+  for (const c of credentials)
+    if (texts.some((t) => t.includes(c.placeholder)) || decoded.some((t) => t.includes(c.placeholder)))
+      return c.variable;
   return texts.some((t) => t.toLowerCase().includes(PLACEHOLDER_MARK)) ? 'a mino credential' : undefined;
 }
 

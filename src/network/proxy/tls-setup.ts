@@ -31,7 +31,8 @@ export interface TlsStages {
 export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRules): TlsStages {
   const rewriters = new RewriterRegistry();
   if (!secrets) return { rewriters, requestGuard: undefined, handlers: () => [], close: () => undefined };
-  const bound = boundToCredential(registerCredentials(rewriters, secrets.credentials));
+  const credentialRules = registerCredentials(rewriters, secrets.credentials);
+  const bound = boundToCredential(credentialRules);
   const guard = secrets.credentials.length > 0 ? placeholderGuard(secrets.credentials) : undefined;
   let closeHandler = (): void => undefined;
   return {
@@ -40,7 +41,18 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
     handlers(denied) {
       if (!secrets.ca) return [];
       const certificates = new LeafCertificates(secrets.ca);
-      void certificates.prepare();
+      // The leaves of the credentials' exact hosts are made in the background at start, not on the
+      // session's first request to them (an RSA key and a signature: tens to hundreds of ms).
+      void certificates.prepare().then(() => {
+        for (const rule of credentialRules) {
+          if (rule.host.startsWith('*.')) continue;
+          try {
+            certificates.contextFor(rule.host);
+          } catch {
+            // made again, and its error met, on the first connection to it
+          }
+        }
+      });
       const handler = terminatingHandler({
         certificates,
         terminates: (dest) => bound(dest) || (rules?.terminates(dest) ?? false),

@@ -15,6 +15,7 @@ import type { DenyReason } from '../policy.js';
 import { endToEndHeaders } from './egress-server.js';
 import {
   allowAllRequests,
+  sendBody,
   splice,
   type RequestGate,
   type RequestVerdict,
@@ -220,7 +221,7 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    req.pipe(upstream);
+    sendBody(req, upstream);
   });
 
   server.on('upgrade', async (req: IncomingMessage, socket: Socket, head: Buffer) => {

@@ -1,0 +1,281 @@
+#!/usr/bin/env node
+// In-process micro-bench of the egress proxy (issue 20's performance targets), no containers:
+// the proxy's own code (src/network/proxy, bundled on the fly with esbuild) runs in this process,
+// built as proxy-main.ts builds it (real dialer via host.containers.internal, real credential
+// rewriter and terminator, real destination log); the upstream HTTP/HTTPS server runs in a child
+// process and the client is curl, so the CPU time this process reports is the proxy's alone.
+// Cases: 200 small requests on one kept-alive connection and a 100 MB download, each plain HTTP
+// (proxy vs direct) and HTTPS (terminated vs CONNECT tunnel). Prints JSON: medians of wall time,
+// proxy CPU per request / per MB, and the target ratios. `node bench/proxy-micro.mjs [runs]`, or
+// proxyMicroBench() from bench/run.mjs.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { median, round } from './lib.mjs';
+
+// PROXY_MICRO_SRC=DIR: bench another tree's src/ (e.g. `git archive BASE src | tar -x -C DIR`), for before/after.
+const here = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repo = process.env.PROXY_MICRO_SRC ?? here;
+
+const ENTRY = `
+export { EgressServer } from '${repo}/src/network/proxy/egress-server.ts';
+export { DestinationLog } from '${repo}/src/network/proxy/destination-log.ts';
+export { createDialer } from '${repo}/src/network/proxy/dialer.ts';
+export { tlsStages } from '${repo}/src/network/proxy/tls-setup.ts';
+export { createSessionCa, LeafCertificates } from '${repo}/src/network/proxy/tls-ca.ts';
+export { newNetworkRecord } from '${repo}/src/network/network-record.ts';
+export { policyText } from '${repo}/src/network/policy.ts';
+export { parseRules } from '${repo}/src/network/rule.ts';
+`;
+
+const SERVER = `
+const http = require('http');
+const https = require('https');
+const fs = require('fs');
+const chunk = Buffer.alloc(1 << 20, 120);
+const handler = (req, res) => {
+  if (req.url === '/big') {
+    res.writeHead(200, { 'content-length': 100 * chunk.length });
+    let n = 0;
+    const more = () => { while (n < 100) { n++; if (!res.write(chunk)) return res.once('drain', more); } res.end(); };
+    more();
+  } else res.end('ok');
+};
+const d = process.argv[1];
+const server = http.createServer(handler);
+const tls = https.createServer({ key: fs.readFileSync(d + '/server.key'), cert: fs.readFileSync(d + '/server.pem') }, handler);
+server.listen(0, '127.0.0.1', () => tls.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + ' ' + tls.address().port + '\\n')));
+`;
+
+function run(argv) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (err += b));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv[0]} exited ${code}: ${err}`))));
+  });
+}
+
+/** Wall ms and this process's CPU ms (the proxy's) of one curl run. */
+async function measure(argv) {
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const out = await run(argv);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = process.cpuUsage(cpu0);
+  return { wall, cpu: (c.user + c.system) / 1000, out };
+}
+
+/** Runs the cases `runs` times each (after one warm-up) and returns the report. */
+export async function proxyMicroBench({ runs = 5 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mino-proxy-micro-'));
+  try {
+    return await benchIn(dir, runs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchIn(dir, runs) {
+  const bundle = join(dir, 'proxy.mjs');
+  writeFileSync(join(dir, 'entry.ts'), ENTRY);
+  await build({
+    entryPoints: [join(dir, 'entry.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: bundle,
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    nodePaths: [join(here, 'node_modules')],
+    logLevel: 'error',
+  });
+  const m = await import(pathToFileURL(bundle).href);
+  const upstreamCa = m.createSessionCa('bench-upstream');
+  const leaf = new m.LeafCertificates(upstreamCa).issue('host.containers.internal');
+  writeFileSync(join(dir, 'server.key'), leaf.keyPem);
+  writeFileSync(join(dir, 'server.pem'), leaf.certPem);
+  writeFileSync(join(dir, 'upstream-ca.pem'), upstreamCa.certPem);
+  const sessionCa = m.createSessionCa('bench-session');
+  writeFileSync(join(dir, 'session-ca.pem'), sessionCa.certPem);
+
+  const child = spawn(process.execPath, ['-e', SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [port, tlsPort] = await new Promise((resolve) =>
+    child.stdout.once('data', (b) => resolve(String(b).trim().split(' ').map(Number))),
+  );
+  const host = 'host.containers.internal';
+  const rules = m.parseRules([`${host}:${port}`, `${host}:${tlsPort}`]);
+  const policy = { mode: 'allowlist', allow: rules, deny: [] };
+
+  /** A proxy as proxy-main.ts builds it; `credential`: a credential bound to the TLS host. */
+  const startProxy = async (credential) => {
+    const secrets = credential
+      ? {
+          version: 1,
+          ca: sessionCa,
+          credentials: [
+            {
+              variable: 'BENCH_TOKEN',
+              placeholder: 'mino-placeholder-bench-0000000000000000',
+              value: 'bench-real-token',
+              hosts: [`${host}:${tlsPort}`],
+              header: 'authorization',
+              prefix: 'Bearer ',
+              add: false,
+            },
+          ],
+          upstreamCa: [upstreamCa.certPem],
+        }
+      : undefined;
+    const tls = m.tlsStages(secrets);
+    const log = new m.DestinationLog(
+      m.newNetworkRecord('bench', 'allowlist', m.policyText(policy), []),
+      (record) => {
+        // as proxy-main.ts: a failed write never stops the proxy (the directory goes at the end)
+        try {
+          writeFileSync(join(dir, 'network.json'), JSON.stringify(record));
+        } catch {}
+      },
+      () => undefined,
+    );
+    const proxy = new m.EgressServer({
+      session: 'bench',
+      policy,
+      dialer: m.createDialer({ highWaterMark: 256 * 1024 }),
+      log,
+      handlers: tls.handlers(() => undefined),
+      rewriters: tls.rewriters,
+      requestGuard: tls.requestGuard,
+    });
+    const { createServer } = await import('node:net');
+    const listener = createServer({ allowHalfOpen: true, highWaterMark: 256 * 1024 });
+    proxy.attach(listener);
+    await new Promise((r) => listener.listen(0, '127.0.0.1', r));
+    const close = () => {
+      proxy.close();
+      tls.close();
+      listener.close();
+    };
+    return { port: listener.address().port, close };
+  };
+  const terminating = await startProxy(true);
+  const plain = await startProxy(false);
+
+  const urls = (base) => Array.from({ length: 200 }, (_, i) => `${base}/r${i}`);
+  const via = (p) => ['-x', `http://127.0.0.1:${p.port}`, '--noproxy', ''];
+  const token = ['-H', 'Authorization: Bearer mino-placeholder-bench-0000000000000000'];
+  const cases = {
+    http_200_proxy: ['curl', '-sf', ...via(plain), ...urls(`http://${host}:${port}`), '-o', '/dev/null'],
+    http_200_direct: ['curl', '-sf', ...urls(`http://127.0.0.1:${port}`), '-o', '/dev/null'],
+    http_100mb_proxy: ['curl', '-sf', ...via(plain), `http://${host}:${port}/big`, '-o', '/dev/null'],
+    http_100mb_direct: ['curl', '-sf', `http://127.0.0.1:${port}/big`, '-o', '/dev/null'],
+    https_200_terminated: [
+      'curl',
+      '-sf',
+      '--cacert',
+      join(dir, 'session-ca.pem'),
+      ...token,
+      ...via(terminating),
+      ...urls(`https://${host}:${tlsPort}`),
+      '-o',
+      '/dev/null',
+    ],
+    https_200_tunnel: [
+      'curl',
+      '-sf',
+      '--cacert',
+      join(dir, 'upstream-ca.pem'),
+      ...token,
+      ...via(plain),
+      ...urls(`https://${host}:${tlsPort}`),
+      '-o',
+      '/dev/null',
+    ],
+    https_100mb_terminated: [
+      'curl',
+      '-sf',
+      '--cacert',
+      join(dir, 'session-ca.pem'),
+      ...token,
+      ...via(terminating),
+      `https://${host}:${tlsPort}/big`,
+      '-o',
+      '/dev/null',
+    ],
+    https_100mb_tunnel: [
+      'curl',
+      '-sf',
+      '--cacert',
+      join(dir, 'upstream-ca.pem'),
+      ...token,
+      ...via(plain),
+      `https://${host}:${tlsPort}/big`,
+      '-o',
+      '/dev/null',
+    ],
+  };
+  // curl writes each small body to -o's file only for the first URL; the rest go to stdout (ignored).
+  const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, { wall: [], cpu: [] }]));
+  // PROXY_MICRO_ONLY=regex: only the matching cases (for profiling one with --cpu-prof).
+  const only = new RegExp(process.env.PROXY_MICRO_ONLY ?? '.');
+  for (let i = 0; i < runs + 1; i++) {
+    for (const [name, argv] of Object.entries(cases)) {
+      if (!only.test(name)) continue;
+      const r = await measure(argv);
+      if (i === 0) continue;
+      samples[name].wall.push(r.wall);
+      samples[name].cpu.push(r.cpu);
+    }
+  }
+  terminating.close();
+  plain.close();
+  child.kill();
+  const med = (name, what) => median(samples[name][what]);
+  const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+  const out = {
+    runs,
+    cases: Object.fromEntries(
+      Object.keys(cases).map((k) => [k, { wall_ms: round(med(k, 'wall')), proxy_cpu_ms: round(med(k, 'cpu')) }]),
+    ),
+    per_unit: {
+      http_proxy_cpu_us_per_request: round((med('http_200_proxy', 'cpu') * 1000) / 200),
+      https_terminated_cpu_us_per_request: round((med('https_200_terminated', 'cpu') * 1000) / 200),
+      https_tunnel_cpu_us_per_request: round((med('https_200_tunnel', 'cpu') * 1000) / 200),
+      http_proxy_cpu_ms_per_mb: round(med('http_100mb_proxy', 'cpu') / 100),
+      https_terminated_cpu_ms_per_mb: round(med('https_100mb_terminated', 'cpu') / 100),
+      https_tunnel_cpu_ms_per_mb: round(med('https_100mb_tunnel', 'cpu') / 100),
+    },
+    ratios: {
+      http_200_proxy_over_direct: {
+        value: ratio(med('http_200_proxy', 'wall'), med('http_200_direct', 'wall')),
+        target: '<= 1.5',
+      },
+      http_100mb_throughput_proxy_over_direct: {
+        value: ratio(med('http_100mb_direct', 'wall'), med('http_100mb_proxy', 'wall')),
+        target: '>= 0.5',
+      },
+      https_200_terminated_over_tunnel: {
+        value: ratio(med('https_200_terminated', 'wall'), med('https_200_tunnel', 'wall')),
+        target: '<= 1.5',
+      },
+      https_100mb_throughput_terminated_over_tunnel: {
+        value: ratio(med('https_100mb_tunnel', 'wall'), med('https_100mb_terminated', 'wall')),
+        target: '>= 0.7',
+      },
+    },
+  };
+  return out;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  proxyMicroBench({ runs: Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 5) }).then(
+    (out) => process.stdout.write(`${JSON.stringify(out, null, 2)}\n`),
+    (err) => {
+      process.stderr.write(`${err.stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
