@@ -67,7 +67,12 @@ export async function runSession(
   if (req.dryRun) {
     printDryRun(planned, io);
     // A shell comment, so the output stays a command line one can paste.
-    io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
+    // A dry run makes no working copy (its plan shows the project), yet a branch run starts cold.
+    const asPlanned =
+      req.branch === undefined || plan.branch
+        ? plan
+        : { ...plan, branch: { name: req.branch, hostProjectDir: plan.projectDir, objectsDir: '' } };
+    io.print(`# ${poolVerdict(ctx.stateDir, asPlanned, pool).message}`);
     return 0;
   }
   const code = await withPlanOnHost(ctx, planned, facts.pid, io, () =>
