@@ -51,9 +51,11 @@ export async function forkCopy(
   if (tip && !work.dirty) await git(paths.copy, ['read-tree', '-u', '--reset', 'HEAD']);
   if (work.dirty) {
     // The source's files with its uncommitted work (one checkout: the work's tree is the whole
-    // tree), then the index at HEAD: uncommitted here too.
+    // tree), then the index at HEAD: uncommitted here too. `-m` keeps the stat data of every
+    // entry HEAD has unchanged, so the next `git add -A` (the work coming home) hashes only the
+    // changed files, not all of them.
     await git(paths.copy, ['read-tree', '-u', '--reset', 'refs/mino/fork']);
-    await git(paths.copy, ['read-tree', 'HEAD']);
+    await git(paths.copy, ['read-tree', '-m', 'HEAD']);
     await git(paths.copy, ['update-ref', '-d', 'refs/mino/fork']);
   }
   const meta: CopyMeta = {
