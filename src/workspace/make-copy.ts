@@ -103,7 +103,7 @@ export async function ensureCopy(
   await git(paths.copy, ['init', '-q', '--template=', `--initial-branch=${ref.slice('refs/heads/'.length)}`]);
   relinkOrigin(paths, repo.objectsDir);
   await git(paths.copy, ['update-ref', ref, start.tip]);
-  await git(paths.copy, ['read-tree', '-u', '--reset', 'HEAD']);
+  await git(paths.copy, checkoutArgs('HEAD'));
   if (owner && process.getuid?.() === 0 && owner.uid !== 0) chownTree(paths.copy, owner);
   const meta: CopyMeta = {
     name,
@@ -116,4 +116,13 @@ export async function ensureCopy(
   };
   writeCopyMeta(paths.meta, meta);
   return { meta, created: true };
+}
+
+/**
+ * The git arguments that write `tree`'s files into a new copy and its index (`read-tree -u
+ * --reset`), with git's parallel checkout: writing 10,000 files waits mostly on the file system,
+ * and four workers overlap those waits (0.5–0.9 s instead of 0.7–1.9 s here, on 2 cores).
+ */
+export function checkoutArgs(tree: string): string[] {
+  return ['-c', 'checkout.workers=4', 'read-tree', '-u', '--reset', tree];
 }
