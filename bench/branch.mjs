@@ -4,11 +4,11 @@
 // sessions on one project at once (all must succeed, each with its own branch home).
 // Standalone: `node bench/branch.mjs` (JSON on stdout); run.mjs calls branchBench().
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { interleaved, median, round } from './lib.mjs';
+import { interleaved, median, round, timeAndCpuOnce } from './lib.mjs';
 
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 
@@ -29,6 +29,47 @@ function bigRepo(dir, files) {
   }
   git(dir, 'add', '-A');
   git(dir, 'commit', '-qm', 'initial');
+}
+
+/**
+ * An image mino takes for its own (so sessions get a home volume): the host's `sh`, `cp` and `true`
+ * with their libraries, user 1000 with /home/developer. Built once; the caller removes it.
+ */
+function homeImage(root) {
+  const dir = join(root, 'home-image');
+  const bins = ['/bin/sh', '/bin/cp', '/usr/bin/true'];
+  const files = [...bins];
+  for (const bin of bins) {
+    const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' }).stdout;
+    for (const m of ldd.matchAll(/(\/[^\s]+\.so[^\s]*)/g)) files.push(m[1]);
+  }
+  for (const f of files) {
+    mkdirSync(join(dir, 'root', dirname(f)), { recursive: true });
+    copyFileSync(f, join(dir, 'root', f));
+  }
+  mkdirSync(join(dir, 'home'), { recursive: true });
+  writeFileSync(
+    join(dir, 'Containerfile'),
+    'FROM scratch\nCOPY root/ /\nCOPY --chown=1000:1000 home/ /home/developer/\nUSER 1000\n',
+  );
+  const tag = `localhost/mino-composed-b7a1${Date.now().toString(16).slice(-8)}:latest`;
+  const r = spawnSync('podman', ['build', '-q', '-t', tag, dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`podman build: ${r.stderr}`);
+  return tag;
+}
+
+/** Writes `mb` MB into the named volume as user 1000 (rootless: inside podman's user namespace). */
+function fillVolume(volume, mb) {
+  const mount = spawnSync('podman', ['volume', 'inspect', '--format', '{{.Mountpoint}}', volume], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  const script = `head -c ${mb}M /dev/urandom > "$1/big" && chown 1000:1000 "$1/big"`;
+  const argv =
+    process.getuid?.() === 0
+      ? ['sh', '-c', script, 'sh', mount]
+      : ['podman', 'unshare', 'sh', '-c', script, 'sh', mount];
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`filling ${volume}: ${r.stderr}`);
 }
 
 /** Runs argv to completion, asynchronously: { code, wall_ms }. */
@@ -121,6 +162,58 @@ export async function branchBench({ mino, image, runs, warmup, files = 10_000 })
       '100 files changed',
     );
 
+    // The same fork with a 200 MB home volume (copied with cp -a in one short container).
+    const homeImg = homeImage(root);
+    const homeFlags = ['--image', homeImg, '--network', 'none', '--no-cache'];
+    const sessions = () =>
+      JSON.parse(spawnSync(process.execPath, [mino, 'list', '-a', '-f', 'json'], { env, encoding: 'utf8' }).stdout);
+    let forkHome;
+    try {
+      const made = spawnSync(
+        process.execPath,
+        [mino, 'run', '-b', 'hsrc', '-p', repo, ...homeFlags, '--', '/usr/bin/true'],
+        { env, encoding: 'utf8' },
+      );
+      if (made.status !== 0) throw new Error(`mino run -b hsrc failed: ${made.stderr}`);
+      const hsrc = sessions().find((x) => x.branch === 'hsrc');
+      fillVolume(hsrc.home_volume, 200);
+      for (let i = 0; i < 100; i++) writeFileSync(join(hsrc.project_dir, `d${i}`, `f${i}.txt`), `changed ${i}\n`);
+      const walls = [];
+      const cpus = [];
+      for (let i = 0; i < warmup + runs; i++) {
+        const t = timeAndCpuOnce(
+          [process.execPath, mino, 'fork', 'hsrc', `hk${i}`, ...homeFlags, '--', '/usr/bin/true'],
+          {
+            env,
+          },
+        );
+        if (i >= warmup) {
+          walls.push(t.wall);
+          if (t.cpu !== undefined) cpus.push(t.cpu);
+        }
+      }
+      const all = sessions();
+      const copied = spawnSync(
+        'podman',
+        ['volume', 'inspect', '--format', '{{.Mountpoint}}', all.find((x) => x.branch === `hk${warmup}`).home_volume],
+        { encoding: 'utf8' },
+      ).stdout.trim();
+      forkHome = {
+        median_ms: round(median(walls)),
+        cpu_median_ms: cpus.length > 0 ? round(median(cpus)) : null,
+        runs: walls.length,
+        home_volume_mb: 200,
+        home_copied: process.getuid?.() === 0 ? spawnSync('test', ['-s', join(copied, 'big')]).status === 0 : null,
+        target_ms: 2000,
+      };
+    } finally {
+      const volumes = sessions()
+        .filter((x) => x.branch === 'hsrc' || /^hk\d+$/.test(x.branch ?? ''))
+        .map((x) => x.home_volume);
+      if (volumes.length > 0) spawnSync('podman', ['volume', 'rm', '-f', ...volumes]);
+      spawnSync('podman', ['rmi', '-f', homeImg]);
+    }
+
     // 8 branch sessions at once.
     const start = process.hrtime.bigint();
     const parallel = await Promise.all(
@@ -147,9 +240,10 @@ export async function branchBench({ mino, image, runs, warmup, files = 10_000 })
         median_ms: round(median(forkTimes)),
         runs: forkTimes.length,
         uncommitted_carried: forkedChanged,
-        home_volume: 'none (the bench image is no mino image); fork copies one with cp -a',
+        home_volume: 'none (--no-home)',
         target_ms: 2000,
       },
+      fork_100_changed_home_200mb: forkHome,
       parallel_8: {
         all_succeeded: parallel.every((r) => r.code === 0),
         failures: parallel.filter((r) => r.code !== 0).map((r) => r.stderr),

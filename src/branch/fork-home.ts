@@ -9,15 +9,25 @@ import { LABEL_STATE } from '../session/session-labels.js';
  * network: both volumes in one container, so every file keeps its owner as the sessions see it.
  */
 
-/** Copies the home volume `source` into the plan's new home volume; false when there is nothing to copy. */
-export async function copyForkHome(
+/**
+ * The source session's home volume when it exists (one `podman volume inspect`, which the caller
+ * runs alongside the creation of the new session's volumes), else undefined.
+ */
+export async function forkHomeSource(
   ctx: SessionContext,
   source: string | null | undefined,
-  plan: RunPlan,
-): Promise<boolean> {
+): Promise<string | undefined> {
+  if (!source) return undefined;
+  return (await ctx.runtime.volumeInspect(source)) === undefined ? undefined : source;
+}
+
+/**
+ * Copies the home volume `source` (an existing one: see {@link forkHomeSource}) into the plan's
+ * new home volume, in one podman call; false when there is nothing to copy.
+ */
+export async function copyForkHome(ctx: SessionContext, source: string | undefined, plan: RunPlan): Promise<boolean> {
   const target = plan.homeVolume;
   if (!source || !target || source === target) return false;
-  if ((await ctx.runtime.volumeInspect(source)) === undefined) return false;
   const out = await ctx.runtime.runCaptured({
     image: plan.image,
     command: ['cp', '-a', '/mino-from/.', '/mino-to/'],

@@ -74,7 +74,20 @@ export interface PoolablePlan {
   spec: ContainerSpec;
   /** Secret variables the session env file sets (credentials/session-env-file.ts): one file per session. */
   credentials?: { secretVariables: readonly string[] };
+  /** A branch session's branch (launch/run-plan.ts): such a run always starts cold, see BRANCH_COLD_REASON. */
+  branch?: { name: string };
 }
+
+/**
+ * Why a branch session (`--branch`, `mino fork`) never gets a warm container: it mounts its
+ * branch's working copy, which mino makes (or takes over) in the run itself, after checking that
+ * no session is on the branch; a new branch's copy does not exist before its run, and podman
+ * cannot add a mount to a running container. A warm container kept for a continued branch would
+ * hold that copy mounted between sessions, out of reach of the one-session-per-branch check and
+ * of `mino branch prune`.
+ */
+export const BRANCH_COLD_REASON =
+  "a branch session mounts its branch's working copy, made or taken over by the run itself (podman cannot add a mount to a warm container, and a warm one would hold the copy between sessions); it starts cold";
 
 /**
  * Whether the pool could serve a run of `plan`, and its key. Only runs of a command attached to
@@ -87,6 +100,7 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
     return { poolable: false, reason: "a detached session (-d) runs its command as the container's main process" };
   if (plan.mode === 'shell')
     return { poolable: false, reason: 'a shell session shows its start-up on the terminal; give a command' };
+  if (plan.branch !== undefined) return { poolable: false, reason: BRANCH_COLD_REASON };
   const spec = plan.spec;
   if ((spec.secretEnv?.length ?? 0) > 0 || (spec.secretFiles?.length ?? 0) > 0)
     return { poolable: false, reason: 'it passes credentials made for this session' };

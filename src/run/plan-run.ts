@@ -69,6 +69,14 @@ export async function planRun(
   io: RunIo,
 ): Promise<PlannedRun> {
   let req = asked;
+  // A branch session's copy borrows the host repository's objects through a mount of this machine:
+  // on another engine it could not, so it is refused before anything is made.
+  if (ctx.engine !== undefined && req.branch !== undefined) {
+    throw new UsageError(
+      `${req.forkFrom === undefined ? '--branch' : 'mino fork'} cannot run on engine ${ctx.engine}: a branch session's working copy borrows your repository's objects on this machine`,
+      'Run branch sessions on this machine (--engine local), or run on that engine without --branch',
+    );
+  }
   // 1. Every input is checked before an image build that may take minutes (with a stand-in image:
   //    the checks are pure and cheap); the user's mounts come back for the protected paths.
   if (req.noCache && (req.cacheFresh || req.cacheRo)) {

@@ -2,7 +2,7 @@ import { log } from '../common/logger.js';
 import { trace } from '../common/trace.js';
 import { errorMessage } from '../common/errors.js';
 import { collectWork } from '../workspace/collect-work.js';
-import { copyForkHome } from '../branch/fork-home.js';
+import { copyForkHome, forkHomeSource } from '../branch/fork-home.js';
 import { gitExcludePath } from '../protect/protect-private.js';
 import { dataDirOf, type SessionContext } from '../context/session-context.js';
 import { disableIdmappedLowerLayers } from '../host/idmapped-layers.js';
@@ -67,7 +67,12 @@ export async function runSession(
   if (req.dryRun) {
     printDryRun(planned, io);
     // A shell comment, so the output stays a command line one can paste.
-    io.print(`# ${poolVerdict(ctx.stateDir, plan, pool).message}`);
+    // A dry run makes no working copy (its plan shows the project), yet a branch run starts cold.
+    const asPlanned =
+      req.branch === undefined || plan.branch
+        ? plan
+        : { ...plan, branch: { name: req.branch, hostProjectDir: plan.projectDir, objectsDir: '' } };
+    io.print(`# ${poolVerdict(ctx.stateDir, asPlanned, pool).message}`);
     return 0;
   }
   const code = await withPlanOnHost(ctx, planned, facts.pid, io, () =>
@@ -118,9 +123,13 @@ async function prepareAndExecute(
   // 4. Record, execute, record; housekeeping runs in the background. The session env file exists only
   //    while the container starts (detached) or runs (attached).
   await checkImageBeforeVolumes(ctx, plan);
-  await prepareVolumes(ctx, plan, io.say);
-  // `mino fork`: the new branch session starts with a copy of the source session's home volume.
-  if (req.forkFrom !== undefined && (await copyForkHome(ctx, ctx.store.get(req.forkFrom)?.home_volume, plan)))
+  // `mino fork`: the new branch session starts with a copy of the source session's home volume
+  // (whether it exists is asked while the new volumes are made).
+  const [, forkHome] = await Promise.all([
+    prepareVolumes(ctx, plan, io.say),
+    req.forkFrom === undefined ? undefined : forkHomeSource(ctx, ctx.store.get(req.forkFrom)?.home_volume),
+  ]);
+  if (forkHome !== undefined && (await copyForkHome(ctx, forkHome, plan)))
     io.say(`Home volume ${plan.homeVolume ?? ''}: a copy of session ${req.forkFrom}'s`);
   await prepareLoginsVolume(ctx, plan);
   trace('volumes ready');

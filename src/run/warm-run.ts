@@ -1,4 +1,6 @@
 import type { RunPlan } from '../launch/run-plan.js';
+import { UsageError } from '../common/errors.js';
+import { BRANCH_COLD_REASON } from '../pool/pool-key.js';
 import { DEFAULT_POOL_SETTINGS } from '../pool/pool-settings.js';
 import { warmPool, type WarmSteps } from '../pool/warm-pool.js';
 import type { SessionContext } from '../context/session-context.js';
@@ -21,6 +23,12 @@ export async function warmRun(
   io: RunIo,
   count: number,
 ): Promise<number> {
+  // Refused before the plan: planning a branch session makes its working copy.
+  if (req.branch !== undefined)
+    throw new UsageError(
+      `This run cannot be kept warm: ${BRANCH_COLD_REASON}`,
+      'Warm the flags without --branch; mino run --branch starts its session cold',
+    );
   const planned = await planRun(ctx, req, facts, io);
   if (req.dryRun) {
     printDryRun(planned, io);

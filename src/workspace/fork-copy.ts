@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { git } from '../host/git.js';
 import { branchRef } from './branch-name.js';
 import { copyCommit, uncommitted } from './copy-state.js';
-import { relinkOrigin } from './make-copy.js';
+import { checkoutArgs, relinkOrigin } from './make-copy.js';
 import { writeCopyMeta, type CopyMeta } from './copy-meta.js';
 import { fetchConfigFile, type CopyPaths } from './copy-layout.js';
 
@@ -48,12 +48,14 @@ export async function forkCopy(
       ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--update-head-ok', from, ...specs],
       { env: { GIT_CONFIG_GLOBAL: fetchConfigFile(paths.base) } },
     );
-  if (tip && !work.dirty) await git(paths.copy, ['read-tree', '-u', '--reset', 'HEAD']);
+  if (tip && !work.dirty) await git(paths.copy, checkoutArgs('HEAD'));
   if (work.dirty) {
     // The source's files with its uncommitted work (one checkout: the work's tree is the whole
-    // tree), then the index at HEAD: uncommitted here too.
-    await git(paths.copy, ['read-tree', '-u', '--reset', 'refs/mino/fork']);
-    await git(paths.copy, ['read-tree', 'HEAD']);
+    // tree), then the index at HEAD: uncommitted here too. `-m` keeps the stat data of every
+    // entry HEAD has unchanged, so the next `git add -A` (the work coming home) hashes only the
+    // changed files, not all of them.
+    await git(paths.copy, checkoutArgs('refs/mino/fork'));
+    await git(paths.copy, ['read-tree', '-m', 'HEAD']);
     await git(paths.copy, ['update-ref', '-d', 'refs/mino/fork']);
   }
   const meta: CopyMeta = {

@@ -103,7 +103,7 @@ export async function ensureCopy(
   await git(paths.copy, ['init', '-q', '--template=', `--initial-branch=${ref.slice('refs/heads/'.length)}`]);
   relinkOrigin(paths, repo.objectsDir);
   await git(paths.copy, ['update-ref', ref, start.tip]);
-  await git(paths.copy, ['read-tree', '-u', '--reset', 'HEAD']);
+  await git(paths.copy, checkoutArgs('HEAD'));
   if (owner && process.getuid?.() === 0 && owner.uid !== 0) chownTree(paths.copy, owner);
   const meta: CopyMeta = {
     name,
@@ -116,4 +116,14 @@ export async function ensureCopy(
   };
   writeCopyMeta(paths.meta, meta);
   return { meta, created: true };
+}
+
+/**
+ * The git arguments that write `tree`'s files into a new copy and its index (`read-tree -u
+ * --reset`: no merge, no hooks). git's parallel checkout (`checkout.workers=4`) was measured here
+ * on 10,000 files and left out: no steady gain in wall time (0.22–0.77 s without, 0.32–0.44 s with,
+ * by load) and more system time.
+ */
+export function checkoutArgs(tree: string): string[] {
+  return ['read-tree', '-u', '--reset', tree];
 }

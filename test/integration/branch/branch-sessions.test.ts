@@ -16,7 +16,8 @@ requirePrerequisites();
  * host hook or config), the copy's protected git files stay protected, the host's objects are
  * read-only; `mino list` and `mino diff` show the work; three sessions at once never see each
  * other's files; `mino fork` carries the branch and the uncommitted work; `mino branch prune`
- * removes only merged, clean, ended copies; bad input changes nothing. The image is the busybox
+ * removes only merged, clean, ended copies; a branch session is never warm (the dry run says
+ * why, `mino pool warm --branch` is refused); bad input changes nothing. The image is the busybox
  * test image with the host's git copied in.
  */
 
@@ -151,6 +152,13 @@ for (const as of MODES) {
       const again = await s.mino(['run', '-b', 'feat', ...withHome, '--', 'sh', '-c', 'cat b.txt c.txt']);
       expect(again.stdout).toBe('b\nwip\n');
       expect(again.stderr).toContain('continuing its working copy');
+      // The warm pool never serves a branch session: its dry run says why, and warming one is refused.
+      const dry = await s.mino(['run', '-b', 'feat', ...withHome, '--dry-run', '--', 'true']);
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      expect(dry.stdout).toMatch(/# Pool: this run cannot be served warm: a branch session mounts .* it starts cold/);
+      const warm = await s.mino(['pool', 'warm', '-n', '1', '-b', 'feat', ...withHome, '--', 'true']);
+      expect(warm.stderr).toMatch(/This run cannot be kept warm: a branch session/);
+      expect(warm.exitCode).toBe(2);
     }, 120_000);
 
     // Once (the copies are the same in both modes; bench/branch.mjs runs 8 at once).
