@@ -83,7 +83,10 @@ export function releaseForRun(ctx: SessionContext, plan: RunPlan, pid: number, s
  * the engine. A failed listing is the release's warning, as before (the stand-ins stay).
  */
 export function containersSeenDuringRun(ctx: SessionContext, plan: RunPlan): ContainersSeen | undefined {
-  if (plan.protection.stubs.length === 0 || projectPooled(ctx.stateDir, plan.projectDir)) return undefined;
+  // A detached session's own container outlives this process: it must count, so the release
+  // lists the containers after the start, not alongside it.
+  if (!plan.attached || plan.protection.stubs.length === 0 || projectPooled(ctx.stateDir, plan.projectDir))
+    return undefined;
   const list = ctx.runtime.listContainers({});
   list.catch(() => undefined);
   return { list, except: plan.containerName };
