@@ -102,7 +102,9 @@ export function generateContainerfile(input: ContainerfileInput): string {
       `# Layer: ${name}`,
       'USER root',
       `COPY ${script} /tmp/${script}`,
-      `RUN chmod +x /tmp/${script} && /tmp/${script} && rm /tmp/${script}`,
+      // 2>&1: the script's errors stay in order with its output (the builder copies a step's two
+      // streams separately, so a failure's last message could land far above its last lines).
+      `RUN chmod +x /tmp/${script} && /tmp/${script} 2>&1 && rm /tmp/${script}`,
       '',
     );
   }
