@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/common/errors.js';
-import { resolveNetworkChoice, type NetworkRequest } from '../../../src/network/network-choice.js';
+import { choiceTerminates, resolveNetworkChoice, type NetworkRequest } from '../../../src/network/network-choice.js';
 import { formatL7Rule } from '../../../src/network/l7-rule.js';
 import { formatRule } from '../../../src/network/rule.js';
 
@@ -102,5 +102,14 @@ describe('network choice (mino 1.6 precedence)', () => {
     expect(err).toBeInstanceOf(UsageError);
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain(message);
+  });
+});
+
+describe('choiceTerminates', () => {
+  it('is true when the allowlist has L7 rules, given or from a preset', () => {
+    expect(choiceTerminates(resolveNetworkChoice({ cli: {} }))).toBe(false);
+    expect(choiceTerminates(resolveNetworkChoice({ cli: { allow: ['GET a.test/x'] } }))).toBe(true);
+    expect(choiceTerminates(resolveNetworkChoice({ cli: { preset: 'github-readonly' } }))).toBe(true);
+    expect(choiceTerminates(resolveNetworkChoice({ cli: { network: 'bridge' } }))).toBe(false);
   });
 });
