@@ -1,7 +1,8 @@
 // Shared helpers of `npm run bench`: timing child processes, statistics, host facts.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -114,4 +115,43 @@ export function hostFacts() {
     node: process.version,
     podman,
   };
+}
+
+/**
+ * A throwaway CA (`ca.pem`, `ca.key`) and a server certificate (`server.pem`, `server.key`) for
+ * host.containers.internal with subjectAltName `san`, made with openssl in `dir`; the directory
+ * and the CA are left readable for the rootless test user.
+ */
+export function makeServerCerts(dir, san) {
+  const ssl = (args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  ssl(
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem'].concat([
+      '-days',
+      '2',
+      '-subj',
+      '/CN=mino bench CA',
+    ]),
+  );
+  ssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr'].concat([
+      '-subj',
+      '/CN=host.containers.internal',
+    ]),
+  );
+  writeFileSync(join(dir, 'san.ext'), `subjectAltName=${san}\n`);
+  ssl(
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
+      '-out',
+      'server.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    ]),
+  );
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, 'ca.pem'), 0o644);
 }

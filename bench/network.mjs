@@ -6,10 +6,10 @@
 // through the host's address, the proxied runs through host.containers.internal). Request timings
 // are taken inside the container (curl in mino-base), so container start-up does not count.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interleaved, median, round } from './lib.mjs';
+import { interleaved, makeServerCerts, median, round } from './lib.mjs';
 
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 
@@ -33,61 +33,6 @@ const server = http.createServer(handler);
 const tls = https.createServer({ key: fs.readFileSync(dir + '/server.key'), cert: fs.readFileSync(dir + '/server.pem') }, handler);
 server.listen(0, '0.0.0.0', () => tls.listen(0, '0.0.0.0', () => process.stdout.write(server.address().port + ' ' + tls.address().port + '\\n')));
 `;
-
-/** A throwaway CA and a certificate for host.containers.internal and this host's address. */
-function makeCerts(dir, ip) {
-  const ssl = (args) => {
-    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-  };
-  ssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=mino bench CA',
-  ]);
-  ssl([
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-    '-subj',
-    '/CN=host.containers.internal',
-  ]);
-  writeFileSync(join(dir, 'san.ext'), `subjectAltName=DNS:host.containers.internal,IP:${ip}\n`);
-  ssl([
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.pem',
-    '-days',
-    '2',
-    '-extfile',
-    'san.ext',
-  ]);
-  chmodSync(dir, 0o755);
-  chmodSync(join(dir, 'ca.pem'), 0o644);
-}
 
 function startServer(certDir) {
   const child = spawn(process.execPath, ['-e', SERVER, certDir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -154,7 +99,7 @@ function innerPair(ctx, cases, { runs, warmup }) {
 export async function networkBench(ctx) {
   const ip = hostIp();
   const certDir = mkdtempSync(join(tmpdir(), 'mino-bench-ca-'));
-  makeCerts(certDir, ip);
+  makeServerCerts(certDir, `DNS:host.containers.internal,IP:${ip}`);
   const server = await startServer(certDir);
   ctx = { ...ctx, certDir };
   try {

@@ -6,10 +6,10 @@
 // - a 100 MB download, in bytes/s.
 // Timings are taken inside the container, so container start-up does not count.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, round } from './lib.mjs';
+import { makeServerCerts, median, round } from './lib.mjs';
 
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 
@@ -30,60 +30,6 @@ const tls = https.createServer({ key: fs.readFileSync(dir + '/server.key'), cert
 });
 tls.listen(0, '0.0.0.0', () => process.stdout.write(tls.address().port + '\\n'));
 `;
-
-function makeCerts(dir) {
-  const ssl = (args) => {
-    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-  };
-  ssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=mino tls bench CA',
-  ]);
-  ssl([
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-    '-subj',
-    '/CN=host.containers.internal',
-  ]);
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:host.containers.internal\n');
-  ssl([
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.pem',
-    '-days',
-    '2',
-    '-extfile',
-    'san.ext',
-  ]);
-  chmodSync(dir, 0o755);
-  chmodSync(join(dir, 'ca.pem'), 0o644);
-}
 
 function startServer(certDir) {
   const child = spawn(process.execPath, ['-e', SERVER, certDir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -126,7 +72,7 @@ export async function tlsBench(ctx) {
   if (spawnSync('podman', ['image', 'exists', 'localhost/mino-base:latest'], { env: ctx.env }).status !== 0)
     return { skipped: 'mino-base is not built (mino setup)' };
   const certDir = mkdtempSync(join(tmpdir(), 'mino-bench-tls-'));
-  makeCerts(certDir);
+  makeServerCerts(certDir, 'DNS:host.containers.internal');
   const server = await startServer(certDir);
   ctx = { ...ctx, certDir };
   try {
