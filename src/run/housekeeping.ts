@@ -10,11 +10,8 @@ import { BUDGET_INTERVAL_MS, enforceCacheBudget } from '../resources/enforce-cac
 import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import type { SessionContext } from '../context/session-context.js';
 
-/** The hidden command that does a run's housekeeping in the background (`mino _housekeeping`). */
-export const HOUSEKEEPING_COMMAND = '_housekeeping';
-
 /** What is due: reconciling session records, and the disk budget (its limit in GB). */
-export interface HousekeepingDue {
+interface HousekeepingDue {
   reconcile: boolean;
   budgetGb?: number;
 }
@@ -49,8 +46,8 @@ export function housekeepAlongside(
   return due ? housekeepNow(ctx, due) : Promise.resolve([]);
 }
 
-/** Does the chores of `due` now (`mino _housekeeping`); resolves to the evictions made; never rejects. */
-export async function housekeepNow(ctx: SessionContext, due: HousekeepingDue): Promise<string[]> {
+/** Does the chores of `due` now; resolves to the evictions made; never rejects. */
+async function housekeepNow(ctx: SessionContext, due: HousekeepingDue): Promise<string[]> {
   if (due.reconcile) {
     await reconcileSessions(ctx).catch((err: unknown) =>
       log.warn('background reconcile failed', { error: String(err) }),
