@@ -5,6 +5,8 @@ import { statusForExit } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import { releaseStubs } from './protect-stubs.js';
+import { removeEngineSecret } from './engine-secret.js';
+import { log } from '../common/logger.js';
 import { SessionOutputStore } from '../session/session-output.js';
 import { dataDirOf, sessionEnvOf, type SessionContext } from '../context/session-context.js';
 
@@ -47,8 +49,13 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   });
   ctx.audit.record('session.stopped', { name, exit_code: exitCode, forced: force });
   await ctx.runtime.remove(ref);
-  // Normally gone since the container started; a killed `mino run` may have left it.
+  // Normally gone since the container started; a killed `mino run` may have left it (on another
+  // engine: a podman secret there).
   sessionEnvOf(ctx).remove(name);
+  if (record.engine !== undefined) {
+    const kept = await removeEngineSecret(ctx.runtime, ctx.stateKey, record.engine, name);
+    if (kept) log.warn(kept);
+  }
   // The stand-ins of its protected paths, unless another session of the project still uses them.
   await releaseStubs(ctx.runtime, ctx.stateDir, record.project_dir);
   return { record: updated, stopped: true, ...(await branchHome(ctx, record)) };

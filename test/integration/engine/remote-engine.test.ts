@@ -48,6 +48,13 @@ function project(box: Sandbox, name: string, files: Record<string, string>): str
   return dir;
 }
 
+/** The mino process of a spawned run (rootless under root: the child of the runuser wrapper). */
+function killedMinoPid(pid: number): number {
+  if (!IS_ROOT) return pid;
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim();
+  return out ? Number(out.split('\n')[0]) : pid;
+}
+
 /** Who owns a test project: the rootless test user, or (rootful) ROOTFUL_PROJECT_OWNER. */
 function ownerOf(box: Sandbox): number {
   return box.as === 'rootless' ? uidOf(ROOTLESS_USER)! : ROOTFUL_PROJECT_OWNER;
@@ -131,6 +138,42 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(again.stdout).toBe("three\nsecret=s3'cret $x\nlo\n");
     expect(again.exitCode).toBe(0);
     expect(rig.user.podman(['secret', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-env');
+
+    if (as === 'rootless') {
+      // kill -9 of an attached run's mino leaves its secret on the engine while the container
+      // runs; `mino stop` removes both (once is enough: the mode changes nothing there).
+      box.env.MINO_RIG_SECRET = 'k1lled';
+      const { child, done } = box.spawn([
+        'run',
+        '-n',
+        'killed',
+        '--engine',
+        engine,
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        dir,
+        '-e',
+        'MINO_RIG_SECRET',
+        '--',
+        'sleep',
+        '120',
+      ]);
+      delete box.env.MINO_RIG_SECRET;
+      const secrets = (): string => rig.user.podman(['secret', 'ls', '--format', '{{.Name}}']);
+      await waitFor(
+        () =>
+          secrets().includes('mino-env') && rig.user.podman(['ps', '--format', '{{.Names}}']).includes('mino-killed'),
+        30_000,
+        'the session on the engine',
+      );
+      process.kill(killedMinoPid(child.pid!), 'SIGKILL');
+      await done;
+      expect(secrets()).toContain('mino-env');
+      const stop = await box.mino(['stop', '-f', 'killed']);
+      expect(stop.exitCode).toBe(0);
+      expect(secrets()).not.toContain('mino-env');
+    }
   });
 
   it('a file changed on both sides loses nothing; list shows the engine; sync and stop bring changes back', async () => {

@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { reconcileSessions } from '../../../src/lifecycle/reconcile-sessions.js';
+import { stopSession } from '../../../src/lifecycle/stop-session.js';
+import { engineEnvSecretName } from '../../../src/launch/remote-plan.js';
 import { EngineUnreachableError } from '../../../src/runtime/runtime-errors.js';
 import { newSessionRecord } from '../../../src/session/session-record.js';
 import { SessionStore } from '../../../src/session/session-store.js';
@@ -55,6 +57,42 @@ describe('reconciling sessions of several engines', () => {
     // Neither engine has the container: each session is ended by its own engine's answer.
     expect(r.fixes.map((f) => f.name).sort()).toEqual(['here', 'there']);
     expect(gpu.calls.filter((c) => c.method === 'listContainers')).toHaveLength(1);
+  });
+
+  it('removes the credentials secret on the engine of a session whose mino was killed, and only there', async () => {
+    const secret = engineEnvSecretName(ctx.stateKey, 'there');
+    await gpu.secretCreate(secret, 'TOKEN=canary', { 'io.mino.state': ctx.stateKey });
+    const r = await reconcileSessions(ctx);
+    expect(r.fixes.map((f) => f.name).sort()).toEqual(['here', 'there']);
+    expect(gpu.calls.filter((c) => c.method === 'secretRemove').map((c) => c.args)).toEqual([[secret]]);
+    expect(await gpu.secretList({})).toEqual([]);
+    // This machine's sessions keep their env file on the host: no podman secret to remove.
+    expect(local.calls.filter((c) => c.method === 'secretRemove')).toEqual([]);
+    // A second reconciliation finds nothing to fix and asks for nothing more.
+    await reconcileSessions(ctx);
+    expect(gpu.calls.filter((c) => c.method === 'secretRemove')).toHaveLength(1);
+  });
+
+  it('mino stop of a session on another engine removes its credentials secret there', async () => {
+    const secret = engineEnvSecretName(ctx.stateKey, 'there');
+    await gpu.secretCreate(secret, 'TOKEN=canary', { 'io.mino.state': ctx.stateKey });
+    // The container still runs there (its mino was killed): stop, on the session's engine.
+    gpu.on('listContainers', () => [
+      { id: 'c1', name: 'mino-there', state: 'running', labels: { 'io.mino.state': ctx.stateKey } } as never,
+    ]);
+    const { stopped } = await stopSession({ ...ctx, runtime: gpu, engine: 'gpu' }, 'there', true);
+    expect(stopped).toBe(true);
+    expect(gpu.calls.filter((c) => c.method === 'secretRemove').map((c) => c.args)).toEqual([[secret]]);
+    expect(await gpu.secretList({})).toEqual([]);
+  });
+
+  it('warns, naming the secret and never a value, when the engine refuses to remove it', async () => {
+    gpu.failWith('secretRemove', new Error('permission denied'));
+    const r = await reconcileSessions(ctx);
+    expect(ctx.store.get('there')?.status).not.toBe('running');
+    const warning = r.warnings.find((w) => w.includes('credentials of session'));
+    expect(warning).toContain(engineEnvSecretName(ctx.stateKey, 'there'));
+    expect(warning).toContain('permission denied');
   });
 
   it('never ends the sessions of an engine that does not answer, and says so once', async () => {
