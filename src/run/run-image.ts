@@ -15,12 +15,13 @@ import { ensureComposedImage } from './compose-image.js';
 /**
  * Use case: which image a `mino run` starts, and the layer environment that goes with it.
  * Selection follows mino 1.6 (`--layers` > `--image` > `MINO_LAYERS` > config `layers` > image
- * alias). Layers compose on the local `mino-base` image, keyed by its image ID; a run on another
- * engine (`engine`) takes layers that only set environment, and refuses those that need a build.
+ * alias). Layers compose on the engine's `mino-base` image, keyed by its image ID: this machine's,
+ * or, for a run on another engine (`engine`), that engine's (`mino setup --engine` puts it there),
+ * where the build runs too (podman sends the build context).
  *
- * Podman calls: none for a plain image (`podman run --pull=never` reports a missing one), for
+ * Podman calls (on the run's engine): none for a plain image (`podman run --pull=never` reports a missing one), for
  * layers that only set environment, and for a composed image mino has seen on the current base
- * (src/image/image-index.ts; `fromIndex` tells the caller to recompose if it is gone after all).
+ * on this machine (src/image/image-index.ts; `fromIndex` tells the caller to recompose if it is gone after all).
  * Otherwise: one `podman image inspect` for the base ID, one `podman image exists` for the
  * composed tag, and a build (once, under a lock) when it is missing.
  */
@@ -70,19 +71,10 @@ export async function resolveRunImage(runtime: ContainerRuntime, req: RunImageRe
   if (!needsComposeBuild(layers)) {
     return { image: DEFAULT_IMAGE, layers: names, env: runtimeLayerEnv(layers, false), built: false, fromIndex: false };
   }
-  // The image index and composed builds are this machine's: not on another engine (yet).
-  if (req.engine !== undefined) {
-    throw new MinoError(
-      `Layers ${names.join(', ')} need an image composed on engine ${req.engine}, which mino does not build there yet`,
-      {
-        hint: `Run on this machine (--engine local), or build an image with these tools on that machine and pass it with --image (layers that only set [env] work there)`,
-        exitCode: 2,
-      },
-    );
-  }
-
+  // The image index describes this machine's store: a run on another engine asks that engine
+  // (its base image ID, then the composed tag) and composes there when the tag is missing.
   const dataDir = req.dataDir ?? minoPaths().dataDir;
-  const index = readImageIndex(dataDir);
+  const index = req.engine === undefined ? readImageIndex(dataDir) : undefined;
   if (index) {
     const tag = composedImageTag(composeHash(index.base, layers));
     if (index.composed.includes(tag))
@@ -91,10 +83,14 @@ export async function resolveRunImage(runtime: ContainerRuntime, req: RunImageRe
 
   const baseId = (await runtime.imageInspect(DEFAULT_IMAGE))?.id;
   if (!baseId) {
+    const where = req.engine === undefined ? '' : ` on engine ${req.engine}`;
     throw new MinoError(
-      `The mino base image ${DEFAULT_IMAGE} is not built, so layers ${names.join(', ')} cannot be composed`,
+      `The mino base image ${DEFAULT_IMAGE} is not${where === '' ? ' built' : ''}${where}, so layers ${names.join(', ')} cannot be composed`,
       {
-        hint: "Run 'mino setup --yes' to build it (a few minutes, once)",
+        hint:
+          req.engine === undefined
+            ? "Run 'mino setup --yes' to build it (a few minutes, once)"
+            : `Run 'mino setup --engine ${req.engine}' to put it there (shipped from this machine)`,
       },
     );
   }
@@ -106,6 +102,7 @@ export async function resolveRunImage(runtime: ContainerRuntime, req: RunImageRe
     dataDir: req.dataDir,
     onProgress: req.onProgress,
   });
-  if (!req.dryRun || !composed.built) rememberComposed(dataDir, normalizeImageId(baseId), composed.image);
+  if (req.engine === undefined && (!req.dryRun || !composed.built))
+    rememberComposed(dataDir, normalizeImageId(baseId), composed.image);
   return { image: composed.image, layers: names, env: composed.env, built: composed.built, fromIndex: false };
 }

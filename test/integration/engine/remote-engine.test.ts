@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { exclusive } from '../../helpers/exclusive.js';
 import { startRig, type RemoteEngineRig } from '../../helpers/remote-engine-rig.js';
-import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
+import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { IS_ROOT, ROOTFUL_PROJECT_OWNER, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -244,7 +244,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
 
   // Once (rootless): these fail before anything reaches an engine, or on the engine side only.
   if (as === 'rootless')
-    it('refuses what it cannot do: an unknown engine, an allowlist there, a host path volume, layers to build, a wrong key; lists caches there', async () => {
+    it('refuses what it cannot do (an unknown engine, an allowlist there, a host path volume, a wrong key); composes layers there; lists caches there', async () => {
       const dir = project(box, 'refused', { 'a.txt': 'a\n' });
       const unknown = await box.mino(['run', '--engine', 'nope', '-p', dir, '--', 'true']);
       expect(unknown.exitCode).toBe(2);
@@ -280,10 +280,45 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       ]);
       expect(vol.exitCode).toBe(2);
       expect(vol.stderr).toContain('cannot be mounted on engine');
-      // Layers that need a composed build are refused there; caches are listed where asked.
-      const layers = await box.mino(['run', '--engine', engine, '-p', dir, '--layers', 'typescript', '--', 'true']);
-      expect(layers.exitCode).toBe(2);
-      expect(layers.stderr).toContain(`need an image composed on engine ${engine}`);
+      // Layers compose on the engine, on ITS mino-base (here the test image under that name), once.
+      const layerDir = join(box.env.XDG_CONFIG_HOME!, 'mino', 'layers', 'rlayer');
+      mkdirSync(layerDir, { recursive: true });
+      writeFileSync(
+        join(layerDir, 'layer.toml'),
+        '[layer]\nname = "rlayer"\ndescription = "made there"\nversion = "7"\n\n[env]\nRLAYER = "on"\n',
+      );
+      writeFileSync(join(layerDir, 'install.sh'), '#!/bin/sh\nset -eu\necho "built there" > /opt-rlayer\n', {
+        mode: 0o755,
+      });
+      if (IS_ROOT)
+        spawnSync('chown', ['-R', `${ownerOf(box)}:${ownerOf(box)}`, join(box.env.XDG_CONFIG_HOME!, 'mino')]);
+      const noBase = await box.mino(['run', '--engine', engine, '-p', dir, '--layers', 'rlayer', '--', 'true']);
+      expect(noBase.exitCode).not.toBe(0);
+      expect(noBase.stderr).toMatch(/mino-base:latest is not on engine .*, so layers rlayer cannot be composed/);
+      rig.podman(['tag', TEST_IMAGE, 'localhost/mino-base:latest']);
+      const layered = [
+        'run',
+        '--engine',
+        engine,
+        '-p',
+        dir,
+        '--layers',
+        'rlayer',
+        '--',
+        'sh',
+        '-c',
+        'cat /opt-rlayer; echo "$RLAYER"',
+      ];
+      const built = await box.mino(layered);
+      expect(built.stdout).toBe('built there\non\n');
+      expect(built.exitCode).toBe(0);
+      expect(rig.podman(['images', '--format', '{{.Repository}}'])).toMatch(/mino-composed-[0-9a-f]{12}/);
+      // Built there, not here.
+      expect(podmanAs(as, ['images', '-q', '--filter', 'label=io.mino.composed.layers=rlayer@7']).stdout).toBe('');
+      const again = await box.mino(layered);
+      expect(again.stdout).toBe('built there\non\n');
+      expect(again.stderr).not.toContain('Building the image');
+      // Caches are listed where asked.
       const caches = await box.mino(['cache', 'list', '--engine', engine, '--format', 'json']);
       expect(caches.exitCode).toBe(0);
       expect(JSON.parse(caches.stdout)).toHaveProperty('home_volumes');

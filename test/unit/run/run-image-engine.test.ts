@@ -9,7 +9,7 @@ import { BASE_ID } from '../layer/fixtures.js';
 
 const BASE = 'localhost/mino-base:latest';
 
-/** Layers on a remote engine: those that only set environment work, a composed build is refused. */
+/** Layers on a remote engine: those that only set environment need nothing, others compose there. */
 describe('resolveRunImage on another engine', () => {
   let root: string;
   let project: string;
@@ -35,8 +35,31 @@ describe('resolveRunImage on another engine', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('refuses layers that need a build (exit 2), before asking the engine anything', async () => {
-    const err = await resolveRunImage(engine, {
+  it("composes layers that need a build on that engine, on its own base, never from this machine's index", async () => {
+    const dataDir = join(root, 'data');
+    // This machine's index says the composed tag exists: a run elsewhere must not believe it.
+    mkdirSync(dataDir, { recursive: true });
+    const here = new FakeRuntime();
+    here.addImage(BASE, { id: BASE_ID });
+    const local = await resolveRunImage(here, {
+      cliLayers: ['tools'],
+      layerProjectDir: project,
+      dataDir,
+    });
+    expect(local.built).toBe(true);
+    const image = await resolveRunImage(engine, {
+      cliLayers: ['tools'],
+      layerProjectDir: project,
+      dataDir,
+      engine: 'gpu',
+    });
+    expect(image).toMatchObject({ image: local.image, layers: ['tools'], built: true, fromIndex: false });
+    expect(engine.callNames()).toEqual(['imageInspect', 'imageExists', 'imageExists', 'buildImage', 'imageExists']);
+  });
+
+  it('says where the base image is missing and how to put it there', async () => {
+    const bare = new FakeRuntime();
+    const err = await resolveRunImage(bare, {
       cliLayers: ['tools'],
       layerProjectDir: project,
       dataDir: join(root, 'data'),
@@ -48,10 +71,9 @@ describe('resolveRunImage on another engine', () => {
           throw e;
         }),
     );
-    expect(err.exitCode).toBe(2);
-    expect(err.message).toContain('engine gpu');
-    expect(err.hint).toContain('--engine local');
-    expect(engine.callNames()).toEqual([]);
+    expect(err.message).toContain('is not on engine gpu');
+    expect(err.hint).toContain('mino setup --engine gpu');
+    expect(bare.callNames()).toEqual(['imageInspect']);
   });
 
   it('takes layers that only set environment', async () => {
