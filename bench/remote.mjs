@@ -139,15 +139,37 @@ export async function remoteBench({ mino, runs, warmup }) {
     const small = join(root, 'small');
     mkdirSync(small);
     writeFileSync(join(small, 'a.txt'), 'a\n');
+    // The same run on both engines: `--network none` on each (the remote default; here the
+    // default is the contained allowlist, whose proxy start would flatter the ratio).
     const run = (project, engine, cmd = ['true']) =>
-      m('run', ...(engine ? ['--engine', engine] : []), '--image', IMAGE, '-p', project, '--no-cache', '--', ...cmd);
+      m(
+        'run',
+        ...(engine ? ['--engine', engine] : []),
+        '--network',
+        'none',
+        '--image',
+        IMAGE,
+        '-p',
+        project,
+        '--no-cache',
+        '--',
+        ...cmd,
+      );
     const [remote, local] = interleaved(
       [
-        { name: 'mino run --engine loop (ssh) -- true', argv: run(small, 'loop'), env },
-        { name: 'mino run -- true (local engine)', argv: run(small, undefined), env },
+        { name: 'mino run --engine loop (ssh) --network none -- true', argv: run(small, 'loop'), env },
+        { name: 'mino run --network none -- true (local engine)', argv: run(small, undefined), env },
       ],
       { runs, warmup },
     );
+    // BENCH_TRACE=1: one remote and one local run again with mino's timeline (--trace) on stderr.
+    if (process.env.BENCH_TRACE) {
+      for (const engine of ['loop', undefined]) {
+        const argv = run(small, engine);
+        const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, MINO_TRACE: '1' }, encoding: 'utf8' });
+        process.stderr.write(`--- ${engine ?? 'local'}\n${r.stderr}`);
+      }
+    }
     const big = join(root, 'big');
     bigProject(big, 10_000, 20_000);
     const opts = { env };

@@ -10,6 +10,7 @@ import {
 } from './engine-registry.js';
 import { LOCAL_ENGINE, validateEngineName } from './engine-name.js';
 import { parseEngineUrl } from './engine-url.js';
+import { closeEngineTunnel } from './engine-runtime.js';
 
 /**
  * The `mino engine` use cases on the registry (engine-registry.ts). Every input is checked
@@ -57,7 +58,7 @@ export async function addEngine(input: AddEngineInput): Promise<EngineRecord> {
 /** Removes an engine; refused while a session on it is active (`activeSessions`: their names). */
 export function removeEngine(name: string, activeSessions: readonly string[], env?: NodeJS.ProcessEnv): void {
   const registry = readEngineRegistry(env);
-  findEngine(registry, name);
+  const engine = findEngine(registry, name);
   if (activeSessions.length > 0) {
     throw new MinoError(`Engine '${name}' is in use by session(s) ${activeSessions.join(', ')}`, {
       hint: `Stop them first: mino stop ${activeSessions[0]}`,
@@ -66,6 +67,7 @@ export function removeEngine(name: string, activeSessions: readonly string[], en
   const next: EngineRegistry = { engines: registry.engines.filter((e) => e.name !== name) };
   if (registry.default !== undefined && registry.default !== name) next.default = registry.default;
   writeEngineRegistry(next, env);
+  closeEngineTunnel(engine, env);
 }
 
 /** Makes `name` the default engine of runs (`local`: this machine's again). */

@@ -1,6 +1,13 @@
 import type { SessionContext } from '../context/session-context.js';
 import { planOnEngine } from '../launch/remote-plan.js';
-import { describeReturn, returnCopy, shipCopy, type ProjectCopy } from '../sync/project-sync.js';
+import {
+  describeReturn,
+  returnCopy,
+  shipCopy,
+  startReturn,
+  type EarlyReturn,
+  type ProjectCopy,
+} from '../sync/project-sync.js';
 import { projectVolumeName } from '../sync/sync-state.js';
 import type { PlannedRun } from './plan-run.js';
 import type { RunIo, RunRequest } from './run-request.js';
@@ -69,9 +76,20 @@ export async function shipForSession(remote: RemoteRun, io: RunIo): Promise<void
   }
 }
 
-/** Brings the session's changes back after it ended; conflicts and refusals go to `report`. */
-export async function returnAfterSession(remote: RemoteRun, io: RunIo): Promise<void> {
-  const result = await returnCopy(remote.copy, false);
+/**
+ * Starts the return trip of an attached session as it starts (its helper container's start then
+ * overlaps the session); hand it to {@link returnAfterSession}, or cancel it if the run fails.
+ */
+export function startReturnTrip(remote: RemoteRun): EarlyReturn {
+  return startReturn(remote.copy);
+}
+
+/**
+ * Brings the session's changes back after it ended (through `early` when it was started ahead);
+ * conflicts and refusals go to `report`.
+ */
+export async function returnAfterSession(remote: RemoteRun, io: RunIo, early?: EarlyReturn): Promise<void> {
+  const result = early ? await early.finish() : await returnCopy(remote.copy, false);
   if (!result) return;
   const report = io.report ?? io.say;
   for (const line of describeReturn(result, remote.copy.target.engine)) {

@@ -27,7 +27,7 @@ import { selfArgv } from '../common/self-argv.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../pool/pooled-run.js';
 import { DEFAULT_POOL_SETTINGS } from '../pool/pool-settings.js';
 import { planRun, printDryRun, withPlanOnHost } from './plan-run.js';
-import { remoteRunOf, returnAfterSession, shipForSession, type RemoteRun } from './remote-project.js';
+import { remoteRunOf, returnAfterSession, shipForSession, startReturnTrip, type RemoteRun } from './remote-project.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
 export interface RunDeps {
@@ -140,6 +140,7 @@ async function prepareAndExecute(
     maxTotalGb: req.config?.cacheMaxTotalGb ?? DEFAULT_CACHE_MAX_TOTAL_GB,
   });
   let opened: Awaited<ReturnType<typeof openSessionCredentials>> | undefined;
+  let early: ReturnType<typeof startReturnTrip> | undefined;
   try {
     await prepareCaches(ctx, plan.caches, io.say).catch((err: unknown) => {
       recordFailed(ctx, plan, err as Error);
@@ -165,10 +166,13 @@ async function prepareAndExecute(
         }
       : undefined;
     trace('caches and credentials ready');
+    // An attached remote session: the return trip's helper starts alongside it.
+    early = remote && plan.attached ? startReturnTrip(remote) : undefined;
     const code = await execute(ctx, plan, req, io, signals, egress, pool);
-    if (remote && plan.attached) await returnAfterSession(remote, io);
+    if (remote && plan.attached) await returnAfterSession(remote, io, early);
     return code;
   } finally {
+    await early?.cancel();
     await opened?.close();
     for (const line of await housekeeping) io.say(line);
   }

@@ -249,6 +249,11 @@ export interface RemoteEndpoint {
    * on first contact and checked afterwards (a file of mino's, not the user's own).
    */
   sshHome?: string;
+  /**
+   * A private directory (0700) where this engine's ssh tunnel lives and outlives the process
+   * (ssh-tunnel.ts openSharedTunnel); undefined: one tunnel per process.
+   */
+  tunnelDir?: string;
 }
 
 /** Binary streams of a container run with {@link ContainerLifecycleClient.runStreamed}. */

@@ -5,6 +5,7 @@ import { OrbStackRuntime } from './orbstack/orbstack-runtime.js';
 import { readOwnStore } from './own-store.js';
 import { PodmanRuntime } from './podman/podman-runtime.js';
 import { RemotePodmanRuntime } from './podman/remote-podman-runtime.js';
+import { closeSharedTunnel } from './podman/ssh-tunnel.js';
 
 /** Names of the runtimes mino can drive. */
 export type RuntimeKind = 'podman' | 'orbstack';
@@ -90,4 +91,9 @@ export function selectRuntime(selection: RuntimeSelection = {}): SelectedRuntime
  */
 export function remoteRuntime(endpoint: RemoteEndpoint, localStore?: StoreLocation): ContainerRuntime {
   return new RemotePodmanRuntime(endpoint, localStore);
+}
+
+/** Ends the shared ssh tunnel of a remote engine, if one runs (its engine was removed). Best effort. */
+export function closeRemoteTunnel(endpoint: RemoteEndpoint): void {
+  if (endpoint.tunnelDir !== undefined) closeSharedTunnel(endpoint.tunnelDir);
 }

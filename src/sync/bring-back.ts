@@ -48,67 +48,107 @@ interface Received {
   hash: string;
 }
 
-/** Brings the engine's changes back into the project; returns the new record. */
-export async function bringBack(input: BackInput): Promise<BackResult> {
-  const { target, state } = input;
-  const exclude = compileExclude(input.exclude);
+/** A return trip whose helper already runs on the engine, waiting for the last listing. */
+export interface PendingBack {
+  /** Sends the listing of `state`, receives the changes and applies them (once). */
+  finish(state: SyncState): Promise<BackResult>;
+  /** Lets the helper go without a listing: it exits at once and nothing travels. Idempotent. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Starts the return trip's helper now and lets it wait, before it lists anything, for the listing
+ * mino sends once the session is over: its start (a container on the engine) overlaps the
+ * session instead of following it. {@link PendingBack.finish} or `cancel` must be called.
+ */
+export function startBringBack(input: Omit<BackInput, 'state'>): PendingBack {
+  const { target } = input;
   const staging = join(input.stagingDir, randomBytes(6).toString('hex'));
   mkdirSync(staging, { recursive: true, mode: 0o700 });
-  try {
-    const received = new Map<string, Received>();
-    let listingText = '';
-    let current: { header: TarHeader; fd?: number; staged?: string; hash: Hash } | undefined;
-    let n = 0;
-    const reader = new TarReader({
-      entry: (header) => {
-        const hash = createHash('sha256');
-        if (header.type === 'file' && header.path !== `${SYNC_DIR}/list`) {
-          const staged = join(staging, String(n++));
-          current = { header, staged, fd: openSync(staged, 'wx', 0o600), hash };
-        } else current = { header, hash };
-      },
-      data: (chunk) => {
-        if (!current) return;
-        if (current.header.path === `${SYNC_DIR}/list`) listingText += chunk.toString('utf8');
-        else if (current.fd !== undefined) {
-          writeSync(current.fd, chunk);
-          current.hash.update(chunk);
+  const received = new Map<string, Received>();
+  let listingText = '';
+  let current: { header: TarHeader; fd?: number; staged?: string; hash: Hash } | undefined;
+  let n = 0;
+  const reader = new TarReader({
+    entry: (header) => {
+      const hash = createHash('sha256');
+      if (header.type === 'file' && header.path !== `${SYNC_DIR}/list`) {
+        const staged = join(staging, String(n++));
+        current = { header, staged, fd: openSync(staged, 'wx', 0o600), hash };
+      } else current = { header, hash };
+    },
+    data: (chunk) => {
+      if (!current) return;
+      if (current.header.path === `${SYNC_DIR}/list`) listingText += chunk.toString('utf8');
+      else if (current.fd !== undefined) {
+        writeSync(current.fd, chunk);
+        current.hash.update(chunk);
+      }
+    },
+    end: () => {
+      if (!current) return;
+      if (current.fd !== undefined) closeSync(current.fd);
+      const { header } = current;
+      if (header.path !== `${SYNC_DIR}/list`) {
+        received.set(header.path, {
+          header,
+          ...(current.staged ? { staged: current.staged } : {}),
+          hash: header.type === 'symlink' ? header.target : current.hash.digest('hex'),
+        });
+      }
+      current = undefined;
+    },
+  });
+  let send: (text: string | undefined) => void = () => undefined;
+  const expected = new Promise<string | undefined>((resolve) => {
+    send = resolve;
+  });
+  const helper = runHelper(target, 'Bringing the changes back', BACK_SCRIPT, [...input.exclude], {
+    input: (async function* () {
+      // Nothing sent (cancel): stdin closes empty and the helper exits before listing.
+      const text = await expected;
+      if (text !== undefined) yield Buffer.from(text);
+    })(),
+    onStdout: (chunk) => reader.push(chunk),
+  });
+  helper.catch(() => undefined); // awaited by finish (which reports it) or cancel
+  let settled = false;
+  const cleanup = (): void => rmSync(staging, { recursive: true, force: true });
+  return {
+    async finish(state) {
+      if (settled) throw new Error('this return trip is over');
+      settled = true;
+      send(expectedInput(state.remote));
+      try {
+        await helper;
+        reader.finish();
+        const listing = parseListing(listingText);
+        if (listing.token !== state.token) {
+          throw new MinoError(
+            `The project's copy on engine ${target.engine} is not the one mino shipped (volume ${target.volume}); nothing was brought back`,
+            {
+              hint: 'It was removed or replaced. The next run ships the project again (mino keeps your local files as they are)',
+            },
+          );
         }
-      },
-      end: () => {
-        if (!current) return;
-        if (current.fd !== undefined) closeSync(current.fd);
-        const { header } = current;
-        if (header.path !== `${SYNC_DIR}/list`) {
-          received.set(header.path, {
-            header,
-            ...(current.staged ? { staged: current.staged } : {}),
-            hash: header.type === 'symlink' ? header.target : current.hash.digest('hex'),
-          });
-        }
-        current = undefined;
-      },
-    });
-    await runHelper(target, 'Bringing the changes back', BACK_SCRIPT, [...input.exclude], {
-      input: (async function* () {
-        yield Buffer.from(expectedInput(state.remote));
-      })(),
-      onStdout: (chunk) => reader.push(chunk),
-    });
-    reader.finish();
-    const listing = parseListing(listingText);
-    if (listing.token !== state.token) {
-      throw new MinoError(
-        `The project's copy on engine ${target.engine} is not the one mino shipped (volume ${target.volume}); nothing was brought back`,
-        {
-          hint: 'It was removed or replaced. The next run ships the project again (mino keeps your local files as they are)',
-        },
-      );
-    }
-    return await apply(input, listing.lines, listing.kinds, received, exclude);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
+        return await apply({ ...input, state }, listing.lines, listing.kinds, received, compileExclude(input.exclude));
+      } finally {
+        cleanup();
+      }
+    },
+    async cancel() {
+      if (settled) return;
+      settled = true;
+      send(undefined);
+      await helper.catch(() => undefined);
+      cleanup();
+    },
+  };
+}
+
+/** Brings the engine's changes back into the project; returns the new record. */
+export function bringBack(input: BackInput): Promise<BackResult> {
+  return startBringBack(input).finish(input.state);
 }
 
 async function apply(

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { withFileLockAsync } from '../common/file-lock.js';
-import { bringBack, type BackResult } from './bring-back.js';
+import { bringBack, startBringBack, type BackInput, type BackResult } from './bring-back.js';
 import { shipProject, type ShipResult } from './ship-project.js';
 import type { SyncTarget } from './sync-helper.js';
 import { readSyncState, syncStatePath, writeSyncState, type SyncState } from './sync-state.js';
@@ -46,15 +46,18 @@ function isProtected(copy: ProjectCopy): (path: string) => boolean {
   return (path) => copy.protectedPaths.some((p) => path === p || path.startsWith(`${p}/`));
 }
 
-async function back(copy: ProjectCopy, state: SyncState): Promise<BackResult> {
-  return bringBack({
+function backInput(copy: ProjectCopy): Omit<BackInput, 'state'> {
+  return {
     target: copy.target,
     projectDir: copy.projectDir,
     exclude: copy.exclude,
-    state,
     stagingDir: join(copy.stateDir, 'sync', 'staging'),
     isProtected: isProtected(copy),
-  });
+  };
+}
+
+function back(copy: ProjectCopy, state: SyncState): Promise<BackResult> {
+  return bringBack({ ...backInput(copy), state });
 }
 
 /**
@@ -101,6 +104,39 @@ export function returnCopy(copy: ProjectCopy, stillRunning: boolean): Promise<Ba
     writeSyncState(path, { ...state, ...result.state, pendingReturn: stillRunning });
     return result;
   });
+}
+
+/** A return trip started ahead of time (see {@link startReturn}). */
+export interface EarlyReturn {
+  /** Brings the changes back now (as {@link returnCopy} with the session over). */
+  finish(): Promise<BackResult | undefined>;
+  /** Calls the trip off (nothing travels); a no-op once finished. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Starts the return trip of an attached session while the session starts: the helper container
+ * comes up on the engine and waits, before listing, until {@link EarlyReturn.finish} (the
+ * session over) sends it the last listing under the copy's lock, as {@link returnCopy} would.
+ * A `mino sync` meanwhile is not held up: the lock is taken only at the finish.
+ */
+export function startReturn(copy: ProjectCopy): EarlyReturn {
+  const pending = startBringBack(backInput(copy));
+  return {
+    finish: () =>
+      locked(copy, async () => {
+        const path = statePathOf(copy);
+        const state = readSyncState(path);
+        if (!state) {
+          await pending.cancel();
+          return undefined;
+        }
+        const result = await pending.finish(state);
+        writeSyncState(path, { ...state, ...result.state, pendingReturn: false });
+        return result;
+      }),
+    cancel: () => pending.cancel(),
+  };
 }
 
 /** Lines for people about a return trip: what came back, the conflicts, the refused paths. */

@@ -47,7 +47,9 @@ list "$@"
 `;
 
 /**
- * Sends back what changed: stdin is the last listing mino knows (after a `#` line); stdout a tar
+ * Sends back what changed: stdin is the last listing mino knows (after a `#` line; no such line,
+ * an empty stdin included, and the helper exits at once without listing: a return trip started
+ * early and then called off, see bring-back.ts startBringBack); stdout a tar
  * whose first entry is `.mino-sync/list` (token, clock, listing) followed by every file and
  * symlink whose listing line differs. Arguments: `<exclude>...`.
  */
@@ -55,6 +57,8 @@ export const BACK_SCRIPT = `set -eu
 ${LIST}
 cd ${VOLUME_TARGET}
 mkdir -p .mino-sync
+IFS= read -r first || exit 0
+[ "$first" = '#' ] || exit 0
 cat > .mino-sync/expected
 { printf 'token %s\\n' "$(cat .mino-sync/token 2>/dev/null || echo none)"; date +%s; } > .mino-sync/list
 set --$(excl "$@" | while IFS= read -r w; do printf ' %s -prune -o' "$w"; done)

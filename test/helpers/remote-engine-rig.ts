@@ -150,6 +150,18 @@ export class RemoteEngineRig {
       // gone already
     }
     rmSync(pidFile, { force: true });
+    // Connections already made outlive the listener (mino's shared tunnels among them): end the
+    // engine user's ssh sessions too, by pid, so the engine is really out of reach.
+    const sessions = spawnSync('ps', ['-u', String(this.user.uid), '-o', 'pid=,comm='], { encoding: 'utf8' });
+    for (const line of (sessions.stdout ?? '').split('\n')) {
+      const [pid, comm] = line.trim().split(/\s+/);
+      if (comm !== 'sshd' || !pid) continue;
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
   }
 
   /** Stops everything and removes the user with its store. */

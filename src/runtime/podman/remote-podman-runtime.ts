@@ -3,22 +3,24 @@ import { NotSupportedError } from '../runtime-errors.js';
 import { join } from 'node:path';
 import { findProgram } from '../../common/find-program.js';
 import { CommandHost } from '../../host/host.js';
-import { openTunnel, sshTargetOf } from './ssh-tunnel.js';
+import { openSharedTunnel, openTunnel, sshTargetOf } from './ssh-tunnel.js';
 import { validateImageRef } from '../validate.js';
 import { PodmanCli } from './podman-cli.js';
 import { podmanError } from './podman-error.js';
 import { PodmanRuntime } from './podman-runtime.js';
 
 /**
- * The connection step of an ssh engine: one ssh tunnel for the whole process (ssh-tunnel.ts), so
- * podman calls skip the ssh handshake each. Without an ssh client here, podman's own ssh is used.
+ * The connection step of an ssh engine: one ssh tunnel for the whole process, or shared by the
+ * processes of a minute when the endpoint has a tunnel directory (ssh-tunnel.ts), so podman
+ * calls skip the ssh handshake each. Without an ssh client here, podman's own ssh is used.
  */
 function sshTunnelFor(endpoint: RemoteEndpoint): ((cli: PodmanCli) => Promise<void>) | undefined {
   const knownHosts = endpoint.sshHome === undefined ? undefined : join(endpoint.sshHome, '.ssh', 'known_hosts');
   const target = sshTargetOf(endpoint.url, endpoint.identity, knownHosts);
   if (!target || process.env.MINO_ENGINE_TUNNEL === '0' || !findProgram('ssh', process.env.PATH)) return undefined;
   return async (cli) => {
-    const tunnel = await openTunnel(target);
+    const tunnel =
+      endpoint.tunnelDir === undefined ? await openTunnel(target) : await openSharedTunnel(target, endpoint.tunnelDir);
     cli.useEndpoint({ url: tunnel.url });
   };
 }

@@ -1,8 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MinoError } from '../../common/errors.js';
+import { withFileLockAsync } from '../../common/file-lock.js';
 import { log } from '../../common/logger.js';
+import { trace } from '../../common/trace.js';
 import { EngineUnreachableError } from '../runtime-errors.js';
 
 /**
@@ -10,9 +14,18 @@ import { EngineUnreachableError } from '../runtime-errors.js';
  * forwards a private local socket to the engine's podman socket, and every podman call of the
  * process then goes to `unix://LOCAL.sock`: one ssh handshake instead of one per podman call
  * (podman's own ssh client connects anew each time, about half a second here). The engine host's
- * key is checked against mino's known_hosts file (pinned on first contact). The tunnel ends with
- * the process.
+ * key is checked against mino's known_hosts file (pinned on first contact).
+ *
+ * With a tunnel directory ({@link openSharedTunnel}) the tunnel outlives the process: the first
+ * mino starts it as an ssh master (`-f -M`, `ControlPersist`) whose local socket sits in that
+ * private directory, and every later mino within {@link PERSIST_SECONDS} of the last use finds
+ * the socket answering and skips ssh altogether. ssh ends the master by itself once no forwarded
+ * connection has been open for that long (an attached session keeps it). Without one the tunnel
+ * ends with the process ({@link openTunnel}).
  */
+
+/** Seconds an idle shared tunnel stays up after its last forwarded connection closed. */
+export const PERSIST_SECONDS = 60;
 
 /** Where an ssh engine is. */
 export interface SshTarget {
@@ -41,12 +54,19 @@ export function sshTargetOf(url: string, identity?: string, knownHosts?: string)
   };
 }
 
-/** The ssh argv of the tunnel (no shell; every value a separate argument). */
-export function tunnelArgv(target: SshTarget, localSocket: string): string[] {
+/**
+ * The ssh argv of the tunnel (no shell; every value a separate argument). `master`: a shared
+ * tunnel's control socket; ssh then goes to the background once the forward is up (`-f`) and
+ * stays {@link PERSIST_SECONDS} after its last use.
+ */
+export function tunnelArgv(target: SshTarget, localSocket: string, master?: string): string[] {
   return [
     'ssh',
     '-N',
     '-T',
+    ...(master === undefined
+      ? []
+      : ['-f', '-M', '-o', `ControlPath=${master}`, '-o', `ControlPersist=${PERSIST_SECONDS}`]),
     '-o',
     'BatchMode=yes',
     '-o',
@@ -55,6 +75,8 @@ export function tunnelArgv(target: SshTarget, localSocket: string): string[] {
     'ConnectTimeout=15',
     '-o',
     'ServerAliveInterval=15',
+    '-o',
+    'ServerAliveCountMax=2',
     '-o',
     'StreamLocalBindUnlink=yes',
     ...(target.knownHosts
@@ -68,6 +90,18 @@ export function tunnelArgv(target: SshTarget, localSocket: string): string[] {
     '--',
     `${target.user}@${target.host}`,
   ];
+}
+
+function unreachable(target: SshTarget, code: number | null, stderr: string): EngineUnreachableError {
+  const detail = stderr.trim().split('\n').slice(-3).join('\n') || `ssh exited with ${code}`;
+  return new EngineUnreachableError(
+    `Cannot reach the engine at ${target.user}@${target.host}:${target.port}: ${detail}`,
+    {
+      engineExitCode: code ?? 255,
+      stderr,
+      hint: hintFor(stderr),
+    },
+  );
 }
 
 function hintFor(stderr: string): string {
@@ -136,17 +170,98 @@ export function openTunnel(target: SshTarget): Promise<Tunnel> {
       done = true;
       clearInterval(timer);
       close();
-      const detail = stderr.trim().split('\n').slice(-3).join('\n') || `ssh exited with ${code}`;
-      reject(
-        new EngineUnreachableError(
-          `Cannot reach the engine at ${target.user}@${target.host}:${target.port}: ${detail}`,
-          {
-            engineExitCode: code ?? 255,
-            stderr,
-            hint: hintFor(stderr),
-          },
-        ),
-      );
+      reject(unreachable(target, code, stderr));
     });
+  });
+}
+
+/** True when something accepts connections on the unix socket `path` (a live shared tunnel). */
+export function socketAnswers(path: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (!existsSync(path)) return resolve(false);
+    const socket = connect(path);
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Checks that `dir` is a private directory of this user (made 0700 when missing). */
+function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new MinoError(
+      `Unsafe directory for the engine's ssh tunnel: ${dir} must be a directory of yours with mode 0700`,
+      {
+        hint: `Remove it (rm -r '${dir}') and run again`,
+      },
+    );
+  }
+}
+
+/**
+ * The shared tunnel of an engine in the private directory `dir` (see the module comment): the
+ * running one when its socket answers, else a new ssh master, started under a lock of `dir` so
+ * two mino processes never start two. Rejects with the engine-neutral error when ssh fails.
+ */
+export async function openSharedTunnel(target: SshTarget, dir: string): Promise<Tunnel> {
+  privateDir(dir);
+  const local = join(dir, 'podman.sock');
+  const tunnel: Tunnel = { url: `unix://${local}`, close: () => undefined };
+  if (await socketAnswers(local)) {
+    trace('ssh tunnel reused', dir);
+    return tunnel;
+  }
+  return withFileLockAsync(
+    join(dir, 'lock'),
+    async () => {
+      if (await socketAnswers(local)) {
+        trace('ssh tunnel reused', dir);
+        return tunnel;
+      }
+      trace('ssh tunnel start', dir);
+      const argv = tunnelArgv(target, local, join(dir, 'control'));
+      log.debug('ssh tunnel (shared)', { argv });
+      // ssh's messages go to a file: the master keeps its stderr after going to the background.
+      const logPath = join(dir, 'ssh.log');
+      const fd = openSync(logPath, 'w', 0o600);
+      let code: number | null;
+      try {
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', fd] });
+        code = await new Promise<number | null>((resolve, reject) => {
+          child.once('error', reject);
+          child.once('exit', (c) => resolve(c));
+        });
+      } finally {
+        closeSync(fd);
+      }
+      if (code !== 0 || !(await socketAnswers(local))) {
+        let stderr = '';
+        try {
+          stderr = readFileSync(logPath, 'utf8');
+        } catch {
+          // no log: the exit code says it
+        }
+        throw unreachable(target, code, stderr);
+      }
+      trace('ssh tunnel up');
+      return tunnel;
+    },
+    { what: "the engine's ssh tunnel", timeoutMs: 60_000, pollMs: 20 },
+  );
+}
+
+/** Ends the shared tunnel in `dir`, if one runs (`mino engine remove`). Best effort. */
+export function closeSharedTunnel(dir: string): void {
+  if (!existsSync(join(dir, 'control'))) return;
+  spawnSync('ssh', ['-o', `ControlPath=${join(dir, 'control')}`, '-O', 'exit', 'mino-engine'], {
+    stdio: 'ignore',
+    timeout: 5000,
   });
 }

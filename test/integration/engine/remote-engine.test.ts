@@ -76,6 +76,12 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(setup.exitCode).toBe(0);
     const list = await box.mino(['engine', 'list']);
     expect(list.stdout).toContain(rig.url);
+    // The next command within a minute reuses the ssh connection setup made (no new handshake).
+    box.env.MINO_TRACE = '1';
+    const reuse = await box.mino(['cache', 'list', '--engine', engine]).finally(() => delete box.env.MINO_TRACE);
+    expect(reuse.exitCode).toBe(0);
+    expect(reuse.stderr).toContain('ssh tunnel reused');
+    expect(reuse.stderr).not.toContain('ssh tunnel start');
   });
 
   it('runs there, edits the project, and the edits are here afterwards', async () => {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ContainerSpec, RunOutput, StreamedRun } from '../../../src/runtime/container-runtime.js';
-import { describeReturn, returnCopy, shipCopy, type ProjectCopy } from '../../../src/sync/project-sync.js';
+import { describeReturn, returnCopy, shipCopy, startReturn, type ProjectCopy } from '../../../src/sync/project-sync.js';
 import { SHIP_SCRIPT } from '../../../src/sync/sync-scripts.js';
 import { TarReader } from '../../../src/sync/tar-read.js';
 import { tarStream, type TarEntry } from '../../../src/sync/tar-write.js';
@@ -107,6 +107,8 @@ async function fakeEngine(spec: ContainerSpec, streams: StreamedRun): Promise<Ru
     await streams.onStdout?.(Buffer.from(listing(token)));
     return { stdout: '', stderr: '', exitCode: 0 };
   }
+  // BACK_SCRIPT: no `#` line first (a trip called off) and it exits before listing.
+  if (!input.toString('utf8').startsWith('#\n')) return { stdout: '', stderr: '', exitCode: 0 };
   const expected = new Set(input.toString('utf8').split('\n'));
   const token = readFileSync(join(volume, '.mino-sync', 'token'), 'utf8').trim();
   const list = listing(token);
@@ -170,6 +172,40 @@ describe('shipping a project and bringing changes back', () => {
     expect(walk(volume)).toEqual(['a.txt', 'src', 'src/run.sh']);
     await returnCopy(c, false);
     expect((await shipCopy(c, false)).ship.unchanged).toBe(true);
+  });
+
+  it('a return trip started with the session lists only once it is finished, and a sync meanwhile is not held up', async () => {
+    writeFileSync(join(project, 'a.txt'), 'a');
+    const c = copy();
+    await shipCopy(c, true);
+    const early = startReturn(c);
+    // The session works; a `mino sync` meanwhile takes the lock and returns at once.
+    engineWrite('a.txt', 'during');
+    const during = await returnCopy(c, true);
+    expect(during?.applied).toEqual(['a.txt']);
+    engineWrite('late.txt', 'after the sync');
+    const back = await early.finish();
+    expect(back?.applied).toEqual(['late.txt']);
+    expect(readFileSync(join(project, 'late.txt'), 'utf8')).toBe('after the sync');
+    await early.cancel(); // over already: nothing happens
+    expect((await shipCopy(c, false)).returned).toBeUndefined();
+  });
+
+  it('a return trip called off sends nothing and leaves the changes for the next trip', async () => {
+    writeFileSync(join(project, 'a.txt'), 'a');
+    const c = copy();
+    await shipCopy(c, true);
+    const early = startReturn(c);
+    engineWrite('a.txt', 'agent');
+    await early.cancel();
+    const runtime = c.target.runtime as FakeRuntime;
+    const streamed = runtime.calls.filter((x) => x.method === 'runStreamed');
+    expect(streamed).toHaveLength(2);
+    expect(readFileSync(join(project, 'a.txt'), 'utf8')).toBe('a');
+    // The record still says a session may have changed the copy: the next shipment brings it back first.
+    const next = await shipCopy(c, false);
+    expect(next.returned?.applied).toEqual(['a.txt']);
+    expect(readFileSync(join(project, 'a.txt'), 'utf8')).toBe('agent');
   });
 
   it('brings back what the agent changed, made and removed', async () => {
