@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import * as z from 'zod/mini';
 import { isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { isErrno } from '../common/errno.js';
@@ -52,6 +53,20 @@ export function validateIdentityPath(path: string): string {
   return path;
 }
 
+/** The file's shape (its values are checked further by name, URL and key-path rules below). */
+const RegistrySchema = z.object({
+  default: z.optional(z.string()),
+  engines: z.record(
+    z.string(),
+    z.object({
+      url: z.string(),
+      identity: z.optional(z.string()),
+      rootless: z.optional(z.boolean()),
+      version: z.optional(z.string()),
+    }),
+  ),
+});
+
 /** Parses the registry file's text; throws a MinoError naming `path` when it is not one. */
 export function parseEngineRegistry(path: string, text: string): EngineRegistry {
   let data: unknown;
@@ -60,31 +75,32 @@ export function parseEngineRegistry(path: string, text: string): EngineRegistry 
   } catch {
     throw invalid(path, 'not JSON');
   }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) throw invalid(path, 'not an object');
-  const raw = data as { default?: unknown; engines?: unknown };
-  if (!raw.engines || typeof raw.engines !== 'object' || Array.isArray(raw.engines))
-    throw invalid(path, 'no engines object');
+  const parsed = RegistrySchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length === 0 ? 'the file' : issue.path.map((k) => printable(String(k))).join('.');
+    throw invalid(path, `${where}: ${issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.message}`);
+  }
+  const raw = parsed.data;
   const engines: EngineRecord[] = [];
-  for (const [name, value] of Object.entries(raw.engines as Record<string, unknown>)) {
-    const entry = value as { url?: unknown; identity?: unknown; rootless?: unknown; version?: unknown };
+  for (const [name, entry] of Object.entries(raw.engines)) {
     try {
       validateEngineName(name);
-      if (typeof entry?.url !== 'string') throw new Error('url missing');
       engines.push({
         name,
         url: parseEngineUrl(entry.url),
-        ...(typeof entry.identity === 'string' ? { identity: validateIdentityPath(entry.identity) } : {}),
-        ...(typeof entry.rootless === 'boolean' ? { rootless: entry.rootless } : {}),
-        ...(typeof entry.version === 'string' ? { version: entry.version } : {}),
+        ...(entry.identity === undefined ? {} : { identity: validateIdentityPath(entry.identity) }),
+        ...(entry.rootless === undefined ? {} : { rootless: entry.rootless }),
+        ...(entry.version === undefined ? {} : { version: entry.version }),
       });
     } catch (err) {
       throw invalid(path, `engine '${printable(name)}': ${(err as Error).message}`);
     }
   }
   const def = raw.default;
-  if (def !== undefined && (typeof def !== 'string' || (!engines.some((e) => e.name === def) && def !== LOCAL_ENGINE)))
+  if (def !== undefined && !engines.some((e) => e.name === def) && def !== LOCAL_ENGINE)
     throw invalid(path, 'the default is not a registered engine');
-  return { ...(typeof def === 'string' && def !== LOCAL_ENGINE ? { default: def } : {}), engines };
+  return { ...(def !== undefined && def !== LOCAL_ENGINE ? { default: def } : {}), engines };
 }
 
 /** Reads the registry (empty when the file does not exist). */

@@ -87,6 +87,24 @@ describe('the engine registry', () => {
       parseEngineRegistry(path, JSON.stringify({ engines: { x: { url: 'ssh://-oProxyCommand=sh@h/p' } } })),
     ).toThrow(/not a valid engine registry: engine 'x'/);
     expect(() => parseEngineRegistry(path, '[')).toThrow('not JSON');
+    // The shape is checked before any value is used: each refusal names where it is.
+    expect(() => parseEngineRegistry(path, '[]')).toThrow(/engine registry: the file: expected object/);
+    expect(() => parseEngineRegistry(path, '{}')).toThrow(/engine registry: engines: expected record/);
+    expect(() => parseEngineRegistry(path, JSON.stringify({ engines: { x: { url: 7 } } }))).toThrow(
+      /engine registry: engines\.x\.url: expected string/,
+    );
+    expect(() =>
+      parseEngineRegistry(path, JSON.stringify({ engines: { x: { url: 'unix:///p.sock', rootless: 'yes' } } })),
+    ).toThrow(/engines\.x\.rootless: expected boolean/);
+    expect(() => parseEngineRegistry(path, JSON.stringify({ default: 'gone', engines: {} }))).toThrow(
+      'the default is not a registered engine',
+    );
+    expect(
+      parseEngineRegistry(
+        path,
+        JSON.stringify({ default: 'x', engines: { x: { url: 'unix:///p.sock', version: '4.3.1' } } }),
+      ),
+    ).toMatchObject({ default: 'x', engines: [{ name: 'x', version: '4.3.1' }] });
     expect(readFileSync(key, 'utf8')).toBe('key');
   });
 });
