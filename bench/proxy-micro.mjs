@@ -246,6 +246,17 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
       '/dev/null',
     ],
     ceiling_http_100mb_bare_pipe: ['curl', '-sf', `http://127.0.0.1:${barePort}/big`, '-o', '/dev/null'],
+    ceiling_https_200_bare_tls_pipe: [
+      'curl',
+      '-sf',
+      '--cacert',
+      join(dir, 'session-ca.pem'),
+      '--resolve',
+      `${host}:${bareTlsPort}:127.0.0.1`,
+      ...urls(`https://${host}:${bareTlsPort}`),
+      '-o',
+      '/dev/null',
+    ],
     ceiling_https_100mb_bare_tls_pipe: [
       'curl',
       '-sf',
@@ -297,6 +308,7 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
       http_proxy_cpu_us_per_request: round((med('http_200_proxy', 'cpu') * 1000) / 200),
       https_terminated_cpu_us_per_request: round((med('https_200_terminated', 'cpu') * 1000) / 200),
       https_tunnel_cpu_us_per_request: round((med('https_200_tunnel', 'cpu') * 1000) / 200),
+      https_bare_tls_pipe_cpu_us_per_request: round((med('ceiling_https_200_bare_tls_pipe', 'cpu') * 1000) / 200),
       http_proxy_cpu_ms_per_mb: round(med('http_100mb_proxy', 'cpu') / 100),
       https_terminated_cpu_ms_per_mb: round(med('https_100mb_terminated', 'cpu') / 100),
       https_tunnel_cpu_ms_per_mb: round(med('https_100mb_tunnel', 'cpu') / 100),
@@ -305,6 +317,10 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
       http_100mb_throughput_bare_pipe_over_direct: ratio(
         med('http_100mb_direct', 'wall'),
         med('ceiling_http_100mb_bare_pipe', 'wall'),
+      ),
+      https_200_bare_tls_pipe_over_tunnel: ratio(
+        med('ceiling_https_200_bare_tls_pipe', 'wall'),
+        med('https_200_tunnel', 'wall'),
       ),
       https_100mb_throughput_bare_tls_pipe_over_tunnel: ratio(
         med('https_100mb_tunnel', 'wall'),
