@@ -114,7 +114,7 @@ export class HttpRelay {
     client.on('close', () => this.close());
     client.on('error', () => this.close());
     client.on('timeout', () => {
-      if (this.state === HEAD && this.pending === undefined) this.close();
+      if ((this.state === HEAD && this.pending === undefined) || this.discarding) this.close();
     });
     this.idle(true);
     if (this.pending) this.nextHead();
@@ -253,6 +253,7 @@ export class HttpRelay {
     }
     if (body !== undefined && body.kind !== 'none') {
       this.discarding = true;
+      this.idle(true);
       this.chunked = body.kind === 'chunked' ? new ChunkedScanner() : undefined;
       this.bodyLeft = body.kind === 'length' ? body.length : 0;
       this.bodyDone = false;
