@@ -104,6 +104,14 @@ async function benchIn(dir, runs) {
   writeFileSync(join(dir, 'session-ca.pem'), sessionCa.certPem);
 
   const child = spawn(process.execPath, ['-e', SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    return await casesWith(m, child, dir, sessionCa, upstreamCa, runs);
+  } finally {
+    child.kill();
+  }
+}
+
+async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
   const [port, tlsPort] = await new Promise((resolve) =>
     child.stdout.once('data', (b) => resolve(String(b).trim().split(' ').map(Number))),
   );
@@ -150,6 +158,7 @@ async function benchIn(dir, runs) {
       handlers: tls.handlers(() => undefined),
       rewriters: tls.rewriters,
       requestGuard: tls.requestGuard,
+      bodyGuard: tls.bodyGuard,
     });
     const { createServer } = await import('node:net');
     const listener = createServer({ allowHalfOpen: true, highWaterMark: 256 * 1024 });
@@ -164,6 +173,36 @@ async function benchIn(dir, runs) {
   };
   const terminating = await startProxy(true);
   const plain = await startProxy(false);
+  // Ceilings, no mino code: a bare Node TCP pipe to the HTTP server, and a bare Node TLS-to-TLS
+  // pipe (the session CA's certificate to curl, verified TLS to the server), one per connection.
+  const net = await import('node:net');
+  const tlsMod = await import('node:tls');
+  const bare = net.createServer({ highWaterMark: 256 * 1024 }, (c) => {
+    const u = net.connect({ host: '127.0.0.1', port, highWaterMark: 256 * 1024 });
+    c.pipe(u).pipe(c);
+    const end = () => {
+      c.destroy();
+      u.destroy();
+    };
+    c.on('error', end).on('close', end);
+    u.on('error', end).on('close', end);
+  });
+  const sessionLeaves = new m.LeafCertificates(sessionCa);
+  const bareLeaf = sessionLeaves.issue(host);
+  const bareTls = tlsMod.createServer({ key: bareLeaf.keyPem, cert: bareLeaf.certPem }, (c) => {
+    const u = tlsMod.connect({ host: '127.0.0.1', port: tlsPort, servername: host, ca: upstreamCa.certPem });
+    c.pipe(u).pipe(c);
+    const end = () => {
+      c.destroy();
+      u.destroy();
+    };
+    c.on('error', end).on('close', end);
+    u.on('error', end).on('close', end);
+  });
+  await new Promise((r) => bare.listen(0, '127.0.0.1', r));
+  await new Promise((r) => bareTls.listen(0, '127.0.0.1', r));
+  const barePort = bare.address().port;
+  const bareTlsPort = bareTls.address().port;
 
   const urls = (base) => Array.from({ length: 200 }, (_, i) => `${base}/r${i}`);
   const via = (p) => ['-x', `http://127.0.0.1:${p.port}`, '--noproxy', ''];
@@ -206,6 +245,29 @@ async function benchIn(dir, runs) {
       '-o',
       '/dev/null',
     ],
+    ceiling_http_100mb_bare_pipe: ['curl', '-sf', `http://127.0.0.1:${barePort}/big`, '-o', '/dev/null'],
+    ceiling_https_200_bare_tls_pipe: [
+      'curl',
+      '-sf',
+      '--cacert',
+      join(dir, 'session-ca.pem'),
+      '--resolve',
+      `${host}:${bareTlsPort}:127.0.0.1`,
+      ...urls(`https://${host}:${bareTlsPort}`),
+      '-o',
+      '/dev/null',
+    ],
+    ceiling_https_100mb_bare_tls_pipe: [
+      'curl',
+      '-sf',
+      '--cacert',
+      join(dir, 'session-ca.pem'),
+      '--resolve',
+      `${host}:${bareTlsPort}:127.0.0.1`,
+      `https://${host}:${bareTlsPort}/big`,
+      '-o',
+      '/dev/null',
+    ],
     https_100mb_tunnel: [
       'curl',
       '-sf',
@@ -233,7 +295,8 @@ async function benchIn(dir, runs) {
   }
   terminating.close();
   plain.close();
-  child.kill();
+  bare.close();
+  bareTls.close();
   const med = (name, what) => median(samples[name][what]);
   const ratio = (a, b) => Math.round((a / b) * 100) / 100;
   const out = {
@@ -245,9 +308,24 @@ async function benchIn(dir, runs) {
       http_proxy_cpu_us_per_request: round((med('http_200_proxy', 'cpu') * 1000) / 200),
       https_terminated_cpu_us_per_request: round((med('https_200_terminated', 'cpu') * 1000) / 200),
       https_tunnel_cpu_us_per_request: round((med('https_200_tunnel', 'cpu') * 1000) / 200),
+      https_bare_tls_pipe_cpu_us_per_request: round((med('ceiling_https_200_bare_tls_pipe', 'cpu') * 1000) / 200),
       http_proxy_cpu_ms_per_mb: round(med('http_100mb_proxy', 'cpu') / 100),
       https_terminated_cpu_ms_per_mb: round(med('https_100mb_terminated', 'cpu') / 100),
       https_tunnel_cpu_ms_per_mb: round(med('https_100mb_tunnel', 'cpu') / 100),
+    },
+    ceilings: {
+      http_100mb_throughput_bare_pipe_over_direct: ratio(
+        med('http_100mb_direct', 'wall'),
+        med('ceiling_http_100mb_bare_pipe', 'wall'),
+      ),
+      https_200_bare_tls_pipe_over_tunnel: ratio(
+        med('ceiling_https_200_bare_tls_pipe', 'wall'),
+        med('https_200_tunnel', 'wall'),
+      ),
+      https_100mb_throughput_bare_tls_pipe_over_tunnel: ratio(
+        med('https_100mb_tunnel', 'wall'),
+        med('ceiling_https_100mb_bare_tls_pipe', 'wall'),
+      ),
     },
     ratios: {
       http_200_proxy_over_direct: {

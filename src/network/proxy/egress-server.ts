@@ -1,28 +1,20 @@
-import {
-  Agent,
-  createServer as createHttpServer,
-  request as httpRequest,
-  type ClientRequestArgs,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Server, Socket } from 'node:net';
 import { destinationOf, formatDestination, parseAuthority, type Destination } from '../destination.js';
 import { decide, hasL7Rules, type EgressPolicy, type Verdict } from '../policy.js';
 import type { DestinationLog } from './destination-log.js';
 import { DialError, type Dialer } from './dialer.js';
+import { BodyScanner } from './body-scanner.js';
+import { requestHeadText, type RequestHead } from './http-head.js';
+import { HttpRelay, type RelayDecision, type RelayReply } from './http-relay.js';
 import {
   RewriterRegistry,
   rawRelay,
-  sendBody,
-  splice,
   type RequestGate,
   type RewritableRequest,
   type Tunnel,
   type TunnelHandler,
 } from './pipeline.js';
+import type { BodyGuard } from './tls-credentials.js';
 import { SOCKS_REPLY, parseGreeting, parseRequest, socksReply } from './socks5.js';
 
 /**
@@ -47,6 +39,8 @@ export interface EgressServerOptions {
   gate?: RequestGate;
   /** Checks a plain-HTTP request after its rewrite (a credential placeholder to an unbound host). */
   requestGuard?: RequestGate;
+  /** What a plain-HTTP request body to a destination must not carry (placeholders). */
+  bodyGuard?: (dest: Destination) => BodyGuard | undefined;
   /** Client connections at once before new ones are refused (default 1024). */
   maxConnections?: number;
 }
@@ -69,7 +63,7 @@ const HOP_BY_HOP = new Set([
  * and response of the proxy: a plain loop, and the Connection header split only when present.
  */
 export function endToEndHeaders(
-  headers: IncomingMessage['headers'],
+  headers: Readonly<Record<string, string | string[] | undefined>>,
   keepUpgrade = false,
 ): Record<string, string | string[]> {
   const connection = headers.connection;
@@ -101,8 +95,6 @@ interface Live {
 /** See the module comment. */
 export class EgressServer {
   private policyValue: EgressPolicy;
-  private readonly http = createHttpServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 });
-  private agent: GuardedAgent;
   private readonly live = new Set<Live>();
   private readonly clients = new Set<Socket>();
   private readonly handlers: TunnelHandler[];
@@ -114,19 +106,6 @@ export class EgressServer {
     this.handlers = [...(options.handlers ?? []), rawRelay];
     this.rewriters = options.rewriters ?? new RewriterRegistry();
     this.maxConnections = options.maxConnections ?? 1024;
-    this.agent = new GuardedAgent((dest, verdict) => this.dial(dest, verdict, 'http', false));
-    this.http.on('request', (req: IncomingMessage, res: ServerResponse) => void this.forward(req, res));
-    this.http.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) =>
-      this.connectRequest(req, socket, head),
-    );
-    this.http.on(
-      'upgrade',
-      (req: IncomingMessage, socket: Socket, head: Buffer) => void this.upgrade(req, socket, head),
-    );
-    this.http.on('clientError', (_err: Error, socket: Socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
   }
 
   /** The policy in force. */
@@ -135,15 +114,13 @@ export class EgressServer {
   }
 
   /**
-   * Replaces the policy; open tunnels it no longer allows are closed (and recorded as denied), and
-   * so are those to destinations that got L7 rules (their next connection is terminated and judged).
+   * Replaces the policy; open tunnels and kept-alive plain-HTTP connections it no longer allows are
+   * closed (and recorded as denied), and so are those to destinations that got L7 rules (their
+   * next connection is terminated and judged).
    */
   set policy(policy: EgressPolicy) {
     const before = this.policyValue;
     this.policyValue = policy;
-    const old = this.agent;
-    this.agent = new GuardedAgent((dest, verdict) => this.dial(dest, verdict, 'http', false));
-    old.destroy();
     for (const live of [...this.live]) {
       if (!hasL7Rules(before, live.dest) && hasL7Rules(policy, live.dest)) {
         for (const s of live.sockets) s.destroy();
@@ -163,7 +140,7 @@ export class EgressServer {
     server.on('connection', (socket: Socket) => this.handleConnection(socket));
   }
 
-  /** Serves one client connection. */
+  /** Serves one client connection: SOCKS5 (by its first byte) or HTTP (proxy requests, CONNECT). */
   handleConnection(socket: Socket): void {
     if (this.clients.size >= this.maxConnections) {
       socket.destroy();
@@ -175,20 +152,17 @@ export class EgressServer {
     socket.on('close', () => this.clients.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {
-      socket.pause();
       if (chunk[0] === 0x05) {
+        socket.pause();
         this.socks(socket, chunk);
         return;
       }
-      socket.unshift(chunk);
-      this.http.emit('connection', socket);
-      socket.resume();
+      new HttpRelay(socket, (head) => this.httpRequest(socket, head), chunk);
     });
   }
 
   /** Closes every client and upstream connection. */
   close(): void {
-    this.agent.destroy();
     for (const s of this.clients) s.destroy();
     for (const live of this.live) for (const s of live.sockets) s.destroy();
   }
@@ -257,15 +231,15 @@ export class EgressServer {
     for (const handler of this.handlers) if (handler.handle(tunnel)) return;
   }
 
-  private connectRequest(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const dest = parseAuthority(req.url ?? '');
+  private connectRequest(authority: string, socket: Socket, head: Buffer): void {
+    const dest = parseAuthority(authority);
     const reply = (status: string, text: string): void => {
       socket.end(
         `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
       );
     };
     if (!dest) {
-      this.options.log.denied(String(req.url ?? '').slice(0, 200), 'invalid', 'not a HOST:PORT destination', 'connect');
+      this.options.log.denied(authority.slice(0, 200), 'invalid', 'not a HOST:PORT destination', 'connect');
       reply('400 Bad Request', 'mino: CONNECT needs HOST:PORT\n');
       return;
     }
@@ -293,146 +267,98 @@ export class EgressServer {
     );
   }
 
-  private absoluteDestination(
-    req: IncomingMessage,
-    res: ServerResponse | undefined,
-  ): { dest: Destination; url: URL } | undefined {
+  /** The destination of an absolute `http://` request target, or the reply refusing it. */
+  private absoluteDestination(target: string): { dest: Destination; path: string } | RelayReply {
     let url: URL | undefined;
     try {
-      url = /^[a-z][a-z0-9+.-]*:\/\//i.test(req.url ?? '') ? new URL(req.url ?? '') : undefined;
+      url = /^[a-z][a-z0-9+.-]*:\/\//i.test(target) ? new URL(target) : undefined;
     } catch {
       url = undefined;
     }
-    const fail = (status: number, text: string): undefined => {
-      if (res) res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(text);
-      return undefined;
-    };
     if (!url)
-      return fail(
+      return reply(
         400,
         "mino: this is the session's egress proxy; use it as HTTP_PROXY (absolute http:// URLs, or CONNECT)\n",
       );
     if (url.protocol !== 'http:')
-      return fail(400, `mino: ${url.protocol} URLs go through CONNECT, not plain forwarding\n`);
+      return reply(400, `mino: ${url.protocol} URLs go through CONNECT, not plain forwarding\n`);
     const dest = destinationOf(url.hostname, url.port === '' ? 80 : Number(url.port));
     if (!dest) {
       this.options.log.denied(url.host.slice(0, 200), 'invalid', 'not a valid host', 'http');
-      return fail(400, 'mino: not a valid host\n');
+      return reply(400, 'mino: not a valid host\n');
     }
-    return { dest, url };
+    return { dest, path: `${url.pathname}${url.search}` };
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const target = this.absoluteDestination(req, res);
-    if (!target) return;
-    const { dest, url } = target;
+  /**
+   * One request of a client's HTTP connection: CONNECT opens a tunnel; an absolute `http://`
+   * request (a WebSocket upgrade included) is judged by the policy (its own destination, not an
+   * earlier request's), the L7 gate, the rewriter and the placeholder guard, then forwarded.
+   */
+  private httpRequest(client: Socket, head: RequestHead): RelayDecision | Promise<RelayDecision> {
+    if (head.method === 'CONNECT')
+      return { kind: 'takeover', take: (_c, rest) => this.connectRequest(head.target, client, rest) };
+    const target = this.absoluteDestination(head.target);
+    if ('kind' in target) return target;
+    const { dest } = target;
     const verdict = this.verdictFor(dest, 'http');
-    if (!verdict.allowed) {
-      res
-        .writeHead(403, { 'content-type': 'text/plain' })
-        .end(this.denyText(dest, verdict.detail, verdict.reason !== 'host-address'));
-      return;
-    }
-    let outgoing: RewritableRequest = {
+    if (!verdict.allowed) return reply(403, this.denyText(dest, verdict.detail, verdict.reason !== 'host-address'));
+    const outgoing: RewritableRequest = {
       dest,
-      method: req.method ?? 'GET',
-      path: `${url.pathname}${url.search}`,
-      headers: endToEndHeaders(req.headers),
+      method: head.method,
+      path: target.path,
+      headers: endToEndHeaders(head.headers, head.upgrade),
     };
     const judged = this.options.gate?.(outgoing);
     if (judged && !judged.allow) {
       this.options.log.denied(dest, 'request', judged.reason, 'http');
-      req.resume();
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(`mino: request blocked: ${judged.reason}\n`);
-      return;
+      return reply(403, `mino: request blocked: ${judged.reason}\n`);
     }
     const rewriter = this.rewriters.for(dest);
-    if (rewriter) outgoing = await rewriter(outgoing);
+    if (!rewriter) return this.forwardDecision(client, head, verdict, outgoing);
+    const rewritten = rewriter(outgoing);
+    return rewritten instanceof Promise
+      ? rewritten.then((r) => this.forwardDecision(client, head, verdict, r))
+      : this.forwardDecision(client, head, verdict, rewritten);
+  }
+
+  private forwardDecision(
+    client: Socket,
+    head: RequestHead,
+    verdict: Extract<Verdict, { allowed: true }>,
+    outgoing: RewritableRequest,
+  ): RelayDecision {
+    const { dest } = outgoing;
     const guard = this.options.requestGuard?.(outgoing);
     if (guard && !guard.allow) {
       this.options.log.denied(dest, 'credential-leak', guard.reason, 'http');
-      req.resume();
-      res
-        .writeHead(403, { 'content-type': 'text/plain' })
-        .end(`mino: request to ${formatDestination(dest)} blocked: ${guard.reason}\n`);
-      return;
+      return reply(403, `mino: request to ${formatDestination(dest)} blocked: ${guard.reason}\n`);
     }
-    const upstream = httpRequest({
-      agent: this.agent,
-      host: dest.host,
-      port: dest.port,
-      method: outgoing.method,
-      path: outgoing.path,
-      headers: outgoing.headers as OutgoingHttpHeaders,
-      setHost: false,
-      [DIAL]: { dest, verdict },
-    } as ClientRequestArgs);
-    upstream.on('response', (ur: IncomingMessage) => {
-      this.options.log.allowed(dest, verdict.rule);
-      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEndHeaders(ur.headers));
-      ur.pipe(res);
-    });
-    upstream.on('error', (err: Error) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const blocked = err instanceof DialError && err.failure === 'host-address';
-      res
-        .writeHead(blocked ? 403 : 502, { 'content-type': 'text/plain' })
-        .end(blocked ? this.denyText(dest, err.message.replace(/^refused: /, ''), false) : `mino: ${err.message}\n`);
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    sendBody(req, upstream);
-  }
-
-  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const target = this.absoluteDestination(req, undefined);
-    if (!target) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    const { dest, url } = target;
-    const verdict = this.verdictFor(dest, 'http');
-    if (!verdict.allowed) {
-      const text = this.denyText(dest, verdict.detail, verdict.reason !== 'host-address');
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-      );
-      return;
-    }
-    const judged = this.options.gate?.({
-      dest,
-      method: req.method ?? 'GET',
-      path: `${url.pathname}${url.search}`,
-      headers: endToEndHeaders(req.headers, true),
-    });
-    if (judged && !judged.allow) {
-      this.options.log.denied(dest, 'request', judged.reason, 'http');
-      const text = `mino: request blocked: ${judged.reason}\n`;
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-      );
-      return;
-    }
-    const headers = endToEndHeaders(req.headers, true);
-    headers.connection = 'Upgrade';
-    const lines = [`${req.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`];
-    for (const [k, v] of Object.entries(headers))
-      for (const value of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${value}`);
-    let upstream: Socket;
-    try {
-      upstream = await this.dial(dest, verdict, 'http');
-    } catch (err) {
-      socket.end(`HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\nmino: ${(err as Error).message}\n`);
-      return;
-    }
-    this.track(dest, [socket, upstream]);
-    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length > 0) upstream.write(head);
-    splice(socket, upstream);
+    const body = head.body.kind === 'none' ? undefined : this.options.bodyGuard?.(dest);
+    return {
+      kind: 'forward',
+      key: `${dest.host} ${dest.port}`,
+      ...(body && {
+        bodyScan: {
+          scanner: new BodyScanner(body.needles),
+          refused: (found: number) => {
+            this.options.log.denied(dest, 'credential-leak', body.reason(found), 'http');
+            return reply(403, `mino: request to ${formatDestination(dest)} blocked: ${body.reason(found)}\n`);
+          },
+        },
+      }),
+      head: requestHeadText(outgoing.method, outgoing.path, head, outgoing.headers),
+      connect: async () => {
+        const upstream = await this.dial(dest, verdict, 'http', false);
+        this.track(dest, [client, upstream]);
+        return upstream;
+      },
+      failed: (err) =>
+        err instanceof DialError && err.failure === 'host-address'
+          ? reply(403, this.denyText(dest, err.message.replace(/^refused: /, ''), false))
+          : reply(502, `mino: ${err.message}\n`),
+      answered: () => this.options.log.allowed(dest, verdict.rule),
+    };
   }
 
   private socks(socket: Socket, first: Buffer): void {
@@ -508,32 +434,7 @@ export class EgressServer {
   }
 }
 
-/** Request option carrying the destination and verdict to the agent. */
-const DIAL = Symbol('mino.dial');
-
-/** A keep-alive agent whose connections come from the guarded dialer. */
-class GuardedAgent extends Agent {
-  constructor(
-    private readonly dialFn: (dest: Destination, verdict: Extract<Verdict, { allowed: true }>) => Promise<Socket>,
-  ) {
-    super({ keepAlive: true, maxFreeSockets: 16, timeout: 30_000 });
-  }
-
-  override createConnection(
-    options: ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): undefined {
-    const target = (options as Record<symbol, unknown>)[DIAL] as
-      | { dest: Destination; verdict: Extract<Verdict, { allowed: true }> }
-      | undefined;
-    if (!target) {
-      callback?.(new Error('internal: request without a destination'), undefined as unknown as Duplex);
-      return undefined;
-    }
-    this.dialFn(target.dest, target.verdict).then(
-      (s) => callback?.(null, s),
-      (err: Error) => callback?.(err, undefined as unknown as Duplex),
-    );
-    return undefined;
-  }
+/** A reply the proxy makes itself. */
+function reply(status: number, text: string): RelayReply {
+  return { kind: 'reply', status, text };
 }

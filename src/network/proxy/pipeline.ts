@@ -1,4 +1,3 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Destination } from '../destination.js';
 import { ruleMatches } from '../policy.js';
@@ -18,7 +17,7 @@ import type { Rule } from '../rule.js';
  * only, L7 rules on method and path) is a TunnelHandler built with `terminates(dest)` (default: a
  * rewriter is registered for dest) and a {@link RequestGate} (default: allow all). It takes over
  * such tunnels, answers `established()`, terminates the client's TLS with a per-session CA
- * (tls-ca.ts), parses each request with node's HTTP server, asks the gate (a denied request gets
+ * (tls-ca.ts), parses each request (http-relay.ts), asks the gate (a denied request gets
  * 403, a `denied` record, and the connection stays usable), runs the rewriter, and re-originates
  * TLS (verified) to `dial()`'s socket. Nothing else of the proxy changes: the policy decision,
  * the address guard in `dial()`, the records and the live allow/deny all stay where they are.
@@ -85,21 +84,8 @@ export interface TunnelHandler {
   handle(tunnel: Tunnel): boolean;
 }
 
-/**
- * Sends a client's request body upstream and ends the upstream request. A request without a body
- * (neither Content-Length nor Transfer-Encoding, RFC 9112 §6.3: most GETs) goes out at once, its
- * head in one write, without a pipe waiting a tick for the empty body's end.
- */
-export function sendBody(req: IncomingMessage, upstream: ClientRequest): void {
-  const length = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
-    req.resume();
-    upstream.end();
-  } else req.pipe(upstream);
-}
-
 /** Copies bytes both ways until either side ends; errors close both. */
-export function splice(a: Socket, b: Socket): void {
+function splice(a: Socket, b: Socket): void {
   a.pipe(b);
   b.pipe(a);
   const close = (): void => {

@@ -105,6 +105,7 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     ],
     rewriters: tls.rewriters,
     requestGuard: tls.requestGuard,
+    ...(tls.bodyGuard ? { bodyGuard: tls.bodyGuard } : {}),
   });
 
   let listener: Server | undefined;

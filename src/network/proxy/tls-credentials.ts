@@ -123,3 +123,42 @@ export function placeholderGuard(credentials: readonly ProxiedCredential[]): Req
 export function boundToCredential(rules: readonly Rule[]): (dest: Destination) => boolean {
   return (dest) => rules.some((r) => ruleMatches(r, dest));
 }
+
+/** What a request body to one destination must not carry: the texts, and why each is refused. */
+export interface BodyGuard {
+  needles: Buffer[];
+  reason(found: number): string;
+}
+
+/**
+ * The body check of requests to `dest` (undefined: nothing to look for): the placeholders of the
+ * credentials not bound to `dest`, and, when none is bound to it, any placeholder at all.
+ */
+export function placeholderBodyGuard(
+  credentials: readonly ProxiedCredential[],
+): (dest: Destination) => BodyGuard | undefined {
+  const bound = bindAll(credentials);
+  const cache = new Map<string, BodyGuard | undefined>();
+  return (dest) => {
+    const key = formatDestination(dest);
+    if (cache.has(key)) return cache.get(key);
+    const unbound = bound.filter((b) => !b.rules.some((r) => ruleMatches(r, dest)));
+    const texts = unbound.map((b) => ({ text: b.credential.placeholder, which: b.credential }));
+    const all = unbound.length === bound.length;
+    const needles = [...texts.map((t) => Buffer.from(t.text)), ...(all ? [Buffer.from(PLACEHOLDER_MARK)] : [])];
+    const guard: BodyGuard | undefined =
+      needles.length === 0
+        ? undefined
+        : {
+            needles,
+            reason: (found) => {
+              const c = texts[found]?.which;
+              return c
+                ? `the placeholder of ${c.variable} was sent to ${key} in a request body; it is bound to ${c.hosts.join(', ')} only (possible exfiltration)`
+                : `the placeholder of a mino credential was sent to ${key} in a request body (possible exfiltration)`;
+            },
+          };
+    if (cache.size < 1024) cache.set(key, guard);
+    return guard;
+  };
+}

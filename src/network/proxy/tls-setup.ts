@@ -3,7 +3,13 @@ import type { EgressSecrets } from '../egress-secrets.js';
 import type { DenyReason } from '../policy.js';
 import { RewriterRegistry, allowAllRequests, type RequestGate, type TunnelHandler } from './pipeline.js';
 import { LeafCertificates } from './tls-ca.js';
-import { boundToCredential, placeholderGuard, registerCredentials } from './tls-credentials.js';
+import {
+  boundToCredential,
+  placeholderBodyGuard,
+  placeholderGuard,
+  registerCredentials,
+  type BodyGuard,
+} from './tls-credentials.js';
 import { terminatingHandler } from './tls-terminator.js';
 
 /**
@@ -22,6 +28,8 @@ export interface RequestRules {
 export interface TlsStages {
   rewriters: RewriterRegistry;
   requestGuard: RequestGate | undefined;
+  /** What request bodies to a destination must not carry (placeholders of other hosts). */
+  bodyGuard: ((dest: Destination) => BodyGuard | undefined) | undefined;
   /** The tunnel handlers (the terminating one when there is a CA), reporting refusals to `denied`. */
   handlers(denied: (dest: Destination, reason: DenyReason, detail: string) => void): TunnelHandler[];
   close(): void;
@@ -30,14 +38,17 @@ export interface TlsStages {
 /** Builds the stages (none without secrets). */
 export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRules): TlsStages {
   const rewriters = new RewriterRegistry();
-  if (!secrets) return { rewriters, requestGuard: undefined, handlers: () => [], close: () => undefined };
+  if (!secrets)
+    return { rewriters, requestGuard: undefined, bodyGuard: undefined, handlers: () => [], close: () => undefined };
   const credentialRules = registerCredentials(rewriters, secrets.credentials);
   const bound = boundToCredential(credentialRules);
   const guard = secrets.credentials.length > 0 ? placeholderGuard(secrets.credentials) : undefined;
+  const bodyGuard = secrets.credentials.length > 0 ? placeholderBodyGuard(secrets.credentials) : undefined;
   let closeHandler = (): void => undefined;
   return {
     rewriters,
     requestGuard: guard,
+    bodyGuard,
     handlers(denied) {
       if (!secrets.ca) return [];
       const certificates = new LeafCertificates(secrets.ca);
@@ -58,6 +69,7 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
         terminates: (dest) => bound(dest) || (rules?.terminates(dest) ?? false),
         gate: rules?.gate ?? allowAllRequests,
         ...(guard ? { afterRewrite: guard } : {}),
+        ...(bodyGuard ? { bodyGuard } : {}),
         ...(secrets.upstreamCa.length > 0 ? { upstreamCa: secrets.upstreamCa } : {}),
         denied,
       });

@@ -1,22 +1,12 @@
-import {
-  Agent,
-  createServer,
-  request as httpRequest,
-  type ClientRequestArgs,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import { destinationOf, formatDestination, type Destination } from '../destination.js';
 import type { DenyReason } from '../policy.js';
 import { endToEndHeaders } from './egress-server.js';
+import { requestHeadText, type RequestHead } from './http-head.js';
+import { HttpRelay, type RelayDecision, type RelayReply } from './http-relay.js';
 import {
   allowAllRequests,
-  sendBody,
-  splice,
   type RequestGate,
   type RequestVerdict,
   type RewritableRequest,
@@ -24,19 +14,21 @@ import {
   type TunnelHandler,
 } from './pipeline.js';
 import type { LeafCertificates } from './tls-ca.js';
+import type { BodyGuard } from './tls-credentials.js';
+import { BodyScanner } from './body-scanner.js';
 
 /**
  * The TLS-terminating tunnel handler (see pipeline.ts). For a destination it terminates, it dials
  * first (a refused or failed dial answers the tunnel as the raw relay would), answers
  * `established()`, then speaks TLS to the client with a leaf certificate of the session CA
- * (ALPN: http/1.1 only) and hands the decrypted socket to an in-process HTTP server. Each request
+ * (ALPN: http/1.1 only) and relays the decrypted requests (http-relay.ts). Each request
  * of the connection (keep-alive included) is checked in turn: its Host must be the tunnel's
  * destination, the gate (L7 rules) must allow it, the rewriter (credentials) runs, and the
  * after-rewrite check (no placeholder left for a host it is not bound to) must pass; a refused
  * request gets a 403 and a `denied` record, and the connection stays usable. Allowed requests go
- * upstream over TLS verified against the given CAs, on a keep-alive connection of this tunnel
- * (the first one is the dialled socket). Responses stream back as they come (SSE, chunked);
- * WebSocket upgrades are relayed once both sides agreed.
+ * upstream over TLS verified against the given CAs, on one kept-alive connection of this tunnel
+ * (the first one is the dialled socket; TLS sessions are resumed per host). Responses stream back
+ * byte for byte as they come (SSE, chunked); WebSocket upgrades are relayed once both sides agreed.
  */
 
 /** Stream buffers of terminated connections (bulk downloads: fewer pauses, fewer writes). */
@@ -51,34 +43,12 @@ export interface TerminatorOptions {
   gate?: RequestGate;
   /** Checks a request after the rewriter ran (a placeholder to a host it is not bound to). */
   afterRewrite?: RequestGate;
+  /** What a request body to a destination must not carry (placeholders of other hosts). */
+  bodyGuard?: (dest: Destination) => BodyGuard | undefined;
   /** CA certificates (PEM) upstream servers are verified against (default: node's). */
   upstreamCa?: string | string[];
   /** Records a refused request. */
   denied(dest: Destination, reason: DenyReason, detail: string): void;
-}
-
-/** The tunnel a decrypted socket belongs to. */
-interface Terminated {
-  tunnel: Tunnel;
-  agent: TunnelAgent;
-}
-
-/** A keep-alive agent for one tunnel: its first connection is the dialled one, later ones dial again. */
-class TunnelAgent extends Agent {
-  constructor(private readonly open: () => Promise<Socket>) {
-    super({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, timeout: 60_000 });
-  }
-
-  override createConnection(
-    _options: ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): undefined {
-    this.open().then(
-      (s) => callback?.(null, s),
-      (err: Error) => callback?.(err, undefined as unknown as Duplex),
-    );
-    return undefined;
-  }
 }
 
 /** `host[:port]` of a Host header as a destination (port defaulting to `defaultPort`). */
@@ -92,176 +62,113 @@ function sameDestination(a: Destination, b: Destination): boolean {
   return a.host === b.host && a.port === b.port;
 }
 
-function statusText(status: number, text: string): string {
-  return `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
-}
-
 /** Builds the terminating handler (see the module comment). */
 export function terminatingHandler(options: TerminatorOptions): TunnelHandler & { close(): void } {
   const terminates = (tunnel: Tunnel): boolean =>
     options.terminates ? options.terminates(tunnel.dest) : tunnel.rewriter !== undefined;
   const gate = options.gate ?? allowAllRequests;
-  const server = createServer({
-    requestTimeout: 0,
-    headersTimeout: 60_000,
-    keepAliveTimeout: 30_000,
-    highWaterMark: HIGH_WATER_MARK,
-  });
-  const bySocket = new WeakMap<Socket, Terminated>();
   const open = new Set<TLSSocket>();
+  /** The last TLS session of each upstream host, resumed by its next connection. */
+  const sessions = new Map<string, Buffer>();
 
   const upstreamTls = (dest: Destination, raw: Socket): Promise<Socket> =>
     new Promise((resolve, reject) => {
+      const key = formatDestination(dest);
+      const session = sessions.get(key);
       // highWaterMark: known to node's tls.connect (passed to its socket), missing from its types.
       const secure = tlsConnect({
         socket: raw,
         host: dest.host,
         ...(dest.kind === 'name' ? { servername: dest.host } : {}),
         ALPNProtocols: ['http/1.1'],
+        ...(session ? { session } : {}),
         ...({ highWaterMark: HIGH_WATER_MARK } as object),
         ...(options.upstreamCa !== undefined ? { ca: options.upstreamCa } : {}),
       });
       secure.setNoDelay(true);
+      secure.on('session', (s: Buffer) => {
+        if (sessions.size > 256) sessions.clear();
+        sessions.set(key, s);
+      });
       secure.once('secureConnect', () => {
         secure.removeListener('error', reject);
         resolve(secure);
       });
       secure.once('error', (err) => {
+        sessions.delete(key);
         raw.destroy();
-        reject(new Error(`TLS to ${formatDestination(dest)} failed: ${err.message}`));
+        reject(new Error(`TLS to ${key} failed: ${err.message}`));
       });
     });
 
-  /** The request's verdict: its Host, the gate, then (after the rewrite) the leak check. */
-  const judge = async (
-    t: Terminated,
-    req: IncomingMessage,
-  ): Promise<{ request: RewritableRequest } | { denied: string; reason: DenyReason }> => {
-    const { dest } = t.tunnel;
-    let path = req.url ?? '/';
-    let hostValue = String(req.headers.host ?? '');
+  const refuse = (dest: Destination, reason: DenyReason, detail: string): RelayReply => {
+    options.denied(dest, reason, detail);
+    return { kind: 'reply', status: 403, text: `mino: request to ${formatDestination(dest)} blocked: ${detail}\n` };
+  };
+
+  /** After the rewrite: the leak check, then the request to send on the tunnel's connection. */
+  const forward = (tunnel: Tunnel, head: RequestHead, request: RewritableRequest, upstream: () => Promise<Socket>) => {
+    const after = options.afterRewrite?.(request) ?? { allow: true };
+    if (!after.allow) return refuse(tunnel.dest, 'credential-leak', after.reason);
+    const body = head.body.kind === 'none' ? undefined : options.bodyGuard?.(tunnel.dest);
+    const decision: RelayDecision = {
+      kind: 'forward',
+      key: 'tunnel',
+      ...(body && {
+        bodyScan: {
+          scanner: new BodyScanner(body.needles),
+          refused: (found: number) => refuse(tunnel.dest, 'credential-leak', body.reason(found)),
+        },
+      }),
+      head: requestHeadText(request.method, request.path, head, request.headers),
+      connect: upstream,
+      failed: (err) => ({ kind: 'reply', status: 502, text: `mino: ${err.message}\n` }),
+    };
+    return decision;
+  };
+
+  /** One request of a terminated connection: its Host, the gate, the rewriter, the leak check. */
+  const judge = (
+    tunnel: Tunnel,
+    head: RequestHead,
+    upstream: () => Promise<Socket>,
+  ): RelayDecision | Promise<RelayDecision> => {
+    const { dest } = tunnel;
+    let path = head.target;
+    const host = head.headers.host;
+    let hostValue = typeof host === 'string' ? host : '';
     if (!path.startsWith('/')) {
       // absolute-form: its authority must be the tunnel's destination too
       try {
         const url = new URL(path);
-        if (url.protocol !== 'https:') return { denied: `${url.protocol} URL on a TLS connection`, reason: 'request' };
+        if (url.protocol !== 'https:') return refuse(dest, 'request', `${url.protocol} URL on a TLS connection`);
         hostValue = url.host;
         path = `${url.pathname}${url.search}`;
       } catch {
-        return { denied: 'request target is not a path', reason: 'request' };
+        return refuse(dest, 'request', 'request target is not a path');
       }
     }
     const asked = hostHeaderDestination(hostValue, 443);
     if (!asked || !sameDestination(asked, dest))
-      return {
-        denied: `request for ${hostValue.slice(0, 100) || '(no Host)'} on a connection to ${formatDestination(dest)}`,
-        reason: 'request',
-      };
-    let request: RewritableRequest = {
+      return refuse(
+        dest,
+        'request',
+        `request for ${hostValue.slice(0, 100) || '(no Host)'} on a connection to ${formatDestination(dest)}`,
+      );
+    const request: RewritableRequest = {
       dest,
-      method: req.method ?? 'GET',
+      method: head.method,
       path,
-      headers: endToEndHeaders(req.headers, req.headers.upgrade !== undefined),
+      headers: endToEndHeaders(head.headers, head.upgrade),
     };
     const verdict: RequestVerdict = gate(request);
-    if (!verdict.allow) return { denied: verdict.reason, reason: 'request' };
-    if (t.tunnel.rewriter) request = await t.tunnel.rewriter(request);
-    const after = options.afterRewrite?.(request) ?? { allow: true };
-    if (!after.allow) return { denied: after.reason, reason: 'credential-leak' };
-    return { request };
+    if (!verdict.allow) return refuse(dest, 'request', verdict.reason);
+    if (!tunnel.rewriter) return forward(tunnel, head, request, upstream);
+    const rewritten = tunnel.rewriter(request);
+    return rewritten instanceof Promise
+      ? rewritten.then((r) => forward(tunnel, head, r, upstream))
+      : forward(tunnel, head, rewritten, upstream);
   };
-
-  const refuse = (dest: Destination, reason: DenyReason, detail: string): string => {
-    options.denied(dest, reason, detail);
-    return `mino: request to ${formatDestination(dest)} blocked: ${detail}\n`;
-  };
-
-  const upstreamRequest = (t: Terminated, request: RewritableRequest): ReturnType<typeof httpRequest> =>
-    httpRequest({
-      agent: t.agent,
-      host: request.dest.host,
-      port: request.dest.port,
-      method: request.method,
-      path: request.path,
-      headers: request.headers as OutgoingHttpHeaders,
-      setHost: false,
-    });
-
-  server.on('request', async (req: IncomingMessage, res: ServerResponse) => {
-    const t = bySocket.get(req.socket);
-    if (!t) {
-      res.destroy();
-      return;
-    }
-    const judged = await judge(t, req).catch((err: Error) => ({
-      denied: `internal: ${err.message}`,
-      reason: 'request' as const,
-    }));
-    if ('denied' in judged) {
-      const text = refuse(t.tunnel.dest, judged.reason, judged.denied);
-      req.resume();
-      res.writeHead(403, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) }).end(text);
-      return;
-    }
-    const upstream = upstreamRequest(t, judged.request);
-    upstream.on('response', (ur: IncomingMessage) => {
-      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEndHeaders(ur.headers));
-      // A stream (SSE, chunked) gets its head at once; a sized body carries it in its first write.
-      if (ur.headers['content-length'] === undefined) res.flushHeaders();
-      ur.pipe(res);
-    });
-    upstream.on('error', (err: Error) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const text = `mino: ${err.message}\n`;
-      res.writeHead(502, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) }).end(text);
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    sendBody(req, upstream);
-  });
-
-  server.on('upgrade', async (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const t = bySocket.get(socket);
-    if (!t) {
-      socket.destroy();
-      return;
-    }
-    const judged = await judge(t, req).catch((err: Error) => ({
-      denied: `internal: ${err.message}`,
-      reason: 'request' as const,
-    }));
-    if ('denied' in judged) {
-      socket.end(statusText(403, refuse(t.tunnel.dest, judged.reason, judged.denied)));
-      return;
-    }
-    const headers = { ...judged.request.headers, connection: 'Upgrade' };
-    const upstream = upstreamRequest(t, { ...judged.request, headers });
-    upstream.on('upgrade', (ur: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-      const lines = [`HTTP/1.1 ${ur.statusCode ?? 101} ${ur.statusMessage ?? 'Switching Protocols'}`];
-      for (let i = 0; i < ur.rawHeaders.length; i += 2) lines.push(`${ur.rawHeaders[i]}: ${ur.rawHeaders[i + 1]}`);
-      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-      if (upHead.length > 0) socket.write(upHead);
-      if (head.length > 0) upSocket.write(head);
-      splice(socket, upSocket);
-    });
-    upstream.on('response', (ur: IncomingMessage) => {
-      // The server refused the upgrade: relay its answer and close.
-      const lines = [`HTTP/1.1 ${ur.statusCode ?? 502} ${ur.statusMessage ?? ''}`];
-      for (const [k, v] of Object.entries(endToEndHeaders(ur.headers)))
-        for (const value of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${value}`);
-      lines.push('connection: close');
-      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-      ur.pipe(socket);
-    });
-    upstream.on('error', (err: Error) => socket.end(statusText(502, `mino: ${err.message}\n`)));
-    upstream.end();
-  });
-
-  server.on('clientError', (_err: Error, socket: Duplex) => socket.destroy());
 
   return {
     handle(tunnel: Tunnel): boolean {
@@ -274,12 +181,13 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
             first.destroy();
             return;
           }
+          // The first upstream connection is the dialled one; a later one (the server closed it) dials again.
           let spare: Socket | undefined = first;
-          const agent = new TunnelAgent(async () => {
+          const upstream = async (): Promise<Socket> => {
             const raw = spare ?? (await tunnel.dial());
             spare = undefined;
             return upstreamTls(dest, raw);
-          });
+          };
           tunnel.established();
           if (tunnel.head.length > 0) client.unshift(tunnel.head);
           const secure = new TLSSocket(client, {
@@ -290,10 +198,8 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
           });
           secure.setNoDelay(true);
           open.add(secure);
-          bySocket.set(secure, { tunnel, agent });
           const end = (): void => {
             open.delete(secure);
-            agent.destroy();
             spare?.destroy();
             client.destroy();
           };
@@ -310,7 +216,7 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
           });
           secure.on('error', end);
           secure.on('close', end);
-          server.emit('connection', secure);
+          new HttpRelay(secure, (head) => judge(tunnel, head, upstream));
           client.resume();
         },
         (err: Error) => tunnel.failed(err.message),
@@ -319,7 +225,6 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
     },
     close(): void {
       for (const s of open) s.destroy();
-      server.close();
     },
   };
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
-import { IS_ROOT, TEST_IMAGE } from '../../helpers/test-env.js';
+import { ensureGitCurlImage } from './git-curl-image.js';
 import { probeResults, startHostServers, type HostServers } from './network-helpers.js';
 
 requirePrerequisites();
@@ -18,8 +18,9 @@ requirePrerequisites();
  * from a throwaway CA, given to mino as network.upstream_ca) through the proxy, which terminates
  * TLS with the session's CA (trusted inside) and judges each request: the GET passes, a POST on
  * the same connection's host and another path get 403, are recorded and audited, and never reach
- * the server. Rootful on mino-base (curl verifies the session CA); rootless on busybox
- * (ssl_client through CONNECT, which does not verify).
+ * the server. Rootful on mino-base (curl verifies the session CA); rootless on a busybox image
+ * with the host's curl and git (git-curl-image.ts): BusyBox's ssl_client through CONNECT (which
+ * does not verify), and curl for the domain-fronting case.
  */
 
 const BASE = 'localhost/mino-base:latest';
@@ -56,6 +57,7 @@ describe.each(MODES)('HTTPS rules on method and path, through the terminating pr
     const project = box.project('proj');
     if (rootful && podmanAs(as, ['image', 'exists', BASE]).status !== 0)
       throw new Error("mino-base is not built: run 'bin/mino setup --yes' before the integration tests");
+    const image = rootful ? BASE : ensureGitCurlImage(as);
     const configDir = join(box.env.XDG_CONFIG_HOME as string, 'mino');
     mkdirSync(configDir, { recursive: true });
     writeFileSync(join(configDir, 'config.toml'), `[network]\nupstream_ca = ["${join(servers.caDir, 'ca.pem')}"]\n`, {
@@ -66,18 +68,20 @@ describe.each(MODES)('HTTPS rules on method and path, through the terminating pr
     writeFileSync(join(probeDir, 'tls.sh'), BUSYBOX_TLS, { mode: 0o755 });
     const T = servers.tls;
     const url = (path: string): string => `https://host.containers.internal:${T}${path}`;
+    // Domain fronting: the allowed host's TLS, a Host header naming another.
+    const front = `echo "front=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H 'Host: evil.example' ${url('/t1')})"`;
     const script = rootful
       ? [
           `echo "get=$(curl -sS -m 10 ${url('/t1')})"`,
           `echo "post=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X POST -d x ${url('/t1')})"`,
           `echo "path=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' ${url('/t2')})"`,
-          // Domain fronting: the allowed host's TLS, a Host header naming another.
-          `echo "front=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H 'Host: evil.example' ${url('/t1')})"`,
+          front,
         ].join('; ')
       : [
           `timeout 10 nc 127.0.0.1 3128 -e /probe/tls.sh GET /t1 ${T} >/dev/null 2>&1; echo "get=$(tail -n 1 /tmp/tls-out | tr -d '\\r')"`,
           `timeout 10 nc 127.0.0.1 3128 -e /probe/tls.sh POST /t1 ${T} >/dev/null 2>&1; echo "post=$(head -n 1 /tmp/tls-out | cut -d' ' -f2)"`,
           `timeout 10 nc 127.0.0.1 3128 -e /probe/tls.sh GET /t2 ${T} >/dev/null 2>&1; echo "path=$(head -n 1 /tmp/tls-out | cut -d' ' -f2)"`,
+          front,
         ].join('; ');
     const before = servers.hits.length;
     const r = await box.mino([
@@ -87,7 +91,7 @@ describe.each(MODES)('HTTPS rules on method and path, through the terminating pr
       '-p',
       project,
       '--image',
-      rootful ? BASE : TEST_IMAGE,
+      image,
       '--no-home',
       '--volume',
       `${probeDir}:/probe:ro`,
@@ -103,8 +107,8 @@ describe.each(MODES)('HTTPS rules on method and path, through the terminating pr
     expect(p.get, r.stdout).toBe('tls-ok /t1');
     expect(p.post, r.stdout).toBe('403');
     expect(p.path, r.stdout).toBe('403');
-    if (rootful) expect(p.front, r.stdout).toBe('403');
-    const refused = rootful ? 3 : 2;
+    expect(p.front, r.stdout).toBe('403');
+    const refused = 3;
     expect(r.stderr).toContain(`mino: blocked ${refused} connections: host.containers.internal:${T} (${refused}×)`);
     const show = JSON.parse((await box.mino(['network', 'show', 'l7', '-f', 'json'])).stdout) as {
       record: {
@@ -209,12 +213,14 @@ async function gitServer(caDir: string): Promise<{ port: number; root: string; h
   return { port, root, hits, close: () => server.close() };
 }
 
-describe.runIf(IS_ROOT)('GIT-FETCH allows clone and fetch, not push, over HTTPS [rootful, mino-base]', () => {
+describe.each(MODES)('GIT-FETCH allows clone and fetch, not push, over HTTPS [%s]', (as) => {
   it('clones through the terminating proxy; the push is refused with 403 and never reaches the server', async () => {
-    if (podmanAs('self', ['image', 'exists', BASE]).status !== 0)
+    const rootful = modeLabel(as) === 'rootful';
+    if (rootful && podmanAs(as, ['image', 'exists', BASE]).status !== 0)
       throw new Error("mino-base is not built: run 'bin/mino setup --yes' before the integration tests");
+    const image = rootful ? BASE : ensureGitCurlImage(as);
     const server = await gitServer(servers.caDir);
-    const box = new Sandbox('self');
+    const box = new Sandbox(as);
     try {
       const project = box.project('git');
       const configDir = join(box.env.XDG_CONFIG_HOME as string, 'mino');
@@ -226,12 +232,12 @@ describe.runIf(IS_ROOT)('GIT-FETCH allows clone and fetch, not push, over HTTPS 
         '-p',
         project,
         '--image',
-        BASE,
+        image,
         '--no-home',
         '--network-allow',
         `GIT-FETCH host.containers.internal:${server.port}/*`,
         '--',
-        'bash',
+        'sh',
         '-c',
         [
           `git clone -q ${remote} /tmp/r && echo clone=ok`,

@@ -35,6 +35,18 @@ const ADDRESSES: Record<string, string> = {
 beforeAll(async () => {
   http = createHttpServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
+    if (req.method === 'POST') {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => res.end(`got ${body}`));
+      return;
+    }
+    if (req.url === '/stream') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part1;');
+      setTimeout(() => res.end('part2'), 50);
+      return;
+    }
     res.end(`hello ${req.url} auth=${req.headers.authorization ?? '-'}`);
   });
   http.on('connection', () => upstreamConnections++);
@@ -306,6 +318,32 @@ describe('egress proxy: plain HTTP', () => {
     }
     s.destroy();
     expect(upstreamConnections - before).toBe(1);
+  });
+
+  it('relays a chunked upload as sent and judges a pipelined request after it on its own', async () => {
+    const h = await start(['web.test:80']);
+    const out = await exchange(
+      h.port,
+      'POST http://web.test/up HTTP/1.1\r\nHost: web.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n' +
+        'GET http://other.test/next HTTP/1.1\r\nHost: web.test\r\n\r\n' +
+        'GET http://web.test/stream HTTP/1.1\r\nHost: web.test\r\nConnection: close\r\n\r\n',
+    );
+    expect(out).toContain('got hello world');
+    expect(out).toContain('egress to other.test:80 is blocked');
+    expect(out).toMatch(/part1;[\s\S]*part2/);
+    expect(out.match(/HTTP\/1.1 \d{3} /g)).toHaveLength(3);
+    expect(seen.some((r) => r.url === '/next')).toBe(false);
+  });
+
+  it('refuses a request framed two ways (request smuggling) with 400 and forwards nothing', async () => {
+    const h = await start(['web.test:80']);
+    const before = seen.length;
+    const out = await exchange(
+      h.port,
+      'POST http://web.test/a HTTP/1.1\r\nHost: web.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET http://web.test/smuggled HTTP/1.1\r\nHost: web.test\r\n\r\n',
+    );
+    expect(out).toMatch(/^HTTP\/1.1 400/);
+    expect(seen.length).toBe(before);
   });
 
   it('answers 400 to a request that is not meant for a proxy', async () => {

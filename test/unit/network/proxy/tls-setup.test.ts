@@ -23,6 +23,8 @@ import { sessionTls } from '../../../../src/run/session-tls.js';
 
 const upstreamCa = createSessionCa('upstream-test');
 const seen: Array<{ host: string; url: string; headers: IncomingMessage['headers'] }> = [];
+/** Every request body the servers received, in full or in part. */
+const bodies: string[] = [];
 let https: HttpsServer;
 let plain: Server;
 let httpsPort = 0;
@@ -51,12 +53,18 @@ beforeAll(async () => {
     { cert: first.certPem, key: first.keyPem, SNICallback: (n, cb) => cb(null, leaves.contextFor(n)) },
     (req, res) => {
       seen.push({ host: String(req.headers.host), url: req.url ?? '', headers: req.headers });
-      res.end('ok');
+      const at = bodies.push('') - 1;
+      req.on('data', (d: Buffer) => (bodies[at] += d.toString('latin1')));
+      req.on('end', () => res.end('ok'));
+      req.on('error', () => undefined);
     },
   );
   plain = createHttpServer((req, res) => {
     seen.push({ host: String(req.headers.host), url: req.url ?? '', headers: req.headers });
-    res.end('plain');
+    const at = bodies.push('') - 1;
+    req.on('data', (d: Buffer) => (bodies[at] += d.toString('latin1')));
+    req.on('end', () => res.end('plain'));
+    req.on('error', () => undefined);
   });
   await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
   await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
@@ -92,6 +100,7 @@ beforeAll(async () => {
     handlers: stages.handlers((dest, reason, detail) => log.denied(dest, reason, detail, 'https')),
     rewriters: stages.rewriters,
     requestGuard: stages.requestGuard,
+    ...(stages.bodyGuard ? { bodyGuard: stages.bodyGuard } : {}),
   });
   const listener = createServer();
   proxy.attach(listener);
@@ -178,5 +187,47 @@ describe('built-in credentials at the proxy', () => {
     expect(seen.length).toBe(before);
     expect(denials.at(-1)).toMatchObject({ destination: 'example.org:80', reason: 'credential-leak' });
     expect(JSON.stringify(denials)).not.toContain(GH);
+  });
+
+  it('a placeholder in a request body to a host it is not bound to is refused, even split across chunks', async () => {
+    const gh = placeholder('GH_TOKEN');
+    const s = await tunnel('api.anthropic.com', caOfSession);
+    const answer = new Promise<string>((resolve) => {
+      let out = '';
+      s.on('data', (d: Buffer) => (out += d.toString()));
+      s.on('close', () => resolve(out));
+    });
+    s.write('POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const half = Math.floor(gh.length / 2);
+    s.write(`${(10 + half).toString(16)}\r\n{"text": "${gh.slice(0, half)}\r\n`);
+    await new Promise((r) => setTimeout(r, 50));
+    s.write(`${(gh.length - half + 2).toString(16)}\r\n${gh.slice(half)}"}\r\n0\r\n\r\n`);
+    expect(await answer).toMatch(/^HTTP\/1\.1 403/);
+    expect(denials.at(-1)).toMatchObject({ destination: 'api.anthropic.com:443', reason: 'credential-leak' });
+    expect(denials.at(-1)?.detail).toContain('GH_TOKEN');
+    expect(bodies.some((b) => b.includes(gh))).toBe(false);
+    // Plain HTTP, and the bound credential's own host still takes its placeholder in a body.
+    const plainRes = await new Promise<string>((resolve) => {
+      const raw = connect(proxyPort, '127.0.0.1');
+      let out = '';
+      raw.on('data', (d: Buffer) => (out += d.toString()));
+      raw.on('close', () => resolve(out));
+      const body = `token=${placeholder('ANTHROPIC_API_KEY')}`;
+      raw.write(
+        `POST http://example.org/ HTTP/1.1\r\nHost: example.org\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    });
+    expect(plainRes).toMatch(/^HTTP\/1\.1 403/);
+    expect(denials.at(-1)).toMatchObject({ destination: 'example.org:80', reason: 'credential-leak' });
+    const own = await tunnel('api.anthropic.com', caOfSession);
+    const body = `{"k": "${placeholder('ANTHROPIC_API_KEY')}"}`;
+    const ok = await get(
+      own,
+      `POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    expect(ok).toMatch(/^HTTP\/1\.1 200/);
+    own.destroy();
+    expect(JSON.stringify(denials)).not.toContain(GH);
+    expect(JSON.stringify(denials)).not.toContain(ANTHROPIC);
   });
 });
