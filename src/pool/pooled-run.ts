@@ -44,6 +44,11 @@ export interface PoolUse {
   fresh: boolean;
   /** Starts the background refill (default: a detached `mino __pool-refill`; tests record it). */
   refill?: (key: string, settings: PoolSettings, usedContainer?: string) => void;
+  /**
+   * A branch plan: moves the run's working copy into the claimed warm container's folder (named
+   * after it) before its command runs; false when they do not match (the run then starts cold).
+   */
+  adopt?: (warmName: string) => boolean;
 }
 
 /** What the pool would do for a plan (for `--dry-run`, and the decision itself). */
@@ -216,6 +221,14 @@ class PoolClaims implements WarmSource {
         // The image was rebuilt since the pool was warmed: never serve the old one.
         log.info('warm container started from another image; starting cold', { container: entry.name });
         for (const other of warm) if (other.image_id === entry.image_id) removeWarmEntry(ctx.stateDir, key, other.name);
+        await rename.now();
+        removeAgentDir(ctx.stateDir, entry.name);
+        (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+        this.stopped = true;
+        return undefined;
+      }
+      if (use.adopt && !use.adopt(entry.name)) {
+        log.info('warm container does not fit the working copy; starting cold', { container: entry.name });
         await rename.now();
         removeAgentDir(ctx.stateDir, entry.name);
         (use.refill ?? spawnRefill)(key, use.settings, entry.id);
