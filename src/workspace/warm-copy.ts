@@ -176,6 +176,10 @@ export function adoptWarmCopy(base: string, warm: string, sources: readonly stri
     if (kindAt(join(base, e.path)) !== e.kind || kindAt(join(warm, e.path)) !== e.kind) return false;
   }
   const kinds = new Map(entries.map((e) => [e.path, e.kind]));
+  // The warm folder holds its layout only (nothing its container wrote would be overwritten).
+  for (const dir of ['', ...entries.filter((e) => e.kind === 'dir').map((e) => e.path)]) {
+    for (const name of readdirSync(join(warm, dir))) if (!kinds.has(dir === '' ? name : `${dir}/${name}`)) return false;
+  }
   const root = process.getuid?.() === 0;
   const merge = (rel: string): void => {
     for (const name of readdirSync(join(base, rel))) {

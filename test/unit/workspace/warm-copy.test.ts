@@ -112,6 +112,13 @@ describe('warm copies', () => {
     expect(adoptWarmCopy(base, warm, sources(base))).toBe(false);
     expect(readdirSync(join(warm, 'proj'))).toEqual(['.git', '.gitmodules']);
     expect(readFileSync(join(base, 'proj', 'src', 'a.txt'), 'utf8')).toBe('a\n');
+    // Something the warm container wrote into its folder: it does not fit either.
+    rmSync(join(base, 'proj', '.gitmodules'));
+    writeFileSync(join(base, 'proj', '.gitmodules'), '');
+    writeFileSync(join(warm, 'proj', 'planted'), 'x');
+    expect(adoptWarmCopy(base, warm, sources(base))).toBe(false);
+    rmSync(join(warm, 'proj', 'planted'));
+    expect(adoptWarmCopy(base, warm, sources(base))).toBe(true);
   });
 
   it('sweepWarmCopies removes folders no pool lists once they are old enough; names are checked', () => {
