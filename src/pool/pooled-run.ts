@@ -207,6 +207,15 @@ class PoolClaims implements WarmSource {
     while (!this.stopped && this.next < warm.length) {
       const entry = warm[this.next++]!;
       if (!claimWarmEntry(ctx.stateDir, key, entry.name)) continue;
+      // A branch plan's copy moves into the container's folder first (before any rename: a
+      // container that does not fit is removed under its warm name, and the run starts cold).
+      if (use.adopt && !use.adopt(entry.name)) {
+        log.info('warm container does not fit the working copy; starting cold', { container: entry.name });
+        removeAgentDir(ctx.stateDir, entry.name);
+        (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+        this.stopped = true;
+        return undefined;
+      }
       const socket = agentSocketOf(ctx.stateDir, entry.name);
       const agent = !(plan.spec.tty ?? false) && agentSocketProblem(socket) === undefined ? socket : undefined;
       // Through the agent a short command never waits for podman: the rename waits a moment.
@@ -221,14 +230,6 @@ class PoolClaims implements WarmSource {
         // The image was rebuilt since the pool was warmed: never serve the old one.
         log.info('warm container started from another image; starting cold', { container: entry.name });
         for (const other of warm) if (other.image_id === entry.image_id) removeWarmEntry(ctx.stateDir, key, other.name);
-        await rename.now();
-        removeAgentDir(ctx.stateDir, entry.name);
-        (use.refill ?? spawnRefill)(key, use.settings, entry.id);
-        this.stopped = true;
-        return undefined;
-      }
-      if (use.adopt && !use.adopt(entry.name)) {
-        log.info('warm container does not fit the working copy; starting cold', { container: entry.name });
         await rename.now();
         removeAgentDir(ctx.stateDir, entry.name);
         (use.refill ?? spawnRefill)(key, use.settings, entry.id);

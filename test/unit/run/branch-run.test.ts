@@ -183,6 +183,28 @@ describe('branch runs (fake runtime)', () => {
     expect(warmCopies()).toEqual([]);
   });
 
+  it('a copy that does not fit the claimed container starts cold; the container goes, the copy stays whole', async () => {
+    // Branch q's copy, made cold, with a directory where the warm layout has a file (.gitmodules).
+    expect(await runSession(ctx, request({ name: 'q', branch: 'q', fresh: true }), facts(), io, deps)).toBe(0);
+    const copy = join(branchesDir(), repoDir(), 'q', 'repo');
+    mkdirSync(join(copy, '.gitmodules'));
+    expect(await warmRun(ctx, request({ branch: '' }), facts(), io, 1)).toBe(0);
+    const [warm] = engine.containers;
+    const refilled: (string | undefined)[] = [];
+    engine.clearCalls();
+    const r = await runSession(ctx, request({ name: 'q', branch: 'q' }), facts(), io, {
+      ...deps,
+      refill: (_k: string, _s: unknown, used?: string) => void refilled.push(used),
+    });
+    expect(r).toBe(0);
+    expect(engine.callsTo('execSession')).toEqual([]);
+    expect(engine.callsTo('runAttached')).toHaveLength(1);
+    expect(engine.callsTo('renameContainer')).toEqual([]);
+    expect(refilled).toContain(warm!.id);
+    expect(readFileSync(join(copy, 'a.txt'), 'utf8')).toBe('a\n');
+    expect(warmCopies()).toEqual([warm!.name]);
+  });
+
   it('pool warm --branch with a home volume: for one branch only (any branch is refused)', async () => {
     const err = await warmRun(ctx, request({ branch: '', noHome: false }), facts(), io, 1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
