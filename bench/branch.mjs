@@ -1,10 +1,12 @@
 // Branch-session figures of `npm run bench` (issue 23), on a 10,000-file git repository:
 // `mino run --branch` (a new working copy each time, and a continued one) against `mino run` on
 // the repository itself, interleaved; `mino fork` of a session with 100 changed files; 8 branch
-// sessions on one project at once (all must succeed, each with its own branch home).
+// sessions on one project at once (all must succeed, each with its own branch home, none seeing
+// another's files); `mino run --branch NEW` served by the warm pool (`mino pool warm -b`) against
+// the same run cold (--fresh), each pooled run after the pool refilled.
 // Standalone: `node bench/branch.mjs` (JSON on stdout); run.mjs calls branchBench().
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,12 +34,12 @@ function bigRepo(dir, files) {
 }
 
 /**
- * An image mino takes for its own (so sessions get a home volume): the host's `sh`, `cp` and `true`
- * with their libraries, user 1000 with /home/developer. Built once; the caller removes it.
+ * An image mino takes for its own (so sessions get a home volume): the host's `sh`, `cp`, `true` and
+ * `sleep` (warm containers wait with it) with their libraries, user 1000 with /home/developer. Built once; the caller removes it.
  */
 function homeImage(root) {
   const dir = join(root, 'home-image');
-  const bins = ['/bin/sh', '/bin/cp', '/usr/bin/true'];
+  const bins = ['/bin/sh', '/bin/cp', '/usr/bin/true', '/bin/sleep'];
   const files = [...bins];
   for (const bin of bins) {
     const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' }).stdout;
@@ -76,11 +78,13 @@ function fillVolume(volume, mb) {
 function runAsync(argv, env) {
   const start = process.hrtime.bigint();
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
     child.stderr.on('data', (b) => (err += b));
-    child.on('exit', (code) =>
-      resolve({ code, stderr: err.slice(-300), wall_ms: Number(process.hrtime.bigint() - start) / 1e6 }),
+    child.on('close', (code) =>
+      resolve({ code, stdout: out, stderr: err.slice(-300), wall_ms: Number(process.hrtime.bigint() - start) / 1e6 }),
     );
   });
 }
@@ -95,6 +99,7 @@ export async function branchBench({ mino, image, runs, warmup, files = 10_000 })
     XDG_DATA_HOME: join(root, 'data'),
     NO_COLOR: '1',
   };
+  let homeImg;
   try {
     const repo = join(root, 'repo');
     bigRepo(repo, files);
@@ -163,7 +168,7 @@ export async function branchBench({ mino, image, runs, warmup, files = 10_000 })
     );
 
     // The same fork with a 200 MB home volume (copied with cp -a in one short container).
-    const homeImg = homeImage(root);
+    homeImg = homeImage(root);
     const homeFlags = ['--image', homeImg, '--network', 'none', '--no-cache'];
     const sessions = () =>
       JSON.parse(spawnSync(process.execPath, [mino, 'list', '-a', '-f', 'json'], { env, encoding: 'utf8' }).stdout);
@@ -211,14 +216,29 @@ export async function branchBench({ mino, image, runs, warmup, files = 10_000 })
         .filter((x) => x.branch === 'hsrc' || /^hk\d+$/.test(x.branch ?? ''))
         .map((x) => x.home_volume);
       if (volumes.length > 0) spawnSync('podman', ['volume', 'rm', '-f', ...volumes]);
-      spawnSync('podman', ['rmi', '-f', homeImg]);
     }
 
-    // 8 branch sessions at once.
+    // 8 branch sessions at once, each writing a marker and listing the markers it sees.
+    const shFlags = ['-p', repo, '--image', homeImg, '--network', 'none', '--no-cache', '--no-home'];
     const start = process.hrtime.bigint();
     const parallel = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        runAsync([process.execPath, mino, 'run', '-b', `par${i}`, ...flags, '--', '/usr/bin/true'], env),
+        runAsync(
+          [
+            process.execPath,
+            mino,
+            'run',
+            '-b',
+            `par${i}`,
+            ...shFlags,
+            '--',
+            '/bin/sh',
+            '-c',
+            'echo "$0" > "mine-$0"; sleep 1; echo mine-*',
+            `par${i}`,
+          ],
+          env,
+        ),
       ),
     );
     const wall = Number(process.hrtime.bigint() - start) / 1e6;
@@ -226,7 +246,9 @@ export async function branchBench({ mino, image, runs, warmup, files = 10_000 })
       { length: 8 },
       (_, i) => spawnSync('git', ['-C', repo, 'rev-parse', '-q', '--verify', `mino/par${i}`]).status === 0,
     );
+    const alone = parallel.filter((r, i) => r.stdout.trim() === `mine-par${i}`).length;
 
+    const pooled = pooledBranch({ mino, env, flags: shFlags, runs, warmup });
     return {
       files,
       plain,
@@ -248,13 +270,78 @@ export async function branchBench({ mino, image, runs, warmup, files = 10_000 })
         all_succeeded: parallel.every((r) => r.code === 0),
         failures: parallel.filter((r) => r.code !== 0).map((r) => r.stderr),
         branches_home: homes.filter(Boolean).length,
+        sessions_seeing_only_their_own_files: alone,
         wall_ms: round(wall),
         slowest_ms: round(Math.max(...parallel.map((r) => r.wall_ms))),
       },
+      pooled_branch: pooled,
     };
   } finally {
+    if (homeImg) spawnSync('podman', ['rmi', '-f', homeImg]);
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** `mino pool status -f json` of the bench's state. */
+function poolStatus(mino, env) {
+  return JSON.parse(
+    spawnSync(process.execPath, [mino, 'pool', 'status', '-f', 'json'], { env, encoding: 'utf8' }).stdout,
+  );
+}
+
+/**
+ * `mino run --branch NEW -- true` from a warm pool of 1 (`mino pool warm -b`), each run once the
+ * pool refilled, interleaved with the same run cold (--fresh); the pool's hits are counted.
+ */
+function pooledBranch({ mino, env, flags, runs, warmup }) {
+  const warm = spawnSync(process.execPath, [mino, 'pool', 'warm', '-n', '1', '-b', ...flags, '--', 'true'], {
+    env,
+    encoding: 'utf8',
+  });
+  if (warm.status !== 0) return { error: warm.stderr.trim() };
+  const settle = () => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const s = poolStatus(mino, env);
+      if (!s.refilling && s.warm_total >= 1) return;
+      if (Date.now() > deadline) throw new Error(`the branch pool did not refill: ${JSON.stringify(s)}`);
+      spawnSync('sleep', ['0.2']);
+    }
+  };
+  const pooled = [];
+  const cold = [];
+  try {
+    for (let i = 0; i < warmup + runs; i++) {
+      settle();
+      const p = timeAndCpuOnce([process.execPath, mino, 'run', '-b', `pw${i}`, ...flags, '--', '/usr/bin/true'], {
+        env,
+      });
+      settle();
+      const c = timeAndCpuOnce(
+        [process.execPath, mino, 'run', '-b', `pc${i}`, '--fresh', ...flags, '--', '/usr/bin/true'],
+        { env },
+      );
+      if (i >= warmup) {
+        pooled.push(p.wall);
+        cold.push(c.wall);
+      }
+    }
+  } finally {
+    spawnSync(process.execPath, [mino, 'pool', 'drain'], { env });
+  }
+  let counters = {};
+  try {
+    counters = JSON.parse(readFileSync(join(env.XDG_STATE_HOME, 'mino', 'sandbox-counters.json'), 'utf8'));
+  } catch {
+    // no counters: no hit
+  }
+  return {
+    pooled_median_ms: round(median(pooled)),
+    cold_median_ms: round(median(cold)),
+    ratio: ratio(median(pooled), median(cold)),
+    runs: pooled.length,
+    pool_hits: counters.pool_hits ?? 0,
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -561,6 +561,13 @@ try {
         '+1 s',
       ],
       ['(o) fork, 100 changed files', branch.fork_100_changed.median_ms, '', '', '2 s'],
+      [
+        '(o) run --branch new, pooled/cold',
+        branch.pooled_branch.pooled_median_ms,
+        branch.pooled_branch.cold_median_ms,
+        branch.pooled_branch.ratio,
+        '',
+      ],
     );
   for (const [name, a, b, r, t] of rows) {
     process.stderr.write(

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../common/errors.js';
 import { withFileLockAsync } from '../common/file-lock.js';
 import { dataDirOf, type SessionContext } from '../context/session-context.js';
@@ -8,7 +9,8 @@ import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import { isActive } from '../session/session-record.js';
 import { gitTry } from '../host/git.js';
 import { branchRef, validateBranchName } from '../workspace/branch-name.js';
-import { copyPaths, type CopyPaths } from '../workspace/copy-layout.js';
+import { copyPaths, copyPathsIn, type CopyPaths } from '../workspace/copy-layout.js';
+import { warmCopiesDir } from '../workspace/warm-copy.js';
 import { readHostRepo, hostRefCommit, refuseCheckedOut, type HostRepo } from '../workspace/host-repo.js';
 import { ensureCopy } from '../workspace/make-copy.js';
 import { forkCopy } from '../workspace/fork-copy.js';
@@ -29,6 +31,29 @@ export interface PreparedBranch {
   /** Where the copy lives. */
   paths: CopyPaths;
   repo: HostRepo;
+  /**
+   * A stand-in copy made for a plan without a real one (a dry run of a new branch, `mino pool warm
+   * --branch`): fresh from the branch's start, in the repository's `.warm` folder; the plan is made
+   * on it, then moved to `paths` (plan-run.ts). Removed with {@link removeProbe} afterwards.
+   */
+  probe?: CopyPaths;
+}
+
+/** Removes a prepared branch's stand-in copy (and the folders it alone needed). */
+export function removeProbe(branch: PreparedBranch | undefined): void {
+  const probe = branch?.probe;
+  if (!probe) return;
+  rmSync(probe.base, { recursive: true, force: true });
+  rmSync(`${probe.base}.lock`, { force: true });
+  // The `.warm` folder, the repository's folder and `branches`, when the stand-in made them.
+  const warm = dirname(probe.base);
+  for (const dir of [warm, dirname(warm), dirname(dirname(warm))]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      break;
+    }
+  }
 }
 
 /** The active sessions on the copy at `copy` (after reconciling records whose container is gone). */
@@ -69,8 +94,9 @@ export async function prepareBranch(
   projectDir: string,
   requested: string,
   session: string,
-  options: { dryRun: boolean; say: (line: string) => void; forkFrom?: string },
+  options: { dryRun: boolean; say: (line: string) => void; forkFrom?: string; warm?: boolean },
 ): Promise<PreparedBranch | undefined> {
+  if (options.warm) return warmProbe(ctx, projectDir, requested);
   const name = validateBranchName(requested === '' ? session : requested);
   const source = options.forkFrom === undefined ? undefined : sessionCopy(ctx, options.forkFrom);
   const repo = await readHostRepo(source ? source.meta.repo : projectDir);
@@ -103,8 +129,9 @@ export async function prepareBranch(
     return { plan, paths, repo };
   }
   if (options.dryRun) {
-    options.say(`Note: a real run mounts the working copy ${paths.copy} of branch mino/${name}, not the project`);
-    return undefined;
+    if (existsSync(paths.meta)) return { plan, paths, repo };
+    options.say(`Note: a real run makes the working copy ${paths.copy} of branch mino/${name} and mounts it`);
+    return { plan, paths, repo, probe: await makeProbe(repo, paths, name, hostTip ?? repo.head) };
   }
   const base = hostTip
     ? (await gitTry(repo.top, ['merge-base', repo.head, hostTip])).stdout.trim() || hostTip
@@ -128,4 +155,34 @@ export async function prepareBranch(
       );
   } else options.say(`Branch mino/${name}: continuing its working copy`);
   return { plan, paths, repo };
+}
+
+/**
+ * The branch part of `mino pool warm --branch [NAME]`: a stand-in copy of the branch's start
+ * (the host's `mino/NAME`, else HEAD) to plan on; `paths` are NAME's (none: the stand-in's own).
+ */
+async function warmProbe(ctx: SessionContext, projectDir: string, requested: string): Promise<PreparedBranch> {
+  const repo = await readHostRepo(projectDir);
+  const name = requested === '' ? 'warm' : validateBranchName(requested);
+  const real = copyPaths(dataDirOf(ctx), repo.commonDir, repo.top, name);
+  const tip = requested === '' ? undefined : await hostRefCommit(repo, branchRef(name));
+  const probe = await makeProbe(repo, real, name, tip ?? repo.head);
+  const plan: PlanBranch = { name, hostProjectDir: repo.top, objectsDir: repo.objectsDir };
+  return { plan, paths: requested === '' ? probe : real, repo, probe };
+}
+
+/** Makes a stand-in copy of `tip` beside the working copies of `real` (see PreparedBranch.probe). */
+async function makeProbe(repo: HostRepo, real: CopyPaths, name: string, tip: string): Promise<CopyPaths> {
+  const dir = warmCopiesDir(dirname(real.base));
+  mkdirSync(dirname(real.base), { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const probe = copyPathsIn(join(dir, `probe-${process.pid}-${randomBytes(4).toString('hex')}`), basename(real.copy));
+  const st = statSync(repo.top);
+  try {
+    await ensureCopy(repo, probe, name, 'probe', { tip, base: tip }, { uid: st.uid, gid: st.gid });
+  } catch (err) {
+    removeProbe({ plan: { name, hostProjectDir: repo.top, objectsDir: repo.objectsDir }, paths: probe, repo, probe });
+    throw err;
+  }
+  return probe;
 }

@@ -64,7 +64,9 @@ export function gitTry(dir: string, args: readonly string[], options: GitOptions
 export async function git(dir: string, args: readonly string[], options: GitOptions = {}): Promise<string> {
   const r = await gitTry(dir, args, options);
   if (r.exitCode !== 0) {
-    throw new MinoError(`git ${args[0] ?? ''} failed in ${dir}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+    // The subcommand: the first argument that is no option nor a `-c` value.
+    const verb = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
+    throw new MinoError(`git ${verb} failed in ${dir}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
       hint: 'Check the repository with git status; run mino with -v for details',
     });
   }

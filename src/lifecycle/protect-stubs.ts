@@ -239,6 +239,31 @@ export async function releaseAllStubs(runtime: ContainerExecClient, stateDir: st
   }
 }
 
+/**
+ * After mino moved the project's files to other inodes of the same paths (a branch session's
+ * working copy moved into a warm container's folder, workspace/warm-copy.ts): each recorded stub
+ * whose path holds what mino made (same kind, a file with the same content, a directory) is
+ * recorded with its new inode, so it is removed after the session as before.
+ */
+export function rebindStubs(stateDir: string, projectDir: string): void {
+  const path = recordPath(stateDir, projectDir);
+  if (readRecord(path, projectDir).stubs.length === 0) return;
+  locked(stateDir, projectDir, (p) => {
+    const rec = readRecord(p, projectDir);
+    for (const s of rec.stubs) {
+      try {
+        const st = lstatSync(s.path);
+        if (s.kind === 'dir' ? !st.isDirectory() : !st.isFile() || readFileSync(s.path, 'utf8') !== s.content) continue;
+        s.dev = st.dev;
+        s.ino = st.ino;
+      } catch {
+        // gone: left as recorded (never removed)
+      }
+    }
+    writeRecord(p, rec);
+  });
+}
+
 /** Records `pid` as a user of the project's existing stubs (before discovery sees them as files). */
 export function joinStubs(stateDir: string, projectDir: string, pid: number): void {
   const path = recordPath(stateDir, projectDir);

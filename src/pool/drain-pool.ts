@@ -1,7 +1,8 @@
 import { sweepAgentDirs } from './warm-agent-dir.js';
 import { log } from '../common/logger.js';
 import { isWarmContainer, LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
-import { listPoolKeys, removePool } from './pool-index.js';
+import { listPoolKeys, readPool, removePool } from './pool-index.js';
+import { sweepWarmCopies } from '../workspace/warm-copy.js';
 import type { SessionContext } from '../context/session-context.js';
 import { withPoolLock } from './start-warm.js';
 
@@ -22,6 +23,7 @@ export interface DrainResult {
 export async function drainPool(ctx: SessionContext): Promise<DrainResult> {
   return withPoolLock(ctx.stateDir, async () => {
     const keys = listPoolKeys(ctx.stateDir);
+    const copies = keys.flatMap((key) => readPool(ctx.stateDir, key)?.branch?.dir ?? []);
     for (const key of keys) removePool(ctx.stateDir, key);
     const warm = (await ctx.runtime.listContainers({ [LABEL_POOL]: '', [LABEL_STATE]: ctx.stateKey })).filter(
       isWarmContainer,
@@ -34,6 +36,7 @@ export async function drainPool(ctx: SessionContext): Promise<DrainResult> {
       ),
     );
     sweepAgentDirs(ctx.stateDir, []);
+    for (const dir of copies) sweepWarmCopies(dir, new Set());
     return { containers: warm.length, pools: keys.length };
   });
 }

@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../common/atomic-write.js';
 import { errnoCode } from '../common/errno.js';
 import { MinoError } from '../common/errors.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
+import type { WarmCopyLayout } from '../workspace/warm-copy.js';
 
 /**
  * The pool index: which warm containers exist for which key, kept in files under
@@ -34,6 +35,8 @@ export interface PoolRecord {
   image_store?: string;
   /** ISO time of the last `mino pool warm`. */
   updated_at: string;
+  /** A branch plan's pool (`mino pool warm --branch`): `spec` names the working copy's folder by a placeholder, each warm container gets a folder of its own laid out so. */
+  branch?: WarmCopyLayout;
 }
 
 /** One warm container. */

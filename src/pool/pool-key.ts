@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
+import { rebasePaths } from '../common/rebase-paths.js';
 import { LABEL_CACHES_FINALIZE } from '../cache/cache-labels.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import {
@@ -74,20 +76,29 @@ export interface PoolablePlan {
   spec: ContainerSpec;
   /** Secret variables the session env file sets (credentials/session-env-file.ts): one file per session. */
   credentials?: { secretVariables: readonly string[] };
-  /** A branch session's branch (launch/run-plan.ts): such a run always starts cold, see BRANCH_COLD_REASON. */
+  /** A branch session's branch (launch/run-plan.ts): its key leaves the working copy's folder out, see branchNeutralSpec. */
   branch?: { name: string };
+  /** The project directory (a branch session's working copy). */
+  projectDir?: string;
 }
 
 /**
- * Why a branch session (`--branch`, `mino fork`) never gets a warm container: it mounts its
- * branch's working copy, which mino makes (or takes over) in the run itself, after checking that
- * no session is on the branch; a new branch's copy does not exist before its run, and podman
- * cannot add a mount to a running container. A warm container kept for a continued branch would
- * hold that copy mounted between sessions, out of reach of the one-session-per-branch check and
- * of `mino branch prune`.
+ * What a branch plan's key and pool record have in place of the working copy's base folder
+ * (`<data>/branches/<repo>/<NAME>`): a warm container of a branch plan mounts a folder of its own
+ * there (workspace/warm-copy.ts), which the claiming run fills with its copy, so one warm
+ * container serves any branch of the repository.
  */
-export const BRANCH_COLD_REASON =
-  "a branch session mounts its branch's working copy, made or taken over by the run itself (podman cannot add a mount to a warm container, and a warm one would hold the copy between sessions); it starts cold";
+const BRANCH_BASE_PLACEHOLDER = '/@mino-branch-base';
+
+/** `spec` of a branch plan whose working copy is `copy`, with its base folder as {@link BRANCH_BASE_PLACEHOLDER}. */
+export function branchNeutralSpec(spec: ContainerSpec, copy: string): ContainerSpec {
+  return rebasePaths(spec, dirname(copy), BRANCH_BASE_PLACEHOLDER);
+}
+
+/** A neutral branch spec (pool record) with the placeholder as the warm folder `base`. */
+export function placeBranchBase(spec: ContainerSpec, base: string): ContainerSpec {
+  return rebasePaths(spec, BRANCH_BASE_PLACEHOLDER, base);
+}
 
 /**
  * Whether the pool could serve a run of `plan`, and its key. Only runs of a command attached to
@@ -100,8 +111,12 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
     return { poolable: false, reason: "a detached session (-d) runs its command as the container's main process" };
   if (plan.mode === 'shell')
     return { poolable: false, reason: 'a shell session shows its start-up on the terminal; give a command' };
-  if (plan.branch !== undefined) return { poolable: false, reason: BRANCH_COLD_REASON };
-  const spec = plan.spec;
+  let spec = plan.spec;
+  if (plan.branch !== undefined) {
+    if (plan.projectDir === undefined)
+      return { poolable: false, reason: 'a branch session whose working copy is not known' };
+    spec = branchNeutralSpec(spec, plan.projectDir);
+  }
   if ((spec.secretEnv?.length ?? 0) > 0 || (spec.secretFiles?.length ?? 0) > 0)
     return { poolable: false, reason: 'it passes credentials made for this session' };
   if ((plan.credentials?.secretVariables.length ?? 0) > 0)

@@ -44,6 +44,11 @@ export interface PoolUse {
   fresh: boolean;
   /** Starts the background refill (default: a detached `mino __pool-refill`; tests record it). */
   refill?: (key: string, settings: PoolSettings, usedContainer?: string) => void;
+  /**
+   * A branch plan: moves the run's working copy into the claimed warm container's folder (named
+   * after it) before its command runs; false when they do not match (the run then starts cold).
+   */
+  adopt?: (warmName: string) => boolean;
 }
 
 /** What the pool would do for a plan (for `--dry-run`, and the decision itself). */
@@ -202,6 +207,15 @@ class PoolClaims implements WarmSource {
     while (!this.stopped && this.next < warm.length) {
       const entry = warm[this.next++]!;
       if (!claimWarmEntry(ctx.stateDir, key, entry.name)) continue;
+      // A branch plan's copy moves into the container's folder first (before any rename: a
+      // container that does not fit is removed under its warm name, and the run starts cold).
+      if (use.adopt && !use.adopt(entry.name)) {
+        log.info('warm container does not fit the working copy; starting cold', { container: entry.name });
+        removeAgentDir(ctx.stateDir, entry.name);
+        (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+        this.stopped = true;
+        return undefined;
+      }
       const socket = agentSocketOf(ctx.stateDir, entry.name);
       const agent = !(plan.spec.tty ?? false) && agentSocketProblem(socket) === undefined ? socket : undefined;
       // Through the agent a short command never waits for podman: the rename waits a moment.

@@ -13,6 +13,8 @@ import {
   type WarmEntry,
 } from './pool-index.js';
 import { warmContainerName, warmSpecOf } from './warm-spec.js';
+import { placeBranchBase } from './pool-key.js';
+import { makeWarmCopy, removeWarmCopy, sweepWarmCopies } from '../workspace/warm-copy.js';
 import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
 import type { SessionContext } from '../context/session-context.js';
 import { mkdirSync } from 'node:fs';
@@ -87,10 +89,10 @@ export async function fillPool(
   }
   live = live.filter((e) => e.image_id === imageId);
   // Agent directories of containers no pool lists any more (expired, used, drained) go.
-  sweepAgentDirs(
-    ctx.stateDir,
-    listPoolKeys(ctx.stateDir).flatMap((k) => warmEntries(ctx.stateDir, k, now()).map((e) => e.name)),
-  );
+  const liveNames = listPoolKeys(ctx.stateDir).flatMap((k) => warmEntries(ctx.stateDir, k, now()).map((e) => e.name));
+  sweepAgentDirs(ctx.stateDir, liveNames);
+  // A branch pool's warm folders of containers no pool lists (a claimed one is moved away at once).
+  if (record.branch) sweepWarmCopies(record.branch.dir, new Set(liveNames));
   const wanted = Math.max(0, record.target - live.length);
   const room = Math.max(0, maxWarm - warmTotal(ctx.stateDir, now()));
   const count = Math.min(wanted, room);
@@ -99,8 +101,10 @@ export async function fillPool(
     const begin = Date.now();
     const name = warmContainerName(record.key);
     const agentDir = prepareAgentDir(ctx.stateDir, name);
+    // A branch plan's container mounts an empty folder of its own where a claim puts its copy.
+    const copyBase = record.branch ? makeWarmCopy(record.branch, name) : undefined;
     const spec = warmSpecOf(
-      record.spec,
+      copyBase === undefined ? record.spec : placeBranchBase(record.spec, copyBase),
       record.key,
       ttlSeconds,
       new Date(begin),
@@ -113,6 +117,7 @@ export async function fillPool(
       id = await startWarmContainer(ctx.runtime, spec);
     } catch (err) {
       removeAgentDir(ctx.stateDir, name);
+      if (record.branch) removeWarmCopy(record.branch.dir, name);
       throw err;
     }
     const entry: WarmEntry = {

@@ -1,7 +1,8 @@
 import { MinoError, UsageError } from '../common/errors.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import { writePool, readPool } from './pool-index.js';
-import { PER_RUN_LABELS, poolabilityOf, warmGroupsFor } from './pool-key.js';
+import { branchNeutralSpec, PER_RUN_LABELS, poolabilityOf, warmGroupsFor } from './pool-key.js';
+import type { WarmCopyLayout } from '../workspace/warm-copy.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import type { SessionContext } from '../context/session-context.js';
@@ -20,6 +21,8 @@ export interface WarmSteps {
   explainMissingImage(): Promise<Error | undefined>;
   /** Creates what a run of the plan mounts and would create itself: volumes, the logins volume, caches. */
   prepareMounts(): Promise<void>;
+  /** A branch plan: what its warm containers mount of a working copy (workspace/warm-copy.ts). */
+  branch?: WarmCopyLayout;
 }
 
 /** Where warming writes its messages: notices (stderr) and its result line (stdout). */
@@ -75,14 +78,18 @@ export async function warmPool(
   await steps.prepareMounts();
 
   const store = await ctx.runtime.imageStoreIndexPath().catch(() => undefined);
+  // A branch pool serves the repository's branch sessions (its record is no project's, so the
+  // project's stand-ins are not kept for it).
+  const project = steps.branch && plan.branch ? `${plan.branch.hostProjectDir} --branch` : plan.projectDir;
   const result = await withPoolLock(ctx.stateDir, async () => {
     writePool(ctx.stateDir, {
       key: p.key,
-      project_dir: plan.projectDir,
+      project_dir: project,
       image: plan.image,
       target,
-      spec: poolSpecOf(plan.spec),
+      spec: poolSpecOf(steps.branch ? branchNeutralSpec(plan.spec, plan.projectDir) : plan.spec),
       group_add: groups.groups,
+      ...(steps.branch ? { branch: steps.branch } : {}),
       ...(store === undefined ? {} : { image_store: store }),
       updated_at: new Date().toISOString(),
     });
@@ -107,7 +114,7 @@ export async function warmPool(
       `Note: pool.max_warm (${settings.maxWarm}) counts the warm containers of all pools; ${result.warm} of ${target} are warm`,
     );
   io.print(
-    `Pool ${p.key.slice(0, 12)}: ${result.warm} warm (${result.started} started) for ${plan.projectDir} with ${plan.image}; unused ones expire after ${settings.warmTtlSeconds} s`,
+    `Pool ${p.key.slice(0, 12)}: ${result.warm} warm (${result.started} started) for ${project} with ${plan.image}; unused ones expire after ${settings.warmTtlSeconds} s`,
   );
   return 0;
 }

@@ -36,7 +36,9 @@ import {
 import type { ContainersSeen } from '../lifecycle/protect-stubs.js';
 import { log } from '../common/logger.js';
 import { ensureDeviceDir } from '../host/device-dir.js';
-import { prepareBranch, type PreparedBranch } from '../branch/prepare-branch.js';
+import { prepareBranch, removeProbe, type PreparedBranch } from '../branch/prepare-branch.js';
+import { rebasePaths } from '../common/rebase-paths.js';
+import { homeVolumeName } from '../volume/home-volume.js';
 import { sessionNameForBranch, validateBranchName } from '../workspace/branch-name.js';
 
 /**
@@ -67,6 +69,7 @@ export async function planRun(
   asked: RunRequest,
   facts: HostFacts,
   io: RunIo,
+  options: { warm?: boolean } = {},
 ): Promise<PlannedRun> {
   let req = asked;
   // A branch session's copy borrows the host repository's objects through a mount of this machine:
@@ -111,9 +114,47 @@ export async function planRun(
           dryRun: req.dryRun,
           say: io.say,
           ...(req.forkFrom === undefined ? {} : { forkFrom: req.forkFrom }),
+          ...(options.warm ? { warm: true } : {}),
         });
-  if (branch) req = { ...req, projectDir: branch.paths.copy, workingCopy: branch.plan };
+  if (branch) req = { ...req, projectDir: (branch.probe ?? branch.paths).copy, workingCopy: branch.plan };
+  try {
+    const planned = await planAfterBranch(ctx, req, facts, io, {
+      sessionName,
+      choice,
+      upstreamCa,
+      pendingEgress,
+      userMounts,
+    });
+    return branch ? { ...planned, plan: atRealCopy(planned.plan, branch), branch } : planned;
+  } catch (err) {
+    removeProbe(branch);
+    throw err;
+  }
+}
 
+/** A plan made on a branch's stand-in copy, moved to the branch's real one (its home volume too). */
+function atRealCopy(plan: RunPlan, branch: PreparedBranch): RunPlan {
+  const probe = branch.probe;
+  if (!probe || probe.base === branch.paths.base) return plan;
+  const moved = rebasePaths(plan, probe.base, branch.paths.base);
+  return plan.homeVolume === undefined ? moved : rebasePaths(moved, plan.homeVolume, homeVolumeName(branch.paths.copy));
+}
+
+/** Steps 2 and 3 of {@link planRun}, once the branch step is done. */
+async function planAfterBranch(
+  ctx: SessionContext,
+  req: RunRequest,
+  facts: HostFacts,
+  io: RunIo,
+  early: {
+    sessionName: string;
+    choice: ReturnType<typeof chooseNetwork>;
+    upstreamCa: string[];
+    pendingEgress: PendingEgress | undefined;
+    userMounts: RunPlan['mounts'];
+  },
+): Promise<PlannedRun> {
+  const { sessionName, choice, upstreamCa, pendingEgress, userMounts } = early;
   // 2. The image (composed from layers when asked), the dependency caches and the credentials,
   //    side by side: the provider CLIs run while the image is resolved.
   const cachesOn = !(req.noCache ?? false) && (req.config?.cache ?? true);
@@ -164,7 +205,7 @@ export async function planRun(
     }),
   );
   for (const note of plan.network.egress?.notes ?? []) io.say(`Note: ${note}`);
-  return { plan, image: chosen, credentials: gathered, cachesOn, protection, ...(branch ? { branch } : {}) };
+  return { plan, image: chosen, credentials: gathered, cachesOn, protection };
 }
 
 /** The session name: `-n`, else the `--branch` NAME's (a generated one for neither). */

@@ -13,6 +13,7 @@ import {
 } from '../lifecycle/protect-stubs.js';
 import type { RunRequest } from './run-request.js';
 import { dataDirOf, type SessionContext } from '../context/session-context.js';
+import { copyPrivateSettings } from '../workspace/copy-layout.js';
 
 /**
  * The protected paths of one `mino run`, around the pure plan: what the host has (before the
@@ -24,6 +25,11 @@ import { dataDirOf, type SessionContext } from '../context/session-context.js';
 export interface RunProtection {
   facts: ProtectFacts;
   rules: EffectiveRules;
+}
+
+/** Where the session's private settings copy of `projectDir` lives (a branch session's: beside its working copy). */
+function privateSettingsOf(ctx: SessionContext, projectDir: string, branch: boolean): string {
+  return branch ? copyPrivateSettings(projectDir) : privateSettingsPath(dataDirOf(ctx), projectDir);
 }
 
 /** The protection rules of a request: the defaults, the config's additions and (user file only) removals. */
@@ -54,7 +60,7 @@ export async function discoverForRun(
   const rules = protectRules(req);
   const facts = discoverProtected(req.projectDir, {
     worktreeRules: rules.worktree,
-    privateSettings: privateSettingsPath(dataDirOf(ctx), req.projectDir),
+    privateSettings: privateSettingsOf(ctx, req.projectDir, req.workingCopy !== undefined),
     gitExclude: gitExcludePath(dataDirOf(ctx)),
     volumeDirs: rwVolumeDirs(mounts),
   });
@@ -66,7 +72,8 @@ export function materialiseProtection(ctx: SessionContext, plan: RunPlan, rules:
   const st = statSync(plan.projectDir);
   const owner = { uid: st.uid, gid: st.gid };
   const privateEntry = plan.protection.entries.find((e) => e.state === 'private');
-  if (privateEntry) seedPrivateCopy(privateSettingsPath(dataDirOf(ctx), plan.projectDir), privateEntry.hostPath, owner);
+  if (privateEntry)
+    seedPrivateCopy(privateSettingsOf(ctx, plan.projectDir, plan.branch !== undefined), privateEntry.hostPath, owner);
   if (plan.protection.mounts.some((m) => m.target === GIT_EXCLUDE_TARGET))
     writeGitExclude(gitExcludePath(dataDirOf(ctx)), gitExcludeText(rules.worktree));
   createStubs(ctx.stateDir, plan.projectDir, plan.protection.stubs, pid, owner);

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { log } from '../common/logger.js';
 import { trace } from '../common/trace.js';
 import { errorMessage } from '../common/errors.js';
@@ -27,6 +28,9 @@ import { selfArgv } from '../common/self-argv.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../pool/pooled-run.js';
 import { DEFAULT_POOL_SETTINGS } from '../pool/pool-settings.js';
 import { planRun, printDryRun, withPlanOnHost } from './plan-run.js';
+import { removeProbe } from '../branch/prepare-branch.js';
+import { rebindStubs } from '../lifecycle/protect-stubs.js';
+import { adoptWarmCopy, mountedPaths, warmCopiesDir, warmCopyOf } from '../workspace/warm-copy.js';
 import { remoteRunOf, returnAfterSession, shipForSession, startReturnTrip, type RemoteRun } from './remote-project.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
@@ -67,14 +71,17 @@ export async function runSession(
   if (req.dryRun) {
     printDryRun(planned, io);
     // A shell comment, so the output stays a command line one can paste.
-    // A dry run makes no working copy (its plan shows the project), yet a branch run starts cold.
-    const asPlanned =
+    // A fork's dry run makes no copy (its plan shows the project): it cannot tell.
+    io.print(
       req.branch === undefined || plan.branch
-        ? plan
-        : { ...plan, branch: { name: req.branch, hostProjectDir: plan.projectDir, objectsDir: '' } };
-    io.print(`# ${poolVerdict(ctx.stateDir, asPlanned, pool).message}`);
+        ? `# ${poolVerdict(ctx.stateDir, plan, pool).message}`
+        : '# Pool: a dry run of mino fork cannot tell whether a warm container would serve it',
+    );
+    removeProbe(planned.branch);
     return 0;
   }
+  // A branch session's copy moves into the warm container it claims (workspace/warm-copy.ts).
+  if (planned.branch) pool.adopt = (warmName) => adoptBranchCopy(ctx, plan, warmName);
   const code = await withPlanOnHost(ctx, planned, facts.pid, io, () =>
     prepareAndExecute(
       ctx,
@@ -94,6 +101,18 @@ export async function runSession(
   // A branch session's work comes home when its command ended (a detached one's at `mino stop`).
   if (planned.branch && plan.attached) await bringWorkHome(ctx, plan.projectDir, io);
   return code;
+}
+
+/**
+ * Moves a branch session's working copy into the folder of the warm container `warmName` it
+ * claimed, which then takes the copy's place; its stand-ins are recorded with their new inodes.
+ */
+function adoptBranchCopy(ctx: SessionContext, plan: RunPlan, warmName: string): boolean {
+  const base = dirname(plan.projectDir);
+  const warm = warmCopyOf(warmCopiesDir(dirname(base)), warmName);
+  if (!adoptWarmCopy(base, warm, mountedPaths(plan.spec.mounts ?? [], plan.projectDir, plan.workdir))) return false;
+  rebindStubs(ctx.stateDir, plan.projectDir);
+  return true;
 }
 
 /** Brings a branch session's work home and says where it is; a failure is a warning (the copy keeps the work). */

@@ -55,6 +55,15 @@ export function copyPathsIn(base: string, folder: string): CopyPaths {
 }
 
 /**
+ * The private copy of Claude Code's local settings (protect/protect-private.ts) of a branch
+ * session: in the working copy's base folder, beside the copy (not keyed by the copy's path, so a
+ * warm container's folder can hold it too, see warm-copy.ts); it goes with the copy.
+ */
+export function copyPrivateSettings(copy: string): string {
+  return join(dirname(copy), '.mino-private', 'settings.local.json');
+}
+
+/**
  * The global git configuration of mino's own fetches from a working copy (`<data>/branches/
  * .gitconfig`): `safe.directory = *`, so mino as root can read a copy that belongs to the
  * project's owner. A file, because git hands `-c` values to the upload-pack of a local fetch

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import type { RunAs } from '../../helpers/run-mino.js';
-import { MODES, Sandbox, buildContext, buildTestImage, hex, modeLabel, podmanAs } from '../../helpers/sandbox.js';
-import { IS_ROOT, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
+import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
+import { ROOTLESS_USER, uidOf } from '../../helpers/test-env.js';
+import { git, gitImage, makeRepo } from './branch-helpers.js';
 
 requirePrerequisites();
 
@@ -16,64 +15,14 @@ requirePrerequisites();
  * host hook or config), the copy's protected git files stay protected, the host's objects are
  * read-only; `mino list` and `mino diff` show the work; three sessions at once never see each
  * other's files; `mino fork` carries the branch and the uncommitted work; `mino branch prune`
- * removes only merged, clean, ended copies; a branch session is never warm (the dry run says
- * why, `mino pool warm --branch` is refused); bad input changes nothing. The image is the busybox
- * test image with the host's git copied in.
+ * removes only merged, clean, ended copies; bad input changes nothing (warm branch sessions:
+ * branch-pool.test.ts). The image is the busybox test image with the host's git copied in.
  */
 
 const sandboxes: Sandbox[] = [];
 afterAll(() => {
   for (const s of sandboxes) s.cleanup();
 });
-
-const gitImages = new Map<RunAs, string>();
-
-/** The busybox test image with the host's `git`, user 1000 like mino's images (built once per user). */
-function gitImage(as: RunAs): string {
-  let image = gitImages.get(as);
-  if (image !== undefined) return image;
-  const dir = buildContext('mino-test-branch-');
-  const files = ['/usr/bin/git'];
-  const ldd = spawnSync('ldd', ['/usr/bin/git'], { encoding: 'utf8' }).stdout;
-  for (const m of ldd.matchAll(/(\/[^\s]+\.so[^\s]*)/g)) files.push(m[1]!);
-  for (const f of files) {
-    mkdirSync(join(dir, 'root', f, '..'), { recursive: true });
-    copyFileSync(f, join(dir, 'root', f));
-  }
-  spawnSync('chmod', ['-R', 'a+rX', dir]);
-  image = buildTestImage(as, dir, `localhost/mino-composed-b7a0${hex(8)}:latest`, [
-    `FROM ${TEST_IMAGE}`,
-    'COPY root/ /',
-    'RUN chown -R 1000:1000 /home/developer',
-    'USER 1000',
-  ]);
-  gitImages.set(as, image);
-  return image;
-}
-
-/** Host git as the test (root: any owner is fine). */
-function git(dir: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'safe.directory=*', '-c', 'user.email=h@x', '-c', 'user.name=h', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/** A committed repository with a dirty tracked file and an untracked one, owned by the user mino runs as. */
-function makeRepo(s: Sandbox, as: RunAs, name: string): string {
-  const project = s.project(name);
-  git(project, 'init', '-q', '-b', 'main');
-  writeFileSync(join(project, 'a.txt'), 'a\n');
-  git(project, 'add', '.');
-  git(project, 'commit', '-qm', 'initial');
-  writeFileSync(join(project, 'a.txt'), 'host-dirty\n');
-  writeFileSync(join(project, 'host-untracked.txt'), 'mine\n');
-  if (as === 'rootless' && IS_ROOT)
-    spawnSync('chown', ['-R', `${uidOf(ROOTLESS_USER)!}:${uidOf(ROOTLESS_USER)!}`, project]);
-  return project;
-}
 
 const AGENT = [
   'set -u',
@@ -152,13 +101,6 @@ for (const as of MODES) {
       const again = await s.mino(['run', '-b', 'feat', ...withHome, '--', 'sh', '-c', 'cat b.txt c.txt']);
       expect(again.stdout).toBe('b\nwip\n');
       expect(again.stderr).toContain('continuing its working copy');
-      // The warm pool never serves a branch session: its dry run says why, and warming one is refused.
-      const dry = await s.mino(['run', '-b', 'feat', ...withHome, '--dry-run', '--', 'true']);
-      expect(dry.exitCode, dry.stderr).toBe(0);
-      expect(dry.stdout).toMatch(/# Pool: this run cannot be served warm: a branch session mounts .* it starts cold/);
-      const warm = await s.mino(['pool', 'warm', '-n', '1', '-b', 'feat', ...withHome, '--', 'true']);
-      expect(warm.stderr).toMatch(/This run cannot be kept warm: a branch session/);
-      expect(warm.exitCode).toBe(2);
     }, 120_000);
 
     // Once (the copies are the same in both modes; bench/branch.mjs runs 8 at once).

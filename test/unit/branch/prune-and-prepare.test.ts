@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
-import { prepareBranch } from '../../../src/branch/prepare-branch.js';
+import { prepareBranch, removeProbe } from '../../../src/branch/prepare-branch.js';
 import { pruneBranches } from '../../../src/branch/prune-branches.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { newSessionRecord } from '../../../src/session/session-record.js';
@@ -70,9 +70,14 @@ function record(ctx: SessionContext, name: string, copy: string, status: 'runnin
 }
 
 describe('prepareBranch', () => {
-  it('makes a copy, refuses a branch a live session is on; a dry run makes nothing', async () => {
+  it('makes a copy, refuses a branch a live session is on; a dry run leaves nothing behind', async () => {
     const { ctx, repo } = world();
-    expect(await prepareBranch(ctx, repo, 'x', 'x', { dryRun: true, say: () => undefined })).toBeUndefined();
+    // A dry run plans on a stand-in copy, removed afterwards.
+    const dry = await prepareBranch(ctx, repo, 'x', 'x', { dryRun: true, say: () => undefined });
+    expect(dry?.probe?.copy).toMatch(/\/\.warm\/probe-\d+-[0-9a-f]{8}\/repo$/);
+    expect(existsSync(join(dry!.probe!.copy, 'a.txt'))).toBe(true);
+    expect(existsSync(dry!.paths.copy)).toBe(false);
+    removeProbe(dry);
     expect(existsSync(join(ctx.dataDir!, 'branches'))).toBe(false);
     const lines: string[] = [];
     const made = await prepareBranch(ctx, repo, 'x', 'x', { dryRun: false, say: (l) => lines.push(l) });

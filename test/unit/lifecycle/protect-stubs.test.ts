@@ -11,7 +11,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStubs, joinStubs, releaseAllStubs, releaseStubs } from '../../../src/lifecycle/protect-stubs.js';
+import {
+  createStubs,
+  joinStubs,
+  rebindStubs,
+  releaseAllStubs,
+  releaseStubs,
+} from '../../../src/lifecycle/protect-stubs.js';
 import { LABEL_PROJECT } from '../../../src/session/session-labels.js';
 import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
 import { removePool, writePool } from '../../../src/pool/pool-index.js';
@@ -66,6 +72,23 @@ describe('protected-path stubs', () => {
     runtime.containers.push(other);
     await releaseStubs(runtime, state, project, undefined, { list: Promise.resolve([own]), except: 'mino-own' });
     expect(existsSync(join(project, '.vscode'))).toBe(false);
+  });
+
+  it('rebindStubs: stubs moved to new inodes by mino (a warm branch copy) are removed as before; changed ones never', async () => {
+    createStubs(state, project, stubs(), process.pid);
+    // What adopting a warm folder does: the same paths, other inodes, the same content.
+    for (const p of ['.claude/settings.json']) {
+      const text = readFileSync(join(project, p), 'utf8');
+      rmSync(join(project, p));
+      writeFileSync(join(project, p), text);
+    }
+    rmSync(join(project, '.vscode'), { recursive: true });
+    mkdirSync(join(project, '.vscode'));
+    writeFileSync(join(project, '.vscode', 'kept'), 'x');
+    rebindStubs(state, project);
+    await releaseStubs(new FakeRuntime(), state, project, process.pid);
+    expect(existsSync(join(project, '.claude'))).toBe(false);
+    expect(existsSync(join(project, '.vscode', 'kept'))).toBe(true);
   });
 
   it('keeps stubs while another live mino process of the project uses them, and forgets dead ones', async () => {
