@@ -24,6 +24,8 @@ import type { SessionContext } from '../context/session-context.js';
 import { spawnRefill } from './pool-refill-spawn.js';
 import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
+import { claimEgressFor } from './warm-egress.js';
+import type { ClaimedEgress } from '../network/warm-egress.js';
 
 /**
  * `mino run` with the warm pool: a run whose plan matches a warm container (same pool key, same
@@ -44,6 +46,8 @@ export interface PoolUse {
   fresh: boolean;
   /** Starts the background refill (default: a detached `mino __pool-refill`; tests record it). */
   refill?: (key: string, settings: PoolSettings, usedContainer?: string) => void;
+  /** Hands a warm container's egress proxy to the run (default: warm-egress.ts; tests replace it). */
+  claimEgress?: (ctx: SessionContext, plan: RunPlan, warmName: string) => Promise<ClaimedEgress>;
 }
 
 /** What the pool would do for a plan (for `--dry-run`, and the decision itself). */
@@ -202,6 +206,9 @@ class PoolClaims implements WarmSource {
     while (!this.stopped && this.next < warm.length) {
       const entry = warm[this.next++]!;
       if (!claimWarmEntry(ctx.stateDir, key, entry.name)) continue;
+      // A contained run: the container's proxy takes the run's policy first, or the container is passed over.
+      const network = plan.network.egress ? await this.claimEgress(plan, entry) : undefined;
+      if (plan.network.egress && !network) continue;
       const socket = agentSocketOf(ctx.stateDir, entry.name);
       const agent = !(plan.spec.tty ?? false) && agentSocketProblem(socket) === undefined ? socket : undefined;
       // Through the agent a short command never waits for podman: the rename waits a moment.
@@ -230,6 +237,7 @@ class PoolClaims implements WarmSource {
         container: entry.id,
         wrapper: ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
         ...(agent === undefined ? {} : { agent }),
+        ...(network ? { network } : {}),
         // The refill removes the container: only once `podman rename` is done with it (podman 4.3
         // can keep the new name registered when the container is removed under a rename).
         release: (viaAgent) => {
@@ -253,5 +261,24 @@ class PoolClaims implements WarmSource {
       };
     }
     return undefined;
+  }
+
+  /**
+   * Hands the warm container's egress proxy the run's policy and session; undefined when it does
+   * not take it (dead, or its container gone): that container is removed, never handed out.
+   */
+  private async claimEgress(plan: RunPlan, entry: WarmEntry): Promise<ClaimedEgress | undefined> {
+    const { ctx, key, use } = this;
+    try {
+      return await (use.claimEgress ?? claimEgressFor)(ctx, plan, entry.name);
+    } catch (err) {
+      log.info('the warm egress proxy did not take the claim; passing its container over', {
+        container: entry.name,
+        error: String(err),
+      });
+      removeAgentDir(ctx.stateDir, entry.name);
+      (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+      return undefined;
+    }
   }
 }

@@ -14,6 +14,8 @@ import {
 } from './pool-index.js';
 import { warmContainerName, warmSpecOf } from './warm-spec.js';
 import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
+import { startWarmEgress } from './warm-egress.js';
+import type { EgressStarter } from '../network/session-egress.js';
 import type { SessionContext } from '../context/session-context.js';
 import { mkdirSync } from 'node:fs';
 
@@ -63,7 +65,8 @@ export interface FillResult {
  * Tops the pool `record` up to its target (call it holding the pool lock): drops warm containers
  * of another image ID than `imageId`, then starts the missing ones, one `podman run -d` each,
  * without going over `maxWarm` warm containers in all pools. Each start is counted in the
- * sandbox counters. A container that fails to start stops the fill with its error.
+ * sandbox counters. A container that fails to start stops the fill with its error. A contained
+ * plan's warm containers each start with an egress proxy of their own (warm-egress.ts).
  */
 export async function fillPool(
   ctx: SessionContext,
@@ -71,6 +74,7 @@ export async function fillPool(
   image: { id: string; verifiedAt: number },
   maxWarm: number,
   ttlSeconds: number,
+  startEgress?: EgressStarter,
 ): Promise<FillResult> {
   const imageId = image.id;
   const now = (): number => Math.floor(Date.now() / 1000);
@@ -108,12 +112,15 @@ export async function fillPool(
       name,
       agentDir,
     );
+    const egress = record.egress && startWarmEgress(ctx, record.egress, name, startEgress);
+    if (egress) spec.hooksDirs = [...(spec.hooksDirs ?? []), egress.hooksDir];
     let id: string;
     try {
       id = await startWarmContainer(ctx.runtime, spec);
+      egress?.started();
     } catch (err) {
       removeAgentDir(ctx.stateDir, name);
-      throw err;
+      throw egress ? await egress.failed(err) : err;
     }
     const entry: WarmEntry = {
       name: spec.name as string,

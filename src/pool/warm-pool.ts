@@ -1,11 +1,13 @@
 import { MinoError, UsageError } from '../common/errors.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import { writePool, readPool } from './pool-index.js';
-import { PER_RUN_LABELS, poolabilityOf, warmGroupsFor } from './pool-key.js';
+import { PER_RUN_LABELS, keyedSpecOf, poolabilityOf, warmGroupsFor } from './pool-key.js';
+import { poolEgressOf } from './warm-egress.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import type { SessionContext } from '../context/session-context.js';
 import { currentImage, dropVanished, fillPool, withPoolLock } from './start-warm.js';
+import type { EgressStarter } from '../network/session-egress.js';
 
 /**
  * Use case `mino pool warm -n N [run flags…]`: keeps N containers warm for exactly the plan that
@@ -20,6 +22,8 @@ export interface WarmSteps {
   explainMissingImage(): Promise<Error | undefined>;
   /** Creates what a run of the plan mounts and would create itself: volumes, the logins volume, caches. */
   prepareMounts(): Promise<void>;
+  /** Starts the egress proxies of a contained plan's warm containers (default: the real one; tests replace it). */
+  startEgress?: EgressStarter;
 }
 
 /** Where warming writes its messages: notices (stderr) and its result line (stdout). */
@@ -81,8 +85,9 @@ export async function warmPool(
       project_dir: plan.projectDir,
       image: plan.image,
       target,
-      spec: poolSpecOf(plan.spec),
+      spec: poolSpecOf(keyedSpecOf(plan)),
       group_add: groups.groups,
+      ...(plan.network.egress ? { egress: poolEgressOf(plan) } : {}),
       ...(store === undefined ? {} : { image_store: store }),
       updated_at: new Date().toISOString(),
     });
@@ -92,6 +97,7 @@ export async function warmPool(
       image,
       settings.maxWarm,
       settings.warmTtlSeconds,
+      steps.startEgress,
     );
     const gone = filled.started > 0 ? await dropVanished(ctx, p.key) : [];
     return { ...filled, gone };
