@@ -160,7 +160,7 @@ export function keyedSpecOf(plan: Pick<PoolablePlan, 'spec' | 'network'>): Conta
 }
 
 /** The part of an egress plan (or of a pool's record of it) the key keeps; undefined for none. */
-export function egressKeyOf(egress: EgressKey | undefined): EgressKey | undefined {
+function egressKeyOf(egress: EgressKey | undefined): EgressKey | undefined {
   return egress && { mode: egress.mode, listen: { host: egress.listen.host, port: egress.listen.port } };
 }
 
