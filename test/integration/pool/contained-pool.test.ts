@@ -167,7 +167,28 @@ for (const as of MODES) {
       expect(sandboxCounters(sandbox).pool_hits).toBe(hits);
       await waitFor(() => !sandboxContainers(sandbox).some((x) => x.name === deadName), 20_000, 'it to be removed');
 
-      await waitForPool(sandbox, (s) => s.warm_total === 2);
+      // Learn mode is a pool of its own; the claimed proxy learns for the session, which reports as a cold one.
+      const learn = ['--network', 'learn', ...flags()];
+      expect((await sandbox.mino(['pool', 'warm', '-n', '1', ...learn])).exitCode).toBe(0);
+      await waitForPool(sandbox, (s) => s.warm_total === 3);
+      const l = await sandbox.mino([
+        'run',
+        '-n',
+        `l-${mode}`,
+        ...learn,
+        '--save',
+        '--',
+        'sh',
+        '-c',
+        fetch(servers.deniedHttp, '/l'),
+      ]);
+      expect(l.exitCode, l.stderr).toBe(0);
+      expect(l.stdout).toBe('blocked\n'); // learn never opens the host
+      expect(l.stderr).toMatch(new RegExp(`mino: session l-${mode} used 0 destinations`));
+      expect(l.stderr).toContain('Nothing to save');
+      expect(sandboxCounters(sandbox).pool_hits).toBe((hits ?? 0) + 1);
+
+      await waitForPool(sandbox, (s) => s.warm_total === 3);
       const refilled = [...warmProxies().values()];
       expect(refilled.every(alive)).toBe(true);
       const drain = await sandbox.mino(['pool', 'drain']);
