@@ -15,6 +15,7 @@ import { proxyMicroBench } from './proxy-micro.mjs';
 import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 import { pooledVsCold, poolStatusMany } from './pool.mjs';
 import { warmBench } from './warm.mjs';
+import { containedBench } from './contained.mjs';
 import { branchBench } from './branch.mjs';
 import { remoteBench } from './remote.mjs';
 
@@ -390,6 +391,7 @@ try {
       ? attempt('pool_rootless', () => pooledVsCold('rootless', { repo, runs, warmup }))
       : { skipped: 'run the bench as root for the rootless figures' };
   const warm = process.env.BENCH_SKIP_WARM ? { skipped: 'BENCH_SKIP_WARM' } : await warmBench({ repo, runs, warmup });
+  const contained = attempt('contained', () => containedBench({ repo, runs, warmup }));
   const size = statSync(binary).size;
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
   const tls = await tlsBench({ mino, env, project, root, runs, warmup }).catch((err) => ({ error: String(err) }));
@@ -438,6 +440,7 @@ try {
       pool_rootless: pooledRootless,
       pool_status_1000: poolStatus1000,
       warm,
+      contained,
       binary: {
         size_bytes: size,
         size_mib: round(size / 2 ** 20),

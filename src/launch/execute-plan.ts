@@ -68,6 +68,8 @@ export interface WarmClaim {
   release(viaAgent: boolean): void;
   /** After the command exited with `exitCode`: true when the container had vanished (the run goes on with the next claim). */
   vanished(exitCode: number): Promise<boolean>;
+  /** A contained run: the container's egress proxy, claimed for this session (its final record comes back). */
+  network?: { finish(): Promise<NetworkRecord | undefined> };
 }
 
 /** Where warm containers come from (the pool, pool/pooled-run.ts), for the warm strategy. */
@@ -108,12 +110,22 @@ export async function executePlan(
       }
       // The agent answered: the container was there (only podman's 125 can mean it vanished).
       if (!viaAgent && (await claim.vanished(exitCode))) continue;
-      return { kind: 'exited', exitCode };
+      return { kind: 'exited', exitCode, ...(await finishWarmNetwork(claim)) };
     }
   }
   return options.countIn === undefined
     ? startCold(runtime, plan, signals, options.egress)
     : startCounted(runtime, plan, options.countIn, signals, options.egress);
+}
+
+/** The final record of a claimed container's egress proxy, as a cold run's comes back. */
+async function finishWarmNetwork(claim: WarmClaim): Promise<{ network?: NetworkRecord; networkError?: Error }> {
+  try {
+    const network = await claim.network?.finish();
+    return network ? { network } : {};
+  } catch (err) {
+    return { networkError: err as Error };
+  }
 }
 
 /** Starts a warm container for the pool (`podman run -d` of its warm spec); returns its ID. */

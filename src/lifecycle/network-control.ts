@@ -108,7 +108,9 @@ export interface ReapedProxy {
 /**
  * Stops the egress proxies of this state directory whose session is no longer active (or gone)
  * and removes their leftover directories. A proxy stops on its own when its container ends; this
- * catches the rest (a proxy that hung, a mino killed at the wrong moment).
+ * catches the rest (a proxy that hung, a mino killed at the wrong moment). A warm container's
+ * proxy belongs to no session until a run claims it: it is left to its container, and only its
+ * directory is removed once it is gone.
  */
 export function reapEgressProxies(
   ctx: SessionContext,
@@ -131,6 +133,10 @@ export function reapEgressProxies(
     if (session && isActive(session)) continue;
     const helper = readHelperInfo(paths.helper);
     const alive = helper !== undefined && pidAlive(helper.pid) && processStartTime(helper.pid) === helper.start;
+    if (launch.warm) {
+      if (helper !== undefined && !alive) rmSync(paths.dir, { recursive: true, force: true });
+      continue;
+    }
     if (alive) {
       try {
         process.kill(helper.pid, 'SIGTERM');

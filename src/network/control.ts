@@ -8,7 +8,10 @@ import type { PolicyText } from './policy.js';
  * one JSON answer line back.
  * - `status`: the policy in force and the record so far;
  * - `allow` / `deny` with `rules`: change the policy at once (tunnels no longer allowed close);
- * - `finish`: the final record, then the proxy stops (the session ended).
+ * - `finish`: the final record, then the proxy stops (the session ended);
+ * - `claim` (a warm container's proxy only, once): the session that claimed the container, its
+ *   policy, presets and audit setting; the proxy moves to the session's egress directory, so
+ *   everything that finds a session's proxy by name finds it, and enforces that policy from then on.
  */
 
 /** A request. */
@@ -16,7 +19,8 @@ export type ControlRequest =
   | { op: 'status' }
   | { op: 'allow'; rules: string[] }
   | { op: 'deny'; rules: string[] }
-  | { op: 'finish' };
+  | { op: 'finish' }
+  | { op: 'claim'; session: string; policy: PolicyText; presets: string[]; audit: boolean };
 
 /** An answer. */
 export type ControlResponse = { ok: true; policy: PolicyText; record: NetworkRecord } | { ok: false; error: string };

@@ -26,6 +26,12 @@ export interface EgressLaunch {
   startupTimeoutMs: number;
   /** Secrets (session CA, credentials) follow on the proxy's stdin (egress-secrets.ts). */
   secrets?: boolean;
+  /**
+   * The proxy of a warm container (pool/): owned by the pool, not by a session; it denies
+   * everything until a run claims it (control.ts `claim`), which hands it the session's policy
+   * and name. Until then it writes no record, and reaping leaves it to its container.
+   */
+  warm?: boolean;
 }
 
 /** The running proxy. */

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { execCapture } from '../common/exec.js';
+import { answerFingerprint, keptAnswers } from './registry-answers.js';
 import { cleanRegistryUrl } from '../image/npm-registry.js';
 import { HOST_SERVICES_NAME, formatRule, parseRule, type Rule } from './rule.js';
 
@@ -40,15 +41,22 @@ export interface RegistryDiscovery {
   notes: string[];
 }
 
-/** The real host: files, directories and programs of this machine. */
-export function hostRegistrySources(env: NodeJS.ProcessEnv, homeDir: string): RegistrySources {
+/**
+ * The real host: files, directories and programs of this machine; with `answersFile`, the
+ * programs' answers are kept there for the next runs (registry-answers.ts).
+ */
+export function hostRegistrySources(env: NodeJS.ProcessEnv, homeDir: string, answersFile?: string): RegistrySources {
+  const ask = async (argv: readonly string[]): Promise<{ exitCode: number; stdout: string }> => {
+    const r = await execCapture(argv, { timeoutMs: 10_000, env }).catch(() => undefined);
+    return r ? { exitCode: r.exitCode, stdout: r.stdout } : { exitCode: 127, stdout: '' };
+  };
   return {
     env,
     homeDir,
-    run: async (argv) => {
-      const r = await execCapture(argv, { timeoutMs: 10_000, env }).catch(() => undefined);
-      return r ? { exitCode: r.exitCode, stdout: r.stdout } : { exitCode: 127, stdout: '' };
-    },
+    run:
+      answersFile === undefined
+        ? ask
+        : keptAnswers(ask, answersFile, (argv) => answerFingerprint(argv, env, homeDir, process.cwd())),
     readFile: (path) => {
       try {
         return readFileSync(path, 'utf8');

@@ -39,6 +39,10 @@ export interface EgressSessionContext {
   startupTimeoutMs?: number;
   /** The session CA and the proxied credentials: written to the proxy's stdin, nowhere else. */
   secrets?: EgressSecrets;
+  /** A warm container's proxy (egress-launch.ts `warm`): `session` is the container's name. */
+  warm?: boolean;
+  /** Where the proxy's own errors go (default: next to the session's network record). */
+  logPath?: string;
 }
 
 /** A started proxy, as `mino run` holds it. */
@@ -78,16 +82,7 @@ function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: Eg
     });
   }
   privateDir(paths.base);
-  // A proxy of an earlier session of this name that has not stopped yet would remove the new
-  // directory when it does: stop it first.
-  const stale = readHelperInfo(paths.helper);
-  if (stale && processStartTime(stale.pid) === stale.start) {
-    try {
-      process.kill(stale.pid, 'SIGTERM');
-    } catch {
-      // gone meanwhile
-    }
-  }
+  stopStaleProxy(paths);
   rmSync(paths.dir, { recursive: true, force: true });
   mkdirSync(paths.dir, { mode: 0o700 });
   mkdirSync(paths.hooksDir, { mode: 0o700 });
@@ -115,8 +110,45 @@ function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: Eg
     ownerPid: ctx.ownerPid,
     startupTimeoutMs: ctx.startupTimeoutMs ?? 10 * 60_000,
     ...(ctx.secrets ? { secrets: true } : {}),
+    ...(ctx.warm ? { warm: true } : {}),
   };
   writeFileSync(paths.launch, `${JSON.stringify(launch, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+}
+
+/**
+ * Stops the proxy of an earlier session of this name that has not stopped yet: it would remove
+ * the new session's directory when it does.
+ */
+export function stopStaleProxy(paths: EgressPaths): void {
+  const stale = readHelperInfo(paths.helper);
+  if (stale && processStartTime(stale.pid) === stale.start) {
+    try {
+      process.kill(stale.pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/**
+ * The final record of a session's proxy at `paths`: it answers `finish` with it and stops; one
+ * that saw its container end first is finishing on its own (waited for, up to 3 s, when its PID
+ * is known), and its record is read from disk.
+ */
+export async function finishProxy(
+  paths: EgressPaths,
+  stateDir: string,
+  session: string,
+  pid: number | undefined,
+): Promise<NetworkRecord | undefined> {
+  try {
+    const res = await controlRequest(paths.control, { op: 'finish' });
+    if (res.ok) return res.record;
+  } catch (err) {
+    if (!(err instanceof ControlUnavailableError)) throw err;
+  }
+  if (pid !== undefined) await waitGone(pid, 3000);
+  return readNetworkRecord(stateDir, session);
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<void> {
@@ -135,7 +167,7 @@ function withoutValues(env: NodeJS.ProcessEnv, values: readonly string[]): NodeJ
 export const startSessionEgress: EgressStarter = (plan, ctx) => {
   const paths = egressPathsOf(plan.dir);
   prepareEgressDir(plan, ctx, paths);
-  const logPath = networkLogPath(ctx.stateDir, ctx.session);
+  const logPath = ctx.logPath ?? networkLogPath(ctx.stateDir, ctx.session);
   mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
   const logFd = openSync(logPath, 'a', 0o600);
   const [file, ...args] = ctx.self;
@@ -198,18 +230,9 @@ export const startSessionEgress: EgressStarter = (plan, ctx) => {
   return {
     ready,
     failure: () => failure,
-    async finish(): Promise<NetworkRecord | undefined> {
+    finish(): Promise<NetworkRecord | undefined> {
       refuser?.destroy();
-      try {
-        // The proxy answers with its final record, then stops and cleans up on its own.
-        const res = await controlRequest(paths.control, { op: 'finish' });
-        if (res.ok) return res.record;
-      } catch (err) {
-        if (!(err instanceof ControlUnavailableError)) throw err;
-      }
-      // The proxy saw the container end first and is finishing on its own.
-      if (child.pid !== undefined) await waitGone(child.pid, 3000);
-      return readNetworkRecord(ctx.stateDir, ctx.session);
+      return finishProxy(paths, ctx.stateDir, ctx.session, child.pid);
     },
     abort: stopChild,
     release(): void {

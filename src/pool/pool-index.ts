@@ -33,10 +33,24 @@ export interface PoolRecord {
   group_add: string[];
   /** The engine's image store index (ContainerRuntime.imageStoreIndexPath), when known. */
   image_store?: string;
+  /** A contained plan's egress: each warm container gets a proxy of its own (pool/warm-egress.ts). */
+  egress?: PoolEgress;
   /** ISO time of the last `mino pool warm`. */
   updated_at: string;
   /** A branch plan's pool (`mino pool warm --branch`): `spec` names the working copy's folder by a placeholder, each warm container gets a folder of its own laid out so. */
   branch?: WarmCopyLayout;
+}
+
+/** What warm containers of a contained plan need of its egress (never its rules). */
+export interface PoolEgress {
+  /** The plan's network mode (allowlist or learn), part of the key; warm proxies allow nothing until claimed. */
+  mode: 'allowlist' | 'learn';
+  /** Where the proxy listens inside the container. */
+  listen: { host: string; port: number };
+  /** Podman runs rootless (the proxy enters the container's user namespace). */
+  rootless: boolean;
+  /** The plan mounts the ssh ProxyCommand configuration (network/ssh-proxy-config.ts). */
+  sshConfig: boolean;
 }
 
 /** One warm container. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { rebasePaths } from '../common/rebase-paths.js';
 import { LABEL_CACHES_FINALIZE } from '../cache/cache-labels.js';
+import { egressPathsOf } from '../network/egress-paths.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import {
   LABEL_MODE,
@@ -17,6 +18,11 @@ import {
  * directory, volumes and caches…), taken from the run plan's container spec. What differs between
  * two runs of the same plan (session name, owner PID, command, terminal) is left out. A run only
  * gets a warm container whose key equals its own, never one with another image or other mounts.
+ *
+ * A contained run (an allowlist or learn mode, network/egress-plan.ts) keys its network mode and
+ * the proxy's listener, not its rules and not its session's own egress directory: each warm
+ * container has a proxy of its own that allows nothing until a run claims the container and
+ * hands it that run's policy (pool/warm-egress.ts).
  *
  * Pure: no I/O. The image is keyed by reference; the image ID a warm container was started from
  * is checked when a run claims it (see pooled-run.ts), so a rebuilt image never serves old runs.
@@ -70,12 +76,24 @@ export const PER_RUN_LABELS: readonly string[] = [LABEL_SESSION, LABEL_OWNER_PID
 /** What a plan needs from the pool: its key, or why the pool cannot serve it. */
 export type Poolability = { poolable: true; key: string } | { poolable: false; reason: string };
 
+/** What the key keeps of a contained run's egress: its mode and the proxy's listener, never its rules. */
+export interface EgressKey {
+  mode: string;
+  listen: { host: string; port: number };
+}
+
 /** The part of a run plan the pool looks at. */
 export interface PoolablePlan {
   mode: 'detached' | 'command' | 'shell';
   spec: ContainerSpec;
-  /** Secret variables the session env file sets (credentials/session-env-file.ts): one file per session. */
-  credentials?: { secretVariables: readonly string[] };
+  /**
+   * Secret variables the session env file sets (credentials/session-env-file.ts): one file per
+   * session; credentials kept at the proxy (their placeholders are per session); a CA of the
+   * session's own (launch/plan-credentials.ts).
+   */
+  credentials?: { secretVariables: readonly string[]; proxy?: readonly unknown[]; sessionCa?: boolean };
+  /** A contained run's egress plan (network/egress-plan.ts): its mode, directory and listener. */
+  network?: { egress?: EgressKey & { dir: string } };
   /** A branch session's branch (launch/run-plan.ts): its key leaves the working copy's folder out, see branchNeutralSpec. */
   branch?: { name: string };
   /** The project directory (a branch session's working copy). */
@@ -123,16 +141,49 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
     return { poolable: false, reason: 'it passes secrets in a file made for this session' };
   if ((spec.envFiles?.length ?? 0) > 0)
     return { poolable: false, reason: 'it passes an environment file made for this session' };
+  const egress = plan.network?.egress;
+  if (egress && (plan.credentials?.proxy?.length ?? 0) > 0)
+    return {
+      poolable: false,
+      reason: "its credentials stay at the session's egress proxy, behind placeholders made for this session",
+    };
+  if (egress && plan.credentials?.sessionCa)
+    return {
+      poolable: false,
+      reason: 'its HTTPS rules on method and path need a CA made for this session (the proxy terminates TLS)',
+    };
   const unknown = Object.keys(spec).filter(
-    (k) => !POOLABLE_FIELDS.has(k) && (spec as unknown as Record<string, unknown>)[k] !== undefined,
+    (k) =>
+      !POOLABLE_FIELDS.has(k) &&
+      !(k === 'hooksDirs' && egress) &&
+      (spec as unknown as Record<string, unknown>)[k] !== undefined,
   );
   if (unknown.length > 0)
     return { poolable: false, reason: `it needs per-session container settings (${unknown.sort().join(', ')})` };
-  return { poolable: true, key: poolKeyOf(spec) };
+  return { poolable: true, key: poolKeyOf(keyedSpecOf({ spec, network: plan.network }), egressKeyOf(egress)) };
 }
 
-/** The key of a container spec (24 hex digits); see the module comment. */
-export function poolKeyOf(spec: ContainerSpec): string {
+/**
+ * The container spec of a plan as the pool keeps it: a contained run's spec without its
+ * session's own hook directory (each warm container gets its proxy's, warm-egress.ts).
+ */
+export function keyedSpecOf(plan: Pick<PoolablePlan, 'spec' | 'network'>): ContainerSpec {
+  const egress = plan.network?.egress;
+  if (!egress) return plan.spec;
+  const own = egressPathsOf(egress.dir).hooksDir;
+  return { ...plan.spec, hooksDirs: (plan.spec.hooksDirs ?? []).filter((d) => d !== own) };
+}
+
+/** The part of an egress plan (or of a pool's record of it) the key keeps; undefined for none. */
+function egressKeyOf(egress: EgressKey | undefined): EgressKey | undefined {
+  return egress && { mode: egress.mode, listen: { host: egress.listen.host, port: egress.listen.port } };
+}
+
+/**
+ * The key of a container spec (24 hex digits), with a contained run's egress key; see the
+ * module comment.
+ */
+export function poolKeyOf(spec: ContainerSpec, egress?: EgressKey): string {
   const keyed: Record<string, unknown> = {};
   for (const field of Object.keys(spec).sort() as (keyof ContainerSpec)[]) {
     if (PER_RUN_FIELDS.has(field) || spec[field] === undefined) continue;
@@ -145,6 +196,7 @@ export function poolKeyOf(spec: ContainerSpec): string {
       .filter(([k]) => !ignored.has(k))
       .sort(([a], [b]) => a.localeCompare(b)),
   );
+  if (egress) keyed.egress = egressKeyOf(egress);
   return createHash('sha256')
     .update(JSON.stringify([KEY_FORMAT, canonical(keyed)]))
     .digest('hex')

@@ -24,6 +24,8 @@ import type { SessionContext } from '../context/session-context.js';
 import { spawnRefill } from './pool-refill-spawn.js';
 import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
+import { claimEgressFor } from './warm-egress.js';
+import type { ClaimedEgress } from '../network/warm-egress.js';
 
 /**
  * `mino run` with the warm pool: a run whose plan matches a warm container (same pool key, same
@@ -49,6 +51,8 @@ export interface PoolUse {
    * after it) before its command runs; false when they do not match (the run then starts cold).
    */
   adopt?: (warmName: string) => boolean;
+  /** Hands a warm container's egress proxy to the run (default: warm-egress.ts; tests replace it). */
+  claimEgress?: (ctx: SessionContext, plan: RunPlan, warmName: string) => Promise<ClaimedEgress>;
 }
 
 /** What the pool would do for a plan (for `--dry-run`, and the decision itself). */
@@ -207,6 +211,9 @@ class PoolClaims implements WarmSource {
     while (!this.stopped && this.next < warm.length) {
       const entry = warm[this.next++]!;
       if (!claimWarmEntry(ctx.stateDir, key, entry.name)) continue;
+      // A contained run: the container's proxy takes the run's policy first, or the container is passed over.
+      const network = plan.network.egress ? await this.claimEgress(plan, entry) : undefined;
+      if (plan.network.egress && !network) continue;
       // A branch plan's copy moves into the container's folder first (before any rename: a
       // container that does not fit is removed under its warm name, and the run starts cold).
       if (use.adopt && !use.adopt(entry.name)) {
@@ -244,6 +251,7 @@ class PoolClaims implements WarmSource {
         container: entry.id,
         wrapper: ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
         ...(agent === undefined ? {} : { agent }),
+        ...(network ? { network } : {}),
         // The refill removes the container: only once `podman rename` is done with it (podman 4.3
         // can keep the new name registered when the container is removed under a rename).
         release: (viaAgent) => {
@@ -267,5 +275,24 @@ class PoolClaims implements WarmSource {
       };
     }
     return undefined;
+  }
+
+  /**
+   * Hands the warm container's egress proxy the run's policy and session; undefined when it does
+   * not take it (dead, or its container gone): that container is removed, never handed out.
+   */
+  private async claimEgress(plan: RunPlan, entry: WarmEntry): Promise<ClaimedEgress | undefined> {
+    const { ctx, key, use } = this;
+    try {
+      return await (use.claimEgress ?? claimEgressFor)(ctx, plan, entry.name);
+    } catch (err) {
+      log.info('the warm egress proxy did not take the claim; passing its container over', {
+        container: entry.name,
+        error: String(err),
+      });
+      removeAgentDir(ctx.stateDir, entry.name);
+      (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+      return undefined;
+    }
   }
 }

@@ -24,7 +24,7 @@ export async function refillPool(ctx: SessionContext, key: string, options: Refi
     if (!existsSync(ctx.stateDir)) return;
     await withPoolLock(ctx.stateDir, async () => {
       const record = readPool(ctx.stateDir, key);
-      if (!record || poolKeyOf(record.spec) !== key) return;
+      if (!record || poolKeyOf(record.spec, record.egress) !== key) return;
       const image = await currentImage(ctx, record.image);
       if (!image) {
         log.warn('pool image is gone; not refilling', { key, image: record.image });

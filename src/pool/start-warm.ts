@@ -16,6 +16,8 @@ import { warmContainerName, warmSpecOf } from './warm-spec.js';
 import { placeBranchBase } from './pool-key.js';
 import { makeWarmCopy, removeWarmCopy, sweepWarmCopies } from '../workspace/warm-copy.js';
 import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
+import { startWarmEgress } from './warm-egress.js';
+import type { EgressStarter } from '../network/session-egress.js';
 import type { SessionContext } from '../context/session-context.js';
 import { mkdirSync } from 'node:fs';
 
@@ -65,7 +67,8 @@ export interface FillResult {
  * Tops the pool `record` up to its target (call it holding the pool lock): drops warm containers
  * of another image ID than `imageId`, then starts the missing ones, one `podman run -d` each,
  * without going over `maxWarm` warm containers in all pools. Each start is counted in the
- * sandbox counters. A container that fails to start stops the fill with its error.
+ * sandbox counters. A container that fails to start stops the fill with its error. A contained
+ * plan's warm containers each start with an egress proxy of their own (warm-egress.ts).
  */
 export async function fillPool(
   ctx: SessionContext,
@@ -73,6 +76,7 @@ export async function fillPool(
   image: { id: string; verifiedAt: number },
   maxWarm: number,
   ttlSeconds: number,
+  startEgress?: EgressStarter,
 ): Promise<FillResult> {
   const imageId = image.id;
   const now = (): number => Math.floor(Date.now() / 1000);
@@ -112,13 +116,16 @@ export async function fillPool(
       name,
       agentDir,
     );
+    const egress = record.egress && startWarmEgress(ctx, record.egress, name, startEgress);
+    if (egress) spec.hooksDirs = [...(spec.hooksDirs ?? []), egress.hooksDir];
     let id: string;
     try {
       id = await startWarmContainer(ctx.runtime, spec);
+      egress?.started();
     } catch (err) {
       removeAgentDir(ctx.stateDir, name);
       if (record.branch) removeWarmCopy(record.branch.dir, name);
-      throw err;
+      throw egress ? await egress.failed(err) : err;
     }
     const entry: WarmEntry = {
       name: spec.name as string,

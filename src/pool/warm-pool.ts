@@ -1,12 +1,14 @@
 import { MinoError, UsageError } from '../common/errors.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import { writePool, readPool } from './pool-index.js';
-import { branchNeutralSpec, PER_RUN_LABELS, poolabilityOf, warmGroupsFor } from './pool-key.js';
+import { branchNeutralSpec, PER_RUN_LABELS, keyedSpecOf, poolabilityOf, warmGroupsFor } from './pool-key.js';
 import type { WarmCopyLayout } from '../workspace/warm-copy.js';
+import { poolEgressOf } from './warm-egress.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import type { SessionContext } from '../context/session-context.js';
 import { currentImage, dropVanished, fillPool, withPoolLock } from './start-warm.js';
+import type { EgressStarter } from '../network/session-egress.js';
 
 /**
  * Use case `mino pool warm -n N [run flags…]`: keeps N containers warm for exactly the plan that
@@ -23,6 +25,8 @@ export interface WarmSteps {
   prepareMounts(): Promise<void>;
   /** A branch plan: what its warm containers mount of a working copy (workspace/warm-copy.ts). */
   branch?: WarmCopyLayout;
+  /** Starts the egress proxies of a contained plan's warm containers (default: the real one; tests replace it). */
+  startEgress?: EgressStarter;
 }
 
 /** Where warming writes its messages: notices (stderr) and its result line (stdout). */
@@ -87,9 +91,12 @@ export async function warmPool(
       project_dir: project,
       image: plan.image,
       target,
-      spec: poolSpecOf(steps.branch ? branchNeutralSpec(plan.spec, plan.projectDir) : plan.spec),
+      spec: poolSpecOf(
+        steps.branch ? branchNeutralSpec(keyedSpecOf(plan), plan.projectDir) : keyedSpecOf(plan),
+      ),
       group_add: groups.groups,
       ...(steps.branch ? { branch: steps.branch } : {}),
+      ...(plan.network.egress ? { egress: poolEgressOf(plan) } : {}),
       ...(store === undefined ? {} : { image_store: store }),
       updated_at: new Date().toISOString(),
     });
@@ -99,6 +106,7 @@ export async function warmPool(
       image,
       settings.maxWarm,
       settings.warmTtlSeconds,
+      steps.startEgress,
     );
     const gone = filled.started > 0 ? await dropVanished(ctx, p.key) : [];
     return { ...filled, gone };

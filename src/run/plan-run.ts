@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
 import { validateImageRef } from '../runtime/validate.js';
@@ -92,7 +93,7 @@ export async function planRun(
   const sessionName = sessionNameOf(req);
   const choice = chooseNetwork(req, facts, io);
   const upstreamCa = readUpstreamCa(req.config?.upstreamCa);
-  const pendingEgress = startEgressInputs(choice, facts);
+  const pendingEgress = startEgressInputs(choice, facts, join(ctx.stateDir, 'registry-answers.json'));
   const standInNetwork = pendingEgress
     ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) }
     : { network: choice.mode };

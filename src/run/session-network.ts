@@ -66,8 +66,15 @@ export interface PendingEgress {
   hooksDirs: Promise<string[]>;
 }
 
-/** Starts the I/O an egress plan needs; undefined for plain network modes. */
-export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): PendingEgress | undefined {
+/**
+ * Starts the I/O an egress plan needs; undefined for plain network modes. The registry programs'
+ * answers are kept in `answersFile` when given (network/registry-answers.ts).
+ */
+export function startEgressInputs(
+  choice: NetworkChoice,
+  facts: HostFacts,
+  answersFile?: string,
+): PendingEgress | undefined {
   if (choice.mode !== 'allowlist' && choice.mode !== 'learn') return undefined;
   if (!facts.localEngine) {
     throw new MinoError(
@@ -84,7 +91,7 @@ export function startEgressInputs(choice: NetworkChoice, facts: HostFacts): Pend
   }
   const presets = choice.mode === 'allowlist' ? choice.presets : [];
   const registries = presets.some(presetNeedsRegistries)
-    ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir))
+    ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir, answersFile))
     : Promise.resolve(undefined);
   const hooksDirs = configuredHooksDirs(facts.env, facts.rootless, facts.homeDir);
   registries.catch(() => undefined);

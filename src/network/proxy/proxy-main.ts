@@ -4,16 +4,17 @@ import { AuditLog } from '../../audit/audit-log.js';
 import { writeFileAtomic } from '../../common/atomic-write.js';
 import { pidAlive } from '../../common/pid-alive.js';
 import { serveControl, type ControlRequest, type ControlResponse } from '../control.js';
-import { readEgressLaunch, readHelperInfo, type EgressHelperInfo } from '../egress-launch.js';
+import { readEgressLaunch, readHelperInfo, type EgressHelperInfo, type EgressLaunch } from '../egress-launch.js';
 import type { EgressPaths } from '../egress-paths.js';
 import { answerHook, readHookRequests } from '../hook-fifo.js';
 import { newNetworkRecord, writeNetworkRecord } from '../network-record.js';
-import { policyText, withRules } from '../policy.js';
+import { policyOf, policyText, withRules } from '../policy.js';
+import { moveToSession } from '../warm-handover.js';
 import { formatAnyRules, parseAnyRules } from '../l7-rule.js';
 import { l7Enforcer, unterminatedGuard } from '../l7-gate.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
-import { EgressServer } from './egress-server.js';
+import { EgressServer, type EgressServerOptions } from './egress-server.js';
 import { findProgram } from '../../common/find-program.js';
 import { openListenerInNetns, processStartTime } from './netns-listener.js';
 import { readEgressSecrets } from '../egress-secrets.js';
@@ -29,6 +30,11 @@ import { tlsStages } from './tls-setup.js';
  *   attached or detached), when `mino run` sends `finish`, or, before any container attached,
  *   when the `mino run` that started it died or the start-up timeout passed.
  * On stopping it writes the session's network record a last time and removes its directory.
+ *
+ * A warm container's proxy (launch.warm, started by the pool) attaches the same way, with a
+ * policy that allows nothing, and writes no record: it becomes a session's proxy when a run
+ * claims its container (control `claim`: the session's name, policy, presets and audit setting;
+ * see warm-handover.ts), before that run's command starts.
  */
 
 /** Interval of the container and owner liveness checks. */
@@ -46,7 +52,8 @@ function signalReady(text: string): void {
 }
 
 /** Runs the proxy for the session directory `paths.dir`; resolves when it stopped. */
-export async function runEgressProxy(paths: EgressPaths): Promise<void> {
+export async function runEgressProxy(initialPaths: EgressPaths): Promise<void> {
+  let paths = initialPaths;
   let launchInfo;
   try {
     launchInfo = readEgressLaunch(paths.launch);
@@ -54,7 +61,9 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     signalReady(`error: ${(err as Error).message}`);
     throw err;
   }
-  const { launch } = launchInfo;
+  let launch: EgressLaunch = launchInfo.launch;
+  /** A session's proxy (a warm one once claimed): it keeps records and audits. */
+  let claimed = launch.warm !== true;
   let tls: ReturnType<typeof tlsStages>;
   // L7 rules judge requests over the live policy (`proxy.policy`, replaced by `mino network`);
   // the terminating handler asks them which tunnels to terminate, and about each request.
@@ -71,29 +80,36 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     signalReady('error: nsenter (util-linux) is not installed; it is needed to give the session its egress listener');
     throw new Error('nsenter not found');
   }
-  const audit = new AuditLog(launch.stateDir, { enabled: launch.audit });
-  const log = new DestinationLog(
-    newNetworkRecord(launch.session, launch.policy.mode, launch.policy, launch.presets),
-    (record) => {
-      try {
-        writeNetworkRecord(launch.stateDir, record);
-      } catch {
-        // a full disk must not take the session's network down
-      }
-    },
-    (d) =>
-      audit.record('network.denied', {
-        name: launch.session,
-        destination: d.destination,
-        host: d.host,
-        port: d.port,
-        reason: d.reason,
-        detail: d.detail,
-        protocol: d.protocol,
-      }),
-  );
+  let audit = new AuditLog(launch.stateDir, { enabled: launch.audit });
+  /** The record of the session `of` names; an unclaimed warm proxy's is kept nowhere. */
+  const sessionLog = (of: EgressLaunch, keep: boolean): DestinationLog =>
+    new DestinationLog(
+      newNetworkRecord(of.session, of.policy.mode, of.policy, of.presets),
+      (record) => {
+        if (!keep) return;
+        try {
+          writeNetworkRecord(of.stateDir, record);
+        } catch {
+          // a full disk must not take the session's network down
+        }
+      },
+      (d) => {
+        if (!keep) return;
+        audit.record('network.denied', {
+          name: of.session,
+          destination: d.destination,
+          host: d.host,
+          port: d.port,
+          reason: d.reason,
+          detail: d.detail,
+          protocol: d.protocol,
+        });
+      },
+    );
+  let log = sessionLog(launch, claimed);
   log.flush();
-  const proxy: EgressServer = new EgressServer({
+  // Kept by the server as given: a claim renames the session and replaces its log here.
+  const serverOptions: EgressServerOptions = {
     session: launch.session,
     policy: launchInfo.policy,
     dialer: createDialer({ highWaterMark: HIGH_WATER_MARK }),
@@ -106,7 +122,8 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     rewriters: tls.rewriters,
     requestGuard: tls.requestGuard,
     ...(tls.bodyGuard ? { bodyGuard: tls.bodyGuard } : {}),
-  });
+  };
+  const proxy: EgressServer = new EgressServer(serverOptions);
 
   let listener: Server | undefined;
   let container: { pid: number; start: string } | undefined;
@@ -125,13 +142,37 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
     control.close();
     fifo.destroy();
     log.flush(true);
-    if (reason !== 'finish') audit.record('network.stopped', { name: launch.session, reason });
+    if (reason !== 'finish' && claimed) audit.record('network.stopped', { name: launch.session, reason });
     // The directory is this proxy's unless a new session of the same name took it over.
     if (readHelperInfo(paths.helper)?.pid === process.pid) rmSync(paths.dir, { recursive: true, force: true });
     done();
   };
 
+  /** A run claimed this warm proxy's container: it becomes that session's proxy (see the module comment). */
+  const claim = (req: Extract<ControlRequest, { op: 'claim' }>): ControlResponse => {
+    if (claimed) return { ok: false, error: 'this egress proxy serves a session already' };
+    if (!container || processStartTime(container.pid) !== container.start)
+      return { ok: false, error: 'the warm container of this egress proxy is not running' };
+    const policy = policyOf(req.policy);
+    const moved = moveToSession(paths, launch, info, {
+      session: String(req.session),
+      policy: req.policy,
+      presets: Array.isArray(req.presets) ? req.presets.map(String) : [],
+      audit: req.audit === true,
+    });
+    ({ paths, launch, helper: info } = moved);
+    claimed = true;
+    audit = new AuditLog(launch.stateDir, { enabled: launch.audit });
+    log = sessionLog(launch, true);
+    serverOptions.log = log;
+    serverOptions.session = launch.session;
+    proxy.policy = policy;
+    audit.record('network.attached', { name: launch.session, mode: launch.policy.mode, pid: container.pid });
+    return { ok: true, policy: policyText(proxy.policy), record: log.flush() };
+  };
+
   const handleControl = (req: ControlRequest): ControlResponse => {
+    if (req.op === 'claim') return claim(req);
     if (req.op === 'allow' || req.op === 'deny') {
       const rules = parseAnyRules(Array.isArray(req.rules) ? req.rules.map(String) : [], req.op);
       proxy.policy = withRules(proxy.policy, req.op, rules);
@@ -179,13 +220,13 @@ export async function runEgressProxy(paths: EgressPaths): Promise<void> {
       container = { pid, start };
       proxy.attach(server);
       await answer('ok');
-      audit.record('network.attached', { name: launch.session, mode: launch.policy.mode, pid });
+      if (claimed) audit.record('network.attached', { name: launch.session, mode: launch.policy.mode, pid });
     } catch (err) {
       await answer(`the egress proxy could not listen in the container: ${(err as Error).message}`);
     }
   };
 
-  const info: EgressHelperInfo = {
+  let info: EgressHelperInfo = {
     pid: process.pid,
     start: processStartTime(process.pid) ?? '',
     session: launch.session,

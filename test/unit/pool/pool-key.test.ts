@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildRunPlan } from '../../../src/launch/run-plan.js';
-import { poolabilityOf, poolKeyOf, warmGroupsFor } from '../../../src/pool/pool-key.js';
+import { keyedSpecOf, poolabilityOf, poolKeyOf, warmGroupsFor } from '../../../src/pool/pool-key.js';
+import { buildEgressPlan } from '../../../src/network/egress-plan.js';
+import { egressPaths } from '../../../src/network/egress-paths.js';
+import { parseRules } from '../../../src/network/rule.js';
+import type { EgressMode } from '../../../src/network/policy.js';
 import { warmSpecOf } from '../../../src/pool/warm-spec.js';
 import { LABEL_POOL, isWarmContainer } from '../../../src/session/session-labels.js';
 import { typicalInput } from '../launch/plan-input.js';
@@ -106,6 +110,59 @@ describe('pool key', () => {
     expect(warm.labels).not.toHaveProperty('io.mino.owner-pid');
     expect(isWarmContainer({ name: warm.name!, labels: warm.labels! })).toBe(true);
     expect(isWarmContainer({ name: 'mino-pool-x', labels: warm.labels! })).toBe(false);
+  });
+});
+
+describe('pool key of a contained run (allowlist, learn)', () => {
+  const contained = (session: string, mode: EgressMode = 'allowlist', rules = ['api.anthropic.com:443']) =>
+    buildRunPlan(
+      typicalInput({
+        sessionName: session,
+        stateKey: 'abc123abc123',
+        egress: buildEgressPlan({
+          mode,
+          rules: mode === 'learn' ? [] : parseRules(rules),
+          presets: [],
+          paths: egressPaths('/run/user/1001/mino/egress', 'abc123abc123', session),
+          systemHooksDirs: ['/usr/share/containers/oci/hooks.d'],
+        }),
+      }),
+    );
+  const keyOfPlan = (plan: ReturnType<typeof contained>): string => {
+    const p = poolabilityOf(plan);
+    if (!p.poolable) throw new Error(p.reason);
+    return p.key;
+  };
+
+  it("is poolable; its key keeps the mode, not the rules nor the session's own egress directory", () => {
+    const a = contained('one');
+    const b = contained('two', 'allowlist', ['example.com:443', 'github.com:22']);
+    expect(a.spec.hooksDirs).not.toEqual(b.spec.hooksDirs);
+    expect(keyOfPlan(a)).toBe(keyOfPlan(b));
+    expect(keyOfPlan(contained('three', 'learn'))).not.toBe(keyOfPlan(a));
+    expect(keyOfPlan(a)).not.toBe(keyOf({ stateKey: 'abc123abc123', network: 'none' }));
+    // The pool keeps the spec without the session's hook directory; the host's stay.
+    expect(keyedSpecOf(a).hooksDirs).toEqual(['/usr/share/containers/oci/hooks.d']);
+    expect(poolKeyOf(keyedSpecOf(b), b.network.egress)).toBe(keyOfPlan(a));
+    expect(poolKeyOf(keyedSpecOf(b))).not.toBe(keyOfPlan(a));
+  });
+
+  it('is not poolable with credentials kept at the proxy or a CA of its own; hook directories need an egress plan', () => {
+    const plan = contained('one');
+    const proxied = { ...plan, credentials: { ...plan.credentials, proxy: [{ variable: 'ANTHROPIC_API_KEY' }] } };
+    expect(poolabilityOf(proxied as unknown as typeof plan)).toMatchObject({
+      poolable: false,
+      reason: expect.stringMatching(/placeholders made for this session/),
+    });
+    expect(poolabilityOf({ ...plan, credentials: { ...plan.credentials, sessionCa: true } })).toMatchObject({
+      poolable: false,
+      reason: expect.stringMatching(/CA made for this session/),
+    });
+    const plain = buildRunPlan(typicalInput());
+    expect(poolabilityOf({ ...plain, spec: { ...plain.spec, hooksDirs: ['/x'] } })).toMatchObject({
+      poolable: false,
+      reason: expect.stringMatching(/hooksDirs/),
+    });
   });
 });
 

@@ -19,6 +19,12 @@ import { SessionStore } from '../../../src/session/session-store.js';
 import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
 import { typicalInput } from '../launch/plan-input.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { buildEgressPlan } from '../../../src/network/egress-plan.js';
+import { egressPaths } from '../../../src/network/egress-paths.js';
+import { parseRules } from '../../../src/network/rule.js';
+import { newNetworkRecord } from '../../../src/network/network-record.js';
+import type { EgressPlan } from '../../../src/network/egress-plan.js';
+import type { EgressSessionContext, EgressStarter } from '../../../src/network/session-egress.js';
 
 const IMAGE = 'localhost/mino-base:latest';
 
@@ -220,6 +226,140 @@ describe('warm pool use cases (fake runtime)', () => {
     expect(await drainPool(ctx)).toEqual({ containers: 2, pools: 1 });
     expect(engine.containers.map((c) => c.name)).toEqual(['mino-session']);
     expect(poolStatus(ctx.stateDir, use.settings)).toMatchObject({ warm_total: 0, pools: [] });
+  });
+});
+
+describe('warm pool of contained runs (fake runtime, recorded proxies)', () => {
+  let root: string;
+  let engine: FakeRuntime;
+  let ctx: SessionContext;
+  let refills: string[];
+  let started: { plan: EgressPlan; ctx: EgressSessionContext; released: boolean }[];
+  let claims: { session: string; warm: string; allow: string[] }[];
+  const quiet = { say: () => undefined, print: () => undefined };
+
+  const starter: EgressStarter = (plan, c) => {
+    const entry = { plan, ctx: c, released: false };
+    started.push(entry);
+    return {
+      ready: Promise.resolve(),
+      failure: () => undefined,
+      finish: () => Promise.resolve(undefined),
+      abort: () => Promise.resolve(),
+      release: () => {
+        entry.released = true;
+      },
+    };
+  };
+
+  const contained = (session: string, mode: 'allowlist' | 'learn' = 'allowlist', rules = ['example.com:443']) =>
+    buildRunPlan(
+      typicalInput({
+        sessionName: session,
+        projectDir: join(root, 'proj'),
+        homeDir: '/home/alice',
+        stateKey: ctx.stateKey,
+        stdinIsTty: false,
+        egress: buildEgressPlan({
+          mode,
+          rules: mode === 'learn' ? [] : parseRules(rules),
+          presets: [],
+          paths: egressPaths(join(root, 'egress'), ctx.stateKey, session),
+          systemHooksDirs: ['/etc/containers/oci/hooks.d'],
+        }),
+      }),
+    );
+
+  const useWith = (claim: PoolUse['claimEgress']): PoolUse => ({
+    settings: { ...DEFAULT_POOL_SETTINGS },
+    fresh: false,
+    refill: (_k, _s, used) => refills.push(used ?? ''),
+    ...(claim ? { claimEgress: claim } : {}),
+  });
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mino-pool-egress-'));
+    mkdirSync(join(root, 'proj'));
+    const state = join(root, 'state');
+    engine = new FakeRuntime();
+    engine.addImage(IMAGE);
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+      egressBase: join(root, 'egress'),
+    };
+    refills = [];
+    started = [];
+    claims = [];
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const warm = (plan: RunPlan, n: number): Promise<number> =>
+    warmPoolWith(ctx, plan, n, DEFAULT_POOL_SETTINGS, quiet, { ...warmSteps(ctx, plan, quiet), startEgress: starter });
+
+  it('gives each warm container a proxy of its own that allows nothing, outliving the warming', async () => {
+    await warm(contained('w', 'learn'), 2);
+    const runs = engine.callsTo('run').map(([spec]) => spec as { name: string; hooksDirs: string[] });
+    expect(started).toHaveLength(2);
+    for (const [i, s] of started.entries()) {
+      expect(s.ctx).toMatchObject({ session: runs[i]!.name, warm: true, ownerPid: process.pid });
+      // Learn mode is the claim's to give: until then, an allowlist without a rule.
+      expect(s.plan.policy).toEqual({ mode: 'allowlist', allow: [], deny: [] });
+      expect(s.released).toBe(true);
+      expect(runs[i]!.hooksDirs).toEqual(['/etc/containers/oci/hooks.d', join(s.plan.dir, 'hooks.d')]);
+    }
+    expect(started[0]!.plan.dir).not.toBe(started[1]!.plan.dir);
+  });
+
+  it("serves a contained run of other rules warm: the proxy gets the run's policy before the command; its record comes back", async () => {
+    await warm(contained('w'), 2);
+    const record = newNetworkRecord(
+      'served',
+      'allowlist',
+      { mode: 'allowlist', allow: ['other.example:443'], deny: [] },
+      [],
+    );
+    const use = useWith(async (_c, plan, warmName) => {
+      claims.push({ session: plan.sessionName, warm: warmName, allow: plan.network.egress!.policy.allow });
+      return { finish: () => Promise.resolve(record) };
+    });
+    engine.clearCalls();
+    const p = contained('served', 'allowlist', ['other.example:443']);
+    expect(poolVerdict(ctx.stateDir, p, use).kind).toBe('warm');
+    expect(await executeWithPool(ctx, p, use)).toEqual({ kind: 'exited', exitCode: 0, network: record });
+    expect(claims).toEqual([
+      { session: 'served', warm: expect.stringMatching(/^mino\.warm\./), allow: ['other.example:443'] },
+    ]);
+    expect(engine.callNames()).toEqual(['renameContainer', 'imageInspect', 'execSession']);
+    // Learn mode is another pool.
+    expect(poolVerdict(ctx.stateDir, contained('l', 'learn'), use).kind).toBe('empty');
+  });
+
+  it('passes over a warm container whose proxy does not take the claim (removed, never used), then starts cold', async () => {
+    await warm(contained('w'), 1);
+    const id = engine.containers[0]!.id;
+    const use = useWith(() => Promise.reject(new Error('the egress proxy is not running')));
+    engine.clearCalls();
+    const cold: EgressStarter = (plan, c) => starter(plan, c);
+    const out = await executeWithPool(ctx, contained('after'), use, undefined, {
+      start: cold,
+      context: {
+        session: 'after',
+        stateDir: ctx.stateDir,
+        stateKey: ctx.stateKey,
+        audit: false,
+        ownerPid: 1,
+        rootless: true,
+        self: [],
+      },
+    });
+    expect(out).toMatchObject({ kind: 'exited', exitCode: 0 });
+    expect(engine.callNames()).toEqual(['runAttached']);
+    expect(refills).toContain(id);
+    expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 0 });
   });
 });
 
