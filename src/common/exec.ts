@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { Options, Result, ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
 import { argvHead, traceSpan, type TraceEnd } from './trace.js';
@@ -168,10 +169,32 @@ function traced(end: TraceEnd, result: () => ExecResult): ExecResult {
   }
 }
 
+/**
+ * The error of a program named without a directory that no directory of `PATH` (the one the
+ * process gets) holds, or undefined when one might: found in a few stat calls, it spares loading
+ * execa and a failing spawn (a credential provider's CLI that is not installed, on every run).
+ * Without PATH the system's default directories count, as for execvp(3).
+ */
+function missingFromPath(file: string, env: NodeJS.ProcessEnv | undefined): CommandNotFoundError | undefined {
+  if (file.includes('/')) return undefined;
+  const path = (env ?? process.env).PATH ?? '/usr/bin:/bin';
+  for (const dir of path.split(delimiter)) {
+    // A relative directory (or an empty entry: the working directory) is the child's to resolve.
+    if (!dir.startsWith('/') || existsSync(join(dir, file))) return undefined;
+  }
+  const cause = Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT', path: file });
+  return new CommandNotFoundError(file, cause);
+}
+
 /** Runs a program to completion, capturing stdout and stderr. Never throws for a non-zero exit. */
 export async function execCapture(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const [file, args] = split(argv);
   const end = traceSpan('exec', argvHead(argv));
+  const missing = missingFromPath(file, options.env);
+  if (missing) {
+    end(`failed: ${missing.message}`);
+    throw missing;
+  }
   const { execa } = await loadExeca();
   const child = execa(file, args, {
     ...baseOptions(options),

@@ -162,6 +162,19 @@ describe('execCapture', () => {
     expect((e.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 
+  it("looks a program up on the PATH of the environment given (not this process's) before spawning", async () => {
+    const bin = mkdtempSync(join(dir, 'bin-'));
+    writeFileSync(join(bin, 'mino-only-here'), '#!/bin/sh\necho found "$1"\n', { mode: 0o755 });
+    const found = await execCapture(['mino-only-here', 'it'], { env: { PATH: `/nonexistent:${bin}` } });
+    expect(found.stdout).toBe('found it\n');
+    const err = await rejection(execCapture(['mino-only-here'], { env: { PATH: '/nonexistent:/usr/bin' } }));
+    expect(err).toBeInstanceOf(CommandNotFoundError);
+    expect(((err as CommandNotFoundError).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+    // A relative PATH entry is the child's working directory's business: spawned, found there.
+    const rel = await execCapture(['mino-only-here', 'too'], { env: { PATH: '/nonexistent:.' }, cwd: bin });
+    expect(rel.stdout).toBe('found too\n');
+  });
+
   it('raises CommandNotFoundError for a file that is not executable', async () => {
     const script = join(dir, 'not-executable.sh');
     writeFileSync(script, '#!/bin/sh\necho hi\n');
