@@ -68,6 +68,8 @@ export interface WarmClaim {
   release(viaAgent: boolean): void;
   /** After the command exited with `exitCode`: true when the container had vanished (the run goes on with the next claim). */
   vanished(exitCode: number): Promise<boolean>;
+  /** Once the command exited through the agent: seconds its agent keeps the container (see AgentIo.lingerSeconds). */
+  lingerSeconds?: () => number;
 }
 
 /** Where warm containers come from (the pool, pool/pooled-run.ts), for the warm strategy. */
@@ -262,7 +264,13 @@ async function runInAgent(
       ...(plan.spec.workdir === undefined ? {} : { cwd: plan.spec.workdir }),
       interactive: plan.spec.interactive ?? true,
     },
-    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signals },
+    {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signals,
+      ...(claim.lingerSeconds ? { lingerSeconds: claim.lingerSeconds } : {}),
+    },
   );
   if (outcome.kind === 'exited') {
     end(`exit ${outcome.exitCode}`);

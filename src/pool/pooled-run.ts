@@ -21,7 +21,7 @@ import { poolabilityOf } from './pool-key.js';
 import { EXEC_WRAPPER_SCRIPT } from './pool-scripts.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { SessionContext } from '../context/session-context.js';
-import { spawnRefill } from './pool-refill-spawn.js';
+import { requestRefill } from './pool-refill-spawn.js';
 import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
 
@@ -42,7 +42,10 @@ export interface PoolUse {
   settings: PoolSettings;
   /** `--fresh`: never a warm container. */
   fresh: boolean;
-  /** Starts the background refill (default: a detached `mino __pool-refill`; tests record it). */
+  /**
+   * Hands a used container back for removal and asks for the background refill (default:
+   * requestRefill, one detached `mino __pool-refill` per pool at a time; tests record it).
+   */
   refill?: (key: string, settings: PoolSettings, usedContainer?: string) => void;
 }
 
@@ -105,12 +108,24 @@ export async function executeWithPool(
   if (claims?.served || (verdict.kind !== 'warm' && verdict.kind !== 'empty')) return outcome;
   count(ctx.stateDir, { pool_misses: 1 });
   // A run the pool could have served refills it when it is a pool someone asked for.
-  if (readPool(ctx.stateDir, verdict.key) !== undefined) (use.refill ?? spawnRefill)(verdict.key, use.settings);
+  if (readPool(ctx.stateDir, verdict.key) !== undefined) refillOf(ctx, use)(verdict.key, use.settings);
   return outcome;
+}
+
+/** The refill a run asks for (see PoolUse.refill). */
+function refillOf(ctx: SessionContext, use: PoolUse): NonNullable<PoolUse['refill']> {
+  return use.refill ?? ((key, settings, used) => requestRefill(ctx.stateDir, key, settings, used));
 }
 
 /** How long a run through the agent waits before it renames its container (a shorter run never does). */
 const RENAME_DELAY_MS = 300;
+
+/**
+ * How long the agent of a container that kept its warm name keeps it after the run (the refill
+ * removes it sooner): its exit and clean-up, a podman process per container, wait until a burst
+ * of runs is over. A renamed container holds the session's name, so its agent ends at once.
+ */
+const AGENT_LINGER_SECONDS = 30;
 
 /**
  * `podman rename` of a claimed container to the session's container name (for `mino stop`,
@@ -142,12 +157,13 @@ class LateRename {
     return this.done;
   }
 
-  /** Drops a rename that has not begun (the run is over). */
-  cancel(): void {
-    if (this.started) return;
+  /** Drops a rename that has not begun (the run is over); true when it had not (the container keeps its warm name). */
+  cancel(): boolean {
+    if (this.started) return false;
     clearTimeout(this.timer);
     this.started = true;
     this.settle(false);
+    return true;
   }
 
   private start(): void {
@@ -218,7 +234,7 @@ class PoolClaims implements WarmSource {
         for (const other of warm) if (other.image_id === entry.image_id) removeWarmEntry(ctx.stateDir, key, other.name);
         await rename.now();
         removeAgentDir(ctx.stateDir, entry.name);
-        (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+        refillOf(ctx, use)(key, use.settings, entry.id);
         this.stopped = true;
         return undefined;
       }
@@ -229,7 +245,7 @@ class PoolClaims implements WarmSource {
       return {
         container: entry.id,
         wrapper: ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
-        ...(agent === undefined ? {} : { agent }),
+        ...(agent === undefined ? {} : { agent, lingerSeconds: () => (rename.cancel() ? AGENT_LINGER_SECONDS : 0) }),
         // The refill removes the container: only once `podman rename` is done with it (podman 4.3
         // can keep the new name registered when the container is removed under a rename).
         release: (viaAgent) => {
@@ -240,7 +256,7 @@ class PoolClaims implements WarmSource {
           unlinkSessionAgent(ctx.stateDir, plan.sessionName);
           void renamed.then(() => {
             removeAgentDir(ctx.stateDir, entry.name);
-            (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+            refillOf(ctx, use)(key, use.settings, entry.id);
           });
         },
         vanished: async (exitCode) => {

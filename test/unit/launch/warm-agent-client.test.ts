@@ -132,6 +132,25 @@ describe('warm agent', () => {
     expect(existsSync(join(dir, 'sock'))).toBe(false);
   });
 
+  it('asked to linger after its run: stops listening at once, keeps its container until a signal', async () => {
+    const { dir, agent } = await startAgent();
+    const asked: string[] = [];
+    const outcome = await runThroughAgent(
+      join(dir, 'sock'),
+      { argv: ['true'], interactive: false },
+      { ...io(), lingerSeconds: () => (asked.push('asked'), 30) },
+    );
+    expect(outcome).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(asked).toEqual(['asked']);
+    await waitFor(() => !existsSync(join(dir, 'sock')), 5000);
+    // Well past the 0.1 s after which an agent not asked to linger has ended.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(agent.exitCode).toBeNull();
+    agent.kill('SIGTERM');
+    await waitFor(() => agent.exitCode !== null, 5000);
+    expect(agent.exitCode).toBe(0);
+  });
+
   it('a stale, missing, foreign or silent socket is unavailable (nothing ran)', async () => {
     const { dir, agent } = await startAgent();
     agent.kill('SIGKILL');

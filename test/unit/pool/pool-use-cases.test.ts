@@ -7,6 +7,9 @@ import { drainPool } from '../../../src/pool/drain-pool.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
 import { poolStatus } from '../../../src/pool/pool-status.js';
 import { refillPool } from '../../../src/pool/refill-pool.js';
+import { requestRefill } from '../../../src/pool/pool-refill-spawn.js';
+import { queueUsed, refillMarkerPath, usedContainers } from '../../../src/pool/pool-index.js';
+import { releaseLock, tryAcquire } from '../../../src/common/file-lock.js';
 import { warmPool as warmPoolWith, type WarmIo } from '../../../src/pool/warm-pool.js';
 import { warmSteps } from '../../../src/run/warm-run.js';
 import type { PoolSettings } from '../../../src/pool/pool-settings.js';
@@ -209,10 +212,10 @@ describe('warm pool use cases (fake runtime)', () => {
     await executeWithPool(ctx, plan({ sessionName: 'used' }), use);
     const key = refills[0]!.key;
     engine.clearCalls();
-    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, remove: refills[0]!.used });
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, remove: refills[0]!.used, quietMs: 0 });
     expect(engine.callNames()).toEqual(['remove', 'imageInspect', 'run']);
     expect(poolStatus(ctx.stateDir, use.settings).warm_total).toBe(2);
-    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600 });
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, quietMs: 0 });
     expect(engine.callsTo('run')).toHaveLength(1);
     engine.containers.push(
       fakeContainer('mino-session', 'running', { 'io.mino.state': ctx.stateKey, 'io.mino.pool': key }),
@@ -220,6 +223,79 @@ describe('warm pool use cases (fake runtime)', () => {
     expect(await drainPool(ctx)).toEqual({ containers: 2, pools: 1 });
     expect(engine.containers.map((c) => c.name)).toEqual(['mino-session']);
     expect(poolStatus(ctx.stateDir, use.settings)).toMatchObject({ warm_total: 0, pools: [] });
+  });
+});
+
+describe('one refill per pool for a burst of runs', () => {
+  let root: string;
+  let engine: FakeRuntime;
+  let ctx: SessionContext;
+  const settings = { ...DEFAULT_POOL_SETTINGS };
+  const io = { say: () => undefined, print: () => undefined };
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mino-pool-burst-'));
+    mkdirSync(join(root, 'proj'));
+    const state = join(root, 'state');
+    engine = new FakeRuntime();
+    engine.addImage(IMAGE);
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  async function warmedKey(count: number): Promise<string> {
+    const p = buildRunPlan(
+      typicalInput({
+        projectDir: join(root, 'proj'),
+        homeDir: '/home/alice',
+        stateKey: ctx.stateKey,
+        stdinIsTty: false,
+      }),
+    );
+    await warmPool(ctx, p, count, settings, io);
+    const v = poolVerdict(ctx.stateDir, p, { settings, fresh: false });
+    if (v.kind !== 'warm') throw new Error(v.message);
+    return v.key;
+  }
+
+  it('runs queue their used containers; only a run that finds no refill under way starts one', async () => {
+    const key = await warmedKey(1);
+    const spawned: (string | undefined)[] = [];
+    const spawn = (_k: string, _s: PoolSettings, used?: string): void => void spawned.push(used);
+    requestRefill(ctx.stateDir, key, settings, 'a'.repeat(64), spawn);
+    expect(spawned).toEqual([undefined]);
+    // A refill under way (its marker names a live process: this one) takes the next runs' containers.
+    const marker = refillMarkerPath(ctx.stateDir, key);
+    expect(tryAcquire(marker, 'n1')).toBe(true);
+    requestRefill(ctx.stateDir, key, settings, 'b'.repeat(64), spawn);
+    requestRefill(ctx.stateDir, key, settings, 'c'.repeat(64), spawn);
+    expect(spawned).toHaveLength(1);
+    expect(poolStatus(ctx.stateDir, settings).refilling).toBe(true);
+    // A refill started meanwhile leaves the work to the one under way.
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, quietMs: 0 });
+    expect(engine.callsTo('remove')).toHaveLength(0);
+    releaseLock(marker, 'n1');
+    expect(usedContainers(ctx.stateDir, key).ids).toEqual(['a', 'b', 'c'].map((c) => c.repeat(64)));
+    // A used container of a pool drained meanwhile does not bring the pool back.
+    expect(() => queueUsed(ctx.stateDir, 'f'.repeat(24), 'd'.repeat(64))).toThrow();
+    expect(() => queueUsed(ctx.stateDir, key, '../x')).toThrow(/Invalid container ID/);
+  });
+
+  it('the refill removes every queued container once, tops the pool up and lets go of its marker', async () => {
+    const key = await warmedKey(2);
+    for (const c of ['a', 'b', 'c']) queueUsed(ctx.stateDir, key, c.repeat(64));
+    engine.clearCalls();
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, quietMs: 50 });
+    expect(engine.callsTo('remove').map(([id]) => id)).toEqual(['a', 'b', 'c'].map((c) => c.repeat(64)));
+    expect(usedContainers(ctx.stateDir, key).ids).toEqual([]);
+    expect(existsSync(refillMarkerPath(ctx.stateDir, key))).toBe(false);
+    expect(poolStatus(ctx.stateDir, settings)).toMatchObject({ refilling: false, warm_total: 2 });
   });
 });
 
