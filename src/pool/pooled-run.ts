@@ -117,8 +117,11 @@ function refillOf(ctx: SessionContext, use: PoolUse): NonNullable<PoolUse['refil
   return use.refill ?? ((key, settings, used) => requestRefill(ctx.stateDir, key, settings, used));
 }
 
-/** How long a run through the agent waits before it renames its container (a shorter run never does). */
-const RENAME_DELAY_MS = 300;
+/**
+ * How long a run through the agent waits before it renames its container (a shorter run never
+ * does). Long enough that a burst of short runs on a busy machine starts no podman at all.
+ */
+const RENAME_DELAY_MS = 1000;
 
 /**
  * How long the agent of a container that kept its warm name keeps it after the run (the refill

@@ -43,14 +43,17 @@ export async function refillPool(ctx: SessionContext, key: string, options: Refi
     }
     if (options.remove !== undefined) queueUsed(ctx.stateDir, key, options.remove);
     for (;;) {
-      if (!existsSync(ctx.stateDir) || readPool(ctx.stateDir, key) === undefined) return;
+      if (!poolExists(ctx.stateDir, key)) return;
       const marker = refillMarkerPath(ctx.stateDir, key);
       const nonce = randomUUID();
       // Another refill of this pool is under way: it takes what was queued.
       if (!takeMarker(marker, nonce)) return;
       try {
         await quietAfterRuns(ctx.stateDir, key, options);
+        // Drained meanwhile (`mino pool drain` removed its containers): nothing to do, nothing to write.
+        if (!poolExists(ctx.stateDir, key)) return;
         await removeUsed(ctx, key);
+        if (!poolExists(ctx.stateDir, key)) return;
         await topUp(ctx, key, options);
       } finally {
         releaseLock(marker, nonce);
@@ -61,6 +64,10 @@ export async function refillPool(ctx: SessionContext, key: string, options: Refi
   } catch (err) {
     log.warn('pool refill failed', { key, error: String(err) });
   }
+}
+
+function poolExists(stateDir: string, key: string): boolean {
+  return existsSync(stateDir) && readPool(stateDir, key) !== undefined;
 }
 
 /** Takes the refill marker for this process; false when a live refill holds it. */
