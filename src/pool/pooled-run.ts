@@ -24,6 +24,7 @@ import type { SessionContext } from '../context/session-context.js';
 import { requestRefill } from './pool-refill-spawn.js';
 import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
+import { imageIdInStoreIndex } from '../runtime/image-store-index.js';
 
 /**
  * `mino run` with the warm pool: a run whose plan matches a warm container (same pool key, same
@@ -227,10 +228,12 @@ class PoolClaims implements WarmSource {
       const rename = new LateRename(ctx, entry, plan.containerName, agent === undefined ? 0 : RENAME_DELAY_MS);
       const renamed = rename.done;
       // No image added, removed or tagged since the warm container's image ID was read: the
-      // reference still names it, and podman need not be asked.
+      // reference still names it, and podman need not be asked. Else the engine's image store
+      // index says which image it names now (podman is asked only when it cannot).
       const imageId = imageStoreUnchangedSince(this.store, entry.verified_at)
         ? entry.image_id
-        : (await ctx.runtime.imageInspect(plan.image).catch(() => undefined))?.id;
+        : ((this.store === undefined ? undefined : imageIdInStoreIndex(this.store, plan.image)) ??
+          (await ctx.runtime.imageInspect(plan.image).catch(() => undefined))?.id);
       if (imageId !== entry.image_id) {
         // The image was rebuilt since the pool was warmed: never serve the old one.
         log.info('warm container started from another image; starting cold', { container: entry.name });

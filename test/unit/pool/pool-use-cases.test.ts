@@ -343,4 +343,70 @@ describe('warm start without asking podman for the image', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it("reads the image ID from the engine's image store index when it changed; asks podman only when it cannot", async () => {
+    const { utimesSync, writeFileSync } = await import('node:fs');
+    const root = mkdtempSync(join(tmpdir(), 'mino-pool-index-'));
+    try {
+      mkdirSync(join(root, 'proj'));
+      const state = join(root, 'state');
+      const engine = new FakeRuntime();
+      engine.addImage(IMAGE);
+      engine.imageStoreIndex = join(root, 'images.json');
+      writeFileSync(engine.imageStoreIndex, '[]');
+      const ctx: SessionContext = {
+        runtime: engine,
+        store: new SessionStore(state),
+        audit: new AuditLog(state, false),
+        stateDir: state,
+        stateKey: stateKeyFor(state),
+      };
+      const refilled: string[] = [];
+      const use: PoolUse = {
+        settings: { ...DEFAULT_POOL_SETTINGS },
+        fresh: false,
+        refill: (_k, _s, used) => void refilled.push(used ?? ''),
+      };
+      const plan = (name: string): RunPlan =>
+        buildRunPlan(
+          typicalInput({
+            sessionName: name,
+            projectDir: join(root, 'proj'),
+            homeDir: '/home/alice',
+            stateKey: ctx.stateKey,
+            stdinIsTty: false,
+          }),
+        );
+      await warmPool(ctx, plan('w'), 2, use.settings, { say: () => undefined, print: () => undefined });
+      const id = (await engine.imageInspect(IMAGE))!.id;
+      const index = (named: string): void =>
+        writeFileSync(
+          engine.imageStoreIndex!,
+          JSON.stringify([
+            { id: 'f'.repeat(64), names: ['localhost/other:1'] },
+            { id: named, names: ['localhost/mino-base:abc', IMAGE] },
+          ]),
+        );
+      // Changed since the containers were warmed (another image tagged), still naming their image.
+      index(id);
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('a'), use);
+      expect(engine.callNames()).toEqual(['renameContainer', 'execSession']);
+      // The name moved to a rebuilt image: the warm container is never served; the run starts cold.
+      index('e'.repeat(64));
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('b'), use);
+      expect(engine.callNames()).not.toContain('execSession');
+      expect(engine.callNames()).toContain('runAttached');
+      // An index that does not parse: podman is asked.
+      await warmPool(ctx, plan('w2'), 1, use.settings, { say: () => undefined, print: () => undefined });
+      writeFileSync(engine.imageStoreIndex!, '{');
+      utimesSync(engine.imageStoreIndex!, new Date(), new Date(Date.now() + 5000));
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('c'), use);
+      expect(engine.callNames()).toContain('imageInspect');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
