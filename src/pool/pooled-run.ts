@@ -238,10 +238,18 @@ class PoolClaims implements WarmSource {
         // The image was rebuilt since the pool was warmed: never serve the old one.
         log.info('warm container started from another image; starting cold', { container: entry.name });
         for (const other of warm) if (other.image_id === entry.image_id) removeWarmEntry(ctx.stateDir, key, other.name);
-        await rename.now();
         removeAgentDir(ctx.stateDir, entry.name);
-        refillOf(ctx, use)(key, use.settings, entry.id);
         this.stopped = true;
+        if (rename.cancel()) {
+          refillOf(ctx, use)(key, use.settings, entry.id);
+          return undefined;
+        }
+        // Renamed already: it holds the session's container name, which the cold start needs.
+        await rename.done;
+        await ctx.runtime
+          .remove(entry.id)
+          .catch((err: unknown) => log.warn('could not remove a stale warm container', { error: String(err) }));
+        refillOf(ctx, use)(key, use.settings);
         return undefined;
       }
       log.info('warm container claimed', { container: entry.name, session: plan.sessionName });
