@@ -139,7 +139,13 @@ describe('warm agent', () => {
     const outcome = await runThroughAgent(
       join(dir, 'sock'),
       { argv: ['true'], interactive: false },
-      { ...io(), lingerSeconds: () => (asked.push('asked'), 30) },
+      {
+        ...io(),
+        lingerSeconds: () => {
+          asked.push('asked');
+          return 30;
+        },
+      },
     );
     expect(outcome).toEqual({ kind: 'exited', exitCode: 0 });
     expect(asked).toEqual(['asked']);
