@@ -6,7 +6,7 @@
 // (BENCH_WARM_RUNS), interleaved, each run on a quiet machine (the previous run's refill done).
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFacts, round, timeAndCpuOnce } from './lib.mjs';
@@ -21,21 +21,34 @@ function pct(xs, q) {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
-function stats(name, xs) {
-  return { name, p50_ms: round(pct(xs, 0.5)), p99_ms: round(pct(xs, 0.99)), runs: xs.length };
+function stats(name, xs, cpus = []) {
+  const cpu = cpus.filter((c) => c !== undefined);
+  return {
+    name,
+    p50_ms: round(pct(xs, 0.5)),
+    p99_ms: round(pct(xs, 0.99)),
+    runs: xs.length,
+    // CPU time (user + system) of the process and the children it waited for: for mino without
+    // the container's side (podman's, or nothing through the agent) and the detached refill.
+    ...(cpu.length > 0 ? { cpu_p50_ms: round(pct(cpu, 0.5)) } : {}),
+  };
 }
 
 /** Interleaved timings (a, b, c, a, b, c …) after `warmup` rounds; `before()` runs untimed before each. */
 function timed(commands, { runs, warmup }) {
   const samples = commands.map(() => []);
+  const cpus = commands.map(() => []);
   for (let i = 0; i < warmup + runs; i++) {
     commands.forEach((c, j) => {
       c.before?.();
       const t = timeAndCpuOnce(c.argv(), c);
-      if (i >= warmup) samples[j].push(t.wall);
+      if (i >= warmup) {
+        samples[j].push(t.wall);
+        cpus[j].push(t.cpu);
+      }
     });
   }
-  return commands.map((c, j) => stats(c.name, samples[j]));
+  return commands.map((c, j) => stats(c.name, samples[j], cpus[j]));
 }
 
 /** Removes a bench directory; a background refill still writing there must not lose the figures. */
@@ -308,17 +321,43 @@ export async function bursts({ repo, size }) {
     settle(b.user, b.mino, size);
     agentReady(b, flags);
     spawnSync('sleep', ['3']); // every agent listening, the machine quiet
+    const load = loadAverage();
     const pooled = await burst(b, (i) => [...b.mino, 'run', '-n', `burst-warm-${i}`, ...flags, ...cmd], size);
     const counters = JSON.parse(readFileSync(join(b.root, 'state', 'mino', 'sandbox-counters.json'), 'utf8'));
+    // What the CPU alone allows: mino's own CPU per pooled run (one at a time, after the burst's
+    // refill) times the burst, spread over every core.
+    settle(b.user, b.mino, 1);
+    agentReady(b, flags);
+    const cpu = [];
+    for (let i = 0; i < 5; i++) {
+      settle(b.user, b.mino, 1);
+      cpu.push(
+        timeAndCpuOnce([...b.user.prefix, ...b.mino, 'run', '-n', `burst-cpu-${i}`, ...flags, '--', 'true'], b.user)
+          .cpu,
+      );
+    }
+    const cpuPerRun = pct(cpu, 0.5);
+    const cores = availableParallelism();
     return {
       size,
+      load_average_before: load,
       cold,
       pooled: { ...pooled, pool_hits: counters.pool_hits },
+      cpu_floor: {
+        mino_cpu_per_pooled_run_ms: round(cpuPerRun),
+        cores,
+        wall_floor_ms: round((cpuPerRun * size) / cores),
+      },
       targets: { wall_ms: 3000, slowest_vs_p50: 2 },
     };
   } finally {
     cleanup(b);
   }
+}
+
+/** The 1-minute load average (other work on the machine skews a burst most). */
+function loadAverage() {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }
 
 /** All warm-start figures. */

@@ -1,6 +1,7 @@
 import { startupSnapshot } from 'node:v8';
 import { useEmbeddedAssets } from './common/embedded-assets.js';
 import { main } from './cli/main.js';
+import { loadAllCommands } from './cli/program.js';
 import { listenAndHandOver, NETNS_LISTEN_ARG } from './network/proxy/netns-listener.js';
 
 /**
@@ -28,5 +29,9 @@ function start(): void {
   else void main(process.argv.slice(2));
 }
 
-if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(start);
-else start();
+if (startupSnapshot.isBuildingSnapshot()) {
+  // The command modules load on demand (cli/program.ts); here their module code runs once, ahead,
+  // so the snapshot holds them and no start of the binary pays for it.
+  void loadAllCommands();
+  startupSnapshot.setDeserializeMainFunction(start);
+} else start();

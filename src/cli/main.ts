@@ -2,7 +2,7 @@ import { CommanderError } from 'commander';
 import { sweepInBackgroundIfDue } from './background-sweep.js';
 import { exitQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { printError } from './print-error.js';
-import { argvHead, enableTrace, trace } from '../common/trace.js';
+import { argvHead, enableTrace, trace, traceCpu } from '../common/trace.js';
 import { buildProgram, fromCommanderError } from './program.js';
 
 /**
@@ -16,8 +16,10 @@ export async function main(argv: string[]): Promise<void> {
   if ((own < 0 ? argv : argv.slice(0, own)).includes('--trace')) enableTrace();
   trace('main', `mino ${argvHead(argv)}`);
   exitQuietlyOnBrokenPipe();
-  const program = buildProgram();
   try {
+    // Only the modules of the command on this command line are loaded (program.ts).
+    const program = await buildProgram(argv);
+    trace('program ready');
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -28,6 +30,6 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = printError(err);
   } finally {
     sweepInBackgroundIfDue(argv);
-    trace('done', `exit ${String(process.exitCode ?? 0)}`);
+    trace('done', `exit ${String(process.exitCode ?? 0)}${traceCpu()}`);
   }
 }

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { Options, Result, ResultPromise } from 'execa';
 import { MinoError } from './errors.js';
 import { argvHead, traceSpan, type TraceEnd } from './trace.js';
@@ -168,10 +170,32 @@ function traced(end: TraceEnd, result: () => ExecResult): ExecResult {
   }
 }
 
+/**
+ * The error of a program named without a directory that no directory of `PATH` (the one the
+ * process gets) holds, or undefined when one might: found in a few stat calls, it spares loading
+ * execa and a failing spawn (a credential provider's CLI that is not installed, on every run).
+ * Without PATH the system's default directories count, as for execvp(3).
+ */
+function missingFromPath(file: string, env: NodeJS.ProcessEnv | undefined): CommandNotFoundError | undefined {
+  if (file.includes('/')) return undefined;
+  const path = (env ?? process.env).PATH ?? '/usr/bin:/bin';
+  for (const dir of path.split(delimiter)) {
+    // A relative directory (or an empty entry: the working directory) is the child's to resolve.
+    if (!dir.startsWith('/') || existsSync(join(dir, file))) return undefined;
+  }
+  const cause = Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT', path: file });
+  return new CommandNotFoundError(file, cause);
+}
+
 /** Runs a program to completion, capturing stdout and stderr. Never throws for a non-zero exit. */
 export async function execCapture(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const [file, args] = split(argv);
   const end = traceSpan('exec', argvHead(argv));
+  const missing = missingFromPath(file, options.env);
+  if (missing) {
+    end(`failed: ${missing.message}`);
+    throw missing;
+  }
   const { execa } = await loadExeca();
   const child = execa(file, args, {
     ...baseOptions(options),
@@ -183,13 +207,24 @@ export async function execCapture(argv: readonly string[], options: ExecOptions 
   return traced(end, toExecResult.bind(null, argv, options, await child));
 }
 
+/** The error of a process that could not be started (`err` from child_process's spawn). */
+function spawnError(argv: readonly string[], cwd: string | undefined, err: NodeJS.ErrnoException): Error {
+  const file = argv[0] ?? '';
+  if (err.code === 'ENOENT' && cwd !== undefined && !existsSync(cwd)) {
+    return new MinoError(`Cannot run '${file}': working directory ${cwd} does not exist`, { cause: err });
+  }
+  if (err.code === 'ENOENT' || err.code === 'EACCES') return new CommandNotFoundError(file, err);
+  return new MinoError(`Running '${file}' failed: ${err.message}`, { cause: err });
+}
+
 /**
  * Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code.
  * With `detached`, it runs in a process group of its own: a Ctrl-C on the terminal reaches this
  * process only, which decides what the program gets. With `onStderr`, its stderr is a pipe whose
- * chunks go to `onStderr` as they come (and `onStderrEnd` at its end).
+ * chunks go to `onStderr` as they come (and `onStderrEnd` at its end). Plain child_process, not
+ * execa: this is how `mino run` starts podman, and execa's load (~15 ms of CPU) would come first.
  */
-export async function execInherit(
+export function execInherit(
   argv: readonly string[],
   options: Omit<ExecOptions, 'input'> & {
     detached?: boolean;
@@ -199,22 +234,52 @@ export async function execInherit(
 ): Promise<number> {
   const [file, args] = split(argv);
   const end = traceSpan('exec attached', argvHead(argv));
-  const { execa } = await loadExeca();
-  // With `onStderr`, stderr comes through this process (nothing is kept): the caller writes it on.
-  const stdio = options.onStderr
-    ? ({ stdin: 'inherit', stdout: 'inherit', stderr: 'pipe', buffer: false } as const)
-    : ({ stdio: 'inherit' } as const);
-  const child = execa(file, args, {
-    ...baseOptions(options),
-    ...stdio,
-    ...(options.detached ? { detached: true } : {}),
+  return new Promise<number>((resolve, reject) => {
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let timeoutTimer: NodeJS.Timeout | undefined;
+    const child = spawn(file, args, {
+      env: options.env ?? process.env,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      // With `onStderr`, stderr comes through this process (nothing is kept): the caller writes it on.
+      stdio: options.onStderr ? ['inherit', 'inherit', 'pipe'] : 'inherit',
+      detached: options.detached ?? false,
+    });
+    // SIGTERM, then SIGKILL after the grace time (a timeout or an abort).
+    const stop = (): void => {
+      if (settled || child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    const done = (): void => {
+      settled = true;
+      clearTimeout(killTimer);
+      clearTimeout(timeoutTimer);
+      options.signal?.removeEventListener('abort', stop);
+    };
+    if (options.timeoutMs !== undefined) timeoutTimer = setTimeout(stop, options.timeoutMs);
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener('abort', stop, { once: true });
+    if (options.onStderr) {
+      child.stderr?.on('data', options.onStderr);
+      child.stderr?.on('end', () => options.onStderrEnd?.());
+    }
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (settled) return;
+      done();
+      const error = spawnError(argv, options.cwd, err);
+      end(`failed: ${error.message}`);
+      reject(error);
+    });
+    // After the exit and the end of the piped stderr.
+    child.on('close', (code, signal) => {
+      if (settled) return;
+      done();
+      const exitCode = exitCodeOf(code, signal);
+      end(`exit ${exitCode}`);
+      resolve(exitCode);
+    });
   });
-  if (options.onStderr) {
-    child.stderr?.on('data', options.onStderr);
-    child.stderr?.on('end', () => options.onStderrEnd?.());
-  }
-  killOnAbort(child, options.signal);
-  return traced(end, toExecResult.bind(null, argv, options, await child)).exitCode;
 }
 
 /** A running process whose output arrives line by line. */

@@ -56,3 +56,10 @@ export function traceSpan(event: string, detail = ''): TraceEnd {
     trace(`${event} done`, `${(performance.now() - started).toFixed(1)} ms${outcome ? `, ${outcome}` : ''}`);
   };
 }
+
+/** `, cpu N ms` (this process's CPU time so far, user and system) for a timeline line; empty when it is off. */
+export function traceCpu(): string {
+  if (!on()) return '';
+  const { user, system } = process.cpuUsage();
+  return `, cpu ${((user + system) / 1000).toFixed(1)} ms`;
+}

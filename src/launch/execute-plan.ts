@@ -70,6 +70,8 @@ export interface WarmClaim {
   vanished(exitCode: number): Promise<boolean>;
   /** A contained run: the container's egress proxy, claimed for this session (its final record comes back). */
   network?: { finish(): Promise<NetworkRecord | undefined> };
+  /** Once the command exited through the agent: seconds its agent keeps the container (see AgentIo.lingerSeconds). */
+  lingerSeconds?: () => number;
 }
 
 /** Where warm containers come from (the pool, pool/pooled-run.ts), for the warm strategy. */
@@ -274,7 +276,13 @@ async function runInAgent(
       ...(plan.spec.workdir === undefined ? {} : { cwd: plan.spec.workdir }),
       interactive: plan.spec.interactive ?? true,
     },
-    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signals },
+    {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signals,
+      ...(claim.lingerSeconds ? { lingerSeconds: claim.lingerSeconds } : {}),
+    },
   );
   if (outcome.kind === 'exited') {
     end(`exit ${outcome.exitCode}`);

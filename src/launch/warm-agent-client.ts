@@ -39,6 +39,11 @@ export interface AgentIo {
   helloTimeoutMs?: number;
   /** The socket's owner must be this uid (default: this process's). */
   uid?: number;
+  /**
+   * Asked once the command exited: how many seconds the agent is to keep its container before it
+   * exits (0: at once, the default), so that it is removed later (see warm-agent-script.ts).
+   */
+  lingerSeconds?: () => number;
 }
 
 /** How a run through the agent ended: the command's exit code, or no agent to run it (nothing ran). */
@@ -66,6 +71,8 @@ export async function runThroughAgent(socket: string, req: AgentRequest, io: Age
     const conn = net.createConnection(socket);
     const reader = new FrameReader();
     let phase: 'hello' | 'asked' | 'running' | 'done' = 'hello';
+    // The last frame was sent with end(): the socket closes once it is out.
+    let ending = false;
     let signals = 0;
     let forwarded = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -98,7 +105,7 @@ export async function runThroughAgent(socket: string, req: AgentRequest, io: Age
       if (phase === 'done') return;
       phase = 'done';
       cleanup(!('kind' in outcome) || outcome.kind === 'exited');
-      conn.destroy();
+      if (!ending) conn.destroy();
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
@@ -171,6 +178,11 @@ export async function runThroughAgent(socket: string, req: AgentRequest, io: Age
         } else if (f.type === 'Q') {
           const code = exitCodeOf(f.body);
           trace('agent exit', `code ${code}`);
+          const linger = io.lingerSeconds?.() ?? 0;
+          if (linger > 0 && !conn.destroyed) {
+            ending = true;
+            conn.end(encodeFrame('L', String(linger)));
+          }
           settle({ kind: 'exited', exitCode: code });
         }
       }

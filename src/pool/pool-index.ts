@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { errnoCode } from '../common/errno.js';
@@ -216,4 +216,56 @@ export function imageStoreUnchangedSince(path: string | undefined, since: number
   } catch {
     return false;
   }
+}
+
+/**
+ * Containers runs have used, waiting for the refill to remove them: `<key>/used/<container ID>`
+ * (empty files). A run only adds its file; the one refill of the key (see refill-pool.ts) removes
+ * the containers, in one go after a burst of runs, and then their files.
+ */
+function usedDir(stateDir: string, key: string): string {
+  return join(keyDir(stateDir, key), 'used');
+}
+
+const CONTAINER_ID_RE = /^[0-9a-f]{12,64}$/;
+
+/** Queues container `id` (a full or short podman ID) for removal by the refill; throws when the pool is gone. */
+export function queueUsed(stateDir: string, key: string, id: string): void {
+  if (!CONTAINER_ID_RE.test(id)) throw new MinoError(`Invalid container ID '${id.slice(0, 70)}'`);
+  const dir = usedDir(stateDir, key);
+  try {
+    // Not recursive: a pool drained meanwhile is not brought back by its used containers (ENOENT).
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+  }
+  writeFileSync(join(dir, id), '', { mode: 0o600 });
+}
+
+/** The used containers queued for removal, and when the latest was queued (ms since the epoch; 0 for none). */
+export function usedContainers(stateDir: string, key: string): { ids: string[]; latestMs: number } {
+  const dir = usedDir(stateDir, key);
+  const ids: string[] = [];
+  let latestMs = 0;
+  for (const name of names(dir)) {
+    if (!CONTAINER_ID_RE.test(name)) continue;
+    try {
+      latestMs = Math.max(latestMs, statSync(join(dir, name)).mtimeMs);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') continue;
+      throw err;
+    }
+    ids.push(name);
+  }
+  return { ids: ids.sort(), latestMs };
+}
+
+/** Forgets a queued used container (it was removed). */
+export function forgetUsed(stateDir: string, key: string, id: string): void {
+  if (CONTAINER_ID_RE.test(id)) unlinkQuiet(join(usedDir(stateDir, key), id));
+}
+
+/** The marker of the refill of `key` under way (see refill-pool.ts). */
+export function refillMarkerPath(stateDir: string, key: string): string {
+  return join(keyDir(stateDir, key), 'refill.lock');
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { listPoolKeys, readPool, warmEntries } from './pool-index.js';
 import type { PoolSettings } from './pool-settings.js';
 import { poolLockPath } from './start-warm.js';
+import { refillUnderWay } from './pool-refill-spawn.js';
 
 /** One pool in `mino pool status`. */
 interface PoolStatusEntry {
@@ -53,7 +54,7 @@ export function poolStatus(stateDir: string, settings: PoolSettings, now = new D
     max_warm: settings.maxWarm,
     warm_ttl: settings.warmTtlSeconds,
     warm_total: pools.reduce((n, p) => n + p.warm, 0),
-    refilling: existsSync(poolLockPath(stateDir)),
+    refilling: existsSync(poolLockPath(stateDir)) || pools.some((p) => refillUnderWay(stateDir, p.key)),
     pools,
   };
 }

@@ -21,11 +21,12 @@ import { poolabilityOf } from './pool-key.js';
 import { EXEC_WRAPPER_SCRIPT } from './pool-scripts.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { SessionContext } from '../context/session-context.js';
-import { spawnRefill } from './pool-refill-spawn.js';
+import { requestRefill } from './pool-refill-spawn.js';
 import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
 import { claimEgressFor } from './warm-egress.js';
 import type { ClaimedEgress } from '../network/warm-egress.js';
+import { imageIdInStoreIndex } from '../runtime/image-store-index.js';
 
 /**
  * `mino run` with the warm pool: a run whose plan matches a warm container (same pool key, same
@@ -44,7 +45,10 @@ export interface PoolUse {
   settings: PoolSettings;
   /** `--fresh`: never a warm container. */
   fresh: boolean;
-  /** Starts the background refill (default: a detached `mino __pool-refill`; tests record it). */
+  /**
+   * Hands a used container back for removal and asks for the background refill (default:
+   * requestRefill, one detached `mino __pool-refill` per pool at a time; tests record it).
+   */
   refill?: (key: string, settings: PoolSettings, usedContainer?: string) => void;
   /**
    * A branch plan: moves the run's working copy into the claimed warm container's folder (named
@@ -114,12 +118,33 @@ export async function executeWithPool(
   if (claims?.served || (verdict.kind !== 'warm' && verdict.kind !== 'empty')) return outcome;
   count(ctx.stateDir, { pool_misses: 1 });
   // A run the pool could have served refills it when it is a pool someone asked for.
-  if (readPool(ctx.stateDir, verdict.key) !== undefined) (use.refill ?? spawnRefill)(verdict.key, use.settings);
+  if (readPool(ctx.stateDir, verdict.key) !== undefined) refillOf(ctx, use)(verdict.key, use.settings);
   return outcome;
 }
 
-/** How long a run through the agent waits before it renames its container (a shorter run never does). */
-const RENAME_DELAY_MS = 300;
+/**
+ * The refill a run asks for (see PoolUse.refill). The default one is asked after this turn of
+ * the event loop: a run records its end first, and that record's fsync does not wait for the
+ * refill's start (~10 ms at the end of every pooled run).
+ */
+function refillOf(ctx: SessionContext, use: PoolUse): NonNullable<PoolUse['refill']> {
+  return (
+    use.refill ?? ((key, settings, used) => void setImmediate(() => requestRefill(ctx.stateDir, key, settings, used)))
+  );
+}
+
+/**
+ * How long a run through the agent waits before it renames its container (a shorter run never
+ * does). Long enough that a burst of short runs on a busy machine starts no podman at all.
+ */
+const RENAME_DELAY_MS = 1000;
+
+/**
+ * How long the agent of a container that kept its warm name keeps it after the run (the refill
+ * removes it sooner): its exit and clean-up, a podman process per container, wait until a burst
+ * of runs is over. A renamed container holds the session's name, so its agent ends at once.
+ */
+const AGENT_LINGER_SECONDS = 30;
 
 /**
  * `podman rename` of a claimed container to the session's container name (for `mino stop`,
@@ -151,12 +176,13 @@ class LateRename {
     return this.done;
   }
 
-  /** Drops a rename that has not begun (the run is over). */
-  cancel(): void {
-    if (this.started) return;
+  /** Drops a rename that has not begun (the run is over); true when it had not (the container keeps its warm name). */
+  cancel(): boolean {
+    if (this.started) return false;
     clearTimeout(this.timer);
     this.started = true;
     this.settle(false);
+    return true;
   }
 
   private start(): void {
@@ -219,7 +245,7 @@ class PoolClaims implements WarmSource {
       if (use.adopt && !use.adopt(entry.name)) {
         log.info('warm container does not fit the working copy; starting cold', { container: entry.name });
         removeAgentDir(ctx.stateDir, entry.name);
-        (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+        refillOf(ctx, use)(key, use.settings, entry.id);
         this.stopped = true;
         return undefined;
       }
@@ -229,18 +255,28 @@ class PoolClaims implements WarmSource {
       const rename = new LateRename(ctx, entry, plan.containerName, agent === undefined ? 0 : RENAME_DELAY_MS);
       const renamed = rename.done;
       // No image added, removed or tagged since the warm container's image ID was read: the
-      // reference still names it, and podman need not be asked.
+      // reference still names it, and podman need not be asked. Else the engine's image store
+      // index says which image it names now (podman is asked only when it cannot).
       const imageId = imageStoreUnchangedSince(this.store, entry.verified_at)
         ? entry.image_id
-        : (await ctx.runtime.imageInspect(plan.image).catch(() => undefined))?.id;
+        : ((this.store === undefined ? undefined : imageIdInStoreIndex(this.store, plan.image)) ??
+          (await ctx.runtime.imageInspect(plan.image).catch(() => undefined))?.id);
       if (imageId !== entry.image_id) {
         // The image was rebuilt since the pool was warmed: never serve the old one.
         log.info('warm container started from another image; starting cold', { container: entry.name });
         for (const other of warm) if (other.image_id === entry.image_id) removeWarmEntry(ctx.stateDir, key, other.name);
-        await rename.now();
         removeAgentDir(ctx.stateDir, entry.name);
-        (use.refill ?? spawnRefill)(key, use.settings, entry.id);
         this.stopped = true;
+        if (rename.cancel()) {
+          refillOf(ctx, use)(key, use.settings, entry.id);
+          return undefined;
+        }
+        // Renamed already: it holds the session's container name, which the cold start needs.
+        await rename.done;
+        await ctx.runtime
+          .remove(entry.id)
+          .catch((err: unknown) => log.warn('could not remove a stale warm container', { error: String(err) }));
+        refillOf(ctx, use)(key, use.settings);
         return undefined;
       }
       log.info('warm container claimed', { container: entry.name, session: plan.sessionName });
@@ -250,7 +286,7 @@ class PoolClaims implements WarmSource {
       return {
         container: entry.id,
         wrapper: ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
-        ...(agent === undefined ? {} : { agent }),
+        ...(agent === undefined ? {} : { agent, lingerSeconds: () => (rename.cancel() ? AGENT_LINGER_SECONDS : 0) }),
         ...(network ? { network } : {}),
         // The refill removes the container: only once `podman rename` is done with it (podman 4.3
         // can keep the new name registered when the container is removed under a rename).
@@ -262,7 +298,7 @@ class PoolClaims implements WarmSource {
           unlinkSessionAgent(ctx.stateDir, plan.sessionName);
           void renamed.then(() => {
             removeAgentDir(ctx.stateDir, entry.name);
-            (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+            refillOf(ctx, use)(key, use.settings, entry.id);
           });
         },
         vanished: async (exitCode) => {
@@ -291,7 +327,7 @@ class PoolClaims implements WarmSource {
         error: String(err),
       });
       removeAgentDir(ctx.stateDir, entry.name);
-      (use.refill ?? spawnRefill)(key, use.settings, entry.id);
+      refillOf(ctx, use)(key, use.settings, entry.id);
       return undefined;
     }
   }

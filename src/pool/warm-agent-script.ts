@@ -16,7 +16,12 @@
  * `podman exec` run (a terminal run, see execute-plan.ts) records its PID in
  * /dev/shm/.mino-pool.pid (`argv[4]` names another file, for tests): the agent then lives while that process lives and hands it the
  * signals it gets. A disconnected client ends its command (SIGHUP, then SIGKILL). After its first
- * command ended the agent exits once no command of its own runs: a container serves one run.
+ * command ended the agent exits once no command of its own runs and its clients hung up (they
+ * read the exit code first; 2 s at most): a container serves one run. A
+ * client may ask it ('L', seconds, at most 120) to linger instead: it then stops listening and
+ * removes its socket at once, but exits only after that time or at the first signal, so that
+ * mino's refill removes the container (`podman rm`, after a burst of runs) rather than the
+ * container's own exit and clean-up competing with the next runs for the CPU.
  */
 export const WARM_AGENT_SCRIPT = String.raw`'use strict';
 const net = require('net');
@@ -30,6 +35,8 @@ const pidFile = process.argv[4] || '/dev/shm/.mino-pool.pid';
 const children = new Set();
 let served = false;
 let ending = false;
+let lingerMs = 0;
+let lingering = false;
 
 function frame(type, payload) {
   const body = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
@@ -56,12 +63,29 @@ function quit() {
   }
   process.exit(0);
 }
+function linger() {
+  if (lingering || ending) return;
+  lingering = true;
+  server.close();
+  try { fs.unlinkSync(sock); } catch (e) {}
+  setTimeout(quit, lingerMs);
+}
+let conns = 0;
+let graceTimer;
+function idle() { return served && children.size === 0; }
+function settleEnd() { if (idle()) { if (lingerMs > 0) linger(); else quit(); } }
+// Its run over, the agent waits for its clients to hang up (they read the exit code, and may ask
+// it to linger, first), 2 s at most.
 function endIfIdle() {
-  if (served && children.size === 0) setTimeout(() => { if (children.size === 0) quit(); }, 100);
+  if (!idle()) return;
+  if (conns === 0) settleEnd();
+  else if (!graceTimer) graceTimer = setTimeout(settleEnd, 2000);
 }
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(s, () => {
     if (children.size > 0) { for (const c of children) c.signal(s); return; }
+    // Its run is over: a signal (podman rm) ends it at once.
+    if (served) { quit(); return; }
     const p = execPid();
     if (p !== undefined) { try { process.kill(p, s); } catch (e) {} return; }
     quit();
@@ -71,6 +95,7 @@ for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 setTimeout(() => { if (!served) quit(); }, ttl);
 
 function serve(conn) {
+  conns++;
   let buf = Buffer.alloc(0);
   let child;
   let killTimer;
@@ -155,6 +180,9 @@ function serve(conn) {
         if (child) child.stdin.end();
       } else if (type === 'S') {
         entry.signal(body.toString('utf8'));
+      } else if (type === 'L') {
+        const n = Number(body.toString('utf8'));
+        if (Number.isFinite(n) && n > 0) lingerMs = Math.min(n, 120) * 1000;
       }
     }
   });
@@ -165,6 +193,8 @@ function serve(conn) {
       entry.signal('SIGHUP');
       setTimeout(() => entry.signal('SIGKILL'), 2000);
     }
+    conns--;
+    endIfIdle();
   });
   send('H', { agent: 'mino-warm-agent', version: 1 });
 }

@@ -11,7 +11,7 @@ type Split = { name: string | undefined; command: string[] };
  * splitExecArgs makes of commander's raw and parsed arguments, exactly as the real action does.
  */
 async function viaCli(argv: string[]): Promise<Split> {
-  const program = buildProgram();
+  const program = await buildProgram();
   const exec = program.commands.find((c) => c.name() === 'exec');
   if (!exec) throw new Error('no exec command');
   let got: Split | undefined;

@@ -162,6 +162,19 @@ describe('execCapture', () => {
     expect((e.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 
+  it("looks a program up on the PATH of the environment given (not this process's) before spawning", async () => {
+    const bin = mkdtempSync(join(dir, 'bin-'));
+    writeFileSync(join(bin, 'mino-only-here'), '#!/bin/sh\necho found "$1"\n', { mode: 0o755 });
+    const found = await execCapture(['mino-only-here', 'it'], { env: { PATH: `/nonexistent:${bin}` } });
+    expect(found.stdout).toBe('found it\n');
+    const err = await rejection(execCapture(['mino-only-here'], { env: { PATH: '/nonexistent:/usr/bin' } }));
+    expect(err).toBeInstanceOf(CommandNotFoundError);
+    expect(((err as CommandNotFoundError).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+    // A relative PATH entry is the child's working directory's business: spawned, found there.
+    const rel = await execCapture(['mino-only-here', 'too'], { env: { PATH: '/nonexistent:.' }, cwd: bin });
+    expect(rel.stdout).toBe('found too\n');
+  });
+
   it('raises CommandNotFoundError for a file that is not executable', async () => {
     const script = join(dir, 'not-executable.sh');
     writeFileSync(script, '#!/bin/sh\necho hi\n');
@@ -187,6 +200,35 @@ describe('execInherit', () => {
 
   it('raises CommandNotFoundError for a program that is not installed', async () => {
     expect(await rejection(execInherit(['mino-no-such-program-xyz']))).toBeInstanceOf(CommandNotFoundError);
+  });
+
+  it('says which working directory is missing, and what cannot be executed', async () => {
+    const gone = await rejection(execInherit(['true'], { cwd: join(dir, 'no-such-dir') }));
+    expect((gone as MinoError).message).toMatch(/working directory .*no-such-dir does not exist/);
+    const script = join(dir, 'not-executable-inherit.sh');
+    writeFileSync(script, '#!/bin/sh\n', { mode: 0o644 });
+    const err = await rejection(execInherit([script]));
+    expect(err).toBeInstanceOf(CommandNotFoundError);
+    expect(((err as CommandNotFoundError).cause as NodeJS.ErrnoException).code).toBe('EACCES');
+  });
+
+  it('hands stderr chunk by chunk to onStderr, then its end, before it resolves', async () => {
+    const chunks: string[] = [];
+    const code = await execInherit(['sh', '-c', 'echo one >&2; echo two >&2; exit 3'], {
+      onStderr: (c) => chunks.push(c.toString()),
+      onStderrEnd: () => chunks.push('<end>'),
+    });
+    expect(code).toBe(3);
+    expect(chunks.join('')).toBe('one\ntwo\n<end>');
+  });
+
+  it('stops the program at its timeout or abort (SIGTERM: 143), SIGKILL 2 s later if it ignores it', async () => {
+    expect(await execInherit(['sleep', '30'], { timeoutMs: 100 })).toBe(143);
+    const abort = new AbortController();
+    const running = execInherit(['sleep', '30'], { signal: abort.signal, detached: true });
+    abort.abort();
+    expect(await running).toBe(143);
+    expect(await execInherit(['sh', '-c', 'trap "" TERM; sleep 30'], { timeoutMs: 100 })).toBe(137);
   });
 });
 

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentSocketProblem, runThroughAgent, type AgentIo } from '../../../src/launch/warm-agent-client.js';
+import { encodeFrame, FrameReader } from '../../../src/launch/warm-agent-frames.js';
 import { EXEC_WRAPPER_SCRIPT } from '../../../src/pool/pool-scripts.js';
 import { WARM_AGENT_SCRIPT } from '../../../src/pool/warm-agent-script.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -130,6 +131,52 @@ describe('warm agent', () => {
     await runThroughAgent(join(dir, 'sock'), { argv: ['true'], interactive: false }, io());
     await waitFor(() => agent.exitCode !== null, 5000);
     expect(existsSync(join(dir, 'sock'))).toBe(false);
+  });
+
+  it('asked to linger after its run: stops listening at once, keeps its container until a signal', async () => {
+    const { dir, agent } = await startAgent();
+    const asked: string[] = [];
+    const outcome = await runThroughAgent(
+      join(dir, 'sock'),
+      { argv: ['true'], interactive: false },
+      {
+        ...io(),
+        lingerSeconds: () => {
+          asked.push('asked');
+          return 30;
+        },
+      },
+    );
+    expect(outcome).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(asked).toEqual(['asked']);
+    await waitFor(() => !existsSync(join(dir, 'sock')), 5000);
+    // Well past the 0.1 s after which an agent not asked to linger has ended.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(agent.exitCode).toBeNull();
+    agent.kill('SIGTERM');
+    await waitFor(() => agent.exitCode !== null, 5000);
+    expect(agent.exitCode).toBe(0);
+  });
+
+  it('after its run it waits for a slow client to hang up before it exits', async () => {
+    const { dir, agent } = await startAgent();
+    // Half-open: it has not read the agent's end yet, as a client that the machine keeps waiting.
+    const conn = createConnection({ path: join(dir, 'sock'), allowHalfOpen: true });
+    const reader = new FrameReader();
+    const types: string[] = [];
+    conn.on('data', (d: Buffer) => {
+      for (const f of reader.push(d)) {
+        types.push(f.type);
+        if (f.type === 'H') conn.write(encodeFrame('R', { argv: ['true'] }));
+      }
+    });
+    await waitFor(() => types.includes('Q'), 5000);
+    // A client on a busy machine that has not hung up yet: the agent is still there for it.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(agent.exitCode).toBeNull();
+    conn.end(encodeFrame('E', ''));
+    await waitFor(() => agent.exitCode !== null, 5000);
+    expect(types).toEqual(['H', 'P', 'Q']);
   });
 
   it('a stale, missing, foreign or silent socket is unavailable (nothing ran)', async () => {

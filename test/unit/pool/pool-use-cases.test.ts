@@ -7,6 +7,9 @@ import { drainPool } from '../../../src/pool/drain-pool.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
 import { poolStatus } from '../../../src/pool/pool-status.js';
 import { refillPool } from '../../../src/pool/refill-pool.js';
+import { requestRefill } from '../../../src/pool/pool-refill-spawn.js';
+import { queueUsed, refillMarkerPath, usedContainers } from '../../../src/pool/pool-index.js';
+import { releaseLock, tryAcquire } from '../../../src/common/file-lock.js';
 import { warmPool as warmPoolWith, type WarmIo } from '../../../src/pool/warm-pool.js';
 import { warmSteps } from '../../../src/run/warm-run.js';
 import type { PoolSettings } from '../../../src/pool/pool-settings.js';
@@ -190,7 +193,12 @@ describe('warm pool use cases (fake runtime)', () => {
     engine.images[0]!.id = 'f'.repeat(64);
     engine.clearCalls();
     await executeWithPool(ctx, plan({ sessionName: 'after' }), use);
-    expect(engine.callNames()).toEqual(['renameContainer', 'imageInspect', 'runAttached']);
+    // Renamed to the session's container name already: removed before the cold start needs the name.
+    expect(engine.callLog().slice(2)).toEqual([
+      expect.stringMatching(/^remove /),
+      expect.stringMatching(/^runAttached .*"name":"mino-after"/),
+    ]);
+    expect(engine.callNames()).toEqual(['renameContainer', 'imageInspect', 'remove', 'runAttached']);
     expect(poolVerdict(ctx.stateDir, plan(), use).kind).toBe('empty');
     expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 0, pool_misses: 1 });
   });
@@ -215,10 +223,10 @@ describe('warm pool use cases (fake runtime)', () => {
     await executeWithPool(ctx, plan({ sessionName: 'used' }), use);
     const key = refills[0]!.key;
     engine.clearCalls();
-    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, remove: refills[0]!.used });
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, remove: refills[0]!.used, quietMs: 0 });
     expect(engine.callNames()).toEqual(['remove', 'imageInspect', 'run']);
     expect(poolStatus(ctx.stateDir, use.settings).warm_total).toBe(2);
-    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600 });
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, quietMs: 0 });
     expect(engine.callsTo('run')).toHaveLength(1);
     engine.containers.push(
       fakeContainer('mino-session', 'running', { 'io.mino.state': ctx.stateKey, 'io.mino.pool': key }),
@@ -363,6 +371,79 @@ describe('warm pool of contained runs (fake runtime, recorded proxies)', () => {
   });
 });
 
+describe('one refill per pool for a burst of runs', () => {
+  let root: string;
+  let engine: FakeRuntime;
+  let ctx: SessionContext;
+  const settings = { ...DEFAULT_POOL_SETTINGS };
+  const io = { say: () => undefined, print: () => undefined };
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mino-pool-burst-'));
+    mkdirSync(join(root, 'proj'));
+    const state = join(root, 'state');
+    engine = new FakeRuntime();
+    engine.addImage(IMAGE);
+    ctx = {
+      runtime: engine,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+    };
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  async function warmedKey(count: number): Promise<string> {
+    const p = buildRunPlan(
+      typicalInput({
+        projectDir: join(root, 'proj'),
+        homeDir: '/home/alice',
+        stateKey: ctx.stateKey,
+        stdinIsTty: false,
+      }),
+    );
+    await warmPool(ctx, p, count, settings, io);
+    const v = poolVerdict(ctx.stateDir, p, { settings, fresh: false });
+    if (v.kind !== 'warm') throw new Error(v.message);
+    return v.key;
+  }
+
+  it('runs queue their used containers; only a run that finds no refill under way starts one', async () => {
+    const key = await warmedKey(1);
+    const spawned: (string | undefined)[] = [];
+    const spawn = (_k: string, _s: PoolSettings, used?: string): void => void spawned.push(used);
+    requestRefill(ctx.stateDir, key, settings, 'a'.repeat(64), spawn);
+    expect(spawned).toEqual([undefined]);
+    // A refill under way (its marker names a live process: this one) takes the next runs' containers.
+    const marker = refillMarkerPath(ctx.stateDir, key);
+    expect(tryAcquire(marker, 'n1')).toBe(true);
+    requestRefill(ctx.stateDir, key, settings, 'b'.repeat(64), spawn);
+    requestRefill(ctx.stateDir, key, settings, 'c'.repeat(64), spawn);
+    expect(spawned).toHaveLength(1);
+    expect(poolStatus(ctx.stateDir, settings).refilling).toBe(true);
+    // A refill started meanwhile leaves the work to the one under way.
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, quietMs: 0 });
+    expect(engine.callsTo('remove')).toHaveLength(0);
+    releaseLock(marker, 'n1');
+    expect(usedContainers(ctx.stateDir, key).ids).toEqual(['a', 'b', 'c'].map((c) => c.repeat(64)));
+    // A used container of a pool drained meanwhile does not bring the pool back.
+    expect(() => queueUsed(ctx.stateDir, 'f'.repeat(24), 'd'.repeat(64))).toThrow();
+    expect(() => queueUsed(ctx.stateDir, key, '../x')).toThrow(/Invalid container ID/);
+  });
+
+  it('the refill removes every queued container once, tops the pool up and lets go of its marker', async () => {
+    const key = await warmedKey(2);
+    for (const c of ['a', 'b', 'c']) queueUsed(ctx.stateDir, key, c.repeat(64));
+    engine.clearCalls();
+    await refillPool(ctx, key, { maxWarm: 10, ttlSeconds: 600, quietMs: 50 });
+    expect(engine.callsTo('remove').map(([id]) => id)).toEqual(['a', 'b', 'c'].map((c) => c.repeat(64)));
+    expect(usedContainers(ctx.stateDir, key).ids).toEqual([]);
+    expect(existsSync(refillMarkerPath(ctx.stateDir, key))).toBe(false);
+    expect(poolStatus(ctx.stateDir, settings)).toMatchObject({ refilling: false, warm_total: 2 });
+  });
+});
+
 describe('warm start without asking podman for the image', () => {
   it('skips the image check while the image store is unchanged, and asks again once it changed', async () => {
     const { utimesSync, writeFileSync } = await import('node:fs');
@@ -403,6 +484,72 @@ describe('warm start without asking podman for the image', () => {
       engine.clearCalls();
       await executeWithPool(ctx, plan('b'), use);
       expect(engine.callNames()).toEqual(['renameContainer', 'imageInspect', 'execSession']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reads the image ID from the engine's image store index when it changed; asks podman only when it cannot", async () => {
+    const { utimesSync, writeFileSync } = await import('node:fs');
+    const root = mkdtempSync(join(tmpdir(), 'mino-pool-index-'));
+    try {
+      mkdirSync(join(root, 'proj'));
+      const state = join(root, 'state');
+      const engine = new FakeRuntime();
+      engine.addImage(IMAGE);
+      engine.imageStoreIndex = join(root, 'images.json');
+      writeFileSync(engine.imageStoreIndex, '[]');
+      const ctx: SessionContext = {
+        runtime: engine,
+        store: new SessionStore(state),
+        audit: new AuditLog(state, false),
+        stateDir: state,
+        stateKey: stateKeyFor(state),
+      };
+      const refilled: string[] = [];
+      const use: PoolUse = {
+        settings: { ...DEFAULT_POOL_SETTINGS },
+        fresh: false,
+        refill: (_k, _s, used) => void refilled.push(used ?? ''),
+      };
+      const plan = (name: string): RunPlan =>
+        buildRunPlan(
+          typicalInput({
+            sessionName: name,
+            projectDir: join(root, 'proj'),
+            homeDir: '/home/alice',
+            stateKey: ctx.stateKey,
+            stdinIsTty: false,
+          }),
+        );
+      await warmPool(ctx, plan('w'), 2, use.settings, { say: () => undefined, print: () => undefined });
+      const id = (await engine.imageInspect(IMAGE))!.id;
+      const index = (named: string): void =>
+        writeFileSync(
+          engine.imageStoreIndex!,
+          JSON.stringify([
+            { id: 'f'.repeat(64), names: ['localhost/other:1'] },
+            { id: named, names: ['localhost/mino-base:abc', IMAGE] },
+          ]),
+        );
+      // Changed since the containers were warmed (another image tagged), still naming their image.
+      index(id);
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('a'), use);
+      expect(engine.callNames()).toEqual(['renameContainer', 'execSession']);
+      // The name moved to a rebuilt image: the warm container is never served; the run starts cold.
+      index('e'.repeat(64));
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('b'), use);
+      expect(engine.callNames()).not.toContain('execSession');
+      expect(engine.callNames()).toContain('runAttached');
+      // An index that does not parse: podman is asked.
+      await warmPool(ctx, plan('w2'), 1, use.settings, { say: () => undefined, print: () => undefined });
+      writeFileSync(engine.imageStoreIndex!, '{');
+      utimesSync(engine.imageStoreIndex!, new Date(), new Date(Date.now() + 5000));
+      engine.clearCalls();
+      await executeWithPool(ctx, plan('c'), use);
+      expect(engine.callNames()).toContain('imageInspect');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
