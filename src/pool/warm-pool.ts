@@ -91,9 +91,7 @@ export async function warmPool(
       project_dir: project,
       image: plan.image,
       target,
-      spec: poolSpecOf(
-        steps.branch ? branchNeutralSpec(keyedSpecOf(plan), plan.projectDir) : keyedSpecOf(plan),
-      ),
+      spec: poolSpecOf(steps.branch ? branchNeutralSpec(keyedSpecOf(plan), plan.projectDir) : keyedSpecOf(plan)),
       group_add: groups.groups,
       ...(steps.branch ? { branch: steps.branch } : {}),
       ...(plan.network.egress ? { egress: poolEgressOf(plan) } : {}),
