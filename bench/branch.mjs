@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { interleaved, median, round, timeAndCpuOnce } from './lib.mjs';
+import { benchEnv, interleaved, median, round, timeAndCpuOnce } from './lib.mjs';
 
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 
@@ -92,13 +92,7 @@ function runAsync(argv, env) {
 /** The branch figures; `image` needs only /usr/bin/true. */
 export async function branchBench({ mino, image, runs, warmup, files = 10_000 }) {
   const root = mkdtempSync(join(tmpdir(), 'mino-bench-branch-'));
-  const env = {
-    ...process.env,
-    XDG_STATE_HOME: join(root, 'state'),
-    XDG_CONFIG_HOME: join(root, 'config'),
-    XDG_DATA_HOME: join(root, 'data'),
-    NO_COLOR: '1',
-  };
+  const env = benchEnv(root);
   let homeImg;
   try {
     const repo = join(root, 'repo');

@@ -155,3 +155,14 @@ export function makeServerCerts(dir, san) {
   chmodSync(dir, 0o755);
   chmodSync(join(dir, 'ca.pem'), 0o644);
 }
+
+/** The environment of a bench's mino runs: this process's, with mino's XDG folders under `root`. */
+export function benchEnv(root) {
+  return {
+    ...process.env,
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+    XDG_DATA_HOME: join(root, 'data'),
+    NO_COLOR: '1',
+  };
+}

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { networkBench } from './network.mjs';
 import { tlsBench } from './tls.mjs';
+import { benchEnv } from './lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const which = process.argv.slice(2);
@@ -18,13 +19,7 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 1);
 const root = mkdtempSync(join(tmpdir(), 'mino-proxy-bench-'));
 const project = join(root, 'project');
 mkdirSync(project);
-const env = {
-  ...process.env,
-  XDG_STATE_HOME: join(root, 'state'),
-  XDG_CONFIG_HOME: join(root, 'config'),
-  XDG_DATA_HOME: join(root, 'data'),
-  NO_COLOR: '1',
-};
+const env = benchEnv(root);
 const ctx = { mino: join(repo, 'bin', 'mino'), env, project, root, image: 'localhost/mino-probe:1', runs, warmup };
 try {
   const out = { runs, load_average: (await import('node:os')).loadavg().map((l) => Math.round(l * 100) / 100) };

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interleaved, round, timeOnce } from './lib.mjs';
+import { benchEnv, interleaved, round, timeOnce } from './lib.mjs';
 
 const USER = 'mino-bench-eng';
 const IMAGE = 'localhost/mino-test-busybox:latest';
@@ -119,13 +119,7 @@ export async function remoteBench({ mino, runs, warmup }) {
     return { skipped: `${IMAGE} is missing (the integration tests' global setup builds it)` };
   const root = mkdtempSync(join(tmpdir(), 'mino-bench-remote-'));
   chmodSync(root, 0o755);
-  const env = {
-    ...process.env,
-    XDG_STATE_HOME: join(root, 'state'),
-    XDG_CONFIG_HOME: join(root, 'config'),
-    XDG_DATA_HOME: join(root, 'data'),
-    NO_COLOR: '1',
-  };
+  const env = benchEnv(root);
   const rig = await startRig(root);
   const m = (...args) => [process.execPath, mino, ...args];
   try {

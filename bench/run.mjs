@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostFacts, interleaved, round } from './lib.mjs';
+import { benchEnv, hostFacts, interleaved, round } from './lib.mjs';
 import { networkBench, networkRows } from './network.mjs';
 import { tlsBench, tlsRows } from './tls.mjs';
 import { proxyMicroBench } from './proxy-micro.mjs';
@@ -47,13 +47,7 @@ for (const [file, text] of [
   ['.claude/settings.json', '{}'],
 ])
   writeFileSync(join(project, file), text);
-const env = {
-  ...process.env,
-  XDG_STATE_HOME: join(root, 'state'),
-  XDG_CONFIG_HOME: join(root, 'config'),
-  XDG_DATA_HOME: join(root, 'data'),
-  NO_COLOR: '1',
-};
+const env = benchEnv(root);
 if (process.getuid?.() !== 0) {
   // Rootless podman keeps images under XDG_DATA_HOME: keep it on the user's real storage.
   const info = spawnSync(
