@@ -245,6 +245,7 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
       '-o',
       '/dev/null',
     ],
+    ceiling_http_200_bare_pipe: ['curl', '-sf', ...urls(`http://127.0.0.1:${barePort}`), '-o', '/dev/null'],
     ceiling_http_100mb_bare_pipe: ['curl', '-sf', `http://127.0.0.1:${barePort}/big`, '-o', '/dev/null'],
     ceiling_https_200_bare_tls_pipe: [
       'curl',
@@ -314,6 +315,7 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
       https_tunnel_cpu_ms_per_mb: round(med('https_100mb_tunnel', 'cpu') / 100),
     },
     ceilings: {
+      http_200_bare_pipe_over_direct: ratio(med('ceiling_http_200_bare_pipe', 'wall'), med('http_200_direct', 'wall')),
       http_100mb_throughput_bare_pipe_over_direct: ratio(
         med('http_100mb_direct', 'wall'),
         med('ceiling_http_100mb_bare_pipe', 'wall'),
