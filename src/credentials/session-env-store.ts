@@ -1,6 +1,6 @@
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, lstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { MinoError } from '../common/errors.js';
+import { ensurePrivateDir } from '../common/private-dir.js';
 import { isErrno } from '../common/errno.js';
 
 /**
@@ -150,16 +150,6 @@ export class SessionEnvStore {
 
   /** Creates the directory (0700) and checks that it is a real directory of this user. */
   ensureDir(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(this.dir);
-    const uid = process.getuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-      throw new MinoError(
-        `Unsafe directory for session secrets: ${this.dir} must be a directory of yours with mode 0700`,
-        {
-          hint: `Remove it (rm -r '${this.dir}') and run again`,
-        },
-      );
-    }
+    ensurePrivateDir(this.dir, 'session secrets');
   }
 }

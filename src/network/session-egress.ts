@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError } from '../common/errors.js';
+import { ensurePrivateDir } from '../common/private-dir.js';
 import { pidAlive } from '../common/pid-alive.js';
 import { ControlUnavailableError, controlRequest } from './control.js';
 import { readHelperInfo, type EgressLaunch } from './egress-launch.js';
@@ -62,18 +63,6 @@ export interface SessionEgress {
 /** Starts a session's proxy. */
 export type EgressStarter = (plan: EgressPlan, ctx: EgressSessionContext) => SessionEgress;
 
-/** Creates `dir` 0700, or checks that an existing one is ours, a directory, and private. */
-function privateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  const uid = process.getuid?.() ?? st.uid;
-  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new MinoError(`${dir} must be a private directory of yours (mode 0700)`, {
-      hint: `Remove it (rm -rf ${dir}); mino creates it again`,
-    });
-  }
-}
-
 /** Prepares the session's egress directory: FIFOs, hook file, launch file. */
 function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: EgressPaths): void {
   if (!findProgram('nsenter')) {
@@ -81,7 +70,7 @@ function prepareEgressDir(plan: EgressPlan, ctx: EgressSessionContext, paths: Eg
       hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none',
     });
   }
-  privateDir(paths.base);
+  ensurePrivateDir(paths.base, "the session's egress proxy");
   stopStaleProxy(paths);
   rmSync(paths.dir, { recursive: true, force: true });
   mkdirSync(paths.dir, { mode: 0o700 });

@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MinoError } from '../../common/errors.js';
 import { withFileLockAsync } from '../../common/file-lock.js';
+import { ensurePrivateDir } from '../../common/private-dir.js';
 import { log } from '../../common/logger.js';
 import { trace } from '../../common/trace.js';
 import { EngineUnreachableError } from '../runtime-errors.js';
@@ -190,28 +190,13 @@ export function socketAnswers(path: string, timeoutMs = 1000): Promise<boolean> 
   });
 }
 
-/** Checks that `dir` is a private directory of this user (made 0700 when missing). */
-function privateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  const uid = process.getuid?.();
-  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new MinoError(
-      `Unsafe directory for the engine's ssh tunnel: ${dir} must be a directory of yours with mode 0700`,
-      {
-        hint: `Remove it (rm -r '${dir}') and run again`,
-      },
-    );
-  }
-}
-
 /**
  * The shared tunnel of an engine in the private directory `dir` (see the module comment): the
  * running one when its socket answers, else a new ssh master, started under a lock of `dir` so
  * two mino processes never start two. Rejects with the engine-neutral error when ssh fails.
  */
 export async function openSharedTunnel(target: SshTarget, dir: string): Promise<Tunnel> {
-  privateDir(dir);
+  ensurePrivateDir(dir, "the engine's ssh tunnel");
   const local = join(dir, 'podman.sock');
   const tunnel: Tunnel = { url: `unix://${local}`, close: () => undefined };
   if (await socketAnswers(local)) {
