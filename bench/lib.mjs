@@ -166,3 +166,19 @@ export function benchEnv(root) {
     NO_COLOR: '1',
   };
 }
+
+/**
+ * The raw `podman run` of a `mino run --dry-run` output (its `podman ` line; protected paths are
+ * listed above it as shell comments), as a maker of argv with a fresh container name each call.
+ * The dry-run line is shell-quoted; labels and paths in the benches contain no spaces.
+ */
+export function podmanArgvOfDryRun(dryRunLines) {
+  const line = dryRunLines.find((l) => l.startsWith('podman ')).trim();
+  const argv = line.split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
+  const at = argv.indexOf('--name');
+  return () => {
+    const copy = [...argv];
+    copy[at + 1] = `mino-bench-${process.hrtime.bigint()}`;
+    return copy;
+  };
+}

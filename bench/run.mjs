@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchEnv, hostFacts, interleaved, round } from './lib.mjs';
+import { benchEnv, hostFacts, interleaved, podmanArgvOfDryRun, round } from './lib.mjs';
 import { networkBench, networkRows } from './network.mjs';
 import { tlsBench, tlsRows } from './tls.mjs';
 import { proxyMicroBench } from './proxy-micro.mjs';
@@ -91,16 +91,7 @@ function rawPodman(network) {
   ]).split('\n');
   const stub = dry.find((l) => l.includes('(absent: created for the session)'));
   if (stub) throw new Error(`the bench project lacks a protected path mino would create: ${stub}`);
-  // The podman line (protected paths are listed above it as shell comments).
-  const line = dry.find((l) => l.startsWith('podman ')).trim();
-  // The dry-run line is shell-quoted; labels and paths here contain no spaces.
-  const argv = line.split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
-  const at = argv.indexOf('--name');
-  return () => {
-    const copy = [...argv];
-    copy[at + 1] = `mino-bench-${process.hrtime.bigint()}`;
-    return copy;
-  };
+  return podmanArgvOfDryRun(dry);
 }
 
 /** bin/mino run, dist/mino run and the same raw podman run, interleaved. */

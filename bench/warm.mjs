@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostFacts, round, timeAndCpuOnce } from './lib.mjs';
+import { hostFacts, podmanArgvOfDryRun, round, timeAndCpuOnce } from './lib.mjs';
 import { minoLikeImage, NODE_SHIM_FLAGS, settle, sh, userOf } from './pool.mjs';
 
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -220,17 +220,7 @@ export async function execVsPodman({ repo, runs, warmup }) {
 
 /** Raw podman argv equal to what mino runs (from --dry-run), a fresh name per call. */
 function rawPodman(b, flags) {
-  const line = sh(b.user, [...b.mino, 'run', '--dry-run', ...flags, '--', '/usr/bin/true'])
-    .split('\n')
-    .find((l) => l.startsWith('podman '))
-    .trim();
-  const argv = line.split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
-  const at = argv.indexOf('--name');
-  return () => {
-    const copy = [...argv];
-    copy[at + 1] = `mino-bench-${process.hrtime.bigint()}`;
-    return copy;
-  };
+  return podmanArgvOfDryRun(sh(b.user, [...b.mino, 'run', '--dry-run', ...flags, '--', '/usr/bin/true']).split('\n'));
 }
 
 /** Cold `mino run --fresh` vs the same raw `podman run` vs node -e 0 (rootful, the probe image). */
