@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunAs } from '../../helpers/run-mino.js';
 import { type Sandbox, buildContext, buildTestImage, hex } from '../../helpers/sandbox.js';
@@ -32,11 +32,24 @@ export function gitImage(as: RunAs): string {
   return image;
 }
 
-/** Host git as the test (root: any owner is fine). */
+/**
+ * Host git in `dir`, as the user who owns it: objects git writes (a commit, a stash) then belong
+ * to that user, so mino running as them can add objects to the same `.git/objects/XX` folders
+ * later (root's would be 0755 folders of root's, and a fetch into one of them fails).
+ */
 export function git(dir: string, ...args: string[]): string {
+  const owner = statSync(dir);
+  const asOwner = IS_ROOT && owner.uid !== 0;
   const r = spawnSync('git', ['-c', 'safe.directory=*', '-c', 'user.email=h@x', '-c', 'user.name=h', ...args], {
     cwd: dir,
     encoding: 'utf8',
+    ...(asOwner
+      ? {
+          uid: owner.uid,
+          gid: owner.gid,
+          env: { ...process.env, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+        }
+      : {}),
   });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
