@@ -3,8 +3,10 @@ import { SlowFirstSequencer } from './test/helpers/slow-first-sequencer.js';
 
 /**
  * Test files that remove or retag images of the shared engines. They run first, one at a time
- * and alone: podman 4.3 fails an image listing (and `mino run` lists images: its cache budget
- * check) while another command removes an image ("locating image with ID …: image not known").
+ * (each holds `exclusive('image-store')`), beside the unit tests only: podman 4.3 fails an image
+ * listing (and `mino run` lists images: its cache budget check) while another command removes an
+ * image ("locating image with ID …: image not known"). The unit tests never call podman, so they
+ * fill the workers these files leave idle.
  */
 const ALONE = [
   'test/integration/runtime/container-runtime.test.ts',
@@ -28,15 +30,23 @@ export default defineConfig({
     sequence: { sequencer: SlowFirstSequencer },
     maxWorkers: 3,
     projects: [
-      { test: { name: 'alone', include: ALONE, ...perFile, maxWorkers: 1, sequence: { groupOrder: 0 } } },
-      // The rest three files at a time on the shared Podman engines (most of an integration
+      {
+        test: {
+          name: 'first',
+          include: [...ALONE, 'test/unit/**/*.test.ts'],
+          ...perFile,
+          maxWorkers: 3,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      // The other integration tests three files at a time on the shared Podman engines (most of an integration
       // test's time is spent waiting on podman and on the containers); tests inside a file run
       // in order. Files that make throwaway Unix users take turns (test/helpers/exclusive.ts);
       // each file's podman objects have names and labels of its own.
       {
         test: {
           name: 'side-by-side',
-          include: ['test/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts'],
           exclude: ALONE,
           ...perFile,
           maxWorkers: 3,

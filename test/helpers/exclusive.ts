@@ -8,8 +8,11 @@ import { TEST_RUN } from './test-env.js';
  * What test files that run at the same time (vitest runs several files at once) must not share:
  * - `throwaway-users`: creating and deleting Unix users (useradd/userdel lock /etc/passwd, and
  *   the sub-id ranges are picked from /etc/subuid).
+ * - `image-store`: removing or retagging images of the shared engines (the files of the first
+ *   group in vitest.config.ts, which run beside the unit tests only: podman 4.3 fails an image
+ *   listing while another command removes an image).
  */
-export type SharedResource = 'throwaway-users';
+export type SharedResource = 'throwaway-users' | 'image-store';
 
 /** Directory whose existence is the lock of `resource` for this test run. */
 function lockDir(resource: SharedResource): string {

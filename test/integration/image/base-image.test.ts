@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExtraCertificates } from '../../../src/image/host-ca-certificates.js';
 import { isolatedXdg, runMino } from '../../helpers/run-mino.js';
+import { exclusive } from '../../helpers/exclusive.js';
 import { IN_CI, IS_ROOT, MINO_BIN, TEST_LABEL, TEST_RUN, hasPodman } from '../../helpers/test-env.js';
+
+// Removes or retags images of the shared engines: one such file at a time (vitest.config.ts).
+exclusive('image-store');
 
 /**
  * The mino-base image on real rootful Podman. CI runs `bin/mino setup --yes` before the tests,

@@ -12,7 +12,11 @@ import { resolveLayers, type LayerDirs } from '../../../src/layer/resolve-layers
 import type { BuildOptions } from '../../../src/runtime/container-runtime.js';
 import { PodmanRuntime } from '../../../src/runtime/podman/podman-runtime.js';
 import { requirePrerequisites } from '../../helpers/engines.js';
+import { exclusive } from '../../helpers/exclusive.js';
 import { IS_ROOT, REPO_ROOT, TEST_IMAGE, TEST_LABEL, TEST_LABELS, TEST_RUN } from '../../helpers/test-env.js';
+
+// Removes or retags images of the shared engines: one such file at a time (vitest.config.ts).
+exclusive('image-store');
 
 /**
  * Composing images on real podman (rootful: mino and podman run as the same user, as in real

@@ -4,8 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedXdg, runMino } from '../../helpers/run-mino.js';
+import { exclusive } from '../../helpers/exclusive.js';
 import { descendantsOf } from '../../helpers/processes.js';
 import { IN_CI, IS_ROOT, REPO_ROOT, hasPodman } from '../../helpers/test-env.js';
+
+// Removes or retags images of the shared engines: one such file at a time (vitest.config.ts).
+exclusive('image-store');
 
 /**
  * `mino run --layers` end to end on real rootful Podman, on the mino-base image that

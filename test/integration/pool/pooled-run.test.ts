@@ -249,7 +249,7 @@ for (const as of MODES) {
     it('warm containers remove themselves after warm_ttl, and drain removes the rest', async () => {
       // The previous test's pool refills in the background after its last claim: counted below.
       await waitForPool(sandbox, (s) => s.warm_total === 1);
-      writePoolConfig(sandbox, { warm_ttl: 30 });
+      writePoolConfig(sandbox, { warm_ttl: 20 });
       const warm = await sandbox.mino(['pool', 'warm', '-n', '2', ...flags(), '--volume', `${project}:/extra`]);
       expect(warm.exitCode, warm.stderr).toBe(0);
       const warmNames = sandboxContainers(sandbox)
@@ -267,7 +267,7 @@ for (const as of MODES) {
           const names = new Set(sandboxContainers(sandbox).map((c) => c.name));
           return ttl2.next_expiry !== null && warmNames.filter((n) => names.has(n)).length === 1;
         },
-        'the 30-second warm containers to expire',
+        'the 20-second warm containers to expire',
         120_000,
       );
       expect((await poolStatus(sandbox)).warm_total).toBe(1);

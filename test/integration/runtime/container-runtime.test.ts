@@ -8,7 +8,11 @@ import type { Host } from '../../../src/host/host.js';
 import type { ContainerRuntime, ContainerSpec } from '../../../src/runtime/container-runtime.js';
 import { EngineError } from '../../../src/runtime/runtime-errors.js';
 import { describeEachEngine, requirePrerequisites } from '../../helpers/engines.js';
+import { exclusive } from '../../helpers/exclusive.js';
 import { TEST_IMAGE, TEST_LABEL, TEST_LABELS, TEST_RUN } from '../../helpers/test-env.js';
+
+// Removes or retags images of the shared engines: one such file at a time (vitest.config.ts).
+exclusive('image-store');
 
 requirePrerequisites();
 
