@@ -53,12 +53,22 @@ function readOrEmpty(path: string): string {
  * empty when it has neither (the caller then uses node's own roots). Upstream servers of
  * terminated hosts are verified against it.
  */
-export function hostTrustText(env: NodeJS.ProcessEnv): string {
+function hostTrustText(env: NodeJS.ProcessEnv): string {
   const text = sessionCaBundleText(env);
   if (text !== undefined) return text;
   const system = SYSTEM_BUNDLES.find((p) => existsSync(p));
   const base = system === undefined ? '' : readOrEmpty(system);
   return base.includes('-----BEGIN CERTIFICATE-----') ? base : '';
+}
+
+/** What upstream servers of terminated hosts are verified against: {@link hostTrustText}, else node's own roots. */
+export function upstreamTrustText(env: NodeJS.ProcessEnv): string {
+  return hostTrustText(env) || `${process.getBuiltinModule('node:tls').rootCertificates.join('\n')}\n`;
+}
+
+/** The trust bundle of a sandbox whose proxy terminates TLS: `trust` and the CA certificate the proxy signs with. */
+export function terminatingBundleText(trust: string, caCertPem: string): string {
+  return `${trust}${trust.endsWith('\n') ? '' : '\n'}${caCertPem}`;
 }
 
 /** The bundle text for sessions, or undefined when the host has no extra CA certificates. */

@@ -36,6 +36,8 @@ export type Execution =
 export interface EgressDeps {
   start: EgressStarter;
   context: EgressSessionContext;
+  /** Called before a cold start only: what the context lacks until then (a deferred session CA's secrets). */
+  prepare?: () => Promise<Partial<EgressSessionContext>>;
 }
 
 /** An error of the egress proxy's start-up, to explain a failed container start. */
@@ -55,6 +57,8 @@ export interface WarmClaim {
   container: string;
   /** The argv the command is appended to for `podman exec` (the warm container's wrapper). */
   wrapper: readonly string[];
+  /** Variables of this run on top of the container's (its credentials' placeholders). */
+  env?: Record<string, string>;
   /**
    * The socket of the container's warm agent, when it has one and the run can use it (no
    * terminal): the command then runs through it without podman (launch/warm-agent-client.ts);
@@ -144,8 +148,11 @@ async function startCold(
 ): Promise<Execution> {
   const egressPlan = plan.network.egress;
   if (egressPlan && !egressDeps) throw new Error('Internal error: an egress plan needs an egress starter');
+  const context = egressDeps?.prepare
+    ? { ...egressDeps.context, ...(await egressDeps.prepare()) }
+    : egressDeps?.context;
   const egress: SessionEgress | undefined =
-    egressPlan && egressDeps ? egressDeps.start(egressPlan, egressDeps.context) : undefined;
+    egressPlan && egressDeps && context ? egressDeps.start(egressPlan, context) : undefined;
   const explain = async (err: unknown, exitCode?: number): Promise<unknown> => {
     await egress?.ready.catch(() => undefined);
     const failure = egress?.failure();
@@ -274,6 +281,7 @@ async function runInAgent(
     {
       argv: warmCommand(plan, claim),
       ...(plan.spec.workdir === undefined ? {} : { cwd: plan.spec.workdir }),
+      ...(claim.env ? { env: claim.env } : {}),
       interactive: plan.spec.interactive ?? true,
     },
     {
@@ -312,9 +320,12 @@ async function execInWarm(
       interactive: plan.spec.interactive ?? true,
       ...(plan.spec.workdir === undefined ? {} : { workdir: plan.spec.workdir }),
       // podman sets HOSTNAME (the container's host name) for a container's main process only.
-      ...(plan.spec.env && 'HOSTNAME' in plan.spec.env
-        ? {}
-        : { env: { HOSTNAME: plan.spec.hostname ?? claim.container.slice(0, 12) } }),
+      env: {
+        ...(plan.spec.env && 'HOSTNAME' in plan.spec.env
+          ? {}
+          : { HOSTNAME: plan.spec.hostname ?? claim.container.slice(0, 12) }),
+        ...claim.env,
+      },
       ownProcessGroup: !tty,
     });
   } finally {

@@ -41,6 +41,8 @@ export interface PlanCredentialInput {
   sessionCa?: boolean;
   /** Credentials kept out of the sandbox: their placeholders become plain values. */
   proxy?: readonly ProxyCredentialRule[];
+  /** `network.upstream_ca`'s certificates (PEM, not secret): the proxy verifies upstream servers against them too. */
+  upstreamCa?: readonly string[];
 }
 
 /** The credentials part of a {@link RunPlan}. */
@@ -55,6 +57,8 @@ export interface PlanCredentials {
   proxy: ProxyCredentialRule[];
   /** The session has a CA of its own (see {@link PlanCredentialInput.sessionCa}). */
   sessionCa: boolean;
+  /** See {@link PlanCredentialInput.upstreamCa}. */
+  upstreamCa: string[];
 }
 
 /** The mounts, env layers and prelude decision of {@link planCredentials}. */
@@ -86,6 +90,7 @@ export function planCredentials(
     preludeParts: parts,
     proxy: [],
     sessionCa: false,
+    upstreamCa: [...(input?.upstreamCa ?? [])],
     mounts: [],
     baseEnv: {},
     hostEnv: {},

@@ -471,6 +471,7 @@ export function buildRunPlan(input: RunPlanInput): RunPlan {
       preludeParts: { ...creds.preludeParts },
       proxy: creds.proxy,
       sessionCa: creds.sessionCa,
+      upstreamCa: creds.upstreamCa,
     },
     loginsVolume: creds.mounts.find((m) => m.chown)?.source,
     labels,

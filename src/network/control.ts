@@ -1,5 +1,6 @@
 import { connect, createServer, type Server } from 'node:net';
 import type { NetworkRecord } from './network-record.js';
+import type { ProxiedCredential } from './egress-secrets.js';
 import type { PolicyText } from './policy.js';
 
 /**
@@ -11,7 +12,8 @@ import type { PolicyText } from './policy.js';
  * - `finish`: the final record, then the proxy stops (the session ended);
  * - `claim` (a warm container's proxy only, once): the session that claimed the container, its
  *   policy, presets and audit setting; the proxy moves to the session's egress directory, so
- *   everything that finds a session's proxy by name finds it, and enforces that policy from then on.
+ *   everything that finds a session's proxy by name finds it, and enforces that policy from then on;
+ *   a proxy started with a CA (a terminating plan's) also takes the run's credentials.
  */
 
 /** A request. */
@@ -20,7 +22,15 @@ export type ControlRequest =
   | { op: 'allow'; rules: string[] }
   | { op: 'deny'; rules: string[] }
   | { op: 'finish' }
-  | { op: 'claim'; session: string; policy: PolicyText; presets: string[]; audit: boolean };
+  | {
+      op: 'claim';
+      session: string;
+      policy: PolicyText;
+      presets: string[];
+      audit: boolean;
+      /** The run's credentials (real values: the socket's directory is the user's alone), for a proxy started with a CA. */
+      credentials?: ProxiedCredential[];
+    };
 
 /** An answer. */
 export type ControlResponse = { ok: true; policy: PolicyText; record: NetworkRecord } | { ok: false; error: string };

@@ -42,6 +42,38 @@ export function encodeEgressSecrets(secrets: EgressSecrets): string {
   return JSON.stringify(secrets);
 }
 
+/** `value` as credentials (a claim's, control.ts); throws when it is not an array of them. */
+export function credentialsOf(value: unknown): ProxiedCredential[] {
+  if (!Array.isArray(value)) throw new Error('the credentials are not a list');
+  return value.map((c: Partial<ProxiedCredential> | null) => {
+    const text = (v: unknown): v is string => typeof v === 'string';
+    if (
+      !c ||
+      !text(c.variable) ||
+      !text(c.placeholder) ||
+      !text(c.value) ||
+      !text(c.header) ||
+      !text(c.prefix) ||
+      typeof c.add !== 'boolean' ||
+      !Array.isArray(c.hosts) ||
+      !c.hosts.every(text) ||
+      (c.basicUser !== undefined && !text(c.basicUser)) ||
+      c.placeholder.length < 16
+    )
+      throw new Error('a credential of the claim is malformed');
+    return {
+      variable: c.variable,
+      placeholder: c.placeholder,
+      value: c.value,
+      hosts: [...c.hosts],
+      header: c.header,
+      prefix: c.prefix,
+      add: c.add,
+      ...(c.basicUser !== undefined ? { basicUser: c.basicUser } : {}),
+    };
+  });
+}
+
 /** Reads the secrets from a file descriptor (the proxy's stdin) until its end; throws when malformed. */
 export function readEgressSecrets(fd: number): EgressSecrets {
   const parsed = JSON.parse(readFileSync(fd, 'utf8')) as EgressSecrets;

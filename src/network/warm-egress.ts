@@ -1,5 +1,6 @@
 import { controlRequest } from './control.js';
 import { readHelperInfo } from './egress-launch.js';
+import type { ProxiedCredential } from './egress-secrets.js';
 import { egressPaths, egressPathsOf } from './egress-paths.js';
 import type { NetworkRecord } from './network-record.js';
 import type { PolicyText } from './policy.js';
@@ -20,6 +21,8 @@ export interface EgressClaim {
   audit: boolean;
   policy: PolicyText;
   presets: readonly string[];
+  /** The run's credentials (secret), for a proxy started with a CA. */
+  credentials?: readonly ProxiedCredential[];
 }
 
 /** A claimed warm proxy, as the run holds it. */
@@ -44,6 +47,7 @@ export async function claimWarmEgress(warmDir: string, claim: EgressClaim): Prom
       policy: claim.policy,
       presets: [...claim.presets],
       audit: claim.audit,
+      ...(claim.credentials ? { credentials: [...claim.credentials] } : {}),
     },
     CLAIM_TIMEOUT_MS,
   );

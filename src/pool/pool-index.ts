@@ -51,6 +51,10 @@ export interface PoolEgress {
   rootless: boolean;
   /** The plan mounts the ssh ProxyCommand configuration (network/ssh-proxy-config.ts). */
   sshConfig: boolean;
+  /** The proxy terminates TLS: each warm container gets a CA of its own (warm-tls.ts). Part of the key. */
+  tls?: boolean;
+  /** `network.upstream_ca`'s certificates (PEM, not secret) for a terminating proxy. Part of the key. */
+  upstreamCa?: string[];
 }
 
 /** One warm container. */

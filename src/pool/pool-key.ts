@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { rebasePaths } from '../common/rebase-paths.js';
 import { LABEL_CACHES_FINALIZE } from '../cache/cache-labels.js';
+import { CA_BUNDLE_TARGET, SYSTEM_CA_BUNDLE_TARGET } from '../credentials/host-ca-bundle.js';
 import { egressPathsOf } from '../network/egress-paths.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import {
@@ -23,6 +24,12 @@ import {
  * the proxy's listener, not its rules and not its session's own egress directory: each warm
  * container has a proxy of its own that allows nothing until a run claims the container and
  * hands it that run's policy (pool/warm-egress.ts).
+ *
+ * A contained run whose proxy terminates TLS (credentials kept at the proxy, or HTTPS rules on
+ * method and path) keys that too, but not what is its session's own: the placeholders of its
+ * credentials (variables the command gets when it runs) and its CA bundle's file (each warm
+ * container trusts a CA of its own, made when it was warmed; the claim hands its proxy the
+ * run's credentials, pool/warm-tls.ts).
  *
  * Pure: no I/O. The image is keyed by reference; the image ID a warm container was started from
  * is checked when a run claims it (see pooled-run.ts), so a rebuilt image never serves old runs.
@@ -80,6 +87,10 @@ export type Poolability = { poolable: true; key: string } | { poolable: false; r
 export interface EgressKey {
   mode: string;
   listen: { host: string; port: number };
+  /** The proxy terminates TLS (see the module comment). */
+  tls?: boolean;
+  /** The extra CAs (PEM) a terminating proxy verifies upstream servers against (keyed by digest). */
+  upstreamCa?: readonly string[];
 }
 
 /** The part of a run plan the pool looks at. */
@@ -91,7 +102,13 @@ export interface PoolablePlan {
    * session; credentials kept at the proxy (their placeholders are per session); a CA of the
    * session's own (launch/plan-credentials.ts).
    */
-  credentials?: { secretVariables: readonly string[]; proxy?: readonly unknown[]; sessionCa?: boolean };
+  credentials?: {
+    secretVariables: readonly string[];
+    proxy?: readonly { variable: string }[];
+    sessionCa?: boolean;
+    /** `network.upstream_ca`'s certificates (PEM): part of a terminating plan's key. */
+    upstreamCa?: readonly string[];
+  };
   /** A contained run's egress plan (network/egress-plan.ts): its mode, directory and listener. */
   network?: { egress?: EgressKey & { dir: string } };
   /** A branch session's branch (launch/run-plan.ts): its key leaves the working copy's folder out, see branchNeutralSpec. */
@@ -142,16 +159,8 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
   if ((spec.envFiles?.length ?? 0) > 0)
     return { poolable: false, reason: 'it passes an environment file made for this session' };
   const egress = plan.network?.egress;
-  if (egress && (plan.credentials?.proxy?.length ?? 0) > 0)
-    return {
-      poolable: false,
-      reason: "its credentials stay at the session's egress proxy, behind placeholders made for this session",
-    };
-  if (egress && plan.credentials?.sessionCa)
-    return {
-      poolable: false,
-      reason: 'its HTTPS rules on method and path need a CA made for this session (the proxy terminates TLS)',
-    };
+  const tls = terminatesTls(plan);
+  if (tls && !egress) return { poolable: false, reason: 'its credentials need an egress proxy made for this session' };
   const unknown = Object.keys(spec).filter(
     (k) =>
       !POOLABLE_FIELDS.has(k) &&
@@ -160,23 +169,75 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
   );
   if (unknown.length > 0)
     return { poolable: false, reason: `it needs per-session container settings (${unknown.sort().join(', ')})` };
-  return { poolable: true, key: poolKeyOf(keyedSpecOf({ spec, network: plan.network }), egressKeyOf(egress)) };
+  const keyed = keyedSpecOf({ spec, network: plan.network, credentials: plan.credentials });
+  const upstreamCa = tls ? plan.credentials?.upstreamCa : undefined;
+  return { poolable: true, key: poolKeyOf(keyed, egress && { ...egress, tls, ...(upstreamCa ? { upstreamCa } : {}) }) };
+}
+
+/** Whether a plan's proxy terminates TLS: credentials kept at the proxy, or a CA of the session's own. */
+export function terminatesTls(plan: Pick<PoolablePlan, 'credentials'>): boolean {
+  return (plan.credentials?.proxy?.length ?? 0) > 0 || plan.credentials?.sessionCa === true;
+}
+
+/**
+ * What a terminating plan's key and pool record have in place of its CA bundle's file: each
+ * warm container mounts a bundle of its own there (pool/warm-tls.ts).
+ */
+export const SESSION_CA_PLACEHOLDER = '/@mino-session-ca';
+
+/** Mount targets of a session's CA bundle (launch/plan-credentials.ts). */
+const CA_TARGETS = new Set([CA_BUNDLE_TARGET, SYSTEM_CA_BUNDLE_TARGET]);
+
+/** A neutral spec (pool record) with the placeholder CA bundle as the warm container's file `bundle`. */
+export function placeSessionCa(spec: ContainerSpec, bundle: string): ContainerSpec {
+  if (!spec.mounts?.some((m) => m.source === SESSION_CA_PLACEHOLDER)) return spec;
+  return {
+    ...spec,
+    mounts: spec.mounts.map((m) => (m.source === SESSION_CA_PLACEHOLDER ? { ...m, source: bundle } : m)),
+  };
+}
+
+/** The variables a run of `plan` sets on top of its warm container's environment: its credentials' placeholders. */
+export function perRunEnvOf(plan: Pick<PoolablePlan, 'spec' | 'credentials'>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const c of plan.credentials?.proxy ?? []) {
+    const value = plan.spec.env?.[c.variable];
+    if (value !== undefined) env[c.variable] = value;
+  }
+  return env;
 }
 
 /**
  * The container spec of a plan as the pool keeps it: a contained run's spec without its
- * session's own hook directory (each warm container gets its proxy's, warm-egress.ts).
+ * session's own hook directory (each warm container gets its proxy's, warm-egress.ts), and a
+ * terminating one's without its placeholders and with {@link SESSION_CA_PLACEHOLDER} as its CA
+ * bundle's file.
  */
-export function keyedSpecOf(plan: Pick<PoolablePlan, 'spec' | 'network'>): ContainerSpec {
+export function keyedSpecOf(plan: Pick<PoolablePlan, 'spec' | 'network' | 'credentials'>): ContainerSpec {
   const egress = plan.network?.egress;
   if (!egress) return plan.spec;
   const own = egressPathsOf(egress.dir).hooksDir;
-  return { ...plan.spec, hooksDirs: (plan.spec.hooksDirs ?? []).filter((d) => d !== own) };
+  const spec: ContainerSpec = { ...plan.spec, hooksDirs: (plan.spec.hooksDirs ?? []).filter((d) => d !== own) };
+  if (!terminatesTls(plan)) return spec;
+  const perRun = new Set((plan.credentials?.proxy ?? []).map((c) => c.variable));
+  if (spec.env) spec.env = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !perRun.has(k)));
+  if (plan.credentials?.sessionCa && spec.mounts)
+    spec.mounts = spec.mounts.map((m) => (CA_TARGETS.has(m.target) ? { ...m, source: SESSION_CA_PLACEHOLDER } : m));
+  return spec;
 }
 
 /** The part of an egress plan (or of a pool's record of it) the key keeps; undefined for none. */
-function egressKeyOf(egress: EgressKey | undefined): EgressKey | undefined {
-  return egress && { mode: egress.mode, listen: { host: egress.listen.host, port: egress.listen.port } };
+function egressKeyOf(egress: EgressKey | undefined): Record<string, unknown> | undefined {
+  if (!egress) return undefined;
+  const upstream = egress.upstreamCa?.length
+    ? createHash('sha256').update(JSON.stringify(egress.upstreamCa)).digest('hex')
+    : undefined;
+  return {
+    mode: egress.mode,
+    listen: { host: egress.listen.host, port: egress.listen.port },
+    ...(egress.tls ? { tls: true } : {}),
+    ...(egress.tls && upstream ? { upstreamCa: upstream } : {}),
+  };
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   warmEntries,
   type WarmEntry,
 } from './pool-index.js';
-import { poolabilityOf } from './pool-key.js';
+import { perRunEnvOf, poolabilityOf } from './pool-key.js';
 import { EXEC_WRAPPER_SCRIPT } from './pool-scripts.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { SessionContext } from '../context/session-context.js';
@@ -26,6 +26,7 @@ import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } f
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
 import { claimEgressFor } from './warm-egress.js';
 import type { ClaimedEgress } from '../network/warm-egress.js';
+import type { ProxiedCredential } from '../network/egress-secrets.js';
 import { imageIdInStoreIndex } from '../runtime/image-store-index.js';
 
 /**
@@ -56,7 +57,14 @@ export interface PoolUse {
    */
   adopt?: (warmName: string) => boolean;
   /** Hands a warm container's egress proxy to the run (default: warm-egress.ts; tests replace it). */
-  claimEgress?: (ctx: SessionContext, plan: RunPlan, warmName: string) => Promise<ClaimedEgress>;
+  claimEgress?: (
+    ctx: SessionContext,
+    plan: RunPlan,
+    warmName: string,
+    credentials?: readonly ProxiedCredential[],
+  ) => Promise<ClaimedEgress>;
+  /** A terminating plan's credentials (secret), for the claimed proxy (pool/warm-tls.ts). */
+  credentials?: readonly ProxiedCredential[];
 }
 
 /** What the pool would do for a plan (for `--dry-run`, and the decision itself). */
@@ -283,9 +291,11 @@ class PoolClaims implements WarmSource {
       if (agent !== undefined) linkSessionAgent(ctx.stateDir, plan.sessionName, entry.name);
       count(ctx.stateDir, { pool_hits: 1 });
       this.served = true;
+      const env = perRunEnvOf(plan);
       return {
         container: entry.id,
         wrapper: ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
+        ...(Object.keys(env).length > 0 ? { env } : {}),
         ...(agent === undefined ? {} : { agent, lingerSeconds: () => (rename.cancel() ? AGENT_LINGER_SECONDS : 0) }),
         ...(network ? { network } : {}),
         // The refill removes the container: only once `podman rename` is done with it (podman 4.3
@@ -320,7 +330,7 @@ class PoolClaims implements WarmSource {
   private async claimEgress(plan: RunPlan, entry: WarmEntry): Promise<ClaimedEgress | undefined> {
     const { ctx, key, use } = this;
     try {
-      return await (use.claimEgress ?? claimEgressFor)(ctx, plan, entry.name);
+      return await (use.claimEgress ?? claimEgressFor)(ctx, plan, entry.name, use.credentials);
     } catch (err) {
       log.info('the warm egress proxy did not take the claim; passing its container over', {
         container: entry.name,

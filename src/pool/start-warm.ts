@@ -13,7 +13,8 @@ import {
   type WarmEntry,
 } from './pool-index.js';
 import { warmContainerName, warmSpecOf } from './warm-spec.js';
-import { placeBranchBase } from './pool-key.js';
+import { placeBranchBase, placeSessionCa } from './pool-key.js';
+import { makeWarmTls } from './warm-tls.js';
 import { makeWarmCopy, removeWarmCopy, sweepWarmCopies } from '../workspace/warm-copy.js';
 import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
 import { startWarmEgress } from './warm-egress.js';
@@ -116,7 +117,12 @@ export async function fillPool(
       name,
       agentDir,
     );
-    const egress = record.egress && startWarmEgress(ctx, record.egress, name, startEgress);
+    // A terminating plan's container trusts a CA of its own, whose key its proxy holds.
+    const tls = record.egress?.tls
+      ? await makeWarmTls(ctx.stateDir, name, process.env, record.egress.upstreamCa)
+      : undefined;
+    if (tls) Object.assign(spec, placeSessionCa(spec, tls.bundle));
+    const egress = record.egress && startWarmEgress(ctx, record.egress, name, startEgress, tls?.secrets);
     if (egress) spec.hooksDirs = [...(spec.hooksDirs ?? []), egress.hooksDir];
     let id: string;
     try {

@@ -56,6 +56,19 @@ export function prepareAgentDir(stateDir: string, name: string): string | undefi
   }
 }
 
+/**
+ * Writes the CA bundle of warm container `name` (pool/warm-tls.ts) into its agent directory
+ * (made when there is none: it then holds just this file) and returns the file's path: it goes
+ * when the directory goes.
+ */
+export function writeWarmCaBundle(stateDir: string, name: string, text: string): string {
+  const dir = agentDirOf(stateDir, name);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, 'ca-bundle.crt');
+  writeFileSync(path, text, { mode: 0o644 });
+  return path;
+}
+
 /** Removes the agent directory of warm container `name` (gone already is fine). */
 export function removeAgentDir(stateDir: string, name: string): void {
   try {

@@ -3,10 +3,12 @@ import { selfArgv } from '../common/self-argv.js';
 import { egressBaseOf, type SessionContext } from '../context/session-context.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import { buildEgressPlan } from '../network/egress-plan.js';
+import type { EgressSecrets, ProxiedCredential } from '../network/egress-secrets.js';
 import { egressPaths } from '../network/egress-paths.js';
 import { startSessionEgress, type EgressStarter } from '../network/session-egress.js';
 import { claimWarmEgress, type ClaimedEgress } from '../network/warm-egress.js';
 import { poolRoot, type PoolEgress } from './pool-index.js';
+import { terminatesTls } from './pool-key.js';
 
 /**
  * The egress proxies of warm containers of a contained plan (an allowlist or learn mode). Each
@@ -26,6 +28,10 @@ export function poolEgressOf(plan: RunPlan): PoolEgress | undefined {
       listen: { ...egress.listen },
       rootless: plan.identity.rootless,
       sshConfig: egress.sshConfig !== undefined,
+      ...(terminatesTls(plan) ? { tls: true } : {}),
+      ...(terminatesTls(plan) && plan.credentials.upstreamCa.length > 0
+        ? { upstreamCa: [...plan.credentials.upstreamCa] }
+        : {}),
     }
   );
 }
@@ -43,12 +49,16 @@ export interface WarmEgress {
 /** How long a warm proxy waits for its container to attach. */
 const WARM_STARTUP_MS = 5 * 60_000;
 
-/** Starts the proxy of warm container `name` (a policy that allows nothing, see the module comment). */
+/**
+ * Starts the proxy of warm container `name` (a policy that allows nothing, see the module
+ * comment); `secrets`: its CA, for a terminating plan (warm-tls.ts).
+ */
 export function startWarmEgress(
   ctx: SessionContext,
   egress: PoolEgress,
   name: string,
   start: EgressStarter = startSessionEgress,
+  secrets?: EgressSecrets,
 ): WarmEgress {
   const paths = egressPaths(egressBaseOf(ctx), ctx.stateKey, name);
   // `allowlist` with no rule, whatever the plan's mode: learn would allow everything.
@@ -73,6 +83,7 @@ export function startWarmEgress(
       startupTimeoutMs: WARM_STARTUP_MS,
       warm: true,
       logPath: join(poolRoot(ctx.stateDir), 'egress.log'),
+      ...(secrets ? { secrets } : {}),
     },
   );
   return {
@@ -87,8 +98,16 @@ export function startWarmEgress(
   };
 }
 
-/** Hands the proxy of warm container `name` to the run of `plan` (throws when it does not take it). */
-export function claimEgressFor(ctx: SessionContext, plan: RunPlan, name: string): Promise<ClaimedEgress> {
+/**
+ * Hands the proxy of warm container `name` to the run of `plan`, with the run's `credentials` for
+ * a terminating plan (throws when it does not take it).
+ */
+export function claimEgressFor(
+  ctx: SessionContext,
+  plan: RunPlan,
+  name: string,
+  credentials?: readonly ProxiedCredential[],
+): Promise<ClaimedEgress> {
   const egress = plan.network.egress;
   if (!egress) throw new Error('Internal error: a claim for the egress of a plan without one');
   return claimWarmEgress(egressPaths(egressBaseOf(ctx), ctx.stateKey, name).dir, {
@@ -98,5 +117,6 @@ export function claimEgressFor(ctx: SessionContext, plan: RunPlan, name: string)
     audit: ctx.audit.enabled,
     policy: egress.policy,
     presets: egress.presets,
+    ...(credentials ? { credentials } : {}),
   });
 }

@@ -14,6 +14,7 @@ import type { RunPlan } from '../launch/run-plan.js';
 import { housekeepAlongside } from './housekeeping.js';
 import type { GatheredCredentials } from './gather-credentials.js';
 import { openSessionCredentials, prepareLoginsVolume } from './session-credentials.js';
+import { proxiedCredentials } from './session-tls.js';
 import { explainStartFailure } from './explain-start-failure.js';
 import { finalizeCaches } from '../cache/cache-finalize.js';
 import { prepareCaches } from './prepare-caches.js';
@@ -165,10 +166,15 @@ async function prepareAndExecute(
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
-    opened = await openSessionCredentials(ctx, plan, gathered, facts.env).catch((err: unknown) => {
+    // A warm container likely serves the run: its own CA does, the session's is made only for a cold start.
+    const deferCa = plan.attached && poolVerdict(ctx.stateDir, plan, pool).kind === 'warm';
+    opened = await openSessionCredentials(ctx, plan, gathered, facts.env, { deferCa }).catch((err: unknown) => {
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
+    if (plan.network.egress && plan.credentials.proxy.length > 0)
+      pool.credentials = proxiedCredentials(plan.credentials.proxy, gathered.proxyValues);
+    const makeCa = opened.makeCa;
     const egress: EgressDeps | undefined = plan.network.egress
       ? {
           start: egressStarter,
@@ -182,6 +188,7 @@ async function prepareAndExecute(
             self: selfArgv(),
             ...(opened.egressSecrets ? { secrets: opened.egressSecrets } : {}),
           },
+          ...(makeCa ? { prepare: async () => ({ secrets: await makeCa() }) } : {}),
         }
       : undefined;
     trace('caches and credentials ready');

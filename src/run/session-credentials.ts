@@ -65,6 +65,7 @@ export function planCredentialInput(
         ? { caBundle: gathered.caBundle }
         : {}),
     proxy: gathered.proxyRules,
+    ...(gathered.upstreamCa.length > 0 ? { upstreamCa: gathered.upstreamCa } : {}),
   };
 }
 
@@ -100,6 +101,12 @@ export interface OpenCredentials {
   close(): Promise<void>;
   /** For the session's proxy (session CA, credentials), when credentials stay outside. */
   egressSecrets?: EgressSecrets;
+  /**
+   * With `deferCa` (a warm container, which trusts a CA of its own, is likely to serve the run):
+   * makes the session CA and its bundle when the run starts cold after all, and returns the
+   * proxy's secrets.
+   */
+  makeCa?: () => Promise<EgressSecrets>;
 }
 
 /**
@@ -112,6 +119,7 @@ export async function openSessionCredentials(
   plan: RunPlan,
   gathered: GatheredCredentials,
   env: NodeJS.ProcessEnv = process.env,
+  options: { deferCa?: boolean } = {},
 ): Promise<OpenCredentials> {
   const store = sessionEnvOf(ctx);
   let relay: AgentRelay | undefined;
@@ -143,8 +151,7 @@ export async function openSessionCredentials(
           'io.mino.session': plan.sessionName,
         });
     }
-    let egressSecrets: EgressSecrets | undefined;
-    if (plan.credentials.sessionCa) {
+    const makeCa = async (): Promise<EgressSecrets> => {
       const tls = await sessionTls(
         plan.sessionName,
         plan.credentials.proxy,
@@ -152,15 +159,18 @@ export async function openSessionCredentials(
         gathered.upstreamCa,
         env,
       );
+      if (closed) throw new Error('the session ended before its CA was made');
       store.writeCaBundle(plan.sessionName, tls.bundleText);
-      egressSecrets = tls.secrets;
-    }
+      return tls.secrets;
+    };
+    const deferred = plan.credentials.sessionCa && options.deferCa === true;
+    const egressSecrets = plan.credentials.sessionCa && !deferred ? await makeCa() : undefined;
     const relayPath = store.relayPathOf(plan.sessionName);
     if (gathered.sshAgentSocket !== undefined && plan.mounts.some((m) => m.source === relayPath)) {
       store.ensureDir();
       relay = await startAgentRelay(relayPath, gathered.sshAgentSocket);
     }
-    return { close, ...(egressSecrets ? { egressSecrets } : {}) };
+    return { close, ...(egressSecrets ? { egressSecrets } : {}), ...(deferred ? { makeCa } : {}) };
   } catch (err) {
     await close();
     throw err;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
-import { hostTrustText } from '../credentials/host-ca-bundle.js';
+import { terminatingBundleText, upstreamTrustText } from '../credentials/host-ca-bundle.js';
 import type { ProxyCredentialRule } from '../credentials/proxy-credential.js';
 import type { EgressSecrets, ProxiedCredential } from '../network/egress-secrets.js';
 import { isCertificatePem } from '../network/proxy/tls-pem.js';
@@ -56,7 +56,19 @@ export async function sessionTls(
 ): Promise<SessionTls> {
   const { createSessionCa } = await import('../network/proxy/tls-ca.js');
   const ca = createSessionCa(session);
-  const credentials: ProxiedCredential[] = rules.map((r) => ({
+  const trust = upstreamTrustText(env);
+  return {
+    secrets: { version: 1, ca, credentials: proxiedCredentials(rules, values), upstreamCa: [trust, ...upstreamCa] },
+    bundleText: terminatingBundleText(trust, ca.certPem),
+  };
+}
+
+/** The credentials a session's proxy swaps in: the plan's rules with their real values (secret). */
+export function proxiedCredentials(
+  rules: readonly ProxyCredentialRule[],
+  values: ReadonlyMap<string, string>,
+): ProxiedCredential[] {
+  return rules.map((r) => ({
     variable: r.variable,
     placeholder: r.placeholder,
     value: values.get(r.placeholder) ?? '',
@@ -66,9 +78,4 @@ export async function sessionTls(
     add: r.add ?? false,
     ...(r.basicUser !== undefined ? { basicUser: r.basicUser } : {}),
   }));
-  const trust = hostTrustText(env) || `${process.getBuiltinModule('node:tls').rootCertificates.join('\n')}\n`;
-  return {
-    secrets: { version: 1, ca, credentials, upstreamCa: [trust, ...upstreamCa] },
-    bundleText: `${trust}${trust.endsWith('\n') ? '' : '\n'}${ca.certPem}`,
-  };
 }

@@ -17,7 +17,7 @@ import { createDialer } from './dialer.js';
 import { EgressServer, type EgressServerOptions } from './egress-server.js';
 import { findProgram } from '../../common/find-program.js';
 import { openListenerInNetns, processStartTime } from './netns-listener.js';
-import { readEgressSecrets } from '../egress-secrets.js';
+import { credentialsOf, readEgressSecrets, type ProxiedCredential } from '../egress-secrets.js';
 import { tlsStages } from './tls-setup.js';
 
 /**
@@ -154,6 +154,15 @@ export async function runEgressProxy(initialPaths: EgressPaths): Promise<void> {
     if (!container || processStartTime(container.pid) !== container.start)
       return { ok: false, error: 'the warm container of this egress proxy is not running' };
     const policy = policyOf(req.policy);
+    let credentials: ProxiedCredential[] | undefined;
+    if (req.credentials !== undefined) {
+      if (!launch.secrets) return { ok: false, error: 'this egress proxy was started without a CA' };
+      try {
+        credentials = credentialsOf(req.credentials);
+      } catch (err) {
+        return { ok: false, error: (err as Error).message };
+      }
+    }
     const moved = moveToSession(paths, launch, info, {
       session: String(req.session),
       policy: req.policy,
@@ -167,6 +176,11 @@ export async function runEgressProxy(initialPaths: EgressPaths): Promise<void> {
     serverOptions.log = log;
     serverOptions.session = launch.session;
     proxy.policy = policy;
+    if (credentials) {
+      tls.addCredentials(credentials);
+      serverOptions.requestGuard = tls.requestGuard;
+      if (tls.bodyGuard) serverOptions.bodyGuard = tls.bodyGuard;
+    }
     audit.record('network.attached', { name: launch.session, mode: launch.policy.mode, pid: container.pid });
     return { ok: true, policy: policyText(proxy.policy), record: log.flush() };
   };

@@ -1,5 +1,5 @@
 import type { Destination } from '../destination.js';
-import type { EgressSecrets } from '../egress-secrets.js';
+import type { EgressSecrets, ProxiedCredential } from '../egress-secrets.js';
 import type { DenyReason } from '../policy.js';
 import { RewriterRegistry, allowAllRequests, type RequestGate, type TunnelHandler } from './pipeline.js';
 import { LeafCertificates } from './tls-ca.js';
@@ -32,6 +32,12 @@ export interface TlsStages {
   bodyGuard: ((dest: Destination) => BodyGuard | undefined) | undefined;
   /** The tunnel handlers (the terminating one when there is a CA), reporting refusals to `denied`. */
   handlers(denied: (dest: Destination, reason: DenyReason, detail: string) => void): TunnelHandler[];
+  /**
+   * Takes the credentials of the run that claimed a warm proxy (started with a CA and none):
+   * afterwards `rewriters`, `requestGuard` and `bodyGuard` serve them (read them again), and the
+   * terminating handler terminates their hosts. Throws when this proxy has credentials already.
+   */
+  addCredentials(credentials: readonly ProxiedCredential[]): void;
   close(): void;
 }
 
@@ -39,43 +45,72 @@ export interface TlsStages {
 export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRules): TlsStages {
   const rewriters = new RewriterRegistry();
   if (!secrets)
-    return { rewriters, requestGuard: undefined, bodyGuard: undefined, handlers: () => [], close: () => undefined };
-  const credentialRules = registerCredentials(rewriters, secrets.credentials);
-  const bound = boundToCredential(credentialRules);
-  const guard = secrets.credentials.length > 0 ? placeholderGuard(secrets.credentials) : undefined;
-  const bodyGuard = secrets.credentials.length > 0 ? placeholderBodyGuard(secrets.credentials) : undefined;
+    return {
+      rewriters,
+      requestGuard: undefined,
+      bodyGuard: undefined,
+      handlers: () => [],
+      addCredentials: () => {
+        throw new Error('this egress proxy was started without a CA: it cannot take credentials');
+      },
+      close: () => undefined,
+    };
+  // What the credentials decide; replaced once by a claim's (addCredentials).
+  let credentials = secrets.credentials;
+  let credentialRules = registerCredentials(rewriters, credentials);
+  let bound = boundToCredential(credentialRules);
+  let guard = credentials.length > 0 ? placeholderGuard(credentials) : undefined;
+  let bodyGuard = credentials.length > 0 ? placeholderBodyGuard(credentials) : undefined;
+  let certificates: LeafCertificates | undefined;
+  /** Makes the leaves of the credentials' exact hosts in the background, not on the session's first request to them. */
+  const prepareLeaves = (): void => {
+    const leaves = certificates;
+    if (!leaves) return;
+    void leaves.prepare().then(() => {
+      for (const rule of credentialRules) {
+        if (rule.host.startsWith('*.')) continue;
+        try {
+          leaves.contextFor(rule.host);
+        } catch {
+          // made again, and its error met, on the first connection to it
+        }
+      }
+    });
+  };
   let closeHandler = (): void => undefined;
-  return {
+  const stages: TlsStages = {
     rewriters,
     requestGuard: guard,
     bodyGuard,
     handlers(denied) {
       if (!secrets.ca) return [];
-      const certificates = new LeafCertificates(secrets.ca);
-      // The leaves of the credentials' exact hosts are made in the background at start, not on the
-      // session's first request to them (an RSA key and a signature: tens to hundreds of ms).
-      void certificates.prepare().then(() => {
-        for (const rule of credentialRules) {
-          if (rule.host.startsWith('*.')) continue;
-          try {
-            certificates.contextFor(rule.host);
-          } catch {
-            // made again, and its error met, on the first connection to it
-          }
-        }
-      });
+      certificates = new LeafCertificates(secrets.ca);
+      prepareLeaves();
       const handler = terminatingHandler({
         certificates,
         terminates: (dest) => bound(dest) || (rules?.terminates(dest) ?? false),
         gate: rules?.gate ?? allowAllRequests,
-        ...(guard ? { afterRewrite: guard } : {}),
-        ...(bodyGuard ? { bodyGuard } : {}),
+        afterRewrite: (request) => guard?.(request) ?? { allow: true },
+        bodyGuard: (dest) => bodyGuard?.(dest),
         ...(secrets.upstreamCa.length > 0 ? { upstreamCa: secrets.upstreamCa } : {}),
         denied,
       });
       closeHandler = () => handler.close();
       return [handler];
     },
+    addCredentials(claimed) {
+      if (credentials.length > 0) throw new Error('this egress proxy has credentials already');
+      if (!secrets.ca) throw new Error('this egress proxy was started without a CA: it cannot take credentials');
+      credentials = [...claimed];
+      credentialRules = registerCredentials(rewriters, credentials);
+      bound = boundToCredential(credentialRules);
+      guard = credentials.length > 0 ? placeholderGuard(credentials) : undefined;
+      bodyGuard = credentials.length > 0 ? placeholderBodyGuard(credentials) : undefined;
+      stages.requestGuard = guard;
+      stages.bodyGuard = bodyGuard;
+      prepareLeaves();
+    },
     close: () => closeHandler(),
   };
+  return stages;
 }

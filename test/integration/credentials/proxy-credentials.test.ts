@@ -10,6 +10,7 @@ import { MODES, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { TEST_IMAGE } from '../../helpers/test-env.js';
 import { CredSandbox, leaked, processList, scratchDir } from './cred-helpers.js';
 import { egressProxyPids } from '../network/network-helpers.js';
+import { sandboxCounters } from '../pool/pool-helpers.js';
 
 requirePrerequisites();
 
@@ -195,6 +196,73 @@ for (const as of MODES) {
         expect(state).toContain('credential-leak');
         expect(leaked(state, secrets)).toEqual([]);
       } finally {
+        rmSync(probeDir, { recursive: true, force: true });
+      }
+    });
+
+    it("served warm: the warm container trusts a CA of its own, the claim hands its proxy the run's credentials, the command gets the placeholders", async () => {
+      const w = new CredSandbox(as);
+      const project = w.project('proj');
+      const probeDir = scratchDir('mino-tls-probe-');
+      writeFileSync(join(probeDir, 'tls.sh'), BUSYBOX_TLS, { mode: 0o755 });
+      const canary = `canary-WARM-${w.tokens.aws.slice(-10)}`;
+      const secrets = [canary, ...w.secrets()];
+      w.config(
+        [
+          '[credentials.canary]',
+          'variable = "CANARY_TOKEN"',
+          `hosts = ["host.containers.internal:${tlsPort}"]`,
+          '[network]',
+          `upstream_ca = ["${join(caDir, 'ca.pem')}"]`,
+          '[pool]',
+          'warm_ttl = 300',
+          '',
+        ].join('\n'),
+      );
+      const env = { CANARY_TOKEN: canary };
+      const flags = [
+        '-p',
+        project,
+        '--image',
+        rootful ? BASE : TEST_IMAGE,
+        '--no-home',
+        '--no-github',
+        '--volume',
+        `${probeDir}:/probe:ro`,
+        '--network-allow',
+        `host.containers.internal:${tlsPort}`,
+      ];
+      try {
+        const warm = await w.minoEnv(['pool', 'warm', '-n', '1', ...flags], env);
+        expect(warm.exitCode, warm.stderr).toBe(0);
+        const dry = await w.minoEnv(['run', '--dry-run', ...flags, '--', 'true'], env);
+        expect(dry.stdout).toMatch(/# Pool: a warm container would serve this run/);
+        // The warm container holds no credential before a run claims it.
+        const warmName = podmanAs(as, [
+          'ps',
+          '--format',
+          '{{.Names}}',
+          '--filter',
+          `label=io.mino.state=${w.stateKey}`,
+        ]);
+        expect(warmName.stdout).toMatch(/mino\.warm\./);
+        expect(leaked(podmanAs(as, ['inspect', warmName.stdout.trim().split('\n')[0]!]).stdout, secrets)).toEqual([]);
+        const swap = rootful
+          ? `curl -sS https://host.containers.internal:${tlsPort}/warm -H "Authorization: Bearer $CANARY_TOKEN"`
+          : `cp /probe/tls.sh /tmp/tls.sh; sed -i 's#GET /swap#GET /warm#' /tmp/tls.sh; timeout 10 nc 127.0.0.1 3128 -e /tmp/tls.sh ${tlsPort} >/dev/null 2>&1; cat /tmp/tls-out`;
+        const hits = Number(sandboxCounters(w).pool_hits ?? 0);
+        const run = await w.minoEnv(['run', ...flags, '--', 'sh', '-c', `echo "token=$CANARY_TOKEN"; ${swap}`], env);
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect(sandboxCounters(w).pool_hits, run.stderr).toBe(hits + 1);
+        expect(run.stdout).toMatch(/^token=mino-proxy-managed-canary_token-[0-9a-f]{16}$/m);
+        expect(run.stdout, run.stdout).toContain('tls-ok /warm');
+        expect(seen.at(-1)).toMatchObject({ url: '/warm', headers: { authorization: `Bearer ${canary}` } });
+        expect(leaked(run.stdout + run.stderr, secrets)).toEqual([]);
+        expect(leaked(w.stateTexts(), secrets)).toEqual([]);
+        expect(leaked(processList(), secrets)).toEqual([]);
+      } finally {
+        await w.mino(['pool', 'drain']);
+        w.cleanup();
         rmSync(probeDir, { recursive: true, force: true });
       }
     });

@@ -382,6 +382,7 @@ describe('buildRunPlan: rules', () => {
       preludeParts: { env: true, logins: false, settings: false },
       proxy: [],
       sessionCa: false,
+      upstreamCa: [],
     });
     expect(plan.spec.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(plan.spec.command.slice(3)).toEqual(['mino-prelude', 'claude', '--resume']);

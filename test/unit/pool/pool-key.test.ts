@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { buildRunPlan } from '../../../src/launch/run-plan.js';
-import { keyedSpecOf, poolabilityOf, poolKeyOf, warmGroupsFor } from '../../../src/pool/pool-key.js';
+import {
+  keyedSpecOf,
+  perRunEnvOf,
+  placeSessionCa,
+  poolabilityOf,
+  poolKeyOf,
+  SESSION_CA_PLACEHOLDER,
+  warmGroupsFor,
+} from '../../../src/pool/pool-key.js';
 import { buildEgressPlan } from '../../../src/network/egress-plan.js';
 import { egressPaths } from '../../../src/network/egress-paths.js';
 import { parseRules } from '../../../src/network/rule.js';
@@ -147,16 +155,67 @@ describe('pool key of a contained run (allowlist, learn)', () => {
     expect(poolKeyOf(keyedSpecOf(b))).not.toBe(keyOfPlan(a));
   });
 
-  it('is not poolable with credentials kept at the proxy or a CA of its own; hook directories need an egress plan', () => {
-    const plan = contained('one');
-    const proxied = { ...plan, credentials: { ...plan.credentials, proxy: [{ variable: 'ANTHROPIC_API_KEY' }] } };
-    expect(poolabilityOf(proxied as unknown as typeof plan)).toMatchObject({
+  /** A contained plan whose proxy keeps an API key (a placeholder and a CA bundle of the session's own). */
+  const terminating = (session: string, extra: { upstreamCa?: boolean; egress?: boolean } = {}) => {
+    const base = contained(session);
+    return buildRunPlan(
+      typicalInput({
+        sessionName: session,
+        stateKey: 'abc123abc123',
+        ...(extra.egress === false ? {} : { egress: base.network.egress }),
+        credentials: {
+          caBundle: `/run/user/1001/mino/k/session-env/${session}.ca.pem`,
+          sessionCa: true,
+          proxy: [
+            {
+              variable: 'ANTHROPIC_API_KEY',
+              hosts: ['api.anthropic.com'],
+              header: 'x-api-key',
+              prefix: '',
+              placeholder: `mino-proxy-managed-anthropic_api_key-${session.padEnd(16, '0')}`,
+            },
+          ],
+          ...(extra.upstreamCa
+            ? { upstreamCa: ['-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'] }
+            : {}),
+        },
+      }),
+    );
+  };
+
+  it("is poolable with credentials kept at the proxy: the key leaves out the session's placeholders and CA bundle, and keeps that the proxy terminates", () => {
+    const a = terminating('one');
+    const b = terminating('two');
+    expect(a.spec.env?.ANTHROPIC_API_KEY).not.toBe(b.spec.env?.ANTHROPIC_API_KEY);
+    expect(keyOfPlan(a)).toBe(keyOfPlan(b));
+    expect(keyOfPlan(a)).not.toBe(keyOfPlan(contained('one')));
+    const keyed = keyedSpecOf(a);
+    expect(keyed.env).not.toHaveProperty('ANTHROPIC_API_KEY');
+    const caMounts = (keyed.mounts ?? []).filter((m) => m.source === SESSION_CA_PLACEHOLDER);
+    expect(caMounts.map((m) => m.target).sort()).toEqual([
+      '/etc/ssl/certs/ca-certificates.crt',
+      '/run/mino/ca-certificates.crt',
+    ]);
+    expect(JSON.stringify(keyed)).not.toContain('one.ca.pem');
+    // A warm container mounts a bundle of its own there; the run adds its placeholder.
+    const placed = placeSessionCa(keyed, '/state/pool/agents/x/ca-bundle.crt');
+    expect((placed.mounts ?? []).filter((m) => m.source === '/state/pool/agents/x/ca-bundle.crt')).toHaveLength(2);
+    expect(perRunEnvOf(a)).toEqual({ ANTHROPIC_API_KEY: a.spec.env?.ANTHROPIC_API_KEY });
+    expect(perRunEnvOf(contained('one'))).toEqual({});
+  });
+
+  it('keys network.upstream_ca; is not poolable with proxied credentials and no egress proxy; hook directories need an egress plan', () => {
+    const withCa = terminating('one', { upstreamCa: true });
+    expect(keyOfPlan(withCa)).not.toBe(keyOfPlan(terminating('one')));
+    expect(keyOfPlan(withCa)).toBe(keyOfPlan(terminating('two', { upstreamCa: true })));
+    // The pool record's egress (warm-egress.ts poolEgressOf) gives the same key.
+    const egress = withCa.network.egress!;
+    expect(poolKeyOf(keyedSpecOf(withCa), { ...egress, tls: true, upstreamCa: withCa.credentials.upstreamCa })).toBe(
+      keyOfPlan(withCa),
+    );
+    expect(poolabilityOf(terminating('one', { egress: false }))).toMatchObject({
       poolable: false,
-      reason: expect.stringMatching(/placeholders made for this session/),
-    });
-    expect(poolabilityOf({ ...plan, credentials: { ...plan.credentials, sessionCa: true } })).toMatchObject({
-      poolable: false,
-      reason: expect.stringMatching(/CA made for this session/),
+      reason: expect.stringMatching(/egress proxy made for this session/),
     });
     const plain = buildRunPlan(typicalInput());
     expect(poolabilityOf({ ...plain, spec: { ...plain.spec, hooksDirs: ['/x'] } })).toMatchObject({

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -368,6 +368,83 @@ describe('warm pool of contained runs (fake runtime, recorded proxies)', () => {
     expect(engine.callNames()).toEqual(['runAttached']);
     expect(refills).toContain(id);
     expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 0 });
+  });
+
+  /** A contained plan whose proxy keeps an API key (its placeholder, a CA bundle of the session's own). */
+  const terminating = (session: string) => {
+    const base = contained(session);
+    return buildRunPlan(
+      typicalInput({
+        sessionName: session,
+        projectDir: join(root, 'proj'),
+        homeDir: '/home/alice',
+        stateKey: ctx.stateKey,
+        stdinIsTty: false,
+        egress: base.network.egress,
+        credentials: {
+          caBundle: join(root, 'session-env', `${session}.ca.crt`),
+          sessionCa: true,
+          proxy: [
+            {
+              variable: 'ANTHROPIC_API_KEY',
+              hosts: ['api.anthropic.com'],
+              header: 'x-api-key',
+              prefix: '',
+              placeholder: `mino-proxy-managed-anthropic_api_key-${session.padEnd(16, '0')}`,
+            },
+          ],
+        },
+      }),
+    );
+  };
+
+  it("serves a run whose credentials stay at the proxy: the warm proxy starts with a CA and no credential, the claim hands it the run's, the command gets its placeholder", async () => {
+    await warm(terminating('w'), 1);
+    expect(started).toHaveLength(1);
+    const secrets = started[0]!.ctx.secrets;
+    expect(secrets?.ca?.keyPem).toContain('PRIVATE KEY');
+    expect(secrets?.credentials).toEqual([]);
+    // The container trusts that CA, from a bundle of its own, where a session's bundle goes.
+    const spec = engine.callsTo('run')[0]![0] as {
+      mounts: { source: string; target: string }[];
+      env: Record<string, string>;
+    };
+    const bundles = spec.mounts.filter((m) => m.target.endsWith('ca-certificates.crt'));
+    expect(bundles).toHaveLength(2);
+    for (const m of bundles) {
+      expect(m.source).toMatch(/\/pool\/agents\/[^/]+\/ca-bundle\.crt$/);
+      expect(readFileSync(m.source, 'utf8')).toContain(secrets!.ca!.certPem.trim());
+    }
+    expect(spec.env).not.toHaveProperty('ANTHROPIC_API_KEY');
+    const handed: unknown[] = [];
+    const use: PoolUse = {
+      ...useWith(async (_c, _plan, _warm, credentials) => {
+        handed.push(credentials);
+        return { finish: () => Promise.resolve(undefined) };
+      }),
+      credentials: [
+        {
+          variable: 'ANTHROPIC_API_KEY',
+          placeholder: 'mino-proxy-managed-anthropic_api_key-served0000000000',
+          value: 'sk-ant-REAL',
+          hosts: ['api.anthropic.com'],
+          header: 'x-api-key',
+          prefix: '',
+          add: true,
+        },
+      ],
+    };
+    engine.clearCalls();
+    const p = terminating('served');
+    expect(poolVerdict(ctx.stateDir, p, use).kind).toBe('warm');
+    expect(await executeWithPool(ctx, p, use)).toMatchObject({ kind: 'exited', exitCode: 0 });
+    expect(handed).toEqual([use.credentials]);
+    const exec = engine.callsTo('execSession')[0]!;
+    expect(exec[2]).toMatchObject({
+      env: { ANTHROPIC_API_KEY: 'mino-proxy-managed-anthropic_api_key-served0000000000' },
+    });
+    expect(JSON.stringify(engine.calls)).not.toContain('sk-ant-REAL');
+    expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 1 });
   });
 });
 

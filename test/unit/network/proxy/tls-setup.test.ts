@@ -12,6 +12,7 @@ import { createDialer } from '../../../../src/network/proxy/dialer.js';
 import { EgressServer } from '../../../../src/network/proxy/egress-server.js';
 import { createSessionCa, LeafCertificates } from '../../../../src/network/proxy/tls-ca.js';
 import { tlsStages } from '../../../../src/network/proxy/tls-setup.js';
+import { credentialsOf } from '../../../../src/network/egress-secrets.js';
 import { parseRules } from '../../../../src/network/rule.js';
 import { sessionTls } from '../../../../src/run/session-tls.js';
 
@@ -229,5 +230,42 @@ describe('built-in credentials at the proxy', () => {
     own.destroy();
     expect(JSON.stringify(denials)).not.toContain(GH);
     expect(JSON.stringify(denials)).not.toContain(ANTHROPIC);
+  });
+});
+
+describe("a warm proxy (started with a CA and no credential) takes a claim's credentials", () => {
+  const anthropic = { kind: 'name', host: 'api.anthropic.com', port: 443 } as const;
+  const request = (auth: string) => ({
+    dest: anthropic,
+    method: 'GET',
+    path: '/v1/models',
+    headers: { host: 'api.anthropic.com', 'x-api-key': auth },
+  });
+
+  it('swaps and guards nothing before the claim, then exactly what the claim handed over; only once', () => {
+    const warm = tlsStages({ version: 1, ca: tls.secrets.ca, credentials: [], upstreamCa: [] });
+    expect(warm.rewriters.for(anthropic)).toBeUndefined();
+    expect(warm.requestGuard).toBeUndefined();
+    expect(warm.bodyGuard).toBeUndefined();
+    warm.addCredentials(credentialsOf(JSON.parse(JSON.stringify(tls.secrets.credentials))));
+    const rewrite = warm.rewriters.for(anthropic);
+    expect(rewrite).toBeDefined();
+    const swapped = rewrite!(request(placeholder('ANTHROPIC_API_KEY')) as never) as { headers: Record<string, string> };
+    expect(swapped.headers['x-api-key']).toBe(ANTHROPIC);
+    // The guard and the body guard now know the placeholders: GH_TOKEN's is not for this host.
+    expect(warm.requestGuard?.(request(placeholder('GH_TOKEN')) as never)).toMatchObject({ allow: false });
+    expect(warm.bodyGuard?.(anthropic)).toBeDefined();
+    expect(() => warm.addCredentials(tls.secrets.credentials)).toThrow(/credentials already/);
+    expect(() => tlsStages(undefined).addCredentials(tls.secrets.credentials)).toThrow(/without a CA/);
+  });
+
+  it('refuses a claim whose credentials are malformed', () => {
+    const good = tls.secrets.credentials[0]!;
+    expect(() => credentialsOf('x')).toThrow(/not a list/);
+    expect(() => credentialsOf([{ ...good, hosts: 'api.anthropic.com' }])).toThrow(/malformed/);
+    expect(() => credentialsOf([{ ...good, placeholder: 'short' }])).toThrow(/malformed/);
+    expect(() => credentialsOf([{ ...good, add: 'yes' }])).toThrow(/malformed/);
+    expect(() => credentialsOf([null])).toThrow(/malformed/);
+    expect(credentialsOf([{ ...good, extra: 1 }])).toEqual([good]);
   });
 });
