@@ -104,7 +104,8 @@ export async function fillPool(
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
     const name = warmContainerName(record.key);
-    const agentDir = prepareAgentDir(ctx.stateDir, name);
+    // On a remote engine no folder of this machine can be mounted: no warm agent (remote-pool.ts).
+    const agentDir = record.engine === undefined ? prepareAgentDir(ctx.stateDir, name) : undefined;
     // A branch plan's container mounts an empty folder of its own where a claim puts its copy.
     const copyBase = record.branch ? makeWarmCopy(record.branch, name) : undefined;
     const spec = warmSpecOf(

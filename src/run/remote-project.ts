@@ -61,9 +61,12 @@ export function remoteRunOf(ctx: SessionContext, planned: PlannedRun, req: RunRe
   return { planned: { ...planned, plan }, copy };
 }
 
-/** Ships the project before the session; says what travelled. */
-export async function shipForSession(remote: RemoteRun, io: RunIo): Promise<void> {
-  const { ship, returned } = await shipCopy(remote.copy, true);
+/**
+ * Ships the project before the session (`sessionStarts` false: for warm containers, which change
+ * nothing until a run claims one and ships again); says what travelled.
+ */
+export async function shipForSession(remote: RemoteRun, io: Pick<RunIo, 'say'>, sessionStarts = true): Promise<void> {
+  const { ship, returned } = await shipCopy(remote.copy, sessionStarts);
   const engine = remote.copy.target.engine;
   if (returned) for (const line of describeReturn(returned, engine)) io.say(line);
   for (const path of ship.skipped.slice(0, 5))
