@@ -39,6 +39,8 @@ export interface PoolRecord {
    * use `podman exec` through the engine's tunnel: pool/remote-pool.ts).
    */
   engine?: string;
+  /** On a remote engine: the project volume its plan mounts (the warm sync helper's, warm-sync-helper.ts). */
+  project_volume?: string;
   /** A contained plan's egress: each warm container gets a proxy of its own (pool/warm-egress.ts). */
   egress?: PoolEgress;
   /** ISO time of the last `mino pool warm`. */

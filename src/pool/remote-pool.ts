@@ -1,5 +1,7 @@
 import { LABEL_ENGINE } from '../session/session-labels.js';
 import { listPoolKeys, readPool } from './pool-index.js';
+import { poolabilityOf, type PoolablePlan } from './pool-key.js';
+import { liveSyncHelper } from './warm-sync-helper.js';
 
 /**
  * The warm pool on a remote engine (src/engine/): what differs from this machine's.
@@ -37,4 +39,18 @@ export function poolEngines(stateDir: string): (string | undefined)[] {
     if (engine !== undefined) remote.add(engine);
   }
   return [undefined, ...[...remote].sort()];
+}
+
+/**
+ * The live warm sync helper (warm-sync-helper.ts) of the pool `plan` (a remote plan) would be
+ * served from, when that pool was warmed on the plan's engine; undefined otherwise.
+ */
+export function syncHelperOfPlan(
+  stateDir: string,
+  plan: PoolablePlan & { labels: Readonly<Record<string, string>> },
+): string | undefined {
+  const engine = engineOfPlan(plan);
+  const p = poolabilityOf(plan);
+  if (engine === undefined || !p.poolable || readPool(stateDir, p.key)?.engine !== engine) return undefined;
+  return liveSyncHelper(stateDir, p.key);
 }

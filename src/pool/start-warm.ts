@@ -17,6 +17,7 @@ import { placeBranchBase } from './pool-key.js';
 import { makeWarmCopy, removeWarmCopy, sweepWarmCopies } from '../workspace/warm-copy.js';
 import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
 import { startWarmEgress } from './warm-egress.js';
+import { ensureSyncHelper } from './warm-sync-helper.js';
 import type { EgressStarter } from '../network/session-egress.js';
 import type { SessionContext } from '../context/session-context.js';
 import { mkdirSync } from 'node:fs';
@@ -140,6 +141,8 @@ export async function fillPool(
     started++;
     countCreated(ctx.stateDir, Date.now() - begin);
   }
+  // A remote pool's warm sync helper (its runs' shipments and return trips exec into it).
+  if (live.length + started > 0) await ensureSyncHelper(ctx, record, ttlSeconds);
   return { warm: live.length + started, started, replaced: stale.length, cappedByMax: count < wanted };
 }
 

@@ -28,6 +28,8 @@ export interface WarmSteps {
   branch?: WarmCopyLayout;
   /** Starts the egress proxies of a contained plan's warm containers (default: the real one; tests replace it). */
   startEgress?: EgressStarter;
+  /** On a remote engine: the project volume the plan mounts (its pool keeps a warm sync helper). */
+  projectVolume?: string;
 }
 
 /** Where warming writes its messages: notices (stderr) and its result line (stdout). */
@@ -99,6 +101,7 @@ export async function warmPool(
       ...(plan.network.egress ? { egress: poolEgressOf(plan) } : {}),
       ...(store === undefined ? {} : { image_store: store }),
       ...(ctx.engine === undefined ? {} : { engine: ctx.engine }),
+      ...(ctx.engine === undefined || steps.projectVolume === undefined ? {} : { project_volume: steps.projectVolume }),
       updated_at: new Date().toISOString(),
     });
     const filled = await fillPool(

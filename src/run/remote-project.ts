@@ -9,6 +9,7 @@ import {
   type ProjectCopy,
 } from '../sync/project-sync.js';
 import { projectVolumeName } from '../sync/sync-state.js';
+import { syncHelperOfPlan } from '../pool/remote-pool.js';
 import type { PlannedRun } from './plan-run.js';
 import type { RunIo, RunRequest } from './run-request.js';
 
@@ -58,6 +59,9 @@ export function remoteRunOf(ctx: SessionContext, planned: PlannedRun, req: RunRe
     req.config?.syncExclude ?? [],
     protectedPaths,
   );
+  // A warm pool of this plan there keeps a helper running: the trips exec into it.
+  const helper = syncHelperOfPlan(ctx.stateDir, plan);
+  if (helper !== undefined) copy.target.warmHelper = helper;
   return { planned: { ...planned, plan }, copy };
 }
 

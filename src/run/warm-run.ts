@@ -118,5 +118,6 @@ export function warmSteps(ctx: SessionContext, plan: RunPlan, io: Pick<RunIo, 's
       await prepareCaches(ctx, plan.caches, io.say);
       if (remote) await shipForSession(remote, io, false);
     },
+    ...(remote ? { projectVolume: remote.copy.target.volume } : {}),
   };
 }

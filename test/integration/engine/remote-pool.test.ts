@@ -21,7 +21,7 @@ exclusive('throwaway-users');
 
 let rig: RemoteEngineRig;
 beforeAll(async () => {
-  rig = await startRig();
+  rig = await startRig('mino-remote-pool');
   rig.loadTestImage();
 }, 120_000);
 afterAll(() => rig?.stop());
@@ -32,21 +32,24 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
   const engine = `rigpool-${modeLabel(as)}`;
   const stateKey = stateKeyOf(join(box.env.XDG_STATE_HOME as string, 'mino'));
 
-  /** This sandbox's warm containers on the engine (full IDs). */
-  const warmOnEngine = (): string[] =>
-    rig
-      .podman([
-        'ps',
-        '-a',
-        '--format',
-        '{{.ID}} {{.Names}}',
-        '--no-trunc',
-        '--filter',
-        `label=io.mino.state=${stateKey}`,
-      ])
-      .split('\n')
-      .filter((l) => l.includes(' mino.warm.'))
-      .map((l) => l.split(' ')[0]!);
+  /** This sandbox's containers on the engine (full IDs) named as warm ones: the warm containers, or (`helpers`) the pool's sync helpers. */
+  const warmOnEngine = (helpers = false): string[] => {
+    const ps = (...filters: string[]): string[] =>
+      rig
+        .podman([
+          'ps',
+          '-a',
+          '--no-trunc',
+          '--format',
+          '{{.ID}} {{.Names}}',
+          ...filters.flatMap((f) => ['--filter', f]),
+        ])
+        .split('\n')
+        .filter((l) => l.includes(' mino.warm.'))
+        .map((l) => l.split(' ')[0]!);
+    const sync = ps(`label=io.mino.state=${stateKey}`, 'label=io.mino.sync');
+    return helpers ? sync : ps(`label=io.mino.state=${stateKey}`).filter((id) => !sync.includes(id));
+  };
 
   /** Writes a project file as its owner would. */
   const write = (dir: string, name: string, text: string): void => {
@@ -66,6 +69,8 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     expect(warm.exitCode).toBe(0);
     const [warmId] = warmOnEngine();
     expect(warmId).toMatch(/^[0-9a-f]{64}$/);
+    // Beside it, the pool's sync helper (mino's own container on the project volume).
+    expect(warmOnEngine(true)).toHaveLength(1);
     const dry = await box.mino(['run', ...flags, '--dry-run', '--', 'true']);
     expect(dry.stdout).toMatch(
       /# Pool: a warm container would serve this run .* on engine rigpool-.* with podman exec/,
@@ -96,9 +101,10 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
 
     await waitForPool(box, (s) => s.warm_total === 1, 60_000);
     const drain = await box.mino(['pool', 'drain', '--engine', engine]);
-    expect(drain.stderr).toContain('Removed 1 warm container(s) of 1 pool(s)');
+    expect(drain.stderr).toContain('Removed 2 warm container(s) of 1 pool(s)');
     expect(drain.exitCode).toBe(0);
     expect(warmOnEngine()).toEqual([]);
+    expect(warmOnEngine(true)).toEqual([]);
     expect((await box.mino(['pool', 'status', '-f', 'json'])).stdout).toContain('"pools": []');
   });
 });

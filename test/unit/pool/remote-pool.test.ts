@@ -13,7 +13,8 @@ import { DEFAULT_POOL_SETTINGS } from '../../../src/pool/pool-settings.js';
 import { poolStatus } from '../../../src/pool/pool-status.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
 import { refillPool } from '../../../src/pool/refill-pool.js';
-import { engineOfPlan, poolEngines, remotePoolProblem } from '../../../src/pool/remote-pool.js';
+import { engineOfPlan, poolEngines, remotePoolProblem, syncHelperOfPlan } from '../../../src/pool/remote-pool.js';
+import { runHelper } from '../../../src/sync/sync-helper.js';
 import { warmPool } from '../../../src/pool/warm-pool.js';
 import { warmSteps } from '../../../src/run/warm-run.js';
 import { readCounters } from '../../../src/session/sandbox-counters.js';
@@ -177,6 +178,41 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     gpu.failWith('listContainers', new Error('ssh: connect to host refused'));
     expect(await drainPool(local)).toEqual({ containers: 1, pools: 2, unreachable: ['gpu'] });
     expect(poolStatus(ctx.stateDir, use.settings).pools).toEqual([]);
+  });
+
+  it('keeps a sync helper of its own running there; the trips of runs of the plan exec into it', async () => {
+    const plan = remotePlan();
+    const steps = { ...warmSteps(ctx, plan, io), projectVolume: 'mino-project-0123456789ab' };
+    await warmPool(ctx, plan, 1, use.settings, io, steps);
+    const runs = gpu.callsTo('run').map(([spec]) => spec);
+    expect(runs).toHaveLength(2);
+    const helper = runs.find((spec) => spec.labels?.['io.mino.sync'] !== undefined)!;
+    expect(helper).toMatchObject({
+      user: '0:0',
+      network: 'none',
+      autoRemove: true,
+      mounts: [{ source: 'mino-project-0123456789ab', target: '/mino-project' }],
+      labels: { 'io.mino.state': ctx.stateKey, 'io.mino.pool': expect.stringMatching(/^[0-9a-f]{24}$/) },
+    });
+    expect(helper.name).toMatch(/^mino\.warm\./);
+    const id = gpu.containers.find((c) => c.name === helper.name)!.id;
+    expect(syncHelperOfPlan(ctx.stateDir, remotePlan({ sessionName: 'x' }))).toBe(id);
+    // Not for the same run here, nor another engine's.
+    expect(syncHelperOfPlan(ctx.stateDir, localPlan())).toBeUndefined();
+    expect(syncHelperOfPlan(ctx.stateDir, remotePlan({}, 'build'))).toBeUndefined();
+    // Warming again keeps it; a trip through it is a podman exec, marked for the helper's main process.
+    gpu.clearCalls();
+    await warmPool(ctx, plan, 1, use.settings, io, steps);
+    expect(gpu.callNames()).not.toContain('run');
+    const target = { runtime: gpu, engine: 'gpu', volume: 'v', image: IMAGE, labels: {}, warmHelper: id };
+    await runHelper(target, 'Listing', 'echo hi', ['a'], {});
+    const [execId, argv] = gpu.callsTo('execStreamed')[0]!;
+    expect(execId).toBe(id);
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(argv[2]).toMatch(/^: > "\/tmp\/mino-sync\.\$\$"\necho hi$/);
+    expect(argv.slice(3)).toEqual(['mino-sync', 'a']);
+    // Drained with the pool.
+    expect((await drainPool(local, { engine: 'gpu' })).containers).toBe(2);
   });
 
   it("keeps a contained run's pool on this machine only", () => {
