@@ -56,16 +56,27 @@ export function liveSyncHelper(
   return entry && entry.expires_at - USE_MARGIN_SECONDS > nowSeconds ? entry.id : undefined;
 }
 
+/** Whether helper `id` of pool `key` still runs (one `podman ps`; when the engine cannot tell, assumed). */
+async function stillRuns(ctx: SessionContext, key: string, id: string): Promise<boolean> {
+  try {
+    const listed = await ctx.runtime.listContainers({ [LABEL_POOL]: key, [LABEL_STATE]: ctx.stateKey });
+    return listed.some((c) => c.id === id && c.state === 'running');
+  } catch {
+    return true;
+  }
+}
+
 /**
- * Starts the warm sync helper of a remote pool `record` unless one is live for more than half its
- * time (call it holding the pool lock). A failure is logged, never thrown: runs then start a
+ * Starts the warm sync helper of a remote pool `record` unless one runs with more than half its
+ * time left (call it holding the pool lock; a helper that went away, an engine restarted, is
+ * replaced here, by the refill that follows the next run). A failure is logged, never thrown: runs then start a
  * helper container each, as without a pool.
  */
 export async function ensureSyncHelper(ctx: SessionContext, record: PoolRecord, ttlSeconds: number): Promise<void> {
   if (record.engine === undefined || record.project_volume === undefined) return;
   const now = Math.floor(Date.now() / 1000);
   const entry = readEntry(ctx.stateDir, record.key);
-  if (entry && entry.expires_at - now > ttlSeconds / 2) return;
+  if (entry && entry.expires_at - now > ttlSeconds / 2 && (await stillRuns(ctx, record.key, entry.id))) return;
   const name = warmContainerName(record.key);
   const target = {
     runtime: ctx.runtime,

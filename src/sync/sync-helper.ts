@@ -92,13 +92,10 @@ export async function runHelper(
   streams: StreamedRun,
 ): Promise<RunOutput> {
   const result =
-    target.warmHelper === undefined
-      ? await target.runtime.runStreamed(helperSpec(target, script, args, streams.input !== undefined), streams)
-      : await target.runtime.execStreamed(
-          target.warmHelper,
-          ['sh', '-c', `${EXEC_MARK}\n${script}`, 'mino-sync', ...args],
-          streams,
-        );
+    (target.warmHelper === undefined
+      ? undefined
+      : await execInWarmHelper(target.runtime, target.warmHelper, script, args, streams)) ??
+    (await target.runtime.runStreamed(helperSpec(target, script, args, streams.input !== undefined), streams));
   if (result.exitCode !== 0) {
     throw new MinoError(
       `${what} on engine ${target.engine} failed (exit ${result.exitCode}): ${lastLines(result.stderr, 5)}`,
@@ -108,4 +105,68 @@ export async function runHelper(
     );
   }
   return result;
+}
+
+/** What a script exec'd into a warm helper prints first, so mino knows it runs (see execInWarmHelper). */
+const READY_LINE = 'mino-sync-ready\n';
+
+/**
+ * How long a script exec'd into a warm helper may take to say it runs. A helper that is gone
+ * makes podman exec fail at once, but the input pipe keeps podman's side open until it ends:
+ * this deadline ends it, so a gone helper costs this long once (the refill then replaces it).
+ */
+const READY_TIMEOUT_MS = 3000;
+
+/**
+ * Runs `script` in the warm helper `id` with `podman exec`. Its input is held back until the
+ * script said it runs (READY_LINE, taken off its stdout). When it does not say so in time (the
+ * helper is gone, or too slow), the script got no input and did nothing (the scripts exit on an
+ * empty stdin before they change anything), its output is dropped, and undefined is returned:
+ * the caller then starts a helper container with the same, untouched streams.
+ */
+async function execInWarmHelper(
+  runtime: ContainerRuntime,
+  id: string,
+  script: string,
+  args: readonly string[],
+  streams: StreamedRun,
+): Promise<RunOutput | undefined> {
+  let head = '';
+  let decided: boolean | undefined;
+  let signal: (ok: boolean) => void = () => undefined;
+  const ready = new Promise<boolean>((resolve) => {
+    signal = resolve;
+  });
+  const decide = (ok: boolean): void => {
+    if (decided !== undefined) return;
+    decided = ok;
+    signal(ok);
+  };
+  const timer = setTimeout(() => decide(false), READY_TIMEOUT_MS);
+  const { input, onStdout } = streams;
+  try {
+    const result = await runtime.execStreamed(
+      id,
+      ['sh', '-c', `${EXEC_MARK}\nprintf '${READY_LINE.trim()}\\n'\n${script}`, 'mino-sync', ...args],
+      {
+        // Without input, the input is an empty one: the deadline still ends a gone helper's exec.
+        input: (async function* () {
+          if ((await ready) && input !== undefined) yield* input;
+        })(),
+        onStdout: async (chunk) => {
+          if (decided === true) return onStdout?.(chunk);
+          if (decided === false) return;
+          head += chunk.toString('latin1');
+          if (head.length < READY_LINE.length) return;
+          decide(head.startsWith(READY_LINE));
+          const rest = Buffer.from(head.slice(READY_LINE.length), 'latin1');
+          if (decided && rest.length > 0) await onStdout?.(rest);
+        },
+      },
+    );
+    decide(false);
+    return decided ? result : undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }

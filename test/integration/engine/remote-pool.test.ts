@@ -11,8 +11,9 @@ import { waitForPool } from '../pool/pool-helpers.js';
 /**
  * The warm pool on a remote engine, over real ssh (test/helpers/remote-engine-rig.ts): warm
  * containers start there on the project's shipped volume; a run claims one (podman exec through
- * the tunnel), sees what changed here since, and its edit comes home; two runs at once never get
- * the same container; drain removes them there. One rig for the file; the test image is loaded
+ * the tunnel), sees what changed here since, and its edit comes home (the trips through the
+ * pool's warm sync helper, or a helper container when it is gone); two runs at once never get the
+ * same container; drain removes them there. One rig for the file; the test image is loaded
  * into the engine directly (the image's shipment is remote-engine.test.ts's).
  */
 
@@ -92,6 +93,10 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     const refilled = await waitForPool(box, (s) => s.warm_total === 1, 60_000);
     expect(refilled.pools).toMatchObject([{ engine, warm: 1 }]);
     const [next] = warmOnEngine().filter((id) => id !== warmId);
+    // The sync helper gone behind mino's back: the runs' trips take a helper container instead,
+    // and the refill after them starts a new helper.
+    const [helper] = warmOnEngine(true);
+    rig.podman(['rm', '-f', '-t', '0', helper!]);
     const host = ['run', ...flags, '--', 'cat', '/proc/sys/kernel/hostname'];
     const both = await Promise.all([box.mino(host), box.mino(host)]);
     for (const b of both) expect(b.exitCode, b.stderr).toBe(0);
@@ -100,6 +105,8 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     expect(names).toContain(next!.slice(0, 12));
 
     await waitForPool(box, (s) => s.warm_total === 1, 60_000);
+    expect(warmOnEngine(true)).toHaveLength(1);
+    expect(warmOnEngine(true)).not.toContain(helper);
     const drain = await box.mino(['pool', 'drain', '--engine', engine]);
     expect(drain.stderr).toContain('Removed 2 warm container(s) of 1 pool(s)');
     expect(drain.exitCode).toBe(0);

@@ -205,12 +205,50 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     await warmPool(ctx, plan, 1, use.settings, io, steps);
     expect(gpu.callNames()).not.toContain('run');
     const target = { runtime: gpu, engine: 'gpu', volume: 'v', image: IMAGE, labels: {}, warmHelper: id };
-    await runHelper(target, 'Listing', 'echo hi', ['a'], {});
+    // The script says it runs first; only then does it get its input, and its output goes on.
+    const got: string[] = [];
+    gpu.on('execStreamed', async (_id, _argv, streams) => {
+      await streams.onStdout?.(Buffer.from('mino-sync-ready\nout'));
+      for await (const chunk of streams.input ?? []) got.push(Buffer.from(chunk).toString());
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+    const out: string[] = [];
+    const listing = (async function* () {
+      yield Buffer.from('#\n');
+    })();
+    await runHelper(target, 'Listing', 'echo hi', ['a'], {
+      input: listing,
+      onStdout: (chunk) => void out.push(chunk.toString()),
+    });
+    expect(got).toEqual(['#\n']);
+    expect(out).toEqual(['out']);
     const [execId, argv] = gpu.callsTo('execStreamed')[0]!;
     expect(execId).toBe(id);
     expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
-    expect(argv[2]).toMatch(/^: > "\/tmp\/mino-sync\.\$\$"\necho hi$/);
+    expect(argv[2]).toMatch(/^: > "\/tmp\/mino-sync\.\$\$"\nprintf 'mino-sync-ready\\n'\necho hi$/);
     expect(argv.slice(3)).toEqual(['mino-sync', 'a']);
+    expect(gpu.callNames()).not.toContain('runStreamed');
+    // A helper that is gone (podman exec fails; the script never says it runs) has taken none of
+    // the input: a helper container gets all of it.
+    gpu.clearCalls();
+    gpu.on('execStreamed', () => ({ stdout: '', stderr: 'Error: no such container', exitCode: 125 }));
+    const sent: string[] = [];
+    gpu.on('runStreamed', async (_spec, streams) => {
+      for await (const chunk of streams.input ?? []) sent.push(Buffer.from(chunk).toString());
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+    const input = (async function* () {
+      yield Buffer.from('tar');
+    })();
+    await runHelper(target, 'Shipping', 'cat', [], { input });
+    expect(gpu.callNames()).toEqual(['execStreamed', 'runStreamed']);
+    expect(sent).toEqual(['tar']);
+    // One that went away (the engine restarted) is replaced by the next warm or refill.
+    gpu.containers = gpu.containers.filter((c) => c.id !== id);
+    gpu.clearCalls();
+    await warmPool(ctx, plan, 1, use.settings, io, steps);
+    expect(gpu.callsTo('run').map(([spec]) => spec.labels?.['io.mino.sync'])).toEqual(['mino-project-0123456789ab']);
+    expect(syncHelperOfPlan(ctx.stateDir, plan)).not.toBe(id);
     // Drained with the pool.
     expect((await drainPool(local, { engine: 'gpu' })).containers).toBe(2);
   });
