@@ -47,8 +47,11 @@ const WARM_HELPER_MAIN = [
   'done',
 ].join('\n');
 
-/** First line of a script exec'd into a warm helper: marks it running (see WARM_HELPER_MAIN). */
-const EXEC_MARK = ': > "/tmp/mino-sync.$$"';
+/**
+ * First line of a script exec'd into a warm helper: marks it running (see WARM_HELPER_MAIN). A
+ * regular built-in, so an image without /tmp only loses the mark, not the script.
+ */
+const EXEC_MARK = 'true 2>/dev/null > "/tmp/mino-sync.$$" || true';
 
 /**
  * The spec of a warm helper for `target`'s volume: the helper's container, detached, named

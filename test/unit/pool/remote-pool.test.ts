@@ -225,7 +225,9 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     const [execId, argv] = gpu.callsTo('execStreamed')[0]!;
     expect(execId).toBe(id);
     expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
-    expect(argv[2]).toMatch(/^: > "\/tmp\/mino-sync\.\$\$"\nprintf 'mino-sync-ready\\n'\necho hi$/);
+    expect(argv[2]).toMatch(
+      /^true 2>\/dev\/null > "\/tmp\/mino-sync\.\$\$" \|\| true\nprintf 'mino-sync-ready\\n'\necho hi$/,
+    );
     expect(argv.slice(3)).toEqual(['mino-sync', 'a']);
     expect(gpu.callNames()).not.toContain('runStreamed');
     // A helper that is gone (podman exec fails; the script never says it runs) has taken none of
