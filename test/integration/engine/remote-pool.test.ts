@@ -92,6 +92,9 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     // other starts cold (never the same container).
     const refilled = await waitForPool(box, (s) => s.warm_total === 1, 60_000);
     expect(refilled.pools).toMatchObject([{ engine, warm: 1 }]);
+    const table = await box.mino(['pool', 'status']);
+    expect(table.stdout).toMatch(new RegExp(`POOL +ENGINE +WARM[^\\n]*\\n[0-9a-f]{12} +${engine} +1/1 `));
+    expect((await box.mino(['pool', 'status', '--engine', 'local', '-f', 'json'])).stdout).toContain('"pools": []');
     const [next] = warmOnEngine().filter((id) => id !== warmId);
     // The sync helper gone behind mino's back: the runs' trips take a helper container instead,
     // and the refill after them starts a new helper.
