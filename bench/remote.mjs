@@ -1,16 +1,17 @@
 // Remote engines in `npm run bench` (root only): a second engine on this machine, as in the tests
 // (test/helpers/remote-engine-rig.ts): a throwaway user's rootless `podman system service`, reached
 // over ssh through an sshd of our own on 127.0.0.1. Figures: `mino run --engine <ssh loopback> --
-// true` against the same run on the local engine, and shipping a 10,000-file, 200 MB project
+// true` against the same run on the local engine, the same run served by a warm container on the
+// engine against a cold one there, and shipping a 10,000-file, 200 MB project
 // (first run, a run after 10 files changed here, a run whose command changes 10 files), each
 // also as the difference to a run where nothing travels.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchEnv, interleaved, round, timeOnce } from './lib.mjs';
+import { benchEnv, interleaved, median, round, timeOnce } from './lib.mjs';
 
 const USER = 'mino-bench-eng';
 const IMAGE = 'localhost/mino-test-busybox:latest';
@@ -111,6 +112,61 @@ function bigProject(dir, count, size) {
   }
 }
 
+/**
+ * Pooled `mino run --engine loop --network none -- true` (a warm container on the engine, podman
+ * exec through the tunnel) against the same cold remote run (`--fresh`), interleaved; each pooled
+ * run starts once the previous one's refill is done and a container is warm again.
+ */
+function pooledRemote(m, env, project, { runs, warmup }) {
+  const flags = ['--engine', 'loop', '--network', 'none', '--image', IMAGE, '-p', project, '--no-cache'];
+  const status = () => {
+    const argv = m('pool', 'status', '-f', 'json');
+    const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8' });
+    return JSON.parse(r.stdout);
+  };
+  const settled = () => {
+    for (let i = 0; i < 600; i++) {
+      const s = status();
+      if (!s.refilling && s.warm_total >= 1) return;
+      spawnSync('sleep', ['0.1']);
+    }
+    throw new Error('the remote pool did not refill within 60 s');
+  };
+  timeOnce(m('pool', 'warm', '-n', '1', ...flags), { env });
+  const pooled = [];
+  const cold = [];
+  try {
+    for (let i = 0; i < warmup + runs; i++) {
+      settled();
+      const p = timeOnce(m('run', ...flags, '--', 'true'), { env });
+      const c = timeOnce(m('run', ...flags, '--fresh', '--', 'true'), { env });
+      if (i < warmup) continue;
+      pooled.push(p);
+      cold.push(c);
+    }
+    // BENCH_TRACE=1: one pooled and one cold run again with mino's timeline on stderr.
+    if (process.env.BENCH_TRACE) {
+      for (const fresh of [[], ['--fresh']]) {
+        settled();
+        const argv = m('run', ...flags, ...fresh, '--', 'true');
+        const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, MINO_TRACE: '1' }, encoding: 'utf8' });
+        process.stderr.write(`--- remote ${fresh.length ? 'cold' : 'pooled'}\n${r.stderr}`);
+      }
+    }
+  } finally {
+    timeOnce(m('pool', 'drain', '--engine', 'loop'), { env });
+  }
+  const counters = JSON.parse(readFileSync(join(env.XDG_STATE_HOME, 'mino', 'sandbox-counters.json'), 'utf8'));
+  const p = round(median(pooled));
+  const c = round(median(cold));
+  return {
+    pooled: { name: 'mino run --engine loop (ssh) --network none -- true, pooled', median_ms: p, runs: pooled.length },
+    cold: { name: 'the same with --fresh (cold)', median_ms: c, runs: cold.length },
+    ratio: Math.round((p / c) * 100) / 100,
+    pool_hits: counters.pool_hits ?? 0,
+  };
+}
+
 /** The remote-engine figures (see the module comment); `{ skipped }` when they cannot be taken. */
 export async function remoteBench({ mino, runs, warmup }) {
   if (process.getuid?.() !== 0) return { skipped: 'run the bench as root for the remote-engine figures' };
@@ -164,6 +220,7 @@ export async function remoteBench({ mino, runs, warmup }) {
         process.stderr.write(`--- ${engine ?? 'local'}\n${r.stderr}`);
       }
     }
+    const pooled = pooledRemote(m, env, small, { runs, warmup });
     const big = join(root, 'big');
     bigProject(big, 10_000, 20_000);
     const opts = { env };
@@ -177,6 +234,7 @@ export async function remoteBench({ mino, runs, warmup }) {
     );
     return {
       run_true: { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100, target_ratio: 2 },
+      run_true_pooled: pooled,
       ship_10000_files_200mb: {
         first_run_ms: round(first),
         nothing_changed_run_ms: round(nothing),

@@ -33,6 +33,14 @@ export interface PoolRecord {
   group_add: string[];
   /** The engine's image store index (ContainerRuntime.imageStoreIndexPath), when known. */
   image_store?: string;
+  /**
+   * The registered engine (src/engine/) the warm containers run on; absent: this machine's. Its
+   * warm containers mount the project's shipped volume there and have no warm agent (their runs
+   * use `podman exec` through the engine's tunnel: pool/remote-pool.ts).
+   */
+  engine?: string;
+  /** On a remote engine: the project volume its plan mounts (the warm sync helper's, warm-sync-helper.ts). */
+  project_volume?: string;
   /** A contained plan's egress: each warm container gets a proxy of its own (pool/warm-egress.ts). */
   egress?: PoolEgress;
   /** ISO time of the last `mino pool warm`. */

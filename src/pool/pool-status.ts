@@ -7,6 +7,8 @@ import { refillUnderWay } from './pool-refill-spawn.js';
 /** One pool in `mino pool status`. */
 interface PoolStatusEntry {
   key: string;
+  /** The remote engine its warm containers run on; null: this machine's. */
+  engine: string | null;
   project_dir: string | null;
   image: string | null;
   /** Size asked by `mino pool warm`. */
@@ -33,14 +35,21 @@ export interface PoolStatus {
 /**
  * Use case `mino pool status`: read from the pool index alone (no podman call, no session file),
  * so it costs about a Node start-up. Expired entries are swept from the index on the way.
+ * `engine` (a remote engine's name, null for this machine's) lists that engine's pools only.
  */
-export function poolStatus(stateDir: string, settings: PoolSettings, now = new Date()): PoolStatus {
+export function poolStatus(
+  stateDir: string,
+  settings: PoolSettings,
+  now = new Date(),
+  engine?: string | null,
+): PoolStatus {
   const nowSeconds = Math.floor(now.getTime() / 1000);
-  const pools = listPoolKeys(stateDir).map((key): PoolStatusEntry => {
+  const all = listPoolKeys(stateDir).map((key): PoolStatusEntry => {
     const record = readPool(stateDir, key);
     const warm = warmEntries(stateDir, key, nowSeconds);
     return {
       key,
+      engine: record?.engine ?? null,
       project_dir: record?.project_dir ?? null,
       image: record?.image ?? null,
       target: record?.target ?? 0,
@@ -48,6 +57,7 @@ export function poolStatus(stateDir: string, settings: PoolSettings, now = new D
       next_expiry: warm.length > 0 ? new Date(warm[0]!.expires_at * 1000).toISOString() : null,
     };
   });
+  const pools = engine === undefined ? all : all.filter((p) => p.engine === engine);
   return {
     enabled: settings.enabled,
     min_warm: settings.minWarm,

@@ -25,6 +25,7 @@ import { requestRefill } from './pool-refill-spawn.js';
 import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
 import { claimEgressFor } from './warm-egress.js';
+import { engineOfPlan, remotePoolProblem, remoteRoad } from './remote-pool.js';
 import type { ClaimedEgress } from '../network/warm-egress.js';
 import type { ProxiedCredential } from '../network/egress-secrets.js';
 import { imageIdInStoreIndex } from '../runtime/image-store-index.js';
@@ -79,7 +80,10 @@ export function poolVerdict(stateDir: string, plan: RunPlan, use: PoolUse, now =
     return { kind: 'off', message: 'Pool: off (pool.enabled = false); the run starts a new container' };
   if (use.fresh) return { kind: 'fresh', message: 'Pool: bypassed (--fresh); the run starts a new container' };
   const p = poolabilityOf(plan);
-  if (!p.poolable) return { kind: 'unpoolable', message: `Pool: this run cannot be served warm: ${p.reason}` };
+  const engine = engineOfPlan(plan);
+  const remote = engine === undefined ? undefined : remotePoolProblem(plan, engine);
+  if (!p.poolable || remote !== undefined)
+    return { kind: 'unpoolable', message: `Pool: this run cannot be served warm: ${p.poolable ? remote : p.reason}` };
   const warm = warmEntries(stateDir, p.key, Math.floor(now.getTime() / 1000));
   if (warm.length === 0) {
     const known = readPool(stateDir, p.key) !== undefined;
@@ -100,6 +104,8 @@ export function poolVerdict(stateDir: string, plan: RunPlan, use: PoolUse, now =
 
 /** How a warm container would run the plan's command: through its agent, or with `podman exec` and why. */
 function roadOf(stateDir: string, plan: RunPlan, entry: WarmEntry): string {
+  const engine = engineOfPlan(plan);
+  if (engine !== undefined) return remoteRoad(engine);
   if (plan.spec.tty)
     return 'with podman exec -t (the warm agent has no pseudo-terminal: terminal runs keep podman exec)';
   const problem = agentSocketProblem(agentSocketOf(stateDir, entry.name));

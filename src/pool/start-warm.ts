@@ -18,6 +18,7 @@ import { makeWarmTls } from './warm-tls.js';
 import { makeWarmCopy, removeWarmCopy, sweepWarmCopies } from '../workspace/warm-copy.js';
 import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
 import { startWarmEgress } from './warm-egress.js';
+import { ensureSyncHelper } from './warm-sync-helper.js';
 import type { EgressStarter } from '../network/session-egress.js';
 import type { SessionContext } from '../context/session-context.js';
 import { mkdirSync } from 'node:fs';
@@ -105,7 +106,8 @@ export async function fillPool(
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
     const name = warmContainerName(record.key);
-    const agentDir = prepareAgentDir(ctx.stateDir, name);
+    // On a remote engine no folder of this machine can be mounted: no warm agent (remote-pool.ts).
+    const agentDir = record.engine === undefined ? prepareAgentDir(ctx.stateDir, name) : undefined;
     // A branch plan's container mounts an empty folder of its own where a claim puts its copy.
     const copyBase = record.branch ? makeWarmCopy(record.branch, name) : undefined;
     const spec = warmSpecOf(
@@ -145,6 +147,8 @@ export async function fillPool(
     started++;
     countCreated(ctx.stateDir, Date.now() - begin);
   }
+  // A remote pool's warm sync helper (its runs' shipments and return trips exec into it).
+  if (live.length + started > 0) await ensureSyncHelper(ctx, record, ttlSeconds);
   return { warm: live.length + started, started, replaced: stale.length, cappedByMax: count < wanted };
 }
 

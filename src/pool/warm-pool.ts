@@ -8,6 +8,7 @@ import type { PoolSettings } from './pool-settings.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import type { SessionContext } from '../context/session-context.js';
 import { currentImage, dropVanished, fillPool, withPoolLock } from './start-warm.js';
+import { remotePoolProblem } from './remote-pool.js';
 import type { EgressStarter } from '../network/session-egress.js';
 
 /**
@@ -27,6 +28,8 @@ export interface WarmSteps {
   branch?: WarmCopyLayout;
   /** Starts the egress proxies of a contained plan's warm containers (default: the real one; tests replace it). */
   startEgress?: EgressStarter;
+  /** On a remote engine: the project volume the plan mounts (its pool keeps a warm sync helper). */
+  projectVolume?: string;
 }
 
 /** Where warming writes its messages: notices (stderr) and its result line (stdout). */
@@ -57,9 +60,10 @@ export async function warmPool(
     );
   }
   const p = poolabilityOf(plan);
-  if (!p.poolable)
+  const remote = ctx.engine === undefined ? undefined : remotePoolProblem(plan, ctx.engine);
+  if (!p.poolable || remote !== undefined)
     throw new UsageError(
-      `This run cannot be kept warm: ${p.reason}`,
+      `This run cannot be kept warm: ${p.poolable ? remote : p.reason}`,
       'Warm the flags of a run of a command, e.g. mino pool warm -n 2 --network none',
     );
   let target = count;
@@ -96,6 +100,8 @@ export async function warmPool(
       ...(steps.branch ? { branch: steps.branch } : {}),
       ...(plan.network.egress ? { egress: poolEgressOf(plan) } : {}),
       ...(store === undefined ? {} : { image_store: store }),
+      ...(ctx.engine === undefined ? {} : { engine: ctx.engine }),
+      ...(ctx.engine === undefined || steps.projectVolume === undefined ? {} : { project_volume: steps.projectVolume }),
       updated_at: new Date().toISOString(),
     });
     const filled = await fillPool(
@@ -120,7 +126,7 @@ export async function warmPool(
       `Note: pool.max_warm (${settings.maxWarm}) counts the warm containers of all pools; ${result.warm} of ${target} are warm`,
     );
   io.print(
-    `Pool ${p.key.slice(0, 12)}: ${result.warm} warm (${result.started} started) for ${project} with ${plan.image}; unused ones expire after ${settings.warmTtlSeconds} s`,
+    `Pool ${p.key.slice(0, 12)}: ${result.warm} warm (${result.started} started) for ${project} with ${plan.image}${ctx.engine === undefined ? '' : ` on engine ${ctx.engine}`}; unused ones expire after ${settings.warmTtlSeconds} s`,
   );
   return 0;
 }

@@ -9,6 +9,7 @@ import {
   type ProjectCopy,
 } from '../sync/project-sync.js';
 import { projectVolumeName } from '../sync/sync-state.js';
+import { syncHelperOfPlan } from '../pool/remote-pool.js';
 import type { PlannedRun } from './plan-run.js';
 import type { RunIo, RunRequest } from './run-request.js';
 
@@ -58,12 +59,18 @@ export function remoteRunOf(ctx: SessionContext, planned: PlannedRun, req: RunRe
     req.config?.syncExclude ?? [],
     protectedPaths,
   );
+  // A warm pool of this plan there keeps a helper running: the trips exec into it.
+  const helper = syncHelperOfPlan(ctx.stateDir, plan);
+  if (helper !== undefined) copy.target.warmHelper = helper;
   return { planned: { ...planned, plan }, copy };
 }
 
-/** Ships the project before the session; says what travelled. */
-export async function shipForSession(remote: RemoteRun, io: RunIo): Promise<void> {
-  const { ship, returned } = await shipCopy(remote.copy, true);
+/**
+ * Ships the project before the session (`sessionStarts` false: for warm containers, which change
+ * nothing until a run claims one and ships again); says what travelled.
+ */
+export async function shipForSession(remote: RemoteRun, io: Pick<RunIo, 'say'>, sessionStarts = true): Promise<void> {
+  const { ship, returned } = await shipCopy(remote.copy, sessionStarts);
   const engine = remote.copy.target.engine;
   if (returned) for (const line of describeReturn(returned, engine)) io.say(line);
   for (const path of ship.skipped.slice(0, 5))

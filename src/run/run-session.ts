@@ -66,7 +66,7 @@ export async function runSession(
   const { plan } = planned;
   const pool: PoolUse = {
     settings: req.pool ?? DEFAULT_POOL_SETTINGS,
-    fresh: (req.fresh ?? false) || remote !== undefined,
+    fresh: req.fresh ?? false,
     ...(deps.refill ? { refill: deps.refill } : {}),
   };
   if (req.dryRun) {

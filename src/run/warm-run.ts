@@ -17,6 +17,7 @@ import { prepareCaches } from './prepare-caches.js';
 import { prepareVolumes } from './prepare-volumes.js';
 import type { HostFacts, RunIo, RunRequest } from './run-request.js';
 import { prepareLoginsVolume } from './session-credentials.js';
+import { remoteRunOf, shipForSession, type RemoteRun } from './remote-project.js';
 
 /**
  * Use case `mino pool warm -n N [run flags…]`: the plan `mino run` would build for the same
@@ -37,7 +38,10 @@ export async function warmRun(
 ): Promise<number> {
   if (req.forkFrom !== undefined)
     throw new UsageError('mino fork cannot be kept warm', 'Warm branch sessions with mino pool warm --branch');
-  const planned = await planRun(ctx, req, facts, io, { warm: req.branch !== undefined });
+  const local = await planRun(ctx, req, facts, io, { warm: req.branch !== undefined });
+  // On a remote engine: the plan of a remote run, its project shipped there before warming.
+  const remote = remoteRunOf(ctx, local, req);
+  const planned = remote?.planned ?? local;
   try {
     if (req.dryRun) {
       printDryRun(planned, io);
@@ -46,7 +50,7 @@ export async function warmRun(
     const { plan } = planned;
     if (!planned.branch)
       return await withPlanOnHost(ctx, planned, facts.pid, io, () =>
-        warmPool(ctx, plan, count, req.pool ?? DEFAULT_POOL_SETTINGS, io, warmSteps(ctx, plan, io)),
+        warmPool(ctx, plan, count, req.pool ?? DEFAULT_POOL_SETTINGS, io, warmSteps(ctx, plan, io, remote)),
       );
     if (plan.homeVolume !== undefined && req.branch === '')
       throw new UsageError(
@@ -101,14 +105,19 @@ function branchLayout(planned: PlannedRun, branch: PreparedBranch): WarmCopyLayo
   };
 }
 
-/** The run pipeline's steps that warming `plan` needs (see WarmSteps). */
-export function warmSteps(ctx: SessionContext, plan: RunPlan, io: Pick<RunIo, 'say'>): WarmSteps {
+/**
+ * The run pipeline's steps that warming `plan` needs (see WarmSteps). On a remote engine
+ * (`remote`) the project is shipped into its volume there first, as before a cold run there.
+ */
+export function warmSteps(ctx: SessionContext, plan: RunPlan, io: Pick<RunIo, 'say'>, remote?: RemoteRun): WarmSteps {
   return {
     explainMissingImage: () => explainStartFailure(ctx.runtime, plan),
     prepareMounts: async () => {
       await prepareVolumes(ctx, plan, io.say);
       await prepareLoginsVolume(ctx, plan);
       await prepareCaches(ctx, plan.caches, io.say);
+      if (remote) await shipForSession(remote, io, false);
     },
+    ...(remote ? { projectVolume: remote.copy.target.volume } : {}),
   };
 }

@@ -391,6 +391,12 @@ export interface ContainerLifecycleClient {
    * volume); its stderr comes back in the result (stdout empty). Never throws for a non-zero exit.
    */
   runStreamed(spec: ContainerSpec, streams: StreamedRun): Promise<RunOutput>;
+  /**
+   * Runs a command in a running container (`podman exec`) with binary stdin and stdout streams, as
+   * {@link runStreamed}; its stderr comes back in the result. Never throws for a non-zero exit
+   * (a container that is gone: 125).
+   */
+  execStreamed(id: string, command: string[], streams: StreamedRun): Promise<RunOutput>;
   /** Stops a container gracefully (SIGTERM, then SIGKILL after `timeoutSeconds`). Missing is fine. */
   stop(id: string, timeoutSeconds?: number): Promise<void>;
   /**

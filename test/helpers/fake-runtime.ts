@@ -351,6 +351,14 @@ export class FakeRuntime implements ContainerRuntime {
     return this.call('runStreamed', [spec, streams], () => ({ stdout: '', stderr: '', exitCode: 0 }));
   }
 
+  execStreamed(id: string, command: string[], streams: StreamedRun): Promise<RunOutput> {
+    return this.call('execStreamed', [id, command, streams], () => ({
+      stdout: '',
+      stderr: '',
+      exitCode: this.container(id)?.state === 'running' ? 0 : 125,
+    }));
+  }
+
   private container(ref: string): FakeContainer | undefined {
     return this.containers.find((c) => c.id === ref || c.id.startsWith(ref) || c.name === ref);
   }

@@ -60,10 +60,15 @@ function rigProblem(): string | undefined {
 
 /** The running rig. */
 export class RemoteEngineRig {
-  readonly user = new ThrowawayUser('mino-remote-eng');
+  readonly user: ThrowawayUser;
   readonly dir = mkdtempSync(join(tmpdir(), 'mino-rig-'));
   port = 0;
   private service: ReturnType<typeof spawn> | undefined;
+
+  /** @param userName the engine's throwaway user (a file of its own keeps it apart from other rigs' runs) */
+  constructor(userName = 'mino-remote-eng') {
+    this.user = new ThrowawayUser(userName);
+  }
 
   /** The engine URL (ssh to the service's socket). */
   get url(): string {
@@ -180,10 +185,10 @@ export class RemoteEngineRig {
 }
 
 /** Starts the rig, or fails (CI) / says why it cannot run. */
-export async function startRig(): Promise<RemoteEngineRig> {
+export async function startRig(userName?: string): Promise<RemoteEngineRig> {
   const problem = rigProblem();
   if (problem) throw new Error(IN_CI ? `CI: ${problem}` : problem);
-  const rig = new RemoteEngineRig();
+  const rig = new RemoteEngineRig(userName);
   await rig.start();
   return rig;
 }

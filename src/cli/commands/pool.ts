@@ -5,13 +5,21 @@ import { poolStatus, type PoolStatus } from '../../pool/pool-status.js';
 import { refillPool } from '../../pool/refill-pool.js';
 import { UsageError } from '../../common/errors.js';
 import { palette } from '../../common/terminal.js';
-import { validatePoolKey } from '../../pool/pool-index.js';
+import { readPool, validatePoolKey } from '../../pool/pool-index.js';
+import { contextForSessionEngine } from '../engine-context.js';
+import { findEngine, readEngineRegistry } from '../../engine/engine-registry.js';
+import { LOCAL_ENGINE } from '../../engine/engine-name.js';
 import { DEFAULT_POOL_SETTINGS, poolSettingsOf } from '../../pool/pool-settings.js';
 import { warmRun } from '../../run/warm-run.js';
 import { addRunOptions, runInputsOf, type RunOptions } from '../run-options.js';
 import { loadConfigForCli, projectDirOf } from '../config-options.js';
 import { sessionCli } from '../global-options.js';
 import { notice } from '../notices.js';
+
+/** `--engine` of `mino pool status|drain`: a registered engine's name, or null for this machine's. */
+function engineFilterOf(name: string): string | null {
+  return name === LOCAL_ENGINE ? null : findEngine(readEngineRegistry(), name).name;
+}
 
 /** `-n` of `mino pool warm`: a whole number (its range is checked with the settings). */
 function parseWarmCount(value: string): number {
@@ -37,14 +45,17 @@ function render(status: PoolStatus): string {
     lines.push("No pools. 'mino pool warm [-n N] [run flags]' keeps containers warm for a project.");
     return `${lines.join('\n')}\n`;
   }
+  // The ENGINE column once a pool runs on a remote engine.
+  const remote = status.pools.some((x) => x.engine !== null);
   const rows = status.pools.map((x) => [
     x.key.slice(0, 12),
+    ...(remote ? [x.engine ?? 'local'] : []),
     `${x.warm}/${x.target}`,
     x.next_expiry === null ? '-' : x.next_expiry.slice(11, 19),
     x.image ?? '?',
     x.project_dir ?? '?',
   ]);
-  const head = ['POOL', 'WARM', 'EXPIRES', 'IMAGE', 'PROJECT'];
+  const head = ['POOL', ...(remote ? ['ENGINE'] : []), 'WARM', 'EXPIRES', 'IMAGE', 'PROJECT'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
@@ -92,14 +103,8 @@ Examples:
     .action(async (_args: string[], opts: RunOptions & { count?: string }, cmd: Command) => {
       const count = opts.count === undefined ? undefined : parseWarmCount(opts.count);
       // The command does not change the plan's container; a placeholder makes it a command run.
+      // On a remote engine (--engine, [engine] name, mino engine default) the containers warm there.
       const { ctx, req, facts, io } = await runInputsOf(cmd, opts, ['true']);
-      if (ctx.engine !== undefined) {
-        // Warm containers bind-mount the project: on another engine there is nothing to mount.
-        throw new UsageError(
-          `The warm pool works on this machine's engine only, not on engine ${ctx.engine}`,
-          'Run mino pool warm --engine local (or without [engine] name / a default engine)',
-        );
-      }
       process.exitCode = await warmRun(
         ctx,
         req,
@@ -113,22 +118,33 @@ Examples:
     .command('status')
     .description("Show the warm pools of this user (read from mino's pool index, no podman call)")
     .option('-f, --format <format>', 'table or json', 'table')
-    .action(async (opts: { format: string }, cmd: Command) => {
+    .option('--engine <name>', "only this engine's pools (local = this machine; default: every engine's)")
+    .action(async (opts: { format: string; engine?: string }, cmd: Command) => {
       if (opts.format !== 'table' && opts.format !== 'json')
         throw new UsageError(`Invalid format '${opts.format}'`, 'Use --format table or json');
       const { ctx } = sessionCli(cmd);
       const settings = poolSettingsOf((await loadConfigForCli(cmd, projectDirOf(undefined), 'report')).config.pool);
-      const status = poolStatus(ctx.stateDir, settings);
+      const status = poolStatus(
+        ctx.stateDir,
+        settings,
+        new Date(),
+        opts.engine === undefined ? undefined : engineFilterOf(opts.engine),
+      );
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : render(status));
     });
 
   pool
     .command('drain')
     .description('Remove every warm container and forget the pools (runs start cold; nothing refills)')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option('--engine <name>', "only this engine's pools (local = this machine; default: every engine's)")
+    .action(async (opts: { engine?: string }, cmd: Command) => {
       const { ctx } = sessionCli(cmd);
-      const result = await drainPool(ctx);
+      const result = await drainPool(ctx, opts.engine === undefined ? {} : { engine: engineFilterOf(opts.engine) });
       notice(`Removed ${result.containers} warm container(s) of ${result.pools} pool(s)`);
+      for (const e of result.unreachable)
+        process.stderr.write(
+          `Warning: engine ${e} did not answer: its warm containers were not removed (they end themselves after pool.warm_ttl)\n`,
+        );
     });
 
   program
@@ -138,8 +154,10 @@ Examples:
     .requiredOption('--ttl <seconds>')
     .option('--remove <container>')
     .action(async (key: string, opts: { maxWarm: string; ttl: string; remove?: string }, cmd: Command) => {
-      const { ctx } = sessionCli(cmd);
-      await refillPool(ctx, validatePoolKey(key), {
+      const { ctx: local } = sessionCli(cmd);
+      // A pool on a remote engine is refilled there (its record names the engine).
+      const ctx = contextForSessionEngine(local, readPool(local.stateDir, validatePoolKey(key))?.engine);
+      await refillPool(ctx, key, {
         maxWarm: parseWhole('--max-warm', opts.maxWarm, 1, 100),
         ttlSeconds: parseWhole('--ttl', opts.ttl, 10, 86400),
         ...(opts.remove === undefined ? {} : { remove: opts.remove }),

@@ -167,6 +167,12 @@ export class PodmanRuntime implements ContainerRuntime {
     return { stdout: '', stderr, exitCode };
   }
 
+  async execStreamed(id: string, command: string[], streams: StreamedRun): Promise<RunOutput> {
+    const args = execArgs(id, command, { interactive: streams.input !== undefined, tty: false });
+    const { stderr, exitCode } = await this.podman.stream(args, streams);
+    return { stdout: '', stderr, exitCode };
+  }
+
   async stop(id: string, timeoutSeconds = 10): Promise<void> {
     await this.podman.ignoringMissing(['stop', '--ignore', '-t', String(timeoutSeconds), containerRef(id)]);
   }

@@ -329,9 +329,9 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       expect(caches.exitCode).toBe(0);
       expect(JSON.parse(caches.stdout)).toHaveProperty('home_volumes');
       expect((await box.mino(['cache', 'list', '--engine', 'nope'])).exitCode).toBe(2);
-      const pool = await box.mino(['pool', 'warm', '--engine', engine, '-p', dir]);
+      const pool = await box.mino(['pool', 'warm', '--engine', 'nope', '-p', dir]);
       expect(pool.exitCode).toBe(2);
-      expect(pool.stderr).toContain('--engine local');
+      expect(pool.stderr).toContain("Unknown engine 'nope'");
       const wrongKey = await box.mino(['engine', 'add', 'wrong', rig.url, '--identity', rig.key(as, 'wrong')]);
       expect(wrongKey.exitCode).toBe(1);
       expect(wrongKey.stderr).toContain('refused the ssh key');

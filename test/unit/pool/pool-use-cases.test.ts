@@ -231,7 +231,7 @@ describe('warm pool use cases (fake runtime)', () => {
     engine.containers.push(
       fakeContainer('mino-session', 'running', { 'io.mino.state': ctx.stateKey, 'io.mino.pool': key }),
     );
-    expect(await drainPool(ctx)).toEqual({ containers: 2, pools: 1 });
+    expect(await drainPool(ctx)).toEqual({ containers: 2, pools: 1, unreachable: [] });
     expect(engine.containers.map((c) => c.name)).toEqual(['mino-session']);
     expect(poolStatus(ctx.stateDir, use.settings)).toMatchObject({ warm_total: 0, pools: [] });
   });

@@ -1,0 +1,120 @@
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requirePrerequisites } from '../../helpers/engines.js';
+import { exclusive } from '../../helpers/exclusive.js';
+import { startRig, type RemoteEngineRig } from '../../helpers/remote-engine-rig.js';
+import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
+import { ownProject, stateKeyOf, TEST_IMAGE } from '../../helpers/test-env.js';
+import { waitForPool } from '../pool/pool-helpers.js';
+
+/**
+ * The warm pool on a remote engine, over real ssh (test/helpers/remote-engine-rig.ts): warm
+ * containers start there on the project's shipped volume; a run claims one (podman exec through
+ * the tunnel), sees what changed here since, and its edit comes home (the trips through the
+ * pool's warm sync helper, or a helper container when it is gone); two runs at once never get the
+ * same container; drain removes them there. One rig for the file; the test image is loaded
+ * into the engine directly (the image's shipment is remote-engine.test.ts's).
+ */
+
+requirePrerequisites();
+exclusive('throwaway-users');
+
+let rig: RemoteEngineRig;
+beforeAll(async () => {
+  rig = await startRig('mino-remote-pool');
+  rig.loadTestImage();
+}, 120_000);
+afterAll(() => rig?.stop());
+
+describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
+  const box = new Sandbox(as);
+  afterAll(() => box.cleanup());
+  const engine = `rigpool-${modeLabel(as)}`;
+  const stateKey = stateKeyOf(join(box.env.XDG_STATE_HOME as string, 'mino'));
+
+  /** This sandbox's containers on the engine (full IDs) named as warm ones: the warm containers, or (`helpers`) the pool's sync helpers. */
+  const warmOnEngine = (helpers = false): string[] => {
+    const ps = (...filters: string[]): string[] =>
+      rig
+        .podman([
+          'ps',
+          '-a',
+          '--no-trunc',
+          '--format',
+          '{{.ID}} {{.Names}}',
+          ...filters.flatMap((f) => ['--filter', f]),
+        ])
+        .split('\n')
+        .filter((l) => l.includes(' mino.warm.'))
+        .map((l) => l.split(' ')[0]!);
+    const sync = ps(`label=io.mino.state=${stateKey}`, 'label=io.mino.sync');
+    return helpers ? sync : ps(`label=io.mino.state=${stateKey}`).filter((id) => !sync.includes(id));
+  };
+
+  /** Writes a project file as its owner would. */
+  const write = (dir: string, name: string, text: string): void => {
+    writeFileSync(join(dir, name), text);
+    ownProject(join(dir, name), as);
+  };
+
+  it('warms there, serves a run whose edit comes home, never one container twice, and drains there', async () => {
+    expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
+    const dir = box.project('proj');
+    write(dir, 'a.txt', 'one\n');
+    chmodSync(dir, 0o700); // the engine's user cannot read it: only what mino ships is there
+    const flags = ['--engine', engine, '--image', TEST_IMAGE, '-p', dir];
+
+    const warm = await box.mino(['pool', 'warm', '-n', '1', ...flags]);
+    expect(warm.stdout, warm.stderr).toMatch(/: 1 warm \(1 started\) .* on engine rigpool-/);
+    expect(warm.exitCode).toBe(0);
+    const [warmId] = warmOnEngine();
+    expect(warmId).toMatch(/^[0-9a-f]{64}$/);
+    // Beside it, the pool's sync helper (mino's own container on the project volume).
+    expect(warmOnEngine(true)).toHaveLength(1);
+    const dry = await box.mino(['run', ...flags, '--dry-run', '--', 'true']);
+    expect(dry.stdout).toMatch(
+      /# Pool: a warm container would serve this run .* on engine rigpool-.* with podman exec/,
+    );
+
+    // Changed here after warming: shipped before the command runs in the warm container.
+    write(dir, 'a.txt', 'two\n');
+    const script = 'cat a.txt; cat /proc/sys/kernel/hostname; echo made > b.txt; exit 3';
+    const r = await box.mino(['run', ...flags, '--', 'sh', '-c', script]);
+    expect(r.stdout.split('\n').slice(0, 2), r.stderr).toEqual(['two', warmId!.slice(0, 12)]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/Brought back 1 change/);
+    expect(readFileSync(join(dir, 'b.txt'), 'utf8')).toBe('made\n');
+    const list = await box.mino(['list', '-a', '--format', 'json']);
+    expect(list.stdout).toContain(`"engine": "${engine}"`);
+
+    // The background refill puts a new warm container there; two runs at once: one gets it, the
+    // other starts cold (never the same container).
+    const refilled = await waitForPool(box, (s) => s.warm_total === 1, 60_000);
+    expect(refilled.pools).toMatchObject([{ engine, warm: 1 }]);
+    const table = await box.mino(['pool', 'status']);
+    expect(table.stdout).toMatch(new RegExp(`POOL +ENGINE +WARM[^\\n]*\\n[0-9a-f]{12} +${engine} +1/1 `));
+    expect((await box.mino(['pool', 'status', '--engine', 'local', '-f', 'json'])).stdout).toContain('"pools": []');
+    const [next] = warmOnEngine().filter((id) => id !== warmId);
+    // The sync helper gone behind mino's back: the runs' trips take a helper container instead,
+    // and the refill after them starts a new helper.
+    const [helper] = warmOnEngine(true);
+    rig.podman(['rm', '-f', '-t', '0', helper!]);
+    const host = ['run', ...flags, '--', 'cat', '/proc/sys/kernel/hostname'];
+    const both = await Promise.all([box.mino(host), box.mino(host)]);
+    for (const b of both) expect(b.exitCode, b.stderr).toBe(0);
+    const names = both.map((b) => b.stdout.trim());
+    expect(new Set(names).size).toBe(2);
+    expect(names).toContain(next!.slice(0, 12));
+
+    await waitForPool(box, (s) => s.warm_total === 1, 60_000);
+    expect(warmOnEngine(true)).toHaveLength(1);
+    expect(warmOnEngine(true)).not.toContain(helper);
+    const drain = await box.mino(['pool', 'drain', '--engine', engine]);
+    expect(drain.stderr).toContain('Removed 2 warm container(s) of 1 pool(s)');
+    expect(drain.exitCode).toBe(0);
+    expect(warmOnEngine()).toEqual([]);
+    expect(warmOnEngine(true)).toEqual([]);
+    expect((await box.mino(['pool', 'status', '-f', 'json'])).stdout).toContain('"pools": []');
+  });
+});

@@ -1,0 +1,263 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../../src/audit/audit-log.js';
+import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
+import { planOnEngine } from '../../../src/launch/remote-plan.js';
+import { buildRunPlan, type RunPlan, type RunPlanInput } from '../../../src/launch/run-plan.js';
+import { drainPool } from '../../../src/pool/drain-pool.js';
+import { readPool } from '../../../src/pool/pool-index.js';
+import { poolabilityOf } from '../../../src/pool/pool-key.js';
+import { DEFAULT_POOL_SETTINGS } from '../../../src/pool/pool-settings.js';
+import { poolStatus } from '../../../src/pool/pool-status.js';
+import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
+import { refillPool } from '../../../src/pool/refill-pool.js';
+import { engineOfPlan, poolEngines, remotePoolProblem, syncHelperOfPlan } from '../../../src/pool/remote-pool.js';
+import { runHelper } from '../../../src/sync/sync-helper.js';
+import { warmPool } from '../../../src/pool/warm-pool.js';
+import { warmSteps } from '../../../src/run/warm-run.js';
+import { readCounters } from '../../../src/session/sandbox-counters.js';
+import { SessionStore } from '../../../src/session/session-store.js';
+import { FakeRuntime } from '../../helpers/fake-runtime.js';
+import { typicalInput } from '../launch/plan-input.js';
+
+const IMAGE = 'localhost/mino-base:latest';
+
+/** The warm pool on a remote engine, on recording fake runtimes (one per engine). */
+describe('warm pool on a remote engine (fake runtimes)', () => {
+  let root: string;
+  let here: FakeRuntime;
+  let gpu: FakeRuntime;
+  let ctx: SessionContext;
+  let local: SessionContext;
+  let refills: { key: string; used?: string }[];
+  let use: PoolUse;
+  const said: string[] = [];
+  const io = { say: (l: string) => said.push(l), print: (l: string) => said.push(l) };
+
+  const localPlan = (o: Partial<RunPlanInput> = {}): RunPlan =>
+    buildRunPlan(
+      typicalInput({
+        projectDir: join(root, 'proj'),
+        homeDir: '/home/alice',
+        stateKey: ctx.stateKey,
+        stdinIsTty: false,
+        network: 'none',
+        ...o,
+      }),
+    );
+  const remotePlan = (o: Partial<RunPlanInput> = {}, engine = 'gpu'): RunPlan =>
+    planOnEngine(localPlan(o), engine, 'mino-project-0123456789ab').plan;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mino-remote-pool-'));
+    mkdirSync(join(root, 'proj'));
+    const state = join(root, 'state');
+    here = new FakeRuntime();
+    gpu = new FakeRuntime();
+    here.addImage(IMAGE);
+    gpu.addImage(IMAGE);
+    const runtimeOf = (engine: string | undefined): FakeRuntime => {
+      if (engine === undefined) return here;
+      if (engine === 'gpu') return gpu;
+      throw new Error(`unknown engine ${engine}`);
+    };
+    local = {
+      runtime: here,
+      runtimeOf,
+      store: new SessionStore(state),
+      audit: new AuditLog(state, false),
+      stateDir: state,
+      stateKey: stateKeyFor(state),
+      dataDir: join(root, 'data'),
+    };
+    ctx = { ...local, runtime: gpu, engine: 'gpu' };
+    refills = [];
+    use = {
+      settings: { ...DEFAULT_POOL_SETTINGS },
+      fresh: false,
+      refill: (key, _s, used) => refills.push({ key, ...(used === undefined ? {} : { used }) }),
+    };
+    said.length = 0;
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('keys the engine: the same run here, on one engine and on another never share a pool', () => {
+    const keyOf = (plan: RunPlan): string => {
+      const p = poolabilityOf(plan);
+      if (!p.poolable) throw new Error(p.reason);
+      return p.key;
+    };
+    const onGpu = keyOf(remotePlan());
+    expect(onGpu).toBe(keyOf(remotePlan({ sessionName: 'other', command: ['make'] })));
+    expect(onGpu).not.toBe(keyOf(localPlan()));
+    expect(onGpu).not.toBe(keyOf(remotePlan({}, 'build')));
+    expect(engineOfPlan(remotePlan())).toBe('gpu');
+    expect(engineOfPlan(localPlan())).toBeUndefined();
+  });
+
+  it('warms on the engine: the project volume mounted, no warm agent, the record names the engine', async () => {
+    const plan = remotePlan();
+    expect(await warmPool(ctx, plan, 2, use.settings, io, warmSteps(ctx, plan, io))).toBe(0);
+    expect(here.callsTo('run')).toEqual([]);
+    const runs = gpu.callsTo('run').map(([spec]) => spec);
+    expect(runs).toHaveLength(2);
+    const spec = runs[0]!;
+    expect(spec.mounts?.some((m) => m.source === 'mino-project-0123456789ab')).toBe(true);
+    expect(spec.mounts?.some((m) => m.target === '/run/mino/agent')).toBe(false);
+    expect(spec.mounts?.filter((m) => m.source.startsWith('/'))).toEqual([]);
+    expect(spec.command?.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(spec.command?.[2]).not.toContain('agent.js');
+    expect(spec.labels).toMatchObject({ 'io.mino.engine': 'gpu', 'io.mino.state': ctx.stateKey });
+    const key = (poolabilityOf(plan) as { key: string }).key;
+    expect(readPool(ctx.stateDir, key)).toMatchObject({ engine: 'gpu', target: 2 });
+    expect(said.join('\n')).toMatch(/2 warm \(2 started\) .* on engine gpu/);
+    expect(poolEngines(ctx.stateDir)).toEqual([undefined, 'gpu']);
+    expect(poolStatus(ctx.stateDir, use.settings).pools).toMatchObject([{ engine: 'gpu', warm: 2 }]);
+    expect(poolStatus(ctx.stateDir, use.settings, new Date(), null).pools).toEqual([]);
+  });
+
+  it('serves a run on the engine with podman exec there (rename, image check, exec), never twice; the dry run says so', async () => {
+    const plan = remotePlan();
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    const warmId = gpu.containers[0]!.id;
+    gpu.clearCalls();
+    const run = remotePlan({ sessionName: 'first', command: ['make'] });
+    expect(poolVerdict(ctx.stateDir, run, use).message).toMatch(
+      /a warm container would serve this run .* on engine gpu with podman exec through its ssh tunnel/,
+    );
+    gpu.on('execSession', () => 3);
+    expect(await executeWithPool(ctx, run, use)).toEqual({ kind: 'exited', exitCode: 3 });
+    expect(gpu.callNames()).toEqual(['renameContainer', 'imageInspect', 'execSession']);
+    expect(gpu.callsTo('execSession')[0]![1].slice(-1)).toEqual(['make']);
+    expect(here.callNames()).toEqual([]);
+    expect(refills).toEqual([{ key: expect.stringMatching(/^[0-9a-f]{24}$/), used: warmId }]);
+    // The same run here is not served by the engine's pool.
+    expect(poolVerdict(ctx.stateDir, localPlan(), use).kind).toBe('empty');
+    // A second claim finds no warm container and starts cold on the engine.
+    gpu.clearCalls();
+    expect(await executeWithPool(ctx, remotePlan({ sessionName: 'second' }), use)).toEqual({
+      kind: 'exited',
+      exitCode: 0,
+    });
+    expect(gpu.callNames()).toEqual(['runAttached']);
+    expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 1, pool_misses: 1 });
+  });
+
+  it('starts cold when the warm container on the engine is gone (podman exec 125, rename refused)', async () => {
+    const plan = remotePlan();
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    gpu.containers = [];
+    gpu.on('execSession', () => 125);
+    gpu.clearCalls();
+    expect(await executeWithPool(ctx, remotePlan({ sessionName: 'gone' }), use)).toEqual({
+      kind: 'exited',
+      exitCode: 0,
+    });
+    expect(gpu.callNames()).toEqual(['renameContainer', 'imageInspect', 'execSession', 'runAttached']);
+  });
+
+  it('refills on the engine of the pool; drain removes warm containers on every engine, or on one', async () => {
+    const plan = remotePlan();
+    await warmPool(ctx, plan, 2, use.settings, io, warmSteps(ctx, plan, io));
+    const here1 = localPlan();
+    await warmPool(local, here1, 1, use.settings, io, warmSteps(local, here1, io));
+    await executeWithPool(ctx, remotePlan({ sessionName: 'used' }), use);
+    gpu.clearCalls();
+    await refillPool(ctx, refills[0]!.key, { maxWarm: 10, ttlSeconds: 600, remove: refills[0]!.used, quietMs: 0 });
+    expect(gpu.callNames()).toEqual(['remove', 'imageInspect', 'run']);
+    expect(poolStatus(ctx.stateDir, use.settings).warm_total).toBe(3);
+    // Only the engine's pools.
+    expect(await drainPool(local, { engine: 'gpu' })).toEqual({ containers: 2, pools: 1, unreachable: [] });
+    expect(gpu.containers.filter((c) => c.name.startsWith('mino.warm.'))).toEqual([]);
+    expect(poolStatus(ctx.stateDir, use.settings).pools).toMatchObject([{ engine: null, warm: 1 }]);
+    expect(here.containers).toHaveLength(1);
+    // Every engine's; one that does not answer is reported, its pools forgotten all the same.
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    gpu.failWith('listContainers', new Error('ssh: connect to host refused'));
+    expect(await drainPool(local)).toEqual({ containers: 1, pools: 2, unreachable: ['gpu'] });
+    expect(poolStatus(ctx.stateDir, use.settings).pools).toEqual([]);
+  });
+
+  it('keeps a sync helper of its own running there; the trips of runs of the plan exec into it', async () => {
+    const plan = remotePlan();
+    const steps = { ...warmSteps(ctx, plan, io), projectVolume: 'mino-project-0123456789ab' };
+    await warmPool(ctx, plan, 1, use.settings, io, steps);
+    const runs = gpu.callsTo('run').map(([spec]) => spec);
+    expect(runs).toHaveLength(2);
+    const helper = runs.find((spec) => spec.labels?.['io.mino.sync'] !== undefined)!;
+    expect(helper).toMatchObject({
+      user: '0:0',
+      network: 'none',
+      autoRemove: true,
+      mounts: [{ source: 'mino-project-0123456789ab', target: '/mino-project' }],
+      labels: { 'io.mino.state': ctx.stateKey, 'io.mino.pool': expect.stringMatching(/^[0-9a-f]{24}$/) },
+    });
+    expect(helper.name).toMatch(/^mino\.warm\./);
+    const id = gpu.containers.find((c) => c.name === helper.name)!.id;
+    expect(syncHelperOfPlan(ctx.stateDir, remotePlan({ sessionName: 'x' }))).toBe(id);
+    // Not for the same run here, nor another engine's.
+    expect(syncHelperOfPlan(ctx.stateDir, localPlan())).toBeUndefined();
+    expect(syncHelperOfPlan(ctx.stateDir, remotePlan({}, 'build'))).toBeUndefined();
+    // Warming again keeps it; a trip through it is a podman exec, marked for the helper's main process.
+    gpu.clearCalls();
+    await warmPool(ctx, plan, 1, use.settings, io, steps);
+    expect(gpu.callNames()).not.toContain('run');
+    const target = { runtime: gpu, engine: 'gpu', volume: 'v', image: IMAGE, labels: {}, warmHelper: id };
+    // The script says it runs first; only then does it get its input, and its output goes on.
+    const got: string[] = [];
+    gpu.on('execStreamed', async (_id, _argv, streams) => {
+      await streams.onStdout?.(Buffer.from('mino-sync-ready\nout'));
+      for await (const chunk of streams.input ?? []) got.push(Buffer.from(chunk).toString());
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+    const out: string[] = [];
+    const listing = (async function* () {
+      yield Buffer.from('#\n');
+    })();
+    await runHelper(target, 'Listing', 'echo hi', ['a'], {
+      input: listing,
+      onStdout: (chunk) => void out.push(chunk.toString()),
+    });
+    expect(got).toEqual(['#\n']);
+    expect(out).toEqual(['out']);
+    const [execId, argv] = gpu.callsTo('execStreamed')[0]!;
+    expect(execId).toBe(id);
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(argv[2]).toMatch(
+      /^true 2>\/dev\/null > "\/tmp\/mino-sync\.\$\$" \|\| true\nprintf 'mino-sync-ready\\n'\necho hi$/,
+    );
+    expect(argv.slice(3)).toEqual(['mino-sync', 'a']);
+    expect(gpu.callNames()).not.toContain('runStreamed');
+    // A helper that is gone (podman exec fails; the script never says it runs) has taken none of
+    // the input: a helper container gets all of it.
+    gpu.clearCalls();
+    gpu.on('execStreamed', () => ({ stdout: '', stderr: 'Error: no such container', exitCode: 125 }));
+    const sent: string[] = [];
+    gpu.on('runStreamed', async (_spec, streams) => {
+      for await (const chunk of streams.input ?? []) sent.push(Buffer.from(chunk).toString());
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+    const input = (async function* () {
+      yield Buffer.from('tar');
+    })();
+    await runHelper(target, 'Shipping', 'cat', [], { input });
+    expect(gpu.callNames()).toEqual(['execStreamed', 'runStreamed']);
+    expect(sent).toEqual(['tar']);
+    // One that went away (the engine restarted) is replaced by the next warm or refill.
+    gpu.containers = gpu.containers.filter((c) => c.id !== id);
+    gpu.clearCalls();
+    await warmPool(ctx, plan, 1, use.settings, io, steps);
+    expect(gpu.callsTo('run').map(([spec]) => spec.labels?.['io.mino.sync'])).toEqual(['mino-project-0123456789ab']);
+    expect(syncHelperOfPlan(ctx.stateDir, plan)).not.toBe(id);
+    // Drained with the pool.
+    expect((await drainPool(local, { engine: 'gpu' })).containers).toBe(2);
+  });
+
+  it("keeps a contained run's pool on this machine only", () => {
+    const contained = { ...localPlan(), network: { ...localPlan().network, egress: {} } } as unknown as RunPlan;
+    expect(remotePoolProblem(contained, 'gpu')).toMatch(/egress proxy .* not on engine gpu/);
+    expect(remotePoolProblem(localPlan(), 'gpu')).toBeUndefined();
+  });
+});
