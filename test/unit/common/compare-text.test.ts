@@ -32,7 +32,7 @@ describe('compareText', () => {
       },
       [{ source: '/p', target: '/w/p', readOnly: false }],
     );
-    poolKeyOf({ image: 'localhost/x:1', labels: { b: '1', a: '2', C: '3' } } as Parameters<typeof poolKeyOf>[0]);
+    poolKeyOf({ image: 'localhost/x:1', command: ['true'], labels: { b: '1', a: '2', C: '3' } });
     expect(spy).not.toHaveBeenCalled();
   });
 });
