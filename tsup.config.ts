@@ -56,7 +56,11 @@ export default defineConfig({
   clean: true,
   minify: true,
   noExternal: [/.*/],
-  define: { __MINO_VERSION__: JSON.stringify(pkg.version) },
+  // __MINO_BUILD__: one identity per build (config-memo.ts keeps what a build checked only for it).
+  define: {
+    __MINO_VERSION__: JSON.stringify(pkg.version),
+    __MINO_BUILD__: JSON.stringify(`${pkg.version}+${Date.now().toString(36)}`),
+  },
   esbuildPlugins: [liveExecaStdio],
   // src/image/layers-dir.ts reads import.meta only when it runs as an ES module (vitest).
   esbuildOptions(options) {

@@ -1,7 +1,8 @@
 // Warm-start figures of `npm run bench` (also alone: node bench/warm.mjs > warm.json): a pooled
 // `mino run -- true` served by the warm agent against a cold one (--fresh) and `node -e 0`,
 // rootful on mino-base and rootless; `mino exec` against `podman exec` of the same container;
-// the cold overhead over raw podman with the same flags in units of `node -e 0`; and bursts of
+// the cold overhead over raw podman with the same flags in units of `node -e 0`; start-up alone
+// (`mino run --help`, bin/mino and the single executable, against `node -e 0`); and bursts of
 // concurrent runs, cold and from a pool as large as the burst. p50 and p99 of >= 30 runs each
 // (BENCH_WARM_RUNS), interleaved, each run on a quiet machine (the previous run's refill done).
 import { spawn, spawnSync } from 'node:child_process';
@@ -267,6 +268,36 @@ export function coldOverhead({ repo, runs, warmup }) {
   }
 }
 
+/**
+ * Start-up alone: `mino run --help` (Node, the bundle with its code cache, commander, the run
+ * command's modules; no podman, no state) by bin/mino and by the single executable, against
+ * `node -e 0`. The code cache is made by the warm-up rounds.
+ */
+export function startup({ repo, runs, warmup }) {
+  const b = benchRoot('rootful', repo, 10);
+  try {
+    const binary = join(repo, 'dist', 'mino');
+    const env = { ...b.user.env, XDG_CACHE_HOME: join(b.root, 'cache') };
+    const cases = [
+      { name: 'bin/mino run --help', argv: () => [...b.mino, 'run', '--help'], env },
+      ...(spawnSync(binary, ['--version']).status === 0
+        ? [{ name: 'dist/mino run --help', argv: () => [binary, 'run', '--help'], env }]
+        : []),
+      { name: 'node -e 0', argv: () => [process.execPath, '-e', '0'] },
+    ];
+    const measured = timed(cases, { runs, warmup });
+    const node = measured[measured.length - 1];
+    return Object.fromEntries(
+      measured.map((m) => [
+        m.name,
+        { ...m, over_node_p50_ms: round(m.p50_ms - node.p50_ms), vs_node_p50: ratio(m.p50_ms, node.p50_ms) },
+      ]),
+    );
+  } finally {
+    removeDir(b.root);
+  }
+}
+
 /** Starts `argv` and resolves with its wall time, exit code and stdout. */
 function timedChild(argv, env) {
   return new Promise((resolve) => {
@@ -359,6 +390,7 @@ export async function warmBench({ repo, runs, warmup }) {
   return {
     date: new Date().toISOString(),
     engine: `podman ${engine}`,
+    startup: startup({ repo, runs: r, warmup }),
     pool_agent_rootful: warmVsCold('rootful', { repo, runs: r, warmup }),
     pool_agent_rootless:
       process.getuid?.() === 0 ? warmVsCold('rootless', { repo, runs: r, warmup }) : { skipped: 'run as root' },
@@ -373,6 +405,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const only = process.env.BENCH_WARM_ONLY;
   const opts = { repo, runs: Number(process.env.BENCH_WARM_RUNS ?? 30), warmup: 2 };
   const parts = {
+    startup: () => startup(opts),
     agent_rootful: () => warmVsCold('rootful', opts),
     agent_rootless: () => warmVsCold('rootless', opts),
     exec: () => execVsPodman(opts),

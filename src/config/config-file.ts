@@ -5,6 +5,7 @@ import { MinoError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
 import { closestKey, findKey } from './config-keys.js';
 import { configSchema } from './config-schema.js';
+import { knownValid, rememberValid } from './config-memo.js';
 import { errnoCode } from '../common/errno.js';
 import { readProjectFile, refusalWords } from '../common/project-file.js';
 
@@ -87,8 +88,13 @@ export function configFromBytes(path: string, bytes: Buffer): ConfigFile {
     });
   }
   const raw = parseConfigText(path, bytes.toString('utf8'));
-  validateConfig(path, raw);
-  return { path, bytes, sha256: sha256Hex(bytes), raw };
+  const sha256 = sha256Hex(bytes);
+  // The schema check is the costly part of reading a config: the same bytes passed before pass again.
+  if (!knownValid(sha256)) {
+    validateConfig(path, raw);
+    rememberValid(sha256);
+  }
+  return { path, bytes, sha256, raw };
 }
 
 /** Parses TOML text; a syntax error names the file, line and column. */

@@ -2,6 +2,7 @@ import { MinoError } from '../common/errors.js';
 import { readConfigFile, type ConfigFile, type RawTable } from './config-file.js';
 import { GLOBAL_ONLY_KEYS, configKeys } from './config-keys.js';
 import { configSchema, type MinoConfig } from './config-schema.js';
+import { memoKeyOf, rememberedResolution, rememberResolution } from './config-memo.js';
 import { globalConfigPath } from './discover-config.js';
 import { mergeConfig, valueAt } from './merge-config.js';
 import { runTrustGate, type TrustGateInput, type TrustGateResult } from './trust-gate.js';
@@ -79,6 +80,11 @@ export function resolveConfig(
   global: RawTable | undefined,
   local: RawTable | undefined,
 ): { config: MinoConfig; sources: Record<string, ValueSource>; ignored: IgnoredValues } {
+  // Defaults applied and sources resolved once per pair of inputs (config-memo.ts): the schema
+  // costs more than all the rest of reading a config.
+  const memoKey = memoKeyOf([global ?? null, local ?? null]);
+  const known = rememberedResolution<ReturnType<typeof resolveConfig>>(memoKey);
+  if (known !== undefined) return known;
   const { raw: applied, ignored } = withoutGlobalOnly(local);
   const merged = mergeConfig(global ?? {}, applied ?? {});
   const config = configSchema().parse(merged);
@@ -91,6 +97,7 @@ export function resolveConfig(
           ? 'global'
           : 'default';
   }
+  rememberResolution(memoKey, { config, sources, ignored });
   return { config, sources, ignored };
 }
 

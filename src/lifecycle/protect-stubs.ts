@@ -139,6 +139,12 @@ export function createStubs(
   pid: number,
   owner?: { uid: number; gid: number },
 ): void {
+  // Nothing to create and nothing to record (this process is a user already, or there is no
+  // stand-in to use): no lock, no write. Only this process removes its own PID from the users.
+  if (stubs.length === 0) {
+    const rec = readRecord(recordPath(stateDir, projectDir), projectDir);
+    if (rec.stubs.length === 0 || rec.users.includes(pid)) return;
+  }
   locked(stateDir, projectDir, (path) => {
     const rec = readRecord(path, projectDir);
     if (!rec.users.includes(pid)) rec.users.push(pid);
@@ -205,6 +211,30 @@ export async function releaseStubs(
   pid?: number,
   seen?: ContainersSeen,
 ): Promise<void> {
+  await releaseThenJoin(runtime, stateDir, projectDir, { ...(pid === undefined ? {} : { pid }), seen });
+}
+
+/**
+ * What a run does before it looks at the project: the stand-ins a killed run left go (as
+ * {@link releaseStubs} without a PID), and `pid` joins the users of those that stay (as
+ * {@link joinStubs}), under one lock and with one write at most (none when nothing changed).
+ */
+export async function releaseDeadThenJoin(
+  runtime: ContainerExecClient,
+  stateDir: string,
+  projectDir: string,
+  pid: number,
+): Promise<void> {
+  await releaseThenJoin(runtime, stateDir, projectDir, { join: pid });
+}
+
+async function releaseThenJoin(
+  runtime: ContainerExecClient,
+  stateDir: string,
+  projectDir: string,
+  how: { pid?: number; seen?: ContainersSeen | undefined; join?: number },
+): Promise<void> {
+  const { pid, seen, join: joining } = how;
   try {
     const path = recordPath(stateDir, projectDir);
     const rec = readRecord(path, projectDir);
@@ -216,9 +246,11 @@ export async function releaseStubs(
       );
     locked(stateDir, projectDir, (p) => {
       const now = readRecord(p, projectDir);
+      const before = JSON.stringify(now);
       now.users = now.users.filter((u) => u !== pid && pidAlive(u));
       if (now.users.length === 0 && !inUse) removeUnchanged(now);
-      writeRecord(p, now);
+      if (joining !== undefined && now.stubs.length > 0 && !now.users.includes(joining)) now.users.push(joining);
+      if (JSON.stringify(now) !== before) writeRecord(p, now);
     });
   } catch (err) {
     log.warn(`protected-path stubs of ${projectDir} not removed yet: ${(err as Error).message}`);

@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { findProgram } from '../common/find-program.js';
+import { compareText } from '../common/compare-text.js';
 
 /**
  * The answers of the host programs registry discovery asks (registry-hosts.ts: `npm config get
@@ -45,7 +46,7 @@ export function answerFingerprint(
   const program = findProgram(argv[0] ?? '', env.PATH);
   const vars = Object.entries(env)
     .filter(([k]) => /^(npm_config_|pip_|home$|path$|xdg_config_)/i.test(k))
-    .sort(([a], [b]) => a.localeCompare(b));
+    .sort(([a], [b]) => compareText(a, b));
   const userrc = env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig;
   const files = [
     userrc && isAbsolute(userrc) ? userrc : join(homeDir, '.npmrc'),

@@ -5,6 +5,7 @@ import { errnoCode } from '../common/errno.js';
 import { MinoError } from '../common/errors.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import type { WarmCopyLayout } from '../workspace/warm-copy.js';
+import { compareText } from '../common/compare-text.js';
 
 /**
  * The pool index: which warm containers exist for which key, kept in files under
@@ -177,7 +178,7 @@ export function warmEntries(stateDir: string, key: string, nowSeconds: number): 
     }
     out.push(entry);
   }
-  return out.sort((a, b) => a.expires_at - b.expires_at || a.name.localeCompare(b.name));
+  return out.sort((a, b) => a.expires_at - b.expires_at || compareText(a.name, b.name));
 }
 
 /** Records a started warm container. */

@@ -12,6 +12,7 @@ import {
   LABEL_POOL_EXPIRES,
   LABEL_SESSION,
 } from '../session/session-labels.js';
+import { compareText } from '../common/compare-text.js';
 
 /**
  * The pool key: a hash of everything that makes two session containers differ (image, mounts,
@@ -255,7 +256,7 @@ export function poolKeyOf(spec: ContainerSpec, egress?: EgressKey): string {
   keyed.labels = Object.fromEntries(
     Object.entries(spec.labels ?? {})
       .filter(([k]) => !ignored.has(k))
-      .sort(([a], [b]) => a.localeCompare(b)),
+      .sort(([a], [b]) => compareText(a, b)),
   );
   if (egress) keyed.egress = egressKeyOf(egress);
   return createHash('sha256')

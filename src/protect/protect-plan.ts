@@ -1,4 +1,5 @@
 import { GIT_EXCLUDE_TARGET, gitExcludeEnv, type EntryKind, type ProtectRule } from './protect-rules.js';
+import { compareText } from '../common/compare-text.js';
 
 /**
  * How protected paths are enforced, as pure data for the RunPlan: mounts, and the stand-in files
@@ -126,7 +127,7 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
   for (const { root, mount } of pairs) {
     const chosen = new Map<string, { privateSource?: string }>();
     const creates = new Map<string, PlannedStub>();
-    const sorted = [...root.candidates].sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
+    const sorted = [...root.candidates].sort((a, b) => depth(a.path) - depth(b.path) || compareText(a.path, b.path));
     for (const c of sorted) {
       if ([...chosen.keys()].some((p) => under(c.path, p))) continue;
       const containerPath = join(mount.target, c.path);
@@ -191,10 +192,10 @@ export function planProtection(facts: ProtectFacts, mounts: readonly RootMount[]
         source: o.privateSource ?? join(root.hostDir, p),
         readOnly: o.privateSource === undefined,
       })),
-    ].sort((a, b) => depth(a.p) - depth(b.p) || a.p.localeCompare(b.p));
+    ].sort((a, b) => depth(a.p) - depth(b.p) || compareText(a.p, b.p));
     for (const { p, source, readOnly } of all) plan.mounts.push({ source, target: join(mount.target, p), readOnly });
     const fresh = [...creates.entries()].filter(([, s]) => !plan.stubs.some((t) => t.hostPath === s.hostPath));
-    plan.stubs.push(...fresh.sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b)).map(([, s]) => s));
+    plan.stubs.push(...fresh.sort(([a], [b]) => depth(a) - depth(b) || compareText(a, b)).map(([, s]) => s));
   }
   // Whether or not a stand-in exists yet (a warm container's plan must equal the pooled run's).
   if (

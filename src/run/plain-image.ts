@@ -3,6 +3,7 @@ import { formatBytes } from '../common/text.js';
 import { parseImageUser, type ImageIdentity } from '../launch/userns.js';
 import type { ContainerRuntime, ImageFacts } from '../runtime/container-runtime.js';
 import { isMinoImage } from '../image/mino-image.js';
+import { rememberedImageUser, rememberedStoreIndex, rememberImageUser } from './image-user-memo.js';
 
 /**
  * A run of an image mino did not build (`--image`, `MINO_IMAGE`, config `image`): one `podman
@@ -32,8 +33,23 @@ export async function plainImageIdentity(
   runtime: ContainerRuntime,
   image: string,
   userStore?: UserStore,
+  stateDir?: string,
 ): Promise<ImageIdentity | undefined> {
   if (isMinoImage(image)) return { uid: 1000, gid: 1000 };
+  // One store (no copy from the user's to consider): the user remembered for the image ID the
+  // reference names now (image-user-memo.ts), else one inspect (and where the index is, alongside).
+  if (stateDir !== undefined && !(runtime.store && userStore)) {
+    const known = rememberedImageUser(stateDir, image);
+    if (known !== undefined) return parseImageUser(known);
+    const learnt = rememberedStoreIndex(stateDir);
+    const [facts, index] = await Promise.all([
+      runtime.imageInspect(image),
+      learnt ?? runtime.imageStoreIndexPath().catch(() => undefined),
+    ]);
+    if (!facts) throw missingImageError(runtime, image);
+    if (index !== undefined) rememberImageUser(stateDir, image, { id: facts.id, user: facts.user, index });
+    return parseImageUser(facts.user);
+  }
   const ours = await runtime.imageInspect(image);
   const facts = runtime.store && userStore ? await syncFromUserStore(runtime, image, userStore, ours) : ours;
   if (!facts) throw missingImageError(runtime, image);

@@ -176,6 +176,8 @@ async function planAfterBranch(
     ctx.runtime,
     chosen.image,
     ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined,
+    // What this machine's engine answered is remembered for it only (not for another engine).
+    ctx.engine === undefined ? ctx.stateDir : undefined,
   );
   const credentials = planCredentialInput(
     ctx,

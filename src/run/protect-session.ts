@@ -6,8 +6,8 @@ import { discoverProtected, rwVolumeDirs } from '../protect/protect-discovery.js
 import { gitExcludePath, privateSettingsPath, seedPrivateCopy, writeGitExclude } from '../protect/protect-private.js';
 import {
   createStubs,
-  joinStubs,
   projectPooled,
+  releaseDeadThenJoin,
   releaseStubs,
   type ContainersSeen,
 } from '../lifecycle/protect-stubs.js';
@@ -54,8 +54,7 @@ export async function discoverForRun(
   mounts: RunPlan['mounts'],
 ): Promise<RunProtection> {
   if (!req.dryRun) {
-    await releaseStubs(ctx.runtime, ctx.stateDir, req.projectDir);
-    joinStubs(ctx.stateDir, req.projectDir, pid);
+    await releaseDeadThenJoin(ctx.runtime, ctx.stateDir, req.projectDir, pid);
   }
   const rules = protectRules(req);
   const facts = discoverProtected(req.projectDir, {

@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { pidAlive } from '../common/pid-alive.js';
+import { compareText } from '../common/compare-text.js';
 
 /**
  * The folders the warm pool keeps for branch sessions (issue 23). A warm container of a branch
@@ -102,7 +103,7 @@ export function layoutEntries(
   }
   return [...kinds]
     .map(([path, kind]) => ({ path, kind }))
-    .sort((a, b) => a.path.split('/').length - b.path.split('/').length || a.path.localeCompare(b.path));
+    .sort((a, b) => a.path.split('/').length - b.path.split('/').length || compareText(a.path, b.path));
 }
 
 /** Makes the warm folder of container `name` (0700, the invoking user's) with the layout's empty entries; returns it. */

@@ -20,8 +20,19 @@ describe('mino CLI basics', () => {
         expect(r.stderr).not.toMatch(/dynamic import/);
         expect(r.exitCode).toBe(0);
       }
-      expect(readdirSync(join(cache, 'mino')).some((f) => f.startsWith('v8-'))).toBe(true);
+      const files = readdirSync(join(cache, 'mino'));
+      const cacheFile = files.find((f) => f.startsWith('v8-') && f.endsWith('.cache'));
+      expect(cacheFile).toBeDefined();
       expect(statSync(join(cache, 'mino')).mode & 0o777).toBe(0o700);
+      // Another kind of command adds its code to the cache once (made again, and larger).
+      const kinds = join(cache, 'mino', `${cacheFile}.kinds`);
+      expect(readFileSync(kinds, 'utf8')).toBe('setup\n');
+      const before = statSync(join(cache, 'mino', cacheFile!)).size;
+      expect((await runMino(['--help'], { env: { XDG_CACHE_HOME: cache } })).exitCode).toBe(0);
+      expect(readFileSync(kinds, 'utf8')).toBe('setup\n --help\n');
+      expect(statSync(join(cache, 'mino', cacheFile!)).size).toBeGreaterThan(before);
+      expect((await runMino(['--help'], { env: { XDG_CACHE_HOME: cache } })).exitCode).toBe(0);
+      expect(readFileSync(kinds, 'utf8')).toBe('setup\n --help\n');
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }

@@ -121,6 +121,27 @@ describe.runIf(IS_ROOT)('rootful: root images and root-owned projects', () => {
     expect(statSync(join(userDir, 'made'))).toMatchObject({ uid: 1500, gid: 1500 });
   });
 
+  it('an image rebuilt under its tag with another USER: the next run acts as the new user, and a run of an unchanged image asks podman nothing before podman run', async () => {
+    const tag = `localhost/mino-test-rirebuild-${hex(8)}:1`;
+    const dir = project('rebuilt', 0o700);
+    buildTestImage('self', buildContext(), tag, [`FROM ${TEST_IMAGE}`, 'USER 1234']);
+    expect(await run(dir, ['--', 'sh', '-c', 'id -u; touch first'], tag)).toMatchObject({
+      exitCode: 0,
+      stdout: '1234\n',
+    });
+    // What mino remembered of the image (its user) belongs to the old image ID.
+    buildTestImage('self', buildContext(), tag, [`FROM ${TEST_IMAGE}`, 'USER 1000', 'LABEL rebuilt=1']);
+    const again = await run(dir, ['--', 'sh', '-c', 'id -u; touch second'], tag);
+    expect(again).toMatchObject({ exitCode: 0, stdout: '1000\n', stderr: '' });
+    expect(statSync(join(dir, 'second'))).toMatchObject({ uid: 0, gid: 0 });
+    // The same image once more: its user comes from the engine's image index, not an inspect.
+    const traced = await run(dir, ['--trace', '--', 'sh', '-c', 'id -u; touch third'], tag);
+    expect(traced).toMatchObject({ exitCode: 0, stdout: '1000\n' });
+    expect(traced.stderr).toMatch(/exec attached {2}podman run/);
+    expect(traced.stderr).not.toMatch(/podman image inspect/);
+    expect(statSync(join(dir, 'third'))).toMatchObject({ uid: 0, gid: 0 });
+  });
+
   it('a root-owned 0700 --volume is read and written by a root image, as root', async () => {
     const dir = project('withvol', 0o700);
     const vol = join(sandbox.root, 'private-vol');

@@ -3,8 +3,10 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -16,6 +18,7 @@ import {
   joinStubs,
   rebindStubs,
   releaseAllStubs,
+  releaseDeadThenJoin,
   releaseStubs,
 } from '../../../src/lifecycle/protect-stubs.js';
 import { LABEL_PROJECT } from '../../../src/session/session-labels.js';
@@ -159,5 +162,31 @@ describe('protected-path stubs', () => {
     removePool(state, key);
     await releaseStubs(new FakeRuntime(), state, project);
     expect(existsSync(join(project, '.vscode'))).toBe(false);
+  });
+
+  it('a run releases what a killed run left and joins what stays under one lock, writing only what changed', async () => {
+    const record = () => {
+      const dirOf = join(state, 'protect');
+      const name = readdirSync(dirOf).find((n) => n.endsWith('.json'));
+      return name === undefined ? undefined : join(dirOf, name);
+    };
+    // A killed run's stand-ins, no container of the project: gone, and nothing left to join.
+    createStubs(state, project, stubs(), DEAD_PID);
+    await releaseDeadThenJoin(new FakeRuntime(), state, project, process.pid);
+    expect(existsSync(join(project, '.vscode'))).toBe(false);
+    expect(record()).toBeUndefined();
+    // A live session's stand-ins stay, and this run joins them: the last user out removes them.
+    const other = 1; // init: alive
+    createStubs(state, project, stubs(), other);
+    await releaseDeadThenJoin(new FakeRuntime(), state, project, process.pid);
+    expect(JSON.parse(readFileSync(record()!, 'utf8')).users).toEqual([other, process.pid]);
+    // Joined already, and the plan creates nothing: neither call rewrites the record.
+    const inode = statSync(record()!).ino;
+    await releaseDeadThenJoin(new FakeRuntime(), state, project, process.pid);
+    createStubs(state, project, [], process.pid);
+    expect(statSync(record()!).ino).toBe(inode);
+    await releaseStubs(new FakeRuntime(), state, project, process.pid);
+    expect(JSON.parse(readFileSync(record()!, 'utf8')).users).toEqual([other]);
+    expect(existsSync(join(project, '.vscode'))).toBe(true);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { plainImageIdentity } from '../../../src/run/plain-image.js';
 import { MinoError } from '../../../src/common/errors.js';
@@ -34,6 +37,48 @@ describe('plainImageIdentity', () => {
     runtime.addImage('localhost/node-app:1', { user: '1000:1000' });
     expect(await plainImageIdentity(runtime, 'localhost/node-app:1')).toEqual({ uid: 1000, gid: 1000 });
     expect(runtime.callNames()).toEqual(['imageInspect']);
+  });
+
+  it('remembers the user by image ID: a cold run of the same image asks podman nothing, a rebuilt one is inspected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mino-image-user-'));
+    try {
+      const index = join(dir, 'images.json');
+      const runtime = new FakeRuntime();
+      runtime.imageStoreIndex = index;
+      const first = runtime.addImage('localhost/node-app:1', { user: '1000:1000' });
+      writeFileSync(index, JSON.stringify([{ id: first.id, names: ['localhost/node-app:1'] }]));
+      expect(await plainImageIdentity(runtime, 'localhost/node-app:1', undefined, dir)).toEqual({
+        uid: 1000,
+        gid: 1000,
+      });
+      expect(runtime.callNames()).toEqual(['imageInspect', 'imageStoreIndexPath']);
+      expect(statSync(join(dir, 'image-users.json')).mode & 0o777).toBe(0o600);
+      runtime.clearCalls();
+      expect(await plainImageIdentity(runtime, 'localhost/node-app:1', undefined, dir)).toEqual({
+        uid: 1000,
+        gid: 1000,
+      });
+      expect(runtime.calls).toEqual([]);
+      // Rebuilt under the same name, with another user: the index names another ID, so podman is asked.
+      runtime.images = [];
+      const second = runtime.addImage('localhost/node-app:1', { user: '0', id: 'c'.repeat(64) });
+      expect(second.id).not.toBe(first.id);
+      writeFileSync(index, JSON.stringify([{ id: second.id, names: ['localhost/node-app:1'] }]));
+      expect(await plainImageIdentity(runtime, 'localhost/node-app:1', undefined, dir)).toEqual({ uid: 0 });
+      // The index was learnt: no second look for it.
+      expect(runtime.callNames()).toEqual(['imageInspect']);
+      runtime.clearCalls();
+      expect(await plainImageIdentity(runtime, 'localhost/node-app:1', undefined, dir)).toEqual({ uid: 0 });
+      expect(runtime.calls).toEqual([]);
+      // Removed: the index no longer names it, and the run stops with the usual error.
+      runtime.images = [];
+      writeFileSync(index, '[]');
+      await expect(plainImageIdentity(runtime, 'localhost/node-app:1', undefined, dir)).rejects.toThrow(
+        'Image localhost/node-app:1 is not available locally',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a missing image with one error before anything is created', async () => {
