@@ -53,7 +53,7 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
       if (!secrets.ca) return [];
       const certificates = new LeafCertificates(secrets.ca);
       // The leaves of the credentials' exact hosts are made in the background at start, not on the
-      // session's first request to them (an RSA key and a signature: tens to hundreds of ms).
+      // session's first request to them (a signature, and forge cold: milliseconds).
       void certificates.prepare().then(() => {
         for (const rule of credentialRules) {
           if (rule.host.startsWith('*.')) continue;
@@ -72,6 +72,13 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
         ...(bodyGuard ? { bodyGuard } : {}),
         ...(secrets.upstreamCa.length > 0 ? { upstreamCa: secrets.upstreamCa } : {}),
         denied,
+      });
+      setImmediate(() => {
+        try {
+          handler.prepare();
+        } catch {
+          // a bad CA fails again, with its error, on the first connection
+        }
       });
       closeHandler = () => handler.close();
       return [handler];
