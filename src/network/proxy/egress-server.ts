@@ -198,11 +198,13 @@ export class EgressServer {
     verdict: Extract<Verdict, { allowed: true }>,
     protocol: string,
     count = true,
+    bulk = false,
   ): Promise<Socket> {
     try {
       const socket = await this.options.dialer.dial(dest, {
         hostService: verdict.hostService,
         literal: verdict.literal,
+        bulk,
       });
       if (count) this.options.log.allowed(dest, verdict.rule);
       return socket;
@@ -235,8 +237,8 @@ export class EgressServer {
       rewriter: this.rewriters.for(dest),
       established: answers.established,
       failed: answers.failed,
-      dial: async () => {
-        const upstream = await this.dial(dest, verdict, protocol);
+      dial: async (bulk = false) => {
+        const upstream = await this.dial(dest, verdict, protocol, true, bulk);
         this.track(dest, [client, upstream]);
         return upstream;
       },
@@ -401,7 +403,8 @@ export class EgressServer {
       }),
       head: requestHeadText(outgoing.method, outgoing.path, head, outgoing.headers),
       connect: async () => {
-        const upstream = await this.dial(dest, verdict, 'http', false);
+        // read by the relay through 'data' events, never wrapped in TLS: bulk reads
+        const upstream = await this.dial(dest, verdict, 'http', false, true);
         this.track(dest, [client, upstream]);
         return upstream;
       },
