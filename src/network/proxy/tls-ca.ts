@@ -92,6 +92,9 @@ export function createSessionCa(label: string, now = new Date()): SessionCa {
   return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
 }
 
+/** The RSA key forge builds a leaf's TBS around, replaced by the leaf's EC key before signing. */
+let placeholderKey: forge.pki.rsa.PublicKey | undefined;
+
 /** The leaves' key pair: ECDSA P-256 (made in well under a millisecond; cheap handshakes). */
 interface LeafKeys {
   /** SubjectPublicKeyInfo, as forge ASN.1. */
@@ -152,9 +155,10 @@ export class LeafCertificates {
   /** Signs a leaf certificate for `host` (exported for tests). */
   issue(host: string, now = new Date()): { certPem: string; keyPem: string } {
     const cert = forge.pki.createCertificate();
-    // forge encodes RSA keys only: the TBS is built around the CA's key, whose subject key info
+    // forge encodes RSA keys only: the TBS is built around a tiny placeholder RSA key, whose subject key info
     // is then replaced by the leaf's EC one (forge ASN.1 parsed from node's DER) before signing.
-    cert.publicKey = this.caCert.publicKey;
+    placeholderKey ??= forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger('3'), new forge.jsbn.BigInteger('3'));
+    cert.publicKey = placeholderKey;
     cert.serialNumber = randomSerial();
     const caEnd = this.caCert.validity.notAfter.getTime();
     cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);

@@ -142,6 +142,7 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
     tunnel: Tunnel,
     head: RequestHead,
     upstream: () => Promise<Socket>,
+    accepted: { host?: string },
   ): RelayDecision | Promise<RelayDecision> => {
     const { dest } = tunnel;
     let path = head.target;
@@ -158,13 +159,14 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
         return refuse(dest, 'request', 'request target is not a path');
       }
     }
-    const asked = hostHeaderDestination(hostValue, 443);
+    const asked = hostValue === accepted.host ? dest : hostHeaderDestination(hostValue, 443);
     if (!asked || !sameDestination(asked, dest))
       return refuse(
         dest,
         'request',
         `request for ${hostValue.slice(0, 100) || '(no Host)'} on a connection to ${formatDestination(dest)}`,
       );
+    accepted.host = hostValue;
     const request: RewritableRequest = {
       dest,
       method: head.method,
@@ -226,7 +228,9 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
           });
           secure.on('error', end);
           secure.on('close', end);
-          new HttpRelay(secure, (head) => judge(tunnel, head, upstream));
+          // the Host text last found to be the tunnel's destination (not parsed again per request)
+          const accepted: { host?: string } = {};
+          new HttpRelay(secure, (head) => judge(tunnel, head, upstream, accepted));
           client.resume();
         },
         (err: Error) => tunnel.failed(err.message),
