@@ -23,7 +23,7 @@ const repo = process.env.PROXY_MICRO_SRC ?? here;
 const ENTRY = `
 export { EgressServer } from '${repo}/src/network/proxy/egress-server.ts';
 export { DestinationLog } from '${repo}/src/network/proxy/destination-log.ts';
-export { createDialer } from '${repo}/src/network/proxy/dialer.ts';
+export * from '${repo}/src/network/proxy/dialer.ts';
 export { tlsStages } from '${repo}/src/network/proxy/tls-setup.ts';
 export { createSessionCa, LeafCertificates } from '${repo}/src/network/proxy/tls-ca.ts';
 export { newNetworkRecord } from '${repo}/src/network/network-record.ts';
@@ -173,12 +173,19 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
   };
   const terminating = await startProxy(true);
   const plain = await startProxy(false);
-  // Ceilings, no mino code: a bare Node TCP pipe to the HTTP server, and a bare Node TLS-to-TLS
-  // pipe (the session CA's certificate to curl, verified TLS to the server), one per connection.
+  // Ceilings, no mino code: a bare Node TCP pipe to the HTTP server, with the proxy's socket
+  // settings (its buffers and, where the tree has them, its large upstream reads), and a bare Node
+  // TLS-to-TLS pipe (the session CA's certificate to curl, verified TLS to the server), one per
+  // connection.
   const net = await import('node:net');
   const tlsMod = await import('node:tls');
   const bare = net.createServer({ highWaterMark: 256 * 1024 }, (c) => {
-    const u = net.connect({ host: '127.0.0.1', port, highWaterMark: 256 * 1024 });
+    const u = net.connect({
+      host: '127.0.0.1',
+      port,
+      highWaterMark: 256 * 1024,
+      ...(m.bulkReads ? m.bulkReads(() => u) : {}),
+    });
     c.pipe(u).pipe(c);
     const end = () => {
       c.destroy();
