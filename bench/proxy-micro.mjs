@@ -23,7 +23,7 @@ const repo = process.env.PROXY_MICRO_SRC ?? here;
 const ENTRY = `
 export { EgressServer } from '${repo}/src/network/proxy/egress-server.ts';
 export { DestinationLog } from '${repo}/src/network/proxy/destination-log.ts';
-export * from '${repo}/src/network/proxy/dialer.ts';
+export { createDialer } from '${repo}/src/network/proxy/dialer.ts';
 export { tlsStages } from '${repo}/src/network/proxy/tls-setup.ts';
 export { createSessionCa, LeafCertificates } from '${repo}/src/network/proxy/tls-ca.ts';
 export { newNetworkRecord } from '${repo}/src/network/network-record.ts';
@@ -174,9 +174,10 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
   const terminating = await startProxy(true);
   const plain = await startProxy(false);
   // Ceilings, no mino code: a bare Node TCP pipe to the HTTP server, with the proxy's socket
-  // settings (its buffers and, where the tree has them, its large upstream reads), and a bare Node
-  // TLS-to-TLS pipe (the session CA's certificate to curl, verified TLS to the server), one per
-  // connection.
+  // settings (its buffers, and its large upstream reads: 1 MB at a time into one buffer, each read
+  // passed on as a copy, as src/network/proxy/dialer.ts bulkReads), and a bare Node TLS-to-TLS
+  // pipe (the session CA's certificate to curl, verified TLS to the server), one per connection.
+  const bulkBuffer = Buffer.allocUnsafe(1024 * 1024);
   const net = await import('node:net');
   const tlsMod = await import('node:tls');
   const bare = net.createServer({ highWaterMark: 256 * 1024 }, (c) => {
@@ -184,7 +185,13 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
       host: '127.0.0.1',
       port,
       highWaterMark: 256 * 1024,
-      ...(m.bulkReads ? m.bulkReads(() => u) : {}),
+      onread: {
+        buffer: bulkBuffer,
+        callback: (n, buf) => {
+          u.emit('data', Buffer.from(buf.subarray(0, n)));
+          return true;
+        },
+      },
     });
     c.pipe(u).pipe(c);
     const end = () => {
