@@ -193,12 +193,21 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
             first.destroy();
             return;
           }
-          // The first upstream connection is the dialled one; a later one (the server closed it) dials again.
-          let spare: Socket | undefined = first;
+          // The first upstream connection is the dialled one, its TLS handshake made at once, beside
+          // the client's (the first request does not wait for it after its own); a later one (the
+          // server closed it) dials again. Its failure is the first request's reply.
+          let early: Promise<Socket> | undefined = upstreamTls(dest, first);
+          early.catch(() => undefined);
           const upstream = async (): Promise<Socket> => {
-            const raw = spare ?? (await tunnel.dial());
-            spare = undefined;
-            return upstreamTls(dest, raw);
+            const ready = early;
+            early = undefined;
+            if (ready) {
+              const socket = await ready;
+              // the server may have closed it while the client was still to send its first request
+              if (!socket.destroyed && socket.writable && !socket.readableEnded) return socket;
+              socket.destroy();
+            }
+            return upstreamTls(dest, await tunnel.dial());
           };
           tunnel.established();
           if (tunnel.head.length > 0) client.unshift(tunnel.head);
@@ -212,7 +221,10 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
           open.add(secure);
           const end = (): void => {
             open.delete(secure);
-            spare?.destroy();
+            early?.then(
+              (unused) => unused.destroy(),
+              () => undefined,
+            );
             client.destroy();
           };
           // Domain fronting: a TLS server name (SNI) of another host than the tunnel's is refused.
