@@ -70,9 +70,6 @@ function replyText(status: number, text: string, close: boolean): string {
 /** Largest body of a refused request read and dropped to keep the connection (else it closes). */
 const MAX_DISCARD = 1024 * 1024;
 
-/** Response body chunks of this size or more are written in batches (bulk transfers). */
-const BATCH_FROM = 16 * 1024;
-
 /** Idle time of a kept-alive client connection between requests before it is closed. */
 const IDLE_MS = 60_000;
 
@@ -105,8 +102,6 @@ export class HttpRelay {
   private clientEnded = false;
   /** The body being read belongs to a refused request: read and dropped, not sent. */
   private discarding = false;
-  /** The client's writes are held for one batch ({@link batch}). */
-  private corked = false;
 
   constructor(
     private readonly client: Duplex,
@@ -185,21 +180,6 @@ export class HttpRelay {
     this.client.end();
     this.upstream?.socket.destroy();
     this.upstream = undefined;
-  }
-
-  /**
-   * Holds the client's writes until the current burst of upstream reads is over (TLS reads come
-   * as 16 KB records, each its own 'data' event): one larger write, fewer TLS records and syscalls.
-   */
-  private batch(): void {
-    if (this.corked) return;
-    this.corked = true;
-    const c = this.client as Duplex & { cork(): void; uncork(): void };
-    c.cork();
-    setImmediate(() => {
-      this.corked = false;
-      c.uncork();
-    });
   }
 
   /** Pauses `from` until `to` drained. */
@@ -466,7 +446,6 @@ export class HttpRelay {
     }
     if (first) this.forward?.answered?.();
     const part = step.end === -1 || step.end === chunk.length ? chunk : chunk.subarray(0, step.end);
-    if (step.end === -1 && part.length >= BATCH_FROM) this.batch();
     const flowing = this.client.write(part);
     if (step.end === -1) {
       if (!flowing) this.backpressure(up.socket, this.client);
