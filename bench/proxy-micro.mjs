@@ -173,12 +173,26 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
   };
   const terminating = await startProxy(true);
   const plain = await startProxy(false);
-  // Ceilings, no mino code: a bare Node TCP pipe to the HTTP server, and a bare Node TLS-to-TLS
+  // Ceilings, no mino code: a bare Node TCP pipe to the HTTP server, with the proxy's socket
+  // settings (its buffers, and its large upstream reads: 1 MB at a time into one buffer, each read
+  // passed on as a copy, as src/network/proxy/dialer.ts bulkReads), and a bare Node TLS-to-TLS
   // pipe (the session CA's certificate to curl, verified TLS to the server), one per connection.
+  const bulkBuffer = Buffer.allocUnsafe(1024 * 1024);
   const net = await import('node:net');
   const tlsMod = await import('node:tls');
   const bare = net.createServer({ highWaterMark: 256 * 1024 }, (c) => {
-    const u = net.connect({ host: '127.0.0.1', port, highWaterMark: 256 * 1024 });
+    const u = net.connect({
+      host: '127.0.0.1',
+      port,
+      highWaterMark: 256 * 1024,
+      onread: {
+        buffer: bulkBuffer,
+        callback: (n, buf) => {
+          u.emit('data', Buffer.from(buf.subarray(0, n)));
+          return true;
+        },
+      },
+    });
     c.pipe(u).pipe(c);
     const end = () => {
       c.destroy();

@@ -30,9 +30,11 @@ export class DestinationLog {
   private readonly requests = new Map<string, RequestEntry>();
   private timer: NodeJS.Timeout | undefined;
   private audited = 0;
-  /** The last timestamp made, by its millisecond (one Date per millisecond, not per request). */
-  private lastMs = -1;
-  private lastIso = '';
+  /** When each entry was last seen (ms), made into its `last_seen` text when written out. */
+  private readonly seen = new Map<DestinationEntry, number>();
+  /** The last destination object counted, and its entry (a kept-alive connection's requests). */
+  private lastDest: Destination | undefined;
+  private lastEntry: DestinationEntry | undefined;
 
   constructor(
     private record: NetworkRecord,
@@ -61,19 +63,17 @@ export class DestinationLog {
     this.schedule();
   }
 
-  private now(): string {
-    const ms = Date.now();
-    if (ms !== this.lastMs) {
-      this.lastMs = ms;
-      this.lastIso = new Date(ms).toISOString();
+  /** The entry of `dest`, seen now (its `last_seen` is stamped when the record is written). */
+  private entry(dest: Destination | string): DestinationEntry {
+    const now = Date.now();
+    if (dest === this.lastDest && this.lastEntry) {
+      this.seen.set(this.lastEntry, now);
+      return this.lastEntry;
     }
-    return this.lastIso;
-  }
-
-  private entry(dest: Destination | string, now: string): DestinationEntry {
     const key = typeof dest === 'string' ? dest : formatDestination(dest);
     let e = this.entries.get(key);
     if (!e) {
+      const iso = new Date(now).toISOString();
       e = {
         destination: key,
         allowed: 0,
@@ -82,18 +82,22 @@ export class DestinationLog {
         rule: null,
         reason: null,
         detail: null,
-        first_seen: now,
-        last_seen: now,
+        first_seen: iso,
+        last_seen: iso,
       };
       this.entries.set(key, e);
     }
-    e.last_seen = now;
+    this.seen.set(e, now);
+    if (typeof dest !== 'string') {
+      this.lastDest = dest;
+      this.lastEntry = e;
+    }
     return e;
   }
 
   /** An allowed connection or request. */
   allowed(dest: Destination, rule: string): void {
-    const e = this.entry(dest, this.now());
+    const e = this.entry(dest);
     e.allowed++;
     e.rule = rule;
     this.schedule();
@@ -101,7 +105,7 @@ export class DestinationLog {
 
   /** An allowed destination that could not be resolved or reached. */
   failed(dest: Destination, rule: string, detail: string): void {
-    const e = this.entry(dest, this.now());
+    const e = this.entry(dest);
     e.failed++;
     e.rule = rule;
     e.detail = detail;
@@ -110,7 +114,7 @@ export class DestinationLog {
 
   /** A refused connection or request (also reported to the audit log, up to the cap). */
   denied(dest: Destination | string, reason: DenyReason, detail: string, protocol: string): void {
-    const e = this.entry(dest, this.now());
+    const e = this.entry(dest);
     e.denied++;
     e.reason = reason;
     e.detail = detail;
@@ -133,6 +137,8 @@ export class DestinationLog {
 
   /** The record as it stands. */
   snapshot(): NetworkRecord {
+    for (const [e, ms] of this.seen) e.last_seen = new Date(ms).toISOString();
+    this.seen.clear();
     return {
       ...this.record,
       updated_at: new Date().toISOString(),

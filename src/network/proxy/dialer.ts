@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { connect, type Socket } from 'node:net';
+import { connect, type OnReadOpts, type Socket } from 'node:net';
 import { hostOwnAddresses, permittedAddresses, refusalText, type AddressClass } from '../address-guard.js';
 import type { Destination } from '../destination.js';
 
@@ -31,6 +31,11 @@ interface DialOptions {
   hostService: boolean;
   /** Allowed by a rule naming this IP address. */
   literal: boolean;
+  /**
+   * Large reads for bulk transfers ({@link bulkReads}). Only for sockets read through 'data'
+   * events: never for one that TLS wraps.
+   */
+  bulk?: boolean;
 }
 
 /** Dials destinations; injectable resolution for tests. */
@@ -51,7 +56,32 @@ export interface DialerOptions {
   /** Socket buffer high-water mark for bulk transfers. */
   highWaterMark?: number;
   /** Opens one connection (default: TCP to the address; tests map addresses to local servers). */
-  connect?: (address: string, port: number) => Promise<Socket>;
+  connect?: (address: string, port: number, bulk: boolean) => Promise<Socket>;
+}
+
+/** Size of the one buffer bulk sockets read into. */
+const BULK_READ = 1024 * 1024;
+let bulkBuffer: Buffer | undefined;
+
+/**
+ * Socket options that make a socket read up to 1 MB at a time into one buffer shared by every
+ * such socket, each read handed on as a copy in a 'data' event: node's own reads are 64 KB each,
+ * into a new buffer every time. On this 2-core machine a bare Node pipe moved 100 MB with 61
+ * instead of 91 ms of CPU so. (The copy is made at once: the next read reuses the buffer.)
+ */
+function bulkReads(socket: () => Socket): { onread: OnReadOpts } {
+  bulkBuffer ??= Buffer.allocUnsafe(BULK_READ);
+  return {
+    onread: {
+      buffer: bulkBuffer,
+      callback: (n, buf) => {
+        const chunk = Buffer.allocUnsafe(n);
+        chunk.set(buf.subarray(0, n));
+        socket().emit('data', chunk);
+        return true;
+      },
+    },
+  };
 }
 
 async function systemResolve(host: string): Promise<string[]> {
@@ -64,14 +94,16 @@ function connectOnce(
   port: number,
   timeoutMs: number,
   highWaterMark: number | undefined,
+  bulk: boolean,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({
+    const socket: Socket = connect({
       host: address,
       port,
       allowHalfOpen: true,
       noDelay: true,
       ...(highWaterMark ? { highWaterMark } : {}),
+      ...(bulk ? bulkReads(() => socket) : {}),
     });
     const timer = setTimeout(() => socket.destroy(new Error(`connection to ${address}:${port} timed out`)), timeoutMs);
     socket.once('connect', () => {
@@ -94,7 +126,8 @@ export function createDialer(options: DialerOptions = {}): Dialer {
   const hostServiceAddresses = options.hostServiceAddresses ?? ['127.0.0.1', '::1'];
   const open =
     options.connect ??
-    ((address: string, port: number) => connectOnce(address, port, timeoutMs, options.highWaterMark));
+    ((address: string, port: number, bulk: boolean) =>
+      connectOnce(address, port, timeoutMs, options.highWaterMark, bulk));
   return {
     async dial(dest: Destination, opts: DialOptions): Promise<Socket> {
       let candidates: string[];
@@ -123,7 +156,7 @@ export function createDialer(options: DialerOptions = {}): Dialer {
       let last: Error | undefined;
       for (const address of candidates) {
         try {
-          return await open(address, dest.port);
+          return await open(address, dest.port, opts.bulk === true);
         } catch (err) {
           last = err as Error;
         }

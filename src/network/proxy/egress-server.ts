@@ -4,6 +4,7 @@ import { decide, hasL7Rules, type EgressPolicy, type Verdict } from '../policy.j
 import type { DestinationLog } from './destination-log.js';
 import { DialError, type Dialer } from './dialer.js';
 import { BodyScanner } from './body-scanner.js';
+import { simpleTarget } from './absolute-target.js';
 import { requestHeadText, type RequestHead } from './http-head.js';
 import { HttpRelay, type RelayDecision, type RelayReply } from './http-relay.js';
 import {
@@ -87,6 +88,17 @@ export function endToEndHeaders(
   return out;
 }
 
+/** Distinct authorities of plain-HTTP targets whose destination and verdict are kept. */
+const MAX_TARGETS = 256;
+
+/** What is known of one authority of plain-HTTP targets. */
+interface KnownTarget {
+  dest: Destination;
+  /** The policy `verdict` was decided by. */
+  policy: EgressPolicy | undefined;
+  verdict: Verdict | undefined;
+}
+
 interface Live {
   dest: Destination;
   sockets: Socket[];
@@ -100,6 +112,7 @@ export class EgressServer {
   private readonly handlers: TunnelHandler[];
   private readonly rewriters: RewriterRegistry;
   private readonly maxConnections: number;
+  private readonly targets = new Map<string, KnownTarget>();
 
   constructor(private readonly options: EgressServerOptions) {
     this.policyValue = options.policy;
@@ -185,11 +198,13 @@ export class EgressServer {
     verdict: Extract<Verdict, { allowed: true }>,
     protocol: string,
     count = true,
+    bulk = false,
   ): Promise<Socket> {
     try {
       const socket = await this.options.dialer.dial(dest, {
         hostService: verdict.hostService,
         literal: verdict.literal,
+        bulk,
       });
       if (count) this.options.log.allowed(dest, verdict.rule);
       return socket;
@@ -222,8 +237,8 @@ export class EgressServer {
       rewriter: this.rewriters.for(dest),
       established: answers.established,
       failed: answers.failed,
-      dial: async () => {
-        const upstream = await this.dial(dest, verdict, protocol);
+      dial: async (bulk = false) => {
+        const upstream = await this.dial(dest, verdict, protocol, true, bulk);
         this.track(dest, [client, upstream]);
         return upstream;
       },
@@ -267,8 +282,48 @@ export class EgressServer {
     );
   }
 
+  /**
+   * The destination of an absolute `http://` request target and the policy's verdict on it (by
+   * the policy in force: cached per authority and policy), or the reply refusing it. A simple
+   * target (absolute-target.ts) is split without a URL parse; its authority is parsed once.
+   */
+  private judgeTarget(target: string): { dest: Destination; path: string; verdict: Verdict } | RelayReply {
+    const simple = simpleTarget(target);
+    let known = simple && this.targets.get(simple.authority);
+    if (simple && !known) {
+      // (an authority that does not parse is left to the whole target's parse, for its reply)
+      const parsed = this.absoluteDestination(`http://${simple.authority}/`, false);
+      if (!('kind' in parsed)) {
+        if (this.targets.size >= MAX_TARGETS) this.targets.clear();
+        known = { dest: parsed.dest, policy: undefined, verdict: undefined };
+        this.targets.set(simple.authority, known);
+      }
+    }
+    let dest: Destination;
+    let path: string;
+    if (simple && known) {
+      dest = known.dest;
+      path = simple.path;
+    } else {
+      const parsed = this.absoluteDestination(target);
+      if ('kind' in parsed) return parsed;
+      ({ dest, path } = parsed);
+    }
+    let verdict: Verdict;
+    if (known?.policy === this.policyValue && known.verdict) verdict = known.verdict;
+    else {
+      verdict = decide(this.policyValue, dest);
+      if (known) {
+        known.policy = this.policyValue;
+        known.verdict = verdict;
+      }
+    }
+    if (!verdict.allowed) this.options.log.denied(dest, verdict.reason, verdict.detail, 'http');
+    return { dest, path, verdict };
+  }
+
   /** The destination of an absolute `http://` request target, or the reply refusing it. */
-  private absoluteDestination(target: string): { dest: Destination; path: string } | RelayReply {
+  private absoluteDestination(target: string, record = true): { dest: Destination; path: string } | RelayReply {
     let url: URL | undefined;
     try {
       url = /^[a-z][a-z0-9+.-]*:\/\//i.test(target) ? new URL(target) : undefined;
@@ -284,7 +339,7 @@ export class EgressServer {
       return reply(400, `mino: ${url.protocol} URLs go through CONNECT, not plain forwarding\n`);
     const dest = destinationOf(url.hostname, url.port === '' ? 80 : Number(url.port));
     if (!dest) {
-      this.options.log.denied(url.host.slice(0, 200), 'invalid', 'not a valid host', 'http');
+      if (record) this.options.log.denied(url.host.slice(0, 200), 'invalid', 'not a valid host', 'http');
       return reply(400, 'mino: not a valid host\n');
     }
     return { dest, path: `${url.pathname}${url.search}` };
@@ -298,10 +353,9 @@ export class EgressServer {
   private httpRequest(client: Socket, head: RequestHead): RelayDecision | Promise<RelayDecision> {
     if (head.method === 'CONNECT')
       return { kind: 'takeover', take: (_c, rest) => this.connectRequest(head.target, client, rest) };
-    const target = this.absoluteDestination(head.target);
+    const target = this.judgeTarget(head.target);
     if ('kind' in target) return target;
-    const { dest } = target;
-    const verdict = this.verdictFor(dest, 'http');
+    const { dest, verdict } = target;
     if (!verdict.allowed) return reply(403, this.denyText(dest, verdict.detail, verdict.reason !== 'host-address'));
     const outgoing: RewritableRequest = {
       dest,
@@ -349,7 +403,8 @@ export class EgressServer {
       }),
       head: requestHeadText(outgoing.method, outgoing.path, head, outgoing.headers),
       connect: async () => {
-        const upstream = await this.dial(dest, verdict, 'http', false);
+        // read by the relay through 'data' events, never wrapped in TLS: bulk reads
+        const upstream = await this.dial(dest, verdict, 'http', false, true);
         this.track(dest, [client, upstream]);
         return upstream;
       },

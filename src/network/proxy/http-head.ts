@@ -131,7 +131,8 @@ export function parseResponseHead(text: string, method: string): ResponseHead | 
   if (firstEnd !== -1) {
     for (const line of text.slice(firstEnd + 2).split('\r\n')) {
       const colon = line.indexOf(':');
-      if (colon <= 0) continue;
+      // only the framing fields are read: names of other lengths are not even lower-cased
+      if (colon !== 14 && colon !== 17 && colon !== 10) continue;
       const name = line.slice(0, colon).toLowerCase();
       if (name === 'content-length') cl = line.slice(colon + 1).trim();
       else if (name === 'transfer-encoding')

@@ -113,6 +113,9 @@ export class HttpRelay {
     client.on('end', () => this.onClientEnd());
     client.on('close', () => this.close());
     client.on('error', () => this.close());
+    // One idle timer for the connection's life, not one per request: every read and write re-arms
+    // it, so it fires after IDLE_MS without traffic, and only an idle connection is closed (a
+    // response slower than that is waited for: its first bytes re-arm the timer).
     client.on('timeout', () => {
       if ((this.state === HEAD && this.pending === undefined) || this.discarding) this.close();
     });
@@ -215,7 +218,6 @@ export class HttpRelay {
     }
     this.request = head;
     this.state = DECIDING;
-    this.idle(false);
     let decision: RelayDecision | Promise<RelayDecision>;
     try {
       decision = this.decide(head);
@@ -253,7 +255,6 @@ export class HttpRelay {
     }
     if (body !== undefined && body.kind !== 'none') {
       this.discarding = true;
-      this.idle(true);
       this.chunked = body.kind === 'chunked' ? new ChunkedScanner() : undefined;
       this.bodyLeft = body.kind === 'length' ? body.length : 0;
       this.bodyDone = false;
@@ -517,7 +518,6 @@ export class HttpRelay {
     this.request = undefined;
     this.forward = undefined;
     this.state = HEAD;
-    this.idle(true);
     this.client.resume();
     if (this.pending) this.nextHead();
     else if (this.clientEnded) this.finish();

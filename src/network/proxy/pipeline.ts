@@ -74,8 +74,11 @@ export interface Tunnel {
   established(): void;
   /** Answers the client that it failed (HTTP 502, SOCKS5 failure) and closes it. */
   failed(reason: string): void;
-  /** Connects to the destination, with DNS on the host and the address guard. */
-  dial(): Promise<Socket>;
+  /**
+   * Connects to the destination, with DNS on the host and the address guard. `bulk`: large reads
+   * (dialer.ts bulkReads), for a socket read through 'data' events only, never one TLS wraps.
+   */
+  dial(bulk?: boolean): Promise<Socket>;
 }
 
 /** A stage that may take over an allowed tunnel. */
@@ -103,7 +106,7 @@ export const rawRelay: TunnelHandler = {
   handle(tunnel: Tunnel): boolean {
     const { client } = tunnel;
     client.pause();
-    tunnel.dial().then(
+    tunnel.dial(true).then(
       (upstream) => {
         if (client.destroyed) {
           upstream.destroy();

@@ -62,7 +62,10 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
   let guard = credentials.length > 0 ? placeholderGuard(credentials) : undefined;
   let bodyGuard = credentials.length > 0 ? placeholderBodyGuard(credentials) : undefined;
   let certificates: LeafCertificates | undefined;
-  /** Makes the leaves of the credentials' exact hosts in the background, not on the session's first request to them. */
+  /**
+   * Makes the leaves of the credentials' exact hosts in the background, not on the session's first
+   * request to them (a signature, and forge cold: milliseconds).
+   */
   const prepareLeaves = (): void => {
     const leaves = certificates;
     if (!leaves) return;
@@ -94,6 +97,13 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
         bodyGuard: (dest) => bodyGuard?.(dest),
         ...(secrets.upstreamCa.length > 0 ? { upstreamCa: secrets.upstreamCa } : {}),
         denied,
+      });
+      setImmediate(() => {
+        try {
+          handler.prepare();
+        } catch {
+          // a bad CA fails again, with its error, on the first connection
+        }
       });
       closeHandler = () => handler.close();
       return [handler];

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type SecureContext, TLSSocket, createSecureContext, connect as tlsConnect } from 'node:tls';
 import { destinationOf, formatDestination, type Destination } from '../destination.js';
 import type { DenyReason } from '../policy.js';
 import { endToEndHeaders } from './egress-server.js';
@@ -63,13 +63,23 @@ function sameDestination(a: Destination, b: Destination): boolean {
 }
 
 /** Builds the terminating handler (see the module comment). */
-export function terminatingHandler(options: TerminatorOptions): TunnelHandler & { close(): void } {
+export function terminatingHandler(options: TerminatorOptions): TunnelHandler & { close(): void; prepare(): void } {
   const terminates = (tunnel: Tunnel): boolean =>
     options.terminates ? options.terminates(tunnel.dest) : tunnel.rewriter !== undefined;
   const gate = options.gate ?? allowAllRequests;
   const open = new Set<TLSSocket>();
   /** The last TLS session of each upstream host, resumed by its next connection. */
   const sessions = new Map<string, Buffer>();
+  /**
+   * The upstream TLS context, made once: the CAs are the host's whole trust store plus
+   * network.upstream_ca, and parsing them took ~170 ms per connection when node made a context
+   * for each `tls.connect` (every terminated connection paid it on its first request).
+   */
+  let upstreamContext: SecureContext | undefined;
+  const upstreamContextOf = (): SecureContext => {
+    upstreamContext ??= createSecureContext(options.upstreamCa !== undefined ? { ca: options.upstreamCa } : {});
+    return upstreamContext;
+  };
 
   const upstreamTls = (dest: Destination, raw: Socket): Promise<Socket> =>
     new Promise((resolve, reject) => {
@@ -83,7 +93,7 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
         ALPNProtocols: ['http/1.1'],
         ...(session ? { session } : {}),
         ...({ highWaterMark: HIGH_WATER_MARK } as object),
-        ...(options.upstreamCa !== undefined ? { ca: options.upstreamCa } : {}),
+        secureContext: upstreamContextOf(),
       });
       secure.setNoDelay(true);
       secure.on('session', (s: Buffer) => {
@@ -132,6 +142,7 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
     tunnel: Tunnel,
     head: RequestHead,
     upstream: () => Promise<Socket>,
+    accepted: { host?: string },
   ): RelayDecision | Promise<RelayDecision> => {
     const { dest } = tunnel;
     let path = head.target;
@@ -148,13 +159,14 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
         return refuse(dest, 'request', 'request target is not a path');
       }
     }
-    const asked = hostHeaderDestination(hostValue, 443);
+    const asked = hostValue === accepted.host ? dest : hostHeaderDestination(hostValue, 443);
     if (!asked || !sameDestination(asked, dest))
       return refuse(
         dest,
         'request',
         `request for ${hostValue.slice(0, 100) || '(no Host)'} on a connection to ${formatDestination(dest)}`,
       );
+    accepted.host = hostValue;
     const request: RewritableRequest = {
       dest,
       method: head.method,
@@ -181,12 +193,21 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
             first.destroy();
             return;
           }
-          // The first upstream connection is the dialled one; a later one (the server closed it) dials again.
-          let spare: Socket | undefined = first;
+          // The first upstream connection is the dialled one, its TLS handshake made at once, beside
+          // the client's (the first request does not wait for it after its own); a later one (the
+          // server closed it) dials again. Its failure is the first request's reply.
+          let early: Promise<Socket> | undefined = upstreamTls(dest, first);
+          early.catch(() => undefined);
           const upstream = async (): Promise<Socket> => {
-            const raw = spare ?? (await tunnel.dial());
-            spare = undefined;
-            return upstreamTls(dest, raw);
+            const ready = early;
+            early = undefined;
+            if (ready) {
+              const socket = await ready;
+              // the server may have closed it while the client was still to send its first request
+              if (!socket.destroyed && socket.writable && !socket.readableEnded) return socket;
+              socket.destroy();
+            }
+            return upstreamTls(dest, await tunnel.dial());
           };
           tunnel.established();
           if (tunnel.head.length > 0) client.unshift(tunnel.head);
@@ -200,7 +221,10 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
           open.add(secure);
           const end = (): void => {
             open.delete(secure);
-            spare?.destroy();
+            early?.then(
+              (unused) => unused.destroy(),
+              () => undefined,
+            );
             client.destroy();
           };
           // Domain fronting: a TLS server name (SNI) of another host than the tunnel's is refused.
@@ -216,7 +240,9 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
           });
           secure.on('error', end);
           secure.on('close', end);
-          new HttpRelay(secure, (head) => judge(tunnel, head, upstream));
+          // the Host text last found to be the tunnel's destination (not parsed again per request)
+          const accepted: { host?: string } = {};
+          new HttpRelay(secure, (head) => judge(tunnel, head, upstream, accepted));
           client.resume();
         },
         (err: Error) => tunnel.failed(err.message),
@@ -225,6 +251,10 @@ export function terminatingHandler(options: TerminatorOptions): TunnelHandler & 
     },
     close(): void {
       for (const s of open) s.destroy();
+    },
+    /** Makes the upstream TLS context now (at start, before the session's first request). */
+    prepare(): void {
+      upstreamContextOf();
     },
   };
 }

@@ -22,6 +22,9 @@ describe('session CA', () => {
     expect(name.checkHost('api.example.com')).toBe('api.example.com');
     expect(name.checkHost('other.example.com')).toBeUndefined();
     expect(name.ca).toBe(false);
+    // ECDSA P-256: made in no time, cheap in every handshake
+    expect(name.publicKey.asymmetricKeyType).toBe('ec');
+    expect(name.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
     const ip = new X509Certificate(leaves.issue('203.0.113.7').certPem);
     expect(ip.checkIP('203.0.113.7')).toBe('203.0.113.7');
   });

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newNetworkRecord } from '../../../../src/network/network-record.js';
 import { policyText, type EgressPolicy } from '../../../../src/network/policy.js';
@@ -284,5 +284,35 @@ describe('terminatingHandler', () => {
     expect(out).toMatch(/^HTTP\/1\.1 101/);
     expect(out).toContain('x-key: real-secret');
     s.destroy();
+  });
+
+  it("dials again when the server closed the first upstream connection before the client's first request", async () => {
+    // A server that hangs up on its first connection right after the handshake, then serves.
+    const leaf = new LeafCertificates(upstreamCa).issue('api.test');
+    let connections = 0;
+    const closing = createTlsServer({ cert: leaf.certPem, key: leaf.keyPem }, (c) => {
+      connections++;
+      if (connections === 1) {
+        c.end();
+        return;
+      }
+      c.once('data', () => c.write('HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\nsecond!\n'));
+    });
+    await new Promise<void>((r) => closing.listen(0, '127.0.0.1', r));
+    const mainPort = port;
+    port = (closing.address() as AddressInfo).port;
+    try {
+      const h = await start();
+      const s = await tunnel(h.port, 'api.test', sessionCa.certPem);
+      await new Promise((r) => setTimeout(r, 200));
+      const res = await exchange(s, 'GET /late HTTP/1.1\r\nHost: api.test\r\n\r\n');
+      expect(res).toMatch(/^HTTP\/1\.1 200/);
+      expect(res).toContain('second!');
+      expect(connections).toBe(2);
+      s.destroy();
+    } finally {
+      port = mainPort;
+      closing.close();
+    }
   });
 });
