@@ -12,7 +12,7 @@ import { finalizeCaches } from '../cache/cache-finalize.js';
 import { pidAlive } from '../common/pid-alive.js';
 import { SessionOutputStore } from '../session/session-output.js';
 import { reapEgressProxies, type ReapedProxy } from './network-control.js';
-import { removeEngineSecret } from './engine-secret.js';
+import { removeEngineLeftovers } from './engine-secret.js';
 
 /** Outcome of bringing session files in line with podman. */
 export interface Reconciled {
@@ -119,8 +119,7 @@ export async function reconcileSessions(
         if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
         if (fix.removeContainer) await runtime.remove(fix.removeContainer);
         // Its credentials on that engine, left by a killed `mino run`, go with it.
-        const kept =
-          engine === undefined ? undefined : await removeEngineSecret(runtime, ctx.stateKey, engine, fix.name);
+        const kept = engine === undefined ? undefined : await removeEngineLeftovers(runtime, ctx, engine, fix.name);
         if (kept) warnings.push(kept);
         await branchHome(ctx, updated.get(fix.name), warnings);
       } catch (err) {

@@ -91,9 +91,10 @@ export async function planRun(
   }
   if (req.image !== undefined) checkCliImage(req.image);
   const sessionName = sessionNameOf(req);
-  const choice = chooseNetwork(req, facts, io);
+  const remote = ctx.engine !== undefined;
+  const choice = chooseNetwork(req, facts, io, remote);
   const upstreamCa = readUpstreamCa(req.config?.upstreamCa);
-  const pendingEgress = startEgressInputs(choice, facts, join(ctx.stateDir, 'registry-answers.json'));
+  const pendingEgress = startEgressInputs(choice, facts, join(ctx.stateDir, 'registry-answers.json'), remote);
   const standInNetwork = pendingEgress
     ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) }
     : { network: choice.mode };
@@ -167,7 +168,8 @@ async function planAfterBranch(
       { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false },
       (line) => io.say(line),
     ),
-    gather(ctx, req, facts, pendingEgress !== undefined, upstreamCa),
+    // A remote engine's proxy holds no secrets: credentials go in as without a proxy there.
+    gather(ctx, req, facts, pendingEgress !== undefined && ctx.engine === undefined, upstreamCa),
   );
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 

@@ -32,6 +32,7 @@ import { removeProbe } from '../branch/prepare-branch.js';
 import { rebindStubs } from '../lifecycle/protect-stubs.js';
 import { adoptWarmCopy, mountedPaths, warmCopiesDir, warmCopyOf } from '../workspace/warm-copy.js';
 import { remoteRunOf, returnAfterSession, shipForSession, startReturnTrip, type RemoteRun } from './remote-project.js';
+import { startRemoteSessionEgress } from './remote-egress-run.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
 export interface RunDeps {
@@ -185,9 +186,33 @@ async function prepareAndExecute(
         }
       : undefined;
     trace('caches and credentials ready');
+    // On a remote engine the session's proxy runs there (run/remote-egress-run.ts).
+    const onEngine =
+      remote && ctx.engine !== undefined && plan.network.egress
+        ? await startRemoteSessionEgress(
+            { ...ctx, engine: ctx.engine },
+            { ...plan, network: { ...plan.network, egress: plan.network.egress } },
+            io,
+          ).catch((err: unknown) => {
+            recordFailed(ctx, plan, err as Error);
+            throw err;
+          })
+        : undefined;
     // An attached remote session: the return trip's helper starts alongside it.
     early = remote && plan.attached ? startReturnTrip(remote) : undefined;
-    const code = await execute(ctx, plan, req, io, signals, egress, pool);
+    const code = await execute(
+      ctx,
+      onEngine?.plan ?? plan,
+      req,
+      io,
+      signals,
+      onEngine ? undefined : egress,
+      pool,
+    ).catch(async (err: unknown) => {
+      await onEngine?.abort();
+      throw err;
+    });
+    if (onEngine && plan.attached) await onEngine.finish(req, io);
     if (remote && plan.attached) await returnAfterSession(remote, io, early);
     return code;
   } finally {

@@ -144,6 +144,8 @@ export class FakeRuntime implements ContainerRuntime {
   secrets = new Map<string, FakeSecret>();
   /** Network names; podman's default is there from the start. */
   networks: string[] = ['podman'];
+  /** Labels of the networks created (networkCreateInternal). */
+  networkLabels = new Map<string, Record<string, string>>();
   /** How many times `systemReset` ran. */
   resets = 0;
   /** Runtimes made by `withStore`, in creation order. */
@@ -562,6 +564,21 @@ export class FakeRuntime implements ContainerRuntime {
         labels: { ...labels },
         createdAt: new Date().toISOString(),
       });
+    });
+  }
+
+  networkCreateInternal(name: string, labels: Record<string, string>): Promise<{ subnet: string }> {
+    return this.call('networkCreateInternal', [name, labels], () => {
+      this.networks = [...this.networks.filter((n) => n !== name), name];
+      this.networkLabels.set(name, { ...labels });
+      return { subnet: '10.89.7.0/24' };
+    });
+  }
+
+  networkRemove(name: string): Promise<void> {
+    return this.call('networkRemove', [name], () => {
+      this.networks = this.networks.filter((n) => n !== name);
+      this.networkLabels.delete(name);
     });
   }
 
