@@ -149,6 +149,16 @@ describe.each(MODES)('the network policy on a remote engine (%s)', (as) => {
     expect(rig.podman(['ps', '-a', '--format', '{{.Names}}'])).not.toContain('mino-egress');
     expect(rig.podman(['network', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-egress-net');
   });
+});
+
+// The same code path in both modes: once (rootful), to keep the file lean.
+describe('learn, a detached session and live changes on a remote engine (rootful)', () => {
+  const box = new Sandbox('self');
+  afterAll(() => box.cleanup());
+  const engine = 'rn-learn';
+  beforeAll(async () => {
+    expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key('self')])).exitCode).toBe(0);
+  });
 
   it("learns from the engine proxy, and a detached session's proxy goes with mino stop", async () => {
     const dir = project(box, 'learn');
