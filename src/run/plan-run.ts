@@ -1,3 +1,4 @@
+import { LABEL_ENGINE } from '../session/session-labels.js';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
@@ -223,7 +224,8 @@ export function printDryRun(planned: PlannedRun, io: RunIo): void {
   const { plan, image } = planned;
   if (image.built)
     io.say(`Note: ${image.image} (layers ${image.layers.join(', ')}) is not built yet; a real run builds it first`);
-  if (plan.network.egress) for (const line of egressDryRunLines(plan.network.egress)) io.print(line);
+  if (plan.network.egress)
+    for (const line of egressDryRunLines(plan.network.egress, plan.labels[LABEL_ENGINE])) io.print(line);
   for (const line of protectionDryRunLines(plan.protection)) io.print(line);
   io.print(formatPlanLine(plan));
 }

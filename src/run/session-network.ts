@@ -169,10 +169,17 @@ export function egressPlanFor(
   return buildEgressPlan({ mode: choice.mode, rules, l7, presets, paths, systemHooksDirs, notes, sshConfig });
 }
 
-/** The lines `--dry-run` prints about an egress policy (shell comments before the podman line). */
-export function egressDryRunLines(egress: EgressPlan): string[] {
+/**
+ * The lines `--dry-run` prints about an egress policy (shell comments before the podman line);
+ * on a remote `engine` the proxy is a container there (network/remote-egress.ts).
+ */
+export function egressDryRunLines(egress: EgressPlan, engine?: string): string[] {
+  const where =
+    engine === undefined
+      ? `listening on ${egress.listen.host}:${egress.listen.port} inside the container`
+      : `a container on engine ${engine}, the session on an internal network with only that proxy (its address set at start)`;
   const lines = [
-    `# network: ${egress.mode === 'learn' ? 'learn (everything allowed but the host, and recorded)' : 'allowlist'} through mino's egress proxy, listening on ${egress.listen.host}:${egress.listen.port} inside the container`,
+    `# network: ${egress.mode === 'learn' ? 'learn (everything allowed but the host, and recorded)' : 'allowlist'} through mino's egress proxy, ${where}`,
   ];
   if (egress.mode === 'allowlist') {
     const hosts = egress.policy.allow.filter((r) => !isL7RuleText(r));

@@ -7,6 +7,7 @@ import { egressPaths } from '../../../src/network/egress-paths.js';
 import { parseL7Rule } from '../../../src/network/l7-rule.js';
 import { REMOTE_PROXY_ADDRESS, remoteEgressNames, withProxyAddress } from '../../../src/network/remote-egress.js';
 import { parseRules } from '../../../src/network/rule.js';
+import { egressDryRunLines } from '../../../src/run/session-network.js';
 import { typicalInput } from './plan-input.js';
 
 const egress = buildEgressPlan({
@@ -44,6 +45,11 @@ describe('a contained plan on a remote engine', () => {
     for (const key of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'])
       expect(spec.env?.[key]).toBe('http://10.89.3.2:3128');
     expect(spec.env?.NO_PROXY).toBe('localhost,127.0.0.1,::1');
+  });
+
+  it('says in --dry-run where the proxy runs', () => {
+    expect(egressDryRunLines(egress, 'gpu')[0]).toContain('a container on engine gpu');
+    expect(egressDryRunLines(egress)[0]).toContain('listening on 127.0.0.1:3128 inside the container');
   });
 
   it('names the proxy and network after the state key and session', () => {
