@@ -25,8 +25,32 @@ export interface RemoteSessionEgress {
   abort(): Promise<void>;
 }
 
+/** A proxy being started ahead (alongside the project's shipping). */
+export interface PendingRemoteEgress {
+  /** The started proxy (rejects with its start-up error). */
+  ready: Promise<RemoteSessionEgress>;
+  /** The run stopped before the session: the proxy goes once started. */
+  cancel(): Promise<void>;
+}
+
+/** Starts the proxy of `plan` when it needs one on a remote engine (else undefined), ahead. */
+export function startRemoteEgressAhead(ctx: SessionContext, plan: RunPlan, io: RunIo): PendingRemoteEgress | undefined {
+  const egress = plan.network.egress;
+  if (ctx.engine === undefined || !egress) return undefined;
+  const ready = startRemoteSessionEgress(
+    { ...ctx, engine: ctx.engine },
+    { ...plan, network: { ...plan.network, egress } },
+    io,
+  );
+  ready.catch(() => undefined);
+  return {
+    ready,
+    cancel: async () => (await ready.catch(() => undefined))?.abort(),
+  };
+}
+
 /** Starts the proxy of `plan` (a plan for `ctx.engine` with an egress policy). */
-export async function startRemoteSessionEgress(
+async function startRemoteSessionEgress(
   ctx: SessionContext & { engine: string },
   plan: RunPlan & { network: { egress: NonNullable<RunPlan['network']['egress']> } },
   io: RunIo,

@@ -101,14 +101,14 @@ describe.each(MODES)('the network policy on a remote engine (%s)', (as) => {
       `get http://host.containers.internal:${b}/ | grep -q 403 && echo "refused b"`,
       probe('dns', 'nslookup example.com'),
       probe('udp', `nslookup example.com ${ip}`),
-      probe('ip-literal', `nc -w 3 ${ip} ${a} </dev/null`),
-      probe('slirp-host', `nc -w 3 10.0.2.2 ${a} </dev/null`),
-      probe('ssh-port', `nc -w 3 10.0.2.2 ${rig.port} </dev/null`),
-      probe('gateway', `nc -w 3 \${proxy%.*:*}.1 ${a} </dev/null`),
-      probe('loopback', `nc -w 3 127.0.0.1 ${a} </dev/null`),
+      probe('ip-literal', `nc -w 1 ${ip} ${a} </dev/null`),
+      probe('slirp-host', `nc -w 1 10.0.2.2 ${a} </dev/null`),
+      probe('ssh-port', `nc -w 1 10.0.2.2 ${rig.port} </dev/null`),
+      probe('gateway', `nc -w 1 \${proxy%.*:*}.1 ${a} </dev/null`),
+      probe('loopback', `nc -w 1 127.0.0.1 ${a} </dev/null`),
       probe('ipv6', 'ip -6 addr | grep -q inet6'),
       // The target names the denied host, Host the allowed one: judged by the target.
-      `printf 'GET http://host.containers.internal:${b}/ HTTP/1.1\\r\\nHost: host.containers.internal:${a}\\r\\nConnection: close\\r\\n\\r\\n' | nc -w 3 \${proxy%:*} \${proxy##*:} | head -1`,
+      `printf 'GET http://host.containers.internal:${b}/ HTTP/1.1\\r\\nHost: host.containers.internal:${a}\\r\\nConnection: close\\r\\n\\r\\n' | nc -w 1 \${proxy%:*} \${proxy##*:} | head -1`,
     ].join('\n');
     const r = await box.mino([
       'run',
