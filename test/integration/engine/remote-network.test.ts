@@ -198,6 +198,9 @@ describe('learn, a detached session and live changes on a remote engine (rootful
     ]);
     expect(start.exitCode).toBe(0);
     expect(rig.podman(['ps', '--format', '{{.Names}}'])).toContain('mino-egress');
+    // Shown live from the engine proxy's record; changes refused with one error.
+    const show = await box.mino(['network', 'show', 'rnd', '--format', 'json']);
+    expect(JSON.parse(show.stdout)).toMatchObject({ live: true, record: { session: 'rnd' } });
     const live = await box.mino(['network', 'allow', 'rnd', 'example.com:443']);
     expect(live.exitCode).not.toBe(0);
     expect(live.stderr).toContain('remote engine');
