@@ -16,7 +16,7 @@ import { reportSessionNetwork } from './session-network.js';
  */
 
 /** A started remote proxy, as `mino run` holds it. */
-export interface RemoteSessionEgress {
+interface RemoteSessionEgress {
   /** The plan to execute: no local proxy, the proxy variables at the engine's proxy. */
   plan: RunPlan;
   /** The attached session ended: its record comes back and is reported; the proxy goes. */
