@@ -27,8 +27,9 @@ async function removeEngineSecret(
 }
 
 /**
- * Everything an ended session left on another engine: its egress proxy (its last record kept
- * here, its denials audited; network/remote-egress.ts) and network, and its credentials secret.
+ * Everything an ended session left on another engine: its egress proxy when it had one
+ * (`egress`: its last record kept here, its denials audited; network/remote-egress.ts) and its
+ * network, and its credentials secret.
  * Returns warnings (never a secret's value).
  */
 export async function removeEngineLeftovers(
@@ -36,10 +37,11 @@ export async function removeEngineLeftovers(
   ctx: { stateDir: string; stateKey: string; audit?: AuditLog },
   engine: string,
   session: string,
+  egress: boolean,
 ): Promise<string | undefined> {
   let warning: string | undefined;
   try {
-    await endRemoteEgress(runtime, ctx.stateDir, ctx.stateKey, session, ctx.audit);
+    if (egress) await endRemoteEgress(runtime, ctx.stateDir, ctx.stateKey, session, ctx.audit);
   } catch (err) {
     warning = `Could not remove the egress proxy of session '${session}' on engine ${engine}: ${errorMessage(err).split('\n')[0]}`;
   }

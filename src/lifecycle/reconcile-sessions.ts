@@ -11,7 +11,7 @@ import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
 import { finalizeCaches } from '../cache/cache-finalize.js';
 import { pidAlive } from '../common/pid-alive.js';
 import { SessionOutputStore } from '../session/session-output.js';
-import { reapEgressProxies, type ReapedProxy } from './network-control.js';
+import { hasEgress, reapEgressProxies, type ReapedProxy } from './network-control.js';
 import { removeEngineLeftovers } from './engine-secret.js';
 
 /** Outcome of bringing session files in line with podman. */
@@ -119,7 +119,10 @@ export async function reconcileSessions(
         if (finished) finalizeCaches(ctx.stateDir, listLabel(finished.labels, LABEL_CACHES_FINALIZE), fix.exitCode);
         if (fix.removeContainer) await runtime.remove(fix.removeContainer);
         // Its credentials on that engine, left by a killed `mino run`, go with it.
-        const kept = engine === undefined ? undefined : await removeEngineLeftovers(runtime, ctx, engine, fix.name);
+        const kept =
+          engine === undefined
+            ? undefined
+            : await removeEngineLeftovers(runtime, ctx, engine, fix.name, hasEgress(updated.get(fix.name) ?? {}));
         if (kept) warnings.push(kept);
         await branchHome(ctx, updated.get(fix.name), warnings);
       } catch (err) {

@@ -2,6 +2,7 @@ import type { SessionContext } from '../context/session-context.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import { ensureEgressImage } from '../network/egress-image.js';
 import { endRemoteEgress, startRemoteEgress, withProxyAddress } from '../network/remote-egress.js';
+import { readNetworkRecord } from '../network/network-record.js';
 import { trace } from '../common/trace.js';
 import { VERSION } from '../version.js';
 import type { RunIo, RunRequest } from './run-request.js';
@@ -68,7 +69,8 @@ async function startRemoteSessionEgress(
   return {
     plan: { ...plan, network: { mode: plan.network.mode }, spec: withProxyAddress(plan.spec, address) },
     async finish(req, io) {
-      reportSessionNetwork(plan, req, await end(), io);
+      // A `mino stop` from elsewhere may have ended the proxy first: it kept the record here.
+      reportSessionNetwork(plan, req, (await end()) ?? readNetworkRecord(ctx.stateDir, plan.sessionName), io);
     },
     async abort() {
       await end().catch(() => undefined);

@@ -76,6 +76,7 @@ describe('reconciling sessions of several engines', () => {
   });
 
   it('ends the egress proxy of a remote session whose mino was killed: its record kept here, proxy and network gone', async () => {
+    ctx.store.update('there', { network: 'allowlist' });
     const names = remoteEgressNames(ctx.stateKey, 'there');
     await gpu.networkCreateInternal(names.network, {});
     gpu.addImage('localhost/mino-egress:x');
