@@ -122,7 +122,11 @@ export async function startRemoteEgress(
   const names = remoteEgressNames(input.stateKey, input.session);
   const labels = egressLabels(input.stateKey, input.engine, input.session);
   try {
-    const { subnet } = await runtime.networkCreateInternal(names.network, labels);
+    // A network left by a session of this name whose mino was killed goes first (then again).
+    const { subnet } = await runtime.networkCreateInternal(names.network, labels).catch(async () => {
+      await removeRemoteEgress(runtime, input.stateKey, input.session);
+      return runtime.networkCreateInternal(names.network, labels);
+    });
     const id = await runtime.run(remoteProxySpec({ ...input, subnet }, names));
     const until = Date.now() + timeoutMs;
     for (let round = 0; ; round++) {
@@ -132,7 +136,9 @@ export async function startRemoteEgress(
       // Node starts in about 0.1 s: its output is asked for often, whether it still runs now and then.
       if (
         round % 5 === 4 &&
-        (await runtime.listContainers({ [LABEL_REMOTE_EGRESS]: input.session })).every((c) => c.state !== 'running')
+        (await runtime.listContainers({ [LABEL_REMOTE_EGRESS]: input.session, [LABEL_STATE]: input.stateKey })).every(
+          (c) => c.state !== 'running',
+        )
       )
         throw new MinoError(
           `The egress proxy on engine ${input.engine} stopped: ${(out.stderr || out.stdout).trim().split('\n').pop() ?? ''}`,

@@ -569,7 +569,13 @@ export class FakeRuntime implements ContainerRuntime {
 
   networkCreateInternal(name: string, labels: Record<string, string>): Promise<{ subnet: string }> {
     return this.call('networkCreateInternal', [name, labels], () => {
-      this.networks = [...this.networks.filter((n) => n !== name), name];
+      if (this.networks.includes(name))
+        throw podmanError(
+          ['network', 'create'],
+          125,
+          `Error: network name ${name} already used: network already exists`,
+        );
+      this.networks = [...this.networks, name];
       this.networkLabels.set(name, { ...labels });
       return { subnet: '10.89.7.0/24' };
     });

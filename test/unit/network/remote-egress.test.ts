@@ -76,6 +76,18 @@ describe('the proxy container of a remote session', () => {
     expect(runtime.networks).not.toContain(names.network);
   });
 
+  it('replaces a network left by a killed run of the same session', async () => {
+    const runtime = new FakeRuntime();
+    runtime.addImage(image.tag);
+    await runtime.networkCreateInternal(names.network, {});
+    const start = startRemoteEgress(runtime, { session: 's1', stateKey: 'k', engine: 'gpu', egress, image }, 2000);
+    await new Promise((r) => setTimeout(r, 20));
+    runtime.containers.find((c) => c.name === names.container)!.logs = { stdout: 'ready 10.89.7.2:3128\n', stderr: '' };
+    expect(await start).toBe('10.89.7.2:3128');
+    expect(runtime.callsTo('networkCreateInternal')).toHaveLength(3);
+    expect(runtime.networks.filter((n) => n === names.network)).toHaveLength(1);
+  });
+
   it('keeps the final record here and audits its denials when the session ends', async () => {
     const runtime = new FakeRuntime();
     runtime.addImage(image.tag);
