@@ -12,7 +12,8 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
  * Node that runs this mino (the single executable itself when mino is one), the shared libraries
  * it loads (from `ldd`), and mino's bundle. podman sends that context through the engine's
  * tunnel once; the tag is a hash of the files (path, size, time), so an engine keeps one image
- * per mino build and the next runs only ask whether it is there.
+ * per mino build and the next runs only ask whether it is there; a new build removes the older
+ * builds' images that no container uses.
  */
 
 /** Label of the proxy images. */
@@ -95,5 +96,19 @@ export async function ensureEgressImage(
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
+  await removeOlderImages(runtime, tag);
   return { tag, command: files.command };
+}
+
+/** The proxy images of earlier mino builds on the engine that no container uses (best effort). */
+async function removeOlderImages(runtime: ContainerRuntime, keep: string): Promise<void> {
+  try {
+    for (const image of await runtime.imageList()) {
+      if (image.containers > 0 || image.labels[LABEL_EGRESS_IMAGE] !== '1') continue;
+      // Not this build's own, nor another mino's build of it under way (its tag of its own).
+      for (const name of image.names) if (!name.startsWith(keep)) await runtime.imageRemove(name);
+    }
+  } catch {
+    // one in use meanwhile: it goes next time
+  }
 }
