@@ -182,9 +182,15 @@ export async function endRemoteEgress(
   const { container } = remoteEgressNames(stateKey, session);
   let record: NetworkRecord | undefined;
   if (await runtime.kill(container, 'TERM')) {
-    await runtime.containerExitCode(container).catch(() => undefined);
+    // On SIGTERM the proxy prints its final record (ended) at once: read until it is there.
+    const until = Date.now() + 3000;
+    do {
+      record = await remoteEgressRecord(runtime, stateKey, session);
+      if (record?.ended_at || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 50));
+    } while (record !== undefined);
   }
-  record = await remoteEgressRecord(runtime, stateKey, session);
+  record ??= await remoteEgressRecord(runtime, stateKey, session);
   if (record) {
     writeNetworkRecord(stateDir, record);
     for (const d of record.destinations) {
@@ -214,6 +220,7 @@ function splitDestination(destination: string): [string, number] {
 /** Removes a remote session's proxy container and network (missing is fine). */
 async function removeRemoteEgress(runtime: ContainerRuntime, stateKey: string, session: string): Promise<void> {
   const names = remoteEgressNames(stateKey, session);
-  await runtime.remove(names.container);
+  // `network rm -f` removes the containers on it, the proxy among them.
   await runtime.networkRemove(names.network);
+  await runtime.remove(names.container);
 }

@@ -88,7 +88,7 @@ describe('reconciling sessions of several engines', () => {
       [],
     );
     gpu.containers.find((c) => c.name === names.container)!.logs = {
-      stdout: `ready 10.89.7.2:3128\nrecord ${JSON.stringify(record)}\n`,
+      stdout: `ready 10.89.7.2:3128\nrecord ${JSON.stringify({ ...record, ended_at: record.started_at })}\n`,
       stderr: '',
     };
     await reconcileSessions(ctx);

@@ -92,7 +92,8 @@ describe('the proxy container of a remote session', () => {
     const runtime = new FakeRuntime();
     runtime.addImage(image.tag);
     const stateDir = mkdtempSync(join(tmpdir(), 'mino-remote-egress-'));
-    const rec = newNetworkRecord('s1', 'allowlist', egress.policy, []);
+    // The proxy's final record (printed on SIGTERM) is marked ended.
+    const rec = { ...newNetworkRecord('s1', 'allowlist', egress.policy, []), ended_at: new Date().toISOString() };
     rec.destinations.push({
       destination: 'evil.example:443',
       allowed: 0,
