@@ -221,6 +221,17 @@ export async function remoteBench({ mino, runs, warmup }) {
       }
     }
     const pooled = pooledRemote(m, env, small, { runs, warmup });
+    // The contained default there (its egress proxy runs on the engine, in a container) against
+    // --network none there; the first contained run builds the proxy's image on the engine.
+    const contained = m('run', '--engine', 'loop', '--image', IMAGE, '-p', small, '--no-cache', '--', 'true');
+    const proxyImage = timeOnce(contained, { env });
+    const [remoteContained, remoteNone] = interleaved(
+      [
+        { name: 'mino run --engine loop (ssh) -- true (contained)', argv: contained, env },
+        { name: 'mino run --engine loop (ssh) --network none -- true', argv: run(small, 'loop'), env },
+      ],
+      { runs, warmup },
+    );
     const big = join(root, 'big');
     bigProject(big, 10_000, 20_000);
     const opts = { env };
@@ -235,6 +246,12 @@ export async function remoteBench({ mino, runs, warmup }) {
     return {
       run_true: { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100, target_ratio: 2 },
       run_true_pooled: pooled,
+      remote_contained: {
+        contained: remoteContained,
+        none: remoteNone,
+        added_ms: round(remoteContained.median_ms - remoteNone.median_ms),
+        first_run_with_proxy_image_build_ms: round(proxyImage),
+      },
       ship_10000_files_200mb: {
         first_run_ms: round(first),
         nothing_changed_run_ms: round(nothing),

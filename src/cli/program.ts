@@ -65,7 +65,10 @@ const COMMANDS: readonly CommandModule[] = [
     load: async () => (await import('./commands/completions.js')).registerCompletions,
     needsAll: true,
   },
-  { names: ['_egress-proxy'], load: async () => (await import('./commands/egress-proxy.js')).registerEgressProxy },
+  {
+    names: ['_egress-proxy', '_egress-proxy-remote'],
+    load: async () => (await import('./commands/egress-proxy.js')).registerEgressProxy,
+  },
   { names: [SWEEP_COMMAND], load: async () => (await import('./commands/sweep.js')).registerSweep },
 ];
 

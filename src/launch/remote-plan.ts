@@ -5,6 +5,7 @@ import type { ContainerSpec } from '../runtime/container-runtime.js';
 import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
 import type { RunPlan } from './run-plan.js';
 import { toMountSpecs } from './volume-args.js';
+import { remoteEgressNames, remoteSessionNetwork } from '../network/remote-egress.js';
 
 /**
  * A RunPlan made for a remote engine (src/engine/), pure: a remote engine cannot bind-mount a
@@ -18,9 +19,12 @@ import { toMountSpecs } from './volume-args.js';
  *   same path (created from stdin when the session starts, removed when the env file would be:
  *   run/session-credentials.ts); host agent settings and the SSH agent stay here (the prelude
  *   skips what is not mounted).
+ * - an egress policy: the proxy runs on the engine, in a container of its own, and the session
+ *   is on its own internal network only (network/remote-egress.ts).
+ *   That proxy holds no secrets, so it does not terminate TLS: HTTPS rules on method and path
+ *   judge plain-HTTP requests there, and a TLS connection to a host that has them is refused.
  * What cannot be honoured is refused with a clear error, before anything is created: a host
- * path as `--volume`, an egress proxy (it runs on this machine and reaches the container
- * through its network namespace here).
+ * path as `--volume`.
  */
 
 /** The podman secret on an engine that holds the session env file of `session` (state `stateKey`). */
@@ -69,12 +73,7 @@ export interface RemotePlan {
 
 /** Rewrites `plan` for `engine`, the project in `volume`; throws when the plan needs this machine. */
 export function planOnEngine(plan: RunPlan, engine: string, volume: string): RemotePlan {
-  if (plan.network.egress) {
-    throw new UsageError(
-      `--network ${plan.network.mode} is not available on engine ${engine}: the egress proxy runs on this machine and needs the container's network namespace here`,
-      'Use --network none or bridge on a remote engine, or run on this machine (--engine local)',
-    );
-  }
+  const egress = plan.network.egress;
   const envSecret = envSecretOnEngine(plan, engine);
   const dropped: string[] = [];
   const mounts = [];
@@ -108,8 +107,19 @@ export function planOnEngine(plan: RunPlan, engine: string, volume: string): Rem
     .filter((e) => e.hostPath.startsWith(root))
     .map((e) => e.hostPath.slice(root.length));
   const labels = { ...plan.labels, [LABEL_ENGINE]: engine };
-  const spec = { ...plan.spec, mounts: toMountSpecs(mounts), env, labels: { ...plan.spec.labels, ...labels } };
+  let spec: ContainerSpec = {
+    ...plan.spec,
+    mounts: toMountSpecs(mounts),
+    env,
+    labels: { ...plan.spec.labels, ...labels },
+  };
   delete spec.devDir;
+  if (egress) {
+    // The proxy runs on the engine (network/remote-egress.ts): the session's own network only.
+    const net = remoteSessionNetwork(egress, remoteEgressNames(plan.labels[LABEL_STATE] ?? 'none', plan.sessionName));
+    spec = { ...spec, network: net.network, sysctls: net.sysctls, env: { ...spec.env, ...net.env } };
+    delete spec.hooksDirs;
+  }
   if (envSecret) spec.secretFiles = [...(plan.spec.secretFiles ?? []), envSecret];
   return {
     plan: {

@@ -11,6 +11,7 @@ import { processStartTime } from '../network/proxy/netns-listener.js';
 import { formatAnyRules, parseAnyRules } from '../network/l7-rule.js';
 import type { PolicyText } from '../network/policy.js';
 import { refuseHostAddressRules } from '../network/address-guard.js';
+import { remoteEgressRecord } from '../network/remote-egress.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { egressBaseOf, type SessionContext } from '../context/session-context.js';
 
@@ -47,6 +48,15 @@ export async function changeSessionPolicy(
     throw new MinoError(`Session '${name}' is not running (status: ${record.status})`, {
       hint: "Run 'mino list -a' to see sessions",
     });
+  if (record.engine !== undefined) {
+    // Decided: the engine's proxy takes its policy at start only (network/remote-egress.ts).
+    throw new MinoError(
+      `Session '${name}' runs on a remote engine (${record.engine}): its egress proxy runs there and takes no live policy changes`,
+      {
+        hint: `Stop it and start it again with the rules (mino stop ${name}; mino run --engine ${record.engine} --network-allow RULE …)`,
+      },
+    );
+  }
   const paths = egressPaths(egressBaseOf(ctx), ctx.stateKey, name);
   try {
     const res = await controlRequest(paths.control, { op, rules });
@@ -69,7 +79,12 @@ export async function sessionNetwork(
 ): Promise<{ session: SessionRecord; record: NetworkRecord | undefined; live: boolean }> {
   const session = ctx.store.require(name);
   if (!hasEgress(session)) return { session, record: undefined, live: false };
-  if (isActive(session)) {
+  if (isActive(session) && session.engine !== undefined) {
+    // A remote session's proxy reports through the engine's logs (network/remote-egress.ts).
+    const runtime = session.engine === ctx.engine ? ctx.runtime : safely(() => ctx.runtimeOf?.(session.engine));
+    const record = runtime && (await remoteEgressRecord(runtime, ctx.stateKey, name));
+    if (record) return { session, record, live: true };
+  } else if (isActive(session)) {
     try {
       const res = await controlRequest(
         egressPaths(egressBaseOf(ctx), ctx.stateKey, name).control,
@@ -82,6 +97,14 @@ export async function sessionNetwork(
     }
   }
   return { session, record: readNetworkRecord(ctx.stateDir, name), live: false };
+}
+
+function safely<T>(get: () => T): T | undefined {
+  try {
+    return get();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Waits (briefly) for a session's proxy to finish after its container stopped; its final record. */

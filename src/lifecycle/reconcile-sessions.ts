@@ -11,8 +11,8 @@ import { LABEL_CACHES_FINALIZE, listLabel } from '../cache/cache-labels.js';
 import { finalizeCaches } from '../cache/cache-finalize.js';
 import { pidAlive } from '../common/pid-alive.js';
 import { SessionOutputStore } from '../session/session-output.js';
-import { reapEgressProxies, type ReapedProxy } from './network-control.js';
-import { removeEngineSecret } from './engine-secret.js';
+import { hasEgress, reapEgressProxies, type ReapedProxy } from './network-control.js';
+import { removeEngineLeftovers } from './engine-secret.js';
 
 /** Outcome of bringing session files in line with podman. */
 export interface Reconciled {
@@ -120,7 +120,9 @@ export async function reconcileSessions(
         if (fix.removeContainer) await runtime.remove(fix.removeContainer);
         // Its credentials on that engine, left by a killed `mino run`, go with it.
         const kept =
-          engine === undefined ? undefined : await removeEngineSecret(runtime, ctx.stateKey, engine, fix.name);
+          engine === undefined
+            ? undefined
+            : await removeEngineLeftovers(runtime, ctx, engine, fix.name, hasEgress(updated.get(fix.name) ?? {}));
         if (kept) warnings.push(kept);
         await branchHome(ctx, updated.get(fix.name), warnings);
       } catch (err) {

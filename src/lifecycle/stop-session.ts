@@ -5,7 +5,8 @@ import { statusForExit } from '../session/reconcile.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { reconcileSessions } from './reconcile-sessions.js';
 import { releaseStubs } from './protect-stubs.js';
-import { removeEngineSecret } from './engine-secret.js';
+import { removeEngineLeftovers } from './engine-secret.js';
+import { hasEgress } from './network-control.js';
 import { log } from '../common/logger.js';
 import { SessionOutputStore } from '../session/session-output.js';
 import { dataDirOf, sessionEnvOf, type SessionContext } from '../context/session-context.js';
@@ -53,7 +54,7 @@ export async function stopSession(ctx: SessionContext, name: string, force: bool
   // engine: a podman secret there).
   sessionEnvOf(ctx).remove(name);
   if (record.engine !== undefined) {
-    const kept = await removeEngineSecret(ctx.runtime, ctx.stateKey, record.engine, name);
+    const kept = await removeEngineLeftovers(ctx.runtime, ctx, record.engine, name, hasEgress(record));
     if (kept) log.warn(kept);
   }
   // The stand-ins of its protected paths, unless another session of the project still uses them.

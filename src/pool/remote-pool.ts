@@ -22,7 +22,7 @@ export function engineOfPlan(plan: { labels: Readonly<Record<string, string>> })
 /** Why a plan for a remote engine cannot be kept warm there, or undefined when it can. */
 export function remotePoolProblem(plan: { network: { egress?: unknown } }, engine: string): string | undefined {
   return plan.network.egress
-    ? `a contained run's egress proxy is started per warm container on this machine, not on engine ${engine}`
+    ? `a contained run's egress proxy runs in a container of its own on engine ${engine}, made per session (give --network none or --network bridge to keep runs there warm)`
     : undefined;
 }
 

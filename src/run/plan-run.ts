@@ -1,3 +1,4 @@
+import { LABEL_ENGINE } from '../session/session-labels.js';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
@@ -91,9 +92,10 @@ export async function planRun(
   }
   if (req.image !== undefined) checkCliImage(req.image);
   const sessionName = sessionNameOf(req);
-  const choice = chooseNetwork(req, facts, io);
+  const remote = ctx.engine !== undefined;
+  const choice = chooseNetwork(req, facts, io, remote);
   const upstreamCa = readUpstreamCa(req.config?.upstreamCa);
-  const pendingEgress = startEgressInputs(choice, facts, join(ctx.stateDir, 'registry-answers.json'));
+  const pendingEgress = startEgressInputs(choice, facts, join(ctx.stateDir, 'registry-answers.json'), remote);
   const standInNetwork = pendingEgress
     ? { egress: egressPlanStandIn(ctx, facts, pendingEgress, sessionName) }
     : { network: choice.mode };
@@ -167,7 +169,8 @@ async function planAfterBranch(
       { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false },
       (line) => io.say(line),
     ),
-    gather(ctx, req, facts, pendingEgress !== undefined, upstreamCa),
+    // A remote engine's proxy holds no secrets: credentials go in as without a proxy there.
+    gather(ctx, req, facts, pendingEgress !== undefined && ctx.engine === undefined, upstreamCa),
   );
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 
@@ -223,7 +226,8 @@ export function printDryRun(planned: PlannedRun, io: RunIo): void {
   const { plan, image } = planned;
   if (image.built)
     io.say(`Note: ${image.image} (layers ${image.layers.join(', ')}) is not built yet; a real run builds it first`);
-  if (plan.network.egress) for (const line of egressDryRunLines(plan.network.egress)) io.print(line);
+  if (plan.network.egress)
+    for (const line of egressDryRunLines(plan.network.egress, plan.labels[LABEL_ENGINE])) io.print(line);
   for (const line of protectionDryRunLines(plan.protection)) io.print(line);
   io.print(formatPlanLine(plan));
 }

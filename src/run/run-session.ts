@@ -33,6 +33,7 @@ import { removeProbe } from '../branch/prepare-branch.js';
 import { rebindStubs } from '../lifecycle/protect-stubs.js';
 import { adoptWarmCopy, mountedPaths, warmCopiesDir, warmCopyOf } from '../workspace/warm-copy.js';
 import { remoteRunOf, returnAfterSession, shipForSession, startReturnTrip, type RemoteRun } from './remote-project.js';
+import { startRemoteEgressAhead } from './remote-egress-run.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
 export interface RunDeps {
@@ -153,8 +154,16 @@ async function prepareAndExecute(
     io.say(`Home volume ${plan.homeVolume ?? ''}: a copy of session ${req.forkFrom}'s`);
   await prepareLoginsVolume(ctx, plan);
   trace('volumes ready');
-  if (remote) await shipForSession(remote, io);
-  await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
+  // On a remote engine the session's proxy starts there alongside the shipping (remote-egress-run.ts).
+  const onEngineStart = remote ? startRemoteEgressAhead(ctx, plan, io) : undefined;
+  let executing = false;
+  try {
+    if (remote) await shipForSession(remote, io);
+    await recordStarting(ctx, plan, facts.pid, chosen.layers, gathered.providers);
+  } catch (err) {
+    await onEngineStart?.cancel();
+    throw err;
+  }
   const housekeeping = housekeepAlongside(ctx, {
     enabled: cachesOn,
     maxTotalGb: req.config?.cacheMaxTotalGb ?? DEFAULT_CACHE_MAX_TOTAL_GB,
@@ -192,12 +201,33 @@ async function prepareAndExecute(
         }
       : undefined;
     trace('caches and credentials ready');
+    const onEngine = await onEngineStart?.ready.catch((err: unknown) => {
+      recordFailed(ctx, plan, err as Error);
+      throw err;
+    });
     // An attached remote session: the return trip's helper starts alongside it.
     early = remote && plan.attached ? startReturnTrip(remote) : undefined;
-    const code = await execute(ctx, plan, req, io, signals, egress, pool);
-    if (remote && plan.attached) await returnAfterSession(remote, io, early);
+    executing = true;
+    const code = await execute(
+      ctx,
+      onEngine?.plan ?? plan,
+      req,
+      io,
+      signals,
+      onEngine ? undefined : egress,
+      pool,
+    ).catch(async (err: unknown) => {
+      await onEngine?.abort();
+      throw err;
+    });
+    // The proxy's record and the project's changes come back at once.
+    await Promise.all([
+      onEngine && plan.attached ? onEngine.finish(req, io) : undefined,
+      remote && plan.attached ? returnAfterSession(remote, io, early) : undefined,
+    ]);
     return code;
   } finally {
+    if (!executing) await onEngineStart?.cancel();
     await early?.cancel();
     await opened?.close();
     for (const line of await housekeeping) io.say(line);

@@ -24,20 +24,22 @@ import type { SessionContext } from '../context/session-context.js';
  */
 
 /**
- * The network of a session on an engine that is not this machine's Podman (a remote engine,
- * OrbStack) when nothing chose one: the contained default needs the egress proxy, which runs
- * here, so such a session gets no network (never the whole network silently), with a notice.
+ * The network of an OrbStack session when nothing chose one: the contained default needs the
+ * egress proxy, which does not run there yet, so such a session gets no network (never the whole
+ * network silently), with a notice.
  */
 export const REMOTE_DEFAULT_NOTICE =
-  "Note: no network for this session: the default (contained: the agent allowlist) needs mino's egress proxy, which runs only with Podman on this machine; --network bridge gives the session the whole network";
+  "Note: no network for this session: the default (contained: the agent allowlist) needs mino's egress proxy, which does not run with OrbStack yet; --network bridge gives the session the whole network";
 
 /**
- * The network choice of a request; throws a UsageError on bad values or conflicts. Off this
- * machine's Podman (`facts.localEngine` false) the contained default becomes `none`, said on `io`.
+ * The network choice of a request; throws a UsageError on bad values or conflicts. With OrbStack
+ * (`facts.localEngine` false, not a `remote` engine) the contained default becomes `none`, said on
+ * `io`; a remote engine keeps it (its proxy runs there: network/remote-egress.ts).
  */
-export function chooseNetwork(req: RunRequest, facts?: HostFacts, io?: RunIo): NetworkChoice {
+export function chooseNetwork(req: RunRequest, facts?: HostFacts, io?: RunIo, remote = false): NetworkChoice {
   const chosen = chooseRequestedNetwork(req);
-  if (facts?.localEngine !== false || chosen.source !== 'default' || chosen.mode !== 'allowlist') return chosen;
+  if (remote || facts?.localEngine !== false || chosen.source !== 'default' || chosen.mode !== 'allowlist')
+    return chosen;
   io?.say(REMOTE_DEFAULT_NOTICE);
   return { mode: 'none', source: 'default' };
 }
@@ -68,19 +70,22 @@ export interface PendingEgress {
 
 /**
  * Starts the I/O an egress plan needs; undefined for plain network modes. The registry programs'
- * answers are kept in `answersFile` when given (network/registry-answers.ts).
+ * answers are kept in `answersFile` when given (network/registry-answers.ts). On a `remote`
+ * engine the proxy runs there, in a container (no nsenter, no hook directories here).
  */
 export function startEgressInputs(
   choice: NetworkChoice,
   facts: HostFacts,
   answersFile?: string,
+  remote = false,
 ): PendingEgress | undefined {
   if (choice.mode !== 'allowlist' && choice.mode !== 'learn') return undefined;
+  if (remote) return egressInputs(choice, facts, answersFile, Promise.resolve([]));
   if (!facts.localEngine) {
     throw new MinoError(
-      `--network ${choice.mode === 'learn' ? 'learn' : 'allowlists'} need Podman on this machine, where the egress proxy runs: a remote engine cannot enforce them, and OrbStack is not supported yet`,
+      `--network ${choice.mode === 'learn' ? 'learn' : 'allowlists'} need Podman (on this machine or a remote engine): OrbStack is not supported yet`,
       {
-        hint: 'Use --network bridge or none on a remote engine or with OrbStack (or --engine local)',
+        hint: 'Use --network bridge or none with OrbStack',
       },
     );
   }
@@ -89,11 +94,19 @@ export function startEgressInputs(
       hint: 'Install util-linux (e.g. apt-get install util-linux), or run with --network bridge or none',
     });
   }
+  return egressInputs(choice, facts, answersFile, configuredHooksDirs(facts.env, facts.rootless, facts.homeDir));
+}
+
+function egressInputs(
+  choice: PendingEgress['choice'],
+  facts: HostFacts,
+  answersFile: string | undefined,
+  hooksDirs: Promise<string[]>,
+): PendingEgress {
   const presets = choice.mode === 'allowlist' ? choice.presets : [];
   const registries = presets.some(presetNeedsRegistries)
     ? discoverRegistryHosts(hostRegistrySources(facts.env, facts.homeDir, answersFile))
     : Promise.resolve(undefined);
-  const hooksDirs = configuredHooksDirs(facts.env, facts.rootless, facts.homeDir);
   registries.catch(() => undefined);
   hooksDirs.catch(() => undefined);
   return { choice, registries, hooksDirs };
@@ -156,10 +169,17 @@ export function egressPlanFor(
   return buildEgressPlan({ mode: choice.mode, rules, l7, presets, paths, systemHooksDirs, notes, sshConfig });
 }
 
-/** The lines `--dry-run` prints about an egress policy (shell comments before the podman line). */
-export function egressDryRunLines(egress: EgressPlan): string[] {
+/**
+ * The lines `--dry-run` prints about an egress policy (shell comments before the podman line);
+ * on a remote `engine` the proxy is a container there (network/remote-egress.ts).
+ */
+export function egressDryRunLines(egress: EgressPlan, engine?: string): string[] {
+  const where =
+    engine === undefined
+      ? `listening on ${egress.listen.host}:${egress.listen.port} inside the container`
+      : `a container on engine ${engine}, the session on an internal network with only that proxy (its address set at start)`;
   const lines = [
-    `# network: ${egress.mode === 'learn' ? 'learn (everything allowed but the host, and recorded)' : 'allowlist'} through mino's egress proxy, listening on ${egress.listen.host}:${egress.listen.port} inside the container`,
+    `# network: ${egress.mode === 'learn' ? 'learn (everything allowed but the host, and recorded)' : 'allowlist'} through mino's egress proxy, ${where}`,
   ];
   if (egress.mode === 'allowlist') {
     const hosts = egress.policy.allow.filter((r) => !isL7RuleText(r));

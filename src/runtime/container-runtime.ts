@@ -54,6 +54,10 @@ export interface ContainerSpec {
   workdir?: string;
   /** `bridge`, `host`, `none`, or a named network. */
   network?: string;
+  /** More named networks the container joins besides `network` (`--network` repeated). */
+  extraNetworks?: string[];
+  /** Namespaced kernel settings of the container's network namespace (`net.KEY=VALUE`). */
+  sysctls?: string[];
   capDrop?: string[];
   capAdd?: string[];
   securityOpt?: string[];
@@ -520,6 +524,17 @@ export interface SecretClient {
   secretList(labels: Record<string, string>): Promise<SecretInfo[]>;
 }
 
+/** Networks of the engine (a session's own internal network on a remote engine). */
+export interface NetworkClient {
+  /**
+   * Creates an internal network (no route out, no gateway address, no DNS) with labels and
+   * returns its IPv4 subnet (`10.89.3.0/24`).
+   */
+  networkCreateInternal(name: string, labels: Record<string, string>): Promise<{ subnet: string }>;
+  /** Removes a network and every container on it. Missing is fine. */
+  networkRemove(name: string): Promise<void>;
+}
+
 /**
  * The operations every container backend provides, by resource. Failures are the neutral
  * errors of runtime-errors.ts. A use case that needs one resource only may take the narrower
@@ -531,4 +546,5 @@ export interface ContainerRuntime
     ContainerExecClient,
     ImageClient,
     VolumeClient,
-    SecretClient {}
+    SecretClient,
+    NetworkClient {}

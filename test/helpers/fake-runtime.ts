@@ -144,6 +144,8 @@ export class FakeRuntime implements ContainerRuntime {
   secrets = new Map<string, FakeSecret>();
   /** Network names; podman's default is there from the start. */
   networks: string[] = ['podman'];
+  /** Labels of the networks created (networkCreateInternal). */
+  networkLabels = new Map<string, Record<string, string>>();
   /** How many times `systemReset` ran. */
   resets = 0;
   /** Runtimes made by `withStore`, in creation order. */
@@ -570,6 +572,27 @@ export class FakeRuntime implements ContainerRuntime {
         labels: { ...labels },
         createdAt: new Date().toISOString(),
       });
+    });
+  }
+
+  networkCreateInternal(name: string, labels: Record<string, string>): Promise<{ subnet: string }> {
+    return this.call('networkCreateInternal', [name, labels], () => {
+      if (this.networks.includes(name))
+        throw podmanError(
+          ['network', 'create'],
+          125,
+          `Error: network name ${name} already used: network already exists`,
+        );
+      this.networks = [...this.networks, name];
+      this.networkLabels.set(name, { ...labels });
+      return { subnet: '10.89.7.0/24' };
+    });
+  }
+
+  networkRemove(name: string): Promise<void> {
+    return this.call('networkRemove', [name], () => {
+      this.networks = this.networks.filter((n) => n !== name);
+      this.networkLabels.delete(name);
     });
   }
 

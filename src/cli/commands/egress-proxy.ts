@@ -5,7 +5,8 @@ import { egressPathsOf } from '../../network/egress-paths.js';
 
 /**
  * `mino _egress-proxy DIR` (hidden): the egress proxy process of one session, started detached by
- * `mino run` with the session's egress directory. Not for people.
+ * `mino run` with the session's egress directory; and `mino _egress-proxy-remote`, the command of a
+ * remote session's proxy container. Not for people.
  */
 export function registerEgressProxy(program: Command): void {
   program
@@ -17,6 +18,15 @@ export function registerEgressProxy(program: Command): void {
       // Loaded here: the proxy's modules (http, dns) have no place in the start-up snapshot.
       const { runEgressProxy } = await import('../../network/proxy/proxy-main.js');
       await runEgressProxy(egressPathsOf(dir));
+      process.exit(0);
+    });
+  // The proxy container of a session on a remote engine (network/remote-egress.ts).
+  program
+    .command('_egress-proxy-remote', { hidden: true })
+    .description("a remote session's egress proxy (the command of its proxy container)")
+    .action(async () => {
+      const { runRemoteEgressProxy } = await import('../../network/proxy/remote-proxy-main.js');
+      await runRemoteEgressProxy();
       process.exit(0);
     });
 }

@@ -56,6 +56,12 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   if (spec.cidFile !== undefined) args.push('--cidfile', validateMountPath('source', spec.cidFile));
   if (spec.workdir !== undefined) args.push('-w', validateMountPath('target', spec.workdir));
   if (spec.network !== undefined) args.push('--network', validateObjectName('network', spec.network));
+  for (const net of spec.extraNetworks ?? []) args.push('--network', validateObjectName('network', net));
+  for (const sysctl of spec.sysctls ?? []) {
+    if (!/^net\.[a-z0-9_.]+=[a-z0-9]+$/.test(sysctl))
+      throw new MinoError(`Invalid sysctl '${sysctl}'`, { hint: 'Use net.KEY=VALUE' });
+    args.push('--sysctl', sysctl);
+  }
   for (const cap of spec.capDrop ?? []) args.push('--cap-drop', cap);
   for (const cap of spec.capAdd ?? []) args.push('--cap-add', cap);
   for (const opt of spec.securityOpt ?? []) args.push('--security-opt', opt);

@@ -435,6 +435,24 @@ export class PodmanRuntime implements ContainerRuntime {
     if (result.exitCode !== 0) throw podmanError(args, result.exitCode, result.stderr);
   }
 
+  async networkCreateInternal(name: string, labels: Record<string, string>): Promise<{ subnet: string }> {
+    validateObjectName('network', name);
+    await this.podman.ok(['network', 'create', '--internal', '--disable-dns', ...labelArgs(labels), name]);
+    const inspect = JSON.parse(await this.podman.ok(['network', 'inspect', name])) as {
+      subnets?: { subnet?: string }[];
+    }[];
+    const subnet = inspect[0]?.subnets?.map((s) => s.subnet).find((s) => s?.includes('.'));
+    if (subnet === undefined) {
+      await this.networkRemove(name);
+      throw new EngineError(`network ${name} got no IPv4 subnet`, { engineExitCode: 0, stderr: '' });
+    }
+    return { subnet };
+  }
+
+  async networkRemove(name: string): Promise<void> {
+    await this.podman.ignoringMissing(['network', 'rm', '-f', validateObjectName('network', name)]);
+  }
+
   async secretRemove(name: string): Promise<void> {
     await this.podman.ignoringMissing(['secret', 'rm', validateObjectName('secret', name)]);
   }

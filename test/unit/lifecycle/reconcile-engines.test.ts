@@ -7,6 +7,8 @@ import { stateKeyFor, type SessionContext } from '../../../src/context/session-c
 import { reconcileSessions } from '../../../src/lifecycle/reconcile-sessions.js';
 import { stopSession } from '../../../src/lifecycle/stop-session.js';
 import { engineEnvSecretName } from '../../../src/launch/remote-plan.js';
+import { newNetworkRecord, readNetworkRecord } from '../../../src/network/network-record.js';
+import { remoteEgressNames } from '../../../src/network/remote-egress.js';
 import { EngineUnreachableError } from '../../../src/runtime/runtime-errors.js';
 import { newSessionRecord } from '../../../src/session/session-record.js';
 import { SessionStore } from '../../../src/session/session-store.js';
@@ -71,6 +73,30 @@ describe('reconciling sessions of several engines', () => {
     // A second reconciliation finds nothing to fix and asks for nothing more.
     await reconcileSessions(ctx);
     expect(gpu.calls.filter((c) => c.method === 'secretRemove')).toHaveLength(1);
+  });
+
+  it('ends the egress proxy of a remote session whose mino was killed: its record kept here, proxy and network gone', async () => {
+    ctx.store.update('there', { network: 'allowlist' });
+    const names = remoteEgressNames(ctx.stateKey, 'there');
+    await gpu.networkCreateInternal(names.network, {});
+    gpu.addImage('localhost/mino-egress:x');
+    await gpu.run({ image: 'localhost/mino-egress:x', command: [], name: names.container, network: names.network });
+    const record = newNetworkRecord(
+      'there',
+      'allowlist',
+      { mode: 'allowlist', allow: ['a.example:443'], deny: [] },
+      [],
+    );
+    gpu.containers.find((c) => c.name === names.container)!.logs = {
+      stdout: `ready 10.89.7.2:3128\nrecord ${JSON.stringify({ ...record, ended_at: record.started_at })}\n`,
+      stderr: '',
+    };
+    await reconcileSessions(ctx);
+    expect(gpu.containers.map((c) => c.name)).not.toContain(names.container);
+    expect(gpu.networks).not.toContain(names.network);
+    expect(readNetworkRecord(state, 'there')?.policy.allow).toEqual(['a.example:443']);
+    // This machine's session has no proxy container anywhere.
+    expect(local.calls.filter((c) => c.method === 'networkRemove')).toEqual([]);
   });
 
   it('mino stop of a session on another engine removes its credentials secret there', async () => {

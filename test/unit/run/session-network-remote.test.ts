@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseNetwork, REMOTE_DEFAULT_NOTICE } from '../../../src/run/session-network.js';
+import { chooseNetwork, REMOTE_DEFAULT_NOTICE, startEgressInputs } from '../../../src/run/session-network.js';
 import type { HostFacts, RunRequest } from '../../../src/run/run-request.js';
 
 /** The network a session gets when its engine is not this machine's Podman. */
@@ -8,7 +8,17 @@ describe('chooseNetwork off this machine', () => {
     ({ projectDir: '/p', env: [], volumes: [], command: ['true'], ...o }) as RunRequest;
   const facts = (localEngine: boolean): HostFacts => ({ localEngine, env: {} }) as unknown as HostFacts;
 
-  it('turns the contained default into none, with a notice naming --network bridge', () => {
+  it('keeps the contained default on a remote engine (its proxy runs there), with no hook directories here', async () => {
+    const said: string[] = [];
+    const io = { say: (l: string): void => void said.push(l), print: (): void => undefined };
+    const choice = chooseNetwork(request(), facts(false), io, true);
+    expect(choice).toMatchObject({ mode: 'allowlist', presets: ['agent'] });
+    expect(said).toEqual([]);
+    const pending = startEgressInputs(choice, { ...facts(false), homeDir: '/nonexistent' }, undefined, true);
+    expect(await pending?.hooksDirs).toEqual([]);
+  });
+
+  it('with OrbStack, turns the contained default into none, with a notice naming --network bridge', () => {
     const said: string[] = [];
     const io = { say: (l: string): void => void said.push(l), print: (): void => undefined };
     expect(chooseNetwork(request(), facts(false), io)).toEqual({ mode: 'none', source: 'default' });

@@ -26,6 +26,7 @@ describe('ContainerRuntime is split by resource', () => {
       'ImageClient',
       'VolumeClient',
       'SecretClient',
+      'NetworkClient',
     ]);
     for (const [name, methods] of parts) expect(methods.length, name).toBeLessThanOrEqual(12);
     const extended = /^export interface ContainerRuntime\s+extends ([^{]+)\{\}$/m

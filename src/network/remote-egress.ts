@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import type { AuditLog } from '../audit/audit-log.js';
+import { MinoError } from '../common/errors.js';
+import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.js';
+import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
+import type { EgressPlan } from './egress-plan.js';
+import { writeNetworkRecord, type NetworkRecord } from './network-record.js';
+import { lastRecord, readyAddress, type RemoteProxyLaunch } from './remote-proxy-protocol.js';
+
+/**
+ * The egress policy of a session on a remote engine. The proxy runs ON THE ENGINE, in a
+ * container of its own (image: network/egress-image.ts), attached to the engine's default
+ * network and to a network of the session's own, created `--internal` with DNS off: on the
+ * engines' CNI backend such a network has no gateway address and no route out, so the session's
+ * container, on that network only (and with IPv6 off, so no link-local address reaches the
+ * bridge), can reach nothing but the proxy's address there. Nothing secret travels: the policy
+ * is the proxy container's launch variable; the proxy's record comes back here through the
+ * engine's logs (and the audit log stays here). Both are named after the session and labelled
+ * with mino's state key, and removed with the session (end of `mino run`, `mino stop`,
+ * reconciliation).
+ */
+
+/** Label on the proxy container and the network of a remote session (its name). */
+const LABEL_REMOTE_EGRESS = 'io.mino.remote-egress';
+
+/** Where the proxy listens, on its address in the session's network. */
+const REMOTE_PROXY_PORT = 3128;
+
+/** Stand-in for the proxy's address in the plan's environment, until the proxy says it. */
+export const REMOTE_PROXY_ADDRESS = 'mino-egress-proxy.invalid';
+
+/** The engine's own network the proxy reaches out through. */
+const ENGINE_NETWORK = 'podman';
+
+/** The names of a remote session's proxy container and network. */
+export interface RemoteEgressNames {
+  container: string;
+  network: string;
+}
+
+/** The names for session `session` of state `stateKey` (16 hex digits of their hash). */
+export function remoteEgressNames(stateKey: string, session: string): RemoteEgressNames {
+  const id = createHash('sha256').update(`${stateKey}\0${session}`).digest('hex').slice(0, 16);
+  return { container: `mino-egress-${id}`, network: `mino-egress-net-${id}` };
+}
+
+/** The labels of both. */
+function egressLabels(stateKey: string, engine: string, session: string): Record<string, string> {
+  return { [LABEL_STATE]: stateKey, [LABEL_ENGINE]: engine, [LABEL_REMOTE_EGRESS]: session };
+}
+
+/**
+ * The session container's part: the session's network only, IPv6 off, no hooks, the proxy
+ * variables pointing at {@link REMOTE_PROXY_ADDRESS} (replaced by {@link withProxyAddress}).
+ */
+export function remoteSessionNetwork(
+  egress: EgressPlan,
+  names: RemoteEgressNames,
+): Pick<ContainerSpec, 'network' | 'sysctls'> & { env: Record<string, string> } {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(egress.env)) {
+    env[key] = /^(no_proxy|NO_PROXY)$/.test(key) ? value : `http://${REMOTE_PROXY_ADDRESS}:${REMOTE_PROXY_PORT}`;
+  }
+  return {
+    network: names.network,
+    sysctls: ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
+    env,
+  };
+}
+
+/** `spec` with the proxy's real address (`10.89.3.2:3128`) in its proxy variables. */
+export function withProxyAddress(spec: ContainerSpec, address: string): ContainerSpec {
+  const stand = `http://${REMOTE_PROXY_ADDRESS}:${REMOTE_PROXY_PORT}`;
+  const env = Object.fromEntries(
+    Object.entries(spec.env ?? {}).map(([k, v]) => [k, v === stand ? `http://${address}` : v]),
+  );
+  return { ...spec, env };
+}
+
+/** What the proxy container needs besides the names. */
+export interface RemoteProxyInput {
+  session: string;
+  stateKey: string;
+  engine: string;
+  egress: EgressPlan;
+  /** The proxy image and the command that runs the proxy in it (egress-image.ts). */
+  image: { tag: string; command: string[] };
+  subnet: string;
+}
+
+/** The proxy container's spec (pure). */
+export function remoteProxySpec(input: RemoteProxyInput, names: RemoteEgressNames): ContainerSpec {
+  const launch: RemoteProxyLaunch = {
+    session: input.session,
+    policy: input.egress.policy,
+    presets: input.egress.presets,
+    subnet: input.subnet,
+    port: REMOTE_PROXY_PORT,
+  };
+  return {
+    image: input.image.tag,
+    command: input.image.command,
+    name: names.container,
+    labels: egressLabels(input.stateKey, input.engine, input.session),
+    network: names.network,
+    extraNetworks: [ENGINE_NETWORK],
+    capDrop: ['ALL'],
+    securityOpt: ['no-new-privileges'],
+    readOnly: true,
+    user: '65534:65534',
+    pullNever: true,
+    env: { MINO_EGRESS_LAUNCH: JSON.stringify(launch), HOME: '/' },
+  };
+}
+
+/** Creates the session's network and starts its proxy; returns the proxy's address. */
+export async function startRemoteEgress(
+  runtime: ContainerRuntime,
+  input: Omit<RemoteProxyInput, 'subnet'>,
+  timeoutMs = 30_000,
+): Promise<string> {
+  const names = remoteEgressNames(input.stateKey, input.session);
+  const labels = egressLabels(input.stateKey, input.engine, input.session);
+  try {
+    // A network left by a session of this name whose mino was killed goes first (then again).
+    const { subnet } = await runtime.networkCreateInternal(names.network, labels).catch(async () => {
+      await removeRemoteEgress(runtime, input.stateKey, input.session);
+      return runtime.networkCreateInternal(names.network, labels);
+    });
+    const id = await runtime.run(remoteProxySpec({ ...input, subnet }, names));
+    const until = Date.now() + timeoutMs;
+    for (let round = 0; ; round++) {
+      const out = await runtime.logs(id, 0);
+      const address = readyAddress(out.stdout);
+      if (address) return address;
+      // Node starts in about 0.1 s: its output is asked for often, whether it still runs now and then.
+      if (
+        round % 5 === 4 &&
+        (await runtime.listContainers({ [LABEL_REMOTE_EGRESS]: input.session, [LABEL_STATE]: input.stateKey })).every(
+          (c) => c.state !== 'running',
+        )
+      )
+        throw new MinoError(
+          `The egress proxy on engine ${input.engine} stopped: ${(out.stderr || out.stdout).trim().split('\n').pop() ?? ''}`,
+        );
+      if (Date.now() > until)
+        throw new MinoError(`The egress proxy on engine ${input.engine} did not start within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    await removeRemoteEgress(runtime, input.stateKey, input.session).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The proxy's record so far (a running session's), undefined when there is none. */
+export async function remoteEgressRecord(
+  runtime: ContainerRuntime,
+  stateKey: string,
+  session: string,
+): Promise<NetworkRecord | undefined> {
+  const { container } = remoteEgressNames(stateKey, session);
+  try {
+    return lastRecord((await runtime.logs(container, 0)).stdout);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ends a remote session's proxy: its final record is kept here (the session's network record,
+ * its denials in `audit`), then the container and the network go. Undefined when there was no
+ * proxy (or it left no record). Never throws for a missing proxy.
+ */
+export async function endRemoteEgress(
+  runtime: ContainerRuntime,
+  stateDir: string,
+  stateKey: string,
+  session: string,
+  audit?: AuditLog,
+): Promise<NetworkRecord | undefined> {
+  const { container } = remoteEgressNames(stateKey, session);
+  let record: NetworkRecord | undefined;
+  if (await runtime.kill(container, 'TERM')) {
+    // On SIGTERM the proxy prints its final record (ended) at once: read until it is there.
+    const until = Date.now() + 3000;
+    do {
+      record = await remoteEgressRecord(runtime, stateKey, session);
+      if (record?.ended_at || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 50));
+    } while (record !== undefined);
+  }
+  record ??= await remoteEgressRecord(runtime, stateKey, session);
+  if (record) {
+    writeNetworkRecord(stateDir, record);
+    for (const d of record.destinations) {
+      if (d.denied === 0) continue;
+      const [host, port] = splitDestination(d.destination);
+      audit?.record('network.denied', {
+        name: session,
+        destination: d.destination,
+        host,
+        port,
+        reason: d.reason,
+        detail: d.detail,
+        protocol: 'remote',
+        count: d.denied,
+      });
+    }
+  }
+  await removeRemoteEgress(runtime, stateKey, session);
+  return record;
+}
+
+function splitDestination(destination: string): [string, number] {
+  const i = destination.lastIndexOf(':');
+  return [destination.slice(0, i).replace(/^\[|\]$/g, ''), Number(destination.slice(i + 1))];
+}
+
+/** Removes a remote session's proxy container and network (missing is fine). */
+async function removeRemoteEgress(runtime: ContainerRuntime, stateKey: string, session: string): Promise<void> {
+  const names = remoteEgressNames(stateKey, session);
+  // `network rm -f` removes the containers on it, the proxy among them.
+  await runtime.networkRemove(names.network);
+  await runtime.remove(names.container);
+}

@@ -1,0 +1,59 @@
+import type { NetworkRecord } from './network-record.js';
+import type { PolicyText } from './policy.js';
+
+/**
+ * What mino here and a session's proxy container on a remote engine say to each other: the
+ * launch (the container's `MINO_EGRESS_LAUNCH` variable: policy and where to listen, nothing
+ * secret), and the proxy's stdout lines, read back through the engine's logs: `ready ADDR:PORT`
+ * once it listens, `record JSON` whenever its network record changed (the last one counts).
+ */
+
+/** Prefix of the proxy's line saying it listens, with its address. */
+export const REMOTE_PROXY_READY = 'ready';
+/** Prefix of the proxy's lines carrying its network record. */
+export const REMOTE_PROXY_RECORD = 'record';
+
+/** The launch of a remote proxy. */
+export interface RemoteProxyLaunch {
+  session: string;
+  policy: PolicyText;
+  presets: string[];
+  /** The session's internal network (IPv4 CIDR): the proxy listens on its address there. */
+  subnet: string;
+  port: number;
+}
+
+/** Parses and checks a launch; throws with a clear message. */
+export function parseRemoteProxyLaunch(text: string): RemoteProxyLaunch {
+  const launch = JSON.parse(text) as RemoteProxyLaunch;
+  if (
+    typeof launch?.session !== 'string' ||
+    !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(String(launch.subnet)) ||
+    !Number.isInteger(launch.port) ||
+    (launch.policy?.mode !== 'allowlist' && launch.policy?.mode !== 'learn')
+  )
+    throw new Error('MINO_EGRESS_LAUNCH is not a remote egress launch of this mino version');
+  return launch;
+}
+
+/** The proxy's listening address (`10.89.3.2:3128`) in its output, undefined before it is ready. */
+export function readyAddress(output: string): string | undefined {
+  const m = new RegExp(`^${REMOTE_PROXY_READY} (\\d+\\.\\d+\\.\\d+\\.\\d+:\\d+)$`, 'm').exec(output);
+  return m?.[1];
+}
+
+/** The last network record in the proxy's output, undefined when there is none. */
+export function lastRecord(output: string): NetworkRecord | undefined {
+  const lines = output.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (!line.startsWith(`${REMOTE_PROXY_RECORD} `)) continue;
+    try {
+      const record = JSON.parse(line.slice(REMOTE_PROXY_RECORD.length + 1)) as NetworkRecord;
+      if (record?.version === 1 && Array.isArray(record.destinations)) return record;
+    } catch {
+      // a line cut short: an earlier one
+    }
+  }
+  return undefined;
+}
