@@ -257,7 +257,9 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
 
   it("keeps a contained run's pool on this machine only", () => {
     const contained = { ...localPlan(), network: { ...localPlan().network, egress: {} } } as unknown as RunPlan;
-    expect(remotePoolProblem(contained, 'gpu')).toMatch(/egress proxy runs in a container of its own on engine gpu, made per session \(give --network none/);
+    expect(remotePoolProblem(contained, 'gpu')).toMatch(
+      /egress proxy runs in a container of its own on engine gpu, made per session \(give --network none/,
+    );
     expect(remotePoolProblem(localPlan(), 'gpu')).toBeUndefined();
   });
 });
