@@ -83,7 +83,10 @@ export function poolVerdict(stateDir: string, plan: RunPlan, use: PoolUse, now =
   const engine = engineOfPlan(plan);
   const remote = engine === undefined ? undefined : remotePoolProblem(plan, engine);
   if (!p.poolable || remote !== undefined)
-    return { kind: 'unpoolable', message: `Pool: this run cannot be served warm: ${p.poolable ? remote : p.reason}` };
+    return {
+      kind: 'unpoolable',
+      message: `Pool: this run cannot be served warm: ${remote ?? (p.poolable ? '' : p.reason)}`,
+    };
   const warm = warmEntries(stateDir, p.key, Math.floor(now.getTime() / 1000));
   if (warm.length === 0) {
     const known = readPool(stateDir, p.key) !== undefined;

@@ -61,9 +61,10 @@ export async function warmPool(
   }
   const p = poolabilityOf(plan);
   const remote = ctx.engine === undefined ? undefined : remotePoolProblem(plan, ctx.engine);
+  // On a remote engine its own reason first: a contained plan there is also unpoolable for its fields.
   if (!p.poolable || remote !== undefined)
     throw new UsageError(
-      `This run cannot be kept warm: ${p.poolable ? remote : p.reason}`,
+      `This run cannot be kept warm: ${remote ?? (p.poolable ? '' : p.reason)}`,
       'Warm the flags of a run of a command, e.g. mino pool warm -n 2 --network none',
     );
   let target = count;

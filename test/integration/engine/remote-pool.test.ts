@@ -63,7 +63,13 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     const dir = box.project('proj');
     write(dir, 'a.txt', 'one\n');
     chmodSync(dir, 0o700); // the engine's user cannot read it: only what mino ships is there
-    const flags = ['--engine', engine, '--image', TEST_IMAGE, '-p', dir];
+    // The contained default has a proxy of its own per session on the engine: not kept warm there.
+    const contained = await box.mino(['pool', 'warm', '-n', '1', '--engine', engine, '--image', TEST_IMAGE, '-p', dir]);
+    expect(contained.exitCode).toBe(2);
+    expect(contained.stderr).toMatch(
+      /^Error: This run cannot be kept warm: a contained run's egress proxy runs in a container of its own on engine/m,
+    );
+    const flags = ['--engine', engine, '--image', TEST_IMAGE, '-p', dir, '--network', 'none'];
 
     const warm = await box.mino(['pool', 'warm', '-n', '1', ...flags]);
     expect(warm.stdout, warm.stderr).toMatch(/: 1 warm \(1 started\) .* on engine rigpool-/);
