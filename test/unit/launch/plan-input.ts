@@ -22,3 +22,20 @@ export function typicalInput(overrides: Partial<RunPlanInput> = {}): RunPlanInpu
     ...overrides,
   };
 }
+
+/** The credentials input of a run whose ANTHROPIC_API_KEY stays at its proxy (placeholder per `session`, CA bundle at `caBundle`). */
+export function proxiedKeyCredentials(session: string, caBundle: string): NonNullable<RunPlanInput['credentials']> {
+  return {
+    caBundle,
+    sessionCa: true,
+    proxy: [
+      {
+        variable: 'ANTHROPIC_API_KEY',
+        hosts: ['api.anthropic.com'],
+        header: 'x-api-key',
+        prefix: '',
+        placeholder: `mino-proxy-managed-anthropic_api_key-${session.padEnd(16, '0')}`,
+      },
+    ],
+  };
+}

@@ -15,7 +15,7 @@ import { parseRules } from '../../../src/network/rule.js';
 import type { EgressMode } from '../../../src/network/policy.js';
 import { warmSpecOf } from '../../../src/pool/warm-spec.js';
 import { LABEL_POOL, isWarmContainer } from '../../../src/session/session-labels.js';
-import { typicalInput } from '../launch/plan-input.js';
+import { proxiedKeyCredentials, typicalInput } from '../launch/plan-input.js';
 import type { RunPlanInput } from '../../../src/launch/run-plan.js';
 
 const keyOf = (o: Partial<RunPlanInput> = {}): string => {
@@ -164,17 +164,7 @@ describe('pool key of a contained run (allowlist, learn)', () => {
         stateKey: 'abc123abc123',
         ...(extra.egress === false ? {} : { egress: base.network.egress }),
         credentials: {
-          caBundle: `/run/user/1001/mino/k/session-env/${session}.ca.pem`,
-          sessionCa: true,
-          proxy: [
-            {
-              variable: 'ANTHROPIC_API_KEY',
-              hosts: ['api.anthropic.com'],
-              header: 'x-api-key',
-              prefix: '',
-              placeholder: `mino-proxy-managed-anthropic_api_key-${session.padEnd(16, '0')}`,
-            },
-          ],
+          ...proxiedKeyCredentials(session, `/run/user/1001/mino/k/session-env/${session}.ca.pem`),
           ...(extra.upstreamCa
             ? { upstreamCa: ['-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'] }
             : {}),

@@ -20,7 +20,7 @@ import { readCounters } from '../../../src/session/sandbox-counters.js';
 import { DEFAULT_POOL_SETTINGS } from '../../../src/pool/pool-settings.js';
 import { SessionStore } from '../../../src/session/session-store.js';
 import { FakeRuntime, fakeContainer } from '../../helpers/fake-runtime.js';
-import { typicalInput } from '../launch/plan-input.js';
+import { proxiedKeyCredentials, typicalInput } from '../launch/plan-input.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { buildEgressPlan } from '../../../src/network/egress-plan.js';
 import { egressPaths } from '../../../src/network/egress-paths.js';
@@ -381,19 +381,7 @@ describe('warm pool of contained runs (fake runtime, recorded proxies)', () => {
         stateKey: ctx.stateKey,
         stdinIsTty: false,
         egress: base.network.egress,
-        credentials: {
-          caBundle: join(root, 'session-env', `${session}.ca.crt`),
-          sessionCa: true,
-          proxy: [
-            {
-              variable: 'ANTHROPIC_API_KEY',
-              hosts: ['api.anthropic.com'],
-              header: 'x-api-key',
-              prefix: '',
-              placeholder: `mino-proxy-managed-anthropic_api_key-${session.padEnd(16, '0')}`,
-            },
-          ],
-        },
+        credentials: proxiedKeyCredentials(session, join(root, 'session-env', `${session}.ca.crt`)),
       }),
     );
   };
