@@ -55,12 +55,12 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
       },
       close: () => undefined,
     };
-  // What the credentials decide; replaced once by a claim's (addCredentials).
-  let credentials = secrets.credentials;
-  let credentialRules = registerCredentials(rewriters, credentials);
+  // What the credentials decide (see take); replaced once by a claim's (addCredentials).
+  let credentials: readonly ProxiedCredential[] = [];
+  let credentialRules: ReturnType<typeof registerCredentials> = [];
   let bound = boundToCredential(credentialRules);
-  let guard = credentials.length > 0 ? placeholderGuard(credentials) : undefined;
-  let bodyGuard = credentials.length > 0 ? placeholderBodyGuard(credentials) : undefined;
+  let guard: RequestGate | undefined;
+  let bodyGuard: TlsStages['bodyGuard'];
   let certificates: LeafCertificates | undefined;
   /**
    * Makes the leaves of the credentials' exact hosts in the background, not on the session's first
@@ -83,8 +83,8 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
   let closeHandler = (): void => undefined;
   const stages: TlsStages = {
     rewriters,
-    requestGuard: guard,
-    bodyGuard,
+    requestGuard: undefined,
+    bodyGuard: undefined,
     handlers(denied) {
       if (!secrets.ca) return [];
       certificates = new LeafCertificates(secrets.ca);
@@ -111,16 +111,21 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
     addCredentials(claimed) {
       if (credentials.length > 0) throw new Error('this egress proxy has credentials already');
       if (!secrets.ca) throw new Error('this egress proxy was started without a CA: it cannot take credentials');
-      credentials = [...claimed];
-      credentialRules = registerCredentials(rewriters, credentials);
-      bound = boundToCredential(credentialRules);
-      guard = credentials.length > 0 ? placeholderGuard(credentials) : undefined;
-      bodyGuard = credentials.length > 0 ? placeholderBodyGuard(credentials) : undefined;
-      stages.requestGuard = guard;
-      stages.bodyGuard = bodyGuard;
+      take([...claimed]);
       prepareLeaves();
     },
     close: () => closeHandler(),
   };
+  /** Makes `list` the credentials: their rewriters, the hosts they terminate, and both placeholder guards. */
+  const take = (list: readonly ProxiedCredential[]): void => {
+    credentials = list;
+    credentialRules = registerCredentials(rewriters, list);
+    bound = boundToCredential(credentialRules);
+    guard = list.length > 0 ? placeholderGuard(list) : undefined;
+    bodyGuard = list.length > 0 ? placeholderBodyGuard(list) : undefined;
+    stages.requestGuard = guard;
+    stages.bodyGuard = bodyGuard;
+  };
+  take(secrets.credentials);
   return stages;
 }
