@@ -175,8 +175,10 @@ async function prepareAndExecute(
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
-    // A warm container likely serves the run: its own CA does, the session's is made only for a cold start.
-    const deferCa = plan.attached && poolVerdict(ctx.stateDir, plan, pool).kind === 'warm';
+    // A warm container likely serves the run: its own CA does, the session's is made only for a
+    // cold start. Asked only of runs with a session CA (executeWithPool asks the pool again).
+    const deferCa =
+      plan.credentials.sessionCa && plan.attached && poolVerdict(ctx.stateDir, plan, pool).kind === 'warm';
     opened = await openSessionCredentials(ctx, plan, gathered, facts.env, { deferCa }).catch((err: unknown) => {
       recordFailed(ctx, plan, err as Error);
       throw err;
