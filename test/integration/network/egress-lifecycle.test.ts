@@ -8,6 +8,7 @@ import { IN_CI, IS_ROOT, TEST_IMAGE, minoBinFor, rootlessPrefix } from '../../he
 import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { egressProxyPids, resolvableName, startHostServers, stateKeyOf, type HostServers } from './network-helpers.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { pidAlive } from '../../../src/common/pid-alive.js';
 
 requirePrerequisites();
 
@@ -30,15 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await servers?.close();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
   const mode = modeLabel(as);
@@ -85,7 +77,7 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
     const pids = egressProxyPids(stateKey, name);
     expect(pids).toHaveLength(1);
     const pid = pids[0]!;
-    expect(alive(pid)).toBe(true);
+    expect(pidAlive(pid)).toBe(true);
 
     const list = JSON.parse((await box.mino(['list', '-f', 'json'])).stdout) as Array<{
       name: string;
@@ -145,7 +137,7 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
     const stop = await box.mino(['stop', name]);
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(stop.stderr).toMatch(/mino: blocked 4 connections: /);
-    expect(await waitFor(() => !alive(pid))).toBe(true);
+    expect(await waitFor(() => !pidAlive(pid))).toBe(true);
     const after = JSON.parse((await box.mino(['network', 'show', name, '-f', 'json'])).stdout) as {
       live: boolean;
       record: { ended_at: string | null };
@@ -196,9 +188,9 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
         // already gone
       }
     }
-    expect(alive(pid)).toBe(true);
+    expect(pidAlive(pid)).toBe(true);
     expect(await exec(name, fetch(servers.allowedHttp, '/k9'))).toBe('ok');
-    expect(await waitFor(() => !alive(pid), 30_000)).toBe(true);
+    expect(await waitFor(() => !pidAlive(pid), 30_000)).toBe(true);
     const list = JSON.parse((await box.mino(['list', '-a', '-f', 'json'])).stdout) as Array<{
       name: string;
       status: string;
@@ -242,7 +234,7 @@ describe.each(MODES)('egress proxy lifecycle [%s]', (as) => {
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    expect(await waitFor(() => !alive(pid))).toBe(true);
+    expect(await waitFor(() => !pidAlive(pid))).toBe(true);
   });
 
   it('--network learn records every destination and --save writes the allowlist the next run uses', async () => {

@@ -13,6 +13,7 @@ import {
   waitForPool,
   writePoolConfig,
 } from './pool-helpers.js';
+import { pidAlive } from '../../../src/common/pid-alive.js';
 
 requirePrerequisites();
 
@@ -33,15 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await servers?.close();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 for (const as of MODES) {
   describe(`contained default served warm [${modeLabel(as)}]`, () => {
@@ -83,7 +75,7 @@ for (const as of MODES) {
       expect(dry.stdout).toMatch(/^# Pool: a warm container would serve this run/m);
       const before = warmProxies();
       expect(before.size).toBe(2);
-      for (const pid of before.values()) expect(alive(pid)).toBe(true);
+      for (const pid of before.values()) expect(pidAlive(pid)).toBe(true);
 
       const name = `a-${mode}`;
       const script = [
@@ -121,7 +113,7 @@ for (const as of MODES) {
       expect(servers.hits).not.toContain(`allowed /a1-${mode}`);
       expect(servers.hits).not.toContain(`denied /a3-${mode}`);
       // The claimed proxy was one of the warm ones, and ended with its session; the other still waits.
-      await waitFor(() => [...before.values()].filter(alive).length === 1, 10_000, 'the used proxy to end');
+      await waitFor(() => [...before.values()].filter(pidAlive).length === 1, 10_000, 'the used proxy to end');
 
       // Another claim gets the other proxy, with its own policy: not the rule allowed live above.
       const b = await sandbox.mino([
@@ -138,7 +130,7 @@ for (const as of MODES) {
       expect(b.stdout).toBe('blocked\n');
       expect(servers.hits).not.toContain(`allowed /b1-${mode}`);
       expect(sandboxCounters(sandbox)).toMatchObject({ pool_hits: 2 });
-      await waitFor(() => [...before.values()].filter(alive).length === 0, 10_000, 'both used proxies to end');
+      await waitFor(() => [...before.values()].filter(pidAlive).length === 0, 10_000, 'both used proxies to end');
     }, 120_000);
 
     it('never hands out a container whose proxy died; drain and a container that ends end their proxies', async () => {
@@ -150,7 +142,7 @@ for (const as of MODES) {
       process.kill(dead, 'SIGKILL');
       // Its container ended as at its expiry: the other's proxy goes with it.
       expect(podmanAs(as, ['rm', '-f', goneName]).status).toBe(0);
-      await waitFor(() => !alive(gone), 10_000, 'the proxy of the removed container to end');
+      await waitFor(() => !pidAlive(gone), 10_000, 'the proxy of the removed container to end');
       const hits = sandboxCounters(sandbox).pool_hits;
       const c = await sandbox.mino([
         'run',
@@ -190,10 +182,10 @@ for (const as of MODES) {
 
       await waitForPool(sandbox, (s) => s.warm_total === 3);
       const refilled = [...warmProxies().values()];
-      expect(refilled.every(alive)).toBe(true);
+      expect(refilled.every(pidAlive)).toBe(true);
       const drain = await sandbox.mino(['pool', 'drain']);
       expect(drain.exitCode, drain.stderr).toBe(0);
-      await waitFor(() => !refilled.some(alive), 10_000, 'the drained proxies to end');
+      await waitFor(() => !refilled.some(pidAlive), 10_000, 'the drained proxies to end');
     }, 120_000);
   });
 }
