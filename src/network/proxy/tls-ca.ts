@@ -1,4 +1,12 @@
-import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { isIP } from 'node:net';
 import { DEFAULT_CIPHERS, createSecureContext, type SecureContext } from 'node:tls';
 import forge from 'node-forge';
@@ -8,12 +16,12 @@ import forge from 'node-forge';
  * certificate goes into the sandbox's trust bundle, the key only to the session's proxy, through
  * a pipe: never on disk, never in the sandbox); the proxy signs one leaf certificate per host it
  * terminates, cached in memory. Keys are made by node's crypto (native, fast); certificates are
- * built with node-forge (no hand-written ASN.1) and signed natively. The CA is RSA-2048; every
- * leaf shares one ECDSA P-256 key pair made when the proxy starts, so a new host costs one
- * signature, not a key generation.
+ * built with node-forge (no hand-written ASN.1) and signed natively. The CA and the leaves are
+ * ECDSA P-256 (a key in well under a millisecond; an RSA-2048 CA took 0.2 to 0.9 s to make here);
+ * every leaf shares one key pair made when the proxy starts, so a new host costs one signature.
  */
 
-/** A session CA: PEM certificate and PEM (PKCS#1) private key. The key is a secret. */
+/** A session CA: PEM certificate and PEM (PKCS#8) private key. The key is a secret. */
 export interface SessionCa {
   certPem: string;
   keyPem: string;
@@ -32,6 +40,18 @@ const VALIDITY_DAYS = 30;
 /** Leaves and the CA start an hour in the past: clocks inside and outside may differ a little. */
 const BACKDATE_MS = 60 * 60_000;
 
+/** Positions in a v3 TBSCertificate: version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo. */
+const SIGNATURE_INDEX = 2;
+const ISSUER_INDEX = 3;
+const VALIDITY_INDEX = 4;
+const SUBJECT_INDEX = 5;
+const SPKI_INDEX = 6;
+
+/** Signature algorithms' object identifiers (forge's table has no ECDSA). */
+const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+
+const { asn1 } = forge;
+
 function randomSerial(): string {
   // Positive (high bit clear), 16 bytes.
   const bytes = randomBytes(16);
@@ -39,16 +59,57 @@ function randomSerial(): string {
   return bytes.toString('hex');
 }
 
-function rsaKeyPair(): { publicPem: string; privatePem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** DER (a forge binary string) parsed, BIT STRINGs left as bytes. */
+function fromDer(der: string): forge.asn1.Asn1 {
+  return asn1.fromDer(der, { decodeBitStrings: false } as unknown as boolean);
+}
+
+function children(node: forge.asn1.Asn1): forge.asn1.Asn1[] {
+  if (!Array.isArray(node.value)) throw new Error('the session CA certificate does not parse');
+  return node.value;
+}
+
+/** An ECDSA P-256 key pair, its public half as forge ASN.1 and its key identifier. */
+interface EcKeys {
+  /** SubjectPublicKeyInfo, as forge ASN.1. */
+  spki: forge.asn1.Asn1;
+  /** RFC 5280's key identifier (SHA-1 of the public key's bits), binary string. */
+  keyId: string;
+  privateKey: KeyObject;
+  privatePem: string;
+}
+
+/** The key identifier of a SubjectPublicKeyInfo: SHA-1 of its public key's bits (RFC 5280, 4.2.1.2 (1)). */
+function keyIdOf(spki: forge.asn1.Asn1): string {
+  const bits = children(spki)[1]!.value;
+  if (typeof bits !== 'string') throw new Error('the session CA certificate does not parse');
+  // The BIT STRING's first byte counts its unused bits (0 here), not key.
+  return createHash('sha1')
+    .update(Buffer.from(bits.slice(1), 'binary'))
+    .digest('binary');
+}
+
+function ecKeyPair(): EcKeys {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = fromDer(publicKey.export({ type: 'spki', format: 'der' }).toString('binary'));
   return {
-    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    privatePem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    spki,
+    keyId: keyIdOf(spki),
+    privateKey,
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
 }
 
-/** Index of subjectPublicKeyInfo in a v3 TBSCertificate (version, serial, signature, issuer, validity, subject). */
-const SPKI_INDEX = 6;
+/** The AlgorithmIdentifier of an ECDSA SHA-256 signature (no parameters: RFC 5758). */
+function signatureAlgorithm(key: KeyObject): forge.asn1.Asn1 {
+  if (key.asymmetricKeyType !== 'ec') throw new Error('the session CA key is not an ECDSA key');
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(ECDSA_WITH_SHA256).getBytes()),
+  ]);
+}
+
+/** The RSA key forge builds a TBS around (it encodes RSA keys only), replaced before signing. */
+let placeholderKey: forge.pki.rsa.PublicKey | undefined;
 
 /** forge's to-be-signed part of a certificate (public in forge, missing from its types). */
 function tbsOf(cert: forge.pki.Certificate): forge.asn1.Asn1 {
@@ -57,23 +118,46 @@ function tbsOf(cert: forge.pki.Certificate): forge.asn1.Asn1 {
   );
 }
 
+/** What forge does not build itself: the parts of a certificate that name keys. */
+interface Signing {
+  /** The certificate's own public key. */
+  spki: forge.asn1.Asn1;
+  /** The issuer's Name as it is in the issuer's certificate (a self-signed certificate: its subject). */
+  issuer?: forge.asn1.Asn1;
+  /** The issuer's private key. */
+  key: KeyObject;
+}
+
 /**
- * Signs `cert` with node's crypto (RSA, SHA-256): forge builds the to-be-signed part, the native
- * signature is ~50 times faster than forge's own JavaScript RSA.
+ * The PEM of `cert` (serial, validity, names and extensions set), with the key, issuer and
+ * signature algorithm of `signing`: forge builds the to-be-signed part around a placeholder RSA key
+ * (it encodes no other kind), whose slots are then filled from `signing`, and node signs it.
  */
-function signNative(cert: forge.pki.Certificate, key: KeyObject | string): void {
-  const oid = forge.pki.oids.sha256WithRSAEncryption!;
-  cert.siginfo.algorithmOid = oid;
-  cert.signatureOid = oid;
-  const tbs = forge.asn1.toDer(tbsOf(cert)).getBytes();
-  cert.signature = sign('sha256', Buffer.from(tbs, 'binary'), key).toString('binary');
+function signedPem(cert: forge.pki.Certificate, signing: Signing): string {
+  placeholderKey ??= forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger('3'), new forge.jsbn.BigInteger('3'));
+  cert.publicKey = placeholderKey;
+  // forge wants an algorithm it knows to build the TBS; its slot is replaced below.
+  cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption!;
+  const tbs = tbsOf(cert);
+  const fields = children(tbs);
+  const algorithm = signatureAlgorithm(signing.key);
+  fields[SIGNATURE_INDEX] = algorithm;
+  fields[SPKI_INDEX] = signing.spki;
+  if (signing.issuer) fields[ISSUER_INDEX] = signing.issuer;
+  const der = asn1.toDer(tbs).getBytes();
+  const signature = sign('sha256', Buffer.from(der, 'binary'), signing.key).toString('binary');
+  const certificate = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    tbs,
+    algorithm,
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\0${signature}`),
+  ]);
+  return forge.pem.encode({ type: 'CERTIFICATE', body: asn1.toDer(certificate).getBytes() });
 }
 
 /** Makes a fresh CA for one session (`label` goes into its name, e.g. the session name). */
 export function createSessionCa(label: string, now = new Date()): SessionCa {
-  const keys = rsaKeyPair();
+  const keys = ecKeyPair();
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicPem);
   cert.serialNumber = randomSerial();
   cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
   cert.validity.notAfter = new Date(now.getTime() + VALIDITY_DAYS * 86_400_000);
@@ -86,28 +170,35 @@ export function createSessionCa(label: string, now = new Date()): SessionCa {
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
+    {
+      name: 'subjectKeyIdentifier',
+      value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, keys.keyId),
+    },
   ]);
-  signNative(cert, keys.privatePem);
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
+  return { certPem: signedPem(cert, { spki: keys.spki, key: keys.privateKey }), keyPem: keys.privatePem };
 }
 
-/** The RSA key forge builds a leaf's TBS around, replaced by the leaf's EC key before signing. */
-let placeholderKey: forge.pki.rsa.PublicKey | undefined;
-
-/** The leaves' key pair: ECDSA P-256 (made in well under a millisecond; cheap handshakes). */
-interface LeafKeys {
-  /** SubjectPublicKeyInfo, as forge ASN.1. */
-  spki: forge.asn1.Asn1;
-  privatePem: string;
+/** What a leaf takes from its CA's certificate. */
+interface CaParts {
+  subject: forge.asn1.Asn1;
+  notAfter: Date;
+  keyId: string;
 }
 
-function ecKeyPair(): LeafKeys {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const der = publicKey.export({ type: 'spki', format: 'der' });
+/** Reads a CA certificate's subject, end of validity and key identifier (forge's own parser takes RSA keys only). */
+function caParts(certPem: string): CaParts {
+  const der = forge.pem.decode(certPem)[0]?.body;
+  if (der === undefined) throw new Error('the session CA certificate is not PEM');
+  const tbs = children(fromDer(der))[0]!;
+  const fields = children(tbs);
+  if (fields[0]?.tagClass !== asn1.Class.CONTEXT_SPECIFIC)
+    throw new Error('the session CA certificate is not X.509 v3');
+  const end = children(fields[VALIDITY_INDEX]!)[1]!;
+  const text = end.value as string;
   return {
-    spki: forge.asn1.fromDer(der.toString('binary')),
-    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    subject: fields[SUBJECT_INDEX]!,
+    notAfter: end.type === asn1.Type.UTCTIME ? asn1.utcTimeToDate(text) : asn1.generalizedTimeToDate(text),
+    keyId: keyIdOf(fields[SPKI_INDEX]!),
   };
 }
 
@@ -119,19 +210,17 @@ function ecKeyPair(): LeafKeys {
  * sandbox runs takes ECDSA (BusyBox's ssl_client included).
  */
 export class LeafCertificates {
-  private readonly caCert: forge.pki.Certificate;
+  private readonly ca: CaParts;
   private readonly caKeyObject: KeyObject;
-  private readonly caKeyId: string;
-  private readonly leafKeys: LeafKeys;
+  private readonly leafKeys: EcKeys;
   private readonly contexts = new Map<string, SecureContext>();
 
   constructor(ca: SessionCa) {
-    this.caCert = forge.pki.certificateFromPem(ca.certPem);
     this.caKeyObject = createPrivateKey(ca.keyPem);
     // Fails now, not at the first connection, when the key does not belong to the certificate.
     if (!new X509Certificate(ca.certPem).checkPrivateKey(this.caKeyObject))
       throw new Error('the session CA key does not match its certificate');
-    this.caKeyId = this.caCert.generateSubjectKeyIdentifier().getBytes();
+    this.ca = caParts(ca.certPem);
     this.leafKeys = ecKeyPair();
   }
 
@@ -155,33 +244,19 @@ export class LeafCertificates {
   /** Signs a leaf certificate for `host` (exported for tests). */
   issue(host: string, now = new Date()): { certPem: string; keyPem: string } {
     const cert = forge.pki.createCertificate();
-    // forge encodes RSA keys only: the TBS is built around a tiny placeholder RSA key, whose subject key info
-    // is then replaced by the leaf's EC one (forge ASN.1 parsed from node's DER) before signing.
-    placeholderKey ??= forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger('3'), new forge.jsbn.BigInteger('3'));
-    cert.publicKey = placeholderKey;
     cert.serialNumber = randomSerial();
-    const caEnd = this.caCert.validity.notAfter.getTime();
     cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
-    cert.validity.notAfter = new Date(Math.min(caEnd, now.getTime() + VALIDITY_DAYS * 86_400_000));
+    cert.validity.notAfter = new Date(Math.min(this.ca.notAfter.getTime(), now.getTime() + VALIDITY_DAYS * 86_400_000));
     cert.setSubject([{ name: 'commonName', value: host.slice(0, 64) }]);
-    cert.setIssuer(this.caCert.subject.attributes);
     const alt = isIP(host) !== 0 ? { type: 7, ip: host } : { type: 2, value: host };
     cert.setExtensions([
       { name: 'basicConstraints', cA: false, critical: true },
       { name: 'keyUsage', digitalSignature: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
       { name: 'subjectAltName', altNames: [alt] },
-      { name: 'authorityKeyIdentifier', keyIdentifier: this.caKeyId },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.ca.keyId },
     ]);
-    const oid = forge.pki.oids.sha256WithRSAEncryption!;
-    cert.siginfo.algorithmOid = oid;
-    cert.signatureOid = oid;
-    const tbs = tbsOf(cert);
-    (tbs.value as forge.asn1.Asn1[])[SPKI_INDEX] = this.leafKeys.spki;
-    // certificateToPem takes the TBS given here instead of building it again.
-    (cert as forge.pki.Certificate & { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
-    const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
-    cert.signature = sign('sha256', der, this.caKeyObject).toString('binary');
-    return { certPem: forge.pki.certificateToPem(cert), keyPem: this.leafKeys.privatePem };
+    const certPem = signedPem(cert, { spki: this.leafKeys.spki, issuer: this.ca.subject, key: this.caKeyObject });
+    return { certPem, keyPem: this.leafKeys.privatePem };
   }
 }

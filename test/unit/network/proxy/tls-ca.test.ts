@@ -1,7 +1,28 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
+import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { createSessionCa, LeafCertificates } from '../../../../src/network/proxy/tls-ca.js';
 import { isCertificatePem } from '../../../../src/network/proxy/tls-pem.js';
+
+/** The subject and authority key identifiers of a PEM certificate, hex (read with forge's ASN.1 parser). */
+function keyIdentifiers(pem: string): { subject?: string; authority?: string } {
+  const { asn1 } = forge;
+  const der = forge.pem.decode(pem)[0]!.body;
+  const tbs = (asn1.fromDer(der).value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+  const extensions = (
+    tbs.find((f) => f.tagClass === asn1.Class.CONTEXT_SPECIFIC && f.type === 3)!.value as forge.asn1.Asn1[]
+  )[0]!.value as forge.asn1.Asn1[];
+  const out: { subject?: string; authority?: string } = {};
+  for (const ext of extensions) {
+    const parts = ext.value as forge.asn1.Asn1[];
+    const id = asn1.derToOid(parts[0]!.value as string);
+    const inner = asn1.fromDer(parts[parts.length - 1]!.value as string);
+    if (id === '2.5.29.14') out.subject = forge.util.bytesToHex(inner.value as string);
+    if (id === '2.5.29.35')
+      out.authority = forge.util.bytesToHex((inner.value as forge.asn1.Asn1[])[0]!.value as string);
+  }
+  return out;
+}
 
 describe('session CA', () => {
   const ca = createSessionCa('my session');
@@ -11,6 +32,21 @@ describe('session CA', () => {
     expect(cert.ca).toBe(true);
     expect(cert.subject).toContain('mino session CA my_session');
     expect(cert.checkIssued(cert)).toBe(true);
+    expect(cert.verify(cert.publicKey)).toBe(true);
+    // ECDSA P-256: made in well under a millisecond (an RSA-2048 CA took 0.2 s and more)
+    expect(cert.publicKey.asymmetricKeyType).toBe('ec');
+    expect(cert.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    expect(createPrivateKey(ca.keyPem).asymmetricKeyType).toBe('ec');
+  });
+
+  it("names the CA's key in its leaves (subject and authority key identifiers agree)", () => {
+    const leaf = new LeafCertificates(ca).issue('api.example.com').certPem;
+    const ski = keyIdentifiers(ca.certPem).subject;
+    expect(ski).toMatch(/^[0-9a-f]{40}$/);
+    expect(keyIdentifiers(leaf).authority).toBe(ski);
+    // RFC 5280's method: SHA-1 of the public key's bits (the last 65 bytes of a P-256 SPKI)
+    const spki = new X509Certificate(ca.certPem).publicKey.export({ type: 'spki', format: 'der' });
+    expect(createHash('sha1').update(spki.subarray(-65)).digest('hex')).toBe(ski);
   });
 
   it('signs leaves for names and IP addresses, valid for the host only', () => {
