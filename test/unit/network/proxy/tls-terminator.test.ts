@@ -157,6 +157,8 @@ describe('terminatingHandler', () => {
     expect(res).toMatch(/^HTTP\/1\.1 200/);
     expect(res).toContain('ok GET /v1/messages key=real-secret');
     expect(seen.at(-1)?.headers['x-api-key']).toBe('real-secret');
+    // AES-128-GCM to the sandbox's client (node's clients prefer AES-256): the cheapest for the proxy
+    expect(s.getCipher().name).toBe('TLS_AES_128_GCM_SHA256');
     s.destroy();
   });
 
