@@ -12,6 +12,7 @@ import { benchEnv, hostFacts, interleaved, podmanArgvOfDryRun, round } from './l
 import { networkBench, networkRows } from './network.mjs';
 import { tlsBench, tlsRows } from './tls.mjs';
 import { proxyMicroBench } from './proxy-micro.mjs';
+import { proxyFloorBench } from './proxy-floor.mjs';
 import { credentialsPair, removeLoginsVolume } from './credentials.mjs';
 import { pooledVsCold, poolStatusMany } from './pool.mjs';
 import { warmBench } from './warm.mjs';
@@ -381,6 +382,7 @@ try {
   const egress = await networkBench({ mino, env, project, image: IMAGE, runs, warmup });
   const tls = await tlsBench({ mino, env, project, root, runs, warmup }).catch((err) => ({ error: String(err) }));
   const proxyMicro = await proxyMicroBench({ runs: Math.min(runs, 5) }).catch((err) => ({ error: String(err) }));
+  const proxyFloor = await proxyFloorBench({ runs: Math.min(runs, 5) }).catch((err) => ({ error: String(err) }));
   const credentials = credentialsPair({ mino, repo, root, project, env, runs, warmup });
   const branch = await branchBench({ mino, image: IMAGE, runs, warmup }).catch((err) => {
     failed.push('branch');
@@ -469,6 +471,7 @@ try {
       egress,
       tls,
       proxy_micro: proxyMicro,
+      proxy_floor: proxyFloor,
       remote_engine: remote,
       credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       branch,
