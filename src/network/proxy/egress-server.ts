@@ -3,6 +3,7 @@ import { destinationOf, formatDestination, parseAuthority, type Destination } fr
 import { decide, hasL7Rules, type EgressPolicy, type Verdict } from '../policy.js';
 import type { DestinationLog } from './destination-log.js';
 import { DialError, type Dialer } from './dialer.js';
+import { warmUp } from './warm-up.js';
 import { BodyScanner } from './body-scanner.js';
 import { simpleTarget } from './absolute-target.js';
 import { requestHeadText, type RequestHead } from './http-head.js';
@@ -119,6 +120,8 @@ export class EgressServer {
     this.handlers = [...(options.handlers ?? []), rawRelay];
     this.rewriters = options.rewriters ?? new RewriterRegistry();
     this.maxConnections = options.maxConnections ?? 1024;
+    // before the session's first request, which would pay for it (see warm-up.ts)
+    setImmediate(() => warmUp(this.policyValue));
   }
 
   /** The policy in force. */
