@@ -3,6 +3,7 @@ import { destinationOf, formatDestination, parseAuthority, type Destination } fr
 import { decide, hasL7Rules, type EgressPolicy, type Verdict } from '../policy.js';
 import type { DestinationLog } from './destination-log.js';
 import { DialError, type Dialer } from './dialer.js';
+import { rehearse } from './rehearsal.js';
 import { warmUp } from './warm-up.js';
 import { BodyScanner } from './body-scanner.js';
 import { simpleTarget } from './absolute-target.js';
@@ -45,6 +46,8 @@ export interface EgressServerOptions {
   bodyGuard?: (dest: Destination) => BodyGuard | undefined;
   /** Client connections at once before new ones are refused (default 1024). */
   maxConnections?: number;
+  /** Rehearses plain-HTTP forwarding once the server is made (rehearsal.ts): a session's proxy. */
+  rehearse?: boolean;
 }
 
 /** Hop-by-hop headers a proxy must not forward (RFC 9110 §7.6.1), plus proxy credentials. */
@@ -120,8 +123,11 @@ export class EgressServer {
     this.handlers = [...(options.handlers ?? []), rawRelay];
     this.rewriters = options.rewriters ?? new RewriterRegistry();
     this.maxConnections = options.maxConnections ?? 1024;
-    // before the session's first request, which would pay for it (see warm-up.ts)
-    setImmediate(() => warmUp(this.policyValue));
+    // before the session's first request, which would pay for it (see warm-up.ts, rehearsal.ts)
+    setImmediate(() => {
+      warmUp(this.policyValue);
+      if (options.rehearse) void rehearse((o) => new EgressServer(o));
+    });
   }
 
   /** The policy in force. */

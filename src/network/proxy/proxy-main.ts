@@ -122,6 +122,7 @@ export async function runEgressProxy(initialPaths: EgressPaths): Promise<void> {
     rewriters: tls.rewriters,
     requestGuard: tls.requestGuard,
     ...(tls.bodyGuard ? { bodyGuard: tls.bodyGuard } : {}),
+    rehearse: true,
   };
   const proxy: EgressServer = new EgressServer(serverOptions);
 
