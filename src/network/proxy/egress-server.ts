@@ -46,8 +46,6 @@ export interface EgressServerOptions {
   bodyGuard?: (dest: Destination) => BodyGuard | undefined;
   /** Client connections at once before new ones are refused (default 1024). */
   maxConnections?: number;
-  /** Rehearses plain-HTTP forwarding once the server is made (rehearsal.ts): a session's proxy. */
-  rehearse?: boolean;
 }
 
 /** Hop-by-hop headers a proxy must not forward (RFC 9110 §7.6.1), plus proxy credentials. */
@@ -123,10 +121,17 @@ export class EgressServer {
     this.handlers = [...(options.handlers ?? []), rawRelay];
     this.rewriters = options.rewriters ?? new RewriterRegistry();
     this.maxConnections = options.maxConnections ?? 1024;
-    // before the session's first request, which would pay for it (see warm-up.ts, rehearsal.ts)
+  }
+
+  /**
+   * Does now, in the next turn of the event loop, what the session's first requests would pay for
+   * (warm-up.ts, rehearsal.ts). A session's proxy calls it once it is ready, while its container
+   * starts (before then it would delay the run).
+   */
+  warm(): void {
     setImmediate(() => {
       warmUp(this.policyValue);
-      if (options.rehearse) void rehearse((o) => new EgressServer(o));
+      void rehearse((o) => new EgressServer(o));
     });
   }
 

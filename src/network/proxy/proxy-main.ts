@@ -122,7 +122,6 @@ export async function runEgressProxy(initialPaths: EgressPaths): Promise<void> {
     rewriters: tls.rewriters,
     requestGuard: tls.requestGuard,
     ...(tls.bodyGuard ? { bodyGuard: tls.bodyGuard } : {}),
-    rehearse: true,
   };
   const proxy: EgressServer = new EgressServer(serverOptions);
 
@@ -264,5 +263,6 @@ export async function runEgressProxy(initialPaths: EgressPaths): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop(`signal ${sig}`));
 
   signalReady('ready');
+  proxy.warm();
   await finished;
 }

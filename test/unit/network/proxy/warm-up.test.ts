@@ -9,7 +9,7 @@ import { parseRules } from '../../../../src/network/rule.js';
 describe('proxy warm-up', () => {
   const policy: EgressPolicy = { mode: 'allowlist', allow: parseRules(['api.example.com:443']), deny: [] };
 
-  it("runs when a proxy starts, and records nothing, dials nothing (its host is not the policy's)", async () => {
+  it("runs when a proxy is warmed, and records nothing, dials nothing (its host is not the policy's)", async () => {
     const persisted: unknown[] = [];
     const denied: unknown[] = [];
     const log = new DestinationLog(
@@ -30,6 +30,7 @@ describe('proxy warm-up', () => {
         },
       },
     });
+    proxy.warm();
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setTimeout(r, 20));
     expect(dials).toEqual([]);
