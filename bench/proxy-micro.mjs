@@ -202,17 +202,38 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
     u.on('error', end).on('close', end);
   });
   const sessionLeaves = new m.LeafCertificates(sessionCa);
+  // The terminator's TLS settings: a session-CA leaf for the client (ECDSA P-256, AES-128-GCM first,
+  // its order honoured) and 256 KB stream buffers on both legs.
   const bareLeaf = sessionLeaves.issue(host);
-  const bareTls = tlsMod.createServer({ key: bareLeaf.keyPem, cert: bareLeaf.certPem }, (c) => {
-    const u = tlsMod.connect({ host: '127.0.0.1', port: tlsPort, servername: host, ca: upstreamCa.certPem });
-    c.pipe(u).pipe(c);
-    const end = () => {
-      c.destroy();
-      u.destroy();
-    };
-    c.on('error', end).on('close', end);
-    u.on('error', end).on('close', end);
-  });
+  const aes128First = [
+    'TLS_AES_128_GCM_SHA256',
+    ...tlsMod.DEFAULT_CIPHERS.split(':').filter((c) => c !== 'TLS_AES_128_GCM_SHA256'),
+  ];
+  const bareTls = tlsMod.createServer(
+    {
+      key: bareLeaf.keyPem,
+      cert: bareLeaf.certPem,
+      ciphers: aes128First.join(':'),
+      honorCipherOrder: true,
+      highWaterMark: 256 * 1024,
+    },
+    (c) => {
+      const u = tlsMod.connect({
+        host: '127.0.0.1',
+        port: tlsPort,
+        servername: host,
+        ca: upstreamCa.certPem,
+        highWaterMark: 256 * 1024,
+      });
+      c.pipe(u).pipe(c);
+      const end = () => {
+        c.destroy();
+        u.destroy();
+      };
+      c.on('error', end).on('close', end);
+      u.on('error', end).on('close', end);
+    },
+  );
   await new Promise((r) => bare.listen(0, '127.0.0.1', r));
   await new Promise((r) => bareTls.listen(0, '127.0.0.1', r));
   const barePort = bare.address().port;
