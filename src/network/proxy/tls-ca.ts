@@ -263,7 +263,9 @@ export class LeafCertificates {
     cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
     cert.validity.notAfter = new Date(Math.min(this.ca.notAfter.getTime(), now.getTime() + VALIDITY_DAYS * 86_400_000));
     cert.setSubject([{ name: 'commonName', value: host.slice(0, 64) }]);
-    const alt = isIP(host) !== 0 ? { type: 7, ip: host } : { type: 2, value: host };
+    // (node's isIP compiles its IPv6 expression on first use, ~10 ms: a name with a letter is no address)
+    const address = !/[g-z]/i.test(host) && isIP(host) !== 0;
+    const alt = address ? { type: 7, ip: host } : { type: 2, value: host };
     cert.setExtensions([
       { name: 'basicConstraints', cA: false, critical: true },
       { name: 'keyUsage', digitalSignature: true, critical: true },

@@ -63,6 +63,9 @@ describe('session CA', () => {
     expect(name.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
     const ip = new X509Certificate(leaves.issue('203.0.113.7').certPem);
     expect(ip.checkIP('203.0.113.7')).toBe('203.0.113.7');
+    expect(new X509Certificate(leaves.issue('2001:db8::1').certPem).checkIP('2001:db8::1')).toBe('2001:db8::1');
+    // a name of hexadecimal letters only is still a name
+    expect(new X509Certificate(leaves.issue('cafe.bad').certPem).checkHost('cafe.bad')).toBe('cafe.bad');
   });
 
   it('caches one TLS context per host', () => {
