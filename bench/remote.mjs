@@ -41,7 +41,7 @@ async function waitFile(path) {
 }
 
 /** Starts the engine; returns its URL, key and a stop function. */
-async function startRig(dir) {
+export async function startRig(dir) {
   spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
   sh(['useradd', '--create-home', '--shell', '/bin/sh', USER]);
   sh(['usermod', '-p', '*', USER]);

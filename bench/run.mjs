@@ -18,6 +18,7 @@ import { warmBench } from './warm.mjs';
 import { containedBench } from './contained.mjs';
 import { branchBench } from './branch.mjs';
 import { remoteBench } from './remote.mjs';
+import { remoteCredBench } from './remote-cred.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -389,6 +390,9 @@ try {
   const remote = await remoteBench({ mino, runs: Math.min(runs, 5), warmup: 1 }).catch((err) => ({
     error: String(err?.message ?? err).split('\n')[0],
   }));
+  const remoteCred = await remoteCredBench({ mino, runs: Math.min(runs, 5), warmup: 1 }).catch((err) => ({
+    error: String(err?.message ?? err).split('\n')[0],
+  }));
 
   const report = {
     host: hostFacts(),
@@ -470,6 +474,7 @@ try {
       tls,
       proxy_micro: proxyMicro,
       remote_engine: remote,
+      remote_credentials: remoteCred,
       credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       branch,
       overhead_vs_node: {

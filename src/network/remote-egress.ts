@@ -9,7 +9,7 @@ import { egressProxyCommand } from './egress-image.js';
 import { writeNetworkRecord, type NetworkRecord } from './network-record.js';
 import type { PolicyText } from './policy.js';
 import { sendRemoteControl } from './remote-control.js';
-import { lastRecord, readyAddress, type RemoteProxyLaunch } from './remote-proxy-protocol.js';
+import { deniedLines, lastRecord, readyAddress, type RemoteProxyLaunch } from './remote-proxy-protocol.js';
 
 /**
  * The egress policy of a session on a remote engine. The proxy runs ON THE ENGINE, in a
@@ -199,18 +199,24 @@ export async function remoteEgressRecord(
   stateKey: string,
   session: string,
 ): Promise<NetworkRecord | undefined> {
-  const { container } = remoteEgressNames(stateKey, session);
+  const output = await proxyOutput(runtime, remoteEgressNames(stateKey, session).container);
+  return output === undefined ? undefined : lastRecord(output);
+}
+
+/** The proxy container's stdout so far; undefined when it is gone. */
+async function proxyOutput(runtime: ContainerRuntime, container: string): Promise<string | undefined> {
   try {
-    return lastRecord((await runtime.logs(container, 0)).stdout);
+    return (await runtime.logs(container, 0)).stdout;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Ends a remote session's proxy: its final record is kept here (the session's network record,
- * its denials in `audit`), then the container and the network go. Undefined when there was no
- * proxy (or it left no record). Never throws for a missing proxy.
+ * Ends a remote session's proxy: its final record is kept here (the session's network record),
+ * its denials go to `audit` (one event each, as the local proxy writes them), then the container
+ * and the network go. Undefined when there was no proxy (or it left no record). Never throws for
+ * a missing proxy.
  */
 export async function endRemoteEgress(
   runtime: ContainerRuntime,
@@ -220,36 +226,47 @@ export async function endRemoteEgress(
   audit?: AuditLog,
 ): Promise<NetworkRecord | undefined> {
   const { container } = remoteEgressNames(stateKey, session);
+  let output: string | undefined;
   let record: NetworkRecord | undefined;
   if (await runtime.kill(container, 'TERM')) {
     // On SIGTERM the proxy prints its final record (ended) at once: read until it is there.
     const until = Date.now() + 3000;
     do {
-      record = await remoteEgressRecord(runtime, stateKey, session);
+      output = await proxyOutput(runtime, container);
+      record = output === undefined ? undefined : lastRecord(output);
       if (record?.ended_at || Date.now() > until) break;
       await new Promise((r) => setTimeout(r, 50));
     } while (record !== undefined);
   }
-  record ??= await remoteEgressRecord(runtime, stateKey, session);
+  output ??= await proxyOutput(runtime, container);
+  record ??= output === undefined ? undefined : lastRecord(output);
   if (record) {
     writeNetworkRecord(stateDir, record);
-    for (const d of record.destinations) {
-      if (d.denied === 0) continue;
-      const [host, port] = splitDestination(d.destination);
-      audit?.record('network.denied', {
-        name: session,
-        destination: d.destination,
-        host,
-        port,
-        reason: d.reason,
-        detail: d.detail,
-        protocol: 'remote',
-        count: d.denied,
-      });
-    }
+    const denials = deniedLines(output ?? '');
+    for (const d of denials) audit?.record('network.denied', { name: session, ...d });
+    // A proxy that printed no denial lines: one event per denied destination, from its record.
+    if (denials.length === 0) auditRecordDenials(record, session, audit);
   }
   await removeRemoteEgress(runtime, stateKey, session);
   return record;
+}
+
+/** The denials of `record`, one event per destination (its last reason, and how many). */
+function auditRecordDenials(record: NetworkRecord, session: string, audit: AuditLog | undefined): void {
+  for (const d of record.destinations) {
+    if (d.denied === 0) continue;
+    const [host, port] = splitDestination(d.destination);
+    audit?.record('network.denied', {
+      name: session,
+      destination: d.destination,
+      host,
+      port,
+      reason: d.reason,
+      detail: d.detail,
+      protocol: 'remote',
+      count: d.denied,
+    });
+  }
 }
 
 function splitDestination(destination: string): [string, number] {

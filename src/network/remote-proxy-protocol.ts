@@ -6,7 +6,9 @@ import type { PolicyText } from './policy.js';
  * What mino here and a session's proxy container on a remote engine say to each other: the
  * launch (the container's `MINO_EGRESS_LAUNCH` variable: policy and where to listen, nothing
  * secret); the proxy's stdout lines, read back through the engine's logs: `ready ADDR:PORT`
- * once it listens, `record JSON` whenever its network record changed (the last one counts);
+ * once it listens, `record JSON` whenever its network record changed (the last one counts),
+ * `denied JSON` for each denial (audited here when the session ends, one event each, as the
+ * local proxy audits them);
  * and control requests (the session CA and credentials once, live policy changes): one JSON
  * line on the stdin of `podman exec PROXY … --control` (network/remote-control.ts), which passes
  * it to the proxy's control socket inside its own container and prints the answer.
@@ -31,6 +33,18 @@ export type RemoteControlResponse =
 export const REMOTE_PROXY_READY = 'ready';
 /** Prefix of the proxy's lines carrying its network record. */
 export const REMOTE_PROXY_RECORD = 'record';
+/** Prefix of the proxy's lines carrying one denial each (for the audit log here; at most 1,000). */
+export const REMOTE_PROXY_DENIED = 'denied';
+
+/** One denial as the proxy prints it. */
+export interface RemoteDenial {
+  destination: string;
+  host: string;
+  port: number;
+  reason: string;
+  detail: string;
+  protocol: string;
+}
 
 /** The launch of a remote proxy. */
 export interface RemoteProxyLaunch {
@@ -81,4 +95,19 @@ export function lastRecord(output: string): NetworkRecord | undefined {
     }
   }
   return undefined;
+}
+
+/** The denials in the proxy's output, in order (lines cut short are skipped). */
+export function deniedLines(output: string): RemoteDenial[] {
+  const out: RemoteDenial[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith(`${REMOTE_PROXY_DENIED} `)) continue;
+    try {
+      const d = JSON.parse(line.slice(REMOTE_PROXY_DENIED.length + 1)) as RemoteDenial;
+      if (typeof d?.destination === 'string' && typeof d.reason === 'string') out.push(d);
+    } catch {
+      // cut short
+    }
+  }
+  return out;
 }

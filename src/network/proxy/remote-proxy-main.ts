@@ -11,6 +11,7 @@ import { policyOf, policyText, withRules } from '../policy.js';
 import {
   parseRemoteProxyLaunch,
   REMOTE_CONTROL_SOCKET,
+  REMOTE_PROXY_DENIED,
   REMOTE_PROXY_READY,
   REMOTE_PROXY_RECORD,
   type RemoteControlRequest,
@@ -95,7 +96,8 @@ export async function runRemoteEgressProxy(
       if (line !== last || record.ended_at !== null) emit(REMOTE_PROXY_RECORD, line);
       last = line;
     },
-    () => undefined,
+    // Each denial (the log caps them as the local audit does): audited by mino when the session ends.
+    (denial) => emit(REMOTE_PROXY_DENIED, JSON.stringify(denial)),
   );
   let policy = policyOf(launch.policy);
   const l7 = l7Enforcer(() => proxy?.policy ?? policy, { request: (...args) => log.request(...args) });

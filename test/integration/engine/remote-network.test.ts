@@ -186,7 +186,8 @@ describe.each(MODES)('the network policy on a remote engine (%s)', (as) => {
 
 /**
  * TLS over a CONNECT tunnel with busybox (its wget sends https URLs to a proxy without CONNECT):
- * `tls.sh PORT METHOD PATH`, run by `nc PROXY 3128 -e`; the answer goes to /tmp/tls-out. Busybox
+ * `tls.sh PORT METHOD PATH [token]` (token: with the placeholder of CANARY_TOKEN), run by
+ * `nc PROXY 3128 -e`; the answer goes to /tmp/tls-out. Busybox
  * does not verify certificates: that the session trusts its CA is shown by the bundle it gets.
  */
 const BUSYBOX_TLS = `#!/bin/sh
@@ -195,7 +196,8 @@ read -r status
 case "$status" in *" 200 "*) ;; *) echo "no tunnel: $status" > /tmp/tls-out; exit 1;; esac
 while read -r l; do [ -z "$(echo "$l" | tr -d '\\r')" ] && break; done
 exec 3<&0
-printf '%s %s HTTP/1.0\\r\\nHost: host.containers.internal:%s\\r\\nAuthorization: Bearer %s\\r\\nContent-Length: 0\\r\\n\\r\\n' "$2" "$3" "$1" "$CANARY_TOKEN" | ssl_client -s 3 -n host.containers.internal > /tmp/tls-out 2>&1
+[ "$4" = token ] && auth="Authorization: Bearer $CANARY_TOKEN" || auth="X-None: 1"
+printf '%s %s HTTP/1.0\\r\\nHost: host.containers.internal:%s\\r\\n%s\\r\\nContent-Length: 0\\r\\n\\r\\n' "$2" "$3" "$1" "$auth" | ssl_client -s 3 -n host.containers.internal > /tmp/tls-out 2>&1
 `;
 
 describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engine (%s)', (as) => {
@@ -241,7 +243,7 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
         '--name',
         name,
         '--network-allow',
-        `host.containers.internal:${api.port},host.containers.internal:${allowed.port},GET host.containers.internal:${ruled.port}/*`,
+        `host.containers.internal:${api.port},host.containers.internal:${allowed.port},host.containers.internal:${denied.port},GET host.containers.internal:${ruled.port}/*`,
         '--',
         'sleep',
         '300',
@@ -262,12 +264,13 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
       return new Promise((resolve) => child.on('close', () => resolve(out.trim())));
     };
     await inside('printf "%s" "$1" > /tmp/tls.sh; chmod +x /tmp/tls.sh', BUSYBOX_TLS);
-    const tls = (port: number, method: string, path: string): Promise<string> =>
+    const tls = (port: number, method: string, path: string, token = ''): Promise<string> =>
       inside(
         'p=${HTTP_PROXY#http://}; timeout 10 nc ${p%:*} ${p##*:} -e /tmp/tls.sh "$@" >/dev/null 2>&1; cat /tmp/tls-out; rm -f /tmp/tls-out',
         String(port),
         method,
         path,
+        token,
       );
     const plain = (port: number, path: string, header = ''): Promise<string> =>
       inside(
@@ -284,12 +287,12 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
     expect((await inside('grep -c "BEGIN CERTIFICATE" /run/mino/ca-certificates.crt')).trim()).not.toBe('0');
 
     // The proxy terminates TLS for the bound host and puts the real value in.
-    expect(await tls(api.port, 'GET', '/swap')).toContain('tls-ok GET /swap');
+    expect(await tls(api.port, 'GET', '/swap', 'token')).toContain('tls-ok GET /swap');
     expect(seen.filter((r) => r.port === api.port).at(-1)?.headers.authorization).toBe(`Bearer ${canary}`);
     // HTTPS rules on a terminated host: GET allowed, POST refused (and never reaching the server).
     expect(await tls(ruled.port, 'GET', '/v1/x')).toContain('tls-ok GET /v1/x');
     expect(await tls(ruled.port, 'POST', '/v1/x')).toContain('403');
-    expect(seen.some((r) => r.port === ruled.port && r.method === 'POST')).toBe(false);
+    expect(seen.some((r) => r.port === ruled.port && r.method === 'POST' && r.url === '/v1/x')).toBe(false);
     // The placeholder sent to another allowed host: blocked, never forwarded.
     const gh = vars[1] ?? '';
     expect(await plain(allowed.port, '/leak', `X-T: ${gh}\\r\\n`)).toContain('403');
@@ -299,9 +302,10 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
     const allow = await box.mino(['network', 'allow', name, `POST host.containers.internal:${ruled.port}/*`]);
     expect(allow.exitCode, allow.stderr).toBe(0);
     expect(await tls(ruled.port, 'POST', '/v1/y')).toContain('tls-ok POST /v1/y');
-    const deny = await box.mino(['network', 'deny', name, `host.containers.internal:${allowed.port}`]);
+    expect(await plain(denied.port, '/')).toContain('denied-body');
+    const deny = await box.mino(['network', 'deny', name, `host.containers.internal:${denied.port}`]);
     expect(deny.exitCode, deny.stderr).toBe(0);
-    expect(await plain(allowed.port, '/')).toContain('403');
+    expect(await plain(denied.port, '/')).toMatch(/^HTTP\/1\.[01] 403/);
 
     // The canary scan, while the session runs: the session container (its processes, its
     // changed files, /run), both containers' inspect, the proxy's environment, the engine's secrets.
@@ -331,6 +335,7 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
     expect(logs.stdout).toContain('the placeholder of GH_TOKEN was sent to');
     const state = box.stateTexts();
     expect(state).toContain('credential-leak');
+    expect(state).toContain('"event":"network.policy"');
     expect(leaked(state + run.stdout + run.stderr + logs.stdout, secrets)).toEqual([]);
     expect(rig.podman(['ps', '-a', '--format', '{{.Names}}'])).not.toContain('mino-egress');
   });

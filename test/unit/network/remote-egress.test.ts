@@ -118,4 +118,31 @@ describe('the proxy container of a remote session', () => {
     ]);
     expect(runtime.calls.map((c) => c.method)).toEqual(expect.arrayContaining(['remove', 'networkRemove']));
   });
+
+  it('audits each denial the proxy printed, the credential leak too, not only the last reason per destination', async () => {
+    const runtime = new FakeRuntime();
+    runtime.addImage(image.tag);
+    const stateDir = mkdtempSync(join(tmpdir(), 'mino-remote-egress-'));
+    const rec = { ...newNetworkRecord('s1', 'allowlist', egress.policy, []), ended_at: new Date().toISOString() };
+    const denial = (reason: string, detail: string) =>
+      `denied ${JSON.stringify({ destination: 'a.example:443', host: 'a.example', port: 443, reason, detail, protocol: 'http' })}`;
+    await runtime.run(spec);
+    runtime.containers.find((c) => c.name === names.container)!.logs = {
+      stdout: [
+        'ready 10.89.3.2:3128',
+        denial('credential-leak', 'the placeholder of GH_TOKEN was sent to a.example:443'),
+        denial('denied', 'denied by rule a.example:443'),
+        `record ${JSON.stringify(rec)}`,
+        '',
+      ].join('\n'),
+      stderr: '',
+    };
+    const events: Array<{ event: string; data: { reason: string; name: string } }> = [];
+    const audit = { record: (event: string, data: never) => events.push({ event, data }) } as never;
+    await endRemoteEgress(runtime, stateDir, 'k', 's1', audit);
+    expect(events.map((e) => [e.event, e.data.reason, e.data.name])).toEqual([
+      ['network.denied', 'credential-leak', 's1'],
+      ['network.denied', 'denied', 's1'],
+    ]);
+  });
 });
