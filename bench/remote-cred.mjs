@@ -20,7 +20,7 @@ export async function remoteCredBench({ mino, runs, warmup }) {
   chmodSync(root, 0o755);
   const without = benchEnv(root);
   const env = { ...without, BENCH_API_TOKEN: 'bench-secret-value' };
-  const rig = await startRig(root);
+  const rig = await startRig(root, 'mino-bench-cred');
   const m = (...args) => [process.execPath, mino, ...args];
   const ok = (argv, extra = {}) => {
     const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, ...extra }, encoding: 'utf8' });
@@ -85,7 +85,7 @@ export async function remoteCredBench({ mino, runs, warmup }) {
         runs: times.length,
         // The request right after the last change was judged by it (not a 403 of "no rule": the
         // proxy tried the host, which does not resolve here: 502).
-        next_request_judged_by_new_rule: !/ 403 /.test(probe),
+        next_request_judged_by_new_rule: /^HTTP\/1\.[01] (?!403)/.test(probe.trim()),
         next_request_status: probe.trim(),
       },
     };

@@ -118,8 +118,9 @@ export async function runRemoteEgressProxy(
     if (req?.op === 'secrets') {
       const give = giveSecrets;
       if (!give) return { ok: false, error: 'this egress proxy takes no secrets (any more)' };
+      const given = egressSecretsOf(req.secrets);
       giveSecrets = undefined;
-      await give(egressSecretsOf(req.secrets));
+      await give(given);
     } else if (req?.op === 'allow' || req?.op === 'deny') {
       const rules = parseAnyRules(Array.isArray(req.rules) ? req.rules.map(String) : [], req.op);
       policy = withRules(proxy?.policy ?? policy, req.op, rules);
