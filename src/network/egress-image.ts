@@ -54,10 +54,15 @@ function isSea(): boolean {
  * The proxy's command in its image: what the proxy container runs, and what `podman exec` runs
  * there for a control request (with `--control`). The same for every build of one kind.
  */
-export function egressProxyCommand(): string[] {
-  return isSea()
+export function egressProxyCommand(sea = isSea()): string[] {
+  return sea
     ? [`${APP_DIR}/mino`, '_egress-proxy-remote']
     : [`${APP_DIR}/node`, `${APP_DIR}/mino.cjs`, '_egress-proxy-remote'];
+}
+
+/** The proxy's command in an image of the other kind (the single executable's, or the bundle's). */
+export function otherEgressProxyCommand(): string[] {
+  return egressProxyCommand(!isSea());
 }
 
 /** The files of this mino's proxy image. */

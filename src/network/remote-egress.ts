@@ -5,7 +5,7 @@ import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runti
 import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
 import type { EgressPlan } from './egress-plan.js';
 import type { EgressSecrets } from './egress-secrets.js';
-import { egressProxyCommand } from './egress-image.js';
+import { egressProxyCommand, otherEgressProxyCommand } from './egress-image.js';
 import { writeNetworkRecord, type NetworkRecord } from './network-record.js';
 import type { PolicyText } from './policy.js';
 import { sendRemoteControl } from './remote-control.js';
@@ -188,7 +188,13 @@ export async function changeRemotePolicy(
   rules: string[],
 ): Promise<PolicyText | undefined> {
   const { container } = remoteEgressNames(stateKey, session);
-  const answer = await sendRemoteControl(runtime, container, egressProxyCommand(), { op, rules });
+  const request = { op, rules };
+  // A proxy started by the other kind of mino (single executable, or the bundle) has the other command.
+  const answer = await sendRemoteControl(runtime, container, egressProxyCommand(), request).catch((err: unknown) =>
+    /\(exit 12[67]\)/.test((err as Error).message)
+      ? sendRemoteControl(runtime, container, otherEgressProxyCommand(), request)
+      : Promise.reject(err),
+  );
   // Its output lost on the way (podman's remote exec): the proxy printed its record meanwhile.
   return answer?.policy ?? (await remoteEgressRecord(runtime, stateKey, session))?.policy;
 }

@@ -154,6 +154,23 @@ describe('live policy changes of a remote session', () => {
     expect(runtime.calls.map((c) => c.method)).toEqual(['execStreamed']);
   });
 
+  it('try the other kind of mino (bundle or single executable) when the command is not in the image', async () => {
+    const runtime = new FakeRuntime();
+    const commands: string[][] = [];
+    runtime.on('execStreamed', async (_id, command, streams) => {
+      commands.push(command);
+      if (commands.length === 1) return { stdout: '', stderr: 'executable file not found', exitCode: 127 };
+      await streams.onStdout?.(
+        Buffer.from(
+          `${JSON.stringify({ ok: true, policy, record: newNetworkRecord('s1', 'allowlist', policy, []) })}\n`,
+        ),
+      );
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+    expect(await changeRemotePolicy(runtime, 'k', 's1', 'allow', ['b.example:443'])).toEqual(policy);
+    expect(commands.map((c) => c[0])).toEqual(['/opt/mino/node', '/opt/mino/mino']);
+  });
+
   it("read the policy from the proxy's record when podman lost the exec's output", async () => {
     const runtime = new FakeRuntime();
     runtime.addImage(image.tag);
