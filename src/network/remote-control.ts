@@ -9,19 +9,63 @@ import {
 
 /**
  * Both ends of a control request to a remote session's proxy (network/remote-egress.ts): mino
- * here runs `podman exec -i PROXY <proxy command> --control` on the engine (one podman call
- * through the engine's tunnel) and writes the request as one JSON line on its stdin; inside the
- * proxy's container that command passes the line to the proxy's control socket and prints the
- * answer. The request (the session CA's key and the credentials' real values among them) is
+ * here runs `podman exec -i PROXY …` on the engine (one podman call through the engine's tunnel:
+ * the image's Node with a short script, or the single executable with `--control`) and writes
+ * the request as one JSON line on its stdin; inside the proxy's container that command passes
+ * the line to the proxy's control socket and prints the answer. The request (the session CA's key and the credentials' real values among them) is
  * never an argument, a variable or a file: stdin only, and the proxy container's memory.
  */
 
 /** The largest request or answer line (the secrets carry the host's trust store). */
 const MAX_LINE = 4 << 20;
 
-/** The control command in the proxy's image: its own command with `--control`. */
-function remoteControlCommand(proxyCommand: readonly string[]): string[] {
-  return [...proxyCommand, '--control'];
+/**
+ * The `--control` end as a script for the image's Node (when the proxy runs from mino's bundle):
+ * Node starts in a fraction of the time it takes to load the bundle. The socket is its argument;
+ * the request comes on stdin, as for `--control` (runRemoteControl, the single executable's way).
+ */
+const CONTROL_SCRIPT = `
+const net = require('node:net');
+const socket = process.argv[1];
+let input = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => {
+  input += d;
+  const nl = input.indexOf('\\n');
+  if (nl < 0) return;
+  process.stdin.pause();
+  send(input.slice(0, nl + 1), Date.now() + 10000);
+});
+process.stdin.on('end', () => { if (!input.includes('\\n')) fail('no control request on stdin'); });
+function fail(error) {
+  process.stdout.write(JSON.stringify({ ok: false, error }) + '\\n');
+  process.stderr.write(error + '\\n');
+  process.exit(1);
+}
+function send(line, until) {
+  let answer = '';
+  const c = net.connect(socket, () => c.write(line));
+  c.setEncoding('utf8');
+  c.setTimeout(30000, () => fail('the egress proxy did not answer in time'));
+  c.on('data', (d) => { answer += d; });
+  c.on('error', (err) => {
+    if ((err.code === 'ENOENT' || err.code === 'ECONNREFUSED') && Date.now() < until) setTimeout(() => send(line, until), 20);
+    else fail(err.message);
+  });
+  c.on('close', (hadError) => {
+    if (hadError) return;
+    let ok = false;
+    try { ok = JSON.parse(answer).ok === true; } catch {}
+    process.stdout.write(answer.endsWith('\\n') ? answer : answer + '\\n');
+    process.exit(ok ? 0 : 1);
+  });
+}
+`;
+
+/** The control command in the proxy's image: its Node with {@link CONTROL_SCRIPT}, else its own command with `--control`. */
+export function remoteControlCommand(proxyCommand: readonly string[]): string[] {
+  const node = proxyCommand[0] ?? '';
+  return node.endsWith('/node') ? [node, '-e', CONTROL_SCRIPT, REMOTE_CONTROL_SOCKET] : [...proxyCommand, '--control'];
 }
 
 /**

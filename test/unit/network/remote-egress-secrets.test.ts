@@ -74,7 +74,8 @@ describe('the secrets of a remote session that terminates TLS', () => {
       };
       await streams.onStdout?.(Buffer.from('{"ok":true}\n'));
       expect(id).toMatch(/./);
-      expect(command).toEqual([...image.command, '--control']);
+      expect(command.slice(0, 2)).toEqual(['/opt/mino/node', '-e']);
+      expect(command.at(-1)).toBe('/tmp/mino-egress-control.sock');
       return { stdout: '', stderr: '', exitCode: 0 };
     });
     const address = await startRemoteEgress(
@@ -141,7 +142,7 @@ describe('live policy changes of a remote session', () => {
     runtime.on('execStreamed', async (id, command, streams) => {
       stdin.push(await text(streams.input));
       expect(id).toBe(names.container);
-      expect(command.at(-1)).toBe('--control');
+      expect(command[1]).toBe('-e');
       await streams.onStdout?.(
         Buffer.from(
           `${JSON.stringify({ ok: true, policy, record: newNetworkRecord('s1', 'allowlist', policy, []) })}\n`,

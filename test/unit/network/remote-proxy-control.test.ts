@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { controlRequest } from '../../../src/network/control.js';
 import type { EgressSecrets } from '../../../src/network/egress-secrets.js';
 import { runRemoteEgressProxy } from '../../../src/network/proxy/remote-proxy-main.js';
 import { createSessionCa } from '../../../src/network/proxy/tls-ca.js';
-import { runRemoteControl } from '../../../src/network/remote-control.js';
+import { remoteControlCommand, runRemoteControl } from '../../../src/network/remote-control.js';
 import type { RemoteControlRequest, RemoteControlResponse } from '../../../src/network/remote-proxy-protocol.js';
 
 /**
@@ -160,6 +161,28 @@ describe('the proxy of a remote session that terminates TLS', () => {
     const secrets = JSON.stringify({ op: 'secrets', secrets: { version: 1, credentials: [], upstreamCa: [] } });
     expect(await runRemoteControl(Readable.from([`${secrets}\n`]), controlPath)).toBe(1);
     expect(await runRemoteControl(Readable.from(['']), controlPath)).toBe(1);
+    // The bundle's image runs the same end as a script of its Node (quicker than loading mino).
+    const [, flag, script] = remoteControlCommand(['/opt/mino/node', '/opt/mino/mino.cjs', '_egress-proxy-remote']);
+    expect(flag).toBe('-e');
+    // Not spawnSync: the proxy answering it runs in this process.
+    const viaNode = (input: string): Promise<{ status: number | null; stdout: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, ['-e', script!, controlPath], { stdio: ['pipe', 'pipe', 'ignore'] });
+        let stdout = '';
+        child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+        child.on('close', (status) => resolve({ status, stdout }));
+        child.stdin.end(input);
+      });
+    const deny = await viaNode(`${JSON.stringify({ op: 'deny', rules: ['c.example:443'] })}\n`);
+    expect(deny.status).toBe(0);
+    expect(JSON.parse(deny.stdout)).toMatchObject({ ok: true, policy: { deny: ['c.example:443'] } });
+    expect((await viaNode(`${secrets}\n`)).status).toBe(1);
+    expect((await viaNode('')).status).toBe(1);
+    expect(remoteControlCommand(['/opt/mino/mino', '_egress-proxy-remote'])).toEqual([
+      '/opt/mino/mino',
+      '_egress-proxy-remote',
+      '--control',
+    ]);
     stop.abort();
     await running;
   });
