@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { serveControl } from '../control.js';
 import { egressSecretsOf, type EgressSecrets } from '../egress-secrets.js';
-import { l7Enforcer, unterminatedGuard } from '../l7-gate.js';
+import { l7Enforcer } from '../l7-gate.js';
 import { parseAnyRules } from '../l7-rule.js';
 import { newNetworkRecord, type NetworkRecord } from '../network-record.js';
 import { policyOf, policyText, withRules } from '../policy.js';
@@ -20,7 +20,7 @@ import {
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
 import { EgressServer } from './egress-server.js';
-import { tlsStages } from './tls-setup.js';
+import { tlsServerOptions, tlsStages } from './tls-setup.js';
 
 /**
  * The egress proxy of one session on a remote engine (`mino _egress-proxy-remote`, the command of
@@ -151,14 +151,7 @@ export async function runRemoteEgressProxy(
       policy,
       dialer: createDialer({ highWaterMark: HIGH_WATER_MARK, hostServiceAddresses: hostServices }),
       log,
-      gate: l7.gate,
-      handlers: [
-        ...tls.handlers((dest, reason, detail) => log.denied(dest, reason, detail, 'https')),
-        unterminatedGuard(l7, (dest, detail) => log.denied(dest, 'request', detail, 'connect')),
-      ],
-      rewriters: tls.rewriters,
-      requestGuard: tls.requestGuard,
-      ...(tls.bodyGuard ? { bodyGuard: tls.bodyGuard } : {}),
+      ...tlsServerOptions(tls, l7, () => log),
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

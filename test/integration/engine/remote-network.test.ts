@@ -104,6 +104,11 @@ afterAll(() => {
   rig?.stop();
 });
 
+/** `mino run` of the test image on `engine` with project `dir` (the flags follow). */
+function runOn(engine: string, dir: string): string[] {
+  return ['run', '--engine', engine, '--image', TEST_IMAGE, '-p', dir];
+}
+
 function project(box: Sandbox, name: string): string {
   const dir = box.project(name);
   const owner = box.as === 'rootless' ? uidOf(ROOTLESS_USER)! : ROOTFUL_PROJECT_OWNER;
@@ -144,13 +149,7 @@ describe.each(MODES)('the network policy on a remote engine (%s)', (as) => {
       `printf 'GET http://host.containers.internal:${b}/ HTTP/1.1\\r\\nHost: host.containers.internal:${a}\\r\\nConnection: close\\r\\n\\r\\n' | nc -w 1 \${proxy%:*} \${proxy##*:} | head -1`,
     ].join('\n');
     const r = await box.mino([
-      'run',
-      '--engine',
-      engine,
-      '--image',
-      TEST_IMAGE,
-      '-p',
-      dir,
+      ...runOn(engine, dir),
       '--name',
       'rn',
       '--network-allow',
@@ -232,13 +231,7 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
     );
     const run = await box.minoEnv(
       [
-        'run',
-        '--engine',
-        engine,
-        '--image',
-        TEST_IMAGE,
-        '-p',
-        dir,
+        ...runOn(engine, dir),
         '-d',
         '--name',
         name,
@@ -353,13 +346,7 @@ describe('learn, a detached session and live changes on a remote engine (rootful
   it("learns from the engine proxy, and a detached session's proxy goes with mino stop", async () => {
     const dir = project(box, 'learn');
     const r = await box.mino([
-      'run',
-      '--engine',
-      engine,
-      '--image',
-      TEST_IMAGE,
-      '-p',
-      dir,
+      ...runOn(engine, dir),
       '--network',
       'learn',
       '--',
@@ -371,21 +358,7 @@ describe('learn, a detached session and live changes on a remote engine (rootful
     // Plain HTTP: the narrowest rule, on method and path.
     expect(r.stderr).toContain(`network_allow = ["GET ${web}:8080/"]`);
     expect(r.exitCode).toBe(0);
-    const start = await box.mino([
-      'run',
-      '--engine',
-      engine,
-      '--image',
-      TEST_IMAGE,
-      '-p',
-      dir,
-      '-d',
-      '--name',
-      'rnd',
-      '--',
-      'sleep',
-      '300',
-    ]);
+    const start = await box.mino([...runOn(engine, dir), '-d', '--name', 'rnd', '--', 'sleep', '300']);
     expect(start.exitCode).toBe(0);
     expect(rig.podman(['ps', '--format', '{{.Names}}'])).toContain('mino-egress');
     // Shown live from the engine proxy's record, a live change included.

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { StreamedRun } from '../../../src/runtime/container-runtime.js';
-import { buildEgressPlan } from '../../../src/network/egress-plan.js';
-import { egressPaths } from '../../../src/network/egress-paths.js';
 import type { EgressSecrets } from '../../../src/network/egress-secrets.js';
 import { newNetworkRecord } from '../../../src/network/network-record.js';
 import { changeRemotePolicy, remoteEgressNames, startRemoteEgress } from '../../../src/network/remote-egress.js';
 import { parseRemoteProxyLaunch } from '../../../src/network/remote-proxy-protocol.js';
-import { parseRules } from '../../../src/network/rule.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
+import { REMOTE_TEST_IMAGE, remoteTestEgress } from './remote-egress-fixture.js';
 
 /**
  * A remote session that terminates TLS: its proxy container gets the session CA's key and the
@@ -15,17 +13,8 @@ import { FakeRuntime } from '../../helpers/fake-runtime.js';
  * or a podman secret; live policy changes travel the same way.
  */
 
-const egress = buildEgressPlan({
-  mode: 'allowlist',
-  rules: parseRules(['api.example.com:443']),
-  presets: [],
-  paths: egressPaths('/tmp/e', 'k', 's1'),
-  systemHooksDirs: [],
-});
-const image = {
-  tag: 'localhost/mino-egress:0123456789abcdef',
-  command: ['/opt/mino/node', '/opt/mino/mino.cjs', '_egress-proxy-remote'],
-};
+const egress = remoteTestEgress('api.example.com:443');
+const image = REMOTE_TEST_IMAGE;
 const KEY = '-----BEGIN PRIVATE KEY-----\nSECRET-KEY-canary\n-----END PRIVATE KEY-----\n';
 const VALUE = 'sk-REAL-canary-value';
 const secrets: EgressSecrets = {

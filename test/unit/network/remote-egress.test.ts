@@ -2,8 +2,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildEgressPlan } from '../../../src/network/egress-plan.js';
-import { egressPaths } from '../../../src/network/egress-paths.js';
 import { newNetworkRecord, readNetworkRecord } from '../../../src/network/network-record.js';
 import { addressInSubnet } from '../../../src/network/proxy/remote-proxy-main.js';
 import {
@@ -13,20 +11,11 @@ import {
   startRemoteEgress,
 } from '../../../src/network/remote-egress.js';
 import { lastRecord, parseRemoteProxyLaunch, readyAddress } from '../../../src/network/remote-proxy-protocol.js';
-import { parseRules } from '../../../src/network/rule.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
+import { REMOTE_TEST_IMAGE, remoteTestEgress } from './remote-egress-fixture.js';
 
-const egress = buildEgressPlan({
-  mode: 'allowlist',
-  rules: parseRules(['github.com:443']),
-  presets: [],
-  paths: egressPaths('/tmp/e', 'k', 's1'),
-  systemHooksDirs: [],
-});
-const image = {
-  tag: 'localhost/mino-egress:0123456789abcdef',
-  command: ['/opt/mino/node', '/opt/mino/mino.cjs', '_egress-proxy-remote'],
-};
+const egress = remoteTestEgress('github.com:443');
+const image = REMOTE_TEST_IMAGE;
 
 describe('the proxy container of a remote session', () => {
   const names = remoteEgressNames('k', 's1');
