@@ -40,8 +40,9 @@ async function waitFile(path) {
   if (!existsSync(path)) throw new Error(`${path} did not appear`);
 }
 
-/** Starts the engine; returns its URL, key and a stop function. */
-async function startRig(dir) {
+/** Starts the engine (throwaway user `user`); returns its URL, key and a stop function. */
+export async function startRig(dir, user = USER) {
+  const USER = user;
   spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
   sh(['useradd', '--create-home', '--shell', '/bin/sh', USER]);
   sh(['usermod', '-p', '*', USER]);

@@ -19,6 +19,7 @@ import { warmBench } from './warm.mjs';
 import { containedBench } from './contained.mjs';
 import { branchBench } from './branch.mjs';
 import { remoteBench } from './remote.mjs';
+import { remoteCredBench } from './remote-cred.mjs';
 
 /** a / b to two decimals. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
@@ -391,6 +392,9 @@ try {
   const remote = await remoteBench({ mino, runs: Math.min(runs, 5), warmup: 1 }).catch((err) => ({
     error: String(err?.message ?? err).split('\n')[0],
   }));
+  const remoteCred = await remoteCredBench({ mino, runs: Math.min(runs, 5), warmup: 1 }).catch((err) => ({
+    error: String(err?.message ?? err).split('\n')[0],
+  }));
 
   const report = {
     host: hostFacts(),
@@ -473,6 +477,7 @@ try {
       proxy_micro: proxyMicro,
       proxy_floor: proxyFloor,
       remote_engine: remote,
+      remote_credentials: remoteCred,
       credentials_github: credentials ?? { skipped: 'mino-base is not built (mino setup)' },
       branch,
       overhead_vs_node: {

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { MinoError, UsageError } from '../common/errors.js';
 import { SESSION_ENV_PATH } from '../credentials/session-env-file.js';
+import { CA_BUNDLE_TARGET, SYSTEM_CA_BUNDLE_TARGET } from '../credentials/host-ca-bundle.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
 import type { RunPlan } from './run-plan.js';
@@ -13,16 +14,18 @@ import { remoteEgressNames, remoteSessionNetwork } from '../network/remote-egres
  * (src/sync/), and the other host files of a local run are left out:
  * - protected paths: their read-only mounts and stand-ins are not needed there; instead the
  *   return trip never brings back a change to one of them (`protectedPaths`);
- * - mino's CA bundle for the session, and the git excludes file of the stand-ins, with the
- *   variables that point at them.
+ * - the git excludes file of the stand-ins, with the variables that point at it.
+ * - the CA bundle (the session's own CA, or the host's extra CAs: public): a podman secret on
+ *   the engine instead, mounted read-only (0444) at the same paths, the variables kept (created
+ *   from stdin when the session starts, removed with the env secret).
  * - the session env file (secret values): a podman secret on the engine instead, mounted at the
  *   same path (created from stdin when the session starts, removed when the env file would be:
  *   run/session-credentials.ts); host agent settings and the SSH agent stay here (the prelude
  *   skips what is not mounted).
  * - an egress policy: the proxy runs on the engine, in a container of its own, and the session
- *   is on its own internal network only (network/remote-egress.ts).
- *   That proxy holds no secrets, so it does not terminate TLS: HTTPS rules on method and path
- *   judge plain-HTTP requests there, and a TLS connection to a host that has them is refused.
+ *   is on its own internal network only (network/remote-egress.ts). A session that terminates
+ *   TLS hands that proxy its CA key and the credentials kept there (placeholders inside the
+ *   session) through `podman exec` on stdin, as the local proxy gets them on its stdin.
  * What cannot be honoured is refused with a clear error, before anything is created: a host
  * path as `--volume`.
  */
@@ -30,6 +33,11 @@ import { remoteEgressNames, remoteSessionNetwork } from '../network/remote-egres
 /** The podman secret on an engine that holds the session env file of `session` (state `stateKey`). */
 export function engineEnvSecretName(stateKey: string, session: string): string {
   return `mino-env-${stateKey}-${session}`;
+}
+
+/** The podman secret on an engine that holds the CA bundle of `session` (public: certificates only). */
+export function engineCaSecretName(stateKey: string, session: string): string {
+  return `mino-ca-${stateKey}-${session}`;
 }
 
 /** The container uid the env secret must belong to (the command's user); undefined: root. */
@@ -77,7 +85,13 @@ export function planOnEngine(plan: RunPlan, engine: string, volume: string): Rem
   const envSecret = envSecretOnEngine(plan, engine);
   const dropped: string[] = [];
   const mounts = [];
+  const caSecret = engineCaSecretName(plan.labels[LABEL_STATE] ?? 'none', plan.sessionName);
+  const caFiles: NonNullable<ContainerSpec['secretFiles']> = [];
   for (const m of plan.mounts) {
+    if (m.origin === 'credentials' && (m.target === CA_BUNDLE_TARGET || m.target === SYSTEM_CA_BUNDLE_TARGET)) {
+      caFiles.push({ secret: caSecret, target: m.target, public: true });
+      continue;
+    }
     if (m.origin === 'project') {
       mounts.push({ ...m, source: volume });
       continue;
@@ -120,7 +134,8 @@ export function planOnEngine(plan: RunPlan, engine: string, volume: string): Rem
     spec = { ...spec, network: net.network, sysctls: net.sysctls, env: { ...spec.env, ...net.env } };
     delete spec.hooksDirs;
   }
-  if (envSecret) spec.secretFiles = [...(plan.spec.secretFiles ?? []), envSecret];
+  if (envSecret || caFiles.length > 0)
+    spec.secretFiles = [...(plan.spec.secretFiles ?? []), ...(envSecret ? [envSecret] : []), ...caFiles];
   return {
     plan: {
       ...plan,

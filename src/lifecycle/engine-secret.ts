@@ -1,12 +1,12 @@
 import { errorMessage } from '../common/errors.js';
-import { engineEnvSecretName } from '../launch/remote-plan.js';
+import { engineCaSecretName, engineEnvSecretName } from '../launch/remote-plan.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { endRemoteEgress } from '../network/remote-egress.js';
 
 /**
- * Removes the podman secret that held the env file of `session` on another engine
- * (launch/remote-plan.ts) once the session is over, when its `mino run` was killed before it
+ * Removes the podman secrets that held the env file and the CA bundle of `session` on another
+ * engine (launch/remote-plan.ts) once the session is over, when its `mino run` was killed before it
  * could do so. A missing secret is fine. Returns a warning that names the secret (never its
  * value) when the engine refuses, else undefined.
  */
@@ -18,7 +18,11 @@ async function removeEngineSecret(
 ): Promise<string | undefined> {
   const secret = engineEnvSecretName(stateKey, session);
   try {
-    await runtime.secretRemove(secret);
+    // Its CA bundle's too (public; best effort).
+    await Promise.all([
+      runtime.secretRemove(secret),
+      runtime.secretRemove(engineCaSecretName(stateKey, session)).catch(() => undefined),
+    ]);
     return undefined;
   } catch (err) {
     const reason = errorMessage(err).split('\n')[0];

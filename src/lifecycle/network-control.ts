@@ -1,6 +1,6 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { MinoError } from '../common/errors.js';
+import { errorMessage, MinoError } from '../common/errors.js';
 import { log } from '../common/logger.js';
 import { pidAlive } from '../common/pid-alive.js';
 import { ControlUnavailableError, controlRequest } from '../network/control.js';
@@ -11,7 +11,7 @@ import { processStartTime } from '../network/proxy/netns-listener.js';
 import { formatAnyRules, parseAnyRules } from '../network/l7-rule.js';
 import type { PolicyText } from '../network/policy.js';
 import { refuseHostAddressRules } from '../network/address-guard.js';
-import { remoteEgressRecord } from '../network/remote-egress.js';
+import { changeRemotePolicy, remoteEgressRecord } from '../network/remote-egress.js';
 import { isActive, type SessionRecord } from '../session/session-record.js';
 import { egressBaseOf, type SessionContext } from '../context/session-context.js';
 
@@ -48,15 +48,8 @@ export async function changeSessionPolicy(
     throw new MinoError(`Session '${name}' is not running (status: ${record.status})`, {
       hint: "Run 'mino list -a' to see sessions",
     });
-  if (record.engine !== undefined) {
-    // Decided: the engine's proxy takes its policy at start only (network/remote-egress.ts).
-    throw new MinoError(
-      `Session '${name}' runs on a remote engine (${record.engine}): its egress proxy runs there and takes no live policy changes`,
-      {
-        hint: `Stop it and start it again with the rules (mino stop ${name}; mino run --engine ${record.engine} --network-allow RULE …)`,
-      },
-    );
-  }
+  if (record.engine !== undefined)
+    return changeRemoteSessionPolicy(ctx, { ...record, engine: record.engine }, op, rules);
   const paths = egressPaths(egressBaseOf(ctx), ctx.stateKey, name);
   try {
     const res = await controlRequest(paths.control, { op, rules });
@@ -70,6 +63,34 @@ export async function changeSessionPolicy(
     }
     throw err;
   }
+}
+
+/**
+ * {@link changeSessionPolicy} for a session on a remote engine: its proxy runs there, in a
+ * container (network/remote-egress.ts), and takes the change through one `podman exec`; the
+ * change is audited here (the audit log stays on this machine).
+ */
+async function changeRemoteSessionPolicy(
+  ctx: SessionContext,
+  record: SessionRecord & { engine: string },
+  op: 'allow' | 'deny',
+  rules: string[],
+): Promise<PolicyText> {
+  const runtime = record.engine === ctx.engine ? ctx.runtime : ctx.runtimeOf?.(record.engine);
+  if (!runtime) throw new MinoError(`Engine ${record.engine} of session '${record.name}' is not known here`);
+  let policy: PolicyText | undefined;
+  try {
+    policy = await changeRemotePolicy(runtime, ctx.stateKey, record.name, op, rules);
+  } catch (err) {
+    throw new MinoError(
+      `The egress proxy of session '${record.name}' on engine ${record.engine} did not take the change: ${errorMessage(err)}`,
+      { hint: "The session may just have ended; see 'mino list'" },
+    );
+  }
+  ctx.audit.record('network.policy', { name: record.name, op, rules, engine: record.engine });
+  if (!policy)
+    throw new MinoError(`The egress proxy of session '${record.name}' took the change but did not report its policy`);
+  return policy;
 }
 
 /** What a session's proxy saw: live from the proxy when it runs, else from its last record. */

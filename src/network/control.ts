@@ -35,10 +35,11 @@ export type ControlRequest =
 /** An answer. */
 export type ControlResponse = { ok: true; policy: PolicyText; record: NetworkRecord } | { ok: false; error: string };
 
-/** Serves control requests on `path` with `handle`. */
-export function serveControl(
+/** Serves control requests on `path` with `handle` (another protocol's with its types; a request line of at most `maxBytes`). */
+export function serveControl<Req = ControlRequest, Res = ControlResponse>(
   path: string,
-  handle: (req: ControlRequest) => ControlResponse | Promise<ControlResponse>,
+  handle: (req: Req) => Res | Promise<Res>,
+  maxBytes = 65536,
 ): Promise<Server> {
   const server = createServer((socket) => {
     let buf = '';
@@ -46,15 +47,15 @@ export function serveControl(
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: string) => {
       buf += chunk;
-      if (buf.length > 65536) {
+      if (buf.length > maxBytes) {
         socket.destroy();
         return;
       }
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
-      let req: ControlRequest;
+      let req: Req;
       try {
-        req = JSON.parse(buf.slice(0, nl)) as ControlRequest;
+        req = JSON.parse(buf.slice(0, nl)) as Req;
       } catch {
         socket.end(`${JSON.stringify({ ok: false, error: 'not JSON' })}\n`);
         return;
@@ -84,8 +85,12 @@ export class ControlUnavailableError extends Error {
   }
 }
 
-/** Sends one request to the control socket at `path`. */
-export function controlRequest(path: string, req: ControlRequest, timeoutMs = 5000): Promise<ControlResponse> {
+/** Sends one request to the control socket at `path` (another protocol's with its types). */
+export function controlRequest<Req = ControlRequest, Res = ControlResponse>(
+  path: string,
+  req: Req,
+  timeoutMs = 5000,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let buf = '';
@@ -109,7 +114,7 @@ export function controlRequest(path: string, req: ControlRequest, timeoutMs = 50
     socket.on('close', () => {
       clearTimeout(timer);
       try {
-        resolve(JSON.parse(buf.trim()) as ControlResponse);
+        resolve(JSON.parse(buf.trim()) as Res);
       } catch {
         reject(new ControlUnavailableError('the egress proxy closed the connection without an answer'));
       }

@@ -40,23 +40,47 @@ function sharedLibraries(binary: string): string[] {
   return libs;
 }
 
+/** Where this mino's bundle is, undefined for the single executable (or when not run from the bundle). */
+function bundlePath(): string | undefined {
+  return typeof __filename === 'string' && __filename.endsWith('.cjs') ? __filename : undefined;
+}
+
+/** True when this mino is the single executable. */
+function isSea(): boolean {
+  return process.getBuiltinModule('node:sea').isSea();
+}
+
+/**
+ * The proxy's command in its image: what the proxy container runs, and what `podman exec` runs
+ * there for a control request (with `--control`). The same for every build of one kind.
+ */
+export function egressProxyCommand(sea = isSea()): string[] {
+  return sea
+    ? [`${APP_DIR}/mino`, '_egress-proxy-remote']
+    : [`${APP_DIR}/node`, `${APP_DIR}/mino.cjs`, '_egress-proxy-remote'];
+}
+
+/** The proxy's command in an image of the other kind (the single executable's, or the bundle's). */
+export function otherEgressProxyCommand(): string[] {
+  return egressProxyCommand(!isSea());
+}
+
 /** The files of this mino's proxy image. */
 function egressImageFiles(): EgressImageFiles {
-  const sea = process.getBuiltinModule('node:sea').isSea();
   const node = process.execPath;
   const files: [string, string][] = sharedLibraries(node).map((lib) => [lib, lib]);
-  if (sea) {
+  if (isSea()) {
     files.push([node, `${APP_DIR}/mino`]);
-    return { files, command: [`${APP_DIR}/mino`, '_egress-proxy-remote'] };
+    return { files, command: egressProxyCommand() };
   }
-  const bundle = typeof __filename === 'string' && __filename.endsWith('.cjs') ? __filename : undefined;
+  const bundle = bundlePath();
   if (bundle === undefined) {
     throw new MinoError("The egress proxy of a remote engine needs mino's built bundle (dist/mino.cjs)", {
       hint: 'Run mino from its build (npm run build; bin/mino), or use --network none or bridge there',
     });
   }
   files.push([node, `${APP_DIR}/node`], [bundle, `${APP_DIR}/mino.cjs`]);
-  return { files, command: [`${APP_DIR}/node`, `${APP_DIR}/mino.cjs`, '_egress-proxy-remote'] };
+  return { files, command: egressProxyCommand() };
 }
 
 /** The image's tag: a hash of mino's version and of each file's path, size and time. */

@@ -76,7 +76,12 @@ export function credentialsOf(value: unknown): ProxiedCredential[] {
 
 /** Reads the secrets from a file descriptor (the proxy's stdin) until its end; throws when malformed. */
 export function readEgressSecrets(fd: number): EgressSecrets {
-  const parsed = JSON.parse(readFileSync(fd, 'utf8')) as EgressSecrets;
+  return egressSecretsOf(JSON.parse(readFileSync(fd, 'utf8')));
+}
+
+/** `value` as secrets (parsed JSON: a remote proxy's control request); throws when malformed. */
+export function egressSecretsOf(value: unknown): EgressSecrets {
+  const parsed = value as EgressSecrets | null;
   if (parsed?.version !== 1 || !Array.isArray(parsed.credentials) || !Array.isArray(parsed.upstreamCa))
     throw new Error('the secrets mino run passed are not of this mino version');
   return parsed;

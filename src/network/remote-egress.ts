@@ -4,8 +4,12 @@ import { MinoError } from '../common/errors.js';
 import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.js';
 import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
 import type { EgressPlan } from './egress-plan.js';
+import type { EgressSecrets } from './egress-secrets.js';
+import { egressProxyCommand, otherEgressProxyCommand } from './egress-image.js';
 import { writeNetworkRecord, type NetworkRecord } from './network-record.js';
-import { lastRecord, readyAddress, type RemoteProxyLaunch } from './remote-proxy-protocol.js';
+import type { PolicyText } from './policy.js';
+import { sendRemoteControl } from './remote-control.js';
+import { deniedLines, lastRecord, readyAddress, type RemoteProxyLaunch } from './remote-proxy-protocol.js';
 
 /**
  * The egress policy of a session on a remote engine. The proxy runs ON THE ENGINE, in a
@@ -13,10 +17,13 @@ import { lastRecord, readyAddress, type RemoteProxyLaunch } from './remote-proxy
  * network and to a network of the session's own, created `--internal` with DNS off: on the
  * engines' CNI backend such a network has no gateway address and no route out, so the session's
  * container, on that network only (and with IPv6 off, so no link-local address reaches the
- * bridge), can reach nothing but the proxy's address there. Nothing secret travels: the policy
- * is the proxy container's launch variable; the proxy's record comes back here through the
- * engine's logs (and the audit log stays here). Both are named after the session and labelled
- * with mino's state key, and removed with the session (end of `mino run`, `mino stop`,
+ * bridge), can reach nothing but the proxy's address there. The policy is the proxy container's
+ * launch variable (nothing secret); a session that terminates TLS (credentials kept at the
+ * proxy, HTTPS rules on method and path) hands the proxy its CA key, the credentials' real values
+ * and the upstream CAs through `podman exec -i` on stdin (network/remote-control.ts), before the
+ * proxy listens; live policy changes travel the same way. The proxy's record comes back here
+ * through the engine's logs (and the audit log stays here). Both are named after the session and
+ * labelled with mino's state key, and removed with the session (end of `mino run`, `mino stop`,
  * reconciliation).
  */
 
@@ -86,6 +93,8 @@ export interface RemoteProxyInput {
   /** The proxy image and the command that runs the proxy in it (egress-image.ts). */
   image: { tag: string; command: string[] };
   subnet: string;
+  /** The proxy waits for its secrets (the session terminates TLS) before it listens. */
+  secrets?: boolean;
 }
 
 /** The proxy container's spec (pure). */
@@ -96,6 +105,7 @@ export function remoteProxySpec(input: RemoteProxyInput, names: RemoteEgressName
     presets: input.egress.presets,
     subnet: input.subnet,
     port: REMOTE_PROXY_PORT,
+    ...(input.secrets ? { secrets: true } : {}),
   };
   return {
     image: input.image.tag,
@@ -113,11 +123,16 @@ export function remoteProxySpec(input: RemoteProxyInput, names: RemoteEgressName
   };
 }
 
-/** Creates the session's network and starts its proxy; returns the proxy's address. */
+/**
+ * Creates the session's network and starts its proxy; returns the proxy's address. With
+ * `secrets` (a session that terminates TLS) the proxy gets them, once they are made, through
+ * `podman exec` on stdin, and listens only then.
+ */
 export async function startRemoteEgress(
   runtime: ContainerRuntime,
-  input: Omit<RemoteProxyInput, 'subnet'>,
+  input: Omit<RemoteProxyInput, 'subnet' | 'secrets'>,
   timeoutMs = 30_000,
+  secrets?: Promise<EgressSecrets>,
 ): Promise<string> {
   const names = remoteEgressNames(input.stateKey, input.session);
   const labels = egressLabels(input.stateKey, input.engine, input.session);
@@ -127,7 +142,15 @@ export async function startRemoteEgress(
       await removeRemoteEgress(runtime, input.stateKey, input.session);
       return runtime.networkCreateInternal(names.network, labels);
     });
-    const id = await runtime.run(remoteProxySpec({ ...input, subnet }, names));
+    const id = await runtime.run(remoteProxySpec({ ...input, subnet, secrets: secrets !== undefined }, names));
+    if (secrets !== undefined)
+      await sendRemoteControl(runtime, id, input.image.command, { op: 'secrets', secrets: await secrets }).catch(
+        (err: unknown) => {
+          throw new MinoError(
+            `The egress proxy on engine ${input.engine} did not take the session's CA: ${(err as Error).message}`,
+          );
+        },
+      );
     const until = Date.now() + timeoutMs;
     for (let round = 0; ; round++) {
       const out = await runtime.logs(id, 0);
@@ -153,24 +176,53 @@ export async function startRemoteEgress(
   }
 }
 
+/**
+ * Changes the policy of a running remote session's proxy (`mino network allow|deny`): one
+ * `podman exec` into its container; in force when this returns. Returns the policy now in force.
+ */
+export async function changeRemotePolicy(
+  runtime: ContainerRuntime,
+  stateKey: string,
+  session: string,
+  op: 'allow' | 'deny',
+  rules: string[],
+): Promise<PolicyText | undefined> {
+  const { container } = remoteEgressNames(stateKey, session);
+  const request = { op, rules };
+  // A proxy started by the other kind of mino (single executable, or the bundle) has the other command.
+  const answer = await sendRemoteControl(runtime, container, egressProxyCommand(), request).catch((err: unknown) =>
+    /\(exit 12[67]\)/.test((err as Error).message)
+      ? sendRemoteControl(runtime, container, otherEgressProxyCommand(), request)
+      : Promise.reject(err),
+  );
+  // Its output lost on the way (podman's remote exec): the proxy printed its record meanwhile.
+  return answer?.policy ?? (await remoteEgressRecord(runtime, stateKey, session))?.policy;
+}
+
 /** The proxy's record so far (a running session's), undefined when there is none. */
 export async function remoteEgressRecord(
   runtime: ContainerRuntime,
   stateKey: string,
   session: string,
 ): Promise<NetworkRecord | undefined> {
-  const { container } = remoteEgressNames(stateKey, session);
+  const output = await proxyOutput(runtime, remoteEgressNames(stateKey, session).container);
+  return output === undefined ? undefined : lastRecord(output);
+}
+
+/** The proxy container's stdout so far; undefined when it is gone. */
+async function proxyOutput(runtime: ContainerRuntime, container: string): Promise<string | undefined> {
   try {
-    return lastRecord((await runtime.logs(container, 0)).stdout);
+    return (await runtime.logs(container, 0)).stdout;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Ends a remote session's proxy: its final record is kept here (the session's network record,
- * its denials in `audit`), then the container and the network go. Undefined when there was no
- * proxy (or it left no record). Never throws for a missing proxy.
+ * Ends a remote session's proxy: its final record is kept here (the session's network record),
+ * its denials go to `audit` (one event each, as the local proxy writes them), then the container
+ * and the network go. Undefined when there was no proxy (or it left no record). Never throws for
+ * a missing proxy.
  */
 export async function endRemoteEgress(
   runtime: ContainerRuntime,
@@ -180,36 +232,47 @@ export async function endRemoteEgress(
   audit?: AuditLog,
 ): Promise<NetworkRecord | undefined> {
   const { container } = remoteEgressNames(stateKey, session);
+  let output: string | undefined;
   let record: NetworkRecord | undefined;
   if (await runtime.kill(container, 'TERM')) {
     // On SIGTERM the proxy prints its final record (ended) at once: read until it is there.
     const until = Date.now() + 3000;
     do {
-      record = await remoteEgressRecord(runtime, stateKey, session);
+      output = await proxyOutput(runtime, container);
+      record = output === undefined ? undefined : lastRecord(output);
       if (record?.ended_at || Date.now() > until) break;
       await new Promise((r) => setTimeout(r, 50));
     } while (record !== undefined);
   }
-  record ??= await remoteEgressRecord(runtime, stateKey, session);
+  output ??= await proxyOutput(runtime, container);
+  record ??= output === undefined ? undefined : lastRecord(output);
   if (record) {
     writeNetworkRecord(stateDir, record);
-    for (const d of record.destinations) {
-      if (d.denied === 0) continue;
-      const [host, port] = splitDestination(d.destination);
-      audit?.record('network.denied', {
-        name: session,
-        destination: d.destination,
-        host,
-        port,
-        reason: d.reason,
-        detail: d.detail,
-        protocol: 'remote',
-        count: d.denied,
-      });
-    }
+    const denials = deniedLines(output ?? '');
+    for (const d of denials) audit?.record('network.denied', { name: session, ...d });
+    // A proxy that printed no denial lines: one event per denied destination, from its record.
+    if (denials.length === 0) auditRecordDenials(record, session, audit);
   }
   await removeRemoteEgress(runtime, stateKey, session);
   return record;
+}
+
+/** The denials of `record`, one event per destination (its last reason, and how many). */
+function auditRecordDenials(record: NetworkRecord, session: string, audit: AuditLog | undefined): void {
+  for (const d of record.destinations) {
+    if (d.denied === 0) continue;
+    const [host, port] = splitDestination(d.destination);
+    audit?.record('network.denied', {
+      name: session,
+      destination: d.destination,
+      host,
+      port,
+      reason: d.reason,
+      detail: d.detail,
+      protocol: 'remote',
+      count: d.denied,
+    });
+  }
 }
 
 function splitDestination(destination: string): [string, number] {

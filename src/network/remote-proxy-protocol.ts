@@ -1,17 +1,50 @@
+import type { EgressSecrets } from './egress-secrets.js';
 import type { NetworkRecord } from './network-record.js';
 import type { PolicyText } from './policy.js';
 
 /**
  * What mino here and a session's proxy container on a remote engine say to each other: the
  * launch (the container's `MINO_EGRESS_LAUNCH` variable: policy and where to listen, nothing
- * secret), and the proxy's stdout lines, read back through the engine's logs: `ready ADDR:PORT`
- * once it listens, `record JSON` whenever its network record changed (the last one counts).
+ * secret); the proxy's stdout lines, read back through the engine's logs: `ready ADDR:PORT`
+ * once it listens, `record JSON` whenever its network record changed (the last one counts),
+ * `denied JSON` for each denial (audited here when the session ends, one event each, as the
+ * local proxy audits them);
+ * and control requests (the session CA and credentials once, live policy changes): one JSON
+ * line on the stdin of `podman exec PROXY … --control` (network/remote-control.ts), which passes
+ * it to the proxy's control socket inside its own container and prints the answer.
  */
+
+/** The proxy's control socket, inside its container (the `--read-only` container's /tmp tmpfs). */
+export const REMOTE_CONTROL_SOCKET = '/tmp/mino-egress-control.sock';
+
+/** A control request to a remote proxy. */
+export type RemoteControlRequest =
+  | { op: 'status' }
+  | { op: 'allow' | 'deny'; rules: string[] }
+  /** The session CA with its key, the credentials and the upstream CAs (secret; once, at start). */
+  | { op: 'secrets'; secrets: EgressSecrets };
+
+/** Its answer. */
+export type RemoteControlResponse =
+  | { ok: true; policy: PolicyText; record: NetworkRecord }
+  | { ok: false; error: string };
 
 /** Prefix of the proxy's line saying it listens, with its address. */
 export const REMOTE_PROXY_READY = 'ready';
 /** Prefix of the proxy's lines carrying its network record. */
 export const REMOTE_PROXY_RECORD = 'record';
+/** Prefix of the proxy's lines carrying one denial each (for the audit log here; at most 1,000). */
+export const REMOTE_PROXY_DENIED = 'denied';
+
+/** One denial as the proxy prints it. */
+export interface RemoteDenial {
+  destination: string;
+  host: string;
+  port: number;
+  reason: string;
+  detail: string;
+  protocol: string;
+}
 
 /** The launch of a remote proxy. */
 export interface RemoteProxyLaunch {
@@ -21,6 +54,11 @@ export interface RemoteProxyLaunch {
   /** The session's internal network (IPv4 CIDR): the proxy listens on its address there. */
   subnet: string;
   port: number;
+  /**
+   * The proxy waits for its secrets (a `secrets` control request) before it listens: the
+   * session terminates TLS (credentials kept at the proxy, or HTTPS rules on method and path).
+   */
+  secrets?: boolean;
 }
 
 /** Parses and checks a launch; throws with a clear message. */
@@ -30,7 +68,8 @@ export function parseRemoteProxyLaunch(text: string): RemoteProxyLaunch {
     typeof launch?.session !== 'string' ||
     !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(String(launch.subnet)) ||
     !Number.isInteger(launch.port) ||
-    (launch.policy?.mode !== 'allowlist' && launch.policy?.mode !== 'learn')
+    (launch.policy?.mode !== 'allowlist' && launch.policy?.mode !== 'learn') ||
+    (launch.secrets !== undefined && typeof launch.secrets !== 'boolean')
   )
     throw new Error('MINO_EGRESS_LAUNCH is not a remote egress launch of this mino version');
   return launch;
@@ -56,4 +95,19 @@ export function lastRecord(output: string): NetworkRecord | undefined {
     }
   }
   return undefined;
+}
+
+/** The denials in the proxy's output, in order (lines cut short are skipped). */
+export function deniedLines(output: string): RemoteDenial[] {
+  const out: RemoteDenial[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith(`${REMOTE_PROXY_DENIED} `)) continue;
+    try {
+      const d = JSON.parse(line.slice(REMOTE_PROXY_DENIED.length + 1)) as RemoteDenial;
+      if (typeof d?.destination === 'string' && typeof d.reason === 'string') out.push(d);
+    } catch {
+      // cut short
+    }
+  }
+  return out;
 }

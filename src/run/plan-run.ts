@@ -169,8 +169,8 @@ async function planAfterBranch(
       { enabled: cachesOn, fresh: req.cacheFresh ?? false, readOnly: req.cacheRo ?? false },
       (line) => io.say(line),
     ),
-    // A remote engine's proxy holds no secrets: credentials go in as without a proxy there.
-    gather(ctx, req, facts, pendingEgress !== undefined && ctx.engine === undefined, upstreamCa),
+    // With a proxy (here or on a remote engine) credentials stay at the proxy: placeholders inside.
+    gather(ctx, req, facts, pendingEgress !== undefined, upstreamCa),
   );
   for (const w of gathered.warnings) io.say(`Warning: ${w}`);
 

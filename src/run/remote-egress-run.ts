@@ -1,6 +1,7 @@
 import type { SessionContext } from '../context/session-context.js';
 import type { RunPlan } from '../launch/run-plan.js';
 import { ensureEgressImage } from '../network/egress-image.js';
+import type { EgressSecrets } from '../network/egress-secrets.js';
 import { endRemoteEgress, startRemoteEgress, withProxyAddress } from '../network/remote-egress.js';
 import { readNetworkRecord } from '../network/network-record.js';
 import { trace } from '../common/trace.js';
@@ -10,7 +11,8 @@ import { reportSessionNetwork } from './session-network.js';
 
 /**
  * The egress proxy of a `mino run` on a remote engine (network/remote-egress.ts): started on the
- * engine before the session, with the session's plan then pointing at its address; ended with an
+ * engine before the session, with the session's plan then pointing at its address (a session
+ * that terminates TLS hands it its secrets once they are made: `give`); ended with an
  * attached session (its record kept here and reported as a local proxy's would be), or when the
  * session could not start. A detached session's proxy lives on until `mino stop` or
  * reconciliation ends it.
@@ -30,6 +32,11 @@ interface RemoteSessionEgress {
 export interface PendingRemoteEgress {
   /** The started proxy (rejects with its start-up error). */
   ready: Promise<RemoteSessionEgress>;
+  /**
+   * The session's CA, credentials and upstream CAs, for a plan that terminates TLS
+   * (`plan.credentials.sessionCa`): the proxy takes them through `podman exec` and listens only then.
+   */
+  give(secrets: EgressSecrets | undefined): void;
   /** The run stopped before the session: the proxy goes once started. */
   cancel(): Promise<void>;
 }
@@ -38,15 +45,27 @@ export interface PendingRemoteEgress {
 export function startRemoteEgressAhead(ctx: SessionContext, plan: RunPlan, io: RunIo): PendingRemoteEgress | undefined {
   const egress = plan.network.egress;
   if (ctx.engine === undefined || !egress) return undefined;
+  let give: (secrets: EgressSecrets | undefined) => void = () => undefined;
+  const secrets = plan.credentials.sessionCa
+    ? new Promise<EgressSecrets>((resolve, reject) => {
+        give = (given) => (given ? resolve(given) : reject(new Error('the session has no CA')));
+      })
+    : undefined;
+  secrets?.catch(() => undefined);
   const ready = startRemoteSessionEgress(
     { ...ctx, engine: ctx.engine },
     { ...plan, network: { ...plan.network, egress } },
     io,
+    secrets,
   );
   ready.catch(() => undefined);
   return {
     ready,
-    cancel: async () => (await ready.catch(() => undefined))?.abort(),
+    give: (given) => give(given),
+    cancel: async () => {
+      give(undefined);
+      await (await ready.catch(() => undefined))?.abort();
+    },
   };
 }
 
@@ -55,15 +74,15 @@ async function startRemoteSessionEgress(
   ctx: SessionContext & { engine: string },
   plan: RunPlan & { network: { egress: NonNullable<RunPlan['network']['egress']> } },
   io: RunIo,
+  secrets: Promise<EgressSecrets> | undefined,
 ): Promise<RemoteSessionEgress> {
   const image = await ensureEgressImage(ctx.runtime, VERSION, io.say);
-  const address = await startRemoteEgress(ctx.runtime, {
-    session: plan.sessionName,
-    stateKey: ctx.stateKey,
-    engine: ctx.engine,
-    egress: plan.network.egress,
-    image,
-  });
+  const address = await startRemoteEgress(
+    ctx.runtime,
+    { session: plan.sessionName, stateKey: ctx.stateKey, engine: ctx.engine, egress: plan.network.egress, image },
+    undefined,
+    secrets,
+  );
   trace('remote egress proxy ready', address);
   const end = () => endRemoteEgress(ctx.runtime, ctx.stateDir, ctx.stateKey, plan.sessionName, ctx.audit);
   return {

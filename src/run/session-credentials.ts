@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { MinoError } from '../common/errors.js';
 import { log } from '../common/logger.js';
 import { loginsVolumeLabels } from '../credentials/agent-logins.js';
 import { renderEnvFile, SESSION_ENV_PATH } from '../credentials/session-env-file.js';
+import { CA_BUNDLE_TARGET } from '../credentials/host-ca-bundle.js';
 import { startAgentRelay, type AgentRelay } from '../credentials/ssh-agent-relay.js';
 import type { PlanCredentialInput } from '../launch/plan-credentials.js';
 import type { RunPlan } from '../launch/run-plan.js';
@@ -126,15 +127,22 @@ export async function openSessionCredentials(
   let closed = false;
   // On a remote engine the env file is a podman secret there (launch/remote-plan.ts).
   const engineSecret = plan.spec.secretFiles?.find((s) => `/run/secrets/${s.target}` === SESSION_ENV_PATH)?.secret;
+  // And its CA bundle (public) too.
+  const engineCa = plan.spec.secretFiles?.find((s) => s.target === CA_BUNDLE_TARGET)?.secret;
+  const labels = { 'io.mino.state': ctx.stateKey, 'io.mino.session': plan.sessionName };
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     await relay?.close().catch(() => undefined);
-    if (engineSecret !== undefined) {
-      await ctx.runtime.secretRemove(engineSecret).catch((err: unknown) => {
-        log.warn('could not remove the session env secret on the engine', { error: (err as Error).message });
-      });
-    }
+    await Promise.all(
+      [engineSecret, engineCa].map((secret) =>
+        secret === undefined
+          ? undefined
+          : ctx.runtime.secretRemove(secret).catch((err: unknown) => {
+              log.warn('could not remove a session secret on the engine', { error: (err as Error).message });
+            }),
+      ),
+    );
     try {
       store.remove(plan.sessionName);
     } catch (err) {
@@ -145,11 +153,7 @@ export async function openSessionCredentials(
     if (plan.credentials.secretVariables.length > 0) {
       const values = new Map(plan.credentials.secretVariables.map((k) => [k, gathered.secretValues.get(k) ?? '']));
       if (engineSecret === undefined) store.write(plan.sessionName, renderEnvFile(values));
-      else
-        await ctx.runtime.secretCreate(engineSecret, renderEnvFile(values), {
-          'io.mino.state': ctx.stateKey,
-          'io.mino.session': plan.sessionName,
-        });
+      else await ctx.runtime.secretCreate(engineSecret, renderEnvFile(values), labels);
     }
     const makeCa = async (): Promise<EgressSecrets> => {
       const tls = await sessionTls(
@@ -165,6 +169,11 @@ export async function openSessionCredentials(
     };
     const deferred = plan.credentials.sessionCa && options.deferCa === true;
     const egressSecrets = plan.credentials.sessionCa && !deferred ? await makeCa() : undefined;
+    if (engineCa !== undefined) {
+      // The bundle mino just wrote here (the session CA's), or the host's: the engine gets a copy.
+      const source = plan.credentials.sessionCa ? store.caPathOf(plan.sessionName) : gathered.caBundle;
+      if (source !== undefined) await ctx.runtime.secretCreate(engineCa, readFileSync(source, 'utf8'), labels);
+    }
     const relayPath = store.relayPathOf(plan.sessionName);
     if (gathered.sshAgentSocket !== undefined && plan.mounts.some((m) => m.source === relayPath)) {
       store.ensureDir();

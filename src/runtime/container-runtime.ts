@@ -35,10 +35,12 @@ interface SecretEnvSpec {
  */
 interface SecretFileSpec {
   secret: string;
-  /** File name under /run/secrets. */
+  /** File name under /run/secrets, or an absolute path in the container. */
   target: string;
   /** Owner inside the container (the uid the command runs as). */
   uid?: number;
+  /** Readable by every user of the container (0444: a public file, such as a CA bundle); default 0400. */
+  public?: boolean;
 }
 
 /** How a container is launched: attached (`run`), detached (`run -d`), or created only. */

@@ -6,7 +6,8 @@ import { egressPathsOf } from '../../network/egress-paths.js';
 /**
  * `mino _egress-proxy DIR` (hidden): the egress proxy process of one session, started detached by
  * `mino run` with the session's egress directory; and `mino _egress-proxy-remote`, the command of a
- * remote session's proxy container. Not for people.
+ * remote session's proxy container (with `--control`: a control request exec'd into it). Not for
+ * people.
  */
 export function registerEgressProxy(program: Command): void {
   program
@@ -24,7 +25,13 @@ export function registerEgressProxy(program: Command): void {
   program
     .command('_egress-proxy-remote', { hidden: true })
     .description("a remote session's egress proxy (the command of its proxy container)")
-    .action(async () => {
+    .option('--control', 'pass one control request (stdin) to the running proxy of this container')
+    .action(async (options: { control?: boolean }) => {
+      if (options.control) {
+        // `podman exec` from mino here (network/remote-control.ts).
+        const { runRemoteControl } = await import('../../network/remote-control.js');
+        process.exit(await runRemoteControl());
+      }
       const { runRemoteEgressProxy } = await import('../../network/proxy/remote-proxy-main.js');
       await runRemoteEgressProxy();
       process.exit(0);

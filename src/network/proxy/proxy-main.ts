@@ -11,14 +11,14 @@ import { newNetworkRecord, writeNetworkRecord } from '../network-record.js';
 import { policyOf, policyText, withRules } from '../policy.js';
 import { moveToSession } from '../warm-handover.js';
 import { formatAnyRules, parseAnyRules } from '../l7-rule.js';
-import { l7Enforcer, unterminatedGuard } from '../l7-gate.js';
+import { l7Enforcer } from '../l7-gate.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
 import { EgressServer, type EgressServerOptions } from './egress-server.js';
 import { findProgram } from '../../common/find-program.js';
 import { openListenerInNetns, processStartTime } from './netns-listener.js';
 import { credentialsOf, readEgressSecrets, type ProxiedCredential } from '../egress-secrets.js';
-import { tlsStages } from './tls-setup.js';
+import { tlsServerOptions, tlsStages } from './tls-setup.js';
 
 /**
  * The egress proxy process of one session (`mino _egress-proxy DIR`, started detached by `mino
@@ -114,14 +114,7 @@ export async function runEgressProxy(initialPaths: EgressPaths): Promise<void> {
     policy: launchInfo.policy,
     dialer: createDialer({ highWaterMark: HIGH_WATER_MARK }),
     log,
-    gate: l7.gate,
-    handlers: [
-      ...tls.handlers((dest, reason, detail) => log.denied(dest, reason, detail, 'https')),
-      unterminatedGuard(l7, (dest, detail) => log.denied(dest, 'request', detail, 'connect')),
-    ],
-    rewriters: tls.rewriters,
-    requestGuard: tls.requestGuard,
-    ...(tls.bodyGuard ? { bodyGuard: tls.bodyGuard } : {}),
+    ...tlsServerOptions(tls, l7, () => log),
   };
   const proxy: EgressServer = new EgressServer(serverOptions);
 

@@ -1,13 +1,26 @@
 import { lookup } from 'node:dns/promises';
+import { unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { l7Enforcer, unterminatedGuard } from '../l7-gate.js';
+import { serveControl } from '../control.js';
+import { egressSecretsOf, type EgressSecrets } from '../egress-secrets.js';
+import { l7Enforcer } from '../l7-gate.js';
+import { parseAnyRules } from '../l7-rule.js';
 import { newNetworkRecord, type NetworkRecord } from '../network-record.js';
-import { policyOf } from '../policy.js';
-import { parseRemoteProxyLaunch, REMOTE_PROXY_READY, REMOTE_PROXY_RECORD } from '../remote-proxy-protocol.js';
+import { policyOf, policyText, withRules } from '../policy.js';
+import {
+  parseRemoteProxyLaunch,
+  REMOTE_CONTROL_SOCKET,
+  REMOTE_PROXY_DENIED,
+  REMOTE_PROXY_READY,
+  REMOTE_PROXY_RECORD,
+  type RemoteControlRequest,
+  type RemoteControlResponse,
+} from '../remote-proxy-protocol.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
 import { EgressServer } from './egress-server.js';
+import { tlsServerOptions, tlsStages } from './tls-setup.js';
 
 /**
  * The egress proxy of one session on a remote engine (`mino _egress-proxy-remote`, the command of
@@ -18,9 +31,18 @@ import { EgressServer } from './egress-server.js';
  * - `host.containers.internal:PORT` rules reach the engine's host (its address in /etc/hosts);
  * - it keeps nothing on disk: its record goes to stdout as one `record JSON` line whenever it
  *   changes (mino reads the last one through the engine's logs), the final one on SIGTERM;
- * - no secrets: no TLS termination and no credentials (mino refuses L7 rules on a remote engine,
- *   and credentials go in as on a session without a proxy).
+ * - its control socket is in its own container (REMOTE_CONTROL_SOCKET), reached by `podman exec`
+ *   of `--control` (network/remote-control.ts): live policy changes, and, when the launch says
+ *   `secrets`, the session CA with its key, the credentials and the upstream CAs, once, before
+ *   it listens (then it terminates TLS as the local proxy does: tls-setup.ts). Those live in
+ *   this process's memory only: never in its environment, a file or an argument.
  */
+
+/** How long a proxy whose launch expects secrets waits for them before it gives up. */
+const SECRETS_TIMEOUT_MS = 120_000;
+
+/** The largest control request (the secrets carry the host's trust store: a few hundred KB). */
+const CONTROL_MAX_BYTES = 4 << 20;
 
 /** Buffer size of proxied sockets (bulk downloads). */
 const HIGH_WATER_MARK = 256 * 1024;
@@ -46,8 +68,17 @@ function emit(kind: string, payload: string): void {
   process.stdout.write(`${kind} ${payload}\n`);
 }
 
+/** Where the proxy's control socket is, and what else stops it besides SIGTERM (tests). */
+export interface RemoteProxyOptions {
+  controlPath?: string;
+  signal?: AbortSignal;
+}
+
 /** Runs the proxy from the launch in `MINO_EGRESS_LAUNCH`; resolves when it stopped. */
-export async function runRemoteEgressProxy(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runRemoteEgressProxy(
+  env: NodeJS.ProcessEnv = process.env,
+  { controlPath = REMOTE_CONTROL_SOCKET, signal }: RemoteProxyOptions = {},
+): Promise<void> {
   const launch = parseRemoteProxyLaunch(env.MINO_EGRESS_LAUNCH ?? '');
   const address = addressInSubnet(launch.subnet);
   if (address === undefined) throw new Error(`no address of this container is in ${launch.subnet}`);
@@ -65,32 +96,91 @@ export async function runRemoteEgressProxy(env: NodeJS.ProcessEnv = process.env)
       if (line !== last || record.ended_at !== null) emit(REMOTE_PROXY_RECORD, line);
       last = line;
     },
-    () => undefined,
+    // Each denial (the log caps them as the local audit does): audited by mino when the session ends.
+    (denial) => emit(REMOTE_PROXY_DENIED, JSON.stringify(denial)),
   );
-  const l7 = l7Enforcer(() => proxy.policy, { request: (...args) => log.request(...args) });
-  const proxy = new EgressServer({
-    session: launch.session,
-    policy: policyOf(launch.policy),
-    dialer: createDialer({ highWaterMark: HIGH_WATER_MARK, hostServiceAddresses: hostServices }),
-    log,
-    gate: l7.gate,
-    handlers: [unterminatedGuard(l7, (dest, detail) => log.denied(dest, 'request', detail, 'connect'))],
+  let policy = policyOf(launch.policy);
+  const l7 = l7Enforcer(() => proxy?.policy ?? policy, { request: (...args) => log.request(...args) });
+  let proxy: EgressServer | undefined;
+  // The secrets, when the launch expects them: given once through the control socket.
+  let giveSecrets: ((secrets: EgressSecrets) => Promise<void>) | undefined;
+  const secrets = new Promise<EgressSecrets | undefined>((resolve, reject) => {
+    if (!launch.secrets) return resolve(undefined);
+    const timer = setTimeout(() => reject(new Error('no secrets came from mino in time')), SECRETS_TIMEOUT_MS);
+    giveSecrets = async (given) => {
+      clearTimeout(timer);
+      resolve(given);
+      await listening;
+    };
   });
+  let listening!: Promise<void>;
+  const handle = async (req: RemoteControlRequest): Promise<RemoteControlResponse> => {
+    if (req?.op === 'secrets') {
+      const give = giveSecrets;
+      if (!give) return { ok: false, error: 'this egress proxy takes no secrets (any more)' };
+      const given = egressSecretsOf(req.secrets);
+      giveSecrets = undefined;
+      await give(given);
+    } else if (req?.op === 'allow' || req?.op === 'deny') {
+      const rules = parseAnyRules(Array.isArray(req.rules) ? req.rules.map(String) : [], req.op);
+      policy = withRules(proxy?.policy ?? policy, req.op, rules);
+      if (proxy) proxy.policy = policy;
+      // Printed at once (a record line with the new policy).
+      log.setPolicy(policyText(policy));
+    } else if (req?.op !== 'status') {
+      return { ok: false, error: 'unknown control request' };
+    }
+    return { ok: true, policy: policyText(proxy?.policy ?? policy), record: log.snapshot() };
+  };
+  try {
+    unlinkSync(controlPath);
+  } catch {
+    // none left over
+  }
+  const control = await serveControl<RemoteControlRequest, RemoteControlResponse>(
+    controlPath,
+    (req) => handle(req).catch((err: unknown) => ({ ok: false, error: (err as Error).message }) as const),
+    CONTROL_MAX_BYTES,
+  );
   const server: Server = createServer({ allowHalfOpen: true, highWaterMark: HIGH_WATER_MARK });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: address, port: launch.port }, () => resolve());
+  const stoppers: Array<() => void> = [];
+  listening = (async () => {
+    const tls = tlsStages(await secrets, l7);
+    proxy = new EgressServer({
+      session: launch.session,
+      policy,
+      dialer: createDialer({ highWaterMark: HIGH_WATER_MARK, hostServiceAddresses: hostServices }),
+      log,
+      ...tlsServerOptions(tls, l7, () => log),
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: address, port: launch.port }, () => resolve());
+    });
+    proxy.attach(server);
+    log.flush();
+    emit(REMOTE_PROXY_READY, `${address}:${launch.port}`);
+    return tls;
+  })().then((tls) => {
+    stoppers.push(() => tls.close());
   });
-  proxy.attach(server);
-  log.flush();
-  emit(REMOTE_PROXY_READY, `${address}:${launch.port}`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    stop = (): void => {
       server.close();
-      proxy.close();
+      control.close();
+      proxy?.close();
+      for (const s of stoppers) s();
       log.flush(true);
       resolve();
     };
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, stop);
   });
+  if (signal) signal.addEventListener('abort', () => stop(), { once: true });
+  else for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, stop);
+  // A proxy that never got its secrets (mino here went away) or could not listen ends.
+  await Promise.race([listening, stopped]).catch((err: unknown) => {
+    stop();
+    throw err;
+  });
+  await stopped;
 }

@@ -1,4 +1,7 @@
 import type { Destination } from '../destination.js';
+import { unterminatedGuard, type L7Enforcer } from '../l7-gate.js';
+import type { DestinationLog } from './destination-log.js';
+import type { EgressServerOptions } from './egress-server.js';
 import type { EgressSecrets, ProxiedCredential } from '../egress-secrets.js';
 import type { DenyReason } from '../policy.js';
 import { RewriterRegistry, allowAllRequests, type RequestGate, type TunnelHandler } from './pipeline.js';
@@ -128,4 +131,26 @@ export function tlsStages(secrets: EgressSecrets | undefined, rules?: RequestRul
   };
   take(secrets.credentials);
   return stages;
+}
+
+/**
+ * The options of a session proxy's EgressServer that the TLS stages and the L7 rules decide (the
+ * local proxy's and a remote engine's alike); refusals go to `log()`, the session's log of the
+ * moment (a warm proxy's is replaced by its claim).
+ */
+export function tlsServerOptions(
+  tls: TlsStages,
+  l7: L7Enforcer,
+  log: () => Pick<DestinationLog, 'denied'>,
+): Pick<EgressServerOptions, 'gate' | 'handlers' | 'rewriters' | 'requestGuard' | 'bodyGuard'> {
+  return {
+    gate: l7.gate,
+    handlers: [
+      ...tls.handlers((dest, reason, detail) => log().denied(dest, reason, detail, 'https')),
+      unterminatedGuard(l7, (dest, detail) => log().denied(dest, 'request', detail, 'connect')),
+    ],
+    rewriters: tls.rewriters,
+    requestGuard: tls.requestGuard,
+    ...(tls.bodyGuard ? { bodyGuard: tls.bodyGuard } : {}),
+  };
 }

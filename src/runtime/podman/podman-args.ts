@@ -88,9 +88,12 @@ export function buildContainerArgs(verb: LaunchVerb, spec: ContainerSpec): strin
   }
   for (const s of spec.secretFiles ?? []) {
     const owner = s.uid === undefined ? '' : `,uid=${s.uid},gid=${s.uid}`;
+    const target = s.target.startsWith('/')
+      ? validateMountPath('target', s.target)
+      : validateObjectName('secret target', s.target);
     args.push(
       '--secret',
-      `${validateObjectName('secret', s.secret)},type=mount,target=${validateObjectName('secret target', s.target)},mode=0400${owner}`,
+      `${validateObjectName('secret', s.secret)},type=mount,target=${target},mode=${s.public ? '0444' : '0400'}${owner}`,
     );
   }
   for (const [key, value] of Object.entries(spec.env ?? {})) {

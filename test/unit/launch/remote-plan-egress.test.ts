@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatPlan } from '../../../src/launch/plan-format.js';
-import { planOnEngine } from '../../../src/launch/remote-plan.js';
+import { engineCaSecretName, planOnEngine } from '../../../src/launch/remote-plan.js';
 import { buildRunPlan } from '../../../src/launch/run-plan.js';
 import { buildEgressPlan } from '../../../src/network/egress-plan.js';
 import { egressPaths } from '../../../src/network/egress-paths.js';
@@ -8,7 +8,7 @@ import { parseL7Rule } from '../../../src/network/l7-rule.js';
 import { REMOTE_PROXY_ADDRESS, remoteEgressNames, withProxyAddress } from '../../../src/network/remote-egress.js';
 import { parseRules } from '../../../src/network/rule.js';
 import { egressDryRunLines } from '../../../src/run/session-network.js';
-import { typicalInput } from './plan-input.js';
+import { proxiedKeyCredentials, typicalInput } from './plan-input.js';
 
 const egress = buildEgressPlan({
   mode: 'allowlist',
@@ -56,5 +56,43 @@ describe('a contained plan on a remote engine', () => {
     expect(names.container).toMatch(/^mino-egress-[0-9a-f]{16}$/);
     expect(names.network).toBe(names.container.replace('mino-egress-', 'mino-egress-net-'));
     expect(remoteEgressNames('abc123', 'other').container).not.toBe(names.container);
+  });
+});
+
+describe('credentials kept at the proxy of a remote session', () => {
+  const bundle = '/run/user/1000/mino/sessions/demo.ca.crt';
+  const local = buildRunPlan(
+    typicalInput({
+      stateKey: 'abc123',
+      sessionName: 'demo',
+      egress,
+      credentials: proxiedKeyCredentials('demo', bundle),
+    }),
+  );
+  const remote = planOnEngine(local, 'gpu', 'mino-project-abc').plan;
+  const line = formatPlan(remote).join(' ');
+
+  it('trusts the session CA through a public podman secret of the engine, at the same paths as here', () => {
+    const ca = engineCaSecretName('abc123', 'demo');
+    expect(line).toContain(`--secret ${ca},type=mount,target=/run/mino/ca-certificates.crt,mode=0444`);
+    expect(line).toContain(`--secret ${ca},type=mount,target=/etc/ssl/certs/ca-certificates.crt,mode=0444`);
+    expect(line).not.toContain(bundle);
+    for (const name of [
+      'NODE_EXTRA_CA_CERTS',
+      'SSL_CERT_FILE',
+      'REQUESTS_CA_BUNDLE',
+      'CURL_CA_BUNDLE',
+      'GIT_SSL_CAINFO',
+    ])
+      expect(remote.spec.env?.[name]).toBe('/run/mino/ca-certificates.crt');
+  });
+
+  it('gets the placeholder as a plain variable, and the proxy rules stay in the plan (no value anywhere)', () => {
+    expect(remote.spec.env?.ANTHROPIC_API_KEY).toMatch(/^mino-proxy-managed-anthropic_api_key-/);
+    expect(remote.credentials.proxy.map((r) => r.variable)).toEqual(['ANTHROPIC_API_KEY']);
+    expect(remote.credentials.sessionCa).toBe(true);
+    // Nothing secret in the plan: no env secret, no env file of this machine.
+    expect(line).not.toContain('mino-env-');
+    expect(line).not.toContain('/run/secrets/mino-env');
   });
 });

@@ -6,7 +6,7 @@ import { AuditLog } from '../../../src/audit/audit-log.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { reconcileSessions } from '../../../src/lifecycle/reconcile-sessions.js';
 import { stopSession } from '../../../src/lifecycle/stop-session.js';
-import { engineEnvSecretName } from '../../../src/launch/remote-plan.js';
+import { engineCaSecretName, engineEnvSecretName } from '../../../src/launch/remote-plan.js';
 import { newNetworkRecord, readNetworkRecord } from '../../../src/network/network-record.js';
 import { remoteEgressNames } from '../../../src/network/remote-egress.js';
 import { EngineUnreachableError } from '../../../src/runtime/runtime-errors.js';
@@ -66,13 +66,16 @@ describe('reconciling sessions of several engines', () => {
     await gpu.secretCreate(secret, 'TOKEN=canary', { 'io.mino.state': ctx.stateKey });
     const r = await reconcileSessions(ctx);
     expect(r.fixes.map((f) => f.name).sort()).toEqual(['here', 'there']);
-    expect(gpu.calls.filter((c) => c.method === 'secretRemove').map((c) => c.args)).toEqual([[secret]]);
+    expect(gpu.calls.filter((c) => c.method === 'secretRemove').map((c) => c.args)).toEqual([
+      [secret],
+      [engineCaSecretName(ctx.stateKey, 'there')],
+    ]);
     expect(await gpu.secretList({})).toEqual([]);
     // This machine's sessions keep their env file on the host: no podman secret to remove.
     expect(local.calls.filter((c) => c.method === 'secretRemove')).toEqual([]);
     // A second reconciliation finds nothing to fix and asks for nothing more.
     await reconcileSessions(ctx);
-    expect(gpu.calls.filter((c) => c.method === 'secretRemove')).toHaveLength(1);
+    expect(gpu.calls.filter((c) => c.method === 'secretRemove')).toHaveLength(2);
   });
 
   it('ends the egress proxy of a remote session whose mino was killed: its record kept here, proxy and network gone', async () => {
@@ -108,7 +111,10 @@ describe('reconciling sessions of several engines', () => {
     ]);
     const { stopped } = await stopSession({ ...ctx, runtime: gpu, engine: 'gpu' }, 'there', true);
     expect(stopped).toBe(true);
-    expect(gpu.calls.filter((c) => c.method === 'secretRemove').map((c) => c.args)).toEqual([[secret]]);
+    expect(gpu.calls.filter((c) => c.method === 'secretRemove').map((c) => c.args)).toEqual([
+      [secret],
+      [engineCaSecretName(ctx.stateKey, 'there')],
+    ]);
     expect(await gpu.secretList({})).toEqual([]);
   });
 

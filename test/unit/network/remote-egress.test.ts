@@ -2,8 +2,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildEgressPlan } from '../../../src/network/egress-plan.js';
-import { egressPaths } from '../../../src/network/egress-paths.js';
 import { newNetworkRecord, readNetworkRecord } from '../../../src/network/network-record.js';
 import { addressInSubnet } from '../../../src/network/proxy/remote-proxy-main.js';
 import {
@@ -13,20 +11,11 @@ import {
   startRemoteEgress,
 } from '../../../src/network/remote-egress.js';
 import { lastRecord, parseRemoteProxyLaunch, readyAddress } from '../../../src/network/remote-proxy-protocol.js';
-import { parseRules } from '../../../src/network/rule.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
+import { REMOTE_TEST_IMAGE, remoteTestEgress } from './remote-egress-fixture.js';
 
-const egress = buildEgressPlan({
-  mode: 'allowlist',
-  rules: parseRules(['github.com:443']),
-  presets: [],
-  paths: egressPaths('/tmp/e', 'k', 's1'),
-  systemHooksDirs: [],
-});
-const image = {
-  tag: 'localhost/mino-egress:0123456789abcdef',
-  command: ['/opt/mino/node', '/opt/mino/mino.cjs', '_egress-proxy-remote'],
-};
+const egress = remoteTestEgress('github.com:443');
+const image = REMOTE_TEST_IMAGE;
 
 describe('the proxy container of a remote session', () => {
   const names = remoteEgressNames('k', 's1');
@@ -117,5 +106,32 @@ describe('the proxy container of a remote session', () => {
       { event: 'network.denied', data: expect.objectContaining({ destination: 'evil.example:443', count: 2 }) },
     ]);
     expect(runtime.calls.map((c) => c.method)).toEqual(expect.arrayContaining(['remove', 'networkRemove']));
+  });
+
+  it('audits each denial the proxy printed, the credential leak too, not only the last reason per destination', async () => {
+    const runtime = new FakeRuntime();
+    runtime.addImage(image.tag);
+    const stateDir = mkdtempSync(join(tmpdir(), 'mino-remote-egress-'));
+    const rec = { ...newNetworkRecord('s1', 'allowlist', egress.policy, []), ended_at: new Date().toISOString() };
+    const denial = (reason: string, detail: string) =>
+      `denied ${JSON.stringify({ destination: 'a.example:443', host: 'a.example', port: 443, reason, detail, protocol: 'http' })}`;
+    await runtime.run(spec);
+    runtime.containers.find((c) => c.name === names.container)!.logs = {
+      stdout: [
+        'ready 10.89.3.2:3128',
+        denial('credential-leak', 'the placeholder of GH_TOKEN was sent to a.example:443'),
+        denial('denied', 'denied by rule a.example:443'),
+        `record ${JSON.stringify(rec)}`,
+        '',
+      ].join('\n'),
+      stderr: '',
+    };
+    const events: Array<{ event: string; data: { reason: string; name: string } }> = [];
+    const audit = { record: (event: string, data: never) => events.push({ event, data }) } as never;
+    await endRemoteEgress(runtime, stateDir, 'k', 's1', audit);
+    expect(events.map((e) => [e.event, e.data.reason, e.data.name])).toEqual([
+      ['network.denied', 'credential-leak', 's1'],
+      ['network.denied', 'denied', 's1'],
+    ]);
   });
 });

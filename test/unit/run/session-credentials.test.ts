@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { sessionEnvOf, stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import type { ProxyCredentialRule } from '../../../src/credentials/proxy-credential.js';
+import { engineCaSecretName, planOnEngine } from '../../../src/launch/remote-plan.js';
 import { buildRunPlan } from '../../../src/launch/run-plan.js';
 import type { GatheredCredentials } from '../../../src/run/gather-credentials.js';
 import { openSessionCredentials } from '../../../src/run/session-credentials.js';
@@ -82,5 +83,28 @@ describe('openSessionCredentials: the session CA', () => {
     expect(existsSync(bundle)).toBe(false);
     await expect(opened.makeCa!()).rejects.toThrow(/ended before its CA/);
     expect(existsSync(bundle)).toBe(false);
+  });
+
+  it('on a remote engine: the bundle (public) becomes the podman secret its plan mounts, the values stay for the proxy', async () => {
+    const local = buildRunPlan(
+      typicalInput({
+        sessionName: 's1',
+        stateKey: ctx.stateKey,
+        credentials: { caBundle: sessionEnvOf(ctx).caPathOf('s1'), sessionCa: true, proxy: [rule] },
+      }),
+    );
+    const remote = planOnEngine(local, 'gpu', 'mino-project-x').plan;
+    const runtime = ctx.runtime as FakeRuntime;
+    const opened = await openSessionCredentials(ctx, remote, gathered, {});
+    const secret = engineCaSecretName(ctx.stateKey, 's1');
+    const created = runtime.callsTo('secretCreate');
+    expect(created.map((c) => c[0])).toEqual([secret]);
+    expect(created[0]![1]).toContain(opened.egressSecrets!.ca!.certPem.trim());
+    // Public certificates only: no key, no credential value.
+    expect(created[0]![1]).not.toContain('PRIVATE KEY');
+    expect(created[0]![1]).not.toContain('sk-ant-REAL');
+    expect(opened.egressSecrets?.credentials).toMatchObject([{ value: 'sk-ant-REAL' }]);
+    await opened.close();
+    expect(runtime.callsTo('secretRemove').map((c) => c[0])).toContain(secret);
   });
 });
