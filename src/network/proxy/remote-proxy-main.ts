@@ -160,6 +160,7 @@ export async function runRemoteEgressProxy(
     proxy.attach(server);
     log.flush();
     emit(REMOTE_PROXY_READY, `${address}:${launch.port}`);
+    proxy.warm();
     return tls;
   })().then((tls) => {
     stoppers.push(() => tls.close());
