@@ -23,16 +23,26 @@ export function onlyIdle(resources: readonly string[]): boolean {
   return resources.every((r) => IDLE_KINDS.has(r));
 }
 
+/** Turns of the event loop to wait for handles that are closing (a child that exited, its pipes). */
+const TURNS = 3;
+
 /**
  * After the command returned: when it asked ({@link exitWhenIdle}), exits with `process.exitCode`
  * once the callbacks already queued have run (a background start queued with setImmediate) and
- * only idle resources are left; otherwise the process ends as usual.
+ * only idle resources are left, looking again on the next turns of the event loop (the handle of
+ * a child that just exited closes one turn later); otherwise the process ends as usual.
  */
 export function exitEarlyIfIdle(): void {
   if (!asked) return;
-  setImmediate(() => {
-    if (!onlyIdle(process.getActiveResourcesInfo())) return;
-    trace('exit');
-    process.exit();
-  });
+  const look = (turn: number): void => {
+    const pending = process.getActiveResourcesInfo();
+    if (onlyIdle(pending)) {
+      trace('exit');
+      process.exit();
+      return;
+    }
+    if (turn < TURNS) setImmediate(() => look(turn + 1));
+    else trace('exit when idle', `waits for ${pending.filter((r) => !IDLE_KINDS.has(r)).join(', ')}`);
+  };
+  setImmediate(() => look(1));
 }

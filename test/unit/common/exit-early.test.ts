@@ -9,6 +9,11 @@ async function fresh(): Promise<typeof import('../../../src/common/exit-early.js
 /** Lets the callbacks queued with setImmediate run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Every turn exitEarlyIfIdle may look (and one more). */
+async function turns(): Promise<void> {
+  for (let i = 0; i < 5; i++) await turn();
+}
+
 describe('exit-early', () => {
   afterEach(() => vi.restoreAllMocks());
 
@@ -25,7 +30,7 @@ describe('exit-early', () => {
     const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
     vi.spyOn(process, 'getActiveResourcesInfo').mockReturnValue([]);
     m.exitEarlyIfIdle();
-    await turn();
+    await turns();
     expect(exit).not.toHaveBeenCalled();
   });
 
@@ -39,8 +44,7 @@ describe('exit-early', () => {
     m.exitWhenIdle();
     setImmediate(() => order.push('queued before'));
     m.exitEarlyIfIdle();
-    await turn();
-    await turn();
+    await turns();
     expect(exit).toHaveBeenCalledOnce();
     expect(order).toEqual(['queued before', 'exit']);
   });
@@ -51,8 +55,19 @@ describe('exit-early', () => {
     vi.spyOn(process, 'getActiveResourcesInfo').mockReturnValue(['PipeWrap', 'ProcessWrap']);
     m.exitWhenIdle();
     m.exitEarlyIfIdle();
-    await turn();
-    await turn();
+    await turns();
     expect(exit).not.toHaveBeenCalled();
+  });
+
+  it('looks again on the next turns: a child that just exited closes its handle a turn later', async () => {
+    const m = await fresh();
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    vi.spyOn(process, 'getActiveResourcesInfo')
+      .mockReturnValueOnce(['ProcessWrap'])
+      .mockReturnValue(['PipeWrap']);
+    m.exitWhenIdle();
+    m.exitEarlyIfIdle();
+    await turns();
+    expect(exit).toHaveBeenCalledOnce();
   });
 });
