@@ -62,9 +62,7 @@ describe('exit-early', () => {
   it('looks again on the next turns: a child that just exited closes its handle a turn later', async () => {
     const m = await fresh();
     const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
-    vi.spyOn(process, 'getActiveResourcesInfo')
-      .mockReturnValueOnce(['ProcessWrap'])
-      .mockReturnValue(['PipeWrap']);
+    vi.spyOn(process, 'getActiveResourcesInfo').mockReturnValueOnce(['ProcessWrap']).mockReturnValue(['PipeWrap']);
     m.exitWhenIdle();
     m.exitEarlyIfIdle();
     await turns();
