@@ -3,6 +3,7 @@ import { sweepInBackgroundIfDue } from './background-sweep.js';
 import { exitQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { printError } from './print-error.js';
 import { argvHead, enableTrace, trace, traceCpu } from '../common/trace.js';
+import { exitEarlyIfIdle } from '../common/exit-early.js';
 import { buildProgram, fromCommanderError } from './program.js';
 
 /**
@@ -31,5 +32,6 @@ export async function main(argv: string[]): Promise<void> {
   } finally {
     sweepInBackgroundIfDue(argv);
     trace('done', `exit ${String(process.exitCode ?? 0)}${traceCpu()}`);
+    exitEarlyIfIdle();
   }
 }

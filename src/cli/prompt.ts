@@ -1,7 +1,7 @@
-import { createInterface } from 'node:readline';
-
 /** Asks a yes/no question on the terminal (question on stderr); an empty answer means No. */
 export async function confirm(question: string): Promise<boolean> {
+  // readline is loaded only when a question is asked (most commands ask none).
+  const { createInterface } = process.getBuiltinModule('node:readline');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await new Promise<string>((resolve) => {

@@ -18,10 +18,16 @@ function startTicks(pid: number): string | undefined {
   }
 }
 
+/** This process's own identity, read once (its start time never changes). */
+let own: { pid: number; identity: string } | undefined;
+
 /** The identity of process `pid` (default: this one). */
 export function processIdentity(pid: number = process.pid): string {
+  if (pid === own?.pid) return own.identity;
   const start = startTicks(pid);
-  return start === undefined ? String(pid) : `${pid}@${start}`;
+  const identity = start === undefined ? String(pid) : `${pid}@${start}`;
+  if (pid === process.pid) own = { pid, identity };
+  return identity;
 }
 
 /** The PID of an identity, or undefined when it is not one. */

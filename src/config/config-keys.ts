@@ -52,6 +52,20 @@ function kindOf(def: Def): { kind: KeyKind; values?: string[] } {
   }
 }
 
+/**
+ * The tables and keys of `[credentials]` that are mino's own (any other table there is a user's
+ * credential). Kept as a list so that a run need not build the schema to tell them apart (zod
+ * builds it on first use, ~5 ms of CPU); a unit test checks it against the schema.
+ */
+export const OWN_CREDENTIAL_KEYS: ReadonlySet<string> = new Set([
+  'strict',
+  'aws',
+  'gcp',
+  'azure',
+  'github',
+  'ssh_agent',
+]);
+
 let keys: ConfigKey[] | undefined;
 
 /** Every leaf key, in schema order. */

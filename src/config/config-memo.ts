@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../common/atomic-write.js';
+import { jsonObject, readJsonCache, writeJsonCache } from '../common/json-cache-file.js';
 import { minoPaths } from '../common/xdg-paths.js';
 
 /**
@@ -52,34 +51,22 @@ function current(): Memo | null {
 }
 
 function load(m: Memo): MemoData {
-  if (m.data) return m.data;
-  let data: MemoData = { build: m.build, valid: [], resolved: {} };
-  try {
-    const read = JSON.parse(readFileSync(m.path, 'utf8')) as Partial<MemoData>;
-    if (
-      read.build === m.build &&
+  m.data ??= readJsonCache(m.path, (value) => {
+    const read = jsonObject(value);
+    const resolved = jsonObject(read?.resolved);
+    return read?.build === m.build &&
       Array.isArray(read.valid) &&
       read.valid.every((v) => typeof v === 'string') &&
-      read.resolved !== null &&
-      typeof read.resolved === 'object' &&
-      !Array.isArray(read.resolved)
-    )
-      data = { build: m.build, valid: read.valid, resolved: read.resolved };
-  } catch {
-    // missing or unreadable: start empty
-  }
-  m.data = data;
-  return data;
+      resolved !== undefined
+      ? { build: m.build, valid: read.valid as string[], resolved }
+      : undefined;
+  }) ?? { build: m.build, valid: [], resolved: {} };
+  return m.data;
 }
 
+/** Never creates the state directory (writeJsonCache leaves a missing one missing). */
 function save(m: Memo, data: MemoData): void {
-  try {
-    const dir = join(m.path, '..');
-    if (!existsSync(dir)) return;
-    writeFileAtomic(m.path, `${JSON.stringify(data)}\n`, { mode: 0o600, durable: false });
-  } catch {
-    // read-only or full: the work is done again next time
-  }
+  writeJsonCache(m.path, data);
 }
 
 /** True when a configuration file with these exact contents (SHA-256 hex) passed the schema before. */

@@ -1,6 +1,6 @@
 import { UsageError } from '../common/errors.js';
 import { printable } from '../common/printable.js';
-import { configKeys } from './config-keys.js';
+import { OWN_CREDENTIAL_KEYS } from './config-keys.js';
 import { parseCustomCredential, type CustomCredential, type MinoConfig } from './config-schema.js';
 import type { EffectiveConfig } from './effective-config.js';
 import { valueAt } from './merge-config.js';
@@ -110,10 +110,9 @@ export function runConfigOf(eff: EffectiveConfig): RunConfig {
  * bad one is a usage error naming the table and the problem, never a value.
  */
 function customCredentialsOf(credentials: MinoConfig['credentials']): Pick<RunConfig, 'customCredentials'> {
-  const known = new Set(configKeys().flatMap((k) => (k.path.startsWith('credentials.') ? [k.path.split('.')[1]] : [])));
   const out: Array<{ name: string } & CustomCredential> = [];
   for (const [name, value] of Object.entries(credentials)) {
-    if (known.has(name)) continue;
+    if (OWN_CREDENTIAL_KEYS.has(name)) continue;
     const parsed = parseCustomCredential(value);
     if (!parsed.ok)
       throw new UsageError(

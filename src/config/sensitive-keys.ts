@@ -1,5 +1,5 @@
 import { printable } from '../common/printable.js';
-import { configKeys } from './config-keys.js';
+import { configKeys, OWN_CREDENTIAL_KEYS } from './config-keys.js';
 import type { RawTable } from './config-file.js';
 import { valueAt } from './merge-config.js';
 
@@ -26,11 +26,10 @@ export function sensitiveSettings(local: RawTable, base: RawTable): SensitiveSet
     out.push({ path: key.path, value, before: valueAt(base, key.path) ?? key.defaultValue });
   }
   // `[credentials.NAME]` tables of the user's own bind a secret to hosts: always sensitive.
-  const known = new Set(configKeys().flatMap((k) => (k.path.startsWith('credentials.') ? [k.path.split('.')[1]] : [])));
   const credentials = valueAt(local, 'credentials');
   if (credentials !== null && typeof credentials === 'object' && !Array.isArray(credentials)) {
     for (const [name, value] of Object.entries(credentials)) {
-      if (known.has(name)) continue;
+      if (OWN_CREDENTIAL_KEYS.has(name)) continue;
       out.push({ path: `credentials.${name}`, value, before: valueAt(base, `credentials.${name}`) });
     }
   }

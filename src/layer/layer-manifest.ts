@@ -58,46 +58,57 @@ const CARGO_TOOL = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:@[A-Za-z0-9._+-]+)?$/;
 const UV_TOOL = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:(?:==|@)[A-Za-z0-9._+-]+)?$/;
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+/-]{0,63}$/;
 
-const noControl = z.refine<string>((v) => !CONTROL.test(v), 'must not contain newlines or other control characters');
-const line = (max: number) => z.string().check(z.maxLength(max, `must be at most ${max} characters`), noControl);
-const pattern = (re: RegExp, what: string) => z.string().check(z.regex(re, what));
-const list = (item: z.ZodMiniType<string>) => z.optional(z.array(item).check(z.maxLength(256, 'has too many entries')));
+// Built on first use (zod builds a schema and its parsers when it is made): most commands never
+// read a layer file, and a run of a prepared image needs none.
+let manifestSchema: ReturnType<typeof buildManifestSchema> | undefined;
 
-const ManifestSchema = z.strictObject({
-  layer: z.strictObject({
-    name: pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must use only letters, digits, '_' and '-' (at most 64)"),
-    description: line(200),
-    version: pattern(
-      VERSION,
-      "must be a short version such as \"1\" or \"2.1\" (letters, digits, '.', '_', '+', '-', '/')",
+function buildManifestSchema() {
+  const noControl = z.refine<string>((v) => !CONTROL.test(v), 'must not contain newlines or other control characters');
+  const line = (max: number) => z.string().check(z.maxLength(max, `must be at most ${max} characters`), noControl);
+  const pattern = (re: RegExp, what: string) => z.string().check(z.regex(re, what));
+  const list = (item: z.ZodMiniType<string>) =>
+    z.optional(z.array(item).check(z.maxLength(256, 'has too many entries')));
+
+  return z.strictObject({
+    layer: z.strictObject({
+      name: pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must use only letters, digits, '_' and '-' (at most 64)"),
+      description: line(200),
+      version: pattern(
+        VERSION,
+        "must be a short version such as \"1\" or \"2.1\" (letters, digits, '.', '_', '+', '-', '/')",
+      ),
+    }),
+    env: z.optional(z.record(z.string(), z.string())),
+    path_prepend: z.optional(
+      z.strictObject({
+        dirs: list(
+          pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-' (no ':', '$' or spaces)"),
+        ),
+      }),
     ),
-  }),
-  env: z.optional(z.record(z.string(), z.string())),
-  path_prepend: z.optional(
-    z.strictObject({
-      dirs: list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-' (no ':', '$' or spaces)")),
-    }),
-  ),
-  cache: z.optional(
-    z.strictObject({
-      paths: list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'")),
-    }),
-  ),
-  root_install: z.optional(
-    z.strictObject({
-      packages: list(pattern(PACKAGE, "must be a package name (letters, digits and '._+:=-', not starting with '-')")),
-    }),
-  ),
-  user_install: z.optional(
-    z.strictObject({
-      runtime: z.optional(z.enum(USER_RUNTIMES)),
-      runtime_version: z.optional(pattern(VERSION, 'must be a version such as "22" or "stable"')),
-      npm_globals: list(pattern(NPM_PACKAGE, 'must be an npm package name, optionally with @version')),
-      cargo_tools: list(pattern(CARGO_TOOL, 'must be a crate name, optionally with @version')),
-      uv_tools: list(pattern(UV_TOOL, 'must be a Python package name, optionally with ==version')),
-    }),
-  ),
-});
+    cache: z.optional(
+      z.strictObject({
+        paths: list(pattern(ABS_PATH, "must be an absolute path of letters, digits and '._/+@-'")),
+      }),
+    ),
+    root_install: z.optional(
+      z.strictObject({
+        packages: list(
+          pattern(PACKAGE, "must be a package name (letters, digits and '._+:=-', not starting with '-')"),
+        ),
+      }),
+    ),
+    user_install: z.optional(
+      z.strictObject({
+        runtime: z.optional(z.enum(USER_RUNTIMES)),
+        runtime_version: z.optional(pattern(VERSION, 'must be a version such as "22" or "stable"')),
+        npm_globals: list(pattern(NPM_PACKAGE, 'must be an npm package name, optionally with @version')),
+        cargo_tools: list(pattern(CARGO_TOOL, 'must be a crate name, optionally with @version')),
+        uv_tools: list(pattern(UV_TOOL, 'must be a Python package name, optionally with ==version')),
+      }),
+    ),
+  });
+}
 
 /** Env keys a layer may not set: mino owns them (PATH goes through `[env.path_prepend]`). */
 function reservedEnvKey(key: string): string | undefined {
@@ -150,7 +161,8 @@ function validateManifest(file: string, raw: unknown, expectedName?: string): La
       input = { ...rest, env: vars, ...(pathPrepend === undefined ? {} : { path_prepend: pathPrepend }) };
     }
   }
-  const result = ManifestSchema.safeParse(input);
+  manifestSchema ??= buildManifestSchema();
+  const result = manifestSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = keyName(issue.path);

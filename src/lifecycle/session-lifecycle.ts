@@ -77,19 +77,28 @@ export async function recordStarting(
   }
 }
 
-/** The container is up: `running`, with its ID once podman gave one. */
+/**
+ * The container is up: `running`, with its ID once podman gave one. Not flushed to disk: a power
+ * cut that brings back `starting` leaves a record whose owner is gone, which reconcile settles
+ * (the `starting` record itself, made before the container, is).
+ */
 export function recordRunning(ctx: SessionContext, plan: RunPlan, containerId: string | undefined): void {
-  ctx.store.update(plan.sessionName, {
-    status: 'running',
-    ...(containerId === undefined ? {} : { container_id: containerId }),
-  });
+  ctx.store.update(
+    plan.sessionName,
+    { status: 'running', ...(containerId === undefined ? {} : { container_id: containerId }) },
+    { durable: false },
+  );
   ctx.audit.record('session.started', { name: plan.sessionName, container_id: containerId ?? plan.containerName });
 }
 
-/** The command ended with `exitCode`: `stopped`, or `failed` when it could not start at all. */
+/**
+ * The command ended with `exitCode`: `stopped`, or `failed` when it could not start at all. Not
+ * flushed to disk (no run waits for the disk at its end): a power cut may bring back `running`,
+ * whose owner is gone, and reconcile settles it.
+ */
 export function recordEnded(ctx: SessionContext, plan: RunPlan, exitCode: number): void {
   const status = statusForExit(exitCode);
-  ctx.store.update(plan.sessionName, { status, exit_code: exitCode });
+  ctx.store.update(plan.sessionName, { status, exit_code: exitCode }, { durable: false });
   ctx.audit.record(status === 'failed' ? 'session.failed' : 'session.stopped', {
     name: plan.sessionName,
     exit_code: exitCode,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { writeFileAtomic } from '../common/atomic-write.js';
+import { jsonObject, readJsonCache, writeJsonCache } from '../common/json-cache-file.js';
 import { findProgram } from '../common/find-program.js';
 import { compareText } from '../common/compare-text.js';
 
@@ -87,24 +87,15 @@ export function keptAnswers(
       return { exitCode: kept.exitCode, stdout: kept.stdout };
     const answer = await run(argv);
     if (answer.exitCode === 0) {
-      try {
-        const all = readAnswers(file);
-        for (const [k, v] of Object.entries(all)) if (now() - v.at >= MAX_AGE_MS) delete all[k];
-        all[key] = { at: now(), exitCode: answer.exitCode, stdout: answer.stdout.slice(0, 4096) };
-        writeFileAtomic(file, `${JSON.stringify(all)}\n`, { mode: 0o600, mkdirMode: 0o700, durable: false });
-      } catch {
-        // asked again next time
-      }
+      const all = readAnswers(file);
+      for (const [k, v] of Object.entries(all)) if (now() - v.at >= MAX_AGE_MS) delete all[k];
+      all[key] = { at: now(), exitCode: answer.exitCode, stdout: answer.stdout.slice(0, 4096) };
+      writeJsonCache(file, all, 0o700); // not written: asked again next time
     }
     return answer;
   };
 }
 
 function readAnswers(file: string): AnswerFile {
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as AnswerFile) : {};
-  } catch {
-    return {};
-  }
+  return (readJsonCache(file, jsonObject) ?? {}) as AnswerFile;
 }

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../common/atomic-write.js';
+import { jsonObject, readJsonCache, writeJsonCache } from '../common/json-cache-file.js';
 import { imageIdInStoreIndex } from '../runtime/image-store-index.js';
 
 /**
@@ -37,16 +37,16 @@ interface Memo {
 }
 
 function readAll(stateDir: string): Memo {
-  try {
-    const data = JSON.parse(readFileSync(fileOf(stateDir), 'utf8')) as Partial<Memo> | null;
-    const images = data?.images;
-    return {
-      ...(typeof data?.index === 'string' && data.index.startsWith('/') ? { index: data.index } : {}),
-      images: images !== null && typeof images === 'object' && !Array.isArray(images) ? images : {},
-    };
-  } catch {
-    return { images: {} };
-  }
+  return (
+    readJsonCache(fileOf(stateDir), (value): Memo => {
+      const data = jsonObject(value);
+      const index = data?.index;
+      return {
+        ...(typeof index === 'string' && index.startsWith('/') ? { index } : {}),
+        images: (jsonObject(data?.images) ?? {}) as Record<string, Entry>,
+      };
+    }) ?? { images: {} }
+  );
 }
 
 /**
@@ -77,15 +77,11 @@ export function rememberedImageUser(stateDir: string, ref: string): string | und
  * by `ref`, the user of that image.
  */
 export function rememberImageUser(stateDir: string, ref: string, entry: Entry): void {
-  try {
-    const memo = readAll(stateDir);
-    const all = Object.entries(memo.images).filter(([k]) => k !== ref);
-    const named = imageIdInStoreIndex(entry.index, ref) === entry.id;
-    const images = Object.fromEntries((named ? [...all, [ref, entry]] : all).slice(-MAX_ENTRIES));
-    if (!named && memo.index === entry.index) return;
-    const kept: Memo = { index: entry.index, images };
-    writeFileAtomic(fileOf(stateDir), `${JSON.stringify(kept)}\n`, { mode: 0o600, durable: false });
-  } catch {
-    // read-only or full: podman is asked again next time
-  }
+  const memo = readAll(stateDir);
+  const all = Object.entries(memo.images).filter(([k]) => k !== ref);
+  const named = imageIdInStoreIndex(entry.index, ref) === entry.id;
+  const images = Object.fromEntries((named ? [...all, [ref, entry]] : all).slice(-MAX_ENTRIES));
+  if (!named && memo.index === entry.index) return;
+  // Read-only or full: podman is asked again next time.
+  writeJsonCache(fileOf(stateDir), { index: entry.index, images } satisfies Memo);
 }

@@ -33,6 +33,12 @@ export type SessionPatch = Partial<Omit<SessionRecord, 'id' | 'name' | 'created_
 export interface SessionGuard {
   /** Act only if the file still holds the session with this id (not a newer one of the same name). */
   ifId?: string;
+  /**
+   * {@link SessionStore.update}: flush the new record to disk before and after its rename (default
+   * true). False for a change a crash may lose without harm: the rename is still atomic (never a
+   * torn file), and a power cut only brings back the previous record, which reconcile settles.
+   */
+  durable?: boolean;
 }
 
 /** A session of that name exists and is still active (starting or running). */
@@ -82,7 +88,8 @@ const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
  *   replacers are serialized by the lock; the second then sees an active session and loses.
  *   (Renaming the old file aside first and then using O_EXCL is not enough on its own: a slow
  *   process can rename away the *new* file a faster one just created, and both win.)
- * - Every rewrite is atomic (temp file + fsync + rename), so readers never see a torn file.
+ * - Every rewrite is atomic (temp file + rename, flushed to disk unless the change may be lost,
+ *   see SessionGuard.durable), so readers never see a torn file.
  *   (Only a file that mino 1.6 itself is writing can be seen half-written.)
  */
 export class SessionStore {
@@ -228,7 +235,7 @@ export class SessionStore {
         const current = this.read(path);
         if (!current || (guard.ifId !== undefined && current.id !== guard.ifId)) throw new SessionNotFoundError(name);
         const next: SessionRecord = { ...current, ...patch, updated_at: new Date().toISOString() };
-        writeFileAtomic(path, serializeSessionRecord(next), { mode: 0o600 });
+        writeFileAtomic(path, serializeSessionRecord(next), { mode: 0o600, durable: guard.durable ?? true });
         return next;
       },
       { what: `session '${name}'` },

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { exitWhenIdle } from '../../common/exit-early.js';
 import { runSession } from '../../run/run-session.js';
 import { addRunOptions, runInputsOf, type RunOptions } from '../run-options.js';
 
@@ -67,5 +68,6 @@ Examples:
     .action(async (command: string[], opts: RunOptions, cmd: Command) => {
       const { ctx, req, facts, io } = await runInputsOf(cmd, opts, command);
       process.exitCode = await runSession(ctx, req, facts, io);
+      exitWhenIdle();
     });
 }

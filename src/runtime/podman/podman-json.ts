@@ -15,91 +15,103 @@ import type {
  * different podman version fails with a clear message instead of undefined values downstream.
  */
 
-const labels = z.pipe(
-  z.optional(z.nullable(z.record(z.string(), z.string()))),
-  z.transform((v) => v ?? {}),
-);
+// Built on first use (zod builds a schema and its parsers when it is made): a command that asks
+// podman nothing in JSON, such as a run served by a warm agent, never pays for them.
+function buildSchemas() {
+  const labels = z.pipe(
+    z.optional(z.nullable(z.record(z.string(), z.string()))),
+    z.transform((v) => v ?? {}),
+  );
 
-const VolumeJson = z.object({
-  Name: z.string(),
-  Labels: labels,
-  Mountpoint: z.optional(z.string()),
-  CreatedAt: z.optional(z.string()),
-});
-
-const ContainerJson = z.object({
-  Id: z.string(),
-  Names: z.optional(z.nullable(z.array(z.string()))),
-  Image: z.optional(z.string()),
-  State: z.string(),
-  Labels: labels,
-  ExitCode: z.optional(z.number()),
-  Exited: z.optional(z.boolean()),
-  Created: z.optional(z.number()),
-});
-
-const names = z.pipe(
-  z.optional(z.nullable(z.array(z.string()))),
-  z.transform((v) => v ?? []),
-);
-
-const ImageJson = z.object({
-  Id: z.string(),
-  Names: names,
-  Size: z.optional(z.number()),
-  Labels: labels,
-  Containers: z.optional(z.number()),
-  Created: z.optional(z.number()),
-});
-
-const ImageInspectJson = z.object({
-  Id: z.string(),
-  RepoTags: names,
-  Size: z.optional(z.number()),
-  Created: z.optional(z.string()),
-  User: z.optional(z.string()),
-  Labels: labels,
-  Config: z.optional(
-    z.nullable(
-      z.object({
-        User: z.optional(z.string()),
-        Labels: labels,
-      }),
-    ),
-  ),
-});
-
-const SecretInspectJson = z.object({
-  ID: z.string(),
-  CreatedAt: z.optional(z.string()),
-  Spec: z.object({
+  const VolumeJson = z.object({
     Name: z.string(),
     Labels: labels,
-  }),
-});
+    Mountpoint: z.optional(z.string()),
+    CreatedAt: z.optional(z.string()),
+  });
 
-/** graphStatus values are strings in podman 4 (`"true"`); accept other scalars as text too. */
-const graphStatus = z.pipe(
-  z.optional(z.nullable(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])))),
-  z.transform((v) => Object.fromEntries(Object.entries(v ?? {}).map(([k, x]) => [k, String(x)]))),
-);
+  const ContainerJson = z.object({
+    Id: z.string(),
+    Names: z.optional(z.nullable(z.array(z.string()))),
+    Image: z.optional(z.string()),
+    State: z.string(),
+    Labels: labels,
+    ExitCode: z.optional(z.number()),
+    Exited: z.optional(z.boolean()),
+    Created: z.optional(z.number()),
+  });
 
-const InfoJson = z.object({
-  host: z.object({
-    cgroupVersion: z.optional(z.string()),
-    cgroupManager: z.optional(z.string()),
-    networkBackend: z.optional(z.string()),
-    ociRuntime: z.optional(z.object({ name: z.optional(z.string()) })),
-    security: z.optional(z.object({ rootless: z.optional(z.boolean()) })),
-  }),
-  store: z.object({
-    graphDriverName: z.optional(z.string()),
-    graphRoot: z.optional(z.string()),
-    runRoot: z.optional(z.string()),
-    graphStatus,
-  }),
-  version: z.object({ Version: z.string() }),
-});
+  const names = z.pipe(
+    z.optional(z.nullable(z.array(z.string()))),
+    z.transform((v) => v ?? []),
+  );
+
+  const ImageJson = z.object({
+    Id: z.string(),
+    Names: names,
+    Size: z.optional(z.number()),
+    Labels: labels,
+    Containers: z.optional(z.number()),
+    Created: z.optional(z.number()),
+  });
+
+  const ImageInspectJson = z.object({
+    Id: z.string(),
+    RepoTags: names,
+    Size: z.optional(z.number()),
+    Created: z.optional(z.string()),
+    User: z.optional(z.string()),
+    Labels: labels,
+    Config: z.optional(
+      z.nullable(
+        z.object({
+          User: z.optional(z.string()),
+          Labels: labels,
+        }),
+      ),
+    ),
+  });
+
+  const SecretInspectJson = z.object({
+    ID: z.string(),
+    CreatedAt: z.optional(z.string()),
+    Spec: z.object({
+      Name: z.string(),
+      Labels: labels,
+    }),
+  });
+
+  /** graphStatus values are strings in podman 4 (`"true"`); accept other scalars as text too. */
+  const graphStatus = z.pipe(
+    z.optional(z.nullable(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])))),
+    z.transform((v) => Object.fromEntries(Object.entries(v ?? {}).map(([k, x]) => [k, String(x)]))),
+  );
+
+  const InfoJson = z.object({
+    host: z.object({
+      cgroupVersion: z.optional(z.string()),
+      cgroupManager: z.optional(z.string()),
+      networkBackend: z.optional(z.string()),
+      ociRuntime: z.optional(z.object({ name: z.optional(z.string()) })),
+      security: z.optional(z.object({ rootless: z.optional(z.boolean()) })),
+    }),
+    store: z.object({
+      graphDriverName: z.optional(z.string()),
+      graphRoot: z.optional(z.string()),
+      runRoot: z.optional(z.string()),
+      graphStatus,
+    }),
+    version: z.object({ Version: z.string() }),
+  });
+  return { VolumeJson, ContainerJson, ImageJson, ImageInspectJson, SecretInspectJson, InfoJson };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+
+function json(): ReturnType<typeof buildSchemas> {
+  schemas ??= buildSchemas();
+  return schemas;
+}
 
 function parseJson<T>(what: string, text: string, schema: z.ZodMiniType<T>): T {
   let raw: unknown;
@@ -124,7 +136,7 @@ function parseJson<T>(what: string, text: string, schema: z.ZodMiniType<T>): T {
 
 /** Parses `podman volume ls --format json` (podman prints `null` or nothing when empty). */
 export function parseVolumeList(text: string): VolumeInfo[] {
-  const list = parseJson('volume list', text, z.nullable(z.array(VolumeJson))) ?? [];
+  const list = parseJson('volume list', text, z.nullable(z.array(json().VolumeJson))) ?? [];
   return list.map((v) => ({ name: v.Name, labels: v.Labels, mountpoint: v.Mountpoint, createdAt: v.CreatedAt }));
 }
 
@@ -141,7 +153,7 @@ const STATES: readonly ContainerState[] = [
 
 /** Parses `podman ps -a --format json`. */
 export function parseContainerList(text: string): ContainerSummary[] {
-  const list = parseJson('container list', text, z.nullable(z.array(ContainerJson))) ?? [];
+  const list = parseJson('container list', text, z.nullable(z.array(json().ContainerJson))) ?? [];
   return list.map((c) => {
     const state = (STATES as readonly string[]).includes(c.State) ? (c.State as ContainerState) : 'unknown';
     const finished = state === 'exited' || state === 'stopped';
@@ -159,7 +171,7 @@ export function parseContainerList(text: string): ContainerSummary[] {
 
 /** Parses `podman images --format json`, merging the entries podman 4.3 prints once per name. */
 export function parseImageList(text: string): LocalImage[] {
-  const list = parseJson('image list', text, z.nullable(z.array(ImageJson))) ?? [];
+  const list = parseJson('image list', text, z.nullable(z.array(json().ImageJson))) ?? [];
   const byId = new Map<string, LocalImage>();
   for (const img of list) {
     const seen = byId.get(img.Id);
@@ -181,7 +193,7 @@ export function parseImageList(text: string): LocalImage[] {
 
 /** Parses `podman image inspect --format json` of one image (podman prints a list). */
 export function parseImageInspect(text: string): ImageFacts | undefined {
-  const [img] = parseJson('image inspect', text, z.nullable(z.array(ImageInspectJson))) ?? [];
+  const [img] = parseJson('image inspect', text, z.nullable(z.array(json().ImageInspectJson))) ?? [];
   if (!img) return undefined;
   return {
     id: img.Id,
@@ -195,7 +207,7 @@ export function parseImageInspect(text: string): ImageFacts | undefined {
 
 /** Parses `podman secret inspect` output (a list). */
 export function parseSecretInspect(text: string): SecretInfo[] {
-  const list = parseJson('secret inspect', text, z.nullable(z.array(SecretInspectJson))) ?? [];
+  const list = parseJson('secret inspect', text, z.nullable(z.array(json().SecretInspectJson))) ?? [];
   return list.map((s) => ({ id: s.ID, name: s.Spec.Name, labels: s.Spec.Labels, createdAt: s.CreatedAt }));
 }
 
@@ -209,7 +221,7 @@ export function parseLines(text: string): string[] {
 
 /** Parses `podman info --format json`. */
 export function parseInfo(text: string): RuntimeInfo {
-  const info = parseJson('podman info', text, InfoJson);
+  const info = parseJson('podman info', text, json().InfoJson);
   const diff = info.store.graphStatus['Native Overlay Diff'];
   return {
     version: info.version.Version,

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { isAscii } from 'node:buffer';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ describe('mino CLI basics', () => {
     // A cached script loses its dynamic-import callback: an `import()` in the bundle then
     // fails with "A dynamic import callback was not specified" from the second start on.
     expect(readFileSync(join(REPO_ROOT, 'dist', 'mino.cjs'), 'utf8')).not.toMatch(/\bimport\(/);
+    // bin/mino reads an ASCII bundle as Latin-1 (no UTF-8 decoding); any other falls back to UTF-8.
+    expect(isAscii(readFileSync(join(REPO_ROOT, 'dist', 'mino.cjs')))).toBe(true);
     const cache = mkdtempSync(join(tmpdir(), 'mino-test-cache-'));
     try {
       for (let i = 0; i < 2; i++) {
