@@ -13,7 +13,7 @@ import { waitForPool } from '../pool/pool-helpers.js';
  * containers start there on the project's shipped volume; a run claims one (podman exec through
  * the tunnel), sees what changed here since, and its edit comes home (the trips through the
  * pool's warm sync helper, or a helper container when it is gone); two runs at once never get the
- * same container; drain removes them there. One rig for the file; the test image is loaded
+ * same container; drain removes them there, and so does `engine remove`. One rig for the file; the test image is loaded
  * into the engine directly (the image's shipment is remote-engine.test.ts's).
  */
 
@@ -121,6 +121,17 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     expect(drain.exitCode).toBe(0);
     expect(warmOnEngine()).toEqual([]);
     expect(warmOnEngine(true)).toEqual([]);
+    expect((await box.mino(['pool', 'status', '-f', 'json'])).stdout).toContain('"pools": []');
+
+    // engine remove drains that engine's pool there first, its sync helper too (one mode: the
+    // same code either way).
+    if (modeLabel(as) !== 'rootful') return;
+    expect((await box.mino(['pool', 'warm', '-n', '1', ...flags])).exitCode).toBe(0);
+    expect([warmOnEngine().length, warmOnEngine(true).length]).toEqual([1, 1]);
+    const removed = await box.mino(['engine', 'remove', engine]);
+    expect(removed.stderr).toContain(`Removed 2 warm container(s) of 1 pool(s) on ${engine}`);
+    expect(removed.exitCode).toBe(0);
+    expect([warmOnEngine(), warmOnEngine(true)]).toEqual([[], []]);
     expect((await box.mino(['pool', 'status', '-f', 'json'])).stdout).toContain('"pools": []');
   });
 });

@@ -21,6 +21,10 @@ import { warmPool } from '../../../src/pool/warm-pool.js';
 import { warmSteps } from '../../../src/run/warm-run.js';
 import { readCounters } from '../../../src/session/sandbox-counters.js';
 import { SessionStore } from '../../../src/session/session-store.js';
+import { newSessionRecord } from '../../../src/session/session-record.js';
+import { addEngine } from '../../../src/engine/manage-engines.js';
+import { readEngineRegistry } from '../../../src/engine/engine-registry.js';
+import { removeEngineAndPools } from '../../../src/pool/remove-engine.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
 import { typicalInput } from '../launch/plan-input.js';
 
@@ -216,6 +220,46 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     gpu.failWith('listContainers', new Error('ssh: connect to host refused'));
     expect(await drainPool(local)).toEqual({ containers: 1, pools: 2, unreachable: ['gpu'] });
     expect(poolStatus(ctx.stateDir, use.settings).pools).toEqual([]);
+  });
+
+  it("engine remove drains that engine's pools there first (warm containers and sync helper), or refuses at once while a session runs there", async () => {
+    const env = { ...process.env, XDG_CONFIG_HOME: join(root, 'config') };
+    await addEngine({ name: 'gpu', url: 'unix:///run/gpu.sock', env });
+    const plan = remotePlan();
+    const steps = { ...warmSteps(ctx, plan, io), projectVolume: 'mino-project-0123456789ab' };
+    await warmPool(ctx, plan, 2, use.settings, io, steps);
+    const here1 = localPlan();
+    await warmPool(local, here1, 1, use.settings, io, warmSteps(local, here1, io));
+    expect(gpu.containers.filter((c) => c.name.startsWith('mino.warm.'))).toHaveLength(3);
+    local.store.create(
+      newSessionRecord({
+        name: 'busy',
+        projectDir: '/p',
+        command: ['sh'],
+        containerId: 'mino-busy',
+        status: 'running',
+        ownerPid: process.pid,
+        mode: 'detached',
+        engine: 'gpu',
+      }),
+    );
+    gpu.clearCalls();
+    await expect(removeEngineAndPools(local, 'gpu', env)).rejects.toThrow("Engine 'gpu' is in use by session(s) busy");
+    expect(gpu.callNames()).toEqual([]);
+    expect(readEngineRegistry(env).engines).toHaveLength(1);
+    local.store.remove('busy');
+    expect(await removeEngineAndPools(local, 'gpu', env)).toEqual({
+      drained: { containers: 3, pools: 1, unreachable: [] },
+    });
+    expect(gpu.containers.filter((c) => c.name.startsWith('mino.warm.'))).toEqual([]);
+    expect(readEngineRegistry(env).engines).toEqual([]);
+    // This machine's pool stays.
+    expect(poolStatus(ctx.stateDir, use.settings).pools).toMatchObject([{ engine: null, warm: 1 }]);
+    // An engine without pools of this state is not asked at all.
+    await addEngine({ name: 'gpu', url: 'unix:///run/gpu.sock', env });
+    gpu.clearCalls();
+    expect(await removeEngineAndPools(local, 'gpu', env)).toEqual({});
+    expect(gpu.callNames()).toEqual([]);
   });
 
   it('keeps a sync helper of its own running there; the trips of runs of the plan exec into it', async () => {
