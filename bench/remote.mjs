@@ -283,7 +283,11 @@ function shipment(run, root, env) {
   const nothings = [];
   const shipping = [];
   for (let i = 0; i < Number(process.env.BENCH_SHIP_RUNS ?? 3); i++) {
-    if (i > 0) renameSync(big, (big = join(root, `big-${i}`)));
+    if (i > 0) {
+      const next = join(root, `big-${i}`);
+      renameSync(big, next);
+      big = next;
+    }
     firsts.push(timeOnce(run(big, 'loop'), opts));
     nothings.push(timeOnce(run(big, 'loop'), opts));
     shipping.push(firsts.at(-1) - nothings.at(-1));
