@@ -1,4 +1,6 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
@@ -127,6 +129,28 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     // same code either way).
     if (modeLabel(as) !== 'rootful') return;
     expect((await box.mino(['pool', 'warm', '-n', '1', ...flags])).exitCode).toBe(0);
+    // First a podman whose exec drops the command's stdout (as podman-remote's can, containers/
+    // podman#25855): the output is whole all the same, read back from its copy in the container.
+    const real = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).stdout.trim();
+    const shim = mkdtempSync(join(tmpdir(), 'mino-lossy-podman-'));
+    writeFileSync(
+      join(shim, 'podman'),
+      `#!/bin/sh\ncase " $* " in *" exec "*.mino-out*) ${real} "$@" >/dev/null; exit $? ;; esac\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const path = box.env.PATH;
+    box.env.PATH = `${shim}:${process.env.PATH}`;
+    const lossy = await box
+      .mino(['run', ...flags, '--', 'sh', '-c', 'echo whole; echo err >&2; exit 4'])
+      .finally(() => {
+        box.env.PATH = path;
+        if (path === undefined) delete box.env.PATH;
+        rmSync(shim, { recursive: true, force: true });
+      });
+    expect(lossy.stdout).toBe('whole\n');
+    expect(lossy.stderr).toContain('err\n');
+    expect(lossy.exitCode).toBe(4);
+    await waitForPool(box, (s) => s.warm_total === 1, 60_000);
     expect([warmOnEngine().length, warmOnEngine(true).length]).toEqual([1, 1]);
     const removed = await box.mino(['engine', 'remove', engine]);
     expect(removed.stderr).toContain(`Removed 2 warm container(s) of 1 pool(s) on ${engine}`);
