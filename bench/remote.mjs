@@ -7,7 +7,16 @@
 // also as the difference to a run where nothing travels.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +89,15 @@ export async function startRig(dir, user = USER) {
   return {
     url: `ssh://${USER}@127.0.0.1:${port}${socket}`,
     key: join(dir, 'client_key'),
+    /** Waits (at most 30 s) until no container runs on the engine (a refill, a drain, a proxy's end), then 1 s more. */
+    idle() {
+      const [ps, ...psArgs] = asUser(['podman', 'ps', '-q']);
+      for (let i = 0; i < 300; i++) {
+        if (spawnSync(ps, psArgs, { encoding: 'utf8', cwd: '/' }).stdout.trim() === '') break;
+        spawnSync('sleep', ['0.1']);
+      }
+      spawnSync('sleep', ['1']);
+    },
     stop() {
       try {
         process.kill(Number(sh(['cat', join(dir, 'sshd.pid')]).trim()));
@@ -206,70 +224,116 @@ export async function remoteBench({ mino, runs, warmup }) {
         '--',
         ...cmd,
       );
-    const [remote, local] = interleaved(
-      [
-        { name: 'mino run --engine loop (ssh) --network none -- true', argv: run(small, 'loop'), env },
-        { name: 'mino run --network none -- true (local engine)', argv: run(small, undefined), env },
-      ],
-      { runs, warmup },
-    );
-    // BENCH_TRACE=1: one remote and one local run again with mino's timeline (--trace) on stderr.
-    if (process.env.BENCH_TRACE) {
-      for (const engine of ['loop', undefined]) {
-        const argv = run(small, engine);
-        const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, MINO_TRACE: '1' }, encoding: 'utf8' });
-        process.stderr.write(`--- ${engine ?? 'local'}\n${r.stderr}`);
-      }
-    }
-    const pooled = pooledRemote(m, env, small, { runs, warmup });
-    // The contained default there (its egress proxy runs on the engine, in a container) against
-    // --network none there; the first contained run builds the proxy's image on the engine.
-    const contained = m('run', '--engine', 'loop', '--image', IMAGE, '-p', small, '--no-cache', '--', 'true');
-    const proxyImage = timeOnce(contained, { env });
-    const [remoteContained, remoteNone] = interleaved(
-      [
-        { name: 'mino run --engine loop (ssh) -- true (contained)', argv: contained, env },
-        { name: 'mino run --engine loop (ssh) --network none -- true', argv: run(small, 'loop'), env },
-      ],
-      { runs, warmup },
-    );
-    const big = join(root, 'big');
-    bigProject(big, 10_000, 20_000);
-    const opts = { env };
-    const first = timeOnce(run(big, 'loop'), opts);
-    const nothing = [0, 1, 2].map(() => timeOnce(run(big, 'loop'), opts)).sort((a, b) => a - b)[1];
-    for (let i = 0; i < 10; i++) writeFileSync(join(big, `d${i}`, `f${i * 100}.bin`), randomBytes(20_000));
-    const changed = timeOnce(run(big, 'loop'), opts);
-    const back = timeOnce(
-      run(big, 'loop', ['sh', '-c', 'for i in 0 1 2 3 4 5 6 7 8 9; do echo x >> d$i/f$((i*100)).bin; done']),
-      opts,
-    );
-    return {
-      run_true: { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100, target_ratio: 2 },
-      run_true_pooled: pooled,
-      remote_contained: {
-        contained: remoteContained,
-        none: remoteNone,
-        added_ms: round(remoteContained.median_ms - remoteNone.median_ms),
-        first_run_with_proxy_image_build_ms: round(proxyImage),
-      },
-      ship_10000_files_200mb: {
-        first_run_ms: round(first),
-        nothing_changed_run_ms: round(nothing),
-        first_shipping_ms: round(first - nothing),
-        target_first_ms: 5000,
-        ten_changed_run_ms: round(changed),
-        ten_changed_shipping_ms: round(changed - nothing),
-        target_ten_changed_ms: 1000,
-        ten_back_run_ms: round(back),
-        ten_back_ms: round(back - nothing),
-        target_ten_back_ms: 1000,
-      },
-    };
+    // BENCH_REMOTE_PARTS=ship (comma-separated: run, pooled, contained, ship): only those parts.
+    const parts = new Set((process.env.BENCH_REMOTE_PARTS ?? 'run,pooled,contained,ship').split(','));
+    const out = {};
+    if (parts.has('run')) out.run_true = runTrue(run, small, env, { runs, warmup });
+    if (parts.has('pooled')) out.run_true_pooled = pooledRemote(m, env, small, { runs, warmup });
+    if (parts.has('contained')) out.remote_contained = remoteContained(m, run, small, env, { runs, warmup });
+    if (parts.has('ship')) out.ship_10000_files_200mb = shipment(run, root, env, rig);
+    return out;
   } finally {
     rig.stop();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** `mino run --engine loop --network none -- true` against the same run here. */
+function runTrue(run, small, env, { runs, warmup }) {
+  const [remote, local] = interleaved(
+    [
+      { name: 'mino run --engine loop (ssh) --network none -- true', argv: run(small, 'loop'), env },
+      { name: 'mino run --network none -- true (local engine)', argv: run(small, undefined), env },
+    ],
+    { runs, warmup },
+  );
+  // BENCH_TRACE=1: one remote and one local run again with mino's timeline (--trace) on stderr.
+  if (process.env.BENCH_TRACE) {
+    for (const engine of ['loop', undefined]) {
+      const argv = run(small, engine);
+      const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, MINO_TRACE: '1' }, encoding: 'utf8' });
+      process.stderr.write(`--- ${engine ?? 'local'}\n${r.stderr}`);
+    }
+  }
+  return { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100, target_ratio: 2 };
+}
+
+/** The contained default there against --network none there (and the first run, which builds the proxy image). */
+function remoteContained(m, run, small, env, { runs, warmup }) {
+  // The contained default there (its egress proxy runs on the engine, in a container) against
+  // --network none there; the first contained run builds the proxy's image on the engine.
+  const contained = m('run', '--engine', 'loop', '--image', IMAGE, '-p', small, '--no-cache', '--', 'true');
+  const proxyImage = timeOnce(contained, { env });
+  const [remoteContained, remoteNone] = interleaved(
+    [
+      { name: 'mino run --engine loop (ssh) -- true (contained)', argv: contained, env },
+      { name: 'mino run --engine loop (ssh) --network none -- true', argv: run(small, 'loop'), env },
+    ],
+    { runs, warmup },
+  );
+  return {
+    contained: remoteContained,
+    none: remoteNone,
+    added_ms: round(remoteContained.median_ms - remoteNone.median_ms),
+    first_run_with_proxy_image_build_ms: round(proxyImage),
+  };
+}
+
+/** Shipping a 10,000-file, 200 MB project: the first run, 10 files changed here, 10 changed there. */
+function shipment(run, root, env, rig) {
+  let big = join(root, 'big-0');
+  bigProject(big, 10_000, 20_000);
+  // The 200 MB just written go to disk first, not while the first run reads them; what the parts
+  // before left running on the engine (a refill, a drain, a proxy's end) ends first too.
+  spawnSync('sync');
+  rig.idle();
+  const opts = { env };
+  // The first shipment BENCH_SHIP_RUNS times (default 3; the project renamed in between is a new
+  // project to mino: its own volume there, all of it shipped), each against a run right after it
+  // where nothing travels; the median of the differences.
+  const firsts = [];
+  const nothings = [];
+  const shipping = [];
+  for (let i = 0; i < Number(process.env.BENCH_SHIP_RUNS ?? 3); i++) {
+    if (i > 0) {
+      const next = join(root, `big-${i}`);
+      renameSync(big, next);
+      big = next;
+    }
+    firsts.push(timeOnce(run(big, 'loop'), opts));
+    nothings.push(timeOnce(run(big, 'loop'), opts));
+    shipping.push(firsts.at(-1) - nothings.at(-1));
+  }
+  // BENCH_TRACE=1: one more first shipment with mino's timeline on stderr.
+  if (process.env.BENCH_TRACE) {
+    const traced = join(root, 'big-traced');
+    renameSync(big, traced);
+    const argv = run(traced, 'loop');
+    const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, MINO_TRACE: '1' }, encoding: 'utf8' });
+    process.stderr.write(`--- first shipment\n${r.stderr}`);
+    renameSync(traced, big);
+  }
+  const first = median(firsts);
+  const nothing = median([...nothings, ...[0, 1].map(() => timeOnce(run(big, 'loop'), opts))]);
+  for (let i = 0; i < 10; i++) writeFileSync(join(big, `d${i}`, `f${i * 100}.bin`), randomBytes(20_000));
+  const changed = timeOnce(run(big, 'loop'), opts);
+  const back = timeOnce(
+    run(big, 'loop', ['sh', '-c', 'for i in 0 1 2 3 4 5 6 7 8 9; do echo x >> d$i/f$((i*100)).bin; done']),
+    opts,
+  );
+  return {
+    first_run_ms: round(first),
+    nothing_changed_run_ms: round(nothing),
+    first_shipping_ms: round(median(shipping)),
+    first_shipping_runs_ms: shipping.map(round),
+    target_first_ms: 5000,
+    ten_changed_run_ms: round(changed),
+    ten_changed_shipping_ms: round(changed - nothing),
+    target_ten_changed_ms: 1000,
+    ten_back_run_ms: round(back),
+    ten_back_ms: round(back - nothing),
+    target_ten_back_ms: 1000,
+  };
 }
 
 // Alone: `node bench/remote.mjs` prints the remote figures only.

@@ -4,6 +4,7 @@ import { LABEL_HOME_VOLUME } from '../volume/volume-labels.js';
 import { LABEL_SESSION } from '../session/session-labels.js';
 import { LABEL_CACHES, listLabel } from './cache-labels.js';
 import { LABEL_COMPOSED, LABEL_COMPOSED_BASE, LABEL_COMPOSED_LAYERS } from '../layer/compose-plan.js';
+import { LABEL_EGRESS_IMAGE } from '../network/egress-image.js';
 import type { CacheSidecar } from './cache-sidecar.js';
 import { LABEL_CACHE_CREATED, parseCacheVolumeName } from './cache-volume.js';
 
@@ -42,17 +43,20 @@ export interface HomeItem {
   createdAt: string | undefined;
 }
 
-/** A composed image, or one mino-base tag. */
+/**
+ * A composed image, one mino-base tag, or the egress proxy image a remote engine's contained
+ * runs use (`localhost/mino-egress:<hash>`, one per mino build, made again when missing).
+ */
 export interface ImageItem {
-  kind: 'composed' | 'base';
-  /** The name mino removes (`localhost/mino-composed-<hash>:latest`, `localhost/mino-base:<tag>`). */
+  kind: 'composed' | 'base' | 'egress';
+  /** The name mino removes (`localhost/mino-composed-<hash>:latest`, `localhost/mino-base:<tag>`, …). */
   ref: string;
   id: string;
   /** Full size, including the base layers it shares. */
   sizeBytes: number;
   /** Size of its own layers: composed = size − its base's size; base = its size. */
   ownBytes: number;
-  /** Composed: built on a base that is no longer mino-base:latest. Base: a tag of an older mino. */
+  /** Composed: built on a base that is no longer mino-base:latest. Base: a tag of an older mino. Egress: never. */
   stale: boolean;
   /** Composed: its layers (`python@1,rust@1`). */
   layers?: string;
@@ -199,6 +203,16 @@ function imageItems(input: InventoryInput): ImageItem[] {
           layers: img.labels[LABEL_COMPOSED_LAYERS],
           containers: img.containers,
         });
+      } else if (/^localhost\/mino-egress:[0-9a-f]{16}$/.test(ref) && img.labels[LABEL_EGRESS_IMAGE] === '1') {
+        items.push({
+          kind: 'egress',
+          ref,
+          id: img.id,
+          sizeBytes: img.sizeBytes,
+          ownBytes: img.sizeBytes,
+          stale: false,
+          containers: img.containers,
+        });
       } else if (/^localhost\/mino-base:[0-9a-f]{12}$/.test(ref) || ref === 'localhost/mino-base:latest') {
         items.push({
           kind: 'base',
@@ -217,7 +231,8 @@ function imageItems(input: InventoryInput): ImageItem[] {
       }
     }
   }
-  return items.sort((a, b) => (a.kind === b.kind ? a.ref.localeCompare(b.ref) : a.kind === 'composed' ? -1 : 1));
+  const rank = { composed: 0, base: 1, egress: 2 };
+  return items.sort((a, b) => rank[a.kind] - rank[b.kind] || a.ref.localeCompare(b.ref));
 }
 
 /** Builds the inventory (pure). */

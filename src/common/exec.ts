@@ -221,13 +221,15 @@ function spawnError(argv: readonly string[], cwd: string | undefined, err: NodeJ
  * Runs a program attached to this process's stdin, stdout and stderr; resolves to its exit code.
  * With `detached`, it runs in a process group of its own: a Ctrl-C on the terminal reaches this
  * process only, which decides what the program gets. With `onStderr`, its stderr is a pipe whose
- * chunks go to `onStderr` as they come (and `onStderrEnd` at its end). Plain child_process, not
+ * chunks go to `onStderr` as they come (and `onStderrEnd` at its end); with `onStdout`, its stdout
+ * likewise (the exit code comes after both ended). Plain child_process, not
  * execa: this is how `mino run` starts podman, and execa's load (~15 ms of CPU) would come first.
  */
 export function execInherit(
   argv: readonly string[],
   options: Omit<ExecOptions, 'input'> & {
     detached?: boolean;
+    onStdout?: (chunk: Buffer) => void;
     onStderr?: (chunk: Buffer) => void;
     onStderrEnd?: () => void;
   } = {},
@@ -241,8 +243,8 @@ export function execInherit(
     const child = spawn(file, args, {
       env: options.env ?? process.env,
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-      // With `onStderr`, stderr comes through this process (nothing is kept): the caller writes it on.
-      stdio: options.onStderr ? ['inherit', 'inherit', 'pipe'] : 'inherit',
+      // With `onStderr` (`onStdout`), stderr (stdout) comes through this process (nothing is kept): the caller writes it on.
+      stdio: ['inherit', options.onStdout ? 'pipe' : 'inherit', options.onStderr ? 'pipe' : 'inherit'],
       detached: options.detached ?? false,
     });
     // SIGTERM, then SIGKILL after the grace time (a timeout or an abort).
@@ -260,6 +262,7 @@ export function execInherit(
     if (options.timeoutMs !== undefined) timeoutTimer = setTimeout(stop, options.timeoutMs);
     if (options.signal?.aborted) stop();
     else options.signal?.addEventListener('abort', stop, { once: true });
+    if (options.onStdout) child.stdout?.on('data', options.onStdout);
     if (options.onStderr) {
       child.stderr?.on('data', options.onStderr);
       child.stderr?.on('end', () => options.onStderrEnd?.());

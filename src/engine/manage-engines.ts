@@ -55,8 +55,16 @@ export async function addEngine(input: AddEngineInput): Promise<EngineRecord> {
   return engine;
 }
 
-/** Removes an engine; refused while a session on it is active (`activeSessions`: their names). */
-export function removeEngine(name: string, activeSessions: readonly string[], env?: NodeJS.ProcessEnv): void {
+/**
+ * Removes an engine; refused while a session on it is active (`activeSessions`: their names).
+ * `before` runs once the checks passed, before the engine is forgotten (its tunnel still up).
+ */
+export async function removeEngine(
+  name: string,
+  activeSessions: readonly string[],
+  env?: NodeJS.ProcessEnv,
+  before?: () => Promise<void>,
+): Promise<void> {
   const registry = readEngineRegistry(env);
   const engine = findEngine(registry, name);
   if (activeSessions.length > 0) {
@@ -64,6 +72,7 @@ export function removeEngine(name: string, activeSessions: readonly string[], en
       hint: `Stop them first: mino stop ${activeSessions[0]}`,
     });
   }
+  await before?.();
   const next: EngineRegistry = { engines: registry.engines.filter((e) => e.name !== name) };
   if (registry.default !== undefined && registry.default !== name) next.default = registry.default;
   writeEngineRegistry(next, env);

@@ -5,7 +5,7 @@ import { log } from '../common/logger.js';
 import { traceSpan } from '../common/trace.js';
 import type { NetworkRecord } from '../network/network-record.js';
 import type { EgressSessionContext, EgressStarter, SessionEgress } from '../network/session-egress.js';
-import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.js';
+import type { ContainerRuntime, ContainerSpec, ExecOutput } from '../runtime/container-runtime.js';
 import { bumpCounters } from '../session/sandbox-counters.js';
 import type { RunPlan } from './run-plan.js';
 import { forwardSignals, type SignalSource } from './signal-policy.js';
@@ -76,6 +76,13 @@ export interface WarmClaim {
   network?: { finish(): Promise<NetworkRecord | undefined> };
   /** Once the command exited through the agent: seconds its agent keeps the container (see AgentIo.lingerSeconds). */
   lingerSeconds?: () => number;
+  /** Output `podman exec` may lose (a remote engine's): it comes through here, made whole before the release. */
+  output?: WarmOutput;
+}
+
+/** A warm run's output through mino: the exec's streams, then `settle` once the exec ended (see WarmClaim.output). */
+export interface WarmOutput extends ExecOutput {
+  settle(exitCode: number): Promise<void>;
 }
 
 /** Where warm containers come from (the pool, pool/pooled-run.ts), for the warm strategy. */
@@ -315,7 +322,7 @@ async function execInWarm(
   const tty = plan.spec.tty ?? false;
   const release = forwardSignals(runtime, claim.container, signals);
   try {
-    return await runtime.execSession(claim.container, warmCommand(plan, claim), {
+    const exitCode = await runtime.execSession(claim.container, warmCommand(plan, claim), {
       tty,
       interactive: plan.spec.interactive ?? true,
       ...(plan.spec.workdir === undefined ? {} : { workdir: plan.spec.workdir }),
@@ -327,7 +334,10 @@ async function execInWarm(
         ...claim.env,
       },
       ownProcessGroup: !tty,
+      ...(claim.output ? { output: claim.output } : {}),
     });
+    await claim.output?.settle(exitCode);
+    return exitCode;
   } finally {
     release();
   }

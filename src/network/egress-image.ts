@@ -16,8 +16,8 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
  * builds' images that no container uses.
  */
 
-/** Label of the proxy images. */
-const LABEL_EGRESS_IMAGE = 'io.mino.egress-image';
+/** Label of the proxy images (`mino cache` lists them: cache/cache-inventory.ts). */
+export const LABEL_EGRESS_IMAGE = 'io.mino.egress-image';
 
 /** Where the files go in the image. */
 const APP_DIR = '/opt/mino';

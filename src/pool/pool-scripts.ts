@@ -1,5 +1,5 @@
 /**
- * The two constant shell scripts of a warm container. They are fixed program text, never built
+ * The constant shell scripts of a warm container (and pool/remote-output.ts's for a remote one). They are fixed program text, never built
  * from user input: the values they need (the time to live, the command) are positional
  * parameters, as with `sh -c SCRIPT NAME ARG…`.
  *
@@ -12,19 +12,21 @@
  * Main process of a warm container (after the image's entrypoint, e.g. mino-bootstrap, ran just
  * as for a cold run): sleeps for its time to live (`$1` seconds), then exits, so the container
  * (`--rm`) removes itself even if mino never runs again. Once a run has claimed it (the PID file
- * exists) it lives on while the command runs (and 2 s more), and forwards INT, TERM and HUP to the
+ * exists) it lives on while the command runs (and 2 s more, 30 s after a remote run), and forwards INT, TERM and HUP to the
  * command, as the init does for a cold run; unclaimed, a signal just ends it.
  */
 export const WARM_MAIN_SCRIPT = [
   'p=/dev/shm/.mino-pool.pid',
-  'fwd() { if [ -s "$p" ]; then kill -s "$1" "$(cat "$p")" 2>/dev/null; kill "$s" 2>/dev/null; else exit 0; fi; }',
+  'fwd() { if [ -s "$p" ]; then g=1; kill -s "$1" "$(cat "$p")" 2>/dev/null; kill "$s" 2>/dev/null; else exit 0; fi; }',
   "trap 'fwd INT' INT; trap 'fwd TERM' TERM; trap 'fwd HUP' HUP",
   'sleep "$1" & s=$!',
   'wait "$s"',
   'while [ -s "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null; do sleep 1 & s=$!; wait "$s"; done',
   // Claimed: stay a moment after the command ended, so the container does not stop under the
   // `podman exec` still collecting its exit code (it said 255 then); mino removes it anyway.
-  'if [ -s "$p" ]; then sleep 2; fi',
+  // A remote run's wrapper asks for 30 s (the hold file: its output copy may be read back),
+  // unless a signal came (mino's `podman rm`, or one forwarded to the command).
+  'if [ -s "$p" ]; then t=2; [ -e /dev/shm/.mino-pool.hold ] && [ -z "${g:-}" ] && t=30; sleep "$t" & s=$!; wait "$s"; fi',
 ].join('\n');
 
 /**

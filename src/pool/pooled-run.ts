@@ -26,6 +26,7 @@ import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } f
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
 import { claimEgressFor } from './warm-egress.js';
 import { engineOfPlan, remotePoolProblem, remoteRoad } from './remote-pool.js';
+import { GuardedOutput } from './remote-output.js';
 import type { ClaimedEgress } from '../network/warm-egress.js';
 import type { ProxiedCredential } from '../network/egress-secrets.js';
 import { imageIdInStoreIndex } from '../runtime/image-store-index.js';
@@ -301,9 +302,15 @@ class PoolClaims implements WarmSource {
       count(ctx.stateDir, { pool_hits: 1 });
       this.served = true;
       const env = perRunEnvOf(plan);
+      // On a remote engine podman exec can lose output: it comes through mino, checked (remote-output.ts).
+      const output =
+        engineOfPlan(plan) !== undefined && !(plan.spec.tty ?? false)
+          ? new GuardedOutput(ctx.runtime, entry.id)
+          : undefined;
       return {
         container: entry.id,
-        wrapper: ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
+        wrapper: output?.wrapper ?? ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
+        ...(output ? { output } : {}),
         ...(Object.keys(env).length > 0 ? { env } : {}),
         ...(agent === undefined ? {} : { agent, lingerSeconds: () => (rename.cancel() ? AGENT_LINGER_SECONDS : 0) }),
         ...(network ? { network } : {}),

@@ -320,6 +320,15 @@ export interface ExecOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Where an exec's output goes when it comes through mino instead of straight to this process's
+ * stdout and stderr (chunks as they come; the exec's exit code comes after both ended).
+ */
+export interface ExecOutput {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+}
+
 /** Output of a finished command. */
 export interface CapturedLogs {
   stdout: string;
@@ -449,7 +458,17 @@ export interface ContainerExecClient {
    * Ctrl-C meant for mino does not end `podman exec` (which does not forward signals) while the
    * command runs on; mino then forwards the signal itself.
    */
-  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number>;
+  execSession(
+    id: string,
+    command: string[],
+    options: ExecOptions & { ownProcessGroup?: boolean; output?: ExecOutput },
+  ): Promise<number>;
+  /**
+   * A regular file of a running container, read through the engine's archive API (`podman cp`,
+   * a plain HTTP body on a remote engine, not an exec's attach stream); undefined when the
+   * container or the file is not there. Bytes beyond `maxBytes` are an error.
+   */
+  readContainerFile(id: string, path: string, maxBytes: number): Promise<Buffer | undefined>;
   /**
    * Attaches this process's terminal to a running container's main process (`podman attach`,
    * signals not proxied, so ending the client never signals the command). Resolves with podman's

@@ -131,6 +131,14 @@ export function startBringBack(input: Omit<BackInput, 'state'>): PendingBack {
             },
           );
         }
+        const missing = notArrived(state.remote, listing, received);
+        if (missing.length > 0) {
+          // The archive ended between two entries: the end of the exec's output was lost on its way.
+          throw new MinoError(
+            `The engine's answer ended early: ${missing.length} changed file(s) did not arrive (${missing.slice(0, 3).join(', ')}); nothing was brought back`,
+            { hint: 'The changes stay on the engine: the next mino sync (or run) of the session brings them back' },
+          );
+        }
         return await apply({ ...input, state }, listing.lines, listing.kinds, received, compileExclude(input.exclude));
       } finally {
         cleanup();
@@ -144,6 +152,24 @@ export function startBringBack(input: Omit<BackInput, 'state'>): PendingBack {
       cleanup();
     },
   };
+}
+
+/**
+ * Files and symlinks the engine listed as changed since `known` (the last listing) whose content
+ * did not come with the listing: the helper sends every one of them, so any missing means the
+ * stream was cut (podman's remote exec can lose the end of an output).
+ */
+function notArrived(
+  known: Readonly<Record<string, string>>,
+  listing: { lines: Record<string, string>; kinds: Record<string, string> },
+  received: ReadonlyMap<string, Received>,
+): string[] {
+  return Object.keys(listing.lines)
+    .filter((path) => {
+      const kind = listing.kinds[path];
+      return (kind === 'file' || kind === 'symlink') && known[path] !== listing.lines[path] && !received.has(path);
+    })
+    .sort();
 }
 
 /** Brings the engine's changes back into the project; returns the new record. */

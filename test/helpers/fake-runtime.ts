@@ -8,6 +8,7 @@ import type {
   ContainerSpec,
   ContainerSummary,
   ExecOptions,
+  ExecOutput,
   ImageFacts,
   ImportOptions,
   LocalImage,
@@ -58,6 +59,8 @@ export interface FakeContainer extends ContainerSummary {
   logs?: CapturedLogs;
   /** Time of the last output `lastOutputAt` reports. */
   lastOutput?: Date;
+  /** Files `readContainerFile` finds in it, by path. */
+  files?: Record<string, Buffer>;
 }
 
 /** A local image as the fake keeps it. */
@@ -676,7 +679,18 @@ export class FakeRuntime implements ContainerRuntime {
     return this.call('imageStoreIndexPath', [], () => this.imageStoreIndex);
   }
 
-  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
+  readContainerFile(id: string, path: string, maxBytes: number): Promise<Buffer | undefined> {
+    return this.call('readContainerFile', [id, path, maxBytes], () => {
+      const c = this.container(id);
+      return c?.state === 'running' ? c.files?.[path] : undefined;
+    });
+  }
+
+  execSession(
+    id: string,
+    command: string[],
+    options: ExecOptions & { ownProcessGroup?: boolean; output?: ExecOutput },
+  ): Promise<number> {
     return this.call('execSession', [id, command, options], () => {
       const c = this.container(id);
       if (c?.state !== 'running')

@@ -114,7 +114,7 @@ touched (no container is pruned). Limits come from the global config: cache.max_
       `
 JSON: {caches: [{name, ecosystem, hash, state, size_bytes, created_at, last_used, in_use_by}],
 home_volumes: [{name, project_path, project_exists, size_bytes, created_at, in_use_by}],
-images: [{name, kind, id, size_bytes, own_bytes, stale, layers, in_use_by}],
+images: [{name, kind (composed, base, egress), id, size_bytes, own_bytes, stale, layers, in_use_by}],
 total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name per line.`,
     )
     .action(async (opts: { format: string }, cmd: Command) => {
@@ -203,7 +203,10 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
     .option(ENGINE_FLAG, ENGINE_HELP)
     .description('Remove all dependency caches, home volumes and/or composed images (asks first)')
     .option('--volumes', 'dependency cache volumes')
-    .option('--images', 'composed images and base images of older mino versions (the current base image stays)')
+    .option(
+      '--images',
+      'composed images, egress proxy images (remote engines) and base images of older mino versions (the current base image stays)',
+    )
     .option('--home', 'per-project home volumes (shell history, logins kept in /home/developer)')
     .option('--credentials', 'cached cloud tokens (AWS, GCP, Azure); the next run asks the CLIs again')
     .option('--all', 'all of the above')

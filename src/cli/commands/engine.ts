@@ -3,8 +3,8 @@ import { UsageError } from '../../common/errors.js';
 import { readEngineRegistry } from '../../engine/engine-registry.js';
 import { runtimeOfEngine } from '../../engine/engine-runtime.js';
 import { describeEngineUrl } from '../../engine/engine-url.js';
-import { addEngine, removeEngine, setDefaultEngine } from '../../engine/manage-engines.js';
-import { isActive } from '../../session/session-record.js';
+import { addEngine, setDefaultEngine } from '../../engine/manage-engines.js';
+import { removeEngineAndPools } from '../../pool/remove-engine.js';
 import { checkEngine } from '../../setup/engine-check.js';
 import { applyGlobalOptions, sessionCli } from '../global-options.js';
 import { notice } from '../notices.js';
@@ -68,16 +68,17 @@ mino run --engine NAME. The project travels in a volume there and back (see mino
   engine
     .command('remove')
     .alias('rm')
-    .description('Forget an engine (refused while a session runs on it)')
+    .description('Forget an engine, its warm pools drained first (refused while a session runs on it)')
     .argument('<name>', 'engine name')
-    .action((name: string, _opts: unknown, cmd: Command) => {
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { ctx } = sessionCli(cmd);
       if (name === 'local') throw new UsageError("'local' is this machine's engine and cannot be removed");
-      const active = ctx.store
-        .list()
-        .sessions.filter((s) => s.engine === name && isActive(s))
-        .map((s) => s.name);
-      removeEngine(name, active);
+      const { drained } = await removeEngineAndPools(ctx, name);
+      if (drained) notice(`Removed ${drained.containers} warm container(s) of ${drained.pools} pool(s) on ${name}`);
+      if (drained?.unreachable.length)
+        process.stderr.write(
+          `Warning: engine ${name} did not answer: its warm containers were not removed (they end themselves after pool.warm_ttl)\n`,
+        );
       notice(`Engine ${name} removed (its volumes and images stay on it)`);
     });
   engine

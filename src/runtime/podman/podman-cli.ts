@@ -133,6 +133,7 @@ export class PodmanCli {
     options: {
       signal?: AbortSignal;
       detached?: boolean;
+      onStdout?: (chunk: Buffer) => void;
       onStderr?: (chunk: Buffer) => void;
       onStderrEnd?: () => void;
     } = {},
@@ -144,6 +145,7 @@ export class PodmanCli {
       env,
       signal: options.signal,
       detached: options.detached,
+      onStdout: options.onStdout,
       onStderr: options.onStderr,
       onStderrEnd: options.onStderrEnd,
     });

@@ -7,6 +7,7 @@ import type {
   ContainerSpec,
   ContainerSummary,
   ExecOptions,
+  ExecOutput,
   ImageFacts,
   ImportOptions,
   LocalImage,
@@ -30,6 +31,7 @@ import {
 } from '../validate.js';
 import { buildContainerArgs, labelArgs, labelFilterArgs } from './podman-args.js';
 import { PodmanCli } from './podman-cli.js';
+import { firstFileOfTar } from './tar-first-file.js';
 import { lastLines } from '../../common/text.js';
 import { isNotFound, podmanError, volumeInUseError } from './podman-error.js';
 import { EngineError } from '../runtime-errors.js';
@@ -237,8 +239,35 @@ export class PodmanRuntime implements ContainerRuntime {
     throw podmanError(args, result.exitCode, result.stderr);
   }
 
-  execSession(id: string, command: string[], options: ExecOptions & { ownProcessGroup?: boolean }): Promise<number> {
-    return this.podman.inherit(execArgs(id, command, options), { detached: options.ownProcessGroup ?? false });
+  execSession(
+    id: string,
+    command: string[],
+    options: ExecOptions & { ownProcessGroup?: boolean; output?: ExecOutput },
+  ): Promise<number> {
+    return this.podman.inherit(execArgs(id, command, options), {
+      detached: options.ownProcessGroup ?? false,
+      ...(options.output ? { onStdout: options.output.stdout, onStderr: options.output.stderr } : {}),
+    });
+  }
+
+  async readContainerFile(id: string, path: string, maxBytes: number): Promise<Buffer | undefined> {
+    const args = ['cp', `${containerRef(id)}:${validateMountPath('source', path)}`, '-'];
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const { exitCode, stderr } = await this.podman.stream(args, {
+      onStdout: (chunk) => {
+        size += chunk.length;
+        if (size <= maxBytes + 64 * 1024) chunks.push(chunk);
+      },
+    });
+    if (exitCode !== 0) {
+      if (isNotFound(stderr) || /no such file|no items|could not find/i.test(stderr)) return undefined;
+      throw podmanError(['cp'], exitCode, stderr);
+    }
+    if (size > maxBytes + 64 * 1024) throw podmanError(['cp'], 1, `${path} is larger than ${maxBytes} bytes`);
+    const file = firstFileOfTar(Buffer.concat(chunks));
+    if (file && file.length > maxBytes) throw podmanError(['cp'], 1, `${path} is larger than ${maxBytes} bytes`);
+    return file;
   }
 
   async imageStoreIndexPath(): Promise<string | undefined> {

@@ -267,6 +267,52 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     expect(ended).toMatchObject({ engine, status: 'stopped' });
   });
 
+  // Once (rootless): the mode changes nothing on the engine's side.
+  if (as === 'rootless')
+    it("kill -9 of a contained run's mino: reconciliation removes its proxy and network there; the proxy image is in mino cache there", async () => {
+      const dir = project(box, 'contained', { 'a.txt': 'a\n' });
+      const egress = (): string =>
+        `${rig.podman(['ps', '-a', '--format', '{{.Names}}'])}\n${rig.podman(['network', 'ls', '--format', '{{.Name}}'])}`;
+      const { child, done } = box.spawn([
+        'run',
+        '-n',
+        'contained-killed',
+        '--engine',
+        engine,
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        dir,
+        '--',
+        'sleep',
+        '3',
+      ]);
+      await waitFor(
+        () => /mino-egress-[^n]/.test(egress()) && egress().includes('mino-contained-killed'),
+        90_000,
+        "the session and its proxy on the engine (the first contained run there builds the proxy's image)",
+      );
+      expect(egress()).toContain('mino-egress-net-');
+      process.kill(killedMinoPid(child.pid!), 'SIGKILL');
+      await done;
+      // The session's container ends by itself; its proxy and network stay until mino looks.
+      await waitFor(() => !egress().includes('mino-contained-killed'), 30_000, 'the session to end');
+      expect(egress()).toMatch(/mino-egress-/);
+      const list = await box.mino(['list', '-a']);
+      expect(list.exitCode).toBe(0);
+      expect(egress()).not.toMatch(/mino-egress-/);
+      // The proxy's image (mino's own, made there) is listed by mino cache there, and cleared.
+      const cache = JSON.parse((await box.mino(['cache', 'list', '--engine', engine, '-f', 'json'])).stdout) as {
+        images: { name: string; kind: string }[];
+      };
+      expect(cache.images.filter((i) => i.kind === 'egress').map((i) => i.name)).toEqual([
+        expect.stringMatching(/^localhost\/mino-egress:[0-9a-f]{16}$/),
+      ]);
+      const cleared = await box.mino(['cache', 'clear', '--images', '--engine', engine, '--yes']);
+      expect(cleared.stdout + cleared.stderr).toMatch(/removed localhost\/mino-egress:/);
+      expect(rig.podman(['images', '--format', '{{.Repository}}'])).not.toContain('mino-egress');
+    });
+
   // Once (rootless): these fail before anything reaches an engine, or on the engine side only.
   if (as === 'rootless')
     it('refuses what it cannot do (an unknown engine, a host path volume, a wrong key); composes layers there; lists caches there', async () => {

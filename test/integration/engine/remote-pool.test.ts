@@ -1,4 +1,6 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
@@ -13,7 +15,7 @@ import { waitForPool } from '../pool/pool-helpers.js';
  * containers start there on the project's shipped volume; a run claims one (podman exec through
  * the tunnel), sees what changed here since, and its edit comes home (the trips through the
  * pool's warm sync helper, or a helper container when it is gone); two runs at once never get the
- * same container; drain removes them there. One rig for the file; the test image is loaded
+ * same container; drain removes them there, and so does `engine remove`. One rig for the file; the test image is loaded
  * into the engine directly (the image's shipment is remote-engine.test.ts's).
  */
 
@@ -121,6 +123,39 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     expect(drain.exitCode).toBe(0);
     expect(warmOnEngine()).toEqual([]);
     expect(warmOnEngine(true)).toEqual([]);
+    expect((await box.mino(['pool', 'status', '-f', 'json'])).stdout).toContain('"pools": []');
+
+    // engine remove drains that engine's pool there first, its sync helper too (one mode: the
+    // same code either way).
+    if (modeLabel(as) !== 'rootful') return;
+    expect((await box.mino(['pool', 'warm', '-n', '1', ...flags])).exitCode).toBe(0);
+    // First a podman whose exec drops the command's stdout (as podman-remote's can, containers/
+    // podman#25855): the output is whole all the same, read back from its copy in the container.
+    const real = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).stdout.trim();
+    const shim = mkdtempSync(join(tmpdir(), 'mino-lossy-podman-'));
+    writeFileSync(
+      join(shim, 'podman'),
+      `#!/bin/sh\ncase " $* " in *" exec "*.mino-out*) ${real} "$@" >/dev/null; exit $? ;; esac\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const path = box.env.PATH;
+    box.env.PATH = `${shim}:${process.env.PATH}`;
+    const lossy = await box
+      .mino(['run', ...flags, '--', 'sh', '-c', 'echo whole; echo err >&2; exit 4'])
+      .finally(() => {
+        box.env.PATH = path;
+        if (path === undefined) delete box.env.PATH;
+        rmSync(shim, { recursive: true, force: true });
+      });
+    expect(lossy.stdout).toBe('whole\n');
+    expect(lossy.stderr).toContain('err\n');
+    expect(lossy.exitCode).toBe(4);
+    await waitForPool(box, (s) => s.warm_total === 1, 60_000);
+    expect([warmOnEngine().length, warmOnEngine(true).length]).toEqual([1, 1]);
+    const removed = await box.mino(['engine', 'remove', engine]);
+    expect(removed.stderr).toContain(`Removed 2 warm container(s) of 1 pool(s) on ${engine}`);
+    expect(removed.exitCode).toBe(0);
+    expect([warmOnEngine(), warmOnEngine(true)]).toEqual([[], []]);
     expect((await box.mino(['pool', 'status', '-f', 'json'])).stdout).toContain('"pools": []');
   });
 });

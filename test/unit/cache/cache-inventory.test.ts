@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { budgetedBytes, buildInventory, inUseBy, type InventoryInput } from '../../../src/cache/cache-inventory.js';
 import { finalized, newSidecar } from '../../../src/cache/cache-sidecar.js';
+import { selectForClear, targetName } from '../../../src/cache/cache-selection.js';
 import { parseImageList } from '../../../src/runtime/podman/podman-json.js';
 import type { ContainerSummary, VolumeInfo } from '../../../src/runtime/container-runtime.js';
 
@@ -86,6 +87,48 @@ describe('cache inventory', () => {
     const fresh = inv.images.find((i) => i.ref.includes('1cc8716bddaa'))!;
     expect(fresh.ownBytes).toBeLessThan(fresh.sizeBytes);
     expect(fresh.ownBytes).toBeGreaterThan(0);
+  });
+
+  it("lists a remote engine's egress proxy images (by tag and label), after the others, never budgeted; clear --images removes them", () => {
+    const egress = (id: string, name: string, labels: Record<string, string>, containers = 0) => ({
+      id,
+      names: [name],
+      sizeBytes: 100_000_000,
+      labels,
+      containers,
+      created: 0,
+    });
+    const inv = buildInventory(
+      input({
+        images: [
+          ...images,
+          egress('e1', 'localhost/mino-egress:0123456789abcdef', { 'io.mino.egress-image': '1' }),
+          egress('e2', 'localhost/mino-egress:fedcba9876543210', { 'io.mino.egress-image': '1' }, 1),
+          // Not labelled by mino, or not its tag form: not mino's.
+          egress('e3', 'localhost/mino-egress:aaaaaaaaaaaaaaaa', {}),
+          egress('e4', 'localhost/mino-egress:latest', { 'io.mino.egress-image': '1' }),
+        ],
+      }),
+    );
+    expect(inv.images.filter((i) => i.kind === 'egress').map((i) => [i.ref, i.ownBytes, i.stale])).toEqual([
+      ['localhost/mino-egress:0123456789abcdef', 100_000_000, false],
+      ['localhost/mino-egress:fedcba9876543210', 100_000_000, false],
+    ]);
+    expect(inv.images.at(-1)?.kind).toBe('egress');
+    const composed = inv.images.filter((i) => i.kind === 'composed').reduce((n, i) => n + i.ownBytes, 0);
+    expect(budgetedBytes(inv)).toBe(1500 + composed);
+    const clear = selectForClear(inv, { volumes: false, images: true, home: false });
+    expect(clear.remove.filter((d) => d.target.kind === 'egress').map((d) => targetName(d.target))).toEqual([
+      'localhost/mino-egress:0123456789abcdef',
+    ]);
+    // The one a container (a running proxy) uses stays.
+    expect(clear.keep.map((d) => [targetName(d.target), d.reason])).toContainEqual([
+      'localhost/mino-egress:fedcba9876543210',
+      'in use by 1 container(s)',
+    ]);
+    expect(
+      selectForClear(inv, { volumes: true, images: false, home: true }).remove.some((d) => d.target.kind === 'egress'),
+    ).toBe(false);
   });
 
   it('flags nothing as stale without a mino-base:latest to compare with', () => {

@@ -75,10 +75,14 @@ describe('the engine registry', () => {
   it('refuses to remove an engine a session runs on; removes it otherwise (and its default)', async () => {
     await addEngine({ name: 'a', url: URL, env });
     setDefaultEngine('a', env);
-    expect(minoErrorOf(() => removeEngine('a', ['agent-1'], env)).message).toContain('in use by session(s) agent-1');
-    removeEngine('a', [], env);
+    const before: string[] = [];
+    const first = () => Promise.resolve(void before.push('drained'));
+    await expect(removeEngine('a', ['agent-1'], env, first)).rejects.toThrow('in use by session(s) agent-1');
+    expect(before).toEqual([]);
+    await removeEngine('a', [], env, first);
+    expect(before).toEqual(['drained']);
     expect(readEngineRegistry(env)).toEqual({ engines: [] });
-    expect(minoErrorOf(() => removeEngine('a', [], env)).exitCode).toBe(2);
+    await expect(removeEngine('a', [], env)).rejects.toMatchObject({ exitCode: 2 });
   });
 
   it('rejects a registry file with an invalid URL instead of passing it to podman', () => {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { planOnEngine } from '../../../src/launch/remote-plan.js';
@@ -14,15 +14,40 @@ import { poolStatus } from '../../../src/pool/pool-status.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
 import { refillPool } from '../../../src/pool/refill-pool.js';
 import { engineOfPlan, poolEngines, remotePoolProblem, syncHelperOfPlan } from '../../../src/pool/remote-pool.js';
+import { OUTPUT_GUARD_SCRIPT } from '../../../src/pool/remote-output.js';
+import type { ExecOutput } from '../../../src/runtime/container-runtime.js';
 import { runHelper } from '../../../src/sync/sync-helper.js';
 import { warmPool } from '../../../src/pool/warm-pool.js';
 import { warmSteps } from '../../../src/run/warm-run.js';
 import { readCounters } from '../../../src/session/sandbox-counters.js';
 import { SessionStore } from '../../../src/session/session-store.js';
+import { newSessionRecord } from '../../../src/session/session-record.js';
+import { addEngine } from '../../../src/engine/manage-engines.js';
+import { readEngineRegistry } from '../../../src/engine/engine-registry.js';
+import { removeEngineAndPools } from '../../../src/pool/remove-engine.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
 import { typicalInput } from '../launch/plan-input.js';
 
 const IMAGE = 'localhost/mino-base:latest';
+
+/** What this process's stdout was given by the code under test (see guardedExec). */
+const written: string[] = [];
+
+/**
+ * A `podman exec` of a guarded remote run (remote-output.ts): `stdout`, then both trailers with
+ * the nonce of the wrapper's argv, on the output mino took; then `exitCode`.
+ */
+function guardedExec(
+  exitCode: number,
+  stdout = '',
+): (id: string, argv: string[], o: { output?: ExecOutput }) => number {
+  return (_id, argv, o) => {
+    const nonce = argv[4];
+    o.output?.stdout(Buffer.from(`${stdout}\x1emino-end ${nonce} ${stdout.length}\x1e`));
+    o.output?.stderr(Buffer.from(`\x1emino-end ${nonce} 0\x1e`));
+    return exitCode;
+  };
+}
 
 /** The warm pool on a remote engine, on recording fake runtimes (one per engine). */
 describe('warm pool on a remote engine (fake runtimes)', () => {
@@ -80,8 +105,13 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
       refill: (key, _s, used) => refills.push({ key, ...(used === undefined ? {} : { used }) }),
     };
     said.length = 0;
+    written.length = 0;
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => written.push(String(chunk)) > 0);
   });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  afterEach(() => {
+    vi.restoreAllMocks();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('keys the engine: the same run here, on one engine and on another never share a pool', () => {
     const keyOf = (plan: RunPlan): string => {
@@ -127,10 +157,15 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(poolVerdict(ctx.stateDir, run, use).message).toMatch(
       /a warm container would serve this run .* on engine gpu with podman exec through its ssh tunnel/,
     );
-    gpu.on('execSession', () => 3);
+    gpu.on('execSession', guardedExec(3, 'made\n'));
     expect(await executeWithPool(ctx, run, use)).toEqual({ kind: 'exited', exitCode: 3 });
     expect(gpu.callNames()).toEqual(['renameContainer', 'imageInspect', 'execSession']);
-    expect(gpu.callsTo('execSession')[0]![1].slice(-1)).toEqual(['make']);
+    const [, argv, options] = gpu.callsTo('execSession')[0]!;
+    expect(argv.slice(-1)).toEqual(['make']);
+    // Its output comes through mino, the trailers taken off (remote-output.ts): nothing read back.
+    expect(argv.slice(0, 4)).toEqual(['/bin/sh', '-c', OUTPUT_GUARD_SCRIPT, 'mino']);
+    expect(options.output).toBeDefined();
+    expect(written.join('')).toBe('made\n');
     expect(here.callNames()).toEqual([]);
     expect(refills).toEqual([{ key: expect.stringMatching(/^[0-9a-f]{24}$/), used: warmId }]);
     // The same run here is not served by the engine's pool.
@@ -155,7 +190,14 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
       kind: 'exited',
       exitCode: 0,
     });
-    expect(gpu.callNames()).toEqual(['renameContainer', 'imageInspect', 'execSession', 'runAttached']);
+    // No trailer: one look for the output's copy (the container is gone: none), then cold.
+    expect(gpu.callNames()).toEqual([
+      'renameContainer',
+      'imageInspect',
+      'execSession',
+      'readContainerFile',
+      'runAttached',
+    ]);
   });
 
   it('refills on the engine of the pool; drain removes warm containers on every engine, or on one', async () => {
@@ -178,6 +220,46 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     gpu.failWith('listContainers', new Error('ssh: connect to host refused'));
     expect(await drainPool(local)).toEqual({ containers: 1, pools: 2, unreachable: ['gpu'] });
     expect(poolStatus(ctx.stateDir, use.settings).pools).toEqual([]);
+  });
+
+  it("engine remove drains that engine's pools there first (warm containers and sync helper), or refuses at once while a session runs there", async () => {
+    const env = { ...process.env, XDG_CONFIG_HOME: join(root, 'config') };
+    await addEngine({ name: 'gpu', url: 'unix:///run/gpu.sock', env });
+    const plan = remotePlan();
+    const steps = { ...warmSteps(ctx, plan, io), projectVolume: 'mino-project-0123456789ab' };
+    await warmPool(ctx, plan, 2, use.settings, io, steps);
+    const here1 = localPlan();
+    await warmPool(local, here1, 1, use.settings, io, warmSteps(local, here1, io));
+    expect(gpu.containers.filter((c) => c.name.startsWith('mino.warm.'))).toHaveLength(3);
+    local.store.create(
+      newSessionRecord({
+        name: 'busy',
+        projectDir: '/p',
+        command: ['sh'],
+        containerId: 'mino-busy',
+        status: 'running',
+        ownerPid: process.pid,
+        mode: 'detached',
+        engine: 'gpu',
+      }),
+    );
+    gpu.clearCalls();
+    await expect(removeEngineAndPools(local, 'gpu', env)).rejects.toThrow("Engine 'gpu' is in use by session(s) busy");
+    expect(gpu.callNames()).toEqual([]);
+    expect(readEngineRegistry(env).engines).toHaveLength(1);
+    local.store.remove('busy');
+    expect(await removeEngineAndPools(local, 'gpu', env)).toEqual({
+      drained: { containers: 3, pools: 1, unreachable: [] },
+    });
+    expect(gpu.containers.filter((c) => c.name.startsWith('mino.warm.'))).toEqual([]);
+    expect(readEngineRegistry(env).engines).toEqual([]);
+    // This machine's pool stays.
+    expect(poolStatus(ctx.stateDir, use.settings).pools).toMatchObject([{ engine: null, warm: 1 }]);
+    // An engine without pools of this state is not asked at all.
+    await addEngine({ name: 'gpu', url: 'unix:///run/gpu.sock', env });
+    gpu.clearCalls();
+    expect(await removeEngineAndPools(local, 'gpu', env)).toEqual({});
+    expect(gpu.callNames()).toEqual([]);
   });
 
   it('keeps a sync helper of its own running there; the trips of runs of the plan exec into it', async () => {

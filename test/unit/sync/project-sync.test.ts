@@ -223,6 +223,32 @@ describe('shipping a project and bringing changes back', () => {
     expect(walk(project)).not.toContain('gone.txt');
   });
 
+  it('an answer cut between two entries (lost exec output) brings back nothing and says so; the next trip brings it all', async () => {
+    writeFileSync(join(project, 'a.txt'), 'a');
+    const c = copy();
+    await shipCopy(c, true);
+    engineWrite('a.txt', 'agent');
+    engineWrite('b.txt', 'made');
+    // The return trip's tar ends after its listing: the two changed files never arrive.
+    const runtime = c.target.runtime as FakeRuntime;
+    runtime.on('runStreamed', async (spec: ContainerSpec, streams: StreamedRun): Promise<RunOutput> => {
+      const chunks: Buffer[] = [];
+      const result = await fakeEngine(spec, { ...streams, onStdout: (chunk) => void chunks.push(chunk) });
+      const all = Buffer.concat(chunks);
+      const size = Number.parseInt(all.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
+      await streams.onStdout?.(all.subarray(0, 512 + Math.ceil(size / 512) * 512));
+      return result;
+    });
+    await expect(returnCopy(c, false)).rejects.toThrow(
+      /answer ended early: 2 changed file\(s\) did not arrive \(a\.txt, b\.txt\); nothing was brought back/,
+    );
+    expect(readFileSync(join(project, 'a.txt'), 'utf8')).toBe('a');
+    runtime.on('runStreamed', fakeEngine);
+    const back = await returnCopy(c, false);
+    expect(back?.applied.sort()).toEqual(['a.txt', 'b.txt']);
+    expect(readFileSync(join(project, 'b.txt'), 'utf8')).toBe('made');
+  });
+
   it('never overwrites a file changed on both sides: both versions are kept and reported', async () => {
     writeFileSync(join(project, 'f.txt'), 'base');
     writeFileSync(join(project, 'del.txt'), 'base');

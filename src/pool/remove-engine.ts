@@ -1,0 +1,29 @@
+import type { SessionContext } from '../context/session-context.js';
+import { removeEngine } from '../engine/manage-engines.js';
+import { isActive } from '../session/session-record.js';
+import { drainPool, type DrainResult } from './drain-pool.js';
+import { poolEngines } from './remote-pool.js';
+
+/**
+ * Use case `mino engine remove NAME`: refused with one error, nothing changed, while a session of
+ * this state directory is active there; else this state's warm pools on that engine are drained
+ * first (their warm containers and warm sync helpers removed there, the pools forgotten: nothing
+ * refills onto an engine that is gone), then the engine is forgotten and its ssh tunnel ended.
+ * An engine that does not answer is still forgotten (`drained.unreachable` names it: its warm
+ * containers end themselves after their time to live). Undefined `drained`: it had no pools.
+ */
+export async function removeEngineAndPools(
+  ctx: SessionContext,
+  name: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ drained?: DrainResult }> {
+  const active = ctx.store
+    .list()
+    .sessions.filter((s) => s.engine === name && isActive(s))
+    .map((s) => s.name);
+  let drained: DrainResult | undefined;
+  await removeEngine(name, active, env, async () => {
+    if (poolEngines(ctx.stateDir).includes(name)) drained = await drainPool(ctx, { engine: name });
+  });
+  return drained ? { drained } : {};
+}
