@@ -7,6 +7,7 @@ import type { SessionContext } from '../context/session-context.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { withPoolLock } from './start-warm.js';
 import { poolEngines } from './remote-pool.js';
+import { sweepWarmRemoteEgress } from '../network/remote-egress.js';
 
 /** What `mino pool drain` removed. */
 export interface DrainResult {
@@ -44,7 +45,10 @@ export async function drainPool(ctx: SessionContext, options: DrainOptions = {})
     const unreachable: string[] = [];
     for (const engine of engines) {
       try {
-        containers += await removeWarmContainers(ctx, runtimeFor(ctx, engine));
+        const runtime = runtimeFor(ctx, engine);
+        containers += await removeWarmContainers(ctx, runtime);
+        // A remote contained pool's warm proxies and their networks (pool/remote-warm-egress.ts).
+        if (engine !== undefined) await sweepWarmRemoteEgress(runtime, ctx.stateKey, true);
       } catch (err) {
         if (engine === undefined) throw err;
         log.warn('could not drain the warm containers of an engine', { engine, error: String(err) });
