@@ -243,6 +243,10 @@ export async function claimRemoteWarmEgress(
   const warm = remoteEgressNames(stateKey, warmName);
   const to = remoteEgressNames(stateKey, claim.session).container;
   let renamed = await runtime.renameContainer(warm.container, to).catch(async () => {
+    // The name is taken: a proxy left by an earlier session of this name (a claimed warm one: its network too).
+    const output = await proxyOutput(runtime, to);
+    const left = output === undefined ? undefined : warmNetworkOf(output);
+    if (left !== undefined) await runtime.networkRemove(left);
     await removeRemoteEgress(runtime, stateKey, claim.session);
     return runtime.renameContainer(warm.container, to);
   });

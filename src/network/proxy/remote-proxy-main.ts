@@ -21,7 +21,7 @@ import {
 } from '../remote-proxy-protocol.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
-import { EgressServer } from './egress-server.js';
+import { EgressServer, type EgressServerOptions } from './egress-server.js';
 import { tlsServerOptions, tlsStages } from './tls-setup.js';
 
 /**
@@ -108,7 +108,7 @@ export async function runRemoteEgressProxy(
     );
   let log = sessionLog(launch.session, launch.policy, launch.presets);
   let claimed = !launch.warm;
-  let serverOptions: ConstructorParameters<typeof EgressServer>[0] | undefined;
+  let serverOptions: EgressServerOptions | undefined;
   let policy = policyOf(launch.policy);
   const l7 = l7Enforcer(() => proxy?.policy ?? policy, { request: (...args) => log.request(...args) });
   let proxy: EgressServer | undefined;
@@ -144,6 +144,8 @@ export async function runRemoteEgressProxy(
       const presets = Array.isArray(req.presets) ? req.presets.map(String) : [];
       policy = policyOf(req.policy);
       claimed = true;
+      // The warm log's pending record goes out first: the session's is the last one printed.
+      log.flush();
       log = sessionLog(req.session, policyText(policy), presets);
       if (serverOptions) {
         serverOptions.log = log;
