@@ -487,6 +487,21 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(readCounters(ctx.stateDir)).toMatchObject({ pool_misses: 1 });
   });
 
+  it('the next fill removes warm proxies whose time ran out unclaimed, with their networks', async () => {
+    proxiesAnswer();
+    const plan = containedPlan('one');
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    const warmName = gpu.containers.find((c) => c.name.startsWith('mino.warm.'))!.name;
+    const old = remoteEgressNames(ctx.stateKey, warmName);
+    // Its time is up: the warm container went (--rm), its proxy ended.
+    gpu.containers = gpu.containers.filter((c) => c.name !== warmName);
+    Object.assign(gpu.containers.find((c) => c.name === old.container)!, { state: 'exited', exitCode: 0 });
+    gpu.clearCalls();
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    expect(gpu.callsTo('networkRemove').map(([n]) => n)).toEqual([old.network]);
+    expect(gpu.containers.some((c) => c.name === old.container)).toBe(false);
+  });
+
   it('drain removes the unclaimed warm proxies and their networks, never a claimed one', async () => {
     proxiesAnswer();
     const plan = containedPlan('one');
