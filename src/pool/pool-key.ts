@@ -158,7 +158,9 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
       return { poolable: false, reason: 'a branch session whose working copy is not known' };
     spec = branchNeutralSpec(spec, plan.projectDir);
   }
-  if ((spec.secretEnv?.length ?? 0) > 0 || (spec.secretFiles?.length ?? 0) > 0)
+  // A remote contained plan's public CA bundle (the host's CAs, a podman secret there) is the pool's own.
+  const ownFiles = (spec.secretFiles ?? []).filter((f) => !(f.public === true && onEngine(plan)));
+  if ((spec.secretEnv?.length ?? 0) > 0 || ownFiles.length > 0)
     return { poolable: false, reason: 'it passes credentials made for this session' };
   if ((plan.credentials?.secretVariables.length ?? 0) > 0)
     return { poolable: false, reason: 'it passes secrets in a file made for this session' };
@@ -172,6 +174,7 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
       !POOLABLE_FIELDS.has(k) &&
       !(k === 'hooksDirs' && egress) &&
       !(k === 'sysctls' && egress && remoteContained(plan)) &&
+      !(k === 'secretFiles' && onEngine(plan)) &&
       (spec as unknown as Record<string, unknown>)[k] !== undefined,
   );
   if (unknown.length > 0)
@@ -210,6 +213,18 @@ export function placeSessionCa(spec: ContainerSpec, bundle: string): ContainerSp
  */
 export const REMOTE_EGRESS_NET_PLACEHOLDER = '@mino-remote-egress-net';
 
+/**
+ * What a remote plan's key and pool record have in place of its session's CA bundle secret (the
+ * host's CAs, public): the warm containers of a pool mount one of the pool's
+ * (pool/remote-warm-egress.ts).
+ */
+export const REMOTE_CA_PLACEHOLDER = '@mino-remote-ca';
+
+/** Whether `plan` was made for a remote engine (launch/remote-plan.ts). */
+function onEngine(plan: Pick<PoolablePlan, 'spec'>): boolean {
+  return plan.spec.labels?.[LABEL_ENGINE] !== undefined;
+}
+
 /** Whether `plan` is a contained run on a remote engine (its proxy runs there: network/remote-egress.ts). */
 function remoteContained(plan: Pick<PoolablePlan, 'spec' | 'network'>): boolean {
   return plan.network?.egress !== undefined && plan.spec.labels?.[LABEL_ENGINE] !== undefined;
@@ -233,9 +248,17 @@ export function perRunEnvOf(plan: Pick<PoolablePlan, 'spec' | 'credentials'>): R
  */
 export function keyedSpecOf(plan: Pick<PoolablePlan, 'spec' | 'network' | 'credentials'>): ContainerSpec {
   const egress = plan.network?.egress;
-  if (!egress) return plan.spec;
+  // On a remote engine the public CA bundle secret (the host's CAs) is the pool's own.
+  const base =
+    onEngine(plan) && plan.spec.secretFiles
+      ? {
+          ...plan.spec,
+          secretFiles: plan.spec.secretFiles.map((f) => (f.public ? { ...f, secret: REMOTE_CA_PLACEHOLDER } : f)),
+        }
+      : plan.spec;
+  if (!egress) return base;
   const own = egressPathsOf(egress.dir).hooksDir;
-  const spec: ContainerSpec = { ...plan.spec, hooksDirs: (plan.spec.hooksDirs ?? []).filter((d) => d !== own) };
+  const spec: ContainerSpec = { ...base, hooksDirs: (base.hooksDirs ?? []).filter((d) => d !== own) };
   if (remoteContained(plan)) spec.network = REMOTE_EGRESS_NET_PLACEHOLDER;
   if (!terminatesTls(plan)) return spec;
   const perRun = new Set((plan.credentials?.proxy ?? []).map((c) => c.variable));

@@ -21,6 +21,7 @@ import { startWarmEgress } from './warm-egress.js';
 import { ensureSyncHelper } from './warm-sync-helper.js';
 import {
   needsRemoteEgress,
+  placePoolCa,
   prepareRemoteEgress,
   removeRemoteWarmEgress,
   startRemoteWarmEgress,
@@ -113,6 +114,8 @@ export async function fillPool(
   // that ended unclaimed (their time is up) go first.
   const remoteEgress = needsRemoteEgress(record) ? await prepareRemoteEgress(ctx) : undefined;
   if (remoteEgress) await sweepRemoteWarmEgress(ctx);
+  // On a remote engine its warm containers' CA bundle (the host's CAs): a secret of the pool's there.
+  const poolSpec = record.engine !== undefined && count > 0 ? await placePoolCa(ctx, record, record.spec) : record.spec;
   let started = 0;
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
@@ -122,7 +125,7 @@ export async function fillPool(
     // A branch plan's container mounts an empty folder of its own where a claim puts its copy.
     const copyBase = record.branch ? makeWarmCopy(record.branch, name) : undefined;
     const spec = warmSpecOf(
-      copyBase === undefined ? record.spec : placeBranchBase(record.spec, copyBase),
+      copyBase === undefined ? poolSpec : placeBranchBase(poolSpec, copyBase),
       record.key,
       ttlSeconds,
       new Date(begin),

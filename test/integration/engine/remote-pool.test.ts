@@ -59,7 +59,7 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
   const stateKey = stateKeyOf(join(box.env.XDG_STATE_HOME as string, 'mino'));
 
   /** This sandbox's containers on the engine (full IDs) named as warm ones: the warm containers, or (`helpers`) the pool's sync helpers. */
-  const warmOnEngine = (helpers = false): string[] => {
+  const warmOnEngine = (helpers = false, key = stateKey): string[] => {
     const ps = (...filters: string[]): string[] =>
       rig
         .podman([
@@ -73,8 +73,8 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
         .split('\n')
         .filter((l) => l.includes(' mino.warm.'))
         .map((l) => l.split(' ')[0]!);
-    const sync = ps(`label=io.mino.state=${stateKey}`, 'label=io.mino.sync');
-    return helpers ? sync : ps(`label=io.mino.state=${stateKey}`).filter((id) => !sync.includes(id));
+    const sync = ps(`label=io.mino.state=${key}`, 'label=io.mino.sync');
+    return helpers ? sync : ps(`label=io.mino.state=${key}`).filter((id) => !sync.includes(id));
   };
 
   /** Writes a project file as its owner would. */
@@ -83,8 +83,8 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     ownProject(join(dir, name), as);
   };
 
-  /** This sandbox's remote proxies and their networks on the engine (names). */
-  const egressOnEngine = (): string[] => [
+  /** A sandbox's remote proxies and their networks on the engine (names). */
+  const egressOnEngine = (stateKey: string): string[] => [
     ...rig
       .podman(['ps', '-a', '--filter', `label=io.mino.state=${stateKey}`, '--format', '{{.Names}}'])
       .split('\n')
@@ -101,16 +101,24 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
    * host answers, the denied one is refused and audited here; the refill starts the next pair,
    * and drain leaves no proxy or network behind.
    */
-  async function containedPool(dir: string): Promise<void> {
+  async function containedPool(box: Sandbox, dir: string, stateKey: string): Promise<void> {
     const { port: a } = allowed;
     const { port: b } = denied;
-    const flags = ['--engine', engine, '--image', TEST_IMAGE, '-p', dir];
-    const warm = await box.mino(['pool', 'warm', '-n', '1', ...flags]);
+    const run = [
+      '--engine',
+      engine,
+      '--image',
+      TEST_IMAGE,
+      '-p',
+      dir,
+      '--network-allow',
+      `host.containers.internal:${a}`,
+    ];
+    const warm = await box.mino(['pool', 'warm', '-n', '1', ...run]);
     expect(warm.stdout, warm.stderr).toMatch(/: 1 warm \(1 started\) .* on engine rigpool-/);
     expect(warm.exitCode).toBe(0);
-    const [warmId] = warmOnEngine();
-    expect(egressOnEngine()).toHaveLength(2);
-    const run = [...flags, '--network-allow', `host.containers.internal:${a}`];
+    const [warmId] = warmOnEngine(false, stateKey);
+    expect(egressOnEngine(stateKey)).toHaveLength(2);
     const dry = await box.mino(['run', ...run, '--dry-run', '--', 'true']);
     expect(dry.stdout).toMatch(/# Pool: a warm container would serve this run .* on engine rigpool-/);
     const script = [
@@ -144,20 +152,37 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     expect(logs.stdout).toContain(`host.containers.internal:${a}`);
     // The session's proxy and network went with it; the refill's pair is there.
     await waitForPool(box, (s) => s.warm_total === 1, 60_000);
-    expect(warmOnEngine()).not.toContain(warmId);
-    expect(egressOnEngine()).toHaveLength(2);
+    expect(warmOnEngine(false, stateKey)).not.toContain(warmId);
+    expect(egressOnEngine(stateKey)).toHaveLength(2);
     const drain = await box.mino(['pool', 'drain', '--engine', engine]);
     expect(drain.exitCode).toBe(0);
-    expect(warmOnEngine()).toEqual([]);
-    expect(egressOnEngine()).toEqual([]);
+    expect(warmOnEngine(false, stateKey)).toEqual([]);
+    expect(egressOnEngine(stateKey)).toEqual([]);
   }
+
+  // One mode (the same code either way; the proxy runs on the engine in both): the time budget.
+  it.runIf(modeLabel(as) === 'rootful')(
+    'keeps a contained allowlist warm there: a proxy and a network per warm container, the policy handed at the claim',
+    async () => {
+      // A sandbox of its own (state, engines): the run above keeps its pools.
+      const own = new Sandbox(as);
+      try {
+        expect((await own.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
+        const dir = own.project('contained');
+        write(dir, 'a.txt', 'one\n');
+        chmodSync(dir, 0o700);
+        await containedPool(own, dir, stateKeyOf(join(own.env.XDG_STATE_HOME as string, 'mino')));
+      } finally {
+        await own.cleanup();
+      }
+    },
+  );
 
   it('warms there, serves a run whose edit comes home, never one container twice, and drains there', async () => {
     expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
     const dir = box.project('proj');
     write(dir, 'a.txt', 'one\n');
     chmodSync(dir, 0o700); // the engine's user cannot read it: only what mino ships is there
-    await containedPool(dir);
     const flags = ['--engine', engine, '--image', TEST_IMAGE, '-p', dir, '--network', 'none'];
 
     const warm = await box.mino(['pool', 'warm', '-n', '1', ...flags]);
