@@ -161,10 +161,9 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
   }
 
   // One mode (the same code either way; the proxy runs on the engine in both): the time budget.
-  it.runIf(modeLabel(as) === 'rootful')(
-    'keeps a contained allowlist warm there: a proxy and a network per warm container, the policy handed at the claim',
-    async () => {
-      // A sandbox of its own (state, engines): the run above keeps its pools.
+  if (modeLabel(as) === 'rootful')
+    it('keeps a contained allowlist warm there: a proxy and a network per warm container, the policy handed at the claim', async () => {
+      // A sandbox of its own (state, engines, pools), apart from the test below.
       const own = new Sandbox(as);
       try {
         expect((await own.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
@@ -173,10 +172,9 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
         chmodSync(dir, 0o700);
         await containedPool(own, dir, stateKeyOf(join(own.env.XDG_STATE_HOME as string, 'mino')));
       } finally {
-        await own.cleanup();
+        own.cleanup();
       }
-    },
-  );
+    });
 
   it('warms there, serves a run whose edit comes home, never one container twice, and drains there', async () => {
     expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
