@@ -370,8 +370,18 @@ class PoolClaims implements WarmSource {
         ...(output ? { output } : {}),
         ...(Object.keys(env).length > 0 ? { env } : {}),
         ...(agent === undefined ? {} : { agent, lingerSeconds: () => (rename.cancel() ? AGENT_LINGER_SECONDS : 0) }),
-        // A remote proxy's end removes its network, the container on it too: once its rename is done.
-        ...(network ? { network: remote ? { finish: () => renamed.then(() => network.finish()) } : network } : {}),
+        // A remote proxy's end removes its network, the container on it too: once its rename is
+        // done, and killed first (its command has ended; `network rm` would wait for its stop).
+        ...(network
+          ? {
+              network: remote
+                ? {
+                    finish: () =>
+                      renamed.then(() => ctx.runtime.kill(entry.id).catch(() => false)).then(() => network.finish()),
+                  }
+                : network,
+            }
+          : {}),
         // The refill removes the container: only once `podman rename` is done with it (podman 4.3
         // can keep the new name registered when the container is removed under a rename).
         release: (viaAgent) => {
