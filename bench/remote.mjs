@@ -136,8 +136,9 @@ function bigProject(dir, count, size) {
  * exec through the tunnel) against the same cold remote run (`--fresh`), interleaved; each pooled
  * run starts once the previous one's refill is done and a container is warm again.
  */
-function pooledRemote(m, env, project, { runs, warmup }) {
-  const flags = ['--engine', 'loop', '--network', 'none', '--image', IMAGE, '-p', project, '--no-cache'];
+function pooledRemote(m, env, project, { runs, warmup }, network = ['--network', 'none']) {
+  const flags = ['--engine', 'loop', ...network, '--image', IMAGE, '-p', project, '--no-cache'];
+  const what = network.length ? network.join(' ') : '(contained: a warm proxy there each)';
   const status = () => {
     const argv = m('pool', 'status', '-f', 'json');
     const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8' });
@@ -179,7 +180,7 @@ function pooledRemote(m, env, project, { runs, warmup }) {
   const p = round(median(pooled));
   const c = round(median(cold));
   return {
-    pooled: { name: 'mino run --engine loop (ssh) --network none -- true, pooled', median_ms: p, runs: pooled.length },
+    pooled: { name: `mino run --engine loop (ssh) ${what} -- true, pooled`, median_ms: p, runs: pooled.length },
     cold: { name: 'the same with --fresh (cold)', median_ms: c, runs: cold.length },
     ratio: Math.round((p / c) * 100) / 100,
     pool_hits: counters.pool_hits ?? 0,
@@ -224,12 +225,14 @@ export async function remoteBench({ mino, runs, warmup }) {
         '--',
         ...cmd,
       );
-    // BENCH_REMOTE_PARTS=ship (comma-separated: run, pooled, contained, ship): only those parts.
-    const parts = new Set((process.env.BENCH_REMOTE_PARTS ?? 'run,pooled,contained,ship').split(','));
+    // BENCH_REMOTE_PARTS=ship (comma-separated: run, pooled, contained, pooled_contained, ship): only those parts.
+    const parts = new Set((process.env.BENCH_REMOTE_PARTS ?? 'run,pooled,contained,pooled_contained,ship').split(','));
     const out = {};
     if (parts.has('run')) out.run_true = runTrue(run, small, env, { runs, warmup });
     if (parts.has('pooled')) out.run_true_pooled = pooledRemote(m, env, small, { runs, warmup });
     if (parts.has('contained')) out.remote_contained = remoteContained(m, run, small, env, { runs, warmup });
+    if (parts.has('pooled_contained'))
+      out.run_true_pooled_contained = pooledRemote(m, env, small, { runs, warmup }, []);
     if (parts.has('ship')) out.ship_10000_files_200mb = shipment(run, root, env, rig);
     return out;
   } finally {

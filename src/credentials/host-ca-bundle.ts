@@ -91,6 +91,11 @@ function sessionCaBundleText(env: NodeJS.ProcessEnv): string | undefined {
   return `${base}${base.endsWith('\n') || base === '' ? '' : '\n'}${extraText}${extraText.endsWith('\n') ? '' : '\n'}`;
 }
 
+/** Where {@link writeSessionCaBundle} keeps the bundle of a state directory (read as it is by a remote pool). */
+export function sessionCaBundlePath(stateDir: string): string {
+  return join(stateDir, 'ca', 'session-ca.crt');
+}
+
 /** A file's identity and version (size, times, inode), or `-` when it cannot be read. */
 function fileStamp(path: string): string {
   try {
@@ -140,7 +145,7 @@ function sourcesStamp(env: NodeJS.ProcessEnv): string {
  * on every run (~15 ms) while none of them changed.
  */
 export function writeSessionCaBundle(stateDir: string, env: NodeJS.ProcessEnv): string | undefined {
-  const path = join(stateDir, 'ca', 'session-ca.crt');
+  const path = sessionCaBundlePath(stateDir);
   const stampPath = join(stateDir, 'ca', 'session-ca.stamp');
   const sources = sourcesStamp(env);
   const [seenSources, seenBundle] = readOrEmpty(stampPath).split('\n');

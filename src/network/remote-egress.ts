@@ -9,7 +9,14 @@ import { egressProxyCommand, otherEgressProxyCommand } from './egress-image.js';
 import { writeNetworkRecord, type NetworkRecord } from './network-record.js';
 import type { PolicyText } from './policy.js';
 import { sendRemoteControl } from './remote-control.js';
-import { deniedLines, lastRecord, readyAddress, type RemoteProxyLaunch } from './remote-proxy-protocol.js';
+import {
+  deniedLines,
+  lastRecord,
+  readyAddress,
+  warmNetworkOf,
+  type RemoteControlRequest,
+  type RemoteProxyLaunch,
+} from './remote-proxy-protocol.js';
 
 /**
  * The egress policy of a session on a remote engine. The proxy runs ON THE ENGINE, in a
@@ -25,10 +32,19 @@ import { deniedLines, lastRecord, readyAddress, type RemoteProxyLaunch } from '.
  * through the engine's logs (and the audit log stays here). Both are named after the session and
  * labelled with mino's state key, and removed with the session (end of `mino run`, `mino stop`,
  * reconciliation).
+ *
+ * A remote pool's warm container (pool/remote-warm-egress.ts) comes with a warm proxy of the same
+ * kind, named after the warm container and labelled {@link LABEL_REMOTE_EGRESS_WARM}; the claim
+ * renames the proxy container to its session's name and hands it the session's policy
+ * ({@link claimRemoteWarmEgress}); its network keeps the warm name, which the proxy prints, so
+ * the session's end removes it too.
  */
 
 /** Label on the proxy container and the network of a remote session (its name). */
 const LABEL_REMOTE_EGRESS = 'io.mino.remote-egress';
+
+/** Label on a warm proxy container and its network (the pool key): pool/remote-warm-egress.ts. */
+const LABEL_REMOTE_EGRESS_WARM = 'io.mino.remote-egress-warm';
 
 /** Where the proxy listens, on its address in the session's network. */
 const REMOTE_PROXY_PORT = 3128;
@@ -51,9 +67,14 @@ export function remoteEgressNames(stateKey: string, session: string): RemoteEgre
   return { container: `mino-egress-${id}`, network: `mino-egress-net-${id}` };
 }
 
-/** The labels of both. */
-function egressLabels(stateKey: string, engine: string, session: string): Record<string, string> {
-  return { [LABEL_STATE]: stateKey, [LABEL_ENGINE]: engine, [LABEL_REMOTE_EGRESS]: session };
+/** The labels of both (a warm proxy's: with its pool key). */
+function egressLabels(stateKey: string, engine: string, session: string, warmKey?: string): Record<string, string> {
+  return {
+    [LABEL_STATE]: stateKey,
+    [LABEL_ENGINE]: engine,
+    [LABEL_REMOTE_EGRESS]: session,
+    ...(warmKey === undefined ? {} : { [LABEL_REMOTE_EGRESS_WARM]: warmKey }),
+  };
 }
 
 /**
@@ -89,7 +110,9 @@ export interface RemoteProxyInput {
   session: string;
   stateKey: string;
   engine: string;
-  egress: EgressPlan;
+  egress: Pick<EgressPlan, 'policy' | 'presets'>;
+  /** A warm proxy of pool `key` (pool/remote-warm-egress.ts): allows nothing until claimed, ends unclaimed after `ttlSeconds`. */
+  warm?: { key: string; ttlSeconds: number };
   /** The proxy image and the command that runs the proxy in it (egress-image.ts). */
   image: { tag: string; command: string[] };
   subnet: string;
@@ -106,12 +129,13 @@ export function remoteProxySpec(input: RemoteProxyInput, names: RemoteEgressName
     subnet: input.subnet,
     port: REMOTE_PROXY_PORT,
     ...(input.secrets ? { secrets: true } : {}),
+    ...(input.warm === undefined ? {} : { warm: { network: names.network, ttlSeconds: input.warm.ttlSeconds } }),
   };
   return {
     image: input.image.tag,
     command: input.image.command,
     name: names.container,
-    labels: egressLabels(input.stateKey, input.engine, input.session),
+    labels: egressLabels(input.stateKey, input.engine, input.session, input.warm?.key),
     network: names.network,
     extraNetworks: [ENGINE_NETWORK],
     capDrop: ['ALL'],
@@ -135,7 +159,7 @@ export async function startRemoteEgress(
   secrets?: Promise<EgressSecrets>,
 ): Promise<string> {
   const names = remoteEgressNames(input.stateKey, input.session);
-  const labels = egressLabels(input.stateKey, input.engine, input.session);
+  const labels = egressLabels(input.stateKey, input.engine, input.session, input.warm?.key);
   try {
     // A network left by a session of this name whose mino was killed goes first (then again).
     const { subnet } = await runtime.networkCreateInternal(names.network, labels).catch(async () => {
@@ -188,15 +212,78 @@ export async function changeRemotePolicy(
   rules: string[],
 ): Promise<PolicyText | undefined> {
   const { container } = remoteEgressNames(stateKey, session);
-  const request = { op, rules };
+  const answer = await controlProxy(runtime, container, { op, rules });
+  // Its output lost on the way (podman's remote exec): the proxy printed its record meanwhile.
+  return answer?.policy ?? (await remoteEgressRecord(runtime, stateKey, session))?.policy;
+}
+
+/** Sends `request` to the proxy container `container` (see sendRemoteControl). */
+function controlProxy(runtime: ContainerRuntime, container: string, request: RemoteControlRequest) {
   // A proxy started by the other kind of mino (single executable, or the bundle) has the other command.
-  const answer = await sendRemoteControl(runtime, container, egressProxyCommand(), request).catch((err: unknown) =>
+  return sendRemoteControl(runtime, container, egressProxyCommand(), request).catch((err: unknown) =>
     /\(exit 12[67]\)/.test((err as Error).message)
       ? sendRemoteControl(runtime, container, otherEgressProxyCommand(), request)
       : Promise.reject(err),
   );
-  // Its output lost on the way (podman's remote exec): the proxy printed its record meanwhile.
-  return answer?.policy ?? (await remoteEgressRecord(runtime, stateKey, session))?.policy;
+}
+
+/**
+ * Makes the warm proxy of warm container `warmName` the proxy of `session` (a remote pool's
+ * claim): its container takes the session's proxy name (`podman rename`: of two claims exactly
+ * one wins; a proxy an earlier session of that name left goes first), then it takes the
+ * session's policy through one `podman exec`. Throws when it does not, with the proxy and its
+ * network (and the warm container on it) removed: that container must never be handed out.
+ */
+export async function claimRemoteWarmEgress(
+  runtime: ContainerRuntime,
+  stateKey: string,
+  warmName: string,
+  claim: { session: string; policy: PolicyText; presets: readonly string[] },
+): Promise<void> {
+  const warm = remoteEgressNames(stateKey, warmName);
+  const to = remoteEgressNames(stateKey, claim.session).container;
+  let renamed = await runtime.renameContainer(warm.container, to).catch(async () => {
+    // The name is taken: a proxy left by an earlier session of this name (a claimed warm one: its network too).
+    const output = await proxyOutput(runtime, to);
+    const left = output === undefined ? undefined : warmNetworkOf(output);
+    if (left !== undefined) await runtime.networkRemove(left);
+    await removeRemoteEgress(runtime, stateKey, claim.session);
+    return runtime.renameContainer(warm.container, to);
+  });
+  try {
+    if (!renamed) throw new Error(`the warm egress proxy ${warm.container} is gone`);
+    await controlProxy(runtime, to, {
+      op: 'claim',
+      session: claim.session,
+      policy: claim.policy,
+      presets: [...claim.presets],
+    });
+  } catch (err) {
+    await runtime.networkRemove(warm.network).catch(() => undefined);
+    if (renamed) await runtime.remove(to).catch(() => undefined);
+    renamed = false;
+    throw err;
+  }
+}
+
+/**
+ * Removes the warm proxies of state `stateKey` on this engine that no run claimed (their
+ * containers still have their warm names) and that ended (their time was up), or `all` of them,
+ * with their networks (and the warm containers on them). Returns how many. A running one may be
+ * in the middle of a claim: only `mino pool drain` (all) removes it.
+ */
+export async function sweepWarmRemoteEgress(runtime: ContainerRuntime, stateKey: string, all = false): Promise<number> {
+  const proxies = await runtime.listContainers({ [LABEL_STATE]: stateKey, [LABEL_REMOTE_EGRESS_WARM]: '' });
+  const unclaimed = proxies.filter((c) => {
+    const warmName = c.labels[LABEL_REMOTE_EGRESS];
+    return (
+      warmName !== undefined &&
+      (all || c.state !== 'running') &&
+      c.name === remoteEgressNames(stateKey, warmName).container
+    );
+  });
+  for (const c of unclaimed) await removeRemoteEgress(runtime, stateKey, c.labels[LABEL_REMOTE_EGRESS]!);
+  return unclaimed.length;
 }
 
 /** The proxy's record so far (a running session's), undefined when there is none. */
@@ -253,6 +340,9 @@ export async function endRemoteEgress(
     // A proxy that printed no denial lines: one event per denied destination, from its record.
     if (denials.length === 0) auditRecordDenials(record, session, audit);
   }
+  // A claimed warm proxy's network has the warm container's name: its output says which.
+  const warmNetwork = output === undefined ? undefined : warmNetworkOf(output);
+  if (warmNetwork !== undefined) await runtime.networkRemove(warmNetwork);
   await removeRemoteEgress(runtime, stateKey, session);
   return record;
 }

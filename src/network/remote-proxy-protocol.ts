@@ -21,6 +21,11 @@ export const REMOTE_CONTROL_SOCKET = '/tmp/mino-egress-control.sock';
 export type RemoteControlRequest =
   | { op: 'status' }
   | { op: 'allow' | 'deny'; rules: string[] }
+  /**
+   * A run claimed the warm container this warm proxy serves (pool/remote-warm-egress.ts): from
+   * now on it is that session's proxy, with its policy (the key keeps only the mode).
+   */
+  | { op: 'claim'; session: string; policy: PolicyText; presets: string[] }
   /** The session CA with its key, the credentials and the upstream CAs (secret; once, at start). */
   | { op: 'secrets'; secrets: EgressSecrets };
 
@@ -33,6 +38,12 @@ export type RemoteControlResponse =
 export const REMOTE_PROXY_READY = 'ready';
 /** Prefix of the proxy's lines carrying its network record. */
 export const REMOTE_PROXY_RECORD = 'record';
+/**
+ * Prefix of a warm proxy's line naming its internal network (its launch's `network`): a claimed
+ * proxy is renamed to its session's name, its network keeps the warm one, and whoever ends the
+ * session finds it here.
+ */
+export const REMOTE_PROXY_NETWORK = 'network';
 /** Prefix of the proxy's lines carrying one denial each (for the audit log here; at most 1,000). */
 export const REMOTE_PROXY_DENIED = 'denied';
 
@@ -59,7 +70,15 @@ export interface RemoteProxyLaunch {
    * session terminates TLS (credentials kept at the proxy, or HTTPS rules on method and path).
    */
   secrets?: boolean;
+  /**
+   * A warm proxy (pool/remote-warm-egress.ts): allows nothing and keeps no session until a
+   * `claim`; its internal network's name, which it prints ({@link REMOTE_PROXY_NETWORK}).
+   */
+  warm?: { network: string; ttlSeconds?: number };
 }
+
+/** Names of the internal networks of remote sessions' proxies (network/remote-egress.ts). */
+const REMOTE_EGRESS_NETWORK = /^mino-egress-net-[0-9a-f]{16}$/;
 
 /** Parses and checks a launch; throws with a clear message. */
 export function parseRemoteProxyLaunch(text: string): RemoteProxyLaunch {
@@ -69,7 +88,8 @@ export function parseRemoteProxyLaunch(text: string): RemoteProxyLaunch {
     !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(String(launch.subnet)) ||
     !Number.isInteger(launch.port) ||
     (launch.policy?.mode !== 'allowlist' && launch.policy?.mode !== 'learn') ||
-    (launch.secrets !== undefined && typeof launch.secrets !== 'boolean')
+    (launch.secrets !== undefined && typeof launch.secrets !== 'boolean') ||
+    (launch.warm !== undefined && !REMOTE_EGRESS_NETWORK.test(String(launch.warm?.network)))
   )
     throw new Error('MINO_EGRESS_LAUNCH is not a remote egress launch of this mino version');
   return launch;
@@ -79,6 +99,12 @@ export function parseRemoteProxyLaunch(text: string): RemoteProxyLaunch {
 export function readyAddress(output: string): string | undefined {
   const m = new RegExp(`^${REMOTE_PROXY_READY} (\\d+\\.\\d+\\.\\d+\\.\\d+:\\d+)$`, 'm').exec(output);
   return m?.[1];
+}
+
+/** The warm network a claimed proxy's output names (validated), undefined for a cold session's proxy. */
+export function warmNetworkOf(output: string): string | undefined {
+  const m = new RegExp(`^${REMOTE_PROXY_NETWORK} (\\S+)$`, 'm').exec(output);
+  return m?.[1] !== undefined && REMOTE_EGRESS_NETWORK.test(m[1]) ? m[1] : undefined;
 }
 
 /** The last network record in the proxy's output, undefined when there is none. */

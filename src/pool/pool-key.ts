@@ -6,6 +6,7 @@ import { CA_BUNDLE_TARGET, SYSTEM_CA_BUNDLE_TARGET } from '../credentials/host-c
 import { egressPathsOf } from '../network/egress-paths.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import {
+  LABEL_ENGINE,
   LABEL_MODE,
   LABEL_OWNER_PID,
   LABEL_POOL,
@@ -31,6 +32,10 @@ import { compareText } from '../common/compare-text.js';
  * credentials (variables the command gets when it runs) and its CA bundle's file (each warm
  * container trusts a CA of its own, made when it was warmed; the claim hands its proxy the
  * run's credentials, pool/warm-tls.ts).
+ *
+ * A contained run on a remote engine (launch/remote-plan.ts) keys its network as
+ * {@link REMOTE_EGRESS_NET_PLACEHOLDER}, not the network of its session's own: each warm container
+ * there has a proxy and an internal network of its own (pool/remote-warm-egress.ts), claimed with it.
  *
  * Pure: no I/O. The image is keyed by reference; the image ID a warm container was started from
  * is checked when a run claims it (see pooled-run.ts), so a rebuilt image never serves old runs.
@@ -153,7 +158,9 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
       return { poolable: false, reason: 'a branch session whose working copy is not known' };
     spec = branchNeutralSpec(spec, plan.projectDir);
   }
-  if ((spec.secretEnv?.length ?? 0) > 0 || (spec.secretFiles?.length ?? 0) > 0)
+  // A remote contained plan's public CA bundle (the host's CAs, a podman secret there) is the pool's own.
+  const ownFiles = (spec.secretFiles ?? []).filter((f) => !(f.public === true && onEngine(plan)));
+  if ((spec.secretEnv?.length ?? 0) > 0 || ownFiles.length > 0)
     return { poolable: false, reason: 'it passes credentials made for this session' };
   if ((plan.credentials?.secretVariables.length ?? 0) > 0)
     return { poolable: false, reason: 'it passes secrets in a file made for this session' };
@@ -166,6 +173,8 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
     (k) =>
       !POOLABLE_FIELDS.has(k) &&
       !(k === 'hooksDirs' && egress) &&
+      !(k === 'sysctls' && egress && remoteContained(plan)) &&
+      !(k === 'secretFiles' && onEngine(plan)) &&
       (spec as unknown as Record<string, unknown>)[k] !== undefined,
   );
   if (unknown.length > 0)
@@ -198,6 +207,29 @@ export function placeSessionCa(spec: ContainerSpec, bundle: string): ContainerSp
   };
 }
 
+/**
+ * What a remote contained plan's key and pool record have in place of its session's network: each
+ * warm container is on the network of its own warm proxy (pool/remote-warm-egress.ts).
+ */
+export const REMOTE_EGRESS_NET_PLACEHOLDER = '@mino-remote-egress-net';
+
+/**
+ * What a remote plan's key and pool record have in place of its session's CA bundle secret (the
+ * host's CAs, public): the warm containers of a pool mount one of the pool's
+ * (pool/remote-warm-egress.ts).
+ */
+export const REMOTE_CA_PLACEHOLDER = '@mino-remote-ca';
+
+/** Whether `plan` was made for a remote engine (launch/remote-plan.ts). */
+function onEngine(plan: Pick<PoolablePlan, 'spec'>): boolean {
+  return plan.spec.labels?.[LABEL_ENGINE] !== undefined;
+}
+
+/** Whether `plan` is a contained run on a remote engine (its proxy runs there: network/remote-egress.ts). */
+function remoteContained(plan: Pick<PoolablePlan, 'spec' | 'network'>): boolean {
+  return plan.network?.egress !== undefined && plan.spec.labels?.[LABEL_ENGINE] !== undefined;
+}
+
 /** The variables a run of `plan` sets on top of its warm container's environment: its credentials' placeholders. */
 export function perRunEnvOf(plan: Pick<PoolablePlan, 'spec' | 'credentials'>): Record<string, string> {
   const env: Record<string, string> = {};
@@ -216,9 +248,18 @@ export function perRunEnvOf(plan: Pick<PoolablePlan, 'spec' | 'credentials'>): R
  */
 export function keyedSpecOf(plan: Pick<PoolablePlan, 'spec' | 'network' | 'credentials'>): ContainerSpec {
   const egress = plan.network?.egress;
-  if (!egress) return plan.spec;
+  // On a remote engine the public CA bundle secret (the host's CAs) is the pool's own.
+  const base =
+    onEngine(plan) && plan.spec.secretFiles
+      ? {
+          ...plan.spec,
+          secretFiles: plan.spec.secretFiles.map((f) => (f.public ? { ...f, secret: REMOTE_CA_PLACEHOLDER } : f)),
+        }
+      : plan.spec;
+  if (!egress) return base;
   const own = egressPathsOf(egress.dir).hooksDir;
-  const spec: ContainerSpec = { ...plan.spec, hooksDirs: (plan.spec.hooksDirs ?? []).filter((d) => d !== own) };
+  const spec: ContainerSpec = { ...base, hooksDirs: (base.hooksDirs ?? []).filter((d) => d !== own) };
+  if (remoteContained(plan)) spec.network = REMOTE_EGRESS_NET_PLACEHOLDER;
   if (!terminatesTls(plan)) return spec;
   const perRun = new Set((plan.credentials?.proxy ?? []).map((c) => c.variable));
   if (spec.env) spec.env = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !perRun.has(k)));

@@ -28,6 +28,7 @@ import { claimEgressFor } from './warm-egress.js';
 import { engineOfPlan, remotePoolProblem, remoteRoad } from './remote-pool.js';
 import { GuardedOutput } from './remote-output.js';
 import type { ClaimedEgress } from '../network/warm-egress.js';
+import type { NetworkRecord } from '../network/network-record.js';
 import type { ProxiedCredential } from '../network/egress-secrets.js';
 import { imageIdInStoreIndex } from '../runtime/image-store-index.js';
 
@@ -67,7 +68,25 @@ export interface PoolUse {
   ) => Promise<ClaimedEgress>;
   /** A terminating plan's credentials (secret), for the claimed proxy (pool/warm-tls.ts). */
   credentials?: readonly ProxiedCredential[];
+  /**
+   * A contained run on a remote engine tried warm first: starts its proxy there when no warm
+   * container serves it (run/remote-egress-run.ts), for the cold start (see executeWithPool).
+   */
+  coldOnEngine?: () => Promise<ColdOnEngine>;
 }
+
+/** A remote session's proxy started for a cold start after all (PoolUse.coldOnEngine). */
+export interface ColdOnEngine {
+  /** The plan to start cold: its proxy variables at that proxy. */
+  plan: RunPlan;
+  /** The session ended: the proxy's final record, and the proxy goes. */
+  end(): Promise<NetworkRecord | undefined>;
+  /** The session did not start: the proxy goes. */
+  abort(): Promise<void>;
+}
+
+/** No warm container served a run that must not start cold in the executor (PoolUse.coldOnEngine). */
+class NoWarmClaim extends Error {}
 
 /** What the pool would do for a plan (for `--dry-run`, and the decision itself). */
 export type PoolVerdict =
@@ -132,12 +151,52 @@ export async function executeWithPool(
 ): Promise<Execution> {
   const verdict = poolVerdict(ctx.stateDir, plan, use);
   const claims = verdict.kind === 'warm' ? new PoolClaims(ctx, verdict.key, verdict.warm, use) : undefined;
-  const outcome = await executePlan(ctx.runtime, plan, { signals, egress, warm: claims, countIn: ctx.stateDir });
+  // A remote contained run's cold start needs its proxy on the engine, started only now.
+  const cold = use.coldOnEngine;
+  const warm: WarmSource | undefined =
+    claims && cold
+      ? {
+          claim: async (p) => {
+            const claim = await claims.claim(p);
+            if (!claim) throw new NoWarmClaim();
+            return claim;
+          },
+        }
+      : claims;
+  const outcome =
+    cold && !claims
+      ? await executeColdOnEngine(ctx, cold, signals)
+      : await executePlan(ctx.runtime, plan, { signals, egress, warm, countIn: ctx.stateDir }).catch((err: unknown) => {
+          if (!(err instanceof NoWarmClaim) || !cold) throw err;
+          return executeColdOnEngine(ctx, cold, signals);
+        });
   if (claims?.served || (verdict.kind !== 'warm' && verdict.kind !== 'empty')) return outcome;
   count(ctx.stateDir, { pool_misses: 1 });
   // A run the pool could have served refills it when it is a pool someone asked for.
   if (readPool(ctx.stateDir, verdict.key) !== undefined) refillOf(ctx, use)(verdict.key, use.settings);
   return outcome;
+}
+
+/** Starts a remote contained run cold after all: its proxy on the engine first, its record back at the end. */
+async function executeColdOnEngine(
+  ctx: SessionContext,
+  start: NonNullable<PoolUse['coldOnEngine']>,
+  signals: SignalSource | undefined,
+): Promise<Execution> {
+  const cold = await start();
+  const outcome = await executePlan(ctx.runtime, cold.plan, { signals, countIn: ctx.stateDir }).catch(
+    async (err: unknown) => {
+      await cold.abort();
+      throw err;
+    },
+  );
+  if (outcome.kind !== 'exited') return outcome;
+  try {
+    const network = await cold.end();
+    return { ...outcome, ...(network ? { network } : {}) };
+  } catch (err) {
+    return { ...outcome, networkError: err as Error };
+  }
 }
 
 /**
@@ -302,18 +361,27 @@ class PoolClaims implements WarmSource {
       count(ctx.stateDir, { pool_hits: 1 });
       this.served = true;
       const env = perRunEnvOf(plan);
+      const remote = engineOfPlan(plan) !== undefined;
       // On a remote engine podman exec can lose output: it comes through mino, checked (remote-output.ts).
-      const output =
-        engineOfPlan(plan) !== undefined && !(plan.spec.tty ?? false)
-          ? new GuardedOutput(ctx.runtime, entry.id)
-          : undefined;
+      const output = remote && !(plan.spec.tty ?? false) ? new GuardedOutput(ctx.runtime, entry.id) : undefined;
       return {
         container: entry.id,
         wrapper: output?.wrapper ?? ['/bin/sh', '-c', EXEC_WRAPPER_SCRIPT, 'mino'],
         ...(output ? { output } : {}),
         ...(Object.keys(env).length > 0 ? { env } : {}),
         ...(agent === undefined ? {} : { agent, lingerSeconds: () => (rename.cancel() ? AGENT_LINGER_SECONDS : 0) }),
-        ...(network ? { network } : {}),
+        // A remote proxy's end removes its network, the container on it too: once its rename is
+        // done, and killed first (its command has ended; `network rm` would wait for its stop).
+        ...(network
+          ? {
+              network: remote
+                ? {
+                    finish: () =>
+                      renamed.then(() => ctx.runtime.kill(entry.id).catch(() => false)).then(() => network.finish()),
+                  }
+                : network,
+            }
+          : {}),
         // The refill removes the container: only once `podman rename` is done with it (podman 4.3
         // can keep the new name registered when the container is removed under a rename).
         release: (viaAgent) => {

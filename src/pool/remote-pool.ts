@@ -1,6 +1,6 @@
 import { LABEL_ENGINE } from '../session/session-labels.js';
 import { listPoolKeys, readPool } from './pool-index.js';
-import { poolabilityOf, type PoolablePlan } from './pool-key.js';
+import { poolabilityOf, terminatesTls, type PoolablePlan } from './pool-key.js';
 import { liveSyncHelper } from './warm-sync-helper.js';
 
 /**
@@ -12,6 +12,8 @@ import { liveSyncHelper } from './warm-sync-helper.js';
  *   shell's sleep, and a claimed container runs the command with `podman exec` through the
  *   engine's shared ssh tunnel.
  * - The pool record names the engine, so the background refill and `mino pool drain` reach it.
+ * - A contained plan's warm containers each come with a proxy container and an internal network
+ *   of their own there (remote-warm-egress.ts), claimed with them.
  */
 
 /** The registered engine a plan was made for (its `io.mino.engine` label); undefined: this machine's. */
@@ -19,10 +21,17 @@ export function engineOfPlan(plan: { labels: Readonly<Record<string, string>> })
   return plan.labels[LABEL_ENGINE];
 }
 
-/** Why a plan for a remote engine cannot be kept warm there, or undefined when it can. */
-export function remotePoolProblem(plan: { network: { egress?: unknown } }, engine: string): string | undefined {
-  return plan.network.egress
-    ? `a contained run's egress proxy runs in a container of its own on engine ${engine}, made per session (give --network none or --network bridge to keep runs there warm)`
+/**
+ * Why a plan for a remote engine cannot be kept warm there, or undefined when it can. A contained
+ * plan can (its warm containers come with proxies there: remote-warm-egress.ts), unless its proxy
+ * terminates TLS: the session's CA bundle there is a podman secret of its own.
+ */
+export function remotePoolProblem(
+  plan: Pick<PoolablePlan, 'credentials'> & { network: { egress?: unknown } },
+  engine: string,
+): string | undefined {
+  return plan.network.egress && terminatesTls(plan)
+    ? `a contained run whose egress proxy on engine ${engine} terminates TLS (credentials kept at the proxy, HTTPS rules on method and path) has a CA of its own there, made per session`
     : undefined;
 }
 

@@ -19,6 +19,14 @@ import { makeWarmCopy, removeWarmCopy, sweepWarmCopies } from '../workspace/warm
 import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
 import { startWarmEgress } from './warm-egress.js';
 import { ensureSyncHelper } from './warm-sync-helper.js';
+import {
+  needsRemoteEgress,
+  placePoolCa,
+  prepareRemoteEgress,
+  removeRemoteWarmEgress,
+  startRemoteWarmEgress,
+  sweepRemoteWarmEgress,
+} from './remote-warm-egress.js';
 import type { EgressStarter } from '../network/session-egress.js';
 import type { SessionContext } from '../context/session-context.js';
 import { mkdirSync } from 'node:fs';
@@ -102,6 +110,12 @@ export async function fillPool(
   const wanted = Math.max(0, record.target - live.length);
   const room = Math.max(0, maxWarm - warmTotal(ctx.stateDir, now()));
   const count = Math.min(wanted, room);
+  // A remote contained plan: each warm container has a proxy there (remote-warm-egress.ts); those
+  // that ended unclaimed (their time is up) go first.
+  const remoteEgress = needsRemoteEgress(record) ? await prepareRemoteEgress(ctx) : undefined;
+  if (remoteEgress) await sweepRemoteWarmEgress(ctx);
+  // On a remote engine its warm containers' CA bundle (the host's CAs): a secret of the pool's there.
+  const poolSpec = record.engine !== undefined && count > 0 ? await placePoolCa(ctx, record, record.spec) : record.spec;
   let started = 0;
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
@@ -111,7 +125,7 @@ export async function fillPool(
     // A branch plan's container mounts an empty folder of its own where a claim puts its copy.
     const copyBase = record.branch ? makeWarmCopy(record.branch, name) : undefined;
     const spec = warmSpecOf(
-      copyBase === undefined ? record.spec : placeBranchBase(record.spec, copyBase),
+      copyBase === undefined ? poolSpec : placeBranchBase(poolSpec, copyBase),
       record.key,
       ttlSeconds,
       new Date(begin),
@@ -124,7 +138,13 @@ export async function fillPool(
       ? await makeWarmTls(ctx.stateDir, name, process.env, record.egress.upstreamCa)
       : undefined;
     if (tls) Object.assign(spec, placeSessionCa(spec, tls.bundle));
-    const egress = record.egress && startWarmEgress(ctx, record.egress, name, startEgress, tls?.secrets);
+    if (remoteEgress && record.engine !== undefined)
+      Object.assign(
+        spec,
+        await startRemoteWarmEgress(ctx, { ...record, engine: record.engine }, name, remoteEgress, spec, ttlSeconds),
+      );
+    const egress =
+      record.egress && !remoteEgress ? startWarmEgress(ctx, record.egress, name, startEgress, tls?.secrets) : undefined;
     if (egress) spec.hooksDirs = [...(spec.hooksDirs ?? []), egress.hooksDir];
     let id: string;
     try {
@@ -132,6 +152,7 @@ export async function fillPool(
       egress?.started();
     } catch (err) {
       removeAgentDir(ctx.stateDir, name);
+      if (remoteEgress) await removeRemoteWarmEgress(ctx, name).catch(() => undefined);
       if (record.branch) removeWarmCopy(record.branch.dir, name);
       throw egress ? await egress.failed(err) : err;
     }

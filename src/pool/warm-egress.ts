@@ -9,6 +9,8 @@ import { startSessionEgress, type EgressStarter } from '../network/session-egres
 import { claimWarmEgress, type ClaimedEgress } from '../network/warm-egress.js';
 import { poolRoot, type PoolEgress } from './pool-index.js';
 import { terminatesTls } from './pool-key.js';
+import { engineOfPlan } from './remote-pool.js';
+import { claimRemoteEgressFor } from './remote-warm-egress.js';
 
 /**
  * The egress proxies of warm containers of a contained plan (an allowlist or learn mode). Each
@@ -110,6 +112,8 @@ export function claimEgressFor(
 ): Promise<ClaimedEgress> {
   const egress = plan.network.egress;
   if (!egress) throw new Error('Internal error: a claim for the egress of a plan without one');
+  // On a remote engine the proxy is a container there (remote-warm-egress.ts).
+  if (engineOfPlan(plan) !== undefined) return claimRemoteEgressFor(ctx, plan, name);
   return claimWarmEgress(egressPaths(egressBaseOf(ctx), ctx.stateKey, name).dir, {
     session: plan.sessionName,
     stateDir: ctx.stateDir,

@@ -61,7 +61,7 @@ export async function warmPool(
   }
   const p = poolabilityOf(plan);
   const remote = ctx.engine === undefined ? undefined : remotePoolProblem(plan, ctx.engine);
-  // On a remote engine its own reason first: a contained plan there is also unpoolable for its fields.
+  // On a remote engine its own reason first: a terminating plan there is also unpoolable for its CA secret.
   if (!p.poolable || remote !== undefined)
     throw new UsageError(
       `This run cannot be kept warm: ${remote ?? (p.poolable ? '' : p.reason)}`,

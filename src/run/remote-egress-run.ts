@@ -3,8 +3,9 @@ import type { RunPlan } from '../launch/run-plan.js';
 import { ensureEgressImage } from '../network/egress-image.js';
 import type { EgressSecrets } from '../network/egress-secrets.js';
 import { endRemoteEgress, startRemoteEgress, withProxyAddress } from '../network/remote-egress.js';
-import { readNetworkRecord } from '../network/network-record.js';
+import { readNetworkRecord, type NetworkRecord } from '../network/network-record.js';
 import { trace } from '../common/trace.js';
+import type { ColdOnEngine } from '../pool/pooled-run.js';
 import { VERSION } from '../version.js';
 import type { RunIo, RunRequest } from './run-request.js';
 import { reportSessionNetwork } from './session-network.js';
@@ -24,6 +25,8 @@ interface RemoteSessionEgress {
   plan: RunPlan;
   /** The attached session ended: its record comes back and is reported; the proxy goes. */
   finish(req: RunRequest, io: RunIo): Promise<void>;
+  /** The session ended: the proxy's final record (kept here), and the proxy goes. */
+  end(): Promise<NetworkRecord | undefined>;
   /** The session did not start: the proxy goes. */
   abort(): Promise<void>;
 }
@@ -69,6 +72,25 @@ export function startRemoteEgressAhead(ctx: SessionContext, plan: RunPlan, io: R
   };
 }
 
+/**
+ * A contained run on a remote engine that a warm container there likely serves (its own warm
+ * proxy takes the run's policy: pool/remote-warm-egress.ts): its proxy is started only if the run
+ * starts cold after all (pool/pooled-run.ts PoolUse.coldOnEngine), with `secrets()` then.
+ */
+export function remoteEgressWhenCold(
+  ctx: SessionContext,
+  plan: RunPlan,
+  io: RunIo,
+  secrets: () => EgressSecrets | undefined,
+): () => Promise<ColdOnEngine> {
+  return async () => {
+    const pending = startRemoteEgressAhead(ctx, plan, io);
+    if (!pending) throw new Error('Internal error: a cold start on an engine without a contained plan');
+    pending.give(secrets());
+    return pending.ready;
+  };
+}
+
 /** Starts the proxy of `plan` (a plan for `ctx.engine` with an egress policy). */
 async function startRemoteSessionEgress(
   ctx: SessionContext & { engine: string },
@@ -91,6 +113,7 @@ async function startRemoteSessionEgress(
       // A `mino stop` from elsewhere may have ended the proxy first: it kept the record here.
       reportSessionNetwork(plan, req, (await end()) ?? readNetworkRecord(ctx.stateDir, plan.sessionName), io);
     },
+    end,
     async abort() {
       await end().catch(() => undefined);
     },

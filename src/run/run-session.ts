@@ -33,7 +33,7 @@ import { removeProbe } from '../branch/prepare-branch.js';
 import { rebindStubs } from '../lifecycle/protect-stubs.js';
 import { adoptWarmCopy, mountedPaths, warmCopiesDir, warmCopyOf } from '../workspace/warm-copy.js';
 import { remoteRunOf, returnAfterSession, shipForSession, startReturnTrip, type RemoteRun } from './remote-project.js';
-import { startRemoteEgressAhead } from './remote-egress-run.js';
+import { remoteEgressWhenCold, startRemoteEgressAhead } from './remote-egress-run.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
 export interface RunDeps {
@@ -155,7 +155,10 @@ async function prepareAndExecute(
   await prepareLoginsVolume(ctx, plan);
   trace('volumes ready');
   // On a remote engine the session's proxy starts there alongside the shipping (remote-egress-run.ts).
-  const onEngineStart = remote ? startRemoteEgressAhead(ctx, plan, io) : undefined;
+  // A contained one a warm container there likely serves: only if it starts cold after all.
+  const warmFirst =
+    remote !== undefined && plan.network.egress !== undefined && poolVerdict(ctx.stateDir, plan, pool).kind === 'warm';
+  const onEngineStart = remote && !warmFirst ? startRemoteEgressAhead(ctx, plan, io) : undefined;
   let executing = false;
   try {
     if (remote) await shipForSession(remote, io);
@@ -185,6 +188,8 @@ async function prepareAndExecute(
     });
     // A remote session's proxy takes the session CA and the credentials through podman exec.
     onEngineStart?.give(opened.egressSecrets);
+    const secrets = opened.egressSecrets;
+    if (warmFirst) pool.coldOnEngine = remoteEgressWhenCold(ctx, plan, io, () => secrets);
     if (plan.network.egress && plan.credentials.proxy.length > 0)
       pool.credentials = proxiedCredentials(plan.credentials.proxy, gathered.proxyValues);
     const makeCa = opened.makeCa;
@@ -218,7 +223,7 @@ async function prepareAndExecute(
       req,
       io,
       signals,
-      onEngine ? undefined : egress,
+      onEngine || warmFirst ? undefined : egress,
       pool,
     ).catch(async (err: unknown) => {
       await onEngine?.abort();

@@ -12,14 +12,16 @@ import {
   parseRemoteProxyLaunch,
   REMOTE_CONTROL_SOCKET,
   REMOTE_PROXY_DENIED,
+  REMOTE_PROXY_NETWORK,
   REMOTE_PROXY_READY,
   REMOTE_PROXY_RECORD,
   type RemoteControlRequest,
   type RemoteControlResponse,
+  type RemoteProxyLaunch,
 } from '../remote-proxy-protocol.js';
 import { DestinationLog } from './destination-log.js';
 import { createDialer } from './dialer.js';
-import { EgressServer } from './egress-server.js';
+import { EgressServer, type EgressServerOptions } from './egress-server.js';
 import { tlsServerOptions, tlsStages } from './tls-setup.js';
 
 /**
@@ -35,7 +37,10 @@ import { tlsServerOptions, tlsStages } from './tls-setup.js';
  *   of `--control` (network/remote-control.ts): live policy changes, and, when the launch says
  *   `secrets`, the session CA with its key, the credentials and the upstream CAs, once, before
  *   it listens (then it terminates TLS as the local proxy does: tls-setup.ts). Those live in
- *   this process's memory only: never in its environment, a file or an argument.
+ *   this process's memory only: never in its environment, a file or an argument;
+ * - a warm proxy (the launch's `warm`: a remote pool's, pool/remote-warm-egress.ts) allows nothing
+ *   until a run claims its container (control `claim`: the session's name, policy and presets);
+ *   it prints its network's name first, then a fresh record of the session from the claim on.
  */
 
 /** How long a proxy whose launch expects secrets waits for them before it gives up. */
@@ -88,17 +93,22 @@ export async function runRemoteEgressProxy(
   } catch {
     // no host services on this engine
   }
+  if (launch.warm) emit(REMOTE_PROXY_NETWORK, launch.warm.network);
   let last = '';
-  const log = new DestinationLog(
-    newNetworkRecord(launch.session, launch.policy.mode, launch.policy, launch.presets),
-    (record: NetworkRecord) => {
-      const line = JSON.stringify(record);
-      if (line !== last || record.ended_at !== null) emit(REMOTE_PROXY_RECORD, line);
-      last = line;
-    },
-    // Each denial (the log caps them as the local audit does): audited by mino when the session ends.
-    (denial) => emit(REMOTE_PROXY_DENIED, JSON.stringify(denial)),
-  );
+  const sessionLog = (session: string, policy: RemoteProxyLaunch['policy'], presets: string[]): DestinationLog =>
+    new DestinationLog(
+      newNetworkRecord(session, policy.mode, policy, presets),
+      (record: NetworkRecord) => {
+        const line = JSON.stringify(record);
+        if (line !== last || record.ended_at !== null) emit(REMOTE_PROXY_RECORD, line);
+        last = line;
+      },
+      // Each denial (the log caps them as the local audit does): audited by mino when the session ends.
+      (denial) => emit(REMOTE_PROXY_DENIED, JSON.stringify(denial)),
+    );
+  let log = sessionLog(launch.session, launch.policy, launch.presets);
+  let claimed = !launch.warm;
+  let serverOptions: EgressServerOptions | undefined;
   let policy = policyOf(launch.policy);
   const l7 = l7Enforcer(() => proxy?.policy ?? policy, { request: (...args) => log.request(...args) });
   let proxy: EgressServer | undefined;
@@ -127,6 +137,22 @@ export async function runRemoteEgressProxy(
       if (proxy) proxy.policy = policy;
       // Printed at once (a record line with the new policy).
       log.setPolicy(policyText(policy));
+    } else if (req?.op === 'claim') {
+      if (claimed) return { ok: false, error: 'this egress proxy serves a session already' };
+      if (typeof req.session !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/.test(req.session))
+        return { ok: false, error: 'the claim names no valid session' };
+      const presets = Array.isArray(req.presets) ? req.presets.map(String) : [];
+      policy = policyOf(req.policy);
+      claimed = true;
+      // The warm log's pending record goes out first: the session's is the last one printed.
+      log.flush();
+      log = sessionLog(req.session, policyText(policy), presets);
+      if (serverOptions) {
+        serverOptions.log = log;
+        serverOptions.session = req.session;
+      }
+      if (proxy) proxy.policy = policy;
+      log.flush();
     } else if (req?.op !== 'status') {
       return { ok: false, error: 'unknown control request' };
     }
@@ -146,13 +172,15 @@ export async function runRemoteEgressProxy(
   const stoppers: Array<() => void> = [];
   listening = (async () => {
     const tls = tlsStages(await secrets, l7);
-    proxy = new EgressServer({
+    // Kept by the server as given: a claim renames the session and replaces its log here.
+    serverOptions = {
       session: launch.session,
       policy,
       dialer: createDialer({ highWaterMark: HIGH_WATER_MARK, hostServiceAddresses: hostServices }),
       log,
       ...tlsServerOptions(tls, l7, () => log),
-    });
+    };
+    proxy = new EgressServer(serverOptions);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: address, port: launch.port }, () => resolve());
@@ -176,6 +204,18 @@ export async function runRemoteEgressProxy(
       resolve();
     };
   });
+  // A warm proxy no run claimed ends with its warm container's time.
+  const ttl = launch.warm?.ttlSeconds;
+  const expiry =
+    ttl === undefined
+      ? undefined
+      : setTimeout(
+          () => {
+            if (!claimed) stop();
+          },
+          Math.min(ttl * 1000 + 30_000, 2 ** 31 - 1),
+        );
+  void stopped.then(() => clearTimeout(expiry));
   if (signal) signal.addEventListener('abort', () => stop(), { once: true });
   else for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, stop);
   // A proxy that never got its secrets (mino here went away) or could not listen ends.

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
@@ -15,19 +16,41 @@ import { waitForPool } from '../pool/pool-helpers.js';
  * containers start there on the project's shipped volume; a run claims one (podman exec through
  * the tunnel), sees what changed here since, and its edit comes home (the trips through the
  * pool's warm sync helper, or a helper container when it is gone); two runs at once never get the
- * same container; drain removes them there, and so does `engine remove`. One rig for the file; the test image is loaded
+ * same container; drain removes them there, and so does `engine remove`. The contained default is
+ * kept warm there too, each warm container with a proxy and a network of its own (allowed host
+ * answers, denied one refused and audited here, nothing left after drain). One rig for the file; the test image is loaded
  * into the engine directly (the image's shipment is remote-engine.test.ts's).
  */
 
 requirePrerequisites();
 exclusive('throwaway-users');
 
+function listen(body: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => res.end(body));
+  return new Promise((resolve) =>
+    server.listen(0, '0.0.0.0', () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : 0 });
+    }),
+  );
+}
+
 let rig: RemoteEngineRig;
+/** Services of this machine (the engine's host) a contained run is allowed, or not, to reach. */
+let allowed: { server: Server; port: number };
+let denied: { server: Server; port: number };
 beforeAll(async () => {
-  rig = await startRig('mino-remote-pool');
+  [rig, allowed, denied] = await Promise.all([
+    startRig('mino-remote-pool'),
+    listen('allowed-ok'),
+    listen('denied-body'),
+  ]);
   rig.loadTestImage();
 }, 120_000);
-afterAll(() => rig?.stop());
+afterAll(() => {
+  for (const s of [allowed, denied]) s?.server.close();
+  rig?.stop();
+});
 
 describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
   const box = new Sandbox(as);
@@ -36,7 +59,7 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
   const stateKey = stateKeyOf(join(box.env.XDG_STATE_HOME as string, 'mino'));
 
   /** This sandbox's containers on the engine (full IDs) named as warm ones: the warm containers, or (`helpers`) the pool's sync helpers. */
-  const warmOnEngine = (helpers = false): string[] => {
+  const warmOnEngine = (helpers = false, key = stateKey): string[] => {
     const ps = (...filters: string[]): string[] =>
       rig
         .podman([
@@ -50,8 +73,8 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
         .split('\n')
         .filter((l) => l.includes(' mino.warm.'))
         .map((l) => l.split(' ')[0]!);
-    const sync = ps(`label=io.mino.state=${stateKey}`, 'label=io.mino.sync');
-    return helpers ? sync : ps(`label=io.mino.state=${stateKey}`).filter((id) => !sync.includes(id));
+    const sync = ps(`label=io.mino.state=${key}`, 'label=io.mino.sync');
+    return helpers ? sync : ps(`label=io.mino.state=${key}`).filter((id) => !sync.includes(id));
   };
 
   /** Writes a project file as its owner would. */
@@ -60,17 +83,104 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     ownProject(join(dir, name), as);
   };
 
+  /** A sandbox's remote proxies and their networks on the engine (names). */
+  const egressOnEngine = (stateKey: string): string[] => [
+    ...rig
+      .podman(['ps', '-a', '--filter', `label=io.mino.state=${stateKey}`, '--format', '{{.Names}}'])
+      .split('\n')
+      .filter((n) => n.startsWith('mino-egress')),
+    ...rig
+      .podman(['network', 'ls', '--filter', `label=io.mino.state=${stateKey}`, '--format', '{{.Name}}'])
+      .split('\n')
+      .filter((n) => n.startsWith('mino-egress')),
+  ];
+
+  /**
+   * The contained default (an allowlist) kept warm there: each warm container with a proxy and
+   * a network of its own on the engine; a run claims one, its policy handed over: the allowed
+   * host answers, the denied one is refused and audited here; the refill starts the next pair,
+   * and drain leaves no proxy or network behind.
+   */
+  async function containedPool(box: Sandbox, dir: string, stateKey: string): Promise<void> {
+    const { port: a } = allowed;
+    const { port: b } = denied;
+    const run = [
+      '--engine',
+      engine,
+      '--image',
+      TEST_IMAGE,
+      '-p',
+      dir,
+      '--network-allow',
+      `host.containers.internal:${a}`,
+    ];
+    const warm = await box.mino(['pool', 'warm', '-n', '1', ...run]);
+    expect(warm.stdout, warm.stderr).toMatch(/: 1 warm \(1 started\) .* on engine rigpool-/);
+    expect(warm.exitCode).toBe(0);
+    const [warmId] = warmOnEngine(false, stateKey);
+    expect(egressOnEngine(stateKey)).toHaveLength(2);
+    const dry = await box.mino(['run', ...run, '--dry-run', '--', 'true']);
+    expect(dry.stdout).toMatch(/# Pool: a warm container would serve this run .* on engine rigpool-/);
+    const script = [
+      'cat /proc/sys/kernel/hostname',
+      'proxy=${HTTP_PROXY#http://}',
+      // busybox wget crashes on this network: requests to the proxy by nc.
+      'get() { printf "GET $1 HTTP/1.0\\r\\n\\r\\n" | nc -w 5 ${proxy%:*} ${proxy##*:}; echo; }',
+      `get http://host.containers.internal:${a}/`,
+      `get http://host.containers.internal:${b}/ | grep -q 403 && echo "refused b"`,
+    ].join('\n');
+    const r = await box.mino(['run', ...run, '--name', 'rpc', '--', 'sh', '-c', script]);
+    expect(r.stdout.split('\n')[0], r.stderr).toBe(warmId!.slice(0, 12));
+    expect(r.stdout).toContain('allowed-ok');
+    expect(r.stdout).not.toContain('denied-body');
+    expect(r.stdout).toContain('refused b');
+    expect(r.stderr).toContain(`host.containers.internal:${b}`);
+    expect(r.exitCode).toBe(0);
+    const audit = readFileSync(join(box.env.XDG_STATE_HOME as string, 'mino', 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; data: { name?: string; destination?: string } });
+    expect(
+      audit.some(
+        (e) =>
+          e.event === 'network.denied' &&
+          e.data.name === 'rpc' &&
+          e.data.destination === `host.containers.internal:${b}`,
+      ),
+    ).toBe(true);
+    const logs = await box.mino(['logs', 'rpc', '--network']);
+    expect(logs.stdout).toContain(`host.containers.internal:${a}`);
+    // The session's proxy and network went with it; the refill's pair is there.
+    await waitForPool(box, (s) => s.warm_total === 1, 60_000);
+    expect(warmOnEngine(false, stateKey)).not.toContain(warmId);
+    expect(egressOnEngine(stateKey)).toHaveLength(2);
+    const drain = await box.mino(['pool', 'drain', '--engine', engine]);
+    expect(drain.exitCode).toBe(0);
+    expect(warmOnEngine(false, stateKey)).toEqual([]);
+    expect(egressOnEngine(stateKey)).toEqual([]);
+  }
+
+  // One mode (the same code either way; the proxy runs on the engine in both): the time budget.
+  if (modeLabel(as) === 'rootful')
+    it('keeps a contained allowlist warm there: a proxy and a network per warm container, the policy handed at the claim', async () => {
+      // A sandbox of its own (state, engines, pools), apart from the test below.
+      const own = new Sandbox(as);
+      try {
+        expect((await own.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
+        const dir = own.project('contained');
+        write(dir, 'a.txt', 'one\n');
+        chmodSync(dir, 0o700);
+        await containedPool(own, dir, stateKeyOf(join(own.env.XDG_STATE_HOME as string, 'mino')));
+      } finally {
+        own.cleanup();
+      }
+    });
+
   it('warms there, serves a run whose edit comes home, never one container twice, and drains there', async () => {
     expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
     const dir = box.project('proj');
     write(dir, 'a.txt', 'one\n');
     chmodSync(dir, 0o700); // the engine's user cannot read it: only what mino ships is there
-    // The contained default has a proxy of its own per session on the engine: not kept warm there.
-    const contained = await box.mino(['pool', 'warm', '-n', '1', '--engine', engine, '--image', TEST_IMAGE, '-p', dir]);
-    expect(contained.exitCode).toBe(2);
-    expect(contained.stderr).toMatch(
-      /^Error: This run cannot be kept warm: a contained run's egress proxy runs in a container of its own on engine/m,
-    );
     const flags = ['--engine', engine, '--image', TEST_IMAGE, '-p', dir, '--network', 'none'];
 
     const warm = await box.mino(['pool', 'warm', '-n', '1', ...flags]);

@@ -10,7 +10,12 @@ import type { EgressSecrets } from '../../../src/network/egress-secrets.js';
 import { runRemoteEgressProxy } from '../../../src/network/proxy/remote-proxy-main.js';
 import { createSessionCa } from '../../../src/network/proxy/tls-ca.js';
 import { remoteControlCommand, runRemoteControl } from '../../../src/network/remote-control.js';
-import type { RemoteControlRequest, RemoteControlResponse } from '../../../src/network/remote-proxy-protocol.js';
+import {
+  lastRecord,
+  warmNetworkOf,
+  type RemoteControlRequest,
+  type RemoteControlResponse,
+} from '../../../src/network/remote-proxy-protocol.js';
 
 /**
  * A remote session's proxy in this process (on 127.0.0.1 standing in for its address in the
@@ -185,5 +190,56 @@ describe('the proxy of a remote session that terminates TLS', () => {
     ]);
     stop.abort();
     await running;
+  });
+
+  it('a warm proxy names its network, allows nothing until one claim hands it a session and its policy', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mino-remote-proxy-'));
+    const controlPath = join(dir, 'control.sock');
+    const port = await freePort();
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const launch = {
+      session: 'mino.warm.0123456789ab.cafe0001',
+      policy: { mode: 'allowlist', allow: [], deny: [] },
+      presets: [],
+      subnet: '127.0.0.0/8',
+      port,
+      warm: { network: 'mino-egress-net-0123456789abcdef', ttlSeconds: 600 },
+    };
+    const stop = new AbortController();
+    const running = runRemoteEgressProxy(
+      { MINO_EGRESS_LAUNCH: JSON.stringify(launch) },
+      { controlPath, signal: stop.signal },
+    );
+    for (let i = 0; i < 100 && !lines.join('').includes('ready'); i++) await new Promise((r) => setTimeout(r, 20));
+    const output = (): string => lines.join('');
+    expect(warmNetworkOf(output())).toBe('mino-egress-net-0123456789abcdef');
+    const get = 'GET http://a.example/ HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n';
+    expect(await through(port, get)).toMatch(/^HTTP\/1\.1 403/);
+    const ask = (req: RemoteControlRequest) =>
+      controlRequest<RemoteControlRequest, RemoteControlResponse>(controlPath, req);
+    const policy = { mode: 'allowlist' as const, allow: ['b.example:80'], deny: [] };
+    expect(await ask({ op: 'claim', session: 'bad name', policy, presets: [] })).toMatchObject({ ok: false });
+    expect(await ask({ op: 'claim', session: 'run1', policy, presets: [] })).toMatchObject({
+      ok: true,
+      policy: { allow: ['b.example:80'] },
+      record: { session: 'run1' },
+    });
+    // Once only: a second run never gets this proxy.
+    expect(await ask({ op: 'claim', session: 'run2', policy, presets: [] })).toMatchObject({ ok: false });
+    // The session's record from the claim on: the warm proxy's denial is not in it.
+    const denied = await through(port, get);
+    expect(denied).toMatch(/^HTTP\/1\.1 403/);
+    expect(denied).toContain('mino network allow run1');
+    stop.abort();
+    await running;
+    const last = lastRecord(output());
+    expect(last).toMatchObject({ session: 'run1', policy: { allow: ['b.example:80'] } });
+    expect(last?.destinations).toMatchObject([{ destination: 'a.example:80', denied: 1 }]);
+    // A cold session's proxy names no warm network.
+    expect(warmNetworkOf('ready 10.89.3.2:3128\nnetwork not-a-mino-net')).toBeUndefined();
   });
 });

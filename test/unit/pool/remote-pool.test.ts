@@ -26,9 +26,22 @@ import { addEngine } from '../../../src/engine/manage-engines.js';
 import { readEngineRegistry } from '../../../src/engine/engine-registry.js';
 import { removeEngineAndPools } from '../../../src/pool/remove-engine.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
+import { REMOTE_TEST_IMAGE } from '../network/remote-egress-fixture.js';
+import { buildEgressPlan } from '../../../src/network/egress-plan.js';
+import { egressPaths } from '../../../src/network/egress-paths.js';
+import { parseRules } from '../../../src/network/rule.js';
+import { remoteEgressNames } from '../../../src/network/remote-egress.js';
+import { parseRemoteProxyLaunch } from '../../../src/network/remote-proxy-protocol.js';
+import { newNetworkRecord, readNetworkRecord } from '../../../src/network/network-record.js';
 import { typicalInput } from '../launch/plan-input.js';
 
 const IMAGE = 'localhost/mino-base:latest';
+
+// The proxy image needs mino's built bundle: these tests use the fixture's.
+vi.mock('../../../src/network/egress-image.js', async (original) => ({
+  ...(await original<typeof import('../../../src/network/egress-image.js')>()),
+  ensureEgressImage: async () => REMOTE_TEST_IMAGE,
+}));
 
 /** What this process's stdout was given by the code under test (see guardedExec). */
 const written: string[] = [];
@@ -337,11 +350,170 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect((await drainPool(local, { engine: 'gpu' })).containers).toBe(2);
   });
 
-  it("keeps a contained run's pool on this machine only", () => {
-    const contained = { ...localPlan(), network: { ...localPlan().network, egress: {} } } as unknown as RunPlan;
-    expect(remotePoolProblem(contained, 'gpu')).toMatch(
-      /egress proxy runs in a container of its own on engine gpu, made per session \(give --network none/,
+  /** A contained run on the engine (the remote default): its proxy runs there. */
+  const containedPlan = (session: string, rules = ['example.com:443'], engine = 'gpu'): RunPlan =>
+    remotePlan(
+      {
+        sessionName: session,
+        network: 'allowlist',
+        egress: buildEgressPlan({
+          mode: 'allowlist',
+          rules: parseRules(rules),
+          presets: [],
+          paths: egressPaths(join(root, 'egress'), ctx.stateKey, session),
+          systemHooksDirs: [],
+        }),
+      },
+      engine,
     );
+
+  /** The engine's proxies say they listen, and print `out` (a claimed one's network and record). */
+  const proxiesAnswer = (out = () => ''): void => {
+    gpu.addImage(REMOTE_TEST_IMAGE.tag);
+    gpu.on('logs', () => ({ stdout: `ready 10.89.7.2:3128\n${out()}`, stderr: '' }));
+  };
+
+  it('keys a contained run on the engine by its mode, not its rules nor its session network; TLS stays cold', () => {
+    const keyOf = (plan: RunPlan): string => {
+      const p = poolabilityOf(plan);
+      if (!p.poolable) throw new Error(p.reason);
+      return p.key;
+    };
+    const one = containedPlan('one');
+    expect(one.spec.network).toBe(remoteEgressNames(ctx.stateKey, 'one').network);
+    expect(keyOf(one)).toBe(keyOf(containedPlan('two', ['other.example:80'])));
+    expect(keyOf(one)).not.toBe(keyOf(remotePlan()));
+    expect(keyOf(one)).not.toBe(keyOf(containedPlan('one', [], 'build')));
+    expect(remotePoolProblem(one, 'gpu')).toBeUndefined();
+    const tls = { ...one, credentials: { ...one.credentials, sessionCa: true } } as RunPlan;
+    expect(remotePoolProblem(tls, 'gpu')).toMatch(/egress proxy on engine gpu terminates TLS .* made per session/);
     expect(remotePoolProblem(localPlan(), 'gpu')).toBeUndefined();
+  });
+
+  it('warms a contained plan there: each warm container with a proxy allowing nothing and a network of its own', async () => {
+    proxiesAnswer();
+    const plan = containedPlan('one');
+    expect(await warmPool(ctx, plan, 2, use.settings, io, warmSteps(ctx, plan, io))).toBe(0);
+    const key = (poolabilityOf(plan) as { key: string }).key;
+    const runs = gpu.callsTo('run').map(([spec]) => spec);
+    const proxies = runs.filter((spec) => spec.labels?.['io.mino.remote-egress-warm'] === key);
+    const warm = runs.filter((spec) => spec.name?.startsWith('mino.warm.'));
+    expect(proxies).toHaveLength(2);
+    expect(warm).toHaveLength(2);
+    for (const w of warm) {
+      const names = remoteEgressNames(ctx.stateKey, w.name!);
+      expect(w.network).toBe(names.network);
+      expect(w.env?.HTTPS_PROXY).toBe('http://10.89.7.2:3128');
+      expect(w.sysctls).toContain('net.ipv6.conf.all.disable_ipv6=1');
+      const proxy = proxies.find((p) => p.name === names.container)!;
+      const launch = parseRemoteProxyLaunch(proxy.env?.MINO_EGRESS_LAUNCH ?? '');
+      expect(launch).toMatchObject({
+        session: w.name,
+        policy: { mode: 'allowlist', allow: [], deny: [] },
+        warm: { network: names.network, ttlSeconds: use.settings.warmTtlSeconds },
+      });
+      expect(launch.secrets).toBeUndefined();
+      expect(gpu.networks).toContain(names.network);
+    }
+    expect(here.callNames()).toEqual([]);
+  });
+
+  it("a claim renames the proxy to the session's, hands it the policy on stdin, and the end removes both networks", async () => {
+    let out = '';
+    proxiesAnswer(() => out);
+    const plan = containedPlan('one');
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    const warmName = gpu.containers.find((c) => c.name.startsWith('mino.warm.'))!.name;
+    const warmNet = remoteEgressNames(ctx.stateKey, warmName);
+    const session = remoteEgressNames(ctx.stateKey, 'first');
+    const run = containedPlan('first', ['api.example:443']);
+    expect(poolVerdict(ctx.stateDir, run, use).message).toMatch(
+      /a warm container would serve this run .* on engine gpu/,
+    );
+    const sent: string[] = [];
+    gpu.on('execStreamed', async (_id, _argv, streams) => {
+      for await (const chunk of streams.input ?? []) sent.push(Buffer.from(chunk).toString());
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+    gpu.on('execSession', guardedExec(0, 'ok\n'));
+    const record = { ...newNetworkRecord('first', 'allowlist', run.network.egress!.policy, []), ended_at: 'x' };
+    out = `network ${warmNet.network}\nrecord ${JSON.stringify(record)}\n`;
+    gpu.clearCalls();
+    const got = await executeWithPool(ctx, run, use);
+    expect(got).toMatchObject({ kind: 'exited', exitCode: 0, network: { session: 'first' } });
+    expect(gpu.callsTo('renameContainer')[0]).toEqual([warmNet.container, session.container]);
+    expect(gpu.callsTo('execStreamed')[0]![0]).toBe(session.container);
+    expect(JSON.parse(sent.join(''))).toEqual({
+      op: 'claim',
+      session: 'first',
+      policy: { mode: 'allowlist', allow: ['api.example:443'], deny: [] },
+      presets: [],
+    });
+    // The claim before the command; the proxy's end after it: its record kept here, both networks gone.
+    const names = gpu.callNames();
+    expect(names.indexOf('execStreamed')).toBeLessThan(names.indexOf('execSession'));
+    expect(gpu.callsTo('networkRemove').map(([n]) => n)).toEqual([warmNet.network, session.network]);
+    expect(readNetworkRecord(ctx.stateDir, 'first')?.session).toBe('first');
+    expect(here.callNames()).toEqual([]);
+    expect(readCounters(ctx.stateDir)).toMatchObject({ pool_hits: 1 });
+  });
+
+  it('a warm proxy that refuses the claim is removed with its network; the run starts cold with a proxy of its own', async () => {
+    proxiesAnswer();
+    const plan = containedPlan('one');
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    const warmName = gpu.containers.find((c) => c.name.startsWith('mino.warm.'))!.name;
+    gpu.on('execStreamed', () => ({ stdout: '{"ok":false,"error":"no"}\n', stderr: '', exitCode: 1 }));
+    const run = containedPlan('cold');
+    const coldPlan = { ...run, network: { mode: run.network.mode }, spec: { ...run.spec, env: {} } } as RunPlan;
+    const ended: string[] = [];
+    gpu.clearCalls();
+    const got = await executeWithPool(ctx, run, {
+      ...use,
+      coldOnEngine: async () => ({
+        plan: coldPlan,
+        end: async () => {
+          ended.push('end');
+          return undefined;
+        },
+        abort: async () => undefined,
+      }),
+    });
+    expect(got).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(ended).toEqual(['end']);
+    expect(gpu.callsTo('networkRemove').map(([n]) => n)).toContain(remoteEgressNames(ctx.stateKey, warmName).network);
+    expect(gpu.callsTo('runAttached').map(([spec]) => spec.name)).toEqual([coldPlan.spec.name]);
+    expect(gpu.callNames()).not.toContain('execSession');
+    expect(readCounters(ctx.stateDir)).toMatchObject({ pool_misses: 1 });
+  });
+
+  it('the next fill removes warm proxies whose time ran out unclaimed, with their networks', async () => {
+    proxiesAnswer();
+    const plan = containedPlan('one');
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    const warmName = gpu.containers.find((c) => c.name.startsWith('mino.warm.'))!.name;
+    const old = remoteEgressNames(ctx.stateKey, warmName);
+    // Its time is up: the warm container went (--rm), its proxy ended.
+    gpu.containers = gpu.containers.filter((c) => c.name !== warmName);
+    Object.assign(gpu.containers.find((c) => c.name === old.container)!, { state: 'exited', exitCode: 0 });
+    gpu.clearCalls();
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    expect(gpu.callsTo('networkRemove').map(([n]) => n)).toEqual([old.network]);
+    expect(gpu.containers.some((c) => c.name === old.container)).toBe(false);
+  });
+
+  it('drain removes the unclaimed warm proxies and their networks, never a claimed one', async () => {
+    proxiesAnswer();
+    const plan = containedPlan('one');
+    await warmPool(ctx, plan, 2, use.settings, io, warmSteps(ctx, plan, io));
+    const warmNames = gpu.containers.filter((c) => c.name.startsWith('mino.warm.')).map((c) => c.name);
+    // One was claimed by a session (its proxy renamed to the session's).
+    const claimed = remoteEgressNames(ctx.stateKey, warmNames[0]!);
+    await gpu.renameContainer(claimed.container, remoteEgressNames(ctx.stateKey, 'busy').container);
+    gpu.clearCalls();
+    expect(await drainPool(local, { engine: 'gpu' })).toMatchObject({ containers: 2, pools: 1 });
+    const other = remoteEgressNames(ctx.stateKey, warmNames[1]!);
+    expect(gpu.callsTo('networkRemove').map(([n]) => n)).toEqual([other.network]);
+    expect(gpu.containers.map((c) => c.name)).toEqual([remoteEgressNames(ctx.stateKey, 'busy').container]);
   });
 });

@@ -1,0 +1,137 @@
+import type { SessionContext } from '../context/session-context.js';
+import type { RunPlan } from '../launch/run-plan.js';
+import { ensureEgressImage } from '../network/egress-image.js';
+import {
+  claimRemoteWarmEgress,
+  endRemoteEgress,
+  remoteEgressNames,
+  startRemoteEgress,
+  sweepWarmRemoteEgress,
+  withProxyAddress,
+} from '../network/remote-egress.js';
+import type { ClaimedEgress } from '../network/warm-egress.js';
+import type { ContainerSpec } from '../runtime/container-runtime.js';
+import { VERSION } from '../version.js';
+import type { PoolRecord } from './pool-index.js';
+import { REMOTE_CA_PLACEHOLDER, REMOTE_EGRESS_NET_PLACEHOLDER } from './pool-key.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { sessionCaBundlePath } from '../credentials/host-ca-bundle.js';
+import { engineCaSecretName } from '../launch/remote-plan.js';
+import { LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
+
+/**
+ * The egress proxies of a remote pool's warm containers, for a contained plan (the remote
+ * default). As a cold remote contained run (network/remote-egress.ts), each warm container comes
+ * with a proxy container of its own and an internal network of its own on the engine, named after
+ * the warm container; the proxy starts with a policy that allows nothing (whatever the plan's
+ * mode: learn would allow everything) and no credential. The claim renames the proxy to its
+ * session's name and hands it the run's policy through `podman exec` on stdin before the command
+ * runs; from then on `mino network`, `mino logs --network`, `mino stop`, the run's end and
+ * reconciliation find and end it as a cold session's proxy, its warm network with it. An
+ * unclaimed one ends itself when its warm container's time is up (and is removed by the next
+ * refill), or goes with `mino pool drain`.
+ * A plan whose proxy would terminate TLS on the engine is not poolable there (its CA bundle is a
+ * podman secret of the session's own, launch/remote-plan.ts).
+ */
+
+/** The policy of a warm proxy until its claim: nothing allowed. */
+const NOTHING = { policy: { mode: 'allowlist' as const, allow: [], deny: [] }, presets: [] };
+
+/** Whether a pool's warm containers each need a proxy on their engine. */
+export function needsRemoteEgress(record: Pick<PoolRecord, 'engine' | 'egress'>): boolean {
+  return record.engine !== undefined && record.egress !== undefined;
+}
+
+/** Makes sure the proxy image is on the engine (built there once per mino version). */
+export async function prepareRemoteEgress(ctx: SessionContext): Promise<{ tag: string; command: string[] }> {
+  return ensureEgressImage(ctx.runtime, VERSION);
+}
+
+/**
+ * Starts the proxy of warm container `name` of pool `record` on its engine (with its network);
+ * returns the warm container's spec `spec` placed on that network, its proxy variables at it.
+ */
+export async function startRemoteWarmEgress(
+  ctx: SessionContext,
+  record: PoolRecord & { engine: string },
+  name: string,
+  image: { tag: string; command: string[] },
+  spec: ContainerSpec,
+  ttlSeconds: number,
+): Promise<ContainerSpec> {
+  const address = await startRemoteEgress(ctx.runtime, {
+    session: name,
+    stateKey: ctx.stateKey,
+    engine: record.engine,
+    egress: NOTHING,
+    image,
+    warm: { key: record.key, ttlSeconds },
+  });
+  return placeRemoteEgress(spec, remoteEgressNames(ctx.stateKey, name).network, address);
+}
+
+/** A pool record's spec with its warm proxy's network and address in place of the placeholders. */
+function placeRemoteEgress(spec: ContainerSpec, network: string, address: string): ContainerSpec {
+  const placed = spec.network === REMOTE_EGRESS_NET_PLACEHOLDER ? { ...spec, network } : spec;
+  return withProxyAddress(placed, address);
+}
+
+/** The podman secret on the engine holding the CA bundle of pool `key`'s warm containers. */
+export function poolCaSecretName(stateKey: string, key: string): string {
+  return engineCaSecretName(stateKey, `pool-${key.slice(0, 16)}`);
+}
+
+/**
+ * Makes the pool's CA bundle secret on the engine (the host's CAs, public, as a cold run's
+ * session secret holds them; replaced with what they are now) when the pool's spec mounts one,
+ * and returns the spec with its name in place of the placeholder.
+ */
+export async function placePoolCa(
+  ctx: SessionContext,
+  record: PoolRecord,
+  spec: ContainerSpec,
+): Promise<ContainerSpec> {
+  if (!spec.secretFiles?.some((f) => f.secret === REMOTE_CA_PLACEHOLDER)) return spec;
+  // The bundle the run's planning wrote (a cold run's session secret holds the same).
+  const bundle = sessionCaBundlePath(ctx.stateDir);
+  if (!existsSync(bundle))
+    return { ...spec, secretFiles: spec.secretFiles.filter((f) => f.secret !== REMOTE_CA_PLACEHOLDER) };
+  const name = poolCaSecretName(ctx.stateKey, record.key);
+  await ctx.runtime.secretCreate(name, readFileSync(bundle, 'utf8'), {
+    [LABEL_STATE]: ctx.stateKey,
+    [LABEL_POOL]: record.key,
+  });
+  return {
+    ...spec,
+    secretFiles: spec.secretFiles.map((f) => (f.secret === REMOTE_CA_PLACEHOLDER ? { ...f, secret: name } : f)),
+  };
+}
+
+/**
+ * Removes the warm proxies of this state on the engine that no run claimed: those whose time is
+ * up (they end themselves), or all of them (`mino pool drain`). Returns how many.
+ */
+export function sweepRemoteWarmEgress(ctx: SessionContext, all = false): Promise<number> {
+  return sweepWarmRemoteEgress(ctx.runtime, ctx.stateKey, all);
+}
+
+/** Removes the proxy of warm container `name` and its network (its container did not start). */
+export function removeRemoteWarmEgress(ctx: SessionContext, name: string): Promise<void> {
+  return ctx.runtime
+    .networkRemove(remoteEgressNames(ctx.stateKey, name).network)
+    .then(() => ctx.runtime.remove(remoteEgressNames(ctx.stateKey, name).container));
+}
+
+/** Hands the proxy of warm container `name` to the run of `plan` (throws when it does not take it). */
+export async function claimRemoteEgressFor(ctx: SessionContext, plan: RunPlan, name: string): Promise<ClaimedEgress> {
+  const egress = plan.network.egress;
+  if (!egress) throw new Error('Internal error: a claim for the egress of a plan without one');
+  await claimRemoteWarmEgress(ctx.runtime, ctx.stateKey, name, {
+    session: plan.sessionName,
+    policy: egress.policy,
+    presets: egress.presets,
+  });
+  return {
+    finish: () => endRemoteEgress(ctx.runtime, ctx.stateDir, ctx.stateKey, plan.sessionName, ctx.audit),
+  };
+}
