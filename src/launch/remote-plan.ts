@@ -15,10 +15,9 @@ import { remoteEgressNames, remoteSessionNetwork } from '../network/remote-egres
  * - protected paths: their read-only mounts and stand-ins are not needed there; instead the
  *   return trip never brings back a change to one of them (`protectedPaths`);
  * - the git excludes file of the stand-ins, with the variables that point at it.
- * - the CA bundle of a session with a CA of its own (public): a podman secret on the engine
- *   instead, mounted read-only (0444) at the same paths, the variables kept (created from stdin
- *   when the session starts, removed with the env secret). A bundle of the host's extra CAs
- *   only (for this machine's network) is left out with its variables, as are the host files.
+ * - the CA bundle (the session's own CA, or the host's extra CAs: public): a podman secret on
+ *   the engine instead, mounted read-only (0444) at the same paths, the variables kept (created
+ *   from stdin when the session starts, removed with the env secret).
  * - the session env file (secret values): a podman secret on the engine instead, mounted at the
  *   same path (created from stdin when the session starts, removed when the env file would be:
  *   run/session-credentials.ts); host agent settings and the SSH agent stay here (the prelude
@@ -89,10 +88,7 @@ export function planOnEngine(plan: RunPlan, engine: string, volume: string): Rem
   const caSecret = engineCaSecretName(plan.labels[LABEL_STATE] ?? 'none', plan.sessionName);
   const caFiles: NonNullable<ContainerSpec['secretFiles']> = [];
   for (const m of plan.mounts) {
-    // A session CA's bundle travels as a secret; the host's extra CAs alone (for a network of
-    // this machine's) stay here, as before, which keeps such runs poolable there.
-    const caBundle = m.target === CA_BUNDLE_TARGET || m.target === SYSTEM_CA_BUNDLE_TARGET;
-    if (m.origin === 'credentials' && caBundle && plan.credentials.sessionCa) {
+    if (m.origin === 'credentials' && (m.target === CA_BUNDLE_TARGET || m.target === SYSTEM_CA_BUNDLE_TARGET)) {
       caFiles.push({ secret: caSecret, target: m.target, public: true });
       continue;
     }

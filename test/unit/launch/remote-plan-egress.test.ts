@@ -8,7 +8,6 @@ import { parseL7Rule } from '../../../src/network/l7-rule.js';
 import { REMOTE_PROXY_ADDRESS, remoteEgressNames, withProxyAddress } from '../../../src/network/remote-egress.js';
 import { parseRules } from '../../../src/network/rule.js';
 import { egressDryRunLines } from '../../../src/run/session-network.js';
-import { poolabilityOf } from '../../../src/pool/pool-key.js';
 import { proxiedKeyCredentials, typicalInput } from './plan-input.js';
 
 const egress = buildEgressPlan({
@@ -95,25 +94,5 @@ describe('credentials kept at the proxy of a remote session', () => {
     // Nothing secret in the plan: no env secret, no env file of this machine.
     expect(line).not.toContain('mino-env-');
     expect(line).not.toContain('/run/secrets/mino-env');
-  });
-});
-
-describe("the host's extra CAs on a remote engine (no CA of the session's own)", () => {
-  const local = buildRunPlan(
-    typicalInput({
-      stateKey: 'abc123',
-      sessionName: 'demo',
-      credentials: { caBundle: '/run/user/1000/mino/ca-certificates.crt' },
-    }),
-  );
-  const remote = planOnEngine(local, 'gpu', 'mino-project-abc').plan;
-
-  it('leaves the bundle and its variables here, as the host files (no secret: such runs stay poolable there)', () => {
-    expect(local.spec.env?.SSL_CERT_FILE).toBe('/run/mino/ca-certificates.crt');
-    expect(remote.spec.secretFiles ?? []).toEqual([]);
-    expect(formatPlan(remote).join(' ')).not.toContain('mino-ca-');
-    for (const name of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE'])
-      expect(remote.spec.env?.[name]).toBeUndefined();
-    expect(poolabilityOf(remote).poolable).toBe(true);
   });
 });
