@@ -52,6 +52,9 @@ async function waitFile(path) {
 /** Starts the engine (throwaway user `user`); returns its URL, key and a stop function. */
 export async function startRig(dir, user = USER) {
   const USER = user;
+  // A rig left by a killed bench: its user's processes (the pause process) would block userdel.
+  const left = spawnSync('id', ['-u', USER], { encoding: 'utf8' }).stdout.trim();
+  if (left !== '') spawnSync('pkill', ['-KILL', '-U', left], { stdio: 'ignore' });
   spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
   sh(['useradd', '--create-home', '--shell', '/bin/sh', USER]);
   sh(['usermod', '-p', '*', USER]);
