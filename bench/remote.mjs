@@ -231,7 +231,10 @@ export async function remoteBench({ mino, runs, warmup }) {
     // BENCH_REMOTE_PARTS=ship (comma-separated: run, pooled, contained, pooled_contained, ship): only those parts.
     const parts = new Set((process.env.BENCH_REMOTE_PARTS ?? 'run,pooled,contained,pooled_contained,ship').split(','));
     const out = {};
-    if (parts.has('run')) out.run_true = runTrue(run, small, env, { runs, warmup });
+    if (parts.has('run')) {
+      out.run_true = runTrue(run, small, env, { runs, warmup });
+      out.raw_podman = rawPodman(rig, { runs, warmup });
+    }
     if (parts.has('pooled')) out.run_true_pooled = pooledRemote(m, env, small, { runs, warmup });
     if (parts.has('contained')) out.remote_contained = remoteContained(m, run, small, env, { runs, warmup });
     if (parts.has('pooled_contained'))
@@ -262,6 +265,25 @@ function runTrue(run, small, env, { runs, warmup }) {
     }
   }
   return { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100, target_ratio: 2 };
+}
+
+/**
+ * The floor of the ratio above: podman's own client, the same container on both engines
+ * (`podman --url … run` through the same ssh loopback, against `podman run` here).
+ */
+function rawPodman(rig, { runs, warmup }) {
+  const flags = ['run', '--rm', '--network', 'none', IMAGE, 'true'];
+  const [remote, local] = interleaved(
+    [
+      {
+        name: 'podman --url <ssh loopback> run --rm --network none busybox true',
+        argv: ['podman', '--url', rig.url, '--identity', rig.key, ...flags],
+      },
+      { name: 'podman run --rm --network none busybox true (local)', argv: ['podman', ...flags] },
+    ],
+    { runs, warmup },
+  );
+  return { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100 };
 }
 
 /** The contained default there against --network none there (and the first run, which builds the proxy image). */
