@@ -5,6 +5,7 @@ import { minoPaths } from '../common/xdg-paths.js';
 import { removeDeadBuildDirs, type DeadBuildDirs } from '../image/build-dir.js';
 import { reconcileSessions, stateErrorText } from './reconcile-sessions.js';
 import { releaseAllStubs } from './protect-stubs.js';
+import { checkEndedSessionsRepos } from './session-repo-guard.js';
 import { sweepSessions, type SweepOutcome } from './sweep-sessions.js';
 import type { SessionContext } from '../context/session-context.js';
 
@@ -81,6 +82,8 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings:
   const sweep = await sweepSessions(ctx, settings, { dryRun });
   // Stubs of protected paths whose sessions are gone (a killed mino left them).
   if (!dryRun) await releaseAllStubs(ctx.runtime, ctx.stateDir);
+  // Git repositories made by sessions that ended without mino there (a killed run, a detached session).
+  const repoWarnings = dryRun ? [] : checkEndedSessionsRepos(ctx.stateDir, ctx.store);
   return {
     fixes: result.fixes,
     unsaved,
@@ -90,7 +93,7 @@ export async function gcSessions(ctx: SessionContext, dryRun: boolean, settings:
     proxies: result.proxies,
     secretsRemoved: result.secretsRemoved,
     sweep,
-    warnings: [...warnings, ...sweep.warnings],
+    warnings: [...warnings, ...sweep.warnings, ...repoWarnings],
   };
 }
 

@@ -24,10 +24,10 @@ export interface ScanLimits {
 }
 
 /** The defaults of {@link ScanLimits}. */
-const DEFAULT_SCAN_LIMITS: ScanLimits = Object.freeze({ maxDepth: 6, maxEntries: 20_000, maxRepos: 32 });
+export const DEFAULT_SCAN_LIMITS: ScanLimits = Object.freeze({ maxDepth: 6, maxEntries: 20_000, maxRepos: 32 });
 
 /** Directories never searched for nested repositories: dependency and build trees. */
-const SCAN_SKIP: ReadonlySet<string> = new Set([
+export const SCAN_SKIP: ReadonlySet<string> = new Set([
   'node_modules',
   '.venv',
   'venv',
@@ -87,7 +87,7 @@ function gitConfigValues(configText: string, section: string, key: string): stri
 }
 
 /** `value` (absolute, or relative to `base`) as a path relative to `dir` when inside it (not `dir` itself). */
-function inside(value: string, base: string, dir: string): string | undefined {
+export function inside(value: string, base: string, dir: string): string | undefined {
   if (value === '' || value.startsWith('~')) return undefined;
   const rel = relative(dir, isAbsolute(value) ? value : join(base, value));
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
@@ -314,7 +314,7 @@ const GITDIR_MARKS = ['HEAD', 'config', 'hooks', 'objects', 'refs'];
  * directory `.git/modules/libs/foo`): a folder under `modules/` without git's own entries is
  * searched further down. Bounded: 64 git directories, 256 folders looked at.
  */
-function submoduleGitdirs(hostDir: string, gitPath: string): string[] {
+export function submoduleGitdirs(hostDir: string, gitPath: string): string[] {
   const gitdirs = [gitPath];
   let looked = 0;
   for (let i = 0; i < gitdirs.length && gitdirs.length < 64; i++) {

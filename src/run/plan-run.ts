@@ -36,6 +36,8 @@ import {
   type RunProtection,
 } from './protect-session.js';
 import type { ContainersSeen } from '../lifecycle/protect-stubs.js';
+import { checkEndedSessionsRepos, checkSessionRepos, recordRepos } from '../lifecycle/session-repo-guard.js';
+import type { RepoBaseline } from '../protect/repo-guard.js';
 import { log } from '../common/logger.js';
 import { ensureDeviceDir } from '../host/device-dir.js';
 import { prepareBranch, removeProbe, type PreparedBranch } from '../branch/prepare-branch.js';
@@ -235,7 +237,9 @@ export function printDryRun(planned: PlannedRun, io: RunIo): void {
 /**
  * Runs `fn` (the run, or the warming of its pool) with the host side of the plan in place: its
  * warnings said, mino's device directory and the files of the protected paths made; this
- * process's stand-ins released afterwards.
+ * process's stand-ins released afterwards. `session`: a session runs in `fn` (not a pool's
+ * warming): the git repositories it makes in the project are made harmless when it ends
+ * (lifecycle/session-repo-guard.ts).
  */
 export async function withPlanOnHost<T>(
   ctx: SessionContext,
@@ -243,8 +247,15 @@ export async function withPlanOnHost<T>(
   pid: number,
   io: RunIo,
   fn: () => Promise<T>,
+  session = false,
 ): Promise<T> {
   const { plan } = planned;
+  // A session runs (not a pool's warming): the repositories it makes are checked when it ends.
+  let repos: RepoBaseline | undefined;
+  if (session) {
+    for (const w of checkEndedSessionsRepos(ctx.stateDir, ctx.store, plan.projectDir)) io.say(`Warning: ${w}`);
+    repos = recordRepos(ctx.stateDir, plan.sessionName, plan.projectDir);
+  }
   for (const w of plan.warnings) io.say(`Warning: ${w}`);
   // A container id is host root (rootful, root-owned project): /dev of mino's own (launch/userns.ts).
   if (plan.spec.devDir !== undefined && (await ensureDeviceDir(plan.spec.devDir)))
@@ -256,6 +267,10 @@ export async function withPlanOnHost<T>(
     return await fn();
   } finally {
     await releaseForRun(ctx, plan, pid, seen);
+    // A detached session goes on: `mino stop` (or the next run, or gc, once it ended) checks.
+    if (repos !== undefined && plan.attached)
+      for (const w of checkSessionRepos(ctx.stateDir, plan.sessionName, plan.projectDir, repos))
+        io.say(`Warning: ${w}`);
   }
 }
 

@@ -84,21 +84,27 @@ export async function runSession(
   }
   // A branch session's copy moves into the warm container it claims (workspace/warm-copy.ts).
   if (planned.branch) pool.adopt = (warmName) => adoptBranchCopy(ctx, plan, warmName);
-  const code = await withPlanOnHost(ctx, planned, facts.pid, io, () =>
-    prepareAndExecute(
-      ctx,
-      plan,
-      req,
-      facts,
-      io,
-      signals,
-      egressStarter,
-      planned.image,
-      planned.credentials,
-      planned.cachesOn,
-      pool,
-      remote,
-    ),
+  const code = await withPlanOnHost(
+    ctx,
+    planned,
+    facts.pid,
+    io,
+    () =>
+      prepareAndExecute(
+        ctx,
+        plan,
+        req,
+        facts,
+        io,
+        signals,
+        egressStarter,
+        planned.image,
+        planned.credentials,
+        planned.cachesOn,
+        pool,
+        remote,
+      ),
+    true,
   );
   // A branch session's work comes home when its command ended (a detached one's at `mino stop`).
   if (planned.branch && plan.attached) await bringWorkHome(ctx, plan.projectDir, io);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { finalSessionNetwork, hasEgress } from '../../lifecycle/network-control.js';
 import { stopSession } from '../../lifecycle/stop-session.js';
+import { checkSessionRepos } from '../../lifecycle/session-repo-guard.js';
 import { syncSessionRecord } from '../../lifecycle/sync-session.js';
 import { blockedSummary, learnedRules, learnLine } from '../../network/network-record.js';
 import { sessionCli } from '../global-options.js';
@@ -27,6 +28,9 @@ export function registerStop(program: Command): void {
       if (result.stopped && result.record.engine !== undefined) {
         for (const line of (await syncSessionRecord(ctx, result.record)).lines) process.stderr.write(`${line}\n`);
       }
+      // The git repositories it made in the project (brought back, on a remote engine) are made harmless.
+      if (result.stopped)
+        for (const w of checkSessionRepos(ctx.stateDir, name)) process.stderr.write(`Warning: ${w}\n`);
       if (!result.stopped || !hasEgress(result.record)) return;
       // The session's egress proxy ends with its container: what it saw.
       const record = await finalSessionNetwork(ctx, name);

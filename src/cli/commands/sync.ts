@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { syncSession } from '../../lifecycle/sync-session.js';
+import { checkSessionRepos } from '../../lifecycle/session-repo-guard.js';
 import { sessionCli } from '../global-options.js';
 
 /** `mino sync NAME`: bring a remote session's changes back now. */
@@ -23,6 +24,9 @@ and agent settings) never come back. sync.exclude names what stays on the engine
       const { ctx } = sessionCli(cmd, name);
       const { lines, result } = await syncSession(ctx, name);
       for (const line of lines) process.stderr.write(`${line}\n`);
+      // Repositories the session made that came back are made harmless now (it goes on: checked again at its end).
+      for (const w of checkSessionRepos(ctx.stateDir, name, undefined, undefined, true))
+        process.stderr.write(`Warning: ${w}\n`);
       if (result && result.conflicts.length > 0) process.exitCode = 1;
     });
 }

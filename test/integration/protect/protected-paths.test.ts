@@ -7,6 +7,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -264,14 +265,70 @@ for (const as of MODES) {
         '--no-home',
         '--no-cache',
         '--',
-        'sleep',
-        '120',
+        'sh',
+        '-c',
+        // It makes a repository of its own (by hand: a pager in its config, a hook) and goes on.
+        'mkdir -p det/.git/objects det/.git/refs det/.git/hooks && echo "ref: refs/heads/main" > det/.git/HEAD && printf "[core]\\n\\tbare = false\\n\\tpager = touch pager-ran\\n" > det/.git/config && printf "#!/bin/sh\\n" > det/.git/hooks/pre-commit && exec sleep 120',
       ]);
       expect(started.exitCode, started.stderr).toBe(0);
       expect(readFileSync(join(project, '.mcp.json'), 'utf8')).toBe('{}\n');
-      expect((await s.mino(['stop', '-f', detached])).exitCode).toBe(0);
+      await waitFor(() => existsSync(join(project, 'det/.git/hooks/pre-commit')), 30_000);
+      const stopped = await s.mino(['stop', '-f', detached]);
+      expect(stopped.exitCode).toBe(0);
       for (const stub of STUBS) expect(existsSync(join(project, stub)), stub).toBe(false);
+      // mino stop made its repository harmless: the hook moved aside, the pager gone from its config.
+      expect(stopped.stderr).toContain(`Warning: the session made a git repository at ${project}/det/.git`);
+      expect(existsSync(join(project, 'det/.git/hooks.mino-disabled/pre-commit'))).toBe(true);
+      expect(readFileSync(join(project, 'det/.git/config'), 'utf8')).toBe('[core]\n\tbare = false\n');
+      expect(readFileSync(join(project, 'det/.git/config.mino-disabled'), 'utf8')).toContain('pager = touch pager-ran');
     }, 180_000);
+
+    it('a repository the agent makes and adds to the index cannot run anything when git works on this machine', async () => {
+      const s = new Sandbox(as);
+      sandboxes.push(s);
+      const project = makeProject(s, as);
+      // Host git recurses into a nested repository in the index (git status, git diff): its
+      // core.fsmonitor would run as the user, in the nested tree (made/fsmonitor-ran).
+      const attack = [
+        'set -e',
+        'mkdir made && cd made && git init -q -b main',
+        "git config core.fsmonitor 'touch fsmonitor-ran; false'",
+        'mkdir -p .git/hooks && printf "#!/bin/sh\\ntouch hook-ran\\n" > .git/hooks/post-checkout && chmod +x .git/hooks/post-checkout',
+        'echo x > f && git add f && git -c user.email=a@b -c user.name=a commit -q -m inner',
+        'cd .. && git add made 2>/dev/null && echo ADDED',
+      ].join('\n');
+      const r = await s.mino([
+        'run',
+        '-p',
+        project,
+        '--image',
+        gitImage(as),
+        '--network',
+        'none',
+        '--no-home',
+        '--no-cache',
+        '--',
+        'sh',
+        '-c',
+        attack,
+      ]);
+      expect(r.stdout).toContain('ADDED');
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`Warning: the session made a git repository at ${project}/made/.git`);
+      expect(r.stderr).toContain('core.fsmonitor');
+      // The host's git status and diff recurse into it and run nothing (its fsmonitor did run
+      // inside, at the agent's own commit: that mark goes first).
+      rmSync(join(project, 'made/fsmonitor-ran'), { force: true });
+      expect(git(project, 'status', '--porcelain').stdout).toContain('made');
+      expect(git(project, 'diff', 'HEAD', '--stat').status).toBe(0);
+      expect(git(join(project, 'made'), 'status').status).toBe(0);
+      expect(existsSync(join(project, 'made/fsmonitor-ran'))).toBe(false);
+      expect(readFileSync(join(project, 'made/.git/config.mino-disabled'), 'utf8')).toContain('fsmonitor');
+      expect(readFileSync(join(project, 'made/.git/config'), 'utf8')).not.toContain('fsmonitor');
+      expect(existsSync(join(project, 'made/.git/hooks.mino-disabled/post-checkout'))).toBe(true);
+      // The repositories that were there keep their own settings (the host's include.path).
+      expect(readFileSync(join(project, '.git/config'), 'utf8')).toContain('path = ../.gitconfig');
+    }, 120_000);
 
     it('warm containers carry the protections: the stand-ins stay while one waits, a pooled run cannot write them', async () => {
       const s = new Sandbox(as);
