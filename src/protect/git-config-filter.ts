@@ -25,7 +25,7 @@ const SAFE_KEYS: readonly string[] = [
   'core.eol',
   'core.safecrlf',
   'core.quotepath',
-  'core.worktree',
+  'core.worktree', // see worktreeOk
   'core.sparsecheckout',
   'core.sparsecheckoutcone',
   'extensions.objectformat',
@@ -66,9 +66,10 @@ export interface FilteredConfig {
  * Splits a git config text into what may stay and what may not. A line it cannot read as a
  * section header, a `key = value`, a bare boolean `key`, a comment or a blank line counts as
  * unsafe (`?` in `dropped`), as does a value continued on the next line: such a config is
- * replaced whole rather than half understood.
+ * replaced whole rather than half understood. `core.worktree` stays only when `worktreeOk`
+ * accepts its value (a submodule's `../../../lib`: inside the project).
  */
-export function filterGitConfig(text: string): FilteredConfig {
+export function filterGitConfig(text: string, worktreeOk: (value: string) => boolean = () => false): FilteredConfig {
   // A value continued on the next line: its next line must not be read as a key of its own.
   if (/\\[ \t]*\r?(\n|$)/.test(text)) return { text: '', dropped: ['?'] };
   const dropped: string[] = [];
@@ -106,7 +107,12 @@ export function filterGitConfig(text: string): FilteredConfig {
     }
     const name = (kv[1] ?? '').toLowerCase();
     const full = subsection === undefined ? `${section}.${name}` : `${section}.${subsection}.${name}`;
-    if (!SAFE_KEYS.includes(keyPattern(section, subsection, name))) {
+    const value = (kv[2] ?? '').trim().replace(/^"(.*)"$/, '$1');
+    // core.worktree decides where git writes a checkout: kept only where the caller says so.
+    if (
+      !SAFE_KEYS.includes(keyPattern(section, subsection, name)) ||
+      (full === 'core.worktree' && !worktreeOk(value))
+    ) {
       drop(full);
       continue;
     }

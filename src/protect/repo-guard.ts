@@ -192,7 +192,11 @@ function configIn(root: string, gitDir: string, file: string): DefusedRepo['conf
     owner = { uid: st.uid, gid: st.gid };
     if (!st.isFile() || st.size > 1024 * 1024) dropped = ['(not a small regular file)'];
     else {
-      const filtered = filterGitConfig(readFileSync(path, 'utf8'));
+      // core.worktree relative to the git directory (git's rule), inside the project only.
+      const filtered = filterGitConfig(
+        readFileSync(path, 'utf8'),
+        (value) => inside(value, join(root, gitDir), root) !== undefined,
+      );
       dropped = filtered.dropped;
       text = filtered.text;
     }

@@ -60,6 +60,12 @@ describe('git config filter', () => {
     expect(out.text).toBe('[core]\n\tbare = false\n');
   });
 
+  it('keeps core.worktree only where the caller accepts it', () => {
+    const text = '[core]\n\tworktree = ../../../lib\n';
+    expect(filterGitConfig(text).dropped).toEqual(['core.worktree']);
+    expect(filterGitConfig(text, (v) => v === '../../../lib')).toEqual({ text, dropped: [] });
+  });
+
   it('reads a key on its section line and bare booleans', () => {
     const out = filterGitConfig('[core] bare\n[core] fsmonitor = x\n');
     expect(out.text).toBe('[core]\n\tbare\n');

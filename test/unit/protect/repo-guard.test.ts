@@ -106,6 +106,15 @@ describe('repositories a session made', () => {
     expect(defuseNewRepos(root, before)).toEqual({ defused: [], errors: [] });
   });
 
+  it("keeps a new submodule's core.worktree inside the project, and drops one that points out of it", () => {
+    gitDir(root, '.git', SAFE);
+    const before = gitDirsOf(root);
+    gitDir(root, '.git/modules/lib', `${SAFE}\tworktree = ../../../lib\n`);
+    gitDir(root, 'sub/.git', `${SAFE}\tworktree = /home/someone\n`);
+    const result = defuseNewRepos(root, before);
+    expect(result.defused.map((d) => [d.gitDir, d.configs[0]?.dropped])).toEqual([['sub/.git', ['core.worktree']]]);
+  });
+
   it('treats a git directory replaced at the same path (another inode) as new', () => {
     gitDir(root, 'sub/.git', SAFE);
     const before = gitDirsOf(root);
