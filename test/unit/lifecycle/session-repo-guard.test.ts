@@ -44,6 +44,19 @@ describe('the repositories of a session', () => {
     expect(checkSessionRepos(state, 's1')).toEqual([]);
   });
 
+  it('at mino sync of a running session: checked, the record kept for its end', () => {
+    recordRepos(state, 's2', project);
+    plant(project, 'a');
+    expect(checkSessionRepos(state, 's2', undefined, undefined, true)).toHaveLength(1);
+    expect(existsSync(join(state, 'repo-guard', 's2.json'))).toBe(true);
+    plant(project, 'b');
+    // The end finds what came since (a/ is made harmless already: nothing more to say of it).
+    const lines = checkSessionRepos(state, 's2');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('/b/.git');
+    expect(existsSync(join(state, 'repo-guard', 's2.json'))).toBe(false);
+  });
+
   it("a killed run's or an ended detached session's record is checked once its session is not active", () => {
     recordRepos(state, 'live', project);
     recordRepos(state, 'dead', project);
