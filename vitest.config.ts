@@ -3,16 +3,29 @@ import { SlowFirstSequencer } from './test/helpers/slow-first-sequencer.js';
 
 /**
  * Test files that remove or retag images of the shared engines. They run first, one at a time
- * (each holds `exclusive('image-store')`), beside the unit tests only: podman 4.3 fails an image
- * listing (and `mino run` lists images: its cache budget check) while another command removes an
- * image ("locating image with ID …: image not known"). The unit tests never call podman, so they
- * fill the workers these files leave idle.
+ * (each holds `exclusive('image-store')`), beside the unit tests and the OWN_ENGINES files only:
+ * podman 4.3 fails an image listing (and `mino run` lists images: its cache budget check) while
+ * another command removes an image ("locating image with ID …: image not known"). The unit tests
+ * never call podman, so they fill the workers these files leave idle.
  */
 const ALONE = [
   'test/integration/runtime/container-runtime.test.ts',
   'test/integration/layer/run-layers.test.ts',
   'test/integration/layer/compose-image.test.ts',
   'test/integration/image/base-image.test.ts',
+];
+
+/**
+ * Test files whose podman work is on engines of their own (throwaway users' stores; they hold
+ * exclusive('throwaway-users')): an image removed from the shared engines cannot break their
+ * listings, so they run in the first group too, on the workers the ALONE files leave idle once the
+ * unit tests are done, instead of lengthening the second group.
+ */
+const OWN_ENGINES = [
+  'test/integration/cli/rootless-storage.test.ts',
+  'test/integration/cli/new-user.test.ts',
+  'test/integration/cli/engine-state.test.ts',
+  'test/integration/runtime/system-reset.test.ts',
 ];
 
 const perFile = {
@@ -33,7 +46,7 @@ export default defineConfig({
       {
         test: {
           name: 'first',
-          include: [...ALONE, 'test/unit/**/*.test.ts'],
+          include: [...ALONE, ...OWN_ENGINES, 'test/unit/**/*.test.ts'],
           ...perFile,
           maxWorkers: 3,
           sequence: { groupOrder: 0 },
@@ -47,7 +60,7 @@ export default defineConfig({
         test: {
           name: 'side-by-side',
           include: ['test/integration/**/*.test.ts'],
-          exclude: ALONE,
+          exclude: [...ALONE, ...OWN_ENGINES],
           ...perFile,
           maxWorkers: 3,
           sequence: { groupOrder: 1 },

@@ -1,8 +1,10 @@
 // Shared helpers of `npm run bench`: timing child processes, statistics, host facts.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -181,4 +183,133 @@ export function podmanArgvOfDryRun(dryRunLines) {
     copy[at + 1] = `mino-bench-${process.hrtime.bigint()}`;
     return copy;
   };
+}
+
+/** The checkout's root (bench/..). */
+const checkout = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Source of a module that re-exports the egress proxy's parts from the src/ of `repo`
+ * (PROXY_MICRO_SRC, else this checkout: another tree's src/ for before/after), with `extra`
+ * (`export … from '<src path>'` lines, the path relative to src/).
+ */
+export function proxyEntry(extra = {}) {
+  const repo = process.env.PROXY_MICRO_SRC ?? checkout;
+  const parts = {
+    EgressServer: 'network/proxy/egress-server.ts',
+    DestinationLog: 'network/proxy/destination-log.ts',
+    createDialer: 'network/proxy/dialer.ts',
+    newNetworkRecord: 'network/network-record.ts',
+    policyText: 'network/policy.ts',
+    parseRules: 'network/rule.ts',
+    ...extra,
+  };
+  return Object.entries(parts)
+    .map(([names, path]) => `export { ${names} } from '${repo}/src/${path}';\n`)
+    .join('');
+}
+
+/**
+ * Bundles `entry` (TypeScript that re-exports mino's src/ code) with esbuild into `dir/out` the way
+ * proxy-main.ts is built (ESM for Node, a `require` for the CommonJS dependencies) and imports it.
+ */
+export async function bundleAndImport(dir, entry, out) {
+  const { build } = await import('esbuild');
+  writeFileSync(join(dir, 'entry.ts'), entry);
+  const outfile = join(dir, out);
+  await build({
+    entryPoints: [join(dir, 'entry.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile,
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    nodePaths: [join(checkout, 'node_modules')],
+    logLevel: 'error',
+  });
+  return import(pathToFileURL(outfile).href);
+}
+
+/**
+ * Source of an HTTP `handler` for a server child: `…/big` answers 100 MB (1 MB writes, with
+ * back-pressure), anything else `ok`. A bare relay passes the absolute-form target on as it is,
+ * hence endsWith.
+ */
+export const BULK_HANDLER_SOURCE = `
+const chunk = Buffer.alloc(1 << 20, 120);
+const handler = (req, res) => {
+  if (req.url.endsWith('/big')) {
+    res.writeHead(200, { 'content-length': 100 * chunk.length });
+    let n = 0;
+    const more = () => { while (n < 100) { n++; if (!res.write(chunk)) return res.once('drain', more); } res.end(); };
+    more();
+  } else res.end('ok');
+};
+`;
+
+/**
+ * Starts `node -e script ...args` (a server that prints its ports, space-separated, as its first
+ * line) and resolves to the child and those ports. The caller kills the child.
+ */
+export async function startServerChild(script, args = []) {
+  const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ports = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', (b) => resolve(String(b).trim().split(' ').map(Number)));
+  });
+  return { child, ports };
+}
+
+/** Pipes the sockets `a` and `b` into each other; when either ends or fails, both are destroyed. */
+export function joinSockets(a, b) {
+  a.pipe(b).pipe(a);
+  const end = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on('error', end).on('close', end);
+  b.on('error', end).on('close', end);
+}
+
+/**
+ * A connection handler that relays each connection to 127.0.0.1:port with the proxy's socket
+ * settings and no mino code (its 256 KB buffers; its large upstream reads: 1 MB at a time into one
+ * buffer, each read passed on as a copy, as src/network/proxy/dialer.ts bulkReads); `noDelay`:
+ * Nagle off on both legs, as the session proxy's listener sets it.
+ */
+export function bareRelayTo(port, { noDelay = false } = {}) {
+  const bulk = Buffer.allocUnsafe(1024 * 1024);
+  return (c) => {
+    if (noDelay) c.setNoDelay(true);
+    const u = connect({
+      host: '127.0.0.1',
+      port,
+      ...(noDelay ? { noDelay: true } : {}),
+      highWaterMark: 256 * 1024,
+      onread: {
+        buffer: bulk,
+        callback: (n, buf) => {
+          u.emit('data', Buffer.from(buf.subarray(0, n)));
+          return true;
+        },
+      },
+    });
+    joinSockets(c, u);
+  };
+}
+
+/**
+ * A proxy's DestinationLog (module `m`, a bundle of src/) for `session` under `policy`, writing its
+ * record to dir/network.json as proxy-main.ts does: a failed write never stops the proxy.
+ */
+export function benchDestinationLog(m, session, policy, dir) {
+  return new m.DestinationLog(
+    m.newNetworkRecord(session, 'allowlist', m.policyText(policy), []),
+    (record) => {
+      try {
+        writeFileSync(join(dir, 'network.json'), JSON.stringify(record));
+      } catch {}
+    },
+    () => undefined,
+  );
 }

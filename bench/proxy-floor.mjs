@@ -12,42 +12,31 @@
 // (nsenter into a rootful container) and mino-base. `node bench/proxy-floor.mjs [runs]` or
 // proxyFloorBench() from bench/run.mjs; prints JSON: medians and ratios to direct.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { median, round } from './lib.mjs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  BULK_HANDLER_SOURCE,
+  bareRelayTo,
+  benchDestinationLog,
+  bundleAndImport,
+  proxyEntry,
+  median,
+  round,
+  startServerChild,
+} from './lib.mjs';
 
-const here = join(dirname(fileURLToPath(import.meta.url)), '..');
-const repo = process.env.PROXY_MICRO_SRC ?? here;
 const IMAGE = 'localhost/mino-base:latest';
 const LABEL = 'mino-bench-floor=1';
 const HWM = 256 * 1024;
 
-const ENTRY = `
-export { openListenerInNetns } from '${repo}/src/network/proxy/netns-listener.ts';
-export { EgressServer } from '${repo}/src/network/proxy/egress-server.ts';
-export { DestinationLog } from '${repo}/src/network/proxy/destination-log.ts';
-export { createDialer } from '${repo}/src/network/proxy/dialer.ts';
-export { newNetworkRecord } from '${repo}/src/network/network-record.ts';
-export { policyText } from '${repo}/src/network/policy.ts';
-export { parseRules } from '${repo}/src/network/rule.ts';
-`;
+const ENTRY = proxyEntry({ openListenerInNetns: 'network/proxy/netns-listener.ts' });
 
 const SERVER = `
 const http = require('http');
-const chunk = Buffer.alloc(1 << 20, 120);
-http.createServer((req, res) => {
-  // a bare relay passes the absolute-form target on as it is
-  if (req.url.endsWith('/big')) {
-    res.writeHead(200, { 'content-length': 100 * chunk.length });
-    let n = 0;
-    const more = () => { while (n < 100) { n++; if (!res.write(chunk)) return res.once('drain', more); } res.end(); };
-    more();
-  } else res.end('ok');
-}).listen(0, '0.0.0.0', function () { process.stdout.write(this.address().port + '\\n'); });
+${BULK_HANDLER_SOURCE}
+http.createServer(handler).listen(0, '0.0.0.0', function () { process.stdout.write(this.address().port + '\\n'); });
 `;
 
 function hostIp() {
@@ -64,46 +53,10 @@ function podman(args) {
   return r.stdout.trim();
 }
 
-/** A bare TCP pipe from the listener's connections to 127.0.0.1:port, with the proxy's socket settings. */
-function barePipe(server, port) {
-  const bulk = Buffer.allocUnsafe(1024 * 1024);
-  server.on('connection', (c) => {
-    c.setNoDelay(true);
-    const u = connect({
-      host: '127.0.0.1',
-      port,
-      noDelay: true,
-      highWaterMark: HWM,
-      onread: {
-        buffer: bulk,
-        callback: (n, buf) => {
-          u.emit('data', Buffer.from(buf.subarray(0, n)));
-          return true;
-        },
-      },
-    });
-    c.pipe(u).pipe(c);
-    const end = () => {
-      c.destroy();
-      u.destroy();
-    };
-    c.on('error', end).on('close', end);
-    u.on('error', end).on('close', end);
-  });
-}
-
 /** mino's proxy (plain HTTP forwarding) on `server`, allowing host.containers.internal:port. */
 function minoProxy(m, server, port, dir) {
   const policy = { mode: 'allowlist', allow: m.parseRules([`host.containers.internal:${port}`]), deny: [] };
-  const log = new m.DestinationLog(
-    m.newNetworkRecord('floor', 'allowlist', m.policyText(policy), []),
-    (record) => {
-      try {
-        writeFileSync(join(dir, 'network.json'), JSON.stringify(record));
-      } catch {}
-    },
-    () => undefined,
-  );
+  const log = benchDestinationLog(m, 'floor', policy, dir);
   const proxy = new m.EgressServer({
     session: 'floor',
     policy,
@@ -144,23 +97,11 @@ export async function proxyFloorBench({ runs = 5 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mino-proxy-floor-'));
   const name = `mino-bench-floor-${process.pid}`;
   const names = [`${name}-lo`, `${name}-bridge`];
-  const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { child, ports } = await startServerChild(SERVER);
+  const [port] = ports;
   const closers = [];
   try {
-    const port = await new Promise((resolve) => child.stdout.once('data', (b) => resolve(Number(String(b).trim()))));
-    writeFileSync(join(dir, 'entry.ts'), ENTRY);
-    const bundle = join(dir, 'floor.mjs');
-    await build({
-      entryPoints: [join(dir, 'entry.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: bundle,
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-      nodePaths: [join(here, 'node_modules')],
-      logLevel: 'error',
-    });
-    const m = await import(pathToFileURL(bundle).href);
+    const m = await bundleAndImport(dir, ENTRY, 'floor.mjs');
     const run = (net, n) =>
       podman(['run', '-d', '--rm', '--label', LABEL, '--name', n, '--network', net, IMAGE, 'sleep', '900']);
     run('none', names[0]);
@@ -174,7 +115,7 @@ export async function proxyFloorBench({ runs = 5 } = {}) {
       () => bare.close(),
       () => mino.close(),
     );
-    barePipe(bare, port);
+    bare.on('connection', bareRelayTo(port, { noDelay: true }));
     closers.push(minoProxy(m, mino, port, dir));
 
     const ip = hostIp();

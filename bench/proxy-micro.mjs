@@ -7,43 +7,35 @@
 // Cases: 200 small requests on one kept-alive connection and a 100 MB download, each plain HTTP
 // (proxy vs direct) and HTTPS (terminated vs CONNECT tunnel). Prints JSON: medians of wall time,
 // proxy CPU per request / per MB, and the target ratios. `node bench/proxy-micro.mjs [runs]`, or
-// proxyMicroBench() from bench/run.mjs.
+// proxyMicroBench() from bench/run.mjs. PROXY_MICRO_SRC=DIR: bench another tree's src/ (e.g.
+// `git archive BASE src | tar -x -C DIR`), for before/after.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { median, round } from './lib.mjs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  BULK_HANDLER_SOURCE,
+  bareRelayTo,
+  benchDestinationLog,
+  bundleAndImport,
+  proxyEntry,
+  joinSockets,
+  median,
+  round,
+  startServerChild,
+} from './lib.mjs';
 
-// PROXY_MICRO_SRC=DIR: bench another tree's src/ (e.g. `git archive BASE src | tar -x -C DIR`), for before/after.
-const here = join(dirname(fileURLToPath(import.meta.url)), '..');
-const repo = process.env.PROXY_MICRO_SRC ?? here;
-
-const ENTRY = `
-export { EgressServer } from '${repo}/src/network/proxy/egress-server.ts';
-export { DestinationLog } from '${repo}/src/network/proxy/destination-log.ts';
-export { createDialer } from '${repo}/src/network/proxy/dialer.ts';
-export { tlsStages } from '${repo}/src/network/proxy/tls-setup.ts';
-export { createSessionCa, LeafCertificates } from '${repo}/src/network/proxy/tls-ca.ts';
-export { newNetworkRecord } from '${repo}/src/network/network-record.ts';
-export { policyText } from '${repo}/src/network/policy.ts';
-export { parseRules } from '${repo}/src/network/rule.ts';
-`;
+const ENTRY = proxyEntry({
+  tlsStages: 'network/proxy/tls-setup.ts',
+  'createSessionCa, LeafCertificates': 'network/proxy/tls-ca.ts',
+});
 
 const SERVER = `
 const http = require('http');
 const https = require('https');
 const fs = require('fs');
-const chunk = Buffer.alloc(1 << 20, 120);
-const handler = (req, res) => {
-  if (req.url === '/big') {
-    res.writeHead(200, { 'content-length': 100 * chunk.length });
-    let n = 0;
-    const more = () => { while (n < 100) { n++; if (!res.write(chunk)) return res.once('drain', more); } res.end(); };
-    more();
-  } else res.end('ok');
-};
+${BULK_HANDLER_SOURCE}
 const d = process.argv[1];
 const server = http.createServer(handler);
 const tls = https.createServer({ key: fs.readFileSync(d + '/server.key'), cert: fs.readFileSync(d + '/server.pem') }, handler);
@@ -82,19 +74,7 @@ export async function proxyMicroBench({ runs = 5 } = {}) {
 }
 
 async function benchIn(dir, runs) {
-  const bundle = join(dir, 'proxy.mjs');
-  writeFileSync(join(dir, 'entry.ts'), ENTRY);
-  await build({
-    entryPoints: [join(dir, 'entry.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: bundle,
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    nodePaths: [join(here, 'node_modules')],
-    logLevel: 'error',
-  });
-  const m = await import(pathToFileURL(bundle).href);
+  const m = await bundleAndImport(dir, ENTRY, 'proxy.mjs');
   const upstreamCa = m.createSessionCa('bench-upstream');
   const leaf = new m.LeafCertificates(upstreamCa).issue('host.containers.internal');
   writeFileSync(join(dir, 'server.key'), leaf.keyPem);
@@ -103,18 +83,15 @@ async function benchIn(dir, runs) {
   const sessionCa = m.createSessionCa('bench-session');
   writeFileSync(join(dir, 'session-ca.pem'), sessionCa.certPem);
 
-  const child = spawn(process.execPath, ['-e', SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { child, ports } = await startServerChild(SERVER, [dir]);
   try {
-    return await casesWith(m, child, dir, sessionCa, upstreamCa, runs);
+    return await casesWith(m, ports, dir, sessionCa, upstreamCa, runs);
   } finally {
     child.kill();
   }
 }
 
-async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
-  const [port, tlsPort] = await new Promise((resolve) =>
-    child.stdout.once('data', (b) => resolve(String(b).trim().split(' ').map(Number))),
-  );
+async function casesWith(m, [port, tlsPort], dir, sessionCa, upstreamCa, runs) {
   const host = 'host.containers.internal';
   const rules = m.parseRules([`${host}:${port}`, `${host}:${tlsPort}`]);
   const policy = { mode: 'allowlist', allow: rules, deny: [] };
@@ -140,16 +117,7 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
         }
       : undefined;
     const tls = m.tlsStages(secrets);
-    const log = new m.DestinationLog(
-      m.newNetworkRecord('bench', 'allowlist', m.policyText(policy), []),
-      (record) => {
-        // as proxy-main.ts: a failed write never stops the proxy (the directory goes at the end)
-        try {
-          writeFileSync(join(dir, 'network.json'), JSON.stringify(record));
-        } catch {}
-      },
-      () => undefined,
-    );
+    const log = benchDestinationLog(m, 'bench', policy, dir);
     const proxy = new m.EgressServer({
       session: 'bench',
       policy,
@@ -174,33 +142,11 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
   const terminating = await startProxy(true);
   const plain = await startProxy(false);
   // Ceilings, no mino code: a bare Node TCP pipe to the HTTP server, with the proxy's socket
-  // settings (its buffers, and its large upstream reads: 1 MB at a time into one buffer, each read
-  // passed on as a copy, as src/network/proxy/dialer.ts bulkReads), and a bare Node TLS-to-TLS
-  // pipe (the session CA's certificate to curl, verified TLS to the server), one per connection.
-  const bulkBuffer = Buffer.allocUnsafe(1024 * 1024);
+  // settings (bench/lib.mjs bareRelayTo), and a bare Node TLS-to-TLS pipe (the session CA's
+  // certificate to curl, verified TLS to the server), one per connection.
   const net = await import('node:net');
   const tlsMod = await import('node:tls');
-  const bare = net.createServer({ highWaterMark: 256 * 1024 }, (c) => {
-    const u = net.connect({
-      host: '127.0.0.1',
-      port,
-      highWaterMark: 256 * 1024,
-      onread: {
-        buffer: bulkBuffer,
-        callback: (n, buf) => {
-          u.emit('data', Buffer.from(buf.subarray(0, n)));
-          return true;
-        },
-      },
-    });
-    c.pipe(u).pipe(c);
-    const end = () => {
-      c.destroy();
-      u.destroy();
-    };
-    c.on('error', end).on('close', end);
-    u.on('error', end).on('close', end);
-  });
+  const bare = net.createServer({ highWaterMark: 256 * 1024 }, bareRelayTo(port));
   const sessionLeaves = new m.LeafCertificates(sessionCa);
   // The terminator's TLS settings: a session-CA leaf for the client (ECDSA P-256, AES-128-GCM first,
   // its order honoured) and 256 KB stream buffers on both legs.
@@ -225,13 +171,7 @@ async function casesWith(m, child, dir, sessionCa, upstreamCa, runs) {
         ca: upstreamCa.certPem,
         highWaterMark: 256 * 1024,
       });
-      c.pipe(u).pipe(c);
-      const end = () => {
-        c.destroy();
-        u.destroy();
-      };
-      c.on('error', end).on('close', end);
-      u.on('error', end).on('close', end);
+      joinSockets(c, u);
     },
   );
   await new Promise((r) => bare.listen(0, '127.0.0.1', r));

@@ -9,10 +9,12 @@ import { TEST_RUN } from './test-env.js';
  * - `throwaway-users`: creating and deleting Unix users (useradd/userdel lock /etc/passwd, and
  *   the sub-id ranges are picked from /etc/subuid).
  * - `image-store`: removing or retagging images of the shared engines (the files of the first
- *   group in vitest.config.ts, which run beside the unit tests only: podman 4.3 fails an image
- *   listing while another command removes an image).
+ *   group in vitest.config.ts, which run beside the unit tests and files on engines of their own
+ *   only: podman 4.3 fails an image listing while another command removes an image).
+ * - `remote-rig`: the test run's one remote engine (test/helpers/remote-engine-rig.ts
+ *   useRemoteRig): its files check and empty the whole engine.
  */
-export type SharedResource = 'throwaway-users' | 'image-store';
+export type SharedResource = 'throwaway-users' | 'image-store' | 'remote-rig';
 
 /** Directory whose existence is the lock of `resource` for this test run. */
 function lockDir(resource: SharedResource): string {
@@ -30,7 +32,7 @@ function holderAlive(dir: string): boolean {
 }
 
 /** Takes the lock of `resource` (waits while another worker of this run holds it). */
-async function acquire(resource: SharedResource): Promise<void> {
+export async function acquire(resource: SharedResource): Promise<void> {
   const dir = lockDir(resource);
   for (;;) {
     try {
@@ -45,6 +47,11 @@ async function acquire(resource: SharedResource): Promise<void> {
   }
 }
 
+/** Gives the lock of `resource` back. */
+export function release(resource: SharedResource): void {
+  rmSync(lockDir(resource), { recursive: true, force: true });
+}
+
 /**
  * Makes the calling test file hold `resource` from before its first test to after its last
  * cleanup: call it at the top level of the file, before its describe blocks (or first thing in
@@ -52,5 +59,5 @@ async function acquire(resource: SharedResource): Promise<void> {
  */
 export function exclusive(resource: SharedResource): void {
   beforeAll(() => acquire(resource), 30 * 60_000);
-  afterAll(() => rmSync(lockDir(resource), { recursive: true, force: true }));
+  afterAll(() => release(resource));
 }

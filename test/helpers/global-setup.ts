@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { stopSharedRig, stopStaleRigs } from './remote-engine-rig.js';
 import {
   IN_CI,
   IS_ROOT,
@@ -298,8 +299,10 @@ const prefixes: string[][] = [];
 /** vitest global setup. */
 export default function setup(): () => void {
   const run = process.env.MINO_TEST_RUN ?? randomBytes(4).toString('hex');
-  // Workers inherit this environment: test-env reads the run id and the rootless CLI copy from it.
+  // Workers inherit this environment: test-env reads the run id and the rootless CLI copy from it;
+  // remote-engine-rig.ts the run's owner (this process), whose end tells a left rig from a live one.
   process.env.MINO_TEST_RUN = run;
+  process.env.MINO_TEST_MAIN_PID = String(process.pid);
   if (!existsSync(join(MINO_BIN, '..', '..', 'dist', 'mino.cjs'))) {
     throw new Error('dist/mino.cjs is missing: run `npm run build` first (npm test does)');
   }
@@ -317,6 +320,7 @@ export default function setup(): () => void {
   try {
     if (IS_ROOT) {
       prefixes.push([]);
+      stopStaleRigs();
       ensureRootlessUser();
       install = rootlessInstall();
       process.env.MINO_TEST_ROOTLESS_BIN = join(install, 'bin', 'mino');
@@ -332,6 +336,8 @@ export default function setup(): () => void {
     rmSync(rootfs, { recursive: true, force: true });
   }
   return () => {
+    // The remote tests' rig (started by the first of them, if any ran): its user, engine and sshd.
+    if (IS_ROOT) stopSharedRig(run);
     for (const prefix of prefixes) {
       cleanupLabelled(prefix, run, false);
       cleanupOrphans(prefix);

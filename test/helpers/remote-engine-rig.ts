@@ -7,14 +7,17 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { acquire, release } from './exclusive.js';
 import { ThrowawayUser } from './throwaway-user.js';
-import { IN_CI, ROOTLESS_USER, TEST_IMAGE, uidOf } from './test-env.js';
+import { IN_CI, ROOTLESS_USER, TEST_IMAGE, TEST_RUN, uidOf } from './test-env.js';
 
 /**
  * A second Podman engine on this machine for the remote-engine tests: a throwaway user's
@@ -22,6 +25,10 @@ import { IN_CI, ROOTLESS_USER, TEST_IMAGE, uidOf } from './test-env.js';
  * started here on 127.0.0.1 (a free port) with a throwaway host key and client key. The system's
  * own sshd service is never touched. The engine's user cannot read the test projects (0700), so
  * a session there only sees what mino shipped.
+ *
+ * One rig serves the whole test run ({@link useRemoteRig}): the first remote test file starts it,
+ * the remote files take turns on it, each leaves the engine empty but for its images, and the
+ * global teardown stops it ({@link stopSharedRig}).
  */
 
 const SSHD = '/usr/sbin/sshd';
@@ -58,15 +65,36 @@ function rigProblem(): string | undefined {
   return undefined;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** What a started rig writes into its directory (rig.json) for the later users and the teardown. */
+interface RigState {
+  port: number;
+  /** The `podman system service` (leader of its own process group). */
+  servicePid: number;
+}
+
 /** The running rig. */
 export class RemoteEngineRig {
   readonly user: ThrowawayUser;
-  readonly dir = mkdtempSync(join(tmpdir(), 'mino-rig-'));
   port = 0;
-  private service: ReturnType<typeof spawn> | undefined;
+  private servicePid = 0;
 
-  /** @param userName the engine's throwaway user (a file of its own keeps it apart from other rigs' runs) */
-  constructor(userName = 'mino-remote-eng') {
+  /**
+   * @param userName the engine's throwaway user (a file of its own keeps it apart from other rigs' runs)
+   * @param dir where its keys, sshd's configuration and state go (a fresh temporary one by default)
+   */
+  constructor(
+    userName = 'mino-remote-eng',
+    readonly dir = mkdtempSync(join(tmpdir(), 'mino-rig-')),
+  ) {
     this.user = new ThrowawayUser(userName);
   }
 
@@ -84,7 +112,12 @@ export class RemoteEngineRig {
     return join(this.dir, `${which}_key${as === 'rootless' ? '_rootless' : ''}`);
   }
 
+  private get stateFile(): string {
+    return join(this.dir, 'rig.json');
+  }
+
   async start(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
     chmodSync(this.dir, 0o755);
     this.user.create();
     sh(['usermod', '-p', '*', this.user.name]); // no password, but not locked: sshd lets keys in
@@ -92,7 +125,10 @@ export class RemoteEngineRig {
     mkdirSync(socketDir, { recursive: true });
     chownSync(socketDir, this.user.uid, this.user.uid);
     const [svc, ...svcArgs] = this.user.asUser(['podman', 'system', 'service', '--time=0', `unix://${this.socket}`]);
-    this.service = spawn(svc!, svcArgs, { cwd: '/', stdio: 'ignore', detached: true });
+    // Detached and unreferenced: it outlives the test file (the worker) that started it.
+    const service = spawn(svc!, svcArgs, { cwd: '/', stdio: 'ignore', detached: true });
+    service.unref();
+    this.servicePid = service.pid ?? 0;
     for (const name of ['host_key', 'client_key', 'wrong_key']) {
       sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'mino-test-rig', '-f', join(this.dir, name)]);
     }
@@ -123,6 +159,20 @@ export class RemoteEngineRig {
     );
     await this.restartSshd();
     await waitFor(() => existsSync(this.socket), 'the engine socket');
+    const state: RigState = { port: this.port, servicePid: this.servicePid };
+    writeFileSync(this.stateFile, JSON.stringify(state));
+  }
+
+  /** Takes over the rig another process started in {@link dir}; false when none was started there. */
+  attach(): boolean {
+    if (!existsSync(this.stateFile)) return false;
+    const state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as RigState;
+    this.port = state.port;
+    this.servicePid = state.servicePid;
+    const uid = uidOf(this.user.name);
+    if (uid === undefined) return false;
+    this.user.uid = uid;
+    return true;
   }
 
   /** Starts sshd (again, after {@link stopSshd}). */
@@ -137,11 +187,27 @@ export class RemoteEngineRig {
     return this.user.podman(args, true);
   }
 
-  /** Loads the busybox test image into the engine's store. */
+  /** Loads the busybox test image into the engine's store (nothing when that very image is there). */
   loadTestImage(): void {
+    const id = (argv: string[]): string =>
+      spawnSync(argv[0]!, [...argv.slice(1), 'image', 'inspect', '--format', '{{.Id}}', TEST_IMAGE], {
+        encoding: 'utf8',
+        cwd: '/',
+      }).stdout?.trim() ?? '';
+    const here = id(['podman']);
+    if (here !== '' && id(this.user.asUser(['podman'])) === here) return;
     const archive = spawnSync('podman', ['save', '--format', 'oci-archive', TEST_IMAGE], { maxBuffer: 256 << 20 });
     if (archive.status !== 0) throw new Error(`podman save failed: ${archive.stderr}`);
     sh(this.user.asUser(['podman', 'load']), archive.stdout);
+  }
+
+  /** Names of the mino egress proxies and their networks on the engine (`stateKey`: of that state directory only). */
+  egressOnEngine(stateKey?: string): string[] {
+    const filter = stateKey === undefined ? [] : ['--filter', `label=io.mino.state=${stateKey}`];
+    return [
+      ...this.podman(['ps', '-a', ...filter, '--format', '{{.Names}}']).split('\n'),
+      ...this.podman(['network', 'ls', ...filter, '--format', '{{.Name}}']).split('\n'),
+    ].filter((n) => n.startsWith('mino-egress'));
   }
 
   /** Stops sshd (the engine becomes unreachable; {@link restartSshd} brings it back). */
@@ -169,12 +235,25 @@ export class RemoteEngineRig {
     }
   }
 
+  /**
+   * Leaves the engine as the next test file should find it: reachable, and without containers,
+   * pods, networks, volumes or secrets (images stay: the test image, the egress proxy's image).
+   */
+  async reset(): Promise<void> {
+    if (!existsSync(join(this.dir, 'sshd.pid'))) await this.restartSshd();
+    this.podman(['pod', 'rm', '-a', '-f']);
+    this.podman(['rm', '-a', '-f', '-t', '0']);
+    this.podman(['network', 'prune', '-f']);
+    this.podman(['volume', 'rm', '-a', '-f']);
+    this.podman(['secret', 'rm', '--all']);
+  }
+
   /** Stops everything and removes the user with its store. */
   stop(): void {
     this.stopSshd();
-    if (this.service?.pid) {
+    if (this.servicePid > 0) {
       try {
-        process.kill(-this.service.pid, 'SIGKILL');
+        process.kill(-this.servicePid, 'SIGKILL');
       } catch {
         // gone already
       }
@@ -184,11 +263,118 @@ export class RemoteEngineRig {
   }
 }
 
-/** Starts the rig, or fails (CI) / says why it cannot run. */
-export async function startRig(userName?: string): Promise<RemoteEngineRig> {
-  const problem = rigProblem();
-  if (problem) throw new Error(IN_CI ? `CI: ${problem}` : problem);
-  const rig = new RemoteEngineRig(userName);
-  await rig.start();
+/** mino's flags that run the test image on `engine` with the project `dir` (more flags may follow). */
+export function onEngine(engine: string, dir: string): string[] {
+  return ['--engine', engine, '--image', TEST_IMAGE, '-p', dir];
+}
+
+/** `mino run` of the test image on `engine` with the project `dir` (more flags may follow). */
+export function runOn(engine: string, dir: string): string[] {
+  return ['run', ...onEngine(engine, dir)];
+}
+
+/** The shared rig's id for the test run `run`: fit for a user name (mino-rig-<id>, at most 32 characters). */
+function rigId(run: string): string {
+  return (
+    run
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 20) || 'local'
+  );
+}
+
+/** Directory of the shared rig `id`. */
+function sharedDir(id: string): string {
+  return join(tmpdir(), `mino-test-rig-${id}`);
+}
+
+/** The engine user of the shared rig `id`. */
+function sharedUser(id: string): string {
+  return `mino-rig-${id}`;
+}
+
+/** The pid of the vitest process of this test run (the rig's owner), as the global setup told the workers. */
+function ownerPid(): number {
+  return Number(process.env.MINO_TEST_MAIN_PID) || process.ppid;
+}
+
+/**
+ * Makes the calling test file a user of the test run's one remote rig (call it at the top level,
+ * before the file's own hooks, instead of exclusive()): before the file's first test it waits for
+ * its turn (the remote files take turns: one engine, whole-engine checks), starts the rig if no
+ * file did yet, and (`freshImages`) removes every image there; after its last cleanup it empties
+ * the engine for the next file (see {@link RemoteEngineRig.reset}). The global teardown stops the
+ * rig ({@link stopSharedRig}).
+ */
+export function useRemoteRig(options: { freshImages?: boolean } = {}): RemoteEngineRig {
+  const id = rigId(TEST_RUN);
+  const rig = new RemoteEngineRig(sharedUser(id), sharedDir(id));
+  beforeAll(async () => {
+    await acquire('remote-rig');
+    if (!rig.attach()) {
+      const problem = rigProblem();
+      if (problem) throw new Error(IN_CI ? `CI: ${problem}` : problem);
+      // useradd and userdel must not meet another file's (they lock /etc/passwd and fail).
+      await acquire('throwaway-users');
+      try {
+        mkdirSync(rig.dir, { recursive: true });
+        writeFileSync(join(rig.dir, 'owner'), String(ownerPid())); // before the user: see stopStaleRigs
+        await rig.start();
+      } finally {
+        release('throwaway-users');
+      }
+    }
+    if (options.freshImages) rig.podman(['rmi', '-a', '-f']);
+  }, 300_000);
+  afterAll(async () => {
+    try {
+      if (rig.attach()) await rig.reset();
+    } finally {
+      release('remote-rig');
+    }
+  }, 120_000);
   return rig;
+}
+
+/** Stops the shared rig `id` and removes its user, store and directory, if it was started. */
+function stopRig(id: string): void {
+  const dir = sharedDir(id);
+  const name = sharedUser(id);
+  if (!existsSync(dir) && uidOf(name) === undefined) return;
+  const rig = new RemoteEngineRig(name, dir);
+  rig.attach();
+  rig.stop();
+}
+
+/** Stops the shared rig of the test run `run` (the global teardown), if one was started. */
+export function stopSharedRig(run: string): void {
+  stopRig(rigId(run));
+}
+
+/**
+ * Stops the shared rigs that killed test runs left (their vitest process is gone), so their users,
+ * engines and sshd do not pile up. Rigs of runs going on at the same time are left alone.
+ */
+export function stopStaleRigs(): void {
+  const users = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':')[0] ?? '')
+    .filter((n) => /^mino-rig-[a-z0-9-]+$/.test(n));
+  const ids = new Set([
+    ...users.map((n) => n.slice('mino-rig-'.length)),
+    ...readdirSync(tmpdir())
+      .filter((e) => e.startsWith('mino-test-rig-'))
+      .map((e) => e.slice('mino-test-rig-'.length)),
+  ]);
+  for (const id of ids) {
+    if (id === rigId(TEST_RUN)) continue;
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(join(sharedDir(id), 'owner'), 'utf8'));
+    } catch {
+      // no owner file: the rig of a run killed before it wrote one
+    }
+    if (owner > 0 && alive(owner)) continue;
+    stopRig(id);
+  }
 }

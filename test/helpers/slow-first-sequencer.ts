@@ -16,9 +16,14 @@ const DURATIONS = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'helpers', 'fi
 const UNKNOWN_INTEGRATION_SECONDS = 10;
 const UNKNOWN_UNIT_SECONDS = 0.5;
 
-/** The resource a test file holds through exclusive() (test/helpers/exclusive.ts), if any. */
+/**
+ * The resource a test file holds through exclusive() (test/helpers/exclusive.ts), or the remote
+ * rig through useRemoteRig() (test/helpers/remote-engine-rig.ts), if any.
+ */
 function heldResource(file: string): string | undefined {
-  return /^exclusive\('([a-z-]+)'\);$/m.exec(readFileSync(file, 'utf8'))?.[1];
+  const text = readFileSync(file, 'utf8');
+  if (/^const \w+ = useRemoteRig\(/m.test(text)) return 'remote-rig';
+  return /^exclusive\('([a-z-]+)'\);$/m.exec(text)?.[1];
 }
 
 /**

@@ -11,10 +11,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { exclusive } from '../../helpers/exclusive.js';
-import { startRig, type RemoteEngineRig } from '../../helpers/remote-engine-rig.js';
+import { runOn, useRemoteRig } from '../../helpers/remote-engine-rig.js';
 import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
 import { IS_ROOT, ROOTFUL_PROJECT_OWNER, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -23,17 +22,12 @@ import { waitFor } from '../../helpers/wait-for.js';
  * Remote engines end to end, over real ssh: a session started here runs on another user's
  * rootless Podman (test/helpers/remote-engine-rig.ts), edits the project (which that user cannot
  * read: only what mino shipped is there), and the edits are here afterwards; a file changed on
- * both sides keeps both versions. One rig for the whole file (its start is the expensive part).
+ * both sides keeps both versions. The test run's one rig (its start is the expensive part), with
+ * no image there when this file starts: it ships the test image itself.
  */
 
 requirePrerequisites();
-exclusive('throwaway-users');
-
-let rig: RemoteEngineRig;
-beforeAll(async () => {
-  rig = await startRig();
-}, 120_000);
-afterAll(() => rig?.stop());
+const rig = useRemoteRig({ freshImages: true });
 
 /** A project of `files`, owned by the user mino runs as, mode 0700 (the engine's user cannot read it). */
 function project(box: Sandbox, name: string, files: Record<string, string>): string {
@@ -104,21 +98,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       'printf "#!/bin/sh\\n" > run.sh && chmod 755 run.sh',
       'ln -s out/deep/new.txt link2',
     ].join(' && ');
-    const r = await box.mino([
-      'run',
-      '--engine',
-      engine,
-      '--network',
-      'none',
-      '--image',
-      TEST_IMAGE,
-      '-p',
-      dir,
-      '--',
-      'sh',
-      '-c',
-      script,
-    ]);
+    const r = await box.mino([...runOn(engine, dir), '--network', 'none', '--', 'sh', '-c', script]);
     expect(r.stderr).toContain(`Shipped`);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('ref: refs/heads/main');
@@ -138,15 +118,9 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     box.env.MINO_RIG_SECRET = "s3'cret $x";
     const again = await box
       .mino([
-        'run',
-        '--engine',
-        engine,
+        ...runOn(engine, dir),
         '--network',
         'none',
-        '--image',
-        TEST_IMAGE,
-        '-p',
-        dir,
         '-e',
         'MINO_RIG_SECRET',
         '--',
@@ -165,17 +139,11 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       // runs; `mino stop` removes both (once is enough: the mode changes nothing there).
       box.env.MINO_RIG_SECRET = 'k1lled';
       const { child, done } = box.spawn([
-        'run',
+        ...runOn(engine, dir),
         '-n',
         'killed',
-        '--engine',
-        engine,
         '--network',
         'none',
-        '--image',
-        TEST_IMAGE,
-        '-p',
-        dir,
         '-e',
         'MINO_RIG_SECRET',
         '--',
@@ -204,20 +172,14 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
     const name = `remote-${mode}`;
     box.env.MINO_RIG_SECRET = 'd3tached';
     const start = await box.mino([
-      'run',
+      ...runOn(engine, dir),
       '-e',
       'MINO_RIG_SECRET',
       '-d',
       '-n',
       name,
-      '--engine',
-      engine,
       '--network',
       'none',
-      '--image',
-      TEST_IMAGE,
-      '-p',
-      dir,
       '--',
       'sh',
       '-c',
@@ -273,20 +235,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       const dir = project(box, 'contained', { 'a.txt': 'a\n' });
       const egress = (): string =>
         `${rig.podman(['ps', '-a', '--format', '{{.Names}}'])}\n${rig.podman(['network', 'ls', '--format', '{{.Name}}'])}`;
-      const { child, done } = box.spawn([
-        'run',
-        '-n',
-        'contained-killed',
-        '--engine',
-        engine,
-        '--image',
-        TEST_IMAGE,
-        '-p',
-        dir,
-        '--',
-        'sleep',
-        '3',
-      ]);
+      const { child, done } = box.spawn([...runOn(engine, dir), '-n', 'contained-killed', '--', 'sleep', '3']);
       await waitFor(
         () => /mino-egress-[^n]/.test(egress()) && egress().includes('mino-contained-killed'),
         90_000,
@@ -321,19 +270,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       expect(unknown.exitCode).toBe(2);
       expect(unknown.stderr).toContain("Unknown engine 'nope'");
       const data = box.project('hostdir');
-      const vol = await box.mino([
-        'run',
-        '--engine',
-        engine,
-        '--image',
-        TEST_IMAGE,
-        '-p',
-        dir,
-        '--volume',
-        `${data}:/data`,
-        '--',
-        'true',
-      ]);
+      const vol = await box.mino([...runOn(engine, dir), '--volume', `${data}:/data`, '--', 'true']);
       expect(vol.exitCode).toBe(2);
       expect(vol.stderr).toContain('cannot be mounted on engine');
       // Layers compose on the engine, on ITS mino-base (here the test image under that name), once.

@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionCa, LeafCertificates } from '../../../src/network/proxy/tls-ca.js';
 import { CredSandbox, leaked, scratchDir } from '../credentials/cred-helpers.js';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { exclusive } from '../../helpers/exclusive.js';
-import { startRig, type RemoteEngineRig } from '../../helpers/remote-engine-rig.js';
+import { runOn, useRemoteRig } from '../../helpers/remote-engine-rig.js';
 import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
 import { IS_ROOT, ROOTFUL_PROJECT_OWNER, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
 
@@ -29,7 +28,7 @@ import { IS_ROOT, ROOTFUL_PROJECT_OWNER, ROOTLESS_USER, TEST_IMAGE, uidOf } from
  */
 
 requirePrerequisites();
-exclusive('throwaway-users');
+const rig = useRemoteRig();
 
 /** This machine's first IPv4 address outside loopback and podman's bridges. */
 function hostAddress(): string {
@@ -66,7 +65,6 @@ function tlsServer(): Server {
   return server;
 }
 
-let rig: RemoteEngineRig;
 let allowed: { server: Server; port: number };
 let denied: { server: Server; port: number };
 let api: { server: Server; port: number };
@@ -74,8 +72,7 @@ let ruled: { server: Server; port: number };
 let caDir: string;
 let web: string;
 beforeAll(async () => {
-  [rig, allowed, denied, api, ruled] = await Promise.all([
-    startRig(),
+  [allowed, denied, api, ruled] = await Promise.all([
     listen('allowed-ok'),
     listen('denied-body'),
     listen('', tlsServer()),
@@ -102,13 +99,7 @@ beforeAll(async () => {
 afterAll(() => {
   for (const s of [allowed, denied, api, ruled]) s?.server.close();
   if (caDir) rmSync(caDir, { recursive: true, force: true });
-  rig?.stop();
 });
-
-/** `mino run` of the test image on `engine` with project `dir` (the flags follow). */
-function runOn(engine: string, dir: string): string[] {
-  return ['run', '--engine', engine, '--image', TEST_IMAGE, '-p', dir];
-}
 
 function project(box: Sandbox, name: string): string {
   const dir = box.project(name);
@@ -179,8 +170,7 @@ describe.each(MODES)('the network policy on a remote engine (%s)', (as) => {
     const logs = await box.mino(['logs', 'rn', '--network']);
     expect(logs.stdout).toContain(`host.containers.internal:${a}`);
     // Nothing left on the engine: no proxy container, no network.
-    expect(rig.podman(['ps', '-a', '--format', '{{.Names}}'])).not.toContain('mino-egress');
-    expect(rig.podman(['network', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-egress-net');
+    expect(rig.egressOnEngine()).toEqual([]);
   });
 });
 
@@ -373,7 +363,6 @@ describe('learn, a detached session and live changes on a remote engine (rootful
     expect(JSON.parse(show.stdout)).toMatchObject({ live: true, record: { session: 'rnd' } });
     expect(JSON.stringify(JSON.parse(show.stdout).record.policy)).toContain('example.com:443');
     expect((await box.mino(['stop', '-f', 'rnd'])).exitCode).toBe(0);
-    expect(rig.podman(['ps', '-a', '--format', '{{.Names}}'])).not.toContain('mino-egress');
-    expect(rig.podman(['network', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-egress-net');
+    expect(rig.egressOnEngine()).toEqual([]);
   });
 });

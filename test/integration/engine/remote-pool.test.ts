@@ -5,10 +5,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { exclusive } from '../../helpers/exclusive.js';
-import { startRig, type RemoteEngineRig } from '../../helpers/remote-engine-rig.js';
+import { onEngine, useRemoteRig } from '../../helpers/remote-engine-rig.js';
 import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
-import { ownProject, stateKeyOf, TEST_IMAGE } from '../../helpers/test-env.js';
+import { ownProject, stateKeyOf } from '../../helpers/test-env.js';
 import { waitForPool } from '../pool/pool-helpers.js';
 
 /**
@@ -18,12 +17,12 @@ import { waitForPool } from '../pool/pool-helpers.js';
  * pool's warm sync helper, or a helper container when it is gone); two runs at once never get the
  * same container; drain removes them there, and so does `engine remove`. The contained default is
  * kept warm there too, each warm container with a proxy and a network of its own (allowed host
- * answers, denied one refused and audited here, nothing left after drain). One rig for the file; the test image is loaded
+ * answers, denied one refused and audited here, nothing left after drain). The test run's one rig; the test image is loaded
  * into the engine directly (the image's shipment is remote-engine.test.ts's).
  */
 
 requirePrerequisites();
-exclusive('throwaway-users');
+const rig = useRemoteRig();
 
 function listen(body: string): Promise<{ server: Server; port: number }> {
   const server = createServer((_req, res) => res.end(body));
@@ -35,21 +34,15 @@ function listen(body: string): Promise<{ server: Server; port: number }> {
   );
 }
 
-let rig: RemoteEngineRig;
 /** Services of this machine (the engine's host) a contained run is allowed, or not, to reach. */
 let allowed: { server: Server; port: number };
 let denied: { server: Server; port: number };
 beforeAll(async () => {
-  [rig, allowed, denied] = await Promise.all([
-    startRig('mino-remote-pool'),
-    listen('allowed-ok'),
-    listen('denied-body'),
-  ]);
+  [allowed, denied] = await Promise.all([listen('allowed-ok'), listen('denied-body')]);
   rig.loadTestImage();
 }, 120_000);
 afterAll(() => {
   for (const s of [allowed, denied]) s?.server.close();
-  rig?.stop();
 });
 
 describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
@@ -83,18 +76,6 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     ownProject(join(dir, name), as);
   };
 
-  /** A sandbox's remote proxies and their networks on the engine (names). */
-  const egressOnEngine = (stateKey: string): string[] => [
-    ...rig
-      .podman(['ps', '-a', '--filter', `label=io.mino.state=${stateKey}`, '--format', '{{.Names}}'])
-      .split('\n')
-      .filter((n) => n.startsWith('mino-egress')),
-    ...rig
-      .podman(['network', 'ls', '--filter', `label=io.mino.state=${stateKey}`, '--format', '{{.Name}}'])
-      .split('\n')
-      .filter((n) => n.startsWith('mino-egress')),
-  ];
-
   /**
    * The contained default (an allowlist) kept warm there: each warm container with a proxy and
    * a network of its own on the engine; a run claims one, its policy handed over: the allowed
@@ -104,21 +85,12 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
   async function containedPool(box: Sandbox, dir: string, stateKey: string): Promise<void> {
     const { port: a } = allowed;
     const { port: b } = denied;
-    const run = [
-      '--engine',
-      engine,
-      '--image',
-      TEST_IMAGE,
-      '-p',
-      dir,
-      '--network-allow',
-      `host.containers.internal:${a}`,
-    ];
+    const run = [...onEngine(engine, dir), '--network-allow', `host.containers.internal:${a}`];
     const warm = await box.mino(['pool', 'warm', '-n', '1', ...run]);
     expect(warm.stdout, warm.stderr).toMatch(/: 1 warm \(1 started\) .* on engine rigpool-/);
     expect(warm.exitCode).toBe(0);
     const [warmId] = warmOnEngine(false, stateKey);
-    expect(egressOnEngine(stateKey)).toHaveLength(2);
+    expect(rig.egressOnEngine(stateKey)).toHaveLength(2);
     const dry = await box.mino(['run', ...run, '--dry-run', '--', 'true']);
     expect(dry.stdout).toMatch(/# Pool: a warm container would serve this run .* on engine rigpool-/);
     const script = [
@@ -153,11 +125,11 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     // The session's proxy and network went with it; the refill's pair is there.
     await waitForPool(box, (s) => s.warm_total === 1, 60_000);
     expect(warmOnEngine(false, stateKey)).not.toContain(warmId);
-    expect(egressOnEngine(stateKey)).toHaveLength(2);
+    expect(rig.egressOnEngine(stateKey)).toHaveLength(2);
     const drain = await box.mino(['pool', 'drain', '--engine', engine]);
     expect(drain.exitCode).toBe(0);
     expect(warmOnEngine(false, stateKey)).toEqual([]);
-    expect(egressOnEngine(stateKey)).toEqual([]);
+    expect(rig.egressOnEngine(stateKey)).toEqual([]);
   }
 
   // One mode (the same code either way; the proxy runs on the engine in both): the time budget.
@@ -181,7 +153,7 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     const dir = box.project('proj');
     write(dir, 'a.txt', 'one\n');
     chmodSync(dir, 0o700); // the engine's user cannot read it: only what mino ships is there
-    const flags = ['--engine', engine, '--image', TEST_IMAGE, '-p', dir, '--network', 'none'];
+    const flags = [...onEngine(engine, dir), '--network', 'none'];
 
     const warm = await box.mino(['pool', 'warm', '-n', '1', ...flags]);
     expect(warm.stdout, warm.stderr).toMatch(/: 1 warm \(1 started\) .* on engine rigpool-/);

@@ -63,31 +63,51 @@ afterEach(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Starts runRemoteEgressProxy in this process with `launch` (its port added: a free one) and a
+ * control socket in a fresh temporary directory; what it prints to stdout is captured in `lines`.
+ */
+async function startProxyUnderTest(launch: Record<string, unknown>): Promise<{
+  controlPath: string;
+  port: number;
+  lines: string[];
+  ask: (req: RemoteControlRequest) => Promise<RemoteControlResponse>;
+  stop: () => Promise<void>;
+}> {
+  dir = mkdtempSync(join(tmpdir(), 'mino-remote-proxy-'));
+  const controlPath = join(dir, 'control.sock');
+  const port = await freePort();
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  const abort = new AbortController();
+  const running = runRemoteEgressProxy(
+    { MINO_EGRESS_LAUNCH: JSON.stringify({ ...launch, port }) },
+    { controlPath, signal: abort.signal },
+  );
+  return {
+    controlPath,
+    port,
+    lines,
+    ask: (req) => controlRequest<RemoteControlRequest, RemoteControlResponse>(controlPath, req),
+    stop: async () => {
+      abort.abort();
+      await running;
+    },
+  };
+}
+
 describe('the proxy of a remote session that terminates TLS', () => {
   it('takes its secrets once over its control socket, listens only then, and changes its policy live', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mino-remote-proxy-'));
-    const controlPath = join(dir, 'control.sock');
-    const port = await freePort();
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    const launch = {
+    const { port, lines, ask, stop } = await startProxyUnderTest({
       session: 's1',
       policy: { mode: 'allowlist', allow: ['api.example.com:443', 'other.example:80'], deny: [] },
       presets: [],
       subnet: '127.0.0.0/8',
-      port,
       secrets: true,
-    };
-    const stop = new AbortController();
-    const running = runRemoteEgressProxy(
-      { MINO_EGRESS_LAUNCH: JSON.stringify(launch) },
-      { controlPath, signal: stop.signal },
-    );
-    const ask = (req: RemoteControlRequest) =>
-      controlRequest<RemoteControlRequest, RemoteControlResponse>(controlPath, req);
+    });
     // Its control socket comes first; it does not listen before its secrets came.
     for (let i = 0; i < 100 && !(await ask({ op: 'status' }).catch(() => undefined)); i++)
       await new Promise((r) => setTimeout(r, 20));
@@ -132,33 +152,22 @@ describe('the proxy of a remote session that terminates TLS', () => {
     ).toMatch(/^HTTP\/1\.1 403/);
     expect(await ask({ op: 'allow', rules: ['not a rule'] })).toMatchObject({ ok: false });
 
-    stop.abort();
-    await running;
+    await stop();
     expect(lines.filter((l) => l.startsWith('record ')).at(-1)).toMatch(/"ended_at":"\d/);
   });
 
   it('the --control end passes one stdin line to the socket and exits 0 only when the proxy took it', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mino-remote-proxy-'));
-    const controlPath = join(dir, 'control.sock');
-    const out: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
-      out.push(String(chunk));
-      return true;
-    });
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const port = await freePort();
-    const launch = {
+    const {
+      controlPath,
+      lines: out,
+      stop,
+    } = await startProxyUnderTest({
       session: 's1',
       policy: { mode: 'allowlist', allow: [], deny: [] },
       presets: [],
       subnet: '127.0.0.0/8',
-      port,
-    };
-    const stop = new AbortController();
-    const running = runRemoteEgressProxy(
-      { MINO_EGRESS_LAUNCH: JSON.stringify(launch) },
-      { controlPath, signal: stop.signal },
-    );
+    });
     const allow = JSON.stringify({ op: 'allow', rules: ['b.example:443'] });
     expect(await runRemoteControl(Readable.from([`${allow}\n`]), controlPath)).toBe(0);
     expect(out.join('')).toContain('"allow":["b.example:443"]');
@@ -188,39 +197,22 @@ describe('the proxy of a remote session that terminates TLS', () => {
       '_egress-proxy-remote',
       '--control',
     ]);
-    stop.abort();
-    await running;
+    await stop();
   });
 
   it('a warm proxy names its network, allows nothing until one claim hands it a session and its policy', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mino-remote-proxy-'));
-    const controlPath = join(dir, 'control.sock');
-    const port = await freePort();
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    const launch = {
+    const { port, lines, ask, stop } = await startProxyUnderTest({
       session: 'mino.warm.0123456789ab.cafe0001',
       policy: { mode: 'allowlist', allow: [], deny: [] },
       presets: [],
       subnet: '127.0.0.0/8',
-      port,
       warm: { network: 'mino-egress-net-0123456789abcdef', ttlSeconds: 600 },
-    };
-    const stop = new AbortController();
-    const running = runRemoteEgressProxy(
-      { MINO_EGRESS_LAUNCH: JSON.stringify(launch) },
-      { controlPath, signal: stop.signal },
-    );
+    });
     for (let i = 0; i < 100 && !lines.join('').includes('ready'); i++) await new Promise((r) => setTimeout(r, 20));
     const output = (): string => lines.join('');
     expect(warmNetworkOf(output())).toBe('mino-egress-net-0123456789abcdef');
     const get = 'GET http://a.example/ HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n';
     expect(await through(port, get)).toMatch(/^HTTP\/1\.1 403/);
-    const ask = (req: RemoteControlRequest) =>
-      controlRequest<RemoteControlRequest, RemoteControlResponse>(controlPath, req);
     const policy = { mode: 'allowlist' as const, allow: ['b.example:80'], deny: [] };
     expect(await ask({ op: 'claim', session: 'bad name', policy, presets: [] })).toMatchObject({ ok: false });
     expect(await ask({ op: 'claim', session: 'run1', policy, presets: [] })).toMatchObject({
@@ -234,8 +226,7 @@ describe('the proxy of a remote session that terminates TLS', () => {
     const denied = await through(port, get);
     expect(denied).toMatch(/^HTTP\/1\.1 403/);
     expect(denied).toContain('mino network allow run1');
-    stop.abort();
-    await running;
+    await stop();
     const last = lastRecord(output());
     expect(last).toMatchObject({ session: 'run1', policy: { allow: ['b.example:80'] } });
     expect(last?.destinations).toMatchObject([{ destination: 'a.example:80', denied: 1 }]);
