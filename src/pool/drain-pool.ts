@@ -8,7 +8,6 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { withPoolLock } from './start-warm.js';
 import { poolEngines } from './remote-pool.js';
 import { sweepWarmRemoteEgress } from '../network/remote-egress.js';
-import { poolCaSecretName } from './remote-warm-egress.js';
 
 /** What `mino pool drain` removed. */
 export interface DrainResult {
@@ -41,11 +40,6 @@ export async function drainPool(ctx: SessionContext, options: DrainOptions = {})
     const engines = poolEngines(ctx.stateDir).filter(wanted);
     if (typeof options.engine === 'string' && !engines.includes(options.engine)) engines.push(options.engine);
     const copies = keys.flatMap((key) => readPool(ctx.stateDir, key)?.branch?.dir ?? []);
-    // A remote pool's CA bundle secret there (remote-warm-egress.ts).
-    const poolCas = keys.flatMap((key) => {
-      const record = readPool(ctx.stateDir, key);
-      return record?.engine !== undefined ? [{ engine: record.engine, key }] : [];
-    });
     for (const key of keys) removePool(ctx.stateDir, key);
     let containers = 0;
     const unreachable: string[] = [];
@@ -55,8 +49,6 @@ export async function drainPool(ctx: SessionContext, options: DrainOptions = {})
         containers += await removeWarmContainers(ctx, runtime);
         // A remote contained pool's warm proxies and their networks (pool/remote-warm-egress.ts).
         if (engine !== undefined) await sweepWarmRemoteEgress(runtime, ctx.stateKey, true);
-        for (const p of poolCas.filter((c) => c.engine === engine))
-          await runtime.secretRemove(poolCaSecretName(ctx.stateKey, p.key));
       } catch (err) {
         if (engine === undefined) throw err;
         log.warn('could not drain the warm containers of an engine', { engine, error: String(err) });

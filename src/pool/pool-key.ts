@@ -158,7 +158,7 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
       return { poolable: false, reason: 'a branch session whose working copy is not known' };
     spec = branchNeutralSpec(spec, plan.projectDir);
   }
-  // A remote contained plan's public CA bundle (the host's CAs, a podman secret there) is the pool's own.
+  // A remote plan's public CA bundle (the host's CAs): the engine's one secret of that content.
   const ownFiles = (spec.secretFiles ?? []).filter((f) => !(f.public === true && onEngine(plan)));
   if ((spec.secretEnv?.length ?? 0) > 0 || ownFiles.length > 0)
     return { poolable: false, reason: 'it passes credentials made for this session' };
@@ -213,13 +213,6 @@ export function placeSessionCa(spec: ContainerSpec, bundle: string): ContainerSp
  */
 export const REMOTE_EGRESS_NET_PLACEHOLDER = '@mino-remote-egress-net';
 
-/**
- * What a remote plan's key and pool record have in place of its session's CA bundle secret (the
- * host's CAs, public): the warm containers of a pool mount one of the pool's
- * (pool/remote-warm-egress.ts).
- */
-export const REMOTE_CA_PLACEHOLDER = '@mino-remote-ca';
-
 /** Whether `plan` was made for a remote engine (launch/remote-plan.ts). */
 function onEngine(plan: Pick<PoolablePlan, 'spec'>): boolean {
   return plan.spec.labels?.[LABEL_ENGINE] !== undefined;
@@ -248,14 +241,9 @@ export function perRunEnvOf(plan: Pick<PoolablePlan, 'spec' | 'credentials'>): R
  */
 export function keyedSpecOf(plan: Pick<PoolablePlan, 'spec' | 'network' | 'credentials'>): ContainerSpec {
   const egress = plan.network?.egress;
-  // On a remote engine the public CA bundle secret (the host's CAs) is the pool's own.
-  const base =
-    onEngine(plan) && plan.spec.secretFiles
-      ? {
-          ...plan.spec,
-          secretFiles: plan.spec.secretFiles.map((f) => (f.public ? { ...f, secret: REMOTE_CA_PLACEHOLDER } : f)),
-        }
-      : plan.spec;
+  // On a remote engine the public CA bundle secret (the host's CAs) is named after its content
+  // (engine/engine-ca-secrets.ts): keyed as it is, the same for every run of the plan.
+  const base = plan.spec;
   if (!egress) return base;
   const own = egressPathsOf(egress.dir).hooksDir;
   const spec: ContainerSpec = { ...base, hooksDirs: (base.hooksDirs ?? []).filter((d) => d !== own) };

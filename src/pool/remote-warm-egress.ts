@@ -13,11 +13,10 @@ import type { ClaimedEgress } from '../network/warm-egress.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import { VERSION } from '../version.js';
 import type { PoolRecord } from './pool-index.js';
-import { REMOTE_CA_PLACEHOLDER, REMOTE_EGRESS_NET_PLACEHOLDER } from './pool-key.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { REMOTE_EGRESS_NET_PLACEHOLDER } from './pool-key.js';
+import { readFileSync } from 'node:fs';
 import { sessionCaBundlePath } from '../credentials/host-ca-bundle.js';
-import { engineCaSecretName } from '../launch/remote-plan.js';
-import { LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
+import { caBundleDigestOf, ensureCaBundleSecret, repairCaBundleSecret } from '../engine/engine-ca-secrets.js';
 
 /**
  * The egress proxies of a remote pool's warm containers, for a contained plan (the remote
@@ -76,34 +75,25 @@ function placeRemoteEgress(spec: ContainerSpec, network: string, address: string
   return withProxyAddress(placed, address);
 }
 
-/** The podman secret on the engine holding the CA bundle of pool `key`'s warm containers. */
-export function poolCaSecretName(stateKey: string, key: string): string {
-  return engineCaSecretName(stateKey, `pool-${key.slice(0, 16)}`);
+/** A remote pool's CA bundle secret (the one its spec mounts): made when missing, or again after a failed start. */
+export interface PoolCaBundle {
+  ensure(): Promise<void>;
+  /** True when it was missing and is made again (the start may be tried once more). */
+  repair(): Promise<boolean>;
 }
 
-/**
- * Makes the pool's CA bundle secret on the engine (the host's CAs, public, as a cold run's
- * session secret holds them; replaced with what they are now) when the pool's spec mounts one,
- * and returns the spec with its name in place of the placeholder.
- */
-export async function placePoolCa(
-  ctx: SessionContext,
-  record: PoolRecord,
-  spec: ContainerSpec,
-): Promise<ContainerSpec> {
-  if (!spec.secretFiles?.some((f) => f.secret === REMOTE_CA_PLACEHOLDER)) return spec;
-  // The bundle the run's planning wrote (a cold run's session secret holds the same).
-  const bundle = sessionCaBundlePath(ctx.stateDir);
-  if (!existsSync(bundle))
-    return { ...spec, secretFiles: spec.secretFiles.filter((f) => f.secret !== REMOTE_CA_PLACEHOLDER) };
-  const name = poolCaSecretName(ctx.stateKey, record.key);
-  await ctx.runtime.secretCreate(name, readFileSync(bundle, 'utf8'), {
-    [LABEL_STATE]: ctx.stateKey,
-    [LABEL_POOL]: record.key,
-  });
+/** The CA bundle secret of remote pool `record` (engine/engine-ca-secrets.ts), undefined when it mounts none. */
+export function poolCaBundle(ctx: SessionContext, record: PoolRecord): PoolCaBundle | undefined {
+  const name = record.spec.secretFiles?.find(
+    (f) => f.public === true && caBundleDigestOf(ctx.stateKey, f.secret) !== undefined,
+  )?.secret;
+  if (name === undefined || record.engine === undefined) return undefined;
+  const target = { runtime: ctx.runtime, engine: record.engine, stateDir: ctx.stateDir, stateKey: ctx.stateKey };
+  // The bundle the run's planning wrote (its digest is the secret's name).
+  const text = (): string => readFileSync(sessionCaBundlePath(ctx.stateDir), 'utf8');
   return {
-    ...spec,
-    secretFiles: spec.secretFiles.map((f) => (f.secret === REMOTE_CA_PLACEHOLDER ? { ...f, secret: name } : f)),
+    ensure: () => ensureCaBundleSecret(target, name, text),
+    repair: () => repairCaBundleSecret(target, name, text).catch(() => false),
   };
 }
 

@@ -21,7 +21,7 @@ import { startWarmEgress } from './warm-egress.js';
 import { ensureSyncHelper } from './warm-sync-helper.js';
 import {
   needsRemoteEgress,
-  placePoolCa,
+  poolCaBundle,
   prepareRemoteEgress,
   removeRemoteWarmEgress,
   startRemoteWarmEgress,
@@ -114,8 +114,10 @@ export async function fillPool(
   // that ended unclaimed (their time is up) go first.
   const remoteEgress = needsRemoteEgress(record) ? await prepareRemoteEgress(ctx) : undefined;
   if (remoteEgress) await sweepRemoteWarmEgress(ctx);
-  // On a remote engine its warm containers' CA bundle (the host's CAs): a secret of the pool's there.
-  const poolSpec = record.engine !== undefined && count > 0 ? await placePoolCa(ctx, record, record.spec) : record.spec;
+  // On a remote engine its warm containers' CA bundle (the host's CAs): the engine's one secret of it.
+  const bundle = record.engine !== undefined && count > 0 ? poolCaBundle(ctx, record) : undefined;
+  if (bundle) await bundle.ensure();
+  const poolSpec = record.spec;
   let started = 0;
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
@@ -148,7 +150,11 @@ export async function fillPool(
     if (egress) spec.hooksDirs = [...(spec.hooksDirs ?? []), egress.hooksDir];
     let id: string;
     try {
-      id = await startWarmContainer(ctx.runtime, spec);
+      // The bundle secret removed behind mino's back: made again, and the start tried once more.
+      id = await startWarmContainer(ctx.runtime, spec).catch(async (err: unknown) => {
+        if (!(await bundle?.repair())) throw err;
+        return startWarmContainer(ctx.runtime, spec);
+      });
       egress?.started();
     } catch (err) {
       removeAgentDir(ctx.stateDir, name);

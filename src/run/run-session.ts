@@ -34,6 +34,7 @@ import { rebindStubs } from '../lifecycle/protect-stubs.js';
 import { adoptWarmCopy, mountedPaths, warmCopiesDir, warmCopyOf } from '../workspace/warm-copy.js';
 import { remoteRunOf, returnAfterSession, shipForSession, startReturnTrip, type RemoteRun } from './remote-project.js';
 import { remoteEgressWhenCold, startRemoteEgressAhead } from './remote-egress-run.js';
+import { withCaBundleRepair } from './remote-ca-bundle.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
 export interface RunDeps {
@@ -257,7 +258,9 @@ async function execute(
   if ((plan.spec.uidMap?.length ?? 0) > 1 && disableIdmappedLowerLayers()) {
     log.info('turned off idmapped lower layers of rootful podman (they fail for split id maps)');
   }
-  const outcome = await executeWithPool(ctx, plan, pool, signals, egress).catch(async (err: unknown) => {
+  // On another engine: the host CA bundle's secret made again, should it have gone (remote-ca-bundle.ts).
+  const start = () => executeWithPool(ctx, plan, pool, signals, egress);
+  const outcome = await withCaBundleRepair(ctx, plan, start).catch(async (err: unknown) => {
     const explained =
       err instanceof EgressStartError ? err.cause : ((await explainStartFailure(ctx.runtime, plan)) ?? (err as Error));
     recordFailed(ctx, plan, explained, err instanceof EgressStartError ? err.exitCode : undefined);
