@@ -10,6 +10,7 @@ import {
   withProxyAddress,
 } from '../network/remote-egress.js';
 import type { ClaimedEgress } from '../network/warm-egress.js';
+import type { EgressSecrets, ProxiedCredential } from '../network/egress-secrets.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import { VERSION } from '../version.js';
 import type { PoolRecord } from './pool-index.js';
@@ -29,8 +30,8 @@ import { caBundleDigestOf, ensureCaBundleSecret, repairCaBundleSecret } from '..
  * reconciliation find and end it as a cold session's proxy, its warm network with it. An
  * unclaimed one ends itself when its warm container's time is up (and is removed by the next
  * refill), or goes with `mino pool drain`.
- * A plan whose proxy would terminate TLS on the engine is not poolable there (its CA bundle is a
- * podman secret of the session's own, launch/remote-plan.ts).
+ * A plan whose proxy terminates TLS: its warm containers trust the pool's CA and their proxies
+ * hold its key from their start; the claim hands over the run's credentials (remote-warm-tls.ts).
  */
 
 /** The policy of a warm proxy until its claim: nothing allowed. */
@@ -47,8 +48,9 @@ export async function prepareRemoteEgress(ctx: SessionContext): Promise<{ tag: s
 }
 
 /**
- * Starts the proxy of warm container `name` of pool `record` on its engine (with its network);
- * returns the warm container's spec `spec` placed on that network, its proxy variables at it.
+ * Starts the proxy of warm container `name` of pool `record` on its engine (with its network;
+ * `secrets`: a terminating pool's CA); returns the warm container's spec `spec` placed on that
+ * network, its proxy variables at it.
  */
 export async function startRemoteWarmEgress(
   ctx: SessionContext,
@@ -57,15 +59,22 @@ export async function startRemoteWarmEgress(
   image: { tag: string; command: string[] },
   spec: ContainerSpec,
   ttlSeconds: number,
+  secrets?: EgressSecrets,
 ): Promise<ContainerSpec> {
-  const address = await startRemoteEgress(ctx.runtime, {
-    session: name,
-    stateKey: ctx.stateKey,
-    engine: record.engine,
-    egress: NOTHING,
-    image,
-    warm: { key: record.key, ttlSeconds },
-  });
+  const address = await startRemoteEgress(
+    ctx.runtime,
+    {
+      session: name,
+      stateKey: ctx.stateKey,
+      engine: record.engine,
+      egress: NOTHING,
+      image,
+      warm: { key: record.key, ttlSeconds },
+    },
+    undefined,
+    // A terminating pool's proxy: the pool CA (no credential) before it listens (remote-warm-tls.ts).
+    secrets && Promise.resolve(secrets),
+  );
   return placeRemoteEgress(spec, remoteEgressNames(ctx.stateKey, name).network, address);
 }
 
@@ -112,14 +121,23 @@ export function removeRemoteWarmEgress(ctx: SessionContext, name: string): Promi
     .then(() => ctx.runtime.remove(remoteEgressNames(ctx.stateKey, name).container));
 }
 
-/** Hands the proxy of warm container `name` to the run of `plan` (throws when it does not take it). */
-export async function claimRemoteEgressFor(ctx: SessionContext, plan: RunPlan, name: string): Promise<ClaimedEgress> {
+/**
+ * Hands the proxy of warm container `name` to the run of `plan`, with the run's `credentials` for
+ * a terminating plan, in the same request (throws when it does not take it).
+ */
+export async function claimRemoteEgressFor(
+  ctx: SessionContext,
+  plan: RunPlan,
+  name: string,
+  credentials?: readonly ProxiedCredential[],
+): Promise<ClaimedEgress> {
   const egress = plan.network.egress;
   if (!egress) throw new Error('Internal error: a claim for the egress of a plan without one');
   await claimRemoteWarmEgress(ctx.runtime, ctx.stateKey, name, {
     session: plan.sessionName,
     policy: egress.policy,
     presets: egress.presets,
+    ...(credentials ? { credentials } : {}),
   });
   return {
     finish: () => endRemoteEgress(ctx.runtime, ctx.stateDir, ctx.stateKey, plan.sessionName, ctx.audit),

@@ -182,15 +182,17 @@ async function prepareAndExecute(
     // A warm container likely serves the run: its own CA does, the session's is made only for a
     // cold start. Asked only of runs with a session CA (executeWithPool asks the pool again).
     const deferCa =
-      plan.credentials.sessionCa && plan.attached && !remote && poolVerdict(ctx.stateDir, plan, pool).kind === 'warm';
+      plan.credentials.sessionCa &&
+      plan.attached &&
+      (remote ? warmFirst : poolVerdict(ctx.stateDir, plan, pool).kind === 'warm');
     opened = await openSessionCredentials(ctx, plan, gathered, facts.env, { deferCa }).catch((err: unknown) => {
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
     // A remote session's proxy takes the session CA and the credentials through podman exec.
     onEngineStart?.give(opened.egressSecrets);
-    const secrets = opened.egressSecrets;
-    if (warmFirst) pool.coldOnEngine = remoteEgressWhenCold(ctx, plan, io, () => secrets);
+    const { egressSecrets: secrets, makeCa: deferredCa } = opened;
+    if (warmFirst) pool.coldOnEngine = remoteEgressWhenCold(ctx, plan, io, async () => secrets ?? deferredCa?.());
     if (plan.network.egress && plan.credentials.proxy.length > 0)
       pool.credentials = proxiedCredentials(plan.credentials.proxy, gathered.proxyValues);
     const makeCa = opened.makeCa;

@@ -134,12 +134,14 @@ export async function openSessionCredentials(
   const engineCa = sharedCa ?? plan.spec.secretFiles?.find((s) => s.target === CA_BUNDLE_TARGET)?.secret;
   const ownCa = sharedCa === undefined ? engineCa : undefined;
   const labels = { 'io.mino.state': ctx.stateKey, 'io.mino.session': plan.sessionName };
+  // A deferred session CA (a warm container served the run) leaves no secret of its own to remove.
+  let ownCaMade = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     await relay?.close().catch(() => undefined);
     await Promise.all(
-      [engineSecret, ownCa].map((secret) =>
+      [engineSecret, ownCaMade ? ownCa : undefined].map((secret) =>
         secret === undefined
           ? undefined
           : ctx.runtime.secretRemove(secret).catch((err: unknown) => {
@@ -169,15 +171,20 @@ export async function openSessionCredentials(
       );
       if (closed) throw new Error('the session ended before its CA was made');
       store.writeCaBundle(plan.sessionName, tls.bundleText);
+      // On a remote engine the session CA's bundle (public) is a secret of its own there.
+      if (ownCa !== undefined) {
+        ownCaMade = true;
+        await ctx.runtime.secretCreate(ownCa, tls.bundleText, labels);
+      }
       return tls.secrets;
     };
     const deferred = plan.credentials.sessionCa && options.deferCa === true;
     const egressSecrets = plan.credentials.sessionCa && !deferred ? await makeCa() : undefined;
     if (sharedCa !== undefined) await ensurePlanCaBundle(ctx, plan.spec);
-    else if (engineCa !== undefined) {
-      // The bundle mino just wrote here (the session CA's), or the host's: the engine gets a copy.
-      const source = plan.credentials.sessionCa ? store.caPathOf(plan.sessionName) : gathered.caBundle;
-      if (source !== undefined) await ctx.runtime.secretCreate(engineCa, readFileSync(source, 'utf8'), labels);
+    else if (ownCa !== undefined && !plan.credentials.sessionCa && gathered.caBundle !== undefined) {
+      // The host's bundle as a secret of the session's own (a plan made without its digest).
+      ownCaMade = true;
+      await ctx.runtime.secretCreate(ownCa, readFileSync(gathered.caBundle, 'utf8'), labels);
     }
     const relayPath = store.relayPathOf(plan.sessionName);
     if (gathered.sshAgentSocket !== undefined && plan.mounts.some((m) => m.source === relayPath)) {

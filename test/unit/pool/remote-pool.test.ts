@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -13,7 +13,7 @@ import { DEFAULT_POOL_SETTINGS } from '../../../src/pool/pool-settings.js';
 import { poolStatus } from '../../../src/pool/pool-status.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
 import { refillPool } from '../../../src/pool/refill-pool.js';
-import { engineOfPlan, poolEngines, remotePoolProblem, syncHelperOfPlan } from '../../../src/pool/remote-pool.js';
+import { engineOfPlan, poolEngines, syncHelperOfPlan } from '../../../src/pool/remote-pool.js';
 import { OUTPUT_GUARD_SCRIPT } from '../../../src/pool/remote-output.js';
 import type { ExecOutput } from '../../../src/runtime/container-runtime.js';
 import { runHelper } from '../../../src/sync/sync-helper.js';
@@ -32,6 +32,7 @@ import { egressPaths } from '../../../src/network/egress-paths.js';
 import { parseRules } from '../../../src/network/rule.js';
 import { remoteEgressNames } from '../../../src/network/remote-egress.js';
 import { parseRemoteProxyLaunch } from '../../../src/network/remote-proxy-protocol.js';
+import type { EgressSecrets } from '../../../src/network/egress-secrets.js';
 import { newNetworkRecord, readNetworkRecord } from '../../../src/network/network-record.js';
 import { typicalInput } from '../launch/plan-input.js';
 
@@ -373,7 +374,7 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     gpu.on('logs', () => ({ stdout: `ready 10.89.7.2:3128\n${out()}`, stderr: '' }));
   };
 
-  it('keys a contained run on the engine by its mode, not its rules nor its session network; TLS stays cold', () => {
+  it('keys a contained run on the engine by its mode, not its rules nor its session network', () => {
     const keyOf = (plan: RunPlan): string => {
       const p = poolabilityOf(plan);
       if (!p.poolable) throw new Error(p.reason);
@@ -384,10 +385,9 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(keyOf(one)).toBe(keyOf(containedPlan('two', ['other.example:80'])));
     expect(keyOf(one)).not.toBe(keyOf(remotePlan()));
     expect(keyOf(one)).not.toBe(keyOf(containedPlan('one', [], 'build')));
-    expect(remotePoolProblem(one, 'gpu')).toBeUndefined();
+    // A terminating one is kept warm too (the pool's CA: remote-warm-tls.ts), keyed apart.
     const tls = { ...one, credentials: { ...one.credentials, sessionCa: true } } as RunPlan;
-    expect(remotePoolProblem(tls, 'gpu')).toMatch(/egress proxy on engine gpu terminates TLS .* made per session/);
-    expect(remotePoolProblem(localPlan(), 'gpu')).toBeUndefined();
+    expect(keyOf(tls)).not.toBe(keyOf(one));
   });
 
   it('warms a contained plan there: each warm container with a proxy allowing nothing and a network of its own', async () => {
@@ -485,6 +485,75 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(gpu.callsTo('runAttached').map(([spec]) => spec.name)).toEqual([coldPlan.spec.name]);
     expect(gpu.callNames()).not.toContain('execSession');
     expect(readCounters(ctx.stateDir)).toMatchObject({ pool_misses: 1 });
+  });
+
+  it("keeps a terminating plan warm there: the pool CA's bundle secret, its key to the proxy before it listens, the credentials at the claim", async () => {
+    proxiesAnswer();
+    const rule = {
+      variable: 'API_TOKEN',
+      hosts: ['api.example'],
+      header: 'authorization',
+      prefix: 'Bearer ',
+      placeholder: 'mino-proxy-managed-api_token-0123456789abcdef',
+    };
+    const tlsPlan = (session: string): RunPlan =>
+      remotePlan({
+        sessionName: session,
+        network: 'allowlist',
+        egress: buildEgressPlan({
+          mode: 'allowlist',
+          rules: parseRules(['api.example:443']),
+          presets: [],
+          paths: egressPaths(join(root, 'egress'), ctx.stateKey, session),
+          systemHooksDirs: [],
+        }),
+        credentials: { caBundle: join(root, 'ca', `${session}.crt`), sessionCa: true, proxy: [rule] },
+      });
+    const sent: string[] = [];
+    gpu.on('execStreamed', async (_id, _argv, streams) => {
+      for await (const chunk of streams.input ?? []) sent.push(Buffer.from(chunk).toString());
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+    const plan = tlsPlan('one');
+    expect(await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io))).toBe(0);
+    const key = (poolabilityOf(plan) as { key: string }).key;
+    const warm = gpu.callsTo('run').find(([spec]) => spec.name?.startsWith('mino.warm.'))![0];
+    const bundle = warm.secretFiles!.map((f) => f.secret);
+    expect(bundle).toHaveLength(2);
+    expect(new Set(bundle).size).toBe(1);
+    expect(bundle[0]).toMatch(new RegExp(`^mino-ca-${ctx.stateKey}\\.[0-9a-f]{16}$`));
+    // The pool CA before the proxy listens (its key on stdin only), no credential yet.
+    const given = JSON.parse(sent[0]!) as { op: string; secrets: EgressSecrets };
+    expect(given.op).toBe('secrets');
+    expect(given.secrets.ca?.keyPem).toContain('PRIVATE KEY');
+    expect(given.secrets.credentials).toEqual([]);
+    // The bundle on the engine: public, the pool CA's certificate in it; its key here, 0600.
+    const onEngine = (gpu as unknown as { secrets: Map<string, { value: string }> }).secrets.get(bundle[0]!)!.value;
+    expect(onEngine).toContain(given.secrets.ca!.certPem.trim());
+    expect(onEngine).not.toContain('PRIVATE KEY');
+    expect(statSync(join(ctx.stateDir, 'pool', key, 'remote-ca.json')).mode & 0o777).toBe(0o600);
+    // A run of the same plan is served warm; the claim carries the policy and the credentials, in one request.
+    const run = tlsPlan('first');
+    expect(poolVerdict(ctx.stateDir, run, use).kind).toBe('warm');
+    sent.length = 0;
+    gpu.on('execSession', guardedExec(0, 'ok\n'));
+    const credentials = [{ ...rule, value: 'sk-REAL', add: false }];
+    const got = await executeWithPool(ctx, run, { ...use, credentials });
+    expect(got).toMatchObject({ kind: 'exited', exitCode: 0 });
+    expect(JSON.parse(sent[0]!)).toMatchObject({
+      op: 'claim',
+      session: 'first',
+      policy: { mode: 'allowlist', allow: ['api.example:443'] },
+      credentials: [{ placeholder: rule.placeholder, value: 'sk-REAL' }],
+    });
+    // The command gets the placeholder, never the value.
+    const [, argv, options] = gpu.callsTo('execSession')[0]!;
+    const seen = JSON.stringify([argv, options.env]);
+    expect(seen).toContain(rule.placeholder);
+    expect(seen).not.toContain('sk-REAL');
+    // Drain removes the pool's bundle secret and its CA.
+    await drainPool(local, { engine: 'gpu' });
+    expect(await gpu.secretList({})).toEqual([]);
   });
 
   it('the next fill removes warm proxies whose time ran out unclaimed, with their networks', async () => {
