@@ -394,6 +394,9 @@ class PoolClaims implements WarmSource {
           // It was gone (removed behind mino's back): podman said so; start cold after all.
           log.info('warm container vanished; starting cold', { container: entry.name });
           this.served = false;
+          // A remote one's claimed proxy (the session's name now) and its warm network go first:
+          // they would leak, and the cold start's proxy needs that name.
+          if (remote && network) await network.finish().catch(() => undefined);
           return true;
         },
       };

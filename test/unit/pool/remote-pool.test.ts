@@ -556,6 +556,38 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(await gpu.secretList({})).toEqual([]);
   });
 
+  it('a claimed warm container that vanished leaves no proxy or warm network: both go before the cold start', async () => {
+    let out = '';
+    proxiesAnswer(() => out);
+    const plan = containedPlan('one');
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    const warmName = gpu.containers.find((c) => c.name.startsWith('mino.warm.'))!.name;
+    const warmNet = remoteEgressNames(ctx.stateKey, warmName);
+    // A warm proxy names its network first (network/remote-proxy-protocol.ts).
+    out = `network ${warmNet.network}\n`;
+    const session = remoteEgressNames(ctx.stateKey, 'gone');
+    gpu.on('execStreamed', () => ({ stdout: '', stderr: '', exitCode: 0 }));
+    // Removed behind mino's back (its proxy still there, and claimed): podman exec says 125.
+    gpu.containers = gpu.containers.filter((c) => c.name !== warmName);
+    gpu.on('execSession', () => 125);
+    const run = containedPlan('gone');
+    const coldPlan = { ...run, network: { mode: run.network.mode }, spec: { ...run.spec, env: {} } } as RunPlan;
+    let proxiesAtColdStart: string[] = [];
+    gpu.clearCalls();
+    const got = await executeWithPool(ctx, run, {
+      ...use,
+      coldOnEngine: async () => {
+        proxiesAtColdStart = gpu.containers.map((c) => c.name).filter((n) => n.startsWith('mino-egress'));
+        return { plan: coldPlan, end: async () => undefined, abort: async () => undefined };
+      },
+    });
+    expect(got).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(gpu.callsTo('renameContainer')[0]).toEqual([warmNet.container, session.container]);
+    expect(gpu.callsTo('networkRemove').map(([n]) => n)).toContain(warmNet.network);
+    expect(proxiesAtColdStart).toEqual([]);
+    expect(gpu.networks).not.toContain(warmNet.network);
+  });
+
   it('the next fill removes warm proxies whose time ran out unclaimed, with their networks', async () => {
     proxiesAnswer();
     const plan = containedPlan('one');
