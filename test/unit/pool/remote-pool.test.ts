@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { planOnEngine } from '../../../src/launch/remote-plan.js';
+import { sessionCaBundlePath } from '../../../src/credentials/host-ca-bundle.js';
+import { caBundleDigest } from '../../../src/engine/engine-ca-secrets.js';
 import { buildRunPlan, type RunPlan, type RunPlanInput } from '../../../src/launch/run-plan.js';
 import { drainPool } from '../../../src/pool/drain-pool.js';
 import { readPool } from '../../../src/pool/pool-index.js';
@@ -274,6 +276,34 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     gpu.clearCalls();
     expect(await removeEngineAndPools(local, 'gpu', env)).toEqual({});
     expect(gpu.callNames()).toEqual([]);
+  });
+
+  it("fills with the engine's one CA bundle secret: made once, made again when it went behind mino's back", async () => {
+    const CERT = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+    const file = sessionCaBundlePath(ctx.stateDir);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, CERT);
+    const local = localPlan({ credentials: { caBundle: file } });
+    const plan = planOnEngine(local, 'gpu', 'mino-project-0123456789ab', { caBundleDigest: caBundleDigest(CERT) }).plan;
+    const name = plan.spec.secretFiles![0]!.secret;
+    const steps = { ...warmSteps(ctx, plan, io), projectVolume: 'mino-project-0123456789ab' };
+    await warmPool(ctx, plan, 1, use.settings, io, steps);
+    expect(gpu.callsTo('secretCreate').map(([n]) => n)).toEqual([name]);
+    // The next fill: no podman secret call (the memo knows it).
+    gpu.clearCalls();
+    await warmPool(ctx, plan, 2, use.settings, io, steps);
+    expect(gpu.callNames().filter((n) => n.startsWith('secret'))).toEqual([]);
+    // Removed behind mino's back: the start fails once (podman: no such secret), it is made again, the start retried.
+    await gpu.secretRemove(name);
+    gpu.clearCalls();
+    gpu.on('run', () => {
+      gpu.off('run');
+      throw new Error(`Error: no secret with name or id "${name}": no such secret`);
+    });
+    await warmPool(ctx, plan, 3, use.settings, io, steps);
+    expect(gpu.callsTo('secretCreate').map(([n]) => n)).toEqual([name]);
+    expect(gpu.callsTo('run').filter(([spec]) => spec.name?.startsWith('mino.warm.'))).toHaveLength(2);
+    expect((await gpu.secretList({})).map((s) => s.name)).toEqual([name]);
   });
 
   it('keeps a sync helper of its own running there; the trips of runs of the plan exec into it', async () => {
