@@ -9,11 +9,13 @@ import {
   rememberOnEngine,
 } from '../engine/engine-ca-secrets.js';
 import { listPoolKeys, readPool } from '../pool/pool-index.js';
+import { poolCaSecrets } from '../pool/remote-warm-tls.js';
 
 /**
  * The host CA bundle secrets of a remote engine (engine/engine-ca-secrets.ts) for `mino cache`:
  * listed with mino's images (kind `ca-bundle`); in use while they are the bundle of the host's
- * CAs now (the next run mounts it) or a pool of this state on that engine mounts them.
+ * CAs now (the next run mounts it) or a pool of this state on that engine mounts them (its pool
+ * CA's too).
  * `mino cache clear --images` removes the others.
  */
 
@@ -36,8 +38,9 @@ export async function caBundlesOnEngine(
   for (const key of listPoolKeys(ctx.stateDir)) {
     const record = readPool(ctx.stateDir, key);
     if (record?.engine !== engine) continue;
-    for (const f of record.spec.secretFiles ?? [])
-      if (!users.has(f.secret)) users.set(f.secret, `pool ${key.slice(0, 12)}`);
+    // Its spec's (the host's bundle), or its pool CA's (a terminating pool: pool/remote-warm-tls.ts).
+    for (const secret of [...(record.spec.secretFiles ?? []).map((f) => f.secret), ...poolCaSecrets(ctx.stateDir, key)])
+      if (!users.has(secret)) users.set(secret, `pool ${key.slice(0, 12)}`);
   }
   return secrets
     .filter((s) => caBundleDigestOf(ctx.stateKey, s.name) !== undefined)
