@@ -45,10 +45,12 @@ export interface HomeItem {
 
 /**
  * A composed image, one mino-base tag, or the egress proxy image a remote engine's contained
- * runs use (`localhost/mino-egress:<hash>`, one per mino build, made again when missing).
+ * runs use (`localhost/mino-egress:<hash>`, one per mino build, made again when missing); on a
+ * remote engine also a CA bundle secret (`ca-bundle`: the host's CAs, one per content, made
+ * again when missing; engine/engine-ca-secrets.ts), listed with mino's images, size 0.
  */
 export interface ImageItem {
-  kind: 'composed' | 'base' | 'egress';
+  kind: 'composed' | 'base' | 'egress' | 'ca-bundle';
   /** The name mino removes (`localhost/mino-composed-<hash>:latest`, `localhost/mino-base:<tag>`, …). */
   ref: string;
   id: string;
@@ -101,6 +103,8 @@ export interface InventoryInput {
   starting?: ReadonlyArray<{ session: string; volumes: readonly string[] }>;
   /** Whether a project directory exists. */
   projectExists: (path: string) => boolean;
+  /** A remote engine's CA bundle secrets of this state (`inUseBy`: what uses one, if anything). */
+  caBundles?: ReadonlyArray<{ name: string; id: string; inUseBy?: string }>;
 }
 
 const ENDED = new Set(['exited', 'stopped', 'removing']);
@@ -231,8 +235,16 @@ function imageItems(input: InventoryInput): ImageItem[] {
       }
     }
   }
-  const rank = { composed: 0, base: 1, egress: 2 };
+  for (const b of input.caBundles ?? [])
+    items.push({ kind: 'ca-bundle', ref: b.name, id: b.id, sizeBytes: 0, ownBytes: 0, stale: false, containers: 0 });
+  const rank = { composed: 0, base: 1, egress: 2, 'ca-bundle': 3 };
   return items.sort((a, b) => rank[a.kind] - rank[b.kind] || a.ref.localeCompare(b.ref));
+}
+
+/** `inUse` with the CA bundle secrets that something uses (by name, with the images). */
+function withBundlesInUse(inUse: InUse, bundles: InventoryInput['caBundles'] = []): InUse {
+  for (const b of bundles) if (b.inUseBy !== undefined) inUse.images.set(b.name, b.inUseBy);
+  return inUse;
 }
 
 /** Builds the inventory (pure). */
@@ -242,7 +254,7 @@ export function buildInventory(input: InventoryInput): Inventory {
     caches,
     homes: homeItems(input),
     images: imageItems(input),
-    inUse: inUseBy(input.containers, input.starting),
+    inUse: withBundlesInUse(inUseBy(input.containers, input.starting), input.caBundles),
     orphanSidecars,
   };
 }

@@ -97,7 +97,7 @@ export interface ClearScope {
 
 /**
  * clear: every dependency cache (`volumes`), every home volume (`home`), and (`images`) every
- * composed image and egress proxy image plus the mino-base tags of older versions. The current base image stays: it
+ * composed image, egress proxy image and unused CA bundle secret plus the mino-base tags of older versions. The current base image stays: it
  * takes minutes to build again (remove it with podman rmi when you mean to).
  */
 export function selectForClear(
@@ -115,6 +115,11 @@ export function selectForClear(
           target: i,
           reason: "egress proxy image (a remote engine's next contained run makes it again)",
         });
+      else if (i.kind === 'ca-bundle')
+        candidates.push({
+          target: i,
+          reason: "CA bundle secret (the host's CAs; the next run that needs it makes it again)",
+        });
       else if (i.stale) candidates.push({ target: i, reason: 'base image of an older mino version' });
     }
   }
@@ -126,6 +131,7 @@ export function selectForClear(
  * removed), volumes first of all.
  */
 export function removalOrder(decisions: readonly Decision[]): Decision[] {
-  const rank = (t: CacheTarget): number => ({ cache: 0, home: 1, composed: 2, egress: 2, base: 3 })[t.kind];
+  const rank = (t: CacheTarget): number =>
+    ({ cache: 0, home: 1, composed: 2, egress: 2, 'ca-bundle': 2, base: 3 })[t.kind];
   return [...decisions].sort((a, b) => rank(a.target) - rank(b.target));
 }

@@ -7,6 +7,7 @@ import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
 import type { RunPlan } from './run-plan.js';
 import { toMountSpecs } from './volume-args.js';
 import { remoteEgressNames, remoteSessionNetwork } from '../network/remote-egress.js';
+import { caBundleSecretName } from '../engine/engine-ca-secrets.js';
 
 /**
  * A RunPlan made for a remote engine (src/engine/), pure: a remote engine cannot bind-mount a
@@ -15,9 +16,11 @@ import { remoteEgressNames, remoteSessionNetwork } from '../network/remote-egres
  * - protected paths: their read-only mounts and stand-ins are not needed there; instead the
  *   return trip never brings back a change to one of them (`protectedPaths`);
  * - the git excludes file of the stand-ins, with the variables that point at it.
- * - the CA bundle (the session's own CA, or the host's extra CAs: public): a podman secret on
- *   the engine instead, mounted read-only (0444) at the same paths, the variables kept (created
- *   from stdin when the session starts, removed with the env secret).
+ * - the CA bundle (public): a podman secret on the engine instead, mounted read-only (0444) at
+ *   the same paths, the variables kept. The host's extra CAs: the engine's one secret of that
+ *   content (`caBundleDigest`; engine/engine-ca-secrets.ts), made once and kept; a session CA's
+ *   bundle: a secret of the session's own, created from stdin when it starts, removed with the
+ *   env secret.
  * - the session env file (secret values): a podman secret on the engine instead, mounted at the
  *   same path (created from stdin when the session starts, removed when the env file would be:
  *   run/session-credentials.ts); host agent settings and the SSH agent stay here (the prelude
@@ -79,13 +82,26 @@ export interface RemotePlan {
   protectedPaths: string[];
 }
 
-/** Rewrites `plan` for `engine`, the project in `volume`; throws when the plan needs this machine. */
-export function planOnEngine(plan: RunPlan, engine: string, volume: string): RemotePlan {
+/**
+ * Rewrites `plan` for `engine`, the project in `volume`; throws when the plan needs this machine.
+ * `caBundleDigest`: the digest of the host's CA bundle the plan mounts (its engine secret's name);
+ * without it that bundle too is a secret of the session's own.
+ */
+export function planOnEngine(
+  plan: RunPlan,
+  engine: string,
+  volume: string,
+  options: { caBundleDigest?: string } = {},
+): RemotePlan {
   const egress = plan.network.egress;
   const envSecret = envSecretOnEngine(plan, engine);
   const dropped: string[] = [];
   const mounts = [];
-  const caSecret = engineCaSecretName(plan.labels[LABEL_STATE] ?? 'none', plan.sessionName);
+  const stateKey = plan.labels[LABEL_STATE] ?? 'none';
+  const caSecret =
+    options.caBundleDigest !== undefined && !plan.credentials.sessionCa
+      ? caBundleSecretName(stateKey, options.caBundleDigest)
+      : engineCaSecretName(stateKey, plan.sessionName);
   const caFiles: NonNullable<ContainerSpec['secretFiles']> = [];
   for (const m of plan.mounts) {
     if (m.origin === 'credentials' && (m.target === CA_BUNDLE_TARGET || m.target === SYSTEM_CA_BUNDLE_TARGET)) {

@@ -4,7 +4,7 @@ import { MinoError } from '../common/errors.js';
 import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.js';
 import { LABEL_ENGINE, LABEL_STATE } from '../session/session-labels.js';
 import type { EgressPlan } from './egress-plan.js';
-import type { EgressSecrets } from './egress-secrets.js';
+import type { EgressSecrets, ProxiedCredential } from './egress-secrets.js';
 import { egressProxyCommand, otherEgressProxyCommand } from './egress-image.js';
 import { writeNetworkRecord, type NetworkRecord } from './network-record.js';
 import type { PolicyText } from './policy.js';
@@ -238,7 +238,13 @@ export async function claimRemoteWarmEgress(
   runtime: ContainerRuntime,
   stateKey: string,
   warmName: string,
-  claim: { session: string; policy: PolicyText; presets: readonly string[] },
+  claim: {
+    session: string;
+    policy: PolicyText;
+    presets: readonly string[];
+    /** A terminating pool's: the run's credentials (secret: stdin only). */
+    credentials?: readonly ProxiedCredential[];
+  },
 ): Promise<void> {
   const warm = remoteEgressNames(stateKey, warmName);
   const to = remoteEgressNames(stateKey, claim.session).container;
@@ -257,6 +263,7 @@ export async function claimRemoteWarmEgress(
       session: claim.session,
       policy: claim.policy,
       presets: [...claim.presets],
+      ...(claim.credentials ? { credentials: [...claim.credentials] } : {}),
     });
   } catch (err) {
     await runtime.networkRemove(warm.network).catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { EgressSecrets } from './egress-secrets.js';
+import type { EgressSecrets, ProxiedCredential } from './egress-secrets.js';
 import type { NetworkRecord } from './network-record.js';
 import type { PolicyText } from './policy.js';
 
@@ -25,7 +25,14 @@ export type RemoteControlRequest =
    * A run claimed the warm container this warm proxy serves (pool/remote-warm-egress.ts): from
    * now on it is that session's proxy, with its policy (the key keeps only the mode).
    */
-  | { op: 'claim'; session: string; policy: PolicyText; presets: string[] }
+  | {
+      op: 'claim';
+      session: string;
+      policy: PolicyText;
+      presets: string[];
+      /** A terminating pool's claim: the run's credentials, real values (secret). */
+      credentials?: ProxiedCredential[];
+    }
   /** The session CA with its key, the credentials and the upstream CAs (secret; once, at start). */
   | { op: 'secrets'; secrets: EgressSecrets };
 

@@ -8,7 +8,8 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { withPoolLock } from './start-warm.js';
 import { poolEngines } from './remote-pool.js';
 import { sweepWarmRemoteEgress } from '../network/remote-egress.js';
-import { poolCaSecretName } from './remote-warm-egress.js';
+import { poolCaSecrets } from './remote-warm-tls.js';
+import { rememberOnEngine } from '../engine/engine-ca-secrets.js';
 
 /** What `mino pool drain` removed. */
 export interface DrainResult {
@@ -41,10 +42,10 @@ export async function drainPool(ctx: SessionContext, options: DrainOptions = {})
     const engines = poolEngines(ctx.stateDir).filter(wanted);
     if (typeof options.engine === 'string' && !engines.includes(options.engine)) engines.push(options.engine);
     const copies = keys.flatMap((key) => readPool(ctx.stateDir, key)?.branch?.dir ?? []);
-    // A remote pool's CA bundle secret there (remote-warm-egress.ts).
+    // A terminating remote pool's CA bundle secrets there (its CA's key goes with the pool's directory).
     const poolCas = keys.flatMap((key) => {
-      const record = readPool(ctx.stateDir, key);
-      return record?.engine !== undefined ? [{ engine: record.engine, key }] : [];
+      const engine = readPool(ctx.stateDir, key)?.engine;
+      return engine === undefined ? [] : poolCaSecrets(ctx.stateDir, key).map((secret) => ({ engine, secret }));
     });
     for (const key of keys) removePool(ctx.stateDir, key);
     let containers = 0;
@@ -55,8 +56,10 @@ export async function drainPool(ctx: SessionContext, options: DrainOptions = {})
         containers += await removeWarmContainers(ctx, runtime);
         // A remote contained pool's warm proxies and their networks (pool/remote-warm-egress.ts).
         if (engine !== undefined) await sweepWarmRemoteEgress(runtime, ctx.stateKey, true);
-        for (const p of poolCas.filter((c) => c.engine === engine))
-          await runtime.secretRemove(poolCaSecretName(ctx.stateKey, p.key));
+        for (const p of poolCas.filter((c) => c.engine === engine)) {
+          await runtime.secretRemove(p.secret);
+          rememberOnEngine(ctx.stateDir, p.engine, p.secret, false);
+        }
       } catch (err) {
         if (engine === undefined) throw err;
         log.warn('could not drain the warm containers of an engine', { engine, error: String(err) });

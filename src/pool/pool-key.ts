@@ -35,7 +35,8 @@ import { compareText } from '../common/compare-text.js';
  *
  * A contained run on a remote engine (launch/remote-plan.ts) keys its network as
  * {@link REMOTE_EGRESS_NET_PLACEHOLDER}, not the network of its session's own: each warm container
- * there has a proxy and an internal network of its own (pool/remote-warm-egress.ts), claimed with it.
+ * there has a proxy and an internal network of its own (pool/remote-warm-egress.ts), claimed with it;
+ * a terminating one keys its session's CA bundle secret as {@link REMOTE_POOL_CA_PLACEHOLDER}.
  *
  * Pure: no I/O. The image is keyed by reference; the image ID a warm container was started from
  * is checked when a run claims it (see pooled-run.ts), so a rebuilt image never serves old runs.
@@ -158,7 +159,7 @@ export function poolabilityOf(plan: PoolablePlan): Poolability {
       return { poolable: false, reason: 'a branch session whose working copy is not known' };
     spec = branchNeutralSpec(spec, plan.projectDir);
   }
-  // A remote contained plan's public CA bundle (the host's CAs, a podman secret there) is the pool's own.
+  // A remote plan's public CA bundle (the host's CAs): the engine's one secret of that content.
   const ownFiles = (spec.secretFiles ?? []).filter((f) => !(f.public === true && onEngine(plan)));
   if ((spec.secretEnv?.length ?? 0) > 0 || ownFiles.length > 0)
     return { poolable: false, reason: 'it passes credentials made for this session' };
@@ -214,11 +215,20 @@ export function placeSessionCa(spec: ContainerSpec, bundle: string): ContainerSp
 export const REMOTE_EGRESS_NET_PLACEHOLDER = '@mino-remote-egress-net';
 
 /**
- * What a remote plan's key and pool record have in place of its session's CA bundle secret (the
- * host's CAs, public): the warm containers of a pool mount one of the pool's
- * (pool/remote-warm-egress.ts).
+ * What a remote terminating plan's key and pool record have in place of its session's CA bundle
+ * secret: the warm containers of the pool mount the bundle secret of the pool's CA
+ * (pool/remote-warm-tls.ts).
  */
-export const REMOTE_CA_PLACEHOLDER = '@mino-remote-ca';
+const REMOTE_POOL_CA_PLACEHOLDER = '@mino-pool-ca';
+
+/** A pool record's spec with the pool CA's bundle secret `secret` in place of the placeholder. */
+export function placeRemotePoolCa(spec: ContainerSpec, secret: string): ContainerSpec {
+  if (!spec.secretFiles?.some((f) => f.secret === REMOTE_POOL_CA_PLACEHOLDER)) return spec;
+  return {
+    ...spec,
+    secretFiles: spec.secretFiles.map((f) => (f.secret === REMOTE_POOL_CA_PLACEHOLDER ? { ...f, secret } : f)),
+  };
+}
 
 /** Whether `plan` was made for a remote engine (launch/remote-plan.ts). */
 function onEngine(plan: Pick<PoolablePlan, 'spec'>): boolean {
@@ -248,12 +258,14 @@ export function perRunEnvOf(plan: Pick<PoolablePlan, 'spec' | 'credentials'>): R
  */
 export function keyedSpecOf(plan: Pick<PoolablePlan, 'spec' | 'network' | 'credentials'>): ContainerSpec {
   const egress = plan.network?.egress;
-  // On a remote engine the public CA bundle secret (the host's CAs) is the pool's own.
+  // On a remote engine the public CA bundle secret (the host's CAs) is named after its content
+  // (engine/engine-ca-secrets.ts): keyed as it is, the same for every run of the plan. A session
+  // CA's is the session's own: keyed as REMOTE_POOL_CA_PLACEHOLDER (the pool CA's, remote-warm-tls.ts).
   const base =
-    onEngine(plan) && plan.spec.secretFiles
+    onEngine(plan) && plan.credentials?.sessionCa && plan.spec.secretFiles
       ? {
           ...plan.spec,
-          secretFiles: plan.spec.secretFiles.map((f) => (f.public ? { ...f, secret: REMOTE_CA_PLACEHOLDER } : f)),
+          secretFiles: plan.spec.secretFiles.map((f) => (f.public ? { ...f, secret: REMOTE_POOL_CA_PLACEHOLDER } : f)),
         }
       : plan.spec;
   if (!egress) return base;

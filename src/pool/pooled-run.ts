@@ -25,7 +25,7 @@ import { requestRefill } from './pool-refill-spawn.js';
 import { agentSocketOf, linkSessionAgent, removeAgentDir, unlinkSessionAgent } from './warm-agent-dir.js';
 import { agentSocketProblem } from '../launch/warm-agent-client.js';
 import { claimEgressFor } from './warm-egress.js';
-import { engineOfPlan, remotePoolProblem, remoteRoad } from './remote-pool.js';
+import { engineOfPlan, remoteRoad } from './remote-pool.js';
 import { GuardedOutput } from './remote-output.js';
 import type { ClaimedEgress } from '../network/warm-egress.js';
 import type { NetworkRecord } from '../network/network-record.js';
@@ -100,13 +100,7 @@ export function poolVerdict(stateDir: string, plan: RunPlan, use: PoolUse, now =
     return { kind: 'off', message: 'Pool: off (pool.enabled = false); the run starts a new container' };
   if (use.fresh) return { kind: 'fresh', message: 'Pool: bypassed (--fresh); the run starts a new container' };
   const p = poolabilityOf(plan);
-  const engine = engineOfPlan(plan);
-  const remote = engine === undefined ? undefined : remotePoolProblem(plan, engine);
-  if (!p.poolable || remote !== undefined)
-    return {
-      kind: 'unpoolable',
-      message: `Pool: this run cannot be served warm: ${remote ?? (p.poolable ? '' : p.reason)}`,
-    };
+  if (!p.poolable) return { kind: 'unpoolable', message: `Pool: this run cannot be served warm: ${p.reason}` };
   const warm = warmEntries(stateDir, p.key, Math.floor(now.getTime() / 1000));
   if (warm.length === 0) {
     const known = readPool(stateDir, p.key) !== undefined;
@@ -400,6 +394,9 @@ class PoolClaims implements WarmSource {
           // It was gone (removed behind mino's back): podman said so; start cold after all.
           log.info('warm container vanished; starting cold', { container: entry.name });
           this.served = false;
+          // A remote one's claimed proxy (the session's name now) and its warm network go first:
+          // they would leak, and the cold start's proxy needs that name.
+          if (remote && network) await network.finish().catch(() => undefined);
           return true;
         },
       };

@@ -1,6 +1,6 @@
 import { LABEL_ENGINE } from '../session/session-labels.js';
 import { listPoolKeys, readPool } from './pool-index.js';
-import { poolabilityOf, terminatesTls, type PoolablePlan } from './pool-key.js';
+import { poolabilityOf, type PoolablePlan } from './pool-key.js';
 import { liveSyncHelper } from './warm-sync-helper.js';
 
 /**
@@ -13,26 +13,13 @@ import { liveSyncHelper } from './warm-sync-helper.js';
  *   engine's shared ssh tunnel.
  * - The pool record names the engine, so the background refill and `mino pool drain` reach it.
  * - A contained plan's warm containers each come with a proxy container and an internal network
- *   of their own there (remote-warm-egress.ts), claimed with them.
+ *   of their own there (remote-warm-egress.ts), claimed with them; a terminating one's trust the
+ *   pool's CA (remote-warm-tls.ts), whose proxies take the run's credentials at the claim.
  */
 
 /** The registered engine a plan was made for (its `io.mino.engine` label); undefined: this machine's. */
 export function engineOfPlan(plan: { labels: Readonly<Record<string, string>> }): string | undefined {
   return plan.labels[LABEL_ENGINE];
-}
-
-/**
- * Why a plan for a remote engine cannot be kept warm there, or undefined when it can. A contained
- * plan can (its warm containers come with proxies there: remote-warm-egress.ts), unless its proxy
- * terminates TLS: the session's CA bundle there is a podman secret of its own.
- */
-export function remotePoolProblem(
-  plan: Pick<PoolablePlan, 'credentials'> & { network: { egress?: unknown } },
-  engine: string,
-): string | undefined {
-  return plan.network.egress && terminatesTls(plan)
-    ? `a contained run whose egress proxy on engine ${engine} terminates TLS (credentials kept at the proxy, HTTPS rules on method and path) has a CA of its own there, made per session`
-    : undefined;
 }
 
 /** How a warm container on `engine` runs a claimed command, for `--dry-run`. */

@@ -10,14 +10,14 @@ import {
   withProxyAddress,
 } from '../network/remote-egress.js';
 import type { ClaimedEgress } from '../network/warm-egress.js';
+import type { EgressSecrets, ProxiedCredential } from '../network/egress-secrets.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import { VERSION } from '../version.js';
 import type { PoolRecord } from './pool-index.js';
-import { REMOTE_CA_PLACEHOLDER, REMOTE_EGRESS_NET_PLACEHOLDER } from './pool-key.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { REMOTE_EGRESS_NET_PLACEHOLDER } from './pool-key.js';
+import { readFileSync } from 'node:fs';
 import { sessionCaBundlePath } from '../credentials/host-ca-bundle.js';
-import { engineCaSecretName } from '../launch/remote-plan.js';
-import { LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
+import { caBundleDigestOf, ensureCaBundleSecret, repairCaBundleSecret } from '../engine/engine-ca-secrets.js';
 
 /**
  * The egress proxies of a remote pool's warm containers, for a contained plan (the remote
@@ -30,8 +30,8 @@ import { LABEL_POOL, LABEL_STATE } from '../session/session-labels.js';
  * reconciliation find and end it as a cold session's proxy, its warm network with it. An
  * unclaimed one ends itself when its warm container's time is up (and is removed by the next
  * refill), or goes with `mino pool drain`.
- * A plan whose proxy would terminate TLS on the engine is not poolable there (its CA bundle is a
- * podman secret of the session's own, launch/remote-plan.ts).
+ * A plan whose proxy terminates TLS: its warm containers trust the pool's CA and their proxies
+ * hold its key from their start; the claim hands over the run's credentials (remote-warm-tls.ts).
  */
 
 /** The policy of a warm proxy until its claim: nothing allowed. */
@@ -48,8 +48,9 @@ export async function prepareRemoteEgress(ctx: SessionContext): Promise<{ tag: s
 }
 
 /**
- * Starts the proxy of warm container `name` of pool `record` on its engine (with its network);
- * returns the warm container's spec `spec` placed on that network, its proxy variables at it.
+ * Starts the proxy of warm container `name` of pool `record` on its engine (with its network;
+ * `secrets`: a terminating pool's CA); returns the warm container's spec `spec` placed on that
+ * network, its proxy variables at it.
  */
 export async function startRemoteWarmEgress(
   ctx: SessionContext,
@@ -58,15 +59,22 @@ export async function startRemoteWarmEgress(
   image: { tag: string; command: string[] },
   spec: ContainerSpec,
   ttlSeconds: number,
+  secrets?: EgressSecrets,
 ): Promise<ContainerSpec> {
-  const address = await startRemoteEgress(ctx.runtime, {
-    session: name,
-    stateKey: ctx.stateKey,
-    engine: record.engine,
-    egress: NOTHING,
-    image,
-    warm: { key: record.key, ttlSeconds },
-  });
+  const address = await startRemoteEgress(
+    ctx.runtime,
+    {
+      session: name,
+      stateKey: ctx.stateKey,
+      engine: record.engine,
+      egress: NOTHING,
+      image,
+      warm: { key: record.key, ttlSeconds },
+    },
+    undefined,
+    // A terminating pool's proxy: the pool CA (no credential) before it listens (remote-warm-tls.ts).
+    secrets && Promise.resolve(secrets),
+  );
   return placeRemoteEgress(spec, remoteEgressNames(ctx.stateKey, name).network, address);
 }
 
@@ -76,34 +84,25 @@ function placeRemoteEgress(spec: ContainerSpec, network: string, address: string
   return withProxyAddress(placed, address);
 }
 
-/** The podman secret on the engine holding the CA bundle of pool `key`'s warm containers. */
-export function poolCaSecretName(stateKey: string, key: string): string {
-  return engineCaSecretName(stateKey, `pool-${key.slice(0, 16)}`);
+/** A remote pool's CA bundle secret (the one its spec mounts): made when missing, or again after a failed start. */
+export interface PoolCaBundle {
+  ensure(): Promise<void>;
+  /** True when it was missing and is made again (the start may be tried once more). */
+  repair(): Promise<boolean>;
 }
 
-/**
- * Makes the pool's CA bundle secret on the engine (the host's CAs, public, as a cold run's
- * session secret holds them; replaced with what they are now) when the pool's spec mounts one,
- * and returns the spec with its name in place of the placeholder.
- */
-export async function placePoolCa(
-  ctx: SessionContext,
-  record: PoolRecord,
-  spec: ContainerSpec,
-): Promise<ContainerSpec> {
-  if (!spec.secretFiles?.some((f) => f.secret === REMOTE_CA_PLACEHOLDER)) return spec;
-  // The bundle the run's planning wrote (a cold run's session secret holds the same).
-  const bundle = sessionCaBundlePath(ctx.stateDir);
-  if (!existsSync(bundle))
-    return { ...spec, secretFiles: spec.secretFiles.filter((f) => f.secret !== REMOTE_CA_PLACEHOLDER) };
-  const name = poolCaSecretName(ctx.stateKey, record.key);
-  await ctx.runtime.secretCreate(name, readFileSync(bundle, 'utf8'), {
-    [LABEL_STATE]: ctx.stateKey,
-    [LABEL_POOL]: record.key,
-  });
+/** The CA bundle secret of remote pool `record` (engine/engine-ca-secrets.ts), undefined when it mounts none. */
+export function poolCaBundle(ctx: SessionContext, record: PoolRecord): PoolCaBundle | undefined {
+  const name = record.spec.secretFiles?.find(
+    (f) => f.public === true && caBundleDigestOf(ctx.stateKey, f.secret) !== undefined,
+  )?.secret;
+  if (name === undefined || record.engine === undefined) return undefined;
+  const target = { runtime: ctx.runtime, engine: record.engine, stateDir: ctx.stateDir, stateKey: ctx.stateKey };
+  // The bundle the run's planning wrote (its digest is the secret's name).
+  const text = (): string => readFileSync(sessionCaBundlePath(ctx.stateDir), 'utf8');
   return {
-    ...spec,
-    secretFiles: spec.secretFiles.map((f) => (f.secret === REMOTE_CA_PLACEHOLDER ? { ...f, secret: name } : f)),
+    ensure: () => ensureCaBundleSecret(target, name, text),
+    repair: () => repairCaBundleSecret(target, name, text).catch(() => false),
   };
 }
 
@@ -122,14 +121,23 @@ export function removeRemoteWarmEgress(ctx: SessionContext, name: string): Promi
     .then(() => ctx.runtime.remove(remoteEgressNames(ctx.stateKey, name).container));
 }
 
-/** Hands the proxy of warm container `name` to the run of `plan` (throws when it does not take it). */
-export async function claimRemoteEgressFor(ctx: SessionContext, plan: RunPlan, name: string): Promise<ClaimedEgress> {
+/**
+ * Hands the proxy of warm container `name` to the run of `plan`, with the run's `credentials` for
+ * a terminating plan, in the same request (throws when it does not take it).
+ */
+export async function claimRemoteEgressFor(
+  ctx: SessionContext,
+  plan: RunPlan,
+  name: string,
+  credentials?: readonly ProxiedCredential[],
+): Promise<ClaimedEgress> {
   const egress = plan.network.egress;
   if (!egress) throw new Error('Internal error: a claim for the egress of a plan without one');
   await claimRemoteWarmEgress(ctx.runtime, ctx.stateKey, name, {
     session: plan.sessionName,
     policy: egress.policy,
     presets: egress.presets,
+    ...(credentials ? { credentials } : {}),
   });
   return {
     finish: () => endRemoteEgress(ctx.runtime, ctx.stateDir, ctx.stateKey, plan.sessionName, ctx.audit),

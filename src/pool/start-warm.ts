@@ -13,7 +13,8 @@ import {
   type WarmEntry,
 } from './pool-index.js';
 import { warmContainerName, warmSpecOf } from './warm-spec.js';
-import { placeBranchBase, placeSessionCa } from './pool-key.js';
+import { placeBranchBase, placeRemotePoolCa, placeSessionCa } from './pool-key.js';
+import { remoteWarmTls } from './remote-warm-tls.js';
 import { makeWarmTls } from './warm-tls.js';
 import { makeWarmCopy, removeWarmCopy, sweepWarmCopies } from '../workspace/warm-copy.js';
 import { prepareAgentDir, removeAgentDir, sweepAgentDirs } from './warm-agent-dir.js';
@@ -21,7 +22,7 @@ import { startWarmEgress } from './warm-egress.js';
 import { ensureSyncHelper } from './warm-sync-helper.js';
 import {
   needsRemoteEgress,
-  placePoolCa,
+  poolCaBundle,
   prepareRemoteEgress,
   removeRemoteWarmEgress,
   startRemoteWarmEgress,
@@ -114,8 +115,16 @@ export async function fillPool(
   // that ended unclaimed (their time is up) go first.
   const remoteEgress = needsRemoteEgress(record) ? await prepareRemoteEgress(ctx) : undefined;
   if (remoteEgress) await sweepRemoteWarmEgress(ctx);
-  // On a remote engine its warm containers' CA bundle (the host's CAs): a secret of the pool's there.
-  const poolSpec = record.engine !== undefined && count > 0 ? await placePoolCa(ctx, record, record.spec) : record.spec;
+  // On a remote engine its warm containers' CA bundle (the host's CAs): the engine's one secret of
+  // it; a terminating pool's: its pool CA's (remote-warm-tls.ts).
+  const remoteTls =
+    remoteEgress && record.egress?.tls && record.engine !== undefined && count > 0
+      ? await remoteWarmTls(ctx, { ...record, engine: record.engine }, process.env)
+      : undefined;
+  const hostBundle = record.engine !== undefined && count > 0 && !remoteTls ? poolCaBundle(ctx, record) : undefined;
+  await hostBundle?.ensure();
+  const bundle = remoteTls ?? hostBundle;
+  const poolSpec = remoteTls ? placeRemotePoolCa(record.spec, remoteTls.secret) : record.spec;
   let started = 0;
   for (let i = 0; i < count; i++) {
     const begin = Date.now();
@@ -134,21 +143,34 @@ export async function fillPool(
       agentDir,
     );
     // A terminating plan's container trusts a CA of its own, whose key its proxy holds.
-    const tls = record.egress?.tls
-      ? await makeWarmTls(ctx.stateDir, name, process.env, record.egress.upstreamCa)
-      : undefined;
+    const tls =
+      record.egress?.tls && !remoteEgress
+        ? await makeWarmTls(ctx.stateDir, name, process.env, record.egress.upstreamCa)
+        : undefined;
     if (tls) Object.assign(spec, placeSessionCa(spec, tls.bundle));
     if (remoteEgress && record.engine !== undefined)
       Object.assign(
         spec,
-        await startRemoteWarmEgress(ctx, { ...record, engine: record.engine }, name, remoteEgress, spec, ttlSeconds),
+        await startRemoteWarmEgress(
+          ctx,
+          { ...record, engine: record.engine },
+          name,
+          remoteEgress,
+          spec,
+          ttlSeconds,
+          remoteTls?.secrets,
+        ),
       );
     const egress =
       record.egress && !remoteEgress ? startWarmEgress(ctx, record.egress, name, startEgress, tls?.secrets) : undefined;
     if (egress) spec.hooksDirs = [...(spec.hooksDirs ?? []), egress.hooksDir];
     let id: string;
     try {
-      id = await startWarmContainer(ctx.runtime, spec);
+      // The bundle secret removed behind mino's back: made again, and the start tried once more.
+      id = await startWarmContainer(ctx.runtime, spec).catch(async (err: unknown) => {
+        if (!(await bundle?.repair())) throw err;
+        return startWarmContainer(ctx.runtime, spec);
+      });
       egress?.started();
     } catch (err) {
       removeAgentDir(ctx.stateDir, name);

@@ -113,7 +113,7 @@ export function claimEgressFor(
   const egress = plan.network.egress;
   if (!egress) throw new Error('Internal error: a claim for the egress of a plan without one');
   // On a remote engine the proxy is a container there (remote-warm-egress.ts).
-  if (engineOfPlan(plan) !== undefined) return claimRemoteEgressFor(ctx, plan, name);
+  if (engineOfPlan(plan) !== undefined) return claimRemoteEgressFor(ctx, plan, name, credentials);
   return claimWarmEgress(egressPaths(egressBaseOf(ctx), ctx.stateKey, name).dir, {
     session: plan.sessionName,
     stateDir: ctx.stateDir,

@@ -8,7 +8,6 @@ import type { PoolSettings } from './pool-settings.js';
 import type { ContainerSpec } from '../runtime/container-runtime.js';
 import type { SessionContext } from '../context/session-context.js';
 import { currentImage, dropVanished, fillPool, withPoolLock } from './start-warm.js';
-import { remotePoolProblem } from './remote-pool.js';
 import type { EgressStarter } from '../network/session-egress.js';
 
 /**
@@ -60,11 +59,9 @@ export async function warmPool(
     );
   }
   const p = poolabilityOf(plan);
-  const remote = ctx.engine === undefined ? undefined : remotePoolProblem(plan, ctx.engine);
-  // On a remote engine its own reason first: a terminating plan there is also unpoolable for its CA secret.
-  if (!p.poolable || remote !== undefined)
+  if (!p.poolable)
     throw new UsageError(
-      `This run cannot be kept warm: ${remote ?? (p.poolable ? '' : p.reason)}`,
+      `This run cannot be kept warm: ${p.reason}`,
       'Warm the flags of a run of a command, e.g. mino pool warm -n 2 --network none',
     );
   let target = count;

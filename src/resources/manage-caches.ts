@@ -18,6 +18,7 @@ import { HOME_VOLUME_PREFIX, homeVolumeName } from '../volume/home-volume.js';
 import { homeVolumeMarkerPath } from '../volume/home-volume-marker.js';
 import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import type { SessionContext } from '../context/session-context.js';
+import { caBundlesOnEngine, removeCaBundle } from './remote-ca-bundles.js';
 
 /**
  * Gathering and removing for `mino cache`: sessions are reconciled with podman first (so a
@@ -100,10 +101,12 @@ export async function gatherInventory(
   options: { images: boolean; limitGb: number },
 ): Promise<GatheredInventory> {
   const store = new CacheStore(ctx.stateDir);
-  const [reconciled, volumes, images] = await Promise.all([
+  const [reconciled, volumes, images, caBundles] = await Promise.all([
     reconcileSessions(ctx),
     ctx.runtime.volumeList('mino-'),
     options.images ? ctx.runtime.imageList() : Promise.resolve(undefined),
+    // On another engine: the host CA bundle secrets there too (remote-ca-bundles.ts).
+    options.images && ctx.engine !== undefined ? caBundlesOnEngine(ctx, ctx.engine) : Promise.resolve(undefined),
   ]);
   const ours = volumes.filter((v) => v.name.startsWith(CACHE_VOLUME_PREFIX) || v.name.startsWith(HOME_VOLUME_PREFIX));
   const warnings = [...reconciled.warnings];
@@ -131,6 +134,7 @@ export async function gatherInventory(
       reconciled.sessions.filter((s) => s.engine === ctx.engine),
     ),
     projectExists: (p) => existsSync(p),
+    ...(caBundles ? { caBundles } : {}),
   });
   const limitBytes = Math.max(0, options.limitGb) * 1024 ** 3;
   // Cache records describe this machine's volumes too: one missing on another engine is no orphan.
@@ -165,6 +169,8 @@ export async function removeTargets(ctx: SessionContext, decisions: readonly Dec
       } else if (t.kind === 'home') {
         await ctx.runtime.volumeRemove(t.name, { force: false });
         rmSync(homeVolumeMarkerPath(ctx.stateDir, t.name), { force: true });
+      } else if (t.kind === 'ca-bundle') {
+        await removeCaBundle(ctx, t.ref);
       } else {
         await ctx.runtime.imageRemove(t.ref);
         if (t.kind === 'composed') forgetComposed(dataDir, t.ref);

@@ -75,18 +75,25 @@ export function startRemoteEgressAhead(ctx: SessionContext, plan: RunPlan, io: R
 /**
  * A contained run on a remote engine that a warm container there likely serves (its own warm
  * proxy takes the run's policy: pool/remote-warm-egress.ts): its proxy is started only if the run
- * starts cold after all (pool/pooled-run.ts PoolUse.coldOnEngine), with `secrets()` then.
+ * starts cold after all (pool/pooled-run.ts PoolUse.coldOnEngine), with `secrets()` then (a
+ * session CA deferred for a warm container is made only then).
  */
 export function remoteEgressWhenCold(
   ctx: SessionContext,
   plan: RunPlan,
   io: RunIo,
-  secrets: () => EgressSecrets | undefined,
+  secrets: () => Promise<EgressSecrets | undefined>,
 ): () => Promise<ColdOnEngine> {
   return async () => {
     const pending = startRemoteEgressAhead(ctx, plan, io);
     if (!pending) throw new Error('Internal error: a cold start on an engine without a contained plan');
-    pending.give(secrets());
+    // A session CA deferred for a warm container: made now (with its bundle's secret there).
+    pending.give(
+      await secrets().catch(async (err: unknown) => {
+        await pending.cancel();
+        throw err;
+      }),
+    );
     return pending.ready;
   };
 }

@@ -1,5 +1,6 @@
 import type { SessionContext } from '../context/session-context.js';
 import { planOnEngine } from '../launch/remote-plan.js';
+import { hostCaBundleDigest } from './remote-ca-bundle.js';
 import {
   describeReturn,
   returnCopy,
@@ -51,7 +52,9 @@ function projectCopyOf(
 export function remoteRunOf(ctx: SessionContext, planned: PlannedRun, req: RunRequest): RemoteRun | undefined {
   if (ctx.engine === undefined) return undefined;
   const volume = projectVolumeName(ctx.stateKey, planned.plan.projectDir);
-  const { plan, protectedPaths } = planOnEngine(planned.plan, ctx.engine, volume);
+  const { plan, protectedPaths } = planOnEngine(planned.plan, ctx.engine, volume, {
+    caBundleDigest: hostCaBundleDigest(planned.plan),
+  });
   const copy = projectCopyOf(
     { ...ctx, engine: ctx.engine },
     plan.projectDir,

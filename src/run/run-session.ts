@@ -34,6 +34,7 @@ import { rebindStubs } from '../lifecycle/protect-stubs.js';
 import { adoptWarmCopy, mountedPaths, warmCopiesDir, warmCopyOf } from '../workspace/warm-copy.js';
 import { remoteRunOf, returnAfterSession, shipForSession, startReturnTrip, type RemoteRun } from './remote-project.js';
 import { remoteEgressWhenCold, startRemoteEgressAhead } from './remote-egress-run.js';
+import { withCaBundleRepair } from './remote-ca-bundle.js';
 
 /** What {@link runSession} takes from outside besides the request (tests replace them). */
 export interface RunDeps {
@@ -187,15 +188,17 @@ async function prepareAndExecute(
     // A warm container likely serves the run: its own CA does, the session's is made only for a
     // cold start. Asked only of runs with a session CA (executeWithPool asks the pool again).
     const deferCa =
-      plan.credentials.sessionCa && plan.attached && !remote && poolVerdict(ctx.stateDir, plan, pool).kind === 'warm';
+      plan.credentials.sessionCa &&
+      plan.attached &&
+      (remote ? warmFirst : poolVerdict(ctx.stateDir, plan, pool).kind === 'warm');
     opened = await openSessionCredentials(ctx, plan, gathered, facts.env, { deferCa }).catch((err: unknown) => {
       recordFailed(ctx, plan, err as Error);
       throw err;
     });
     // A remote session's proxy takes the session CA and the credentials through podman exec.
     onEngineStart?.give(opened.egressSecrets);
-    const secrets = opened.egressSecrets;
-    if (warmFirst) pool.coldOnEngine = remoteEgressWhenCold(ctx, plan, io, () => secrets);
+    const { egressSecrets: secrets, makeCa: deferredCa } = opened;
+    if (warmFirst) pool.coldOnEngine = remoteEgressWhenCold(ctx, plan, io, async () => secrets ?? deferredCa?.());
     if (plan.network.egress && plan.credentials.proxy.length > 0)
       pool.credentials = proxiedCredentials(plan.credentials.proxy, gathered.proxyValues);
     const makeCa = opened.makeCa;
@@ -263,7 +266,9 @@ async function execute(
   if ((plan.spec.uidMap?.length ?? 0) > 1 && disableIdmappedLowerLayers()) {
     log.info('turned off idmapped lower layers of rootful podman (they fail for split id maps)');
   }
-  const outcome = await executeWithPool(ctx, plan, pool, signals, egress).catch(async (err: unknown) => {
+  // On another engine: the host CA bundle's secret made again, should it have gone (remote-ca-bundle.ts).
+  const start = () => executeWithPool(ctx, plan, pool, signals, egress);
+  const outcome = await withCaBundleRepair(ctx, plan, start).catch(async (err: unknown) => {
     const explained =
       err instanceof EgressStartError ? err.cause : ((await explainStartFailure(ctx.runtime, plan)) ?? (err as Error));
     recordFailed(ctx, plan, explained, err instanceof EgressStartError ? err.exitCode : undefined);

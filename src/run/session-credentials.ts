@@ -13,6 +13,7 @@ import type { GatheredCredentials } from './gather-credentials.js';
 import type { EgressSecrets } from '../network/egress-secrets.js';
 import { sessionTls } from './session-tls.js';
 import { sessionEnvOf, type SessionContext } from '../context/session-context.js';
+import { bundleSecretOf, ensurePlanCaBundle } from './remote-ca-bundle.js';
 
 /**
  * The host side of a session's credentials, around the container's life: the plan's credential
@@ -127,15 +128,20 @@ export async function openSessionCredentials(
   let closed = false;
   // On a remote engine the env file is a podman secret there (launch/remote-plan.ts).
   const engineSecret = plan.spec.secretFiles?.find((s) => `/run/secrets/${s.target}` === SESSION_ENV_PATH)?.secret;
-  // And its CA bundle (public) too.
-  const engineCa = plan.spec.secretFiles?.find((s) => s.target === CA_BUNDLE_TARGET)?.secret;
+  // And its CA bundle (public) too: the session's own (a session CA's), else the engine's one
+  // secret of the host's bundle, made once and kept (remote-ca-bundle.ts).
+  const sharedCa = bundleSecretOf(ctx, plan.spec);
+  const engineCa = sharedCa ?? plan.spec.secretFiles?.find((s) => s.target === CA_BUNDLE_TARGET)?.secret;
+  const ownCa = sharedCa === undefined ? engineCa : undefined;
   const labels = { 'io.mino.state': ctx.stateKey, 'io.mino.session': plan.sessionName };
+  // A deferred session CA (a warm container served the run) leaves no secret of its own to remove.
+  let ownCaMade = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     await relay?.close().catch(() => undefined);
     await Promise.all(
-      [engineSecret, engineCa].map((secret) =>
+      [engineSecret, ownCaMade ? ownCa : undefined].map((secret) =>
         secret === undefined
           ? undefined
           : ctx.runtime.secretRemove(secret).catch((err: unknown) => {
@@ -165,14 +171,20 @@ export async function openSessionCredentials(
       );
       if (closed) throw new Error('the session ended before its CA was made');
       store.writeCaBundle(plan.sessionName, tls.bundleText);
+      // On a remote engine the session CA's bundle (public) is a secret of its own there.
+      if (ownCa !== undefined) {
+        ownCaMade = true;
+        await ctx.runtime.secretCreate(ownCa, tls.bundleText, labels);
+      }
       return tls.secrets;
     };
     const deferred = plan.credentials.sessionCa && options.deferCa === true;
     const egressSecrets = plan.credentials.sessionCa && !deferred ? await makeCa() : undefined;
-    if (engineCa !== undefined) {
-      // The bundle mino just wrote here (the session CA's), or the host's: the engine gets a copy.
-      const source = plan.credentials.sessionCa ? store.caPathOf(plan.sessionName) : gathered.caBundle;
-      if (source !== undefined) await ctx.runtime.secretCreate(engineCa, readFileSync(source, 'utf8'), labels);
+    if (sharedCa !== undefined) await ensurePlanCaBundle(ctx, plan.spec);
+    else if (ownCa !== undefined && !plan.credentials.sessionCa && gathered.caBundle !== undefined) {
+      // The host's bundle as a secret of the session's own (a plan made without its digest).
+      ownCaMade = true;
+      await ctx.runtime.secretCreate(ownCa, readFileSync(gathered.caBundle, 'utf8'), labels);
     }
     const relayPath = store.relayPathOf(plan.sessionName);
     if (gathered.sshAgentSocket !== undefined && plan.mounts.some((m) => m.source === relayPath)) {

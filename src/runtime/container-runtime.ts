@@ -537,8 +537,16 @@ export interface VolumeClient {
 
 /** Engine secrets (values in, never out). */
 export interface SecretClient {
-  /** Creates (or replaces) a podman secret from a value passed on stdin, never argv. */
-  secretCreate(name: string, value: string, labels?: Record<string, string>): Promise<void>;
+  /**
+   * Creates (or replaces) a podman secret from a value passed on stdin, never argv. With `keep`
+   * an existing secret of that name is kept as it is (a content-addressed name: same content).
+   */
+  secretCreate(
+    name: string,
+    value: string,
+    labels?: Record<string, string>,
+    options?: { keep?: boolean },
+  ): Promise<void>;
   /** Removes a podman secret. Missing is fine. */
   secretRemove(name: string): Promise<void>;
   /** Secrets carrying all the given labels (to reap those a crashed run left behind). */

@@ -566,8 +566,20 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
-  secretCreate(name: string, value: string, labels?: Record<string, string>): Promise<void> {
-    return this.call('secretCreate', labels === undefined ? [name, value] : [name, value, labels], () => {
+  secretCreate(
+    name: string,
+    value: string,
+    labels?: Record<string, string>,
+    options?: { keep?: boolean },
+  ): Promise<void> {
+    const args: Parameters<ContainerRuntime['secretCreate']> =
+      options !== undefined
+        ? [name, value, labels ?? {}, options]
+        : labels === undefined
+          ? [name, value]
+          : [name, value, labels];
+    return this.call('secretCreate', args, () => {
+      if (options?.keep && this.secrets.has(name)) return;
       this.secrets.set(name, {
         id: this.nextId('secret').slice(0, 25),
         name,

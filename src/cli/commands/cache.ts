@@ -114,7 +114,7 @@ touched (no container is pruned). Limits come from the global config: cache.max_
       `
 JSON: {caches: [{name, ecosystem, hash, state, size_bytes, created_at, last_used, in_use_by}],
 home_volumes: [{name, project_path, project_exists, size_bytes, created_at, in_use_by}],
-images: [{name, kind (composed, base, egress), id, size_bytes, own_bytes, stale, layers, in_use_by}],
+images: [{name, kind (composed, base, egress, ca-bundle), id, size_bytes, own_bytes, stale, layers, in_use_by}],
 total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name per line.`,
     )
     .action(async (opts: { format: string }, cmd: Command) => {
@@ -205,7 +205,7 @@ total_size_bytes, limit_bytes, usage_percent}. plain: one volume or image name p
     .option('--volumes', 'dependency cache volumes')
     .option(
       '--images',
-      'composed images, egress proxy images (remote engines) and base images of older mino versions (the current base image stays)',
+      'composed images, egress proxy images and unused CA bundle secrets (remote engines) and base images of older mino versions (the current base image stays)',
     )
     .option('--home', 'per-project home volumes (shell history, logins kept in /home/developer)')
     .option('--credentials', 'cached cloud tokens (AWS, GCP, Azure); the next run asks the CLIs again')

@@ -3,7 +3,7 @@ import { unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { serveControl } from '../control.js';
-import { egressSecretsOf, type EgressSecrets } from '../egress-secrets.js';
+import { credentialsOf, egressSecretsOf, type EgressSecrets, type ProxiedCredential } from '../egress-secrets.js';
 import { l7Enforcer } from '../l7-gate.js';
 import { parseAnyRules } from '../l7-rule.js';
 import { newNetworkRecord, type NetworkRecord } from '../network-record.js';
@@ -40,7 +40,9 @@ import { tlsServerOptions, tlsStages } from './tls-setup.js';
  *   this process's memory only: never in its environment, a file or an argument;
  * - a warm proxy (the launch's `warm`: a remote pool's, pool/remote-warm-egress.ts) allows nothing
  *   until a run claims its container (control `claim`: the session's name, policy and presets);
- *   it prints its network's name first, then a fresh record of the session from the claim on.
+ *   it prints its network's name first, then a fresh record of the session from the claim on. A
+ *   terminating pool's warm proxy gets its pool CA (and no credential) before it listens, and
+ *   the claim hands it the run's credentials with the policy, in the same request.
  */
 
 /** How long a proxy whose launch expects secrets waits for them before it gives up. */
@@ -142,8 +144,19 @@ export async function runRemoteEgressProxy(
       if (typeof req.session !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/.test(req.session))
         return { ok: false, error: 'the claim names no valid session' };
       const presets = Array.isArray(req.presets) ? req.presets.map(String) : [];
+      // A terminating pool's claim: the run's credentials (its CA came before it listened).
+      let credentials: ProxiedCredential[] | undefined;
+      if (req.credentials !== undefined) {
+        if (!launch.secrets || !tls) return { ok: false, error: 'this egress proxy was started without a CA' };
+        credentials = credentialsOf(req.credentials);
+      }
       policy = policyOf(req.policy);
       claimed = true;
+      if (credentials && tls && serverOptions) {
+        tls.addCredentials(credentials);
+        serverOptions.requestGuard = tls.requestGuard;
+        if (tls.bodyGuard) serverOptions.bodyGuard = tls.bodyGuard;
+      }
       // The warm log's pending record goes out first: the session's is the last one printed.
       log.flush();
       log = sessionLog(req.session, policyText(policy), presets);
@@ -170,8 +183,9 @@ export async function runRemoteEgressProxy(
   );
   const server: Server = createServer({ allowHalfOpen: true, highWaterMark: HIGH_WATER_MARK });
   const stoppers: Array<() => void> = [];
+  let tls: ReturnType<typeof tlsStages> | undefined;
   listening = (async () => {
-    const tls = tlsStages(await secrets, l7);
+    tls = tlsStages(await secrets, l7);
     // Kept by the server as given: a claim renames the session and replaces its log here.
     serverOptions = {
       session: launch.session,
@@ -190,8 +204,8 @@ export async function runRemoteEgressProxy(
     emit(REMOTE_PROXY_READY, `${address}:${launch.port}`);
     proxy.warm();
     return tls;
-  })().then((tls) => {
-    stoppers.push(() => tls.close());
+  })().then((stages) => {
+    stoppers.push(() => stages.close());
   });
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => {

@@ -455,12 +455,19 @@ export class PodmanRuntime implements ContainerRuntime {
     return usage;
   }
 
-  async secretCreate(name: string, value: string, labels: Record<string, string> = {}): Promise<void> {
+  async secretCreate(
+    name: string,
+    value: string,
+    labels: Record<string, string> = {},
+    options: { keep?: boolean } = {},
+  ): Promise<void> {
     validateObjectName('secret', name);
-    await this.secretRemove(name);
+    if (!options.keep) await this.secretRemove(name);
     // The value travels on stdin, never on a command line (where `ps` would show it) or in a file.
     const args = ['secret', 'create', ...labelArgs(labels), name, '-'];
     const result = await this.podman.withPipedInput(args, value);
+    // Kept: one made meanwhile (another run's) holds the same content.
+    if (result.exitCode !== 0 && options.keep && /secret name in use/.test(result.stderr)) return;
     if (result.exitCode !== 0) throw podmanError(args, result.exitCode, result.stderr);
   }
 

@@ -315,7 +315,12 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
     expect(leaked(rig.podman(['inspect', session, proxy]), secrets)).toEqual([]);
     const pid = rig.podman(['inspect', '--format', '{{.State.Pid}}', proxy]);
     expect(leaked(readFileSync(`/proc/${pid}/environ`, 'latin1'), secrets)).toEqual([]);
-    expect(rig.podman(['secret', 'ls', '--format', '{{.Name}}'])).not.toContain('mino-');
+    // No secret of the session's there (the host CA bundles, public and kept, aside: engine-ca-secrets.ts).
+    const ownSecrets = rig
+      .podman(['secret', 'ls', '--format', '{{.Name}}'])
+      .split('\n')
+      .filter((n) => n.startsWith('mino-') && !/^mino-ca-[0-9a-f]+\.[0-9a-f]{16}$/.test(n));
+    expect(ownSecrets).toEqual([]);
 
     expect((await box.mino(['stop', '-f', name])).exitCode).toBe(0);
     // Audited here, after the proxy's record came back: the leak and the refused POST.
@@ -326,6 +331,59 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
     expect(state).toContain('"event":"network.policy"');
     expect(leaked(state + run.stdout + run.stderr + logs.stdout, secrets)).toEqual([]);
     expect(rig.podman(['ps', '-a', '--format', '{{.Names}}'])).not.toContain('mino-egress');
+  });
+});
+
+// The same code path in both modes: once (rootful), to keep the file lean.
+describe('a credential kept at the proxy, served by a warm container on a remote engine (rootful)', () => {
+  const box = new CredSandbox('self');
+  const engine = 'rc-pool';
+  afterAll(async () => {
+    await box.mino(['pool', 'drain', '--engine', engine]);
+    box.cleanup();
+  });
+
+  it("warms the terminating plan there (the pool's CA); a run is served warm: placeholder inside, the value at its host", async () => {
+    expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key('self')])).exitCode).toBe(0);
+    const dir = project(box, 'credpool');
+    const canary = `canary-POOL-${box.tokens.aws.slice(-10)}`;
+    box.config(
+      [
+        '[credentials.canary]',
+        'variable = "CANARY_TOKEN"',
+        `hosts = ["host.containers.internal:${api.port}"]`,
+        '[network]',
+        `upstream_ca = ["${join(caDir, 'ca.pem')}"]`,
+        '',
+      ].join('\n'),
+    );
+    const flags = [...runOn(engine, dir).slice(1), '--network-allow', `host.containers.internal:${api.port}`];
+    const env = { CANARY_TOKEN: canary };
+    const warm = await box.minoEnv(['pool', 'warm', '-n', '1', ...flags], env);
+    expect(warm.exitCode, warm.stderr).toBe(0);
+    const dry = await box.minoEnv(['run', ...flags, '--dry-run', '--', 'true'], env);
+    expect(dry.stdout).toMatch(/# Pool: a warm container would serve this run .* on engine rc-pool/);
+    // The warm containers there (and the pool's sync helper): full IDs.
+    const warmIds = rig
+      .podman(['ps', '--no-trunc', '--format', '{{.ID}} {{.Names}}'])
+      .split('\n')
+      .filter((l) => l.includes(' mino.warm.'))
+      .map((l) => l.split(' ')[0]!);
+    const script =
+      'printf "%s" "$1" > /tmp/tls.sh; chmod +x /tmp/tls.sh; hostname; echo "$CANARY_TOKEN"; ' +
+      'p=${HTTP_PROXY#http://}; timeout 10 nc ${p%:*} ${p##*:} -e /tmp/tls.sh "$2" GET /pooled token >/dev/null 2>&1; cat /tmp/tls-out';
+    const r = await box.minoEnv(['run', ...flags, '--', 'sh', '-c', script, 'sh', BUSYBOX_TLS, String(api.port)], env);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [host, inside] = r.stdout.split('\n');
+    // Served by the warm container (its hostname is its ID's prefix), with the placeholder inside.
+    expect(host).toMatch(/^[0-9a-f]{12}$/);
+    expect(warmIds.some((id) => id.startsWith(host!))).toBe(true);
+    expect(inside).toMatch(/^mino-proxy-managed-canary_token-[0-9a-f]{16}$/);
+    expect(r.stdout).toContain('tls-ok GET /pooled');
+    expect(seen.filter((q) => q.port === api.port && q.url === '/pooled').at(-1)?.headers.authorization).toBe(
+      `Bearer ${canary}`,
+    );
+    expect(leaked(r.stdout + r.stderr + box.stateTexts(), [canary])).toEqual([]);
   });
 });
 

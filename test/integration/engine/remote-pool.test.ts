@@ -132,19 +132,83 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
     expect(rig.egressOnEngine(stateKey)).toEqual([]);
   }
 
-  // One mode (the same code either way; the proxy runs on the engine in both): the time budget.
+  // Both modes (rootless: ~13 s on a quiet machine).
+  it('keeps a contained allowlist warm there: a proxy and a network per warm container, the policy handed at the claim', async () => {
+    // A sandbox of its own (state, engines, pools), apart from the test below.
+    const own = new Sandbox(as);
+    try {
+      expect((await own.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
+      const dir = own.project('contained');
+      write(dir, 'a.txt', 'one\n');
+      chmodSync(dir, 0o700);
+      await containedPool(own, dir, stateKeyOf(join(own.env.XDG_STATE_HOME as string, 'mino')));
+    } finally {
+      own.cleanup();
+    }
+  });
+
+  // One mode (the engine's secrets are the same whoever runs mino here): the time budget.
   if (modeLabel(as) === 'rootful')
-    it('keeps a contained allowlist warm there: a proxy and a network per warm container, the policy handed at the claim', async () => {
-      // A sandbox of its own (state, engines, pools), apart from the test below.
+    it("keeps the host's CA bundle as one secret there: made once, again when removed behind mino's back, listed, gone with the engine", async () => {
       const own = new Sandbox(as);
+      const ownKey = stateKeyOf(join(own.env.XDG_STATE_HOME as string, 'mino'));
+      // A host CA of the test's own (an extra CA by NODE_EXTRA_CA_CERTS), whatever the machine has.
+      const system = readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8');
+      const extra = join(own.root, 'extra-ca.crt');
+      writeFileSync(extra, system.slice(0, system.indexOf('-----END CERTIFICATE-----') + 26), { mode: 0o644 });
+      own.env.NODE_EXTRA_CA_CERTS = extra;
+      // A podman that logs its calls (never a value: secrets travel on stdin).
+      const shim = mkdtempSync(join(tmpdir(), 'mino-podman-log-'));
+      chmodSync(shim, 0o755);
+      const calls = join(shim, 'calls.log');
+      writeFileSync(calls, '');
+      chmodSync(calls, 0o666);
+      const real = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).stdout.trim();
+      writeFileSync(join(shim, 'podman'), `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
+      const secretCalls = (): string[] => {
+        const lines = readFileSync(calls, 'utf8').split('\n');
+        writeFileSync(calls, '');
+        return lines.filter((l) => / secret /.test(` ${l} `));
+      };
+      const bundles = (): string[] =>
+        rig
+          .podman(['secret', 'ls', '--format', '{{.Name}}'])
+          .split('\n')
+          .filter((n) => n.startsWith(`mino-ca-${ownKey}.`));
       try {
         expect((await own.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
-        const dir = own.project('contained');
-        write(dir, 'a.txt', 'one\n');
-        chmodSync(dir, 0o700);
-        await containedPool(own, dir, stateKeyOf(join(own.env.XDG_STATE_HOME as string, 'mino')));
+        const dir = own.project('ca');
+        own.env.PATH = `${shim}:${process.env.PATH}`;
+        const run = ['run', '--engine', engine, '--image', TEST_IMAGE, '-p', dir, '--network', 'none', '--'];
+        const probe = [...run, 'sh', '-c', 'grep -c "BEGIN CERT" "$SSL_CERT_FILE"'];
+        const first = await own.mino(probe);
+        expect(first.exitCode, first.stderr).toBe(0);
+        expect(Number(first.stdout.trim())).toBeGreaterThan(1);
+        expect(secretCalls().filter((l) => l.includes('secret create'))).toHaveLength(1);
+        expect(bundles()).toHaveLength(1);
+        // The second run: no podman secret call at all.
+        const second = await own.mino([...run, 'true']);
+        expect(second.exitCode, second.stderr).toBe(0);
+        expect(secretCalls()).toEqual([]);
+        // Removed behind mino's back: the run fails before podman creates anything; made again, run once.
+        const [name] = bundles();
+        rig.podman(['secret', 'rm', name!]);
+        const third = await own.mino(probe);
+        expect(third.exitCode, third.stderr).toBe(0);
+        expect(third.stderr).toMatch(/no such secret/);
+        expect(third.stdout.trim()).toBe(first.stdout.trim());
+        expect(bundles()).toEqual([name]);
+        const cache = await own.mino(['cache', 'list', '--engine', engine, '-f', 'json']);
+        const images = (JSON.parse(cache.stdout) as { images: { name: string; kind: string; in_use_by: string }[] })
+          .images;
+        expect(images.filter((i) => i.kind === 'ca-bundle')).toEqual([
+          expect.objectContaining({ name, in_use_by: "the host's CAs now" }),
+        ]);
+        expect((await own.mino(['engine', 'remove', engine])).exitCode).toBe(0);
+        expect(bundles()).toEqual([]);
       } finally {
         own.cleanup();
+        rmSync(shim, { recursive: true, force: true });
       }
     });
 

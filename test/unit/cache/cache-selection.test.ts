@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { CacheItem, HomeItem, ImageItem, InUse } from '../../../src/cache/cache-inventory.js';
+import {
+  buildInventory,
+  type CacheItem,
+  type HomeItem,
+  type ImageItem,
+  type InUse,
+} from '../../../src/cache/cache-inventory.js';
 import {
   lastActivity,
   removalOrder,
@@ -136,6 +142,33 @@ describe('cache clear selection', () => {
       'home',
       'composed',
       'base',
+    ]);
+  });
+});
+
+describe('CA bundle secrets of a remote engine', () => {
+  it('lists them with the images; clear --images removes those nothing uses, keeps the host bundle of now', () => {
+    const inv = buildInventory({
+      volumes: [],
+      usage: new Map(),
+      sidecars: [],
+      homeMarkers: new Map(),
+      images: [],
+      containers: [],
+      projectExists: () => true,
+      caBundles: [
+        { name: 'mino-ca-0123456789ab.00000000000000aa', id: 'a', inUseBy: "the host's CAs now" },
+        { name: 'mino-ca-0123456789ab.00000000000000bb', id: 'b' },
+      ],
+    });
+    expect(inv.images.map((i) => [i.kind, i.ref, i.sizeBytes])).toEqual([
+      ['ca-bundle', 'mino-ca-0123456789ab.00000000000000aa', 0],
+      ['ca-bundle', 'mino-ca-0123456789ab.00000000000000bb', 0],
+    ]);
+    const sel = selectForClear(inv, { volumes: false, images: true, home: false });
+    expect(sel.remove.map((d) => targetName(d.target))).toEqual(['mino-ca-0123456789ab.00000000000000bb']);
+    expect(sel.keep.map((d) => [targetName(d.target), d.reason])).toEqual([
+      ['mino-ca-0123456789ab.00000000000000aa', "in use by the host's CAs now"],
     ]);
   });
 });

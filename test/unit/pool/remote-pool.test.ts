@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { stateKeyFor, type SessionContext } from '../../../src/context/session-context.js';
 import { planOnEngine } from '../../../src/launch/remote-plan.js';
+import { sessionCaBundlePath } from '../../../src/credentials/host-ca-bundle.js';
+import { caBundleDigest } from '../../../src/engine/engine-ca-secrets.js';
 import { buildRunPlan, type RunPlan, type RunPlanInput } from '../../../src/launch/run-plan.js';
 import { drainPool } from '../../../src/pool/drain-pool.js';
 import { readPool } from '../../../src/pool/pool-index.js';
@@ -13,7 +15,7 @@ import { DEFAULT_POOL_SETTINGS } from '../../../src/pool/pool-settings.js';
 import { poolStatus } from '../../../src/pool/pool-status.js';
 import { executeWithPool, poolVerdict, type PoolUse } from '../../../src/pool/pooled-run.js';
 import { refillPool } from '../../../src/pool/refill-pool.js';
-import { engineOfPlan, poolEngines, remotePoolProblem, syncHelperOfPlan } from '../../../src/pool/remote-pool.js';
+import { engineOfPlan, poolEngines, syncHelperOfPlan } from '../../../src/pool/remote-pool.js';
 import { OUTPUT_GUARD_SCRIPT } from '../../../src/pool/remote-output.js';
 import type { ExecOutput } from '../../../src/runtime/container-runtime.js';
 import { runHelper } from '../../../src/sync/sync-helper.js';
@@ -32,6 +34,7 @@ import { egressPaths } from '../../../src/network/egress-paths.js';
 import { parseRules } from '../../../src/network/rule.js';
 import { remoteEgressNames } from '../../../src/network/remote-egress.js';
 import { parseRemoteProxyLaunch } from '../../../src/network/remote-proxy-protocol.js';
+import type { EgressSecrets } from '../../../src/network/egress-secrets.js';
 import { newNetworkRecord, readNetworkRecord } from '../../../src/network/network-record.js';
 import { typicalInput } from '../launch/plan-input.js';
 
@@ -275,6 +278,34 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(gpu.callNames()).toEqual([]);
   });
 
+  it("fills with the engine's one CA bundle secret: made once, made again when it went behind mino's back", async () => {
+    const CERT = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+    const file = sessionCaBundlePath(ctx.stateDir);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, CERT);
+    const local = localPlan({ credentials: { caBundle: file } });
+    const plan = planOnEngine(local, 'gpu', 'mino-project-0123456789ab', { caBundleDigest: caBundleDigest(CERT) }).plan;
+    const name = plan.spec.secretFiles![0]!.secret;
+    const steps = { ...warmSteps(ctx, plan, io), projectVolume: 'mino-project-0123456789ab' };
+    await warmPool(ctx, plan, 1, use.settings, io, steps);
+    expect(gpu.callsTo('secretCreate').map(([n]) => n)).toEqual([name]);
+    // The next fill: no podman secret call (the memo knows it).
+    gpu.clearCalls();
+    await warmPool(ctx, plan, 2, use.settings, io, steps);
+    expect(gpu.callNames().filter((n) => n.startsWith('secret'))).toEqual([]);
+    // Removed behind mino's back: the start fails once (podman: no such secret), it is made again, the start retried.
+    await gpu.secretRemove(name);
+    gpu.clearCalls();
+    gpu.on('run', () => {
+      gpu.off('run');
+      throw new Error(`Error: no secret with name or id "${name}": no such secret`);
+    });
+    await warmPool(ctx, plan, 3, use.settings, io, steps);
+    expect(gpu.callsTo('secretCreate').map(([n]) => n)).toEqual([name]);
+    expect(gpu.callsTo('run').filter(([spec]) => spec.name?.startsWith('mino.warm.'))).toHaveLength(2);
+    expect((await gpu.secretList({})).map((s) => s.name)).toEqual([name]);
+  });
+
   it('keeps a sync helper of its own running there; the trips of runs of the plan exec into it', async () => {
     const plan = remotePlan();
     const steps = { ...warmSteps(ctx, plan, io), projectVolume: 'mino-project-0123456789ab' };
@@ -373,7 +404,7 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     gpu.on('logs', () => ({ stdout: `ready 10.89.7.2:3128\n${out()}`, stderr: '' }));
   };
 
-  it('keys a contained run on the engine by its mode, not its rules nor its session network; TLS stays cold', () => {
+  it('keys a contained run on the engine by its mode, not its rules nor its session network', () => {
     const keyOf = (plan: RunPlan): string => {
       const p = poolabilityOf(plan);
       if (!p.poolable) throw new Error(p.reason);
@@ -384,10 +415,9 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(keyOf(one)).toBe(keyOf(containedPlan('two', ['other.example:80'])));
     expect(keyOf(one)).not.toBe(keyOf(remotePlan()));
     expect(keyOf(one)).not.toBe(keyOf(containedPlan('one', [], 'build')));
-    expect(remotePoolProblem(one, 'gpu')).toBeUndefined();
+    // A terminating one is kept warm too (the pool's CA: remote-warm-tls.ts), keyed apart.
     const tls = { ...one, credentials: { ...one.credentials, sessionCa: true } } as RunPlan;
-    expect(remotePoolProblem(tls, 'gpu')).toMatch(/egress proxy on engine gpu terminates TLS .* made per session/);
-    expect(remotePoolProblem(localPlan(), 'gpu')).toBeUndefined();
+    expect(keyOf(tls)).not.toBe(keyOf(one));
   });
 
   it('warms a contained plan there: each warm container with a proxy allowing nothing and a network of its own', async () => {
@@ -485,6 +515,107 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(gpu.callsTo('runAttached').map(([spec]) => spec.name)).toEqual([coldPlan.spec.name]);
     expect(gpu.callNames()).not.toContain('execSession');
     expect(readCounters(ctx.stateDir)).toMatchObject({ pool_misses: 1 });
+  });
+
+  it("keeps a terminating plan warm there: the pool CA's bundle secret, its key to the proxy before it listens, the credentials at the claim", async () => {
+    proxiesAnswer();
+    const rule = {
+      variable: 'API_TOKEN',
+      hosts: ['api.example'],
+      header: 'authorization',
+      prefix: 'Bearer ',
+      placeholder: 'mino-proxy-managed-api_token-0123456789abcdef',
+    };
+    const tlsPlan = (session: string): RunPlan =>
+      remotePlan({
+        sessionName: session,
+        network: 'allowlist',
+        egress: buildEgressPlan({
+          mode: 'allowlist',
+          rules: parseRules(['api.example:443']),
+          presets: [],
+          paths: egressPaths(join(root, 'egress'), ctx.stateKey, session),
+          systemHooksDirs: [],
+        }),
+        credentials: { caBundle: join(root, 'ca', `${session}.crt`), sessionCa: true, proxy: [rule] },
+      });
+    const sent: string[] = [];
+    gpu.on('execStreamed', async (_id, _argv, streams) => {
+      for await (const chunk of streams.input ?? []) sent.push(Buffer.from(chunk).toString());
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+    const plan = tlsPlan('one');
+    expect(await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io))).toBe(0);
+    const key = (poolabilityOf(plan) as { key: string }).key;
+    const warm = gpu.callsTo('run').find(([spec]) => spec.name?.startsWith('mino.warm.'))![0];
+    const bundle = warm.secretFiles!.map((f) => f.secret);
+    expect(bundle).toHaveLength(2);
+    expect(new Set(bundle).size).toBe(1);
+    expect(bundle[0]).toMatch(new RegExp(`^mino-ca-${ctx.stateKey}\\.[0-9a-f]{16}$`));
+    // The pool CA before the proxy listens (its key on stdin only), no credential yet.
+    const given = JSON.parse(sent[0]!) as { op: string; secrets: EgressSecrets };
+    expect(given.op).toBe('secrets');
+    expect(given.secrets.ca?.keyPem).toContain('PRIVATE KEY');
+    expect(given.secrets.credentials).toEqual([]);
+    // The bundle on the engine: public, the pool CA's certificate in it; its key here, 0600.
+    const onEngine = (gpu as unknown as { secrets: Map<string, { value: string }> }).secrets.get(bundle[0]!)!.value;
+    expect(onEngine).toContain(given.secrets.ca!.certPem.trim());
+    expect(onEngine).not.toContain('PRIVATE KEY');
+    expect(statSync(join(ctx.stateDir, 'pool', key, 'remote-ca.json')).mode & 0o777).toBe(0o600);
+    // A run of the same plan is served warm; the claim carries the policy and the credentials, in one request.
+    const run = tlsPlan('first');
+    expect(poolVerdict(ctx.stateDir, run, use).kind).toBe('warm');
+    sent.length = 0;
+    gpu.on('execSession', guardedExec(0, 'ok\n'));
+    const credentials = [{ ...rule, value: 'sk-REAL', add: false }];
+    const got = await executeWithPool(ctx, run, { ...use, credentials });
+    expect(got).toMatchObject({ kind: 'exited', exitCode: 0 });
+    expect(JSON.parse(sent[0]!)).toMatchObject({
+      op: 'claim',
+      session: 'first',
+      policy: { mode: 'allowlist', allow: ['api.example:443'] },
+      credentials: [{ placeholder: rule.placeholder, value: 'sk-REAL' }],
+    });
+    // The command gets the placeholder, never the value.
+    const [, argv, options] = gpu.callsTo('execSession')[0]!;
+    const seen = JSON.stringify([argv, options.env]);
+    expect(seen).toContain(rule.placeholder);
+    expect(seen).not.toContain('sk-REAL');
+    // Drain removes the pool's bundle secret and its CA.
+    await drainPool(local, { engine: 'gpu' });
+    expect(await gpu.secretList({})).toEqual([]);
+  });
+
+  it('a claimed warm container that vanished leaves no proxy or warm network: both go before the cold start', async () => {
+    let out = '';
+    proxiesAnswer(() => out);
+    const plan = containedPlan('one');
+    await warmPool(ctx, plan, 1, use.settings, io, warmSteps(ctx, plan, io));
+    const warmName = gpu.containers.find((c) => c.name.startsWith('mino.warm.'))!.name;
+    const warmNet = remoteEgressNames(ctx.stateKey, warmName);
+    // A warm proxy names its network first (network/remote-proxy-protocol.ts).
+    out = `network ${warmNet.network}\n`;
+    const session = remoteEgressNames(ctx.stateKey, 'gone');
+    gpu.on('execStreamed', () => ({ stdout: '', stderr: '', exitCode: 0 }));
+    // Removed behind mino's back (its proxy still there, and claimed): podman exec says 125.
+    gpu.containers = gpu.containers.filter((c) => c.name !== warmName);
+    gpu.on('execSession', () => 125);
+    const run = containedPlan('gone');
+    const coldPlan = { ...run, network: { mode: run.network.mode }, spec: { ...run.spec, env: {} } } as RunPlan;
+    let proxiesAtColdStart: string[] = [];
+    gpu.clearCalls();
+    const got = await executeWithPool(ctx, run, {
+      ...use,
+      coldOnEngine: async () => {
+        proxiesAtColdStart = gpu.containers.map((c) => c.name).filter((n) => n.startsWith('mino-egress'));
+        return { plan: coldPlan, end: async () => undefined, abort: async () => undefined };
+      },
+    });
+    expect(got).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(gpu.callsTo('renameContainer')[0]).toEqual([warmNet.container, session.container]);
+    expect(gpu.callsTo('networkRemove').map(([n]) => n)).toContain(warmNet.network);
+    expect(proxiesAtColdStart).toEqual([]);
+    expect(gpu.networks).not.toContain(warmNet.network);
   });
 
   it('the next fill removes warm proxies whose time ran out unclaimed, with their networks', async () => {
