@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
-import { onEngine, useRemoteRig } from '../../helpers/remote-engine-rig.js';
+import { onEngine, runOn, useRemoteRig } from '../../helpers/remote-engine-rig.js';
 import { MODES, Sandbox, modeLabel } from '../../helpers/sandbox.js';
 import { ownProject, stateKeyOf } from '../../helpers/test-env.js';
 import { waitForPool } from '../pool/pool-helpers.js';
@@ -179,7 +179,7 @@ describe.each(MODES)('the warm pool on a remote engine over ssh (%s)', (as) => {
         expect((await own.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
         const dir = own.project('ca');
         own.env.PATH = `${shim}:${process.env.PATH}`;
-        const run = ['run', '--engine', engine, '--image', TEST_IMAGE, '-p', dir, '--network', 'none', '--'];
+        const run = [...runOn(engine, dir), '--network', 'none', '--'];
         const probe = [...run, 'sh', '-c', 'grep -c "BEGIN CERT" "$SSL_CERT_FILE"'];
         const first = await own.mino(probe);
         expect(first.exitCode, first.stderr).toBe(0);
