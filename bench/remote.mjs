@@ -199,7 +199,7 @@ export async function remoteBench({ mino, runs, warmup }) {
   const root = mkdtempSync(join(tmpdir(), 'mino-bench-remote-'));
   chmodSync(root, 0o755);
   const env = benchEnv(root);
-  const rig = await startRig(root);
+  const rig = await startRig(root, process.env.BENCH_RIG_USER ?? USER);
   const m = (...args) => [process.execPath, mino, ...args];
   try {
     sh([

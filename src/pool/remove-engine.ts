@@ -1,6 +1,7 @@
 import type { SessionContext } from '../context/session-context.js';
 import { removeEngine } from '../engine/manage-engines.js';
 import { isActive } from '../session/session-record.js';
+import { removePersistentHelpers } from '../sync/persistent-helper.js';
 import { drainPool, type DrainResult } from './drain-pool.js';
 import { poolEngines } from './remote-pool.js';
 
@@ -8,7 +9,7 @@ import { poolEngines } from './remote-pool.js';
  * Use case `mino engine remove NAME`: refused with one error, nothing changed, while a session of
  * this state directory is active there; else this state's warm pools on that engine are drained
  * first (their warm containers and warm sync helpers removed there, the pools forgotten: nothing
- * refills onto an engine that is gone), then the engine is forgotten and its ssh tunnel ended.
+ * refills onto an engine that is gone) and the project copies' sync helpers there removed, then the engine is forgotten and its ssh tunnel ended.
  * An engine that does not answer is still forgotten (`drained.unreachable` names it: its warm
  * containers end themselves after their time to live). Undefined `drained`: it had no pools.
  */
@@ -24,6 +25,10 @@ export async function removeEngineAndPools(
   let drained: DrainResult | undefined;
   await removeEngine(name, active, env, async () => {
     if (poolEngines(ctx.stateDir).includes(name)) drained = await drainPool(ctx, { engine: name });
+    // The project copies' sync helpers there (persistent-helper.ts).
+    const runtime = name === ctx.engine ? ctx.runtime : ctx.runtimeOf?.(name);
+    if (runtime)
+      await removePersistentHelpers(runtime, { stateKey: ctx.stateKey, stateDir: ctx.stateDir, engine: name });
   });
   return drained ? { drained } : {};
 }

@@ -44,6 +44,7 @@ function projectCopyOf(
     exclude,
     stateDir: ctx.stateDir,
     protectedPaths,
+    keepHelper: true,
   };
 }
 

@@ -16,7 +16,14 @@ import { requirePrerequisites } from '../../helpers/engines.js';
 import { exclusive } from '../../helpers/exclusive.js';
 import { startRig, type RemoteEngineRig } from '../../helpers/remote-engine-rig.js';
 import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
-import { IS_ROOT, ROOTFUL_PROJECT_OWNER, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
+import {
+  IS_ROOT,
+  ROOTFUL_PROJECT_OWNER,
+  ROOTLESS_USER,
+  TEST_IMAGE,
+  stateKeyOf,
+  uidOf,
+} from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /**
@@ -374,6 +381,7 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       // Built there, not here.
       expect(podmanAs(as, ['images', '-q', '--filter', 'label=io.mino.composed.layers=rlayer@7']).stdout).toBe('');
       const again = await box.mino(layered);
+      if (again.exitCode !== 0) console.log('DEBUG2', again.stderr);
       expect(again.stdout).toBe('built there\non\n');
       expect(again.stderr).not.toContain('Building the image');
       // Caches are listed where asked.
@@ -389,4 +397,61 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       expect(wrongKey.stderr).toContain('refused the ssh key');
       expect((await box.mino(['engine', 'list'])).stdout).not.toContain('wrong');
     });
+
+  it('a persistent sync helper serves the next run (no helper container started); it idles out; engine remove removes it', async () => {
+    const dir = project(box, 'helper', { 'n.txt': '0\n' });
+    const key = stateKeyOf(join(box.env.XDG_STATE_HOME as string, 'mino'));
+    const helpers = (): string[] =>
+      rig
+        .podman(['ps', '-a', '--filter', 'label=io.mino.sync.helper=1', '--filter', `label=io.mino.state=${key}`, '-q'])
+        .split('\n')
+        .filter(Boolean);
+    const bump = (): Promise<{ stdout: string; stderr: string; exitCode: number }> =>
+      box.mino([
+        'run',
+        '--engine',
+        engine,
+        '--network',
+        'none',
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        dir,
+        '--',
+        'sh',
+        '-c',
+        'echo $(( $(cat n.txt) + 1 )) > n.txt',
+      ]);
+    box.env.MINO_TRACE = '1';
+    try {
+      const first = await bump();
+      if (first.exitCode !== 0) console.log('DEBUG', first.stderr);
+      expect(first.exitCode).toBe(0);
+      expect(readFileSync(join(dir, 'n.txt'), 'utf8')).toBe('1\n');
+      const alive = helpers();
+      expect(alive).toHaveLength(1);
+      // The second run: its trips exec into the same helper; no helper container starts.
+      const second = await bump();
+      expect(second.exitCode).toBe(0);
+      expect(readFileSync(join(dir, 'n.txt'), 'utf8')).toBe('2\n');
+      expect(second.stderr).not.toContain('sync helper started');
+      expect(second.stderr).not.toContain('sync helper gone');
+      expect(helpers()).toEqual(alive);
+    } finally {
+      delete box.env.MINO_TRACE;
+    }
+    // engine remove removes it (and the engine: added again below).
+    expect((await box.mino(['engine', 'remove', engine])).exitCode).toBe(0);
+    expect(helpers()).toEqual([]);
+    expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
+    // With a short idle time (MINO_SYNC_HELPER_IDLE, for tests) it ends by itself after the run.
+    box.env.MINO_SYNC_HELPER_IDLE = '1';
+    try {
+      expect((await bump()).exitCode).toBe(0);
+    } finally {
+      delete box.env.MINO_SYNC_HELPER_IDLE;
+    }
+    expect(readFileSync(join(dir, 'n.txt'), 'utf8')).toBe('3\n');
+    await waitFor(() => helpers().length === 0, 15_000, 'the idle helper to end');
+  });
 });
