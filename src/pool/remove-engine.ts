@@ -1,5 +1,6 @@
 import type { SessionContext } from '../context/session-context.js';
 import { removeEngine } from '../engine/manage-engines.js';
+import { log } from '../common/logger.js';
 import { isActive } from '../session/session-record.js';
 import { removePersistentHelpers } from '../sync/persistent-helper.js';
 import { drainPool, type DrainResult } from './drain-pool.js';
@@ -25,10 +26,15 @@ export async function removeEngineAndPools(
   let drained: DrainResult | undefined;
   await removeEngine(name, active, env, async () => {
     if (poolEngines(ctx.stateDir).includes(name)) drained = await drainPool(ctx, { engine: name });
-    // The project copies' sync helpers there (persistent-helper.ts).
-    const runtime = name === ctx.engine ? ctx.runtime : ctx.runtimeOf?.(name);
-    if (runtime)
-      await removePersistentHelpers(runtime, { stateKey: ctx.stateKey, stateDir: ctx.stateDir, engine: name });
+    // The project copies' sync helpers there (persistent-helper.ts; a drain removed them already).
+    if (drained) return;
+    try {
+      const runtime = name === ctx.engine ? ctx.runtime : ctx.runtimeOf?.(name);
+      if (runtime)
+        await removePersistentHelpers(runtime, { stateKey: ctx.stateKey, stateDir: ctx.stateDir, engine: name });
+    } catch (err) {
+      log.warn('could not remove the sync helpers of an engine', { engine: name, error: String(err) });
+    }
   });
   return drained ? { drained } : {};
 }

@@ -6,9 +6,10 @@ import { jsonObject, readJsonCache, writeJsonCache } from '../common/json-cache-
  * a few minutes, so a cold remote run asks the engine nothing before `podman run` (an `image
  * inspect` there costs a round trip: 45–90 ms over ssh). The engine's image store cannot be read
  * from here (as image-user-memo.ts does for this machine's), so the memo trusts itself for
- * {@link MEMO_SECONDS} only: an image removed there meanwhile makes the run fail with today's
- * error (explain-start-failure.ts asks the engine then); one rebuilt with another user is seen
- * within that time. Any problem with the file only means asking the engine.
+ * {@link MEMO_SECONDS} only: an image removed there meanwhile makes the run fail with an error
+ * naming it (the sync helper's start, or `podman run` explained by explain-start-failure.ts); one
+ * rebuilt there with another user is seen after that time at the latest. Any problem with the
+ * file only means asking the engine.
  */
 
 /** How long a remembered answer is used. */

@@ -96,6 +96,7 @@ export async function runInPersistentHelper(
     const result = await execInHelper(runtime, spec.name, script, args, streams);
     if (result) {
       writeRecord(record, spec.name, idleSeconds);
+      trace('sync trip in the helper', spec.name);
       return result;
     }
     trace('sync helper gone', spec.name);
@@ -110,7 +111,10 @@ export async function runInPersistentHelper(
     }
   }
   const result = await execInHelper(runtime, spec.name, script, args, streams);
-  if (result) writeRecord(record, spec.name, idleSeconds);
+  if (result) {
+    writeRecord(record, spec.name, idleSeconds);
+    trace('sync trip in the helper', spec.name);
+  }
   return result;
 }
 

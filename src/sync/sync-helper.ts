@@ -1,6 +1,7 @@
 import type { ContainerRuntime, ContainerSpec, RunOutput, StreamedRun } from '../runtime/container-runtime.js';
 import { MinoError } from '../common/errors.js';
 import { lastLines } from '../common/text.js';
+import { trace } from '../common/trace.js';
 import { execInHelper, HELPER_MAIN } from './helper-exec.js';
 import {
   helperIdleSeconds,
@@ -44,7 +45,7 @@ export interface SyncTarget {
  * The spec of the persistent helper of `target`'s copy (persistent-helper.ts): the helper's
  * container, detached, under its deterministic name, ending `idle` seconds after its last trip.
  */
-export function persistentHelperSpec(target: SyncTarget, idle: number): ContainerSpec & { name: string } {
+function persistentHelperSpec(target: SyncTarget, idle: number): ContainerSpec & { name: string } {
   return {
     ...helperSpec(target, HELPER_MAIN, ['0', String(idle)], false),
     name: persistentHelperName(target.volume, target.image),
@@ -103,6 +104,17 @@ function helperSpec(target: SyncTarget, script: string, args: readonly string[],
   };
 }
 
+/** Runs the script in a helper container of its own (removed when done). */
+function inContainerOfItsOwn(
+  target: SyncTarget,
+  script: string,
+  args: readonly string[],
+  streams: StreamedRun,
+): Promise<RunOutput> {
+  trace('sync trip in a container of its own', target.volume);
+  return target.runtime.runStreamed(helperSpec(target, script, args, streams.input !== undefined), streams);
+}
+
 /** Runs the helper; throws a MinoError with the helper's error output when it fails. */
 export async function runHelper(
   target: SyncTarget,
@@ -115,7 +127,7 @@ export async function runHelper(
     (target.warmHelper === undefined
       ? await inPersistentHelper(target, script, args, streams)
       : await execInHelper(target.runtime, target.warmHelper, script, args, streams)) ??
-    (await target.runtime.runStreamed(helperSpec(target, script, args, streams.input !== undefined), streams));
+    (await inContainerOfItsOwn(target, script, args, streams));
   if (result.exitCode !== 0) {
     throw new MinoError(
       `${what} on engine ${target.engine} failed (exit ${result.exitCode}): ${lastLines(result.stderr, 5)}`,

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RunOutput, StreamedRun } from '../../../src/runtime/container-runtime.js';
+import type { ContainerSpec, RunOutput, StreamedRun } from '../../../src/runtime/container-runtime.js';
 import { ConflictError } from '../../../src/runtime/runtime-errors.js';
 import { HELPER_MAIN, helperExecScript } from '../../../src/sync/helper-exec.js';
 import {
@@ -11,7 +11,7 @@ import {
   persistentHelperName,
   removePersistentHelpers,
 } from '../../../src/sync/persistent-helper.js';
-import { persistentHelperSpec, runHelper, type SyncTarget } from '../../../src/sync/sync-helper.js';
+import { runHelper, type SyncTarget } from '../../../src/sync/sync-helper.js';
 import { FakeRuntime } from '../../helpers/fake-runtime.js';
 
 /**
@@ -78,7 +78,7 @@ describe('persistent sync helper', () => {
     liveExec();
     expect(await trip('one')).toBe('got one');
     expect(runtime.callNames()).toEqual(['run', 'execStreamed']);
-    const [[spec]] = runtime.callsTo('run') as [[ReturnType<typeof persistentHelperSpec>]];
+    const [[spec]] = runtime.callsTo('run') as [[ContainerSpec]];
     const name = persistentHelperName('mino-project-x', 'img');
     expect(spec).toMatchObject({
       name,
