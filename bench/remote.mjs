@@ -199,7 +199,10 @@ export async function remoteBench({ mino, runs, warmup }) {
   const root = mkdtempSync(join(tmpdir(), 'mino-bench-remote-'));
   chmodSync(root, 0o755);
   const env = benchEnv(root);
-  const rig = await startRig(root, process.env.BENCH_RIG_USER ?? USER);
+  // BENCH_RIG_USER: another throwaway user for the engine (two benches at once must not share one).
+  const rigUser = process.env.BENCH_RIG_USER ?? USER;
+  if (!/^mino-[a-z0-9-]{1,24}$/.test(rigUser)) throw new Error(`BENCH_RIG_USER must look like mino-NAME: ${rigUser}`);
+  const rig = await startRig(root, rigUser);
   const m = (...args) => [process.execPath, mino, ...args];
   try {
     sh([
