@@ -264,7 +264,7 @@ function runTrue(run, small, env, { runs, warmup }) {
     for (const engine of ['loop', undefined]) {
       const argv = run(small, engine);
       const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, MINO_TRACE: '1' }, encoding: 'utf8' });
-      process.stderr.write(`--- ${engine ?? 'local'}\n${r.stderr}\n${phases(r.stderr)}`);
+      process.stderr.write(`--- ${engine ?? 'local'}\n${r.stderr}\n${phases(r.stderr)}\n`);
     }
   }
   return { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100, target_ratio: 2 };
