@@ -199,7 +199,10 @@ export async function remoteBench({ mino, runs, warmup }) {
   const root = mkdtempSync(join(tmpdir(), 'mino-bench-remote-'));
   chmodSync(root, 0o755);
   const env = benchEnv(root);
-  const rig = await startRig(root);
+  // BENCH_RIG_USER: another throwaway user for the engine (two benches at once must not share one).
+  const rigUser = process.env.BENCH_RIG_USER ?? USER;
+  if (!/^mino-[a-z0-9-]{1,24}$/.test(rigUser)) throw new Error(`BENCH_RIG_USER must look like mino-NAME: ${rigUser}`);
+  const rig = await startRig(root, rigUser);
   const m = (...args) => [process.execPath, mino, ...args];
   try {
     sh([
@@ -261,10 +264,47 @@ function runTrue(run, small, env, { runs, warmup }) {
     for (const engine of ['loop', undefined]) {
       const argv = run(small, engine);
       const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, MINO_TRACE: '1' }, encoding: 'utf8' });
-      process.stderr.write(`--- ${engine ?? 'local'}\n${r.stderr}`);
+      process.stderr.write(`--- ${engine ?? 'local'}\n${r.stderr}\n${phases(r.stderr)}\n`);
     }
   }
   return { remote, local, ratio: Math.round((remote.median_ms / local.median_ms) * 100) / 100, target_ratio: 2 };
+}
+
+/**
+ * Where a traced run's time goes (ms): Node's start to mino's `main`, mino's work before the
+ * session's `podman run`, that run, and what follows it; then each engine call (podman, or the
+ * sync trips' `sh -c cat | podman`) with its start and duration, spans ending in order.
+ */
+function phases(trace) {
+  const events = [...trace.matchAll(/^mino-trace +([0-9.]+) ms {2}(.+?)(?: {2}(.*))?$/gm)].map((m) => ({
+    at: Number(m[1]),
+    event: m[2],
+    detail: m[3] ?? '',
+  }));
+  const at = (event) => events.find((e) => e.event === event)?.at;
+  const session = events.find((e) => e.event === 'exec attached');
+  const sessionDone = events.find((e) => e.event === 'exec attached done');
+  const done = at('done');
+  const rows = [
+    ['start to main', at('main')],
+    ["main to the session's podman run", session && session.at - at('main')],
+    ['session (podman run)', sessionDone && session && sessionDone.at - session.at],
+    ['after the session', done && sessionDone && done - sessionDone.at],
+  ];
+  const calls = events.filter((e) => /^exec( streamed)?$/.test(e.event) && /podman/.test(e.detail));
+  const ends = events.filter((e) => /^exec( streamed)? done$/.test(e.event));
+  const used = new Set();
+  for (const c of calls) {
+    const end = ends.find((e) => e.at >= c.at && !used.has(e) && e.event === `${c.event} done`);
+    if (end) used.add(end);
+    // A piped call's verb is past the argv head the trace shows.
+    const verb = c.detail.startsWith('sh -c cat')
+      ? '(input piped)'
+      : (c.detail.match(/\.\.\. ([a-z]+(?: [a-z]+)?) \.\.\./)?.[1] ?? c.detail.slice(0, 30));
+    const what = c.event === 'exec' ? 'podman' : 'podman, streamed (sync trip)';
+    rows.push([`  ${what} ${verb} at ${c.at.toFixed(0)}`, end && end.at - c.at]);
+  }
+  return rows.map(([name, ms]) => `${name.padEnd(48)} ${ms === undefined ? '-' : ms.toFixed(0)}`).join('\n');
 }
 
 /**

@@ -372,16 +372,19 @@ export async function execPipe(
 /**
  * Runs a program with binary streams: `input` (chunks, e.g. an archive being written) is its
  * stdin, and each chunk of its stdout goes to `onStdout` (awaited: a slow consumer slows the
- * program down). stderr is captured; the result's stdout is empty.
+ * program down). stderr is captured (and each chunk also goes to `onStderr`); the result's stdout
+ * is empty.
  */
 export async function execStream(
   argv: readonly string[],
   options: Omit<ExecOptions, 'input'> & {
     input?: AsyncIterable<Uint8Array>;
     onStdout?: (chunk: Buffer) => void | Promise<void>;
+    onStderr?: (chunk: Buffer) => void;
   } = {},
 ): Promise<ExecResult> {
   const [file, args] = split(argv);
+  const end = traceSpan('exec streamed', argvHead(argv));
   const { execa } = await loadExeca();
   const child = execa(file, args, {
     ...baseOptions(options),
@@ -392,6 +395,8 @@ export async function execStream(
     buffer: { stdout: false, stderr: true },
   });
   killOnAbort(child, options.signal);
+  const { onStderr } = options;
+  if (onStderr) child.stderr?.on('data', (chunk: Buffer) => onStderr(chunk));
   const feed = (async () => {
     const stdin = child.stdin;
     if (!options.input || !stdin) return;
@@ -425,6 +430,7 @@ export async function execStream(
     for await (const chunk of stdout) await options.onStdout?.(chunk as Buffer);
   })();
   const [result] = await Promise.all([child, feed, drain]);
+  end(`exit ${String(result.exitCode)}`);
   const stderr =
     result.stderr instanceof Uint8Array ? Buffer.from(result.stderr).toString('utf8') : text(result.stderr);
   return { ...toExecResult(argv, options, result), stdout: '', stderr };

@@ -10,6 +10,7 @@ import { poolEngines } from './remote-pool.js';
 import { sweepWarmRemoteEgress } from '../network/remote-egress.js';
 import { poolCaSecrets } from './remote-warm-tls.js';
 import { rememberOnEngine } from '../engine/engine-ca-secrets.js';
+import { removePersistentHelpers } from '../sync/persistent-helper.js';
 
 /** What `mino pool drain` removed. */
 export interface DrainResult {
@@ -56,6 +57,9 @@ export async function drainPool(ctx: SessionContext, options: DrainOptions = {})
         containers += await removeWarmContainers(ctx, runtime);
         // A remote contained pool's warm proxies and their networks (pool/remote-warm-egress.ts).
         if (engine !== undefined) await sweepWarmRemoteEgress(runtime, ctx.stateKey, true);
+        // The project copies' sync helpers there (sync/persistent-helper.ts): they end by themselves too.
+        if (engine !== undefined)
+          await removePersistentHelpers(runtime, { stateKey: ctx.stateKey, stateDir: ctx.stateDir, engine });
         for (const p of poolCas.filter((c) => c.engine === engine)) {
           await runtime.secretRemove(p.secret);
           rememberOnEngine(ctx.stateDir, p.engine, p.secret, false);

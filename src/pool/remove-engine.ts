@@ -1,17 +1,19 @@
 import type { SessionContext } from '../context/session-context.js';
 import { removeEngine } from '../engine/manage-engines.js';
+import { log } from '../common/logger.js';
 import { isActive } from '../session/session-record.js';
+import { removePersistentHelpers } from '../sync/persistent-helper.js';
 import { drainPool, type DrainResult } from './drain-pool.js';
 import { poolEngines } from './remote-pool.js';
 import { forgetEngine, knownBundles } from '../engine/engine-ca-secrets.js';
-import { log } from '../common/logger.js';
 
 /**
  * Use case `mino engine remove NAME`: refused with one error, nothing changed, while a session of
  * this state directory is active there; else this state's warm pools on that engine are drained
  * first (their warm containers and warm sync helpers removed there, the pools forgotten: nothing
- * refills onto an engine that is gone) and its CA bundle secrets removed there
- * (engine/engine-ca-secrets.ts), then the engine is forgotten and its ssh tunnel ended.
+ * refills onto an engine that is gone), the project copies' sync helpers there removed, and its
+ * CA bundle secrets removed there (engine/engine-ca-secrets.ts); then the engine is forgotten and
+ * its ssh tunnel ended.
  * An engine that does not answer is still forgotten (`drained.unreachable` names it: its warm
  * containers end themselves after their time to live). Undefined `drained`: it had no pools.
  */
@@ -28,6 +30,16 @@ export async function removeEngineAndPools(
   let caBundles = 0;
   await removeEngine(name, active, env, async () => {
     if (poolEngines(ctx.stateDir).includes(name)) drained = await drainPool(ctx, { engine: name });
+    // The project copies' sync helpers there (persistent-helper.ts; a drain removed them already).
+    if (!drained) {
+      try {
+        const runtime = name === ctx.engine ? ctx.runtime : ctx.runtimeOf?.(name);
+        if (runtime)
+          await removePersistentHelpers(runtime, { stateKey: ctx.stateKey, stateDir: ctx.stateDir, engine: name });
+      } catch (err) {
+        log.warn('could not remove the sync helpers of an engine', { engine: name, error: String(err) });
+      }
+    }
     caBundles = await removeCaBundles(ctx, name);
   });
   forgetEngine(ctx.stateDir, name);

@@ -19,6 +19,7 @@ import { homeVolumeMarkerPath } from '../volume/home-volume-marker.js';
 import { reconcileSessions } from '../lifecycle/reconcile-sessions.js';
 import type { SessionContext } from '../context/session-context.js';
 import { caBundlesOnEngine, removeCaBundle } from './remote-ca-bundles.js';
+import { removePersistentHelpers } from '../sync/persistent-helper.js';
 
 /**
  * Gathering and removing for `mino cache`: sessions are reconciled with podman first (so a
@@ -160,6 +161,9 @@ export async function removeTargets(ctx: SessionContext, decisions: readonly Dec
   const store = new CacheStore(ctx.stateDir);
   const { dataDir } = minoPaths();
   const results: Removal[] = [];
+  // On a remote engine the project copies' sync helpers run the sessions' images: they go first.
+  if (ctx.engine !== undefined && decisions.some((d) => d.target.kind !== 'cache' && d.target.kind !== 'home'))
+    await removePersistentHelpers(ctx.runtime, { stateKey: ctx.stateKey, stateDir: ctx.stateDir, engine: ctx.engine });
   for (const decision of removalOrder(decisions)) {
     const t = decision.target;
     try {

@@ -3,6 +3,7 @@ import { formatBytes } from '../common/text.js';
 import { parseImageUser, type ImageIdentity } from '../launch/userns.js';
 import type { ContainerRuntime, ImageFacts } from '../runtime/container-runtime.js';
 import { isMinoImage } from '../image/mino-image.js';
+import { rememberedEngineImageUser, rememberEngineImageUser } from './engine-image-memo.js';
 import { rememberedImageUser, rememberedStoreIndex, rememberImageUser } from './image-user-memo.js';
 
 /**
@@ -10,7 +11,9 @@ import { rememberedImageUser, rememberedStoreIndex, rememberImageUser } from './
  * image inspect` before anything is created tells whether the image exists (a missing one is one
  * clear error, with no session record and no container) and which user it runs as, so the user
  * namespace maps that user onto the host user (rootless) or the project owner (rootful).
- * mino images (mino-base, composed images) run as `developer` (uid 1000): no call.
+ * mino images (mino-base, composed images) run as `developer` (uid 1000): no call. What this
+ * machine's engine answered is remembered by image ID (image-user-memo.ts), a remote engine's for
+ * a few minutes (engine-image-memo.ts).
  *
  * When mino keeps its images in a store of its own (a rootless user on vfs, src/runtime/own-store.ts),
  * the images the user built or pulled are in their own podman store: one found there is copied
@@ -34,8 +37,18 @@ export async function plainImageIdentity(
   image: string,
   userStore?: UserStore,
   stateDir?: string,
+  remote?: { stateDir: string; engine: string },
 ): Promise<ImageIdentity | undefined> {
   if (isMinoImage(image)) return { uid: 1000, gid: 1000 };
+  // A remote engine: its answer of a few minutes ago (engine-image-memo.ts), else one inspect there.
+  if (remote !== undefined) {
+    const known = rememberedEngineImageUser(remote.stateDir, remote.engine, image);
+    if (known !== undefined) return parseImageUser(known);
+    const facts = await runtime.imageInspect(image);
+    if (!facts) throw missingImageError(runtime, image);
+    rememberEngineImageUser(remote.stateDir, remote.engine, image, facts.user);
+    return parseImageUser(facts.user);
+  }
   // One store (no copy from the user's to consider): the user remembered for the image ID the
   // reference names now (image-user-memo.ts), else one inspect (and where the index is, alongside).
   if (stateDir !== undefined && !(runtime.store && userStore)) {

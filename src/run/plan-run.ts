@@ -183,6 +183,7 @@ async function planAfterBranch(
     ctx.userRuntime ? { runtime: ctx.userRuntime, say: io.say, dryRun: req.dryRun } : undefined,
     // What this machine's engine answered is remembered for it only (not for another engine).
     ctx.engine === undefined ? ctx.stateDir : undefined,
+    ctx.engine === undefined ? undefined : { stateDir: ctx.stateDir, engine: ctx.engine },
   );
   const credentials = planCredentialInput(
     ctx,

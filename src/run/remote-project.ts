@@ -45,6 +45,7 @@ function projectCopyOf(
     exclude,
     stateDir: ctx.stateDir,
     protectedPaths,
+    keepHelper: true,
   };
 }
 

@@ -268,6 +268,8 @@ export interface StreamedRun {
   input?: AsyncIterable<Uint8Array>;
   /** Receives the container's stdout chunk by chunk (awaited). */
   onStdout?: (chunk: Buffer) => void | Promise<void>;
+  /** Sees each chunk of podman's stderr as it comes (it is also captured in the result). */
+  onStderr?: (chunk: Buffer) => void;
 }
 
 /** Output of a program or container run to its end. */

@@ -122,6 +122,13 @@ export function startBringBack(input: Omit<BackInput, 'state'>): PendingBack {
       try {
         await helper;
         reader.finish();
+        if (listingText === '') {
+          // Not even the listing arrived (a script that ran always sends it: its token line at least).
+          throw new MinoError(
+            `The engine's answer did not arrive (its output was lost on the way); nothing was brought back from engine ${target.engine}`,
+            { hint: 'The changes stay on the engine: the next mino sync (or run) of the session brings them back' },
+          );
+        }
         const listing = parseListing(listingText);
         if (listing.token !== state.token) {
           throw new MinoError(

@@ -23,6 +23,11 @@ export interface ProjectCopy {
   stateDir: string;
   /** Project-relative paths never changed by a return trip. */
   protectedPaths: readonly string[];
+  /**
+   * Trips keep a helper running on the engine for this copy (persistent-helper.ts) when no warm
+   * helper serves them; else each trip starts a container of its own.
+   */
+  keepHelper?: boolean;
 }
 
 /** What {@link shipCopy} did. */
@@ -42,13 +47,19 @@ function locked<T>(copy: ProjectCopy, fn: () => Promise<T>): Promise<T> {
   return withFileLockAsync(`${path}.lock`, fn, { what: `the project copy ${copy.target.volume}` });
 }
 
+/** The copy's sync target, with its persistent helper when it keeps one. */
+function targetOf(copy: ProjectCopy): SyncTarget {
+  if (!copy.keepHelper || copy.target.warmHelper !== undefined) return copy.target;
+  return { ...copy.target, persistent: { record: `${statePathOf(copy)}.helper` } };
+}
+
 function isProtected(copy: ProjectCopy): (path: string) => boolean {
   return (path) => copy.protectedPaths.some((p) => path === p || path.startsWith(`${p}/`));
 }
 
 function backInput(copy: ProjectCopy): Omit<BackInput, 'state'> {
   return {
-    target: copy.target,
+    target: targetOf(copy),
     projectDir: copy.projectDir,
     exclude: copy.exclude,
     stagingDir: join(copy.stateDir, 'sync', 'staging'),
@@ -75,7 +86,7 @@ export function shipCopy(copy: ProjectCopy, sessionStarts: boolean): Promise<Shi
       writeSyncState(path, previous);
     }
     const ship = await shipProject({
-      target: copy.target,
+      target: targetOf(copy),
       projectDir: copy.projectDir,
       exclude: copy.exclude,
       previous,
@@ -172,5 +183,6 @@ export function recordedCopy(
     exclude: state.exclude ?? [],
     stateDir,
     protectedPaths: state.protectedPaths ?? [],
+    keepHelper: true,
   };
 }

@@ -210,7 +210,11 @@ export class PodmanCli {
    */
   async stream(
     args: readonly string[],
-    options: { input?: AsyncIterable<Uint8Array>; onStdout?: (chunk: Buffer) => void | Promise<void> },
+    options: {
+      input?: AsyncIterable<Uint8Array>;
+      onStdout?: (chunk: Buffer) => void | Promise<void>;
+      onStderr?: (chunk: Buffer) => void;
+    },
   ): Promise<ExecResult> {
     await this.before();
     log.debug('podman (stream)', { args: redactArgs(args) });

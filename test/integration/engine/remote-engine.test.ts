@@ -15,7 +15,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { requirePrerequisites } from '../../helpers/engines.js';
 import { runOn, useRemoteRig } from '../../helpers/remote-engine-rig.js';
 import { MODES, Sandbox, modeLabel, podmanAs } from '../../helpers/sandbox.js';
-import { IS_ROOT, ROOTFUL_PROJECT_OWNER, ROOTLESS_USER, TEST_IMAGE, uidOf } from '../../helpers/test-env.js';
+import {
+  IS_ROOT,
+  ROOTFUL_PROJECT_OWNER,
+  ROOTLESS_USER,
+  TEST_IMAGE,
+  stateKeyOf,
+  uidOf,
+} from '../../helpers/test-env.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /**
@@ -326,4 +333,64 @@ describe.each(MODES)('a session on a remote engine over ssh (%s)', (as) => {
       expect(wrongKey.stderr).toContain('refused the ssh key');
       expect((await box.mino(['engine', 'list'])).stdout).not.toContain('wrong');
     });
+
+  it('a persistent sync helper serves the next run (no helper container started); it idles out; engine remove removes it', async () => {
+    const dir = project(box, 'helper', { 'n.txt': '0\n' });
+    const key = stateKeyOf(join(box.env.XDG_STATE_HOME as string, 'mino'));
+    const helpers = (): string[] =>
+      rig
+        .podman(['ps', '-a', '--filter', 'label=io.mino.sync.helper=1', '--filter', `label=io.mino.state=${key}`, '-q'])
+        .split('\n')
+        .filter(Boolean);
+    const bump = (): Promise<{ stdout: string; stderr: string; exitCode: number }> =>
+      box.mino([
+        'run',
+        '--engine',
+        engine,
+        '--network',
+        'none',
+        '--image',
+        TEST_IMAGE,
+        '-p',
+        dir,
+        '--',
+        'sh',
+        '-c',
+        'echo $(( $(cat n.txt) + 1 )) > n.txt',
+      ]);
+    // Helpers of this sandbox's earlier copies may still run: the copy's own is the new one.
+    const before = new Set(helpers());
+    box.env.MINO_TRACE = '1';
+    try {
+      const first = await bump();
+      expect(first.exitCode).toBe(0);
+      expect(readFileSync(join(dir, 'n.txt'), 'utf8')).toBe('1\n');
+      const mine = helpers().filter((id) => !before.has(id));
+      expect(mine).toHaveLength(1);
+      // The second run: its trips exec into the same helper; no helper container starts.
+      const second = await bump();
+      expect(second.exitCode).toBe(0);
+      expect(readFileSync(join(dir, 'n.txt'), 'utf8')).toBe('2\n');
+      expect(second.stderr).toContain('sync trip in the helper');
+      expect(second.stderr).not.toContain('sync trip in a container of its own');
+      expect(second.stderr).not.toContain('sync helper started');
+      expect(second.stderr).not.toContain('sync helper gone');
+      expect(helpers().filter((id) => !before.has(id))).toEqual(mine);
+    } finally {
+      delete box.env.MINO_TRACE;
+    }
+    // engine remove removes it (and the engine: added again below).
+    expect((await box.mino(['engine', 'remove', engine])).exitCode).toBe(0);
+    expect(helpers()).toEqual([]);
+    expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key(as)])).exitCode).toBe(0);
+    // With a short idle time (MINO_SYNC_HELPER_IDLE, for tests) it ends by itself after the run.
+    box.env.MINO_SYNC_HELPER_IDLE = '1';
+    try {
+      expect((await bump()).exitCode).toBe(0);
+    } finally {
+      delete box.env.MINO_SYNC_HELPER_IDLE;
+    }
+    expect(readFileSync(join(dir, 'n.txt'), 'utf8')).toBe('3\n');
+    await waitFor(() => helpers().length === 0, 15_000, 'the idle helper to end');
+  });
 });

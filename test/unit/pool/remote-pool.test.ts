@@ -352,7 +352,7 @@ describe('warm pool on a remote engine (fake runtimes)', () => {
     expect(execId).toBe(id);
     expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
     expect(argv[2]).toMatch(
-      /^true 2>\/dev\/null > "\/tmp\/mino-sync\.\$\$" \|\| true\nprintf 'mino-sync-ready\\n'\necho hi$/,
+      /^true 2>\/dev\/null > "\/tmp\/mino-sync\.\$\$" \|\| true\n\[ ! -e \/tmp\/mino-sync-closing \] \|\| \{ echo 'Error: this sync helper is closing' >&2; exit 75; \}\nprintf 'mino-sync-ready\\n'\necho hi$/,
     );
     expect(argv.slice(3)).toEqual(['mino-sync', 'a']);
     expect(gpu.callNames()).not.toContain('runStreamed');

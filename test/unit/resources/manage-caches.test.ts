@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -110,6 +110,28 @@ describe('mino cache use cases', () => {
     expect(
       selectForGc(here, { days: 30, now: new Date('2026-06-01T00:00:00Z') }).keep.map((d) => targetName(d.target)),
     ).toEqual([BUSY]);
+  });
+
+  it("clearing images on a remote engine removes this state's sync helpers there first (they run the sessions' images)", async () => {
+    const gpu = { ...ctx, engine: 'gpu' };
+    mkdirSync(join(state, 'sync'), { recursive: true });
+    const until = Math.floor(Date.now() / 1000) + 60;
+    writeFileSync(
+      join(state, 'sync', 'gpu--mino-project-x.json.helper'),
+      JSON.stringify({ name: 'mino.sync.x', until }),
+    );
+    engine.containers.push(
+      fakeContainer('mino.sync.x', 'running', { 'io.mino.state': ctx.stateKey, 'io.mino.sync.helper': '1' }),
+    );
+    const inv = await gatherInventory(gpu, { images: true, limitGb: 50 });
+    const images = selectForClear(inv, { volumes: false, images: true, home: false }).remove;
+    expect(images.length).toBeGreaterThan(0);
+    engine.clearCalls();
+    await removeTargets(gpu, images);
+    const calls = engine.callNames();
+    expect(calls.indexOf('remove')).toBeGreaterThan(-1);
+    expect(calls.indexOf('remove')).toBeLessThan(calls.indexOf('imageRemove'));
+    expect(engine.containers.map((c) => c.name)).not.toContain('mino.sync.x');
   });
 
   it('never removes or prunes a container, and reports what podman refuses instead of forcing', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { plainImageIdentity } from '../../../src/run/plain-image.js';
 import { MinoError } from '../../../src/common/errors.js';
 import { parseImageUser } from '../../../src/launch/userns.js';
@@ -77,6 +77,35 @@ describe('plainImageIdentity', () => {
         'Image localhost/node-app:1 is not available locally',
       );
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on a remote engine: remembers its answer per engine for a few minutes (a cold run asks it nothing)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mino-engine-image-'));
+    try {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const runtime = new FakeRuntime();
+      runtime.addImage('localhost/node-app:1', { user: '1000:1000' });
+      const gpu = { stateDir: dir, engine: 'gpu' };
+      const ask = () => plainImageIdentity(runtime, 'localhost/node-app:1', undefined, undefined, gpu);
+      expect(await ask()).toEqual({ uid: 1000, gid: 1000 });
+      expect(runtime.callNames()).toEqual(['imageInspect']);
+      expect(statSync(join(dir, 'engine-images.json')).mode & 0o777).toBe(0o600);
+      runtime.clearCalls();
+      expect(await ask()).toEqual({ uid: 1000, gid: 1000 });
+      expect(runtime.calls).toEqual([]);
+      // Another engine is asked.
+      await plainImageIdentity(runtime, 'localhost/node-app:1', undefined, undefined, { ...gpu, engine: 'other' });
+      expect(runtime.callNames()).toEqual(['imageInspect']);
+      // Minutes later the engine is asked again: removed there meanwhile, the usual error.
+      runtime.clearCalls();
+      runtime.images = [];
+      vi.setSystemTime(Date.now() + 301_000);
+      await expect(ask()).rejects.toThrow('Image localhost/node-app:1 is not available locally');
+      expect(runtime.callNames()).toEqual(['imageInspect']);
+    } finally {
+      vi.useRealTimers();
       rmSync(dir, { recursive: true, force: true });
     }
   });

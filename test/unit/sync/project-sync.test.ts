@@ -243,6 +243,13 @@ describe('shipping a project and bringing changes back', () => {
       /answer ended early: 2 changed file\(s\) did not arrive \(a\.txt, b\.txt\); nothing was brought back/,
     );
     expect(readFileSync(join(project, 'a.txt'), 'utf8')).toBe('a');
+    // Nothing at all arrives (the whole output lost): said so, not taken for another volume.
+    runtime.on(
+      'runStreamed',
+      async (spec: ContainerSpec, streams: StreamedRun): Promise<RunOutput> =>
+        fakeEngine(spec, { ...streams, onStdout: () => undefined }),
+    );
+    await expect(returnCopy(c, false)).rejects.toThrow(/answer did not arrive .*nothing was brought back/);
     runtime.on('runStreamed', fakeEngine);
     const back = await returnCopy(c, false);
     expect(back?.applied.sort()).toEqual(['a.txt', 'b.txt']);
