@@ -98,15 +98,27 @@ export function checkSessionRepos(
 
 /**
  * The records of sessions no longer active (killed runs, detached sessions that ended by
- * themselves), of `projectDir` or of every project: each checked, then removed.
+ * themselves), of `projectDir` or of every project: each checked, then removed. A record whose
+ * session file cannot be read is kept (that session may still run). Never throws.
  */
 export function checkEndedSessionsRepos(stateDir: string, store: SessionStore, projectDir?: string): string[] {
   const dir = records(stateDir);
-  const { records: all } = dir.list(parseRecord, 'repository record');
+  let all: GuardRecord[];
+  try {
+    all = dir.list(parseRecord, 'repository record').records;
+  } catch (err) {
+    return [`the records of the git repositories sessions found cannot be read: ${(err as Error).message}`];
+  }
   const lines: string[] = [];
   for (const r of all) {
     if (projectDir !== undefined && r.project_dir !== projectDir) continue;
-    const session = store.get(r.session);
+    let session: ReturnType<SessionStore['get']>;
+    try {
+      session = store.get(r.session);
+    } catch {
+      // Its session file cannot be read: whether it still runs is not known; kept for later.
+      continue;
+    }
     if (session && isActive(session)) continue;
     lines.push(...check(r.project_dir, r.git_dirs));
     try {

@@ -71,4 +71,17 @@ describe('the repositories of a session', () => {
     expect(checkEndedSessionsRepos(state, storeOf({}))).toHaveLength(1);
     expect(existsSync(join(project, 'c/.git/hooks.mino-disabled'))).toBe(true);
   });
+
+  it('keeps the record of a session whose file cannot be read (it may still run), and never throws', () => {
+    recordRepos(state, 'garbled', project);
+    plant(project, 'd');
+    const unreadable = {
+      get: () => {
+        throw new Error('Session file is unreadable');
+      },
+    } as unknown as SessionStore;
+    expect(checkEndedSessionsRepos(state, unreadable)).toEqual([]);
+    expect(existsSync(join(state, 'repo-guard', 'garbled.json'))).toBe(true);
+    expect(existsSync(join(project, 'd/.git/hooks/pre-commit'))).toBe(true);
+  });
 });
