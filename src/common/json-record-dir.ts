@@ -34,10 +34,13 @@ export class JsonRecordDir {
     }
   }
 
-  /** Creates or replaces the record atomically. */
-  write(key: string, text: string): void {
+  /**
+   * Creates or replaces the record atomically; `durable` false: without the disk flushes (a crash
+   * of the machine may lose it; see AtomicWriteOptions).
+   */
+  write(key: string, text: string, durable = true): void {
     this.ensureDir();
-    writeFileAtomic(this.pathOf(key), text, { mode: 0o600 });
+    writeFileAtomic(this.pathOf(key), text, { mode: 0o600, durable });
   }
 
   /** Deletes the record; a missing file is fine. */

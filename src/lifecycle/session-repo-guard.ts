@@ -42,7 +42,8 @@ export function recordRepos(stateDir: string, session: string, projectDir: strin
   const gitDirs = gitDirsOf(projectDir);
   try {
     const record: GuardRecord = { session, project_dir: projectDir, git_dirs: gitDirs };
-    records(stateDir).write(session, `${JSON.stringify(record)}\n`);
+    // Not flushed to disk (on every run's path): a killed mino leaves it; only a crash of the machine would not.
+    records(stateDir).write(session, `${JSON.stringify(record)}\n`, false);
   } catch (err) {
     // The check at the end of an attached run still has the list in memory.
     log.warn(`the git repositories of ${projectDir} could not be recorded: ${(err as Error).message}`);
