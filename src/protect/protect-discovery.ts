@@ -27,7 +27,7 @@ export interface ScanLimits {
 export const DEFAULT_SCAN_LIMITS: ScanLimits = Object.freeze({ maxDepth: 6, maxEntries: 20_000, maxRepos: 32 });
 
 /** Directories never searched for nested repositories: dependency and build trees. */
-export const SCAN_SKIP: ReadonlySet<string> = new Set([
+const SCAN_SKIP: ReadonlySet<string> = new Set([
   'node_modules',
   '.venv',
   'venv',
@@ -120,40 +120,59 @@ export function includePathsIn(configText: string, configDir: string, rootDir: s
   return out;
 }
 
-/** Nested working trees (a `.git` directory or file) below `root`, relative, bounded by `limits`. */
-export function findNestedRepos(
+/** What a {@link walkProject} visitor says of a folder: `stop` the walk, or `prune` its folders. */
+export type WalkAnswer = 'stop' | 'prune' | undefined;
+
+/**
+ * Walks the folders below `root` breadth first within `limits` (levels and entries; never into a
+ * `.git` folder, a {@link SCAN_SKIP} one, or through a symbolic link), calling `visit` with each
+ * folder (relative; '' for the root) and its entries. True when the walk was cut short by the
+ * limits (not by a `stop`).
+ */
+export function walkProject(
   root: string,
-  limits: ScanLimits = DEFAULT_SCAN_LIMITS,
-): { repos: string[]; truncated: boolean } {
-  const repos: string[] = [];
+  limits: ScanLimits,
+  visit: (rel: string, items: readonly Dirent[]) => WalkAnswer,
+): boolean {
   let entries = 0;
-  let truncated = false;
   let level: string[] = [''];
   for (let d = 0; d <= limits.maxDepth && level.length > 0; d++) {
     const next: string[] = [];
     for (const rel of level) {
       const items = listDir(rel === '' ? root : join(root, rel));
       entries += items.length;
-      if (entries > limits.maxEntries) {
-        truncated = true;
-        return { repos, truncated };
-      }
+      if (entries > limits.maxEntries) return true;
+      const answer = visit(rel, items);
+      if (answer === 'stop') return false;
+      if (answer === 'prune') continue;
       for (const item of items) {
-        const child = rel === '' ? item.name : `${rel}/${item.name}`;
-        if (item.name === '.git') {
-          if (rel !== '') {
-            if (repos.length >= limits.maxRepos) return { repos, truncated: true };
-            repos.push(rel);
-          }
-          continue;
-        }
-        if (item.isDirectory() && !SCAN_SKIP.has(item.name)) next.push(child);
+        if (item.isDirectory() && item.name !== '.git' && !SCAN_SKIP.has(item.name))
+          next.push(rel === '' ? item.name : `${rel}/${item.name}`);
       }
     }
-    if (d === limits.maxDepth && next.length > 0) truncated = true;
+    if (d === limits.maxDepth && next.length > 0) return true;
     level = next;
   }
-  return { repos, truncated };
+  return false;
+}
+
+/** Nested working trees (a `.git` directory or file) below `root`, relative, bounded by `limits`. */
+export function findNestedRepos(
+  root: string,
+  limits: ScanLimits = DEFAULT_SCAN_LIMITS,
+): { repos: string[]; truncated: boolean } {
+  const repos: string[] = [];
+  let full = false;
+  const truncated = walkProject(root, limits, (rel, items) => {
+    if (rel === '' || !items.some((item) => item.name === '.git')) return undefined;
+    if (repos.length >= limits.maxRepos) {
+      full = true;
+      return 'stop';
+    }
+    repos.push(rel);
+    return undefined;
+  });
+  return { repos, truncated: truncated || full };
 }
 
 /** Options of {@link discoverProtected}. */

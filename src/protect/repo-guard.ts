@@ -11,7 +11,7 @@ import {
   type Dirent,
 } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SCAN_LIMITS, inside, SCAN_SKIP, submoduleGitdirs, type ScanLimits } from './protect-discovery.js';
+import { DEFAULT_SCAN_LIMITS, inside, submoduleGitdirs, walkProject, type ScanLimits } from './protect-discovery.js';
 import { filterGitConfig } from './git-config-filter.js';
 
 /**
@@ -106,33 +106,19 @@ export function gitDirsOf(root: string, limits: ScanLimits = DEFAULT_SCAN_LIMITS
       }
     }
   };
-  let entries = 0;
-  let level: string[] = [''];
-  for (let d = 0; d <= limits.maxDepth && level.length > 0; d++) {
-    const next: string[] = [];
-    for (const rel of level) {
-      const items = listDir(rel === '' ? root : join(root, rel));
-      entries += items.length;
-      if (entries > limits.maxEntries) return dirs;
-      if (rel !== '' && looksLikeGitDir(items)) {
-        addWithInner(rel);
-        continue;
-      }
-      for (const item of items) {
-        const child = rel === '' ? item.name : `${rel}/${item.name}`;
-        if (item.name === '.git') {
-          if (item.isDirectory()) addWithInner(child);
-          else if (item.isFile()) {
-            const linked = linkedGitDir(root, rel);
-            if (linked !== undefined && isRealDir(join(root, linked))) addWithInner(linked);
-          }
-          continue;
-        }
-        if (item.isDirectory() && !SCAN_SKIP.has(item.name)) next.push(child);
-      }
+  walkProject(root, limits, (rel, items) => {
+    if (rel !== '' && looksLikeGitDir(items)) {
+      addWithInner(rel);
+      return 'prune';
     }
-    level = next;
-  }
+    const git = items.find((item) => item.name === '.git');
+    if (git?.isDirectory()) addWithInner(rel === '' ? '.git' : `${rel}/.git`);
+    else if (git?.isFile()) {
+      const linked = linkedGitDir(root, rel);
+      if (linked !== undefined && isRealDir(join(root, linked))) addWithInner(linked);
+    }
+    return undefined;
+  });
   return dirs;
 }
 

@@ -66,6 +66,11 @@ function buildGitImage(as: RunAs): string {
   ]);
 }
 
+/** The flags of a session of `project` in the git image, with no network, home volume or cache. */
+function gitRunFlags(project: string, as: RunAs): string[] {
+  return ['-p', project, '--image', gitImage(as), '--network', 'none', '--no-home', '--no-cache'];
+}
+
 /** Runs host git in `dir` as the project's owner would (as root: any owner is fine). */
 function git(dir: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(
@@ -224,14 +229,7 @@ for (const as of MODES) {
         'run',
         '-n',
         name,
-        '-p',
-        project,
-        '--image',
-        gitImage(as),
-        '--network',
-        'none',
-        '--no-home',
-        '--no-cache',
+        ...gitRunFlags(project, as),
         '--',
         'sh',
         '-c',
@@ -256,14 +254,7 @@ for (const as of MODES) {
         '-d',
         '-n',
         detached,
-        '-p',
-        project,
-        '--image',
-        gitImage(as),
-        '--network',
-        'none',
-        '--no-home',
-        '--no-cache',
+        ...gitRunFlags(project, as),
         '--',
         'sh',
         '-c',
@@ -297,21 +288,7 @@ for (const as of MODES) {
         'echo x > f && git add f && git -c user.email=a@b -c user.name=a commit -q -m inner',
         'cd .. && git add made 2>/dev/null && echo ADDED',
       ].join('\n');
-      const r = await s.mino([
-        'run',
-        '-p',
-        project,
-        '--image',
-        gitImage(as),
-        '--network',
-        'none',
-        '--no-home',
-        '--no-cache',
-        '--',
-        'sh',
-        '-c',
-        attack,
-      ]);
+      const r = await s.mino(['run', ...gitRunFlags(project, as), '--', 'sh', '-c', attack]);
       expect(r.stdout).toContain('ADDED');
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stderr).toContain(`Warning: the session made a git repository at ${project}/made/.git`);
