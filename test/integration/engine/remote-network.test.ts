@@ -101,6 +101,20 @@ afterAll(() => {
   if (caDir) rmSync(caDir, { recursive: true, force: true });
 });
 
+/** The credential CANARY_TOKEN bound to the local TLS server `api`, whose CA the proxy trusts. */
+function configureCanary(box: CredSandbox): void {
+  box.config(
+    [
+      '[credentials.canary]',
+      'variable = "CANARY_TOKEN"',
+      `hosts = ["host.containers.internal:${api.port}"]`,
+      '[network]',
+      `upstream_ca = ["${join(caDir, 'ca.pem')}"]`,
+      '',
+    ].join('\n'),
+  );
+}
+
 function project(box: Sandbox, name: string): string {
   const dir = box.project(name);
   const owner = box.as === 'rootless' ? uidOf(ROOTLESS_USER)! : ROOTFUL_PROJECT_OWNER;
@@ -210,16 +224,7 @@ describe.each(MODES)('credentials and HTTPS rules at the proxy on a remote engin
     const dir = project(box, 'cred');
     const canary = `canary-REAL-${box.tokens.aws.slice(-10)}`;
     const secrets = [canary, box.tokens.gh];
-    box.config(
-      [
-        '[credentials.canary]',
-        'variable = "CANARY_TOKEN"',
-        `hosts = ["host.containers.internal:${api.port}"]`,
-        '[network]',
-        `upstream_ca = ["${join(caDir, 'ca.pem')}"]`,
-        '',
-      ].join('\n'),
-    );
+    configureCanary(box);
     const run = await box.minoEnv(
       [
         ...runOn(engine, dir),
@@ -347,16 +352,7 @@ describe('a credential kept at the proxy, served by a warm container on a remote
     expect((await box.mino(['engine', 'add', engine, rig.url, '--identity', rig.key('self')])).exitCode).toBe(0);
     const dir = project(box, 'credpool');
     const canary = `canary-POOL-${box.tokens.aws.slice(-10)}`;
-    box.config(
-      [
-        '[credentials.canary]',
-        'variable = "CANARY_TOKEN"',
-        `hosts = ["host.containers.internal:${api.port}"]`,
-        '[network]',
-        `upstream_ca = ["${join(caDir, 'ca.pem')}"]`,
-        '',
-      ].join('\n'),
-    );
+    configureCanary(box);
     const flags = [...runOn(engine, dir).slice(1), '--network-allow', `host.containers.internal:${api.port}`];
     const env = { CANARY_TOKEN: canary };
     const warm = await box.minoEnv(['pool', 'warm', '-n', '1', ...flags], env);
